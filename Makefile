@@ -1,0 +1,89 @@
+# YAVE — build, test, run. `make check` and `make run` install what they need on Debian 12.
+CC      ?= gcc
+PKGS    := yaml-0.1 jansson nettle
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -I.
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation $(PKG_CFLAGS)
+LDFLAGS += -Wl,--as-needed
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CPPFLAGS += -DYV_VERSION='"$(VERSION)"'
+
+CORE_SRC := $(wildcard core/*.c)
+TUI_SRC  := $(wildcard tui/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+OBJ      := $(patsubst %.c,build/rel/%.o,$(CORE_SRC) $(TUI_SRC))
+ASAN_CORE:= $(patsubst %.c,build/asan/%.o,$(CORE_SRC))
+ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(TUI_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+
+# Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
+DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev
+DEB_TEST  := libcmocka-dev qemu-utils qemu-system-x86 genisoimage tmux hyperfine python3
+DEB_RUN   := qemu-utils qemu-system-x86
+
+.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan
+all: deps-build yave-tui
+
+# Installs missing packages (needs root on a fresh machine); silent when all are there.
+define ensure_pkgs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make: missing packages: $$missing (run as root, or install them)" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps-build: ; $(call ensure_pkgs,$(DEB_BUILD))
+deps-test: deps-build ; $(call ensure_pkgs,$(DEB_TEST))
+deps-run: deps-build ; $(call ensure_pkgs,$(DEB_RUN))
+
+yave-tui: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/rel/%.o: %.c $(wildcard core/*.h tui/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c $(wildcard core/*.h tui/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/asan/yave-tui: $(ASAN_OBJ)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/asan/tests/%: tests/unit/%.c $(ASAN_CORE) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(ASAN_CORE) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
+
+asan: build/asan/yave-tui $(UNIT_BIN)
+
+unit: deps-test $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: deps-test yave-tui build/asan/yave-tui
+	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui tests/integration/run-all
+
+check: deps-test
+	@$(MAKE) --no-print-directory all asan
+	@$(MAKE) --no-print-directory unit integration
+	@echo "make check: all tests passed"
+
+# The TUI does not exist yet: `run` shows the example root's status.
+run: deps-run yave-tui
+	@tests/fixtures/make-debug-disks debug
+	./yave-tui --batch --root debug status
+
+bench: deps-test yave-tui
+	@tests/bench/run
+
+format:
+	clang-format -i core/*.[ch] tui/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf build yave-tui

@@ -1,0 +1,401 @@
+#include "ops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "root.h"
+#include "storage.h"
+#include "util.h"
+#include "valid.h"
+#include "vm.h"
+#include "vnctable.h"
+
+/* A VM under construction lives in a hidden folder `.<name>.vm.part` whose flock its creator holds;
+ * a .part folder whose lock is free was left by a creator that died, and is removed. */
+#define PART_SUFFIX ".vm.part"
+
+void yv_ops_create_defaults(yv_create_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->memory = YV_DEFAULT_MEMORY;
+    o->vcpu = 1;
+    o->ovmf = true;
+    o->network = true;
+}
+
+char *yv_ops_random_password(size_t n)
+{
+    static const char set[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    unsigned char rnd[64];
+    char *pw = yv_malloc(n + 1);
+    if (n > sizeof rnd) n = sizeof rnd;
+    if (getrandom(rnd, n, 0) != (ssize_t)n) abort(); /* the kernel's CSPRNG does not fail */
+    for (size_t i = 0; i < n; i++) pw[i] = set[rnd[i] % (sizeof set - 1)];
+    pw[n] = '\0';
+    explicit_bzero(rnd, sizeof rnd);
+    return pw;
+}
+
+static char *part_dir(const char *root, const char *name)
+{
+    return yv_asprintf("%s/.%s" PART_SUFFIX, root, name);
+}
+
+/* Under the root lock: removes .part folders of dead creators and their VNC table entries. */
+static void reap_stale_parts(const char *root, yv_vnctable *t, bool *table_changed)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+    if (!d) return;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name), sl = strlen(PART_SUFFIX);
+        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX)) continue;
+        char *path = yv_root_join(root, de->d_name);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            char *name = yv_strndup(de->d_name + 1, l - sl - 1);
+            char *vmdir = yv_root_vm_dir(root, name);
+            if (!yv_root_exists(vmdir) && yv_vnctable_remove(t, name)) *table_changed = true;
+            yv_err e;
+            yv_root_rmtree(path, &e);
+            free(vmdir);
+            free(name);
+        }
+        if (fd >= 0) close(fd);
+        free(path);
+    }
+    closedir(d);
+}
+
+/* Resolves --image to an existing file: NAME → <root>/NAME.qcow2, NAME.qcow2 → <root>/NAME.qcow2,
+ * anything with a slash is a path. *backing_ref is how an overlay in <root>/<vm>.vm names it. */
+static char *resolve_image(const char *root, const char *image, char **backing_ref, yv_err *err)
+{
+    char *path;
+    size_t l = strlen(image);
+    bool has_ext = l > 6 && !strcmp(image + l - 6, ".qcow2");
+    if (strchr(image, '/')) {
+        path = yv_strdup(image);
+        *backing_ref = NULL;
+    } else {
+        path = has_ext ? yv_root_join(root, image) : yv_asprintf("%s/%s.qcow2", root, image);
+        *backing_ref = yv_asprintf("../%s%s", image, has_ext ? "" : ".qcow2");
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+        yv_err_set(err, YV_E_IMAGE_NOT_FOUND, "base image '%s' not found (looked for %s)", image,
+                   path);
+        free(path);
+        free(*backing_ref);
+        *backing_ref = NULL;
+        return NULL;
+    }
+    if (!*backing_ref) {
+        char *abs = realpath(path, NULL);
+        *backing_ref = abs ? abs : yv_strdup(path);
+    }
+    return path;
+}
+
+/* Displays and MACs of every readable VM config, so a new VM never reuses them even when the VNC table
+ * is out of date (a root written by hand or by another tool). */
+typedef struct {
+    int *displays;
+    size_t ndisplays;
+    char **macs;
+    size_t nmacs;
+} used_set;
+
+static void collect_used(const char *root, used_set *u)
+{
+    size_t n;
+    yv_err e;
+    char **names = yv_root_list_suffix(root, ".vm", &n, &e);
+    memset(u, 0, sizeof *u);
+    for (size_t i = 0; names && i < n; i++) {
+        yv_vm vm;
+        if (yv_vm_load(&vm, root, names[i], &e) < 0) continue;
+        int disp = yv_valid_display_number(vm.vnc_display);
+        if (disp >= 0) {
+            u->displays = yv_realloc(u->displays, (u->ndisplays + 1) * sizeof *u->displays);
+            u->displays[u->ndisplays++] = disp;
+        }
+        for (size_t k = 0; k < vm.nnets; k++) {
+            u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
+            u->macs[u->nmacs++] = yv_strdup(vm.nets[k].mac);
+        }
+        yv_vm_done(&vm);
+    }
+    yv_root_free_names(names, n);
+}
+
+static void used_done(used_set *u)
+{
+    for (size_t i = 0; i < u->nmacs; i++) free(u->macs[i]);
+    free(u->macs);
+    free(u->displays);
+}
+
+static void pick_mac(const char *name, const used_set *u, char mac[18])
+{
+    for (unsigned bump = 0;; bump++) {
+        bool taken = false;
+        yv_vm_mac_for(name, bump, mac);
+        for (size_t i = 0; !taken && i < u->nmacs; i++) taken = !strcasecmp(u->macs[i], mac);
+        if (!taken) return;
+    }
+}
+
+static bool port_usable(int display, void *ctx)
+{
+    return yv_vnctable_port_free(ctx, display);
+}
+
+typedef struct {
+    char *part;  /* the .part folder */
+    int part_fd; /* holds its flock */
+    int display;
+    char mac[18];
+} reservation;
+
+/* Phase 1, under the lock: the name is free, a display and a MAC are chosen and recorded, the .part
+ * folder exists and is locked by us. */
+static int reserve(const char *root, const yv_config *cfg, const char *name, reservation *r,
+                   yv_err *err)
+{
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    yv_vnctable t;
+    used_set used = {0};
+    bool changed = false;
+    int rc = -1;
+    char *vmdir = yv_root_vm_dir(root, name);
+    r->part = part_dir(root, name);
+    r->part_fd = -1;
+    if (yv_vnctable_load(&t, root, err) < 0) goto out_nt;
+    reap_stale_parts(root, &t, &changed);
+    if (yv_root_exists(vmdir) || yv_root_exists(r->part)) {
+        yv_err_set(err, YV_E_VM_EXISTS, "a VM named '%s' already exists", name);
+        goto out;
+    }
+    collect_used(root, &used);
+    r->display = yv_vnctable_pick(&t, used.displays, used.ndisplays, port_usable,
+                                  cfg->vnc_listen);
+    if (r->display < 0) {
+        yv_err_set(err, YV_E_FAIL, "no free VNC display left");
+        goto out;
+    }
+    pick_mac(name, &used, r->mac);
+    if (mkdir(r->part, 0700) < 0) {
+        yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot create %s",
+                   r->part);
+        goto out;
+    }
+    r->part_fd = open(r->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (r->part_fd < 0 || flock(r->part_fd, LOCK_EX | LOCK_NB) < 0) {
+        yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", r->part);
+        goto out_rm;
+    }
+    yv_vnctable_set(&t, r->display, name);
+    changed = true;
+    if (yv_vnctable_save(&t, root, err) < 0) goto out_rm;
+    rc = 0;
+    goto out;
+out_rm:;
+    yv_err e;
+    yv_root_rmtree(r->part, &e);
+    if (r->part_fd >= 0) close(r->part_fd);
+    r->part_fd = -1;
+    yv_vnctable_remove(&t, name);
+    changed = false; /* the table on disk is unchanged (save failed or never ran) */
+out:
+    if (changed && rc < 0) { /* stale entries were reaped; keep that */
+        yv_err e2;
+        yv_vnctable_save(&t, root, &e2);
+    }
+    used_done(&used);
+    yv_vnctable_done(&t);
+out_nt:
+    free(vmdir);
+    yv_root_unlock(lock);
+    return rc;
+}
+
+/* Undo of phase 1: frees the display (when still ours) and removes the .part folder. */
+static void unreserve(const char *root, const char *name, reservation *r)
+{
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    yv_vnctable t;
+    if (yv_vnctable_load(&t, root, &e) == 0) {
+        const char *owner = yv_vnctable_owner(&t, r->display);
+        if (owner && !strcmp(owner, name)) {
+            yv_vnctable_remove(&t, name);
+            yv_vnctable_save(&t, root, &e);
+        }
+        yv_vnctable_done(&t);
+    }
+    yv_root_rmtree(r->part, &e);
+    if (r->part_fd >= 0) close(r->part_fd);
+    r->part_fd = -1;
+    yv_root_unlock(lock);
+}
+
+static int make_disk(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                     const char *disk, yv_err *err)
+{
+    if (!o->image)
+        return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY, err);
+    char *ref = NULL;
+    char *base = resolve_image(root, o->image, &ref, err);
+    if (!base) return -1;
+    int rc = o->linked ? yv_storage_overlay(cfg, base, ref, disk, o->capacity, err)
+                       : yv_storage_copy(cfg, base, disk, o->capacity, err);
+    free(base);
+    free(ref);
+    return rc;
+}
+
+static void build_vm(yv_vm *vm, const yv_create_opts *o, const reservation *r, const char *pw)
+{
+    char disp[16];
+    memset(vm, 0, sizeof *vm);
+    snprintf(disp, sizeof disp, ":%d", r->display);
+    vm->name = yv_strdup(o->name);
+    vm->memory = o->memory;
+    vm->vcpu = o->vcpu;
+    vm->ovmf = o->ovmf;
+    vm->vnc_display = yv_strdup(disp);
+    vm->vnc_password = yv_strdup(pw);
+    yv_vm_add_drive(vm, "hd0", "hd0.qcow2", YV_DRIVE_VIRTIO_BLK, YV_MEDIA_HD, 0);
+    if (o->network) yv_vm_add_net(vm, "net0", r->mac, o->master);
+}
+
+/* Phase 3, under the lock: the finished folder takes its real name. */
+static int publish(const char *root, const char *name, const reservation *r, yv_err *err)
+{
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    char *vmdir = yv_root_vm_dir(root, name);
+    int rc = 0;
+    if (renameat2(AT_FDCWD, r->part, AT_FDCWD, vmdir, RENAME_NOREPLACE) < 0)
+        rc = yv_err_sys(err, errno == EEXIST ? YV_E_VM_EXISTS : YV_E_IO, errno,
+                        "cannot move %s to %s", r->part, vmdir);
+    free(vmdir);
+    yv_root_unlock(lock);
+    return rc;
+}
+
+static int check_create_opts(const yv_create_opts *o, yv_err *err)
+{
+    if (yv_valid_name(o->name, err) < 0) return -1;
+    if (o->preset)
+        return yv_err_set(err, YV_E_FAIL, "create --preset is not available yet (it comes with "
+                          "cloud-init support)");
+    if (o->linked && !o->image)
+        return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
+    if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
+    if (o->master && !o->network)
+        return yv_err_set(err, YV_E_USAGE, "--master needs a network (drop --no-network)");
+    if (o->vnc_password && !*o->vnc_password)
+        return yv_err_set(err, YV_E_USAGE, "the VNC password is empty (an empty VNC password "
+                          "locks everyone out)");
+    return 0;
+}
+
+int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                  char **generated_pw, yv_err *err)
+{
+    reservation r = {0};
+    yv_vm vm;
+    *generated_pw = NULL;
+    if (check_create_opts(o, err) < 0) return -1;
+    if (o->image) { /* fail early, before anything is reserved */
+        char *ref = NULL, *base = resolve_image(root, o->image, &ref, err);
+        if (!base) return -1;
+        free(base);
+        free(ref);
+    }
+    if (yv_root_ensure(root, err) < 0) return -1;
+    if (reserve(root, cfg, o->name, &r, err) < 0) return -1;
+    char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
+    char *disk = yv_root_join(r.part, "hd0.qcow2");
+    build_vm(&vm, o, &r, pw);
+    int rc = make_disk(root, cfg, o, disk, err);
+    if (rc == 0) rc = yv_vm_save(&vm, r.part, err);
+    if (rc == 0) rc = publish(root, o->name, &r, err);
+    if (rc < 0) {
+        unreserve(root, o->name, &r);
+        yv_free_secret(pw);
+    } else {
+        close(r.part_fd);
+        if (o->vnc_password) yv_free_secret(pw);
+        else *generated_pw = pw;
+    }
+    yv_vm_done(&vm);
+    free(disk);
+    free(r.part);
+    return rc;
+}
+
+/* True when run/<name>.pid is held by a live QEMU (QEMU keeps a lock on its pidfile). */
+static bool pidfile_locked(const char *root, const char *name)
+{
+    char *path = yv_asprintf("%s/run/%s.pid", root, name);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    free(path);
+    if (fd < 0) return false;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return held;
+}
+
+int yv_ops_delete(const char *root, const char *name, bool force, yv_err *err)
+{
+    if (yv_valid_name(name, err) < 0) return -1;
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    char *vmdir = yv_root_vm_dir(root, name);
+    char *suffix = yv_ops_random_password(8);
+    char *trash = yv_asprintf("%s/.%s.vm.del-%s", root, name, suffix);
+    yv_vnctable t = {0};
+    int rc = -1;
+    if (!yv_root_exists(vmdir)) {
+        yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
+        goto out;
+    }
+    if (!force && pidfile_locked(root, name)) {
+        yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first (or --force)",
+                   name);
+        goto out;
+    }
+    if (yv_vnctable_load(&t, root, err) < 0) goto out;
+    if (rename(vmdir, trash) < 0) {
+        yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot delete %s",
+                   vmdir);
+        goto out;
+    }
+    if (yv_vnctable_remove(&t, name) && yv_vnctable_save(&t, root, err) < 0) {
+        rename(trash, vmdir); /* all-or-nothing: put the VM back */
+        goto out;
+    }
+    rc = 0;
+out:
+    yv_vnctable_done(&t);
+    yv_root_unlock(lock);
+    if (rc == 0 && yv_root_rmtree(trash, err) < 0)
+        rc = yv_err_prefix(err, "VM '%s' was deleted, but its files could not all be removed", name);
+    free(trash);
+    free(suffix);
+    free(vmdir);
+    return rc;
+}

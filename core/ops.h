@@ -1,0 +1,43 @@
+/* ops: the verbs both front ends call (create, delete; run/shutdown/netdev come later). Every verb that
+ * writes is all-or-nothing: on failure the root is as it was. */
+#ifndef YV_OPS_H
+#define YV_OPS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+
+typedef struct {
+    const char *name;
+    const char *image;  /* base image: NAME, NAME.qcow2 (in the root) or a path; NULL = empty disk */
+    const char *preset; /* NULL = none */
+    long capacity;      /* MiB; 0 = default (15360 for an empty disk, the base's size for a copy) */
+    long memory;        /* MiB */
+    long vcpu;
+    const char *hostname;
+    const char *root_password;
+    const char *vnc_password; /* NULL = generate one */
+    const char *master;       /* bridge of net0; NULL = global network.master at run time */
+    bool linked;
+    bool ovmf;
+    bool network; /* give the VM a tap network (net0) */
+} yv_create_opts;
+
+#define YV_DEFAULT_CAPACITY 15360
+#define YV_DEFAULT_MEMORY 1024
+
+void yv_ops_create_defaults(yv_create_opts *o);
+
+/* Creates the VM. When the VNC password was generated, *generated_pw (malloc'd, caller frees with
+ * yv_free_secret) holds it so the front end can show it once; otherwise it is set to NULL. */
+int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                  char **generated_pw, yv_err *err);
+
+/* Deletes the VM folder and frees its VNC display. force: also when it runs (later issues stop it). */
+int yv_ops_delete(const char *root, const char *name, bool force, yv_err *err);
+
+/* A random password of n characters from [A-Za-z0-9] (malloc'd). */
+char *yv_ops_random_password(size_t n);
+
+#endif

@@ -1,0 +1,192 @@
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define OUT_MAX (1024 * 1024)
+#define TAIL_MAX 2048
+
+char *yv_proc_which(const char *prog)
+{
+    if (strchr(prog, '/')) return access(prog, X_OK) == 0 ? yv_strdup(prog) : NULL;
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+    char *copy = yv_strdup(path), *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        char *cand = yv_asprintf("%s/%s", dir, prog);
+        struct stat st;
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+            free(copy);
+            return cand;
+        }
+        free(cand);
+    }
+    free(copy);
+    return NULL;
+}
+
+/* In the child: default dispositions, empty mask, no inherited descriptors beyond 0-2. */
+static void child_exec(const char *path, char *const argv[], char *const envp[], int out_fd,
+                       int err_fd)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int nul = open("/dev/null", O_RDWR);
+    if (nul < 0) _exit(127);
+    dup2(nul, 0);
+    dup2(out_fd >= 0 ? out_fd : nul, 1);
+    dup2(err_fd, 2);
+    closefrom(3);
+    execve(path, argv, envp);
+    dprintf(2, "cannot execute %s: %s\n", path, strerror(errno));
+    _exit(127);
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap, max;
+} sink;
+
+static void sink_add(sink *s, const char *p, size_t n, bool keep_tail)
+{
+    if (keep_tail && s->len + n > s->max) { /* keep only the last max bytes */
+        if (n >= s->max) {
+            p += n - s->max;
+            n = s->max;
+            s->len = 0;
+        } else {
+            size_t drop = s->len + n - s->max;
+            memmove(s->buf, s->buf + drop, s->len - drop);
+            s->len -= drop;
+        }
+    } else if (!keep_tail && s->len + n > s->max) {
+        n = s->max - s->len;
+    }
+    if (s->len + n + 1 > s->cap) {
+        s->cap = s->len + n + 1 > 2 * s->cap ? s->len + n + 1 : 2 * s->cap;
+        s->buf = yv_realloc(s->buf, s->cap);
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+}
+
+/* Drains both pipes until EOF. */
+static void drain(int out_fd, int err_fd, sink *out, sink *tail)
+{
+    struct pollfd p[2] = {{err_fd, POLLIN, 0}, {out_fd, POLLIN, 0}};
+    int open_fds = out_fd >= 0 ? 2 : 1;
+    char buf[4096];
+    while (open_fds > 0) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || !p[i].revents) continue;
+            ssize_t r = read(p[i].fd, buf, sizeof buf);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                p[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            if (i == 0) sink_add(tail, buf, (size_t)r, true);
+            else sink_add(out, buf, (size_t)r, false);
+        }
+    }
+}
+
+/* The last non-empty lines of a tool's stderr, joined with " / " to keep the message on one line. */
+static void tail_lines(const char *s, char *dst, size_t cap)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) n--;
+    size_t start = n;
+    int lines = 0;
+    while (start > 0 && lines < 3) {
+        start--;
+        if (s[start] == '\n') lines++;
+    }
+    if (s[start] == '\n') start++;
+    size_t j = 0;
+    for (size_t i = start; i < n && j + 4 < cap; i++) {
+        if (s[i] == '\n') {
+            memcpy(dst + j, " / ", 3);
+            j += 3;
+        } else if ((unsigned char)s[i] >= 0x20 || s[i] == '\t') {
+            dst[j++] = s[i];
+        }
+    }
+    dst[j] = '\0';
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err)
+{
+    static char *const min_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                    "LC_ALL=C", NULL};
+    char *path = yv_proc_which(argv[0]);
+    if (!path)
+        return yv_err_set(err, YV_E_TOOL_FAILED, "%s: program not found (install it or set its path "
+                          "in config.yaml)", argv[0]);
+    int ep[2], op[2] = {-1, -1};
+    if (pipe2(ep, O_CLOEXEC) < 0 || (out && pipe2(op, O_CLOEXEC) < 0)) {
+        free(path);
+        return yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
+    }
+    pid_t pid = fork();
+    if (pid == 0) child_exec(path, argv, envp ? envp : min_env, op[1], ep[1]);
+    close(ep[1]);
+    if (op[1] >= 0) close(op[1]);
+    sink tail = {0}, o = {0};
+    tail.max = TAIL_MAX;
+    o.max = OUT_MAX;
+    if (pid > 0) drain(op[0], ep[0], &o, &tail);
+    close(ep[0]);
+    if (op[0] >= 0) close(op[0]);
+    int status = 0, rc = 0;
+    if (pid < 0) {
+        rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
+    } else {
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            char t[TAIL_MAX + 64];
+            tail_lines(tail.buf ? tail.buf : "", t, sizeof t);
+            if (WIFSIGNALED(status))
+                rc = yv_err_set(err, YV_E_TOOL_FAILED, "%s killed by signal %d%s%s",
+                                base_name(path), WTERMSIG(status), *t ? ": " : "", t);
+            else
+                rc = yv_err_set(err, YV_E_TOOL_FAILED, "%s failed (exit %d)%s%s", base_name(path),
+                                WEXITSTATUS(status), *t ? ": " : "", t);
+        }
+    }
+    free(tail.buf);
+    free(path);
+    if (out && rc == 0) *out = o.buf ? o.buf : yv_strdup("");
+    else free(o.buf);
+    return rc;
+}
+
+int yv_proc_run(char *const argv[], char *const envp[], yv_err *err)
+{
+    return yv_proc_run_output(argv, envp, NULL, err);
+}

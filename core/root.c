@@ -1,0 +1,273 @@
+#include "root.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* An absolute path without "." components or a trailing slash, so paths handed to QEMU and shown in
+ * status are stable whatever the working directory. */
+static char *absolute(const char *p)
+{
+    char *abs;
+    if (p[0] == '/') {
+        abs = yv_strdup(p);
+    } else {
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd) return yv_strdup(p);
+        abs = strcmp(p, ".") ? yv_asprintf("%s/%s", cwd, p) : yv_strdup(cwd);
+        free(cwd);
+    }
+    size_t n = strlen(abs);
+    while (n > 1 && abs[n - 1] == '/') abs[--n] = '\0';
+    char *real = realpath(abs, NULL); /* resolves ./.. when the folder exists */
+    if (real) {
+        free(abs);
+        return real;
+    }
+    return abs;
+}
+
+char *yv_root_resolve(const char *explicit_root, yv_err *err)
+{
+    const char *env = getenv("YAVE_ROOT");
+    if (explicit_root && *explicit_root) return absolute(explicit_root);
+    if (env && *env) return absolute(env);
+    if (access("debug/config.yaml", F_OK) == 0) return absolute("debug");
+    if (geteuid() == 0) return yv_strdup("/var/lib/yave");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && *xdg == '/') return yv_asprintf("%s/yave", xdg);
+    const char *home = getenv("HOME");
+    if (!home || *home != '/') {
+        yv_err_set(err, YV_E_USAGE, "cannot pick a root: HOME is not set; use --root DIR");
+        return NULL;
+    }
+    return yv_asprintf("%s/.local/share/yave", home);
+}
+
+static int mkdir_p(const char *path, mode_t mode, yv_err *err)
+{
+    char *p = yv_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            yv_err_sys(err, YV_E_IO, errno, "cannot create %s", p);
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    free(p);
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
+        return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno,
+                          "cannot create %s", path);
+    return 0;
+}
+
+int yv_root_ensure(const char *root, yv_err *err)
+{
+    struct stat st;
+    if (mkdir_p(root, 0755, err) < 0) return -1;
+    if (stat(root, &st) < 0) return yv_err_sys(err, YV_E_IO, errno, "root %s", root);
+    if (!S_ISDIR(st.st_mode)) return yv_err_set(err, YV_E_IO, "root %s is not a folder", root);
+    char *run = yv_root_path(root, "run");
+    int rc = mkdir_p(run, 0700, err);
+    free(run);
+    return rc;
+}
+
+char *yv_root_join(const char *dir, const char *rel)
+{
+    if (rel[0] == '/') return yv_strdup(rel);
+    return yv_asprintf("%s/%s", dir, rel);
+}
+
+char *yv_root_path(const char *root, const char *rel)
+{
+    return yv_root_join(root, rel);
+}
+
+char *yv_root_vm_dir(const char *root, const char *name)
+{
+    return yv_asprintf("%s/%s.vm", root, name);
+}
+
+int yv_root_lock(const char *root, yv_err *err)
+{
+    char *path = yv_root_path(root, "run/lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot open %s", path);
+        free(path);
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno == EINTR) continue;
+        yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", path);
+        close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    return fd;
+}
+
+void yv_root_unlock(int fd)
+{
+    if (fd >= 0) close(fd); /* closing drops the flock */
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char *dir = yv_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    else strcpy(dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t mode, yv_err *err)
+{
+    char *tmp = yv_asprintf("%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC); /* mkostemp creates 0600 */
+    if (fd < 0) {
+        yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot write %s",
+                   path);
+        free(tmp);
+        return -1;
+    }
+    const char *step = "write";
+    if (mode != 0600 && fchmod(fd, mode) < 0) goto fail;
+    if (write_all(fd, data, len) < 0) goto fail;
+    step = "fsync";
+    if (fsync(fd) < 0) goto fail;
+    step = "close";
+    int cfd = fd;
+    fd = -1;
+    if (close(cfd) < 0) goto fail;
+    step = "rename";
+    if (rename(tmp, path) < 0) goto fail;
+    fsync_dir_of(path); /* best effort: the rename is already visible */
+    free(tmp);
+    return 0;
+fail:;
+    int e = errno;
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    free(tmp);
+    return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
+}
+
+char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        yv_err_sys(err, e == ENOENT ? notfound_code : e == EACCES ? YV_E_PERMISSION : YV_E_IO, e,
+                   "cannot read %s", path);
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = yv_malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = yv_realloc(buf, cap *= 2);
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            yv_err_sys(err, YV_E_IO, errno, "cannot read %s", path);
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int rc = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+    return (rc < 0 && errno != ENOENT) ? -1 : 0;
+}
+
+int yv_root_rmtree(const char *path, yv_err *err)
+{
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+        return yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
+    return 0;
+}
+
+bool yv_root_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **yv_root_list_suffix(const char *root, const char *suffix, size_t *n, yv_err *err)
+{
+    DIR *d = opendir(root);
+    *n = 0;
+    if (!d) {
+        if (errno == ENOENT) return yv_calloc(1, sizeof(char *));
+        yv_err_sys(err, YV_E_IO, errno, "cannot read %s", root);
+        return NULL;
+    }
+    size_t cap = 16, sl = strlen(suffix);
+    char **names = yv_malloc(cap * sizeof *names);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l <= sl || strcmp(de->d_name + l - sl, suffix) != 0) continue;
+        if (*n == cap) names = yv_realloc(names, (cap *= 2) * sizeof *names);
+        names[(*n)++] = yv_strndup(de->d_name, l - sl);
+    }
+    closedir(d);
+    qsort(names, *n, sizeof *names, cmp_str);
+    return names;
+}
+
+void yv_root_free_names(char **names, size_t n)
+{
+    if (!names) return;
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}

@@ -1,0 +1,99 @@
+#include "storage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+
+#define MIB (1024ULL * 1024ULL)
+
+int yv_storage_info_of(const yv_config *cfg, const char *path, yv_storage_info *info, yv_err *err)
+{
+    char *out = NULL;
+    char *argv[] = {(char *)yv_config_img(cfg), "info", "--output=json", "-U", "--", (char *)path,
+                    NULL};
+    if (yv_proc_run_output(argv, NULL, &out, err) < 0) return -1;
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    free(out);
+    const char *fmt = NULL;
+    json_int_t size = 0;
+    if (!j || json_unpack(j, "{s:s, s:I}", "format", &fmt, "virtual-size", &size) < 0) {
+        json_decref(j);
+        return yv_err_set(err, YV_E_TOOL_FAILED, "qemu-img info %s: unexpected output", path);
+    }
+    snprintf(info->format, sizeof info->format, "%s", fmt);
+    info->virtual_size = (uint64_t)size;
+    json_decref(j);
+    return 0;
+}
+
+int yv_storage_create(const yv_config *cfg, const char *path, long mib, yv_err *err)
+{
+    char size[32];
+    snprintf(size, sizeof size, "%ldM", mib);
+    char *argv[] = {(char *)yv_config_img(cfg), "create", "-q", "-f", "qcow2", "--", (char *)path,
+                    size, NULL};
+    return yv_proc_run(argv, NULL, err);
+}
+
+/* Grows path to mib MiB; a base larger than that is an error, not a silent shrink. */
+static int grow(const yv_config *cfg, const char *path, uint64_t current, long mib, yv_err *err)
+{
+    if (mib <= 0 || (uint64_t)mib * MIB == current) return 0;
+    if ((uint64_t)mib * MIB < current)
+        return yv_err_set(err, YV_E_USAGE,
+                          "capacity %ld MiB is smaller than the base image (%llu MiB); disks are "
+                          "never shrunk",
+                          mib, (unsigned long long)((current + MIB - 1) / MIB));
+    char size[32];
+    snprintf(size, sizeof size, "%ldM", mib);
+    char *argv[] = {(char *)yv_config_img(cfg), "resize", "-q", "-f", "qcow2", "--", (char *)path,
+                    size, NULL};
+    return yv_proc_run(argv, NULL, err);
+}
+
+int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib,
+                    yv_err *err)
+{
+    yv_storage_info info;
+    if (yv_storage_info_of(cfg, base, &info, err) < 0) return -1;
+    if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size) return grow(cfg, path, info.virtual_size, mib, err);
+    char *argv[] = {(char *)yv_config_img(cfg), "convert", "-q", "-f", info.format, "-O", "qcow2",
+                    "--", (char *)base, (char *)path, NULL};
+    if (yv_proc_run(argv, NULL, err) < 0) return -1;
+    return grow(cfg, path, info.virtual_size, mib, err);
+}
+
+int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backing_ref,
+                       const char *path, long mib, yv_err *err)
+{
+    yv_storage_info info;
+    if (yv_storage_info_of(cfg, base, &info, err) < 0) return -1;
+    if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size) return grow(cfg, path, info.virtual_size, mib, err);
+    char size[32];
+    snprintf(size, sizeof size, "%lluM",
+             (unsigned long long)(mib > 0 ? (uint64_t)mib : (info.virtual_size + MIB - 1) / MIB));
+    char *argv[] = {(char *)yv_config_img(cfg), "create", "-q", "-f", "qcow2", "-b",
+                    (char *)backing_ref, "-F", info.format, "--", (char *)path, size, NULL};
+    return yv_proc_run(argv, NULL, err);
+}
+
+uint64_t yv_storage_qcow2_size(const char *path)
+{
+    unsigned char h[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t r = pread(fd, h, sizeof h, 0);
+    close(fd);
+    if (r != (ssize_t)sizeof h || memcmp(h, "QFI\xfb", 4) != 0) return 0;
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++) v = v << 8 | h[i]; /* big-endian size at offset 24 */
+    return v;
+}

@@ -1,0 +1,27 @@
+/* valid: allowlist validators for everything a user or a file names (VM names, interface names, MACs,
+ * VNC displays, sizes). Each returns 0, or -1 with a message that says what is wrong. */
+#ifndef YV_VALID_H
+#define YV_VALID_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define YV_NAME_MAX 48
+#define YV_IFNAME_MAX 15
+#define YV_DISPLAY_MAX (65535 - 5900)
+
+/* VM names: ^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$ (INVALID_NAME). */
+int yv_valid_name(const char *name, yv_err *err);
+/* Interface names: [A-Za-z0-9_.-]{1,15} (USAGE); `what` names the value in the message. */
+int yv_valid_ifname(const char *ifname, const char *what, yv_err *err);
+/* Checkers in the shape yamlio wants: fill why ("must …") on failure. */
+int yv_valid_mac_check(const char *s, char *why, size_t whylen);
+int yv_valid_display_check(const char *s, char *why, size_t whylen);
+int yv_valid_ifname_check(const char *s, char *why, size_t whylen);
+/* ":N" (0 ≤ N ≤ YV_DISPLAY_MAX, no leading zeros) → N, else -1. */
+int yv_valid_display_number(const char *s);
+/* A size in MiB: decimal digits only, 1 … 16777216 (16 TiB) (USAGE). */
+int yv_valid_mib(const char *s, const char *what, long *out, yv_err *err);
+
+#endif

@@ -1,0 +1,69 @@
+/* vm: one VM's config.yaml (spec §3) — load, validate, write. */
+#ifndef YV_VM_H
+#define YV_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef enum { YV_DRIVE_VIRTIO_BLK, YV_DRIVE_IDE } yv_drive_type;
+typedef enum { YV_MEDIA_HD, YV_MEDIA_CD } yv_media;
+typedef enum { YV_NET_TAP } yv_net_type;
+
+typedef struct {
+    char *id;   /* hd0, hd1, … (the key in `drives`) */
+    char *path; /* as written: relative to the VM folder, or absolute */
+    yv_drive_type type;
+    yv_media media; /* ide only */
+    long boot_index; /* -1 = none */
+} yv_drive;
+
+typedef struct {
+    char *id; /* net0, … */
+    yv_net_type type;
+    char *mac;
+    char *master; /* NULL = the global network.master */
+    char *ifname; /* NULL = chosen at run time */
+} yv_net;
+
+typedef struct {
+    char *name;
+    long memory; /* MiB */
+    long vcpu;
+    bool ovmf;
+    char *vnc_display; /* ":N" or NULL */
+    char *vnc_password;
+    yv_drive *drives;
+    size_t ndrives;
+    yv_net *nets;
+    size_t nnets;
+} yv_vm;
+
+/* Loads <root>/<name>.vm/config.yaml. A missing folder → VM_NOT_FOUND; a broken file → CONFIG_INVALID
+ * with file:line:col. */
+int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err);
+/* Parses text (file name `file` for messages); the `name` key must equal expect_name when given. */
+int yv_vm_load_string(yv_vm *vm, const char *file, const char *text, size_t len,
+                      const char *expect_name, yv_err *err);
+/* Serialises to YAML (malloc'd). */
+int yv_vm_to_yaml(const yv_vm *vm, char **out, size_t *len, yv_err *err);
+/* Writes <dir>/config.yaml atomically with mode 0600. */
+int yv_vm_save(const yv_vm *vm, const char *dir, yv_err *err);
+void yv_vm_done(yv_vm *vm);
+
+/* Adds a drive/network (copies the strings). */
+yv_drive *yv_vm_add_drive(yv_vm *vm, const char *id, const char *path, yv_drive_type type,
+                          yv_media media, long boot_index);
+yv_net *yv_vm_add_net(yv_vm *vm, const char *id, const char *mac, const char *master);
+
+/* The absolute path of a drive (relative paths are relative to the VM folder); malloc'd. */
+char *yv_vm_drive_path(const yv_vm *vm, const char *vm_dir, const yv_drive *d);
+
+/* 52:54 + bytes 0..3 of MD5(name), plus `bump` (the next value when that MAC is taken). */
+void yv_vm_mac_for(const char *name, unsigned bump, char out[18]);
+
+const char *yv_vm_drive_type_name(yv_drive_type t);
+const char *yv_vm_media_name(yv_media m);
+
+#endif

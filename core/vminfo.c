@@ -1,0 +1,140 @@
+#include "vminfo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "root.h"
+#include "util.h"
+#include "valid.h"
+
+static const char *const state_names[] = {
+    [YV_STATE_STOPPED] = "stopped",
+    [YV_STATE_STARTING] = "starting",
+    [YV_STATE_INSTALLING] = "installing",
+    [YV_STATE_RUNNING] = "running",
+    [YV_STATE_PAUSED] = "paused",
+    [YV_STATE_SHUTTING_DOWN] = "shutting-down",
+    [YV_STATE_ERROR] = "error",
+    [YV_STATE_CRASHED] = "crashed",
+    [YV_STATE_UNRESPONSIVE] = "unresponsive",
+    [YV_STATE_INVALID] = "invalid",
+};
+
+const char *yv_vminfo_state_name(yv_state s)
+{
+    return state_names[s];
+}
+
+int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *err)
+{
+    yv_err e;
+    memset(info, 0, sizeof *info);
+    if (yv_valid_name(name, err) < 0) return -1;
+    if (yv_vm_load(&info->vm, root, name, &e) < 0) {
+        if (e.code == YV_E_VM_NOT_FOUND) return *err = e, -1;
+        info->problem = yv_strdup(e.msg);
+        info->state = YV_STATE_INVALID;
+    } else {
+        info->valid = true;
+        info->state = YV_STATE_STOPPED;
+    }
+    info->name = yv_strdup(name);
+    info->dir = yv_root_vm_dir(root, name);
+    return 0;
+}
+
+void yv_vminfo_done(yv_vminfo *info)
+{
+    if (!info) return;
+    free(info->name);
+    free(info->dir);
+    free(info->problem);
+    if (info->valid) yv_vm_done(&info->vm);
+    memset(info, 0, sizeof *info);
+}
+
+int yv_vminfo_list(const char *root, yv_vminfo **out, size_t *n, yv_err *err)
+{
+    size_t count;
+    char **names = yv_root_list_suffix(root, ".vm", &count, err);
+    if (!names) return -1;
+    yv_vminfo *v = yv_calloc(count ? count : 1, sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        yv_err e;
+        /* a folder whose name is not a valid VM name is not ours to show */
+        if (yv_vminfo_load(&v[k], root, names[i], &e) == 0) k++;
+    }
+    yv_root_free_names(names, count);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void yv_vminfo_free_list(yv_vminfo *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) yv_vminfo_done(&v[i]);
+    free(v);
+}
+
+const char *yv_vminfo_master(const yv_net *n, const yv_config *cfg)
+{
+    return n->master ? n->master : cfg->network_master;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *vnc_json(const yv_vminfo *info, const yv_config *cfg)
+{
+    int disp = yv_valid_display_number(info->vm.vnc_display);
+    if (disp < 0) return json_null();
+    return json_pack("{s:s, s:i, s:s, s:b}", "display", info->vm.vnc_display, "port", 5900 + disp,
+                     "listen", cfg->vnc_listen, "reachable", 0);
+}
+
+static json_t *drives_json(const yv_vminfo *info)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < info->vm.ndrives; i++) {
+        const yv_drive *d = &info->vm.drives[i];
+        char *path = yv_vm_drive_path(&info->vm, info->dir, d);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "id", d->id, "path", path, "type",
+                              yv_vm_drive_type_name(d->type));
+        free(path);
+        if (d->type == YV_DRIVE_IDE)
+            json_object_set_new(o, "media_type", json_string(yv_vm_media_name(d->media)));
+        json_object_set_new(o, "boot_index",
+                            d->boot_index >= 0 ? json_integer(d->boot_index) : json_null());
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *nets_json(const yv_vminfo *info, const yv_config *cfg)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < info->vm.nnets; i++) {
+        const yv_net *n = &info->vm.nets[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", n->id, "type", "tap",
+                                           "mac", n->mac, "master",
+                                           str_or_null(yv_vminfo_master(n, cfg)), "ifname",
+                                           str_or_null(n->ifname)));
+    }
+    return a;
+}
+
+json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
+{
+    if (!info->valid)
+        return json_pack("{s:s, s:s, s:s}", "name", info->name, "state",
+                         state_names[info->state], "problem", info->problem);
+    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:o, s:o, s:o}", "name", info->name, "state",
+                     state_names[info->state], "pid",
+                     info->pid ? json_integer(info->pid) : json_null(), "memory",
+                     (json_int_t)info->vm.memory, "vcpu", (json_int_t)info->vm.vcpu, "ovmf",
+                     info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
+                     "networks", nets_json(info, cfg));
+}

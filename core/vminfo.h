@@ -1,0 +1,53 @@
+/* vminfo: what a VM is (config) and what state it is in, as list/status/the TUI/the web API show it. */
+#ifndef YV_VMINFO_H
+#define YV_VMINFO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+#include "vm.h"
+
+/* The states of spec §6. */
+typedef enum {
+    YV_STATE_STOPPED,
+    YV_STATE_STARTING,
+    YV_STATE_INSTALLING,
+    YV_STATE_RUNNING,
+    YV_STATE_PAUSED,
+    YV_STATE_SHUTTING_DOWN,
+    YV_STATE_ERROR,
+    YV_STATE_CRASHED,
+    YV_STATE_UNRESPONSIVE,
+    YV_STATE_INVALID,
+} yv_state;
+
+const char *yv_vminfo_state_name(yv_state s);
+
+typedef struct {
+    char *name;
+    char *dir; /* <root>/<name>.vm */
+    yv_state state;
+    bool valid;    /* vm holds the parsed config */
+    yv_vm vm;
+    char *problem; /* why the VM is invalid (file:line:col: …) */
+    long pid;      /* 0 when not running */
+} yv_vminfo;
+
+/* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken config
+ * gives state INVALID and problem. */
+int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *err);
+void yv_vminfo_done(yv_vminfo *info);
+
+/* Every VM of the root, sorted by name. */
+int yv_vminfo_list(const char *root, yv_vminfo **out, size_t *n, yv_err *err);
+void yv_vminfo_free_list(yv_vminfo *v, size_t n);
+
+/* The status object of spec §8 (never a password). New reference. */
+json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg);
+
+/* The bridge a network joins: its own master, else the global network.master, else NULL. */
+const char *yv_vminfo_master(const yv_net *n, const yv_config *cfg);
+
+#endif

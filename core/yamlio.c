@@ -1,0 +1,465 @@
+#include "yamlio.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "root.h"
+#include "util.h"
+
+struct yv_ydoc {
+    char *name;
+    yaml_document_t doc;
+};
+
+static const char *parser_error_kind(yaml_error_type_t t)
+{
+    switch (t) {
+    case YAML_READER_ERROR: return "invalid text";
+    case YAML_SCANNER_ERROR:
+    case YAML_PARSER_ERROR:
+    case YAML_COMPOSER_ERROR: return "YAML syntax error";
+    case YAML_MEMORY_ERROR: return "out of memory";
+    default: return "YAML error";
+    }
+}
+
+static yv_ydoc *load(yaml_parser_t *p, const char *name, yv_err *err)
+{
+    yv_ydoc *d = yv_calloc(1, sizeof *d);
+    if (!yaml_parser_load(p, &d->doc)) {
+        const char *problem = p->problem ? p->problem : "unknown problem";
+        if (p->error == YAML_READER_ERROR)
+            yv_err_set(err, YV_E_CONFIG_INVALID, "%s: byte %zu: %s: %s", name, p->problem_offset + 1,
+                       parser_error_kind(p->error), problem);
+        else if (p->context)
+            yv_err_set(err, YV_E_CONFIG_INVALID, "%s:%zu:%zu: %s: %s (%s at line %zu)", name,
+                       p->problem_mark.line + 1, p->problem_mark.column + 1,
+                       parser_error_kind(p->error), problem, p->context,
+                       p->context_mark.line + 1);
+        else
+            yv_err_set(err, YV_E_CONFIG_INVALID, "%s:%zu:%zu: %s: %s", name,
+                       p->problem_mark.line + 1, p->problem_mark.column + 1,
+                       parser_error_kind(p->error), problem);
+        free(d);
+        return NULL;
+    }
+    d->name = yv_strdup(name);
+    return d;
+}
+
+yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv_err *err)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        yv_err_set(err, YV_E_IO, "out of memory");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    yv_ydoc *d = load(&p, name, err);
+    yaml_parser_delete(&p);
+    return d;
+}
+
+yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *err)
+{
+    size_t len;
+    char *buf = yv_root_read_file(path, &len, notfound_code, err);
+    if (!buf) return NULL;
+    yv_ydoc *d = yv_yamlio_load_string(path, buf, len, err);
+    free(buf);
+    return d;
+}
+
+void yv_yamlio_free(yv_ydoc *d)
+{
+    if (!d) return;
+    yaml_document_delete(&d->doc);
+    free(d->name);
+    free(d);
+}
+
+yaml_node_t *yv_yamlio_root(yv_ydoc *d)
+{
+    return yaml_document_get_root_node(&d->doc);
+}
+
+yaml_node_t *yv_yamlio_node(yv_ydoc *d, int id)
+{
+    return yaml_document_get_node(&d->doc, id);
+}
+
+int yv_yamlio_fail(yv_ydoc *d, const yaml_node_t *node, yv_err *err, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t line = node ? node->start_mark.line + 1 : 1, col = node ? node->start_mark.column + 1 : 1;
+    return yv_err_set(err, YV_E_CONFIG_INVALID, "%s:%zu:%zu: %s", d->name, line, col, msg);
+}
+
+const char *yv_yamlio_scalar(const yaml_node_t *n)
+{
+    return (n && n->type == YAML_SCALAR_NODE) ? (const char *)n->data.scalar.value : NULL;
+}
+
+bool yv_yamlio_is_null(const yaml_node_t *n)
+{
+    if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = (const char *)n->data.scalar.value;
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+           !strcmp(s, "NULL");
+}
+
+void yv_strlist_free(yv_strlist *l)
+{
+    if (!l) return;
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static char *join_path(const char *path, const char *key)
+{
+    return *path ? yv_asprintf("%s.%s", path, key) : yv_strdup(key);
+}
+
+int yv_yamlio_check_map(yv_ydoc *d, yaml_node_t *node, const char *path, yv_err *err)
+{
+    if (node->type != YAML_MAPPING_NODE)
+        return yv_yamlio_fail(d, node, err, "%s must be a mapping (key: value lines)",
+                              *path ? path : "the file");
+    yaml_node_pair_t *start = node->data.mapping.pairs.start, *top = node->data.mapping.pairs.top;
+    for (yaml_node_pair_t *pr = start; pr < top; pr++) {
+        yaml_node_t *k = yv_yamlio_node(d, pr->key);
+        const char *ks = yv_yamlio_scalar(k);
+        if (!ks) return yv_yamlio_fail(d, k, err, "keys in %s must be plain strings", path);
+        for (yaml_node_pair_t *q = start; q < pr; q++) {
+            const char *qs = yv_yamlio_scalar(yv_yamlio_node(d, q->key));
+            if (qs && !strcmp(qs, ks))
+                return yv_yamlio_fail(d, k, err, "duplicate key '%s' in %s", ks,
+                                      *path ? path : "the file");
+        }
+    }
+    return 0;
+}
+
+static const yv_yfield *find_field(const yv_yfield *f, const char *key)
+{
+    for (; f->key; f++)
+        if (!strcmp(f->key, key)) return f;
+    return NULL;
+}
+
+static void expected_keys(const yv_yfield *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (; f->key && n + 1 < cap; f++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", f->key);
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+    static const char *t[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+    static const char *f[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (!strcmp(s, t[i])) return *out = true, 0;
+        if (!strcmp(s, f[i])) return *out = false, 0;
+    }
+    return -1;
+}
+
+static int read_strlist(yv_ydoc *d, yaml_node_t *v, yv_strlist *l, const char *p, yv_err *err)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return yv_yamlio_fail(d, v, err, "%s must be a list of strings", p);
+    yv_strlist_free(l);
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *in = yv_yamlio_node(d, *it);
+        const char *s = yv_yamlio_scalar(in);
+        if (!s) return yv_yamlio_fail(d, in, err, "items of %s must be strings", p);
+        l->v = yv_realloc(l->v, (l->n + 1) * sizeof *l->v);
+        l->v[l->n++] = yv_strdup(s);
+    }
+    return 0;
+}
+
+static int read_value(yv_ydoc *d, yaml_node_t *v, const yv_yfield *f, void *base, const char *p,
+                      yv_err *err)
+{
+    char *at = (char *)base + f->off;
+    const char *s = yv_yamlio_scalar(v);
+    switch (f->type) {
+    case YV_YF_STR:
+        if (!s) return yv_yamlio_fail(d, v, err, "%s must be a string", p);
+        if (f->check) {
+            char why[256];
+            if (f->check(s, why, sizeof why) < 0)
+                return yv_yamlio_fail(d, v, err, "%s %s, not '%s'", p, why, s);
+        }
+        free(*(char **)at);
+        *(char **)at = yv_strdup(s);
+        return 0;
+    case YV_YF_INT: {
+        long x;
+        if (!s || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+            yv_parse_long(s, f->min, f->max, &x) < 0)
+            return yv_yamlio_fail(d, v, err, "%s must be an integer from %ld to %ld, not '%s'", p,
+                                  f->min, f->max, s ? s : "(not a scalar)");
+        *(long *)at = x;
+        return 0;
+    }
+    case YV_YF_BOOL:
+        if (!s || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || parse_bool(s, (bool *)at) < 0)
+            return yv_yamlio_fail(d, v, err, "%s must be true or false, not '%s'", p,
+                                  s ? s : "(not a scalar)");
+        return 0;
+    case YV_YF_ENUM: {
+        char exp[128];
+        size_t n = 0;
+        exp[0] = '\0';
+        for (size_t i = 0; f->names[i]; i++) {
+            if (s && !strcmp(s, f->names[i])) return *(int *)at = (int)i, 0;
+            n += (size_t)snprintf(exp + n, sizeof exp - n, "%s%s", i ? ", " : "", f->names[i]);
+        }
+        return yv_yamlio_fail(d, v, err, "%s must be one of %s, not '%s'", p, exp,
+                              s ? s : "(not a scalar)");
+    }
+    case YV_YF_MAP: return yv_yamlio_read_map(d, v, f->sub, base, p, err);
+    case YV_YF_STRLIST: return read_strlist(d, v, (yv_strlist *)at, p, err);
+    case YV_YF_FN: return f->fn(d, v, base, p, err);
+    }
+    return yv_yamlio_fail(d, v, err, "%s: unsupported field type", p);
+}
+
+static int check_required(yv_ydoc *d, yaml_node_t *node, const yv_yfield *fields, const char *path,
+                          unsigned long seen, yv_err *err)
+{
+    size_t i = 0;
+    for (const yv_yfield *f = fields; f->key; f++, i++) {
+        if (!f->required || (seen & (1UL << i))) continue;
+        char *p = join_path(path, f->key);
+        yv_yamlio_fail(d, node, err, "%s is missing", p);
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+int yv_yamlio_read_map(yv_ydoc *d, yaml_node_t *node, const yv_yfield *fields, void *base,
+                       const char *path, yv_err *err)
+{
+    if (!node || yv_yamlio_is_null(node)) return check_required(d, node, fields, path, 0, err);
+    if (yv_yamlio_check_map(d, node, path, err) < 0) return -1;
+    unsigned long seen = 0;
+    for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = yv_yamlio_node(d, pr->key), *v = yv_yamlio_node(d, pr->value);
+        const char *ks = yv_yamlio_scalar(k);
+        const yv_yfield *f = find_field(fields, ks);
+        if (!f) {
+            char exp[256];
+            expected_keys(fields, exp, sizeof exp);
+            return yv_yamlio_fail(d, k, err, "unknown key '%s' in %s (known: %s)", ks,
+                                  *path ? path : "the file", exp);
+        }
+        if (yv_yamlio_is_null(v) && f->type != YV_YF_MAP) continue; /* `key:` alone = absent */
+        seen |= 1UL << (f - fields);
+        char *p = join_path(path, f->key);
+        int rc = read_value(d, v, f, base, p, err);
+        free(p);
+        if (rc < 0) return -1;
+    }
+    return check_required(d, node, fields, path, seen, err);
+}
+
+/* ---- quoting ---- */
+
+static bool all_in(const char *s, const char *set)
+{
+    for (; *s; s++)
+        if (!strchr(set, *s)) return false;
+    return true;
+}
+
+static bool has_digit(const char *s)
+{
+    for (; *s; s++)
+        if (isdigit((unsigned char)*s)) return true;
+    return false;
+}
+
+bool yv_yamlio_needs_quotes(const char *s)
+{
+    static const char *words[] = {"y",     "Y",     "yes",   "Yes",  "YES",  "n",    "N",
+                                  "no",    "No",    "NO",    "true", "True", "TRUE", "false",
+                                  "False", "FALSE", "on",    "On",   "ON",   "off",  "Off",
+                                  "OFF",   "null",  "Null",  "NULL", "~",    "<<",   "="};
+    if (!*s) return true;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(s, words[i])) return true;
+    /* Numbers in every YAML 1.1 spelling (decimal, 0x, 0o/0 octal, 0b, base 60 such as MACs and ':1',
+     * floats, .inf/.nan) and timestamps are made only of these characters; quoting a few plain strings
+     * too many is harmless. */
+    if (has_digit(s) && all_in(s, "0123456789abcdefABCDEFxXoO+-.:_ tTzZ")) return true;
+    char low[8];
+    size_t n = strlen(s);
+    if (n < sizeof low) {
+        for (size_t i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)s[i]);
+        const char *lp = (low[0] == '+' || low[0] == '-') ? low + 1 : low;
+        if (!strcmp(lp, ".inf") || !strcmp(low, ".nan")) return true;
+    }
+    return s[0] == ':';
+}
+
+/* ---- writing ---- */
+
+struct yv_yw {
+    yaml_emitter_t em;
+    char *buf;
+    size_t len, cap;
+    int failed;
+    char problem[256];
+};
+
+static int out_handler(void *data, unsigned char *buffer, size_t size)
+{
+    yv_yw *w = data;
+    if (w->len + size + 1 > w->cap) {
+        while (w->len + size + 1 > w->cap) w->cap = w->cap ? w->cap * 2 : 1024;
+        w->buf = yv_realloc(w->buf, w->cap);
+    }
+    memcpy(w->buf + w->len, buffer, size);
+    w->len += size;
+    return 1;
+}
+
+static void emit(yv_yw *w, yaml_event_t *ev)
+{
+    if (w->failed) {
+        yaml_event_delete(ev);
+        return;
+    }
+    if (!yaml_emitter_emit(&w->em, ev)) { /* the emitter consumed the event even on failure */
+        w->failed = 1;
+        snprintf(w->problem, sizeof w->problem, "%s",
+                 w->em.problem ? w->em.problem : "YAML emitter error");
+    }
+}
+
+static void scalar(yv_yw *w, const char *s, bool plain_ok, yaml_scalar_style_t style)
+{
+    yaml_event_t ev;
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain_ok, 1,
+                                 style);
+    emit(w, &ev);
+}
+
+static void key(yv_yw *w, const char *k)
+{
+    if (k) scalar(w, k, true, YAML_ANY_SCALAR_STYLE);
+}
+
+yv_yw *yv_yamlio_w_new(void)
+{
+    yv_yw *w = yv_calloc(1, sizeof *w);
+    yaml_event_t ev;
+    yaml_emitter_initialize(&w->em);
+    yaml_emitter_set_output(&w->em, out_handler, w);
+    yaml_emitter_set_unicode(&w->em, 1);
+    yaml_emitter_set_width(&w->em, -1);
+    yaml_emitter_set_indent(&w->em, 2);
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    emit(w, &ev);
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    emit(w, &ev);
+    return w;
+}
+
+void yv_yamlio_w_free(yv_yw *w)
+{
+    if (!w) return;
+    yaml_emitter_delete(&w->em);
+    free(w->buf);
+    free(w);
+}
+
+void yv_yamlio_w_map_begin(yv_yw *w, const char *k)
+{
+    yaml_event_t ev;
+    key(w, k);
+    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    emit(w, &ev);
+}
+
+void yv_yamlio_w_map_end(yv_yw *w)
+{
+    yaml_event_t ev;
+    yaml_mapping_end_event_initialize(&ev);
+    emit(w, &ev);
+}
+
+void yv_yamlio_w_seq_begin(yv_yw *w, const char *k)
+{
+    yaml_event_t ev;
+    key(w, k);
+    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+    emit(w, &ev);
+}
+
+void yv_yamlio_w_seq_end(yv_yw *w)
+{
+    yaml_event_t ev;
+    yaml_sequence_end_event_initialize(&ev);
+    emit(w, &ev);
+}
+
+void yv_yamlio_w_str(yv_yw *w, const char *k, const char *val)
+{
+    key(w, k);
+    if (yv_yamlio_needs_quotes(val)) scalar(w, val, false, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+    else scalar(w, val, true, YAML_ANY_SCALAR_STYLE);
+}
+
+void yv_yamlio_w_int(yv_yw *w, const char *k, long val)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%ld", val);
+    key(w, k);
+    scalar(w, num, true, YAML_PLAIN_SCALAR_STYLE);
+}
+
+void yv_yamlio_w_bool(yv_yw *w, const char *k, bool val)
+{
+    key(w, k);
+    scalar(w, val ? "true" : "false", true, YAML_PLAIN_SCALAR_STYLE);
+}
+
+int yv_yamlio_w_finish(yv_yw *w, char **out, size_t *len, yv_err *err)
+{
+    yaml_event_t ev;
+    yaml_document_end_event_initialize(&ev, 1);
+    emit(w, &ev);
+    yaml_stream_end_event_initialize(&ev);
+    emit(w, &ev);
+    if (!w->failed && !yaml_emitter_flush(&w->em)) w->failed = 1;
+    if (w->failed)
+        return yv_err_set(err, YV_E_IO, "cannot write YAML: %s",
+                          w->problem[0] ? w->problem : "emitter error");
+    out_handler(w, (unsigned char *)"", 0);
+    w->buf[w->len] = '\0';
+    *out = w->buf;
+    if (len) *len = w->len;
+    w->buf = NULL;
+    w->len = w->cap = 0;
+    return 0;
+}

@@ -1,0 +1,440 @@
+#include <stdio.h>
+
+#include "batch.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmdtab.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/ops.h"
+#include "core/root.h"
+#include "core/util.h"
+#include "core/valid.h"
+#include "core/vminfo.h"
+
+struct yv_batch {
+    const yv_batch_opts *opts;
+    char *root;
+    yv_config cfg;
+    bool cfg_loaded;
+    bool stdin_taken; /* by --file - or a password file '-' */
+    yv_err err;
+    json_t *result; /* the JSON document of the command (with --json) */
+};
+
+/* ---- shared helpers ---- */
+
+static int load_root(yv_batch *b)
+{
+    if (b->cfg_loaded) return 0;
+    if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
+    if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
+    b->cfg_loaded = true;
+    return 0;
+}
+
+static int usage_err(yv_batch *b, const char *fmt, const char *arg)
+{
+    return yv_err_set(&b->err, YV_E_USAGE, fmt, arg);
+}
+
+/* Reads a secret from a file's first line ('-' = stdin), without the line end. */
+static char *read_secret_file(yv_batch *b, const char *path, const char *what)
+{
+    FILE *f;
+    if (!strcmp(path, "-")) {
+        if (b->stdin_taken) {
+            yv_err_set(&b->err, YV_E_USAGE, "%s: standard input is already used", what);
+            return NULL;
+        }
+        b->stdin_taken = true;
+        f = stdin;
+    } else if (!(f = fopen(path, "re"))) {
+        yv_err_sys(&b->err, errno == ENOENT ? YV_E_USAGE : YV_E_IO, errno, "%s file %s", what,
+                   path);
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    if (f != stdin) fclose(f);
+    if (n < 0) {
+        free(line);
+        yv_err_set(&b->err, YV_E_USAGE, "%s file %s is empty", what, path);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    return line;
+}
+
+/* A password from --X-password or --X-password-file (not both); NULL with err clear = not given. */
+static char *password_opt(yv_batch *b, const yv_cmd *c, const yv_args *a, const char *opt,
+                          const char *what)
+{
+    char fopt[64];
+    snprintf(fopt, sizeof fopt, "%s-file", opt);
+    const char *direct = yv_cmdtab_get(c, a, opt), *file = yv_cmdtab_get(c, a, fopt);
+    if (direct && file) {
+        yv_err_set(&b->err, YV_E_USAGE, "give --%s or --%s, not both", opt, fopt);
+        return NULL;
+    }
+    char *pw = direct ? yv_strdup(direct) : file ? read_secret_file(b, file, what) : NULL;
+    if (pw && !*pw) {
+        yv_free_secret(pw);
+        yv_err_set(&b->err, YV_E_USAGE, "the %s is empty", what);
+        return NULL;
+    }
+    return pw;
+}
+
+static int parse_long_opt(yv_batch *b, const char *name, const char *s, long min, long max,
+                          long *out)
+{
+    if (!s) return 0;
+    if (yv_parse_long(s, min, max, out) < 0 || s[0] == '-')
+        return yv_err_set(&b->err, YV_E_USAGE, "invalid --%s '%s': give a whole number from %ld "
+                          "to %ld", name, s, min, max);
+    return 0;
+}
+
+static const char *vnc_cell(const yv_vminfo *i, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", i->valid && i->vm.vnc_display ? i->vm.vnc_display : "-");
+    return buf;
+}
+
+static const char *net_cell(const yv_vminfo *i, const yv_config *cfg, char *buf, size_t n)
+{
+    if (!i->valid || i->vm.nnets == 0) return "-";
+    const yv_net *nt = &i->vm.nets[0];
+    const char *m = yv_vminfo_master(nt, cfg);
+    snprintf(buf, n, "%s%s%s%s", nt->ifname ? nt->ifname : "tap", m ? " -> " : "", m ? m : "",
+             i->vm.nnets > 1 ? " …" : "");
+    return buf;
+}
+
+static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
+{
+    printf("%-24s %-13s %4s %8s %-7s %s\n", "NAME", "STATE", "VCPU", "MEMORY", "VNC", "NETWORK");
+    for (size_t i = 0; i < n; i++) {
+        char mem[32] = "-", vcpu[16] = "-", vnc[16], net[64];
+        if (v[i].valid) {
+            snprintf(mem, sizeof mem, "%ldM", v[i].vm.memory);
+            snprintf(vcpu, sizeof vcpu, "%ld", v[i].vm.vcpu);
+        }
+        printf("%-24s %-13s %4s %8s %-7s %s\n", v[i].name, yv_vminfo_state_name(v[i].state), vcpu,
+               mem, vnc_cell(&v[i], vnc, sizeof vnc), net_cell(&v[i], &b->cfg, net, sizeof net));
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].valid) printf("%s: invalid: %s\n", v[i].name, v[i].problem);
+}
+
+static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, yv_vminfo_json(&v[i], &b->cfg));
+    return a;
+}
+
+/* ---- commands ---- */
+
+static const yv_opt create_opts[] = {
+    {"name", 'n', "NAME", "name of the new VM (letters, digits, '.', '_', '-'; at most 48)"},
+    {"image", 'i', "BASE", "copy the base image BASE.qcow2 of the root (or a path)"},
+    {"preset", 'p', "NAME", "create from the preset NAME(.preset) (cloud image + cloud-init)"},
+    {"capacity", 'c', "MiB", "disk size (default 15360 for an empty disk, the base's size for a copy)"},
+    {"memory", 'm', "MiB", "memory (default 1024)"},
+    {"vcpu", 'v', "N", "virtual CPUs (default 1)"},
+    {"hostname", 'H', "NAME", "guest host name (presets; default: the VM name)"},
+    {"root-password", 'r', "PW", "guest root password (presets; visible to other users: prefer the file)"},
+    {"root-password-file", 0, "FILE", "read the root password from FILE ('-' = standard input)"},
+    {"vnc-password", 'V', "PW", "VNC password (default: random, printed once; 8 characters count)"},
+    {"vnc-password-file", 0, "FILE", "read the VNC password from FILE ('-' = standard input)"},
+    {"master", 0, "BRIDGE", "bridge the VM's TAP joins (default: network.master of config.yaml)"},
+    {"linked", 0, NULL, "make the disk a qcow2 overlay on the base instead of a copy"},
+    {"no-ovmf", 0, NULL, "boot with SeaBIOS instead of UEFI"},
+    {"no-network", 0, NULL, "no network interface (runs without root)"},
+    {"install-timeout", 0, "S", "presets: how long the first boot may take (default 900)"},
+    {0},
+};
+
+static int check_preset_only(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    static const char *only[] = {"hostname", "root-password", "root-password-file",
+                                 "install-timeout"};
+    if (yv_cmdtab_get(c, a, "preset")) return 0;
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
+        if (yv_cmdtab_get(c, a, only[i]))
+            return usage_err(b, "--%s only applies with --preset", only[i]);
+    return 0;
+}
+
+static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
+{
+    const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
+    long timeout = 900;
+    yv_ops_create_defaults(o);
+    o->name = yv_cmdtab_get(c, a, "name");
+    if (!o->name) return usage_err(b, "%s", "--name is required");
+    if (yv_valid_name(o->name, &b->err) < 0) return -1;
+    o->image = yv_cmdtab_get(c, a, "image");
+    o->preset = yv_cmdtab_get(c, a, "preset");
+    if (o->image && o->preset) return usage_err(b, "%s", "give --image or --preset, not both");
+    if (cap && yv_valid_mib(cap, "capacity", &o->capacity, &b->err) < 0) return -1;
+    if (mem && yv_valid_mib(mem, "memory", &o->memory, &b->err) < 0) return -1;
+    if (mem && o->memory < 16) return usage_err(b, "invalid memory '%s': at least 16 MiB", mem);
+    if (parse_long_opt(b, "vcpu", yv_cmdtab_get(c, a, "vcpu"), 1, 1024, &o->vcpu) < 0 ||
+        parse_long_opt(b, "install-timeout", yv_cmdtab_get(c, a, "install-timeout"), 1, 604800,
+                       &timeout) < 0)
+        return -1;
+    if (check_preset_only(b, c, a) < 0) return -1;
+    o->hostname = yv_cmdtab_get(c, a, "hostname");
+    o->master = yv_cmdtab_get(c, a, "master");
+    o->linked = yv_cmdtab_get(c, a, "linked") != NULL;
+    o->ovmf = !yv_cmdtab_get(c, a, "no-ovmf");
+    o->network = !yv_cmdtab_get(c, a, "no-network");
+    return 0;
+}
+
+static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    yv_create_opts o;
+    char *vnc_pw = NULL, *root_pw = NULL, *generated = NULL;
+    int rc = -1;
+    if (create_parse(b, c, a, &o) < 0) return -1;
+    vnc_pw = password_opt(b, c, a, "vnc-password", "VNC password");
+    if (!vnc_pw && b->err.code) goto out;
+    root_pw = password_opt(b, c, a, "root-password", "root password");
+    if (!root_pw && b->err.code) goto out;
+    if (vnc_pw && strlen(vnc_pw) > 8)
+        fprintf(stderr, "yave-tui: warning: VNC uses only the first 8 characters of the "
+                        "password\n");
+    o.vnc_password = vnc_pw;
+    o.root_password = root_pw;
+    if (load_root(b) < 0 || yv_ops_create(b->root, &b->cfg, &o, &generated, &b->err) < 0) goto out;
+    yv_vminfo info;
+    if (yv_vminfo_load(&info, b->root, o.name, &b->err) < 0) goto out;
+    if (b->opts->json) {
+        b->result = yv_vminfo_json(&info, &b->cfg);
+        if (generated)
+            json_object_set_new(b->result, "generated_vnc_password", json_string(generated));
+    } else {
+        printf("created VM '%s' (VNC display %s)\n", o.name,
+               info.valid && info.vm.vnc_display ? info.vm.vnc_display : "-");
+        if (generated) printf("VNC password (generated, shown only now): %s\n", generated);
+    }
+    yv_vminfo_done(&info);
+    rc = 0;
+out:
+    yv_free_secret(vnc_pw);
+    yv_free_secret(root_pw);
+    yv_free_secret(generated);
+    return rc;
+}
+
+static int cmd_list(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    (void)c;
+    (void)a;
+    yv_vminfo *v;
+    size_t n;
+    if (load_root(b) < 0 || yv_vminfo_list(b->root, &v, &n, &b->err) < 0) return -1;
+    if (b->opts->json) {
+        b->result = infos_json(b, v, n);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            printf("%s\n", v[i].name);
+            if (!v[i].valid)
+                fprintf(stderr, "yave-tui: warning: %s is invalid: %s\n", v[i].name, v[i].problem);
+        }
+    }
+    yv_vminfo_free_list(v, n);
+    return 0;
+}
+
+static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    yv_vminfo one, *v = &one;
+    size_t n = 1;
+    if (load_root(b) < 0) return -1;
+    if (name ? yv_vminfo_load(&one, b->root, name, &b->err) < 0
+             : yv_vminfo_list(b->root, &v, &n, &b->err) < 0)
+        return -1;
+    if (b->opts->json) b->result = name ? yv_vminfo_json(&one, &b->cfg) : infos_json(b, v, n);
+    else print_table(b, v, n);
+    if (name) yv_vminfo_done(&one);
+    else yv_vminfo_free_list(v, n);
+    return 0;
+}
+
+static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    if (!name) return usage_err(b, "%s", "--name is required");
+    if (load_root(b) < 0) return -1;
+    if (yv_ops_delete(b->root, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0) return -1;
+    if (b->opts->json) b->result = json_pack("{s:s}", "deleted", name);
+    else printf("deleted VM '%s'\n", name);
+    return 0;
+}
+
+static const yv_opt list_opts[] = {{0}};
+static const yv_opt status_opts[] = {
+    {"name", 'n', "NAME", "show one VM (default: all)"},
+    {0},
+};
+static const yv_opt delete_opts[] = {
+    {"name", 'n', "NAME", "the VM to delete (its disks are removed)"},
+    {"force", 'f', NULL, "delete even when it is running"},
+    {0},
+};
+
+static const yv_cmd commands[] = {
+    {"create", "--name NAME [OPTIONS]", "Create a VM: an empty disk, a copy or overlay of a base "
+     "image, or a preset.", create_opts, 0, 0, cmd_create},
+    {"list", "", "List the VMs of the root, one name a line (--json: status objects).", list_opts,
+     0, 0, cmd_list},
+    {"status", "[--name NAME]", "Show the state of every VM, or of one.", status_opts, 0, 0,
+     cmd_status},
+    {"delete", "--name NAME [--force]", "Delete a VM and its disks, and free its VNC display.",
+     delete_opts, 0, 0, cmd_delete},
+    {0},
+};
+
+void yv_batch_usage(FILE *out)
+{
+    fputs("commands (yave-tui --batch COMMAND --help for the options of each):\n", out);
+    for (const yv_cmd *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+/* ---- dispatch ---- */
+
+static void report_error(yv_batch *b, const char *cmd)
+{
+    if (b->opts->json) {
+        json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", yv_err_code_name(b->err.code),
+                              "message", b->err.msg);
+        json_dumpf(e, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(e);
+    }
+    fprintf(stderr, "yave-tui: %s%s%s\n", cmd ? cmd : "", cmd ? ": " : "", b->err.msg);
+}
+
+static int run_one(yv_batch *b, int argc, char **argv)
+{
+    const yv_cmd *c = commands;
+    char msg[512];
+    yv_args a;
+    yv_err_clear(&b->err);
+    if (argc < 1) {
+        yv_err_set(&b->err, YV_E_USAGE, "no command given (try --help)");
+        report_error(b, NULL);
+        return 2;
+    }
+    while (c->name && strcmp(c->name, argv[0]) != 0) c++;
+    if (!c->name) {
+        yv_err_set(&b->err, YV_E_USAGE, "unknown command '%s' (try --help)", argv[0]);
+        report_error(b, NULL);
+        return 2;
+    }
+    int p = yv_cmdtab_parse(c, argc, argv, &a, stdout, msg, sizeof msg);
+    if (p == 1) return 0;
+    if (p < 0) {
+        yv_err_set(&b->err, YV_E_USAGE, "%s", msg + strlen(c->name) + 2);
+    } else if (c->run(b, c, &a) == 0) {
+        if (b->result) {
+            json_dumpf(b->result, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+        }
+        json_decref(b->result);
+        b->result = NULL;
+        fflush(stdout);
+        return 0;
+    }
+    json_decref(b->result);
+    b->result = NULL;
+    if (!b->err.code) yv_err_set(&b->err, YV_E_FAIL, "failed");
+    report_error(b, c->name);
+    fflush(stdout);
+    return yv_err_exit_status(b->err.code);
+}
+
+/* Splits a --file line into words: blanks separate, '…' and "…" quote, backslash escapes, '#' at
+ * the start of a word begins a comment. Returns the word count, or -1 on an unclosed quote. */
+static int split_line(char *line, char **words, int max)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    for (;;) {
+        while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n') r++;
+        if (!*r || *r == '#') return n;
+        if (n == max) return -1;
+        words[n++] = w;
+        char q = 0;
+        while (*r && (q || (*r != ' ' && *r != '\t' && *r != '\r' && *r != '\n'))) {
+            if (!q && (*r == '\'' || *r == '"')) q = *r++;
+            else if (q && *r == q) q = 0, r++;
+            else if (*r == '\\' && q != '\'' && r[1]) r++, *w++ = *r++;
+            else *w++ = *r++;
+        }
+        if (q) return -1;
+        if (*r) r++;
+        *w++ = '\0';
+    }
+}
+
+static int run_file(yv_batch *b)
+{
+    FILE *f = stdin;
+    if (!strcmp(b->opts->file, "-")) b->stdin_taken = true;
+    else if (!(f = fopen(b->opts->file, "re"))) {
+        yv_err_sys(&b->err, errno == ENOENT ? YV_E_USAGE : YV_E_IO, errno, "cannot read %s",
+                   b->opts->file);
+        report_error(b, NULL);
+        return yv_err_exit_status(b->err.code);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int status = 0, lineno = 0;
+    while (status == 0 && getline(&line, &cap, f) >= 0) {
+        char *words[64];
+        lineno++;
+        int n = split_line(line, words, 63);
+        if (n == 0) continue;
+        if (n < 0) {
+            yv_err_set(&b->err, YV_E_USAGE, "%s:%d: unclosed quote or too many words",
+                       b->opts->file, lineno);
+            report_error(b, NULL);
+            status = 2;
+            break;
+        }
+        words[n] = NULL;
+        status = run_one(b, n, words);
+    }
+    free(line);
+    if (f != stdin) fclose(f);
+    return status;
+}
+
+int yv_batch_main(const yv_batch_opts *opts, int argc, char **argv)
+{
+    yv_batch b = {.opts = opts};
+    int status;
+    if (opts->file && argc > 0) {
+        yv_err_set(&b.err, YV_E_USAGE, "give a COMMAND or --file, not both");
+        report_error(&b, NULL);
+        return 2;
+    }
+    status = opts->file ? run_file(&b) : run_one(&b, argc, argv);
+    if (b.cfg_loaded) yv_config_done(&b.cfg);
+    free(b.root);
+    return status;
+}

@@ -1,0 +1,19 @@
+/* batch: `yave-tui --batch` — the verbs of spec §8 for scripts. */
+#ifndef YV_BATCH_H
+#define YV_BATCH_H
+
+#include <stdbool.h>
+
+typedef struct {
+    const char *root; /* --root, or NULL */
+    const char *file; /* --file, or NULL */
+    bool json;
+} yv_batch_opts;
+
+/* Runs one command (argv[0] = command) or, with opts->file, every line of the file; returns the exit
+ * status of spec §8. */
+int yv_batch_main(const yv_batch_opts *opts, int argc, char **argv);
+/* The list of commands, for `--help`. */
+void yv_batch_usage(FILE *out);
+
+#endif
