@@ -26,7 +26,7 @@ DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurse
 DEB_TEST  := libcmocka-dev qemu-utils qemu-system-x86 genisoimage tmux hyperfine python3
 DEB_RUN   := qemu-utils qemu-system-x86
 
-.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan
+.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks
 all: deps-build yave-tui
 
 # Installs missing packages (needs root on a fresh machine); silent when all are there.
@@ -74,9 +74,12 @@ check: deps-test
 	@$(MAKE) --no-print-directory unit integration
 	@echo "make check: all tests passed"
 
+# The example VMs' disks are not in git: made here when missing.
+debug-disks: deps-run
+	@for d in debug/*.vm; do [ -e $$d/hd0.qcow2 ] || qemu-img create -q -f qcow2 $$d/hd0.qcow2 2G; done
+
 # The TUI does not exist yet: `run` shows the example root's status.
-run: deps-run yave-tui
-	@tests/fixtures/make-debug-disks debug
+run: deps-run yave-tui debug-disks
 	./yave-tui --batch --root debug status
 
 bench: deps-test yave-tui
