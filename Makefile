@@ -44,22 +44,29 @@ deps-test: deps-build ; $(call ensure_pkgs,$(DEB_TEST))
 deps-run: deps-build ; $(call ensure_pkgs,$(DEB_RUN))
 
 yave-tui: $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/rel/%.o: %.c $(wildcard core/*.h tui/*.h)
+build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/asan/%.o: %.c $(wildcard core/*.h tui/*.h)
+build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+	@echo "  CC asan $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -MMD -MP -c -o $@ $<
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
 
 build/asan/yave-tui: $(ASAN_OBJ)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_CORE) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(ASAN_CORE) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
+	@echo "  TEST    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -MMD -MP -o $@ $< $(ASAN_CORE) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
 asan: build/asan/yave-tui $(UNIT_BIN)
 

@@ -325,7 +325,10 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
         free(ref);
     }
     if (yv_root_ensure(root, err) < 0) return -1;
-    if (reserve(root, cfg, o->name, &r, err) < 0) return -1;
+    if (reserve(root, cfg, o->name, &r, err) < 0) {
+        free(r.part);
+        return -1;
+    }
     char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
     char *disk = yv_root_join(r.part, "hd0.qcow2");
     build_vm(&vm, o, &r, pw);

@@ -190,3 +190,123 @@ int yv_proc_run(char *const argv[], char *const envp[], yv_err *err)
 {
     return yv_proc_run_output(argv, envp, NULL, err);
 }
+
+pid_t yv_proc_parse_pid(const char *text, size_t len)
+{
+    long v = 0;
+    size_t i = 0;
+    if (len > 0 && text[len - 1] == '\n') len--;
+    if (len == 0 || len > 10) return -1;
+    for (; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9') return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    if (text[0] == '0' || v <= 1 || v > 4194304) return -1; /* pid_max on 64-bit Linux */
+    return (pid_t)v;
+}
+
+pid_t yv_proc_pidfile_pid(const char *path)
+{
+    char buf[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n <= 0) return 0;
+    pid_t p = yv_proc_parse_pid(buf, (size_t)n);
+    return p > 0 ? p : 0;
+}
+
+pid_t yv_proc_pidfile_holder(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return 0;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    pid_t holder = 0;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) holder = fl.l_pid > 0 ? fl.l_pid : -1;
+    close(fd);
+    return holder;
+}
+
+bool yv_proc_is_exe(pid_t pid, const char *exe)
+{
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0) return false;
+    target[n] = '\0';
+    char *real = realpath(exe, NULL);
+    const char *want = real ? real : exe;
+    size_t wl = strlen(want);
+    bool same = !strncmp(target, want, wl) && (target[wl] == '\0' || !strcmp(target + wl, " (deleted)"));
+    free(real);
+    return same;
+}
+
+bool yv_proc_exited(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return true;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the comm field may hold spaces and parentheses */
+    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+/* The last lines of a log file, for an error message. */
+static void log_tail(const char *path, char *dst, size_t cap)
+{
+    char buf[TAIL_MAX + 1];
+    dst[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > TAIL_MAX ? end - TAIL_MAX : 0;
+    ssize_t n = pread(fd, buf, (size_t)(end - start), start);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = '\0';
+    tail_lines(buf, dst, cap);
+}
+
+int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err)
+{
+    char *path = yv_proc_which(argv[0]);
+    if (!path)
+        return yv_err_set(err, YV_E_TOOL_FAILED, "%s: program not found (install it or set its "
+                          "path in config.yaml)", argv[0]);
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (logfd < 0) {
+        free(path);
+        return yv_err_sys(err, YV_E_IO, errno, "cannot write %s", log_path);
+    }
+    pid_t pid = fork();
+    if (pid == 0) child_exec(path, argv, envp, -1, logfd);
+    close(logfd);
+    int status = 0, rc = 0;
+    if (pid < 0) {
+        rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
+    } else {
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            char t[TAIL_MAX + 64];
+            log_tail(log_path, t, sizeof t);
+            rc = yv_err_set(err, YV_E_TOOL_FAILED, "%s failed (%s %d)%s%s", base_name(path),
+                            WIFSIGNALED(status) ? "signal" : "exit",
+                            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                            *t ? ": " : "", t);
+        }
+    }
+    free(path);
+    return rc;
+}
+
+char *yv_proc_self_exe(void)
+{
+    char *p = realpath("/proc/self/exe", NULL);
+    return p ? p : yv_strdup("/proc/self/exe");
+}

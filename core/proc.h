@@ -16,4 +16,27 @@ int yv_proc_run(char *const argv[], char *const envp[], yv_err *err);
 /* Same, but also returns stdout (malloc'd, NUL-terminated; at most 1 MiB). */
 int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err);
 
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Parses a pidfile's content strictly: decimal digits, optional trailing newline, value > 1 (never 0
+ * or 1: kill(0) signals our own group, 1 is init). -1 when malformed. */
+pid_t yv_proc_parse_pid(const char *text, size_t len);
+/* The pid in the pidfile at path (0 when missing or malformed). */
+pid_t yv_proc_pidfile_pid(const char *path);
+/* The pid of the process holding a write lock on path (QEMU locks its pidfile), 0 when none. */
+pid_t yv_proc_pidfile_holder(const char *path);
+/* True when /proc/pid/exe is the program exe (a " (deleted)" suffix after an upgrade counts). */
+bool yv_proc_is_exe(pid_t pid, const char *exe);
+/* True when pid has exited (gone, or a zombie waiting for its parent to reap it). */
+bool yv_proc_exited(pid_t pid);
+
+/* Runs argv (a program that daemonizes, like QEMU with -daemonize) with envp, stdin/stdout on
+ * /dev/null and stderr appended to log_fd, and waits for the launcher to exit. 0 on exit 0; otherwise
+ * TOOL_FAILED with the last lines written to the log. */
+int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err);
+
+/* Absolute path of the running executable (malloc'd). */
+char *yv_proc_self_exe(void);
 #endif

@@ -3,6 +3,7 @@
 #define YV_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *yv_malloc(size_t n);
 void *yv_calloc(size_t n, size_t size);
@@ -16,5 +17,8 @@ int yv_parse_long(const char *s, long min, long max, long *out);
 
 /* Overwrites then frees a secret. */
 void yv_free_secret(char *s);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t yv_now_ms(void);
 
 #endif

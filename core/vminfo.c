@@ -6,6 +6,8 @@
 #include "root.h"
 #include "util.h"
 #include "valid.h"
+#include "vmstate.h"
+#include "vnccheck.h"
 
 static const char *const state_names[] = {
     [YV_STATE_STOPPED] = "stopped",
@@ -41,6 +43,18 @@ int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *
     info->name = yv_strdup(name);
     info->dir = yv_root_vm_dir(root, name);
     return 0;
+}
+
+void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, int timeout_ms)
+{
+    yv_vmstate st;
+    yv_vmstate_probe(root, cfg, info->name, timeout_ms, &st);
+    info->pid = st.pid;
+    snprintf(info->detail, sizeof info->detail, "%s", st.detail);
+    if (info->valid) info->state = st.state; /* a broken config stays `invalid`, pid shown */
+    int disp = info->valid ? yv_valid_display_number(info->vm.vnc_display) : -1;
+    if (st.pid > 0 && disp >= 0)
+        info->vnc = yv_vnccheck_probe(cfg->vnc_listen, 5900 + disp, timeout_ms);
 }
 
 void yv_vminfo_done(yv_vminfo *info)
@@ -91,8 +105,11 @@ static json_t *vnc_json(const yv_vminfo *info, const yv_config *cfg)
 {
     int disp = yv_valid_display_number(info->vm.vnc_display);
     if (disp < 0) return json_null();
-    return json_pack("{s:s, s:i, s:s, s:b}", "display", info->vm.vnc_display, "port", 5900 + disp,
-                     "listen", cfg->vnc_listen, "reachable", 0);
+    json_t *o = json_pack("{s:s, s:i, s:s, s:b}", "display", info->vm.vnc_display, "port",
+                          5900 + disp, "listen", cfg->vnc_listen, "reachable",
+                          info->vnc == YV_VNC_REACHABLE);
+    if (info->vnc) json_object_set_new(o, "check", json_string(yv_vnccheck_result_name(info->vnc)));
+    return o;
 }
 
 static json_t *drives_json(const yv_vminfo *info)
@@ -128,13 +145,18 @@ static json_t *nets_json(const yv_vminfo *info, const yv_config *cfg)
 
 json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
 {
+    json_t *o;
     if (!info->valid)
-        return json_pack("{s:s, s:s, s:s}", "name", info->name, "state",
-                         state_names[info->state], "problem", info->problem);
-    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:o, s:o, s:o}", "name", info->name, "state",
+        o = json_pack("{s:s, s:s, s:s, s:o}", "name", info->name, "state",
+                      state_names[info->state], "problem", info->problem, "pid",
+                      info->pid ? json_integer(info->pid) : json_null());
+    else
+        o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:o, s:o, s:o}", "name", info->name, "state",
                      state_names[info->state], "pid",
                      info->pid ? json_integer(info->pid) : json_null(), "memory",
                      (json_int_t)info->vm.memory, "vcpu", (json_int_t)info->vm.vcpu, "ovmf",
                      info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
                      "networks", nets_json(info, cfg));
+    if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
+    return o;
 }

@@ -33,12 +33,17 @@ typedef struct {
     yv_vm vm;
     char *problem; /* why the VM is invalid (file:line:col: …) */
     long pid;      /* 0 when not running */
+    char detail[256]; /* why the state is what it is (error reason, QMP trouble) */
+    int vnc;       /* yv_vnc_result of the probe; 0 = not probed */
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken config
  * gives state INVALID and problem. */
 int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *err);
 void yv_vminfo_done(yv_vminfo *info);
+
+/* Proves the live state (vmstate) and, for a running VM, whether its VNC server answers. */
+void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, int timeout_ms);
 
 /* Every VM of the root, sorted by name. */
 int yv_vminfo_list(const char *root, yv_vminfo **out, size_t *n, yv_err *err);

@@ -140,7 +140,9 @@ int yv_yamlio_check_map(yv_ydoc *d, yaml_node_t *node, const char *path, yv_err 
     for (yaml_node_pair_t *pr = start; pr < top; pr++) {
         yaml_node_t *k = yv_yamlio_node(d, pr->key);
         const char *ks = yv_yamlio_scalar(k);
-        if (!ks) return yv_yamlio_fail(d, k, err, "keys in %s must be plain strings", path);
+        if (!ks)
+            return yv_yamlio_fail(d, k, err, "keys in %s must be plain strings",
+                                  *path ? path : "the file");
         for (yaml_node_pair_t *q = start; q < pr; q++) {
             const char *qs = yv_yamlio_scalar(yv_yamlio_node(d, q->key));
             if (qs && !strcmp(qs, ks))
@@ -359,14 +361,27 @@ static void emit(yv_yw *w, yaml_event_t *ev)
 static void scalar(yv_yw *w, const char *s, bool plain_ok, yaml_scalar_style_t style)
 {
     yaml_event_t ev;
-    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain_ok, 1,
-                                 style);
+    if (w->failed) return;
+    /* libyaml refuses invalid UTF-8 here and leaves ev uninitialised: never emit it */
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain_ok,
+                                      1, style)) {
+        w->failed = 1;
+        snprintf(w->problem, sizeof w->problem, "a value is not valid UTF-8");
+        return;
+    }
     emit(w, &ev);
+}
+
+/* Strings, quoted when another reader would retype them (a key `on` is a bool in YAML 1.1). */
+static void str(yv_yw *w, const char *s)
+{
+    if (yv_yamlio_needs_quotes(s)) scalar(w, s, false, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+    else scalar(w, s, true, YAML_ANY_SCALAR_STYLE);
 }
 
 static void key(yv_yw *w, const char *k)
 {
-    if (k) scalar(w, k, true, YAML_ANY_SCALAR_STYLE);
+    if (k) str(w, k);
 }
 
 yv_yw *yv_yamlio_w_new(void)
@@ -426,8 +441,7 @@ void yv_yamlio_w_seq_end(yv_yw *w)
 void yv_yamlio_w_str(yv_yw *w, const char *k, const char *val)
 {
     key(w, k);
-    if (yv_yamlio_needs_quotes(val)) scalar(w, val, false, YAML_SINGLE_QUOTED_SCALAR_STYLE);
-    else scalar(w, val, true, YAML_ANY_SCALAR_STYLE);
+    str(w, val);
 }
 
 void yv_yamlio_w_int(yv_yw *w, const char *k, long val)

@@ -15,7 +15,10 @@
 #include "core/root.h"
 #include "core/util.h"
 #include "core/valid.h"
+#include "core/lifecycle.h"
 #include "core/vminfo.h"
+#include "core/vmstate.h"
+#include "core/vnccheck.h"
 
 struct yv_batch {
     const yv_batch_opts *opts;
@@ -35,6 +38,7 @@ static int load_root(yv_batch *b)
     if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
     if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
     b->cfg_loaded = true;
+    yv_vmstate_reconcile(b->root, &b->cfg);
     return 0;
 }
 
@@ -104,7 +108,8 @@ static int parse_long_opt(yv_batch *b, const char *name, const char *s, long min
 
 static const char *vnc_cell(const yv_vminfo *i, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s", i->valid && i->vm.vnc_display ? i->vm.vnc_display : "-");
+    snprintf(buf, n, "%s%s%s", i->valid && i->vm.vnc_display ? i->vm.vnc_display : "-",
+             i->vnc ? " " : "", i->vnc ? yv_vnccheck_result_name(i->vnc) : "");
     return buf;
 }
 
@@ -120,18 +125,30 @@ static const char *net_cell(const yv_vminfo *i, const yv_config *cfg, char *buf,
 
 static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
 {
-    printf("%-24s %-13s %4s %8s %-7s %s\n", "NAME", "STATE", "VCPU", "MEMORY", "VNC", "NETWORK");
+    printf("%-24s %-13s %7s %4s %8s %-16s %s\n", "NAME", "STATE", "PID", "VCPU", "MEMORY", "VNC",
+           "NETWORK");
     for (size_t i = 0; i < n; i++) {
-        char mem[32] = "-", vcpu[16] = "-", vnc[16], net[64];
+        char mem[32] = "-", vcpu[16] = "-", vnc[32], net[64], pid[16] = "-";
+        if (v[i].pid) snprintf(pid, sizeof pid, "%ld", v[i].pid);
         if (v[i].valid) {
             snprintf(mem, sizeof mem, "%ldM", v[i].vm.memory);
             snprintf(vcpu, sizeof vcpu, "%ld", v[i].vm.vcpu);
         }
-        printf("%-24s %-13s %4s %8s %-7s %s\n", v[i].name, yv_vminfo_state_name(v[i].state), vcpu,
-               mem, vnc_cell(&v[i], vnc, sizeof vnc), net_cell(&v[i], &b->cfg, net, sizeof net));
+        printf("%-24s %-13s %7s %4s %8s %-16s %s\n", v[i].name, yv_vminfo_state_name(v[i].state),
+               pid, vcpu, mem, vnc_cell(&v[i], vnc, sizeof vnc),
+               net_cell(&v[i], &b->cfg, net, sizeof net));
     }
     for (size_t i = 0; i < n; i++)
+        if (v[i].valid && v[i].detail[0]) printf("%s: %s\n", v[i].name, v[i].detail);
+    for (size_t i = 0; i < n; i++)
         if (!v[i].valid) printf("%s: invalid: %s\n", v[i].name, v[i].problem);
+}
+
+#define PROBE_MS 1000
+
+static void probe_all(yv_batch *b, yv_vminfo *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) yv_vminfo_probe(&v[i], b->root, &b->cfg, PROBE_MS);
 }
 
 static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
@@ -245,6 +262,7 @@ static int cmd_list(yv_batch *b, const yv_cmd *c, const yv_args *a)
     size_t n;
     if (load_root(b) < 0 || yv_vminfo_list(b->root, &v, &n, &b->err) < 0) return -1;
     if (b->opts->json) {
+        probe_all(b, v, n);
         b->result = infos_json(b, v, n);
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -266,6 +284,7 @@ static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (name ? yv_vminfo_load(&one, b->root, name, &b->err) < 0
              : yv_vminfo_list(b->root, &v, &n, &b->err) < 0)
         return -1;
+    probe_all(b, v, n);
     if (b->opts->json) b->result = name ? yv_vminfo_json(&one, &b->cfg) : infos_json(b, v, n);
     else print_table(b, v, n);
     if (name) yv_vminfo_done(&one);
@@ -284,6 +303,68 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    yv_run_result res;
+    if (!name) return usage_err(b, "%s", "--name is required");
+    if (load_root(b) < 0) return -1;
+    if (yv_cmdtab_get(c, a, "dry-run")) {
+        yv_argv argv;
+        if (yv_lifecycle_argv(b->root, &b->cfg, name, &argv, &res, &b->err) < 0) return -1;
+        if (b->opts->json) {
+            b->result = json_array();
+            for (size_t i = 0; i < argv.n; i++) json_array_append_new(b->result, json_string(argv.v[i]));
+        } else {
+            for (size_t i = 0; i < argv.n; i++) printf("%s\n", argv.v[i]);
+        }
+        yv_argv_free(&argv);
+        return 0;
+    }
+    if (yv_lifecycle_run(b->root, &b->cfg, name, &res, &b->err) < 0) return -1;
+    if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
+    yv_vminfo info;
+    if (yv_vminfo_load(&info, b->root, name, &b->err) < 0) return -1;
+    yv_vminfo_probe(&info, b->root, &b->cfg, PROBE_MS);
+    if (b->opts->json) b->result = yv_vminfo_json(&info, &b->cfg);
+    else printf("started VM '%s' (pid %d, %s, VNC %s on %s)\n", name, (int)res.pid,
+                res.accel == YV_ACCEL_KVM ? "kvm" : "tcg",
+                info.valid && info.vm.vnc_display ? info.vm.vnc_display : "none",
+                b->cfg.vnc_listen);
+    yv_vminfo_done(&info);
+    return 0;
+}
+
+static int cmd_shutdown(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    yv_stop_step how;
+    if (!name) return usage_err(b, "%s", "--name is required");
+    if (load_root(b) < 0) return -1;
+    long timeout = b->cfg.shutdown_timeout;
+    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout) < 0)
+        return -1;
+    bool force = yv_cmdtab_get(c, a, "force") != NULL;
+    if (yv_lifecycle_shutdown(b->root, &b->cfg, name, force, timeout, &how, &b->err) < 0) return -1;
+    if (b->opts->json)
+        b->result = json_pack("{s:s, s:s, s:s}", "name", name, "state", "stopped", "stopped_by",
+                              yv_lifecycle_step_name(how));
+    else printf("VM '%s' stopped (by %s)\n", name, yv_lifecycle_step_name(how));
+    return 0;
+}
+
+static const yv_opt run_opts[] = {
+    {"name", 'n', "NAME", "the VM to start"},
+    {"dry-run", 0, NULL, "print QEMU's argv, one argument a line, and start nothing"},
+    {0},
+};
+static const yv_opt shutdown_opts[] = {
+    {"name", 'n', "NAME", "the VM to stop"},
+    {"force", 'f', NULL, "quit QEMU at once instead of asking the guest (ACPI)"},
+    {"timeout", 't', "S", "seconds the guest gets before quit, SIGTERM, SIGKILL (default: "
+     "shutdown.timeout, 60)"},
+    {0},
+};
 static const yv_opt list_opts[] = {{0}};
 static const yv_opt status_opts[] = {
     {"name", 'n', "NAME", "show one VM (default: all)"},
@@ -302,6 +383,10 @@ static const yv_cmd commands[] = {
      0, 0, cmd_list},
     {"status", "[--name NAME]", "Show the state of every VM, or of one.", status_opts, 0, 0,
      cmd_status},
+    {"run", "--name NAME [--dry-run]", "Start a VM (QEMU daemonized; the VNC password is set over "
+     "QMP).", run_opts, 0, 0, cmd_run},
+    {"shutdown", "--name NAME [--force] [--timeout S]", "Stop a VM: ACPI power button, then quit, "
+     "SIGTERM, SIGKILL; says which step ended it.", shutdown_opts, 0, 0, cmd_shutdown},
     {"delete", "--name NAME [--force]", "Delete a VM and its disks, and free its VNC display.",
      delete_opts, 0, 0, cmd_delete},
     {0},

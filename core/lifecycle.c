@@ -1,0 +1,366 @@
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "qmp.h"
+#include "root.h"
+#include "util.h"
+#include "valid.h"
+#include "vm.h"
+#include "vmstate.h"
+#include "vnctable.h"
+
+#define OVMF_CODE_DEFAULT "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define OVMF_VARS_DEFAULT "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define QMP_START_MS 10000 /* QEMU is initialised when -daemonize returns: this is generous */
+#define QMP_STEP_MS 3000
+
+static bool cpu_has_virt(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    char line[8192];
+    bool found = false;
+    if (!f) return false;
+    while (!found && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        found = strstr(line, " vmx") || strstr(line, " svm");
+        break;
+    }
+    fclose(f);
+    return found;
+}
+
+int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, size_t wn,
+                            yv_err *err)
+{
+    warning[0] = '\0';
+    if (cfg->qemu_accel == YV_ACCEL_TCG) return *out = YV_ACCEL_TCG, 0;
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    int e = errno;
+    if (fd >= 0) close(fd);
+    const char *why = fd < 0 ? strerror(e) : !cpu_has_virt() ? "the CPU has no vmx/svm" : NULL;
+    if (!why) return *out = YV_ACCEL_KVM, 0;
+    if (cfg->qemu_accel == YV_ACCEL_KVM)
+        return yv_err_set(err, YV_E_PERMISSION, "qemu.accel is kvm, but KVM is not usable: "
+                          "/dev/kvm: %s", why);
+    snprintf(warning, wn, "KVM is not usable here (/dev/kvm: %s); using TCG (slow)", why);
+    return *out = YV_ACCEL_TCG, 0;
+}
+
+/* netdevup/netdevdown sit next to the binary in the source tree (also when it is build/asan/…), or in
+ * <prefix>/libexec/yave when installed. */
+static char *find_script(const char *name)
+{
+    char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    const char *cands[] = {"%s/%s", "%s/../libexec/yave/%s", "%s/../../%s"};
+    char *found = NULL;
+    for (size_t i = 0; !found && i < sizeof cands / sizeof cands[0]; i++) {
+        char *p = yv_asprintf(cands[i], exe, name);
+        char *real = access(p, X_OK) == 0 ? realpath(p, NULL) : NULL;
+        free(p);
+        found = real;
+    }
+    free(exe);
+    return found ? found : yv_strdup(name);
+}
+
+typedef struct {
+    yv_vm vm;
+    char *vm_dir, *qemu, *up, *down, *ovmf_code;
+} launch_ctx;
+
+static void ctx_done(launch_ctx *c)
+{
+    yv_vm_done(&c->vm);
+    free(c->vm_dir);
+    free(c->qemu);
+    free(c->up);
+    free(c->down);
+    free(c->ovmf_code);
+}
+
+static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const char *name,
+                    yv_run_result *res, yv_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (yv_valid_name(name, err) < 0 || yv_vm_load(&c->vm, root, name, err) < 0) return -1;
+    c->vm_dir = yv_root_vm_dir(root, name);
+    c->qemu = yv_vmstate_qemu(cfg);
+    if (!c->qemu)
+        return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU not found (%s): install qemu-system-x86 "
+                          "or set cli.bin in config.yaml", cfg->cli_bin ? cfg->cli_bin :
+                          "qemu-system-x86_64");
+    c->up = find_script("netdevup");
+    c->down = find_script("netdevdown");
+    c->ovmf_code = yv_strdup(cfg->ovmf_code ? cfg->ovmf_code : OVMF_CODE_DEFAULT);
+    return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
+}
+
+static void ctx_argv(const launch_ctx *c, const char *root, const yv_config *cfg,
+                     const yv_run_result *res, yv_argv *out)
+{
+    yv_qemuargv_host h = {c->qemu, root, c->vm_dir, res->accel, cfg->vnc_listen, c->ovmf_code,
+                          c->up, c->down};
+    yv_qemuargv_build(&c->vm, &h, out);
+}
+
+int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, yv_argv *out,
+                      yv_run_result *res, yv_err *err)
+{
+    launch_ctx c;
+    memset(res, 0, sizeof *res);
+    memset(out, 0, sizeof *out);
+    int rc = ctx_load(&c, root, cfg, name, res, err);
+    if (rc == 0) ctx_argv(&c, root, cfg, res, out);
+    ctx_done(&c);
+    return rc;
+}
+
+/* ---- pre-flight ---- */
+
+static int check_file(const char *path, const char *what, yv_err *err)
+{
+    if (access(path, R_OK) == 0) return 0;
+    return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "%s %s", what,
+                      path);
+}
+
+static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
+{
+    for (size_t i = 0; i < c->vm.ndrives; i++) {
+        char *p = yv_root_join(c->vm_dir, c->vm.drives[i].path);
+        int rc = check_file(p, c->vm.drives[i].id, err);
+        free(p);
+        if (rc < 0) return -1;
+    }
+    if (c->vm.ovmf && check_file(c->ovmf_code, "UEFI firmware (ovmf.code)", err) < 0) return -1;
+    if (c->vm.nnets) {
+        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return yv_err_sys(err, YV_E_PERMISSION, errno, "the VM has a tap network, but "
+                              "/dev/net/tun is not usable (run as root or give CAP_NET_ADMIN)");
+        close(fd);
+    }
+    int disp = yv_valid_display_number(c->vm.vnc_display);
+    if (disp >= 0 && !yv_vnctable_port_free(cfg->vnc_listen, disp))
+        return yv_err_set(err, YV_E_FAIL, "VNC display %s (port %d on %s) is in use by another "
+                          "program", c->vm.vnc_display, 5900 + disp, cfg->vnc_listen);
+    return 0;
+}
+
+/* The VM's own copy of the UEFI variable store, made on first start. */
+static int ensure_vars(const launch_ctx *c, const yv_config *cfg, yv_err *err)
+{
+    if (!c->vm.ovmf) return 0;
+    char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
+    int rc = 0;
+    if (!yv_root_exists(vars)) {
+        size_t len;
+        const char *tmpl = cfg->ovmf_vars ? cfg->ovmf_vars : OVMF_VARS_DEFAULT;
+        char *data = yv_root_read_file(tmpl, &len, YV_E_IO, err);
+        rc = data ? yv_root_write_atomic(vars, data, len, 0600, err) : -1;
+        if (!data) yv_err_prefix(err, "UEFI variable store template (ovmf.vars)");
+        free(data);
+    }
+    free(vars);
+    return rc;
+}
+
+/* ---- launch ---- */
+
+static char **qemu_env(const char *root, const char *name)
+{
+    char **env = yv_calloc(6, sizeof *env);
+    const char *path = getenv("PATH");
+    char *self = yv_proc_self_exe();
+    env[0] = yv_asprintf("PATH=%s", path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+    env[1] = yv_asprintf("YAVE_VM_NAME=%s", name);
+    env[2] = yv_asprintf("YAVE_ROOT=%s", root);
+    env[3] = yv_asprintf("YAVE_BIN=%s", self);
+    env[4] = yv_strdup("LC_ALL=C");
+    free(self);
+    return env;
+}
+
+static void env_free(char **env)
+{
+    for (size_t i = 0; env[i]; i++) free(env[i]);
+    free(env);
+}
+
+static int pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Waits until the process behind pidfd exits, at most ms. */
+static bool wait_exit(int pidfd, pid_t pid, int64_t ms)
+{
+    if (pidfd < 0) return yv_proc_exited(pid);
+    struct pollfd p = {pidfd, POLLIN, 0};
+    int64_t deadline = yv_now_ms() + ms;
+    for (;;) {
+        int64_t left = deadline - yv_now_ms();
+        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (r > 0) return true;
+        if (r == 0) return false;
+        if (errno != EINTR) return yv_proc_exited(pid);
+    }
+}
+
+/* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket). */
+static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args,
+                    json_t **ret, int ms, yv_err *err)
+{
+    char *sock = yv_vmstate_sockfile(root, name);
+    yv_qmp *q = yv_qmp_new();
+    int64_t deadline = yv_now_ms() + ms;
+    int rc = -1;
+    if (yv_qmp_connect(q, sock, err) == 0 && yv_qmp_greet(q, deadline, err) == 0)
+        rc = yv_qmp_call(q, cmd, args, ret, deadline, err);
+    else json_decref(args);
+    if (rc == 0 && !strcmp(cmd, "quit")) yv_qmp_wait_eof(q, deadline, err);
+    yv_qmp_free(q);
+    free(sock);
+    return rc;
+}
+
+/* Stops a QEMU we just started and must not leave behind. */
+static void abort_start(const char *root, const yv_config *cfg, const char *name, pid_t pid)
+{
+    int pidfd = pidfd_open_(pid);
+    if (pidfd >= 0) {
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        wait_exit(pidfd, pid, 5000);
+        close(pidfd);
+    }
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    yv_vmstate_clean_stale(root, cfg, name, false);
+    yv_root_unlock(lock);
+}
+
+static int set_vnc_password(const char *root, const launch_ctx *c, yv_err *err)
+{
+    if (yv_valid_display_number(c->vm.vnc_display) < 0 || !c->vm.vnc_password) return 0;
+    json_t *args = json_pack("{s:s, s:s}", "protocol", "vnc", "password", c->vm.vnc_password);
+    int rc = qmp_once(root, c->vm.name, "set_password", args, NULL, QMP_START_MS, err);
+    if (rc != 0) yv_err_prefix(err, "cannot set the VNC password");
+    return rc == 0 ? 0 : -1;
+}
+
+static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
+                  const yv_run_result *res, yv_err *err)
+{
+    yv_argv argv;
+    char **env = qemu_env(root, c->vm.name);
+    char *log = yv_root_join(c->vm_dir, "qemu.log"), *crash = yv_vmstate_crashfile(root, c->vm.name);
+    ctx_argv(c, root, cfg, res, &argv);
+    int lock = yv_root_lock(root, err), rc = -1;
+    if (lock >= 0) {
+        if (yv_vmstate_live_pid(root, cfg, c->vm.name) > 0) {
+            rc = yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is already running", c->vm.name);
+        } else {
+            yv_vmstate_clean_stale(root, cfg, c->vm.name, false);
+            unlink(crash); /* crashed is shown until the next run: this one */
+            rc = yv_proc_launch(argv.v, env, log, err);
+        }
+        yv_root_unlock(lock);
+    }
+    env_free(env);
+    yv_argv_free(&argv);
+    free(log);
+    free(crash);
+    return rc;
+}
+
+int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, yv_run_result *res,
+                     yv_err *err)
+{
+    launch_ctx c;
+    memset(res, 0, sizeof *res);
+    int rc = ctx_load(&c, root, cfg, name, res, err);
+    if (rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0)
+        rc = yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is already running", name);
+    if (rc == 0) rc = preflight(&c, cfg, err);
+    if (rc == 0) rc = ensure_vars(&c, cfg, err);
+    if (rc == 0) rc = yv_root_ensure(root, err);
+    if (rc == 0) rc = launch(root, cfg, &c, res, err);
+    if (rc == 0) {
+        res->pid = yv_vmstate_live_pid(root, cfg, name);
+        if (res->pid <= 0) rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
+        else if (set_vnc_password(root, &c, err) < 0) {
+            abort_start(root, cfg, name, res->pid);
+            res->pid = 0;
+            rc = -1;
+        }
+    }
+    ctx_done(&c);
+    return rc;
+}
+
+/* ---- shutdown ---- */
+
+const char *yv_lifecycle_step_name(yv_stop_step s)
+{
+    static const char *const names[] = {"acpi", "quit", "sigterm", "sigkill"};
+    return names[s];
+}
+
+static bool stop_step(const char *root, const char *name, yv_stop_step step, int pidfd, pid_t pid,
+                      int64_t wait_ms)
+{
+    yv_err e;
+    switch (step) {
+    case YV_STOP_ACPI: qmp_once(root, name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e); break;
+    case YV_STOP_QUIT: qmp_once(root, name, "quit", NULL, NULL, QMP_STEP_MS, &e); break;
+    case YV_STOP_SIGTERM:
+    case YV_STOP_SIGKILL: {
+        int sig = step == YV_STOP_SIGTERM ? SIGTERM : SIGKILL;
+        /* through the pidfd: a PID reused since we proved it is never signalled */
+        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+        break;
+    }
+    }
+    return wait_exit(pidfd, pid, wait_ms);
+}
+
+int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *name, bool force,
+                          long timeout_s, yv_stop_step *how, yv_err *err)
+{
+    if (yv_valid_name(name, err) < 0) return -1;
+    char *dir = yv_root_vm_dir(root, name);
+    bool exists = yv_root_exists(dir);
+    free(dir);
+    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
+    pid_t pid = yv_vmstate_live_pid(root, cfg, name);
+    int pidfd = pid > 0 ? pidfd_open_(pid) : -1;
+    if (pid <= 0 || pidfd < 0 || yv_vmstate_live_pid(root, cfg, name) != pid) {
+        if (pidfd >= 0) close(pidfd);
+        return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
+    }
+    yv_stop_step step = force ? YV_STOP_QUIT : YV_STOP_ACPI;
+    for (;; step++) {
+        int64_t ms = step == YV_STOP_ACPI ? timeout_s * 1000 : 5000;
+        if (stop_step(root, name, step, pidfd, pid, ms) || step == YV_STOP_SIGKILL) break;
+    }
+    bool gone = wait_exit(pidfd, pid, 0);
+    close(pidfd);
+    if (!gone) return yv_err_set(err, YV_E_FAIL, "VM '%s' (pid %d) survived SIGKILL", name, pid);
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    yv_vmstate_clean_stale(root, cfg, name, false);
+    yv_root_unlock(lock);
+    *how = step;
+    return 0;
+}

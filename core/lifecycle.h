@@ -1,0 +1,42 @@
+/* lifecycle: starting and stopping a VM's QEMU — pre-flight checks, the launch, the VNC password over
+ * QMP, and the shutdown ladder (ACPI → quit → SIGTERM → SIGKILL). */
+#ifndef YV_LIFECYCLE_H
+#define YV_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "err.h"
+#include "qemuargv.h"
+
+typedef struct {
+    pid_t pid;
+    yv_accel accel;   /* what was used */
+    char warning[256]; /* e.g. "KVM is not usable here (…); using TCG" */
+} yv_run_result;
+
+/* The accelerator for qemu.accel: KVM only when /dev/kvm opens read-write AND the CPU has vmx or
+ * svm (a /dev/kvm of kvm_pvm cannot run ordinary guests). `auto` falls back to TCG with a warning;
+ * `kvm` without KVM is PERMISSION. */
+int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, size_t wn,
+                            yv_err *err);
+
+/* The argv `run` would execute (for --dry-run and for run itself). */
+int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, yv_argv *out,
+                      yv_run_result *res, yv_err *err);
+
+/* Starts the VM. VM_RUNNING when it already runs; all-or-nothing: when QEMU refuses or the VNC
+ * password cannot be set, no QEMU is left and the error carries QEMU's last words. */
+int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, yv_run_result *res,
+                     yv_err *err);
+
+typedef enum { YV_STOP_ACPI, YV_STOP_QUIT, YV_STOP_SIGTERM, YV_STOP_SIGKILL } yv_stop_step;
+const char *yv_lifecycle_step_name(yv_stop_step s);
+
+/* Stops the VM: graceful (ACPI, wait timeout_s) unless force, then quit, SIGTERM, SIGKILL. Returns
+ * once the process is gone and its runtime files are removed; *how says which step ended it. */
+int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *name, bool force,
+                          long timeout_s, yv_stop_step *how, yv_err *err);
+
+#endif

@@ -1,0 +1,161 @@
+#include "qemuargv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "root.h"
+#include "util.h"
+#include "valid.h"
+
+void yv_argv_add(yv_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 32;
+        a->v = yv_realloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = yv_strdup(s);
+    a->v[a->n] = NULL;
+}
+
+void yv_argv_addf(yv_argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0) abort();
+    va_end(ap);
+    yv_argv_add(a, s);
+    free(s);
+}
+
+void yv_argv_free(yv_argv *a)
+{
+    for (size_t i = 0; i < a->n; i++) free(a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+char *yv_qemuargv_escape(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) n += *p == ',' ? 2 : 1;
+    char *out = yv_malloc(n + 1), *w = out;
+    for (const char *p = s; *p; p++) {
+        *w++ = *p;
+        if (*p == ',') *w++ = ',';
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Adds "-opt" and a value "prefix<escaped path>suffix". */
+static void add_path_opt(yv_argv *a, const char *opt, const char *prefix, const char *path,
+                         const char *suffix)
+{
+    char *e = yv_qemuargv_escape(path);
+    yv_argv_add(a, opt);
+    yv_argv_addf(a, "%s%s%s", prefix, e, suffix);
+    free(e);
+}
+
+static void add_machine(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
+{
+    char *sock = yv_asprintf("%s/run/%s.sock", h->root, vm->name);
+    char *pid = yv_asprintf("%s/run/%s.pid", h->root, vm->name);
+    yv_argv_add(a, "-accel");
+    yv_argv_add(a, h->accel == YV_ACCEL_KVM ? "kvm" : "tcg");
+    add_path_opt(a, "-qmp", "unix:", sock, ",server=on,wait=off");
+    yv_argv_add(a, "-daemonize");
+    yv_argv_add(a, "-name");
+    yv_argv_add(a, vm->name);
+    yv_argv_add(a, "-m");
+    yv_argv_addf(a, "%ldM", vm->memory);
+    yv_argv_add(a, "-cpu");
+    yv_argv_add(a, h->accel == YV_ACCEL_KVM ? "host" : "max");
+    yv_argv_add(a, "-smp");
+    yv_argv_addf(a, "%ld", vm->vcpu);
+    yv_argv_add(a, "-device");
+    yv_argv_add(a, "virtio-vga");
+    yv_argv_add(a, "-nodefaults");
+    yv_argv_add(a, "-pidfile");
+    yv_argv_add(a, pid); /* a plain path, not an option string: no escaping */
+    free(sock);
+    free(pid);
+}
+
+/* qcow2 by extension, raw otherwise (ISO images, raw disks): format= is always given so QEMU never
+ * probes a guest-writable image's format. */
+static const char *drive_format(const char *path)
+{
+    size_t l = strlen(path);
+    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
+}
+
+static void add_drive(const yv_vm *vm, const yv_qemuargv_host *h, const yv_drive *d, yv_argv *a)
+{
+    char *path = yv_root_join(h->vm_dir, d->path), *e = yv_qemuargv_escape(path);
+    bool cd = d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
+    (void)vm;
+    yv_argv_add(a, "-drive");
+    yv_argv_addf(a, "file=%s,format=%s,if=none,id=%s%s%s", e, drive_format(path), d->id,
+                 cd ? ",media=cdrom" : "", cd ? ",readonly=on" : "");
+    yv_argv_add(a, "-device");
+    const char *dev = d->type == YV_DRIVE_VIRTIO_BLK ? "virtio-blk-pci" : cd ? "ide-cd" : "ide-hd";
+    if (d->boot_index >= 0)
+        yv_argv_addf(a, "%s,drive=%s,bootindex=%ld", dev, d->id, d->boot_index);
+    else yv_argv_addf(a, "%s,drive=%s", dev, d->id);
+    free(e);
+    free(path);
+}
+
+static void add_firmware(const yv_qemuargv_host *h, yv_argv *a)
+{
+    char *vars = yv_root_join(h->vm_dir, "OVMF_VARS.fd");
+    add_path_opt(a, "-drive", "if=pflash,format=raw,readonly=on,file=", h->ovmf_code, "");
+    add_path_opt(a, "-drive", "if=pflash,format=raw,file=", vars, "");
+    free(vars);
+}
+
+static void add_vnc(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
+{
+    int disp = yv_valid_display_number(vm->vnc_display);
+    if (disp < 0) {
+        yv_argv_add(a, "-display");
+        yv_argv_add(a, "none");
+        return;
+    }
+    bool v6 = strchr(h->vnc_listen, ':') != NULL;
+    yv_argv_add(a, "-vnc");
+    yv_argv_addf(a, "%s%s%s:%d,password=on", v6 ? "[" : "", h->vnc_listen, v6 ? "]" : "", disp);
+}
+
+static void add_net(const yv_net *n, const yv_qemuargv_host *h, yv_argv *a)
+{
+    char *up = yv_qemuargv_escape(h->netdevup), *down = yv_qemuargv_escape(h->netdevdown);
+    yv_argv_add(a, "-netdev");
+    if (n->ifname)
+        yv_argv_addf(a, "tap,id=%s,ifname=%s,script=%s,downscript=%s", n->id, n->ifname, up,
+                     down);
+    else yv_argv_addf(a, "tap,id=%s,script=%s,downscript=%s", n->id, up, down);
+    yv_argv_add(a, "-device");
+    yv_argv_addf(a, "virtio-net-pci,netdev=%s,mac=%s", n->id, n->mac);
+    free(up);
+    free(down);
+}
+
+void yv_qemuargv_build(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *out)
+{
+    char *serial = yv_root_join(h->vm_dir, "serial.log");
+    memset(out, 0, sizeof *out);
+    yv_argv_add(out, h->qemu);
+    add_machine(vm, h, out);
+    for (size_t i = 0; i < vm->ndrives; i++) add_drive(vm, h, &vm->drives[i], out);
+    if (vm->ovmf) add_firmware(h, out);
+    add_vnc(vm, h, out);
+    for (size_t i = 0; i < vm->nnets; i++) add_net(&vm->nets[i], h, out);
+    yv_argv_add(out, "-serial");
+    yv_argv_addf(out, "file:%s", serial); /* the chardev "file:" form takes the rest verbatim */
+    free(serial);
+}

@@ -1,0 +1,37 @@
+/* qemuargv: VM config + host facts → QEMU's argv (spec §6). Pure: no I/O, so golden files can pin it. */
+#ifndef YV_QEMUARGV_H
+#define YV_QEMUARGV_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "vm.h"
+
+/* A growable NULL-terminated argv; every string is owned. */
+typedef struct {
+    char **v;
+    size_t n, cap;
+} yv_argv;
+
+void yv_argv_add(yv_argv *a, const char *s);
+void yv_argv_addf(yv_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void yv_argv_free(yv_argv *a);
+
+/* What the argv depends on besides the VM's config. */
+typedef struct {
+    const char *qemu;      /* the QEMU binary */
+    const char *root;      /* absolute root */
+    const char *vm_dir;    /* absolute <root>/<vm>.vm */
+    yv_accel accel;        /* resolved: KVM or TCG */
+    const char *vnc_listen;
+    const char *ovmf_code; /* firmware code (read-only) */
+    const char *netdevup, *netdevdown;
+} yv_qemuargv_host;
+
+/* "a,b" → "a,,b": QEMU option values split on single commas. Malloc'd. */
+char *yv_qemuargv_escape(const char *s);
+
+/* Builds the whole argv (argv[0] = host->qemu). */
+void yv_qemuargv_build(const yv_vm *vm, const yv_qemuargv_host *host, yv_argv *out);
+
+#endif

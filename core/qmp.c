@@ -1,0 +1,301 @@
+#include "qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct yv_qmp {
+    int fd;
+    bool connecting, eof, greeted;
+    char *in;
+    size_t inlen, incap;
+    char *out;
+    size_t outlen, outoff;
+    yv_qmp_msg *msgs;
+    size_t nmsgs, capmsgs;
+    json_int_t next_id;
+};
+
+yv_qmp *yv_qmp_new(void)
+{
+    yv_qmp *q = yv_calloc(1, sizeof *q);
+    q->fd = -1;
+    q->next_id = 1;
+    return q;
+}
+
+void yv_qmp_free(yv_qmp *q)
+{
+    if (!q) return;
+    if (q->fd >= 0) close(q->fd);
+    for (size_t i = 0; i < q->nmsgs; i++) json_decref(q->msgs[i].json);
+    free(q->msgs);
+    free(q->in);
+    if (q->out) explicit_bzero(q->out, q->outlen); /* set_password went through here */
+    free(q->out);
+    free(q);
+}
+
+int yv_qmp_connect(yv_qmp *q, const char *path, yv_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return yv_err_set(err, YV_E_FAIL, "QMP socket path too long (%zu bytes, at most %zu): %s",
+                          strlen(path), sizeof sa.sun_path - 1, path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return yv_err_sys(err, YV_E_IO, errno, "socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        if (e == EAGAIN || e == EINPROGRESS) {
+            q->connecting = true;
+        } else {
+            close(fd);
+            return yv_err_sys(err,
+                              (e == ENOENT || e == ECONNREFUSED) ? YV_E_VM_NOT_RUNNING : YV_E_IO,
+                              e, "cannot connect to %s", path);
+        }
+    }
+    q->fd = fd;
+    return 0;
+}
+
+void yv_qmp_adopt(yv_qmp *q, int fd)
+{
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    q->fd = fd;
+}
+
+int yv_qmp_fd(const yv_qmp *q)
+{
+    return q->fd;
+}
+
+short yv_qmp_poll_events(const yv_qmp *q)
+{
+    return (short)(POLLIN | ((q->connecting || q->outoff < q->outlen) ? POLLOUT : 0));
+}
+
+bool yv_qmp_eof(const yv_qmp *q)
+{
+    return q->eof;
+}
+
+bool yv_qmp_greeted(const yv_qmp *q)
+{
+    return q->greeted;
+}
+
+static void classify(yv_qmp_msg *m)
+{
+    json_t *j = m->json, *id = json_object_get(j, "id");
+    m->id = json_is_integer(id) ? json_integer_value(id) : -1;
+    m->event = NULL;
+    if (!json_is_object(j)) m->kind = YV_QMP_UNKNOWN;
+    else if (json_object_get(j, "QMP")) m->kind = YV_QMP_GREETING;
+    else if (json_object_get(j, "return")) m->kind = YV_QMP_RETURN;
+    else if (json_is_object(json_object_get(j, "error"))) m->kind = YV_QMP_ERROR;
+    else if (json_is_string(json_object_get(j, "event"))) {
+        m->kind = YV_QMP_EVENT;
+        m->event = json_string_value(json_object_get(j, "event"));
+    } else m->kind = YV_QMP_UNKNOWN;
+}
+
+static void queue_line(yv_qmp *q, const char *line, size_t len)
+{
+    json_error_t je;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\r' || line[i] == '\t')) i++;
+    if (i == len) return; /* blank line */
+    yv_qmp_msg m = {0};
+    m.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    if (!m.json) m.json = json_pack("{s:s%}", "unparsed", line, len < 200 ? len : 200);
+    classify(&m);
+    if (m.kind == YV_QMP_GREETING) q->greeted = true;
+    if (q->nmsgs == q->capmsgs) {
+        q->capmsgs = q->capmsgs ? q->capmsgs * 2 : 8;
+        q->msgs = yv_realloc(q->msgs, q->capmsgs * sizeof *q->msgs);
+    }
+    q->msgs[q->nmsgs++] = m;
+}
+
+int yv_qmp_feed(yv_qmp *q, const char *buf, size_t n, yv_err *err)
+{
+    if (q->inlen + n > q->incap) {
+        size_t cap = q->incap ? q->incap : 4096;
+        while (cap < q->inlen + n) cap *= 2;
+        q->in = yv_realloc(q->in, cap);
+        q->incap = cap;
+    }
+    memcpy(q->in + q->inlen, buf, n);
+    size_t scan_from = q->inlen;
+    q->inlen += n;
+    size_t start = 0;
+    for (size_t i = scan_from; i < q->inlen; i++) {
+        if (q->in[i] != '\n') continue;
+        queue_line(q, q->in + start, i - start);
+        start = i + 1;
+    }
+    memmove(q->in, q->in + start, q->inlen - start);
+    q->inlen -= start;
+    if (q->inlen > YV_QMP_LINE_MAX) {
+        q->inlen = 0;
+        q->eof = true;
+        return yv_err_set(err, YV_E_IO, "QMP: a message longer than %d bytes", YV_QMP_LINE_MAX);
+    }
+    return 0;
+}
+
+static bool pop_at(yv_qmp *q, size_t i, yv_qmp_msg *m)
+{
+    *m = q->msgs[i];
+    memmove(q->msgs + i, q->msgs + i + 1, (q->nmsgs - i - 1) * sizeof *q->msgs);
+    q->nmsgs--;
+    return true;
+}
+
+bool yv_qmp_pop(yv_qmp *q, yv_qmp_msg *m)
+{
+    return q->nmsgs ? pop_at(q, 0, m) : false;
+}
+
+bool yv_qmp_pop_reply(yv_qmp *q, json_int_t id, yv_qmp_msg *m)
+{
+    for (size_t i = 0; i < q->nmsgs; i++)
+        if ((q->msgs[i].kind == YV_QMP_RETURN || q->msgs[i].kind == YV_QMP_ERROR) &&
+            q->msgs[i].id == id)
+            return pop_at(q, i, m);
+    return false;
+}
+
+json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args)
+{
+    json_int_t id = q->next_id++;
+    json_t *j = json_pack("{s:s, s:I}", "execute", cmd, "id", id);
+    if (args) json_object_set_new(j, "arguments", args);
+    char *s = json_dumps(j, JSON_COMPACT); /* compact: never a newline inside */
+    json_decref(j);
+    size_t l = strlen(s);
+    q->out = yv_realloc(q->out, q->outlen + l + 2);
+    memcpy(q->out + q->outlen, s, l);
+    q->out[q->outlen + l] = '\n';
+    q->outlen += l + 1;
+    explicit_bzero(s, l);
+    free(s);
+    return id;
+}
+
+static int do_write(yv_qmp *q, yv_err *err)
+{
+    while (q->outoff < q->outlen) {
+        ssize_t w = send(q->fd, q->out + q->outoff, q->outlen - q->outoff, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) return 0;
+        if (w < 0) {
+            q->eof = true;
+            if (errno == EPIPE || errno == ECONNRESET) return 0;
+            return yv_err_sys(err, YV_E_IO, errno, "QMP write");
+        }
+        q->outoff += (size_t)w;
+    }
+    explicit_bzero(q->out, q->outlen);
+    q->outlen = q->outoff = 0;
+    return 0;
+}
+
+static int do_read(yv_qmp *q, yv_err *err)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t r = recv(q->fd, buf, sizeof buf, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && errno == EAGAIN) return 0;
+        if (r <= 0) { /* EOF, or ECONNRESET when QEMU closed with our bytes unread */
+            q->eof = true;
+            if (r < 0 && errno != ECONNRESET)
+                return yv_err_sys(err, YV_E_IO, errno, "QMP read");
+            return 0;
+        }
+        if (yv_qmp_feed(q, buf, (size_t)r, err) < 0) return -1;
+    }
+}
+
+int yv_qmp_handle(yv_qmp *q, short revents, yv_err *err)
+{
+    if (q->connecting && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+        int e = 0;
+        socklen_t l = sizeof e;
+        getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &e, &l);
+        q->connecting = false;
+        if (e) {
+            q->eof = true;
+            return yv_err_sys(err, YV_E_VM_NOT_RUNNING, e, "QMP connect");
+        }
+    }
+    if (!q->connecting && (revents & POLLOUT) && do_write(q, err) < 0) return -1;
+    if (revents & (POLLIN | POLLHUP | POLLERR)) return do_read(q, err);
+    return 0;
+}
+
+/* ---- blocking helpers ---- */
+
+static int wait_once(yv_qmp *q, int64_t deadline, const char *what, yv_err *err)
+{
+    if (q->eof) return yv_err_set(err, YV_E_IO, "QMP: connection closed while waiting for %s", what);
+    int64_t left = deadline - yv_now_ms();
+    if (left <= 0) return yv_err_set(err, YV_E_TIMEOUT, "QMP: no %s in time", what);
+    struct pollfd p = {q->fd, yv_qmp_poll_events(q), 0};
+    int r = poll(&p, 1, (int)left);
+    if (r < 0 && errno != EINTR) return yv_err_sys(err, YV_E_IO, errno, "poll");
+    if (r > 0 && yv_qmp_handle(q, p.revents, err) < 0) return -1;
+    return 0;
+}
+
+int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err)
+{
+    while (!q->greeted)
+        if (wait_once(q, deadline, "greeting", err) < 0) return -1;
+    yv_qmp_msg m;
+    for (size_t i = 0; i < q->nmsgs;) { /* drop the greeting itself */
+        if (q->msgs[i].kind == YV_QMP_GREETING) {
+            pop_at(q, i, &m);
+            json_decref(m.json);
+        } else i++;
+    }
+    int rc = yv_qmp_call(q, "qmp_capabilities", NULL, NULL, deadline, err);
+    return rc == 0 ? 0 : -1;
+}
+
+int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t deadline,
+                yv_err *err)
+{
+    json_int_t id = yv_qmp_send(q, cmd, args);
+    yv_qmp_msg m;
+    if (ret) *ret = NULL;
+    while (!yv_qmp_pop_reply(q, id, &m))
+        if (wait_once(q, deadline, cmd, err) < 0) return -1;
+    if (m.kind == YV_QMP_ERROR) {
+        const char *cls = "?", *desc = "?";
+        json_unpack(m.json, "{s:{s?s, s?s}}", "error", "class", &cls, "desc", &desc);
+        yv_err_set(err, YV_E_FAIL, "QMP %s: %s: %s", cmd, cls, desc);
+        json_decref(m.json);
+        return 1;
+    }
+    if (ret) *ret = json_incref(json_object_get(m.json, "return"));
+    json_decref(m.json);
+    return 0;
+}
+
+int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err)
+{
+    while (!q->eof)
+        if (wait_once(q, deadline, "close", err) < 0) return q->eof ? 0 : -1;
+    return 0;
+}

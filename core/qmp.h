@@ -1,0 +1,74 @@
+/* qmp: a non-blocking QMP client. The connection is a small state machine fed by poll(): bytes in →
+ * lines → classified messages (greeting, return, error, event) in a queue; commands out carry ids.
+ * The TUI's loop drives it; batch uses the blocking helpers at the bottom, which wait on the same
+ * machine under deadlines. QEMU serves one client per socket: never keep a connection while waiting for
+ * something else. */
+#ifndef YV_QMP_H
+#define YV_QMP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define YV_QMP_LINE_MAX (10 * 1024 * 1024) /* libvirt's cap; query-qmp-schema is ~200 KB */
+
+typedef enum {
+    YV_QMP_GREETING,
+    YV_QMP_RETURN,
+    YV_QMP_ERROR,
+    YV_QMP_EVENT,
+    YV_QMP_UNKNOWN,
+} yv_qmp_kind;
+
+typedef struct {
+    yv_qmp_kind kind;
+    json_t *json;      /* the whole message (owned by the receiver of yv_qmp_pop) */
+    json_int_t id;     /* our numeric id, or -1 when absent / not ours */
+    const char *event; /* YV_QMP_EVENT: its name (borrowed from json) */
+} yv_qmp_msg;
+
+typedef struct yv_qmp yv_qmp;
+
+yv_qmp *yv_qmp_new(void);
+void yv_qmp_free(yv_qmp *q); /* closes the socket */
+
+/* Starts a non-blocking connect to the UNIX socket at path. ENOENT/ECONNREFUSED → VM_NOT_RUNNING. */
+int yv_qmp_connect(yv_qmp *q, const char *path, yv_err *err);
+/* Adopts an already connected descriptor (tests: one end of a socketpair). */
+void yv_qmp_adopt(yv_qmp *q, int fd);
+
+int yv_qmp_fd(const yv_qmp *q);
+/* poll() events the connection waits for (POLLIN, plus POLLOUT while output is queued). */
+short yv_qmp_poll_events(const yv_qmp *q);
+/* Handles poll() results: writes queued output, reads what is there, frames and queues messages.
+ * Returns -1 on a protocol error (an oversized line: the connection is unusable). EOF (or a reset
+ * after `quit`) is not an error: yv_qmp_eof() becomes true. */
+int yv_qmp_handle(yv_qmp *q, short revents, yv_err *err);
+bool yv_qmp_eof(const yv_qmp *q);
+bool yv_qmp_greeted(const yv_qmp *q);
+
+/* Framing without a socket (used by handle, and by tests and fuzzers): appends bytes, queues every
+ * complete line. -1 on an oversized line. A line that is not a JSON object is queued as UNKNOWN. */
+int yv_qmp_feed(yv_qmp *q, const char *buf, size_t n, yv_err *err);
+/* Pops the oldest queued message (false when none). */
+bool yv_qmp_pop(yv_qmp *q, yv_qmp_msg *m);
+/* Pops the oldest queued message whose kind is RETURN or ERROR with this id. */
+bool yv_qmp_pop_reply(yv_qmp *q, json_int_t id, yv_qmp_msg *m);
+
+/* Queues {"execute": cmd, "arguments": args (stolen; may be NULL), "id": N}; returns N. */
+json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args);
+
+/* ---- blocking helpers (batch), every wait bounded by deadline (yv_now_ms() based) ---- */
+
+/* Waits for the greeting and negotiates capabilities. A silent peer → TIMEOUT. */
+int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err);
+/* Runs one command. 0: *ret = its "return" value (new ref, may be NULL when ret is NULL). 1: QEMU
+ * answered with an error (err has class and desc). -1: no answer (TIMEOUT, EOF → IO). */
+int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t deadline,
+                yv_err *err);
+/* Waits until the peer closes the connection (after `quit`); -1 on timeout. */
+int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err);
+
+#endif

@@ -1,0 +1,193 @@
+#include "vmstate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "qmp.h"
+#include "root.h"
+#include "util.h"
+#include "valid.h"
+
+char *yv_vmstate_pidfile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.pid", root, name);
+}
+
+char *yv_vmstate_sockfile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.sock", root, name);
+}
+
+char *yv_vmstate_crashfile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.crashed", root, name);
+}
+
+char *yv_vmstate_qemu(const yv_config *cfg)
+{
+    if (cfg->cli_bin) return yv_proc_which(cfg->cli_bin);
+    char *p = yv_proc_which("qemu-system-x86_64");
+    return p ? p : yv_proc_which("kvm");
+}
+
+pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name)
+{
+    char *pidfile = yv_vmstate_pidfile(root, name);
+    pid_t holder = yv_proc_pidfile_holder(pidfile), live = 0;
+    /* the lock holder must be the pid the file names and a QEMU: a reused PID is never ours */
+    if (holder > 0 && holder == yv_proc_pidfile_pid(pidfile)) {
+        char *qemu = yv_vmstate_qemu(cfg);
+        if (qemu && yv_proc_is_exe(holder, qemu) && !yv_proc_exited(holder)) live = holder;
+        free(qemu);
+    }
+    free(pidfile);
+    return live;
+}
+
+yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n)
+{
+    static const char *const errors[] = {"internal-error", "io-error", "guest-panicked"};
+    detail[0] = '\0';
+    if (!status) return YV_STATE_UNRESPONSIVE;
+    if (!strcmp(status, "running")) return YV_STATE_RUNNING;
+    if (!strcmp(status, "prelaunch") || !strcmp(status, "inmigrate")) return YV_STATE_STARTING;
+    if (!strcmp(status, "shutdown")) return YV_STATE_SHUTTING_DOWN;
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+        if (!strcmp(status, errors[i])) {
+            snprintf(detail, n, "%s", status);
+            return YV_STATE_ERROR;
+        }
+    snprintf(detail, n, "%s", status); /* paused, suspended, debug, watchdog, save-vm, … */
+    return YV_STATE_PAUSED;
+}
+
+bool yv_vmstate_qmp_busy(const char *sock_path)
+{
+    FILE *f = fopen("/proc/net/unix", "re");
+    char line[4096];
+    bool busy = false;
+    if (!f) return false;
+    /* Num RefCount Protocol Flags Type St Inode Path: a connected (St 03) socket bound to the path is
+     * a client QEMU has accepted */
+    while (!busy && fgets(line, sizeof line, f)) {
+        char path[4096];
+        unsigned st;
+        if (sscanf(line, "%*s %*s %*s %*s %*s %x %*s %4095s", &st, path) != 2) continue;
+        busy = st == 3 && !strcmp(path, sock_path);
+    }
+    fclose(f);
+    return busy;
+}
+
+void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
+{
+    if (yv_vmstate_live_pid(root, cfg, name) > 0) return;
+    char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
+    if (yv_proc_pidfile_holder(pidfile) == 0) { /* a live non-QEMU holder is not ours to touch */
+        bool had = unlink(pidfile) == 0;
+        had |= unlink(sock) == 0;
+        if (had && crashed) {
+            char *cf = yv_vmstate_crashfile(root, name), stamp[64];
+            time_t now = time(NULL);
+            struct tm tm;
+            strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ\n", gmtime_r(&now, &tm));
+            yv_err e;
+            yv_root_write_atomic(cf, stamp, strlen(stamp), 0644, &e);
+            free(cf);
+        }
+    }
+    free(pidfile);
+    free(sock);
+}
+
+static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmstate *st)
+{
+    char *sock = yv_vmstate_sockfile(root, name);
+    yv_qmp *q = yv_qmp_new();
+    yv_err e;
+    json_t *ret = NULL;
+    int64_t deadline = yv_now_ms() + timeout_ms;
+    if (yv_qmp_connect(q, sock, &e) < 0 || yv_qmp_greet(q, deadline, &e) < 0) {
+        if (yv_vmstate_qmp_busy(sock)) {
+            st->state = YV_STATE_RUNNING;
+            snprintf(st->detail, sizeof st->detail, "QMP busy: another client is connected");
+        } else {
+            st->state = YV_STATE_UNRESPONSIVE;
+            snprintf(st->detail, sizeof st->detail, "QMP: %s", e.msg);
+        }
+    } else if (yv_qmp_call(q, "query-status", NULL, &ret, deadline, &e) != 0) {
+        st->state = YV_STATE_UNRESPONSIVE;
+        snprintf(st->detail, sizeof st->detail, "QMP: %s", e.msg);
+    } else {
+        st->state = yv_vmstate_from_qmp(json_string_value(json_object_get(ret, "status")),
+                                        st->detail, sizeof st->detail);
+    }
+    json_decref(ret);
+    yv_qmp_free(q);
+    free(sock);
+}
+
+void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, int qmp_timeout_ms,
+                      yv_vmstate *st)
+{
+    memset(st, 0, sizeof *st);
+    st->pid = yv_vmstate_live_pid(root, cfg, name);
+    if (st->pid > 0) {
+        st->state = YV_STATE_RUNNING;
+        if (qmp_timeout_ms > 0) ask_qmp(root, name, qmp_timeout_ms, st);
+        return;
+    }
+    char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
+    char *cf = yv_vmstate_crashfile(root, name);
+    if (yv_root_exists(pidfile) || yv_root_exists(sock)) {
+        /* QEMU removes both on a clean exit: leftovers mean it died. Clean under the lock, so a
+         * `run` that is starting QEMU right now is not disturbed. */
+        yv_err e;
+        int lock = yv_root_lock(root, &e);
+        if (lock >= 0) {
+            yv_vmstate_clean_stale(root, cfg, name, true);
+            yv_root_unlock(lock);
+        }
+        st->pid = yv_vmstate_live_pid(root, cfg, name);
+        st->state = st->pid > 0 ? YV_STATE_RUNNING : YV_STATE_STOPPED;
+    }
+    if (st->pid == 0 && yv_root_exists(cf)) {
+        st->state = YV_STATE_CRASHED;
+        snprintf(st->detail, sizeof st->detail, "QEMU died without a clean shutdown");
+    }
+    free(pidfile);
+    free(sock);
+    free(cf);
+}
+
+void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
+{
+    char *run = yv_root_path(root, "run");
+    DIR *d = opendir(run);
+    struct dirent *de;
+    int lock = -1;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        size_t sl = (l > 4 && !strcmp(de->d_name + l - 4, ".pid"))    ? 4
+                    : (l > 5 && !strcmp(de->d_name + l - 5, ".sock")) ? 5
+                                                                       : 0;
+        if (!sl) continue;
+        char *name = yv_strndup(de->d_name, l - sl);
+        yv_err e;
+        if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {
+            if (lock < 0) lock = yv_root_lock(root, &e);
+            if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, true);
+        }
+        free(name);
+    }
+    if (d) closedir(d);
+    yv_root_unlock(lock);
+    free(run);
+}

@@ -1,0 +1,51 @@
+/* vmstate: what state a VM is in, proven — pidfile + its lock + /proc/PID/exe + QMP — never inferred
+ * from files alone. Stale runtime files are cleaned and the VM remembered as crashed until its next
+ * run. */
+#ifndef YV_VMSTATE_H
+#define YV_VMSTATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "err.h"
+#include "vminfo.h"
+
+typedef struct {
+    yv_state state;
+    pid_t pid;         /* the live QEMU, else 0 */
+    char detail[256];  /* why: "internal-error", "QMP busy: another client is connected", … */
+} yv_vmstate;
+
+/* Runtime paths of a VM (malloc'd): run/<vm>.pid, run/<vm>.sock, run/<vm>.crashed. */
+char *yv_vmstate_pidfile(const char *root, const char *name);
+char *yv_vmstate_sockfile(const char *root, const char *name);
+char *yv_vmstate_crashfile(const char *root, const char *name);
+
+/* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. */
+char *yv_vmstate_qemu(const yv_config *cfg);
+
+/* The live QEMU of this VM (pidfile names it, it holds the pidfile's lock, its exe is QEMU), or 0. */
+pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name);
+
+/* Proves the state. qmp_timeout_ms bounds the QMP exchange (0 = do not ask QMP: a live process is
+ * reported running). Cleans stale runtime files under the root lock. */
+void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, int qmp_timeout_ms,
+                      yv_vmstate *st);
+
+/* Removes run/<vm>.pid and run/<vm>.sock when no live QEMU holds them; with `crashed`, records the
+ * VM as crashed. Caller holds the root lock. */
+void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed);
+
+/* The reconcile pass run at every start of the program: every VM whose runtime files outlived its
+ * QEMU is cleaned up and remembered as crashed. */
+void yv_vmstate_reconcile(const char *root, const yv_config *cfg);
+
+/* Maps a query-status "status" to a state (and fills detail for error states). */
+yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n);
+
+/* True when another client is connected to the QMP socket at path (QEMU then keeps new clients
+ * waiting: the VM is busy, not unresponsive). */
+bool yv_vmstate_qmp_busy(const char *sock_path);
+
+#endif
