@@ -16,7 +16,9 @@
 #include "util.h"
 #include "valid.h"
 #include "vm.h"
+#include "vmstate.h"
 #include "vnctable.h"
+#include "lifecycle.h"
 
 /* A VM under construction lives in a hidden folder `.<name>.vm.part` whose flock its creator holds;
  * a .part folder whose lock is free was left by a creator that died, and is removed. */
@@ -349,22 +351,30 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     return rc;
 }
 
-/* True when run/<name>.pid is held by a live QEMU (QEMU keeps a lock on its pidfile). */
-static bool pidfile_locked(const char *root, const char *name)
+/* A running VM: refused, or with force stopped at once (outside the lock: stopping takes it). */
+static int stop_for_delete(const char *root, const yv_config *cfg, const char *name, bool force,
+                           yv_err *err)
 {
-    char *path = yv_asprintf("%s/run/%s.pid", root, name);
-    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    free(path);
-    if (fd < 0) return false;
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    close(fd);
-    return held;
+    if (yv_vmstate_live_pid(root, cfg, name) == 0) return 0;
+    if (!force)
+        return yv_err_set(err, YV_E_VM_RUNNING,
+                          "VM '%s' is running; shut it down first (or delete --force)", name);
+    yv_stop_step how;
+    if (yv_lifecycle_shutdown(root, cfg, name, true, 0, &how, err) < 0 &&
+        err->code != YV_E_VM_NOT_RUNNING)
+        return -1;
+    return 0;
 }
 
-int yv_ops_delete(const char *root, const char *name, bool force, yv_err *err)
+int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
+                  yv_err *err)
 {
     if (yv_valid_name(name, err) < 0) return -1;
+    char *dir = yv_root_vm_dir(root, name);
+    bool exists = yv_root_exists(dir);
+    free(dir);
+    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
+    if (stop_for_delete(root, cfg, name, force, err) < 0) return -1;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     char *vmdir = yv_root_vm_dir(root, name);
@@ -376,9 +386,8 @@ int yv_ops_delete(const char *root, const char *name, bool force, yv_err *err)
         yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
         goto out;
     }
-    if (!force && pidfile_locked(root, name)) {
-        yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first (or --force)",
-                   name);
+    if (yv_vmstate_live_pid(root, cfg, name) > 0) { /* started again meanwhile */
+        yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first", name);
         goto out;
     }
     if (yv_vnctable_load(&t, root, err) < 0) goto out;
@@ -391,6 +400,10 @@ int yv_ops_delete(const char *root, const char *name, bool force, yv_err *err)
         rename(trash, vmdir); /* all-or-nothing: put the VM back */
         goto out;
     }
+    yv_vmstate_clean_stale(root, cfg, name, false);
+    char *crash = yv_vmstate_crashfile(root, name);
+    unlink(crash);
+    free(crash);
     rc = 0;
 out:
     yv_vnctable_done(&t);

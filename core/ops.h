@@ -34,8 +34,10 @@ void yv_ops_create_defaults(yv_create_opts *o);
 int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *o,
                   char **generated_pw, yv_err *err);
 
-/* Deletes the VM folder and frees its VNC display. force: also when it runs (later issues stop it). */
-int yv_ops_delete(const char *root, const char *name, bool force, yv_err *err);
+/* Deletes the VM folder and frees its VNC display. A running VM is refused (VM_RUNNING) unless force,
+ * which stops its QEMU first (quit, then signals). */
+int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
+                  yv_err *err);
 
 /* A random password of n characters from [A-Za-z0-9] (malloc'd). */
 char *yv_ops_random_password(size_t n);

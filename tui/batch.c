@@ -297,7 +297,7 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
     const char *name = yv_cmdtab_get(c, a, "name");
     if (!name) return usage_err(b, "%s", "--name is required");
     if (load_root(b) < 0) return -1;
-    if (yv_ops_delete(b->root, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0) return -1;
+    if (yv_ops_delete(b->root, &b->cfg, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0) return -1;
     if (b->opts->json) b->result = json_pack("{s:s}", "deleted", name);
     else printf("deleted VM '%s'\n", name);
     return 0;
@@ -323,14 +323,15 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     }
     if (yv_lifecycle_run(b->root, &b->cfg, name, &res, &b->err) < 0) return -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
-    yv_vminfo info;
+    if (!b->opts->json) {
+        printf("started VM '%s' (pid %d, %s)\n", name, (int)res.pid,
+               res.accel == YV_ACCEL_KVM ? "kvm" : "tcg");
+        return 0;
+    }
+    yv_vminfo info; /* JSON: the full status object, proven again */
     if (yv_vminfo_load(&info, b->root, name, &b->err) < 0) return -1;
     yv_vminfo_probe(&info, b->root, &b->cfg, PROBE_MS);
-    if (b->opts->json) b->result = yv_vminfo_json(&info, &b->cfg);
-    else printf("started VM '%s' (pid %d, %s, VNC %s on %s)\n", name, (int)res.pid,
-                res.accel == YV_ACCEL_KVM ? "kvm" : "tcg",
-                info.valid && info.vm.vnc_display ? info.vm.vnc_display : "none",
-                b->cfg.vnc_listen);
+    b->result = yv_vminfo_json(&info, &b->cfg);
     yv_vminfo_done(&info);
     return 0;
 }
