@@ -1,6 +1,6 @@
 # YAVE — build, test, run. `make check` and `make run` install what they need on Debian 12.
 CC      ?= gcc
-PKGS    := yaml-0.1 jansson nettle
+PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -I.
@@ -22,12 +22,14 @@ ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(TUI_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 # Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
-DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev
-DEB_TEST  := libcmocka-dev qemu-utils qemu-system-x86 genisoimage tmux hyperfine python3
+DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev
+DEB_TEST  := libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
 
 .PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks
-all: deps-build yave-tui
+# Package checks run first, then a fresh make (pkg-config flags are read after the install).
+all: deps-build
+	@$(MAKE) --no-print-directory yave-tui
 
 # Installs missing packages (needs root on a fresh machine); silent when all are there.
 define ensure_pkgs
@@ -68,12 +70,20 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_CORE) tests/unit/unit.h
 	@echo "  TEST    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -MMD -MP -o $@ $< $(ASAN_CORE) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
-asan: build/asan/yave-tui $(UNIT_BIN)
+# Small programs the integration tests use (e.g. a real VNC client that tries a password).
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,$(TOOL_SRC))
+build/tools/vncauth: tests/tools/vncauth.c
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libvncclient)
+
+asan: build/asan/yave-tui $(UNIT_BIN) $(TOOL_BIN)
 
 unit: deps-test $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: deps-test yave-tui build/asan/yave-tui
+integration: deps-test yave-tui build/asan/yave-tui $(TOOL_BIN)
 	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui tests/integration/run-all
 
 check: deps-test
@@ -86,10 +96,12 @@ debug-disks: deps-run
 	@for d in debug/*.vm; do [ -e $$d/hd0.qcow2 ] || qemu-img create -q -f qcow2 $$d/hd0.qcow2 2G; done
 
 # The TUI does not exist yet: `run` shows the example root's status.
-run: deps-run yave-tui debug-disks
+run: deps-run
+	@$(MAKE) --no-print-directory yave-tui debug-disks
 	./yave-tui --batch --root debug status
 
-bench: deps-test yave-tui
+bench: deps-test
+	@$(MAKE) --no-print-directory yave-tui
 	@tests/bench/run
 
 format:

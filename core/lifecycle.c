@@ -16,6 +16,7 @@
 #include "util.h"
 #include "valid.h"
 #include "vm.h"
+#include "vmnet.h"
 #include "vmstate.h"
 #include "vnctable.h"
 
@@ -150,6 +151,7 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
             return yv_err_sys(err, YV_E_PERMISSION, errno, "the VM has a tap network, but "
                               "/dev/net/tun is not usable (run as root or give CAP_NET_ADMIN)");
         close(fd);
+        if (yv_vmnet_preflight(&c->vm, cfg, err) < 0) return -1;
     }
     int disp = yv_valid_display_number(c->vm.vnc_display);
     if (disp >= 0 && !yv_vnctable_port_free(cfg->vnc_listen, disp))

@@ -131,14 +131,14 @@ static void add_vnc(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
     yv_argv_addf(a, "%s%s%s:%d,password=on", v6 ? "[" : "", h->vnc_listen, v6 ? "]" : "", disp);
 }
 
-static void add_net(const yv_net *n, const yv_qemuargv_host *h, yv_argv *a)
+static void add_net(const yv_vm *vm, size_t i, const yv_qemuargv_host *h, yv_argv *a)
 {
+    const yv_net *n = &vm->nets[i];
     char *up = yv_qemuargv_escape(h->netdevup), *down = yv_qemuargv_escape(h->netdevdown);
+    char tap[16];
+    yv_vm_tap_name(vm, i, tap);
     yv_argv_add(a, "-netdev");
-    if (n->ifname)
-        yv_argv_addf(a, "tap,id=%s,ifname=%s,script=%s,downscript=%s", n->id, n->ifname, up,
-                     down);
-    else yv_argv_addf(a, "tap,id=%s,script=%s,downscript=%s", n->id, up, down);
+    yv_argv_addf(a, "tap,id=%s,ifname=%s,script=%s,downscript=%s", n->id, tap, up, down);
     yv_argv_add(a, "-device");
     yv_argv_addf(a, "virtio-net-pci,netdev=%s,mac=%s", n->id, n->mac);
     free(up);
@@ -154,7 +154,7 @@ void yv_qemuargv_build(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *out)
     for (size_t i = 0; i < vm->ndrives; i++) add_drive(vm, h, &vm->drives[i], out);
     if (vm->ovmf) add_firmware(h, out);
     add_vnc(vm, h, out);
-    for (size_t i = 0; i < vm->nnets; i++) add_net(&vm->nets[i], h, out);
+    for (size_t i = 0; i < vm->nnets; i++) add_net(vm, i, h, out);
     yv_argv_add(out, "-serial");
     yv_argv_addf(out, "file:%s", serial); /* the chardev "file:" form takes the rest verbatim */
     free(serial);

@@ -117,6 +117,9 @@ static void queue_line(yv_qmp *q, const char *line, size_t len)
     yv_qmp_msg m = {0};
     m.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!m.json) m.json = json_pack("{s:s%}", "unparsed", line, len < 200 ? len : 200);
+    /* not UTF-8 (or the 200-byte cut split a character): json_pack refuses it; keep a placeholder
+     * so every queued message has its json */
+    if (!m.json) m.json = json_pack("{s:s}", "unparsed", "(not valid UTF-8)");
     classify(&m);
     if (m.kind == YV_QMP_GREETING) q->greeted = true;
     if (q->nmsgs == q->capmsgs) {

@@ -293,15 +293,25 @@ char *yv_vm_drive_path(const yv_vm *vm, const char *vm_dir, const yv_drive *d)
     return yv_root_join(vm_dir, d->path);
 }
 
-void yv_vm_mac_for(const char *name, unsigned bump, char out[18])
+static uint32_t md5_prefix(const char *name)
 {
     struct md5_ctx ctx;
     uint8_t dig[MD5_DIGEST_SIZE];
     md5_init(&ctx);
     md5_update(&ctx, strlen(name), (const uint8_t *)name);
     md5_digest(&ctx, sizeof dig, dig);
-    uint32_t v = ((uint32_t)dig[0] << 24 | (uint32_t)dig[1] << 16 | (uint32_t)dig[2] << 8 | dig[3]);
-    v += bump;
+    return (uint32_t)dig[0] << 24 | (uint32_t)dig[1] << 16 | (uint32_t)dig[2] << 8 | dig[3];
+}
+
+void yv_vm_tap_name(const yv_vm *vm, size_t i, char out[16])
+{
+    if (vm->nets[i].ifname) snprintf(out, 16, "%s", vm->nets[i].ifname);
+    else snprintf(out, 16, "yv%08xn%zu", md5_prefix(vm->name), i % 100);
+}
+
+void yv_vm_mac_for(const char *name, unsigned bump, char out[18])
+{
+    uint32_t v = md5_prefix(name) + bump;
     snprintf(out, 18, "52:54:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff,
              v & 0xff);
 }

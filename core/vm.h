@@ -60,6 +60,10 @@ yv_net *yv_vm_add_net(yv_vm *vm, const char *id, const char *mac, const char *ma
 /* The absolute path of a drive (relative paths are relative to the VM folder); malloc'd. */
 char *yv_vm_drive_path(const yv_vm *vm, const char *vm_dir, const yv_drive *d);
 
+/* The TAP name of network i: its stored ifname, else "yv" + 8 hex digits of MD5(vm name) + "n" + i
+ * (deterministic, so status, rules and cleanup can find it without asking QEMU). */
+void yv_vm_tap_name(const yv_vm *vm, size_t i, char out[16]);
+
 /* 52:54 + bytes 0..3 of MD5(name), plus `bump` (the next value when that MAC is taken). */
 void yv_vm_mac_for(const char *name, unsigned bump, char out[18]);
 

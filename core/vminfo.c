@@ -135,10 +135,11 @@ static json_t *nets_json(const yv_vminfo *info, const yv_config *cfg)
     json_t *a = json_array();
     for (size_t i = 0; i < info->vm.nnets; i++) {
         const yv_net *n = &info->vm.nets[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", n->id, "type", "tap",
+        char tap[16];
+        yv_vm_tap_name(&info->vm, i, tap);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", n->id, "type", "tap",
                                            "mac", n->mac, "master",
-                                           str_or_null(yv_vminfo_master(n, cfg)), "ifname",
-                                           str_or_null(n->ifname)));
+                                           str_or_null(yv_vminfo_master(n, cfg)), "ifname", tap));
     }
     return a;
 }

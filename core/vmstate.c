@@ -14,6 +14,8 @@
 #include "root.h"
 #include "util.h"
 #include "valid.h"
+#include "vm.h"
+#include "vmnet.h"
 
 char *yv_vmstate_pidfile(const char *root, const char *name)
 {
@@ -93,6 +95,13 @@ void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *
     if (yv_proc_pidfile_holder(pidfile) == 0) { /* a live non-QEMU holder is not ours to touch */
         bool had = unlink(pidfile) == 0;
         had |= unlink(sock) == 0;
+        yv_vm vm;
+        yv_err e2;
+        /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
+        if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
+            yv_vmnet_forget(root, &vm);
+            yv_vm_done(&vm);
+        }
         if (had && crashed) {
             char *cf = yv_vmstate_crashfile(root, name), stamp[64];
             time_t now = time(NULL);

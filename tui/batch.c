@@ -17,6 +17,7 @@
 #include "core/valid.h"
 #include "core/lifecycle.h"
 #include "core/vminfo.h"
+#include "core/vmnet.h"
 #include "core/vmstate.h"
 #include "core/vnccheck.h"
 
@@ -116,10 +117,10 @@ static const char *vnc_cell(const yv_vminfo *i, char *buf, size_t n)
 static const char *net_cell(const yv_vminfo *i, const yv_config *cfg, char *buf, size_t n)
 {
     if (!i->valid || i->vm.nnets == 0) return "-";
-    const yv_net *nt = &i->vm.nets[0];
-    const char *m = yv_vminfo_master(nt, cfg);
-    snprintf(buf, n, "%s%s%s%s", nt->ifname ? nt->ifname : "tap", m ? " -> " : "", m ? m : "",
-             i->vm.nnets > 1 ? " …" : "");
+    char tap[16];
+    const char *m = yv_vminfo_master(&i->vm.nets[0], cfg);
+    yv_vm_tap_name(&i->vm, 0, tap);
+    snprintf(buf, n, "%s -> %s%s", tap, m ? m : "(no bridge)", i->vm.nnets > 1 ? " …" : "");
     return buf;
 }
 
@@ -354,6 +355,30 @@ static int cmd_shutdown(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name"), *ifname = yv_cmdtab_get(c, a, "ifname");
+    const char *dir = a->pos[0];
+    if (!name || !ifname) return usage_err(b, "%s", "--name and --ifname are required");
+    if (strcmp(dir, "up") != 0 && strcmp(dir, "down") != 0)
+        return usage_err(b, "the last argument must be up or down, not '%s'", dir);
+    /* checked before anything else touches it (it ends up in nftables' language) */
+    if (yv_valid_ifname(ifname, "interface name (--ifname)", &b->err) < 0) return -1;
+    if (load_root(b) < 0) return -1;
+    bool up = !strcmp(dir, "up");
+    if (yv_vmnet_netdev(b->root, &b->cfg, name, ifname, up, &b->err) < 0) return -1;
+    if (b->opts->json)
+        b->result = json_pack("{s:s, s:s, s:s}", "name", name, "ifname", ifname, "state", dir);
+    else printf("%s: %s %s\n", name, ifname, up ? "attached" : "detached");
+    return 0;
+}
+
+static const yv_opt netdev_opts[] = {
+    {"name", 'n', "NAME", "the VM whose network the interface is"},
+    {"ifname", 'i', "IF", "the TAP interface (what QEMU passes to netdevup/netdevdown)"},
+    {0},
+};
+
 static const yv_opt run_opts[] = {
     {"name", 'n', "NAME", "the VM to start"},
     {"dry-run", 0, NULL, "print QEMU's argv, one argument a line, and start nothing"},
@@ -388,6 +413,9 @@ static const yv_cmd commands[] = {
      "QMP).", run_opts, 0, 0, cmd_run},
     {"shutdown", "--name NAME [--force] [--timeout S]", "Stop a VM: ACPI power button, then quit, "
      "SIGTERM, SIGKILL; says which step ended it.", shutdown_opts, 0, 0, cmd_shutdown},
+    {"netdev", "--name NAME --ifname IF up|down", "Attach a VM's TAP to its bridge with its "
+     "anti-spoofing rules (up), or detach it (down); run by netdevup/netdevdown.", netdev_opts, 1,
+     1, cmd_netdev},
     {"delete", "--name NAME [--force]", "Delete a VM and its disks, and free its VNC display.",
      delete_opts, 0, 0, cmd_delete},
     {0},

@@ -1,0 +1,153 @@
+#include "firewall.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "root.h"
+#include "util.h"
+#include "valid.h"
+
+#define TABLE "bridge yave"
+
+int yv_firewall_lock(const char *root, yv_err *err)
+{
+    char *path = yv_root_path(root, "run/nft.lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    free(path);
+    if (fd < 0) return yv_err_sys(err, YV_E_IO, errno, "cannot open run/nft.lock");
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR) {
+            close(fd);
+            return yv_err_sys(err, YV_E_IO, errno, "cannot lock run/nft.lock");
+        }
+    return fd;
+}
+
+void yv_firewall_chain(const char *ifname, char out[40])
+{
+    size_t n = 0;
+    n += (size_t)snprintf(out, 40, "tap_");
+    for (const char *p = ifname; *p && n + 3 < 40; p++)
+        n += (size_t)snprintf(out + n, 40 - n, "%02x", (unsigned char)*p);
+}
+
+static struct nft_ctx *ctx_new(void)
+{
+    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!nft) return NULL;
+    nft_ctx_buffer_output(nft);
+    nft_ctx_buffer_error(nft);
+    return nft;
+}
+
+/* Runs one buffer (one kernel transaction). */
+static int run_nft(struct nft_ctx *nft, const char *text, const char *what, yv_err *err)
+{
+    if (nft_run_cmd_from_buffer(nft, text) == 0) return 0;
+    const char *e = nft_ctx_get_error_buffer(nft);
+    char first[256] = "";
+    if (e) snprintf(first, sizeof first, "%.*s", (int)strcspn(e, "\n"), e);
+    bool perm = strstr(e ? e : "", "Operation not permitted") != NULL;
+    return yv_err_set(err, perm ? YV_E_PERMISSION : YV_E_FAIL, "nftables: %s: %s", what,
+                      *first ? first : "failed");
+}
+
+static int check_args(const char *ifname, const char *mac, yv_err *err)
+{
+    char why[128];
+    if (yv_valid_ifname(ifname, "interface name", err) < 0) return -1;
+    if (mac && yv_valid_mac_check(mac, why, sizeof why) < 0)
+        return yv_err_set(err, YV_E_USAGE, "invalid MAC address: it %s", why);
+    return 0;
+}
+
+int yv_firewall_up(const char *vm, const char *ifname, const char *mac, yv_err *err)
+{
+    char chain[40], *text;
+    if (check_args(ifname, mac, err) < 0 || yv_valid_name(vm, err) < 0) return -1;
+    yv_firewall_chain(ifname, chain);
+    struct nft_ctx *nft = ctx_new();
+    if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
+    /* The dispatch rule is flushed and re-added in the same transaction, so it exists exactly once
+     * however often this runs. */
+    text = yv_asprintf("add table " TABLE "\n"
+                       "add map " TABLE " taps { type ifname : verdict; }\n"
+                       "add chain " TABLE " prerouting { type filter hook prerouting priority -200; "
+                       "policy accept; }\n"
+                       "flush chain " TABLE " prerouting\n"
+                       "add rule " TABLE " prerouting iifname vmap @taps\n"
+                       "add chain " TABLE " %s\n"
+                       "flush chain " TABLE " %s\n"
+                       "add rule " TABLE " %s ether saddr != %s counter drop comment \"vm:%s\"\n"
+                       "add element " TABLE " taps { \"%s\" : jump %s }\n",
+                       chain, chain, chain, mac, vm, ifname, chain);
+    int rc = run_nft(nft, text, "installing the rules", err);
+    free(text);
+    nft_ctx_free(nft);
+    return rc;
+}
+
+int yv_firewall_down(const char *ifname, yv_err *err)
+{
+    char chain[40], *text;
+    if (check_args(ifname, NULL, err) < 0) return -1;
+    yv_firewall_chain(ifname, chain);
+    struct nft_ctx *nft = ctx_new();
+    if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
+    text = yv_asprintf("list chain " TABLE " %s", chain);
+    bool present = nft_run_cmd_from_buffer(nft, text) == 0;
+    free(text);
+    int rc = 0;
+    if (present) {
+        /* adding the element first makes the delete valid whether or not it is there */
+        text = yv_asprintf("add element " TABLE " taps { \"%s\" : jump %s }\n"
+                           "delete element " TABLE " taps { \"%s\" }\n"
+                           "flush chain " TABLE " %s\n"
+                           "delete chain " TABLE " %s\n",
+                           ifname, chain, ifname, chain, chain);
+        rc = run_nft(nft, text, "removing the rules", err);
+        free(text);
+    }
+    nft_ctx_free(nft);
+    return rc;
+}
+
+int yv_firewall_list(char ***ifnames, size_t *n, yv_err *err)
+{
+    *ifnames = NULL;
+    *n = 0;
+    struct nft_ctx *nft = ctx_new();
+    if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
+    nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+    if (nft_run_cmd_from_buffer(nft, "list map " TABLE " taps") != 0) {
+        nft_ctx_free(nft);
+        return 0; /* no table: no rules */
+    }
+    json_t *j = json_loads(nft_ctx_get_output_buffer(nft), 0, NULL);
+    nft_ctx_free(nft);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(json_object_get(j, "nftables"), i, obj)
+    {
+        json_t *elems = json_object_get(json_object_get(obj, "map"), "elem");
+        size_t k;
+        json_t *pair;
+        json_array_foreach(elems, k, pair)
+        {
+            const char *name = json_string_value(json_array_get(pair, 0));
+            if (!name) continue;
+            *ifnames = yv_realloc(*ifnames, (*n + 1) * sizeof **ifnames);
+            (*ifnames)[(*n)++] = yv_strdup(name);
+        }
+    }
+    json_decref(j);
+    return 0;
+}

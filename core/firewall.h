@@ -1,0 +1,22 @@
+/* firewall: YAVE's own nftables table (`bridge yave`): per VM TAP, frames entering the bridge from
+ * that TAP whose source MAC is not the VM's are dropped (anti-spoofing). Each change is one
+ * libnftables transaction; names and MACs are validated before they are written into nft's language.
+ * Callers serialise with yv_firewall_lock. */
+#ifndef YV_FIREWALL_H
+#define YV_FIREWALL_H
+
+#include "err.h"
+
+/* A lock of its own (run/nft.lock): `run` holds the root lock while QEMU runs netdevup. */
+int yv_firewall_lock(const char *root, yv_err *err);
+
+/* Installs the rules of one TAP (idempotent). */
+int yv_firewall_up(const char *vm, const char *ifname, const char *mac, yv_err *err);
+/* Removes exactly that TAP's rules (idempotent; nothing installed = nothing to do). */
+int yv_firewall_down(const char *ifname, yv_err *err);
+/* The TAP names that have rules now (malloc'd array of malloc'd strings). */
+int yv_firewall_list(char ***ifnames, size_t *n, yv_err *err);
+/* The nft chain name for a TAP (ifname hex-encoded: nft identifiers allow no '-'). */
+void yv_firewall_chain(const char *ifname, char out[40]);
+
+#endif

@@ -1,0 +1,15 @@
+/* netdev: a VM's TAP on its bridge, through libnl-route-3 (netlink; no `ip`, no shell). Every call is
+ * idempotent. Interface names must have passed yv_valid_ifname. */
+#ifndef YV_NETDEV_H
+#define YV_NETDEV_H
+
+#include "err.h"
+
+/* The bridge exists and is a bridge; `where` names the setting in messages ("network.master"). */
+int yv_netdev_check_bridge(const char *bridge, const char *where, yv_err *err);
+/* Enslaves ifname to bridge and sets it up (nothing to do when it already is). */
+int yv_netdev_attach(const char *ifname, const char *bridge, const char *where, yv_err *err);
+/* Releases ifname from its bridge and sets it down; a TAP that is already gone is fine. */
+int yv_netdev_detach(const char *ifname, yv_err *err);
+
+#endif
