@@ -1,6 +1,6 @@
 # YAVE — build, test, run. `make check` and `make run` install what they need on Debian 12.
 CC      ?= gcc
-PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables
+PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables ncursesw
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -I.
@@ -13,7 +13,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CPPFLAGS += -DYV_VERSION='"$(VERSION)"'
 
 CORE_SRC := $(wildcard core/*.c)
-TUI_SRC  := $(wildcard tui/*.c)
+TUI_SRC  := $(wildcard tui/*.c) $(wildcard widgets/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 OBJ      := $(patsubst %.c,build/rel/%.o,$(CORE_SRC) $(TUI_SRC))
@@ -105,7 +105,7 @@ bench: deps-test
 	@tests/bench/run
 
 format:
-	clang-format -i core/*.[ch] tui/*.[ch] tests/unit/*.[ch]
+	clang-format -i core/*.[ch] tui/*.[ch] widgets/*.[ch] tests/unit/*.[ch]
 
 clean:
 	rm -rf build yave-tui

@@ -220,7 +220,9 @@ static bool wait_exit(int pidfd, pid_t pid, int64_t ms)
     }
 }
 
-/* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket). */
+/* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket).
+ * -2 when connected but never greeted (another client holds the socket, or QEMU hangs: the command
+ * was not sent), -1 otherwise when it failed, 1 when QEMU answered with an error. */
 static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args,
                     json_t **ret, int ms, yv_err *err)
 {
@@ -228,7 +230,7 @@ static int qmp_once(const char *root, const char *name, const char *cmd, json_t 
     yv_qmp *q = yv_qmp_new();
     int64_t deadline = yv_now_ms() + ms;
     int rc = -1;
-    if (yv_qmp_connect(q, sock, err) == 0 && yv_qmp_greet(q, deadline, err) == 0)
+    if (yv_qmp_connect(q, sock, err) == 0 && (rc = yv_qmp_greet(q, deadline, err) < 0 ? -2 : 0) == 0)
         rc = yv_qmp_call(q, cmd, args, ret, deadline, err);
     else json_decref(args);
     if (rc == 0 && !strcmp(cmd, "quit")) yv_qmp_wait_eof(q, deadline, err);
@@ -323,9 +325,14 @@ static bool stop_step(const char *root, const char *name, yv_stop_step step, int
                       int64_t wait_ms)
 {
     yv_err e;
+    /* a request that never reached QEMU (no greeting: QMP held by another client) is not waited for */
     switch (step) {
-    case YV_STOP_ACPI: qmp_once(root, name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e); break;
-    case YV_STOP_QUIT: qmp_once(root, name, "quit", NULL, NULL, QMP_STEP_MS, &e); break;
+    case YV_STOP_ACPI:
+        if (qmp_once(root, name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e) == -2) wait_ms = 0;
+        break;
+    case YV_STOP_QUIT:
+        if (qmp_once(root, name, "quit", NULL, NULL, QMP_STEP_MS, &e) == -2) wait_ms = 0;
+        break;
     case YV_STOP_SIGTERM:
     case YV_STOP_SIGKILL: {
         int sig = step == YV_STOP_SIGTERM ? SIGTERM : SIGKILL;

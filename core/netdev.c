@@ -6,6 +6,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <stdbool.h>
+#include <string.h>
 
 static yv_code code_of(int nlerr)
 {
@@ -55,6 +56,15 @@ int yv_netdev_check_bridge(const char *bridge, const char *where, yv_err *err)
     return br ? 0 : -1;
 }
 
+/* Only TAP devices are ours to move: a name that happens to be a real NIC is refused. */
+static int check_tap(struct rtnl_link *l, const char *ifname, yv_err *err)
+{
+    const char *type = rtnl_link_get_type(l);
+    if (type && !strcmp(type, "tun")) return 0;
+    return yv_err_set(err, YV_E_USAGE, "interface %s is not a TAP device (it is %s)", ifname,
+                      type ? type : "a physical or unknown device");
+}
+
 int yv_netdev_attach(const char *ifname, const char *bridge, const char *where, yv_err *err)
 {
     struct nl_sock *sk = open_sock(err);
@@ -66,6 +76,7 @@ int yv_netdev_attach(const char *ifname, const char *bridge, const char *where, 
         yv_err_set(err, code_of(nrc), "interface %s: %s", ifname, nl_geterror(nrc));
         goto out;
     }
+    if (check_tap(tap, ifname, err) < 0) goto out;
     int bidx = rtnl_link_get_ifindex(br);
     if (rtnl_link_get_master(tap) == bidx && (rtnl_link_get_flags(tap) & IFF_UP)) {
         rc = 0; /* already there */
@@ -96,6 +107,10 @@ int yv_netdev_detach(const char *ifname, yv_err *err)
     int rc = 0, nrc;
     if (!sk) return -1;
     if (rtnl_link_get_kernel(sk, 0, ifname, &tap) < 0) goto out; /* gone: nothing to undo */
+    if (check_tap(tap, ifname, err) < 0) {
+        rc = -1;
+        goto out;
+    }
     if (rtnl_link_get_master(tap) == 0 && !(rtnl_link_get_flags(tap) & IFF_UP)) goto out;
     chg = rtnl_link_alloc();
     rtnl_link_set_master(chg, 0);

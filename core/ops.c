@@ -231,12 +231,16 @@ out_nt:
     return rc;
 }
 
-/* Undo of phase 1: frees the display (when still ours) and removes the .part folder. */
+/* Undo of phase 1: removes the .part folder and frees the display (when still ours). The folder
+ * goes first: when a disk copy filled the file system, its space is what the new table needs. */
 static void unreserve(const char *root, const char *name, reservation *r)
 {
     yv_err e;
     int lock = yv_root_lock(root, &e);
     yv_vnctable t;
+    yv_root_rmtree(r->part, &e);
+    if (r->part_fd >= 0) close(r->part_fd);
+    r->part_fd = -1;
     if (yv_vnctable_load(&t, root, &e) == 0) {
         const char *owner = yv_vnctable_owner(&t, r->display);
         if (owner && !strcmp(owner, name)) {
@@ -245,9 +249,6 @@ static void unreserve(const char *root, const char *name, reservation *r)
         }
         yv_vnctable_done(&t);
     }
-    yv_root_rmtree(r->part, &e);
-    if (r->part_fd >= 0) close(r->part_fd);
-    r->part_fd = -1;
     yv_root_unlock(lock);
 }
 

@@ -121,6 +121,20 @@ int yv_root_lock(const char *root, yv_err *err)
     return fd;
 }
 
+int yv_root_trylock(const char *root)
+{
+    char *path = yv_root_path(root, "run/lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    free(path);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 void yv_root_unlock(int fd)
 {
     if (fd >= 0) close(fd); /* closing drops the flock */

@@ -24,6 +24,9 @@ char *yv_root_join(const char *dir, const char *rel);
 /* Takes the exclusive flock on run/lock (blocking); returns the fd, or -1. */
 int yv_root_lock(const char *root, yv_err *err);
 void yv_root_unlock(int fd);
+/* Like yv_root_lock, but never waits: -1 with errno EWOULDBLOCK when another process holds it (a poll
+ * loop tries again later). */
+int yv_root_trylock(const char *root);
 
 /* Writes data to path atomically: temp file in the same folder (created with `mode`, O_EXCL), write,
  * fsync, rename, fsync of the folder. On failure nothing is left and path is unchanged. */

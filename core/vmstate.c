@@ -79,9 +79,12 @@ bool yv_vmstate_qmp_busy(const char *sock_path)
     /* Num RefCount Protocol Flags Type St Inode Path: a connected (St 03) socket bound to the path is
      * a client QEMU has accepted */
     while (!busy && fgets(line, sizeof line, f)) {
-        char path[4096];
         unsigned st;
-        if (sscanf(line, "%*s %*s %*s %*s %*s %x %*s %4095s", &st, path) != 2) continue;
+        int at = 0;
+        if (sscanf(line, "%*s %*s %*s %*s %*s %x %*s %n", &st, &at) != 1 || at == 0) continue;
+        /* the path is the rest of the line: it may hold spaces */
+        char *path = line + at;
+        path[strcspn(path, "\n")] = '\0';
         busy = st == 3 && !strcmp(path, sock_path);
     }
     fclose(f);
@@ -129,11 +132,13 @@ static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmsta
             snprintf(st->detail, sizeof st->detail, "QMP busy: another client is connected");
         } else {
             st->state = YV_STATE_UNRESPONSIVE;
-            snprintf(st->detail, sizeof st->detail, "QMP: %s", e.msg);
+            snprintf(st->detail, sizeof st->detail, "%s%s", strncmp(e.msg, "QMP", 3) ? "QMP: " : "",
+                     e.msg);
         }
     } else if (yv_qmp_call(q, "query-status", NULL, &ret, deadline, &e) != 0) {
         st->state = YV_STATE_UNRESPONSIVE;
-        snprintf(st->detail, sizeof st->detail, "QMP: %s", e.msg);
+        snprintf(st->detail, sizeof st->detail, "%s%s", strncmp(e.msg, "QMP", 3) ? "QMP: " : "",
+                 e.msg);
     } else {
         st->state = yv_vmstate_from_qmp(json_string_value(json_object_get(ret, "status")),
                                         st->detail, sizeof st->detail);

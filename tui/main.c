@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "batch.h"
 
 static void usage(FILE *out)
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},   {0},
     };
     yv_batch_opts bo = {0};
+    const char *theme = NULL;
     int batch = 0, ch;
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error return, not a death */
     opterr = 0;
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
         case 'C': bo.root = optarg; break;
         case 'j': bo.json = 1; break;
         case 'f': bo.file = optarg; break;
-        case 't': break;
+        case 't': theme = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("yave-tui %s\n", YV_VERSION); return 0;
         case ':':
@@ -58,9 +60,11 @@ int main(int argc, char **argv)
         }
     }
     if (!batch) {
-        fputs("yave-tui: the full-screen manager is not built yet; use --batch (see --help)\n",
-              stderr);
-        return 1;
+        if (optind < argc) {
+            fprintf(stderr, "yave-tui: '%s': commands need --batch (try --help)\n", argv[optind]);
+            return 2;
+        }
+        return yv_app_main(bo.root, theme);
     }
     return yv_batch_main(&bo, argc - optind, argv + optind);
 }

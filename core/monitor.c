@@ -1,0 +1,505 @@
+#include "monitor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "qmp.h"
+#include "root.h"
+#include "storage.h"
+#include "util.h"
+#include "valid.h"
+#include "vmstate.h"
+
+typedef enum { Q_IDLE, Q_GREETING, Q_CAPS, Q_QUERY } qphase;
+typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC } slot_kind;
+
+typedef struct {
+    yv_monitor_vm pub;
+    struct stat cfg_st;
+    bool seen;
+    int pidfd;
+    yv_qmp *qmp;
+    qphase qp;
+    json_int_t qid;
+    int64_t qdeadline, next_qmp;
+    yv_vnccheck *vnc;
+    int64_t next_vnc;
+    unsigned long long cpu_ticks;
+    int64_t cpu_at;
+} entry;
+
+typedef struct {
+    entry *e;
+    slot_kind kind;
+} slot;
+
+struct yv_monitor {
+    char *root;
+    const yv_config *cfg;
+    yv_monitor_opts o;
+    entry **v;
+    size_t n;
+    int64_t next_scan;
+    slot *slots;
+    size_t nslots;
+    long clk_tck;
+};
+
+/* ---- entries ---- */
+
+static void qmp_end(entry *e)
+{
+    yv_qmp_free(e->qmp);
+    e->qmp = NULL;
+    e->qp = Q_IDLE;
+}
+
+static void entry_stop_watching(entry *e)
+{
+    if (e->pidfd >= 0) close(e->pidfd);
+    e->pidfd = -1;
+    qmp_end(e);
+    yv_vnccheck_free(e->vnc);
+    e->vnc = NULL;
+}
+
+static void entry_free(entry *e)
+{
+    entry_stop_watching(e);
+    free(e->pub.name);
+    free(e->pub.problem);
+    if (e->pub.valid) yv_vm_done(&e->pub.vm);
+    free(e);
+}
+
+static void entry_load_config(yv_monitor *m, entry *e, const struct stat *st)
+{
+    yv_err err;
+    if (e->pub.valid) yv_vm_done(&e->pub.vm);
+    free(e->pub.problem);
+    e->pub.problem = NULL;
+    e->pub.valid = yv_vm_load(&e->pub.vm, m->root, e->pub.name, &err) == 0;
+    if (!e->pub.valid) e->pub.problem = yv_strdup(err.msg);
+    e->cfg_st = *st;
+    e->pub.disk_size = 0;
+    if (e->pub.valid && e->pub.vm.ndrives) {
+        char *dir = yv_root_vm_dir(m->root, e->pub.name);
+        char *p = yv_vm_drive_path(&e->pub.vm, dir, &e->pub.vm.drives[0]);
+        e->pub.disk_size = yv_storage_qcow2_size(p);
+        free(p);
+        free(dir);
+    }
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* ---- process facts ---- */
+
+static bool read_stat(pid_t pid, unsigned long long *ticks, unsigned long long *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f) return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st, sta;
+    /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                            "%*d %*d %llu", &ut, &st, &sta) != 3)
+        return false;
+    *ticks = ut + st;
+    *start = sta;
+    return true;
+}
+
+static void sample_cpu(yv_monitor *m, entry *e, int64_t now)
+{
+    unsigned long long ticks, start;
+    double up = 0;
+    if (!read_stat(e->pub.pid, &ticks, &start)) return;
+    FILE *f = fopen("/proc/uptime", "re");
+    if (f) {
+        if (fscanf(f, "%lf", &up) != 1) up = 0;
+        fclose(f);
+    }
+    e->pub.uptime_s = up > 0 ? (long)(up - (double)start / (double)m->clk_tck) : -1;
+    if (e->cpu_at && now > e->cpu_at)
+        e->pub.cpu = 100.0 * (double)(ticks - e->cpu_ticks) / (double)m->clk_tck /
+                     ((double)(now - e->cpu_at) / 1000.0);
+    e->cpu_ticks = ticks;
+    e->cpu_at = now;
+}
+
+/* ---- liveness ---- */
+
+static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
+{
+    e->pub.pid = pid;
+    e->pub.state = YV_STATE_RUNNING;
+    e->pub.detail[0] = '\0';
+    e->pub.cpu = -1;
+    e->pub.vnc = 0;
+    e->cpu_at = 0;
+    e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    e->next_qmp = now;
+    e->next_vnc = now;
+    sample_cpu(m, e, now);
+}
+
+/* A VM that is not running: stopped, or crashed when QEMU left its runtime files behind (cleaned
+ * here when the root lock is free; a `run` holding it is starting a QEMU right now). */
+static void settle_dead(yv_monitor *m, entry *e)
+{
+    char *pidfile = yv_vmstate_pidfile(m->root, e->pub.name);
+    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+    char *crash = yv_vmstate_crashfile(m->root, e->pub.name);
+    if (yv_root_exists(pidfile) || yv_root_exists(sock)) {
+        int lock = yv_root_trylock(m->root);
+        if (lock >= 0) {
+            yv_vmstate_clean_stale(m->root, m->cfg, e->pub.name, true);
+            yv_root_unlock(lock);
+        }
+    }
+    bool crashed = yv_root_exists(crash);
+    e->pub.state = crashed ? YV_STATE_CRASHED : YV_STATE_STOPPED;
+    snprintf(e->pub.detail, sizeof e->pub.detail, "%s",
+             crashed ? "QEMU died without a clean shutdown" : "");
+    if (!e->pub.valid) e->pub.state = YV_STATE_INVALID;
+    free(pidfile);
+    free(sock);
+    free(crash);
+}
+
+static void check_liveness(yv_monitor *m, entry *e, int64_t now)
+{
+    pid_t live = yv_vmstate_live_pid(m->root, m->cfg, e->pub.name);
+    if (live > 0 && live == e->pub.pid) return;
+    if (e->pub.pid > 0) { /* it died (or was replaced) */
+        entry_stop_watching(e);
+        e->pub.pid = 0;
+        e->pub.cpu = -1;
+        e->pub.uptime_s = -1;
+        e->pub.vnc = 0;
+    }
+    if (live > 0) became_live(m, e, live, now);
+    else settle_dead(m, e);
+    if (live > 0 && !e->pub.valid) e->pub.state = YV_STATE_INVALID;
+}
+
+/* ---- scanning ---- */
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp((*(entry *const *)a)->pub.name, (*(entry *const *)b)->pub.name);
+}
+
+static entry *find_entry(yv_monitor *m, const char *name)
+{
+    entry key, *kp = &key, **hit;
+    key.pub.name = (char *)name;
+    hit = m->n ? bsearch(&kp, m->v, m->n, sizeof *m->v, cmp_entry) : NULL;
+    return hit ? *hit : NULL;
+}
+
+static entry *add_entry(yv_monitor *m, const char *name)
+{
+    entry *e = yv_calloc(1, sizeof *e);
+    e->pub.name = yv_strdup(name);
+    e->pub.cpu = -1;
+    e->pub.uptime_s = -1;
+    e->pidfd = -1;
+    m->v = yv_realloc(m->v, (m->n + 1) * sizeof *m->v);
+    m->v[m->n++] = e;
+    return e;
+}
+
+static void rescan(yv_monitor *m, int64_t now)
+{
+    size_t n;
+    yv_err err;
+    char **names = yv_root_list_suffix(m->root, ".vm", &n, &err);
+    bool added = false;
+    for (size_t i = 0; i < m->n; i++) m->v[i]->seen = false;
+    for (size_t i = 0; names && i < n; i++) {
+        if (yv_valid_name(names[i], &err) < 0) continue;
+        entry *e = find_entry(m, names[i]);
+        if (!e) {
+            e = add_entry(m, names[i]);
+            added = true;
+            qsort(m->v, m->n, sizeof *m->v, cmp_entry);
+        }
+        e->seen = true;
+        char *dir = yv_root_vm_dir(m->root, names[i]), *cfgp = yv_root_join(dir, "config.yaml");
+        struct stat st;
+        memset(&st, 0, sizeof st);
+        stat(cfgp, &st);
+        if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
+        free(cfgp);
+        free(dir);
+        check_liveness(m, e, now);
+    }
+    yv_root_free_names(names, n);
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->v[i]->seen) m->v[k++] = m->v[i];
+        else entry_free(m->v[i]);
+    }
+    m->n = k;
+    (void)added;
+    m->next_scan = now + m->o.rescan_ms;
+}
+
+/* ---- QMP conversations ---- */
+
+static void qmp_start(yv_monitor *m, entry *e, int64_t now)
+{
+    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+    yv_err err;
+    e->qmp = yv_qmp_new();
+    e->qp = Q_GREETING;
+    e->qdeadline = now + m->o.qmp_timeout_ms;
+    e->next_qmp = now + m->o.refresh_ms;
+    if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
+        qmp_end(e);
+        e->pub.state = YV_STATE_UNRESPONSIVE;
+        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
+    }
+    free(sock);
+    sample_cpu(m, e, now);
+}
+
+static void qmp_event(entry *e, const char *ev)
+{
+    if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN")) e->pub.state = YV_STATE_SHUTTING_DOWN;
+    else if (!strcmp(ev, "STOP")) e->pub.state = YV_STATE_PAUSED;
+    else if (!strcmp(ev, "RESUME")) e->pub.state = YV_STATE_RUNNING;
+    else if (!strcmp(ev, "GUEST_PANICKED")) {
+        e->pub.state = YV_STATE_ERROR;
+        snprintf(e->pub.detail, sizeof e->pub.detail, "guest-panicked");
+    }
+}
+
+static void qmp_answer(entry *e, yv_qmp_msg *msg)
+{
+    const char *st = json_string_value(json_object_get(json_object_get(msg->json, "return"),
+                                                       "status"));
+    if (msg->kind == YV_QMP_ERROR || !st) {
+        e->pub.state = YV_STATE_UNRESPONSIVE;
+        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: unexpected answer to query-status");
+        return;
+    }
+    snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", st);
+    e->pub.state = yv_vmstate_from_qmp(st, e->pub.detail, sizeof e->pub.detail);
+}
+
+/* Advances the conversation with what has arrived; true when the view changed. */
+static bool qmp_progress(entry *e)
+{
+    yv_qmp_msg msg;
+    yv_state before = e->pub.state;
+    while (e->qmp && yv_qmp_pop(e->qmp, &msg)) {
+        if (msg.kind == YV_QMP_EVENT) qmp_event(e, msg.event);
+        else if (msg.kind == YV_QMP_GREETING && e->qp == Q_GREETING) {
+            e->qid = yv_qmp_send(e->qmp, "qmp_capabilities", NULL);
+            e->qp = Q_CAPS;
+        } else if (msg.id == e->qid && e->qp == Q_CAPS) {
+            e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
+            e->qp = Q_QUERY;
+        } else if (msg.id == e->qid && e->qp == Q_QUERY) {
+            qmp_answer(e, &msg);
+            json_decref(msg.json);
+            qmp_end(e); /* one exchange, then leave: QEMU serves one client at a time */
+            return true;
+        }
+        json_decref(msg.json);
+    }
+    if (e->qmp && yv_qmp_eof(e->qmp)) qmp_end(e); /* QEMU is going away: the pidfd will tell */
+    return e->pub.state != before;
+}
+
+static void qmp_timeout(yv_monitor *m, entry *e)
+{
+    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(sock)) {
+        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
+    } else {
+        e->pub.state = YV_STATE_UNRESPONSIVE;
+        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP did not answer within %d ms",
+                 m->o.qmp_timeout_ms);
+    }
+    free(sock);
+    qmp_end(e);
+}
+
+/* ---- VNC ---- */
+
+static void vnc_start(yv_monitor *m, entry *e, int64_t now)
+{
+    int disp = e->pub.valid ? yv_valid_display_number(e->pub.vm.vnc_display) : -1;
+    e->next_vnc = now + m->o.vnc_ms;
+    if (disp < 0) return;
+    e->vnc = yv_vnccheck_start(m->cfg->vnc_listen, 5900 + disp, now + 1500);
+}
+
+static bool vnc_progress(entry *e, short revents)
+{
+    yv_vnc_result r = yv_vnccheck_handle(e->vnc, revents);
+    if (r == YV_VNC_PENDING) return false;
+    bool changed = e->pub.vnc != r;
+    e->pub.vnc = r;
+    yv_vnccheck_free(e->vnc);
+    e->vnc = NULL;
+    return changed;
+}
+
+/* ---- public ---- */
+
+yv_monitor *yv_monitor_new(const char *root, const yv_config *cfg, const yv_monitor_opts *opts)
+{
+    yv_monitor *m = yv_calloc(1, sizeof *m);
+    m->root = yv_strdup(root);
+    m->cfg = cfg;
+    m->o = opts ? *opts : (yv_monitor_opts){0};
+    if (m->o.refresh_ms <= 0) m->o.refresh_ms = 1000;
+    if (m->o.rescan_ms <= 0) m->o.rescan_ms = 1000;
+    if (m->o.vnc_ms <= 0) m->o.vnc_ms = 5000;
+    if (m->o.qmp_timeout_ms <= 0) m->o.qmp_timeout_ms = 1000;
+    m->clk_tck = sysconf(_SC_CLK_TCK);
+    rescan(m, yv_now_ms());
+    return m;
+}
+
+void yv_monitor_free(yv_monitor *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->n; i++) entry_free(m->v[i]);
+    free(m->v);
+    free(m->slots);
+    free(m->root);
+    free(m);
+}
+
+static void add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, int fd, short ev,
+                     entry *e, slot_kind kind)
+{
+    if (*k >= max || fd < 0) return;
+    fds[*k] = (struct pollfd){fd, ev, 0};
+    m->slots[(*k)++] = (slot){e, kind};
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *timeout_ms)
+{
+    size_t k = 0;
+    int64_t now = yv_now_ms(), next = m->next_scan;
+    m->slots = yv_realloc(m->slots, (max ? max : 1) * sizeof *m->slots);
+    for (size_t i = 0; i < m->n; i++) {
+        entry *e = m->v[i];
+        add_slot(m, fds, max, &k, e->pidfd, POLLIN, e, SLOT_PIDFD);
+        if (e->qmp) {
+            add_slot(m, fds, max, &k, yv_qmp_fd(e->qmp), yv_qmp_poll_events(e->qmp), e, SLOT_QMP);
+            next = min64(next, e->qdeadline);
+        } else if (e->pub.pid > 0) {
+            next = min64(next, e->next_qmp);
+        }
+        if (e->vnc) {
+            add_slot(m, fds, max, &k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
+                     SLOT_VNC);
+            next = min64(next, now + 100); /* its deadline is checked on every pass */
+        } else if (e->pub.pid > 0) {
+            next = min64(next, e->next_vnc);
+        }
+    }
+    m->nslots = k;
+    int t = next <= now ? 0 : (int)min64(next - now, 60000);
+    if (*timeout_ms < 0 || t < *timeout_ms) *timeout_ms = t;
+    return k;
+}
+
+static bool run_timers(yv_monitor *m, int64_t now)
+{
+    bool changed = false;
+    if (now >= m->next_scan) {
+        rescan(m, now);
+        changed = true;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        entry *e = m->v[i];
+        if (e->pub.pid <= 0) continue;
+        if (e->qmp && now >= e->qdeadline) {
+            qmp_timeout(m, e);
+            changed = true;
+        } else if (!e->qmp && now >= e->next_qmp) {
+            qmp_start(m, e, now);
+        }
+        if (e->vnc) changed |= vnc_progress(e, 0);
+        else if (now >= e->next_vnc) vnc_start(m, e, now);
+    }
+    return changed;
+}
+
+bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
+{
+    bool changed = false, died = false;
+    yv_err err;
+    for (size_t i = 0; i < n && i < m->nslots; i++) {
+        entry *e = m->slots[i].e;
+        if (!fds[i].revents) continue;
+        switch (m->slots[i].kind) {
+        case SLOT_PIDFD: died = true; break;
+        case SLOT_QMP:
+            if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) qmp_end(e);
+            changed |= qmp_progress(e);
+            break;
+        case SLOT_VNC:
+            if (e->vnc) changed |= vnc_progress(e, fds[i].revents);
+            break;
+        }
+    }
+    int64_t now = yv_now_ms();
+    if (died) m->next_scan = now; /* a QEMU exited: show it at once */
+    changed |= run_timers(m, now);
+    return changed;
+}
+
+void yv_monitor_poke(yv_monitor *m)
+{
+    int64_t now = yv_now_ms();
+    m->next_scan = now;
+    for (size_t i = 0; i < m->n; i++) {
+        m->v[i]->next_qmp = now;
+        m->v[i]->next_vnc = now;
+    }
+}
+
+size_t yv_monitor_count(const yv_monitor *m)
+{
+    return m->n;
+}
+
+const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i)
+{
+    return i < m->n ? &m->v[i]->pub : NULL;
+}
+
+const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name)
+{
+    entry *e = find_entry((yv_monitor *)m, name);
+    return e ? &e->pub : NULL;
+}

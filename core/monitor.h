@@ -1,0 +1,58 @@
+/* monitor: the live view of a root for a poll() loop — every VM with its config, proven state, QEMU's
+ * CPU and uptime, and whether its VNC server answers. It never blocks and never waits: it hands the
+ * caller descriptors to poll (a pidfd per running QEMU, one short QMP conversation per running VM per
+ * refresh, in-flight VNC probes) and a timeout, and is fed the results. */
+#ifndef YV_MONITOR_H
+#define YV_MONITOR_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "vm.h"
+#include "vminfo.h"
+#include "vnccheck.h"
+
+typedef struct {
+    char *name;
+    bool valid;
+    yv_vm vm;          /* when valid */
+    char *problem;     /* when not valid */
+    yv_state state;
+    char detail[256];
+    pid_t pid;
+    double cpu;         /* % of one core since the previous sample, -1 unknown */
+    long uptime_s;      /* -1 unknown */
+    uint64_t disk_size; /* virtual size of the first disk, bytes (0 unknown) */
+    yv_vnc_result vnc;  /* 0 = not probed yet */
+    char qmp_status[32]; /* last query-status answer */
+} yv_monitor_vm;
+
+typedef struct {
+    int refresh_ms; /* QMP query-status period (default 1000) */
+    int rescan_ms;  /* root rescan period (default 1000) */
+    int vnc_ms;     /* VNC probe period (default 5000) */
+    int qmp_timeout_ms;
+} yv_monitor_opts;
+
+typedef struct yv_monitor yv_monitor;
+
+/* cfg must outlive the monitor. The first scan happens here (synchronously: it only reads files). */
+yv_monitor *yv_monitor_new(const char *root, const yv_config *cfg, const yv_monitor_opts *opts);
+void yv_monitor_free(yv_monitor *m);
+
+/* Descriptors to poll (at most max) and the ms until the next timer (min'd into *timeout_ms). */
+size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *timeout_ms);
+/* Feeds the results of poll() for the descriptors handed out last, runs due timers. True when the
+ * view changed. */
+bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n);
+/* Rescans now (after an action of ours), and probes every VM again. */
+void yv_monitor_poke(yv_monitor *m);
+
+size_t yv_monitor_count(const yv_monitor *m);
+const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i); /* sorted by name */
+const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name);
+
+#endif

@@ -1,0 +1,297 @@
+/* app: start-up, the poll() loop, signals, and the terminal's state on every way out. */
+#include "app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+#include "core/root.h"
+#include "core/util.h"
+#include "core/vmstate.h"
+#include "widgets/draw.h"
+
+#define MIN_COLS 40
+#define MIN_ROWS 10
+#define STATUS_MS 8000
+#define MAX_FDS 512
+
+static yv_app app; /* the one instance: signal handlers reach it through sigpipe only */
+
+void yv_app_status(yv_app *a, bool error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->status, sizeof a->status, fmt, ap);
+    va_end(ap);
+    a->status_error = error;
+    a->status_until = yv_now_ms() + STATUS_MS;
+    a->dirty = true;
+}
+
+/* ---- signals: handlers only write the signal number to a pipe ---- */
+
+static void on_signal(int sig)
+{
+    int e = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(app.sigpipe[1], &b, 1) < 0) {}
+    errno = e;
+}
+
+static void on_crash(int sig)
+{
+    endwin(); /* not async-signal-safe, but a dead program with a dead terminal is worse */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
+    sigaction(SIGILL, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- themes ---- */
+
+static char *theme_path(const char *name)
+{
+    char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
+    const char *dirs[] = {"%s/themes/%s.theme", "%s/../share/yave/themes/%s.theme",
+                          "%s/../../themes/%s.theme"};
+    char *found = NULL;
+    if (slash) *slash = '\0';
+    for (size_t i = 0; !found && i < sizeof dirs / sizeof dirs[0]; i++) {
+        char *p = yv_asprintf(dirs[i], exe, name);
+        if (access(p, R_OK) == 0) found = p;
+        else free(p);
+    }
+    free(exe);
+    return found;
+}
+
+/* NO_COLOR, or a terminal without colours, gets the mono theme whatever was asked. */
+static int load_theme(yv_app *a, const char *name, char *err, size_t n)
+{
+    bool color = has_colors() && !getenv("NO_COLOR");
+    if (!color) name = "mono";
+    char *p = name && strchr(name, '/') ? yv_strdup(name) : theme_path(name ? name : "default");
+    int rc = 0;
+    if (!p) {
+        snprintf(err, n, "theme '%s' not found", name ? name : "default");
+        rc = -1;
+    } else {
+        rc = yv_theme_load(&a->theme, p, err, n);
+    }
+    if (rc < 0) yv_theme_builtin_mono(&a->theme);
+    if (color) {
+        start_color();
+        use_default_colors();
+    }
+    yv_theme_apply(&a->theme, color);
+    free(p);
+    return rc;
+}
+
+/* ---- drawing ---- */
+
+static void draw(yv_app *a)
+{
+    getmaxyx(stdscr, a->rows, a->cols);
+    erase();
+    if (a->rows < MIN_ROWS || a->cols < MIN_COLS) {
+        curs_set(0);
+        char msg[64];
+        snprintf(msg, sizeof msg, "terminal too small (%dx%d, need %dx%d)", a->cols, a->rows,
+                 MIN_COLS, MIN_ROWS);
+        yv_draw_text(stdscr, a->rows / 2, 0, msg, a->cols, A_BOLD);
+    } else {
+        switch (a->screen) {
+        case SCR_LIST: yv_list_draw(a); break;
+        case SCR_FORM: yv_list_draw(a); yv_form_screen_draw(a); break;
+        case SCR_DETAILS: yv_details_draw(a); break;
+        case SCR_HELP: yv_help_draw(a); break;
+        }
+        if (a->dialog_open) {
+            curs_set(0);
+            yv_dialog_draw(&a->dialog, stdscr, &a->theme);
+        }
+    }
+    wnoutrefresh(stdscr);
+    doupdate();
+    a->dirty = false;
+}
+
+/* ---- keys ---- */
+
+static void confirmed(yv_app *a)
+{
+    const char *name_arg[] = {"--name", a->pending_vm, NULL};
+    const char *force_arg[] = {"--name", a->pending_vm, "--force", NULL};
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, a->pending_vm);
+    char tap[16] = "";
+    if (v && v->valid && v->vm.nnets) yv_vm_tap_name(&v->vm, 0, tap);
+    const char *net_down[] = {"--name", a->pending_vm, "--ifname", tap, "down", NULL};
+    switch (a->pending) {
+    case ACT_FORCE: yv_job_start(a, ACT_FORCE, a->pending_vm, force_arg, NULL, NULL); break;
+    case ACT_DELETE:
+        yv_job_start(a, ACT_DELETE, a->pending_vm, v && v->pid > 0 ? force_arg : name_arg, NULL,
+                     NULL);
+        break;
+    case ACT_NET_DOWN:
+        if (tap[0]) yv_job_start(a, ACT_NET_DOWN, a->pending_vm, net_down, NULL, NULL);
+        break;
+    default: break;
+    }
+    a->pending = ACT_NONE;
+}
+
+static int on_key(yv_app *a, wint_t ch, bool is_key)
+{
+    if (is_key && ch == KEY_RESIZE) return KEY_REDRAW;
+    if (a->rows < MIN_ROWS || a->cols < MIN_COLS) /* too small: only quitting works */
+        return (!is_key && ch == L'q') ? KEY_QUIT : KEY_IGNORED;
+    if (a->dialog_open) {
+        yv_dialog_result r = yv_dialog_key(&a->dialog, ch, is_key);
+        if (r == YV_DIALOG_NONE) return KEY_IGNORED;
+        a->dialog_open = false;
+        if (r == YV_DIALOG_YES && a->pending != ACT_NONE) confirmed(a);
+        a->pending = ACT_NONE;
+        return KEY_REDRAW;
+    }
+    switch (a->screen) {
+    case SCR_FORM: return yv_form_screen_key(a, ch, is_key);
+    case SCR_DETAILS: return yv_details_key(a, ch, is_key);
+    case SCR_HELP: return yv_help_key(a, ch, is_key);
+    default: return yv_list_key(a, ch, is_key);
+    }
+}
+
+static void read_keys(yv_app *a)
+{
+    wint_t ch;
+    int kr;
+    while ((kr = get_wch(&ch)) != ERR) { /* one wake-up may carry several keys */
+        int r = on_key(a, ch, kr == KEY_CODE_YES);
+        if (r & KEY_QUIT) a->quit = true;
+        if (r & KEY_REDRAW) a->dirty = true;
+    }
+}
+
+static void read_signals(yv_app *a)
+{
+    unsigned char b[16];
+    ssize_t n = read(a->sigpipe[0], b, sizeof b);
+    for (ssize_t i = 0; i < n; i++)
+        if (b[i] == SIGTERM || b[i] == SIGHUP || b[i] == SIGINT || b[i] == SIGQUIT) a->quit = true;
+}
+
+/* ---- the loop ---- */
+
+static int timeout_ms(yv_app *a)
+{
+    int t = -1;
+    int64_t now = yv_now_ms();
+    if (a->status[0] && a->status_until > now) t = (int)(a->status_until - now);
+    if (a->jobs) t = t < 0 || t > 500 ? 500 : t; /* countdowns on screen */
+    return t;
+}
+
+static void loop(yv_app *a)
+{
+    struct pollfd fds[MAX_FDS];
+    while (!a->quit) {
+        if (a->dirty) draw(a);
+        int t = timeout_ms(a);
+        fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        fds[1] = (struct pollfd){a->sigpipe[0], POLLIN, 0};
+        size_t nj = yv_job_pollfds(a, fds + 2, MAX_FDS / 4);
+        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 2 - nj, &t);
+        int r = poll(fds, 2 + nj + nm, t);
+        if (r < 0 && errno != EINTR) break;
+        bool any = r > 0;
+        if (any && fds[1].revents) read_signals(a);
+        if (any) yv_job_dispatch(a, fds + 2, nj);
+        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0)) a->dirty = true;
+        if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP))) read_keys(a); /* EINTR: maybe a resize */
+        if (fds[0].revents & (POLLHUP | POLLERR)) a->quit = true; /* the terminal went away */
+        if (r == 0) a->dirty = true; /* a timer: countdowns and status expiry */
+    }
+}
+
+static void start_curses(void)
+{
+    initscr();
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+}
+
+int yv_app_main(const char *root_opt, const char *theme_name)
+{
+    yv_app *a = &app;
+    yv_err err;
+    char terr[256];
+    setlocale(LC_ALL, "");
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fputs("yave-tui: the full-screen manager needs a terminal (use --batch in scripts)\n",
+              stderr);
+        return 2;
+    }
+    if (!(a->root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(a->root, &err) < 0 ||
+        yv_config_load(&a->cfg, a->root, &err) < 0) {
+        fprintf(stderr, "yave-tui: %s\n", err.msg);
+        return yv_err_exit_status(err.code);
+    }
+    a->self = yv_proc_self_exe();
+    yv_vmstate_reconcile(a->root, &a->cfg);
+    if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
+    /* library chatter must not land on the screen: stderr goes to run/tui.log */
+    char *log = yv_root_path(a->root, "run/tui.log");
+    int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int saved_err = dup(STDERR_FILENO);
+    if (lfd >= 0) dup2(lfd, STDERR_FILENO), close(lfd);
+    free(log);
+    install_signals();
+    start_curses();
+    int trc = load_theme(a, theme_name, terr, sizeof terr);
+    a->mon = yv_monitor_new(a->root, &a->cfg, NULL);
+    yv_list_init(a);
+    if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
+    a->dirty = true;
+    loop(a);
+    endwin();
+    if (saved_err >= 0) dup2(saved_err, STDERR_FILENO), close(saved_err);
+    yv_job_kill_all(a);
+    yv_form_free(a->form);
+    yv_table_free(a->table);
+    yv_monitor_free(a->mon);
+    yv_config_done(&a->cfg);
+    free(a->root);
+    free(a->self);
+    return 0;
+}

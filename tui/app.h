@@ -1,0 +1,124 @@
+/* app: the full-screen manager — one poll() loop owning the keyboard, signals, the monitor's
+ * descriptors (pidfds, QMP conversations, VNC probes) and the children that carry out actions. */
+#ifndef YV_APP_H
+#define YV_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <wchar.h>
+
+#include "core/config.h"
+#include "core/monitor.h"
+#include "widgets/dialog.h"
+#include "widgets/form.h"
+#include "widgets/table.h"
+#include "widgets/theme.h"
+
+typedef enum {
+    ACT_NONE,
+    ACT_RUN,
+    ACT_SHUTDOWN,
+    ACT_FORCE,
+    ACT_CREATE,
+    ACT_PRESET,
+    ACT_DELETE,
+    ACT_NET_UP,
+    ACT_NET_DOWN,
+    ACT_DETAILS,
+    ACT_FILTER,
+    ACT_HELP,
+    ACT_QUIT,
+} yv_action;
+
+/* One key of the table that drives dispatch, the key bar and the help screen. */
+typedef struct {
+    wint_t ch;          /* a character, or 0 */
+    int code;           /* a curses KEY_* code, or 0 */
+    const char *shown;  /* "r", "Enter", "/" */
+    const char *label;  /* for the key bar */
+    const char *help;   /* for the help screen */
+    yv_action act;
+    bool in_bar;
+} yv_key;
+
+extern const yv_key yv_keys[];
+extern const int yv_nkeys;
+yv_action yv_keys_lookup(wint_t ch, bool is_key);
+
+typedef enum { SCR_LIST, SCR_FORM, SCR_DETAILS, SCR_HELP } yv_screen;
+
+/* Handler results: what the loop must do next. */
+enum { KEY_IGNORED = 0, KEY_HANDLED = 1, KEY_REDRAW = 2, KEY_QUIT = 4 };
+
+/* An action carried out by a child `yave-tui --batch --json …` (the same verbs as batch). */
+typedef struct yv_job {
+    struct yv_job *next;
+    yv_action act;
+    char vm[64];
+    pid_t pid;
+    int pidfd, out_fd, err_fd;
+    char out[8192], err[1024];
+    size_t outlen, errlen;
+    int64_t started;
+    long timeout_s; /* shutdown: when it escalates */
+} yv_job;
+
+typedef struct {
+    char *root;
+    char *self;
+    yv_config cfg;
+    yv_monitor *mon;
+    yv_theme theme;
+    yv_table *table;
+    yv_screen screen;
+    bool dialog_open;
+    yv_dialog dialog;
+    yv_action pending; /* what the open confirmation dialog confirms */
+    char pending_vm[64];
+    yv_form *form;
+    yv_action form_kind; /* ACT_CREATE or ACT_PRESET */
+    bool form_busy;      /* its create is running: hidden until it ends */
+    bool filtering;
+    char filter[128];
+    char status[512];
+    bool status_error;
+    int64_t status_until;
+    yv_job *jobs;
+    int details_top;
+    char details_vm[64];
+    int help_top;
+    int sigpipe[2];
+    bool dirty, quit;
+    int rows, cols;
+} yv_app;
+
+int yv_app_main(const char *root_opt, const char *theme_name);
+
+/* screens */
+void yv_list_init(yv_app *a);
+void yv_list_draw(yv_app *a);
+int yv_list_key(yv_app *a, wint_t ch, bool is_key);
+const yv_monitor_vm *yv_list_selected(yv_app *a);
+void yv_form_open(yv_app *a, yv_action kind);
+void yv_form_screen_draw(yv_app *a);
+int yv_form_screen_key(yv_app *a, wint_t ch, bool is_key);
+void yv_form_job_done(yv_app *a, bool ok, const char *code, const char *msg);
+void yv_details_draw(yv_app *a);
+int yv_details_key(yv_app *a, wint_t ch, bool is_key);
+void yv_help_draw(yv_app *a);
+int yv_help_key(yv_app *a, wint_t ch, bool is_key);
+
+/* jobs */
+/* Starts a child for act on vm with extra argv; secrets go through inherited pipes (fd 3, 4), never
+ * argv. Returns 0, or -1 with the status line set. */
+int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
+                 const char *secret3, const char *secret4);
+const yv_job *yv_job_for(const yv_app *a, const char *vm);
+size_t yv_job_pollfds(yv_app *a, struct pollfd *fds, size_t max);
+void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n);
+void yv_job_kill_all(yv_app *a);
+
+void yv_app_status(yv_app *a, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,227 @@
+/* jobs: actions run by a child `yave-tui --batch --json …`, so a graceful shutdown that waits a
+ * minute or a copy of a big image never blocks the loop; the child's pidfd and pipes are polled. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/util.h"
+
+static const char *verb_of(yv_action act)
+{
+    switch (act) {
+    case ACT_RUN: return "run";
+    case ACT_SHUTDOWN:
+    case ACT_FORCE: return "shutdown";
+    case ACT_CREATE:
+    case ACT_PRESET: return "create";
+    case ACT_DELETE: return "delete";
+    case ACT_NET_UP:
+    case ACT_NET_DOWN: return "netdev";
+    default: return NULL;
+    }
+}
+
+/* A pipe whose read end carries a secret to the child (never on its command line). */
+static int secret_pipe(const char *secret)
+{
+    int p[2];
+    if (!secret || pipe2(p, O_CLOEXEC) < 0) return -1;
+    size_t n = strlen(secret);
+    ssize_t w = write(p[1], secret, n); /* far below the pipe's capacity */
+    close(p[1]);
+    if (w != (ssize_t)n) {
+        close(p[0]);
+        return -1;
+    }
+    return p[0];
+}
+
+static void child(yv_app *a, char **argv, int out, int err, int s3, int s4)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    int nul = open("/dev/null", O_RDONLY);
+    dup2(nul, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    if (s3 >= 0) dup2(s3, 3);
+    if (s4 >= 0) dup2(s4, 4);
+    closefrom(s4 >= 0 ? 5 : s3 >= 0 ? 4 : 3);
+    execv(a->self, argv);
+    _exit(127);
+}
+
+int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
+                 const char *secret3, const char *secret4)
+{
+    const char *argv[40];
+    int n = 0, op[2], ep[2];
+    argv[n++] = a->self;
+    argv[n++] = "--batch";
+    argv[n++] = "--json";
+    argv[n++] = "--root";
+    argv[n++] = a->root;
+    argv[n++] = verb_of(act);
+    for (int i = 0; args && args[i] && n < 38; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    if (pipe2(op, O_CLOEXEC) < 0) return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        close(op[0]);
+        close(op[1]);
+        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+    }
+    int s3 = secret_pipe(secret3), s4 = secret_pipe(secret4);
+    pid_t pid = fork();
+    if (pid == 0) child(a, (char **)argv, op[1], ep[1], s3, s4);
+    close(op[1]);
+    close(ep[1]);
+    if (s3 >= 0) close(s3);
+    if (s4 >= 0) close(s4);
+    if (pid < 0) {
+        close(op[0]);
+        close(ep[0]);
+        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+    }
+    yv_job *j = yv_calloc(1, sizeof *j);
+    j->act = act;
+    snprintf(j->vm, sizeof j->vm, "%s", vm);
+    j->pid = pid;
+    j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    j->out_fd = op[0];
+    j->err_fd = ep[0];
+    j->started = yv_now_ms();
+    j->timeout_s = act == ACT_SHUTDOWN ? a->cfg.shutdown_timeout : 0;
+    j->next = a->jobs;
+    a->jobs = j;
+    return 0;
+}
+
+const yv_job *yv_job_for(const yv_app *a, const char *vm)
+{
+    for (const yv_job *j = a->jobs; j; j = j->next)
+        if (!strcmp(j->vm, vm)) return j;
+    return NULL;
+}
+
+size_t yv_job_pollfds(yv_app *a, struct pollfd *fds, size_t max)
+{
+    size_t k = 0;
+    for (yv_job *j = a->jobs; j && k + 3 <= max; j = j->next) {
+        fds[k++] = (struct pollfd){j->out_fd, POLLIN, 0};
+        fds[k++] = (struct pollfd){j->err_fd, POLLIN, 0};
+        fds[k++] = (struct pollfd){j->pidfd, POLLIN, 0};
+    }
+    return k;
+}
+
+static void drain(int *fd, char *buf, size_t cap, size_t *len)
+{
+    char tmp[4096];
+    if (*fd < 0) return;
+    ssize_t r = read(*fd, tmp, sizeof tmp);
+    if (r > 0) {
+        size_t take = (size_t)r < cap - 1 - *len ? (size_t)r : cap - 1 - *len;
+        memcpy(buf + *len, tmp, take);
+        *len += take;
+        buf[*len] = '\0';
+    } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static const char *done_text(const yv_job *j, json_t *res)
+{
+    static char buf[256];
+    switch (j->act) {
+    case ACT_RUN: snprintf(buf, sizeof buf, "%s started", j->vm); break;
+    case ACT_SHUTDOWN:
+    case ACT_FORCE:
+        snprintf(buf, sizeof buf, "%s stopped (by %s)", j->vm,
+                 json_string_value(json_object_get(res, "stopped_by")) ?: "?");
+        break;
+    case ACT_DELETE: snprintf(buf, sizeof buf, "%s deleted", j->vm); break;
+    case ACT_CREATE:
+    case ACT_PRESET: snprintf(buf, sizeof buf, "%s created", j->vm); break;
+    case ACT_NET_UP: snprintf(buf, sizeof buf, "%s: network attached", j->vm); break;
+    case ACT_NET_DOWN: snprintf(buf, sizeof buf, "%s: network detached", j->vm); break;
+    default: snprintf(buf, sizeof buf, "%s: done", j->vm);
+    }
+    return buf;
+}
+
+static void finish(yv_app *a, yv_job *j)
+{
+    int status = 0;
+    while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR) {}
+    while (j->out_fd >= 0) drain(&j->out_fd, j->out, sizeof j->out, &j->outlen);
+    while (j->err_fd >= 0) drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
+    json_t *res = json_loads(j->out, JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *e = json_object_get(res, "error");
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !e;
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    const char *code = json_string_value(json_object_get(e, "code"));
+    if (ok) yv_app_status(a, false, "%s", done_text(j, res));
+    else yv_app_status(a, true, "%s: %s", j->vm, msg ? msg : "failed (see qemu.log)");
+    if (j->act == ACT_CREATE || j->act == ACT_PRESET) {
+        yv_form_job_done(a, ok, code ? code : "", msg ? msg : "");
+        const char *pw = json_string_value(json_object_get(res, "generated_vnc_password"));
+        if (ok && pw) {
+            char text[256];
+            snprintf(text, sizeof text, "VM %s was created.\nIts VNC password (shown only now): %s",
+                     j->vm, pw);
+            yv_dialog_notice(&a->dialog, "VNC password", text);
+            a->dialog_open = true;
+            a->pending = ACT_NONE;
+        }
+    }
+    json_decref(res);
+    explicit_bzero(j->out, sizeof j->out);
+    if (j->pidfd >= 0) close(j->pidfd);
+    yv_monitor_poke(a->mon);
+    a->dirty = true;
+}
+
+void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n)
+{
+    size_t k = 0;
+    for (yv_job **pp = &a->jobs; *pp && k + 3 <= n;) {
+        yv_job *j = *pp;
+        if (fds[k].revents) drain(&j->out_fd, j->out, sizeof j->out, &j->outlen);
+        if (fds[k + 1].revents) drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
+        bool exited = fds[k + 2].revents != 0;
+        k += 3;
+        if (!exited) {
+            pp = &j->next;
+            continue;
+        }
+        finish(a, j);
+        *pp = j->next;
+        free(j);
+    }
+}
+
+void yv_job_kill_all(yv_app *a)
+{
+    /* Jobs are left to finish on their own: a create or a shutdown half-done by a quitting TUI would
+     * be worse than one that completes. Only our bookkeeping goes. */
+    for (yv_job *j = a->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->out_fd >= 0) close(j->out_fd);
+        if (j->err_fd >= 0) close(j->err_fd);
+        if (j->pidfd >= 0) close(j->pidfd);
+        free(j);
+    }
+    a->jobs = NULL;
+}

@@ -1,0 +1,302 @@
+/* screen_list: the VM list that fills the screen — the table widget fed from the monitor. */
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "core/util.h"
+#include "core/valid.h"
+#include "widgets/draw.h"
+#include "widgets/keybar.h"
+
+enum { COL_NAME, COL_STATE, COL_VCPU, COL_MEM, COL_DISK, COL_VNC, COL_NET, COL_PID, COL_UP, COL_CPU };
+
+static const yv_column columns[] = {
+    [COL_NAME] = {"NAME", 16, 0, false},   [COL_STATE] = {"STATE", 13, 0, false},
+    [COL_VCPU] = {"VCPU", 4, 0, true},     [COL_MEM] = {"MEM", 6, 0, true},
+    [COL_DISK] = {"DISK", 6, 100, true},   [COL_VNC] = {"VNC", 10, 0, false},
+    [COL_NET] = {"NETWORK", 0, 0, false},  [COL_PID] = {"PID", 7, 0, true},
+    [COL_UP] = {"UPTIME", 7, 110, true},   [COL_CPU] = {"CPU%", 5, 0, true},
+};
+
+static size_t model_count(void *ctx)
+{
+    return yv_monitor_count(((yv_app *)ctx)->mon);
+}
+
+static yv_role state_role(yv_state s)
+{
+    switch (s) {
+    case YV_STATE_RUNNING: return YV_C_GOOD;
+    case YV_STATE_STARTING:
+    case YV_STATE_INSTALLING:
+    case YV_STATE_PAUSED:
+    case YV_STATE_SHUTTING_DOWN: return YV_C_WARN;
+    case YV_STATE_ERROR:
+    case YV_STATE_CRASHED:
+    case YV_STATE_UNRESPONSIVE:
+    case YV_STATE_INVALID: return YV_C_BAD;
+    default: return YV_C_DIM;
+    }
+}
+
+static void human_mib(uint64_t bytes, char *buf, size_t n)
+{
+    double g = (double)bytes / (1024.0 * 1024 * 1024);
+    if (!bytes) snprintf(buf, n, "-");
+    else if (g >= 1) snprintf(buf, n, "%.*fG", g < 10 ? 1 : 0, g);
+    else snprintf(buf, n, "%lluM", (unsigned long long)(bytes >> 20));
+}
+
+/* The state as the user should read it: a job of ours in flight says more than QEMU can yet. */
+static void state_text(yv_app *a, const yv_monitor_vm *v, char *buf, size_t n, yv_role *role)
+{
+    const yv_job *j = yv_job_for(a, v->name);
+    *role = state_role(v->state);
+    if (j && j->act == ACT_RUN && v->pid <= 0) {
+        snprintf(buf, n, "starting");
+        *role = YV_C_WARN;
+    } else if (j && j->act == ACT_SHUTDOWN && v->pid > 0) {
+        long left = j->timeout_s - (long)((yv_now_ms() - j->started) / 1000);
+        if (left > 0) snprintf(buf, n, "stopping %lds", left);
+        else snprintf(buf, n, "escalating");
+        *role = YV_C_WARN;
+    } else if (j && (j->act == ACT_FORCE || j->act == ACT_DELETE)) {
+        snprintf(buf, n, "%s", j->act == ACT_FORCE ? "stopping" : "deleting");
+        *role = YV_C_WARN;
+    } else {
+        snprintf(buf, n, "%s", yv_vminfo_state_name(v->state));
+    }
+}
+
+static void vnc_text(const yv_monitor_vm *v, char *buf, size_t n, yv_role *role)
+{
+    const char *d = v->valid && v->vm.vnc_display ? v->vm.vnc_display : "-";
+    static const char *const word[] = {"", "ok", "refused", "silent"};
+    snprintf(buf, n, "%s%s%s", d, v->pid > 0 && v->vnc ? " " : "", v->pid > 0 ? word[v->vnc] : "");
+    if (v->pid > 0 && v->vnc == YV_VNC_REACHABLE) *role = YV_C_GOOD;
+    else if (v->pid > 0 && v->vnc > YV_VNC_REACHABLE) *role = YV_C_BAD;
+}
+
+static void net_text(yv_app *a, const yv_monitor_vm *v, char *buf, size_t n)
+{
+    if (!v->valid || !v->vm.nnets) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    char tap[16];
+    yv_vm_tap_name(&v->vm, 0, tap);
+    const char *br = yv_vminfo_master(&v->vm.nets[0], &a->cfg);
+    snprintf(buf, n, "%s→%s%s", tap, br ? br : "?", v->vm.nnets > 1 ? " +" : "");
+}
+
+static void uptime_text(long s, char *buf, size_t n)
+{
+    if (s < 0) snprintf(buf, n, "-");
+    else if (s < 3600) snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400) snprintf(buf, n, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+    else snprintf(buf, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
+}
+
+static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role)
+{
+    yv_app *a = ctx;
+    const yv_monitor_vm *v = yv_monitor_get(a->mon, row);
+    bool live = v->pid > 0;
+    switch (col) {
+    case COL_NAME: snprintf(buf, n, "%s", v->name); break;
+    case COL_STATE: state_text(a, v, buf, n, role); break;
+    case COL_VCPU: v->valid ? snprintf(buf, n, "%ld", v->vm.vcpu) : snprintf(buf, n, "-"); break;
+    case COL_MEM:
+        v->valid ? snprintf(buf, n, "%ldM", v->vm.memory) : snprintf(buf, n, "-");
+        break;
+    case COL_DISK: human_mib(v->disk_size, buf, n); break;
+    case COL_VNC: vnc_text(v, buf, n, role); break;
+    case COL_NET: net_text(a, v, buf, n); break;
+    case COL_PID: live ? snprintf(buf, n, "%d", (int)v->pid) : snprintf(buf, n, "-"); break;
+    case COL_UP: uptime_text(live ? v->uptime_s : -1, buf, n); break;
+    case COL_CPU:
+        live && v->cpu >= 0 ? snprintf(buf, n, "%.1f", v->cpu) : snprintf(buf, n, "-");
+        break;
+    }
+}
+
+static bool model_match(void *ctx, size_t row, const char *filter)
+{
+    const yv_monitor_vm *v = yv_monitor_get(((yv_app *)ctx)->mon, row);
+    return strcasestr(v->name, filter) != NULL;
+}
+
+static const yv_table_model model = {model_count, model_cell, model_match};
+
+void yv_list_init(yv_app *a)
+{
+    a->table = yv_table_new(columns, (int)(sizeof columns / sizeof columns[0]), &model, a);
+}
+
+const yv_monitor_vm *yv_list_selected(yv_app *a)
+{
+    long r = yv_table_selected(a->table);
+    return r < 0 ? NULL : yv_monitor_get(a->mon, (size_t)r);
+}
+
+static void draw_title(yv_app *a)
+{
+    char t[512];
+    size_t n = yv_monitor_count(a->mon), running = 0;
+    for (size_t i = 0; i < n; i++) running += yv_monitor_get(a->mon, i)->pid > 0;
+    snprintf(t, sizeof t, " YAVE  %s  %zu VM%s, %zu running", a->root, n, n == 1 ? "" : "s",
+             running);
+    yv_draw_text(stdscr, 0, 0, t, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
+}
+
+static void draw_keybar(yv_app *a)
+{
+    yv_keybar_item items[32];
+    int n = 0;
+    for (int i = 0; i < yv_nkeys && n < 32; i++)
+        if (yv_keys[i].in_bar) items[n++] = (yv_keybar_item){yv_keys[i].shown, yv_keys[i].label};
+    yv_keybar_draw(stdscr, a->rows - 1, a->cols, items, n, &a->theme);
+}
+
+static void draw_status(yv_app *a)
+{
+    char line[600];
+    if (a->filtering) snprintf(line, sizeof line, "/%s", a->filter);
+    else if (a->status[0] && yv_now_ms() < a->status_until) snprintf(line, sizeof line, " %s", a->status);
+    else if (a->filter[0]) snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", a->filter);
+    else if (yv_monitor_count(a->mon) == 0) snprintf(line, sizeof line, " no VMs yet: press c to create one");
+    else line[0] = '\0';
+    yv_keybar_status(stdscr, a->rows - 2, a->cols, line,
+                     a->status_error && !a->filtering && yv_now_ms() < a->status_until ? YV_C_ERROR
+                                                                                        : YV_C_STATUS,
+                     &a->theme);
+    if (a->filtering) {
+        move(a->rows - 2, 1 + yv_draw_width(a->filter));
+        curs_set(1);
+    }
+}
+
+void yv_list_draw(yv_app *a)
+{
+    curs_set(0);
+    yv_table_refresh(a->table);
+    draw_title(a);
+    yv_table_draw(a->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);
+    draw_keybar(a);
+    draw_status(a);
+}
+
+static int filter_key(yv_app *a, wint_t ch, bool is_key)
+{
+    size_t l = strlen(a->filter);
+    if (!is_key && ch == 27) { /* Esc: clear */
+        a->filter[0] = '\0';
+        a->filtering = false;
+    } else if (!is_key && (ch == L'\n' || ch == L'\r')) {
+        a->filtering = false;
+    } else if ((is_key && ch == KEY_BACKSPACE) || (!is_key && (ch == 127 || ch == 8))) {
+        if (l) a->filter[l - 1] = '\0';
+    } else if (!is_key && ch > 32 && ch < 127 && l + 1 < sizeof a->filter) {
+        a->filter[l] = (char)ch; /* VM names are ASCII */
+        a->filter[l + 1] = '\0';
+    } else if (is_key && yv_table_key(a->table, (int)ch)) {
+        return KEY_REDRAW;
+    }
+    yv_table_set_filter(a->table, a->filter);
+    return KEY_REDRAW;
+}
+
+static void confirm(yv_app *a, yv_action act, const char *vm, const char *title, const char *fmt,
+                    wint_t key)
+{
+    char text[256];
+    snprintf(text, sizeof text, fmt, vm);
+    yv_dialog_confirm(&a->dialog, title, text, key);
+    a->dialog_open = true;
+    a->pending = act;
+    snprintf(a->pending_vm, sizeof a->pending_vm, "%s", vm);
+}
+
+/* Starts act on the selected VM, after checking it makes sense now. */
+static int on_vm(yv_app *a, yv_action act)
+{
+    const yv_monitor_vm *v = yv_list_selected(a);
+    if (!v) return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
+    const yv_job *busy = yv_job_for(a, v->name);
+    /* a force stop may overtake a graceful shutdown that is counting down; nothing else overlaps */
+    if (busy && !(act == ACT_FORCE && busy->act == ACT_SHUTDOWN) && act != ACT_DETAILS)
+        return yv_app_status(a, true, "%s: an action is already in progress", v->name), KEY_REDRAW;
+    bool live = v->pid > 0;
+    char tap[16] = "";
+    if (v->valid && v->vm.nnets) yv_vm_tap_name(&v->vm, 0, tap);
+    const char *name_arg[] = {"--name", v->name, NULL};
+    const char *net_up[] = {"--name", v->name, "--ifname", tap, "up", NULL};
+    switch (act) {
+    case ACT_RUN:
+        if (live) return yv_app_status(a, true, "%s is already running", v->name), KEY_REDRAW;
+        yv_job_start(a, act, v->name, name_arg, NULL, NULL);
+        yv_app_status(a, false, "starting %s…", v->name);
+        break;
+    case ACT_SHUTDOWN:
+        if (!live) return yv_app_status(a, true, "%s is not running", v->name), KEY_REDRAW;
+        yv_job_start(a, act, v->name, name_arg, NULL, NULL);
+        yv_app_status(a, false, "asked %s to shut down (ACPI); escalating after %lds", v->name,
+                      a->cfg.shutdown_timeout);
+        break;
+    case ACT_FORCE:
+        if (!live) return yv_app_status(a, true, "%s is not running", v->name), KEY_REDRAW;
+        confirm(a, act, v->name, "Force stop", "Stop %s now? The guest gets no chance to shut "
+                "down cleanly.", L'y');
+        break;
+    case ACT_DELETE:
+        confirm(a, act, v->name, "Delete", live ? "Delete %s? It is RUNNING: it will be stopped, "
+                "and its disks removed for good." : "Delete %s and its disks for good?", L'y');
+        break;
+    case ACT_NET_UP:
+        if (!live || !tap[0]) return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
+        yv_job_start(a, act, v->name, net_up, NULL, NULL);
+        break;
+    case ACT_NET_DOWN:
+        if (!live || !tap[0]) return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
+        confirm(a, act, v->name, "Detach network", "Detach %s from its bridge? The guest loses "
+                "its network until n re-attaches it.", L'y');
+        break;
+    case ACT_DETAILS:
+        snprintf(a->details_vm, sizeof a->details_vm, "%s", v->name);
+        a->details_top = 0;
+        a->screen = SCR_DETAILS;
+        break;
+    default: break;
+    }
+    return KEY_REDRAW;
+}
+
+int yv_list_key(yv_app *a, wint_t ch, bool is_key)
+{
+    if (a->filtering) return filter_key(a, ch, is_key);
+    if (is_key && yv_table_key(a->table, (int)ch)) return KEY_REDRAW;
+    if (!is_key && (ch == L'j' || ch == L'k'))
+        return yv_table_key(a->table, (int)ch) ? KEY_REDRAW : KEY_IGNORED;
+    yv_action act = yv_keys_lookup(ch, is_key);
+    switch (act) {
+    case ACT_QUIT: return KEY_QUIT;
+    case ACT_HELP:
+        a->help_top = 0;
+        a->screen = SCR_HELP;
+        return KEY_REDRAW;
+    case ACT_FILTER:
+        a->filtering = true;
+        return KEY_REDRAW;
+    case ACT_CREATE:
+    case ACT_PRESET: yv_form_open(a, act); return KEY_REDRAW;
+    case ACT_NONE:
+        if (!is_key && ch == 27 && a->filter[0]) {
+            a->filter[0] = '\0';
+            yv_table_set_filter(a->table, "");
+            return KEY_REDRAW;
+        }
+        return KEY_IGNORED;
+    default: return on_vm(a, act);
+    }
+}

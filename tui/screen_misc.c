@@ -1,0 +1,172 @@
+/* screen_misc: the details view (config without passwords, QMP status, log tails) and help (from the
+ * key table). */
+#include <curses.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "core/root.h"
+#include "core/util.h"
+#include "widgets/draw.h"
+
+#define LINES_MAX 200
+
+typedef struct {
+    char *v[LINES_MAX];
+    int n;
+} lines;
+
+static void add(lines *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(lines *l, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[512];
+    if (l->n >= LINES_MAX) return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    l->v[l->n++] = yv_strdup(buf);
+}
+
+/* The last `want` lines of a log file (read from its end: logs can be large). */
+static void add_tail(lines *l, const char *path, int want)
+{
+    char buf[8192];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        add(l, "  (none)");
+        return;
+    }
+    off_t end = lseek(fd, 0, SEEK_END), start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
+    ssize_t n = pread(fd, buf, (size_t)(end - start), start);
+    close(fd);
+    if (n <= 0) {
+        add(l, "  (empty)");
+        return;
+    }
+    buf[n] = '\0';
+    int count = 0;
+    char *p = buf + n;
+    while (p > buf && count <= want) {
+        p--;
+        if (*p == '\n' && p[1]) count++;
+    }
+    if (*p == '\n') p++;
+    for (char *s = p, *nl; s && *s; s = nl ? nl + 1 : NULL) {
+        nl = strchr(s, '\n');
+        if (nl) *nl = '\0';
+        for (char *c = s; *c; c++)
+            if ((unsigned char)*c < 32) *c = ' '; /* a guest's console may hold escapes */
+        add(l, "  %s", s);
+    }
+}
+
+static void build(yv_app *a, lines *l)
+{
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, a->details_vm);
+    if (!v) {
+        add(l, "VM %s is gone.", a->details_vm);
+        return;
+    }
+    add(l, "VM %s — %s%s%s", v->name, yv_vminfo_state_name(v->state), v->detail[0] ? ": " : "",
+        v->detail);
+    if (v->pid > 0) add(l, "pid %d, QMP status: %s", (int)v->pid, v->qmp_status[0] ? v->qmp_status : "?");
+    if (!v->valid) {
+        add(l, "config: %s", v->problem);
+    } else {
+        add(l, "memory %ld MiB, %ld vCPU, firmware %s", v->vm.memory, v->vm.vcpu,
+            v->vm.ovmf ? "UEFI (OVMF)" : "SeaBIOS");
+        add(l, "VNC %s on %s (password set: %s)", v->vm.vnc_display ? v->vm.vnc_display : "none",
+            a->cfg.vnc_listen, v->vm.vnc_password ? "yes" : "no");
+        for (size_t i = 0; i < v->vm.ndrives; i++)
+            add(l, "drive %s: %s (%s%s%s)", v->vm.drives[i].id, v->vm.drives[i].path,
+                yv_vm_drive_type_name(v->vm.drives[i].type),
+                v->vm.drives[i].type == YV_DRIVE_IDE ? ", " : "",
+                v->vm.drives[i].type == YV_DRIVE_IDE ? yv_vm_media_name(v->vm.drives[i].media) : "");
+        for (size_t i = 0; i < v->vm.nnets; i++) {
+            char tap[16];
+            const char *br = yv_vminfo_master(&v->vm.nets[i], &a->cfg);
+            yv_vm_tap_name(&v->vm, i, tap);
+            add(l, "network %s: tap %s, mac %s, bridge %s", v->vm.nets[i].id, tap,
+                v->vm.nets[i].mac, br ? br : "(none)");
+        }
+    }
+    char *dir = yv_root_vm_dir(a->root, v->name), *q = yv_root_join(dir, "qemu.log"),
+         *s = yv_root_join(dir, "serial.log");
+    add(l, "%s", "");
+    add(l, "qemu.log (last lines):");
+    add_tail(l, q, 8);
+    add(l, "%s", "");
+    add(l, "serial.log (last lines):");
+    add_tail(l, s, 12);
+    free(dir);
+    free(q);
+    free(s);
+}
+
+static void draw_lines(yv_app *a, lines *l, int *top, const char *title)
+{
+    int h = a->rows - 2;
+    if (*top > l->n - h) *top = l->n - h;
+    if (*top < 0) *top = 0;
+    yv_draw_text(stdscr, 0, 0, title, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
+    for (int r = 0; r < h; r++)
+        yv_draw_text(stdscr, 1 + r, 0, *top + r < l->n ? l->v[*top + r] : "", a->cols,
+                     yv_theme_attr(&a->theme, YV_C_NORMAL));
+    yv_draw_text(stdscr, a->rows - 1, 0, " Up/Down: scroll   Esc/q: back", a->cols,
+                 yv_theme_attr(&a->theme, YV_C_KEYTEXT));
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+}
+
+static int scroll_key(int *top, wint_t ch, bool is_key, yv_screen *screen)
+{
+    if (!is_key && (ch == 27 || ch == L'q' || ch == L'?' || ch == L'\n')) {
+        *screen = SCR_LIST;
+        return KEY_REDRAW;
+    }
+    if (is_key && ch == KEY_UP) (*top)--;
+    else if (is_key && ch == KEY_DOWN) (*top)++;
+    else if (is_key && ch == KEY_PPAGE) *top -= 10;
+    else if (is_key && ch == KEY_NPAGE) *top += 10;
+    else return KEY_IGNORED;
+    return KEY_REDRAW;
+}
+
+void yv_details_draw(yv_app *a)
+{
+    lines l = {0};
+    char title[128];
+    curs_set(0);
+    build(a, &l);
+    snprintf(title, sizeof title, " Details: %s", a->details_vm);
+    draw_lines(a, &l, &a->details_top, title);
+}
+
+int yv_details_key(yv_app *a, wint_t ch, bool is_key)
+{
+    return scroll_key(&a->details_top, ch, is_key, &a->screen);
+}
+
+void yv_help_draw(yv_app *a)
+{
+    lines l = {0};
+    curs_set(0);
+    add(&l, "Keys:");
+    for (int i = 0; i < yv_nkeys; i++)
+        add(&l, "  %-7s %-8s %s", yv_keys[i].shown, yv_keys[i].label, yv_keys[i].help);
+    add(&l, "  %-7s %-8s %s", "Up/Down", "", "move (also j/k, PgUp/PgDn, Home/End)");
+    add(&l, "%s", "");
+    add(&l, "States: running, paused, starting, shutting-down, stopped, crashed (QEMU died),");
+    add(&l, "unresponsive (QMP silent), error (internal-error, io-error, guest-panicked), invalid.");
+    add(&l, "VNC: ok = the server completed the RFB handshake; refused; silent = no answer.");
+    draw_lines(a, &l, &a->help_top, " Help — yave-tui");
+}
+
+int yv_help_key(yv_app *a, wint_t ch, bool is_key)
+{
+    return scroll_key(&a->help_top, ch, is_key, &a->screen);
+}

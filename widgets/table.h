@@ -1,0 +1,47 @@
+/* table: a scrollable, filterable list of rows in columns. It knows nothing of what the rows are:
+ * the owner answers through callbacks (how many rows, the text and role of a cell, whether a row
+ * matches the filter). */
+#ifndef YV_TABLE_H
+#define YV_TABLE_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "theme.h"
+
+typedef struct {
+    const char *title;
+    int width;     /* cells; the first column with width 0 takes what is left */
+    int min_cols;  /* hidden when the screen is narrower than this */
+    bool right;    /* right-aligned */
+} yv_column;
+
+typedef struct {
+    size_t (*count)(void *ctx);
+    /* Writes the cell text into buf; may set *role (default YV_C_NORMAL). */
+    void (*cell)(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role);
+    /* True when row matches filter (non-empty). NULL = every row matches. */
+    bool (*match)(void *ctx, size_t row, const char *filter);
+} yv_table_model;
+
+typedef struct yv_table yv_table;
+
+yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx);
+void yv_table_free(yv_table *t);
+
+/* Re-reads the model (rows added, removed or changed), keeping the selection on the same model row
+ * when it is still visible. */
+void yv_table_refresh(yv_table *t);
+void yv_table_set_filter(yv_table *t, const char *filter);
+const char *yv_table_filter(const yv_table *t);
+/* Draws the header line at y and the rows below it, h lines in all. */
+void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const yv_theme *th);
+/* Navigation keys (arrows, j/k, PgUp/PgDn, Home/End). True when handled. */
+bool yv_table_key(yv_table *t, int key);
+/* The selected model row, or -1 when nothing is visible. */
+long yv_table_selected(const yv_table *t);
+void yv_table_select(yv_table *t, size_t model_row);
+size_t yv_table_visible(const yv_table *t);
+
+#endif
