@@ -225,30 +225,33 @@ static entry *add_entry(yv_monitor *m, const char *name)
     return e;
 }
 
+static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
+{
+    char *dir = yv_root_vm_dir(m->root, e->pub.name), *cfgp = yv_root_join(dir, "config.yaml");
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    stat(cfgp, &st);
+    if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
+    free(cfgp);
+    free(dir);
+    check_liveness(m, e, now);
+}
+
 static void rescan(yv_monitor *m, int64_t now)
 {
-    size_t n;
+    size_t n, nold = m->n;
     yv_err err;
     char **names = yv_root_list_suffix(m->root, ".vm", &n, &err);
-    bool added = false;
     for (size_t i = 0; i < m->n; i++) m->v[i]->seen = false;
+    /* lookups use the sorted old entries; new ones are appended and sorted once at the end */
     for (size_t i = 0; names && i < n; i++) {
         if (yv_valid_name(names[i], &err) < 0) continue;
-        entry *e = find_entry(m, names[i]);
-        if (!e) {
-            e = add_entry(m, names[i]);
-            added = true;
-            qsort(m->v, m->n, sizeof *m->v, cmp_entry);
-        }
+        entry key, *kp = &key, **hit;
+        key.pub.name = names[i];
+        hit = nold ? bsearch(&kp, m->v, nold, sizeof *m->v, cmp_entry) : NULL;
+        entry *e = hit ? *hit : add_entry(m, names[i]);
         e->seen = true;
-        char *dir = yv_root_vm_dir(m->root, names[i]), *cfgp = yv_root_join(dir, "config.yaml");
-        struct stat st;
-        memset(&st, 0, sizeof st);
-        stat(cfgp, &st);
-        if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
-        free(cfgp);
-        free(dir);
-        check_liveness(m, e, now);
+        refresh_entry(m, e, now);
     }
     yv_root_free_names(names, n);
     size_t k = 0;
@@ -257,7 +260,7 @@ static void rescan(yv_monitor *m, int64_t now)
         else entry_free(m->v[i]);
     }
     m->n = k;
-    (void)added;
+    if (m->n != nold || k != nold) qsort(m->v, m->n, sizeof *m->v, cmp_entry);
     m->next_scan = now + m->o.rescan_ms;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/proc.h"
@@ -24,6 +25,20 @@
 #define MAX_FDS 512
 
 static yv_app app; /* the one instance: signal handlers reach it through sigpipe only */
+
+/* YAVE_TUI_PROFILE=1: frame timings printed to stderr at exit (make bench reads them). */
+static struct {
+    bool on;
+    long frames;
+    int64_t total_us, max_us;
+} prof;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void yv_app_status(yv_app *a, bool error, const char *fmt, ...)
 {
@@ -115,7 +130,20 @@ static int load_theme(yv_app *a, const char *name, char *err, size_t n)
 
 /* ---- drawing ---- */
 
+static void draw_frame(yv_app *a);
+
 static void draw(yv_app *a)
+{
+    int64_t t0 = prof.on ? now_us() : 0;
+    draw_frame(a);
+    if (!prof.on) return;
+    int64_t d = now_us() - t0;
+    prof.frames++;
+    prof.total_us += d;
+    if (d > prof.max_us) prof.max_us = d;
+}
+
+static void draw_frame(yv_app *a)
 {
     getmaxyx(stdscr, a->rows, a->cols);
     erase();
@@ -277,6 +305,7 @@ int yv_app_main(const char *root_opt, const char *theme_name)
     if (lfd >= 0) dup2(lfd, STDERR_FILENO), close(lfd);
     free(log);
     install_signals();
+    prof.on = getenv("YAVE_TUI_PROFILE") != NULL;
     start_curses();
     int trc = load_theme(a, theme_name, terr, sizeof terr);
     a->mon = yv_monitor_new(a->root, &a->cfg, NULL);
@@ -286,6 +315,10 @@ int yv_app_main(const char *root_opt, const char *theme_name)
     loop(a);
     endwin();
     if (saved_err >= 0) dup2(saved_err, STDERR_FILENO), close(saved_err);
+    if (prof.on)
+        fprintf(stderr, "yave-tui profile: frames=%ld draw_avg_us=%lld draw_max_us=%lld\n",
+                prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
+                (long long)prof.max_us);
     yv_job_kill_all(a);
     yv_form_free(a->form);
     yv_table_free(a->table);

@@ -17,7 +17,7 @@ const yv_key yv_keys[] = {
     {L'N', 0, "N", "NetDown", "detach the running VM's TAP from its bridge (asks first)",
      ACT_NET_DOWN, false},
     {L'\n', KEY_ENTER, "Enter", "Info", "details: config, QMP status, qemu.log and serial.log",
-     ACT_DETAILS, true},
+     ACT_DETAILS, false},
     {L'/', 0, "/", "Filter", "filter the list by name (Esc clears)", ACT_FILTER, true},
     {L'?', KEY_F(1), "?", "Help", "this help", ACT_HELP, true},
     {L'q', KEY_F(10), "q", "Quit", "quit (running VMs keep running)", ACT_QUIT, true},
