@@ -1,6 +1,6 @@
 # YAVE — build, test, run. `make check` and `make run` install what they need on Debian 12.
 CC      ?= gcc
-PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables ncursesw
+PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables ncursesw libxcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -I.
@@ -22,7 +22,7 @@ ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(TUI_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 # Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
-DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev
+DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev
 DEB_TEST  := libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
 

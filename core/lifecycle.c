@@ -76,13 +76,14 @@ static char *find_script(const char *name)
 }
 
 typedef struct {
-    yv_vm vm;
+    yv_vm vm;        /* owned, when loaded by name */
+    const yv_vm *v;  /* the VM to start: &vm, or the caller's */
     char *vm_dir, *qemu, *up, *down, *ovmf_code;
 } launch_ctx;
 
 static void ctx_done(launch_ctx *c)
 {
-    yv_vm_done(&c->vm);
+    if (c->v == &c->vm) yv_vm_done(&c->vm);
     free(c->vm_dir);
     free(c->qemu);
     free(c->up);
@@ -90,12 +91,8 @@ static void ctx_done(launch_ctx *c)
     free(c->ovmf_code);
 }
 
-static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const char *name,
-                    yv_run_result *res, yv_err *err)
+static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, yv_err *err)
 {
-    memset(c, 0, sizeof *c);
-    if (yv_valid_name(name, err) < 0 || yv_vm_load(&c->vm, root, name, err) < 0) return -1;
-    c->vm_dir = yv_root_vm_dir(root, name);
     c->qemu = yv_vmstate_qemu(cfg);
     if (!c->qemu)
         return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU not found (%s): install qemu-system-x86 "
@@ -107,12 +104,22 @@ static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const
     return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
 }
 
+static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const char *name,
+                    yv_run_result *res, yv_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->v = &c->vm;
+    if (yv_valid_name(name, err) < 0 || yv_vm_load(&c->vm, root, name, err) < 0) return -1;
+    c->vm_dir = yv_root_vm_dir(root, name);
+    return ctx_prepare(c, cfg, res, err);
+}
+
 static void ctx_argv(const launch_ctx *c, const char *root, const yv_config *cfg,
                      const yv_run_result *res, yv_argv *out)
 {
     yv_qemuargv_host h = {c->qemu, root, c->vm_dir, res->accel, cfg->vnc_listen, c->ovmf_code,
                           c->up, c->down};
-    yv_qemuargv_build(&c->vm, &h, out);
+    yv_qemuargv_build(c->v, &h, out);
 }
 
 int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, yv_argv *out,
@@ -138,32 +145,32 @@ static int check_file(const char *path, const char *what, yv_err *err)
 
 static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
 {
-    for (size_t i = 0; i < c->vm.ndrives; i++) {
-        char *p = yv_root_join(c->vm_dir, c->vm.drives[i].path);
-        int rc = check_file(p, c->vm.drives[i].id, err);
+    for (size_t i = 0; i < c->v->ndrives; i++) {
+        char *p = yv_root_join(c->vm_dir, c->v->drives[i].path);
+        int rc = check_file(p, c->v->drives[i].id, err);
         free(p);
         if (rc < 0) return -1;
     }
-    if (c->vm.ovmf && check_file(c->ovmf_code, "UEFI firmware (ovmf.code)", err) < 0) return -1;
-    if (c->vm.nnets) {
+    if (c->v->ovmf && check_file(c->ovmf_code, "UEFI firmware (ovmf.code)", err) < 0) return -1;
+    if (c->v->nnets) {
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
             return yv_err_sys(err, YV_E_PERMISSION, errno, "the VM has a tap network, but "
                               "/dev/net/tun is not usable (run as root or give CAP_NET_ADMIN)");
         close(fd);
-        if (yv_vmnet_preflight(&c->vm, cfg, err) < 0) return -1;
+        if (yv_vmnet_preflight(c->v, cfg, err) < 0) return -1;
     }
-    int disp = yv_valid_display_number(c->vm.vnc_display);
+    int disp = yv_valid_display_number(c->v->vnc_display);
     if (disp >= 0 && !yv_vnctable_port_free(cfg->vnc_listen, disp))
         return yv_err_set(err, YV_E_FAIL, "VNC display %s (port %d on %s) is in use by another "
-                          "program", c->vm.vnc_display, 5900 + disp, cfg->vnc_listen);
+                          "program", c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
     return 0;
 }
 
 /* The VM's own copy of the UEFI variable store, made on first start. */
 static int ensure_vars(const launch_ctx *c, const yv_config *cfg, yv_err *err)
 {
-    if (!c->vm.ovmf) return 0;
+    if (!c->v->ovmf) return 0;
     char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
     int rc = 0;
     if (!yv_root_exists(vars)) {
@@ -256,9 +263,9 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
 
 static int set_vnc_password(const char *root, const launch_ctx *c, yv_err *err)
 {
-    if (yv_valid_display_number(c->vm.vnc_display) < 0 || !c->vm.vnc_password) return 0;
-    json_t *args = json_pack("{s:s, s:s}", "protocol", "vnc", "password", c->vm.vnc_password);
-    int rc = qmp_once(root, c->vm.name, "set_password", args, NULL, QMP_START_MS, err);
+    if (yv_valid_display_number(c->v->vnc_display) < 0 || !c->v->vnc_password) return 0;
+    json_t *args = json_pack("{s:s, s:s}", "protocol", "vnc", "password", c->v->vnc_password);
+    int rc = qmp_once(root, c->v->name, "set_password", args, NULL, QMP_START_MS, err);
     if (rc != 0) yv_err_prefix(err, "cannot set the VNC password");
     return rc == 0 ? 0 : -1;
 }
@@ -267,15 +274,15 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
                   const yv_run_result *res, yv_err *err)
 {
     yv_argv argv;
-    char **env = qemu_env(root, c->vm.name);
-    char *log = yv_root_join(c->vm_dir, "qemu.log"), *crash = yv_vmstate_crashfile(root, c->vm.name);
+    char **env = qemu_env(root, c->v->name);
+    char *log = yv_root_join(c->vm_dir, "qemu.log"), *crash = yv_vmstate_crashfile(root, c->v->name);
     ctx_argv(c, root, cfg, res, &argv);
     int lock = yv_root_lock(root, err), rc = -1;
     if (lock >= 0) {
-        if (yv_vmstate_live_pid(root, cfg, c->vm.name) > 0) {
-            rc = yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is already running", c->vm.name);
+        if (yv_vmstate_live_pid(root, cfg, c->v->name) > 0) {
+            rc = yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is already running", c->v->name);
         } else {
-            yv_vmstate_clean_stale(root, cfg, c->vm.name, false);
+            yv_vmstate_clean_stale(root, cfg, c->v->name, false);
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = yv_proc_launch(argv.v, env, log, err);
         }
@@ -288,6 +295,43 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
     return rc;
 }
 
+/* Pre-flight, launch, VNC password: the part of starting that run and the first boot share. */
+static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv_run_result *res,
+                 yv_err *err)
+{
+    const char *name = c->v->name;
+    int rc = preflight(c, cfg, err);
+    if (rc == 0) rc = ensure_vars(c, cfg, err);
+    if (rc == 0) rc = yv_root_ensure(root, err);
+    if (rc == 0) rc = launch(root, cfg, c, res, err);
+    if (rc == 0) {
+        res->pid = yv_vmstate_live_pid(root, cfg, name);
+        if (res->pid <= 0) rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
+        else if (set_vnc_password(root, c, err) < 0) {
+            abort_start(root, cfg, name, res->pid);
+            res->pid = 0;
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm,
+                       const char *vm_dir, yv_run_result *res, yv_err *err)
+{
+    launch_ctx c;
+    memset(&c, 0, sizeof c);
+    memset(res, 0, sizeof *res);
+    c.v = vm;
+    c.vm_dir = yv_strdup(vm_dir);
+    int rc = ctx_prepare(&c, cfg, res, err);
+    if (rc == 0 && yv_vmstate_live_pid(root, cfg, vm->name) > 0)
+        rc = yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is already running", vm->name);
+    if (rc == 0) rc = start(root, cfg, &c, res, err);
+    ctx_done(&c);
+    return rc;
+}
+
 int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, yv_run_result *res,
                      yv_err *err)
 {
@@ -296,19 +340,7 @@ int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, y
     int rc = ctx_load(&c, root, cfg, name, res, err);
     if (rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0)
         rc = yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is already running", name);
-    if (rc == 0) rc = preflight(&c, cfg, err);
-    if (rc == 0) rc = ensure_vars(&c, cfg, err);
-    if (rc == 0) rc = yv_root_ensure(root, err);
-    if (rc == 0) rc = launch(root, cfg, &c, res, err);
-    if (rc == 0) {
-        res->pid = yv_vmstate_live_pid(root, cfg, name);
-        if (res->pid <= 0) rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
-        else if (set_vnc_password(root, &c, err) < 0) {
-            abort_start(root, cfg, name, res->pid);
-            res->pid = 0;
-            rc = -1;
-        }
-    }
+    if (rc == 0) rc = start(root, cfg, &c, res, err);
     ctx_done(&c);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "err.h"
 #include "qemuargv.h"
+#include "vm.h"
 
 typedef struct {
     pid_t pid;
@@ -30,6 +31,11 @@ int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, 
  * password cannot be set, no QEMU is left and the error carries QEMU's last words. */
 int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, yv_run_result *res,
                      yv_err *err);
+
+/* Starts an already loaded VM whose folder is vm_dir (the first boot of a preset runs from the
+ * folder under construction, with the seed as an extra drive). */
+int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm,
+                       const char *vm_dir, yv_run_result *res, yv_err *err);
 
 typedef enum { YV_STOP_ACPI, YV_STOP_QUIT, YV_STOP_SIGTERM, YV_STOP_SIGKILL } yv_stop_step;
 const char *yv_lifecycle_step_name(yv_stop_step s);

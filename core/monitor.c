@@ -467,7 +467,17 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
         switch (m->slots[i].kind) {
         case SLOT_PIDFD: died = true; break;
         case SLOT_QMP:
-            if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) qmp_end(e);
+            if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) {
+                /* e.g. a hung QEMU whose listen queue is full: the connect never completes */
+                char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+                qmp_end(e);
+                if (!yv_vmstate_qmp_busy(sock)) {
+                    e->pub.state = YV_STATE_UNRESPONSIVE;
+                    snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
+                }
+                free(sock);
+                changed = true;
+            }
             changed |= qmp_progress(e);
             break;
         case SLOT_VNC:

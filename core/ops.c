@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cloudinit.h"
+#include "preset.h"
 #include "root.h"
 #include "storage.h"
 #include "util.h"
@@ -31,6 +33,7 @@ void yv_ops_create_defaults(yv_create_opts *o)
     o->vcpu = 1;
     o->ovmf = true;
     o->network = true;
+    o->install_timeout = YV_DEFAULT_INSTALL_TIMEOUT;
 }
 
 char *yv_ops_random_password(size_t n)
@@ -252,9 +255,74 @@ static void unreserve(const char *root, const char *name, reservation *r)
     yv_root_unlock(lock);
 }
 
-static int make_disk(const char *root, const yv_config *cfg, const yv_create_opts *o,
-                     const char *disk, yv_err *err)
+/* What a preset brings: the cloud image to start from and the root password's hash. */
+typedef struct {
+    char *cloudimg; /* absolute */
+    char *hash;
+    char *hostname;
+} preset_plan;
+
+static void plan_done(preset_plan *p)
 {
+    free(p->cloudimg);
+    yv_free_secret(p->hash);
+    free(p->hostname);
+    memset(p, 0, sizeof *p);
+}
+
+/* Everything that can fail before anything is written: preset, image, host name, password. */
+static int plan_preset(const char *root, const yv_create_opts *o, preset_plan *p, yv_err *err)
+{
+    yv_preset pr;
+    memset(p, 0, sizeof *p);
+    if (!o->root_password || !*o->root_password)
+        return yv_err_set(err, YV_E_USAGE, "a preset needs the guest's root password "
+                          "(--root-password-file, or --root-password)");
+    p->hostname = yv_strdup(o->hostname ? o->hostname : o->name);
+    if (yv_cloudinit_check_hostname(p->hostname, err) < 0) return plan_done(p), -1;
+    if (yv_preset_load(&pr, root, o->preset, err) < 0) return plan_done(p), -1;
+    struct stat st;
+    if (stat(pr.cloudimg, &st) < 0 || !S_ISREG(st.st_mode)) {
+        yv_err_set(err, YV_E_IMAGE_NOT_FOUND, "cloud image of preset '%s' not found: %s",
+                   pr.name, pr.cloudimg);
+        yv_preset_done(&pr);
+        return plan_done(p), -1;
+    }
+    p->cloudimg = yv_strdup(pr.cloudimg);
+    yv_preset_done(&pr);
+    if (!(p->hash = yv_cloudinit_hash(o->root_password, err))) return plan_done(p), -1;
+    return 0;
+}
+
+static void progress(const yv_create_opts *o, const char *phase, int64_t t0)
+{
+    if (!o->progress) return;
+    yv_install_progress p = {phase, (double)(yv_now_ms() - t0) / 1000.0, ""};
+    o->progress(o->progress_ctx, &p);
+}
+
+/* The preset's steps once the folder exists: the seed, the first boot, and the seed gone again. */
+static int install_preset(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                          const preset_plan *p, const char *part, int64_t t0, yv_err *err)
+{
+    char *dir, *iso;
+    progress(o, "seed", t0);
+    if (yv_cloudinit_seed(cfg, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
+    int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
+                                   o->progress, o->progress_ctx, o->cancel, err);
+    progress(o, "cleanup", t0);
+    yv_cloudinit_remove(dir, iso);
+    return rc;
+}
+
+static int make_disk(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                     const preset_plan *p, const char *disk, yv_err *err)
+{
+    if (p->cloudimg) { /* a preset: the cloud image converted (or overlaid) and grown */
+        long mib = o->capacity ? o->capacity : YV_DEFAULT_CAPACITY;
+        return o->linked ? yv_storage_overlay(cfg, p->cloudimg, p->cloudimg, disk, mib, err)
+                         : yv_storage_copy(cfg, p->cloudimg, disk, mib, err);
+    }
     if (!o->image)
         return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY, err);
     char *ref = NULL;
@@ -300,10 +368,8 @@ static int publish(const char *root, const char *name, const reservation *r, yv_
 static int check_create_opts(const yv_create_opts *o, yv_err *err)
 {
     if (yv_valid_name(o->name, err) < 0) return -1;
-    if (o->preset)
-        return yv_err_set(err, YV_E_FAIL, "create --preset is not available yet (it comes with "
-                          "cloud-init support)");
-    if (o->linked && !o->image)
+    if (o->image && o->preset) return yv_err_set(err, YV_E_USAGE, "give an image or a preset, not both");
+    if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
     if (o->master && !o->network)
@@ -318,7 +384,9 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
                   char **generated_pw, yv_err *err)
 {
     reservation r = {0};
+    preset_plan plan = {0};
     yv_vm vm;
+    int64_t t0 = yv_now_ms();
     *generated_pw = NULL;
     if (check_create_opts(o, err) < 0) return -1;
     if (o->image) { /* fail early, before anything is reserved */
@@ -327,16 +395,19 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
         free(base);
         free(ref);
     }
-    if (yv_root_ensure(root, err) < 0) return -1;
-    if (reserve(root, cfg, o->name, &r, err) < 0) {
+    if (o->preset && plan_preset(root, o, &plan, err) < 0) return -1;
+    if (yv_root_ensure(root, err) < 0 || reserve(root, cfg, o->name, &r, err) < 0) {
         free(r.part);
+        plan_done(&plan);
         return -1;
     }
     char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
     char *disk = yv_root_join(r.part, "hd0.qcow2");
     build_vm(&vm, o, &r, pw);
-    int rc = make_disk(root, cfg, o, disk, err);
+    if (o->preset) progress(o, "convert", t0);
+    int rc = make_disk(root, cfg, o, &plan, disk, err);
     if (rc == 0) rc = yv_vm_save(&vm, r.part, err);
+    if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, &plan, r.part, t0, err);
     if (rc == 0) rc = publish(root, o->name, &r, err);
     if (rc < 0) {
         unreserve(root, o->name, &r);
@@ -347,6 +418,7 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
         else *generated_pw = pw;
     }
     yv_vm_done(&vm);
+    plan_done(&plan);
     free(disk);
     free(r.part);
     return rc;

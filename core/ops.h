@@ -5,8 +5,11 @@
 
 #include <stdbool.h>
 
+#include <signal.h>
+
 #include "config.h"
 #include "err.h"
+#include "install.h"
 
 typedef struct {
     const char *name;
@@ -22,10 +25,16 @@ typedef struct {
     bool linked;
     bool ovmf;
     bool network; /* give the VM a tap network (net0) */
+    /* presets */
+    long install_timeout;           /* seconds (default 900) */
+    yv_install_cb progress;         /* may be NULL */
+    void *progress_ctx;
+    volatile sig_atomic_t *cancel;  /* set by a signal handler: abort, leaving nothing */
 } yv_create_opts;
 
 #define YV_DEFAULT_CAPACITY 15360
 #define YV_DEFAULT_MEMORY 1024
+#define YV_DEFAULT_INSTALL_TIMEOUT 900
 
 void yv_ops_create_defaults(yv_create_opts *o);
 

@@ -208,7 +208,7 @@ static int do_write(yv_qmp *q, yv_err *err)
         }
         q->outoff += (size_t)w;
     }
-    explicit_bzero(q->out, q->outlen);
+    if (q->out) explicit_bzero(q->out, q->outlen); /* NULL when nothing was ever queued */
     q->outlen = q->outoff = 0;
     return 0;
 }

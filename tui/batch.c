@@ -3,6 +3,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,46 @@ static int check_preset_only(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* Set by SIGINT/SIGTERM/SIGHUP while a create runs: the core aborts and removes what it made. */
+static volatile sig_atomic_t create_cancel;
+
+static void on_cancel(int sig)
+{
+    (void)sig;
+    create_cancel = 1;
+}
+
+typedef struct {
+    bool json, tty;
+    char last_phase[32];
+    double last_line_at;
+} progress_state;
+
+/* Progress of a preset install on stderr: a line per phase and every 10 s (in place on a
+ * terminal), or one JSON object a line with --json, for front ends. */
+static void on_progress(void *ctx, const yv_install_progress *p)
+{
+    progress_state *ps = ctx;
+    bool new_phase = strcmp(ps->last_phase, p->phase) != 0;
+    snprintf(ps->last_phase, sizeof ps->last_phase, "%s", p->phase);
+    if (ps->json) {
+        json_t *j = json_pack("{s:{s:s, s:f, s:s}}", "progress", "phase", p->phase, "elapsed",
+                              (double)(long)(p->elapsed_s * 10) / 10, "serial", p->serial ? p->serial : "");
+        json_dumpf(j, stderr, JSON_COMPACT);
+        fputc('\n', stderr);
+        json_decref(j);
+    } else if (ps->tty) {
+        fprintf(stderr, "\r\033[Kyave-tui: create: %s %.0fs%s%.60s", p->phase, p->elapsed_s,
+                p->serial && *p->serial ? ": " : "", p->serial ? p->serial : "");
+        if (!strcmp(p->phase, "cleanup")) fputc('\n', stderr);
+    } else if (new_phase || p->elapsed_s - ps->last_line_at >= 10) {
+        fprintf(stderr, "yave-tui: create: %s %.0fs%s%s\n", p->phase, p->elapsed_s,
+                p->serial && *p->serial ? ": " : "", p->serial ? p->serial : "");
+        ps->last_line_at = p->elapsed_s;
+    }
+    fflush(stderr);
+}
+
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
@@ -210,6 +251,7 @@ static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_creat
         parse_long_opt(b, "install-timeout", yv_cmdtab_get(c, a, "install-timeout"), 1, 604800,
                        &timeout) < 0)
         return -1;
+    o->install_timeout = timeout;
     if (check_preset_only(b, c, a) < 0) return -1;
     o->hostname = yv_cmdtab_get(c, a, "hostname");
     o->master = yv_cmdtab_get(c, a, "master");
@@ -234,7 +276,24 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
                         "password\n");
     o.vnc_password = vnc_pw;
     o.root_password = root_pw;
-    if (load_root(b) < 0 || yv_ops_create(b->root, &b->cfg, &o, &generated, &b->err) < 0) goto out;
+    progress_state ps = {.json = b->opts->json, .tty = isatty(STDERR_FILENO)};
+    struct sigaction sa = {.sa_handler = on_cancel}, old[3];
+    if (o.preset) {
+        o.progress = on_progress;
+        o.progress_ctx = &ps;
+        o.cancel = &create_cancel;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old[0]);
+        sigaction(SIGTERM, &sa, &old[1]);
+        sigaction(SIGHUP, &sa, &old[2]);
+    }
+    int crc = load_root(b) < 0 ? -1 : yv_ops_create(b->root, &b->cfg, &o, &generated, &b->err);
+    if (o.preset) {
+        sigaction(SIGINT, &old[0], NULL);
+        sigaction(SIGTERM, &old[1], NULL);
+        sigaction(SIGHUP, &old[2], NULL);
+    }
+    if (crc < 0) goto out;
     yv_vminfo info;
     if (yv_vminfo_load(&info, b->root, o.name, &b->err) < 0) goto out;
     if (b->opts->json) {

@@ -1,0 +1,153 @@
+#include "cloudinit.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "root.h"
+#include "util.h"
+#include "yamlio.h"
+
+char *yv_cloudinit_hash(const char *password, yv_err *err)
+{
+    struct crypt_data *cd = yv_calloc(1, sizeof *cd);
+    char *salt = crypt_gensalt_ra("$6$", 0, NULL, 0), *out = NULL;
+    const char *h = salt ? crypt_r(password, salt, cd) : NULL;
+    if (!h || h[0] == '*') yv_err_set(err, YV_E_FAIL, "cannot hash the root password (libxcrypt)");
+    else out = yv_strdup(h);
+    explicit_bzero(cd, sizeof *cd); /* crypt_data holds the phrase */
+    free(cd);
+    free(salt);
+    return out;
+}
+
+int yv_cloudinit_check_hostname(const char *h, yv_err *err)
+{
+    size_t n = strlen(h), label = 0;
+    bool ok = n > 0 && n <= 253 && h[0] != '-' && h[0] != '.';
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = h[i], prev = i ? h[i - 1] : '.';
+        if (c == '.') {
+            ok = label > 0 && prev != '-';
+            label = 0;
+        } else {
+            ok = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  (c == '-' && prev != '.')) &&
+                 ++label <= 63;
+        }
+    }
+    if (ok && (h[n - 1] == '-' || h[n - 1] == '.')) ok = false;
+    if (!ok)
+        return yv_err_set(err, YV_E_USAGE, "invalid host name '%s': use labels of letters, digits "
+                          "and '-' separated by '.' (give one with --hostname)", h);
+    return 0;
+}
+
+static int finish_doc(yv_yw *w, const char *header, char **out, yv_err *err)
+{
+    char *body;
+    size_t len;
+    int rc = yv_yamlio_w_finish(w, &body, &len, err);
+    yv_yamlio_w_free(w);
+    if (rc < 0) return -1;
+    *out = yv_asprintf("%s%s", header, body);
+    free(body);
+    return 0;
+}
+
+int yv_cloudinit_user_data(const char *hostname, const char *hash, char **out, yv_err *err)
+{
+    yv_yw *w = yv_yamlio_w_new();
+    yv_yamlio_w_map_begin(w, NULL);
+    yv_yamlio_w_str(w, "hostname", hostname);
+    yv_yamlio_w_map_begin(w, "chpasswd");
+    yv_yamlio_w_bool(w, "expire", false);
+    yv_yamlio_w_seq_begin(w, "users");
+    yv_yamlio_w_map_begin(w, NULL);
+    yv_yamlio_w_str(w, "name", "root");
+    yv_yamlio_w_str(w, "password", hash);
+    yv_yamlio_w_str(w, "type", "hash");
+    yv_yamlio_w_map_end(w);
+    yv_yamlio_w_seq_end(w);
+    yv_yamlio_w_map_end(w);
+    yv_yamlio_w_bool(w, "disable_root", false);
+    yv_yamlio_w_bool(w, "ssh_pwauth", true);
+    yv_yamlio_w_map_begin(w, "power_state");
+    yv_yamlio_w_str(w, "mode", "poweroff");
+    yv_yamlio_w_str(w, "delay", "now");
+    yv_yamlio_w_map_end(w);
+    yv_yamlio_w_map_end(w);
+    return finish_doc(w, "#cloud-config\n", out, err);
+}
+
+int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err)
+{
+    yv_yw *w = yv_yamlio_w_new();
+    yv_yamlio_w_map_begin(w, NULL);
+    yv_yamlio_w_str(w, "instance-id", instance_id);
+    yv_yamlio_w_str(w, "local-hostname", hostname);
+    yv_yamlio_w_map_end(w);
+    return finish_doc(w, "", out, err);
+}
+
+static int write_file(const char *dir, const char *name, const char *text, yv_err *err)
+{
+    char *p = yv_root_join(dir, name);
+    int rc = yv_root_write_atomic(p, text, strlen(text), 0600, err);
+    free(p);
+    return rc;
+}
+
+void yv_cloudinit_remove(char *dir, char *iso)
+{
+    yv_err e;
+    if (dir) yv_root_rmtree(dir, &e);
+    free(dir);
+    free(iso);
+}
+
+int yv_cloudinit_seed(const yv_config *cfg, const char *vm, const char *hostname, const char *hash,
+                      char **dir, char **iso, yv_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *ud = NULL, *md = NULL, *iid = NULL, rnd[8];
+    *iso = NULL;
+    *dir = yv_asprintf("%s/yave-seed-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+    if (!mkdtemp(*dir)) { /* mkdtemp makes it 0700: the hash is not for other users */
+        yv_err_sys(err, YV_E_IO, errno, "cannot create a temporary folder for the seed");
+        free(*dir);
+        *dir = NULL;
+        return -1;
+    }
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) memset(rnd, 0, sizeof rnd);
+    iid = yv_asprintf("iid-yave-%s-%02x%02x%02x%02x%02x%02x%02x%02x", vm, rnd[0] & 0xff,
+                      rnd[1] & 0xff, rnd[2] & 0xff, rnd[3] & 0xff, rnd[4] & 0xff, rnd[5] & 0xff,
+                      rnd[6] & 0xff, rnd[7] & 0xff);
+    int rc = yv_cloudinit_user_data(hostname, hash, &ud, err);
+    if (rc == 0) rc = yv_cloudinit_meta_data(iid, hostname, &md, err);
+    if (rc == 0) rc = write_file(*dir, "user-data", ud, err);
+    if (rc == 0) rc = write_file(*dir, "meta-data", md, err);
+    if (rc == 0) {
+        char *u = yv_root_join(*dir, "user-data"), *m = yv_root_join(*dir, "meta-data");
+        *iso = yv_root_join(*dir, "seed.iso");
+        char *argv[] = {cfg->cli_genisoimage ? cfg->cli_genisoimage : "genisoimage",
+                        "-quiet", "-output", *iso, "-volid", "cidata", "-joliet", "-rock", u, m,
+                        NULL};
+        rc = yv_proc_run(argv, NULL, err);
+        free(u);
+        free(m);
+    }
+    if (ud) yv_free_secret(ud); /* it holds the hash */
+    free(md);
+    free(iid);
+    if (rc < 0) {
+        yv_cloudinit_remove(*dir, *iso);
+        *dir = *iso = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* cloudinit: the NoCloud seed of a preset's first boot — user-data (#cloud-config) with the root
+ * password only as a SHA-512 crypt hash, meta-data with a unique instance-id, packed into an ISO by
+ * genisoimage in a private temporary folder. */
+#ifndef YV_CLOUDINIT_H
+#define YV_CLOUDINIT_H
+
+#include "config.h"
+#include "err.h"
+
+/* "$6$…" SHA-512 crypt hash with a random salt (libxcrypt); malloc'd. */
+char *yv_cloudinit_hash(const char *password, yv_err *err);
+/* A host name cloud-init and the guest accept: labels of [A-Za-z0-9-], no leading/trailing '-',
+ * at most 63 each, 253 in all (USAGE). */
+int yv_cloudinit_check_hostname(const char *h, yv_err *err);
+/* The two documents (malloc'd). */
+int yv_cloudinit_user_data(const char *hostname, const char *hash, char **out, yv_err *err);
+int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err);
+
+/* Writes the seed into a new 0700 folder under $TMPDIR (or /tmp) and packs it. *dir and *iso are
+ * malloc'd; remove with yv_cloudinit_remove. On failure nothing is left. */
+int yv_cloudinit_seed(const yv_config *cfg, const char *vm, const char *hostname, const char *hash,
+                      char **dir, char **iso, yv_err *err);
+void yv_cloudinit_remove(char *dir, char *iso);
+
+#endif

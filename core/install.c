@@ -1,0 +1,171 @@
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "qmp.h"
+#include "root.h"
+#include "util.h"
+#include "vmstate.h"
+
+#define TICK_MS 1000
+
+void yv_install_last_line(const char *path, char *out, size_t n)
+{
+    char buf[4096];
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    off_t end = lseek(fd, 0, SEEK_END), start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
+    ssize_t r = pread(fd, buf, (size_t)(end - start), start);
+    close(fd);
+    if (r <= 0) return;
+    buf[r] = '\0';
+    /* the last line with something printable on it (consoles end lines with \r\n and escapes) */
+    char *line = NULL;
+    for (char *s = buf, *nl; s; s = nl ? nl + 1 : NULL) {
+        nl = strpbrk(s, "\r\n");
+        if (nl) *nl = '\0';
+        bool text = false;
+        for (char *c = s; *c; c++) text |= (unsigned char)*c > ' ';
+        if (text) line = s;
+    }
+    size_t k = 0;
+    for (char *c = line; c && *c && k + 1 < n; c++) {
+        if (*c == 27) { /* skip an ANSI escape: ESC [ … letter */
+            while (c[1] && !((c[1] >= 'A' && c[1] <= 'Z') || (c[1] >= 'a' && c[1] <= 'z'))) c++;
+            if (c[1]) c++;
+            continue;
+        }
+        if ((unsigned char)*c >= ' ' && (unsigned char)*c != 127) out[k++] = *c;
+    }
+    out[k] = '\0';
+}
+
+typedef struct {
+    yv_qmp *q;
+    int pidfd;
+    pid_t pid;
+    bool powered_off;
+} boot;
+
+static void read_events(boot *b)
+{
+    yv_qmp_msg m;
+    while (b->q && yv_qmp_pop(b->q, &m)) {
+        if (m.kind == YV_QMP_EVENT && !strcmp(m.event, "SHUTDOWN") &&
+            json_is_true(json_object_get(json_object_get(m.json, "data"), "guest")))
+            b->powered_off = true;
+        json_decref(m.json);
+    }
+}
+
+/* Stops the first boot's QEMU: quit over the connection we hold, then SIGKILL. */
+static void kill_boot(boot *b)
+{
+    yv_err e;
+    if (b->q && !yv_qmp_eof(b->q)) {
+        yv_qmp_call(b->q, "quit", NULL, NULL, yv_now_ms() + 2000, &e);
+    }
+    struct pollfd p = {b->pidfd, POLLIN, 0};
+    if (b->pidfd >= 0 && poll(&p, 1, 3000) <= 0)
+        syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0), poll(&p, 1, 5000);
+}
+
+static void report(yv_install_cb cb, void *ctx, const char *serial_log, int64_t t0)
+{
+    char line[256];
+    if (!cb) return;
+    yv_install_last_line(serial_log, line, sizeof line);
+    yv_install_progress p = {"first boot", (double)(yv_now_ms() - t0) / 1000.0, line};
+    cb(ctx, &p);
+}
+
+static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0, int64_t start,
+                     yv_install_cb cb, void *ctx, volatile sig_atomic_t *cancel, yv_err *err)
+{
+    int64_t deadline = start + timeout_s * 1000, next_tick = yv_now_ms();
+    for (;;) {
+        int64_t now = yv_now_ms();
+        if (cancel && *cancel) return yv_err_set(err, YV_E_FAIL, "interrupted");
+        if (now >= deadline)
+            return yv_err_set(err, YV_E_TIMEOUT, "the first boot did not power off within %ld s "
+                              "(cloud-init unfinished: see the guest's console)", timeout_s);
+        if (now >= next_tick) {
+            report(cb, ctx, serial_log, t0);
+            next_tick = now + TICK_MS;
+        }
+        struct pollfd p[2] = {{b->pidfd, POLLIN, 0}, {b->q ? yv_qmp_fd(b->q) : -1, 0, 0}};
+        if (b->q) p[1].events = yv_qmp_poll_events(b->q);
+        int64_t until = next_tick < deadline ? next_tick : deadline;
+        int r = poll(p, 2, (int)(until - now > 0 ? until - now : 0));
+        if (r < 0 && errno != EINTR) return yv_err_sys(err, YV_E_IO, errno, "poll");
+        if (r > 0 && b->q && p[1].revents) {
+            yv_err e;
+            if (yv_qmp_handle(b->q, p[1].revents, &e) < 0 || yv_qmp_eof(b->q)) {
+                read_events(b);
+                yv_qmp_free(b->q); /* QEMU closed it: it is on its way out */
+                b->q = NULL;
+            }
+            read_events(b);
+        }
+        if (r > 0 && p[0].revents) return 0; /* QEMU has exited */
+    }
+}
+
+int yv_install_first_boot(const char *root, const yv_config *cfg, const char *name,
+                          const char *vm_dir, const char *iso, long timeout_s, int64_t t0,
+                          yv_install_cb cb, void *cb_ctx, volatile sig_atomic_t *cancel,
+                          yv_err *err)
+{
+    yv_vm vm;
+    yv_run_result res;
+    boot b = {NULL, -1, 0, false};
+    char *cfg_path = yv_root_join(vm_dir, "config.yaml"), *serial = yv_root_join(vm_dir, "serial.log");
+    size_t len;
+    char *text = yv_root_read_file(cfg_path, &len, YV_E_IO, err);
+    int rc = text ? yv_vm_load_string(&vm, cfg_path, text, len, name, err) : -1;
+    free(text);
+    if (rc < 0) goto out_nvm;
+    yv_vm_add_drive(&vm, "seed", iso, YV_DRIVE_IDE, YV_MEDIA_CD, -1);
+    int64_t start = yv_now_ms();
+    if ((rc = yv_lifecycle_start(root, cfg, &vm, vm_dir, &res, err)) < 0) goto out;
+    b.pid = res.pid;
+    b.pidfd = (int)syscall(SYS_pidfd_open, res.pid, 0);
+    /* this VM is not visible to anyone yet: holding its QMP for the whole boot is safe, and it is
+     * how we learn that the guest powered itself off rather than crashed */
+    char *sock = yv_vmstate_sockfile(root, name);
+    b.q = yv_qmp_new();
+    yv_err e;
+    if (yv_qmp_connect(b.q, sock, &e) < 0 || yv_qmp_greet(b.q, yv_now_ms() + 5000, &e) < 0) {
+        yv_qmp_free(b.q);
+        b.q = NULL;
+    }
+    free(sock);
+    rc = wait_boot(&b, serial, timeout_s, t0, start, cb, cb_ctx, cancel, err);
+    if (rc < 0) kill_boot(&b);
+    else if (!b.powered_off)
+        rc = yv_err_set(err, YV_E_FAIL, "QEMU ended without the guest powering off (see %s)",
+                        "qemu.log and serial.log");
+    if (rc == 0) report(cb, cb_ctx, serial, t0);
+out:
+    if (b.pidfd >= 0) close(b.pidfd);
+    yv_qmp_free(b.q);
+    if (b.pid > 0) {
+        int lock = yv_root_lock(root, &e);
+        yv_vmstate_clean_stale(root, cfg, name, false);
+        yv_root_unlock(lock);
+    }
+    yv_vm_done(&vm);
+out_nvm:
+    free(cfg_path);
+    free(serial);
+    return rc;
+}

@@ -1,0 +1,417 @@
+# Shared helpers of the integration tests: sourced by every tests/integration/test-*.sh.
+#
+# A test file defines functions named test_* and ends with `run_tests "$@"`. Each test function
+# runs in its own subshell, so a failed assertion (which exits) ends only that test, and the
+# cleanup actions it registered (temporary roots, mounts, background listeners) run when it ends.
+#
+# The binary under test is $YAVE_TEST_BIN (default: build/asan/yave-tui of this checkout).
+#
+# shellcheck disable=SC2034 # variables set here are used by the test files that source it
+
+set -u
+export LC_ALL=C
+
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$IT_DIR/../.." && pwd)
+FIXTURES_DIR="$REPO_DIR/tests/fixtures"
+YAVE_TEST_BIN=${YAVE_TEST_BIN:-$REPO_DIR/build/asan/yave-tui}
+export YAVE_TEST_BIN
+# Sanitizer reports must fail the test: they change the exit status and add stderr lines.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The root comes from --root only: nothing from the caller's environment.
+unset YAVE_ROOT
+
+MIB=1048576
+# The distribution's python3 (a pyenv shim on PATH costs 0.1 s a call); PyYAML when it has it.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+
+# ---- failing and cleaning up ----
+
+CURRENT_TEST=
+_CLEANUP=()
+
+fail()
+{
+    printf '    FAIL %s: %s\n' "${CURRENT_TEST:-?}" "$*" >&2
+    if [ -n "${LAST_CMD:-}" ]; then
+        printf '      last command: %s (exit %s)\n' "$LAST_CMD" "${RC:-?}" >&2
+        printf '      stdout: %s\n' "$(printf '%s' "${OUT:-}" | head -c 2000 | sed '2,$s/^/              /')" >&2
+        printf '      stderr: %s\n' "$(printf '%s' "${ERR:-}" | head -c 2000 | sed '2,$s/^/              /')" >&2
+    fi
+    exit 1
+}
+
+# at_exit CMD...: run CMD when the current test ends (last registered runs first).
+at_exit()
+{
+    local q
+    q=$(printf '%q ' "$@")
+    _CLEANUP+=("$q")
+}
+
+_run_cleanup()
+{
+    local i
+    for ((i = ${#_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${_CLEANUP[$i]}" >/dev/null 2>&1 || true
+    done
+    _CLEANUP=()
+}
+
+# mktmp_into VAR: sets VAR to a fresh temporary folder, removed when the test ends. (Not d=$(…):
+# the removal must be registered in the test's own shell, not in a command substitution.)
+mktmp_into()
+{
+    local __mt_d
+    __mt_d=$(mktemp -d /tmp/yave-it.XXXXXXXX) || fail "mktemp failed"
+    at_exit rm -rf --one-file-system -- "$__mt_d"
+    printf -v "$1" '%s' "$__mt_d"
+}
+
+# new_root VAR: a fresh storage root in a temporary folder, holding only a config.yaml whose
+# vnc.listen is a loopback address of this test alone (also in $VNC_LISTEN), so VNC servers of
+# other programs on 127.0.0.1 do not change which displays are picked.
+new_root()
+{
+    local __nr_t __nr_r
+    mktmp_into __nr_t
+    __nr_r="$__nr_t/root"
+    mkdir "$__nr_r" || fail "mkdir $__nr_r"
+    VNC_LISTEN="127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
+    printf 'vnc:\n  listen: %s\n' "$VNC_LISTEN" >"$__nr_r/config.yaml"
+    printf -v "$1" '%s' "$__nr_r"
+}
+
+# ---- running the binary ----
+
+# yv ROOT ARGS...: the batch front end on ROOT.
+yv()
+{
+    local r=$1
+    shift
+    "$YAVE_TEST_BIN" --batch --root "$r" "$@"
+}
+
+# expect_exit CODE CMD...: runs CMD with stdin from $EXPECT_STDIN (default /dev/null), sets OUT,
+# ERR (stdout and stderr, without the final newline) and RC, and fails unless RC is CODE.
+expect_exit()
+{
+    local want=$1
+    shift
+    run_cmd "$@"
+    [ "$RC" = "$want" ] || fail "expected exit status $want, got $RC"
+}
+
+# run_cmd CMD...: like expect_exit without the check.
+run_cmd()
+{
+    local f
+    f=$(mktemp /tmp/yave-it-out.XXXXXXXX) || fail "mktemp failed"
+    LAST_CMD=$(printf '%q ' "$@")
+    RC=0
+    "$@" <"${EXPECT_STDIN:-/dev/null}" >"$f.out" 2>"$f.err" || RC=$?
+    OUT=$(cat "$f.out")
+    ERR=$(cat "$f.err")
+    OUT_LINES=$(wc -l <"$f.out")
+    ERR_LINES=$(wc -l <"$f.err")
+    rm -f "$f" "$f.out" "$f.err"
+}
+
+# ---- assertions ----
+
+assert_eq()
+{
+    [ "$1" = "$2" ] || fail "${3:-values differ}: expected '$1', got '$2'"
+}
+
+assert_ne()
+{
+    [ "$1" != "$2" ] || fail "${3:-values are equal}: both are '$1'"
+}
+
+assert_contains()
+{
+    case "$1" in
+    *"$2"*) ;;
+    *) fail "${3:-missing text}: '$2' not found in: $1" ;;
+    esac
+}
+
+assert_not_contains()
+{
+    case "$1" in
+    *"$2"*) fail "${3:-unexpected text}: '$2' found in: $1" ;;
+    esac
+}
+
+# assert_match ERE STRING [MSG]
+assert_match()
+{
+    printf '%s' "$2" | grep -Eq -- "$1" || fail "${3:-no match}: /$1/ does not match: $2"
+}
+
+# assert_out_line ERE [MSG]: some line of stdout matches ERE.
+assert_out_line()
+{
+    grep -Eq -- "$1" <<<"$OUT" || fail "${2:-no such line}: no line of stdout matches /$1/"
+}
+
+assert_file()
+{
+    [ -f "$1" ] || fail "${2:-file missing}: $1"
+}
+
+assert_no_file()
+{
+    if [ -e "$1" ] || [ -L "$1" ]; then fail "${2:-should not exist}: $1"; fi
+}
+
+# assert_stdout_empty / assert_stderr_empty
+assert_stdout_empty()
+{
+    [ -z "$OUT" ] || fail "${1:-stdout should be empty}"
+}
+
+assert_stderr_empty()
+{
+    [ -z "$ERR" ] || fail "${1:-stderr should be empty}"
+}
+
+# assert_err_line COMMAND ERE: stderr is exactly one line `yave-tui: COMMAND: <message>` and the
+# message matches ERE. COMMAND empty = an error outside a command (`yave-tui: <message>`).
+assert_err_line()
+{
+    local cmd=$1 re=$2 prefix="yave-tui: "
+    [ -n "$cmd" ] && prefix="yave-tui: $cmd: "
+    [ "$ERR_LINES" -eq 1 ] || fail "stderr should be exactly one line, it has $ERR_LINES"
+    case "$ERR" in
+    "$prefix"?*) ;;
+    *) fail "stderr should start with '$prefix'" ;;
+    esac
+    assert_match "$re" "${ERR#"$prefix"}" "error message"
+}
+
+# ---- JSON (python3) ----
+
+# json_docs: checks that $OUT is a sequence of JSON documents, one per line; prints their count.
+json_count()
+{
+    printf '%s\n' "$OUT" | "$PY" -c '
+import json, sys
+n = 0
+for i, line in enumerate(sys.stdin.read().splitlines(), 1):
+    try:
+        json.loads(line)
+    except Exception as e:
+        sys.exit("stdout line %d is not one JSON document: %s: %r" % (i, e, line[:200]))
+    n += 1
+print(n)' || fail "stdout is not one JSON document per line"
+}
+
+# assert_json_docs N: stdout holds exactly N JSON documents, one per line.
+assert_json_docs()
+{
+    local n
+    n=$(json_count) || exit 1
+    assert_eq "$1" "$n" "number of JSON documents on stdout"
+}
+
+# jv EXPR [JSON]: evaluates the Python expression EXPR with d = the JSON document (default $OUT)
+# and prints the result (strings raw, anything else as JSON).
+jv()
+{
+    local expr=$1 doc=${2-$OUT} r
+    r=$(printf '%s' "$doc" | "$PY" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))' "$expr" 2>&1) || fail "cannot evaluate $expr on the JSON: $r"
+    printf '%s\n' "$r"
+}
+
+# assert_json_error CODE: stdout is exactly one document {"error": {"code": CODE, "message": …}}.
+assert_json_error()
+{
+    local r
+    r=$(printf '%s' "$OUT" | "$PY" -c '
+import json, sys
+lines = sys.stdin.read().split("\n")
+if len(lines) != 1:
+    sys.exit("stdout should be one line holding one JSON document, it has %d lines" % len(lines))
+d = json.loads(lines[0])
+if list(d) != ["error"] or sorted(d["error"]) != ["code", "message"]:
+    sys.exit("not {\"error\": {\"code\", \"message\"}}: %r" % d)
+if d["error"]["code"] != sys.argv[1]:
+    sys.exit("JSON error code: expected %s, got %s" % (sys.argv[1], d["error"]["code"]))
+if not d["error"]["message"] or "\n" in d["error"]["message"]:
+    sys.exit("the JSON error message is empty or has several lines")
+' "$1" 2>&1) || fail "$r"
+}
+
+# ---- the status table ----
+
+# table_cell VM COLUMN: the cell of the status table on stdout in the row of VM, under the header
+# COLUMN (NAME, STATE, VCPU, MEMORY, VNC, NETWORK, …): the words of the row that overlap the
+# header word, so left- and right-aligned columns both work; the last column is the rest of the
+# line. Fails when there is no such row or column.
+table_cell()
+{
+    local r
+    r=$(printf '%s\n' "$OUT" | "$PY" -c '
+import re, sys
+vm, col = sys.argv[1], sys.argv[2]
+lines = sys.stdin.read().splitlines()
+at = [i for i, l in enumerate(lines) if l.startswith("NAME ")]
+if not at:
+    sys.exit("no table header (a line starting with NAME) on stdout")
+hdr, lines = lines[at[-1]], lines[at[-1] + 1:]
+heads = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", hdr)]
+names = [h[0] for h in heads]
+if col not in names:
+    sys.exit("no column %s in the header %r" % (col, hdr))
+rows = [l for l in lines if l.split()[:1] == [vm]]
+if len(rows) != 1:
+    sys.exit("%d table rows for %s" % (len(rows), vm))
+row = rows[0]
+i = names.index(col)
+_, start, end = heads[i]
+if i == len(heads) - 1:
+    print(row[start:].strip())
+else:
+    words = [m.group() for m in re.finditer(r"\S+", row) if m.start() < end and m.end() > start]
+    print(" ".join(words))
+' "$1" "$2" 2>&1) || fail "status table: $r"
+    printf '%s\n' "$r"
+}
+
+# assert_row VM COLUMN=VALUE...: cells of VM's row in the status table on stdout.
+assert_row()
+{
+    local vm=$1 kv
+    shift
+    for kv in "$@"; do
+        assert_eq "${kv#*=}" "$(table_cell "$vm" "${kv%%=*}")" "status table, $vm, column ${kv%%=*}"
+    done
+}
+
+# assert_cell_match VM COLUMN ERE: a cell of the status table on stdout matches ERE.
+assert_cell_match()
+{
+    assert_match "$3" "$(table_cell "$1" "$2")" "status table, $1, column $2"
+}
+
+# ---- the state of a root ----
+
+# snapshot_root DIR: every entry below DIR (hidden ones too) with its type, mode, size, link target
+# and a SHA-256 of file contents, sorted; two snapshots are equal only if nothing was written.
+snapshot_root()
+{
+    local dir=$1
+    [ -d "$dir" ] || {
+        echo "(no folder $dir)"
+        return 0
+    }
+    (
+        cd "$dir" || exit 1
+        find . -printf '%p\t%y\t%m\t%s\t%l\n' | sort | while IFS=$'\t' read -r p y m s l; do
+            h=-
+            [ "$y" = f ] && h=$(sha256sum <"$p" | cut -c1-64)
+            [ "$y" = d ] && s=-
+            printf '%s %s %s %s %s %s\n' "$p" "$y" "$m" "$s" "$h" "$l"
+        done
+    )
+}
+
+# assert_no_trace BEFORE DIR: the snapshot of DIR is still BEFORE.
+assert_no_trace()
+{
+    local before=$1 dir=$2 after
+    after=$(snapshot_root "$dir")
+    [ "$before" = "$after" ] ||
+        fail "the root changed: $(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]' | head -20 | tr '\n' ';')"
+}
+
+# vm_config_value ROOT VM KEY: the value of the first `KEY:` line of the VM's config.yaml, unquoted.
+vm_config_value()
+{
+    sed -n "s/^ *$3: *//p" "$1/$2.vm/config.yaml" | head -1 | sed "s/^'\(.*\)'\$/\1/; s/''/'/g"
+}
+
+# img_info PATH EXPR: evaluates EXPR on `qemu-img info --output=json PATH` (see jv).
+img_info()
+{
+    local j
+    j=$(qemu-img info -U --output=json "$1") || fail "qemu-img info $1 failed"
+    jv "$2" "$j"
+}
+
+# make_base PATH MiB: a qcow2 base image of MiB with real data (0x55) in its first 2 MiB.
+make_base()
+{
+    qemu-img create -q -f qcow2 "$1" "${2}M" || fail "qemu-img create $1"
+    qemu-io -c 'write -P 0x55 0 2M' "$1" >/dev/null || fail "qemu-io write $1"
+}
+
+# md5_mac NAME: 52:54: followed by the first four bytes of MD5(NAME).
+md5_mac()
+{
+    local h
+    h=$(printf '%s' "$1" | md5sum | cut -c1-8)
+    printf '52:54:%s:%s:%s:%s\n' "${h:0:2}" "${h:2:2}" "${h:4:2}" "${h:6:2}"
+}
+
+# listen_tcp ADDR PORT: a TCP listener in the background until the test ends.
+listen_tcp()
+{
+    local __lt_ready
+    mktmp_into __lt_ready
+    "$PY" -c '
+import socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+open(sys.argv[3], "w").close()
+time.sleep(120)' "$1" "$2" "$__lt_ready/up" </dev/null >/dev/null 2>&1 &
+    local pid=$!
+    at_exit kill "$pid"
+    for _ in $(seq 100); do
+        [ -e "$__lt_ready/up" ] && return 0
+        kill -0 "$pid" 2>/dev/null || fail "cannot listen on $1:$2"
+        sleep 0.02
+    done
+    fail "listener on $1:$2 did not come up"
+}
+
+# ---- running the tests of a file ----
+
+run_tests()
+{
+    local tests=("$@") t failed=0 passed=0
+    if [ ${#tests[@]} -eq 0 ]; then
+        mapfile -t tests < <(declare -F | awk '$3 ~ /^test_/ {print $3}')
+    fi
+    [ -x "$YAVE_TEST_BIN" ] || {
+        echo "    FAIL: no executable at YAVE_TEST_BIN=$YAVE_TEST_BIN (run make build/asan/yave-tui)" >&2
+        exit 1
+    }
+    for t in "${tests[@]}"; do
+        local start=$SECONDS
+        (
+            CURRENT_TEST=$t
+            _CLEANUP=()
+            trap _run_cleanup EXIT
+            "$t"
+        )
+        if [ $? -eq 0 ]; then
+            passed=$((passed + 1))
+            printf '    ok   %s (%ss)\n' "$t" $((SECONDS - start))
+        else
+            failed=$((failed + 1))
+            printf '    FAIL %s\n' "$t"
+        fi
+    done
+    printf '    %d passed, %d failed\n' "$passed" "$failed"
+    [ "$failed" -eq 0 ]
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# --help of the program and of every command, --version, unknown commands and options.
+. "$(dirname "$0")/lib.sh"
+
+# The options of each command (spec §8): long/short, or long alone.
+declare -A SPEC_OPTS=(
+    [create]='name/n image/i preset/p capacity/c memory/m vcpu/v hostname/H root-password/r
+              vnc-password/V root-password-file vnc-password-file master linked no-ovmf
+              install-timeout'
+    [list]=''
+    [status]='name'
+    [run]='name dry-run'
+    [shutdown]='name force timeout'
+    [netdev]='name ifname'
+    [delete]='name force'
+)
+
+test_top_level_help()
+{
+    local o
+    for o in --help -h; do
+        expect_exit 0 "$YAVE_TEST_BIN" $o
+        assert_stderr_empty
+        assert_match '^usage: yave-tui' "$OUT" "usage line"
+        assert_contains "$OUT" "--batch"
+        assert_contains "$OUT" "-C, --root DIR"
+        assert_contains "$OUT" "--json"
+        assert_contains "$OUT" "--file FILE"
+        assert_contains "$OUT" "--version"
+        assert_contains "$OUT" "exit status"
+        for c in create list status delete; do
+            assert_out_line "^  $c +[A-Z]" "command $c in the help"
+        done
+    done
+    expect_exit 0 "$YAVE_TEST_BIN" --batch --help
+    assert_contains "$OUT" "commands"
+}
+
+test_every_command_has_help_with_all_its_options()
+{
+    local cmds c spec o long short
+    expect_exit 0 "$YAVE_TEST_BIN" --help
+    cmds=$(sed -n '/^commands/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' <<<"$OUT")
+    for c in create list status delete; do
+        grep -qx "$c" <<<"$cmds" || fail "command $c is not listed in --help"
+    done
+    for c in $cmds; do
+        expect_exit 0 yv /nonexistent-root "$c" --help
+        assert_stderr_empty "$c --help"
+        assert_match "^usage: yave-tui --batch .*$c" "$OUT" "usage line of $c"
+        assert_contains "$OUT" "-h, --help" "$c --help"
+        [ -n "${SPEC_OPTS[$c]+x}" ] || fail "command $c is not in the spec"
+        for spec in ${SPEC_OPTS[$c]}; do
+            long=${spec%%/*}
+            short=${spec#*/}
+            if [ "$short" != "$spec" ]; then
+                assert_out_line "^ +-$short, --$long( |\$)" "$c --help: -$short, --$long"
+            else
+                assert_out_line "^ +(-[A-Za-z], )?--$long( |\$)" "$c --help: --$long"
+            fi
+        done
+        # -h too, and --help wins over missing options
+        expect_exit 0 yv /nonexistent-root "$c" -h
+        assert_match "^usage: yave-tui --batch .*$c" "$OUT"
+    done
+    assert_no_file /nonexistent-root "help must not create the root"
+}
+
+test_version()
+{
+    local want
+    want=$(cat "$REPO_DIR/VERSION")
+    assert_match '^[0-9]+\.[0-9]+\.[0-9]+$' "$want" "VERSION file"
+    expect_exit 0 "$YAVE_TEST_BIN" --version
+    assert_eq "yave-tui $want" "$OUT" "--version"
+    assert_eq 1 "$OUT_LINES"
+    assert_stderr_empty
+    expect_exit 0 "$YAVE_TEST_BIN" --batch --version
+    assert_eq "yave-tui $want" "$OUT" "--batch --version"
+}
+
+test_unknown_command_is_usage()
+{
+    local root
+    new_root root
+    expect_exit 2 yv "$root" frobnicate
+    assert_stdout_empty
+    assert_err_line "" "unknown command 'frobnicate'"
+    expect_exit 2 yv "$root" --json frobnicate --name x
+    assert_json_error USAGE
+    expect_exit 2 yv "$root"
+    assert_err_line "" "no command"
+    expect_exit 2 yv "$root" --json
+    assert_json_error USAGE
+}
+
+test_unknown_option_is_usage()
+{
+    local root before
+    new_root root
+    expect_exit 0 yv "$root" create --name keep --capacity 16
+    before=$(snapshot_root "$root")
+    expect_exit 2 "$YAVE_TEST_BIN" --bogus --batch list
+    assert_err_line "" "unknown option '--bogus'"
+    expect_exit 2 "$YAVE_TEST_BIN" --batch --root
+    assert_err_line "" "--root needs a value"
+    expect_exit 2 yv "$root" list --bogus
+    assert_stdout_empty
+    assert_err_line list "unknown option '--bogus'"
+    expect_exit 2 yv "$root" --json list --bogus
+    assert_json_error USAGE
+    expect_exit 2 yv "$root" create --name x --bogus
+    assert_err_line create "unknown option '--bogus'"
+    expect_exit 2 yv "$root" create --name x -Z
+    assert_err_line create "unknown option"
+    expect_exit 2 yv "$root" create --name x --name y
+    assert_err_line create "--name given twice"
+    expect_exit 2 yv "$root" create --name x extra
+    assert_err_line create "unexpected argument 'extra'"
+    expect_exit 2 yv "$root" create
+    assert_err_line create "--name is required"
+    expect_exit 2 yv "$root" status --name
+    assert_err_line status "needs a value"
+    expect_exit 2 yv "$root" create --name x --hostname h
+    assert_err_line create "--hostname only applies with --preset"
+    expect_exit 2 yv "$root" create --name x --image a --preset b
+    assert_err_line create "--image or --preset"
+    assert_no_trace "$before" "$root"
+}
+
+test_short_options_work()
+{
+    local root
+    new_root root
+    make_base "$root/base.qcow2" 32
+    expect_exit 0 "$YAVE_TEST_BIN" --batch -C "$root" --json create -n s1 -i base -c 48 -m 512 -v 2 -V shortpw1
+    assert_eq "['s1', 512, 2]" "$(jv 'str([d["name"], d["memory"], d["vcpu"]])')"
+    assert_eq $((48 * MIB)) "$(img_info "$root/s1.vm/hd0.qcow2" 'd["virtual-size"]')" "-c 48"
+    assert_eq shortpw1 "$(vm_config_value "$root" s1 password)" "-V"
+    expect_exit 0 "$YAVE_TEST_BIN" --batch -C "$root" --json status -n s1
+    assert_eq s1 "$(jv 'd["name"]')"
+    expect_exit 0 "$YAVE_TEST_BIN" --batch -C "$root" delete -n s1
+    assert_no_file "$root/s1.vm"
+}
+
+run_tests "$@"
