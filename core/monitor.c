@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ops.h"
 #include "qmp.h"
 #include "root.h"
 #include "storage.h"
@@ -22,6 +23,7 @@ typedef struct {
     yv_monitor_vm pub;
     struct stat cfg_st;
     bool seen;
+    bool creating; /* another process is building it (create, a preset's first boot) */
     int pidfd;
     yv_qmp *qmp;
     qphase qp;
@@ -227,6 +229,11 @@ static entry *add_entry(yv_monitor *m, const char *name)
 
 static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
 {
+    if (e->creating) {
+        e->pub.state = YV_STATE_INSTALLING;
+        snprintf(e->pub.detail, sizeof e->pub.detail, "being created");
+        return;
+    }
     char *dir = yv_root_vm_dir(m->root, e->pub.name), *cfgp = yv_root_join(dir, "config.yaml");
     struct stat st;
     memset(&st, 0, sizeof st);
@@ -251,6 +258,20 @@ static void rescan(yv_monitor *m, int64_t now)
         hit = nold ? bsearch(&kp, m->v, nold, sizeof *m->v, cmp_entry) : NULL;
         entry *e = hit ? *hit : add_entry(m, names[i]);
         e->seen = true;
+        e->creating = false; /* its real folder exists */
+        refresh_entry(m, e, now);
+    }
+    yv_root_free_names(names, n);
+    /* VMs still under construction show as `installing` until their folder gets its name */
+    names = yv_ops_in_creation(m->root, &n);
+    for (size_t i = 0; i < n; i++) {
+        entry key, *kp = &key, **hit;
+        key.pub.name = names[i];
+        hit = nold ? bsearch(&kp, m->v, nold, sizeof *m->v, cmp_entry) : NULL;
+        entry *e = hit ? *hit : NULL;
+        if (e && e->seen) continue; /* the real folder exists already */
+        if (!e) e = add_entry(m, names[i]);
+        e->seen = e->creating = true;
         refresh_entry(m, e, now);
     }
     yv_root_free_names(names, n);

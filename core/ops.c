@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cloudinit.h"
+#include "netdev.h"
 #include "preset.h"
 #include "root.h"
 #include "storage.h"
@@ -78,6 +79,30 @@ static void reap_stale_parts(const char *root, yv_vnctable *t, bool *table_chang
         free(path);
     }
     closedir(d);
+}
+
+char **yv_ops_in_creation(const char *root, size_t *n)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+    size_t cap = 4, sl = strlen(PART_SUFFIX);
+    char **names = yv_malloc(cap * sizeof *names);
+    *n = 0;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX)) continue;
+        char *path = yv_root_join(root, de->d_name);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        free(path);
+        if (fd < 0) continue;
+        bool busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        close(fd);
+        if (!busy) continue;
+        if (*n == cap) names = yv_realloc(names, (cap *= 2) * sizeof *names);
+        names[(*n)++] = yv_strndup(de->d_name + 1, l - sl - 1);
+    }
+    if (d) closedir(d);
+    return names;
 }
 
 /* Resolves --image to an existing file: NAME → <root>/NAME.qcow2, NAME.qcow2 → <root>/NAME.qcow2,
@@ -271,7 +296,8 @@ static void plan_done(preset_plan *p)
 }
 
 /* Everything that can fail before anything is written: preset, image, host name, password. */
-static int plan_preset(const char *root, const yv_create_opts *o, preset_plan *p, yv_err *err)
+static int plan_preset(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                       preset_plan *p, yv_err *err)
 {
     yv_preset pr;
     memset(p, 0, sizeof *p);
@@ -290,6 +316,13 @@ static int plan_preset(const char *root, const yv_create_opts *o, preset_plan *p
     }
     p->cloudimg = yv_strdup(pr.cloudimg);
     yv_preset_done(&pr);
+    /* the first boot runs with the VM's network: its bridge must be there before anything is made */
+    const char *br = o->master ? o->master : cfg->network_master;
+    if (o->network && !br)
+        return plan_done(p), yv_err_set(err, YV_E_USAGE, "the first boot needs the VM's bridge: "
+                                        "give --master, set network.master, or use --no-network");
+    if (o->network && yv_netdev_check_bridge(br, o->master ? "--master" : "network.master", err) < 0)
+        return plan_done(p), -1;
     if (!(p->hash = yv_cloudinit_hash(o->root_password, err))) return plan_done(p), -1;
     return 0;
 }
@@ -395,7 +428,7 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
         free(base);
         free(ref);
     }
-    if (o->preset && plan_preset(root, o, &plan, err) < 0) return -1;
+    if (o->preset && plan_preset(root, cfg, o, &plan, err) < 0) return -1;
     if (yv_root_ensure(root, err) < 0 || reserve(root, cfg, o->name, &r, err) < 0) {
         free(r.part);
         plan_done(&plan);

@@ -48,6 +48,10 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
 int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
                   yv_err *err);
 
+/* Names of the VMs another `create` is building right now (their .part folder is locked), sorted.
+ * Free with yv_root_free_names. */
+char **yv_ops_in_creation(const char *root, size_t *n);
+
 /* A random password of n characters from [A-Za-z0-9] (malloc'd). */
 char *yv_ops_random_password(size_t n);
 

@@ -193,13 +193,42 @@ static void finish(yv_app *a, yv_job *j)
     a->dirty = true;
 }
 
+/* A preset install reports progress as JSON lines on the child's stderr: show the newest on the
+ * status line (phase, elapsed time, the guest's last console line) and keep only what is not yet a
+ * complete line. */
+static void take_progress(yv_app *a, yv_job *j)
+{
+    char *nl;
+    while ((nl = memchr(j->err, '\n', j->errlen))) {
+        *nl = '\0';
+        json_t *root = json_loads(j->err, 0, NULL), *p = json_object_get(root, "progress");
+        if (p) {
+            yv_app_status(a, false, "installing %s: %s %.0fs%s%.100s", j->vm,
+                          json_string_value(json_object_get(p, "phase")) ?: "?",
+                          json_number_value(json_object_get(p, "elapsed")),
+                          *(json_string_value(json_object_get(p, "serial")) ?: "") ? " — " : "",
+                          json_string_value(json_object_get(p, "serial")) ?: "");
+            a->status_until = yv_now_ms() + 3600 * 1000;
+        }
+        json_decref(root);
+        size_t used = (size_t)(nl - j->err) + 1;
+        if (!p) break; /* a plain line (the final error): keep it */
+        memmove(j->err, nl + 1, j->errlen - used);
+        j->errlen -= used;
+        j->err[j->errlen] = '\0';
+    }
+}
+
 void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n)
 {
     size_t k = 0;
     for (yv_job **pp = &a->jobs; *pp && k + 3 <= n;) {
         yv_job *j = *pp;
         if (fds[k].revents) drain(&j->out_fd, j->out, sizeof j->out, &j->outlen);
-        if (fds[k + 1].revents) drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
+        if (fds[k + 1].revents) {
+            drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
+            if (j->act == ACT_PRESET) take_progress(a, j);
+        }
         bool exited = fds[k + 2].revents != 0;
         k += 3;
         if (!exited) {

@@ -34,8 +34,9 @@ static const yv_field_spec create_specs[] = {
 /* Which fields each form shows, in order. */
 static const int create_fields[] = {F_NAME,  F_SOURCE, F_LINKED,  F_CAPACITY, F_MEMORY,
                                     F_VCPU,  F_VNCPW,  F_BRIDGE,  F_NETWORK,  F_UEFI};
-static const int preset_fields[] = {F_NAME,   F_SOURCE,  F_HOSTNAME, F_ROOTPW, F_VNCPW, F_CAPACITY,
-                                    F_MEMORY, F_VCPU,    F_BRIDGE,   F_LINKED, F_TIMEOUT};
+static const int preset_fields[] = {F_NAME,   F_SOURCE, F_HOSTNAME, F_ROOTPW,  F_VNCPW,
+                                    F_CAPACITY, F_MEMORY, F_VCPU,   F_BRIDGE,  F_NETWORK,
+                                    F_UEFI,   F_LINKED, F_TIMEOUT};
 
 static const int *fields_of(yv_action kind, size_t *n)
 {
@@ -165,8 +166,8 @@ static void submit(yv_app *a)
     args[n++] = "--vcpu";
     args[n++] = store[F_VCPU];
     if (*store[F_BRIDGE]) args[n++] = "--master", args[n++] = store[F_BRIDGE];
-    if (a->form_kind == ACT_CREATE && !*store[F_NETWORK]) args[n++] = "--no-network";
-    if (a->form_kind == ACT_CREATE && !*store[F_UEFI]) args[n++] = "--no-ovmf";
+    if (!*store[F_NETWORK]) args[n++] = "--no-network";
+    if (!*store[F_UEFI]) args[n++] = "--no-ovmf";
     if (a->form_kind == ACT_PRESET) {
         if (*store[F_HOSTNAME]) args[n++] = "--hostname", args[n++] = store[F_HOSTNAME];
         args[n++] = "--install-timeout";
