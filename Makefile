@@ -26,10 +26,41 @@ DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurse
 DEB_TEST  := libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
 
-.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks
+.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks install uninstall
 # Package checks run first, then a fresh make (pkg-config flags are read after the install).
 all: deps-build
-	@$(MAKE) --no-print-directory yave-tui
+	@$(MAKE) --no-print-directory yave-tui yave-tui.1 build/yave-tui.bash
+
+# The man page and the completion come from the same tables as --help.
+yave-tui.1: yave-tui
+	@./yave-tui --man > $@.tmp && mv $@.tmp $@
+build/yave-tui.bash: yave-tui
+	@mkdir -p build && ./yave-tui --bash-completion > $@.tmp && mv $@.tmp $@
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+THEMES  := $(wildcard themes/*.theme)
+INSTALLED := $(PREFIX)/bin/yave-tui $(PREFIX)/libexec/yave/netdevup $(PREFIX)/libexec/yave/netdevdown \
+	$(patsubst themes/%,$(PREFIX)/share/yave/themes/%,$(THEMES)) \
+	$(PREFIX)/share/man/man1/yave-tui.1 $(PREFIX)/share/bash-completion/completions/yave-tui
+
+install: all
+	install -D -m 0755 yave-tui $(DESTDIR)$(PREFIX)/bin/yave-tui
+	install -D -m 0755 netdevup $(DESTDIR)$(PREFIX)/libexec/yave/netdevup
+	install -D -m 0755 netdevdown $(DESTDIR)$(PREFIX)/libexec/yave/netdevdown
+	install -d $(DESTDIR)$(PREFIX)/share/yave/themes
+	install -m 0644 $(THEMES) $(DESTDIR)$(PREFIX)/share/yave/themes/
+	install -D -m 0644 yave-tui.1 $(DESTDIR)$(PREFIX)/share/man/man1/yave-tui.1
+	install -D -m 0644 build/yave-tui.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/yave-tui
+
+# Removes exactly what install put there, and the folders that are ours alone.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(PREFIX)/share/yave/themes $(DESTDIR)$(PREFIX)/share/yave $(DESTDIR)$(PREFIX)/libexec/yave 2>/dev/null
+	@# a staging DESTDIR is left as empty as install found it
+	@if [ -n "$(DESTDIR)" ]; then for f in $(INSTALLED); do d=$$(dirname "$(DESTDIR)$$f"); \
+	  while [ "$$d" != "$(DESTDIR)" ] && [ "$${d#$(DESTDIR)}" != "$$d" ]; do \
+	    if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || break; fi; d=$$(dirname "$$d"); done; done; fi
 
 # Installs missing packages (needs root on a fresh machine); silent when all are there.
 define ensure_pkgs
@@ -87,7 +118,7 @@ integration: deps-test yave-tui build/asan/yave-tui $(TOOL_BIN)
 	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui tests/integration/run-all
 
 check: deps-test
-	@$(MAKE) --no-print-directory all asan
+	@$(MAKE) --no-print-directory yave-tui yave-tui.1 build/yave-tui.bash asan
 	@$(MAKE) --no-print-directory unit integration
 	@echo "make check: all tests passed"
 
@@ -108,4 +139,4 @@ format:
 	clang-format -i core/*.[ch] tui/*.[ch] widgets/*.[ch] tests/unit/*.[ch]
 
 clean:
-	rm -rf build yave-tui
+	rm -rf build yave-tui yave-tui.1

@@ -59,7 +59,7 @@ int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, 
 
 /* netdevup/netdevdown sit next to the binary in the source tree (also when it is build/asan/…), or in
  * <prefix>/libexec/yave when installed. */
-static char *find_script(const char *name)
+char *yv_lifecycle_script(const char *name)
 {
     char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
     if (slash) *slash = '\0';
@@ -98,8 +98,8 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
         return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU not found (%s): install qemu-system-x86 "
                           "or set cli.bin in config.yaml", cfg->cli_bin ? cfg->cli_bin :
                           "qemu-system-x86_64");
-    c->up = find_script("netdevup");
-    c->down = find_script("netdevdown");
+    c->up = yv_lifecycle_script("netdevup");
+    c->down = yv_lifecycle_script("netdevdown");
     c->ovmf_code = yv_strdup(cfg->ovmf_code ? cfg->ovmf_code : OVMF_CODE_DEFAULT);
     return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
 }

@@ -23,6 +23,10 @@ typedef struct {
 int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, size_t wn,
                             yv_err *err);
 
+/* Absolute path of netdevup/netdevdown: next to the binary (source tree, also build/asan/…), or
+ * <prefix>/libexec/yave when installed (malloc'd; the bare name when none is found). */
+char *yv_lifecycle_script(const char *name);
+
 /* The argv `run` would execute (for --dry-run and for run itself). */
 int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, yv_argv *out,
                       yv_run_result *res, yv_err *err);

@@ -89,7 +89,7 @@ static void install_signals(void)
 
 /* ---- themes ---- */
 
-static char *theme_path(const char *name)
+char *yv_app_theme_path(const char *name)
 {
     char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
     const char *dirs[] = {"%s/themes/%s.theme", "%s/../share/yave/themes/%s.theme",
@@ -98,8 +98,8 @@ static char *theme_path(const char *name)
     if (slash) *slash = '\0';
     for (size_t i = 0; !found && i < sizeof dirs / sizeof dirs[0]; i++) {
         char *p = yv_asprintf(dirs[i], exe, name);
-        if (access(p, R_OK) == 0) found = p;
-        else free(p);
+        if (access(p, R_OK) == 0) found = realpath(p, NULL);
+        free(p);
     }
     free(exe);
     return found;
@@ -110,7 +110,7 @@ static int load_theme(yv_app *a, const char *name, char *err, size_t n)
 {
     bool color = has_colors() && !getenv("NO_COLOR");
     if (!color) name = "mono";
-    char *p = name && strchr(name, '/') ? yv_strdup(name) : theme_path(name ? name : "default");
+    char *p = name && strchr(name, '/') ? yv_strdup(name) : yv_app_theme_path(name ? name : "default");
     int rc = 0;
     if (!p) {
         snprintf(err, n, "theme '%s' not found", name ? name : "default");

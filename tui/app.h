@@ -94,6 +94,9 @@ typedef struct {
 } yv_app;
 
 int yv_app_main(const char *root_opt, const char *theme_name);
+/* The file of theme `name`: themes/ next to the binary (source tree), or <prefix>/share/yave/themes
+ * when installed; malloc'd, NULL when there is none. */
+char *yv_app_theme_path(const char *name);
 
 /* screens */
 void yv_list_init(yv_app *a);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmdtab.h"
+#include "docs.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/ops.h"
@@ -480,11 +481,18 @@ static const yv_cmd commands[] = {
     {0},
 };
 
+const yv_cmd *yv_batch_commands(void)
+{
+    return commands;
+}
+
 void yv_batch_usage(FILE *out)
 {
     fputs("commands (yave-tui --batch COMMAND --help for the options of each):\n", out);
-    for (const yv_cmd *c = commands; c->name; c++)
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    for (const yv_cmd *c = commands; c->name; c++) {
+        fprintf(out, "  %-10s ", c->name);
+        yv_docs_wrap(out, c->summary, 13, 79);
+    }
 }
 
 /* ---- dispatch ---- */

@@ -3,6 +3,7 @@
 #define YV_BATCH_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef struct {
     const char *root; /* --root, or NULL */
@@ -15,5 +16,8 @@ typedef struct {
 int yv_batch_main(const yv_batch_opts *opts, int argc, char **argv);
 /* The list of commands, for `--help`. */
 void yv_batch_usage(FILE *out);
+/* The command table (NULL-name terminated), for the man page and shell completion. */
+struct yv_cmd;
+const struct yv_cmd *yv_batch_commands(void);
 
 #endif

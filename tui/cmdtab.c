@@ -1,5 +1,7 @@
 #include "cmdtab.h"
 
+#include "docs.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +32,8 @@ void yv_cmdtab_help(const yv_cmd *c, FILE *out)
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->lng, o->arg ? " " : "",
                      o->arg ? o->arg : "");
-        fprintf(out, "  %-30s %s\n", left, o->help);
+        fprintf(out, "  %-30s ", left);
+        yv_docs_wrap(out, o->help, 33, 99);
     }
     fprintf(out, "  %-30s %s\n", "-h, --help", "show this help");
 }

@@ -1,0 +1,301 @@
+/* Unit tests of core/proc.c: running programs without a shell, and the pidfile helpers. */
+#include "unit.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "core/proc.h"
+
+static void test_which(void **state)
+{
+    char *dir = *state;
+    char *p = yv_proc_which("sh");
+    assert_non_null(p);
+    assert_true(p[0] == '/');
+    assert_true(strlen(p) > 3 && !strcmp(p + strlen(p) - 3, "/sh"));
+    free(p);
+    p = yv_proc_which("/bin/sh");
+    assert_string_equal(p, "/bin/sh");
+    free(p);
+    assert_null(yv_proc_which("/nonexistent/prog"));
+    assert_null(yv_proc_which("no-such-program-yave"));
+    /* a file without the execute bit is not a program */
+    ut_write(dir, "plain", "#!/bin/sh\n");
+    char *path = yv_root_join(dir, "plain");
+    assert_null(yv_proc_which(path));
+    free(path);
+}
+
+static void test_run_ok(void **state)
+{
+    (void)state;
+    yv_err err = {0};
+    char *argv[] = {"true", NULL};
+    assert_int_equal(yv_proc_run(argv, NULL, &err), 0);
+    assert_int_equal(err.code, YV_OK);
+}
+
+static void assert_run_fails(char *const argv[], const char *msg)
+{
+    yv_err err;
+    assert_int_equal(yv_proc_run(argv, NULL, &err), -1);
+    assert_int_equal(err.code, YV_E_TOOL_FAILED);
+    assert_string_equal(err.msg, msg);
+}
+
+static void test_run_failures(void **state)
+{
+    char *dir = *state;
+    char *a1[] = {"sh", "-c", "echo out; echo err1 >&2; echo err2 >&2; exit 3", NULL};
+    assert_run_fails(a1, "sh failed (exit 3): err1 / err2");
+    /* only the last lines of a long stderr, on one line */
+    char *a2[] = {"sh", "-c", "for i in 1 2 3 4 5 6; do echo line$i >&2; done; echo >&2; exit 1",
+                  NULL};
+    assert_run_fails(a2, "sh failed (exit 1): line4 / line5 / line6");
+    char *a3[] = {"sh", "-c", "exit 2", NULL};
+    assert_run_fails(a3, "sh failed (exit 2)");
+    char *a4[] = {"sh", "-c", "kill -9 $$", NULL};
+    assert_run_fails(a4, "sh killed by signal 9");
+    /* control characters from a tool never reach the message */
+    char *a5[] = {"sh", "-c", "printf 'bad\\033[2J\\001x\\n' >&2; exit 1", NULL};
+    assert_run_fails(a5, "sh failed (exit 1): bad[2Jx");
+    char *a6[] = {"no-such-program-yave", "--help", NULL};
+    assert_run_fails(a6, "no-such-program-yave: program not found (install it or set its path in "
+                         "config.yaml)");
+    /* found, but it cannot be executed */
+    ut_write(dir, "badscript", "#!/nonexistent/interpreter\n");
+    char *script = yv_root_join(dir, "badscript");
+    assert_int_equal(chmod(script, 0755), 0);
+    char *a7[] = {script, NULL};
+    yv_err err;
+    assert_int_equal(yv_proc_run(a7, NULL, &err), -1);
+    assert_int_equal(err.code, YV_E_TOOL_FAILED);
+    ut_assert_contains(err.msg, "badscript failed (exit 127): cannot execute ");
+    free(script);
+}
+
+static char *output_of(char *const argv[], char *const envp[])
+{
+    char *out = (char *)"unset";
+    yv_err err;
+    if (yv_proc_run_output(argv, envp, &out, &err) < 0) fail_msg("%s", err.msg);
+    return out;
+}
+
+static void test_run_output(void **state)
+{
+    (void)state;
+    char *a1[] = {"printf", "abc", NULL};
+    char *out = output_of(a1, NULL);
+    assert_string_equal(out, "abc");
+    free(out);
+    char *a2[] = {"true", NULL};
+    out = output_of(a2, NULL);
+    assert_string_equal(out, "");
+    free(out);
+    /* stdout and stderr are kept apart */
+    char *a3[] = {"sh", "-c", "echo to-err >&2; echo to-out", NULL};
+    out = output_of(a3, NULL);
+    assert_string_equal(out, "to-out\n");
+    free(out);
+    /* stdin is /dev/null: a reader does not hang */
+    char *a4[] = {"cat", NULL};
+    out = output_of(a4, NULL);
+    assert_string_equal(out, "");
+    free(out);
+    /* at most 1 MiB is kept, and a large writer is drained (no deadlock) */
+    char *a5[] = {"head", "-c", "3000000", "/dev/zero", NULL};
+    out = output_of(a5, NULL);
+    free(out);
+    char *a6[] = {"sh", "-c",
+                  "head -c 3000000 /dev/zero | tr '\\0' x; head -c 200000 /dev/zero >&2", NULL};
+    out = output_of(a6, NULL);
+    assert_int_equal(strlen(out), 1024 * 1024);
+    assert_int_equal(out[1024 * 1024 - 1], 'x');
+    free(out);
+    /* no output on failure */
+    char *a7[] = {"sh", "-c", "echo partial; exit 1", NULL};
+    char *o7 = NULL;
+    yv_err err;
+    assert_int_equal(yv_proc_run_output(a7, NULL, &o7, &err), -1);
+    assert_null(o7);
+}
+
+static void test_environment(void **state)
+{
+    (void)state;
+    setenv("YAVE_UNIT_SECRET", "leak", 1);
+    char *a1[] = {"/usr/bin/env", NULL};
+    char *out = output_of(a1, NULL);
+    /* the minimal environment: nothing of ours leaks into tools */
+    assert_string_equal(out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+                             "LC_ALL=C\n");
+    free(out);
+    char *env[] = {"A=b", "C=d e", NULL};
+    out = output_of(a1, env);
+    assert_string_equal(out, "A=b\nC=d e\n");
+    free(out);
+    unsetenv("YAVE_UNIT_SECRET");
+}
+
+static void test_clean_child_state(void **state)
+{
+    (void)state;
+    /* a descriptor without close-on-exec is not inherited */
+    int fd = open("/dev/null", O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 77), 77);
+    close(fd);
+    char *a1[] = {"sh", "-c", "if [ -e /proc/self/fd/77 ]; then echo leaked; else echo clean; fi",
+                  NULL};
+    char *out = output_of(a1, NULL);
+    assert_string_equal(out, "clean\n");
+    free(out);
+    close(77);
+    /* an ignored or blocked signal in the caller is back to default in the tool */
+    struct sigaction old;
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigaction(SIGINT, &ign, &old);
+    sigset_t block, oldmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &oldmask);
+    char *a2[] = {"sh", "-c", "kill -INT $$; echo survived", NULL};
+    assert_run_fails(a2, "sh killed by signal 2");
+    char *a3[] = {"sh", "-c", "kill -TERM $$; echo survived", NULL};
+    assert_run_fails(a3, "sh killed by signal 15");
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    sigaction(SIGINT, &old, NULL);
+}
+
+static void test_parse_pid(void **state)
+{
+    (void)state;
+    assert_int_equal(yv_proc_parse_pid("1234\n", 5), 1234);
+    assert_int_equal(yv_proc_parse_pid("1234", 4), 1234);
+    assert_int_equal(yv_proc_parse_pid("2", 1), 2);
+    assert_int_equal(yv_proc_parse_pid("4194304", 7), 4194304);
+    assert_int_equal(yv_proc_parse_pid("4194305", 7), -1);
+    assert_int_equal(yv_proc_parse_pid("1", 1), -1); /* init */
+    assert_int_equal(yv_proc_parse_pid("0", 1), -1); /* kill(0) is our own group */
+    assert_int_equal(yv_proc_parse_pid("0123", 4), -1);
+    assert_int_equal(yv_proc_parse_pid("-1", 2), -1);
+    assert_int_equal(yv_proc_parse_pid("12 ", 3), -1);
+    assert_int_equal(yv_proc_parse_pid(" 12", 3), -1);
+    assert_int_equal(yv_proc_parse_pid("12\n\n", 4), -1);
+    assert_int_equal(yv_proc_parse_pid("", 0), -1);
+    assert_int_equal(yv_proc_parse_pid("\n", 1), -1);
+    assert_int_equal(yv_proc_parse_pid("99999999999", 11), -1);
+    /* only len bytes are read: no terminator needed */
+    assert_int_equal(yv_proc_parse_pid("42garbage", 2), 42);
+}
+
+static void test_pidfile(void **state)
+{
+    char *dir = *state;
+    char *path = yv_root_join(dir, "vm.pid");
+    assert_int_equal(yv_proc_pidfile_pid(path), 0);
+    assert_int_equal(yv_proc_pidfile_holder(path), 0);
+    ut_write(dir, "vm.pid", "4242\n");
+    assert_int_equal(yv_proc_pidfile_pid(path), 4242);
+    assert_int_equal(yv_proc_pidfile_holder(path), 0);
+    ut_write(dir, "vm.pid", "4242x\n");
+    assert_int_equal(yv_proc_pidfile_pid(path), 0);
+
+    /* a child holds the lock, as QEMU does on its pidfile */
+    int sync[2];
+    assert_int_equal(pipe(sync), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sync[0]);
+        int fd = open(path, O_RDWR);
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0) _exit(1);
+        if (write(sync[1], "r", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    close(sync[1]);
+    char c;
+    assert_int_equal(read(sync[0], &c, 1), 1);
+    close(sync[0]);
+    pid_t holder = yv_proc_pidfile_holder(path);
+    /* a live process that is not the one being looked for */
+    char *self = yv_proc_self_exe();
+    bool child_is_us = yv_proc_is_exe(pid, self);
+    bool child_is_sh = yv_proc_is_exe(pid, "/bin/sh");
+    bool alive = !yv_proc_exited(pid);
+    kill(pid, SIGKILL);
+    /* killed but not reaped: a zombie has exited */
+    usleep(50 * 1000);
+    bool zombie_exited = yv_proc_exited(pid);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(holder, pid);
+    assert_true(child_is_us);
+    assert_false(child_is_sh);
+    assert_true(alive);
+    assert_true(zombie_exited);
+    assert_true(yv_proc_exited(pid));
+    assert_false(yv_proc_is_exe(pid, self));
+    assert_int_equal(yv_proc_pidfile_holder(path), 0);
+    free(self);
+    free(path);
+}
+
+static void test_self(void **state)
+{
+    (void)state;
+    char *self = yv_proc_self_exe();
+    assert_true(self[0] == '/');
+    ut_assert_contains(self, "test_proc");
+    assert_true(yv_proc_is_exe(getpid(), self));
+    assert_false(yv_proc_exited(getpid()));
+    free(self);
+}
+
+static void test_launch(void **state)
+{
+    char *dir = *state;
+    yv_err err;
+    char *log = yv_root_join(dir, "qemu.log");
+    char *a1[] = {"/bin/sh", "-c", "echo starting >&2; echo not-logged", NULL};
+    char *env[] = {"X=1", NULL};
+    assert_int_equal(yv_proc_launch(a1, env, log, &err), 0);
+    char *text = ut_read(dir, "qemu.log");
+    assert_string_equal(text, "starting\n");
+    free(text);
+    assert_int_equal(ut_mode(dir, "qemu.log"), 0600);
+    /* each launch starts a new log */
+    char *a2[] = {"/bin/sh", "-c", "echo boom >&2; echo second >&2; exit 4", NULL};
+    assert_int_equal(yv_proc_launch(a2, env, log, &err), -1);
+    assert_int_equal(err.code, YV_E_TOOL_FAILED);
+    assert_string_equal(err.msg, "sh failed (exit 4): boom / second");
+    text = ut_read(dir, "qemu.log");
+    assert_string_equal(text, "boom\nsecond\n");
+    free(text);
+    char *a3[] = {"no-such-program-yave", NULL};
+    assert_int_equal(yv_proc_launch(a3, env, log, &err), -1);
+    assert_int_equal(err.code, YV_E_TOOL_FAILED);
+    free(log);
+    log = yv_root_join(dir, "missing/qemu.log");
+    assert_int_equal(yv_proc_launch(a1, env, log, &err), -1);
+    assert_int_equal(err.code, YV_E_IO);
+    free(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_which, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test(test_run_ok),
+        cmocka_unit_test_setup_teardown(test_run_failures, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test(test_run_output),
+        cmocka_unit_test(test_environment),
+        cmocka_unit_test(test_clean_child_state),
+        cmocka_unit_test(test_parse_pid),
+        cmocka_unit_test_setup_teardown(test_pidfile, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test(test_self),
+        cmocka_unit_test_setup_teardown(test_launch, ut_setup_tmp, ut_teardown_tmp),
+    };
+    return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
+}

@@ -1,0 +1,464 @@
+/* Unit tests of core/root.c: paths, the root lock, atomic writes, listing and removal. */
+#include "unit.h"
+
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static void test_write_atomic_creates_with_mode(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    mode_t old = umask(077); /* the mode is exact, whatever the umask */
+    static const mode_t modes[] = {0600, 0644, 0640, 0444};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "f%zu", i);
+        char *path = yv_root_join(root, rel);
+        assert_int_equal(yv_root_write_atomic(path, "hello\n", 6, modes[i], &err), 0);
+        assert_int_equal(ut_mode(root, rel), (int)modes[i]);
+        char *text = ut_read(root, rel);
+        assert_string_equal(text, "hello\n");
+        free(text);
+        free(path);
+    }
+    umask(old);
+    ut_assert_ls(root, "f0 f1 f2 f3");
+}
+
+static void test_write_atomic_replaces(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    char *path = yv_root_join(root, "config.yaml");
+    ut_write(root, "config.yaml", "old content that is longer than the new one\n");
+    struct stat before;
+    assert_int_equal(stat(path, &before), 0);
+    /* binary data with NULs is written as given */
+    assert_int_equal(yv_root_write_atomic(path, "new\0x", 5, 0600, &err), 0);
+    size_t len;
+    char *text = yv_root_read_file(path, &len, YV_E_IO, &err);
+    assert_int_equal(len, 5);
+    assert_memory_equal(text, "new\0x", 5);
+    free(text);
+    assert_int_equal(ut_mode(root, "config.yaml"), 0600);
+    /* a new inode: readers holding the old file never see a half-written one */
+    struct stat after;
+    assert_int_equal(stat(path, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    ut_assert_ls(root, "config.yaml");
+
+    /* an empty file is fine too */
+    assert_int_equal(yv_root_write_atomic(path, "", 0, 0644, &err), 0);
+    text = yv_root_read_file(path, &len, YV_E_IO, &err);
+    assert_int_equal(len, 0);
+    assert_string_equal(text, "");
+    free(text);
+    ut_assert_ls(root, "config.yaml");
+    free(path);
+}
+
+static void test_write_atomic_failure_leaves_nothing(void **state)
+{
+    char *root = *state;
+    yv_err err = {0};
+    char *path = yv_root_join(root, "missing-folder/config.yaml");
+    assert_int_equal(yv_root_write_atomic(path, "x", 1, 0600, &err), -1);
+    assert_int_equal(err.code, YV_E_IO);
+    char *want = yv_asprintf("cannot write %s: No such file or directory", path);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(path);
+    ut_assert_ls(root, "");
+
+    /* the target is a folder: the rename fails, and the temp file is removed */
+    ut_mkdir(root, "dir");
+    ut_write(root, "dir/keep", "k");
+    path = yv_root_join(root, "dir");
+    assert_int_equal(yv_root_write_atomic(path, "x", 1, 0600, &err), -1);
+    assert_int_equal(err.code, YV_E_IO);
+    ut_assert_contains(err.msg, "(rename)");
+    free(path);
+    ut_assert_ls(root, "dir");
+    char *dir = yv_root_join(root, "dir");
+    ut_assert_ls(dir, "keep");
+    free(dir);
+}
+
+static void test_read_file(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    size_t len = 99;
+    char *path = yv_root_join(root, "nope");
+    assert_null(yv_root_read_file(path, &len, YV_E_PRESET_NOT_FOUND, &err));
+    assert_int_equal(err.code, YV_E_PRESET_NOT_FOUND);
+    free(path);
+    /* larger than the first buffer */
+    char *big = yv_malloc(100001);
+    for (size_t i = 0; i < 100000; i++) big[i] = (char)('a' + i % 26);
+    big[100000] = '\0';
+    ut_write(root, "big", big);
+    path = yv_root_join(root, "big");
+    char *text = yv_root_read_file(path, &len, YV_E_IO, &err);
+    assert_int_equal(len, 100000);
+    assert_string_equal(text, big);
+    free(text);
+    free(path);
+    free(big);
+    /* a folder cannot be read as a file */
+    assert_null(yv_root_read_file(root, &len, YV_E_VM_NOT_FOUND, &err));
+    assert_int_equal(err.code, YV_E_IO);
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    char *p = yv_root_join("/r", "a/b");
+    assert_string_equal(p, "/r/a/b");
+    free(p);
+    p = yv_root_join("/r", "/abs");
+    assert_string_equal(p, "/abs");
+    free(p);
+    p = yv_root_path("/r", "vnc_table.yaml");
+    assert_string_equal(p, "/r/vnc_table.yaml");
+    free(p);
+    p = yv_root_vm_dir("/r", "cloud");
+    assert_string_equal(p, "/r/cloud.vm");
+    free(p);
+}
+
+static void test_list_suffix(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    size_t n = 99;
+    /* a missing root has no VMs */
+    char *missing = yv_root_join(root, "missing");
+    char **names = yv_root_list_suffix(missing, ".vm", &n, &err);
+    assert_non_null(names);
+    assert_int_equal(n, 0);
+    yv_root_free_names(names, n);
+    free(missing);
+
+    ut_mkdir(root, "web.vm");
+    ut_mkdir(root, "Zed.vm");
+    ut_mkdir(root, "alpha.vm");
+    ut_mkdir(root, "alpha2.vm");
+    ut_mkdir(root, ".hidden.vm");
+    ut_mkdir(root, ".alpha.vm.part");
+    ut_mkdir(root, "x.vmx");
+    ut_mkdir(root, "x.vm.bak");
+    ut_mkdir(root, "noble.preset");
+    ut_write(root, "base.qcow2", "");
+    ut_write(root, "other.qcow2", "");
+    names = yv_root_list_suffix(root, ".vm", &n, &err);
+    assert_int_equal(n, 4);
+    assert_string_equal(names[0], "Zed");
+    assert_string_equal(names[1], "alpha");
+    assert_string_equal(names[2], "alpha2");
+    assert_string_equal(names[3], "web");
+    yv_root_free_names(names, n);
+
+    names = yv_root_list_suffix(root, ".qcow2", &n, &err);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "base");
+    assert_string_equal(names[1], "other");
+    yv_root_free_names(names, n);
+
+    names = yv_root_list_suffix(root, ".preset", &n, &err);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "noble");
+    yv_root_free_names(names, n);
+    yv_root_free_names(NULL, 0);
+
+    /* more entries than the first allocation */
+    for (int i = 0; i < 40; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "many%02d.vm", 39 - i);
+        ut_mkdir(root, rel);
+    }
+    names = yv_root_list_suffix(root, ".vm", &n, &err);
+    assert_int_equal(n, 44);
+    assert_string_equal(names[3], "many00");
+    assert_string_equal(names[43], "web");
+    yv_root_free_names(names, n);
+}
+
+static void test_rmtree(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    ut_mkdir(root, "keep");
+    ut_write(root, "keep/precious", "p");
+    ut_mkdir(root, "t");
+    ut_mkdir(root, "t/a");
+    ut_mkdir(root, "t/a/b");
+    ut_write(root, "t/a/b/f", "x");
+    ut_write(root, "t/g", "y");
+    ut_mkdir(root, "t/.hidden");
+    /* symlinks are removed, never followed */
+    char *target = yv_root_join(root, "keep");
+    char *link = yv_root_join(root, "t/a/link");
+    assert_int_equal(symlink(target, link), 0);
+    free(link);
+    free(target);
+    char *t = yv_root_join(root, "t");
+    assert_int_equal(yv_root_rmtree(t, &err), 0);
+    assert_false(yv_root_exists(t));
+    ut_assert_ls(root, "keep");
+    assert_true(ut_exists(root, "keep/precious"));
+    /* already gone is fine */
+    assert_int_equal(yv_root_rmtree(t, &err), 0);
+    free(t);
+
+    /* a symlink to a folder given as the tree itself: the link goes, the folder stays */
+    char *link2 = yv_root_join(root, "l");
+    char *keep = yv_root_join(root, "keep");
+    assert_int_equal(symlink(keep, link2), 0);
+    assert_int_equal(yv_root_rmtree(link2, &err), 0);
+    assert_false(yv_root_exists(link2));
+    assert_true(ut_exists(root, "keep/precious"));
+    free(keep);
+    free(link2);
+}
+
+static void test_ensure(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    char *r = yv_root_join(root, "a/b/root");
+    assert_int_equal(yv_root_ensure(r, &err), 0);
+    char *run = yv_root_join(r, "run");
+    struct stat st;
+    assert_int_equal(stat(run, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    /* twice is fine */
+    assert_int_equal(yv_root_ensure(r, &err), 0);
+    free(run);
+    free(r);
+
+    ut_write(root, "file", "x");
+    r = yv_root_join(root, "file");
+    assert_int_equal(yv_root_ensure(r, &err), -1);
+    assert_int_equal(err.code, YV_E_IO);
+    free(r);
+}
+
+static void test_exists(void **state)
+{
+    char *root = *state;
+    assert_true(yv_root_exists(root));
+    char *p = yv_root_join(root, "dangling");
+    assert_int_equal(symlink("/nonexistent/target", p), 0);
+    assert_true(yv_root_exists(p)); /* lstat: a dangling link still occupies the name */
+    free(p);
+    p = yv_root_join(root, "nothing");
+    assert_false(yv_root_exists(p));
+    free(p);
+}
+
+/* ---- the lock ---- */
+
+static int try_lock_nb(const char *root)
+{
+    char *path = yv_root_join(root, "run/lock");
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    free(path);
+    if (fd < 0) return -1;
+    int rc = flock(fd, LOCK_EX | LOCK_NB);
+    int e = errno;
+    close(fd);
+    return rc == 0 ? 0 : (e == EWOULDBLOCK ? 1 : -1);
+}
+
+/* Exit status of a child that tries the lock without blocking: 0 got it, 1 busy, 2 error. */
+static int child_try(const char *root)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int rc = try_lock_nb(root);
+        _exit(rc == 0 ? 0 : rc == 1 ? 1 : 2);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_lock_excludes_other_processes(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    assert_int_equal(yv_root_ensure(root, &err), 0);
+    int fd = yv_root_lock(root, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(ut_mode(root, "run/lock"), 0600);
+    assert_int_equal(child_try(root), 1);
+    yv_root_unlock(fd);
+    assert_int_equal(child_try(root), 0);
+    yv_root_unlock(-1); /* harmless */
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_lock_serialises(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    assert_int_equal(yv_root_ensure(root, &err), 0);
+    int fd = yv_root_lock(root, &err);
+    assert_true(fd >= 0);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* blocks until the parent lets go; then the marker the parent wrote under the lock exists.
+         * The inherited descriptor shares the parent's lock: drop it first. */
+        close(fd);
+        close(ready[0]);
+        if (write(ready[1], "r", 1) != 1) _exit(3);
+        yv_err e;
+        int cfd = yv_root_lock(root, &e);
+        if (cfd < 0) _exit(2);
+        bool seen = ut_exists(root, "marker");
+        yv_root_unlock(cfd);
+        _exit(seen ? 0 : 1);
+    }
+    close(ready[1]);
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    int64_t start = now_ms();
+    usleep(150 * 1000);
+    int status;
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still waiting for the lock */
+    ut_write(root, "marker", "m");
+    yv_root_unlock(fd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(now_ms() - start >= 150);
+}
+
+static void test_lock_without_run(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    char *r = yv_root_join(root, "nonexistent-root");
+    assert_int_equal(yv_root_lock(r, &err), -1);
+    assert_int_equal(err.code, YV_E_IO);
+    ut_assert_contains(err.msg, "run/lock");
+    free(r);
+}
+
+/* ---- which root ---- */
+
+typedef struct {
+    char *yave_root, *cwd;
+} env_save;
+
+static void env_push(env_save *s)
+{
+    const char *r = getenv("YAVE_ROOT");
+    s->yave_root = r ? yv_strdup(r) : NULL;
+    s->cwd = getcwd(NULL, 0);
+    unsetenv("YAVE_ROOT");
+}
+
+static void env_pop(env_save *s)
+{
+    if (s->yave_root)
+        setenv("YAVE_ROOT", s->yave_root, 1);
+    else
+        unsetenv("YAVE_ROOT");
+    assert_int_equal(chdir(s->cwd), 0);
+    free(s->yave_root);
+    free(s->cwd);
+}
+
+static void test_resolve(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    env_save s;
+    env_push(&s);
+    char *real = realpath(root, NULL);
+    assert_non_null(real);
+
+    char *r = yv_root_resolve(root, &err);
+    assert_string_equal(r, real);
+    free(r);
+    /* relative roots become absolute, without ./.. or a trailing slash */
+    assert_int_equal(chdir(root), 0);
+    ut_mkdir(root, "sub");
+    r = yv_root_resolve("sub/../sub/", &err);
+    char *want = yv_asprintf("%s/sub", real);
+    assert_string_equal(r, want);
+    free(r);
+    /* a root that does not exist yet is still made absolute */
+    r = yv_root_resolve("later", &err);
+    free(want);
+    want = yv_asprintf("%s/later", real);
+    assert_string_equal(r, want);
+    free(r);
+
+    setenv("YAVE_ROOT", "sub", 1);
+    r = yv_root_resolve(NULL, &err);
+    free(want);
+    want = yv_asprintf("%s/sub", real);
+    assert_string_equal(r, want);
+    free(r);
+    /* --root wins over $YAVE_ROOT */
+    r = yv_root_resolve("/explicit", &err);
+    assert_string_equal(r, "/explicit");
+    free(r);
+    unsetenv("YAVE_ROOT");
+
+    /* ./debug when ./debug/config.yaml exists */
+    ut_mkdir(root, "debug");
+    r = yv_root_resolve(NULL, &err);
+    if (geteuid() == 0) assert_string_equal(r, "/var/lib/yave");
+    free(r);
+    ut_write(root, "debug/config.yaml", "");
+    r = yv_root_resolve("", &err);
+    free(want);
+    want = yv_asprintf("%s/debug", real);
+    assert_string_equal(r, want);
+    free(r);
+    free(want);
+    free(real);
+    env_pop(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_atomic_creates_with_mode, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_write_atomic_replaces, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_read_file, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test_setup_teardown(test_list_suffix, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_rmtree, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_ensure, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_exists, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_lock_excludes_other_processes, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_lock_serialises, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_lock_without_run, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_resolve, ut_setup_tmp, ut_teardown_tmp),
+    };
+    return cmocka_run_group_tests_name("root", tests, NULL, NULL);
+}

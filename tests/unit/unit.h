@@ -1,0 +1,165 @@
+/* unit: the shared preamble of the cmocka unit tests (cmocka needs these includes first) and small
+ * helpers: temporary folders, files, and directory listings. Header-only; every helper is static.
+ */
+#ifndef YV_UNIT_H
+#define YV_UNIT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/root.h"
+#include "core/util.h"
+
+/* A fresh folder under $TMPDIR (or /tmp); malloc'd, remove it with ut_rmdir. */
+static inline char *ut_mkdtemp(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *path = yv_asprintf("%s/yave-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(path)) fail_msg("mkdtemp %s: %s", path, strerror(errno));
+    return path;
+}
+
+/* Removes the tree and frees the path. */
+static inline void ut_rmdir(char *path)
+{
+    yv_err e;
+    if (!path) return;
+    if (yv_root_rmtree(path, &e) < 0) fail_msg("rmtree %s: %s", path, e.msg);
+    free(path);
+}
+
+/* Writes text to dir/rel (creating nothing else); mode 0644. */
+static inline void ut_write(const char *dir, const char *rel, const char *text)
+{
+    char *path = yv_root_join(dir, rel);
+    FILE *f = fopen(path, "w");
+    if (!f) fail_msg("cannot write %s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+    free(path);
+}
+
+/* Creates dir/rel as a folder. */
+static inline void ut_mkdir(const char *dir, const char *rel)
+{
+    char *path = yv_root_join(dir, rel);
+    if (mkdir(path, 0755) < 0) fail_msg("mkdir %s: %s", path, strerror(errno));
+    free(path);
+}
+
+/* Contents of dir/rel (malloc'd), or NULL when it cannot be read. */
+static inline char *ut_read(const char *dir, const char *rel)
+{
+    char *path = yv_root_join(dir, rel);
+    yv_err e;
+    char *text = yv_root_read_file(path, NULL, YV_E_IO, &e);
+    free(path);
+    return text;
+}
+
+static inline bool ut_exists(const char *dir, const char *rel)
+{
+    char *path = yv_root_join(dir, rel);
+    bool ok = yv_root_exists(path);
+    free(path);
+    return ok;
+}
+
+/* Permission bits of dir/rel, or -1. */
+static inline int ut_mode(const char *dir, const char *rel)
+{
+    struct stat st;
+    char *path = yv_root_join(dir, rel);
+    int rc = lstat(path, &st);
+    free(path);
+    return rc < 0 ? -1 : (int)(st.st_mode & 07777);
+}
+
+/* The sorted entry names of a folder (without . and ..), joined with spaces; malloc'd. "" when
+ * empty; NULL when it cannot be read. */
+static inline char *ut_ls(const char *dir)
+{
+    size_t n = 0, cap = 8;
+    char **v = yv_malloc(cap * sizeof *v);
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(v);
+        return NULL;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (n == cap) v = yv_realloc(v, (cap *= 2) * sizeof *v);
+        v[n++] = yv_strdup(de->d_name);
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++) /* insertion sort: listings are short */
+        for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+            char *t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++) len += strlen(v[i]) + 1;
+    char *out = yv_malloc(len);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i) strcat(out, " ");
+        strcat(out, v[i]);
+        free(v[i]);
+    }
+    free(v);
+    return out;
+}
+
+/* Asserts that the listing of dir equals want. */
+#define ut_assert_ls(dir, want)                                                                    \
+    do {                                                                                           \
+        char *ls_ = ut_ls(dir);                                                                    \
+        assert_non_null(ls_);                                                                      \
+        assert_string_equal(ls_, want);                                                            \
+        free(ls_);                                                                                 \
+    } while (0)
+
+/* Asserts that haystack contains needle (with both in the failure message). */
+#define ut_assert_contains(haystack, needle)                                                       \
+    do {                                                                                           \
+        const char *h_ = (haystack), *n_ = (needle);                                               \
+        if (!h_ || !strstr(h_, n_))                                                                \
+            fail_msg("'%s' does not contain '%s'", h_ ? h_ : "(null)", n_);                        \
+    } while (0)
+
+#define ut_assert_not_contains(haystack, needle)                                                   \
+    do {                                                                                           \
+        const char *h_ = (haystack), *n_ = (needle);                                               \
+        if (h_ && strstr(h_, n_)) fail_msg("'%s' contains '%s'", h_, n_);                          \
+    } while (0)
+
+/* Per-test temporary folder as cmocka state. */
+static inline int ut_setup_tmp(void **state)
+{
+    *state = ut_mkdtemp();
+    return 0;
+}
+
+static inline int ut_teardown_tmp(void **state)
+{
+    ut_rmdir(*state);
+    *state = NULL;
+    return 0;
+}
+
+#endif
