@@ -22,14 +22,14 @@ ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(TUI_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 # Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
-DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev
+DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev
 DEB_TEST  := libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
 
 .PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks install uninstall
 # Package checks run first, then a fresh make (pkg-config flags are read after the install).
 all: deps-build
-	@$(MAKE) --no-print-directory yave-tui yave-tui.1 build/yave-tui.bash
+	@$(MAKE) --no-print-directory yave-tui yave-web yave-tui.1 build/yave-tui.bash
 
 # The man page and the completion come from the same tables as --help.
 yave-tui.1: yave-tui
@@ -40,12 +40,17 @@ build/yave-tui.bash: yave-tui
 PREFIX  ?= /usr/local
 DESTDIR ?=
 THEMES  := $(wildcard themes/*.theme)
-INSTALLED := $(PREFIX)/bin/yave-tui $(PREFIX)/libexec/yave/netdevup $(PREFIX)/libexec/yave/netdevdown \
+INSTALLED := $(PREFIX)/bin/yave-tui $(PREFIX)/bin/yave-web \
+	$(PREFIX)/libexec/yave/netdevup $(PREFIX)/libexec/yave/netdevdown \
+	$(PREFIX)/share/yave/pam.d/yave $(PREFIX)/share/yave/yave-web.service \
 	$(patsubst themes/%,$(PREFIX)/share/yave/themes/%,$(THEMES)) \
 	$(PREFIX)/share/man/man1/yave-tui.1 $(PREFIX)/share/bash-completion/completions/yave-tui
 
 install: all
 	install -D -m 0755 yave-tui $(DESTDIR)$(PREFIX)/bin/yave-tui
+	install -D -m 0755 yave-web $(DESTDIR)$(PREFIX)/bin/yave-web
+	install -D -m 0644 web/pam.d/yave $(DESTDIR)$(PREFIX)/share/yave/pam.d/yave
+	install -D -m 0644 web/yave-web.service $(DESTDIR)$(PREFIX)/share/yave/yave-web.service
 	install -D -m 0755 netdevup $(DESTDIR)$(PREFIX)/libexec/yave/netdevup
 	install -D -m 0755 netdevdown $(DESTDIR)$(PREFIX)/libexec/yave/netdevdown
 	install -d $(DESTDIR)$(PREFIX)/share/yave/themes
@@ -56,7 +61,7 @@ install: all
 # Removes exactly what install put there, and the folders that are ours alone.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir $(DESTDIR)$(PREFIX)/share/yave/themes $(DESTDIR)$(PREFIX)/share/yave $(DESTDIR)$(PREFIX)/libexec/yave 2>/dev/null
+	-rmdir $(DESTDIR)$(PREFIX)/share/yave/themes $(DESTDIR)$(PREFIX)/share/yave/pam.d $(DESTDIR)$(PREFIX)/share/yave $(DESTDIR)$(PREFIX)/libexec/yave 2>/dev/null
 	@# a staging DESTDIR is left as empty as install found it
 	@if [ -n "$(DESTDIR)" ]; then for f in $(INSTALLED); do d=$$(dirname "$(DESTDIR)$$f"); \
 	  while [ "$$d" != "$(DESTDIR)" ] && [ "$${d#$(DESTDIR)}" != "$$d" ]; do \
@@ -76,6 +81,24 @@ deps-build: ; $(call ensure_pkgs,$(DEB_BUILD))
 deps-test: deps-build ; $(call ensure_pkgs,$(DEB_TEST))
 deps-run: deps-build ; $(call ensure_pkgs,$(DEB_RUN))
 
+WEB_SRC  := $(wildcard web/*.c)
+WEB_OBJ  := $(patsubst %.c,build/rel/%.o,$(WEB_SRC))
+WEB_PKGS := libmicrohttpd pam
+WEB_CFLAGS := $(shell pkg-config --cflags $(WEB_PKGS) 2>/dev/null)
+WEB_LIBS   := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null || echo -lmicrohttpd -lpam) -lpthread
+
+# yave-web links the core (no curses).
+yave-web: $(WEB_OBJ) $(patsubst %.c,build/rel/%.o,$(CORE_SRC))
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS)
+
+build/rel/web/%.o: web/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(WEB_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(WEB_OBJ:.o=.d)
+
 yave-tui: $(OBJ)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -91,6 +114,15 @@ build/asan/%.o: %.c
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -MMD -MP -c -o $@ $<
 
 -include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
+
+build/asan/web/%.o: web/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC asan $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(WEB_CFLAGS) -O1 $(SAN) -MMD -MP -c -o $@ $<
+
+build/asan/yave-web: $(patsubst %.c,build/asan/%.o,$(WEB_SRC)) $(ASAN_CORE)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS)
 
 build/asan/yave-tui: $(ASAN_OBJ)
 	@echo "  LINK    $@"
@@ -109,16 +141,17 @@ build/tools/vncauth: tests/tools/vncauth.c
 	@echo "  TOOL    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libvncclient)
 
-asan: build/asan/yave-tui $(UNIT_BIN) $(TOOL_BIN)
+asan: build/asan/yave-tui build/asan/yave-web $(UNIT_BIN) $(TOOL_BIN)
 
 unit: deps-test $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: deps-test yave-tui build/asan/yave-tui $(TOOL_BIN)
-	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui tests/integration/run-all
+integration: deps-test yave-tui yave-web build/asan/yave-tui build/asan/yave-web $(TOOL_BIN)
+	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui YAVE_TEST_WEB=$(CURDIR)/build/asan/yave-web \
+	  tests/integration/run-all
 
 check: deps-test
-	@$(MAKE) --no-print-directory yave-tui yave-tui.1 build/yave-tui.bash asan
+	@$(MAKE) --no-print-directory yave-tui yave-web yave-tui.1 build/yave-tui.bash asan
 	@$(MAKE) --no-print-directory unit integration
 	@echo "make check: all tests passed"
 
@@ -139,4 +172,4 @@ format:
 	clang-format -i core/*.[ch] tui/*.[ch] widgets/*.[ch] tests/unit/*.[ch]
 
 clean:
-	rm -rf build yave-tui yave-tui.1
+	rm -rf build yave-tui yave-web yave-tui.1

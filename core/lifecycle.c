@@ -187,11 +187,23 @@ static int ensure_vars(const launch_ctx *c, const yv_config *cfg, yv_err *err)
 
 /* ---- launch ---- */
 
+/* The yave-tui that netdevup must call back: ourselves, or the yave-tui beside us when we are
+ * another front end (yave-web). */
+static char *yave_bin(void)
+{
+    char *self = yv_proc_self_exe(), *slash = strrchr(self, '/');
+    if (!slash || !strcmp(slash + 1, "yave-tui")) return self;
+    *slash = '\0';
+    char *tui = yv_asprintf("%s/yave-tui", self);
+    free(self);
+    return tui;
+}
+
 static char **qemu_env(const char *root, const char *name)
 {
     char **env = yv_calloc(6, sizeof *env);
     const char *path = getenv("PATH");
-    char *self = yv_proc_self_exe();
+    char *self = yave_bin();
     env[0] = yv_asprintf("PATH=%s", path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
     env[1] = yv_asprintf("YAVE_VM_NAME=%s", name);
     env[2] = yv_asprintf("YAVE_ROOT=%s", root);

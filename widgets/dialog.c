@@ -27,13 +27,13 @@ yv_dialog_result yv_dialog_key(const yv_dialog *d, wint_t ch, bool is_key)
 
 void yv_dialog_draw(const yv_dialog *d, WINDOW *w, const yv_theme *th)
 {
-    int H, W, lines = 1, longest = yv_draw_width(d->title) + 4;
+    int H, W, nlines = 1, longest = yv_draw_width(d->title) + 4;
     char text[sizeof d->text];
     getmaxyx(w, H, W);
     snprintf(text, sizeof text, "%s", d->text);
     for (char *p = text, *nl; p; p = nl ? nl + 1 : NULL) {
         nl = strchr(p, '\n');
-        if (nl) *nl = '\0', lines++;
+        if (nl) *nl = '\0', nlines++;
         int l = yv_draw_width(p);
         if (l > longest) longest = l;
         if (nl) *nl = '\n';
@@ -41,7 +41,7 @@ void yv_dialog_draw(const yv_dialog *d, WINDOW *w, const yv_theme *th)
     char foot[80];
     if (d->yes_key) snprintf(foot, sizeof foot, " %lc: yes   n/Esc: no ", (wint_t)d->yes_key);
     else snprintf(foot, sizeof foot, " any key: close ");
-    int bw = longest + 4, bh = lines + 4;
+    int bw = longest + 4, bh = nlines + 4;
     if (bw < yv_draw_width(foot) + 4) bw = yv_draw_width(foot) + 4;
     if (bw > W) bw = W;
     if (bh > H) bh = H;

@@ -17,7 +17,8 @@ test_install_puts_exactly_the_expected_files()
 {
     local d want got
     install_into d
-    want=$(printf '%s\n' usr/bin/yave-tui usr/libexec/yave/netdevdown usr/libexec/yave/netdevup \
+    want=$(printf '%s\n' usr/bin/yave-tui usr/bin/yave-web usr/libexec/yave/netdevdown \
+        usr/libexec/yave/netdevup usr/share/yave/pam.d/yave usr/share/yave/yave-web.service \
         usr/share/bash-completion/completions/yave-tui usr/share/man/man1/yave-tui.1 \
         $(cd "$SRC" && ls themes/*.theme | sed 's|^|usr/share/yave/|') | sort)
     got=$(cd "$d" && find . -type f | sed 's|^\./||' | sort)

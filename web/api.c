@@ -1,0 +1,292 @@
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "core/lifecycle.h"
+#include "core/ops.h"
+#include "core/root.h"
+#include "core/util.h"
+#include "core/valid.h"
+#include "core/vminfo.h"
+#include "core/vmstate.h"
+
+typedef struct {
+    char *body;
+    size_t len;
+    bool too_big, started;
+} request;
+
+/* ---- responses ---- */
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+    char *s = json_dumps(j ? j : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *detail)
+{
+    return send_json(c, status, json_pack("{s:s, s:i}", "detail", detail, "status", (int)status));
+}
+
+static unsigned status_of(yv_code code)
+{
+    switch (code) {
+    case YV_E_VM_NOT_FOUND: return 404;
+    case YV_E_VM_RUNNING:
+    case YV_E_VM_NOT_RUNNING:
+    case YV_E_VM_EXISTS:
+    case YV_E_USAGE:
+    case YV_E_INVALID_NAME:
+    case YV_E_IMAGE_NOT_FOUND:
+    case YV_E_PRESET_NOT_FOUND: return 400;
+    default: return 500;
+    }
+}
+
+static enum MHD_Result send_err(struct MHD_Connection *c, const yv_err *e)
+{
+    return send_error(c, status_of(e->code), e->msg);
+}
+
+/* ---- routes ---- */
+
+static enum MHD_Result list_vms(yv_api *api, struct MHD_Connection *c)
+{
+    size_t n;
+    yv_err e;
+    char **names = yv_root_list_suffix(api->root, ".vm", &n, &e);
+    if (!names) return send_err(c, &e);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (yv_valid_name(names[i], &e) == 0) json_array_append_new(a, json_string(names[i]));
+    yv_root_free_names(names, n);
+    return send_json(c, 200, a);
+}
+
+static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char *name)
+{
+    yv_vminfo info;
+    yv_err e;
+    if (yv_vminfo_load(&info, api->root, name, &e) < 0) return send_err(c, &e);
+    yv_vminfo_probe(&info, api->root, &api->cfg, 1000);
+    json_t *j = yv_vminfo_json(&info, &api->cfg); /* never holds a password */
+    yv_vminfo_done(&info);
+    return send_json(c, 200, j);
+}
+
+static bool vm_exists(yv_api *api, const char *name, yv_err *e)
+{
+    if (yv_valid_name(name, e) < 0) return false;
+    char *dir = yv_root_vm_dir(api->root, name);
+    bool ok = yv_root_exists(dir);
+    free(dir);
+    if (!ok) yv_err_set(e, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
+    return ok;
+}
+
+static bool query_flag(struct MHD_Connection *c, const char *key)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
+}
+
+static enum MHD_Result run_route(yv_api *api, struct MHD_Connection *c, const char *name,
+                                 const char *method)
+{
+    yv_err e;
+    if (!vm_exists(api, name, &e)) return send_err(c, &e);
+    if (!strcmp(method, "GET"))
+        return send_json(c, 200, json_pack("{s:b}", "is_running",
+                                           yv_vmstate_live_pid(api->root, &api->cfg, name) > 0));
+    if (!strcmp(method, "POST")) {
+        yv_run_result res;
+        if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) return send_err(c, &e);
+        return send_json(c, 200, NULL);
+    }
+    if (!strcmp(method, "DELETE")) {
+        yv_stop_step how;
+        if (yv_lifecycle_shutdown(api->root, &api->cfg, name, query_flag(c, "force"),
+                                  api->cfg.shutdown_timeout, &how, &e) < 0)
+            return send_err(c, &e);
+        return send_json(c, 200, NULL);
+    }
+    return send_error(c, 405, "method not allowed");
+}
+
+/* A JSON body with the options of `create`; passwords only here, never in the URL. */
+static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
+{
+    json_error_t je;
+    yv_ops_create_defaults(o);
+    int linked = 0, ovmf = 1, network = 1;
+    json_int_t cap = 0, mem = o->memory, vcpu = o->vcpu, timeout = o->install_timeout;
+    if (json_unpack_ex(b, &je, JSON_STRICT,
+                       "{s:s, s?s, s?s, s?I, s?I, s?I, s?s, s?s, s?s, s?s, s?b, s?b, s?b, s?I}",
+                       "name", &o->name, "image", &o->image, "preset", &o->preset, "capacity",
+                       &cap, "memory", &mem, "vcpu", &vcpu, "hostname", &o->hostname,
+                       "root_password", &o->root_password, "vnc_password", &o->vnc_password,
+                       "master", &o->master, "linked", &linked, "ovmf", &ovmf, "network", &network,
+                       "install_timeout", &timeout) < 0)
+        return yv_err_set(e, YV_E_USAGE, "bad request body: %s", je.text);
+    if (!o->vnc_password)
+        return yv_err_set(e, YV_E_USAGE, "vnc_password is required (a generated one would have "
+                          "to travel back in the response)");
+    if (cap < 0 || cap > 16L * 1024 * 1024 || mem < 16 || mem > 16L * 1024 * 1024 || vcpu < 1 ||
+        vcpu > 1024 || timeout < 1 || timeout > 604800)
+        return yv_err_set(e, YV_E_USAGE, "capacity, memory, vcpu or install_timeout out of range");
+    o->capacity = (long)cap;
+    o->memory = (long)mem;
+    o->vcpu = (long)vcpu;
+    o->install_timeout = (long)timeout;
+    o->linked = linked;
+    o->ovmf = ovmf;
+    o->network = network;
+    return 0;
+}
+
+static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, request *rq)
+{
+    yv_err e;
+    yv_create_opts o;
+    json_error_t je;
+    char *gen = NULL;
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
+    enum MHD_Result rc;
+    if (create_opts(b, &o, &e) < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
+        rc = send_err(c, &e);
+    } else {
+        yv_vminfo info;
+        rc = yv_vminfo_load(&info, api->root, o.name, &e) < 0
+                 ? send_err(c, &e)
+                 : send_json(c, 201, yv_vminfo_json(&info, &api->cfg));
+        yv_vminfo_done(&info); /* load starts by clearing it: safe either way */
+    }
+    yv_free_secret(gen);
+    json_decref(b); /* drops the passwords with it */
+    return rc;
+}
+
+static enum MHD_Result delete_vm(yv_api *api, struct MHD_Connection *c, const char *name)
+{
+    yv_err e;
+    if (yv_ops_delete(api->root, &api->cfg, name, query_flag(c, "force"), &e) < 0)
+        return send_err(c, &e);
+    return send_json(c, 200, NULL);
+}
+
+/* /v1/vms/ , /v1/vms/{vm} , /v1/vms/{vm}/run */
+static enum MHD_Result route(yv_api *api, struct MHD_Connection *c, const char *url,
+                             const char *method, request *rq)
+{
+    char name[64], rest[16];
+    if (!strcmp(url, "/v1/vms/") || !strcmp(url, "/v1/vms")) {
+        if (!strcmp(method, "GET")) return list_vms(api, c);
+        if (!strcmp(method, "POST")) return create_vm(api, c, rq);
+        return send_error(c, 405, "method not allowed");
+    }
+    if (strncmp(url, "/v1/vms/", 8) != 0) return send_error(c, 404, "not found");
+    const char *p = url + 8, *slash = strchr(p, '/');
+    size_t nl = slash ? (size_t)(slash - p) : strlen(p);
+    if (nl == 0 || nl >= sizeof name) return send_error(c, 404, "VM not found");
+    memcpy(name, p, nl);
+    name[nl] = '\0';
+    snprintf(rest, sizeof rest, "%s", slash ? slash : "");
+    yv_err e;
+    if (yv_valid_name(name, &e) < 0) return send_error(c, 404, "VM not found");
+    if (!strcmp(rest, "/run")) return run_route(api, c, name, method);
+    if (*rest && strcmp(rest, "/")) return send_error(c, 404, "not found");
+    if (!strcmp(method, "GET")) return get_vm(api, c, name);
+    if (!strcmp(method, "DELETE")) return delete_vm(api, c, name);
+    return send_error(c, 405, "method not allowed");
+}
+
+static void client_addr(struct MHD_Connection *c, char *buf, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, n, "?");
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
+}
+
+static enum MHD_Result authorize(yv_api *api, struct MHD_Connection *c, bool *ok)
+{
+    char *pw = NULL, *user = MHD_basic_auth_get_username_password(c, &pw);
+    yv_auth_result r = yv_auth_check(api->pam_service, &api->cfg.api_groups, user, pw);
+    if (pw) explicit_bzero(pw, strlen(pw));
+    MHD_free(pw);
+    MHD_free(user);
+    *ok = r == YV_AUTH_OK;
+    if (r == YV_AUTH_OK) return MHD_YES;
+    if (r == YV_AUTH_FORBIDDEN)
+        return send_error(c, 403, "this user is not in a group allowed to use the API");
+    char client[64];
+    client_addr(c, client, sizeof client);
+    yv_auth_throttle(client);
+    const char *body = "{\"detail\":\"authentication required\",\"status\":401}";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                                                MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    enum MHD_Result rc = MHD_queue_basic_auth_fail_response(c, "yave", resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **req)
+{
+    (void)version;
+    yv_api *api = cls;
+    request *rq = *req;
+    if (!rq) { /* first call: headers only */
+        *req = rq = calloc(1, sizeof *rq);
+        return rq ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) { /* body, in pieces: kept up to the limit */
+        if (rq->len + *upload_size > YV_API_BODY_MAX) rq->too_big = true;
+        else {
+            rq->body = yv_realloc(rq->body, rq->len + *upload_size + 1);
+            memcpy(rq->body + rq->len, upload, *upload_size);
+            rq->len += *upload_size;
+            rq->body[rq->len] = '\0';
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    bool ok;
+    enum MHD_Result rc = authorize(api, c, &ok);
+    if (!ok) return rc;
+    if (rq->too_big) return send_error(c, 413, "request body too large");
+    return route(api, c, url, method, rq);
+}
+
+void yv_api_done(void *cls, struct MHD_Connection *c, void **req,
+                 enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    request *rq = *req;
+    if (!rq) return;
+    if (rq->body) explicit_bzero(rq->body, rq->len);
+    free(rq->body);
+    free(rq);
+    *req = NULL;
+}

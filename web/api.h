@@ -1,0 +1,25 @@
+/* api: the original YAVE's /v1/vms routes on our core. */
+#ifndef YV_API_H
+#define YV_API_H
+
+#include <microhttpd.h>
+
+#include "core/config.h"
+
+#define YV_API_BODY_MAX (64 * 1024)
+
+typedef struct {
+    char *root;
+    yv_config cfg;
+    const char *pam_service;
+} yv_api;
+
+/* The MHD access handler (cls = yv_api *). */
+enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **req);
+/* Frees what the handler kept for a request. */
+void yv_api_done(void *cls, struct MHD_Connection *c, void **req,
+                 enum MHD_RequestTerminationCode toe);
+
+#endif

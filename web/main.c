@@ -1,0 +1,146 @@
+/* yave-web: the original YAVE's web API (/v1/vms) on the same core as yave-tui. HTTP(S) with
+ * libmicrohttpd, one thread per connection (a graceful stop may take a minute), HTTP Basic checked by
+ * PAM. */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "core/root.h"
+#include "core/util.h"
+#include "core/vmstate.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: yave-web [--root DIR] [--listen ADDR:PORT]\n\n"
+          "Serves the YAVE web API (/v1/vms) for the VMs of the root.\n"
+          "  -C, --root DIR        the root (default as yave-tui: $YAVE_ROOT, ./debug, …)\n"
+          "  -l, --listen ADDR:PORT where to listen (default: api.listen of config.yaml, else\n"
+          "                        127.0.0.1:3000); IPv6 as [::1]:3000\n"
+          "Every request needs HTTP Basic credentials of a user in one of api.groups (default\n"
+          "yave), checked by the PAM service api.pam_service (default yave). HTTPS when api.tls.cert\n"
+          "and api.tls.key are set.\n",
+          out);
+}
+
+/* "ADDR:PORT" or "[V6]:PORT" → a socket address. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    char host[128];
+    const char *colon = strrchr(s, ':');
+    long port;
+    memset(ss, 0, sizeof *ss);
+    if (!colon || yv_parse_long(colon + 1, 1, 65535, &port) < 0) return -1;
+    size_t hl = (size_t)(colon - s);
+    if (hl >= sizeof host) return -1;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons((uint16_t)port);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fputs("yave-web: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {{"root", required_argument, NULL, 'C'},
+                                       {"listen", required_argument, NULL, 'l'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {0}};
+    const char *root_opt = NULL, *listen = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "C:l:h", lo, NULL)) != -1) {
+        if (ch == 'C') root_opt = optarg;
+        else if (ch == 'l') listen = optarg;
+        else if (ch == 'h') return usage(stdout), 0;
+        else return usage(stderr), 2;
+    }
+    yv_api api = {0};
+    yv_err err;
+    if (!(api.root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(api.root, &err) < 0 ||
+        yv_config_load(&api.cfg, api.root, &err) < 0) {
+        fprintf(stderr, "yave-web: %s\n", err.msg);
+        return yv_err_exit_status(err.code);
+    }
+    api.pam_service = api.cfg.api_pam_service ? api.cfg.api_pam_service : "yave";
+    if (!listen) listen = api.cfg.api_listen ? api.cfg.api_listen : "127.0.0.1:3000";
+    struct sockaddr_storage sa;
+    if (parse_listen(listen, &sa) < 0) {
+        fprintf(stderr, "yave-web: invalid listen address '%s' (ADDR:PORT)\n", listen);
+        return 2;
+    }
+    yv_vmstate_reconcile(api.root, &api.cfg);
+
+    char *cert = NULL, *key = NULL;
+    if (api.cfg.api_tls_cert && api.cfg.api_tls_key) {
+        if (!(cert = yv_root_read_file(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
+            !(key = yv_root_read_file(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
+            fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
+            return 1;
+        }
+    }
+    /* signals are taken by sigwait below; every thread inherits the mask */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (cert ? MHD_USE_TLS : 0);
+    struct MHD_Daemon *d =
+        cert ? MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
+                                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
+                                &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                                MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                                MHD_OPTION_END)
+             : MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
+                                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
+                                &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "yave-web: cannot listen on %s\n", listen);
+        return 1;
+    }
+    fprintf(stderr, "yave-web: serving %s on %s%s\n", api.root, cert ? "https://" : "http://",
+            listen);
+    int sig;
+    sigwait(&set, &sig);
+    MHD_stop_daemon(d);
+    if (key) yv_free_secret(key);
+    free(cert);
+    yv_config_done(&api.cfg);
+    free(api.root);
+    return 0;
+}
