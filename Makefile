@@ -113,7 +113,7 @@ build/asan/%.o: %.c
 	@echo "  CC asan $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -MMD -MP -c -o $@ $<
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(patsubst %.c,build/asan/%.d,$(WEB_SRC))
 
 build/asan/web/%.o: web/%.c
 	@mkdir -p $(dir $@)
@@ -146,7 +146,8 @@ asan: build/asan/yave-tui build/asan/yave-web $(UNIT_BIN) $(TOOL_BIN)
 unit: deps-test $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: deps-test yave-tui yave-web build/asan/yave-tui build/asan/yave-web $(TOOL_BIN)
+integration: deps-test yave-tui yave-web build/asan/yave-tui build/asan/yave-web $(TOOL_BIN) \
+	build/fault/faultshim.so
 	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui YAVE_TEST_WEB=$(CURDIR)/build/asan/yave-web \
 	  tests/integration/run-all
 
@@ -173,3 +174,45 @@ format:
 
 clean:
 	rm -rf build yave-tui yave-web yave-tui.1
+
+# ---- fuzzing (tests/fuzz): libFuzzer targets, one per parser, built with clang into build/fuzz ----
+# `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke` for FUZZ_SMOKE_SECONDS (after replaying
+# tests/fuzz/regressions); both exit non-zero on any crash, leak, timeout or broken oracle.
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined $(PKG_CFLAGS)
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN    := $(addprefix build/fuzz/fuzz_,$(FUZZ_NAMES))
+FUZZ_CORE   := $(patsubst %.c,build/fuzz/%.o,$(CORE_SRC))
+FUZZ_TUI    := $(patsubst %.c,build/fuzz/%.o,$(filter-out tui/main.c,$(TUI_SRC))) # the batch table
+.PHONY: fuzz fuzz-smoke fuzz-build deps-fuzz
+.SECONDARY: $(FUZZ_CORE) # kept between builds (only pattern rules name them)
+deps-fuzz: deps-build ; $(call ensure_pkgs,clang libclang-rt-14-dev)
+fuzz-build: $(FUZZ_BIN)
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+build/fuzz/fuzz_cmdline: FUZZ_EXTRA = $(FUZZ_TUI)
+build/fuzz/fuzz_cmdline: $(FUZZ_TUI)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -MMD -MP -o $@ $< \
+	  $(FUZZ_CORE) $(FUZZ_EXTRA) $(PKG_LIBS)
+-include $(FUZZ_CORE:.o=.d) $(FUZZ_TUI:.o=.d) $(FUZZ_BIN:=.d)
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+fuzz-smoke: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run-fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+# ---- fault injection (tests/fault): the LD_PRELOAD shim of tests/integration/test-fault.sh ----
+# Plain gcc, none of the project's flags or sanitizers: it is loaded into the release yave-tui.
+build/fault/faultshim.so: tests/fault/faultshim.c
+	@mkdir -p $(dir $@)
+	@echo "  SHIM    $@"
+	@gcc -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl

@@ -167,9 +167,11 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
     return 0;
 }
 
-/* The VM's own copy of the UEFI variable store, made on first start. */
-static int ensure_vars(const launch_ctx *c, const yv_config *cfg, yv_err *err)
+/* The VM's own copy of the UEFI variable store, made on first start; *made tells whether this call
+ * made it (a start that fails after it removes it again). */
+static int ensure_vars(const launch_ctx *c, const yv_config *cfg, bool *made, yv_err *err)
 {
+    *made = false;
     if (!c->v->ovmf) return 0;
     char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
     int rc = 0;
@@ -180,6 +182,7 @@ static int ensure_vars(const launch_ctx *c, const yv_config *cfg, yv_err *err)
         rc = data ? yv_root_write_atomic(vars, data, len, 0600, err) : -1;
         if (!data) yv_err_prefix(err, "UEFI variable store template (ovmf.vars)");
         free(data);
+        *made = rc == 0;
     }
     free(vars);
     return rc;
@@ -249,9 +252,15 @@ static int qmp_once(const char *root, const char *name, const char *cmd, json_t 
     yv_qmp *q = yv_qmp_new();
     int64_t deadline = yv_now_ms() + ms;
     int rc = -1;
-    if (yv_qmp_connect(q, sock, err) == 0 && (rc = yv_qmp_greet(q, deadline, err) < 0 ? -2 : 0) == 0)
+    if (yv_qmp_connect(q, sock, err) < 0) {
+        if (err->code == YV_E_TIMEOUT) rc = -2; /* not accepting: like no greeting */
+        json_decref(args);
+    } else if (yv_qmp_greet(q, deadline, err) < 0) {
+        rc = -2;
+        json_decref(args);
+    } else {
         rc = yv_qmp_call(q, cmd, args, ret, deadline, err);
-    else json_decref(args);
+    }
     if (rc == 0 && !strcmp(cmd, "quit")) yv_qmp_wait_eof(q, deadline, err);
     yv_qmp_free(q);
     free(sock);
@@ -312,8 +321,9 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
                  yv_err *err)
 {
     const char *name = c->v->name;
+    bool vars_made = false;
     int rc = preflight(c, cfg, err);
-    if (rc == 0) rc = ensure_vars(c, cfg, err);
+    if (rc == 0) rc = ensure_vars(c, cfg, &vars_made, err);
     if (rc == 0) rc = yv_root_ensure(root, err);
     if (rc == 0) rc = launch(root, cfg, c, res, err);
     if (rc == 0) {
@@ -324,6 +334,11 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
             res->pid = 0;
             rc = -1;
         }
+    }
+    if (rc < 0 && vars_made) { /* a failed start leaves the VM as it was */
+        char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
+        unlink(vars);
+        free(vars);
     }
     return rc;
 }

@@ -54,8 +54,12 @@ int yv_qmp_connect(yv_qmp *q, const char *path, yv_err *err)
     if (fd < 0) return yv_err_sys(err, YV_E_IO, errno, "socket");
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         int e = errno;
-        if (e == EAGAIN || e == EINPROGRESS) {
+        if (e == EINPROGRESS) {
             q->connecting = true;
+        } else if (e == EAGAIN) { /* a UNIX socket's backlog is full: QEMU is not accepting */
+            close(fd);
+            return yv_err_set(err, YV_E_TIMEOUT, "QMP: %s does not accept connections (its queue "
+                              "is full: QEMU is hung, or busy with another client)", path);
         } else {
             close(fd);
             return yv_err_sys(err,
@@ -146,8 +150,10 @@ int yv_qmp_feed(yv_qmp *q, const char *buf, size_t n, yv_err *err)
         queue_line(q, q->in + start, i - start);
         start = i + 1;
     }
-    memmove(q->in, q->in + start, q->inlen - start);
-    q->inlen -= start;
+    if (start > 0) { /* only then: moving a long pending line at every read made reads quadratic */
+        memmove(q->in, q->in + start, q->inlen - start);
+        q->inlen -= start;
+    }
     if (q->inlen > YV_QMP_LINE_MAX) {
         q->inlen = 0;
         q->eof = true;
