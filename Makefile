@@ -147,7 +147,7 @@ unit: deps-test $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: deps-test yave-tui yave-web build/asan/yave-tui build/asan/yave-web $(TOOL_BIN) \
-	build/fault/faultshim.so
+	$(if $(wildcard tests/fault/faultshim.c),build/fault/faultshim.so)
 	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui YAVE_TEST_WEB=$(CURDIR)/build/asan/yave-web \
 	  tests/integration/run-all
 
