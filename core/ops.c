@@ -194,7 +194,16 @@ typedef struct {
     int part_fd; /* holds its flock */
     int display;
     char mac[18];
+    bool table_was_new; /* vnc_table.yaml did not exist before the reservation wrote it */
 } reservation;
+
+static bool table_exists(const char *root)
+{
+    char *path = yv_root_path(root, "vnc_table.yaml");
+    bool there = yv_root_exists(path);
+    free(path);
+    return there;
+}
 
 /* Phase 1, under the lock: the name is free, a display and a MAC are chosen and recorded, the .part
  * folder exists and is locked by us. */
@@ -236,6 +245,7 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
     }
     yv_vnctable_set(&t, r->display, name);
     changed = true;
+    r->table_was_new = !table_exists(root);
     if (yv_vnctable_save(&t, root, err) < 0) goto out_rm;
     rc = 0;
     goto out;
@@ -260,8 +270,10 @@ out_nt:
 }
 
 /* Undo of phase 1: removes the .part folder and frees the display (when still ours). The folder
- * goes first: when a disk copy filled the file system, its space is what the new table needs. */
-static void unreserve(const char *root, const char *name, reservation *r)
+ * goes first: when a disk copy filled the file system, its space is what the new table needs. A table
+ * the reservation created is removed again when nothing else is in it: a failed create leaves no
+ * trace. A display that cannot be freed is added to err, the create's error. */
+static void unreserve(const char *root, const char *name, reservation *r, yv_err *err)
 {
     yv_err e;
     int lock = yv_root_lock(root, &e);
@@ -273,7 +285,14 @@ static void unreserve(const char *root, const char *name, reservation *r)
         const char *owner = yv_vnctable_owner(&t, r->display);
         if (owner && !strcmp(owner, name)) {
             yv_vnctable_remove(&t, name);
-            yv_vnctable_save(&t, root, &e);
+            char *table = yv_root_path(root, "vnc_table.yaml");
+            if ((!r->table_was_new || t.n > 0 || unlink(table) < 0) &&
+                yv_vnctable_save(&t, root, &e) < 0) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof err->msg - n,
+                         " (and VNC display :%d could not be freed: %s)", r->display, e.msg);
+            }
+            free(table);
         }
         yv_vnctable_done(&t);
     }
@@ -402,6 +421,8 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
 {
     if (yv_valid_name(o->name, err) < 0) return -1;
     if (o->image && o->preset) return yv_err_set(err, YV_E_USAGE, "give an image or a preset, not both");
+    if (!o->preset && (o->hostname || o->root_password))
+        return yv_err_set(err, YV_E_USAGE, "a host name and a root password only apply to a preset");
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
@@ -443,7 +464,7 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, &plan, r.part, t0, err);
     if (rc == 0) rc = publish(root, o->name, &r, err);
     if (rc < 0) {
-        unreserve(root, o->name, &r);
+        unreserve(root, o->name, &r, err);
         yv_free_secret(pw);
     } else {
         close(r.part_fd);
@@ -503,7 +524,9 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
         goto out;
     }
     if (yv_vnctable_remove(&t, name) && yv_vnctable_save(&t, root, err) < 0) {
-        rename(trash, vmdir); /* all-or-nothing: put the VM back */
+        if (rename(trash, vmdir) < 0) /* all-or-nothing: put the VM back, or say where it is */
+            yv_err_prefix(err, "VM '%s' is half deleted (its folder is %s: rename it back to %s)",
+                          name, trash, vmdir);
         goto out;
     }
     yv_vmstate_clean_stale(root, cfg, name, false);

@@ -1,0 +1,740 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2031 # OUT/ERR/LAST_CMD are read by lib.sh's fail(); CURRENT_TEST is set per test
+# yave-web (/v1/vms) end to end: a real PAM stack (a throw-away group, a user in it, a user outside
+# it, a PAM service of pam_unix), real QEMU (TCG, 64 MiB, an empty disk: the guest sits in SeaBIOS
+# and ignores ACPI), curl as the client. Authentication (401 + WWW-Authenticate, throttled failures,
+# 403 outside api.groups), every route, error statuses and shapes, the body limit, a graceful stop
+# that escalates, concurrent requests while a VM starts, the loopback default, TLS, and that no
+# response ever carries a password.
+#
+#   YAVE_TEST_BIN=build/asan/yave-tui YAVE_TEST_WEB=build/asan/yave-web bash tests/integration/test-web.sh
+#   TRACE_TIMES=1 …  # also print each request with its status and duration
+. "$(dirname "$0")/lib.sh"
+
+YAVE_TEST_WEB=${YAVE_TEST_WEB:-$REPO_DIR/build/asan/yave-web}
+QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
+WEB_EXE=$(realpath "$YAVE_TEST_WEB" 2>/dev/null)
+
+# ---- what the whole file needs: root (users, a PAM service), curl, openssl, ss ----
+
+if [ "$(id -u)" != 0 ]; then
+    echo "    FAIL: test-web.sh needs root (it creates a group, two users and /etc/pam.d/yvt$$)" >&2
+    exit 1
+fi
+[ -x "$YAVE_TEST_WEB" ] || {
+    echo "    FAIL: no executable at YAVE_TEST_WEB=$YAVE_TEST_WEB (run make build/asan/yave-web)" >&2
+    exit 1
+}
+for tool in curl openssl ss useradd userdel groupadd groupdel chpasswd; do
+    if ! command -v "$tool" >/dev/null; then
+        case $tool in
+        curl | openssl) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null 2>&1 ;;
+        esac
+    fi
+    command -v "$tool" >/dev/null || {
+        echo "    FAIL: $tool is needed" >&2
+        exit 1
+    }
+done
+
+TAG=yvt$$
+GROUP=${TAG}g
+USER_IN=${TAG}a  # in $GROUP
+USER_OUT=${TAG}b # not in $GROUP
+PAM_SERVICE=$TAG
+PAM_FILE=/etc/pam.d/$PAM_SERVICE
+# distinctive: grepped for in every response, where they must never be
+PW_IN=Pa${RANDOM}Kq7Zx${RANDOM}w
+PW_OUT=Pb${RANDOM}Lm4Yv${RANDOM}u
+PW_WRONG=Wr${RANDOM}Ng8Tq${RANDOM}s
+VNC_PW1=Vq7Kx2Pz # 8 characters: VNC uses no more
+VNC_PW2=Wn4Jr8Ct
+VNC_PW3=Hs9Ld3Fm
+ROOT_PW=Rt${RANDOM}Jw5Ep${RANDOM}c
+SECRETS=("$PW_IN" "$PW_OUT" "$PW_WRONG" "$VNC_PW1" "$VNC_PW2" "$VNC_PW3" "$ROOT_PW")
+# and the credentials as they travel in an Authorization header (base64 of user:password)
+for c in "$USER_IN:$PW_IN" "$USER_OUT:$PW_OUT" "$USER_IN:$PW_WRONG" "nosuch$TAG:$PW_IN"; do
+    SECRETS+=("$(printf '%s' "$c" | base64 -w0 | tr -d =)")
+done
+
+# What every test shares: curl configs with the credentials (never on a command line) and RESP_DIR,
+# where every response of every test is kept (headers, body) for the final password check.
+G=$(mktemp -d /tmp/yave-it-web.XXXXXXXX) || exit 1
+RESP_DIR=$G/responses
+mkdir -p "$RESP_DIR" "$G/logs"
+printf 'user = "%s:%s"\n' "$USER_IN" "$PW_IN" >"$G/cred.in"
+printf 'user = "%s:%s"\n' "$USER_OUT" "$PW_OUT" >"$G/cred.out"
+printf 'user = "%s:%s"\n' "$USER_IN" "$PW_WRONG" >"$G/cred.wrong"
+printf 'user = "%s:%s"\n' "nosuch$TAG" "$PW_IN" >"$G/cred.nouser"
+chmod 600 "$G"/cred.*
+
+global_cleanup()
+{
+    local f p
+    # servers and QEMUs a test could not stop (it was killed): only ours, by pid and executable
+    for f in "$G"/pids/*; do
+        [ -f "$f" ] || continue
+        p=${f##*/}
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$WEB_EXE" ] && kill -9 "$p" 2>/dev/null
+    done
+    if [ -f "$G/roots" ]; then
+        while IFS= read -r f; do kill_qemus "$f"; done <"$G/roots"
+    fi
+    userdel "$USER_IN" >/dev/null 2>&1
+    userdel "$USER_OUT" >/dev/null 2>&1
+    groupdel "$USER_IN" >/dev/null 2>&1 # user groups, when useradd made them
+    groupdel "$USER_OUT" >/dev/null 2>&1
+    groupdel "$GROUP" >/dev/null 2>&1
+    rm -f "$PAM_FILE"
+    rm -rf --one-file-system -- "$G"
+}
+trap global_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+for n in "$GROUP" "$USER_IN" "$USER_OUT"; do
+    if getent passwd "$n" >/dev/null || getent group "$n" >/dev/null; then
+        echo "    FAIL: user or group $n already exists" >&2
+        exit 1
+    fi
+done
+[ -e "$PAM_FILE" ] && {
+    echo "    FAIL: $PAM_FILE already exists" >&2
+    exit 1
+}
+groupadd "$GROUP" || exit 1
+useradd -M -s /usr/sbin/nologin -G "$GROUP" "$USER_IN" || exit 1
+useradd -M -s /usr/sbin/nologin "$USER_OUT" || exit 1
+# a cheap hash: 50 concurrent logins must not cost seconds of CPU (yescrypt takes ~0.1 s each)
+printf '%s:%s\n%s:%s\n' "$USER_IN" "$PW_IN" "$USER_OUT" "$PW_OUT" | chpasswd -c SHA512 -s 1000 || exit 1
+# nodelay: pam_unix's own ~2 s delay after a failure would hide whether yave-web throttles
+printf 'auth     required  pam_unix.so nodelay\naccount  required  pam_unix.so\n' >"$PAM_FILE"
+mkdir -p "$G/pids"
+
+# ---- helpers of this file ----
+
+# is_qemu PID / is_web PID: /proc/PID/exe is QEMU / the yave-web under test.
+is_qemu()
+{
+    local t
+    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+    [ "${t% (deleted)}" = "$QEMU_EXE" ]
+}
+
+# pid_gone PID: exited, or a zombie waiting for its parent.
+pid_gone()
+{
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    case "${s:0:1}" in Z | X) return 0 ;; esac
+    return 1
+}
+
+# kill_qemus ROOT: SIGKILL to the QEMU named by each ROOT/run/*.pid (only when it is a QEMU).
+kill_qemus()
+{
+    local f p
+    for f in "$1"/run/*.pid; do
+        [ -f "$f" ] || continue
+        p=$(cat "$f" 2>/dev/null)
+        [[ "$p" =~ ^[0-9]+$ ]] && is_qemu "$p" && kill -9 "$p" 2>/dev/null
+    done
+    return 0
+}
+
+# stop_vms ROOT: the cleanup of a root whose VMs may run: `shutdown --force` for each pidfile,
+# then kill_qemus for whatever survived.
+stop_vms()
+{
+    local f
+    for f in "$1"/run/*.pid; do
+        [ -f "$f" ] || continue
+        f=${f##*/}
+        yv "$1" shutdown --force --name "${f%.pid}" >/dev/null 2>&1
+    done
+    kill_qemus "$1"
+}
+
+# web_root VAR [YAML...]: a new root whose config.yaml (beside lib.sh's vnc.listen) has
+# api.groups = [$GROUP], api.pam_service = $PAM_SERVICE and shutdown.timeout = 2; each further
+# argument is one more line of the api section (indented already). Any QEMU of the root is stopped
+# when the test ends.
+web_root()
+{
+    local __wr l
+    new_root __wr
+    at_exit stop_vms "$__wr"
+    printf '%s\n' "$__wr" >>"$G/roots"
+    {
+        printf 'api:\n  groups: [%s]\n  pam_service: %s\n' "$GROUP" "$PAM_SERVICE"
+        for l in "${@:2}"; do printf '%s\n' "$l"; done
+        printf 'shutdown:\n  timeout: 2\n'
+    } >>"$__wr/config.yaml"
+    printf -v "$1" '%s' "$__wr"
+}
+
+# start_web ROOT [MODE [SCHEME]]: starts yave-web on ROOT and waits until it answers an
+# authenticated GET /v1/vms/ with 200. MODE: arg (default: --listen 127.0.0.1:PORT with a random
+# free high PORT, another one when it is taken), config (the same PORT written into the line
+# `  listen: 127.0.0.1:PORT` of config.yaml, no --listen), default (no --listen, port 3000).
+# Sets URL, WEB_PID, WEB_LOG, WEB_PORT; stopped when the test ends. Returns 2 when MODE is default
+# and port 3000 is taken.
+start_web()
+{
+    local root=$1 mode=${2:-arg} scheme=${3:-http} try port args code i
+    for try in 1 2 3 4 5 6 7 8; do
+        port=3000
+        if [ "$mode" != default ]; then
+            port=$((20000 + RANDOM % 40000))
+            [ -z "$(ss -Hltn "sport = :$port")" ] || continue
+        fi
+        args=(--root "$root")
+        case $mode in
+        arg) args+=(--listen "127.0.0.1:$port") ;;
+        config) sed -i "s/^  listen: 127\.0\.0\.1:[0-9]*\$/  listen: 127.0.0.1:$port/" "$root/config.yaml" ;;
+        esac
+        WEB_LOG=$G/logs/web.$CURRENT_TEST.$try.log
+        "$YAVE_TEST_WEB" "${args[@]}" </dev/null >"$WEB_LOG" 2>&1 &
+        WEB_PID=$!
+        : >"$G/pids/$WEB_PID"
+        at_exit kill_web "$WEB_PID"
+        URL=$scheme://127.0.0.1:$port
+        WEB_PORT=$port
+        for ((i = 0; i < 100; i++)); do
+            if pid_gone "$WEB_PID"; then
+                wait "$WEB_PID" 2>/dev/null
+                if grep -q "cannot listen" "$WEB_LOG"; then
+                    [ "$mode" = default ] && return 2 # taken meanwhile: the caller skips
+                    continue 2
+                fi
+                fail "yave-web exited at start: $(head -c 1000 "$WEB_LOG")"
+            fi
+            code=$(curl -s -k -K "$G/cred.in" --max-time 2 -o /dev/null -w '%{http_code}' "$URL/v1/vms/" 2>/dev/null)
+            [ "$code" = 200 ] && return 0
+            sleep 0.1
+        done
+        fail "yave-web did not answer on $URL (last HTTP status $code): $(head -c 1000 "$WEB_LOG")"
+    done
+    fail "no free port for yave-web after 8 tries"
+}
+
+# kill_web PID: SIGTERM, then SIGKILL after 5 s (cleanup).
+kill_web()
+{
+    local i
+    pid_gone "$1" && return 0
+    kill -TERM "$1" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        pid_gone "$1" && return 0
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+}
+
+# stop_web: SIGTERM to $WEB_PID; it must exit 0 within 5 s with no sanitizer report and no
+# password in its log.
+stop_web()
+{
+    local rc=0 i
+    kill -TERM "$WEB_PID" || fail "yave-web $WEB_PID is not running any more: $(head -c 1000 "$WEB_LOG")"
+    for ((i = 0; i < 50; i++)); do
+        pid_gone "$WEB_PID" && break
+        sleep 0.1
+    done
+    pid_gone "$WEB_PID" || fail "yave-web did not exit within 5 s of SIGTERM"
+    wait "$WEB_PID" || rc=$?
+    LAST_CMD=
+    assert_eq 0 "$rc" "exit status of yave-web after SIGTERM (log: $(head -c 1500 "$WEB_LOG"))"
+    if grep -qE 'Sanitizer|runtime error:' "$WEB_LOG"; then
+        fail "sanitizer report from yave-web: $(head -c 2000 "$WEB_LOG")"
+    fi
+    assert_no_secret "$(cat "$WEB_LOG")" "yave-web's log"
+}
+
+# assert_no_secret TEXT WHERE: none of the passwords of this file is in TEXT.
+assert_no_secret()
+{
+    local s
+    for s in "${SECRETS[@]}"; do
+        case "$1" in *"$s"*) fail "a password ($s) appears in $2" ;; esac
+    done
+}
+
+# req METHOD PATH [CURL ARGS...]: one request to $URL$PATH as the user in the group (AUTH=out: the
+# user outside it, wrong: a wrong password, nouser: an unknown user, none: no credentials). Sets
+# HTTP (status, 000 when there was no response), TIME (seconds), HDRS, BODY (also in OUT), CTYPE;
+# the response is kept in RESP_DIR.
+req()
+{
+    local m=$1 p=$2 f w auth=()
+    shift 2
+    case ${AUTH:-in} in
+    none) ;;
+    *) auth=(-K "$G/cred.${AUTH:-in}") ;;
+    esac
+    REQ_N=$((${REQ_N:-0} + 1))
+    f=$RESP_DIR/$CURRENT_TEST.$BASHPID.$REQ_N
+    LAST_CMD="curl -X $m $URL$p $* (as ${AUTH:-in})"
+    RC=0
+    : >"$f.h"
+    : >"$f.b"
+    w=$(curl -sS -k --max-time 60 "${auth[@]}" -X "$m" -D "$f.h" -o "$f.b" \
+        -w '%{http_code} %{time_total}' "$@" "$URL$p" 2>"$f.e") || RC=$?
+    HTTP=${w%% *}
+    TIME=${w#* }
+    HDRS=$(<"$f.h")
+    BODY=$(<"$f.b")
+    OUT=$BODY
+    ERR=$(<"$f.e")
+    CTYPE=
+    [[ "$HDRS" =~ [Cc]ontent-[Tt]ype:\ *([^$'\r\n']*) ]] && CTYPE=${BASH_REMATCH[1]}
+    [ -n "${TRACE_TIMES:-}" ] && echo "      $(date +%s.%N | cut -c7-14) $m $p $HTTP $TIME" >&2
+    assert_no_secret "$HDRS" "the headers of $m $p"
+    assert_no_secret "$BODY" "the body of $m $p"
+}
+
+# expect_http CODE METHOD PATH [CURL ARGS...]: req, and the status must be CODE.
+expect_http()
+{
+    local want=$1
+    shift
+    req "$@"
+    [ "$HTTP" = "$want" ] || fail "HTTP status: expected $want, got $HTTP"
+}
+
+# assert_error_body CODE: the body is exactly {"detail": <non-empty string>, "status": CODE}, JSON.
+assert_error_body()
+{
+    local r
+    assert_eq application/json "$CTYPE" "Content-Type of the error"
+    # the compact form the server writes needs no Python; anything else is judged by Python
+    [[ "$BODY" =~ ^\{\"detail\":\"([^\"\\]|\\.)+\",\"status\":$1\}$ ]] && return 0
+    r=$(printf '%s' "$BODY" | "$PY" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+if not isinstance(d, dict) or sorted(d) != ["detail", "status"]:
+    sys.exit("not {\"detail\", \"status\"}: %r" % (d,))
+if d["status"] != int(sys.argv[1]) or isinstance(d["status"], bool):
+    sys.exit("status in the body: expected %s, got %r" % (sys.argv[1], d["status"]))
+if not isinstance(d["detail"], str) or not d["detail"]:
+    sys.exit("detail is not a non-empty string: %r" % (d["detail"],))
+' "$1" 2>&1) || fail "error body: $r"
+}
+
+# expect_error CODE METHOD PATH [CURL ARGS...]: status CODE with the JSON error body.
+expect_error()
+{
+    local code=$1
+    expect_http "$@"
+    assert_error_body "$code"
+}
+
+# assert_json_eq A B MSG: A and B are equal JSON documents.
+assert_json_eq()
+{
+    local r
+    [ "$1" = "$2" ] && [ -n "$1" ] && return 0 # the same text (Python then judges what differs)
+    r=$("$PY" -c '
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+if a != b:
+    sys.exit("%s\n      vs %s" % (json.dumps(a, sort_keys=True), json.dumps(b, sort_keys=True)))
+' "$1" "$2" 2>&1) || fail "$3: $r"
+}
+
+# assert_json_has JSON PYDICT MSG: JSON is an object holding every key of the Python dict PYDICT
+# with that value.
+assert_json_has()
+{
+    local r
+    r=$("$PY" -c '
+import ast, json, sys
+d, want = json.loads(sys.argv[1]), ast.literal_eval(sys.argv[2])
+if not isinstance(d, dict):
+    sys.exit("not an object: %r" % (d,))
+bad = ["%s: expected %r, got %r" % (k, v, d.get(k, "(missing)")) for k, v in want.items() if d.get(k, "(missing)") != v]
+if bad:
+    sys.exit("; ".join(bad))
+' "$1" "$2" 2>&1) || fail "$3: $r"
+}
+
+# cli_status ROOT VM: `yave-tui --batch --json status --name VM` (one document, left in CLI_JSON).
+cli_status()
+{
+    expect_exit 0 yv "$1" --json status --name "$2"
+    assert_json_docs 1
+    CLI_JSON=$OUT
+}
+
+# assert_cli_state ROOT VM STATE
+assert_cli_state()
+{
+    cli_status "$1" "$2"
+    assert_eq "$3" "$(jv 'd["state"]' "$CLI_JSON")" "state of $2 by yave-tui status"
+}
+
+# mkvm ROOT NAME VNCPW: a tiny VM made by yave-tui (the password through stdin).
+mkvm()
+{
+    local f
+    f=$(dirname "$1")/pw.$2
+    printf '%s\n' "$3" >"$f"
+    EXPECT_STDIN=$f expect_exit 0 yv "$1" create --no-network --no-ovmf -c 64 -m 64 --name "$2" \
+        --vnc-password-file -
+}
+
+# vm_pid ROOT VM: the pid in run/VM.pid, which must be a live QEMU.
+vm_pid()
+{
+    local p
+    p=$(cat "$1/run/$2.pid" 2>/dev/null) || fail "no $1/run/$2.pid"
+    [[ "$p" =~ ^[0-9]+$ ]] || fail "run/$2.pid holds '$p'"
+    is_qemu "$p" || fail "run/$2.pid names $p, which is not a live QEMU"
+    echo "$p"
+}
+
+# wait_gone PID: waits up to 5 s for PID to exit.
+wait_gone()
+{
+    local i
+    for ((i = 0; i < 50; i++)); do
+        pid_gone "$1" && return 0
+        sleep 0.1
+    done
+    fail "process $1 did not exit"
+}
+
+# ms_at_least SECONDS MIN: SECONDS (curl's time_total) >= MIN.
+ms_at_least()
+{
+    awk -v t="$1" -v m="$2" 'BEGIN { exit !(t + 0 >= m + 0) }'
+}
+
+# ---- the tests ----
+
+test_auth_401_throttled_403_outside_the_groups()
+{
+    local root
+    web_root root
+    start_web "$root"
+
+    # no credentials: 401, a Basic challenge, the JSON error; the first failure costs 0.5 s
+    AUTH=none expect_error 401 GET /v1/vms/
+    [[ "$HDRS" =~ (^|$'\n')[Ww][Ww][Ww]-[Aa]uthenticate:\ Basic\ realm=\"yave\" ]] ||
+        fail "no 'WWW-Authenticate: Basic realm=\"yave\"' header in: $HDRS"
+    ms_at_least "$TIME" 0.4 || fail "a request without credentials answered in ${TIME}s: not throttled"
+
+    # the user's name with a wrong password: 401, nothing done; the second failure costs 1 s
+    AUTH=wrong expect_error 401 POST /v1/vms/ -H 'Content-Type: application/json' \
+        --data-binary "{\"name\":\"w1\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_contains "$HDRS" 'WWW-Authenticate: Basic' "WWW-Authenticate on a wrong password"
+    ms_at_least "$TIME" 0.4 || fail "a wrong password answered in ${TIME}s: not throttled"
+    ms_at_least "$TIME" 0.9 || fail "the second failure answered in ${TIME}s: the delay does not grow"
+    assert_no_file "$root/w1.vm" "a VM created with a wrong password"
+    # an unknown user
+    AUTH=nouser expect_error 401 GET /v1/vms/
+
+    # right password, but not in api.groups: 403, and no VM made either
+    AUTH=out expect_error 403 GET /v1/vms/
+    AUTH=out expect_error 403 POST /v1/vms/ -H 'Content-Type: application/json' \
+        --data-binary "{\"name\":\"w2\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_no_file "$root/w2.vm" "a VM created by a user outside api.groups"
+
+    # and the user in the group gets in
+    expect_http 200 GET /v1/vms/
+    assert_eq application/json "$CTYPE" "Content-Type of the list"
+    assert_json_eq '[]' "$BODY" "the list of an empty root"
+    stop_web
+}
+
+test_routes_run_stop_and_graceful_stop_with_real_qemu()
+{
+    local root pid
+    web_root root
+    mkvm "$root" a1 "$VNC_PW1"
+    mkvm "$root" a2 "$VNC_PW2"
+    start_web "$root"
+
+    expect_http 200 GET /v1/vms/
+    assert_json_eq '["a1","a2"]' "$BODY" "the list"
+    expect_http 200 GET /v1/vms
+    assert_json_eq '["a1","a2"]' "$BODY" "the list without the final slash"
+
+    # GET of a VM = yave-tui's status --json of it
+    expect_http 200 GET /v1/vms/a1
+    assert_eq application/json "$CTYPE" "Content-Type of a VM"
+    cli_status "$root" a1
+    assert_json_eq "$CLI_JSON" "$BODY" "GET /v1/vms/a1 vs yave-tui status --json"
+    assert_eq stopped "$(jv 'd["state"]' "$BODY")" "state before run"
+
+    # missing VMs: 404 on every route; an invalid name is not found either
+    expect_error 404 GET /v1/vms/nosuch
+    expect_error 404 DELETE /v1/vms/nosuch
+    expect_error 404 GET /v1/vms/nosuch/run
+    expect_error 404 POST /v1/vms/nosuch/run
+    expect_error 404 DELETE /v1/vms/nosuch/run
+    expect_error 404 GET '/v1/vms/a%2F..%2Fa1'
+
+    # not running: GET run false; stop → 400
+    expect_http 200 GET /v1/vms/a1/run
+    assert_json_eq '{"is_running":false}' "$BODY" "GET run of a stopped VM"
+    expect_error 400 DELETE /v1/vms/a1/run
+    expect_error 400 DELETE '/v1/vms/a1/run?force=1'
+
+    # run: 200 null, a real QEMU, and yave-tui agrees
+    expect_http 200 POST /v1/vms/a1/run
+    assert_json_eq null "$BODY" "body of POST run"
+    pid=$(vm_pid "$root" a1) || exit 1
+    assert_cli_state "$root" a1 running
+    assert_eq "$pid" "$(jv 'd["pid"]' "$CLI_JSON")" "yave-tui's pid = run/a1.pid"
+    # QEMU must not have inherited the server's listening socket
+    assert_eq "" "$(ss -Hltnp "sport = :$WEB_PORT" | grep -v "pid=$WEB_PID," || true)" \
+        "something other than yave-web listens on its port"
+    expect_http 200 GET /v1/vms/a1/run
+    assert_json_eq '{"is_running":true}' "$BODY" "GET run of a running VM"
+    expect_http 200 GET /v1/vms/a1
+    assert_eq running "$(jv 'd["state"]' "$BODY")" "state by the API"
+    assert_eq "$pid" "$(jv 'd["pid"]' "$BODY")" "pid by the API"
+    assert_eq true "$(jv 'd["vnc"]["reachable"]' "$BODY")" "vnc.reachable by the API"
+    expect_http 200 GET /v1/vms/a2/run
+    assert_json_eq '{"is_running":false}' "$BODY" "the other VM does not run"
+
+    # a second start: 400, the same QEMU still runs
+    expect_error 400 POST /v1/vms/a1/run
+    assert_eq "$pid" "$(vm_pid "$root" a1)" "the QEMU after a second start"
+    # deleting a running VM without force: 400, still there
+    expect_error 400 DELETE /v1/vms/a1
+    assert_file "$root/a1.vm/config.yaml" "a running VM was deleted without force"
+
+    # forced stop: quit, at once
+    expect_http 200 DELETE '/v1/vms/a1/run?force=1'
+    assert_json_eq null "$BODY" "body of DELETE run?force=1"
+    wait_gone "$pid"
+    expect_http 200 GET /v1/vms/a1/run
+    assert_json_eq '{"is_running":false}' "$BODY" "GET run after the forced stop"
+    assert_cli_state "$root" a1 stopped
+    assert_no_file "$root/run/a1.pid" "pidfile after the forced stop"
+
+    # graceful stop: the SeaBIOS guest ignores ACPI, so after shutdown.timeout (2 s) it escalates
+    expect_http 200 POST /v1/vms/a1/run
+    pid=$(vm_pid "$root" a1) || exit 1
+    expect_http 200 DELETE /v1/vms/a1/run
+    assert_json_eq null "$BODY" "body of the graceful DELETE run"
+    ms_at_least "$TIME" 1.9 || fail "the graceful stop took ${TIME}s: it did not wait shutdown.timeout"
+    ms_at_least 15 "$TIME" || fail "the graceful stop took ${TIME}s"
+    wait_gone "$pid"
+    expect_http 200 GET /v1/vms/a1/run
+    assert_json_eq '{"is_running":false}' "$BODY" "GET run after the graceful stop"
+    assert_cli_state "$root" a1 stopped
+
+    # delete ?force=1 of a running VM: stopped, then gone
+    expect_http 200 POST /v1/vms/a2/run
+    pid=$(vm_pid "$root" a2) || exit 1
+    expect_http 200 DELETE '/v1/vms/a2?force=1'
+    assert_json_eq null "$BODY" "body of DELETE ?force=1"
+    wait_gone "$pid"
+    assert_no_file "$root/a2.vm" "a2 after DELETE ?force=1"
+    expect_error 404 GET /v1/vms/a2
+    expect_http 200 GET /v1/vms/
+    assert_json_eq '["a1"]' "$BODY" "the list after the delete"
+    stop_web
+}
+
+test_create_bad_input_body_limit_and_delete()
+{
+    local root before body pad
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c1\",\"capacity\":80,\"memory\":96,\"vcpu\":2,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW2\"}"
+    assert_eq application/json "$CTYPE" "Content-Type of the created VM"
+    body=$BODY
+    assert_json_has "$body" '{"name": "c1", "state": "stopped", "pid": None, "memory": 96, "vcpu": 2,
+        "ovmf": False, "networks": []}' "the 201 body"
+    # on disk, with the given values
+    assert_file "$root/c1.vm/config.yaml" "the created VM's config.yaml"
+    assert_eq 96 "$(vm_config_value "$root" c1 memory)" "memory in c1.vm/config.yaml"
+    assert_eq 2 "$(vm_config_value "$root" c1 vcpu)" "vcpu in c1.vm/config.yaml"
+    assert_eq false "$(vm_config_value "$root" c1 ovmf)" "ovmf in c1.vm/config.yaml"
+    assert_eq "$VNC_PW2" "$(vm_config_value "$root" c1 password)" "the VNC password kept for c1"
+    assert_eq $((80 * MIB)) "$(img_info "$root/c1.vm/hd0.qcow2" 'd["virtual-size"]')" "capacity of c1's disk"
+    cli_status "$root" c1
+    assert_json_eq "$CLI_JSON" "$body" "the 201 body vs yave-tui status --json"
+    expect_http 200 GET /v1/vms/
+    assert_json_eq '["c1"]' "$BODY" "the list after the create"
+
+    # nothing of these may change the root
+    before=$(snapshot_root "$root")
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c1\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_eq "$VNC_PW2" "$(vm_config_value "$root" c1 password)" "c1's password after a create of the same name"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary '{"name": "c2", "capacity": 64,'
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary 'not json at all'
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary '["c2"]'
+    expect_error 400 POST /v1/vms/ "${ct[@]}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        '{"name":"c2","capacity":64,"memory":64,"network":false,"ovmf":false}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" vnc_password "the error of a missing vnc_password"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c2\",\"capacity\":64,\"memory\":\"64\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c2\",\"capacity\":64,\"memory\":1,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c2\",\"capacity\":64,\"colour\":\"red\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"../c2\",\"capacity\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c2\",\"capacity\":64,\"preset\":\"nosuch\",\"root_password\":\"$ROOT_PW\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"c2\",\"capacity\":64,\"image\":\"/nonexistent/$TAG.qcow2\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+
+    # the body limit: 64 KiB. Just under it is read (and judged as JSON: 400); over it is 413.
+    pad=$(head -c 60000 /dev/zero | tr '\0' ' ')
+    printf '{"name":"c2","capacity":64,"network":false,"ovmf":false%s}' "$pad" >"$(dirname "$root")/under.json"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary "@$(dirname "$root")/under.json"
+    assert_contains "$(jv 'd["detail"]' "$BODY")" vnc_password "a 60 KB body is read whole"
+    printf '{"name":"c2","capacity":64,"network":false,"ovmf":false,"vnc_password":"%s"%s%s}' \
+        "$VNC_PW3" "$pad" "$(head -c 10000 /dev/zero | tr '\0' ' ')" >"$(dirname "$root")/over.json"
+    expect_error 413 POST /v1/vms/ "${ct[@]}" --data-binary "@$(dirname "$root")/over.json"
+    AUTH=none expect_error 401 POST /v1/vms/ "${ct[@]}" --data-binary "@$(dirname "$root")/over.json"
+    assert_no_trace "$before" "$root"
+
+    # delete: 200 null, gone from disk and from the API
+    expect_http 200 DELETE /v1/vms/c1
+    assert_json_eq null "$BODY" "body of DELETE"
+    assert_no_file "$root/c1.vm" "c1 after DELETE"
+    expect_error 404 GET /v1/vms/c1
+    expect_error 404 DELETE /v1/vms/c1
+    expect_http 200 GET /v1/vms/
+    assert_json_eq '[]' "$BODY" "the list after the delete"
+    expect_exit 0 yv "$root" list
+    assert_stdout_empty "yave-tui list after the delete"
+    stop_web
+}
+
+test_concurrent_gets_while_a_vm_starts()
+{
+    local root t i p n=50 paths=(/v1/vms/ /v1/vms/b1 /v1/vms/b1/run /v1/vms/b2) pids=() runpid bad
+    web_root root
+    mkvm "$root" b1 "$VNC_PW1"
+    mkvm "$root" b2 "$VNC_PW2"
+    start_web "$root"
+    mktmp_into t
+
+    curl -sS --max-time 60 -K "$G/cred.in" -X POST -D "$RESP_DIR/conc.run.h" -o "$RESP_DIR/conc.run.b" \
+        -w '%{http_code}' "$URL/v1/vms/b1/run" >"$t/run.code" 2>"$t/run.err" &
+    runpid=$!
+    for ((i = 0; i < n; i++)); do
+        p=${paths[i % ${#paths[@]}]}
+        echo "$p" >"$t/path.$i"
+        curl -sS --max-time 60 -K "$G/cred.in" -D "$RESP_DIR/conc.$i.h" -o "$RESP_DIR/conc.$i.b" \
+            -w '%{http_code}' "$URL$p" >"$t/code.$i" 2>"$t/err.$i" &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    wait "$runpid"
+
+    LAST_CMD=
+    bad=0
+    for ((i = 0; i < n; i++)); do
+        if [ "$(cat "$t/code.$i")" != 200 ]; then
+            echo "      GET $(cat "$t/path.$i"): HTTP $(cat "$t/code.$i") $(head -c 300 "$t/err.$i") $(head -c 300 "$RESP_DIR/conc.$i.b")" >&2
+            bad=$((bad + 1))
+        fi
+    done
+    [ "$bad" -eq 0 ] || fail "$bad of $n concurrent GETs did not answer 200"
+    bad=$("$PY" -c '
+import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+bad = 0
+for i in range(n):
+    try:
+        json.load(open("%s/conc.%d.b" % (d, i)))
+    except Exception as e:
+        print("      response %d is not JSON: %s" % (i, e), file=sys.stderr)
+        bad += 1
+print(bad)' "$RESP_DIR" "$n")
+    assert_eq 0 "$bad" "concurrent responses that are not JSON"
+    for ((i = 0; i < n; i++)); do
+        assert_no_secret "$(<"$RESP_DIR/conc.$i.h")$(<"$RESP_DIR/conc.$i.b")" "concurrent response $i"
+    done
+    assert_eq 200 "$(cat "$t/run.code")" "the POST run beside them ($(head -c 300 "$t/run.err") $(head -c 300 "$RESP_DIR/conc.run.b"))"
+    assert_json_eq null "$(cat "$RESP_DIR/conc.run.b")" "body of the POST run"
+    vm_pid "$root" b1 >/dev/null || exit 1
+    assert_cli_state "$root" b1 running
+    assert_cli_state "$root" b2 stopped
+    expect_http 200 GET /v1/vms/b1/run
+    assert_json_eq '{"is_running":true}' "$BODY" "GET run after the concurrent start"
+
+    # cleanup through the API
+    expect_http 200 DELETE '/v1/vms/b1/run?force=1'
+    assert_cli_state "$root" b1 stopped
+    stop_web
+}
+
+test_listens_on_loopback_3000_by_default()
+{
+    local root socks
+    web_root root
+    if [ -n "$(ss -Hltn 'sport = :3000')" ]; then
+        echo "    (skipped: port 3000 is busy, the default listen address cannot be checked)" >&2
+        return 0
+    fi
+    grep -q 'listen: [0-9]*\.[0-9]*\.[0-9]*\.[0-9]*:' "$root/config.yaml" && fail "the root has an api.listen"
+    start_web "$root" default || {
+        echo "    (skipped: port 3000 was taken meanwhile, the default listen address cannot be checked)" >&2
+        return 0
+    }
+    socks=$(ss -Hltnp | grep "pid=$WEB_PID," | awk '{print $4}' | sort | tr '\n' ' ')
+    assert_eq '127.0.0.1:3000 ' "$socks" "yave-web's listening sockets without --listen or api.listen"
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+test_tls_and_api_listen_from_config()
+{
+    local root d socks
+    mktmp_into d
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -keyout "$d/key.pem" -out "$d/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
+    web_root root "  listen: 127.0.0.1:1" "  tls:" "    cert: $d/cert.pem" "    key: $d/key.pem"
+    start_web "$root" config https
+    # api.listen of config.yaml decides where it listens
+    socks=$(ss -Hltnp | grep "pid=$WEB_PID," | awk '{print $4}' | tr '\n' ' ')
+    assert_eq "127.0.0.1:$WEB_PORT " "$socks" "yave-web's listening sockets with api.listen"
+
+    expect_http 200 GET /v1/vms/
+    assert_json_eq '[]' "$BODY" "the list over HTTPS"
+    AUTH=none expect_error 401 GET /v1/vms/
+    # the certificate is the one configured: curl verifies it when told to trust it
+    run_cmd curl -sS --max-time 10 --cacert "$d/cert.pem" -K "$G/cred.in" -o /dev/null -w '%{http_code}' "$URL/v1/vms/"
+    assert_eq 200 "$OUT" "HTTPS verified against the configured certificate"
+    # without -k and without the certificate, curl refuses it
+    run_cmd curl -sS --max-time 10 -K "$G/cred.in" -o /dev/null -w '%{http_code}' "$URL/v1/vms/"
+    assert_ne 0 "$RC" "curl accepted a self-signed certificate without -k"
+    # plain HTTP to the HTTPS port gets no HTTP answer
+    run_cmd curl -sS --max-time 10 -K "$G/cred.in" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WEB_PORT/v1/vms/"
+    assert_ne 0 "$RC" "curl's exit status for plain HTTP to the HTTPS port"
+    assert_eq 000 "$OUT" "HTTP status of plain HTTP to the HTTPS port"
+    # it still serves HTTPS afterwards
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+# Last (tests run in name order): every response kept by every test above.
+test_zz_no_password_in_any_response()
+{
+    local n s hits
+    n=$(find "$RESP_DIR" -type f \( -name '*.b' -o -name '*.h' \) | wc -l)
+    [ "$n" -ge 100 ] || fail "only $n response files were kept: the tests above did not run?"
+    # the collection holds what it should: a check that can find a password finds a known string
+    grep -rqF '"is_running":' "$RESP_DIR" || fail "the kept responses hold no run state"
+    for s in "${SECRETS[@]}"; do
+        hits=$(grep -rlF -- "$s" "$RESP_DIR" "$G/logs" | head -5 | tr '\n' ' ')
+        [ -z "$hits" ] || fail "a password ($s) appears in: $hits"
+    done
+}
+
+run_tests "$@"
