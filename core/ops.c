@@ -270,9 +270,9 @@ out_nt:
 }
 
 /* Undo of phase 1: removes the .part folder and frees the display (when still ours). The folder
- * goes first: when a disk copy filled the file system, its space is what the new table needs. A table
- * the reservation created is removed again when nothing else is in it: a failed create leaves no
- * trace. A display that cannot be freed is added to err, the create's error. */
+ * goes first: when a disk copy filled the file system, its space is what the new table needs. A
+ * table the reservation created is removed again when nothing else is in it: a failed create leaves
+ * no trace. A display that cannot be freed is added to err, the create's error. */
 static void unreserve(const char *root, const char *name, reservation *r, yv_err *err)
 {
     yv_err e;

@@ -1,0 +1,481 @@
+#!/usr/bin/env bash
+# Fault injection: every operation that writes is all-or-nothing (notes/reliability.md "Files").
+#
+# build/fault/faultshim.so (tests/fault/faultshim.c, LD_PRELOAD) makes the Nth call of one operation
+# (write, fsync, rename, renameat2, mkdir, open-for-writing, exec, send) fail with ENOSPC or EIO.
+# For each yave operation below, a first run with YAVE_FAULT_LOG learns how many calls of each kind
+# it makes; then for every kind, N = 1, 2, … until the operation succeeds with no fault injected
+# (N beyond the count), and after every N:
+#   failed    → exit status non-zero, one line `yave-tui: <cmd>: …` naming the errno, and the root
+#               exactly as before (snapshot_root: names, types, modes, sizes, content hashes) except
+#               run/ and run/lock (made on first use) and, for run, the VM's qemu.log/serial.log
+#               (the log of the attempt);
+#   succeeded → the result is complete (listed, `status --json` parses, disk there, table entry);
+#               a fault the operation swallowed is allowed only for the best-effort fsync of a
+#               folder after a rename that already happened;
+#   always    → no *.tmp-* file, no .<vm>.vm.part or .<vm>.vm.del-* folder, no QEMU left running
+#               for the root after a failure (pidfile, /proc/*/cmdline), nothing left in $TMPDIR.
+# After a failing N, each call the undo made after the fault is failed too (a failing undo): the
+# operation must still fail with one line, and leave the root as it was unless its message says what
+# is left (undo paths already tried are skipped, so this adds only a few runs).
+# The release build is used (ASan's own allocations and syscalls would shift the counts, and ASan
+# refuses to run with another library preloaded before it): a private copy of ./yave-tui, or of
+# $YAVE_FAULT_BIN; the shim is $YAVE_FAULT_SHIM (default build/fault/faultshim.so).
+# shellcheck disable=SC2034 # OUT_LINES, LAST_CMD: read by lib.sh's fail
+# shellcheck disable=SC2015 # `A && B || fail` is meant: fail unless both hold
+. "$(dirname "$0")/lib.sh"
+
+SHIM=${YAVE_FAULT_SHIM:-$REPO_DIR/build/fault/faultshim.so}
+if [ -z "${YAVE_FAULT_BIN:-}" ]; then
+    make -s -C "$REPO_DIR" yave-tui build/fault/faultshim.so >/dev/null 2>&1 ||
+        echo "    (cannot build yave-tui or $SHIM)" >&2
+fi
+# A private copy: a rebuild of the checkout while this runs must not pull the binary from under it.
+FAULT_DIR=$(mktemp -d /tmp/yave-fault.XXXXXXXX) || exit 1
+trap 'rm -rf "$FAULT_DIR"' EXIT
+cp "${YAVE_FAULT_BIN:-$REPO_DIR/yave-tui}" "$FAULT_DIR/yave-tui" || exit 1
+YAVE_TEST_BIN=$FAULT_DIR/yave-tui
+export YAVE_TEST_BIN
+unset YAVE_FAULT YAVE_FAULT_LOG YAVE_FAULT_OWNER YAVE_FAULT_CHILDREN
+[ -f "$SHIM" ] || {
+    echo "    FAIL: no $SHIM (make build/fault/faultshim.so)" >&2
+    exit 1
+}
+OPS=(write fsync rename renameat2 mkdir open exec send)
+QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+# ---- helpers of this file ----
+
+is_qemu()
+{
+    local t
+    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+    [ -n "$QEMU_EXE" ] && [ "${t% (deleted)}" = "$QEMU_EXE" ]
+}
+
+pid_exited()
+{
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    case "${s:0:1}" in Z | X) return 0 ;; esac
+    return 1
+}
+
+# qemus_of ROOT: pids of live QEMU processes whose command line names ROOT.
+qemus_of()
+{
+    local f p
+    grep -lsaF -- "$1/" /proc/[0-9]*/cmdline 2>/dev/null | while IFS= read -r f; do
+        p=${f#/proc/}
+        p=${p%/cmdline}
+        is_qemu "$p" && ! pid_exited "$p" && echo "$p"
+    done
+}
+
+# kill_qemus ROOT: the cleanup of a test that starts QEMU (SIGKILL, only when /proc/PID/exe is QEMU).
+kill_qemus()
+{
+    local p
+    for p in $(qemus_of "$1"); do kill -9 "$p" 2>/dev/null; done
+}
+
+# snap DIR: lib.sh's snapshot_root (the same lines: checked by test_snapshot_is_lib_snapshot), with
+# one find and one sha256sum instead of a sha256sum per file: it runs after every one of ~200 runs.
+snap()
+{
+    [ -d "$1" ] || {
+        echo "(no folder $1)"
+        return 0
+    }
+    (
+        cd "$1" || exit 1
+        awk -F'\t' 'NR == FNR { h[substr($0, 67)] = substr($0, 1, 64); next }
+            { printf "%s %s %s %s %s %s\n", $1, $2, $3, $2 == "d" ? "-" : $4, $2 == "f" ? h[$1] : "-", $5 }' \
+            <(find . -type f -print0 | xargs -0 -r sha256sum) <(find . -printf '%p\t%y\t%m\t%s\t%l\n' | sort)
+    )
+}
+
+# fault_root VAR: a fresh root (see new_root) whose QEMU uses TCG, and a private TMPDIR
+# ($FTMP) for the binary. QEMUs left behind are killed when the test ends.
+fault_root()
+{
+    local __fr_r
+    new_root __fr_r
+    printf 'qemu:\n  accel: tcg\novmf:\n  code: %s\n  vars: %s\n' "$OVMF_CODE" "$OVMF_VARS" \
+        >>"$__fr_r/config.yaml"
+    mktmp_into FTMP
+    at_exit kill_qemus "$__fr_r"
+    printf -v "$1" '%s' "$__fr_r"
+}
+
+# fresh_root ROOT: back to a root holding only what fault_root made and *.qcow2 base images.
+fresh_root()
+{
+    find "$1" -mindepth 1 -maxdepth 1 ! -name config.yaml ! -name '*.qcow2' -exec rm -rf {} +
+}
+
+# fy FAULT LOG ARGS...: the binary on $ROOT with the shim; FAULT empty = count only.
+fy()
+{
+    local fault=$1 log=$2
+    shift 2
+    TMPDIR=$FTMP LD_PRELOAD=$SHIM YAVE_FAULT=$fault YAVE_FAULT_LOG=$log \
+        "$YAVE_TEST_BIN" --batch --root "$ROOT" "$@"
+}
+
+# run_fy FAULT LOG ARGS...: run_cmd fy … without its helper processes (this runs ~200 times).
+run_fy()
+{
+    local o="$FTMP.out" e="$FTMP.err"
+    LAST_CMD="YAVE_FAULT=$1 yave-tui --batch --root $ROOT ${*:3}"
+    RC=0
+    fy "$@" </dev/null >"$o" 2>"$e" || RC=$?
+    OUT='' ERR=''
+    IFS= read -r -d '' OUT <"$o"
+    IFS= read -r -d '' ERR <"$e"
+    local nl=${ERR//[!$'\n']/}
+    ERR_LINES=${#nl}
+    nl=${OUT//[!$'\n']/}
+    OUT_LINES=${#nl}
+    OUT=${OUT%$'\n'} ERR=${ERR%$'\n'}
+}
+
+# without_allowed VAR SNAPSHOT: VAR = the snapshot without the lines a failure may change: run/ and
+# run/lock (made on first use), and for run the VM's qemu.log and serial.log (the attempt's log).
+without_allowed()
+{
+    local __wa_l __wa_out=
+    while IFS= read -r __wa_l; do
+        case $__wa_l in
+        "./run/lock "* | "./run d "*) continue ;;
+        "./${ALLOW_LOGS:-/}.vm/qemu.log "* | "./${ALLOW_LOGS:-/}.vm/serial.log "*) continue ;;
+        esac
+        __wa_out+=$__wa_l$'\n'
+    done <<<"$2"
+    printf -v "$1" '%s' "$__wa_out"
+}
+
+# assert_no_debris: no temporary file, .part or .del folder, nothing in $FTMP.
+assert_no_debris()
+{
+    local d
+    d=$(find "$ROOT" "$FTMP" -mindepth 1 \( -path "$FTMP/*" -o -name '*.tmp-*' -o -name '.*.vm.part' \
+        -o -name '.*.vm.del-*' \) -print)
+    [ -z "$d" ] || fail "debris left in the root or in TMPDIR ($FTMP): ${d//$'\n'/ }"
+}
+
+# assert_no_qemu VM: no pidfile or socket, no QEMU naming the root.
+assert_no_qemu()
+{
+    local p
+    assert_no_file "$ROOT/run/$1.pid" "pidfile after a failed operation"
+    assert_no_file "$ROOT/run/$1.sock" "QMP socket after a failed operation"
+    p=$(qemus_of "$ROOT")
+    [ -z "$p" ] || fail "QEMU left running after a failed operation: pid $p"
+}
+
+# assert_failed_cleanly BEFORE ERRNO: the operation failed and changed nothing.
+assert_failed_cleanly()
+{
+    local msg b a
+    [ "$RC" != 0 ] || fail "exit status 0 after a failure"
+    case $2 in ENOSPC) msg="No space left on device" ;; *) msg="Input/output error" ;; esac
+    [ "$ERR_LINES" = 1 ] && [[ $ERR == "yave-tui: $CMD: "*"$msg"* ]] ||
+        assert_err_line "$CMD" "$msg" # (fails, saying why)
+    AFTER=$(snap "$ROOT")
+    without_allowed b "$1"
+    without_allowed a "$AFTER"
+    [ "$b" = "$a" ] ||
+        fail "the root changed: $(diff <(printf '%s' "$b") <(printf '%s' "$a") | grep '^[<>]' |
+            head -20 | tr '\n' ';')"
+    assert_no_debris
+    [ -z "${VM_OF_OP:-}" ] || assert_no_qemu "$VM_OF_OP"
+}
+
+# vm_facts VM: `status --json` of VM parsed once; sets STATE, PID, DISK, DISPLAY.
+vm_facts()
+{
+    local f
+    expect_exit 0 yv "$ROOT" --json status --name "$1"
+    f=$(printf '%s' "$OUT" | "$PY" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+print(d["state"], d.get("pid") or 0, d["drives"][0]["path"], d["vnc"]["display"])' 2>&1) ||
+        fail "status --json of $1 is not the expected document: $f"
+    read -r STATE PID DISK DISPLAY <<<"$f"
+}
+
+# table_has VM: vnc_table.yaml gives VM a display.
+table_has()
+{
+    grep -Eq "^  ':[0-9]+': '?$1'?\$" "$ROOT/vnc_table.yaml" 2>/dev/null
+}
+
+# assert_created VM: a complete, stopped VM.
+assert_created()
+{
+    expect_exit 0 yv "$ROOT" list
+    assert_out_line "^$1\$" "the VM is listed"
+    vm_facts "$1"
+    assert_eq stopped "$STATE" "state of the new VM"
+    assert_file "$DISK" "its disk"
+    [ "$(head -c 3 "$DISK")" = QFI ] || fail "the disk is not a qcow2 image"
+    table_has "$1" || fail "vnc_table.yaml has no display for $1"
+    assert_no_debris
+}
+
+# ---- the sweep ----
+
+# undo_faults FIRST LOG ARGS...: after the failing run of `ARGS...` under FIRST, whose calls are in
+# LOG, fails each call the undo made after the fault too (FIRST,<op>:<n>:EIO): the undo of a
+# failure that itself fails. Undo paths already tried (the same calls after the fault) are skipped.
+# The operation must fail with one line, and leave the root as it was unless the message says what
+# it left (a half-deleted VM's folder, a display it could not free); the root is then restored.
+undo_faults()
+{
+    local first=$1 log=$2 op2 n2 pid rest seen=0 sig='' c calls=() before2 a b
+    shift 2
+    while IFS=' ' read -r op2 n2 pid rest; do
+        if ((seen)); then
+            calls+=("$op2:$n2")
+            sig+="$op2 "
+        fi
+        [[ $rest == *" FAULT "* ]] && seen=1
+    done <"$log"
+    [ -n "$sig" ] && [ -z "${UNDO_SEEN[$sig]:-}" ] || return 0
+    UNDO_SEEN[$sig]=1
+    before2=$(snap "$ROOT")
+    rm -rf "$ROOT.saved"
+    cp -a "$ROOT" "$ROOT.saved"
+    for c in "${calls[@]}"; do
+        run_fy "$first,$c:EIO" "$log.2" "$@"
+        UNDO_RUNS=$((UNDO_RUNS + 1))
+        CURRENT_TEST="$NAME [YAVE_FAULT=$first,$c:EIO: a failing undo]"
+        [ "$RC" != 0 ] || fail "exit status 0 after a failure"
+        [ "$ERR_LINES" = 1 ] && [[ $ERR == "yave-tui: $CMD: "* ]] || assert_err_line "$CMD" .
+        without_allowed b "$before2"
+        without_allowed a "$(snap "$ROOT")"
+        [ -z "${VM_OF_OP:-}" ] || assert_no_qemu "$VM_OF_OP"
+        [ "$b" = "$a" ] && {
+            assert_no_debris
+            continue
+        }
+        case $ERR in
+        *"half deleted (its folder is "*) ;;
+        *"could not be freed"*) ;;
+        *) fail "the root changed and the message does not say what was left: $(diff \
+            <(printf '%s' "$b") <(printf '%s' "$a") | grep '^[<>]' | head -20 | tr '\n' ';')" ;;
+        esac
+        rm -rf "$ROOT"
+        cp -a "$ROOT.saved" "$ROOT"
+    done
+    rm -rf "$ROOT.saved" "$log.2"
+    CURRENT_TEST=$NAME
+}
+
+# sweep NAME CMD ARGS...: runs `CMD ARGS...` (a yave command on $ROOT) under every fault. The caller
+# defines: prep (make the state before, once), check_ok (after a success), undo (back to the state
+# before after a success). Prints the counts; fails on the first broken invariant.
+sweep()
+{
+    local name=$1 log n op fault err before line path tried=0 summary="" swallowed=""
+    shift
+    NAME=$name
+    CMD=$1
+    UNDO_RUNS=0
+    declare -gA UNDO_SEEN=()
+    log="$FTMP.log"
+    at_exit rm -rf "$log" "$log.2" "$FTMP.out" "$FTMP.err" "$ROOT.saved"
+    prep
+    rm -f "$log"
+    run_fy "" "$log" "$@"
+    [ "$RC" = 0 ] || fail "$name: the operation fails without a fault"
+    check_ok
+    undo
+    declare -A count
+    for op in "${OPS[@]}"; do count[$op]=$(grep -c "^$op " "$log"); done
+    before=$(snap "$ROOT")
+    for op in "${OPS[@]}"; do
+        # never called: N=1 is already beyond the count, and the counting run was that run
+        [ "${count[$op]}" = 0 ] && continue
+        for ((n = 1; ; n++)); do
+            ((n <= count[$op] + 1)) || fail "$name: $op still failing at N=$n (${count[$op]} calls counted)"
+            err=ENOSPC
+            ((n % 2 == 0)) && err=EIO
+            fault="$op:$n:$err"
+            rm -f "$log"
+            run_fy "$fault" "$log" "$@"
+            tried=$((tried + 1))
+            line=
+            [ -f "$log" ] && while IFS= read -r path; do
+                [[ $path == *" FAULT "* ]] && line=$path
+            done <"$log"
+            CURRENT_TEST="$name [YAVE_FAULT=$fault${line:+: ${line%% FAULT*}}]"
+            if [ "$RC" != 0 ]; then
+                [ -n "$line" ] || fail "failed with no fault injected"
+                assert_failed_cleanly "$before" "$err"
+                before=$AFTER # the same, but for what a failure may change
+                undo_faults "$fault" "$log" "$@"
+                continue
+            fi
+            check_ok
+            undo
+            before=$(snap "$ROOT")
+            [ -z "$line" ] && break
+            # a swallowed fault: only the best-effort fsync of a folder after its rename
+            path=$(printf '%s' "$line" | cut -d' ' -f4)
+            [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]]; } ||
+                fail "the operation succeeded although the fault was injected"
+            swallowed="$swallowed $op:$n"
+        done
+        ((n == count[$op] + 1)) || fail "$name: $op succeeded at N=$n but ${count[$op]} calls were counted"
+        summary="$summary $op=${count[$op]}"
+    done
+    CURRENT_TEST=$name
+    printf '      %-22s calls:%s; %d runs, %d with a failing undo%s\n' "$name" "$summary" "$tried" \
+        "$UNDO_RUNS" "${swallowed:+; folder fsync failures ignored by design:$swallowed}"
+}
+
+# ---- the operations ----
+
+test_snapshot_is_lib_snapshot()
+{
+    fault_root ROOT
+    make_base "$ROOT/base.qcow2" 16
+    expect_exit 0 yv "$ROOT" create --name s1 -c 16 --no-network
+    ln -s s1.vm "$ROOT/link"
+    mkdir "$ROOT/.hidden"
+    : >"$ROOT/.hidden/empty"
+    assert_eq "$(snapshot_root "$ROOT")" "$(snap "$ROOT")" "snap and lib.sh's snapshot_root"
+}
+
+# create, empty disk, in a fresh root (no vnc_table.yaml yet)
+test_create_empty_disk()
+{
+    fault_root ROOT
+    prep() { fresh_root "$ROOT"; }
+    check_ok() { assert_created f1; }
+    undo() { fresh_root "$ROOT"; }
+    sweep "create" create --name f1 -c 16 --no-network
+}
+
+# create --image base (a copy: qemu-img info + convert)
+test_create_copy()
+{
+    fault_root ROOT
+    make_base "$ROOT/base.qcow2" 16
+    prep() { fresh_root "$ROOT"; }
+    check_ok()
+    {
+        assert_created f2
+        [ "$(img_info "$ROOT/f2.vm/hd0.qcow2" 'str(d.get("backing-filename"))')" = None ] ||
+            fail "a copy has no backing file"
+    }
+    undo() { fresh_root "$ROOT"; }
+    sweep "create --image" create --name f2 --image base --no-network
+}
+
+# create --image base --linked (an overlay: qemu-img info + create -b)
+test_create_linked()
+{
+    fault_root ROOT
+    make_base "$ROOT/base.qcow2" 16
+    prep() { fresh_root "$ROOT"; }
+    check_ok()
+    {
+        assert_created f3
+        assert_eq ../base.qcow2 "$(img_info "$ROOT/f3.vm/hd0.qcow2" 'd["backing-filename"]')" \
+            "backing file of the overlay"
+    }
+    undo() { fresh_root "$ROOT"; }
+    sweep "create --linked" create --name f3 --image base --linked --no-network
+}
+
+# the VNC table update path: a create in a root that already has VMs (vnc_table.yaml rewritten)
+test_create_rewrites_vnc_table()
+{
+    fault_root ROOT
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name old1 -c 16 --no-network
+        expect_exit 0 yv "$ROOT" create --name old2 -c 16 --no-network
+        expect_exit 0 yv "$ROOT" delete --name old1 # a hole at :1: the new VM takes it
+    }
+    check_ok()
+    {
+        assert_created f4
+        assert_eq :1 "$DISPLAY" "the new VM takes the free display"
+        table_has old2 || fail "old2 lost its display"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name f4; }
+    sweep "create (table update)" create --name f4 -c 16 --no-network
+}
+
+# delete (the folder renamed away, the table rewritten, the folder removed)
+test_delete()
+{
+    fault_root ROOT
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name keep -c 16 --no-network
+        expect_exit 0 yv "$ROOT" create --name f5 -c 16 --no-network
+    }
+    check_ok()
+    {
+        expect_exit 0 yv "$ROOT" list
+        assert_eq keep "$OUT" "only keep is left"
+        assert_no_file "$ROOT/f5.vm"
+        table_has f5 && fail "vnc_table.yaml still gives f5 a display"
+        table_has keep || fail "keep lost its display"
+        assert_no_debris
+    }
+    undo() { expect_exit 0 yv "$ROOT" create --name f5 -c 16 --no-network; }
+    sweep "delete" delete --name f5
+}
+
+# run: a tiny VM under TCG (QEMU exec'd, pidfile, QMP set_password); a started VM is stopped again
+run_sweep()
+{
+    local vm=$1
+    shift
+    VM_OF_OP=$vm
+    ALLOW_LOGS=$vm
+    check_ok()
+    {
+        vm_facts "$VM_OF_OP"
+        assert_eq running "$STATE" "state after run"
+        is_qemu "$PID" || fail "pid $PID is not QEMU"
+        assert_no_debris
+    }
+    undo()
+    {
+        expect_exit 0 yv "$ROOT" shutdown --name "$VM_OF_OP" --force
+        [ -z "$(qemus_of "$ROOT")" ] || fail "QEMU still running after shutdown --force"
+        [ -z "${FIRST_START:-}" ] || rm -f "$ROOT/$VM_OF_OP.vm/OVMF_VARS.fd"
+    }
+    sweep "$@"
+}
+
+test_run()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    prep() { expect_exit 0 yv "$ROOT" create --name f6 --no-network --no-ovmf -c 64 -m 64; }
+    run_sweep f6 "run" run --name f6
+}
+
+# run of a UEFI VM for the first time: its OVMF_VARS.fd is written before QEMU starts
+test_run_first_start_writes_ovmf_vars()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    [ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || fail "OVMF is needed ($OVMF_CODE)"
+    fault_root ROOT
+    FIRST_START=1
+    prep() { expect_exit 0 yv "$ROOT" create --name f7 --no-network -c 64 -m 64; }
+    run_sweep f7 "run (OVMF first start)" run --name f7
+}
+
+run_tests "$@"
