@@ -23,10 +23,10 @@ UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 # Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
 DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev
-DEB_TEST  := libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
+DEB_TEST  := valgrind cppcheck clang-tidy curl libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
 
-.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks install uninstall
+.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks install uninstall valgrind lint
 # Package checks run first, then a fresh make (pkg-config flags are read after the install).
 all: deps-build
 	@$(MAKE) --no-print-directory yave-tui yave-web yave-tui.1 build/yave-tui.bash
@@ -140,6 +140,36 @@ build/tools/vncauth: tests/tools/vncauth.c
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libvncclient)
+
+# The same unit tests without sanitizers, for valgrind (which cannot run ASan binaries).
+VG_CORE := $(patsubst %.c,build/rel/%.o,$(CORE_SRC))
+VG_BIN  := $(patsubst tests/unit/%.c,build/vg/tests/%,$(UNIT_SRC))
+build/vg/tests/%: tests/unit/%.c $(VG_CORE) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	@echo "  TEST vg $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(VG_CORE) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
+-include $(VG_BIN:=.d)
+
+# Static checks: cppcheck (bugs, not style: --enable=warning,performance,portability) and clang-tidy
+# with the checks of .clang-tidy (each exclusion is justified there). Any finding fails.
+LINT_SRC := $(CORE_SRC) $(wildcard widgets/*.c) $(wildcard tui/*.c)
+LINT_FLAGS := $(CPPFLAGS) -std=gnu11 $(PKG_CFLAGS)
+lint: deps-test
+	@echo "== cppcheck"
+	@cppcheck -q --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --std=c11 -D_GNU_SOURCE -I. --suppress=missingIncludeSystem core widgets tui web
+	@echo "== clang-tidy"
+	@( clang-tidy --quiet $(LINT_SRC) -- $(LINT_FLAGS); \
+	   clang-tidy --quiet $(WEB_SRC) -- $(LINT_FLAGS) $(WEB_CFLAGS) ) 2>/dev/null \
+	  | grep -E "warning:|error:" && exit 1 || echo "clang-tidy: no findings"
+
+# valgrind over every unit test and one integration scenario: zero findings, or it fails.
+valgrind: deps-test
+	@$(MAKE) --no-print-directory yave-tui $(VG_BIN)
+	@set -e; for t in $(VG_BIN); do echo "== valgrind $$t"; \
+	  valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+	@tests/valgrind/scenario $(CURDIR)/yave-tui
 
 asan: build/asan/yave-tui build/asan/yave-web $(UNIT_BIN) $(TOOL_BIN)
 

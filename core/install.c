@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lifecycle.h"
+#include "proc.h"
 #include "qmp.h"
 #include "root.h"
 #include "util.h"
@@ -105,6 +106,7 @@ static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0
         struct pollfd p[2] = {{b->pidfd, POLLIN, 0}, {b->q ? yv_qmp_fd(b->q) : -1, 0, 0}};
         if (b->q) p[1].events = yv_qmp_poll_events(b->q);
         int64_t until = next_tick < deadline ? next_tick : deadline;
+        if (b->pidfd < 0 && until > now + 100) until = now + 100;
         int r = poll(p, 2, (int)(until - now > 0 ? until - now : 0));
         if (r < 0 && errno != EINTR) return yv_err_sys(err, YV_E_IO, errno, "poll");
         if (r > 0 && b->q && p[1].revents) {
@@ -117,6 +119,7 @@ static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0
             read_events(b);
         }
         if (r > 0 && p[0].revents) return 0; /* QEMU has exited */
+        if (b->pidfd < 0 && yv_proc_exited(b->pid)) return 0; /* no pidfds here: /proc tells */
     }
 }
 

@@ -230,9 +230,14 @@ static int pidfd_open_(pid_t pid)
 /* Waits until the process behind pidfd exits, at most ms. */
 static bool wait_exit(int pidfd, pid_t pid, int64_t ms)
 {
-    if (pidfd < 0) return yv_proc_exited(pid);
-    struct pollfd p = {pidfd, POLLIN, 0};
     int64_t deadline = yv_now_ms() + ms;
+    /* without pidfds (kernels before 5.3, valgrind) watch /proc: a zombie counts as gone */
+    while (pidfd < 0) {
+        if (yv_proc_exited(pid)) return true;
+        if (yv_now_ms() >= deadline) return false;
+        usleep(10 * 1000);
+    }
+    struct pollfd p = {pidfd, POLLIN, 0};
     for (;;) {
         int64_t left = deadline - yv_now_ms();
         int r = poll(&p, 1, left > 0 ? (int)left : 0);
@@ -275,6 +280,9 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         wait_exit(pidfd, pid, 5000);
         close(pidfd);
+    } else if (errno == ENOSYS && yv_vmstate_live_pid(root, cfg, name) == pid) {
+        kill(pid, SIGKILL);
+        wait_exit(-1, pid, 5000);
     }
     yv_err e;
     int lock = yv_root_lock(root, &e);
@@ -380,8 +388,8 @@ const char *yv_lifecycle_step_name(yv_stop_step s)
     return names[s];
 }
 
-static bool stop_step(const char *root, const char *name, yv_stop_step step, int pidfd, pid_t pid,
-                      int64_t wait_ms)
+static bool stop_step(const char *root, const yv_config *cfg, const char *name, yv_stop_step step,
+                      int pidfd, pid_t pid, int64_t wait_ms)
 {
     yv_err e;
     /* a request that never reached QEMU (no greeting: QMP held by another client) is not waited for */
@@ -395,8 +403,10 @@ static bool stop_step(const char *root, const char *name, yv_stop_step step, int
     case YV_STOP_SIGTERM:
     case YV_STOP_SIGKILL: {
         int sig = step == YV_STOP_SIGTERM ? SIGTERM : SIGKILL;
-        /* through the pidfd: a PID reused since we proved it is never signalled */
+        /* through the pidfd: a PID reused since we proved it is never signalled; without pidfds,
+         * proven again right before the signal */
         if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+        else if (!yv_proc_exited(pid) && yv_vmstate_live_pid(root, cfg, name) == pid) kill(pid, sig);
         break;
     }
     }
@@ -413,17 +423,18 @@ int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *na
     if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
     pid_t pid = yv_vmstate_live_pid(root, cfg, name);
     int pidfd = pid > 0 ? pidfd_open_(pid) : -1;
-    if (pid <= 0 || pidfd < 0 || yv_vmstate_live_pid(root, cfg, name) != pid) {
+    bool no_pidfd = pidfd < 0 && errno == ENOSYS;
+    if (pid <= 0 || (pidfd < 0 && !no_pidfd) || yv_vmstate_live_pid(root, cfg, name) != pid) {
         if (pidfd >= 0) close(pidfd);
         return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
     }
     yv_stop_step step = force ? YV_STOP_QUIT : YV_STOP_ACPI;
     for (;; step++) {
         int64_t ms = step == YV_STOP_ACPI ? timeout_s * 1000 : 5000;
-        if (stop_step(root, name, step, pidfd, pid, ms) || step == YV_STOP_SIGKILL) break;
+        if (stop_step(root, cfg, name, step, pidfd, pid, ms) || step == YV_STOP_SIGKILL) break;
     }
     bool gone = wait_exit(pidfd, pid, 0);
-    close(pidfd);
+    if (pidfd >= 0) close(pidfd);
     if (!gone) return yv_err_set(err, YV_E_FAIL, "VM '%s' (pid %d) survived SIGKILL", name, pid);
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;

@@ -159,7 +159,7 @@ static int fsync_dir_of(const char *path)
     char *slash = strrchr(dir, '/');
     if (slash == dir) slash[1] = '\0';
     else if (slash) *slash = '\0';
-    else strcpy(dir, ".");
+    else snprintf(dir, strlen(path) + 1, ".");
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
     if (fd < 0) return -1;

@@ -27,7 +27,7 @@ const char *yv_vm_media_name(yv_media m)
 /* ---- reading ---- */
 
 #define VMF(k, t, m, req, lo, hi)                                                                  \
-    {.key = k, .type = t, .off = offsetof(yv_vm, m), .required = req, .min = lo, .max = hi}
+    {.key = (k), .type = (t), .off = offsetof(yv_vm, m), .required = (req), .min = (lo), .max = (hi)}
 
 static const yv_yfield hardware_fields[] = {
     VMF("memory", YV_YF_INT, memory, true, 16, 16L * 1024 * 1024),

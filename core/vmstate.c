@@ -81,6 +81,7 @@ bool yv_vmstate_qmp_busy(const char *sock_path)
     while (!busy && fgets(line, sizeof line, f)) {
         unsigned st;
         int at = 0;
+        /* NOLINTNEXTLINE(cert-err34-c): kernel-written fields */
         if (sscanf(line, "%*s %*s %*s %*s %*s %x %*s %n", &st, &at) != 1 || at == 0) continue;
         /* the path is the rest of the line: it may hold spaces */
         char *path = line + at;
@@ -188,12 +189,10 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
     struct dirent *de;
     int lock = -1;
     while (d && (de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        size_t sl = (l > 4 && !strcmp(de->d_name + l - 4, ".pid"))    ? 4
-                    : (l > 5 && !strcmp(de->d_name + l - 5, ".sock")) ? 5
-                                                                       : 0;
-        if (!sl) continue;
-        char *name = yv_strndup(de->d_name, l - sl);
+        const char *dot = strrchr(de->d_name, '.');
+        if (!dot || dot == de->d_name || (strcmp(dot, ".pid") != 0 && strcmp(dot, ".sock") != 0))
+            continue;
+        char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
         yv_err e;
         if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {
             if (lock < 0) lock = yv_root_lock(root, &e);

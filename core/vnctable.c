@@ -53,10 +53,12 @@ int yv_vnctable_load(yv_vnctable *t, const char *root, yv_err *err)
 {
     char *path = yv_root_path(root, "vnc_table.yaml");
     yv_err e2;
-    char *text = yv_root_read_file(path, NULL, YV_E_VM_NOT_FOUND, &e2);
+    size_t len;
+    char *text = yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &e2);
     int rc = 0;
     memset(t, 0, sizeof *t);
-    if (text) rc = yv_vnctable_load_string(t, path, text, err);
+    if (text && yv_yamlio_check_text(path, text, len, err) < 0) rc = -1;
+    else if (text) rc = yv_vnctable_load_string(t, path, text, err);
     else if (e2.code != YV_E_VM_NOT_FOUND) rc = (*err = e2, -1);
     free(text);
     free(path);
@@ -138,16 +140,16 @@ void yv_vnctable_set(yv_vnctable *t, int display, const char *name)
 
 size_t yv_vnctable_remove(yv_vnctable *t, const char *name)
 {
-    size_t removed = 0;
-    for (size_t i = 0; i < t->n;) {
+    size_t kept = 0, removed = 0;
+    for (size_t i = 0; i < t->n; i++) {
         if (strcmp(t->v[i].name, name) != 0) {
-            i++;
+            t->v[kept++] = t->v[i];
             continue;
         }
         free(t->v[i].name);
-        t->v[i] = t->v[--t->n];
         removed++;
     }
+    t->n = kept;
     return removed;
 }
 

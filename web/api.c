@@ -18,7 +18,7 @@
 typedef struct {
     char *body;
     size_t len;
-    bool too_big, started;
+    bool too_big;
 } request;
 
 /* ---- responses ---- */
@@ -206,7 +206,7 @@ static enum MHD_Result route(yv_api *api, struct MHD_Connection *c, const char *
     yv_err e;
     if (yv_valid_name(name, &e) < 0) return send_error(c, 404, "VM not found");
     if (!strcmp(rest, "/run")) return run_route(api, c, name, method);
-    if (*rest && strcmp(rest, "/")) return send_error(c, 404, "not found");
+    if (*rest && strcmp(rest, "/") != 0) return send_error(c, 404, "not found");
     if (!strcmp(method, "GET")) return get_vm(api, c, name);
     if (!strcmp(method, "DELETE")) return delete_vm(api, c, name);
     return send_error(c, 405, "method not allowed");

@@ -595,10 +595,10 @@ static void test_delete_running_refused(void **state)
     yv_err err;
     yv_create_opts o = opts("alpha");
     yv_free_secret(create_ok(f, &o));
-    free(f->cfg.cli_bin);
-    f->cfg.cli_bin = realpath("/proc/self/exe", NULL);
-    assert_non_null(f->cfg.cli_bin);
     pid_t pid = fake_qemu(f, "alpha");
+    free(f->cfg.cli_bin);
+    f->cfg.cli_bin = ut_exe_of(pid); /* the child stands in for QEMU */
+    assert_non_null(f->cfg.cli_bin);
     char *before = snapshot(f->root);
     int rc = yv_ops_delete(f->root, &f->cfg, "alpha", false, &err);
     char *after = snapshot(f->root);

@@ -209,6 +209,8 @@ static void test_probe(void **state)
     char c;
     assert_int_equal(read(sync[0], &c, 1), 1);
     close(sync[0]);
+    free(cfg.cli_bin);
+    cfg.cli_bin = ut_exe_of(pid);
     yv_vminfo_probe(&info, root, &cfg, 0);
     yv_state running = info.state;
     long running_pid = info.pid;

@@ -309,7 +309,7 @@ static void test_live_pid_unrelated_process(void **state)
     /* control: were our test binary the configured QEMU, the same child would be the live VM. So
      * the 0 above comes from the exe check, not from a lock that went unseen. */
     yv_config mine = cfg;
-    char *self = yv_proc_self_exe();
+    char *self = ut_exe_of(f->child); /* our binary, or valgrind's tool under valgrind */
     mine.cli_bin = self;
     assert_int_equal(yv_vmstate_live_pid(f->root, &mine, "x"), f->child);
     /* …and a pidfile naming another pid than the holder is not trusted either */

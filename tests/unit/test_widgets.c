@@ -90,7 +90,10 @@ static const char *line_at(int y)
     if (n == ERR) fail_msg("mvwinnwstr line %d failed", y);
     w[n < 0 ? 0 : n] = L'\0';
     size_t r = wcstombs(out, w, sizeof out - 1);
-    if (r == (size_t)-1) fail_msg("line %d does not convert to UTF-8", y);
+    if (r == (size_t)-1) {
+        fail_msg("line %d does not convert to UTF-8", y);
+        r = 0; /* not reached: fail_msg jumps out */
+    }
     out[r] = '\0';
     while (r > 0 && out[r - 1] == ' ') out[--r] = '\0';
     return out;

@@ -162,4 +162,13 @@ static inline int ut_teardown_tmp(void **state)
     return 0;
 }
 
+/* The executable of a process as the kernel shows it (under valgrind a forked child runs valgrind's
+ * tool, not the test binary): what stands in for QEMU in tests whose children play QEMU. */
+static inline char *ut_exe_of(pid_t pid)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    return realpath(link, NULL);
+}
+
 #endif
