@@ -190,10 +190,10 @@ check: deps-test
 debug-disks: deps-run
 	@for d in debug/*.vm; do [ -e $$d/hd0.qcow2 ] || qemu-img create -q -f qcow2 $$d/hd0.qcow2 2G; done
 
-# The TUI does not exist yet: `run` shows the example root's status.
+# The full-screen manager on the example root (its example VM runs without root: no TAP network).
 run: deps-run
 	@$(MAKE) --no-print-directory yave-tui debug-disks
-	./yave-tui --batch --root debug status
+	./yave-tui --root debug
 
 bench: deps-test
 	@$(MAKE) --no-print-directory yave-tui
