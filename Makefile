@@ -181,9 +181,14 @@ integration: deps-test yave-tui yave-web build/asan/yave-tui build/asan/yave-web
 	@YAVE_TEST_BIN=$(CURDIR)/build/asan/yave-tui YAVE_TEST_WEB=$(CURDIR)/build/asan/yave-web \
 	  tests/integration/run-all
 
+# Everything CI runs: unit and integration tests (ASan+UBSan), valgrind, the static checks and a short
+# pass of every fuzz target.
 check: deps-test
 	@$(MAKE) --no-print-directory yave-tui yave-web yave-tui.1 build/yave-tui.bash asan
 	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory lint
+	@if [ -x tests/fuzz/run-fuzz ]; then $(MAKE) --no-print-directory fuzz-smoke; fi
 	@echo "make check: all tests passed"
 
 # The example VMs' disks are not in git: made here when missing.

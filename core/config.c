@@ -7,7 +7,7 @@
 #include "root.h"
 #include "util.h"
 
-#define F(k, t, m) {.key = k, .type = t, .off = offsetof(yv_config, m)}
+#define F(k, t, m) {.key = (k), .type = (t), .off = offsetof(yv_config, m)}
 
 static const yv_yfield cli_fields[] = {
     F("bin", YV_YF_STR, cli_bin),
@@ -114,6 +114,9 @@ int yv_config_load(yv_config *c, const char *root, yv_err *err)
         rc = yv_config_load_string(c, path, "", root, err);
     } else if (!text) {
         *err = e2;
+        rc = -1;
+    } else if (yv_yamlio_check_text(path, text, len, err) < 0) {
+        defaults(c);
         rc = -1;
     } else {
         rc = yv_config_load_string(c, path, text, root, err);

@@ -63,7 +63,8 @@ static void reap_stale_parts(const char *root, yv_vnctable *t, bool *table_chang
     if (!d) return;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name), sl = strlen(PART_SUFFIX);
-        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX)) continue;
+        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX) != 0)
+            continue;
         char *path = yv_root_join(root, de->d_name);
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
@@ -90,7 +91,8 @@ char **yv_ops_in_creation(const char *root, size_t *n)
     *n = 0;
     while (d && (de = readdir(d))) {
         size_t l = strlen(de->d_name);
-        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX)) continue;
+        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX) != 0)
+            continue;
         char *path = yv_root_join(root, de->d_name);
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         free(path);

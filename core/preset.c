@@ -40,6 +40,7 @@ int yv_preset_load(yv_preset *p, const char *root, const char *name, yv_err *err
                                                                  : yv_strdup(name);
     int rc = -1;
     char *dir = NULL, *path = NULL, *text = NULL;
+    size_t len = 0;
     memset(p, 0, sizeof *p);
     yv_err e;
     if (yv_valid_name(base, &e) < 0) {
@@ -48,13 +49,14 @@ int yv_preset_load(yv_preset *p, const char *root, const char *name, yv_err *err
     }
     dir = yv_asprintf("%s/%s.preset", root, base);
     path = yv_root_join(dir, "config.yaml");
-    text = yv_root_read_file(path, NULL, YV_E_PRESET_NOT_FOUND, err);
+    text = yv_root_read_file(path, &len, YV_E_PRESET_NOT_FOUND, err);
     if (!text) {
         if (err->code == YV_E_PRESET_NOT_FOUND)
             yv_err_set(err, YV_E_PRESET_NOT_FOUND, "preset '%s' not found (looked for %s)", name,
                        path);
         goto out;
     }
+    if (yv_yamlio_check_text(path, text, len, err) < 0) goto out;
     rc = yv_preset_load_string(p, path, text, dir, err);
     if (rc == 0) p->name = yv_strdup(base);
 out:

@@ -285,7 +285,13 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
         return yv_err_sys(err, YV_E_IO, errno, "cannot write %s", log_path);
     }
     pid_t pid = fork();
-    if (pid == 0) child_exec(path, argv, envp, -1, logfd);
+    if (pid == 0) {
+        /* a session of its own: a terminal's Ctrl-C (sent to our process group) must not kill the
+         * launcher half-way through QEMU's daemonize handshake (the daemon then runs on alone,
+         * writing into the folder we remove); we are told by the signal and stop QEMU ourselves */
+        setsid();
+        child_exec(path, argv, envp, -1, logfd);
+    }
     close(logfd);
     int status = 0, rc = 0;
     if (pid < 0) {

@@ -33,7 +33,8 @@ bool yv_proc_is_exe(pid_t pid, const char *exe);
 bool yv_proc_exited(pid_t pid);
 
 /* Runs argv (a program that daemonizes, like QEMU with -daemonize) with envp, stdin/stdout on
- * /dev/null and stderr appended to log_fd, and waits for the launcher to exit. 0 on exit 0; otherwise
+ * /dev/null and stderr appended to log_fd, in a session of its own (out of reach of the terminal's
+ * signals), and waits for the launcher to exit. 0 on exit 0; otherwise
  * TOOL_FAILED with the last lines written to the log. */
 int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err);
 

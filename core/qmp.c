@@ -18,8 +18,8 @@ struct yv_qmp {
     size_t inlen, incap;
     char *out;
     size_t outlen, outoff;
-    yv_qmp_msg *msgs;
-    size_t nmsgs, capmsgs;
+    yv_qmp_msg *msgs; /* the queue is msgs[head .. nmsgs): popping the oldest is O(1) */
+    size_t head, nmsgs, capmsgs;
     json_int_t next_id;
 };
 
@@ -35,7 +35,7 @@ void yv_qmp_free(yv_qmp *q)
 {
     if (!q) return;
     if (q->fd >= 0) close(q->fd);
-    for (size_t i = 0; i < q->nmsgs; i++) json_decref(q->msgs[i].json);
+    for (size_t i = q->head; i < q->nmsgs; i++) json_decref(q->msgs[i].json);
     free(q->msgs);
     free(q->in);
     if (q->out) explicit_bzero(q->out, q->outlen); /* set_password went through here */
@@ -102,14 +102,15 @@ static void classify(yv_qmp_msg *m)
     json_t *j = m->json, *id = json_object_get(j, "id");
     m->id = json_is_integer(id) ? json_integer_value(id) : -1;
     m->event = NULL;
-    if (!json_is_object(j)) m->kind = YV_QMP_UNKNOWN;
-    else if (json_object_get(j, "QMP")) m->kind = YV_QMP_GREETING;
+    m->kind = YV_QMP_UNKNOWN; /* anything below that does not match (json_object_get of a non-object
+                                 is NULL) */
+    if (json_object_get(j, "QMP")) m->kind = YV_QMP_GREETING;
     else if (json_object_get(j, "return")) m->kind = YV_QMP_RETURN;
     else if (json_is_object(json_object_get(j, "error"))) m->kind = YV_QMP_ERROR;
     else if (json_is_string(json_object_get(j, "event"))) {
         m->kind = YV_QMP_EVENT;
         m->event = json_string_value(json_object_get(j, "event"));
-    } else m->kind = YV_QMP_UNKNOWN;
+    }
 }
 
 static void queue_line(yv_qmp *q, const char *line, size_t len)
@@ -126,6 +127,11 @@ static void queue_line(yv_qmp *q, const char *line, size_t len)
     if (!m.json) m.json = json_pack("{s:s}", "unparsed", "(not valid UTF-8)");
     classify(&m);
     if (m.kind == YV_QMP_GREETING) q->greeted = true;
+    if (q->nmsgs == q->capmsgs && q->head > q->capmsgs / 2) { /* reuse the popped half */
+        memmove(q->msgs, q->msgs + q->head, (q->nmsgs - q->head) * sizeof *q->msgs);
+        q->nmsgs -= q->head;
+        q->head = 0;
+    }
     if (q->nmsgs == q->capmsgs) {
         q->capmsgs = q->capmsgs ? q->capmsgs * 2 : 8;
         q->msgs = yv_realloc(q->msgs, q->capmsgs * sizeof *q->msgs);
@@ -150,7 +156,8 @@ int yv_qmp_feed(yv_qmp *q, const char *buf, size_t n, yv_err *err)
         queue_line(q, q->in + start, i - start);
         start = i + 1;
     }
-    if (start > 0) { /* only then: moving a long pending line at every read made reads quadratic */
+    if (start > 0) { /* a pending line is not moved onto itself at every read (ASan checks each
+                      * move's whole range: long lines read in small pieces were quadratic) */
         memmove(q->in, q->in + start, q->inlen - start);
         q->inlen -= start;
     }
@@ -165,19 +172,24 @@ int yv_qmp_feed(yv_qmp *q, const char *buf, size_t n, yv_err *err)
 static bool pop_at(yv_qmp *q, size_t i, yv_qmp_msg *m)
 {
     *m = q->msgs[i];
-    memmove(q->msgs + i, q->msgs + i + 1, (q->nmsgs - i - 1) * sizeof *q->msgs);
-    q->nmsgs--;
+    if (i == q->head) { /* the oldest: no move (a flood of small lines made popping quadratic) */
+        q->head++;
+    } else {
+        memmove(q->msgs + i, q->msgs + i + 1, (q->nmsgs - i - 1) * sizeof *q->msgs);
+        q->nmsgs--;
+    }
+    if (q->head == q->nmsgs) q->head = q->nmsgs = 0;
     return true;
 }
 
 bool yv_qmp_pop(yv_qmp *q, yv_qmp_msg *m)
 {
-    return q->nmsgs ? pop_at(q, 0, m) : false;
+    return q->head < q->nmsgs ? pop_at(q, q->head, m) : false;
 }
 
 bool yv_qmp_pop_reply(yv_qmp *q, json_int_t id, yv_qmp_msg *m)
 {
-    for (size_t i = 0; i < q->nmsgs; i++)
+    for (size_t i = q->head; i < q->nmsgs; i++)
         if ((q->msgs[i].kind == YV_QMP_RETURN || q->msgs[i].kind == YV_QMP_ERROR) &&
             q->msgs[i].id == id)
             return pop_at(q, i, m);
@@ -272,10 +284,11 @@ int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err)
     while (!q->greeted)
         if (wait_once(q, deadline, "greeting", err) < 0) return -1;
     yv_qmp_msg m;
-    for (size_t i = 0; i < q->nmsgs;) { /* drop the greeting itself */
+    for (size_t i = q->head; i < q->nmsgs;) { /* drop the greeting itself */
         if (q->msgs[i].kind == YV_QMP_GREETING) {
             pop_at(q, i, &m);
             json_decref(m.json);
+            if (i < q->head) i = q->head; /* it was the oldest */
         } else i++;
     }
     int rc = yv_qmp_call(q, "qmp_capabilities", NULL, NULL, deadline, err);

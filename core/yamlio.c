@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "root.h"
 #include "util.h"
@@ -62,6 +63,14 @@ yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv
     yv_ydoc *d = load(&p, name, err);
     yaml_parser_delete(&p);
     return d;
+}
+
+int yv_yamlio_check_text(const char *name, const char *text, size_t len, yv_err *err)
+{
+    size_t n = strlen(text);
+    if (n == len) return 0;
+    return yv_err_set(err, YV_E_CONFIG_INVALID,
+                      "%s: byte %zu: invalid text: control characters are not allowed", name, n + 1);
 }
 
 yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *err)
@@ -307,12 +316,12 @@ bool yv_yamlio_needs_quotes(const char *s)
                                   "False", "FALSE", "on",    "On",   "ON",   "off",  "Off",
                                   "OFF",   "null",  "Null",  "NULL", "~",    "<<",   "="};
     if (!*s) return true;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (!strcmp(s, words[i])) return true;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) /* Ruby: in any case (tRuE) */
+        if (!strcasecmp(s, words[i])) return true;
     /* Numbers in every YAML 1.1 spelling (decimal, 0x, 0o/0 octal, 0b, base 60 such as MACs and ':1',
-     * floats, .inf/.nan) and timestamps are made only of these characters; quoting a few plain strings
-     * too many is harmless. */
-    if (has_digit(s) && all_in(s, "0123456789abcdefABCDEFxXoO+-.:_ tTzZ")) return true;
+     * floats, .inf/.nan, Ruby's 1,000) and timestamps are made only of these characters; quoting a
+     * few plain strings too many is harmless. */
+    if (has_digit(s) && all_in(s, "0123456789abcdefABCDEFxXoO+-.,:_ tTzZ")) return true;
     char low[8];
     size_t n = strlen(s);
     if (n < sizeof low) {
@@ -358,12 +367,37 @@ static void emit(yv_yw *w, yaml_event_t *ev)
     }
 }
 
+/* Strict UTF-8: shortest forms, no surrogates, at most U+10FFFF. libyaml's own check lets
+ * surrogates and code points past U+10FFFF through, writes them as \uD800-style escapes, and then
+ * refuses to read its own output. */
+static bool utf8_ok(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s, n, v;
+        if (c < 0x80) n = 0, v = c;
+        else if (c >= 0xc2 && c <= 0xdf) n = 1, v = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef) n = 2, v = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4) n = 3, v = c & 0x07;
+        else return false;
+        for (unsigned i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80) return false; /* also stops at the NUL */
+            v = v << 6 | (s[i] & 0x3f);
+        }
+        if ((n == 2 && v < 0x800) || (n == 3 && v < 0x10000) || v > 0x10ffff ||
+            (v >= 0xd800 && v <= 0xdfff))
+            return false;
+        s += n + 1;
+    }
+    return true;
+}
+
 static void scalar(yv_yw *w, const char *s, bool plain_ok, yaml_scalar_style_t style)
 {
     yaml_event_t ev;
     if (w->failed) return;
     /* libyaml refuses invalid UTF-8 here and leaves ev uninitialised: never emit it */
-    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain_ok,
+    if (!utf8_ok((const unsigned char *)s) ||
+        !yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), plain_ok,
                                       1, style)) {
         w->failed = 1;
         snprintf(w->problem, sizeof w->problem, "a value is not valid UTF-8");

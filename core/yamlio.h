@@ -16,6 +16,9 @@ typedef struct yv_ydoc yv_ydoc;
 yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *err);
 /* Loads from memory; `name` is used in error messages. */
 yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv_err *err);
+/* For loaders that take the text as a C string: a file whose len bytes hold a NUL would silently
+ * end there (and be written back shorter), so it is refused like libyaml refuses it (CONFIG_INVALID). */
+int yv_yamlio_check_text(const char *name, const char *text, size_t len, yv_err *err);
 void yv_yamlio_free(yv_ydoc *d);
 
 /* The root node; NULL for an empty document. */

@@ -219,7 +219,8 @@ static void on_progress(void *ctx, const yv_install_progress *p)
     if (ps->json) {
         json_t *j = json_pack("{s:{s:s, s:f, s:s}}", "progress", "phase", p->phase, "elapsed",
                               (double)(long)(p->elapsed_s * 10) / 10, "serial", p->serial ? p->serial : "");
-        json_dumpf(j, stderr, JSON_COMPACT);
+        /* the elapsed time is rounded to 0.1 s: print it so (not 18.800000000000001) */
+        json_dumpf(j, stderr, JSON_COMPACT | JSON_REAL_PRECISION(10));
         fputc('\n', stderr);
         json_decref(j);
     } else if (ps->tty) {
@@ -548,30 +549,6 @@ static int run_one(yv_batch *b, int argc, char **argv)
     return yv_err_exit_status(b->err.code);
 }
 
-/* Splits a --file line into words: blanks separate, '…' and "…" quote, backslash escapes, '#' at
- * the start of a word begins a comment. Returns the word count, or -1 on an unclosed quote. */
-static int split_line(char *line, char **words, int max)
-{
-    int n = 0;
-    char *r = line, *w = line;
-    for (;;) {
-        while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n') r++;
-        if (!*r || *r == '#') return n;
-        if (n == max) return -1;
-        words[n++] = w;
-        char q = 0;
-        while (*r && (q || (*r != ' ' && *r != '\t' && *r != '\r' && *r != '\n'))) {
-            if (!q && (*r == '\'' || *r == '"')) q = *r++;
-            else if (q && *r == q) q = 0, r++;
-            else if (*r == '\\' && q != '\'' && r[1]) r++, *w++ = *r++;
-            else *w++ = *r++;
-        }
-        if (q) return -1;
-        if (*r) r++;
-        *w++ = '\0';
-    }
-}
-
 static int run_file(yv_batch *b)
 {
     FILE *f = stdin;
@@ -588,7 +565,7 @@ static int run_file(yv_batch *b)
     while (status == 0 && getline(&line, &cap, f) >= 0) {
         char *words[64];
         lineno++;
-        int n = split_line(line, words, 63);
+        int n = yv_cmdtab_split_line(line, words, 63);
         if (n == 0) continue;
         if (n < 0) {
             yv_err_set(&b->err, YV_E_USAGE, "%s:%d: unclosed quote or too many words",

@@ -90,3 +90,25 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
     }
     return 0;
 }
+
+int yv_cmdtab_split_line(char *line, char **words, int max)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    for (;;) {
+        while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n') r++;
+        if (!*r || *r == '#') return n;
+        if (n == max) return -1;
+        words[n++] = w;
+        char q = 0;
+        while (*r && (q || (*r != ' ' && *r != '\t' && *r != '\r' && *r != '\n'))) {
+            if (!q && (*r == '\'' || *r == '"')) q = *r++;
+            else if (q && *r == q) q = 0, r++;
+            else if (*r == '\\' && q != '\'' && r[1]) r++, *w++ = *r++;
+            else *w++ = *r++;
+        }
+        if (q) return -1;
+        if (*r) r++;
+        *w++ = '\0';
+    }
+}

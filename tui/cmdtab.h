@@ -45,4 +45,9 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
                     size_t msglen);
 void yv_cmdtab_help(const yv_cmd *c, FILE *out);
 
+/* Splits a --file line into words in place: blanks separate, '…' and "…" quote, backslash escapes,
+ * '#' at the start of a word begins a comment. Returns the word count (at most max), or -1 on an
+ * unclosed quote or more than max words. */
+int yv_cmdtab_split_line(char *line, char **words, int max);
+
 #endif

@@ -555,6 +555,50 @@ static void test_feed_byte_at_a_time(void **state)
     yv_qmp_free(q);
 }
 
+/* The queue keeps arrival order through pops of the oldest, replies taken from the middle and the
+ * reuse of popped space; and a flood of small lines pops in linear time (found by
+ * tests/fuzz/fuzz_qmp: popping moved the whole queue, so 32768 queued lines took seconds). */
+static void test_queue_order_and_flood(void **state)
+{
+    (void)state;
+    yv_qmp *q = yv_qmp_new();
+    yv_err err;
+    yv_qmp_msg m;
+    json_int_t expect = 0;
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 100; i++) {
+            char line[64];
+            snprintf(line, sizeof line, "{\"return\": {}, \"id\": %d}\n", round * 100 + i);
+            assert_int_equal(yv_qmp_feed(q, line, strlen(line), &err), 0);
+        }
+        json_int_t mid = round * 100 + 50; /* always ahead of the pops below */
+        assert_true(yv_qmp_pop_reply(q, mid, &m));
+        assert_int_equal(m.id, mid);
+        json_decref(m.json);
+        for (int i = 0; i < 70 + round % 40; i++) {
+            if (expect % 100 == 50) expect++;
+            assert_true(yv_qmp_pop(q, &m));
+            assert_int_equal(m.id, expect++);
+            json_decref(m.json);
+        }
+    }
+    while (yv_qmp_pop(q, &m)) {
+        if (expect % 100 == 50) expect++;
+        assert_int_equal(m.id, expect++);
+        json_decref(m.json);
+    }
+    assert_int_equal(expect, 4000);
+    size_t n = 50000;
+    char *flood = yv_malloc(3 * n);
+    for (size_t i = 0; i < n; i++) memcpy(flood + 3 * i, "{}\n", 3);
+    assert_int_equal(yv_qmp_feed(q, flood, 3 * n, &err), 0);
+    free(flood);
+    size_t got = 0;
+    for (; yv_qmp_pop(q, &m); got++) json_decref(m.json);
+    assert_int_equal(got, n);
+    yv_qmp_free(q);
+}
+
 /* Nothing is queued before the newline arrives. */
 static void test_feed_partial_line_not_queued(void **state)
 {
@@ -842,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_commands_on_the_wire),
         cmocka_unit_test(test_feed_byte_at_a_time),
         cmocka_unit_test(test_feed_partial_line_not_queued),
+        cmocka_unit_test(test_queue_order_and_flood),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_unknown_lines),
         cmocka_unit_test(test_oversized_line),

@@ -214,6 +214,27 @@ static void test_save_load_file(void **state)
     free(want);
 }
 
+/* Found while writing tests/fuzz: the loader takes a C string, so a NUL byte in the file silently
+ * ended the table there, and the next save dropped the entries after it. Refused now, like libyaml
+ * refuses control characters. */
+static void test_load_file_with_nul(void **state)
+{
+    char *root = *state, *path = yv_root_join(root, "vnc_table.yaml");
+    static const char text[] = "table:\n  ':1': a\n\0 ':2': b\n";
+    yv_vnctable t;
+    yv_err err;
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+    fclose(f);
+    assert_int_equal(yv_vnctable_load(&t, root, &err), -1);
+    assert_int_equal(err.code, YV_E_CONFIG_INVALID);
+    char *want = yv_asprintf("%s: byte 18: invalid text", path);
+    ut_assert_contains(err.msg, want);
+    free(want);
+    free(path);
+}
+
 /* Listens on 127.0.0.1:5900+display for some free display from `from`; returns the fd. */
 static int listen_somewhere(int from, int *display)
 {
@@ -277,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_pick_none_left),
         cmocka_unit_test(test_bad_tables),
         cmocka_unit_test_setup_teardown(test_save_load_file, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_load_file_with_nul, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_port_free),
         cmocka_unit_test(test_pick_skips_listening_port),
     };

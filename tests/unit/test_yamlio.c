@@ -285,6 +285,37 @@ static void test_writer_invalid_utf8(void **state)
     yv_yamlio_w_free(w);
 }
 
+/* Found by tests/fuzz/fuzz_yamlquote: libyaml's own UTF-8 check lets surrogates and code points past
+ * U+10FFFF through and writes them as escapes it then refuses to read ("found invalid Unicode
+ * character escape code"): a VM saved with such a VNC password could not be loaded again. */
+static void test_writer_refuses_unreadable_unicode(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"ab\xed\xa0\x80" "cd", "\xed\xbf\xbf", "x\xf4\x90\x80\x80",
+                                      "\xf7\xbf\xbf\xbf", "\xe0\x80\xaf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        yv_err err = {0};
+        char *text = NULL;
+        yv_yw *w = yv_yamlio_w_new();
+        yv_yamlio_w_map_begin(w, NULL);
+        yv_yamlio_w_str(w, "password", bad[i]);
+        yv_yamlio_w_map_end(w);
+        if (yv_yamlio_w_finish(w, &text, NULL, &err) != -1) fail_msg("value %zu was written", i);
+        ut_assert_contains(err.msg, "UTF-8");
+        yv_yamlio_w_free(w);
+    }
+}
+
+/* Found by tests/fuzz/fuzz_yamlquote: Ruby (Psych) reads these plain scalars as a bool, null or
+ * integer, so the writer quotes them too. */
+static void test_needs_quotes_ruby(void **state)
+{
+    (void)state;
+    static const char *const quoted[] = {"tRuE", "oFF", "yEs", "nULL", "1,000", "2,3", "1,000.5"};
+    for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++)
+        if (!yv_yamlio_needs_quotes(quoted[i])) fail_msg("'%s' should need quotes", quoted[i]);
+}
+
 static void test_writer_empty_map(void **state)
 {
     (void)state;
@@ -640,6 +671,8 @@ int main(void)
         cmocka_unit_test(test_writer_plain_values_stay_plain),
         cmocka_unit_test(test_writer_quotes_keys),
         cmocka_unit_test(test_writer_invalid_utf8),
+        cmocka_unit_test(test_writer_refuses_unreadable_unicode),
+        cmocka_unit_test(test_needs_quotes_ruby),
         cmocka_unit_test(test_writer_empty_map),
         cmocka_unit_test(test_read_all_types),
         cmocka_unit_test(test_read_empty_and_null),
