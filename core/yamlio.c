@@ -240,7 +240,8 @@ static int read_value(yv_ydoc *d, yaml_node_t *v, const yv_yfield *f, void *base
         exp[0] = '\0';
         for (size_t i = 0; f->names[i]; i++) {
             if (s && !strcmp(s, f->names[i])) return *(int *)at = (int)i, 0;
-            n += (size_t)snprintf(exp + n, sizeof exp - n, "%s%s", i ? ", " : "", f->names[i]);
+            if (n < sizeof exp) /* a long list is cut, never written past the buffer */
+                n += (size_t)snprintf(exp + n, sizeof exp - n, "%s%s", i ? ", " : "", f->names[i]);
         }
         return yv_yamlio_fail(d, v, err, "%s must be one of %s, not '%s'", p, exp,
                               s ? s : "(not a scalar)");
