@@ -1,0 +1,448 @@
+#!/usr/bin/env bash
+# create --preset (spec §4): the cloud image converted, the NoCloud seed, the first boot until the
+# guest powers itself off, the seed removed; nothing left behind on a timeout or an interrupt; the
+# progress lines (plain and --json). The slow part is a real Debian cloud-init guest
+# (tests/fixtures/make-cloud-guest.sh, built once and cached, needs root): one create, one run to
+# the login prompt, one graceful (ACPI) shutdown — several minutes under TCG.
+#
+# The cheap cases run first: a cloud image with no OS at all (never powers off) and a one-sector
+# image that prints a line on the serial port and powers off through ACPI (a "guest" that finishes
+# its first boot in a second).
+. "$(dirname "$0")/lib.sh"
+
+ROOT_PW='Test-Root-9'
+VNC_PW='vncpw123'
+
+info()
+{
+    printf '      %s\n' "$*"
+}
+
+# secrets DIR: DIR/rootpw and DIR/vncpw, the passwords' files.
+secrets()
+{
+    printf '%s\n' "$ROOT_PW" >"$1/rootpw"
+    printf '%s\n' "$VNC_PW" >"$1/vncpw"
+    chmod 600 "$1/rootpw" "$1/vncpw"
+}
+
+# empty_preset ROOT NAME: a preset whose cloud image is an empty qcow2 (no OS: it never powers off).
+empty_preset()
+{
+    mkdir "$1/$2.preset" || fail "mkdir preset"
+    qemu-img create -q -f qcow2 "$1/$2.preset/empty.qcow2" 64M || fail "qemu-img create"
+    printf 'cloudimg: empty.qcow2\n' >"$1/$2.preset/config.yaml"
+}
+
+# poweroff_preset ROOT NAME: a preset whose cloud image is one MBR boot sector (16-bit code) that
+# prints "yave-fake-guest: powering off" on COM1, reads the PIIX4 PM I/O base from PCI 00:01.3
+# (register 0x40) and writes SLP_EN|SLP_TYP=S5 to PM1a_CNT: QEMU sees a guest power-off.
+poweroff_preset()
+{
+    mkdir "$1/$2.preset" || fail "mkdir preset"
+    "$PY" - "$1/$2.preset/fake.raw" <<'PY' || fail "writing the boot sector"
+import sys
+code = bytes.fromhex(
+    "fa31c08ed8be3d7cac84c07411bafd03eca82074fb8a44ffbaf803eeebea66b8400b0080baf80c66ef"
+    "bafc0c66ed83e0c083c00489c2b80020eff4ebfd"
+    + b"yave-fake-guest: powering off\r\n\0".hex())
+img = bytearray(1 << 20)
+img[:len(code)] = code
+img[510:512] = b"\x55\xaa"
+open(sys.argv[1], "wb").write(img)
+PY
+    qemu-img convert -O qcow2 "$1/$2.preset/fake.raw" "$1/$2.preset/fake.qcow2" || fail "convert"
+    rm -f "$1/$2.preset/fake.raw"
+    printf 'cloudimg: fake.qcow2\n' >"$1/$2.preset/config.yaml"
+}
+
+# procs_with TEXT: "PID cmdline" of every process (but this one) whose command line holds TEXT.
+procs_with()
+{
+    "$PY" - "$1" <<'PY'
+import os, sys
+for p in os.listdir("/proc"):
+    if not p.isdigit() or int(p) == os.getpid():
+        continue
+    try:
+        c = open("/proc/%s/cmdline" % p, "rb").read()
+    except OSError:
+        continue
+    if sys.argv[1].encode() in c:
+        print(p, c.replace(b"\0", b" ").decode(errors="replace"))
+PY
+}
+
+# assert_nothing_left ROOT SNAPSHOT TMPDIR NAME: a failed create of NAME left no trace.
+assert_nothing_left()
+{
+    local root=$1 before=$2 tmp=$3 name=$4 p
+    assert_no_file "$root/$name.vm" "the VM folder"
+    assert_no_file "$root/.$name.vm.part" "the folder under construction"
+    assert_no_trace "$before" "$root"
+    assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR (the seed folder)"
+    p=$(procs_with "$root/")
+    assert_eq "" "$p" "processes still using the root (QEMU)"
+}
+
+# a root with one ordinary VM (so vnc_table.yaml exists and must stay unchanged) and the empty preset
+cheap_root()
+{
+    local __cr_r
+    new_root __cr_r
+    expect_exit 0 yv "$__cr_r" create --name other -c 16 --no-network --no-ovmf -V abcdefgh
+    empty_preset "$__cr_r" empty
+    printf -v "$1" '%s' "$__cr_r"
+}
+
+test_1_timeout_leaves_nothing()
+{
+    local root t tmp before table start took
+    cheap_root root
+    mktmp_into t
+    mktmp_into tmp
+    secrets "$t"
+    before=$(snapshot_root "$root")
+    table=$(cat "$root/vnc_table.yaml")
+    assert_contains "$table" "other" "the table before"
+    start=$SECONDS
+    TMPDIR=$tmp expect_exit 6 yv "$root" create --name pc --preset empty --root-password-file \
+        "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf -m 64 -c 128 \
+        --install-timeout 20
+    took=$((SECONDS - start))
+    info "timed out after ${took}s (--install-timeout 20)"
+    [ "$took" -ge 20 ] && [ "$took" -le 60 ] || fail "the timeout took ${took}s, not about 20"
+    assert_match '^yave-tui: create: the first boot did not power off within 20 s' \
+        "$(tail -n 1 <<<"$ERR")" "the error line"
+    assert_contains "$ERR" "yave-tui: create: first boot" "progress of the first boot"
+    assert_stdout_empty
+    assert_nothing_left "$root" "$before" "$tmp" pc
+    assert_eq "$table" "$(cat "$root/vnc_table.yaml")" "vnc_table.yaml"
+    expect_exit 0 yv "$root" list
+    assert_eq "other" "$OUT" "the VMs of the root"
+}
+
+# interrupt_create SIG: a preset create of the empty image in the background (its own process
+# group, as a terminal's foreground job), SIG to the group once the first boot has started.
+interrupt_create()
+{
+    local sig=$1 root t tmp before pid rc start took
+    cheap_root root
+    mktmp_into t
+    mktmp_into tmp
+    secrets "$t"
+    before=$(snapshot_root "$root")
+    TMPDIR=$tmp setsid "$YAVE_TEST_BIN" --batch --root "$root" create --name pc --preset empty \
+        --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf \
+        -m 64 -c 128 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
+    pid=$!
+    at_exit kill -KILL "$pid"
+    for _ in $(seq 600); do
+        grep -q 'create: first boot' "$t/err" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    grep -q 'create: first boot' "$t/err" || fail "no first boot progress line: $(cat "$t/err")"
+    [ -n "$(procs_with "$root/run/pc.sock")" ] || fail "no QEMU of the first boot"
+    sleep 1
+    start=$(date +%s.%N)
+    if [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
+        kill -s "$sig" -- "-$pid"
+    else
+        kill -s "$sig" "$pid"
+    fi
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && fail "create still running 30 s after SIG$sig"
+    rc=0
+    wait "$pid" || rc=$?
+    took=$("$PY" -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$start")
+    info "SIG$sig: exit $rc after ${took}s"
+    [ "$rc" -ne 0 ] || fail "create exited 0 after SIG$sig"
+    "$PY" -c 'import sys; sys.exit(float(sys.argv[1]) > 10)' "$took" ||
+        fail "create took ${took}s to give up after SIG$sig"
+    assert_match '^yave-tui: create: interrupted' "$(tail -n 1 "$t/err")" "the error line"
+    assert_eq "" "$(cat "$t/out")" "stdout"
+    assert_nothing_left "$root" "$before" "$tmp" pc
+}
+
+test_2_ctrl_c_leaves_nothing()
+{
+    interrupt_create INT
+}
+
+test_3_sigterm_leaves_nothing()
+{
+    interrupt_create TERM
+}
+
+# Ctrl-C while QEMU is being launched (its daemonize handshake): QEMU's launcher must not get the
+# terminal's signal (it would die half-way, leaving a daemon that writes into the removed folder).
+test_3b_ctrl_c_during_launch_leaves_nothing()
+{
+    local root t tmp before pid rc d last
+    mktmp_into t
+    secrets "$t"
+    for d in 0.05 0.15 0.25 0.35 0.45 0.6; do
+        cheap_root root
+        mktmp_into tmp
+        before=$(snapshot_root "$root")
+        TMPDIR=$tmp setsid "$YAVE_TEST_BIN" --batch --root "$root" create --name pc --preset \
+            empty --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network \
+            --no-ovmf -m 64 -c 128 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
+        pid=$!
+        at_exit kill -KILL "$pid"
+        for _ in $(seq 600); do
+            grep -q 'create: seed' "$t/err" && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.01
+        done
+        grep -q 'create: seed' "$t/err" || fail "no seed progress line: $(cat "$t/err")"
+        sleep "$d"
+        kill -s INT -- "-$pid" 2>/dev/null || kill -s INT "$pid"
+        for _ in $(seq 300); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && fail "create still running 30 s after SIGINT"
+        rc=0
+        wait "$pid" || rc=$?
+        last=$(tail -n 1 "$t/err")
+        info "SIGINT ${d}s after the seed line: exit $rc: ${last#yave-tui: create: }"
+        [ "$rc" -ne 0 ] || fail "create exited 0 after SIGINT"
+        assert_not_contains "$last" "qemu-system" "QEMU's launcher got the terminal's SIGINT"
+        sleep 0.5 # a QEMU daemon orphaned by its launcher would write its files meanwhile
+        assert_nothing_left "$root" "$before" "$tmp" pc
+    done
+}
+
+# check_progress_json: stderr ($ERR) is JSON progress lines, but for a last plain error line when
+# $1 is "error"; prints the serial lines seen.
+check_progress_json()
+{
+    local r
+    r=$(printf '%s\n' "$ERR" | "$PY" -c '
+import json, re, sys
+lines = sys.stdin.read().splitlines()
+if sys.argv[1] == "error":
+    if not lines or not lines[-1].startswith("yave-tui: create: "):
+        sys.exit("the last stderr line is not the error: %r" % lines[-1:])
+    lines = lines[:-1]
+phases, last, serial = [], -1.0, []
+for i, l in enumerate(lines, 1):
+    try:
+        d = json.loads(l)
+    except Exception as e:
+        sys.exit("stderr line %d is not JSON: %s: %r" % (i, e, l))
+    if list(d) != ["progress"] or sorted(d["progress"]) != ["elapsed", "phase", "serial"]:
+        sys.exit("stderr line %d is not {progress: {phase, elapsed, serial}}: %r" % (i, l))
+    p = d["progress"]
+    if not isinstance(p["elapsed"], (int, float)) or p["elapsed"] < last:
+        sys.exit("elapsed is not a non-decreasing number: %r" % l)
+    last = p["elapsed"]
+    if not re.search(r"\x22elapsed\x22:[0-9]+(\.[0-9])?[,}]", l):
+        sys.exit("elapsed is not in tenths of a second: %r" % l)
+    if not isinstance(p["serial"], str) or not isinstance(p["phase"], str):
+        sys.exit("phase or serial not a string: %r" % l)
+    if not phases or phases[-1] != p["phase"]:
+        phases.append(p["phase"])
+    if p["serial"]:
+        serial.append(p["serial"])
+if phases != ["convert", "seed", "first boot", "cleanup"]:
+    sys.exit("phases: %r" % phases)
+print("\n".join(serial))
+' "$1" 2>&1) || fail "progress on stderr: $r"
+    printf '%s\n' "$r"
+}
+
+test_4_json_progress_and_one_document()
+{
+    local root t tmp serial
+    new_root root
+    empty_preset "$root" empty
+    poweroff_preset "$root" fake
+    mktmp_into t
+    mktmp_into tmp
+    secrets "$t"
+    # a failure: the error document alone on stdout
+    TMPDIR=$tmp expect_exit 6 yv "$root" --json create --name pc --preset empty \
+        --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf \
+        -m 64 -c 128 --install-timeout 5
+    assert_json_error TIMEOUT
+    check_progress_json error >/dev/null
+    # a success (the one-sector guest powers off at once): the status object alone on stdout
+    TMPDIR=$tmp expect_exit 0 yv "$root" --json create --name fp1 --preset fake.preset \
+        --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf \
+        -m 64 -c 32 --install-timeout 120
+    assert_json_docs 1
+    assert_eq fp1 "$(jv 'd["name"]')" "name in the status object"
+    assert_eq stopped "$(jv 'd["state"]')" "state in the status object"
+    assert_eq false "$(jv '"generated_vnc_password" in d')" "no generated password when one is given"
+    serial=$(check_progress_json ok)
+    assert_contains "$serial" "yave-fake-guest: powering off" "the serial console in the progress"
+    assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR"
+    assert_eq "" "$(find "$root" -name '*.iso' -o -name '*seed*')" "seed files in the root"
+    assert_eq "" "$(grep -rlaF -- "$ROOT_PW" "$root")" "files holding the root password"
+    assert_eq 32 "$(($(img_info "$root/fp1.vm/hd0.qcow2" 'd["virtual-size"]') / MIB))" "capacity"
+    # the plain form of the same success: one line a phase, then the created line
+    TMPDIR=$tmp expect_exit 0 yv "$root" create --name fp2 --preset fake \
+        --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf \
+        -m 64 -c 32 --install-timeout 120
+    assert_match "^created VM 'fp2' \(VNC display :[0-9]+\)$" "$OUT" "stdout"
+    local ph
+    for ph in convert seed 'first boot' cleanup; do
+        grep -Eq "^yave-tui: create: $ph [0-9]+s" <<<"$ERR" || fail "no '$ph' progress line"
+    done
+}
+
+# ---- the real guest (slow) ----
+
+# phase_at PHASE: the seconds of the first progress line of PHASE in $ERR.
+phase_at()
+{
+    sed -n "s/^yave-tui: create: $1 \([0-9]*\)s.*/\1/p" <<<"$ERR" | head -1
+}
+
+# wrap_tool DIR NAME REAL LOG: DIR/NAME runs REAL after appending its argv to LOG.
+wrap_tool()
+{
+    printf '#!/bin/sh\nprintf "%%s\\n" "$0 $*" >>%q\nexec %q "$@"\n' "$4" "$3" >"$1/$2"
+    chmod 755 "$1/$2"
+}
+
+test_5_real_guest_create_login_acpi_shutdown()
+{
+    local root t tmp w raw start stop_file n part_start shadow hash
+    new_root root
+    mktmp_into t
+    mktmp_into tmp
+    mktmp_into w
+    secrets "$t"
+    mkdir "$root/debian.preset" || fail "mkdir"
+    "$FIXTURES_DIR/make-cloud-guest.sh" "$root/debian.preset/guest.qcow2" 2>"$t/guest.log" ||
+        fail "make-cloud-guest.sh failed: $(tail -5 "$t/guest.log")"
+    printf 'cloudimg: guest.qcow2\n' >"$root/debian.preset/config.yaml"
+    # qemu-img and genisoimage log their command lines (short-lived: the sampler may miss them)
+    wrap_tool "$w" qemu-img "$(command -v qemu-img)" "$w/argv.log"
+    wrap_tool "$w" genisoimage "$(command -v genisoimage)" "$w/argv.log"
+    printf 'cli:\n  img: %s\n  genisoimage: %s\n' "$w/qemu-img" "$w/genisoimage" >>"$root/config.yaml"
+
+    # every command line on the machine, sampled while create runs
+    stop_file="$t/sampling"
+    : >"$stop_file"
+    "$PY" - "$stop_file" "$t/cmdlines" <<'PY' &
+import os, sys, time
+stop, out = sys.argv[1], sys.argv[2]
+seen, n = set(), 0
+while os.path.exists(stop):
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                seen.add(open("/proc/%s/cmdline" % p, "rb").read())
+            except OSError:
+                pass
+    n += 1
+    time.sleep(0.02)
+with open(out, "wb") as f:
+    f.write(b"%d samples\n" % n)
+    for c in seen:
+        f.write(c.replace(b"\0", b" ") + b"\n")
+PY
+    local sampler=$!
+    at_exit kill "$sampler"
+    start=$SECONDS
+    TMPDIR=$tmp expect_exit 0 yv "$root" create --name pc1 --preset debian --root-password-file \
+        "$t/rootpw" --vnc-password-file "$t/vncpw" --hostname yavetest1 --no-network --no-ovmf \
+        -m 512 -c 3072 --install-timeout 900
+    local took=$((SECONDS - start))
+    rm -f "$stop_file"
+    wait "$sampler" || fail "the command line sampler failed"
+    assert_match "^created VM 'pc1' \(VNC display :[0-9]+\)$" "$OUT" "stdout"
+    local c s f e
+    c=$(phase_at convert) s=$(phase_at seed) f=$(phase_at 'first boot') e=$(phase_at cleanup)
+    [ -n "$c" ] && [ -n "$s" ] && [ -n "$f" ] && [ -n "$e" ] || fail "a progress phase is missing"
+    info "create ${took}s: convert at ${c}s, seed at ${s}s, first boot at ${f}s, cleanup at ${e}s" \
+        "(first boot $((e - f))s)"
+    grep -Eq '^yave-tui: create: first boot [0-9]+s: .*[^ ]' <<<"$ERR" ||
+        fail "no progress line with the serial console"
+    info "last console line: $(grep '^yave-tui: create: first boot' <<<"$ERR" | tail -1)"
+
+    # the guest powered itself off: stopped, seed gone, no password stored
+    expect_exit 0 yv "$root" --json status --name pc1
+    assert_eq stopped "$(jv 'd["state"]')" "state after create"
+    assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR (the seed folder)"
+    assert_eq "" "$(find "$root" -name '*.iso')" "ISO files in the root"
+    assert_eq "" "$(find "$root/pc1.vm" -iname '*seed*')" "seed files in the VM folder"
+    assert_eq "" "$(find "$root/run" -mindepth 1 ! -name lock)" "runtime files"
+    local cfg
+    cfg=$(cat "$root/pc1.vm/config.yaml")
+    assert_not_contains "$cfg" "seed" "the seed in the VM config"
+    assert_not_contains "$cfg" "root" "a root password in the VM config"
+    assert_not_contains "$cfg" '$6$' "a hash in the VM config"
+    assert_eq "$VNC_PW" "$(vm_config_value "$root" pc1 password)" "the VNC password"
+    assert_eq 3072 "$(($(img_info "$root/pc1.vm/hd0.qcow2" 'd["virtual-size"]') / MIB))" "capacity"
+    assert_file "$root/pc1.vm/serial.log"
+    assert_file "$root/pc1.vm/qemu.log"
+    assert_eq "" "$(grep -laF -- "$ROOT_PW" "$root/pc1.vm/serial.log" "$root/pc1.vm/qemu.log")" \
+        "the root password in a log"
+    assert_eq "" "$(grep -rlaF -- "$ROOT_PW" "$root")" "files of the root holding the root password"
+    n=$(head -1 "$t/cmdlines")
+    info "command lines: $n, $(($(wc -l <"$t/cmdlines") - 1)) distinct"
+    grep -q -- "-name pc1 " "$t/cmdlines" || fail "the sampler never saw the first boot's QEMU"
+    grep -q -- "seed.iso" "$t/cmdlines" || fail "the sampler never saw the seed in QEMU's argv"
+    grep -q "genisoimage .*-volid cidata" "$w/argv.log" || fail "genisoimage never ran"
+    grep -q "qemu-img " "$w/argv.log" || fail "qemu-img never ran"
+    assert_eq "" "$(grep -F -- "$ROOT_PW" "$t/cmdlines" "$w/argv.log")" \
+        "the root password on a command line"
+
+    # what cloud-init wrote, read from the disk itself
+    raw="$t/disk.raw"
+    qemu-img convert -O raw "$root/pc1.vm/hd0.qcow2" "$raw" || fail "qemu-img convert to raw"
+    part_start=$(sfdisk -J "$raw" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') ||
+        fail "no partition table on the disk"
+    dd if="$raw" of="$t/part.img" bs=4M iflag=skip_bytes skip=$((part_start * 512)) conv=sparse \
+        status=none || fail "dd"
+    rm -f "$raw"
+    assert_eq yavetest1 "$(debugfs -R 'cat /etc/hostname' "$t/part.img" 2>/dev/null)" "/etc/hostname"
+    shadow=$(debugfs -R 'cat /etc/shadow' "$t/part.img" 2>/dev/null | grep '^root:')
+    hash=$(cut -d: -f2 <<<"$shadow")
+    assert_match '^\$6\$[^$]+\$[./A-Za-z0-9]{86}$' "$hash" "root's hash in /etc/shadow"
+    printf '%s' "$ROOT_PW" | "$PY" -W ignore -c '
+import crypt, sys
+sys.exit(crypt.crypt(sys.stdin.read(), sys.argv[1]) != sys.argv[1])' "$hash" ||
+        fail "root's hash does not verify against the password"
+    rm -f "$t/part.img"
+
+    # run: the guest boots to the login prompt on its serial console
+    start=$SECONDS
+    expect_exit 0 yv "$root" run --name pc1
+    # QEMU truncates serial.log on start (the first boot's log showed a login prompt too)
+    grep -aq 'login:' "$root/pc1.vm/serial.log" && fail "serial.log still holds the first boot's console"
+    local login=
+    for _ in $(seq 600); do
+        if grep -aq 'login:' "$root/pc1.vm/serial.log"; then
+            login=$((SECONDS - start))
+            break
+        fi
+        [ -e "$root/run/pc1.pid" ] || fail "QEMU ended before the login prompt: $(tail -c 600 "$root/pc1.vm/serial.log")"
+        sleep 1
+    done
+    [ -n "$login" ] || fail "no login prompt within 600 s: $(tail -c 600 "$root/pc1.vm/serial.log")"
+    info "boot to login: ${login}s ($(grep -a 'login:' "$root/pc1.vm/serial.log" | head -1 | tr -d '\r'))"
+    expect_exit 0 yv "$root" --json status --name pc1
+    assert_eq running "$(jv 'd["state"]')" "state while running"
+
+    # graceful shutdown: the guest powers off on the ACPI button
+    start=$SECONDS
+    expect_exit 0 yv "$root" shutdown --name pc1 --timeout 300
+    info "ACPI shutdown: $((SECONDS - start))s ($OUT)"
+    assert_eq "VM 'pc1' stopped (by acpi)" "$OUT" "shutdown"
+    expect_exit 0 yv "$root" --json status --name pc1
+    assert_eq stopped "$(jv 'd["state"]')" "state after shutdown"
+    assert_eq "" "$(find "$root/run" -mindepth 1 ! -name lock)" "runtime files after shutdown"
+    assert_eq "" "$(procs_with "$root/")" "processes using the root"
+}
+
+run_tests "$@"
