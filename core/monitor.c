@@ -50,6 +50,7 @@ struct yv_monitor {
     slot *slots;
     size_t nslots;
     long clk_tck;
+    char *qemu_real; /* resolved once: PATH lookups for every VM every second cost more than all else */
 };
 
 /* ---- entries ---- */
@@ -187,7 +188,8 @@ static void settle_dead(yv_monitor *m, entry *e)
 
 static void check_liveness(yv_monitor *m, entry *e, int64_t now)
 {
-    pid_t live = yv_vmstate_live_pid(m->root, m->cfg, e->pub.name);
+    if (!m->qemu_real) m->qemu_real = yv_vmstate_qemu_real(m->cfg);
+    pid_t live = yv_vmstate_live_pid_of(m->root, m->cfg, e->pub.name, m->qemu_real);
     if (live > 0 && live == e->pub.pid) return;
     if (e->pub.pid > 0) { /* it died (or was replaced) */
         entry_stop_watching(e);
@@ -343,10 +345,12 @@ static bool qmp_progress(entry *e)
             e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
             e->qp = Q_QUERY;
         } else if (msg.id == e->qid && e->qp == Q_QUERY) {
+            char before_detail[sizeof e->pub.detail];
+            memcpy(before_detail, e->pub.detail, sizeof before_detail);
             qmp_answer(e, &msg);
             json_decref(msg.json);
             qmp_end(e); /* one exchange, then leave: QEMU serves one client at a time */
-            return true;
+            return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
         }
         json_decref(msg.json);
     }
@@ -412,6 +416,7 @@ void yv_monitor_free(yv_monitor *m)
     for (size_t i = 0; i < m->n; i++) entry_free(m->v[i]);
     free(m->v);
     free(m->slots);
+    free(m->qemu_real);
     free(m->root);
     free(m);
 }

@@ -228,17 +228,21 @@ pid_t yv_proc_pidfile_holder(const char *path)
     return holder;
 }
 
-bool yv_proc_is_exe(pid_t pid, const char *exe)
+bool yv_proc_is_exe_real(pid_t pid, const char *want)
 {
     char link[64], target[4096];
     snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n <= 0) return false;
     target[n] = '\0';
-    char *real = realpath(exe, NULL);
-    const char *want = real ? real : exe;
     size_t wl = strlen(want);
-    bool same = !strncmp(target, want, wl) && (target[wl] == '\0' || !strcmp(target + wl, " (deleted)"));
+    return !strncmp(target, want, wl) && (target[wl] == '\0' || !strcmp(target + wl, " (deleted)"));
+}
+
+bool yv_proc_is_exe(pid_t pid, const char *exe)
+{
+    char *real = realpath(exe, NULL);
+    bool same = yv_proc_is_exe_real(pid, real ? real : exe);
     free(real);
     return same;
 }

@@ -29,6 +29,8 @@ pid_t yv_proc_pidfile_pid(const char *path);
 pid_t yv_proc_pidfile_holder(const char *path);
 /* True when /proc/pid/exe is the program exe (a " (deleted)" suffix after an upgrade counts). */
 bool yv_proc_is_exe(pid_t pid, const char *exe);
+/* The same for a path already canonical (realpath'd): no lookups, for callers that ask often. */
+bool yv_proc_is_exe_real(pid_t pid, const char *real);
 /* True when pid has exited (gone, or a zombie waiting for its parent to reap it). */
 bool yv_proc_exited(pid_t pid);
 

@@ -39,18 +39,32 @@ char *yv_vmstate_qemu(const yv_config *cfg)
     return p ? p : yv_proc_which("kvm");
 }
 
-pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name)
+char *yv_vmstate_qemu_real(const yv_config *cfg)
+{
+    char *qemu = yv_vmstate_qemu(cfg), *real = qemu ? realpath(qemu, NULL) : NULL;
+    free(qemu);
+    return real;
+}
+
+pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char *name,
+                             const char *qemu_real)
 {
     char *pidfile = yv_vmstate_pidfile(root, name);
     pid_t holder = yv_proc_pidfile_holder(pidfile), live = 0;
     /* the lock holder must be the pid the file names and a QEMU: a reused PID is never ours */
     if (holder > 0 && holder == yv_proc_pidfile_pid(pidfile)) {
-        char *qemu = yv_vmstate_qemu(cfg);
-        if (qemu && yv_proc_is_exe(holder, qemu) && !yv_proc_exited(holder)) live = holder;
-        free(qemu);
+        char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
+        const char *qemu = qemu_real ? qemu_real : own;
+        if (qemu && yv_proc_is_exe_real(holder, qemu) && !yv_proc_exited(holder)) live = holder;
+        free(own);
     }
     free(pidfile);
     return live;
+}
+
+pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name)
+{
+    return yv_vmstate_live_pid_of(root, cfg, name, NULL);
 }
 
 yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n)

@@ -245,12 +245,26 @@ static int timeout_ms(yv_app *a)
     return t;
 }
 
+/* What the monitor learns (a QMP answer per VM per second, CPU figures) is drawn at most every
+ * DRAW_MS: with many VMs a frame per answer would cost more than everything else. Keys draw at once. */
+#define DRAW_MS 250
+
 static void loop(yv_app *a)
 {
     struct pollfd fds[MAX_FDS];
     while (!a->quit) {
-        if (a->dirty) draw(a);
+        int64_t now = yv_now_ms();
+        if (a->mon_dirty && now - a->last_draw >= DRAW_MS) a->dirty = true;
+        if (a->dirty) {
+            draw(a);
+            a->mon_dirty = false;
+            a->last_draw = now;
+        }
         int t = timeout_ms(a);
+        if (a->mon_dirty) {
+            int wait = (int)(a->last_draw + DRAW_MS - now);
+            if (t < 0 || wait < t) t = wait < 0 ? 0 : wait;
+        }
         fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
         fds[1] = (struct pollfd){a->sigpipe[0], POLLIN, 0};
         size_t nj = yv_job_pollfds(a, fds + 2, MAX_FDS / 4);
@@ -260,10 +274,10 @@ static void loop(yv_app *a)
         bool any = r > 0;
         if (any && fds[1].revents) read_signals(a);
         if (any) yv_job_dispatch(a, fds + 2, nj);
-        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0)) a->dirty = true;
+        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0)) a->mon_dirty = true;
         if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP))) read_keys(a); /* EINTR: maybe a resize */
         if (fds[0].revents & (POLLHUP | POLLERR)) a->quit = true; /* the terminal went away */
-        if (r == 0) a->dirty = true; /* a timer: countdowns and status expiry */
+        if (r == 0) a->mon_dirty = true; /* a timer: countdowns and status expiry */
     }
 }
 

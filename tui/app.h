@@ -90,6 +90,8 @@ typedef struct {
     int help_top;
     int sigpipe[2];
     bool dirty, quit;
+    bool mon_dirty;    /* the monitor changed something: drawn at most every DRAW_MS */
+    int64_t last_draw;
     int rows, cols;
 } yv_app;
 
