@@ -84,6 +84,28 @@ new_root()
     printf -v "$1" '%s' "$__nr_r"
 }
 
+# ---- QEMU processes (a daemonized QEMU is not our child) ----
+
+QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
+
+# is_qemu PID: /proc/PID/exe is the QEMU binary.
+is_qemu()
+{
+    local t
+    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+    [ -n "$QEMU_EXE" ] && [ "${t% (deleted)}" = "$QEMU_EXE" ]
+}
+
+# pid_exited PID: gone, or a zombie waiting for PID 1 to reap it.
+pid_exited()
+{
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    case "${s:0:1}" in Z | X) return 0 ;; esac
+    return 1
+}
+
 # ---- running the binary ----
 
 # yv ROOT ARGS...: the batch front end on ROOT.

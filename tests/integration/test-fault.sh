@@ -42,27 +42,12 @@ unset YAVE_FAULT YAVE_FAULT_LOG YAVE_FAULT_OWNER YAVE_FAULT_CHILDREN
     exit 1
 }
 OPS=(write fsync rename renameat2 mkdir open exec send)
-QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 
 # ---- helpers of this file ----
 
-is_qemu()
-{
-    local t
-    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-    [ -n "$QEMU_EXE" ] && [ "${t% (deleted)}" = "$QEMU_EXE" ]
-}
 
-pid_exited()
-{
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    case "${s:0:1}" in Z | X) return 0 ;; esac
-    return 1
-}
 
 # qemus_of ROOT: pids of live QEMU processes whose command line names ROOT.
 qemus_of()

@@ -6,28 +6,11 @@
 # bridge, the netdevup script, and a VM killed with -9. Needs root (CAP_NET_ADMIN), nft, ip.
 . "$(dirname "$0")/lib.sh"
 
-QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
 FORGED_MAC=52:54:00:de:ad:01
 
 # ---- helpers of this file ----
 
-# is_qemu PID: /proc/PID/exe is the QEMU binary.
-is_qemu()
-{
-    local t
-    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-    [ "${t% (deleted)}" = "$QEMU_EXE" ]
-}
 
-# pid_exited PID: gone, or a zombie (a daemonized QEMU is not our child).
-pid_exited()
-{
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    case "${s:0:1}" in Z | X) return 0 ;; esac
-    return 1
-}
 
 # qemus_of ROOT: pids of the live QEMU processes whose command line names ROOT/run/.
 qemus_of()

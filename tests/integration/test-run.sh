@@ -12,7 +12,6 @@ if [ "$VNCAUTH" = "$REPO_DIR/build/tools/vncauth" ] &&
         echo "    (cannot build $VNCAUTH: the VNC login checks will fail)" >&2
 fi
 PW=Zq7xW9pL # distinctive: grepped for everywhere it must not be
-QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
 
 # ---- helpers of this file ----
 
@@ -22,23 +21,7 @@ now_ms()
     echo $(($(date +%s%N) / 1000000))
 }
 
-# is_qemu PID: /proc/PID/exe is the QEMU binary.
-is_qemu()
-{
-    local t
-    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-    [ "${t% (deleted)}" = "$QEMU_EXE" ]
-}
 
-# pid_exited PID: gone, or a zombie waiting for PID 1 (a daemonized QEMU is not our child).
-pid_exited()
-{
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    case "${s:0:1}" in Z | X) return 0 ;; esac
-    return 1
-}
 
 # wait_exited PID [TENTHS]: waits until PID has exited (default 5 s); fails otherwise.
 wait_exited()

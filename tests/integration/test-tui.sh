@@ -5,7 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 
 PW='Qx7#Kp2!' # typed into the form: no frame may ever show it
-QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
 command -v tmux >/dev/null || {
     echo "    FAIL: tmux is needed (apt-get install tmux)" >&2
     exit 1
@@ -32,23 +31,7 @@ note()
     printf '      %s: %s\n' "$CURRENT_TEST" "$*"
 }
 
-# is_qemu PID: /proc/PID/exe is the QEMU binary.
-is_qemu()
-{
-    local t
-    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-    [ "${t% (deleted)}" = "$QEMU_EXE" ]
-}
 
-# pid_exited PID: gone, or a zombie.
-pid_exited()
-{
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    case "${s:0:1}" in Z | X) return 0 ;; esac
-    return 1
-}
 
 # stop_qemus ROOT: kills (SIGCONT, then SIGKILL) the QEMU named by each ROOT/run/*.pid and any QEMU
 # whose command line names ROOT/run/, only when /proc/PID/exe is QEMU.

@@ -12,7 +12,6 @@
 . "$(dirname "$0")/lib.sh"
 
 YAVE_TEST_WEB=${YAVE_TEST_WEB:-$REPO_DIR/build/asan/yave-web}
-QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)
 WEB_EXE=$(realpath "$YAVE_TEST_WEB" 2>/dev/null)
 
 # ---- what the whole file needs: root (users, a PAM service), curl, openssl, ss ----
@@ -112,24 +111,6 @@ mkdir -p "$G/pids"
 
 # ---- helpers of this file ----
 
-# is_qemu PID / is_web PID: /proc/PID/exe is QEMU / the yave-web under test.
-is_qemu()
-{
-    local t
-    t=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-    [ "${t% (deleted)}" = "$QEMU_EXE" ]
-}
-
-# pid_gone PID: exited, or a zombie waiting for its parent.
-pid_gone()
-{
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    case "${s:0:1}" in Z | X) return 0 ;; esac
-    return 1
-}
-
 # kill_qemus ROOT: SIGKILL to the QEMU named by each ROOT/run/*.pid (only when it is a QEMU).
 kill_qemus()
 {
@@ -201,7 +182,7 @@ start_web()
         URL=$scheme://127.0.0.1:$port
         WEB_PORT=$port
         for ((i = 0; i < 100; i++)); do
-            if pid_gone "$WEB_PID"; then
+            if pid_exited "$WEB_PID"; then
                 wait "$WEB_PID" 2>/dev/null
                 if grep -q "cannot listen" "$WEB_LOG"; then
                     [ "$mode" = default ] && return 2 # taken meanwhile: the caller skips
@@ -222,10 +203,10 @@ start_web()
 kill_web()
 {
     local i
-    pid_gone "$1" && return 0
+    pid_exited "$1" && return 0
     kill -TERM "$1" 2>/dev/null
     for ((i = 0; i < 50; i++)); do
-        pid_gone "$1" && return 0
+        pid_exited "$1" && return 0
         sleep 0.1
     done
     kill -KILL "$1" 2>/dev/null
@@ -238,10 +219,10 @@ stop_web()
     local rc=0 i
     kill -TERM "$WEB_PID" || fail "yave-web $WEB_PID is not running any more: $(head -c 1000 "$WEB_LOG")"
     for ((i = 0; i < 50; i++)); do
-        pid_gone "$WEB_PID" && break
+        pid_exited "$WEB_PID" && break
         sleep 0.1
     done
-    pid_gone "$WEB_PID" || fail "yave-web did not exit within 5 s of SIGTERM"
+    pid_exited "$WEB_PID" || fail "yave-web did not exit within 5 s of SIGTERM"
     wait "$WEB_PID" || rc=$?
     LAST_CMD=
     assert_eq 0 "$rc" "exit status of yave-web after SIGTERM (log: $(head -c 1500 "$WEB_LOG"))"
@@ -398,7 +379,7 @@ wait_gone()
 {
     local i
     for ((i = 0; i < 50; i++)); do
-        pid_gone "$1" && return 0
+        pid_exited "$1" && return 0
         sleep 0.1
     done
     fail "process $1 did not exit"
