@@ -140,6 +140,30 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* Waits for a child; its wait status. */
+static int wait_status(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return status;
+}
+
+static bool status_ok(int status)
+{
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A tool's failure as one message: "<tool> failed (exit N): <tail>" or "<tool> killed by signal N:
+ * <tail>". */
+static int status_error(int status, const char *path, const char *tail, yv_err *err)
+{
+    if (WIFSIGNALED(status))
+        return yv_err_set(err, YV_E_TOOL_FAILED, "%s killed by signal %d%s%s", base_name(path),
+                          WTERMSIG(status), *tail ? ": " : "", tail);
+    return yv_err_set(err, YV_E_TOOL_FAILED, "%s failed (exit %d)%s%s", base_name(path),
+                      WEXITSTATUS(status), *tail ? ": " : "", tail);
+}
+
 int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err)
 {
     static char *const min_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -163,20 +187,15 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
     if (pid > 0) drain(op[0], ep[0], &o, &tail);
     close(ep[0]);
     if (op[0] >= 0) close(op[0]);
-    int status = 0, rc = 0;
+    int rc = 0;
     if (pid < 0) {
         rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
     } else {
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int status = wait_status(pid);
+        if (!status_ok(status)) {
             char t[TAIL_MAX + 64];
             tail_lines(tail.buf ? tail.buf : "", t, sizeof t);
-            if (WIFSIGNALED(status))
-                rc = yv_err_set(err, YV_E_TOOL_FAILED, "%s killed by signal %d%s%s",
-                                base_name(path), WTERMSIG(status), *t ? ": " : "", t);
-            else
-                rc = yv_err_set(err, YV_E_TOOL_FAILED, "%s failed (exit %d)%s%s", base_name(path),
-                                WEXITSTATUS(status), *t ? ": " : "", t);
+            rc = status_error(status, path, t, err);
         }
     }
     free(tail.buf);
@@ -297,18 +316,15 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
         child_exec(path, argv, envp, -1, logfd);
     }
     close(logfd);
-    int status = 0, rc = 0;
+    int rc = 0;
     if (pid < 0) {
         rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
     } else {
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int status = wait_status(pid);
+        if (!status_ok(status)) {
             char t[TAIL_MAX + 64];
             log_tail(log_path, t, sizeof t);
-            rc = yv_err_set(err, YV_E_TOOL_FAILED, "%s failed (%s %d)%s%s", base_name(path),
-                            WIFSIGNALED(status) ? "signal" : "exit",
-                            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-                            *t ? ": " : "", t);
+            rc = status_error(status, path, t, err);
         }
     }
     free(path);
