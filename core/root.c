@@ -200,18 +200,46 @@ fail:;
     return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
 }
 
-char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv_err *err)
+/* Opens a file to read whole. O_NONBLOCK: a FIFO put where a config belongs must not block the caller
+ * (the TUI's loop) until someone writes to it; a device or FIFO is refused before any read. */
+static int open_regular(const char *path, yv_code notfound_code, yv_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        yv_err_sys(err, e == ENOENT ? notfound_code : e == EACCES ? YV_E_PERMISSION : YV_E_IO, e,
-                   "cannot read %s", path);
-        return NULL;
+        return yv_err_sys(err, e == ENOENT ? notfound_code : e == EACCES ? YV_E_PERMISSION : YV_E_IO,
+                          e, "cannot read %s", path);
     }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return yv_err_sys(err, YV_E_IO, e, "cannot read %s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return yv_err_set(err, YV_E_IO, "cannot read %s: not a regular file", path);
+    }
+    return fd;
+}
+
+static void *too_large(const char *path, int fd, char *buf, yv_err *err)
+{
+    yv_err_set(err, YV_E_IO, "cannot read %s: larger than %d MiB", path, YV_ROOT_MAX_READ >> 20);
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv_err *err)
+{
+    int fd = open_regular(path, notfound_code, err);
+    if (fd < 0) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = yv_malloc(cap);
     for (;;) {
+        /* checked while reading, not from st_size: /proc files report 0 and files can grow */
+        if (n > YV_ROOT_MAX_READ) return too_large(path, fd, buf, err);
         if (n + 1 >= cap) buf = yv_realloc(buf, cap *= 2);
         ssize_t r = read(fd, buf + n, cap - n - 1);
         if (r < 0 && errno == EINTR) continue;

@@ -32,7 +32,9 @@ int yv_root_trylock(const char *root);
  * fsync, rename, fsync of the folder. On failure nothing is left and path is unchanged. */
 int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t mode, yv_err *err);
 
-/* Reads a whole file into a malloc'd NUL-terminated buffer. ENOENT → err code notfound_code. */
+/* Reads a whole regular file into a malloc'd NUL-terminated buffer. ENOENT → err code notfound_code;
+ * a FIFO, device or folder, or a file larger than YV_ROOT_MAX_READ → YV_E_IO, without blocking. */
+#define YV_ROOT_MAX_READ (16 << 20)
 char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv_err *err);
 
 /* Removes a folder tree (no symlink following); ENOENT is success. */

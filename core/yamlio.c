@@ -52,16 +52,92 @@ static yv_ydoc *load(yaml_parser_t *p, const char *name, yv_err *err)
     return d;
 }
 
-yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv_err *err)
+/* libyaml 0.2.5 has no nesting limit, and its scanner walks the whole stack of open flow collections
+ * for every token: "[[[[…" a few hundred kilobytes long takes minutes (100 000 levels: 88 s). Block
+ * collections cost nothing like it (the scanner keeps their indents on a stack it does not walk). Our
+ * formats nest four levels at most. */
+enum { MAX_DEPTH = YV_YAMLIO_MAX_DEPTH };
+
+/* Fewer '[' and '{' than the limit cannot nest flow collections deeper than it, so only a text with
+ * many brackets pays for the event pre-pass. */
+static bool may_nest_deep(const char *buf, size_t len)
 {
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
+    size_t brackets = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((buf[i] == '[' || buf[i] == '{') && ++brackets > MAX_DEPTH) return true;
+    return false;
+}
+
+static bool flow_start(const yaml_event_t *ev)
+{
+    if (ev->type == YAML_SEQUENCE_START_EVENT)
+        return ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+    if (ev->type == YAML_MAPPING_START_EVENT)
+        return ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+    return false;
+}
+
+/* Walks the events counting open collections; everything inside a flow collection is flow, so the
+ * flow depth is the depth above the level where the outermost flow collection opened. */
+static bool depth_ok(yaml_parser_t *p, const char *name, yv_err *err)
+{
+    long depth = 0, flow_base = -1;
+    for (;;) {
+        yaml_event_t ev;
+        /* A syntax error is left for the real load to report with its position. */
+        if (!yaml_parser_parse(p, &ev)) return true;
+        yaml_event_type_t t = ev.type;
+        yaml_mark_t at = ev.start_mark;
+        if (flow_base < 0 && flow_start(&ev)) flow_base = depth;
+        yaml_event_delete(&ev);
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            depth++;
+            if (flow_base >= 0 && depth - flow_base > MAX_DEPTH) {
+                yv_err_set(err, YV_E_CONFIG_INVALID,
+                           "%s:%zu:%zu: YAML flow collections nested deeper than %d levels", name,
+                           at.line + 1, at.column + 1, MAX_DEPTH);
+                return false;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            if (--depth == flow_base) flow_base = -1;
+        } else if (t == YAML_STREAM_END_EVENT) {
+            return true;
+        }
+    }
+}
+
+static yaml_parser_t *parser_new(const char *buf, size_t len, yv_err *err)
+{
+    yaml_parser_t *p = yv_calloc(1, sizeof *p);
+    if (!yaml_parser_initialize(p)) {
+        free(p);
         yv_err_set(err, YV_E_IO, "out of memory");
         return NULL;
     }
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-    yv_ydoc *d = load(&p, name, err);
-    yaml_parser_delete(&p);
+    yaml_parser_set_input_string(p, (const unsigned char *)buf, len);
+    return p;
+}
+
+static void parser_free(yaml_parser_t *p)
+{
+    if (!p) return;
+    yaml_parser_delete(p);
+    free(p);
+}
+
+yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv_err *err)
+{
+    if (may_nest_deep(buf, len)) {
+        yaml_parser_t *pre = parser_new(buf, len, err);
+        if (!pre) return NULL;
+        bool ok = depth_ok(pre, name, err);
+        parser_free(pre);
+        if (!ok) return NULL;
+    }
+    yaml_parser_t *p = parser_new(buf, len, err);
+    if (!p) return NULL;
+    yv_ydoc *d = load(p, name, err);
+    parser_free(p);
     return d;
 }
 

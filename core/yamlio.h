@@ -14,6 +14,9 @@ typedef struct yv_ydoc yv_ydoc;
 
 /* Loads `path`. A missing file gives NULL with err->code == notfound_code. */
 yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *err);
+/* Flow collections ([…], {…}) nested deeper than this are refused (CONFIG_INVALID) before libyaml
+ * builds them: its scanner slows down with the square of their depth. */
+#define YV_YAMLIO_MAX_DEPTH 64
 /* Loads from memory; `name` is used in error messages. */
 yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv_err *err);
 /* For loaders that take the text as a C string: a file whose len bytes hold a NUL would silently

@@ -86,6 +86,14 @@ static void test_write_atomic_failure_leaves_nothing(void **state)
     free(dir);
 }
 
+static void want_error(const yv_err *err, const char *path, const char *what)
+{
+    assert_int_equal(err->code, YV_E_IO);
+    char *want = yv_asprintf("cannot read %s: %s", path, what);
+    assert_string_equal(err->msg, want);
+    free(want);
+}
+
 static void test_read_file(void **state)
 {
     char *root = *state;
@@ -110,6 +118,39 @@ static void test_read_file(void **state)
     /* a folder cannot be read as a file */
     assert_null(yv_root_read_file(root, &len, YV_E_VM_NOT_FOUND, &err));
     assert_int_equal(err.code, YV_E_IO);
+    want_error(&err, root, "not a regular file");
+    /* a FIFO without a writer would block a plain open(2) forever */
+    path = yv_root_join(root, "fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
+    want_error(&err, path, "not a regular file");
+    free(path);
+    /* an endless device behind a symlink */
+    path = yv_root_join(root, "zero");
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
+    want_error(&err, path, "not a regular file");
+    free(path);
+    /* a huge file is refused, not read into memory (sparse: costs no disk) */
+    path = yv_root_join(root, "huge");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)YV_ROOT_MAX_READ + 1), 0);
+    close(fd);
+    assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
+    want_error(&err, path, "larger than 16 MiB");
+    /* exactly the limit is still read */
+    assert_int_equal(truncate(path, (off_t)YV_ROOT_MAX_READ), 0);
+    text = yv_root_read_file(path, &len, YV_E_IO, &err);
+    assert_non_null(text);
+    assert_int_equal(len, YV_ROOT_MAX_READ);
+    free(text);
+    free(path);
+    /* /proc files report size 0 and are read whole */
+    text = yv_root_read_file("/proc/self/status", &len, YV_E_IO, &err);
+    assert_non_null(text);
+    ut_assert_contains(text, "Pid:");
+    free(text);
 }
 
 static void test_paths(void **state)

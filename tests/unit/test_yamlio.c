@@ -620,6 +620,83 @@ static void test_aliases_are_safe(void **state)
     rec_done(&r);
 }
 
+static char *repeat(const char *unit, size_t n, const char *tail)
+{
+    size_t u = strlen(unit), t = strlen(tail);
+    char *s = malloc(u * n + t + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) memcpy(s + i * u, unit, u);
+    memcpy(s + u * n, tail, t + 1);
+    return s;
+}
+
+static void test_nesting_is_bounded(void **state)
+{
+    (void)state;
+    yv_err err;
+    /* the deepest allowed document loads */
+    char *ok = repeat("[", YV_YAMLIO_MAX_DEPTH, "");
+    char *text = yv_asprintf("%s%s\n", ok, ok); /* "[[…[" then as many "]" below */
+    memset(text + YV_YAMLIO_MAX_DEPTH, ']', YV_YAMLIO_MAX_DEPTH);
+    yv_ydoc *d = yv_yamlio_load_string("d.yaml", text, strlen(text), &err);
+    assert_non_null(d);
+    yv_yamlio_free(d);
+    free(text);
+    free(ok);
+    /* one level more is refused where it starts */
+    text = repeat("[", YV_YAMLIO_MAX_DEPTH + 1, "\n");
+    assert_null(yv_yamlio_load_string("d.yaml", text, strlen(text), &err));
+    assert_int_equal(err.code, YV_E_CONFIG_INVALID);
+    char *want = yv_asprintf("d.yaml:1:%d: YAML flow collections nested deeper than %d levels",
+                             YV_YAMLIO_MAX_DEPTH + 1, YV_YAMLIO_MAX_DEPTH);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(text);
+    /* block collections do not slow libyaml down: deeper is fine, and flow inside them counts from
+     * where it starts */
+    char *lines = NULL;
+    for (int i = 0; i <= 2 * YV_YAMLIO_MAX_DEPTH; i++) {
+        char *ind = repeat("  ", (size_t)i, "");
+        char *next = yv_asprintf("%s%s-\n", lines ? lines : "", ind);
+        free(ind);
+        free(lines);
+        lines = next;
+    }
+    d = yv_yamlio_load_string("b.yaml", lines, strlen(lines), &err);
+    assert_non_null(d);
+    yv_yamlio_free(d);
+    char *flow = repeat("[", YV_YAMLIO_MAX_DEPTH + 1, "");
+    char *deep = yv_asprintf("%s%*s- %s\n", lines, 2 * (2 * YV_YAMLIO_MAX_DEPTH + 1), "", flow);
+    assert_null(yv_yamlio_load_string("b.yaml", deep, strlen(deep), &err));
+    want = yv_asprintf("b.yaml:%d:%d: YAML flow collections nested deeper than %d levels",
+                       2 * YV_YAMLIO_MAX_DEPTH + 2, 4 * YV_YAMLIO_MAX_DEPTH + 2 + 3 + YV_YAMLIO_MAX_DEPTH,
+                       YV_YAMLIO_MAX_DEPTH);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(deep);
+    free(flow);
+    free(lines);
+    /* what took libyaml minutes fails at once */
+    text = repeat("[", 200000, "");
+    assert_null(yv_yamlio_load_string("d.yaml", text, strlen(text), &err));
+    ut_assert_contains(err.msg, "d.yaml:1:65: YAML flow collections nested deeper than 64 levels");
+    free(text);
+    /* many brackets side by side are not nesting, and brackets in a string are not collections */
+    text = repeat("- [a, {b: c}]\n", 100, "");
+    d = yv_yamlio_load_string("w.yaml", text, strlen(text), &err);
+    assert_non_null(d);
+    yv_yamlio_free(d);
+    free(text);
+    char *pw = repeat("[", 100, "");
+    text = yv_asprintf("s: '%s'\n", pw);
+    d = yv_yamlio_load_string("q.yaml", text, strlen(text), &err);
+    assert_non_null(d);
+    assert_string_equal(yv_yamlio_scalar(lookup(d, "s")), pw);
+    yv_yamlio_free(d);
+    free(text);
+    free(pw);
+}
+
 static void test_fail_and_is_null(void **state)
 {
     (void)state;
@@ -685,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_read_later_value_replaces),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_aliases_are_safe),
+        cmocka_unit_test(test_nesting_is_bounded),
         cmocka_unit_test(test_fail_and_is_null),
         cmocka_unit_test_setup_teardown(test_load_file, ut_setup_tmp, ut_teardown_tmp),
     };
