@@ -43,8 +43,10 @@ int yv_cloudinit_check_hostname(const char *h, yv_err *err)
     }
     if (ok && (h[n - 1] == '-' || h[n - 1] == '.')) ok = false;
     if (!ok)
-        return yv_err_set(err, YV_E_USAGE, "invalid host name '%s': use labels of letters, digits "
-                          "and '-' separated by '.' (give one with --hostname)", h);
+        return yv_err_set(err, YV_E_USAGE,
+                          "invalid host name '%s': use labels of letters, digits "
+                          "and '-' separated by '.' (give one with --hostname)",
+                          h);
     return 0;
 }
 
@@ -136,7 +138,15 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *vm, const char *hostname
         char *u = yv_root_join(*dir, "user-data"), *m = yv_root_join(*dir, "meta-data");
         *iso = yv_root_join(*dir, "seed.iso");
         char *argv[] = {cfg->cli_genisoimage ? cfg->cli_genisoimage : "genisoimage",
-                        "-quiet", "-output", *iso, "-volid", "cidata", "-joliet", "-rock", u, m,
+                        "-quiet",
+                        "-output",
+                        *iso,
+                        "-volid",
+                        "cidata",
+                        "-joliet",
+                        "-rock",
+                        u,
+                        m,
                         NULL};
         rc = yv_proc_run(argv, NULL, err);
         free(u);

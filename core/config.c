@@ -7,7 +7,10 @@
 #include "root.h"
 #include "util.h"
 
+/* clang-format would spread this one-line initializer over four lines */
+/* clang-format off */
 #define F(k, t, m) {.key = (k), .type = (t), .off = offsetof(yv_config, m)}
+/* clang-format on */
 
 static const yv_yfield cli_fields[] = {
     F("bin", YV_YF_STR, cli_bin),
@@ -43,11 +46,18 @@ static const yv_yfield vnc_fields[] = {
 static const char *const accel_names[] = {"auto", "kvm", "tcg", NULL};
 
 static const yv_yfield qemu_fields[] = {
-    {.key = "accel", .type = YV_YF_ENUM, .off = offsetof(yv_config, qemu_accel), .names = accel_names},
+    {.key = "accel",
+     .type = YV_YF_ENUM,
+     .off = offsetof(yv_config, qemu_accel),
+     .names = accel_names},
     {0},
 };
 static const yv_yfield shutdown_fields[] = {
-    {.key = "timeout", .type = YV_YF_INT, .off = offsetof(yv_config, shutdown_timeout), .min = 1, .max = 86400},
+    {.key = "timeout",
+     .type = YV_YF_INT,
+     .off = offsetof(yv_config, shutdown_timeout),
+     .min = 1,
+     .max = 86400},
     {0},
 };
 static const yv_yfield top_fields[] = {

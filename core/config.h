@@ -7,8 +7,8 @@
 
 typedef enum { YV_ACCEL_AUTO, YV_ACCEL_KVM, YV_ACCEL_TCG } yv_accel;
 
-/* Paths are absolute or relative to the root's folder, already resolved by yv_config_load. NULL = the
- * built-in default (found on PATH, or none). */
+/* Paths are absolute or relative to the root's folder, already resolved by yv_config_load. NULL =
+ * the built-in default (found on PATH, or none). */
 typedef struct {
     char *cli_bin, *cli_img, *cli_genisoimage;
     char *ovmf_code, *ovmf_vars;
@@ -27,8 +27,8 @@ int yv_config_load_string(yv_config *c, const char *name, const char *text, cons
                           yv_err *err);
 void yv_config_done(yv_config *c);
 
-/* The program to run for cli.img / cli.bin / cli.genisoimage: the configured path, else `fallback` (a
- * name looked up on PATH by the spawner). */
+/* The program to run for cli.img / cli.bin / cli.genisoimage: the configured path, else `fallback`
+ * (a name looked up on PATH by the spawner). */
 const char *yv_config_img(const yv_config *c);
 
 #endif

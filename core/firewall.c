@@ -78,17 +78,18 @@ int yv_firewall_up(const char *vm, const char *ifname, const char *mac, yv_err *
     if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
     /* The dispatch rule is flushed and re-added in the same transaction, so it exists exactly once
      * however often this runs. */
-    text = yv_asprintf("add table " TABLE "\n"
-                       "add map " TABLE " taps { type ifname : verdict; }\n"
-                       "add chain " TABLE " prerouting { type filter hook prerouting priority -200; "
-                       "policy accept; }\n"
-                       "flush chain " TABLE " prerouting\n"
-                       "add rule " TABLE " prerouting iifname vmap @taps\n"
-                       "add chain " TABLE " %s\n"
-                       "flush chain " TABLE " %s\n"
-                       "add rule " TABLE " %s ether saddr != %s counter drop comment \"vm:%s\"\n"
-                       "add element " TABLE " taps { \"%s\" : jump %s }\n",
-                       chain, chain, chain, mac, vm, ifname, chain);
+    text =
+        yv_asprintf("add table " TABLE "\n"
+                    "add map " TABLE " taps { type ifname : verdict; }\n"
+                    "add chain " TABLE " prerouting { type filter hook prerouting priority -200; "
+                    "policy accept; }\n"
+                    "flush chain " TABLE " prerouting\n"
+                    "add rule " TABLE " prerouting iifname vmap @taps\n"
+                    "add chain " TABLE " %s\n"
+                    "flush chain " TABLE " %s\n"
+                    "add rule " TABLE " %s ether saddr != %s counter drop comment \"vm:%s\"\n"
+                    "add element " TABLE " taps { \"%s\" : jump %s }\n",
+                    chain, chain, chain, mac, vm, ifname, chain);
     int rc = run_nft(nft, text, "installing the rules", err);
     free(text);
     nft_ctx_free(nft);

@@ -1,7 +1,7 @@
 /* firewall: YAVE's own nftables table (`bridge yave`): per VM TAP, frames entering the bridge from
  * that TAP whose source MAC is not the VM's are dropped (anti-spoofing). Each change is one
- * libnftables transaction; names and MACs are validated before they are written into nft's language.
- * Callers serialise with yv_firewall_lock. */
+ * libnftables transaction; names and MACs are validated before they are written into nft's
+ * language. Callers serialise with yv_firewall_lock. */
 #ifndef YV_FIREWALL_H
 #define YV_FIREWALL_H
 

@@ -24,7 +24,8 @@ void yv_install_last_line(const char *path, char *out, size_t n)
     out[0] = '\0';
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
-    off_t end = lseek(fd, 0, SEEK_END), start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
+    off_t end = lseek(fd, 0, SEEK_END),
+          start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
     ssize_t r = pread(fd, buf, (size_t)(end - start), start);
     close(fd);
     if (r <= 0) return;
@@ -97,8 +98,10 @@ static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0
         int64_t now = yv_now_ms();
         if (cancel && *cancel) return yv_err_set(err, YV_E_FAIL, "interrupted");
         if (now >= deadline)
-            return yv_err_set(err, YV_E_TIMEOUT, "the first boot did not power off within %ld s "
-                              "(cloud-init unfinished: see the guest's console)", timeout_s);
+            return yv_err_set(err, YV_E_TIMEOUT,
+                              "the first boot did not power off within %ld s "
+                              "(cloud-init unfinished: see the guest's console)",
+                              timeout_s);
         if (now >= next_tick) {
             report(cb, ctx, serial_log, t0);
             next_tick = now + TICK_MS;
@@ -118,7 +121,7 @@ static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0
             }
             read_events(b);
         }
-        if (r > 0 && p[0].revents) return 0; /* QEMU has exited */
+        if (r > 0 && p[0].revents) return 0;                  /* QEMU has exited */
         if (b->pidfd < 0 && yv_proc_exited(b->pid)) return 0; /* no pidfds here: /proc tells */
     }
 }
@@ -131,7 +134,8 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
     yv_vm vm;
     yv_run_result res;
     boot b = {NULL, -1, 0, false};
-    char *cfg_path = yv_root_join(vm_dir, "config.yaml"), *serial = yv_root_join(vm_dir, "serial.log");
+    char *cfg_path = yv_root_join(vm_dir, "config.yaml"),
+         *serial = yv_root_join(vm_dir, "serial.log");
     size_t len;
     char *text = yv_root_read_file(cfg_path, &len, YV_E_IO, err);
     int rc = text ? yv_vm_load_string(&vm, cfg_path, text, len, name, err) : -1;

@@ -1,6 +1,6 @@
-/* install: the first boot of a VM made from a preset — QEMU runs once with the NoCloud seed attached
- * and we wait, bounded, until the guest powers itself off (cloud-init's power_state), reporting
- * progress (phase, elapsed time, the guest's last console line). */
+/* install: the first boot of a VM made from a preset — QEMU runs once with the NoCloud seed
+ * attached and we wait, bounded, until the guest powers itself off (cloud-init's power_state),
+ * reporting progress (phase, elapsed time, the guest's last console line). */
 #ifndef YV_INSTALL_H
 #define YV_INSTALL_H
 

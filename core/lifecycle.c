@@ -22,8 +22,8 @@
 
 #define OVMF_CODE_DEFAULT "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS_DEFAULT "/usr/share/OVMF/OVMF_VARS_4M.fd"
-#define QMP_START_MS 10000 /* QEMU is initialised when -daemonize returns: this is generous */
-#define QMP_STEP_MS 3000
+#define QMP_START_MS      10000 /* QEMU is initialised when -daemonize returns: this is generous */
+#define QMP_STEP_MS       3000
 
 static bool cpu_has_virt(void)
 {
@@ -51,14 +51,16 @@ int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, 
     const char *why = fd < 0 ? strerror(e) : !cpu_has_virt() ? "the CPU has no vmx/svm" : NULL;
     if (!why) return *out = YV_ACCEL_KVM, 0;
     if (cfg->qemu_accel == YV_ACCEL_KVM)
-        return yv_err_set(err, YV_E_PERMISSION, "qemu.accel is kvm, but KVM is not usable: "
-                          "/dev/kvm: %s", why);
+        return yv_err_set(err, YV_E_PERMISSION,
+                          "qemu.accel is kvm, but KVM is not usable: "
+                          "/dev/kvm: %s",
+                          why);
     snprintf(warning, wn, "KVM is not usable here (/dev/kvm: %s); using TCG (slow)", why);
     return *out = YV_ACCEL_TCG, 0;
 }
 
-/* netdevup/netdevdown sit next to the binary in the source tree (also when it is build/asan/…), or in
- * <prefix>/libexec/yave when installed. */
+/* netdevup/netdevdown sit next to the binary in the source tree (also when it is build/asan/…), or
+ * in <prefix>/libexec/yave when installed. */
 char *yv_lifecycle_script(const char *name)
 {
     char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
@@ -76,8 +78,8 @@ char *yv_lifecycle_script(const char *name)
 }
 
 typedef struct {
-    yv_vm vm;        /* owned, when loaded by name */
-    const yv_vm *v;  /* the VM to start: &vm, or the caller's */
+    yv_vm vm;       /* owned, when loaded by name */
+    const yv_vm *v; /* the VM to start: &vm, or the caller's */
     char *vm_dir, *qemu, *up, *down, *ovmf_code;
 } launch_ctx;
 
@@ -95,9 +97,10 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
 {
     c->qemu = yv_vmstate_qemu(cfg);
     if (!c->qemu)
-        return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU not found (%s): install qemu-system-x86 "
-                          "or set cli.bin in config.yaml", cfg->cli_bin ? cfg->cli_bin :
-                          "qemu-system-x86_64");
+        return yv_err_set(err, YV_E_TOOL_FAILED,
+                          "QEMU not found (%s): install qemu-system-x86 "
+                          "or set cli.bin in config.yaml",
+                          cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64");
     c->up = yv_lifecycle_script("netdevup");
     c->down = yv_lifecycle_script("netdevdown");
     c->ovmf_code = yv_strdup(cfg->ovmf_code ? cfg->ovmf_code : OVMF_CODE_DEFAULT);
@@ -117,8 +120,8 @@ static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const
 static void ctx_argv(const launch_ctx *c, const char *root, const yv_config *cfg,
                      const yv_run_result *res, yv_argv *out)
 {
-    yv_qemuargv_host h = {c->qemu, root, c->vm_dir, res->accel, cfg->vnc_listen, c->ovmf_code,
-                          c->up, c->down};
+    yv_qemuargv_host h = {c->qemu,         root,         c->vm_dir, res->accel,
+                          cfg->vnc_listen, c->ovmf_code, c->up,     c->down};
     yv_qemuargv_build(c->v, &h, out);
 }
 
@@ -139,8 +142,7 @@ int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, 
 static int check_file(const char *path, const char *what, yv_err *err)
 {
     if (access(path, R_OK) == 0) return 0;
-    return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "%s %s", what,
-                      path);
+    return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "%s %s", what, path);
 }
 
 static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
@@ -155,15 +157,18 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
     if (c->v->nnets) {
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
-            return yv_err_sys(err, YV_E_PERMISSION, errno, "the VM has a tap network, but "
+            return yv_err_sys(err, YV_E_PERMISSION, errno,
+                              "the VM has a tap network, but "
                               "/dev/net/tun is not usable (run as root or give CAP_NET_ADMIN)");
         close(fd);
         if (yv_vmnet_preflight(c->v, cfg, err) < 0) return -1;
     }
     int disp = yv_valid_display_number(c->v->vnc_display);
     if (disp >= 0 && !yv_vnctable_port_free(cfg->vnc_listen, disp))
-        return yv_err_set(err, YV_E_FAIL, "VNC display %s (port %d on %s) is in use by another "
-                          "program", c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
+        return yv_err_set(err, YV_E_FAIL,
+                          "VNC display %s (port %d on %s) is in use by another "
+                          "program",
+                          c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
     return 0;
 }
 
@@ -250,8 +255,8 @@ static bool wait_exit(int pidfd, pid_t pid, int64_t ms)
 /* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket).
  * -2 when connected but never greeted (another client holds the socket, or QEMU hangs: the command
  * was not sent), -1 otherwise when it failed, 1 when QEMU answered with an error. */
-static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args,
-                    json_t **ret, int ms, yv_err *err)
+static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args, json_t **ret,
+                    int ms, yv_err *err)
 {
     char *sock = yv_vmstate_sockfile(root, name);
     yv_qmp *q = yv_qmp_new();
@@ -304,7 +309,8 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
 {
     yv_argv argv;
     char **env = qemu_env(root, c->v->name);
-    char *log = yv_root_join(c->vm_dir, "qemu.log"), *crash = yv_vmstate_crashfile(root, c->v->name);
+    char *log = yv_root_join(c->vm_dir, "qemu.log"),
+         *crash = yv_vmstate_crashfile(root, c->v->name);
     ctx_argv(c, root, cfg, res, &argv);
     int lock = yv_root_lock(root, err), rc = -1;
     if (lock >= 0) {
@@ -351,8 +357,8 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
     return rc;
 }
 
-int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm,
-                       const char *vm_dir, yv_run_result *res, yv_err *err)
+int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm, const char *vm_dir,
+                       yv_run_result *res, yv_err *err)
 {
     launch_ctx c;
     memset(&c, 0, sizeof c);
@@ -392,10 +398,12 @@ static bool stop_step(const char *root, const yv_config *cfg, const char *name, 
                       int pidfd, pid_t pid, int64_t wait_ms)
 {
     yv_err e;
-    /* a request that never reached QEMU (no greeting: QMP held by another client) is not waited for */
+    /* a request that never reached QEMU (no greeting: QMP held by another client) is not waited for
+     */
     switch (step) {
     case YV_STOP_ACPI:
-        if (qmp_once(root, name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e) == -2) wait_ms = 0;
+        if (qmp_once(root, name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e) == -2)
+            wait_ms = 0;
         break;
     case YV_STOP_QUIT:
         if (qmp_once(root, name, "quit", NULL, NULL, QMP_STEP_MS, &e) == -2) wait_ms = 0;
@@ -406,7 +414,8 @@ static bool stop_step(const char *root, const yv_config *cfg, const char *name, 
         /* through the pidfd: a PID reused since we proved it is never signalled; without pidfds,
          * proven again right before the signal */
         if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-        else if (!yv_proc_exited(pid) && yv_vmstate_live_pid(root, cfg, name) == pid) kill(pid, sig);
+        else if (!yv_proc_exited(pid) && yv_vmstate_live_pid(root, cfg, name) == pid)
+            kill(pid, sig);
         break;
     }
     }

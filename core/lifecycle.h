@@ -1,5 +1,5 @@
-/* lifecycle: starting and stopping a VM's QEMU — pre-flight checks, the launch, the VNC password over
- * QMP, and the shutdown ladder (ACPI → quit → SIGTERM → SIGKILL). */
+/* lifecycle: starting and stopping a VM's QEMU — pre-flight checks, the launch, the VNC password
+ * over QMP, and the shutdown ladder (ACPI → quit → SIGTERM → SIGKILL). */
 #ifndef YV_LIFECYCLE_H
 #define YV_LIFECYCLE_H
 
@@ -13,7 +13,7 @@
 
 typedef struct {
     pid_t pid;
-    yv_accel accel;   /* what was used */
+    yv_accel accel;    /* what was used */
     char warning[256]; /* e.g. "KVM is not usable here (…); using TCG" */
 } yv_run_result;
 
@@ -38,8 +38,8 @@ int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, y
 
 /* Starts an already loaded VM whose folder is vm_dir (the first boot of a preset runs from the
  * folder under construction, with the seed as an extra drive). */
-int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm,
-                       const char *vm_dir, yv_run_result *res, yv_err *err);
+int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm, const char *vm_dir,
+                       yv_run_result *res, yv_err *err);
 
 typedef enum { YV_STOP_ACPI, YV_STOP_QUIT, YV_STOP_SIGTERM, YV_STOP_SIGKILL } yv_stop_step;
 const char *yv_lifecycle_step_name(yv_stop_step s);

@@ -50,7 +50,8 @@ struct yv_monitor {
     slot *slots;
     size_t nslots;
     long clk_tck;
-    char *qemu_real; /* resolved once: PATH lookups for every VM every second cost more than all else */
+    char *qemu_real; /* resolved once: PATH lookups for every VM every second cost more than all
+                        else */
 };
 
 /* ---- entries ---- */
@@ -120,8 +121,10 @@ static bool read_stat(pid_t pid, unsigned long long *ticks, unsigned long long *
     unsigned long long ut, st, sta;
     /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
     /* NOLINTNEXTLINE(cert-err34-c): kernel-written numbers, and a short match is rejected below */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                            "%*d %*d %llu", &ut, &st, &sta) != 3)
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                     "%*d %*d %llu",
+                     &ut, &st, &sta) != 3)
         return false;
     *ticks = ut + st;
     *start = sta;
@@ -320,8 +323,8 @@ static void qmp_event(entry *e, const char *ev)
 
 static void qmp_answer(entry *e, yv_qmp_msg *msg)
 {
-    const char *st = json_string_value(json_object_get(json_object_get(msg->json, "return"),
-                                                       "status"));
+    const char *st =
+        json_string_value(json_object_get(json_object_get(msg->json, "return"), "status"));
     if (msg->kind == YV_QMP_ERROR || !st) {
         e->pub.state = YV_STATE_UNRESPONSIVE;
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: unexpected answer to query-status");

@@ -1,7 +1,7 @@
-/* monitor: the live view of a root for a poll() loop — every VM with its config, proven state, QEMU's
- * CPU and uptime, and whether its VNC server answers. It never blocks and never waits: it hands the
- * caller descriptors to poll (a pidfd per running QEMU, one short QMP conversation per running VM per
- * refresh, in-flight VNC probes) and a timeout, and is fed the results. */
+/* monitor: the live view of a root for a poll() loop — every VM with its config, proven state,
+ * QEMU's CPU and uptime, and whether its VNC server answers. It never blocks and never waits: it
+ * hands the caller descriptors to poll (a pidfd per running QEMU, one short QMP conversation per
+ * running VM per refresh, in-flight VNC probes) and a timeout, and is fed the results. */
 #ifndef YV_MONITOR_H
 #define YV_MONITOR_H
 
@@ -18,15 +18,15 @@
 typedef struct {
     char *name;
     bool valid;
-    yv_vm vm;          /* when valid */
-    char *problem;     /* when not valid */
+    yv_vm vm;      /* when valid */
+    char *problem; /* when not valid */
     yv_state state;
     char detail[256];
     pid_t pid;
-    double cpu;         /* % of one core since the previous sample, -1 unknown */
-    long uptime_s;      /* -1 unknown */
-    uint64_t disk_size; /* virtual size of the first disk, bytes (0 unknown) */
-    yv_vnc_result vnc;  /* 0 = not probed yet */
+    double cpu;          /* % of one core since the previous sample, -1 unknown */
+    long uptime_s;       /* -1 unknown */
+    uint64_t disk_size;  /* virtual size of the first disk, bytes (0 unknown) */
+    yv_vnc_result vnc;   /* 0 = not probed yet */
     char qmp_status[32]; /* last query-status answer */
 } yv_monitor_vm;
 
@@ -39,7 +39,8 @@ typedef struct {
 
 typedef struct yv_monitor yv_monitor;
 
-/* cfg must outlive the monitor. The first scan happens here (synchronously: it only reads files). */
+/* cfg must outlive the monitor. The first scan happens here (synchronously: it only reads files).
+ */
 yv_monitor *yv_monitor_new(const char *root, const yv_config *cfg, const yv_monitor_opts *opts);
 void yv_monitor_free(yv_monitor *m);
 

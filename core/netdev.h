@@ -1,5 +1,5 @@
-/* netdev: a VM's TAP on its bridge, through libnl-route-3 (netlink; no `ip`, no shell). Every call is
- * idempotent. Interface names must have passed yv_valid_ifname. */
+/* netdev: a VM's TAP on its bridge, through libnl-route-3 (netlink; no `ip`, no shell). Every call
+ * is idempotent. Interface names must have passed yv_valid_ifname. */
 #ifndef YV_NETDEV_H
 #define YV_NETDEV_H
 

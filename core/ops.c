@@ -137,8 +137,8 @@ static char *resolve_image(const char *root, const char *image, char **backing_r
     return path;
 }
 
-/* Displays and MACs of every readable VM config, so a new VM never reuses them even when the VNC table
- * is out of date (a root written by hand or by another tool). */
+/* Displays and MACs of every readable VM config, so a new VM never reuses them even when the VNC
+ * table is out of date (a root written by hand or by another tool). */
 typedef struct {
     int *displays;
     size_t ndisplays;
@@ -228,8 +228,7 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
         goto out;
     }
     collect_used(root, &used);
-    r->display = yv_vnctable_pick(&t, used.displays, used.ndisplays, port_usable,
-                                  cfg->vnc_listen);
+    r->display = yv_vnctable_pick(&t, used.displays, used.ndisplays, port_usable, cfg->vnc_listen);
     if (r->display < 0) {
         yv_err_set(err, YV_E_FAIL, "no free VNC display left");
         goto out;
@@ -323,26 +322,30 @@ static int plan_preset(const char *root, const yv_config *cfg, const yv_create_o
     yv_preset pr;
     memset(p, 0, sizeof *p);
     if (!o->root_password || !*o->root_password)
-        return yv_err_set(err, YV_E_USAGE, "a preset needs the guest's root password "
+        return yv_err_set(err, YV_E_USAGE,
+                          "a preset needs the guest's root password "
                           "(--root-password-file, or --root-password)");
     p->hostname = yv_strdup(o->hostname ? o->hostname : o->name);
     if (yv_cloudinit_check_hostname(p->hostname, err) < 0) return plan_done(p), -1;
     if (yv_preset_load(&pr, root, o->preset, err) < 0) return plan_done(p), -1;
     struct stat st;
     if (stat(pr.cloudimg, &st) < 0 || !S_ISREG(st.st_mode)) {
-        yv_err_set(err, YV_E_IMAGE_NOT_FOUND, "cloud image of preset '%s' not found: %s",
-                   pr.name, pr.cloudimg);
+        yv_err_set(err, YV_E_IMAGE_NOT_FOUND, "cloud image of preset '%s' not found: %s", pr.name,
+                   pr.cloudimg);
         yv_preset_done(&pr);
         return plan_done(p), -1;
     }
     p->cloudimg = yv_strdup(pr.cloudimg);
     yv_preset_done(&pr);
-    /* the first boot runs with the VM's network: its bridge must be there before anything is made */
+    /* the first boot runs with the VM's network: its bridge must be there before anything is made
+     */
     const char *br = o->master ? o->master : cfg->network_master;
     if (o->network && !br)
-        return plan_done(p), yv_err_set(err, YV_E_USAGE, "the first boot needs the VM's bridge: "
+        return plan_done(p), yv_err_set(err, YV_E_USAGE,
+                                        "the first boot needs the VM's bridge: "
                                         "give --master, set network.master, or use --no-network");
-    if (o->network && yv_netdev_check_bridge(br, o->master ? "--master" : "network.master", err) < 0)
+    if (o->network &&
+        yv_netdev_check_bridge(br, o->master ? "--master" : "network.master", err) < 0)
         return plan_done(p), -1;
     if (!(p->hash = yv_cloudinit_hash(o->root_password, err))) return plan_done(p), -1;
     return 0;
@@ -422,16 +425,19 @@ static int publish(const char *root, const char *name, const reservation *r, yv_
 static int check_create_opts(const yv_create_opts *o, yv_err *err)
 {
     if (yv_valid_name(o->name, err) < 0) return -1;
-    if (o->image && o->preset) return yv_err_set(err, YV_E_USAGE, "give an image or a preset, not both");
+    if (o->image && o->preset)
+        return yv_err_set(err, YV_E_USAGE, "give an image or a preset, not both");
     if (!o->preset && (o->hostname || o->root_password))
-        return yv_err_set(err, YV_E_USAGE, "a host name and a root password only apply to a preset");
+        return yv_err_set(err, YV_E_USAGE,
+                          "a host name and a root password only apply to a preset");
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
     if (o->master && !o->network)
         return yv_err_set(err, YV_E_USAGE, "--master needs a network (drop --no-network)");
     if (o->vnc_password && !*o->vnc_password)
-        return yv_err_set(err, YV_E_USAGE, "the VNC password is empty (an empty VNC password "
+        return yv_err_set(err, YV_E_USAGE,
+                          "the VNC password is empty (an empty VNC password "
                           "locks everyone out)");
     return 0;
 }
@@ -495,8 +501,7 @@ static int stop_for_delete(const char *root, const yv_config *cfg, const char *n
     return 0;
 }
 
-int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
-                  yv_err *err)
+int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force, yv_err *err)
 {
     if (yv_valid_name(name, err) < 0) return -1;
     char *dir = yv_root_vm_dir(root, name);
@@ -540,7 +545,8 @@ out:
     yv_vnctable_done(&t);
     yv_root_unlock(lock);
     if (rc == 0 && yv_root_rmtree(trash, err) < 0)
-        rc = yv_err_prefix(err, "VM '%s' was deleted, but its files could not all be removed", name);
+        rc =
+            yv_err_prefix(err, "VM '%s' was deleted, but its files could not all be removed", name);
     free(trash);
     free(suffix);
     free(vmdir);

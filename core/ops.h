@@ -1,5 +1,5 @@
-/* ops: the verbs both front ends call (create, delete; run/shutdown/netdev come later). Every verb that
- * writes is all-or-nothing: on failure the root is as it was. */
+/* ops: the verbs both front ends call (create, delete; run/shutdown/netdev come later). Every verb
+ * that writes is all-or-nothing: on failure the root is as it was. */
 #ifndef YV_OPS_H
 #define YV_OPS_H
 
@@ -13,7 +13,7 @@
 
 typedef struct {
     const char *name;
-    const char *image;  /* base image: NAME, NAME.qcow2 (in the root) or a path; NULL = empty disk */
+    const char *image; /* base image: NAME, NAME.qcow2 (in the root) or a path; NULL = empty disk */
     const char *preset; /* NULL = none */
     long capacity;      /* MiB; 0 = default (15360 for an empty disk, the base's size for a copy) */
     long memory;        /* MiB */
@@ -26,14 +26,14 @@ typedef struct {
     bool ovmf;
     bool network; /* give the VM a tap network (net0) */
     /* presets */
-    long install_timeout;           /* seconds (default 900) */
-    yv_install_cb progress;         /* may be NULL */
+    long install_timeout;   /* seconds (default 900) */
+    yv_install_cb progress; /* may be NULL */
     void *progress_ctx;
-    volatile sig_atomic_t *cancel;  /* set by a signal handler: abort, leaving nothing */
+    volatile sig_atomic_t *cancel; /* set by a signal handler: abort, leaving nothing */
 } yv_create_opts;
 
-#define YV_DEFAULT_CAPACITY 15360
-#define YV_DEFAULT_MEMORY 1024
+#define YV_DEFAULT_CAPACITY        15360
+#define YV_DEFAULT_MEMORY          1024
 #define YV_DEFAULT_INSTALL_TIMEOUT 900
 
 void yv_ops_create_defaults(yv_create_opts *o);
@@ -43,8 +43,8 @@ void yv_ops_create_defaults(yv_create_opts *o);
 int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *o,
                   char **generated_pw, yv_err *err);
 
-/* Deletes the VM folder and frees its VNC display. A running VM is refused (VM_RUNNING) unless force,
- * which stops its QEMU first (quit, then signals). */
+/* Deletes the VM folder and frees its VNC display. A running VM is refused (VM_RUNNING) unless
+ * force, which stops its QEMU first (quit, then signals). */
 int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
                   yv_err *err);
 

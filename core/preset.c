@@ -21,7 +21,8 @@ int yv_preset_load_string(yv_preset *p, const char *file, const char *text, cons
     yv_ydoc *d = yv_yamlio_load_string(file, text, strlen(text), err);
     if (!d) return -1;
     int rc = yv_yamlio_read_map(d, yv_yamlio_root(d), fields, p, "", err);
-    if (rc == 0 && !*p->cloudimg) rc = yv_yamlio_fail(d, yv_yamlio_root(d), err, "cloudimg is empty");
+    if (rc == 0 && !*p->cloudimg)
+        rc = yv_yamlio_fail(d, yv_yamlio_root(d), err, "cloudimg is empty");
     yv_yamlio_free(d);
     if (rc < 0) {
         yv_preset_done(p);
@@ -36,8 +37,8 @@ int yv_preset_load_string(yv_preset *p, const char *file, const char *text, cons
 int yv_preset_load(yv_preset *p, const char *root, const char *name, yv_err *err)
 {
     size_t l = strlen(name);
-    char *base = (l > 7 && !strcmp(name + l - 7, ".preset")) ? yv_strndup(name, l - 7)
-                                                                 : yv_strdup(name);
+    char *base =
+        (l > 7 && !strcmp(name + l - 7, ".preset")) ? yv_strndup(name, l - 7) : yv_strdup(name);
     int rc = -1;
     char *dir = NULL, *path = NULL, *text = NULL;
     size_t len = 0;

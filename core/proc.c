@@ -14,7 +14,7 @@
 
 #include "util.h"
 
-#define OUT_MAX (1024 * 1024)
+#define OUT_MAX  (1024 * 1024)
 #define TAIL_MAX 2048
 
 char *yv_proc_which(const char *prog)
@@ -110,7 +110,8 @@ static void drain(int out_fd, int err_fd, sink *out, sink *tail)
     }
 }
 
-/* The last non-empty lines of a tool's stderr, joined with " / " to keep the message on one line. */
+/* The last non-empty lines of a tool's stderr, joined with " / " to keep the message on one line.
+ */
 static void tail_lines(const char *s, char *dst, size_t cap)
 {
     size_t n = strlen(s);
@@ -144,7 +145,8 @@ static const char *base_name(const char *p)
 static int wait_status(pid_t pid)
 {
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     return status;
 }
 
@@ -166,12 +168,14 @@ static int status_error(int status, const char *path, const char *tail, yv_err *
 
 int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err)
 {
-    static char *const min_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                    "LC_ALL=C", NULL};
+    static char *const min_env[] = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
     char *path = yv_proc_which(argv[0]);
     if (!path)
-        return yv_err_set(err, YV_E_TOOL_FAILED, "%s: program not found (install it or set its path "
-                          "in config.yaml)", argv[0]);
+        return yv_err_set(err, YV_E_TOOL_FAILED,
+                          "%s: program not found (install it or set its path "
+                          "in config.yaml)",
+                          argv[0]);
     int ep[2], op[2] = {-1, -1};
     if (pipe2(ep, O_CLOEXEC) < 0 || (out && pipe2(op, O_CLOEXEC) < 0)) {
         free(path);
@@ -300,8 +304,10 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
 {
     char *path = yv_proc_which(argv[0]);
     if (!path)
-        return yv_err_set(err, YV_E_TOOL_FAILED, "%s: program not found (install it or set its "
-                          "path in config.yaml)", argv[0]);
+        return yv_err_set(err, YV_E_TOOL_FAILED,
+                          "%s: program not found (install it or set its "
+                          "path in config.yaml)",
+                          argv[0]);
     int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (logfd < 0) {
         free(path);

@@ -10,18 +10,18 @@ char *yv_proc_which(const char *prog);
 
 /* Runs argv[0] (looked up on PATH when it has no slash) with envp (NULL = a minimal environment),
  * stdin and stdout on /dev/null, and waits. Exit 0 → 0. Otherwise TOOL_FAILED with "<tool> failed
- * (exit N): <last stderr line(s)>"; a program that cannot be found or executed is TOOL_FAILED too. */
+ * (exit N): <last stderr line(s)>"; a program that cannot be found or executed is TOOL_FAILED too.
+ */
 int yv_proc_run(char *const argv[], char *const envp[], yv_err *err);
 
 /* Same, but also returns stdout (malloc'd, NUL-terminated; at most 1 MiB). */
 int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err);
 
-
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Parses a pidfile's content strictly: decimal digits, optional trailing newline, value > 1 (never 0
- * or 1: kill(0) signals our own group, 1 is init). -1 when malformed. */
+/* Parses a pidfile's content strictly: decimal digits, optional trailing newline, value > 1 (never
+ * 0 or 1: kill(0) signals our own group, 1 is init). -1 when malformed. */
 pid_t yv_proc_parse_pid(const char *text, size_t len);
 /* The pid in the pidfile at path (0 when missing or malformed). */
 pid_t yv_proc_pidfile_pid(const char *path);

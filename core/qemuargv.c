@@ -103,8 +103,7 @@ static void add_drive(const yv_vm *vm, const yv_qemuargv_host *h, const yv_drive
                  cd ? ",media=cdrom" : "", cd ? ",readonly=on" : "");
     yv_argv_add(a, "-device");
     const char *dev = d->type == YV_DRIVE_VIRTIO_BLK ? "virtio-blk-pci" : cd ? "ide-cd" : "ide-hd";
-    if (d->boot_index >= 0)
-        yv_argv_addf(a, "%s,drive=%s,bootindex=%ld", dev, d->id, d->boot_index);
+    if (d->boot_index >= 0) yv_argv_addf(a, "%s,drive=%s,bootindex=%ld", dev, d->id, d->boot_index);
     else yv_argv_addf(a, "%s,drive=%s", dev, d->id);
     free(e);
     free(path);

@@ -1,4 +1,5 @@
-/* qemuargv: VM config + host facts → QEMU's argv (spec §6). Pure: no I/O, so golden files can pin it. */
+/* qemuargv: VM config + host facts → QEMU's argv (spec §6). Pure: no I/O, so golden files can pin
+ * it. */
 #ifndef YV_QEMUARGV_H
 #define YV_QEMUARGV_H
 
@@ -19,10 +20,10 @@ void yv_argv_free(yv_argv *a);
 
 /* What the argv depends on besides the VM's config. */
 typedef struct {
-    const char *qemu;      /* the QEMU binary */
-    const char *root;      /* absolute root */
-    const char *vm_dir;    /* absolute <root>/<vm>.vm */
-    yv_accel accel;        /* resolved: KVM or TCG */
+    const char *qemu;   /* the QEMU binary */
+    const char *root;   /* absolute root */
+    const char *vm_dir; /* absolute <root>/<vm>.vm */
+    yv_accel accel;     /* resolved: KVM or TCG */
     const char *vnc_listen;
     const char *ovmf_code; /* firmware code (read-only) */
     const char *netdevup, *netdevdown;

@@ -58,13 +58,15 @@ int yv_qmp_connect(yv_qmp *q, const char *path, yv_err *err)
             q->connecting = true;
         } else if (e == EAGAIN) { /* a UNIX socket's backlog is full: QEMU is not accepting */
             close(fd);
-            return yv_err_set(err, YV_E_TIMEOUT, "QMP: %s does not accept connections (its queue "
-                              "is full: QEMU is hung, or busy with another client)", path);
+            return yv_err_set(err, YV_E_TIMEOUT,
+                              "QMP: %s does not accept connections (its queue "
+                              "is full: QEMU is hung, or busy with another client)",
+                              path);
         } else {
             close(fd);
             return yv_err_sys(err,
-                              (e == ENOENT || e == ECONNREFUSED) ? YV_E_VM_NOT_RUNNING : YV_E_IO,
-                              e, "cannot connect to %s", path);
+                              (e == ENOENT || e == ECONNREFUSED) ? YV_E_VM_NOT_RUNNING : YV_E_IO, e,
+                              "cannot connect to %s", path);
         }
     }
     q->fd = fd;
@@ -240,8 +242,7 @@ static int do_read(yv_qmp *q, yv_err *err)
         if (r < 0 && errno == EAGAIN) return 0;
         if (r <= 0) { /* EOF, or ECONNRESET when QEMU closed with our bytes unread */
             q->eof = true;
-            if (r < 0 && errno != ECONNRESET)
-                return yv_err_sys(err, YV_E_IO, errno, "QMP read");
+            if (r < 0 && errno != ECONNRESET) return yv_err_sys(err, YV_E_IO, errno, "QMP read");
             return 0;
         }
         if (yv_qmp_feed(q, buf, (size_t)r, err) < 0) return -1;
@@ -269,7 +270,8 @@ int yv_qmp_handle(yv_qmp *q, short revents, yv_err *err)
 
 static int wait_once(yv_qmp *q, int64_t deadline, const char *what, yv_err *err)
 {
-    if (q->eof) return yv_err_set(err, YV_E_IO, "QMP: connection closed while waiting for %s", what);
+    if (q->eof)
+        return yv_err_set(err, YV_E_IO, "QMP: connection closed while waiting for %s", what);
     int64_t left = deadline - yv_now_ms();
     if (left <= 0) return yv_err_set(err, YV_E_TIMEOUT, "QMP: no %s in time", what);
     struct pollfd p = {q->fd, yv_qmp_poll_events(q), 0};

@@ -1,8 +1,8 @@
 /* qmp: a non-blocking QMP client. The connection is a small state machine fed by poll(): bytes in →
  * lines → classified messages (greeting, return, error, event) in a queue; commands out carry ids.
  * The TUI's loop drives it; batch uses the blocking helpers at the bottom, which wait on the same
- * machine under deadlines. QEMU serves one client per socket: never keep a connection while waiting for
- * something else. */
+ * machine under deadlines. QEMU serves one client per socket: never keep a connection while waiting
+ * for something else. */
 #ifndef YV_QMP_H
 #define YV_QMP_H
 
@@ -34,7 +34,8 @@ typedef struct yv_qmp yv_qmp;
 yv_qmp *yv_qmp_new(void);
 void yv_qmp_free(yv_qmp *q); /* closes the socket */
 
-/* Starts a non-blocking connect to the UNIX socket at path. ENOENT/ECONNREFUSED → VM_NOT_RUNNING. */
+/* Starts a non-blocking connect to the UNIX socket at path. ENOENT/ECONNREFUSED → VM_NOT_RUNNING.
+ */
 int yv_qmp_connect(yv_qmp *q, const char *path, yv_err *err);
 /* Adopts an already connected descriptor (tests: one end of a socketpair). */
 void yv_qmp_adopt(yv_qmp *q, int fd);

@@ -200,14 +200,18 @@ fail:;
     return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
 }
 
-/* Opens a file to read whole. O_NONBLOCK: a FIFO put where a config belongs must not block the caller
- * (the TUI's loop) until someone writes to it; a device or FIFO is refused before any read. */
+/* Opens a file to read whole. O_NONBLOCK: a FIFO put where a config belongs must not block the
+ * caller (the TUI's loop) until someone writes to it; a device or FIFO is refused before any read.
+ */
 static int open_regular(const char *path, yv_code notfound_code, yv_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        return yv_err_sys(err, e == ENOENT ? notfound_code : e == EACCES ? YV_E_PERMISSION : YV_E_IO,
+        return yv_err_sys(err,
+                          e == ENOENT   ? notfound_code
+                          : e == EACCES ? YV_E_PERMISSION
+                                        : YV_E_IO,
                           e, "cannot read %s", path);
     }
     struct stat st;

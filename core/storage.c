@@ -16,8 +16,8 @@
 int yv_storage_info_of(const yv_config *cfg, const char *path, yv_storage_info *info, yv_err *err)
 {
     char *out = NULL;
-    char *argv[] = {(char *)yv_config_img(cfg), "info", "--output=json", "-U", "--", (char *)path,
-                    NULL};
+    char *argv[] = {
+        (char *)yv_config_img(cfg), "info", "--output=json", "-U", "--", (char *)path, NULL};
     if (yv_proc_run_output(argv, NULL, &out, err) < 0) return -1;
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
@@ -38,8 +38,8 @@ int yv_storage_create(const yv_config *cfg, const char *path, long mib, yv_err *
 {
     char size[32];
     snprintf(size, sizeof size, "%ldM", mib);
-    char *argv[] = {(char *)yv_config_img(cfg), "create", "-q", "-f", "qcow2", "--", (char *)path,
-                    size, NULL};
+    char *argv[] = {
+        (char *)yv_config_img(cfg), "create", "-q", "-f", "qcow2", "--", (char *)path, size, NULL};
     return yv_proc_run(argv, NULL, err);
 }
 
@@ -54,19 +54,28 @@ static int grow(const yv_config *cfg, const char *path, uint64_t current, long m
                           mib, (unsigned long long)((current + MIB - 1) / MIB));
     char size[32];
     snprintf(size, sizeof size, "%ldM", mib);
-    char *argv[] = {(char *)yv_config_img(cfg), "resize", "-q", "-f", "qcow2", "--", (char *)path,
-                    size, NULL};
+    char *argv[] = {
+        (char *)yv_config_img(cfg), "resize", "-q", "-f", "qcow2", "--", (char *)path, size, NULL};
     return yv_proc_run(argv, NULL, err);
 }
 
-int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib,
-                    yv_err *err)
+int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib, yv_err *err)
 {
     yv_storage_info info;
     if (yv_storage_info_of(cfg, base, &info, err) < 0) return -1;
-    if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size) return grow(cfg, path, info.virtual_size, mib, err);
-    char *argv[] = {(char *)yv_config_img(cfg), "convert", "-q", "-f", info.format, "-O", "qcow2",
-                    "--", (char *)base, (char *)path, NULL};
+    if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size)
+        return grow(cfg, path, info.virtual_size, mib, err);
+    char *argv[] = {(char *)yv_config_img(cfg),
+                    "convert",
+                    "-q",
+                    "-f",
+                    info.format,
+                    "-O",
+                    "qcow2",
+                    "--",
+                    (char *)base,
+                    (char *)path,
+                    NULL};
     if (yv_proc_run(argv, NULL, err) < 0) return -1;
     return grow(cfg, path, info.virtual_size, mib, err);
 }
@@ -76,12 +85,24 @@ int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backi
 {
     yv_storage_info info;
     if (yv_storage_info_of(cfg, base, &info, err) < 0) return -1;
-    if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size) return grow(cfg, path, info.virtual_size, mib, err);
+    if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size)
+        return grow(cfg, path, info.virtual_size, mib, err);
     char size[32];
     snprintf(size, sizeof size, "%lluM",
              (unsigned long long)(mib > 0 ? (uint64_t)mib : (info.virtual_size + MIB - 1) / MIB));
-    char *argv[] = {(char *)yv_config_img(cfg), "create", "-q", "-f", "qcow2", "-b",
-                    (char *)backing_ref, "-F", info.format, "--", (char *)path, size, NULL};
+    char *argv[] = {(char *)yv_config_img(cfg),
+                    "create",
+                    "-q",
+                    "-f",
+                    "qcow2",
+                    "-b",
+                    (char *)backing_ref,
+                    "-F",
+                    info.format,
+                    "--",
+                    (char *)path,
+                    size,
+                    NULL};
     return yv_proc_run(argv, NULL, err);
 }
 

@@ -1,4 +1,5 @@
-/* storage: disks through qemu-img — empty, full copy of a base image, qcow2 overlay on it, resize. */
+/* storage: disks through qemu-img — empty, full copy of a base image, qcow2 overlay on it, resize.
+ */
 #ifndef YV_STORAGE_H
 #define YV_STORAGE_H
 

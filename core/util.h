@@ -12,7 +12,8 @@ char *yv_strdup(const char *s);
 char *yv_strndup(const char *s, size_t n);
 char *yv_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Parses a decimal integer in [min, max]: digits only (optional leading '-'), no spaces, no suffix. */
+/* Parses a decimal integer in [min, max]: digits only (optional leading '-'), no spaces, no suffix.
+ */
 int yv_parse_long(const char *s, long min, long max, long *out);
 
 /* Overwrites then frees a secret. */

@@ -17,7 +17,8 @@ int yv_valid_name(const char *name, yv_err *err)
     if (n == 0) return yv_err_set(err, YV_E_INVALID_NAME, "invalid VM name: the name is empty");
     if (n > YV_NAME_MAX)
         return yv_err_set(err, YV_E_INVALID_NAME,
-                          "invalid VM name: %zu characters, at most %d are allowed", n, YV_NAME_MAX);
+                          "invalid VM name: %zu characters, at most %d are allowed", n,
+                          YV_NAME_MAX);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (is_alnum(c) || (i > 0 && (c == '.' || c == '_' || c == '-'))) continue;
@@ -29,10 +30,11 @@ int yv_valid_name(const char *name, yv_err *err)
                               "invalid VM name: byte 0x%02x at position %zu is not allowed (use "
                               "letters, digits, '.', '_' and '-')",
                               c, i + 1);
-        return yv_err_set(err, YV_E_INVALID_NAME,
-                          "invalid VM name '%s': '%c' is not allowed (use letters, digits, '.', '_' "
-                          "and '-')",
-                          name, c);
+        return yv_err_set(
+            err, YV_E_INVALID_NAME,
+            "invalid VM name '%s': '%c' is not allowed (use letters, digits, '.', '_' "
+            "and '-')",
+            name, c);
     }
     return 0;
 }

@@ -1,5 +1,5 @@
-/* valid: allowlist validators for everything a user or a file names (VM names, interface names, MACs,
- * VNC displays, sizes). Each returns 0, or -1 with a message that says what is wrong. */
+/* valid: allowlist validators for everything a user or a file names (VM names, interface names,
+ * MACs, VNC displays, sizes). Each returns 0, or -1 with a message that says what is wrong. */
 #ifndef YV_VALID_H
 #define YV_VALID_H
 
@@ -7,8 +7,8 @@
 
 #include "err.h"
 
-#define YV_NAME_MAX 48
-#define YV_IFNAME_MAX 15
+#define YV_NAME_MAX    48
+#define YV_IFNAME_MAX  15
 #define YV_DISPLAY_MAX (65535 - 5900)
 
 /* VM names: ^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$ (INVALID_NAME). */

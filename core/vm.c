@@ -27,7 +27,10 @@ const char *yv_vm_media_name(yv_media m)
 /* ---- reading ---- */
 
 #define VMF(k, t, m, req, lo, hi)                                                                  \
-    {.key = (k), .type = (t), .off = offsetof(yv_vm, m), .required = (req), .min = (lo), .max = (hi)}
+    {                                                                                              \
+        .key = (k), .type = (t), .off = offsetof(yv_vm, m), .required = (req), .min = (lo),        \
+        .max = (hi)                                                                                \
+    }
 
 static const yv_yfield hardware_fields[] = {
     VMF("memory", YV_YF_INT, memory, true, 16, 16L * 1024 * 1024),
@@ -37,18 +40,28 @@ static const yv_yfield hardware_fields[] = {
 };
 
 static const yv_yfield vnc_fields[] = {
-    {.key = "display", .type = YV_YF_STR, .off = offsetof(yv_vm, vnc_display),
+    {.key = "display",
+     .type = YV_YF_STR,
+     .off = offsetof(yv_vm, vnc_display),
      .check = yv_valid_display_check},
     VMF("password", YV_YF_STR, vnc_password, false, 0, 0),
     {0},
 };
 
 static const yv_yfield drive_device_fields[] = {
-    {.key = "type", .type = YV_YF_ENUM, .off = offsetof(yv_drive, type), .required = true,
+    {.key = "type",
+     .type = YV_YF_ENUM,
+     .off = offsetof(yv_drive, type),
+     .required = true,
      .names = drive_types},
-    {.key = "media_type", .type = YV_YF_ENUM, .off = offsetof(yv_drive, media),
+    {.key = "media_type",
+     .type = YV_YF_ENUM,
+     .off = offsetof(yv_drive, media),
      .names = media_types},
-    {.key = "boot_index", .type = YV_YF_INT, .off = offsetof(yv_drive, boot_index), .min = 0,
+    {.key = "boot_index",
+     .type = YV_YF_INT,
+     .off = offsetof(yv_drive, boot_index),
+     .min = 0,
      .max = 1000},
     {0},
 };
@@ -60,17 +73,27 @@ static const yv_yfield drive_fields[] = {
 };
 
 static const yv_yfield net_device_fields[] = {
-    {.key = "mac", .type = YV_YF_STR, .off = offsetof(yv_net, mac), .required = true,
+    {.key = "mac",
+     .type = YV_YF_STR,
+     .off = offsetof(yv_net, mac),
+     .required = true,
      .check = yv_valid_mac_check},
-    {.key = "master", .type = YV_YF_STR, .off = offsetof(yv_net, master),
+    {.key = "master",
+     .type = YV_YF_STR,
+     .off = offsetof(yv_net, master),
      .check = yv_valid_ifname_check},
-    {.key = "ifname", .type = YV_YF_STR, .off = offsetof(yv_net, ifname),
+    {.key = "ifname",
+     .type = YV_YF_STR,
+     .off = offsetof(yv_net, ifname),
      .check = yv_valid_ifname_check},
     {0},
 };
 
 static const yv_yfield net_fields[] = {
-    {.key = "type", .type = YV_YF_ENUM, .off = offsetof(yv_net, type), .required = true,
+    {.key = "type",
+     .type = YV_YF_ENUM,
+     .off = offsetof(yv_net, type),
+     .required = true,
      .names = net_types},
     {.key = "device", .type = YV_YF_MAP, .required = true, .sub = net_device_fields},
     {0},
@@ -81,8 +104,10 @@ static int check_id(yv_ydoc *d, yaml_node_t *k, const char *path, yv_err *err)
     char why[128];
     const char *id = yv_yamlio_scalar(k);
     if (yv_valid_ifname_check(id, why, sizeof why) < 0 || strchr(id, '.'))
-        return yv_yamlio_fail(d, k, err, "%s: the id '%s' must be 1 to 15 characters of A-Z a-z "
-                              "0-9 _ -", path, id);
+        return yv_yamlio_fail(d, k, err,
+                              "%s: the id '%s' must be 1 to 15 characters of A-Z a-z "
+                              "0-9 _ -",
+                              path, id);
     return 0;
 }
 
@@ -94,8 +119,8 @@ static int read_drives(yv_ydoc *d, yaml_node_t *node, void *base, const char *pa
          pr++) {
         yaml_node_t *k = yv_yamlio_node(d, pr->key);
         if (check_id(d, k, path, err) < 0) return -1;
-        yv_drive *dr = yv_vm_add_drive(vm, yv_yamlio_scalar(k), "", YV_DRIVE_VIRTIO_BLK,
-                                       YV_MEDIA_HD, -1);
+        yv_drive *dr =
+            yv_vm_add_drive(vm, yv_yamlio_scalar(k), "", YV_DRIVE_VIRTIO_BLK, YV_MEDIA_HD, -1);
         free(dr->path);
         dr->path = NULL;
         char *p = yv_asprintf("%s.%s", path, dr->id);
@@ -146,8 +171,8 @@ int yv_vm_load_string(yv_vm *vm, const char *file, const char *text, size_t len,
     if (rc == 0 && expect_name && strcmp(vm->name, expect_name) != 0) {
         /* find the node of `name` for the location */
         yaml_node_t *at = top;
-        for (yaml_node_pair_t *pr = top->data.mapping.pairs.start;
-             pr < top->data.mapping.pairs.top; pr++)
+        for (yaml_node_pair_t *pr = top->data.mapping.pairs.start; pr < top->data.mapping.pairs.top;
+             pr++)
             if (!strcmp(yv_yamlio_scalar(yv_yamlio_node(d, pr->key)), "name"))
                 at = yv_yamlio_node(d, pr->value);
         rc = yv_yamlio_fail(d, at, err, "name '%s' does not match the folder name '%s.vm'",

@@ -15,7 +15,7 @@ typedef struct {
     char *id;   /* hd0, hd1, … (the key in `drives`) */
     char *path; /* as written: relative to the VM folder, or absolute */
     yv_drive_type type;
-    yv_media media; /* ide only */
+    yv_media media;  /* ide only */
     long boot_index; /* -1 = none */
 } yv_drive;
 
@@ -40,8 +40,8 @@ typedef struct {
     size_t nnets;
 } yv_vm;
 
-/* Loads <root>/<name>.vm/config.yaml. A missing folder → VM_NOT_FOUND; a broken file → CONFIG_INVALID
- * with file:line:col. */
+/* Loads <root>/<name>.vm/config.yaml. A missing folder → VM_NOT_FOUND; a broken file →
+ * CONFIG_INVALID with file:line:col. */
 int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err);
 /* Parses text (file name `file` for messages); the `name` key must equal expect_name when given. */
 int yv_vm_load_string(yv_vm *vm, const char *file, const char *text, size_t len,

@@ -105,9 +105,9 @@ static json_t *vnc_json(const yv_vminfo *info, const yv_config *cfg)
 {
     int disp = yv_valid_display_number(info->vm.vnc_display);
     if (disp < 0) return json_null();
-    json_t *o = json_pack("{s:s, s:i, s:s, s:b}", "display", info->vm.vnc_display, "port",
-                          5900 + disp, "listen", cfg->vnc_listen, "reachable",
-                          info->vnc == YV_VNC_REACHABLE);
+    json_t *o =
+        json_pack("{s:s, s:i, s:s, s:b}", "display", info->vm.vnc_display, "port", 5900 + disp,
+                  "listen", cfg->vnc_listen, "reachable", info->vnc == YV_VNC_REACHABLE);
     if (info->vnc) json_object_set_new(o, "check", json_string(yv_vnccheck_result_name(info->vnc)));
     return o;
 }
@@ -148,16 +148,16 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
 {
     json_t *o;
     if (!info->valid)
-        o = json_pack("{s:s, s:s, s:s, s:o}", "name", info->name, "state",
-                      state_names[info->state], "problem", info->problem, "pid",
+        o = json_pack("{s:s, s:s, s:s, s:o}", "name", info->name, "state", state_names[info->state],
+                      "problem", info->problem, "pid",
                       info->pid ? json_integer(info->pid) : json_null());
     else
         o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:o, s:o, s:o}", "name", info->name, "state",
-                     state_names[info->state], "pid",
-                     info->pid ? json_integer(info->pid) : json_null(), "memory",
-                     (json_int_t)info->vm.memory, "vcpu", (json_int_t)info->vm.vcpu, "ovmf",
-                     info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
-                     "networks", nets_json(info, cfg));
+                      state_names[info->state], "pid",
+                      info->pid ? json_integer(info->pid) : json_null(), "memory",
+                      (json_int_t)info->vm.memory, "vcpu", (json_int_t)info->vm.vcpu, "ovmf",
+                      info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
+                      "networks", nets_json(info, cfg));
     if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
     return o;
 }

@@ -1,4 +1,5 @@
-/* vminfo: what a VM is (config) and what state it is in, as list/status/the TUI/the web API show it. */
+/* vminfo: what a VM is (config) and what state it is in, as list/status/the TUI/the web API show
+ * it. */
 #ifndef YV_VMINFO_H
 #define YV_VMINFO_H
 
@@ -29,16 +30,16 @@ typedef struct {
     char *name;
     char *dir; /* <root>/<name>.vm */
     yv_state state;
-    bool valid;    /* vm holds the parsed config */
+    bool valid; /* vm holds the parsed config */
     yv_vm vm;
-    char *problem; /* why the VM is invalid (file:line:col: …) */
-    long pid;      /* 0 when not running */
+    char *problem;    /* why the VM is invalid (file:line:col: …) */
+    long pid;         /* 0 when not running */
     char detail[256]; /* why the state is what it is (error reason, QMP trouble) */
-    int vnc;       /* yv_vnc_result of the probe; 0 = not probed */
+    int vnc;          /* yv_vnc_result of the probe; 0 = not probed */
 } yv_vminfo;
 
-/* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken config
- * gives state INVALID and problem. */
+/* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken
+ * config gives state INVALID and problem. */
 int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *err);
 void yv_vminfo_done(yv_vminfo *info);
 

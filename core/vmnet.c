@@ -31,7 +31,8 @@ int yv_vmnet_preflight(const yv_vm *vm, const yv_config *cfg, yv_err *err)
         char where[160];
         const char *br = bridge_of(vm, i, cfg, where, sizeof where);
         if (!br)
-            return yv_err_set(err, YV_E_FAIL, "network %s of VM '%s' has no bridge: set "
+            return yv_err_set(err, YV_E_FAIL,
+                              "network %s of VM '%s' has no bridge: set "
                               "network.master in config.yaml, or create the VM with --master",
                               vm->nets[i].id, vm->name);
         if (yv_valid_ifname(br, "bridge name", err) < 0 ||

@@ -1,5 +1,5 @@
-/* vmnet: a VM's networks as the `netdev` verb sees them — which network a TAP belongs to, its bridge,
- * attaching it and its anti-spoofing rules, and cleaning up after VMs that are gone. */
+/* vmnet: a VM's networks as the `netdev` verb sees them — which network a TAP belongs to, its
+ * bridge, attaching it and its anti-spoofing rules, and cleaning up after VMs that are gone. */
 #ifndef YV_VMNET_H
 #define YV_VMNET_H
 

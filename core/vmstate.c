@@ -90,8 +90,8 @@ bool yv_vmstate_qmp_busy(const char *sock_path)
     char line[4096];
     bool busy = false;
     if (!f) return false;
-    /* Num RefCount Protocol Flags Type St Inode Path: a connected (St 03) socket bound to the path is
-     * a client QEMU has accepted */
+    /* Num RefCount Protocol Flags Type St Inode Path: a connected (St 03) socket bound to the path
+     * is a client QEMU has accepted */
     while (!busy && fgets(line, sizeof line, f)) {
         unsigned st;
         int at = 0;

@@ -1,6 +1,6 @@
-/* vmstate: what state a VM is in, proven — pidfile + its lock + /proc/PID/exe + QMP — never inferred
- * from files alone. Stale runtime files are cleaned and the VM remembered as crashed until its next
- * run. */
+/* vmstate: what state a VM is in, proven — pidfile + its lock + /proc/PID/exe + QMP — never
+ * inferred from files alone. Stale runtime files are cleaned and the VM remembered as crashed until
+ * its next run. */
 #ifndef YV_VMSTATE_H
 #define YV_VMSTATE_H
 
@@ -13,8 +13,8 @@
 
 typedef struct {
     yv_state state;
-    pid_t pid;         /* the live QEMU, else 0 */
-    char detail[256];  /* why: "internal-error", "QMP busy: another client is connected", … */
+    pid_t pid;        /* the live QEMU, else 0 */
+    char detail[256]; /* why: "internal-error", "QMP busy: another client is connected", … */
 } yv_vmstate;
 
 /* Runtime paths of a VM (malloc'd): run/<vm>.pid, run/<vm>.sock, run/<vm>.crashed. */
@@ -25,7 +25,8 @@ char *yv_vmstate_crashfile(const char *root, const char *name);
 /* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. */
 char *yv_vmstate_qemu(const yv_config *cfg);
 
-/* The live QEMU of this VM (pidfile names it, it holds the pidfile's lock, its exe is QEMU), or 0. */
+/* The live QEMU of this VM (pidfile names it, it holds the pidfile's lock, its exe is QEMU), or 0.
+ */
 pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name);
 /* The QEMU binary, canonical (realpath); malloc'd or NULL. */
 char *yv_vmstate_qemu_real(const yv_config *cfg);

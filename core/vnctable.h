@@ -1,5 +1,5 @@
-/* vnctable: vnc_table.yaml (spec §5) — which VNC display belongs to which VM, and picking a free one.
- * Callers hold the root lock across load → change → save. */
+/* vnctable: vnc_table.yaml (spec §5) — which VNC display belongs to which VM, and picking a free
+ * one. Callers hold the root lock across load → change → save. */
 #ifndef YV_VNCTABLE_H
 #define YV_VNCTABLE_H
 
@@ -34,8 +34,8 @@ void yv_vnctable_set(yv_vnctable *t, int display, const char *name);
 /* Removes every entry of `name`; returns how many. */
 size_t yv_vnctable_remove(yv_vnctable *t, const char *name);
 
-/* Lowest display from :1 that is not in the table, not in `taken` and for which usable(display, ctx)
- * says true; -1 when none is left. */
+/* Lowest display from :1 that is not in the table, not in `taken` and for which usable(display,
+ * ctx) says true; -1 when none is left. */
 int yv_vnctable_pick(const yv_vnctable *t, const int *taken, size_t ntaken,
                      bool (*usable)(int display, void *ctx), void *ctx);
 

@@ -34,13 +34,12 @@ static yv_ydoc *load(yaml_parser_t *p, const char *name, yv_err *err)
     if (!yaml_parser_load(p, &d->doc)) {
         const char *problem = p->problem ? p->problem : "unknown problem";
         if (p->error == YAML_READER_ERROR)
-            yv_err_set(err, YV_E_CONFIG_INVALID, "%s: byte %zu: %s: %s", name, p->problem_offset + 1,
-                       parser_error_kind(p->error), problem);
+            yv_err_set(err, YV_E_CONFIG_INVALID, "%s: byte %zu: %s: %s", name,
+                       p->problem_offset + 1, parser_error_kind(p->error), problem);
         else if (p->context)
             yv_err_set(err, YV_E_CONFIG_INVALID, "%s:%zu:%zu: %s: %s (%s at line %zu)", name,
                        p->problem_mark.line + 1, p->problem_mark.column + 1,
-                       parser_error_kind(p->error), problem, p->context,
-                       p->context_mark.line + 1);
+                       parser_error_kind(p->error), problem, p->context, p->context_mark.line + 1);
         else
             yv_err_set(err, YV_E_CONFIG_INVALID, "%s:%zu:%zu: %s: %s", name,
                        p->problem_mark.line + 1, p->problem_mark.column + 1,
@@ -52,10 +51,10 @@ static yv_ydoc *load(yaml_parser_t *p, const char *name, yv_err *err)
     return d;
 }
 
-/* libyaml 0.2.5 has no nesting limit, and its scanner walks the whole stack of open flow collections
- * for every token: "[[[[…" a few hundred kilobytes long takes minutes (100 000 levels: 88 s). Block
- * collections cost nothing like it (the scanner keeps their indents on a stack it does not walk). Our
- * formats nest four levels at most. */
+/* libyaml 0.2.5 has no nesting limit, and its scanner walks the whole stack of open flow
+ * collections for every token: "[[[[…" a few hundred kilobytes long takes minutes (100 000 levels:
+ * 88 s). Block collections cost nothing like it (the scanner keeps their indents on a stack it does
+ * not walk). Our formats nest four levels at most. */
 enum { MAX_DEPTH = YV_YAMLIO_MAX_DEPTH };
 
 /* Fewer '[' and '{' than the limit cannot nest flow collections deeper than it, so only a text with
@@ -146,7 +145,8 @@ int yv_yamlio_check_text(const char *name, const char *text, size_t len, yv_err 
     size_t n = strlen(text);
     if (n == len) return 0;
     return yv_err_set(err, YV_E_CONFIG_INVALID,
-                      "%s: byte %zu: invalid text: control characters are not allowed", name, n + 1);
+                      "%s: byte %zu: invalid text: control characters are not allowed", name,
+                      n + 1);
 }
 
 yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *err)
@@ -184,7 +184,8 @@ int yv_yamlio_fail(yv_ydoc *d, const yaml_node_t *node, yv_err *err, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    size_t line = node ? node->start_mark.line + 1 : 1, col = node ? node->start_mark.column + 1 : 1;
+    size_t line = node ? node->start_mark.line + 1 : 1,
+           col = node ? node->start_mark.column + 1 : 1;
     return yv_err_set(err, YV_E_CONFIG_INVALID, "%s:%zu:%zu: %s", d->name, line, col, msg);
 }
 
@@ -198,8 +199,7 @@ bool yv_yamlio_is_null(const yaml_node_t *n)
     if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *s = (const char *)n->data.scalar.value;
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-           !strcmp(s, "NULL");
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 void yv_strlist_free(yv_strlist *l)
@@ -388,16 +388,16 @@ static bool has_digit(const char *s)
 
 bool yv_yamlio_needs_quotes(const char *s)
 {
-    static const char *words[] = {"y",     "Y",     "yes",   "Yes",  "YES",  "n",    "N",
-                                  "no",    "No",    "NO",    "true", "True", "TRUE", "false",
-                                  "False", "FALSE", "on",    "On",   "ON",   "off",  "Off",
-                                  "OFF",   "null",  "Null",  "NULL", "~",    "<<",   "="};
+    static const char *words[] = {"y",     "Y",     "yes",  "Yes",  "YES",  "n",    "N",
+                                  "no",    "No",    "NO",   "true", "True", "TRUE", "false",
+                                  "False", "FALSE", "on",   "On",   "ON",   "off",  "Off",
+                                  "OFF",   "null",  "Null", "NULL", "~",    "<<",   "="};
     if (!*s) return true;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) /* Ruby: in any case (tRuE) */
         if (!strcasecmp(s, words[i])) return true;
-    /* Numbers in every YAML 1.1 spelling (decimal, 0x, 0o/0 octal, 0b, base 60 such as MACs and ':1',
-     * floats, .inf/.nan, Ruby's 1,000) and timestamps are made only of these characters; quoting a
-     * few plain strings too many is harmless. */
+    /* Numbers in every YAML 1.1 spelling (decimal, 0x, 0o/0 octal, 0b, base 60 such as MACs and
+     * ':1', floats, .inf/.nan, Ruby's 1,000) and timestamps are made only of these characters;
+     * quoting a few plain strings too many is harmless. */
     if (has_digit(s) && all_in(s, "0123456789abcdefABCDEFxXoO+-.,:_ tTzZ")) return true;
     char low[8];
     size_t n = strlen(s);

@@ -1,6 +1,6 @@
-/* yamlio: the thin libyaml layer — load a file into a node tree, walk mappings against a field table
- * (unknown keys, duplicates and wrong types are errors with file:line:col), and emit YAML that other
- * YAML 1.1 readers read back as the same strings. */
+/* yamlio: the thin libyaml layer — load a file into a node tree, walk mappings against a field
+ * table (unknown keys, duplicates and wrong types are errors with file:line:col), and emit YAML
+ * that other YAML 1.1 readers read back as the same strings. */
 #ifndef YV_YAMLIO_H
 #define YV_YAMLIO_H
 
@@ -20,7 +20,8 @@ yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *er
 /* Loads from memory; `name` is used in error messages. */
 yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv_err *err);
 /* For loaders that take the text as a C string: a file whose len bytes hold a NUL would silently
- * end there (and be written back shorter), so it is refused like libyaml refuses it (CONFIG_INVALID). */
+ * end there (and be written back shorter), so it is refused like libyaml refuses it
+ * (CONFIG_INVALID). */
 int yv_yamlio_check_text(const char *name, const char *text, size_t len, yv_err *err);
 void yv_yamlio_free(yv_ydoc *d);
 
@@ -75,16 +76,17 @@ int yv_yamlio_read_map(yv_ydoc *d, yaml_node_t *node, const yv_yfield *fields, v
 int yv_yamlio_check_map(yv_ydoc *d, yaml_node_t *node, const char *path, yv_err *err);
 const char *yv_yamlio_scalar(const yaml_node_t *n);
 
-/* True when a YAML 1.1 reader (PyYAML, Ruby) would resolve the plain scalar s to something other than
- * a string (bool, null, int including base 60, float, timestamp, merge key…); such values are quoted. */
+/* True when a YAML 1.1 reader (PyYAML, Ruby) would resolve the plain scalar s to something other
+ * than a string (bool, null, int including base 60, float, timestamp, merge key…); such values are
+ * quoted. */
 bool yv_yamlio_needs_quotes(const char *s);
 
 /* ---- writing ---- */
 typedef struct yv_yw yv_yw;
 yv_yw *yv_yamlio_w_new(void);
 void yv_yamlio_w_free(yv_yw *w);
-/* Errors are sticky: the first one is reported by yv_yamlio_w_finish. key NULL = sequence item or the
- * top-level mapping. */
+/* Errors are sticky: the first one is reported by yv_yamlio_w_finish. key NULL = sequence item or
+ * the top-level mapping. */
 void yv_yamlio_w_map_begin(yv_yw *w, const char *key);
 void yv_yamlio_w_map_end(yv_yw *w);
 void yv_yamlio_w_seq_begin(yv_yw *w, const char *key);

@@ -19,10 +19,10 @@
 #include "core/vmstate.h"
 #include "widgets/draw.h"
 
-#define MIN_COLS 40
-#define MIN_ROWS 10
+#define MIN_COLS  40
+#define MIN_ROWS  10
 #define STATUS_MS 8000
-#define MAX_FDS 512
+#define MAX_FDS   512
 
 static yv_app app; /* the one instance: signal handlers reach it through sigpipe only */
 
@@ -57,7 +57,8 @@ static void on_signal(int sig)
 {
     int e = errno;
     unsigned char b = (unsigned char)sig;
-    if (write(app.sigpipe[1], &b, 1) < 0) {}
+    if (write(app.sigpipe[1], &b, 1) < 0) {
+    }
     errno = e;
 }
 
@@ -110,7 +111,8 @@ static int load_theme(yv_app *a, const char *name, char *err, size_t n)
 {
     bool color = has_colors() && !getenv("NO_COLOR");
     if (!color) name = "mono";
-    char *p = name && strchr(name, '/') ? yv_strdup(name) : yv_app_theme_path(name ? name : "default");
+    char *p =
+        name && strchr(name, '/') ? yv_strdup(name) : yv_app_theme_path(name ? name : "default");
     int rc = 0;
     if (!p) {
         snprintf(err, n, "theme '%s' not found", name ? name : "default");
@@ -156,7 +158,10 @@ static void draw_frame(yv_app *a)
     } else {
         switch (a->screen) {
         case SCR_LIST: yv_list_draw(a); break;
-        case SCR_FORM: yv_list_draw(a); yv_form_screen_draw(a); break;
+        case SCR_FORM:
+            yv_list_draw(a);
+            yv_form_screen_draw(a);
+            break;
         case SCR_DETAILS: yv_details_draw(a); break;
         case SCR_HELP: yv_help_draw(a); break;
         }
@@ -246,7 +251,8 @@ static int timeout_ms(yv_app *a)
 }
 
 /* What the monitor learns (a QMP answer per VM per second, CPU figures) is drawn at most every
- * DRAW_MS: with many VMs a frame per answer would cost more than everything else. Keys draw at once. */
+ * DRAW_MS: with many VMs a frame per answer would cost more than everything else. Keys draw at
+ * once. */
 #define DRAW_MS 250
 
 static void loop(yv_app *a)
@@ -274,8 +280,10 @@ static void loop(yv_app *a)
         bool any = r > 0;
         if (any && fds[1].revents) read_signals(a);
         if (any) yv_job_dispatch(a, fds + 2, nj);
-        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0)) a->mon_dirty = true;
-        if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP))) read_keys(a); /* EINTR: maybe a resize */
+        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0))
+            a->mon_dirty = true;
+        if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP)))
+            read_keys(a);                                         /* EINTR: maybe a resize */
         if (fds[0].revents & (POLLHUP | POLLERR)) a->quit = true; /* the terminal went away */
         if (r == 0) a->mon_dirty = true; /* a timer: countdowns and status expiry */
     }

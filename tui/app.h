@@ -33,11 +33,11 @@ typedef enum {
 
 /* One key of the table that drives dispatch, the key bar and the help screen. */
 typedef struct {
-    wint_t ch;          /* a character, or 0 */
-    int code;           /* a curses KEY_* code, or 0 */
-    const char *shown;  /* "r", "Enter", "/" */
-    const char *label;  /* for the key bar */
-    const char *help;   /* for the help screen */
+    wint_t ch;         /* a character, or 0 */
+    int code;          /* a curses KEY_* code, or 0 */
+    const char *shown; /* "r", "Enter", "/" */
+    const char *label; /* for the key bar */
+    const char *help;  /* for the help screen */
     yv_action act;
     bool in_bar;
 } yv_key;
@@ -90,7 +90,7 @@ typedef struct {
     int help_top;
     int sigpipe[2];
     bool dirty, quit;
-    bool mon_dirty;    /* the monitor changed something: drawn at most every DRAW_MS */
+    bool mon_dirty; /* the monitor changed something: drawn at most every DRAW_MS */
     int64_t last_draw;
     int rows, cols;
 } yv_app;
@@ -124,6 +124,7 @@ size_t yv_job_pollfds(yv_app *a, struct pollfd *fds, size_t max);
 void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n);
 void yv_job_kill_all(yv_app *a);
 
-void yv_app_status(yv_app *a, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void yv_app_status(yv_app *a, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

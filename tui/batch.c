@@ -104,8 +104,10 @@ static int parse_long_opt(yv_batch *b, const char *name, const char *s, long min
 {
     if (!s) return 0;
     if (yv_parse_long(s, min, max, out) < 0 || s[0] == '-')
-        return yv_err_set(&b->err, YV_E_USAGE, "invalid --%s '%s': give a whole number from %ld "
-                          "to %ld", name, s, min, max);
+        return yv_err_set(&b->err, YV_E_USAGE,
+                          "invalid --%s '%s': give a whole number from %ld "
+                          "to %ld",
+                          name, s, min, max);
     return 0;
 }
 
@@ -167,11 +169,13 @@ static const yv_opt create_opts[] = {
     {"name", 'n', "NAME", "name of the new VM (letters, digits, '.', '_', '-'; at most 48)"},
     {"image", 'i', "BASE", "copy the base image BASE.qcow2 of the root (or a path)"},
     {"preset", 'p', "NAME", "create from the preset NAME(.preset) (cloud image + cloud-init)"},
-    {"capacity", 'c', "MiB", "disk size (default 15360 for an empty disk, the base's size for a copy)"},
+    {"capacity", 'c', "MiB",
+     "disk size (default 15360 for an empty disk, the base's size for a copy)"},
     {"memory", 'm', "MiB", "memory (default 1024)"},
     {"vcpu", 'v', "N", "virtual CPUs (default 1)"},
     {"hostname", 'H', "NAME", "guest host name (presets; default: the VM name)"},
-    {"root-password", 'r', "PW", "guest root password (presets; visible to other users: prefer the file)"},
+    {"root-password", 'r', "PW",
+     "guest root password (presets; visible to other users: prefer the file)"},
     {"root-password-file", 0, "FILE", "read the root password from FILE ('-' = standard input)"},
     {"vnc-password", 'V', "PW", "VNC password (default: random, printed once; 8 characters count)"},
     {"vnc-password-file", 0, "FILE", "read the VNC password from FILE ('-' = standard input)"},
@@ -217,8 +221,9 @@ static void on_progress(void *ctx, const yv_install_progress *p)
     bool new_phase = strcmp(ps->last_phase, p->phase) != 0;
     snprintf(ps->last_phase, sizeof ps->last_phase, "%s", p->phase);
     if (ps->json) {
-        json_t *j = json_pack("{s:{s:s, s:f, s:s}}", "progress", "phase", p->phase, "elapsed",
-                              (double)(long)(p->elapsed_s * 10) / 10, "serial", p->serial ? p->serial : "");
+        json_t *j =
+            json_pack("{s:{s:s, s:f, s:s}}", "progress", "phase", p->phase, "elapsed",
+                      (double)(long)(p->elapsed_s * 10) / 10, "serial", p->serial ? p->serial : "");
         /* the elapsed time is rounded to 0.1 s: print it so (not 18.800000000000001) */
         json_dumpf(j, stderr, JSON_COMPACT | JSON_REAL_PRECISION(10));
         fputc('\n', stderr);
@@ -359,7 +364,8 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
     const char *name = yv_cmdtab_get(c, a, "name");
     if (!name) return usage_err(b, "%s", "--name is required");
     if (load_root(b) < 0) return -1;
-    if (yv_ops_delete(b->root, &b->cfg, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0) return -1;
+    if (yv_ops_delete(b->root, &b->cfg, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0)
+        return -1;
     if (b->opts->json) b->result = json_pack("{s:s}", "deleted", name);
     else printf("deleted VM '%s'\n", name);
     return 0;
@@ -376,7 +382,8 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
         if (yv_lifecycle_argv(b->root, &b->cfg, name, &argv, &res, &b->err) < 0) return -1;
         if (b->opts->json) {
             b->result = json_array();
-            for (size_t i = 0; i < argv.n; i++) json_array_append_new(b->result, json_string(argv.v[i]));
+            for (size_t i = 0; i < argv.n; i++)
+                json_array_append_new(b->result, json_string(argv.v[i]));
         } else {
             for (size_t i = 0; i < argv.n; i++) printf("%s\n", argv.v[i]);
         }
@@ -448,7 +455,8 @@ static const yv_opt run_opts[] = {
 static const yv_opt shutdown_opts[] = {
     {"name", 'n', "NAME", "the VM to stop"},
     {"force", 'f', NULL, "quit QEMU at once instead of asking the guest (ACPI)"},
-    {"timeout", 't', "S", "seconds the guest gets before quit, SIGTERM, SIGKILL (default: "
+    {"timeout", 't', "S",
+     "seconds the guest gets before quit, SIGTERM, SIGKILL (default: "
      "shutdown.timeout, 60)"},
     {0},
 };
@@ -464,19 +472,26 @@ static const yv_opt delete_opts[] = {
 };
 
 static const yv_cmd commands[] = {
-    {"create", "--name NAME [OPTIONS]", "Create a VM: an empty disk, a copy or overlay of a base "
-     "image, or a preset.", create_opts, 0, 0, cmd_create},
+    {"create", "--name NAME [OPTIONS]",
+     "Create a VM: an empty disk, a copy or overlay of a base "
+     "image, or a preset.",
+     create_opts, 0, 0, cmd_create},
     {"list", "", "List the VMs of the root, one name a line (--json: status objects).", list_opts,
      0, 0, cmd_list},
     {"status", "[--name NAME]", "Show the state of every VM, or of one.", status_opts, 0, 0,
      cmd_status},
-    {"run", "--name NAME [--dry-run]", "Start a VM (QEMU daemonized; the VNC password is set over "
-     "QMP).", run_opts, 0, 0, cmd_run},
-    {"shutdown", "--name NAME [--force] [--timeout S]", "Stop a VM: ACPI power button, then quit, "
-     "SIGTERM, SIGKILL; says which step ended it.", shutdown_opts, 0, 0, cmd_shutdown},
-    {"netdev", "--name NAME --ifname IF up|down", "Attach a VM's TAP to its bridge with its "
-     "anti-spoofing rules (up), or detach it (down); run by netdevup/netdevdown.", netdev_opts, 1,
-     1, cmd_netdev},
+    {"run", "--name NAME [--dry-run]",
+     "Start a VM (QEMU daemonized; the VNC password is set over "
+     "QMP).",
+     run_opts, 0, 0, cmd_run},
+    {"shutdown", "--name NAME [--force] [--timeout S]",
+     "Stop a VM: ACPI power button, then quit, "
+     "SIGTERM, SIGKILL; says which step ended it.",
+     shutdown_opts, 0, 0, cmd_shutdown},
+    {"netdev", "--name NAME --ifname IF up|down",
+     "Attach a VM's TAP to its bridge with its "
+     "anti-spoofing rules (up), or detach it (down); run by netdevup/netdevdown.",
+     netdev_opts, 1, 1, cmd_netdev},
     {"delete", "--name NAME [--force]", "Delete a VM and its disks, and free its VNC display.",
      delete_opts, 0, 0, cmd_delete},
     {0},

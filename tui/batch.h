@@ -11,8 +11,8 @@ typedef struct {
     bool json;
 } yv_batch_opts;
 
-/* Runs one command (argv[0] = command) or, with opts->file, every line of the file; returns the exit
- * status of spec §8. */
+/* Runs one command (argv[0] = command) or, with opts->file, every line of the file; returns the
+ * exit status of spec §8. */
 int yv_batch_main(const yv_batch_opts *opts, int argc, char **argv);
 /* The list of commands, for `--help`. */
 void yv_batch_usage(FILE *out);

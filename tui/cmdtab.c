@@ -64,8 +64,9 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
         if (ch == '?' || ch == ':') {
             const char *bad = argv[optind - 1];
             if (ch == ':') snprintf(msg, msglen, "%s: option %s needs a value", c->name, bad);
-            else snprintf(msg, msglen, "%s: unknown option '%s' (see %s --help)", c->name, bad,
-                          c->name);
+            else
+                snprintf(msg, msglen, "%s: unknown option '%s' (see %s --help)", c->name, bad,
+                         c->name);
             return -1;
         }
         int idx = ch >= 1000 ? ch - 1000 : -1;
@@ -84,8 +85,9 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
         if (a->npos > c->max_pos)
             snprintf(msg, msglen, "%s: unexpected argument '%s' (see %s --help)", c->name,
                      a->pos[c->max_pos], c->name);
-        else snprintf(msg, msglen, "%s: missing argument (usage: %s %s)", c->name, c->name,
-                      c->synopsis);
+        else
+            snprintf(msg, msglen, "%s: missing argument (usage: %s %s)", c->name, c->name,
+                     c->synopsis);
         return -1;
     }
     return 0;

@@ -7,9 +7,9 @@
 #include <stdio.h>
 
 typedef struct {
-    const char *lng;  /* long name without "--" */
-    char shrt;        /* 0 = none */
-    const char *arg;  /* metavariable, NULL for a flag */
+    const char *lng; /* long name without "--" */
+    char shrt;       /* 0 = none */
+    const char *arg; /* metavariable, NULL for a flag */
     const char *help;
 } yv_opt;
 

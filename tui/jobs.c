@@ -75,7 +75,8 @@ int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *ar
     argv[n++] = verb_of(act);
     for (int i = 0; args && args[i] && n < 38; i++) argv[n++] = args[i];
     argv[n] = NULL;
-    if (pipe2(op, O_CLOEXEC) < 0) return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+    if (pipe2(op, O_CLOEXEC) < 0)
+        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
     if (pipe2(ep, O_CLOEXEC) < 0) {
         close(op[0]);
         close(op[1]);
@@ -164,7 +165,8 @@ static const char *done_text(const yv_job *j, json_t *res)
 static void finish(yv_app *a, yv_job *j)
 {
     int status = 0;
-    while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR) {
+    }
     while (j->out_fd >= 0) drain(&j->out_fd, j->out, sizeof j->out, &j->outlen);
     while (j->err_fd >= 0) drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
     json_t *res = json_loads(j->out, JSON_DISABLE_EOF_CHECK, NULL);
@@ -243,8 +245,8 @@ void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n)
 
 void yv_job_kill_all(yv_app *a)
 {
-    /* Jobs are left to finish on their own: a create or a shutdown half-done by a quitting TUI would
-     * be worse than one that completes. Only our bookkeeping goes. */
+    /* Jobs are left to finish on their own: a create or a shutdown half-done by a quitting TUI
+     * would be worse than one that completes. Only our bookkeeping goes. */
     for (yv_job *j = a->jobs, *next; j; j = next) {
         next = j->next;
         if (j->out_fd >= 0) close(j->out_fd);

@@ -11,11 +11,16 @@
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"batch", no_argument, NULL, 'b'},     {"root", required_argument, NULL, 'C'},
-        {"json", no_argument, NULL, 'j'},      {"file", required_argument, NULL, 'f'},
-        {"theme", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},   {"paths", no_argument, NULL, 'P'},
-        {"man", no_argument, NULL, 'M'},       {"bash-completion", no_argument, NULL, 'B'},
+        {"batch", no_argument, NULL, 'b'},
+        {"root", required_argument, NULL, 'C'},
+        {"json", no_argument, NULL, 'j'},
+        {"file", required_argument, NULL, 'f'},
+        {"theme", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"paths", no_argument, NULL, 'P'},
+        {"man", no_argument, NULL, 'M'},
+        {"bash-completion", no_argument, NULL, 'B'},
         {0},
     };
     yv_batch_opts bo = {0};

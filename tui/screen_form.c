@@ -10,8 +10,22 @@
 #include "core/util.h"
 #include "core/valid.h"
 
-enum { F_NAME, F_SOURCE, F_LINKED, F_CAPACITY, F_MEMORY, F_VCPU, F_VNCPW, F_BRIDGE, F_NETWORK,
-       F_UEFI, F_HOSTNAME, F_ROOTPW, F_TIMEOUT, F_COUNT };
+enum {
+    F_NAME,
+    F_SOURCE,
+    F_LINKED,
+    F_CAPACITY,
+    F_MEMORY,
+    F_VCPU,
+    F_VNCPW,
+    F_BRIDGE,
+    F_NETWORK,
+    F_UEFI,
+    F_HOSTNAME,
+    F_ROOTPW,
+    F_TIMEOUT,
+    F_COUNT
+};
 
 #define EMPTY_DISK "(empty disk)"
 
@@ -32,11 +46,11 @@ static const yv_field_spec create_specs[] = {
 };
 
 /* Which fields each form shows, in order. */
-static const int create_fields[] = {F_NAME,  F_SOURCE, F_LINKED,  F_CAPACITY, F_MEMORY,
-                                    F_VCPU,  F_VNCPW,  F_BRIDGE,  F_NETWORK,  F_UEFI};
-static const int preset_fields[] = {F_NAME,   F_SOURCE, F_HOSTNAME, F_ROOTPW,  F_VNCPW,
-                                    F_CAPACITY, F_MEMORY, F_VCPU,   F_BRIDGE,  F_NETWORK,
-                                    F_UEFI,   F_LINKED, F_TIMEOUT};
+static const int create_fields[] = {F_NAME, F_SOURCE, F_LINKED, F_CAPACITY, F_MEMORY,
+                                    F_VCPU, F_VNCPW,  F_BRIDGE, F_NETWORK,  F_UEFI};
+static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, F_VNCPW,
+                                    F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE, F_NETWORK,
+                                    F_UEFI,     F_LINKED, F_TIMEOUT};
 
 static const int *fields_of(yv_action kind, size_t *n)
 {
@@ -105,8 +119,8 @@ void yv_form_open(yv_app *a, yv_action kind)
             specs[i].hint = "Left/Right: a preset of the root";
         }
     }
-    a->form = yv_form_new(kind == ACT_PRESET ? "Create a VM from a preset" : "Create a VM", specs,
-                          n);
+    a->form =
+        yv_form_new(kind == ACT_PRESET ? "Create a VM from a preset" : "Create a VM", specs, n);
     fill_choices(a);
     yv_form_set(a->form, (size_t)idx(a, F_MEMORY), "1024");
     yv_form_set(a->form, (size_t)idx(a, F_VCPU), "1");
@@ -126,7 +140,8 @@ static bool validate(yv_app *a)
     if (yv_valid_name(get(a, F_NAME), &e) < 0) set_err(a, F_NAME, e.msg), ok = false;
     const char *src = get(a, F_SOURCE);
     bool empty = !*src || !strcmp(src, EMPTY_DISK);
-    if (a->form_kind == ACT_PRESET && empty) set_err(a, F_SOURCE, "no preset in the root"), ok = false;
+    if (a->form_kind == ACT_PRESET && empty)
+        set_err(a, F_SOURCE, "no preset in the root"), ok = false;
     if (*get(a, F_LINKED) && empty && a->form_kind == ACT_CREATE)
         set_err(a, F_LINKED, "an overlay needs a base image"), ok = false;
     if (*get(a, F_CAPACITY) && yv_valid_mib(get(a, F_CAPACITY), "size", &v, &e) < 0)
@@ -158,7 +173,8 @@ static void submit(yv_app *a)
     args[n++] = "--name";
     args[n++] = store[F_NAME];
     if (a->form_kind == ACT_PRESET) args[n++] = "--preset", args[n++] = store[F_SOURCE];
-    else if (strcmp(store[F_SOURCE], EMPTY_DISK) != 0) args[n++] = "--image", args[n++] = store[F_SOURCE];
+    else if (strcmp(store[F_SOURCE], EMPTY_DISK) != 0)
+        args[n++] = "--image", args[n++] = store[F_SOURCE];
     if (*store[F_LINKED]) args[n++] = "--linked";
     if (*store[F_CAPACITY]) args[n++] = "--capacity", args[n++] = store[F_CAPACITY];
     args[n++] = "--memory";
@@ -196,9 +212,9 @@ void yv_form_job_done(yv_app *a, bool ok, const char *code, const char *msg)
         return;
     }
     /* Back to the form, with what was typed and the error next to the field it is about. */
-    int id = (!strcmp(code, "VM_EXISTS") || !strcmp(code, "INVALID_NAME")) ? F_NAME
+    int id = (!strcmp(code, "VM_EXISTS") || !strcmp(code, "INVALID_NAME"))             ? F_NAME
              : (!strcmp(code, "IMAGE_NOT_FOUND") || !strcmp(code, "PRESET_NOT_FOUND")) ? F_SOURCE
-             : -1;
+                                                                                       : -1;
     yv_form_clear_errors(a->form);
     if (id >= 0) set_err(a, id, msg);
     a->screen = SCR_FORM;

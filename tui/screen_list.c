@@ -9,14 +9,25 @@
 #include "widgets/draw.h"
 #include "widgets/keybar.h"
 
-enum { COL_NAME, COL_STATE, COL_VCPU, COL_MEM, COL_DISK, COL_VNC, COL_NET, COL_PID, COL_UP, COL_CPU };
+enum {
+    COL_NAME,
+    COL_STATE,
+    COL_VCPU,
+    COL_MEM,
+    COL_DISK,
+    COL_VNC,
+    COL_NET,
+    COL_PID,
+    COL_UP,
+    COL_CPU
+};
 
 static const yv_column columns[] = {
-    [COL_NAME] = {"NAME", 16, 0, false},   [COL_STATE] = {"STATE", 13, 0, false},
-    [COL_VCPU] = {"VCPU", 4, 0, true},     [COL_MEM] = {"MEM", 6, 0, true},
-    [COL_DISK] = {"DISK", 6, 100, true},   [COL_VNC] = {"VNC", 10, 0, false},
-    [COL_NET] = {"NETWORK", 0, 0, false},  [COL_PID] = {"PID", 7, 0, true},
-    [COL_UP] = {"UPTIME", 7, 110, true},   [COL_CPU] = {"CPU%", 5, 0, true},
+    [COL_NAME] = {"NAME", 16, 0, false},  [COL_STATE] = {"STATE", 13, 0, false},
+    [COL_VCPU] = {"VCPU", 4, 0, true},    [COL_MEM] = {"MEM", 6, 0, true},
+    [COL_DISK] = {"DISK", 6, 100, true},  [COL_VNC] = {"VNC", 10, 0, false},
+    [COL_NET] = {"NETWORK", 0, 0, false}, [COL_PID] = {"PID", 7, 0, true},
+    [COL_UP] = {"UPTIME", 7, 110, true},  [COL_CPU] = {"CPU%", 5, 0, true},
 };
 
 static size_t model_count(void *ctx)
@@ -107,9 +118,7 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     case COL_NAME: snprintf(buf, n, "%s", v->name); break;
     case COL_STATE: state_text(a, v, buf, n, role); break;
     case COL_VCPU: v->valid ? snprintf(buf, n, "%ld", v->vm.vcpu) : snprintf(buf, n, "-"); break;
-    case COL_MEM:
-        v->valid ? snprintf(buf, n, "%ldM", v->vm.memory) : snprintf(buf, n, "-");
-        break;
+    case COL_MEM: v->valid ? snprintf(buf, n, "%ldM", v->vm.memory) : snprintf(buf, n, "-"); break;
     case COL_DISK: human_mib(v->disk_size, buf, n); break;
     case COL_VNC: vnc_text(v, buf, n, role); break;
     case COL_NET: net_text(a, v, buf, n); break;
@@ -163,13 +172,17 @@ static void draw_status(yv_app *a)
 {
     char line[600];
     if (a->filtering) snprintf(line, sizeof line, "/%s", a->filter);
-    else if (a->status[0] && yv_now_ms() < a->status_until) snprintf(line, sizeof line, " %s", a->status);
-    else if (a->filter[0]) snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", a->filter);
-    else if (yv_monitor_count(a->mon) == 0) snprintf(line, sizeof line, " no VMs yet: press c to create one");
+    else if (a->status[0] && yv_now_ms() < a->status_until)
+        snprintf(line, sizeof line, " %s", a->status);
+    else if (a->filter[0])
+        snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", a->filter);
+    else if (yv_monitor_count(a->mon) == 0)
+        snprintf(line, sizeof line, " no VMs yet: press c to create one");
     else line[0] = '\0';
     yv_keybar_status(stdscr, a->rows - 2, a->cols, line,
-                     a->status_error && !a->filtering && yv_now_ms() < a->status_until ? YV_C_ERROR
-                                                                                        : YV_C_STATUS,
+                     a->status_error && !a->filtering && yv_now_ms() < a->status_until
+                         ? YV_C_ERROR
+                         : YV_C_STATUS,
                      &a->theme);
     if (a->filtering) {
         move(a->rows - 2, 1 + yv_draw_width(a->filter));
@@ -246,21 +259,30 @@ static int on_vm(yv_app *a, yv_action act)
         break;
     case ACT_FORCE:
         if (!live) return yv_app_status(a, true, "%s is not running", v->name), KEY_REDRAW;
-        confirm(a, act, v->name, "Force stop", "Stop %s now? The guest gets no chance to shut "
-                "down cleanly.", L'y');
+        confirm(a, act, v->name, "Force stop",
+                "Stop %s now? The guest gets no chance to shut "
+                "down cleanly.",
+                L'y');
         break;
     case ACT_DELETE:
-        confirm(a, act, v->name, "Delete", live ? "Delete %s? It is RUNNING: it will be stopped, "
-                "and its disks removed for good." : "Delete %s and its disks for good?", L'y');
+        confirm(a, act, v->name, "Delete",
+                live ? "Delete %s? It is RUNNING: it will be stopped, "
+                       "and its disks removed for good."
+                     : "Delete %s and its disks for good?",
+                L'y');
         break;
     case ACT_NET_UP:
-        if (!live || !tap[0]) return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
+        if (!live || !tap[0])
+            return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
         yv_job_start(a, act, v->name, net_up, NULL, NULL);
         break;
     case ACT_NET_DOWN:
-        if (!live || !tap[0]) return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
-        confirm(a, act, v->name, "Detach network", "Detach %s from its bridge? The guest loses "
-                "its network until n re-attaches it.", L'y');
+        if (!live || !tap[0])
+            return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
+        confirm(a, act, v->name, "Detach network",
+                "Detach %s from its bridge? The guest loses "
+                "its network until n re-attaches it.",
+                L'y');
         break;
     case ACT_DETAILS:
         snprintf(a->details_vm, sizeof a->details_vm, "%s", v->name);
@@ -285,9 +307,7 @@ int yv_list_key(yv_app *a, wint_t ch, bool is_key)
         a->help_top = 0;
         a->screen = SCR_HELP;
         return KEY_REDRAW;
-    case ACT_FILTER:
-        a->filtering = true;
-        return KEY_REDRAW;
+    case ACT_FILTER: a->filtering = true; return KEY_REDRAW;
     case ACT_CREATE:
     case ACT_PRESET: yv_form_open(a, act); return KEY_REDRAW;
     case ACT_NONE:

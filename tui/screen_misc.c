@@ -1,5 +1,5 @@
-/* screen_misc: the details view (config without passwords, QMP status, log tails) and help (from the
- * key table). */
+/* screen_misc: the details view (config without passwords, QMP status, log tails) and help (from
+ * the key table). */
 #include <curses.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -41,7 +41,8 @@ static void add_tail(lines *l, const char *path, int want)
         add(l, "  (none)");
         return;
     }
-    off_t end = lseek(fd, 0, SEEK_END), start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
+    off_t end = lseek(fd, 0, SEEK_END),
+          start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
     ssize_t n = pread(fd, buf, (size_t)(end - start), start);
     close(fd);
     if (n <= 0) {
@@ -74,7 +75,8 @@ static void build(yv_app *a, lines *l)
     }
     add(l, "VM %s — %s%s%s", v->name, yv_vminfo_state_name(v->state), v->detail[0] ? ": " : "",
         v->detail);
-    if (v->pid > 0) add(l, "pid %d, QMP status: %s", (int)v->pid, v->qmp_status[0] ? v->qmp_status : "?");
+    if (v->pid > 0)
+        add(l, "pid %d, QMP status: %s", (int)v->pid, v->qmp_status[0] ? v->qmp_status : "?");
     if (!v->valid) {
         add(l, "config: %s", v->problem);
     } else {
@@ -86,7 +88,8 @@ static void build(yv_app *a, lines *l)
             add(l, "drive %s: %s (%s%s%s)", v->vm.drives[i].id, v->vm.drives[i].path,
                 yv_vm_drive_type_name(v->vm.drives[i].type),
                 v->vm.drives[i].type == YV_DRIVE_IDE ? ", " : "",
-                v->vm.drives[i].type == YV_DRIVE_IDE ? yv_vm_media_name(v->vm.drives[i].media) : "");
+                v->vm.drives[i].type == YV_DRIVE_IDE ? yv_vm_media_name(v->vm.drives[i].media)
+                                                     : "");
         for (size_t i = 0; i < v->vm.nnets; i++) {
             char tap[16];
             const char *br = yv_vminfo_master(&v->vm.nets[i], &a->cfg);
@@ -161,7 +164,8 @@ void yv_help_draw(yv_app *a)
     add(&l, "  %-7s %-8s %s", "Up/Down", "", "move (also j/k, PgUp/PgDn, Home/End)");
     add(&l, "%s", "");
     add(&l, "States: running, paused, starting, shutting-down, stopped, crashed (QEMU died),");
-    add(&l, "unresponsive (QMP silent), error (internal-error, io-error, guest-panicked), invalid.");
+    add(&l,
+        "unresponsive (QMP silent), error (internal-error, io-error, guest-panicked), invalid.");
     add(&l, "VNC: ok = the server completed the RFB handshake; refused; silent = no answer.");
     draw_lines(a, &l, &a->help_top, " Help — yave-tui");
 }

@@ -107,8 +107,9 @@ static enum MHD_Result run_route(yv_api *api, struct MHD_Connection *c, const ch
     yv_err e;
     if (!vm_exists(api, name, &e)) return send_err(c, &e);
     if (!strcmp(method, "GET"))
-        return send_json(c, 200, json_pack("{s:b}", "is_running",
-                                           yv_vmstate_live_pid(api->root, &api->cfg, name) > 0));
+        return send_json(
+            c, 200,
+            json_pack("{s:b}", "is_running", yv_vmstate_live_pid(api->root, &api->cfg, name) > 0));
     if (!strcmp(method, "POST")) {
         yv_run_result res;
         if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) return send_err(c, &e);
@@ -133,14 +134,15 @@ static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
     json_int_t cap = 0, mem = o->memory, vcpu = o->vcpu, timeout = o->install_timeout;
     if (json_unpack_ex(b, &je, JSON_STRICT,
                        "{s:s, s?s, s?s, s?I, s?I, s?I, s?s, s?s, s?s, s?s, s?b, s?b, s?b, s?I}",
-                       "name", &o->name, "image", &o->image, "preset", &o->preset, "capacity",
-                       &cap, "memory", &mem, "vcpu", &vcpu, "hostname", &o->hostname,
-                       "root_password", &o->root_password, "vnc_password", &o->vnc_password,
-                       "master", &o->master, "linked", &linked, "ovmf", &ovmf, "network", &network,
-                       "install_timeout", &timeout) < 0)
+                       "name", &o->name, "image", &o->image, "preset", &o->preset, "capacity", &cap,
+                       "memory", &mem, "vcpu", &vcpu, "hostname", &o->hostname, "root_password",
+                       &o->root_password, "vnc_password", &o->vnc_password, "master", &o->master,
+                       "linked", &linked, "ovmf", &ovmf, "network", &network, "install_timeout",
+                       &timeout) < 0)
         return yv_err_set(e, YV_E_USAGE, "bad request body: %s", je.text);
     if (!o->vnc_password)
-        return yv_err_set(e, YV_E_USAGE, "vnc_password is required (a generated one would have "
+        return yv_err_set(e, YV_E_USAGE,
+                          "vnc_password is required (a generated one would have "
                           "to travel back in the response)");
     if (cap < 0 || cap > 16L * 1024 * 1024 || mem < 16 || mem > 16L * 1024 * 1024 || vcpu < 1 ||
         vcpu > 1024 || timeout < 1 || timeout > 604800)
@@ -240,8 +242,8 @@ static enum MHD_Result authorize(yv_api *api, struct MHD_Connection *c, bool *ok
     client_addr(c, client, sizeof client);
     yv_auth_throttle(client);
     const char *body = "{\"detail\":\"authentication required\",\"status\":401}";
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                                MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "application/json");
     enum MHD_Result rc = MHD_queue_basic_auth_fail_response(c, "yave", resp);
     MHD_destroy_response(resp);

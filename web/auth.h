@@ -13,7 +13,8 @@ typedef enum { YV_AUTH_OK, YV_AUTH_BAD, YV_AUTH_FORBIDDEN } yv_auth_result;
  * one of groups (a default of "yave" when the list is empty). */
 yv_auth_result yv_auth_check(const char *service, const yv_strlist *groups, const char *user,
                              const char *password);
-/* After a failed attempt from `client` (an address): sleeps longer the more it has failed lately. */
+/* After a failed attempt from `client` (an address): sleeps longer the more it has failed lately.
+ */
 void yv_auth_throttle(const char *client);
 
 #endif

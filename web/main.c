@@ -1,6 +1,6 @@
 /* yave-web: the original YAVE's web API (/v1/vms) on the same core as yave-tui. HTTP(S) with
- * libmicrohttpd, one thread per connection (a graceful stop may take a minute), HTTP Basic checked by
- * PAM. */
+ * libmicrohttpd, one thread per connection (a graceful stop may take a minute), HTTP Basic checked
+ * by PAM. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <microhttpd.h>
@@ -24,7 +24,8 @@ static void usage(FILE *out)
           "  -l, --listen ADDR:PORT where to listen (default: api.listen of config.yaml, else\n"
           "                        127.0.0.1:3000); IPv6 as [::1]:3000\n"
           "Every request needs HTTP Basic credentials of a user in one of api.groups (default\n"
-          "yave), checked by the PAM service api.pam_service (default yave). HTTPS when api.tls.cert\n"
+          "yave), checked by the PAM service api.pam_service (default yave). HTTPS when "
+          "api.tls.cert\n"
           "and api.tls.key are set.\n",
           out);
 }
@@ -117,13 +118,12 @@ int main(int argc, char **argv)
                      MHD_USE_ERROR_LOG | (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
                      (cert ? MHD_USE_TLS : 0);
     struct MHD_Daemon *d =
-        cert ? MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
-                                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
-                                &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-                                MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-                                MHD_OPTION_END)
+        cert ? MHD_start_daemon(
+                   flags, 0, NULL, NULL, yv_api_handle, &api, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
+                   NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+                   yv_api_done, &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_HTTPS_MEM_CERT, cert,
+                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END)
              : MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
                                 MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
                                 (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,

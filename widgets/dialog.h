@@ -12,8 +12,8 @@ typedef enum { YV_DIALOG_NONE, YV_DIALOG_YES, YV_DIALOG_NO } yv_dialog_result;
 
 typedef struct {
     char title[64];
-    char text[512];   /* may hold '\n' */
-    wint_t yes_key;   /* 0 = a notice: any key dismisses */
+    char text[512]; /* may hold '\n' */
+    wint_t yes_key; /* 0 = a notice: any key dismisses */
 } yv_dialog;
 
 void yv_dialog_confirm(yv_dialog *d, const char *title, const char *text, wint_t yes_key);

@@ -237,8 +237,8 @@ void yv_form_draw(yv_form *f, WINDOW *w, const yv_theme *th)
             tmp[r == (size_t)-1 ? 0 : r] = '\0';
             snprintf(val, sizeof val, "%s", tmp);
         }
-        yv_draw_text(w, y, x + lw + 2, shown, fw, yv_theme_attr(th, focus ? YV_C_FIELD_ACTIVE
-                                                                          : YV_C_FIELD));
+        yv_draw_text(w, y, x + lw + 2, shown, fw,
+                     yv_theme_attr(th, focus ? YV_C_FIELD_ACTIVE : YV_C_FIELD));
         const char *msg = fl->error[0] ? fl->error : (focus && fl->spec.hint ? fl->spec.hint : "");
         if (mw > 0)
             yv_draw_text(w, y, x + lw + 3 + fw, msg, mw,

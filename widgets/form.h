@@ -1,6 +1,6 @@
 /* form: labelled fields (text, password, number, choice, checkbox) edited in place, with a message
- * next to each field for what is wrong. It knows nothing of what the values mean: the owner validates
- * and sets the messages. A password field never shows a character. */
+ * next to each field for what is wrong. It knows nothing of what the values mean: the owner
+ * validates and sets the messages. A password field never shows a character. */
 #ifndef YV_FORM_H
 #define YV_FORM_H
 
@@ -44,8 +44,8 @@ void yv_form_clear_errors(yv_form *f);
 size_t yv_form_focus(const yv_form *f);
 void yv_form_set_focus(yv_form *f, size_t i);
 
-/* A key: is_key for function keys (get_wch's KEY_CODE_YES), else a character. Tab/Down/Enter move on,
- * Up/Shift-Tab back, Enter on the last field or F10 submits, Esc cancels. */
+/* A key: is_key for function keys (get_wch's KEY_CODE_YES), else a character. Tab/Down/Enter move
+ * on, Up/Shift-Tab back, Enter on the last field or F10 submits, Esc cancels. */
 yv_form_result yv_form_key(yv_form *f, wint_t ch, bool is_key);
 /* Draws the form centred in w. */
 void yv_form_draw(yv_form *f, WINDOW *w, const yv_theme *th);

@@ -15,7 +15,7 @@ struct yv_table {
     size_t sel, top;
     long sel_row; /* model row of the selection, kept across refreshes */
     char filter[128];
-    int page;     /* rows on screen at the last draw */
+    int page; /* rows on screen at the last draw */
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
@@ -139,7 +139,8 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
     t->page = rows > 1 ? rows - 1 : 1;
     if (t->sel < t->top) t->top = t->sel;
     if (rows > 0 && t->sel >= t->top + (size_t)rows) t->top = t->sel - (size_t)rows + 1;
-    if (t->top + (size_t)rows > t->nvis) t->top = t->nvis > (size_t)rows ? t->nvis - (size_t)rows : 0;
+    if (t->top + (size_t)rows > t->nvis)
+        t->top = t->nvis > (size_t)rows ? t->nvis - (size_t)rows : 0;
     for (int r = 0; r < rows; r++) {
         size_t vi = t->top + (size_t)r;
         int ry = y + 1 + r;

@@ -12,9 +12,9 @@
 
 typedef struct {
     const char *title;
-    int width;     /* cells; the first column with width 0 takes what is left */
-    int min_cols;  /* hidden when the screen is narrower than this */
-    bool right;    /* right-aligned */
+    int width;    /* cells; the first column with width 0 takes what is left */
+    int min_cols; /* hidden when the screen is narrower than this */
+    bool right;   /* right-aligned */
 } yv_column;
 
 typedef struct {

@@ -28,7 +28,7 @@ static int parse_attr(const char *s, attr_t *a)
     static const struct {
         const char *n;
         attr_t a;
-    } t[] = {{"bold", A_BOLD},         {"dim", A_DIM},           {"reverse", A_REVERSE},
+    } t[] = {{"bold", A_BOLD},           {"dim", A_DIM},           {"reverse", A_REVERSE},
              {"underline", A_UNDERLINE}, {"standout", A_STANDOUT}, {"normal", A_NORMAL}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (!strcasecmp(s, t[i].n)) return *a |= t[i].a, 0;
@@ -63,7 +63,8 @@ int yv_theme_parse(yv_theme *t, const char *text, const char *name, char *errbuf
         if (hash) *hash = '\0';
         char *w[8], *s2 = NULL;
         int nw = 0;
-        for (char *tok = strtok_r(line, " \t\r", &s2); tok && nw < 8; tok = strtok_r(NULL, " \t\r", &s2))
+        for (char *tok = strtok_r(line, " \t\r", &s2); tok && nw < 8;
+             tok = strtok_r(NULL, " \t\r", &s2))
             w[nw++] = tok;
         if (nw == 0) continue;
         int role = -1;
@@ -72,8 +73,8 @@ int yv_theme_parse(yv_theme *t, const char *text, const char *name, char *errbuf
         attr_t a = 0;
         if (role < 0 || nw < 3 || parse_color(w[1], &t->fg[role]) < 0 ||
             parse_color(w[2], &t->bg[role]) < 0) {
-            snprintf(errbuf, n, "%s: '%s': expected: role foreground background [attributes]",
-                     name, w[0]);
+            snprintf(errbuf, n, "%s: '%s': expected: role foreground background [attributes]", name,
+                     w[0]);
             rc = -1;
             break;
         }

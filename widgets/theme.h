@@ -1,5 +1,5 @@
-/* theme: colours and attributes by role, loaded from a data file (themes/<name>.theme). Draw code asks
- * for a role, never for a colour. */
+/* theme: colours and attributes by role, loaded from a data file (themes/<name>.theme). Draw code
+ * asks for a role, never for a colour. */
 #ifndef YV_THEME_H
 #define YV_THEME_H
 
@@ -33,8 +33,8 @@ typedef struct {
 } yv_theme;
 
 /* Parses a theme file: lines "role fg bg [attr…]" ('#' comments). Colours: default, black, red,
- * green, yellow, blue, magenta, cyan, white or 0-255; attrs: bold, dim, reverse, underline, standout.
- * Unknown roles, colours or attributes are errors with line number (errbuf). */
+ * green, yellow, blue, magenta, cyan, white or 0-255; attrs: bold, dim, reverse, underline,
+ * standout. Unknown roles, colours or attributes are errors with line number (errbuf). */
 int yv_theme_load(yv_theme *t, const char *path, char *errbuf, size_t n);
 int yv_theme_parse(yv_theme *t, const char *text, const char *name, char *errbuf, size_t n);
 /* Built-in fallback when no file can be read: attributes only. */

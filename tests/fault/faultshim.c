@@ -140,10 +140,8 @@ static void log_line(int op, unsigned long n, const char *path, int fd, int faul
         const char *en = NULL;
         for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; i++)
             if (errnos[i].value == fault) en = errnos[i].name;
-        if (en)
-            len += snprintf(line + len, sizeof line - (size_t)len, " FAULT %s", en);
-        else
-            len += snprintf(line + len, sizeof line - (size_t)len, " FAULT %d", fault);
+        if (en) len += snprintf(line + len, sizeof line - (size_t)len, " FAULT %s", en);
+        else len += snprintf(line + len, sizeof line - (size_t)len, " FAULT %d", fault);
     }
     line[len++] = '\n';
     /* opened per line: a child between fork and exec may have closed every descriptor */

@@ -55,10 +55,8 @@ static void parse_with(const yv_cmd *c, char **words, int n)
     for (int i = 0; c->opts[i].lng; i++) {
         const char *v = a.val[i];
         if (!v) continue;
-        if (!c->opts[i].arg)
-            FUZZ_CHECK(!strcmp(v, "1"), "flag --%s = '%s'", c->opts[i].lng, v);
-        else
-            FUZZ_CHECK(in_words(v, words, n), "--%s value outside the words", c->opts[i].lng);
+        if (!c->opts[i].arg) FUZZ_CHECK(!strcmp(v, "1"), "flag --%s = '%s'", c->opts[i].lng, v);
+        else FUZZ_CHECK(in_words(v, words, n), "--%s value outside the words", c->opts[i].lng);
         FUZZ_CHECK(yv_cmdtab_get(c, &a, c->opts[i].lng) == v, "get --%s", c->opts[i].lng);
     }
 }

@@ -78,8 +78,7 @@ static void check_msg(run *r, const yv_qmp_msg *m)
     if (m->kind == YV_QMP_EVENT)
         FUZZ_CHECK(m->event && json_is_string(ev) && !strcmp(m->event, json_string_value(ev)),
                    "event name");
-    else
-        FUZZ_CHECK(!m->event, "event name on a kind %d message", m->kind);
+    else FUZZ_CHECK(!m->event, "event name on a kind %d message", m->kind);
     if (m->kind == YV_QMP_GREETING) FUZZ_CHECK(yv_qmp_greeted(r->q), "greeting not noted");
     if (m->kind != YV_QMP_UNKNOWN) FUZZ_CHECK(json_is_object(m->json), "classified a non-object");
     if (r->ordered) {
@@ -88,10 +87,8 @@ static void check_msg(run *r, const yv_qmp_msg *m)
         json_error_t je;
         next_line(r, &l, &len);
         json_t *want = json_loadb(l, len, JSON_REJECT_DUPLICATES, &je);
-        if (want)
-            FUZZ_CHECK(json_equal(want, m->json), "message differs from its line");
-        else
-            FUZZ_CHECK(json_object_get(m->json, "unparsed"), "unparsable line not marked");
+        if (want) FUZZ_CHECK(json_equal(want, m->json), "message differs from its line");
+        else FUZZ_CHECK(json_object_get(m->json, "unparsed"), "unparsable line not marked");
         json_decref(want);
     }
     r->popped++;

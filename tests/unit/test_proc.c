@@ -73,8 +73,9 @@ static void test_run_failures(void **state)
     assert_int_equal(yv_proc_run(a7, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
     /* under valgrind a failed execve ends the child in valgrind's own way (exit 101 or 126) */
-    ut_assert_contains(err.msg, RUNNING_ON_VALGRIND ? "badscript failed (exit "
-                                                    : "badscript failed (exit 127): cannot execute ");
+    ut_assert_contains(err.msg, RUNNING_ON_VALGRIND
+                                    ? "badscript failed (exit "
+                                    : "badscript failed (exit 127): cannot execute ");
     free(script);
 }
 

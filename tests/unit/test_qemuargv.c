@@ -149,10 +149,8 @@ static void check_invariants(const char *file, const yv_vm *vm, const yv_argv *a
         }
         if (!strcmp(arg, "-drive")) {
             if (!strstr(val, "format=")) fail_msg("%s: -drive without format=: %s", file, val);
-            if (!strncmp(val, "if=pflash", 9))
-                pflash++;
-            else
-                drives++;
+            if (!strncmp(val, "if=pflash", 9)) pflash++;
+            else drives++;
         }
         if (!strcmp(arg, "-accel")) assert_string_equal(val, kvm ? "kvm" : "tcg");
         if (!strcmp(arg, "-cpu")) assert_string_equal(val, kvm ? "host" : "max");

@@ -418,10 +418,8 @@ static void env_push(env_save *s)
 
 static void env_pop(env_save *s)
 {
-    if (s->yave_root)
-        setenv("YAVE_ROOT", s->yave_root, 1);
-    else
-        unsetenv("YAVE_ROOT");
+    if (s->yave_root) setenv("YAVE_ROOT", s->yave_root, 1);
+    else unsetenv("YAVE_ROOT");
     assert_int_equal(chdir(s->cwd), 0);
     free(s->yave_root);
     free(s->cwd);

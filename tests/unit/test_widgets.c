@@ -30,7 +30,8 @@ static struct {
 static void drain_output(void)
 {
     char buf[16384];
-    while (read(T.master, buf, sizeof buf) > 0) {}
+    while (read(T.master, buf, sizeof buf) > 0) {
+    }
 }
 
 static int term_setup(void **state)
@@ -170,9 +171,11 @@ static void test_draw_width(void **state)
 {
     (void)state;
     assert_int_equal(yv_draw_width("abc"), 3);
-    assert_int_equal(yv_draw_width("héllo"), 5);        /* é: 2 bytes, 1 cell */
-    assert_int_equal(yv_draw_width("漢字"), 4);          /* wide: 2 cells each */
-    assert_int_equal(yv_draw_width("a\xff" "b"), 3);     /* an invalid byte counts one cell */
+    assert_int_equal(yv_draw_width("héllo"), 5); /* é: 2 bytes, 1 cell */
+    assert_int_equal(yv_draw_width("漢字"), 4);  /* wide: 2 cells each */
+    assert_int_equal(yv_draw_width("a\xff"
+                                   "b"),
+                     3); /* an invalid byte counts one cell */
     assert_int_equal(yv_draw_width(""), 0);
 }
 
@@ -199,7 +202,9 @@ static void test_draw_text_cuts_and_pads(void **state)
     assert_string_equal(line_at(3), "a漢 ######");
     assert_string_equal(line_at(4), "  漢######");
     assert_string_equal(line_at(5), "##x?y ####");
-    assert_string_equal(line_at(6), "                                                                           abcde");
+    assert_string_equal(
+        line_at(6),
+        "                                                                           abcde");
     assert_string_equal(line_at(7), "");
 }
 

@@ -285,14 +285,16 @@ static void test_writer_invalid_utf8(void **state)
     yv_yamlio_w_free(w);
 }
 
-/* Found by tests/fuzz/fuzz_yamlquote: libyaml's own UTF-8 check lets surrogates and code points past
- * U+10FFFF through and writes them as escapes it then refuses to read ("found invalid Unicode
+/* Found by tests/fuzz/fuzz_yamlquote: libyaml's own UTF-8 check lets surrogates and code points
+ * past U+10FFFF through and writes them as escapes it then refuses to read ("found invalid Unicode
  * character escape code"): a VM saved with such a VNC password could not be loaded again. */
 static void test_writer_refuses_unreadable_unicode(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"ab\xed\xa0\x80" "cd", "\xed\xbf\xbf", "x\xf4\x90\x80\x80",
-                                      "\xf7\xbf\xbf\xbf", "\xe0\x80\xaf"};
+    static const char *const bad[] = {"ab\xed\xa0\x80"
+                                      "cd",
+                                      "\xed\xbf\xbf", "x\xf4\x90\x80\x80", "\xf7\xbf\xbf\xbf",
+                                      "\xe0\x80\xaf"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         yv_err err = {0};
         char *text = NULL;
@@ -669,8 +671,8 @@ static void test_nesting_is_bounded(void **state)
     char *deep = yv_asprintf("%s%*s- %s\n", lines, 2 * (2 * YV_YAMLIO_MAX_DEPTH + 1), "", flow);
     assert_null(yv_yamlio_load_string("b.yaml", deep, strlen(deep), &err));
     want = yv_asprintf("b.yaml:%d:%d: YAML flow collections nested deeper than %d levels",
-                       2 * YV_YAMLIO_MAX_DEPTH + 2, 4 * YV_YAMLIO_MAX_DEPTH + 2 + 3 + YV_YAMLIO_MAX_DEPTH,
-                       YV_YAMLIO_MAX_DEPTH);
+                       2 * YV_YAMLIO_MAX_DEPTH + 2,
+                       4 * YV_YAMLIO_MAX_DEPTH + 2 + 3 + YV_YAMLIO_MAX_DEPTH, YV_YAMLIO_MAX_DEPTH);
     assert_string_equal(err.msg, want);
     free(want);
     free(deep);
