@@ -114,12 +114,14 @@ static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0
         if (r < 0 && errno != EINTR) return yv_err_sys(err, YV_E_IO, errno, "poll");
         if (r > 0 && b->q && p[1].revents) {
             yv_err e;
-            if (yv_qmp_handle(b->q, p[1].revents, &e) < 0 || yv_qmp_eof(b->q)) {
-                read_events(b);
+            int h = yv_qmp_handle(b->q, p[1].revents, &e);
+            read_events(b);
+            if (h < 0 && !yv_qmp_eof(b->q) && !b->powered_off)
+                return yv_err_set(err, e.code, "cannot watch the first boot: %s", e.msg);
+            if (h < 0 || yv_qmp_eof(b->q)) {
                 yv_qmp_free(b->q); /* QEMU closed it: it is on its way out */
                 b->q = NULL;
             }
-            read_events(b);
         }
         if (r > 0 && p[0].revents) return 0;                  /* QEMU has exited */
         if (b->pidfd < 0 && yv_proc_exited(b->pid)) return 0; /* no pidfds here: /proc tells */
@@ -151,12 +153,11 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
     char *sock = yv_vmstate_sockfile(root, name);
     b.q = yv_qmp_new();
     yv_err e;
-    if (yv_qmp_connect(b.q, sock, &e) < 0 || yv_qmp_greet(b.q, yv_now_ms() + 5000, &e) < 0) {
-        yv_qmp_free(b.q);
-        b.q = NULL;
-    }
+    /* without QMP a power-off cannot be told from a crash: a first boot we cannot watch fails */
+    if (yv_qmp_connect(b.q, sock, &e) < 0 || yv_qmp_greet(b.q, yv_now_ms() + 5000, &e) < 0)
+        rc = yv_err_set(err, e.code, "cannot watch the first boot: %s", e.msg);
+    else rc = wait_boot(&b, serial, timeout_s, t0, start, cb, cb_ctx, cancel, err);
     free(sock);
-    rc = wait_boot(&b, serial, timeout_s, t0, start, cb, cb_ctx, cancel, err);
     if (rc < 0) kill_boot(&b);
     else if (!b.powered_off)
         rc = yv_err_set(err, YV_E_FAIL, "QEMU ended without the guest powering off (see %s)",
@@ -165,11 +166,9 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
 out:
     if (b.pidfd >= 0) close(b.pidfd);
     yv_qmp_free(b.q);
-    if (b.pid > 0) {
-        int lock = yv_root_lock(root, &e);
-        yv_vmstate_clean_stale(root, cfg, name, false);
-        yv_root_unlock(lock);
-    }
+    /* Without the root lock: the VM is still a locked .part folder, so no other process runs it or
+     * starts a QEMU under its name; a concurrent reconcile only unlinks the same stale files. */
+    if (b.pid > 0) yv_vmstate_clean_stale(root, cfg, name, false);
     yv_vm_done(&vm);
 out_nvm:
     free(cfg_path);

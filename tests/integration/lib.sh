@@ -369,6 +369,28 @@ img_info()
     jv "$2" "$j"
 }
 
+# poweroff_preset ROOT NAME: a preset whose cloud image is one MBR boot sector (16-bit code) that
+# prints "yave-fake-guest: powering off" on COM1, reads the PIIX4 PM I/O base from PCI 00:01.3
+# (register 0x40) and writes SLP_EN|SLP_TYP=S5 to PM1a_CNT: QEMU sees a guest power-off.
+poweroff_preset()
+{
+    mkdir "$1/$2.preset" || fail "mkdir preset"
+    "$PY" - "$1/$2.preset/fake.raw" <<'PY' || fail "writing the boot sector"
+import sys
+code = bytes.fromhex(
+    "fa31c08ed8be3d7cac84c07411bafd03eca82074fb8a44ffbaf803eeebea66b8400b0080baf80c66ef"
+    "bafc0c66ed83e0c083c00489c2b80020eff4ebfd"
+    + b"yave-fake-guest: powering off\r\n\0".hex())
+img = bytearray(1 << 20)
+img[:len(code)] = code
+img[510:512] = b"\x55\xaa"
+open(sys.argv[1], "wb").write(img)
+PY
+    qemu-img convert -O qcow2 "$1/$2.preset/fake.raw" "$1/$2.preset/fake.qcow2" || fail "convert"
+    rm -f "$1/$2.preset/fake.raw"
+    printf 'cloudimg: fake.qcow2\n' >"$1/$2.preset/config.yaml"
+}
+
 # make_base PATH MiB: a qcow2 base image of MiB with real data (0x55) in its first 2 MiB.
 make_base()
 {

@@ -96,10 +96,11 @@ fault_root()
     printf -v "$1" '%s' "$__fr_r"
 }
 
-# fresh_root ROOT: back to a root holding only what fault_root made and *.qcow2 base images.
+# fresh_root ROOT: back to a root holding only what fault_root made, *.qcow2 base images and presets.
 fresh_root()
 {
-    find "$1" -mindepth 1 -maxdepth 1 ! -name config.yaml ! -name '*.qcow2' -exec rm -rf {} +
+    find "$1" -mindepth 1 -maxdepth 1 ! -name config.yaml ! -name '*.qcow2' ! -name '*.preset' \
+        -exec rm -rf {} +
 }
 
 # fy FAULT LOG ARGS...: the binary on $ROOT with the shim; FAULT empty = count only.
@@ -126,6 +127,20 @@ run_fy()
     nl=${OUT//[!$'\n']/}
     OUT_LINES=${#nl}
     OUT=${OUT%$'\n'} ERR=${ERR%$'\n'}
+    [ -z "${PROGRESS:-}" ] || drop_progress
+}
+
+# drop_progress: ERR without the progress lines of a preset create (a phase and its elapsed time):
+# the one-line rule is about the error.
+drop_progress()
+{
+    local l kept=() re='^yave-tui: create: (convert|seed|first boot|cleanup) [0-9]+s'
+    while IFS= read -r l; do
+        [[ $l =~ $re ]] || kept+=("$l")
+    done <<<"$ERR"
+    ERR_LINES=${#kept[@]}
+    ERR=$(printf '%s\n' "${kept[@]}")
+    ERR=${ERR%$'\n'}
 }
 
 # without_allowed VAR SNAPSHOT: VAR = the snapshot without the lines a failure may change: run/ and
@@ -310,9 +325,11 @@ sweep()
             undo
             before=$(snap "$ROOT")
             [ -z "$line" ] && break
-            # a swallowed fault: only the best-effort fsync of a folder after its rename
+            # a swallowed fault: only the best-effort fsync of a folder after its rename (the
+            # folder may be gone since: a .part renamed into place, a seed folder in $FTMP removed)
             path=$(printf '%s' "$line" | cut -d' ' -f4)
-            [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]]; } ||
+            [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]] ||
+                [[ $path == "$FTMP"/yave-seed-* ]]; } ||
                 fail "the operation succeeded although the fault was injected"
             swallowed="$swallowed $op:$n"
         done
@@ -419,6 +436,32 @@ test_delete()
     }
     undo() { expect_exit 0 yv "$ROOT" create --name f5 -c 16 --no-network; }
     sweep "delete" delete --name f5
+}
+
+# create --preset: convert + resize (qemu-img), the seed (genisoimage, in a folder of $TMPDIR), the
+# first boot (QEMU exec'd, QMP until the guest powers off), the VM folder renamed into place. The
+# cloud image is lib.sh's one-sector guest that powers off at once, so each run takes a second or two.
+test_create_preset()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    poweroff_preset "$ROOT" fake
+    printf 'root-pw-1\n' >"$FTMP.pw"
+    at_exit rm -f "$FTMP.pw"
+    VM_OF_OP=f8
+    PROGRESS=1
+    prep() { fresh_root "$ROOT"; }
+    check_ok()
+    {
+        assert_created f8
+        grep -q "yave-fake-guest: powering off" "$ROOT/f8.vm/serial.log" 2>/dev/null ||
+            fail "the first boot's console is not in serial.log"
+        [ -z "$(qemus_of "$ROOT")" ] || fail "QEMU still running after the first boot"
+    }
+    undo() { fresh_root "$ROOT"; }
+    sweep "create --preset" create --name f8 --preset fake --root-password-file "$FTMP.pw" \
+        --no-network --no-ovmf -m 64 -c 64 --install-timeout 60
+    VM_OF_OP= PROGRESS=
 }
 
 # run: a tiny VM under TCG (QEMU exec'd, pidfile, QMP set_password); a started VM is stopped again
