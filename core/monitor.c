@@ -1,11 +1,13 @@
 #include "monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ops.h"
@@ -16,7 +18,7 @@
 #include "valid.h"
 #include "vmstate.h"
 
-typedef enum { Q_IDLE, Q_GREETING, Q_CAPS, Q_QUERY } qphase;
+typedef enum { Q_IDLE, Q_GREETING, Q_QUERY } qphase;
 typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC } slot_kind;
 
 typedef struct {
@@ -25,6 +27,7 @@ typedef struct {
     bool seen;
     bool creating; /* another process is building it (create, a preset's first boot) */
     int pidfd;
+    int statfd; /* /proc/PID/stat, kept open while running: re-read with pread every second */
     yv_qmp *qmp;
     qphase qp;
     json_int_t qid;
@@ -66,7 +69,8 @@ static void qmp_end(entry *e)
 static void entry_stop_watching(entry *e)
 {
     if (e->pidfd >= 0) close(e->pidfd);
-    e->pidfd = -1;
+    if (e->statfd >= 0) close(e->statfd);
+    e->pidfd = e->statfd = -1;
     qmp_end(e);
     yv_vnccheck_free(e->vnc);
     e->vnc = NULL;
@@ -108,14 +112,18 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 /* ---- process facts ---- */
 
-static bool read_stat(pid_t pid, unsigned long long *ticks, unsigned long long *start)
+/* CPU ticks and start time (in ticks since boot) from /proc/PID/stat, kept open (opened on first
+ * use): one pread a second instead of open, fstat, read and close. */
+static bool read_stat(entry *e, unsigned long long *ticks, unsigned long long *start)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f) return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    char buf[1024];
+    if (e->statfd < 0) {
+        snprintf(buf, sizeof buf, "/proc/%d/stat", (int)e->pub.pid);
+        e->statfd = open(buf, O_RDONLY | O_CLOEXEC);
+        if (e->statfd < 0) return false;
+    }
+    ssize_t n = pread(e->statfd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return false; /* ESRCH: it is gone; the pidfd tells the rest */
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     unsigned long long ut, st, sta;
@@ -131,16 +139,19 @@ static bool read_stat(pid_t pid, unsigned long long *ticks, unsigned long long *
     return true;
 }
 
+/* Seconds since boot, as /proc/uptime counts them (CLOCK_BOOTTIME: no system call, no file). */
+static double since_boot(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0) return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void sample_cpu(yv_monitor *m, entry *e, int64_t now)
 {
     unsigned long long ticks, start;
-    double up = 0;
-    if (!read_stat(e->pub.pid, &ticks, &start)) return;
-    FILE *f = fopen("/proc/uptime", "re");
-    if (f) {
-        if (fscanf(f, "%lf", &up) != 1) up = 0; /* NOLINT(cert-err34-c): kernel-written */
-        fclose(f);
-    }
+    if (!read_stat(e, &ticks, &start)) return;
+    double up = since_boot();
     e->pub.uptime_s = up > 0 ? (long)(up - (double)start / (double)m->clk_tck) : -1;
     if (e->cpu_at && now > e->cpu_at)
         e->pub.cpu = 100.0 * (double)(ticks - e->cpu_ticks) / (double)m->clk_tck /
@@ -227,7 +238,7 @@ static entry *add_entry(yv_monitor *m, const char *name)
     e->pub.name = yv_strdup(name);
     e->pub.cpu = -1;
     e->pub.uptime_s = -1;
-    e->pidfd = -1;
+    e->pidfd = e->statfd = -1;
     m->v = yv_realloc(m->v, (m->n + 1) * sizeof *m->v);
     m->v[m->n++] = e;
     return e;
@@ -247,6 +258,12 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
     if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
     free(cfgp);
     free(dir);
+    /* A QEMU we hold a pidfd for is proven alive until the pidfd says otherwise (its death wakes
+     * the loop and rescans at once): no pidfile, lock or /proc/PID/exe to read every second. */
+    if (e->pidfd >= 0 && e->pub.pid > 0) {
+        if (!e->pub.valid) e->pub.state = YV_STATE_INVALID;
+        return;
+    }
     check_liveness(m, e, now);
 }
 
@@ -332,6 +349,8 @@ static void qmp_answer(entry *e, yv_qmp_msg *msg)
     }
     snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", st);
     e->pub.state = yv_vmstate_from_qmp(st, e->pub.detail, sizeof e->pub.detail);
+    if (!e->pub.valid)
+        e->pub.state = YV_STATE_INVALID; /* what its config says wins, as in rescan */
 }
 
 /* Advances the conversation with what has arrived; true when the view changed. */
@@ -342,9 +361,9 @@ static bool qmp_progress(entry *e)
     while (e->qmp && yv_qmp_pop(e->qmp, &msg)) {
         if (msg.kind == YV_QMP_EVENT) qmp_event(e, msg.event);
         else if (msg.kind == YV_QMP_GREETING && e->qp == Q_GREETING) {
-            e->qid = yv_qmp_send(e->qmp, "qmp_capabilities", NULL);
-            e->qp = Q_CAPS;
-        } else if (msg.id == e->qid && e->qp == Q_CAPS) {
+            /* both at once, in one write: QEMU runs them in order, and the answers usually come
+             * back in one read */
+            yv_qmp_send(e->qmp, "qmp_capabilities", NULL);
             e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
             e->qp = Q_QUERY;
         } else if (msg.id == e->qid && e->qp == Q_QUERY) {
@@ -495,7 +514,11 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
         entry *e = m->slots[i].e;
         if (!fds[i].revents) continue;
         switch (m->slots[i].kind) {
-        case SLOT_PIDFD: died = true; break;
+        case SLOT_PIDFD: /* it exited: drop the proof of life, so the rescan looks again */
+            close(e->pidfd);
+            e->pidfd = -1;
+            died = true;
+            break;
         case SLOT_QMP:
             if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) {
                 /* e.g. a hung QEMU whose listen queue is full: the connect never completes */

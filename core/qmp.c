@@ -246,6 +246,9 @@ static int do_read(yv_qmp *q, yv_err *err)
             return 0;
         }
         if (yv_qmp_feed(q, buf, (size_t)r, err) < 0) return -1;
+        /* A short read emptied the socket for now: the next poll says when there is more (saves
+         * the recv that would only say EAGAIN, on every exchange of every VM every second). */
+        if ((size_t)r < sizeof buf) return 0;
     }
 }
 
