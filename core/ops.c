@@ -14,6 +14,7 @@
 #include "cloudinit.h"
 #include "netdev.h"
 #include "preset.h"
+#include "proc.h"
 #include "root.h"
 #include "storage.h"
 #include "util.h"
@@ -358,11 +359,20 @@ static void progress(const yv_create_opts *o, const char *phase, int64_t t0)
     o->progress(o->progress_ctx, &p);
 }
 
+/* True (with the error "interrupted") once the caller's cancel flag is up. */
+static bool cancelled(const yv_create_opts *o, yv_err *err)
+{
+    if (!o->cancel || !*o->cancel) return false;
+    yv_err_set(err, YV_E_FAIL, "interrupted");
+    return true;
+}
+
 /* The preset's steps once the folder exists: the seed, the first boot, and the seed gone again. */
 static int install_preset(const char *root, const yv_config *cfg, const yv_create_opts *o,
                           const preset_plan *p, const char *part, int64_t t0, yv_err *err)
 {
     char *dir, *iso;
+    if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
     if (yv_cloudinit_seed(cfg, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
@@ -467,10 +477,15 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     char *disk = yv_root_join(r.part, "hd0.qcow2");
     build_vm(&vm, o, &r, pw);
     if (o->preset) progress(o, "convert", t0);
+    yv_proc_set_cancel(o->cancel); /* a long convert stops at Ctrl-C, not when it is done */
     int rc = make_disk(root, cfg, o, &plan, disk, err);
     if (rc == 0) rc = yv_vm_save(&vm, r.part, err);
     if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, &plan, r.part, t0, err);
+    yv_proc_set_cancel(NULL);
+    if (rc == 0 && cancelled(o, err)) rc = -1;
     if (rc == 0) rc = publish(root, o->name, &r, err);
+    if (rc < 0 && o->cancel && *o->cancel) /* whatever broke, the user's interrupt is the story */
+        yv_err_set(err, YV_E_FAIL, "interrupted");
     if (rc < 0) {
         unreserve(root, o->name, &r, err);
         yv_free_secret(pw);

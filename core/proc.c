@@ -84,14 +84,27 @@ static void sink_add(sink *s, const char *p, size_t n, bool keep_tail)
     s->buf[s->len] = '\0';
 }
 
-/* Drains both pipes until EOF. */
-static void drain(int out_fd, int err_fd, sink *out, sink *tail)
+static volatile sig_atomic_t *cancel_flag;
+
+void yv_proc_set_cancel(volatile sig_atomic_t *flag)
+{
+    cancel_flag = flag;
+}
+
+/* Drains both pipes until EOF. When the cancel flag goes up, the tool gets SIGTERM (once): a
+ * signal handler's EINTR, or the 200 ms tick, notices it even while the tool prints nothing. */
+static void drain(pid_t pid, int out_fd, int err_fd, sink *out, sink *tail)
 {
     struct pollfd p[2] = {{err_fd, POLLIN, 0}, {out_fd, POLLIN, 0}};
     int open_fds = out_fd >= 0 ? 2 : 1;
+    bool stopped = false;
     char buf[4096];
     while (open_fds > 0) {
-        if (poll(p, 2, -1) < 0) {
+        if (!stopped && cancel_flag && *cancel_flag) {
+            kill(pid, SIGTERM);
+            stopped = true;
+        }
+        if (poll(p, 2, cancel_flag && !stopped ? 200 : -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }
@@ -188,7 +201,7 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
     sink tail = {0}, o = {0};
     tail.max = TAIL_MAX;
     o.max = OUT_MAX;
-    if (pid > 0) drain(op[0], ep[0], &o, &tail);
+    if (pid > 0) drain(pid, op[0], ep[0], &o, &tail);
     close(ep[0]);
     if (op[0] >= 0) close(op[0]);
     int rc = 0;

@@ -3,6 +3,8 @@
 #ifndef YV_PROC_H
 #define YV_PROC_H
 
+#include <signal.h>
+
 #include "err.h"
 
 /* Finds `prog` (a path, or a name looked up on $PATH); malloc'd, or NULL when not found. */
@@ -16,6 +18,11 @@ int yv_proc_run(char *const argv[], char *const envp[], yv_err *err);
 
 /* Same, but also returns stdout (malloc'd, NUL-terminated; at most 1 MiB). */
 int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err);
+
+/* While flag is set (not NULL), a tool run by yv_proc_run* is sent SIGTERM as soon as *flag becomes
+ * non-zero (a signal handler sets it), so a long qemu-img convert does not outlast a Ctrl-C. The
+ * run then fails as the tool does (killed by signal). NULL turns this off. */
+void yv_proc_set_cancel(volatile sig_atomic_t *flag);
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -196,6 +196,52 @@ test_3b_ctrl_c_during_launch_leaves_nothing()
     done
 }
 
+# SIGTERM to yave alone (a service manager, not a terminal: qemu-img does not get it) while a long
+# convert runs: the convert is stopped at once, not waited for. The convert is the real qemu-img
+# with 16 MiB of random data, slowed to 1 MiB/s by its own -r option (cli.img is a wrapper that
+# adds it), so it would take 16 s.
+test_3c_sigterm_during_convert_stops_it()
+{
+    local root t tmp before pid rc took start last p
+    cheap_root root
+    mktmp_into t
+    mktmp_into tmp
+    secrets "$t"
+    mkdir "$root/big.preset"
+    head -c $((16 << 20)) /dev/urandom >"$t/big.raw"
+    qemu-img convert -q -O qcow2 "$t/big.raw" "$root/big.preset/big.qcow2" || fail "convert"
+    printf 'cloudimg: big.qcow2\n' >"$root/big.preset/config.yaml"
+    printf '#!/bin/sh\n[ "$1" = convert ] && { shift; exec qemu-img convert -r 1M "$@"; }\nexec qemu-img "$@"\n' \
+        >"$t/slow-img"
+    chmod +x "$t/slow-img"
+    printf 'cli:\n  img: %s\n' "$t/slow-img" >>"$root/config.yaml"
+    before=$(snapshot_root "$root")
+    TMPDIR=$tmp "$YAVE_TEST_BIN" --batch --root "$root" create --name pc --preset big \
+        --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf \
+        -m 64 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
+    pid=$!
+    at_exit kill -KILL "$pid"
+    for _ in $(seq 100); do
+        p=$(procs_with "big.preset/big.qcow2")
+        [ -n "$p" ] && break
+        sleep 0.1
+    done
+    [ -n "$p" ] || fail "qemu-img convert did not start: $(cat "$t/err")"
+    sleep 1
+    start=$(date +%s%N)
+    kill -s TERM "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    took=$((($(date +%s%N) - start) / 1000000))
+    last=$(tail -n 1 "$t/err")
+    info "SIGTERM 1 s into a 16 s convert: exit $rc after ${took} ms: ${last#yave-tui: }"
+    [ "$took" -lt 5000 ] || fail "create took ${took} ms to stop: it waited for the convert"
+    assert_eq 1 "$rc" "exit status after SIGTERM"
+    assert_eq "yave-tui: create: interrupted" "$last" "the error line"
+    assert_eq "" "$(procs_with "big.preset/big.qcow2")" "qemu-img still running"
+    assert_nothing_left "$root" "$before" "$tmp" pc
+}
+
 # check_progress_json: stderr ($ERR) is JSON progress lines, but for a last plain error line when
 # $1 is "error"; prints the serial lines seen.
 check_progress_json()
