@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the integration tests: sourced by every tests/integration/test-*.sh.
 #
 # A test file defines functions named test_* and ends with `run_tests "$@"`. Each test function
@@ -104,6 +105,60 @@ pid_exited()
     s=${s##*) }
     case "${s:0:1}" in Z | X) return 0 ;; esac
     return 1
+}
+
+# now_ms: milliseconds since the epoch (bash 5's EPOCHREALTIME: no fork).
+now_ms()
+{
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((t / 1000))
+}
+
+# wait_exited PID [TENTHS]: waits until PID has exited (default 5 s); fails otherwise.
+wait_exited()
+{
+    local i
+    for ((i = 0; i < ${2:-50}; i++)); do
+        pid_exited "$1" && return 0
+        sleep 0.1
+    done
+    fail "process $1 did not exit"
+}
+
+# qemus_of ROOT: pids of the live QEMU processes whose command line names ROOT/run/ (ours alone:
+# every QEMU yave starts has its pidfile and QMP socket there). One grep over every command line.
+qemus_of()
+{
+    local f p
+    grep -lsaF -- "$1/run/" /proc/[0-9]*/cmdline 2>/dev/null | while IFS= read -r f; do
+        p=${f#/proc/}
+        p=${p%/cmdline}
+        is_qemu "$p" && ! pid_exited "$p" && echo "$p"
+    done
+}
+
+# stop_qemus ROOT: the cleanup of a test that starts QEMU — the QEMU of each ROOT/run/*.pid and
+# any QEMU naming ROOT/run/, only when /proc/PID/exe is QEMU: SIGCONT (a test may have stopped
+# it), SIGKILL, then up to 3 s each for them to be gone.
+stop_qemus()
+{
+    local f p pids=()
+    for f in "$1"/run/*.pid; do
+        [ -f "$f" ] || continue
+        p=$(cat "$f" 2>/dev/null)
+        [[ "$p" =~ ^[0-9]+$ ]] && is_qemu "$p" && pids+=("$p")
+    done
+    mapfile -t -O "${#pids[@]}" pids < <(qemus_of "$1")
+    for p in "${pids[@]}"; do
+        is_qemu "$p" && kill -CONT "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+    done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 30); do
+            pid_exited "$p" && break
+            sleep 0.1
+        done
+    done
+    return 0
 }
 
 # ---- running the binary ----

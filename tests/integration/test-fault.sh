@@ -47,26 +47,6 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 
 # ---- helpers of this file ----
 
-
-
-# qemus_of ROOT: pids of live QEMU processes whose command line names ROOT.
-qemus_of()
-{
-    local f p
-    grep -lsaF -- "$1/" /proc/[0-9]*/cmdline 2>/dev/null | while IFS= read -r f; do
-        p=${f#/proc/}
-        p=${p%/cmdline}
-        is_qemu "$p" && ! pid_exited "$p" && echo "$p"
-    done
-}
-
-# kill_qemus ROOT: the cleanup of a test that starts QEMU (SIGKILL, only when /proc/PID/exe is QEMU).
-kill_qemus()
-{
-    local p
-    for p in $(qemus_of "$1"); do kill -9 "$p" 2>/dev/null; done
-}
-
 # snap DIR: lib.sh's snapshot_root (the same lines: checked by test_snapshot_is_lib_snapshot), with
 # one find and one sha256sum instead of a sha256sum per file: it runs after every one of ~200 runs.
 snap()
@@ -92,7 +72,7 @@ fault_root()
     printf 'qemu:\n  accel: tcg\novmf:\n  code: %s\n  vars: %s\n' "$OVMF_CODE" "$OVMF_VARS" \
         >>"$__fr_r/config.yaml"
     mktmp_into FTMP
-    at_exit kill_qemus "$__fr_r"
+    at_exit stop_qemus "$__fr_r"
     printf -v "$1" '%s' "$__fr_r"
 }
 
@@ -461,7 +441,7 @@ test_create_preset()
     undo() { fresh_root "$ROOT"; }
     sweep "create --preset" create --name f8 --preset fake --root-password-file "$FTMP.pw" \
         --no-network --no-ovmf -m 64 -c 64 --install-timeout 60
-    VM_OF_OP= PROGRESS=
+    VM_OF_OP='' PROGRESS=''
 }
 
 # run: a tiny VM under TCG (QEMU exec'd, pidfile, QMP set_password); a started VM is stopped again

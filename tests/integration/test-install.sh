@@ -17,6 +17,7 @@ test_install_puts_exactly_the_expected_files()
 {
     local d want got
     install_into d
+    # shellcheck disable=SC2046 # one word per theme file (their names have no spaces)
     want=$(printf '%s\n' usr/bin/yave-tui usr/bin/yave-web usr/libexec/yave/netdevdown \
         usr/libexec/yave/netdevup usr/share/yave/pam.d/yave usr/share/yave/yave-web.service \
         usr/share/bash-completion/completions/yave-tui usr/share/man/man1/yave-tui.1 \

@@ -10,45 +10,6 @@ FORGED_MAC=52:54:00:de:ad:01
 
 # ---- helpers of this file ----
 
-
-
-# qemus_of ROOT: pids of the live QEMU processes whose command line names ROOT/run/.
-qemus_of()
-{
-    local f p
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}
-        p=${p%/cmdline}
-        is_qemu "$p" || continue
-        pid_exited "$p" && continue
-        tr '\0' '\n' <"$f" 2>/dev/null | grep -qF -- "$1/run/" && echo "$p"
-    done
-}
-
-# stop_qemus ROOT: SIGKILLs the QEMU of each ROOT/run/*.pid and any QEMU naming ROOT, only when
-# /proc/PID/exe is QEMU, and waits for them.
-stop_qemus()
-{
-    local f p pids=() more
-    for f in "$1"/run/*.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f" 2>/dev/null)
-        [[ "$p" =~ ^[0-9]+$ ]] && is_qemu "$p" && pids+=("$p")
-    done
-    mapfile -t more < <(qemus_of "$1")
-    pids+=("${more[@]}")
-    for p in "${pids[@]}"; do
-        is_qemu "$p" && kill -9 "$p" 2>/dev/null
-    done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 30); do
-            pid_exited "$p" && break
-            sleep 0.1
-        done
-    done
-    return 0
-}
-
 # new_ns N: creates the namespace yvt-$$-N (lo up, no IPv6 chatter) as $NS, deleted when the test
 # ends — after everything registered later (QEMUs, roots) is cleaned up.
 new_ns()

@@ -15,61 +15,6 @@ PW=Zq7xW9pL # distinctive: grepped for everywhere it must not be
 
 # ---- helpers of this file ----
 
-# now_ms: milliseconds since the epoch.
-now_ms()
-{
-    echo $(($(date +%s%N) / 1000000))
-}
-
-
-
-# wait_exited PID [TENTHS]: waits until PID has exited (default 5 s); fails otherwise.
-wait_exited()
-{
-    local i
-    for ((i = 0; i < ${2:-50}; i++)); do
-        pid_exited "$1" && return 0
-        sleep 0.1
-    done
-    fail "process $1 did not exit"
-}
-
-# qemus_of ROOT: pids of the QEMU processes whose command line names ROOT/run/ (ours alone).
-qemus_of()
-{
-    local f p
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}
-        p=${p%/cmdline}
-        is_qemu "$p" || continue
-        pid_exited "$p" && continue
-        tr '\0' '\n' <"$f" 2>/dev/null | grep -qF -- "$1/run/" && echo "$p"
-    done
-}
-
-# stop_qemus ROOT: the cleanup of every test that starts QEMU — kills (SIGKILL) the QEMU named by
-# each ROOT/run/*.pid and any QEMU whose command line names ROOT, only when /proc/PID/exe is QEMU.
-stop_qemus()
-{
-    local f p pids=()
-    for f in "$1"/run/*.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f" 2>/dev/null)
-        [[ "$p" =~ ^[0-9]+$ ]] && is_qemu "$p" && pids+=("$p")
-    done
-    mapfile -t -O "${#pids[@]}" pids < <(qemus_of "$1")
-    for p in "${pids[@]}"; do
-        is_qemu "$p" && kill -9 "$p" 2>/dev/null
-    done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 30); do
-            pid_exited "$p" && break
-            sleep 0.1
-        done
-    done
-    return 0
-}
-
 # run_root VAR: new_root, plus the cleanup that stops its QEMUs (registered after the folder's
 # removal, so it runs before it).
 run_root()

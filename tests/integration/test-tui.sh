@@ -12,12 +12,6 @@ command -v tmux >/dev/null || {
 
 # ---- processes ----
 
-now_ms()
-{
-    local t=${EPOCHREALTIME/[.,]/} # bash 5: microseconds, without a fork
-    echo $((t / 1000))
-}
-
 # NOW_MS=the time in ms, without a subshell (for tight measurements).
 set_now()
 {
@@ -29,36 +23,6 @@ set_now()
 note()
 {
     printf '      %s: %s\n' "$CURRENT_TEST" "$*"
-}
-
-
-
-# stop_qemus ROOT: kills (SIGCONT, then SIGKILL) the QEMU named by each ROOT/run/*.pid and any QEMU
-# whose command line names ROOT/run/, only when /proc/PID/exe is QEMU.
-stop_qemus()
-{
-    local f p pids=()
-    for f in "$1"/run/*.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f" 2>/dev/null)
-        [[ "$p" =~ ^[0-9]+$ ]] && is_qemu "$p" && pids+=("$p")
-    done
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}
-        p=${p%/cmdline}
-        is_qemu "$p" || continue
-        tr '\0' '\n' <"$f" 2>/dev/null | grep -qF -- "$1/run/" && pids+=("$p")
-    done
-    for p in "${pids[@]}"; do
-        is_qemu "$p" && kill -CONT "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
-    done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 30); do
-            pid_exited "$p" && break
-            sleep 0.1
-        done
-    done
-    return 0
 }
 
 # tui_root VAR [VM...]: a fresh root (shutdown.timeout 3 s, TCG) whose QEMUs are killed when the test

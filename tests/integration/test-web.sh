@@ -77,7 +77,7 @@ global_cleanup()
         [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$WEB_EXE" ] && kill -9 "$p" 2>/dev/null
     done
     if [ -f "$G/roots" ]; then
-        while IFS= read -r f; do kill_qemus "$f"; done <"$G/roots"
+        while IFS= read -r f; do stop_qemus "$f"; done <"$G/roots"
     fi
     userdel "$USER_IN" >/dev/null 2>&1
     userdel "$USER_OUT" >/dev/null 2>&1
@@ -111,20 +111,8 @@ mkdir -p "$G/pids"
 
 # ---- helpers of this file ----
 
-# kill_qemus ROOT: SIGKILL to the QEMU named by each ROOT/run/*.pid (only when it is a QEMU).
-kill_qemus()
-{
-    local f p
-    for f in "$1"/run/*.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f" 2>/dev/null)
-        [[ "$p" =~ ^[0-9]+$ ]] && is_qemu "$p" && kill -9 "$p" 2>/dev/null
-    done
-    return 0
-}
-
 # stop_vms ROOT: the cleanup of a root whose VMs may run: `shutdown --force` for each pidfile,
-# then kill_qemus for whatever survived.
+# then stop_qemus for whatever survived.
 stop_vms()
 {
     local f
@@ -133,7 +121,7 @@ stop_vms()
         f=${f##*/}
         yv "$1" shutdown --force --name "${f%.pid}" >/dev/null 2>&1
     done
-    kill_qemus "$1"
+    stop_qemus "$1"
 }
 
 # web_root VAR [YAML...]: a new root whose config.yaml (beside lib.sh's vnc.listen) has
