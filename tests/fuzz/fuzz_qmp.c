@@ -1,11 +1,12 @@
 /* Fuzz target: QMP framing and classification (core/qmp.c, no socket). The first input byte plans
  * the delivery: its low 2 bits choose the chunk sizes (1–4, 1–64, 1–4096 bytes, or all at once);
  * the whole byte seeds a small PRNG that picks each chunk's length and how many messages to pop
- * between feeds; bit 7: also pop replies by id, out of order; bit 6: the next byte N makes the
- * stream the rest repeated 2^(N % 16) times (at most SMALL_MSGS_MAX lines, MSGS_MAX when N = 0xff;
- * SMALL_STREAM_MAX bytes, STREAM_MAX when N >= 0xf0; chunks 64 times larger), so that floods of
- * lines and lines past YV_QMP_LINE_MAX are reachable, the slow big ones only for a few N. The other
- * bytes are the stream; chunks grow with it (one more step per 16 KiB).
+ * between feeds; bit 7: also pop replies by id, out of order; bit 6: chunks 64 times larger; bits
+ * 6 and 5 together: the next byte N makes the stream the rest repeated 2^(N % 16) times (at most
+ * SMALL_MSGS_MAX lines and SMALL_STREAM_MAX bytes, but MSGS_MAX and STREAM_MAX when N = 0xff), so
+ * that floods of lines and lines past YV_QMP_LINE_MAX are reachable while most runs stay small
+ * (a run over a repeated stream costs milliseconds: when half of them did, the target managed 43
+ * runs a second). The other bytes are the stream; chunks grow with it (one more step per 16 KiB).
  *
  * Oracles: yv_qmp_feed fails exactly when a pending line passes YV_QMP_LINE_MAX; exactly one
  * message per complete non-blank line before that (so never more than the '\n's); in order mode
@@ -18,10 +19,10 @@
 #include "core/qmp.h"
 
 #define STREAM_MAX       (YV_QMP_LINE_MAX + 65536)
-#define SMALL_STREAM_MAX (1 << 20)
+#define SMALL_STREAM_MAX (256 << 10)
 /* lines of a repeated stream: enough to show a quadratic queue (N = 0xff), or to stay fast */
 #define MSGS_MAX       32768
-#define SMALL_MSGS_MAX 2048
+#define SMALL_MSGS_MAX 512
 
 typedef struct {
     const char *stream;
@@ -116,13 +117,13 @@ static void pop_some(run *r, unsigned k, uint32_t *rng)
 static const char *make_stream(const uint8_t *data, size_t size, size_t *n, char **owned)
 {
     *owned = NULL;
-    if (!(data[0] & 0x40) || size < 3) {
+    if ((data[0] & 0x60) != 0x60 || size < 3) {
         *n = size - 1;
         return (const char *)data + 1;
     }
     size_t plen = size - 2, reps = (size_t)1 << (data[1] % 16), nl = 0;
     for (const uint8_t *p = data + 2; (p = memchr(p, '\n', size - (size_t)(p - data))); p++) nl++;
-    size_t max = data[1] >= 0xf0 ? STREAM_MAX : SMALL_STREAM_MAX; /* big ones are slow: rarer */
+    size_t max = data[1] == 0xff ? STREAM_MAX : SMALL_STREAM_MAX; /* big ones are slow: rarer */
     if (reps > max / plen) reps = max / plen;
     size_t msgs = data[1] == 0xff ? MSGS_MAX : SMALL_MSGS_MAX;
     if (nl && reps > msgs / nl) reps = msgs / nl ? msgs / nl : 1;
