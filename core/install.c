@@ -69,13 +69,14 @@ static void read_events(boot *b)
     }
 }
 
-/* Stops the first boot's QEMU: quit over the connection we hold, then SIGKILL. */
+/* Stops the first boot's QEMU: quit over the connection we hold (else SIGTERM, which QEMU also
+ * obeys at once), then SIGKILL. */
 static void kill_boot(boot *b)
 {
     yv_err e;
-    if (b->q && !yv_qmp_eof(b->q)) {
-        yv_qmp_call(b->q, "quit", NULL, NULL, yv_now_ms() + 2000, &e);
-    }
+    if (!b->q || !yv_qmp_greeted(b->q) || yv_qmp_eof(b->q) ||
+        yv_qmp_call(b->q, "quit", NULL, NULL, yv_now_ms() + 2000, &e) < 0)
+        if (b->pidfd >= 0) syscall(SYS_pidfd_send_signal, b->pidfd, SIGTERM, NULL, 0);
     struct pollfd p = {b->pidfd, POLLIN, 0};
     if (b->pidfd >= 0 && poll(&p, 1, 3000) <= 0)
         syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0), poll(&p, 1, 5000);
@@ -88,6 +89,33 @@ static void report(yv_install_cb cb, void *ctx, const char *serial_log, int64_t 
     yv_install_last_line(serial_log, line, sizeof line);
     yv_install_progress p = {"first boot", (double)(yv_now_ms() - t0) / 1000.0, line};
     cb(ctx, &p);
+}
+
+/* Reads what QMP has for us. A broken connection (a read error, a line past the limit) fails the
+ * boot unless the power-off was already seen: afterwards a power-off could not be told from a
+ * crash. A plain end of the connection is QEMU leaving: the pidfd says when. */
+static int watch(boot *b, short revents, yv_err *err)
+{
+    yv_err e;
+    int h = yv_qmp_handle(b->q, revents, &e);
+    read_events(b);
+    if (h < 0 && !b->powered_off)
+        return yv_err_set(err, e.code, "cannot watch the first boot: %s", e.msg);
+    if (h < 0 || yv_qmp_eof(b->q)) {
+        yv_qmp_free(b->q);
+        b->q = NULL;
+    }
+    return 0;
+}
+
+/* QEMU has exited: what it wrote before (the SHUTDOWN event among it) is still in the socket, up to
+ * its end (its descriptors close before its exit is reported). Bounded all the same: 256 reads of
+ * up to 64 KiB. */
+static int drain_events(boot *b, yv_err *err)
+{
+    for (int i = 0; i < 256 && b->q && !b->powered_off; i++)
+        if (watch(b, POLLIN, err) < 0) return -1;
+    return 0;
 }
 
 static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0, int64_t start,
@@ -112,19 +140,9 @@ static int wait_boot(boot *b, const char *serial_log, long timeout_s, int64_t t0
         if (b->pidfd < 0 && until > now + 100) until = now + 100;
         int r = poll(p, 2, (int)(until - now > 0 ? until - now : 0));
         if (r < 0 && errno != EINTR) return yv_err_sys(err, YV_E_IO, errno, "poll");
-        if (r > 0 && b->q && p[1].revents) {
-            yv_err e;
-            int h = yv_qmp_handle(b->q, p[1].revents, &e);
-            read_events(b);
-            if (h < 0 && !yv_qmp_eof(b->q) && !b->powered_off)
-                return yv_err_set(err, e.code, "cannot watch the first boot: %s", e.msg);
-            if (h < 0 || yv_qmp_eof(b->q)) {
-                yv_qmp_free(b->q); /* QEMU closed it: it is on its way out */
-                b->q = NULL;
-            }
-        }
-        if (r > 0 && p[0].revents) return 0;                  /* QEMU has exited */
-        if (b->pidfd < 0 && yv_proc_exited(b->pid)) return 0; /* no pidfds here: /proc tells */
+        if (r > 0 && b->q && p[1].revents && watch(b, p[1].revents, err) < 0) return -1;
+        if (r > 0 && p[0].revents) return drain_events(b, err); /* QEMU has exited */
+        if (b->pidfd < 0 && yv_proc_exited(b->pid)) return 0;   /* no pidfds here: /proc tells */
     }
 }
 
@@ -145,7 +163,9 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
     if (rc < 0) goto out_nvm;
     yv_vm_add_drive(&vm, "seed", iso, YV_DRIVE_IDE, YV_MEDIA_CD, -1);
     int64_t start = yv_now_ms();
-    if ((rc = yv_lifecycle_start(root, cfg, &vm, vm_dir, &res, err)) < 0) goto out;
+    /* paused (-S) until we listen: QMP sends events only after capabilities are negotiated, and a
+     * guest quick to power off must not do it unseen */
+    if ((rc = yv_lifecycle_start(root, cfg, &vm, vm_dir, true, &res, err)) < 0) goto out;
     b.pid = res.pid;
     b.pidfd = (int)syscall(SYS_pidfd_open, res.pid, 0);
     /* this VM is not visible to anyone yet: holding its QMP for the whole boot is safe, and it is
@@ -154,7 +174,8 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
     b.q = yv_qmp_new();
     yv_err e;
     /* without QMP a power-off cannot be told from a crash: a first boot we cannot watch fails */
-    if (yv_qmp_connect(b.q, sock, &e) < 0 || yv_qmp_greet(b.q, yv_now_ms() + 5000, &e) < 0)
+    if (yv_qmp_connect(b.q, sock, &e) < 0 || yv_qmp_greet(b.q, yv_now_ms() + 5000, &e) < 0 ||
+        yv_qmp_call(b.q, "cont", NULL, NULL, yv_now_ms() + 5000, &e) < 0)
         rc = yv_err_set(err, e.code, "cannot watch the first boot: %s", e.msg);
     else rc = wait_boot(&b, serial, timeout_s, t0, start, cb, cb_ctx, cancel, err);
     free(sock);

@@ -81,6 +81,7 @@ typedef struct {
     yv_vm vm;       /* owned, when loaded by name */
     const yv_vm *v; /* the VM to start: &vm, or the caller's */
     char *vm_dir, *qemu, *up, *down, *ovmf_code;
+    bool paused;
 } launch_ctx;
 
 static void ctx_done(launch_ctx *c)
@@ -120,8 +121,8 @@ static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const
 static void ctx_argv(const launch_ctx *c, const char *root, const yv_config *cfg,
                      const yv_run_result *res, yv_argv *out)
 {
-    yv_qemuargv_host h = {c->qemu,         root,         c->vm_dir, res->accel,
-                          cfg->vnc_listen, c->ovmf_code, c->up,     c->down};
+    yv_qemuargv_host h = {c->qemu,      root,  c->vm_dir, res->accel, cfg->vnc_listen,
+                          c->ovmf_code, c->up, c->down,   c->paused};
     yv_qemuargv_build(c->v, &h, out);
 }
 
@@ -358,12 +359,13 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
 }
 
 int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm, const char *vm_dir,
-                       yv_run_result *res, yv_err *err)
+                       bool paused, yv_run_result *res, yv_err *err)
 {
     launch_ctx c;
     memset(&c, 0, sizeof c);
     memset(res, 0, sizeof *res);
     c.v = vm;
+    c.paused = paused;
     c.vm_dir = yv_strdup(vm_dir);
     int rc = ctx_prepare(&c, cfg, res, err);
     if (rc == 0 && yv_vmstate_live_pid(root, cfg, vm->name) > 0)

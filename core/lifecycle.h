@@ -37,9 +37,10 @@ int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, y
                      yv_err *err);
 
 /* Starts an already loaded VM whose folder is vm_dir (the first boot of a preset runs from the
- * folder under construction, with the seed as an extra drive). */
+ * folder under construction, with the seed as an extra drive); paused: QEMU's -S, the guest starts
+ * at QMP `cont`. */
 int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm, const char *vm_dir,
-                       yv_run_result *res, yv_err *err);
+                       bool paused, yv_run_result *res, yv_err *err);
 
 typedef enum { YV_STOP_ACPI, YV_STOP_QUIT, YV_STOP_SIGTERM, YV_STOP_SIGKILL } yv_stop_step;
 const char *yv_lifecycle_step_name(yv_stop_step s);

@@ -27,6 +27,7 @@ typedef struct {
     bool seen;
     bool creating; /* another process is building it (create, a preset's first boot) */
     int pidfd;
+    bool pidfd_polled; /* in the last poll set: only then does the pidfd stand for proof of life */
     int statfd; /* /proc/PID/stat, kept open while running: re-read with pread every second */
     yv_qmp *qmp;
     qphase qp;
@@ -110,6 +111,13 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* The state of a live QEMU, as QMP or its absence tells it; a VM whose config is broken shows
+ * `invalid` whatever its process does (the problem is what the user must fix). */
+static void set_live_state(entry *e, yv_state st)
+{
+    e->pub.state = e->pub.valid ? st : YV_STATE_INVALID;
+}
+
 /* ---- process facts ---- */
 
 /* CPU ticks and start time (in ticks since boot) from /proc/PID/stat, kept open (opened on first
@@ -165,7 +173,7 @@ static void sample_cpu(yv_monitor *m, entry *e, int64_t now)
 static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
 {
     e->pub.pid = pid;
-    e->pub.state = YV_STATE_RUNNING;
+    set_live_state(e, YV_STATE_RUNNING);
     e->pub.detail[0] = '\0';
     e->pub.cpu = -1;
     e->pub.vnc = 0;
@@ -200,21 +208,24 @@ static void settle_dead(yv_monitor *m, entry *e)
     free(crash);
 }
 
+/* Its QEMU died (or was replaced): nothing of that process is kept, not even its descriptors. */
+static void forget_process(entry *e)
+{
+    entry_stop_watching(e);
+    e->pub.pid = 0;
+    e->pub.cpu = -1;
+    e->pub.uptime_s = -1;
+    e->pub.vnc = 0;
+}
+
 static void check_liveness(yv_monitor *m, entry *e, int64_t now)
 {
     if (!m->qemu_real) m->qemu_real = yv_vmstate_qemu_real(m->cfg);
     pid_t live = yv_vmstate_live_pid_of(m->root, m->cfg, e->pub.name, m->qemu_real);
     if (live > 0 && live == e->pub.pid) return;
-    if (e->pub.pid > 0) { /* it died (or was replaced) */
-        entry_stop_watching(e);
-        e->pub.pid = 0;
-        e->pub.cpu = -1;
-        e->pub.uptime_s = -1;
-        e->pub.vnc = 0;
-    }
+    if (e->pub.pid > 0) forget_process(e);
     if (live > 0) became_live(m, e, live, now);
     else settle_dead(m, e);
-    if (live > 0 && !e->pub.valid) e->pub.state = YV_STATE_INVALID;
 }
 
 /* ---- scanning ---- */
@@ -260,7 +271,7 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
     free(dir);
     /* A QEMU we hold a pidfd for is proven alive until the pidfd says otherwise (its death wakes
      * the loop and rescans at once): no pidfile, lock or /proc/PID/exe to read every second. */
-    if (e->pidfd >= 0 && e->pub.pid > 0) {
+    if (e->pidfd >= 0 && e->pidfd_polled && e->pub.pid > 0) {
         if (!e->pub.valid) e->pub.state = YV_STATE_INVALID;
         return;
     }
@@ -320,7 +331,7 @@ static void qmp_start(yv_monitor *m, entry *e, int64_t now)
     e->next_qmp = now + m->o.refresh_ms;
     if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
         qmp_end(e);
-        e->pub.state = YV_STATE_UNRESPONSIVE;
+        set_live_state(e, YV_STATE_UNRESPONSIVE);
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
     }
     free(sock);
@@ -329,11 +340,12 @@ static void qmp_start(yv_monitor *m, entry *e, int64_t now)
 
 static void qmp_event(entry *e, const char *ev)
 {
-    if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN")) e->pub.state = YV_STATE_SHUTTING_DOWN;
-    else if (!strcmp(ev, "STOP")) e->pub.state = YV_STATE_PAUSED;
-    else if (!strcmp(ev, "RESUME")) e->pub.state = YV_STATE_RUNNING;
+    if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN"))
+        set_live_state(e, YV_STATE_SHUTTING_DOWN);
+    else if (!strcmp(ev, "STOP")) set_live_state(e, YV_STATE_PAUSED);
+    else if (!strcmp(ev, "RESUME")) set_live_state(e, YV_STATE_RUNNING);
     else if (!strcmp(ev, "GUEST_PANICKED")) {
-        e->pub.state = YV_STATE_ERROR;
+        set_live_state(e, YV_STATE_ERROR);
         snprintf(e->pub.detail, sizeof e->pub.detail, "guest-panicked");
     }
 }
@@ -343,14 +355,12 @@ static void qmp_answer(entry *e, yv_qmp_msg *msg)
     const char *st =
         json_string_value(json_object_get(json_object_get(msg->json, "return"), "status"));
     if (msg->kind == YV_QMP_ERROR || !st) {
-        e->pub.state = YV_STATE_UNRESPONSIVE;
+        set_live_state(e, YV_STATE_UNRESPONSIVE);
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: unexpected answer to query-status");
         return;
     }
     snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", st);
-    e->pub.state = yv_vmstate_from_qmp(st, e->pub.detail, sizeof e->pub.detail);
-    if (!e->pub.valid)
-        e->pub.state = YV_STATE_INVALID; /* what its config says wins, as in rescan */
+    set_live_state(e, yv_vmstate_from_qmp(st, e->pub.detail, sizeof e->pub.detail));
 }
 
 /* Advances the conversation with what has arrived; true when the view changed. */
@@ -386,7 +396,7 @@ static void qmp_timeout(yv_monitor *m, entry *e)
     if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(sock)) {
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
     } else {
-        e->pub.state = YV_STATE_UNRESPONSIVE;
+        set_live_state(e, YV_STATE_UNRESPONSIVE);
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP did not answer within %d ms",
                  m->o.qmp_timeout_ms);
     }
@@ -443,12 +453,13 @@ void yv_monitor_free(yv_monitor *m)
     free(m);
 }
 
-static void add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, int fd, short ev,
+static bool add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, int fd, short ev,
                      entry *e, slot_kind kind)
 {
-    if (*k >= max || fd < 0) return;
+    if (*k >= max || fd < 0) return false;
     fds[*k] = (struct pollfd){fd, ev, 0};
     m->slots[(*k)++] = (slot){e, kind};
+    return true;
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -461,9 +472,12 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
     size_t k = 0;
     int64_t now = yv_now_ms(), next = m->next_scan;
     m->slots = yv_realloc(m->slots, (max ? max : 1) * sizeof *m->slots);
+    /* pidfds first: when the set is full, a VM left out is re-proven by every rescan instead */
+    for (size_t i = 0; i < m->n; i++)
+        m->v[i]->pidfd_polled =
+            add_slot(m, fds, max, &k, m->v[i]->pidfd, POLLIN, m->v[i], SLOT_PIDFD);
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
-        add_slot(m, fds, max, &k, e->pidfd, POLLIN, e, SLOT_PIDFD);
         if (e->qmp) {
             add_slot(m, fds, max, &k, yv_qmp_fd(e->qmp), yv_qmp_poll_events(e->qmp), e, SLOT_QMP);
             next = min64(next, e->qdeadline);
@@ -514,9 +528,8 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
         entry *e = m->slots[i].e;
         if (!fds[i].revents) continue;
         switch (m->slots[i].kind) {
-        case SLOT_PIDFD: /* it exited: drop the proof of life, so the rescan looks again */
-            close(e->pidfd);
-            e->pidfd = -1;
+        case SLOT_PIDFD: /* it exited: the rescan below settles what it left (crashed or not) */
+            forget_process(e);
             died = true;
             break;
         case SLOT_QMP:
@@ -525,7 +538,7 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
                 char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
                 qmp_end(e);
                 if (!yv_vmstate_qmp_busy(sock)) {
-                    e->pub.state = YV_STATE_UNRESPONSIVE;
+                    set_live_state(e, YV_STATE_UNRESPONSIVE);
                     snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
                 }
                 free(sock);

@@ -91,20 +91,24 @@ void yv_proc_set_cancel(volatile sig_atomic_t *flag)
     cancel_flag = flag;
 }
 
-/* Drains both pipes until EOF. When the cancel flag goes up, the tool gets SIGTERM (once): a
- * signal handler's EINTR, or the 200 ms tick, notices it even while the tool prints nothing. */
+/* Drains both pipes until EOF. When the cancel flag goes up, the tool gets SIGTERM, and SIGKILL
+ * 5 s later if its pipes are still open: a signal handler's EINTR, or the 200 ms tick, notices the
+ * flag even while the tool prints nothing. */
 static void drain(pid_t pid, int out_fd, int err_fd, sink *out, sink *tail)
 {
     struct pollfd p[2] = {{err_fd, POLLIN, 0}, {out_fd, POLLIN, 0}};
     int open_fds = out_fd >= 0 ? 2 : 1;
-    bool stopped = false;
+    int64_t kill_at = 0; /* when SIGKILL follows the SIGTERM */
     char buf[4096];
     while (open_fds > 0) {
-        if (!stopped && cancel_flag && *cancel_flag) {
+        if (!kill_at && cancel_flag && *cancel_flag) {
             kill(pid, SIGTERM);
-            stopped = true;
+            kill_at = yv_now_ms() + 5000;
+        } else if (kill_at > 0 && yv_now_ms() >= kill_at) {
+            kill(pid, SIGKILL);
+            kill_at = -1;
         }
-        if (poll(p, 2, cancel_flag && !stopped ? 200 : -1) < 0) {
+        if (poll(p, 2, cancel_flag && kill_at >= 0 ? 200 : -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }

@@ -68,6 +68,7 @@ static void add_machine(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
     yv_argv_add(a, h->accel == YV_ACCEL_KVM ? "kvm" : "tcg");
     add_path_opt(a, "-qmp", "unix:", sock, ",server=on,wait=off");
     yv_argv_add(a, "-daemonize");
+    if (h->paused) yv_argv_add(a, "-S");
     yv_argv_add(a, "-name");
     yv_argv_add(a, vm->name);
     yv_argv_add(a, "-m");

@@ -3,6 +3,7 @@
 #ifndef YV_QEMUARGV_H
 #define YV_QEMUARGV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -27,6 +28,8 @@ typedef struct {
     const char *vnc_listen;
     const char *ovmf_code; /* firmware code (read-only) */
     const char *netdevup, *netdevdown;
+    bool paused; /* -S: the guest waits for QMP `cont` (a first boot that must not outrun its
+                    watcher) */
 } yv_qemuargv_host;
 
 /* "a,b" → "a,,b": QEMU option values split on single commas. Malloc'd. */

@@ -200,11 +200,14 @@ fail:;
     return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
 }
 
-/* Opens a file to read whole. O_NONBLOCK: a FIFO put where a config belongs must not block the
- * caller (the TUI's loop) until someone writes to it; a device or FIFO is refused before any read.
- */
+/* Opens a file to read whole. A FIFO, device or folder is refused before it is opened (opening
+ * some devices does something), and again after (it may have been swapped in between); O_NONBLOCK:
+ * a FIFO put there since must not block the caller (the TUI's loop) until someone writes to it. */
 static int open_regular(const char *path, yv_code notfound_code, yv_err *err)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return yv_err_set(err, YV_E_IO, "cannot read %s: not a regular file", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
@@ -214,7 +217,6 @@ static int open_regular(const char *path, yv_code notfound_code, yv_err *err)
                                         : YV_E_IO,
                           e, "cannot read %s", path);
     }
-    struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);

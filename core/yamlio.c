@@ -57,13 +57,15 @@ static yv_ydoc *load(yaml_parser_t *p, const char *name, yv_err *err)
  * not walk). Our formats nest four levels at most. */
 enum { MAX_DEPTH = YV_YAMLIO_MAX_DEPTH };
 
-/* Fewer '[' and '{' than the limit cannot nest flow collections deeper than it, so only a text with
- * many brackets pays for the event pre-pass. */
+/* Whether the event pre-pass must run. Each '[' or '{' opens one flow collection, plus at most one
+ * implicit single-pair mapping inside a sequence ("[a: b]"), so a text with no more than half the
+ * limit in brackets cannot nest flow collections deeper than the limit; only a text with more
+ * pays for the pre-pass. */
 static bool may_nest_deep(const char *buf, size_t len)
 {
     size_t brackets = 0;
     for (size_t i = 0; i < len; i++)
-        if ((buf[i] == '[' || buf[i] == '{') && ++brackets > MAX_DEPTH) return true;
+        if ((buf[i] == '[' || buf[i] == '{') && ++brackets > MAX_DEPTH / 2) return true;
     return false;
 }
 

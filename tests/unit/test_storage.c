@@ -1,6 +1,8 @@
 /* Unit tests of core/storage.c: disks through the real qemu-img. */
 #include "unit.h"
 
+#include <sys/stat.h>
+
 #include "core/config.h"
 #include "core/proc.h"
 #include "core/storage.h"
@@ -74,6 +76,11 @@ static void test_info_of_raw_and_missing(void **state)
     assert_int_equal(yv_storage_info_of(&f->cfg, p, &info, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
     ut_assert_contains(err.msg, "qemu-img failed (exit 1): ");
+    assert_int_equal(yv_storage_qcow2_size(p), 0);
+    free(p);
+    /* a FIFO named as the disk: 0 at once (a blocking open would wait for a writer forever) */
+    p = path_of(f, "fifo.qcow2");
+    assert_int_equal(mkfifo(p, 0600), 0);
     assert_int_equal(yv_storage_qcow2_size(p), 0);
     free(p);
 }

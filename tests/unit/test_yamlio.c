@@ -678,6 +678,29 @@ static void test_nesting_is_bounded(void **state)
     free(deep);
     free(flow);
     free(lines);
+    /* "[a: …]" is two flow collections (the sequence and a single-pair mapping) for one bracket:
+     * counted the same whatever other brackets the text holds */
+    char *open2 = repeat("[a: ", YV_YAMLIO_MAX_DEPTH / 2, "x"),
+         *close2 = repeat("]", YV_YAMLIO_MAX_DEPTH / 2, "\n");
+    text = yv_asprintf("%s%s", open2, close2);
+    d = yv_yamlio_load_string("m.yaml", text, strlen(text), &err);
+    assert_non_null(d);
+    yv_yamlio_free(d);
+    free(text);
+    free(open2);
+    free(close2);
+    open2 = repeat("[a: ", YV_YAMLIO_MAX_DEPTH / 2 + 1, "x");
+    close2 = repeat("]", YV_YAMLIO_MAX_DEPTH / 2 + 1, "\n");
+    text = yv_asprintf("%s%s", open2, close2);
+    assert_null(yv_yamlio_load_string("m.yaml", text, strlen(text), &err));
+    ut_assert_contains(err.msg, "YAML flow collections nested deeper than 64 levels");
+    free(text);
+    text = yv_asprintf("%s%s# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n", open2, close2);
+    assert_null(yv_yamlio_load_string("m.yaml", text, strlen(text), &err));
+    ut_assert_contains(err.msg, "YAML flow collections nested deeper than 64 levels");
+    free(text);
+    free(open2);
+    free(close2);
     /* what took libyaml minutes fails at once */
     text = repeat("[", 200000, "");
     assert_null(yv_yamlio_load_string("d.yaml", text, strlen(text), &err));
