@@ -79,6 +79,9 @@ new_root()
     local __nr_t __nr_r
     mktmp_into __nr_t
     __nr_r="$__nr_t/root"
+    # before the folder goes: any QEMU of this root a failing test left running (a first boot
+    # whose create was killed, a VM never shut down)
+    at_exit stop_qemus "$__nr_r"
     mkdir "$__nr_r" || fail "mkdir $__nr_r"
     VNC_LISTEN="127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
     printf 'vnc:\n  listen: %s\n' "$VNC_LISTEN" >"$__nr_r/config.yaml"
@@ -135,6 +138,20 @@ qemus_of()
         p=${p%/cmdline}
         is_qemu "$p" && ! pid_exited "$p" && echo "$p"
     done
+}
+
+# end_process PID EXE: the cleanup of a process a test started (when it is still EXE): SIGTERM, up
+# to 5 s to exit (an ASan build checks for leaks on its way out), then SIGKILL.
+end_process()
+{
+    [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$(realpath "$2")" ] || return 0
+    kill -TERM "$1" 2>/dev/null
+    for _ in $(seq 50); do
+        pid_exited "$1" && return 0
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    return 0
 }
 
 # stop_qemus ROOT: the cleanup of a test that starts QEMU — the QEMU of each ROOT/run/*.pid and

@@ -93,6 +93,8 @@ tui_start()
     tm new-session -d -s "$S" -x "${TUI_W:-80}" -y "${TUI_H:-24}" "bash $d/tui.sh" ||
         fail "tmux new-session failed"
     wait_screen '^ YAVE ' 5
+    # a failing test leaves it running: ended before its tmux server goes (LIFO)
+    at_exit end_process "$(tui_pid)" "$YAVE_TEST_BIN"
 }
 
 # cap: what the pane shows now.
