@@ -200,14 +200,13 @@ fail:;
     return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
 }
 
-/* Opens a file to read whole. A FIFO, device or folder is refused before it is opened (opening
- * some devices does something), and again after (it may have been swapped in between); O_NONBLOCK:
- * a FIFO put there since must not block the caller (the TUI's loop) until someone writes to it. */
-static int open_regular(const char *path, yv_code notfound_code, yv_err *err)
+/* Opens a file to read whole; a FIFO, device or folder is refused. O_NONBLOCK: a FIFO put where a
+ * config belongs must not block the caller (the TUI's loop) until someone writes to it. (No stat
+ * before the open to spare devices being opened at all: whoever can put a device in the root can
+ * do worse there, and the TUI reads a thousand configs at start.) */
+static int open_regular(const char *path, off_t *size, yv_code notfound_code, yv_err *err)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return yv_err_set(err, YV_E_IO, "cannot read %s: not a regular file", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
@@ -226,6 +225,7 @@ static int open_regular(const char *path, yv_code notfound_code, yv_err *err)
         close(fd);
         return yv_err_set(err, YV_E_IO, "cannot read %s: not a regular file", path);
     }
+    *size = st.st_size;
     return fd;
 }
 
@@ -239,15 +239,18 @@ static void *too_large(const char *path, int fd, char *buf, yv_err *err)
 
 char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv_err *err)
 {
-    int fd = open_regular(path, notfound_code, err);
+    off_t size = 0;
+    int fd = open_regular(path, &size, notfound_code, err);
     if (fd < 0) return NULL;
-    size_t cap = 4096, n = 0;
+    /* room for the whole file and its NUL at once, so one read usually does */
+    size_t cap = size > 0 && size < YV_ROOT_MAX_READ ? (size_t)size + 2 : 4096, n = 0;
     char *buf = yv_malloc(cap);
     for (;;) {
         /* checked while reading, not from st_size: /proc files report 0 and files can grow */
         if (n > YV_ROOT_MAX_READ) return too_large(path, fd, buf, err);
         if (n + 1 >= cap) buf = yv_realloc(buf, cap *= 2);
-        ssize_t r = read(fd, buf + n, cap - n - 1);
+        size_t want = cap - n - 1;
+        ssize_t r = read(fd, buf + n, want);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             yv_err_sys(err, YV_E_IO, errno, "cannot read %s", path);
@@ -257,7 +260,11 @@ char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv
         }
         if (r == 0) break;
         n += (size_t)r;
+        /* a regular file read short of what was asked is at its end: no read just to see 0 (the
+         * files we read are replaced by rename, never appended to; /proc's report size 0) */
+        if (size > 0 && (size_t)r < want) break;
     }
+    if (n > YV_ROOT_MAX_READ) return too_large(path, fd, buf, err);
     close(fd);
     buf[n] = '\0';
     if (len) *len = n;
