@@ -272,7 +272,7 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
     /* A QEMU we hold a pidfd for is proven alive until the pidfd says otherwise (its death wakes
      * the loop and rescans at once): no pidfile, lock or /proc/PID/exe to read every second. */
     if (e->pidfd >= 0 && e->pidfd_polled && e->pub.pid > 0) {
-        if (!e->pub.valid) e->pub.state = YV_STATE_INVALID;
+        set_live_state(e, e->pub.state); /* its config may have broken */
         return;
     }
     check_liveness(m, e, now);

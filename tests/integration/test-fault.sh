@@ -72,7 +72,6 @@ fault_root()
     printf 'qemu:\n  accel: tcg\novmf:\n  code: %s\n  vars: %s\n' "$OVMF_CODE" "$OVMF_VARS" \
         >>"$__fr_r/config.yaml"
     mktmp_into FTMP
-    at_exit stop_qemus "$__fr_r"
     printf -v "$1" '%s' "$__fr_r"
 }
 

@@ -28,16 +28,6 @@ nsx()
     ip netns exec "$NS" "$@"
 }
 
-# net_root VAR: a fresh root whose QEMUs are killed when the test ends (before the root is removed
-# and before the namespace is deleted).
-net_root()
-{
-    local __r
-    new_root __r
-    at_exit stop_qemus "$__r"
-    printf -v "$1" '%s' "$__r"
-}
-
 # yvn ROOT ARGS...: the batch front end on ROOT, inside the namespace.
 yvn()
 {
@@ -242,7 +232,7 @@ test_run_attaches_and_shutdown_removes()
 {
     local root tap mac
     new_ns 1
-    net_root root
+    new_root root
     add_bridge br0
     mkvm_net "$root" n1 br0
     tap=$(tap_of "$root" n1) || exit 1
@@ -270,7 +260,7 @@ test_netdev_up_down_idempotent()
 {
     local root tap mac r1 r2
     new_ns 2
-    net_root root
+    new_root root
     add_bridge br0
     mkvm_net "$root" n2 br0
     tap=$(tap_of "$root" n2) || exit 1
@@ -307,7 +297,7 @@ test_spoofed_frames_are_dropped()
 {
     local root tap mac got
     new_ns 3
-    net_root root
+    new_root root
     add_bridge br0
     nsx ip link add vport type veth peer name vpeer || fail "veth"
     nsx ip link set vport master br0 || fail "vport master br0"
@@ -339,7 +329,7 @@ test_hostile_ifname_refused()
 {
     local root tap before hostile='x";flush ruleset;#' long=abcdefghijklmnop dir
     new_ns 4
-    net_root root
+    new_root root
     add_bridge br0
     mkvm_net "$root" n4 br0
     tap=$(tap_of "$root" n4) || exit 1
@@ -371,7 +361,7 @@ test_missing_bridge_refuses_to_start()
 {
     local root tap
     new_ns 5
-    net_root root
+    new_root root
     mkvm_net "$root" n5 nobr
     tap=$(tap_of "$root" n5) || exit 1
     expect_exit 1 yvn "$root" run --name n5
@@ -398,7 +388,7 @@ test_netdevup_script()
 {
     local root tmp tap mac up down stub env
     new_ns 6
-    net_root root
+    new_root root
     mktmp_into tmp
     add_bridge br0
     mkvm_net "$root" n6 br0
@@ -446,7 +436,7 @@ test_killed_vm_rules_cleaned_by_next_command()
 {
     local root tap mac pid
     new_ns 7
-    net_root root
+    new_root root
     add_bridge br0
     mkvm_net "$root" n7 br0
     tap=$(tap_of "$root" n7) || exit 1

@@ -63,6 +63,18 @@ assert_nothing_left()
     assert_eq "" "$p" "processes still using the root (QEMU)"
 }
 
+# wait_line FILE TEXT PID SECONDS STEP: waits until FILE holds TEXT (checked every STEP s, for at
+# most SECONDS) while PID runs; fails without it, showing FILE.
+wait_line()
+{
+    local end=$((SECONDS + $4))
+    while [ "$SECONDS" -lt "$end" ] && ! grep -q "$2" "$1"; do
+        kill -0 "$3" 2>/dev/null || break
+        sleep "$5"
+    done
+    grep -q "$2" "$1" || fail "no '$2' line: $(cat "$1")"
+}
+
 # a root with one ordinary VM (so vnc_table.yaml exists and must stay unchanged) and the empty preset
 cheap_root()
 {
@@ -115,12 +127,7 @@ interrupt_create()
         -m 64 -c 128 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
     pid=$!
     at_exit kill -KILL "$pid"
-    for _ in $(seq 600); do
-        grep -q 'create: first boot' "$t/err" && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    grep -q 'create: first boot' "$t/err" || fail "no first boot progress line: $(cat "$t/err")"
+    wait_line "$t/err" 'create: first boot' "$pid" 120 0.2
     [ -n "$(procs_with "$root/run/pc.sock")" ] || fail "no QEMU of the first boot"
     sleep 1
     start=$(date +%s.%N)
@@ -129,11 +136,7 @@ interrupt_create()
     else
         kill -s "$sig" "$pid"
     fi
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && fail "create still running 30 s after SIG$sig"
+    wait_exited "$pid" 300 # 30 s
     rc=0
     wait "$pid" || rc=$?
     took=$("$PY" -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$start")
@@ -172,19 +175,10 @@ test_3b_ctrl_c_during_launch_leaves_nothing()
             --no-ovmf -m 64 -c 128 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
         pid=$!
         at_exit kill -KILL "$pid"
-        for _ in $(seq 600); do
-            grep -q 'create: seed' "$t/err" && break
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.01
-        done
-        grep -q 'create: seed' "$t/err" || fail "no seed progress line: $(cat "$t/err")"
+        wait_line "$t/err" 'create: seed' "$pid" 10 0.01
         sleep "$d"
         kill -s INT -- "-$pid" 2>/dev/null || kill -s INT "$pid"
-        for _ in $(seq 300); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && fail "create still running 30 s after SIGINT"
+        wait_exited "$pid" 300 # 30 s
         rc=0
         wait "$pid" || rc=$?
         last=$(tail -n 1 "$t/err")

@@ -15,16 +15,6 @@ PW=Zq7xW9pL # distinctive: grepped for everywhere it must not be
 
 # ---- helpers of this file ----
 
-# run_root VAR: new_root, plus the cleanup that stops its QEMUs (registered after the folder's
-# removal, so it runs before it).
-run_root()
-{
-    local __rr
-    new_root __rr
-    at_exit stop_qemus "$__rr"
-    printf -v "$1" '%s' "$__rr"
-}
-
 # mkvm ROOT NAME [PASSWORD]: a tiny VM (no network, no UEFI, 64 MiB disk and memory); the password
 # goes through a file, never through a command line.
 mkvm()
@@ -116,7 +106,7 @@ has_real_kvm()
 test_run_status_shutdown_by_quit()
 {
     local root pid t0 ms
-    run_root root
+    new_root root
     mkvm "$root" a1
     start_vm "$root" a1 pid
     assert_match "^started VM 'a1' \(pid $pid, tcg\)$" "$OUT" "run's report"
@@ -164,7 +154,7 @@ test_run_status_shutdown_by_quit()
 test_shutdown_force_quits_at_once()
 {
     local root pid t0 ms
-    run_root root
+    new_root root
     mkvm "$root" b1
     expect_exit 0 yv "$root" --json run --name b1
     assert_json_docs 1
@@ -190,7 +180,7 @@ test_shutdown_force_quits_at_once()
 test_killed_qemu_is_crashed_until_the_next_run()
 {
     local root pid pid2
-    run_root root
+    new_root root
     mkvm "$root" c1
     start_vm "$root" c1 pid
     kill -9 "$pid"
@@ -221,7 +211,7 @@ test_killed_qemu_is_crashed_until_the_next_run()
 test_pidfile_naming_an_unrelated_process_is_not_trusted()
 {
     local root sp pid
-    run_root root
+    new_root root
     mkvm "$root" d1
     sleep 300 >/dev/null 2>&1 &
     sp=$!
@@ -254,7 +244,7 @@ test_pidfile_naming_an_unrelated_process_is_not_trusted()
 test_run_of_a_running_vm_is_refused_and_harmless()
 {
     local root pid
-    run_root root
+    new_root root
     mkvm "$root" e1
     start_vm "$root" e1 pid
     expect_exit 4 yv "$root" run --name e1
@@ -275,7 +265,7 @@ test_run_of_a_running_vm_is_refused_and_harmless()
 test_vnc_password_is_never_exposed()
 {
     local root pid t pwf hits marker mp a all_out="" all_err=""
-    run_root root
+    new_root root
     t=$(dirname "$root")
     pwf=$t/pw.f1
     mkvm "$root" f1
@@ -331,7 +321,7 @@ test_vnc_login_with_a_real_client_on_loopback_only()
 {
     local root disp port addrs pid
     [ -x "$VNCAUTH" ] || fail "no $VNCAUTH (make build/tools/vncauth)"
-    run_root root
+    new_root root
     rm -f "$root/config.yaml" # the default vnc.listen: 127.0.0.1
     mkvm "$root" g1
     disp=$(display_of "$root" g1) || exit 1
@@ -364,7 +354,7 @@ test_vnc_login_with_a_real_client_on_loopback_only()
 test_two_vms_side_by_side()
 {
     local root p1 p2 port1 port2
-    run_root root
+    new_root root
     mkvm "$root" h1 Pw1aaaaa
     mkvm "$root" h2 Pw2bbbbb
     start_vm "$root" h1 p1
@@ -396,7 +386,7 @@ test_two_vms_side_by_side()
 test_dry_run_prints_argv_and_starts_nothing()
 {
     local root i found=0 accel_next
-    run_root root
+    new_root root
     mkvm "$root" i1
     expect_exit 0 yv "$root" run --name i1 --dry-run
     assert_no_file "$root/run/i1.pid" "dry-run wrote a pidfile"
@@ -431,7 +421,7 @@ test_dry_run_prints_argv_and_starts_nothing()
 test_qemu_refusing_to_start_leaves_nothing()
 {
     local root t
-    run_root root
+    new_root root
     t=$(dirname "$root")
     printf '#!/bin/sh\necho "qemu: something broke" >&2\nexit 1\n' >"$t/fakeqemu"
     chmod +x "$t/fakeqemu"
@@ -448,7 +438,7 @@ test_qemu_refusing_to_start_leaves_nothing()
 test_taken_vnc_port_fails_cleanly()
 {
     local root disp port
-    run_root root
+    new_root root
     mkvm "$root" j2
     disp=$(display_of "$root" j2) || exit 1
     port=$((5900 + disp))
@@ -468,7 +458,7 @@ test_accel_kvm_without_kvm_is_permission()
         echo "    (skipped: this machine has usable KVM)" >&2
         return 0
     fi
-    run_root root
+    new_root root
     printf 'vnc:\n  listen: %s\nqemu:\n  accel: kvm\n' "$VNC_LISTEN" >"$root/config.yaml"
     mkvm "$root" k1
     expect_exit 77 yv "$root" run --name k1
@@ -528,7 +518,7 @@ time.sleep(60)' "$root/run/q1.sock" "$t/held" </dev/null >/dev/null 2>&1 &
 test_delete_of_a_running_vm()
 {
     local root pid
-    run_root root
+    new_root root
     mkvm "$root" l1
     start_vm "$root" l1 pid
     expect_exit 4 yv "$root" --json delete --name l1

@@ -25,14 +25,13 @@ note()
     printf '      %s: %s\n' "$CURRENT_TEST" "$*"
 }
 
-# tui_root VAR [VM...]: a fresh root (shutdown.timeout 3 s, TCG) whose QEMUs are killed when the test
-# ends, with a tiny VM for each name.
+# tui_root VAR [VM...]: a fresh root (shutdown.timeout 3 s, TCG; new_root stops its QEMUs when the
+# test ends), with a tiny VM for each name.
 tui_root()
 {
     local __tr n pwf
     new_root __tr
     printf 'shutdown:\n  timeout: 3\nqemu:\n  accel: tcg\n' >>"$__tr/config.yaml"
-    at_exit stop_qemus "$__tr"
     pwf=$(dirname "$__tr")/vncpw
     printf 'pw345678\n' >"$pwf"
     printf -v "$1" '%s' "$__tr"
