@@ -18,7 +18,8 @@
 #include "valid.h"
 #include "vmstate.h"
 
-typedef enum { Q_IDLE, Q_GREETING, Q_QUERY } qphase;
+/* Q_HELD: the connection to run/<vm>.events stays open between queries, events arriving on it */
+typedef enum { Q_IDLE, Q_GREETING, Q_QUERY, Q_HELD } qphase;
 typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC } slot_kind;
 
 typedef struct {
@@ -31,6 +32,8 @@ typedef struct {
     int statfd; /* /proc/PID/stat, kept open while running: re-read with pread every second */
     yv_qmp *qmp;
     qphase qp;
+    bool held;          /* qmp is on run/<vm>.events, kept open (else one exchange on .sock) */
+    int64_t held_retry; /* another TUI holds run/<vm>.events: use .sock until then */
     json_int_t qid;
     int64_t qdeadline, next_qmp;
     yv_vnccheck *vnc;
@@ -58,6 +61,19 @@ struct yv_monitor {
                         else */
 };
 
+/* ---- timers ---- */
+
+/* The first multiple of period after now. Every VM's timers fall on the same ticks, so a refresh
+ * of twenty VMs is one wakeup that sends twenty queries, not twenty wakeups. */
+static int64_t next_tick(int64_t now, int period)
+{
+    return (now / period + 1) * period;
+}
+
+/* A VNC server that answered is QEMU's own: it stays up while QEMU's main loop runs, and a hung
+ * main loop shows in QMP first (which re-probes at once). So it is re-checked less often. */
+enum { VNC_OK_MS = 30000 };
+
 /* ---- entries ---- */
 
 static void qmp_end(entry *e)
@@ -65,6 +81,7 @@ static void qmp_end(entry *e)
     yv_qmp_free(e->qmp);
     e->qmp = NULL;
     e->qp = Q_IDLE;
+    e->held = false;
 }
 
 static void entry_stop_watching(entry *e)
@@ -212,6 +229,7 @@ static void settle_dead(yv_monitor *m, entry *e)
 static void forget_process(entry *e)
 {
     entry_stop_watching(e);
+    e->held_retry = 0;
     e->pub.pid = 0;
     e->pub.cpu = -1;
     e->pub.uptime_s = -1;
@@ -316,25 +334,58 @@ static void rescan(yv_monitor *m, int64_t now)
     }
     m->n = k;
     if (m->n != nold || k != nold) qsort(m->v, m->n, sizeof *m->v, cmp_entry);
-    m->next_scan = now + m->o.rescan_ms;
+    m->next_scan = next_tick(now, m->o.rescan_ms);
 }
 
-/* ---- QMP conversations ---- */
+/* ---- QMP conversations ----
+ *
+ * A running VM is asked `query-status` every refresh. The TUI keeps run/<vm>.events (the second
+ * QMP socket, reserved for it) open: each refresh is then one write and one read, and STOP, RESUME,
+ * SHUTDOWN or GUEST_PANICKED show the moment QEMU sends them. When another TUI holds that socket
+ * (QEMU keeps a second client waiting without a greeting), or a QEMU started without it, each
+ * refresh is one short exchange on run/<vm>.sock, which no one may hold. */
 
-static void qmp_start(yv_monitor *m, entry *e, int64_t now)
+enum { HELD_RETRY_MS = 30000 }; /* how long to leave the event socket to another TUI */
+
+static char *qmp_path(yv_monitor *m, entry *e)
 {
-    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+    return e->held ? yv_vmstate_eventsfile(m->root, e->pub.name)
+                   : yv_vmstate_sockfile(m->root, e->pub.name);
+}
+
+static void qmp_open(yv_monitor *m, entry *e, int64_t now)
+{
     yv_err err;
-    e->qmp = yv_qmp_new();
     e->qp = Q_GREETING;
     e->qdeadline = now + m->o.qmp_timeout_ms;
-    e->next_qmp = now + m->o.refresh_ms;
+    if (now >= e->held_retry) {
+        char *events = yv_vmstate_eventsfile(m->root, e->pub.name);
+        e->qmp = yv_qmp_new();
+        e->held = yv_qmp_connect(e->qmp, events, &err) == 0;
+        free(events);
+        if (e->held) return;
+        yv_qmp_free(e->qmp); /* no such socket (an older QEMU command line): the short way */
+    }
+    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+    e->qmp = yv_qmp_new();
     if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
         qmp_end(e);
         set_live_state(e, YV_STATE_UNRESPONSIVE);
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
     }
     free(sock);
+}
+
+static void qmp_start(yv_monitor *m, entry *e, int64_t now)
+{
+    e->next_qmp = next_tick(now, m->o.refresh_ms);
+    if (e->qmp && e->qp == Q_HELD) {
+        e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
+        e->qp = Q_QUERY;
+        e->qdeadline = now + m->o.qmp_timeout_ms;
+    } else if (!e->qmp) {
+        qmp_open(m, e, now);
+    }
     sample_cpu(m, e, now);
 }
 
@@ -342,9 +393,13 @@ static void qmp_event(entry *e, const char *ev)
 {
     if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN"))
         set_live_state(e, YV_STATE_SHUTTING_DOWN);
-    else if (!strcmp(ev, "STOP")) set_live_state(e, YV_STATE_PAUSED);
-    else if (!strcmp(ev, "RESUME")) set_live_state(e, YV_STATE_RUNNING);
-    else if (!strcmp(ev, "GUEST_PANICKED")) {
+    else if (!strcmp(ev, "STOP") && e->pub.state != YV_STATE_SHUTTING_DOWN) {
+        set_live_state(e, YV_STATE_PAUSED);
+        e->next_qmp = 0; /* ask at once why: paused, or internal-error, io-error, … */
+    } else if (!strcmp(ev, "RESUME")) {
+        set_live_state(e, YV_STATE_RUNNING);
+        e->pub.detail[0] = '\0';
+    } else if (!strcmp(ev, "GUEST_PANICKED")) {
         set_live_state(e, YV_STATE_ERROR);
         snprintf(e->pub.detail, sizeof e->pub.detail, "guest-panicked");
     }
@@ -368,6 +423,8 @@ static bool qmp_progress(entry *e)
 {
     yv_qmp_msg msg;
     yv_state before = e->pub.state;
+    char before_detail[sizeof e->pub.detail];
+    memcpy(before_detail, e->pub.detail, sizeof before_detail);
     while (e->qmp && yv_qmp_pop(e->qmp, &msg)) {
         if (msg.kind == YV_QMP_EVENT) qmp_event(e, msg.event);
         else if (msg.kind == YV_QMP_GREETING && e->qp == Q_GREETING) {
@@ -377,30 +434,39 @@ static bool qmp_progress(entry *e)
             e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
             e->qp = Q_QUERY;
         } else if (msg.id == e->qid && e->qp == Q_QUERY) {
-            char before_detail[sizeof e->pub.detail];
-            memcpy(before_detail, e->pub.detail, sizeof before_detail);
             qmp_answer(e, &msg);
-            json_decref(msg.json);
-            qmp_end(e); /* one exchange, then leave: QEMU serves one client at a time */
-            return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
+            /* on .sock: one exchange, then leave (QEMU serves one client at a time) */
+            if (e->held) e->qp = Q_HELD;
+            else {
+                json_decref(msg.json);
+                qmp_end(e);
+                break;
+            }
         }
         json_decref(msg.json);
     }
     if (e->qmp && yv_qmp_eof(e->qmp)) qmp_end(e); /* QEMU is going away: the pidfd will tell */
-    return e->pub.state != before;
+    return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }
 
-static void qmp_timeout(yv_monitor *m, entry *e)
+static void qmp_timeout(yv_monitor *m, entry *e, int64_t now)
 {
-    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
-    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(sock)) {
-        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
+    char *path = qmp_path(m, e);
+    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(path)) {
+        if (e->held) { /* another TUI has the event socket: ask on .sock from now on */
+            e->held_retry = now + HELD_RETRY_MS;
+            e->next_qmp = now;
+        } else {
+            snprintf(e->pub.detail, sizeof e->pub.detail,
+                     "QMP busy: another client is connected");
+        }
     } else {
         set_live_state(e, YV_STATE_UNRESPONSIVE);
         snprintf(e->pub.detail, sizeof e->pub.detail, "QMP did not answer within %d ms",
                  m->o.qmp_timeout_ms);
+        if (!e->vnc) e->next_vnc = now; /* a hung QEMU: does its VNC server still answer? */
     }
-    free(sock);
+    free(path);
     qmp_end(e);
 }
 
@@ -409,7 +475,8 @@ static void qmp_timeout(yv_monitor *m, entry *e)
 static void vnc_start(yv_monitor *m, entry *e, int64_t now)
 {
     int disp = e->pub.valid ? yv_valid_display_number(e->pub.vm.vnc_display) : -1;
-    e->next_vnc = now + m->o.vnc_ms;
+    bool ok = e->pub.vnc == YV_VNC_REACHABLE && e->pub.state == YV_STATE_RUNNING;
+    e->next_vnc = next_tick(now, ok && m->o.vnc_ms < VNC_OK_MS ? VNC_OK_MS : m->o.vnc_ms);
     if (disp < 0) return;
     e->vnc = yv_vnccheck_start(m->cfg->vnc_listen, 5900 + disp, now + 1500);
 }
@@ -478,12 +545,10 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
             add_slot(m, fds, max, &k, m->v[i]->pidfd, POLLIN, m->v[i], SLOT_PIDFD);
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
-        if (e->qmp) {
+        if (e->qmp)
             add_slot(m, fds, max, &k, yv_qmp_fd(e->qmp), yv_qmp_poll_events(e->qmp), e, SLOT_QMP);
-            next = min64(next, e->qdeadline);
-        } else if (e->pub.pid > 0) {
-            next = min64(next, e->next_qmp);
-        }
+        if (e->qmp && e->qp != Q_HELD) next = min64(next, e->qdeadline);
+        else if (e->pub.pid > 0) next = min64(next, e->next_qmp);
         if (e->vnc) {
             add_slot(m, fds, max, &k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
                      SLOT_VNC);
@@ -508,12 +573,12 @@ static bool run_timers(yv_monitor *m, int64_t now)
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
         if (e->pub.pid <= 0) continue;
-        if (e->qmp && now >= e->qdeadline) {
-            qmp_timeout(m, e);
+        bool waiting = e->qmp && e->qp != Q_HELD;
+        if (waiting && now >= e->qdeadline) {
+            qmp_timeout(m, e, now);
             changed = true;
-        } else if (!e->qmp && now >= e->next_qmp) {
-            qmp_start(m, e, now);
         }
+        if (!(e->qmp && e->qp != Q_HELD) && now >= e->next_qmp) qmp_start(m, e, now);
         if (e->vnc) changed |= vnc_progress(e, 0);
         else if (now >= e->next_vnc) vnc_start(m, e, now);
     }
@@ -535,13 +600,13 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
         case SLOT_QMP:
             if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) {
                 /* e.g. a hung QEMU whose listen queue is full: the connect never completes */
-                char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+                char *path = qmp_path(m, e);
                 qmp_end(e);
-                if (!yv_vmstate_qmp_busy(sock)) {
+                if (!yv_vmstate_qmp_busy(path)) {
                     set_live_state(e, YV_STATE_UNRESPONSIVE);
                     snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
                 }
-                free(sock);
+                free(path);
                 changed = true;
             }
             changed |= qmp_progress(e);

@@ -63,10 +63,13 @@ static void add_path_opt(yv_argv *a, const char *opt, const char *prefix, const 
 static void add_machine(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
 {
     char *sock = yv_asprintf("%s/run/%s.sock", h->root, vm->name);
+    char *events = yv_asprintf("%s/run/%s.events", h->root, vm->name);
     char *pid = yv_asprintf("%s/run/%s.pid", h->root, vm->name);
     yv_argv_add(a, "-accel");
     yv_argv_add(a, h->accel == YV_ACCEL_KVM ? "kvm" : "tcg");
     add_path_opt(a, "-qmp", "unix:", sock, ",server=on,wait=off");
+    /* the TUI's event stream: held open by one TUI, so the socket above stays free */
+    add_path_opt(a, "-qmp", "unix:", events, ",server=on,wait=off");
     yv_argv_add(a, "-daemonize");
     if (h->paused) yv_argv_add(a, "-S");
     yv_argv_add(a, "-name");
@@ -83,6 +86,7 @@ static void add_machine(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
     yv_argv_add(a, "-pidfile");
     yv_argv_add(a, pid); /* a plain path, not an option string: no escaping */
     free(sock);
+    free(events);
     free(pid);
 }
 

@@ -27,6 +27,11 @@ char *yv_vmstate_sockfile(const char *root, const char *name)
     return yv_asprintf("%s/run/%s.sock", root, name);
 }
 
+char *yv_vmstate_eventsfile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.events", root, name);
+}
+
 char *yv_vmstate_crashfile(const char *root, const char *name)
 {
     return yv_asprintf("%s/run/%s.crashed", root, name);
@@ -110,9 +115,11 @@ void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *
 {
     if (yv_vmstate_live_pid(root, cfg, name) > 0) return;
     char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
+    char *events = yv_vmstate_eventsfile(root, name);
     if (yv_proc_pidfile_holder(pidfile) == 0) { /* a live non-QEMU holder is not ours to touch */
         bool had = unlink(pidfile) == 0;
         had |= unlink(sock) == 0;
+        had |= unlink(events) == 0;
         yv_vm vm;
         yv_err e2;
         /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
@@ -132,6 +139,7 @@ void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *
     }
     free(pidfile);
     free(sock);
+    free(events);
 }
 
 static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmstate *st)
@@ -204,7 +212,8 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
     int lock = -1;
     while (d && (de = readdir(d))) {
         const char *dot = strrchr(de->d_name, '.');
-        if (!dot || dot == de->d_name || (strcmp(dot, ".pid") != 0 && strcmp(dot, ".sock") != 0))
+        if (!dot || dot == de->d_name || (strcmp(dot, ".pid") != 0 && strcmp(dot, ".sock") != 0 &&
+                                                 strcmp(dot, ".events") != 0))
             continue;
         char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
         yv_err e;

@@ -17,9 +17,13 @@ typedef struct {
     char detail[256]; /* why: "internal-error", "QMP busy: another client is connected", … */
 } yv_vmstate;
 
-/* Runtime paths of a VM (malloc'd): run/<vm>.pid, run/<vm>.sock, run/<vm>.crashed. */
+/* Runtime paths of a VM (malloc'd): run/<vm>.pid, run/<vm>.sock, run/<vm>.events, run/<vm>.crashed.
+ * run/<vm>.events is a second QMP socket, reserved for a TUI that keeps it open to receive events
+ * (QEMU serves one client per socket: run/<vm>.sock stays free for short exchanges). Its suffix
+ * is not .sock, so no VM's socket can be another VM's event socket (names may hold dots). */
 char *yv_vmstate_pidfile(const char *root, const char *name);
 char *yv_vmstate_sockfile(const char *root, const char *name);
+char *yv_vmstate_eventsfile(const char *root, const char *name);
 char *yv_vmstate_crashfile(const char *root, const char *name);
 
 /* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. */
@@ -39,7 +43,7 @@ pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char 
 void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, int qmp_timeout_ms,
                       yv_vmstate *st);
 
-/* Removes run/<vm>.pid and run/<vm>.sock when no live QEMU holds them; with `crashed`, records the
+/* Removes run/<vm>.pid, run/<vm>.sock and run/<vm>.events when no live QEMU holds them; with `crashed`, records the
  * VM as crashed. Caller holds the root lock. */
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed);
 

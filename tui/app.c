@@ -299,9 +299,12 @@ static void start_curses(void)
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
+    /* no typeahead check during refresh: ncurses would flush its output before each check (a write
+     * per changed cell — a dozen a second for the uptime column); keys are read by our poll() */
+    typeahead(-1);
 }
 
-int yv_app_main(const char *root_opt, const char *theme_name)
+int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
 {
     yv_app *a = &app;
     yv_err err;
@@ -330,7 +333,7 @@ int yv_app_main(const char *root_opt, const char *theme_name)
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;
     start_curses();
     int trc = load_theme(a, theme_name, terr, sizeof terr);
-    a->mon = yv_monitor_new(a->root, &a->cfg, NULL);
+    a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = refresh_ms});
     yv_list_init(a);
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
     a->dirty = true;

@@ -95,7 +95,7 @@ typedef struct {
     int rows, cols;
 } yv_app;
 
-int yv_app_main(const char *root_opt, const char *theme_name);
+int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms);
 /* The file of theme `name`: themes/ next to the binary (source tree), or <prefix>/share/yave/themes
  * when installed; malloc'd, NULL when there is none. */
 char *yv_app_theme_path(const char *name);

@@ -20,6 +20,9 @@ const yv_opt yv_global_opts[] = {
     {"theme", 0, "NAME",
      "colour theme of the full-screen manager (default, mono, high-contrast, "
      "or a path)"},
+    {"refresh", 0, "SECONDS",
+     "how often the full-screen manager asks each running VM for its state (default 1; "
+     "events such as a pause show at once)"},
     {"paths", 0, NULL, "print the root, scripts and themes this binary uses"},
     {"help", 'h', NULL, "show the help"},
     {"version", 0, NULL, "print the version"},
@@ -60,7 +63,7 @@ void yv_docs_wrap(FILE *out, const char *text, int indent, int width)
 
 void yv_docs_usage(FILE *out)
 {
-    fputs("usage: yave-tui [--root DIR] [--theme NAME]            full-screen manager\n"
+    fputs("usage: yave-tui [--root DIR] [--theme NAME] [--refresh SECONDS]   full-screen manager\n"
           "       yave-tui --batch [--root DIR] [--json] COMMAND [OPTIONS]\n"
           "       yave-tui --batch [--root DIR] [--json] --file FILE|-\n\noptions:\n",
           out);
@@ -149,7 +152,7 @@ static const char man_head[] =
     ".TH YAVE\\-TUI 1 \"\" \"yave\\-tui %s\" \"User Commands\"\n"
     ".SH NAME\nyave\\-tui \\- manage local KVM/QEMU virtual machines\n"
     ".SH SYNOPSIS\n.B yave\\-tui\n[\\fB\\-\\-root\\fR \\fIDIR\\fR] [\\fB\\-\\-theme\\fR "
-    "\\fINAME\\fR]\n"
+    "\\fINAME\\fR] [\\fB\\-\\-refresh\\fR \\fISECONDS\\fR]\n"
     ".br\n.B yave\\-tui \\-\\-batch\n[\\fB\\-\\-root\\fR \\fIDIR\\fR] [\\fB\\-\\-json\\fR] "
     "\\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n.br\n.B yave\\-tui \\-\\-batch\n[\\fB\\-\\-root\\fR "
     "\\fIDIR\\fR] [\\fB\\-\\-json\\fR] \\fB\\-\\-file\\fR \\fIFILE\\fR|\\fB\\-\\fR\n"
@@ -229,7 +232,7 @@ void yv_docs_bash_completion(FILE *out)
         "  cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}\n"
         "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
         "    case ${COMP_WORDS[i]} in\n"
-        "      -C|--root|--file|--theme) ((i++)) ;;\n"
+        "      -C|--root|--file|--theme|--refresh) ((i++)) ;;\n"
         "      -*) ;;\n"
         "      *) cmd=${COMP_WORDS[i]}; break ;;\n"
         "    esac\n"

@@ -104,6 +104,10 @@ test_unknown_option_is_usage()
     assert_err_line "" "unknown option '--bogus'"
     expect_exit 2 "$YAVE_TEST_BIN" --batch --root
     assert_err_line "" "--root needs a value"
+    for v in 0 0.05 3601 abc 1s '' nan inf; do
+        expect_exit 2 "$YAVE_TEST_BIN" --root "$root" --refresh "$v"
+        assert_err_line "" "--refresh '$v': give seconds from 0.1 to 3600"
+    done
     expect_exit 2 yv "$root" list --bogus
     assert_stdout_empty
     assert_err_line list "unknown option '--bogus'"

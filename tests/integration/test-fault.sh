@@ -152,6 +152,7 @@ assert_no_qemu()
     local p
     assert_no_file "$ROOT/run/$1.pid" "pidfile after a failed operation"
     assert_no_file "$ROOT/run/$1.sock" "QMP socket after a failed operation"
+    assert_no_file "$ROOT/run/$1.events" "QMP event socket after a failed operation"
     p=$(qemus_of "$ROOT")
     [ -z "$p" ] || fail "QEMU left running after a failed operation: pid $p"
 }

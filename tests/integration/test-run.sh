@@ -60,11 +60,12 @@ start_vm()
     printf -v "$3" '%s' "$__sv_p"
 }
 
-# assert_runtime_gone ROOT VM: no pidfile, no QMP socket.
+# assert_runtime_gone ROOT VM: no pidfile, no QMP socket, no event socket.
 assert_runtime_gone()
 {
     assert_no_file "$1/run/$2.pid" "pidfile left behind"
     assert_no_file "$1/run/$2.sock" "QMP socket left behind"
+    assert_no_file "$1/run/$2.events" "QMP event socket left behind"
 }
 
 # assert_no_qemu ROOT: no QEMU of this root is alive.
@@ -408,6 +409,7 @@ test_dry_run_prints_argv_and_starts_nothing()
     fi
     assert_out_line "^$VNC_LISTEN:$(display_of "$root" i1),password=on\$" "-vnc value"
     assert_out_line "^unix:$root/run/i1.sock,server=on,wait=off\$" "-qmp value"
+    assert_out_line "^unix:$root/run/i1.events,server=on,wait=off\$" "second -qmp value (events)"
     assert_out_line '^-daemonize$'
     assert_not_contains "$OUT" "$PW" "the password in the dry-run argv"
     assert_not_contains "$ERR" "$PW" "the password on stderr"

@@ -553,6 +553,82 @@ test_hung_qemu_never_freezes()
     tui_quit
 }
 
+# qmp_cmd SOCKET COMMAND: one QMP command as another client would send it (greeting, capabilities,
+# the command, disconnect).
+qmp_cmd()
+{
+    "$PY" - "$1" "$2" <<'PY' || fail "QMP $2 on $1 failed"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+json.loads(f.readline())
+for cmd in ("qmp_capabilities", sys.argv[2]):
+    f.write(json.dumps({"execute": cmd}) + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "error" in m:
+            sys.exit(m["error"]["desc"])
+        if "return" in m:
+            break
+PY
+}
+
+# qmp_clients PATH: how many clients QEMU has accepted on the UNIX socket at PATH.
+qmp_clients()
+{
+    awk -v p="$1" '$6 == "03" && $8 == p { n++ } END { print n + 0 }' /proc/net/unix
+}
+
+# j. The TUI keeps QEMU's second QMP socket (run/<vm>.events) open and learns from its events: with
+# a 60 s refresh, a pause and a resume made by another client show within 2 s, which only an event
+# can explain. A second TUI finds that socket taken and still follows the VM (it asks on
+# run/<vm>.sock, one exchange at a time), and batch `status` is never kept waiting by either.
+test_events_from_the_held_socket()
+{
+    local root pid end
+    tui_root root e1
+    start_vm "$root" e1 pid
+    tui_start "$root" --refresh 60
+    wait_row e1 "^e1 +running .* $pid " 5
+    end=$(($(now_ms) + 3000))
+    until [ "$(qmp_clients "$root/run/e1.events")" = 1 ]; do
+        [ "$(now_ms)" -lt "$end" ] || fail "the TUI does not hold run/e1.events"
+        sleep 0.05
+    done
+    assert_eq 0 "$(qmp_clients "$root/run/e1.sock")" "clients left on run/e1.sock"
+    S=e_second
+    tui_start "$root"
+    wait_row e1 "^e1 +running .* $pid " 5
+
+    qmp_cmd "$root/run/e1.sock" stop
+    S=t
+    wait_row e1 '^e1 +paused ' 2
+    note "pause shown by the TUI refreshing every 60 s after $WAITED ms"
+    S=e_second
+    wait_row e1 '^e1 +paused ' 4
+    expect_exit 0 yv "$root" --json status --name e1
+    assert_eq paused "$(jv 'd["state"]')" "batch status with two TUIs watching"
+    assert_not_contains "$(jv 'd["detail"]')" "busy" "batch status detail"
+
+    qmp_cmd "$root/run/e1.sock" cont
+    S=t
+    wait_row e1 '^e1 +running ' 2
+    S=e_second
+    wait_row e1 '^e1 +running ' 4
+    tui_quit
+    S=t
+    tui_quit
+    # the event socket is free again once its TUI is gone
+    end=$(($(now_ms) + 3000))
+    until [ "$(qmp_clients "$root/run/e1.events")" = 0 ]; do
+        [ "$(now_ms)" -lt "$end" ] || fail "run/e1.events still has a client after the TUI quit"
+        sleep 0.05
+    done
+}
+
 # i. 200 resizes between 10x3 and 200x60: the TUI lives, then draws right at 80x24 within 1 s, and
 # says it is too small at 10x3.
 test_resize_storm()

@@ -253,6 +253,7 @@ static void test_host_paths_with_commas(void **state)
     }
     ut_assert_contains(all, "/opt/q,emu/qemu\n"); /* argv[0] is a path, not an option */
     ut_assert_contains(all, "\n-qmp\nunix:/srv/ya,,ve/run/c.sock,server=on,wait=off\n");
+    ut_assert_contains(all, "\n-qmp\nunix:/srv/ya,,ve/run/c.events,server=on,wait=off\n");
     ut_assert_contains(all, "\n-pidfile\n/srv/ya,ve/run/c.pid\n");
     ut_assert_contains(all, "\nfile=/srv/ya,,ve/c.vm/hd0.qcow2,format=qcow2,if=none,id=hd0\n");
     ut_assert_contains(all, "\nif=pflash,format=raw,readonly=on,file=/fw/CODE,,4M.fd\n");

@@ -321,6 +321,7 @@ static void test_live_pid_unrelated_process(void **state)
     /* 3. the full probe: a live non-QEMU holder is not ours to touch — stopped, files left alone,
      * nothing recorded as crashed */
     ut_write(f->root, "run/x.sock", "");
+    ut_write(f->root, "run/x.events", "");
     yv_vmstate st;
     yv_vmstate_probe(f->root, &cfg, "x", 200, &st);
     assert_int_equal(st.pid, 0);
@@ -342,6 +343,7 @@ static void test_live_pid_unrelated_process(void **state)
     assert_int_equal(st.state, YV_STATE_CRASHED);
     assert_false(ut_exists(f->root, "run/x.pid"));
     assert_false(ut_exists(f->root, "run/x.sock"));
+    assert_false(ut_exists(f->root, "run/x.events"));
     assert_true(ut_exists(f->root, "run/x.crashed"));
 
     free(self);
@@ -385,10 +387,18 @@ static void test_runtime_paths(void **state)
 {
     (void)state;
     char *p = yv_vmstate_pidfile("/r", "vm1"), *s = yv_vmstate_sockfile("/r", "vm1"),
-         *c = yv_vmstate_crashfile("/r", "vm1");
+         *c = yv_vmstate_crashfile("/r", "vm1"), *ev = yv_vmstate_eventsfile("/r", "vm1");
     assert_string_equal(p, "/r/run/vm1.pid");
     assert_string_equal(s, "/r/run/vm1.sock");
     assert_string_equal(c, "/r/run/vm1.crashed");
+    assert_string_equal(ev, "/r/run/vm1.events");
+    /* a VM may be named "vm1.events": its files never meet vm1's */
+    char *s2 = yv_vmstate_sockfile("/r", "vm1.events"), *p2 = yv_vmstate_pidfile("/r", "vm1.events");
+    assert_string_not_equal(s2, ev);
+    assert_string_not_equal(p2, ev);
+    free(s2);
+    free(p2);
+    free(ev);
     free(p);
     free(s);
     free(c);
