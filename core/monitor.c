@@ -59,6 +59,8 @@ struct yv_monitor {
     long clk_tck;
     char *qemu_real; /* resolved once: PATH lookups for every VM every second cost more than all
                         else */
+    char **run_names; /* during a rescan: what run/ holds, sorted (NULL: unknown) */
+    size_t nrun;
 };
 
 /* ---- timers ---- */
@@ -236,8 +238,34 @@ static void forget_process(entry *e)
     e->pub.vnc = 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether run/ holds any file of this VM (pidfile, sockets, crash record), by the listing taken
+ * once per rescan: a VM with none is stopped, and a thousand such VMs cost no system call each. */
+static bool has_runtime_files(const yv_monitor *m, const char *name)
+{
+    static const char *const suffixes[] = {".pid", ".sock", ".events", ".crashed"};
+    if (!m->run_names) return true; /* unknown: look */
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char file[128], *key = file;
+        snprintf(file, sizeof file, "%s%s", name, suffixes[i]);
+        if (m->nrun && bsearch(&key, m->run_names, m->nrun, sizeof *m->run_names, cmp_name))
+            return true;
+    }
+    return false;
+}
+
 static void check_liveness(yv_monitor *m, entry *e, int64_t now)
 {
+    if (!has_runtime_files(m, e->pub.name)) {
+        if (e->pub.pid > 0) forget_process(e);
+        e->pub.state = e->pub.valid ? YV_STATE_STOPPED : YV_STATE_INVALID;
+        e->pub.detail[0] = '\0';
+        return;
+    }
     if (!m->qemu_real) m->qemu_real = yv_vmstate_qemu_real(m->cfg);
     pid_t live = yv_vmstate_live_pid_of(m->root, m->cfg, e->pub.name, m->qemu_real);
     if (live > 0 && live == e->pub.pid) return;
@@ -301,6 +329,9 @@ static void rescan(yv_monitor *m, int64_t now)
     size_t n, nold = m->n;
     yv_err err;
     char **names = yv_root_list_suffix(m->root, ".vm", &n, &err);
+    char *run = yv_root_path(m->root, "run");
+    m->run_names = yv_root_list_suffix(run, "", &m->nrun, &err); /* sorted with strcmp */
+    free(run);
     for (size_t i = 0; i < m->n; i++) m->v[i]->seen = false;
     /* lookups use the sorted old entries; new ones are appended and sorted once at the end */
     for (size_t i = 0; names && i < n; i++) {
@@ -327,6 +358,9 @@ static void rescan(yv_monitor *m, int64_t now)
         refresh_entry(m, e, now);
     }
     yv_root_free_names(names, n);
+    yv_root_free_names(m->run_names, m->nrun);
+    m->run_names = NULL;
+    m->nrun = 0;
     size_t k = 0;
     for (size_t i = 0; i < m->n; i++) {
         if (m->v[i]->seen) m->v[k++] = m->v[i];
