@@ -57,8 +57,8 @@ struct yv_monitor {
     slot *slots;
     size_t nslots;
     long clk_tck;
-    char *qemu_real; /* resolved once: PATH lookups for every VM every second cost more than all
-                        else */
+    char *qemu_real;  /* resolved once: PATH lookups for every VM every second cost more than all
+                         else */
     char **run_names; /* during a rescan: what run/ holds, sorted (NULL: unknown) */
     size_t nrun;
 };
@@ -491,8 +491,7 @@ static void qmp_timeout(yv_monitor *m, entry *e, int64_t now)
             e->held_retry = now + HELD_RETRY_MS;
             e->next_qmp = now;
         } else {
-            snprintf(e->pub.detail, sizeof e->pub.detail,
-                     "QMP busy: another client is connected");
+            snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
         }
     } else {
         set_live_state(e, YV_STATE_UNRESPONSIVE);

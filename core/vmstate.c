@@ -204,6 +204,12 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
     free(cf);
 }
 
+/* The files QEMU leaves in run/ when it dies: its pidfile and its two QMP sockets. */
+static bool is_runtime_suffix(const char *dot)
+{
+    return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events");
+}
+
 void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
 {
     char *run = yv_root_path(root, "run");
@@ -212,9 +218,7 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
     int lock = -1;
     while (d && (de = readdir(d))) {
         const char *dot = strrchr(de->d_name, '.');
-        if (!dot || dot == de->d_name || (strcmp(dot, ".pid") != 0 && strcmp(dot, ".sock") != 0 &&
-                                                 strcmp(dot, ".events") != 0))
-            continue;
+        if (!dot || dot == de->d_name || !is_runtime_suffix(dot)) continue;
         char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
         yv_err e;
         if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {

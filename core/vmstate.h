@@ -43,8 +43,8 @@ pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char 
 void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, int qmp_timeout_ms,
                       yv_vmstate *st);
 
-/* Removes run/<vm>.pid, run/<vm>.sock and run/<vm>.events when no live QEMU holds them; with `crashed`, records the
- * VM as crashed. Caller holds the root lock. */
+/* Removes run/<vm>.pid, run/<vm>.sock and run/<vm>.events when no live QEMU holds them; with
+ * `crashed`, records the VM as crashed. Caller holds the root lock. */
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed);
 
 /* The reconcile pass run at every start of the program: every VM whose runtime files outlived its

@@ -383,6 +383,34 @@ static void test_probe_unlocked_pidfile(void **state)
     yv_config_done(&cfg);
 }
 
+/* The reconcile pass at start: run/ files that outlived their QEMU — a lone event socket too —
+ * are removed and the VM remembered as crashed; files of other kinds and of other names stay. */
+static void test_reconcile_removes_every_leftover(void **state)
+{
+    yv_config cfg;
+    yv_err err;
+    const char *root = *state;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
+    ut_mkdir(root, "run");
+    ut_write(root, "run/a.events", "");
+    ut_write(root, "run/b.sock", "");
+    ut_write(root, "run/b.events", "");
+    ut_write(root, "run/c.d.pid", "1\n"); /* pid 1 holds no lock on it: stale */
+    ut_write(root, "run/tui.log", "keep");
+    ut_write(root, "run/notes.txt", "keep");
+    yv_vmstate_reconcile(root, &cfg);
+    assert_false(ut_exists(root, "run/a.events"));
+    assert_false(ut_exists(root, "run/b.sock"));
+    assert_false(ut_exists(root, "run/b.events"));
+    assert_false(ut_exists(root, "run/c.d.pid"));
+    assert_true(ut_exists(root, "run/a.crashed"));
+    assert_true(ut_exists(root, "run/b.crashed"));
+    assert_true(ut_exists(root, "run/c.d.crashed"));
+    assert_true(ut_exists(root, "run/tui.log"));
+    assert_true(ut_exists(root, "run/notes.txt"));
+    yv_config_done(&cfg);
+}
+
 static void test_runtime_paths(void **state)
 {
     (void)state;
@@ -393,7 +421,8 @@ static void test_runtime_paths(void **state)
     assert_string_equal(c, "/r/run/vm1.crashed");
     assert_string_equal(ev, "/r/run/vm1.events");
     /* a VM may be named "vm1.events": its files never meet vm1's */
-    char *s2 = yv_vmstate_sockfile("/r", "vm1.events"), *p2 = yv_vmstate_pidfile("/r", "vm1.events");
+    char *s2 = yv_vmstate_sockfile("/r", "vm1.events"),
+         *p2 = yv_vmstate_pidfile("/r", "vm1.events");
     assert_string_not_equal(s2, ev);
     assert_string_not_equal(p2, ev);
     free(s2);
@@ -414,6 +443,8 @@ int main(void)
         cmocka_unit_test(test_is_exe),
         cmocka_unit_test_setup_teardown(test_live_pid_unrelated_process, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_probe_unlocked_pidfile, setup_pid, teardown_pid),
+        cmocka_unit_test_setup_teardown(test_reconcile_removes_every_leftover, ut_setup_tmp,
+                                        ut_teardown_tmp),
         cmocka_unit_test(test_runtime_paths),
     };
     return cmocka_run_group_tests_name("vmstate", tests, NULL, NULL);
