@@ -381,6 +381,12 @@ static void rescan(yv_monitor *m, int64_t now)
 
 enum { HELD_RETRY_MS = 30000 }; /* how long to leave the event socket to another TUI */
 
+/* A conversation is under way: its deadline counts, and no new query starts. */
+static bool qmp_waiting(const entry *e)
+{
+    return e->qmp && e->qp != Q_HELD;
+}
+
 static char *qmp_path(yv_monitor *m, entry *e)
 {
     return e->held ? yv_vmstate_eventsfile(m->root, e->pub.name)
@@ -398,7 +404,9 @@ static void qmp_open(yv_monitor *m, entry *e, int64_t now)
         e->held = yv_qmp_connect(e->qmp, events, &err) == 0;
         free(events);
         if (e->held) return;
-        yv_qmp_free(e->qmp); /* no such socket (an older QEMU command line): the short way */
+        /* no such socket (a QEMU started by an older yave), or its queue is full: the short way */
+        yv_qmp_free(e->qmp);
+        e->held_retry = now + HELD_RETRY_MS;
     }
     char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
     e->qmp = yv_qmp_new();
@@ -580,7 +588,7 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
         entry *e = m->v[i];
         if (e->qmp)
             add_slot(m, fds, max, &k, yv_qmp_fd(e->qmp), yv_qmp_poll_events(e->qmp), e, SLOT_QMP);
-        if (e->qmp && e->qp != Q_HELD) next = min64(next, e->qdeadline);
+        if (qmp_waiting(e)) next = min64(next, e->qdeadline);
         else if (e->pub.pid > 0) next = min64(next, e->next_qmp);
         if (e->vnc) {
             add_slot(m, fds, max, &k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
@@ -606,12 +614,11 @@ static bool run_timers(yv_monitor *m, int64_t now)
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
         if (e->pub.pid <= 0) continue;
-        bool waiting = e->qmp && e->qp != Q_HELD;
-        if (waiting && now >= e->qdeadline) {
+        if (qmp_waiting(e) && now >= e->qdeadline) {
             qmp_timeout(m, e, now);
             changed = true;
         }
-        if (!(e->qmp && e->qp != Q_HELD) && now >= e->next_qmp) qmp_start(m, e, now);
+        if (!qmp_waiting(e) && now >= e->next_qmp) qmp_start(m, e, now);
         if (e->vnc) changed |= vnc_progress(e, 0);
         else if (now >= e->next_vnc) vnc_start(m, e, now);
     }
