@@ -263,7 +263,9 @@ static int qmp_once(const char *root, const char *name, const char *cmd, json_t 
     yv_qmp *q = yv_qmp_new();
     int64_t deadline = yv_now_ms() + ms;
     int rc = -1;
-    if (yv_qmp_connect(q, sock, err) < 0) {
+    /* a queue full of other clients (status probes of a TUI, of 50 API requests) drains quickly: a
+     * start must not fail, nor a graceful shutdown escalate, because of them */
+    if (yv_qmp_connect_wait(q, sock, deadline, err) < 0) {
         if (err->code == YV_E_TIMEOUT) rc = -2; /* not accepting: like no greeting */
         json_decref(args);
     } else if (yv_qmp_greet(q, deadline, err) < 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -282,6 +283,16 @@ static int wait_once(yv_qmp *q, int64_t deadline, const char *what, yv_err *err)
     if (r < 0 && errno != EINTR) return yv_err_sys(err, YV_E_IO, errno, "poll");
     if (r > 0 && yv_qmp_handle(q, p.revents, err) < 0) return -1;
     return 0;
+}
+
+int yv_qmp_connect_wait(yv_qmp *q, const char *path, int64_t deadline, yv_err *err)
+{
+    for (int delay_ms = 1;; delay_ms = delay_ms < 32 ? delay_ms * 2 : 32) {
+        if (yv_qmp_connect(q, path, err) == 0) return 0;
+        if (err->code != YV_E_TIMEOUT || yv_now_ms() + delay_ms >= deadline) return -1;
+        struct timespec ts = {0, (long)delay_ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err)

@@ -63,6 +63,9 @@ json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args);
 
 /* ---- blocking helpers (batch), every wait bounded by deadline (yv_now_ms() based) ---- */
 
+/* yv_qmp_connect, waiting while the socket's queue is full (other clients' short exchanges drain it
+ * in milliseconds; a hung QEMU keeps it full until the deadline → TIMEOUT). */
+int yv_qmp_connect_wait(yv_qmp *q, const char *path, int64_t deadline, yv_err *err);
 /* Waits for the greeting and negotiates capabilities. A silent peer → TIMEOUT. */
 int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err);
 /* Runs one command. 0: *ret = its "return" value (new ref, may be NULL when ret is NULL). 1: QEMU

@@ -517,6 +517,46 @@ time.sleep(60)' "$root/run/q1.sock" "$t/held" </dev/null >/dev/null 2>&1 &
     assert_state "$root" q1 stopped
 }
 
+# QEMU accepts one QMP client at a time and queues one more: 50 API requests or a TUI's probes can
+# fill run/<vm>.sock's queue for a moment. A command then waits for room; it neither fails nor
+# skips a step: `shutdown --force` still ends the VM with `quit`, not SIGTERM.
+test_full_qmp_queue_delays_but_does_not_fail()
+{
+    local root pid t hp
+    new_root root
+    mkvm "$root" f1
+    start_vm "$root" f1 pid
+    mktmp_into t
+    "$PY" -c '
+import socket, sys, time
+held = []
+while len(held) < 100:
+    s = socket.socket(socket.AF_UNIX)
+    s.setblocking(False)
+    try:
+        s.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(s)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(len(held)))
+import os
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+time.sleep(0.7)' "$root/run/f1.sock" "$t/full" </dev/null >/dev/null 2>&1 &
+    hp=$!
+    at_exit kill "$hp"
+    for _ in $(seq 100); do
+        [ -e "$t/full" ] && break
+        sleep 0.02
+    done
+    [ -e "$t/full" ] || fail "the queue filler did not fill run/f1.sock"
+    [ "$(cat "$t/full")" -lt 100 ] || fail "QEMU's QMP queue never filled"
+    expect_exit 0 yv "$root" --json shutdown --name f1 --force
+    assert_eq quit "$(jv 'd["stopped_by"]')" "stopped_by after a moment of a full QMP queue"
+    pid_exited "$pid" || fail "QEMU $pid still alive"
+    assert_runtime_gone "$root" f1
+}
+
 test_delete_of_a_running_vm()
 {
     local root pid

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "core/proc.h"
@@ -791,6 +792,57 @@ static void test_connect_missing_socket(void **state)
     yv_qmp_free(q);
 }
 
+/* A listening UNIX socket at path whose queue is full (backlog 0, one client waiting in it). */
+static int full_listener(const char *path, int *filler)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(l >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(l, 0), 0);
+    *filler = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(*filler, (struct sockaddr *)&sa, sizeof sa), 0);
+    return l;
+}
+
+/* A full queue (other clients' exchanges) makes connect wait, not fail: it succeeds once the
+ * server accepts the client ahead; a queue that stays full (a hung QEMU) is a TIMEOUT at the
+ * deadline. Plain connect fails at once. */
+static void test_connect_waits_while_the_queue_is_full(void **state)
+{
+    yv_err err;
+    char *path = yv_asprintf("%s/full.sock", (char *)*state);
+    int filler, l = full_listener(path, &filler);
+    yv_qmp *q = yv_qmp_new();
+    assert_int_equal(yv_qmp_connect(q, path, &err), -1);
+    assert_int_equal(err.code, YV_E_TIMEOUT);
+
+    int64_t t0 = yv_now_ms();
+    assert_int_equal(yv_qmp_connect_wait(q, path, t0 + 300, &err), -1);
+    int64_t el = yv_now_ms() - t0;
+    assert_int_equal(err.code, YV_E_TIMEOUT);
+    if (el < 250 || el > 1000) fail_msg("gave up after %lld ms, want ~300", (long long)el);
+
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* the server takes the client ahead after 100 ms */
+        usleep(100 * 1000);
+        _exit(accept(l, NULL, NULL) >= 0 ? 0 : 1);
+    }
+    t0 = yv_now_ms();
+    assert_int_equal(yv_qmp_connect_wait(q, path, t0 + 5000, &err), 0);
+    el = yv_now_ms() - t0;
+    if (el < 90 || el > 2000) fail_msg("connected after %lld ms, want ~100", (long long)el);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    yv_qmp_free(q);
+    close(filler);
+    close(l);
+    free(path);
+}
+
 /* ---- a real QEMU ---- */
 
 typedef struct {
@@ -891,6 +943,8 @@ int main(void)
         cmocka_unit_test(test_unknown_lines),
         cmocka_unit_test(test_oversized_line),
         cmocka_unit_test(test_handle_eof),
+        cmocka_unit_test_setup_teardown(test_connect_waits_while_the_queue_is_full, ut_setup_tmp,
+                                        ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_connect_missing_socket, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_real_qemu, setup_qemu, teardown_qemu),
     };
