@@ -412,8 +412,13 @@ static void qmp_open(yv_monitor *m, entry *e, int64_t now)
     e->qmp = yv_qmp_new();
     if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
         qmp_end(e);
-        set_live_state(e, YV_STATE_UNRESPONSIVE);
-        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
+        /* a queue full behind a client QEMU is serving (batch, the web API) is busy, not hung */
+        if (err.code == YV_E_TIMEOUT && yv_vmstate_qmp_busy(sock)) {
+            snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
+        } else {
+            set_live_state(e, YV_STATE_UNRESPONSIVE);
+            snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
+        }
     }
     free(sock);
 }
