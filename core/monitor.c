@@ -393,6 +393,24 @@ static char *qmp_path(yv_monitor *m, entry *e)
                    : yv_vmstate_sockfile(m->root, e->pub.name);
 }
 
+/* A client QEMU is serving (batch, the web API) keeps others waiting: busy, not hung. */
+static void set_busy(entry *e)
+{
+    snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
+}
+
+/* A conversation on path failed (connect refused, queue full, a broken line): busy when QEMU is
+ * serving another client there, else unresponsive. */
+static void qmp_failed(entry *e, const char *path, const char *why)
+{
+    if (yv_vmstate_qmp_busy(path)) {
+        set_busy(e);
+        return;
+    }
+    set_live_state(e, YV_STATE_UNRESPONSIVE);
+    snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", why);
+}
+
 static void qmp_open(yv_monitor *m, entry *e, int64_t now)
 {
     yv_err err;
@@ -412,13 +430,7 @@ static void qmp_open(yv_monitor *m, entry *e, int64_t now)
     e->qmp = yv_qmp_new();
     if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
         qmp_end(e);
-        /* a queue full behind a client QEMU is serving (batch, the web API) is busy, not hung */
-        if (err.code == YV_E_TIMEOUT && yv_vmstate_qmp_busy(sock)) {
-            snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
-        } else {
-            set_live_state(e, YV_STATE_UNRESPONSIVE);
-            snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
-        }
+        qmp_failed(e, sock, err.msg);
     }
     free(sock);
 }
@@ -504,7 +516,7 @@ static void qmp_timeout(yv_monitor *m, entry *e, int64_t now)
             e->held_retry = now + HELD_RETRY_MS;
             e->next_qmp = now;
         } else {
-            snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
+            set_busy(e);
         }
     } else {
         set_live_state(e, YV_STATE_UNRESPONSIVE);
@@ -647,10 +659,7 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
                 /* e.g. a hung QEMU whose listen queue is full: the connect never completes */
                 char *path = qmp_path(m, e);
                 qmp_end(e);
-                if (!yv_vmstate_qmp_busy(path)) {
-                    set_live_state(e, YV_STATE_UNRESPONSIVE);
-                    snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", err.msg);
-                }
+                qmp_failed(e, path, err.msg);
                 free(path);
                 changed = true;
             }

@@ -471,9 +471,45 @@ test_accel_kvm_without_kvm_is_permission()
     assert_no_qemu "$root"
 }
 
+# hold_qmp SOCKET SECONDS [fill]: another QMP client, in the background for SECONDS: one connection
+# that QEMU accepts (it greets) and that then stays silent; with `fill`, connections until the queue
+# behind it is full. Returns once they are in place; the holder is killed when the test ends.
+hold_qmp()
+{
+    local t
+    mktmp_into t
+    "$PY" -c '
+import os, socket, sys, time
+path, ready, secs, fill = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4] == "fill"
+held = []
+while len(held) < (100 if fill else 1):
+    s = socket.socket(socket.AF_UNIX)
+    s.setblocking(not fill)
+    try:
+        s.connect(path)
+    except BlockingIOError:
+        break
+    held.append(s)
+if not fill:
+    held[0].recv(4096)  # the greeting: QEMU serves this client now
+with open(ready + ".tmp", "w") as f:
+    f.write(str(len(held)))
+os.rename(ready + ".tmp", ready)
+time.sleep(secs)' "$1" "$t/ready" "$2" "${3:-hold}" </dev/null >/dev/null 2>&1 &
+    at_exit kill "$!"
+    for _ in $(seq 100); do
+        [ -e "$t/ready" ] && break
+        sleep 0.02
+    done
+    [ -e "$t/ready" ] || fail "the QMP holder did not connect to $1"
+    if [ "${3:-}" = fill ]; then
+        [ "$(cat "$t/ready")" -lt 100 ] || fail "QEMU's QMP queue never filled"
+    fi
+}
+
 test_busy_qmp_in_a_root_with_space_and_comma()
 {
-    local t root pid hp t0 ms
+    local t root pid t0 ms
     mktmp_into t
     root="$t/my vms,2"
     mkdir "$root" || fail "mkdir"
@@ -487,20 +523,7 @@ test_busy_qmp_in_a_root_with_space_and_comma()
 
     # another client holds the QMP socket (QEMU serves one at a time): the VM is busy, not
     # unresponsive
-    "$PY" -c '
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.recv(4096)
-open(sys.argv[2], "w").close()
-time.sleep(60)' "$root/run/q1.sock" "$t/held" </dev/null >/dev/null 2>&1 &
-    hp=$!
-    at_exit kill "$hp"
-    for _ in $(seq 100); do
-        [ -e "$t/held" ] && break
-        sleep 0.02
-    done
-    [ -e "$t/held" ] || fail "the QMP holder did not connect"
+    hold_qmp "$root/run/q1.sock" 60
     status_json "$root" q1
     assert_eq running "$(jv 'd["state"]')" "state while another client holds QMP"
     assert_contains "$(jv 'd["detail"]')" "busy" "status detail"
@@ -522,35 +545,11 @@ time.sleep(60)' "$root/run/q1.sock" "$t/held" </dev/null >/dev/null 2>&1 &
 # skips a step: `shutdown --force` still ends the VM with `quit`, not SIGTERM.
 test_full_qmp_queue_delays_but_does_not_fail()
 {
-    local root pid t hp
+    local root pid
     new_root root
     mkvm "$root" f1
     start_vm "$root" f1 pid
-    mktmp_into t
-    "$PY" -c '
-import socket, sys, time
-held = []
-while len(held) < 100:
-    s = socket.socket(socket.AF_UNIX)
-    s.setblocking(False)
-    try:
-        s.connect(sys.argv[1])
-    except BlockingIOError:
-        break
-    held.append(s)
-with open(sys.argv[2] + ".tmp", "w") as f:
-    f.write(str(len(held)))
-import os
-os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-time.sleep(0.7)' "$root/run/f1.sock" "$t/full" </dev/null >/dev/null 2>&1 &
-    hp=$!
-    at_exit kill "$hp"
-    for _ in $(seq 100); do
-        [ -e "$t/full" ] && break
-        sleep 0.02
-    done
-    [ -e "$t/full" ] || fail "the queue filler did not fill run/f1.sock"
-    [ "$(cat "$t/full")" -lt 100 ] || fail "QEMU's QMP queue never filled"
+    hold_qmp "$root/run/f1.sock" 0.7 fill
     expect_exit 0 yv "$root" --json shutdown --name f1 --force
     assert_eq quit "$(jv 'd["stopped_by"]')" "stopped_by after a moment of a full QMP queue"
     pid_exited "$pid" || fail "QEMU $pid still alive"

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "core/proc.h"
@@ -793,20 +792,6 @@ static void test_connect_missing_socket(void **state)
     yv_qmp_free(q);
 }
 
-/* A listening UNIX socket at path whose queue is full (backlog 0, one client waiting in it). */
-static int full_listener(const char *path, int *filler)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(l >= 0);
-    assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(l, 0), 0);
-    *filler = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_int_equal(connect(*filler, (struct sockaddr *)&sa, sizeof sa), 0);
-    return l;
-}
-
 static void *accept_later(void *arg)
 {
     usleep(100 * 1000);
@@ -822,7 +807,8 @@ static void test_connect_waits_while_the_queue_is_full(void **state)
 {
     yv_err err;
     char *path = yv_asprintf("%s/full.sock", (char *)*state);
-    int filler, l = full_listener(path, &filler);
+    /* backlog 0: the one client queued fills it */
+    int l = ut_unix_listen(path, 0), filler = ut_unix_connect(path, SOCK_NONBLOCK);
     yv_qmp *q = yv_qmp_new();
     assert_int_equal(yv_qmp_connect(q, path, &err), -1);
     assert_int_equal(err.code, YV_E_TIMEOUT);

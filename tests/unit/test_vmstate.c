@@ -6,7 +6,6 @@
 
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "core/config.h"
@@ -116,36 +115,15 @@ static void test_from_qmp(void **state)
 
 /* ---- yv_vmstate_qmp_busy ---- */
 
-static int unix_listen(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(fd, 4), 0);
-    return fd;
-}
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
-}
-
 static void test_qmp_busy(void **state)
 {
     const char *dir = *state;
     char *sock = yv_asprintf("%s/vm 1.sock", dir); /* a space: /proc/net/unix paths may hold them */
     assert_false(yv_vmstate_qmp_busy(sock));       /* nothing there */
     assert_false(yv_vmstate_qmp_busy("/nonexistent/yave/run/x.sock"));
-    int l = unix_listen(sock);
+    int l = ut_unix_listen(sock, 4);
     assert_false(yv_vmstate_qmp_busy(sock)); /* listening, nobody connected */
-    int c = unix_connect(sock);
+    int c = ut_unix_connect(sock, 0);
     int a = accept(l, NULL, NULL);
     assert_true(a >= 0);
     assert_true(yv_vmstate_qmp_busy(sock)); /* a client was accepted: busy */

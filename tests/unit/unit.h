@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/root.h"
@@ -169,6 +171,29 @@ static inline char *ut_exe_of(pid_t pid)
     char link[64];
     snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
     return realpath(link, NULL);
+}
+
+/* A UNIX stream socket listening at path with this backlog (QEMU's QMP socket stands in). */
+static inline int ut_unix_listen(const char *path, int backlog)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, backlog), 0);
+    return fd;
+}
+
+/* A client connected (or, non-blocking, queued) to the UNIX socket at path. */
+static inline int ut_unix_connect(const char *path, int flags)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
 }
 
 #endif
