@@ -175,7 +175,7 @@ test_3b_ctrl_c_during_launch_leaves_nothing()
             --no-ovmf -m 64 -c 128 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
         pid=$!
         at_exit kill -KILL "$pid"
-        wait_line "$t/err" 'create: seed' "$pid" 10 0.01
+        wait_line "$t/err" 'create: seed' "$pid" 120 0.01
         sleep "$d"
         kill -s INT -- "-$pid" 2>/dev/null || kill -s INT "$pid"
         wait_exited "$pid" 300 # 30 s
@@ -302,7 +302,7 @@ test_4_json_progress_and_one_document()
     assert_contains "$serial" "yave-fake-guest: powering off" "the serial console in the progress"
     assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR"
     assert_eq "" "$(find "$root" -name '*.iso' -o -name '*seed*')" "seed files in the root"
-    assert_eq "" "$(grep -rlaF -- "$ROOT_PW" "$root")" "files holding the root password"
+    assert_eq "" "$(grep -rlaF -f "$t/rootpw" "$root")" "files holding the root password"
     assert_eq 32 "$(($(img_info "$root/fp1.vm/hd0.qcow2" 'd["virtual-size"]') / MIB))" "capacity"
     # the plain form of the same success: one line a phase, then the created line
     TMPDIR=$tmp expect_exit 0 yv "$root" create --name fp2 --preset fake \
@@ -403,16 +403,16 @@ PY
     assert_eq 3072 "$(($(img_info "$root/pc1.vm/hd0.qcow2" 'd["virtual-size"]') / MIB))" "capacity"
     assert_file "$root/pc1.vm/serial.log"
     assert_file "$root/pc1.vm/qemu.log"
-    assert_eq "" "$(grep -laF -- "$ROOT_PW" "$root/pc1.vm/serial.log" "$root/pc1.vm/qemu.log")" \
+    assert_eq "" "$(grep -laF -f "$t/rootpw" "$root/pc1.vm/serial.log" "$root/pc1.vm/qemu.log")" \
         "the root password in a log"
-    assert_eq "" "$(grep -rlaF -- "$ROOT_PW" "$root")" "files of the root holding the root password"
+    assert_eq "" "$(grep -rlaF -f "$t/rootpw" "$root")" "files of the root holding the root password"
     n=$(head -1 "$t/cmdlines")
     info "command lines: $n, $(($(wc -l <"$t/cmdlines") - 1)) distinct"
     grep -q -- "-name pc1 " "$t/cmdlines" || fail "the sampler never saw the first boot's QEMU"
     grep -q -- "seed.iso" "$t/cmdlines" || fail "the sampler never saw the seed in QEMU's argv"
     grep -q "genisoimage .*-volid cidata" "$w/argv.log" || fail "genisoimage never ran"
     grep -q "qemu-img " "$w/argv.log" || fail "qemu-img never ran"
-    assert_eq "" "$(grep -F -- "$ROOT_PW" "$t/cmdlines" "$w/argv.log")" \
+    assert_eq "" "$(grep -F -f "$t/rootpw" "$t/cmdlines" "$w/argv.log")" \
         "the root password on a command line"
 
     # what cloud-init wrote, read from the disk itself
