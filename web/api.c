@@ -130,6 +130,7 @@ static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
 {
     json_error_t je;
     yv_ops_create_defaults(o);
+    o->names_only = true; /* a client names base images and presets of the root, never host paths */
     int linked = 0, ovmf = 1, network = 1;
     json_int_t cap = 0, mem = o->memory, vcpu = o->vcpu, timeout = o->install_timeout;
     if (json_unpack_ex(b, &je, JSON_STRICT,

@@ -692,6 +692,58 @@ test_tls_and_api_listen_from_config()
     stop_web
 }
 
+# Item 1 of issue 14 (spec §16): the API takes base-image and preset *names* of the root, never a
+# host path; every refusal reads the same, so an answer never tells whether a host file exists.
+test_create_refuses_host_paths_same_answer()
+{
+    local root before img want detail
+    web_root root
+    mkvm "$root" v1 "$VNC_PW1"
+    make_base "$root/base.qcow2" 64
+    ln -s /etc/shadow "$root/evil.qcow2"
+    mkdir "$root/sub"
+    cp "$root/base.qcow2" "$root/sub/deep.qcow2"
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    before=$(snapshot_root "$root")
+    want=
+    for img in /etc/shadow /nonexistent "/nonexistent/$TAG" "$root/base.qcow2" "$root/v1.vm/hd0.qcow2" \
+        ../v1.vm/hd0.qcow2 v1.vm/hd0.qcow2 v1.vm/hd0 ./base ./base.qcow2 sub/deep sub/deep.qcow2 \
+        evil evil.qcow2 .. ../base nosuch nosuch.qcow2 .qcow2 '' /etc/passwd; do
+        expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+            "{\"name\":\"h1\",\"image\":\"$img\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+        detail=$(jv 'd["detail"]' "$BODY")
+        [ -n "$want" ] || want=$detail
+        assert_eq "$want" "$detail" "the error for image '$img' (vs the one for /etc/shadow)"
+        assert_no_trace "$before" "$root"
+    done
+    assert_not_contains "$want" /etc "the error for a host path"
+    # the same for a linked clone, and for presets given as paths
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h1\",\"image\":\"/etc/shadow\",\"linked\":true,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_eq "$want" "$(jv 'd["detail"]' "$BODY")" "the error for a linked /etc/shadow"
+    for img in /etc ../x.preset x/y /tmp/p.preset; do
+        expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+            "{\"name\":\"h1\",\"preset\":\"$img\",\"root_password\":\"$ROOT_PW\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    done
+    # a master bridge name that is a path is refused as a name
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h1\",\"master\":\"../../etc\",\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_no_trace "$before" "$root"
+
+    # base-image names of the root work: NAME and NAME.qcow2, copied and linked
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h2\",\"image\":\"base\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h3\",\"image\":\"base.qcow2\",\"linked\":true,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_eq ../base.qcow2 "$(img_info "$root/h3.vm/hd0.qcow2" 'd["backing-filename"]')" "h3's backing file"
+    # batch mode (the local admin) still takes a path
+    printf '%s\n' "$VNC_PW3" >"$(dirname "$root")/pw.h4"
+    EXPECT_STDIN=$(dirname "$root")/pw.h4 expect_exit 0 yv "$root" create --no-network --no-ovmf \
+        --name h4 --image "$root/sub/deep.qcow2" --vnc-password-file -
+    stop_web
+}
+
 # Last (tests run in name order): every response kept by every test above.
 test_zz_no_password_in_any_response()
 {
