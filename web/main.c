@@ -60,6 +60,9 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
     return -1;
 }
 
+/* GnuTLS priorities: TLS 1.2 and 1.3 only (1.0 and 1.1 are broken and deprecated, RFC 8996) */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -88,6 +91,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "yave-web: %s\n", err.msg);
         return yv_err_exit_status(err.code);
     }
+    if (!api.cfg.api_tls_cert != !api.cfg.api_tls_key) { /* never plain HTTP by a half setting */
+        fprintf(stderr,
+                "yave-web: api.tls has %s but no %s: set both (HTTPS) or neither (plain "
+                "HTTP)\n",
+                api.cfg.api_tls_cert ? "cert" : "key", api.cfg.api_tls_cert ? "key" : "cert");
+        yv_config_done(&api.cfg);
+        free(api.root);
+        return 2;
+    }
+    if (api.cfg.api_tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        fprintf(stderr, "yave-web: api.tls is set, but this libmicrohttpd has no TLS support\n");
+        yv_config_done(&api.cfg);
+        free(api.root);
+        return 1;
+    }
     api.pam_service = api.cfg.api_pam_service ? api.cfg.api_pam_service : "yave";
     if (!listen) listen = api.cfg.api_listen ? api.cfg.api_listen : "127.0.0.1:3000";
     struct sockaddr_storage sa;
@@ -98,7 +116,7 @@ int main(int argc, char **argv)
     yv_vmstate_reconcile(api.root, &api.cfg);
 
     char *cert = NULL, *key = NULL;
-    if (api.cfg.api_tls_cert && api.cfg.api_tls_key) {
+    if (api.cfg.api_tls_cert) {
         if (!(cert = yv_root_read_file(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
             !(key = yv_root_read_file(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
             fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
@@ -123,7 +141,8 @@ int main(int argc, char **argv)
                    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
                    yv_api_done, &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_HTTPS_MEM_CERT, cert,
-                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END)
+                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+                   MHD_OPTION_END)
              : MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
                                 MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
                                 (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,

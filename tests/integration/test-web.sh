@@ -744,6 +744,41 @@ test_create_refuses_host_paths_same_answer()
     stop_web
 }
 
+# Item 4 of issue 14: a half TLS setting refuses to start (never plain HTTP by mistake); TLS 1.2+ only.
+test_tls_half_config_refused_and_tls12_minimum()
+{
+    local root d half v port
+    mktmp_into d
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -keyout "$d/key.pem" -out "$d/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
+    for half in cert key; do
+        web_root root "  tls:" "    $half: $d/$half.pem"
+        port=$((20000 + RANDOM % 40000))
+        expect_exit 2 timeout 20 "$YAVE_TEST_WEB" --root "$root" --listen "127.0.0.1:$port"
+        assert_contains "$ERR" "api.tls has $half but no" "the error of a half TLS setting"
+        assert_eq "" "$(ss -Hltn "sport = :$port")" "a listening socket after a half TLS setting"
+    done
+
+    web_root root "  listen: 127.0.0.1:1" "  tls:" "    cert: $d/cert.pem" "    key: $d/key.pem"
+    start_web "$root" config https
+    # SECLEVEL=0: openssl's own floor must not be what refuses the old versions, the server must
+    for v in tls1 tls1_1; do
+        run_cmd timeout 20 openssl s_client -connect "127.0.0.1:$WEB_PORT" "-$v" -cipher 'DEFAULT@SECLEVEL=0' </dev/null
+        assert_ne 0 "$RC" "openssl s_client -$v: the handshake succeeded"
+        # the client did send its hello (it did not refuse by itself); no cipher was agreed
+        assert_match "handshake has read [0-9]+ bytes and written [1-9][0-9]* bytes" "$OUT" \
+            "openssl s_client -$v sent its ClientHello"
+        assert_contains "$OUT" "Cipher is (NONE)" "openssl s_client -$v"
+    done
+    for v in tls1_2 tls1_3; do
+        run_cmd timeout 20 openssl s_client -connect "127.0.0.1:$WEB_PORT" "-$v" </dev/null
+        assert_eq 0 "$RC" "openssl s_client -$v (stderr: $ERR)"
+        assert_match "New, TLSv1\\.${v#tls1_}, Cipher is [A-Z]" "$OUT" "the protocol of openssl s_client -$v"
+    done
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
 # Last (tests run in name order): every response kept by every test above.
 test_zz_no_password_in_any_response()
 {
