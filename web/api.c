@@ -167,7 +167,9 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, request 
     json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
     if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
     enum MHD_Result rc;
-    if (create_opts(b, &o, &e) < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
+    int ok = create_opts(b, &o, &e);
+    o.cancel = &api->cancel; /* yave-web's stop aborts the create and cleans up */
+    if (ok < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
         rc = send_err(c, &e);
     } else {
         yv_vminfo info;

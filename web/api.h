@@ -3,6 +3,7 @@
 #define YV_API_H
 
 #include <microhttpd.h>
+#include <signal.h>
 
 #include "core/config.h"
 
@@ -12,6 +13,7 @@ typedef struct {
     char *root;
     yv_config cfg;
     const char *pam_service;
+    volatile sig_atomic_t cancel; /* up when yave-web stops: creates in flight abort and clean up */
 } yv_api;
 
 /* The MHD access handler (cls = yv_api *). */

@@ -156,6 +156,9 @@ int main(int argc, char **argv)
             listen);
     int sig;
     sigwait(&set, &sig);
+    /* a create in flight (a preset's first boot takes minutes) stops now and removes its first-boot
+     * QEMU, seed and .part folder; stop_daemon then waits for every connection's thread */
+    api.cancel = 1;
     MHD_stop_daemon(d);
     if (key) yv_free_secret(key);
     free(cert);

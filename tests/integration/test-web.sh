@@ -779,6 +779,60 @@ test_tls_half_config_refused_and_tls12_minimum()
     stop_web
 }
 
+# Item 5 of issue 14 (its last sentence): SIGTERM to yave-web cancels a preset create in flight; the
+# first-boot QEMU, the seed and the .part folder are gone when it has exited.
+test_stop_cancels_a_create_in_flight()
+{
+    local root t before cpid i rc=0
+    web_root root
+    # a preset whose cloud image is a blank disk: SeaBIOS finds nothing to boot and never powers off
+    mkdir "$root/blank.preset"
+    qemu-img create -q -f qcow2 "$root/blank.preset/blank.qcow2" 1M || fail "qemu-img create"
+    printf 'cloudimg: blank.qcow2\n' >"$root/blank.preset/config.yaml"
+    mktmp_into t
+    mkdir "$t/tmp"
+    TMPDIR=$t/tmp start_web "$root"
+    before=$(snapshot_root "$root" | grep -v '^\./run/lock ')
+    curl -sS --max-time 120 -K "$G/cred.in" -X POST -H 'Content-Type: application/json' \
+        -D "$RESP_DIR/cancel.h" -o "$RESP_DIR/cancel.b" -w '%{http_code}' --data-binary \
+        "{\"name\":\"k1\",\"preset\":\"blank\",\"root_password\":\"$ROOT_PW\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"install_timeout\":600,\"vnc_password\":\"$VNC_PW3\"}" \
+        "$URL/v1/vms/" >"$t/code" 2>"$t/err" &
+    cpid=$!
+    at_exit kill "$cpid"
+    # the first boot is under way: its QEMU runs, the .part folder and the seed exist
+    for ((i = 0; i < 600; i++)); do
+        [ -n "$(qemus_of "$root")" ] && break
+        pid_exited "$cpid" && fail "the create ended before its first boot: $(cat "$t/code" "$t/err" "$RESP_DIR/cancel.b")"
+        sleep 0.1
+    done
+    [ -n "$(qemus_of "$root")" ] || fail "no first-boot QEMU after 60 s"
+    [ -d "$root/.k1.vm.part" ] || fail "no .part folder during the first boot"
+    [ -n "$(find "$root/.k1.vm.part" "$t/tmp" -name 'yave-seed-*' -o -name '*.iso')" ] ||
+        fail "no seed during the first boot"
+
+    kill -TERM "$WEB_PID"
+    for ((i = 0; i < 300; i++)); do
+        pid_exited "$WEB_PID" && break
+        sleep 0.1
+    done
+    pid_exited "$WEB_PID" || fail "yave-web did not exit within 30 s of SIGTERM during a create"
+    wait "$WEB_PID" || rc=$?
+    LAST_CMD=
+    assert_eq 0 "$rc" "exit status of yave-web after SIGTERM during a create ($(head -c 1500 "$WEB_LOG"))"
+    grep -qE 'Sanitizer|runtime error:' "$WEB_LOG" && fail "sanitizer report: $(head -c 2000 "$WEB_LOG")"
+    assert_eq "" "$(qemus_of "$root")" "QEMUs of the root after yave-web stopped"
+    assert_no_file "$root/.k1.vm.part" "the .part folder after yave-web stopped"
+    assert_no_file "$root/k1.vm" "the VM after a cancelled create"
+    assert_eq "" "$(find "$t/tmp" -mindepth 1)" "what the create left in its TMPDIR"
+    # the root is as before the create (run/lock, the empty file of the root lock, aside)
+    assert_eq "$before" "$(snapshot_root "$root" | grep -v '^\./run/lock ')" "the root after the cancelled create"
+    for ((i = 0; i < 100; i++)); do
+        pid_exited "$cpid" && break
+        sleep 0.1
+    done
+    pid_exited "$cpid" || fail "the client of the create still waits after yave-web exited"
+}
+
 # Last (tests run in name order): every response kept by every test above.
 test_zz_no_password_in_any_response()
 {
