@@ -3,9 +3,10 @@
 # yave-web (/v1/vms) end to end: a real PAM stack (a throw-away group, a user in it, a user outside
 # it, a PAM service of pam_unix), real QEMU (TCG, 64 MiB, an empty disk: the guest sits in SeaBIOS
 # and ignores ACPI), curl as the client. Authentication (401 + WWW-Authenticate, throttled failures,
-# 403 outside api.groups), every route, error statuses and shapes, the body limit, a graceful stop
-# that escalates, concurrent requests while a VM starts, the loopback default, TLS, and that no
-# response ever carries a password.
+# the same 401 outside api.groups, a failure budget per address), every route, error statuses and
+# shapes, the body limit, host paths refused, slow clients, a graceful stop that escalates (and
+# one that cancels a create), concurrent requests while a VM starts, the loopback default, TLS
+# (1.2+ only, never half configured), and that no response ever carries a password.
 #
 #   YAVE_TEST_BIN=build/asan/yave-tui YAVE_TEST_WEB=build/asan/yave-web bash tests/integration/test-web.sh
 #   TRACE_TIMES=1 …  # also print each request with its status and duration
@@ -52,7 +53,7 @@ VNC_PW3=Hs9Ld3Fm
 ROOT_PW=Rt${RANDOM}Jw5Ep${RANDOM}c
 SECRETS=("$PW_IN" "$PW_OUT" "$PW_WRONG" "$VNC_PW1" "$VNC_PW2" "$VNC_PW3" "$ROOT_PW")
 # and the credentials as they travel in an Authorization header (base64 of user:password)
-for c in "$USER_IN:$PW_IN" "$USER_OUT:$PW_OUT" "$USER_IN:$PW_WRONG" "nosuch$TAG:$PW_IN"; do
+for c in "$USER_IN:$PW_IN" "$USER_OUT:$PW_OUT" "$USER_IN:$PW_WRONG" "nosuch$TAG:$PW_IN" "$USER_OUT:$PW_WRONG"; do
     SECRETS+=("$(printf '%s' "$c" | base64 -w0 | tr -d =)")
 done
 
@@ -65,6 +66,7 @@ printf 'user = "%s:%s"\n' "$USER_IN" "$PW_IN" >"$G/cred.in"
 printf 'user = "%s:%s"\n' "$USER_OUT" "$PW_OUT" >"$G/cred.out"
 printf 'user = "%s:%s"\n' "$USER_IN" "$PW_WRONG" >"$G/cred.wrong"
 printf 'user = "%s:%s"\n' "nosuch$TAG" "$PW_IN" >"$G/cred.nouser"
+printf 'user = "%s:%s"\n' "$USER_OUT" "$PW_WRONG" >"$G/cred.outwrong"
 chmod 600 "$G"/cred.*
 
 global_cleanup()
@@ -381,7 +383,7 @@ ms_at_least()
 
 # ---- the tests ----
 
-test_auth_401_throttled_403_outside_the_groups()
+test_auth_401_throttled_and_outside_the_groups()
 {
     local root
     web_root root
@@ -403,9 +405,11 @@ test_auth_401_throttled_403_outside_the_groups()
     # an unknown user
     AUTH=nouser expect_error 401 GET /v1/vms/
 
-    # right password, but not in api.groups: 403, and no VM made either
-    AUTH=out expect_error 403 GET /v1/vms/
-    AUTH=out expect_error 403 POST /v1/vms/ -H 'Content-Type: application/json' \
+    # right password, but not in api.groups: the same 401 as a wrong password (issue 14: a 403 told
+    # that the password was right), and no VM made either
+    AUTH=out expect_error 401 GET /v1/vms/
+    assert_contains "$HDRS" 'WWW-Authenticate: Basic' "WWW-Authenticate for a user outside api.groups"
+    AUTH=out expect_error 401 POST /v1/vms/ -H 'Content-Type: application/json' \
         --data-binary "{\"name\":\"w2\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
     assert_no_file "$root/w2.vm" "a VM created by a user outside api.groups"
 
@@ -689,6 +693,83 @@ test_tls_and_api_listen_from_config()
     assert_eq 000 "$OUT" "HTTP status of plain HTTP to the HTTPS port"
     # it still serves HTTPS afterwards
     expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+# Item 2 of issue 14: a right password outside api.groups reads exactly as a wrong one (status, body,
+# headers but Date, delay), so the API confirms no password of any PAM account.
+test_auth_outside_the_groups_reads_as_a_wrong_password()
+{
+    local root try s1 b1 h1 t1
+    web_root root
+    start_web "$root"
+    # one address each, so both see the same failure count (the delay grows with it)
+    for try in first second; do
+        AUTH=outwrong expect_error 401 GET /v1/vms/ --interface 127.0.0.3
+        s1=$HTTP b1=$BODY h1=$(printf '%s\n' "$HDRS" | grep -vi '^date:') t1=$TIME
+        AUTH=out expect_error 401 GET /v1/vms/ --interface 127.0.0.4
+        assert_eq "$s1" "$HTTP" "status: right password outside the groups vs wrong password ($try)"
+        assert_eq "$b1" "$BODY" "body: right password outside the groups vs wrong password ($try)"
+        assert_eq "$h1" "$(printf '%s\n' "$HDRS" | grep -vi '^date:')" \
+            "headers: right password outside the groups vs wrong password ($try)"
+        # the same floor for both: 0.5 s for a first failure, 1 s for a second
+        local floor=0.4
+        [ "$try" = second ] && floor=0.9
+        ms_at_least "$t1" "$floor" || fail "a wrong password ($try failure) answered in ${t1}s"
+        ms_at_least "$TIME" "$floor" || fail "a user outside the groups ($try failure) answered in ${TIME}s"
+    done
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+# Item 2 of issue 14: failures are budgeted per client address across all its connections: 200
+# parallel wrong guesses reach PAM at most YV_AUTH_BUDGET (10) times; the rest get 429 at once,
+# and so does the right password from that address; other addresses are served.
+test_auth_failure_budget_shared_by_all_connections()
+{
+    local root t i p n=200 pids=() code c401=0 c429=0 cother=0 svc=${TAG}x pamlog
+    mktmp_into t
+    pamlog=$t/pam.log
+    # the same PAM stack, with a line in pam.log for every authentication that reaches PAM
+    printf 'auth     optional  pam_exec.so quiet log=%s /bin/echo attempt\n%s\n%s\n' "$pamlog" \
+        'auth     required  pam_unix.so nodelay' 'account  required  pam_unix.so' >"/etc/pam.d/$svc"
+    at_exit rm -f "/etc/pam.d/$svc"
+    web_root root
+    sed -i "s/^  pam_service: .*/  pam_service: $svc/" "$root/config.yaml"
+    start_web "$root"
+    [ "$(grep -c attempt "$pamlog")" -ge 1 ] || fail "pam_exec logged nothing: the count below would prove nothing"
+    : >"$pamlog"
+
+    for ((i = 0; i < n; i++)); do
+        curl -s --max-time 90 --interface 127.0.0.2 -K "$G/cred.wrong" -D "$RESP_DIR/budget.$i.h" \
+            -o "$RESP_DIR/budget.$i.b" -w '%{http_code}' "$URL/v1/vms/" >"$t/code.$i" 2>/dev/null &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for ((i = 0; i < n; i++)); do
+        code=$(cat "$t/code.$i")
+        case $code in
+        401) c401=$((c401 + 1)) ;;
+        429) c429=$((c429 + 1)) ;;
+        000) ;; # refused at connect: the per-address connection limit
+        *) cother=$((cother + 1)) ;;
+        esac
+    done
+    LAST_CMD=
+    assert_eq 0 "$cother" "answers other than 401, 429 or none to wrong passwords"
+    [ "$c401" -le 10 ] || fail "$c401 of $n parallel wrong guesses got a 401 (reached PAM): the budget is 10"
+    [ "$((c401 + c429))" -ge 10 ] || fail "only $c401 401s and $c429 429s for $n parallel guesses"
+    [ "$(grep -c attempt "$pamlog")" -le 10 ] ||
+        fail "$(grep -c attempt "$pamlog") of $n parallel wrong guesses reached PAM: the budget is 10"
+
+    # a throttled address is refused without a check, even with the right password
+    : >"$pamlog"
+    expect_error 429 GET /v1/vms/ --interface 127.0.0.2
+    assert_contains "$HDRS" 'Retry-After:' "the 429's headers"
+    assert_eq 0 "$(grep -c attempt "$pamlog")" "authentications that reached PAM from a throttled address"
+    # another address is served
+    expect_http 200 GET /v1/vms/
+    expect_http 200 GET /v1/vms/ --interface 127.0.0.5
     stop_web
 }
 
