@@ -277,6 +277,7 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
     yv_api *api = cls;
     request *rq = *req;
     if (!rq) { /* first call: headers only */
+        yv_conn_headers_done(api->guard, c);
         *req = rq = calloc(1, sizeof *rq);
         return rq ? MHD_YES : MHD_NO;
     }
@@ -301,9 +302,9 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
 void yv_api_done(void *cls, struct MHD_Connection *c, void **req,
                  enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    yv_api *api = cls;
+    yv_conn_request_done(api->guard, c); /* a kept-alive connection: the next headers' deadline */
     request *rq = *req;
     if (!rq) return;
     if (rq->body) explicit_bzero(rq->body, rq->len);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "conn.h"
 #include "core/root.h"
 #include "core/util.h"
 #include "core/vmstate.h"
@@ -63,11 +64,42 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
 /* GnuTLS priorities: TLS 1.2 and 1.3 only (1.0 and 1.1 are broken and deprecated, RFC 8996) */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
+/* Connections: all at once, from one address, and how long one may idle (MHD resets it at every
+ * line received) or take to send a request's headers (a deadline no trickle resets). */
+#define MAX_CONN    256
+#define MAX_PER_IP  64
+#define IDLE_SEC    30
+#define HEADER_SEC  10
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     fputs("yave-web: ", stderr);
     vfprintf(stderr, fmt, ap);
+}
+
+/* One thread per connection, on purpose: a handler blocks for as long as its verb takes (a preset
+ * create waits minutes for the first boot, a graceful stop up to shutdown.timeout), so a bounded
+ * pool would let a few such requests starve every other client. Threads are bounded instead by the
+ * connection limits, and a slow client loses its thread at the header deadline. */
+static struct MHD_Daemon *start_daemon(yv_api *api, const struct sockaddr_storage *sa,
+                                       const char *cert, const char *key)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (cert ? MHD_USE_TLS : 0);
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
+                                   {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key},
+                                   {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+                                   {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem plain[] = {{MHD_OPTION_END, 0, NULL}};
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, yv_api_handle, api, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
+        yv_api_done, api, MHD_OPTION_NOTIFY_CONNECTION, yv_conn_notify, api->guard,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_SEC, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MAX_CONN, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_IP,
+        MHD_OPTION_ARRAY, cert ? tls : plain, MHD_OPTION_END);
 }
 
 int main(int argc, char **argv)
@@ -132,24 +164,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
-                     (cert ? MHD_USE_TLS : 0);
-    struct MHD_Daemon *d =
-        cert ? MHD_start_daemon(
-                   flags, 0, NULL, NULL, yv_api_handle, &api, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
-                   NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-                   yv_api_done, &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_HTTPS_MEM_CERT, cert,
-                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-                   MHD_OPTION_END)
-             : MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
-                                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
-                                &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    yv_conn_guard *guard = yv_conn_guard_start(HEADER_SEC); /* inherits the signal mask */
+    api.guard = guard;
+    struct MHD_Daemon *d = guard ? start_daemon(&api, &sa, cert, key) : NULL;
     if (!d) {
         fprintf(stderr, "yave-web: cannot listen on %s\n", listen);
+        yv_conn_guard_stop(guard);
         return 1;
     }
     fprintf(stderr, "yave-web: serving %s on %s%s\n", api.root, cert ? "https://" : "http://",
@@ -160,6 +180,7 @@ int main(int argc, char **argv)
      * QEMU, seed and .part folder; stop_daemon then waits for every connection's thread */
     api.cancel = 1;
     MHD_stop_daemon(d);
+    yv_conn_guard_stop(guard);
     if (key) yv_free_secret(key);
     free(cert);
     yv_config_done(&api.cfg);

@@ -773,6 +773,99 @@ test_auth_failure_budget_shared_by_all_connections()
     stop_web
 }
 
+# slow_clients SRC PORT N SECONDS DIR: N connections from address SRC (another 127.* address than the
+# real client's: all of 127/8 is loopback) that send a request line and then one header line every
+# second, never finishing their headers, for up to SECONDS. Writes DIR/ready once all are connected,
+# then DIR/report: "opened N, held H after 3 s, still open O at the end, last closed at T s".
+slow_clients()
+{
+    "$PY" - "$@" <<'PY' &
+import os, select, socket, sys, time
+src, port, n, dur, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+socks = []
+for i in range(n):
+    s = socket.socket()
+    s.bind((src, 0))
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /v1/vms/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        socks.append(s)
+    except OSError:
+        s.close()
+open(os.path.join(out, "ready"), "w").close()
+t0 = time.monotonic()
+opened, held, last_closed, line = len(socks), None, 0.0, 0
+while socks and time.monotonic() - t0 < dur:
+    r, _, _ = select.select(socks, [], [], 1.0)
+    for s in r:
+        try:
+            gone = s.recv(4096) == b""
+        except OSError:
+            gone = True
+        if gone:
+            socks.remove(s)
+            s.close()
+            last_closed = time.monotonic() - t0
+    if held is None and time.monotonic() - t0 >= 3:
+        held = len(socks)
+    line += 1
+    for s in list(socks):
+        try:
+            s.sendall(b"X-Drip-%d: %d\r\n" % (line, line))
+        except OSError:
+            socks.remove(s)
+            s.close()
+            last_closed = time.monotonic() - t0
+if held is None:
+    held = len(socks)
+with open(os.path.join(out, "report"), "w") as f:
+    f.write("opened %d, held %d after 3 s, still open %d at the end, last closed at %.1f s\n"
+            % (opened, held, len(socks), last_closed))
+PY
+    SLOW_PID=$!
+    at_exit kill "$SLOW_PID"
+}
+
+# Item 3 of issue 14: 300 connections from one address that never finish their headers do not block
+# the API: at most 64 are held (per address), each is cut at the 10 s header deadline though it
+# sends a line every second, and an authenticated client elsewhere is answered within 2 s meanwhile.
+test_slow_clients_do_not_block_the_api()
+{
+    local root t i code rep opened held left
+    web_root root
+    start_web "$root"
+    mktmp_into t
+    slow_clients 127.0.0.6 "$WEB_PORT" 300 40 "$t"
+    for ((i = 0; i < 300; i++)); do
+        [ -e "$t/ready" ] && break
+        sleep 0.1
+    done
+    [ -e "$t/ready" ] || fail "the slow clients did not connect within 30 s"
+    sleep 1
+    # a bound on a hang, not a speed claim: without the limits this request gets no answer at all
+    for i in 1 2 3; do
+        code=$(curl -s --max-time 2 -K "$G/cred.in" -o /dev/null -w '%{http_code}' "$URL/v1/vms/")
+        assert_eq 200 "$code" "an authenticated GET (#$i) while 300 slow connections are held"
+        sleep 1
+    done
+    for ((i = 0; i < 600; i++)); do
+        pid_exited "$SLOW_PID" && break
+        sleep 0.1
+    done
+    pid_exited "$SLOW_PID" || fail "the slow clients did not end"
+    rep=$(cat "$t/report") || fail "no report from the slow clients"
+    [[ "$rep" =~ ^opened\ ([0-9]+),\ held\ ([0-9]+)\ after\ 3\ s,\ still\ open\ ([0-9]+) ]] || fail "report: $rep"
+    opened=${BASH_REMATCH[1]} held=${BASH_REMATCH[2]} left=${BASH_REMATCH[3]}
+    [ -n "${VERBOSE:-}" ] && echo "      slow clients: $rep" >&2
+    assert_eq 300 "$opened" "slow connections opened ($rep)"
+    [ "$held" -le 64 ] || fail "$held slow connections from one address held by the server ($rep)"
+    [ "$held" -ge 1 ] || fail "no slow connection was held at all: the deadline is not what closed them ($rep)"
+    # they sent a line every second for 40 s: only a deadline on the header phase ends them
+    assert_eq 0 "$left" "slow connections still open after 40 s of one header line a second ($rep)"
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
 # Item 1 of issue 14 (spec §16): the API takes base-image and preset *names* of the root, never a
 # host path; every refusal reads the same, so an answer never tells whether a host file exists.
 test_create_refuses_host_paths_same_answer()
