@@ -114,8 +114,8 @@ char **yv_ops_in_creation(const char *root, size_t *n)
 static int check_image_name(const char *root, const char *image, yv_err *err)
 {
     size_t l = strlen(image);
-    char *base = l > 6 && !strcmp(image + l - 6, ".qcow2") ? yv_strndup(image, l - 6)
-                                                            : yv_strdup(image);
+    char *base =
+        l > 6 && !strcmp(image + l - 6, ".qcow2") ? yv_strndup(image, l - 6) : yv_strdup(image);
     yv_err e;
     struct stat st;
     char *path = yv_asprintf("%s/%s.qcow2", root, base);
@@ -131,8 +131,8 @@ static int check_image_name(const char *root, const char *image, yv_err *err)
 /* Resolves --image to an existing file: NAME → <root>/NAME.qcow2, NAME.qcow2 → <root>/NAME.qcow2,
  * anything with a slash is a path (unless names_only). *backing_ref is how an overlay in
  * <root>/<vm>.vm names it. */
-static char *resolve_image(const char *root, const char *image, bool names_only,
-                           char **backing_ref, yv_err *err)
+static char *resolve_image(const char *root, const char *image, bool names_only, char **backing_ref,
+                           yv_err *err)
 {
     char *path;
     size_t l = strlen(image);

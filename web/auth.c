@@ -31,8 +31,8 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
     return PAM_SUCCESS;
 }
 
-/* Modules such as pam_unix sleep after a wrong password only: that delay would tell a wrong password
- * from a right one outside api.groups. yv_auth_request delays every failure itself. */
+/* Modules such as pam_unix sleep after a wrong password only: that delay would tell a wrong
+ * password from a right one outside api.groups. yv_auth_request delays every failure itself. */
 static void no_fail_delay(int status, unsigned usec, void *data)
 {
     (void)status;
@@ -85,8 +85,8 @@ static bool in_groups(const char *user, const yv_strlist *groups)
 #define SLOTS 1024
 typedef struct {
     char client[64];
-    int fails;     /* in the window that began at since */
-    int inflight;  /* checks admitted and not finished: they count against the budget */
+    int fails;    /* in the window that began at since */
+    int inflight; /* checks admitted and not finished: they count against the budget */
     time_t since;
     time_t last;
 } slot;

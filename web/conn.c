@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-
 typedef struct tracked {
     struct tracked *prev, *next;
     int fd;

@@ -66,10 +66,10 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
 
 /* Connections: all at once, from one address, and how long one may idle (MHD resets it at every
  * line received) or take to send a request's headers (a deadline no trickle resets). */
-#define MAX_CONN    256
-#define MAX_PER_IP  64
-#define IDLE_SEC    30
-#define HEADER_SEC  10
+#define MAX_CONN   256
+#define MAX_PER_IP 64
+#define IDLE_SEC   30
+#define HEADER_SEC 10
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
@@ -95,8 +95,8 @@ static struct MHD_Daemon *start_daemon(yv_api *api, const struct sockaddr_storag
     struct MHD_OptionItem plain[] = {{MHD_OPTION_END, 0, NULL}};
     return MHD_start_daemon(
         flags, 0, NULL, NULL, yv_api_handle, api, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
-        yv_api_done, api, MHD_OPTION_NOTIFY_CONNECTION, yv_conn_notify, api->guard,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
+        api, MHD_OPTION_NOTIFY_CONNECTION, yv_conn_notify, api->guard,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_SEC, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)MAX_CONN, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_IP,
         MHD_OPTION_ARRAY, cert ? tls : plain, MHD_OPTION_END);
