@@ -277,7 +277,6 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
     yv_api *api = cls;
     request *rq = *req;
     if (!rq) { /* first call: headers only */
-        yv_conn_headers_done(api->guard, c);
         *req = rq = calloc(1, sizeof *rq);
         return rq ? MHD_YES : MHD_NO;
     }
@@ -292,6 +291,7 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
+    yv_conn_request_in(api->guard, c); /* the deadline is off: the verb may take minutes */
     bool ok;
     enum MHD_Result rc = authorize(api, c, &ok);
     if (!ok) return rc;
@@ -304,7 +304,7 @@ void yv_api_done(void *cls, struct MHD_Connection *c, void **req,
 {
     (void)toe;
     yv_api *api = cls;
-    yv_conn_request_done(api->guard, c); /* a kept-alive connection: the next headers' deadline */
+    yv_conn_request_done(api->guard, c); /* kept alive: the next request's deadline */
     request *rq = *req;
     if (!rq) return;
     if (rq->body) explicit_bzero(rq->body, rq->len);

@@ -14,7 +14,7 @@ typedef struct {
     char *root;
     yv_config cfg;
     const char *pam_service;
-    yv_conn_guard *guard;         /* the header deadline of every connection */
+    yv_conn_guard *guard;         /* the request deadline of every connection */
     volatile sig_atomic_t cancel; /* up when yave-web stops: creates in flight abort and clean up */
 } yv_api;
 

@@ -10,8 +10,8 @@
 typedef struct tracked {
     struct tracked *prev, *next;
     int fd;
-    int64_t since; /* ms: when the current header phase began */
-    bool waiting;  /* in a header phase (the deadline applies) */
+    int64_t since; /* ms: when the current request phase began */
+    bool waiting;  /* receiving a request (the deadline applies) */
     bool cut;      /* already shut down by the watchdog */
 } tracked;
 
@@ -31,7 +31,7 @@ static int64_t mono_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Every half second: a connection still in its header phase past the deadline has its socket shut
+/* Every half second: a connection still receiving its request past the deadline has its socket shut
  * down; the connection's thread then sees end of file and MHD closes it. */
 static void *watchdog(void *arg)
 {
@@ -57,13 +57,13 @@ static void *watchdog(void *arg)
     return NULL;
 }
 
-yv_conn_guard *yv_conn_guard_start(unsigned header_sec)
+yv_conn_guard *yv_conn_guard_start(unsigned request_sec)
 {
     yv_conn_guard *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->wake, NULL);
-    g->deadline_ms = (int64_t)header_sec * 1000;
+    g->deadline_ms = (int64_t)request_sec * 1000;
     if (pthread_create(&g->thread, NULL, watchdog, g) != 0) {
         pthread_cond_destroy(&g->wake);
         pthread_mutex_destroy(&g->lock);
@@ -133,7 +133,7 @@ static void set_waiting(yv_conn_guard *g, struct MHD_Connection *c, bool waiting
     pthread_mutex_unlock(&g->lock);
 }
 
-void yv_conn_headers_done(yv_conn_guard *g, struct MHD_Connection *c)
+void yv_conn_request_in(yv_conn_guard *g, struct MHD_Connection *c)
 {
     set_waiting(g, c, false);
 }

@@ -65,11 +65,11 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* Connections: all at once, from one address, and how long one may idle (MHD resets it at every
- * line received) or take to send a request's headers (a deadline no trickle resets). */
-#define MAX_CONN   256
-#define MAX_PER_IP 64
-#define IDLE_SEC   30
-#define HEADER_SEC 10
+ * line received) or take to send a request, headers and body (a deadline no trickle resets). */
+#define MAX_CONN    256
+#define MAX_PER_IP  64
+#define IDLE_SEC    30
+#define REQUEST_SEC 10
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
@@ -81,7 +81,7 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 /* One thread per connection, on purpose: a handler blocks for as long as its verb takes (a preset
  * create waits minutes for the first boot, a graceful stop up to shutdown.timeout), so a bounded
  * pool would let a few such requests starve every other client. Threads are bounded instead by the
- * connection limits, and a slow client loses its thread at the header deadline. */
+ * connection limits, and a slow client loses its thread at the request deadline. */
 static struct MHD_Daemon *start_daemon(yv_api *api, const struct sockaddr_storage *sa,
                                        const char *cert, const char *key)
 {
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    yv_conn_guard *guard = yv_conn_guard_start(HEADER_SEC); /* inherits the signal mask */
+    yv_conn_guard *guard = yv_conn_guard_start(REQUEST_SEC); /* inherits the signal mask */
     api.guard = guard;
     struct MHD_Daemon *d = guard ? start_daemon(&api, &sa, cert, key) : NULL;
     if (!d) {

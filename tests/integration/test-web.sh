@@ -774,22 +774,28 @@ test_auth_failure_budget_shared_by_all_connections()
 }
 
 # slow_clients SRC PORT N SECONDS DIR: N connections from address SRC (another 127.* address than the
-# real client's: all of 127/8 is loopback) that send a request line and then one header line every
-# second, never finishing their headers, for up to SECONDS. Writes DIR/ready once all are connected,
+# real client's: all of 127/8 is loopback) that never finish their request: half send a request line
+# and then one header line a second, half whole headers of a 60000-byte POST and then one body byte
+# a second, for up to SECONDS. Writes DIR/ready once all are connected,
 # then DIR/report: "opened N, held H after 3 s, still open O at the end, last closed at T s".
 slow_clients()
 {
     "$PY" - "$@" <<'PY' &
 import os, select, socket, sys, time
 src, port, n, dur, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-socks = []
+socks, body = [], {}
 for i in range(n):
     s = socket.socket()
     s.bind((src, 0))
     try:
         s.connect(("127.0.0.1", port))
-        s.sendall(b"GET /v1/vms/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        if i % 2:  # whole headers, then a body one byte a second
+            s.sendall(b"POST /v1/vms/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 60000\r\n\r\n{")
+        else:  # headers one line a second
+            s.sendall(b"GET /v1/vms/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         socks.append(s)
+        body[s] = i % 2
     except OSError:
         s.close()
 open(os.path.join(out, "ready"), "w").close()
@@ -811,7 +817,7 @@ while socks and time.monotonic() - t0 < dur:
     line += 1
     for s in list(socks):
         try:
-            s.sendall(b"X-Drip-%d: %d\r\n" % (line, line))
+            s.sendall(b" " if body[s] else b"X-Drip-%d: %d\r\n" % (line, line))
         except OSError:
             socks.remove(s)
             s.close()
@@ -826,9 +832,9 @@ PY
     at_exit kill "$SLOW_PID"
 }
 
-# Item 3 of issue 14: 300 connections from one address that never finish their headers do not block
-# the API: at most 64 are held (per address), each is cut at the 10 s header deadline though it
-# sends a line every second, and an authenticated client elsewhere is answered within 2 s meanwhile.
+# Item 3 of issue 14: 300 connections from one address that never finish their request do not block
+# the API: at most 64 are held (per address), each is cut at the 10 s request deadline though it
+# sends a header line or a body byte every second, and an authenticated client elsewhere is answered within 2 s meanwhile.
 test_slow_clients_do_not_block_the_api()
 {
     local root t i code rep opened held left
@@ -860,8 +866,8 @@ test_slow_clients_do_not_block_the_api()
     assert_eq 300 "$opened" "slow connections opened ($rep)"
     [ "$held" -le 64 ] || fail "$held slow connections from one address held by the server ($rep)"
     [ "$held" -ge 1 ] || fail "no slow connection was held at all: the deadline is not what closed them ($rep)"
-    # they sent a line every second for 40 s: only a deadline on the header phase ends them
-    assert_eq 0 "$left" "slow connections still open after 40 s of one header line a second ($rep)"
+    # they sent something every second for 40 s: only a deadline on the whole request ends them
+    assert_eq 0 "$left" "slow connections still open after 40 s of a header line or body byte a second ($rep)"
     expect_http 200 GET /v1/vms/
     stop_web
 }
