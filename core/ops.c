@@ -108,13 +108,37 @@ char **yv_ops_in_creation(const char *root, size_t *n)
     return names;
 }
 
+/* With names_only: image must be NAME or NAME.qcow2 (a valid name) of a regular file (not a
+ * symlink) <root>/NAME.qcow2. One message for every refusal, so an answer never tells whether some
+ * host path exists. */
+static int check_image_name(const char *root, const char *image, yv_err *err)
+{
+    size_t l = strlen(image);
+    char *base =
+        l > 6 && !strcmp(image + l - 6, ".qcow2") ? yv_strndup(image, l - 6) : yv_strdup(image);
+    yv_err e;
+    struct stat st;
+    char *path = yv_asprintf("%s/%s.qcow2", root, base);
+    bool ok = yv_valid_name(base, &e) == 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+    free(path);
+    free(base);
+    if (ok) return 0;
+    return yv_err_set(err, YV_E_IMAGE_NOT_FOUND,
+                      "base image not found: give the name of a base image of the root (NAME "
+                      "for NAME.qcow2)");
+}
+
 /* Resolves --image to an existing file: NAME → <root>/NAME.qcow2, NAME.qcow2 → <root>/NAME.qcow2,
- * anything with a slash is a path. *backing_ref is how an overlay in <root>/<vm>.vm names it. */
-static char *resolve_image(const char *root, const char *image, char **backing_ref, yv_err *err)
+ * anything with a slash is a path (unless names_only). *backing_ref is how an overlay in
+ * <root>/<vm>.vm names it. */
+static char *resolve_image(const char *root, const char *image, bool names_only, char **backing_ref,
+                           yv_err *err)
 {
     char *path;
     size_t l = strlen(image);
     bool has_ext = l > 6 && !strcmp(image + l - 6, ".qcow2");
+    *backing_ref = NULL;
+    if (names_only && check_image_name(root, image, err) < 0) return NULL;
     if (strchr(image, '/')) {
         path = yv_strdup(image);
         *backing_ref = NULL;
@@ -393,7 +417,7 @@ static int make_disk(const char *root, const yv_config *cfg, const yv_create_opt
     if (!o->image)
         return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY, err);
     char *ref = NULL;
-    char *base = resolve_image(root, o->image, &ref, err);
+    char *base = resolve_image(root, o->image, o->names_only, &ref, err);
     if (!base) return -1;
     int rc = o->linked ? yv_storage_overlay(cfg, base, ref, disk, o->capacity, err)
                        : yv_storage_copy(cfg, base, disk, o->capacity, err);
@@ -462,7 +486,7 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     *generated_pw = NULL;
     if (check_create_opts(o, err) < 0) return -1;
     if (o->image) { /* fail early, before anything is reserved */
-        char *ref = NULL, *base = resolve_image(root, o->image, &ref, err);
+        char *ref = NULL, *base = resolve_image(root, o->image, o->names_only, &ref, err);
         if (!base) return -1;
         free(base);
         free(ref);

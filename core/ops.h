@@ -24,7 +24,9 @@ typedef struct {
     const char *master;       /* bridge of net0; NULL = global network.master at run time */
     bool linked;
     bool ovmf;
-    bool network; /* give the VM a tap network (net0) */
+    bool network;    /* give the VM a tap network (net0) */
+    bool names_only; /* image and preset must name a base image / preset of the root, never a
+                        host path (the web API: a client must not reach the host's files) */
     /* presets */
     long install_timeout;   /* seconds (default 900) */
     yv_install_cb progress; /* may be NULL */

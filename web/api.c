@@ -130,6 +130,7 @@ static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
 {
     json_error_t je;
     yv_ops_create_defaults(o);
+    o->names_only = true; /* a client names base images and presets of the root, never host paths */
     int linked = 0, ovmf = 1, network = 1;
     json_int_t cap = 0, mem = o->memory, vcpu = o->vcpu, timeout = o->install_timeout;
     if (json_unpack_ex(b, &je, JSON_STRICT,
@@ -166,7 +167,9 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, request 
     json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
     if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
     enum MHD_Result rc;
-    if (create_opts(b, &o, &e) < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
+    int ok = create_opts(b, &o, &e);
+    o.cancel = &api->cancel; /* yave-web's stop aborts the create and cleans up */
+    if (ok < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
         rc = send_err(c, &e);
     } else {
         yv_vminfo info;
@@ -214,6 +217,8 @@ static enum MHD_Result route(yv_api *api, struct MHD_Connection *c, const char *
     return send_error(c, 405, "method not allowed");
 }
 
+/* The client's address as the failure budget knows it: IPv4 whole, IPv6 by its /64 (one host
+ * owns a whole /64 and could change its low bits at will). */
 static void client_addr(struct MHD_Connection *c, char *buf, size_t n)
 {
     const union MHD_ConnectionInfo *ci =
@@ -223,31 +228,45 @@ static void client_addr(struct MHD_Connection *c, char *buf, size_t n)
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (!IN6_IS_ADDR_V4MAPPED(&a)) memset(a.s6_addr + 8, 0, 8);
+        inet_ntop(AF_INET6, &a, buf, (socklen_t)n);
+    }
 }
 
+static enum MHD_Result send_static(struct MHD_Connection *c, unsigned status, const char *body,
+                                   bool challenge)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (!challenge) MHD_add_response_header(resp, "Retry-After", "60");
+    enum MHD_Result rc = challenge ? MHD_queue_basic_auth_fail_response(c, "yave", resp)
+                                   : MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Every failure reads the same: a wrong password, an unknown user and a user outside api.groups
+ * get one status, body and headers after one delay, so the API confirms no password. */
 static enum MHD_Result authorize(yv_api *api, struct MHD_Connection *c, bool *ok)
 {
+    char client[64];
+    client_addr(c, client, sizeof client);
     char *pw = NULL, *user = MHD_basic_auth_get_username_password(c, &pw);
-    yv_auth_result r = yv_auth_check(api->pam_service, &api->cfg.api_groups, user, pw);
+    yv_auth_result r = yv_auth_request(api->pam_service, &api->cfg.api_groups, client, user, pw);
     if (pw) explicit_bzero(pw, strlen(pw));
     MHD_free(pw);
     MHD_free(user);
     *ok = r == YV_AUTH_OK;
     if (r == YV_AUTH_OK) return MHD_YES;
-    if (r == YV_AUTH_FORBIDDEN)
-        return send_error(c, 403, "this user is not in a group allowed to use the API");
-    char client[64];
-    client_addr(c, client, sizeof client);
-    yv_auth_throttle(client);
-    const char *body = "{\"detail\":\"authentication required\",\"status\":401}";
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_basic_auth_fail_response(c, "yave", resp);
-    MHD_destroy_response(resp);
-    return rc;
+    if (r == YV_AUTH_THROTTLED)
+        return send_static(c, 429,
+                           "{\"detail\":\"too many failed logins from this address: try again "
+                           "later\",\"status\":429}",
+                           false);
+    return send_static(c, 401, "{\"detail\":\"authentication required\",\"status\":401}", true);
 }
 
 enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -272,6 +291,7 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
+    yv_conn_request_in(api->guard, c); /* the deadline is off: the verb may take minutes */
     bool ok;
     enum MHD_Result rc = authorize(api, c, &ok);
     if (!ok) return rc;
@@ -282,9 +302,9 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
 void yv_api_done(void *cls, struct MHD_Connection *c, void **req,
                  enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    yv_api *api = cls;
+    yv_conn_request_done(api->guard, c); /* kept alive: the next request's deadline */
     request *rq = *req;
     if (!rq) return;
     if (rq->body) explicit_bzero(rq->body, rq->len);

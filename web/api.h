@@ -3,7 +3,9 @@
 #define YV_API_H
 
 #include <microhttpd.h>
+#include <signal.h>
 
+#include "conn.h"
 #include "core/config.h"
 
 #define YV_API_BODY_MAX (64 * 1024)
@@ -12,6 +14,8 @@ typedef struct {
     char *root;
     yv_config cfg;
     const char *pam_service;
+    yv_conn_guard *guard;         /* the request deadline of every connection */
+    volatile sig_atomic_t cancel; /* up when yave-web stops: creates in flight abort and clean up */
 } yv_api;
 
 /* The MHD access handler (cls = yv_api *). */

@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -30,11 +31,21 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
     return PAM_SUCCESS;
 }
 
+/* Modules such as pam_unix sleep after a wrong password only: that delay would tell a wrong
+ * password from a right one outside api.groups. yv_auth_request delays every failure itself. */
+static void no_fail_delay(int status, unsigned usec, void *data)
+{
+    (void)status;
+    (void)usec;
+    (void)data;
+}
+
 static bool pam_ok(const char *service, const char *user, const char *password)
 {
     struct pam_conv c = {conv, (void *)password};
     pam_handle_t *h = NULL;
     int rc = pam_start(service, user, &c, &h);
+    if (rc == PAM_SUCCESS) rc = pam_set_item(h, PAM_FAIL_DELAY, (const void *)no_fail_delay);
     if (rc == PAM_SUCCESS) rc = pam_authenticate(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
     if (rc == PAM_SUCCESS) rc = pam_acct_mgmt(h, PAM_SILENT);
     if (h) pam_end(h, rc);
@@ -69,43 +80,90 @@ static bool in_groups(const char *user, const yv_strlist *groups)
     return found;
 }
 
-yv_auth_result yv_auth_check(const char *service, const yv_strlist *groups, const char *user,
-                             const char *password)
-{
-    if (!user || !*user || !password || !*password) return YV_AUTH_BAD;
-    if (!pam_ok(service, user, password)) return YV_AUTH_BAD;
-    return in_groups(user, groups) ? YV_AUTH_OK : YV_AUTH_FORBIDDEN;
-}
-
-/* Recent failures per client address: a small table, oldest entry reused. */
-#define SLOTS 64
-static struct {
+/* Failures per client address: a table shared by every connection's thread. An entry with checks in
+ * flight is never reused, so a flood of addresses cannot reset an address that is guessing. */
+#define SLOTS 1024
+typedef struct {
     char client[64];
-    int fails;
+    int fails;    /* in the window that began at since */
+    int inflight; /* checks admitted and not finished: they count against the budget */
+    time_t since;
     time_t last;
-} table[SLOTS];
+} slot;
+static slot table[SLOTS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void yv_auth_throttle(const char *client)
+/* Under the lock: the entry of client, else a free or the least recently used idle one. */
+static slot *find_slot(const char *client, time_t now)
+{
+    slot *victim = NULL;
+    for (int i = 0; i < SLOTS; i++) {
+        slot *s = &table[i];
+        if (!strcmp(s->client, client)) return s;
+        if (s->inflight == 0 && (!victim || s->last < victim->last)) victim = s;
+    }
+    if (!victim) return NULL;
+    snprintf(victim->client, sizeof victim->client, "%s", client);
+    victim->fails = 0;
+    victim->since = now;
+    victim->last = now;
+    return victim;
+}
+
+/* Takes one attempt from the address's budget; NULL when it is used up (or the table is full). */
+static slot *admit(const char *client)
 {
     time_t now = time(NULL);
-    int fails = 1, oldest = 0;
     pthread_mutex_lock(&table_lock);
-    int slot = -1;
-    for (int i = 0; i < SLOTS; i++) {
-        if (!strcmp(table[i].client, client)) slot = i;
-        if (table[i].last < table[oldest].last) oldest = i;
+    slot *s = find_slot(client, now);
+    if (s && now - s->since >= YV_AUTH_WINDOW_SEC) {
+        s->fails = 0;
+        s->since = now;
     }
-    if (slot < 0) {
-        slot = oldest;
-        snprintf(table[slot].client, sizeof table[slot].client, "%s", client);
-        table[slot].fails = 0;
-    }
-    if (now - table[slot].last > 300) table[slot].fails = 0; /* forgiven after 5 quiet minutes */
-    fails = ++table[slot].fails;
-    table[slot].last = now;
+    if (s && s->fails + s->inflight >= YV_AUTH_BUDGET) s = NULL;
+    if (s) s->inflight++;
     pthread_mutex_unlock(&table_lock);
-    /* 0.5 s, 1 s, … up to 5 s: guessing gets slow, a typo costs little */
-    unsigned ms = 500u * (unsigned)(fails < 10 ? fails : 10);
-    usleep(ms * 1000);
+    return s;
+}
+
+/* Gives the attempt back; a failure is counted. Returns the failures of the window so far. */
+static int finish(slot *s, bool failed)
+{
+    pthread_mutex_lock(&table_lock);
+    s->inflight--;
+    s->last = time(NULL);
+    if (failed) s->fails++;
+    int n = s->fails;
+    pthread_mutex_unlock(&table_lock);
+    return n;
+}
+
+/* Sleeps until ms after t0 (CLOCK_MONOTONIC): the delay does not depend on how long PAM took. */
+static void sleep_until(const struct timespec *t0, unsigned ms)
+{
+    struct timespec t = *t0;
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR) {
+    }
+}
+
+yv_auth_result yv_auth_request(const char *service, const yv_strlist *groups, const char *client,
+                               const char *user, const char *password)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    slot *s = admit(client);
+    if (!s) return YV_AUTH_THROTTLED;
+    bool ok = user && *user && password && *password && pam_ok(service, user, password) &&
+              in_groups(user, groups);
+    int fails = finish(s, !ok);
+    if (ok) return YV_AUTH_OK;
+    /* 0.5 s, 1 s, … up to 5 s: a typo costs little, and the budget bounds the guesses */
+    sleep_until(&t0, 500u * (unsigned)(fails < 10 ? fails : 10));
+    return YV_AUTH_BAD;
 }

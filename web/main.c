@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "conn.h"
 #include "core/root.h"
 #include "core/util.h"
 #include "core/vmstate.h"
@@ -60,11 +61,45 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
     return -1;
 }
 
+/* GnuTLS priorities: TLS 1.2 and 1.3 only (1.0 and 1.1 are broken and deprecated, RFC 8996) */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* Connections: all at once, from one address, and how long one may idle (MHD resets it at every
+ * line received) or take to send a request, headers and body (a deadline no trickle resets). */
+#define MAX_CONN    256
+#define MAX_PER_IP  64
+#define IDLE_SEC    30
+#define REQUEST_SEC 10
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     fputs("yave-web: ", stderr);
     vfprintf(stderr, fmt, ap);
+}
+
+/* One thread per connection, on purpose: a handler blocks for as long as its verb takes (a preset
+ * create waits minutes for the first boot, a graceful stop up to shutdown.timeout), so a bounded
+ * pool would let a few such requests starve every other client. Threads are bounded instead by the
+ * connection limits, and a slow client loses its thread at the request deadline. */
+static struct MHD_Daemon *start_daemon(yv_api *api, const struct sockaddr_storage *sa,
+                                       const char *cert, const char *key)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | (sa->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (cert ? MHD_USE_TLS : 0);
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
+                                   {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key},
+                                   {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+                                   {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem plain[] = {{MHD_OPTION_END, 0, NULL}};
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, yv_api_handle, api, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
+        api, MHD_OPTION_NOTIFY_CONNECTION, yv_conn_notify, api->guard,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_SEC, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MAX_CONN, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_IP,
+        MHD_OPTION_ARRAY, cert ? tls : plain, MHD_OPTION_END);
 }
 
 int main(int argc, char **argv)
@@ -88,6 +123,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "yave-web: %s\n", err.msg);
         return yv_err_exit_status(err.code);
     }
+    if (!api.cfg.api_tls_cert != !api.cfg.api_tls_key) { /* never plain HTTP by a half setting */
+        fprintf(stderr,
+                "yave-web: api.tls has %s but no %s: set both (HTTPS) or neither (plain "
+                "HTTP)\n",
+                api.cfg.api_tls_cert ? "cert" : "key", api.cfg.api_tls_cert ? "key" : "cert");
+        yv_config_done(&api.cfg);
+        free(api.root);
+        return 2;
+    }
+    if (api.cfg.api_tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        fprintf(stderr, "yave-web: api.tls is set, but this libmicrohttpd has no TLS support\n");
+        yv_config_done(&api.cfg);
+        free(api.root);
+        return 1;
+    }
     api.pam_service = api.cfg.api_pam_service ? api.cfg.api_pam_service : "yave";
     if (!listen) listen = api.cfg.api_listen ? api.cfg.api_listen : "127.0.0.1:3000";
     struct sockaddr_storage sa;
@@ -98,7 +148,7 @@ int main(int argc, char **argv)
     yv_vmstate_reconcile(api.root, &api.cfg);
 
     char *cert = NULL, *key = NULL;
-    if (api.cfg.api_tls_cert && api.cfg.api_tls_key) {
+    if (api.cfg.api_tls_cert) {
         if (!(cert = yv_root_read_file(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
             !(key = yv_root_read_file(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
             fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
@@ -114,30 +164,23 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
-                     (cert ? MHD_USE_TLS : 0);
-    struct MHD_Daemon *d =
-        cert ? MHD_start_daemon(
-                   flags, 0, NULL, NULL, yv_api_handle, &api, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
-                   NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-                   yv_api_done, &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_HTTPS_MEM_CERT, cert,
-                   MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END)
-             : MHD_start_daemon(flags, 0, NULL, NULL, yv_api_handle, &api,
-                                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, yv_api_done,
-                                &api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    yv_conn_guard *guard = yv_conn_guard_start(REQUEST_SEC); /* inherits the signal mask */
+    api.guard = guard;
+    struct MHD_Daemon *d = guard ? start_daemon(&api, &sa, cert, key) : NULL;
     if (!d) {
         fprintf(stderr, "yave-web: cannot listen on %s\n", listen);
+        yv_conn_guard_stop(guard);
         return 1;
     }
     fprintf(stderr, "yave-web: serving %s on %s%s\n", api.root, cert ? "https://" : "http://",
             listen);
     int sig;
     sigwait(&set, &sig);
+    /* a create in flight (a preset's first boot takes minutes) stops now and removes its first-boot
+     * QEMU, seed and .part folder; stop_daemon then waits for every connection's thread */
+    api.cancel = 1;
     MHD_stop_daemon(d);
+    yv_conn_guard_stop(guard);
     if (key) yv_free_secret(key);
     free(cert);
     yv_config_done(&api.cfg);

@@ -3,9 +3,10 @@
 # yave-web (/v1/vms) end to end: a real PAM stack (a throw-away group, a user in it, a user outside
 # it, a PAM service of pam_unix), real QEMU (TCG, 64 MiB, an empty disk: the guest sits in SeaBIOS
 # and ignores ACPI), curl as the client. Authentication (401 + WWW-Authenticate, throttled failures,
-# 403 outside api.groups), every route, error statuses and shapes, the body limit, a graceful stop
-# that escalates, concurrent requests while a VM starts, the loopback default, TLS, and that no
-# response ever carries a password.
+# the same 401 outside api.groups, a failure budget per address), every route, error statuses and
+# shapes, the body limit, host paths refused, slow clients, a graceful stop that escalates (and
+# one that cancels a create), concurrent requests while a VM starts, the loopback default, TLS
+# (1.2+ only, never half configured), and that no response ever carries a password.
 #
 #   YAVE_TEST_BIN=build/asan/yave-tui YAVE_TEST_WEB=build/asan/yave-web bash tests/integration/test-web.sh
 #   TRACE_TIMES=1 …  # also print each request with its status and duration
@@ -52,7 +53,7 @@ VNC_PW3=Hs9Ld3Fm
 ROOT_PW=Rt${RANDOM}Jw5Ep${RANDOM}c
 SECRETS=("$PW_IN" "$PW_OUT" "$PW_WRONG" "$VNC_PW1" "$VNC_PW2" "$VNC_PW3" "$ROOT_PW")
 # and the credentials as they travel in an Authorization header (base64 of user:password)
-for c in "$USER_IN:$PW_IN" "$USER_OUT:$PW_OUT" "$USER_IN:$PW_WRONG" "nosuch$TAG:$PW_IN"; do
+for c in "$USER_IN:$PW_IN" "$USER_OUT:$PW_OUT" "$USER_IN:$PW_WRONG" "nosuch$TAG:$PW_IN" "$USER_OUT:$PW_WRONG"; do
     SECRETS+=("$(printf '%s' "$c" | base64 -w0 | tr -d =)")
 done
 
@@ -65,6 +66,7 @@ printf 'user = "%s:%s"\n' "$USER_IN" "$PW_IN" >"$G/cred.in"
 printf 'user = "%s:%s"\n' "$USER_OUT" "$PW_OUT" >"$G/cred.out"
 printf 'user = "%s:%s"\n' "$USER_IN" "$PW_WRONG" >"$G/cred.wrong"
 printf 'user = "%s:%s"\n' "nosuch$TAG" "$PW_IN" >"$G/cred.nouser"
+printf 'user = "%s:%s"\n' "$USER_OUT" "$PW_WRONG" >"$G/cred.outwrong"
 chmod 600 "$G"/cred.*
 
 global_cleanup()
@@ -381,7 +383,7 @@ ms_at_least()
 
 # ---- the tests ----
 
-test_auth_401_throttled_403_outside_the_groups()
+test_auth_401_throttled_and_outside_the_groups()
 {
     local root
     web_root root
@@ -403,9 +405,11 @@ test_auth_401_throttled_403_outside_the_groups()
     # an unknown user
     AUTH=nouser expect_error 401 GET /v1/vms/
 
-    # right password, but not in api.groups: 403, and no VM made either
-    AUTH=out expect_error 403 GET /v1/vms/
-    AUTH=out expect_error 403 POST /v1/vms/ -H 'Content-Type: application/json' \
+    # right password, but not in api.groups: the same 401 as a wrong password (issue 14: a 403 told
+    # that the password was right), and no VM made either
+    AUTH=out expect_error 401 GET /v1/vms/
+    assert_contains "$HDRS" 'WWW-Authenticate: Basic' "WWW-Authenticate for a user outside api.groups"
+    AUTH=out expect_error 401 POST /v1/vms/ -H 'Content-Type: application/json' \
         --data-binary "{\"name\":\"w2\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
     assert_no_file "$root/w2.vm" "a VM created by a user outside api.groups"
 
@@ -690,6 +694,323 @@ test_tls_and_api_listen_from_config()
     # it still serves HTTPS afterwards
     expect_http 200 GET /v1/vms/
     stop_web
+}
+
+# Item 2 of issue 14: a right password outside api.groups reads exactly as a wrong one (status, body,
+# headers but Date, delay), so the API confirms no password of any PAM account.
+test_auth_outside_the_groups_reads_as_a_wrong_password()
+{
+    local root try s1 b1 h1 t1
+    web_root root
+    start_web "$root"
+    # one address each, so both see the same failure count (the delay grows with it)
+    for try in first second; do
+        AUTH=outwrong expect_error 401 GET /v1/vms/ --interface 127.0.0.3
+        s1=$HTTP b1=$BODY h1=$(printf '%s\n' "$HDRS" | grep -vi '^date:') t1=$TIME
+        AUTH=out expect_error 401 GET /v1/vms/ --interface 127.0.0.4
+        assert_eq "$s1" "$HTTP" "status: right password outside the groups vs wrong password ($try)"
+        assert_eq "$b1" "$BODY" "body: right password outside the groups vs wrong password ($try)"
+        assert_eq "$h1" "$(printf '%s\n' "$HDRS" | grep -vi '^date:')" \
+            "headers: right password outside the groups vs wrong password ($try)"
+        # the same floor for both: 0.5 s for a first failure, 1 s for a second
+        local floor=0.4
+        [ "$try" = second ] && floor=0.9
+        ms_at_least "$t1" "$floor" || fail "a wrong password ($try failure) answered in ${t1}s"
+        ms_at_least "$TIME" "$floor" || fail "a user outside the groups ($try failure) answered in ${TIME}s"
+    done
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+# Item 2 of issue 14: failures are budgeted per client address across all its connections: 200
+# parallel wrong guesses reach PAM at most YV_AUTH_BUDGET (10) times; the rest get 429 at once,
+# and so does the right password from that address; other addresses are served.
+test_auth_failure_budget_shared_by_all_connections()
+{
+    local root t i p n=200 pids=() code c401=0 c429=0 cother=0 svc=${TAG}x pamlog
+    mktmp_into t
+    pamlog=$t/pam.log
+    # the same PAM stack, with a line in pam.log for every authentication that reaches PAM
+    printf 'auth     optional  pam_exec.so quiet log=%s /bin/echo attempt\n%s\n%s\n' "$pamlog" \
+        'auth     required  pam_unix.so nodelay' 'account  required  pam_unix.so' >"/etc/pam.d/$svc"
+    at_exit rm -f "/etc/pam.d/$svc"
+    web_root root
+    sed -i "s/^  pam_service: .*/  pam_service: $svc/" "$root/config.yaml"
+    start_web "$root"
+    [ "$(grep -c attempt "$pamlog")" -ge 1 ] || fail "pam_exec logged nothing: the count below would prove nothing"
+    : >"$pamlog"
+
+    for ((i = 0; i < n; i++)); do
+        curl -s --max-time 90 --interface 127.0.0.2 -K "$G/cred.wrong" -D "$RESP_DIR/budget.$i.h" \
+            -o "$RESP_DIR/budget.$i.b" -w '%{http_code}' "$URL/v1/vms/" >"$t/code.$i" 2>/dev/null &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for ((i = 0; i < n; i++)); do
+        code=$(cat "$t/code.$i")
+        case $code in
+        401) c401=$((c401 + 1)) ;;
+        429) c429=$((c429 + 1)) ;;
+        000) ;; # refused at connect: the per-address connection limit
+        *) cother=$((cother + 1)) ;;
+        esac
+    done
+    LAST_CMD=
+    assert_eq 0 "$cother" "answers other than 401, 429 or none to wrong passwords"
+    [ "$c401" -le 10 ] || fail "$c401 of $n parallel wrong guesses got a 401 (reached PAM): the budget is 10"
+    [ "$((c401 + c429))" -ge 10 ] || fail "only $c401 401s and $c429 429s for $n parallel guesses"
+    [ "$(grep -c attempt "$pamlog")" -le 10 ] ||
+        fail "$(grep -c attempt "$pamlog") of $n parallel wrong guesses reached PAM: the budget is 10"
+
+    # a throttled address is refused without a check, even with the right password
+    : >"$pamlog"
+    expect_error 429 GET /v1/vms/ --interface 127.0.0.2
+    assert_contains "$HDRS" 'Retry-After:' "the 429's headers"
+    assert_eq 0 "$(grep -c attempt "$pamlog")" "authentications that reached PAM from a throttled address"
+    # another address is served
+    expect_http 200 GET /v1/vms/
+    expect_http 200 GET /v1/vms/ --interface 127.0.0.5
+    stop_web
+}
+
+# slow_clients SRC PORT N SECONDS DIR: N connections from address SRC (another 127.* address than the
+# real client's: all of 127/8 is loopback) that never finish their request: half send a request line
+# and then one header line a second, half whole headers of a 60000-byte POST and then one body byte
+# a second, for up to SECONDS. Writes DIR/ready once all are connected,
+# then DIR/report: "opened N, held H after 3 s, still open O at the end, last closed at T s".
+slow_clients()
+{
+    "$PY" - "$@" <<'PY' &
+import os, select, socket, sys, time
+src, port, n, dur, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+socks, body = [], {}
+for i in range(n):
+    s = socket.socket()
+    s.bind((src, 0))
+    try:
+        s.connect(("127.0.0.1", port))
+        if i % 2:  # whole headers, then a body one byte a second
+            s.sendall(b"POST /v1/vms/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 60000\r\n\r\n{")
+        else:  # headers one line a second
+            s.sendall(b"GET /v1/vms/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        socks.append(s)
+        body[s] = i % 2
+    except OSError:
+        s.close()
+open(os.path.join(out, "ready"), "w").close()
+t0 = time.monotonic()
+opened, held, last_closed, line = len(socks), None, 0.0, 0
+while socks and time.monotonic() - t0 < dur:
+    r, _, _ = select.select(socks, [], [], 1.0)
+    for s in r:
+        try:
+            gone = s.recv(4096) == b""
+        except OSError:
+            gone = True
+        if gone:
+            socks.remove(s)
+            s.close()
+            last_closed = time.monotonic() - t0
+    if held is None and time.monotonic() - t0 >= 3:
+        held = len(socks)
+    line += 1
+    for s in list(socks):
+        try:
+            s.sendall(b" " if body[s] else b"X-Drip-%d: %d\r\n" % (line, line))
+        except OSError:
+            socks.remove(s)
+            s.close()
+            last_closed = time.monotonic() - t0
+if held is None:
+    held = len(socks)
+with open(os.path.join(out, "report"), "w") as f:
+    f.write("opened %d, held %d after 3 s, still open %d at the end, last closed at %.1f s\n"
+            % (opened, held, len(socks), last_closed))
+PY
+    SLOW_PID=$!
+    at_exit kill "$SLOW_PID"
+}
+
+# Item 3 of issue 14: 300 connections from one address that never finish their request do not block
+# the API: at most 64 are held (per address), each is cut at the 10 s request deadline though it
+# sends a header line or a body byte every second, and an authenticated client elsewhere is answered within 2 s meanwhile.
+test_slow_clients_do_not_block_the_api()
+{
+    local root t i code rep opened held left
+    web_root root
+    start_web "$root"
+    mktmp_into t
+    slow_clients 127.0.0.6 "$WEB_PORT" 300 40 "$t"
+    for ((i = 0; i < 300; i++)); do
+        [ -e "$t/ready" ] && break
+        sleep 0.1
+    done
+    [ -e "$t/ready" ] || fail "the slow clients did not connect within 30 s"
+    sleep 1
+    # a bound on a hang, not a speed claim: without the limits this request gets no answer at all
+    for i in 1 2 3; do
+        code=$(curl -s --max-time 2 -K "$G/cred.in" -o /dev/null -w '%{http_code}' "$URL/v1/vms/")
+        assert_eq 200 "$code" "an authenticated GET (#$i) while 300 slow connections are held"
+        sleep 1
+    done
+    for ((i = 0; i < 600; i++)); do
+        pid_exited "$SLOW_PID" && break
+        sleep 0.1
+    done
+    pid_exited "$SLOW_PID" || fail "the slow clients did not end"
+    rep=$(cat "$t/report") || fail "no report from the slow clients"
+    [[ "$rep" =~ ^opened\ ([0-9]+),\ held\ ([0-9]+)\ after\ 3\ s,\ still\ open\ ([0-9]+) ]] || fail "report: $rep"
+    opened=${BASH_REMATCH[1]} held=${BASH_REMATCH[2]} left=${BASH_REMATCH[3]}
+    [ -n "${VERBOSE:-}" ] && echo "      slow clients: $rep" >&2
+    assert_eq 300 "$opened" "slow connections opened ($rep)"
+    [ "$held" -le 64 ] || fail "$held slow connections from one address held by the server ($rep)"
+    [ "$held" -ge 1 ] || fail "no slow connection was held at all: the deadline is not what closed them ($rep)"
+    # they sent something every second for 40 s: only a deadline on the whole request ends them
+    assert_eq 0 "$left" "slow connections still open after 40 s of a header line or body byte a second ($rep)"
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+# Item 1 of issue 14 (spec §16): the API takes base-image and preset *names* of the root, never a
+# host path; every refusal reads the same, so an answer never tells whether a host file exists.
+test_create_refuses_host_paths_same_answer()
+{
+    local root before img want detail
+    web_root root
+    mkvm "$root" v1 "$VNC_PW1"
+    make_base "$root/base.qcow2" 64
+    ln -s /etc/shadow "$root/evil.qcow2"
+    mkdir "$root/sub"
+    cp "$root/base.qcow2" "$root/sub/deep.qcow2"
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    before=$(snapshot_root "$root")
+    want=
+    for img in /etc/shadow /nonexistent "/nonexistent/$TAG" "$root/base.qcow2" "$root/v1.vm/hd0.qcow2" \
+        ../v1.vm/hd0.qcow2 v1.vm/hd0.qcow2 v1.vm/hd0 ./base ./base.qcow2 sub/deep sub/deep.qcow2 \
+        evil evil.qcow2 .. ../base nosuch nosuch.qcow2 .qcow2 '' /etc/passwd; do
+        expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+            "{\"name\":\"h1\",\"image\":\"$img\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+        detail=$(jv 'd["detail"]' "$BODY")
+        [ -n "$want" ] || want=$detail
+        assert_eq "$want" "$detail" "the error for image '$img' (vs the one for /etc/shadow)"
+        assert_no_trace "$before" "$root"
+    done
+    assert_not_contains "$want" /etc "the error for a host path"
+    # the same for a linked clone, and for presets given as paths
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h1\",\"image\":\"/etc/shadow\",\"linked\":true,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_eq "$want" "$(jv 'd["detail"]' "$BODY")" "the error for a linked /etc/shadow"
+    for img in /etc ../x.preset x/y /tmp/p.preset; do
+        expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+            "{\"name\":\"h1\",\"preset\":\"$img\",\"root_password\":\"$ROOT_PW\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    done
+    # a master bridge name that is a path is refused as a name
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h1\",\"master\":\"../../etc\",\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_no_trace "$before" "$root"
+
+    # base-image names of the root work: NAME and NAME.qcow2, copied and linked
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h2\",\"image\":\"base\",\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"h3\",\"image\":\"base.qcow2\",\"linked\":true,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_eq ../base.qcow2 "$(img_info "$root/h3.vm/hd0.qcow2" 'd["backing-filename"]')" "h3's backing file"
+    # batch mode (the local admin) still takes a path
+    printf '%s\n' "$VNC_PW3" >"$(dirname "$root")/pw.h4"
+    EXPECT_STDIN=$(dirname "$root")/pw.h4 expect_exit 0 yv "$root" create --no-network --no-ovmf \
+        --name h4 --image "$root/sub/deep.qcow2" --vnc-password-file -
+    stop_web
+}
+
+# Item 4 of issue 14: a half TLS setting refuses to start (never plain HTTP by mistake); TLS 1.2+ only.
+test_tls_half_config_refused_and_tls12_minimum()
+{
+    local root d half v port
+    mktmp_into d
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -keyout "$d/key.pem" -out "$d/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
+    for half in cert key; do
+        web_root root "  tls:" "    $half: $d/$half.pem"
+        port=$((20000 + RANDOM % 40000))
+        expect_exit 2 timeout 20 "$YAVE_TEST_WEB" --root "$root" --listen "127.0.0.1:$port"
+        assert_contains "$ERR" "api.tls has $half but no" "the error of a half TLS setting"
+        assert_eq "" "$(ss -Hltn "sport = :$port")" "a listening socket after a half TLS setting"
+    done
+
+    web_root root "  listen: 127.0.0.1:1" "  tls:" "    cert: $d/cert.pem" "    key: $d/key.pem"
+    start_web "$root" config https
+    # SECLEVEL=0: openssl's own floor must not be what refuses the old versions, the server must
+    for v in tls1 tls1_1; do
+        run_cmd timeout 20 openssl s_client -connect "127.0.0.1:$WEB_PORT" "-$v" -cipher 'DEFAULT@SECLEVEL=0' </dev/null
+        assert_ne 0 "$RC" "openssl s_client -$v: the handshake succeeded"
+        # the client did send its hello (it did not refuse by itself); no cipher was agreed
+        assert_match "handshake has read [0-9]+ bytes and written [1-9][0-9]* bytes" "$OUT" \
+            "openssl s_client -$v sent its ClientHello"
+        assert_contains "$OUT" "Cipher is (NONE)" "openssl s_client -$v"
+    done
+    for v in tls1_2 tls1_3; do
+        run_cmd timeout 20 openssl s_client -connect "127.0.0.1:$WEB_PORT" "-$v" </dev/null
+        assert_eq 0 "$RC" "openssl s_client -$v (stderr: $ERR)"
+        assert_match "New, TLSv1\\.${v#tls1_}, Cipher is [A-Z]" "$OUT" "the protocol of openssl s_client -$v"
+    done
+    expect_http 200 GET /v1/vms/
+    stop_web
+}
+
+# Item 5 of issue 14 (its last sentence): SIGTERM to yave-web cancels a preset create in flight; the
+# first-boot QEMU, the seed and the .part folder are gone when it has exited.
+test_stop_cancels_a_create_in_flight()
+{
+    local root t before cpid i rc=0
+    web_root root
+    # a preset whose cloud image is a blank disk: SeaBIOS finds nothing to boot and never powers off
+    mkdir "$root/blank.preset"
+    qemu-img create -q -f qcow2 "$root/blank.preset/blank.qcow2" 1M || fail "qemu-img create"
+    printf 'cloudimg: blank.qcow2\n' >"$root/blank.preset/config.yaml"
+    mktmp_into t
+    mkdir "$t/tmp"
+    TMPDIR=$t/tmp start_web "$root"
+    before=$(snapshot_root "$root" | grep -v '^\./run/lock ')
+    curl -sS --max-time 120 -K "$G/cred.in" -X POST -H 'Content-Type: application/json' \
+        -D "$RESP_DIR/cancel.h" -o "$RESP_DIR/cancel.b" -w '%{http_code}' --data-binary \
+        "{\"name\":\"k1\",\"preset\":\"blank\",\"root_password\":\"$ROOT_PW\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"install_timeout\":600,\"vnc_password\":\"$VNC_PW3\"}" \
+        "$URL/v1/vms/" >"$t/code" 2>"$t/err" &
+    cpid=$!
+    at_exit kill "$cpid"
+    # the first boot is under way: its QEMU runs, the .part folder and the seed exist
+    for ((i = 0; i < 600; i++)); do
+        [ -n "$(qemus_of "$root")" ] && break
+        pid_exited "$cpid" && fail "the create ended before its first boot: $(cat "$t/code" "$t/err" "$RESP_DIR/cancel.b")"
+        sleep 0.1
+    done
+    [ -n "$(qemus_of "$root")" ] || fail "no first-boot QEMU after 60 s"
+    [ -d "$root/.k1.vm.part" ] || fail "no .part folder during the first boot"
+    [ -n "$(find "$root/.k1.vm.part" "$t/tmp" -name 'yave-seed-*' -o -name '*.iso')" ] ||
+        fail "no seed during the first boot"
+
+    kill -TERM "$WEB_PID"
+    for ((i = 0; i < 300; i++)); do
+        pid_exited "$WEB_PID" && break
+        sleep 0.1
+    done
+    pid_exited "$WEB_PID" || fail "yave-web did not exit within 30 s of SIGTERM during a create"
+    wait "$WEB_PID" || rc=$?
+    LAST_CMD=
+    assert_eq 0 "$rc" "exit status of yave-web after SIGTERM during a create ($(head -c 1500 "$WEB_LOG"))"
+    grep -qE 'Sanitizer|runtime error:' "$WEB_LOG" && fail "sanitizer report: $(head -c 2000 "$WEB_LOG")"
+    assert_eq "" "$(qemus_of "$root")" "QEMUs of the root after yave-web stopped"
+    assert_no_file "$root/.k1.vm.part" "the .part folder after yave-web stopped"
+    assert_no_file "$root/k1.vm" "the VM after a cancelled create"
+    assert_eq "" "$(find "$t/tmp" -mindepth 1)" "what the create left in its TMPDIR"
+    # the root is as before the create (run/lock, the empty file of the root lock, aside)
+    assert_eq "$before" "$(snapshot_root "$root" | grep -v '^\./run/lock ')" "the root after the cancelled create"
+    for ((i = 0; i < 100; i++)); do
+        pid_exited "$cpid" && break
+        sleep 0.1
+    done
+    pid_exited "$cpid" || fail "the client of the create still waits after yave-web exited"
 }
 
 # Last (tests run in name order): every response kept by every test above.
