@@ -41,6 +41,11 @@ bool yv_proc_is_exe_real(pid_t pid, const char *real);
 /* True when pid has exited (gone, or a zombie waiting for its parent to reap it). */
 bool yv_proc_exited(pid_t pid);
 
+/* Ends a process the caller proved to be its own (pidfd opened after the proof; -1 without pidfds,
+ * then the pid is signalled): SIGTERM, up to term_ms to exit, then SIGKILL and up to 5 s more.
+ * True once it is gone. */
+bool yv_proc_end(pid_t pid, int pidfd, int term_ms);
+
 /* Runs argv (a program that daemonizes, like QEMU with -daemonize) with envp, stdin/stdout on
  * /dev/null and stderr appended to log_fd, in a session of its own (out of reach of the terminal's
  * signals), and waits for the launcher to exit. 0 on exit 0; otherwise
