@@ -57,12 +57,16 @@ static char *part_dir(const char *root, const char *name)
     return yv_asprintf("%s/.%s" PART_SUFFIX, root, name);
 }
 
-/* NAME when entry is `.NAME.vm.part` (malloc'd), else NULL. */
+/* NAME when entry is `.NAME.vm.part` and NAME a valid VM name (malloc'd), else NULL. */
 static char *part_name(const char *entry)
 {
     size_t l = strlen(entry), sl = strlen(PART_SUFFIX);
     if (entry[0] != '.' || l <= sl + 1 || strcmp(entry + l - sl, PART_SUFFIX) != 0) return NULL;
-    return yv_strndup(entry + 1, l - sl - 1);
+    char *name = yv_strndup(entry + 1, l - sl - 1);
+    yv_err e;
+    if (yv_valid_name(name, &e) == 0) return name;
+    free(name);
+    return NULL;
 }
 
 /* Ends the first boot's QEMU of a .part whose creator died. It runs as run/<name>.pid names it
@@ -444,8 +448,7 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     char *dir, *iso;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
-    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, &dir, &iso, err) < 0)
-        return -1;
+    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
                                    o->progress, o->progress_ctx, o->cancel, err);
     progress(o, "cleanup", t0);
