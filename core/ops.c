@@ -349,11 +349,6 @@ static void unreserve(const char *root, const char *name, reservation *r, yv_err
     yv_err e;
     int lock = yv_root_lock(root, &e);
     yv_vnctable t;
-    if (lock < 0) { /* our .part lock ends with us: the next command reaps the folder */
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (and %s is left: %s)", r->part, e.msg);
-        return;
-    }
     yv_root_rmtree(r->part, &e);
     if (r->part_fd >= 0) close(r->part_fd);
     r->part_fd = -1;
