@@ -86,7 +86,8 @@ static void sink_add(sink *s, const char *p, size_t n, bool keep_tail)
     s->buf[s->len] = '\0';
 }
 
-static volatile sig_atomic_t *cancel_flag;
+/* per thread: yave-web runs each create in a thread of its own, with a flag of its own */
+static _Thread_local volatile sig_atomic_t *cancel_flag;
 
 void yv_proc_set_cancel(volatile sig_atomic_t *flag)
 {

@@ -21,7 +21,8 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
 
 /* While flag is set (not NULL), a tool run by yv_proc_run* is sent SIGTERM as soon as *flag becomes
  * non-zero (a signal handler sets it), so a long qemu-img convert does not outlast a Ctrl-C. The
- * run then fails as the tool does (killed by signal). NULL turns this off. */
+ * run then fails as the tool does (killed by signal). NULL turns this off. Per thread: the flag
+ * counts for the tools the calling thread runs (another thread, a web API's stop, may set it). */
 void yv_proc_set_cancel(volatile sig_atomic_t *flag);
 
 #include <stdbool.h>
