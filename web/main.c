@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "core/ops.h"
 #include "core/root.h"
 #include "core/util.h"
 #include "core/vmstate.h"
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
         return 2;
     }
     yv_vmstate_reconcile(api.root, &api.cfg);
+    yv_ops_reap(api.root, &api.cfg); /* what creates killed with an earlier yave-web left */
 
     char *cert = NULL, *key = NULL;
     if (api.cfg.api_tls_cert && api.cfg.api_tls_key) {

@@ -189,6 +189,32 @@ test_4_sigkilled_first_boot_reaped_by_tui()
     assert_new_pc "$root"
 }
 
+# yave-web reaps at its start (a create killed with an earlier yave-web, by systemd or the OOM
+# killer, left its first boot running).
+test_4b_sigkilled_first_boot_reaped_by_web_start()
+{
+    local root t tmp before wpid web
+    web=${YAVE_TEST_WEB:-$REPO_DIR/build/asan/yave-web}
+    [ -x "$web" ] || fail "no yave-web at $web"
+    a_root root
+    mktmp_into t
+    mktmp_into tmp
+    secrets "$t"
+    before=$(snapshot_root "$root")
+    kill_first_boot "$root" "$t" "$tmp"
+    "$web" --root "$root" --listen "127.0.0.1:$((20000 + RANDOM % 20000))" </dev/null \
+        >"$t/web.out" 2>"$t/web.err" &
+    wpid=$!
+    at_exit end_process "$wpid" "$web"
+    wait_exited "$QPID" 300 # 30 s
+    for _ in $(seq 100); do
+        [ -e "$root/.pc.vm.part" ] || break
+        sleep 0.1
+    done
+    end_process "$wpid" "$web"
+    assert_reaped "$root" "$before" "$tmp"
+}
+
 # slow_copy_root VAR T: a_root plus a base image `big` of 32 MiB of random data, and cli.img a
 # wrapper that slows qemu-img convert to 1 MiB/s.
 slow_copy_root()
