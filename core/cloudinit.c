@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -113,15 +114,14 @@ void yv_cloudinit_remove(char *dir, char *iso)
     free(iso);
 }
 
-int yv_cloudinit_seed(const yv_config *cfg, const char *vm, const char *hostname, const char *hash,
-                      char **dir, char **iso, yv_err *err)
+int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
+                      const char *hostname, const char *hash, char **dir, char **iso, yv_err *err)
 {
-    const char *tmp = getenv("TMPDIR");
     char *ud = NULL, *md = NULL, *iid = NULL, rnd[8];
     *iso = NULL;
-    *dir = yv_asprintf("%s/yave-seed-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
-    if (!mkdtemp(*dir)) { /* mkdtemp makes it 0700: the hash is not for other users */
-        yv_err_sys(err, YV_E_IO, errno, "cannot create a temporary folder for the seed");
+    *dir = yv_root_join(parent, "seed");
+    if (mkdir(*dir, 0700) < 0) { /* 0700: the hash is not for other users */
+        yv_err_sys(err, YV_E_IO, errno, "cannot create the seed folder %s", *dir);
         free(*dir);
         *dir = NULL;
         return -1;

@@ -1,6 +1,6 @@
 /* cloudinit: the NoCloud seed of a preset's first boot — user-data (#cloud-config) with the root
  * password only as a SHA-512 crypt hash, meta-data with a unique instance-id, packed into an ISO by
- * genisoimage in a private temporary folder. */
+ * genisoimage in a private folder inside the VM's folder under construction. */
 #ifndef YV_CLOUDINIT_H
 #define YV_CLOUDINIT_H
 
@@ -16,10 +16,11 @@ int yv_cloudinit_check_hostname(const char *h, yv_err *err);
 int yv_cloudinit_user_data(const char *hostname, const char *hash, char **out, yv_err *err);
 int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err);
 
-/* Writes the seed into a new 0700 folder under $TMPDIR (or /tmp) and packs it. *dir and *iso are
+/* Writes the seed into a new 0700 folder `seed` of parent (the VM's folder under construction:
+ * the seed shares its lifetime, also when the create is killed) and packs it. *dir and *iso are
  * malloc'd; remove with yv_cloudinit_remove. On failure nothing is left. */
-int yv_cloudinit_seed(const yv_config *cfg, const char *vm, const char *hostname, const char *hash,
-                      char **dir, char **iso, yv_err *err);
+int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
+                      const char *hostname, const char *hash, char **dir, char **iso, yv_err *err);
 void yv_cloudinit_remove(char *dir, char *iso);
 
 #endif

@@ -346,7 +346,7 @@ static void rescan(yv_monitor *m, int64_t now)
     }
     yv_root_free_names(names, n);
     /* VMs still under construction show as `installing` until their folder gets its name */
-    names = yv_ops_in_creation(m->root, &n);
+    names = yv_ops_in_creation(m->root, m->cfg, &n); /* and reaps what killed creates left */
     for (size_t i = 0; i < n; i++) {
         entry key, *kp = &key, **hit;
         key.pub.name = names[i];

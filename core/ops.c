@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cloudinit.h"
@@ -56,53 +57,122 @@ static char *part_dir(const char *root, const char *name)
     return yv_asprintf("%s/.%s" PART_SUFFIX, root, name);
 }
 
-/* Under the root lock: removes .part folders of dead creators and their VNC table entries. */
-static void reap_stale_parts(const char *root, yv_vnctable *t, bool *table_changed)
+/* NAME when entry is `.NAME.vm.part` and NAME a valid VM name (malloc'd), else NULL. */
+static char *part_name(const char *entry)
 {
-    DIR *d = opendir(root);
-    struct dirent *de;
-    if (!d) return;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name), sl = strlen(PART_SUFFIX);
-        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX) != 0)
-            continue;
-        char *path = yv_root_join(root, de->d_name);
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            char *name = yv_strndup(de->d_name + 1, l - sl - 1);
-            char *vmdir = yv_root_vm_dir(root, name);
-            if (!yv_root_exists(vmdir) && yv_vnctable_remove(t, name)) *table_changed = true;
-            yv_err e;
-            yv_root_rmtree(path, &e);
-            free(vmdir);
-            free(name);
-        }
-        if (fd >= 0) close(fd);
-        free(path);
-    }
-    closedir(d);
+    size_t l = strlen(entry), sl = strlen(PART_SUFFIX);
+    if (entry[0] != '.' || l <= sl + 1 || strcmp(entry + l - sl, PART_SUFFIX) != 0) return NULL;
+    char *name = yv_strndup(entry + 1, l - sl - 1);
+    yv_err e;
+    if (yv_valid_name(name, &e) == 0) return name;
+    free(name);
+    return NULL;
 }
 
-char **yv_ops_in_creation(const char *root, size_t *n)
+/* Ends the first boot's QEMU of a .part whose creator died. It runs as run/<name>.pid names it
+ * (proven by the pidfile's lock and /proc/PID/exe): with no <name>.vm, a QEMU under that name can
+ * only be that first boot (a .part and its .vm never exist together: reserve refuses, publish
+ * renames). Outside the root lock: QEMU's netdevdown calls yave-tui back, which may take it. True
+ * when no such QEMU runs any more. */
+static bool end_first_boot(const char *root, const yv_config *cfg, const char *name)
+{
+    pid_t pid = yv_vmstate_live_pid(root, cfg, name);
+    if (pid <= 0) return true;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    bool no_pidfd = pidfd < 0 && errno == ENOSYS;
+    if (pidfd < 0 && !no_pidfd) return yv_proc_exited(pid); /* ESRCH: gone meanwhile */
+    /* proven again once the pidfd pins the process: a PID reused since is never signalled */
+    bool gone = yv_vmstate_live_pid(root, cfg, name) != pid || yv_proc_end(pid, pidfd, 5000);
+    if (pidfd >= 0) close(pidfd);
+    return gone && yv_vmstate_live_pid(root, cfg, name) == 0;
+}
+
+/* Under the root lock: the .part folder (the seed inside it), its runtime files and its VNC
+ * display go. The display only when no <name>.vm has it (a folder made by hand beside it). */
+static void remove_part(const char *root, const yv_config *cfg, const char *name, const char *path,
+                        bool vm_exists)
+{
+    yv_err e;
+    yv_vnctable t;
+    if (!vm_exists) yv_vmstate_clean_stale(root, cfg, name, false);
+    if (yv_root_rmtree(path, &e) < 0 || vm_exists) return;
+    if (yv_vnctable_load(&t, root, &e) < 0) return;
+    if (yv_vnctable_remove(&t, name)) yv_vnctable_save(&t, root, &e);
+    yv_vnctable_done(&t);
+}
+
+/* The .part's lock, taken under the root lock: reserve makes and locks a .part under it too, so
+ * a folder made a moment ago is never mistaken for a dead creator's. -1 when its creator lives
+ * (or another process reaps it). */
+static int lock_part(const char *root, const char *path)
+{
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    if (lock < 0) return -1;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    yv_root_unlock(lock);
+    return fd;
+}
+
+/* A .part folder whose lock is free was left by a create that died (SIGKILL, OOM, a crash): its
+ * first boot's QEMU is ended, then the folder and its display go. Its lock, held throughout, keeps
+ * other processes (and the name) off it meanwhile; a QEMU that cannot be ended keeps everything,
+ * so the name is never given to a new VM that would show that QEMU as its own. */
+static void reap_part(const char *root, const yv_config *cfg, const char *entry)
+{
+    char *name = part_name(entry), *path = yv_root_join(root, entry);
+    int fd = name ? lock_part(root, path) : -1;
+    if (fd >= 0) {
+        char *vmdir = yv_root_vm_dir(root, name);
+        if (yv_root_exists(vmdir) || end_first_boot(root, cfg, name)) {
+            yv_err e;
+            int lock = yv_root_lock(root, &e);
+            /* a QEMU started meanwhile (its launch was under way): the next command ends it */
+            bool vm_exists = yv_root_exists(vmdir);
+            if (lock >= 0 && (vm_exists || yv_vmstate_live_pid(root, cfg, name) == 0))
+                remove_part(root, cfg, name, path, vm_exists);
+            yv_root_unlock(lock);
+        }
+        free(vmdir);
+        close(fd);
+    }
+    free(path);
+    free(name);
+}
+
+void yv_ops_reap(const char *root, const yv_config *cfg)
+{
+    size_t n;
+    char **names = yv_ops_in_creation(root, cfg, &n);
+    yv_root_free_names(names, n);
+}
+
+char **yv_ops_in_creation(const char *root, const yv_config *cfg, size_t *n)
 {
     DIR *d = opendir(root);
     struct dirent *de;
-    size_t cap = 4, sl = strlen(PART_SUFFIX);
+    size_t cap = 4;
     char **names = yv_malloc(cap * sizeof *names);
     *n = 0;
     while (d && (de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (de->d_name[0] != '.' || l <= sl + 1 || strcmp(de->d_name + l - sl, PART_SUFFIX) != 0)
-            continue;
+        char *name = part_name(de->d_name);
+        if (!name) continue;
         char *path = yv_root_join(root, de->d_name);
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         free(path);
-        if (fd < 0) continue;
-        bool busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-        close(fd);
-        if (!busy) continue;
+        bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        if (fd >= 0) close(fd);
+        if (fd >= 0 && !busy && cfg) reap_part(root, cfg, de->d_name);
+        if (!busy) {
+            free(name);
+            continue;
+        }
         if (*n == cap) names = yv_realloc(names, (cap *= 2) * sizeof *names);
-        names[(*n)++] = yv_strndup(de->d_name + 1, l - sl - 1);
+        names[(*n)++] = name;
     }
     if (d) closedir(d);
     return names;
@@ -241,15 +311,21 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
     if (lock < 0) return -1;
     yv_vnctable t;
     used_set used = {0};
-    bool changed = false;
     int rc = -1;
     char *vmdir = yv_root_vm_dir(root, name);
     r->part = part_dir(root, name);
     r->part_fd = -1;
     if (yv_vnctable_load(&t, root, err) < 0) goto out_nt;
-    reap_stale_parts(root, &t, &changed);
+    /* a .part: its creator runs, or what a killed one left could not be removed yet */
     if (yv_root_exists(vmdir) || yv_root_exists(r->part)) {
         yv_err_set(err, YV_E_VM_EXISTS, "a VM named '%s' already exists", name);
+        goto out;
+    }
+    pid_t orphan = yv_vmstate_live_pid(root, cfg, name);
+    if (orphan > 0) { /* a QEMU under this name without a VM: never adopted by a new one */
+        yv_err_set(err, YV_E_VM_EXISTS,
+                   "a QEMU named '%s' runs without a VM folder (pid %d): stop it first", name,
+                   (int)orphan);
         goto out;
     }
     collect_used(root, &used);
@@ -270,7 +346,6 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
         goto out_rm;
     }
     yv_vnctable_set(&t, r->display, name);
-    changed = true;
     r->table_was_new = !table_exists(root);
     if (yv_vnctable_save(&t, root, err) < 0) goto out_rm;
     rc = 0;
@@ -280,13 +355,7 @@ out_rm:;
     yv_root_rmtree(r->part, &e);
     if (r->part_fd >= 0) close(r->part_fd);
     r->part_fd = -1;
-    yv_vnctable_remove(&t, name);
-    changed = false; /* the table on disk is unchanged (save failed or never ran) */
 out:
-    if (changed && rc < 0) { /* stale entries were reaped; keep that */
-        yv_err e2;
-        yv_vnctable_save(&t, root, &e2);
-    }
     used_done(&used);
     yv_vnctable_done(&t);
 out_nt:
@@ -398,7 +467,7 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     char *dir, *iso;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
-    if (yv_cloudinit_seed(cfg, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
+    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
                                    o->progress, o->progress_ctx, o->cancel, err);
     progress(o, "cleanup", t0);
@@ -492,7 +561,9 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
         free(ref);
     }
     if (o->preset && plan_preset(root, cfg, o, &plan, err) < 0) return -1;
-    if (yv_root_ensure(root, err) < 0 || reserve(root, cfg, o->name, &r, err) < 0) {
+    int ready = yv_root_ensure(root, err);
+    if (ready == 0) yv_ops_reap(root, cfg); /* what killed creates left, before the name is taken */
+    if (ready < 0 || reserve(root, cfg, o->name, &r, err) < 0) {
         free(r.part);
         plan_done(&plan);
         return -1;

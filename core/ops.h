@@ -50,9 +50,14 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
 int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
                   yv_err *err);
 
-/* Names of the VMs another `create` is building right now (their .part folder is locked), sorted.
- * Free with yv_root_free_names. */
-char **yv_ops_in_creation(const char *root, size_t *n);
+/* Names of the VMs another `create` is building right now (their .part folder is locked). Free
+ * with yv_root_free_names. With cfg, what a killed create left (a .part whose lock is free) is
+ * reaped on the way: its first boot's QEMU ended, the folder (and the seed in it) removed, its VNC
+ * display freed. Costs one readdir of the root when there is nothing to reap. */
+char **yv_ops_in_creation(const char *root, const yv_config *cfg, size_t *n);
+
+/* Reaps what killed creates left (see yv_ops_in_creation); every command calls it. */
+void yv_ops_reap(const char *root, const yv_config *cfg);
 
 /* A random password of n characters from [A-Za-z0-9] (malloc'd). */
 char *yv_ops_random_password(size_t n);

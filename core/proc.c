@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,8 +201,14 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
         free(path);
         return yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
     }
-    pid_t pid = fork();
-    if (pid == 0) child_exec(path, argv, envp ? envp : min_env, op[1], ep[1]);
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        /* a tool ends with us: a create killed by SIGKILL leaves no qemu-img writing into the
+         * folder that the next command removes (SIGTERM: qemu-img cleans up and exits) */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(127); /* we died before the line above */
+        child_exec(path, argv, envp ? envp : min_env, op[1], ep[1]);
+    }
     close(ep[1]);
     if (op[1] >= 0) close(op[1]);
     sink tail = {0}, o = {0};
@@ -300,6 +308,35 @@ bool yv_proc_exited(pid_t pid)
     buf[n] = '\0';
     const char *rp = strrchr(buf, ')'); /* the comm field may hold spaces and parentheses */
     return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+/* Waits up to ms for the process (its pidfd, or /proc without pidfds) to exit. */
+static bool wait_gone(int pidfd, pid_t pid, int ms)
+{
+    int64_t deadline = yv_now_ms() + ms;
+    for (;;) {
+        int64_t left = deadline - yv_now_ms();
+        if (pidfd < 0) {
+            if (yv_proc_exited(pid)) return true;
+            if (left <= 0) return false;
+            usleep(10 * 1000);
+            continue;
+        }
+        struct pollfd p = {pidfd, POLLIN, 0};
+        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (r > 0) return true;
+        if (r == 0 || errno != EINTR) return yv_proc_exited(pid);
+    }
+}
+
+bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
+{
+    for (int sig = SIGTERM;; sig = SIGKILL) {
+        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+        else kill(pid, sig);
+        if (wait_gone(pidfd, pid, sig == SIGTERM ? term_ms : 5000)) return true;
+        if (sig == SIGKILL) return false;
+    }
 }
 
 /* The last lines of a log file, for an error message. */

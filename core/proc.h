@@ -21,7 +21,8 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
 
 /* While flag is set (not NULL), a tool run by yv_proc_run* is sent SIGTERM as soon as *flag becomes
  * non-zero (a signal handler sets it), so a long qemu-img convert does not outlast a Ctrl-C. The
- * run then fails as the tool does (killed by signal). NULL turns this off. */
+ * run then fails as the tool does (killed by signal). NULL turns this off. Per thread: the flag
+ * counts for the tools the calling thread runs (another thread, a web API's stop, may set it). */
 void yv_proc_set_cancel(volatile sig_atomic_t *flag);
 
 #include <stdbool.h>
@@ -40,6 +41,11 @@ bool yv_proc_is_exe(pid_t pid, const char *exe);
 bool yv_proc_is_exe_real(pid_t pid, const char *real);
 /* True when pid has exited (gone, or a zombie waiting for its parent to reap it). */
 bool yv_proc_exited(pid_t pid);
+
+/* Ends a process the caller proved to be its own (pidfd opened after the proof; -1 without pidfds,
+ * then the pid is signalled): SIGTERM, up to term_ms to exit, then SIGKILL and up to 5 s more.
+ * True once it is gone. */
+bool yv_proc_end(pid_t pid, int pidfd, int term_ms);
 
 /* Runs argv (a program that daemonizes, like QEMU with -daemonize) with envp, stdin/stdout on
  * /dev/null and stderr appended to log_fd, in a session of its own (out of reach of the terminal's

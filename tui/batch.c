@@ -35,14 +35,22 @@ struct yv_batch {
 
 /* ---- shared helpers ---- */
 
-static int load_root(yv_batch *b)
+/* The root and its config, with what dead processes left cleaned up: QEMU's runtime files and, but
+ * for netdev (QEMU's own callback, which must never wait for a QEMU), killed creates' leftovers. */
+static int load_root_for(yv_batch *b, bool reap)
 {
     if (b->cfg_loaded) return 0;
     if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
     if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
     b->cfg_loaded = true;
     yv_vmstate_reconcile(b->root, &b->cfg);
+    if (reap) yv_ops_reap(b->root, &b->cfg);
     return 0;
+}
+
+static int load_root(yv_batch *b)
+{
+    return load_root_for(b, true);
 }
 
 static int usage_err(yv_batch *b, const char *fmt, const char *arg)
@@ -198,13 +206,25 @@ static int check_preset_only(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
-/* Set by SIGINT/SIGTERM/SIGHUP while a create runs: the core aborts and removes what it made. */
+/* Set by SIGINT/SIGTERM/SIGHUP while any create runs (a long copy too): the core stops its tool
+ * and removes what it made, and the create fails with "interrupted". */
 static volatile sig_atomic_t create_cancel;
 
 static void on_cancel(int sig)
 {
     (void)sig;
     create_cancel = 1;
+}
+
+/* Catches sig for a create, keeping what it was in *old. A hangup the caller ignores (nohup) stays
+ * ignored: the create is meant to outlive the terminal. */
+static void catch_cancel(int sig, struct sigaction *old)
+{
+    struct sigaction sa = {.sa_handler = on_cancel};
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, NULL, old);
+    if (sig == SIGHUP && old->sa_handler == SIG_IGN) return;
+    sigaction(sig, &sa, NULL);
 }
 
 typedef struct {
@@ -284,22 +304,20 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
     o.vnc_password = vnc_pw;
     o.root_password = root_pw;
     progress_state ps = {.json = b->opts->json, .tty = isatty(STDERR_FILENO)};
-    struct sigaction sa = {.sa_handler = on_cancel}, old[3];
+    struct sigaction old[3];
     if (o.preset) {
         o.progress = on_progress;
         o.progress_ctx = &ps;
-        o.cancel = &create_cancel;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old[0]);
-        sigaction(SIGTERM, &sa, &old[1]);
-        sigaction(SIGHUP, &sa, &old[2]);
     }
+    create_cancel = 0;
+    o.cancel = &create_cancel;
+    catch_cancel(SIGINT, &old[0]);
+    catch_cancel(SIGTERM, &old[1]);
+    catch_cancel(SIGHUP, &old[2]);
     int crc = load_root(b) < 0 ? -1 : yv_ops_create(b->root, &b->cfg, &o, &generated, &b->err);
-    if (o.preset) {
-        sigaction(SIGINT, &old[0], NULL);
-        sigaction(SIGTERM, &old[1], NULL);
-        sigaction(SIGHUP, &old[2], NULL);
-    }
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGHUP, &old[2], NULL);
     if (crc < 0) goto out;
     yv_vminfo info;
     if (yv_vminfo_load(&info, b->root, o.name, &b->err) < 0) goto out;
@@ -432,7 +450,7 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
         return usage_err(b, "the last argument must be up or down, not '%s'", dir);
     /* checked before anything else touches it (it ends up in nftables' language) */
     if (yv_valid_ifname(ifname, "interface name (--ifname)", &b->err) < 0) return -1;
-    if (load_root(b) < 0) return -1;
+    if (load_root_for(b, false) < 0) return -1;
     bool up = !strcmp(dir, "up");
     if (yv_vmnet_netdev(b->root, &b->cfg, name, ifname, up, &b->err) < 0) return -1;
     if (b->opts->json)

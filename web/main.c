@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "conn.h"
+#include "core/ops.h"
 #include "core/root.h"
 #include "core/util.h"
 #include "core/vmstate.h"
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
         return 2;
     }
     yv_vmstate_reconcile(api.root, &api.cfg);
+    yv_ops_reap(api.root, &api.cfg); /* what creates killed with an earlier yave-web left */
 
     char *cert = NULL, *key = NULL;
     if (api.cfg.api_tls_cert) {

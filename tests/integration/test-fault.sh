@@ -306,10 +306,10 @@ sweep()
             before=$(snap "$ROOT")
             [ -z "$line" ] && break
             # a swallowed fault: only the best-effort fsync of a folder after its rename (the
-            # folder may be gone since: a .part renamed into place, a seed folder in $FTMP removed)
+            # folder may be gone since: a .part renamed into place, its seed folder removed)
             path=$(printf '%s' "$line" | cut -d' ' -f4)
             [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]] ||
-                [[ $path == "$FTMP"/yave-seed-* ]]; } ||
+                [[ $path == *.vm.part/seed ]]; } ||
                 fail "the operation succeeded although the fault was injected"
             swallowed="$swallowed $op:$n"
         done
@@ -418,7 +418,7 @@ test_delete()
     sweep "delete" delete --name f5
 }
 
-# create --preset: convert + resize (qemu-img), the seed (genisoimage, in a folder of $TMPDIR), the
+# create --preset: convert + resize (qemu-img), the seed (genisoimage, in the .part folder), the
 # first boot (QEMU exec'd, QMP until the guest powers off), the VM folder renamed into place. The
 # cloud image is lib.sh's one-sector guest that powers off at once, so each run takes a second or two.
 test_create_preset()

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/file.h>
@@ -495,6 +496,85 @@ static void test_create_reaps_stale_part(void **state)
     close(fd);
 }
 
+/* Every command reaps through yv_ops_in_creation(root, cfg): a .part whose lock is free goes with
+ * its display; one whose creator still works is listed and untouched. Without cfg nothing goes. */
+static void test_in_creation_reaps(void **state)
+{
+    fixture *f = *state;
+    yv_err err;
+    size_t n;
+    assert_int_equal(yv_root_ensure(f->root, &err), 0);
+    ut_mkdir(f->root, ".ghost.vm.part");
+    ut_mkdir(f->root, ".ghost.vm.part/seed");
+    ut_write(f->root, ".ghost.vm.part/seed/user-data", "#cloud-config\n");
+    ut_mkdir(f->root, ".busy.vm.part");
+    char *busy = yv_root_join(f->root, ".busy.vm.part");
+    int fd = open(busy, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    free(busy);
+    ut_write(f->root, "vnc_table.yaml", "table:\n  ':1': ghost\n  ':2': busy\n");
+
+    char **names = yv_ops_in_creation(f->root, NULL, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "busy");
+    yv_root_free_names(names, n);
+    ut_assert_ls(f->root, ".busy.vm.part .ghost.vm.part run vnc_table.yaml");
+
+    names = yv_ops_in_creation(f->root, &f->cfg, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "busy");
+    yv_root_free_names(names, n);
+    ut_assert_ls(f->root, ".busy.vm.part run vnc_table.yaml");
+    char *table = ut_read(f->root, "vnc_table.yaml");
+    assert_string_equal(table, "table:\n  ':2': busy\n");
+    free(table);
+    close(fd);
+}
+
+typedef struct {
+    volatile sig_atomic_t *flag;
+    const char *part; /* set once the create's .part exists */
+} canceller;
+
+static void *cancel_later(void *arg)
+{
+    canceller *c = arg;
+    struct stat st;
+    for (int i = 0; i < 3000 && stat(c->part, &st) < 0; i++) usleep(10 * 1000);
+    usleep(200 * 1000);
+    *c->flag = 1;
+    return NULL;
+}
+
+/* A front end with threads (yave-web's stop) cancels a create through its flag from another
+ * thread: the tool (here one that would run for a minute) is stopped and nothing is left. */
+static void test_create_cancelled_from_another_thread(void **state)
+{
+    fixture *f = *state;
+    yv_err err;
+    static volatile sig_atomic_t flag;
+    char *tool = yv_root_join(f->root, "slow-img");
+    ut_write(f->root, "slow-img", "#!/bin/sh\nexec sleep 60\n");
+    assert_int_equal(chmod(tool, 0755), 0);
+    free(f->cfg.cli_img);
+    f->cfg.cli_img = tool;
+    yv_create_opts o = opts("alpha");
+    flag = 0;
+    o.cancel = &flag;
+    char *part = yv_root_join(f->root, ".alpha.vm.part"), *pw = NULL;
+    canceller c = {&flag, part};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
+    assert_int_equal(yv_ops_create(f->root, &f->cfg, &o, &pw, &err), -1);
+    pthread_join(th, NULL);
+    assert_int_equal(flag, 1);
+    assert_string_equal(err.msg, "interrupted");
+    assert_null(pw);
+    ut_assert_ls(f->root, "run slow-img");
+    free(part);
+}
+
 static void test_delete(void **state)
 {
     fixture *f = *state;
@@ -634,6 +714,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_avoids_used_display_and_mac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_skips_listening_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_reaps_stale_part, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_in_creation_reaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_cancelled_from_another_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_keeps_other_entries, setup, teardown),
