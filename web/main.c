@@ -99,8 +99,8 @@ int main(int argc, char **argv)
 
     char *cert = NULL, *key = NULL;
     if (api.cfg.api_tls_cert && api.cfg.api_tls_key) {
-        if (!(cert = yv_root_read_file(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
-            !(key = yv_root_read_file(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
+        if (!(cert = yv_root_read_external(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
+            !(key = yv_root_read_external(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
             fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
             return 1;
         }

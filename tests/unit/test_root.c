@@ -125,10 +125,14 @@ static void test_read_file(void **state)
     assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
     want_error(&err, path, "not a regular file");
     free(path);
-    /* an endless device behind a symlink */
+    /* an endless device behind a symlink: the link is never followed (spec §16) ... */
     path = yv_root_join(root, "zero");
     assert_int_equal(symlink("/dev/zero", path), 0);
     assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
+    assert_int_equal(err.code, YV_E_PERMISSION);
+    ut_assert_contains(err.msg, "is a symbolic link");
+    /* ... and a host file the admin named, which is followed, is still no regular file */
+    assert_null(yv_root_read_external(path, &len, YV_E_VM_NOT_FOUND, &err));
     want_error(&err, path, "not a regular file");
     free(path);
     /* a huge file is refused, not read into memory (sparse: costs no disk) */
@@ -146,8 +150,8 @@ static void test_read_file(void **state)
     assert_int_equal(len, YV_ROOT_MAX_READ);
     free(text);
     free(path);
-    /* /proc files report size 0 and are read whole */
-    text = yv_root_read_file("/proc/self/status", &len, YV_E_IO, &err);
+    /* /proc files report size 0 and are read whole (/proc/self is a link: a host file) */
+    text = yv_root_read_external("/proc/self/status", &len, YV_E_IO, &err);
     assert_non_null(text);
     ut_assert_contains(text, "Pid:");
     free(text);
