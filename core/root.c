@@ -152,6 +152,8 @@ int yv_root_check_regular(const char *path, yv_err *err)
     int rc = fstat(fd, &st);
     close(fd);
     if (rc < 0) return yv_err_sys(err, YV_E_IO, errno, "cannot use %s", path);
+    /* O_PATH | O_NOFOLLOW opens a link at the end itself */
+    if (S_ISLNK(st.st_mode)) return yv_root_open_error(err, ELOOP, YV_E_IO, "cannot use", path);
     if (!S_ISREG(st.st_mode))
         return yv_err_set(err, YV_E_PERMISSION, "cannot use %s: refused: not a regular file",
                           path);

@@ -86,6 +86,7 @@ int main(int argc, char **argv)
     if (!(api.root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(api.root, &err) < 0 ||
         yv_config_load(&api.cfg, api.root, &err) < 0) {
         fprintf(stderr, "yave-web: %s\n", err.msg);
+        free(api.root);
         return yv_err_exit_status(err.code);
     }
     api.pam_service = api.cfg.api_pam_service ? api.cfg.api_pam_service : "yave";
