@@ -155,8 +155,7 @@ int yv_root_check_regular(const char *path, yv_err *err)
     /* O_PATH | O_NOFOLLOW opens a link at the end itself */
     if (S_ISLNK(st.st_mode)) return yv_root_open_error(err, ELOOP, YV_E_IO, "cannot use", path);
     if (!S_ISREG(st.st_mode))
-        return yv_err_set(err, YV_E_PERMISSION, "cannot use %s: refused: not a regular file",
-                          path);
+        return yv_err_set(err, YV_E_PERMISSION, "cannot use %s: refused: not a regular file", path);
     return 0;
 }
 
@@ -299,7 +298,8 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* The folder of path, opened without following links, and the last component (in *base, malloc'd). */
+/* The folder of path, opened without following links, and the last component (in *base, malloc'd).
+ */
 static int open_parent(const char *path, char **base)
 {
     char *dir = yv_strdup(path), *slash = strrchr(dir, '/');
@@ -319,7 +319,8 @@ static int create_temp(int dfd, const char *base, char **tmp)
 {
     for (int i = 0; i < 100; i++) {
         unsigned r;
-        if (getrandom(&r, sizeof r, 0) != sizeof r) r = (unsigned)getpid() * 2654435761u + (unsigned)i;
+        if (getrandom(&r, sizeof r, 0) != sizeof r)
+            r = (unsigned)getpid() * 2654435761u + (unsigned)i;
         *tmp = yv_asprintf("%s.tmp-%08x", base, r);
         int fd = openat(dfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST) return fd;
@@ -464,7 +465,8 @@ static int other_mount(int dfd, const char *name, const rm_walk *w, bool *isdir)
         return -1;
     *isdir = S_ISDIR(sx.stx_mode);
     if (makedev(sx.stx_dev_major, sx.stx_dev_minor) != w->dev) return 1;
-    if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+    if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+        (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
         return 1;
     return (sx.stx_mask & STATX_MNT_ID) && w->mnt && sx.stx_mnt_id != w->mnt;
 }
@@ -525,8 +527,7 @@ static int rm_inside(int dfd, const char *path, rm_walk *w, bool remove, int dep
 
 static int rm_error(rm_walk *w, const char *path, yv_err *err)
 {
-    if (w->err)
-        yv_err_sys(err, YV_E_IO, w->err, "cannot remove %s: %s", path, w->where);
+    if (w->err) yv_err_sys(err, YV_E_IO, w->err, "cannot remove %s: %s", path, w->where);
     else
         yv_err_set(err, YV_E_FAIL,
                    "cannot remove %s: %s is a mount point (another file system, never deleted "
@@ -544,12 +545,14 @@ static int rm_top(const char *path, int *pfd, char **base, rm_walk *w, yv_err *e
     *pfd = open_parent(path, base);
     if (*pfd < 0)
         return errno == ENOENT ? 2 : yv_root_open_error(err, errno, YV_E_IO, "cannot remove", path);
-    if (statx(*pfd, *base, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+    if (statx(*pfd, *base, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID, &sx) <
+        0)
         return errno == ENOENT ? 2 : yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
     if (!S_ISDIR(sx.stx_mode)) return 1;
     w->mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
     w->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-    if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+    if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+        (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
         w->where = yv_strdup(path);
         return -1;
     }

@@ -10,8 +10,8 @@
 
 /* Picks the root (made absolute): explicit (--root), else $YAVE_ROOT, else ./debug when
  * ./debug/config.yaml exists, else $XDG_DATA_HOME/yave (~/.local/share/yave) for a user and
- * /var/lib/yave for root; canonical (no symlink in it, also when it does not exist yet). Returns a malloc'd absolute-or-as-given path the caller frees, or NULL on
- * error. */
+ * /var/lib/yave for root; canonical (no symlink in it, also when it does not exist yet). Returns a
+ * malloc'd absolute-or-as-given path the caller frees, or NULL on error. */
 char *yv_root_resolve(const char *explicit_root, yv_err *err);
 
 /* Whose root is it (spec §16): the root, its config.yaml and run/ (those that exist) must be owned

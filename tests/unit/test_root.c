@@ -646,7 +646,8 @@ static int rmtree_bind_child(const char *root)
     int bad = yv_root_check_mounts(t, &err) != -1 || yv_root_rmtree(t, &err) != -1;
     char *want = yv_asprintf("%s is a mount point", mnt);
     bad |= strstr(err.msg, want) == NULL;
-    bad |= !ut_exists(root, "outside/keep") || !ut_exists(root, "t/a") || !ut_exists(root, "t/sub/b");
+    bad |=
+        !ut_exists(root, "outside/keep") || !ut_exists(root, "t/a") || !ut_exists(root, "t/sub/b");
     umount(mnt);
     return bad;
 }
