@@ -537,8 +537,9 @@ static int rm_error(rm_walk *w, const char *path, yv_err *err)
     return -1;
 }
 
-/* The tree at path: its parent folder fd, and the walk's mount; 1 when path is no folder (a file or
- * a link: removed as such), 0 for a folder to walk, -1 on error. */
+/* The tree at path: its parent folder fd, and the walk's mount. 0: a folder to walk; 1: no folder
+ * (a file or a link: removed as such); 2: absent; -1: an error, or (w->where set) the folder is
+ * itself a mount point. */
 static int rm_top(const char *path, int *pfd, char **base, rm_walk *w, yv_err *err)
 {
     struct statx sx;
@@ -559,26 +560,35 @@ static int rm_top(const char *path, int *pfd, char **base, rm_walk *w, yv_err *e
     return 0;
 }
 
+/* The folder base of pfd: everything inside it checked (no mount), then removed, then itself. */
+static int rm_folder(int pfd, const char *base, const char *path, rm_walk *w, yv_err *err)
+{
+    int dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+    if (dfd < 0) return yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
+    /* all checked before anything goes: a mount inside leaves the tree whole */
+    if (rm_inside(dfd, path, w, false, 0) < 0 || rm_inside(dfd, path, w, true, 0) < 0)
+        rc = rm_error(w, path, err);
+    else if (unlinkat(pfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        rc = yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
+    close(dfd);
+    return rc;
+}
+
 int yv_root_rmtree(const char *path, yv_err *err)
 {
     rm_walk w = {0};
     char *base = NULL;
-    int pfd, dfd = -1, rc = rm_top(path, &pfd, &base, &w, err);
-    if (rc == 1 && unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
-        rc = yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
-    else if (rc == 1 || rc == 2) rc = 0;
-    else if (rc == 0) {
-        dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        /* all checked before anything goes: a mount inside leaves the tree whole */
-        if (dfd < 0) rc = yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
-        else if (rm_inside(dfd, path, &w, false, 0) < 0 || rm_inside(dfd, path, &w, true, 0) < 0)
-            rc = rm_error(&w, path, err);
-        else if (unlinkat(pfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            rc = yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path);
-    } else if (w.where) {
-        rc = rm_error(&w, path, err);
+    int pfd, rc = rm_top(path, &pfd, &base, &w, err);
+    switch (rc) {
+    case 0: rc = rm_folder(pfd, base, path, &w, err); break;
+    case 1: /* a file or a link: the name goes, never what a link points to */
+        rc = unlinkat(pfd, base, 0) < 0 && errno != ENOENT
+                 ? yv_err_sys(err, YV_E_IO, errno, "cannot remove %s", path)
+                 : 0;
+        break;
+    case 2: rc = 0; break; /* already gone */
+    default: rc = w.where ? rm_error(&w, path, err) : -1;
     }
-    if (dfd >= 0) close(dfd);
     if (pfd >= 0) close(pfd);
     free(base);
     return rc;
