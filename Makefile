@@ -200,8 +200,10 @@ debug-disks: deps-run
 	@for d in debug/*.vm; do [ -e $$d/hd0.qcow2 ] || qemu-img create -q -f qcow2 $$d/hd0.qcow2 2G; done
 
 # The full-screen manager on the example root (its example VM runs without root: no TAP network).
+# A checkout under umask 002 leaves debug/ group-writable, which yave refuses (spec §16): it is ours.
 run: deps-run
 	@$(MAKE) --no-print-directory yave-tui debug-disks
+	@chmod go-w debug debug/config.yaml
 	./yave-tui --root debug
 
 bench: deps-test

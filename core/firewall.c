@@ -20,7 +20,7 @@
 int yv_firewall_lock(const char *root, yv_err *err)
 {
     char *path = yv_root_path(root, "run/nft.lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = yv_root_open(path, O_RDWR | O_CREAT, 0600);
     free(path);
     if (fd < 0) return yv_err_sys(err, YV_E_IO, errno, "cannot open run/nft.lock");
     while (flock(fd, LOCK_EX) < 0)

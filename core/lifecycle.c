@@ -184,7 +184,7 @@ static int ensure_vars(const launch_ctx *c, const yv_config *cfg, bool *made, yv
     if (!yv_root_exists(vars)) {
         size_t len;
         const char *tmpl = cfg->ovmf_vars ? cfg->ovmf_vars : OVMF_VARS_DEFAULT;
-        char *data = yv_root_read_file(tmpl, &len, YV_E_IO, err);
+        char *data = yv_root_read_external(tmpl, &len, YV_E_IO, err);
         rc = data ? yv_root_write_atomic(vars, data, len, 0600, err) : -1;
         if (!data) yv_err_prefix(err, "UEFI variable store template (ovmf.vars)");
         free(data);
@@ -195,6 +195,30 @@ static int ensure_vars(const launch_ctx *c, const yv_config *cfg, bool *made, yv
 }
 
 /* ---- launch ---- */
+
+/* The files of the VM QEMU opens by path (it follows symlinks, and truncates serial.log): each must
+ * be absent or a regular file reached without a symlink, checked right before the launch, under
+ * the root lock. Drives named by an absolute path are the config's own choice and not checked. */
+static int check_vm_files(const char *root, const launch_ctx *c, yv_err *err)
+{
+    static const char *const own[] = {"qemu.log", "serial.log", "OVMF_VARS.fd"};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof own / sizeof own[0]; i++) {
+        char *p = yv_root_join(c->vm_dir, own[i]);
+        rc = yv_root_check_regular(p, err);
+        free(p);
+    }
+    for (size_t i = 0; rc == 0 && i < c->v->ndrives; i++) {
+        if (c->v->drives[i].path[0] == '/') continue;
+        char *p = yv_root_join(c->vm_dir, c->v->drives[i].path);
+        rc = yv_root_check_regular(p, err);
+        free(p);
+    }
+    char *pid = yv_asprintf("%s/run/%s.pid", root, c->v->name);
+    if (rc == 0) rc = yv_root_check_regular(pid, err);
+    free(pid);
+    return rc;
+}
 
 /* The yave-tui that netdevup must call back: ourselves, or the yave-tui beside us when we are
  * another front end (yave-web). */
@@ -322,7 +346,8 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
         } else {
             yv_vmstate_clean_stale(root, cfg, c->v->name, false);
             unlink(crash); /* crashed is shown until the next run: this one */
-            rc = yv_proc_launch(argv.v, env, log, err);
+            rc = check_vm_files(root, c, err);
+            if (rc == 0) rc = yv_proc_launch(argv.v, env, log, err);
         }
         yv_root_unlock(lock);
     }

@@ -635,6 +635,7 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
         goto out;
     }
     if (yv_vnctable_load(&t, root, err) < 0) goto out;
+    if (yv_root_check_mounts(vmdir, err) < 0) goto out; /* nothing deleted: spec §16 */
     if (rename(vmdir, trash) < 0) {
         yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot delete %s",
                    vmdir);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "root.h"
 #include "util.h"
 
 #define OUT_MAX  (1024 * 1024)
@@ -257,7 +258,7 @@ pid_t yv_proc_parse_pid(const char *text, size_t len)
 pid_t yv_proc_pidfile_pid(const char *path)
 {
     char buf[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) return 0;
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
@@ -268,7 +269,7 @@ pid_t yv_proc_pidfile_pid(const char *path)
 
 pid_t yv_proc_pidfile_holder(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) return 0;
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     pid_t holder = 0;
@@ -344,7 +345,7 @@ static void log_tail(const char *path, char *dst, size_t cap)
 {
     char buf[TAIL_MAX + 1];
     dst[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) return;
     off_t end = lseek(fd, 0, SEEK_END);
     off_t start = end > TAIL_MAX ? end - TAIL_MAX : 0;
@@ -363,10 +364,10 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
                           "%s: program not found (install it or set its "
                           "path in config.yaml)",
                           argv[0]);
-    int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int logfd = yv_root_open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (logfd < 0) {
         free(path);
-        return yv_err_sys(err, YV_E_IO, errno, "cannot write %s", log_path);
+        return yv_root_open_error(err, errno, YV_E_IO, "cannot write", log_path);
     }
     pid_t pid = fork();
     if (pid == 0) {

@@ -325,9 +325,15 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
     /* library chatter must not land on the screen: stderr goes to run/tui.log */
     char *log = yv_root_path(a->root, "run/tui.log");
-    int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int lfd = yv_root_open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (lfd < 0) { /* a link there is refused, never truncated through */
+        yv_root_open_error(&err, errno, YV_E_IO, "cannot write", log);
+        fprintf(stderr, "yave-tui: %s\n", err.msg);
+        free(log);
+        return yv_err_exit_status(err.code);
+    }
     int saved_err = dup(STDERR_FILENO);
-    if (lfd >= 0) dup2(lfd, STDERR_FILENO), close(lfd);
+    dup2(lfd, STDERR_FILENO), close(lfd);
     free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;

@@ -41,6 +41,7 @@ static int load_root_for(yv_batch *b, bool reap)
 {
     if (b->cfg_loaded) return 0;
     if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
+    if (yv_root_trust(b->root, &b->err) < 0) return -1; /* before anything in it is read */
     if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
     b->cfg_loaded = true;
     yv_vmstate_reconcile(b->root, &b->cfg);

@@ -1,6 +1,7 @@
 /* screen_misc: the details view (config without passwords, QMP status, log tails) and help (from
  * the key table). */
 #include <curses.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,9 +37,9 @@ static void add(lines *l, const char *fmt, ...)
 static void add_tail(lines *l, const char *path, int want)
 {
     char buf[8192];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0); /* a log of the root: never via a link */
     if (fd < 0) {
-        add(l, "  (none)");
+        add(l, errno == ELOOP ? "  (refused: a symbolic link)" : "  (none)");
         return;
     }
     off_t end = lseek(fd, 0, SEEK_END),

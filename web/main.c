@@ -122,6 +122,7 @@ int main(int argc, char **argv)
     if (!(api.root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(api.root, &err) < 0 ||
         yv_config_load(&api.cfg, api.root, &err) < 0) {
         fprintf(stderr, "yave-web: %s\n", err.msg);
+        free(api.root);
         return yv_err_exit_status(err.code);
     }
     if (!api.cfg.api_tls_cert != !api.cfg.api_tls_key) { /* never plain HTTP by a half setting */
@@ -151,8 +152,8 @@ int main(int argc, char **argv)
 
     char *cert = NULL, *key = NULL;
     if (api.cfg.api_tls_cert) {
-        if (!(cert = yv_root_read_file(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
-            !(key = yv_root_read_file(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
+        if (!(cert = yv_root_read_external(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
+            !(key = yv_root_read_external(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
             fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
             return 1;
         }

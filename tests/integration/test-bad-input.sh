@@ -193,7 +193,8 @@ test_full_disk_during_copy_leaves_no_trace()
     mktmp_into t
     root="$t/small"
     mkdir "$root" || fail "mkdir"
-    mount -t tmpfs -o size=4M tmpfs "$root" || fail "cannot mount a tmpfs (needs root)"
+    # mode 0755: a tmpfs is 1777 by default, which yave refuses as a root (spec §16)
+    mount -t tmpfs -o size=4M,mode=0755 tmpfs "$root" || fail "cannot mount a tmpfs (needs root)"
     at_exit umount -l "$root"
     printf 'vnc:\n  listen: 127.0.0.%d\n' $((RANDOM % 200 + 20)) >"$root/config.yaml"
     expect_exit 0 yv "$root" create --name keep --capacity 16 --no-network

@@ -1,7 +1,9 @@
 /* Unit tests of core/root.c: paths, the root lock, atomic writes, listing and removal. */
 #include "unit.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -125,10 +127,14 @@ static void test_read_file(void **state)
     assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
     want_error(&err, path, "not a regular file");
     free(path);
-    /* an endless device behind a symlink */
+    /* an endless device behind a symlink: the link is never followed (spec §16) ... */
     path = yv_root_join(root, "zero");
     assert_int_equal(symlink("/dev/zero", path), 0);
     assert_null(yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &err));
+    assert_int_equal(err.code, YV_E_PERMISSION);
+    ut_assert_contains(err.msg, "is a symbolic link");
+    /* ... and a host file the admin named, which is followed, is still no regular file */
+    assert_null(yv_root_read_external(path, &len, YV_E_VM_NOT_FOUND, &err));
     want_error(&err, path, "not a regular file");
     free(path);
     /* a huge file is refused, not read into memory (sparse: costs no disk) */
@@ -146,8 +152,8 @@ static void test_read_file(void **state)
     assert_int_equal(len, YV_ROOT_MAX_READ);
     free(text);
     free(path);
-    /* /proc files report size 0 and are read whole */
-    text = yv_root_read_file("/proc/self/status", &len, YV_E_IO, &err);
+    /* /proc files report size 0 and are read whole (/proc/self is a link: a host file) */
+    text = yv_root_read_external("/proc/self/status", &len, YV_E_IO, &err);
     assert_non_null(text);
     ut_assert_contains(text, "Pid:");
     free(text);
@@ -451,6 +457,17 @@ static void test_resolve(void **state)
     assert_string_equal(r, want);
     free(r);
 
+    /* ... and canonical: a linked folder on its way is resolved, so nothing of the root is later
+     * reached through a link */
+    char *link = yv_root_join(root, "lnk");
+    assert_int_equal(symlink("sub", link), 0);
+    r = yv_root_resolve("lnk/later/x", &err);
+    free(want);
+    want = yv_asprintf("%s/sub/later/x", real);
+    assert_string_equal(r, want);
+    free(r);
+    free(link);
+
     setenv("YAVE_ROOT", "sub", 1);
     r = yv_root_resolve(NULL, &err);
     free(want);
@@ -479,6 +496,188 @@ static void test_resolve(void **state)
     env_pop(&s);
 }
 
+/* A link anywhere on the way into the root is refused, never followed (spec §16). */
+static void test_open_follows_no_link(void **state)
+{
+    char *root = *state;
+    ut_mkdir(root, "real");
+    ut_write(root, "real/f", "x");
+    char *p = yv_root_join(root, "real"), *l = yv_root_join(root, "link");
+    assert_int_equal(symlink(p, l), 0);
+    char *fl = yv_root_join(root, "fl");
+    char *target = yv_root_join(root, "real/f");
+    assert_int_equal(symlink(target, fl), 0);
+    char *via = yv_root_join(root, "link/f"), *made = yv_root_join(root, "link/new");
+    int fd = yv_root_open(target, O_RDONLY, 0);
+    assert_true(fd >= 0);
+    close(fd);
+    errno = 0;
+    assert_int_equal(yv_root_open(via, O_RDONLY, 0), -1); /* a linked folder on the way */
+    assert_int_equal(errno, ELOOP);
+    assert_int_equal(yv_root_open(fl, O_RDONLY, 0), -1); /* a link at the end */
+    assert_int_equal(errno, ELOOP);
+    assert_int_equal(yv_root_open(fl, O_WRONLY | O_TRUNC, 0), -1);
+    assert_int_equal(yv_root_open(made, O_WRONLY | O_CREAT, 0600), -1);
+    assert_int_equal(errno, ELOOP);
+    char *text = ut_read(root, "real/f");
+    assert_string_equal(text, "x"); /* not truncated */
+    free(text);
+    ut_assert_ls(p, "f"); /* nothing made through the link */
+    yv_err err;
+    size_t len;
+    assert_null(yv_root_read_file(via, &len, YV_E_VM_NOT_FOUND, &err));
+    assert_int_equal(err.code, YV_E_PERMISSION);
+    char *want = yv_asprintf("cannot read %s: refused: it (or a folder on its way) is a symbolic "
+                             "link, and YAVE never follows links in its root (remove the link)",
+                             via);
+    assert_string_equal(err.msg, want);
+    free(want);
+    /* an atomic write neither goes through a linked folder nor writes into a link's target: the
+     * link at the path itself is replaced */
+    assert_int_equal(yv_root_write_atomic(made, "y", 1, 0600, &err), -1);
+    assert_int_equal(err.code, YV_E_PERMISSION);
+    ut_assert_ls(p, "f");
+    assert_int_equal(yv_root_write_atomic(fl, "new", 3, 0600, &err), 0);
+    text = ut_read(root, "real/f");
+    assert_string_equal(text, "x");
+    free(text);
+    struct stat st;
+    assert_int_equal(lstat(fl, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    free(via);
+    free(made);
+    free(target);
+    free(fl);
+    free(l);
+    free(p);
+}
+
+static void test_check_regular(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    char *f = yv_root_join(root, "serial.log"), *l = yv_root_join(root, "link"),
+         *d = yv_root_join(root, "dangling"), *fifo = yv_root_join(root, "fifo");
+    assert_int_equal(yv_root_check_regular(f, &err), 0); /* absent: QEMU makes it */
+    ut_write(root, "serial.log", "");
+    assert_int_equal(yv_root_check_regular(f, &err), 0);
+    assert_int_equal(symlink(f, l), 0);
+    assert_int_equal(symlink("/nonexistent", d), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *bad[] = {l, d, fifo};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(yv_root_check_regular(bad[i], &err), -1);
+        assert_int_equal(err.code, YV_E_PERMISSION);
+        ut_assert_contains(err.msg, bad[i]);
+    }
+    ut_assert_contains(err.msg, "not a regular file");
+    free(f);
+    free(l);
+    free(d);
+    free(fifo);
+}
+
+/* want_refused: yv_root_trust(root) fails with PERMISSION naming path and the fix. */
+static void want_refused(const char *root, const char *path, const char *fix)
+{
+    yv_err err;
+    assert_int_equal(yv_root_trust(root, &err), -1);
+    assert_int_equal(err.code, YV_E_PERMISSION);
+    char *want = yv_asprintf("refusing to use %s: ", path);
+    ut_assert_contains(err.msg, want);
+    ut_assert_contains(err.msg, fix);
+    free(want);
+}
+
+static void test_trust(void **state)
+{
+    char *root = *state;
+    yv_err err;
+    char *r = yv_root_join(root, "r"), *cfg = yv_root_join(r, "config.yaml"),
+         *run = yv_root_join(r, "run");
+    assert_int_equal(yv_root_trust(r, &err), 0); /* nothing yet: nothing to refuse */
+    assert_int_equal(yv_root_ensure(r, &err), 0);
+    assert_int_equal(ut_mode(root, "r") & 022, 0);
+    ut_write(r, "config.yaml", "");
+    assert_int_equal(yv_root_trust(r, &err), 0);
+    const struct {
+        const char *path;
+        mode_t bad, good;
+    } modes[] = {{r, 0775, 0755}, {r, 0757, 0755}, {cfg, 0664, 0644}, {run, 0702, 0700}};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(chmod(modes[i].path, modes[i].bad), 0);
+        char *fix = yv_asprintf("chmod go-w %s", modes[i].path);
+        want_refused(r, modes[i].path, fix);
+        free(fix);
+        assert_int_equal(yv_root_ensure(r, &err), -1); /* ensure checks too */
+        assert_int_equal(chmod(modes[i].path, modes[i].good), 0);
+    }
+    assert_int_equal(yv_root_trust(r, &err), 0);
+    if (geteuid() == 0) { /* another owner: only root can make one */
+        char *fix = yv_asprintf("chown -R 0 %s", cfg);
+        assert_int_equal(chown(cfg, 65534, 65534), 0);
+        want_refused(r, cfg, fix);
+        free(fix);
+        assert_int_equal(chown(cfg, 0, 0), 0);
+    }
+    /* links where the files belong */
+    assert_int_equal(unlink(cfg), 0);
+    assert_int_equal(symlink("/etc/hostname", cfg), 0);
+    want_refused(r, cfg, "symbolic link");
+    assert_int_equal(unlink(cfg), 0);
+    assert_int_equal(rmdir(run), 0);
+    assert_int_equal(symlink(root, run), 0);
+    want_refused(r, run, "symbolic link");
+    free(cfg);
+    free(run);
+    free(r);
+}
+
+/* In a mount namespace of its own (needs root): a bind mount of a folder of the same file system
+ * (same st_dev) inside the tree. 0 when rmtree refused and removed nothing, 1 when it went wrong, 2
+ * when there are no namespaces to try it in. */
+static int rmtree_bind_child(const char *root)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return 2;
+    char *src = yv_root_join(root, "outside"), *mnt = yv_root_join(root, "t/sub/mnt"),
+         *t = yv_root_join(root, "t");
+    if (mount(src, mnt, NULL, MS_BIND, NULL) < 0) return 2;
+    yv_err err;
+    int bad = yv_root_check_mounts(t, &err) != -1 || yv_root_rmtree(t, &err) != -1;
+    char *want = yv_asprintf("%s is a mount point", mnt);
+    bad |= strstr(err.msg, want) == NULL;
+    bad |=
+        !ut_exists(root, "outside/keep") || !ut_exists(root, "t/a") || !ut_exists(root, "t/sub/b");
+    umount(mnt);
+    return bad;
+}
+
+static void test_rmtree_never_crosses_a_mount(void **state)
+{
+    char *root = *state;
+    ut_mkdir(root, "outside");
+    ut_write(root, "outside/keep", "k");
+    ut_mkdir(root, "t");
+    ut_write(root, "t/a", "a"); /* found before or after the mount: nothing goes either way */
+    ut_mkdir(root, "t/sub");
+    ut_write(root, "t/sub/b", "b");
+    ut_mkdir(root, "t/sub/mnt");
+    pid_t pid = fork();
+    if (pid == 0) _exit(rmtree_bind_child(root));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 2) skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* the mount gone with its namespace, the same tree is removed whole */
+    yv_err err;
+    char *t = yv_root_join(root, "t");
+    assert_int_equal(yv_root_check_mounts(t, &err), 0);
+    assert_int_equal(yv_root_rmtree(t, &err), 0);
+    ut_assert_ls(root, "outside");
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +697,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_serialises, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_lock_without_run, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_resolve, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_open_follows_no_link, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_check_regular, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_trust, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_rmtree_never_crosses_a_mount, ut_setup_tmp,
+                                        ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("root", tests, NULL, NULL);
 }
