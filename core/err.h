@@ -38,6 +38,12 @@ int yv_err_sys(yv_err *err, yv_code code, int errnum, const char *fmt, ...)
 int yv_err_prefix(yv_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void yv_err_clear(yv_err *err);
 
+/* Copies in to out (cap bytes, always terminated) with control characters (C0, DEL, C1) and bytes
+ * that are not well-formed UTF-8 written as \xNN; everything else, a backslash too, as it is (so an
+ * escaped string comes out unchanged). Cut at a whole character or escape. Returns the length.
+ * Every message of yv_err_set/sys/prefix goes through it. */
+size_t yv_err_escape(const char *in, char *out, size_t cap);
+
 int yv_err_exit_status(yv_code code);
 const char *yv_err_code_name(yv_code code);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +79,11 @@ static void install_signals(void)
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
+    /* Ours, not curses': installed before initscr(), which then leaves SIGWINCH alone. curses' own
+     * handler only sets a flag, and a resize landing between the loop's last look at it and poll()
+     * stayed unseen until some other wake-up (the next rescan); through the pipe it wakes poll().
+     */
+    sigaction(SIGWINCH, &sa, NULL);
     sa.sa_handler = on_crash;
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGSEGV, &sa, NULL);
@@ -209,6 +215,9 @@ static int on_key(yv_app *a, wint_t ch, bool is_key)
         if (r == YV_DIALOG_NONE) return KEY_IGNORED;
         a->dialog_open = false;
         if (r == YV_DIALOG_YES && a->pending != ACT_NONE) confirmed(a);
+        else if (a->pending != ACT_NONE)
+            yv_app_status(a, false, "%s %s: cancelled (only %lc confirms)", a->dialog.title,
+                          a->pending_vm, (wint_t)a->dialog.yes_key);
         a->pending = ACT_NONE;
         return KEY_REDRAW;
     }
@@ -220,23 +229,52 @@ static int on_key(yv_app *a, wint_t ch, bool is_key)
     }
 }
 
+/* Enter arrives as CR (nonl() turns ICRNL off) or as LF (Ctrl-J): one key, '\n', for the key
+ * table and every screen. */
+static wint_t canon_key(wint_t ch, bool is_key)
+{
+    return !is_key && ch == L'\r' ? L'\n' : ch;
+}
+
 static void read_keys(yv_app *a)
 {
     wint_t ch;
     int kr;
     while ((kr = get_wch(&ch)) != ERR) { /* one wake-up may carry several keys */
-        int r = on_key(a, ch, kr == KEY_CODE_YES);
+        bool is_key = kr == KEY_CODE_YES, was_open = a->dialog_open;
+        int r = on_key(a, canon_key(ch, is_key), is_key);
         if (r & KEY_QUIT) a->quit = true;
         if (r & KEY_REDRAW) a->dirty = true;
+        /* A question opened or answered: the keys already queued behind that key were typed
+         * before the question was on screen (a paste), so they answer nothing. */
+        if (a->dialog_open != was_open) {
+            flushinp();
+            break;
+        }
     }
+}
+
+/* The terminal's new size, told to curses (which redraws everything on the next refresh). */
+static void on_resize(yv_app *a)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    a->dirty = true;
 }
 
 static void read_signals(yv_app *a)
 {
     unsigned char b[16];
-    ssize_t n = read(a->sigpipe[0], b, sizeof b);
-    for (ssize_t i = 0; i < n; i++)
-        if (b[i] == SIGTERM || b[i] == SIGHUP || b[i] == SIGINT || b[i] == SIGQUIT) a->quit = true;
+    bool winch = false;
+    ssize_t n;
+    while ((n = read(a->sigpipe[0], b, sizeof b)) > 0) /* all of a storm: one resize is enough */
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == SIGTERM || b[i] == SIGHUP || b[i] == SIGINT || b[i] == SIGQUIT)
+                a->quit = true;
+            winch |= b[i] == SIGWINCH;
+        }
+    if (winch) on_resize(a);
 }
 
 /* ---- the loop ---- */

@@ -58,8 +58,9 @@ typedef struct yv_job {
     char vm[64];
     pid_t pid;
     int pidfd, out_fd, err_fd;
-    char out[8192], err[1024];
+    char out[8192], err[1024]; /* err: the stderr line being assembled */
     size_t outlen, errlen;
+    bool err_skip; /* inside a stderr line too long to be progress: dropped up to its end */
     int64_t started;
     long timeout_s; /* shutdown: when it escalates */
 } yv_job;

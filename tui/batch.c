@@ -583,6 +583,20 @@ static int run_one(yv_batch *b, int argc, char **argv)
     return yv_err_exit_status(b->err.code);
 }
 
+/* getline failed with ferror set: a directory (a usage error, 2) or an I/O error (1) — said as
+ * such, never taken for the end of the file. */
+static int read_error(yv_batch *b, int lines_read)
+{
+    int e = errno;
+    const char *file = strcmp(b->opts->file, "-") ? b->opts->file : "standard input";
+    if (lines_read)
+        yv_err_sys(&b->err, e == EISDIR ? YV_E_USAGE : YV_E_IO, e, "cannot read %s after line %d",
+                   file, lines_read);
+    else yv_err_sys(&b->err, e == EISDIR ? YV_E_USAGE : YV_E_IO, e, "cannot read %s", file);
+    report_error(b, NULL);
+    return yv_err_exit_status(b->err.code);
+}
+
 static int run_file(yv_batch *b)
 {
     FILE *f = stdin;
@@ -596,8 +610,12 @@ static int run_file(yv_batch *b)
     char *line = NULL;
     size_t cap = 0;
     int status = 0, lineno = 0;
-    while (status == 0 && getline(&line, &cap, f) >= 0) {
+    while (status == 0) {
         char *words[64];
+        if (getline(&line, &cap, f) < 0) {
+            if (ferror(f)) status = read_error(b, lineno); /* not an end of file: nothing ran */
+            break;
+        }
         lineno++;
         int n = yv_cmdtab_split_line(line, words, 63);
         if (n == 0) continue;

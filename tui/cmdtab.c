@@ -38,6 +38,35 @@ void yv_cmdtab_help(const yv_cmd *c, FILE *out)
     fprintf(out, "  %-30s %s\n", "-h, --help", "show this help");
 }
 
+/* arg ("--name", "--na=x") names the long option name, abbreviated or not. */
+static bool long_names(const char *arg, const char *name)
+{
+    size_t len = strcspn(arg + 2, "=");
+    return !strncmp(arg, "--", 2) && len > 0 && !strncmp(arg + 2, name, len);
+}
+
+/* The long option of lo whose val is v and whose name arg spells, or NULL. */
+static const struct option *long_of(const struct option *lo, int v, const char *arg)
+{
+    for (; lo->name; lo++)
+        if (lo->val == v && long_names(arg, lo->name)) return lo;
+    return NULL;
+}
+
+void yv_cmdtab_bad_option(int ch, char **argv, const struct option *lo, char *msg, size_t msglen)
+{
+    /* getopt moves optind past a long option it refuses, but not past a short one inside a
+     * cluster ("-zq"): argv[optind - 1] is then the argument before. Short options are named by
+     * optopt alone. */
+    const char *arg = argv[optind - 1];
+    const struct option *o = optopt ? long_of(lo, optopt, arg) : NULL;
+    if (ch == ':' && o) snprintf(msg, msglen, "option --%s needs a value", o->name);
+    else if (ch == ':') snprintf(msg, msglen, "option -%c needs a value", optopt);
+    else if (o && strchr(arg, '=')) snprintf(msg, msglen, "option --%s takes no value", o->name);
+    else if (optopt) snprintf(msg, msglen, "unknown option '-%c'", optopt);
+    else snprintf(msg, msglen, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+}
+
 int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *out, char *msg,
                     size_t msglen)
 {
@@ -62,11 +91,9 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
     while ((ch = getopt_long(argc, argv, so, lo, &li)) != -1) {
         if (ch == 'h') return yv_cmdtab_help(c, out), 1;
         if (ch == '?' || ch == ':') {
-            const char *bad = argv[optind - 1];
-            if (ch == ':') snprintf(msg, msglen, "%s: option %s needs a value", c->name, bad);
-            else
-                snprintf(msg, msglen, "%s: unknown option '%s' (see %s --help)", c->name, bad,
-                         c->name);
+            char why[128];
+            yv_cmdtab_bad_option(ch, argv, lo, why, sizeof why);
+            snprintf(msg, msglen, "%s: %s (see %s --help)", c->name, why, c->name);
             return -1;
         }
         int idx = ch >= 1000 ? ch - 1000 : -1;
@@ -82,9 +109,10 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
     a->pos = argv + optind;
     a->npos = argc - optind;
     if (a->npos < c->min_pos || a->npos > c->max_pos) {
-        if (a->npos > c->max_pos)
-            snprintf(msg, msglen, "%s: unexpected argument '%s' (see %s --help)", c->name,
-                     a->pos[c->max_pos], c->name);
+        if (a->npos > c->max_pos) /* "vnc-password=x" (dashes forgotten): not its value */
+            snprintf(msg, msglen, "%s: unexpected argument '%.*s%s' (see %s --help)", c->name,
+                     (int)strcspn(a->pos[c->max_pos], "="), a->pos[c->max_pos],
+                     strchr(a->pos[c->max_pos], '=') ? "=…" : "", c->name);
         else
             snprintf(msg, msglen, "%s: missing argument (usage: %s %s)", c->name, c->name,
                      c->synopsis);

@@ -45,6 +45,12 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *ou
                     size_t msglen);
 void yv_cmdtab_help(const yv_cmd *c, FILE *out);
 
+struct option;
+/* After getopt_long returned '?' or ':' (as ch) for argv with options lo: what went wrong, naming
+ * the option ("--vnc-pasword", "-z") and never a value given with it, nor a neighbouring argument
+ * (the value of the option before may be a password). */
+void yv_cmdtab_bad_option(int ch, char **argv, const struct option *lo, char *msg, size_t msglen);
+
 /* Splits a --file line into words in place: blanks separate, '…' and "…" quote, backslash escapes,
  * '#' at the start of a word begins a comment. Returns the word count (at most max), or -1 on an
  * unclosed quote or more than max words. */

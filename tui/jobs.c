@@ -142,6 +142,58 @@ static void drain(int *fd, char *buf, size_t cap, size_t *len)
     }
 }
 
+/* A preset install reports progress as JSON lines on the child's stderr: the newest goes to the
+ * status line (phase, elapsed time, the guest's last console line). Any other line (a warning such
+ * as the 8-character VNC one) is skipped: the result or the error comes on stdout. */
+static void take_line(yv_app *a, yv_job *j, const char *line)
+{
+    if (j->act != ACT_PRESET) return;
+    json_t *root = json_loads(line, 0, NULL), *p = json_object_get(root, "progress");
+    if (json_is_object(p)) {
+        const char *serial = json_string_value(json_object_get(p, "serial")) ?: "";
+        yv_app_status(a, false, "installing %s: %s %.0fs%s%.100s", j->vm,
+                      json_string_value(json_object_get(p, "phase")) ?: "?",
+                      json_number_value(json_object_get(p, "elapsed")), *serial ? " — " : "",
+                      serial);
+        a->status_until = yv_now_ms() + 3600 * 1000;
+    }
+    json_decref(root);
+}
+
+/* Cuts what the child wrote to stderr into lines, whatever the chunks; a line longer than the
+ * buffer is no progress line and is dropped up to its end, so the next one is read whole. */
+static void take_err(yv_app *a, yv_job *j, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n') {
+            j->err[j->errlen] = '\0';
+            if (!j->err_skip) take_line(a, j, j->err);
+            j->errlen = 0;
+            j->err_skip = false;
+        } else if (j->err_skip) {
+            continue;
+        } else if (j->errlen + 1 < sizeof j->err) {
+            j->err[j->errlen++] = p[i];
+        } else {
+            j->errlen = 0;
+            j->err_skip = true;
+        }
+    }
+}
+
+static void read_err(yv_app *a, yv_job *j)
+{
+    char tmp[4096];
+    if (j->err_fd < 0) return;
+    ssize_t r = read(j->err_fd, tmp, sizeof tmp);
+    if (r > 0) {
+        take_err(a, j, tmp, (size_t)r);
+    } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        close(j->err_fd);
+        j->err_fd = -1;
+    }
+}
+
 static const char *done_text(const yv_job *j, json_t *res)
 {
     static char buf[256];
@@ -168,7 +220,7 @@ static void finish(yv_app *a, yv_job *j)
     while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR) {
     }
     while (j->out_fd >= 0) drain(&j->out_fd, j->out, sizeof j->out, &j->outlen);
-    while (j->err_fd >= 0) drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
+    while (j->err_fd >= 0) read_err(a, j);
     json_t *res = json_loads(j->out, JSON_DISABLE_EOF_CHECK, NULL);
     json_t *e = json_object_get(res, "error");
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !e;
@@ -195,42 +247,13 @@ static void finish(yv_app *a, yv_job *j)
     a->dirty = true;
 }
 
-/* A preset install reports progress as JSON lines on the child's stderr: show the newest on the
- * status line (phase, elapsed time, the guest's last console line) and keep only what is not yet a
- * complete line. */
-static void take_progress(yv_app *a, yv_job *j)
-{
-    char *nl;
-    while ((nl = memchr(j->err, '\n', j->errlen))) {
-        *nl = '\0';
-        json_t *root = json_loads(j->err, 0, NULL), *p = json_object_get(root, "progress");
-        if (p) {
-            yv_app_status(a, false, "installing %s: %s %.0fs%s%.100s", j->vm,
-                          json_string_value(json_object_get(p, "phase")) ?: "?",
-                          json_number_value(json_object_get(p, "elapsed")),
-                          *(json_string_value(json_object_get(p, "serial")) ?: "") ? " — " : "",
-                          json_string_value(json_object_get(p, "serial")) ?: "");
-            a->status_until = yv_now_ms() + 3600 * 1000;
-        }
-        json_decref(root);
-        size_t used = (size_t)(nl - j->err) + 1;
-        if (!p) break; /* a plain line (the final error): keep it */
-        memmove(j->err, nl + 1, j->errlen - used);
-        j->errlen -= used;
-        j->err[j->errlen] = '\0';
-    }
-}
-
 void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n)
 {
     size_t k = 0;
     for (yv_job **pp = &a->jobs; *pp && k + 3 <= n;) {
         yv_job *j = *pp;
         if (fds[k].revents) drain(&j->out_fd, j->out, sizeof j->out, &j->outlen);
-        if (fds[k + 1].revents) {
-            drain(&j->err_fd, j->err, sizeof j->err, &j->errlen);
-            if (j->act == ACT_PRESET) take_progress(a, j);
-        }
+        if (fds[k + 1].revents) read_err(a, j);
         bool exited = fds[k + 2].revents != 0;
         k += 3;
         if (!exited) {

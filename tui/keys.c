@@ -30,6 +30,5 @@ yv_action yv_keys_lookup(wint_t ch, bool is_key)
         if (is_key && yv_keys[i].code && (int)ch == yv_keys[i].code) return yv_keys[i].act;
         if (!is_key && yv_keys[i].ch && ch == yv_keys[i].ch) return yv_keys[i].act;
     }
-    if (!is_key && ch == L'\r') return ACT_DETAILS;
     return ACT_NONE;
 }

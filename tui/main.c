@@ -2,23 +2,39 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "batch.h"
+#include "cmdtab.h"
+#include "core/err.h"
 #include "docs.h"
+
+/* A usage error on stderr, escaped like every message (the words come from the command line);
+ * returns the exit status 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    char raw[512], safe[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    yv_err_escape(raw, safe, sizeof safe);
+    fprintf(stderr, "yave-tui: %s\n", safe);
+    return 2;
+}
 
 /* --refresh SECONDS (0.1 to 3600, decimals allowed) → milliseconds, or -1 after saying why. */
 static int parse_refresh(const char *s)
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < 0.1 || v > 3600) {
-        fprintf(stderr, "yave-tui: --refresh '%s': give seconds from 0.1 to 3600\n", s);
-        return -1;
-    }
+    if (end == s || *end || !isfinite(v) || v < 0.1 || v > 3600)
+        return usage_error("--refresh '%s': give seconds from 0.1 to 3600", s), -1;
     return (int)(v * 1000 + 0.5);
 }
 
@@ -58,20 +74,17 @@ int main(int argc, char **argv)
         case 'M': yv_docs_man(stdout); return 0;             /* for packagers: make builds it */
         case 'B': yv_docs_bash_completion(stdout); return 0; /* likewise */
         case 'V': printf("yave-tui %s\n", YV_VERSION); return 0;
-        case ':':
-            fprintf(stderr, "yave-tui: option %s needs a value (try --help)\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "yave-tui: unknown option '%s' (try --help)\n", argv[optind - 1]);
-            return 2;
+        default: {
+            char why[128];
+            yv_cmdtab_bad_option(ch, argv, lo, why, sizeof why);
+            return usage_error("%s (try --help)", why);
+        }
         }
     }
     if (paths) return yv_docs_paths(stdout, bo.root);
     if (!batch) {
-        if (optind < argc) {
-            fprintf(stderr, "yave-tui: '%s': commands need --batch (try --help)\n", argv[optind]);
-            return 2;
-        }
+        if (optind < argc)
+            return usage_error("'%s': commands need --batch (try --help)", argv[optind]);
         return yv_app_main(bo.root, theme, refresh_ms);
     }
     return yv_batch_main(&bo, argc - optind, argv + optind);

@@ -121,14 +121,16 @@ static void draw_lines(yv_app *a, lines *l, int *top, const char *title)
     for (int r = 0; r < h; r++)
         yv_draw_text(stdscr, 1 + r, 0, *top + r < l->n ? l->v[*top + r] : "", a->cols,
                      yv_theme_attr(&a->theme, YV_C_NORMAL));
-    yv_draw_text(stdscr, a->rows - 1, 0, " Up/Down: scroll   Esc/q: back", a->cols,
+    yv_draw_text(stdscr, a->rows - 1, 0, " Up/Down: scroll   Esc/q/Enter: back", a->cols,
                  yv_theme_attr(&a->theme, YV_C_KEYTEXT));
     for (int i = 0; i < l->n; i++) free(l->v[i]);
 }
 
+/* Esc, or the key of the table that opened a view (Enter, ?) or quits, goes back to the list. */
 static int scroll_key(int *top, wint_t ch, bool is_key, yv_screen *screen)
 {
-    if (!is_key && (ch == 27 || ch == L'q' || ch == L'?' || ch == L'\n')) {
+    yv_action act = yv_keys_lookup(ch, is_key);
+    if ((!is_key && ch == 27) || act == ACT_QUIT || act == ACT_HELP || act == ACT_DETAILS) {
         *screen = SCR_LIST;
         return KEY_REDRAW;
     }

@@ -19,10 +19,10 @@ void yv_dialog_notice(yv_dialog *d, const char *title, const char *text)
 
 yv_dialog_result yv_dialog_key(const yv_dialog *d, wint_t ch, bool is_key)
 {
+    if (is_key && ch == KEY_RESIZE) return YV_DIALOG_NONE; /* the terminal, not the user */
     if (!d->yes_key) return YV_DIALOG_YES;
-    if (!is_key && ch == d->yes_key) return YV_DIALOG_YES;
-    if (!is_key && (ch == 27 || ch == L'n' || ch == L'N' || ch == L'q')) return YV_DIALOG_NO;
-    return YV_DIALOG_NONE;
+    /* any key but the confirming one says no: a paste ("Daily") must not reach its 'y' */
+    return !is_key && ch == d->yes_key ? YV_DIALOG_YES : YV_DIALOG_NO;
 }
 
 void yv_dialog_draw(const yv_dialog *d, WINDOW *w, const yv_theme *th)
@@ -39,7 +39,8 @@ void yv_dialog_draw(const yv_dialog *d, WINDOW *w, const yv_theme *th)
         if (nl) *nl = '\n';
     }
     char foot[80];
-    if (d->yes_key) snprintf(foot, sizeof foot, " %lc: yes   n/Esc: no ", (wint_t)d->yes_key);
+    if (d->yes_key)
+        snprintf(foot, sizeof foot, " %lc: yes   any other key: no ", (wint_t)d->yes_key);
     else snprintf(foot, sizeof foot, " any key: close ");
     int bw = longest + 4, bh = nlines + 4;
     if (bw < yv_draw_width(foot) + 4) bw = yv_draw_width(foot) + 4;

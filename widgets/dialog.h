@@ -18,7 +18,8 @@ typedef struct {
 
 void yv_dialog_confirm(yv_dialog *d, const char *title, const char *text, wint_t yes_key);
 void yv_dialog_notice(yv_dialog *d, const char *title, const char *text);
-/* A confirmation takes only yes_key as yes (so a stray key never confirms); n/Esc/q say no. */
+/* A confirmation takes only yes_key as yes; every other key says no (spec §15), so a stray or
+ * pasted key never confirms. A resize is no answer. */
 yv_dialog_result yv_dialog_key(const yv_dialog *d, wint_t ch, bool is_key);
 void yv_dialog_draw(const yv_dialog *d, WINDOW *w, const yv_theme *th);
 

@@ -2,217 +2,9 @@
 # The full-screen TUI, driven as a person would: the real yave-tui in tmux on a private server
 # (send-keys), asserting what the screen shows (capture-pane). Real QEMU (TCG, 64 MiB, an empty disk:
 # the guest sits in SeaBIOS and ignores ACPI), real batch processes acting behind the TUI's back.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tui-lib.sh"
 
 PW='Qx7#Kp2!' # typed into the form: no frame may ever show it
-command -v tmux >/dev/null || {
-    echo "    FAIL: tmux is needed (apt-get install tmux)" >&2
-    exit 1
-}
-
-# ---- processes ----
-
-# NOW_MS=the time in ms, without a subshell (for tight measurements).
-set_now()
-{
-    local t=${EPOCHREALTIME/[.,]/}
-    NOW_MS=$((t / 1000))
-}
-
-# note TEXT: a line for the log (timings).
-note()
-{
-    printf '      %s: %s\n' "$CURRENT_TEST" "$*"
-}
-
-# tui_root VAR [VM...]: a fresh root (shutdown.timeout 3 s, TCG; new_root stops its QEMUs when the
-# test ends), with a tiny VM for each name.
-tui_root()
-{
-    local __tr n pwf
-    new_root __tr
-    printf 'shutdown:\n  timeout: 3\nqemu:\n  accel: tcg\n' >>"$__tr/config.yaml"
-    pwf=$(dirname "$__tr")/vncpw
-    printf 'pw345678\n' >"$pwf"
-    printf -v "$1" '%s' "$__tr"
-    shift
-    for n in "$@"; do
-        expect_exit 0 yv "$__tr" create --no-network --no-ovmf -c 64 -m 64 --name "$n" \
-            --vnc-password-file "$pwf"
-    done
-}
-
-# start_vm ROOT VM VAR: batch `run`; the live QEMU's pid goes to VAR.
-start_vm()
-{
-    expect_exit 0 yv "$1" run --name "$2"
-    local __sv_p
-    __sv_p=$(cat "$1/run/$2.pid" 2>/dev/null) || fail "no run/$2.pid after run"
-    is_qemu "$__sv_p" || fail "run/$2.pid names $__sv_p, which is not a QEMU"
-    printf -v "$3" '%s' "$__sv_p"
-}
-
-display_of()
-{
-    local d
-    d=$(vm_config_value "$1" "$2" display)
-    d=${d#:}
-    [[ "$d" =~ ^[0-9]+$ ]] || fail "no VNC display in $2's config.yaml"
-    echo "$d"
-}
-
-# ---- the terminal ----
-
-TM_SOCK=
-S=t # the tmux session the helpers talk to
-
-tm()
-{
-    LC_ALL=C.UTF-8 tmux -L "$TM_SOCK" -u -f /dev/null "$@"
-}
-
-# tui_start ROOT [ARGS...]: `yave-tui --root ROOT ARGS` in a new detached tmux session $S of
-# ${TUI_W:-80}x${TUI_H:-24}, TERM=${TUI_TERM:-tmux-256color}, extra environment $TUI_ENV (words);
-# the pane's shell prints EXIT=<status> when it ends. Waits for the first frame (the title).
-tui_start()
-{
-    local root=$1 d
-    shift
-    if [ -z "$TM_SOCK" ]; then
-        TM_SOCK="yvtui-$$-$BASHPID"
-        at_exit rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TM_SOCK" # kill-server leaves it
-        at_exit tmux -L "$TM_SOCK" kill-server
-    fi
-    TUI_ROOT=$root
-    mktmp_into d
-    # shellcheck disable=SC2086
-    printf '%s; echo EXIT=$?; exec sleep 300\n' "$(printf '%q ' env LC_ALL=C.UTF-8 LANG=C.UTF-8 \
-        TERM="${TUI_TERM:-tmux-256color}" ${TUI_ENV:-} "$YAVE_TEST_BIN" --root "$root" "$@")" \
-        >"$d/tui.sh"
-    tm new-session -d -s "$S" -x "${TUI_W:-80}" -y "${TUI_H:-24}" "bash $d/tui.sh" ||
-        fail "tmux new-session failed"
-    wait_screen '^ YAVE ' 5
-    # a failing test leaves it running: ended before its tmux server goes (LIFO)
-    at_exit end_process "$(tui_pid)" "$YAVE_TEST_BIN"
-}
-
-# cap: what the pane shows now.
-cap()
-{
-    tm capture-pane -p -t "$S"
-}
-
-# tui_pid: the pid of yave-tui (the child of the pane's shell).
-tui_pid()
-{
-    local pp c
-    pp=$(tm display -p -t "$S" '#{pane_pid}') || fail "no pane"
-    c=$(cat "/proc/$pp/task/$pp/children" 2>/dev/null)
-    c=${c%% *}
-    [ -n "$c" ] || fail "the pane's shell has no child"
-    echo "$c"
-}
-
-dump_screen()
-{
-    printf '      screen:\n' >&2
-    printf '%s\n' "${SCREEN:-$(cap)}" | sed 's/^/      |/' >&2
-    if [ -n "${TUI_ROOT:-}" ] && [ -s "$TUI_ROOT/run/tui.log" ]; then
-        printf '      run/tui.log:\n' >&2
-        tail -20 "$TUI_ROOT/run/tui.log" | sed 's/^/      |/' >&2
-    fi
-}
-
-# wait_screen ERE [SECONDS]: polls until some line of the screen matches ERE (default 5 s); the
-# screen is left in SCREEN. Fails (showing the screen) at the deadline.
-wait_screen()
-{
-    local end=$(($(now_ms) + ${2:-5} * 1000))
-    while :; do
-        SCREEN=$(cap)
-        grep -Eq -- "$1" <<<"$SCREEN" && return 0
-        [ "$(now_ms)" -lt "$end" ] || {
-            printf '    FAIL %s: nothing on the screen matches /%s/ after %ss\n' "$CURRENT_TEST" "$1" "${2:-5}" >&2
-            dump_screen
-            exit 1
-        }
-        sleep 0.02
-    done
-}
-
-# wait_gone ERE [SECONDS]: polls until no line of the screen matches ERE.
-wait_gone()
-{
-    local end=$(($(now_ms) + ${2:-5} * 1000))
-    while :; do
-        SCREEN=$(cap)
-        grep -Eq -- "$1" <<<"$SCREEN" || return 0
-        [ "$(now_ms)" -lt "$end" ] || {
-            printf '    FAIL %s: /%s/ still on the screen after %ss\n' "$CURRENT_TEST" "$1" "${2:-5}" >&2
-            dump_screen
-            exit 1
-        }
-        sleep 0.02
-    done
-}
-
-# row VM: the list row of VM in SCREEN (the line whose first word is VM).
-row()
-{
-    awk -v n="$1" '$1 == n { print; exit }' <<<"$SCREEN"
-}
-
-# wait_row VM ERE [SECONDS]: polls until VM's row matches ERE; sets ROW and WAITED (ms).
-wait_row()
-{
-    local t0 end
-    t0=$(now_ms)
-    end=$((t0 + ${3:-5} * 1000))
-    while :; do
-        SCREEN=$(cap)
-        ROW=$(row "$1")
-        if grep -Eq -- "$2" <<<"$ROW"; then
-            WAITED=$(($(now_ms) - t0))
-            return 0
-        fi
-        [ "$(now_ms)" -lt "$end" ] || {
-            printf '    FAIL %s: the row of %s does not match /%s/ after %ss: %s\n' "$CURRENT_TEST" \
-                "$1" "$2" "${3:-5}" "$ROW" >&2
-            dump_screen
-            exit 1
-        }
-        sleep 0.02
-    done
-}
-
-# keys KEY...: tmux key names (Tab, Enter, F10, C-u, Escape …); text: literal text.
-keys()
-{
-    tm send-keys -t "$S" "$@" || fail "send-keys $*"
-}
-
-text()
-{
-    tm send-keys -t "$S" -l -- "$1" || fail "send-keys -l $1"
-}
-
-# line_with ERE: the first screen line (of SCREEN) matching ERE.
-line_with()
-{
-    grep -Em1 -- "$1" <<<"$SCREEN"
-}
-
-# tui_quit: q, and the TUI must end with status 0 (a sanitizer report would change it).
-tui_quit()
-{
-    keys q
-    wait_screen '^EXIT=' 5
-    grep -Eq '^EXIT=0( |$)' <<<"$SCREEN" || { # no alternate screen (vt100): it lands on the last line
-        printf '    FAIL %s: yave-tui did not exit 0\n' "$CURRENT_TEST" >&2
-        dump_screen
-        exit 1
-    }
-}
 
 # ---- the tests ----
 
@@ -227,55 +19,55 @@ test_list_states()
     TUI_W=120 tui_start "$root"
     wait_screen "^ YAVE  $root  3 VMs, 1 running"
     assert_match '^NAME +STATE +VCPU +MEM +DISK +VNC +NETWORK +PID +UPTIME +CPU%' "$(line_with '^NAME')" "header at 120 columns"
-    wait_row bravo "^bravo +running +1 +64M +64M +:$d2 ok +- +$pid +0m[0-9]{2}s +[0-9]+\.[0-9] *$" 5
+    wait_row bravo "^bravo +running +1 +64M +64M +:$d2 ok +- +$pid +0m[0-9]{2}s +[0-9]+\.[0-9] *$"
     note "bravo shows ':$d2 ok' after ${WAITED} ms"
-    wait_row alpha "^alpha +stopped +1 +64M +64M +:$d1 +- +- +- +- *$" 1
-    wait_row charlie "^charlie +stopped +1 +64M +64M +:$d3 +- +- +- +- *$" 1
+    wait_row alpha "^alpha +stopped +1 +64M +64M +:$d1 +- +- +- +- *$"
+    wait_row charlie "^charlie +stopped +1 +64M +64M +:$d3 +- +- +- +- *$"
     # rows are sorted by name, below the header
     assert_eq "alpha bravo charlie" "$(awk 'f && NF { printf "%s ", $1 } /^NAME/ { f = 1 }' <<<"$SCREEN" | awk '{ print $1, $2, $3 }')" "row order"
 
     # 80 columns: DISK and UPTIME do not fit and are hidden; the rest still lines up
     tm resize-window -t "$S" -x 80 -y 24
-    wait_screen '^NAME +STATE +VCPU +MEM +VNC +NETWORK +PID +CPU% *$' 2
-    wait_row bravo "^bravo +running +1 +64M +:$d2 ok +- +$pid +[0-9]+\.[0-9] *$" 1
-    wait_row alpha "^alpha +stopped +1 +64M +:$d1 +- +- +- *$" 1
+    wait_screen '^NAME +STATE +VCPU +MEM +VNC +NETWORK +PID +CPU% *$'
+    wait_row bravo "^bravo +running +1 +64M +:$d2 ok +- +$pid +[0-9]+\.[0-9] *$"
+    wait_row alpha "^alpha +stopped +1 +64M +:$d1 +- +- +- *$"
     tui_quit
 }
 
-# b. Another process starts and stops a VM: the row follows within 2 s each way.
+# b. Another process starts and stops a VM: the row follows each way, no key pressed.
 test_follows_batch()
 {
     local root pid
     tui_root root b1 b2
     tui_start "$root"
-    wait_row b1 '^b1 +stopped ' 2
+    wait_row b1 '^b1 +stopped '
     start_vm "$root" b1 pid
-    wait_row b1 "^b1 +running .* $pid " 2
+    wait_row b1 "^b1 +running .* $pid "
     note "running shown ${WAITED} ms after batch run returned"
-    wait_screen ' 2 VMs, 1 running' 1
+    wait_screen ' 2 VMs, 1 running'
     expect_exit 0 yv "$root" shutdown --name b1 --force
-    wait_row b1 '^b1 +stopped +1 +64M +:[0-9]+ +- +- +- *$' 2
+    wait_row b1 '^b1 +stopped +1 +64M +:[0-9]+ +- +- +- *$'
     note "stopped shown ${WAITED} ms after batch shutdown returned"
-    wait_row b2 '^b2 +stopped ' 1
+    wait_row b2 '^b2 +stopped '
     # a VM created and deleted behind its back appears and disappears
     expect_exit 0 yv "$root" create --no-network --no-ovmf -c 64 -m 64 --name b3
-    wait_row b3 '^b3 +stopped ' 2
+    wait_row b3 '^b3 +stopped '
     expect_exit 0 yv "$root" delete --name b3
-    wait_screen ' 2 VMs, 0 running' 2
+    wait_screen ' 2 VMs, 0 running'
     [ -z "$(row b3)" ] || fail "b3 still listed after its deletion"
     tui_quit
 }
 
-# c. QEMU killed with SIGKILL: the row says crashed within 2 s.
+# c. QEMU killed with SIGKILL: the row says crashed.
 test_crash_shown()
 {
     local root pid
     tui_root root c1
     start_vm "$root" c1 pid
     tui_start "$root"
-    wait_row c1 "^c1 +running .* $pid " 3
+    wait_row c1 "^c1 +running .* $pid "
     kill -9 "$pid"
-    wait_row c1 '^c1 +crashed +1 +64M +:[0-9]+ +- +- +- *$' 2
+    wait_row c1 '^c1 +crashed +1 +64M +:[0-9]+ +- +- +- *$'
     note "crashed shown after ${WAITED} ms"
     tui_quit
 }
@@ -315,9 +107,9 @@ test_create_form()
     wait_screen 'no VMs yet'
     fkeys c
     wait_screen 'Create a VM'
-    wait_screen 'Name +letters, digits' 1
+    wait_screen 'Name +letters, digits'
     ftype 'bad name'
-    wait_screen 'Name +bad name' 1
+    wait_screen 'Name +bad name'
     fkeys Tab Tab Tab # Base image, Linked overlay, Disk MiB
     ftype 96
     fkeys Tab C-u # Memory MiB, cleared
@@ -326,13 +118,13 @@ test_create_form()
     ftype "$PW"
     fkeys Tab Tab Space # Bridge, Network: off
     fkeys Tab Space     # UEFI: off
-    wait_screen 'UEFI \(OVMF\) +\[ \]' 1
+    wait_screen 'UEFI \(OVMF\) +\[ \]'
     SCREEN=$(cap)
     assert_match 'Network +\[ \]' "$(line_with 'Network ')" "Network unchecked"
     assert_match 'VNC password +\(set\)' "$(line_with 'VNC password')" "the password field shows only (set)"
     fkeys F10
     # invalid name: the message is on the Name line, the form stays, every typed value too
-    wait_screen 'Name +bad name +invalid VM name' 2
+    wait_screen 'Name +bad name +invalid VM name'
     assert_match 'Disk MiB +96( |│)' "$(line_with 'Disk MiB')" "disk kept"
     assert_match 'Memory MiB +80( |│)' "$(line_with 'Memory MiB')" "memory kept"
     assert_match 'VNC password +\(set\)' "$(line_with 'VNC password')" "password kept"
@@ -341,13 +133,13 @@ test_create_form()
     assert_no_file "$root/bad name.vm"
     # fix the name: Tab wraps from the last field to Name
     fkeys Tab C-u
-    wait_screen 'Name +invalid VM name' 1
+    wait_screen 'Name +invalid VM name'
     ftype "$vm"
-    wait_screen "Name +$vm" 1
+    wait_screen "Name +$vm"
     fkeys F10
-    wait_gone 'Create a VM' 10
-    wait_row "$vm" "^$vm +stopped +1 +80M +:[0-9]+ +- +- +- *$" 10
-    wait_screen "$vm created" 2
+    wait_gone 'Create a VM'
+    wait_row "$vm" "^$vm +stopped +1 +80M +:[0-9]+ +- +- +- *$"
+    wait_screen "$vm created"
     cap >>"$FRAMES"
     tui_quit
     cap >>"$FRAMES"
@@ -373,76 +165,79 @@ test_create_form()
     note "$nframes frames, none with the password"
 }
 
-# e. r runs the selected VM; s shuts it down gracefully: a countdown, escalation (the guest has no
-# OS), stopped by quit.
+# e. r runs the selected VM; s shuts it down gracefully: a countdown from shutdown.timeout (8 s
+# here: room to watch it go down, however late the first look), escalation (the guest has no OS),
+# stopped by quit.
 test_run_and_shutdown_keys()
 {
     local root first last n
     tui_root root e1
+    sed -i 's/^  timeout: 3$/  timeout: 8/' "$root/config.yaml"
     tui_start "$root"
-    wait_row e1 '^e1 +stopped ' 2
+    wait_row e1 '^e1 +stopped '
     keys r
-    wait_row e1 '^e1 +(starting|running) ' 2
-    wait_row e1 '^e1 +running .* [0-9]+ +[0-9.-]+ *$' 10
-    wait_screen 'e1 started' 2
+    wait_row e1 '^e1 +(starting|running) '
+    wait_row e1 '^e1 +running .* [0-9]+ +[0-9.-]+ *$'
+    wait_screen 'e1 started'
     assert_match "^[0-9]+$" "$(cat "$root/run/e1.pid")" "pidfile"
     keys s
-    wait_row e1 '^e1 +stopping [0-9]s ' 2
+    wait_row e1 '^e1 +stopping [0-9]s '
     first=$(sed -E 's/^e1 +stopping ([0-9])s.*/\1/' <<<"$ROW")
-    [ "$first" -ge 2 ] && [ "$first" -le 3 ] || fail "countdown starts at ${first}s (timeout 3 s): $ROW"
-    wait_screen 'asked e1 to shut down' 1
-    # the countdown goes down while the guest ignores the request
+    [ "$first" -ge 1 ] && [ "$first" -le 8 ] || fail "countdown shows ${first}s (timeout 8 s): $ROW"
+    wait_screen 'asked e1 to shut down'
+    # the countdown goes down while the guest ignores the request, until it escalates
     last=$first
-    local end=$(($(now_ms) + 4000))
+    local end=$(($(now_ms) + HANG * 1000))
     while [ "$(now_ms)" -lt "$end" ]; do
         SCREEN=$(cap)
         ROW=$(row e1)
-        if [[ "$ROW" =~ ^e1\ +stopping\ ([0-9])s ]]; then
-            n=${BASH_REMATCH[1]}
-            [ "$n" -le "$last" ] || fail "countdown went up: $last then $n"
-            last=$n
-        fi
+        [[ "$ROW" =~ ^e1\ +stopping\ ([0-9])s ]] || break
+        n=${BASH_REMATCH[1]}
+        [ "$n" -le "$last" ] || fail "countdown went up: $last then $n"
+        last=$n
         [ "$last" -lt "$first" ] && break
         sleep 0.05
     done
-    [ "$last" -lt "$first" ] || fail "the countdown stayed at ${first}s"
+    [ "$last" -lt "$first" ] || fail "the countdown stayed at ${first}s until: $ROW"
     note "countdown ${first}s → ${last}s"
-    wait_row e1 '^e1 +stopped +1 +64M +:[0-9]+ +- +- +- *$' 10
-    wait_screen 'e1 stopped \(by quit\)' 2
+    wait_row e1 '^e1 +stopped +1 +64M +:[0-9]+ +- +- +- *$'
+    wait_screen 'e1 stopped \(by quit\)'
     [ -e "$root/run/e1.pid" ] && fail "pidfile left after the shutdown"
     tui_quit
 }
 
-# f. D asks first: a stray key does nothing, n and Esc cancel, y deletes.
+# f. D asks first: only y confirms, any other key cancels (spec §15) — a stray x, n, Esc.
 test_delete_confirm()
 {
     local root
     tui_root root f1 f2
     tui_start "$root"
-    wait_row f1 '^f1 +stopped ' 2
+    wait_row f1 '^f1 +stopped '
     keys D
-    wait_screen 'Delete f1 and its disks for good\?' 2
-    wait_screen 'y: yes +n/Esc: no' 1
+    wait_screen 'Delete f1 and its disks for good\?'
+    wait_screen 'y: yes +any other key: no'
     keys x
-    sleep 0.3
-    wait_screen 'Delete f1 and its disks for good\?' 1
-    assert_file "$root/f1.vm/config.yaml"
-    keys n
-    wait_gone 'for good\?' 2
-    assert_file "$root/f1.vm/config.yaml" "n must keep the VM"
-    wait_row f1 '^f1 +stopped ' 1
+    wait_gone 'for good\?'
+    wait_screen 'Delete f1: cancelled'
+    assert_file "$root/f1.vm/config.yaml" "a stray key must keep the VM"
     keys D
-    wait_screen 'Delete f1 and its disks for good\?' 2
+    wait_screen 'Delete f1 and its disks for good\?'
+    keys n
+    wait_gone 'for good\?'
+    assert_file "$root/f1.vm/config.yaml" "n must keep the VM"
+    wait_row f1 '^f1 +stopped '
+    keys D
+    wait_screen 'Delete f1 and its disks for good\?'
     keys Escape
-    wait_gone 'for good\?' 2
+    wait_gone 'for good\?'
     assert_file "$root/f1.vm/config.yaml" "Esc must keep the VM"
     keys D
-    wait_screen 'Delete f1 and its disks for good\?' 2
+    wait_screen 'Delete f1 and its disks for good\?'
     keys y
-    wait_screen 'f1 deleted' 5
-    wait_gone '^f1 ' 2
+    wait_screen 'f1 deleted'
+    wait_gone '^f1 '
     assert_no_file "$root/f1.vm" "the VM's folder"
-    wait_row f2 '^f2 +stopped ' 1
+    wait_row f2 '^f2 +stopped '
     assert_file "$root/f2.vm/config.yaml" "the other VM"
     tui_quit
 }
@@ -471,8 +266,8 @@ test_help_lists_every_key()
     [ "$n" -ge 10 ] && [ "$n" -eq "$(grep -c "{L'" "$REPO_DIR/tui/keys.c")" ] ||
         fail "parsed $n keys from tui/keys.c"
     keys '?'
-    wait_screen 'Help' 2
-    wait_screen '^Keys:' 1
+    wait_screen 'Help'
+    wait_screen '^Keys:'
     while IFS=$'\t' read -r shown label help bar; do
         help=${help:0:40}
         grep -qF -- "  $(printf '%-7s %-8s %s' "$shown" "$label" "$help")" <<<"$SCREEN" ||
@@ -481,16 +276,17 @@ test_help_lists_every_key()
     done <<<"$entries"
     note "$n keys on the help screen"
     keys Escape
-    wait_screen '^NAME +STATE' 2
+    wait_screen '^NAME +STATE'
     # the key bar shows every key of the table marked for it, even at 80 columns
     assert_eq "$want" "$(tail -1 <<<"$SCREEN" | sed 's/ *$//')" "key bar at 80 columns"
     note "key bar: $want"
     tui_quit
 }
 
-# h. A QEMU whose QMP and VNC never answer (SIGSTOP): keys still answer within 100 ms (the median;
-# none near the 1 s QMP deadline, which a blocked loop would show); the row ends
-# up unresponsive (and VNC silent); after SIGCONT it is running again.
+# h. A QEMU whose QMP and VNC never answer (SIGSTOP): keys still answer, half of them within 100 ms
+# (the median: a loop that waited on the hung QMP, 1 s deadline, would show most keys late; single
+# echoes on a loaded machine may be late by scheduling, so none has a deadline but a hang's); the row
+# ends up unresponsive (and VNC silent); after SIGCONT it is running again.
 test_hung_qemu_never_freezes()
 {
     local root pid t0 ms max=0 n=0 ch d typed end lines chars=abcdefghijklmnopqrstuvwxyz lat=()
@@ -498,15 +294,15 @@ test_hung_qemu_never_freezes()
     start_vm "$root" h1 pid
     d=$(display_of "$root" h1)
     tui_start "$root"
-    wait_row h1 "^h1 +running .*:$d ok .* $pid " 5
+    wait_row h1 "^h1 +running .*:$d ok .* $pid "
     kill -STOP "$pid"
     at_exit kill -CONT "$pid"
     # for 5 s (QMP conversations start and time out, a VNC probe waits on a silent server), type
-    # into the filter one key after the other; each must show within 100 ms
+    # into the filter one key after the other, each waited for before the next
     end=$(($(now_ms) + 5000))
     while [ "$(now_ms)" -lt "$end" ]; do
         keys /
-        wait_screen '^/ *$' 1
+        wait_screen '^/ *$'
         typed=
         while [ ${#typed} -lt 40 ] && [ "$(now_ms)" -lt "$end" ]; do
             ch=${chars:n%26:1}
@@ -521,35 +317,32 @@ test_hung_qemu_never_freezes()
                 mapfile -t lines <<<"$SCREEN"
                 [[ "${lines[-2]}" =~ ^/$typed\ *$ ]] && break
                 set_now
-                [ $((NOW_MS - t0)) -lt 1000 ] || { dump_screen; fail "'/$typed' did not show within 1 s"; }
+                [ $((NOW_MS - t0)) -lt $((HANG * 1000)) ] || { dump_screen; fail "'/$typed' did not show within ${HANG} s"; }
             done
             set_now
             ms=$((NOW_MS - t0))
             [ "$ms" -gt "$max" ] && max=$ms
             lat+=("$ms")
-            # a loop that waited on the hung QMP (1 s deadline) or the silent VNC server (1.5 s)
-            # would take that long; on a loaded machine single echoes may miss 100 ms by scheduling
-            [ "$ms" -lt 500 ] || fail "a key took $ms ms to show while QEMU is stopped (key $n)"
         done
         keys Escape
-        wait_gone '^/' 1
+        wait_gone '^/'
     done
     local median
     median=$(printf '%s\n' "${lat[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
     note "key echoes with a hung QEMU: $n, median $median ms, slowest $max ms"
     [ "$median" -le 100 ] || fail "keys took a median $median ms to show while QEMU is stopped (limit 100 ms)"
-    wait_row h1 '^h1 +unresponsive ' 5
-    wait_row h1 "^h1 +unresponsive +1 +64M +:$d silent " 8
-    wait_row h2 '^h2 +stopped ' 1
+    wait_row h1 '^h1 +unresponsive '
+    wait_row h1 "^h1 +unresponsive +1 +64M +:$d silent "
+    wait_row h2 '^h2 +stopped '
     # a second TUI started now finds QEMU's QMP listen queue full (the first one's attempts fill
     # it): its connect never completes, and the VM must not pass for running
     S=h_second
     tui_start "$root"
-    wait_row h1 '^h1 +unresponsive ' 4
+    wait_row h1 '^h1 +unresponsive '
     tui_quit
     S=t
     kill -CONT "$pid"
-    wait_row h1 "^h1 +running .* $pid " 5
+    wait_row h1 "^h1 +running .* $pid "
     tui_quit
 }
 
@@ -583,17 +376,18 @@ qmp_clients()
 }
 
 # j. The TUI keeps QEMU's second QMP socket (run/<vm>.events) open and learns from its events: with
-# a 60 s refresh, a pause and a resume made by another client show within 2 s, which only an event
-# can explain. A second TUI finds that socket taken and still follows the VM (it asks on
-# run/<vm>.sock, one exchange at a time), and batch `status` is never kept waiting by either.
+# a refresh every hour (its one query is at its start), a pause and a resume made by another client
+# show within the wait's bound ($HANG s), which only an event can explain. A second TUI finds that
+# socket taken and still follows the VM (it asks on run/<vm>.sock, one exchange at a time), and
+# batch `status` is never kept waiting by either.
 test_events_from_the_held_socket()
 {
     local root pid end
     tui_root root e1
     start_vm "$root" e1 pid
-    tui_start "$root" --refresh 60
-    wait_row e1 "^e1 +running .* $pid " 5
-    end=$(($(now_ms) + 3000))
+    tui_start "$root" --refresh 3600
+    wait_row e1 "^e1 +running .* $pid "
+    end=$(($(now_ms) + HANG * 1000))
     until [ "$(qmp_clients "$root/run/e1.events")" = 1 ]; do
         [ "$(now_ms)" -lt "$end" ] || fail "the TUI does not hold run/e1.events"
         sleep 0.05
@@ -601,42 +395,43 @@ test_events_from_the_held_socket()
     assert_eq 0 "$(qmp_clients "$root/run/e1.sock")" "clients left on run/e1.sock"
     S=e_second
     tui_start "$root"
-    wait_row e1 "^e1 +running .* $pid " 5
+    wait_row e1 "^e1 +running .* $pid "
 
     qmp_cmd "$root/run/e1.sock" stop
     S=t
-    wait_row e1 '^e1 +paused ' 2
-    note "pause shown by the TUI refreshing every 60 s after $WAITED ms"
+    wait_row e1 '^e1 +paused '
+    note "pause shown by the TUI refreshing every hour after $WAITED ms"
     S=e_second
-    wait_row e1 '^e1 +paused ' 4
+    wait_row e1 '^e1 +paused '
     expect_exit 0 yv "$root" --json status --name e1
     assert_eq paused "$(jv 'd["state"]')" "batch status with two TUIs watching"
     assert_not_contains "$(jv 'd["detail"]')" "busy" "batch status detail"
 
     qmp_cmd "$root/run/e1.sock" cont
     S=t
-    wait_row e1 '^e1 +running ' 2
+    wait_row e1 '^e1 +running '
     S=e_second
-    wait_row e1 '^e1 +running ' 4
+    wait_row e1 '^e1 +running '
     tui_quit
     S=t
     tui_quit
     # the event socket is free again once its TUI is gone
-    end=$(($(now_ms) + 3000))
+    end=$(($(now_ms) + HANG * 1000))
     until [ "$(qmp_clients "$root/run/e1.events")" = 0 ]; do
         [ "$(now_ms)" -lt "$end" ] || fail "run/e1.events still has a client after the TUI quit"
         sleep 0.05
     done
 }
 
-# i. 200 resizes between 10x3 and 200x60: the TUI lives, then draws right at 80x24 within 1 s, and
-# says it is too small at 10x3.
+# i. 200 resizes between 10x3 and 200x60: the TUI lives, then draws right at 80x24, and says it is
+# too small at 10x3. No resize may be missed: with nothing else to wake it (no key, no VM running),
+# each one must be drawn however busy the TUI was when the signal came.
 test_resize_storm()
 {
     local root pid i w h
     tui_root root i1 i2
     tui_start "$root"
-    wait_row i1 '^i1 +stopped ' 2
+    wait_row i1 '^i1 +stopped '
     pid=$(tui_pid)
     for ((i = 0; i < 200; i++)); do
         w=$((10 + RANDOM % 191)) h=$((3 + RANDOM % 58))
@@ -645,17 +440,17 @@ test_resize_storm()
     done
     kill -0 "$pid" 2>/dev/null && ! pid_exited "$pid" || fail "yave-tui died in the resize storm"
     tm resize-window -t "$S" -x 80 -y 24
-    wait_screen "^ YAVE  $root  2 VMs" 1
-    wait_screen '^NAME +STATE +VCPU +MEM +VNC +NETWORK +PID +CPU%' 1
-    wait_screen '^r Run  s Stop ' 1
-    wait_row i2 '^i2 +stopped ' 1
+    wait_screen "^ YAVE  $root  2 VMs"
+    wait_screen '^NAME +STATE +VCPU +MEM +VNC +NETWORK +PID +CPU%'
+    wait_screen '^r Run  s Stop '
+    wait_row i2 '^i2 +stopped '
     assert_eq 24 "$(grep -c '' <<<"$SCREEN")" "lines"
     tm resize-window -t "$S" -x 10 -y 3
-    wait_screen '^terminal' 1
+    wait_screen '^terminal'
     tm resize-window -t "$S" -x 60 -y 8
-    wait_screen 'terminal too small \(60x8' 1
+    wait_screen 'terminal too small \(60x8'
     tm resize-window -t "$S" -x 80 -y 24
-    wait_screen '^NAME +STATE' 1
+    wait_screen '^NAME +STATE'
     tui_quit
 }
 
@@ -668,14 +463,14 @@ test_exit_restores_terminal()
     for how in q TERM HUP; do
         S=j$how
         tui_start "$root"
-        wait_row j1 "^j1 +running .* $qpid " 3
+        wait_row j1 "^j1 +running .* $qpid "
         assert_eq 1 "$(tm display -p -t "$S" '#{alternate_on}')" "alternate screen while running"
         tpid=$(tui_pid)
         case $how in
         q) keys q ;;
         *) kill "-$how" "$tpid" ;;
         esac
-        wait_screen '^EXIT=' 3
+        wait_screen '^EXIT='
         sig=$(grep -m1 '^EXIT=' <<<"$SCREEN")
         case "$how:$sig" in
         q:EXIT=0 | TERM:EXIT=0 | TERM:EXIT=143 | HUP:EXIT=0 | HUP:EXIT=129) ;;
@@ -711,9 +506,9 @@ test_themes_and_terminals()
         term:*) TUI_TERM=${v#term:} ;;
         esac
         tui_start "$root" "${args[@]}"
-        wait_screen '^NAME +STATE +VCPU' 2
-        wait_row k1 '^k1 +stopped ' 2
-        wait_screen '^r Run  s Stop' 1
+        wait_screen '^NAME +STATE +VCPU'
+        wait_row k1 '^k1 +stopped '
+        wait_screen '^r Run  s Stop'
         col=$(sgr_colors)
         case $v in
         default) assert_contains "$col" "46" "default theme: the title is on cyan" ;;
@@ -721,7 +516,7 @@ test_themes_and_terminals()
         theme:mono | nocolor | term:vt100)
             assert_eq "" "$col" "$v: no colour at all" ;;
         theme:nosuch)
-            wait_screen "theme 'nosuch' not found \(using mono\)" 1
+            wait_screen "theme 'nosuch' not found \(using mono\)"
             assert_eq "" "$col" "a missing theme falls back to mono"
             ;;
         esac

@@ -635,21 +635,23 @@ static void test_dialog_confirm(void **state)
     assert_int_equal(yv_dialog_key(&d, L'y', false), YV_DIALOG_YES);
     assert_int_equal(yv_dialog_key(&d, L'n', false), YV_DIALOG_NO);
     assert_int_equal(yv_dialog_key(&d, 27, false), YV_DIALOG_NO);
-    const wint_t stray[] = {L'Y', L'x', L' ', L'\r', L'\n', L'd', L'1'};
+    /* any other key says no (spec §15): a stray or pasted key never confirms, nor waits for one */
+    const wint_t stray[] = {L'Y', L'x', L' ', L'\r', L'\n', L'd', L'1', L'D', L'a'};
     for (size_t i = 0; i < sizeof stray / sizeof stray[0]; i++)
-        assert_int_equal(yv_dialog_key(&d, stray[i], false), YV_DIALOG_NONE);
-    assert_int_equal(yv_dialog_key(&d, KEY_ENTER, true), YV_DIALOG_NONE);
-    assert_int_equal(yv_dialog_key(&d, L'y', true), YV_DIALOG_NONE); /* a function key code */
+        assert_int_equal(yv_dialog_key(&d, stray[i], false), YV_DIALOG_NO);
+    assert_int_equal(yv_dialog_key(&d, KEY_ENTER, true), YV_DIALOG_NO);
+    assert_int_equal(yv_dialog_key(&d, L'y', true), YV_DIALOG_NO);         /* a function key code */
+    assert_int_equal(yv_dialog_key(&d, KEY_RESIZE, true), YV_DIALOG_NONE); /* not the user's */
     yv_dialog_draw(&d, stdscr, &T.th);
     show();
     char *s = screen_text();
     ut_assert_contains(s, "Delete web1 and its disks?");
-    ut_assert_contains(s, "y: yes   n/Esc: no");
+    ut_assert_contains(s, "y: yes   any other key: no");
     ut_assert_contains(s, "Delete");
     free(s);
     /* an upper-case key for a destructive action */
     yv_dialog_confirm(&d, "Kill", "Stop it now?", L'K');
-    assert_int_equal(yv_dialog_key(&d, L'k', false), YV_DIALOG_NONE);
+    assert_int_equal(yv_dialog_key(&d, L'k', false), YV_DIALOG_NO);
     assert_int_equal(yv_dialog_key(&d, L'K', false), YV_DIALOG_YES);
 }
 
