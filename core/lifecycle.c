@@ -74,7 +74,7 @@ char *yv_lifecycle_script(const char *name)
         found = real;
     }
     free(exe);
-    return found ? found : yv_strdup(name);
+    return found; /* never the bare name: QEMU would run it from the caller's folder, as root */
 }
 
 typedef struct {
@@ -104,6 +104,16 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
                           cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64");
     c->up = yv_lifecycle_script("netdevup");
     c->down = yv_lifecycle_script("netdevdown");
+    if (c->v->nnets && (!c->up || !c->down)) {
+        char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        yv_err_set(err, YV_E_TOOL_FAILED,
+                   "%s not found next to the program (%s) nor in ../libexec/yave: a VM with a tap "
+                   "network needs it (reinstall yave)",
+                   c->up ? "netdevdown" : "netdevup", exe);
+        free(exe);
+        return -1;
+    }
     c->ovmf_code = yv_strdup(cfg->ovmf_code ? cfg->ovmf_code : OVMF_CODE_DEFAULT);
     return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
 }
@@ -280,9 +290,37 @@ static int qmp_once(const char *root, const char *name, const char *cmd, json_t 
     return rc;
 }
 
-/* Stops a QEMU we just started and must not leave behind. */
-static void abort_start(const char *root, const yv_config *cfg, const char *name, pid_t pid)
+/* The root lock for removing what a failed start left in run/; -1 when it cannot be had, which
+ * is added to err (the start's own error): without the lock the files are left alone, as a `run`
+ * starting the VM right now could lose its own. */
+static int failed_start_lock(const char *root, yv_err *err)
 {
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    if (lock < 0) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 " (and its files in run/ could not be removed: %s)", e.msg);
+    }
+    return lock;
+}
+
+/* Removes what a start that failed left in run/ (the QMP sockets, a pidfile): that QEMU never ran
+ * as the VM, so no crash record is written and the VM stays `stopped`. */
+static void forget_failed_start(const char *root, const yv_config *cfg, const char *name,
+                                yv_err *err)
+{
+    int lock = failed_start_lock(root, err);
+    if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, false);
+    yv_root_unlock(lock);
+}
+
+/* Stops a QEMU we just started and must not leave behind. The lock is held from before the kill
+ * until its files are gone, so no status or TUI in between sees them and calls the VM crashed. */
+static void abort_start(const char *root, const yv_config *cfg, const char *name, pid_t pid,
+                        yv_err *err)
+{
+    int lock = failed_start_lock(root, err);
     int pidfd = pidfd_open_(pid);
     if (pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -292,9 +330,7 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
         kill(pid, SIGKILL);
         wait_exit(-1, pid, 5000);
     }
-    yv_err e;
-    int lock = yv_root_lock(root, &e);
-    yv_vmstate_clean_stale(root, cfg, name, false);
+    if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, false);
     yv_root_unlock(lock);
 }
 
@@ -323,6 +359,9 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             yv_vmstate_clean_stale(root, cfg, c->v->name, false);
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = yv_proc_launch(argv.v, env, log, err);
+            /* QEMU made its QMP sockets before it failed (a disk that is not qcow2, a bad option):
+             * they must not make the VM look crashed */
+            if (rc < 0) yv_vmstate_clean_stale(root, cfg, c->v->name, false);
         }
         yv_root_unlock(lock);
     }
@@ -345,9 +384,11 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
     if (rc == 0) rc = launch(root, cfg, c, res, err);
     if (rc == 0) {
         res->pid = yv_vmstate_live_pid(root, cfg, name);
-        if (res->pid <= 0) rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
-        else if (set_vnc_password(root, c, err) < 0) {
-            abort_start(root, cfg, name, res->pid);
+        if (res->pid <= 0) {
+            rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
+            forget_failed_start(root, cfg, name, err);
+        } else if (set_vnc_password(root, c, err) < 0) {
+            abort_start(root, cfg, name, res->pid, err);
             res->pid = 0;
             rc = -1;
         }
