@@ -418,9 +418,9 @@ static void set_busy(entry *e)
 
 /* A conversation on path failed (connect refused, queue full, a broken line): busy when QEMU is
  * serving another client there, else unresponsive. */
-static void qmp_failed(entry *e, const char *path, const char *why)
+static void qmp_failed(entry *e, const char *path, int own_fd, const char *why)
 {
-    if (yv_vmstate_qmp_busy(path)) {
+    if (yv_vmstate_qmp_busy(path, own_fd)) {
         set_busy(e);
         return;
     }
@@ -447,7 +447,7 @@ static void qmp_open(yv_monitor *m, entry *e, int64_t now)
     e->qmp = yv_qmp_new();
     if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
         qmp_end(e);
-        qmp_failed(e, sock, err.msg);
+        qmp_failed(e, sock, -1, err.msg);
     }
     free(sock);
 }
@@ -528,7 +528,7 @@ static bool qmp_progress(entry *e)
 static void qmp_timeout(yv_monitor *m, entry *e, int64_t now)
 {
     char *path = qmp_path(m, e);
-    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(path)) {
+    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(path, yv_qmp_fd(e->qmp))) {
         if (e->held) { /* another TUI has the event socket: ask on .sock from now on */
             e->held_retry = now + HELD_RETRY_MS;
             e->next_qmp = now;
@@ -675,8 +675,8 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
             if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) {
                 /* e.g. a hung QEMU whose listen queue is full: the connect never completes */
                 char *path = qmp_path(m, e);
+                qmp_failed(e, path, yv_qmp_fd(e->qmp), err.msg);
                 qmp_end(e);
-                qmp_failed(e, path, err.msg);
                 free(path);
                 changed = true;
             }
