@@ -287,6 +287,9 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
         }
         st->pid = yv_vmstate_live_pid(root, cfg, name);
         st->state = st->pid > 0 ? YV_STATE_RUNNING : YV_STATE_STOPPED;
+        if (lock < 0 && st->pid == 0) /* left as they are: shown, not silently kept */
+            snprintf(st->detail, sizeof st->detail, "its files in run/ could not be removed: %s",
+                     e.msg);
     }
     if (st->pid == 0 && yv_root_exists(cf)) {
         st->state = YV_STATE_CRASHED;
@@ -309,7 +312,8 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
     DIR *d = opendir(run);
     struct dirent *de;
     int lock = -1;
-    while (d && (de = readdir(d))) {
+    bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
+    while (!no_lock && d && (de = readdir(d))) {
         const char *dot = strrchr(de->d_name, '.');
         if (!dot || dot == de->d_name || !is_runtime_suffix(dot)) continue;
         char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
@@ -317,6 +321,7 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
         if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {
             if (lock < 0) lock = yv_root_lock(root, &e);
             if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, true);
+            no_lock = lock < 0;
         }
         free(name);
     }

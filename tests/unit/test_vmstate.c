@@ -418,6 +418,30 @@ static void test_reconcile_removes_every_leftover(void **state)
     yv_config_done(&cfg);
 }
 
+/* Without the root lock (run/lock cannot be opened) nothing in run/ is touched, and a status says
+ * why the leftovers are still there. */
+static void test_no_lock_touches_nothing(void **state)
+{
+    yv_config cfg;
+    yv_err err;
+    yv_vmstate st;
+    const char *root = *state;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
+    ut_mkdir(root, "run");
+    ut_mkdir(root, "run/lock"); /* open(O_RDWR) of a folder fails */
+    ut_write(root, "run/a.sock", "");
+    ut_write(root, "run/b.pid", "1\n");
+    yv_vmstate_reconcile(root, &cfg);
+    yv_vmstate_probe(root, &cfg, "a", 500, &st);
+    assert_true(ut_exists(root, "run/a.sock"));
+    assert_true(ut_exists(root, "run/b.pid"));
+    assert_false(ut_exists(root, "run/a.crashed"));
+    assert_false(ut_exists(root, "run/b.crashed"));
+    assert_int_equal(st.state, YV_STATE_STOPPED);
+    assert_non_null(strstr(st.detail, "could not be removed"));
+    yv_config_done(&cfg);
+}
+
 static void test_runtime_paths(void **state)
 {
     (void)state;
@@ -453,6 +477,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_live_pid_unrelated_process, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_probe_unlocked_pidfile, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_reconcile_removes_every_leftover, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_no_lock_touches_nothing, ut_setup_tmp,
                                         ut_teardown_tmp),
         cmocka_unit_test(test_runtime_paths),
     };
