@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "firewall.h"
 #include "proc.h"
 #include "qmp.h"
 #include "root.h"
@@ -306,6 +307,24 @@ static bool is_runtime_suffix(const char *dot)
     return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events");
 }
 
+/* Removes the nftables rules no VM owns (a QEMU that died without netdevdown, a netdevdown that
+ * failed). Only under the root lock: a `run` holds it while its QEMU runs netdevup, whose fresh
+ * rules must not look ownerless; when a run holds it, the next reconcile does this. */
+static void reconcile_firewall(const char *root, const yv_config *cfg)
+{
+    yv_err e;
+    char **taps;
+    size_t n;
+    /* most of the time there is no rule at all (or no CAP_NET_ADMIN to see any): no lock file */
+    if (yv_firewall_list(&taps, NULL, &n, &e) < 0) return;
+    yv_firewall_free_list(taps, n);
+    if (n == 0) return;
+    int lock = yv_firewall_lock(root, &e);
+    if (lock < 0) return;
+    yv_vmnet_reconcile(root, cfg, NULL);
+    close(lock);
+}
+
 void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
 {
     char *run = yv_root_path(root, "run");
@@ -326,6 +345,8 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
         free(name);
     }
     if (d) closedir(d);
+    if (lock < 0 && !no_lock) lock = yv_root_trylock(root);
+    if (lock >= 0) reconcile_firewall(root, cfg);
     yv_root_unlock(lock);
     free(run);
 }
