@@ -2,10 +2,14 @@
  * name and every lookup by name finds its own entry, whatever came and went in between. */
 #include "unit.h"
 
+#include <poll.h>
 #include <sys/file.h>
 
 #include "core/config.h"
+#include "core/lifecycle.h"
 #include "core/monitor.h"
+#include "core/ops.h"
+#include "core/vminfo.h"
 
 typedef struct {
     char *root;
@@ -158,12 +162,92 @@ static void test_creating_and_real_listed_once(void **state)
     free(part);
 }
 
+/* ---- a live QEMU whose QMP sockets accept and stay silent ---- */
+
+static int setup_qemu(void **state)
+{
+    if (setup(state) < 0) return -1;
+    fixture *f = *state;
+    free(f->cfg.vnc_listen); /* a loopback address of its own: no clash with other VNC servers */
+    f->cfg.vnc_listen = yv_strdup("127.78.0.1");
+    return 0;
+}
+
+/* Stops the test's QEMU however the test ended. */
+static int teardown_qemu(void **state)
+{
+    fixture *f = *state;
+    yv_stop_step how;
+    yv_err err;
+    yv_lifecycle_shutdown(f->root, &f->cfg, "q", true, 1, &how, &err);
+    return teardown(state);
+}
+
+/* run/<vm><suffix> moves aside and a listener that never greets takes its place. */
+static int fake_socket(fixture *f, const char *suffix)
+{
+    char *path = yv_asprintf("%s/run/q%s", f->root, suffix);
+    char *aside = yv_asprintf("%s.real", path);
+    if (rename(path, aside) < 0) fail_msg("rename %s: %s", path, strerror(errno));
+    int l = ut_unix_listen(path, 8);
+    fcntl(l, F_SETFL, O_NONBLOCK);
+    free(aside);
+    free(path);
+    return l;
+}
+
+/* The TUI's view of a live QEMU whose QMP sockets accept its probes and never say a word: hung,
+ * `unresponsive` (its own accepted probe is not "another client", so not `running`, busy). */
+static void test_silent_qmp_is_unresponsive(void **state)
+{
+    fixture *f = *state;
+    yv_create_opts o;
+    yv_run_result res;
+    yv_err err;
+    char *pw = NULL;
+    yv_ops_create_defaults(&o);
+    o.name = "q";
+    o.capacity = 64;
+    o.memory = 64;
+    o.ovmf = false;
+    o.network = false;
+    o.vnc_password = "Abcdefgh";
+    if (yv_ops_create(f->root, &f->cfg, &o, &pw, &err) < 0) fail_msg("create: %s", err.msg);
+    free(pw);
+    if (yv_lifecycle_run(f->root, &f->cfg, "q", &res, &err) < 0) fail_msg("run: %s", err.msg);
+    int ls[2] = {fake_socket(f, ".sock"), fake_socket(f, ".events")}, held[64], nheld = 0;
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 300};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    const yv_monitor_vm *v = yv_monitor_find(m, "q");
+    int64_t end = yv_now_ms() + 10000; /* a bound on a hang, not a timing claim */
+    while (yv_now_ms() < end && (v = yv_monitor_find(m, "q"))->state != YV_STATE_UNRESPONSIVE) {
+        struct pollfd fds[16];
+        int timeout = 50;
+        size_t n = yv_monitor_pollfds(m, fds, 16, &timeout);
+        poll(fds, n, timeout < 50 ? timeout : 50);
+        yv_monitor_dispatch(m, fds, n);
+        for (int i = 0; i < 2; i++) { /* accept, never greet */
+            int c;
+            while (nheld < 64 && (c = accept(ls[i], NULL, NULL)) >= 0) held[nheld++] = c;
+        }
+    }
+    assert_true(nheld > 0); /* the monitor did connect */
+    if (v->state != YV_STATE_UNRESPONSIVE)
+        fail_msg("state %s (%s), want unresponsive", yv_vminfo_state_name(v->state), v->detail);
+    assert_null(strstr(v->detail, "busy"));
+    yv_monitor_free(m);
+    for (int i = 0; i < nheld; i++) close(held[i]);
+    close(ls[0]);
+    close(ls[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_swap_in_one_rescan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creating_and_real_listed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_qmp_is_unresponsive, setup_qemu, teardown_qemu),
     };
     return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);
 }
