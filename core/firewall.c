@@ -196,7 +196,10 @@ int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err)
     nft_ctx_free(nft);
     size_t i;
     json_t *obj;
-    json_array_foreach(json_object_get(j, "nftables"), i, obj) collect(obj, &l);
+    json_array_foreach(json_object_get(j, "nftables"), i, obj)
+    {
+        collect(obj, &l);
+    }
     json_decref(j);
     *ifnames = l.ifnames;
     *n = l.n;

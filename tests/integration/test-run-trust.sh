@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starting and probing a VM, as an attacker or a crash would find it (issue 14): netdevup is never
 # run from the caller's working folder; a start that fails early leaves nothing in run/ and no
-# "crashed" VM; a QMP socket that accepts our probe and stays silent is unresponsive, not busy.
-# Real QEMU (TCG, 64 MiB, an empty disk); a fake only for the server that misbehaves on purpose.
+# "crashed" VM; a QMP socket that accepts our probe and stays silent is unresponsive, not busy; the
+# undo of a failed create never writes the shared VNC table without the root lock. Real QEMU (TCG, 64 MiB, an empty disk); a fake only for the server that misbehaves on purpose.
 . "$(dirname "$0")/lib.sh"
 
 # ---- helpers of this file ----
@@ -184,6 +184,30 @@ test_silent_qmp_is_unresponsive_not_busy()
     assert_not_contains "$DETAIL" "busy" "detail of a silent QMP"
     expect_exit 0 yv "$root" status
     assert_row s1 STATE=unresponsive
+}
+
+# 18. The undo of a failed create frees its VNC display only under the root lock: when run/lock
+# cannot be opened, vnc_table.yaml is left as it is and the error says the display was not freed.
+# (faultshim: the 4th open for writing, the VM's config.yaml, fails the create; the 5th, the undo's
+# run/lock, fails too. The release build: ASan refuses a library preloaded before it.)
+test_failed_create_undo_without_lock_keeps_the_table()
+{
+    local t root shim=$REPO_DIR/build/fault/faultshim.so
+    make -s -C "$REPO_DIR" yave-tui build/fault/faultshim.so >/dev/null 2>&1 || fail "cannot build"
+    mktmp_into t
+    cp "$REPO_DIR/yave-tui" "$t/yave-tui" || fail "cp"
+    new_root root
+    expect_exit 0 env YAVE_FAULT_LOG="$t/log" LD_PRELOAD="$shim" "$t/yave-tui" --batch --root "$root" \
+        create --no-network --no-ovmf -c 64 --name u0 --vnc-password Abcdefgh
+    assert_eq "run/lock run/lock vnc_table.yaml.tmp-XXXXXX .u0.vm.part/config.yaml.tmp-XXXXXX run/lock" \
+        "$(awk '$1 == "open" { sub(/.*\/root\//, "", $4); print $4 }' "$t/log" | tr '\n' ' ' |
+            sed 's/ $//')" "the opens for writing of a create (the numbering below)"
+    expect_exit 1 env YAVE_FAULT=open:4,open:5 LD_PRELOAD="$shim" "$t/yave-tui" --batch --root "$root" \
+        create --no-network --no-ovmf -c 64 --name u1 --vnc-password Abcdefgh
+    assert_err_line create "VNC display :2 could not be freed"
+    assert_contains "$(cat "$root/vnc_table.yaml")" "':2': u1" "the table written without the lock"
+    assert_no_file "$root/.u1.vm.part" "the failed create's folder"
+    assert_no_file "$root/u1.vm" "the failed create's VM"
 }
 
 run_tests "$@"
