@@ -1,6 +1,5 @@
 #include "firewall.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -139,6 +138,13 @@ static size_t tap_index(tap_list *l, const char *ifname)
     return l->n++;
 }
 
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1; /* yv_firewall_chain writes lower case only */
+}
+
 /* The interface name of a chain tap_<hex of its bytes>; false for any other chain. */
 static bool chain_ifname(const char *chain, char out[16])
 {
@@ -146,12 +152,9 @@ static bool chain_ifname(const char *chain, char out[16])
     yv_err e;
     if (len < 6 || len > 4 + 30 || len % 2 || strncmp(chain, "tap_", 4) != 0) return false;
     for (size_t i = 4, k = 0; i < len; i += 2, k++) {
-        unsigned b;
-        char hex[3] = {chain[i], chain[i + 1], '\0'};
-        if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]) ||
-            sscanf(hex, "%2x", &b) != 1)
-            return false;
-        out[k] = (char)b;
+        int hi = hex_nibble(chain[i]), lo = hex_nibble(chain[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[k] = (char)(hi * 16 + lo);
         out[k + 1] = '\0';
     }
     return yv_valid_ifname(out, "interface name", &e) == 0;

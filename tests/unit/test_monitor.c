@@ -69,10 +69,10 @@ static void rescan(yv_monitor *m)
 static void assert_listing(const yv_monitor *m, const char *want)
 {
     char got[512] = "";
-    for (size_t i = 0; i < yv_monitor_count(m); i++) {
+    size_t len = 0;
+    for (size_t i = 0; i < yv_monitor_count(m) && len < sizeof got; i++) {
         const yv_monitor_vm *v = yv_monitor_get(m, i);
-        if (i) strcat(got, " ");
-        strcat(got, v->name);
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i ? " " : "", v->name);
         if (i && strcmp(yv_monitor_get(m, i - 1)->name, v->name) >= 0)
             fail_msg("not sorted: %s", got);
     }
