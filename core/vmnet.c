@@ -173,6 +173,21 @@ static bool stale(const char *root, const yv_config *cfg, const char *ifname, co
     return dead;
 }
 
+void yv_vmnet_forget_name(const char *root, const char *name)
+{
+    char **taps, **vms;
+    size_t n;
+    yv_err e;
+    if (yv_firewall_list(&taps, &vms, &n, &e) < 0 || n == 0) return;
+    int lock = yv_firewall_lock(root, &e);
+    for (size_t i = 0; i < n; i++)
+        if ((vms[i] && !strcmp(vms[i], name)) || default_tap_of(name, taps[i]))
+            yv_firewall_down(taps[i], &e);
+    if (lock >= 0) close(lock);
+    yv_firewall_free_list(taps, n);
+    yv_firewall_free_list(vms, n);
+}
+
 void yv_vmnet_reconcile(const char *root, const yv_config *cfg, const char *keep)
 {
     char **taps, **vms;

@@ -220,6 +220,8 @@ void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *
         if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
             yv_vmnet_forget(root, &vm);
             yv_vm_done(&vm);
+        } else if (had) {
+            yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
         }
         if (had && crashed) {
             char *cf = yv_vmstate_crashfile(root, name), stamp[64];
@@ -307,22 +309,22 @@ static bool is_runtime_suffix(const char *dot)
     return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events");
 }
 
-/* Removes the nftables rules no VM owns (a QEMU that died without netdevdown, a netdevdown that
- * failed). Only under the root lock: a `run` holds it while its QEMU runs netdevup, whose fresh
- * rules must not look ownerless; when a run holds it, the next reconcile does this. */
-static void reconcile_firewall(const char *root, const yv_config *cfg)
+void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg)
 {
     yv_err e;
     char **taps;
     size_t n;
-    /* most of the time there is no rule at all (or no CAP_NET_ADMIN to see any): no lock file */
     if (yv_firewall_list(&taps, NULL, &n, &e) < 0) return;
     yv_firewall_free_list(taps, n);
-    if (n == 0) return;
+    if (n == 0) return; /* the usual case (or no CAP_NET_ADMIN to see a rule): no lock taken */
+    int own = yv_root_trylock(root);
+    if (own < 0) return; /* a run holds it: its netdevup's fresh rules are not ownerless */
     int lock = yv_firewall_lock(root, &e);
-    if (lock < 0) return;
-    yv_vmnet_reconcile(root, cfg, NULL);
-    close(lock);
+    if (lock >= 0) {
+        yv_vmnet_reconcile(root, cfg, NULL);
+        close(lock);
+    }
+    yv_root_unlock(own);
 }
 
 void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
@@ -345,8 +347,6 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
         free(name);
     }
     if (d) closedir(d);
-    if (lock < 0 && !no_lock) lock = yv_root_trylock(root);
-    if (lock >= 0) reconcile_firewall(root, cfg);
     yv_root_unlock(lock);
     free(run);
 }

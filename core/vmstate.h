@@ -59,4 +59,10 @@ yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n);
  * connection to it (-1: none): a server that accepted it and stays silent is not busy but hung. */
 bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd);
 
+/* Removes the nftables rules no VM owns (vmnet's reconcile), under the root lock when it is free
+ * (a `run` holding it is starting a QEMU whose netdevup adds rules; the next call does it then).
+ * Costs nothing but one nft listing when there is no rule. The TUI and yave-web run it at start,
+ * batch `list` and `status` each time. */
+void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg);
+
 #endif

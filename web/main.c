@@ -96,6 +96,7 @@ int main(int argc, char **argv)
         return 2;
     }
     yv_vmstate_reconcile(api.root, &api.cfg);
+    yv_vmstate_reconcile_firewall(api.root, &api.cfg);
 
     char *cert = NULL, *key = NULL;
     if (api.cfg.api_tls_cert && api.cfg.api_tls_key) {
