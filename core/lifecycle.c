@@ -290,37 +290,36 @@ static int qmp_once(const char *root, const char *name, const char *cmd, json_t 
     return rc;
 }
 
-/* The root lock for removing what a failed start left in run/; -1 when it cannot be had, which
- * is added to err (the start's own error): without the lock the files are left alone, as a `run`
- * starting the VM right now could lose its own. */
-static int failed_start_lock(const char *root, yv_err *err)
+/* Adds to a failed start's error that its files in run/ stay (the root lock could not be had). */
+static void note_left(yv_err *err, const yv_err *why)
 {
-    yv_err e;
-    int lock = yv_root_lock(root, &e);
-    if (lock < 0) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n,
-                 " (and its files in run/ could not be removed: %s)", e.msg);
-    }
-    return lock;
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, " (and its files in run/ could not be removed: %s)",
+             why->msg);
 }
 
 /* Removes what a start that failed left in run/ (the QMP sockets, a pidfile): that QEMU never ran
- * as the VM, so no crash record is written and the VM stays `stopped`. */
+ * as the VM, so no crash record is written and the VM stays `stopped`. Only under the root lock:
+ * without it a `run` starting the VM right now could lose its files. */
 static void forget_failed_start(const char *root, const yv_config *cfg, const char *name,
                                 yv_err *err)
 {
-    int lock = failed_start_lock(root, err);
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
     if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, false);
+    else note_left(err, &e);
     yv_root_unlock(lock);
 }
 
 /* Stops a QEMU we just started and must not leave behind. The lock is held from before the kill
- * until its files are gone, so no status or TUI in between sees them and calls the VM crashed. */
+ * until its files are gone, so no status or TUI in between sees them and calls the VM crashed.
+ * Without the lock (run/lock cannot be opened: no other yave can start this VM either), its files
+ * are removed only while the pidfile still names the process killed here: provably ours. */
 static void abort_start(const char *root, const yv_config *cfg, const char *name, pid_t pid,
                         yv_err *err)
 {
-    int lock = failed_start_lock(root, err);
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
     int pidfd = pidfd_open_(pid);
     if (pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -330,7 +329,11 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
         kill(pid, SIGKILL);
         wait_exit(-1, pid, 5000);
     }
-    if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, false);
+    char *pidfile = yv_vmstate_pidfile(root, name);
+    if (lock >= 0 || yv_proc_pidfile_pid(pidfile) == pid)
+        yv_vmstate_clean_stale(root, cfg, name, false);
+    else note_left(err, &e);
+    free(pidfile);
     yv_root_unlock(lock);
 }
 

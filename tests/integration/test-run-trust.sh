@@ -188,22 +188,24 @@ test_silent_qmp_is_unresponsive_not_busy()
 
 # 18. The undo of a failed create frees its VNC display only under the root lock: when run/lock
 # cannot be opened, vnc_table.yaml is left as it is and the error says the display was not freed.
-# (faultshim: the 4th open for writing, the VM's config.yaml, fails the create; the 5th, the undo's
-# run/lock, fails too. The release build: ASan refuses a library preloaded before it.)
+# (faultshim: the open for writing of the VM's config.yaml fails the create, the next one, the
+# undo's run/lock, fails too. The release build: ASan refuses a library preloaded before it.)
 test_failed_create_undo_without_lock_keeps_the_table()
 {
-    local t root shim=$REPO_DIR/build/fault/faultshim.so
+    local t root n opens shim=$REPO_DIR/build/fault/faultshim.so
     make -s -C "$REPO_DIR" yave-tui build/fault/faultshim.so >/dev/null 2>&1 || fail "cannot build"
     mktmp_into t
     cp "$REPO_DIR/yave-tui" "$t/yave-tui" || fail "cp"
     new_root root
     expect_exit 0 env YAVE_FAULT_LOG="$t/log" LD_PRELOAD="$shim" "$t/yave-tui" --batch --root "$root" \
         create --no-network --no-ovmf -c 64 --name u0 --vnc-password Abcdefgh
-    assert_eq "run/lock run/lock vnc_table.yaml.tmp-XXXXXX .u0.vm.part/config.yaml.tmp-XXXXXX run/lock" \
-        "$(awk '$1 == "open" { sub(/.*\/root\//, "", $4); print $4 }' "$t/log" | tr '\n' ' ' |
-            sed 's/ $//')" "the opens for writing of a create (the numbering below)"
-    expect_exit 1 env YAVE_FAULT=open:4,open:5 LD_PRELOAD="$shim" "$t/yave-tui" --batch --root "$root" \
-        create --no-network --no-ovmf -c 64 --name u1 --vnc-password Abcdefgh
+    opens=$(awk '$1 == "open" { sub(/.*\/root\//, "", $4); print $2, $4 }' "$t/log")
+    n=$(awk '$2 ~ /^\.u0\.vm\.part\/config\.yaml\.tmp-/ { print $1 }' <<<"$opens")
+    [[ "$n" =~ ^[0-9]+$ ]] || fail "no open of the new config.yaml in: $opens"
+    assert_eq "$((n + 1)) run/lock" "$(grep "^$((n + 1)) " <<<"$opens")" \
+        "the open after config.yaml's (the finishing step's run/lock)"
+    expect_exit 1 env YAVE_FAULT="open:$n,open:$((n + 1))" LD_PRELOAD="$shim" "$t/yave-tui" \
+        --batch --root "$root" create --no-network --no-ovmf -c 64 --name u1 --vnc-password Abcdefgh
     assert_err_line create "VNC display :2 could not be freed"
     assert_contains "$(cat "$root/vnc_table.yaml")" "':2': u1" "the table written without the lock"
     assert_no_file "$root/.u1.vm.part" "the failed create's folder"
