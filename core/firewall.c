@@ -121,14 +121,77 @@ int yv_firewall_down(const char *ifname, yv_err *err)
     return rc;
 }
 
-int yv_firewall_list(char ***ifnames, size_t *n, yv_err *err)
+/* The TAPs found in the table, with the VM each rule names. */
+typedef struct {
+    char **ifnames, **vms;
+    size_t n;
+} tap_list;
+
+static size_t tap_index(tap_list *l, const char *ifname)
 {
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->ifnames[i], ifname)) return i;
+    l->ifnames = yv_realloc(l->ifnames, (l->n + 1) * sizeof *l->ifnames);
+    l->vms = yv_realloc(l->vms, (l->n + 1) * sizeof *l->vms);
+    l->ifnames[l->n] = yv_strdup(ifname);
+    l->vms[l->n] = NULL;
+    return l->n++;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1; /* yv_firewall_chain writes lower case only */
+}
+
+/* The interface name of a chain tap_<hex of its bytes>; false for any other chain. */
+static bool chain_ifname(const char *chain, char out[16])
+{
+    size_t len = chain ? strlen(chain) : 0;
+    yv_err e;
+    if (len < 6 || len > 4 + 30 || len % 2 || strncmp(chain, "tap_", 4) != 0) return false;
+    for (size_t i = 4, k = 0; i < len; i += 2, k++) {
+        int hi = hex_nibble(chain[i]), lo = hex_nibble(chain[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[k] = (char)(hi * 16 + lo);
+        out[k + 1] = '\0';
+    }
+    return yv_valid_ifname(out, "interface name", &e) == 0;
+}
+
+static void collect(json_t *obj, tap_list *l)
+{
+    char ifname[16];
+    size_t k;
+    json_t *pair, *map = json_object_get(obj, "map"), *rule = json_object_get(obj, "rule");
+    json_t *chain = json_object_get(obj, "chain");
+    json_array_foreach(json_object_get(map, "elem"), k, pair)
+    {
+        const char *name = json_string_value(json_array_get(pair, 0));
+        if (name && yv_valid_ifname(name, "interface name", &(yv_err){0}) == 0) tap_index(l, name);
+    }
+    if (chain_ifname(json_string_value(json_object_get(chain, "name")), ifname))
+        tap_index(l, ifname);
+    const char *comment = json_string_value(json_object_get(rule, "comment"));
+    if (chain_ifname(json_string_value(json_object_get(rule, "chain")), ifname) && comment &&
+        !strncmp(comment, "vm:", 3)) {
+        size_t i = tap_index(l, ifname);
+        free(l->vms[i]);
+        l->vms[i] = yv_strdup(comment + 3);
+    }
+}
+
+int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err)
+{
+    tap_list l = {NULL, NULL, 0};
     *ifnames = NULL;
     *n = 0;
+    if (vms) *vms = NULL;
     struct nft_ctx *nft = ctx_new();
     if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
     nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
-    if (nft_run_cmd_from_buffer(nft, "list map " TABLE " taps") != 0) {
+    if (nft_run_cmd_from_buffer(nft, "list table " TABLE) != 0) {
         nft_ctx_free(nft);
         return 0; /* no table: no rules */
     }
@@ -138,17 +201,18 @@ int yv_firewall_list(char ***ifnames, size_t *n, yv_err *err)
     json_t *obj;
     json_array_foreach(json_object_get(j, "nftables"), i, obj)
     {
-        json_t *elems = json_object_get(json_object_get(obj, "map"), "elem");
-        size_t k;
-        json_t *pair;
-        json_array_foreach(elems, k, pair)
-        {
-            const char *name = json_string_value(json_array_get(pair, 0));
-            if (!name) continue;
-            *ifnames = yv_realloc(*ifnames, (*n + 1) * sizeof **ifnames);
-            (*ifnames)[(*n)++] = yv_strdup(name);
-        }
+        collect(obj, &l);
     }
     json_decref(j);
+    *ifnames = l.ifnames;
+    *n = l.n;
+    if (vms) *vms = l.vms;
+    else yv_firewall_free_list(l.vms, l.n);
     return 0;
+}
+
+void yv_firewall_free_list(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) free(v[i]);
+    free(v);
 }

@@ -14,8 +14,11 @@ int yv_firewall_lock(const char *root, yv_err *err);
 int yv_firewall_up(const char *vm, const char *ifname, const char *mac, yv_err *err);
 /* Removes exactly that TAP's rules (idempotent; nothing installed = nothing to do). */
 int yv_firewall_down(const char *ifname, yv_err *err);
-/* The TAP names that have rules now (malloc'd array of malloc'd strings). */
-int yv_firewall_list(char ***ifnames, size_t *n, yv_err *err);
+/* The TAP names that have rules, a chain or a dispatch entry now (malloc'd array of malloc'd
+ * strings), and when vms is not NULL, for each the VM its rule names (its "vm:NAME" comment; NULL
+ * when none): who owns a rule is known without any VM's config. Free with yv_firewall_free_list. */
+int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err);
+void yv_firewall_free_list(char **v, size_t n);
 /* The nft chain name for a TAP (ifname hex-encoded: nft identifiers allow no '-'). */
 void yv_firewall_chain(const char *ifname, char out[40]);
 

@@ -74,7 +74,7 @@ char *yv_lifecycle_script(const char *name)
         found = real;
     }
     free(exe);
-    return found ? found : yv_strdup(name);
+    return found; /* never the bare name: QEMU would run it from the caller's folder, as root */
 }
 
 typedef struct {
@@ -104,6 +104,16 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
                           cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64");
     c->up = yv_lifecycle_script("netdevup");
     c->down = yv_lifecycle_script("netdevdown");
+    if (c->v->nnets && (!c->up || !c->down)) {
+        char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        yv_err_set(err, YV_E_TOOL_FAILED,
+                   "%s not found next to the program (%s) nor in ../libexec/yave: a VM with a tap "
+                   "network needs it (reinstall yave)",
+                   c->up ? "netdevdown" : "netdevup", exe);
+        free(exe);
+        return -1;
+    }
     c->ovmf_code = yv_strdup(cfg->ovmf_code ? cfg->ovmf_code : OVMF_CODE_DEFAULT);
     return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
 }
@@ -304,9 +314,36 @@ static int qmp_once(const char *root, const char *name, const char *cmd, json_t 
     return rc;
 }
 
-/* Stops a QEMU we just started and must not leave behind. */
-static void abort_start(const char *root, const yv_config *cfg, const char *name, pid_t pid)
+/* Adds to a failed start's error that its files in run/ stay (the root lock could not be had). */
+static void note_left(yv_err *err, const yv_err *why)
 {
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, " (and its files in run/ could not be removed: %s)",
+             why->msg);
+}
+
+/* Removes what a start that failed left in run/ (the QMP sockets, a pidfile): that QEMU never ran
+ * as the VM, so no crash record is written and the VM stays `stopped`. Only under the root lock:
+ * without it a `run` starting the VM right now could lose its files. */
+static void forget_failed_start(const char *root, const yv_config *cfg, const char *name,
+                                yv_err *err)
+{
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, false);
+    else note_left(err, &e);
+    yv_root_unlock(lock);
+}
+
+/* Stops a QEMU we just started and must not leave behind. The lock is held from before the kill
+ * until its files are gone, so no status or TUI in between sees them and calls the VM crashed.
+ * Without the lock (run/lock cannot be opened: no other yave can start this VM either), its files
+ * are removed only while the pidfile still names the process killed here: provably ours. */
+static void abort_start(const char *root, const yv_config *cfg, const char *name, pid_t pid,
+                        yv_err *err)
+{
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
     int pidfd = pidfd_open_(pid);
     if (pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -316,9 +353,11 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
         kill(pid, SIGKILL);
         wait_exit(-1, pid, 5000);
     }
-    yv_err e;
-    int lock = yv_root_lock(root, &e);
-    yv_vmstate_clean_stale(root, cfg, name, false);
+    char *pidfile = yv_vmstate_pidfile(root, name);
+    if (lock >= 0 || yv_proc_pidfile_pid(pidfile) == pid)
+        yv_vmstate_clean_stale(root, cfg, name, false);
+    else note_left(err, &e);
+    free(pidfile);
     yv_root_unlock(lock);
 }
 
@@ -348,6 +387,9 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = check_vm_files(root, c, err);
             if (rc == 0) rc = yv_proc_launch(argv.v, env, log, err);
+            /* QEMU made its QMP sockets before it failed (a disk that is not qcow2, a bad option):
+             * they must not make the VM look crashed */
+            if (rc < 0) yv_vmstate_clean_stale(root, cfg, c->v->name, false);
         }
         yv_root_unlock(lock);
     }
@@ -370,9 +412,11 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
     if (rc == 0) rc = launch(root, cfg, c, res, err);
     if (rc == 0) {
         res->pid = yv_vmstate_live_pid(root, cfg, name);
-        if (res->pid <= 0) rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
-        else if (set_vnc_password(root, c, err) < 0) {
-            abort_start(root, cfg, name, res->pid);
+        if (res->pid <= 0) {
+            rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
+            forget_failed_start(root, cfg, name, err);
+        } else if (set_vnc_password(root, c, err) < 0) {
+            abort_start(root, cfg, name, res->pid, err);
             res->pid = 0;
             rc = -1;
         }

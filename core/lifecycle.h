@@ -24,7 +24,8 @@ int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, 
                             yv_err *err);
 
 /* Absolute path of netdevup/netdevdown: next to the binary (source tree, also build/asan/…), or
- * <prefix>/libexec/yave when installed (malloc'd; the bare name when none is found). */
+ * <prefix>/libexec/yave when installed (malloc'd; NULL when none is found: never a bare name,
+ * which QEMU would run from the caller's working folder). */
 char *yv_lifecycle_script(const char *name);
 
 /* The argv `run` would execute (for --dry-run and for run itself). */

@@ -324,6 +324,25 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
     check_liveness(m, e, now);
 }
 
+/* During a rescan the first nold entries are sorted, the ones it added are not yet. */
+static entry *find_old(yv_monitor *m, size_t nold, const char *name)
+{
+    entry key, *kp = &key, **hit;
+    key.pub.name = (char *)name;
+    hit = nold ? bsearch(&kp, m->v, nold, sizeof *m->v, cmp_entry) : NULL;
+    return hit ? *hit : NULL;
+}
+
+/* Old or added by this rescan (a linear look at the few added), so a VM whose folder appeared
+ * while its create still holds the .part lock is not listed twice. */
+static entry *find_any(yv_monitor *m, size_t nold, const char *name)
+{
+    entry *e = find_old(m, nold, name);
+    for (size_t i = nold; !e && i < m->n; i++)
+        if (!strcmp(m->v[i]->pub.name, name)) e = m->v[i];
+    return e;
+}
+
 static void rescan(yv_monitor *m, int64_t now)
 {
     size_t n, nold = m->n;
@@ -336,10 +355,8 @@ static void rescan(yv_monitor *m, int64_t now)
     /* lookups use the sorted old entries; new ones are appended and sorted once at the end */
     for (size_t i = 0; names && i < n; i++) {
         if (yv_valid_name(names[i], &err) < 0) continue;
-        entry key, *kp = &key, **hit;
-        key.pub.name = names[i];
-        hit = nold ? bsearch(&kp, m->v, nold, sizeof *m->v, cmp_entry) : NULL;
-        entry *e = hit ? *hit : add_entry(m, names[i]);
+        entry *e = find_old(m, nold, names[i]); /* the listing names each folder once */
+        if (!e) e = add_entry(m, names[i]);
         e->seen = true;
         e->creating = false; /* its real folder exists */
         refresh_entry(m, e, now);
@@ -348,10 +365,7 @@ static void rescan(yv_monitor *m, int64_t now)
     /* VMs still under construction show as `installing` until their folder gets its name */
     names = yv_ops_in_creation(m->root, m->cfg, &n); /* and reaps what killed creates left */
     for (size_t i = 0; i < n; i++) {
-        entry key, *kp = &key, **hit;
-        key.pub.name = names[i];
-        hit = nold ? bsearch(&kp, m->v, nold, sizeof *m->v, cmp_entry) : NULL;
-        entry *e = hit ? *hit : NULL;
+        entry *e = find_any(m, nold, names[i]);
         if (e && e->seen) continue; /* the real folder exists already */
         if (!e) e = add_entry(m, names[i]);
         e->seen = e->creating = true;
@@ -361,13 +375,16 @@ static void rescan(yv_monitor *m, int64_t now)
     yv_root_free_names(m->run_names, m->nrun);
     m->run_names = NULL;
     m->nrun = 0;
+    /* Removing entries keeps the order; any new one (even with as many gone: same count) must be
+     * sorted in, or lookups by name (bsearch) miss and the TUI acts on the wrong row */
+    bool added = m->n > nold;
     size_t k = 0;
     for (size_t i = 0; i < m->n; i++) {
         if (m->v[i]->seen) m->v[k++] = m->v[i];
         else entry_free(m->v[i]);
     }
     m->n = k;
-    if (m->n != nold || k != nold) qsort(m->v, m->n, sizeof *m->v, cmp_entry);
+    if (added) qsort(m->v, m->n, sizeof *m->v, cmp_entry);
     m->next_scan = next_tick(now, m->o.rescan_ms);
 }
 
@@ -401,9 +418,9 @@ static void set_busy(entry *e)
 
 /* A conversation on path failed (connect refused, queue full, a broken line): busy when QEMU is
  * serving another client there, else unresponsive. */
-static void qmp_failed(entry *e, const char *path, const char *why)
+static void qmp_failed(entry *e, const char *path, int own_fd, const char *why)
 {
-    if (yv_vmstate_qmp_busy(path)) {
+    if (yv_vmstate_qmp_busy(path, own_fd)) {
         set_busy(e);
         return;
     }
@@ -430,7 +447,7 @@ static void qmp_open(yv_monitor *m, entry *e, int64_t now)
     e->qmp = yv_qmp_new();
     if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
         qmp_end(e);
-        qmp_failed(e, sock, err.msg);
+        qmp_failed(e, sock, -1, err.msg);
     }
     free(sock);
 }
@@ -511,7 +528,7 @@ static bool qmp_progress(entry *e)
 static void qmp_timeout(yv_monitor *m, entry *e, int64_t now)
 {
     char *path = qmp_path(m, e);
-    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(path)) {
+    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(path, yv_qmp_fd(e->qmp))) {
         if (e->held) { /* another TUI has the event socket: ask on .sock from now on */
             e->held_retry = now + HELD_RETRY_MS;
             e->next_qmp = now;
@@ -658,8 +675,8 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
             if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) {
                 /* e.g. a hung QEMU whose listen queue is full: the connect never completes */
                 char *path = qmp_path(m, e);
+                qmp_failed(e, path, yv_qmp_fd(e->qmp), err.msg);
                 qmp_end(e);
-                qmp_failed(e, path, err.msg);
                 free(path);
                 changed = true;
             }

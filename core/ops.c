@@ -370,12 +370,18 @@ out_nt:
  * no trace. A display that cannot be freed is added to err, the create's error. */
 static void unreserve(const char *root, const char *name, reservation *r, yv_err *err)
 {
-    yv_err e;
+    yv_err e, erm;
     int lock = yv_root_lock(root, &e);
     yv_vnctable t;
-    yv_root_rmtree(r->part, &e);
+    yv_root_rmtree(r->part, &erm); /* ours (we hold its flock): no root lock needed */
     if (r->part_fd >= 0) close(r->part_fd);
     r->part_fd = -1;
+    if (lock < 0) { /* the shared table is never written without the lock */
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (and VNC display :%d could not be freed: %s)",
+                 r->display, e.msg);
+        return;
+    }
     if (yv_vnctable_load(&t, root, &e) == 0) {
         const char *owner = yv_vnctable_owner(&t, r->display);
         if (owner && !strcmp(owner, name)) {

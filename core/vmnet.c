@@ -1,5 +1,7 @@
 #include "vmnet.h"
 
+#include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,33 +54,42 @@ static int find_net(const yv_vm *vm, const char *ifname)
     return vm->nnets ? 0 : -1;
 }
 
+/* `netdev … down` needs only the interface name: the rules are found by it, so a VM whose config
+ * broke while it ran still loses its rules when QEMU runs netdevdown. */
+static int netdev_down(const char *root, const char *ifname, yv_err *err)
+{
+    int lock = yv_firewall_lock(root, err);
+    if (lock < 0) return -1;
+    int rc = yv_firewall_down(ifname, err);
+    if (yv_netdev_detach(ifname, rc == 0 ? err : &(yv_err){0}) < 0) rc = -1;
+    close(lock);
+    return rc;
+}
+
 int yv_vmnet_netdev(const char *root, const yv_config *cfg, const char *vm_name, const char *ifname,
                     bool up, yv_err *err)
 {
     yv_vm vm;
     char where[160];
     if (yv_valid_ifname(ifname, "interface name (--ifname)", err) < 0) return -1;
-    if (yv_valid_name(vm_name, err) < 0 || yv_vm_load(&vm, root, vm_name, err) < 0) return -1;
+    if (yv_valid_name(vm_name, err) < 0) return -1;
+    if (!up) return netdev_down(root, ifname, err);
+    if (yv_vm_load(&vm, root, vm_name, err) < 0) return -1;
     int i = find_net(&vm, ifname), rc = -1;
     if (i < 0) {
         yv_err_set(err, YV_E_VM_NOT_FOUND, "VM '%s' has no network", vm_name);
         goto out;
     }
     const char *br = bridge_of(&vm, (size_t)i, cfg, where, sizeof where);
-    if (up && !br) {
+    if (!br) {
         yv_vmnet_preflight(&vm, cfg, err);
         goto out;
     }
     int lock = yv_firewall_lock(root, err);
     if (lock < 0) goto out;
-    if (up) {
-        rc = yv_netdev_attach(ifname, br, where, err);
-        if (rc == 0) rc = yv_firewall_up(vm_name, ifname, vm.nets[i].mac, err);
-        if (rc == 0) yv_vmnet_reconcile(root, cfg, ifname);
-    } else {
-        rc = yv_firewall_down(ifname, err);
-        if (yv_netdev_detach(ifname, rc == 0 ? err : &(yv_err){0}) < 0) rc = -1;
-    }
+    rc = yv_netdev_attach(ifname, br, where, err);
+    if (rc == 0) rc = yv_firewall_up(vm_name, ifname, vm.nets[i].mac, err);
+    if (rc == 0) yv_vmnet_reconcile(root, cfg, ifname);
     close(lock);
 out:
     yv_vm_done(&vm);
@@ -98,39 +109,95 @@ void yv_vmnet_forget(const char *root, const yv_vm *vm)
     if (lock >= 0) close(lock);
 }
 
-/* Which VM owns a TAP name, among every VM of the root; NULL when none. */
-static char *owner_of(const char *root, const char *ifname)
+/* Whether ifname is the TAP name YAVE derives for network index i of VM name (yv<md5>n<i>). */
+static bool default_tap_of(const char *name, const char *ifname)
+{
+    yv_net net = {0};
+    yv_vm vm = {0};
+    char tap[16];
+    vm.name = (char *)name;
+    vm.nets = &net;
+    vm.nnets = 1;
+    yv_vm_tap_name(&vm, 0, tap); /* yv<8 hex>n0 */
+    size_t pl = strlen(tap) - 1;
+    if (strncmp(ifname, tap, pl) != 0 || !ifname[pl] || strlen(ifname + pl) > 2) return false;
+    return strspn(ifname + pl, "0123456789") == strlen(ifname + pl);
+}
+
+/* A VM of this root whose config stores this TAP name (a network with its own ifname). */
+static char *stored_owner(const char *root, char **names, size_t n, const char *ifname)
+{
+    char *owner = NULL;
+    yv_err e;
+    for (size_t k = 0; k < n && !owner; k++) {
+        yv_vm vm;
+        if (yv_vm_load(&vm, root, names[k], &e) < 0) continue;
+        for (size_t i = 0; i < vm.nnets && !owner; i++)
+            if (vm.nets[i].ifname && !strcmp(vm.nets[i].ifname, ifname))
+                owner = yv_strdup(names[k]);
+        yv_vm_done(&vm);
+    }
+    return owner;
+}
+
+/* Which VM of this root owns a TAP: the one its rule names, when that VM is here; else the one
+ * whose derived TAP name it is (no config needed: a broken one does not keep a rule forever); else
+ * one whose config stores it. NULL when none. */
+static char *owner_of(const char *root, const char *ifname, const char *rule_vm)
 {
     size_t n;
     yv_err e;
-    char **names = yv_root_list_suffix(root, ".vm", &n, &e), *owner = NULL;
-    for (size_t k = 0; names && k < n && !owner; k++) {
-        yv_vm vm;
-        if (yv_vm_load(&vm, root, names[k], &e) < 0) continue;
-        for (size_t i = 0; i < vm.nnets && !owner; i++) {
-            char tap[16];
-            yv_vm_tap_name(&vm, i, tap);
-            if (!strcmp(tap, ifname)) owner = yv_strdup(names[k]);
-        }
-        yv_vm_done(&vm);
+    char *owner = NULL;
+    if (rule_vm && yv_valid_name(rule_vm, &e) == 0) {
+        char *dir = yv_root_vm_dir(root, rule_vm);
+        bool here = yv_root_exists(dir);
+        free(dir);
+        if (here) return yv_strdup(rule_vm);
     }
+    char **names = yv_root_list_suffix(root, ".vm", &n, &e);
+    for (size_t k = 0; names && k < n && !owner; k++)
+        if (default_tap_of(names[k], ifname)) owner = yv_strdup(names[k]);
+    if (!owner && names) owner = stored_owner(root, names, n, ifname);
     yv_root_free_names(names, n);
     return owner;
 }
 
-void yv_vmnet_reconcile(const char *root, const yv_config *cfg, const char *keep)
+/* A rule no VM can own: its TAP is gone (a running QEMU holds its TAP open), or it belongs to a VM
+ * of this root that is not running. TAPs of other roots' VMs are left to them. */
+static bool stale(const char *root, const yv_config *cfg, const char *ifname, const char *rule_vm)
 {
-    char **taps;
+    if (if_nametoindex(ifname) == 0 && errno == ENODEV) return true;
+    char *owner = owner_of(root, ifname, rule_vm);
+    bool dead = owner && yv_vmstate_live_pid(root, cfg, owner) == 0;
+    free(owner);
+    return dead;
+}
+
+void yv_vmnet_forget_name(const char *root, const char *name)
+{
+    char **taps, **vms;
     size_t n;
     yv_err e;
-    if (yv_firewall_list(&taps, &n, &e) < 0) return;
+    if (yv_firewall_list(&taps, &vms, &n, &e) < 0 || n == 0) return;
+    int lock = yv_firewall_lock(root, &e);
+    for (size_t i = 0; i < n; i++)
+        if ((vms[i] && !strcmp(vms[i], name)) || default_tap_of(name, taps[i]))
+            yv_firewall_down(taps[i], &e);
+    if (lock >= 0) close(lock);
+    yv_firewall_free_list(taps, n);
+    yv_firewall_free_list(vms, n);
+}
+
+void yv_vmnet_reconcile(const char *root, const yv_config *cfg, const char *keep)
+{
+    char **taps, **vms;
+    size_t n;
+    yv_err e;
+    if (yv_firewall_list(&taps, &vms, &n, &e) < 0) return;
     for (size_t i = 0; i < n; i++) {
         if (keep && !strcmp(taps[i], keep)) continue;
-        /* the table is shared by every root on the host: only TAPs of this root's VMs are ours */
-        char *owner = owner_of(root, taps[i]);
-        if (owner && yv_vmstate_live_pid(root, cfg, owner) == 0) yv_firewall_down(taps[i], &e);
-        free(owner);
+        if (stale(root, cfg, taps[i], vms[i])) yv_firewall_down(taps[i], &e);
     }
-    for (size_t i = 0; i < n; i++) free(taps[i]);
-    free(taps);
+    yv_firewall_free_list(taps, n);
+    yv_firewall_free_list(vms, n);
 }

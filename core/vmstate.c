@@ -7,8 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "firewall.h"
 #include "proc.h"
 #include "qmp.h"
 #include "root.h"
@@ -89,7 +96,86 @@ yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n)
     return YV_STATE_PAUSED;
 }
 
-bool yv_vmstate_qmp_busy(const char *sock_path)
+/* ---- who holds a QMP socket ----
+ *
+ * QEMU serves one client at a time: a client it accepted keeps the next ones waiting, queued in
+ * the kernel without a greeting. Such a client is a connection on the socket's path that has an
+ * inode (a queued one has none until accepted) and a live peer. Our own probe is not "another
+ * client": a server that accepted it and stays silent is hung. sock_diag names each connection's
+ * peer, so ours (the peer is our fd's inode) is left out. */
+
+enum { DIAG_ESTABLISHED = 1, DIAG_BUF = 32768 }; /* TCP_ESTABLISHED: a connected UNIX socket */
+
+/* One socket of the dump: a connection accepted on path whose client is alive and is not own. */
+static bool diag_other_client(struct nlmsghdr *h, const char *path, ino_t own)
+{
+    struct unix_diag_msg *m = NLMSG_DATA(h);
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m)) return false;
+    if (m->udiag_state != DIAG_ESTABLISHED || m->udiag_ino == 0) return false; /* 0: queued */
+    int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    const char *name = NULL;
+    size_t nlen = 0, pl = strlen(path);
+    uint32_t peer = 0;
+    for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == UNIX_DIAG_NAME) {
+            name = RTA_DATA(a);
+            nlen = RTA_PAYLOAD(a);
+        } else if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof peer) {
+            memcpy(&peer, RTA_DATA(a), sizeof peer);
+        }
+    }
+    /* the name may come with its NUL; peer 0: the client is gone (closed, not yet seen by QEMU) */
+    bool same = name && (nlen == pl || (nlen == pl + 1 && !name[pl])) && !memcmp(name, path, pl);
+    return same && peer != 0 && peer != own;
+}
+
+/* Reads the dump's replies: 1 when another client holds path, 0 when not, -1 on failure. */
+static int diag_read(int fd, const char *path, ino_t own)
+{
+    char *buf = yv_malloc(DIAG_BUF);
+    int found = 0;
+    for (bool done = false; !done && found == 0;) {
+        ssize_t n = recv(fd, buf, DIAG_BUF, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) found = -1;
+        int len = n > 0 ? (int)n : 0;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !done && found == 0 && NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_DONE) done = true;
+            else if (h->nlmsg_type == NLMSG_ERROR) found = -1;
+            else if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && diag_other_client(h, path, own))
+                found = 1;
+        }
+    }
+    free(buf);
+    return found;
+}
+
+/* Asks sock_diag for every connected UNIX socket with its name and peer; -1 when the kernel cannot
+ * tell (no unix_diag). */
+static int diag_busy(const char *path, ino_t own)
+{
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct {
+        struct nlmsghdr h;
+        struct unix_diag_req r;
+    } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.r.sdiag_family = AF_UNIX;
+    req.r.udiag_states = 1u << DIAG_ESTABLISHED;
+    req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+    int rc = send(fd, &req, sizeof req, 0) == (ssize_t)sizeof req ? diag_read(fd, path, own) : -1;
+    close(fd);
+    return rc;
+}
+
+/* Without sock_diag: /proc/net/unix lists accepted connections (St 03) but not their peers, so our
+ * own accepted probe cannot be told from another client. */
+static bool proc_net_unix_busy(const char *sock_path)
 {
     FILE *f = fopen("/proc/net/unix", "re");
     char line[4096];
@@ -111,6 +197,14 @@ bool yv_vmstate_qmp_busy(const char *sock_path)
     return busy;
 }
 
+bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd)
+{
+    struct stat st;
+    ino_t own = own_fd >= 0 && fstat(own_fd, &st) == 0 ? st.st_ino : 0;
+    int r = diag_busy(sock_path, own);
+    return r >= 0 ? r == 1 : proc_net_unix_busy(sock_path);
+}
+
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
 {
     if (yv_vmstate_live_pid(root, cfg, name) > 0) return;
@@ -126,6 +220,8 @@ void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *
         if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
             yv_vmnet_forget(root, &vm);
             yv_vm_done(&vm);
+        } else if (had) {
+            yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
         }
         if (had && crashed) {
             char *cf = yv_vmstate_crashfile(root, name), stamp[64];
@@ -150,7 +246,7 @@ static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmsta
     json_t *ret = NULL;
     int64_t deadline = yv_now_ms() + timeout_ms;
     if (yv_qmp_connect(q, sock, &e) < 0 || yv_qmp_greet(q, deadline, &e) < 0) {
-        if (yv_vmstate_qmp_busy(sock)) {
+        if (yv_vmstate_qmp_busy(sock, yv_qmp_fd(q))) {
             st->state = YV_STATE_RUNNING;
             snprintf(st->detail, sizeof st->detail, "QMP busy: another client is connected");
         } else {
@@ -194,6 +290,9 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
         }
         st->pid = yv_vmstate_live_pid(root, cfg, name);
         st->state = st->pid > 0 ? YV_STATE_RUNNING : YV_STATE_STOPPED;
+        if (lock < 0 && st->pid == 0) /* left as they are: shown, not silently kept */
+            snprintf(st->detail, sizeof st->detail, "its files in run/ could not be removed: %s",
+                     e.msg);
     }
     if (st->pid == 0 && yv_root_exists(cf)) {
         st->state = YV_STATE_CRASHED;
@@ -210,13 +309,32 @@ static bool is_runtime_suffix(const char *dot)
     return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events");
 }
 
+void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg)
+{
+    yv_err e;
+    char **taps;
+    size_t n;
+    if (yv_firewall_list(&taps, NULL, &n, &e) < 0) return;
+    yv_firewall_free_list(taps, n);
+    if (n == 0) return; /* the usual case (or no CAP_NET_ADMIN to see a rule): no lock taken */
+    int own = yv_root_trylock(root);
+    if (own < 0) return; /* a run holds it: its netdevup's fresh rules are not ownerless */
+    int lock = yv_firewall_lock(root, &e);
+    if (lock >= 0) {
+        yv_vmnet_reconcile(root, cfg, NULL);
+        close(lock);
+    }
+    yv_root_unlock(own);
+}
+
 void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
 {
     char *run = yv_root_path(root, "run");
     DIR *d = opendir(run);
     struct dirent *de;
     int lock = -1;
-    while (d && (de = readdir(d))) {
+    bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
+    while (!no_lock && d && (de = readdir(d))) {
         const char *dot = strrchr(de->d_name, '.');
         if (!dot || dot == de->d_name || !is_runtime_suffix(dot)) continue;
         char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
@@ -224,6 +342,7 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
         if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {
             if (lock < 0) lock = yv_root_lock(root, &e);
             if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, true);
+            no_lock = lock < 0;
         }
         free(name);
     }

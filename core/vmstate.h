@@ -54,8 +54,15 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg);
 /* Maps a query-status "status" to a state (and fills detail for error states). */
 yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n);
 
-/* True when another client is connected to the QMP socket at path (QEMU then keeps new clients
- * waiting: the VM is busy, not unresponsive). */
-bool yv_vmstate_qmp_busy(const char *sock_path);
+/* True when QEMU has accepted another client on the QMP socket at path that is still connected
+ * (QEMU then keeps new clients waiting: the VM is busy, not unresponsive). own_fd is our own
+ * connection to it (-1: none): a server that accepted it and stays silent is not busy but hung. */
+bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd);
+
+/* Removes the nftables rules no VM owns (vmnet's reconcile), under the root lock when it is free
+ * (a `run` holding it is starting a QEMU whose netdevup adds rules; the next call does it then).
+ * Costs nothing but one nft listing when there is no rule. The TUI and yave-web run it at start,
+ * batch `list` and `status` each time. */
+void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg);
 
 #endif

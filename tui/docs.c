@@ -278,8 +278,8 @@ int yv_docs_paths(FILE *out, const char *root_opt)
     char *root = yv_root_resolve(root_opt, &err), *up = yv_lifecycle_script("netdevup"),
          *down = yv_lifecycle_script("netdevdown"), *theme = yv_app_theme_path("default");
     if (theme && strrchr(theme, '/')) *strrchr(theme, '/') = '\0';
-    fprintf(out, "root: %s\nnetdevup: %s\nnetdevdown: %s\nthemes: %s\n", root ? root : err.msg, up,
-            down, theme ? theme : "(not found)");
+    fprintf(out, "root: %s\nnetdevup: %s\nnetdevdown: %s\nthemes: %s\n", root ? root : err.msg,
+            up ? up : "(not found)", down ? down : "(not found)", theme ? theme : "(not found)");
     int rc = root ? 0 : 1;
     free(root);
     free(up);

@@ -119,20 +119,49 @@ static void test_qmp_busy(void **state)
 {
     const char *dir = *state;
     char *sock = yv_asprintf("%s/vm 1.sock", dir); /* a space: /proc/net/unix paths may hold them */
-    assert_false(yv_vmstate_qmp_busy(sock));       /* nothing there */
-    assert_false(yv_vmstate_qmp_busy("/nonexistent/yave/run/x.sock"));
+    assert_false(yv_vmstate_qmp_busy(sock, -1));   /* nothing there */
+    assert_false(yv_vmstate_qmp_busy("/nonexistent/yave/run/x.sock", -1));
     int l = ut_unix_listen(sock, 4);
-    assert_false(yv_vmstate_qmp_busy(sock)); /* listening, nobody connected */
+    assert_false(yv_vmstate_qmp_busy(sock, -1)); /* listening, nobody connected */
     int c = ut_unix_connect(sock, 0);
     int a = accept(l, NULL, NULL);
     assert_true(a >= 0);
-    assert_true(yv_vmstate_qmp_busy(sock)); /* a client was accepted: busy */
+    assert_true(yv_vmstate_qmp_busy(sock, -1)); /* a client was accepted: busy */
     char *other = yv_asprintf("%s/vm", dir);
-    assert_false(yv_vmstate_qmp_busy(other)); /* a prefix of the path is another path */
+    assert_false(yv_vmstate_qmp_busy(other, -1)); /* a prefix of the path is another path */
     free(other);
     close(a);
     close(c);
-    assert_false(yv_vmstate_qmp_busy(sock));
+    assert_false(yv_vmstate_qmp_busy(sock, -1));
+    close(l);
+    free(sock);
+}
+
+/* Our own probe is never "another client": a server that accepted it and stays silent is hung, not
+ * busy; a client waiting in the queue, or one that left, holds nothing. */
+static void test_qmp_busy_not_by_our_own_probe(void **state)
+{
+    const char *dir = *state;
+    char *sock = yv_asprintf("%s/x.sock", dir);
+    int l = ut_unix_listen(sock, 4);
+    int ours = ut_unix_connect(sock, 0);
+    assert_false(yv_vmstate_qmp_busy(sock, ours)); /* queued, not accepted */
+    int a1 = accept(l, NULL, NULL);
+    assert_true(a1 >= 0);
+    assert_false(yv_vmstate_qmp_busy(sock, ours)); /* accepted, silent: only us */
+    assert_true(yv_vmstate_qmp_busy(sock, -1));    /* as anyone else sees it */
+    int held = ut_unix_connect(sock, 0);           /* another client, accepted too */
+    int a2 = accept(l, NULL, NULL);
+    assert_true(a2 >= 0);
+    assert_true(yv_vmstate_qmp_busy(sock, ours));
+    close(held); /* it left; the server has not noticed yet */
+    assert_false(yv_vmstate_qmp_busy(sock, ours));
+    int queued = ut_unix_connect(sock, 0); /* waiting behind us, never accepted */
+    assert_false(yv_vmstate_qmp_busy(sock, ours));
+    close(queued);
+    close(a2);
+    close(a1);
+    close(ours);
     close(l);
     free(sock);
 }
@@ -389,6 +418,30 @@ static void test_reconcile_removes_every_leftover(void **state)
     yv_config_done(&cfg);
 }
 
+/* Without the root lock (run/lock cannot be opened) nothing in run/ is touched, and a status says
+ * why the leftovers are still there. */
+static void test_no_lock_touches_nothing(void **state)
+{
+    yv_config cfg;
+    yv_err err;
+    yv_vmstate st;
+    const char *root = *state;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
+    ut_mkdir(root, "run");
+    ut_mkdir(root, "run/lock"); /* open(O_RDWR) of a folder fails */
+    ut_write(root, "run/a.sock", "");
+    ut_write(root, "run/b.pid", "1\n");
+    yv_vmstate_reconcile(root, &cfg);
+    yv_vmstate_probe(root, &cfg, "a", 500, &st);
+    assert_true(ut_exists(root, "run/a.sock"));
+    assert_true(ut_exists(root, "run/b.pid"));
+    assert_false(ut_exists(root, "run/a.crashed"));
+    assert_false(ut_exists(root, "run/b.crashed"));
+    assert_int_equal(st.state, YV_STATE_STOPPED);
+    assert_non_null(strstr(st.detail, "could not be removed"));
+    yv_config_done(&cfg);
+}
+
 static void test_runtime_paths(void **state)
 {
     (void)state;
@@ -418,10 +471,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pidfile_pid, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_from_qmp),
         cmocka_unit_test_setup_teardown(test_qmp_busy, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_qmp_busy_not_by_our_own_probe, ut_setup_tmp,
+                                        ut_teardown_tmp),
         cmocka_unit_test(test_is_exe),
         cmocka_unit_test_setup_teardown(test_live_pid_unrelated_process, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_probe_unlocked_pidfile, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_reconcile_removes_every_leftover, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_no_lock_touches_nothing, ut_setup_tmp,
                                         ut_teardown_tmp),
         cmocka_unit_test(test_runtime_paths),
     };

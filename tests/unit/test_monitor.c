@@ -1,0 +1,253 @@
+/* Unit tests of core/monitor.c on a temporary root: after every rescan the list is sorted by
+ * name and every lookup by name finds its own entry, whatever came and went in between. */
+#include "unit.h"
+
+#include <poll.h>
+#include <sys/file.h>
+
+#include "core/config.h"
+#include "core/lifecycle.h"
+#include "core/monitor.h"
+#include "core/ops.h"
+#include "core/vminfo.h"
+
+typedef struct {
+    char *root;
+    yv_config cfg;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = yv_calloc(1, sizeof *f);
+    yv_err err;
+    f->root = ut_mkdtemp();
+    if (yv_config_load_string(&f->cfg, "t", "", f->root, &err) < 0) return -1;
+    ut_mkdir(f->root, "run");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    yv_config_done(&f->cfg);
+    ut_rmdir(f->root);
+    free(f);
+    return 0;
+}
+
+static void add_vm(fixture *f, const char *name)
+{
+    char *rel = yv_asprintf("%s.vm", name);
+    ut_mkdir(f->root, rel);
+    free(rel);
+}
+
+static void rename_vm(fixture *f, const char *from, const char *to)
+{
+    char *a = yv_asprintf("%s/%s.vm", f->root, from), *b = yv_asprintf("%s/%s.vm", f->root, to);
+    if (rename(a, b) < 0) fail_msg("rename %s %s: %s", a, b, strerror(errno));
+    free(a);
+    free(b);
+}
+
+static void remove_vm(fixture *f, const char *name)
+{
+    char *p = yv_asprintf("%s/%s.vm", f->root, name);
+    if (rmdir(p) < 0) fail_msg("rmdir %s: %s", p, strerror(errno));
+    free(p);
+}
+
+/* Rescans now, as the TUI does after an action of its own. */
+static void rescan(yv_monitor *m)
+{
+    yv_monitor_poke(m);
+    yv_monitor_dispatch(m, NULL, 0);
+}
+
+/* The monitor lists exactly want (sorted, space-separated), each found by name. */
+static void assert_listing(const yv_monitor *m, const char *want)
+{
+    char got[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < yv_monitor_count(m) && len < sizeof got; i++) {
+        const yv_monitor_vm *v = yv_monitor_get(m, i);
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i ? " " : "", v->name);
+        if (i && strcmp(yv_monitor_get(m, i - 1)->name, v->name) >= 0)
+            fail_msg("not sorted: %s", got);
+    }
+    assert_string_equal(got, want);
+    for (size_t i = 0; i < yv_monitor_count(m); i++) {
+        const yv_monitor_vm *v = yv_monitor_get(m, i);
+        const yv_monitor_vm *hit = yv_monitor_find(m, v->name);
+        if (hit != v) fail_msg("find(\"%s\") found %s", v->name, hit ? hit->name : "nothing");
+    }
+}
+
+/* One VM gone and one new in the same rescan: the count stays, the order must not break. */
+static void test_swap_in_one_rescan(void **state)
+{
+    fixture *f = *state;
+    add_vm(f, "a");
+    add_vm(f, "c");
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, NULL);
+    assert_listing(m, "a c");
+    remove_vm(f, "a"); /* the first gone, a new one before the last */
+    add_vm(f, "b");
+    rescan(m);
+    assert_listing(m, "b c");
+    assert_null(yv_monitor_find(m, "a"));
+    rename_vm(f, "c", "a"); /* renamed: the new name sorts first */
+    rescan(m);
+    assert_listing(m, "a b");
+    assert_null(yv_monitor_find(m, "c"));
+    yv_monitor_free(m);
+}
+
+/* Several gone and as many new, interleaved, over a few rescans. */
+static void test_churn(void **state)
+{
+    fixture *f = *state;
+    add_vm(f, "d");
+    add_vm(f, "h");
+    add_vm(f, "m");
+    add_vm(f, "t");
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, NULL);
+    assert_listing(m, "d h m t");
+    remove_vm(f, "t");
+    remove_vm(f, "h");
+    add_vm(f, "a");
+    add_vm(f, "k");
+    rescan(m);
+    assert_listing(m, "a d k m");
+    assert_null(yv_monitor_find(m, "h"));
+    assert_null(yv_monitor_find(m, "t"));
+    rename_vm(f, "m", "b");
+    remove_vm(f, "a");
+    add_vm(f, "z");
+    rescan(m);
+    assert_listing(m, "b d k z");
+    rescan(m); /* nothing changed */
+    assert_listing(m, "b d k z");
+    yv_monitor_free(m);
+}
+
+/* A create that still holds its .part lock while the folder of that name exists (it is about to
+ * fail, or it has just renamed it): one entry, the real one, in the first scan and in later ones.
+ */
+static void test_creating_and_real_listed_once(void **state)
+{
+    fixture *f = *state;
+    add_vm(f, "b");
+    add_vm(f, "x");
+    ut_mkdir(f->root, ".x.vm.part");
+    char *part = yv_asprintf("%s/.x.vm.part", f->root);
+    int fd = open(part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, NULL);
+    assert_listing(m, "b x");
+    remove_vm(f, "x");
+    rescan(m);
+    assert_listing(m, "b x"); /* only the create's now */
+    assert_int_equal(yv_monitor_find(m, "x")->state, YV_STATE_INSTALLING);
+    add_vm(f, "x");
+    add_vm(f, "a");
+    rescan(m);
+    assert_listing(m, "a b x");
+    assert_int_not_equal(yv_monitor_find(m, "x")->state, YV_STATE_INSTALLING);
+    close(fd);
+    yv_monitor_free(m);
+    rmdir(part);
+    free(part);
+}
+
+/* ---- a live QEMU whose QMP sockets accept and stay silent ---- */
+
+static int setup_qemu(void **state)
+{
+    if (setup(state) < 0) return -1;
+    fixture *f = *state;
+    free(f->cfg.vnc_listen); /* a loopback address of its own: no clash with other VNC servers */
+    f->cfg.vnc_listen = yv_strdup("127.78.0.1");
+    return 0;
+}
+
+/* Stops the test's QEMU however the test ended. */
+static int teardown_qemu(void **state)
+{
+    fixture *f = *state;
+    yv_stop_step how;
+    yv_err err;
+    yv_lifecycle_shutdown(f->root, &f->cfg, "q", true, 1, &how, &err);
+    return teardown(state);
+}
+
+/* run/<vm><suffix> moves aside and a listener that never greets takes its place. */
+static int fake_socket(fixture *f, const char *suffix)
+{
+    char *path = yv_asprintf("%s/run/q%s", f->root, suffix);
+    char *aside = yv_asprintf("%s.real", path);
+    if (rename(path, aside) < 0) fail_msg("rename %s: %s", path, strerror(errno));
+    int l = ut_unix_listen(path, 8);
+    fcntl(l, F_SETFL, O_NONBLOCK);
+    free(aside);
+    free(path);
+    return l;
+}
+
+/* The TUI's view of a live QEMU whose QMP sockets accept its probes and never say a word: hung,
+ * `unresponsive` (its own accepted probe is not "another client", so not `running`, busy). */
+static void test_silent_qmp_is_unresponsive(void **state)
+{
+    fixture *f = *state;
+    yv_create_opts o;
+    yv_run_result res;
+    yv_err err;
+    char *pw = NULL;
+    yv_ops_create_defaults(&o);
+    o.name = "q";
+    o.capacity = 64;
+    o.memory = 64;
+    o.ovmf = false;
+    o.network = false;
+    o.vnc_password = "Abcdefgh";
+    if (yv_ops_create(f->root, &f->cfg, &o, &pw, &err) < 0) fail_msg("create: %s", err.msg);
+    free(pw);
+    if (yv_lifecycle_run(f->root, &f->cfg, "q", &res, &err) < 0) fail_msg("run: %s", err.msg);
+    int ls[2] = {fake_socket(f, ".sock"), fake_socket(f, ".events")}, held[64], nheld = 0;
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 300};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    const yv_monitor_vm *v = yv_monitor_find(m, "q");
+    int64_t end = yv_now_ms() + 10000; /* a bound on a hang, not a timing claim */
+    while (yv_now_ms() < end && (v = yv_monitor_find(m, "q"))->state != YV_STATE_UNRESPONSIVE) {
+        struct pollfd fds[16];
+        int timeout = 50;
+        size_t n = yv_monitor_pollfds(m, fds, 16, &timeout);
+        poll(fds, n, timeout < 50 ? timeout : 50);
+        yv_monitor_dispatch(m, fds, n);
+        for (int i = 0; i < 2; i++) { /* accept, never greet */
+            int c;
+            while (nheld < 64 && (c = accept(ls[i], NULL, NULL)) >= 0) held[nheld++] = c;
+        }
+    }
+    assert_true(nheld > 0); /* the monitor did connect */
+    if (v->state != YV_STATE_UNRESPONSIVE)
+        fail_msg("state %s (%s), want unresponsive", yv_vminfo_state_name(v->state), v->detail);
+    assert_null(strstr(v->detail, "busy"));
+    yv_monitor_free(m);
+    for (int i = 0; i < nheld; i++) close(held[i]);
+    close(ls[0]);
+    close(ls[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_swap_in_one_rescan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_creating_and_real_listed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_qmp_is_unresponsive, setup_qemu, teardown_qemu),
+    };
+    return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);
+}
