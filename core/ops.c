@@ -27,7 +27,7 @@
 
 /* A VM under construction lives in a hidden folder `.<name>.vm.part` whose flock its creator holds;
  * a .part folder whose lock is free was left by a creator that died, and is removed. */
-#define PART_SUFFIX ".vm.part"
+#define PART_SUFFIX YV_ROOT_PART_SUFFIX
 
 void yv_ops_create_defaults(yv_create_opts *o)
 {
@@ -50,11 +50,6 @@ char *yv_ops_random_password(size_t n)
     pw[n] = '\0';
     explicit_bzero(rnd, sizeof rnd);
     return pw;
-}
-
-static char *part_dir(const char *root, const char *name)
-{
-    return yv_asprintf("%s/.%s" PART_SUFFIX, root, name);
 }
 
 /* NAME when entry is `.NAME.vm.part` and NAME a valid VM name (malloc'd), else NULL. */
@@ -313,7 +308,7 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
     used_set used = {0};
     int rc = -1;
     char *vmdir = yv_root_vm_dir(root, name);
-    r->part = part_dir(root, name);
+    r->part = yv_root_part_dir(root, name);
     r->part_fd = -1;
     if (yv_vnctable_load(&t, root, err) < 0) goto out_nt;
     /* a .part: its creator runs, or what a killed one left could not be removed yet */

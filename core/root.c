@@ -246,6 +246,11 @@ char *yv_root_vm_dir(const char *root, const char *name)
     return yv_asprintf("%s/%s.vm", root, name);
 }
 
+char *yv_root_part_dir(const char *root, const char *name)
+{
+    return yv_asprintf("%s/.%s" YV_ROOT_PART_SUFFIX, root, name);
+}
+
 int yv_root_lock(const char *root, yv_err *err)
 {
     char *path = yv_root_path(root, "run/lock");

@@ -38,6 +38,9 @@ int yv_root_check_regular(const char *path, yv_err *err);
 /* Path helpers: malloc'd, never NULL (abort on OOM). */
 char *yv_root_path(const char *root, const char *rel);
 char *yv_root_vm_dir(const char *root, const char *name);
+/* The hidden folder `.<name>.vm.part` a VM is built in until create renames it into place. */
+#define YV_ROOT_PART_SUFFIX ".vm.part"
+char *yv_root_part_dir(const char *root, const char *name);
 char *yv_root_join(const char *dir, const char *rel);
 
 /* Takes the exclusive flock on run/lock (blocking); returns the fd, or -1. */

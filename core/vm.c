@@ -186,6 +186,13 @@ int yv_vm_load_string(yv_vm *vm, const char *file, const char *text, size_t len,
 int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err)
 {
     char *dir = yv_root_vm_dir(root, name);
+    int rc = yv_vm_load_dir(vm, dir, name, err);
+    free(dir);
+    return rc;
+}
+
+int yv_vm_load_dir(yv_vm *vm, const char *dir, const char *name, yv_err *err)
+{
     char *path = yv_root_join(dir, "config.yaml");
     size_t len;
     int rc = -1;
@@ -199,7 +206,6 @@ int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err)
 out:
     free(text);
     free(path);
-    free(dir);
     return rc;
 }
 

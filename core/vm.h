@@ -43,6 +43,8 @@ typedef struct {
 /* Loads <root>/<name>.vm/config.yaml. A missing folder → VM_NOT_FOUND; a broken file →
  * CONFIG_INVALID with file:line:col. */
 int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err);
+/* The same from the folder dir (a VM's `.part` folder while it is created). */
+int yv_vm_load_dir(yv_vm *vm, const char *dir, const char *name, yv_err *err);
 /* Parses text (file name `file` for messages); the `name` key must equal expect_name when given. */
 int yv_vm_load_string(yv_vm *vm, const char *file, const char *text, size_t len,
                       const char *expect_name, yv_err *err);

@@ -66,6 +66,18 @@ static int netdev_down(const char *root, const char *ifname, yv_err *err)
     return rc;
 }
 
+/* The VM whose TAP QEMU brings up: <name>.vm, or while a preset's first boot runs, the
+ * `.<name>.vm.part` folder its create still holds (netdevup is called before it is renamed). */
+static int load_vm(yv_vm *vm, const char *root, const char *name, yv_err *err)
+{
+    if (yv_vm_load(vm, root, name, err) == 0) return 0;
+    if (err->code != YV_E_VM_NOT_FOUND) return -1;
+    char *part = yv_root_part_dir(root, name);
+    int rc = yv_vm_load_dir(vm, part, name, err);
+    free(part);
+    return rc;
+}
+
 int yv_vmnet_netdev(const char *root, const yv_config *cfg, const char *vm_name, const char *ifname,
                     bool up, yv_err *err)
 {
@@ -74,7 +86,7 @@ int yv_vmnet_netdev(const char *root, const yv_config *cfg, const char *vm_name,
     if (yv_valid_ifname(ifname, "interface name (--ifname)", err) < 0) return -1;
     if (yv_valid_name(vm_name, err) < 0) return -1;
     if (!up) return netdev_down(root, ifname, err);
-    if (yv_vm_load(&vm, root, vm_name, err) < 0) return -1;
+    if (load_vm(&vm, root, vm_name, err) < 0) return -1;
     int i = find_net(&vm, ifname), rc = -1;
     if (i < 0) {
         yv_err_set(err, YV_E_VM_NOT_FOUND, "VM '%s' has no network", vm_name);

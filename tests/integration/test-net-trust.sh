@@ -152,4 +152,44 @@ test_reconcile_removes_rules_no_vm_owns()
     ! has_rules "$r1tap" || fail "the rules of $r1tap outlived its VM"
 }
 
+# A preset create on a bridge: QEMU's netdevup runs during the first boot, while the VM is still the
+# create's hidden .part folder (it failed with "no VM named", so `create --preset … --master br0`
+# never booted). The TAP joins the bridge with its anti-spoofing rule; when the first boot ends (a
+# preset with no OS: the install timeout), the rule goes with QEMU and nothing is left.
+test_preset_first_boot_on_a_bridge()
+{
+    local root t tap before pid rc i
+    new_ns 3
+    new_root root
+    mktmp_into t
+    add_bridge br0
+    mkdir "$root/empty.preset" || fail "mkdir"
+    qemu-img create -q -f qcow2 "$root/empty.preset/e.qcow2" 64M || fail "qemu-img create"
+    printf 'cloudimg: e.qcow2\n' >"$root/empty.preset/config.yaml"
+    printf 'Root-pw-77\n' >"$t/rootpw"
+    chmod 600 "$t/rootpw"
+    before=$(snapshot_root "$root" | grep -v '^\./run')
+    tap=$(tap_of pb)
+    yvn "$root" create --name pb --preset empty --root-password-file "$t/rootpw" \
+        --vnc-password Abcdefgh --master br0 --no-ovmf -m 64 --install-timeout 20 \
+        </dev/null >"$t/out" 2>"$t/err" &
+    pid=$!
+    at_exit kill -KILL "$pid"
+    for ((i = 0; i < 600; i++)); do # a bound on a hang: 60 s
+        nsx ip link show master br0 2>/dev/null | grep -qF "$tap" && has_rules "$tap" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    nsx ip link show master br0 | grep -qF "$tap" ||
+        fail "the first boot's TAP $tap never joined br0: $(cat "$t/err")"
+    has_rules "$tap" || fail "the first boot's TAP $tap has no anti-spoofing rule"
+    rc=0
+    wait "$pid" || rc=$?
+    assert_eq 6 "$rc" "exit status of a first boot that never powers off (timed out)"
+    assert_contains "$(cat "$t/err")" "did not power off within 20 s" "the create's error"
+    ! has_rules "$tap" || fail "the first boot's rule outlived its QEMU"
+    assert_eq "$before" "$(snapshot_root "$root" | grep -v '^\./run')" "the root after the failed create"
+    assert_eq "" "$(find "$root/run" -mindepth 1 ! -name lock ! -name nft.lock)" "files left in run/"
+}
+
 run_tests "$@"
