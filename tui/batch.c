@@ -35,17 +35,20 @@ struct yv_batch {
 
 /* ---- shared helpers ---- */
 
-/* The root and its config, with what dead processes left cleaned up: QEMU's runtime files and, but
- * for netdev (QEMU's own callback, which must never wait for a QEMU), killed creates' leftovers. */
-static int load_root_for(yv_batch *b, bool reap)
+/* The root and its config, with what dead processes left cleaned up (QEMU's runtime files, killed
+ * creates' leftovers) — but not for netdev: QEMU runs it while the `run` that started QEMU holds
+ * the root lock and waits for QEMU, so netdev must never take that lock (or wait for a QEMU). */
+static int load_root_for(yv_batch *b, bool tidy)
 {
     if (b->cfg_loaded) return 0;
     if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
     if (yv_root_trust(b->root, &b->err) < 0) return -1; /* before anything in it is read */
     if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
     b->cfg_loaded = true;
-    yv_vmstate_reconcile(b->root, &b->cfg);
-    if (reap) yv_ops_reap(b->root, &b->cfg);
+    if (tidy) {
+        yv_vmstate_reconcile(b->root, &b->cfg);
+        yv_ops_reap(b->root, &b->cfg);
+    }
     return 0;
 }
 

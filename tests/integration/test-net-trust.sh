@@ -192,4 +192,35 @@ test_preset_first_boot_on_a_bridge()
     assert_eq "" "$(find "$root/run" -mindepth 1 ! -name lock ! -name nft.lock)" "files left in run/"
 }
 
+# QEMU runs netdevup while the `run` (or yave-web's run route) that started it holds the root lock
+# and waits for it: netdev must never wait for that lock. With leftovers of a dead QEMU in run/,
+# netdev's clean-up of them took the lock and the start hung for good. Here a flock holder plays
+# the waiting run, and netdev attaches a TAP made by hand.
+test_netdev_never_waits_for_the_root_lock()
+{
+    local root holder tap rc=0
+    new_ns 4
+    new_root root
+    add_bridge br0
+    mkvm_net "$root" h1
+    tap=$(tap_of h1)
+    nsx ip tuntap add dev "$tap" mode tap || fail "ip tuntap add $tap"
+    printf '999999999\n' >"$root/run/x.pid" # a dead QEMU's leftover
+    : >"$root/run/x.sock"
+    flock "$root/run/lock" sleep 300 &
+    holder=$!
+    at_exit kill "$holder"
+    for _ in $(seq 50); do
+        flock -n "$root/run/lock" true || break
+        sleep 0.1
+    done
+    timeout 60 ip netns exec "$NS" "$YAVE_TEST_BIN" --batch --root "$root" netdev --name h1 \
+        --ifname "$tap" up >/dev/null 2>&1 || rc=$?
+    [ "$rc" -ne 124 ] || fail "netdev up waited for the root lock (a run holding it would hang)"
+    assert_eq 0 "$rc" "exit status of netdev up"
+    nsx ip link show master br0 | grep -qF "$tap" || fail "$tap did not join br0"
+    has_rules "$tap" || fail "no rules for $tap after netdev up"
+    expect_exit 0 yvn "$root" netdev --name h1 --ifname "$tap" down
+}
+
 run_tests "$@"
