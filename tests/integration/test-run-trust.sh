@@ -199,10 +199,11 @@ test_failed_create_undo_without_lock_keeps_the_table()
     new_root root
     expect_exit 0 env YAVE_FAULT_LOG="$t/log" LD_PRELOAD="$shim" "$t/yave-tui" --batch --root "$root" \
         create --no-network --no-ovmf -c 64 --name u0 --vnc-password Abcdefgh
-    opens=$(awk '$1 == "open" { sub(/.*\/root\//, "", $4); print $2, $4 }' "$t/log")
-    n=$(awk '$2 ~ /^\.u0\.vm\.part\/config\.yaml\.tmp-/ { print $1 }' <<<"$opens")
+    # files in the root are opened relative to their folder (openat): the log names the last part
+    opens=$(awk '$1 == "open" { sub(/.*\//, "", $4); print $2, $4 }' "$t/log")
+    n=$(awk '$2 ~ /^config\.yaml\.tmp-/ { print $1 }' <<<"$opens")
     [[ "$n" =~ ^[0-9]+$ ]] || fail "no open of the new config.yaml in: $opens"
-    assert_eq "$((n + 1)) run/lock" "$(grep "^$((n + 1)) " <<<"$opens")" \
+    assert_eq "$((n + 1)) lock" "$(grep "^$((n + 1)) " <<<"$opens")" \
         "the open after config.yaml's (the finishing step's run/lock)"
     expect_exit 1 env YAVE_FAULT="open:$n,open:$((n + 1))" LD_PRELOAD="$shim" "$t/yave-tui" \
         --batch --root "$root" create --no-network --no-ovmf -c 64 --name u1 --vnc-password Abcdefgh
