@@ -101,11 +101,19 @@ int yv_vmnet_netdev(const char *root, const yv_config *cfg, const char *vm_name,
     if (lock < 0) goto out;
     rc = yv_netdev_attach(ifname, br, where, err);
     if (rc == 0) rc = yv_firewall_up(vm_name, ifname, vm.nets[i].mac, err);
-    if (rc == 0) yv_vmnet_reconcile(root, cfg, ifname);
+    if (rc == 0) yv_vmnet_reconcile(ifname);
     close(lock);
 out:
     yv_vm_done(&vm);
     return rc;
+}
+
+/* The nftables table is shared by every root on the host, and a TAP's name derives from its VM's
+ * name alone: the rules of a TAP that exists may be another root's running VM of the same name. A
+ * dead QEMU's TAP is gone with it, so only rules of TAPs that no longer exist are ever swept. */
+static bool tap_gone(const char *ifname)
+{
+    return if_nametoindex(ifname) == 0 && errno == ENODEV;
 }
 
 void yv_vmnet_forget(const char *root, const yv_vm *vm)
@@ -116,7 +124,8 @@ void yv_vmnet_forget(const char *root, const yv_vm *vm)
     for (size_t i = 0; i < vm->nnets; i++) {
         char tap[16];
         yv_vm_tap_name(vm, i, tap);
-        yv_firewall_down(tap, &e); /* without CAP_NET_ADMIN there is nothing we could have added */
+        /* without CAP_NET_ADMIN there is nothing we could have added */
+        if (tap_gone(tap)) yv_firewall_down(tap, &e);
     }
     if (lock >= 0) close(lock);
 }
@@ -136,71 +145,23 @@ static bool default_tap_of(const char *name, const char *ifname)
     return strspn(ifname + pl, "0123456789") == strlen(ifname + pl);
 }
 
-/* A VM of this root whose config stores this TAP name (a network with its own ifname). */
-static char *stored_owner(const char *root, char **names, size_t n, const char *ifname)
-{
-    char *owner = NULL;
-    yv_err e;
-    for (size_t k = 0; k < n && !owner; k++) {
-        yv_vm vm;
-        if (yv_vm_load(&vm, root, names[k], &e) < 0) continue;
-        for (size_t i = 0; i < vm.nnets && !owner; i++)
-            if (vm.nets[i].ifname && !strcmp(vm.nets[i].ifname, ifname))
-                owner = yv_strdup(names[k]);
-        yv_vm_done(&vm);
-    }
-    return owner;
-}
-
-/* Which VM of this root owns a TAP: the one its rule names, when that VM is here; else the one
- * whose derived TAP name it is (no config needed: a broken one does not keep a rule forever); else
- * one whose config stores it. NULL when none. */
-static char *owner_of(const char *root, const char *ifname, const char *rule_vm)
-{
-    size_t n;
-    yv_err e;
-    char *owner = NULL;
-    if (rule_vm && yv_valid_name(rule_vm, &e) == 0) {
-        char *dir = yv_root_vm_dir(root, rule_vm);
-        bool here = yv_root_exists(dir);
-        free(dir);
-        if (here) return yv_strdup(rule_vm);
-    }
-    char **names = yv_root_list_suffix(root, ".vm", &n, &e);
-    for (size_t k = 0; names && k < n && !owner; k++)
-        if (default_tap_of(names[k], ifname)) owner = yv_strdup(names[k]);
-    if (!owner && names) owner = stored_owner(root, names, n, ifname);
-    yv_root_free_names(names, n);
-    return owner;
-}
-
-/* A rule no VM can own: its TAP is gone (a running QEMU holds its TAP open), or it belongs to a VM
- * of this root that is not running. TAPs of other roots' VMs are left to them. */
-static bool stale(const char *root, const yv_config *cfg, const char *ifname, const char *rule_vm)
-{
-    if (if_nametoindex(ifname) == 0 && errno == ENODEV) return true;
-    char *owner = owner_of(root, ifname, rule_vm);
-    bool dead = owner && yv_vmstate_live_pid(root, cfg, owner) == 0;
-    free(owner);
-    return dead;
-}
-
 void yv_vmnet_forget_name(const char *root, const char *name)
 {
     char **taps, **vms;
     size_t n;
     yv_err e;
-    if (yv_firewall_list(&taps, &vms, &n, &e) < 0 || n == 0) return;
-    int lock = yv_firewall_lock(root, &e);
+    if (yv_firewall_list(&taps, &vms, &n, &e) < 0) return;
+    int lock = n ? yv_firewall_lock(root, &e) : -1;
     for (size_t i = 0; i < n; i++)
-        if ((vms[i] && !strcmp(vms[i], name)) || default_tap_of(name, taps[i]))
+        if (((vms[i] && !strcmp(vms[i], name)) || default_tap_of(name, taps[i])) &&
+            tap_gone(taps[i]))
             yv_firewall_down(taps[i], &e);
     if (lock >= 0) close(lock);
     yv_firewall_free_list(taps, n);
     yv_firewall_free_list(vms, n);
 }
 
-void yv_vmnet_reconcile(const char *root, const yv_config *cfg, const char *keep)
+void yv_vmnet_reconcile(const char *keep)
 {
     char **taps, **vms;
     size_t n;
@@ -208,7 +169,7 @@ void yv_vmnet_reconcile(const char *root, const yv_config *cfg, const char *keep
     if (yv_firewall_list(&taps, &vms, &n, &e) < 0) return;
     for (size_t i = 0; i < n; i++) {
         if (keep && !strcmp(taps[i], keep)) continue;
-        if (stale(root, cfg, taps[i], vms[i])) yv_firewall_down(taps[i], &e);
+        if (tap_gone(taps[i])) yv_firewall_down(taps[i], &e);
     }
     yv_firewall_free_list(taps, n);
     yv_firewall_free_list(vms, n);

@@ -19,17 +19,18 @@ int yv_vmnet_netdev(const char *root, const yv_config *cfg, const char *vm_name,
  * bridge and where it was configured). */
 int yv_vmnet_preflight(const yv_vm *vm, const yv_config *cfg, yv_err *err);
 
-/* Removes the rules of a VM's TAPs (after its QEMU died without running netdevdown). */
+/* Removes the rules of a VM's TAPs that no longer exist (after its QEMU died without running
+ * netdevdown). */
 void yv_vmnet_forget(const char *root, const yv_vm *vm);
 
 /* The same for a VM whose config cannot be read: the TAPs its rules name ("vm:NAME") or that carry
  * its derived name. */
 void yv_vmnet_forget_name(const char *root, const char *name);
 
-/* Removes the rules no VM owns, except those of `keep` (may be NULL): rules of a TAP that no longer
- * exists, and of every TAP of this root's VMs that are not running (the owner comes from the rule
- * itself or the TAP's derived name, so a broken config does not keep a rule); TAPs of other roots'
- * VMs that exist are left alone. Caller holds the firewall lock. */
-void yv_vmnet_reconcile(const char *root, const yv_config *cfg, const char *keep);
+/* Removes the rules no VM owns, except those of `keep` (may be NULL): the rules of every TAP that no
+ * longer exists (a QEMU's TAP goes with it). A TAP that exists keeps its rules: the table is
+ * shared by every root on the host, and it may be another root's VM of the same name. Caller holds
+ * the firewall lock. */
+void yv_vmnet_reconcile(const char *keep);
 
 #endif

@@ -309,7 +309,7 @@ static bool is_runtime_suffix(const char *dot)
     return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events");
 }
 
-void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg)
+void yv_vmstate_reconcile_firewall(const char *root)
 {
     yv_err e;
     char **taps;
@@ -321,7 +321,7 @@ void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg)
     if (own < 0) return; /* a run holds it: its netdevup's fresh rules are not ownerless */
     int lock = yv_firewall_lock(root, &e);
     if (lock >= 0) {
-        yv_vmnet_reconcile(root, cfg, NULL);
+        yv_vmnet_reconcile(NULL);
         close(lock);
     }
     yv_root_unlock(own);

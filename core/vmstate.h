@@ -63,6 +63,6 @@ bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd);
  * (a `run` holding it is starting a QEMU whose netdevup adds rules; the next call does it then).
  * Costs nothing but one nft listing when there is no rule. The TUI and yave-web run it at start,
  * batch `list` and `status` each time. */
-void yv_vmstate_reconcile_firewall(const char *root, const yv_config *cfg);
+void yv_vmstate_reconcile_firewall(const char *root);
 
 #endif

@@ -360,7 +360,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     }
     a->self = yv_proc_self_exe();
     yv_vmstate_reconcile(a->root, &a->cfg);
-    yv_vmstate_reconcile_firewall(a->root, &a->cfg);
+    yv_vmstate_reconcile_firewall(a->root);
     if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
     /* library chatter must not land on the screen: stderr goes to run/tui.log */
     char *log = yv_root_path(a->root, "run/tui.log");

@@ -350,7 +350,7 @@ static int cmd_list(yv_batch *b, const yv_cmd *c, const yv_args *a)
     yv_vminfo *v;
     size_t n;
     if (load_root(b) < 0) return -1;
-    yv_vmstate_reconcile_firewall(b->root, &b->cfg);
+    yv_vmstate_reconcile_firewall(b->root);
     if (yv_vminfo_list(b->root, &v, &n, &b->err) < 0) return -1;
     if (b->opts->json) {
         probe_all(b, v, n);
@@ -372,7 +372,7 @@ static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
     yv_vminfo one, *v = &one;
     size_t n = 1;
     if (load_root(b) < 0) return -1;
-    yv_vmstate_reconcile_firewall(b->root, &b->cfg);
+    yv_vmstate_reconcile_firewall(b->root);
     if (name ? yv_vminfo_load(&one, b->root, name, &b->err) < 0
              : yv_vminfo_list(b->root, &v, &n, &b->err) < 0)
         return -1;

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
         return 2;
     }
     yv_vmstate_reconcile(api.root, &api.cfg);
-    yv_vmstate_reconcile_firewall(api.root, &api.cfg);
+    yv_vmstate_reconcile_firewall(api.root);
     yv_ops_reap(api.root, &api.cfg); /* what creates killed with an earlier yave-web left */
 
     char *cert = NULL, *key = NULL;

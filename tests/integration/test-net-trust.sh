@@ -121,35 +121,42 @@ test_broken_config_does_not_keep_rules()
     ! has_rules "$tap" || fail "netdev down left the rules of $tap"
 }
 
-# Rules no VM owns go at the next reconcile (any command that loads the root: here `list`): a TAP
-# that no longer exists (a hand-made rule), and a TAP of this root's VM that is not running, whose
-# config is broken. The running VM's rules, and those of an existing TAP that belongs to no VM of
-# this root (another root's), stay.
+# Rules no VM owns go at the next reconcile (any command that loads the root: here `list`): those
+# of a TAP that no longer exists (a hand-made rule; a QEMU's TAP goes with it). The rules of a TAP
+# that exists stay: the running VM's, another root's TAP, and — the table is shared by every root
+# on the host and a TAP's name derives from its VM's name alone — another root's running VM named
+# like a stopped VM of this root, even when this root's VM has a broken config and leftovers of a
+# dead QEMU in run/ (they made `list` strip the other root's anti-spoofing rules).
 test_reconcile_removes_rules_no_vm_owns()
 {
-    local root r1tap s1tap
+    local root root2 r1tap s1tap
     new_ns 2
     new_root root
+    new_root root2
     add_bridge br0
     mkvm_net "$root" r1
     mkvm_net "$root" s1
+    mkvm_net "$root2" s1
     r1tap=$(tap_of r1)
     s1tap=$(tap_of s1)
     start "$root" r1
+    start "$root2" s1
     hand_rule yvdeadbeefn0 ghost
-    nsx ip tuntap add dev "$s1tap" mode tap || fail "ip tuntap add $s1tap"
-    hand_rule "$s1tap" s1
     printf 'name: [broken\n' >"$root/s1.vm/config.yaml"
+    printf '999999999\n' >"$root/run/s1.pid" # a dead QEMU's leftover
     nsx ip tuntap add dev othertap0 mode tap || fail "ip tuntap add othertap0"
     hand_rule othertap0 elsewhere
 
     expect_exit 0 yvn "$root" list
     ! has_rules yvdeadbeefn0 || fail "the rules of a TAP that does not exist were kept"
-    ! has_rules "$s1tap" || fail "the rules of a stopped VM's TAP were kept"
+    assert_no_file "$root/run/s1.pid" "the dead QEMU's pidfile"
+    has_rules "$s1tap" || fail "another root's running s1 lost its rules to this root's list"
     has_rules "$r1tap" || fail "the running VM's rules were removed"
     has_rules othertap0 || fail "the rules of another root's TAP were removed"
     expect_exit 0 yvn "$root" shutdown --name r1 --force
     ! has_rules "$r1tap" || fail "the rules of $r1tap outlived its VM"
+    expect_exit 0 yvn "$root2" shutdown --name s1 --force
+    ! has_rules "$s1tap" || fail "the rules of $s1tap outlived its VM"
 }
 
 # A preset create on a bridge: QEMU's netdevup runs during the first boot, while the VM is still the
