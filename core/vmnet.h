@@ -27,8 +27,8 @@ void yv_vmnet_forget(const char *root, const yv_vm *vm);
  * its derived name. */
 void yv_vmnet_forget_name(const char *root, const char *name);
 
-/* Removes the rules no VM owns, except those of `keep` (may be NULL): the rules of every TAP that no
- * longer exists (a QEMU's TAP goes with it). A TAP that exists keeps its rules: the table is
+/* Removes the rules no VM owns, except those of `keep` (may be NULL): the rules of every TAP that
+ * no longer exists (a QEMU's TAP goes with it). A TAP that exists keeps its rules: the table is
  * shared by every root on the host, and it may be another root's VM of the same name. Caller holds
  * the firewall lock. */
 void yv_vmnet_reconcile(const char *keep);
