@@ -363,7 +363,7 @@ static void rescan(yv_monitor *m, int64_t now)
     }
     yv_root_free_names(names, n);
     /* VMs still under construction show as `installing` until their folder gets its name */
-    names = yv_ops_in_creation(m->root, m->cfg, &n); /* and reaps what killed creates left */
+    names = yv_ops_in_creation(m->root, m->cfg, false, &n); /* and reaps what killed creates left */
     for (size_t i = 0; i < n; i++) {
         entry *e = find_any(m, nold, names[i]);
         if (e && e->seen) continue; /* the real folder exists already */

@@ -69,7 +69,7 @@ static char *part_name(const char *entry)
  * only be that first boot (a .part and its .vm never exist together: reserve refuses, publish
  * renames). Outside the root lock: QEMU's netdevdown calls yave-tui back, which may take it. True
  * when no such QEMU runs any more. */
-static bool end_first_boot(const char *root, const yv_config *cfg, const char *name)
+static bool end_first_boot(const char *root, const yv_config *cfg, const char *name, bool wait)
 {
     pid_t pid = yv_vmstate_live_pid(root, cfg, name);
     if (pid <= 0) return true;
@@ -77,7 +77,13 @@ static bool end_first_boot(const char *root, const yv_config *cfg, const char *n
     bool no_pidfd = pidfd < 0 && errno == ENOSYS;
     if (pidfd < 0 && !no_pidfd) return yv_proc_exited(pid); /* ESRCH: gone meanwhile */
     /* proven again once the pidfd pins the process: a PID reused since is never signalled */
-    bool gone = yv_vmstate_live_pid(root, cfg, name) != pid || yv_proc_end(pid, pidfd, 5000);
+    bool gone = yv_vmstate_live_pid(root, cfg, name) != pid;
+    if (!gone && !wait) { /* a poll loop: SIGKILL (the install is abandoned), the next call reaps */
+        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        else kill(pid, SIGKILL);
+    } else if (!gone) {
+        gone = yv_proc_end(pid, pidfd, 5000);
+    }
     if (pidfd >= 0) close(pidfd);
     return gone && yv_vmstate_live_pid(root, cfg, name) == 0;
 }
@@ -99,10 +105,10 @@ static void remove_part(const char *root, const yv_config *cfg, const char *name
 /* The .part's lock, taken under the root lock: reserve makes and locks a .part under it too, so
  * a folder made a moment ago is never mistaken for a dead creator's. -1 when its creator lives
  * (or another process reaps it). */
-static int lock_part(const char *root, const char *path)
+static int lock_part(const char *root, const char *path, bool wait)
 {
     yv_err e;
-    int lock = yv_root_lock(root, &e);
+    int lock = wait ? yv_root_lock(root, &e) : yv_root_trylock(root);
     if (lock < 0) return -1;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -117,15 +123,15 @@ static int lock_part(const char *root, const char *path)
  * first boot's QEMU is ended, then the folder and its display go. Its lock, held throughout, keeps
  * other processes (and the name) off it meanwhile; a QEMU that cannot be ended keeps everything,
  * so the name is never given to a new VM that would show that QEMU as its own. */
-static void reap_part(const char *root, const yv_config *cfg, const char *entry)
+static void reap_part(const char *root, const yv_config *cfg, const char *entry, bool wait)
 {
     char *name = part_name(entry), *path = yv_root_join(root, entry);
-    int fd = name ? lock_part(root, path) : -1;
+    int fd = name ? lock_part(root, path, wait) : -1;
     if (fd >= 0) {
         char *vmdir = yv_root_vm_dir(root, name);
-        if (yv_root_exists(vmdir) || end_first_boot(root, cfg, name)) {
+        if (yv_root_exists(vmdir) || end_first_boot(root, cfg, name, wait)) {
             yv_err e;
-            int lock = yv_root_lock(root, &e);
+            int lock = wait ? yv_root_lock(root, &e) : yv_root_trylock(root);
             /* a QEMU started meanwhile (its launch was under way): the next command ends it */
             bool vm_exists = yv_root_exists(vmdir);
             if (lock >= 0 && (vm_exists || yv_vmstate_live_pid(root, cfg, name) == 0))
@@ -142,11 +148,11 @@ static void reap_part(const char *root, const yv_config *cfg, const char *entry)
 void yv_ops_reap(const char *root, const yv_config *cfg)
 {
     size_t n;
-    char **names = yv_ops_in_creation(root, cfg, &n);
+    char **names = yv_ops_in_creation(root, cfg, true, &n);
     yv_root_free_names(names, n);
 }
 
-char **yv_ops_in_creation(const char *root, const yv_config *cfg, size_t *n)
+char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n)
 {
     DIR *d = opendir(root);
     struct dirent *de;
@@ -161,7 +167,7 @@ char **yv_ops_in_creation(const char *root, const yv_config *cfg, size_t *n)
         free(path);
         bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
         if (fd >= 0) close(fd);
-        if (fd >= 0 && !busy && cfg) reap_part(root, cfg, de->d_name);
+        if (fd >= 0 && !busy && cfg) reap_part(root, cfg, de->d_name, wait);
         if (!busy) {
             free(name);
             continue;

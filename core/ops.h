@@ -54,7 +54,9 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
  * with yv_root_free_names. With cfg, what a killed create left (a .part whose lock is free) is
  * reaped on the way: its first boot's QEMU ended, the folder (and the seed in it) removed, its VNC
  * display freed. Costs one readdir of the root when there is nothing to reap. */
-char **yv_ops_in_creation(const char *root, const yv_config *cfg, size_t *n);
+/* wait false (a poll loop: the TUI's rescan): the locks are only tried, and a first boot's QEMU
+ * gets SIGKILL without being waited for; a later call finishes the reaping. */
+char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n);
 
 /* Reaps what killed creates left (see yv_ops_in_creation); every command calls it. */
 void yv_ops_reap(const char *root, const yv_config *cfg);

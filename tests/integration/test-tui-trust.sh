@@ -236,4 +236,37 @@ test_errors_escape_control_characters()
     assert_err_line "" "^--refresh '1\\\\x0a2': give seconds"
 }
 
+# The TUI reaps what a killed create left (a .part whose lock is free) on its rescan, but never
+# waits for the root lock there: while another process holds it (a `run` starting a QEMU), the
+# list paints and keys answer; once the lock is free, the leftover goes.
+test_reaping_never_waits_for_the_root_lock()
+{
+    local root holder
+    tui_root root rl1
+    mkdir "$root/.gone.vm.part" || fail "mkdir"
+    # -o: only flock holds the lock (not its sleep); it lets go when its sleep is killed
+    flock -o "$root/run/lock" sleep 300 &
+    holder=$!
+    at_exit pkill -P "$holder" -x sleep
+    for _ in $(seq 50); do
+        flock -n "$root/run/lock" true || break
+        sleep 0.1
+    done
+    tui_start "$root"
+    wait_row rl1 '^rl1 +stopped '
+    keys '?'
+    wait_screen '^Keys:'
+    keys '?'
+    wait_screen '^NAME +STATE'
+    [ -d "$root/.gone.vm.part" ] || fail "reaped although the root lock was held"
+    pkill -P "$holder" -x sleep
+    wait "$holder" 2>/dev/null
+    for _ in $(seq 300); do # a bound on a hang: 30 s
+        [ -d "$root/.gone.vm.part" ] || break
+        sleep 0.1
+    done
+    assert_no_file "$root/.gone.vm.part" "the killed create's folder once the lock was free"
+    tui_quit
+}
+
 run_tests "$@"
