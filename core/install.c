@@ -39,16 +39,20 @@ void yv_install_last_line(const char *path, char *out, size_t n)
         for (char *c = s; *c; c++) text |= (unsigned char)*c > ' ';
         if (text) line = s;
     }
+    char plain[sizeof buf];
     size_t k = 0;
-    for (char *c = line; c && *c && k + 1 < n; c++) {
+    for (char *c = line; c && *c; c++) {
         if (*c == 27) { /* skip an ANSI escape: ESC [ … letter */
             while (c[1] && !((c[1] >= 'A' && c[1] <= 'Z') || (c[1] >= 'a' && c[1] <= 'z'))) c++;
             if (c[1]) c++;
             continue;
         }
-        if ((unsigned char)*c >= ' ' && (unsigned char)*c != 127) out[k++] = *c;
+        if ((unsigned char)*c >= ' ' && (unsigned char)*c != 127) plain[k++] = *c;
     }
-    out[k] = '\0';
+    plain[k] = '\0';
+    /* the guest's bytes reach a terminal and JSON: C1 controls and broken UTF-8 (a character cut
+     * by the read's start or by n) as \xNN, never raw */
+    yv_err_escape(plain, out, n);
 }
 
 typedef struct {

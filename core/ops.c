@@ -342,7 +342,9 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
         goto out;
     }
     r->part_fd = open(r->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (r->part_fd < 0 || flock(r->part_fd, LOCK_EX | LOCK_NB) < 0) {
+    /* waits: another command's probe (a shared lock, let go at once) may hold it this instant;
+     * a reaper needs the root lock, which we hold, so none holds it for longer */
+    if (r->part_fd < 0 || flock(r->part_fd, LOCK_EX) < 0) {
         yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", r->part);
         goto out_rm;
     }

@@ -328,8 +328,11 @@ static int create_temp(int dfd, const char *base, char **tmp)
             r = (unsigned)getpid() * 2654435761u + (unsigned)i;
         *tmp = yv_asprintf("%s.tmp-%08x", base, r);
         int fd = openat(dfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0 || errno != EEXIST) return fd;
+        if (fd >= 0) return fd;
+        int e = errno;
         free(*tmp);
+        *tmp = NULL;
+        if (e != EEXIST) return errno = e, -1;
     }
     *tmp = NULL;
     errno = EEXIST;
@@ -469,7 +472,8 @@ static int other_mount(int dfd, const char *name, const rm_walk *w, bool *isdir)
     if (statx(dfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
         return -1;
     *isdir = S_ISDIR(sx.stx_mode);
-    if (makedev(sx.stx_dev_major, sx.stx_dev_minor) != w->dev) return 1;
+    /* folders only: overlayfs reports a file's st_dev of the layer it comes from */
+    if (*isdir && makedev(sx.stx_dev_major, sx.stx_dev_minor) != w->dev) return 1;
     if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
         (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
         return 1;

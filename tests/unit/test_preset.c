@@ -1,6 +1,7 @@
 /* Unit tests of core/preset.c: <root>/<preset>.preset/config.yaml (spec §4). */
 #include "unit.h"
 
+#include "core/install.h"
 #include "core/preset.h"
 
 static void make_preset(const char *root, const char *name, const char *text)
@@ -124,6 +125,29 @@ static void test_load_string(void **state)
     assert_null(p.cloudimg);
 }
 
+/* The guest console's last line goes to a terminal and into JSON progress: ANSI escapes dropped,
+ * C1 controls and broken UTF-8 (a character cut by the line's limit) escaped, never raw. */
+static void test_console_last_line_is_safe(void **state)
+{
+    const char *dir = *state;
+    char out[16], big[64];
+    ut_write(dir, "s1.log",
+             "boot\r\n\x1b[1;32m[  OK  ]\x1b[0m Started \xc2\x9b"
+             "2J x.\r\n\r\n");
+    char *path = yv_root_join(dir, "s1.log");
+    yv_install_last_line(path, big, sizeof big);
+    assert_string_equal(big, "[  OK  ] Started \\xc2\\x9b2J x.");
+    free(path);
+    /* "abcdefghijklmn" then é (2 bytes): a 16-byte buffer holds 15; the é must not be cut raw */
+    ut_write(dir, "s2.log", "abcdefghijklm\xc3\xa9z\n");
+    path = yv_root_join(dir, "s2.log");
+    yv_install_last_line(path, out, sizeof out);
+    assert_string_equal(out, "abcdefghijklm\xc3\xa9");
+    yv_install_last_line(path, out, 15);
+    assert_string_equal(out, "abcdefghijklm");
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +157,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_names, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_broken, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_load_string),
+        cmocka_unit_test_setup_teardown(test_console_last_line_is_safe, ut_setup_tmp,
+                                        ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("preset", tests, NULL, NULL);
 }
