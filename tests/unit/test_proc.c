@@ -3,6 +3,7 @@
 
 #include <valgrind/valgrind.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -288,11 +289,49 @@ static void test_launch(void **state)
     free(log);
 }
 
+/* The cancel flag is per thread (yave-web runs creates in threads): another thread setting and
+ * clearing its own flag (a create that starts and ends) must not take this thread's away. A shared
+ * flag was cleared to NULL, and this thread's tool then ran to its end (60 s) uncancelled. */
+typedef struct {
+    volatile sig_atomic_t flag;
+    int rc;
+    yv_err err;
+} runner;
+
+static void *run_cancellable(void *arg)
+{
+    runner *r = arg;
+    char *argv[] = {"sleep", "60", NULL};
+    yv_proc_set_cancel(&r->flag);
+    r->rc = yv_proc_run(argv, NULL, &r->err);
+    yv_proc_set_cancel(NULL);
+    return NULL;
+}
+
+static void test_cancel_flag_per_thread(void **state)
+{
+    (void)state;
+    static runner r;
+    static volatile sig_atomic_t other;
+    pthread_t th;
+    r.flag = 0;
+    assert_int_equal(pthread_create(&th, NULL, run_cancellable, &r), 0);
+    usleep(300 * 1000);         /* the tool runs */
+    yv_proc_set_cancel(&other); /* this thread's own create starts … */
+    yv_proc_set_cancel(NULL);   /* … and ends */
+    int64_t t0 = yv_now_ms();
+    r.flag = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(r.rc, -1);
+    assert_true(yv_now_ms() - t0 < 30000); /* a bound on a hang: sleep 60 was not waited for */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_which, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_run_ok),
+        cmocka_unit_test(test_cancel_flag_per_thread),
         cmocka_unit_test_setup_teardown(test_run_failures, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_run_output),
         cmocka_unit_test(test_environment),
