@@ -23,10 +23,13 @@ int yv_root_trust(const char *root, yv_err *err);
 /* Creates the root (0755) and run/ (0700) when missing, after yv_root_trust passed. */
 int yv_root_ensure(const char *root, yv_err *err);
 
-/* Opens path (flags | O_NOFOLLOW | O_CLOEXEC) following no symlink in any component: each folder
- * is opened relative to the one before with O_NOFOLLOW (the root's own path is canonical, see
- * yv_root_resolve). -1 with errno, ELOOP when a symlink is in the way. */
+/* Opens path (flags | O_NOFOLLOW | O_CLOEXEC) following no symlink in any component (the root's own
+ * path is canonical, see yv_root_resolve): one openat2 with RESOLVE_NO_SYMLINKS, or where the
+ * kernel lacks it (before 5.6), yv_root_open_walk. -1 with errno, ELOOP when a symlink is in the
+ * way. */
 int yv_root_open(const char *path, int flags, mode_t mode);
+/* The same, each folder opened relative to the one before with O_NOFOLLOW. */
+int yv_root_open_walk(const char *path, int flags, mode_t mode);
 /* Fills err for a failed yv_root_open: "<what> <path>: …" (a symlink: YV_E_PERMISSION; ENOENT:
  * notfound_code). Returns -1. */
 int yv_root_open_error(yv_err *err, int errnum, yv_code notfound_code, const char *what,
