@@ -23,7 +23,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 # Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
 DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev
-DEB_TEST  := groff-base bsdextrautils valgrind cppcheck clang-tidy clang-format shellcheck curl nftables libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
+DEB_TEST  := groff-base man-db bsdextrautils valgrind cppcheck clang-tidy clang-format shellcheck curl nftables libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
 
 .PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks install uninstall valgrind lint
