@@ -172,7 +172,8 @@ valgrind: deps-test
 	@$(MAKE) --no-print-directory yave-tui $(VG_BIN)
 	@set -e; for t in $(VG_BIN); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
-	    --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+	    --errors-for-leak-kinds=definite,indirect --suppressions=tests/valgrind/libnftables.supp \
+	    $$t >/dev/null; done
 	@tests/valgrind/scenario $(CURDIR)/yave-tui
 
 asan: build/asan/yave-tui build/asan/yave-web $(UNIT_BIN) $(TOOL_BIN)
