@@ -92,6 +92,7 @@ typedef struct {
 } slot;
 static slot table[SLOTS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t table_cond = PTHREAD_COND_INITIALIZER;
 
 /* Under the lock: the entry of client, else a free or the least recently used idle one. */
 static slot *find_slot(const char *client, time_t now)
@@ -110,18 +111,41 @@ static slot *find_slot(const char *client, time_t now)
     return victim;
 }
 
-/* Takes one attempt from the address's budget; NULL when it is used up (or the table is full). */
+/* How long a check waits for the address's checks in flight to end before it gives up (429). */
+#define ADMIT_WAIT_SEC 10
+
+/* Takes one attempt from the address's budget; NULL when failures used it up (or the table is
+ * full). Checks in flight count against it, so parallel guesses never outnumber what is left; a
+ * check that finds the rest of the budget in flight waits for one to end (a client's parallel
+ * requests with the right password queue, they are not refused). The slot is found again after
+ * every wait: an idle one may have gone to another address meanwhile. */
 static slot *admit(const char *client)
 {
-    time_t now = time(NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ADMIT_WAIT_SEC;
     pthread_mutex_lock(&table_lock);
-    slot *s = find_slot(client, now);
-    if (s && now - s->since >= YV_AUTH_WINDOW_SEC) {
-        s->fails = 0;
-        s->since = now;
+    slot *s;
+    for (;;) {
+        time_t now = time(NULL);
+        s = find_slot(client, now);
+        if (s && now - s->since >= YV_AUTH_WINDOW_SEC) {
+            s->fails = 0;
+            s->since = now;
+        }
+        if (!s || s->fails >= YV_AUTH_BUDGET) {
+            s = NULL;
+            break;
+        }
+        if (s->fails + s->inflight < YV_AUTH_BUDGET) {
+            s->inflight++;
+            break;
+        }
+        if (pthread_cond_timedwait(&table_cond, &table_lock, &until) == ETIMEDOUT) {
+            s = NULL;
+            break;
+        }
     }
-    if (s && s->fails + s->inflight >= YV_AUTH_BUDGET) s = NULL;
-    if (s) s->inflight++;
     pthread_mutex_unlock(&table_lock);
     return s;
 }
@@ -134,6 +158,7 @@ static int finish(slot *s, bool failed)
     s->last = time(NULL);
     if (failed) s->fails++;
     int n = s->fails;
+    pthread_cond_broadcast(&table_cond); /* a waiting check may go now (or learn it may not) */
     pthread_mutex_unlock(&table_lock);
     return n;
 }

@@ -835,6 +835,31 @@ PY
 # Item 3 of issue 14: 300 connections from one address that never finish their request do not block
 # the API: at most 64 are held (per address), each is cut at the 10 s request deadline though it
 # sends a header line or a body byte every second, and an authenticated client elsewhere is answered within 2 s meanwhile.
+# Parallel requests with the right password are never throttled: checks in flight hold back the
+# guesses of an address (no more of them reach PAM than the budget has left), but a right one
+# waits its turn instead of getting 429. PAM is made slow (0.5 s a check) so that 30 parallel
+# logins from one address are in flight together; they got 429 as soon as 10 were.
+test_parallel_right_logins_are_never_throttled()
+{
+    local root t i p n=30 pids=() svc=${TAG}s ok=0
+    mktmp_into t
+    printf 'auth     optional  pam_exec.so quiet /bin/sleep 0.5\n%s\n%s\n' \
+        'auth     required  pam_unix.so nodelay' 'account  required  pam_unix.so' >"/etc/pam.d/$svc"
+    at_exit rm -f "/etc/pam.d/$svc"
+    web_root root
+    sed -i "s/^  pam_service: .*/  pam_service: $svc/" "$root/config.yaml"
+    start_web "$root"
+    for ((i = 0; i < n; i++)); do
+        curl -s --max-time 90 --interface 127.0.0.3 -K "$G/cred.in" -o /dev/null \
+            -w '%{http_code}' "$URL/v1/vms/" >"$t/code.$i" 2>/dev/null &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for ((i = 0; i < n; i++)); do [ "$(cat "$t/code.$i")" = 200 ] && ok=$((ok + 1)); done
+    assert_eq "$n" "$ok" "parallel logins with the right password answered 200"
+    stop_web
+}
+
 test_slow_clients_do_not_block_the_api()
 {
     local root t i code rep opened held left
