@@ -88,6 +88,54 @@ new_root()
     printf -v "$1" '%s' "$__nr_r"
 }
 
+# procs_with TEXT: "PID cmdline" of every process (but this one) whose command line holds TEXT.
+procs_with()
+{
+    "$PY" - "$1" <<'PY'
+import os, sys
+for p in os.listdir("/proc"):
+    if not p.isdigit() or int(p) == os.getpid():
+        continue
+    try:
+        c = open("/proc/%s/cmdline" % p, "rb").read()
+    except OSError:
+        continue
+    if sys.argv[1].encode() in c:
+        print(p, c.replace(b"\0", b" ").decode(errors="replace"))
+PY
+}
+# wait_line FILE TEXT PID SECONDS STEP: waits until FILE holds TEXT (checked every STEP s, for at
+# most SECONDS) while PID runs; fails without it, showing FILE.
+wait_line()
+{
+    local end=$((SECONDS + $4))
+    while [ "$SECONDS" -lt "$end" ] && ! grep -q "$2" "$1"; do
+        kill -0 "$3" 2>/dev/null || break
+        sleep "$5"
+    done
+    grep -q "$2" "$1" || fail "no '$2' line: $(cat "$1")"
+}
+# hold_root_lock ROOT: takes ROOT's lock (run/lock) in the background, as a `run` starting a QEMU
+# holds it, until release_root_lock (or the test's end). Only flock holds it (-o), not its sleep.
+hold_root_lock()
+{
+    flock -o "$1/run/lock" sleep 300 &
+    LOCK_HOLDER=$!
+    at_exit pkill -P "$LOCK_HOLDER" -x sleep
+    for _ in $(seq 50); do
+        flock -n "$1/run/lock" true || return 0
+        sleep 0.1
+    done
+    fail "could not take $1/run/lock"
+}
+
+# release_root_lock: lets go of the lock hold_root_lock took.
+release_root_lock()
+{
+    pkill -P "$LOCK_HOLDER" -x sleep
+    wait "$LOCK_HOLDER" 2>/dev/null
+}
+
 # ---- QEMU processes (a daemonized QEMU is not our child) ----
 
 QEMU_EXE=$(realpath "$(command -v qemu-system-x86_64)" 2>/dev/null)

@@ -18,34 +18,6 @@ secrets()
     chmod 600 "$1/rootpw" "$1/vncpw"
 }
 
-# procs_with TEXT: "PID cmdline" of every process (but this one) whose command line holds TEXT.
-procs_with()
-{
-    "$PY" - "$1" <<'PY'
-import os, sys
-for p in os.listdir("/proc"):
-    if not p.isdigit() or int(p) == os.getpid():
-        continue
-    try:
-        c = open("/proc/%s/cmdline" % p, "rb").read()
-    except OSError:
-        continue
-    if sys.argv[1].encode() in c:
-        print(p, c.replace(b"\0", b" ").decode(errors="replace"))
-PY
-}
-
-# wait_line FILE TEXT PID SECONDS: waits until FILE holds TEXT while PID runs; fails without it.
-wait_line()
-{
-    local end=$((SECONDS + $4))
-    while [ "$SECONDS" -lt "$end" ] && ! grep -q "$2" "$1"; do
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.2
-    done
-    grep -q "$2" "$1" || fail "no '$2' line: $(cat "$1")"
-}
-
 # a_root VAR: a root with one ordinary VM (so vnc_table.yaml exists and must come back unchanged)
 # and the preset `empty`, whose cloud image has no OS: its first boot never ends.
 a_root()
@@ -69,7 +41,7 @@ kill_first_boot()
         -m 64 -c 128 --install-timeout 600 </dev/null >"$t/out" 2>"$t/err" &
     pid=$!
     at_exit kill -KILL "$pid"
-    wait_line "$t/err" 'create: first boot' "$pid" 120
+    wait_line "$t/err" 'create: first boot' "$pid" 120 0.2
     QPID=$(cat "$root/run/pc.pid" 2>/dev/null)
     { [[ "$QPID" =~ ^[0-9]+$ ]] && is_qemu "$QPID"; } || fail "no QEMU of the first boot"
     # the seed (it holds the root password's hash) lives in the VM's private folder under

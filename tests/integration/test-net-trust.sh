@@ -4,63 +4,15 @@
 # removes the rules no VM owns while a running VM's rules stay. Each test in a network namespace of
 # its own with real nft and a real QEMU (TCG). Needs root (CAP_NET_ADMIN), nft, ip.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net-lib.sh"
 
-# ---- helpers of this file (the namespace part of test-net.sh) ----
-
-# new_ns N: the namespace yvnt-$$-N (lo up) as $NS, deleted when the test ends — after everything
-# registered later (QEMUs, roots) is cleaned up.
-new_ns()
-{
-    NS=yvnt-$$-$1
-    ip netns add "$NS" || fail "cannot create the network namespace $NS (root needed)"
-    at_exit ip netns delete "$NS"
-    nsx ip link set lo up || fail "lo up in $NS"
-}
-
-# nsx CMD...: CMD inside the test's namespace.
-nsx()
-{
-    ip netns exec "$NS" "$@"
-}
-
-# yvn ROOT ARGS...: the batch front end on ROOT, inside the namespace.
-yvn()
-{
-    local r=$1
-    shift
-    nsx "$YAVE_TEST_BIN" --batch --root "$r" "$@"
-}
-
-# add_bridge NAME: a bridge in the namespace, up.
-add_bridge()
-{
-    nsx ip link add "$1" type bridge || fail "cannot add bridge $1"
-    nsx ip link set "$1" up || fail "cannot set $1 up"
-}
+# ---- helpers of this file (the namespace helpers are in net-lib.sh) ----
 
 # mkvm_net ROOT NAME: a tiny VM on br0 (no UEFI, 64 MiB disk and memory).
 mkvm_net()
 {
     expect_exit 0 yvn "$1" create --no-ovmf -c 64 -m 64 --master br0 --name "$2" \
         --vnc-password Abcdefgh
-}
-
-# tap_of VM: yv + the first 8 hex digits of MD5(VM) + n0.
-tap_of()
-{
-    printf 'yv%sn0\n' "$(printf '%s' "$1" | md5sum | cut -c1-8)"
-}
-
-# chain_of IFNAME: tap_ followed by the hex of the interface name's bytes.
-chain_of()
-{
-    printf 'tap_%s\n' "$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')"
-}
-
-# ruleset: the namespace's ruleset as text.
-ruleset()
-{
-    nsx nft list ruleset || fail "nft list ruleset failed"
 }
 
 # has_rules IFNAME: the ruleset has IFNAME's chain (0) or not (1).
@@ -89,7 +41,7 @@ EOF
 start()
 {
     expect_exit 0 yvn "$1" run --name "$2"
-    has_rules "$(tap_of "$2")" || fail "no rules for $2's TAP after run"
+    has_rules "$(expected_tap "$2")" || fail "no rules for $2's TAP after run"
 }
 
 # ---- the tests ----
@@ -103,7 +55,7 @@ test_broken_config_does_not_keep_rules()
     new_root root
     add_bridge br0
     mkvm_net "$root" b1
-    tap=$(tap_of b1)
+    tap=$(expected_tap b1)
     start "$root" b1
     pid=$(cat "$root/run/b1.pid") || fail "no pidfile"
     printf 'name: [broken\n' >"$root/b1.vm/config.yaml"
@@ -137,8 +89,8 @@ test_reconcile_removes_rules_no_vm_owns()
     mkvm_net "$root" r1
     mkvm_net "$root" s1
     mkvm_net "$root2" s1
-    r1tap=$(tap_of r1)
-    s1tap=$(tap_of s1)
+    r1tap=$(expected_tap r1)
+    s1tap=$(expected_tap s1)
     start "$root" r1
     start "$root2" s1
     hand_rule yvdeadbeefn0 ghost
@@ -176,7 +128,7 @@ test_preset_first_boot_on_a_bridge()
     printf 'Root-pw-77\n' >"$t/rootpw"
     chmod 600 "$t/rootpw"
     before=$(snapshot_root "$root" | grep -v '^\./run')
-    tap=$(tap_of pb)
+    tap=$(expected_tap pb)
     yvn "$root" create --name pb --preset empty --root-password-file "$t/rootpw" \
         --vnc-password Abcdefgh --master br0 --no-ovmf -m 64 --install-timeout 20 \
         </dev/null >"$t/out" 2>"$t/err" &
@@ -205,23 +157,16 @@ test_preset_first_boot_on_a_bridge()
 # the waiting run, and netdev attaches a TAP made by hand.
 test_netdev_never_waits_for_the_root_lock()
 {
-    local root holder tap rc=0
+    local root tap rc=0
     new_ns 4
     new_root root
     add_bridge br0
     mkvm_net "$root" h1
-    tap=$(tap_of h1)
+    tap=$(expected_tap h1)
     nsx ip tuntap add dev "$tap" mode tap || fail "ip tuntap add $tap"
     printf '999999999\n' >"$root/run/x.pid" # a dead QEMU's leftover
     : >"$root/run/x.sock"
-    # -o: only flock holds the lock (not its sleep); it lets go when its sleep is killed
-    flock -o "$root/run/lock" sleep 300 &
-    holder=$!
-    at_exit pkill -P "$holder" -x sleep
-    for _ in $(seq 50); do
-        flock -n "$root/run/lock" true || break
-        sleep 0.1
-    done
+    hold_root_lock "$root"
     timeout 60 ip netns exec "$NS" "$YAVE_TEST_BIN" --batch --root "$root" netdev --name h1 \
         --ifname "$tap" up >/dev/null 2>&1 || rc=$?
     [ "$rc" -ne 124 ] || fail "netdev up waited for the root lock (a run holding it would hang)"

@@ -5,43 +5,11 @@
 # (written into the TAP, captured on another bridge port), hostile interface names, a missing
 # bridge, the netdevup script, and a VM killed with -9. Needs root (CAP_NET_ADMIN), nft, ip.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net-lib.sh"
 
 FORGED_MAC=52:54:00:de:ad:01
 
 # ---- helpers of this file ----
-
-# new_ns N: creates the namespace yvt-$$-N (lo up, no IPv6 chatter) as $NS, deleted when the test
-# ends — after everything registered later (QEMUs, roots) is cleaned up.
-new_ns()
-{
-    NS=yvt-$$-$1
-    ip netns add "$NS" || fail "cannot create the network namespace $NS (root needed)"
-    at_exit ip netns delete "$NS"
-    nsx ip link set lo up || fail "lo up in $NS"
-    nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
-        true
-}
-
-# nsx CMD...: CMD inside the test's namespace.
-nsx()
-{
-    ip netns exec "$NS" "$@"
-}
-
-# yvn ROOT ARGS...: the batch front end on ROOT, inside the namespace.
-yvn()
-{
-    local r=$1
-    shift
-    nsx "$YAVE_TEST_BIN" --batch --root "$r" "$@"
-}
-
-# add_bridge NAME: a bridge in the namespace, up.
-add_bridge()
-{
-    nsx ip link add "$1" type bridge || fail "cannot add bridge $1"
-    nsx ip link set "$1" up || fail "cannot set $1 up"
-}
 
 # mkvm_net ROOT NAME [MASTER]: a tiny VM with a tap network (no UEFI, 64 MiB disk and memory).
 mkvm_net()
@@ -61,18 +29,6 @@ mac_of()
 {
     expect_exit 0 yvn "$1" --json status --name "$2"
     jv 'd["networks"][0]["mac"]'
-}
-
-# expected_tap VM: yv + the first 8 hex digits of MD5(VM) + n0.
-expected_tap()
-{
-    printf 'yv%sn0\n' "$(printf '%s' "$1" | md5sum | cut -c1-8)"
-}
-
-# chain_of IFNAME: tap_ followed by the hex of the interface name's bytes.
-chain_of()
-{
-    printf 'tap_%s\n' "$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')"
 }
 
 # fw TAP MAC: the namespace's ruleset as seen by `nft -j list ruleset`, summarised for TAP:
@@ -163,12 +119,6 @@ wait_link_gone()
 persistent_tap()
 {
     nsx ip tuntap add dev "$1" mode tap || fail "ip tuntap add $1"
-}
-
-# ruleset: the namespace's ruleset as text.
-ruleset()
-{
-    nsx nft list ruleset || fail "nft list ruleset failed"
 }
 
 # netdev_script NAME: netdevup/netdevdown where the binary finds it (core/lifecycle.c find_script).

@@ -34,23 +34,6 @@ empty_preset()
     printf 'cloudimg: empty.qcow2\n' >"$1/$2.preset/config.yaml"
 }
 
-# procs_with TEXT: "PID cmdline" of every process (but this one) whose command line holds TEXT.
-procs_with()
-{
-    "$PY" - "$1" <<'PY'
-import os, sys
-for p in os.listdir("/proc"):
-    if not p.isdigit() or int(p) == os.getpid():
-        continue
-    try:
-        c = open("/proc/%s/cmdline" % p, "rb").read()
-    except OSError:
-        continue
-    if sys.argv[1].encode() in c:
-        print(p, c.replace(b"\0", b" ").decode(errors="replace"))
-PY
-}
-
 # assert_nothing_left ROOT SNAPSHOT TMPDIR NAME: a failed create of NAME left no trace.
 assert_nothing_left()
 {
@@ -61,18 +44,6 @@ assert_nothing_left()
     assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR (the seed folder)"
     p=$(procs_with "$root/")
     assert_eq "" "$p" "processes still using the root (QEMU)"
-}
-
-# wait_line FILE TEXT PID SECONDS STEP: waits until FILE holds TEXT (checked every STEP s, for at
-# most SECONDS) while PID runs; fails without it, showing FILE.
-wait_line()
-{
-    local end=$((SECONDS + $4))
-    while [ "$SECONDS" -lt "$end" ] && ! grep -q "$2" "$1"; do
-        kill -0 "$3" 2>/dev/null || break
-        sleep "$5"
-    done
-    grep -q "$2" "$1" || fail "no '$2' line: $(cat "$1")"
 }
 
 # a root with one ordinary VM (so vnc_table.yaml exists and must stay unchanged) and the empty preset

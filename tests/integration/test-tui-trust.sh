@@ -241,17 +241,10 @@ test_errors_escape_control_characters()
 # list paints and keys answer; once the lock is free, the leftover goes.
 test_reaping_never_waits_for_the_root_lock()
 {
-    local root holder
+    local root
     tui_root root rl1
     mkdir "$root/.gone.vm.part" || fail "mkdir"
-    # -o: only flock holds the lock (not its sleep); it lets go when its sleep is killed
-    flock -o "$root/run/lock" sleep 300 &
-    holder=$!
-    at_exit pkill -P "$holder" -x sleep
-    for _ in $(seq 50); do
-        flock -n "$root/run/lock" true || break
-        sleep 0.1
-    done
+    hold_root_lock "$root"
     tui_start "$root"
     wait_row rl1 '^rl1 +stopped '
     keys '?'
@@ -259,8 +252,7 @@ test_reaping_never_waits_for_the_root_lock()
     keys '?'
     wait_screen '^NAME +STATE'
     [ -d "$root/.gone.vm.part" ] || fail "reaped although the root lock was held"
-    pkill -P "$holder" -x sleep
-    wait "$holder" 2>/dev/null
+    release_root_lock
     for _ in $(seq 300); do # a bound on a hang: 30 s
         [ -d "$root/.gone.vm.part" ] || break
         sleep 0.1
