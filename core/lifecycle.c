@@ -224,7 +224,7 @@ static int check_vm_files(const char *root, const launch_ctx *c, yv_err *err)
         rc = yv_root_check_regular(p, err);
         free(p);
     }
-    char *pid = yv_asprintf("%s/run/%s.pid", root, c->v->name);
+    char *pid = yv_vmstate_pidfile(root, c->v->name);
     if (rc == 0) rc = yv_root_check_regular(pid, err);
     free(pid);
     return rc;
