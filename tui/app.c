@@ -183,28 +183,6 @@ static void draw_frame(yv_app *a)
 
 /* ---- keys ---- */
 
-static void confirmed(yv_app *a)
-{
-    const char *name_arg[] = {"--name", a->pending_vm, NULL};
-    const char *force_arg[] = {"--name", a->pending_vm, "--force", NULL};
-    const yv_monitor_vm *v = yv_monitor_find(a->mon, a->pending_vm);
-    char tap[16] = "";
-    if (v && v->valid && v->vm.nnets) yv_vm_tap_name(&v->vm, 0, tap);
-    const char *net_down[] = {"--name", a->pending_vm, "--ifname", tap, "down", NULL};
-    switch (a->pending) {
-    case ACT_FORCE: yv_job_start(a, ACT_FORCE, a->pending_vm, force_arg, NULL, NULL); break;
-    case ACT_DELETE:
-        yv_job_start(a, ACT_DELETE, a->pending_vm, v && v->pid > 0 ? force_arg : name_arg, NULL,
-                     NULL);
-        break;
-    case ACT_NET_DOWN:
-        if (tap[0]) yv_job_start(a, ACT_NET_DOWN, a->pending_vm, net_down, NULL, NULL);
-        break;
-    default: break;
-    }
-    a->pending = ACT_NONE;
-}
-
 static int on_key(yv_app *a, wint_t ch, bool is_key)
 {
     if (is_key && ch == KEY_RESIZE) return KEY_REDRAW;
@@ -214,11 +192,11 @@ static int on_key(yv_app *a, wint_t ch, bool is_key)
         yv_dialog_result r = yv_dialog_key(&a->dialog, ch, is_key);
         if (r == YV_DIALOG_NONE) return KEY_IGNORED;
         a->dialog_open = false;
-        if (r == YV_DIALOG_YES && a->pending != ACT_NONE) confirmed(a);
-        else if (a->pending != ACT_NONE)
+        if (r == YV_DIALOG_YES && a->pending) yv_job_action(a, a->pending, a->pending_vm);
+        else if (a->pending)
             yv_app_status(a, false, "%s %s: cancelled (only %lc confirms)", a->dialog.title,
                           a->pending_vm, (wint_t)a->dialog.yes_key);
-        a->pending = ACT_NONE;
+        a->pending = NULL;
         return KEY_REDRAW;
     }
     switch (a->screen) {

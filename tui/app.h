@@ -8,43 +8,13 @@
 #include <sys/types.h>
 #include <wchar.h>
 
+#include "actions.h"
 #include "core/config.h"
 #include "core/monitor.h"
 #include "widgets/dialog.h"
 #include "widgets/form.h"
 #include "widgets/table.h"
 #include "widgets/theme.h"
-
-typedef enum {
-    ACT_NONE,
-    ACT_RUN,
-    ACT_SHUTDOWN,
-    ACT_FORCE,
-    ACT_CREATE,
-    ACT_PRESET,
-    ACT_DELETE,
-    ACT_NET_UP,
-    ACT_NET_DOWN,
-    ACT_DETAILS,
-    ACT_FILTER,
-    ACT_HELP,
-    ACT_QUIT,
-} yv_action;
-
-/* One key of the table that drives dispatch, the key bar and the help screen. */
-typedef struct {
-    wint_t ch;         /* a character, or 0 */
-    int code;          /* a curses KEY_* code, or 0 */
-    const char *shown; /* "r", "Enter", "/" */
-    const char *label; /* for the key bar */
-    const char *help;  /* for the help screen */
-    yv_action act;
-    bool in_bar;
-} yv_key;
-
-extern const yv_key yv_keys[];
-extern const int yv_nkeys;
-yv_action yv_keys_lookup(wint_t ch, bool is_key);
 
 typedef enum { SCR_LIST, SCR_FORM, SCR_DETAILS, SCR_HELP } yv_screen;
 
@@ -75,7 +45,7 @@ typedef struct {
     yv_screen screen;
     bool dialog_open;
     yv_dialog dialog;
-    yv_action pending; /* what the open confirmation dialog confirms */
+    const yv_action_row *pending; /* what the open confirmation dialog confirms */
     char pending_vm[64];
     yv_form *form;
     yv_action form_kind; /* ACT_CREATE or ACT_PRESET */
@@ -120,6 +90,9 @@ int yv_help_key(yv_app *a, wint_t ch, bool is_key);
  * argv. Returns 0, or -1 with the status line set. */
 int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
                  const char *secret3, const char *secret4);
+/* Carries out the batch action r on vm: its arguments from the row, the row's status when it
+ * starts. Nothing when an argument cannot be built (the network went away meanwhile). */
+void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm);
 const yv_job *yv_job_for(const yv_app *a, const char *vm);
 size_t yv_job_pollfds(yv_app *a, struct pollfd *fds, size_t max);
 void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n);

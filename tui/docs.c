@@ -136,11 +136,11 @@ static void man_commands(FILE *out)
 static void man_keys(FILE *out)
 {
     fputs(".SH KEYS\nIn the full\\-screen manager (also shown by \\fB?\\fR):\n", out);
-    for (int i = 0; i < yv_nkeys; i++) {
+    for (int i = 0; i < yv_nactions; i++) {
         fputs(".TP\n\\fB", out);
-        roff(out, yv_keys[i].shown);
+        roff(out, yv_actions[i].shown);
         fputs("\\fR\n", out);
-        roff(out, yv_keys[i].help);
+        roff(out, yv_actions[i].help);
         fputc('\n', out);
     }
     fputs(".TP\n\\fBUp\\fR, \\fBDown\\fR, \\fBPgUp\\fR, \\fBPgDn\\fR, \\fBHome\\fR, \\fBEnd\\fR, "

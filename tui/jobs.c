@@ -15,21 +15,6 @@
 #include "app.h"
 #include "core/util.h"
 
-static const char *verb_of(yv_action act)
-{
-    switch (act) {
-    case ACT_RUN: return "run";
-    case ACT_SHUTDOWN:
-    case ACT_FORCE: return "shutdown";
-    case ACT_CREATE:
-    case ACT_PRESET: return "create";
-    case ACT_DELETE: return "delete";
-    case ACT_NET_UP:
-    case ACT_NET_DOWN: return "netdev";
-    default: return NULL;
-    }
-}
-
 /* A pipe whose read end carries a secret to the child (never on its command line). */
 static int secret_pipe(const char *secret)
 {
@@ -72,7 +57,7 @@ int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *ar
     argv[n++] = "--json";
     argv[n++] = "--root";
     argv[n++] = a->root;
-    argv[n++] = verb_of(act);
+    argv[n++] = yv_actions_of(act)->verb;
     for (int i = 0; args && args[i] && n < 38; i++) argv[n++] = args[i];
     argv[n] = NULL;
     if (pipe2(op, O_CLOEXEC) < 0)
@@ -106,6 +91,20 @@ int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *ar
     j->next = a->jobs;
     a->jobs = j;
     return 0;
+}
+
+void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
+{
+    char tap[16], store[YV_ACTION_ARGS][128], timeout[24], status[256];
+    const char *argv[YV_ACTION_ARGS + 1];
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
+    yv_action_subst s = yv_actions_subst(vm, v, tap);
+    if (yv_actions_argv(r, &s, v && v->pid > 0, store, argv) < 0) return;
+    yv_job_start(a, r->act, vm, argv, NULL, NULL);
+    snprintf(timeout, sizeof timeout, "%ld", a->cfg.shutdown_timeout);
+    s.timeout = timeout;
+    if (r->started && yv_actions_expand(r->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
 }
 
 const yv_job *yv_job_for(const yv_app *a, const char *vm)
@@ -197,20 +196,11 @@ static void read_err(yv_app *a, yv_job *j)
 static const char *done_text(const yv_job *j, json_t *res)
 {
     static char buf[256];
-    switch (j->act) {
-    case ACT_RUN: snprintf(buf, sizeof buf, "%s started", j->vm); break;
-    case ACT_SHUTDOWN:
-    case ACT_FORCE:
-        snprintf(buf, sizeof buf, "%s stopped (by %s)", j->vm,
-                 json_string_value(json_object_get(res, "stopped_by")) ?: "?");
-        break;
-    case ACT_DELETE: snprintf(buf, sizeof buf, "%s deleted", j->vm); break;
-    case ACT_CREATE:
-    case ACT_PRESET: snprintf(buf, sizeof buf, "%s created", j->vm); break;
-    case ACT_NET_UP: snprintf(buf, sizeof buf, "%s: network attached", j->vm); break;
-    case ACT_NET_DOWN: snprintf(buf, sizeof buf, "%s: network detached", j->vm); break;
-    default: snprintf(buf, sizeof buf, "%s: done", j->vm);
-    }
+    const yv_action_row *r = yv_actions_of(j->act);
+    yv_action_subst s = {
+        .vm = j->vm, .stopped_by = json_string_value(json_object_get(res, "stopped_by")) ?: "?"};
+    if (!r || !r->done || yv_actions_expand(r->done, &s, buf, sizeof buf) < 0)
+        snprintf(buf, sizeof buf, "%s: done", j->vm);
     return buf;
 }
 
@@ -237,7 +227,7 @@ static void finish(yv_app *a, yv_job *j)
                      j->vm, pw);
             yv_dialog_notice(&a->dialog, "VNC password", text);
             a->dialog_open = true;
-            a->pending = ACT_NONE;
+            a->pending = NULL;
         }
     }
     json_decref(res);

@@ -163,8 +163,9 @@ static void draw_keybar(yv_app *a)
 {
     yv_keybar_item items[32];
     int n = 0;
-    for (int i = 0; i < yv_nkeys && n < 32; i++)
-        if (yv_keys[i].in_bar) items[n++] = (yv_keybar_item){yv_keys[i].shown, yv_keys[i].label};
+    for (int i = 0; i < yv_nactions && n < 32; i++)
+        if (yv_actions[i].in_bar)
+            items[n++] = (yv_keybar_item){yv_actions[i].shown, yv_actions[i].label};
     yv_keybar_draw(stdscr, a->rows - 1, a->cols, items, n, &a->theme);
 }
 
@@ -220,78 +221,54 @@ static int filter_key(yv_app *a, wint_t ch, bool is_key)
     return KEY_REDRAW;
 }
 
-static void confirm(yv_app *a, yv_action act, const char *vm, const char *title, const char *fmt,
-                    wint_t key)
+/* The question of r about the VM v (destructive actions ask first). */
+static void confirm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
 {
     char text[256];
-    snprintf(text, sizeof text, fmt, vm);
-    yv_dialog_confirm(&a->dialog, title, text, key);
+    const char *t = v->pid > 0 && r->confirm_running ? r->confirm_running : r->confirm;
+    yv_action_subst s = {.vm = v->name};
+    if (yv_actions_expand(t, &s, text, sizeof text) < 0)
+        snprintf(text, sizeof text, "%s?", v->name);
+    yv_dialog_confirm(&a->dialog, r->confirm_title, text, r->confirm_key);
     a->dialog_open = true;
-    a->pending = act;
-    snprintf(a->pending_vm, sizeof a->pending_vm, "%s", vm);
+    a->pending = r;
+    snprintf(a->pending_vm, sizeof a->pending_vm, "%s", v->name);
 }
 
-/* Starts act on the selected VM, after checking it makes sense now. */
-static int on_vm(yv_app *a, yv_action act)
+/* Starts the batch action r on the selected VM v, after checking it makes sense now. */
+static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
 {
-    const yv_monitor_vm *v = yv_list_selected(a);
-    if (!v) return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
+    char why[128];
     const yv_job *busy = yv_job_for(a, v->name);
     /* a force stop may overtake a graceful shutdown that is counting down; nothing else overlaps */
-    if (busy && !(act == ACT_FORCE && busy->act == ACT_SHUTDOWN) && act != ACT_DETAILS)
+    if (busy && !(r->overtakes && busy->act == r->overtakes))
         return yv_app_status(a, true, "%s: an action is already in progress", v->name), KEY_REDRAW;
-    bool live = v->pid > 0;
-    char tap[16] = "";
-    if (v->valid && v->vm.nnets) yv_vm_tap_name(&v->vm, 0, tap);
-    const char *name_arg[] = {"--name", v->name, NULL};
-    const char *net_up[] = {"--name", v->name, "--ifname", tap, "up", NULL};
-    switch (act) {
-    case ACT_RUN:
-        if (live) return yv_app_status(a, true, "%s is already running", v->name), KEY_REDRAW;
-        yv_job_start(a, act, v->name, name_arg, NULL, NULL);
-        yv_app_status(a, false, "starting %s…", v->name);
-        break;
-    case ACT_SHUTDOWN:
-        if (!live) return yv_app_status(a, true, "%s is not running", v->name), KEY_REDRAW;
-        yv_job_start(a, act, v->name, name_arg, NULL, NULL);
-        yv_app_status(a, false, "asked %s to shut down (ACPI); escalating after %lds", v->name,
-                      a->cfg.shutdown_timeout);
-        break;
-    case ACT_FORCE:
-        if (!live) return yv_app_status(a, true, "%s is not running", v->name), KEY_REDRAW;
-        confirm(a, act, v->name, "Force stop",
-                "Stop %s now? The guest gets no chance to shut "
-                "down cleanly.",
-                L'y');
-        break;
-    case ACT_DELETE:
-        confirm(a, act, v->name, "Delete",
-                live ? "Delete %s? It is RUNNING: it will be stopped, "
-                       "and its disks removed for good."
-                     : "Delete %s and its disks for good?",
-                L'y');
-        break;
-    case ACT_NET_UP:
-        if (!live || !tap[0])
-            return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
-        yv_job_start(a, act, v->name, net_up, NULL, NULL);
-        break;
-    case ACT_NET_DOWN:
-        if (!live || !tap[0])
-            return yv_app_status(a, true, "%s: no running network", v->name), KEY_REDRAW;
-        confirm(a, act, v->name, "Detach network",
-                "Detach %s from its bridge? The guest loses "
-                "its network until n re-attaches it.",
-                L'y');
-        break;
+    if (yv_actions_refusal(r, v, why, sizeof why))
+        return yv_app_status(a, true, "%s", why), KEY_REDRAW;
+    if (r->confirm_title) confirm(a, r, v);
+    else yv_job_action(a, r, v->name);
+    return KEY_REDRAW;
+}
+
+/* The actions carried out inside the TUI: modes and screens. */
+static int on_local(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
+{
+    switch (r->act) {
+    case ACT_QUIT: return KEY_QUIT;
+    case ACT_HELP:
+        a->help_top = 0;
+        a->screen = SCR_HELP;
+        return KEY_REDRAW;
+    case ACT_FILTER: a->filtering = true; return KEY_REDRAW;
+    case ACT_CREATE:
+    case ACT_PRESET: yv_form_open(a, r->act); return KEY_REDRAW;
     case ACT_DETAILS:
         snprintf(a->details_vm, sizeof a->details_vm, "%s", v->name);
         a->details_top = 0;
         a->screen = SCR_DETAILS;
-        break;
-    default: break;
+        return KEY_REDRAW;
+    default: return KEY_IGNORED;
     }
-    return KEY_REDRAW;
 }
 
 int yv_list_key(yv_app *a, wint_t ch, bool is_key)
@@ -300,23 +277,18 @@ int yv_list_key(yv_app *a, wint_t ch, bool is_key)
     if (is_key && yv_table_key(a->table, (int)ch)) return KEY_REDRAW;
     if (!is_key && (ch == L'j' || ch == L'k'))
         return yv_table_key(a->table, (int)ch) ? KEY_REDRAW : KEY_IGNORED;
-    yv_action act = yv_keys_lookup(ch, is_key);
-    switch (act) {
-    case ACT_QUIT: return KEY_QUIT;
-    case ACT_HELP:
-        a->help_top = 0;
-        a->screen = SCR_HELP;
-        return KEY_REDRAW;
-    case ACT_FILTER: a->filtering = true; return KEY_REDRAW;
-    case ACT_CREATE:
-    case ACT_PRESET: yv_form_open(a, act); return KEY_REDRAW;
-    case ACT_NONE:
+    const yv_action_row *r = yv_actions_key(ch, is_key);
+    if (!r) {
         if (!is_key && ch == 27 && a->filter[0]) {
             a->filter[0] = '\0';
             yv_table_set_filter(a->table, "");
             return KEY_REDRAW;
         }
         return KEY_IGNORED;
-    default: return on_vm(a, act);
     }
+    const yv_monitor_vm *v = r->need == YV_NEED_NOTHING ? NULL : yv_list_selected(a);
+    if (r->need != YV_NEED_NOTHING && !v)
+        return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
+    /* the actions run by a child; create and preset build their arguments in a form */
+    return r->verb && r->args[0] ? on_vm(a, r, v) : on_local(a, r, v);
 }

@@ -129,7 +129,7 @@ static void draw_lines(yv_app *a, lines *l, int *top, const char *title)
 /* Esc, or the key of the table that opened a view (Enter, ?) or quits, goes back to the list. */
 static int scroll_key(int *top, wint_t ch, bool is_key, yv_screen *screen)
 {
-    yv_action act = yv_keys_lookup(ch, is_key);
+    yv_action act = yv_actions_lookup(ch, is_key);
     if ((!is_key && ch == 27) || act == ACT_QUIT || act == ACT_HELP || act == ACT_DETAILS) {
         *screen = SCR_LIST;
         return KEY_REDRAW;
@@ -162,8 +162,8 @@ void yv_help_draw(yv_app *a)
     lines l = {0};
     curs_set(0);
     add(&l, "Keys:");
-    for (int i = 0; i < yv_nkeys; i++)
-        add(&l, "  %-7s %-8s %s", yv_keys[i].shown, yv_keys[i].label, yv_keys[i].help);
+    for (int i = 0; i < yv_nactions; i++)
+        add(&l, "  %-7s %-8s %s", yv_actions[i].shown, yv_actions[i].label, yv_actions[i].help);
     add(&l, "  %-7s %-8s %s", "Up/Down", "", "move (also j/k, PgUp/PgDn, Home/End)");
     add(&l, "%s", "");
     add(&l, "States: running, paused, starting, shutting-down, stopped, crashed (QEMU died),");

@@ -242,17 +242,22 @@ test_delete_confirm()
     tui_quit
 }
 
-# g. ? shows every key of the table (read from tui/keys.c) with its label and help.
-# key_table: the entries of tui/keys.c, one a line: shown<TAB>label<TAB>help<TAB>in_bar.
+# g. ? shows every key of the table (read from tui/actions.c) with its label and help.
+# key_table: the rows of tui/actions.c, one a line: shown<TAB>label<TAB>help<TAB>in_bar.
 key_table()
 {
-    "$PY" - "$REPO_DIR/tui/keys.c" <<'EOF'
+    "$PY" - "$REPO_DIR/tui/actions.c" <<'EOF'
 import re, sys
 src = open(sys.argv[1]).read()
 s = r'"((?:[^"\\]|\\.)*)"'
-for m in re.finditer(r"\{\s*L'(?:\\.|[^'])+'\s*,\s*[^,{}]+,\s*" + s + r"\s*,\s*" + s + r"\s*,\s*" + s
-                     + r"\s*,\s*ACT_\w+\s*,\s*(true|false)\s*\}", src):
-    print("\t".join(m.groups()))
+def text(row, name):  # a field's string, adjacent literals joined
+    m = re.search(r"\." + name + r"\s*=\s*((?:" + s + r"\s*)+)", row)
+    return "".join(re.findall(s, m.group(1))) if m else None
+for row in re.split(r"\{\s*\.act\s*=\s*ACT_", src)[1:]:
+    f = [text(row, k) for k in ("shown", "label", "help")]
+    if None not in f and re.search(r"\.(ch|code)\s*=", row):
+        bar = "true" if re.search(r"\.in_bar\s*=\s*true", row) else "false"
+        print("\t".join(f + [bar]))
 EOF
 }
 
@@ -263,8 +268,8 @@ test_help_lists_every_key()
     tui_start "$root"
     entries=$(key_table)
     n=$(grep -c . <<<"$entries")
-    [ "$n" -ge 10 ] && [ "$n" -eq "$(grep -c "{L'" "$REPO_DIR/tui/keys.c")" ] ||
-        fail "parsed $n keys from tui/keys.c"
+    [ "$n" -ge 10 ] && [ "$n" -eq "$(grep -c "{\.act = ACT_" "$REPO_DIR/tui/actions.c")" ] ||
+        fail "parsed $n keys from tui/actions.c"
     keys '?'
     wait_screen 'Help'
     wait_screen '^Keys:'

@@ -1,0 +1,169 @@
+/* actions: the TUI's table of actions, read alone — every row reachable by one key of its own,
+ * destructive rows behind an upper-case key and a question, the child's arguments each row builds,
+ * and the texts of the status line. */
+#include "unit.h"
+
+#include <curses.h>
+#include <wctype.h>
+
+/* The TUI is not in the unit tests' link line: the table (core only beside curses) is compiled in.
+ */
+#include "../../tui/actions.c"
+
+static yv_monitor_vm vm_of(const char *name, pid_t pid, yv_net *net)
+{
+    yv_monitor_vm v = {.name = (char *)name, .valid = true, .pid = pid};
+    v.vm.name = (char *)name;
+    v.vm.nets = net;
+    v.vm.nnets = net ? 1 : 0;
+    return v;
+}
+
+static void test_every_row_has_one_key_of_its_own(void **state)
+{
+    (void)state;
+    for (int i = 0; i < yv_nactions; i++) {
+        const yv_action_row *r = &yv_actions[i];
+        assert_true(r->ch || r->code);
+        assert_non_null(r->shown);
+        assert_non_null(r->label);
+        assert_non_null(r->help);
+        assert_ptr_equal(yv_actions_of(r->act), r);
+        if (r->ch) assert_ptr_equal(yv_actions_key(r->ch, false), r);
+        if (r->code) assert_ptr_equal(yv_actions_key((wint_t)r->code, true), r);
+        for (int j = 0; j < i; j++) {
+            assert_int_not_equal(r->act, yv_actions[j].act);
+            if (r->ch) assert_int_not_equal(r->ch, yv_actions[j].ch);
+            if (r->code) assert_int_not_equal(r->code, yv_actions[j].code);
+        }
+    }
+    assert_null(yv_actions_key(L'x', false));
+    assert_int_equal(yv_actions_lookup(L'x', false), ACT_NONE);
+    assert_int_equal(yv_actions_lookup(L'\n', false), ACT_DETAILS);
+    assert_int_equal(yv_actions_lookup(KEY_ENTER, true), ACT_DETAILS);
+}
+
+/* Destructive = asks first: an upper-case key, a confirming key, a question naming the VM; and
+ * every upper-case key is such an action (a Shift is the first guard, the question the second). */
+static void test_destructive_rows_ask_behind_upper_case_keys(void **state)
+{
+    (void)state;
+    int asking = 0;
+    for (int i = 0; i < yv_nactions; i++) {
+        const yv_action_row *r = &yv_actions[i];
+        bool upper = r->ch && iswupper(r->ch);
+        assert_int_equal(upper, r->confirm_title != NULL);
+        if (!r->confirm_title) continue;
+        asking++;
+        assert_true(r->confirm_key != 0);
+        assert_non_null(strstr(r->confirm, "{vm}"));
+        if (r->confirm_running) assert_non_null(strstr(r->confirm_running, "{vm}"));
+        assert_non_null(r->verb);
+        assert_int_not_equal(r->need, YV_NEED_NOTHING);
+    }
+    assert_int_equal(asking, 3); /* K, D, N */
+}
+
+static void assert_argv(const yv_action_row *r, const yv_action_subst *s, bool running,
+                        const char *const *want)
+{
+    char store[YV_ACTION_ARGS][128];
+    const char *argv[YV_ACTION_ARGS + 1];
+    assert_int_equal(yv_actions_argv(r, s, running, store, argv), 0);
+    int i = 0;
+    for (; want[i]; i++) {
+        assert_non_null(argv[i]);
+        assert_string_equal(argv[i], want[i]);
+    }
+    assert_null(argv[i]);
+}
+
+static void test_batch_arguments_of_each_row(void **state)
+{
+    (void)state;
+    yv_action_subst s = {.vm = "web1", .tap = "yvtap0"};
+    assert_argv(yv_actions_of(ACT_RUN), &s, false, (const char *[]){"--name", "web1", NULL});
+    assert_argv(yv_actions_of(ACT_SHUTDOWN), &s, true, (const char *[]){"--name", "web1", NULL});
+    assert_argv(yv_actions_of(ACT_FORCE), &s, true,
+                (const char *[]){"--name", "web1", "--force", NULL});
+    assert_argv(yv_actions_of(ACT_DELETE), &s, false, (const char *[]){"--name", "web1", NULL});
+    assert_argv(yv_actions_of(ACT_DELETE), &s, true,
+                (const char *[]){"--name", "web1", "--force", NULL});
+    assert_argv(yv_actions_of(ACT_NET_UP), &s, true,
+                (const char *[]){"--name", "web1", "--ifname", "yvtap0", "up", NULL});
+    assert_argv(yv_actions_of(ACT_NET_DOWN), &s, true,
+                (const char *[]){"--name", "web1", "--ifname", "yvtap0", "down", NULL});
+    /* no TAP (the network went away): no half-built command */
+    char store[YV_ACTION_ARGS][128];
+    const char *argv[YV_ACTION_ARGS + 1];
+    s.tap = "";
+    assert_int_equal(yv_actions_argv(yv_actions_of(ACT_NET_DOWN), &s, true, store, argv), -1);
+    /* the verbs of the children, and rows carried out inside the TUI */
+    assert_string_equal(yv_actions_of(ACT_FORCE)->verb, "shutdown");
+    assert_string_equal(yv_actions_of(ACT_PRESET)->verb, "create");
+    assert_null(yv_actions_of(ACT_CREATE)->args[0]); /* the form builds them */
+    assert_null(yv_actions_of(ACT_HELP)->verb);
+    assert_null(yv_actions_of(ACT_DETAILS)->verb);
+}
+
+/* Every template expands with the words a caller gives; none is cut. */
+static void test_templates_expand(void **state)
+{
+    (void)state;
+    yv_action_subst s = {.vm = "a, b", .tap = "t0", .timeout = "60", .stopped_by = "acpi"};
+    char buf[512];
+    for (int i = 0; i < yv_nactions; i++) {
+        const yv_action_row *r = &yv_actions[i];
+        const char *t[] = {r->confirm, r->confirm_running, r->started, r->done};
+        for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+            if (t[k]) assert_int_equal(yv_actions_expand(t[k], &s, buf, sizeof buf), 0);
+        if (r->verb) assert_non_null(r->done);
+    }
+    s.vm = "web1";
+    yv_actions_expand(yv_actions_of(ACT_SHUTDOWN)->started, &s, buf, sizeof buf);
+    assert_string_equal(buf, "asked web1 to shut down (ACPI); escalating after 60s");
+    yv_actions_expand(yv_actions_of(ACT_FORCE)->done, &s, buf, sizeof buf);
+    assert_string_equal(buf, "web1 stopped (by acpi)");
+    assert_int_equal(yv_actions_expand("{nope}", &s, buf, sizeof buf), -1);
+    assert_int_equal(yv_actions_expand("{vm", &s, buf, sizeof buf), -1);
+    assert_int_equal(yv_actions_expand("{vm} started", &s, buf, 8), -1);
+}
+
+static void test_refusals_follow_the_need(void **state)
+{
+    (void)state;
+    char buf[128];
+    yv_net net = {.ifname = (char *)"tap7"};
+    yv_monitor_vm off = vm_of("web1", 0, &net), on = vm_of("web1", 42, &net),
+                  bare = vm_of("web1", 42, NULL);
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_RUN), &on, buf, sizeof buf),
+                        "web1 is already running");
+    assert_null(yv_actions_refusal(yv_actions_of(ACT_RUN), &off, buf, sizeof buf));
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_FORCE), &off, buf, sizeof buf),
+                        "web1 is not running");
+    assert_null(yv_actions_refusal(yv_actions_of(ACT_DELETE), &off, buf, sizeof buf));
+    assert_null(yv_actions_refusal(yv_actions_of(ACT_DELETE), &on, buf, sizeof buf));
+    assert_null(yv_actions_refusal(yv_actions_of(ACT_NET_UP), &on, buf, sizeof buf));
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_NET_DOWN), &bare, buf, sizeof buf),
+                        "web1: no running network");
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_NET_UP), &off, buf, sizeof buf),
+                        "web1: no running network");
+    char tap[16];
+    yv_action_subst s = yv_actions_subst("web1", &on, tap);
+    assert_string_equal(s.tap, "tap7");
+    s = yv_actions_subst("gone", NULL, tap);
+    assert_string_equal(s.vm, "gone");
+    assert_string_equal(s.tap, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_row_has_one_key_of_its_own),
+        cmocka_unit_test(test_destructive_rows_ask_behind_upper_case_keys),
+        cmocka_unit_test(test_batch_arguments_of_each_row),
+        cmocka_unit_test(test_templates_expand),
+        cmocka_unit_test(test_refusals_follow_the_need),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,231 @@
+/* actions: the table of the TUI's actions, and the expansion of its templates. Nothing here draws
+ * or starts anything: the list screen and jobs.c carry the rows out (a unit test reads it alone).
+ */
+#include "actions.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NAME                                                                                       \
+    {                                                                                              \
+        "--name", "{vm}", NULL                                                                     \
+    }
+
+const yv_action_row yv_actions[] = {
+    {.act = ACT_RUN,
+     .ch = L'r',
+     .shown = "r",
+     .label = "Run",
+     .help = "start the selected VM",
+     .in_bar = true,
+     .need = YV_NEED_STOPPED,
+     .many = true,
+     .verb = "run",
+     .args = NAME,
+     .started = "starting {vm}…",
+     .done = "{vm} started"},
+    {.act = ACT_SHUTDOWN,
+     .ch = L's',
+     .shown = "s",
+     .label = "Stop",
+     .help = "shut the guest down (ACPI), escalating after shutdown.timeout",
+     .in_bar = true,
+     .need = YV_NEED_RUNNING,
+     .many = true,
+     .verb = "shutdown",
+     .args = NAME,
+     .started = "asked {vm} to shut down (ACPI); escalating after {timeout}s",
+     .done = "{vm} stopped (by {stopped_by})"},
+    {.act = ACT_FORCE,
+     .ch = L'K',
+     .shown = "K",
+     .label = "Kill",
+     .help = "force stop: QEMU quits at once (asks first)",
+     .in_bar = true,
+     .need = YV_NEED_RUNNING,
+     .many = true,
+     .overtakes = ACT_SHUTDOWN,
+     .confirm_title = "Force stop",
+     .confirm = "Stop {vm} now? The guest gets no chance to shut down cleanly.",
+     .confirm_key = L'y',
+     .verb = "shutdown",
+     .args = {"--name", "{vm}", "--force", NULL},
+     .done = "{vm} stopped (by {stopped_by})"},
+    {.act = ACT_CREATE,
+     .ch = L'c',
+     .shown = "c",
+     .label = "Create",
+     .help = "create a VM (empty disk, or copy/overlay of a base image)",
+     .in_bar = true,
+     .verb = "create",
+     .started = "creating {vm}…",
+     .done = "{vm} created"},
+    {.act = ACT_PRESET,
+     .ch = L'p',
+     .shown = "p",
+     .label = "Preset",
+     .help = "create a VM from a preset (cloud image + cloud-init)",
+     .in_bar = true,
+     .verb = "create",
+     .started = "creating {vm}…",
+     .done = "{vm} created"},
+    {.act = ACT_DELETE,
+     .ch = L'D',
+     .shown = "D",
+     .label = "Delete",
+     .help = "delete the selected VM and its disks (asks first)",
+     .in_bar = true,
+     .need = YV_NEED_VM,
+     .many = true,
+     .confirm_title = "Delete",
+     .confirm = "Delete {vm} and its disks for good?",
+     .confirm_running = "Delete {vm}? It is RUNNING: it will be stopped, and its disks removed "
+                        "for good.",
+     .confirm_key = L'y',
+     .verb = "delete",
+     .args = NAME,
+     .args_running = {"--name", "{vm}", "--force", NULL},
+     .done = "{vm} deleted"},
+    {.act = ACT_NET_UP,
+     .ch = L'n',
+     .shown = "n",
+     .label = "NetUp",
+     .help = "attach the running VM's TAP to its bridge again",
+     .need = YV_NEED_NETWORK,
+     .verb = "netdev",
+     .args = {"--name", "{vm}", "--ifname", "{tap}", "up", NULL},
+     .done = "{vm}: network attached"},
+    {.act = ACT_NET_DOWN,
+     .ch = L'N',
+     .shown = "N",
+     .label = "NetDown",
+     .help = "detach the running VM's TAP from its bridge (asks first)",
+     .need = YV_NEED_NETWORK,
+     .confirm_title = "Detach network",
+     .confirm = "Detach {vm} from its bridge? The guest loses its network until n re-attaches it.",
+     .confirm_key = L'y',
+     .verb = "netdev",
+     .args = {"--name", "{vm}", "--ifname", "{tap}", "down", NULL},
+     .done = "{vm}: network detached"},
+    {.act = ACT_DETAILS,
+     .ch = L'\n',
+     .code = KEY_ENTER,
+     .shown = "Enter",
+     .label = "Info",
+     .help = "details: config, QMP status, qemu.log and serial.log",
+     .need = YV_NEED_VM},
+    {.act = ACT_FILTER,
+     .ch = L'/',
+     .shown = "/",
+     .label = "Filter",
+     .help = "filter the list by name (Esc clears)",
+     .in_bar = true},
+    {.act = ACT_HELP,
+     .ch = L'?',
+     .code = KEY_F(1),
+     .shown = "?",
+     .label = "Help",
+     .help = "this help",
+     .in_bar = true},
+    {.act = ACT_QUIT,
+     .ch = L'q',
+     .code = KEY_F(10),
+     .shown = "q",
+     .label = "Quit",
+     .help = "quit (running VMs keep running)",
+     .in_bar = true},
+};
+const int yv_nactions = (int)(sizeof yv_actions / sizeof yv_actions[0]);
+
+const yv_action_row *yv_actions_key(wint_t ch, bool is_key)
+{
+    for (int i = 0; i < yv_nactions; i++) {
+        const yv_action_row *r = &yv_actions[i];
+        if (is_key && r->code && (int)ch == r->code) return r;
+        if (!is_key && r->ch && ch == r->ch) return r;
+    }
+    return NULL;
+}
+
+yv_action yv_actions_lookup(wint_t ch, bool is_key)
+{
+    const yv_action_row *r = yv_actions_key(ch, is_key);
+    return r ? r->act : ACT_NONE;
+}
+
+const yv_action_row *yv_actions_of(yv_action act)
+{
+    for (int i = 0; i < yv_nactions; i++)
+        if (yv_actions[i].act == act) return &yv_actions[i];
+    return NULL;
+}
+
+/* The value of {w}: the words a template may use. */
+static const char *word_value(const yv_action_subst *s, const char *w, size_t len)
+{
+#define IS(name) (len == sizeof name - 1 && !strncmp(w, name, len))
+    return IS("vm")           ? s->vm
+           : IS("tap")        ? s->tap
+           : IS("timeout")    ? s->timeout
+           : IS("stopped_by") ? s->stopped_by
+                              : NULL;
+#undef IS
+}
+
+int yv_actions_expand(const char *tmpl, const yv_action_subst *s, char *buf, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = tmpl; *p;) {
+        const char *add = p, *end = strchr(p, '{');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0) { /* at a {word} */
+            const char *close = strchr(p, '}');
+            if (!close) return -1;
+            add = word_value(s, p + 1, (size_t)(close - p - 1));
+            if (!add || !*add) return -1;
+            len = strlen(add);
+            p = close + 1;
+        } else {
+            p += len;
+        }
+        if (k + len >= n) return -1;
+        memcpy(buf + k, add, len);
+        k += len;
+    }
+    if (k >= n) return -1;
+    buf[k] = '\0';
+    return 0;
+}
+
+const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, char *buf, size_t n)
+{
+    bool live = v->pid > 0, net = v->valid && v->vm.nnets;
+    const char *why = NULL;
+    if (r->need == YV_NEED_RUNNING && !live) why = "%s is not running";
+    else if (r->need == YV_NEED_STOPPED && live) why = "%s is already running";
+    else if (r->need == YV_NEED_NETWORK && (!live || !net)) why = "%s: no running network";
+    if (!why) return NULL;
+    snprintf(buf, n, why, v->name);
+    return buf;
+}
+
+yv_action_subst yv_actions_subst(const char *name, const yv_monitor_vm *v, char tap[16])
+{
+    tap[0] = '\0';
+    if (v && v->valid && v->vm.nnets) yv_vm_tap_name(&v->vm, 0, tap);
+    return (yv_action_subst){.vm = name, .tap = tap};
+}
+
+int yv_actions_argv(const yv_action_row *r, const yv_action_subst *s, bool running,
+                    char store[YV_ACTION_ARGS][128], const char *argv[YV_ACTION_ARGS + 1])
+{
+    const char *const *t = running && r->args_running[0] ? r->args_running : r->args;
+    int i = 0;
+    for (; i < YV_ACTION_ARGS && t[i]; i++) {
+        if (yv_actions_expand(t[i], s, store[i], sizeof store[i]) < 0) return -1;
+        argv[i] = store[i];
+    }
+    argv[i] = NULL;
+    return 0;
+}
