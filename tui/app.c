@@ -162,19 +162,7 @@ static void draw_frame(yv_app *a)
                  MIN_COLS, MIN_ROWS);
         yv_draw_text(stdscr, a->rows / 2, 0, msg, a->cols, A_BOLD);
     } else {
-        switch (a->screen) {
-        case SCR_LIST: yv_list_draw(a); break;
-        case SCR_FORM:
-            yv_list_draw(a);
-            yv_form_screen_draw(a);
-            break;
-        case SCR_DETAILS: yv_details_draw(a); break;
-        case SCR_HELP: yv_help_draw(a); break;
-        }
-        if (a->dialog_open) {
-            curs_set(0);
-            yv_dialog_draw(&a->dialog, stdscr, &a->theme);
-        }
+        yv_screen_draw(a);
     }
     wnoutrefresh(stdscr);
     doupdate();
@@ -188,23 +176,7 @@ static int on_key(yv_app *a, wint_t ch, bool is_key)
     if (is_key && ch == KEY_RESIZE) return KEY_REDRAW;
     if (a->rows < MIN_ROWS || a->cols < MIN_COLS) /* too small: only quitting works */
         return (!is_key && ch == L'q') ? KEY_QUIT : KEY_IGNORED;
-    if (a->dialog_open) {
-        yv_dialog_result r = yv_dialog_key(&a->dialog, ch, is_key);
-        if (r == YV_DIALOG_NONE) return KEY_IGNORED;
-        a->dialog_open = false;
-        if (r == YV_DIALOG_YES && a->pending) yv_job_action(a, a->pending, a->pending_vm);
-        else if (a->pending)
-            yv_app_status(a, false, "%s %s: cancelled (only %lc confirms)", a->dialog.title,
-                          a->pending_vm, (wint_t)a->dialog.yes_key);
-        a->pending = NULL;
-        return KEY_REDRAW;
-    }
-    switch (a->screen) {
-    case SCR_FORM: return yv_form_screen_key(a, ch, is_key);
-    case SCR_DETAILS: return yv_details_key(a, ch, is_key);
-    case SCR_HELP: return yv_help_key(a, ch, is_key);
-    default: return yv_list_key(a, ch, is_key);
-    }
+    return yv_screen_key(a, ch, is_key);
 }
 
 /* Enter arrives as CR (nonl() turns ICRNL off) or as LF (Ctrl-J): one key, '\n', for the key
@@ -219,13 +191,13 @@ static void read_keys(yv_app *a)
     wint_t ch;
     int kr;
     while ((kr = get_wch(&ch)) != ERR) { /* one wake-up may carry several keys */
-        bool is_key = kr == KEY_CODE_YES, was_open = a->dialog_open;
+        bool is_key = kr == KEY_CODE_YES, was_open = yv_screen_modal(a);
         int r = on_key(a, canon_key(ch, is_key), is_key);
         if (r & KEY_QUIT) a->quit = true;
         if (r & KEY_REDRAW) a->dirty = true;
         /* A question opened or answered: the keys already queued behind that key were typed
          * before the question was on screen (a paste), so they answer nothing. */
-        if (a->dialog_open != was_open) {
+        if (yv_screen_modal(a) != was_open) {
             flushinp();
             break;
         }
@@ -357,7 +329,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     start_curses();
     int trc = load_theme(a, theme_name, terr, sizeof terr);
     a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = refresh_ms});
-    yv_list_init(a);
+    yv_screen_push(a, &yv_list_screen, NULL);
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
     a->dirty = true;
     loop(a);
@@ -368,8 +340,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
                 prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
                 (long long)prof.max_us);
     yv_job_kill_all(a);
-    yv_form_free(a->form);
-    yv_table_free(a->table);
+    yv_screen_pop_all(a);
     yv_monitor_free(a->mon);
     yv_config_done(&a->cfg);
     free(a->root);

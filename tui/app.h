@@ -11,15 +11,11 @@
 #include "actions.h"
 #include "core/config.h"
 #include "core/monitor.h"
+#include "screen.h"
 #include "widgets/dialog.h"
 #include "widgets/form.h"
 #include "widgets/table.h"
 #include "widgets/theme.h"
-
-typedef enum { SCR_LIST, SCR_FORM, SCR_DETAILS, SCR_HELP } yv_screen;
-
-/* Handler results: what the loop must do next. */
-enum { KEY_IGNORED = 0, KEY_HANDLED = 1, KEY_REDRAW = 2, KEY_QUIT = 4 };
 
 /* An action carried out by a child `yave-tui --batch --json …` (the same verbs as batch). */
 typedef struct yv_job {
@@ -33,32 +29,21 @@ typedef struct yv_job {
     bool err_skip; /* inside a stderr line too long to be progress: dropped up to its end */
     int64_t started;
     long timeout_s; /* shutdown: when it escalates */
+    yv_form *form;  /* create: the form it came from, shown again when the create fails */
 } yv_job;
 
-typedef struct {
+typedef struct yv_app {
     char *root;
     char *self;
     yv_config cfg;
     yv_monitor *mon;
     yv_theme theme;
-    yv_table *table;
-    yv_screen screen;
-    bool dialog_open;
-    yv_dialog dialog;
-    const yv_action_row *pending; /* what the open confirmation dialog confirms */
-    char pending_vm[64];
-    yv_form *form;
-    yv_action form_kind; /* ACT_CREATE or ACT_PRESET */
-    bool form_busy;      /* its create is running: hidden until it ends */
-    bool filtering;
-    char filter[128];
+    yv_screen screens[YV_SCREEN_MAX]; /* [0] the list; the top one gets the keys */
+    int nscreens;
     char status[512];
     bool status_error;
     int64_t status_until;
     yv_job *jobs;
-    int details_top;
-    char details_vm[64];
-    int help_top;
     int sigpipe[2];
     bool dirty, quit;
     bool mon_dirty; /* the monitor changed something: drawn at most every DRAW_MS */
@@ -71,29 +56,30 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms);
  * when installed; malloc'd, NULL when there is none. */
 char *yv_app_theme_path(const char *name);
 
-/* screens */
-void yv_list_init(yv_app *a);
-void yv_list_draw(yv_app *a);
-int yv_list_key(yv_app *a, wint_t ch, bool is_key);
+/* screens (screen_*.c): the classes, and what their openers call */
+extern const yv_screen_class yv_list_screen, yv_details_screen, yv_help_screen, yv_form_screen,
+    yv_dialog_screen;
 const yv_monitor_vm *yv_list_selected(yv_app *a);
+/* The create (kind ACT_CREATE) or preset (ACT_PRESET) form; refused while a create runs. */
 void yv_form_open(yv_app *a, yv_action kind);
-void yv_form_screen_draw(yv_app *a);
-int yv_form_screen_key(yv_app *a, wint_t ch, bool is_key);
-void yv_form_job_done(yv_app *a, bool ok, const char *code, const char *msg);
-void yv_details_draw(yv_app *a);
-int yv_details_key(yv_app *a, wint_t ch, bool is_key);
-void yv_help_draw(yv_app *a);
-int yv_help_key(yv_app *a, wint_t ch, bool is_key);
+/* A create's end: the form of job j is freed, or shown again with the error by its field. */
+void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);
+/* The question of action r about the n VMs vms (their names in its text); yes carries r out on
+ * each. any_running: one of them runs (delete asks differently). */
+void yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
+                   bool any_running);
+void yv_dialog_tell(yv_app *a, const char *title, const char *text);
 
 /* jobs */
 /* Starts a child for act on vm with extra argv; secrets go through inherited pipes (fd 3, 4), never
- * argv. Returns 0, or -1 with the status line set. */
-int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
-                 const char *secret3, const char *secret4);
+ * argv. Returns the job, or NULL with the status line set. */
+yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
+                     const char *secret3, const char *secret4);
 /* Carries out the batch action r on vm: its arguments from the row, the row's status when it
  * starts. Nothing when an argument cannot be built (the network went away meanwhile). */
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm);
 const yv_job *yv_job_for(const yv_app *a, const char *vm);
+bool yv_job_running(const yv_app *a, yv_action act); /* a job of act is in flight */
 size_t yv_job_pollfds(yv_app *a, struct pollfd *fds, size_t max);
 void yv_job_dispatch(yv_app *a, const struct pollfd *fds, size_t n);
 void yv_job_kill_all(yv_app *a);

@@ -47,8 +47,8 @@ static void child(yv_app *a, char **argv, int out, int err, int s3, int s4)
     _exit(127);
 }
 
-int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
-                 const char *secret3, const char *secret4)
+yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
+                     const char *secret3, const char *secret4)
 {
     const char *argv[40];
     int n = 0, op[2], ep[2];
@@ -61,11 +61,11 @@ int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *ar
     for (int i = 0; args && args[i] && n < 38; i++) argv[n++] = args[i];
     argv[n] = NULL;
     if (pipe2(op, O_CLOEXEC) < 0)
-        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), NULL;
     if (pipe2(ep, O_CLOEXEC) < 0) {
         close(op[0]);
         close(op[1]);
-        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), NULL;
     }
     int s3 = secret_pipe(secret3), s4 = secret_pipe(secret4);
     pid_t pid = fork();
@@ -77,7 +77,7 @@ int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *ar
     if (pid < 0) {
         close(op[0]);
         close(ep[0]);
-        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), -1;
+        return yv_app_status(a, true, "cannot start: %s", strerror(errno)), NULL;
     }
     yv_job *j = yv_calloc(1, sizeof *j);
     j->act = act;
@@ -90,7 +90,7 @@ int yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *ar
     j->timeout_s = act == ACT_SHUTDOWN ? a->cfg.shutdown_timeout : 0;
     j->next = a->jobs;
     a->jobs = j;
-    return 0;
+    return j;
 }
 
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
@@ -105,6 +105,13 @@ void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
     s.timeout = timeout;
     if (r->started && yv_actions_expand(r->started, &s, status, sizeof status) == 0)
         yv_app_status(a, false, "%s", status);
+}
+
+bool yv_job_running(const yv_app *a, yv_action act)
+{
+    for (const yv_job *j = a->jobs; j; j = j->next)
+        if (j->act == act) return true;
+    return false;
 }
 
 const yv_job *yv_job_for(const yv_app *a, const char *vm)
@@ -219,15 +226,13 @@ static void finish(yv_app *a, yv_job *j)
     if (ok) yv_app_status(a, false, "%s", done_text(j, res));
     else yv_app_status(a, true, "%s: %s", j->vm, msg ? msg : "failed (see qemu.log)");
     if (j->act == ACT_CREATE || j->act == ACT_PRESET) {
-        yv_form_job_done(a, ok, code ? code : "", msg ? msg : "");
+        yv_form_job_done(a, j, ok, code ? code : "", msg ? msg : "");
         const char *pw = json_string_value(json_object_get(res, "generated_vnc_password"));
         if (ok && pw) {
             char text[256];
             snprintf(text, sizeof text, "VM %s was created.\nIts VNC password (shown only now): %s",
                      j->vm, pw);
-            yv_dialog_notice(&a->dialog, "VNC password", text);
-            a->dialog_open = true;
-            a->pending = NULL;
+            yv_dialog_tell(a, "VNC password", text);
         }
     }
     json_decref(res);
@@ -265,6 +270,7 @@ void yv_job_kill_all(yv_app *a)
         if (j->out_fd >= 0) close(j->out_fd);
         if (j->err_fd >= 0) close(j->err_fd);
         if (j->pidfd >= 0) close(j->pidfd);
+        yv_form_free(j->form);
         free(j);
     }
     a->jobs = NULL;

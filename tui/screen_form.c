@@ -62,117 +62,146 @@ static const int *fields_of(yv_action kind, size_t *n)
     return create_fields;
 }
 
+/* The form's state: the widget, and which form it is (ACT_CREATE or ACT_PRESET). */
+typedef struct {
+    yv_form *form;
+    yv_action kind;
+} form_st;
+
+/* What opens it: a new form of kind, or (form set) one typed before, given back. */
+typedef struct {
+    yv_action kind;
+    yv_form *form;
+} form_arg;
+
 /* Form index of a field id, or -1 when this form does not show it. */
-static int idx(yv_app *a, int id)
+static int idx(const form_st *fs, int id)
 {
     size_t n;
-    const int *f = fields_of(a->form_kind, &n);
+    const int *f = fields_of(fs->kind, &n);
     for (size_t i = 0; i < n; i++)
         if (f[i] == id) return (int)i;
     return -1;
 }
 
-static const char *get(yv_app *a, int id)
+static const char *get(const form_st *f, int id)
 {
-    int i = idx(a, id);
-    return i < 0 ? "" : yv_form_get(a->form, (size_t)i);
+    int i = idx(f, id);
+    return i < 0 ? "" : yv_form_get(f->form, (size_t)i);
 }
 
-static void set_err(yv_app *a, int id, const char *msg)
+static void set_err(form_st *f, int id, const char *msg)
 {
-    int i = idx(a, id);
-    if (i >= 0) yv_form_set_error(a->form, (size_t)i, msg);
+    int i = idx(f, id);
+    if (i >= 0) yv_form_set_error(f->form, (size_t)i, msg);
 }
 
 /* Base images (*.qcow2) or presets (*.preset) of the root, for the pick list. */
-static void fill_choices(yv_app *a)
+static void fill_choices(yv_app *a, form_st *f)
 {
     size_t n;
     yv_err e;
-    bool preset = a->form_kind == ACT_PRESET;
+    bool preset = f->kind == ACT_PRESET;
     char **names = yv_root_list_suffix(a->root, preset ? ".preset" : ".qcow2", &n, &e);
     const char **items = yv_calloc(n + 1, sizeof *items);
     size_t k = 0;
     if (!preset) items[k++] = EMPTY_DISK;
     for (size_t i = 0; names && i < n; i++) items[k++] = names[i];
-    yv_form_set_choices(a->form, (size_t)idx(a, F_SOURCE), items, k);
+    yv_form_set_choices(f->form, (size_t)idx(f, F_SOURCE), items, k);
     free(items);
     yv_root_free_names(names, n);
 }
 
-void yv_form_open(yv_app *a, yv_action kind)
+/* A new form of kind f->kind, with the defaults filled in. */
+static void build(yv_app *a, form_st *f)
 {
     size_t n;
-    const int *ids;
     yv_field_spec specs[F_COUNT];
-    if (a->form_busy) {
-        yv_app_status(a, true, "a create is already running");
-        return;
-    }
-    yv_form_free(a->form);
-    a->form_kind = kind;
-    ids = fields_of(kind, &n);
+    const int *ids = fields_of(f->kind, &n);
     for (size_t i = 0; i < n; i++) {
         specs[i] = create_specs[ids[i]];
-        if (kind == ACT_PRESET && ids[i] == F_SOURCE) {
+        if (f->kind == ACT_PRESET && ids[i] == F_SOURCE) {
             specs[i].label = "Preset";
             specs[i].hint = "Left/Right: a preset of the root";
         }
     }
-    a->form =
-        yv_form_new(kind == ACT_PRESET ? "Create a VM from a preset" : "Create a VM", specs, n);
-    fill_choices(a);
-    yv_form_set(a->form, (size_t)idx(a, F_MEMORY), "1024");
-    yv_form_set(a->form, (size_t)idx(a, F_VCPU), "1");
-    if (idx(a, F_NETWORK) >= 0) yv_form_set(a->form, (size_t)idx(a, F_NETWORK), "1");
-    if (idx(a, F_UEFI) >= 0) yv_form_set(a->form, (size_t)idx(a, F_UEFI), "1");
-    if (kind == ACT_PRESET) yv_form_set(a->form, (size_t)idx(a, F_TIMEOUT), "900");
-    a->screen = SCR_FORM;
+    f->form =
+        yv_form_new(f->kind == ACT_PRESET ? "Create a VM from a preset" : "Create a VM", specs, n);
+    fill_choices(a, f);
+    yv_form_set(f->form, (size_t)idx(f, F_MEMORY), "1024");
+    yv_form_set(f->form, (size_t)idx(f, F_VCPU), "1");
+    if (idx(f, F_NETWORK) >= 0) yv_form_set(f->form, (size_t)idx(f, F_NETWORK), "1");
+    if (idx(f, F_UEFI) >= 0) yv_form_set(f->form, (size_t)idx(f, F_UEFI), "1");
+    if (f->kind == ACT_PRESET) yv_form_set(f->form, (size_t)idx(f, F_TIMEOUT), "900");
+}
+
+static void init(yv_app *a, void *st, const void *arg)
+{
+    form_st *f = st;
+    const form_arg *g = arg;
+    f->kind = g->kind;
+    if (g->form) f->form = g->form;
+    else build(a, f);
+}
+
+static void done(yv_app *a, void *st)
+{
+    (void)a;
+    yv_form_free(((form_st *)st)->form);
+}
+
+void yv_form_open(yv_app *a, yv_action kind)
+{
+    /* one create at a time: its form is kept (hidden) until it ends, to show again on failure */
+    if (yv_job_running(a, ACT_CREATE) || yv_job_running(a, ACT_PRESET)) {
+        yv_app_status(a, true, "a create is already running");
+        return;
+    }
+    yv_screen_push(a, &yv_form_screen, &(form_arg){kind, NULL});
 }
 
 /* Checks every field; the message goes next to the field. True when all are fine. */
-static bool validate(yv_app *a)
+static bool validate(form_st *f)
 {
     yv_err e;
     long v;
     bool ok = true;
-    yv_form_clear_errors(a->form);
-    if (yv_valid_name(get(a, F_NAME), &e) < 0) set_err(a, F_NAME, e.msg), ok = false;
-    const char *src = get(a, F_SOURCE);
+    yv_form_clear_errors(f->form);
+    if (yv_valid_name(get(f, F_NAME), &e) < 0) set_err(f, F_NAME, e.msg), ok = false;
+    const char *src = get(f, F_SOURCE);
     bool empty = !*src || !strcmp(src, EMPTY_DISK);
-    if (a->form_kind == ACT_PRESET && empty)
-        set_err(a, F_SOURCE, "no preset in the root"), ok = false;
-    if (*get(a, F_LINKED) && empty && a->form_kind == ACT_CREATE)
-        set_err(a, F_LINKED, "an overlay needs a base image"), ok = false;
-    if (*get(a, F_CAPACITY) && yv_valid_mib(get(a, F_CAPACITY), "size", &v, &e) < 0)
-        set_err(a, F_CAPACITY, "1 to 16777216 MiB"), ok = false;
-    if (yv_valid_mib(get(a, F_MEMORY), "memory", &v, &e) < 0 || v < 16)
-        set_err(a, F_MEMORY, "16 to 16777216 MiB"), ok = false;
-    if (yv_parse_long(get(a, F_VCPU), 1, 1024, &v) < 0) set_err(a, F_VCPU, "1 to 1024"), ok = false;
-    if (*get(a, F_BRIDGE) && yv_valid_ifname(get(a, F_BRIDGE), "bridge", &e) < 0)
-        set_err(a, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
-    if (strlen(get(a, F_VNCPW)) > 8) set_err(a, F_VNCPW, "note: VNC uses only 8 characters");
-    if (a->form_kind == ACT_PRESET) {
-        if (!*get(a, F_ROOTPW)) set_err(a, F_ROOTPW, "required"), ok = false;
-        if (yv_parse_long(get(a, F_TIMEOUT), 1, 604800, &v) < 0)
-            set_err(a, F_TIMEOUT, "1 to 604800 s"), ok = false;
+    if (f->kind == ACT_PRESET && empty) set_err(f, F_SOURCE, "no preset in the root"), ok = false;
+    if (*get(f, F_LINKED) && empty && f->kind == ACT_CREATE)
+        set_err(f, F_LINKED, "an overlay needs a base image"), ok = false;
+    if (*get(f, F_CAPACITY) && yv_valid_mib(get(f, F_CAPACITY), "size", &v, &e) < 0)
+        set_err(f, F_CAPACITY, "1 to 16777216 MiB"), ok = false;
+    if (yv_valid_mib(get(f, F_MEMORY), "memory", &v, &e) < 0 || v < 16)
+        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
+    if (yv_parse_long(get(f, F_VCPU), 1, 1024, &v) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
+        set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
+    if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
+    if (f->kind == ACT_PRESET) {
+        if (!*get(f, F_ROOTPW)) set_err(f, F_ROOTPW, "required"), ok = false;
+        if (yv_parse_long(get(f, F_TIMEOUT), 1, 604800, &v) < 0)
+            set_err(f, F_TIMEOUT, "1 to 604800 s"), ok = false;
     }
     return ok;
 }
 
 /* The argv for `create` (no secret in it: passwords go through fds 3 and 4). */
-static void submit(yv_app *a)
+static void submit(yv_app *a, form_st *f)
 {
     static char store[F_COUNT][300];
     const char *args[40];
     int n = 0;
-    char *vncpw = yv_strdup(get(a, F_VNCPW)), *rootpw = yv_strdup(get(a, F_ROOTPW));
-    for (int id = 0; id < F_COUNT; id++) snprintf(store[id], sizeof store[id], "%s", get(a, id));
+    char *vncpw = yv_strdup(get(f, F_VNCPW)), *rootpw = yv_strdup(get(f, F_ROOTPW));
+    for (int id = 0; id < F_COUNT; id++) snprintf(store[id], sizeof store[id], "%s", get(f, id));
     explicit_bzero(store[F_VNCPW], sizeof store[F_VNCPW]);
     explicit_bzero(store[F_ROOTPW], sizeof store[F_ROOTPW]);
     args[n++] = "--name";
     args[n++] = store[F_NAME];
-    if (a->form_kind == ACT_PRESET) args[n++] = "--preset", args[n++] = store[F_SOURCE];
+    if (f->kind == ACT_PRESET) args[n++] = "--preset", args[n++] = store[F_SOURCE];
     else if (strcmp(store[F_SOURCE], EMPTY_DISK) != 0)
         args[n++] = "--image", args[n++] = store[F_SOURCE];
     if (*store[F_LINKED]) args[n++] = "--linked";
@@ -184,7 +213,7 @@ static void submit(yv_app *a)
     if (*store[F_BRIDGE]) args[n++] = "--master", args[n++] = store[F_BRIDGE];
     if (!*store[F_NETWORK]) args[n++] = "--no-network";
     if (!*store[F_UEFI]) args[n++] = "--no-ovmf";
-    if (a->form_kind == ACT_PRESET) {
+    if (f->kind == ACT_PRESET) {
         if (*store[F_HOSTNAME]) args[n++] = "--hostname", args[n++] = store[F_HOSTNAME];
         args[n++] = "--install-timeout";
         args[n++] = store[F_TIMEOUT];
@@ -193,51 +222,69 @@ static void submit(yv_app *a)
     }
     if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
     args[n] = NULL;
-    if (yv_job_start(a, a->form_kind, store[F_NAME], args, *vncpw ? vncpw : NULL,
-                     a->form_kind == ACT_PRESET ? rootpw : NULL) == 0) {
-        a->form_busy = true;
-        a->screen = SCR_LIST;
-        yv_app_status(a, false, "creating %s…", store[F_NAME]);
+    yv_job *j = yv_job_start(a, f->kind, store[F_NAME], args, *vncpw ? vncpw : NULL,
+                             f->kind == ACT_PRESET ? rootpw : NULL);
+    if (j) { /* the form goes with the job, and the screen closes */
+        char status[128];
+        yv_action_subst s = {.vm = store[F_NAME]};
+        j->form = f->form;
+        f->form = NULL;
+        yv_screen_pop(a);
+        if (yv_actions_expand(yv_actions_of(j->act)->started, &s, status, sizeof status) == 0)
+            yv_app_status(a, false, "%s", status);
     }
     yv_free_secret(vncpw);
     yv_free_secret(rootpw);
 }
 
-void yv_form_job_done(yv_app *a, bool ok, const char *code, const char *msg)
+void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg)
 {
-    a->form_busy = false;
-    if (ok || !a->form) {
-        yv_form_free(a->form);
-        a->form = NULL;
+    yv_form *form = j->form;
+    j->form = NULL;
+    if (ok || !form) {
+        yv_form_free(form);
         return;
     }
     /* Back to the form, with what was typed and the error next to the field it is about. */
+    form_st *f = yv_screen_show(a, &yv_form_screen, &(form_arg){j->act, form});
+    if (!f) { /* no room on the stack: what was typed is lost, the status says why */
+        yv_form_free(form);
+        return;
+    }
     int id = (!strcmp(code, "VM_EXISTS") || !strcmp(code, "INVALID_NAME"))             ? F_NAME
              : (!strcmp(code, "IMAGE_NOT_FOUND") || !strcmp(code, "PRESET_NOT_FOUND")) ? F_SOURCE
                                                                                        : -1;
-    yv_form_clear_errors(a->form);
-    if (id >= 0) set_err(a, id, msg);
-    a->screen = SCR_FORM;
+    yv_form_clear_errors(f->form);
+    if (id >= 0) set_err(f, id, msg);
 }
 
-void yv_form_screen_draw(yv_app *a)
+static void draw(yv_app *a, void *st)
 {
-    yv_form_draw(a->form, stdscr, &a->theme);
+    yv_form_draw(((form_st *)st)->form, stdscr, &a->theme);
 }
 
-int yv_form_screen_key(yv_app *a, wint_t ch, bool is_key)
+static int key(yv_app *a, void *st, wint_t ch, bool is_key)
 {
-    switch (yv_form_key(a->form, ch, is_key)) {
+    form_st *f = st;
+    switch (yv_form_key(f->form, ch, is_key)) {
     case YV_FORM_CANCEL:
-        yv_form_free(a->form);
-        a->form = NULL;
-        a->screen = SCR_LIST;
+        yv_screen_pop(a);
         curs_set(0);
         return KEY_REDRAW;
     case YV_FORM_SUBMIT:
-        if (validate(a)) submit(a);
+        if (validate(f)) submit(a, f);
         return KEY_REDRAW;
     case YV_FORM_CHANGED: return KEY_REDRAW;
     default: return KEY_IGNORED;
     }
 }
+
+const yv_screen_class yv_form_screen = {
+    .name = "form",
+    .size = sizeof(form_st),
+    .overlay = true,
+    .init = init,
+    .draw = draw,
+    .key = key,
+    .done = done,
+};

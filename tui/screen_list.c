@@ -138,14 +138,30 @@ static bool model_match(void *ctx, size_t row, const char *filter)
 
 static const yv_table_model model = {model_count, model_cell, model_match};
 
-void yv_list_init(yv_app *a)
+/* The list's state: the table and the filter being typed or applied. */
+typedef struct {
+    yv_table *table;
+    bool filtering;
+    char filter[128];
+} list_st;
+
+static void init(yv_app *a, void *st, const void *arg)
 {
-    a->table = yv_table_new(columns, (int)(sizeof columns / sizeof columns[0]), &model, a);
+    (void)arg;
+    ((list_st *)st)->table =
+        yv_table_new(columns, (int)(sizeof columns / sizeof columns[0]), &model, a);
+}
+
+static void done(yv_app *a, void *st)
+{
+    (void)a;
+    yv_table_free(((list_st *)st)->table);
 }
 
 const yv_monitor_vm *yv_list_selected(yv_app *a)
 {
-    long r = yv_table_selected(a->table);
+    const list_st *l = yv_screen_bottom(a);
+    long r = l ? yv_table_selected(l->table) : -1;
     return r < 0 ? NULL : yv_monitor_get(a->mon, (size_t)r);
 }
 
@@ -169,73 +185,61 @@ static void draw_keybar(yv_app *a)
     yv_keybar_draw(stdscr, a->rows - 1, a->cols, items, n, &a->theme);
 }
 
-static void draw_status(yv_app *a)
+static void draw_status(yv_app *a, const list_st *l)
 {
     char line[600];
-    if (a->filtering) snprintf(line, sizeof line, "/%s", a->filter);
+    if (l->filtering) snprintf(line, sizeof line, "/%s", l->filter);
     else if (a->status[0] && yv_now_ms() < a->status_until)
         snprintf(line, sizeof line, " %s", a->status);
-    else if (a->filter[0])
-        snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", a->filter);
+    else if (l->filter[0])
+        snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", l->filter);
     else if (yv_monitor_count(a->mon) == 0)
         snprintf(line, sizeof line, " no VMs yet: press c to create one");
     else line[0] = '\0';
     yv_keybar_status(stdscr, a->rows - 2, a->cols, line,
-                     a->status_error && !a->filtering && yv_now_ms() < a->status_until
+                     a->status_error && !l->filtering && yv_now_ms() < a->status_until
                          ? YV_C_ERROR
                          : YV_C_STATUS,
                      &a->theme);
-    if (a->filtering) {
-        move(a->rows - 2, 1 + yv_draw_width(a->filter));
+    if (l->filtering) {
+        move(a->rows - 2, 1 + yv_draw_width(l->filter));
         curs_set(1);
     }
 }
 
-void yv_list_draw(yv_app *a)
+static void draw(yv_app *a, void *st)
 {
+    list_st *l = st;
     curs_set(0);
-    yv_table_refresh(a->table);
+    yv_table_refresh(l->table);
     draw_title(a);
-    yv_table_draw(a->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);
+    yv_table_draw(l->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);
     draw_keybar(a);
-    draw_status(a);
+    draw_status(a, l);
 }
 
-static int filter_key(yv_app *a, wint_t ch, bool is_key)
+static int filter_key(list_st *l, wint_t ch, bool is_key)
 {
-    size_t l = strlen(a->filter);
+    size_t n = strlen(l->filter);
     if (!is_key && ch == 27) { /* Esc: clear */
-        a->filter[0] = '\0';
-        a->filtering = false;
+        l->filter[0] = '\0';
+        l->filtering = false;
     } else if (!is_key && (ch == L'\n' || ch == L'\r')) {
-        a->filtering = false;
+        l->filtering = false;
     } else if ((is_key && ch == KEY_BACKSPACE) || (!is_key && (ch == 127 || ch == 8))) {
-        if (l) a->filter[l - 1] = '\0';
-    } else if (!is_key && ch > 32 && ch < 127 && l + 1 < sizeof a->filter) {
-        a->filter[l] = (char)ch; /* VM names are ASCII */
-        a->filter[l + 1] = '\0';
-    } else if (is_key && yv_table_key(a->table, (int)ch)) {
+        if (n) l->filter[n - 1] = '\0';
+    } else if (!is_key && ch > 32 && ch < 127 && n + 1 < sizeof l->filter) {
+        l->filter[n] = (char)ch; /* VM names are ASCII */
+        l->filter[n + 1] = '\0';
+    } else if (is_key && yv_table_key(l->table, (int)ch)) {
         return KEY_REDRAW;
     }
-    yv_table_set_filter(a->table, a->filter);
+    yv_table_set_filter(l->table, l->filter);
     return KEY_REDRAW;
 }
 
-/* The question of r about the VM v (destructive actions ask first). */
-static void confirm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
-{
-    char text[256];
-    const char *t = v->pid > 0 && r->confirm_running ? r->confirm_running : r->confirm;
-    yv_action_subst s = {.vm = v->name};
-    if (yv_actions_expand(t, &s, text, sizeof text) < 0)
-        snprintf(text, sizeof text, "%s?", v->name);
-    yv_dialog_confirm(&a->dialog, r->confirm_title, text, r->confirm_key);
-    a->dialog_open = true;
-    a->pending = r;
-    snprintf(a->pending_vm, sizeof a->pending_vm, "%s", v->name);
-}
-
-/* Starts the batch action r on the selected VM v, after checking it makes sense now. */
+/* Starts the batch action r on the selected VM v, after checking it makes sense now; a
+ * destructive one asks first. */
 static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
 {
     char why[128];
@@ -245,43 +249,37 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
         return yv_app_status(a, true, "%s: an action is already in progress", v->name), KEY_REDRAW;
     if (yv_actions_refusal(r, v, why, sizeof why))
         return yv_app_status(a, true, "%s", why), KEY_REDRAW;
-    if (r->confirm_title) confirm(a, r, v);
+    if (r->confirm_title) yv_dialog_ask(a, r, (const char *const[]){v->name}, 1, v->pid > 0);
     else yv_job_action(a, r, v->name);
     return KEY_REDRAW;
 }
 
 /* The actions carried out inside the TUI: modes and screens. */
-static int on_local(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
+static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_monitor_vm *v)
 {
     switch (r->act) {
     case ACT_QUIT: return KEY_QUIT;
-    case ACT_HELP:
-        a->help_top = 0;
-        a->screen = SCR_HELP;
-        return KEY_REDRAW;
-    case ACT_FILTER: a->filtering = true; return KEY_REDRAW;
+    case ACT_HELP: yv_screen_push(a, &yv_help_screen, NULL); return KEY_REDRAW;
+    case ACT_FILTER: l->filtering = true; return KEY_REDRAW;
     case ACT_CREATE:
     case ACT_PRESET: yv_form_open(a, r->act); return KEY_REDRAW;
-    case ACT_DETAILS:
-        snprintf(a->details_vm, sizeof a->details_vm, "%s", v->name);
-        a->details_top = 0;
-        a->screen = SCR_DETAILS;
-        return KEY_REDRAW;
+    case ACT_DETAILS: yv_screen_push(a, &yv_details_screen, v->name); return KEY_REDRAW;
     default: return KEY_IGNORED;
     }
 }
 
-int yv_list_key(yv_app *a, wint_t ch, bool is_key)
+static int key(yv_app *a, void *st, wint_t ch, bool is_key)
 {
-    if (a->filtering) return filter_key(a, ch, is_key);
-    if (is_key && yv_table_key(a->table, (int)ch)) return KEY_REDRAW;
+    list_st *l = st;
+    if (l->filtering) return filter_key(l, ch, is_key);
+    if (is_key && yv_table_key(l->table, (int)ch)) return KEY_REDRAW;
     if (!is_key && (ch == L'j' || ch == L'k'))
-        return yv_table_key(a->table, (int)ch) ? KEY_REDRAW : KEY_IGNORED;
+        return yv_table_key(l->table, (int)ch) ? KEY_REDRAW : KEY_IGNORED;
     const yv_action_row *r = yv_actions_key(ch, is_key);
     if (!r) {
-        if (!is_key && ch == 27 && a->filter[0]) {
-            a->filter[0] = '\0';
-            yv_table_set_filter(a->table, "");
+        if (!is_key && ch == 27 && l->filter[0]) {
+            l->filter[0] = '\0';
+            yv_table_set_filter(l->table, "");
             return KEY_REDRAW;
         }
         return KEY_IGNORED;
@@ -290,5 +288,14 @@ int yv_list_key(yv_app *a, wint_t ch, bool is_key)
     if (r->need != YV_NEED_NOTHING && !v)
         return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
     /* the actions run by a child; create and preset build their arguments in a form */
-    return r->verb && r->args[0] ? on_vm(a, r, v) : on_local(a, r, v);
+    return r->verb && r->args[0] ? on_vm(a, r, v) : on_local(a, l, r, v);
 }
+
+const yv_screen_class yv_list_screen = {
+    .name = "list",
+    .size = sizeof(list_st),
+    .init = init,
+    .draw = draw,
+    .key = key,
+    .done = done,
+};

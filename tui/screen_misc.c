@@ -67,11 +67,11 @@ static void add_tail(lines *l, const char *path, int want)
     }
 }
 
-static void build(yv_app *a, lines *l)
+static void build(yv_app *a, const char *vm, lines *l)
 {
-    const yv_monitor_vm *v = yv_monitor_find(a->mon, a->details_vm);
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
     if (!v) {
-        add(l, "VM %s is gone.", a->details_vm);
+        add(l, "VM %s is gone.", vm);
         return;
     }
     add(l, "VM %s — %s%s%s", v->name, yv_vminfo_state_name(v->state), v->detail[0] ? ": " : "",
@@ -126,12 +126,19 @@ static void draw_lines(yv_app *a, lines *l, int *top, const char *title)
     for (int i = 0; i < l->n; i++) free(l->v[i]);
 }
 
+/* The state of a scrolling view: details (of vm) or help. */
+typedef struct {
+    int top;
+    char vm[64];
+} view_st;
+
 /* Esc, or the key of the table that opened a view (Enter, ?) or quits, goes back to the list. */
-static int scroll_key(int *top, wint_t ch, bool is_key, yv_screen *screen)
+static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
 {
+    int *top = &((view_st *)st)->top;
     yv_action act = yv_actions_lookup(ch, is_key);
     if ((!is_key && ch == 27) || act == ACT_QUIT || act == ACT_HELP || act == ACT_DETAILS) {
-        *screen = SCR_LIST;
+        yv_screen_pop(a);
         return KEY_REDRAW;
     }
     if (is_key && ch == KEY_UP) (*top)--;
@@ -142,22 +149,32 @@ static int scroll_key(int *top, wint_t ch, bool is_key, yv_screen *screen)
     return KEY_REDRAW;
 }
 
-void yv_details_draw(yv_app *a)
+static void details_init(yv_app *a, void *st, const void *vm)
 {
+    (void)a;
+    snprintf(((view_st *)st)->vm, sizeof((view_st *)st)->vm, "%s", (const char *)vm);
+}
+
+static void details_draw(yv_app *a, void *st)
+{
+    view_st *s = st;
     lines l = {0};
     char title[128];
     curs_set(0);
-    build(a, &l);
-    snprintf(title, sizeof title, " Details: %s", a->details_vm);
-    draw_lines(a, &l, &a->details_top, title);
+    build(a, s->vm, &l);
+    snprintf(title, sizeof title, " Details: %s", s->vm);
+    draw_lines(a, &l, &s->top, title);
 }
 
-int yv_details_key(yv_app *a, wint_t ch, bool is_key)
-{
-    return scroll_key(&a->details_top, ch, is_key, &a->screen);
-}
+const yv_screen_class yv_details_screen = {
+    .name = "details",
+    .size = sizeof(view_st),
+    .init = details_init,
+    .draw = details_draw,
+    .key = scroll_key,
+};
 
-void yv_help_draw(yv_app *a)
+static void help_draw(yv_app *a, void *st)
 {
     lines l = {0};
     curs_set(0);
@@ -170,10 +187,12 @@ void yv_help_draw(yv_app *a)
     add(&l,
         "unresponsive (QMP silent), error (internal-error, io-error, guest-panicked), invalid.");
     add(&l, "VNC: ok = the server completed the RFB handshake; refused; silent = no answer.");
-    draw_lines(a, &l, &a->help_top, " Help — yave-tui");
+    draw_lines(a, &l, &((view_st *)st)->top, " Help — yave-tui");
 }
 
-int yv_help_key(yv_app *a, wint_t ch, bool is_key)
-{
-    return scroll_key(&a->help_top, ch, is_key, &a->screen);
-}
+const yv_screen_class yv_help_screen = {
+    .name = "help",
+    .size = sizeof(view_st),
+    .draw = help_draw,
+    .key = scroll_key,
+};
