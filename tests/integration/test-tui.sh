@@ -165,6 +165,41 @@ test_create_form()
     note "$nframes frames, none with the password"
 }
 
+# d2. A create the child refuses (a VM of that name exists): the form comes back over the list with
+# what was typed and the error by the Name field. Then a create with no VNC password: a notice shows
+# the generated password once, any key dismisses it, and the new row is there.
+test_create_refused_then_password_notice()
+{
+    local root
+    tui_root root taken
+    tui_start "$root"
+    wait_row taken '^taken +stopped '
+    keys c
+    wait_screen 'Name +letters, digits'
+    text taken
+    keys Tab Tab Tab Tab C-u # Base image, Linked overlay, Disk MiB, Memory MiB: cleared
+    text 72
+    keys Tab Tab Tab Tab Space # vCPUs, VNC password, Bridge, Network: off
+    wait_screen 'Network +\[ \]'
+    keys F10
+    wait_screen "Name +taken +a VM named 'taken' already"
+    assert_match 'Memory MiB +72( |│)' "$(line_with 'Memory MiB')" "memory kept"
+    assert_match 'Network +\[ \]' "$(line_with 'Network ')" "network choice kept"
+    assert_contains "$SCREEN" "Create a VM" "the form is open again"
+    keys Tab Tab C-u # from Network (the focus is kept): UEFI, then Name (wraps): cleared
+    wait_screen 'Name +a VM named'
+    text fresh
+    wait_screen 'Name +fresh'
+    keys F10
+    wait_screen 'Its VNC password \(shown only now\): [^ ]+'
+    assert_contains "$SCREEN" "VM fresh was created." "the notice names the VM"
+    keys x
+    wait_gone 'shown only now'
+    wait_row fresh '^fresh +stopped +1 +72M '
+    wait_screen 'fresh created'
+    tui_quit
+}
+
 # e. r runs the selected VM; s shuts it down gracefully: a countdown from shutdown.timeout (8 s
 # here: room to watch it go down, however late the first look), escalation (the guest has no OS),
 # stopped by quit.
