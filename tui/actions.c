@@ -161,16 +161,19 @@ const yv_action_row *yv_actions_of(yv_action act)
     return NULL;
 }
 
+static bool is_word(const char *w, size_t len, const char *name)
+{
+    return strlen(name) == len && !strncmp(w, name, len);
+}
+
 /* The value of {w}: the words a template may use. */
 static const char *word_value(const yv_action_subst *s, const char *w, size_t len)
 {
-#define IS(name) (len == sizeof name - 1 && !strncmp(w, name, len))
-    return IS("vm")           ? s->vm
-           : IS("tap")        ? s->tap
-           : IS("timeout")    ? s->timeout
-           : IS("stopped_by") ? s->stopped_by
-                              : NULL;
-#undef IS
+    return is_word(w, len, "vm")           ? s->vm
+           : is_word(w, len, "tap")        ? s->tap
+           : is_word(w, len, "timeout")    ? s->timeout
+           : is_word(w, len, "stopped_by") ? s->stopped_by
+                                           : NULL;
 }
 
 int yv_actions_expand(const char *tmpl, const yv_action_subst *s, char *buf, size_t n)

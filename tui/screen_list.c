@@ -263,7 +263,9 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
     case ACT_FILTER: l->filtering = true; return KEY_REDRAW;
     case ACT_CREATE:
     case ACT_PRESET: yv_form_open(a, r->act); return KEY_REDRAW;
-    case ACT_DETAILS: yv_screen_push(a, &yv_details_screen, v->name); return KEY_REDRAW;
+    case ACT_DETAILS:
+        if (v) yv_screen_push(a, &yv_details_screen, v->name);
+        return KEY_REDRAW;
     default: return KEY_IGNORED;
     }
 }
@@ -287,8 +289,8 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     const yv_monitor_vm *v = r->need == YV_NEED_NOTHING ? NULL : yv_list_selected(a);
     if (r->need != YV_NEED_NOTHING && !v)
         return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
-    /* the actions run by a child; create and preset build their arguments in a form */
-    return r->verb && r->args[0] ? on_vm(a, r, v) : on_local(a, l, r, v);
+    /* the actions run by a child (each needs a VM); create and preset build theirs in a form */
+    return r->verb && r->args[0] && v ? on_vm(a, r, v) : on_local(a, l, r, v);
 }
 
 const yv_screen_class yv_list_screen = {
