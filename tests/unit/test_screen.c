@@ -1,0 +1,141 @@
+/* screen: the TUI's stack of screens, with fake screen classes that write down what is done to
+ * them — which screen gets a key, which are drawn and in what order, when each one's done runs. */
+#include "unit.h"
+
+/* The TUI is not in the unit tests' link line: the stack (no curses call in it) is compiled in. */
+#include "../../tui/screen.c"
+
+static char log_[256]; /* "init:A draw:A key:B done:B …" */
+
+static void note(const char *what, const void *st)
+{
+    size_t n = strlen(log_);
+    snprintf(log_ + n, sizeof log_ - n, "%s%s:%c", n ? " " : "", what, *(const char *)st);
+}
+
+/* A state starts with the screen's letter, written by init from arg. */
+static void f_init(yv_app *a, void *st, const void *arg)
+{
+    (void)a;
+    *(char *)st = *(const char *)arg;
+    note("init", st);
+}
+static void f_draw(yv_app *a, void *st)
+{
+    (void)a;
+    note("draw", st);
+}
+static int f_key(yv_app *a, void *st, wint_t ch, bool is_key)
+{
+    (void)is_key;
+    note("key", st);
+    if (ch == L'x') yv_screen_pop(a); /* a screen closes itself from its handler */
+    return KEY_REDRAW;
+}
+static void f_done(yv_app *a, void *st)
+{
+    (void)a;
+    note("done", st);
+}
+
+static const yv_screen_class full = {"full", 8, false, false, f_init, f_draw, f_key, f_done};
+static const yv_screen_class over = {"over", 8, true, false, f_init, f_draw, f_key, f_done};
+static const yv_screen_class ask = {"ask", 8, true, true, f_init, f_draw, f_key, f_done};
+
+static yv_app app;
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&app, 0, sizeof app);
+    log_[0] = '\0';
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    yv_screen_pop_all(&app);
+    return 0;
+}
+
+static void drawn(const char *want)
+{
+    log_[0] = '\0';
+    yv_screen_draw(&app);
+    assert_string_equal(log_, want);
+}
+
+/* The loop draws bottom-up from the first screen that fills the terminal; keys go to the top. */
+static void test_draw_from_the_first_full_screen(void **state)
+{
+    (void)state;
+    yv_screen_push(&app, &full, "L");
+    yv_screen_push(&app, &over, "F");
+    drawn("draw:L draw:F");
+    yv_screen_push(&app, &full, "H");
+    yv_screen_push(&app, &ask, "Q");
+    drawn("draw:H draw:Q");
+    log_[0] = '\0';
+    assert_int_equal(yv_screen_key(&app, L'a', false), KEY_REDRAW);
+    assert_string_equal(log_, "key:Q");
+    assert_true(yv_screen_modal(&app));
+    assert_int_equal(*(char *)yv_screen_bottom(&app), 'L');
+}
+
+/* A handler may close its own screen; the one below gets the next key. */
+static void test_pop_from_a_handler(void **state)
+{
+    (void)state;
+    yv_screen_push(&app, &full, "L");
+    yv_screen_push(&app, &full, "H");
+    log_[0] = '\0';
+    yv_screen_key(&app, L'x', false);
+    assert_string_equal(log_, "key:H done:H");
+    assert_int_equal(app.nscreens, 1);
+    log_[0] = '\0';
+    yv_screen_key(&app, L'a', false);
+    assert_string_equal(log_, "key:L");
+}
+
+/* show: over the bottom screen, in place of the screens there, under an open question. */
+static void test_show_keeps_a_question_on_top(void **state)
+{
+    (void)state;
+    yv_screen_push(&app, &full, "L");
+    yv_screen_push(&app, &full, "H");
+    yv_screen_push(&app, &ask, "Q");
+    log_[0] = '\0';
+    assert_int_equal(*(char *)yv_screen_show(&app, &over, "F"), 'F');
+    assert_string_equal(log_, "done:H init:F");
+    assert_int_equal(app.nscreens, 3);
+    assert_ptr_equal(app.screens[1].cls, &over);
+    assert_ptr_equal(yv_screen_top(&app)->cls, &ask);
+    drawn("draw:L draw:F draw:Q");
+}
+
+static void test_full_stack_and_pop_all(void **state)
+{
+    (void)state;
+    yv_screen_push(&app, &full, "L");
+    for (int i = 1; i < YV_SCREEN_MAX; i++) assert_non_null(yv_screen_push(&app, &over, "O"));
+    assert_null(yv_screen_push(&app, &over, "X"));
+    assert_int_equal(app.nscreens, YV_SCREEN_MAX);
+    log_[0] = '\0';
+    yv_screen_pop_all(&app);
+    assert_int_equal(app.nscreens, 0);
+    assert_non_null(strstr(log_, "done:L"));
+    assert_null(yv_screen_top(&app));
+    assert_int_equal(yv_screen_key(&app, L'a', false), KEY_IGNORED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_draw_from_the_first_full_screen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pop_from_a_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_show_keeps_a_question_on_top, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_stack_and_pop_all, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
