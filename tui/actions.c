@@ -7,11 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NAME                                                                                       \
-    {                                                                                              \
-        "--name", "{vm}", NULL                                                                     \
-    }
-
 const yv_action_row yv_actions[] = {
     {.act = ACT_RUN,
      .ch = L'r',
@@ -22,7 +17,8 @@ const yv_action_row yv_actions[] = {
      .need = YV_NEED_STOPPED,
      .many = true,
      .verb = "run",
-     .args = NAME,
+     .args = {"--name", "{vm}", NULL},
+     .confirm_many = "Start {vm}?",
      .started = "starting {vm}…",
      .done = "{vm} started"},
     {.act = ACT_SHUTDOWN,
@@ -34,7 +30,8 @@ const yv_action_row yv_actions[] = {
      .need = YV_NEED_RUNNING,
      .many = true,
      .verb = "shutdown",
-     .args = NAME,
+     .args = {"--name", "{vm}", NULL},
+     .confirm_many = "Shut {vm} down (ACPI)?",
      .started = "asked {vm} to shut down (ACPI); escalating after {timeout}s",
      .done = "{vm} stopped (by {stopped_by})"},
     {.act = ACT_FORCE,
@@ -84,7 +81,7 @@ const yv_action_row yv_actions[] = {
                         "for good.",
      .confirm_key = L'y',
      .verb = "delete",
-     .args = NAME,
+     .args = {"--name", "{vm}", NULL},
      .args_running = {"--name", "{vm}", "--force", NULL},
      .done = "{vm} deleted"},
     {.act = ACT_NET_UP,

@@ -58,6 +58,9 @@ typedef struct {
     const char *confirm;         /* the question, {vm} */
     const char *confirm_running; /* instead when a VM it applies to runs; NULL: confirm */
     wint_t confirm_key;
+    /* a many row that does not ask for one VM asks this (key y) for several marked ones, titled
+     * by its label; NULL: confirm */
+    const char *confirm_many;
     /* the child: `VERB ARGS…`; NULL verb = carried out inside the TUI */
     const char *verb;
     const char *args[YV_ACTION_ARGS];         /* NULL-ended; none: a screen builds them (create) */

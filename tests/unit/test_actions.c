@@ -64,6 +64,27 @@ static void test_destructive_rows_ask_behind_upper_case_keys(void **state)
     assert_int_equal(asking, 3); /* K, D, N */
 }
 
+/* Select many (spec 15): run, shutdown, force stop and delete apply to every marked row after one
+ * question naming them all: each such row has one, and the other rows are for one VM only. */
+static void test_many_rows_ask_once_for_all(void **state)
+{
+    (void)state;
+    int many = 0;
+    for (int i = 0; i < yv_nactions; i++) {
+        const yv_action_row *r = &yv_actions[i];
+        if (!r->many) continue;
+        many++;
+        assert_non_null(r->verb);
+        assert_non_null(r->args[0]);
+        const char *q = r->confirm_many ? r->confirm_many : r->confirm;
+        assert_non_null(q);
+        assert_non_null(strstr(q, "{vm}"));
+    }
+    assert_int_equal(many, 4);
+    assert_true(yv_actions_of(ACT_RUN)->many && yv_actions_of(ACT_SHUTDOWN)->many &&
+                yv_actions_of(ACT_FORCE)->many && yv_actions_of(ACT_DELETE)->many);
+}
+
 static void assert_argv(const yv_action_row *r, const yv_action_subst *s, bool running,
                         const char *const *want)
 {
@@ -114,7 +135,7 @@ static void test_templates_expand(void **state)
     char buf[512];
     for (int i = 0; i < yv_nactions; i++) {
         const yv_action_row *r = &yv_actions[i];
-        const char *t[] = {r->confirm, r->confirm_running, r->started, r->done};
+        const char *t[] = {r->confirm, r->confirm_running, r->confirm_many, r->started, r->done};
         for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
             if (t[k]) assert_int_equal(yv_actions_expand(t[k], &s, buf, sizeof buf), 0);
         if (r->verb) assert_non_null(r->done);
@@ -161,6 +182,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_has_one_key_of_its_own),
         cmocka_unit_test(test_destructive_rows_ask_behind_upper_case_keys),
+        cmocka_unit_test(test_many_rows_ask_once_for_all),
         cmocka_unit_test(test_batch_arguments_of_each_row),
         cmocka_unit_test(test_templates_expand),
         cmocka_unit_test(test_refusals_follow_the_need),
