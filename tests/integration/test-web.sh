@@ -447,6 +447,13 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     expect_error 404 POST /v1/vms/nosuch/run
     expect_error 404 DELETE /v1/vms/nosuch/run
     expect_error 404 GET '/v1/vms/a%2F..%2Fa1'
+    expect_error 404 GET "/v1/vms/$(printf 'x%.0s' $(seq 70))"
+    # the route table: a known path with another method is 405, an unknown path 404
+    expect_error 405 PUT /v1/vms/a1
+    expect_error 405 PATCH /v1/vms/a1/run
+    expect_error 405 DELETE /v1/vms/
+    expect_error 404 GET /v1/vms/a1/nosuch
+    expect_error 404 GET /v2/vms
 
     # not running: GET run false; stop → 400
     expect_http 200 GET /v1/vms/a1/run
