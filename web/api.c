@@ -14,6 +14,7 @@
 #include "core/valid.h"
 #include "core/vminfo.h"
 #include "core/vmstate.h"
+#include "core/vmwait.h"
 
 typedef struct {
     char *body;
@@ -50,6 +51,7 @@ static unsigned status_of(yv_code code)
     case YV_E_INVALID_NAME:
     case YV_E_IMAGE_NOT_FOUND:
     case YV_E_PRESET_NOT_FOUND: return 400;
+    case YV_E_TIMEOUT: return 504;
     default: return 500;
     }
 }
@@ -85,6 +87,24 @@ static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char 
     json_t *j = yv_vminfo_json(&info, &api->cfg); /* never holds a password */
     yv_vminfo_done(&info);
     return send_json(c, 200, j);
+}
+
+/* GET /v1/vms/{vm}/wait?state=S&timeout=SECONDS: the VM's status once it is in state S (batch's
+ * status --wait). The timeout is bounded: a request holds one of the server's threads. */
+static enum MHD_Result wait_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+    const char *tmo = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+    long timeout_s = 60;
+    yv_state want;
+    yv_err e;
+    if (!state) return send_error(c, 400, "state is required (?state=running)");
+    if (tmo && yv_parse_long(tmo, 0, 600, &timeout_s) < 0)
+        return send_error(c, 400, "timeout must be 0 to 600 seconds");
+    if (yv_vmwait_parse_state(state, &want, &e) < 0 ||
+        yv_vmwait(api->root, &api->cfg, name, want, timeout_s * 1000, &api->cancel, &e) < 0)
+        return send_err(c, &e);
+    return get_vm(api, c, name, rq);
 }
 
 static bool vm_exists(yv_api *api, const char *name, yv_err *e)
@@ -222,6 +242,7 @@ static const route_row routes[] = {
     {"GET", "/v1/vms/{vm}/run", run_state},
     {"POST", "/v1/vms/{vm}/run", run_vm},
     {"DELETE", "/v1/vms/{vm}/run", stop_vm},
+    {"GET", "/v1/vms/{vm}/wait", wait_vm},
 };
 
 /* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the
