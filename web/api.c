@@ -14,6 +14,7 @@
 #include "core/valid.h"
 #include "core/vminfo.h"
 #include "core/vmstate.h"
+#include "core/vmwait.h"
 
 typedef struct {
     char *body;
@@ -50,6 +51,7 @@ static unsigned status_of(yv_code code)
     case YV_E_INVALID_NAME:
     case YV_E_IMAGE_NOT_FOUND:
     case YV_E_PRESET_NOT_FOUND: return 400;
+    case YV_E_TIMEOUT: return 504;
     default: return 500;
     }
 }
@@ -61,8 +63,9 @@ static enum MHD_Result send_err(struct MHD_Connection *c, const yv_err *e)
 
 /* ---- routes ---- */
 
-static enum MHD_Result list_vms(yv_api *api, struct MHD_Connection *c)
+static enum MHD_Result list_vms(yv_api *api, struct MHD_Connection *c, const char *vm, request *rq)
 {
+    (void)vm, (void)rq;
     size_t n;
     yv_err e;
     char **names = yv_root_list_suffix(api->root, ".vm", &n, &e);
@@ -74,8 +77,9 @@ static enum MHD_Result list_vms(yv_api *api, struct MHD_Connection *c)
     return send_json(c, 200, a);
 }
 
-static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char *name)
+static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
 {
+    (void)rq;
     yv_vminfo info;
     yv_err e;
     if (yv_vminfo_load(&info, api->root, name, &e) < 0) return send_err(c, &e);
@@ -83,6 +87,24 @@ static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char 
     json_t *j = yv_vminfo_json(&info, &api->cfg); /* never holds a password */
     yv_vminfo_done(&info);
     return send_json(c, 200, j);
+}
+
+/* GET /v1/vms/{vm}/wait?state=S&timeout=SECONDS: the VM's status once it is in state S (batch's
+ * status --wait). The timeout is bounded: a request holds one of the server's threads. */
+static enum MHD_Result wait_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+    const char *tmo = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+    long timeout_s = 60;
+    yv_state want;
+    yv_err e;
+    if (!state) return send_error(c, 400, "state is required (?state=running)");
+    if (tmo && yv_parse_long(tmo, 0, 600, &timeout_s) < 0)
+        return send_error(c, 400, "timeout must be 0 to 600 seconds");
+    if (yv_vmwait_parse_state(state, &want, &e) < 0 ||
+        yv_vmwait(api->root, &api->cfg, name, want, timeout_s * 1000, &api->cancel, &e) < 0)
+        return send_err(c, &e);
+    return get_vm(api, c, name, rq);
 }
 
 static bool vm_exists(yv_api *api, const char *name, yv_err *e)
@@ -101,30 +123,38 @@ static bool query_flag(struct MHD_Connection *c, const char *key)
     return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
 }
 
-static enum MHD_Result run_route(yv_api *api, struct MHD_Connection *c, const char *name,
-                                 const char *method)
+static enum MHD_Result run_state(yv_api *api, struct MHD_Connection *c, const char *name,
+                                 request *rq)
 {
+    (void)rq;
     yv_err e;
     if (!vm_exists(api, name, &e)) return send_err(c, &e);
-    if (!strcmp(method, "GET"))
-        return send_json(
-            c, 200,
-            json_pack("{s:b}", "is_running", yv_vmstate_live_pid(api->root, &api->cfg, name) > 0));
-    if (!strcmp(method, "POST")) {
-        yv_run_result res;
-        if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) return send_err(c, &e);
-        return send_json(c, 200, NULL);
-    }
-    if (!strcmp(method, "DELETE")) {
-        yv_stop_step how;
-        if (yv_lifecycle_shutdown(api->root, &api->cfg, name, query_flag(c, "force"),
-                                  api->cfg.shutdown_timeout, &how, &e) < 0)
-            return send_err(c, &e);
-        return send_json(c, 200, NULL);
-    }
-    return send_error(c, 405, "method not allowed");
+    return send_json(
+        c, 200,
+        json_pack("{s:b}", "is_running", yv_vmstate_live_pid(api->root, &api->cfg, name) > 0));
 }
 
+static enum MHD_Result run_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    (void)rq;
+    yv_err e;
+    yv_run_result res;
+    if (!vm_exists(api, name, &e) || yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0)
+        return send_err(c, &e);
+    return send_json(c, 200, NULL);
+}
+
+static enum MHD_Result stop_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    (void)rq;
+    yv_err e;
+    yv_stop_step how;
+    if (!vm_exists(api, name, &e) ||
+        yv_lifecycle_shutdown(api->root, &api->cfg, name, query_flag(c, "force"),
+                              api->cfg.shutdown_timeout, &how, &e) < 0)
+        return send_err(c, &e);
+    return send_json(c, 200, NULL);
+}
 /* A JSON body with the options of `create`; passwords only here, never in the URL. */
 static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
 {
@@ -158,8 +188,9 @@ static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
     return 0;
 }
 
-static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, request *rq)
+static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const char *vm, request *rq)
 {
+    (void)vm;
     yv_err e;
     yv_create_opts o;
     json_error_t je;
@@ -183,38 +214,71 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, request 
     return rc;
 }
 
-static enum MHD_Result delete_vm(yv_api *api, struct MHD_Connection *c, const char *name)
+static enum MHD_Result delete_vm(yv_api *api, struct MHD_Connection *c, const char *name,
+                                 request *rq)
 {
+    (void)rq;
     yv_err e;
     if (yv_ops_delete(api->root, &api->cfg, name, query_flag(c, "force"), &e) < 0)
         return send_err(c, &e);
     return send_json(c, 200, NULL);
 }
 
-/* /v1/vms/ , /v1/vms/{vm} , /v1/vms/{vm}/run */
+/* ---- the route table: one row per method and path; "{vm}" is one path segment, a VM name ---- */
+
+typedef enum MHD_Result (*route_fn)(yv_api *api, struct MHD_Connection *c, const char *vm,
+                                    request *rq);
+typedef struct {
+    const char *method;
+    const char *path; /* without the trailing slash, which is optional */
+    route_fn fn;
+} route_row;
+
+static const route_row routes[] = {
+    {"GET", "/v1/vms", list_vms},
+    {"POST", "/v1/vms", create_vm},
+    {"GET", "/v1/vms/{vm}", get_vm},
+    {"DELETE", "/v1/vms/{vm}", delete_vm},
+    {"GET", "/v1/vms/{vm}/run", run_state},
+    {"POST", "/v1/vms/{vm}/run", run_vm},
+    {"DELETE", "/v1/vms/{vm}/run", stop_vm},
+    {"GET", "/v1/vms/{vm}/wait", wait_vm},
+};
+
+/* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the
+ * caller validates it as a name). A trailing slash is allowed. */
+static bool path_match(const char *pattern, const char *url, char *vm, size_t vmlen)
+{
+    const char *p = pattern, *u = url;
+    while (*p) {
+        if (!strncmp(p, "{vm}", 4)) {
+            size_t n = strcspn(u, "/");
+            if (n == 0) return false;
+            /* too long to be a name: "/" is no name either, so it is not found */
+            snprintf(vm, vmlen, "%.*s", n < vmlen ? (int)n : 1, n < vmlen ? u : "/");
+            p += 4, u += n;
+        } else if (*p++ != *u++) {
+            return false;
+        }
+    }
+    return !*u || !strcmp(u, "/");
+}
+
 static enum MHD_Result route(yv_api *api, struct MHD_Connection *c, const char *url,
                              const char *method, request *rq)
 {
-    char name[64], rest[16];
-    if (!strcmp(url, "/v1/vms/") || !strcmp(url, "/v1/vms")) {
-        if (!strcmp(method, "GET")) return list_vms(api, c);
-        if (!strcmp(method, "POST")) return create_vm(api, c, rq);
-        return send_error(c, 405, "method not allowed");
+    char vm[64] = "";
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        vm[0] = '\0';
+        if (!path_match(routes[i].path, url, vm, sizeof vm)) continue;
+        yv_err e;
+        if (*vm && yv_valid_name(vm, &e) < 0) return send_error(c, 404, "VM not found");
+        path_known = true;
+        if (!strcmp(method, routes[i].method)) return routes[i].fn(api, c, vm, rq);
     }
-    if (strncmp(url, "/v1/vms/", 8) != 0) return send_error(c, 404, "not found");
-    const char *p = url + 8, *slash = strchr(p, '/');
-    size_t nl = slash ? (size_t)(slash - p) : strlen(p);
-    if (nl == 0 || nl >= sizeof name) return send_error(c, 404, "VM not found");
-    memcpy(name, p, nl);
-    name[nl] = '\0';
-    snprintf(rest, sizeof rest, "%s", slash ? slash : "");
-    yv_err e;
-    if (yv_valid_name(name, &e) < 0) return send_error(c, 404, "VM not found");
-    if (!strcmp(rest, "/run")) return run_route(api, c, name, method);
-    if (*rest && strcmp(rest, "/") != 0) return send_error(c, 404, "not found");
-    if (!strcmp(method, "GET")) return get_vm(api, c, name);
-    if (!strcmp(method, "DELETE")) return delete_vm(api, c, name);
-    return send_error(c, 405, "method not allowed");
+    if (path_known) return send_error(c, 405, "method not allowed");
+    return send_error(c, 404, "not found");
 }
 
 /* The client's address as the failure budget knows it: IPv4 whole, IPv6 by its /64 (one host

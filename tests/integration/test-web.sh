@@ -422,7 +422,7 @@ test_auth_401_throttled_and_outside_the_groups()
 
 test_routes_run_stop_and_graceful_stop_with_real_qemu()
 {
-    local root pid
+    local root pid waiter
     web_root root
     mkvm "$root" a1 "$VNC_PW1"
     mkvm "$root" a2 "$VNC_PW2"
@@ -447,6 +447,13 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     expect_error 404 POST /v1/vms/nosuch/run
     expect_error 404 DELETE /v1/vms/nosuch/run
     expect_error 404 GET '/v1/vms/a%2F..%2Fa1'
+    expect_error 404 GET "/v1/vms/$(printf 'x%.0s' $(seq 70))"
+    # the route table: a known path with another method is 405, an unknown path 404
+    expect_error 405 PUT /v1/vms/a1
+    expect_error 405 PATCH /v1/vms/a1/run
+    expect_error 405 DELETE /v1/vms/
+    expect_error 404 GET /v1/vms/a1/nosuch
+    expect_error 404 GET /v2/vms
 
     # not running: GET run false; stop → 400
     expect_http 200 GET /v1/vms/a1/run
@@ -472,6 +479,17 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     expect_http 200 GET /v1/vms/a2/run
     assert_json_eq '{"is_running":false}' "$BODY" "the other VM does not run"
 
+    # wait (status --wait): at once when the state holds; 504 naming the state it is still in
+    expect_http 200 GET '/v1/vms/a1/wait?state=running&timeout=5'
+    assert_eq running "$(jv 'd["state"]' "$BODY")" "the status a wait returns"
+    expect_error 504 GET '/v1/vms/a2/wait?state=running&timeout=0'
+    assert_contains "$BODY" "a2 is still stopped after 0 s (waited for running)"
+    expect_error 400 GET '/v1/vms/a1/wait?state=asleep'
+    assert_contains "$BODY" "no state 'asleep' (states: stopped, starting"
+    expect_error 400 GET '/v1/vms/a1/wait?state=running&timeout=601'
+    expect_error 400 GET '/v1/vms/a1/wait'
+    expect_error 404 GET '/v1/vms/nosuch/wait?state=stopped'
+
     # a second start: 400, the same QEMU still runs
     expect_error 400 POST /v1/vms/a1/run
     assert_eq "$pid" "$(vm_pid "$root" a1)" "the QEMU after a second start"
@@ -491,6 +509,12 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     # graceful stop: the SeaBIOS guest ignores ACPI, so after shutdown.timeout (2 s) it escalates
     expect_http 200 POST /v1/vms/a1/run
     pid=$(vm_pid "$root" a1) || exit 1
+    # a wait for "stopped" in flight answers once the stop below is done
+    (
+        expect_http 200 GET '/v1/vms/a1/wait?state=stopped&timeout=60'
+        printf '%s' "$BODY" >"$G/waited"
+    ) &
+    waiter=$!
     expect_http 200 DELETE /v1/vms/a1/run
     assert_json_eq null "$BODY" "body of the graceful DELETE run"
     ms_at_least "$TIME" 1.9 || fail "the graceful stop took ${TIME}s: it did not wait shutdown.timeout"
@@ -498,6 +522,8 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     wait_gone "$pid"
     expect_http 200 GET /v1/vms/a1/run
     assert_json_eq '{"is_running":false}' "$BODY" "GET run after the graceful stop"
+    wait "$waiter" || fail "the wait for stopped did not answer 200"
+    assert_eq stopped "$(jv 'd["state"]' "$(cat "$G/waited")")" "the state the wait returned"
     assert_cli_state "$root" a1 stopped
 
     # delete ?force=1 of a running VM: stopped, then gone

@@ -1,0 +1,23 @@
+/* vmwait: waiting until a VM is in a given state (`status --wait`, the web API's wait route),
+ * bounded by a timeout and the caller's cancel flag. The state is proven the same way status proves
+ * it (vmstate), asked again every poll interval, and at once when a watched QEMU exits. */
+#ifndef YV_VMWAIT_H
+#define YV_VMWAIT_H
+
+#include <signal.h>
+
+#include "config.h"
+#include "err.h"
+#include "vminfo.h"
+
+/* The state called `name` as status prints it ("running", "shutting-down", …); USAGE naming the
+ * states otherwise. */
+int yv_vmwait_parse_state(const char *name, yv_state *out, yv_err *err);
+
+/* Returns 0 as soon as VM `name` is in state `want`. VM_NOT_FOUND when it does not exist (or is
+ * deleted meanwhile); TIMEOUT after timeout_ms, saying which state it is still in; FAIL
+ * ("interrupted") once *cancel is set (NULL: never). */
+int yv_vmwait(const char *root, const yv_config *cfg, const char *name, yv_state want,
+              long timeout_ms, volatile sig_atomic_t *cancel, yv_err *err);
+
+#endif
