@@ -162,7 +162,7 @@ static void draw_frame(yv_app *a)
                  MIN_COLS, MIN_ROWS);
         yv_draw_text(stdscr, a->rows / 2, 0, msg, a->cols, A_BOLD);
     } else {
-        yv_screen_draw(a);
+        yv_screen_draw(&a->screens);
     }
     wnoutrefresh(stdscr);
     doupdate();
@@ -176,7 +176,7 @@ static int on_key(yv_app *a, wint_t ch, bool is_key)
     if (is_key && ch == KEY_RESIZE) return KEY_REDRAW;
     if (a->rows < MIN_ROWS || a->cols < MIN_COLS) /* too small: only quitting works */
         return (!is_key && ch == L'q') ? KEY_QUIT : KEY_IGNORED;
-    return yv_screen_key(a, ch, is_key);
+    return yv_screen_key(&a->screens, ch, is_key);
 }
 
 /* Enter arrives as CR (nonl() turns ICRNL off) or as LF (Ctrl-J): one key, '\n', for the key
@@ -191,13 +191,13 @@ static void read_keys(yv_app *a)
     wint_t ch;
     int kr;
     while ((kr = get_wch(&ch)) != ERR) { /* one wake-up may carry several keys */
-        bool is_key = kr == KEY_CODE_YES, was_open = yv_screen_modal(a);
+        bool is_key = kr == KEY_CODE_YES, was_open = yv_screen_modal(&a->screens);
         int r = on_key(a, canon_key(ch, is_key), is_key);
         if (r & KEY_QUIT) a->quit = true;
         if (r & KEY_REDRAW) a->dirty = true;
         /* A question opened or answered: the keys already queued behind that key were typed
          * before the question was on screen (a paste), so they answer nothing. */
-        if (yv_screen_modal(a) != was_open) {
+        if (yv_screen_modal(&a->screens) != was_open) {
             flushinp();
             break;
         }
@@ -329,7 +329,8 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     start_curses();
     int trc = load_theme(a, theme_name, terr, sizeof terr);
     a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = refresh_ms});
-    yv_screen_push(a, &yv_list_screen, NULL);
+    yv_screens_init(&a->screens, a, &a->dirty);
+    yv_screen_push(&a->screens, &yv_list_screen, NULL);
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
     a->dirty = true;
     loop(a);
@@ -340,7 +341,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
                 prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
                 (long long)prof.max_us);
     yv_job_kill_all(a);
-    yv_screen_pop_all(a);
+    yv_screen_pop_all(&a->screens);
     yv_monitor_free(a->mon);
     yv_config_done(&a->cfg);
     free(a->root);

@@ -38,8 +38,7 @@ typedef struct yv_app {
     yv_config cfg;
     yv_monitor *mon;
     yv_theme theme;
-    yv_screen screens[YV_SCREEN_MAX]; /* [0] the list; the top one gets the keys */
-    int nscreens;
+    yv_screens screens;
     char status[512];
     bool status_error;
     int64_t status_until;

@@ -4,80 +4,90 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "core/util.h"
 
-static void close_at(yv_app *a, int i)
+void yv_screens_init(yv_screens *s, yv_app *app, bool *dirty)
 {
-    yv_screen s = a->screens[i];
-    if (s.cls->done) s.cls->done(a, s.st);
-    free(s.st);
-    memmove(&a->screens[i], &a->screens[i + 1], (size_t)(a->nscreens - i - 1) * sizeof s);
-    a->nscreens--;
+    memset(s, 0, sizeof *s);
+    s->app = app;
+    s->dirty = dirty;
+}
+
+static void changed(yv_screens *s)
+{
+    if (s->dirty) *s->dirty = true;
+}
+
+static void close_at(yv_screens *s, int i)
+{
+    yv_screen sc = s->at[i];
+    if (sc.cls->done) sc.cls->done(s->app, sc.st);
+    free(sc.st);
+    memmove(&s->at[i], &s->at[i + 1], (size_t)(s->n - i - 1) * sizeof sc);
+    s->n--;
 }
 
 /* Opens c at index i, shifting the screens from i up. */
-static void *open_at(yv_app *a, int i, const yv_screen_class *c, const void *arg)
+static void *open_at(yv_screens *s, int i, const yv_screen_class *c, const void *arg)
 {
-    if (a->nscreens >= YV_SCREEN_MAX) return NULL;
+    if (s->n >= YV_SCREEN_MAX) return NULL;
     void *st = yv_calloc(1, c->size ? c->size : 1);
-    memmove(&a->screens[i + 1], &a->screens[i], (size_t)(a->nscreens - i) * sizeof a->screens[0]);
-    a->screens[i] = (yv_screen){c, st};
-    a->nscreens++;
-    if (c->init) c->init(a, st, arg);
-    a->dirty = true;
+    memmove(&s->at[i + 1], &s->at[i], (size_t)(s->n - i) * sizeof s->at[0]);
+    s->at[i] = (yv_screen){c, st};
+    s->n++;
+    if (c->init) c->init(s->app, st, arg);
+    changed(s);
     return st;
 }
 
-void *yv_screen_push(yv_app *a, const yv_screen_class *c, const void *arg)
+void *yv_screen_push(yv_screens *s, const yv_screen_class *c, const void *arg)
 {
-    return open_at(a, a->nscreens, c, arg);
+    return open_at(s, s->n, c, arg);
 }
 
-void yv_screen_pop(yv_app *a)
+void yv_screen_pop(yv_screens *s)
 {
-    if (a->nscreens > 0) close_at(a, a->nscreens - 1);
-    a->dirty = true;
+    if (s->n > 0) close_at(s, s->n - 1);
+    changed(s);
 }
 
-void *yv_screen_show(yv_app *a, const yv_screen_class *c, const void *arg)
+void *yv_screen_show(yv_screens *s, const yv_screen_class *c, const void *arg)
 {
-    for (int i = a->nscreens - 1; i >= 1; i--)
-        if (!a->screens[i].cls->modal) close_at(a, i);
-    return open_at(a, a->nscreens ? 1 : 0, c, arg);
+    for (int i = s->n - 1; i >= 1; i--)
+        if (!s->at[i].cls->modal) close_at(s, i);
+    return open_at(s, s->n ? 1 : 0, c, arg);
 }
 
-void yv_screen_pop_all(yv_app *a)
+void yv_screen_pop_all(yv_screens *s)
 {
-    while (a->nscreens > 0) close_at(a, a->nscreens - 1);
+    while (s->n > 0) close_at(s, s->n - 1);
 }
 
-const yv_screen *yv_screen_top(const yv_app *a)
+const yv_screen *yv_screen_top(const yv_screens *s)
 {
-    return a->nscreens ? &a->screens[a->nscreens - 1] : NULL;
+    return s->n ? &s->at[s->n - 1] : NULL;
 }
 
-void *yv_screen_bottom(const yv_app *a)
+void *yv_screen_bottom(const yv_screens *s)
 {
-    return a->nscreens ? a->screens[0].st : NULL;
+    return s->n ? s->at[0].st : NULL;
 }
 
-bool yv_screen_modal(const yv_app *a)
+bool yv_screen_modal(const yv_screens *s)
 {
-    const yv_screen *t = yv_screen_top(a);
+    const yv_screen *t = yv_screen_top(s);
     return t && t->cls->modal;
 }
 
-void yv_screen_draw(yv_app *a)
+void yv_screen_draw(yv_screens *s)
 {
-    int first = a->nscreens - 1;
-    while (first > 0 && a->screens[first].cls->overlay) first--;
-    for (int i = first < 0 ? 0 : first; i < a->nscreens; i++)
-        a->screens[i].cls->draw(a, a->screens[i].st);
+    int first = s->n - 1;
+    while (first > 0 && s->at[first].cls->overlay) first--;
+    for (int i = first < 0 ? 0 : first; i < s->n; i++) s->at[i].cls->draw(s->app, s->at[i].st);
 }
 
-int yv_screen_key(yv_app *a, wint_t ch, bool is_key)
+int yv_screen_key(yv_screens *s, wint_t ch, bool is_key)
 {
-    const yv_screen *t = yv_screen_top(a);
-    return t ? t->cls->key(a, t->st, ch, is_key) : KEY_IGNORED;
+    const yv_screen *t = yv_screen_top(s);
+    return t ? t->cls->key(s->app, t->st, ch, is_key) : KEY_IGNORED;
 }

@@ -34,18 +34,27 @@ typedef struct {
 
 #define YV_SCREEN_MAX 8
 
+/* The stack (the app embeds one). It knows the app only as what it hands to the screens. */
+typedef struct {
+    yv_app *app;                 /* passed to every screen function */
+    bool *dirty;                 /* set when a screen opens or closes: the loop redraws */
+    yv_screen at[YV_SCREEN_MAX]; /* [0] the list; the top one gets the keys */
+    int n;
+} yv_screens;
+
+void yv_screens_init(yv_screens *s, yv_app *app, bool *dirty);
 /* Opens c over the top screen; its state, or NULL when the stack is full. */
-void *yv_screen_push(yv_app *a, const yv_screen_class *c, const void *arg);
+void *yv_screen_push(yv_screens *s, const yv_screen_class *c, const void *arg);
 /* Closes the top screen (its done, then its state is freed): the last thing a handler does. */
-void yv_screen_pop(yv_app *a);
+void yv_screen_pop(yv_screens *s);
 /* Opens c right over the bottom screen, in place of any screen there but a question, which stays
  * on top (what a job's end opens: the form again after a failed create). Its state. */
-void *yv_screen_show(yv_app *a, const yv_screen_class *c, const void *arg);
-void yv_screen_pop_all(yv_app *a);
-const yv_screen *yv_screen_top(const yv_app *a);
-void *yv_screen_bottom(const yv_app *a); /* the list's state */
-bool yv_screen_modal(const yv_app *a);   /* a question is on top */
-void yv_screen_draw(yv_app *a);
-int yv_screen_key(yv_app *a, wint_t ch, bool is_key);
+void *yv_screen_show(yv_screens *s, const yv_screen_class *c, const void *arg);
+void yv_screen_pop_all(yv_screens *s);
+const yv_screen *yv_screen_top(const yv_screens *s);
+void *yv_screen_bottom(const yv_screens *s); /* the list's state */
+bool yv_screen_modal(const yv_screens *s);   /* a question is on top */
+void yv_screen_draw(yv_screens *s);
+int yv_screen_key(yv_screens *s, wint_t ch, bool is_key);
 
 #endif

@@ -66,7 +66,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     yv_dialog_result r = yv_dialog_key(&((dialog_st *)st)->d, ch, is_key);
     if (r == YV_DIALOG_NONE) return KEY_IGNORED;
     memcpy(&s, st, sizeof s);
-    yv_screen_pop(a);
+    yv_screen_pop(&a->screens);
     if (!s.row) return KEY_REDRAW;
     if (r == YV_DIALOG_YES)
         for (int i = 0; i < s.n; i++) yv_job_action(a, s.row, s.vms[i]);
@@ -89,8 +89,8 @@ const yv_screen_class yv_dialog_screen = {
 /* A new question or notice takes the place of one still open (a notice at a job's end). */
 static void open_dialog(yv_app *a, const dialog_arg *g)
 {
-    if (yv_screen_modal(a)) yv_screen_pop(a);
-    yv_screen_push(a, &yv_dialog_screen, g);
+    if (yv_screen_modal(&a->screens)) yv_screen_pop(&a->screens);
+    yv_screen_push(&a->screens, &yv_dialog_screen, g);
 }
 
 void yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,

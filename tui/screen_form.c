@@ -157,7 +157,7 @@ void yv_form_open(yv_app *a, yv_action kind)
         yv_app_status(a, true, "a create is already running");
         return;
     }
-    yv_screen_push(a, &yv_form_screen, &(form_arg){kind, NULL});
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){kind, NULL});
 }
 
 /* Checks every field; the message goes next to the field. True when all are fine. */
@@ -229,7 +229,7 @@ static void submit(yv_app *a, form_st *f)
         yv_action_subst s = {.vm = store[F_NAME]};
         j->form = f->form;
         f->form = NULL;
-        yv_screen_pop(a);
+        yv_screen_pop(&a->screens);
         if (yv_actions_expand(yv_actions_of(j->act)->started, &s, status, sizeof status) == 0)
             yv_app_status(a, false, "%s", status);
     }
@@ -246,7 +246,7 @@ void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const cha
         return;
     }
     /* Back to the form, with what was typed and the error next to the field it is about. */
-    form_st *f = yv_screen_show(a, &yv_form_screen, &(form_arg){j->act, form});
+    form_st *f = yv_screen_show(&a->screens, &yv_form_screen, &(form_arg){j->act, form});
     if (!f) { /* no room on the stack: what was typed is lost, the status says why */
         yv_form_free(form);
         return;
@@ -268,7 +268,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     form_st *f = st;
     switch (yv_form_key(f->form, ch, is_key)) {
     case YV_FORM_CANCEL:
-        yv_screen_pop(a);
+        yv_screen_pop(&a->screens);
         curs_set(0);
         return KEY_REDRAW;
     case YV_FORM_SUBMIT:

@@ -160,7 +160,7 @@ static void done(yv_app *a, void *st)
 
 const yv_monitor_vm *yv_list_selected(yv_app *a)
 {
-    const list_st *l = yv_screen_bottom(a);
+    const list_st *l = yv_screen_bottom(&a->screens);
     long r = l ? yv_table_selected(l->table) : -1;
     return r < 0 ? NULL : yv_monitor_get(a->mon, (size_t)r);
 }
@@ -259,12 +259,12 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
 {
     switch (r->act) {
     case ACT_QUIT: return KEY_QUIT;
-    case ACT_HELP: yv_screen_push(a, &yv_help_screen, NULL); return KEY_REDRAW;
+    case ACT_HELP: yv_screen_push(&a->screens, &yv_help_screen, NULL); return KEY_REDRAW;
     case ACT_FILTER: l->filtering = true; return KEY_REDRAW;
     case ACT_CREATE:
     case ACT_PRESET: yv_form_open(a, r->act); return KEY_REDRAW;
     case ACT_DETAILS:
-        if (v) yv_screen_push(a, &yv_details_screen, v->name);
+        if (v) yv_screen_push(&a->screens, &yv_details_screen, v->name);
         return KEY_REDRAW;
     default: return KEY_IGNORED;
     }

@@ -138,7 +138,7 @@ static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
     int *top = &((view_st *)st)->top;
     yv_action act = yv_actions_lookup(ch, is_key);
     if ((!is_key && ch == 27) || act == ACT_QUIT || act == ACT_HELP || act == ACT_DETAILS) {
-        yv_screen_pop(a);
+        yv_screen_pop(&a->screens);
         return KEY_REDRAW;
     }
     if (is_key && ch == KEY_UP) (*top)--;

@@ -2,9 +2,12 @@
  * them — which screen gets a key, which are drawn and in what order, when each one's done runs. */
 #include "unit.h"
 
-/* The TUI is not in the unit tests' link line: the stack (no curses call in it) is compiled in. */
+/* The TUI is not in the unit tests' link line: the stack (no curses call, no app) is compiled in.
+ */
 #include "../../tui/screen.c"
 
+static yv_screens stack;
+static bool dirty;
 static char log_[256]; /* "init:A draw:A key:B done:B …" */
 
 static void note(const char *what, const void *st)
@@ -27,9 +30,9 @@ static void f_draw(yv_app *a, void *st)
 }
 static int f_key(yv_app *a, void *st, wint_t ch, bool is_key)
 {
-    (void)is_key;
+    (void)a, (void)is_key;
     note("key", st);
-    if (ch == L'x') yv_screen_pop(a); /* a screen closes itself from its handler */
+    if (ch == L'x') yv_screen_pop(&stack); /* a screen closes itself from its handler */
     return KEY_REDRAW;
 }
 static void f_done(yv_app *a, void *st)
@@ -42,12 +45,10 @@ static const yv_screen_class full = {"full", 8, false, false, f_init, f_draw, f_
 static const yv_screen_class over = {"over", 8, true, false, f_init, f_draw, f_key, f_done};
 static const yv_screen_class ask = {"ask", 8, true, true, f_init, f_draw, f_key, f_done};
 
-static yv_app app;
-
 static int setup(void **state)
 {
     (void)state;
-    memset(&app, 0, sizeof app);
+    yv_screens_init(&stack, NULL, &dirty);
     log_[0] = '\0';
     return 0;
 }
@@ -55,14 +56,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    yv_screen_pop_all(&app);
+    yv_screen_pop_all(&stack);
     return 0;
 }
 
 static void drawn(const char *want)
 {
     log_[0] = '\0';
-    yv_screen_draw(&app);
+    yv_screen_draw(&stack);
     assert_string_equal(log_, want);
 }
 
@@ -70,31 +71,33 @@ static void drawn(const char *want)
 static void test_draw_from_the_first_full_screen(void **state)
 {
     (void)state;
-    yv_screen_push(&app, &full, "L");
-    yv_screen_push(&app, &over, "F");
+    dirty = false;
+    yv_screen_push(&stack, &full, "L");
+    assert_true(dirty); /* an opened screen makes the loop redraw */
+    yv_screen_push(&stack, &over, "F");
     drawn("draw:L draw:F");
-    yv_screen_push(&app, &full, "H");
-    yv_screen_push(&app, &ask, "Q");
+    yv_screen_push(&stack, &full, "H");
+    yv_screen_push(&stack, &ask, "Q");
     drawn("draw:H draw:Q");
     log_[0] = '\0';
-    assert_int_equal(yv_screen_key(&app, L'a', false), KEY_REDRAW);
+    assert_int_equal(yv_screen_key(&stack, L'a', false), KEY_REDRAW);
     assert_string_equal(log_, "key:Q");
-    assert_true(yv_screen_modal(&app));
-    assert_int_equal(*(char *)yv_screen_bottom(&app), 'L');
+    assert_true(yv_screen_modal(&stack));
+    assert_int_equal(*(char *)yv_screen_bottom(&stack), 'L');
 }
 
 /* A handler may close its own screen; the one below gets the next key. */
 static void test_pop_from_a_handler(void **state)
 {
     (void)state;
-    yv_screen_push(&app, &full, "L");
-    yv_screen_push(&app, &full, "H");
+    yv_screen_push(&stack, &full, "L");
+    yv_screen_push(&stack, &full, "H");
     log_[0] = '\0';
-    yv_screen_key(&app, L'x', false);
+    yv_screen_key(&stack, L'x', false);
     assert_string_equal(log_, "key:H done:H");
-    assert_int_equal(app.nscreens, 1);
+    assert_int_equal(stack.n, 1);
     log_[0] = '\0';
-    yv_screen_key(&app, L'a', false);
+    yv_screen_key(&stack, L'a', false);
     assert_string_equal(log_, "key:L");
 }
 
@@ -102,31 +105,31 @@ static void test_pop_from_a_handler(void **state)
 static void test_show_keeps_a_question_on_top(void **state)
 {
     (void)state;
-    yv_screen_push(&app, &full, "L");
-    yv_screen_push(&app, &full, "H");
-    yv_screen_push(&app, &ask, "Q");
+    yv_screen_push(&stack, &full, "L");
+    yv_screen_push(&stack, &full, "H");
+    yv_screen_push(&stack, &ask, "Q");
     log_[0] = '\0';
-    assert_int_equal(*(char *)yv_screen_show(&app, &over, "F"), 'F');
+    assert_int_equal(*(char *)yv_screen_show(&stack, &over, "F"), 'F');
     assert_string_equal(log_, "done:H init:F");
-    assert_int_equal(app.nscreens, 3);
-    assert_ptr_equal(app.screens[1].cls, &over);
-    assert_ptr_equal(yv_screen_top(&app)->cls, &ask);
+    assert_int_equal(stack.n, 3);
+    assert_ptr_equal(stack.at[1].cls, &over);
+    assert_ptr_equal(yv_screen_top(&stack)->cls, &ask);
     drawn("draw:L draw:F draw:Q");
 }
 
 static void test_full_stack_and_pop_all(void **state)
 {
     (void)state;
-    yv_screen_push(&app, &full, "L");
-    for (int i = 1; i < YV_SCREEN_MAX; i++) assert_non_null(yv_screen_push(&app, &over, "O"));
-    assert_null(yv_screen_push(&app, &over, "X"));
-    assert_int_equal(app.nscreens, YV_SCREEN_MAX);
+    yv_screen_push(&stack, &full, "L");
+    for (int i = 1; i < YV_SCREEN_MAX; i++) assert_non_null(yv_screen_push(&stack, &over, "O"));
+    assert_null(yv_screen_push(&stack, &over, "X"));
+    assert_int_equal(stack.n, YV_SCREEN_MAX);
     log_[0] = '\0';
-    yv_screen_pop_all(&app);
-    assert_int_equal(app.nscreens, 0);
+    yv_screen_pop_all(&stack);
+    assert_int_equal(stack.n, 0);
     assert_non_null(strstr(log_, "done:L"));
-    assert_null(yv_screen_top(&app));
-    assert_int_equal(yv_screen_key(&app, L'a', false), KEY_IGNORED);
+    assert_null(yv_screen_top(&stack));
+    assert_int_equal(yv_screen_key(&stack, L'a', false), KEY_IGNORED);
 }
 
 int main(void)
