@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cloudinit.h"
@@ -73,14 +72,13 @@ static bool end_first_boot(const char *root, const yv_config *cfg, const char *n
 {
     pid_t pid = yv_vmstate_live_pid(root, cfg, name);
     if (pid <= 0) return true;
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    int pidfd = yv_proc_pidfd_open(pid);
     bool no_pidfd = pidfd < 0 && errno == ENOSYS;
     if (pidfd < 0 && !no_pidfd) return yv_proc_exited(pid); /* ESRCH: gone meanwhile */
     /* proven again once the pidfd pins the process: a PID reused since is never signalled */
     bool gone = yv_vmstate_live_pid(root, cfg, name) != pid;
     if (!gone && !wait) { /* a poll loop: SIGKILL (the install is abandoned), the next call reaps */
-        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        else kill(pid, SIGKILL);
+        yv_proc_signal(pid, pidfd, SIGKILL);
     } else if (!gone) {
         gone = yv_proc_end(pid, pidfd, 5000);
     }
@@ -476,7 +474,8 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     char *dir, *iso;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
-    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
+    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, o->cancel, &dir, &iso, err) < 0)
+        return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
                                    o->progress, o->progress_ctx, o->cancel, err);
     progress(o, "cleanup", t0);
@@ -489,16 +488,19 @@ static int make_disk(const char *root, const yv_config *cfg, const yv_create_opt
 {
     if (p->cloudimg) { /* a preset: the cloud image converted (or overlaid) and grown */
         long mib = o->capacity ? o->capacity : YV_DEFAULT_CAPACITY;
-        return o->linked ? yv_storage_overlay(cfg, p->cloudimg, p->cloudimg, disk, mib, err)
-                         : yv_storage_copy(cfg, p->cloudimg, disk, mib, err);
+        return o->linked
+                   ? yv_storage_overlay(cfg, p->cloudimg, p->cloudimg, disk, mib, o->cancel, err)
+                   : yv_storage_copy(cfg, p->cloudimg, disk, mib, o->cancel, err);
     }
     if (!o->image)
-        return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY, err);
+        return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY,
+                                 o->cancel, err);
     char *ref = NULL;
     char *base = resolve_image(root, o->image, o->names_only, &ref, err);
     if (!base) return -1;
-    int rc = o->linked ? yv_storage_overlay(cfg, base, ref, disk, o->capacity, err)
-                       : yv_storage_copy(cfg, base, disk, o->capacity, err);
+    /* the cancel flag reaches qemu-img: a long convert stops at Ctrl-C, not when it is done */
+    int rc = o->linked ? yv_storage_overlay(cfg, base, ref, disk, o->capacity, o->cancel, err)
+                       : yv_storage_copy(cfg, base, disk, o->capacity, o->cancel, err);
     free(base);
     free(ref);
     return rc;
@@ -581,11 +583,9 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     char *disk = yv_root_join(r.part, "hd0.qcow2");
     build_vm(&vm, o, &r, pw);
     if (o->preset) progress(o, "convert", t0);
-    yv_proc_set_cancel(o->cancel); /* a long convert stops at Ctrl-C, not when it is done */
     int rc = make_disk(root, cfg, o, &plan, disk, err);
     if (rc == 0) rc = yv_vm_save(&vm, r.part, err);
     if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, &plan, r.part, t0, err);
-    yv_proc_set_cancel(NULL);
     if (rc == 0 && cancelled(o, err)) rc = -1;
     if (rc == 0) rc = publish(root, o->name, &r, err);
     if (rc < 0 && o->cancel && *o->cancel) /* whatever broke, the user's interrupt is the story */
