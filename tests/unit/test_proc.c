@@ -1,8 +1,6 @@
 /* Unit tests of core/proc.c: running programs without a shell, and the pidfile helpers. */
 #include "unit.h"
 
-#include <valgrind/valgrind.h>
-
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -74,7 +72,7 @@ static void test_run_failures(void **state)
     assert_int_equal(yv_proc_run(a7, NULL, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
     /* under valgrind a failed execve ends the child in valgrind's own way (exit 101 or 126) */
-    ut_assert_contains(err.msg, RUNNING_ON_VALGRIND
+    ut_assert_contains(err.msg, ut_under_valgrind()
                                     ? "badscript failed (exit "
                                     : "badscript failed (exit 127): cannot execute ");
     free(script);

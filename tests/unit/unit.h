@@ -175,6 +175,14 @@ static inline char *ut_exe_of(pid_t pid)
     return realpath(link, NULL);
 }
 
+/* True under valgrind, which preloads its vgpreload libraries into the program it runs (read at
+ * run time: `make unit` then needs no valgrind headers). */
+static inline bool ut_under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "vgpreload");
+}
+
 /* A UNIX stream socket listening at path with this backlog (QEMU's QMP socket stands in). */
 static inline int ut_unix_listen(const char *path, int backlog)
 {
