@@ -301,6 +301,41 @@ static bool table_exists(const char *root)
     return there;
 }
 
+/* Under the lock: no VM, .part folder or QEMU has the name. */
+static int check_name_free(const char *root, const yv_config *cfg, const char *name,
+                           const char *part, yv_err *err)
+{
+    char *vmdir = yv_root_vm_dir(root, name);
+    bool taken = yv_root_exists(vmdir) || yv_root_exists(part);
+    free(vmdir);
+    /* a .part: its creator runs, or what a killed one left could not be removed yet */
+    if (taken) return yv_err_set(err, YV_E_VM_EXISTS, "a VM named '%s' already exists", name);
+    pid_t orphan = yv_vmstate_live_pid(root, cfg, name);
+    if (orphan > 0) /* a QEMU under this name without a VM: never adopted by a new one */
+        return yv_err_set(err, YV_E_VM_EXISTS,
+                          "a QEMU named '%s' runs without a VM folder (pid %d): stop it first",
+                          name, (int)orphan);
+    return 0;
+}
+
+/* The .part folder, made and locked by us (r->part_fd holds its flock). */
+static int make_part(reservation *r, yv_err *err)
+{
+    if (mkdir(r->part, 0700) < 0)
+        return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno,
+                          "cannot create %s", r->part);
+    r->part_fd = open(r->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    /* waits: another command's probe (a shared lock, let go at once) may hold it this instant;
+     * a reaper needs the root lock, which we hold, so none holds it for longer */
+    if (r->part_fd >= 0 && flock(r->part_fd, LOCK_EX) == 0) return 0;
+    yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", r->part);
+    yv_err e;
+    yv_root_rmtree(r->part, &e);
+    if (r->part_fd >= 0) close(r->part_fd);
+    r->part_fd = -1;
+    return -1;
+}
+
 /* Phase 1, under the lock: the name is free, a display and a MAC are chosen and recorded, the .part
  * folder exists and is locked by us. */
 static int reserve(const char *root, const yv_config *cfg, const char *name, reservation *r,
@@ -311,22 +346,10 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
     yv_vnctable t;
     used_set used = {0};
     int rc = -1;
-    char *vmdir = yv_root_vm_dir(root, name);
     r->part = yv_root_part_dir(root, name);
     r->part_fd = -1;
     if (yv_vnctable_load(&t, root, err) < 0) goto out_nt;
-    /* a .part: its creator runs, or what a killed one left could not be removed yet */
-    if (yv_root_exists(vmdir) || yv_root_exists(r->part)) {
-        yv_err_set(err, YV_E_VM_EXISTS, "a VM named '%s' already exists", name);
-        goto out;
-    }
-    pid_t orphan = yv_vmstate_live_pid(root, cfg, name);
-    if (orphan > 0) { /* a QEMU under this name without a VM: never adopted by a new one */
-        yv_err_set(err, YV_E_VM_EXISTS,
-                   "a QEMU named '%s' runs without a VM folder (pid %d): stop it first", name,
-                   (int)orphan);
-        goto out;
-    }
+    if (check_name_free(root, cfg, name, r->part, err) < 0) goto out;
     collect_used(root, &used);
     r->display = yv_vnctable_pick(&t, used.displays, used.ndisplays, port_usable, cfg->vnc_listen);
     if (r->display < 0) {
@@ -334,33 +357,21 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
         goto out;
     }
     pick_mac(name, &used, r->mac);
-    if (mkdir(r->part, 0700) < 0) {
-        yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot create %s",
-                   r->part);
-        goto out;
-    }
-    r->part_fd = open(r->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    /* waits: another command's probe (a shared lock, let go at once) may hold it this instant;
-     * a reaper needs the root lock, which we hold, so none holds it for longer */
-    if (r->part_fd < 0 || flock(r->part_fd, LOCK_EX) < 0) {
-        yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", r->part);
-        goto out_rm;
-    }
+    if (make_part(r, err) < 0) goto out;
     yv_vnctable_set(&t, r->display, name);
     r->table_was_new = !table_exists(root);
-    if (yv_vnctable_save(&t, root, err) < 0) goto out_rm;
-    rc = 0;
-    goto out;
-out_rm:;
-    yv_err e;
-    yv_root_rmtree(r->part, &e);
-    if (r->part_fd >= 0) close(r->part_fd);
-    r->part_fd = -1;
+    if (yv_vnctable_save(&t, root, err) == 0) {
+        rc = 0;
+    } else {
+        yv_err e;
+        yv_root_rmtree(r->part, &e);
+        close(r->part_fd);
+        r->part_fd = -1;
+    }
 out:
     used_done(&used);
     yv_vnctable_done(&t);
 out_nt:
-    free(vmdir);
     yv_root_unlock(lock);
     return rc;
 }
