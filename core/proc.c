@@ -180,6 +180,36 @@ static int status_error(int status, const char *path, const char *tail, yv_err *
                       WEXITSTATUS(status), *tail ? ": " : "", tail);
 }
 
+/* The last lines of a log file, for an error message. */
+static void log_tail(const char *path, char *dst, size_t cap)
+{
+    char buf[TAIL_MAX + 1];
+    dst[0] = '\0';
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
+    if (fd < 0) return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > TAIL_MAX ? end - TAIL_MAX : 0;
+    ssize_t n = pread(fd, buf, (size_t)(end - start), start);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = '\0';
+    tail_lines(buf, dst, cap);
+}
+
+/* How the child we ran (pid < 0: the fork failed) ended: 0 on exit 0, else its failure with the
+ * last lines it said: its captured stderr (tail), or its log (log_path), read only then. */
+static int reap(pid_t pid, const char *path, const char *tool, const char *tail,
+                const char *log_path, yv_err *err)
+{
+    if (pid < 0) return yv_err_sys(err, YV_E_IO, errno, "cannot run %s", tool);
+    int status = wait_status(pid);
+    if (status_ok(status)) return 0;
+    char t[TAIL_MAX + 64];
+    if (log_path) log_tail(log_path, t, sizeof t);
+    else tail_lines(tail, t, sizeof t);
+    return status_error(status, path, t, err);
+}
+
 int yv_proc_run_output(char *const argv[], char *const envp[], volatile sig_atomic_t *cancel,
                        char **out, yv_err *err)
 {
@@ -212,17 +242,7 @@ int yv_proc_run_output(char *const argv[], char *const envp[], volatile sig_atom
     if (pid > 0) drain(pid, op[0], ep[0], cancel, &o, &tail);
     close(ep[0]);
     if (op[0] >= 0) close(op[0]);
-    int rc = 0;
-    if (pid < 0) {
-        rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
-    } else {
-        int status = wait_status(pid);
-        if (!status_ok(status)) {
-            char t[TAIL_MAX + 64];
-            tail_lines(tail.buf ? tail.buf : "", t, sizeof t);
-            rc = status_error(status, path, t, err);
-        }
-    }
+    int rc = reap(pid, path, argv[0], tail.buf ? tail.buf : "", NULL, err);
     free(tail.buf);
     free(path);
     if (out && rc == 0) *out = o.buf ? o.buf : yv_strdup("");
@@ -343,22 +363,6 @@ bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
     }
 }
 
-/* The last lines of a log file, for an error message. */
-static void log_tail(const char *path, char *dst, size_t cap)
-{
-    char buf[TAIL_MAX + 1];
-    dst[0] = '\0';
-    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
-    if (fd < 0) return;
-    off_t end = lseek(fd, 0, SEEK_END);
-    off_t start = end > TAIL_MAX ? end - TAIL_MAX : 0;
-    ssize_t n = pread(fd, buf, (size_t)(end - start), start);
-    close(fd);
-    if (n <= 0) return;
-    buf[n] = '\0';
-    tail_lines(buf, dst, cap);
-}
-
 int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err)
 {
     char *path = yv_proc_which(argv[0]);
@@ -381,17 +385,7 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
         child_exec(path, argv, envp, -1, logfd);
     }
     close(logfd);
-    int rc = 0;
-    if (pid < 0) {
-        rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
-    } else {
-        int status = wait_status(pid);
-        if (!status_ok(status)) {
-            char t[TAIL_MAX + 64];
-            log_tail(log_path, t, sizeof t);
-            rc = status_error(status, path, t, err);
-        }
-    }
+    int rc = reap(pid, path, argv[0], NULL, log_path, err);
     free(path);
     return rc;
 }
