@@ -215,7 +215,7 @@ bench: deps-test
 	@$(MAKE) --no-print-directory yave-tui
 	@tests/bench/run
 
-SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/fixtures/make-cloud-guest.sh \
+SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/include-cycles tests/fixtures/make-cloud-guest.sh \
 	tests/fresh/run tests/fuzz/run-fuzz tests/integration/run-all tests/valgrind/scenario $(wildcard tests/integration/*.sh)
 FORMAT_SRC := $(wildcard $(addsuffix /*.[ch],core widgets tui web tests/unit tests/fuzz tests/tools \
 	tests/fault))

@@ -385,7 +385,7 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
         child_exec(path, argv, envp, -1, logfd);
     }
     close(logfd);
-    int rc = reap(pid, path, argv[0], NULL, log_path, err);
+    int rc = reap(pid, path, argv[0], "", log_path, err);
     free(path);
     return rc;
 }

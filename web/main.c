@@ -120,15 +120,17 @@ static int parse_args(int argc, char **argv, const char **root_opt, const char *
     return -1;
 }
 
-/* The root and its config, checked: -1 when ready, else the exit status (said on stderr). */
-static int load_root(yv_api *api, const char *root_opt)
+/* The root and its config, checked: true when ready, else false with the exit status (the
+ * reason said on stderr, nothing left allocated). */
+static bool load_root(yv_api *api, const char *root_opt, int *status)
 {
     yv_err err;
     if (!(api->root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(api->root, &err) < 0 ||
         yv_config_load(&api->cfg, api->root, &err) < 0) {
         fprintf(stderr, "yave-web: %s\n", err.msg);
         free(api->root);
-        return yv_err_exit_status(err.code);
+        *status = yv_err_exit_status(err.code);
+        return false;
     }
     int rc = -1;
     const yv_config *c = &api->cfg;
@@ -142,11 +144,11 @@ static int load_root(yv_api *api, const char *root_opt)
         fprintf(stderr, "yave-web: api.tls is set, but this libmicrohttpd has no TLS support\n");
         rc = 1;
     }
-    if (rc >= 0) {
-        yv_config_done(&api->cfg);
-        free(api->root);
-    }
-    return rc;
+    if (rc < 0) return true;
+    yv_config_done(&api->cfg);
+    free(api->root);
+    *status = rc;
+    return false;
 }
 
 /* The certificate and key of api.tls (both NULL without TLS): 0, or -1 said on stderr. */
@@ -202,7 +204,7 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &root_opt, &listen);
     if (rc >= 0) return rc;
     yv_api api = {0};
-    if ((rc = load_root(&api, root_opt)) >= 0) return rc;
+    if (!load_root(&api, root_opt, &rc)) return rc;
     api.pam_service = api.cfg.api_pam_service ? api.cfg.api_pam_service : "yave";
     if (!listen) listen = api.cfg.api_listen ? api.cfg.api_listen : "127.0.0.1:3000";
     struct sockaddr_storage sa;
