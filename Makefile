@@ -25,8 +25,11 @@ UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev
 DEB_TEST  := groff-base man-db bsdextrautils valgrind cppcheck clang-tidy clang-format shellcheck curl nftables libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
 DEB_RUN   := qemu-utils qemu-system-x86
+# What `make unit` needs beyond the build: cmocka, qemu-img (disks), and QEMU for the tests that
+# talk to a real one (they skip without it).
+DEB_UNIT  := libcmocka-dev qemu-utils qemu-system-x86
 
-.PHONY: all check run bench clean format deps-build deps-test deps-run unit integration asan debug-disks install uninstall valgrind lint
+.PHONY: all check run bench clean format deps-build deps-test deps-run deps-unit unit integration asan debug-disks install uninstall valgrind lint
 # Package checks run first, then a fresh make (pkg-config flags are read after the install).
 all: deps-build
 	@$(MAKE) --no-print-directory yave-tui yave-web yave-tui.1 build/yave-tui.bash
@@ -80,6 +83,7 @@ endef
 deps-build: ; $(call ensure_pkgs,$(DEB_BUILD))
 deps-test: deps-build ; $(call ensure_pkgs,$(DEB_TEST))
 deps-run: deps-build ; $(call ensure_pkgs,$(DEB_RUN))
+deps-unit: deps-build ; $(call ensure_pkgs,$(DEB_UNIT))
 
 WEB_SRC  := $(wildcard web/*.c)
 WEB_OBJ  := $(patsubst %.c,build/rel/%.o,$(WEB_SRC))
@@ -178,7 +182,7 @@ valgrind: deps-test
 
 asan: build/asan/yave-tui build/asan/yave-web $(UNIT_BIN) $(TOOL_BIN)
 
-unit: deps-test $(UNIT_BIN)
+unit: deps-unit $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: deps-test yave-tui yave-web build/asan/yave-tui build/asan/yave-web $(TOOL_BIN) \
@@ -211,7 +215,7 @@ bench: deps-test
 	@$(MAKE) --no-print-directory yave-tui
 	@tests/bench/run
 
-SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/fixtures/make-cloud-guest.sh \
+SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/include-cycles tests/fixtures/make-cloud-guest.sh \
 	tests/fresh/run tests/fuzz/run-fuzz tests/integration/run-all tests/valgrind/scenario $(wildcard tests/integration/*.sh)
 FORMAT_SRC := $(wildcard $(addsuffix /*.[ch],core widgets tui web tests/unit tests/fuzz tests/tools \
 	tests/fault))

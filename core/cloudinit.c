@@ -115,7 +115,8 @@ void yv_cloudinit_remove(char *dir, char *iso)
 }
 
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
-                      const char *hostname, const char *hash, char **dir, char **iso, yv_err *err)
+                      const char *hostname, const char *hash, volatile sig_atomic_t *cancel,
+                      char **dir, char **iso, yv_err *err)
 {
     char *ud = NULL, *md = NULL, *iid = NULL, rnd[8];
     *iso = NULL;
@@ -148,7 +149,7 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
                         u,
                         m,
                         NULL};
-        rc = yv_proc_run(argv, NULL, err);
+        rc = yv_proc_run(argv, NULL, cancel, err);
         free(u);
         free(m);
     }

@@ -4,6 +4,8 @@
 #ifndef YV_CLOUDINIT_H
 #define YV_CLOUDINIT_H
 
+#include <signal.h>
+
 #include "config.h"
 #include "err.h"
 
@@ -18,9 +20,11 @@ int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char *
 
 /* Writes the seed into a new 0700 folder `seed` of parent (the VM's folder under construction:
  * the seed shares its lifetime, also when the create is killed) and packs it. *dir and *iso are
- * malloc'd; remove with yv_cloudinit_remove. On failure nothing is left. */
+ * malloc'd; remove with yv_cloudinit_remove. On failure nothing is left. cancel: as yv_proc_run's.
+ */
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
-                      const char *hostname, const char *hash, char **dir, char **iso, yv_err *err);
+                      const char *hostname, const char *hash, volatile sig_atomic_t *cancel,
+                      char **dir, char **iso, yv_err *err);
 void yv_cloudinit_remove(char *dir, char *iso);
 
 #endif

@@ -116,21 +116,12 @@ int yv_config_load_string(yv_config *c, const char *name, const char *text, cons
 int yv_config_load(yv_config *c, const char *root, yv_err *err)
 {
     char *path = yv_root_path(root, "config.yaml");
-    size_t len;
-    yv_err e2;
-    char *text = yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &e2);
-    int rc;
-    if (!text && e2.code == YV_E_VM_NOT_FOUND) { /* missing: built-in defaults */
-        rc = yv_config_load_string(c, path, "", root, err);
-    } else if (!text) {
-        *err = e2;
-        rc = -1;
-    } else if (yv_yamlio_check_text(path, text, len, err) < 0) {
-        defaults(c);
-        rc = -1;
-    } else {
-        rc = yv_config_load_string(c, path, text, root, err);
-    }
+    bool missing;
+    char *text = yv_yamlio_read_optional(path, &missing, err);
+    int rc = -1;
+    /* missing: built-in defaults */
+    if (text || missing) rc = yv_config_load_string(c, path, text ? text : "", root, err);
+    else defaults(c);
     free(text);
     free(path);
     return rc;

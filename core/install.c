@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lifecycle.h"
@@ -73,17 +72,15 @@ static void read_events(boot *b)
     }
 }
 
-/* Stops the first boot's QEMU: quit over the connection we hold (else SIGTERM, which QEMU also
- * obeys at once), then SIGKILL. */
-static void kill_boot(boot *b)
+/* Stops the first boot's QEMU: quit over the connection we hold (without one, SIGTERM, which QEMU
+ * also obeys at once), then SIGKILL. */
+static void kill_boot(const char *root, const yv_config *cfg, const char *name, boot *b)
 {
-    yv_err e;
-    if (!b->q || !yv_qmp_greeted(b->q) || yv_qmp_eof(b->q) ||
-        yv_qmp_call(b->q, "quit", NULL, NULL, yv_now_ms() + 2000, &e) < 0)
-        if (b->pidfd >= 0) syscall(SYS_pidfd_send_signal, b->pidfd, SIGTERM, NULL, 0);
-    struct pollfd p = {b->pidfd, POLLIN, 0};
-    if (b->pidfd >= 0 && poll(&p, 1, 3000) <= 0)
-        syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0), poll(&p, 1, 5000);
+    static const int64_t ms[] = {0, 3000, 3000, 5000};
+    bool held = b->q && yv_qmp_greeted(b->q) && !yv_qmp_eof(b->q);
+    yv_lifecycle_qemu q = {root, cfg, name, b->pid, b->pidfd, held ? b->q : NULL};
+    yv_stop_step how;
+    yv_lifecycle_stop(&q, held ? YV_STOP_QUIT : YV_STOP_SIGTERM, ms, &how);
 }
 
 static void report(yv_install_cb cb, void *ctx, const char *serial_log, int64_t t0)
@@ -171,7 +168,7 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
      * guest quick to power off must not do it unseen */
     if ((rc = yv_lifecycle_start(root, cfg, &vm, vm_dir, true, &res, err)) < 0) goto out;
     b.pid = res.pid;
-    b.pidfd = (int)syscall(SYS_pidfd_open, res.pid, 0);
+    b.pidfd = yv_proc_pidfd_open(res.pid);
     /* this VM is not visible to anyone yet: holding its QMP for the whole boot is safe, and it is
      * how we learn that the guest powered itself off rather than crashed */
     char *sock = yv_vmstate_sockfile(root, name);
@@ -183,7 +180,7 @@ int yv_install_first_boot(const char *root, const yv_config *cfg, const char *na
         rc = yv_err_set(err, e.code, "cannot watch the first boot: %s", e.msg);
     else rc = wait_boot(&b, serial, timeout_s, t0, start, cb, cb_ctx, cancel, err);
     free(sock);
-    if (rc < 0) kill_boot(&b);
+    if (rc < 0) kill_boot(root, cfg, name, &b);
     else if (!b.powered_off)
         rc = yv_err_set(err, YV_E_FAIL, "QEMU ended without the guest powering off (see %s)",
                         "qemu.log and serial.log");

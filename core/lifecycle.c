@@ -2,12 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -63,17 +61,13 @@ int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, 
  * in <prefix>/libexec/yave when installed. */
 char *yv_lifecycle_script(const char *name)
 {
-    char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
-    if (slash) *slash = '\0';
-    const char *cands[] = {"%s/%s", "%s/../libexec/yave/%s", "%s/../../%s"};
+    const char *cands[] = {"%s", "../libexec/yave/%s", "../../%s"};
     char *found = NULL;
     for (size_t i = 0; !found && i < sizeof cands / sizeof cands[0]; i++) {
-        char *p = yv_asprintf(cands[i], exe, name);
-        char *real = access(p, X_OK) == 0 ? realpath(p, NULL) : NULL;
-        free(p);
-        found = real;
+        char *rel = yv_asprintf(cands[i], name);
+        found = yv_proc_sibling(rel, X_OK);
+        free(rel);
     }
-    free(exe);
     return found; /* never the bare name: QEMU would run it from the caller's folder, as root */
 }
 
@@ -105,8 +99,7 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
     c->up = yv_lifecycle_script("netdevup");
     c->down = yv_lifecycle_script("netdevdown");
     if (c->v->nnets && (!c->up || !c->down)) {
-        char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
+        char *exe = yv_proc_self_dir();
         yv_err_set(err, YV_E_TOOL_FAILED,
                    "%s not found next to the program (%s) nor in ../libexec/yave: a VM with a tap "
                    "network needs it (reinstall yave)",
@@ -236,9 +229,9 @@ static char *yave_bin(void)
 {
     char *self = yv_proc_self_exe(), *slash = strrchr(self, '/');
     if (!slash || !strcmp(slash + 1, "yave-tui")) return self;
-    *slash = '\0';
-    char *tui = yv_asprintf("%s/yave-tui", self);
     free(self);
+    char *dir = yv_proc_self_dir(), *tui = yv_asprintf("%s/yave-tui", dir);
+    free(dir);
     return tui;
 }
 
@@ -260,31 +253,6 @@ static void env_free(char **env)
 {
     for (size_t i = 0; env[i]; i++) free(env[i]);
     free(env);
-}
-
-static int pidfd_open_(pid_t pid)
-{
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-/* Waits until the process behind pidfd exits, at most ms. */
-static bool wait_exit(int pidfd, pid_t pid, int64_t ms)
-{
-    int64_t deadline = yv_now_ms() + ms;
-    /* without pidfds (kernels before 5.3, valgrind) watch /proc: a zombie counts as gone */
-    while (pidfd < 0) {
-        if (yv_proc_exited(pid)) return true;
-        if (yv_now_ms() >= deadline) return false;
-        usleep(10 * 1000);
-    }
-    struct pollfd p = {pidfd, POLLIN, 0};
-    for (;;) {
-        int64_t left = deadline - yv_now_ms();
-        int r = poll(&p, 1, left > 0 ? (int)left : 0);
-        if (r > 0) return true;
-        if (r == 0) return false;
-        if (errno != EINTR) return yv_proc_exited(pid);
-    }
 }
 
 /* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket).
@@ -344,15 +312,14 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
 {
     yv_err e;
     int lock = yv_root_lock(root, &e);
-    int pidfd = pidfd_open_(pid);
-    if (pidfd >= 0) {
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        wait_exit(pidfd, pid, 5000);
-        close(pidfd);
-    } else if (errno == ENOSYS && yv_vmstate_live_pid(root, cfg, name) == pid) {
-        kill(pid, SIGKILL);
-        wait_exit(-1, pid, 5000);
+    yv_lifecycle_qemu q = {root, cfg, name, pid, yv_proc_pidfd_open(pid), NULL};
+    /* ESRCH: gone already; ENOSYS (no pidfds): the step proves the pid again before the signal */
+    if (q.pidfd >= 0 || errno == ENOSYS) {
+        static const int64_t ms[] = {0, 0, 0, 5000};
+        yv_stop_step how;
+        yv_lifecycle_stop(&q, YV_STOP_SIGKILL, ms, &how);
     }
+    if (q.pidfd >= 0) close(q.pidfd);
     char *pidfile = yv_vmstate_pidfile(root, name);
     if (lock >= 0 || yv_proc_pidfile_pid(pidfile) == pid)
         yv_vmstate_clean_stale(root, cfg, name, false);
@@ -467,32 +434,49 @@ const char *yv_lifecycle_step_name(yv_stop_step s)
     return names[s];
 }
 
-static bool stop_step(const char *root, const yv_config *cfg, const char *name, yv_stop_step step,
-                      int pidfd, pid_t pid, int64_t wait_ms)
+/* Asks QEMU to quit: over the caller's connection, else over a short one of our own. False when
+ * the request never reached it (no greeting: QMP held by another client, or QEMU hangs). */
+static bool send_quit(const yv_lifecycle_qemu *q)
 {
     yv_err e;
-    /* a request that never reached QEMU (no greeting: QMP held by another client) is not waited for
-     */
+    if (q->qmp) return yv_qmp_call(q->qmp, "quit", NULL, NULL, yv_now_ms() + QMP_STEP_MS, &e) >= 0;
+    return qmp_once(q->root, q->name, "quit", NULL, NULL, QMP_STEP_MS, &e) != -2;
+}
+
+/* One step of the ladder, then up to wait_ms for QEMU to exit. True once it is gone. */
+static bool stop_step(const yv_lifecycle_qemu *q, yv_stop_step step, int64_t wait_ms)
+{
+    yv_err e;
+    /* a request that never reached QEMU is not waited for */
     switch (step) {
     case YV_STOP_ACPI:
-        if (qmp_once(root, name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e) == -2)
+        if (qmp_once(q->root, q->name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e) == -2)
             wait_ms = 0;
         break;
     case YV_STOP_QUIT:
-        if (qmp_once(root, name, "quit", NULL, NULL, QMP_STEP_MS, &e) == -2) wait_ms = 0;
+        if (!send_quit(q)) wait_ms = 0;
         break;
     case YV_STOP_SIGTERM:
     case YV_STOP_SIGKILL: {
         int sig = step == YV_STOP_SIGTERM ? SIGTERM : SIGKILL;
         /* through the pidfd: a PID reused since we proved it is never signalled; without pidfds,
          * proven again right before the signal */
-        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-        else if (!yv_proc_exited(pid) && yv_vmstate_live_pid(root, cfg, name) == pid)
-            kill(pid, sig);
+        if (q->pidfd >= 0 ||
+            (!yv_proc_exited(q->pid) && yv_vmstate_live_pid(q->root, q->cfg, q->name) == q->pid))
+            yv_proc_signal(q->pid, q->pidfd, sig);
         break;
     }
     }
-    return wait_exit(pidfd, pid, wait_ms);
+    return yv_proc_wait_exit(q->pid, q->pidfd, wait_ms);
+}
+
+bool yv_lifecycle_stop(const yv_lifecycle_qemu *q, yv_stop_step from, const int64_t ms[4],
+                       yv_stop_step *how)
+{
+    yv_stop_step step = from;
+    while (!stop_step(q, step, ms[step]) && step < YV_STOP_SIGKILL) step++;
+    *how = step;
+    return yv_proc_wait_exit(q->pid, q->pidfd, 0);
 }
 
 int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *name, bool force,
@@ -504,24 +488,20 @@ int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *na
     free(dir);
     if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
     pid_t pid = yv_vmstate_live_pid(root, cfg, name);
-    int pidfd = pid > 0 ? pidfd_open_(pid) : -1;
+    int pidfd = pid > 0 ? yv_proc_pidfd_open(pid) : -1;
     bool no_pidfd = pidfd < 0 && errno == ENOSYS;
     if (pid <= 0 || (pidfd < 0 && !no_pidfd) || yv_vmstate_live_pid(root, cfg, name) != pid) {
         if (pidfd >= 0) close(pidfd);
         return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
     }
-    yv_stop_step step = force ? YV_STOP_QUIT : YV_STOP_ACPI;
-    for (;; step++) {
-        int64_t ms = step == YV_STOP_ACPI ? timeout_s * 1000 : 5000;
-        if (stop_step(root, cfg, name, step, pidfd, pid, ms) || step == YV_STOP_SIGKILL) break;
-    }
-    bool gone = wait_exit(pidfd, pid, 0);
+    yv_lifecycle_qemu q = {root, cfg, name, pid, pidfd, NULL};
+    const int64_t ms[] = {timeout_s * 1000, 5000, 5000, 5000};
+    bool gone = yv_lifecycle_stop(&q, force ? YV_STOP_QUIT : YV_STOP_ACPI, ms, how);
     if (pidfd >= 0) close(pidfd);
     if (!gone) return yv_err_set(err, YV_E_FAIL, "VM '%s' (pid %d) survived SIGKILL", name, pid);
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     yv_vmstate_clean_stale(root, cfg, name, false);
     yv_root_unlock(lock);
-    *how = step;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "err.h"
 #include "qemuargv.h"
+#include "qmp.h"
 #include "vm.h"
 
 typedef struct {
@@ -45,6 +46,24 @@ int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm, 
 
 typedef enum { YV_STOP_ACPI, YV_STOP_QUIT, YV_STOP_SIGTERM, YV_STOP_SIGKILL } yv_stop_step;
 const char *yv_lifecycle_step_name(yv_stop_step s);
+
+/* A QEMU to stop: its VM, its pid, the pidfd opened after the pid was proven (-1 without pidfds:
+ * then the pid is proven again before each signal), and the VM's QMP connection when the caller
+ * holds it (NULL: each request makes a short one of its own). */
+typedef struct {
+    const char *root;
+    const yv_config *cfg;
+    const char *name;
+    pid_t pid;
+    int pidfd;
+    yv_qmp *qmp;
+} yv_lifecycle_qemu;
+
+/* The stop ladder from step `from` on: ACPI power-down, QMP quit, SIGTERM, SIGKILL, each followed
+ * by up to ms[step] for QEMU to exit (a request that never reached QEMU is not waited for). True
+ * once it is gone; *how is the step that ended it. Its runtime files are the caller's business. */
+bool yv_lifecycle_stop(const yv_lifecycle_qemu *q, yv_stop_step from, const int64_t ms[4],
+                       yv_stop_step *how);
 
 /* Stops the VM: graceful (ACPI, wait timeout_s) unless force, then quit, SIGTERM, SIGKILL. Returns
  * once the process is gone and its runtime files are removed; *how says which step ended it. */

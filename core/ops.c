@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cloudinit.h"
@@ -73,14 +72,13 @@ static bool end_first_boot(const char *root, const yv_config *cfg, const char *n
 {
     pid_t pid = yv_vmstate_live_pid(root, cfg, name);
     if (pid <= 0) return true;
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    int pidfd = yv_proc_pidfd_open(pid);
     bool no_pidfd = pidfd < 0 && errno == ENOSYS;
     if (pidfd < 0 && !no_pidfd) return yv_proc_exited(pid); /* ESRCH: gone meanwhile */
     /* proven again once the pidfd pins the process: a PID reused since is never signalled */
     bool gone = yv_vmstate_live_pid(root, cfg, name) != pid;
     if (!gone && !wait) { /* a poll loop: SIGKILL (the install is abandoned), the next call reaps */
-        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        else kill(pid, SIGKILL);
+        yv_proc_signal(pid, pidfd, SIGKILL);
     } else if (!gone) {
         gone = yv_proc_end(pid, pidfd, 5000);
     }
@@ -303,6 +301,41 @@ static bool table_exists(const char *root)
     return there;
 }
 
+/* Under the lock: no VM, .part folder or QEMU has the name. */
+static int check_name_free(const char *root, const yv_config *cfg, const char *name,
+                           const char *part, yv_err *err)
+{
+    char *vmdir = yv_root_vm_dir(root, name);
+    bool taken = yv_root_exists(vmdir) || yv_root_exists(part);
+    free(vmdir);
+    /* a .part: its creator runs, or what a killed one left could not be removed yet */
+    if (taken) return yv_err_set(err, YV_E_VM_EXISTS, "a VM named '%s' already exists", name);
+    pid_t orphan = yv_vmstate_live_pid(root, cfg, name);
+    if (orphan > 0) /* a QEMU under this name without a VM: never adopted by a new one */
+        return yv_err_set(err, YV_E_VM_EXISTS,
+                          "a QEMU named '%s' runs without a VM folder (pid %d): stop it first",
+                          name, (int)orphan);
+    return 0;
+}
+
+/* The .part folder, made and locked by us (r->part_fd holds its flock). */
+static int make_part(reservation *r, yv_err *err)
+{
+    if (mkdir(r->part, 0700) < 0)
+        return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno,
+                          "cannot create %s", r->part);
+    r->part_fd = open(r->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    /* waits: another command's probe (a shared lock, let go at once) may hold it this instant;
+     * a reaper needs the root lock, which we hold, so none holds it for longer */
+    if (r->part_fd >= 0 && flock(r->part_fd, LOCK_EX) == 0) return 0;
+    yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", r->part);
+    yv_err e;
+    yv_root_rmtree(r->part, &e);
+    if (r->part_fd >= 0) close(r->part_fd);
+    r->part_fd = -1;
+    return -1;
+}
+
 /* Phase 1, under the lock: the name is free, a display and a MAC are chosen and recorded, the .part
  * folder exists and is locked by us. */
 static int reserve(const char *root, const yv_config *cfg, const char *name, reservation *r,
@@ -313,22 +346,10 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
     yv_vnctable t;
     used_set used = {0};
     int rc = -1;
-    char *vmdir = yv_root_vm_dir(root, name);
     r->part = yv_root_part_dir(root, name);
     r->part_fd = -1;
     if (yv_vnctable_load(&t, root, err) < 0) goto out_nt;
-    /* a .part: its creator runs, or what a killed one left could not be removed yet */
-    if (yv_root_exists(vmdir) || yv_root_exists(r->part)) {
-        yv_err_set(err, YV_E_VM_EXISTS, "a VM named '%s' already exists", name);
-        goto out;
-    }
-    pid_t orphan = yv_vmstate_live_pid(root, cfg, name);
-    if (orphan > 0) { /* a QEMU under this name without a VM: never adopted by a new one */
-        yv_err_set(err, YV_E_VM_EXISTS,
-                   "a QEMU named '%s' runs without a VM folder (pid %d): stop it first", name,
-                   (int)orphan);
-        goto out;
-    }
+    if (check_name_free(root, cfg, name, r->part, err) < 0) goto out;
     collect_used(root, &used);
     r->display = yv_vnctable_pick(&t, used.displays, used.ndisplays, port_usable, cfg->vnc_listen);
     if (r->display < 0) {
@@ -336,33 +357,21 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
         goto out;
     }
     pick_mac(name, &used, r->mac);
-    if (mkdir(r->part, 0700) < 0) {
-        yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot create %s",
-                   r->part);
-        goto out;
-    }
-    r->part_fd = open(r->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    /* waits: another command's probe (a shared lock, let go at once) may hold it this instant;
-     * a reaper needs the root lock, which we hold, so none holds it for longer */
-    if (r->part_fd < 0 || flock(r->part_fd, LOCK_EX) < 0) {
-        yv_err_sys(err, YV_E_IO, errno, "cannot lock %s", r->part);
-        goto out_rm;
-    }
+    if (make_part(r, err) < 0) goto out;
     yv_vnctable_set(&t, r->display, name);
     r->table_was_new = !table_exists(root);
-    if (yv_vnctable_save(&t, root, err) < 0) goto out_rm;
-    rc = 0;
-    goto out;
-out_rm:;
-    yv_err e;
-    yv_root_rmtree(r->part, &e);
-    if (r->part_fd >= 0) close(r->part_fd);
-    r->part_fd = -1;
+    if (yv_vnctable_save(&t, root, err) == 0) {
+        rc = 0;
+    } else {
+        yv_err e;
+        yv_root_rmtree(r->part, &e);
+        close(r->part_fd);
+        r->part_fd = -1;
+    }
 out:
     used_done(&used);
     yv_vnctable_done(&t);
 out_nt:
-    free(vmdir);
     yv_root_unlock(lock);
     return rc;
 }
@@ -476,7 +485,8 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     char *dir, *iso;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
-    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, &dir, &iso, err) < 0) return -1;
+    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, o->cancel, &dir, &iso, err) < 0)
+        return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
                                    o->progress, o->progress_ctx, o->cancel, err);
     progress(o, "cleanup", t0);
@@ -489,16 +499,19 @@ static int make_disk(const char *root, const yv_config *cfg, const yv_create_opt
 {
     if (p->cloudimg) { /* a preset: the cloud image converted (or overlaid) and grown */
         long mib = o->capacity ? o->capacity : YV_DEFAULT_CAPACITY;
-        return o->linked ? yv_storage_overlay(cfg, p->cloudimg, p->cloudimg, disk, mib, err)
-                         : yv_storage_copy(cfg, p->cloudimg, disk, mib, err);
+        return o->linked
+                   ? yv_storage_overlay(cfg, p->cloudimg, p->cloudimg, disk, mib, o->cancel, err)
+                   : yv_storage_copy(cfg, p->cloudimg, disk, mib, o->cancel, err);
     }
     if (!o->image)
-        return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY, err);
+        return yv_storage_create(cfg, disk, o->capacity ? o->capacity : YV_DEFAULT_CAPACITY,
+                                 o->cancel, err);
     char *ref = NULL;
     char *base = resolve_image(root, o->image, o->names_only, &ref, err);
     if (!base) return -1;
-    int rc = o->linked ? yv_storage_overlay(cfg, base, ref, disk, o->capacity, err)
-                       : yv_storage_copy(cfg, base, disk, o->capacity, err);
+    /* the cancel flag reaches qemu-img: a long convert stops at Ctrl-C, not when it is done */
+    int rc = o->linked ? yv_storage_overlay(cfg, base, ref, disk, o->capacity, o->cancel, err)
+                       : yv_storage_copy(cfg, base, disk, o->capacity, o->cancel, err);
     free(base);
     free(ref);
     return rc;
@@ -581,11 +594,9 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     char *disk = yv_root_join(r.part, "hd0.qcow2");
     build_vm(&vm, o, &r, pw);
     if (o->preset) progress(o, "convert", t0);
-    yv_proc_set_cancel(o->cancel); /* a long convert stops at Ctrl-C, not when it is done */
     int rc = make_disk(root, cfg, o, &plan, disk, err);
     if (rc == 0) rc = yv_vm_save(&vm, r.part, err);
     if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, &plan, r.part, t0, err);
-    yv_proc_set_cancel(NULL);
     if (rc == 0 && cancelled(o, err)) rc = -1;
     if (rc == 0) rc = publish(root, o->name, &r, err);
     if (rc < 0 && o->cancel && *o->cancel) /* whatever broke, the user's interrupt is the story */

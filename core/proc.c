@@ -87,18 +87,11 @@ static void sink_add(sink *s, const char *p, size_t n, bool keep_tail)
     s->buf[s->len] = '\0';
 }
 
-/* per thread: yave-web runs several creates at once, each sets and clears its own */
-static _Thread_local volatile sig_atomic_t *cancel_flag;
-
-void yv_proc_set_cancel(volatile sig_atomic_t *flag)
-{
-    cancel_flag = flag;
-}
-
 /* Drains both pipes until EOF. When the cancel flag goes up, the tool gets SIGTERM, and SIGKILL
  * 5 s later if its pipes are still open: a signal handler's EINTR, or the 200 ms tick, notices the
  * flag even while the tool prints nothing. */
-static void drain(pid_t pid, int out_fd, int err_fd, sink *out, sink *tail)
+static void drain(pid_t pid, int out_fd, int err_fd, volatile sig_atomic_t *cancel_flag, sink *out,
+                  sink *tail)
 {
     struct pollfd p[2] = {{err_fd, POLLIN, 0}, {out_fd, POLLIN, 0}};
     int open_fds = out_fd >= 0 ? 2 : 1;
@@ -187,7 +180,38 @@ static int status_error(int status, const char *path, const char *tail, yv_err *
                       WEXITSTATUS(status), *tail ? ": " : "", tail);
 }
 
-int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err)
+/* The last lines of a log file, for an error message. */
+static void log_tail(const char *path, char *dst, size_t cap)
+{
+    char buf[TAIL_MAX + 1];
+    dst[0] = '\0';
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
+    if (fd < 0) return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > TAIL_MAX ? end - TAIL_MAX : 0;
+    ssize_t n = pread(fd, buf, (size_t)(end - start), start);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = '\0';
+    tail_lines(buf, dst, cap);
+}
+
+/* How the child we ran (pid < 0: the fork failed) ended: 0 on exit 0, else its failure with the
+ * last lines it said: its captured stderr (tail), or its log (log_path), read only then. */
+static int reap(pid_t pid, const char *path, const char *tool, const char *tail,
+                const char *log_path, yv_err *err)
+{
+    if (pid < 0) return yv_err_sys(err, YV_E_IO, errno, "cannot run %s", tool);
+    int status = wait_status(pid);
+    if (status_ok(status)) return 0;
+    char t[TAIL_MAX + 64];
+    if (log_path) log_tail(log_path, t, sizeof t);
+    else tail_lines(tail, t, sizeof t);
+    return status_error(status, path, t, err);
+}
+
+int yv_proc_run_output(char *const argv[], char *const envp[], volatile sig_atomic_t *cancel,
+                       char **out, yv_err *err)
 {
     static char *const min_env[] = {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
@@ -215,20 +239,10 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
     sink tail = {0}, o = {0};
     tail.max = TAIL_MAX;
     o.max = OUT_MAX;
-    if (pid > 0) drain(pid, op[0], ep[0], &o, &tail);
+    if (pid > 0) drain(pid, op[0], ep[0], cancel, &o, &tail);
     close(ep[0]);
     if (op[0] >= 0) close(op[0]);
-    int rc = 0;
-    if (pid < 0) {
-        rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
-    } else {
-        int status = wait_status(pid);
-        if (!status_ok(status)) {
-            char t[TAIL_MAX + 64];
-            tail_lines(tail.buf ? tail.buf : "", t, sizeof t);
-            rc = status_error(status, path, t, err);
-        }
-    }
+    int rc = reap(pid, path, argv[0], tail.buf ? tail.buf : "", NULL, err);
     free(tail.buf);
     free(path);
     if (out && rc == 0) *out = o.buf ? o.buf : yv_strdup("");
@@ -236,9 +250,9 @@ int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_er
     return rc;
 }
 
-int yv_proc_run(char *const argv[], char *const envp[], yv_err *err)
+int yv_proc_run(char *const argv[], char *const envp[], volatile sig_atomic_t *cancel, yv_err *err)
 {
-    return yv_proc_run_output(argv, envp, NULL, err);
+    return yv_proc_run_output(argv, envp, cancel, NULL, err);
 }
 
 pid_t yv_proc_parse_pid(const char *text, size_t len)
@@ -311,8 +325,18 @@ bool yv_proc_exited(pid_t pid)
     return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
 }
 
-/* Waits up to ms for the process (its pidfd, or /proc without pidfds) to exit. */
-static bool wait_gone(int pidfd, pid_t pid, int ms)
+int yv_proc_pidfd_open(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+void yv_proc_signal(pid_t pid, int pidfd, int sig)
+{
+    if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    else kill(pid, sig);
+}
+
+bool yv_proc_wait_exit(pid_t pid, int pidfd, int64_t ms)
 {
     int64_t deadline = yv_now_ms() + ms;
     for (;;) {
@@ -333,27 +357,10 @@ static bool wait_gone(int pidfd, pid_t pid, int ms)
 bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
 {
     for (int sig = SIGTERM;; sig = SIGKILL) {
-        if (pidfd >= 0) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-        else kill(pid, sig);
-        if (wait_gone(pidfd, pid, sig == SIGTERM ? term_ms : 5000)) return true;
+        yv_proc_signal(pid, pidfd, sig);
+        if (yv_proc_wait_exit(pid, pidfd, sig == SIGTERM ? term_ms : 5000)) return true;
         if (sig == SIGKILL) return false;
     }
-}
-
-/* The last lines of a log file, for an error message. */
-static void log_tail(const char *path, char *dst, size_t cap)
-{
-    char buf[TAIL_MAX + 1];
-    dst[0] = '\0';
-    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
-    if (fd < 0) return;
-    off_t end = lseek(fd, 0, SEEK_END);
-    off_t start = end > TAIL_MAX ? end - TAIL_MAX : 0;
-    ssize_t n = pread(fd, buf, (size_t)(end - start), start);
-    close(fd);
-    if (n <= 0) return;
-    buf[n] = '\0';
-    tail_lines(buf, dst, cap);
 }
 
 int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err)
@@ -378,17 +385,7 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
         child_exec(path, argv, envp, -1, logfd);
     }
     close(logfd);
-    int rc = 0;
-    if (pid < 0) {
-        rc = yv_err_sys(err, YV_E_IO, errno, "cannot run %s", argv[0]);
-    } else {
-        int status = wait_status(pid);
-        if (!status_ok(status)) {
-            char t[TAIL_MAX + 64];
-            log_tail(log_path, t, sizeof t);
-            rc = status_error(status, path, t, err);
-        }
-    }
+    int rc = reap(pid, path, argv[0], "", log_path, err);
     free(path);
     return rc;
 }
@@ -397,4 +394,20 @@ char *yv_proc_self_exe(void)
 {
     char *p = realpath("/proc/self/exe", NULL);
     return p ? p : yv_strdup("/proc/self/exe");
+}
+
+char *yv_proc_self_dir(void)
+{
+    char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    return exe;
+}
+
+char *yv_proc_sibling(const char *rel, int mode)
+{
+    char *dir = yv_proc_self_dir(), *p = yv_asprintf("%s/%s", dir, rel);
+    char *real = access(p, mode) == 0 ? realpath(p, NULL) : NULL;
+    free(p);
+    free(dir);
+    return real;
 }

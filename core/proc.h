@@ -13,19 +13,18 @@ char *yv_proc_which(const char *prog);
 /* Runs argv[0] (looked up on PATH when it has no slash) with envp (NULL = a minimal environment),
  * stdin and stdout on /dev/null, and waits. Exit 0 → 0. Otherwise TOOL_FAILED with "<tool> failed
  * (exit N): <last stderr line(s)>"; a program that cannot be found or executed is TOOL_FAILED too.
- */
-int yv_proc_run(char *const argv[], char *const envp[], yv_err *err);
+ * cancel (NULL: none): the tool is sent SIGTERM as soon as *cancel becomes non-zero (a signal
+ * handler, or another thread such as yave-web's stop, sets it), and SIGKILL 5 s later, so a long
+ * qemu-img convert does not outlast a Ctrl-C; the run then fails as the tool does (killed by
+ * signal). A parameter, not a global: yave-web runs several creates at once in threads. */
+int yv_proc_run(char *const argv[], char *const envp[], volatile sig_atomic_t *cancel, yv_err *err);
 
 /* Same, but also returns stdout (malloc'd, NUL-terminated; at most 1 MiB). */
-int yv_proc_run_output(char *const argv[], char *const envp[], char **out, yv_err *err);
-
-/* While flag is set (not NULL), a tool run by yv_proc_run* is sent SIGTERM as soon as *flag becomes
- * non-zero (a signal handler sets it), so a long qemu-img convert does not outlast a Ctrl-C. The
- * run then fails as the tool does (killed by signal). NULL turns this off. Per thread: the flag
- * counts for the tools the calling thread runs (another thread, a web API's stop, may set it). */
-void yv_proc_set_cancel(volatile sig_atomic_t *flag);
+int yv_proc_run_output(char *const argv[], char *const envp[], volatile sig_atomic_t *cancel,
+                       char **out, yv_err *err);
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Parses a pidfile's content strictly: decimal digits, optional trailing newline, value > 1 (never
@@ -42,6 +41,16 @@ bool yv_proc_is_exe_real(pid_t pid, const char *real);
 /* True when pid has exited (gone, or a zombie waiting for its parent to reap it). */
 bool yv_proc_exited(pid_t pid);
 
+/* A pidfd for pid (the caller closes it), or -1 with errno: ENOSYS when this system has no pidfds
+ * (kernels before 5.3, valgrind), ESRCH when the process is gone. Opened after the caller proved
+ * the pid is what it wants, it pins that process: a PID reused since is never signalled. */
+int yv_proc_pidfd_open(pid_t pid);
+/* Sends sig through pidfd when it is >= 0, else with kill(pid). */
+void yv_proc_signal(pid_t pid, int pidfd, int sig);
+/* Waits up to ms for the process to exit: its pidfd, or /proc without one (a zombie counts as
+ * gone). True once it is gone. */
+bool yv_proc_wait_exit(pid_t pid, int pidfd, int64_t ms);
+
 /* Ends a process the caller proved to be its own (pidfd opened after the proof; -1 without pidfds,
  * then the pid is signalled): SIGTERM, up to term_ms to exit, then SIGKILL and up to 5 s more.
  * True once it is gone. */
@@ -55,4 +64,11 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
 
 /* Absolute path of the running executable (malloc'd). */
 char *yv_proc_self_exe(void);
+/* The folder of the running executable (malloc'd). */
+char *yv_proc_self_dir(void);
+/* What ships beside the binary (scripts, themes), found in the source tree (also from build/asan/)
+ * and under an install prefix: <folder of the executable>/rel, canonical, when access(mode) allows
+ * it (malloc'd), else NULL. The caller tries its candidates ("x", "../libexec/yave/x", …) in turn.
+ */
+char *yv_proc_sibling(const char *rel, int mode);
 #endif

@@ -13,12 +13,13 @@
 
 #define MIB (1024ULL * 1024ULL)
 
-int yv_storage_info_of(const yv_config *cfg, const char *path, yv_storage_info *info, yv_err *err)
+static int info_of(const yv_config *cfg, const char *path, volatile sig_atomic_t *cancel,
+                   yv_storage_info *info, yv_err *err)
 {
     char *out = NULL;
     char *argv[] = {
         (char *)yv_config_img(cfg), "info", "--output=json", "-U", "--", (char *)path, NULL};
-    if (yv_proc_run_output(argv, NULL, &out, err) < 0) return -1;
+    if (yv_proc_run_output(argv, NULL, cancel, &out, err) < 0) return -1;
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
     free(out);
@@ -34,17 +35,24 @@ int yv_storage_info_of(const yv_config *cfg, const char *path, yv_storage_info *
     return 0;
 }
 
-int yv_storage_create(const yv_config *cfg, const char *path, long mib, yv_err *err)
+int yv_storage_info_of(const yv_config *cfg, const char *path, yv_storage_info *info, yv_err *err)
+{
+    return info_of(cfg, path, NULL, info, err);
+}
+
+int yv_storage_create(const yv_config *cfg, const char *path, long mib,
+                      volatile sig_atomic_t *cancel, yv_err *err)
 {
     char size[32];
     snprintf(size, sizeof size, "%ldM", mib);
     char *argv[] = {
         (char *)yv_config_img(cfg), "create", "-q", "-f", "qcow2", "--", (char *)path, size, NULL};
-    return yv_proc_run(argv, NULL, err);
+    return yv_proc_run(argv, NULL, cancel, err);
 }
 
 /* Grows path to mib MiB; a base larger than that is an error, not a silent shrink. */
-static int grow(const yv_config *cfg, const char *path, uint64_t current, long mib, yv_err *err)
+static int grow(const yv_config *cfg, const char *path, uint64_t current, long mib,
+                volatile sig_atomic_t *cancel, yv_err *err)
 {
     if (mib <= 0 || (uint64_t)mib * MIB == current) return 0;
     if ((uint64_t)mib * MIB < current)
@@ -56,15 +64,16 @@ static int grow(const yv_config *cfg, const char *path, uint64_t current, long m
     snprintf(size, sizeof size, "%ldM", mib);
     char *argv[] = {
         (char *)yv_config_img(cfg), "resize", "-q", "-f", "qcow2", "--", (char *)path, size, NULL};
-    return yv_proc_run(argv, NULL, err);
+    return yv_proc_run(argv, NULL, cancel, err);
 }
 
-int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib, yv_err *err)
+int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib,
+                    volatile sig_atomic_t *cancel, yv_err *err)
 {
     yv_storage_info info;
-    if (yv_storage_info_of(cfg, base, &info, err) < 0) return -1;
+    if (info_of(cfg, base, cancel, &info, err) < 0) return -1;
     if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size)
-        return grow(cfg, path, info.virtual_size, mib, err);
+        return grow(cfg, path, info.virtual_size, mib, cancel, err);
     char *argv[] = {(char *)yv_config_img(cfg),
                     "convert",
                     "-q",
@@ -76,17 +85,17 @@ int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, lo
                     (char *)base,
                     (char *)path,
                     NULL};
-    if (yv_proc_run(argv, NULL, err) < 0) return -1;
-    return grow(cfg, path, info.virtual_size, mib, err);
+    if (yv_proc_run(argv, NULL, cancel, err) < 0) return -1;
+    return grow(cfg, path, info.virtual_size, mib, cancel, err);
 }
 
 int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backing_ref,
-                       const char *path, long mib, yv_err *err)
+                       const char *path, long mib, volatile sig_atomic_t *cancel, yv_err *err)
 {
     yv_storage_info info;
-    if (yv_storage_info_of(cfg, base, &info, err) < 0) return -1;
+    if (info_of(cfg, base, cancel, &info, err) < 0) return -1;
     if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size)
-        return grow(cfg, path, info.virtual_size, mib, err);
+        return grow(cfg, path, info.virtual_size, mib, cancel, err);
     char size[32];
     snprintf(size, sizeof size, "%lluM",
              (unsigned long long)(mib > 0 ? (uint64_t)mib : (info.virtual_size + MIB - 1) / MIB));
@@ -103,7 +112,7 @@ int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backi
                     (char *)path,
                     size,
                     NULL};
-    return yv_proc_run(argv, NULL, err);
+    return yv_proc_run(argv, NULL, cancel, err);
 }
 
 uint64_t yv_storage_qcow2_size(const char *path)

@@ -3,6 +3,7 @@
 #ifndef YV_STORAGE_H
 #define YV_STORAGE_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -15,15 +16,16 @@ typedef struct {
 
 /* `qemu-img info` of path (format and virtual size). */
 int yv_storage_info_of(const yv_config *cfg, const char *path, yv_storage_info *info, yv_err *err);
-/* New empty qcow2 of mib MiB. */
-int yv_storage_create(const yv_config *cfg, const char *path, long mib, yv_err *err);
+/* New empty qcow2 of mib MiB. cancel (here and below): as yv_proc_run's, for every qemu-img run. */
+int yv_storage_create(const yv_config *cfg, const char *path, long mib,
+                      volatile sig_atomic_t *cancel, yv_err *err);
 /* Full copy of base into a new qcow2; grows it to mib when mib > 0 (never shrinks). */
 int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib,
-                    yv_err *err);
+                    volatile sig_atomic_t *cancel, yv_err *err);
 /* qcow2 overlay on base (backing_ref is how the overlay names it: relative to path's folder, or
  * absolute); grows it to mib when mib > 0. */
 int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backing_ref,
-                       const char *path, long mib, yv_err *err);
+                       const char *path, long mib, volatile sig_atomic_t *cancel, yv_err *err);
 
 /* Virtual size from a qcow2 header without running qemu-img (0 when not a readable qcow2). */
 uint64_t yv_storage_qcow2_size(const char *path);

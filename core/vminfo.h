@@ -9,20 +9,7 @@
 #include "config.h"
 #include "err.h"
 #include "vm.h"
-
-/* The states of spec §6. */
-typedef enum {
-    YV_STATE_STOPPED,
-    YV_STATE_STARTING,
-    YV_STATE_INSTALLING,
-    YV_STATE_RUNNING,
-    YV_STATE_PAUSED,
-    YV_STATE_SHUTTING_DOWN,
-    YV_STATE_ERROR,
-    YV_STATE_CRASHED,
-    YV_STATE_UNRESPONSIVE,
-    YV_STATE_INVALID,
-} yv_state;
+#include "vmstate.h" /* yv_state: what vmstate proves */
 
 const char *yv_vminfo_state_name(yv_state s);
 

@@ -12,7 +12,6 @@
 #include "root.h"
 #include "util.h"
 #include "valid.h"
-#include "vmstate.h"
 
 /* The bridge of network i and where it was configured, for messages. NULL when none is set. */
 static const char *bridge_of(const yv_vm *vm, size_t i, const yv_config *cfg, char *where,

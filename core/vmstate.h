@@ -9,7 +9,20 @@
 
 #include "config.h"
 #include "err.h"
-#include "vminfo.h"
+
+/* The states of spec §6. */
+typedef enum {
+    YV_STATE_STOPPED,
+    YV_STATE_STARTING,
+    YV_STATE_INSTALLING,
+    YV_STATE_RUNNING,
+    YV_STATE_PAUSED,
+    YV_STATE_SHUTTING_DOWN,
+    YV_STATE_ERROR,
+    YV_STATE_CRASHED,
+    YV_STATE_UNRESPONSIVE,
+    YV_STATE_INVALID,
+} yv_state;
 
 typedef struct {
     yv_state state;

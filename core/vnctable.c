@@ -52,14 +52,11 @@ int yv_vnctable_load_string(yv_vnctable *t, const char *file, const char *text, 
 int yv_vnctable_load(yv_vnctable *t, const char *root, yv_err *err)
 {
     char *path = yv_root_path(root, "vnc_table.yaml");
-    yv_err e2;
-    size_t len;
-    char *text = yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &e2);
-    int rc = 0;
+    bool missing;
+    char *text = yv_yamlio_read_optional(path, &missing, err);
+    int rc = missing ? 0 : -1; /* missing: an empty table */
     memset(t, 0, sizeof *t);
-    if (text && yv_yamlio_check_text(path, text, len, err) < 0) rc = -1;
-    else if (text) rc = yv_vnctable_load_string(t, path, text, err);
-    else if (e2.code != YV_E_VM_NOT_FOUND) rc = (*err = e2, -1);
+    if (text) rc = yv_vnctable_load_string(t, path, text, err);
     free(text);
     free(path);
     return rc;

@@ -161,6 +161,20 @@ yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *er
     return d;
 }
 
+char *yv_yamlio_read_optional(const char *path, bool *missing, yv_err *err)
+{
+    size_t len;
+    yv_err e;
+    char *text = yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &e);
+    *missing = !text && e.code == YV_E_VM_NOT_FOUND;
+    if (!text && !*missing) *err = e;
+    if (text && yv_yamlio_check_text(path, text, len, err) < 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 void yv_yamlio_free(yv_ydoc *d)
 {
     if (!d) return;
@@ -521,34 +535,38 @@ void yv_yamlio_w_free(yv_yw *w)
     free(w);
 }
 
-void yv_yamlio_w_map_begin(yv_yw *w, const char *k)
+/* A block mapping or sequence under key k: its start (begin) or its end. */
+static void collection(yv_yw *w, const char *k, bool seq, bool begin)
 {
     yaml_event_t ev;
-    key(w, k);
-    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    if (begin) key(w, k);
+    if (begin && seq)
+        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+    else if (begin)
+        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    else if (seq) yaml_sequence_end_event_initialize(&ev);
+    else yaml_mapping_end_event_initialize(&ev);
     emit(w, &ev);
+}
+
+void yv_yamlio_w_map_begin(yv_yw *w, const char *k)
+{
+    collection(w, k, false, true);
 }
 
 void yv_yamlio_w_map_end(yv_yw *w)
 {
-    yaml_event_t ev;
-    yaml_mapping_end_event_initialize(&ev);
-    emit(w, &ev);
+    collection(w, NULL, false, false);
 }
 
 void yv_yamlio_w_seq_begin(yv_yw *w, const char *k)
 {
-    yaml_event_t ev;
-    key(w, k);
-    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-    emit(w, &ev);
+    collection(w, k, true, true);
 }
 
 void yv_yamlio_w_seq_end(yv_yw *w)
 {
-    yaml_event_t ev;
-    yaml_sequence_end_event_initialize(&ev);
-    emit(w, &ev);
+    collection(w, NULL, true, false);
 }
 
 void yv_yamlio_w_str(yv_yw *w, const char *k, const char *val)

@@ -23,6 +23,9 @@ yv_ydoc *yv_yamlio_load_string(const char *name, const char *buf, size_t len, yv
  * end there (and be written back shorter), so it is refused like libyaml refuses it
  * (CONFIG_INVALID). */
 int yv_yamlio_check_text(const char *name, const char *text, size_t len, yv_err *err);
+/* The text of a YAML file a root may lack (config.yaml, vnc_table.yaml), checked as above
+ * (malloc'd). NULL with *missing when there is no such file (not an error), else NULL with err. */
+char *yv_yamlio_read_optional(const char *path, bool *missing, yv_err *err);
 void yv_yamlio_free(yv_ydoc *d);
 
 /* The root node; NULL for an empty document. */

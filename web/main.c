@@ -103,43 +103,108 @@ static struct MHD_Daemon *start_daemon(yv_api *api, const struct sockaddr_storag
         MHD_OPTION_ARRAY, cert ? tls : plain, MHD_OPTION_END);
 }
 
-int main(int argc, char **argv)
+/* The command line: -1 to go on, else the exit status (--help, a bad option). */
+static int parse_args(int argc, char **argv, const char **root_opt, const char **listen)
 {
     static const struct option lo[] = {{"root", required_argument, NULL, 'C'},
                                        {"listen", required_argument, NULL, 'l'},
                                        {"help", no_argument, NULL, 'h'},
                                        {0}};
-    const char *root_opt = NULL, *listen = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "C:l:h", lo, NULL)) != -1) {
-        if (ch == 'C') root_opt = optarg;
-        else if (ch == 'l') listen = optarg;
+        if (ch == 'C') *root_opt = optarg;
+        else if (ch == 'l') *listen = optarg;
         else if (ch == 'h') return usage(stdout), 0;
         else return usage(stderr), 2;
     }
-    yv_api api = {0};
+    return -1;
+}
+
+/* The root and its config, checked: true when ready, else false with the exit status (the
+ * reason said on stderr, nothing left allocated). */
+static bool load_root(yv_api *api, const char *root_opt, int *status)
+{
     yv_err err;
-    if (!(api.root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(api.root, &err) < 0 ||
-        yv_config_load(&api.cfg, api.root, &err) < 0) {
+    if (!(api->root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(api->root, &err) < 0 ||
+        yv_config_load(&api->cfg, api->root, &err) < 0) {
         fprintf(stderr, "yave-web: %s\n", err.msg);
-        free(api.root);
-        return yv_err_exit_status(err.code);
+        free(api->root);
+        *status = yv_err_exit_status(err.code);
+        return false;
     }
-    if (!api.cfg.api_tls_cert != !api.cfg.api_tls_key) { /* never plain HTTP by a half setting */
+    int rc = -1;
+    const yv_config *c = &api->cfg;
+    if (!c->api_tls_cert != !c->api_tls_key) { /* never plain HTTP by a half setting */
         fprintf(stderr,
                 "yave-web: api.tls has %s but no %s: set both (HTTPS) or neither (plain "
                 "HTTP)\n",
-                api.cfg.api_tls_cert ? "cert" : "key", api.cfg.api_tls_cert ? "key" : "cert");
-        yv_config_done(&api.cfg);
-        free(api.root);
-        return 2;
-    }
-    if (api.cfg.api_tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                c->api_tls_cert ? "cert" : "key", c->api_tls_cert ? "key" : "cert");
+        rc = 2;
+    } else if (c->api_tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
         fprintf(stderr, "yave-web: api.tls is set, but this libmicrohttpd has no TLS support\n");
-        yv_config_done(&api.cfg);
-        free(api.root);
+        rc = 1;
+    }
+    if (rc < 0) return true;
+    yv_config_done(&api->cfg);
+    free(api->root);
+    *status = rc;
+    return false;
+}
+
+/* The certificate and key of api.tls (both NULL without TLS): 0, or -1 said on stderr. */
+static int read_tls(const yv_config *cfg, char **cert, char **key)
+{
+    yv_err err;
+    *cert = *key = NULL;
+    if (!cfg->api_tls_cert) return 0;
+    if (!(*cert = yv_root_read_external(cfg->api_tls_cert, NULL, YV_E_IO, &err)) ||
+        !(*key = yv_root_read_external(cfg->api_tls_key, NULL, YV_E_IO, &err))) {
+        fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Serves until SIGTERM, SIGINT or SIGHUP (taken by sigwait: blocked here, and in every thread,
+ * which inherits the mask). The exit status. */
+static int serve(yv_api *api, const struct sockaddr_storage *sa, const char *listen,
+                 const char *cert, const char *key)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    yv_conn_guard *guard = yv_conn_guard_start(REQUEST_SEC); /* inherits the signal mask */
+    api->guard = guard;
+    struct MHD_Daemon *d = guard ? start_daemon(api, sa, cert, key) : NULL;
+    if (!d) {
+        fprintf(stderr, "yave-web: cannot listen on %s\n", listen);
+        yv_conn_guard_stop(guard);
         return 1;
     }
+    fprintf(stderr, "yave-web: serving %s on %s%s\n", api->root, cert ? "https://" : "http://",
+            listen);
+    int sig;
+    sigwait(&set, &sig);
+    /* a create in flight (a preset's first boot takes minutes) stops now and removes its first-boot
+     * QEMU, seed and .part folder; stop_daemon then waits for every connection's thread */
+    api->cancel = 1;
+    MHD_stop_daemon(d);
+    yv_conn_guard_stop(guard);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *root_opt = NULL, *listen = NULL;
+    int rc = parse_args(argc, argv, &root_opt, &listen);
+    if (rc >= 0) return rc;
+    yv_api api = {0};
+    if (!load_root(&api, root_opt, &rc)) return rc;
     api.pam_service = api.cfg.api_pam_service ? api.cfg.api_pam_service : "yave";
     if (!listen) listen = api.cfg.api_listen ? api.cfg.api_listen : "127.0.0.1:3000";
     struct sockaddr_storage sa;
@@ -150,44 +215,12 @@ int main(int argc, char **argv)
     yv_vmstate_reconcile(api.root, &api.cfg);
     yv_vmstate_reconcile_firewall(api.root);
     yv_ops_reap(api.root, &api.cfg); /* what creates killed with an earlier yave-web left */
-
-    char *cert = NULL, *key = NULL;
-    if (api.cfg.api_tls_cert) {
-        if (!(cert = yv_root_read_external(api.cfg.api_tls_cert, NULL, YV_E_IO, &err)) ||
-            !(key = yv_root_read_external(api.cfg.api_tls_key, NULL, YV_E_IO, &err))) {
-            fprintf(stderr, "yave-web: api.tls: %s\n", err.msg);
-            return 1;
-        }
-    }
-    /* signals are taken by sigwait below; every thread inherits the mask */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    yv_conn_guard *guard = yv_conn_guard_start(REQUEST_SEC); /* inherits the signal mask */
-    api.guard = guard;
-    struct MHD_Daemon *d = guard ? start_daemon(&api, &sa, cert, key) : NULL;
-    if (!d) {
-        fprintf(stderr, "yave-web: cannot listen on %s\n", listen);
-        yv_conn_guard_stop(guard);
-        return 1;
-    }
-    fprintf(stderr, "yave-web: serving %s on %s%s\n", api.root, cert ? "https://" : "http://",
-            listen);
-    int sig;
-    sigwait(&set, &sig);
-    /* a create in flight (a preset's first boot takes minutes) stops now and removes its first-boot
-     * QEMU, seed and .part folder; stop_daemon then waits for every connection's thread */
-    api.cancel = 1;
-    MHD_stop_daemon(d);
-    yv_conn_guard_stop(guard);
+    char *cert, *key;
+    if (read_tls(&api.cfg, &cert, &key) < 0) return 1;
+    rc = serve(&api, &sa, listen, cert, key);
     if (key) yv_free_secret(key);
     free(cert);
     yv_config_done(&api.cfg);
     free(api.root);
-    return 0;
+    return rc;
 }

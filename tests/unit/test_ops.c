@@ -18,31 +18,17 @@
 
 #define TEST_LISTEN "127.77.0.1"
 
-typedef struct {
-    char *root;
-    yv_config cfg;
-} fixture;
+typedef ut_root fixture;
 
 static int setup(void **state)
 {
-    fixture *f = yv_calloc(1, sizeof *f);
-    yv_err err;
-    f->root = ut_mkdtemp();
-    if (yv_config_load_string(&f->cfg, "t", "", f->root, &err) < 0) return -1;
+    fixture *f = ut_root_new();
+    if (!f) return -1;
     /* VNC ports on an address of our own: a QEMU on this host listening on 127.0.0.1:5902 must not
      * change which display a test VM gets */
     free(f->cfg.vnc_listen);
     f->cfg.vnc_listen = yv_strdup(TEST_LISTEN);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    yv_config_done(&f->cfg);
-    ut_rmdir(f->root);
-    free(f);
     return 0;
 }
 
@@ -355,7 +341,7 @@ static void make_base(fixture *f, const char *rel, long mib)
 {
     yv_err err;
     char *path = yv_root_join(f->root, rel);
-    if (yv_storage_create(&f->cfg, path, mib, &err) < 0) fail_msg("%s", err.msg);
+    if (yv_storage_create(&f->cfg, path, mib, NULL, &err) < 0) fail_msg("%s", err.msg);
     free(path);
 }
 
@@ -365,7 +351,7 @@ static char *img_info(fixture *f, const char *rel)
     char *path = yv_root_join(f->root, rel), *out = NULL;
     yv_err err;
     char *argv[] = {"qemu-img", "info", "--output=json", "-U", path, NULL};
-    if (yv_proc_run_output(argv, NULL, &out, &err) < 0) fail_msg("%s", err.msg);
+    if (yv_proc_run_output(argv, NULL, NULL, &out, &err) < 0) fail_msg("%s", err.msg);
     free(path);
     return out;
 }
@@ -648,23 +634,7 @@ static void test_delete_keeps_other_entries(void **state)
 static pid_t fake_qemu(fixture *f, const char *name)
 {
     char *pidfile = yv_asprintf("%s/run/%s.pid", f->root, name);
-    int sync[2];
-    assert_int_equal(pipe(sync), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(sync[0]);
-        int fd = open(pidfile, O_RDWR | O_CREAT | O_TRUNC, 0600);
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-        if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0) _exit(1);
-        dprintf(fd, "%d\n", (int)getpid());
-        if (write(sync[1], "r", 1) != 1) _exit(1);
-        for (;;) pause();
-    }
-    close(sync[1]);
-    char c;
-    assert_int_equal(read(sync[0], &c, 1), 1);
-    close(sync[0]);
+    pid_t pid = ut_child(pidfile, false);
     free(pidfile);
     return pid;
 }
@@ -702,24 +672,28 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_random_password),
-        cmocka_unit_test_setup_teardown(test_create_empty_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_second_takes_next_display, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_existing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_invalid_options, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_image_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_tool_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_tool_fails_on_fresh_root, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_rolls_back_after_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_from_image, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_avoids_used_display_and_mac, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_skips_listening_port, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_reaps_stale_part, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_in_creation_reaps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_cancelled_from_another_thread, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_keeps_other_entries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_running_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_empty_disk, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_second_takes_next_display, setup,
+                                        ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_existing, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_invalid_options, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_image_missing, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_tool_fails, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_tool_fails_on_fresh_root, setup,
+                                        ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_rolls_back_after_disk, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_from_image, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_avoids_used_display_and_mac, setup,
+                                        ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_skips_listening_port, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_reaps_stale_part, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_in_creation_reaps, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_cancelled_from_another_thread, setup,
+                                        ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_delete, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_delete_missing, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_delete_keeps_other_entries, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_delete_running_refused, setup, ut_teardown_root),
     };
     return cmocka_run_group_tests_name("ops", tests, NULL, NULL);
 }

@@ -1,8 +1,6 @@
 /* Unit tests of core/proc.c: running programs without a shell, and the pidfile helpers. */
 #include "unit.h"
 
-#include <valgrind/valgrind.h>
-
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -34,14 +32,14 @@ static void test_run_ok(void **state)
     (void)state;
     yv_err err = {0};
     char *argv[] = {"true", NULL};
-    assert_int_equal(yv_proc_run(argv, NULL, &err), 0);
+    assert_int_equal(yv_proc_run(argv, NULL, NULL, &err), 0);
     assert_int_equal(err.code, YV_OK);
 }
 
 static void assert_run_fails(char *const argv[], const char *msg)
 {
     yv_err err;
-    assert_int_equal(yv_proc_run(argv, NULL, &err), -1);
+    assert_int_equal(yv_proc_run(argv, NULL, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
     assert_string_equal(err.msg, msg);
 }
@@ -71,10 +69,10 @@ static void test_run_failures(void **state)
     assert_int_equal(chmod(script, 0755), 0);
     char *a7[] = {script, NULL};
     yv_err err;
-    assert_int_equal(yv_proc_run(a7, NULL, &err), -1);
+    assert_int_equal(yv_proc_run(a7, NULL, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
     /* under valgrind a failed execve ends the child in valgrind's own way (exit 101 or 126) */
-    ut_assert_contains(err.msg, RUNNING_ON_VALGRIND
+    ut_assert_contains(err.msg, ut_under_valgrind()
                                     ? "badscript failed (exit "
                                     : "badscript failed (exit 127): cannot execute ");
     free(script);
@@ -84,7 +82,7 @@ static char *output_of(char *const argv[], char *const envp[])
 {
     char *out = (char *)"unset";
     yv_err err;
-    if (yv_proc_run_output(argv, envp, &out, &err) < 0) fail_msg("%s", err.msg);
+    if (yv_proc_run_output(argv, envp, NULL, &out, &err) < 0) fail_msg("%s", err.msg);
     return out;
 }
 
@@ -123,7 +121,7 @@ static void test_run_output(void **state)
     char *a7[] = {"sh", "-c", "echo partial; exit 1", NULL};
     char *o7 = NULL;
     yv_err err;
-    assert_int_equal(yv_proc_run_output(a7, NULL, &o7, &err), -1);
+    assert_int_equal(yv_proc_run_output(a7, NULL, NULL, &o7, &err), -1);
     assert_null(o7);
 }
 
@@ -209,22 +207,7 @@ static void test_pidfile(void **state)
     assert_int_equal(yv_proc_pidfile_pid(path), 0);
 
     /* a child holds the lock, as QEMU does on its pidfile */
-    int sync[2];
-    assert_int_equal(pipe(sync), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(sync[0]);
-        int fd = open(path, O_RDWR);
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-        if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0) _exit(1);
-        if (write(sync[1], "r", 1) != 1) _exit(1);
-        for (;;) pause();
-    }
-    close(sync[1]);
-    char c;
-    assert_int_equal(read(sync[0], &c, 1), 1);
-    close(sync[0]);
+    pid_t pid = ut_child(path, false);
     pid_t holder = yv_proc_pidfile_holder(path);
     /* a live process that is not the one being looked for */
     char *self = ut_exe_of(pid); /* our binary, or valgrind's tool when run under valgrind */
@@ -289,11 +272,11 @@ static void test_launch(void **state)
     free(log);
 }
 
-/* The cancel flag is per thread (yave-web runs creates in threads): another thread setting and
- * clearing its own flag (a create that starts and ends) must not take this thread's away. A shared
- * flag was cleared to NULL, and this thread's tool then ran to its end (60 s) uncancelled. */
+/* The cancel flag is a parameter (yave-web runs creates in threads): each run watches its own
+ * flag. One raised stops its own tool at once (sleep 60: not waited for), and no other. */
 typedef struct {
     volatile sig_atomic_t flag;
+    const char *secs;
     int rc;
     yv_err err;
 } runner;
@@ -301,29 +284,102 @@ typedef struct {
 static void *run_cancellable(void *arg)
 {
     runner *r = arg;
-    char *argv[] = {"sleep", "60", NULL};
-    yv_proc_set_cancel(&r->flag);
-    r->rc = yv_proc_run(argv, NULL, &r->err);
-    yv_proc_set_cancel(NULL);
+    char *argv[] = {"sleep", (char *)r->secs, NULL};
+    r->rc = yv_proc_run(argv, NULL, &r->flag, &r->err);
     return NULL;
 }
 
-static void test_cancel_flag_per_thread(void **state)
+static void test_cancel_flag_is_a_parameter(void **state)
 {
     (void)state;
-    static runner r;
-    static volatile sig_atomic_t other;
-    pthread_t th;
-    r.flag = 0;
-    assert_int_equal(pthread_create(&th, NULL, run_cancellable, &r), 0);
-    usleep(300 * 1000);         /* the tool runs */
-    yv_proc_set_cancel(&other); /* this thread's own create starts … */
-    yv_proc_set_cancel(NULL);   /* … and ends */
+    static runner long_run = {0, "60", 0, {0}}, short_run = {0, "1", 0, {0}};
+    pthread_t th[2];
+    assert_int_equal(pthread_create(&th[0], NULL, run_cancellable, &long_run), 0);
+    assert_int_equal(pthread_create(&th[1], NULL, run_cancellable, &short_run), 0);
+    usleep(300 * 1000); /* the tools run */
     int64_t t0 = yv_now_ms();
-    r.flag = 1;
-    pthread_join(th, NULL);
-    assert_int_equal(r.rc, -1);
+    long_run.flag = 1;
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    assert_int_equal(long_run.rc, -1);
+    assert_string_equal(long_run.err.msg, "sleep killed by signal 15");
     assert_true(yv_now_ms() - t0 < 30000); /* a bound on a hang: sleep 60 was not waited for */
+    assert_int_equal(short_run.rc, 0);     /* its flag never went up: it ran to its end */
+}
+
+/* Signals go through the pidfd when there is one, else kill(); the wait sees the exit either way
+ * (a zombie counts as gone). */
+static void test_pidfd_signal_wait(void **state)
+{
+    (void)state;
+    for (int with_pidfd = 0; with_pidfd < 2; with_pidfd++) {
+        pid_t pid = ut_child(NULL, true);
+        int pidfd = with_pidfd ? yv_proc_pidfd_open(pid) : -1;
+        if (with_pidfd && pidfd < 0) assert_int_equal(errno, ENOSYS); /* valgrind: no pidfds */
+        yv_proc_signal(pid, pidfd, SIGTERM);
+        assert_false(yv_proc_wait_exit(pid, pidfd, 200)); /* ignored */
+        yv_proc_signal(pid, pidfd, SIGKILL);
+        assert_true(yv_proc_wait_exit(pid, pidfd, 5000));
+        assert_true(yv_proc_wait_exit(pid, pidfd, 0));
+        if (pidfd >= 0) close(pidfd);
+        waitpid(pid, NULL, 0);
+    }
+    /* a pid that is gone: no pidfd (ESRCH) */
+    pid_t pid = ut_child(NULL, true);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    errno = 0;
+    assert_int_equal(yv_proc_pidfd_open(pid), -1);
+    assert_true(errno == ESRCH || errno == ENOSYS);
+}
+
+/* yv_proc_end: SIGTERM, then SIGKILL once term_ms has passed without an exit. */
+static void test_end_escalates(void **state)
+{
+    (void)state;
+    pid_t pid = ut_child(NULL, true);
+    int pidfd = yv_proc_pidfd_open(pid);
+    int64_t t0 = yv_now_ms();
+    assert_true(yv_proc_end(pid, pidfd, 300));
+    int64_t took = yv_now_ms() - t0;
+    assert_true(took >= 250 && took < 5000);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    if (pidfd >= 0) close(pidfd);
+    /* a process that obeys SIGTERM is not killed */
+    pid = fork();
+    if (pid == 0) {
+        for (;;) pause();
+    }
+    usleep(50 * 1000);
+    pidfd = yv_proc_pidfd_open(pid);
+    assert_true(yv_proc_end(pid, pidfd, 5000));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    if (pidfd >= 0) close(pidfd);
+}
+
+/* What ships beside the binary is found by a path relative to its folder, canonical. */
+static void test_sibling(void **state)
+{
+    (void)state;
+    char *self = yv_proc_self_exe(), *dir = yv_proc_self_dir();
+    assert_true(strlen(dir) < strlen(self) && !strncmp(self, dir, strlen(dir)));
+    assert_string_equal(self + strlen(dir), "/test_proc");
+    char *found = yv_proc_sibling("test_proc", X_OK);
+    assert_non_null(found);
+    assert_string_equal(found, self);
+    free(found);
+    char *rel = yv_asprintf("../%s/./test_proc", strrchr(dir, '/') + 1);
+    found = yv_proc_sibling(rel, R_OK);
+    assert_non_null(found);
+    assert_string_equal(found, self); /* canonical */
+    free(found);
+    free(rel);
+    assert_null(yv_proc_sibling("no-such-file-yave", F_OK));
+    free(self);
+    free(dir);
 }
 
 int main(void)
@@ -331,7 +387,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_which, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_run_ok),
-        cmocka_unit_test(test_cancel_flag_per_thread),
+        cmocka_unit_test(test_cancel_flag_is_a_parameter),
+        cmocka_unit_test(test_pidfd_signal_wait),
+        cmocka_unit_test(test_end_escalates),
+        cmocka_unit_test(test_sibling),
         cmocka_unit_test_setup_teardown(test_run_failures, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_run_output),
         cmocka_unit_test(test_environment),

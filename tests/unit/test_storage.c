@@ -9,33 +9,11 @@
 
 #define MIB (1024ULL * 1024ULL)
 
-typedef struct {
-    char *dir;
-    yv_config cfg;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = yv_calloc(1, sizeof *f);
-    yv_err err;
-    f->dir = ut_mkdtemp();
-    if (yv_config_load_string(&f->cfg, "t", "", f->dir, &err) < 0) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    yv_config_done(&f->cfg);
-    ut_rmdir(f->dir);
-    free(f);
-    return 0;
-}
+typedef ut_root fixture;
 
 static char *path_of(fixture *f, const char *rel)
 {
-    return yv_root_join(f->dir, rel);
+    return yv_root_join(f->root, rel);
 }
 
 static void test_create_and_info(void **state)
@@ -43,7 +21,7 @@ static void test_create_and_info(void **state)
     fixture *f = *state;
     yv_err err;
     char *p = path_of(f, "a disk, with comma.qcow2");
-    assert_int_equal(yv_storage_create(&f->cfg, p, 3, &err), 0);
+    assert_int_equal(yv_storage_create(&f->cfg, p, 3, NULL, &err), 0);
     assert_int_equal(yv_storage_qcow2_size(p), 3 * MIB);
     yv_storage_info info;
     assert_int_equal(yv_storage_info_of(&f->cfg, p, &info, &err), 0);
@@ -52,7 +30,7 @@ static void test_create_and_info(void **state)
     free(p);
     /* a name that looks like an option is still a file name */
     p = path_of(f, "-o.qcow2");
-    assert_int_equal(yv_storage_create(&f->cfg, p, 1, &err), 0);
+    assert_int_equal(yv_storage_create(&f->cfg, p, 1, NULL, &err), 0);
     assert_int_equal(yv_storage_qcow2_size(p), MIB);
     free(p);
 }
@@ -97,22 +75,22 @@ static void test_copy(void **state)
     close(fd);
     /* a raw base becomes a qcow2 copy of the same size */
     char *c1 = path_of(f, "c1.qcow2");
-    assert_int_equal(yv_storage_copy(&f->cfg, raw, c1, 0, &err), 0);
+    assert_int_equal(yv_storage_copy(&f->cfg, raw, c1, 0, NULL, &err), 0);
     yv_storage_info info;
     assert_int_equal(yv_storage_info_of(&f->cfg, c1, &info, &err), 0);
     assert_string_equal(info.format, "qcow2");
     assert_int_equal(info.virtual_size, 2 * MIB);
     /* grown on request */
     char *c2 = path_of(f, "c2.qcow2");
-    assert_int_equal(yv_storage_copy(&f->cfg, raw, c2, 8, &err), 0);
+    assert_int_equal(yv_storage_copy(&f->cfg, raw, c2, 8, NULL, &err), 0);
     assert_int_equal(yv_storage_qcow2_size(c2), 8 * MIB);
     /* the same size is not a resize */
     char *c3 = path_of(f, "c3.qcow2");
-    assert_int_equal(yv_storage_copy(&f->cfg, raw, c3, 2, &err), 0);
+    assert_int_equal(yv_storage_copy(&f->cfg, raw, c3, 2, NULL, &err), 0);
     assert_int_equal(yv_storage_qcow2_size(c3), 2 * MIB);
     /* never shrunk, and nothing is written */
     char *c4 = path_of(f, "c4.qcow2");
-    assert_int_equal(yv_storage_copy(&f->cfg, raw, c4, 1, &err), -1);
+    assert_int_equal(yv_storage_copy(&f->cfg, raw, c4, 1, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_USAGE);
     assert_string_equal(err.msg, "capacity 1 MiB is smaller than the base image (2 MiB); disks are "
                                  "never shrunk");
@@ -120,7 +98,7 @@ static void test_copy(void **state)
     /* the data came along: convert the copy back to raw and look */
     char *back = path_of(f, "back.raw");
     char *argv[] = {"qemu-img", "convert", "-f", "qcow2", "-O", "raw", c1, back, NULL};
-    assert_int_equal(yv_proc_run(argv, NULL, &err), 0);
+    assert_int_equal(yv_proc_run(argv, NULL, NULL, &err), 0);
     char buf[4];
     fd = open(back, O_RDONLY);
     assert_int_equal(pread(fd, buf, 4, 1000), 4);
@@ -139,22 +117,22 @@ static void test_overlay(void **state)
     fixture *f = *state;
     yv_err err;
     char *base = path_of(f, "base.qcow2");
-    assert_int_equal(yv_storage_create(&f->cfg, base, 2, &err), 0);
-    ut_mkdir(f->dir, "vm.vm");
+    assert_int_equal(yv_storage_create(&f->cfg, base, 2, NULL, &err), 0);
+    ut_mkdir(f->root, "vm.vm");
     char *ov = path_of(f, "vm.vm/hd0.qcow2");
-    assert_int_equal(yv_storage_overlay(&f->cfg, base, "../base.qcow2", ov, 0, &err), 0);
+    assert_int_equal(yv_storage_overlay(&f->cfg, base, "../base.qcow2", ov, 0, NULL, &err), 0);
     assert_int_equal(yv_storage_qcow2_size(ov), 2 * MIB);
     char *argv[] = {"qemu-img", "info", "--output=json", ov, NULL};
     char *out;
-    assert_int_equal(yv_proc_run_output(argv, NULL, &out, &err), 0);
+    assert_int_equal(yv_proc_run_output(argv, NULL, NULL, &out, &err), 0);
     ut_assert_contains(out, "\"backing-filename\": \"../base.qcow2\"");
     ut_assert_contains(out, "\"backing-filename-format\": \"qcow2\"");
     free(out);
     char *ov2 = path_of(f, "vm.vm/hd1.qcow2");
-    assert_int_equal(yv_storage_overlay(&f->cfg, base, base, ov2, 6, &err), 0);
+    assert_int_equal(yv_storage_overlay(&f->cfg, base, base, ov2, 6, NULL, &err), 0);
     assert_int_equal(yv_storage_qcow2_size(ov2), 6 * MIB);
     char *ov3 = path_of(f, "vm.vm/hd2.qcow2");
-    assert_int_equal(yv_storage_overlay(&f->cfg, base, base, ov3, 1, &err), -1);
+    assert_int_equal(yv_storage_overlay(&f->cfg, base, base, ov3, 1, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_USAGE);
     assert_false(yv_root_exists(ov3));
     free(ov3);
@@ -169,7 +147,7 @@ static void test_tool_missing(void **state)
     yv_err err;
     f->cfg.cli_img = yv_strdup("/nonexistent/qemu-img");
     char *p = path_of(f, "x.qcow2");
-    assert_int_equal(yv_storage_create(&f->cfg, p, 1, &err), -1);
+    assert_int_equal(yv_storage_create(&f->cfg, p, 1, NULL, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
     assert_string_equal(err.msg, "/nonexistent/qemu-img: program not found (install it or set its "
                                  "path in config.yaml)");
@@ -200,12 +178,13 @@ static void test_qcow2_size_header(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_and_info, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_info_of_raw_and_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overlay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tool_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qcow2_size_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_and_info, ut_setup_root, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_info_of_raw_and_missing, ut_setup_root,
+                                        ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_copy, ut_setup_root, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_overlay, ut_setup_root, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_tool_missing, ut_setup_root, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_qcow2_size_header, ut_setup_root, ut_teardown_root),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }

@@ -191,24 +191,8 @@ static void test_probe(void **state)
     assert_int_equal(info.pid, 0);
 
     /* a live process holding the pidfile lock: running */
-    int sync[2];
-    assert_int_equal(pipe(sync), 0);
     char *pidfile = yv_asprintf("%s/run/a.pid", root);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(sync[0]);
-        int fd = open(pidfile, O_RDWR | O_CREAT | O_TRUNC, 0600);
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-        if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0) _exit(1);
-        dprintf(fd, "%d\n", (int)getpid());
-        if (write(sync[1], "r", 1) != 1) _exit(1);
-        for (;;) pause();
-    }
-    close(sync[1]);
-    char c;
-    assert_int_equal(read(sync[0], &c, 1), 1);
-    close(sync[0]);
+    pid_t pid = ut_child(pidfile, false);
     free(cfg.cli_bin);
     cfg.cli_bin = ut_exe_of(pid);
     yv_vminfo_probe(&info, root, &cfg, 0);

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "core/root.h"
 #include "core/util.h"
 
@@ -173,6 +175,14 @@ static inline char *ut_exe_of(pid_t pid)
     return realpath(link, NULL);
 }
 
+/* True under valgrind, which preloads its vgpreload libraries into the program it runs (read at
+ * run time: `make unit` then needs no valgrind headers). */
+static inline bool ut_under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "vgpreload");
+}
+
 /* A UNIX stream socket listening at path with this backlog (QEMU's QMP socket stands in). */
 static inline int ut_unix_listen(const char *path, int backlog)
 {
@@ -194,6 +204,69 @@ static inline int ut_unix_connect(const char *path, int flags)
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     return fd;
+}
+
+/* A child that waits for a signal, ready when this returns. With pidfile, it plays a running QEMU:
+ * it holds the file's write lock and wrote its pid into it. With ignore_term, SIGTERM is ignored
+ * (as a hung QEMU may). The caller kills and reaps it. */
+static inline pid_t ut_child(const char *pidfile, bool ignore_term)
+{
+    int sync[2];
+    assert_int_equal(pipe(sync), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sync[0]);
+        if (ignore_term) signal(SIGTERM, SIG_IGN);
+        int fd = pidfile ? open(pidfile, O_RDWR | O_CREAT | O_TRUNC, 0600) : -1;
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (pidfile && (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)) _exit(1);
+        if (pidfile) dprintf(fd, "%d\n", (int)getpid());
+        if (write(sync[1], "r", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    close(sync[1]);
+    char c;
+    assert_int_equal(read(sync[0], &c, 1), 1);
+    close(sync[0]);
+    return pid;
+}
+
+/* A temporary root with the default config: the fixture of tests that make VMs and disks. */
+typedef struct {
+    char *root;
+    yv_config cfg;
+} ut_root;
+
+static inline ut_root *ut_root_new(void)
+{
+    ut_root *f = yv_calloc(1, sizeof *f);
+    yv_err err;
+    f->root = ut_mkdtemp();
+    if (yv_config_load_string(&f->cfg, "t", "", f->root, &err) == 0) return f;
+    ut_rmdir(f->root);
+    free(f);
+    return NULL;
+}
+
+static inline void ut_root_free(ut_root *f)
+{
+    yv_config_done(&f->cfg);
+    ut_rmdir(f->root);
+    free(f);
+}
+
+static inline int ut_setup_root(void **state)
+{
+    *state = ut_root_new();
+    return *state ? 0 : -1;
+}
+
+static inline int ut_teardown_root(void **state)
+{
+    ut_root_free(*state);
+    *state = NULL;
+    return 0;
 }
 
 #endif
