@@ -61,14 +61,9 @@ int yv_lifecycle_pick_accel(const yv_config *cfg, yv_accel *out, char *warning, 
  * in <prefix>/libexec/yave when installed. */
 char *yv_lifecycle_script(const char *name)
 {
-    const char *cands[] = {"%s", "../libexec/yave/%s", "../../%s"};
-    char *found = NULL;
-    for (size_t i = 0; !found && i < sizeof cands / sizeof cands[0]; i++) {
-        char *rel = yv_asprintf(cands[i], name);
-        found = yv_proc_sibling(rel, X_OK);
-        free(rel);
-    }
-    return found; /* never the bare name: QEMU would run it from the caller's folder, as root */
+    static const char *const cands[] = {"%s", "../libexec/yave/%s", "../../%s", NULL};
+    /* never the bare name: QEMU would run it from the caller's folder, as root */
+    return yv_proc_sibling(cands, name, X_OK);
 }
 
 typedef struct {

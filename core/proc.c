@@ -403,11 +403,15 @@ char *yv_proc_self_dir(void)
     return exe;
 }
 
-char *yv_proc_sibling(const char *rel, int mode)
+char *yv_proc_sibling(const char *const *cands, const char *name, int mode)
 {
-    char *dir = yv_proc_self_dir(), *p = yv_asprintf("%s/%s", dir, rel);
-    char *real = access(p, mode) == 0 ? realpath(p, NULL) : NULL;
-    free(p);
+    char *dir = yv_proc_self_dir(), *real = NULL;
+    for (size_t i = 0; !real && cands[i]; i++) {
+        char *rel = yv_asprintf(cands[i], name), *p = yv_asprintf("%s/%s", dir, rel);
+        if (access(p, mode) == 0) real = realpath(p, NULL);
+        free(p);
+        free(rel);
+    }
     free(dir);
     return real;
 }

@@ -67,8 +67,8 @@ char *yv_proc_self_exe(void);
 /* The folder of the running executable (malloc'd). */
 char *yv_proc_self_dir(void);
 /* What ships beside the binary (scripts, themes), found in the source tree (also from build/asan/)
- * and under an install prefix: <folder of the executable>/rel, canonical, when access(mode) allows
- * it (malloc'd), else NULL. The caller tries its candidates ("x", "../libexec/yave/x", …) in turn.
- */
-char *yv_proc_sibling(const char *rel, int mode);
+ * and under an install prefix: the first of the candidates (paths relative to the folder of the
+ * executable, NULL-terminated, each with one %s that becomes name) that access(mode) allows,
+ * canonical (malloc'd); NULL when none does. */
+char *yv_proc_sibling(const char *const *cands, const char *name, int mode);
 #endif

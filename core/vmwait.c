@@ -3,9 +3,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "root.h"
 #include "util.h"
 #include "vmstate.h"
@@ -42,7 +42,7 @@ static int current(const char *root, const yv_config *cfg, const char *name, yv_
 /* Sleeps up to ms, waking at once when the QEMU pid exits (watched through a pidfd). */
 static void pause_for(pid_t pid, int ms)
 {
-    int fd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+    int fd = pid > 0 ? yv_proc_pidfd_open(pid) : -1;
     if (fd < 0) {
         poll(NULL, 0, ms);
         return;

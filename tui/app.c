@@ -98,18 +98,9 @@ static void install_signals(void)
 
 char *yv_app_theme_path(const char *name)
 {
-    char *exe = yv_proc_self_exe(), *slash = strrchr(exe, '/');
-    const char *dirs[] = {"%s/themes/%s.theme", "%s/../share/yave/themes/%s.theme",
-                          "%s/../../themes/%s.theme"};
-    char *found = NULL;
-    if (slash) *slash = '\0';
-    for (size_t i = 0; !found && i < sizeof dirs / sizeof dirs[0]; i++) {
-        char *p = yv_asprintf(dirs[i], exe, name);
-        if (access(p, R_OK) == 0) found = realpath(p, NULL);
-        free(p);
-    }
-    free(exe);
-    return found;
+    static const char *const cands[] = {"themes/%s.theme", "../share/yave/themes/%s.theme",
+                                        "../../themes/%s.theme", NULL};
+    return yv_proc_sibling(cands, name, R_OK);
 }
 
 /* NO_COLOR, or a terminal without colours, gets the mono theme whatever was asked. */

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "app.h"
+#include "core/proc.h"
 #include "core/util.h"
 
 /* A pipe whose read end carries a secret to the child (never on its command line). */
@@ -83,7 +83,7 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
     j->act = act;
     snprintf(j->vm, sizeof j->vm, "%s", vm);
     j->pid = pid;
-    j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    j->pidfd = yv_proc_pidfd_open(pid);
     j->out_fd = op[0];
     j->err_fd = ep[0];
     j->started = yv_now_ms();

@@ -367,17 +367,19 @@ static void test_sibling(void **state)
     char *self = yv_proc_self_exe(), *dir = yv_proc_self_dir();
     assert_true(strlen(dir) < strlen(self) && !strncmp(self, dir, strlen(dir)));
     assert_string_equal(self + strlen(dir), "/test_proc");
-    char *found = yv_proc_sibling("test_proc", X_OK);
+    const char *const plain[] = {"no-such-dir/%s", "%s", NULL};
+    char *found = yv_proc_sibling(plain, "test_proc", X_OK); /* the first that exists */
     assert_non_null(found);
     assert_string_equal(found, self);
     free(found);
-    char *rel = yv_asprintf("../%s/./test_proc", strrchr(dir, '/') + 1);
-    found = yv_proc_sibling(rel, R_OK);
+    char *rel = yv_asprintf("../%s/./%%s", strrchr(dir, '/') + 1);
+    const char *const up[] = {rel, NULL};
+    found = yv_proc_sibling(up, "test_proc", R_OK);
     assert_non_null(found);
     assert_string_equal(found, self); /* canonical */
     free(found);
     free(rel);
-    assert_null(yv_proc_sibling("no-such-file-yave", F_OK));
+    assert_null(yv_proc_sibling(plain, "no-such-file-yave", F_OK));
     free(self);
     free(dir);
 }
