@@ -309,7 +309,7 @@ static void on_progress(void *ctx, const yv_install_progress *p)
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
-    long timeout;
+    long timeout = 0; /* set: the row has a default */
     yv_ops_create_defaults(o);
     o->name = yv_cmdtab_get(c, a, "name");
     if (yv_valid_name(o->name, &b->err) < 0) return -1;
