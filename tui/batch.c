@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cmdtab.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -621,8 +622,13 @@ static int run_one(yv_batch *b, int argc, char **argv)
         report_error(b, NULL);
         return 2;
     }
-    int p = yv_cmdtab_parse(c, argc, argv, &a, stdout, msg, sizeof msg);
-    if (p == 1) return 0;
+    int p = yv_cmdtab_parse(c, argc, argv, &a, msg, sizeof msg);
+    if (p == 1) {
+        char prefix[160] = "yave-tui --batch ";
+        yv_cli_synopsis(YV_CLI_BATCH, prefix + strlen(prefix), sizeof prefix - strlen(prefix));
+        yv_cmdtab_help(c, prefix, stdout);
+        return 0;
+    }
     if (p < 0) {
         yv_err_set(&b->err, YV_E_USAGE, "%s", msg + strlen(c->name) + 2);
     } else if (c->run(b, c, &a) == 0) {

@@ -95,12 +95,11 @@ void yv_cmdtab_synopsis(const yv_cmd *c, char *buf, size_t n)
     if (c->pos) append(buf, n, "%s%s", *buf ? " " : "", c->pos);
 }
 
-void yv_cmdtab_help(const yv_cmd *c, FILE *out)
+void yv_cmdtab_help(const yv_cmd *c, const char *prefix, FILE *out)
 {
     char syn[256];
     yv_cmdtab_synopsis(c, syn, sizeof syn);
-    fprintf(out, "usage: yave-tui --batch [--root DIR] [--json] %s %s\n\n%s\n", c->name, syn,
-            c->summary);
+    fprintf(out, "usage: %s %s %s\n\n%s\n", prefix, c->name, syn, c->summary);
     if (c->opts[0].lng) fputs("\noptions:\n", out);
     yv_cmdtab_print_opts(out, c->opts, 30, 99);
     fprintf(out, "  %-30s %s\n", "-h, --help", "show this help");
@@ -244,13 +243,12 @@ static void bad_positionals(const yv_cmd *c, const yv_args *a, char *msg, size_t
     snprintf(msg, msglen, "%s: missing argument (usage: %s %s)", c->name, c->name, syn);
 }
 
-int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *out, char *msg,
-                    size_t msglen)
+int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *msg, size_t msglen)
 {
     char why[256];
     memset(a, 0, sizeof *a);
     int rc = yv_cmdtab_scan(c->opts, 0, argc, argv, a->val, why, sizeof why);
-    if (rc == YV_SCAN_HELP) return yv_cmdtab_help(c, out), 1;
+    if (rc == YV_SCAN_HELP) return 1;
     if (rc == YV_SCAN_TWICE || rc == YV_SCAN_VALUE) {
         snprintf(msg, msglen, "%s: %s", c->name, why);
         return -1;

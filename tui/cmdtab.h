@@ -91,11 +91,11 @@ int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, con
                    char *why, size_t whylen);
 
 /* Parses argv (argv[0] = command name) into a: options, positionals, then the rules of the rows
- * (required, needs, excl). Returns 0, 1 when --help was asked (help printed to out), or -1 with a
- * message "<command>: …" in msg. */
-int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, FILE *out, char *msg,
-                    size_t msglen);
-void yv_cmdtab_help(const yv_cmd *c, FILE *out);
+ * (required, needs, excl). Returns 0, 1 when --help was asked (before any rule: the caller prints
+ * yv_cmdtab_help), or -1 with a message "<command>: …" in msg. */
+int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *msg, size_t msglen);
+/* "usage: <prefix> <command> <synopsis>", the summary, the options. */
+void yv_cmdtab_help(const yv_cmd *c, const char *prefix, FILE *out);
 /* What follows the command name in its usage line: required options, the others (by name when
  * there are at most three, else [OPTIONS]), the positionals. */
 void yv_cmdtab_synopsis(const yv_cmd *c, char *buf, size_t n);

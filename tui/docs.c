@@ -1,68 +1,16 @@
 #include "docs.h"
 
 #include <dirent.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "batch.h"
+#include "cli.h"
 #include "core/lifecycle.h"
 #include "core/root.h"
 #include "core/valid.h"
-
-/* --refresh SECONDS: 0.1 to 3600, decimals allowed. */
-static int check_refresh(const char *s, char *why, size_t n)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end != s && !*end && isfinite(v) && v >= 0.1 && v <= 3600) return 0;
-    snprintf(why, n, "--refresh '%s': give seconds from 0.1 to 3600", s);
-    return -1;
-}
-
-const yv_opt yv_global_opts[] = {
-    {.lng = "root",
-     .shrt = 'C',
-     .arg = "DIR",
-     .kind = YV_ARG_DIR,
-     .dflt = "$YAVE_ROOT, ./debug when it has a config.yaml, else ~/.local/share/yave, or "
-             "/var/lib/yave for root",
-     .help = "the folder holding the VMs"},
-    {.lng = "batch", .help = "run one command headless, for scripts (see COMMANDS)"},
-    {.lng = "json", .help = "print one JSON document per command on standard output"},
-    {.lng = "file",
-     .arg = "FILE",
-     .kind = YV_ARG_FILE,
-     .help = "run the commands of FILE, one a line ('-' = standard input); '#' starts a comment; "
-             "stops at the first failure"},
-    {.lng = "theme",
-     .arg = "NAME",
-     .kind = YV_ARG_THEME,
-     .help = "colour theme of the full-screen manager (default, mono, high-contrast, or a path)"},
-    {.lng = "refresh",
-     .arg = "SECONDS",
-     .kind = YV_ARG_NUMBER,
-     .check = check_refresh,
-     .dflt = "1",
-     .help = "how often the full-screen manager asks each running VM for its state (events such "
-             "as a pause show at once)"},
-    {.lng = "paths", .help = "print the root, scripts and themes this binary uses"},
-    {.lng = "help", .shrt = 'h', .flags = YV_OPT_NOW, .help = "show the help"},
-    {.lng = "version", .flags = YV_OPT_NOW, .help = "print the version"},
-    /* for packagers (make builds them) and the completion script */
-    {.lng = "man", .flags = YV_OPT_NOW | YV_OPT_HIDDEN, .help = "print the man page"},
-    {.lng = "bash-completion",
-     .flags = YV_OPT_NOW | YV_OPT_HIDDEN,
-     .help = "print the bash completion script"},
-    {.lng = "complete",
-     .arg = "KIND",
-     .flags = YV_OPT_HIDDEN,
-     .help = "print the names of KIND (vm, image, preset, theme, bridge, iface) one a line, "
-             "reading nothing but folder listings"},
-    {0},
-};
 
 static const char *const exit_codes[][2] = {
     {"0", "success"},
@@ -77,11 +25,15 @@ static const char *const exit_codes[][2] = {
 
 void yv_docs_usage(FILE *out)
 {
-    fputs("usage: yave-tui [--root DIR] [--theme NAME] [--refresh SECONDS]   full-screen manager\n"
-          "       yave-tui --batch [--root DIR] [--json] COMMAND [OPTIONS]\n"
-          "       yave-tui --batch [--root DIR] [--json] --file FILE|-\n\noptions:\n",
-          out);
-    yv_cmdtab_print_opts(out, yv_global_opts, 18, 79);
+    char tui[128], batch[128];
+    yv_cli_synopsis(YV_CLI_TUI, tui, sizeof tui);
+    yv_cli_synopsis(YV_CLI_BATCH, batch, sizeof batch);
+    fprintf(out,
+            "usage: yave-tui %s   full-screen manager\n"
+            "       yave-tui --batch %s COMMAND [OPTIONS]\n"
+            "       yave-tui --batch %s --file FILE|-\n\noptions:\n",
+            tui, batch, batch);
+    yv_cmdtab_print_opts(out, yv_cli_opts, 18, 79);
     fputs("\ncommands (yave-tui --batch COMMAND --help for the options of each):\n", out);
     for (const yv_cmd *c = yv_batch_commands(); c->name; c++) {
         fprintf(out, "  %-10s ", c->name);
@@ -188,13 +140,6 @@ static void man_keys(FILE *out)
 }
 
 static const char man_head[] =
-    ".TH YAVE\\-TUI 1 \"\" \"yave\\-tui %s\" \"User Commands\"\n"
-    ".SH NAME\nyave\\-tui \\- manage local KVM/QEMU virtual machines\n"
-    ".SH SYNOPSIS\n.B yave\\-tui\n[\\fB\\-\\-root\\fR \\fIDIR\\fR] [\\fB\\-\\-theme\\fR "
-    "\\fINAME\\fR] [\\fB\\-\\-refresh\\fR \\fISECONDS\\fR]\n"
-    ".br\n.B yave\\-tui \\-\\-batch\n[\\fB\\-\\-root\\fR \\fIDIR\\fR] [\\fB\\-\\-json\\fR] "
-    "\\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n.br\n.B yave\\-tui \\-\\-batch\n[\\fB\\-\\-root\\fR "
-    "\\fIDIR\\fR] [\\fB\\-\\-json\\fR] \\fB\\-\\-file\\fR \\fIFILE\\fR|\\fB\\-\\fR\n"
     ".SH DESCRIPTION\n\\fByave\\-tui\\fR manages QEMU virtual machines kept in one folder, the "
     "\\fIroot\\fR. Without \\fB\\-\\-batch\\fR it is a full\\-screen manager that shows every VM "
     "with its live state (from QEMU's QMP socket), its VNC display and whether the VNC server "
@@ -234,10 +179,41 @@ static const char man_examples[] =
     ".fi\n.SH SEE ALSO\n\\fBqemu\\-system\\-x86_64\\fR(1), \\fBqemu\\-img\\fR(1), "
     "\\fBnft\\fR(8)\n";
 
+/* The options of mode in a synopsis: "[\\fB\\-\\-root\\fR \\fIDIR\\fR] …". */
+static void man_synopsis_opts(FILE *out, unsigned mode)
+{
+    bool first = true;
+    for (const yv_opt *o = yv_cli_opts; o->lng; o++) {
+        if (!(o->flags & mode)) continue;
+        fputs(first ? "[\\fB\\-\\-" : " [\\fB\\-\\-", out); /* no line starts with a blank */
+        first = false;
+        roff(out, o->lng);
+        fputs("\\fR", out);
+        if (o->arg) fputs(" \\fI", out), roff(out, o->arg), fputs("\\fR", out);
+        fputc(']', out);
+    }
+}
+
+static void man_synopsis(FILE *out)
+{
+    fprintf(out,
+            ".TH YAVE\\-TUI 1 \"\" \"yave\\-tui %s\" \"User Commands\"\n"
+            ".SH NAME\nyave\\-tui \\- manage local KVM/QEMU virtual machines\n"
+            ".SH SYNOPSIS\n.B yave\\-tui\n",
+            YV_VERSION);
+    man_synopsis_opts(out, YV_CLI_TUI);
+    fputs("\n.br\n.B yave\\-tui \\-\\-batch\n", out);
+    man_synopsis_opts(out, YV_CLI_BATCH);
+    fputs(" \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n.br\n.B yave\\-tui \\-\\-batch\n", out);
+    man_synopsis_opts(out, YV_CLI_BATCH);
+    fputs(" \\fB\\-\\-file\\fR \\fIFILE\\fR|\\fB\\-\\fR\n", out);
+}
+
 void yv_docs_man(FILE *out)
 {
-    fprintf(out, man_head, YV_VERSION);
-    for (const yv_opt *o = yv_global_opts; o->lng; o++) man_opt(out, o);
+    man_synopsis(out);
+    fputs(man_head, out);
+    for (const yv_opt *o = yv_cli_opts; o->lng; o++) man_opt(out, o);
     man_commands(out);
     man_keys(out);
     fputs(man_tail, out);
@@ -316,7 +292,7 @@ static void completion_find_command(FILE *out)
           "    case ${COMP_WORDS[i]} in\n      ",
           out);
     const char *sep = "";
-    for (const yv_opt *o = yv_global_opts; o->lng; o++)
+    for (const yv_opt *o = yv_cli_opts; o->lng; o++)
         if (o->arg) fputs(sep, out), option_pattern(out, o), sep = "|";
     fputs(") ((i++)) ;;\n      -*) ;;\n      *) cmd=${COMP_WORDS[i]}; break ;;\n    esac\n"
           "  done\n  case $cmd in\n",
@@ -328,9 +304,9 @@ void yv_docs_bash_completion(FILE *out)
     fputs(completion_head, out);
     completion_find_command(out);
     fputs("    '')\n", out);
-    completion_values(out, yv_global_opts, "      ");
+    completion_values(out, yv_cli_opts, "      ");
     fputs("      if [[ $cur == -* ]]; then ", out);
-    completion_words(out, yv_global_opts, "");
+    completion_words(out, yv_cli_opts, "");
     fputs("\n      else _yave_tui_words '", out);
     for (const yv_cmd *c = yv_batch_commands(); c->name; c++)
         fprintf(out, "%s%s", c == yv_batch_commands() ? "" : " ", c->name);

@@ -7,10 +7,6 @@
 
 #include "cmdtab.h"
 
-/* The options before the command: main parses them, --help, the man page and the completion show
- * them. */
-extern const yv_opt yv_global_opts[];
-
 void yv_docs_usage(FILE *out);
 void yv_docs_man(FILE *out);
 void yv_docs_bash_completion(FILE *out);

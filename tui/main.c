@@ -1,5 +1,5 @@
 /* yave-tui: the full-screen VM manager, and `--batch` for scripts. The options before the command
- * are the rows of yv_global_opts (docs.c), which also make --help, the man page and the
+ * are the rows of yv_cli_opts (cli.c), which also make --help, the man page and the
  * completion. */
 #include <math.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "batch.h"
+#include "cli.h"
 #include "cmdtab.h"
 #include "core/err.h"
 #include "docs.h"
@@ -33,7 +34,7 @@ static int usage_error(const char *fmt, ...)
 /* The value of the global option lng, or NULL. */
 static const char *opt(const char **val, const char *lng)
 {
-    return val[yv_cmdtab_find(yv_global_opts, lng)];
+    return val[yv_cmdtab_find(yv_cli_opts, lng)];
 }
 
 /* The option that stopped the scan (a YV_OPT_NOW row): --help, --version, --man,
@@ -53,8 +54,8 @@ int main(int argc, char **argv)
     char why[256];
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error return, not a death */
     /* in order: the command's own options follow it; the last of a repeated option wins */
-    int rc = yv_cmdtab_scan(yv_global_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val,
-                            why, sizeof why);
+    int rc = yv_cmdtab_scan(yv_cli_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val, why,
+                            sizeof why);
     if (rc == YV_SCAN_VALUE) return usage_error("%s", why);
     if (rc < 0) return usage_error("%s (try --help)", why);
     if (rc == YV_SCAN_NOW) return act_now(val);
