@@ -489,8 +489,6 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name"), *ifname = yv_cmdtab_get(c, a, "ifname");
     const char *dir = a->pos[0];
-    if (strcmp(dir, "up") != 0 && strcmp(dir, "down") != 0)
-        return usage_err(b, "the last argument must be up or down, not '%s'", dir);
     /* checked before anything else touches it (it ends up in nftables' language) */
     if (yv_valid_ifname(ifname, "interface name (--ifname)", &b->err) < 0) return -1;
     if (load_root_for(b, false) < 0) return -1;

@@ -211,11 +211,26 @@ static int check_required(const yv_cmd *c, const yv_args *a, char *why, size_t n
     return -1;
 }
 
-/* The rules of the rows beyond getopt's: required options, then options that need another, then
- * pairs that exclude each other. */
+/* A positional shown as words ("up|down") must be one of them: "…must be up or down, not 'x'". */
+static int check_choice(const yv_cmd *c, const yv_args *a, char *why, size_t n)
+{
+    if (!c->pos || !strchr(c->pos, '|') || a->npos < 1) return 0;
+    const char *arg = a->pos[a->npos - 1];
+    size_t len = strlen(arg);
+    for (const char *w = c->pos; *w; w += strcspn(w, "|"), w += *w == '|')
+        if (strcspn(w, "|") == len && !strncmp(w, arg, len)) return 0;
+    char words[128] = "";
+    for (const char *p = c->pos; *p; p++)
+        append(words, sizeof words, *p == '|' ? " or " : "%.1s", p, "");
+    snprintf(why, n, "the last argument must be %s, not '%s'", words, arg);
+    return -1;
+}
+
+/* The rules of the rows beyond getopt's: required options, the words of a positional, then
+ * options that need another, then pairs that exclude each other. */
 static int check_rules(const yv_cmd *c, const yv_args *a, char *why, size_t n)
 {
-    if (check_required(c, a, why, n) < 0) return -1;
+    if (check_required(c, a, why, n) < 0 || check_choice(c, a, why, n) < 0) return -1;
     for (int i = 0; c->opts[i].lng; i++)
         if (a->val[i] && c->opts[i].needs && !yv_cmdtab_get(c, a, c->opts[i].needs)) {
             snprintf(why, n, "--%s only applies with --%s", c->opts[i].lng, c->opts[i].needs);

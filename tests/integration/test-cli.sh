@@ -129,6 +129,12 @@ test_unknown_option_is_usage()
     assert_err_line create "--hostname only applies with --preset"
     expect_exit 2 yv "$root" create --name x --image a --preset b
     assert_err_line create "--image or --preset"
+    expect_exit 2 yv "$root" netdev --name x --ifname tap0 sideways
+    assert_err_line netdev "the last argument must be up or down, not 'sideways'"
+    expect_exit 2 yv "$root" netdev --name x up
+    assert_err_line netdev "--name and --ifname are required"
+    expect_exit 2 yv "$root" netdev --name x --ifname tap0
+    assert_err_line netdev 'missing argument \(usage: netdev --name NAME --ifname IF up\|down\)'
     assert_no_trace "$before" "$root"
 }
 
@@ -165,7 +171,7 @@ test_bash_completion_offers_the_names_of_the_root()
     expect_exit 0 yv "$root" create -n webserver1 -c 16 -V abcdefgh
     expect_exit 0 yv "$root" create -n dbserver -c 16 -V abcdefgh
     make_base "$root/debian.qcow2" 16
-    : >"$root/\$(touch $tmp/pwned).qcow2" # a name a shell would run: never offered
+    : >"$root/\$(touch pwned).qcow2" || fail "cannot make the file" # a name a shell would run
     mkdir "$root/ubuntu.preset"
     script="$tmp/yave-tui.bash"
     "$YAVE_TEST_BIN" --bash-completion >"$script" || fail "--bash-completion failed"
@@ -176,8 +182,8 @@ test_bash_completion_offers_the_names_of_the_root()
         "$(complete_line "$script" "$YAVE_TEST_BIN" --batch -C "$root" shutdown -n web)" "-n web"
     assert_eq "" "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" create --name '')" \
         "create --name is a new name"
-    assert_eq debian \
-        "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" create -n x --image '')" "images"
+    assert_eq debian "$(cd "$tmp" && complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" \
+        create -n x --image '')" "images"
     assert_no_file "$tmp/pwned" "a file name in the root ran as a command"
     assert_eq ubuntu \
         "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" create -n x -p '')" "presets"
