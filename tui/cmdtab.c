@@ -31,6 +31,8 @@ void yv_cmdtab_wrap(FILE *out, const char *text, int indent, int width)
     const char *p = text;
     while (*p) {
         size_t w = strcspn(p, " ");
+        if (w && p[w - 1] == ':' && p[w] == ' ' && p[w + 1]) /* "default: 1" stays on one line */
+            w += 1 + strcspn(p + w + 1, " ");
         if (col > indent && col + 1 + (int)w > width) {
             fprintf(out, "\n%*s", indent, "");
             col = indent;
