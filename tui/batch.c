@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cmdtab.h"
-#include "docs.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/ops.h"
@@ -91,17 +91,14 @@ static char *read_secret_file(yv_batch *b, const char *path, const char *what)
     return line;
 }
 
-/* A password from --X-password or --X-password-file (not both); NULL with err clear = not given. */
+/* A password from --X-password or --X-password-file (the rows exclude giving both); NULL with err
+ * clear = not given. */
 static char *password_opt(yv_batch *b, const yv_cmd *c, const yv_args *a, const char *opt,
                           const char *what)
 {
     char fopt[64];
     snprintf(fopt, sizeof fopt, "%s-file", opt);
     const char *direct = yv_cmdtab_get(c, a, opt), *file = yv_cmdtab_get(c, a, fopt);
-    if (direct && file) {
-        yv_err_set(&b->err, YV_E_USAGE, "give --%s or --%s, not both", opt, fopt);
-        return NULL;
-    }
     char *pw = direct ? yv_strdup(direct) : file ? read_secret_file(b, file, what) : NULL;
     if (pw && !*pw) {
         yv_free_secret(pw);
@@ -178,37 +175,83 @@ static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
 /* ---- commands ---- */
 
 static const yv_opt create_opts[] = {
-    {"name", 'n', "NAME", "name of the new VM (letters, digits, '.', '_', '-'; at most 48)"},
-    {"image", 'i', "BASE", "copy the base image BASE.qcow2 of the root (or a path)"},
-    {"preset", 'p', "NAME", "create from the preset NAME(.preset) (cloud image + cloud-init)"},
-    {"capacity", 'c', "MiB",
-     "disk size (default 15360 for an empty disk, the base's size for a copy)"},
-    {"memory", 'm', "MiB", "memory (default 1024)"},
-    {"vcpu", 'v', "N", "virtual CPUs (default 1)"},
-    {"hostname", 'H', "NAME", "guest host name (presets; default: the VM name)"},
-    {"root-password", 'r', "PW",
-     "guest root password (presets; visible to other users: prefer the file)"},
-    {"root-password-file", 0, "FILE", "read the root password from FILE ('-' = standard input)"},
-    {"vnc-password", 'V', "PW", "VNC password (default: random, printed once; 8 characters count)"},
-    {"vnc-password-file", 0, "FILE", "read the VNC password from FILE ('-' = standard input)"},
-    {"master", 0, "BRIDGE", "bridge the VM's TAP joins (default: network.master of config.yaml)"},
-    {"linked", 0, NULL, "make the disk a qcow2 overlay on the base instead of a copy"},
-    {"no-ovmf", 0, NULL, "boot with SeaBIOS instead of UEFI"},
-    {"no-network", 0, NULL, "no network interface (runs without root)"},
-    {"install-timeout", 0, "S", "presets: how long the first boot may take (default 900)"},
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .flags = YV_OPT_REQUIRED,
+     .help = "name of the new VM (letters, digits, '.', '_', '-'; at most 48)"},
+    {.lng = "image",
+     .shrt = 'i',
+     .arg = "BASE",
+     .kind = YV_ARG_IMAGE,
+     .excl = "preset",
+     .help = "copy the base image BASE.qcow2 of the root (or a path)"},
+    {.lng = "preset",
+     .shrt = 'p',
+     .arg = "NAME",
+     .kind = YV_ARG_PRESET,
+     .help = "create from the preset NAME(.preset) (cloud image + cloud-init)"},
+    {.lng = "capacity",
+     .shrt = 'c',
+     .arg = "MiB",
+     .kind = YV_ARG_NUMBER,
+     .dflt = "15360 for an empty disk, the base's size for a copy",
+     .help = "disk size"},
+    {.lng = "memory",
+     .shrt = 'm',
+     .arg = "MiB",
+     .kind = YV_ARG_NUMBER,
+     .dflt = "1024",
+     .help = "memory"},
+    {.lng = "vcpu",
+     .shrt = 'v',
+     .arg = "N",
+     .kind = YV_ARG_NUMBER,
+     .dflt = "1",
+     .help = "virtual CPUs"},
+    {.lng = "hostname",
+     .shrt = 'H',
+     .arg = "NAME",
+     .needs = "preset",
+     .dflt = "the VM name",
+     .help = "guest host name (presets)"},
+    {.lng = "root-password",
+     .shrt = 'r',
+     .arg = "PW",
+     .needs = "preset",
+     .excl = "root-password-file",
+     .help = "guest root password (presets; visible to other users: prefer the file)"},
+    {.lng = "root-password-file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .needs = "preset",
+     .help = "read the root password from FILE ('-' = standard input)"},
+    {.lng = "vnc-password",
+     .shrt = 'V',
+     .arg = "PW",
+     .excl = "vnc-password-file",
+     .dflt = "random, printed once",
+     .help = "VNC password (8 characters count)"},
+    {.lng = "vnc-password-file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .help = "read the VNC password from FILE ('-' = standard input)"},
+    {.lng = "master",
+     .arg = "BRIDGE",
+     .kind = YV_ARG_BRIDGE,
+     .dflt = "network.master of config.yaml",
+     .help = "bridge the VM's TAP joins"},
+    {.lng = "linked", .help = "make the disk a qcow2 overlay on the base instead of a copy"},
+    {.lng = "no-ovmf", .help = "boot with SeaBIOS instead of UEFI"},
+    {.lng = "no-network", .help = "no network interface (runs without root)"},
+    {.lng = "install-timeout",
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .needs = "preset",
+     .dflt = "900",
+     .help = "presets: how long the first boot may take"},
     {0},
 };
-
-static int check_preset_only(yv_batch *b, const yv_cmd *c, const yv_args *a)
-{
-    static const char *only[] = {"hostname", "root-password", "root-password-file",
-                                 "install-timeout"};
-    if (yv_cmdtab_get(c, a, "preset")) return 0;
-    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
-        if (yv_cmdtab_get(c, a, only[i]))
-            return usage_err(b, "--%s only applies with --preset", only[i]);
-    return 0;
-}
 
 /* Set by SIGINT/SIGTERM/SIGHUP while any create runs (a long copy too): the core stops its tool
  * and removes what it made, and the create fails with "interrupted". */
@@ -267,23 +310,20 @@ static void on_progress(void *ctx, const yv_install_progress *p)
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
-    long timeout = 900;
+    long timeout = 0; /* set: the row has a default */
     yv_ops_create_defaults(o);
     o->name = yv_cmdtab_get(c, a, "name");
-    if (!o->name) return usage_err(b, "%s", "--name is required");
     if (yv_valid_name(o->name, &b->err) < 0) return -1;
     o->image = yv_cmdtab_get(c, a, "image");
     o->preset = yv_cmdtab_get(c, a, "preset");
-    if (o->image && o->preset) return usage_err(b, "%s", "give --image or --preset, not both");
     if (cap && yv_valid_mib(cap, "capacity", &o->capacity, &b->err) < 0) return -1;
     if (mem && yv_valid_mib(mem, "memory", &o->memory, &b->err) < 0) return -1;
     if (mem && o->memory < 16) return usage_err(b, "invalid memory '%s': at least 16 MiB", mem);
     if (parse_long_opt(b, "vcpu", yv_cmdtab_get(c, a, "vcpu"), 1, 1024, &o->vcpu) < 0 ||
-        parse_long_opt(b, "install-timeout", yv_cmdtab_get(c, a, "install-timeout"), 1, 604800,
-                       &timeout) < 0)
+        parse_long_opt(b, "install-timeout", yv_cmdtab_get_or_default(c, a, "install-timeout"), 1,
+                       604800, &timeout) < 0)
         return -1;
     o->install_timeout = timeout;
-    if (check_preset_only(b, c, a) < 0) return -1;
     o->hostname = yv_cmdtab_get(c, a, "hostname");
     o->master = yv_cmdtab_get(c, a, "master");
     o->linked = yv_cmdtab_get(c, a, "linked") != NULL;
@@ -387,7 +427,6 @@ static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
 static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
-    if (!name) return usage_err(b, "%s", "--name is required");
     if (load_root(b) < 0) return -1;
     if (yv_ops_delete(b->root, &b->cfg, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0)
         return -1;
@@ -400,7 +439,6 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
     yv_run_result res;
-    if (!name) return usage_err(b, "%s", "--name is required");
     if (load_root(b) < 0) return -1;
     if (yv_cmdtab_get(c, a, "dry-run")) {
         yv_argv argv;
@@ -434,7 +472,6 @@ static int cmd_shutdown(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
     yv_stop_step how;
-    if (!name) return usage_err(b, "%s", "--name is required");
     if (load_root(b) < 0) return -1;
     long timeout = b->cfg.shutdown_timeout;
     if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout) < 0)
@@ -452,9 +489,6 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name"), *ifname = yv_cmdtab_get(c, a, "ifname");
     const char *dir = a->pos[0];
-    if (!name || !ifname) return usage_err(b, "%s", "--name and --ifname are required");
-    if (strcmp(dir, "up") != 0 && strcmp(dir, "down") != 0)
-        return usage_err(b, "the last argument must be up or down, not '%s'", dir);
     /* checked before anything else touches it (it ends up in nftables' language) */
     if (yv_valid_ifname(ifname, "interface name (--ifname)", &b->err) < 0) return -1;
     if (load_root_for(b, false) < 0) return -1;
@@ -467,73 +501,92 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
 }
 
 static const yv_opt netdev_opts[] = {
-    {"name", 'n', "NAME", "the VM whose network the interface is"},
-    {"ifname", 'i', "IF", "the TAP interface (what QEMU passes to netdevup/netdevdown)"},
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM whose network the interface is"},
+    {.lng = "ifname",
+     .shrt = 'i',
+     .arg = "IF",
+     .kind = YV_ARG_IFACE,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the TAP interface (what QEMU passes to netdevup/netdevdown)"},
     {0},
 };
-
 static const yv_opt run_opts[] = {
-    {"name", 'n', "NAME", "the VM to start"},
-    {"dry-run", 0, NULL, "print QEMU's argv, one argument a line, and start nothing"},
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM to start"},
+    {.lng = "dry-run", .help = "print QEMU's argv, one argument a line, and start nothing"},
     {0},
 };
 static const yv_opt shutdown_opts[] = {
-    {"name", 'n', "NAME", "the VM to stop"},
-    {"force", 'f', NULL, "quit QEMU at once instead of asking the guest (ACPI)"},
-    {"timeout", 't', "S",
-     "seconds the guest gets before quit, SIGTERM, SIGKILL (default: "
-     "shutdown.timeout, 60)"},
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM to stop"},
+    {.lng = "force", .shrt = 'f', .help = "quit QEMU at once instead of asking the guest (ACPI)"},
+    {.lng = "timeout",
+     .shrt = 't',
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .dflt = "shutdown.timeout of config.yaml, 60",
+     .help = "seconds the guest gets before quit, SIGTERM, SIGKILL"},
     {0},
 };
 static const yv_opt list_opts[] = {{0}};
 static const yv_opt status_opts[] = {
-    {"name", 'n', "NAME", "show one VM (default: all)"},
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .dflt = "all",
+     .help = "show one VM"},
     {0},
 };
 static const yv_opt delete_opts[] = {
-    {"name", 'n', "NAME", "the VM to delete (its disks are removed)"},
-    {"force", 'f', NULL, "delete even when it is running"},
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM to delete (its disks are removed)"},
+    {.lng = "force", .shrt = 'f', .help = "delete even when it is running"},
     {0},
 };
 
+/* The verbs: name, summary, options, positionals (min, max, as shown), the run adapter. Help, the
+ * usage errors, the man page and the bash completion all come from here. */
 static const yv_cmd commands[] = {
-    {"create", "--name NAME [OPTIONS]",
-     "Create a VM: an empty disk, a copy or overlay of a base "
-     "image, or a preset.",
-     create_opts, 0, 0, cmd_create},
-    {"list", "", "List the VMs of the root, one name a line (--json: status objects).", list_opts,
-     0, 0, cmd_list},
-    {"status", "[--name NAME]", "Show the state of every VM, or of one.", status_opts, 0, 0,
-     cmd_status},
-    {"run", "--name NAME [--dry-run]",
-     "Start a VM (QEMU daemonized; the VNC password is set over "
-     "QMP).",
-     run_opts, 0, 0, cmd_run},
-    {"shutdown", "--name NAME [--force] [--timeout S]",
-     "Stop a VM: ACPI power button, then quit, "
-     "SIGTERM, SIGKILL; says which step ended it.",
-     shutdown_opts, 0, 0, cmd_shutdown},
-    {"netdev", "--name NAME --ifname IF up|down",
-     "Attach a VM's TAP to its bridge with its "
-     "anti-spoofing rules (up), or detach it (down); run by netdevup/netdevdown.",
-     netdev_opts, 1, 1, cmd_netdev},
-    {"delete", "--name NAME [--force]", "Delete a VM and its disks, and free its VNC display.",
-     delete_opts, 0, 0, cmd_delete},
+    {"create", "Create a VM: an empty disk, a copy or overlay of a base image, or a preset.",
+     create_opts, 0, 0, NULL, cmd_create},
+    {"list", "List the VMs of the root, one name a line (--json: status objects).", list_opts, 0, 0,
+     NULL, cmd_list},
+    {"status", "Show the state of every VM, or of one.", status_opts, 0, 0, NULL, cmd_status},
+    {"run", "Start a VM (QEMU daemonized; the VNC password is set over QMP).", run_opts, 0, 0, NULL,
+     cmd_run},
+    {"shutdown",
+     "Stop a VM: ACPI power button, then quit, SIGTERM, SIGKILL; says which step ended it.",
+     shutdown_opts, 0, 0, NULL, cmd_shutdown},
+    {"netdev",
+     "Attach a VM's TAP to its bridge with its anti-spoofing rules (up), or detach it (down); run "
+     "by netdevup/netdevdown.",
+     netdev_opts, 1, 1, "up|down", cmd_netdev},
+    {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
+     cmd_delete},
     {0},
 };
 
 const yv_cmd *yv_batch_commands(void)
 {
     return commands;
-}
-
-void yv_batch_usage(FILE *out)
-{
-    fputs("commands (yave-tui --batch COMMAND --help for the options of each):\n", out);
-    for (const yv_cmd *c = commands; c->name; c++) {
-        fprintf(out, "  %-10s ", c->name);
-        yv_docs_wrap(out, c->summary, 13, 79);
-    }
 }
 
 /* ---- dispatch ---- */
@@ -567,8 +620,13 @@ static int run_one(yv_batch *b, int argc, char **argv)
         report_error(b, NULL);
         return 2;
     }
-    int p = yv_cmdtab_parse(c, argc, argv, &a, stdout, msg, sizeof msg);
-    if (p == 1) return 0;
+    int p = yv_cmdtab_parse(c, argc, argv, &a, msg, sizeof msg);
+    if (p == 1) {
+        char prefix[160] = "yave-tui --batch ";
+        yv_cli_synopsis(YV_CLI_BATCH, prefix + strlen(prefix), sizeof prefix - strlen(prefix));
+        yv_cmdtab_help(c, prefix, stdout);
+        return 0;
+    }
     if (p < 0) {
         yv_err_set(&b->err, YV_E_USAGE, "%s", msg + strlen(c->name) + 2);
     } else if (c->run(b, c, &a) == 0) {

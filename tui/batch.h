@@ -14,9 +14,7 @@ typedef struct {
 /* Runs one command (argv[0] = command) or, with opts->file, every line of the file; returns the
  * exit status of spec §8. */
 int yv_batch_main(const yv_batch_opts *opts, int argc, char **argv);
-/* The list of commands, for `--help`. */
-void yv_batch_usage(FILE *out);
-/* The command table (NULL-name terminated), for the man page and shell completion. */
+/* The command table (NULL-name terminated), for --help, the man page and shell completion. */
 struct yv_cmd;
 const struct yv_cmd *yv_batch_commands(void);
 

@@ -1,33 +1,16 @@
 #include "docs.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "batch.h"
+#include "cli.h"
 #include "core/lifecycle.h"
 #include "core/root.h"
-
-const yv_opt yv_global_opts[] = {
-    {"root", 'C', "DIR",
-     "the folder holding the VMs (default: $YAVE_ROOT, ./debug when it has a "
-     "config.yaml, else ~/.local/share/yave, or /var/lib/yave for root)"},
-    {"batch", 0, NULL, "run one command headless, for scripts (see COMMANDS)"},
-    {"json", 0, NULL, "print one JSON document per command on standard output"},
-    {"file", 0, "FILE",
-     "run the commands of FILE, one a line ('-' = standard input); '#' starts "
-     "a comment; stops at the first failure"},
-    {"theme", 0, "NAME",
-     "colour theme of the full-screen manager (default, mono, high-contrast, "
-     "or a path)"},
-    {"refresh", 0, "SECONDS",
-     "how often the full-screen manager asks each running VM for its state (default 1; "
-     "events such as a pause show at once)"},
-    {"paths", 0, NULL, "print the root, scripts and themes this binary uses"},
-    {"help", 'h', NULL, "show the help"},
-    {"version", 0, NULL, "print the version"},
-    {0},
-};
+#include "core/valid.h"
 
 static const char *const exit_codes[][2] = {
     {"0", "success"},
@@ -40,46 +23,22 @@ static const char *const exit_codes[][2] = {
     {"77", "permission (not root, no CAP_NET_ADMIN, /dev/kvm or /dev/net/tun not usable)"},
 };
 
-void yv_docs_wrap(FILE *out, const char *text, int indent, int width)
-{
-    int col = indent;
-    const char *p = text;
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col > indent && col + 1 + (int)w > width) {
-            fprintf(out, "\n%*s", indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', out);
-            col++;
-        }
-        fwrite(p, 1, w, out);
-        col += (int)w;
-        p += w;
-        while (*p == ' ') p++;
-    }
-    fputc('\n', out);
-}
-
 void yv_docs_usage(FILE *out)
 {
-    fputs("usage: yave-tui [--root DIR] [--theme NAME] [--refresh SECONDS]   full-screen manager\n"
-          "       yave-tui --batch [--root DIR] [--json] COMMAND [OPTIONS]\n"
-          "       yave-tui --batch [--root DIR] [--json] --file FILE|-\n\noptions:\n",
-          out);
-    for (const yv_opt *o = yv_global_opts; o->lng; o++) {
-        char left[48];
-        if (o->shrt)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", o->shrt, o->lng, o->arg ? " " : "",
-                     o->arg ? o->arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", o->lng, o->arg ? " " : "",
-                     o->arg ? o->arg : "");
-        fprintf(out, "  %-18s ", left);
-        yv_docs_wrap(out, o->help, 21, 79);
+    char tui[128], batch[128];
+    yv_cli_synopsis(YV_CLI_TUI, tui, sizeof tui);
+    yv_cli_synopsis(YV_CLI_BATCH, batch, sizeof batch);
+    fprintf(out,
+            "usage: yave-tui %s   full-screen manager\n"
+            "       yave-tui --batch %s COMMAND [OPTIONS]\n"
+            "       yave-tui --batch %s --file FILE|-\n\noptions:\n",
+            tui, batch, batch);
+    yv_cmdtab_print_opts(out, yv_cli_opts, 18, 79);
+    fputs("\ncommands (yave-tui --batch COMMAND --help for the options of each):\n", out);
+    for (const yv_cmd *c = yv_batch_commands(); c->name; c++) {
+        fprintf(out, "  %-10s ", c->name);
+        yv_cmdtab_wrap(out, c->summary, 13, 79);
     }
-    fputc('\n', out);
-    yv_batch_usage(out);
     fputs("\nexit status:", out);
     for (size_t i = 0; i < sizeof exit_codes / sizeof exit_codes[0]; i++)
         fprintf(out, "%s %s %s", i ? "," : "", exit_codes[i][0], exit_codes[i][1]);
@@ -99,8 +58,28 @@ static void roff(FILE *out, const char *s)
     }
 }
 
+/* What an argument of each kind is: the man page says it, the completion asks `--complete` for
+ * the names of the kinds that have one, and offers files or folders for those two. */
+static const struct {
+    const char *complete; /* KIND of --complete, "file", "dir", or NULL: nothing to offer */
+    const char *man;      /* roff text, or NULL: the metavariable says enough */
+} kinds[] = {
+    [YV_ARG_TEXT] = {NULL, NULL},
+    [YV_ARG_NUMBER] = {NULL, "a number"},
+    [YV_ARG_VM] = {"vm", "the name of a VM of the root"},
+    [YV_ARG_IMAGE] = {"image", "a base image of the root (\\fI<image>.qcow2\\fR without .qcow2), "
+                               "or a path"},
+    [YV_ARG_PRESET] = {"preset", "a preset of the root (\\fI<preset>.preset\\fR without .preset)"},
+    [YV_ARG_THEME] = {"theme", "a theme name, or the path of a theme file"},
+    [YV_ARG_FILE] = {"file", "a file"},
+    [YV_ARG_DIR] = {"dir", "a folder"},
+    [YV_ARG_BRIDGE] = {"bridge", "a bridge of the host"},
+    [YV_ARG_IFACE] = {"iface", "a network interface of the host"},
+};
+
 static void man_opt(FILE *out, const yv_opt *o)
 {
+    if (o->flags & YV_OPT_HIDDEN) return;
     fputs(".TP\n", out);
     if (o->shrt) fprintf(out, "\\fB\\-%c\\fR, ", o->shrt);
     fputs("\\fB\\-\\-", out);
@@ -112,7 +91,17 @@ static void man_opt(FILE *out, const yv_opt *o)
         fputs("\\fR", out);
     }
     fputc('\n', out);
-    roff(out, o->help);
+    char text[512];
+    yv_cmdtab_help_text(o, text, sizeof text);
+    roff(out, text);
+    if (o->flags & YV_OPT_REQUIRED) fputs("; required", out);
+    if (o->needs) fprintf(out, "; only with \\fB\\-\\-%s\\fR", o->needs);
+    if (o->excl) fprintf(out, "; not with \\fB\\-\\-%s\\fR", o->excl);
+    if (o->arg && kinds[o->kind].man) {
+        fputs(".\n.br\n\\fI", out);
+        roff(out, o->arg);
+        fprintf(out, "\\fR: %s", kinds[o->kind].man);
+    }
     fputc('\n', out);
 }
 
@@ -120,12 +109,14 @@ static void man_commands(FILE *out)
 {
     fputs(".SH COMMANDS\nWith \\fB\\-\\-batch\\fR, one of:\n", out);
     for (const yv_cmd *c = yv_batch_commands(); c->name; c++) {
+        char syn[256];
+        yv_cmdtab_synopsis(c, syn, sizeof syn);
         fputs(".SS ", out);
         roff(out, c->name);
         fputs("\n.B yave\\-tui \\-\\-batch ", out);
         roff(out, c->name);
         fputc(' ', out);
-        roff(out, c->synopsis);
+        roff(out, syn);
         fputs("\n.PP\n", out);
         roff(out, c->summary);
         fputc('\n', out);
@@ -149,13 +140,6 @@ static void man_keys(FILE *out)
 }
 
 static const char man_head[] =
-    ".TH YAVE\\-TUI 1 \"\" \"yave\\-tui %s\" \"User Commands\"\n"
-    ".SH NAME\nyave\\-tui \\- manage local KVM/QEMU virtual machines\n"
-    ".SH SYNOPSIS\n.B yave\\-tui\n[\\fB\\-\\-root\\fR \\fIDIR\\fR] [\\fB\\-\\-theme\\fR "
-    "\\fINAME\\fR] [\\fB\\-\\-refresh\\fR \\fISECONDS\\fR]\n"
-    ".br\n.B yave\\-tui \\-\\-batch\n[\\fB\\-\\-root\\fR \\fIDIR\\fR] [\\fB\\-\\-json\\fR] "
-    "\\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n.br\n.B yave\\-tui \\-\\-batch\n[\\fB\\-\\-root\\fR "
-    "\\fIDIR\\fR] [\\fB\\-\\-json\\fR] \\fB\\-\\-file\\fR \\fIFILE\\fR|\\fB\\-\\fR\n"
     ".SH DESCRIPTION\n\\fByave\\-tui\\fR manages QEMU virtual machines kept in one folder, the "
     "\\fIroot\\fR. Without \\fB\\-\\-batch\\fR it is a full\\-screen manager that shows every VM "
     "with its live state (from QEMU's QMP socket), its VNC display and whether the VNC server "
@@ -195,10 +179,41 @@ static const char man_examples[] =
     ".fi\n.SH SEE ALSO\n\\fBqemu\\-system\\-x86_64\\fR(1), \\fBqemu\\-img\\fR(1), "
     "\\fBnft\\fR(8)\n";
 
+/* The options of mode in a synopsis: "[\\fB\\-\\-root\\fR \\fIDIR\\fR] …". */
+static void man_synopsis_opts(FILE *out, unsigned mode)
+{
+    bool first = true;
+    for (const yv_opt *o = yv_cli_opts; o->lng; o++) {
+        if (!(o->flags & mode)) continue;
+        fputs(first ? "[\\fB\\-\\-" : " [\\fB\\-\\-", out); /* no line starts with a blank */
+        first = false;
+        roff(out, o->lng);
+        fputs("\\fR", out);
+        if (o->arg) fputs(" \\fI", out), roff(out, o->arg), fputs("\\fR", out);
+        fputc(']', out);
+    }
+}
+
+static void man_synopsis(FILE *out)
+{
+    fprintf(out,
+            ".TH YAVE\\-TUI 1 \"\" \"yave\\-tui %s\" \"User Commands\"\n"
+            ".SH NAME\nyave\\-tui \\- manage local KVM/QEMU virtual machines\n"
+            ".SH SYNOPSIS\n.B yave\\-tui\n",
+            YV_VERSION);
+    man_synopsis_opts(out, YV_CLI_TUI);
+    fputs("\n.br\n.B yave\\-tui \\-\\-batch\n", out);
+    man_synopsis_opts(out, YV_CLI_BATCH);
+    fputs(" \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n.br\n.B yave\\-tui \\-\\-batch\n", out);
+    man_synopsis_opts(out, YV_CLI_BATCH);
+    fputs(" \\fB\\-\\-file\\fR \\fIFILE\\fR|\\fB\\-\\fR\n", out);
+}
+
 void yv_docs_man(FILE *out)
 {
-    fprintf(out, man_head, YV_VERSION);
-    for (const yv_opt *o = yv_global_opts; o->lng; o++) man_opt(out, o);
+    man_synopsis(out);
+    fputs(man_head, out);
+    for (const yv_opt *o = yv_cli_opts; o->lng; o++) man_opt(out, o);
     man_commands(out);
     man_keys(out);
     fputs(man_tail, out);
@@ -210,66 +225,177 @@ void yv_docs_man(FILE *out)
 
 /* ---- bash completion ---- */
 
+/* _yave_tui_arg KIND offers the values of an option argument: files, folders, or the names
+ * `yave-tui [--root R] --complete KIND` prints (R as typed on the line: -C/--root, else what the
+ * program resolves, $YAVE_ROOT included). Names are compared as strings, never expanded (compgen -W
+ * would run a $(…) in a file name). */
+static const char completion_head[] =
+    "# bash completion for yave-tui (generated by yave-tui --bash-completion)\n"
+    "_yave_tui_arg() {\n"
+    "  local i w root=()\n"
+    "  case $1 in\n"
+    "    file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- \"$cur\"); "
+    "return ;;\n"
+    "    dir) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- \"$cur\"); "
+    "return ;;\n"
+    "  esac\n"
+    "  for ((i = 1; i < COMP_CWORD - 1; i++)); do\n"
+    "    case ${COMP_WORDS[i]} in -C|--root) root=(--root \"${COMP_WORDS[i+1]/#\\~/$HOME}\") ;; "
+    "esac\n"
+    "  done\n"
+    "  while IFS= read -r w; do\n"
+    "    [[ $w == \"$cur\"* ]] && COMPREPLY+=(\"$w\")\n"
+    "  done < <(\"${COMP_WORDS[0]/#\\~/$HOME}\" \"${root[@]}\" --complete \"$1\" 2>/dev/null)\n"
+    "}\n"
+    "_yave_tui_words() { mapfile -t COMPREPLY < <(compgen -W \"$1\" -- \"$cur\"); }\n";
+
+/* "-x|--long" of o. */
+static void option_pattern(FILE *out, const yv_opt *o)
+{
+    if (o->shrt) fprintf(out, "-%c|", o->shrt);
+    fprintf(out, "--%s", o->lng);
+}
+
+/* The case over $prev for the options of opts that take a value: offer what its kind names, or
+ * nothing (a number, free text). */
+static void completion_values(FILE *out, const yv_opt *opts, const char *indent)
+{
+    fprintf(out, "%scase $prev in\n", indent);
+    for (const yv_opt *o = opts; o->lng; o++) {
+        if (!o->arg || o->flags & YV_OPT_HIDDEN) continue;
+        fprintf(out, "%s  ", indent);
+        option_pattern(out, o);
+        if (kinds[o->kind].complete)
+            fprintf(out, ") _yave_tui_arg %s; return ;;\n", kinds[o->kind].complete);
+        else fputs(") return ;;\n", out);
+    }
+    fprintf(out, "%sesac\n", indent);
+}
+
+/* _yave_tui_words over the visible long options of opts, then extra. */
+static void completion_words(FILE *out, const yv_opt *opts, const char *extra)
+{
+    fputs("_yave_tui_words '", out);
+    for (const yv_opt *o = opts; o->lng; o++)
+        if (!(o->flags & YV_OPT_HIDDEN)) fprintf(out, "--%s ", o->lng);
+    fprintf(out, "%s'", extra);
+}
+
+/* The words of the command line before the cursor up to the command, skipping global options
+ * and their values. */
+static void completion_find_command(FILE *out)
+{
+    fputs("_yave_tui() {\n"
+          "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd='' i\n"
+          "  COMPREPLY=()\n"
+          "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+          "    case ${COMP_WORDS[i]} in\n      ",
+          out);
+    const char *sep = "";
+    for (const yv_opt *o = yv_cli_opts; o->lng; o++)
+        if (o->arg) fputs(sep, out), option_pattern(out, o), sep = "|";
+    fputs(") ((i++)) ;;\n      -*) ;;\n      *) cmd=${COMP_WORDS[i]}; break ;;\n    esac\n"
+          "  done\n  case $cmd in\n",
+          out);
+}
+
 void yv_docs_bash_completion(FILE *out)
 {
-    fputs(
-        "# bash completion for yave-tui (generated by yave-tui --bash-completion)\n"
-        "_yave_tui_root() {\n"
-        "  local i root=\n"
-        "  for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do\n"
-        "    case ${COMP_WORDS[i]} in -C|--root) root=${COMP_WORDS[i+1]} ;; esac\n"
-        "  done\n"
-        "  if [[ -n $root ]]; then printf '%s' \"$root\"; else\n"
-        "    \"${COMP_WORDS[0]}\" --paths 2>/dev/null | sed -n 's/^root: //p'; fi\n"
-        "}\n"
-        "_yave_tui_in_root() { # suffix: names of <name><suffix> in the root\n"
-        "  local r f; r=$(_yave_tui_root); [[ -d $r ]] || return\n"
-        "  for f in \"$r\"/*\"$1\"; do [[ -e $f ]] && f=${f##*/} && printf '%s\\n' \"${f%$1}\"; "
-        "done\n"
-        "}\n"
-        "_yave_tui() {\n"
-        "  local cur prev cmd i\n"
-        "  cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-        "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-        "    case ${COMP_WORDS[i]} in\n"
-        "      -C|--root|--file|--theme|--refresh) ((i++)) ;;\n"
-        "      -*) ;;\n"
-        "      *) cmd=${COMP_WORDS[i]}; break ;;\n"
-        "    esac\n"
-        "  done\n"
-        "  local root; root=$(for ((i = 1; i < COMP_CWORD; i++)); do case ${COMP_WORDS[i]} in "
-        "-C|--root) echo \"${COMP_WORDS[i+1]}\" ;; esac; done)\n"
-        "  case $prev in\n"
-        "    -C|--root) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n"
-        "    --file|--root-password-file|--vnc-password-file) COMPREPLY=($(compgen -f -- "
-        "\"$cur\")); "
-        "return ;;\n"
-        "    --theme) COMPREPLY=($(compgen -W 'default mono high-contrast' -- \"$cur\")); return "
-        ";;\n"
-        "    -n|--name) [[ $cmd != create ]] && COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" "
-        "--batch ${root:+--root \"$root\"} list 2>/dev/null)\" -- \"$cur\")); return ;;\n"
-        "    -i|--image) COMPREPLY=($(compgen -W \"$(_yave_tui_in_root .qcow2)\" -- \"$cur\")); "
-        "return ;;\n"
-        "    -p|--preset) COMPREPLY=($(compgen -W \"$(_yave_tui_in_root .preset)\" -- \"$cur\")); "
-        "return ;;\n"
-        "  esac\n"
-        "  if [[ -z $cmd ]]; then\n"
-        "    if [[ $cur == -* ]]; then\n"
-        "      COMPREPLY=($(compgen -W '",
-        out);
-    for (const yv_opt *o = yv_global_opts; o->lng; o++)
-        fprintf(out, "%s--%s", o == yv_global_opts ? "" : " ", o->lng);
-    fputs("' -- \"$cur\"))\n    else\n      COMPREPLY=($(compgen -W '", out);
+    fputs(completion_head, out);
+    completion_find_command(out);
+    fputs("    '')\n", out);
+    completion_values(out, yv_cli_opts, "      ");
+    fputs("      if [[ $cur == -* ]]; then ", out);
+    completion_words(out, yv_cli_opts, "");
+    fputs("\n      else _yave_tui_words '", out);
     for (const yv_cmd *c = yv_batch_commands(); c->name; c++)
         fprintf(out, "%s%s", c == yv_batch_commands() ? "" : " ", c->name);
-    fputs("' -- \"$cur\"))\n    fi\n    return\n  fi\n  case $cmd in\n", out);
+    fputs("'; fi ;;\n", out);
     for (const yv_cmd *c = yv_batch_commands(); c->name; c++) {
-        fprintf(out, "    %s) COMPREPLY=($(compgen -W '--help", c->name);
-        for (const yv_opt *o = c->opts; o->lng; o++) fprintf(out, " --%s", o->lng);
-        if (!strcmp(c->name, "netdev")) fputs(" up down", out);
-        fputs("' -- \"$cur\")) ;;\n", out);
+        char extra[128] = "--help";
+        size_t l = strlen(extra);
+        /* the words of a positional "up|down" */
+        if (c->pos) snprintf(extra + l, sizeof extra - l, " %s", c->pos);
+        for (char *p = extra; *p; p++)
+            if (*p == '|') *p = ' ';
+        fprintf(out, "    %s)\n", c->name);
+        completion_values(out, c->opts, "      ");
+        fputs("      ", out);
+        completion_words(out, c->opts, extra);
+        fputs(" ;;\n", out);
     }
     fputs("  esac\n}\ncomplete -F _yave_tui yave-tui\n", out);
+}
+
+/* ---- --complete KIND: names for the completion, read-only ---- */
+
+/* Prints, sorted, the entries of dir named <name><suffix> (name printed) whose name is safe to
+ * offer: valid(name) (a shell never sees any other character), and — with sub — that have the
+ * entry sub inside (a bridge has bridge/). */
+static void print_names(FILE *out, const char *dir, const char *suffix, const char *sub,
+                        bool (*valid)(const char *))
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    size_t sl = strlen(suffix);
+    for (int i = 0; i < n; i++) {
+        char *name = ents[i]->d_name, path[4096];
+        size_t l = strlen(name);
+        snprintf(path, sizeof path, "%s/%s/%s", dir, name, sub ? sub : "");
+        if (l > sl && !strcmp(name + l - sl, suffix) && (!sub || access(path, F_OK) == 0)) {
+            name[l - sl] = '\0';
+            if (valid(name)) fprintf(out, "%s\n", name);
+        }
+        free(ents[i]);
+    }
+    if (n >= 0) free(ents);
+}
+
+static bool valid_name(const char *s)
+{
+    yv_err err;
+    return yv_valid_name(s, &err) == 0;
+}
+
+static bool valid_ifname(const char *s)
+{
+    char why[128];
+    return yv_valid_ifname_check(s, why, sizeof why) == 0;
+}
+
+/* The root as the batch commands would use it, when it may be read; NULL else. */
+static char *readable_root(const char *root_opt)
+{
+    yv_err err;
+    char *root = yv_root_resolve(root_opt, &err);
+    if (root && yv_root_trust(root, &err) < 0) {
+        free(root);
+        return NULL;
+    }
+    return root;
+}
+
+int yv_docs_complete(FILE *out, const char *root_opt, const char *kind)
+{
+    static const char *const in_root[][2] = {
+        {"vm", ".vm"}, {"image", ".qcow2"}, {"preset", ".preset"}};
+    for (size_t i = 0; i < sizeof in_root / sizeof in_root[0]; i++) {
+        if (strcmp(kind, in_root[i][0]) != 0) continue;
+        char *root = readable_root(root_opt);
+        if (root) print_names(out, root, in_root[i][1], NULL, valid_name);
+        free(root);
+        return 0;
+    }
+    if (!strcmp(kind, "theme")) {
+        char *theme = yv_app_theme_path("default"), *slash = theme ? strrchr(theme, '/') : NULL;
+        if (slash) *slash = '\0', print_names(out, theme, ".theme", NULL, valid_name);
+        free(theme);
+    } else if (!strcmp(kind, "bridge") || !strcmp(kind, "iface")) {
+        print_names(out, "/sys/class/net", "", kind[0] == 'b' ? "bridge" : NULL, valid_ifname);
+    } else {
+        return -1;
+    }
+    return 0;
 }
 
 int yv_docs_paths(FILE *out, const char *root_opt)

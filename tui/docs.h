@@ -7,14 +7,12 @@
 
 #include "cmdtab.h"
 
-/* The options before the command (the first entries have getopt short letters). */
-extern const yv_opt yv_global_opts[];
-
 void yv_docs_usage(FILE *out);
-/* Writes text word-wrapped at width, continuation lines indented (the first line is not). */
-void yv_docs_wrap(FILE *out, const char *text, int indent, int width);
 void yv_docs_man(FILE *out);
 void yv_docs_bash_completion(FILE *out);
+/* --complete KIND: the names of KIND (vm, image, preset, theme, bridge, iface) one a line, sorted,
+ * only those safe to offer to a shell; reads folder listings only. -1 for an unknown KIND. */
+int yv_docs_complete(FILE *out, const char *root_opt, const char *kind);
 /* root, scripts and themes as this binary resolves them. */
 int yv_docs_paths(FILE *out, const char *root_opt);
 

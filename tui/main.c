@@ -1,14 +1,17 @@
-/* yave-tui: the full-screen VM manager, and `--batch` for scripts. */
-#include <getopt.h>
+/* yave-tui: the full-screen VM manager, and `--batch` for scripts. The options before the command
+ * are the rows of yv_cli_opts (cli.c), which also make --help, the man page and the
+ * completion. */
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "batch.h"
+#include "cli.h"
 #include "cmdtab.h"
 #include "core/err.h"
 #include "docs.h"
@@ -28,64 +31,46 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-/* --refresh SECONDS (0.1 to 3600, decimals allowed) → milliseconds, or -1 after saying why. */
-static int parse_refresh(const char *s)
+/* The value of the global option lng, or NULL. */
+static const char *opt(const char **val, const char *lng)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < 0.1 || v > 3600)
-        return usage_error("--refresh '%s': give seconds from 0.1 to 3600", s), -1;
-    return (int)(v * 1000 + 0.5);
+    return val[yv_cmdtab_find(yv_cli_opts, lng)];
+}
+
+/* The option that stopped the scan (a YV_OPT_NOW row): --help, --version, --man,
+ * --bash-completion. */
+static int act_now(const char **val)
+{
+    if (opt(val, "help")) yv_docs_usage(stdout);
+    else if (opt(val, "man")) yv_docs_man(stdout);
+    else if (opt(val, "bash-completion")) yv_docs_bash_completion(stdout);
+    else printf("yave-tui %s\n", YV_VERSION);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"batch", no_argument, NULL, 'b'},
-        {"root", required_argument, NULL, 'C'},
-        {"json", no_argument, NULL, 'j'},
-        {"file", required_argument, NULL, 'f'},
-        {"theme", required_argument, NULL, 't'},
-        {"refresh", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"paths", no_argument, NULL, 'P'},
-        {"man", no_argument, NULL, 'M'},
-        {"bash-completion", no_argument, NULL, 'B'},
-        {0},
-    };
-    yv_batch_opts bo = {0};
-    const char *theme = NULL;
-    int batch = 0, paths = 0, refresh_ms = 0, ch;
+    const char *val[YV_MAX_OPTS];
+    char why[256];
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error return, not a death */
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+:C:h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'b': batch = 1; break;
-        case 'C': bo.root = optarg; break;
-        case 'j': bo.json = 1; break;
-        case 'f': bo.file = optarg; break;
-        case 't': theme = optarg; break;
-        case 'r':
-            if ((refresh_ms = parse_refresh(optarg)) < 0) return 2;
-            break;
-        case 'h': yv_docs_usage(stdout); return 0;
-        case 'P': paths = 1; break;
-        case 'M': yv_docs_man(stdout); return 0;             /* for packagers: make builds it */
-        case 'B': yv_docs_bash_completion(stdout); return 0; /* likewise */
-        case 'V': printf("yave-tui %s\n", YV_VERSION); return 0;
-        default: {
-            char why[128];
-            yv_cmdtab_bad_option(ch, argv, lo, why, sizeof why);
-            return usage_error("%s (try --help)", why);
-        }
-        }
-    }
-    if (paths) return yv_docs_paths(stdout, bo.root);
-    if (!batch) {
+    /* in order: the command's own options follow it; the last of a repeated option wins */
+    int rc = yv_cmdtab_scan(yv_cli_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val, why,
+                            sizeof why);
+    if (rc == YV_SCAN_VALUE) return usage_error("%s", why);
+    if (rc < 0) return usage_error("%s (try --help)", why);
+    if (rc == YV_SCAN_NOW) return act_now(val);
+    yv_batch_opts bo = {
+        .root = opt(val, "root"), .file = opt(val, "file"), .json = opt(val, "json")};
+    const char *kind = opt(val, "complete"), *refresh = opt(val, "refresh");
+    if (kind && yv_docs_complete(stdout, bo.root, kind) < 0)
+        return usage_error("--complete '%s': give vm, image, preset, theme, bridge or iface", kind);
+    if (kind) return 0;
+    if (opt(val, "paths")) return yv_docs_paths(stdout, bo.root);
+    if (!opt(val, "batch")) {
         if (optind < argc)
             return usage_error("'%s': commands need --batch (try --help)", argv[optind]);
-        return yv_app_main(bo.root, theme, refresh_ms);
+        return yv_app_main(bo.root, opt(val, "theme"),
+                           refresh ? (int)(strtod(refresh, NULL) * 1000 + 0.5) : 0);
     }
     return yv_batch_main(&bo, argc - optind, argv + optind);
 }

@@ -1,9 +1,9 @@
 /* Fuzz target: a batch --file line (tui/cmdtab.c): yv_cmdtab_split_line, then yv_cmdtab_parse of
  * the words with every command of yv_batch_commands() (the first word stands for the command name,
  * as in run_one). Oracles: the split words lie inside the line and fit in it; the parser returns
- * 0, 1 (help) or -1 with a message "<command>: …" (run_one skips that prefix); on success the
- * positionals are within the command's bounds and every option value is "1" (a flag) or text of
- * the words. getopt's state is global: yv_cmdtab_parse resets it itself (optind = 0). */
+ * 0, 1 (help: then printed) or -1 with a message "<command>: …" (run_one skips that prefix); on
+ * success the positionals are within the command's bounds and every option value is "1" (a flag) or
+ * text of the words. getopt's state is global: yv_cmdtab_parse resets it itself (optind = 0). */
 #include "fuzz.h"
 
 #include "tui/batch.h"
@@ -40,7 +40,7 @@ static void parse_with(const yv_cmd *c, char **words, int n)
     int argc = n > 0 ? n : 1;
     argv[argc] = NULL;
     msg[0] = '\0';
-    int rc = yv_cmdtab_parse(c, argc, argv, &a, devnull, msg, sizeof msg);
+    int rc = yv_cmdtab_parse(c, argc, argv, &a, msg, sizeof msg);
     FUZZ_CHECK(rc == 0 || rc == 1 || rc == -1, "rc %d", rc);
     if (rc < 0) {
         size_t l = strlen(c->name);
@@ -48,7 +48,7 @@ static void parse_with(const yv_cmd *c, char **words, int n)
                    "message '%s'", msg);
         return;
     }
-    if (rc == 1) return;
+    if (rc == 1) return yv_cmdtab_help(c, "yave-tui --batch", devnull);
     FUZZ_CHECK(a.npos >= c->min_pos && a.npos <= c->max_pos, "%d positionals", a.npos);
     FUZZ_CHECK(a.pos >= argv && a.pos + a.npos <= argv + argc, "positionals outside argv");
     for (int i = 0; i < a.npos; i++) FUZZ_CHECK(in_words(a.pos[i], words, n), "positional %d", i);

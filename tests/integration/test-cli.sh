@@ -129,6 +129,12 @@ test_unknown_option_is_usage()
     assert_err_line create "--hostname only applies with --preset"
     expect_exit 2 yv "$root" create --name x --image a --preset b
     assert_err_line create "--image or --preset"
+    expect_exit 2 yv "$root" netdev --name x --ifname tap0 sideways
+    assert_err_line netdev "the last argument must be up or down, not 'sideways'"
+    expect_exit 2 yv "$root" netdev --name x up
+    assert_err_line netdev "--name and --ifname are required"
+    expect_exit 2 yv "$root" netdev --name x --ifname tap0
+    assert_err_line netdev 'missing argument \(usage: netdev --name NAME --ifname IF up\|down\)'
     assert_no_trace "$before" "$root"
 }
 
@@ -145,6 +151,81 @@ test_short_options_work()
     assert_eq s1 "$(jv 'd["name"]')"
     expect_exit 0 "$YAVE_TEST_BIN" --batch -C "$root" delete -n s1
     assert_no_file "$root/s1.vm"
+}
+
+# complete_line SCRIPT WORDS...: what the generated completion function offers for the last of WORDS
+# (the word being completed; '' for a new word), one a line, as bash would call it for Tab.
+complete_line()
+{
+    local script=$1
+    shift
+    bash --norc -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        _yave_tui; printf "%s\n" "${COMPREPLY[@]}"' _ "$script" "$@" | sed '/^$/d' | sort
+}
+
+test_bash_completion_offers_the_names_of_the_root()
+{
+    local root tmp script
+    new_root root
+    mktmp_into tmp
+    expect_exit 0 yv "$root" create -n webserver1 -c 16 -V abcdefgh
+    expect_exit 0 yv "$root" create -n dbserver -c 16 -V abcdefgh
+    make_base "$root/debian.qcow2" 16
+    : >"$root/\$(touch pwned).qcow2" || fail "cannot make the file" # a name a shell would run
+    mkdir "$root/ubuntu.preset"
+    script="$tmp/yave-tui.bash"
+    "$YAVE_TEST_BIN" --bash-completion >"$script" || fail "--bash-completion failed"
+    bash -n "$script" || fail "the completion script is not valid bash"
+    assert_eq "$(printf 'dbserver\nwebserver1')" \
+        "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" status --name '')" "VM names"
+    assert_eq webserver1 \
+        "$(complete_line "$script" "$YAVE_TEST_BIN" --batch -C "$root" shutdown -n web)" "-n web"
+    assert_eq "" "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" create --name '')" \
+        "create --name is a new name"
+    assert_eq debian "$(cd "$tmp" && complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" \
+        create -n x --image '')" "images"
+    assert_no_file "$tmp/pwned" "a file name in the root ran as a command"
+    assert_eq ubuntu \
+        "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" create -n x -p '')" "presets"
+    assert_eq "$(printf 'default\nhigh-contrast\nmono')" \
+        "$(complete_line "$script" "$YAVE_TEST_BIN" --theme '')" "themes"
+    assert_eq "$(printf 'dbserver\nwebserver1')" \
+        "$(YAVE_ROOT=$root complete_line "$script" "$YAVE_TEST_BIN" --batch run --name '')" '$YAVE_ROOT'
+    assert_eq up "$(complete_line "$script" "$YAVE_TEST_BIN" --batch netdev -n x -i tap0 u)" "netdev up"
+    assert_eq down "$(complete_line "$script" "$YAVE_TEST_BIN" --batch netdev -n x -i tap0 d)" "netdev down"
+    assert_eq "--dry-run" "$(complete_line "$script" "$YAVE_TEST_BIN" --batch run --d)" "run's options"
+    assert_eq shutdown "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" shut)" "commands"
+    assert_eq "" "$(complete_line "$script" "$YAVE_TEST_BIN" --batch create --memory '')" "a number"
+}
+
+test_complete_helper_is_hidden_and_read_only()
+{
+    local root before
+    new_root root
+    expect_exit 0 yv "$root" create -n b1 -c 16 -V abcdefgh
+    expect_exit 0 yv "$root" create -n a1 -c 16 -V abcdefgh
+    before=$(snapshot_root "$root")
+    expect_exit 0 "$YAVE_TEST_BIN" --root "$root" --complete vm
+    assert_eq "$(printf 'a1\nb1')" "$OUT" "--complete vm"
+    assert_no_trace "$before" "$root"
+    expect_exit 0 "$YAVE_TEST_BIN" --root /nonexistent-root --complete vm
+    assert_eq "" "$OUT"
+    assert_no_file /nonexistent-root "--complete must not create the root"
+    expect_exit 2 "$YAVE_TEST_BIN" --complete bogus
+    assert_err_line "" "--complete 'bogus'"
+    expect_exit 0 "$YAVE_TEST_BIN" --help
+    assert_not_contains "$OUT" "--complete"
+    assert_not_contains "$OUT" "--man"
+}
+
+test_man_page_shows_kinds_and_defaults()
+{
+    expect_exit 0 "$YAVE_TEST_BIN" --man
+    assert_contains "$OUT" 'the name of a VM of the root'
+    assert_contains "$OUT" '(default: 1024)'
+    assert_contains "$OUT" 'a preset of the root'
+    assert_contains "$OUT" '; only with \fB\-\-preset\fR'
+    assert_not_contains "$OUT" 'complete'
 }
 
 run_tests "$@"
