@@ -21,6 +21,7 @@
 #include "core/vminfo.h"
 #include "core/vmnet.h"
 #include "core/vmstate.h"
+#include "core/vmwait.h"
 #include "core/vnccheck.h"
 
 struct yv_batch {
@@ -406,12 +407,25 @@ static int cmd_list(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* status --wait STATE: returns once the VM is in it (then status shows it), or fails. */
+static int wait_state(yv_batch *b, const yv_cmd *c, const yv_args *a, const char *name)
+{
+    const char *want = yv_cmdtab_get(c, a, "wait");
+    long timeout = 60;
+    yv_state st;
+    if (!want) return 0;
+    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout) < 0 ||
+        yv_vmwait_parse_state(want, &st, &b->err) < 0)
+        return -1;
+    return yv_vmwait(b->root, &b->cfg, name, st, timeout * 1000, NULL, &b->err);
+}
+
 static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
     yv_vminfo one, *v = &one;
     size_t n = 1;
-    if (load_root(b) < 0) return -1;
+    if (load_root(b) < 0 || wait_state(b, c, a, name) < 0) return -1;
     yv_vmstate_reconcile_firewall(b->root);
     if (name ? yv_vminfo_load(&one, b->root, name, &b->err) < 0
              : yv_vminfo_list(b->root, &v, &n, &b->err) < 0)
@@ -549,6 +563,18 @@ static const yv_opt status_opts[] = {
      .kind = YV_ARG_VM,
      .dflt = "all",
      .help = "show one VM"},
+    {.lng = "wait",
+     .shrt = 'w',
+     .arg = "STATE",
+     .needs = "name",
+     .help = "first wait until the VM is in STATE (running, stopped, paused, crashed, ...)"},
+    {.lng = "timeout",
+     .shrt = 't',
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .needs = "wait",
+     .dflt = "60",
+     .help = "seconds --wait waits before it fails (exit 6)"},
     {0},
 };
 static const yv_opt delete_opts[] = {

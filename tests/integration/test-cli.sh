@@ -8,7 +8,7 @@ declare -A SPEC_OPTS=(
               vnc-password/V root-password-file vnc-password-file master linked no-ovmf
               install-timeout'
     [list]=''
-    [status]='name'
+    [status]='name wait/w timeout/t'
     [run]='name dry-run'
     [shutdown]='name force timeout'
     [netdev]='name ifname'

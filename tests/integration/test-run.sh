@@ -152,6 +152,36 @@ test_run_status_shutdown_by_quit()
     assert_eq false "$(jv 'd["vnc"]["reachable"]')" "vnc.reachable after shutdown"
 }
 
+# status --wait STATE: answers once the VM is in STATE (then shows it as status does), exit 6 naming
+# the state it is still in, exit 2 for a state that does not exist.
+test_status_wait_for_a_state()
+{
+    local root pid t w
+    new_root root
+    mkvm "$root" w1
+    mktmp_into t
+    expect_exit 6 yv "$root" status --name w1 --wait running --timeout 0
+    assert_eq "yave-tui: status: w1 is still stopped after 0 s (waited for running)" "$ERR"
+    expect_exit 2 yv "$root" --json status --name w1 --wait asleep
+    assert_json_error USAGE
+    expect_exit 2 yv "$root" status --wait running
+    assert_eq "yave-tui: status: --wait only applies with --name" "$ERR"
+    expect_exit 3 yv "$root" status --name nosuch --wait stopped
+    # a wait in flight answers when another process starts the VM
+    yv "$root" --json status --name w1 --wait running --timeout 120 >"$t/run.json" 2>"$t/err" &
+    w=$!
+    start_vm "$root" w1 pid
+    wait "$w" || fail "status --wait running: exit $?, $(cat "$t/err")"
+    assert_eq running "$(jv 'd["state"]' "$(cat "$t/run.json")")" "the state status --wait shows"
+    # …and when its QEMU is killed: crashed
+    yv "$root" --json status --name w1 --wait crashed --timeout 120 >"$t/crash.json" 2>"$t/err" &
+    w=$!
+    kill -9 "$pid"
+    wait "$w" || fail "status --wait crashed: exit $?, $(cat "$t/err")"
+    assert_eq crashed "$(jv 'd["state"]' "$(cat "$t/crash.json")")" "the state after a kill"
+    expect_exit 0 yv "$root" status --name w1 --wait crashed --timeout 0
+}
+
 test_shutdown_force_quits_at_once()
 {
     local root pid t0 ms
