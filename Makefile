@@ -159,6 +159,8 @@ build/vg/tests/%: tests/unit/%.c $(VG_CORE) tests/unit/unit.h
 LINT_SRC := $(CORE_SRC) $(wildcard widgets/*.c) $(wildcard tui/*.c)
 LINT_FLAGS := $(CPPFLAGS) -std=gnu11 $(PKG_CFLAGS)
 lint: deps-test
+	@echo "== include cycles and layers"
+	@tests/include-cycles
 	@echo "== clang-format"
 	@clang-format --dry-run -Werror $(FORMAT_SRC)
 	@echo "== shellcheck"
