@@ -185,8 +185,9 @@ static unsigned conversation_ended(yv_chan_qmp_watch *w, int64_t now)
 {
     yv_chan *c = yv_chan_qmp_chan(w->q);
     switch (yv_chan_verdict_of(c)) {
-    case YV_CHAN_OK: return 0;   /* one exchange on .sock, done */
-    case YV_CHAN_GONE: return 0; /* QEMU is going away: its pidfd will tell */
+    /* OK: one exchange on .sock, done; GONE: QEMU is going away, its pidfd will tell */
+    case YV_CHAN_OK:
+    case YV_CHAN_GONE: return 0;
     case YV_CHAN_BUSY:
         if (w->held) { /* another TUI has the event socket: ask on .sock from now on */
             w->held_retry = now + HELD_RETRY_MS;
