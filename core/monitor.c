@@ -10,16 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chan_qmp.h"
 #include "ops.h"
-#include "qmp.h"
 #include "root.h"
 #include "storage.h"
 #include "util.h"
 #include "valid.h"
 #include "vmstate.h"
 
-/* Q_HELD: the connection to run/<vm>.events stays open between queries, events arriving on it */
-typedef enum { Q_IDLE, Q_GREETING, Q_QUERY, Q_HELD } qphase;
 typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC } slot_kind;
 
 typedef struct {
@@ -30,12 +28,8 @@ typedef struct {
     int pidfd;
     bool pidfd_polled; /* in the last poll set: only then does the pidfd stand for proof of life */
     int statfd; /* /proc/PID/stat, kept open while running: re-read with pread every second */
-    yv_qmp *qmp;
-    qphase qp;
-    bool held;          /* qmp is on run/<vm>.events, kept open (else one exchange on .sock) */
-    int64_t held_retry; /* another TUI holds run/<vm>.events: use .sock until then */
-    json_int_t qid;
-    int64_t qdeadline, next_qmp;
+    yv_chan_qmp_watch *qmp; /* while running: its state, by QMP */
+    int64_t next_cpu;
     yv_vnccheck *vnc;
     int64_t next_vnc;
     unsigned long long cpu_ticks;
@@ -78,20 +72,13 @@ enum { VNC_OK_MS = 30000 };
 
 /* ---- entries ---- */
 
-static void qmp_end(entry *e)
-{
-    yv_qmp_free(e->qmp);
-    e->qmp = NULL;
-    e->qp = Q_IDLE;
-    e->held = false;
-}
-
 static void entry_stop_watching(entry *e)
 {
     if (e->pidfd >= 0) close(e->pidfd);
     if (e->statfd >= 0) close(e->statfd);
     e->pidfd = e->statfd = -1;
-    qmp_end(e);
+    yv_chan_qmp_watch_free(e->qmp);
+    e->qmp = NULL;
     yv_vnccheck_free(e->vnc);
     e->vnc = NULL;
 }
@@ -135,6 +122,15 @@ static bool same_file(const struct stat *a, const struct stat *b)
 static void set_live_state(entry *e, yv_state st)
 {
     e->pub.state = e->pub.valid ? st : YV_STATE_INVALID;
+}
+
+/* What QMP last told, shown (its watch is the only writer of a live VM's state and detail). */
+static void show_qmp_view(entry *e)
+{
+    const yv_chan_qmp_view *v = yv_chan_qmp_watch_view(e->qmp);
+    set_live_state(e, v->state);
+    snprintf(e->pub.detail, sizeof e->pub.detail, "%s", v->detail);
+    snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", v->status);
 }
 
 /* ---- process facts ---- */
@@ -198,7 +194,12 @@ static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
     e->pub.vnc = 0;
     e->cpu_at = 0;
     e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    e->next_qmp = now;
+    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
+    char *events = yv_vmstate_eventsfile(m->root, e->pub.name);
+    e->qmp = yv_chan_qmp_watch_new(sock, events, m->o.refresh_ms, m->o.qmp_timeout_ms, now);
+    free(sock);
+    free(events);
+    e->next_cpu = next_tick(now, m->o.refresh_ms);
     e->next_vnc = now;
     sample_cpu(m, e, now);
 }
@@ -231,7 +232,6 @@ static void settle_dead(yv_monitor *m, entry *e)
 static void forget_process(entry *e)
 {
     entry_stop_watching(e);
-    e->held_retry = 0;
     e->pub.pid = 0;
     e->pub.cpu = -1;
     e->pub.uptime_s = -1;
@@ -318,7 +318,7 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
     /* A QEMU we hold a pidfd for is proven alive until the pidfd says otherwise (its death wakes
      * the loop and rescans at once): no pidfile, lock or /proc/PID/exe to read every second. */
     if (e->pidfd >= 0 && e->pidfd_polled && e->pub.pid > 0) {
-        set_live_state(e, e->pub.state); /* its config may have broken */
+        if (e->qmp) show_qmp_view(e); /* its config may have broken, or been mended */
         return;
     }
     check_liveness(m, e, now);
@@ -386,163 +386,6 @@ static void rescan(yv_monitor *m, int64_t now)
     m->n = k;
     if (added) qsort(m->v, m->n, sizeof *m->v, cmp_entry);
     m->next_scan = next_tick(now, m->o.rescan_ms);
-}
-
-/* ---- QMP conversations ----
- *
- * A running VM is asked `query-status` every refresh. The TUI keeps run/<vm>.events (the second
- * QMP socket, reserved for it) open: each refresh is then one write and one read, and STOP, RESUME,
- * SHUTDOWN or GUEST_PANICKED show the moment QEMU sends them. When another TUI holds that socket
- * (QEMU keeps a second client waiting without a greeting), or a QEMU started without it, each
- * refresh is one short exchange on run/<vm>.sock, which no one may hold. */
-
-enum { HELD_RETRY_MS = 30000 }; /* how long to leave the event socket to another TUI */
-
-/* A conversation is under way: its deadline counts, and no new query starts. */
-static bool qmp_waiting(const entry *e)
-{
-    return e->qmp && e->qp != Q_HELD;
-}
-
-static char *qmp_path(yv_monitor *m, entry *e)
-{
-    return e->held ? yv_vmstate_eventsfile(m->root, e->pub.name)
-                   : yv_vmstate_sockfile(m->root, e->pub.name);
-}
-
-/* A client QEMU is serving (batch, the web API) keeps others waiting: busy, not hung. */
-static void set_busy(entry *e)
-{
-    snprintf(e->pub.detail, sizeof e->pub.detail, "QMP busy: another client is connected");
-}
-
-/* A conversation on path failed (connect refused, queue full, a broken line): busy when QEMU is
- * serving another client there, else unresponsive. */
-static void qmp_failed(entry *e, const char *path, int own_fd, const char *why)
-{
-    if (yv_vmstate_qmp_busy(path, own_fd)) {
-        set_busy(e);
-        return;
-    }
-    set_live_state(e, YV_STATE_UNRESPONSIVE);
-    snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: %s", why);
-}
-
-static void qmp_open(yv_monitor *m, entry *e, int64_t now)
-{
-    yv_err err;
-    e->qp = Q_GREETING;
-    e->qdeadline = now + m->o.qmp_timeout_ms;
-    if (now >= e->held_retry) {
-        char *events = yv_vmstate_eventsfile(m->root, e->pub.name);
-        e->qmp = yv_qmp_new();
-        e->held = yv_qmp_connect(e->qmp, events, &err) == 0;
-        free(events);
-        if (e->held) return;
-        /* no such socket (a QEMU started by an older yave), or its queue is full: the short way */
-        yv_qmp_free(e->qmp);
-        e->held_retry = now + HELD_RETRY_MS;
-    }
-    char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
-    e->qmp = yv_qmp_new();
-    if (yv_qmp_connect(e->qmp, sock, &err) < 0) {
-        qmp_end(e);
-        qmp_failed(e, sock, -1, err.msg);
-    }
-    free(sock);
-}
-
-static void qmp_start(yv_monitor *m, entry *e, int64_t now)
-{
-    e->next_qmp = next_tick(now, m->o.refresh_ms);
-    if (e->qmp && e->qp == Q_HELD) {
-        e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
-        e->qp = Q_QUERY;
-        e->qdeadline = now + m->o.qmp_timeout_ms;
-    } else if (!e->qmp) {
-        qmp_open(m, e, now);
-    }
-    sample_cpu(m, e, now);
-}
-
-static void qmp_event(entry *e, const char *ev)
-{
-    if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN"))
-        set_live_state(e, YV_STATE_SHUTTING_DOWN);
-    else if (!strcmp(ev, "STOP") && e->pub.state != YV_STATE_SHUTTING_DOWN) {
-        set_live_state(e, YV_STATE_PAUSED);
-        e->next_qmp = 0; /* ask at once why: paused, or internal-error, io-error, … */
-    } else if (!strcmp(ev, "RESUME")) {
-        set_live_state(e, YV_STATE_RUNNING);
-        e->pub.detail[0] = '\0';
-    } else if (!strcmp(ev, "GUEST_PANICKED")) {
-        set_live_state(e, YV_STATE_ERROR);
-        snprintf(e->pub.detail, sizeof e->pub.detail, "guest-panicked");
-    }
-}
-
-static void qmp_answer(entry *e, yv_qmp_msg *msg)
-{
-    const char *st =
-        json_string_value(json_object_get(json_object_get(msg->json, "return"), "status"));
-    if (msg->kind == YV_QMP_ERROR || !st) {
-        set_live_state(e, YV_STATE_UNRESPONSIVE);
-        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP: unexpected answer to query-status");
-        return;
-    }
-    snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", st);
-    set_live_state(e, yv_vmstate_from_qmp(st, e->pub.detail, sizeof e->pub.detail));
-}
-
-/* Advances the conversation with what has arrived; true when the view changed. */
-static bool qmp_progress(entry *e)
-{
-    yv_qmp_msg msg;
-    yv_state before = e->pub.state;
-    char before_detail[sizeof e->pub.detail];
-    memcpy(before_detail, e->pub.detail, sizeof before_detail);
-    while (e->qmp && yv_qmp_pop(e->qmp, &msg)) {
-        if (msg.kind == YV_QMP_EVENT) qmp_event(e, msg.event);
-        else if (msg.kind == YV_QMP_GREETING && e->qp == Q_GREETING) {
-            /* both at once, in one write: QEMU runs them in order, and the answers usually come
-             * back in one read */
-            yv_qmp_send(e->qmp, "qmp_capabilities", NULL);
-            e->qid = yv_qmp_send(e->qmp, "query-status", NULL);
-            e->qp = Q_QUERY;
-        } else if (msg.id == e->qid && e->qp == Q_QUERY) {
-            qmp_answer(e, &msg);
-            /* on .sock: one exchange, then leave (QEMU serves one client at a time) */
-            if (e->held) e->qp = Q_HELD;
-            else {
-                json_decref(msg.json);
-                qmp_end(e);
-                break;
-            }
-        }
-        json_decref(msg.json);
-    }
-    if (e->qmp && yv_qmp_eof(e->qmp)) qmp_end(e); /* QEMU is going away: the pidfd will tell */
-    return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
-}
-
-static void qmp_timeout(yv_monitor *m, entry *e, int64_t now)
-{
-    char *path = qmp_path(m, e);
-    if (e->qp == Q_GREETING && yv_vmstate_qmp_busy(path, yv_qmp_fd(e->qmp))) {
-        if (e->held) { /* another TUI has the event socket: ask on .sock from now on */
-            e->held_retry = now + HELD_RETRY_MS;
-            e->next_qmp = now;
-        } else {
-            set_busy(e);
-        }
-    } else {
-        set_live_state(e, YV_STATE_UNRESPONSIVE);
-        snprintf(e->pub.detail, sizeof e->pub.detail, "QMP did not answer within %d ms",
-                 m->o.qmp_timeout_ms);
-        if (!e->vnc) e->next_vnc = now; /* a hung QEMU: does its VNC server still answer? */
-    }
-    free(path);
-    qmp_end(e);
 }
 
 /* ---- VNC ---- */
@@ -620,15 +463,16 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
             add_slot(m, fds, max, &k, m->v[i]->pidfd, POLLIN, m->v[i], SLOT_PIDFD);
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
-        if (e->qmp)
-            add_slot(m, fds, max, &k, yv_qmp_fd(e->qmp), yv_qmp_poll_events(e->qmp), e, SLOT_QMP);
-        if (qmp_waiting(e)) next = min64(next, e->qdeadline);
-        else if (e->pub.pid > 0) next = min64(next, e->next_qmp);
+        struct pollfd p;
+        if (e->pub.pid <= 0 || !e->qmp) continue;
+        if (yv_chan_qmp_watch_pollfd(e->qmp, &p))
+            add_slot(m, fds, max, &k, p.fd, p.events, e, SLOT_QMP);
+        next = min64(next, min64(yv_chan_qmp_watch_due(e->qmp), e->next_cpu));
         if (e->vnc) {
             add_slot(m, fds, max, &k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
                      SLOT_VNC);
             next = min64(next, now + 100); /* its deadline is checked on every pass */
-        } else if (e->pub.pid > 0) {
+        } else {
             next = min64(next, e->next_vnc);
         }
     }
@@ -636,6 +480,18 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
     int t = next <= now ? 0 : (int)min64(next - now, 60000);
     if (*timeout_ms < 0 || t < *timeout_ms) *timeout_ms = t;
     return k;
+}
+
+/* Feeds the VM's QMP watch (revents 0: its timers only) and shows what it tells. */
+static bool qmp_step(entry *e, short revents, int64_t now)
+{
+    yv_state before = e->pub.state;
+    char before_detail[sizeof e->pub.detail];
+    memcpy(before_detail, e->pub.detail, sizeof before_detail);
+    unsigned f = yv_chan_qmp_watch_handle(e->qmp, revents, now);
+    if ((f & YV_CHAN_QMP_HUNG) && !e->vnc) e->next_vnc = now; /* does its VNC server answer? */
+    show_qmp_view(e);
+    return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }
 
 static bool run_timers(yv_monitor *m, int64_t now)
@@ -647,12 +503,12 @@ static bool run_timers(yv_monitor *m, int64_t now)
     }
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
-        if (e->pub.pid <= 0) continue;
-        if (qmp_waiting(e) && now >= e->qdeadline) {
-            qmp_timeout(m, e, now);
-            changed = true;
+        if (e->pub.pid <= 0 || !e->qmp) continue;
+        changed |= qmp_step(e, 0, now);
+        if (now >= e->next_cpu) {
+            e->next_cpu = next_tick(now, m->o.refresh_ms);
+            sample_cpu(m, e, now);
         }
-        if (!qmp_waiting(e) && now >= e->next_qmp) qmp_start(m, e, now);
         if (e->vnc) changed |= vnc_progress(e, 0);
         else if (now >= e->next_vnc) vnc_start(m, e, now);
     }
@@ -662,7 +518,7 @@ static bool run_timers(yv_monitor *m, int64_t now)
 bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
 {
     bool changed = false, died = false;
-    yv_err err;
+    int64_t now = yv_now_ms();
     for (size_t i = 0; i < n && i < m->nslots; i++) {
         entry *e = m->slots[i].e;
         if (!fds[i].revents) continue;
@@ -672,22 +528,14 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
             died = true;
             break;
         case SLOT_QMP:
-            if (e->qmp && yv_qmp_handle(e->qmp, fds[i].revents, &err) < 0) {
-                /* e.g. a hung QEMU whose listen queue is full: the connect never completes */
-                char *path = qmp_path(m, e);
-                qmp_failed(e, path, yv_qmp_fd(e->qmp), err.msg);
-                qmp_end(e);
-                free(path);
-                changed = true;
-            }
-            changed |= qmp_progress(e);
+            if (e->qmp) changed |= qmp_step(e, fds[i].revents, now);
             break;
         case SLOT_VNC:
             if (e->vnc) changed |= vnc_progress(e, fds[i].revents);
             break;
         }
     }
-    int64_t now = yv_now_ms();
+    now = yv_now_ms();
     if (died) m->next_scan = now; /* a QEMU exited: show it at once */
     changed |= run_timers(m, now);
     return changed;
@@ -698,8 +546,10 @@ void yv_monitor_poke(yv_monitor *m)
     int64_t now = yv_now_ms();
     m->next_scan = now;
     for (size_t i = 0; i < m->n; i++) {
-        m->v[i]->next_qmp = now;
-        m->v[i]->next_vnc = now;
+        entry *e = m->v[i];
+        if (e->qmp) yv_chan_qmp_watch_poke(e->qmp, now);
+        e->next_cpu = now;
+        e->next_vnc = now;
     }
 }
 

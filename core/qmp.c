@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "util.h"
 
 struct yv_qmp {
@@ -46,30 +47,8 @@ void yv_qmp_free(yv_qmp *q)
 
 int yv_qmp_connect(yv_qmp *q, const char *path, yv_err *err)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path)
-        return yv_err_set(err, YV_E_FAIL, "QMP socket path too long (%zu bytes, at most %zu): %s",
-                          strlen(path), sizeof sa.sun_path - 1, path);
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return yv_err_sys(err, YV_E_IO, errno, "socket");
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e = errno;
-        if (e == EINPROGRESS) {
-            q->connecting = true;
-        } else if (e == EAGAIN) { /* a UNIX socket's backlog is full: QEMU is not accepting */
-            close(fd);
-            return yv_err_set(err, YV_E_TIMEOUT,
-                              "QMP: %s does not accept connections (its queue "
-                              "is full: QEMU is hung, or busy with another client)",
-                              path);
-        } else {
-            close(fd);
-            return yv_err_sys(err,
-                              (e == ENOENT || e == ECONNREFUSED) ? YV_E_VM_NOT_RUNNING : YV_E_IO, e,
-                              "cannot connect to %s", path);
-        }
-    }
+    int fd = yv_chan_unix_connect(path, "QMP", &q->connecting, err);
+    if (fd < 0) return -1;
     q->fd = fd;
     return 0;
 }
@@ -199,18 +178,31 @@ bool yv_qmp_pop_reply(yv_qmp *q, json_int_t id, yv_qmp_msg *m)
     return false;
 }
 
-json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args)
+char *yv_qmp_command(const char *cmd, json_t *args, json_int_t id, size_t *len)
 {
-    json_int_t id = q->next_id++;
     json_t *j = json_pack("{s:s, s:I}", "execute", cmd, "id", id);
     if (args) json_object_set_new(j, "arguments", args);
     char *s = json_dumps(j, JSON_COMPACT); /* compact: never a newline inside */
     json_decref(j);
     size_t l = strlen(s);
-    q->out = yv_realloc(q->out, q->outlen + l + 2);
+    char *line = yv_malloc(l + 2); /* a copy, not a realloc: the old block is wiped, not left */
+    memcpy(line, s, l);
+    line[l] = '\n';
+    line[l + 1] = '\0';
+    explicit_bzero(s, l);
+    free(s);
+    *len = l + 1;
+    return line;
+}
+
+json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args)
+{
+    json_int_t id = q->next_id++;
+    size_t l;
+    char *s = yv_qmp_command(cmd, args, id, &l);
+    q->out = yv_realloc(q->out, q->outlen + l + 1);
     memcpy(q->out + q->outlen, s, l);
-    q->out[q->outlen + l] = '\n';
-    q->outlen += l + 1;
+    q->outlen += l;
     explicit_bzero(s, l);
     free(s);
     return id;

@@ -58,6 +58,10 @@ bool yv_qmp_pop(yv_qmp *q, yv_qmp_msg *m);
 /* Pops the oldest queued message whose kind is RETURN or ERROR with this id. */
 bool yv_qmp_pop_reply(yv_qmp *q, json_int_t id, yv_qmp_msg *m);
 
+/* The line of a command {"execute": cmd, "arguments": args (stolen; may be NULL), "id": id} with
+ * its newline (malloc'd; *len without the terminating NUL). Wipe it after use: it may hold a
+ * password. */
+char *yv_qmp_command(const char *cmd, json_t *args, json_int_t id, size_t *len);
 /* Queues {"execute": cmd, "arguments": args (stolen; may be NULL), "id": N}; returns N. */
 json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args);
 

@@ -9,6 +9,7 @@
 #include "core/lifecycle.h"
 #include "core/monitor.h"
 #include "core/ops.h"
+#include "core/qmp.h"
 #include "core/vminfo.h"
 
 typedef struct {
@@ -196,11 +197,9 @@ static int fake_socket(fixture *f, const char *suffix)
     return l;
 }
 
-/* The TUI's view of a live QEMU whose QMP sockets accept its probes and never say a word: hung,
- * `unresponsive` (its own accepted probe is not "another client", so not `running`, busy). */
-static void test_silent_qmp_is_unresponsive(void **state)
+/* Creates VM q (no disk to boot, no network) and runs it. */
+static void start_qemu(fixture *f)
 {
-    fixture *f = *state;
     yv_create_opts o;
     yv_run_result res;
     yv_err err;
@@ -215,6 +214,14 @@ static void test_silent_qmp_is_unresponsive(void **state)
     if (yv_ops_create(f->root, &f->cfg, &o, &pw, &err) < 0) fail_msg("create: %s", err.msg);
     free(pw);
     if (yv_lifecycle_run(f->root, &f->cfg, "q", &res, &err) < 0) fail_msg("run: %s", err.msg);
+}
+
+/* The TUI's view of a live QEMU whose QMP sockets accept its probes and never say a word: hung,
+ * `unresponsive` (its own accepted probe is not "another client", so not `running`, busy). */
+static void test_silent_qmp_is_unresponsive(void **state)
+{
+    fixture *f = *state;
+    start_qemu(f);
     int ls[2] = {fake_socket(f, ".sock"), fake_socket(f, ".events")}, held[64], nheld = 0;
     yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 300};
     yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
@@ -241,6 +248,110 @@ static void test_silent_qmp_is_unresponsive(void **state)
     close(ls[1]);
 }
 
+/* ---- a real QEMU, as the TUI's loop sees it ---- */
+
+/* One turn of the caller's poll loop (at most 50 ms). */
+static void spin(yv_monitor *m)
+{
+    struct pollfd fds[16];
+    int timeout = 50;
+    size_t n = yv_monitor_pollfds(m, fds, 16, &timeout);
+    poll(fds, n, timeout < 50 ? timeout : 50);
+    yv_monitor_dispatch(m, fds, n);
+}
+
+/* q shows want, and a detail containing has (NULL: any detail; "": none). */
+static bool shows(const yv_monitor_vm *v, yv_state want, const char *has)
+{
+    return v->state == want && (!has || (*has ? strstr(v->detail, has) != NULL : !v->detail[0]));
+}
+
+/* Runs the caller's poll loop until q shows want and has, at most ms (a bound on a hang, not a
+ * timing claim); q's row then. */
+static const yv_monitor_vm *loop_until(yv_monitor *m, yv_state want, const char *has, int ms)
+{
+    int64_t end = yv_now_ms() + ms;
+    const yv_monitor_vm *v = yv_monitor_find(m, "q");
+    while (yv_now_ms() < end && !shows(v, want, has)) {
+        spin(m);
+        v = yv_monitor_find(m, "q");
+    }
+    if (!shows(v, want, has))
+        fail_msg("state %s (%s), want %s (%s)", yv_vminfo_state_name(v->state), v->detail,
+                 yv_vminfo_state_name(want), has ? has : "");
+    return v;
+}
+
+/* A client of our own on run/q<suffix>, greeted (QEMU serves it, others wait). */
+static yv_qmp *hold_qmp(fixture *f, const char *suffix)
+{
+    yv_err err;
+    char *path = yv_asprintf("%s/run/q%s", f->root, suffix);
+    yv_qmp *q = yv_qmp_new();
+    int64_t deadline = yv_now_ms() + 5000;
+    if (yv_qmp_connect_wait(q, path, deadline, &err) < 0 || yv_qmp_greet(q, deadline, &err) < 0)
+        fail_msg("QMP on %s: %s", path, err.msg);
+    free(path);
+    return q;
+}
+
+static void qmp_run(yv_qmp *q, const char *cmd)
+{
+    yv_err err;
+    if (yv_qmp_call(q, cmd, NULL, NULL, yv_now_ms() + 5000, &err) != 0)
+        fail_msg("%s: %s", cmd, err.msg);
+}
+
+/* Running, its QMP status and process facts; paused and resumed by another client (the event on
+ * the held event socket shows it); stopped when its QEMU exits (the pidfd tells). */
+static void test_real_qemu_states(void **state)
+{
+    fixture *f = *state;
+    start_qemu(f);
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 2000};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    const yv_monitor_vm *v = loop_until(m, YV_STATE_RUNNING, "", 10000);
+    assert_true(v->pid > 0);
+    for (int i = 0; i < 100 && !v->qmp_status[0]; i++) { /* the first answer */
+        spin(m);
+        v = yv_monitor_find(m, "q");
+    }
+    assert_string_equal(v->qmp_status, "running");
+    assert_string_equal(v->detail, "");
+    yv_qmp *other = hold_qmp(f, ".sock");
+    qmp_run(other, "stop");
+    v = loop_until(m, YV_STATE_PAUSED, NULL, 10000);
+    qmp_run(other, "cont");
+    v = loop_until(m, YV_STATE_RUNNING, "", 10000);
+    assert_true(v->uptime_s >= 0);
+    yv_qmp_free(other);
+    yv_stop_step how;
+    yv_err err;
+    if (yv_lifecycle_shutdown(f->root, &f->cfg, "q", true, 5, &how, &err) < 0)
+        fail_msg("shutdown: %s", err.msg);
+    v = loop_until(m, YV_STATE_STOPPED, NULL, 10000);
+    assert_int_equal(v->pid, 0);
+    yv_monitor_free(m);
+}
+
+/* Both QMP sockets served to other clients: `running` and "busy", never `unresponsive`; the
+ * monitor asks again once one is free. */
+static void test_real_qemu_busy_is_not_hung(void **state)
+{
+    fixture *f = *state;
+    start_qemu(f);
+    yv_qmp *held[2] = {hold_qmp(f, ".events"), hold_qmp(f, ".sock")};
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 300};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    const yv_monitor_vm *v = loop_until(m, YV_STATE_RUNNING, "QMP busy", 10000);
+    assert_string_equal(v->detail, "QMP busy: another client is connected");
+    yv_qmp_free(held[1]); /* .sock is free again: the next refresh answers there */
+    v = loop_until(m, YV_STATE_RUNNING, "", 10000);
+    assert_string_equal(v->qmp_status, "running");
+    yv_qmp_free(held[0]);
+    yv_monitor_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +359,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creating_and_real_listed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_qmp_is_unresponsive, setup_qemu, teardown_qemu),
+        cmocka_unit_test_setup_teardown(test_real_qemu_states, setup_qemu, teardown_qemu),
+        cmocka_unit_test_setup_teardown(test_real_qemu_busy_is_not_hung, setup_qemu, teardown_qemu),
     };
     return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);
 }

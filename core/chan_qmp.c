@@ -1,0 +1,265 @@
+#include "chan_qmp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "vmstate.h"
+
+/* ---- the kind ---- */
+
+struct yv_chan_qmp {
+    yv_chan *ch;
+    yv_qmp *parse; /* framing and classification only: it never has a socket */
+    yv_chan_qmp_cbs cbs;
+    json_int_t next_id;
+};
+
+static void qmp_message(yv_chan_qmp *q, const yv_qmp_msg *m)
+{
+    if (m->kind == YV_QMP_GREETING && yv_chan_state_of(q->ch) == YV_CHAN_GREETING) {
+        /* the negotiation and a request made meanwhile go out in one write: QEMU runs them in
+         * order, and the answers usually come back in one read (the negotiation's is dropped) */
+        size_t len;
+        char *line = yv_qmp_command("qmp_capabilities", NULL, q->next_id++, &len);
+        yv_chan_write(q->ch, line, len);
+        free(line);
+        yv_chan_greeted(q->ch);
+    } else if (m->kind == YV_QMP_EVENT) {
+        if (q->cbs.event) q->cbs.event(q->cbs.user, m);
+    } else if ((m->kind == YV_QMP_RETURN || m->kind == YV_QMP_ERROR) &&
+               yv_chan_replied(q->ch, m->id)) {
+        if (q->cbs.reply) q->cbs.reply(q->cbs.user, m);
+    }
+}
+
+static int qmp_input(yv_chan *c, const char *buf, size_t n, yv_err *err)
+{
+    yv_chan_qmp *q = yv_chan_impl(c);
+    if (yv_qmp_feed(q->parse, buf, n, err) < 0) return -1;
+    yv_qmp_msg m;
+    while (yv_chan_state_of(c) != YV_CHAN_CLOSED && yv_qmp_pop(q->parse, &m)) {
+        qmp_message(q, &m);
+        json_decref(m.json);
+    }
+    return 0;
+}
+
+static const yv_chan_kind qmp_kind = {.name = "QMP", .greets = true, .input = qmp_input};
+
+yv_chan_qmp *yv_chan_qmp_new(const yv_chan_qmp_cbs *cbs, yv_chan_busy_fn busy)
+{
+    yv_chan_qmp *q = yv_calloc(1, sizeof *q);
+    q->ch = yv_chan_new(&qmp_kind, q, busy);
+    q->parse = yv_qmp_new();
+    if (cbs) q->cbs = *cbs;
+    q->next_id = 1;
+    return q;
+}
+
+void yv_chan_qmp_free(yv_chan_qmp *q)
+{
+    if (!q) return;
+    yv_chan_free(q->ch);
+    yv_qmp_free(q->parse);
+    free(q);
+}
+
+yv_chan *yv_chan_qmp_chan(const yv_chan_qmp *q)
+{
+    return q->ch;
+}
+
+static void fresh_parser(yv_chan_qmp *q)
+{
+    yv_qmp_free(q->parse);
+    q->parse = yv_qmp_new();
+}
+
+int yv_chan_qmp_open(yv_chan_qmp *q, const char *path, int64_t now, int timeout_ms, yv_err *err)
+{
+    fresh_parser(q);
+    return yv_chan_open(q->ch, path, now, timeout_ms, err);
+}
+
+void yv_chan_qmp_adopt(yv_chan_qmp *q, int fd, int64_t now, int timeout_ms)
+{
+    fresh_parser(q);
+    yv_chan_adopt(q->ch, fd, now, timeout_ms);
+}
+
+json_int_t yv_chan_qmp_request(yv_chan_qmp *q, const char *cmd, json_t *args, int64_t now,
+                               int timeout_ms)
+{
+    if (yv_chan_state_of(q->ch) == YV_CHAN_CLOSED || yv_chan_outstanding(q->ch)) {
+        json_decref(args);
+        return -1;
+    }
+    json_int_t id = q->next_id++;
+    size_t len;
+    char *line = yv_qmp_command(cmd, args, id, &len);
+    yv_chan_request(q->ch, id, line, len, now, timeout_ms);
+    explicit_bzero(line, len);
+    free(line);
+    return id;
+}
+
+/* ---- the watch ---- */
+
+enum { HELD_RETRY_MS = 30000 }; /* how long to leave the event socket to another TUI */
+
+struct yv_chan_qmp_watch {
+    yv_chan_qmp *q;
+    char *sock, *events;
+    int refresh_ms, timeout_ms;
+    bool held;          /* on run/<vm>.events, kept open between queries (else one exchange) */
+    int64_t held_retry; /* another TUI holds run/<vm>.events: use .sock until then */
+    int64_t next;       /* the next query */
+    yv_chan_qmp_view view;
+};
+
+static void set_state(yv_chan_qmp_watch *w, yv_state st, const char *detail)
+{
+    w->view.state = st;
+    if (detail) snprintf(w->view.detail, sizeof w->view.detail, "%s", detail);
+}
+
+static void on_event(void *user, const yv_qmp_msg *m)
+{
+    yv_chan_qmp_watch *w = user;
+    const char *ev = m->event;
+    if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN")) {
+        set_state(w, YV_STATE_SHUTTING_DOWN, NULL);
+    } else if (!strcmp(ev, "STOP") && w->view.state != YV_STATE_SHUTTING_DOWN) {
+        set_state(w, YV_STATE_PAUSED, NULL);
+        w->next = 0; /* ask at once why: paused, or internal-error, io-error, … */
+    } else if (!strcmp(ev, "RESUME")) {
+        set_state(w, YV_STATE_RUNNING, "");
+    } else if (!strcmp(ev, "GUEST_PANICKED")) {
+        set_state(w, YV_STATE_ERROR, "guest-panicked");
+    }
+}
+
+static void on_reply(void *user, const yv_qmp_msg *m)
+{
+    yv_chan_qmp_watch *w = user;
+    const char *st =
+        json_string_value(json_object_get(json_object_get(m->json, "return"), "status"));
+    if (m->kind == YV_QMP_ERROR || !st) {
+        set_state(w, YV_STATE_UNRESPONSIVE, "QMP: unexpected answer to query-status");
+    } else {
+        snprintf(w->view.status, sizeof w->view.status, "%s", st);
+        w->view.state = yv_vmstate_from_qmp(st, w->view.detail, sizeof w->view.detail);
+    }
+    /* on .sock: one exchange, then leave (QEMU serves one client at a time) */
+    if (!w->held) yv_chan_close(yv_chan_qmp_chan(w->q));
+}
+
+yv_chan_qmp_watch *yv_chan_qmp_watch_new(const char *sock, const char *events, int refresh_ms,
+                                         int timeout_ms, int64_t now)
+{
+    yv_chan_qmp_watch *w = yv_calloc(1, sizeof *w);
+    yv_chan_qmp_cbs cbs = {.user = w, .event = on_event, .reply = on_reply};
+    w->q = yv_chan_qmp_new(&cbs, yv_vmstate_qmp_busy);
+    w->sock = yv_strdup(sock);
+    w->events = yv_strdup(events);
+    w->refresh_ms = refresh_ms;
+    w->timeout_ms = timeout_ms;
+    w->next = now;
+    w->view.state = YV_STATE_RUNNING;
+    return w;
+}
+
+void yv_chan_qmp_watch_free(yv_chan_qmp_watch *w)
+{
+    if (!w) return;
+    yv_chan_qmp_free(w->q);
+    free(w->sock);
+    free(w->events);
+    free(w);
+}
+
+/* How a conversation that ended tells in the view; flags for the monitor. */
+static unsigned conversation_ended(yv_chan_qmp_watch *w, int64_t now)
+{
+    yv_chan *c = yv_chan_qmp_chan(w->q);
+    switch (yv_chan_verdict_of(c)) {
+    /* OK: one exchange on .sock, done; GONE: QEMU is going away, its pidfd will tell */
+    case YV_CHAN_OK:
+    case YV_CHAN_GONE: return 0;
+    case YV_CHAN_BUSY:
+        if (w->held) { /* another TUI has the event socket: ask on .sock from now on */
+            w->held_retry = now + HELD_RETRY_MS;
+            w->next = now;
+        } else {
+            /* a client QEMU is serving (batch, the web API) keeps others waiting: not hung */
+            snprintf(w->view.detail, sizeof w->view.detail, "%s", yv_chan_why(c));
+        }
+        return 0;
+    case YV_CHAN_UNRESPONSIVE: set_state(w, YV_STATE_UNRESPONSIVE, yv_chan_why(c)); break;
+    }
+    return YV_CHAN_QMP_HUNG;
+}
+
+/* Opens a conversation with the query under way: on the event socket when it is ours to hold,
+ * else (no such socket: a QEMU started by an older yave, or its queue is full) on .sock. */
+static unsigned open_conversation(yv_chan_qmp_watch *w, int64_t now)
+{
+    yv_err err;
+    w->held = false;
+    if (now >= w->held_retry) {
+        w->held = yv_chan_qmp_open(w->q, w->events, now, w->timeout_ms, &err) == 0;
+        if (!w->held) w->held_retry = now + HELD_RETRY_MS;
+    }
+    if (!w->held && yv_chan_qmp_open(w->q, w->sock, now, w->timeout_ms, &err) < 0)
+        return conversation_ended(w, now);
+    yv_chan_qmp_request(w->q, "query-status", NULL, now, w->timeout_ms);
+    return 0;
+}
+
+static bool in_conversation(const yv_chan_qmp_watch *w)
+{
+    yv_chan_state st = yv_chan_state_of(yv_chan_qmp_chan(w->q));
+    return st != YV_CHAN_CLOSED && st != YV_CHAN_READY;
+}
+
+size_t yv_chan_qmp_watch_pollfd(const yv_chan_qmp_watch *w, struct pollfd *p)
+{
+    yv_chan *c = yv_chan_qmp_chan(w->q);
+    if (yv_chan_fd(c) < 0) return 0;
+    *p = (struct pollfd){yv_chan_fd(c), yv_chan_poll_events(c), 0};
+    return 1;
+}
+
+int64_t yv_chan_qmp_watch_due(const yv_chan_qmp_watch *w)
+{
+    return in_conversation(w) ? yv_chan_deadline(yv_chan_qmp_chan(w->q)) : w->next;
+}
+
+unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t now)
+{
+    yv_chan *c = yv_chan_qmp_chan(w->q);
+    unsigned flags = 0;
+    if (yv_chan_state_of(c) != YV_CHAN_CLOSED) {
+        yv_chan_handle(c, revents, now);
+        if (yv_chan_state_of(c) == YV_CHAN_CLOSED) flags |= conversation_ended(w, now);
+    }
+    if (!in_conversation(w) && now >= w->next) {
+        w->next = (now / w->refresh_ms + 1) * w->refresh_ms; /* every VM on the same ticks */
+        if (yv_chan_state_of(c) == YV_CHAN_READY)            /* held: one write, one read */
+            yv_chan_qmp_request(w->q, "query-status", NULL, now, w->timeout_ms);
+        else flags |= open_conversation(w, now);
+    }
+    return flags;
+}
+
+void yv_chan_qmp_watch_poke(yv_chan_qmp_watch *w, int64_t now)
+{
+    w->next = now;
+}
+
+const yv_chan_qmp_view *yv_chan_qmp_watch_view(const yv_chan_qmp_watch *w)
+{
+    return &w->view;
+}

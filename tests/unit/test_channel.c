@@ -1,0 +1,414 @@
+/* Unit tests of core/channel.c and the QMP kind of core/chan_qmp.c: a channel driven by a small
+ * poll loop against a scripted fake server on the other end of a socketpair (or a UNIX listener
+ * that never accepts). Each test checks one path to a verdict: a greeting split across reads,
+ * events between replies, error replies, EOF mid-line, an oversized line, silence past the
+ * deadline, the peer gone, a second request while one is outstanding, another client served. */
+#include "unit.h"
+
+#include <poll.h>
+
+#include "core/chan_qmp.h"
+#include "core/channel.h"
+
+#define GREETING "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\r\n"
+
+typedef struct {
+    int events, replies, errors;
+    char last_event[64];
+    char last_status[64];
+} record;
+
+static void on_event(void *user, const yv_qmp_msg *m)
+{
+    record *r = user;
+    r->events++;
+    snprintf(r->last_event, sizeof r->last_event, "%s", m->event);
+}
+
+static void on_reply(void *user, const yv_qmp_msg *m)
+{
+    record *r = user;
+    const char *st =
+        json_string_value(json_object_get(json_object_get(m->json, "return"), "status"));
+    r->replies++;
+    r->errors += m->kind == YV_QMP_ERROR;
+    snprintf(r->last_status, sizeof r->last_status, "%s", st ? st : "");
+}
+
+typedef struct {
+    record rec;
+    yv_chan_qmp *q;
+    int srv; /* the fake server's end */
+} fixture;
+
+static bool g_busy; /* what the fake busy probe answers */
+
+static bool fake_busy(const char *path, int own_fd)
+{
+    (void)path;
+    (void)own_fd;
+    return g_busy;
+}
+
+static int setup(void **state)
+{
+    fixture *f = yv_calloc(1, sizeof *f);
+    yv_chan_qmp_cbs cbs = {.user = &f->rec, .event = on_event, .reply = on_reply};
+    f->q = yv_chan_qmp_new(&cbs, fake_busy);
+    f->srv = -1;
+    g_busy = false;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    yv_chan_qmp_free(f->q);
+    if (f->srv >= 0) close(f->srv);
+    free(f);
+    return 0;
+}
+
+static yv_chan *chan(fixture *f)
+{
+    return yv_chan_qmp_chan(f->q);
+}
+
+/* The channel on one end of a socketpair, its open phase bounded by timeout_ms. */
+static void connect_pair(fixture *f, int timeout_ms)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    yv_chan_qmp_adopt(f->q, sv[0], yv_now_ms(), timeout_ms);
+    f->srv = sv[1];
+}
+
+/* The caller's poll loop, for ms (or until the channel is closed). */
+static void pump(fixture *f, int ms)
+{
+    int64_t end = yv_now_ms() + ms;
+    while (yv_now_ms() < end && yv_chan_fd(chan(f)) >= 0) {
+        struct pollfd p = {yv_chan_fd(chan(f)), yv_chan_poll_events(chan(f)), 0};
+        int r = poll(&p, 1, 5);
+        yv_chan_handle(chan(f), r > 0 ? p.revents : 0, yv_now_ms());
+    }
+}
+
+static void srv_send(fixture *f, const char *s)
+{
+    assert_int_equal(write(f->srv, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Reads one command line the channel sent (pumping it meanwhile); returns its id, checks its name.
+ */
+static json_int_t srv_expect(fixture *f, const char *want)
+{
+    char line[4096];
+    size_t n = 0;
+    int64_t end = yv_now_ms() + 2000;
+    while (n < sizeof line - 1 && yv_now_ms() < end) {
+        struct pollfd p = {f->srv, POLLIN, 0};
+        if (poll(&p, 1, 0) <= 0) {
+            pump(f, 5);
+            continue;
+        }
+        if (read(f->srv, line + n, 1) != 1) fail_msg("the channel closed before sending %s", want);
+        if (line[n] == '\n') break;
+        n++;
+    }
+    line[n] = '\0';
+    json_t *j = json_loads(line, 0, NULL);
+    const char *ex = json_string_value(json_object_get(j, "execute"));
+    if (!ex || strcmp(ex, want) != 0) fail_msg("want %s, got: %s", want, line);
+    json_int_t id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+static void srv_reply(fixture *f, json_int_t id, const char *ret)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "{\"return\": %s, \"id\": %lld}\r\n", ret, (long long)id);
+    srv_send(f, buf);
+}
+
+/* Greeting, the negotiation, and the channel idle. */
+static void handshake(fixture *f)
+{
+    srv_send(f, GREETING);
+    srv_reply(f, srv_expect(f, "qmp_capabilities"), "{}");
+    pump(f, 20);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_READY);
+}
+
+static json_int_t request(fixture *f, const char *cmd, int timeout_ms)
+{
+    return yv_chan_qmp_request(f->q, cmd, NULL, yv_now_ms(), timeout_ms);
+}
+
+/* Connected, greeted, and cmd on the wire: its id. */
+static json_int_t asked(fixture *f, const char *cmd)
+{
+    connect_pair(f, 2000);
+    handshake(f);
+    json_int_t id = request(f, cmd, 2000);
+    assert_int_equal(srv_expect(f, cmd), id);
+    return id;
+}
+
+static void test_greeting_split_and_held_request(void **state)
+{
+    fixture *f = *state;
+    connect_pair(f, 2000);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_GREETING);
+    json_int_t id = request(f, "query-status", 2000); /* held until the negotiation is sent */
+    assert_true(id > 0);
+    srv_send(f, "{\"QMP\": {\"vers");
+    pump(f, 30);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_GREETING);
+    srv_send(f, "ion\": {}, \"capabilities\": []}}\r\n");
+    json_int_t caps = srv_expect(f, "qmp_capabilities"); /* first, then the held request */
+    assert_int_equal(srv_expect(f, "query-status"), id);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_WAITING);
+    srv_reply(f, caps, "{}");
+    srv_reply(f, id, "{\"status\": \"running\", \"running\": true}");
+    pump(f, 30);
+    assert_int_equal(f->rec.replies, 1); /* the negotiation's answer is the kind's own */
+    assert_string_equal(f->rec.last_status, "running");
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_READY);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_OK);
+    assert_int_equal(yv_chan_deadline(chan(f)), INT64_MAX); /* idle: no deadline */
+}
+
+static void test_events_between_replies(void **state)
+{
+    fixture *f = *state;
+    json_int_t id = asked(f, "query-status");
+    srv_send(f, "{\"event\": \"STOP\", \"data\": {}, \"timestamp\": {}}\n"
+                "{\"return\": {\"status\": \"foreign\"}, \"id\": 4242}\n" /* not ours */
+                "{\"event\": \"RESUME\", \"data\": {}}\n");
+    pump(f, 30);
+    assert_int_equal(f->rec.events, 2);
+    assert_string_equal(f->rec.last_event, "RESUME");
+    assert_int_equal(f->rec.replies, 0);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_WAITING);
+    srv_reply(f, id, "{\"status\": \"paused\"}");
+    srv_send(f, "{\"event\": \"SHUTDOWN\"}\n");
+    pump(f, 30);
+    assert_int_equal(f->rec.replies, 1);
+    assert_string_equal(f->rec.last_status, "paused");
+    assert_int_equal(f->rec.events, 3);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_READY);
+}
+
+static void test_error_reply_is_an_answer(void **state)
+{
+    fixture *f = *state;
+    json_int_t id = asked(f, "nonsense");
+    char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"no\"}, \"id\": %lld}\n",
+             (long long)id);
+    srv_send(f, buf);
+    pump(f, 30);
+    assert_int_equal(f->rec.replies, 1);
+    assert_int_equal(f->rec.errors, 1);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_OK); /* QEMU answered: not hung */
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_READY);
+}
+
+static void test_eof_midline_is_gone(void **state)
+{
+    fixture *f = *state;
+    assert_true(asked(f, "query-status") > 0);
+    srv_send(f, "{\"return\": {\"status\": \"runn");
+    close(f->srv);
+    f->srv = -1;
+    pump(f, 100);
+    assert_int_equal(f->rec.replies, 0); /* half a line is no answer */
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_CLOSED);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_GONE);
+    assert_int_equal(yv_chan_fd(chan(f)), -1);
+}
+
+static void test_oversized_line_is_unresponsive(void **state)
+{
+    fixture *f = *state;
+    connect_pair(f, 20000);
+    handshake(f);
+    fcntl(f->srv, F_SETFL, O_NONBLOCK);
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    size_t sent = 0;
+    int64_t end = yv_now_ms() + 20000;
+    while (yv_chan_fd(chan(f)) >= 0 && yv_now_ms() < end) { /* one endless line */
+        ssize_t w = write(f->srv, chunk, sizeof chunk);
+        if (w > 0) sent += (size_t)w;
+        pump(f, 1);
+    }
+    assert_true(sent > YV_QMP_LINE_MAX);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_UNRESPONSIVE);
+    assert_non_null(strstr(yv_chan_why(chan(f)), "longer than"));
+    assert_int_equal(strncmp(yv_chan_why(chan(f)), "QMP: a message", 14), 0); /* no "QMP: QMP:" */
+}
+
+static void test_silent_greeting_is_unresponsive(void **state)
+{
+    fixture *f = *state;
+    connect_pair(f, 100);
+    int64_t t0 = yv_now_ms();
+    pump(f, 2000);
+    assert_true(yv_now_ms() - t0 >= 100);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_CLOSED);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_UNRESPONSIVE);
+    assert_string_equal(yv_chan_why(chan(f)), "QMP did not answer within 100 ms");
+}
+
+/* Idle (READY) a channel never times out: events may take any time. A request's silence does. */
+static void test_silent_reply_is_unresponsive(void **state)
+{
+    fixture *f = *state;
+    connect_pair(f, 300);
+    handshake(f);
+    pump(f, 400);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_READY);
+    json_int_t id = request(f, "query-status", 80);
+    assert_int_equal(srv_expect(f, "query-status"), id);
+    pump(f, 2000);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_UNRESPONSIVE);
+    assert_string_equal(yv_chan_why(chan(f)), "QMP did not answer within 80 ms");
+    assert_int_equal(f->rec.replies, 0);
+}
+
+static void test_peer_gone(void **state)
+{
+    fixture *f = *state;
+    connect_pair(f, 2000);
+    handshake(f);
+    close(f->srv);
+    f->srv = -1;
+    pump(f, 100);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_GONE);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_CLOSED);
+    assert_int_equal(request(f, "query-status", 100), -1); /* nothing to ask */
+}
+
+static void test_one_request_at_a_time(void **state)
+{
+    fixture *f = *state;
+    connect_pair(f, 2000);
+    handshake(f);
+    json_int_t id = request(f, "query-status", 2000);
+    assert_true(id > 0);
+    assert_true(yv_chan_outstanding(chan(f)));
+    assert_int_equal(request(f, "query-status", 2000), -1); /* busy: one outstanding */
+    assert_int_equal(srv_expect(f, "query-status"), id);
+    srv_reply(f, id, "{\"status\": \"running\"}");
+    pump(f, 30);
+    assert_false(yv_chan_outstanding(chan(f)));
+    json_int_t id2 = request(f, "query-status", 2000);
+    assert_true(id2 > id);
+    assert_int_equal(srv_expect(f, "query-status"), id2);
+}
+
+/* A UNIX listener that never accepts: the connect is queued, the greeting never comes. */
+static char *listen_silent(int *l)
+{
+    char *dir = ut_mkdtemp(), *path = yv_asprintf("%s/chan.sock", dir);
+    *l = ut_unix_listen(path, 4);
+    free(path);
+    return dir;
+}
+
+static void test_another_client_is_busy_not_hung(void **state)
+{
+    fixture *f = *state;
+    int l;
+    yv_err err;
+    char *dir = listen_silent(&l), *path = yv_asprintf("%s/chan.sock", dir);
+    g_busy = true;
+    assert_int_equal(yv_chan_qmp_open(f->q, path, yv_now_ms(), 50, &err), 0);
+    pump(f, 2000);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_BUSY);
+    assert_string_equal(yv_chan_why(chan(f)), "QMP busy: another client is connected");
+    g_busy = false; /* the same silence with no one else there: hung */
+    assert_int_equal(yv_chan_qmp_open(f->q, path, yv_now_ms(), 50, &err), 0);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_OK); /* a new conversation */
+    pump(f, 2000);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_UNRESPONSIVE);
+    close(l);
+    free(path);
+    ut_rmdir(dir);
+}
+
+static void test_open_missing_socket(void **state)
+{
+    fixture *f = *state;
+    yv_err err;
+    char *dir = ut_mkdtemp(), *path = yv_asprintf("%s/none.sock", dir);
+    assert_int_equal(yv_chan_qmp_open(f->q, path, yv_now_ms(), 50, &err), -1);
+    assert_int_equal(err.code, YV_E_VM_NOT_RUNNING);
+    assert_int_equal(yv_chan_state_of(chan(f)), YV_CHAN_CLOSED);
+    assert_int_equal(yv_chan_verdict_of(chan(f)), YV_CHAN_UNRESPONSIVE);
+    assert_non_null(strstr(yv_chan_why(chan(f)), "cannot connect to"));
+    free(path);
+    ut_rmdir(dir);
+}
+
+/* ---- a kind without a greeting (the shape of the guest agent): "<id> text\n" lines ---- */
+
+static int line_input(yv_chan *c, const char *buf, size_t n, yv_err *err)
+{
+    int *answered = yv_chan_impl(c);
+    if (n && buf[0] == '!') return yv_err_set(err, YV_E_IO, "garbage");
+    *answered += yv_chan_replied(c, strtoll(buf, NULL, 10));
+    return 0;
+}
+
+static const yv_chan_kind line_kind = {.name = "LINE", .greets = false, .input = line_input};
+
+static void test_kind_without_greeting(void **state)
+{
+    (void)state;
+    int answered = 0, sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    yv_chan *c = yv_chan_new(&line_kind, &answered, NULL);
+    yv_chan_adopt(c, sv[0], yv_now_ms(), 1000);
+    assert_int_equal(yv_chan_state_of(c), YV_CHAN_READY); /* no greeting to wait for */
+    assert_int_equal(yv_chan_request(c, 7, "7 ping\n", 7, yv_now_ms(), 1000), 0);
+    assert_int_equal(yv_chan_state_of(c), YV_CHAN_WAITING);
+    yv_chan_handle(c, POLLOUT, yv_now_ms());
+    char buf[16] = "";
+    assert_int_equal(read(sv[1], buf, sizeof buf), 7);
+    assert_string_equal(buf, "7 ping\n");
+    assert_int_equal(write(sv[1], "7 pong\n", 7), 7);
+    yv_chan_handle(c, POLLIN, yv_now_ms());
+    assert_int_equal(answered, 1);
+    assert_int_equal(yv_chan_state_of(c), YV_CHAN_READY);
+    assert_int_equal(write(sv[1], "!", 1), 1); /* a broken conversation, no busy probe */
+    yv_chan_handle(c, POLLIN, yv_now_ms());
+    assert_int_equal(yv_chan_verdict_of(c), YV_CHAN_UNRESPONSIVE);
+    assert_string_equal(yv_chan_why(c), "LINE: garbage");
+    yv_chan_free(c);
+    close(sv[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_greeting_split_and_held_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_between_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_reply_is_an_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eof_midline_is_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_line_is_unresponsive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_greeting_is_unresponsive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_reply_is_unresponsive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_request_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_another_client_is_busy_not_hung, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_missing_socket, setup, teardown),
+        cmocka_unit_test(test_kind_without_greeting),
+    };
+    return cmocka_run_group_tests_name("channel", tests, NULL, NULL);
+}
