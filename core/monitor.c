@@ -1,17 +1,15 @@
 #include "monitor.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chan_qmp.h"
 #include "ops.h"
+#include "proc.h"
 #include "root.h"
 #include "storage.h"
 #include "util.h"
@@ -27,13 +25,11 @@ typedef struct {
     bool creating; /* another process is building it (create, a preset's first boot) */
     int pidfd;
     bool pidfd_polled; /* in the last poll set: only then does the pidfd stand for proof of life */
-    int statfd; /* /proc/PID/stat, kept open while running: re-read with pread every second */
+    yv_proc_sampler stat;   /* CPU and uptime, while running */
     yv_chan_qmp_watch *qmp; /* while running: its state, by QMP */
     int64_t next_cpu;
     yv_vnccheck *vnc;
     int64_t next_vnc;
-    unsigned long long cpu_ticks;
-    int64_t cpu_at;
 } entry;
 
 typedef struct {
@@ -50,7 +46,6 @@ struct yv_monitor {
     int64_t next_scan;
     slot *slots;
     size_t nslots;
-    long clk_tck;
     char *qemu_real;  /* resolved once: PATH lookups for every VM every second cost more than all
                          else */
     char **run_names; /* during a rescan: what run/ holds, sorted (NULL: unknown) */
@@ -75,8 +70,8 @@ enum { VNC_OK_MS = 30000 };
 static void entry_stop_watching(entry *e)
 {
     if (e->pidfd >= 0) close(e->pidfd);
-    if (e->statfd >= 0) close(e->statfd);
-    e->pidfd = e->statfd = -1;
+    e->pidfd = -1;
+    yv_proc_sampler_done(&e->stat);
     yv_chan_qmp_watch_free(e->qmp);
     e->qmp = NULL;
     yv_vnccheck_free(e->vnc);
@@ -133,54 +128,9 @@ static void show_qmp_view(entry *e)
     snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", v->status);
 }
 
-/* ---- process facts ---- */
-
-/* CPU ticks and start time (in ticks since boot) from /proc/PID/stat, kept open (opened on first
- * use): one pread a second instead of open, fstat, read and close. */
-static bool read_stat(entry *e, unsigned long long *ticks, unsigned long long *start)
+static void sample_cpu(entry *e, int64_t now)
 {
-    char buf[1024];
-    if (e->statfd < 0) {
-        snprintf(buf, sizeof buf, "/proc/%d/stat", (int)e->pub.pid);
-        e->statfd = open(buf, O_RDONLY | O_CLOEXEC);
-        if (e->statfd < 0) return false;
-    }
-    ssize_t n = pread(e->statfd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return false; /* ESRCH: it is gone; the pidfd tells the rest */
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long long ut, st, sta;
-    /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
-    /* NOLINTNEXTLINE(cert-err34-c): kernel-written numbers, and a short match is rejected below */
-    if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                     "%*d %*d %llu",
-                     &ut, &st, &sta) != 3)
-        return false;
-    *ticks = ut + st;
-    *start = sta;
-    return true;
-}
-
-/* Seconds since boot, as /proc/uptime counts them (CLOCK_BOOTTIME: no system call, no file). */
-static double since_boot(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0) return 0;
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sample_cpu(yv_monitor *m, entry *e, int64_t now)
-{
-    unsigned long long ticks, start;
-    if (!read_stat(e, &ticks, &start)) return;
-    double up = since_boot();
-    e->pub.uptime_s = up > 0 ? (long)(up - (double)start / (double)m->clk_tck) : -1;
-    if (e->cpu_at && now > e->cpu_at)
-        e->pub.cpu = 100.0 * (double)(ticks - e->cpu_ticks) / (double)m->clk_tck /
-                     ((double)(now - e->cpu_at) / 1000.0);
-    e->cpu_ticks = ticks;
-    e->cpu_at = now;
+    yv_proc_sample(&e->stat, now, &e->pub.cpu, &e->pub.uptime_s);
 }
 
 /* ---- liveness ---- */
@@ -192,8 +142,8 @@ static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
     e->pub.detail[0] = '\0';
     e->pub.cpu = -1;
     e->pub.vnc = 0;
-    e->cpu_at = 0;
-    e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    e->pidfd = yv_proc_pidfd_open(pid);
+    yv_proc_sampler_init(&e->stat, pid);
     char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
     char *events = yv_vmstate_eventsfile(m->root, e->pub.name);
     e->qmp = yv_chan_qmp_watch_new(sock, events, m->o.refresh_ms, m->o.qmp_timeout_ms, now);
@@ -201,7 +151,7 @@ static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
     free(events);
     e->next_cpu = next_tick(now, m->o.refresh_ms);
     e->next_vnc = now;
-    sample_cpu(m, e, now);
+    sample_cpu(e, now);
 }
 
 /* A VM that is not running: stopped, or crashed when QEMU left its runtime files behind (cleaned
@@ -295,7 +245,8 @@ static entry *add_entry(yv_monitor *m, const char *name)
     e->pub.name = yv_strdup(name);
     e->pub.cpu = -1;
     e->pub.uptime_s = -1;
-    e->pidfd = e->statfd = -1;
+    e->pidfd = -1;
+    yv_proc_sampler_init(&e->stat, 0);
     m->v = yv_realloc(m->v, (m->n + 1) * sizeof *m->v);
     m->v[m->n++] = e;
     return e;
@@ -422,7 +373,6 @@ yv_monitor *yv_monitor_new(const char *root, const yv_config *cfg, const yv_moni
     if (m->o.rescan_ms <= 0) m->o.rescan_ms = 1000;
     if (m->o.vnc_ms <= 0) m->o.vnc_ms = 5000;
     if (m->o.qmp_timeout_ms <= 0) m->o.qmp_timeout_ms = 1000;
-    m->clk_tck = sysconf(_SC_CLK_TCK);
     rescan(m, yv_now_ms());
     return m;
 }
@@ -507,7 +457,7 @@ static bool run_timers(yv_monitor *m, int64_t now)
         changed |= qmp_step(e, 0, now);
         if (now >= e->next_cpu) {
             e->next_cpu = next_tick(now, m->o.refresh_ms);
-            sample_cpu(m, e, now);
+            sample_cpu(e, now);
         }
         if (e->vnc) changed |= vnc_progress(e, 0);
         else if (now >= e->next_vnc) vnc_start(m, e, now);

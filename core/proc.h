@@ -71,4 +71,19 @@ char *yv_proc_self_dir(void);
  * executable, NULL-terminated, each with one %s that becomes name) that access(mode) allows,
  * canonical (malloc'd); NULL when none does. */
 char *yv_proc_sibling(const char *const *cands, const char *name, int mode);
+
+/* CPU use and uptime of a running process, from /proc/PID/stat kept open (one pread a sample
+ * instead of open, fstat, read and close). Embedded by its user: init (pid 0 = none), done. */
+typedef struct {
+    pid_t pid;
+    int fd;
+    unsigned long long ticks; /* utime + stime at the previous sample */
+    int64_t at;               /* when that was (ms), 0 = no sample yet */
+} yv_proc_sampler;
+
+void yv_proc_sampler_init(yv_proc_sampler *s, pid_t pid);
+void yv_proc_sampler_done(yv_proc_sampler *s);
+/* Samples at now_ms: *cpu = % of one core since the previous sample (left as it was on the first),
+ * *uptime_s = seconds since the process started. False (nothing changed) once it is gone. */
+bool yv_proc_sample(yv_proc_sampler *s, int64_t now_ms, double *cpu, long *uptime_s);
 #endif

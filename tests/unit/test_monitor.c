@@ -12,29 +12,19 @@
 #include "core/qmp.h"
 #include "core/vminfo.h"
 
-typedef struct {
-    char *root;
-    yv_config cfg;
-} fixture;
+typedef ut_root fixture;
 
+/* unit.h's temporary root, with run/ made */
 static int setup(void **state)
 {
-    fixture *f = yv_calloc(1, sizeof *f);
-    yv_err err;
-    f->root = ut_mkdtemp();
-    if (yv_config_load_string(&f->cfg, "t", "", f->root, &err) < 0) return -1;
-    ut_mkdir(f->root, "run");
-    *state = f;
+    if (ut_setup_root(state) < 0) return -1;
+    ut_mkdir(((fixture *)*state)->root, "run");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    yv_config_done(&f->cfg);
-    ut_rmdir(f->root);
-    free(f);
-    return 0;
+    return ut_teardown_root(state);
 }
 
 static void add_vm(fixture *f, const char *name)

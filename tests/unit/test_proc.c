@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/wait.h>
 
 #include "core/proc.h"
@@ -384,6 +385,38 @@ static void test_sibling(void **state)
     free(dir);
 }
 
+/* CPU and uptime of a real child that spins: a share of a core once two samples exist, an uptime
+ * counted from its start, and nothing (false, values kept) once it is gone. */
+static void test_sampler(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        for (;;) {
+        }
+    yv_proc_sampler s;
+    yv_proc_sampler_init(&s, pid);
+    double cpu = -1;
+    long up = -1;
+    assert_true(yv_proc_sample(&s, yv_now_ms(), &cpu, &up));
+    assert_true(cpu == -1); /* one sample says nothing about CPU */
+    assert_true(up >= 0 && up <= 5);
+    int64_t t0 = yv_now_ms();
+    while (yv_now_ms() - t0 < 300) poll(NULL, 0, 50);
+    assert_true(yv_proc_sample(&s, yv_now_ms(), &cpu, &up));
+    assert_true(cpu > 0 && cpu <= 101); /* it ran, on at most one core */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    double before = cpu;
+    assert_false(yv_proc_sample(&s, yv_now_ms(), &cpu, &up));
+    assert_true(cpu == before);
+    yv_proc_sampler_done(&s);
+    assert_int_equal(s.fd, -1);
+    yv_proc_sampler_init(&s, 0); /* no process: no sample */
+    assert_false(yv_proc_sample(&s, yv_now_ms(), &cpu, &up));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_parse_pid),
         cmocka_unit_test_setup_teardown(test_pidfile, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_self),
+        cmocka_unit_test(test_sampler),
         cmocka_unit_test_setup_teardown(test_launch, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
