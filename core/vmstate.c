@@ -248,6 +248,7 @@ static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmsta
     if (yv_qmp_connect(q, sock, &e) < 0 || yv_qmp_greet(q, deadline, &e) < 0) {
         if (yv_vmstate_qmp_busy(sock, yv_qmp_fd(q))) {
             st->state = YV_STATE_RUNNING;
+            st->qmp_busy = true;
             snprintf(st->detail, sizeof st->detail, "QMP busy: another client is connected");
         } else {
             st->state = YV_STATE_UNRESPONSIVE;

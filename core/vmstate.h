@@ -28,6 +28,7 @@ typedef struct {
     yv_state state;
     pid_t pid;        /* the live QEMU, else 0 */
     char detail[256]; /* why: "internal-error", "QMP busy: another client is connected", … */
+    bool qmp_busy;    /* running by its process, but QMP could not say more (another client) */
 } yv_vmstate;
 
 /* Runtime paths of a VM (malloc'd): run/<vm>.pid, run/<vm>.sock, run/<vm>.events, run/<vm>.crashed.

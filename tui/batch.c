@@ -411,10 +411,11 @@ static int cmd_list(yv_batch *b, const yv_cmd *c, const yv_args *a)
 static int wait_state(yv_batch *b, const yv_cmd *c, const yv_args *a, const char *name)
 {
     const char *want = yv_cmdtab_get(c, a, "wait");
-    long timeout = 60;
+    long timeout;
     yv_state st;
     if (!want) return 0;
-    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout) < 0 ||
+    if (parse_long_opt(b, "timeout", yv_cmdtab_get_or_default(c, a, "timeout"), 0, 86400,
+                       &timeout) < 0 ||
         yv_vmwait_parse_state(want, &st, &b->err) < 0)
         return -1;
     return yv_vmwait(b->root, &b->cfg, name, st, timeout * 1000, NULL, &b->err);
@@ -566,8 +567,9 @@ static const yv_opt status_opts[] = {
     {.lng = "wait",
      .shrt = 'w',
      .arg = "STATE",
+     .kind = YV_ARG_STATE,
      .needs = "name",
-     .help = "first wait until the VM is in STATE (running, stopped, paused, crashed, ...)"},
+     .help = "first wait until the VM is in STATE"},
     {.lng = "timeout",
      .shrt = 't',
      .arg = "S",

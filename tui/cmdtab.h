@@ -20,6 +20,7 @@ typedef enum {
     YV_ARG_DIR,    /* a folder */
     YV_ARG_BRIDGE, /* a bridge of the host */
     YV_ARG_IFACE,  /* a network interface of the host */
+    YV_ARG_STATE,  /* a VM state as status shows it */
 } yv_argkind;
 
 enum {

@@ -11,6 +11,7 @@
 #include "core/lifecycle.h"
 #include "core/root.h"
 #include "core/valid.h"
+#include "core/vmwait.h"
 
 static const char *const exit_codes[][2] = {
     {"0", "success"},
@@ -75,6 +76,8 @@ static const struct {
     [YV_ARG_DIR] = {"dir", "a folder"},
     [YV_ARG_BRIDGE] = {"bridge", "a bridge of the host"},
     [YV_ARG_IFACE] = {"iface", "a network interface of the host"},
+    [YV_ARG_STATE] = {"state",
+                      "a state as status shows it (stopped, running, paused, crashed, ...)"},
 };
 
 static void man_opt(FILE *out, const yv_opt *o)
@@ -390,6 +393,8 @@ int yv_docs_complete(FILE *out, const char *root_opt, const char *kind)
         char *theme = yv_app_theme_path("default"), *slash = theme ? strrchr(theme, '/') : NULL;
         if (slash) *slash = '\0', print_names(out, theme, ".theme", NULL, valid_name);
         free(theme);
+    } else if (!strcmp(kind, "state")) {
+        yv_vmwait_states(out);
     } else if (!strcmp(kind, "bridge") || !strcmp(kind, "iface")) {
         print_names(out, "/sys/class/net", "", kind[0] == 'b' ? "bridge" : NULL, valid_ifname);
     } else {

@@ -63,7 +63,8 @@ int main(int argc, char **argv)
         .root = opt(val, "root"), .file = opt(val, "file"), .json = opt(val, "json")};
     const char *kind = opt(val, "complete"), *refresh = opt(val, "refresh");
     if (kind && yv_docs_complete(stdout, bo.root, kind) < 0)
-        return usage_error("--complete '%s': give vm, image, preset, theme, bridge or iface", kind);
+        return usage_error("--complete '%s': give vm, image, preset, theme, bridge, iface or state",
+                           kind);
     if (kind) return 0;
     if (opt(val, "paths")) return yv_docs_paths(stdout, bo.root);
     if (!opt(val, "batch")) {

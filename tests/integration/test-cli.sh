@@ -196,6 +196,10 @@ test_bash_completion_offers_the_names_of_the_root()
     assert_eq "--dry-run" "$(complete_line "$script" "$YAVE_TEST_BIN" --batch run --d)" "run's options"
     assert_eq shutdown "$(complete_line "$script" "$YAVE_TEST_BIN" --batch --root "$root" shut)" "commands"
     assert_eq "" "$(complete_line "$script" "$YAVE_TEST_BIN" --batch create --memory '')" "a number"
+    assert_eq running \
+        "$(complete_line "$script" "$YAVE_TEST_BIN" --batch status -n x --wait ru)" "a state"
+    assert_eq "$(printf 'shutting-down\nstarting\nstopped')" \
+        "$(complete_line "$script" "$YAVE_TEST_BIN" --batch status -n x -w s)" "states by -w"
 }
 
 test_complete_helper_is_hidden_and_read_only()

@@ -173,6 +173,10 @@ test_status_wait_for_a_state()
     start_vm "$root" w1 pid
     wait "$w" || fail "status --wait running: exit $?, $(cat "$t/err")"
     assert_eq running "$(jv 'd["state"]' "$(cat "$t/run.json")")" "the state status --wait shows"
+    # another client holds QMP: the process runs, but paused or not is not proven: no answer
+    hold_qmp "$root/run/w1.sock" 60
+    expect_exit 6 yv "$root" status --name w1 --wait running --timeout 1
+    assert_eq "yave-tui: status: w1: its state is not known (QMP busy: another client is connected) after 1 s (waited for running)" "$ERR"
     # …and when its QEMU is killed: crashed
     yv "$root" --json status --name w1 --wait crashed --timeout 120 >"$t/crash.json" 2>"$t/err" &
     w=$!
