@@ -12,7 +12,8 @@
 
 #include "util.h"
 
-/* A byte queue whose contents are wiped when dropped: passwords (QMP set_password) pass here. */
+/* A byte queue whose contents are wiped when dropped or moved: what a kind sends may be a secret
+ * (a password a guest agent or a console is given), and realloc would free old copies unwiped. */
 typedef struct {
     char *b;
     size_t len, off;
@@ -36,8 +37,12 @@ struct yv_chan {
 
 static void bytes_add(bytes *q, const char *buf, size_t n)
 {
-    q->b = yv_realloc(q->b, q->len + n + 1);
-    memcpy(q->b + q->len, buf, n);
+    char *b = yv_malloc(q->len + n + 1);
+    if (q->len) memcpy(b, q->b, q->len);
+    memcpy(b + q->len, buf, n);
+    if (q->b) explicit_bzero(q->b, q->len);
+    free(q->b);
+    q->b = b;
     q->len += n;
 }
 

@@ -211,17 +211,23 @@ static int reap(pid_t pid, const char *path, const char *tool, const char *tail,
     return status_error(status, path, t, err);
 }
 
+/* The program's path, or NULL with TOOL_FAILED saying how to get it. */
+static char *which_or_err(const char *prog, yv_err *err)
+{
+    char *path = yv_proc_which(prog);
+    if (!path)
+        yv_err_set(err, YV_E_TOOL_FAILED,
+                   "%s: program not found (install it or set its path in config.yaml)", prog);
+    return path;
+}
+
 int yv_proc_run_output(char *const argv[], char *const envp[], volatile sig_atomic_t *cancel,
                        char **out, yv_err *err)
 {
     static char *const min_env[] = {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-    char *path = yv_proc_which(argv[0]);
-    if (!path)
-        return yv_err_set(err, YV_E_TOOL_FAILED,
-                          "%s: program not found (install it or set its path "
-                          "in config.yaml)",
-                          argv[0]);
+    char *path = which_or_err(argv[0], err);
+    if (!path) return -1;
     int ep[2], op[2] = {-1, -1};
     if (pipe2(ep, O_CLOEXEC) < 0 || (out && pipe2(op, O_CLOEXEC) < 0)) {
         free(path);
@@ -366,12 +372,8 @@ bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
 
 int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err)
 {
-    char *path = yv_proc_which(argv[0]);
-    if (!path)
-        return yv_err_set(err, YV_E_TOOL_FAILED,
-                          "%s: program not found (install it or set its "
-                          "path in config.yaml)",
-                          argv[0]);
+    char *path = which_or_err(argv[0], err);
+    if (!path) return -1;
     int logfd = yv_root_open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (logfd < 0) {
         free(path);

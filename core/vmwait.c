@@ -63,17 +63,15 @@ static int current(const char *root, const yv_config *cfg, const char *name, yv_
     return 0;
 }
 
-/* Sleeps up to ms, waking at once when the QEMU pid exits (watched through a pidfd). */
-static void pause_for(pid_t pid, int ms)
+/* Sleeps up to ms, waking at once when the QEMU pid exits (watched through a pidfd) or the peer
+ * of hangup_fd hangs up. False when it did. */
+static bool pause_for(pid_t pid, int hangup_fd, int ms)
 {
-    int fd = pid > 0 ? yv_proc_pidfd_open(pid) : -1;
-    if (fd < 0) {
-        poll(NULL, 0, ms);
-        return;
-    }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    poll(&p, 1, ms);
-    close(fd);
+    struct pollfd p[2] = {{.fd = hangup_fd, .events = POLLRDHUP},
+                          {.fd = pid > 0 ? yv_proc_pidfd_open(pid) : -1, .events = POLLIN}};
+    poll(p, 2, ms); /* negative descriptors are ignored */
+    if (p[1].fd >= 0) close(p[1].fd);
+    return !(p[0].revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static int timed_out(const char *name, const yv_vmstate *st, yv_state want, long timeout_ms,
@@ -89,7 +87,7 @@ static int timed_out(const char *name, const yv_vmstate *st, yv_state want, long
 }
 
 int yv_vmwait(const char *root, const yv_config *cfg, const char *name, yv_state want,
-              long timeout_ms, volatile sig_atomic_t *cancel, yv_err *err)
+              long timeout_ms, volatile sig_atomic_t *cancel, int hangup_fd, yv_err *err)
 {
     int64_t deadline = yv_now_ms() + timeout_ms;
     for (;;) {
@@ -100,6 +98,7 @@ int yv_vmwait(const char *root, const yv_config *cfg, const char *name, yv_state
         int64_t left = deadline - yv_now_ms();
         if (left <= 0) return timed_out(name, &st, want, timeout_ms, err);
         int period = st.pid > 0 && needs_qmp(want) ? QMP_POLL_MS : POLL_MS;
-        pause_for(st.pid, left < period ? (int)left : period);
+        if (!pause_for(st.pid, hangup_fd, left < period ? (int)left : period))
+            return yv_err_set(err, YV_E_FAIL, "the client went away");
     }
 }

@@ -20,8 +20,9 @@ void yv_vmwait_states(FILE *out);
 /* Returns 0 as soon as VM `name` is proven in state `want` (a running VM whose QMP another client
  * holds proves only that it runs: the wait goes on). VM_NOT_FOUND when it does not exist (or is
  * deleted meanwhile); TIMEOUT after timeout_ms, saying which state it is still in; FAIL
- * ("interrupted") once *cancel is set (NULL: never). */
+ * ("interrupted") once *cancel is set (NULL: never), or when the peer of hangup_fd (a web client
+ * that asked for the wait; -1: none) hangs up. */
 int yv_vmwait(const char *root, const yv_config *cfg, const char *name, yv_state want,
-              long timeout_ms, volatile sig_atomic_t *cancel, yv_err *err);
+              long timeout_ms, volatile sig_atomic_t *cancel, int hangup_fd, yv_err *err);
 
 #endif

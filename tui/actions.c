@@ -198,6 +198,24 @@ int yv_actions_expand(const char *tmpl, const yv_action_subst *s, char *buf, siz
     return 0;
 }
 
+int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, bool any_running,
+                        yv_action_question *q)
+{
+    size_t k = 0;
+    q->names[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(q->names + k, sizeof q->names - k, "%s%s", i ? ", " : "", vms[i]);
+        if (w < 0 || (size_t)w >= sizeof q->names - k) return -1;
+        k += (size_t)w;
+    }
+    const char *t = any_running && r->confirm_running ? r->confirm_running : r->confirm;
+    if ((n > 1 || !r->confirm_title) && r->confirm_many) t = r->confirm_many;
+    q->title = r->confirm_title ? r->confirm_title : r->label;
+    q->key = r->confirm_key ? r->confirm_key : L'y';
+    yv_action_subst sub = {.vm = q->names};
+    return n > 0 && t ? yv_actions_expand(t, &sub, q->text, sizeof q->text) : -1;
+}
+
 const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, char *buf, size_t n)
 {
     bool live = v->pid > 0, net = v->valid && v->vm.nnets;

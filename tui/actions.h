@@ -87,6 +87,18 @@ const yv_action_row *yv_actions_of(yv_action act);
 /* Expands tmpl into buf. -1 when a {word} is unknown or empty (an argument that cannot be built:
  * no TAP), or when buf is too small. */
 int yv_actions_expand(const char *tmpl, const yv_action_subst *s, char *buf, size_t n);
+/* The question r asks before it acts on the n VMs (n > 1: the marked rows, spec §15): every name
+ * joined by ", " into names, the text into text, its title and confirming key. A row that asks
+ * nothing for one VM asks its confirm_many (key y) for several. -1 when r asks nothing here, or
+ * when the names or the text do not fit: a question never acts on a VM it does not name. */
+typedef struct {
+    char names[512];
+    char text[512];
+    const char *title;
+    wint_t key;
+} yv_action_question;
+int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, bool any_running,
+                        yv_action_question *q);
 /* Why v cannot take r now (expanded into buf), or NULL when it can. */
 const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, char *buf, size_t n);
 /* The substitutions of v (or, v NULL, of a VM known only by name); tap must hold 16 bytes. */

@@ -64,9 +64,10 @@ void yv_form_open(yv_app *a, yv_action kind);
 /* A create's end: the form of job j is freed, or shown again with the error by its field. */
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);
 /* The question of action r about the n VMs vms (their names in its text); yes carries r out on
- * each. any_running: one of them runs (delete asks differently). */
-void yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
-                   bool any_running);
+ * each. any_running: one of them runs (delete asks differently). -1 (the status line says why)
+ * when one question cannot name them all. */
+int yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
+                  bool any_running);
 void yv_dialog_tell(yv_app *a, const char *title, const char *text);
 
 /* jobs */
@@ -75,7 +76,8 @@ void yv_dialog_tell(yv_app *a, const char *title, const char *text);
 yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const *args,
                      const char *secret3, const char *secret4);
 /* Carries out the batch action r on vm: its arguments from the row, the row's status when it
- * starts. Nothing when an argument cannot be built (the network went away meanwhile). */
+ * starts. An error on the status line when an argument cannot be built (the network went away
+ * meanwhile) or the child cannot start. */
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm);
 const yv_job *yv_job_for(const yv_app *a, const char *vm);
 bool yv_job_running(const yv_app *a, yv_action act); /* a job of act is in flight */

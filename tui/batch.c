@@ -418,7 +418,7 @@ static int wait_state(yv_batch *b, const yv_cmd *c, const yv_args *a, const char
                        &timeout) < 0 ||
         yv_vmwait_parse_state(want, &st, &b->err) < 0)
         return -1;
-    return yv_vmwait(b->root, &b->cfg, name, st, timeout * 1000, NULL, &b->err);
+    return yv_vmwait(b->root, &b->cfg, name, st, timeout * 1000, NULL, -1, &b->err);
 }
 
 static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)

@@ -99,10 +99,14 @@ void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
     const char *argv[YV_ACTION_ARGS + 1];
     const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
     yv_action_subst s = yv_actions_subst(vm, v, tap);
-    if (yv_actions_argv(r, &s, v && v->pid > 0, store, argv) < 0) return;
-    yv_job_start(a, r->act, vm, argv, NULL, NULL);
     snprintf(timeout, sizeof timeout, "%ld", a->cfg.shutdown_timeout);
     s.timeout = timeout;
+    if (yv_actions_argv(r, &s, v && v->pid > 0, store, argv) < 0) {
+        /* the VM changed under the question (its network or config went away) */
+        yv_app_status(a, true, "%s %s: not possible now", r->label, vm);
+        return;
+    }
+    if (!yv_job_start(a, r->act, vm, argv, NULL, NULL)) return; /* the status line says why */
     if (r->started && yv_actions_expand(r->started, &s, status, sizeof status) == 0)
         yv_app_status(a, false, "%s", status);
 }

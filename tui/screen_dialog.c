@@ -7,30 +7,23 @@
 
 #include "app.h"
 
-#define ASK_MAX 32 /* the VMs one question may name (marked rows, spec §15) */
+#define ASK_MAX 32 /* the VMs one question may act on (marked rows, spec §15) */
 
 typedef struct {
     yv_dialog d;
     const yv_action_row *row; /* NULL: a notice */
     char vms[ASK_MAX][64];
     int n;
-    char names[256]; /* "a, b, c": for the text and the cancel message */
+    char names[512]; /* "a, b, c": for the cancel message */
 } dialog_st;
 
 typedef struct {
     const yv_action_row *row;
     const char *const *vms;
     int n;
-    bool any_running;
+    const yv_action_question *q;
     const char *title, *text; /* a notice */
 } dialog_arg;
-
-static void join_names(dialog_st *s)
-{
-    size_t k = 0;
-    for (int i = 0; i < s->n && k < sizeof s->names; i++)
-        k += (size_t)snprintf(s->names + k, sizeof s->names - k, "%s%s", i ? ", " : "", s->vms[i]);
-}
 
 static void init(yv_app *a, void *st, const void *arg)
 {
@@ -42,16 +35,9 @@ static void init(yv_app *a, void *st, const void *arg)
         return;
     }
     s->row = g->row;
-    for (int i = 0; i < g->n && i < ASK_MAX; i++)
-        snprintf(s->vms[s->n++], sizeof s->vms[0], "%s", g->vms[i]);
-    join_names(s);
-    char text[256];
-    const char *t =
-        g->any_running && s->row->confirm_running ? s->row->confirm_running : s->row->confirm;
-    yv_action_subst sub = {.vm = s->names};
-    if (yv_actions_expand(t, &sub, text, sizeof text) < 0)
-        snprintf(text, sizeof text, "%s?", s->names);
-    yv_dialog_confirm(&s->d, s->row->confirm_title, text, s->row->confirm_key);
+    for (int i = 0; i < g->n; i++) snprintf(s->vms[s->n++], sizeof s->vms[0], "%s", g->vms[i]);
+    snprintf(s->names, sizeof s->names, "%s", g->q->names);
+    yv_dialog_confirm(&s->d, g->q->title, g->q->text, g->q->key);
 }
 
 static void draw(yv_app *a, void *st)
@@ -93,10 +79,16 @@ static void open_dialog(yv_app *a, const dialog_arg *g)
     yv_screen_push(&a->screens, &yv_dialog_screen, g);
 }
 
-void yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
-                   bool any_running)
+int yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
+                  bool any_running)
 {
-    open_dialog(a, &(dialog_arg){.row = r, .vms = vms, .n = n, .any_running = any_running});
+    yv_action_question q;
+    if (n > ASK_MAX || yv_actions_question(r, vms, n, any_running, &q) < 0) {
+        yv_app_status(a, true, "%s: too many VMs to name in one question: mark fewer", r->label);
+        return -1;
+    }
+    open_dialog(a, &(dialog_arg){.row = r, .vms = vms, .n = n, .q = &q});
+    return 0;
 }
 
 void yv_dialog_tell(yv_app *a, const char *title, const char *text)

@@ -90,7 +90,8 @@ static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char 
 }
 
 /* GET /v1/vms/{vm}/wait?state=S&timeout=SECONDS: the VM's status once it is in state S (batch's
- * status --wait). The timeout is bounded: a request holds one of the server's threads. */
+ * status --wait). A wait holds one of the server's threads: its timeout is bounded, so is the
+ * number of waits at once, and a client that hangs up ends its wait. */
 static enum MHD_Result wait_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
 {
     const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
@@ -101,10 +102,17 @@ static enum MHD_Result wait_vm(yv_api *api, struct MHD_Connection *c, const char
     if (!state) return send_error(c, 400, "state is required (?state=running)");
     if (tmo && yv_parse_long(tmo, 0, 600, &timeout_s) < 0)
         return send_error(c, 400, "timeout must be 0 to 600 seconds");
-    if (yv_vmwait_parse_state(state, &want, &e) < 0 ||
-        yv_vmwait(api->root, &api->cfg, name, want, timeout_s * 1000, &api->cancel, &e) < 0)
-        return send_err(c, &e);
-    return get_vm(api, c, name, rq);
+    if (yv_vmwait_parse_state(state, &want, &e) < 0) return send_err(c, &e);
+    if (__atomic_add_fetch(&api->waits, 1, __ATOMIC_SEQ_CST) > YV_API_WAIT_MAX) {
+        __atomic_sub_fetch(&api->waits, 1, __ATOMIC_SEQ_CST);
+        return send_error(c, 503, "too many waits in flight: try again later");
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int rc = yv_vmwait(api->root, &api->cfg, name, want, timeout_s * 1000, &api->cancel,
+                       ci ? ci->connect_fd : -1, &e); /* a client that hangs up ends it */
+    __atomic_sub_fetch(&api->waits, 1, __ATOMIC_SEQ_CST);
+    return rc < 0 ? send_err(c, &e) : get_vm(api, c, name, rq);
 }
 
 static bool vm_exists(yv_api *api, const char *name, yv_err *e)

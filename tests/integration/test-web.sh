@@ -1065,6 +1065,39 @@ test_stop_cancels_a_create_in_flight()
 }
 
 # Last (tests run in name order): every response kept by every test above.
+# A wait holds a server thread: at most 16 at once (503 beyond), and a client that hangs up ends
+# its wait and frees its place.
+test_waits_are_bounded_and_end_with_their_client()
+{
+    local root i pids=() ok=
+    web_root root
+    mkvm "$root" w1 "$VNC_PW1"
+    start_web "$root"
+    for i in $(seq 16); do
+        curl -sS -k --max-time 120 -K "$G/cred.in" -o /dev/null \
+            "$URL/v1/vms/w1/wait?state=running&timeout=120" 2>/dev/null &
+        pids+=($!)
+    done
+    at_exit kill "${pids[@]}"
+    for _ in $(seq 100); do # until all 16 are in (the 17th is refused)
+        req GET '/v1/vms/w1/wait?state=running&timeout=0'
+        [ "$HTTP" = 503 ] && break
+        sleep 0.1
+    done
+    expect_error 503 GET '/v1/vms/w1/wait?state=running&timeout=0'
+    assert_contains "$BODY" "too many waits in flight"
+    kill "${pids[@]}"
+    wait "${pids[@]}" 2>/dev/null
+    for _ in $(seq 100); do # the hang-ups free the places (not the 120 s timeouts)
+        req GET '/v1/vms/w1/wait?state=running&timeout=0'
+        [ "$HTTP" = 504 ] && ok=1 && break
+        sleep 0.1
+    done
+    [ -n "$ok" ] || fail "the waits of clients that hung up still hold their places: $HTTP"
+    expect_http 200 GET '/v1/vms/w1/wait?state=stopped'
+    stop_web
+}
+
 test_zz_no_password_in_any_response()
 {
     local n s hits

@@ -85,6 +85,35 @@ static void test_many_rows_ask_once_for_all(void **state)
                 yv_actions_of(ACT_FORCE)->many && yv_actions_of(ACT_DELETE)->many);
 }
 
+/* The question names every VM it acts on: one VM gets the row's question, several the many one
+ * (key y for a row that asks nothing for one), and names that do not fit refuse the question. */
+static void test_questions_name_every_vm(void **state)
+{
+    (void)state;
+    yv_action_question q;
+    const char *two[] = {"web1", "db1"};
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_RUN), two, 2, false, &q), 0);
+    assert_string_equal(q.text, "Start web1, db1?");
+    assert_string_equal(q.title, "Run");
+    assert_true(q.key == L'y');
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_FORCE), two, 1, true, &q), 0);
+    assert_string_equal(q.names, "web1");
+    assert_string_equal(q.title, "Force stop");
+    assert_non_null(strstr(q.text, "Stop web1 now?"));
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), two, 2, true, &q), 0);
+    assert_non_null(strstr(q.text, "Delete web1, db1? It is RUNNING")); /* names both, warns */
+    /* too many names for one question: refused, never cut short */
+    const char *many[40];
+    char store[40][64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(store[i], sizeof store[i], "a-rather-long-virtual-machine-name-%02d", i);
+        many[i] = store[i];
+    }
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), many, 40, false, &q), -1);
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_HELP), two, 1, false, &q), -1);
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_RUN), two, 0, false, &q), -1);
+}
+
 static void assert_argv(const yv_action_row *r, const yv_action_subst *s, bool running,
                         const char *const *want)
 {
@@ -183,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_every_row_has_one_key_of_its_own),
         cmocka_unit_test(test_destructive_rows_ask_behind_upper_case_keys),
         cmocka_unit_test(test_many_rows_ask_once_for_all),
+        cmocka_unit_test(test_questions_name_every_vm),
         cmocka_unit_test(test_batch_arguments_of_each_row),
         cmocka_unit_test(test_templates_expand),
         cmocka_unit_test(test_refusals_follow_the_need),

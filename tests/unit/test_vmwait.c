@@ -49,25 +49,36 @@ static void test_wait(void **state)
     write_stopped_vm(f->root, "w1");
     /* already there: at once */
     int64_t t0 = yv_now_ms();
-    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_STOPPED, 5000, NULL, &e), 0);
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_STOPPED, 5000, NULL, -1, &e), 0);
     assert_true(yv_now_ms() - t0 < 4000); /* a bound on a hang, not a timing claim */
     /* never: TIMEOUT naming the state it is in */
-    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_RUNNING, 300, NULL, &e), -1);
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_RUNNING, 300, NULL, -1, &e), -1);
     assert_int_equal(e.code, YV_E_TIMEOUT);
     assert_string_equal(e.msg, "w1 is still stopped after 1 s (waited for running)");
     /* the caller's cancel flag ends it long before the timeout */
     volatile sig_atomic_t cancel = 1;
-    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_RUNNING, 600000, &cancel, &e), -1);
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_RUNNING, 600000, &cancel, -1, &e),
+                     -1);
     assert_int_equal(e.code, YV_E_FAIL);
     assert_string_equal(e.msg, "interrupted");
+    /* the client that asked hangs up: the wait ends at once */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    close(sv[1]);
+    t0 = yv_now_ms();
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_RUNNING, 600000, NULL, sv[0], &e),
+                     -1);
+    assert_true(yv_now_ms() - t0 < 60000); /* a bound on a hang */
+    assert_string_equal(e.msg, "the client went away");
+    close(sv[0]);
     /* a VM that does not exist, or an invalid name */
-    assert_int_equal(yv_vmwait(f->root, &f->cfg, "nosuch", YV_STATE_STOPPED, 0, NULL, &e), -1);
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "nosuch", YV_STATE_STOPPED, 0, NULL, -1, &e), -1);
     assert_int_equal(e.code, YV_E_VM_NOT_FOUND);
-    assert_int_equal(yv_vmwait(f->root, &f->cfg, "../x", YV_STATE_STOPPED, 0, NULL, &e), -1);
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "../x", YV_STATE_STOPPED, 0, NULL, -1, &e), -1);
     assert_int_equal(e.code, YV_E_INVALID_NAME);
     /* a broken config is the state "invalid", which can be waited for */
     ut_write(f->root, "w1.vm/config.yaml", "name: [\n");
-    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_INVALID, 0, NULL, &e), 0);
+    assert_int_equal(yv_vmwait(f->root, &f->cfg, "w1", YV_STATE_INVALID, 0, NULL, -1, &e), 0);
 }
 
 int main(void)
