@@ -411,7 +411,7 @@ static int cmd_list(yv_batch *b, const yv_cmd *c, const yv_args *a)
 static int wait_state(yv_batch *b, const yv_cmd *c, const yv_args *a, const char *name)
 {
     const char *want = yv_cmdtab_get(c, a, "wait");
-    long timeout;
+    long timeout = 0; /* set from the row's default when not given */
     yv_state st;
     if (!want) return 0;
     if (parse_long_opt(b, "timeout", yv_cmdtab_get_or_default(c, a, "timeout"), 0, 86400,
