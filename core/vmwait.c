@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "root.h"
 #include "util.h"
 #include "vmstate.h"
 

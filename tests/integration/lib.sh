@@ -481,6 +481,16 @@ vm_config_value()
     sed -n "s/^ *$3: *//p" "$1/$2.vm/config.yaml" | head -1 | sed "s/^'\(.*\)'\$/\1/; s/''/'/g"
 }
 
+# display_of ROOT VM: the VM's VNC display number (from config.yaml).
+display_of()
+{
+    local d
+    d=$(vm_config_value "$1" "$2" display)
+    d=${d#:}
+    [[ "$d" =~ ^[0-9]+$ ]] || fail "no VNC display in $2's config.yaml"
+    echo "$d"
+}
+
 # img_info PATH EXPR: evaluates EXPR on `qemu-img info --output=json PATH` (see jv).
 img_info()
 {

@@ -76,16 +76,6 @@ assert_no_qemu()
     [ -z "$q" ] || fail "QEMU still running: pid $q"
 }
 
-# display_of ROOT VM: the VM's VNC display number (from config.yaml).
-display_of()
-{
-    local d
-    d=$(vm_config_value "$1" "$2" display)
-    d=${d#:}
-    [[ "$d" =~ ^[0-9]+$ ]] || fail "no VNC display in $2's config.yaml"
-    echo "$d"
-}
-
 # vnc_login HOST PORT PASSWORD: runs vncauth (sets OUT/ERR/RC like run_cmd).
 vnc_login()
 {

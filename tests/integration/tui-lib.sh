@@ -55,15 +55,6 @@ start_vm()
     printf -v "$3" '%s' "$__sv_p"
 }
 
-display_of()
-{
-    local d
-    d=$(vm_config_value "$1" "$2" display)
-    d=${d#:}
-    [[ "$d" =~ ^[0-9]+$ ]] || fail "no VNC display in $2's config.yaml"
-    echo "$d"
-}
-
 # ---- the terminal ----
 
 TM_SOCK=
