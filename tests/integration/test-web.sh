@@ -1069,26 +1069,32 @@ test_stop_cancels_a_create_in_flight()
 # its wait and frees its place.
 test_waits_are_bounded_and_end_with_their_client()
 {
-    local root i pids=() ok=
+    local root i t pids=() ok='' why
     web_root root
+    mktmp_into t
     mkvm "$root" w1 "$VNC_PW1"
     start_web "$root"
     for i in $(seq 16); do
-        curl -sS -k --max-time 120 -K "$G/cred.in" -o /dev/null \
-            "$URL/v1/vms/w1/wait?state=running&timeout=120" 2>/dev/null &
+        curl -sS -k --max-time 120 -K "$G/cred.in" -o "$t/body.$i" -w '%{http_code}' \
+            "$URL/v1/vms/w1/wait?state=running&timeout=120" >"$t/code.$i" 2>"$t/err.$i" &
         pids+=($!)
     done
     at_exit kill "${pids[@]}"
-    for _ in $(seq 100); do # until all 16 are in (the 17th is refused)
+    for _ in $(seq 300); do # until all 16 are in (the 17th is refused); 30 s bound a hang
         req GET '/v1/vms/w1/wait?state=running&timeout=0'
         [ "$HTTP" = 503 ] && break
         sleep 0.1
     done
-    expect_error 503 GET '/v1/vms/w1/wait?state=running&timeout=0'
+    if [ "$HTTP" != 503 ]; then # which waits ended, and how
+        why=$(for i in $(seq 16); do [ -s "$t/code.$i" ] &&
+            echo "wait $i ended: $(cat "$t/code.$i") $(cat "$t/body.$i") $(cat "$t/err.$i")"; done)
+        fail "the 17th wait was not refused: HTTP $HTTP; ${why:-all 16 still in flight}"
+    fi
+    assert_error_body 503
     assert_contains "$BODY" "too many waits in flight"
     kill "${pids[@]}"
     wait "${pids[@]}" 2>/dev/null
-    for _ in $(seq 100); do # the hang-ups free the places (not the 120 s timeouts)
+    for _ in $(seq 300); do # the hang-ups free the places (not the 120 s timeouts)
         req GET '/v1/vms/w1/wait?state=running&timeout=0'
         [ "$HTTP" = 504 ] && ok=1 && break
         sleep 0.1
