@@ -1,10 +1,12 @@
 #include "firewall.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <nftables/libnftables.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,20 +41,66 @@ void yv_firewall_chain(const char *ifname, char out[40])
         n += (size_t)snprintf(out + n, 40 - n, "%02x", (unsigned char)*p);
 }
 
-static struct nft_ctx *ctx_new(void)
+/* libnftables is loaded on first use, not linked: it pulls libnftnl, libmnl, libxtables and libgmp,
+ * whose mapping and relocation cost every batch command about 1 ms (issue 16), and only the
+ * commands that touch a TAP's rules need it. The pointers keep the header's types, so a changed
+ * prototype still fails the build. */
+#define NFT_FUNCS(X)                                                                               \
+    X(nft_ctx_new)                                                                                 \
+    X(nft_ctx_free)                                                                                \
+    X(nft_ctx_buffer_output)                                                                       \
+    X(nft_ctx_buffer_error)                                                                        \
+    X(nft_ctx_get_output_buffer)                                                                   \
+    X(nft_ctx_get_error_buffer)                                                                    \
+    X(nft_ctx_output_set_flags)                                                                    \
+    X(nft_run_cmd_from_buffer)
+
+#define NFT_SONAME "libnftables.so.1"
+#define NFT_PTR(f) __typeof__(f) *f;
+static struct {
+    NFT_FUNCS(NFT_PTR)
+    char error[256]; /* why it could not be loaded; empty when loaded */
+} nft_lib;
+#undef NFT_PTR
+
+static void nft_load_once(void)
 {
-    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!nft) return NULL;
-    nft_ctx_buffer_output(nft);
-    nft_ctx_buffer_error(nft);
+    void *h = dlopen(NFT_SONAME, RTLD_NOW | RTLD_LOCAL);
+    const char *missing = NULL;
+#define NFT_SYM(f)                                                                                 \
+    if (h && !missing && !(nft_lib.f = (__typeof__(f) *)dlsym(h, #f))) missing = #f;
+    NFT_FUNCS(NFT_SYM)
+#undef NFT_SYM
+    if (!h)
+        snprintf(nft_lib.error, sizeof nft_lib.error, "cannot load %s: %s", NFT_SONAME, dlerror());
+    else if (missing)
+        snprintf(nft_lib.error, sizeof nft_lib.error, "%s has no %s", NFT_SONAME, missing);
+}
+
+/* A context of the loaded library; NULL with err set when it cannot be had. */
+static struct nft_ctx *ctx_new(yv_err *err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT; /* yave-web's threads may get here together */
+    pthread_once(&once, nft_load_once);
+    if (nft_lib.error[0]) {
+        yv_err_set(err, YV_E_FAIL, "nftables: %s", nft_lib.error);
+        return NULL;
+    }
+    struct nft_ctx *nft = nft_lib.nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!nft) {
+        yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
+        return NULL;
+    }
+    nft_lib.nft_ctx_buffer_output(nft);
+    nft_lib.nft_ctx_buffer_error(nft);
     return nft;
 }
 
 /* Runs one buffer (one kernel transaction). */
 static int run_nft(struct nft_ctx *nft, const char *text, const char *what, yv_err *err)
 {
-    if (nft_run_cmd_from_buffer(nft, text) == 0) return 0;
-    const char *e = nft_ctx_get_error_buffer(nft);
+    if (nft_lib.nft_run_cmd_from_buffer(nft, text) == 0) return 0;
+    const char *e = nft_lib.nft_ctx_get_error_buffer(nft);
     char first[256] = "";
     if (e) snprintf(first, sizeof first, "%.*s", (int)strcspn(e, "\n"), e);
     bool perm = strstr(e ? e : "", "Operation not permitted") != NULL;
@@ -74,8 +122,8 @@ int yv_firewall_up(const char *vm, const char *ifname, const char *mac, yv_err *
     char chain[40], *text;
     if (check_args(ifname, mac, err) < 0 || yv_valid_name(vm, err) < 0) return -1;
     yv_firewall_chain(ifname, chain);
-    struct nft_ctx *nft = ctx_new();
-    if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
+    struct nft_ctx *nft = ctx_new(err);
+    if (!nft) return -1;
     /* The dispatch rule is flushed and re-added in the same transaction, so it exists exactly once
      * however often this runs. */
     text =
@@ -92,7 +140,7 @@ int yv_firewall_up(const char *vm, const char *ifname, const char *mac, yv_err *
                     chain, chain, chain, mac, vm, ifname, chain);
     int rc = run_nft(nft, text, "installing the rules", err);
     free(text);
-    nft_ctx_free(nft);
+    nft_lib.nft_ctx_free(nft);
     return rc;
 }
 
@@ -101,10 +149,10 @@ int yv_firewall_down(const char *ifname, yv_err *err)
     char chain[40], *text;
     if (check_args(ifname, NULL, err) < 0) return -1;
     yv_firewall_chain(ifname, chain);
-    struct nft_ctx *nft = ctx_new();
-    if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
+    struct nft_ctx *nft = ctx_new(err);
+    if (!nft) return -1;
     text = yv_asprintf("list chain " TABLE " %s", chain);
-    bool present = nft_run_cmd_from_buffer(nft, text) == 0;
+    bool present = nft_lib.nft_run_cmd_from_buffer(nft, text) == 0;
     free(text);
     int rc = 0;
     if (present) {
@@ -117,7 +165,7 @@ int yv_firewall_down(const char *ifname, yv_err *err)
         rc = run_nft(nft, text, "removing the rules", err);
         free(text);
     }
-    nft_ctx_free(nft);
+    nft_lib.nft_ctx_free(nft);
     return rc;
 }
 
@@ -188,15 +236,15 @@ int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err)
     *ifnames = NULL;
     *n = 0;
     if (vms) *vms = NULL;
-    struct nft_ctx *nft = ctx_new();
-    if (!nft) return yv_err_set(err, YV_E_FAIL, "nftables: cannot create a context");
-    nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
-    if (nft_run_cmd_from_buffer(nft, "list table " TABLE) != 0) {
-        nft_ctx_free(nft);
+    struct nft_ctx *nft = ctx_new(err);
+    if (!nft) return -1;
+    nft_lib.nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+    if (nft_lib.nft_run_cmd_from_buffer(nft, "list table " TABLE) != 0) {
+        nft_lib.nft_ctx_free(nft);
         return 0; /* no table: no rules */
     }
-    json_t *j = json_loads(nft_ctx_get_output_buffer(nft), 0, NULL);
-    nft_ctx_free(nft);
+    json_t *j = json_loads(nft_lib.nft_ctx_get_output_buffer(nft), 0, NULL);
+    nft_lib.nft_ctx_free(nft);
     size_t i;
     json_t *obj;
     json_array_foreach(json_object_get(j, "nftables"), i, obj)

@@ -306,6 +306,28 @@ test_hostile_ifname_refused()
     assert_eq "master=br0 up=1" "$(link_info "$tap")" "the attached TAP is untouched"
 }
 
+# 4b. libnftables is loaded on first use (core/firewall.c), not linked: where it cannot be loaded,
+# `netdev up` says so in one line and installs no rule, and a command that needs no rule (status)
+# still works. The library is hidden by a bind mount in a mount namespace of the test's own.
+test_missing_libnftables_is_named()
+{
+    local root tap lib
+    lib=$(ldconfig -p | awk '$1 == "libnftables.so.1" { print $NF; exit }')
+    [ -n "$lib" ] || fail "libnftables.so.1 is not installed"
+    new_ns 4b
+    new_root root
+    add_bridge br0
+    mkvm_net "$root" n4b br0
+    tap=$(tap_of "$root" n4b) || exit 1
+    persistent_tap "$tap"
+    expect_exit 1 nsx unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh \
+        "$lib" "$YAVE_TEST_BIN" --batch --root "$root" netdev --name n4b --ifname "$tap" up
+    assert_err_line netdev "nftables: cannot load libnftables.so.1"
+    assert_not_contains "$(ruleset)" "$(chain_of "$tap")" "the ruleset after a failed netdev up"
+    expect_exit 0 nsx unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh \
+        "$lib" "$YAVE_TEST_BIN" --batch --root "$root" status --name n4b
+}
+
 # 5. A bridge that does not exist: run fails, names it and where it was configured, leaves nothing.
 test_missing_bridge_refuses_to_start()
 {
