@@ -56,7 +56,7 @@ void yv_firewall_chain(const char *ifname, char out[40])
     X(nft_run_cmd_from_buffer)
 
 #define NFT_SONAME "libnftables.so.1"
-#define NFT_PTR(f) __typeof__(f) *f;
+#define NFT_PTR(f) __typeof__(f) *f; /* NOLINT(bugprone-macro-parentheses): f names a member */
 static struct {
     NFT_FUNCS(NFT_PTR)
     char error[256]; /* why it could not be loaded; empty when loaded */
