@@ -3,7 +3,9 @@
 
   tests/bench/bench.py YAVE_TUI QMPQUIT      (tests/bench/run passes ./yave-tui, build/tools/qmpquit)
 
-BENCH_ROUNDS (default 15) rounds per figure (the --version figure, ms-cheap, runs 4x as many);
+BENCH_ROUNDS (default 15) rounds per figure; a round of a timed figure runs ours and its baseline
+alternately 3 times (10 for --version) and keeps each one's median, which tames the noise of a
+shared machine without hiding it (min/max of the rounds are printed);
 BENCH_WINDOW_S (default 4) and BENCH_SETTLE_S (default 2) shape the idle windows. Printed, never
 asserted; not part of make check. Every QEMU runs under TCG with 64 MiB, --no-network --no-ovmf, in
 roots under /tmp/yave-bench.*; all of it (QEMUs, TUIs, folders) is removed on every exit path.
@@ -201,7 +203,7 @@ def fig_version():
         t = time.perf_counter()
         ru = B.run(argv)
         return time.perf_counter() - t, ru.ru_minflt + ru.ru_majflt
-    ours, base = B.alternate(4 * R, lambda: ex([BIN, "--version"]), lambda: ex(["/bin/true"]))
+    ours, base = B.alternate(R, lambda: ex([BIN, "--version"]), lambda: ex(["/bin/true"]), 10)
     B.ratio_row("--version, exec to exit", [o[0] for o in ours], [b[0] for b in base], 1.3,
                 base_name="(/bin/true)")
     B.ratio_row("  page faults of --version", [o[1] for o in ours], [b[1] for b in base], None,
@@ -216,7 +218,7 @@ def fig_list(work):
     for verb in ("list", "status"):
         ours, base = B.alternate(R, lambda: B.timed(B.run, [BIN, "--batch", "--root", root,
                                                              "--json", verb]),
-                                 lambda: B.timed(B.run, cat))
+                                 lambda: B.timed(B.run, cat), 3)
         B.ratio_row(f"{verb} --json, {n} VMs", ours, base, None, base_name="(cat)")
     shutil.rmtree(root)
 
@@ -235,10 +237,10 @@ def fig_paint(work):
         def tui():
             pid, fd, t0 = pty_spawn(tui_argv(root))
             t1, _ = read_until(fd, needle)
-            out = finish(pid, fd)
+            last_out[0] = finish(pid, fd)
             if t1 is None:
                 raise SystemExit(f"bench: the TUI never showed {needle.decode()}")
-            return t1 - t0, out
+            return t1 - t0
 
         def printf():
             pid, fd, t0 = pty_spawn(["/usr/bin/printf", "%s\\n", *names])
@@ -246,11 +248,12 @@ def fig_paint(work):
             finish(pid, fd, quit_key=None)
             return t1 - t0
 
-        ours, base = B.alternate(R, tui, printf)
-        B.ratio_row(f"launch to painted list, {n} VMs (last shown: {needle.decode()})",
-                    [o[0] for o in ours], base, goal, base_name="(printf)")
+        last_out = [b""]
+        ours, base = B.alternate(R, tui, printf, 3)
+        B.ratio_row(f"launch to painted list, {n} VMs (last shown: {needle.decode()})", ours, base,
+                    goal, base_name="(printf)")
         if n == 1000:
-            m = re.search(rb"yave-tui profile: [^\r\n]*", ours[-1][1])
+            m = re.search(rb"yave-tui profile: [^\r\n]*", last_out[0])
             prof = m.group(0).decode() if m else "no profile line"
         shutil.rmtree(root)
     print(f"  frame times at 1000 VMs (YAVE_TUI_PROFILE, last round): {prof}")
@@ -305,19 +308,18 @@ class Stopper:
 
 def fig_runstop(st):
     section("--batch run / shutdown --force of a 64 MiB TCG VM, alone in its root")
-    res = {k: [] for k in ("run", "base_run", "stop", "c_stop", "py_stop")}
-
     def ours():
-        res["run"].append(st.ours_start())
-        res["stop"].append(st.ours_stop())
+        return {"run": st.ours_start(), "stop": st.ours_stop()}
 
     def base():
-        res["base_run"].append(st.base_start())
-        res["c_stop"].append(st.c_stop())
+        r = {"base_run": st.base_start(), "c_stop": st.c_stop()}
         st.base_start()
-        res["py_stop"].append(st.py_stop())
+        r["py_stop"] = st.py_stop()
+        return r
 
-    B.alternate(R, ours, base)
+    ra, rb = B.alternate(R, ours, base, 3)
+    res = {k: [r[k] for r in ra + rb if k in r] for k in ("run", "base_run", "stop", "c_stop",
+                                                          "py_stop")}
     B.ratio_row("--batch run until QMP answers + VNC password set", res["run"], res["base_run"],
                 1.02, base_name="(QEMU argv + set_password)")
     ratio = B.ratio_row("--batch shutdown --force until QEMU exited", res["stop"], res["c_stop"],
@@ -329,17 +331,16 @@ def fig_runstop(st):
 
 def fig_stop20(st, alone_ms, alone_ratio):
     section("shutdown --force with 19 other VMs running in the root")
-    res = {"stop": [], "c_stop": []}
-
     def ours():
         st.ours_start()
-        res["stop"].append(st.ours_stop())
+        return st.ours_stop()
 
     def base():
         st.base_start()
-        res["c_stop"].append(st.c_stop())
+        return st.c_stop()
 
-    B.alternate(R, ours, base)
+    stop, c_stop = B.alternate(R, ours, base, 3)
+    res = {"stop": stop, "c_stop": c_stop}
     r20 = B.ratio_row("shutdown --force, 19 other VMs running", res["stop"], res["c_stop"], 1.1,
                       base_name="(qmpquit, C)")
     # the 20 QEMUs load the machine: flatness compares the ratios to the same floor, not raw times

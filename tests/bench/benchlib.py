@@ -109,17 +109,31 @@ def timed(fn, *args):
     return time.perf_counter() - t
 
 
-def alternate(n, a, b):
-    """n rounds of a() and b(), in the order a b, b a, a b, ...; returns the two lists of results."""
-    ra, rb = [], []
-    for i in range(n):
-        if i % 2 == 0:
-            ra.append(a())
-            rb.append(b())
-        else:
-            rb.append(b())
-            ra.append(a())
+def alternate(n, a, b, inner=1):
+    """n rounds of a() and b(), alternating a b, b a, a b, ...; a round runs each inner times and
+    keeps the median (of each field when they return tuples or dicts): one value per round each."""
+    ra, rb, k = [], [], 0
+    for _ in range(n):
+        xa, xb = [], []
+        for _ in range(inner):
+            if k % 2 == 0:
+                xa.append(a())
+                xb.append(b())
+            else:
+                xb.append(b())
+                xa.append(a())
+            k += 1
+        ra.append(_median(xa))
+        rb.append(_median(xb))
     return ra, rb
+
+
+def _median(xs):
+    if isinstance(xs[0], dict):
+        return {key: statistics.median(x[key] for x in xs) for key in xs[0]}
+    if isinstance(xs[0], tuple):
+        return tuple(statistics.median(x[i] for x in xs) for i in range(len(xs[0])))
+    return statistics.median(xs)
 
 
 def pidfd_wait(fd, timeout=30):
