@@ -1,9 +1,10 @@
-"""Shared helpers of make bench: alternating rounds, timing an exec, min/median/max, the final table,
+"""Shared helpers of make bench: alternating rounds, timing an exec, min/median/max, the table,
 and the clean-up of everything a bench started (on every exit path, Ctrl-C included).
 
 A figure is a list of per-round values of ours and of its baseline, measured in the same round, the
-two alternating (A B, B A, A B, ...) so that a drift of the machine's load hits both alike. Its ratio
-is computed per round (ours_i / baseline_i) and given as min/median/max. Printed, never asserted.
+two alternating (A B, B A, A B, ...) so that a drift of the machine's load hits both alike. Its
+ratio is computed per round (ours_i / baseline_i) and given as min/median/max. Printed, never
+asserted.
 """
 import glob, os, re, select, shutil, signal, socket, statistics, sys, time
 
@@ -99,7 +100,8 @@ def run(argv, env=None):
     _, status, ru = os.wait4(pid, 0)
     untrack(pid)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(argv[:6])} failed ({os.waitstatus_to_exitcode(status)})")
+        code = os.waitstatus_to_exitcode(status)
+        raise SystemExit(f"bench: {' '.join(argv[:6])} failed ({code})")
     return ru
 
 
@@ -145,8 +147,8 @@ def pidfd_wait(fd, timeout=30):
 # ---- QMP (the baselines' in-process client) ----
 
 def qmp(path, cmd, args=None):
-    """One command over a fresh QMP connection: greeting, qmp_capabilities, cmd, its answer (quit may
-    close first)."""
+    """One command over a fresh QMP connection: greeting, qmp_capabilities, cmd, its answer (quit
+    may close first)."""
     import json
     s = socket.socket(socket.AF_UNIX)
     s.connect(path)
@@ -171,7 +173,7 @@ def qmp(path, cmd, args=None):
 # ---- /proc ----
 
 def task_ns(pid):
-    """{tid: ns on a CPU} of every thread of pid (schedstat: ns precision), and {tid: timeslices}."""
+    """{tid: ns on a CPU} of every thread of pid (schedstat: ns precision), {tid: timeslices}."""
     ns, runs = {}, {}
     for p in glob.glob(f"/proc/{pid}/task/*/schedstat"):
         try:
@@ -223,7 +225,8 @@ def mmm(xs, f="{:.2f}"):
 
 
 def ratio_row(what, ours, base, goal, unit="ms", base_name=""):
-    """A figure with a baseline: per-round ratio ours_i/base_i; met when the median ratio <= goal."""
+    """A figure with a baseline: per-round ratio ours_i/base_i; met when the median ratio <= goal.
+    """
     ratios = [o / b for o, b in zip(ours, base)]
     med = statistics.median(ratios)
     row = (what, fmt(statistics.median(ours), unit),
