@@ -154,6 +154,11 @@ build/tools/vncauth: tests/tools/vncauth.c
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libvncclient)
+# The floor of a forced stop for make bench: a bare QMP quit, libc only.
+build/tools/qmpquit: tests/tools/qmpquit.c
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
 # The same unit tests without sanitizers, for valgrind (which cannot run ASan binaries).
 VG_CORE := $(patsubst %.c,build/rel/%.o,$(CORE_SRC))
@@ -223,8 +228,10 @@ run: deps-run
 	@chmod go-w debug debug/config.yaml
 	./yave-tui --root debug
 
+# Each figure of issue 16 next to its baseline measured in the same run (printed, never asserted;
+# not part of check). BENCH_ROUNDS=N rounds (default 15), BENCH_PRESET=0 skips the slow preset part.
 bench: deps-test
-	@$(MAKE) --no-print-directory yave-tui
+	@$(MAKE) --no-print-directory yave-tui build/tools/qmpquit
 	@tests/bench/run
 
 SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/include-cycles tests/fixtures/make-cloud-guest.sh \

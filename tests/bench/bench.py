@@ -1,0 +1,512 @@
+#!/usr/bin/env python3
+"""make bench: each figure of issue 16 next to its baseline, measured in the same run, alternating.
+
+  tests/bench/bench.py YAVE_TUI QMPQUIT   (tests/bench/run passes ./yave-tui, build/tools/qmpquit)
+
+BENCH_ROUNDS (default 15) rounds per figure; a round of a timed figure runs ours and its baseline
+alternately 3 times (10 for --version) and keeps each one's median, which tames the noise of a
+shared machine without hiding it (min/max of the rounds are printed);
+BENCH_WINDOW_S (default 4) and BENCH_SETTLE_S (default 2) shape the idle windows. Printed, never
+asserted; not part of make check. Every QEMU runs under TCG with 64 MiB, --no-network --no-ovmf, in
+roots under /tmp/yave-bench.*; all of it (QEMUs, TUIs, folders) is removed on every exit path.
+
+The figures and their baselines:
+ 1. `--batch run` until it returns (QMP answers, the VNC password is set) vs the exec of the argv
+    `run --dry-run` prints (QEMU -daemonize returns once QMP listens) + one set_password over QMP
+    from this process.
+ 2. `--batch shutdown --force`, until QEMU has exited (a pidfd opened before), vs (a) qmpquit, a
+    bare QMP quit client in C (tests/tools/qmpquit.c), and (b) an exec of /bin/true + a quit over
+    QMP from this process. Every stop acts on a QEMU started by the same argv.
+ 3. The same stop with 19 other VMs running in the root, vs qmpquit. "Flat" is its ratio over the
+    ratio of 2: the 20 QEMUs load the machine, so raw times alone would not compare like with like.
+ 4. `--version` vs /bin/true, exec to exit (posix_spawn + wait4, whose rusage gives page faults).
+ 5. TUI idle CPU with 20 running VMs at a 1 s refresh: ns on a CPU from /proc/PID/task/*/schedstat
+    (utime+stime ticks are 10 ms: 0.017 % over 60 s, too coarse for 0.05 %; printed next to it).
+    Windows: BENCH_ROUNDS rounds of [start the TUI, let it settle BENCH_SETTLE_S (start-up is not
+    idle), measure BENCH_WINDOW_S, quit it, settle 1 s, measure BENCH_WINDOW_S without it]. With the
+    defaults the TUI is measured for 15 x 4 = 60 s, and each "with" window has a "without" window
+    next to it, so a slow drift of the machine cancels out. The guests halt at once (their disk
+    is a boot sector doing cli; hlt): SeaBIOS's retry-boot every 60 s would otherwise land in
+    random windows.
+ 6. The CPU the TUI adds to the 20 QEMUs: their summed schedstat in each "with" window minus the
+    "without" window of the same round.
+ 7. Launch to a painted list at 5, 200 and 1,000 defined VMs vs printf of the names to the same
+    pty. "Painted" is the same for both: from just before the fork until the name of the last VM
+    that the TUI's first screen shows (found by a first launch) has arrived on the pty master; the
+    pty is 80x24, set in the child before its exec, for both.
+ 8. Resident memory of the TUI with 5 running VMs (Rss, Pss of /proc/PID/smaps_rollup), 1 s after
+    the paint: "keep" is the issue's 4.8 MB + 10 %; Pss is printed only (the share of a library
+    mapped by others depends on what else runs on the machine).
+Also: the TUI's wakeups with one VM defined and nothing running, one BENCH_QUIET_S (10) s window
+(item 4: none at all). Kept from before: list and status over 1,000 VMs vs a cat of their configs.
+"""
+import fcntl, os, pty, re, select, shutil, signal, statistics, struct, subprocess, sys, termios
+import time
+
+import benchlib as B
+
+BIN, QMPQUIT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+R = B.ROUNDS
+WINDOW = float(os.environ.get("BENCH_WINDOW_S", "4"))
+SETTLE = float(os.environ.get("BENCH_SETTLE_S", "2"))
+QUIET = float(os.environ.get("BENCH_QUIET_S", "10"))
+ROWS, COLS = 24, 80
+TUI_ENV = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", YAVE_TUI_PROFILE="1")
+TUI_ENV.pop("NO_COLOR", None)
+VNCPW = "benchpw1"
+
+
+def sh(*args):
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def section(title):
+    print(f"\n== {title}", flush=True)
+
+
+# ---- roots ----
+
+def config_root(work, n, full):
+    """A root of n VMs as `create` writes them (no disks: listing and painting need none). full: the
+    config make bench listed before (UEFI, a TAP network), else the TUI's (64 MiB, no network)."""
+    import hashlib
+    root = f"{work}/root{n}{'full' if full else ''}"
+    os.makedirs(root + "/run", mode=0o700)
+    table = ["table:"]
+    for i in range(1, n + 1):
+        name = f"vm{i:04d}"
+        d = f"{root}/{name}.vm"
+        os.mkdir(d, 0o700)
+        if full:
+            mac = "52:54:" + ":".join(hashlib.md5(name.encode()).hexdigest()[j:j + 2]
+                                      for j in range(0, 8, 2))
+            hw, net = "  memory: 1024\n  vcpu: 1\n  ovmf: true\n", (
+                f"networks:\n  net0:\n    type: tap\n    device:\n      mac: '{mac}'\n")
+        else:
+            hw, net = "  memory: 64\n  vcpu: 1\n  ovmf: false\n", ""
+        with open(f"{d}/config.yaml", "w") as f:
+            f.write(f"name: {name}\nhardware:\n{hw}vnc:\n  display: ':{i}'\n"
+                    f"  password: 'pw{i:06d}'\ndrives:\n  hd0:\n    path: hd0.qcow2\n"
+                    f"    device:\n      type: virtio-blk\n      boot_index: 0\n{net}")
+        table.append(f"  ':{i}': {name}")
+    with open(f"{root}/vnc_table.yaml", "w") as f:
+        f.write("\n".join(table) + "\n")
+    return root
+
+
+def halting_disk(work):
+    """A 64 MiB qcow2 whose boot sector is cli; hlt: the guest is quiet from its first opcode."""
+    raw = f"{work}/halt.raw"
+    with open(raw, "wb") as f:
+        f.write(b"\xfa\xf4\xeb\xfd".ljust(510, b"\0") + b"\x55\xaa")
+        f.truncate(64 << 20)
+    sh("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw, f"{work}/halt.qcow2")
+    os.unlink(raw)
+    return f"{work}/halt.qcow2"
+
+
+def create(root, name, disk):
+    B.run([BIN, "--batch", "--root", root, "create", "-n", name, "--no-network", "--no-ovmf",
+           "-c", "64", "-m", "64", "-V", VNCPW])
+    shutil.copyfile(disk, f"{root}/{name}.vm/hd0.qcow2")
+
+
+def qemu_pid(root, name):
+    return int(open(f"{root}/run/{name}.pid").read())
+
+
+# ---- the pty ----
+
+def pty_spawn(argv):
+    """Forks argv onto a new 80x24 pty; returns (pid, master fd, the time just before the fork)."""
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+            os.execve(argv[0], argv, TUI_ENV)
+        finally:
+            os._exit(127)
+    B.track(pid)
+    return pid, fd, t0
+
+
+def read_until(fd, needle, timeout=10.0):
+    """Reads the pty until needle has arrived; returns the time it did (None: timeout) and all."""
+    buf, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            if needle in buf[-(len(chunk) + len(needle)):]:
+                return time.perf_counter(), buf
+    return None, buf
+
+
+def drain(fd, seconds):
+    """Reads whatever arrives for seconds (the TUI must never block on its output)."""
+    end = time.monotonic() + seconds
+    out = b""
+    while (left := end - time.monotonic()) > 0:
+        if select.select([fd], [], [], left)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+def finish(pid, fd, quit_key=b"q"):
+    """Quits the TUI (or lets the program end), reads to the end, reaps it; returns its output."""
+    if quit_key:
+        os.write(fd, quit_key)
+    out = drain_to_eof(fd, 5)
+    for _ in range(50):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    B.untrack(pid)
+    os.close(fd)
+    return out
+
+
+def drain_to_eof(fd, timeout):
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+def tui_argv(root):
+    return [BIN, "--root", root, "--refresh", "1"]
+
+
+# ---- the figures ----
+
+def fig_version():
+    section("--version (exec and exit) vs /bin/true; page faults from wait4's rusage")
+    def ex(argv):
+        t = time.perf_counter()
+        ru = B.run(argv)
+        return time.perf_counter() - t, ru.ru_minflt + ru.ru_majflt
+    ours, base = B.alternate(R, lambda: ex([BIN, "--version"]), lambda: ex(["/bin/true"]), 10)
+    B.ratio_row("--version, exec to exit", [o[0] for o in ours], [b[0] for b in base], 1.3,
+                base_name="(/bin/true)")
+    B.ratio_row("  page faults of --version", [o[1] for o in ours], [b[1] for b in base], None,
+                unit="", base_name="(/bin/true)")
+
+
+def fig_list(work):
+    n = int(os.environ.get("BENCH_VMS", "1000"))
+    section(f"list/status over {n} VMs vs a cat of the {n} config files")
+    root = config_root(work, n, full=True)
+    cat = ["/bin/sh", "-c", f"cat {root}/*.vm/config.yaml"]
+    for verb in ("list", "status"):
+        ours, base = B.alternate(R, lambda: B.timed(B.run, [BIN, "--batch", "--root", root,
+                                                             "--json", verb]),
+                                 lambda: B.timed(B.run, cat), 3)
+        B.ratio_row(f"{verb} --json, {n} VMs", ours, base, None, base_name="(cat)")
+    shutil.rmtree(root)
+
+
+def fig_paint(work):
+    section("launch to a painted list vs printf of the names to the same pty (80x24)")
+    prof = ""
+    for n, goal in ((5, None), (200, 3), (1000, None)):
+        root = config_root(work, n, full=False)
+        names = [f"vm{i:04d}" for i in range(1, n + 1)]
+        pid, fd, _ = pty_spawn(tui_argv(root))  # which names does the first screen show?
+        _, first = read_until(fd, b"Quit")  # the key bar is painted after the list
+        finish(pid, fd)
+        needle = first_screen_needle(first) or names[-1].encode()
+
+        def tui():
+            pid, fd, t0 = pty_spawn(tui_argv(root))
+            t1, _ = read_until(fd, needle)
+            last_out[0] = finish(pid, fd)
+            if t1 is None:
+                raise SystemExit(f"bench: the TUI never showed {needle.decode()}")
+            return t1 - t0
+
+        def printf():
+            pid, fd, t0 = pty_spawn(["/usr/bin/printf", "%s\\n", *names])
+            t1, _ = read_until(fd, needle)
+            finish(pid, fd, quit_key=None)
+            return t1 - t0
+
+        last_out = [b""]
+        ours, base = B.alternate(R, tui, printf, 3)
+        B.ratio_row(f"launch to painted list, {n} VMs (last shown: {needle.decode()})", ours, base,
+                    goal, base_name="(printf)")
+        if n == 1000:
+            m = re.search(rb"yave-tui profile: [^\r\n]*", last_out[0])
+            prof = m.group(0).decode() if m else "no profile line"
+        shutil.rmtree(root)
+    print(f"  frame times at 1000 VMs (YAVE_TUI_PROFILE, last round): {prof}")
+
+
+def first_screen_needle(out):
+    shown = sorted(set(re.findall(rb"vm\d{4}", out)))
+    return shown[-1] if shown else None
+
+
+class Stopper:
+    """Starts and stops one VM of a root, ours and by hand, each stop timed until QEMU is gone."""
+
+    def __init__(self, root, name):
+        self.y = [BIN, "--batch", "--root", root]
+        self.root, self.name = root, name
+        self.argv = sh(*self.y, "run", "-n", name, "--dry-run").splitlines()
+        self.sock = f"{root}/run/{name}.sock"
+
+    def ours_start(self):
+        return B.timed(B.run, self.y + ["run", "-n", self.name])
+
+    def base_start(self):
+        t = time.perf_counter()
+        B.run(self.argv)
+        B.qmp(self.sock, "set_password", {"protocol": "vnc", "password": VNCPW})
+        return time.perf_counter() - t
+
+    def _stop(self, how):
+        pid = qemu_pid(self.root, self.name)
+        fd = os.pidfd_open(pid)
+        t = time.perf_counter()
+        how(pid)
+        B.pidfd_wait(fd)
+        took = time.perf_counter() - t
+        for ext in ("sock", "events", "pid"):  # what QEMU stopped by hand may leave
+            try:
+                os.unlink(f"{self.root}/run/{self.name}.{ext}")
+            except FileNotFoundError:
+                pass
+        return took
+
+    def ours_stop(self):
+        return self._stop(lambda pid: B.run(self.y + ["shutdown", "-n", self.name, "--force"]))
+
+    def c_stop(self):
+        return self._stop(lambda pid: B.run([QMPQUIT, self.sock, str(pid)]))
+
+    def py_stop(self):
+        return self._stop(lambda pid: (B.run(["/bin/true"]), B.qmp(self.sock, "quit")))
+
+
+def fig_runstop(st):
+    section("--batch run / shutdown --force of a 64 MiB TCG VM, alone in its root")
+    def ours():
+        return {"run": st.ours_start(), "stop": st.ours_stop()}
+
+    def base():
+        r = {"base_run": st.base_start(), "c_stop": st.c_stop()}
+        st.base_start()
+        r["py_stop"] = st.py_stop()
+        return r
+
+    ra, rb = B.alternate(R, ours, base, 3)
+    res = {k: [r[k] for r in ra + rb if k in r] for k in ("run", "base_run", "stop", "c_stop",
+                                                          "py_stop")}
+    B.ratio_row("--batch run until QMP answers + VNC password set", res["run"], res["base_run"],
+                1.02, base_name="(QEMU argv + set_password)")
+    ratio = B.ratio_row("--batch shutdown --force until QEMU exited", res["stop"], res["c_stop"],
+                        1.1, base_name="(qmpquit, C)")
+    B.ratio_row("  same, vs exec of /bin/true + quit", res["stop"], res["py_stop"], 1.2,
+                base_name="(/bin/true + quit)")
+    return statistics.median(res["stop"]), ratio
+
+
+def fig_stop20(st, alone_ms, alone_ratio):
+    section("shutdown --force with 19 other VMs running in the root")
+    def ours():
+        st.ours_start()
+        return st.ours_stop()
+
+    def base():
+        st.base_start()
+        return st.c_stop()
+
+    stop, c_stop = B.alternate(R, ours, base, 3)
+    res = {"stop": stop, "c_stop": c_stop}
+    r20 = B.ratio_row("shutdown --force, 19 other VMs running", res["stop"], res["c_stop"], 1.1,
+                      base_name="(qmpquit, C)")
+    # the 20 QEMUs load the machine: flatness compares the ratios to the same floor, not raw times
+    flat = r20 / alone_ratio
+    raw = statistics.median(res["stop"]) / alone_ms
+    print(f"  flat in the number of VMs: ratio with 19 others / ratio alone = {flat:.2f}x "
+          f"(raw medians: {raw:.2f}x)")
+    B.note("  flat: ratio with 19 others / ratio alone", f"{flat:.2f}x", "1.00x",
+           f"raw times {raw:.2f}x", "<= 1.1x", "yes" if flat <= 1.1 else "NO")
+    syscalls(st)
+
+
+def syscalls(st):
+    """System calls of one forced stop (strace -f -c), when strace is there: information only."""
+    if not shutil.which("strace"):
+        return
+    st.ours_start()
+    out = f"{st.root}/strace.out"
+    pid = qemu_pid(st.root, st.name)
+    fd = os.pidfd_open(pid)
+    subprocess.run(["strace", "-f", "-c", "-o", out] + st.y + ["shutdown", "-n", st.name,
+                                                                  "--force"],
+                   check=True, capture_output=True)
+    B.pidfd_wait(fd)
+    m = re.search(r"\s(\d+)\s+(\d+\s+)?total", open(out).read())
+    print(f"  system calls of one such stop (strace -f -c): {m.group(1) if m else '?'}")
+
+
+def fig_rss(root):
+    section("resident memory of the TUI, 5 running VMs")
+    rss, pss = [], []
+    for _ in range(R):
+        pid, fd, _ = pty_spawn(tui_argv(root))
+        read_until(fd, b"Quit")
+        drain(fd, 1.0)
+        kb = B.smaps_kb(pid)
+        finish(pid, fd)
+        rss.append(kb["Rss"] / 1024)
+        pss.append(kb["Pss"] / 1024)
+    B.abs_row("TUI resident memory (Rss), 5 running", rss, round(4.8 * 1.1, 2), "MiB",
+              baseline="keep: issue's 4.8 +10 %")
+    B.abs_row("  TUI Pss, 5 running", pss, None, "MiB", baseline="issue's 2.6 (shared libs: "
+              "depends on the machine)")
+
+
+def settle_qemus(pids, limit=90):
+    """Waits until the QEMUs' summed CPU has calmed down after their boot (two 2 s samples within
+    20 % of each other or under 1 % of a core), at most limit s."""
+    end, last = time.monotonic() + limit, None
+    while time.monotonic() < end:
+        a = [B.task_ns(p)[0] for p in pids]
+        time.sleep(2)
+        b = [B.task_ns(p)[0] for p in pids]
+        pct = sum(B.delta(x, y) for x, y in zip(a, b)) / 2e9 * 100
+        if pct < 1 or (last is not None and abs(pct - last) <= 0.2 * max(last, 0.01)):
+            return pct
+        last = pct
+    return last
+
+
+def fig_idle(root, qemus):
+    n = len(qemus)
+    section(f"TUI idle with {n} running VMs at a 1 s refresh: {R} rounds of {SETTLE:g} s settle + "
+            f"{WINDOW:g} s with the TUI, {WINDOW:g} s without")
+    pct = settle_qemus(qemus)
+    print(f"  the QEMUs settled at {pct:.2f} % of a core (summed)", flush=True)
+    tui, wake, with_q, without_q = [], [], [], []
+    tick_sum, time_sum = 0, 0.0
+
+    def qsnap():
+        return [B.task_ns(p)[0] for p in qemus]
+
+    def qdelta(a, b, secs):
+        return sum(B.delta(x, y) for x, y in zip(a, b)) / 1e9 / secs * 100
+
+    for _ in range(R):
+        pid, fd, _ = pty_spawn(tui_argv(root))
+        drain(fd, SETTLE)
+        (ns0, run0), q0, tk0, t0 = B.task_ns(pid), qsnap(), B.ticks(pid), time.perf_counter()
+        drain(fd, WINDOW)
+        (ns1, run1), q1, tk1, t1 = B.task_ns(pid), qsnap(), B.ticks(pid), time.perf_counter()
+        finish(pid, fd)
+        tui.append(B.delta(ns0, ns1) / 1e9 / (t1 - t0) * 100)
+        wake.append(B.delta(run0, run1) / (t1 - t0))
+        with_q.append(qdelta(q0, q1, t1 - t0))
+        tick_sum, time_sum = tick_sum + tk1 - tk0, time_sum + t1 - t0
+        time.sleep(1)
+        q0, t0 = qsnap(), time.perf_counter()
+        time.sleep(WINDOW)
+        q1, t1 = qsnap(), time.perf_counter()
+        without_q.append(qdelta(q0, q1, t1 - t0))
+    B.abs_row(f"TUI idle CPU, {n} running, 1 s refresh ({time_sum:.0f} s)", tui, 0.05, "%",
+              baseline="- (absolute goal)")
+    ticks_pct = tick_sum / os.sysconf("SC_CLK_TCK") / time_sum * 100
+    print(f"  same from utime+stime ticks over {time_sum:.0f} s: {ticks_pct:.3f} % "
+          f"(resolution {100 / os.sysconf('SC_CLK_TCK') / time_sum:.3f} %)")
+    B.note("  same from utime+stime ticks", f"{ticks_pct:.3f} %", "-", "", "<= 0.05 %",
+           "yes" if ticks_pct <= 0.05 else "NO")
+    B.abs_row("  TUI wakeups (schedstat timeslices)", wake, None, "/s")
+    B.abs_row(f"CPU the TUI adds to the {n} QEMUs", [w - o for w, o in zip(with_q, without_q)],
+              0.2, "%", baseline=f"QEMUs alone {statistics.median(without_q):.3f} %")
+
+
+def fig_quiet(root):
+    """Item 4 of the issue: nothing running and nothing changing, the TUI should not wake at all."""
+    section(f"TUI with nothing running: one {QUIET:g} s window after {SETTLE:g} s")
+    pid, fd, _ = pty_spawn(tui_argv(root))
+    drain(fd, SETTLE)
+    (ns0, run0), t0 = B.task_ns(pid), time.perf_counter()
+    drain(fd, QUIET)
+    (ns1, run1), t1 = B.task_ns(pid), time.perf_counter()
+    finish(pid, fd)
+    cpu, wake = B.delta(ns0, ns1) / 1e9 / (t1 - t0) * 100, B.delta(run0, run1) / (t1 - t0)
+    print(f"  CPU {cpu:.4f} % of a core, {wake:.2f} wakeups/s", flush=True)
+    B.note("TUI wakeups, nothing running", f"{wake:.2f} /s", "-", f"CPU {cpu:.4f} %", "0 /s",
+           "yes" if wake == 0 else "NO")
+
+
+def fig_running(work):
+    disk = halting_disk(work)
+    root = f"{work}/rootrun"
+    os.makedirs(root)
+    create(root, "b1", disk)
+    st = Stopper(root, "b1")
+    fig_quiet(root)
+    alone = fig_runstop(st)
+    others = [f"vm{i:02d}" for i in range(1, 20)]
+    for name in others:
+        create(root, name, disk)
+    for name in others[:4]:
+        B.run(st.y + ["run", "-n", name])
+    st.ours_start()
+    time.sleep(2)
+    fig_rss(root)
+    for name in others[4:]:
+        B.run(st.y + ["run", "-n", name])
+    fig_idle(root, [qemu_pid(root, n) for n in others + ["b1"]])
+    B.run(st.y + ["shutdown", "-n", "b1", "--force"])
+    fig_stop20(st, *alone)
+    for name in others:
+        B.run(st.y + ["shutdown", "-n", name, "--force"])
+
+
+def main():
+    B.install_cleanup()
+    work = B.tempdir("yave-bench.")
+    t = time.monotonic()
+    try:
+        print(f"make bench: {R} alternating rounds per figure; ratios are ours/baseline per round, "
+              "min/median/max; printed, never asserted", flush=True)
+        fig_version()
+        fig_list(work)
+        fig_paint(work)
+        fig_running(work)
+        section(f"summary ({time.monotonic() - t:.0f} s)")
+        B.table()
+    except KeyboardInterrupt:
+        print("\nmake bench: interrupted; its QEMUs, TUIs and folders are removed", flush=True)
+        raise SystemExit(130)
+    finally:
+        B.cleanup()
+
+
+if __name__ == "__main__":
+    main()
