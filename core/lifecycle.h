@@ -35,7 +35,9 @@ int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, 
                       yv_run_result *res, yv_err *err);
 
 /* Starts the VM. VM_RUNNING when it already runs; all-or-nothing: when QEMU refuses or the VNC
- * password cannot be set, no QEMU is left and the error carries QEMU's last words. */
+ * password cannot be set, no QEMU is left and the error carries QEMU's last words. QEMU starts
+ * with -S: the guest runs (QMP `cont`, over the connection that set the password) once its VNC
+ * password is set. */
 int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, yv_run_result *res,
                      yv_err *err);
 /* The same with the caller's proof of the VM (yv_vmstate_tidy): not proven again before the launch

@@ -130,13 +130,10 @@ static bool is_live_qemu(pid_t pid, int pidfd, const char *qemu_real)
     return poll(&p, 1, 0) == 0;
 }
 
-/* The proof on the open pidfile: the lock holder is the pid the file names; with pin, a pidfd is
- * opened on it and the holder checked again, so the pidfd is the process that was proven. */
-static void prove_fd(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
-                     yv_vmstate_proof *p)
+/* The lock holder is the pid the pidfile names: is it the VM's live QEMU? */
+static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
+                         yv_vmstate_proof *p)
 {
-    p->holder = lock_holder(fd);
-    if (p->holder <= 0 || p->holder != read_pid(fd)) return;
     pid_t pid = p->holder;
     if (pin) {
         p->pidfd = yv_proc_pidfd_open(pid);
@@ -146,6 +143,18 @@ static void prove_fd(int fd, const yv_config *cfg, const char *qemu_real, bool p
     char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
     if (is_live_qemu(pid, p->pidfd, qemu_real ? qemu_real : own)) p->pid = pid;
     free(own);
+}
+
+/* The proof on the open pidfile: the lock holder is the pid the file names; with pin, a pidfd is
+ * opened on it and the holder checked again, so the pidfd is the process that was proven. */
+static void prove_fd(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
+                     yv_vmstate_proof *p)
+{
+    p->holder = lock_holder(fd);
+    if (p->holder > 0 && p->holder == read_pid(fd)) prove_holder(fd, cfg, qemu_real, pin, p);
+    /* a holder that has exited holds nothing: a QEMU killed a moment ago keeps the lock until its
+     * last thread has ended, while its leader is already a zombie */
+    if (p->pid == 0 && p->holder > 0 && yv_proc_exited(p->holder)) p->holder = 0;
 }
 
 static void prove(const char *root, const yv_config *cfg, const char *name, const char *qemu_real,
