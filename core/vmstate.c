@@ -488,26 +488,50 @@ void yv_vmstate_reconcile_firewall(const char *root)
     yv_root_unlock(own);
 }
 
-void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The VM names of run/'s runtime files, each once (a VM has up to three files), sorted. */
+static char **runtime_names(const char *root, size_t *n)
 {
     char *run = yv_root_path(root, "run");
     DIR *d = opendir(run);
-    struct dirent *de;
-    int lock = -1;
-    bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
-    while (!no_lock && d && (de = readdir(d))) {
+    char **names = NULL;
+    size_t cap = 0, k = 0;
+    *n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
         const char *dot = strrchr(de->d_name, '.');
         if (!dot || dot == de->d_name || !is_runtime_suffix(dot)) continue;
-        char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
-        yv_err e;
-        if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {
-            if (lock < 0) lock = yv_root_lock(root, &e);
-            if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, true);
-            no_lock = lock < 0;
-        }
-        free(name);
+        if (*n == cap) names = yv_realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+        names[(*n)++] = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
     }
     if (d) closedir(d);
-    yv_root_unlock(lock);
     free(run);
+    if (*n > 1) qsort(names, *n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < *n; i++) {
+        if (k > 0 && !strcmp(names[k - 1], names[i])) free(names[i]);
+        else names[k++] = names[i];
+    }
+    *n = k;
+    return names;
+}
+
+void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
+{
+    size_t n;
+    char **names = runtime_names(root, &n);
+    int lock = -1;
+    bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
+    for (size_t i = 0; i < n && !no_lock; i++) { /* each VM proven once, not once per file */
+        yv_err e;
+        if (yv_valid_name(names[i], &e) < 0 || yv_vmstate_live_pid(root, cfg, names[i]) > 0)
+            continue;
+        if (lock < 0) lock = yv_root_lock(root, &e);
+        if (lock >= 0) yv_vmstate_clean_stale(root, cfg, names[i], true);
+        no_lock = lock < 0;
+    }
+    yv_root_unlock(lock);
+    yv_root_free_names(names, n);
 }
