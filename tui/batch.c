@@ -526,7 +526,7 @@ static int cmd_shutdown(yv_batch *b, const yv_cmd *c, const yv_args *a)
         rc =
             yv_lifecycle_shutdown_proven(b->root, &b->cfg, name, &p, force, timeout, &how, &b->err);
     yv_vmstate_proof_done(&p);
-    if (rc < 0) return -1;
+    if (rc != 0) return -1;
     if (b->opts->json)
         b->result = json_pack("{s:s, s:s, s:s}", "name", name, "state", "stopped", "stopped_by",
                               yv_lifecycle_step_name(how));
