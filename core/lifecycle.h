@@ -11,6 +11,7 @@
 #include "qemuargv.h"
 #include "qmp.h"
 #include "vm.h"
+#include "vmstate.h"
 
 typedef struct {
     pid_t pid;
@@ -34,9 +35,15 @@ int yv_lifecycle_argv(const char *root, const yv_config *cfg, const char *name, 
                       yv_run_result *res, yv_err *err);
 
 /* Starts the VM. VM_RUNNING when it already runs; all-or-nothing: when QEMU refuses or the VNC
- * password cannot be set, no QEMU is left and the error carries QEMU's last words. */
+ * password cannot be set, no QEMU is left and the error carries QEMU's last words. QEMU starts
+ * with -S: the guest runs (QMP `cont`, over the connection that set the password) once its VNC
+ * password is set. */
 int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, yv_run_result *res,
                      yv_err *err);
+/* The same with the caller's proof of the VM (yv_vmstate_tidy): not proven again before the launch
+ * (the launch proves it again under the root lock, where a concurrent run is excluded). */
+int yv_lifecycle_run_proven(const char *root, const yv_config *cfg, const char *name,
+                            const yv_vmstate_proof *p, yv_run_result *res, yv_err *err);
 
 /* Starts an already loaded VM whose folder is vm_dir (the first boot of a preset runs from the
  * folder under construction, with the seed as an extra drive); paused: QEMU's -S, the guest starts
@@ -69,5 +76,9 @@ bool yv_lifecycle_stop(const yv_lifecycle_qemu *q, yv_stop_step from, const int6
  * once the process is gone and its runtime files are removed; *how says which step ended it. */
 int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *name, bool force,
                           long timeout_s, yv_stop_step *how, yv_err *err);
+/* The same with the caller's proof of the VM (its pid and pidfd are used, not proven again). */
+int yv_lifecycle_shutdown_proven(const char *root, const yv_config *cfg, const char *name,
+                                 const yv_vmstate_proof *p, bool force, long timeout_s,
+                                 yv_stop_step *how, yv_err *err);
 
 #endif

@@ -143,6 +143,27 @@ static void reap_part(const char *root, const yv_config *cfg, const char *entry,
     free(name);
 }
 
+/* A .part folder's state: -1 not there (or not a folder), 1 its creator holds its lock, 0 free. */
+static int part_state(const char *root, const char *entry)
+{
+    char *path = yv_root_join(root, entry);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    free(path);
+    if (fd < 0) return -1;
+    bool busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return busy ? 1 : 0;
+}
+
+void yv_ops_reap_one(const char *root, const yv_config *cfg, const char *name)
+{
+    yv_err e;
+    if (yv_valid_name(name, &e) < 0) return;
+    char *entry = yv_asprintf(".%s" PART_SUFFIX, name);
+    if (part_state(root, entry) == 0) reap_part(root, cfg, entry, true);
+    free(entry);
+}
+
 void yv_ops_reap(const char *root, const yv_config *cfg)
 {
     size_t n;
@@ -160,13 +181,9 @@ char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, siz
     while (d && (de = readdir(d))) {
         char *name = part_name(de->d_name);
         if (!name) continue;
-        char *path = yv_root_join(root, de->d_name);
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        free(path);
-        bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-        if (fd >= 0) close(fd);
-        if (fd >= 0 && !busy && cfg) reap_part(root, cfg, de->d_name, wait);
-        if (!busy) {
+        int state = part_state(root, de->d_name);
+        if (state == 0 && cfg) reap_part(root, cfg, de->d_name, wait);
+        if (state != 1) {
             free(name);
             continue;
         }
@@ -616,16 +633,17 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     return rc;
 }
 
-/* A running VM: refused, or with force stopped at once (outside the lock: stopping takes it). */
-static int stop_for_delete(const char *root, const yv_config *cfg, const char *name, bool force,
-                           yv_err *err)
+/* A running VM (p proved it): refused, or with force stopped at once (outside the lock: stopping
+ * takes it). */
+static int stop_for_delete(const char *root, const yv_config *cfg, const char *name,
+                           const yv_vmstate_proof *p, bool force, yv_err *err)
 {
-    if (yv_vmstate_live_pid(root, cfg, name) == 0) return 0;
+    if (p->pid == 0) return 0;
     if (!force)
         return yv_err_set(err, YV_E_VM_RUNNING,
                           "VM '%s' is running; shut it down first (or delete --force)", name);
     yv_stop_step how;
-    if (yv_lifecycle_shutdown(root, cfg, name, true, 0, &how, err) < 0 &&
+    if (yv_lifecycle_shutdown_proven(root, cfg, name, p, true, 0, &how, err) < 0 &&
         err->code != YV_E_VM_NOT_RUNNING)
         return -1;
     return 0;
@@ -634,23 +652,35 @@ static int stop_for_delete(const char *root, const yv_config *cfg, const char *n
 int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force, yv_err *err)
 {
     if (yv_valid_name(name, err) < 0) return -1;
+    yv_vmstate_proof p;
+    yv_vmstate_prove(root, cfg, name, &p);
+    int rc = yv_ops_delete_proven(root, cfg, name, &p, force, err);
+    yv_vmstate_proof_done(&p);
+    return rc;
+}
+
+int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
+                         const yv_vmstate_proof *p, bool force, yv_err *err)
+{
+    if (yv_valid_name(name, err) < 0) return -1;
     char *dir = yv_root_vm_dir(root, name);
     bool exists = yv_root_exists(dir);
     free(dir);
     if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
-    if (stop_for_delete(root, cfg, name, force, err) < 0) return -1;
+    if (stop_for_delete(root, cfg, name, p, force, err) < 0) return -1;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     char *vmdir = yv_root_vm_dir(root, name);
     char *suffix = yv_ops_random_password(8);
     char *trash = yv_asprintf("%s/.%s.vm.del-%s", root, name, suffix);
     yv_vnctable t = {0};
+    yv_vmstate_proof now = {0, 0, -1};
     int rc = -1;
     if (!yv_root_exists(vmdir)) {
         yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
         goto out;
     }
-    if (yv_vmstate_live_pid(root, cfg, name) > 0) { /* started again meanwhile */
+    if (yv_vmstate_prove(root, cfg, name, &now) > 0) { /* under the lock: started again since? */
         yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first", name);
         goto out;
     }
@@ -667,12 +697,13 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
                           name, trash, vmdir);
         goto out;
     }
-    yv_vmstate_clean_stale(root, cfg, name, false);
+    yv_vmstate_clean_stale_proven(root, name, false, &now);
     char *crash = yv_vmstate_crashfile(root, name);
     unlink(crash);
     free(crash);
     rc = 0;
 out:
+    yv_vmstate_proof_done(&now);
     yv_vnctable_done(&t);
     yv_root_unlock(lock);
     if (rc == 0 && yv_root_rmtree(trash, err) < 0)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "err.h"
 #include "install.h"
+#include "vmstate.h"
 
 typedef struct {
     const char *name;
@@ -49,6 +50,10 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
  * force, which stops its QEMU first (quit, then signals). */
 int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool force,
                   yv_err *err);
+/* The same with the caller's proof of the VM (yv_vmstate_tidy): a running VM is stopped through it
+ * (proven again under the root lock before its folder goes). */
+int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
+                         const yv_vmstate_proof *p, bool force, yv_err *err);
 
 /* Names of the VMs another `create` is building right now (their .part folder is locked). Free
  * with yv_root_free_names. With cfg, what a killed create left (a .part whose lock is free) is
@@ -58,8 +63,12 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
  * gets SIGKILL without being waited for; a later call finishes the reaping. */
 char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n);
 
-/* Reaps what killed creates left (see yv_ops_in_creation); every command calls it. */
+/* Reaps what killed creates left (see yv_ops_in_creation): create, list, status, the TUI and
+ * yave-web call it. */
 void yv_ops_reap(const char *root, const yv_config *cfg);
+/* The same for one name: what a killed create of that name left (a verb naming one VM looks at
+ * that VM only; create, list and status reap the whole root). */
+void yv_ops_reap_one(const char *root, const yv_config *cfg, const char *name);
 
 /* A random password of n characters from [A-Za-z0-9] (malloc'd). */
 char *yv_ops_random_password(size_t n);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -393,10 +394,20 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
     return rc;
 }
 
+/* Our own path, resolved once (a run asks three times: netdevup, netdevdown, YAVE_BIN; each
+ * realpath is a readlink per path component). */
+static char *self_exe;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void find_self(void)
+{
+    self_exe = realpath("/proc/self/exe", NULL);
+}
+
 char *yv_proc_self_exe(void)
 {
-    char *p = realpath("/proc/self/exe", NULL);
-    return p ? p : yv_strdup("/proc/self/exe");
+    pthread_once(&self_once, find_self);
+    return yv_strdup(self_exe ? self_exe : "/proc/self/exe");
 }
 
 char *yv_proc_self_dir(void)

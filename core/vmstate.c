@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,34 +46,152 @@ char *yv_vmstate_crashfile(const char *root, const char *name)
     return yv_asprintf("%s/run/%s.crashed", root, name);
 }
 
-char *yv_vmstate_qemu(const yv_config *cfg)
+/* QEMU's path, found once per process (a $PATH search is a dozen stat calls, and every proof of
+ * liveness needs it): keyed by cli.bin, the only input besides $PATH, which a process does not
+ * change. A miss is not kept: QEMU installed later is found then. The lock: yave-web's threads. */
+static struct {
+    pthread_mutex_t mu;
+    bool set;
+    char *bin, *path, *real; /* the cli.bin it was found for (NULL: none), which's and realpath's */
+} qemu_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static char *qemu_which(const yv_config *cfg)
 {
     if (cfg->cli_bin) return yv_proc_which(cfg->cli_bin);
     char *p = yv_proc_which("qemu-system-x86_64");
     return p ? p : yv_proc_which("kvm");
 }
 
+static bool same_bin(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A copy of the cached path (real: canonical), found now when the cache is not for cfg. */
+static char *qemu_cached(const yv_config *cfg, bool real)
+{
+    pthread_mutex_lock(&qemu_cache.mu);
+    if (!qemu_cache.set || !same_bin(qemu_cache.bin, cfg->cli_bin)) {
+        char *path = qemu_which(cfg), *canon = path ? realpath(path, NULL) : NULL;
+        if (path && canon) {
+            free(qemu_cache.bin);
+            free(qemu_cache.path);
+            free(qemu_cache.real);
+            qemu_cache.bin = cfg->cli_bin ? yv_strdup(cfg->cli_bin) : NULL;
+            qemu_cache.path = path;
+            qemu_cache.real = canon;
+            qemu_cache.set = true;
+        } else {
+            pthread_mutex_unlock(&qemu_cache.mu);
+            free(canon);
+            if (real || !path) free(path);
+            return real ? NULL : path;
+        }
+    }
+    char *copy = yv_strdup(real ? qemu_cache.real : qemu_cache.path);
+    pthread_mutex_unlock(&qemu_cache.mu);
+    return copy;
+}
+
+char *yv_vmstate_qemu(const yv_config *cfg)
+{
+    return qemu_cached(cfg, false);
+}
+
 char *yv_vmstate_qemu_real(const yv_config *cfg)
 {
-    char *qemu = yv_vmstate_qemu(cfg), *real = qemu ? realpath(qemu, NULL) : NULL;
-    free(qemu);
-    return real;
+    return qemu_cached(cfg, true);
+}
+
+/* The pid the pidfile names, read from its open descriptor (0 when malformed). */
+static pid_t read_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    pid_t p = n > 0 ? yv_proc_parse_pid(buf, (size_t)n) : 0;
+    return p > 0 ? p : 0;
+}
+
+/* Who holds a write lock on the open pidfile (0: nobody, -1: a holder we cannot name). */
+static pid_t lock_holder(int fd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK) return 0;
+    return fl.l_pid > 0 ? fl.l_pid : -1;
+}
+
+/* pid is the VM's QEMU: it is QEMU, and it has not exited (through the pidfd when there is one:
+ * the pidfd was opened before, so a live pidfd means /proc/PID was that process). */
+static bool is_live_qemu(pid_t pid, int pidfd, const char *qemu_real)
+{
+    if (!qemu_real || !yv_proc_is_exe_real(pid, qemu_real)) return false;
+    if (pidfd < 0) return !yv_proc_exited(pid);
+    struct pollfd p = {pidfd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
+/* The lock holder is the pid the pidfile names: is it the VM's live QEMU? */
+static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
+                         yv_vmstate_proof *p)
+{
+    pid_t pid = p->holder;
+    if (pin) {
+        p->pidfd = yv_proc_pidfd_open(pid);
+        if (p->pidfd < 0 && errno != ENOSYS) return; /* ESRCH: gone meanwhile */
+        if (lock_holder(fd) != pid) return;          /* a PID reused since the first look */
+    }
+    char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
+    if (is_live_qemu(pid, p->pidfd, qemu_real ? qemu_real : own)) p->pid = pid;
+    free(own);
+}
+
+/* The proof on the open pidfile: the lock holder is the pid the file names; with pin, a pidfd is
+ * opened on it and the holder checked again, so the pidfd is the process that was proven. */
+static void prove_fd(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
+                     yv_vmstate_proof *p)
+{
+    p->holder = lock_holder(fd);
+    if (p->holder > 0 && p->holder == read_pid(fd)) prove_holder(fd, cfg, qemu_real, pin, p);
+    /* a holder that has exited holds nothing: a QEMU killed a moment ago keeps the lock until its
+     * last thread has ended, while its leader is already a zombie */
+    if (p->pid == 0 && p->holder > 0 && yv_proc_exited(p->holder)) p->holder = 0;
+}
+
+static void prove(const char *root, const yv_config *cfg, const char *name, const char *qemu_real,
+                  bool pin, yv_vmstate_proof *p)
+{
+    *p = (yv_vmstate_proof){0, 0, -1};
+    char *pidfile = yv_vmstate_pidfile(root, name);
+    int fd = yv_root_open(pidfile, O_RDONLY | O_NONBLOCK, 0);
+    free(pidfile);
+    if (fd < 0) return;
+    prove_fd(fd, cfg, qemu_real, pin, p);
+    close(fd);
+    if (p->pid == 0 && p->pidfd >= 0) {
+        close(p->pidfd);
+        p->pidfd = -1;
+    }
+}
+
+pid_t yv_vmstate_prove(const char *root, const yv_config *cfg, const char *name,
+                       yv_vmstate_proof *p)
+{
+    prove(root, cfg, name, NULL, true, p);
+    return p->pid;
+}
+
+void yv_vmstate_proof_done(yv_vmstate_proof *p)
+{
+    if (p->pidfd >= 0) close(p->pidfd);
+    *p = (yv_vmstate_proof){0, 0, -1};
 }
 
 pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char *name,
                              const char *qemu_real)
 {
-    char *pidfile = yv_vmstate_pidfile(root, name);
-    pid_t holder = yv_proc_pidfile_holder(pidfile), live = 0;
-    /* the lock holder must be the pid the file names and a QEMU: a reused PID is never ours */
-    if (holder > 0 && holder == yv_proc_pidfile_pid(pidfile)) {
-        char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
-        const char *qemu = qemu_real ? qemu_real : own;
-        if (qemu && yv_proc_is_exe_real(holder, qemu) && !yv_proc_exited(holder)) live = holder;
-        free(own);
-    }
-    free(pidfile);
-    return live;
+    yv_vmstate_proof p;
+    prove(root, cfg, name, qemu_real, false, &p);
+    return p.pid;
 }
 
 pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name)
@@ -205,37 +325,77 @@ bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd)
     return r >= 0 ? r == 1 : proc_net_unix_busy(sock_path);
 }
 
-void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
+/* Removes the VM's runtime files when p proved that neither its QEMU nor anything else holds the
+ * pidfile (a live non-QEMU holder is not ours to touch). */
+static void clean_unowned(const char *root, const char *name, bool crashed,
+                          const yv_vmstate_proof *p)
 {
-    if (yv_vmstate_live_pid(root, cfg, name) > 0) return;
+    if (p->pid > 0 || p->holder != 0) return;
     char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
     char *events = yv_vmstate_eventsfile(root, name);
-    if (yv_proc_pidfile_holder(pidfile) == 0) { /* a live non-QEMU holder is not ours to touch */
-        bool had = unlink(pidfile) == 0;
-        had |= unlink(sock) == 0;
-        had |= unlink(events) == 0;
-        yv_vm vm;
-        yv_err e2;
-        /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
-        if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
-            yv_vmnet_forget(root, &vm);
-            yv_vm_done(&vm);
-        } else if (had) {
-            yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
-        }
-        if (had && crashed) {
-            char *cf = yv_vmstate_crashfile(root, name), stamp[64];
-            time_t now = time(NULL);
-            struct tm tm;
-            strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ\n", gmtime_r(&now, &tm));
-            yv_err e;
-            yv_root_write_atomic(cf, stamp, strlen(stamp), 0644, &e);
-            free(cf);
-        }
+    bool had = unlink(pidfile) == 0;
+    had |= unlink(sock) == 0;
+    had |= unlink(events) == 0;
+    yv_vm vm;
+    yv_err e2;
+    /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
+    if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
+        yv_vmnet_forget(root, &vm);
+        yv_vm_done(&vm);
+    } else if (had) {
+        yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
+    }
+    if (had && crashed) {
+        char *cf = yv_vmstate_crashfile(root, name), stamp[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ\n", gmtime_r(&now, &tm));
+        yv_err e;
+        yv_root_write_atomic(cf, stamp, strlen(stamp), 0644, &e);
+        free(cf);
     }
     free(pidfile);
     free(sock);
     free(events);
+}
+
+void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
+{
+    yv_vmstate_proof p;
+    prove(root, cfg, name, NULL, false, &p);
+    clean_unowned(root, name, crashed, &p);
+}
+
+void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool crashed,
+                                   const yv_vmstate_proof *p)
+{
+    clean_unowned(root, name, crashed, p);
+}
+
+bool yv_vmstate_has_runtime_files(const char *root, const char *name)
+{
+    char *paths[] = {yv_vmstate_pidfile(root, name), yv_vmstate_sockfile(root, name),
+                     yv_vmstate_eventsfile(root, name)};
+    bool any = false;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        any = any || yv_root_exists(paths[i]);
+        free(paths[i]);
+    }
+    return any;
+}
+
+pid_t yv_vmstate_tidy(const char *root, const yv_config *cfg, const char *name, yv_vmstate_proof *p)
+{
+    yv_vmstate_prove(root, cfg, name, p);
+    if (p->pid > 0 || p->holder != 0 || !yv_vmstate_has_runtime_files(root, name)) return p->pid;
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    if (lock < 0) return 0; /* as the reconcile: nothing touched; a status says why */
+    yv_vmstate_proof_done(p);
+    yv_vmstate_prove(root, cfg, name, p); /* under the lock: a `run` may have started it since */
+    clean_unowned(root, name, true, p);
+    yv_root_unlock(lock);
+    return p->pid;
 }
 
 static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmstate *st)
@@ -328,26 +488,50 @@ void yv_vmstate_reconcile_firewall(const char *root)
     yv_root_unlock(own);
 }
 
-void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The VM names of run/'s runtime files, each once (a VM has up to three files), sorted. */
+static char **runtime_names(const char *root, size_t *n)
 {
     char *run = yv_root_path(root, "run");
     DIR *d = opendir(run);
-    struct dirent *de;
-    int lock = -1;
-    bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
-    while (!no_lock && d && (de = readdir(d))) {
+    char **names = NULL;
+    size_t cap = 0, k = 0;
+    *n = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
         const char *dot = strrchr(de->d_name, '.');
         if (!dot || dot == de->d_name || !is_runtime_suffix(dot)) continue;
-        char *name = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
-        yv_err e;
-        if (yv_valid_name(name, &e) == 0 && yv_vmstate_live_pid(root, cfg, name) == 0) {
-            if (lock < 0) lock = yv_root_lock(root, &e);
-            if (lock >= 0) yv_vmstate_clean_stale(root, cfg, name, true);
-            no_lock = lock < 0;
-        }
-        free(name);
+        if (*n == cap) names = yv_realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+        names[(*n)++] = yv_strndup(de->d_name, (size_t)(dot - de->d_name));
     }
     if (d) closedir(d);
-    yv_root_unlock(lock);
     free(run);
+    if (*n > 1) qsort(names, *n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < *n; i++) {
+        if (k > 0 && !strcmp(names[k - 1], names[i])) free(names[i]);
+        else names[k++] = names[i];
+    }
+    *n = k;
+    return names;
+}
+
+void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
+{
+    size_t n;
+    char **names = runtime_names(root, &n);
+    int lock = -1;
+    bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
+    for (size_t i = 0; i < n && !no_lock; i++) { /* each VM proven once, not once per file */
+        yv_err e;
+        if (yv_valid_name(names[i], &e) < 0 || yv_vmstate_live_pid(root, cfg, names[i]) > 0)
+            continue;
+        if (lock < 0) lock = yv_root_lock(root, &e);
+        if (lock >= 0) yv_vmstate_clean_stale(root, cfg, names[i], true);
+        no_lock = lock < 0;
+    }
+    yv_root_unlock(lock);
+    yv_root_free_names(names, n);
 }

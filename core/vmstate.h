@@ -40,13 +40,34 @@ char *yv_vmstate_sockfile(const char *root, const char *name);
 char *yv_vmstate_eventsfile(const char *root, const char *name);
 char *yv_vmstate_crashfile(const char *root, const char *name);
 
-/* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. */
+/* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. Found once
+ * per process (and again only when cli.bin changes or it was not found). */
 char *yv_vmstate_qemu(const yv_config *cfg);
+
+/* One proof of liveness (spec: the pidfile names the pid, that pid holds the pidfile's lock, its
+ * exe is QEMU), made once per command and carried through it. pidfd pins the proven process, so
+ * a PID reused since is never signalled (-1 without pidfds: then a signal proves the pid again). */
+typedef struct {
+    pid_t pid;    /* the live QEMU of the VM, else 0 */
+    pid_t holder; /* who holds the pidfile's lock: 0 nobody (or no pidfile), -1 cannot be named */
+    int pidfd;    /* on pid when pid > 0 and the system has pidfds, else -1 */
+} yv_vmstate_proof;
+
+/* Proves the VM's QEMU live and pins it; returns p->pid. Release with yv_vmstate_proof_done. */
+pid_t yv_vmstate_prove(const char *root, const yv_config *cfg, const char *name,
+                       yv_vmstate_proof *p);
+void yv_vmstate_proof_done(yv_vmstate_proof *p);
+
+/* The reconcile of one VM, for a verb that names it: proves it (as yv_vmstate_prove), and when
+ * its runtime files outlived its QEMU, removes them under the root lock and records it crashed
+ * (proven again under the lock). Other VMs' files are left to list, status and the TUI. */
+pid_t yv_vmstate_tidy(const char *root, const yv_config *cfg, const char *name,
+                      yv_vmstate_proof *p);
 
 /* The live QEMU of this VM (pidfile names it, it holds the pidfile's lock, its exe is QEMU), or 0.
  */
 pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name);
-/* The QEMU binary, canonical (realpath); malloc'd or NULL. */
+/* The QEMU binary, canonical (realpath); malloc'd or NULL. Cached as yv_vmstate_qemu. */
 char *yv_vmstate_qemu_real(const yv_config *cfg);
 /* yv_vmstate_live_pid with the QEMU path resolved once by the caller (NULL: resolve here). */
 pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char *name,
@@ -60,6 +81,11 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
 /* Removes run/<vm>.pid, run/<vm>.sock and run/<vm>.events when no live QEMU holds them; with
  * `crashed`, records the VM as crashed. Caller holds the root lock. */
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed);
+/* Any of run/<vm>.pid, .sock, .events is there. */
+bool yv_vmstate_has_runtime_files(const char *root, const char *name);
+/* The same with the proof the caller made under the root lock (not proven again). */
+void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool crashed,
+                                   const yv_vmstate_proof *p);
 
 /* The reconcile pass run at every start of the program: every VM whose runtime files outlived its
  * QEMU is cleaned up and remembered as crashed. */

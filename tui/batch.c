@@ -29,6 +29,7 @@ struct yv_batch {
     char *root;
     yv_config cfg;
     bool cfg_loaded;
+    bool tidied;      /* the whole root's tidy ran (once a process) */
     bool stdin_taken; /* by --file - or a password file '-' */
     yv_err err;
     json_t *result; /* the JSON document of the command (with --json) */
@@ -41,21 +42,39 @@ struct yv_batch {
  * the root lock and waits for QEMU, so netdev must never take that lock (or wait for a QEMU). */
 static int load_root_for(yv_batch *b, bool tidy)
 {
-    if (b->cfg_loaded) return 0;
-    if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
-    if (yv_root_trust(b->root, &b->err) < 0) return -1; /* before anything in it is read */
-    if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
-    b->cfg_loaded = true;
-    if (tidy) {
+    if (!b->cfg_loaded) {
+        if (!b->root && !(b->root = yv_root_resolve(b->opts->root, &b->err))) return -1;
+        if (yv_root_trust(b->root, &b->err) < 0) return -1; /* before anything in it is read */
+        if (yv_config_load(&b->cfg, b->root, &b->err) < 0) return -1;
+        b->cfg_loaded = true;
+    }
+    if (tidy && !b->tidied) {
         yv_vmstate_reconcile(b->root, &b->cfg);
         yv_ops_reap(b->root, &b->cfg);
+        b->tidied = true;
     }
     return 0;
 }
 
+/* list and status: the whole root tidied (every VM's state is shown). */
 static int load_root(yv_batch *b)
 {
     return load_root_for(b, true);
+}
+
+/* A verb that names one VM looks at that VM only: what a killed create of that name left, and its
+ * runtime files when they outlived its QEMU (other VMs' are list's and status's to tidy, so the
+ * cost does not grow with the VMs of the root). *p is the proof of its QEMU the verb then uses
+ * (release with yv_vmstate_proof_done). An invalid name is left for the verb to refuse. */
+static int load_root_vm(yv_batch *b, const char *name, yv_vmstate_proof *p)
+{
+    yv_err e;
+    *p = (yv_vmstate_proof){0, 0, -1};
+    if (load_root_for(b, false) < 0) return -1;
+    if (yv_valid_name(name, &e) < 0) return 0;
+    yv_ops_reap_one(b->root, &b->cfg, name);
+    yv_vmstate_tidy(b->root, &b->cfg, name, p);
+    return 0;
 }
 
 static int usage_err(yv_batch *b, const char *fmt, const char *arg)
@@ -359,7 +378,11 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
     catch_cancel(SIGINT, &old[0]);
     catch_cancel(SIGTERM, &old[1]);
     catch_cancel(SIGHUP, &old[2]);
-    int crc = load_root(b) < 0 ? -1 : yv_ops_create(b->root, &b->cfg, &o, &generated, &b->err);
+    yv_vmstate_proof p;
+    int crc = load_root_vm(b, o.name, &p) < 0
+                  ? -1
+                  : yv_ops_create(b->root, &b->cfg, &o, &generated, &b->err);
+    yv_vmstate_proof_done(&p);
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);
     sigaction(SIGHUP, &old[2], NULL);
@@ -442,9 +465,12 @@ static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
 static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
-    if (load_root(b) < 0) return -1;
-    if (yv_ops_delete(b->root, &b->cfg, name, yv_cmdtab_get(c, a, "force") != NULL, &b->err) < 0)
-        return -1;
+    yv_vmstate_proof p;
+    if (load_root_vm(b, name, &p) < 0) return -1;
+    int rc = yv_ops_delete_proven(b->root, &b->cfg, name, &p, yv_cmdtab_get(c, a, "force") != NULL,
+                                  &b->err);
+    yv_vmstate_proof_done(&p);
+    if (rc < 0) return -1;
     if (b->opts->json) b->result = json_pack("{s:s}", "deleted", name);
     else printf("deleted VM '%s'\n", name);
     return 0;
@@ -454,8 +480,10 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
     yv_run_result res;
-    if (load_root(b) < 0) return -1;
+    yv_vmstate_proof p;
+    if (load_root_vm(b, name, &p) < 0) return -1;
     if (yv_cmdtab_get(c, a, "dry-run")) {
+        yv_vmstate_proof_done(&p);
         yv_argv argv;
         if (yv_lifecycle_argv(b->root, &b->cfg, name, &argv, &res, &b->err) < 0) return -1;
         if (b->opts->json) {
@@ -468,7 +496,9 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
         yv_argv_free(&argv);
         return 0;
     }
-    if (yv_lifecycle_run(b->root, &b->cfg, name, &res, &b->err) < 0) return -1;
+    int rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
+    yv_vmstate_proof_done(&p);
+    if (rc < 0) return -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
     if (!b->opts->json) {
         printf("started VM '%s' (pid %d, %s)\n", name, (int)res.pid,
@@ -487,12 +517,16 @@ static int cmd_shutdown(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
     yv_stop_step how;
-    if (load_root(b) < 0) return -1;
+    yv_vmstate_proof p;
+    if (load_root_vm(b, name, &p) < 0) return -1;
     long timeout = b->cfg.shutdown_timeout;
-    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout) < 0)
-        return -1;
     bool force = yv_cmdtab_get(c, a, "force") != NULL;
-    if (yv_lifecycle_shutdown(b->root, &b->cfg, name, force, timeout, &how, &b->err) < 0) return -1;
+    int rc = parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout);
+    if (rc == 0)
+        rc =
+            yv_lifecycle_shutdown_proven(b->root, &b->cfg, name, &p, force, timeout, &how, &b->err);
+    yv_vmstate_proof_done(&p);
+    if (rc != 0) return -1;
     if (b->opts->json)
         b->result = json_pack("{s:s, s:s, s:s}", "name", name, "state", "stopped", "stopped_by",
                               yv_lifecycle_step_name(how));

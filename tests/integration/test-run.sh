@@ -602,4 +602,64 @@ test_delete_of_a_running_vm()
     expect_exit 3 yv "$root" status --name l1
 }
 
+# A verb naming one VM looks at that VM only (its cost does not grow with the VMs of the root): the
+# stale files of another VM whose QEMU died stay for list and status to tidy, and the verb works.
+test_a_verb_on_one_vm_leaves_other_vms_stale_files_to_list()
+{
+    local root pa pb
+    new_root root
+    mkvm "$root" a1
+    mkvm "$root" b1
+    start_vm "$root" a1 pa
+    start_vm "$root" b1 pb
+    kill -9 "$pb"
+    wait_exited "$pb"
+    expect_exit 0 yv "$root" shutdown --name a1 --force
+    assert_contains "$OUT" "(by quit)"
+    pid_exited "$pa" || fail "QEMU $pa still alive after shutdown --force"
+    assert_runtime_gone "$root" a1
+    assert_file "$root/run/b1.pid" "shutdown of a1 tidied b1's pidfile"
+    [ -S "$root/run/b1.sock" ] || fail "shutdown of a1 tidied b1's QMP socket"
+    assert_no_file "$root/run/b1.crashed" "shutdown of a1 recorded b1 crashed"
+    start_vm "$root" a1 pa
+    assert_file "$root/run/b1.pid" "run of a1 tidied b1's pidfile"
+    expect_exit 0 yv "$root" delete --name a1 --force
+    pid_exited "$pa" || fail "delete --force left QEMU $pa running"
+    assert_file "$root/run/b1.pid" "delete of a1 tidied b1's pidfile"
+    # list tidies the whole root: b1 is crashed, its files are gone
+    expect_exit 0 yv "$root" list
+    assert_runtime_gone "$root" b1
+    assert_file "$root/run/b1.crashed" "list did not record b1 crashed"
+    assert_state "$root" b1 crashed
+}
+
+# A verb naming a VM whose QEMU died still tidies that VM: its stale files go and it is crashed
+# (shutdown says not running); the next run starts it and it is no longer crashed.
+test_a_verb_tidies_its_own_vms_stale_files()
+{
+    local root pid pid2
+    new_root root
+    mkvm "$root" s1
+    start_vm "$root" s1 pid
+    kill -9 "$pid"
+    wait_exited "$pid"
+    assert_file "$root/run/s1.pid" "kill -9 left no pidfile (the test needs one)"
+    expect_exit 4 yv "$root" --json shutdown --name s1 --force
+    assert_json_error VM_NOT_RUNNING
+    assert_runtime_gone "$root" s1
+    assert_file "$root/run/s1.crashed" "shutdown did not record s1 crashed"
+    # stale files again (a QEMU killed with its files in place), then run over them
+    start_vm "$root" s1 pid
+    kill -9 "$pid"
+    wait_exited "$pid"
+    start_vm "$root" s1 pid2
+    assert_ne "$pid" "$pid2" "a new QEMU"
+    assert_no_file "$root/run/s1.crashed" "crashed after the next run"
+    assert_state "$root" s1 running
+    expect_exit 0 yv "$root" delete --name s1 --force
+    pid_exited "$pid2" || fail "delete --force left QEMU $pid2 running"
+    assert_runtime_gone "$root" s1
+    assert_no_file "$root/run/s1.crashed"
+}
+
 run_tests "$@"

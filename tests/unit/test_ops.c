@@ -482,6 +482,37 @@ static void test_create_reaps_stale_part(void **state)
     close(fd);
 }
 
+/* A verb naming one VM reaps only that name's leftovers: the named .part goes with its display,
+ * another dead creator's .part stays (for create, list and status), a live creator's is untouched,
+ * and an invalid name touches nothing. */
+static void test_reap_one_reaps_that_name_only(void **state)
+{
+    fixture *f = *state;
+    yv_err err;
+    assert_int_equal(yv_root_ensure(f->root, &err), 0);
+    ut_mkdir(f->root, ".ghost.vm.part");
+    ut_write(f->root, ".ghost.vm.part/hd0.qcow2", "partial");
+    ut_mkdir(f->root, ".other.vm.part");
+    ut_mkdir(f->root, ".busy.vm.part");
+    char *busy = yv_root_join(f->root, ".busy.vm.part");
+    int fd = open(busy, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    free(busy);
+    ut_write(f->root, "vnc_table.yaml", "table:\n  ':1': ghost\n  ':2': busy\n  ':3': other\n");
+
+    yv_ops_reap_one(f->root, &f->cfg, "busy");
+    yv_ops_reap_one(f->root, &f->cfg, "../.other");
+    yv_ops_reap_one(f->root, &f->cfg, "nothing");
+    ut_assert_ls(f->root, ".busy.vm.part .ghost.vm.part .other.vm.part run vnc_table.yaml");
+    yv_ops_reap_one(f->root, &f->cfg, "ghost");
+    ut_assert_ls(f->root, ".busy.vm.part .other.vm.part run vnc_table.yaml");
+    char *table = ut_read(f->root, "vnc_table.yaml");
+    assert_string_equal(table, "table:\n  ':2': busy\n  ':3': other\n");
+    free(table);
+    close(fd);
+}
+
 /* Every command reaps through yv_ops_in_creation(root, cfg): a .part whose lock is free goes with
  * its display; one whose creator still works is listed and untouched. Without cfg nothing goes. */
 static void test_in_creation_reaps(void **state)
@@ -688,6 +719,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_skips_listening_port, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_create_reaps_stale_part, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_in_creation_reaps, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_reap_one_reaps_that_name_only, setup,
+                                        ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_create_cancelled_from_another_thread, setup,
                                         ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_delete, setup, ut_teardown_root),

@@ -319,6 +319,17 @@ static void test_live_pid_unrelated_process(void **state)
     char *self = ut_exe_of(f->child); /* our binary, or valgrind's tool under valgrind */
     mine.cli_bin = self;
     assert_int_equal(yv_vmstate_live_pid(f->root, &mine, "x"), f->child);
+    /* the proof a command carries: the same answers, with the pinned process (a pidfd, where the
+     * system has them: not under valgrind) and the lock holder */
+    yv_vmstate_proof p;
+    assert_int_equal(yv_vmstate_prove(f->root, &mine, "x", &p), f->child);
+    assert_int_equal(p.holder, f->child);
+    if (p.pidfd < 0) assert_int_equal(yv_proc_pidfd_open(f->child), -1);
+    yv_vmstate_proof_done(&p);
+    assert_int_equal(p.pidfd, -1);
+    assert_int_equal(yv_vmstate_prove(f->root, &cfg, "x", &p), 0); /* the exe is no QEMU */
+    assert_int_equal(p.holder, f->child);
+    assert_int_equal(p.pidfd, -1);
     /* …and a pidfile naming another pid than the holder is not trusted either */
     ut_write(f->root, "run/x.pid", "2\n");
     assert_int_equal(yv_vmstate_live_pid(f->root, &mine, "x"), 0);
@@ -339,12 +350,31 @@ static void test_live_pid_unrelated_process(void **state)
     yv_vmstate_reconcile(f->root, &cfg);
     assert_true(ut_exists(f->root, "run/x.pid"));
     assert_true(alive_unsignalled(f->child));
+    assert_int_equal(yv_vmstate_tidy(f->root, &cfg, "x", &p), 0);
+    assert_true(ut_exists(f->root, "run/x.pid"));
+    assert_false(ut_exists(f->root, "run/x.crashed"));
+    assert_true(alive_unsignalled(f->child));
 
     /* 4. the holder goes away: now the files are stale, cleaned, and the VM remembered as crashed;
      * the process named in the pidfile is never signalled by any of this */
     kill(f->child, SIGKILL);
     assert_int_equal(waitpid(f->child, NULL, 0), f->child);
     f->child = 0;
+    /* the tidy of one VM (what a verb naming it does): x's stale files go and it is crashed; the
+     * stale files of another VM y are left for list and status */
+    ut_write(f->root, "run/y.pid", pidtext);
+    ut_write(f->root, "run/y.sock", "");
+    assert_int_equal(yv_vmstate_tidy(f->root, &cfg, "x", &p), 0);
+    assert_int_equal(p.pidfd, -1);
+    assert_false(ut_exists(f->root, "run/x.pid"));
+    assert_false(ut_exists(f->root, "run/x.sock"));
+    assert_true(ut_exists(f->root, "run/x.crashed"));
+    assert_true(ut_exists(f->root, "run/y.pid"));
+    assert_true(ut_exists(f->root, "run/y.sock"));
+    assert_false(ut_exists(f->root, "run/y.crashed"));
+    yv_vmstate_reconcile(f->root, &cfg);
+    assert_false(ut_exists(f->root, "run/y.pid"));
+    assert_true(ut_exists(f->root, "run/y.crashed"));
     yv_vmstate_probe(f->root, &cfg, "x", 200, &st);
     assert_int_equal(st.pid, 0);
     assert_int_equal(st.state, YV_STATE_CRASHED);
