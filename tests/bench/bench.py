@@ -12,8 +12,8 @@ roots under /tmp/yave-bench.*; all of it (QEMUs, TUIs, folders) is removed on ev
 
 The figures and their baselines:
  1. `--batch run` until it returns (QMP answers, the VNC password is set) vs the exec of the argv
-    `run --dry-run` prints (QEMU -daemonize returns once QMP listens) + one set_password over QMP
-    from this process.
+    `run --dry-run` prints without its -S (QEMU -daemonize returns once QMP listens) + one
+    set_password over QMP from this process.
  2. `--batch shutdown --force`, until QEMU has exited (a pidfd opened before), vs (a) qmpquit, a
     bare QMP quit client in C (tests/tools/qmpquit.c), and (b) an exec of /bin/true + a quit over
     QMP from this process. Every stop acts on a QEMU started by the same argv.
@@ -274,7 +274,10 @@ class Stopper:
     def __init__(self, root, name):
         self.y = [BIN, "--batch", "--root", root]
         self.root, self.name = root, name
-        self.argv = sh(*self.y, "run", "-n", name, "--dry-run").splitlines()
+        # QEMU's own argv: `run` adds -S (it continues the guest once the VNC password is set);
+        # someone starting QEMU by hand would not, so the baseline's guest runs at once
+        self.argv = [a for a in sh(*self.y, "run", "-n", name, "--dry-run").splitlines()
+                     if a != "-S"]
         self.sock = f"{root}/run/{name}.sock"
 
     def ours_start(self):
