@@ -348,8 +348,10 @@ static int first_exchange(const char *root, const launch_ctx *c, yv_err *err)
     return rc;
 }
 
+/* Launches QEMU under the root lock. A start that continues the guest itself (not a first boot)
+ * is marked (*mark: yv_vmstate_start_begin) from before the launch until start() ends it. */
 static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
-                  const yv_run_result *res, yv_err *err)
+                  const yv_run_result *res, int *mark, yv_err *err)
 {
     yv_argv argv;
     char **env = qemu_env(root, c->v->name);
@@ -366,6 +368,9 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             yv_vmstate_clean_stale_proven(root, c->v->name, false, &p);
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = check_vm_files(root, c, err);
+            if (rc == 0 && !c->paused &&
+                (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
+                rc = -1;
             if (rc == 0) rc = yv_proc_launch(argv.v, env, log, err);
             /* QEMU made its QMP sockets before it failed (a disk that is not qcow2, a bad option):
              * they must not make the VM look crashed */
@@ -387,10 +392,10 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
 {
     const char *name = c->v->name;
     bool vars_made = false;
-    int rc = preflight(c, cfg, err);
+    int mark = -1, rc = preflight(c, cfg, err);
     if (rc == 0) rc = ensure_vars(c, cfg, &vars_made, err);
     if (rc == 0) rc = yv_root_ensure(root, err);
-    if (rc == 0) rc = launch(root, cfg, c, res, err);
+    if (rc == 0) rc = launch(root, cfg, c, res, &mark, err);
     if (rc == 0) {
         yv_vmstate_proof p; /* the new QEMU, proven once and pinned for an abort */
         res->pid = yv_vmstate_prove(root, cfg, name, &p);
@@ -404,7 +409,8 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
         }
         yv_vmstate_proof_done(&p);
     }
-    if (rc < 0 && vars_made) { /* a failed start leaves the VM as it was */
+    yv_vmstate_start_end(root, name, mark); /* finished, or undone */
+    if (rc < 0 && vars_made) {              /* a failed start leaves the VM as it was */
         char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
         unlink(vars);
         free(vars);
@@ -447,7 +453,7 @@ int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, y
 {
     yv_vmstate_proof p = {0, 0, -1};
     yv_err e;
-    if (yv_valid_name(name, &e) == 0) yv_vmstate_prove(root, cfg, name, &p);
+    if (yv_valid_name(name, &e) == 0) yv_vmstate_tidy(root, cfg, name, &p); /* as batch does */
     int rc = yv_lifecycle_run_proven(root, cfg, name, &p, res, err);
     yv_vmstate_proof_done(&p);
     return rc;
@@ -540,7 +546,7 @@ int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *na
 {
     if (yv_valid_name(name, err) < 0) return -1;
     yv_vmstate_proof p;
-    yv_vmstate_prove(root, cfg, name, &p);
+    yv_vmstate_tidy(root, cfg, name, &p); /* as batch does: what a killed run left is settled */
     int rc = yv_lifecycle_shutdown_proven(root, cfg, name, &p, force, timeout_s, how, err);
     yv_vmstate_proof_done(&p);
     return rc;

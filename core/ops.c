@@ -653,7 +653,7 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
 {
     if (yv_valid_name(name, err) < 0) return -1;
     yv_vmstate_proof p;
-    yv_vmstate_prove(root, cfg, name, &p);
+    yv_vmstate_tidy(root, cfg, name, &p); /* as batch does: what a killed run left is settled */
     int rc = yv_ops_delete_proven(root, cfg, name, &p, force, err);
     yv_vmstate_proof_done(&p);
     return rc;

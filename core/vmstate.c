@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +46,11 @@ char *yv_vmstate_eventsfile(const char *root, const char *name)
 char *yv_vmstate_crashfile(const char *root, const char *name)
 {
     return yv_asprintf("%s/run/%s.crashed", root, name);
+}
+
+char *yv_vmstate_startfile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.starting", root, name);
 }
 
 /* QEMU's path, found once per process (a $PATH search is a dozen stat calls, and every proof of
@@ -384,8 +391,99 @@ bool yv_vmstate_has_runtime_files(const char *root, const char *name)
     return any;
 }
 
+/* ---- a start that did not finish ----
+ *
+ * `run` starts QEMU paused (-S) and continues the guest once its VNC password is set. From before
+ * the launch until then it holds the lock of run/<vm>.starting. A `run` killed in between leaves
+ * the mark unlocked and a QEMU that never ran its guest: the next command that looks at the VM ends
+ * that QEMU and its files (the start never happened: the VM is stopped, not crashed). */
+
+static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmstate *st);
+
+int yv_vmstate_start_begin(const char *root, const char *name, yv_err *err)
+{
+    char *path = yv_vmstate_startfile(root, name);
+    int fd = yv_root_open(path, O_RDWR | O_CREAT, 0600);
+    if (fd < 0) yv_root_open_error(err, errno, YV_E_IO, "cannot create", path);
+    else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is being started", name);
+        close(fd);
+        fd = -1;
+    }
+    free(path);
+    return fd;
+}
+
+void yv_vmstate_start_end(const char *root, const char *name, int fd)
+{
+    if (fd < 0) return;
+    char *path = yv_vmstate_startfile(root, name);
+    unlink(path); /* before the lock goes: never an unlocked mark of a start that finished */
+    close(fd);
+    free(path);
+}
+
+/* The mark's lock was free and the file is still the one locked: its `run` is gone. */
+static bool start_abandoned(int fd, const char *path)
+{
+    struct stat a, b;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) return false; /* its run is still at it */
+    return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
+}
+
+/* A live QEMU of an abandoned start: true when it is settled (ended, or it already runs its guest:
+ * the run died after `cont`); false when QMP cannot say (left for the next command). */
+static bool settle_qemu(const char *root, const yv_config *cfg, const char *name,
+                        yv_vmstate_proof *p)
+{
+    yv_vmstate st;
+    memset(&st, 0, sizeof st);
+    ask_qmp(root, name, 1000, &st);
+    if (st.state == YV_STATE_UNRESPONSIVE || st.qmp_busy) return false;
+    if (st.state != YV_STATE_STARTING) return true;
+    yv_proc_signal(p->pid, p->pidfd, SIGKILL); /* proven and pinned; its guest never ran */
+    if (!yv_proc_wait_exit(p->pid, p->pidfd, 5000)) return false;
+    yv_vmstate_proof_done(p);
+    yv_vmstate_prove(root, cfg, name, p);
+    return true;
+}
+
+/* Under the root lock: settles what a killed `run` of this VM left, if it did. */
+static void settle_start(const char *root, const yv_config *cfg, const char *name)
+{
+    char *path = yv_vmstate_startfile(root, name);
+    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
+    if (fd >= 0 && start_abandoned(fd, path)) {
+        yv_vmstate_proof p;
+        yv_vmstate_prove(root, cfg, name, &p);
+        bool settled = p.pid > 0 ? settle_qemu(root, cfg, name, &p) : true;
+        if (settled) {
+            clean_unowned(root, name, false, &p); /* no-op while its QEMU runs the guest */
+            unlink(path);
+        }
+        yv_vmstate_proof_done(&p);
+    }
+    if (fd >= 0) close(fd);
+    free(path);
+}
+
+static void settle_start_locked(const char *root, const yv_config *cfg, const char *name)
+{
+    char *path = yv_vmstate_startfile(root, name);
+    bool marked = yv_root_exists(path);
+    free(path);
+    if (!marked) return;
+    yv_err e;
+    int lock = yv_root_lock(root, &e);
+    if (lock < 0) return; /* nothing touched; the next command tries again */
+    settle_start(root, cfg, name);
+    yv_root_unlock(lock);
+}
+
 pid_t yv_vmstate_tidy(const char *root, const yv_config *cfg, const char *name, yv_vmstate_proof *p)
 {
+    settle_start_locked(root, cfg, name);
     yv_vmstate_prove(root, cfg, name, p);
     if (p->pid > 0 || p->holder != 0 || !yv_vmstate_has_runtime_files(root, name)) return p->pid;
     yv_err e;
@@ -464,10 +562,12 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
     free(cf);
 }
 
-/* The files QEMU leaves in run/ when it dies: its pidfile and its two QMP sockets. */
+/* The files QEMU leaves in run/ when it dies: its pidfile and its two QMP sockets; and the mark of
+ * a start a killed `run` left. */
 static bool is_runtime_suffix(const char *dot)
 {
-    return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events");
+    return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events") ||
+           !strcmp(dot, ".starting");
 }
 
 void yv_vmstate_reconcile_firewall(const char *root)
@@ -526,8 +626,9 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
     bool no_lock = false; /* then nothing is touched; a status of such a VM says why */
     for (size_t i = 0; i < n && !no_lock; i++) { /* each VM proven once, not once per file */
         yv_err e;
-        if (yv_valid_name(names[i], &e) < 0 || yv_vmstate_live_pid(root, cfg, names[i]) > 0)
-            continue;
+        if (yv_valid_name(names[i], &e) < 0) continue;
+        settle_start_locked(root, cfg, names[i]);
+        if (yv_vmstate_live_pid(root, cfg, names[i]) > 0) continue;
         if (lock < 0) lock = yv_root_lock(root, &e);
         if (lock >= 0) yv_vmstate_clean_stale(root, cfg, names[i], true);
         no_lock = lock < 0;

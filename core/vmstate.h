@@ -39,6 +39,15 @@ char *yv_vmstate_pidfile(const char *root, const char *name);
 char *yv_vmstate_sockfile(const char *root, const char *name);
 char *yv_vmstate_eventsfile(const char *root, const char *name);
 char *yv_vmstate_crashfile(const char *root, const char *name);
+/* run/<vm>.starting: marks a start in progress (yv_vmstate_start_begin). */
+char *yv_vmstate_startfile(const char *root, const char *name);
+
+/* A start in progress, for `run` (under the root lock, before QEMU is launched -S): the locked
+ * mark run/<vm>.starting; its fd, or -1 with err. yv_vmstate_start_end removes it once the guest
+ * was continued (or the start undone). A mark whose `run` was killed is settled by the next
+ * yv_vmstate_tidy or reconcile: a QEMU still in prelaunch is ended (the VM is stopped). */
+int yv_vmstate_start_begin(const char *root, const char *name, yv_err *err);
+void yv_vmstate_start_end(const char *root, const char *name, int fd);
 
 /* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. Found once
  * per process (and again only when cli.bin changes or it was not found). */

@@ -7,7 +7,8 @@
  *   YAVE_FAULT=<op>:<N>[:<errno>]  the Nth call (counting from 1) of <op> fails with errno (a name:
  *                                  ENOSPC (the default), EIO, EDQUOT, EROFS, EACCES, EPERM, EMFILE,
  *                                  ENOMEM, ENOENT, E2BIG, or a number). The call does nothing and
- *                                  returns -1 (NULL for fopen and mkdtemp).
+ *                                  returns -1 (NULL for fopen and mkdtemp). KILL instead of an
+ *                                  errno: the process is killed with SIGKILL at that call.
  *                                  Extensions: `<op>:<N>+[:<errno>]` fails the Nth and every later
  *                                  call (a disk that stays full); several specs separated by commas
  *                                  (`rename:2,rename:3`: a failure, then a failing undo).
@@ -67,6 +68,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -77,12 +79,16 @@ enum { OP_WRITE, OP_FSYNC, OP_RENAME, OP_RENAMEAT2, OP_MKDIR, OP_OPEN, OP_EXEC, 
 static const char *const op_names[NOPS] = {"write", "fsync", "rename", "renameat2",
                                            "mkdir", "open",  "exec",   "send"};
 
+/* Not an errno: the call does not return, the process is killed (SIGKILL) at it, as an OOM kill or
+ * `kill -9` would catch it there. */
+#define FAULT_KILL (-9)
+
 static const struct {
     const char *name;
     int value;
-} errnos[] = {{"ENOSPC", ENOSPC}, {"EIO", EIO},     {"EDQUOT", EDQUOT}, {"EROFS", EROFS},
-              {"EACCES", EACCES}, {"EPERM", EPERM}, {"EMFILE", EMFILE}, {"ENOMEM", ENOMEM},
-              {"ENOENT", ENOENT}, {"E2BIG", E2BIG}};
+} errnos[] = {{"ENOSPC", ENOSPC}, {"EIO", EIO},     {"EDQUOT", EDQUOT},  {"EROFS", EROFS},
+              {"EACCES", EACCES}, {"EPERM", EPERM}, {"EMFILE", EMFILE},  {"ENOMEM", ENOMEM},
+              {"ENOENT", ENOENT}, {"E2BIG", E2BIG}, {"KILL", FAULT_KILL}};
 
 #define MAX_FAULTS 8
 
@@ -171,6 +177,7 @@ static int hit(int op, const char *path, int fd)
             (n == S.faults[i].n || (S.faults[i].onwards && n > S.faults[i].n)))
             fault = S.faults[i].err;
     if (S.log) log_line(op, n, path, fd, fault);
+    if (fault == FAULT_KILL) raise(SIGKILL);
     errno = fault ? fault : saved;
     return fault ? -1 : 0;
 }
