@@ -431,7 +431,8 @@ void yv_proc_sampler_done(yv_proc_sampler *s)
 }
 
 /* CPU ticks and start time (in ticks since boot) from /proc/PID/stat. */
-static bool read_stat(yv_proc_sampler *s, unsigned long long *ticks, unsigned long long *start)
+static bool read_stat(yv_proc_sampler *s, unsigned long long *ticks, unsigned long long *start,
+                      char *state)
 {
     char buf[1024];
     if (s->fd < 0 && s->pid > 0) {
@@ -444,15 +445,17 @@ static bool read_stat(yv_proc_sampler *s, unsigned long long *ticks, unsigned lo
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     unsigned long long ut, st, sta;
+    char letter;
     /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
     /* NOLINTNEXTLINE(cert-err34-c): kernel-written numbers, and a short match is rejected below */
     if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                     "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
                      "%*d %*d %llu",
-                     &ut, &st, &sta) != 3)
+                     &letter, &ut, &st, &sta) != 4)
         return false;
     *ticks = ut + st;
     *start = sta;
+    *state = letter;
     return true;
 }
 
@@ -464,13 +467,21 @@ static double since_boot(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+long yv_proc_sampler_uptime(const yv_proc_sampler *s)
+{
+    if (!s->start) return -1;
+    long tck = sysconf(_SC_CLK_TCK); /* from the auxiliary vector: no system call */
+    double up = since_boot();
+    return up > 0 ? (long)(up - (double)s->start / (double)tck) : -1;
+}
+
 bool yv_proc_sample(yv_proc_sampler *s, int64_t now_ms, double *cpu, long *uptime_s)
 {
     unsigned long long ticks, start;
-    if (!read_stat(s, &ticks, &start)) return false;
-    long tck = sysconf(_SC_CLK_TCK); /* from the auxiliary vector: no system call */
-    double up = since_boot();
-    *uptime_s = up > 0 ? (long)(up - (double)start / (double)tck) : -1;
+    if (!read_stat(s, &ticks, &start, &s->state)) return false;
+    long tck = sysconf(_SC_CLK_TCK);
+    s->start = start;
+    *uptime_s = yv_proc_sampler_uptime(s);
     if (s->at && now_ms > s->at)
         *cpu =
             100.0 * (double)(ticks - s->ticks) / (double)tck / ((double)(now_ms - s->at) / 1000.0);

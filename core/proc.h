@@ -78,7 +78,9 @@ typedef struct {
     pid_t pid;
     int fd;
     unsigned long long ticks; /* utime + stime at the previous sample */
+    unsigned long long start; /* when it started, in ticks since boot (0 = not read yet) */
     int64_t at;               /* when that was (ms), 0 = no sample yet */
+    char state;               /* its state letter at the last sample (R, S, T…), 0 unknown */
 } yv_proc_sampler;
 
 void yv_proc_sampler_init(yv_proc_sampler *s, pid_t pid);
@@ -86,4 +88,7 @@ void yv_proc_sampler_done(yv_proc_sampler *s);
 /* Samples at now_ms: *cpu = % of one core since the previous sample (left as it was on the first),
  * *uptime_s = seconds since the process started. False (nothing changed) once it is gone. */
 bool yv_proc_sample(yv_proc_sampler *s, int64_t now_ms, double *cpu, long *uptime_s);
+/* Seconds since the process started, from the start time of the first sample: no read. -1 before
+ * the first sample. */
+long yv_proc_sampler_uptime(const yv_proc_sampler *s);
 #endif
