@@ -50,12 +50,13 @@ struct yv_monitor {
     int ino;           /* inotify on the root, run/ and each loaded VM's folder; -1: none, then the
                           root is rescanned every rescan_ms as before */
     int ino_root, ino_run;
-    bool unsettled;    /* the last rescan left something only a later look settles */
-    bool starting;     /* … a VM's runtime files without its proven QEMU: look again soon */
-    size_t load_from;  /* entries before it have their config read (or are being created) */
-    int64_t shown_at;  /* when a running VM's row was last shown (yv_monitor_row) */
-    int64_t show_tick; /* when the last tick for the shown rows came */
-    int64_t next_show; /* the tick at which the shown rows' CPU% and uptime change */
+    bool unsettled;      /* the last rescan left something only a later look settles */
+    bool starting;       /* … a VM's runtime files without its proven QEMU: look again soon */
+    size_t load_from;    /* entries before it have their config read (or are being created) */
+    int64_t shown_at;    /* when a running VM's row was last shown (yv_monitor_row) */
+    int64_t show_tick;   /* when the last tick for the shown rows came */
+    int64_t next_show;   /* the tick at which the shown rows' CPU% and uptime change */
+    int64_t quiet_until; /* answers to what a tick asked are read together then (GATHER_MS) */
     slot *slots;
     size_t nslots;
     char *qemu_real;  /* resolved once: PATH lookups for every VM every second cost more than all
@@ -548,15 +549,30 @@ static bool add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, i
     return true;
 }
 
+/* Twenty VMs asked on one tick answer over some milliseconds, each answer a wakeup of its own:
+ * for this long after a tick asked anything, only writes and connects are polled, and the answers
+ * are read in one wakeup at its end (an event is late by as much at most). */
+enum { GATHER_MS = 100 };
+
+/* Its descriptor, unless it only waits for input while answers are being gathered. */
+static void add_live_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, int fd,
+                          short ev, entry *e, slot_kind kind, bool quiet)
+{
+    if (!quiet || (ev & POLLOUT)) add_slot(m, fds, max, k, fd, ev, e, kind);
+}
+
 /* A running VM's QMP conversation and VNC probe: their descriptors, and when they next need us. */
 static int64_t live_slots(yv_monitor *m, entry *e, struct pollfd *fds, size_t max, size_t *k,
                           int64_t now)
 {
     struct pollfd p;
+    bool quiet = now < m->quiet_until;
     int64_t next = yv_chan_qmp_watch_due(e->qmp);
-    if (yv_chan_qmp_watch_pollfd(e->qmp, &p)) add_slot(m, fds, max, k, p.fd, p.events, e, SLOT_QMP);
+    if (yv_chan_qmp_watch_pollfd(e->qmp, &p))
+        add_live_slot(m, fds, max, k, p.fd, p.events, e, SLOT_QMP, quiet);
     if (!e->vnc) return min64(next, e->next_vnc);
-    add_slot(m, fds, max, k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e, SLOT_VNC);
+    add_live_slot(m, fds, max, k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
+                  SLOT_VNC, quiet);
     return min64(next, now + 100); /* its deadline is checked on every pass */
 }
 
@@ -583,6 +599,7 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
             m->next_scan = min64(m->next_scan, next_tick(now, m->o.rescan_ms));
     }
     int64_t next = min64(m->next_scan, show_due(m, now));
+    if (now < m->quiet_until) next = min64(next, m->quiet_until);
     for (size_t i = 0; i < m->n; i++)
         if (m->v[i]->pub.pid > 0 && m->v[i]->qmp)
             next = min64(next, live_slots(m, m->v[i], fds, max, &k, now));
@@ -632,13 +649,20 @@ static bool run_timers(yv_monitor *m, int64_t now)
         m->next_show = INT64_MAX;
         changed = true;
     }
+    bool asked = false;
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
         if (e->pub.pid <= 0 || !e->qmp) continue;
+        asked |= yv_chan_qmp_watch_due(e->qmp) <= now;
         changed |= qmp_step(e, 0, now);
-        if (e->vnc) changed |= vnc_progress(e, 0);
-        else if (now >= e->next_vnc) vnc_start(m, e, now);
+        if (e->vnc) {
+            changed |= vnc_progress(e, 0);
+        } else if (now >= e->next_vnc) {
+            vnc_start(m, e, now);
+            asked = true;
+        }
     }
+    if (asked) m->quiet_until = now + GATHER_MS;
     load_some(m);
     return changed;
 }

@@ -245,6 +245,11 @@ static void loop(yv_app *a)
             a->mon_dirty = false;
             a->last_draw = now;
         }
+        if (!a->fw_reconciled) { /* after the first frame: nothing of it shows on the list, and
+                                    asking the kernel for the ruleset delayed the first paint */
+            yv_vmstate_reconcile_firewall(a->root);
+            a->fw_reconciled = true;
+        }
         int t = timeout_ms(a);
         if (a->mon_dirty) {
             int wait = (int)(a->last_draw + DRAW_MS - now);
@@ -281,6 +286,11 @@ static void start_curses(void)
     /* no typeahead check during refresh: ncurses would flush its output before each check (a write
      * per changed cell — a dozen a second for the uptime column); keys are read by our poll() */
     typeahead(-1);
+    /* ncurses 6.4 flushes its output after every cursor move until the screen has been suspended
+     * once (its "not initialised yet" state lasts until then): one write per changed cell, a
+     * dozen system calls and pty wakeups a second for the uptime column. Suspended here, the first
+     * doupdate resumes it and every frame is then one write. */
+    endwin();
 }
 
 int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
@@ -300,8 +310,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
         return yv_err_exit_status(err.code);
     }
     a->self = yv_proc_self_exe();
-    yv_vmstate_reconcile(a->root, &a->cfg);
-    yv_vmstate_reconcile_firewall(a->root);
+    yv_vmstate_reconcile(a->root, &a->cfg); /* the firewall's: after the first frame */
     if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
     /* library chatter must not land on the screen: stderr goes to run/tui.log */
     char *log = yv_root_path(a->root, "run/tui.log");
