@@ -75,7 +75,8 @@ static int64_t next_tick(int64_t now, int period)
 }
 
 /* A VNC server that answered is QEMU's own: it stays up while QEMU's main loop runs, and a hung
- * main loop shows in QMP first (which re-probes at once). So it is re-checked less often. */
+ * main loop shows in QMP first (which re-probes at once). So it is re-checked less often, and not
+ * at all while QMP answers for that main loop (no detail: not busy with another client). */
 enum { VNC_OK_MS = 30000 };
 
 /* ---- entries ---- */
@@ -502,6 +503,8 @@ static bool vnc_progress(entry *e, short revents)
 {
     yv_vnc_result r = yv_vnccheck_handle(e->vnc, revents);
     if (r == YV_VNC_PENDING) return false;
+    if (r == YV_VNC_REACHABLE && e->pub.state == YV_STATE_RUNNING && !e->pub.detail[0])
+        e->next_vnc = INT64_MAX; /* its QMP's hang, an action of ours, a new QEMU re-probe it */
     bool changed = e->pub.vnc != r;
     e->pub.vnc = r;
     yv_vnccheck_free(e->vnc);
@@ -549,10 +552,17 @@ static bool add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, i
     return true;
 }
 
-/* Twenty VMs asked on one tick answer over some milliseconds, each answer a wakeup of its own:
- * for this long after a tick asked anything, only writes and connects are polled, and the answers
- * are read in one wakeup at its end (an event is late by as much at most). */
+/* Twenty VMs asked on one tick answer over some milliseconds, each answer a wakeup of its own (and
+ * a VNC probe makes QEMU send VNC_* events on QMP after it): with several VMs running, after a tick
+ * asked or an answer came only writes and connects are polled for this long, and what arrives is
+ * read in one wakeup at its end (an event, or a step of a conversation, is late by as much at most;
+ * a single VM is never kept waiting). */
 enum { GATHER_MS = 100 };
+
+static void gather(yv_monitor *m, int64_t now)
+{
+    if (yv_monitor_running(m) >= 2) m->quiet_until = now + GATHER_MS;
+}
 
 /* Its descriptor, unless it only waits for input while answers are being gathered. */
 static void add_live_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, int fd,
@@ -662,14 +672,14 @@ static bool run_timers(yv_monitor *m, int64_t now)
             asked = true;
         }
     }
-    if (asked) m->quiet_until = now + GATHER_MS;
+    if (asked) gather(m, now);
     load_some(m);
     return changed;
 }
 
 bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
 {
-    bool changed = false, died = false, scan = false;
+    bool changed = false, died = false, scan = false, answered = false;
     int64_t now = yv_now_ms();
     for (size_t i = 0; i < n && i < m->nslots; i++) {
         entry *e = m->slots[i].e;
@@ -682,12 +692,15 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
             break;
         case SLOT_QMP:
             if (e->qmp) changed |= qmp_step(e, fds[i].revents, now);
+            answered = true;
             break;
         case SLOT_VNC:
             if (e->vnc) changed |= vnc_progress(e, fds[i].revents);
+            answered = true;
             break;
         }
     }
+    if (answered) gather(m, now);
     now = yv_now_ms();
     if (died || scan) m->next_scan = now; /* a QEMU exited, or the root changed: show it at once */
     changed |= run_timers(m, now);

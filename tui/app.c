@@ -251,6 +251,7 @@ static void loop(yv_app *a)
             a->fw_reconciled = true;
         }
         int t = timeout_ms(a);
+        bool own_timer = t >= 0; /* a countdown or a status to expire (else only the monitor's) */
         if (a->mon_dirty) {
             int wait = (int)(a->last_draw + DRAW_MS - now);
             if (t < 0 || wait < t) t = wait < 0 ? 0 : wait;
@@ -269,7 +270,9 @@ static void loop(yv_app *a)
         if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP)))
             read_keys(a);                                         /* EINTR: maybe a resize */
         if (fds[0].revents & (POLLHUP | POLLERR)) a->quit = true; /* the terminal went away */
-        if (r == 0) a->mon_dirty = true; /* a timer: countdowns and status expiry */
+        /* our timer: countdowns and status expiry (the monitor says itself when a timer of its
+         * changed the view: most of its timeouts end a wait for answers) */
+        if (r == 0 && own_timer) a->mon_dirty = true;
     }
 }
 
