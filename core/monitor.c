@@ -200,13 +200,13 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* The state of a live QEMU, as QMP or its absence tells it; a VM whose config is broken shows
- * `invalid` whatever its process does (the problem is what the user must fix). */
 static bool broken(const entry *e)
 {
     return e->loaded && !e->pub.valid; /* not read yet: its state shows until it is */
 }
 
+/* The state of a live QEMU, as QMP or its absence tells it; a VM whose config is broken shows
+ * `invalid` whatever its process does (the problem is what the user must fix). */
 static void set_live_state(entry *e, yv_state st)
 {
     e->pub.state = broken(e) ? YV_STATE_INVALID : st;
@@ -419,8 +419,7 @@ static entry *find_any(yv_monitor *m, size_t nold, const char *name)
     return e;
 }
 
-/* How many folders of creates the root holds (.NAME.vm.part), in creation or left by a killed one.
- */
+/* How many create folders (.NAME.vm.part) the root holds: in creation, or left by a killed one. */
 static size_t count_parts(const char *root)
 {
     DIR *d = opendir(root);
@@ -464,8 +463,7 @@ static void rescan(yv_monitor *m, int64_t now)
         refresh_entry(m, e, now);
     }
     yv_root_free_names(names, n);
-    /* a killed create's folder not reaped (the root lock was held): nothing tells when it is free
-     */
+    /* a killed create's folder not reaped (the root lock was held): no event says it is free */
     if (m->ino >= 0 && count_parts(m->root) > n) m->unsettled = true;
     yv_root_free_names(m->run_names, m->nrun);
     m->run_names = NULL;

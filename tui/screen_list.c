@@ -112,7 +112,9 @@ static void uptime_text(long s, char *buf, size_t n)
 static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role)
 {
     yv_app *a = ctx;
-    const yv_monitor_vm *v = yv_monitor_row(a->mon, row);
+    /* the figures of now for the columns that change by themselves (a clock read: not per cell) */
+    bool now = col == COL_UP || col == COL_CPU;
+    const yv_monitor_vm *v = now ? yv_monitor_row(a->mon, row) : yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
     case COL_NAME: snprintf(buf, n, "%s", v->name); break;
