@@ -107,7 +107,14 @@ json_int_t yv_chan_qmp_request(yv_chan_qmp *q, const char *cmd, json_t *args, in
 
 /* ---- the watch ---- */
 
-enum { HELD_RETRY_MS = 30000 }; /* how long to leave the event socket to another TUI */
+enum {
+    HELD_RETRY_MS = 30000, /* how long to leave the event socket to another TUI */
+    /* On the held event socket QEMU tells every change of its run state as it happens: a query
+     * there only proves its main loop still turns (a hang sends no event). Each query costs QEMU
+     * about half a millisecond, so this is rare; a process the kernel stopped is asked at once
+     * (yv_chan_qmp_watch_poke from the monitor's look at /proc). */
+    HELD_CHECK_MS = 30000,
+};
 
 struct yv_chan_qmp_watch {
     yv_chan_qmp *q;
@@ -125,10 +132,31 @@ static void set_state(yv_chan_qmp_watch *w, yv_state st, const char *detail)
     if (detail) snprintf(w->view.detail, sizeof w->view.detail, "%s", detail);
 }
 
+/* The first multiple of period after now: every VM's queries fall on the same ticks. */
+static int64_t next_tick(int64_t now, int period)
+{
+    return (now / period + 1) * period;
+}
+
+/* Events after which query-status may answer differently (the ones that change QEMU's run state):
+ * the answer is asked for on the next refresh tick, as a periodic query would have. */
+static bool changes_status(const char *ev)
+{
+    static const char *const evs[] = {"RESUME",         "SHUTDOWN",          "POWERDOWN",
+                                      "SUSPEND",        "SUSPEND_DISK",      "WAKEUP",
+                                      "GUEST_PANICKED", "GUEST_CRASHLOADED", "BLOCK_IO_ERROR",
+                                      "WATCHDOG",       "MIGRATION",         "RESET"};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (!strcmp(ev, evs[i])) return true;
+    return false;
+}
+
 static void on_event(void *user, const yv_qmp_msg *m)
 {
     yv_chan_qmp_watch *w = user;
     const char *ev = m->event;
+    int64_t tick = next_tick(yv_now_ms(), w->refresh_ms);
+    if (changes_status(ev) && w->next > tick) w->next = tick;
     if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN")) {
         set_state(w, YV_STATE_SHUTTING_DOWN, NULL);
     } else if (!strcmp(ev, "STOP") && w->view.state != YV_STATE_SHUTTING_DOWN) {
@@ -184,6 +212,8 @@ void yv_chan_qmp_watch_free(yv_chan_qmp_watch *w)
 static unsigned conversation_ended(yv_chan_qmp_watch *w, int64_t now)
 {
     yv_chan *c = yv_chan_qmp_chan(w->q);
+    /* the held socket is gone: probe again on the next refresh, not the next check */
+    if (w->held && w->next > next_tick(now, w->refresh_ms)) w->next = next_tick(now, w->refresh_ms);
     switch (yv_chan_verdict_of(c)) {
     /* OK: one exchange on .sock, done; GONE: QEMU is going away, its pidfd will tell */
     case YV_CHAN_OK:
@@ -237,6 +267,14 @@ int64_t yv_chan_qmp_watch_due(const yv_chan_qmp_watch *w)
     return in_conversation(w) ? yv_chan_deadline(yv_chan_qmp_chan(w->q)) : w->next;
 }
 
+/* When the next query is due: each refresh while probing, each check while held. */
+static int64_t next_query(const yv_chan_qmp_watch *w, int64_t now)
+{
+    bool held = w->held && yv_chan_state_of(yv_chan_qmp_chan(w->q)) != YV_CHAN_CLOSED;
+    int check = w->refresh_ms > HELD_CHECK_MS ? w->refresh_ms : HELD_CHECK_MS;
+    return next_tick(now, held ? check : w->refresh_ms);
+}
+
 unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t now)
 {
     yv_chan *c = yv_chan_qmp_chan(w->q);
@@ -246,10 +284,12 @@ unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t n
         if (yv_chan_state_of(c) == YV_CHAN_CLOSED) flags |= conversation_ended(w, now);
     }
     if (!in_conversation(w) && now >= w->next) {
-        w->next = (now / w->refresh_ms + 1) * w->refresh_ms; /* every VM on the same ticks */
-        if (yv_chan_state_of(c) == YV_CHAN_READY)            /* held: one write, one read */
+        w->next = next_tick(now, w->refresh_ms);  /* a conversation that fails at once may bring
+                                                     it nearer */
+        if (yv_chan_state_of(c) == YV_CHAN_READY) /* held: one write, one read */
             yv_chan_qmp_request(w->q, "query-status", NULL, now, w->timeout_ms);
         else flags |= open_conversation(w, now);
+        if (w->next > now) w->next = next_query(w, now);
     }
     return flags;
 }

@@ -1,12 +1,15 @@
 /* chan_qmp: QMP on a channel. The kind: QEMU greets, we negotiate capabilities (one write with the
  * first request), commands carry ids, events come any time. The watch: the monitor's use of it —
- * a running VM's state kept current by `query-status` every refresh and by events (STOP, RESUME,
- * SHUTDOWN, GUEST_PANICKED the moment QEMU sends them).
+ * a running VM's state kept current by events (STOP, RESUME, SHUTDOWN, GUEST_PANICKED the moment
+ * QEMU sends them) and by `query-status`.
  *
- * The watch keeps run/<vm>.events (the second QMP socket, reserved for the TUI) open: a refresh is
- * then one write and one read. When another TUI holds that socket (QEMU keeps a second client
- * waiting without a greeting), or a QEMU started without it, each refresh is one short exchange
- * on run/<vm>.sock, which no one may hold. */
+ * The watch keeps run/<vm>.events (the second QMP socket, reserved for the TUI) open: it asks
+ * query-status once when that connection is made, then after an event that changes the run state,
+ * and otherwise only every 30 s (or every refresh if longer) to prove QEMU's main loop turns — a
+ * query every second costs the QEMUs more CPU than the TUI spends itself. When another TUI holds
+ * that socket (QEMU keeps a second client waiting without a greeting), or a QEMU started without
+ * it, or it cannot be connected (QEMU hung), each refresh is one short exchange on run/<vm>.sock,
+ * which no one may hold. */
 #ifndef YV_CHAN_QMP_H
 #define YV_CHAN_QMP_H
 

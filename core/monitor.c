@@ -1,9 +1,11 @@
 #include "monitor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,18 +18,19 @@
 #include "valid.h"
 #include "vmstate.h"
 
-typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC } slot_kind;
+typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC, SLOT_INOTIFY } slot_kind;
 
 typedef struct {
     yv_monitor_vm pub;
     struct stat cfg_st;
     bool seen;
+    bool loaded;   /* its config read: at first sight only the name is known (a list of a thousand
+                      paints before their configs are read); loaded when shown or asked for */
     bool creating; /* another process is building it (create, a preset's first boot) */
     int pidfd;
     bool pidfd_polled; /* in the last poll set: only then does the pidfd stand for proof of life */
     yv_proc_sampler stat;   /* CPU and uptime, while running */
     yv_chan_qmp_watch *qmp; /* while running: its state, by QMP */
-    int64_t next_cpu;
     yv_vnccheck *vnc;
     int64_t next_vnc;
 } entry;
@@ -43,7 +46,17 @@ struct yv_monitor {
     yv_monitor_opts o;
     entry **v;
     size_t n;
-    int64_t next_scan;
+    int64_t next_scan; /* INT64_MAX: none due (inotify tells of every change) */
+    int ino;           /* inotify on the root, run/ and each loaded VM's folder; -1: none, then the
+                          root is rescanned every rescan_ms as before */
+    int ino_root, ino_run;
+    bool unsettled;      /* the last rescan left something only a later look settles */
+    bool starting;       /* … a VM's runtime files without its proven QEMU: look again soon */
+    size_t load_from;    /* entries before it have their config read (or are being created) */
+    int64_t shown_at;    /* when a running VM's row was last shown (yv_monitor_row) */
+    int64_t show_tick;   /* when the last tick for the shown rows came */
+    int64_t next_show;   /* the tick at which the shown rows' CPU% and uptime change */
+    int64_t quiet_until; /* answers to what a tick asked are read together then (GATHER_MS) */
     slot *slots;
     size_t nslots;
     char *qemu_real;  /* resolved once: PATH lookups for every VM every second cost more than all
@@ -62,7 +75,8 @@ static int64_t next_tick(int64_t now, int period)
 }
 
 /* A VNC server that answered is QEMU's own: it stays up while QEMU's main loop runs, and a hung
- * main loop shows in QMP first (which re-probes at once). So it is re-checked less often. */
+ * main loop shows in QMP first (which re-probes at once). So it is re-checked less often, and not
+ * at all while QMP answers for that main loop (no detail: not busy with another client). */
 enum { VNC_OK_MS = 30000 };
 
 /* ---- entries ---- */
@@ -87,6 +101,79 @@ static void entry_free(entry *e)
     free(e);
 }
 
+/* ---- inotify: what changes in the root wakes the loop; nothing else does ---- */
+
+/* Back to rescanning every rescan_ms (no inotify, or a folder it cannot watch). */
+static void stop_inotify(yv_monitor *m)
+{
+    if (m->ino >= 0) close(m->ino);
+    m->ino = -1;
+    m->next_scan = 0;
+}
+
+enum {
+    DIR_EVENTS = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW,
+};
+
+static void start_inotify(yv_monitor *m)
+{
+    char *run = yv_root_path(m->root, "run");
+    m->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (m->ino >= 0) {
+        m->ino_root = inotify_add_watch(m->ino, m->root, DIR_EVENTS);
+        m->ino_run = inotify_add_watch(m->ino, run, DIR_EVENTS | IN_CLOSE_WRITE);
+        if (m->ino_root < 0 || m->ino_run < 0) stop_inotify(m);
+    }
+    free(run);
+}
+
+/* A VM's folder, watched for its config being written, replaced or removed (before it is read:
+ * a write in between is not missed). Never unwatched: a renamed folder keeps its one watch, which
+ * its new entry shares; a removed one drops it by itself. */
+static void watch_vm_dir(yv_monitor *m, const char *dir)
+{
+    if (m->ino >= 0 && inotify_add_watch(m->ino, dir, DIR_EVENTS | IN_CLOSE_WRITE) < 0)
+        stop_inotify(m); /* a symlink, or the watch limit: rescans tell as before */
+}
+
+static bool is_runtime_name(const char *name)
+{
+    static const char *const suffixes[] = {".pid", ".sock", ".events", ".crashed"};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (!strcmp(dot, suffixes[i])) return true;
+    return false;
+}
+
+/* Whether an event can change the view: a folder in the root, a VM's runtime file (not the lock,
+ * not a TUI's log), a VM's config. */
+static bool event_matters(const yv_monitor *m, const struct inotify_event *ev)
+{
+    if (ev->mask & IN_Q_OVERFLOW) return true;
+    if (ev->mask & IN_IGNORED) return false;
+    const char *name = ev->len ? ev->name : "";
+    if (ev->wd == m->ino_root) return true;
+    if (ev->wd == m->ino_run) return is_runtime_name(name);
+    return !strcmp(name, "config.yaml");
+}
+
+/* Drains the queue; true when a rescan is due. */
+static bool read_inotify(yv_monitor *m)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    bool due = false;
+    ssize_t r;
+    while (m->ino >= 0 && (r = read(m->ino, buf, sizeof buf)) > 0)
+        for (char *p = buf; p < buf + r;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+            due |= event_matters(m, ev);
+            p += sizeof *ev + ev->len;
+        }
+    return due;
+}
+
+/* ---- configs ---- */
+
 static void entry_load_config(yv_monitor *m, entry *e, const struct stat *st)
 {
     yv_err err;
@@ -96,6 +183,7 @@ static void entry_load_config(yv_monitor *m, entry *e, const struct stat *st)
     e->pub.valid = yv_vm_load(&e->pub.vm, m->root, e->pub.name, &err) == 0;
     if (!e->pub.valid) e->pub.problem = yv_strdup(err.msg);
     e->cfg_st = *st;
+    e->loaded = true;
     e->pub.disk_size = 0;
     if (e->pub.valid && e->pub.vm.ndrives) {
         char *dir = yv_root_vm_dir(m->root, e->pub.name);
@@ -112,11 +200,31 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+static bool broken(const entry *e)
+{
+    return e->loaded && !e->pub.valid; /* not read yet: its state shows until it is */
+}
+
 /* The state of a live QEMU, as QMP or its absence tells it; a VM whose config is broken shows
  * `invalid` whatever its process does (the problem is what the user must fix). */
 static void set_live_state(entry *e, yv_state st)
 {
-    e->pub.state = e->pub.valid ? st : YV_STATE_INVALID;
+    e->pub.state = broken(e) ? YV_STATE_INVALID : st;
+}
+
+/* Reads the config of an entry seen by name only (watching its folder first). */
+static void ensure_loaded(yv_monitor *m, entry *e)
+{
+    if (e->loaded || e->creating) return;
+    char *dir = yv_root_vm_dir(m->root, e->pub.name), *cfgp = yv_root_join(dir, "config.yaml");
+    struct stat st;
+    watch_vm_dir(m, dir);
+    memset(&st, 0, sizeof st);
+    stat(cfgp, &st);
+    entry_load_config(m, e, &st);
+    if (broken(e)) e->pub.state = YV_STATE_INVALID; /* its state was found before its config */
+    free(cfgp);
+    free(dir);
 }
 
 /* What QMP last told, shown (its watch is the only writer of a live VM's state and detail). */
@@ -128,9 +236,14 @@ static void show_qmp_view(entry *e)
     snprintf(e->pub.qmp_status, sizeof e->pub.qmp_status, "%s", v->status);
 }
 
+/* One read of /proc/PID/stat: CPU since the last sample, and a QEMU the kernel stopped (SIGSTOP,
+ * a tracer) answers no query: its QMP is asked at once, which then tells it is unresponsive. */
 static void sample_cpu(entry *e, int64_t now)
 {
     yv_proc_sample(&e->stat, now, &e->pub.cpu, &e->pub.uptime_s);
+    bool stopped = e->stat.state == 'T' || e->stat.state == 't';
+    if (stopped && e->qmp && e->pub.state != YV_STATE_UNRESPONSIVE)
+        yv_chan_qmp_watch_poke(e->qmp, now);
 }
 
 /* ---- liveness ---- */
@@ -149,9 +262,8 @@ static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
     e->qmp = yv_chan_qmp_watch_new(sock, events, m->o.refresh_ms, m->o.qmp_timeout_ms, now);
     free(sock);
     free(events);
-    e->next_cpu = next_tick(now, m->o.refresh_ms);
     e->next_vnc = now;
-    sample_cpu(e, now);
+    sample_cpu(e, now); /* its start time: the uptime needs no more reads */
 }
 
 /* A VM that is not running: stopped, or crashed when QEMU left its runtime files behind (cleaned
@@ -162,6 +274,7 @@ static void settle_dead(yv_monitor *m, entry *e)
     char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
     char *crash = yv_vmstate_crashfile(m->root, e->pub.name);
     if (yv_root_exists(pidfile) || yv_root_exists(sock)) {
+        m->starting = true; /* a run starting it, or our cleaning: look again */
         int lock = yv_root_trylock(m->root);
         if (lock >= 0) {
             yv_vmstate_clean_stale(m->root, m->cfg, e->pub.name, true);
@@ -172,7 +285,7 @@ static void settle_dead(yv_monitor *m, entry *e)
     e->pub.state = crashed ? YV_STATE_CRASHED : YV_STATE_STOPPED;
     snprintf(e->pub.detail, sizeof e->pub.detail, "%s",
              crashed ? "QEMU died without a clean shutdown" : "");
-    if (!e->pub.valid) e->pub.state = YV_STATE_INVALID;
+    if (broken(e)) e->pub.state = YV_STATE_INVALID;
     free(pidfile);
     free(sock);
     free(crash);
@@ -212,7 +325,7 @@ static void check_liveness(yv_monitor *m, entry *e, int64_t now)
 {
     if (!has_runtime_files(m, e->pub.name)) {
         if (e->pub.pid > 0) forget_process(e);
-        e->pub.state = e->pub.valid ? YV_STATE_STOPPED : YV_STATE_INVALID;
+        e->pub.state = broken(e) ? YV_STATE_INVALID : YV_STATE_STOPPED;
         e->pub.detail[0] = '\0';
         return;
     }
@@ -222,9 +335,17 @@ static void check_liveness(yv_monitor *m, entry *e, int64_t now)
     if (e->pub.pid > 0) forget_process(e);
     if (live > 0) became_live(m, e, live, now);
     else settle_dead(m, e);
+    if (live > 0 && e->pidfd < 0) m->unsettled = true; /* no pidfd: its death is seen by rescans */
 }
 
 /* ---- scanning ---- */
+
+enum { SETTLE_MS = 250 }; /* a divisor of the usual refresh: its ticks coincide */
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -247,6 +368,7 @@ static entry *add_entry(yv_monitor *m, const char *name)
     e->pub.uptime_s = -1;
     e->pidfd = -1;
     yv_proc_sampler_init(&e->stat, 0);
+    m->load_from = 0; /* a config to read in the background */
     m->v = yv_realloc(m->v, (m->n + 1) * sizeof *m->v);
     m->v[m->n++] = e;
     return e;
@@ -257,15 +379,18 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
     if (e->creating) {
         e->pub.state = YV_STATE_INSTALLING;
         snprintf(e->pub.detail, sizeof e->pub.detail, "being created");
+        m->unsettled = true; /* a killed create leaves its folder without a word */
         return;
     }
-    char *dir = yv_root_vm_dir(m->root, e->pub.name), *cfgp = yv_root_join(dir, "config.yaml");
-    struct stat st;
-    memset(&st, 0, sizeof st);
-    stat(cfgp, &st);
-    if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
-    free(cfgp);
-    free(dir);
+    if (e->loaded) { /* else it is read when shown or in the background */
+        char *dir = yv_root_vm_dir(m->root, e->pub.name), *cfgp = yv_root_join(dir, "config.yaml");
+        struct stat st;
+        memset(&st, 0, sizeof st);
+        stat(cfgp, &st);
+        if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
+        free(cfgp);
+        free(dir);
+    }
     /* A QEMU we hold a pidfd for is proven alive until the pidfd says otherwise (its death wakes
      * the loop and rescans at once): no pidfile, lock or /proc/PID/exe to read every second. */
     if (e->pidfd >= 0 && e->pidfd_polled && e->pub.pid > 0) {
@@ -294,6 +419,20 @@ static entry *find_any(yv_monitor *m, size_t nold, const char *name)
     return e;
 }
 
+/* How many create folders (.NAME.vm.part) the root holds: in creation, or left by a killed one. */
+static size_t count_parts(const char *root)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+    size_t n = 0, sl = strlen(YV_ROOT_PART_SUFFIX);
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        n += de->d_name[0] == '.' && l > sl && !strcmp(de->d_name + l - sl, YV_ROOT_PART_SUFFIX);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
 static void rescan(yv_monitor *m, int64_t now)
 {
     size_t n, nold = m->n;
@@ -302,6 +441,7 @@ static void rescan(yv_monitor *m, int64_t now)
     char *run = yv_root_path(m->root, "run");
     m->run_names = yv_root_list_suffix(run, "", &m->nrun, &err); /* sorted with strcmp */
     free(run);
+    m->unsettled = m->starting = false;
     for (size_t i = 0; i < m->n; i++) m->v[i]->seen = false;
     /* lookups use the sorted old entries; new ones are appended and sorted once at the end */
     for (size_t i = 0; names && i < n; i++) {
@@ -323,6 +463,8 @@ static void rescan(yv_monitor *m, int64_t now)
         refresh_entry(m, e, now);
     }
     yv_root_free_names(names, n);
+    /* a killed create's folder not reaped (the root lock was held): no event says it is free */
+    if (m->ino >= 0 && count_parts(m->root) > n) m->unsettled = true;
     yv_root_free_names(m->run_names, m->nrun);
     m->run_names = NULL;
     m->nrun = 0;
@@ -334,15 +476,20 @@ static void rescan(yv_monitor *m, int64_t now)
         if (m->v[i]->seen) m->v[k++] = m->v[i];
         else entry_free(m->v[i]);
     }
+    if (k != m->n) m->load_from = 0; /* an entry not read yet may have moved before it */
     m->n = k;
     if (added) qsort(m->v, m->n, sizeof *m->v, cmp_entry);
-    m->next_scan = next_tick(now, m->o.rescan_ms);
+    /* with inotify the next rescan waits for a change, unless something must settle first */
+    m->next_scan = m->ino < 0 || m->unsettled ? next_tick(now, m->o.rescan_ms) : INT64_MAX;
+    /* a QEMU being started tells nothing more once its pidfile and sockets exist */
+    if (m->starting) m->next_scan = min64(m->next_scan, next_tick(now, SETTLE_MS));
 }
 
 /* ---- VNC ---- */
 
 static void vnc_start(yv_monitor *m, entry *e, int64_t now)
 {
+    ensure_loaded(m, e);
     int disp = e->pub.valid ? yv_valid_display_number(e->pub.vm.vnc_display) : -1;
     bool ok = e->pub.vnc == YV_VNC_REACHABLE && e->pub.state == YV_STATE_RUNNING;
     e->next_vnc = next_tick(now, ok && m->o.vnc_ms < VNC_OK_MS ? VNC_OK_MS : m->o.vnc_ms);
@@ -354,6 +501,8 @@ static bool vnc_progress(entry *e, short revents)
 {
     yv_vnc_result r = yv_vnccheck_handle(e->vnc, revents);
     if (r == YV_VNC_PENDING) return false;
+    if (r == YV_VNC_REACHABLE && e->pub.state == YV_STATE_RUNNING && !e->pub.detail[0])
+        e->next_vnc = INT64_MAX; /* its QMP's hang, an action of ours, a new QEMU re-probe it */
     bool changed = e->pub.vnc != r;
     e->pub.vnc = r;
     yv_vnccheck_free(e->vnc);
@@ -373,6 +522,9 @@ yv_monitor *yv_monitor_new(const char *root, const yv_config *cfg, const yv_moni
     if (m->o.rescan_ms <= 0) m->o.rescan_ms = 1000;
     if (m->o.vnc_ms <= 0) m->o.vnc_ms = 5000;
     if (m->o.qmp_timeout_ms <= 0) m->o.qmp_timeout_ms = 1000;
+    m->ino = -1;
+    m->next_show = INT64_MAX;
+    start_inotify(m); /* before the first listing: a change in between is not missed */
     rescan(m, yv_now_ms());
     return m;
 }
@@ -381,6 +533,7 @@ void yv_monitor_free(yv_monitor *m)
 {
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) entry_free(m->v[i]);
+    if (m->ino >= 0) close(m->ino);
     free(m->v);
     free(m->slots);
     free(m->qemu_real);
@@ -397,36 +550,70 @@ static bool add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, i
     return true;
 }
 
-static int64_t min64(int64_t a, int64_t b)
+/* Twenty VMs asked on one tick answer over some milliseconds, each answer a wakeup of its own (and
+ * a VNC probe makes QEMU send VNC_* events on QMP after it): with several VMs running, after a tick
+ * asked or an answer came only writes and connects are polled for this long, and what arrives is
+ * read in one wakeup at its end (an event, or a step of a conversation, is late by as much at most;
+ * a single VM is never kept waiting). */
+enum { GATHER_MS = 100 };
+
+static void gather(yv_monitor *m, int64_t now)
 {
-    return a < b ? a : b;
+    if (yv_monitor_running(m) >= 2) m->quiet_until = now + GATHER_MS;
+}
+
+/* Its descriptor, unless it only waits for input while answers are being gathered. */
+static void add_live_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, int fd,
+                          short ev, entry *e, slot_kind kind, bool quiet)
+{
+    if (!quiet || (ev & POLLOUT)) add_slot(m, fds, max, k, fd, ev, e, kind);
+}
+
+/* A running VM's QMP conversation and VNC probe: their descriptors, and when they next need us. */
+static int64_t live_slots(yv_monitor *m, entry *e, struct pollfd *fds, size_t max, size_t *k,
+                          int64_t now)
+{
+    struct pollfd p;
+    bool quiet = now < m->quiet_until;
+    int64_t next = yv_chan_qmp_watch_due(e->qmp);
+    if (yv_chan_qmp_watch_pollfd(e->qmp, &p))
+        add_live_slot(m, fds, max, k, p.fd, p.events, e, SLOT_QMP, quiet);
+    if (!e->vnc) return min64(next, e->next_vnc);
+    add_live_slot(m, fds, max, k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
+                  SLOT_VNC, quiet);
+    return min64(next, now + 100); /* its deadline is checked on every pass */
+}
+
+/* The shown rows of running VMs change every refresh (uptime, CPU%): one tick for all of them,
+ * on the grid every other timer uses, and none once no such row was drawn since the last. */
+static int64_t show_due(yv_monitor *m, int64_t now)
+{
+    bool shown = m->shown_at && m->shown_at >= m->show_tick;
+    m->next_show = shown ? next_tick(now, m->o.refresh_ms) : INT64_MAX;
+    return m->next_show;
 }
 
 size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *timeout_ms)
 {
     size_t k = 0;
-    int64_t now = yv_now_ms(), next = m->next_scan;
+    int64_t now = yv_now_ms();
     m->slots = yv_realloc(m->slots, (max ? max : 1) * sizeof *m->slots);
+    add_slot(m, fds, max, &k, m->ino, POLLIN, NULL, SLOT_INOTIFY);
     /* pidfds first: when the set is full, a VM left out is re-proven by every rescan instead */
-    for (size_t i = 0; i < m->n; i++)
-        m->v[i]->pidfd_polled =
-            add_slot(m, fds, max, &k, m->v[i]->pidfd, POLLIN, m->v[i], SLOT_PIDFD);
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
-        struct pollfd p;
-        if (e->pub.pid <= 0 || !e->qmp) continue;
-        if (yv_chan_qmp_watch_pollfd(e->qmp, &p))
-            add_slot(m, fds, max, &k, p.fd, p.events, e, SLOT_QMP);
-        next = min64(next, min64(yv_chan_qmp_watch_due(e->qmp), e->next_cpu));
-        if (e->vnc) {
-            add_slot(m, fds, max, &k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
-                     SLOT_VNC);
-            next = min64(next, now + 100); /* its deadline is checked on every pass */
-        } else {
-            next = min64(next, e->next_vnc);
-        }
+        e->pidfd_polled = add_slot(m, fds, max, &k, e->pidfd, POLLIN, e, SLOT_PIDFD);
+        if (e->pidfd >= 0 && !e->pidfd_polled)
+            m->next_scan = min64(m->next_scan, next_tick(now, m->o.rescan_ms));
     }
+    int64_t next = min64(m->next_scan, show_due(m, now));
+    if (now < m->quiet_until) next = min64(next, m->quiet_until);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->v[i]->pub.pid > 0 && m->v[i]->qmp)
+            next = min64(next, live_slots(m, m->v[i], fds, max, &k, now));
+    if (m->load_from < m->n) next = now; /* configs to read: the loop turns at once */
     m->nslots = k;
+    if (next == INT64_MAX) return k; /* nothing due: only a descriptor wakes the loop */
     int t = next <= now ? 0 : (int)min64(next - now, 60000);
     if (*timeout_ms < 0 || t < *timeout_ms) *timeout_ms = t;
     return k;
@@ -444,6 +631,20 @@ static bool qmp_step(entry *e, short revents, int64_t now)
     return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }
 
+/* Reads configs not read yet, a few per turn of the loop: keys stay answered. */
+enum { LOAD_BATCH = 32 };
+
+static void load_some(yv_monitor *m)
+{
+    size_t done = 0;
+    for (; m->load_from < m->n && done < LOAD_BATCH; m->load_from++) {
+        entry *e = m->v[m->load_from];
+        if (e->loaded || e->creating) continue;
+        ensure_loaded(m, e);
+        done++;
+    }
+}
+
 static bool run_timers(yv_monitor *m, int64_t now)
 {
     bool changed = false;
@@ -451,42 +652,55 @@ static bool run_timers(yv_monitor *m, int64_t now)
         rescan(m, now);
         changed = true;
     }
+    if (now >= m->next_show) { /* the shown rows' uptime and CPU%: the caller draws them */
+        m->show_tick = now;
+        m->next_show = INT64_MAX;
+        changed = true;
+    }
+    bool asked = false;
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
         if (e->pub.pid <= 0 || !e->qmp) continue;
+        asked |= yv_chan_qmp_watch_due(e->qmp) <= now;
         changed |= qmp_step(e, 0, now);
-        if (now >= e->next_cpu) {
-            e->next_cpu = next_tick(now, m->o.refresh_ms);
-            sample_cpu(e, now);
+        if (e->vnc) {
+            changed |= vnc_progress(e, 0);
+        } else if (now >= e->next_vnc) {
+            vnc_start(m, e, now);
+            asked = true;
         }
-        if (e->vnc) changed |= vnc_progress(e, 0);
-        else if (now >= e->next_vnc) vnc_start(m, e, now);
     }
+    if (asked) gather(m, now);
+    load_some(m);
     return changed;
 }
 
 bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
 {
-    bool changed = false, died = false;
+    bool changed = false, died = false, scan = false, answered = false;
     int64_t now = yv_now_ms();
     for (size_t i = 0; i < n && i < m->nslots; i++) {
         entry *e = m->slots[i].e;
         if (!fds[i].revents) continue;
         switch (m->slots[i].kind) {
+        case SLOT_INOTIFY: scan |= read_inotify(m); break;
         case SLOT_PIDFD: /* it exited: the rescan below settles what it left (crashed or not) */
             forget_process(e);
             died = true;
             break;
         case SLOT_QMP:
             if (e->qmp) changed |= qmp_step(e, fds[i].revents, now);
+            answered = true;
             break;
         case SLOT_VNC:
             if (e->vnc) changed |= vnc_progress(e, fds[i].revents);
+            answered = true;
             break;
         }
     }
+    if (answered) gather(m, now);
     now = yv_now_ms();
-    if (died) m->next_scan = now; /* a QEMU exited: show it at once */
+    if (died || scan) m->next_scan = now; /* a QEMU exited, or the root changed: show it at once */
     changed |= run_timers(m, now);
     return changed;
 }
@@ -498,7 +712,6 @@ void yv_monitor_poke(yv_monitor *m)
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
         if (e->qmp) yv_chan_qmp_watch_poke(e->qmp, now);
-        e->next_cpu = now;
         e->next_vnc = now;
     }
 }
@@ -508,13 +721,44 @@ size_t yv_monitor_count(const yv_monitor *m)
     return m->n;
 }
 
+size_t yv_monitor_running(const yv_monitor *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++) n += m->v[i]->pub.pid > 0;
+    return n;
+}
+
+const char *yv_monitor_name(const yv_monitor *m, size_t i)
+{
+    return i < m->n ? m->v[i]->pub.name : NULL;
+}
+
+/* An entry seen by name only is read when someone looks at it: the monitor stays logically
+ * const to its readers (the read is a cache fill). */
 const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i)
 {
-    return i < m->n ? &m->v[i]->pub : NULL;
+    if (i >= m->n) return NULL;
+    ensure_loaded((yv_monitor *)m, m->v[i]);
+    return &m->v[i]->pub;
 }
 
 const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name)
 {
     entry *e = find_entry((yv_monitor *)m, name);
+    if (e) ensure_loaded((yv_monitor *)m, e);
     return e ? &e->pub : NULL;
+}
+
+const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
+{
+    if (i >= m->n) return NULL;
+    entry *e = m->v[i];
+    ensure_loaded(m, e);
+    if (e->pub.pid <= 0) return &e->pub;
+    int64_t now = yv_now_ms();
+    m->shown_at = now;
+    /* CPU% over about a refresh (a frame drawn for a key in between keeps the last figure) */
+    if (!e->stat.at || now - e->stat.at >= (int64_t)m->o.refresh_ms * 9 / 10) sample_cpu(e, now);
+    e->pub.uptime_s = yv_proc_sampler_uptime(&e->stat);
+    return &e->pub;
 }

@@ -1,7 +1,14 @@
 /* monitor: the live view of a root for a poll() loop — every VM with its config, proven state,
  * QEMU's CPU and uptime, and whether its VNC server answers. It never blocks and never waits: it
- * hands the caller descriptors to poll (a pidfd per running QEMU, one short QMP conversation per
- * running VM per refresh, in-flight VNC probes) and a timeout, and is fed the results. */
+ * hands the caller descriptors to poll (inotify on the root, a pidfd per running QEMU, the QMP
+ * conversations, in-flight VNC probes) and a timeout, and is fed the results.
+ *
+ * Idle costs nothing it need not: a change in the root, run/ or a VM's config wakes it through
+ * inotify (a periodic rescan only where inotify cannot be had, or while something settles); a
+ * running VM tells its state by QMP events; CPU% and uptime are read for the rows shown only; and
+ * every timer falls on the same ticks, so a refresh is one wakeup. A VM's config is read when its
+ * row is first shown or asked for, the rest a few per turn of the loop: a long list paints first.
+ */
 #ifndef YV_MONITOR_H
 #define YV_MONITOR_H
 
@@ -32,7 +39,7 @@ typedef struct {
 
 typedef struct {
     int refresh_ms; /* QMP query-status period (default 1000) */
-    int rescan_ms;  /* root rescan period (default 1000) */
+    int rescan_ms;  /* root rescan period without inotify, or while something settles (1000) */
     int vnc_ms;     /* VNC probe period (default 5000) */
     int qmp_timeout_ms;
 } yv_monitor_opts;
@@ -53,7 +60,13 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n);
 void yv_monitor_poke(yv_monitor *m);
 
 size_t yv_monitor_count(const yv_monitor *m);
-const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i); /* sorted by name */
+size_t yv_monitor_running(const yv_monitor *m); /* how many have a live QEMU (no config read) */
+const char *yv_monitor_name(const yv_monitor *m, size_t i); /* sorted; no config read */
+/* The VM, its config read if it was not yet (sorted by name). */
+const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i);
 const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name);
+/* The VM as a row on screen: with its uptime and CPU% of now (read for it, at most once a
+ * refresh). Rows of running VMs shown keep the refresh ticking; none shown, no tick. */
+const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i);
 
 #endif

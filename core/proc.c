@@ -441,8 +441,9 @@ void yv_proc_sampler_done(yv_proc_sampler *s)
     yv_proc_sampler_init(s, 0);
 }
 
-/* CPU ticks and start time (in ticks since boot) from /proc/PID/stat. */
-static bool read_stat(yv_proc_sampler *s, unsigned long long *ticks, unsigned long long *start)
+/* CPU ticks, start time (in ticks since boot) and state from /proc/PID/stat. */
+static bool read_stat(yv_proc_sampler *s, unsigned long long *ticks, unsigned long long *start,
+                      char *state)
 {
     char buf[1024];
     if (s->fd < 0 && s->pid > 0) {
@@ -455,15 +456,17 @@ static bool read_stat(yv_proc_sampler *s, unsigned long long *ticks, unsigned lo
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     unsigned long long ut, st, sta;
+    char letter;
     /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
     /* NOLINTNEXTLINE(cert-err34-c): kernel-written numbers, and a short match is rejected below */
     if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                     "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
                      "%*d %*d %llu",
-                     &ut, &st, &sta) != 3)
+                     &letter, &ut, &st, &sta) != 4)
         return false;
     *ticks = ut + st;
     *start = sta;
+    *state = letter;
     return true;
 }
 
@@ -475,17 +478,44 @@ static double since_boot(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-bool yv_proc_sample(yv_proc_sampler *s, int64_t now_ms, double *cpu, long *uptime_s)
+long yv_proc_sampler_uptime(const yv_proc_sampler *s)
 {
-    unsigned long long ticks, start;
-    if (!read_stat(s, &ticks, &start)) return false;
+    if (!s->start) return -1;
     long tck = sysconf(_SC_CLK_TCK); /* from the auxiliary vector: no system call */
     double up = since_boot();
-    *uptime_s = up > 0 ? (long)(up - (double)start / (double)tck) : -1;
+    return up > 0 ? (long)(up - (double)s->start / (double)tck) : -1;
+}
+
+/* Its CPU time in ns: by its CPU clock, or (none) by the file's ticks; its state when read. */
+static bool cpu_time(yv_proc_sampler *s, long long *ns)
+{
+    unsigned long long ticks, start;
+    struct timespec ts;
+    bool first = !s->start;
+    if (first && !read_stat(s, &ticks, &start, &s->state)) return false;
+    if (first) s->start = start;
+    if (first && s->pid > 0) s->has_clock = clock_getcpuclockid(s->pid, &s->clock) == 0;
+    if (s->has_clock) {
+        if (clock_gettime(s->clock, &ts) < 0) return false; /* it is gone */
+        *ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        if (!first) s->state = 0;
+        /* no CPU used since the last sample: is it stopped? (the file, now and then only) */
+        if (s->at && *ns == s->cpu_ns && !read_stat(s, &ticks, &start, &s->state)) return false;
+        return true;
+    }
+    if (!first && !read_stat(s, &ticks, &start, &s->state)) return false;
+    *ns = (long long)(ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK)));
+    return true;
+}
+
+bool yv_proc_sample(yv_proc_sampler *s, int64_t now_ms, double *cpu, long *uptime_s)
+{
+    long long ns;
+    if (!cpu_time(s, &ns)) return false;
+    *uptime_s = yv_proc_sampler_uptime(s);
     if (s->at && now_ms > s->at)
-        *cpu =
-            100.0 * (double)(ticks - s->ticks) / (double)tck / ((double)(now_ms - s->at) / 1000.0);
-    s->ticks = ticks;
+        *cpu = 100.0 * (double)(ns - s->cpu_ns) / 1e6 / (double)(now_ms - s->at);
+    s->cpu_ns = ns;
     s->at = now_ms;
     return true;
 }

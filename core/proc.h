@@ -72,13 +72,22 @@ char *yv_proc_self_dir(void);
  * canonical (malloc'd); NULL when none does. */
 char *yv_proc_sibling(const char *const *cands, const char *name, int mode);
 
-/* CPU use and uptime of a running process, from /proc/PID/stat kept open (one pread a sample
- * instead of open, fstat, read and close). Embedded by its user: init (pid 0 = none), done. */
+/* CPU use and uptime of a running process. The CPU time comes from the process's CPU clock
+ * (clock_getcpuclockid: one cheap system call, in ns), the start time from /proc/PID/stat read once
+ * (kept open), and its state letter from that file again only when the clock stood still (a
+ * process the kernel stopped uses no CPU). The clock is named by PID: the caller drops the sampler
+ * when that process ends (the monitor's pidfd tells), before the PID can be reused. Embedded by its
+ * user: init (pid 0 = none), done. */
 typedef struct {
     pid_t pid;
-    int fd;
-    unsigned long long ticks; /* utime + stime at the previous sample */
+    int fd;         /* /proc/PID/stat, -1 until the first sample */
+    bool has_clock; /* clock is its CPU clock (else ticks from the file) */
+    clockid_t clock;
+    long long cpu_ns;         /* its CPU time at the previous sample */
+    unsigned long long start; /* when it started, in ticks since boot (0 = not read yet) */
     int64_t at;               /* when that was (ms), 0 = no sample yet */
+    char state;               /* its state letter when last read (R, S, T…); 0: not read, or it
+                                 used CPU since */
 } yv_proc_sampler;
 
 void yv_proc_sampler_init(yv_proc_sampler *s, pid_t pid);
@@ -86,4 +95,7 @@ void yv_proc_sampler_done(yv_proc_sampler *s);
 /* Samples at now_ms: *cpu = % of one core since the previous sample (left as it was on the first),
  * *uptime_s = seconds since the process started. False (nothing changed) once it is gone. */
 bool yv_proc_sample(yv_proc_sampler *s, int64_t now_ms, double *cpu, long *uptime_s);
+/* Seconds since the process started, from the start time of the first sample: no read. -1 before
+ * the first sample. */
+long yv_proc_sampler_uptime(const yv_proc_sampler *s);
 #endif

@@ -245,7 +245,13 @@ static void loop(yv_app *a)
             a->mon_dirty = false;
             a->last_draw = now;
         }
+        if (!a->fw_reconciled) { /* after the first frame: nothing of it shows on the list, and
+                                    asking the kernel for the ruleset delayed the first paint */
+            yv_vmstate_reconcile_firewall(a->root);
+            a->fw_reconciled = true;
+        }
         int t = timeout_ms(a);
+        bool own_timer = t >= 0; /* a countdown or a status to expire (else only the monitor's) */
         if (a->mon_dirty) {
             int wait = (int)(a->last_draw + DRAW_MS - now);
             if (t < 0 || wait < t) t = wait < 0 ? 0 : wait;
@@ -264,7 +270,9 @@ static void loop(yv_app *a)
         if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP)))
             read_keys(a);                                         /* EINTR: maybe a resize */
         if (fds[0].revents & (POLLHUP | POLLERR)) a->quit = true; /* the terminal went away */
-        if (r == 0) a->mon_dirty = true; /* a timer: countdowns and status expiry */
+        /* our timer: countdowns and status expiry (the monitor says itself when a timer of its
+         * changed the view: most of its timeouts end a wait for answers) */
+        if (r == 0 && own_timer) a->mon_dirty = true;
     }
 }
 
@@ -281,6 +289,11 @@ static void start_curses(void)
     /* no typeahead check during refresh: ncurses would flush its output before each check (a write
      * per changed cell — a dozen a second for the uptime column); keys are read by our poll() */
     typeahead(-1);
+    /* ncurses 6.4 flushes its output after every cursor move until the screen has been suspended
+     * once (its "not initialised yet" state lasts until then): one write per changed cell, a
+     * dozen system calls and pty wakeups a second for the uptime column. Suspended here, the first
+     * doupdate resumes it and every frame is then one write. */
+    endwin();
 }
 
 int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
@@ -300,8 +313,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
         return yv_err_exit_status(err.code);
     }
     a->self = yv_proc_self_exe();
-    yv_vmstate_reconcile(a->root, &a->cfg);
-    yv_vmstate_reconcile_firewall(a->root);
+    yv_vmstate_reconcile(a->root, &a->cfg); /* the firewall's: after the first frame */
     if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
     /* library chatter must not land on the screen: stderr goes to run/tui.log */
     char *log = yv_root_path(a->root, "run/tui.log");

@@ -45,7 +45,8 @@ typedef struct yv_app {
     yv_job *jobs;
     int sigpipe[2];
     bool dirty, quit;
-    bool mon_dirty; /* the monitor changed something: drawn at most every DRAW_MS */
+    bool fw_reconciled; /* ownerless firewall rules removed (once, after the first frame) */
+    bool mon_dirty;     /* the monitor changed something: drawn at most every DRAW_MS */
     int64_t last_draw;
     int rows, cols;
 } yv_app;

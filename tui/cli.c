@@ -43,8 +43,9 @@ const yv_opt yv_cli_opts[] = {
      .check = check_refresh,
      .flags = YV_CLI_TUI,
      .dflt = "1",
-     .help = "how often the full-screen manager asks each running VM for its state (events "
-             "such as a pause show at once)"},
+     .help = "how often the full-screen manager updates CPU% and uptime, and asks a running VM "
+             "whose event socket it cannot hold for its state (events such as a pause show at "
+             "once)"},
     {.lng = "paths", .help = "print the root, scripts and themes this binary uses"},
     {.lng = "help", .shrt = 'h', .flags = YV_OPT_NOW, .help = "show the help"},
     {.lng = "version", .flags = YV_OPT_NOW, .help = "print the version"},

@@ -112,7 +112,9 @@ static void uptime_text(long s, char *buf, size_t n)
 static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role)
 {
     yv_app *a = ctx;
-    const yv_monitor_vm *v = yv_monitor_get(a->mon, row);
+    /* the figures of now for the columns that change by themselves (a clock read: not per cell) */
+    bool now = col == COL_UP || col == COL_CPU;
+    const yv_monitor_vm *v = now ? yv_monitor_row(a->mon, row) : yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
     case COL_NAME: snprintf(buf, n, "%s", v->name); break;
@@ -132,8 +134,7 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
 
 static bool model_match(void *ctx, size_t row, const char *filter)
 {
-    const yv_monitor_vm *v = yv_monitor_get(((yv_app *)ctx)->mon, row);
-    return strcasestr(v->name, filter) != NULL;
+    return strcasestr(yv_monitor_name(((yv_app *)ctx)->mon, row), filter) != NULL;
 }
 
 static const yv_table_model model = {model_count, model_cell, model_match};
@@ -168,8 +169,7 @@ const yv_monitor_vm *yv_list_selected(yv_app *a)
 static void draw_title(yv_app *a)
 {
     char t[512];
-    size_t n = yv_monitor_count(a->mon), running = 0;
-    for (size_t i = 0; i < n; i++) running += yv_monitor_get(a->mon, i)->pid > 0;
+    size_t n = yv_monitor_count(a->mon), running = yv_monitor_running(a->mon);
     snprintf(t, sizeof t, " YAVE  %s  %zu VM%s, %zu running", a->root, n, n == 1 ? "" : "s",
              running);
     yv_draw_text(stdscr, 0, 0, t, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));

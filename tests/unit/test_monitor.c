@@ -153,6 +153,74 @@ static void test_creating_and_real_listed_once(void **state)
     free(part);
 }
 
+/* A config yv_vm_load accepts, with this much memory. */
+static void write_config(fixture *f, const char *name, int memory)
+{
+    char *rel = yv_asprintf("%s.vm/config.yaml", name);
+    char *text = yv_asprintf("name: %s\nhardware:\n  memory: %d\n  vcpu: 1\n  ovmf: false\n"
+                             "vnc:\n  display: ':7'\n  password: 'Abcdefgh'\n",
+                             name, memory);
+    ut_write(f->root, rel, text);
+    free(text);
+    free(rel);
+}
+
+/* One turn of the caller's poll loop, waiting as long as the monitor asks (at most 10 s: a bound on
+ * a hang); the timeout it asked for. */
+static int turn(yv_monitor *m)
+{
+    struct pollfd fds[16];
+    int timeout = -1;
+    size_t n = yv_monitor_pollfds(m, fds, 16, &timeout);
+    poll(fds, n, timeout < 0 || timeout > 10000 ? 10000 : timeout);
+    yv_monitor_dispatch(m, fds, n);
+    return timeout;
+}
+
+/* Nothing runs and nothing changes: once every config is read the monitor asks the loop for no
+ * timer at all; a VM folder made and a config edited by another process still show (inotify). */
+static void test_idle_needs_no_timer(void **state)
+{
+    fixture *f = *state;
+    add_vm(f, "a");
+    write_config(f, "a", 64);
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, NULL);
+    int timeout = 0;
+    for (int i = 0; i < 100 && timeout >= 0; i++) timeout = turn(m); /* the configs first */
+    assert_int_equal(timeout, -1);
+    add_vm(f, "b");
+    for (int i = 0; i < 5 && yv_monitor_count(m) < 2; i++) turn(m);
+    assert_listing(m, "a b");
+    assert_int_equal(yv_monitor_find(m, "a")->vm.memory, 64);
+    write_config(f, "a", 128);
+    for (int i = 0; i < 5 && yv_monitor_find(m, "a")->vm.memory != 128; i++) turn(m);
+    assert_int_equal(yv_monitor_find(m, "a")->vm.memory, 128);
+    assert_int_equal(yv_monitor_find(m, "a")->state, YV_STATE_STOPPED);
+    yv_monitor_free(m);
+}
+
+/* A list of VMs is known by name before any config is read, and a row asked for is read then. */
+static void test_names_before_configs(void **state)
+{
+    fixture *f = *state;
+    add_vm(f, "a");
+    write_config(f, "a", 96);
+    add_vm(f, "b"); /* no config: invalid, once read */
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, NULL);
+    assert_int_equal(yv_monitor_count(m), 2);
+    assert_string_equal(yv_monitor_name(m, 0), "a");
+    assert_string_equal(yv_monitor_name(m, 1), "b");
+    assert_int_equal(yv_monitor_running(m), 0);
+    const yv_monitor_vm *v = yv_monitor_row(m, 1);
+    assert_false(v->valid);
+    assert_int_equal(v->state, YV_STATE_INVALID);
+    v = yv_monitor_get(m, 0);
+    assert_true(v->valid);
+    assert_int_equal(v->vm.memory, 96);
+    assert_int_equal(v->state, YV_STATE_STOPPED);
+    yv_monitor_free(m);
+}
+
 /* ---- a live QEMU whose QMP sockets accept and stay silent ---- */
 
 static int setup_qemu(void **state)
@@ -348,6 +416,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_swap_in_one_rescan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creating_and_real_listed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_needs_no_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_before_configs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_qmp_is_unresponsive, setup_qemu, teardown_qemu),
         cmocka_unit_test_setup_teardown(test_real_qemu_states, setup_qemu, teardown_qemu),
         cmocka_unit_test_setup_teardown(test_real_qemu_busy_is_not_hung, setup_qemu, teardown_qemu),
