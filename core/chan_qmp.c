@@ -114,6 +114,11 @@ enum {
      * about half a millisecond, so this is rare; a process the kernel stopped is asked at once
      * (yv_chan_qmp_watch_poke from the monitor's look at /proc). */
     HELD_CHECK_MS = 30000,
+    /* QEMU writes its pidfile before it makes its QMP sockets, and the monitor sees the pidfile
+     * at once (inotify): a QMP that cannot be reached in a watch's first seconds, before it ever
+     * answered, is a QEMU still starting, asked again soon — not an unresponsive one */
+    YOUNG_MS = 5000,
+    YOUNG_RETRY_MS = 250,
 };
 
 struct yv_chan_qmp_watch {
@@ -123,8 +128,24 @@ struct yv_chan_qmp_watch {
     bool held;          /* on run/<vm>.events, kept open between queries (else one exchange) */
     int64_t held_retry; /* another TUI holds run/<vm>.events: use .sock until then */
     int64_t next;       /* the next query */
+    int64_t born;       /* when the watch began (its QEMU was just seen alive) */
+    bool answered;      /* QMP has answered once */
     yv_chan_qmp_view view;
 };
+
+static bool young(const yv_chan_qmp_watch *w, int64_t now)
+{
+    return !w->answered && now - w->born < YOUNG_MS;
+}
+
+/* A start seen under way (prelaunch: `run` continues the guest in a moment, maybe before the event
+ * socket is ours to hear it) is asked again soon rather than on the next refresh. */
+static void recheck_if_starting(yv_chan_qmp_watch *w, int64_t now)
+{
+    if (w->view.state == YV_STATE_STARTING && now - w->born < YOUNG_MS &&
+        w->next > now + YOUNG_RETRY_MS)
+        w->next = now + YOUNG_RETRY_MS;
+}
 
 static void set_state(yv_chan_qmp_watch *w, yv_state st, const char *detail)
 {
@@ -174,6 +195,7 @@ static void on_reply(void *user, const yv_qmp_msg *m)
     yv_chan_qmp_watch *w = user;
     const char *st =
         json_string_value(json_object_get(json_object_get(m->json, "return"), "status"));
+    w->answered = true;
     if (m->kind == YV_QMP_ERROR || !st) {
         set_state(w, YV_STATE_UNRESPONSIVE, "QMP: unexpected answer to query-status");
     } else {
@@ -195,6 +217,7 @@ yv_chan_qmp_watch *yv_chan_qmp_watch_new(const char *sock, const char *events, i
     w->refresh_ms = refresh_ms;
     w->timeout_ms = timeout_ms;
     w->next = now;
+    w->born = now;
     w->view.state = YV_STATE_RUNNING;
     return w;
 }
@@ -214,6 +237,11 @@ static unsigned conversation_ended(yv_chan_qmp_watch *w, int64_t now)
     yv_chan *c = yv_chan_qmp_chan(w->q);
     /* the held socket is gone: probe again on the next refresh, not the next check */
     if (w->held && w->next > next_tick(now, w->refresh_ms)) w->next = next_tick(now, w->refresh_ms);
+    if (yv_chan_verdict_of(c) == YV_CHAN_UNRESPONSIVE && young(w, now)) {
+        set_state(w, YV_STATE_STARTING, "");
+        w->next = now + YOUNG_RETRY_MS;
+        return 0;
+    }
     switch (yv_chan_verdict_of(c)) {
     /* OK: one exchange on .sock, done; GONE: QEMU is going away, its pidfd will tell */
     case YV_CHAN_OK:
@@ -240,7 +268,8 @@ static unsigned open_conversation(yv_chan_qmp_watch *w, int64_t now)
     w->held = false;
     if (now >= w->held_retry) {
         w->held = yv_chan_qmp_open(w->q, w->events, now, w->timeout_ms, &err) == 0;
-        if (!w->held) w->held_retry = now + HELD_RETRY_MS;
+        /* not there yet (a QEMU still starting) is not another TUI holding it */
+        if (!w->held) w->held_retry = young(w, now) ? now : now + HELD_RETRY_MS;
     }
     if (!w->held && yv_chan_qmp_open(w->q, w->sock, now, w->timeout_ms, &err) < 0)
         return conversation_ended(w, now);
@@ -282,14 +311,16 @@ unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t n
     if (yv_chan_state_of(c) != YV_CHAN_CLOSED) {
         yv_chan_handle(c, revents, now);
         if (yv_chan_state_of(c) == YV_CHAN_CLOSED) flags |= conversation_ended(w, now);
+        recheck_if_starting(w, now);
     }
     if (!in_conversation(w) && now >= w->next) {
-        w->next = next_tick(now, w->refresh_ms);  /* a conversation that fails at once may bring
-                                                     it nearer */
+        int64_t dflt = next_tick(now, w->refresh_ms);
+        w->next = dflt;
         if (yv_chan_state_of(c) == YV_CHAN_READY) /* held: one write, one read */
             yv_chan_qmp_request(w->q, "query-status", NULL, now, w->timeout_ms);
         else flags |= open_conversation(w, now);
-        if (w->next > now) w->next = next_query(w, now);
+        /* a conversation that failed at once may have brought it nearer (a QEMU still starting) */
+        if (w->next == dflt) w->next = next_query(w, now);
     }
     return flags;
 }

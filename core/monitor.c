@@ -387,7 +387,10 @@ static void refresh_entry(yv_monitor *m, entry *e, int64_t now)
         struct stat st;
         memset(&st, 0, sizeof st);
         stat(cfgp, &st);
-        if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) entry_load_config(m, e, &st);
+        if (!e->cfg_st.st_ino || !same_file(&st, &e->cfg_st)) {
+            watch_vm_dir(m, dir); /* a folder replaced since: its watch follows the new one */
+            entry_load_config(m, e, &st);
+        }
         free(cfgp);
         free(dir);
     }

@@ -698,9 +698,11 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
         goto out;
     }
     yv_vmstate_clean_stale_proven(root, name, false, &now);
-    char *crash = yv_vmstate_crashfile(root, name);
+    char *crash = yv_vmstate_crashfile(root, name), *mark = yv_vmstate_startfile(root, name);
     unlink(crash);
+    unlink(mark); /* a killed run's, whose QEMU is gone: it must not outlive the VM */
     free(crash);
+    free(mark);
     rc = 0;
 out:
     yv_vmstate_proof_done(&now);

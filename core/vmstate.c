@@ -627,7 +627,9 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg)
     for (size_t i = 0; i < n && !no_lock; i++) { /* each VM proven once, not once per file */
         yv_err e;
         if (yv_valid_name(names[i], &e) < 0) continue;
-        settle_start_locked(root, cfg, names[i]);
+        /* the root lock is not taken twice: a second flock of ours would wait for the first */
+        if (lock >= 0) settle_start(root, cfg, names[i]);
+        else settle_start_locked(root, cfg, names[i]);
         if (yv_vmstate_live_pid(root, cfg, names[i]) > 0) continue;
         if (lock < 0) lock = yv_root_lock(root, &e);
         if (lock >= 0) yv_vmstate_clean_stale(root, cfg, names[i], true);

@@ -529,4 +529,36 @@ test_killed_run_is_undone_by_the_next_command()
     expect_exit 0 yv "$ROOT" shutdown --name k1 --force
 }
 
+# The whole-root tidy of list (and of the TUI and yave-web at start) settles a killed run's mark
+# while it holds the root lock for another VM's stale files: a1's QEMU killed with -9 (its files
+# left), then k2's run killed before cont. One list, bounded: a1 crashed, k2 stopped and its QEMU
+# gone (the tidy once took the root lock a second time, and waited for itself for ever).
+test_list_settles_a_killed_run_next_to_a_crashed_vm()
+{
+    local pa pk
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    expect_exit 0 yv "$ROOT" create --name a1 --no-network --no-ovmf -c 64 -m 64
+    expect_exit 0 yv "$ROOT" create --name k2 --no-network --no-ovmf -c 64 -m 64
+    expect_exit 0 yv "$ROOT" run --name a1
+    pa=$(cat "$ROOT/run/a1.pid") || fail "no pidfile for a1"
+    kill -9 "$pa"
+    for _ in $(seq 50); do
+        pid_exited "$pa" && break
+        sleep 0.1
+    done
+    run_fy "send:1:KILL" "$FTMP.log" run --name k2
+    assert_eq 137 "$RC" "exit status of the killed run"
+    pk=$(qemus_of "$ROOT")
+    [ -n "$pk" ] || fail "no QEMU left by the killed run (the test proves nothing)"
+    assert_file "$ROOT/run/a1.pid" "a1's stale pidfile"
+    expect_exit 0 timeout 20 "$YAVE_TEST_BIN" --batch --root "$ROOT" --json list
+    vm_facts a1
+    assert_eq crashed "$STATE" "a1 after its QEMU was killed"
+    vm_facts k2
+    assert_eq stopped "$STATE" "k2 after its run was killed"
+    pid_exited "$pk" || fail "QEMU $pk of the killed run still runs"
+    assert_no_qemu k2
+}
+
 run_tests "$@"

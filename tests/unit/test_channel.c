@@ -356,6 +356,29 @@ static void test_open_missing_socket(void **state)
     ut_rmdir(dir);
 }
 
+/* The watch of a QEMU seen the moment it started (its pidfile is written before its QMP sockets
+ * exist): in its first seconds a QMP it cannot reach is `starting`, asked again within 250 ms, not
+ * at the next refresh; past them, the same is `unresponsive`. */
+static void test_watch_of_a_starting_qemu(void **state)
+{
+    (void)state;
+    char *dir = ut_mkdtemp(), *sock = yv_asprintf("%s/vm.sock", dir);
+    char *events = yv_asprintf("%s/vm.events", dir);
+    int64_t now = 1000000;
+    yv_chan_qmp_watch *w = yv_chan_qmp_watch_new(sock, events, 1000, 100, now);
+    yv_chan_qmp_watch_handle(w, 0, now);
+    assert_int_equal(yv_chan_qmp_watch_view(w)->state, YV_STATE_STARTING);
+    assert_true(yv_chan_qmp_watch_due(w) <= now + 250);
+    now += 6000;
+    yv_chan_qmp_watch_handle(w, 0, now);
+    assert_int_equal(yv_chan_qmp_watch_view(w)->state, YV_STATE_UNRESPONSIVE);
+    assert_non_null(strstr(yv_chan_qmp_watch_view(w)->detail, "cannot connect to"));
+    yv_chan_qmp_watch_free(w);
+    free(sock);
+    free(events);
+    ut_rmdir(dir);
+}
+
 /* ---- a kind without a greeting (the shape of the guest agent): "<id> text\n" lines ---- */
 
 static int line_input(yv_chan *c, const char *buf, size_t n, yv_err *err)
@@ -409,6 +432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_another_client_is_busy_not_hung, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_missing_socket, setup, teardown),
         cmocka_unit_test(test_kind_without_greeting),
+        cmocka_unit_test(test_watch_of_a_starting_qemu),
     };
     return cmocka_run_group_tests_name("channel", tests, NULL, NULL);
 }
