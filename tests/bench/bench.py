@@ -131,44 +131,41 @@ def pty_spawn(argv):
     return pid, fd, t0
 
 
-def read_until(fd, needle, timeout=10.0):
-    """Reads the pty until needle has arrived; returns the time it did (None: timeout) and all."""
-    buf, end = b"", time.monotonic() + timeout
-    while time.monotonic() < end:
-        if select.select([fd], [], [], 0.05)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-            if needle in buf[-(len(chunk) + len(needle)):]:
-                return time.perf_counter(), buf
-    return None, buf
-
-
-def drain(fd, seconds):
-    """Reads whatever arrives for seconds (the TUI must never block on its output)."""
+def pty_chunks(fd, seconds):
+    """Yields what arrives on the pty, until its end or for seconds."""
     end = time.monotonic() + seconds
-    out = b""
     while (left := end - time.monotonic()) > 0:
         if select.select([fd], [], [], left)[0]:
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
-                break
+                return
             if not chunk:
-                break
-            out += chunk
-    return out
+                return
+            yield chunk
+
+
+def read_until(fd, needle, timeout=10.0):
+    """Reads the pty until needle has arrived; returns the time it did (None: timeout) and all."""
+    buf = b""
+    for chunk in pty_chunks(fd, timeout):
+        buf += chunk
+        if needle in buf[-(len(chunk) + len(needle)):]:
+            return time.perf_counter(), buf
+    return None, buf
+
+
+def drain(fd, seconds):
+    """Reads whatever arrives for seconds, or to the end (the TUI must never block on its
+    output)."""
+    return b"".join(pty_chunks(fd, seconds))
 
 
 def finish(pid, fd, quit_key=b"q"):
     """Quits the TUI (or lets the program end), reads to the end, reaps it; returns its output."""
     if quit_key:
         os.write(fd, quit_key)
-    out = drain_to_eof(fd, 5)
+    out = drain(fd, 5)
     for _ in range(50):
         if os.waitpid(pid, os.WNOHANG)[0]:
             break
@@ -178,20 +175,6 @@ def finish(pid, fd, quit_key=b"q"):
         os.waitpid(pid, 0)
     B.untrack(pid)
     os.close(fd)
-    return out
-
-
-def drain_to_eof(fd, timeout):
-    out, end = b"", time.monotonic() + timeout
-    while time.monotonic() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
     return out
 
 

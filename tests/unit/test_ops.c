@@ -452,6 +452,18 @@ static void test_create_skips_listening_port(void **state)
     free(table);
 }
 
+/* A .part folder whose creator is at work: it holds the folder's lock (close the fd to end). */
+static int hold_part(fixture *f, const char *name)
+{
+    ut_mkdir(f->root, name);
+    char *path = yv_root_join(f->root, name);
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    free(path);
+    return fd;
+}
+
 static void test_create_reaps_stale_part(void **state)
 {
     fixture *f = *state;
@@ -461,13 +473,7 @@ static void test_create_reaps_stale_part(void **state)
     ut_write(f->root, ".ghost.vm.part/hd0.qcow2", "partial");
     assert_int_equal(yv_root_ensure(f->root, &err), 0);
     ut_write(f->root, "vnc_table.yaml", "table:\n  ':1': ghost\n");
-    /* a creator that is still at work holds its folder's lock */
-    ut_mkdir(f->root, ".busy.vm.part");
-    char *busy = yv_root_join(f->root, ".busy.vm.part");
-    int fd = open(busy, O_RDONLY | O_DIRECTORY);
-    assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX), 0);
-    free(busy);
+    int fd = hold_part(f, ".busy.vm.part"); /* a creator that is still at work */
     ut_write(f->root, "vnc_table.yaml", "table:\n  ':1': ghost\n  ':2': busy\n");
 
     yv_create_opts o = opts("alpha");
@@ -493,12 +499,7 @@ static void test_reap_one_reaps_that_name_only(void **state)
     ut_mkdir(f->root, ".ghost.vm.part");
     ut_write(f->root, ".ghost.vm.part/hd0.qcow2", "partial");
     ut_mkdir(f->root, ".other.vm.part");
-    ut_mkdir(f->root, ".busy.vm.part");
-    char *busy = yv_root_join(f->root, ".busy.vm.part");
-    int fd = open(busy, O_RDONLY | O_DIRECTORY);
-    assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX), 0);
-    free(busy);
+    int fd = hold_part(f, ".busy.vm.part");
     ut_write(f->root, "vnc_table.yaml", "table:\n  ':1': ghost\n  ':2': busy\n  ':3': other\n");
 
     yv_ops_reap_one(f->root, &f->cfg, "busy");
