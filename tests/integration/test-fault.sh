@@ -496,6 +496,7 @@ test_killed_run_is_undone_by_the_next_command()
     local n pid holder
     [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
     fault_root ROOT
+    at_exit rm -f "$FTMP.log" "$FTMP.out" "$FTMP.err" # run_fy's files, beside $FTMP
     expect_exit 0 yv "$ROOT" create --name k1 --no-network --no-ovmf -c 64 -m 64 -V killpw12
     for n in 1 2 3; do
         run_fy "send:$n:KILL" "$FTMP.log" run --name k1
@@ -538,6 +539,7 @@ test_list_settles_a_killed_run_next_to_a_crashed_vm()
     local pa pk
     [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
     fault_root ROOT
+    at_exit rm -f "$FTMP.log" "$FTMP.out" "$FTMP.err" # run_fy's files, beside $FTMP
     expect_exit 0 yv "$ROOT" create --name a1 --no-network --no-ovmf -c 64 -m 64
     expect_exit 0 yv "$ROOT" create --name k2 --no-network --no-ovmf -c 64 -m 64
     expect_exit 0 yv "$ROOT" run --name a1
