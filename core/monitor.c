@@ -1,6 +1,5 @@
 #include "monitor.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,20 +421,6 @@ static entry *find_any(yv_monitor *m, size_t nold, const char *name)
     return e;
 }
 
-/* How many create folders (.NAME.vm.part) the root holds: in creation, or left by a killed one. */
-static size_t count_parts(const char *root)
-{
-    DIR *d = opendir(root);
-    struct dirent *de;
-    size_t n = 0, sl = strlen(YV_ROOT_PART_SUFFIX);
-    while (d && (de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        n += de->d_name[0] == '.' && l > sl && !strcmp(de->d_name + l - sl, YV_ROOT_PART_SUFFIX);
-    }
-    if (d) closedir(d);
-    return n;
-}
-
 static void rescan(yv_monitor *m, int64_t now)
 {
     size_t n, nold = m->n;
@@ -457,7 +442,8 @@ static void rescan(yv_monitor *m, int64_t now)
     }
     yv_root_free_names(names, n);
     /* VMs still under construction show as `installing` until their folder gets its name */
-    names = yv_ops_in_creation(m->root, m->cfg, false, &n); /* and reaps what killed creates left */
+    size_t left;
+    names = yv_ops_in_creation(m->root, m->cfg, false, &n, &left); /* reaps killed creates' too */
     for (size_t i = 0; i < n; i++) {
         entry *e = find_any(m, nold, names[i]);
         if (e && e->seen) continue; /* the real folder exists already */
@@ -467,7 +453,7 @@ static void rescan(yv_monitor *m, int64_t now)
     }
     yv_root_free_names(names, n);
     /* a killed create's folder not reaped (the root lock was held): no event says it is free */
-    if (m->ino >= 0 && count_parts(m->root) > n) m->unsettled = true;
+    if (left) m->unsettled = true;
     yv_root_free_names(m->run_names, m->nrun);
     m->run_names = NULL;
     m->nrun = 0;

@@ -167,22 +167,26 @@ void yv_ops_reap_one(const char *root, const yv_config *cfg, const char *name)
 void yv_ops_reap(const char *root, const yv_config *cfg)
 {
     size_t n;
-    char **names = yv_ops_in_creation(root, cfg, true, &n);
+    char **names = yv_ops_in_creation(root, cfg, true, &n, NULL);
     yv_root_free_names(names, n);
 }
 
-char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n)
+char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n,
+                          size_t *left)
 {
     DIR *d = opendir(root);
     struct dirent *de;
     size_t cap = 4;
     char **names = yv_malloc(cap * sizeof *names);
     *n = 0;
+    if (left) *left = 0;
     while (d && (de = readdir(d))) {
         char *name = part_name(de->d_name);
         if (!name) continue;
         int state = part_state(root, de->d_name);
         if (state == 0 && cfg) reap_part(root, cfg, de->d_name, wait);
+        /* not reaped this time (the root lock was held, its QEMU not ended yet) */
+        if (state == 0 && left && part_state(root, de->d_name) >= 0) (*left)++;
         if (state != 1) {
             free(name);
             continue;

@@ -60,8 +60,10 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
  * reaped on the way: its first boot's QEMU ended, the folder (and the seed in it) removed, its VNC
  * display freed. Costs one readdir of the root when there is nothing to reap. */
 /* wait false (a poll loop: the TUI's rescan): the locks are only tried, and a first boot's QEMU
- * gets SIGKILL without being waited for; a later call finishes the reaping. */
-char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n);
+ * gets SIGKILL without being waited for; a later call finishes the reaping. *left (NULL: not
+ * wanted) counts what a killed create left that this call could not reap yet. */
+char **yv_ops_in_creation(const char *root, const yv_config *cfg, bool wait, size_t *n,
+                          size_t *left);
 
 /* Reaps what killed creates left (see yv_ops_in_creation): create, list, status, the TUI and
  * yave-web call it. */

@@ -533,13 +533,13 @@ static void test_in_creation_reaps(void **state)
     free(busy);
     ut_write(f->root, "vnc_table.yaml", "table:\n  ':1': ghost\n  ':2': busy\n");
 
-    char **names = yv_ops_in_creation(f->root, NULL, true, &n);
+    char **names = yv_ops_in_creation(f->root, NULL, true, &n, NULL);
     assert_int_equal(n, 1);
     assert_string_equal(names[0], "busy");
     yv_root_free_names(names, n);
     ut_assert_ls(f->root, ".busy.vm.part .ghost.vm.part run vnc_table.yaml");
 
-    names = yv_ops_in_creation(f->root, &f->cfg, true, &n);
+    names = yv_ops_in_creation(f->root, &f->cfg, true, &n, NULL);
     assert_int_equal(n, 1);
     assert_string_equal(names[0], "busy");
     yv_root_free_names(names, n);
