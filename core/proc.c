@@ -277,27 +277,37 @@ pid_t yv_proc_parse_pid(const char *text, size_t len)
     return (pid_t)v;
 }
 
-pid_t yv_proc_pidfile_pid(const char *path)
+pid_t yv_proc_pidfile_fd_pid(int fd)
 {
     char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    pid_t p = n > 0 ? yv_proc_parse_pid(buf, (size_t)n) : 0;
+    return p > 0 ? p : 0;
+}
+
+pid_t yv_proc_pidfile_pid(const char *path)
+{
     int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf);
+    pid_t p = yv_proc_pidfile_fd_pid(fd);
     close(fd);
-    if (n <= 0) return 0;
-    pid_t p = yv_proc_parse_pid(buf, (size_t)n);
-    return p > 0 ? p : 0;
+    return p;
 }
 
 pid_t yv_proc_pidfile_holder(const char *path)
 {
     int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) return 0;
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    pid_t holder = 0;
-    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) holder = fl.l_pid > 0 ? fl.l_pid : -1;
+    pid_t holder = yv_proc_pidfile_fd_holder(fd);
     close(fd);
     return holder;
+}
+
+pid_t yv_proc_pidfile_fd_holder(int fd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK) return 0;
+    return fl.l_pid > 0 ? fl.l_pid : -1;
 }
 
 bool yv_proc_is_exe_real(pid_t pid, const char *want)

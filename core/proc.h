@@ -32,8 +32,13 @@ int yv_proc_run_output(char *const argv[], char *const envp[], volatile sig_atom
 pid_t yv_proc_parse_pid(const char *text, size_t len);
 /* The pid in the pidfile at path (0 when missing or malformed). */
 pid_t yv_proc_pidfile_pid(const char *path);
+/* The same from the pidfile's open descriptor (read at offset 0). */
+pid_t yv_proc_pidfile_fd_pid(int fd);
 /* The pid of the process holding a write lock on path (QEMU locks its pidfile), 0 when none. */
 pid_t yv_proc_pidfile_holder(const char *path);
+/* Who holds a write lock on the open pidfile (QEMU locks its own): 0 nobody, -1 a holder that
+ * cannot be named (another PID namespace). */
+pid_t yv_proc_pidfile_fd_holder(int fd);
 /* True when /proc/pid/exe is the program exe (a " (deleted)" suffix after an upgrade counts). */
 bool yv_proc_is_exe(pid_t pid, const char *exe);
 /* The same for a path already canonical (realpath'd): no lookups, for callers that ask often. */

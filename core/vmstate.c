@@ -110,23 +110,6 @@ char *yv_vmstate_qemu_real(const yv_config *cfg)
     return qemu_cached(cfg, true);
 }
 
-/* The pid the pidfile names, read from its open descriptor (0 when malformed). */
-static pid_t read_pid(int fd)
-{
-    char buf[32];
-    ssize_t n = pread(fd, buf, sizeof buf, 0);
-    pid_t p = n > 0 ? yv_proc_parse_pid(buf, (size_t)n) : 0;
-    return p > 0 ? p : 0;
-}
-
-/* Who holds a write lock on the open pidfile (0: nobody, -1: a holder we cannot name). */
-static pid_t lock_holder(int fd)
-{
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK) return 0;
-    return fl.l_pid > 0 ? fl.l_pid : -1;
-}
-
 /* pid is the VM's QEMU: it is QEMU, and it has not exited (through the pidfd when there is one:
  * the pidfd was opened before, so a live pidfd means /proc/PID was that process). */
 static bool is_live_qemu(pid_t pid, int pidfd, const char *qemu_real)
@@ -144,8 +127,8 @@ static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bo
     pid_t pid = p->holder;
     if (pin) {
         p->pidfd = yv_proc_pidfd_open(pid);
-        if (p->pidfd < 0 && errno != ENOSYS) return; /* ESRCH: gone meanwhile */
-        if (lock_holder(fd) != pid) return;          /* a PID reused since the first look */
+        if (p->pidfd < 0 && errno != ENOSYS) return;      /* ESRCH: gone meanwhile */
+        if (yv_proc_pidfile_fd_holder(fd) != pid) return; /* a PID reused since the first look */
     }
     char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
     if (is_live_qemu(pid, p->pidfd, qemu_real ? qemu_real : own)) p->pid = pid;
@@ -157,8 +140,9 @@ static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bo
 static void prove_fd(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
                      yv_vmstate_proof *p)
 {
-    p->holder = lock_holder(fd);
-    if (p->holder > 0 && p->holder == read_pid(fd)) prove_holder(fd, cfg, qemu_real, pin, p);
+    p->holder = yv_proc_pidfile_fd_holder(fd);
+    if (p->holder > 0 && p->holder == yv_proc_pidfile_fd_pid(fd))
+        prove_holder(fd, cfg, qemu_real, pin, p);
     /* a holder that has exited holds nothing: a QEMU killed a moment ago keeps the lock until its
      * last thread has ended, while its leader is already a zombie */
     if (p->pid == 0 && p->holder > 0 && yv_proc_exited(p->holder)) p->holder = 0;
