@@ -253,30 +253,43 @@ static void env_free(char **env)
     free(env);
 }
 
-/* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket).
- * -2 when connected but never greeted (another client holds the socket, or QEMU hangs: the command
- * was not sent), -1 otherwise when it failed, 1 when QEMU answered with an error. */
-static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args, json_t **ret,
-                    int ms, yv_err *err)
+/* A negotiated QMP connection to the VM's socket, or NULL with err; *refused then says nothing was
+ * sent (not accepting, or never greeted: another client holds the socket, or QEMU hangs). */
+static yv_qmp *qmp_session(const char *root, const char *name, int64_t deadline, bool *refused,
+                           yv_err *err)
 {
     char *sock = yv_vmstate_sockfile(root, name);
     yv_qmp *q = yv_qmp_new();
-    int64_t deadline = yv_now_ms() + ms;
-    int rc = -1;
     /* a queue full of other clients (status probes of a TUI, of 50 API requests) drains quickly: a
      * start must not fail, nor a graceful shutdown escalate, because of them */
-    if (yv_qmp_connect_wait(q, sock, deadline, err) < 0) {
-        if (err->code == YV_E_TIMEOUT) rc = -2; /* not accepting: like no greeting */
-        json_decref(args);
-    } else if (yv_qmp_greet(q, deadline, err) < 0) {
-        rc = -2;
-        json_decref(args);
-    } else {
-        rc = yv_qmp_call(q, cmd, args, ret, deadline, err);
+    int rc = yv_qmp_connect_wait(q, sock, deadline, err);
+    *refused = rc < 0 && err->code == YV_E_TIMEOUT;
+    if (rc == 0 && yv_qmp_greet(q, deadline, err) < 0) {
+        rc = -1;
+        *refused = true;
     }
+    free(sock);
+    if (rc == 0) return q;
+    yv_qmp_free(q);
+    return NULL;
+}
+
+/* One short QMP exchange: connect, negotiate, one command, disconnect (never hold the socket).
+ * -2 when it was not sent (see qmp_session), -1 otherwise when it failed, 1 when QEMU answered
+ * with an error. */
+static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args, json_t **ret,
+                    int ms, yv_err *err)
+{
+    int64_t deadline = yv_now_ms() + ms;
+    bool refused;
+    yv_qmp *q = qmp_session(root, name, deadline, &refused, err);
+    if (!q) {
+        json_decref(args);
+        return refused ? -2 : -1;
+    }
+    int rc = yv_qmp_call(q, cmd, args, ret, deadline, err);
     if (rc == 0 && !strcmp(cmd, "quit")) yv_qmp_wait_eof(q, deadline, err);
     yv_qmp_free(q);
-    free(sock);
     return rc;
 }
 
@@ -331,11 +344,10 @@ static int first_exchange(const char *root, const launch_ctx *c, yv_err *err)
 {
     bool pw = yv_valid_display_number(c->v->vnc_display) >= 0 && c->v->vnc_password;
     if (!pw && c->paused) return 0;
-    char *sock = yv_vmstate_sockfile(root, c->v->name);
-    yv_qmp *q = yv_qmp_new();
     int64_t deadline = yv_now_ms() + QMP_START_MS;
-    int rc = yv_qmp_connect_wait(q, sock, deadline, err);
-    if (rc == 0) rc = yv_qmp_greet(q, deadline, err);
+    bool refused;
+    yv_qmp *q = qmp_session(root, c->v->name, deadline, &refused, err);
+    int rc = q ? 0 : -1;
     if (rc == 0 && pw) {
         json_t *args = json_pack("{s:s, s:s}", "protocol", "vnc", "password", c->v->vnc_password);
         rc = yv_qmp_call(q, "set_password", args, NULL, deadline, err) == 0 ? 0 : -1;
@@ -344,7 +356,6 @@ static int first_exchange(const char *root, const launch_ctx *c, yv_err *err)
     else if (!c->paused && yv_qmp_call(q, "cont", NULL, NULL, deadline, err) != 0)
         rc = yv_err_prefix(err, "cannot start the guest");
     yv_qmp_free(q);
-    free(sock);
     return rc;
 }
 
