@@ -149,9 +149,33 @@ static void add_net(const yv_vm *vm, size_t i, const yv_qemuargv_host *h, yv_arg
     free(down);
 }
 
+/* The serial console and the guest agent (spec §11): two sockets in run/ that QEMU serves, one
+ * client at a time. Everything the guest prints is logged to serial.log whether or not a client is
+ * attached (QEMU truncates it at start, as the former `-serial file:` did). */
+static void add_console_and_agent(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
+{
+    char *console = yv_asprintf("%s/run/%s.console", h->root, vm->name);
+    char *qga = yv_asprintf("%s/run/%s.qga", h->root, vm->name);
+    char *log = yv_root_join(h->vm_dir, "serial.log");
+    char *ec = yv_qemuargv_escape(console), *el = yv_qemuargv_escape(log);
+    yv_argv_add(a, "-chardev");
+    yv_argv_addf(a, "socket,id=console0,path=%s,server=on,wait=off,logfile=%s", ec, el);
+    yv_argv_add(a, "-serial");
+    yv_argv_add(a, "chardev:console0");
+    add_path_opt(a, "-chardev", "socket,id=qga0,path=", qga, ",server=on,wait=off");
+    yv_argv_add(a, "-device");
+    yv_argv_add(a, "virtio-serial-pci");
+    yv_argv_add(a, "-device");
+    yv_argv_add(a, "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
+    free(ec);
+    free(el);
+    free(console);
+    free(qga);
+    free(log);
+}
+
 void yv_qemuargv_build(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *out)
 {
-    char *serial = yv_root_join(h->vm_dir, "serial.log");
     memset(out, 0, sizeof *out);
     yv_argv_add(out, h->qemu);
     add_machine(vm, h, out);
@@ -159,7 +183,5 @@ void yv_qemuargv_build(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *out)
     if (vm->ovmf) add_firmware(h, out);
     add_vnc(vm, h, out);
     for (size_t i = 0; i < vm->nnets; i++) add_net(vm, i, h, out);
-    yv_argv_add(out, "-serial");
-    yv_argv_addf(out, "file:%s", serial); /* the chardev "file:" form takes the rest verbatim */
-    free(serial);
+    add_console_and_agent(vm, h, out);
 }

@@ -314,7 +314,7 @@ yv_net *yv_vm_add_net(yv_vm *vm, const char *id, const char *mac, const char *ma
     vm->nets = yv_realloc(vm->nets, (vm->nnets + 1) * sizeof *vm->nets);
     yv_net *n = &vm->nets[vm->nnets++];
     *n = (yv_net){yv_strdup(id), YV_NET_TAP, yv_strdup(mac), master ? yv_strdup(master) : NULL,
-                  NULL};
+                  NULL, NULL, 0};
     return n;
 }
 

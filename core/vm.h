@@ -9,7 +9,15 @@
 
 typedef enum { YV_DRIVE_VIRTIO_BLK, YV_DRIVE_IDE } yv_drive_type;
 typedef enum { YV_MEDIA_HD, YV_MEDIA_CD } yv_media;
-typedef enum { YV_NET_TAP } yv_net_type;
+typedef enum { YV_NET_TAP, YV_NET_USER } yv_net_type;
+typedef enum { YV_PROTO_TCP, YV_PROTO_UDP } yv_proto;
+
+/* A host → guest port forward of a `user` network (spec §10). */
+typedef struct {
+    yv_proto proto;
+    char *address; /* host address it listens on; "127.0.0.1" unless given */
+    int host, guest;
+} yv_forward;
 
 typedef struct {
     char *id;   /* hd0, hd1, … (the key in `drives`) */
@@ -23,8 +31,10 @@ typedef struct {
     char *id; /* net0, … */
     yv_net_type type;
     char *mac;
-    char *master; /* NULL = the global network.master */
-    char *ifname; /* NULL = chosen at run time */
+    char *master; /* tap: NULL = the global network.master */
+    char *ifname; /* tap: NULL = chosen at run time */
+    yv_forward *forwards; /* user */
+    size_t nforwards;
 } yv_net;
 
 typedef struct {

@@ -43,6 +43,16 @@ char *yv_vmstate_eventsfile(const char *root, const char *name)
     return yv_asprintf("%s/run/%s.events", root, name);
 }
 
+char *yv_vmstate_consolefile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.console", root, name);
+}
+
+char *yv_vmstate_qgafile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.qga", root, name);
+}
+
 char *yv_vmstate_crashfile(const char *root, const char *name)
 {
     return yv_asprintf("%s/run/%s.crashed", root, name);
@@ -324,9 +334,12 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     if (p->pid > 0 || p->holder != 0) return;
     char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
     char *events = yv_vmstate_eventsfile(root, name);
+    char *console = yv_vmstate_consolefile(root, name), *qga = yv_vmstate_qgafile(root, name);
     bool had = unlink(pidfile) == 0;
     had |= unlink(sock) == 0;
     had |= unlink(events) == 0;
+    had |= unlink(console) == 0;
+    had |= unlink(qga) == 0;
     yv_vm vm;
     yv_err e2;
     /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
@@ -348,6 +361,8 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     free(pidfile);
     free(sock);
     free(events);
+    free(console);
+    free(qga);
 }
 
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
@@ -366,7 +381,8 @@ void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool cras
 bool yv_vmstate_has_runtime_files(const char *root, const char *name)
 {
     char *paths[] = {yv_vmstate_pidfile(root, name), yv_vmstate_sockfile(root, name),
-                     yv_vmstate_eventsfile(root, name)};
+                     yv_vmstate_eventsfile(root, name), yv_vmstate_consolefile(root, name),
+                     yv_vmstate_qgafile(root, name)};
     bool any = false;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         any = any || yv_root_exists(paths[i]);
@@ -546,12 +562,12 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
     free(cf);
 }
 
-/* The files QEMU leaves in run/ when it dies: its pidfile and its two QMP sockets; and the mark of
- * a start a killed `run` left. */
+/* The files QEMU leaves in run/ when it dies: its pidfile, its two QMP sockets, the console and
+ * guest agent sockets; and the mark of a start a killed `run` left. */
 static bool is_runtime_suffix(const char *dot)
 {
     return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events") ||
-           !strcmp(dot, ".starting");
+           !strcmp(dot, ".console") || !strcmp(dot, ".qga") || !strcmp(dot, ".starting");
 }
 
 void yv_vmstate_reconcile_firewall(const char *root)

@@ -38,6 +38,9 @@ typedef struct {
 char *yv_vmstate_pidfile(const char *root, const char *name);
 char *yv_vmstate_sockfile(const char *root, const char *name);
 char *yv_vmstate_eventsfile(const char *root, const char *name);
+/* The serial console's and the guest agent's sockets (spec §11), served by QEMU. */
+char *yv_vmstate_consolefile(const char *root, const char *name);
+char *yv_vmstate_qgafile(const char *root, const char *name);
 char *yv_vmstate_crashfile(const char *root, const char *name);
 /* run/<vm>.starting: marks a start in progress (yv_vmstate_start_begin). */
 char *yv_vmstate_startfile(const char *root, const char *name);
