@@ -26,6 +26,13 @@ typedef struct {
     bool linked;
     bool ovmf;
     bool network;    /* give the VM a tap network (net0) */
+    /* networks (spec §10; filled in by the user-network work) */
+    const char *net_kind;          /* "user" | "tap" | "none"; NULL = the default of §10 */
+    const char *const *forwards;   /* "[PROTO:][ADDR:]HOST:GUEST" each */
+    size_t nforwards;
+    /* presets: files with SSH public keys for root's authorized_keys (spec §13) */
+    const char *const *ssh_keys;
+    size_t nssh_keys;
     bool names_only; /* image and preset must name a base image / preset of the root, never a
                         host path (the web API: a client must not reach the host's files) */
     /* presets */
