@@ -4,6 +4,7 @@
 # progress lines (plain and --json). The slow part is a real Debian cloud-init guest
 # (tests/fixtures/make-cloud-guest.sh, built once and cached, needs root): one create, one run to
 # the login prompt, one graceful (ACPI) shutdown — several minutes under TCG.
+# run-all: slow
 #
 # The cheap cases run first: a cloud image with no OS at all (never powers off) and a one-sector
 # image that prints a line on the serial port and powers off through ACPI (a "guest" that finishes
