@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# console (spec §11) against a real QEMU (TCG): the guest is one boot sector that talks on COM1
+# without an OS — it prints "yave-echo-guest: ready" and echoes every byte it receives, letters
+# upper-cased (so its echo is told from our own input). Piped mode, serial.log, "console in use"
+# for a second client, refusals, the VM stopping under an attached console, and a real terminal
+# (tmux): raw mode, Ctrl-] and SIGHUP both leave the terminal as it was; the TUI's console key.
+. "$(dirname "$0")/tui-lib.sh"
+
+# The guest, as 16-bit x86 code (assembled from this source with GNU as --32, .code16):
+#   cli; ds=ss=0; sp=0x7c00; IVT[0x0c] (IRQ4) = isr
+#   COM1: IER=1 (data available), LCR=3 (8N1), MCR=0x0b (DTR RTS OUT2); PIC: unmask IRQ4
+#   print msg
+#   idle: while LSR & 1: al = RBR; 'a'..'z' → upper-case; putc al
+#         sti; hlt; cli; jmp idle        (an interrupt, COM1's or the timer's, wakes it: no busy loop)
+#   putc: wait LSR & 0x20; out RBR
+#   isr:  EOI to the PIC; iret
+ECHO_GUEST="fa31c08ed88ed0bc007cc70630006a7cc70632000000baf903b001eebafb03b003eebafc03b00beee42124"
+ECHO_GUEST+="efe621be717cac84c07405e82200ebf6bafd03eca8017413baf803ec3c6172063c7a77022c20e80700ebe5"
+ECHO_GUEST+="fbf4faebe050bafd03eca82074fb58baf803eec350b020e62058cf"
+
+# echo_vm ROOT NAME: a VM whose disk is the echo guest (base image echo.qcow2 of the root), running,
+# its ready line in serial.log.
+echo_vm()
+{
+    "$PY" - "$1/echo.raw" "$ECHO_GUEST" <<'PY' || fail "writing the boot sector"
+import sys
+code = bytes.fromhex(sys.argv[2]) + b"yave-echo-guest: ready\r\n\0"
+img = bytearray(1 << 20)
+img[:len(code)] = code
+img[510:512] = b"\x55\xaa"
+open(sys.argv[1], "wb").write(img)
+PY
+    [ -f "$1/echo.qcow2" ] || qemu-img convert -O qcow2 "$1/echo.raw" "$1/echo.qcow2" || fail "convert"
+    rm -f "$1/echo.raw"
+    printf 'pw345678\n' >"$1.vncpw"
+    expect_exit 0 yv "$1" create --no-network --no-ovmf -c 64 -m 64 --name "$2" --image echo \
+        --vnc-password-file "$1.vncpw"
+    local pid
+    start_vm "$1" "$2" pid
+    wait_line "$1/$2.vm/serial.log" 'yave-echo-guest: ready' "$pid" "$HANG" 0.05
+}
+
+# A console in the background (piped, with its own timeout S), attached once its echo came back;
+# its pid in HOLDER, its stdout in HOLDER_OUT, its input a FIFO we hold open (fd HOLDER_IN).
+hold_console()
+{
+    local d
+    mktmp_into d
+    HOLDER_OUT=$d/out
+    mkfifo "$d/in" || fail "mkfifo"
+    "$YAVE_TEST_BIN" --batch --root "$1" console --name e --timeout "$2" <"$d/in" >"$HOLDER_OUT" \
+        2>&1 &
+    HOLDER=$!
+    at_exit kill "$HOLDER"
+    exec {HOLDER_IN}>"$d/in"
+    printf 'holder\n' >&"$HOLDER_IN"
+    wait_line "$HOLDER_OUT" HOLDER "$HOLDER" "$HANG" 0.05
+}
+
+test_piped_echo_and_serial_log()
+{
+    local root
+    tui_root root
+    echo_vm "$root" e
+    # --timeout: the input's end ends nothing; what the guest printed in that time is on stdout
+    EXPECT_STDIN=<(printf 'hello console\n') expect_exit 0 timeout 30 "$YAVE_TEST_BIN" --batch --root "$root" console --name e \
+        --timeout 2
+    assert_eq "HELLO CONSOLE" "$(tr -d '\r' <<<"$OUT")" "the guest's echo on stdout"
+    assert_stderr_empty
+    # without: it ends at the input's end once the console is quiet
+    EXPECT_STDIN=<(printf 'second line\n') expect_exit 0 timeout 30 "$YAVE_TEST_BIN" --batch --root "$root" console --name e
+    assert_contains "$OUT" "SECOND LINE"
+    # serial.log keeps everything the guest printed, whoever listened
+    grep -aq 'HELLO CONSOLE' "$root/e.vm/serial.log" || fail "the echo is not in serial.log"
+    grep -aq 'SECOND LINE' "$root/e.vm/serial.log" || fail "the second echo is not in serial.log"
+}
+
+test_second_console_in_use()
+{
+    local root t0 took
+    tui_root root
+    echo_vm "$root" e
+    hold_console "$root" 20
+    t0=$(now_ms)
+    expect_exit 4 timeout 10 "$YAVE_TEST_BIN" --batch --root "$root" console --name e
+    took=$(($(now_ms) - t0))
+    assert_eq "yave-tui: console: console of VM 'e' is in use (QEMU serves one client at a time)" \
+        "$ERR" "the refusal"
+    assert_stdout_empty
+    [ "$took" -lt 1000 ] || fail "the second console took ${took} ms to be refused (issue: within 1 s)"
+    note "second console refused in ${took} ms"
+    expect_exit 4 timeout 10 "$YAVE_TEST_BIN" --batch --root "$root" --json console --name e
+    assert_json_error IN_USE
+    # the first one still works: the refusals took nothing from it
+    kill "$HOLDER"
+    wait "$HOLDER" 2>/dev/null
+    EXPECT_STDIN=<(printf 'after\n') expect_exit 0 timeout 30 "$YAVE_TEST_BIN" --batch --root "$root" console --name e --timeout 2
+    assert_contains "$OUT" "AFTER"
+}
+
+test_refusals()
+{
+    local root
+    tui_root root a
+    expect_exit 4 yv "$root" console --name a
+    assert_eq "yave-tui: console: VM 'a' is not running" "$ERR"
+    expect_exit 4 yv "$root" --json console --name a
+    assert_json_error VM_NOT_RUNNING
+    expect_exit 3 yv "$root" console --name nope
+    assert_eq "yave-tui: console: no VM named 'nope'" "$ERR"
+    expect_exit 2 yv "$root" console
+    expect_exit 2 yv "$root" console --name a --timeout -1
+    expect_exit 2 yv "$root" console --name a --timeout x
+}
+
+# The VM stops under an attached console: QEMU closes it, the console ends at once (not at its
+# timeout) and says nothing on a pipe.
+test_vm_stops_under_console()
+{
+    local root pid t0 took
+    tui_root root
+    echo_vm "$root" e
+    hold_console "$root" 120
+    t0=$(now_ms)
+    expect_exit 0 yv "$root" shutdown --name e --force
+    wait_exited "$HOLDER" $((HANG * 10))
+    took=$(($(now_ms) - t0))
+    wait "$HOLDER"
+    assert_eq 0 "$?" "the console's exit status"
+    note "console ended ${took} ms after the shutdown began"
+}
+
+# ---- a real terminal ----
+
+# term_console ROOT: a shell in tmux that records `stty -g`, runs console, prints RC=, and records
+# `stty -g` again; waits for the hint.
+term_console()
+{
+    local d
+    mktmp_into d
+    TERM_DIR=$d
+    if [ -z "$TM_SOCK" ]; then
+        TM_SOCK="yvcon-$$-$BASHPID"
+        at_exit rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TM_SOCK"
+        at_exit tmux -L "$TM_SOCK" kill-server
+    fi
+    printf 'stty -g >%q; %s; echo RC=$?; stty -g >%q; exec sleep 300\n' "$d/before" \
+        "$(printf '%q ' "$YAVE_TEST_BIN" --batch --root "$1" console --name e)" "$d/after" \
+        >"$d/sh"
+    tm new-session -d -s "$S" -x 80 -y 24 "bash $d/sh" || fail "tmux new-session failed"
+    wait_screen "^Connected to VM 'e'; Ctrl-\] to leave"
+    TTY=$(tm display -p -t "$S" '#{pane_tty}')
+}
+
+test_terminal_raw_and_ctrl_bracket()
+{
+    local root
+    tui_root root
+    echo_vm "$root" e
+    term_console "$root"
+    stty -a -F "$TTY" | grep -q -- '-icanon' || fail "not in raw mode: $(stty -a -F "$TTY")"
+    text "typed here"
+    wait_screen '^TYPED HERE' # the guest's echo; no local echo (raw)
+    grep -q '^typed here' <<<"$SCREEN" && fail "the terminal echoed locally"
+    keys C-]
+    wait_screen '^RC=0'
+    assert_line_seen "^Left the console of VM 'e' \(detached\)"
+    wait_file "$TERM_DIR/after"
+    assert_eq "$(cat "$TERM_DIR/before")" "$(cat "$TERM_DIR/after")" "stty -g before and after"
+    stty -a -F "$TTY" | grep -q -- ' icanon' || fail "icanon not restored"
+}
+
+# A dropped SSH session: SIGHUP to the console restores the terminal too.
+test_terminal_restored_on_sighup()
+{
+    local root pid
+    tui_root root
+    echo_vm "$root" e
+    term_console "$root"
+    pid=$(pgrep -f -- "--root $root console --name e")
+    [ -n "$pid" ] || fail "no console process"
+    kill -HUP "$pid"
+    wait_screen '^RC=1'
+    assert_line_seen "console of VM 'e' left on signal HUP"
+    wait_file "$TERM_DIR/after"
+    assert_eq "$(cat "$TERM_DIR/before")" "$(cat "$TERM_DIR/after")" "stty -g before and after"
+}
+
+assert_line_seen()
+{
+    grep -Eq -- "$1" <<<"$SCREEN" || {
+        dump_screen
+        fail "no line matches /$1/"
+    }
+}
+
+wait_file()
+{
+    local i
+    for ((i = 0; i < HANG * 50; i++)); do
+        [ -s "$1" ] && return 0
+        sleep 0.02
+    done
+    fail "$1 never written"
+}
+
+run_tests "$@"
