@@ -12,8 +12,9 @@
 #include "core/console.h"
 #include "core/util.h"
 
-#define QUIET_MS 500 /* piped, no timeout: the console's quiet after the input's end that ends it  \
-                      */
+#define QUIET_MS                                                                                   \
+    500 /* piped, no timeout: the console's quiet after the input's end that ends it               \
+         */
 
 static volatile sig_atomic_t stop_sig;
 

@@ -106,9 +106,95 @@ void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
         yv_app_status(a, true, "%s %s: not possible now", r->label, vm);
         return;
     }
+    if (r->foreground) {
+        yv_job_foreground(a, r, vm, argv);
+        return;
+    }
     if (!yv_job_start(a, r->act, vm, argv, NULL, NULL)) return; /* the status line says why */
     if (r->started && yv_actions_expand(r->started, &s, status, sizeof status) == 0)
         yv_app_status(a, false, "%s", status);
+}
+
+/* ---- a child in the foreground: it has the terminal until it ends ---- */
+
+static void fg_child(yv_app *a, char **argv)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    if (a->tty_err >= 0) dup2(a->tty_err, STDERR_FILENO); /* ours is run/tui.log */
+    closefrom(3);
+    execv(a->self, argv);
+    _exit(127);
+}
+
+void yv_job_foreground(yv_app *a, const yv_action_row *r, const char *vm, const char *const *args)
+{
+    const char *argv[40];
+    int n = 0;
+    argv[n++] = a->self;
+    argv[n++] = "--batch";
+    argv[n++] = "--root";
+    argv[n++] = a->root;
+    argv[n++] = r->verb;
+    for (int i = 0; args && args[i] && n < 39; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    def_prog_mode(); /* the modes curses set, for reset_prog_mode when the child is done */
+    endwin();
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) fg_child(a, (char **)argv);
+    if (pid < 0) {
+        reset_prog_mode();
+        yv_app_status(a, true, "%s %s: cannot start: %s", r->label, vm, strerror(errno));
+        return;
+    }
+    a->fg_pid = pid;
+    a->fg_pidfd = yv_proc_pidfd_open(pid);
+    a->fg_act = r->act;
+    snprintf(a->fg_vm, sizeof a->fg_vm, "%s", vm);
+    if (a->fg_pidfd < 0) yv_job_foreground_done(a); /* no pidfds: waited for here */
+}
+
+/* What a batch exit status means, for the status line (the child's own message was on the
+ * terminal, which the list has just covered). */
+static const char *exit_meaning(int code)
+{
+    switch (code) {
+    case 2: return "usage";
+    case 3: return "not found";
+    case 4: return "not running, or in use";
+    case 5: return "a program failed";
+    case 6: return "timed out";
+    case 77: return "permission";
+    case 127: return "cannot run";
+    default: return "failed";
+    }
+}
+
+void yv_job_foreground_done(yv_app *a)
+{
+    int status = 0;
+    while (waitpid(a->fg_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (a->fg_pidfd >= 0) close(a->fg_pidfd);
+    a->fg_pid = 0;
+    a->fg_pidfd = -1;
+    reset_prog_mode();     /* whatever modes the child left, curses' own again */
+    clearok(curscr, TRUE); /* the child wrote over the screen: everything is drawn again */
+    flushinp();
+    const yv_action_row *r = yv_actions_of(a->fg_act);
+    char done[256];
+    yv_action_subst s = {.vm = a->fg_vm};
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code == 0 && r->done && yv_actions_expand(r->done, &s, done, sizeof done) == 0)
+        yv_app_status(a, false, "%s", done);
+    else if (code != 0)
+        yv_app_status(a, true, "%s %s: ended with exit status %d (%s)", r->label, a->fg_vm, code,
+                      exit_meaning(code));
+    yv_monitor_poke(a->mon);
+    a->dirty = true;
 }
 
 bool yv_job_running(const yv_app *a, yv_action act)

@@ -6,32 +6,11 @@
 # (tmux): raw mode, Ctrl-] and SIGHUP both leave the terminal as it was; the TUI's console key.
 . "$(dirname "$0")/tui-lib.sh"
 
-# The guest, as 16-bit x86 code (assembled from this source with GNU as --32, .code16):
-#   cli; ds=ss=0; sp=0x7c00; IVT[0x0c] (IRQ4) = isr
-#   COM1: IER=1 (data available), LCR=3 (8N1), MCR=0x0b (DTR RTS OUT2); PIC: unmask IRQ4
-#   print msg
-#   idle: while LSR & 1: al = RBR; 'a'..'z' → upper-case; putc al
-#         sti; hlt; cli; jmp idle        (an interrupt, COM1's or the timer's, wakes it: no busy loop)
-#   putc: wait LSR & 0x20; out RBR
-#   isr:  EOI to the PIC; iret
-ECHO_GUEST="fa31c08ed88ed0bc007cc70630006a7cc70632000000baf903b001eebafb03b003eebafc03b00beee42124"
-ECHO_GUEST+="efe621be717cac84c07405e82200ebf6bafd03eca8017413baf803ec3c6172063c7a77022c20e80700ebe5"
-ECHO_GUEST+="fbf4faebe050bafd03eca82074fb58baf803eec350b020e62058cf"
-
-# echo_vm ROOT NAME: a VM whose disk is the echo guest (base image echo.qcow2 of the root), running,
-# its ready line in serial.log.
+# echo_vm ROOT NAME: a VM whose disk is lib.sh's echo guest (base image echo.qcow2 of the root),
+# running, its ready line in serial.log.
 echo_vm()
 {
-    "$PY" - "$1/echo.raw" "$ECHO_GUEST" <<'PY' || fail "writing the boot sector"
-import sys
-code = bytes.fromhex(sys.argv[2]) + b"yave-echo-guest: ready\r\n\0"
-img = bytearray(1 << 20)
-img[:len(code)] = code
-img[510:512] = b"\x55\xaa"
-open(sys.argv[1], "wb").write(img)
-PY
-    [ -f "$1/echo.qcow2" ] || qemu-img convert -O qcow2 "$1/echo.raw" "$1/echo.qcow2" || fail "convert"
-    rm -f "$1/echo.raw"
+    [ -f "$1/echo.qcow2" ] || echo_guest_image "$1/echo.qcow2"
     printf 'pw345678\n' >"$1.vncpw"
     expect_exit 0 yv "$1" create --no-network --no-ovmf -c 64 -m 64 --name "$2" --image echo \
         --vnc-password-file "$1.vncpw"
@@ -48,6 +27,7 @@ hold_console()
     mktmp_into d
     HOLDER_OUT=$d/out
     mkfifo "$d/in" || fail "mkfifo"
+    : >"$HOLDER_OUT"
     "$YAVE_TEST_BIN" --batch --root "$1" console --name e --timeout "$2" <"$d/in" >"$HOLDER_OUT" \
         2>&1 &
     HOLDER=$!
@@ -184,6 +164,38 @@ test_terminal_restored_on_sighup()
     assert_line_seen "console of VM 'e' left on signal HUP"
     wait_file "$TERM_DIR/after"
     assert_eq "$(cat "$TERM_DIR/before")" "$(cat "$TERM_DIR/after")" "stty -g before and after"
+}
+
+# The TUI's console key: curses left, the guest's output on the terminal, Ctrl-] back to an intact
+# list; a console another client holds brings the list back at once with the reason.
+test_tui_console_key()
+{
+    local root
+    tui_root root
+    echo_vm "$root" e
+    tui_start "$root"
+    wait_row e running
+    keys o
+    wait_screen "^Connected to VM 'e'; Ctrl-\] to leave"
+    text "from the tui"
+    wait_screen '^FROM THE TUI'
+    keys C-]
+    wait_screen ' e: left the console'
+    wait_row e running
+    assert_line_seen '^NAME +STATE'
+    assert_line_seen '^r Run '
+    grep -q 'FROM THE TUI' <<<"$SCREEN" && fail "the console's output is still on the screen"
+    grep -aq 'FROM THE TUI' "$root/e.vm/serial.log" || fail "not in serial.log"
+    # the list still takes keys: the details screen opens and closes
+    keys Enter
+    wait_screen 'serial.log'
+    keys Escape
+    wait_row e running
+    hold_console "$root" 60
+    keys o
+    wait_screen 'Console e: ended with exit status 4 \(not running, or in use\)'
+    wait_row e running
+    tui_quit
 }
 
 assert_line_seen()
