@@ -78,6 +78,30 @@ test_second_console_in_use()
     assert_contains "$OUT" "AFTER"
 }
 
+# Two consoles started at once: both wait in QEMU's queue, QEMU accepts one; the other sees it and
+# is refused "in use" (exit 4), never left waiting behind the winner.
+test_two_consoles_racing()
+{
+    local root t a b ra=0 rb=0
+    tui_root root
+    echo_vm "$root" e
+    mktmp_into t
+    { printf 'a\n'; sleep 3; } | timeout 30 "$YAVE_TEST_BIN" --batch --root "$root" console \
+        --name e --timeout 3 >"$t/a.out" 2>"$t/a.err" &
+    a=$!
+    { printf 'b\n'; sleep 3; } | timeout 30 "$YAVE_TEST_BIN" --batch --root "$root" console \
+        --name e --timeout 3 >"$t/b.out" 2>"$t/b.err" &
+    b=$!
+    wait "$a" || ra=$?
+    wait "$b" || rb=$?
+    case "$ra:$rb" in
+    0:4) assert_contains "$(cat "$t/b.err")" "is in use" ;;
+    4:0) assert_contains "$(cat "$t/a.err")" "is in use" ;;
+    *) fail "exit statuses $ra and $rb (want 0 and 4): $(cat "$t"/*.err)" ;;
+    esac
+    note "race: a=$ra b=$rb"
+}
+
 test_refusals()
 {
     local root
