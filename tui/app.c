@@ -186,6 +186,7 @@ static void read_keys(yv_app *a)
         int r = on_key(a, canon_key(ch, is_key), is_key);
         if (r & KEY_QUIT) a->quit = true;
         if (r & KEY_REDRAW) a->dirty = true;
+        if (a->fg_pid) break; /* the keys typed after it are the foreground child's */
         /* A question opened or answered: the keys already queued behind that key were typed
          * before the question was on screen (a paste), so they answer nothing. */
         if (yv_screen_modal(&a->screens) != was_open) {

@@ -141,6 +141,7 @@ static void test_race(void **state)
     pid_t kids[2];
     int sync[2];
     assert_int_equal(pipe(sync), 0);
+    fflush(NULL); /* nothing buffered is written twice by the children's exit */
     for (int k = 0; k < 2; k++) {
         kids[k] = fork();
         assert_true(kids[k] >= 0);
@@ -151,7 +152,8 @@ static void test_race(void **state)
             if (read(sync[0], &go, 1) != 0) _exit(9);
             int fd = yv_console_open(f->root, "a", &running, 3000, &e);
             if (fd >= 0) usleep(500000); /* holds it while the other one decides */
-            _exit(fd >= 0 ? 0 : e.code == YV_E_IN_USE ? 4 : 1);
+            /* exit, not _exit: the libraries' destructors run (valgrind counts what they hold) */
+            exit(fd >= 0 ? 0 : e.code == YV_E_IN_USE ? 4 : 1);
         }
     }
     close(sync[0]);
@@ -159,7 +161,7 @@ static void test_race(void **state)
     int st[2];
     for (int k = 0; k < 2; k++) assert_int_equal(waitpid(kids[k], &st[k], 0), kids[k]);
     int a = WEXITSTATUS(st[0]), b = WEXITSTATUS(st[1]);
-    assert_true((a == 0 && b == 4) || (a == 4 && b == 0));
+    if (!((a == 0 && b == 4) || (a == 4 && b == 0))) fail_msg("exit statuses %d and %d", a, b);
 }
 
 static void test_pump_escape_and_close(void **state)
