@@ -271,8 +271,10 @@ static void loop(yv_app *a)
         fds[0] = (struct pollfd){a->fg_pid ? a->fg_pidfd : STDIN_FILENO, POLLIN, 0};
         fds[1] = (struct pollfd){a->sigpipe[0], POLLIN, 0};
         size_t nj = yv_job_pollfds(a, fds + 2, MAX_FDS / 4);
-        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 2 - nj, &t);
-        int r = poll(fds, 2 + nj + nm, t);
+        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 3 - nj, &t);
+        size_t nf = 2 + nj + nm;
+        if (a->fg_pid && a->fg_errfd >= 0) fds[nf++] = (struct pollfd){a->fg_errfd, POLLIN, 0};
+        int r = poll(fds, nf, t);
         if (r < 0 && errno != EINTR) break;
         bool any = r > 0;
         if (any && fds[1].revents) read_signals(a);
@@ -280,6 +282,7 @@ static void loop(yv_app *a)
         if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0))
             a->mon_dirty = true;
         if (a->fg_pid) {
+            if (r > 0 && nf > 2 + nj + nm && fds[nf - 1].revents) yv_job_foreground_err(a);
             if (r > 0 && fds[0].revents) foreground_done(a);
             continue;
         }
@@ -344,6 +347,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     dup2(lfd, STDERR_FILENO), close(lfd);
     a->tty_err = saved_err;
     a->fg_pidfd = -1;
+    a->fg_errfd = -1;
     free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;

@@ -54,6 +54,9 @@ typedef struct yv_app {
      * keys until its pidfd says it ended */
     pid_t fg_pid;
     int fg_pidfd;
+    int fg_errfd; /* its stderr: copied to the terminal, the last line kept for the status line */
+    char fg_err[256], fg_last[256];
+    size_t fg_errlen;
     yv_action fg_act;
     char fg_vm[64];
 } yv_app;
@@ -88,9 +91,13 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
  * meanwhile) or the child cannot start. */
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm);
 /* A foreground row (r->foreground): leaves curses and starts `yave-tui --batch VERB ARGS…` with
- * the terminal as its standard input, output and error; the loop waits for its end on a->fg_pidfd
+ * the terminal as its standard input and output, its stderr through a->fg_errfd (the loop copies
+ * it to the terminal and keeps its last line for the status line); the loop waits for its end on
+ * a->fg_pidfd
  * and then calls yv_job_foreground_done. The status line says why when it cannot start. */
 void yv_job_foreground(yv_app *a, const yv_action_row *r, const char *vm, const char *const *args);
+/* The foreground child wrote to its stderr (a->fg_errfd readable): on to the terminal. */
+void yv_job_foreground_err(yv_app *a);
 /* The foreground child ended: reaped, curses back (the terminal's modes as curses had them, the
  * whole screen redrawn), its end on the status line. */
 void yv_job_foreground_done(yv_app *a);

@@ -82,7 +82,8 @@ int yv_attach_run(int con, const char *name, long timeout_s, yv_err *err)
     bool tty = isatty(STDIN_FILENO);
     fflush(stdout);
     catch_signals(&s);
-    if (tty) fprintf(stderr, "Connected to VM '%s'; Ctrl-] to leave\n", name);
+    /* \r\n: stderr may reach the terminal later than raw mode does (through the TUI) */
+    if (tty) fprintf(stderr, "Connected to VM '%s'; Ctrl-] to leave\r\n", name);
     make_raw(&s);
     yv_console_pump_opts o = {
         .in = STDIN_FILENO,

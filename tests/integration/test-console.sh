@@ -217,7 +217,7 @@ test_tui_console_key()
     wait_row e running
     hold_console "$root" 60
     keys o
-    wait_screen 'Console e: ended with exit status 4 \(not running, or in use\)'
+    wait_screen " console: console of VM 'e' is in use"
     wait_row e running
     tui_quit
 }
