@@ -558,7 +558,7 @@ static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
     const char *name = yv_cmdtab_get(c, a, "name");
     long timeout = -1;
     yv_vmstate_proof p;
-    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 0, 86400, &timeout) < 0)
+    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 1, 86400, &timeout) < 0)
         return -1;
     if (load_root_vm(b, name, &p) < 0) return -1;
     int fd = yv_console_open(b->root, name, &p, YV_CONSOLE_CONNECT_MS, &b->err);

@@ -127,8 +127,8 @@ static enum MHD_Result console_vm(yv_api *api, struct MHD_Connection *c, const c
     const char *tmo = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
     long timeout_s = 2;
     yv_err e;
-    if (tmo && yv_parse_long(tmo, 0, YV_API_CONSOLE_S, &timeout_s) < 0)
-        return send_error(c, 400, "timeout must be 0 to 30 seconds");
+    if (tmo && yv_parse_long(tmo, 1, YV_API_CONSOLE_S, &timeout_s) < 0)
+        return send_error(c, 400, "timeout must be 1 to 30 seconds");
     if (__atomic_add_fetch(&api->waits, 1, __ATOMIC_SEQ_CST) > YV_API_WAIT_MAX) {
         __atomic_sub_fetch(&api->waits, 1, __ATOMIC_SEQ_CST);
         return send_error(c, 503, "too many waits in flight: try again later");

@@ -115,6 +115,8 @@ test_refusals()
     expect_exit 2 yv "$root" console
     expect_exit 2 yv "$root" console --name a --timeout -1
     expect_exit 2 yv "$root" console --name a --timeout x
+    expect_exit 2 yv "$root" console --name a --timeout 0
+    assert_contains "$ERR" "invalid --timeout '0': give a whole number from 1 to 86400"
 }
 
 # The VM stops under an attached console: QEMU closes it, the console ends at once (not at its

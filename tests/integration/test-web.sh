@@ -1127,6 +1127,7 @@ test_console_route_with_real_qemu()
     grep -aq 'HELLO WEB' "$root/e.vm/serial.log" || fail "the echo is not in serial.log"
     expect_error 400 POST '/v1/vms/e/console?timeout=31'
     expect_error 400 POST '/v1/vms/e/console?timeout=x'
+    expect_error 400 POST '/v1/vms/e/console?timeout=0'
     expect_error 400 POST '/v1/vms/s/console?timeout=1'
     assert_contains "$BODY" "VM 's' is not running"
     expect_error 404 POST '/v1/vms/nosuch/console?timeout=1'
