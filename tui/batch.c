@@ -560,6 +560,8 @@ static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
     yv_vmstate_proof p;
     if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 1, 86400, &timeout) < 0)
         return -1;
+    if (b->stdin_taken) /* --file -: standard input holds the commands */
+        return yv_err_set(&b->err, YV_E_USAGE, "console needs standard input (not with --file -)");
     if (load_root_vm(b, name, &p) < 0) return -1;
     int fd = yv_console_open(b->root, name, &p, YV_CONSOLE_CONNECT_MS, &b->err);
     yv_vmstate_proof_done(&p);

@@ -117,6 +117,8 @@ test_refusals()
     expect_exit 2 yv "$root" console --name a --timeout x
     expect_exit 2 yv "$root" console --name a --timeout 0
     assert_contains "$ERR" "invalid --timeout '0': give a whole number from 1 to 86400"
+    EXPECT_STDIN=<(printf 'console --name a\n') expect_exit 2 yv "$root" --file -
+    assert_contains "$ERR" "console needs standard input (not with --file -)"
 }
 
 # The VM stops under an attached console: QEMU closes it, the console ends at once (not at its
