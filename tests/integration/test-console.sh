@@ -53,6 +53,10 @@ test_piped_echo_and_serial_log()
     # serial.log keeps everything the guest printed, whoever listened
     grep -aq 'HELLO CONSOLE' "$root/e.vm/serial.log" || fail "the echo is not in serial.log"
     grep -aq 'SECOND LINE' "$root/e.vm/serial.log" || fail "the second echo is not in serial.log"
+    # --json: only errors are JSON; attached, stdout is the guest's bytes and nothing else
+    EXPECT_STDIN=<(printf 'json\n') expect_exit 0 timeout 30 "$YAVE_TEST_BIN" --batch --root "$root" \
+        --json console --name e --timeout 1
+    assert_eq "JSON" "$(tr -d '\r' <<<"$OUT")" "stdout of console --json"
 }
 
 test_second_console_in_use()
@@ -201,8 +205,15 @@ test_tui_console_key()
     local root
     tui_root root
     echo_vm "$root" e
+    expect_exit 0 yv "$root" create --no-network --no-ovmf -c 64 -m 64 --name s \
+        --vnc-password-file "$root.vncpw"
     tui_start "$root"
     wait_row e running
+    wait_row s stopped
+    keys j # s, stopped: the key says why not, and starts nothing
+    keys o
+    wait_screen ' s is not running'
+    keys k
     keys o
     wait_screen "^Connected to VM 'e'; Ctrl-\] to leave"
     text "from the tui"
