@@ -125,6 +125,7 @@ static const struct {
     [YV_E_PERMISSION] = {"PERMISSION", 77},
     [YV_E_CONFIG_INVALID] = {"CONFIG_INVALID", 1},
     [YV_E_IO] = {"IO", 1},
+    [YV_E_IN_USE] = {"IN_USE", 4},
 };
 
 int yv_err_exit_status(yv_code code)

@@ -21,6 +21,7 @@ typedef enum {
     YV_E_PERMISSION,       /* 77 */
     YV_E_CONFIG_INVALID,   /* 1 */
     YV_E_IO,               /* 1 */
+    YV_E_IN_USE,           /* 4: held by another client (a VM's console) */
 } yv_code;
 
 typedef struct {

@@ -217,22 +217,24 @@ yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n)
     return YV_STATE_PAUSED;
 }
 
-/* ---- who holds a QMP socket ----
+/* ---- who holds a socket QEMU serves (QMP, the serial console) ----
  *
- * QEMU serves one client at a time: a client it accepted keeps the next ones waiting, queued in
- * the kernel without a greeting. Such a client is a connection on the socket's path that has an
- * inode (a queued one has none until accepted) and a live peer. Our own probe is not "another
- * client": a server that accepted it and stays silent is hung. sock_diag names each connection's
- * peer, so ours (the peer is our fd's inode) is left out. */
+ * QEMU serves one client at a time on such a socket: a client it accepted keeps the next ones
+ * waiting, queued in the kernel without a word. Such a client is a connection on the socket's path
+ * that has an inode (a queued one has none until accepted) and a live peer. Our own connection is
+ * not "another client": sock_diag names each connection's peer, so ours (the peer is our fd's
+ * inode) is told apart — a QMP server that accepted our probe and stays silent is hung, a console
+ * that accepted us is ours. */
 
 enum { DIAG_ESTABLISHED = 1, DIAG_BUF = 32768 }; /* TCP_ESTABLISHED: a connected UNIX socket */
 
-/* One socket of the dump: a connection accepted on path whose client is alive and is not own. */
-static bool diag_other_client(struct nlmsghdr *h, const char *path, ino_t own)
+/* One socket of the dump: a connection accepted on path whose client is alive: ours (the peer is
+ * own), another's, or none of that. */
+static int diag_client(struct nlmsghdr *h, const char *path, ino_t own)
 {
     struct unix_diag_msg *m = NLMSG_DATA(h);
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m)) return false;
-    if (m->udiag_state != DIAG_ESTABLISHED || m->udiag_ino == 0) return false; /* 0: queued */
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m)) return YV_SOCK_FREE;
+    if (m->udiag_state != DIAG_ESTABLISHED || m->udiag_ino == 0) return YV_SOCK_FREE; /* queued */
     int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
     const char *name = NULL;
     size_t nlen = 0, pl = strlen(path);
@@ -247,25 +249,30 @@ static bool diag_other_client(struct nlmsghdr *h, const char *path, ino_t own)
     }
     /* the name may come with its NUL; peer 0: the client is gone (closed, not yet seen by QEMU) */
     bool same = name && (nlen == pl || (nlen == pl + 1 && !name[pl])) && !memcmp(name, path, pl);
-    return same && peer != 0 && peer != own;
+    if (!same || peer == 0) return YV_SOCK_FREE;
+    return own != 0 && peer == own ? YV_SOCK_OURS : YV_SOCK_OTHER;
 }
 
-/* Reads the dump's replies: 1 when another client holds path, 0 when not, -1 on failure. */
+/* Reads the dump's replies: the strongest holder seen (another client over ours over none), -1 on
+ * failure. */
 static int diag_read(int fd, const char *path, ino_t own)
 {
     char *buf = yv_malloc(DIAG_BUF);
-    int found = 0;
-    for (bool done = false; !done && found == 0;) {
+    int found = YV_SOCK_FREE;
+    for (bool done = false; !done && found != YV_SOCK_OTHER && found >= 0;) {
         ssize_t n = recv(fd, buf, DIAG_BUF, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) found = -1;
         int len = n > 0 ? (int)n : 0;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !done && found == 0 && NLMSG_OK(h, len);
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
+             !done && found >= 0 && found != YV_SOCK_OTHER && NLMSG_OK(h, len);
              h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_type == NLMSG_DONE) done = true;
             else if (h->nlmsg_type == NLMSG_ERROR) found = -1;
-            else if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && diag_other_client(h, path, own))
-                found = 1;
+            else if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+                int c = diag_client(h, path, own);
+                if (c > found) found = c;
+            }
         }
     }
     free(buf);
@@ -274,7 +281,7 @@ static int diag_read(int fd, const char *path, ino_t own)
 
 /* Asks sock_diag for every connected UNIX socket with its name and peer; -1 when the kernel cannot
  * tell (no unix_diag). */
-static int diag_busy(const char *path, ino_t own)
+static int diag_holder(const char *path, ino_t own)
 {
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0) return -1;
@@ -295,7 +302,7 @@ static int diag_busy(const char *path, ino_t own)
 }
 
 /* Without sock_diag: /proc/net/unix lists accepted connections (St 03) but not their peers, so our
- * own accepted probe cannot be told from another client. */
+ * own accepted connection cannot be told from another client. */
 static bool proc_net_unix_busy(const char *sock_path)
 {
     FILE *f = fopen("/proc/net/unix", "re");
@@ -318,12 +325,22 @@ static bool proc_net_unix_busy(const char *sock_path)
     return busy;
 }
 
-bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd)
+int yv_vmstate_sock_holder(const char *sock_path, int own_fd)
 {
     struct stat st;
     ino_t own = own_fd >= 0 && fstat(own_fd, &st) == 0 ? st.st_ino : 0;
-    int r = diag_busy(sock_path, own);
-    return r >= 0 ? r == 1 : proc_net_unix_busy(sock_path);
+    return diag_holder(sock_path, own);
+}
+
+bool yv_vmstate_sock_busy(const char *sock_path, int own_fd)
+{
+    int r = yv_vmstate_sock_holder(sock_path, own_fd);
+    return r >= 0 ? r == YV_SOCK_OTHER : proc_net_unix_busy(sock_path);
+}
+
+bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd)
+{
+    return yv_vmstate_sock_busy(sock_path, own_fd);
 }
 
 /* Removes the VM's runtime files when p proved that neither its QEMU nor anything else holds the

@@ -106,9 +106,17 @@ void yv_vmstate_reconcile(const char *root, const yv_config *cfg);
 /* Maps a query-status "status" to a state (and fills detail for error states). */
 yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n);
 
-/* True when QEMU has accepted another client on the QMP socket at path that is still connected
- * (QEMU then keeps new clients waiting: the VM is busy, not unresponsive). own_fd is our own
- * connection to it (-1: none): a server that accepted it and stays silent is not busy but hung. */
+/* Who QEMU is serving on a socket it serves one client at a time (QMP, the serial console), by
+ * sock_diag: YV_SOCK_OTHER when it accepted a client that is still connected and is not own_fd
+ * (our own connection, -1: none), YV_SOCK_OURS when the client it accepted is own_fd, YV_SOCK_FREE
+ * when none (queued clients hold nothing), -1 when the kernel cannot tell. */
+enum { YV_SOCK_FREE = 0, YV_SOCK_OURS = 1, YV_SOCK_OTHER = 2 };
+int yv_vmstate_sock_holder(const char *sock_path, int own_fd);
+/* True when another client holds the socket (YV_SOCK_OTHER; without sock_diag, any accepted
+ * client: then own_fd cannot be told apart). For QMP: the VM is busy, not unresponsive; a server
+ * that accepted our own probe and stays silent is not busy but hung. */
+bool yv_vmstate_sock_busy(const char *sock_path, int own_fd);
+/* yv_vmstate_sock_busy for the QMP socket (the name its callers know). */
 bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd);
 
 /* Removes the nftables rules no VM owns (vmnet's reconcile), under the root lock when it is free

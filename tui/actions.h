@@ -22,6 +22,8 @@ typedef enum {
     ACT_NET_UP,
     ACT_NET_DOWN,
     ACT_DETAILS,
+    ACT_CONSOLE,
+    ACT_SSH,
     ACT_FILTER,
     ACT_HELP,
     ACT_QUIT,
@@ -65,6 +67,9 @@ typedef struct {
     const char *verb;
     const char *args[YV_ACTION_ARGS];         /* NULL-ended; none: a screen builds them (create) */
     const char *args_running[YV_ACTION_ARGS]; /* instead when the VM runs; none: args */
+    /* the child runs in the foreground on the terminal (a console, ssh): the TUI leaves curses,
+     * the child has the terminal until it ends, the list comes back; one VM at a time */
+    bool foreground;
     /* the status line */
     const char *started; /* when the child starts; NULL: nothing */
     const char *done;    /* when it succeeds */

@@ -186,6 +186,7 @@ static void read_keys(yv_app *a)
         int r = on_key(a, canon_key(ch, is_key), is_key);
         if (r & KEY_QUIT) a->quit = true;
         if (r & KEY_REDRAW) a->dirty = true;
+        if (a->fg_pid) break; /* the keys typed after it are the foreground child's */
         /* A question opened or answered: the keys already queued behind that key were typed
          * before the question was on screen (a paste), so they answer nothing. */
         if (yv_screen_modal(&a->screens) != was_open) {
@@ -211,11 +212,14 @@ static void read_signals(yv_app *a)
     ssize_t n;
     while ((n = read(a->sigpipe[0], b, sizeof b)) > 0) /* all of a storm: one resize is enough */
         for (ssize_t i = 0; i < n; i++) {
-            if (b[i] == SIGTERM || b[i] == SIGHUP || b[i] == SIGINT || b[i] == SIGQUIT)
-                a->quit = true;
+            /* with a child in the foreground, Ctrl-C and Ctrl-\ were the child's (our process
+             * group's terminal signals); a hangup or a TERM ends it too, and then us */
+            bool fg = a->fg_pid > 0, stop = b[i] == SIGTERM || b[i] == SIGHUP;
+            if (fg && stop) kill(a->fg_pid, b[i]); /* ours, not reaped yet: cannot be reused */
+            if (stop || (!fg && (b[i] == SIGINT || b[i] == SIGQUIT))) a->quit = true;
             winch |= b[i] == SIGWINCH;
         }
-    if (winch) on_resize(a);
+    if (winch && !a->fg_pid) on_resize(a); /* else when the child is done */
 }
 
 /* ---- the loop ---- */
@@ -234,13 +238,20 @@ static int timeout_ms(yv_app *a)
  * once. */
 #define DRAW_MS 250
 
+/* The foreground child ended: the list comes back at the terminal's size of now. */
+static void foreground_done(yv_app *a)
+{
+    yv_job_foreground_done(a);
+    on_resize(a);
+}
+
 static void loop(yv_app *a)
 {
     struct pollfd fds[MAX_FDS];
-    while (!a->quit) {
+    while (!a->quit || a->fg_pid > 0) { /* a quit waits for the foreground child's end */
         int64_t now = yv_now_ms();
         if (a->mon_dirty && now - a->last_draw >= DRAW_MS) a->dirty = true;
-        if (a->dirty) {
+        if (a->dirty && !a->fg_pid) { /* the terminal is the foreground child's */
             draw(a);
             a->mon_dirty = false;
             a->last_draw = now;
@@ -256,17 +267,25 @@ static void loop(yv_app *a)
             int wait = (int)(a->last_draw + DRAW_MS - now);
             if (t < 0 || wait < t) t = wait < 0 ? 0 : wait;
         }
-        fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        /* the keyboard, or the foreground child's end (its keys are its own) */
+        fds[0] = (struct pollfd){a->fg_pid ? a->fg_pidfd : STDIN_FILENO, POLLIN, 0};
         fds[1] = (struct pollfd){a->sigpipe[0], POLLIN, 0};
         size_t nj = yv_job_pollfds(a, fds + 2, MAX_FDS / 4);
-        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 2 - nj, &t);
-        int r = poll(fds, 2 + nj + nm, t);
+        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 3 - nj, &t);
+        size_t nf = 2 + nj + nm;
+        if (a->fg_pid && a->fg_errfd >= 0) fds[nf++] = (struct pollfd){a->fg_errfd, POLLIN, 0};
+        int r = poll(fds, nf, t);
         if (r < 0 && errno != EINTR) break;
         bool any = r > 0;
         if (any && fds[1].revents) read_signals(a);
         if (any) yv_job_dispatch(a, fds + 2, nj);
         if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0))
             a->mon_dirty = true;
+        if (a->fg_pid) {
+            if (r > 0 && nf > 2 + nj + nm && fds[nf - 1].revents) yv_job_foreground_err(a);
+            if (r > 0 && fds[0].revents) foreground_done(a);
+            continue;
+        }
         if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP)))
             read_keys(a);                                         /* EINTR: maybe a resize */
         if (fds[0].revents & (POLLHUP | POLLERR)) a->quit = true; /* the terminal went away */
@@ -324,8 +343,11 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
         free(log);
         return yv_err_exit_status(err.code);
     }
-    int saved_err = dup(STDERR_FILENO);
+    int saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     dup2(lfd, STDERR_FILENO), close(lfd);
+    a->tty_err = saved_err;
+    a->fg_pidfd = -1;
+    a->fg_errfd = -1;
     free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;

@@ -49,6 +49,16 @@ typedef struct yv_app {
     bool mon_dirty;     /* the monitor changed something: drawn at most every DRAW_MS */
     int64_t last_draw;
     int rows, cols;
+    int tty_err; /* the terminal's stderr (ours goes to run/tui.log): a foreground child's */
+    /* a foreground child (yv_job_foreground) has the terminal: the loop neither draws nor reads
+     * keys until its pidfd says it ended */
+    pid_t fg_pid;
+    int fg_pidfd;
+    int fg_errfd; /* its stderr: copied to the terminal, the last line kept for the status line */
+    char fg_err[256], fg_last[256];
+    size_t fg_errlen;
+    yv_action fg_act;
+    char fg_vm[64];
 } yv_app;
 
 int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms);
@@ -80,6 +90,17 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
  * starts. An error on the status line when an argument cannot be built (the network went away
  * meanwhile) or the child cannot start. */
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm);
+/* A foreground row (r->foreground): leaves curses and starts `yave-tui --batch VERB ARGS…` with
+ * the terminal as its standard input and output, its stderr through a->fg_errfd (the loop copies
+ * it to the terminal and keeps its last line for the status line); the loop waits for its end on
+ * a->fg_pidfd
+ * and then calls yv_job_foreground_done. The status line says why when it cannot start. */
+void yv_job_foreground(yv_app *a, const yv_action_row *r, const char *vm, const char *const *args);
+/* The foreground child wrote to its stderr (a->fg_errfd readable): on to the terminal. */
+void yv_job_foreground_err(yv_app *a);
+/* The foreground child ended: reaped, curses back (the terminal's modes as curses had them, the
+ * whole screen redrawn), its end on the status line. */
+void yv_job_foreground_done(yv_app *a);
 const yv_job *yv_job_for(const yv_app *a, const char *vm);
 bool yv_job_running(const yv_app *a, yv_action act); /* a job of act is in flight */
 size_t yv_job_pollfds(yv_app *a, struct pollfd *fds, size_t max);

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "cmdtab.h"
 #include "core/config.h"
+#include "core/console.h"
 #include "core/err.h"
 #include "core/ops.h"
 #include "core/root.h"
@@ -549,6 +551,26 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* The console: errors as every verb's (JSON with --json); once attached, standard output carries
+ * the guest's bytes and nothing else (no JSON document after them). */
+static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    long timeout = -1;
+    yv_vmstate_proof p;
+    if (parse_long_opt(b, "timeout", yv_cmdtab_get(c, a, "timeout"), 1, 86400, &timeout) < 0)
+        return -1;
+    if (b->stdin_taken) /* --file -: standard input holds the commands */
+        return yv_err_set(&b->err, YV_E_USAGE, "console needs standard input (not with --file -)");
+    if (load_root_vm(b, name, &p) < 0) return -1;
+    int fd = yv_console_open(b->root, name, &p, YV_CONSOLE_CONNECT_MS, &b->err);
+    yv_vmstate_proof_done(&p);
+    if (fd < 0) return -1;
+    int rc = yv_attach_run(fd, name, timeout, &b->err);
+    close(fd);
+    return rc;
+}
+
 static const yv_opt netdev_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -588,6 +610,22 @@ static const yv_opt shutdown_opts[] = {
      .kind = YV_ARG_NUMBER,
      .dflt = "shutdown.timeout of config.yaml, 60",
      .help = "seconds the guest gets before quit, SIGTERM, SIGKILL"},
+    {0},
+};
+static const yv_opt console_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the running VM whose serial console to attach"},
+    {.lng = "timeout",
+     .shrt = 't',
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .dflt = "none",
+     .help = "end after S seconds, whatever the input does (scripts: pipe the input, collect "
+             "what the guest prints)"},
     {0},
 };
 static const yv_opt list_opts[] = {{0}};
@@ -643,6 +681,10 @@ static const yv_cmd commands[] = {
      netdev_opts, 1, 1, "up|down", cmd_netdev},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
+    {"console",
+     "Attach to a running VM's serial console: a terminal in raw mode until Ctrl-]; without one, "
+     "standard input to the console and the console to standard output.",
+     console_opts, 0, 0, NULL, cmd_console},
     {0},
 };
 

@@ -106,9 +106,162 @@ void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
         yv_app_status(a, true, "%s %s: not possible now", r->label, vm);
         return;
     }
+    if (r->foreground) {
+        yv_job_foreground(a, r, vm, argv);
+        return;
+    }
     if (!yv_job_start(a, r->act, vm, argv, NULL, NULL)) return; /* the status line says why */
     if (r->started && yv_actions_expand(r->started, &s, status, sizeof status) == 0)
         yv_app_status(a, false, "%s", status);
+}
+
+/* ---- a child in the foreground: it has the terminal until it ends ---- */
+
+static void fg_child(yv_app *a, char **argv, int err)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    if (err >= 0) dup2(err, STDERR_FILENO); /* ours is run/tui.log */
+    else if (a->tty_err >= 0) dup2(a->tty_err, STDERR_FILENO);
+    closefrom(3);
+    execv(a->self, argv);
+    _exit(127);
+}
+
+void yv_job_foreground(yv_app *a, const yv_action_row *r, const char *vm, const char *const *args)
+{
+    const char *argv[40];
+    int n = 0;
+    argv[n++] = a->self;
+    argv[n++] = "--batch";
+    argv[n++] = "--root";
+    argv[n++] = a->root;
+    argv[n++] = r->verb;
+    for (int i = 0; args && args[i] && n < 39; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    int ep[2] = {-1, -1};
+    if (pipe2(ep, O_CLOEXEC) < 0) ep[0] = ep[1] = -1; /* then straight to the terminal */
+    def_prog_mode(); /* the modes curses set, for reset_prog_mode when the child is done */
+    endwin();
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) fg_child(a, (char **)argv, ep[1]);
+    if (ep[1] >= 0) close(ep[1]);
+    if (pid < 0) {
+        if (ep[0] >= 0) close(ep[0]);
+        reset_prog_mode();
+        yv_app_status(a, true, "%s %s: cannot start: %s", r->label, vm, strerror(errno));
+        return;
+    }
+    if (ep[0] >= 0) fcntl(ep[0], F_SETFL, O_NONBLOCK);
+    a->fg_errfd = ep[0];
+    a->fg_errlen = 0;
+    a->fg_last[0] = '\0';
+    a->fg_pid = pid;
+    a->fg_pidfd = yv_proc_pidfd_open(pid);
+    a->fg_act = r->act;
+    snprintf(a->fg_vm, sizeof a->fg_vm, "%s", vm);
+    if (a->fg_pidfd < 0) yv_job_foreground_done(a); /* no pidfds: waited for here */
+}
+
+/* What a batch exit status means, for the status line (the child's own message was on the
+ * terminal, which the list has just covered). */
+static const char *exit_meaning(int code)
+{
+    switch (code) {
+    case 2: return "usage";
+    case 3: return "not found";
+    case 4: return "not running, or in use";
+    case 5: return "a program failed";
+    case 6: return "timed out";
+    case 77: return "permission";
+    case 127: return "cannot run";
+    default: return "failed";
+    }
+}
+
+/* Keeps the line being assembled as the last one when it has something; what the line holds is
+ * shown on the status line, so control characters (ssh may pass on a guest's text) become '?'. */
+static void fg_line_end(yv_app *a)
+{
+    a->fg_err[a->fg_errlen] = '\0';
+    if (a->fg_errlen) memcpy(a->fg_last, a->fg_err, a->fg_errlen + 1);
+    a->fg_errlen = 0;
+}
+
+/* Reads what the child's stderr has now (the read end is non-blocking) and copies it to the
+ * terminal; closes it at its end. Returns the bytes read, 0 when nothing was there. */
+static ssize_t fg_read(yv_app *a)
+{
+    char tmp[4096];
+    ssize_t n = read(a->fg_errfd, tmp, sizeof tmp);
+    if (n <= 0) {
+        if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            close(a->fg_errfd);
+            a->fg_errfd = -1;
+        }
+        return 0;
+    }
+    for (ssize_t off = 0; off < n && a->tty_err >= 0;) { /* the terminal's: it may block */
+        ssize_t w = write(a->tty_err, tmp + off, (size_t)(n - off));
+        if (w < 0 && errno != EINTR) break;
+        off += w > 0 ? w : 0;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)tmp[i];
+        if (c == '\n' || c == '\r') fg_line_end(a);
+        else if (a->fg_errlen + 1 < sizeof a->fg_err)
+            a->fg_err[a->fg_errlen++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+    }
+    return n;
+}
+
+void yv_job_foreground_err(yv_app *a)
+{
+    fg_read(a);
+}
+
+/* The status line after the child: its done text, else its last stderr line (ours without the
+ * "yave-tui: " prefix, another program's after the action and VM), else what its exit status
+ * means. */
+static void fg_status(yv_app *a, int code)
+{
+    const yv_action_row *r = yv_actions_of(a->fg_act);
+    char done[256];
+    yv_action_subst s = {.vm = a->fg_vm};
+    const char *last = a->fg_last, *pre = "yave-tui: ";
+    bool ours = !strncmp(last, pre, strlen(pre)); /* names its verb and VM already */
+    if (code == 0 && r->done && yv_actions_expand(r->done, &s, done, sizeof done) == 0)
+        yv_app_status(a, false, "%s", done);
+    else if (code != 0 && ours) yv_app_status(a, true, "%s", last + strlen(pre));
+    else if (code != 0 && *last) yv_app_status(a, true, "%s %s: %s", r->label, a->fg_vm, last);
+    else if (code != 0)
+        yv_app_status(a, true, "%s %s: ended with exit status %d (%s)", r->label, a->fg_vm, code,
+                      exit_meaning(code));
+}
+
+void yv_job_foreground_done(yv_app *a)
+{
+    int status = 0;
+    while (waitpid(a->fg_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    /* what it wrote last; never waited for (a grandchild may hold the pipe open) */
+    while (a->fg_errfd >= 0 && fg_read(a) > 0) {
+    }
+    if (a->fg_errfd >= 0) close(a->fg_errfd);
+    a->fg_errfd = -1;
+    fg_line_end(a);
+    if (a->fg_pidfd >= 0) close(a->fg_pidfd);
+    a->fg_pid = 0;
+    a->fg_pidfd = -1;
+    reset_prog_mode();     /* whatever modes the child left, curses' own again */
+    clearok(curscr, TRUE); /* the child wrote over the screen: everything is drawn again */
+    flushinp();
+    fg_status(a, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    yv_monitor_poke(a->mon);
+    a->dirty = true;
 }
 
 bool yv_job_running(const yv_app *a, yv_action act)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "core/console.h"
 #include "core/lifecycle.h"
 #include "core/ops.h"
 #include "core/root.h"
@@ -52,6 +53,7 @@ static unsigned status_of(yv_code code)
     case YV_E_IMAGE_NOT_FOUND:
     case YV_E_PRESET_NOT_FOUND: return 400;
     case YV_E_TIMEOUT: return 504;
+    case YV_E_IN_USE: return 409;
     default: return 500;
     }
 }
@@ -113,6 +115,41 @@ static enum MHD_Result wait_vm(yv_api *api, struct MHD_Connection *c, const char
                        ci ? ci->connect_fd : -1, &e); /* a client that hangs up ends it */
     __atomic_sub_fetch(&api->waits, 1, __ATOMIC_SEQ_CST);
     return rc < 0 ? send_err(c, &e) : get_vm(api, c, name, rq);
+}
+
+/* POST /v1/vms/{vm}/console?timeout=S: the body goes to the serial console, the answer is what
+ * the console printed in the S seconds after (text/plain, as the guest sent it; at most
+ * YV_API_CONSOLE_MAX bytes, X-Yave-Truncated: 1 when it printed more). Like a wait it holds a
+ * thread: S is bounded, and it counts among the waits. Another client on the console: 409. */
+static enum MHD_Result console_vm(yv_api *api, struct MHD_Connection *c, const char *name,
+                                  request *rq)
+{
+    const char *tmo = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+    long timeout_s = 2;
+    yv_err e;
+    if (tmo && yv_parse_long(tmo, 1, YV_API_CONSOLE_S, &timeout_s) < 0)
+        return send_error(c, 400, "timeout must be 1 to 30 seconds");
+    if (__atomic_add_fetch(&api->waits, 1, __ATOMIC_SEQ_CST) > YV_API_WAIT_MAX) {
+        __atomic_sub_fetch(&api->waits, 1, __ATOMIC_SEQ_CST);
+        return send_error(c, 503, "too many waits in flight: try again later");
+    }
+    char *out = yv_malloc(YV_API_CONSOLE_MAX);
+    size_t len = 0;
+    bool cut = false;
+    int rc = yv_console_exchange(api->root, &api->cfg, name, rq->body ? rq->body : "", rq->len,
+                                 (int)timeout_s * 1000, out, YV_API_CONSOLE_MAX, &len, &cut,
+                                 &api->cancel, &e);
+    __atomic_sub_fetch(&api->waits, 1, __ATOMIC_SEQ_CST);
+    if (rc < 0) {
+        free(out);
+        return send_err(c, &e);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "text/plain");
+    if (cut) MHD_add_response_header(r, "X-Yave-Truncated", "1");
+    enum MHD_Result q = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return q;
 }
 
 static bool vm_exists(yv_api *api, const char *name, yv_err *e)
@@ -251,6 +288,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms/{vm}/run", run_vm},
     {"DELETE", "/v1/vms/{vm}/run", stop_vm},
     {"GET", "/v1/vms/{vm}/wait", wait_vm},
+    {"POST", "/v1/vms/{vm}/console", console_vm},
 };
 
 /* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the

@@ -11,6 +11,9 @@
 #define YV_API_BODY_MAX (64 * 1024)
 /* Wait requests served at once: the rest get 503 (each holds a thread for up to 600 s). */
 #define YV_API_WAIT_MAX 16
+/* POST …/console: the longest timeout a client may ask, and the most of the guest's answer kept. */
+#define YV_API_CONSOLE_S   30
+#define YV_API_CONSOLE_MAX (64 * 1024)
 
 typedef struct {
     char *root;
@@ -18,7 +21,7 @@ typedef struct {
     const char *pam_service;
     yv_conn_guard *guard;         /* the request deadline of every connection */
     volatile sig_atomic_t cancel; /* up when yave-web stops: creates in flight abort and clean up */
-    int waits;                    /* wait requests in flight (atomic): each holds a thread */
+    int waits; /* wait and console requests in flight (atomic): each holds a thread */
 } yv_api;
 
 /* The MHD access handler (cls = yv_api *). */

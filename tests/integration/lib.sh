@@ -521,6 +521,34 @@ PY
     printf 'cloudimg: fake.qcow2\n' >"$1/$2.preset/config.yaml"
 }
 
+# echo_guest_image PATH: a qcow2 disk whose boot sector talks on COM1 without an OS: it prints
+# "yave-echo-guest: ready" and echoes every byte it receives, letters upper-cased (an echo is told
+# from our own input). 16-bit x86, assembled from this source (GNU as --32, .code16):
+#   cli; ds=ss=0; sp=0x7c00; IVT[0x0c] (IRQ4) = isr
+#   COM1: IER=1 (data available), LCR=3 (8N1), MCR=0x0b (DTR RTS OUT2); PIC: unmask IRQ4
+#   print msg
+#   idle: while LSR & 1: al = RBR; 'a'..'z' → upper-case; putc al
+#         sti; hlt; cli; jmp idle        (an interrupt, COM1's or the timer's, wakes it: no busy loop)
+#   putc: wait LSR & 0x20; out RBR
+#   isr:  EOI to the PIC; iret
+echo_guest_image()
+{
+    "$PY" - "$1.raw" <<'PY' || fail "writing the boot sector"
+import sys
+code = bytes.fromhex(
+    "fa31c08ed88ed0bc007cc70630006a7cc70632000000baf903b001eebafb03b003eebafc03b00beee42124"
+    "efe621be717cac84c07405e82200ebf6bafd03eca8017413baf803ec3c6172063c7a77022c20e80700ebe5"
+    "fbf4faebe050bafd03eca82074fb58baf803eec350b020e62058cf"
+    + b"yave-echo-guest: ready\r\n\0".hex())
+img = bytearray(1 << 20)
+img[:len(code)] = code
+img[510:512] = b"\x55\xaa"
+open(sys.argv[1], "wb").write(img)
+PY
+    qemu-img convert -O qcow2 "$1.raw" "$1" || fail "convert"
+    rm -f "$1.raw"
+}
+
 # make_base PATH MiB: a qcow2 base image of MiB with real data (0x55) in its first 2 MiB.
 make_base()
 {

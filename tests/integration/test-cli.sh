@@ -13,6 +13,7 @@ declare -A SPEC_OPTS=(
     [shutdown]='name force timeout'
     [netdev]='name ifname'
     [delete]='name force'
+    [console]='name/n timeout/t'
 )
 
 test_top_level_help()

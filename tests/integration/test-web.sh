@@ -1104,6 +1104,54 @@ test_waits_are_bounded_and_end_with_their_client()
     stop_web
 }
 
+# POST /v1/vms/{vm}/console?timeout=S: the body goes to the serial console of a real QEMU whose
+# guest echoes it upper-cased; the answer is what the console printed (text/plain). A console
+# another client holds: 409 at once. Bounds: the timeout (at most 30 s), the body (64 KiB).
+test_console_route_with_real_qemu()
+{
+    local root t pid holder
+    web_root root
+    mktmp_into t
+    echo_guest_image "$root/echo.qcow2"
+    printf '%s\n' "$VNC_PW1" >"$t/pw"
+    EXPECT_STDIN=$t/pw expect_exit 0 yv "$root" create --no-network --no-ovmf -c 64 -m 64 \
+        --name e --image echo --vnc-password-file -
+    mkvm "$root" s "$VNC_PW2"
+    start_web "$root"
+    expect_http 200 POST /v1/vms/e/run
+    pid=$(vm_pid "$root" e) || exit 1
+    wait_line "$root/e.vm/serial.log" 'yave-echo-guest: ready' "$pid" 30 0.05
+    expect_http 200 POST '/v1/vms/e/console?timeout=2' --data-binary $'hello web\n'
+    assert_eq text/plain "$CTYPE" "Content-Type of the console's answer"
+    assert_eq "HELLO WEB" "$(tr -d '\r' <<<"$BODY")" "what the console printed"
+    grep -aq 'HELLO WEB' "$root/e.vm/serial.log" || fail "the echo is not in serial.log"
+    expect_error 400 POST '/v1/vms/e/console?timeout=31'
+    expect_error 400 POST '/v1/vms/e/console?timeout=x'
+    expect_error 400 POST '/v1/vms/e/console?timeout=0'
+    expect_error 400 POST '/v1/vms/s/console?timeout=1'
+    assert_contains "$BODY" "VM 's' is not running"
+    expect_error 404 POST '/v1/vms/nosuch/console?timeout=1'
+    expect_error 405 GET '/v1/vms/e/console'
+    AUTH=none expect_http 401 POST '/v1/vms/e/console?timeout=1' --data-binary 'x'
+    head -c 70000 /dev/zero | tr '\0' a >"$t/big"
+    expect_error 413 POST '/v1/vms/e/console?timeout=1' --data-binary "@$t/big"
+    # another client holds the console: 409 at once
+    mkfifo "$t/in"
+    : >"$t/held"
+    "$YAVE_TEST_BIN" --batch --root "$root" console --name e --timeout 60 <"$t/in" >"$t/held" 2>&1 &
+    holder=$!
+    at_exit kill "$holder"
+    exec {hold_in}>"$t/in"
+    printf 'holder\n' >&"$hold_in"
+    wait_line "$t/held" HOLDER "$holder" 30 0.05
+    expect_error 409 POST '/v1/vms/e/console?timeout=5' --data-binary 'x'
+    assert_contains "$BODY" "console of VM 'e' is in use"
+    ms_at_least 1 "$TIME" || fail "409 took ${TIME}s"
+    kill "$holder"
+    exec {hold_in}>&-
+    stop_web
+}
+
 test_zz_no_password_in_any_response()
 {
     local n s hits

@@ -206,6 +206,38 @@ static void test_refusals_follow_the_need(void **state)
     assert_string_equal(s.tap, "");
 }
 
+/* The rows whose child has the terminal (console, ssh): a running VM, one at a time, no question,
+ * a verb of one VM, and never in the key bar's way (the bar at 80 columns is full). */
+static void test_foreground_rows(void **state)
+{
+    (void)state;
+    int fg = 0;
+    for (int i = 0; i < yv_nactions; i++) {
+        const yv_action_row *r = &yv_actions[i];
+        if (!r->foreground) continue;
+        fg++;
+        assert_int_equal(r->need, YV_NEED_RUNNING);
+        assert_false(r->many);
+        assert_null(r->confirm_title);
+        assert_non_null(r->verb);
+        assert_non_null(r->done);
+    }
+    assert_int_equal(fg, 2);
+    yv_action_subst s = {.vm = "web1"};
+    assert_true(yv_actions_of(ACT_CONSOLE)->foreground && yv_actions_of(ACT_SSH)->foreground);
+    assert_string_equal(yv_actions_of(ACT_CONSOLE)->verb, "console");
+    assert_string_equal(yv_actions_of(ACT_SSH)->verb, "ssh");
+    assert_argv(yv_actions_of(ACT_CONSOLE), &s, true,
+                (const char *const[]){"--name", "web1", NULL});
+    assert_argv(yv_actions_of(ACT_SSH), &s, true, (const char *const[]){"--name", "web1", NULL});
+    assert_int_equal(yv_actions_lookup(L'o', false), ACT_CONSOLE);
+    assert_int_equal(yv_actions_lookup(L'h', false), ACT_SSH);
+    yv_monitor_vm stopped = vm_of("web1", 0, NULL);
+    char why[64];
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_CONSOLE), &stopped, why, sizeof why),
+                        "web1 is not running");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_batch_arguments_of_each_row),
         cmocka_unit_test(test_templates_expand),
         cmocka_unit_test(test_refusals_follow_the_need),
+        cmocka_unit_test(test_foreground_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

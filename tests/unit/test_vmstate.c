@@ -166,6 +166,31 @@ static void test_qmp_busy_not_by_our_own_probe(void **state)
     free(sock);
 }
 
+/* ---- yv_vmstate_sock_holder: whom QEMU serves (the console's "in use" and "ours") ---- */
+
+static void test_sock_holder(void **state)
+{
+    const char *dir = *state;
+    char *sock = yv_asprintf("%s/vm.console", dir);
+    assert_int_equal(yv_vmstate_sock_holder(sock, -1), YV_SOCK_FREE); /* nothing there */
+    int l = ut_unix_listen(sock, 4);
+    int ours = ut_unix_connect(sock, 0);
+    int queued = ut_unix_connect(sock, 0);
+    assert_int_equal(yv_vmstate_sock_holder(sock, ours), YV_SOCK_FREE); /* both queued */
+    int a1 = accept(l, NULL, NULL);
+    assert_true(a1 >= 0);
+    assert_int_equal(yv_vmstate_sock_holder(sock, ours), YV_SOCK_OURS);    /* we won */
+    assert_int_equal(yv_vmstate_sock_holder(sock, queued), YV_SOCK_OTHER); /* it lost */
+    assert_true(yv_vmstate_sock_busy(sock, queued));
+    assert_false(yv_vmstate_sock_busy(sock, ours));
+    close(ours); /* we left: the one queued is not served yet, and holds nothing */
+    assert_int_equal(yv_vmstate_sock_holder(sock, queued), YV_SOCK_FREE);
+    close(a1);
+    close(queued);
+    close(l);
+    free(sock);
+}
+
 /* ---- yv_proc_is_exe / yv_proc_exited ---- */
 
 static void test_is_exe(void **state)
@@ -503,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qmp_busy, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_qmp_busy_not_by_our_own_probe, ut_setup_tmp,
                                         ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_sock_holder, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_is_exe),
         cmocka_unit_test_setup_teardown(test_live_pid_unrelated_process, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_probe_unlocked_pidfile, setup_pid, teardown_pid),
