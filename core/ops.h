@@ -25,10 +25,10 @@ typedef struct {
     const char *master;       /* bridge of net0; NULL = global network.master at run time */
     bool linked;
     bool ovmf;
-    bool network;    /* give the VM a tap network (net0) */
+    bool network; /* give the VM a tap network (net0) */
     /* networks (spec §10; filled in by the user-network work) */
-    const char *net_kind;          /* "user" | "tap" | "none"; NULL = the default of §10 */
-    const char *const *forwards;   /* "[PROTO:][ADDR:]HOST:GUEST" each */
+    const char *net_kind;        /* "user" | "tap" | "none"; NULL = the default of §10 */
+    const char *const *forwards; /* "[PROTO:][ADDR:]HOST:GUEST" each */
     size_t nforwards;
     /* presets: files with SSH public keys for root's authorized_keys (spec §13) */
     const char *const *ssh_keys;
