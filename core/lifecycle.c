@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "proc.h"
 #include "qmp.h"
 #include "root.h"
@@ -171,7 +172,8 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
                           "VNC display %s (port %d on %s) is in use by another "
                           "program",
                           c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
-    return 0;
+    /* slirp would only warn about a taken port and start the VM without that forward */
+    return yv_forward_check_free(c->v, err);
 }
 
 /* The VM's own copy of the UEFI variable store, made on first start; *made tells whether this call
