@@ -78,12 +78,16 @@ static unsigned long socket_inode(const char *file, bool tcp, int port)
     unsigned long found = 0;
     if (!fp) return 0;
     while (!found && fgets(line, sizeof line, fp)) {
-        unsigned p, st;
-        unsigned long inode;
-        if (sscanf(line, "%*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %lu", &p, &st, &inode) !=
-            3)
-            continue;
-        if ((int)p == port && (!tcp || st == 0x0A) && inode) found = inode;
+        /* sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+        char *w[10], *save = NULL, *colon;
+        int k = 0;
+        for (char *t = strtok_r(line, " \t\n", &save); t && k < 10;
+             t = strtok_r(NULL, " \t\n", &save))
+            w[k++] = t;
+        if (k < 10 || !(colon = strchr(w[1], ':'))) continue; /* the header line */
+        unsigned long p = strtoul(colon + 1, NULL, 16), st = strtoul(w[3], NULL, 16);
+        unsigned long inode = strtoul(w[9], NULL, 10);
+        if (p == (unsigned long)port && (!tcp || st == 0x0A) && inode) found = inode;
     }
     fclose(fp);
     return found;
@@ -116,7 +120,7 @@ static pid_t inode_owner(unsigned long inode, char comm[32])
     pid_t pid = 0;
     while (d && !pid && (de = readdir(d))) {
         if (de->d_name[0] < '1' || de->d_name[0] > '9' || !has_socket(de->d_name, want)) continue;
-        pid = (pid_t)atol(de->d_name);
+        pid = (pid_t)strtol(de->d_name, NULL, 10);
         char path[64];
         snprintf(path, sizeof path, "/proc/%s/comm", de->d_name);
         FILE *fp = fopen(path, "re");
@@ -217,7 +221,8 @@ void yv_forward_uses_done(yv_forward_uses *u)
 const char *yv_forward_used_by(const yv_forward_uses *u, const char *self, yv_proto proto, int host)
 {
     for (size_t i = 0; i < u->n; i++)
-        if (u->v[i].proto == proto && u->v[i].host == host && (!self || strcmp(u->v[i].vm, self)))
+        if (u->v[i].proto == proto && u->v[i].host == host &&
+            (!self || strcmp(u->v[i].vm, self) != 0))
             return u->v[i].vm;
     return NULL;
 }

@@ -653,14 +653,14 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
-    if (o->net_kind && strcmp(o->net_kind, "user") && strcmp(o->net_kind, "tap") &&
-        strcmp(o->net_kind, "none"))
+    if (o->net_kind && strcmp(o->net_kind, "user") != 0 && strcmp(o->net_kind, "tap") != 0 &&
+        strcmp(o->net_kind, "none") != 0)
         return yv_err_set(err, YV_E_USAGE, "invalid network '%s': give user, tap or none",
                           o->net_kind);
-    if (o->master && o->net_kind && strcmp(o->net_kind, "tap"))
+    if (o->master && o->net_kind && strcmp(o->net_kind, "tap") != 0)
         return yv_err_set(err, YV_E_USAGE, "--master needs a tap network (not --network %s)",
                           o->net_kind);
-    if (o->nforwards && (o->master || (o->net_kind && strcmp(o->net_kind, "user"))))
+    if (o->nforwards && (o->master || (o->net_kind && strcmp(o->net_kind, "user") != 0)))
         return yv_err_set(err, YV_E_USAGE, "--forward needs a user network (--network user)");
     if (o->vnc_password && !*o->vnc_password)
         return yv_err_set(err, YV_E_USAGE,

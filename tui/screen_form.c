@@ -184,7 +184,7 @@ static bool validate_forwards(form_st *f)
         return false;
     }
     if (n > FORWARDS_MAX) set_err(f, F_FORWARDS, "at most 16 forwards");
-    else if (n && strcmp(get(f, F_NETWORK), "user"))
+    else if (n && strcmp(get(f, F_NETWORK), "user") != 0)
         set_err(f, F_FORWARDS, "forwards need network user");
     return n == 0 || (n <= FORWARDS_MAX && !strcmp(get(f, F_NETWORK), "user"));
 }
@@ -209,7 +209,7 @@ static bool validate(form_st *f)
     if (yv_parse_long(get(f, F_VCPU), 1, 1024, &v) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
-    else if (*get(f, F_BRIDGE) && strcmp(get(f, F_NETWORK), "tap"))
+    else if (*get(f, F_BRIDGE) && strcmp(get(f, F_NETWORK), "tap") != 0)
         set_err(f, F_BRIDGE, "a bridge needs network tap"), ok = false;
     if (!validate_forwards(f)) ok = false;
     if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
