@@ -211,6 +211,41 @@ test_forward_add_remove_on_a_running_vm()
     assert_eq "$(printf '%s\n' "$p" "$((p + 6))")" "$(fw_hosts "$root" r1)"
 }
 
+# All-or-nothing: a QMP exchange that fails leaves the config as it was; a config write that fails
+# after QEMU changed undoes QEMU's change.
+test_forward_add_is_all_or_nothing()
+{
+    local root p t shim=$REPO_DIR/build/fault/faultshim.so before
+    make -s -C "$REPO_DIR" yave-tui build/fault/faultshim.so >/dev/null 2>&1 || fail "cannot build"
+    mktmp_into t
+    cp "$REPO_DIR/yave-tui" "$t/yave-tui" || fail "cp"
+    free_base p
+    new_fw_root root "$p"
+    mkvm "$root" a1 --forward "$p:22"
+    expect_exit 0 yv "$root" run --name a1
+    # another client holds the QMP socket: QEMU does not greet us, nothing changes
+    "$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.recv(4096); time.sleep(30)' \
+        "$root/run/a1.sock" &
+    at_exit kill $!
+    sleep 0.5
+    before=$(snapshot_root "$root")
+    expect_exit 6 yv "$root" forward add --name a1 "$((p + 1)):80"
+    assert_err_line forward "cannot change the forwards of running VM 'a1'"
+    kill %% 2>/dev/null
+    wait 2>/dev/null
+    assert_no_trace "$before" "$root"
+    assert_not_contains "$(host_forwards "$root" a1)" " $((p + 1)) " "QEMU after a refused add"
+    # the config's rename fails after hostfwd_add: QEMU's forward is removed again
+    expect_exit 1 env YAVE_FAULT=rename:1 LD_PRELOAD="$shim" "$t/yave-tui" --batch --root "$root" \
+        forward add --name a1 "$((p + 1)):80"
+    assert_err_line forward "config.yaml"
+    assert_eq "$p" "$(fw_hosts "$root" a1)" "the config after a failed write"
+    assert_not_contains "$(host_forwards "$root" a1)" " $((p + 1)) " "QEMU after the undo"
+    connects "$((p + 1))" && fail "port $((p + 1)) answers after the undo"
+    expect_exit 0 yv "$root" shutdown --name a1 --force
+}
+
 test_duplicates_across_vms_are_refused()
 {
     local root p before
