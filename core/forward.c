@@ -311,7 +311,8 @@ static int change_load(change_ctx *c, const yv_config *cfg, yv_err *err)
                           "VM '%s' has no network of type user: forwards need one (create it "
                           "with --network user)",
                           c->name);
-    c->live = yv_vmstate_live_pid(c->root, cfg, c->name) > 0; /* under the lock: stays so */
+    /* under the lock no run starts it meanwhile (a QEMU that ends fails the QMP exchange) */
+    c->live = yv_vmstate_live_pid(c->root, cfg, c->name) > 0;
     return 0;
 }
 
