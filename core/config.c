@@ -37,6 +37,12 @@ static const yv_yfield api_fields[] = {
 };
 static const yv_yfield network_fields[] = {
     F("master", YV_YF_STR, network_master),
+    /* the SSH forward of a new user-network VM takes the lowest free host port from here */
+    {.key = "ssh_port_base",
+     .type = YV_YF_INT,
+     .off = offsetof(yv_config, network_ssh_port_base),
+     .min = 1,
+     .max = 65535},
     {0},
 };
 static const yv_yfield vnc_fields[] = {
@@ -75,6 +81,7 @@ static void defaults(yv_config *c)
 {
     memset(c, 0, sizeof *c);
     c->shutdown_timeout = 60;
+    c->network_ssh_port_base = YV_SSH_PORT_BASE;
 }
 
 /* A path option that names a program may be a bare name (looked up on PATH); anything with a slash

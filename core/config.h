@@ -5,6 +5,8 @@
 #include "err.h"
 #include "yamlio.h"
 
+#define YV_SSH_PORT_BASE 2200
+
 typedef enum { YV_ACCEL_AUTO, YV_ACCEL_KVM, YV_ACCEL_TCG } yv_accel;
 
 /* Paths are absolute or relative to the root's folder, already resolved by yv_config_load. NULL =
@@ -15,7 +17,8 @@ typedef struct {
     yv_strlist api_groups;
     char *api_listen, *api_pam_service, *api_tls_cert, *api_tls_key;
     char *network_master;
-    char *vnc_listen; /* default 127.0.0.1 */
+    long network_ssh_port_base; /* default YV_SSH_PORT_BASE (spec §10) */
+    char *vnc_listen;           /* default 127.0.0.1 */
     yv_accel qemu_accel;
     long shutdown_timeout; /* seconds, default 60 */
 } yv_config;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "proc.h"
 #include "qmp.h"
 #include "root.h"
@@ -93,7 +94,7 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
                           cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64");
     c->up = yv_lifecycle_script("netdevup");
     c->down = yv_lifecycle_script("netdevdown");
-    if (c->v->nnets && (!c->up || !c->down)) {
+    if (yv_vm_has_tap(c->v) && (!c->up || !c->down)) {
         char *exe = yv_proc_self_dir();
         yv_err_set(err, YV_E_TOOL_FAILED,
                    "%s not found next to the program (%s) nor in ../libexec/yave: a VM with a tap "
@@ -156,7 +157,7 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
         if (rc < 0) return -1;
     }
     if (c->v->ovmf && check_file(c->ovmf_code, "UEFI firmware (ovmf.code)", err) < 0) return -1;
-    if (c->v->nnets) {
+    if (yv_vm_has_tap(c->v)) {
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
             return yv_err_sys(err, YV_E_PERMISSION, errno,
@@ -171,7 +172,8 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
                           "VNC display %s (port %d on %s) is in use by another "
                           "program",
                           c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
-    return 0;
+    /* slirp would only warn about a taken port and start the VM without that forward */
+    return yv_forward_check_free(c->v, err);
 }
 
 /* The VM's own copy of the UEFI variable store, made on first start; *made tells whether this call

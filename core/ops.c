@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cloudinit.h"
+#include "forward.h"
 #include "netdev.h"
 #include "preset.h"
 #include "proc.h"
@@ -34,7 +35,6 @@ void yv_ops_create_defaults(yv_create_opts *o)
     o->memory = YV_DEFAULT_MEMORY;
     o->vcpu = 1;
     o->ovmf = true;
-    o->network = true;
     o->install_timeout = YV_DEFAULT_INSTALL_TIMEOUT;
 }
 
@@ -312,7 +312,65 @@ typedef struct {
     int display;
     char mac[18];
     bool table_was_new; /* vnc_table.yaml did not exist before the reservation wrote it */
+    /* net0 (spec §10): its kind (-1 none) and a user network's forwards */
+    int net;
+    yv_forward *fw;
+    size_t nfw;
 } reservation;
+
+/* The kind of net0 a create makes: -1 none, YV_NET_TAP or YV_NET_USER (see yv_create_opts). */
+static int net_kind(const yv_create_opts *o, const yv_config *cfg)
+{
+    if (o->net_kind)
+        return !strcmp(o->net_kind, "none")  ? -1
+               : !strcmp(o->net_kind, "tap") ? YV_NET_TAP
+                                             : YV_NET_USER;
+    if (o->nforwards) return YV_NET_USER;
+    return o->master || cfg->network_master ? YV_NET_TAP : YV_NET_USER;
+}
+
+static void forwards_free(yv_forward *fw, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(fw[i].address);
+    free(fw);
+}
+
+/* The forwards given, parsed; no two on one proto + host port. One more slot for the SSH forward.
+ */
+static int parse_forwards(const yv_create_opts *o, yv_forward **out, size_t *n, yv_err *err)
+{
+    yv_forward *fw = yv_calloc(o->nforwards + 1, sizeof *fw);
+    size_t k = 0;
+    int rc = 0;
+    for (; rc == 0 && k < o->nforwards; k++) {
+        if (yv_forward_parse(o->forwards[k], &fw[k], err) < 0) break;
+        yv_vm probe = {.nets = &(yv_net){.forwards = fw, .nforwards = k}, .nnets = 1};
+        if (yv_vm_find_forward(&probe, fw[k].proto, fw[k].host))
+            rc = yv_err_set(err, YV_E_USAGE, "--forward: %s port %d is given twice",
+                            yv_vm_proto_name(fw[k].proto), fw[k].host);
+    }
+    if (rc == 0 && k < o->nforwards) rc = -1; /* a spec did not parse */
+    *out = fw;
+    *n = k;
+    return rc;
+}
+
+/* Under the root lock: the forwards are free of every other VM's, and a user network given none
+ * gets the SSH forward on the lowest free port. */
+static int reserve_forwards(const char *root, const yv_config *cfg, reservation *r, yv_err *err)
+{
+    yv_forward_uses u;
+    if (r->net != YV_NET_USER) return 0;
+    yv_forward_collect(root, &u);
+    int rc = yv_forward_check_root(&u, NULL, r->fw, r->nfw, err);
+    if (rc == 0 && r->nfw == 0) {
+        int port = yv_forward_pick_ssh(&u, cfg->network_ssh_port_base, err);
+        if (port < 0) rc = -1;
+        else r->fw[r->nfw++] = (yv_forward){YV_PROTO_TCP, yv_strdup("127.0.0.1"), port, 22};
+    }
+    yv_forward_uses_done(&u);
+    return rc;
+}
 
 static bool table_exists(const char *root)
 {
@@ -357,31 +415,28 @@ static int make_part(reservation *r, yv_err *err)
     return -1;
 }
 
-/* Phase 1, under the lock: the name is free, a display and a MAC are chosen and recorded, the .part
- * folder exists and is locked by us. */
-static int reserve(const char *root, const yv_config *cfg, const char *name, reservation *r,
-                   yv_err *err)
+static void build_vm(yv_vm *vm, const yv_create_opts *o, const reservation *r, const char *pw);
+
+/* The display and the MAC chosen, the .part folder made and locked, the config written into it
+ * (so the next create's scan sees its forwards) and the display recorded. */
+static int reserve_locked(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                          const char *pw, reservation *r, yv_vnctable *t, yv_err *err)
 {
-    int lock = yv_root_lock(root, err);
-    if (lock < 0) return -1;
-    yv_vnctable t;
     used_set used = {0};
+    yv_vm vm = {0};
     int rc = -1;
-    r->part = yv_root_part_dir(root, name);
-    r->part_fd = -1;
-    if (yv_vnctable_load(&t, root, err) < 0) goto out_nt;
-    if (check_name_free(root, cfg, name, r->part, err) < 0) goto out;
+    if (check_name_free(root, cfg, o->name, r->part, err) < 0) return -1;
     collect_used(root, &used);
-    r->display = yv_vnctable_pick(&t, used.displays, used.ndisplays, port_usable, cfg->vnc_listen);
-    if (r->display < 0) {
-        yv_err_set(err, YV_E_FAIL, "no free VNC display left");
-        goto out;
-    }
-    pick_mac(name, &used, r->mac);
-    if (make_part(r, err) < 0) goto out;
-    yv_vnctable_set(&t, r->display, name);
+    r->display = yv_vnctable_pick(t, used.displays, used.ndisplays, port_usable, cfg->vnc_listen);
+    if (r->display < 0) yv_err_set(err, YV_E_FAIL, "no free VNC display left");
+    else pick_mac(o->name, &used, r->mac);
+    used_done(&used);
+    if (r->display < 0 || reserve_forwards(root, cfg, r, err) < 0 || make_part(r, err) < 0)
+        return -1;
+    build_vm(&vm, o, r, pw);
+    yv_vnctable_set(t, r->display, o->name);
     r->table_was_new = !table_exists(root);
-    if (yv_vnctable_save(&t, root, err) == 0) {
+    if (yv_vm_save(&vm, r->part, err) == 0 && yv_vnctable_save(t, root, err) == 0) {
         rc = 0;
     } else {
         yv_err e;
@@ -389,10 +444,25 @@ static int reserve(const char *root, const yv_config *cfg, const char *name, res
         close(r->part_fd);
         r->part_fd = -1;
     }
-out:
-    used_done(&used);
-    yv_vnctable_done(&t);
-out_nt:
+    yv_vm_done(&vm);
+    return rc;
+}
+
+/* Phase 1, under the lock: the name is free, a display, a MAC and the forwards are chosen and
+ * recorded, the .part folder exists with the config in it and is locked by us. */
+static int reserve(const char *root, const yv_config *cfg, const yv_create_opts *o, const char *pw,
+                   reservation *r, yv_err *err)
+{
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    yv_vnctable t;
+    int rc = -1;
+    r->part = yv_root_part_dir(root, o->name);
+    r->part_fd = -1;
+    if (yv_vnctable_load(&t, root, err) == 0) {
+        rc = reserve_locked(root, cfg, o, pw, r, &t, err);
+        yv_vnctable_done(&t);
+    }
     yv_root_unlock(lock);
     return rc;
 }
@@ -473,12 +543,12 @@ static int plan_preset(const char *root, const yv_config *cfg, const yv_create_o
     /* the first boot runs with the VM's network: its bridge must be there before anything is made
      */
     const char *br = o->master ? o->master : cfg->network_master;
-    if (o->network && !br)
+    bool tap = net_kind(o, cfg) == YV_NET_TAP;
+    if (tap && !br)
         return plan_done(p), yv_err_set(err, YV_E_USAGE,
                                         "the first boot needs the VM's bridge: "
                                         "give --master, set network.master, or use --no-network");
-    if (o->network &&
-        yv_netdev_check_bridge(br, o->master ? "--master" : "network.master", err) < 0)
+    if (tap && yv_netdev_check_bridge(br, o->master ? "--master" : "network.master", err) < 0)
         return plan_done(p), -1;
     if (!(p->hash = yv_cloudinit_hash(o->root_password, err))) return plan_done(p), -1;
     return 0;
@@ -550,7 +620,11 @@ static void build_vm(yv_vm *vm, const yv_create_opts *o, const reservation *r, c
     vm->vnc_display = yv_strdup(disp);
     vm->vnc_password = yv_strdup(pw);
     yv_vm_add_drive(vm, "hd0", "hd0.qcow2", YV_DRIVE_VIRTIO_BLK, YV_MEDIA_HD, 0);
-    if (o->network) yv_vm_add_net(vm, "net0", r->mac, o->master);
+    if (r->net < 0) return;
+    yv_net *n = yv_vm_add_net(vm, "net0", r->mac, r->net == YV_NET_TAP ? o->master : NULL);
+    n->type = (yv_net_type)r->net;
+    for (size_t i = 0; i < r->nfw; i++)
+        yv_vm_add_forward(n, r->fw[i].proto, r->fw[i].address, r->fw[i].host, r->fw[i].guest);
 }
 
 /* Phase 3, under the lock: the finished folder takes its real name. */
@@ -579,8 +653,15 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
-    if (o->master && !o->network)
-        return yv_err_set(err, YV_E_USAGE, "--master needs a network (drop --no-network)");
+    if (o->net_kind && strcmp(o->net_kind, "user") != 0 && strcmp(o->net_kind, "tap") != 0 &&
+        strcmp(o->net_kind, "none") != 0)
+        return yv_err_set(err, YV_E_USAGE, "invalid network '%s': give user, tap or none",
+                          o->net_kind);
+    if (o->master && o->net_kind && strcmp(o->net_kind, "tap") != 0)
+        return yv_err_set(err, YV_E_USAGE, "--master needs a tap network (not --network %s)",
+                          o->net_kind);
+    if (o->nforwards && (o->master || (o->net_kind && strcmp(o->net_kind, "user") != 0)))
+        return yv_err_set(err, YV_E_USAGE, "--forward needs a user network (--network user)");
     if (o->vnc_password && !*o->vnc_password)
         return yv_err_set(err, YV_E_USAGE,
                           "the VNC password is empty (an empty VNC password "
@@ -588,51 +669,57 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
     return 0;
 }
 
-int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *o,
-                  char **generated_pw, yv_err *err)
+/* Everything after the options are checked: reservation, disk, config, first boot, publish. */
+static int create_checked(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                          reservation *r, preset_plan *plan, char **generated_pw, yv_err *err)
 {
-    reservation r = {0};
-    preset_plan plan = {0};
-    yv_vm vm;
     int64_t t0 = yv_now_ms();
-    *generated_pw = NULL;
-    if (check_create_opts(o, err) < 0) return -1;
     if (o->image) { /* fail early, before anything is reserved */
         char *ref = NULL, *base = resolve_image(root, o->image, o->names_only, &ref, err);
         if (!base) return -1;
         free(base);
         free(ref);
     }
-    if (o->preset && plan_preset(root, cfg, o, &plan, err) < 0) return -1;
+    if (o->preset && plan_preset(root, cfg, o, plan, err) < 0) return -1;
     int ready = yv_root_ensure(root, err);
     if (ready == 0) yv_ops_reap(root, cfg); /* what killed creates left, before the name is taken */
-    if (ready < 0 || reserve(root, cfg, o->name, &r, err) < 0) {
-        free(r.part);
-        plan_done(&plan);
+    char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
+    if (ready < 0 || reserve(root, cfg, o, pw, r, err) < 0) {
+        yv_free_secret(pw);
         return -1;
     }
-    char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
-    char *disk = yv_root_join(r.part, "hd0.qcow2");
-    build_vm(&vm, o, &r, pw);
+    char *disk = yv_root_join(r->part, "hd0.qcow2");
     if (o->preset) progress(o, "convert", t0);
-    int rc = make_disk(root, cfg, o, &plan, disk, err);
-    if (rc == 0) rc = yv_vm_save(&vm, r.part, err);
-    if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, &plan, r.part, t0, err);
+    int rc = make_disk(root, cfg, o, plan, disk, err);
+    if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, plan, r->part, t0, err);
     if (rc == 0 && cancelled(o, err)) rc = -1;
-    if (rc == 0) rc = publish(root, o->name, &r, err);
+    if (rc == 0) rc = publish(root, o->name, r, err);
     if (rc < 0 && o->cancel && *o->cancel) /* whatever broke, the user's interrupt is the story */
         yv_err_set(err, YV_E_FAIL, "interrupted");
     if (rc < 0) {
-        unreserve(root, o->name, &r, err);
+        unreserve(root, o->name, r, err);
         yv_free_secret(pw);
     } else {
-        close(r.part_fd);
+        close(r->part_fd);
         if (o->vnc_password) yv_free_secret(pw);
         else *generated_pw = pw;
     }
-    yv_vm_done(&vm);
-    plan_done(&plan);
     free(disk);
+    return rc;
+}
+
+int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *o,
+                  char **generated_pw, yv_err *err)
+{
+    reservation r = {0};
+    preset_plan plan = {0};
+    *generated_pw = NULL;
+    if (check_create_opts(o, err) < 0) return -1;
+    r.net = net_kind(o, cfg);
+    int rc = parse_forwards(o, &r.fw, &r.nfw, err);
+    if (rc == 0) rc = create_checked(root, cfg, o, &r, &plan, generated_pw, err);
+    forwards_free(r.fw, r.nfw);
+    plan_done(&plan);
     free(r.part);
     return rc;
 }

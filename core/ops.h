@@ -22,13 +22,15 @@ typedef struct {
     const char *hostname;
     const char *root_password;
     const char *vnc_password; /* NULL = generate one */
-    const char *master;       /* bridge of net0; NULL = global network.master at run time */
+    const char *master;       /* bridge of net0 (tap); NULL = global network.master at run time */
     bool linked;
     bool ovmf;
-    bool network;    /* give the VM a tap network (net0) */
-    /* networks (spec §10; filled in by the user-network work) */
-    const char *net_kind;          /* "user" | "tap" | "none"; NULL = the default of §10 */
-    const char *const *forwards;   /* "[PROTO:][ADDR:]HOST:GUEST" each */
+    /* net0 (spec §10): "user" | "tap" | "none"; NULL = the default: tap when --master or
+     * network.master names a bridge, else user (also when forwards are given) */
+    const char *net_kind;
+    /* a user network's forwards, "[PROTO:][ADDR:]HOST:GUEST" each; none given = one SSH forward
+     * (guest 22) on the lowest free host port from network.ssh_port_base */
+    const char *const *forwards;
     size_t nforwards;
     /* presets: files with SSH public keys for root's authorized_keys (spec §13) */
     const char *const *ssh_keys;

@@ -135,9 +135,38 @@ static void add_vnc(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
     yv_argv_addf(a, "%s%s%s:%d,password=on", v6 ? "[" : "", h->vnc_listen, v6 ? "]" : "", disp);
 }
 
+void yv_qemuargv_hostfwd(const yv_forward *f, bool with_guest, char out[YV_HOSTFWD_MAX])
+{
+    int n =
+        snprintf(out, YV_HOSTFWD_MAX, "%s:%s:%d", yv_vm_proto_name(f->proto), f->address, f->host);
+    if (with_guest && n > 0) snprintf(out + n, (size_t)(YV_HOSTFWD_MAX - n), "-:%d", f->guest);
+}
+
+/* QEMU's user-mode network (slirp): no TAP, no root; its forwards listen on the host. */
+static void add_user_net(const yv_net *n, yv_argv *a)
+{
+    size_t len = 64 + n->nforwards * (YV_HOSTFWD_MAX + 9);
+    char *opt = yv_malloc(len);
+    int at = snprintf(opt, len, "user,id=%s", n->id);
+    for (size_t i = 0; i < n->nforwards; i++) {
+        char rule[YV_HOSTFWD_MAX];
+        yv_qemuargv_hostfwd(&n->forwards[i], true, rule);
+        at += snprintf(opt + at, len - (size_t)at, ",hostfwd=%s", rule);
+    }
+    yv_argv_add(a, "-netdev");
+    yv_argv_add(a, opt);
+    yv_argv_add(a, "-device");
+    yv_argv_addf(a, "virtio-net-pci,netdev=%s,mac=%s", n->id, n->mac);
+    free(opt);
+}
+
 static void add_net(const yv_vm *vm, size_t i, const yv_qemuargv_host *h, yv_argv *a)
 {
     const yv_net *n = &vm->nets[i];
+    if (n->type == YV_NET_USER) {
+        add_user_net(n, a);
+        return;
+    }
     char *up = yv_qemuargv_escape(h->netdevup), *down = yv_qemuargv_escape(h->netdevdown);
     char tap[16];
     yv_vm_tap_name(vm, i, tap);

@@ -103,3 +103,94 @@ int yv_valid_mib(const char *s, const char *what, long *out, yv_err *err)
                           s ? s : "");
     return 0;
 }
+
+int yv_valid_port(const char *s)
+{
+    long n = 0;
+    size_t len = strlen(s);
+    if (len < 1 || len > 5 || s[0] == '0') return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        n = n * 10 + (s[i] - '0');
+    }
+    return n <= 65535 ? (int)n : -1;
+}
+
+/* One decimal octet of a.b.c.d ending at '.' or the end; advances *s past it. */
+static bool ipv4_octet(const char **s)
+{
+    const char *p = *s;
+    int v = 0, n = 0;
+    while (*p >= '0' && *p <= '9' && n < 4) v = v * 10 + (*p++ - '0'), n++;
+    if (n < 1 || n > 3 || v > 255 || (n > 1 && **s == '0')) return false;
+    *s = p;
+    return true;
+}
+
+int yv_valid_ipv4_check(const char *s, char *why, size_t whylen)
+{
+    const char *p = s;
+    bool ok = true;
+    for (int i = 0; ok && i < 4; i++) {
+        ok = ipv4_octet(&p) && *p == (i < 3 ? '.' : '\0');
+        if (ok && i < 3) p++;
+    }
+    if (!ok) snprintf(why, whylen, "must be an IPv4 address like 127.0.0.1");
+    return ok ? 0 : -1;
+}
+
+int yv_valid_proto(const char *s)
+{
+    if (!strcmp(s, "tcp")) return 0;
+    if (!strcmp(s, "udp")) return 1;
+    return -1;
+}
+
+/* Splits s at ':' into at most 5 parts (5 = too many) inside buf. */
+static int split_colons(const char *s, char *buf, size_t buflen, char *parts[5])
+{
+    int n = 0;
+    snprintf(buf, buflen, "%s", s);
+    for (char *p = buf;; n++) {
+        if (n == 5) return n;
+        parts[n] = p;
+        char *c = strchr(p, ':');
+        if (!c) return n + 1;
+        *c = '\0';
+        p = c + 1;
+    }
+}
+
+static int forward_fail(const char *s, const char *why, yv_err *err)
+{
+    /* the spec may be hostile: show it only when short and printable */
+    bool show = strlen(s) <= 64;
+    for (const char *p = s; show && *p; p++) show = *p >= 0x20 && *p < 0x7f;
+    return yv_err_set(
+        err, YV_E_USAGE,
+        "invalid forward '%s': %s (give [tcp|udp:][ADDRESS:]HOST:GUEST, e.g. 2201:22)",
+        show ? s : "…", why);
+}
+
+int yv_valid_forward(const char *s, yv_fwspec *out, yv_err *err)
+{
+    char buf[64], *parts[5], why[64];
+    if (strlen(s) >= sizeof buf) return forward_fail(s, "too long", err);
+    int n = split_colons(s, buf, sizeof buf, parts), i = 0;
+    if (n < 2 || n > 4) return forward_fail(s, "wrong number of ':'-separated parts", err);
+    *out = (yv_fwspec){0, "127.0.0.1", 0, 0};
+    if (n == 4 || (n == 3 && yv_valid_proto(parts[0]) >= 0)) {
+        out->proto = yv_valid_proto(parts[i++]);
+        if (out->proto < 0) return forward_fail(s, "the protocol must be tcp or udp", err);
+    }
+    if (n - i == 3) {
+        if (yv_valid_ipv4_check(parts[i], why, sizeof why) < 0)
+            return forward_fail(s, "the address must be an IPv4 address like 127.0.0.1", err);
+        snprintf(out->address, sizeof out->address, "%s", parts[i++]);
+    }
+    out->host = yv_valid_port(parts[i]);
+    out->guest = yv_valid_port(parts[i + 1]);
+    if (out->host < 0 || out->guest < 0)
+        return forward_fail(s, "ports must be whole numbers from 1 to 65535", err);
+    return 0;
+}

@@ -24,4 +24,23 @@ int yv_valid_display_number(const char *s);
 /* A size in MiB: decimal digits only, 1 … 16777216 (16 TiB) (USAGE). */
 int yv_valid_mib(const char *s, const char *what, long *out, yv_err *err);
 
+/* An IPv4 address in dotted-quad decimal (a.b.c.d, each 0…255, no leading zeros): the strict subset
+ * of what QEMU 7.2's hostfwd reads with inet_aton (which would also take "127.1" or "0x7f.1"). */
+int yv_valid_ipv4_check(const char *s, char *why, size_t whylen);
+/* A port: decimal digits, 1 … 65535, no leading zero; -1 otherwise. */
+int yv_valid_port(const char *s);
+
+/* A port forward as a user writes it (spec §10): [PROTO:][ADDR:]HOST:GUEST, PROTO tcp|udp (default
+ * tcp), ADDR an IPv4 address (default 127.0.0.1). */
+#define YV_FWADDR_MAX 16
+typedef struct {
+    int proto; /* a yv_proto of vm.h: 0 tcp, 1 udp */
+    char address[YV_FWADDR_MAX];
+    int host, guest;
+} yv_fwspec;
+/* Parses s into out (USAGE with the reason on failure). */
+int yv_valid_forward(const char *s, yv_fwspec *out, yv_err *err);
+/* "tcp" or "udp" → 0/1, else -1. */
+int yv_valid_proto(const char *s);
+
 #endif

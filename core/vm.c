@@ -12,7 +12,8 @@
 
 static const char *const drive_types[] = {"virtio-blk", "ide", NULL};
 static const char *const media_types[] = {"hd", "cd", NULL};
-static const char *const net_types[] = {"tap", NULL};
+static const char *const net_types[] = {"tap", "user", NULL};
+static const char *const protos[] = {"tcp", "udp", NULL};
 
 const char *yv_vm_drive_type_name(yv_drive_type t)
 {
@@ -22,6 +23,16 @@ const char *yv_vm_drive_type_name(yv_drive_type t)
 const char *yv_vm_media_name(yv_media m)
 {
     return media_types[m];
+}
+
+const char *yv_vm_net_type_name(yv_net_type t)
+{
+    return net_types[t];
+}
+
+const char *yv_vm_proto_name(yv_proto p)
+{
+    return protos[p];
 }
 
 /* ---- reading ---- */
@@ -89,15 +100,98 @@ static const yv_yfield net_device_fields[] = {
     {0},
 };
 
+/* One item of `forwards` as read (yamlio's INT fields are longs). */
+typedef struct {
+    int proto;
+    long host, guest;
+    char *address;
+} fw_item;
+
+static const yv_yfield forward_fields[] = {
+    {.key = "proto", .type = YV_YF_ENUM, .off = offsetof(fw_item, proto), .names = protos},
+    {.key = "host",
+     .type = YV_YF_INT,
+     .off = offsetof(fw_item, host),
+     .required = true,
+     .min = 1,
+     .max = 65535},
+    {.key = "guest",
+     .type = YV_YF_INT,
+     .off = offsetof(fw_item, guest),
+     .required = true,
+     .min = 1,
+     .max = 65535},
+    {.key = "address",
+     .type = YV_YF_STR,
+     .off = offsetof(fw_item, address),
+     .check = yv_valid_ipv4_check},
+    {0},
+};
+
+/* The forward of vm's networks on proto + host port, or NULL. */
+const yv_forward *yv_vm_find_forward(const yv_vm *vm, yv_proto proto, int host)
+{
+    for (size_t i = 0; i < vm->nnets; i++)
+        for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
+            const yv_forward *f = &vm->nets[i].forwards[j];
+            if (f->proto == proto && f->host == host) return f;
+        }
+    return NULL;
+}
+
+static int read_forwards(yv_ydoc *d, yaml_node_t *node, void *base, const char *path, yv_err *err)
+{
+    yv_net *n = base;
+    if (node->type != YAML_SEQUENCE_NODE)
+        return yv_yamlio_fail(d, node, err, "%s must be a list of {proto, host, guest, address}",
+                              path);
+    for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top;
+         it++) {
+        yaml_node_t *in = yv_yamlio_node(d, *it);
+        fw_item f = {0, 0, 0, NULL};
+        int rc = yv_yamlio_read_map(d, in, forward_fields, &f, path, err);
+        for (size_t j = 0; rc == 0 && j < n->nforwards; j++)
+            if (n->forwards[j].proto == (yv_proto)f.proto && n->forwards[j].host == f.host)
+                rc = yv_yamlio_fail(d, in, err, "%s: %s host port %ld is forwarded twice", path,
+                                    protos[f.proto], f.host);
+        if (rc == 0)
+            yv_vm_add_forward(n, (yv_proto)f.proto, f.address ? f.address : "127.0.0.1",
+                              (int)f.host, (int)f.guest);
+        free(f.address);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 static const yv_yfield net_fields[] = {
     {.key = "type",
      .type = YV_YF_ENUM,
      .off = offsetof(yv_net, type),
      .required = true,
      .names = net_types},
+    {.key = "forwards", .type = YV_YF_FN, .fn = read_forwards},
     {.key = "device", .type = YV_YF_MAP, .required = true, .sub = net_device_fields},
     {0},
 };
+
+/* What a network of its type may not have, and a forward another network of the VM has. */
+static int check_net(yv_ydoc *d, yaml_node_t *k, const yv_vm *vm, const char *path, yv_err *err)
+{
+    const yv_net *n = &vm->nets[vm->nnets - 1];
+    if (n->type == YV_NET_TAP && n->nforwards)
+        return yv_yamlio_fail(d, k, err, "%s.%s: forwards need type: user", path, n->id);
+    if (n->type == YV_NET_USER && (n->master || n->ifname))
+        return yv_yamlio_fail(d, k, err, "%s.%s: a user network has no %s", path, n->id,
+                              n->master ? "master" : "ifname");
+    for (size_t i = 0; i + 1 < vm->nnets; i++)
+        for (size_t j = 0; j < n->nforwards; j++) {
+            yv_vm other = {.nets = &vm->nets[i], .nnets = 1};
+            if (yv_vm_find_forward(&other, n->forwards[j].proto, n->forwards[j].host))
+                return yv_yamlio_fail(d, k, err, "%s.%s: %s host port %d is forwarded twice", path,
+                                      n->id, protos[n->forwards[j].proto], n->forwards[j].host);
+        }
+    return 0;
+}
 
 static int check_id(yv_ydoc *d, yaml_node_t *k, const char *path, yv_err *err)
 {
@@ -146,7 +240,7 @@ static int read_nets(yv_ydoc *d, yaml_node_t *node, void *base, const char *path
         char *p = yv_asprintf("%s.%s", path, n->id);
         int rc = yv_yamlio_read_map(d, yv_yamlio_node(d, pr->value), net_fields, n, p, err);
         free(p);
-        if (rc < 0) return -1;
+        if (rc < 0 || check_net(d, k, vm, path, err) < 0) return -1;
     }
     return 0;
 }
@@ -223,10 +317,27 @@ static void write_drive(yv_yw *w, const yv_drive *d)
     yv_yamlio_w_map_end(w);
 }
 
+static void write_forwards(yv_yw *w, const yv_net *n)
+{
+    if (!n->nforwards) return;
+    yv_yamlio_w_seq_begin(w, "forwards");
+    for (size_t i = 0; i < n->nforwards; i++) {
+        const yv_forward *f = &n->forwards[i];
+        yv_yamlio_w_map_begin(w, NULL);
+        yv_yamlio_w_str(w, "proto", protos[f->proto]);
+        yv_yamlio_w_int(w, "host", f->host);
+        yv_yamlio_w_int(w, "guest", f->guest);
+        yv_yamlio_w_str(w, "address", f->address);
+        yv_yamlio_w_map_end(w);
+    }
+    yv_yamlio_w_seq_end(w);
+}
+
 static void write_net(yv_yw *w, const yv_net *n)
 {
     yv_yamlio_w_map_begin(w, n->id);
     yv_yamlio_w_str(w, "type", net_types[n->type]);
+    write_forwards(w, n);
     yv_yamlio_w_map_begin(w, "device");
     yv_yamlio_w_str(w, "mac", n->mac);
     if (n->master) yv_yamlio_w_str(w, "master", n->master);
@@ -295,6 +406,8 @@ void yv_vm_done(yv_vm *vm)
         free(vm->nets[i].mac);
         free(vm->nets[i].master);
         free(vm->nets[i].ifname);
+        for (size_t j = 0; j < vm->nets[i].nforwards; j++) free(vm->nets[i].forwards[j].address);
+        free(vm->nets[i].forwards);
     }
     free(vm->nets);
     memset(vm, 0, sizeof *vm);
@@ -313,9 +426,39 @@ yv_net *yv_vm_add_net(yv_vm *vm, const char *id, const char *mac, const char *ma
 {
     vm->nets = yv_realloc(vm->nets, (vm->nnets + 1) * sizeof *vm->nets);
     yv_net *n = &vm->nets[vm->nnets++];
-    *n = (yv_net){yv_strdup(id), YV_NET_TAP, yv_strdup(mac), master ? yv_strdup(master) : NULL,
-                  NULL, NULL, 0};
+    *n =
+        (yv_net){yv_strdup(id), YV_NET_TAP, yv_strdup(mac), master ? yv_strdup(master) : NULL, NULL,
+                 NULL,          0};
     return n;
+}
+
+yv_forward *yv_vm_add_forward(yv_net *n, yv_proto proto, const char *address, int host, int guest)
+{
+    n->forwards = yv_realloc(n->forwards, (n->nforwards + 1) * sizeof *n->forwards);
+    yv_forward *f = &n->forwards[n->nforwards++];
+    *f = (yv_forward){proto, yv_strdup(address), host, guest};
+    return f;
+}
+
+void yv_vm_remove_forward(yv_net *n, size_t i)
+{
+    free(n->forwards[i].address);
+    memmove(&n->forwards[i], &n->forwards[i + 1], (n->nforwards - i - 1) * sizeof *n->forwards);
+    n->nforwards--;
+}
+
+bool yv_vm_has_tap(const yv_vm *vm)
+{
+    for (size_t i = 0; i < vm->nnets; i++)
+        if (vm->nets[i].type == YV_NET_TAP) return true;
+    return false;
+}
+
+yv_net *yv_vm_first_user_net(const yv_vm *vm)
+{
+    for (size_t i = 0; i < vm->nnets; i++)
+        if (vm->nets[i].type == YV_NET_USER) return &vm->nets[i];
+    return NULL;
 }
 
 char *yv_vm_drive_path(const yv_vm *vm, const char *vm_dir, const yv_drive *d)

@@ -31,8 +31,8 @@ typedef struct {
     char *id; /* net0, … */
     yv_net_type type;
     char *mac;
-    char *master; /* tap: NULL = the global network.master */
-    char *ifname; /* tap: NULL = chosen at run time */
+    char *master;         /* tap: NULL = the global network.master */
+    char *ifname;         /* tap: NULL = chosen at run time */
     yv_forward *forwards; /* user */
     size_t nforwards;
 } yv_net;
@@ -69,6 +69,16 @@ yv_drive *yv_vm_add_drive(yv_vm *vm, const char *id, const char *path, yv_drive_
                           yv_media media, long boot_index);
 yv_net *yv_vm_add_net(yv_vm *vm, const char *id, const char *mac, const char *master);
 
+/* Adds a forward to a network (copies address); removes forward i. */
+yv_forward *yv_vm_add_forward(yv_net *n, yv_proto proto, const char *address, int host, int guest);
+void yv_vm_remove_forward(yv_net *n, size_t i);
+/* The forward on proto + host port among all networks of vm, or NULL. */
+const yv_forward *yv_vm_find_forward(const yv_vm *vm, yv_proto proto, int host);
+/* Whether vm has a network of type tap (which needs a TAP, a bridge, netdevup and root). */
+bool yv_vm_has_tap(const yv_vm *vm);
+/* The first network of type user (the one forward add|remove changes), or NULL. */
+yv_net *yv_vm_first_user_net(const yv_vm *vm);
+
 /* The absolute path of a drive (relative paths are relative to the VM folder); malloc'd. */
 char *yv_vm_drive_path(const yv_vm *vm, const char *vm_dir, const yv_drive *d);
 
@@ -81,5 +91,7 @@ void yv_vm_mac_for(const char *name, unsigned bump, char out[18]);
 
 const char *yv_vm_drive_type_name(yv_drive_type t);
 const char *yv_vm_media_name(yv_media m);
+const char *yv_vm_net_type_name(yv_net_type t); /* "tap", "user" */
+const char *yv_vm_proto_name(yv_proto p);       /* "tcp", "udp" */
 
 #endif

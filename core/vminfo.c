@@ -130,12 +130,44 @@ static json_t *drives_json(const yv_vminfo *info)
     return a;
 }
 
+json_t *yv_vminfo_forwards_json(const yv_net *n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n->nforwards; i++) {
+        const yv_forward *f = &n->forwards[i];
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:i, s:i}", "proto", yv_vm_proto_name(f->proto),
+                                        "address", f->address, "host", f->host, "guest", f->guest));
+    }
+    return a;
+}
+
+void yv_vminfo_forwards_text(const yv_net *n, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n->nforwards && at < len; i++) {
+        const yv_forward *f = &n->forwards[i];
+        bool local = !strcmp(f->address, "127.0.0.1");
+        int w =
+            snprintf(buf + at, len - at, "%s%s%s%d->%d%s", i ? " " : "", local ? "" : f->address,
+                     local ? "" : ":", f->host, f->guest, f->proto == YV_PROTO_UDP ? "/udp" : "");
+        at += w > 0 ? (size_t)w : 0;
+    }
+}
+
 static json_t *nets_json(const yv_vminfo *info, const yv_config *cfg)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < info->vm.nnets; i++) {
         const yv_net *n = &info->vm.nets[i];
         char tap[16];
+        if (n->type == YV_NET_USER) {
+            json_array_append_new(a,
+                                  json_pack("{s:s, s:s, s:s, s:o}", "id", n->id, "type", "user",
+                                            "mac", n->mac, "forwards", yv_vminfo_forwards_json(n)));
+            continue;
+        }
         yv_vm_tap_name(&info->vm, i, tap);
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", n->id, "type", "tap",
                                            "mac", n->mac, "master",

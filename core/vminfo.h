@@ -40,6 +40,12 @@ void yv_vminfo_free_list(yv_vminfo *v, size_t n);
 /* The status object of spec §8 (never a password). New reference. */
 json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg);
 
+/* A user network's forwards as status shows them (spec §10): [{"proto", "address", "host",
+ * "guest"}] (new reference), and as text: "2201->22 0.0.0.0:8080->80 5353->53/udp" (the address
+ * when not 127.0.0.1, the protocol when not tcp). */
+json_t *yv_vminfo_forwards_json(const yv_net *n);
+void yv_vminfo_forwards_text(const yv_net *n, char *buf, size_t len);
+
 /* The bridge a network joins: its own master, else the global network.master, else NULL. */
 const char *yv_vminfo_master(const yv_net *n, const yv_config *cfg);
 

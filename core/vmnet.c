@@ -29,6 +29,7 @@ static const char *bridge_of(const yv_vm *vm, size_t i, const yv_config *cfg, ch
 int yv_vmnet_preflight(const yv_vm *vm, const yv_config *cfg, yv_err *err)
 {
     for (size_t i = 0; i < vm->nnets; i++) {
+        if (vm->nets[i].type != YV_NET_TAP) continue; /* user: no TAP, no bridge */
         char where[160];
         const char *br = bridge_of(vm, i, cfg, where, sizeof where);
         if (!br)
@@ -43,14 +44,18 @@ int yv_vmnet_preflight(const yv_vm *vm, const yv_config *cfg, yv_err *err)
     return 0;
 }
 
+/* The tap network whose TAP is ifname, else the first tap network, else -1. */
 static int find_net(const yv_vm *vm, const char *ifname)
 {
+    int first = -1;
     for (size_t i = 0; i < vm->nnets; i++) {
         char tap[16];
+        if (vm->nets[i].type != YV_NET_TAP) continue;
         yv_vm_tap_name(vm, i, tap);
         if (!strcmp(tap, ifname)) return (int)i;
+        if (first < 0) first = (int)i;
     }
-    return vm->nnets ? 0 : -1;
+    return first;
 }
 
 /* `netdev … down` needs only the interface name: the rules are found by it, so a VM whose config
@@ -88,7 +93,7 @@ int yv_vmnet_netdev(const char *root, const yv_config *cfg, const char *vm_name,
     if (load_vm(&vm, root, vm_name, err) < 0) return -1;
     int i = find_net(&vm, ifname), rc = -1;
     if (i < 0) {
-        yv_err_set(err, YV_E_VM_NOT_FOUND, "VM '%s' has no network", vm_name);
+        yv_err_set(err, YV_E_VM_NOT_FOUND, "VM '%s' has no tap network", vm_name);
         goto out;
     }
     const char *br = bridge_of(&vm, (size_t)i, cfg, where, sizeof where);
@@ -118,10 +123,11 @@ static bool tap_gone(const char *ifname)
 void yv_vmnet_forget(const char *root, const yv_vm *vm)
 {
     yv_err e;
-    if (vm->nnets == 0) return;
+    if (!yv_vm_has_tap(vm)) return;
     int lock = yv_firewall_lock(root, &e);
     for (size_t i = 0; i < vm->nnets; i++) {
         char tap[16];
+        if (vm->nets[i].type != YV_NET_TAP) continue;
         yv_vm_tap_name(vm, i, tap);
         /* without CAP_NET_ADMIN there is nothing we could have added */
         if (tap_gone(tap)) yv_firewall_down(tap, &e);

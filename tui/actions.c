@@ -238,7 +238,7 @@ int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, b
 
 const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, char *buf, size_t n)
 {
-    bool live = v->pid > 0, net = v->valid && v->vm.nnets;
+    bool live = v->pid > 0, net = v->valid && yv_vm_has_tap(&v->vm); /* attach/detach: a TAP */
     const char *why = NULL;
     if (r->need == YV_NEED_RUNNING && !live) why = "%s is not running";
     else if (r->need == YV_NEED_STOPPED && live) why = "%s is already running";
@@ -251,7 +251,8 @@ const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, c
 yv_action_subst yv_actions_subst(const char *name, const yv_monitor_vm *v, char tap[16])
 {
     tap[0] = '\0';
-    if (v && v->valid && v->vm.nnets) yv_vm_tap_name(&v->vm, 0, tap);
+    for (size_t i = 0; v && v->valid && !tap[0] && i < v->vm.nnets; i++)
+        if (v->vm.nets[i].type == YV_NET_TAP) yv_vm_tap_name(&v->vm, i, tap);
     return (yv_action_subst){.vm = name, .tap = tap};
 }
 

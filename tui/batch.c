@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/console.h"
 #include "core/err.h"
+#include "core/forward.h"
 #include "core/ops.h"
 #include "core/root.h"
 #include "core/util.h"
@@ -152,7 +153,12 @@ static const char *vnc_cell(const yv_vminfo *i, char *buf, size_t n)
 static const char *net_cell(const yv_vminfo *i, const yv_config *cfg, char *buf, size_t n)
 {
     if (!i->valid || i->vm.nnets == 0) return "-";
-    char tap[16];
+    char tap[16], fw[160];
+    if (i->vm.nets[0].type == YV_NET_USER) {
+        yv_vminfo_forwards_text(&i->vm.nets[0], fw, sizeof fw);
+        snprintf(buf, n, "user%s%s%s", *fw ? " " : "", fw, i->vm.nnets > 1 ? " …" : "");
+        return buf;
+    }
     const char *m = yv_vminfo_master(&i->vm.nets[0], cfg);
     yv_vm_tap_name(&i->vm, 0, tap);
     snprintf(buf, n, "%s -> %s%s", tap, m ? m : "(no bridge)", i->vm.nnets > 1 ? " …" : "");
@@ -164,7 +170,7 @@ static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
     printf("%-24s %-13s %7s %4s %8s %-16s %s\n", "NAME", "STATE", "PID", "VCPU", "MEMORY", "VNC",
            "NETWORK");
     for (size_t i = 0; i < n; i++) {
-        char mem[32] = "-", vcpu[16] = "-", vnc[32], net[64], pid[16] = "-";
+        char mem[32] = "-", vcpu[16] = "-", vnc[32], net[200], pid[16] = "-";
         if (v[i].pid) snprintf(pid, sizeof pid, "%ld", v[i].pid);
         if (v[i].valid) {
             snprintf(mem, sizeof mem, "%ldM", v[i].vm.memory);
@@ -195,6 +201,22 @@ static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
 }
 
 /* ---- commands ---- */
+
+static int check_net_kind(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "user") || !strcmp(v, "tap") || !strcmp(v, "none")) return 0;
+    snprintf(why, n, "invalid --network '%s': give user, tap or none", v);
+    return -1;
+}
+
+static int check_forward(const char *v, char *why, size_t n)
+{
+    yv_fwspec f;
+    yv_err e;
+    if (yv_valid_forward(v, &f, &e) == 0) return 0;
+    snprintf(why, n, "--forward: %s", e.msg);
+    return -1;
+}
 
 static const yv_opt create_opts[] = {
     {.lng = "name",
@@ -262,10 +284,24 @@ static const yv_opt create_opts[] = {
      .arg = "BRIDGE",
      .kind = YV_ARG_BRIDGE,
      .dflt = "network.master of config.yaml",
-     .help = "bridge the VM's TAP joins"},
+     .help = "bridge the VM's TAP joins (a tap network)"},
+    {.lng = "network",
+     .arg = "KIND",
+     .excl = "no-network",
+     .dflt = "tap when --master or network.master names a bridge, else user",
+     .help = "user (NAT, no root; forwards), tap (a bridge; root) or none",
+     .check = check_net_kind},
+    {.lng = "forward",
+     .arg = "SPEC",
+     .flags = YV_OPT_MANY,
+     .excl = "no-network",
+     .dflt = "an SSH forward to guest port 22 from the lowest free port from network.ssh_port_base",
+     .help = "a user network's port forward [tcp|udp:][ADDRESS:]HOST:GUEST (e.g. 2201:22; "
+             "address 127.0.0.1 unless given); repeatable",
+     .check = check_forward},
     {.lng = "linked", .help = "make the disk a qcow2 overlay on the base instead of a copy"},
     {.lng = "no-ovmf", .help = "boot with SeaBIOS instead of UEFI"},
-    {.lng = "no-network", .help = "no network interface (runs without root)"},
+    {.lng = "no-network", .help = "no network interface (the same as --network none)"},
     {.lng = "install-timeout",
      .arg = "S",
      .kind = YV_ARG_NUMBER,
@@ -350,16 +386,30 @@ static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_creat
     o->master = yv_cmdtab_get(c, a, "master");
     o->linked = yv_cmdtab_get(c, a, "linked") != NULL;
     o->ovmf = !yv_cmdtab_get(c, a, "no-ovmf");
-    o->network = !yv_cmdtab_get(c, a, "no-network");
+    o->net_kind = yv_cmdtab_get(c, a, "no-network") ? "none" : yv_cmdtab_get(c, a, "network");
     return 0;
+}
+
+/* A new VM's forwards, one a line: where to reach its guest. */
+static void print_forwards(const yv_vminfo *info)
+{
+    for (size_t i = 0; info->valid && i < info->vm.nnets; i++)
+        for (size_t j = 0; j < info->vm.nets[i].nforwards; j++) {
+            const yv_forward *f = &info->vm.nets[i].forwards[j];
+            printf("forward: %s %s:%d -> guest port %d\n", yv_vm_proto_name(f->proto), f->address,
+                   f->host, f->guest);
+        }
 }
 
 static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     yv_create_opts o;
     char *vnc_pw = NULL, *root_pw = NULL, *generated = NULL;
+    const char *fw[YV_MAX_MANY];
     int rc = -1;
     if (create_parse(b, c, a, &o) < 0) return -1;
+    o.nforwards = (size_t)yv_cmdtab_get_all(c, a, "forward", fw, YV_MAX_MANY);
+    o.forwards = fw;
     vnc_pw = password_opt(b, c, a, "vnc-password", "VNC password");
     if (!vnc_pw && b->err.code) goto out;
     root_pw = password_opt(b, c, a, "root-password", "root password");
@@ -399,6 +449,7 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
         printf("created VM '%s' (VNC display %s)\n", o.name,
                info.valid && info.vm.vnc_display ? info.vm.vnc_display : "-");
         if (generated) printf("VNC password (generated, shown only now): %s\n", generated);
+        print_forwards(&info);
     }
     yv_vminfo_done(&info);
     rc = 0;
@@ -571,6 +622,48 @@ static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return rc;
 }
 
+static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name"), *spec = a->pos[1];
+    bool add = !strcmp(a->pos[0], "add"), live = false;
+    yv_forward f = {0}, done = {0};
+    yv_proto proto = YV_PROTO_TCP;
+    int host = 0, rc;
+    /* the spec first: a bad one changes nothing and needs no root */
+    if (add ? yv_forward_parse(spec, &f, &b->err) < 0
+            : yv_forward_parse_key(spec, &proto, &host, &b->err) < 0)
+        return -1;
+    yv_vmstate_proof p;
+    rc = load_root_vm(b, name, &p);
+    yv_vmstate_proof_done(&p);
+    if (rc == 0)
+        rc = add ? yv_forward_add(b->root, &b->cfg, name, &f, &done, &live, &b->err)
+                 : yv_forward_remove(b->root, &b->cfg, name, proto, host, &done, &live, &b->err);
+    free(f.address);
+    if (rc < 0) return -1;
+    if (b->opts->json)
+        b->result = json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i}, s:b}", "name", name, "action",
+                              add ? "added" : "removed", "forward", "proto",
+                              yv_vm_proto_name(done.proto), "address", done.address, "host",
+                              done.host, "guest", done.guest, "live", live);
+    else
+        printf("%s: forward %s %s:%d -> guest port %d %s%s\n", name, yv_vm_proto_name(done.proto),
+               done.address, done.host, done.guest, add ? "added" : "removed",
+               live ? " (also in the running QEMU)" : "");
+    free(done.address);
+    return 0;
+}
+
+static const yv_opt forward_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM whose user network gains or loses the forward"},
+    {0},
+};
+
 static const yv_opt netdev_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -679,6 +772,10 @@ static const yv_cmd commands[] = {
      "Attach a VM's TAP to its bridge with its anti-spoofing rules (up), or detach it (down); run "
      "by netdevup/netdevdown.",
      netdev_opts, 1, 1, "up|down", cmd_netdev},
+    {"forward",
+     "Add or remove a port forward [tcp|udp:][ADDRESS:]HOST:GUEST of a VM's user network (remove: "
+     "[tcp|udp:]HOST is enough); a running VM's QEMU changes at once.",
+     forward_opts, 2, 2, "add|remove SPEC", cmd_forward},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
     {"console",

@@ -319,7 +319,8 @@ void yv_docs_bash_completion(FILE *out)
         char extra[128] = "--help";
         size_t l = strlen(extra);
         /* the words of a positional "up|down" */
-        if (c->pos) snprintf(extra + l, sizeof extra - l, " %s", c->pos);
+        if (c->pos)
+            snprintf(extra + l, sizeof extra - l, " %.*s", (int)strcspn(c->pos, " "), c->pos);
         for (char *p = extra; *p; p++)
             if (*p == '|') *p = ' ';
         fprintf(out, "    %s)\n", c->name);

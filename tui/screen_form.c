@@ -20,6 +20,7 @@ enum {
     F_VNCPW,
     F_BRIDGE,
     F_NETWORK,
+    F_FORWARDS,
     F_UEFI,
     F_HOSTNAME,
     F_ROOTPW,
@@ -27,7 +28,8 @@ enum {
     F_COUNT
 };
 
-#define EMPTY_DISK "(empty disk)"
+#define EMPTY_DISK   "(empty disk)"
+#define FORWARDS_MAX 16 /* what batch's --forward takes */
 
 static const yv_field_spec create_specs[] = {
     [F_NAME] = {"Name", YV_FIELD_TEXT, "letters, digits, . _ - (at most 48)"},
@@ -37,8 +39,10 @@ static const yv_field_spec create_specs[] = {
     [F_MEMORY] = {"Memory MiB", YV_FIELD_NUMBER, NULL},
     [F_VCPU] = {"vCPUs", YV_FIELD_NUMBER, NULL},
     [F_VNCPW] = {"VNC password", YV_FIELD_PASSWORD, "empty: a random one, shown once"},
-    [F_BRIDGE] = {"Bridge", YV_FIELD_TEXT, "empty: network.master of config.yaml"},
-    [F_NETWORK] = {"Network", YV_FIELD_CHECK, "Space: a TAP network (needs root)"},
+    [F_BRIDGE] = {"Bridge", YV_FIELD_TEXT, "tap: empty = network.master of config.yaml"},
+    [F_NETWORK] = {"Network", YV_FIELD_CHOICE, "user: NAT, no root; tap: a bridge (root); none"},
+    [F_FORWARDS] = {"Forwards", YV_FIELD_TEXT,
+                    "user: empty = SSH on a free port; 2201:22 udp:53:53"},
     [F_UEFI] = {"UEFI (OVMF)", YV_FIELD_CHECK, "Space: off = SeaBIOS"},
     [F_HOSTNAME] = {"Hostname", YV_FIELD_TEXT, "empty: the VM name"},
     [F_ROOTPW] = {"Root password", YV_FIELD_PASSWORD, "the guest's root password"},
@@ -46,11 +50,14 @@ static const yv_field_spec create_specs[] = {
 };
 
 /* Which fields each form shows, in order. */
-static const int create_fields[] = {F_NAME, F_SOURCE, F_LINKED, F_CAPACITY, F_MEMORY,
-                                    F_VCPU, F_VNCPW,  F_BRIDGE, F_NETWORK,  F_UEFI};
+static const int create_fields[] = {F_NAME,  F_SOURCE, F_LINKED,  F_CAPACITY, F_MEMORY, F_VCPU,
+                                    F_VNCPW, F_BRIDGE, F_NETWORK, F_FORWARDS, F_UEFI};
 static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, F_VNCPW,
                                     F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE, F_NETWORK,
-                                    F_UEFI,     F_LINKED, F_TIMEOUT};
+                                    F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT};
+
+/* The network kinds of the pick list (spec §10). */
+static const char *const net_kinds[] = {"user", "tap", "none"};
 
 static const int *fields_of(yv_action kind, size_t *n)
 {
@@ -130,7 +137,9 @@ static void build(yv_app *a, form_st *f)
     fill_choices(a, f);
     yv_form_set(f->form, (size_t)idx(f, F_MEMORY), "1024");
     yv_form_set(f->form, (size_t)idx(f, F_VCPU), "1");
-    if (idx(f, F_NETWORK) >= 0) yv_form_set(f->form, (size_t)idx(f, F_NETWORK), "1");
+    yv_form_set_choices(f->form, (size_t)idx(f, F_NETWORK), net_kinds, 3);
+    /* the default of create (spec §10): tap when a bridge is configured, else user */
+    yv_form_set(f->form, (size_t)idx(f, F_NETWORK), a->cfg.network_master ? "tap" : "user");
     if (idx(f, F_UEFI) >= 0) yv_form_set(f->form, (size_t)idx(f, F_UEFI), "1");
     if (f->kind == ACT_PRESET) yv_form_set(f->form, (size_t)idx(f, F_TIMEOUT), "900");
 }
@@ -160,6 +169,26 @@ void yv_form_open(yv_app *a, yv_action kind)
     yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){kind, NULL});
 }
 
+/* The forwards field: specs separated by blanks or commas, only with a user network. */
+static bool validate_forwards(form_st *f)
+{
+    char buf[300], *save = NULL, why[128];
+    int n = 0;
+    snprintf(buf, sizeof buf, "%s", get(f, F_FORWARDS));
+    for (char *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save), n++) {
+        yv_fwspec s;
+        yv_err e;
+        if (yv_valid_forward(w, &s, &e) == 0) continue;
+        snprintf(why, sizeof why, "not [udp:][ADDR:]HOST:GUEST: '%.16s'", w);
+        set_err(f, F_FORWARDS, why);
+        return false;
+    }
+    if (n > FORWARDS_MAX) set_err(f, F_FORWARDS, "at most 16 forwards");
+    else if (n && strcmp(get(f, F_NETWORK), "user") != 0)
+        set_err(f, F_FORWARDS, "forwards need network user");
+    return n == 0 || (n <= FORWARDS_MAX && !strcmp(get(f, F_NETWORK), "user"));
+}
+
 /* Checks every field; the message goes next to the field. True when all are fine. */
 static bool validate(form_st *f)
 {
@@ -180,6 +209,9 @@ static bool validate(form_st *f)
     if (yv_parse_long(get(f, F_VCPU), 1, 1024, &v) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
+    else if (*get(f, F_BRIDGE) && strcmp(get(f, F_NETWORK), "tap") != 0)
+        set_err(f, F_BRIDGE, "a bridge needs network tap"), ok = false;
+    if (!validate_forwards(f)) ok = false;
     if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
     if (f->kind == ACT_PRESET) {
         if (!*get(f, F_ROOTPW)) set_err(f, F_ROOTPW, "required"), ok = false;
@@ -193,7 +225,8 @@ static bool validate(form_st *f)
 static void submit(yv_app *a, form_st *f)
 {
     static char store[F_COUNT][300];
-    const char *args[40];
+    const char *args[40 + 2 * FORWARDS_MAX];
+    char *save = NULL;
     int n = 0;
     char *vncpw = yv_strdup(get(f, F_VNCPW)), *rootpw = yv_strdup(get(f, F_ROOTPW));
     for (int id = 0; id < F_COUNT; id++) snprintf(store[id], sizeof store[id], "%s", get(f, id));
@@ -211,7 +244,10 @@ static void submit(yv_app *a, form_st *f)
     args[n++] = "--vcpu";
     args[n++] = store[F_VCPU];
     if (*store[F_BRIDGE]) args[n++] = "--master", args[n++] = store[F_BRIDGE];
-    if (!*store[F_NETWORK]) args[n++] = "--no-network";
+    args[n++] = "--network";
+    args[n++] = store[F_NETWORK];
+    for (char *w = strtok_r(store[F_FORWARDS], " ,", &save); w; w = strtok_r(NULL, " ,", &save))
+        args[n++] = "--forward", args[n++] = w; /* validated: at most FORWARDS_MAX */
     if (!*store[F_UEFI]) args[n++] = "--no-ovmf";
     if (f->kind == ACT_PRESET) {
         if (*store[F_HOSTNAME]) args[n++] = "--hostname", args[n++] = store[F_HOSTNAME];
@@ -254,6 +290,7 @@ void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const cha
     int id = (!strcmp(code, "VM_EXISTS") || !strcmp(code, "INVALID_NAME"))             ? F_NAME
              : (!strcmp(code, "IMAGE_NOT_FOUND") || !strcmp(code, "PRESET_NOT_FOUND")) ? F_SOURCE
                                                                                        : -1;
+    if (strstr(msg, "forward")) id = F_FORWARDS; /* another VM's port, a taken one */
     yv_form_clear_errors(f->form);
     if (id >= 0) set_err(f, id, msg);
 }

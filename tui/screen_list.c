@@ -96,6 +96,15 @@ static void net_text(yv_app *a, const yv_monitor_vm *v, char *buf, size_t n)
         return;
     }
     char tap[16];
+    const yv_net *u = &v->vm.nets[0];
+    if (u->type == YV_NET_USER) { /* NAT: its first forward (host→guest port) fits the column */
+        bool more = v->vm.nnets > 1 || u->nforwards > 1;
+        if (u->nforwards)
+            snprintf(buf, n, "%d→%d%s", u->forwards[0].host, u->forwards[0].guest,
+                     more ? " +" : "");
+        else snprintf(buf, n, "user%s", more ? " +" : "");
+        return;
+    }
     yv_vm_tap_name(&v->vm, 0, tap);
     const char *br = yv_vminfo_master(&v->vm.nets[0], &a->cfg);
     snprintf(buf, n, "%s→%s%s", tap, br ? br : "?", v->vm.nnets > 1 ? " +" : "");

@@ -92,7 +92,13 @@ static void build(yv_app *a, const char *vm, lines *l)
                 v->vm.drives[i].type == YV_DRIVE_IDE ? yv_vm_media_name(v->vm.drives[i].media)
                                                      : "");
         for (size_t i = 0; i < v->vm.nnets; i++) {
-            char tap[16];
+            char tap[16], fw[200];
+            if (v->vm.nets[i].type == YV_NET_USER) {
+                yv_vminfo_forwards_text(&v->vm.nets[i], fw, sizeof fw);
+                add(l, "network %s: user (NAT), mac %s, forwards %s", v->vm.nets[i].id,
+                    v->vm.nets[i].mac, *fw ? fw : "(none)");
+                continue;
+            }
             const char *br = yv_vminfo_master(&v->vm.nets[i], &a->cfg);
             yv_vm_tap_name(&v->vm, i, tap);
             add(l, "network %s: tap %s, mac %s, bridge %s", v->vm.nets[i].id, tap,

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "core/console.h"
+#include "core/forward.h"
 #include "core/lifecycle.h"
 #include "core/ops.h"
 #include "core/root.h"
@@ -21,6 +22,7 @@ typedef struct {
     char *body;
     size_t len;
     bool too_big;
+    char rest[32]; /* what a route's trailing "{*}" matched */
 } request;
 
 /* ---- responses ---- */
@@ -200,22 +202,49 @@ static enum MHD_Result stop_vm(yv_api *api, struct MHD_Connection *c, const char
         return send_err(c, &e);
     return send_json(c, 200, NULL);
 }
+/* create's "network": "user" | "tap" | "none" (or, as before, true = the default, false = none),
+ * and "forwards": ["2201:22", …] into fw (at most YV_API_FORWARDS_MAX). */
+#define YV_API_FORWARDS_MAX 16
+static int create_net(json_t *net, json_t *fwd, yv_create_opts *o, const char **fw, yv_err *e)
+{
+    size_t i;
+    json_t *v;
+    if (json_is_false(net)) o->net_kind = "none";
+    else if (json_is_string(net)) o->net_kind = json_string_value(net);
+    else if (net && !json_is_true(net))
+        return yv_err_set(e, YV_E_USAGE, "network must be \"user\", \"tap\" or \"none\"");
+    if (!fwd) return 0;
+    if (!json_is_array(fwd) || json_array_size(fwd) > YV_API_FORWARDS_MAX)
+        return yv_err_set(e, YV_E_USAGE, "forwards must be a list of at most %d strings",
+                          YV_API_FORWARDS_MAX);
+    json_array_foreach(fwd, i, v)
+    {
+        if (!json_is_string(v)) return yv_err_set(e, YV_E_USAGE, "forwards must be strings");
+        fw[i] = json_string_value(v);
+    }
+    o->forwards = fw;
+    o->nforwards = json_array_size(fwd);
+    return 0;
+}
+
 /* A JSON body with the options of `create`; passwords only here, never in the URL. */
-static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
+static int create_opts(json_t *b, yv_create_opts *o, const char **fw, yv_err *e)
 {
     json_error_t je;
     yv_ops_create_defaults(o);
     o->names_only = true; /* a client names base images and presets of the root, never host paths */
-    int linked = 0, ovmf = 1, network = 1;
+    int linked = 0, ovmf = 1;
+    json_t *net = NULL, *fwd = NULL;
     json_int_t cap = 0, mem = o->memory, vcpu = o->vcpu, timeout = o->install_timeout;
-    if (json_unpack_ex(b, &je, JSON_STRICT,
-                       "{s:s, s?s, s?s, s?I, s?I, s?I, s?s, s?s, s?s, s?s, s?b, s?b, s?b, s?I}",
-                       "name", &o->name, "image", &o->image, "preset", &o->preset, "capacity", &cap,
-                       "memory", &mem, "vcpu", &vcpu, "hostname", &o->hostname, "root_password",
-                       &o->root_password, "vnc_password", &o->vnc_password, "master", &o->master,
-                       "linked", &linked, "ovmf", &ovmf, "network", &network, "install_timeout",
-                       &timeout) < 0)
+    if (json_unpack_ex(
+            b, &je, JSON_STRICT,
+            "{s:s, s?s, s?s, s?I, s?I, s?I, s?s, s?s, s?s, s?s, s?b, s?b, s?o, s?o, s?I}", "name",
+            &o->name, "image", &o->image, "preset", &o->preset, "capacity", &cap, "memory", &mem,
+            "vcpu", &vcpu, "hostname", &o->hostname, "root_password", &o->root_password,
+            "vnc_password", &o->vnc_password, "master", &o->master, "linked", &linked, "ovmf",
+            &ovmf, "network", &net, "forwards", &fwd, "install_timeout", &timeout) < 0)
         return yv_err_set(e, YV_E_USAGE, "bad request body: %s", je.text);
+    if (create_net(net, fwd, o, fw, e) < 0) return -1;
     if (!o->vnc_password)
         return yv_err_set(e, YV_E_USAGE,
                           "vnc_password is required (a generated one would have "
@@ -229,7 +258,6 @@ static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
     o->install_timeout = (long)timeout;
     o->linked = linked;
     o->ovmf = ovmf;
-    o->network = network;
     return 0;
 }
 
@@ -240,10 +268,11 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const ch
     yv_create_opts o;
     json_error_t je;
     char *gen = NULL;
+    const char *fw[YV_API_FORWARDS_MAX];
     json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
     if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
     enum MHD_Result rc;
-    int ok = create_opts(b, &o, &e);
+    int ok = create_opts(b, &o, fw, &e);
     o.cancel = &api->cancel; /* yave-web's stop aborts the create and cleans up */
     if (ok < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
         rc = send_err(c, &e);
@@ -269,6 +298,57 @@ static enum MHD_Result delete_vm(yv_api *api, struct MHD_Connection *c, const ch
     return send_json(c, 200, NULL);
 }
 
+static json_t *forward_json(const char *name, const char *action, const yv_forward *f, bool live)
+{
+    return json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:i}, s:b}", "name", name, "action", action,
+                     "forward", "proto", yv_vm_proto_name(f->proto), "address", f->address, "host",
+                     f->host, "guest", f->guest, "live", live);
+}
+
+/* POST /v1/vms/{vm}/forwards {"forward": "[PROTO:][ADDR:]HOST:GUEST"}: batch's forward add. */
+static enum MHD_Result add_forward(yv_api *api, struct MHD_Connection *c, const char *name,
+                                   request *rq)
+{
+    yv_err e;
+    json_error_t je;
+    const char *spec;
+    yv_forward f = {0}, done = {0};
+    bool live = false;
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    enum MHD_Result rc;
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s:s}", "forward", &spec) < 0)
+        rc = send_error(c, 400, "the body must be {\"forward\": \"[PROTO:][ADDR:]HOST:GUEST\"}");
+    else if (!vm_exists(api, name, &e) || yv_forward_parse(spec, &f, &e) < 0 ||
+             yv_forward_add(api->root, &api->cfg, name, &f, &done, &live, &e) < 0)
+        rc = send_err(c, &e);
+    else rc = send_json(c, 201, forward_json(name, "added", &done, live));
+    free(f.address);
+    free(done.address);
+    json_decref(b);
+    return rc;
+}
+
+/* DELETE /v1/vms/{vm}/forwards/{proto}/{host}: batch's forward remove. */
+static enum MHD_Result remove_forward(yv_api *api, struct MHD_Connection *c, const char *name,
+                                      request *rq)
+{
+    yv_err e;
+    yv_forward done = {0};
+    bool live = false;
+    char *slash = strchr(rq->rest, '/');
+    if (!slash || strchr(slash + 1, '/')) return send_error(c, 404, "not found");
+    *slash = '\0';
+    int proto = yv_valid_proto(rq->rest), host = yv_valid_port(slash + 1);
+    if (proto < 0 || host < 0)
+        return send_error(c, 400, "give /forwards/tcp/PORT or /forwards/udp/PORT (1 to 65535)");
+    if (!vm_exists(api, name, &e) ||
+        yv_forward_remove(api->root, &api->cfg, name, (yv_proto)proto, host, &done, &live, &e) < 0)
+        return send_err(c, &e);
+    enum MHD_Result rc = send_json(c, 200, forward_json(name, "removed", &done, live));
+    free(done.address);
+    return rc;
+}
+
 /* ---- the route table: one row per method and path; "{vm}" is one path segment, a VM name ---- */
 
 typedef enum MHD_Result (*route_fn)(yv_api *api, struct MHD_Connection *c, const char *vm,
@@ -289,14 +369,24 @@ static const route_row routes[] = {
     {"DELETE", "/v1/vms/{vm}/run", stop_vm},
     {"GET", "/v1/vms/{vm}/wait", wait_vm},
     {"POST", "/v1/vms/{vm}/console", console_vm},
+    {"POST", "/v1/vms/{vm}/forwards", add_forward},
+    {"DELETE", "/v1/vms/{vm}/forwards/{*}", remove_forward},
 };
 
 /* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the
- * caller validates it as a name). A trailing slash is allowed. */
-static bool path_match(const char *pattern, const char *url, char *vm, size_t vmlen)
+ * caller validates it as a name), a trailing "{*}" (the rest of the url, short) into rest. A
+ * trailing slash is allowed. */
+static bool path_match(const char *pattern, const char *url, char *vm, size_t vmlen, char *rest,
+                       size_t restlen)
 {
     const char *p = pattern, *u = url;
     while (*p) {
+        if (!strcmp(p, "{*}")) {
+            size_t n = strlen(u) - (*u && u[strlen(u) - 1] == '/');
+            if (n == 0 || n >= restlen) return false;
+            snprintf(rest, restlen, "%.*s", (int)n, u);
+            return true;
+        }
         if (!strncmp(p, "{vm}", 4)) {
             size_t n = strcspn(u, "/");
             if (n == 0) return false;
@@ -317,7 +407,7 @@ static enum MHD_Result route(yv_api *api, struct MHD_Connection *c, const char *
     bool path_known = false;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         vm[0] = '\0';
-        if (!path_match(routes[i].path, url, vm, sizeof vm)) continue;
+        if (!path_match(routes[i].path, url, vm, sizeof vm, rq->rest, sizeof rq->rest)) continue;
         yv_err e;
         if (*vm && yv_valid_name(vm, &e) < 0) return send_error(c, 404, "VM not found");
         path_known = true;

@@ -34,6 +34,15 @@ static void check_valid(const yv_vm *vm)
                    "master '%s'", n->master);
         FUZZ_CHECK(!n->ifname || yv_valid_ifname_check(n->ifname, why, sizeof why) == 0,
                    "ifname '%s'", n->ifname);
+        FUZZ_CHECK(n->type == YV_NET_USER || !n->nforwards, "forwards on a tap network");
+        for (size_t j = 0; j < n->nforwards; j++) {
+            const yv_forward *f = &n->forwards[j];
+            FUZZ_CHECK(f->host >= 1 && f->host <= 65535 && f->guest >= 1 && f->guest <= 65535,
+                       "ports %d %d", f->host, f->guest);
+            FUZZ_CHECK(yv_valid_ipv4_check(f->address, why, sizeof why) == 0, "address '%s'",
+                       f->address);
+            FUZZ_CHECK(yv_vm_find_forward(vm, f->proto, f->host) == f, "port %d twice", f->host);
+        }
     }
 }
 
@@ -60,6 +69,13 @@ static void check_equal(const yv_vm *a, const yv_vm *b)
         FUZZ_CHECK(fuzz_streq(x->mac, y->mac) && fuzz_streq(x->master, y->master) &&
                        fuzz_streq(x->ifname, y->ifname),
                    "network %s device", x->id);
+        FUZZ_CHECK(x->nforwards == y->nforwards, "network %s forwards", x->id);
+        for (size_t j = 0; j < x->nforwards; j++)
+            FUZZ_CHECK(x->forwards[j].proto == y->forwards[j].proto &&
+                           x->forwards[j].host == y->forwards[j].host &&
+                           x->forwards[j].guest == y->forwards[j].guest &&
+                           !strcmp(x->forwards[j].address, y->forwards[j].address),
+                       "network %s forward %zu", x->id, j);
     }
 }
 

@@ -5,13 +5,14 @@
 # The options of each command (spec §8): long/short, or long alone.
 declare -A SPEC_OPTS=(
     [create]='name/n image/i preset/p capacity/c memory/m vcpu/v hostname/H root-password/r
-              vnc-password/V root-password-file vnc-password-file master linked no-ovmf
-              install-timeout'
+              vnc-password/V root-password-file vnc-password-file master network forward linked
+              no-ovmf no-network install-timeout'
     [list]=''
     [status]='name wait/w timeout/t'
     [run]='name dry-run'
     [shutdown]='name force timeout'
     [netdev]='name ifname'
+    [forward]='name'
     [delete]='name force'
     [console]='name/n timeout/t'
 )

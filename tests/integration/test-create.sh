@@ -115,7 +115,9 @@ test_generated_vnc_password_is_printed_once_and_stored_0600()
     local root pw line
     new_root root
     expect_exit 0 yv "$root" create --name p1 --capacity 16
-    assert_eq 2 "$OUT_LINES" "create prints two lines"
+    # no bridge configured: a user network, whose SSH forward is the third line (spec §10)
+    assert_eq 3 "$OUT_LINES" "create prints three lines"
+    assert_out_line '^forward: tcp 127\.0\.0\.1:[0-9]+ -> guest port 22$' "the SSH forward"
     line=$(grep -i 'password' <<<"$OUT") || fail "no password line on stdout"
     pw=${line##*: }
     assert_match '^[A-Za-z0-9]{8}$' "$pw" "the generated password (8 characters)"
@@ -235,7 +237,8 @@ test_yaml_written_is_read_alike_by_yaml11()
         return 0
     }
     new_root root
-    expect_exit 0 yv "$root" create --name cloud --capacity 16 --vnc-password 00001234
+    expect_exit 0 yv "$root" create --name cloud --capacity 16 --vnc-password 00001234 \
+        --forward 2201:22 --forward udp:0.0.0.0:5353:53
     "$PY" - "$root" <<'EOF' || fail "a YAML 1.1 reader (PyYAML) reads the files differently"
 import sys, yaml
 root = sys.argv[1]
@@ -244,7 +247,9 @@ t = yaml.safe_load(open(root + "/vnc_table.yaml"))
 want = {"name": "cloud", "hardware": {"memory": 1024, "vcpu": 1, "ovmf": True},
         "vnc": {"display": ":1", "password": "00001234"},
         "drives": {"hd0": {"path": "hd0.qcow2", "device": {"type": "virtio-blk", "boot_index": 0}}},
-        "networks": {"net0": {"type": "tap", "device": {"mac": "52:54:a1:23:4b:31"}}}}
+        "networks": {"net0": {"type": "user", "device": {"mac": "52:54:a1:23:4b:31"},
+                              "forwards": [{"proto": "tcp", "host": 2201, "guest": 22, "address": "127.0.0.1"},
+                                           {"proto": "udp", "host": 5353, "guest": 53, "address": "0.0.0.0"}]}}}
 assert c == want, c
 assert t == {"table": {":1": "cloud"}}, t
 EOF

@@ -37,7 +37,8 @@ test_installed_binary_finds_its_prefix()
     expect_exit 0 "$d/usr/bin/yave-tui" --root "$root" --paths
     assert_contains "$OUT" "themes: $d/usr/share/yave/themes" "themes found under the prefix"
     assert_contains "$OUT" "netdevup: $d/usr/libexec/yave/netdevup" "netdevup under the prefix"
-    expect_exit 0 "$d/usr/bin/yave-tui" --batch --root "$root" create -n i1 -c 16 -V abcdefgh
+    expect_exit 0 "$d/usr/bin/yave-tui" --batch --root "$root" create -n i1 -c 16 -V abcdefgh \
+        --network tap
     expect_exit 0 "$d/usr/bin/yave-tui" --batch --root "$root" run -n i1 --dry-run
     assert_contains "$OUT" "script=$d/usr/libexec/yave/netdevup," "the argv names the installed netdevup"
     assert_contains "$OUT" "downscript=$d/usr/libexec/yave/netdevdown" "and netdevdown"

@@ -16,7 +16,7 @@ mkvm_net()
 {
     local m=()
     [ -n "${3:-}" ] && m=(--master "$3")
-    expect_exit 0 yvn "$1" create --no-ovmf -c 64 -m 64 "${m[@]}" --name "$2"
+    expect_exit 0 yvn "$1" create --no-ovmf -c 64 -m 64 --network tap "${m[@]}" --name "$2"
 }
 
 # tap_of ROOT VM / mac_of ROOT VM: networks[0].ifname / .mac of `status --json`.

@@ -127,8 +127,8 @@ test_preset_progress_past_a_warning()
     text 64
     keys Tab C-u # Memory MiB
     text 64
-    keys Tab Tab Tab Space # vCPUs, Bridge, Network: off
-    keys Tab Space         # UEFI: off
+    keys Tab Tab Tab Left  # vCPUs, Bridge, Network: user → none
+    keys Tab Tab Space     # Forwards, UEFI: off
     keys Tab Tab C-u       # Linked, Install timeout s
     text 25
     wait_screen 'Install timeout s +25'

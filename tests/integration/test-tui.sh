@@ -116,11 +116,12 @@ test_create_form()
     ftype 80
     fkeys Tab Tab # vCPUs, VNC password
     ftype "$PW"
-    fkeys Tab Tab Space # Bridge, Network: off
-    fkeys Tab Space     # UEFI: off
+    fkeys Tab Tab Left # Bridge, Network: user → none (the pick list wraps)
+    wait_screen 'Network +< none >'
+    fkeys Tab Tab Space # Forwards, UEFI: off
     wait_screen 'UEFI \(OVMF\) +\[ \]'
     SCREEN=$(cap)
-    assert_match 'Network +\[ \]' "$(line_with 'Network ')" "Network unchecked"
+    assert_match 'Network +< none >' "$(line_with 'Network ')" "Network none"
     assert_match 'VNC password +\(set\)' "$(line_with 'VNC password')" "the password field shows only (set)"
     fkeys F10
     # invalid name: the message is on the Name line, the form stays, every typed value too
@@ -128,7 +129,7 @@ test_create_form()
     assert_match 'Disk MiB +96( |│)' "$(line_with 'Disk MiB')" "disk kept"
     assert_match 'Memory MiB +80( |│)' "$(line_with 'Memory MiB')" "memory kept"
     assert_match 'VNC password +\(set\)' "$(line_with 'VNC password')" "password kept"
-    assert_match 'Network +\[ \]' "$(line_with 'Network ')" "network choice kept"
+    assert_match 'Network +< none >' "$(line_with 'Network ')" "network choice kept"
     assert_contains "$SCREEN" "Create a VM" "the form is still open"
     assert_no_file "$root/bad name.vm"
     # fix the name: Tab wraps from the last field to Name
@@ -165,6 +166,40 @@ test_create_form()
     note "$nframes frames, none with the password"
 }
 
+# d1. The form's defaults on a machine with no bridge (spec §10): a user network with an SSH
+# forward; `r` starts it without root or bridge and the forward answers. A bad forward is refused
+# next to its field.
+test_create_form_defaults_start_without_bridge()
+{
+    local root base port
+    tui_root root
+    base=$((20000 + RANDOM % 30000))
+    printf 'network:\n  ssh_port_base: %s\n' "$base" >>"$root/config.yaml"
+    tui_start "$root"
+    wait_screen 'no VMs yet'
+    keys c
+    wait_screen 'Name +letters, digits'
+    assert_match 'Network +< user >' "$(line_with 'Network ')" "the default network"
+    text dflt
+    keys Tab Tab Tab Tab Tab Tab Tab Tab Tab # … Bridge, Network, Forwards
+    text 80:80:80
+    keys F10
+    wait_screen 'Forwards +80:80:80 +not \[udp:\]\[ADDR:\]HOST:GUEST'
+    keys C-u
+    keys F10
+    wait_screen 'Its VNC password \(shown only now\)'
+    keys x
+    wait_gone 'shown only now'
+    port=$(awk '$1 == "host:" { print $2 }' "$root/dflt.vm/config.yaml")
+    [ "$port" -ge "$base" ] || fail "SSH port $port below network.ssh_port_base $base"
+    wait_row dflt "^dflt +stopped .* $port→22 "
+    keys r
+    wait_row dflt '^dflt +running '
+    "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()' \
+        "$port" || fail "the SSH forward $port does not answer"
+    tui_quit
+}
+
 # d2. A create the child refuses (a VM of that name exists): the form comes back over the list with
 # what was typed and the error by the Name field. Then a create with no VNC password: a notice shows
 # the generated password once, any key dismisses it, and the new row is there.
@@ -179,14 +214,14 @@ test_create_refused_then_password_notice()
     text taken
     keys Tab Tab Tab Tab C-u # Base image, Linked overlay, Disk MiB, Memory MiB: cleared
     text 72
-    keys Tab Tab Tab Tab Space # vCPUs, VNC password, Bridge, Network: off
-    wait_screen 'Network +\[ \]'
+    keys Tab Tab Tab Tab Left # vCPUs, VNC password, Bridge, Network: user → none
+    wait_screen 'Network +< none >'
     keys F10
     wait_screen "Name +taken +a VM named 'taken' already"
     assert_match 'Memory MiB +72( |│)' "$(line_with 'Memory MiB')" "memory kept"
-    assert_match 'Network +\[ \]' "$(line_with 'Network ')" "network choice kept"
+    assert_match 'Network +< none >' "$(line_with 'Network ')" "network choice kept"
     assert_contains "$SCREEN" "Create a VM" "the form is open again"
-    keys Tab Tab C-u # from Network (the focus is kept): UEFI, then Name (wraps): cleared
+    keys Tab Tab Tab C-u # from Network (the focus is kept): Forwards, UEFI, Name (wraps): cleared
     wait_screen 'Name +a VM named'
     text fresh
     wait_screen 'Name +fresh'

@@ -613,6 +613,49 @@ test_create_bad_input_body_limit_and_delete()
     stop_web
 }
 
+# Create's network and forwards, and the forward routes (spec §10), on a running QEMU.
+test_forwards_create_add_remove()
+{
+    local root before p
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    p=$((20000 + RANDOM % 30000))
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"f1\",\"capacity\":64,\"memory\":64,\"network\":\"user\",\"forwards\":[\"$p:22\",\"udp:$((p + 1)):53\"],\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_json_eq "[{\"id\": \"net0\", \"type\": \"user\", \"mac\": \"$(vm_config_value "$root" f1 mac)\", \"forwards\": [{\"proto\": \"tcp\", \"address\": \"127.0.0.1\", \"host\": $p, \"guest\": 22}, {\"proto\": \"udp\", \"address\": \"127.0.0.1\", \"host\": $((p + 1)), \"guest\": 53}]}]" \
+        "$(jv 'd["networks"]' "$BODY")" "the networks of the 201 body"
+    before=$(snapshot_root "$root")
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"f2\",\"capacity\":64,\"network\":\"nat\",\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"f2\",\"capacity\":64,\"forwards\":[\"$p:80\"],\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "already forwarded by VM 'f1'"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"f2\",\"capacity\":64,\"forwards\":[22],\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_error 400 POST /v1/vms/f1/forwards "${ct[@]}" --data-binary '{"forward": "0:22"}'
+    expect_error 400 POST /v1/vms/f1/forwards "${ct[@]}" --data-binary '{"forward": 22}'
+    expect_error 404 POST /v1/vms/nosuch/forwards "${ct[@]}" --data-binary "{\"forward\": \"$((p + 2)):80\"}"
+    expect_error 400 DELETE "/v1/vms/f1/forwards/sctp/$p"
+    expect_error 404 DELETE "/v1/vms/f1/forwards/tcp/$p/x"
+    expect_error 400 DELETE "/v1/vms/f1/forwards/tcp/$((p + 2))"
+    assert_no_trace "$before" "$root"
+
+    expect_http 200 POST /v1/vms/f1/run
+    expect_http 201 POST /v1/vms/f1/forwards "${ct[@]}" --data-binary "{\"forward\": \"$((p + 2)):80\"}"
+    assert_json_eq "{\"name\": \"f1\", \"action\": \"added\", \"forward\": {\"proto\": \"tcp\", \"address\": \"127.0.0.1\", \"host\": $((p + 2)), \"guest\": 80}, \"live\": true}" \
+        "$BODY" "the body of a forward add"
+    "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()' \
+        "$((p + 2))" || fail "slirp does not accept on the port added over the API"
+    expect_http 200 DELETE "/v1/vms/f1/forwards/tcp/$((p + 2))"
+    assert_eq removed "$(jv 'd["action"]' "$BODY")"
+    expect_http 200 DELETE "/v1/vms/f1/forwards/udp/$((p + 1))/"
+    cli_status "$root" f1
+    assert_eq "[$p]" "$(jv '[f["host"] for f in d["networks"][0]["forwards"]]' "$CLI_JSON")" "forwards left"
+    expect_http 200 DELETE "/v1/vms/f1/run?force=1"
+    stop_web
+}
+
 test_concurrent_gets_while_a_vm_starts()
 {
     local root t i p n=50 paths=(/v1/vms/ /v1/vms/b1 /v1/vms/b1/run /v1/vms/b2) pids=() runpid bad

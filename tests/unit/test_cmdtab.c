@@ -115,6 +115,40 @@ static void test_positionals(void **s)
     assert_string_equal(msg, "unexpected argument 'pw=…' (see make --help)");
 }
 
+static const yv_opt fwd_opts[] = {
+    {.lng = "name", .shrt = 'n', .arg = "NAME", .flags = YV_OPT_REQUIRED, .help = "the VM"},
+    {.lng = "port", .arg = "P", .flags = YV_OPT_MANY, .help = "repeatable"},
+    {0},
+};
+static const yv_cmd fwd_cmd = {"fwd", "Forwards.", fwd_opts, 2, 2, "add|remove SPEC", run_nothing};
+
+static void test_many_and_first_choice(void **s)
+{
+    (void)s;
+    yv_args a;
+    char msg[256];
+    const char *v[4];
+    assert_int_equal(
+        PARSE(&fwd_cmd, &a, msg, "fwd", "--port", "1", "-n", "x", "--port=2", "add", "1:2"), 0);
+    assert_int_equal(yv_cmdtab_get_all(&fwd_cmd, &a, "port", v, 4), 2);
+    assert_string_equal(v[0], "1");
+    assert_string_equal(v[1], "2");
+    assert_int_equal(yv_cmdtab_get_all(&fwd_cmd, &a, "port", v, 1), 1);
+    assert_int_equal(yv_cmdtab_get_all(&fwd_cmd, &a, "name", v, 4), 0);
+    assert_string_equal(a.pos[1], "1:2");
+    assert_int_equal(PARSE(&fwd_cmd, &a, msg, "fwd", "-n", "x", "remove", "1"), 0);
+    assert_int_equal(yv_cmdtab_get_all(&fwd_cmd, &a, "port", v, 4), 0);
+    assert_int_equal(PARSE(&fwd_cmd, &a, msg, "fwd", "-n", "x", "SPEC", "1"), -1);
+    assert_string_equal(msg, "the first argument must be add or remove, not 'SPEC'");
+    char *many[2 * YV_MAX_MANY + 8] = {"fwd", "-n", "x"};
+    int n = 3;
+    for (int i = 0; i <= YV_MAX_MANY; i++) many[n++] = "--port", many[n++] = "9";
+    many[n++] = "add";
+    many[n++] = "1:2";
+    assert_int_equal(yv_cmdtab_parse(&fwd_cmd, n, many, &a, msg, sizeof msg), -1);
+    assert_string_equal(msg, "fwd: --port given more than 16 times");
+}
+
 static void test_bad_options_and_help(void **s)
 {
     (void)s;
@@ -208,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_values_flags_and_defaults),
         cmocka_unit_test(test_rules_of_the_rows),
         cmocka_unit_test(test_positionals),
+        cmocka_unit_test(test_many_and_first_choice),
         cmocka_unit_test(test_bad_options_and_help),
         cmocka_unit_test(test_scan_modes),
         cmocka_unit_test(test_help_text_and_options),

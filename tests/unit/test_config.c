@@ -20,6 +20,7 @@ static void test_defaults(void **state)
     assert_null(c.api_tls_cert);
     assert_null(c.api_tls_key);
     assert_null(c.network_master);
+    assert_int_equal(c.network_ssh_port_base, 2200);
     assert_string_equal(c.vnc_listen, "127.0.0.1");
     assert_int_equal(c.qemu_accel, YV_ACCEL_AUTO);
     assert_int_equal(c.shutdown_timeout, 60);
@@ -52,6 +53,7 @@ static const char full[] = "cli:\n"
                            "  tls: {cert: /etc/yave/cert.pem, key: /etc/yave/key.pem}\n"
                            "network:\n"
                            "  master: br0\n"
+                           "  ssh_port_base: 10022\n"
                            "vnc:\n"
                            "  listen: 0.0.0.0\n"
                            "qemu:\n"
@@ -78,6 +80,7 @@ static void test_every_key(void **state)
     assert_string_equal(c.api_tls_cert, "/etc/yave/cert.pem");
     assert_string_equal(c.api_tls_key, "/etc/yave/key.pem");
     assert_string_equal(c.network_master, "br0");
+    assert_int_equal(c.network_ssh_port_base, 10022);
     assert_string_equal(c.vnc_listen, "0.0.0.0");
     assert_int_equal(c.qemu_accel, YV_ACCEL_TCG);
     assert_int_equal(c.shutdown_timeout, 5);
@@ -140,6 +143,9 @@ static void test_errors(void **state)
     assert_config_fails("shutdown:\n  timeout: 86401\n",
                         "/r/config.yaml:2:12: shutdown.timeout must be an integer from 1 to 86400, "
                         "not '86401'");
+    assert_config_fails("network:\n  ssh_port_base: 65536\n",
+                        "/r/config.yaml:2:18: network.ssh_port_base must be an integer from 1 to "
+                        "65535, not '65536'");
     assert_config_fails("shutdown:\n  timeout: '60'\n",
                         "/r/config.yaml:2:12: shutdown.timeout must be an integer from 1 to 86400, "
                         "not '60'");

@@ -267,7 +267,7 @@ static void start_qemu(fixture *f)
     o.capacity = 64;
     o.memory = 64;
     o.ovmf = false;
-    o.network = false;
+    o.net_kind = "none";
     o.vnc_password = "Abcdefgh";
     if (yv_ops_create(f->root, &f->cfg, &o, &pw, &err) < 0) fail_msg("create: %s", err.msg);
     free(pw);

@@ -74,7 +74,8 @@ static void test_defaults(void **state)
     assert_int_equal(o.memory, 1024);
     assert_int_equal(o.vcpu, 1);
     assert_true(o.ovmf);
-    assert_true(o.network);
+    assert_null(o.net_kind); /* the default of spec §10 */
+    assert_int_equal(o.nforwards, 0);
     assert_false(o.linked);
 }
 
@@ -133,9 +134,68 @@ static void test_create_empty_disk(void **state)
     yv_vm_mac_for("alpha", 0, mac);
     assert_string_equal(vm.nets[0].mac, mac);
     assert_null(vm.nets[0].master);
+    /* no bridge configured: a user network with an SSH forward (spec §10) */
+    assert_int_equal(vm.nets[0].type, YV_NET_USER);
+    assert_int_equal(vm.nets[0].nforwards, 1);
+    assert_int_equal(vm.nets[0].forwards[0].guest, 22);
+    assert_true(vm.nets[0].forwards[0].host >= 2200);
+    assert_string_equal(vm.nets[0].forwards[0].address, "127.0.0.1");
     yv_vm_done(&vm);
     yv_free_secret(pw);
     free(dir);
+}
+
+static void assert_create_fails(fixture *f, const yv_create_opts *o, yv_code code,
+                                const char *msg_part);
+
+static int ssh_port(fixture *f, const char *name)
+{
+    yv_vm vm;
+    yv_err err;
+    assert_int_equal(yv_vm_load(&vm, f->root, name, &err), 0);
+    assert_int_equal(vm.nets[0].type, YV_NET_USER);
+    int port = vm.nets[0].forwards[0].host;
+    yv_vm_done(&vm);
+    return port;
+}
+
+static void test_create_ssh_ports(void **state)
+{
+    fixture *f = *state;
+    yv_create_opts o = opts("alpha");
+    f->cfg.network_ssh_port_base = 41000;
+    yv_free_secret(create_ok(f, &o));
+    int p1 = ssh_port(f, "alpha");
+    assert_true(p1 >= 41000);
+    /* the next port is held by a listener: skipped, as is alpha's */
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(p1 + 1))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool held = bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0;
+    o = opts("beta");
+    yv_free_secret(create_ok(f, &o));
+    int p2 = ssh_port(f, "beta");
+    assert_true(p2 > p1);
+    if (held) assert_true(p2 > p1 + 1);
+    close(l);
+    /* a bridge configured: tap, no forwards */
+    f->cfg.network_master = yv_strdup("br9");
+    o = opts("gamma");
+    yv_free_secret(create_ok(f, &o));
+    yv_vm vm;
+    yv_err err;
+    assert_int_equal(yv_vm_load(&vm, f->root, "gamma", &err), 0);
+    assert_int_equal(vm.nets[0].type, YV_NET_TAP);
+    assert_int_equal(vm.nets[0].nforwards, 0);
+    yv_vm_done(&vm);
+    /* another VM's port, given by hand: refused, nothing made */
+    char spec[32];
+    snprintf(spec, sizeof spec, "%d:80", p1);
+    o = opts("delta");
+    o.forwards = (const char *const[]){spec};
+    o.nforwards = 1;
+    assert_create_fails(f, &o, YV_E_VM_EXISTS, "is already forwarded by VM 'alpha'");
+    ut_assert_ls(f->root, "alpha.vm beta.vm gamma.vm run vnc_table.yaml");
 }
 
 static void test_create_second_takes_next_display(void **state)
@@ -178,7 +238,7 @@ static void test_create_second_takes_next_display(void **state)
 
     /* without a network there is no MAC */
     o = opts("gamma");
-    o.network = false;
+    o.net_kind = "none";
     yv_free_secret(create_ok(f, &o));
     assert_int_equal(yv_vm_load(&vm, f->root, "gamma", &err), 0);
     assert_int_equal(vm.nnets, 0);
@@ -246,8 +306,20 @@ static void test_create_invalid_options(void **state)
     assert_create_fails(f, &o, YV_E_USAGE, "invalid bridge name");
     o = opts("x");
     o.master = "br0";
-    o.network = false;
-    assert_create_fails(f, &o, YV_E_USAGE, "--master needs a network");
+    o.net_kind = "none";
+    assert_create_fails(f, &o, YV_E_USAGE, "--master needs a tap network (not --network none)");
+    o = opts("x");
+    o.net_kind = "bridge";
+    assert_create_fails(f, &o, YV_E_USAGE, "invalid network 'bridge': give user, tap or none");
+    o = opts("x");
+    o.forwards = (const char *const[]){"2201:22", "tcp:127.0.0.1:2201:23"};
+    o.nforwards = 2;
+    assert_create_fails(f, &o, YV_E_USAGE, "--forward: tcp port 2201 is given twice");
+    o.forwards = (const char *const[]){"2201:22", "1:0"};
+    assert_create_fails(f, &o, YV_E_USAGE, "invalid forward '1:0'");
+    o.net_kind = "tap";
+    o.nforwards = 1;
+    assert_create_fails(f, &o, YV_E_USAGE, "--forward needs a user network");
     o = opts("x");
     o.vnc_password = "";
     assert_create_fails(f, &o, YV_E_USAGE, "the VNC password is empty");
@@ -705,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_random_password),
         cmocka_unit_test_setup_teardown(test_create_empty_disk, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_create_ssh_ports, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_create_second_takes_next_display, setup,
                                         ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_create_existing, setup, ut_teardown_root),

@@ -260,9 +260,11 @@ static void test_host_paths_with_commas(void **state)
     ut_assert_contains(all, "\nif=pflash,format=raw,file=/srv/ya,,ve/c.vm/OVMF_VARS.fd\n");
     ut_assert_contains(all, "\n-vnc\n[::1]:4,password=on\n");
     ut_assert_contains(all, ",script=/opt/y,,a/up,downscript=/opt/y,,a/down\n");
-    ut_assert_contains(all, "\n-chardev\nsocket,id=console0,path=/srv/ya,,ve/run/c.console,server=on,"
-                            "wait=off,logfile=/srv/ya,,ve/c.vm/serial.log\n");
-    ut_assert_contains(all, "\n-chardev\nsocket,id=qga0,path=/srv/ya,,ve/run/c.qga,server=on,wait=off\n");
+    ut_assert_contains(all,
+                       "\n-chardev\nsocket,id=console0,path=/srv/ya,,ve/run/c.console,server=on,"
+                       "wait=off,logfile=/srv/ya,,ve/c.vm/serial.log\n");
+    ut_assert_contains(
+        all, "\n-chardev\nsocket,id=qga0,path=/srv/ya,,ve/run/c.qga,server=on,wait=off\n");
     ut_assert_not_contains(all, "secret");
     free(all);
     yv_argv_free(&a);

@@ -225,6 +225,74 @@ static void test_mib(void **state)
     assert_mib_bad("99999999999999999999999");
 }
 
+static void assert_forward(const char *s, int proto, const char *addr, int host, int guest)
+{
+    yv_fwspec f;
+    yv_err err;
+    if (yv_valid_forward(s, &f, &err) < 0) fail_msg("'%s' refused: %s", s, err.msg);
+    assert_int_equal(f.proto, proto);
+    assert_string_equal(f.address, addr);
+    assert_int_equal(f.host, host);
+    assert_int_equal(f.guest, guest);
+}
+
+static void assert_forward_bad(const char *s, const char *why)
+{
+    yv_fwspec f;
+    yv_err err;
+    if (yv_valid_forward(s, &f, &err) == 0) fail_msg("'%s' accepted", s);
+    assert_int_equal(err.code, YV_E_USAGE);
+    ut_assert_contains(err.msg, why);
+}
+
+static void test_forward(void **state)
+{
+    (void)state;
+    assert_forward("2201:22", 0, "127.0.0.1", 2201, 22);
+    assert_forward("udp:5353:53", 1, "127.0.0.1", 5353, 53);
+    assert_forward("tcp:0.0.0.0:8080:80", 0, "0.0.0.0", 8080, 80);
+    assert_forward("10.1.2.3:1:65535", 0, "10.1.2.3", 1, 65535);
+    assert_forward("tcp:2201:22", 0, "127.0.0.1", 2201, 22);
+    assert_forward_bad("22", "wrong number of");
+    assert_forward_bad("a:b:c:d:e", "wrong number of");
+    assert_forward_bad("", "wrong number of");
+    assert_forward_bad("0:22", "ports must be");
+    assert_forward_bad("65536:22", "ports must be");
+    assert_forward_bad("2201:022", "ports must be");
+    assert_forward_bad("2201:-22", "ports must be");
+    assert_forward_bad("2201:+22", "ports must be");
+    assert_forward_bad("2201:", "ports must be");
+    assert_forward_bad("sctp:1.2.3.4:1:2", "protocol must be tcp or udp");
+    assert_forward_bad("TCP:1:2", "address must be an IPv4");
+    assert_forward_bad("localhost:1:2", "address must be an IPv4");
+    assert_forward_bad("127.1:1:2", "address must be an IPv4");
+    assert_forward_bad("1.2.3.256:1:2", "address must be an IPv4");
+    assert_forward_bad("01.2.3.4:1:2", "address must be an IPv4");
+    assert_forward_bad("tcp:1.2.3.4.:1:2", "address must be an IPv4");
+    assert_forward_bad("udp::1:2", "address must be an IPv4");
+    /* a hostile spec is not echoed */
+    assert_forward_bad("\033]0;x\a:1", "invalid forward '…'");
+}
+
+static void test_ipv4_port(void **state)
+{
+    (void)state;
+    char why[64];
+    assert_int_equal(yv_valid_ipv4_check("127.0.0.1", why, sizeof why), 0);
+    assert_int_equal(yv_valid_ipv4_check("255.255.255.255", why, sizeof why), 0);
+    assert_int_equal(yv_valid_ipv4_check("1.2.3", why, sizeof why), -1);
+    assert_int_equal(yv_valid_ipv4_check("1.2.3.4 ", why, sizeof why), -1);
+    assert_int_equal(yv_valid_ipv4_check("1.2.3.1000", why, sizeof why), -1);
+    assert_string_equal(why, "must be an IPv4 address like 127.0.0.1");
+    assert_int_equal(yv_valid_port("65535"), 65535);
+    assert_int_equal(yv_valid_port("1"), 1);
+    assert_int_equal(yv_valid_port("0"), -1);
+    assert_int_equal(yv_valid_port("99999"), -1);
+    assert_int_equal(yv_valid_port("123456"), -1);
+    assert_int_equal(yv_valid_proto("udp"), 1);
+    assert_int_equal(yv_valid_proto("Udp"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +306,8 @@ int main(void)
         cmocka_unit_test(test_mac),
         cmocka_unit_test(test_display),
         cmocka_unit_test(test_mib),
+        cmocka_unit_test(test_forward),
+        cmocka_unit_test(test_ipv4_port),
     };
     return cmocka_run_group_tests_name("valid", tests, NULL, NULL);
 }

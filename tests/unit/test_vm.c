@@ -90,6 +90,14 @@ static void assert_vm_equal(const yv_vm *a, const yv_vm *b)
             assert_string_equal(a->nets[i].master, b->nets[i].master);
         if (a->nets[i].ifname || b->nets[i].ifname)
             assert_string_equal(a->nets[i].ifname, b->nets[i].ifname);
+        assert_int_equal(a->nets[i].nforwards, b->nets[i].nforwards);
+        for (size_t j = 0; j < a->nets[i].nforwards; j++) {
+            const yv_forward *f = &a->nets[i].forwards[j], *g = &b->nets[i].forwards[j];
+            assert_int_equal(f->proto, g->proto);
+            assert_string_equal(f->address, g->address);
+            assert_int_equal(f->host, g->host);
+            assert_int_equal(f->guest, g->guest);
+        }
     }
 }
 
@@ -229,8 +237,10 @@ static void test_bad_values(void **state)
                          "cloud.vm/config.yaml:13:13: drives.hd0.device.type must be one of "
                          "virtio-blk, ide, not 'scsi'");
     assert_variant_fails("type: tap", "type: user",
-                         "cloud.vm/config.yaml:17:11: networks.net0.type must be one of tap, not "
-                         "'user'");
+                         "cloud.vm/config.yaml:16:3: networks.net0: a user network has no master");
+    assert_variant_fails("type: tap", "type: bridge",
+                         "cloud.vm/config.yaml:17:11: networks.net0.type must be one of tap, user, "
+                         "not 'bridge'");
     assert_variant_fails("display: ':1'", "display: ':01'",
                          "cloud.vm/config.yaml:7:12: vnc.display must be a VNC display ':N' with N "
                          "from 0 to 59635, not ':01'");
@@ -321,6 +331,102 @@ static void test_ide_cd(void **state)
     assert_variant_fails("type: virtio-blk", "type: ide\n      media_type: dvd",
                          "cloud.vm/config.yaml:14:19: drives.hd0.device.media_type must be one of "
                          "hd, cd, not 'dvd'");
+}
+
+/* The user network of spec §10, verbatim (with the spec §3 head). */
+static const char user_example[] =
+    "name: cloud\n"
+    "hardware: {memory: 1024, vcpu: 1}\n"
+    "networks:\n"
+    "  net0:\n"
+    "    type: user                      # QEMU user-mode networking (NAT)\n"
+    "    forwards:                       # host → guest port forwards\n"
+    "      - {proto: tcp, host: 2201, guest: 22}          # address defaults to 127.0.0.1\n"
+    "      - {proto: udp, host: 5353, guest: 53, address: 127.0.0.1}\n"
+    "      - {host: 8080, guest: 80, address: 0.0.0.0}\n"
+    "    device:\n"
+    "      mac: '52:54:a1:23:4b:31'\n";
+
+static void test_user_network(void **state)
+{
+    (void)state;
+    yv_vm vm, back;
+    yv_err err;
+    char *text;
+    size_t len;
+    if (load(&vm, user_example, "cloud", &err) < 0) fail_msg("%s", err.msg);
+    assert_int_equal(vm.nnets, 1);
+    assert_int_equal(vm.nets[0].type, YV_NET_USER);
+    assert_int_equal(vm.nets[0].nforwards, 3);
+    const yv_forward *f = vm.nets[0].forwards;
+    assert_int_equal(f[0].proto, YV_PROTO_TCP);
+    assert_string_equal(f[0].address, "127.0.0.1");
+    assert_int_equal(f[0].host, 2201);
+    assert_int_equal(f[0].guest, 22);
+    assert_int_equal(f[1].proto, YV_PROTO_UDP);
+    assert_int_equal(f[2].proto, YV_PROTO_TCP); /* the default */
+    assert_string_equal(f[2].address, "0.0.0.0");
+    assert_false(yv_vm_has_tap(&vm));
+    assert_ptr_equal(yv_vm_first_user_net(&vm), &vm.nets[0]);
+    assert_ptr_equal(yv_vm_find_forward(&vm, YV_PROTO_UDP, 5353), &f[1]);
+    assert_null(yv_vm_find_forward(&vm, YV_PROTO_TCP, 5353));
+    assert_int_equal(yv_vm_to_yaml(&vm, &text, &len, &err), 0);
+    ut_assert_contains(text, "    type: user\n    forwards:\n    - proto: tcp\n");
+    if (yv_vm_load_string(&back, "rt", text, len, "cloud", &err) < 0)
+        fail_msg("%s\n%s", err.msg, text);
+    assert_vm_equal(&vm, &back);
+    yv_vm_remove_forward(&back.nets[0], 0);
+    assert_int_equal(back.nets[0].nforwards, 2);
+    assert_int_equal(back.nets[0].forwards[0].host, 5353);
+    yv_vm_done(&back);
+    yv_vm_done(&vm);
+    free(text);
+}
+
+static void assert_user_fails(const char *from, const char *to, const char *msg)
+{
+    const char *at = strstr(user_example, from);
+    assert_non_null(at);
+    char *text =
+        yv_asprintf("%.*s%s%s", (int)(at - user_example), user_example, to, at + strlen(from));
+    assert_vm_fails(text, "cloud", msg);
+    free(text);
+}
+
+static void test_user_network_bad(void **state)
+{
+    (void)state;
+    assert_user_fails("host: 2201", "host: 0",
+                      "cloud.vm/config.yaml:7:28: networks.net0.forwards.host must be an integer "
+                      "from 1 to 65535, not '0'");
+    assert_user_fails("guest: 22}", "guest: 65536}",
+                      "cloud.vm/config.yaml:7:41: networks.net0.forwards.guest must be an integer "
+                      "from 1 to 65535, not '65536'");
+    assert_user_fails("proto: udp", "proto: sctp",
+                      "cloud.vm/config.yaml:8:17: networks.net0.forwards.proto must be one of "
+                      "tcp, udp, not 'sctp'");
+    assert_user_fails("address: 0.0.0.0", "address: localhost",
+                      "cloud.vm/config.yaml:9:42: networks.net0.forwards.address must be an IPv4 "
+                      "address like 127.0.0.1, not 'localhost'");
+    assert_user_fails("address: 0.0.0.0", "address: 127.1",
+                      "cloud.vm/config.yaml:9:42: networks.net0.forwards.address must be an IPv4 "
+                      "address like 127.0.0.1, not '127.1'");
+    assert_user_fails("proto: udp, host: 5353", "proto: tcp, host: 2201",
+                      "cloud.vm/config.yaml:8:9: networks.net0.forwards: tcp host port 2201 is "
+                      "forwarded twice");
+    assert_user_fails("{host: 8080, guest: 80,", "{guest: 80,",
+                      "cloud.vm/config.yaml:9:9: networks.net0.forwards.host is missing");
+    assert_user_fails("type: user", "type: tap",
+                      "cloud.vm/config.yaml:4:3: networks.net0: forwards need type: user");
+    assert_user_fails("type: user", "type: nat",
+                      "cloud.vm/config.yaml:5:11: networks.net0.type must be one of tap, user, not "
+                      "'nat'");
+    assert_user_fails("      mac: '52:54:a1:23:4b:31'\n",
+                      "      mac: '52:54:a1:23:4b:31'\n      master: br0\n",
+                      "cloud.vm/config.yaml:4:3: networks.net0: a user network has no master");
+    assert_user_fails("    forwards:   ", "    forwards: 3\n    x:",
+                      "cloud.vm/config.yaml:6:15: networks.net0.forwards must be a list of "
+                      "{proto, host, guest, address}");
 }
 
 static void test_mac_for(void **state)
@@ -428,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_ide_cd),
+        cmocka_unit_test(test_user_network),
+        cmocka_unit_test(test_user_network_bad),
         cmocka_unit_test(test_mac_for),
         cmocka_unit_test(test_tap_name),
         cmocka_unit_test_setup_teardown(test_save_and_load, ut_setup_tmp, ut_teardown_tmp),
