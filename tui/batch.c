@@ -157,6 +157,21 @@ static const char *net_cell(const yv_vminfo *i, const yv_config *cfg, char *buf,
     return buf;
 }
 
+/* A running VM's addresses, one line each VM: "vm1: addresses: 127.0.0.1:2201 (forward), …". */
+static void print_addresses(const yv_vminfo *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].addrs.n) continue;
+        printf("%s: addresses:", v[i].name);
+        for (size_t k = 0; k < v[i].addrs.n; k++) {
+            char a[64];
+            yv_addr_format(&v[i].addrs.v[k], a, sizeof a);
+            printf("%s %s (%s)", k ? "," : "", a, yv_addr_source_name(v[i].addrs.v[k].source));
+        }
+        printf("\n");
+    }
+}
+
 static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
 {
     printf("%-24s %-13s %7s %4s %8s %-16s %s\n", "NAME", "STATE", "PID", "VCPU", "MEMORY", "VNC",
@@ -174,6 +189,7 @@ static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         if (v[i].valid && v[i].detail[0]) printf("%s: %s\n", v[i].name, v[i].detail);
+    print_addresses(v, n);
     for (size_t i = 0; i < n; i++)
         if (!v[i].valid) printf("%s: invalid: %s\n", v[i].name, v[i].problem);
 }
@@ -183,6 +199,7 @@ static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
 static void probe_all(yv_batch *b, yv_vminfo *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) yv_vminfo_probe(&v[i], b->root, &b->cfg, PROBE_MS);
+    yv_vminfo_addresses(v, n, b->root); /* every agent at once: no agent costs its deadline once */
 }
 
 static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
