@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "chan_qga.h"
+#include "qga.h"
 #include "util.h"
 #include "vmstate.h"
 
@@ -90,14 +91,9 @@ static void add_agent_ip(yv_addrs *out, const json_t *ip)
 
 void yv_addr_from_agent(const json_t *ret, yv_addrs *out)
 {
-    size_t i, k;
-    const json_t *iface, *ip;
-    if (!json_is_array(ret)) return;
-    json_array_foreach(ret, i, iface)
-    {
-        const json_t *ips = json_object_get(iface, "ip-addresses");
-        if (!json_is_array(ips)) continue;
-        json_array_foreach(ips, k, ip) add_agent_ip(out, ip);
+    for (size_t i = 0; i < json_array_size(ret); i++) { /* 0 when not an array */
+        const json_t *ips = json_object_get(json_array_get(ret, i), "ip-addresses");
+        for (size_t k = 0; k < json_array_size(ips); k++) add_agent_ip(out, json_array_get(ips, k));
     }
 }
 
@@ -243,4 +239,133 @@ void yv_addr_agent_many(const char *const *paths, yv_addrs *out, size_t n, int s
     for (size_t i = 0; i < n; i++) yv_chan_qga_free(f[i].q);
     free(f);
     free(p);
+}
+
+/* ---- the watch ---- */
+
+struct yv_addr_watch {
+    yv_chan_qga *q;
+    char *path;
+    int64_t next;  /* the next exchange */
+    bool shown;    /* drawn since the last exchange began */
+    bool answered; /* the agent answered in this exchange */
+    yv_addrs agent, addrs;
+};
+
+static void watch_reply(void *user, const json_t *m)
+{
+    yv_addr_watch *w = user;
+    w->answered = true;
+    yv_addrs_done(&w->agent);
+    yv_addr_from_agent(json_object_get(m, "return"), &w->agent);
+    yv_chan_close(yv_chan_qga_chan(w->q)); /* one exchange: the socket is the next client's */
+}
+
+yv_addr_watch *yv_addr_watch_new(const char *qga, int64_t now)
+{
+    yv_addr_watch *w = yv_calloc(1, sizeof *w);
+    yv_chan_qga_cbs cbs = {.user = w, .reply = watch_reply};
+    w->q = yv_chan_qga_new(&cbs, yv_vmstate_qmp_busy);
+    w->path = yv_strdup(qga);
+    w->next = now;
+    w->shown = true; /* the first exchange is wanted wherever the row is */
+    return w;
+}
+
+void yv_addr_watch_free(yv_addr_watch *w)
+{
+    if (!w) return;
+    yv_chan_qga_free(w->q);
+    free(w->path);
+    yv_addrs_done(&w->agent);
+    yv_addrs_done(&w->addrs);
+    free(w);
+}
+
+void yv_addr_watch_shown(yv_addr_watch *w)
+{
+    w->shown = true;
+}
+
+static bool in_exchange(const yv_addr_watch *w)
+{
+    return yv_chan_state_of(yv_chan_qga_chan(w->q)) != YV_CHAN_CLOSED;
+}
+
+size_t yv_addr_watch_pollfd(const yv_addr_watch *w, struct pollfd *p)
+{
+    yv_chan *c = yv_chan_qga_chan(w->q);
+    if (yv_chan_fd(c) < 0) return 0;
+    *p = (struct pollfd){yv_chan_fd(c), yv_chan_poll_events(c), 0};
+    return 1;
+}
+
+int64_t yv_addr_watch_due(const yv_addr_watch *w)
+{
+    if (in_exchange(w)) {
+        yv_chan *c = yv_chan_qga_chan(w->q);
+        /* synced and not yet asked: the request goes out on the next handle */
+        return yv_chan_state_of(c) == YV_CHAN_READY ? 0 : yv_chan_deadline(c);
+    }
+    return w->shown ? w->next : INT64_MAX;
+}
+
+static bool same(const yv_addrs *a, const yv_addrs *b)
+{
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i].ip, b->v[i].ip) != 0 || a->v[i].port != b->v[i].port ||
+            a->v[i].source != b->v[i].source)
+            return false;
+    return true;
+}
+
+/* An exchange ended (or none was possible): the addresses from what it brought. An agent that was
+ * busy with another client keeps what it said last; one that did not answer says nothing. */
+static bool exchange_done(yv_addr_watch *w, const yv_vm *vm)
+{
+    yv_chan *c = yv_chan_qga_chan(w->q);
+    if (!w->answered && yv_chan_verdict_of(c) != YV_CHAN_BUSY &&
+        yv_chan_verdict_of(c) != YV_CHAN_OK)
+        yv_addrs_done(&w->agent);
+    yv_addrs neigh = {0}, all = {0};
+    yv_err e;
+    if (vm && !w->agent.n && yv_addr_has_tap(vm)) yv_addr_from_neighbours(vm, &neigh, &e);
+    if (vm) yv_addr_combine(vm, &w->agent, &neigh, &all);
+    else append(&all, &w->agent);
+    bool changed = !same(&all, &w->addrs);
+    yv_addrs_done(&w->addrs);
+    w->addrs = all;
+    yv_addrs_done(&neigh);
+    return changed;
+}
+
+/* Starts an exchange (the agent asked, or not); true when it ended at once and changed them. */
+static bool exchange_start(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, int64_t now)
+{
+    yv_err e;
+    w->next = (now / YV_ADDR_WATCH_MS + 1) * YV_ADDR_WATCH_MS; /* on the same grid as the rest */
+    w->shown = false;
+    w->answered = false;
+    if (ask_agent && yv_chan_qga_open(w->q, w->path, now, YV_QGA_SYNC_MS, &e) == 0) return false;
+    return exchange_done(w, vm); /* not asked (a paused guest): what it said last stays */
+}
+
+bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, short revents,
+                          int64_t now)
+{
+    yv_chan *c = yv_chan_qga_chan(w->q);
+    if (in_exchange(w)) {
+        yv_chan_handle(c, revents, now);
+        if (yv_chan_state_of(c) == YV_CHAN_READY && !yv_chan_outstanding(c))
+            yv_chan_qga_request(w->q, "guest-network-get-interfaces", NULL, now, YV_QGA_CALL_MS);
+        return in_exchange(w) ? false : exchange_done(w, vm);
+    }
+    if (!w->shown || now < w->next) return false;
+    return exchange_start(w, vm, ask_agent, now);
+}
+
+const yv_addrs *yv_addr_watch_addrs(const yv_addr_watch *w)
+{
+    return &w->addrs;
 }

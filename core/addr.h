@@ -6,8 +6,10 @@
 #define YV_ADDR_H
 
 #include <jansson.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "vm.h"
@@ -54,5 +56,32 @@ void yv_addr_combine(const yv_vm *vm, const yv_addrs *agent, const yv_addrs *nei
  * all; each socket is closed after its one exchange. */
 void yv_addr_agent_many(const char *const *paths, yv_addrs *out, size_t n, int sync_ms,
                         int call_ms);
+
+/* ---- the watch: the monitor's use (the TUI), never blocking ---- */
+
+/* A running VM's addresses kept for a poll loop: one agent exchange (connect, sync,
+ * guest-network-get-interfaces, close: no socket held in between) when the VM is first seen
+ * running, then every YV_ADDR_WATCH_MS — but only while its row is drawn (yv_addr_watch_shown
+ * since the last exchange): a VM out of sight costs no wakeup. The neighbour table is read with
+ * each exchange's end for a TAP VM whose agent gave nothing. */
+#define YV_ADDR_WATCH_MS 30000
+
+typedef struct yv_addr_watch yv_addr_watch;
+
+/* qga: the VM's run/<vm>.qga; the first exchange is due now. */
+yv_addr_watch *yv_addr_watch_new(const char *qga, int64_t now);
+void yv_addr_watch_free(yv_addr_watch *w);
+/* The row was drawn: the next exchange (when due) is wanted. */
+void yv_addr_watch_shown(yv_addr_watch *w);
+/* Its descriptor for poll() (0 or 1 filled), and when it next needs handle (INT64_MAX: never,
+ * until shown again). */
+size_t yv_addr_watch_pollfd(const yv_addr_watch *w, struct pollfd *p);
+int64_t yv_addr_watch_due(const yv_addr_watch *w);
+/* Feeds poll() results (0: timers only); starts an exchange when due and wanted (ask_agent false:
+ * the guest cannot answer now, e.g. paused: forward and neighbours only). vm: the VM's config
+ * (NULL: unknown). True when the addresses changed. */
+bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, short revents,
+                          int64_t now);
+const yv_addrs *yv_addr_watch_addrs(const yv_addr_watch *w);
 
 #endif

@@ -91,7 +91,6 @@ void yv_vminfo_addresses(yv_vminfo *v, size_t n, const char *root)
             paths[i] = yv_vmstate_qgafile(root, v[i].name);
     yv_addr_agent_many((const char *const *)paths, agent, n, YV_QGA_SYNC_MS, YV_QGA_CALL_MS);
     for (size_t i = 0; i < n; i++) {
-        v[i].addressed = v[i].valid;
         if (v[i].valid && v[i].pid > 0) address_one(&v[i], &agent[i]);
         yv_addrs_done(&agent[i]);
         free(paths[i]);
@@ -191,7 +190,7 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
                       (json_int_t)info->vm.memory, "vcpu", (json_int_t)info->vm.vcpu, "ovmf",
                       info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
                       "networks", nets_json(info, cfg));
-    if (info->addressed) json_object_set_new(o, "addresses", yv_addr_json(&info->addrs));
+    if (info->valid) json_object_set_new(o, "addresses", yv_addr_json(&info->addrs));
     if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
     return o;
 }

@@ -24,8 +24,7 @@ typedef struct {
     long pid;         /* 0 when not running */
     char detail[256]; /* why the state is what it is (error reason, QMP trouble) */
     int vnc;          /* yv_vnc_result of the probe; 0 = not probed */
-    bool addressed;   /* addrs were asked for (yv_vminfo_addresses): the JSON shows them */
-    yv_addrs addrs;   /* a running VM's addresses (spec §11) */
+    yv_addrs addrs;   /* a running VM's addresses (spec §11): filled by yv_vminfo_addresses */
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken

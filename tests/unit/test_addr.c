@@ -4,6 +4,7 @@
  * agents fetch against silence (no agent: bounded by the sync deadline). */
 #include "unit.h"
 
+#include <poll.h>
 #include <sched.h>
 #include <sys/wait.h>
 
@@ -176,6 +177,39 @@ static void test_many_silent(void **state)
     free(p3);
 }
 
+/* The watch: an exchange when first seen, then nothing due until the row is drawn again (a VM out
+ * of sight costs no wakeup); no descriptor between exchanges. */
+static void test_watch_idle_until_shown(void **state)
+{
+    char *path = yv_asprintf("%s/w.qga", (char *)*state);
+    int l = ut_unix_listen(path, 4); /* accepts nothing: no agent */
+    yv_net user = {.id = "net0", .type = YV_NET_USER};
+    yv_forward fw = {YV_PROTO_TCP, NULL, 2201, 22};
+    user.forwards = &fw;
+    user.nforwards = 1;
+    yv_vm vm = {.name = "w", .nets = &user, .nnets = 1};
+    int64_t now = yv_now_ms();
+    yv_addr_watch *w = yv_addr_watch_new(path, now);
+    assert_true(yv_addr_watch_due(w) <= now);
+    assert_false(yv_addr_watch_handle(w, &vm, true, 0, now)); /* the exchange begins */
+    struct pollfd p;
+    int64_t end = now + 5000;
+    while (yv_now_ms() < end && yv_addr_watch_pollfd(w, &p)) {
+        poll(&p, 1, 20);
+        yv_addr_watch_handle(w, &vm, true, p.revents, yv_now_ms());
+    }
+    assert_int_equal(yv_addr_watch_pollfd(w, &p), 0);
+    assert_int_equal(yv_addr_watch_addrs(w)->n, 1); /* the forward, without the agent */
+    assert_int_equal(yv_addr_watch_addrs(w)->v[0].source, YV_ADDR_FORWARD);
+    assert_true(yv_addr_watch_due(w) == INT64_MAX); /* not drawn: nothing due */
+    yv_addr_watch_shown(w);
+    int64_t due = yv_addr_watch_due(w);
+    assert_true(due > yv_now_ms() && due <= yv_now_ms() + YV_ADDR_WATCH_MS);
+    yv_addr_watch_free(w);
+    close(l);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_neighbours),
         cmocka_unit_test_setup_teardown(test_many_silent, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_watch_idle_until_shown, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
 }
