@@ -6,15 +6,18 @@
  *
  * Oracles: GREETING ⇔ open and not synced; WAITING ⇔ one outstanding; a reply is delivered only
  * after the sync, for the request outstanding, at most once each, and is an object with "return"
- * or "error" whose id (if any) is the request's; a closed channel has no descriptor and a verdict
- * (gone or unresponsive); after the peer closes, the channel is closed. */
+ * or "error" whose id (if any) is the request's, and read as the agent's interfaces gives only
+ * canonical, useful, distinct addresses, at most YV_ADDR_MAX; a closed channel has no descriptor
+ * and a verdict (gone or unresponsive); after the peer closes, the channel is closed. */
 #include "fuzz.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/chan_qga.h"
 #include "core/util.h"
 
@@ -26,6 +29,30 @@ typedef struct {
 
 static run g_run;
 
+/* The answer read as guest-network-get-interfaces' (core/addr.c): at most YV_ADDR_MAX addresses,
+ * each a canonical IPv4/IPv6 address (inet_pton → inet_ntop gives it back), neither loopback nor
+ * IPv6 link-local, no duplicates, all from the agent. */
+static void check_addresses(const json_t *ret)
+{
+    yv_addrs a = {0};
+    yv_addr_from_agent(ret, &a);
+    FUZZ_CHECK(a.n <= YV_ADDR_MAX, "%zu addresses", a.n);
+    for (size_t i = 0; i < a.n; i++) {
+        unsigned char b[16];
+        char back[64];
+        int fam = strchr(a.v[i].ip, ':') ? AF_INET6 : AF_INET;
+        FUZZ_CHECK(inet_pton(fam, a.v[i].ip, b) == 1, "not an address: %s", a.v[i].ip);
+        FUZZ_CHECK(inet_ntop(fam, b, back, sizeof back) && !strcmp(back, a.v[i].ip),
+                   "not canonical: %s", a.v[i].ip);
+        FUZZ_CHECK(fam == AF_INET ? b[0] != 127 : !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80),
+                   "loopback or link-local: %s", a.v[i].ip);
+        FUZZ_CHECK(a.v[i].source == YV_ADDR_AGENT && a.v[i].port == 0, "source/port");
+        for (size_t k = 0; k < i; k++)
+            FUZZ_CHECK(strcmp(a.v[k].ip, a.v[i].ip) != 0, "duplicate %s", a.v[i].ip);
+    }
+    yv_addrs_done(&a);
+}
+
 static void on_reply(void *user, const json_t *m)
 {
     (void)user;
@@ -36,6 +63,7 @@ static void on_reply(void *user, const json_t *m)
     FUZZ_CHECK(!id || json_integer_value(id) == g_run.outstanding, "answer to another id");
     g_run.outstanding = -1;
     g_run.replies++;
+    check_addresses(json_object_get(m, "return"));
 }
 
 static uint32_t rng_next(uint32_t *s)
