@@ -604,7 +604,7 @@ static const yv_opt shutdown_opts[] = {
      .arg = "S",
      .kind = YV_ARG_NUMBER,
      .dflt = "shutdown.timeout of config.yaml, 60",
-     .help = "seconds the guest gets before quit, SIGTERM, SIGKILL"},
+     .help = "seconds the guest gets before its agent is asked, then quit, SIGTERM, SIGKILL"},
     {0},
 };
 static const yv_opt list_opts[] = {{0}};
@@ -652,7 +652,8 @@ static const yv_cmd commands[] = {
     {"run", "Start a VM (QEMU daemonized; the VNC password is set over QMP).", run_opts, 0, 0, NULL,
      cmd_run},
     {"shutdown",
-     "Stop a VM: ACPI power button, then quit, SIGTERM, SIGKILL; says which step ended it.",
+     "Stop a VM: ACPI power button, then the guest agent (if one answers), quit, SIGTERM, SIGKILL; "
+     "says which step ended it.",
      shutdown_opts, 0, 0, NULL, cmd_shutdown},
     {"netdev",
      "Attach a VM's TAP to its bridge with its anti-spoofing rules (up), or detach it (down); run "
