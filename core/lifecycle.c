@@ -489,12 +489,12 @@ static bool send_quit(const yv_lifecycle_qemu *q)
 }
 
 /* Asks the guest agent to power the guest off. False when no agent answered its sync (within
- * YV_QGA_SYNC_MS: the ladder goes on to quit at once) or it refused. */
+ * YV_LIFECYCLE_AGENT_SYNC_MS: the ladder goes on to quit at once) or it refused. */
 static bool ask_agent(const yv_lifecycle_qemu *q)
 {
     yv_err e;
     char *path = yv_vmstate_qgafile(q->root, q->name);
-    bool taken = yv_qga_shutdown(path, YV_QGA_SYNC_MS, &e) == 0;
+    bool taken = yv_qga_shutdown(path, YV_LIFECYCLE_AGENT_SYNC_MS, &e) == 0;
     free(path);
     return taken;
 }

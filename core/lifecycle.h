@@ -64,8 +64,12 @@ typedef enum {
 /* A guest whose agent took guest-shutdown is shutting down (systemd stops its services: seconds,
  * many more under TCG). The wait after it is the graceful timeout again, at least this: a user's
  * tiny --timeout was what ACPI got, and cutting the agent's shutdown short would end in the very
- * quit it avoids. A guest without an agent costs only the sync's deadline (YV_QGA_SYNC_MS). */
+ * quit it avoids. A guest without an agent costs only the sync's deadline. */
 #define YV_LIFECYCLE_AGENT_MIN_MS 30000
+/* The agent's sync in the ladder: twice status's (YV_QGA_SYNC_MS). Here a slow answer (a loaded
+ * host, TCG) would not just hide an address but end the guest with quit instead of a clean
+ * shutdown, and the second is spent only after the guest already ignored ACPI for the timeout. */
+#define YV_LIFECYCLE_AGENT_SYNC_MS 2000
 const char *yv_lifecycle_step_name(yv_stop_step s);
 
 /* A QEMU to stop: its VM, its pid, the pidfd opened after the pid was proven (-1 without pidfds:

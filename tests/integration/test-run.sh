@@ -133,7 +133,8 @@ test_run_status_shutdown_by_quit()
     assert_stderr_empty
     assert_eq "VM 'a1' stopped (by quit)" "$OUT" "shutdown names the step that ended the VM"
     [ "$ms" -ge 1900 ] || fail "shutdown took ${ms} ms: it did not wait the 2 s for ACPI"
-    [ "$ms" -lt 8000 ] || fail "shutdown took ${ms} ms"
+    # (2 s for ACPI, up to 2 s for a guest agent's sync: there is none, then quit)
+    [ "$ms" -lt 10000 ] || fail "shutdown took ${ms} ms"
     pid_exited "$pid" || fail "QEMU $pid still alive after shutdown returned"
     assert_runtime_gone "$root" a1
 
