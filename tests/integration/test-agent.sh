@@ -3,8 +3,10 @@
 # guest sits in SeaBIOS, ignores ACPI and runs no agent, so QEMU accepts a connection to
 # run/<vm>.qga and nothing answers): status stays bounded and leaves the agent's socket free, a
 # graceful shutdown goes on past the agent's step to quit, a TAP VM's address comes from the
-# host's neighbour table (a static entry in a network namespace), a user VM's from its SSH
-# forward. The real agent is tested with the real guest (test-guest.sh).
+# host's neighbour table (a static entry in a network namespace; also in the TUI), a user VM's from
+# its SSH forward; and with a stand-in agent on the socket (the protocol as QEMU relays it), the
+# agent's address and a shutdown `by agent`. The real agent is tested with the real guest
+# (test-guest.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 . "$(dirname "$0")/tui-lib.sh"
@@ -26,6 +28,61 @@ qga_clients()
     local n
     n=$(grep -cF -- " $1/run/$2.qga" /proc/net/unix)
     echo $((n - 1))
+}
+
+# fake_agent ROOT VM: a stand-in for qemu-guest-agent in place of QEMU's run/VM.qga (moved aside):
+# it speaks the agent's protocol over the socket as QEMU would relay it — answers
+# guest-sync-delimited after a 0xFF, guest-network-get-interfaces with 10.0.2.15 (and loopback,
+# which must not show), and on guest-shutdown powers the "guest" off by QMP `quit` on run/VM.sock,
+# without an answer, as the real agent does. One client at a time, each until it leaves. (The real
+# agent in a real guest: test-guest.sh.)
+fake_agent()
+{
+    local t
+    mktmp_into t
+    mv "$1/run/$2.qga" "$1/run/$2.qga.real" || fail "no run/$2.qga"
+    "$PY" -c '
+import json, os, socket, sys
+path, qmp, ready = sys.argv[1], sys.argv[2], sys.argv[3]
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(1)
+open(ready, "w").close()
+IFACES = [{"name": "lo", "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "127.0.0.1"}]},
+          {"name": "eth0", "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "10.0.2.15"}]}]
+def quit_qemu():
+    q = socket.socket(socket.AF_UNIX)
+    q.connect(qmp)
+    f = q.makefile("rwb")
+    f.readline()
+    for cmd in ("qmp_capabilities", "quit"):
+        f.write(json.dumps({"execute": cmd}).encode() + b"\n")
+        f.flush()
+        f.readline()
+while True:
+    c, _ = srv.accept()
+    f = c.makefile("rwb")
+    for line in f:
+        req = json.loads(line.strip(b"\xff"))
+        ex = req.get("execute")
+        if ex == "guest-sync-delimited":
+            out = b"\xff" + json.dumps({"return": req["arguments"]["id"]}).encode()
+        elif ex == "guest-network-get-interfaces":
+            out = json.dumps({"return": IFACES, "id": req.get("id")}).encode()
+        elif ex == "guest-shutdown":
+            quit_qemu()
+            continue
+        else:
+            out = json.dumps({"error": {"class": "CommandNotFound", "desc": ex}}).encode()
+        f.write(out + b"\n")
+        f.flush()
+    c.close()' "$1/run/$2.qga" "$1/run/$2.sock" "$t/ready" </dev/null >"$t/log" 2>&1 &
+    at_exit kill "$!"
+    for _ in $(seq 100); do
+        [ -e "$t/ready" ] && break
+        sleep 0.02
+    done
+    [ -e "$t/ready" ] || fail "the fake agent did not start: $(cat "$t/log")"
 }
 
 # 1. No agent: status --json of a running VM answers within the sync deadline, with no agent
@@ -149,6 +206,28 @@ test_tui_shows_the_address()
     wait_screen '^NAME '
     tm send-keys -t "$S" q
     expect_exit 0 yvn "$root" shutdown --name t1 --force
+}
+
+# 6. An agent that answers (the stand-in above, on a real QEMU whose guest ignores ACPI): status
+#    --json and the text status show its address (not loopback), and a graceful shutdown ends
+#    `by agent`, the agent's request ending QEMU.
+test_agent_address_and_shutdown_by_agent()
+{
+    local root pid
+    new_root root
+    mkvm "$root" g1
+    expect_exit 0 yv "$root" run --name g1
+    pid=$(cat "$root/run/g1.pid")
+    fake_agent "$root" g1
+    expect_exit 0 yv "$root" --json status --name g1
+    assert_eq '[{"ip": "10.0.2.15", "source": "agent"}]' "$(jv 'd["addresses"]')" "addresses"
+    expect_exit 0 yv "$root" status --name g1
+    assert_contains "$OUT" "g1: addresses: 10.0.2.15 (agent)" "text status"
+    expect_exit 0 yv "$root" --json shutdown --name g1 --timeout 1
+    assert_eq agent "$(jv 'd["stopped_by"]')" "stopped_by"
+    pid_exited "$pid" || fail "QEMU $pid still alive"
+    expect_exit 0 yv "$root" --json status --name g1
+    assert_eq stopped "$(jv 'd["state"]')" "state after the agent's shutdown"
 }
 
 run_tests "$@"
