@@ -1,7 +1,8 @@
 /* Unit tests of the guest agent kind (core/chan_qga.c) against a scripted fake agent on the other
  * end of a socketpair, and of the blocking one-shot (core/qga.c) against a forked fake agent on a
  * UNIX listener: leftovers before the 0xFF delimiter, a sync answer with another id, silence (no
- * agent), an oversized answer, a peer that closes, an answer with another id, an error answer. */
+ * agent), an oversized answer, a peer that closes, an answer with another id, an error answer,
+ * another client served (busy). */
 #include "unit.h"
 
 #include <poll.h>
@@ -339,6 +340,26 @@ static void test_call_no_agent(void **state)
     free(path);
 }
 
+/* Another client is being served (QEMU keeps us waiting behind it): "busy", not "no agent"; the
+ * ladder's shutdown is refused the same way, at the sync's deadline. */
+static void test_call_busy(void **state)
+{
+    char *path = yv_asprintf("%s/a.qga", (char *)*state);
+    int l = ut_unix_listen(path, 4);
+    int other = ut_unix_connect(path, 0), served = accept(l, NULL, NULL);
+    assert_true(served >= 0);
+    yv_err err;
+    assert_int_equal(yv_qga_call(path, "guest-info", NULL, NULL, 100, 1000, &err), -1);
+    assert_int_equal(err.code, YV_E_TIMEOUT);
+    assert_string_equal(err.msg, "guest agent busy: another client is connected");
+    assert_int_equal(yv_qga_shutdown(path, 100, &err), -1);
+    ut_assert_contains(err.msg, "busy");
+    close(served);
+    close(other);
+    close(l);
+    free(path);
+}
+
 static void test_shutdown_taken(void **state)
 {
     char *path = yv_asprintf("%s/a.qga", (char *)*state);
@@ -362,6 +383,7 @@ int main(void)
                                         ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_call_error_answer, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_call_no_agent, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_call_busy, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_shutdown_taken, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("qga", tests, NULL, NULL);
