@@ -69,16 +69,24 @@ json_t *yv_addr_json(const yv_addrs *a)
     return arr;
 }
 
-/* Loopback and IPv6 link-local lead nowhere from the host. */
+/* An IPv4 address (4 bytes) other than loopback (127/8) and unspecified (0.0.0.0). */
+static bool useful_v4(const unsigned char *b)
+{
+    return b[0] != 127 && (b[0] | b[1] | b[2] | b[3]) != 0;
+}
+
+/* Loopback, unspecified and IPv6 link-local addresses lead nowhere from the host (an IPv4-mapped
+ * IPv6 address is judged as the IPv4 one). */
 static bool useful(const char *norm)
 {
     unsigned char b[16];
-    if (strchr(norm, ':')) {
-        if (inet_pton(AF_INET6, norm, b) != 1) return false;
-        bool loop = !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
-        return !loop && !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
-    }
-    return inet_pton(AF_INET, norm, b) == 1 && b[0] != 127;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!strchr(norm, ':')) return inet_pton(AF_INET, norm, b) == 1 && useful_v4(b);
+    if (inet_pton(AF_INET6, norm, b) != 1) return false;
+    if (!memcmp(b, mapped, sizeof mapped)) return useful_v4(b + 12);
+    bool loop = !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16),
+         none = !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    return !loop && !none && !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
 static void add_agent_ip(yv_addrs *out, const json_t *ip)

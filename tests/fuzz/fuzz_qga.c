@@ -44,8 +44,10 @@ static void check_addresses(const json_t *ret)
         FUZZ_CHECK(inet_pton(fam, a.v[i].ip, b) == 1, "not an address: %s", a.v[i].ip);
         FUZZ_CHECK(inet_ntop(fam, b, back, sizeof back) && !strcmp(back, a.v[i].ip),
                    "not canonical: %s", a.v[i].ip);
+        static const unsigned char zero[16];
         FUZZ_CHECK(fam == AF_INET ? b[0] != 127 : !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80),
                    "loopback or link-local: %s", a.v[i].ip);
+        FUZZ_CHECK(memcmp(b, zero, fam == AF_INET ? 4 : 16) != 0, "unspecified: %s", a.v[i].ip);
         FUZZ_CHECK(a.v[i].source == YV_ADDR_AGENT && a.v[i].port == 0, "source/port");
         for (size_t k = 0; k < i; k++)
             FUZZ_CHECK(strcmp(a.v[k].ip, a.v[i].ip) != 0, "duplicate %s", a.v[i].ip);

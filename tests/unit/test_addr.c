@@ -19,7 +19,9 @@ static json_t *interfaces(void)
         " {\"name\": \"eth0\", \"ip-addresses\": [{\"ip-address\": \"10.0.2.15\"},"
         " {\"ip-address\": \"fe80::5054:ff:fe12:3456\"}, {\"ip-address\": \"2001:DB8::0:1\"},"
         " {\"ip-address\": \"10.0.2.15\"}, {\"ip-address\": \"1.2.3\"}, {\"ip-address\": 7},"
-        " {\"ip-address\": \"192.0.2.1; rm -rf /\"}]},"
+        " {\"ip-address\": \"192.0.2.1; rm -rf /\"}, {\"ip-address\": \"0.0.0.0\"},"
+        " {\"ip-address\": \"::\"}, {\"ip-address\": \"::ffff:127.0.0.2\"},"
+        " {\"ip-address\": \"::ffff:192.0.2.7\"}]},"
         " {\"name\": \"bad\", \"ip-addresses\": {}}, 3]",
         0, NULL);
 }
@@ -30,12 +32,13 @@ static void test_from_agent(void **state)
     json_t *ret = interfaces();
     yv_addrs a = {0};
     yv_addr_from_agent(ret, &a);
-    assert_int_equal(a.n, 2);
+    assert_int_equal(a.n, 3);
     assert_string_equal(a.v[0].ip, "10.0.2.15");
     assert_string_equal(a.v[1].ip, "2001:db8::1"); /* normalised */
+    assert_string_equal(a.v[2].ip, "::ffff:192.0.2.7");
     assert_int_equal(a.v[1].source, YV_ADDR_AGENT);
     yv_addr_from_agent(json_object_get(ret, "nothing"), &a); /* not an array: nothing */
-    assert_int_equal(a.n, 2);
+    assert_int_equal(a.n, 3);
     json_decref(ret);
     yv_addrs_done(&a);
 }
