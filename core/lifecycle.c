@@ -10,6 +10,7 @@
 
 #include "forward.h"
 #include "proc.h"
+#include "qga.h"
 #include "qmp.h"
 #include "root.h"
 #include "util.h"
@@ -476,7 +477,7 @@ int yv_lifecycle_run(const char *root, const yv_config *cfg, const char *name, y
 
 const char *yv_lifecycle_step_name(yv_stop_step s)
 {
-    static const char *const names[] = {"acpi", "quit", "sigterm", "sigkill"};
+    static const char *const names[] = {"acpi", "quit", "sigterm", "sigkill", "agent"};
     return names[s];
 }
 
@@ -489,6 +490,17 @@ static bool send_quit(const yv_lifecycle_qemu *q)
     return qmp_once(q->root, q->name, "quit", NULL, NULL, QMP_STEP_MS, &e) != -2;
 }
 
+/* Asks the guest agent to power the guest off. False when no agent answered its sync (within
+ * YV_LIFECYCLE_AGENT_SYNC_MS: the ladder goes on to quit at once) or it refused. */
+static bool ask_agent(const yv_lifecycle_qemu *q)
+{
+    yv_err e;
+    char *path = yv_vmstate_qgafile(q->root, q->name);
+    bool taken = yv_qga_shutdown(path, YV_LIFECYCLE_AGENT_SYNC_MS, &e) == 0;
+    free(path);
+    return taken;
+}
+
 /* One step of the ladder, then up to wait_ms for QEMU to exit. True once it is gone. */
 static bool stop_step(const yv_lifecycle_qemu *q, yv_stop_step step, int64_t wait_ms)
 {
@@ -498,6 +510,9 @@ static bool stop_step(const yv_lifecycle_qemu *q, yv_stop_step step, int64_t wai
     case YV_STOP_ACPI:
         if (qmp_once(q->root, q->name, "system_powerdown", NULL, NULL, QMP_STEP_MS, &e) == -2)
             wait_ms = 0;
+        break;
+    case YV_STOP_AGENT:
+        if (!ask_agent(q)) wait_ms = 0;
         break;
     case YV_STOP_QUIT:
         if (!send_quit(q)) wait_ms = 0;
@@ -520,7 +535,15 @@ bool yv_lifecycle_stop(const yv_lifecycle_qemu *q, yv_stop_step from, const int6
                        yv_stop_step *how)
 {
     yv_stop_step step = from;
-    while (!stop_step(q, step, ms[step]) && step < YV_STOP_SIGKILL) step++;
+    for (;;) {
+        int64_t wait = ms[step == YV_STOP_AGENT ? YV_STOP_ACPI : step];
+        if (step == YV_STOP_AGENT && wait < YV_LIFECYCLE_AGENT_MIN_MS)
+            wait = YV_LIFECYCLE_AGENT_MIN_MS;
+        if (stop_step(q, step, wait) || step == YV_STOP_SIGKILL) break;
+        step = step == YV_STOP_ACPI    ? YV_STOP_AGENT
+               : step == YV_STOP_AGENT ? YV_STOP_QUIT
+                                       : step + 1;
+    }
     *how = step;
     return yv_proc_wait_exit(q->pid, q->pidfd, 0);
 }

@@ -51,7 +51,25 @@ int yv_lifecycle_run_proven(const char *root, const yv_config *cfg, const char *
 int yv_lifecycle_start(const char *root, const yv_config *cfg, const yv_vm *vm, const char *vm_dir,
                        bool paused, yv_run_result *res, yv_err *err);
 
-typedef enum { YV_STOP_ACPI, YV_STOP_QUIT, YV_STOP_SIGTERM, YV_STOP_SIGKILL } yv_stop_step;
+/* The steps in ladder order, except YV_STOP_AGENT (after ACPI, before quit), which came later and
+ * is last so that the ms[4] arrays of the ladder's callers keep their meaning: the agent's step
+ * waits as long as the ACPI step (at least YV_LIFECYCLE_AGENT_MIN_MS). */
+typedef enum {
+    YV_STOP_ACPI,
+    YV_STOP_QUIT,
+    YV_STOP_SIGTERM,
+    YV_STOP_SIGKILL,
+    YV_STOP_AGENT
+} yv_stop_step;
+/* A guest whose agent took guest-shutdown is shutting down (systemd stops its services: seconds,
+ * many more under TCG). The wait after it is the graceful timeout again, at least this: a user's
+ * tiny --timeout was what ACPI got, and cutting the agent's shutdown short would end in the very
+ * quit it avoids. A guest without an agent costs only the sync's deadline. */
+#define YV_LIFECYCLE_AGENT_MIN_MS 30000
+/* The agent's sync in the ladder: twice status's (YV_QGA_SYNC_MS). Here a slow answer (a loaded
+ * host, TCG) would not just hide an address but end the guest with quit instead of a clean
+ * shutdown, and the second is spent only after the guest already ignored ACPI for the timeout. */
+#define YV_LIFECYCLE_AGENT_SYNC_MS 2000
 const char *yv_lifecycle_step_name(yv_stop_step s);
 
 /* A QEMU to stop: its VM, its pid, the pidfd opened after the pid was proven (-1 without pidfds:
@@ -66,13 +84,16 @@ typedef struct {
     yv_qmp *qmp;
 } yv_lifecycle_qemu;
 
-/* The stop ladder from step `from` on: ACPI power-down, QMP quit, SIGTERM, SIGKILL, each followed
- * by up to ms[step] for QEMU to exit (a request that never reached QEMU is not waited for). True
- * once it is gone; *how is the step that ended it. Its runtime files are the caller's business. */
+/* The stop ladder from step `from` on: ACPI power-down, the guest agent's guest-shutdown (when an
+ * agent answers its sync), QMP quit, SIGTERM, SIGKILL, each followed by up to ms[step] for QEMU to
+ * exit (the agent's: see YV_STOP_AGENT; a request that never reached QEMU or the agent is not
+ * waited for). True once it is gone; *how is the step that ended it. Its runtime files are the
+ * caller's business. */
 bool yv_lifecycle_stop(const yv_lifecycle_qemu *q, yv_stop_step from, const int64_t ms[4],
                        yv_stop_step *how);
 
-/* Stops the VM: graceful (ACPI, wait timeout_s) unless force, then quit, SIGTERM, SIGKILL. Returns
+/* Stops the VM: graceful (ACPI, wait timeout_s; then the guest agent) unless force, then quit,
+ * SIGTERM, SIGKILL. Returns
  * once the process is gone and its runtime files are removed; *how says which step ended it. */
 int yv_lifecycle_shutdown(const char *root, const yv_config *cfg, const char *name, bool force,
                           long timeout_s, yv_stop_step *how, yv_err *err);

@@ -17,7 +17,7 @@
 #include "valid.h"
 #include "vmstate.h"
 
-typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC, SLOT_INOTIFY } slot_kind;
+typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC, SLOT_INOTIFY, SLOT_QGA } slot_kind;
 
 typedef struct {
     yv_monitor_vm pub;
@@ -30,6 +30,7 @@ typedef struct {
     bool pidfd_polled; /* in the last poll set: only then does the pidfd stand for proof of life */
     yv_proc_sampler stat;   /* CPU and uptime, while running */
     yv_chan_qmp_watch *qmp; /* while running: its state, by QMP */
+    yv_addr_watch *addr;    /* while running: its addresses */
     yv_vnccheck *vnc;
     int64_t next_vnc;
 } entry;
@@ -87,6 +88,9 @@ static void entry_stop_watching(entry *e)
     yv_proc_sampler_done(&e->stat);
     yv_chan_qmp_watch_free(e->qmp);
     e->qmp = NULL;
+    yv_addr_watch_free(e->addr);
+    e->addr = NULL;
+    yv_addrs_done(&e->pub.addrs);
     yv_vnccheck_free(e->vnc);
     e->vnc = NULL;
 }
@@ -259,6 +263,9 @@ static void became_live(yv_monitor *m, entry *e, pid_t pid, int64_t now)
     char *sock = yv_vmstate_sockfile(m->root, e->pub.name);
     char *events = yv_vmstate_eventsfile(m->root, e->pub.name);
     e->qmp = yv_chan_qmp_watch_new(sock, events, m->o.refresh_ms, m->o.qmp_timeout_ms, now);
+    char *qga = yv_vmstate_qgafile(m->root, e->pub.name);
+    e->addr = yv_addr_watch_new(qga, now);
+    free(qga);
     free(sock);
     free(events);
     e->next_vnc = now;
@@ -567,6 +574,11 @@ static int64_t live_slots(yv_monitor *m, entry *e, struct pollfd *fds, size_t ma
     int64_t next = yv_chan_qmp_watch_due(e->qmp);
     if (yv_chan_qmp_watch_pollfd(e->qmp, &p))
         add_live_slot(m, fds, max, k, p.fd, p.events, e, SLOT_QMP, quiet);
+    if (e->addr) {
+        next = min64(next, yv_addr_watch_due(e->addr));
+        if (yv_addr_watch_pollfd(e->addr, &p))
+            add_live_slot(m, fds, max, k, p.fd, p.events, e, SLOT_QGA, quiet);
+    }
     if (!e->vnc) return min64(next, e->next_vnc);
     add_live_slot(m, fds, max, k, yv_vnccheck_fd(e->vnc), yv_vnccheck_poll_events(e->vnc), e,
                   SLOT_VNC, quiet);
@@ -620,6 +632,22 @@ static bool qmp_step(entry *e, short revents, int64_t now)
     return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }
 
+/* Feeds the VM's address watch (revents 0: its timers only); true when its addresses changed.
+ * The config (forwards, MACs) is read when an exchange is about to start. */
+static bool addr_step(yv_monitor *m, entry *e, short revents, int64_t now)
+{
+    if (!e->addr) return false;
+    if (yv_addr_watch_due(e->addr) <= now) ensure_loaded(m, e);
+    bool agent = e->pub.state == YV_STATE_RUNNING; /* a paused guest's agent cannot answer */
+    if (!yv_addr_watch_handle(e->addr, e->pub.valid ? &e->pub.vm : NULL, agent, revents, now))
+        return false;
+    const yv_addrs *a = yv_addr_watch_addrs(e->addr);
+    yv_addrs_done(&e->pub.addrs);
+    for (size_t i = 0; i < a->n; i++)
+        yv_addrs_add(&e->pub.addrs, a->v[i].ip, a->v[i].port, a->v[i].source);
+    return true;
+}
+
 /* Reads configs not read yet, a few per turn of the loop: keys stay answered. */
 enum { LOAD_BATCH = 32 };
 
@@ -652,6 +680,7 @@ static bool run_timers(yv_monitor *m, int64_t now)
         if (e->pub.pid <= 0 || !e->qmp) continue;
         asked |= yv_chan_qmp_watch_due(e->qmp) <= now;
         changed |= qmp_step(e, 0, now);
+        changed |= addr_step(m, e, 0, now);
         if (e->vnc) {
             changed |= vnc_progress(e, 0);
         } else if (now >= e->next_vnc) {
@@ -683,6 +712,10 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
             break;
         case SLOT_VNC:
             if (e->vnc) changed |= vnc_progress(e, fds[i].revents);
+            answered = true;
+            break;
+        case SLOT_QGA:
+            changed |= addr_step(m, e, fds[i].revents, now);
             answered = true;
             break;
         }
@@ -746,6 +779,7 @@ const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
     if (e->pub.pid <= 0) return &e->pub;
     int64_t now = yv_now_ms();
     m->shown_at = now;
+    if (e->addr) yv_addr_watch_shown(e->addr);
     /* CPU% over about a refresh (a frame drawn for a key in between keeps the last figure) */
     if (!e->stat.at || now - e->stat.at >= (int64_t)m->o.refresh_ms * 9 / 10) sample_cpu(e, now);
     e->pub.uptime_s = yv_proc_sampler_uptime(&e->stat);

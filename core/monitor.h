@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "addr.h"
 #include "config.h"
 #include "vm.h"
 #include "vminfo.h"
@@ -35,6 +36,7 @@ typedef struct {
     uint64_t disk_size;  /* virtual size of the first disk, bytes (0 unknown) */
     yv_vnc_result vnc;   /* 0 = not probed yet */
     char qmp_status[32]; /* last query-status answer */
+    yv_addrs addrs;      /* a running VM's addresses (spec §11): agent, neighbour, forward */
 } yv_monitor_vm;
 
 typedef struct {
@@ -66,7 +68,9 @@ const char *yv_monitor_name(const yv_monitor *m, size_t i); /* sorted; no config
 const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i);
 const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name);
 /* The VM as a row on screen: with its uptime and CPU% of now (read for it, at most once a
- * refresh). Rows of running VMs shown keep the refresh ticking; none shown, no tick. */
+ * refresh). Rows of running VMs shown keep the refresh ticking; none shown, no tick. Its
+ * addresses are asked for when it is first seen running, then every YV_ADDR_WATCH_MS while its
+ * row is drawn (core/addr.h: one agent exchange each, no socket held in between). */
 const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i);
 
 #endif

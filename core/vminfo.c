@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qga.h"
 #include "root.h"
 #include "util.h"
 #include "valid.h"
@@ -64,7 +65,38 @@ void yv_vminfo_done(yv_vminfo *info)
     free(info->dir);
     free(info->problem);
     if (info->valid) yv_vm_done(&info->vm);
+    yv_addrs_done(&info->addrs);
     memset(info, 0, sizeof *info);
+}
+
+/* One VM's addresses once its agent was asked (or not: agent NULL). */
+static void address_one(yv_vminfo *info, const yv_addrs *agent)
+{
+    yv_addrs neigh = {0};
+    yv_err e;
+    if ((!agent || !agent->n) && yv_addr_has_tap(&info->vm))
+        yv_addr_from_neighbours(&info->vm, &neigh, &e); /* none readable: none shown */
+    yv_addrs_done(&info->addrs);
+    yv_addr_combine(&info->vm, agent, &neigh, &info->addrs);
+    yv_addrs_done(&neigh);
+}
+
+void yv_vminfo_addresses(yv_vminfo *v, size_t n, const char *root)
+{
+    char **paths = yv_calloc(n ? n : 1, sizeof *paths);
+    yv_addrs *agent = yv_calloc(n ? n : 1, sizeof *agent);
+    /* a paused guest's agent cannot answer: not asked */
+    for (size_t i = 0; i < n; i++)
+        if (v[i].valid && v[i].pid > 0 && v[i].state == YV_STATE_RUNNING)
+            paths[i] = yv_vmstate_qgafile(root, v[i].name);
+    yv_addr_agent_many((const char *const *)paths, agent, n, YV_QGA_SYNC_MS, YV_QGA_CALL_MS);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].valid && v[i].pid > 0) address_one(&v[i], &agent[i]);
+        yv_addrs_done(&agent[i]);
+        free(paths[i]);
+    }
+    free(paths);
+    free(agent);
 }
 
 int yv_vminfo_list(const char *root, yv_vminfo **out, size_t *n, yv_err *err)
@@ -190,6 +222,7 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
                       (json_int_t)info->vm.memory, "vcpu", (json_int_t)info->vm.vcpu, "ovmf",
                       info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
                       "networks", nets_json(info, cfg));
+    if (info->valid) json_object_set_new(o, "addresses", yv_addr_json(&info->addrs));
     if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
     return o;
 }

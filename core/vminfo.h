@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "addr.h"
 #include "config.h"
 #include "err.h"
 #include "vm.h"
@@ -23,6 +24,7 @@ typedef struct {
     long pid;         /* 0 when not running */
     char detail[256]; /* why the state is what it is (error reason, QMP trouble) */
     int vnc;          /* yv_vnc_result of the probe; 0 = not probed */
+    yv_addrs addrs;   /* a running VM's addresses (spec §11): filled by yv_vminfo_addresses */
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken
@@ -32,6 +34,11 @@ void yv_vminfo_done(yv_vminfo *info);
 
 /* Proves the live state (vmstate) and, for a running VM, whether its VNC server answers. */
 void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, int timeout_ms);
+
+/* The addresses of the probed VMs that run (spec §11): their agents asked all at once, so no
+ * agent anywhere costs YV_QGA_SYNC_MS once, not per VM; the neighbour table for a TAP VM whose
+ * agent gave none. Separate from the probe: run's and shutdown's answers do not wait for it. */
+void yv_vminfo_addresses(yv_vminfo *v, size_t n, const char *root);
 
 /* Every VM of the root, sorted by name. */
 int yv_vminfo_list(const char *root, yv_vminfo **out, size_t *n, yv_err *err);

@@ -165,6 +165,21 @@ static const char *net_cell(const yv_vminfo *i, const yv_config *cfg, char *buf,
     return buf;
 }
 
+/* A running VM's addresses, one line each VM: "vm1: addresses: 127.0.0.1:2201 (forward), …". */
+static void print_addresses(const yv_vminfo *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].addrs.n) continue;
+        printf("%s: addresses:", v[i].name);
+        for (size_t k = 0; k < v[i].addrs.n; k++) {
+            char a[64];
+            yv_addr_format(&v[i].addrs.v[k], a, sizeof a);
+            printf("%s %s (%s)", k ? "," : "", a, yv_addr_source_name(v[i].addrs.v[k].source));
+        }
+        printf("\n");
+    }
+}
+
 static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
 {
     printf("%-24s %-13s %7s %4s %8s %-16s %s\n", "NAME", "STATE", "PID", "VCPU", "MEMORY", "VNC",
@@ -182,6 +197,7 @@ static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         if (v[i].valid && v[i].detail[0]) printf("%s: %s\n", v[i].name, v[i].detail);
+    print_addresses(v, n);
     for (size_t i = 0; i < n; i++)
         if (!v[i].valid) printf("%s: invalid: %s\n", v[i].name, v[i].problem);
 }
@@ -191,6 +207,7 @@ static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
 static void probe_all(yv_batch *b, yv_vminfo *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) yv_vminfo_probe(&v[i], b->root, &b->cfg, PROBE_MS);
+    yv_vminfo_addresses(v, n, b->root); /* every agent at once: no agent costs its deadline once */
 }
 
 static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
@@ -702,7 +719,7 @@ static const yv_opt shutdown_opts[] = {
      .arg = "S",
      .kind = YV_ARG_NUMBER,
      .dflt = "shutdown.timeout of config.yaml, 60",
-     .help = "seconds the guest gets before quit, SIGTERM, SIGKILL"},
+     .help = "seconds the guest gets before its agent is asked, then quit, SIGTERM, SIGKILL"},
     {0},
 };
 static const yv_opt console_opts[] = {
@@ -766,7 +783,8 @@ static const yv_cmd commands[] = {
     {"run", "Start a VM (QEMU daemonized; the VNC password is set over QMP).", run_opts, 0, 0, NULL,
      cmd_run},
     {"shutdown",
-     "Stop a VM: ACPI power button, then quit, SIGTERM, SIGKILL; says which step ended it.",
+     "Stop a VM: ACPI power button, then the guest agent (if one answers), quit, SIGTERM, SIGKILL; "
+     "says which step ended it.",
      shutdown_opts, 0, 0, NULL, cmd_shutdown},
     {"netdev",
      "Attach a VM's TAP to its bridge with its anti-spoofing rules (up), or detach it (down); run "

@@ -17,6 +17,7 @@ enum {
     COL_DISK,
     COL_VNC,
     COL_NET,
+    COL_ADDR,
     COL_PID,
     COL_UP,
     COL_CPU
@@ -26,8 +27,9 @@ static const yv_column columns[] = {
     [COL_NAME] = {"NAME", 16, 0, false},  [COL_STATE] = {"STATE", 13, 0, false},
     [COL_VCPU] = {"VCPU", 4, 0, true},    [COL_MEM] = {"MEM", 6, 0, true},
     [COL_DISK] = {"DISK", 6, 100, true},  [COL_VNC] = {"VNC", 10, 0, false},
-    [COL_NET] = {"NETWORK", 0, 0, false}, [COL_PID] = {"PID", 7, 0, true},
-    [COL_UP] = {"UPTIME", 7, 110, true},  [COL_CPU] = {"CPU%", 5, 0, true},
+    [COL_NET] = {"NETWORK", 0, 0, false}, [COL_ADDR] = {"ADDRESS", 15, 96, false},
+    [COL_PID] = {"PID", 7, 0, true},      [COL_UP] = {"UPTIME", 7, 110, true},
+    [COL_CPU] = {"CPU%", 5, 0, true},
 };
 
 static size_t model_count(void *ctx)
@@ -110,6 +112,13 @@ static void net_text(yv_app *a, const yv_monitor_vm *v, char *buf, size_t n)
     snprintf(buf, n, "%s→%s%s", tap, br ? br : "?", v->vm.nnets > 1 ? " +" : "");
 }
 
+/* The first address (spec §11): `ip`, or `ip:port` for a user network's forward. */
+static void addr_text(const yv_monitor_vm *v, char *buf, size_t n)
+{
+    if (v->pid > 0 && v->addrs.n) yv_addr_format(&v->addrs.v[0], buf, n);
+    else snprintf(buf, n, "-");
+}
+
 static void uptime_text(long s, char *buf, size_t n)
 {
     if (s < 0) snprintf(buf, n, "-");
@@ -121,8 +130,9 @@ static void uptime_text(long s, char *buf, size_t n)
 static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role)
 {
     yv_app *a = ctx;
-    /* the figures of now for the columns that change by themselves (a clock read: not per cell) */
-    bool now = col == COL_UP || col == COL_CPU;
+    /* the figures of now for the columns that change by themselves (a clock read: not per cell);
+     * the address cell marks the row drawn, which keeps its addresses asked for */
+    bool now = col == COL_UP || col == COL_CPU || col == COL_ADDR;
     const yv_monitor_vm *v = now ? yv_monitor_row(a->mon, row) : yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
@@ -133,6 +143,7 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     case COL_DISK: human_mib(v->disk_size, buf, n); break;
     case COL_VNC: vnc_text(v, buf, n, role); break;
     case COL_NET: net_text(a, v, buf, n); break;
+    case COL_ADDR: addr_text(v, buf, n); break;
     case COL_PID: live ? snprintf(buf, n, "%d", (int)v->pid) : snprintf(buf, n, "-"); break;
     case COL_UP: uptime_text(live ? v->uptime_s : -1, buf, n); break;
     case COL_CPU:

@@ -67,6 +67,19 @@ static void add_tail(lines *l, const char *path, int want)
     }
 }
 
+/* Every address of a running VM, with where it came from (spec §11). */
+static void add_addresses(lines *l, const yv_monitor_vm *v)
+{
+    if (v->pid <= 0) return;
+    if (!v->addrs.n)
+        add(l, "addresses: none known (no guest agent answered, none in the neighbour table)");
+    for (size_t i = 0; i < v->addrs.n; i++) {
+        char a[64];
+        yv_addr_format(&v->addrs.v[i], a, sizeof a);
+        add(l, "address %s (%s)", a, yv_addr_source_name(v->addrs.v[i].source));
+    }
+}
+
 static void build(yv_app *a, const char *vm, lines *l)
 {
     const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
@@ -78,6 +91,7 @@ static void build(yv_app *a, const char *vm, lines *l)
         v->detail);
     if (v->pid > 0)
         add(l, "pid %d, QMP status: %s", (int)v->pid, v->qmp_status[0] ? v->qmp_status : "?");
+    add_addresses(l, v);
     if (!v->valid) {
         add(l, "config: %s", v->problem);
     } else {

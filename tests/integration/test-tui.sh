@@ -18,15 +18,16 @@ test_list_states()
     d1=$(display_of "$root" alpha) d2=$(display_of "$root" bravo) d3=$(display_of "$root" charlie)
     TUI_W=120 tui_start "$root"
     wait_screen "^ YAVE  $root  3 VMs, 1 running"
-    assert_match '^NAME +STATE +VCPU +MEM +DISK +VNC +NETWORK +PID +UPTIME +CPU%' "$(line_with '^NAME')" "header at 120 columns"
-    wait_row bravo "^bravo +running +1 +64M +64M +:$d2 ok +- +$pid +0m[0-9]{2}s +[0-9]+\.[0-9] *$"
+    assert_match '^NAME +STATE +VCPU +MEM +DISK +VNC +NETWORK +ADDRESS +PID +UPTIME +CPU%' "$(line_with '^NAME')" "header at 120 columns"
+    # ADDRESS: no network and no guest agent in bravo, so none
+    wait_row bravo "^bravo +running +1 +64M +64M +:$d2 ok +- +- +$pid +0m[0-9]{2}s +[0-9]+\.[0-9] *$"
     note "bravo shows ':$d2 ok' after ${WAITED} ms"
-    wait_row alpha "^alpha +stopped +1 +64M +64M +:$d1 +- +- +- +- *$"
-    wait_row charlie "^charlie +stopped +1 +64M +64M +:$d3 +- +- +- +- *$"
+    wait_row alpha "^alpha +stopped +1 +64M +64M +:$d1 +- +- +- +- +- *$"
+    wait_row charlie "^charlie +stopped +1 +64M +64M +:$d3 +- +- +- +- +- *$"
     # rows are sorted by name, below the header
     assert_eq "alpha bravo charlie" "$(awk 'f && NF { printf "%s ", $1 } /^NAME/ { f = 1 }' <<<"$SCREEN" | awk '{ print $1, $2, $3 }')" "row order"
 
-    # 80 columns: DISK and UPTIME do not fit and are hidden; the rest still lines up
+    # 80 columns: DISK, ADDRESS and UPTIME do not fit and are hidden; the rest still lines up
     tm resize-window -t "$S" -x 80 -y 24
     wait_screen '^NAME +STATE +VCPU +MEM +VNC +NETWORK +PID +CPU% *$'
     wait_row bravo "^bravo +running +1 +64M +:$d2 ok +- +$pid +[0-9]+\.[0-9] *$"

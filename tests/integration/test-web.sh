@@ -476,6 +476,8 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     assert_eq running "$(jv 'd["state"]' "$BODY")" "state by the API"
     assert_eq "$pid" "$(jv 'd["pid"]' "$BODY")" "pid by the API"
     assert_eq true "$(jv 'd["vnc"]["reachable"]' "$BODY")" "vnc.reachable by the API"
+    # addresses (spec §11) as status --json has them: none here (no network, no guest agent)
+    assert_eq '[]' "$(jv 'd["addresses"]' "$BODY")" "addresses by the API"
     expect_http 200 GET /v1/vms/a2/run
     assert_json_eq '{"is_running":false}' "$BODY" "the other VM does not run"
 

@@ -6,6 +6,11 @@
 
 #include "core/lifecycle.h"
 #include "core/proc.h"
+#include "core/vmstate.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 /* No QMP socket (the quit fails), SIGTERM ignored: SIGKILL ends it, each step bounded by its ms.
  * Without pidfds (valgrind) a pid that is not the VM's proven QEMU is never signalled. */
@@ -68,12 +73,114 @@ static void test_stop_ends_at_sigterm(void **state)
     yv_config_done(&cfg);
 }
 
+/* One line the client sent (the 0xFF before the sync dropped), as JSON; NULL at EOF. */
+static json_t *agent_read(int fd)
+{
+    char line[1024];
+    size_t n = 0;
+    while (n < sizeof line - 1 && read(fd, line + n, 1) == 1) {
+        if (line[n] == '\n') break;
+        if (line[n] != '\xff') n++;
+    }
+    line[n] = '\0';
+    return n ? json_loads(line, 0, NULL) : NULL;
+}
+
+/* A fake guest agent at root/run/vm.qga: answers the sync and, on guest-shutdown, ends `target`
+ * (as a guest powering off ends its QEMU). */
+static pid_t fake_agent(const char *root, pid_t target)
+{
+    char *dir = yv_asprintf("%s/run", root), *path = yv_vmstate_qgafile(root, "vm");
+    mkdir(dir, 0700);
+    int l = ut_unix_listen(path, 4);
+    free(dir);
+    free(path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        close(l);
+        return pid;
+    }
+    int fd = accept(l, NULL, NULL);
+    json_t *j = agent_read(fd);
+    char buf[128];
+    int n = snprintf(
+        buf, sizeof buf, "\xff{\"return\": %lld}\n",
+        (long long)json_integer_value(json_object_get(json_object_get(j, "arguments"), "id")));
+    json_decref(j);
+    if (write(fd, buf, (size_t)n) != n) _exit(1);
+    j = agent_read(fd);
+    const char *cmd = json_string_value(json_object_get(j, "execute"));
+    if (cmd && !strcmp(cmd, "guest-shutdown")) kill(target, SIGTERM); /* no answer: as the agent */
+    json_decref(j);
+    _exit(0);
+}
+
+/* A guest that ignores ACPI (no QMP here: the request never reaches anyone) but runs an agent:
+ * guest-shutdown ends it, and the ladder says so. */
+static void test_stop_by_agent(void **state)
+{
+    char *root = *state;
+    yv_config cfg;
+    yv_err err;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
+    pid_t pid = ut_child(NULL, false);
+    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
+    if (q.pidfd < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        yv_config_done(&cfg);
+        skip(); /* no pidfds: the wait cannot see a child of ours end (see above) */
+    }
+    pid_t agent = fake_agent(root, pid);
+    static const int64_t ms[] = {100, 5000, 5000, 5000};
+    yv_stop_step how = YV_STOP_ACPI;
+    assert_true(yv_lifecycle_stop(&q, YV_STOP_ACPI, ms, &how));
+    assert_int_equal(how, YV_STOP_AGENT);
+    assert_string_equal(yv_lifecycle_step_name(how), "agent");
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    assert_int_equal(waitpid(agent, &status, 0), agent);
+    close(q.pidfd);
+    yv_config_done(&cfg);
+}
+
+/* No agent socket at all: the agent step costs nothing and the ladder goes on. */
+static void test_stop_without_agent_goes_on(void **state)
+{
+    char *root = *state;
+    yv_config cfg;
+    yv_err err;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
+    pid_t pid = ut_child(NULL, false);
+    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
+    if (q.pidfd < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        yv_config_done(&cfg);
+        skip();
+    }
+    static const int64_t ms[] = {100, 200, 5000, 5000};
+    yv_stop_step how = YV_STOP_ACPI;
+    int64_t t0 = yv_now_ms();
+    assert_true(yv_lifecycle_stop(&q, YV_STOP_ACPI, ms, &how));
+    assert_int_equal(how, YV_STOP_SIGTERM); /* no QMP to quit: SIGTERM ends it */
+    assert_true(yv_now_ms() - t0 < 4000);   /* the agent's 30 s were not waited */
+    waitpid(pid, NULL, 0);
+    close(q.pidfd);
+    yv_config_done(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stop_escalates_to_sigkill, ut_setup_tmp,
                                         ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_stop_ends_at_sigterm, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_stop_by_agent, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_stop_without_agent_goes_on, ut_setup_tmp,
+                                        ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }

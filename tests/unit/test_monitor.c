@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 
 #include "core/config.h"
 #include "core/lifecycle.h"
@@ -410,6 +411,89 @@ static void test_real_qemu_busy_is_not_hung(void **state)
     yv_monitor_free(m);
 }
 
+/* A fake guest agent on the listener l (QEMU's run/q.qga moved aside): answers the sync and the
+ * interfaces, then waits for the client to leave; exits 0 only if it did. */
+static pid_t fake_agent(int l)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) return pid;
+    struct pollfd p = {l, POLLIN, 0}; /* l stays non-blocking: its flags are the parent's too */
+    poll(&p, 1, -1);
+    int fd = accept(l, NULL, NULL);
+    fcntl(fd, F_SETFL, 0);
+    char line[1024], buf[512];
+    for (int round = 0; round < 2; round++) {
+        size_t n = 0;
+        while (n < sizeof line - 1 && read(fd, line + n, 1) == 1 && line[n] != '\n')
+            if (line[n] != '\xff') n++;
+        line[n] = '\0';
+        json_t *j = json_loads(line, 0, NULL);
+        json_int_t id = json_integer_value(json_object_get(j, "id"));
+        json_int_t sync =
+            json_integer_value(json_object_get(json_object_get(j, "arguments"), "id"));
+        json_decref(j);
+        int k = round == 0 ? snprintf(buf, sizeof buf, "\xff{\"return\": %lld}\n", (long long)sync)
+                           : snprintf(buf, sizeof buf,
+                                      "{\"return\": [{\"name\": \"lo\", \"ip-addresses\": "
+                                      "[{\"ip-address\": \"127.0.0.1\"}]}, {\"name\": \"eth0\", "
+                                      "\"ip-addresses\": [{\"ip-address\": \"10.0.2.15\"}]}], "
+                                      "\"id\": %lld}\n",
+                                      (long long)id);
+        if (write(fd, buf, (size_t)k) != k) _exit(1);
+    }
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    _exit(0);
+}
+
+/* The agent's addresses reach the row when the VM is first seen running, over one exchange that
+ * ends with the socket closed (the fake agent exits only then). */
+static void test_real_qemu_addresses_from_agent(void **state)
+{
+    fixture *f = *state;
+    start_qemu(f);
+    int l = fake_socket(f, ".qga");
+    pid_t agent = fake_agent(l);
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 2000};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    const yv_monitor_vm *v = yv_monitor_find(m, "q");
+    int64_t end = yv_now_ms() + 10000; /* a bound on a hang */
+    while (yv_now_ms() < end && (v = yv_monitor_find(m, "q"))->addrs.n == 0) spin(m);
+    assert_int_equal(v->addrs.n, 1);
+    assert_string_equal(v->addrs.v[0].ip, "10.0.2.15");
+    assert_int_equal(v->addrs.v[0].source, YV_ADDR_AGENT);
+    int st;
+    assert_int_equal(waitpid(agent, &st, 0), agent); /* we left: the socket is free */
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    for (int i = 0; i < 10; i++) spin(m); /* its row not drawn: no second exchange */
+    assert_int_equal(accept(l, NULL, NULL), -1);
+    yv_monitor_free(m);
+    close(l);
+}
+
+/* No agent in the guest (QEMU accepts, nothing answers): no address, and after the sync's
+ * deadline no connection of ours is left on run/q.qga. */
+static void test_real_qemu_without_agent(void **state)
+{
+    fixture *f = *state;
+    start_qemu(f);
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 2000};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    loop_until(m, YV_STATE_RUNNING, "", 10000);
+    int64_t end = yv_now_ms() + 2500; /* past the 1 s sync deadline */
+    while (yv_now_ms() < end) spin(m);
+    assert_int_equal(yv_monitor_find(m, "q")->addrs.n, 0);
+    char *path = yv_asprintf(" %s/run/q.qga", f->root), line[1024];
+    FILE *u = fopen("/proc/net/unix", "re");
+    int n = 0;
+    while (u && fgets(line, sizeof line, u)) n += strstr(line, path) != NULL;
+    if (u) fclose(u);
+    assert_int_equal(n, 1); /* QEMU's listener alone */
+    free(path);
+    yv_monitor_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +501,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creating_and_real_listed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_needs_no_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_qemu_addresses_from_agent, setup_qemu,
+                                        teardown_qemu),
+        cmocka_unit_test_setup_teardown(test_real_qemu_without_agent, setup_qemu, teardown_qemu),
         cmocka_unit_test_setup_teardown(test_names_before_configs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_qmp_is_unresponsive, setup_qemu, teardown_qemu),
         cmocka_unit_test_setup_teardown(test_real_qemu_states, setup_qemu, teardown_qemu),

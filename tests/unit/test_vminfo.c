@@ -65,7 +65,8 @@ static void test_load_valid(void **state)
     assert_string_equal(yv_vminfo_master(&info.vm.nets[1], &cfg), "brglobal");
     char *s = dump(yv_vminfo_json(&info, &cfg));
     char *want = yv_asprintf(
-        "{\"drives\":[{\"boot_index\":0,\"id\":\"hd0\",\"path\":\"%s/cloud.vm/hd0.qcow2\","
+        "{\"addresses\":[],\"drives\":[{\"boot_index\":0,\"id\":\"hd0\",\"path\":\"%s/cloud.vm/"
+        "hd0.qcow2\","
         "\"type\":\"virtio-blk\"},{\"boot_index\":null,\"id\":\"cd0\",\"media_type\":\"cd\","
         "\"path\":\"/isos/x.iso\",\"type\":\"ide\"}],\"memory\":1024,\"name\":\"cloud\","
         "\"networks\":[{\"id\":\"net0\",\"ifname\":\"yva1234b31n0\",\"mac\":\"52:54:a1:23:4b:31\","
