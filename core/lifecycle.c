@@ -495,6 +495,13 @@ static bool send_quit(const yv_lifecycle_qemu *q)
 static bool ask_agent(const yv_lifecycle_qemu *q)
 {
     yv_err e;
+    json_t *devs = NULL;
+    /* a guest that does not hold the agent's port open runs no agent: no sync to wait out */
+    int rc = q->qmp ? yv_qmp_call(q->qmp, "query-chardev", NULL, &devs, yv_now_ms() + QMP_STEP_MS, &e)
+                    : qmp_once(q->root, q->name, "query-chardev", NULL, &devs, QMP_STEP_MS, &e);
+    bool open = rc != 0 || yv_vmstate_agent_open_in(devs); /* QMP could not say: try the agent */
+    json_decref(devs);
+    if (!open) return false;
     char *path = yv_vmstate_qgafile(q->root, q->name);
     bool taken = yv_qga_shutdown(path, YV_LIFECYCLE_AGENT_SYNC_MS, &e) == 0;
     free(path);

@@ -64,7 +64,8 @@ typedef enum {
 /* A guest whose agent took guest-shutdown is shutting down (systemd stops its services: seconds,
  * many more under TCG). The wait after it is the graceful timeout again, at least this: a user's
  * tiny --timeout was what ACPI got, and cutting the agent's shutdown short would end in the very
- * quit it avoids. A guest without an agent costs only the sync's deadline. */
+ * quit it avoids. A guest without an agent costs one QMP query-chardev: QEMU says whether the
+ * guest holds the agent's port open, and a closed port is not asked at all. */
 #define YV_LIFECYCLE_AGENT_MIN_MS 30000
 /* The agent's sync in the ladder: twice status's (YV_QGA_SYNC_MS). Here a slow answer (a loaded
  * host, TCG) would not just hide an address but end the guest with quit instead of a clean

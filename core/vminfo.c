@@ -51,6 +51,7 @@ void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, in
     yv_vmstate st;
     yv_vmstate_probe(root, cfg, info->name, timeout_ms, &st);
     info->pid = st.pid;
+    info->agent_open = st.agent_open;
     snprintf(info->detail, sizeof info->detail, "%s", st.detail);
     if (info->valid) info->state = st.state; /* a broken config stays `invalid`, pid shown */
     int disp = info->valid ? yv_valid_display_number(info->vm.vnc_display) : -1;
@@ -87,7 +88,7 @@ void yv_vminfo_addresses(yv_vminfo *v, size_t n, const char *root)
     yv_addrs *agent = yv_calloc(n ? n : 1, sizeof *agent);
     /* a paused guest's agent cannot answer: not asked */
     for (size_t i = 0; i < n; i++)
-        if (v[i].valid && v[i].pid > 0 && v[i].state == YV_STATE_RUNNING)
+        if (v[i].valid && v[i].pid > 0 && v[i].state == YV_STATE_RUNNING && v[i].agent_open)
             paths[i] = yv_vmstate_qgafile(root, v[i].name);
     yv_addr_agent_many((const char *const *)paths, agent, n, YV_QGA_SYNC_MS, YV_QGA_CALL_MS);
     for (size_t i = 0; i < n; i++) {

@@ -25,6 +25,7 @@ typedef struct {
     char detail[256]; /* why the state is what it is (error reason, QMP trouble) */
     int vnc;          /* yv_vnc_result of the probe; 0 = not probed */
     yv_addrs addrs;   /* a running VM's addresses (spec §11): filled by yv_vminfo_addresses */
+    bool agent_open;  /* the probe saw the guest agent's port open: only then is it asked */
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken
@@ -35,8 +36,9 @@ void yv_vminfo_done(yv_vminfo *info);
 /* Proves the live state (vmstate) and, for a running VM, whether its VNC server answers. */
 void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, int timeout_ms);
 
-/* The addresses of the probed VMs that run (spec §11): their agents asked all at once, so no
- * agent anywhere costs YV_QGA_SYNC_MS once, not per VM; the neighbour table for a TAP VM whose
+/* The addresses of the probed VMs that run (spec §11): the agents of those whose guest holds the
+ * agent port open (agent_open) asked all at once, so a silent agent costs YV_QGA_SYNC_MS once, not
+ * per VM, and a guest with no agent costs nothing; the neighbour table for a TAP VM whose
  * agent gave none. Separate from the probe: run's and shutdown's answers do not wait for it. */
 void yv_vminfo_addresses(yv_vminfo *v, size_t n, const char *root);
 

@@ -513,6 +513,29 @@ pid_t yv_vmstate_tidy(const char *root, const yv_config *cfg, const char *name, 
     return p->pid;
 }
 
+bool yv_vmstate_agent_open_in(const json_t *chardevs)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach (chardevs, i, c) {
+        if (!json_is_string(json_object_get(c, "label"))) continue;
+        if (!strcmp(json_string_value(json_object_get(c, "label")), "qga0"))
+            return json_is_true(json_object_get(c, "frontend-open"));
+    }
+    return false;
+}
+
+/* After query-status on the same connection: is an agent there to ask (spec §11)? Without this a
+ * status would wait out the agent's sync deadline on every VM whose guest runs none. */
+static void ask_agent_open(yv_qmp *q, int64_t deadline, yv_vmstate *st)
+{
+    json_t *ret = NULL;
+    yv_err e;
+    if (yv_qmp_call(q, "query-chardev", NULL, &ret, deadline, &e) == 0)
+        st->agent_open = yv_vmstate_agent_open_in(ret);
+    json_decref(ret);
+}
+
 static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmstate *st)
 {
     char *sock = yv_vmstate_sockfile(root, name);
@@ -537,6 +560,7 @@ static void ask_qmp(const char *root, const char *name, int timeout_ms, yv_vmsta
     } else {
         st->state = yv_vmstate_from_qmp(json_string_value(json_object_get(ret, "status")),
                                         st->detail, sizeof st->detail);
+        ask_agent_open(q, deadline, st);
     }
     json_decref(ret);
     yv_qmp_free(q);

@@ -4,6 +4,7 @@
 #ifndef YV_VMSTATE_H
 #define YV_VMSTATE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -29,7 +30,13 @@ typedef struct {
     pid_t pid;        /* the live QEMU, else 0 */
     char detail[256]; /* why: "internal-error", "QMP busy: another client is connected", … */
     bool qmp_busy;    /* running by its process, but QMP could not say more (another client) */
+    bool agent_open;  /* the guest holds its agent port open (QMP query-chardev: qga0's
+                         frontend-open), so an agent listens; false: asking it would only wait */
 } yv_vmstate;
+
+/* Whether the guest holds the agent's virtio port open (an agent runs), from one QMP reply of
+ * query-chardev (untrusted shape: anything else is false). */
+bool yv_vmstate_agent_open_in(const json_t *chardevs);
 
 /* Runtime paths of a VM (malloc'd): run/<vm>.pid, run/<vm>.sock, run/<vm>.events, run/<vm>.crashed.
  * run/<vm>.events is a second QMP socket, reserved for a TUI that keeps it open to receive events

@@ -519,12 +519,41 @@ static void test_runtime_paths(void **state)
     free(c);
 }
 
+/* query-chardev's answer says whether the guest holds the agent's port open; any other shape (a
+ * missing label, a non-boolean, not an array) is "no agent", never a crash. */
+static void test_agent_open_in(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        bool open;
+    } cases[] = {
+        {"[{\"label\": \"console0\", \"frontend-open\": true},"
+         " {\"label\": \"qga0\", \"frontend-open\": true}]",
+         true},
+        {"[{\"label\": \"qga0\", \"frontend-open\": false}]", false},
+        {"[{\"label\": \"console0\", \"frontend-open\": true}]", false},
+        {"[{\"label\": \"qga0\", \"frontend-open\": 1}]", false},
+        {"[{\"label\": 7}, {\"label\": \"qga0\"}]", false},
+        {"{\"label\": \"qga0\", \"frontend-open\": true}", false},
+        {"[1, \"x\", null]", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *j = json_loads(cases[i].json, 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(yv_vmstate_agent_open_in(j), cases[i].open);
+        json_decref(j);
+    }
+    assert_false(yv_vmstate_agent_open_in(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_pid),
         cmocka_unit_test_setup_teardown(test_pidfile_pid, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_from_qmp),
+        cmocka_unit_test(test_agent_open_in),
         cmocka_unit_test_setup_teardown(test_qmp_busy, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_qmp_busy_not_by_our_own_probe, ut_setup_tmp,
                                         ut_teardown_tmp),
