@@ -73,6 +73,9 @@ yv_addr_watch *yv_addr_watch_new(const char *qga, int64_t now);
 void yv_addr_watch_free(yv_addr_watch *w);
 /* The row was drawn: the next exchange (when due) is wanted. */
 void yv_addr_watch_shown(yv_addr_watch *w);
+/* The guest's agent came or went (QMP VSERPORT_CHANGE): an exchange is due soon, wherever the row
+ * is, so an address appears when the agent starts rather than up to YV_ADDR_WATCH_MS later. */
+void yv_addr_watch_poke(yv_addr_watch *w, int64_t now);
 /* Its descriptor for poll() (0 or 1 filled), and when it next needs handle (INT64_MAX: never,
  * until shown again). */
 size_t yv_addr_watch_pollfd(const yv_addr_watch *w, struct pollfd *p);

@@ -126,6 +126,7 @@ struct yv_chan_qmp_watch {
     char *sock, *events;
     int refresh_ms, timeout_ms;
     bool held;          /* on run/<vm>.events, kept open between queries (else one exchange) */
+    bool agent_event;   /* a VSERPORT_CHANGE not yet reported by handle */
     int64_t held_retry; /* another TUI holds run/<vm>.events: use .sock until then */
     int64_t next;       /* the next query */
     int64_t born;       /* when the watch began (its QEMU was just seen alive) */
@@ -178,6 +179,7 @@ static void on_event(void *user, const yv_qmp_msg *m)
     const char *ev = m->event;
     int64_t tick = next_tick(yv_now_ms(), w->refresh_ms);
     if (changes_status(ev) && w->next > tick) w->next = tick;
+    if (!strcmp(ev, "VSERPORT_CHANGE")) w->agent_event = true;
     if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN")) {
         set_state(w, YV_STATE_SHUTTING_DOWN, NULL);
     } else if (!strcmp(ev, "STOP") && w->view.state != YV_STATE_SHUTTING_DOWN) {
@@ -322,6 +324,8 @@ unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t n
         /* a conversation that failed at once may have brought it nearer (a QEMU still starting) */
         if (w->next == dflt) w->next = next_query(w, now);
     }
+    if (w->agent_event) flags |= YV_CHAN_QMP_AGENT;
+    w->agent_event = false;
     return flags;
 }
 

@@ -50,7 +50,9 @@ typedef struct {
 } yv_chan_qmp_view;
 
 enum {
-    YV_CHAN_QMP_HUNG = 1, /* the conversation ended unresponsive: worth a VNC probe */
+    YV_CHAN_QMP_HUNG = 1,  /* the conversation ended unresponsive: worth a VNC probe */
+    YV_CHAN_QMP_AGENT = 2, /* the guest opened or closed a virtio serial port (VSERPORT_CHANGE):
+                              its agent came or went, worth asking for addresses now */
 };
 
 typedef struct yv_chan_qmp_watch yv_chan_qmp_watch;

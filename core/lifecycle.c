@@ -497,8 +497,9 @@ static bool ask_agent(const yv_lifecycle_qemu *q)
     yv_err e;
     json_t *devs = NULL;
     /* a guest that does not hold the agent's port open runs no agent: no sync to wait out */
-    int rc = q->qmp ? yv_qmp_call(q->qmp, "query-chardev", NULL, &devs, yv_now_ms() + QMP_STEP_MS, &e)
-                    : qmp_once(q->root, q->name, "query-chardev", NULL, &devs, QMP_STEP_MS, &e);
+    int rc = q->qmp
+                 ? yv_qmp_call(q->qmp, "query-chardev", NULL, &devs, yv_now_ms() + QMP_STEP_MS, &e)
+                 : qmp_once(q->root, q->name, "query-chardev", NULL, &devs, QMP_STEP_MS, &e);
     bool open = rc != 0 || yv_vmstate_agent_open_in(devs); /* QMP could not say: try the agent */
     json_decref(devs);
     if (!open) return false;

@@ -628,6 +628,7 @@ static bool qmp_step(entry *e, short revents, int64_t now)
     memcpy(before_detail, e->pub.detail, sizeof before_detail);
     unsigned f = yv_chan_qmp_watch_handle(e->qmp, revents, now);
     if ((f & YV_CHAN_QMP_HUNG) && !e->vnc) e->next_vnc = now; /* does its VNC server answer? */
+    if ((f & YV_CHAN_QMP_AGENT) && e->addr) yv_addr_watch_poke(e->addr, now);
     show_qmp_view(e);
     return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }

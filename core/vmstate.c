@@ -517,7 +517,8 @@ bool yv_vmstate_agent_open_in(const json_t *chardevs)
 {
     size_t i;
     const json_t *c;
-    json_array_foreach (chardevs, i, c) {
+    json_array_foreach(chardevs, i, c)
+    {
         if (!json_is_string(json_object_get(c, "label"))) continue;
         if (!strcmp(json_string_value(json_object_get(c, "label")), "qga0"))
             return json_is_true(json_object_get(c, "frontend-open"));

@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <poll.h>
+#include <sys/wait.h>
 
 #include "core/chan_qmp.h"
 #include "core/channel.h"
@@ -379,6 +380,70 @@ static void test_watch_of_a_starting_qemu(void **state)
     ut_rmdir(dir);
 }
 
+/* A fake QEMU on the event socket, in a child: greets, answers the negotiation and query-status,
+ * then tells VSERPORT_CHANGE (the guest's agent opened its port) and stays until the test ends. */
+static pid_t fake_qemu_with_vserport(int lfd)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid) return pid;
+    int c = accept(lfd, NULL, NULL);
+    /* a stream for each direction: one "r+" stream cannot switch from reading to writing on a
+     * socket (no fseek in between) */
+    FILE *in = c >= 0 ? fdopen(c, "r") : NULL, *f = c >= 0 ? fdopen(dup(c), "w") : NULL;
+    char line[4096];
+    if (!in || !f) _exit(1);
+    fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n", f);
+    fflush(f);
+    for (int i = 0; i < 2 && fgets(line, sizeof line, in); i++) {
+        json_t *j = json_loads(line, 0, NULL);
+        json_t *id = json_object_get(j, "id");
+        char *ids = id ? json_dumps(id, JSON_ENCODE_ANY) : strdup("null");
+        fprintf(f,
+                i ? "{\"return\": {\"status\": \"running\"}, \"id\": %s}\n"
+                  : "{\"return\": {}, \"id\": %s}\n",
+                ids);
+        fflush(f);
+        free(ids);
+        json_decref(j);
+    }
+    fputs("{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"id\": \"x\", \"open\": true}}\n", f);
+    fflush(f);
+    while (fgets(line, sizeof line, in)) continue;
+    _exit(0);
+}
+
+/* The watch reports VSERPORT_CHANGE once (YV_CHAN_QMP_AGENT): the monitor then asks the agent for
+ * addresses at once instead of at the next 30 s tick. */
+static void test_watch_reports_agent_port_change(void **state)
+{
+    (void)state;
+    char *dir = ut_mkdtemp(), *sock = yv_asprintf("%s/vm.sock", dir);
+    char *events = yv_asprintf("%s/vm.events", dir);
+    int lfd = ut_unix_listen(events, 1);
+    pid_t child = fake_qemu_with_vserport(lfd);
+    yv_chan_qmp_watch *w = yv_chan_qmp_watch_new(sock, events, 1000, 2000, yv_now_ms());
+    unsigned seen = 0;
+    int64_t end = yv_now_ms() + 3000;
+    while (!(seen & YV_CHAN_QMP_AGENT) && yv_now_ms() < end) {
+        struct pollfd p;
+        size_t k = yv_chan_qmp_watch_pollfd(w, &p);
+        int r = k ? poll(&p, 1, 10) : 0;
+        seen |= yv_chan_qmp_watch_handle(w, r > 0 ? p.revents : 0, yv_now_ms());
+    }
+    assert_true(seen & YV_CHAN_QMP_AGENT);
+    assert_int_equal(yv_chan_qmp_watch_view(w)->state, YV_STATE_RUNNING);
+    /* reported once: the next turn without an event says nothing of the agent */
+    assert_false(yv_chan_qmp_watch_handle(w, 0, yv_now_ms()) & YV_CHAN_QMP_AGENT);
+    yv_chan_qmp_watch_free(w);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    close(lfd);
+    free(sock);
+    free(events);
+    ut_rmdir(dir);
+}
+
 /* ---- a kind without a greeting (the shape of the guest agent): "<id> text\n" lines ---- */
 
 static int line_input(yv_chan *c, const char *buf, size_t n, yv_err *err)
@@ -422,6 +487,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_greeting_split_and_held_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_between_replies, setup, teardown),
+        cmocka_unit_test(test_watch_reports_agent_port_change),
         cmocka_unit_test_setup_teardown(test_error_reply_is_an_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eof_midline_is_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line_is_unresponsive, setup, teardown),
