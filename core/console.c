@@ -19,7 +19,9 @@
 #define UP_CAP   4096  /* bytes read from in, not yet sent to the console */
 #define DOWN_CAP 16384 /* bytes from the console, not yet written to out */
 #define DRAIN_MS 1000  /* after the deadline: the time out gets for what is buffered */
-#define STEP_MS  5     /* between two looks at who QEMU accepted */
+#define EOF_CAP_MS                                                                                 \
+    5000          /* no deadline: the most after in's end, quiet or not (a guest that floods) */
+#define STEP_MS 5 /* between two looks at who QEMU accepted */
 
 /* ---- opening ---- */
 
@@ -83,6 +85,7 @@ typedef struct {
     size_t downoff, downlen;
     bool in_eof, con_eof, detached, out_gone;
     int64_t quiet_since; /* the console's last byte, or in's end */
+    int64_t eof_at;      /* in's end */
 } pump;
 
 /* Reads what in has, up to the room left; the escape byte ends the reading (what came before it
@@ -93,7 +96,7 @@ static void read_in(pump *p)
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (n <= 0) { /* an end, or an error such as EIO from a terminal that hung up */
         p->in_eof = true;
-        p->quiet_since = yv_now_ms();
+        p->quiet_since = p->eof_at = yv_now_ms();
         return;
     }
     unsigned char *esc =
@@ -165,6 +168,8 @@ static int ended(pump *p, int64_t now, bool draining)
     if (!o->deadline && p->in_eof && p->uplen == 0 && flushed &&
         now - p->quiet_since >= o->quiet_ms)
         return YV_CONSOLE_INPUT_ENDED;
+    /* a guest that never stops printing never gives that quiet: the end is bounded anyway */
+    if (!o->deadline && p->in_eof && now - p->eof_at >= EOF_CAP_MS) return YV_CONSOLE_INPUT_ENDED;
     return -1;
 }
 
@@ -174,7 +179,10 @@ static int wait_ms(const pump *p, int64_t now, bool draining)
     const yv_console_pump_opts *o = p->o;
     int64_t until = -1;
     if (o->deadline) until = draining ? o->deadline + DRAIN_MS : o->deadline;
-    else if (p->in_eof) until = p->quiet_since + o->quiet_ms;
+    else if (p->in_eof) {
+        until = p->quiet_since + o->quiet_ms;
+        if (until > p->eof_at + EOF_CAP_MS) until = p->eof_at + EOF_CAP_MS;
+    }
     if (until < 0) return -1;
     return until <= now ? 0 : (int)(until - now);
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +70,9 @@ char *yv_lifecycle_script(const char *name)
 }
 
 typedef struct {
-    yv_vm vm;       /* owned, when loaded by name */
-    const yv_vm *v; /* the VM to start: &vm, or the caller's */
+    yv_vm vm;           /* owned, when loaded by name */
+    const yv_vm *v;     /* the VM to start: &vm, or the caller's */
+    struct stat cfg_st; /* config.yaml as it was before it was read (loaded by name) */
     char *vm_dir, *qemu, *up, *down, *ovmf_code;
     bool paused;
 } launch_ctx;
@@ -108,13 +110,42 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
     return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
 }
 
+static void config_stat(const char *vm_dir, struct stat *st)
+{
+    char *path = yv_root_join(vm_dir, "config.yaml");
+    if (fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) < 0) memset(st, 0, sizeof *st);
+    free(path);
+}
+
+/* Under the root lock, right before the launch: the config is still the one the argv was built
+ * from. Whatever changes it (forward add|remove) does so under the same lock, seeing the VM not
+ * running yet; without this check QEMU would start with what was there before, and the config and
+ * the running QEMU would disagree until the next start. */
+static int config_unchanged(const launch_ctx *c, yv_err *err)
+{
+    if (c->v != &c->vm) return 0; /* the caller's config (a first boot): nothing else writes it */
+    struct stat now;
+    config_stat(c->vm_dir, &now);
+    if (now.st_ino == c->cfg_st.st_ino && now.st_dev == c->cfg_st.st_dev &&
+        now.st_size == c->cfg_st.st_size && now.st_mtim.tv_sec == c->cfg_st.st_mtim.tv_sec &&
+        now.st_mtim.tv_nsec == c->cfg_st.st_mtim.tv_nsec)
+        return 0;
+    return yv_err_set(err, YV_E_FAIL,
+                      "the config of VM '%s' changed while it was starting; nothing was started: "
+                      "run it again",
+                      c->v->name);
+}
+
 static int ctx_load(launch_ctx *c, const char *root, const yv_config *cfg, const char *name,
                     yv_run_result *res, yv_err *err)
 {
     memset(c, 0, sizeof *c);
     c->v = &c->vm;
-    if (yv_valid_name(name, err) < 0 || yv_vm_load(&c->vm, root, name, err) < 0) return -1;
+    if (yv_valid_name(name, err) < 0) return -1;
     c->vm_dir = yv_root_vm_dir(root, name);
+    /* before the read: a write after it (always a new file: atomic replace) is then seen */
+    config_stat(c->vm_dir, &c->cfg_st);
+    if (yv_vm_load(&c->vm, root, name, err) < 0) return -1;
     return ctx_prepare(c, cfg, res, err);
 }
 
@@ -173,7 +204,8 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
                           "VNC display %s (port %d on %s) is in use by another "
                           "program",
                           c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
-    /* slirp would only warn about a taken port and start the VM without that forward */
+    /* QEMU itself refuses a taken port ("Could not set up host forwarding rule"), but only after
+     * it started, without saying which port or who holds it; this says both, before anything */
     return yv_forward_check_free(c->v, err);
 }
 
@@ -381,7 +413,8 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
         } else {
             yv_vmstate_clean_stale_proven(root, c->v->name, false, &p);
             unlink(crash); /* crashed is shown until the next run: this one */
-            rc = check_vm_files(root, c, err);
+            rc = config_unchanged(c, err);
+            if (rc == 0) rc = check_vm_files(root, c, err);
             if (rc == 0 && !c->paused &&
                 (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
                 rc = -1;

@@ -237,6 +237,38 @@ static void test_pump_slow_reader(void **state)
     close(sp[0]);
 }
 
+/* A guest that never stops printing never lets the console go quiet: without a deadline the
+ * pump still ends a bounded time after the input's end (a script is never held for ever). */
+static void test_pump_flood_after_input_end(void **state)
+{
+    (void)state;
+    int sp[2], in[2], devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    assert_int_equal(pipe(in), 0);
+    close(in[1]); /* the input has ended */
+    pid_t w = fork();
+    assert_true(w >= 0);
+    if (w == 0) { /* floods until the pump leaves */
+        static char blob[4096];
+        close(sp[0]); /* else its own copy keeps the socket alive after the pump closes it */
+        memset(blob, 'A', sizeof blob);
+        for (;;)
+            if (write(sp[1], blob, sizeof blob) < 0) _exit(0);
+    }
+    close(sp[1]);
+    yv_console_pump_opts po = {
+        .in = in[0], .out = devnull, .con = sp[0], .escape = -1, .quiet_ms = 500};
+    int64_t t0 = yv_now_ms();
+    assert_int_equal(yv_console_pump(&po), YV_CONSOLE_INPUT_ENDED);
+    int64_t took = yv_now_ms() - t0;
+    if (took > 30000) fail_msg("the pump ended %lld ms after the input's end", (long long)took);
+    close(sp[0]); /* the writer's next write fails: it ends */
+    int st;
+    assert_int_equal(waitpid(w, &st, 0), w);
+    close(in[0]);
+    close(devnull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_pump_escape_and_close),
         cmocka_unit_test(test_pump_deadline_and_stop),
         cmocka_unit_test(test_pump_slow_reader),
+        cmocka_unit_test(test_pump_flood_after_input_end),
     };
     return cmocka_run_group_tests_name("console", tests, NULL, NULL);
 }
