@@ -47,6 +47,7 @@ typedef struct yv_app {
     bool dirty, quit;
     bool fw_reconciled; /* ownerless firewall rules removed (once, after the first frame) */
     bool mon_dirty;     /* the monitor changed something: drawn at most every DRAW_MS */
+    bool keypad_sent;   /* the terminal was told (smkx) to send the cursor keys curses knows */
     int64_t last_draw;
     int rows, cols;
     int tty_err; /* the terminal's stderr (ours goes to run/tui.log): a foreground child's */

@@ -217,7 +217,8 @@ static bool validate_forward(yv_app *a, form_st *f)
     yv_proto proto;
     yv_err e;
     int host, rc;
-    const char *spec = get(f, F_FWSPEC);
+    char spec[128]; /* a copy: the form's next answer reuses its buffer */
+    snprintf(spec, sizeof spec, "%s", get(f, F_FWSPEC));
     yv_form_clear_errors(f->form);
     if (!strcmp(get(f, F_FWOP), "remove")) rc = yv_forward_parse_key(spec, &proto, &host, &e);
     else rc = yv_forward_parse(spec, &fw, &e);
