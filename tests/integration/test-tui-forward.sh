@@ -30,7 +30,7 @@ test_forward_form_on_a_stopped_vm()
     local root p sum
     free_base p
     fw_root root "$p"
-    TUI_W=140 tui_start "$root"
+    tui_start "$root" # 80x24
     wait_row fw1 "^fw1 +stopped .* $p→22 "
     # a0 (selected first) has no user network: refused on the status line, no form
     keys f
@@ -77,8 +77,10 @@ test_forward_form_on_a_running_vm()
     free_base p
     fw_root root "$p"
     start_vm "$root" fw1 pid
+    # 140 columns: the port-in-use message (port, address, network, holder) is longer than 80
     TUI_W=140 tui_start "$root"
     wait_row fw1 "^fw1 +running .* $p→22 "
+    # the first key typed is an arrow: it moves the selection (curses' keypad mode is on at once)
     keys Down
     connects "$((p + 2))" && fail "port $((p + 2)) answers before it is forwarded"
     open_form
