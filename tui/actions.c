@@ -105,6 +105,15 @@ const yv_action_row yv_actions[] = {
      .verb = "netdev",
      .args = {"--name", "{vm}", "--ifname", "{tap}", "down", NULL},
      .done = "{vm}: network detached"},
+    {.act = ACT_FORWARD,
+     .ch = L'f',
+     .shown = "f",
+     .label = "Forward",
+     .help = "add or remove a port forward of the VM's user network (a form)",
+     .need = YV_NEED_USERNET,
+     .verb = "forward",
+     .started = "changing the forwards of {vm}…",
+     .done = "forward {forward} {change} {vm} {live}"},
     {.act = ACT_DETAILS,
      .ch = L'\n',
      .code = KEY_ENTER,
@@ -190,6 +199,9 @@ static const char *word_value(const yv_action_subst *s, const char *w, size_t le
            : is_word(w, len, "tap")        ? s->tap
            : is_word(w, len, "timeout")    ? s->timeout
            : is_word(w, len, "stopped_by") ? s->stopped_by
+           : is_word(w, len, "forward")    ? s->forward
+           : is_word(w, len, "change")     ? s->change
+           : is_word(w, len, "live")       ? s->live
                                            : NULL;
 }
 
@@ -243,6 +255,8 @@ const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, c
     if (r->need == YV_NEED_RUNNING && !live) why = "%s is not running";
     else if (r->need == YV_NEED_STOPPED && live) why = "%s is already running";
     else if (r->need == YV_NEED_NETWORK && (!live || !net)) why = "%s: no running network";
+    else if (r->need == YV_NEED_USERNET && !(v->valid && yv_vm_first_user_net(&v->vm)))
+        why = "%s has no user network (forwards need type: user)";
     if (!why) return NULL;
     snprintf(buf, n, why, v->name);
     return buf;

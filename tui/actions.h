@@ -21,6 +21,7 @@ typedef enum {
     ACT_DELETE,
     ACT_NET_UP,
     ACT_NET_DOWN,
+    ACT_FORWARD,
     ACT_DETAILS,
     ACT_CONSOLE,
     ACT_SSH,
@@ -36,12 +37,14 @@ typedef enum {
     YV_NEED_RUNNING, /* a running VM */
     YV_NEED_STOPPED, /* a VM that is not running */
     YV_NEED_NETWORK, /* a running VM with a network */
+    YV_NEED_USERNET, /* a VM with a user network, running or not (its forwards) */
 } yv_need;
 
 #define YV_ACTION_ARGS 8
 
 /* Templates: each {word} is replaced from a yv_action_subst ({vm}, {tap}, {timeout},
- * {stopped_by}). In a confirmation {vm} is the names of every VM it applies to ("a, b, c"). */
+ * {stopped_by}, {forward}, {change}, {live}). In a confirmation {vm} is the names of every VM it
+ * applies to ("a, b, c"). */
 typedef struct {
     yv_action act;
     /* the key */
@@ -80,6 +83,11 @@ typedef struct {
     const char *tap;        /* the VM's first TAP, "" when none */
     const char *timeout;    /* shutdown.timeout in seconds */
     const char *stopped_by; /* from the child's answer */
+    /* forward add|remove, from the child's answer: "tcp 127.0.0.1:2201 -> 22", "added to" or
+     * "removed from", and whether the running QEMU changed too (in words, never empty) */
+    const char *forward;
+    const char *change;
+    const char *live;
 } yv_action_subst;
 
 extern const yv_action_row yv_actions[];

@@ -158,6 +158,13 @@ static void draw_frame(yv_app *a)
     wnoutrefresh(stdscr);
     doupdate();
     a->dirty = false;
+    /* Resumed from endwin (start_curses, a foreground child), curses sends smkx only at its next
+     * read of a key: until then the terminal sends the cursor keys in its other mode (ESC [ B,
+     * not the ESC O B of terminfo) and the first arrow key typed was lost. Told once here. */
+    if (!a->keypad_sent) {
+        keypad(stdscr, TRUE);
+        a->keypad_sent = true;
+    }
 }
 
 /* ---- keys ---- */
@@ -242,6 +249,7 @@ static int timeout_ms(yv_app *a)
 static void foreground_done(yv_app *a)
 {
     yv_job_foreground_done(a);
+    a->keypad_sent = false;
     on_resize(a);
 }
 

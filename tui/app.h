@@ -47,6 +47,7 @@ typedef struct yv_app {
     bool dirty, quit;
     bool fw_reconciled; /* ownerless firewall rules removed (once, after the first frame) */
     bool mon_dirty;     /* the monitor changed something: drawn at most every DRAW_MS */
+    bool keypad_sent;   /* the terminal was told (smkx) to send the cursor keys curses knows */
     int64_t last_draw;
     int rows, cols;
     int tty_err; /* the terminal's stderr (ours goes to run/tui.log): a foreground child's */
@@ -72,6 +73,8 @@ extern const yv_screen_class yv_list_screen, yv_details_screen, yv_help_screen, 
 const yv_monitor_vm *yv_list_selected(yv_app *a);
 /* The create (kind ACT_CREATE) or preset (ACT_PRESET) form; refused while a create runs. */
 void yv_form_open(yv_app *a, yv_action kind);
+/* The forward form of VM vm (add or remove a port forward of its user network). */
+void yv_form_open_forward(yv_app *a, const char *vm);
 /* A create's end: the form of job j is freed, or shown again with the error by its field. */
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);
 /* The question of action r about the n VMs vms (their names in its text); yes carries r out on

@@ -357,12 +357,31 @@ static void read_err(yv_app *a, yv_job *j)
     }
 }
 
+/* The words of a forward add|remove answer ({"action", "forward": {…}, "live"}) into s; fw holds
+ * the forward's text. */
+static void forward_words(json_t *res, yv_action_subst *s, char *fw, size_t n)
+{
+    json_t *f = json_object_get(res, "forward");
+    const char *proto = json_string_value(json_object_get(f, "proto"));
+    const char *addr = json_string_value(json_object_get(f, "address"));
+    snprintf(fw, n, "%s %s:%lld -> %lld", proto ? proto : "?", addr ? addr : "?",
+             (long long)json_integer_value(json_object_get(f, "host")),
+             (long long)json_integer_value(json_object_get(f, "guest")));
+    s->forward = fw;
+    const char *action = json_string_value(json_object_get(res, "action"));
+    s->change = action && !strcmp(action, "removed") ? "removed from" : "added to";
+    s->live = json_is_true(json_object_get(res, "live")) ? "(also in the running QEMU)"
+                                                         : "(from its next start)";
+}
+
 static const char *done_text(const yv_job *j, json_t *res)
 {
     static char buf[256];
+    char fw[96];
     const yv_action_row *r = yv_actions_of(j->act);
     yv_action_subst s = {
         .vm = j->vm, .stopped_by = json_string_value(json_object_get(res, "stopped_by")) ?: "?"};
+    if (j->act == ACT_FORWARD) forward_words(res, &s, fw, sizeof fw);
     if (!r || !r->done || yv_actions_expand(r->done, &s, buf, sizeof buf) < 0)
         snprintf(buf, sizeof buf, "%s: done", j->vm);
     return buf;

@@ -1,11 +1,14 @@
 /* screen_form: the create and preset forms — every `create` option, pick lists of what the root
- * holds, local validation next to each field, then the batch `create` in a child. */
+ * holds, local validation next to each field, then the batch `create` in a child — and the
+ * forward form of a VM (add or remove, the spec checked by the batch's own parser, then the batch
+ * `forward` in a child). */
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "core/forward.h"
 #include "core/root.h"
 #include "core/util.h"
 #include "core/valid.h"
@@ -25,6 +28,8 @@ enum {
     F_HOSTNAME,
     F_ROOTPW,
     F_TIMEOUT,
+    F_FWOP,
+    F_FWSPEC,
     F_COUNT
 };
 
@@ -47,6 +52,8 @@ static const yv_field_spec create_specs[] = {
     [F_HOSTNAME] = {"Hostname", YV_FIELD_TEXT, "empty: the VM name"},
     [F_ROOTPW] = {"Root password", YV_FIELD_PASSWORD, "the guest's root password"},
     [F_TIMEOUT] = {"Install timeout s", YV_FIELD_NUMBER, "first boot limit (default 900)"},
+    [F_FWOP] = {"Action", YV_FIELD_CHOICE, "remove: give [tcp|udp:]HOST"},
+    [F_FWSPEC] = {"Forward", YV_FIELD_TEXT, "[tcp|udp:][ADDR:]HOST:GUEST"},
 };
 
 /* Which fields each form shows, in order. */
@@ -55,9 +62,12 @@ static const int create_fields[] = {F_NAME,  F_SOURCE, F_LINKED,  F_CAPACITY, F_
 static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, F_VNCPW,
                                     F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE, F_NETWORK,
                                     F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT};
+static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 
 /* The network kinds of the pick list (spec §10). */
 static const char *const net_kinds[] = {"user", "tap", "none"};
+/* What the forward form does: the batch verb's first word. */
+static const char *const fw_ops[] = {"add", "remove"};
 
 static const int *fields_of(yv_action kind, size_t *n)
 {
@@ -65,20 +75,28 @@ static const int *fields_of(yv_action kind, size_t *n)
         *n = sizeof preset_fields / sizeof preset_fields[0];
         return preset_fields;
     }
+    if (kind == ACT_FORWARD) {
+        *n = sizeof forward_fields / sizeof forward_fields[0];
+        return forward_fields;
+    }
     *n = sizeof create_fields / sizeof create_fields[0];
     return create_fields;
 }
 
-/* The form's state: the widget, and which form it is (ACT_CREATE or ACT_PRESET). */
+/* The form's state: the widget, which form it is (ACT_CREATE, ACT_PRESET or ACT_FORWARD) and,
+ * for a forward, the VM it changes. */
 typedef struct {
     yv_form *form;
     yv_action kind;
+    char vm[64];
 } form_st;
 
-/* What opens it: a new form of kind, or (form set) one typed before, given back. */
+/* What opens it: a new form of kind (of VM vm for a forward), or (form set) one typed before,
+ * given back. */
 typedef struct {
     yv_action kind;
     yv_form *form;
+    const char *vm;
 } form_arg;
 
 /* Form index of a field id, or -1 when this form does not show it. */
@@ -119,10 +137,25 @@ static void fill_choices(yv_app *a, form_st *f)
     yv_root_free_names(names, n);
 }
 
+/* The forward form of VM f->vm: add is the default. */
+static void build_forward(form_st *f)
+{
+    yv_field_spec specs[] = {create_specs[F_FWOP], create_specs[F_FWSPEC]};
+    char title[96];
+    snprintf(title, sizeof title, "Port forward of %s", f->vm);
+    f->form = yv_form_new(title, specs, 2);
+    yv_form_set_choices(f->form, (size_t)idx(f, F_FWOP), fw_ops, 2);
+    yv_form_set(f->form, (size_t)idx(f, F_FWOP), "add");
+}
+
 /* A new form of kind f->kind, with the defaults filled in. */
 static void build(yv_app *a, form_st *f)
 {
     size_t n;
+    if (f->kind == ACT_FORWARD) {
+        build_forward(f);
+        return;
+    }
     yv_field_spec specs[F_COUNT];
     const int *ids = fields_of(f->kind, &n);
     for (size_t i = 0; i < n; i++) {
@@ -149,6 +182,7 @@ static void init(yv_app *a, void *st, const void *arg)
     form_st *f = st;
     const form_arg *g = arg;
     f->kind = g->kind;
+    snprintf(f->vm, sizeof f->vm, "%s", g->vm ? g->vm : "");
     if (g->form) f->form = g->form;
     else build(a, f);
 }
@@ -166,7 +200,38 @@ void yv_form_open(yv_app *a, yv_action kind)
         yv_app_status(a, true, "a create is already running");
         return;
     }
-    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){kind, NULL});
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){kind, NULL, NULL});
+}
+
+void yv_form_open_forward(yv_app *a, const char *vm)
+{
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_FORWARD, NULL, vm});
+}
+
+/* The forward form: the spec through the batch's own parser (a full spec to add; a full one or
+ * [PROTO:]HOST to remove). Its reason goes next to the field, the whole message (with what a
+ * spec looks like) on the status line. */
+static bool validate_forward(yv_app *a, form_st *f)
+{
+    yv_forward fw = {0};
+    yv_proto proto;
+    yv_err e;
+    int host, rc;
+    char spec[128]; /* a copy: the form's next answer reuses its buffer */
+    snprintf(spec, sizeof spec, "%s", get(f, F_FWSPEC));
+    yv_form_clear_errors(f->form);
+    if (!strcmp(get(f, F_FWOP), "remove")) rc = yv_forward_parse_key(spec, &proto, &host, &e);
+    else rc = yv_forward_parse(spec, &fw, &e);
+    free(fw.address);
+    if (rc == 0) return true;
+    /* "invalid forward 'S': WHY (give …)": WHY fits next to the field */
+    const char *why = strstr(e.msg, "': "), *end = why ? strstr(why, " (give") : NULL;
+    char shortmsg[128];
+    if (why && end) snprintf(shortmsg, sizeof shortmsg, "%.*s", (int)(end - why - 3), why + 3);
+    else snprintf(shortmsg, sizeof shortmsg, "%s", e.msg);
+    set_err(f, F_FWSPEC, shortmsg);
+    yv_app_status(a, true, "%s", e.msg);
+    return false;
 }
 
 /* The forwards field: specs separated by blanks or commas, only with a user network. */
@@ -219,6 +284,22 @@ static bool validate(form_st *f)
             set_err(f, F_TIMEOUT, "1 to 604800 s"), ok = false;
     }
     return ok;
+}
+
+/* `forward add|remove --name VM SPEC` in a child; the form closes (an error goes to the status
+ * line when the child ends: a port held by another program, a forward the VM does not have). */
+static void submit_forward(yv_app *a, form_st *f)
+{
+    char op[8], spec[128], status[160];
+    snprintf(op, sizeof op, "%s", get(f, F_FWOP));
+    snprintf(spec, sizeof spec, "%s", get(f, F_FWSPEC));
+    const char *args[] = {op, "--name", f->vm, spec, NULL};
+    yv_job *j = yv_job_start(a, ACT_FORWARD, f->vm, args, NULL, NULL);
+    if (!j) return; /* the status line says why; the form stays */
+    yv_action_subst s = {.vm = j->vm};
+    if (yv_actions_expand(yv_actions_of(ACT_FORWARD)->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
+    yv_screen_pop(&a->screens);
 }
 
 /* The argv for `create` (no secret in it: passwords go through fds 3 and 4). */
@@ -282,7 +363,7 @@ void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const cha
         return;
     }
     /* Back to the form, with what was typed and the error next to the field it is about. */
-    form_st *f = yv_screen_show(&a->screens, &yv_form_screen, &(form_arg){j->act, form});
+    form_st *f = yv_screen_show(&a->screens, &yv_form_screen, &(form_arg){j->act, form, NULL});
     if (!f) { /* no room on the stack: what was typed is lost, the status says why */
         yv_form_free(form);
         return;
@@ -309,7 +390,11 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         curs_set(0);
         return KEY_REDRAW;
     case YV_FORM_SUBMIT:
-        if (validate(f)) submit(a, f);
+        if (f->kind == ACT_FORWARD) {
+            if (validate_forward(a, f)) submit_forward(a, f);
+        } else if (validate(f)) {
+            submit(a, f);
+        }
         return KEY_REDRAW;
     case YV_FORM_CHANGED: return KEY_REDRAW;
     default: return KEY_IGNORED;

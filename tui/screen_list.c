@@ -269,7 +269,8 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
         return yv_app_status(a, true, "%s: an action is already in progress", v->name), KEY_REDRAW;
     if (yv_actions_refusal(r, v, why, sizeof why))
         return yv_app_status(a, true, "%s", why), KEY_REDRAW;
-    if (r->confirm_title) yv_dialog_ask(a, r, (const char *const[]){v->name}, 1, v->pid > 0);
+    if (r->act == ACT_FORWARD) yv_form_open_forward(a, v->name); /* its arguments: a form */
+    else if (r->confirm_title) yv_dialog_ask(a, r, (const char *const[]){v->name}, 1, v->pid > 0);
     else yv_job_action(a, r, v->name);
     return KEY_REDRAW;
 }
@@ -309,8 +310,9 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     const yv_monitor_vm *v = r->need == YV_NEED_NOTHING ? NULL : yv_list_selected(a);
     if (r->need != YV_NEED_NOTHING && !v)
         return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
-    /* the actions run by a child (each needs a VM); create and preset build theirs in a form */
-    return r->verb && r->args[0] && v ? on_vm(a, r, v) : on_local(a, l, r, v);
+    /* the actions run by a child on a VM (forward builds its arguments in a form, after the
+     * same checks); create and preset build theirs in a form */
+    return r->verb && v ? on_vm(a, r, v) : on_local(a, l, r, v);
 }
 
 const yv_screen_class yv_list_screen = {

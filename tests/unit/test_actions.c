@@ -160,7 +160,13 @@ static void test_batch_arguments_of_each_row(void **state)
 static void test_templates_expand(void **state)
 {
     (void)state;
-    yv_action_subst s = {.vm = "a, b", .tap = "t0", .timeout = "60", .stopped_by = "acpi"};
+    yv_action_subst s = {.vm = "a, b",
+                         .tap = "t0",
+                         .timeout = "60",
+                         .stopped_by = "acpi",
+                         .forward = "tcp 127.0.0.1:2201 -> 22",
+                         .change = "added to",
+                         .live = "(also in the running QEMU)"};
     char buf[512];
     for (int i = 0; i < yv_nactions; i++) {
         const yv_action_row *r = &yv_actions[i];
@@ -174,6 +180,9 @@ static void test_templates_expand(void **state)
     assert_string_equal(buf, "asked web1 to shut down (ACPI); escalating after 60s");
     yv_actions_expand(yv_actions_of(ACT_FORCE)->done, &s, buf, sizeof buf);
     assert_string_equal(buf, "web1 stopped (by acpi)");
+    yv_actions_expand(yv_actions_of(ACT_FORWARD)->done, &s, buf, sizeof buf);
+    assert_string_equal(buf, "forward tcp 127.0.0.1:2201 -> 22 added to web1 (also in the running "
+                             "QEMU)");
     assert_int_equal(yv_actions_expand("{nope}", &s, buf, sizeof buf), -1);
     assert_int_equal(yv_actions_expand("{vm", &s, buf, sizeof buf), -1);
     assert_int_equal(yv_actions_expand("{vm} started", &s, buf, 8), -1);
@@ -238,6 +247,32 @@ static void test_foreground_rows(void **state)
                         "web1 is not running");
 }
 
+/* The forward row: a VM with a user network, running or not; its arguments come from a form
+ * (none in the table), it asks nothing and stays out of the full key bar (help lists it). */
+static void test_forward_row(void **state)
+{
+    (void)state;
+    const yv_action_row *r = yv_actions_of(ACT_FORWARD);
+    assert_int_equal(yv_actions_lookup(L'f', false), ACT_FORWARD);
+    assert_string_equal(r->verb, "forward");
+    assert_null(r->args[0]);
+    assert_null(r->confirm_title);
+    assert_false(r->many || r->foreground || r->in_bar);
+    char buf[128];
+    yv_net user = {.type = YV_NET_USER}, tap = {.ifname = (char *)"tap7"};
+    yv_monitor_vm off = vm_of("web1", 0, &user), on = vm_of("web1", 42, &user),
+                  tapvm = vm_of("web1", 42, &tap), bare = vm_of("web1", 0, NULL);
+    assert_null(yv_actions_refusal(r, &off, buf, sizeof buf));
+    assert_null(yv_actions_refusal(r, &on, buf, sizeof buf));
+    assert_string_equal(yv_actions_refusal(r, &tapvm, buf, sizeof buf),
+                        "web1 has no user network (forwards need type: user)");
+    assert_non_null(yv_actions_refusal(r, &bare, buf, sizeof buf));
+    bare.valid = false; /* a config that does not load: nothing to change */
+    bare.vm.nets = &user;
+    bare.vm.nnets = 1;
+    assert_non_null(yv_actions_refusal(r, &bare, buf, sizeof buf));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_templates_expand),
         cmocka_unit_test(test_refusals_follow_the_need),
         cmocka_unit_test(test_foreground_rows),
+        cmocka_unit_test(test_forward_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
