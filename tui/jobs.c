@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,8 +118,13 @@ void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
 
 /* ---- a child in the foreground: it has the terminal until it ends ---- */
 
-static void fg_child(yv_app *a, char **argv, int err)
+static void fg_child(yv_app *a, char **argv, int err, pid_t parent)
 {
+    /* a TUI killed meanwhile (SIGKILL, OOM) must not leave its console holding the VM's only
+     * console slot until someone types into the terminal: the child hangs up with it, as it
+     * would with a dropped SSH session (kept across exec: ssh gets it too) */
+    prctl(PR_SET_PDEATHSIG, SIGHUP);
+    if (getppid() != parent) _exit(1); /* it died before the line above */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -146,8 +152,8 @@ void yv_job_foreground(yv_app *a, const yv_action_row *r, const char *vm, const 
     def_prog_mode(); /* the modes curses set, for reset_prog_mode when the child is done */
     endwin();
     fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) fg_child(a, (char **)argv, ep[1]);
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) fg_child(a, (char **)argv, ep[1], parent);
     if (ep[1] >= 0) close(ep[1]);
     if (pid < 0) {
         if (ep[0] >= 0) close(ep[0]);

@@ -470,6 +470,17 @@ static enum MHD_Result authorize(yv_api *api, struct MHD_Connection *c, bool *ok
     return send_static(c, 401, "{\"detail\":\"authentication required\",\"status\":401}", true);
 }
 
+/* A request a web browser made (it says where the page came from): refused, whatever it carries.
+ * The API has no pages; a browser that cached a user's Basic credentials would otherwise send
+ * them with a form any site posts here (cross-site request forgery: start a VM, type into its
+ * console, open a forward on 0.0.0.0). Scripts (curl, Python) send no Origin. Checked before the
+ * password, so such a request never counts as a login. */
+static bool from_a_browser(struct MHD_Connection *c)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site") != NULL;
+}
+
 enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **req)
@@ -493,6 +504,7 @@ enum MHD_Result yv_api_handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     yv_conn_request_in(api->guard, c); /* the deadline is off: the verb may take minutes */
+    if (from_a_browser(c)) return send_error(c, 403, "requests from web browsers are not served");
     bool ok;
     enum MHD_Result rc = authorize(api, c, &ok);
     if (!ok) return rc;

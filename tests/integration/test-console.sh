@@ -237,6 +237,31 @@ test_tui_console_key()
     tui_quit
 }
 
+# A TUI killed (SIGKILL, OOM) while its console is open: the console child hangs up with it, so
+# the VM's one console slot is free again for the next client (not held until someone types).
+test_tui_killed_releases_the_console()
+{
+    local root tui child
+    tui_root root
+    echo_vm "$root" e
+    tui_start "$root"
+    wait_row e running
+    keys o
+    wait_screen "^Connected to VM 'e'; Ctrl-\] to leave"
+    tui=$(tui_pid)
+    child=$(pgrep -P "$tui" | head -1)
+    [ -n "$child" ] || fail "no console child of the TUI $tui"
+    kill -KILL "$tui"
+    for _ in $(seq $((HANG * 10))); do
+        kill -0 "$child" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$child" 2>/dev/null && fail "the console child $child outlived its TUI"
+    printf 'after\n' >"$root.after"
+    EXPECT_STDIN=$root.after expect_exit 0 yv "$root" console --name e --timeout 2
+    assert_contains "$(tr -d '\r' <<<"$OUT")" "AFTER" "the next console's echo"
+}
+
 assert_line_seen()
 {
     grep -Eq -- "$1" <<<"$SCREEN" || {

@@ -1177,6 +1177,16 @@ test_console_route_with_real_qemu()
     assert_contains "$BODY" "VM 's' is not running"
     expect_error 404 POST '/v1/vms/nosuch/console?timeout=1'
     expect_error 405 GET '/v1/vms/e/console'
+    # a page elsewhere posting a form with the browser's cached credentials (cross-site request
+    # forgery): refused whatever it asks, and nothing reaches the guest
+    expect_error 403 POST '/v1/vms/e/console?timeout=1' -H 'Origin: http://evil.example' \
+        -H 'Content-Type: text/plain' --data-binary $'csrf typed\n'
+    assert_contains "$BODY" "requests from web browsers are not served"
+    expect_error 403 DELETE '/v1/vms/e/run' -H 'Sec-Fetch-Site: cross-site'
+    expect_error 403 GET '/v1/vms' -H 'Origin: null'
+    grep -aq 'CSRF TYPED' "$root/e.vm/serial.log" && fail "a cross-site request reached the console"
+    expect_exit 0 yv "$root" --json status --name e
+    assert_eq running "$(jv 'd["state"]')" "state after a cross-site stop"
     AUTH=none expect_http 401 POST '/v1/vms/e/console?timeout=1' --data-binary 'x'
     head -c 70000 /dev/zero | tr '\0' a >"$t/big"
     expect_error 413 POST '/v1/vms/e/console?timeout=1' --data-binary "@$t/big"
