@@ -523,6 +523,8 @@ static bool send_quit(const yv_lifecycle_qemu *q)
     return qmp_once(q->root, q->name, "quit", NULL, NULL, QMP_STEP_MS, &e) != -2;
 }
 
+enum { AGENT_BUSY_MS = 6000 }; /* how long the ladder waits for an agent busy with another client */
+
 /* Asks the guest agent to power the guest off. False when no agent answered its sync (within
  * YV_LIFECYCLE_AGENT_SYNC_MS: the ladder goes on to quit at once) or it refused. */
 static bool ask_agent(const yv_lifecycle_qemu *q)
@@ -537,7 +539,13 @@ static bool ask_agent(const yv_lifecycle_qemu *q)
     json_decref(devs);
     if (!open) return false;
     char *path = yv_vmstate_qgafile(q->root, q->name);
-    bool taken = yv_qga_shutdown(path, YV_LIFECYCLE_AGENT_SYNC_MS, &e) == 0;
+    int64_t until = yv_now_ms() + AGENT_BUSY_MS;
+    bool taken;
+    /* the agent serves one client at a time: one busy with a status or the TUI's address
+     * exchange (a second at most) is waited for, rather than the guest ended by quit */
+    while (!(taken = yv_qga_shutdown(path, YV_LIFECYCLE_AGENT_SYNC_MS, &e) == 0) &&
+           yv_now_ms() < until && yv_vmstate_sock_busy(path, -1))
+        continue;
     free(path);
     return taken;
 }

@@ -70,9 +70,18 @@ static void make_raw(attach_saved *s)
     if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0) s->raw = false;
 }
 
+/* The guest's bytes went to the terminal as they were (as virsh console does): modes it set must
+ * not outlive the session in the user's shell — the line-drawing character set (SI), colours,
+ * a hidden cursor, mouse reporting, bracketed paste, the alternate screen. */
+static const char TERM_RESET[] = "\x0f\033[0m\033[?25h\033[?1000l\033[?1002l\033[?1003l"
+                                 "\033[?1006l\033[?2004l\033[?1049l";
+
 static void restore_tty(const attach_saved *s)
 {
-    if (s->raw) tcsetattr(STDIN_FILENO, TCSAFLUSH, &s->tio);
+    if (!s->raw) return;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &s->tio);
+    if (isatty(STDOUT_FILENO) && write(STDOUT_FILENO, TERM_RESET, sizeof TERM_RESET - 1) < 0)
+        return; /* a terminal that is gone needs no reset */
 }
 
 int yv_attach_run(int con, const char *name, long timeout_s, yv_err *err)
