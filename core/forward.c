@@ -53,20 +53,25 @@ int yv_forward_parse_key(const char *spec, yv_proto *proto, int *host, yv_err *e
 
 /* ---- the host side ---- */
 
-bool yv_forward_host_free(const yv_forward *f)
+int yv_forward_bind_errno(const yv_forward *f)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->host)};
-    if (inet_pton(AF_INET, f->address, &a.sin_addr) != 1) return true; /* validated before */
+    if (inet_pton(AF_INET, f->address, &a.sin_addr) != 1) return 0; /* validated before */
     int fd =
         socket(AF_INET, (f->proto == YV_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-    if (fd < 0) return true;
+    if (fd < 0) return 0;
     int one = 1;
     /* slirp's TCP listener sets SO_REUSEADDR too: TIME_WAIT connections do not block it, a
      * listener does */
     if (f->proto == YV_PROTO_TCP) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    int e = bind(fd, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : errno;
     close(fd);
-    return ok;
+    return e;
+}
+
+bool yv_forward_host_free(const yv_forward *f)
+{
+    return yv_forward_bind_errno(f) == 0;
 }
 
 /* The inode of a socket bound to port in /proc/net/<file> (a listener for TCP); 0 if none. */
@@ -141,20 +146,31 @@ pid_t yv_forward_holder(const yv_forward *f, char comm[32])
     return inode ? inode_owner(inode, comm) : 0;
 }
 
+/* Why f's host port cannot be bound (e: bind's errno), in the user's terms. */
+static int bind_refused(const yv_vm *vm, const yv_net *n, const yv_forward *f, int e, yv_err *err)
+{
+    char what[160], comm[32], who[96] = "";
+    snprintf(what, sizeof what, "cannot forward %s port %d on %s (networks.%s of VM '%s')",
+             yv_vm_proto_name(f->proto), f->host, f->address, n->id, vm->name);
+    if (e == EADDRNOTAVAIL)
+        return yv_err_set(err, YV_E_USAGE, "%s: %s is not an address of this host", what,
+                          f->address);
+    if (e == EACCES || e == EPERM)
+        return yv_err_set(err, YV_E_PERMISSION,
+                          "%s: ports below 1024 need root (or CAP_NET_BIND_SERVICE)", what);
+    if (e != EADDRINUSE) return yv_err_sys(err, YV_E_IO, e, "%s", what);
+    pid_t pid = yv_forward_holder(f, comm);
+    if (pid > 0) snprintf(who, sizeof who, " by %s (pid %d)", comm, (int)pid);
+    return yv_err_set(err, YV_E_VM_EXISTS, "%s: the port is in use%s", what, who);
+}
+
 int yv_forward_check_free(const yv_vm *vm, yv_err *err)
 {
     for (size_t i = 0; i < vm->nnets; i++)
         for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
             const yv_forward *f = &vm->nets[i].forwards[j];
-            char comm[32], who[96] = "";
-            if (yv_forward_host_free(f)) continue;
-            pid_t pid = yv_forward_holder(f, comm);
-            if (pid > 0) snprintf(who, sizeof who, " by %s (pid %d)", comm, (int)pid);
-            return yv_err_set(err, YV_E_VM_EXISTS,
-                              "cannot forward %s port %d on %s (networks.%s of VM '%s'): the port "
-                              "is in use%s",
-                              yv_vm_proto_name(f->proto), f->host, f->address, vm->nets[i].id,
-                              vm->name, who);
+            int e = yv_forward_bind_errno(f);
+            if (e) return bind_refused(vm, &vm->nets[i], f, e, err);
         }
     return 0;
 }

@@ -19,11 +19,15 @@ int yv_forward_parse_key(const char *spec, yv_proto *proto, int *host, yv_err *e
 
 /* Whether the host port of f can be bound now (proto, address): what QEMU's slirp will do. */
 bool yv_forward_host_free(const yv_forward *f);
+/* The same as bind's errno: 0 (free), EADDRINUSE, EADDRNOTAVAIL (not this host's address),
+ * EACCES (a port below 1024 without the right to it), … */
+int yv_forward_bind_errno(const yv_forward *f);
 /* The process holding f's host port, when /proc tells (only what the user may read): its pid and
  * command name; 0 when unknown. */
 pid_t yv_forward_holder(const yv_forward *f, char comm[32]);
 /* Every forward of vm can be bound now; else VM_EXISTS naming the port and its holder if known
- * (run's pre-flight, before QEMU starts). */
+ * (USAGE for an address that is not this host's, PERMISSION for a port below 1024 without the
+ * right to it): run's pre-flight, before QEMU starts. */
 int yv_forward_check_free(const yv_vm *vm, yv_err *err);
 
 /* The forwards of every readable VM config of a root (its .vm folders and the .part folders of

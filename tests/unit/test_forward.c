@@ -82,6 +82,13 @@ static void test_host_side(void **state)
     close(ufd);
     assert_true(yv_forward_host_free(&f));
     assert_int_equal(yv_forward_check_free(&vm, &err), 0);
+    /* an address that is not this host's is not "in use": it is a mistake (exit 2) */
+    f.address = (char *)"192.0.2.7";
+    assert_int_equal(yv_forward_bind_errno(&f), EADDRNOTAVAIL);
+    assert_int_equal(yv_forward_check_free(&vm, &err), -1);
+    assert_int_equal(err.code, YV_E_USAGE);
+    ut_assert_contains(err.msg, "192.0.2.7 is not an address of this host");
+    ut_assert_not_contains(err.msg, "in use");
 }
 
 static void write_vm(const char *root, const char *dir, const char *name, const char *forwards)
