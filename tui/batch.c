@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/lifecycle.h"
@@ -264,6 +265,13 @@ static const yv_opt create_opts[] = {
     {.lng = "linked", .help = "make the disk a qcow2 overlay on the base instead of a copy"},
     {.lng = "no-ovmf", .help = "boot with SeaBIOS instead of UEFI"},
     {.lng = "no-network", .help = "no network interface (runs without root)"},
+    {.lng = "ssh-key",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .flags = YV_OPT_MANY,
+     .needs = "preset",
+     .help = "presets: SSH public keys for root's authorized_keys (one or more "
+             "'TYPE BASE64 [comment]' lines; repeatable)"},
     {.lng = "install-timeout",
      .arg = "S",
      .kind = YV_ARG_NUMBER,
@@ -327,6 +335,19 @@ static void on_progress(void *ctx, const yv_install_progress *p)
     fflush(stderr);
 }
 
+/* --ssh-key FILE…: the paths (the core reads and checks them before anything is written). */
+static int create_ssh_keys(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
+{
+    static const char *keys[YV_SSHKEY_MAX_KEYS];
+    size_t n = yv_cmdtab_get_all(c, a, "ssh-key", keys, YV_SSHKEY_MAX_KEYS);
+    if (n > YV_SSHKEY_MAX_KEYS)
+        return yv_err_set(&b->err, YV_E_USAGE, "--ssh-key given more than %d times",
+                          YV_SSHKEY_MAX_KEYS);
+    o->ssh_keys = keys;
+    o->nssh_keys = n;
+    return 0;
+}
+
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
@@ -349,7 +370,7 @@ static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_creat
     o->linked = yv_cmdtab_get(c, a, "linked") != NULL;
     o->ovmf = !yv_cmdtab_get(c, a, "no-ovmf");
     o->network = !yv_cmdtab_get(c, a, "no-network");
-    return 0;
+    return create_ssh_keys(b, c, a, o);
 }
 
 static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)

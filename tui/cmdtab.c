@@ -186,7 +186,8 @@ int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, con
         if (ch == HELP_VAL && yv_cmdtab_find(opts, "help") < 0) return YV_SCAN_HELP;
         if (ch == '?' || ch == ':') return yv_cmdtab_bad_option(ch, argv, lo, why, whylen), -1;
         if ((i = row_of(opts, ch)) < 0) continue;
-        if (val[i] && opts[i].arg && !(mode & YV_SCAN_LAST_WINS)) {
+        if (val[i] && opts[i].arg && !(mode & YV_SCAN_LAST_WINS) &&
+            !(opts[i].flags & YV_OPT_MANY)) {
             snprintf(why, whylen, "--%s given twice", opts[i].lng);
             return YV_SCAN_TWICE;
         }
@@ -276,6 +277,8 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *ms
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
+    a->argc = argc;
+    a->argv = argv;
     if (a->npos < c->min_pos || a->npos > c->max_pos) {
         bad_positionals(c, a, msg, msglen);
         return -1;
@@ -285,6 +288,22 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *ms
         return -1;
     }
     return 0;
+}
+
+size_t yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out,
+                         size_t max)
+{
+    struct option lo[YV_MAX_OPTS + 2];
+    char so[YV_MAX_OPTS * 2 + 6];
+    int ch, want = yv_cmdtab_find(c->opts, lng);
+    size_t n = 0;
+    if (want < 0 || !a->argv) return 0;
+    getopt_tables(c->opts, 0, lo, so);
+    optind = 0; /* the argv was parsed once already: every option here is valid */
+    opterr = 0;
+    while ((ch = getopt_long(a->argc, a->argv, so, lo, NULL)) != -1)
+        if (row_of(c->opts, ch) == want && n++ < max) out[n - 1] = optarg;
+    return n;
 }
 
 int yv_cmdtab_split_line(char *line, char **words, int max)

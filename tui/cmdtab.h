@@ -27,6 +27,7 @@ enum {
     YV_OPT_REQUIRED = 1, /* the parser refuses the command without it */
     YV_OPT_HIDDEN = 2,   /* not in --help, the man page nor the completion */
     YV_OPT_NOW = 4,      /* acts at once: parsing stops there (--help, --version) */
+    YV_OPT_MANY = 8,     /* may be given more than once: read every value with yv_cmdtab_get_all */
 };
 
 typedef struct {
@@ -53,6 +54,8 @@ typedef struct {
     const char *val[YV_MAX_OPTS];
     char **pos;
     int npos;
+    int argc; /* what was parsed (for yv_cmdtab_get_all) */
+    char **argv;
 } yv_args;
 
 struct yv_cmd {
@@ -68,6 +71,10 @@ struct yv_cmd {
 int yv_cmdtab_find(const yv_opt *opts, const char *lng);
 /* Value of option `lng` of c, or NULL. */
 const char *yv_cmdtab_get(const yv_cmd *c, const yv_args *a, const char *lng);
+/* Every value of a YV_OPT_MANY option `lng`, in the order given, into out (at most max); returns
+ * how many were given (may exceed max: the caller refuses that). yv_cmdtab_get gives the last. */
+size_t yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out,
+                         size_t max);
 /* Value of option `lng`, or its row's default when not given. */
 const char *yv_cmdtab_get_or_default(const yv_cmd *c, const yv_args *a, const char *lng);
 
