@@ -15,7 +15,9 @@
 #include "core/err.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/ssh.h"
 #include "core/sshkey.h"
+#include "core/proc.h"
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/lifecycle.h"
@@ -645,6 +647,59 @@ static const yv_opt delete_opts[] = {
     {0},
 };
 
+static const yv_opt ssh_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the running VM to reach"},
+    {.lng = "user", .shrt = 'u', .arg = "USER", .dflt = "root", .help = "login name in the guest"},
+    {.lng = "print",
+     .help = "print the ssh command line (one line, quoted for a POSIX shell) instead of running "
+             "it"},
+    {0},
+};
+
+/* ssh: the argv of core/ssh, printed (--print, --json) or executed in place of this process (ssh
+ * then owns the terminal; its exit status is the command's). */
+static int cmd_ssh(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    yv_ssh_target t;
+    bool print = yv_cmdtab_get(c, a, "print") || b->opts->json;
+    if (!print && b->opts->file)
+        return usage_err(b, "%s: ssh replaces the batch process: use --print in a --file",
+                         b->opts->file);
+    if (load_root_for(b, false) < 0 ||
+        yv_ssh_target_vm(b->root, &b->cfg, yv_cmdtab_get(c, a, "name"), yv_cmdtab_get(c, a, "user"),
+                         &t, &b->err) < 0)
+        return -1;
+    char *ssh = yv_proc_which("ssh");
+    char **argv = yv_ssh_argv(ssh ? ssh : "ssh", &t, a->pos, a->npos);
+    int rc = 0;
+    if (b->opts->json) {
+        b->result = json_pack("{s:s, s:s, s:i, s:s, s:[]}", "user", t.user, "host", t.host, "port",
+                              t.port, "host_key_alias", t.alias, "argv");
+        for (char **p = argv; *p; p++)
+            json_array_append_new(json_object_get(b->result, "argv"), json_string(*p));
+    } else if (print) {
+        char *line = yv_ssh_quote_argv(argv);
+        printf("%s\n", line);
+        free(line);
+    } else if (!ssh) {
+        rc =
+            yv_err_set(&b->err, YV_E_TOOL_FAILED, "ssh not found on PATH (install openssh-client)");
+    } else {
+        fflush(NULL);
+        execv(ssh, argv); /* the environment as it is: ssh needs the agent, HOME, TERM */
+        rc = yv_err_sys(&b->err, YV_E_TOOL_FAILED, errno, "cannot execute %s", ssh);
+    }
+    yv_ssh_argv_free(argv);
+    free(ssh);
+    yv_ssh_target_done(&t);
+    return rc;
+}
+
 /* The verbs: name, summary, options, positionals (min, max, as shown), the run adapter. Help, the
  * usage errors, the man page and the bash completion all come from here. */
 static const yv_cmd commands[] = {
@@ -664,6 +719,10 @@ static const yv_cmd commands[] = {
      netdev_opts, 1, 1, "up|down", cmd_netdev},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
+    {"ssh",
+     "Log in to a running VM's guest with the system's ssh (its SSH forward, else its address); "
+     "words after -- go to ssh as the remote command.",
+     ssh_opts, 0, 255, "[-- ARGS...]", cmd_ssh},
     {0},
 };
 

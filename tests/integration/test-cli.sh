@@ -6,13 +6,14 @@
 declare -A SPEC_OPTS=(
     [create]='name/n image/i preset/p capacity/c memory/m vcpu/v hostname/H root-password/r
               vnc-password/V root-password-file vnc-password-file master linked no-ovmf
-              install-timeout'
+              install-timeout ssh-key'
     [list]=''
     [status]='name wait/w timeout/t'
     [run]='name dry-run'
     [shutdown]='name force timeout'
     [netdev]='name ifname'
     [delete]='name force'
+    [ssh]='name user print'
 )
 
 test_top_level_help()
