@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The real-guest scenario of issue 17 (spec §10, §11, §13 --ssh-key): the Debian cloud-init guest of
+# tests/fixtures/make-cloud-guest.sh (openssh-server, qemu-guest-agent) created from a preset with
+# `--network user` (the default SSH forward) and a key made here with ssh-keygen; then, on ONE
+# installed VM (an install is ~1-2 min and a boot ~1 min under TCG): `ssh … -- hostname`,
+# `status --json` addresses from the agent, `console` in piped mode logging in as root, a graceful
+# `shutdown` of a guest that ignores ACPI ending `by agent`; then a linked clone of the same disk
+# on a TAP in a network namespace with dnsmasq (Debian dnsmasq-base) and no agent shows its DHCP
+# address from the neighbour table. Needs root (namespace, bridge) and the guest image (root to
+# build once, cached). ssh runs with options of its own (-F /dev/null, a temporary known_hosts,
+# the test's key): ssh reads ~/.ssh from the passwd home, not $HOME, so `ssh --print` gives the
+# argv and the test adds those options in front of `--`.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net-lib.sh"
+
+ROOT_PW='Guest-Root-17'
+HOST=guest17
+WAIT_BOOT=${YAVE_GUEST_WAIT:-420} # seconds for a boot to a working sshd / agent (TCG)
+
+info()
+{
+    printf '      %s\n' "$*"
+}
+
+# guest_root ROOT T: the preset "debian" (the test guest) in ROOT, the key and password in T.
+guest_root()
+{
+    mkdir "$1/debian.preset" || fail "mkdir"
+    "$FIXTURES_DIR/make-cloud-guest.sh" "$1/debian.preset/guest.qcow2" 2>"$2/guest.log" ||
+        fail "make-cloud-guest.sh failed: $(tail -5 "$2/guest.log")"
+    printf 'cloudimg: guest.qcow2\n' >"$1/debian.preset/config.yaml"
+    printf '%s\n' "$ROOT_PW" >"$2/rootpw"
+    chmod 600 "$2/rootpw"
+    ssh-keygen -q -t ed25519 -N '' -C "yave-test-guest" -f "$2/key" || fail "ssh-keygen"
+}
+
+# guest_ssh ROOT VM T ARGS...: `ssh --print`'s argv with the test's options before `--`; sets
+# OUT/ERR/RC like run_cmd. No ~/.ssh of the user is read or written.
+guest_ssh()
+{
+    local r=$1 vm=$2 t=$3 words=() i
+    shift 3
+    run_cmd yv "$r" ssh --name "$vm" --print
+    [ "$RC" = 0 ] || fail "ssh --print: exit $RC: $ERR"
+    read -r -a words <<<"$OUT"
+    for i in "${!words[@]}"; do [ "${words[$i]}" = "--" ] && break; done
+    run_cmd timeout 60 "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
+        -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10 \
+        -o UserKnownHostsFile="$t/known_hosts" -o StrictHostKeyChecking=accept-new \
+        "${words[@]:1:$i}" "${words[@]:$((i + 1))}" "$@"
+}
+
+# wait_ssh ROOT VM T: until `ssh … true` works (bounded).
+wait_ssh()
+{
+    local deadline=$((SECONDS + WAIT_BOOT))
+    while [ $SECONDS -lt $deadline ]; do
+        guest_ssh "$1" "$2" "$3" true
+        [ "$RC" = 0 ] && return 0
+        [ -e "$1/run/$2.pid" ] || fail "QEMU of $2 ended: $(tail -c 400 "$1/$2.vm/serial.log")"
+        sleep 3
+    done
+    fail "no SSH to $2 within ${WAIT_BOOT}s: $ERR"
+}
+
+# wait_address ROOT VM SOURCE [NSX]: until status --json lists an address from SOURCE; sets ADDR.
+wait_address()
+{
+    local deadline=$((SECONDS + WAIT_BOOT))
+    ADDR=
+    while [ $SECONDS -lt $deadline ]; do
+        run_cmd ${4:+nsx} "$YAVE_TEST_BIN" --batch --root "$1" --json status --name "$2"
+        ADDR=$(printf '%s' "$OUT" | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(next((a["ip"] for a in d.get("addresses") or [] if a.get("source") == sys.argv[1]), ""))' \
+            "$3" 2>/dev/null)
+        [ -n "$ADDR" ] && return 0
+        sleep 3
+    done
+    fail "no address from $3 for $2 within ${WAIT_BOOT}s: $OUT"
+}
+
+has_verb()
+{
+    "$YAVE_TEST_BIN" --batch "$1" --help 2>/dev/null | grep -q -- "$2"
+}
+
+test_1_guest_ssh_agent_console_shutdown_neighbour()
+{
+    local root t login
+    for f in ssh:--print create:--network console:--timeout; do
+        has_verb "${f%%:*}" "${f#*:}" || fail "yave-tui lacks ${f%%:*} ${f#*:} (this test needs the" \
+            "net, agent and console work merged)"
+    done
+    new_root root
+    mktmp_into t
+    guest_root "$root" "$t"
+    at_exit stop_qemus "$root"
+
+    # create: bad key files are refused (exit 2, naming file and line) and nothing is made
+    printf 'ssh-ed25519 AAAA-not-base64\n' >"$t/bad.pub"
+    expect_exit 2 yv "$root" create --name g --preset debian --root-password-file "$t/rootpw" \
+        --ssh-key "$t/key.pub" --ssh-key "$t/bad.pub"
+    assert_contains "$ERR" "$t/bad.pub, line 1" "the refusal of a bad key file"
+    assert_no_file "$root/g.vm" "the VM after a refused key"
+    expect_exit 2 yv "$root" create --name g --preset debian --root-password-file "$t/rootpw" \
+        --ssh-key "$t/key"
+    assert_contains "$ERR" "not an SSH public key" "a private key given as --ssh-key"
+
+    expect_exit 0 yv "$root" create --name g --preset debian --root-password-file "$t/rootpw" \
+        --hostname "$HOST" --network user --ssh-key "$t/key.pub" --no-ovmf -m 512 -c 3072 \
+        --install-timeout 600
+    assert_match "^created VM 'g'" "$OUT" "create"
+
+    # ssh before run: not running (exit 4)
+    expect_exit 4 yv "$root" ssh --name g -- true
+    local start=$SECONDS
+    expect_exit 0 yv "$root" run --name g
+    wait_ssh "$root" g "$t"
+    info "run to a working ssh: $((SECONDS - start))s"
+    guest_ssh "$root" g "$t" hostname
+    assert_eq 0 "$RC" "ssh hostname: $ERR"
+    assert_eq "$HOST" "$OUT" "hostname over ssh with the key given at create"
+    guest_ssh "$root" g "$t" printf '%s|' 'a b' "it's"
+    assert_eq "a b|it's|" "$OUT" "remote ARGS travel as words"
+    # the verb itself executes ssh (a stand-in on PATH records its argv)
+    mkdir "$t/bin"
+    printf '#!/bin/sh\nprintf "%%s\\n" "$@" >%q\n' "$t/argv" >"$t/bin/ssh"
+    chmod 755 "$t/bin/ssh"
+    PATH="$t/bin:$PATH" expect_exit 0 yv "$root" ssh --name g --user debian -- uname -a
+    assert_eq "-l debian" "$(grep -A1 -x -- -l "$t/argv" | tr '\n' ' ' | sed 's/ $//')" "user"
+    assert_eq "uname -a" "$(tail -2 "$t/argv" | tr '\n' ' ' | sed 's/ $//')" "remote command"
+    assert_not_contains "$(cat "$t/argv")" StrictHostKeyChecking "host key checking left on"
+
+    # the agent's address
+    wait_address "$root" g agent
+    assert_eq 10.0.2.15 "$ADDR" "the agent's address of a user-network guest"
+
+    # console, piped: log in as root with the preset's password (after the login prompt: a
+    # serial getty drops typed-ahead input)
+    login=$((SECONDS + 60))
+    until grep -aq 'login:' "$root/g.vm/serial.log"; do
+        [ $SECONDS -lt $login ] || fail "no login prompt in serial.log"
+        sleep 1
+    done
+    run_cmd bash -c '{ sleep 1; printf "\nroot\n"; sleep 4; printf "%s\n" "$1"; sleep 6;
+        printf "echo MARK\$((40+2)); cat /etc/hostname\n"; sleep 6; } |
+        "$2" --batch --root "$3" console --name g --timeout 25' _ "$ROOT_PW" "$YAVE_TEST_BIN" "$root"
+    assert_out_line '^MARK42\r?$' "the shell's answer on the console"
+    assert_out_line "^$HOST"$'\r'"?\$" "cat /etc/hostname on the console"
+
+    # a guest that ignores ACPI: graceful shutdown ends by the agent. The agent is also masked
+    # for the next boot (the clone below must show an address without it); it keeps running now.
+    guest_ssh "$root" g "$t" sh -c 'mkdir -p /etc/systemd/logind.conf.d &&
+        printf "[Login]\nHandlePowerKey=ignore\n" >/etc/systemd/logind.conf.d/yave-test.conf &&
+        systemctl restart systemd-logind && systemctl mask qemu-guest-agent.service && sync'
+    assert_eq 0 "$RC" "making the guest ignore ACPI: $ERR"
+    expect_exit 0 yv "$root" shutdown --name g --timeout 20
+    assert_contains "$OUT$ERR" "by agent" "the graceful shutdown's last step"
+
+    # neighbour: a linked clone on a TAP in a namespace with dnsmasq, no agent in the guest
+    command -v dnsmasq >/dev/null || fail "dnsmasq not found (apt-get install dnsmasq-base)"
+    new_ns 1
+    add_bridge br0
+    nsx ip addr add 192.168.77.1/24 dev br0 || fail "bridge address"
+    nsx dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=br0 \
+        --bind-interfaces --dhcp-range=192.168.77.50,192.168.77.99,1h \
+        --dhcp-leasefile="$t/leases" --pid-file="$t/dnsmasq.pid" --log-facility="$t/dnsmasq.log" &
+    at_exit kill $!
+    expect_exit 0 yvn "$root" create --name g2 --image "$root/g.vm/hd0.qcow2" --linked \
+        --master br0 --no-ovmf -m 512
+    expect_exit 0 yvn "$root" run --name g2
+    wait_address "$root" g2 neighbour nsx
+    assert_match '^192\.168\.77\.([5-9][0-9])$' "$ADDR" "the DHCP address from the neighbour table"
+    assert_contains "$(cat "$t/leases")" "$ADDR" "dnsmasq's lease"
+    expect_exit 0 yvn "$root" shutdown --name g2 --force
+}
+
+run_tests "$@"
