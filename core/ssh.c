@@ -60,8 +60,9 @@ int yv_ssh_target_of(const char *root, const yv_vm *vm, const char *user, const 
                           vm->name);
     t->user = yv_strdup(user);
     /* a forward on every address (0.0.0.0) is reached on the loopback */
-    const char *fa =
-        f && f->address && *f->address && strcmp(f->address, "0.0.0.0") ? f->address : "127.0.0.1";
+    const char *fa = f && f->address && *f->address && strcmp(f->address, "0.0.0.0") != 0
+                         ? f->address
+                         : "127.0.0.1";
     t->host = yv_strdup(f ? fa : guest_ip);
     t->port = f ? f->host : 22;
     t->alias = yv_asprintf("yave-%s-%08lx", vm->name, root_tag(root));

@@ -144,6 +144,7 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
         [ $SECONDS -lt $login ] || fail "no login prompt in serial.log"
         sleep 1
     done
+    # shellcheck disable=SC2016 # $1..$3 are the inner shell's arguments
     run_cmd bash -c '{ sleep 1; printf "\nroot\n"; sleep 4; printf "%s\n" "$1"; sleep 6;
         printf "echo MARK\$((40+2)); cat /etc/hostname\n"; sleep 6; } |
         "$2" --batch --root "$3" console --name g --timeout 25' _ "$ROOT_PW" "$YAVE_TEST_BIN" "$root"
