@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "core/root.h"
+#include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
 
@@ -24,6 +25,7 @@ enum {
     F_HOSTNAME,
     F_ROOTPW,
     F_TIMEOUT,
+    F_SSHKEY,
     F_COUNT
 };
 
@@ -43,6 +45,7 @@ static const yv_field_spec create_specs[] = {
     [F_HOSTNAME] = {"Hostname", YV_FIELD_TEXT, "empty: the VM name"},
     [F_ROOTPW] = {"Root password", YV_FIELD_PASSWORD, "the guest's root password"},
     [F_TIMEOUT] = {"Install timeout s", YV_FIELD_NUMBER, "first boot limit (default 900)"},
+    [F_SSHKEY] = {"SSH key file", YV_FIELD_TEXT, "empty: none; a .pub file for root's ssh login"},
 };
 
 /* Which fields each form shows, in order. */
@@ -50,7 +53,7 @@ static const int create_fields[] = {F_NAME, F_SOURCE, F_LINKED, F_CAPACITY, F_ME
                                     F_VCPU, F_VNCPW,  F_BRIDGE, F_NETWORK,  F_UEFI};
 static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, F_VNCPW,
                                     F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE, F_NETWORK,
-                                    F_UEFI,     F_LINKED, F_TIMEOUT};
+                                    F_UEFI,     F_LINKED, F_TIMEOUT,  F_SSHKEY};
 
 static const int *fields_of(yv_action kind, size_t *n)
 {
@@ -185,6 +188,10 @@ static bool validate(form_st *f)
         if (!*get(f, F_ROOTPW)) set_err(f, F_ROOTPW, "required"), ok = false;
         if (yv_parse_long(get(f, F_TIMEOUT), 1, 604800, &v) < 0)
             set_err(f, F_TIMEOUT, "1 to 604800 s"), ok = false;
+        yv_sshkeys k = {0}; /* checked here too, so the message sits next to the field */
+        if (*get(f, F_SSHKEY) && yv_sshkey_load(&k, get(f, F_SSHKEY), &e) < 0)
+            set_err(f, F_SSHKEY, e.msg), ok = false;
+        yv_sshkey_done(&k);
     }
     return ok;
 }
@@ -219,6 +226,7 @@ static void submit(yv_app *a, form_st *f)
         args[n++] = store[F_TIMEOUT];
         args[n++] = "--root-password-file";
         args[n++] = "/dev/fd/4";
+        if (*store[F_SSHKEY]) args[n++] = "--ssh-key", args[n++] = store[F_SSHKEY];
     }
     if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
     args[n] = NULL;
