@@ -340,13 +340,10 @@ static void on_progress(void *ctx, const yv_install_progress *p)
 /* --ssh-key FILE…: the paths (the core reads and checks them before anything is written). */
 static int create_ssh_keys(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
-    static const char *keys[YV_SSHKEY_MAX_KEYS];
-    size_t n = yv_cmdtab_get_all(c, a, "ssh-key", keys, YV_SSHKEY_MAX_KEYS);
-    if (n > YV_SSHKEY_MAX_KEYS)
-        return yv_err_set(&b->err, YV_E_USAGE, "--ssh-key given more than %d times",
-                          YV_SSHKEY_MAX_KEYS);
+    static const char *keys[YV_MAX_MANY]; /* one command at a time, also with --file */
+    (void)b;
     o->ssh_keys = keys;
-    o->nssh_keys = n;
+    o->nssh_keys = (size_t)yv_cmdtab_get_all(c, a, "ssh-key", keys, YV_MAX_MANY);
     return 0;
 }
 

@@ -172,8 +172,21 @@ static int row_of(const yv_opt *opts, int ch)
     return -1;
 }
 
-int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, const char **val,
-                   char *why, size_t whylen)
+/* A YV_OPT_MANY value kept in a (NULL: only the last is kept, in val). */
+static int keep_many(const yv_opt *opts, int i, yv_args *a, char *why, size_t whylen)
+{
+    if (!a) return 0;
+    if (a->nmany == YV_MAX_MANY) {
+        snprintf(why, whylen, "--%s given more than %d times", opts[i].lng, YV_MAX_MANY);
+        return YV_SCAN_TWICE;
+    }
+    a->many_row[a->nmany] = i;
+    a->many[a->nmany++] = optarg;
+    return 0;
+}
+
+static int scan(const yv_opt *opts, unsigned mode, int argc, char **argv, const char **val,
+                yv_args *a, char *why, size_t whylen)
 {
     struct option lo[YV_MAX_OPTS + 2];
     char so[YV_MAX_OPTS * 2 + 6];
@@ -186,16 +199,31 @@ int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, con
         if (ch == HELP_VAL && yv_cmdtab_find(opts, "help") < 0) return YV_SCAN_HELP;
         if (ch == '?' || ch == ':') return yv_cmdtab_bad_option(ch, argv, lo, why, whylen), -1;
         if ((i = row_of(opts, ch)) < 0) continue;
-        if (val[i] && opts[i].arg && !(mode & YV_SCAN_LAST_WINS) &&
-            !(opts[i].flags & YV_OPT_MANY)) {
+        bool many = opts[i].arg && (opts[i].flags & YV_OPT_MANY);
+        if (val[i] && opts[i].arg && !many && !(mode & YV_SCAN_LAST_WINS)) {
             snprintf(why, whylen, "--%s given twice", opts[i].lng);
             return YV_SCAN_TWICE;
         }
         val[i] = opts[i].arg ? optarg : "1";
         if (opts[i].check && opts[i].check(val[i], why, whylen) < 0) return YV_SCAN_VALUE;
+        if (many && keep_many(opts, i, a, why, whylen) < 0) return YV_SCAN_TWICE;
         if (opts[i].flags & YV_OPT_NOW) return YV_SCAN_NOW;
     }
     return YV_SCAN_DONE;
+}
+
+int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, const char **val,
+                   char *why, size_t whylen)
+{
+    return scan(opts, mode, argc, argv, val, NULL, why, whylen);
+}
+
+int yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out, int max)
+{
+    int i = yv_cmdtab_find(c->opts, lng), n = 0;
+    for (int k = 0; i >= 0 && k < a->nmany && n < max; k++)
+        if (a->many_row[k] == i) out[n++] = a->many[k];
+    return n;
 }
 
 /* "--a is required" / "--a and --b are required" (every required option: a command's message
@@ -214,18 +242,21 @@ static int check_required(const yv_cmd *c, const yv_args *a, char *why, size_t n
     return -1;
 }
 
-/* A positional shown as words ("up|down") must be one of them: "…must be up or down, not 'x'". */
+/* A first positional shown as words ("up|down", "add|remove SPEC": the words before a blank) must
+ * be one of them: "…must be up or down, not 'x'". */
 static int check_choice(const yv_cmd *c, const yv_args *a, char *why, size_t n)
 {
-    if (!c->pos || !strchr(c->pos, '|') || a->npos < 1) return 0;
-    const char *arg = a->pos[a->npos - 1];
+    size_t end = c->pos ? strcspn(c->pos, " ") : 0;
+    if (!c->pos || !memchr(c->pos, '|', end) || a->npos < 1) return 0;
+    const char *arg = a->pos[0];
     size_t len = strlen(arg);
-    for (const char *w = c->pos; *w; w += strcspn(w, "|"), w += *w == '|')
-        if (strcspn(w, "|") == len && !strncmp(w, arg, len)) return 0;
+    for (const char *w = c->pos; w < c->pos + end; w += strcspn(w, "| "), w += *w == '|')
+        if (strcspn(w, "| ") == len && !strncmp(w, arg, len)) return 0;
     char words[128] = "";
-    for (const char *p = c->pos; *p; p++)
+    for (const char *p = c->pos; p < c->pos + end; p++)
         append(words, sizeof words, *p == '|' ? " or " : "%.1s", p, "");
-    snprintf(why, n, "the last argument must be %s, not '%s'", words, arg);
+    snprintf(why, n, "the %s argument must be %s, not '%s'", c->max_pos > 1 ? "first" : "last",
+             words, arg);
     return -1;
 }
 
@@ -265,7 +296,7 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *ms
 {
     char why[256];
     memset(a, 0, sizeof *a);
-    int rc = yv_cmdtab_scan(c->opts, 0, argc, argv, a->val, why, sizeof why);
+    int rc = scan(c->opts, 0, argc, argv, a->val, a, why, sizeof why);
     if (rc == YV_SCAN_HELP) return 1;
     if (rc == YV_SCAN_TWICE || rc == YV_SCAN_VALUE) {
         snprintf(msg, msglen, "%s: %s", c->name, why);
@@ -277,8 +308,6 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *ms
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
-    a->argc = argc;
-    a->argv = argv;
     if (a->npos < c->min_pos || a->npos > c->max_pos) {
         bad_positionals(c, a, msg, msglen);
         return -1;
@@ -288,22 +317,6 @@ int yv_cmdtab_parse(const yv_cmd *c, int argc, char **argv, yv_args *a, char *ms
         return -1;
     }
     return 0;
-}
-
-size_t yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out,
-                         size_t max)
-{
-    struct option lo[YV_MAX_OPTS + 2];
-    char so[YV_MAX_OPTS * 2 + 6];
-    int ch, want = yv_cmdtab_find(c->opts, lng);
-    size_t n = 0;
-    if (want < 0 || !a->argv) return 0;
-    getopt_tables(c->opts, 0, lo, so);
-    optind = 0; /* the argv was parsed once already: every option here is valid */
-    opterr = 0;
-    while ((ch = getopt_long(a->argc, a->argv, so, lo, NULL)) != -1)
-        if (row_of(c->opts, ch) == want && n++ < max) out[n - 1] = optarg;
-    return n;
 }
 
 int yv_cmdtab_split_line(char *line, char **words, int max)

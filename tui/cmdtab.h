@@ -27,7 +27,7 @@ enum {
     YV_OPT_REQUIRED = 1, /* the parser refuses the command without it */
     YV_OPT_HIDDEN = 2,   /* not in --help, the man page nor the completion */
     YV_OPT_NOW = 4,      /* acts at once: parsing stops there (--help, --version) */
-    YV_OPT_MANY = 8,     /* may be given more than once: read every value with yv_cmdtab_get_all */
+    YV_OPT_MANY = 8,     /* may be given again: every value is kept (yv_cmdtab_get_all) */
 };
 
 typedef struct {
@@ -50,12 +50,14 @@ typedef struct yv_cmd yv_cmd;
 typedef struct yv_batch yv_batch;
 
 /* Parsed options of one invocation: value per option index (flags get "1"), positionals after. */
+#define YV_MAX_MANY 16
 typedef struct {
-    const char *val[YV_MAX_OPTS];
+    const char *val[YV_MAX_OPTS]; /* a YV_OPT_MANY row: its last value */
     char **pos;
     int npos;
-    int argc; /* what was parsed (for yv_cmdtab_get_all) */
-    char **argv;
+    const char *many[YV_MAX_MANY]; /* the values of YV_OPT_MANY rows in order, */
+    int many_row[YV_MAX_MANY];     /* and the row of each */
+    int nmany;
 } yv_args;
 
 struct yv_cmd {
@@ -71,10 +73,9 @@ struct yv_cmd {
 int yv_cmdtab_find(const yv_opt *opts, const char *lng);
 /* Value of option `lng` of c, or NULL. */
 const char *yv_cmdtab_get(const yv_cmd *c, const yv_args *a, const char *lng);
-/* Every value of a YV_OPT_MANY option `lng`, in the order given, into out (at most max); returns
- * how many were given (may exceed max: the caller refuses that). yv_cmdtab_get gives the last. */
-size_t yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out,
-                         size_t max);
+/* The values of YV_OPT_MANY option `lng` in the order given, at most max; returns their count. */
+int yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out,
+                      int max);
 /* Value of option `lng`, or its row's default when not given. */
 const char *yv_cmdtab_get_or_default(const yv_cmd *c, const yv_args *a, const char *lng);
 
