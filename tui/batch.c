@@ -267,6 +267,12 @@ static const yv_opt create_opts[] = {
     {.lng = "linked", .help = "make the disk a qcow2 overlay on the base instead of a copy"},
     {.lng = "no-ovmf", .help = "boot with SeaBIOS instead of UEFI"},
     {.lng = "no-network", .help = "no network interface (runs without root)"},
+    {.lng = "install-timeout",
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .needs = "preset",
+     .dflt = "900",
+     .help = "presets: how long the first boot may take"},
     {.lng = "ssh-key",
      .arg = "FILE",
      .kind = YV_ARG_FILE,
@@ -274,12 +280,6 @@ static const yv_opt create_opts[] = {
      .needs = "preset",
      .help = "presets: SSH public keys for root's authorized_keys (one or more "
              "'TYPE BASE64 [comment]' lines; repeatable)"},
-    {.lng = "install-timeout",
-     .arg = "S",
-     .kind = YV_ARG_NUMBER,
-     .needs = "preset",
-     .dflt = "900",
-     .help = "presets: how long the first boot may take"},
     {0},
 };
 
@@ -338,13 +338,11 @@ static void on_progress(void *ctx, const yv_install_progress *p)
 }
 
 /* --ssh-key FILE…: the paths (the core reads and checks them before anything is written). */
-static int create_ssh_keys(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
+static void create_ssh_keys(const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     static const char *keys[YV_MAX_MANY]; /* one command at a time, also with --file */
-    (void)b;
     o->ssh_keys = keys;
     o->nssh_keys = (size_t)yv_cmdtab_get_all(c, a, "ssh-key", keys, YV_MAX_MANY);
-    return 0;
 }
 
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
@@ -369,7 +367,7 @@ static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_creat
     o->linked = yv_cmdtab_get(c, a, "linked") != NULL;
     o->ovmf = !yv_cmdtab_get(c, a, "no-ovmf");
     o->network = !yv_cmdtab_get(c, a, "no-network");
-    return create_ssh_keys(b, c, a, o);
+    return 0;
 }
 
 static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
@@ -378,6 +376,7 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
     char *vnc_pw = NULL, *root_pw = NULL, *generated = NULL;
     int rc = -1;
     if (create_parse(b, c, a, &o) < 0) return -1;
+    create_ssh_keys(c, a, &o);
     vnc_pw = password_opt(b, c, a, "vnc-password", "VNC password");
     if (!vnc_pw && b->err.code) goto out;
     root_pw = password_opt(b, c, a, "root-password", "root password");

@@ -133,6 +133,22 @@ static bool query_flag(struct MHD_Connection *c, const char *key)
     return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
 }
 
+/* Where SSH reaches the guest (the web cannot open a terminal): {"user", "host", "port",
+ * "host_key_alias"}; ?user=U as `ssh --user`. */
+static enum MHD_Result ssh_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    (void)rq;
+    yv_err e;
+    yv_ssh_target t;
+    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
+    if (!vm_exists(api, name, &e) || yv_ssh_target_vm(api->root, &api->cfg, name, user, &t, &e) < 0)
+        return send_err(c, &e);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "user", t.user, "host", t.host, "port", t.port,
+                          "host_key_alias", t.alias);
+    yv_ssh_target_done(&t);
+    return send_json(c, 200, j);
+}
+
 static enum MHD_Result run_state(yv_api *api, struct MHD_Connection *c, const char *name,
                                  request *rq)
 {
@@ -165,22 +181,6 @@ static enum MHD_Result stop_vm(yv_api *api, struct MHD_Connection *c, const char
         return send_err(c, &e);
     return send_json(c, 200, NULL);
 }
-/* Where SSH reaches the guest (the web cannot open a terminal): {"user", "host", "port",
- * "host_key_alias"}; ?user=U as `ssh --user`. */
-static enum MHD_Result ssh_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
-{
-    (void)rq;
-    yv_err e;
-    yv_ssh_target t;
-    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
-    if (!vm_exists(api, name, &e) || yv_ssh_target_vm(api->root, &api->cfg, name, user, &t, &e) < 0)
-        return send_err(c, &e);
-    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "user", t.user, "host", t.host, "port", t.port,
-                          "host_key_alias", t.alias);
-    yv_ssh_target_done(&t);
-    return send_json(c, 200, j);
-}
-
 /* A JSON body with the options of `create`; passwords only here, never in the URL. */
 static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
 {
@@ -214,20 +214,25 @@ static int create_opts(json_t *b, yv_create_opts *o, yv_err *e)
     return 0;
 }
 
-/* "ssh_keys": an array of public key *texts* (each as a key file holds it): the web takes no host
- * paths (spec §16). Taken out of the body (the strict unpack knows the rest); *keys holds them
- * while the create runs (decref it). */
-static int create_keys(json_t *b, yv_create_opts *o, const char **texts, json_t **keys, yv_err *e)
+/* "ssh_keys": an array of public key *texts* (each as a key file holds it), never host paths
+ * (spec §16). Taken out of the body before the strict unpack of the other options; the caller
+ * holds the reference while the create runs (decref it). */
+static json_t *take_keys(json_t *b)
 {
-    *keys = json_incref(json_object_get(b, "ssh_keys"));
-    json_object_del(b, "ssh_keys");
-    if (!*keys) return 0;
-    size_t n = json_is_array(*keys) ? json_array_size(*keys) : 0;
-    if (!json_is_array(*keys) || n > YV_SSHKEY_MAX_KEYS)
+    json_t *keys = json_is_object(b) ? json_incref(json_object_get(b, "ssh_keys")) : NULL;
+    if (keys) json_object_del(b, "ssh_keys");
+    return keys;
+}
+
+static int create_keys(json_t *keys, yv_create_opts *o, const char **texts, yv_err *e)
+{
+    size_t n = json_is_array(keys) ? json_array_size(keys) : 0;
+    if (!keys) return 0;
+    if (!json_is_array(keys) || n > YV_SSHKEY_MAX_KEYS)
         return yv_err_set(e, YV_E_USAGE, "ssh_keys must be an array of at most %d key texts",
                           YV_SSHKEY_MAX_KEYS);
     for (size_t i = 0; i < n; i++) {
-        json_t *k = json_array_get(*keys, i);
+        json_t *k = json_array_get(keys, i);
         if (!json_is_string(k) || json_string_length(k) > YV_SSHKEY_MAX_FILE)
             return yv_err_set(e, YV_E_USAGE, "ssh_keys[%zu] must be a key text", i);
         texts[i] = json_string_value(k);
@@ -246,17 +251,12 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const ch
     char *gen = NULL;
     json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
     if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
+    json_t *keys = take_keys(b);
     enum MHD_Result rc;
-    const char *texts[YV_SSHKEY_MAX_KEYS];
-    json_t *keys = NULL;
-    yv_ops_create_defaults(&o); /* no keys unless given */
-    int ok = json_is_object(b) && create_keys(b, &o, texts, &keys, &e) < 0 ? -1 : 0;
-    const char *const *kt = o.ssh_key_texts; /* create_opts resets the options */
-    size_t nkt = o.nssh_key_texts;
-    if (ok == 0) ok = create_opts(b, &o, &e);
-    o.ssh_key_texts = kt;
-    o.nssh_key_texts = nkt;
+    int ok = create_opts(b, &o, &e);
     o.cancel = &api->cancel; /* yave-web's stop aborts the create and cleans up */
+    const char *texts[YV_SSHKEY_MAX_KEYS];
+    if (ok == 0) ok = create_keys(keys, &o, texts, &e);
     if (ok < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
         rc = send_err(c, &e);
     } else {

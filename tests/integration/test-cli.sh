@@ -6,15 +6,16 @@
 declare -A SPEC_OPTS=(
     [create]='name/n image/i preset/p capacity/c memory/m vcpu/v hostname/H root-password/r
               vnc-password/V root-password-file vnc-password-file master linked no-ovmf
-              install-timeout ssh-key'
+              install-timeout'
     [list]=''
     [status]='name wait/w timeout/t'
     [run]='name dry-run'
     [shutdown]='name force timeout'
     [netdev]='name ifname'
     [delete]='name force'
-    [ssh]='name user print'
 )
+SPEC_OPTS[create]+=' ssh-key' # spec §13
+SPEC_OPTS[ssh]='name user print'
 
 test_top_level_help()
 {
