@@ -376,7 +376,6 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
     char *vnc_pw = NULL, *root_pw = NULL, *generated = NULL;
     int rc = -1;
     if (create_parse(b, c, a, &o) < 0) return -1;
-    create_ssh_keys(c, a, &o);
     vnc_pw = password_opt(b, c, a, "vnc-password", "VNC password");
     if (!vnc_pw && b->err.code) goto out;
     root_pw = password_opt(b, c, a, "root-password", "root password");
@@ -386,6 +385,7 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
                         "password\n");
     o.vnc_password = vnc_pw;
     o.root_password = root_pw;
+    create_ssh_keys(c, a, &o);
     progress_state ps = {.json = b->opts->json, .tty = isatty(STDERR_FILENO)};
     struct sigaction old[3];
     if (o.preset) {
@@ -706,6 +706,10 @@ static const yv_cmd commands[] = {
     {"status", "Show the state of every VM, or of one.", status_opts, 0, 0, NULL, cmd_status},
     {"run", "Start a VM (QEMU daemonized; the VNC password is set over QMP).", run_opts, 0, 0, NULL,
      cmd_run},
+    {"ssh",
+     "Log in to a running VM's guest with the system's ssh (its SSH forward, else its address); "
+     "words after -- go to ssh as the remote command.",
+     ssh_opts, 0, 255, "[-- ARGS...]", cmd_ssh},
     {"shutdown",
      "Stop a VM: ACPI power button, then quit, SIGTERM, SIGKILL; says which step ended it.",
      shutdown_opts, 0, 0, NULL, cmd_shutdown},
@@ -715,10 +719,6 @@ static const yv_cmd commands[] = {
      netdev_opts, 1, 1, "up|down", cmd_netdev},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
-    {"ssh",
-     "Log in to a running VM's guest with the system's ssh (its SSH forward, else its address); "
-     "words after -- go to ssh as the remote command.",
-     ssh_opts, 0, 255, "[-- ARGS...]", cmd_ssh},
     {0},
 };
 
