@@ -86,6 +86,67 @@ has_verb()
     "$YAVE_TEST_BIN" --batch "$1" --help 2>/dev/null | grep -q -- "$2"
 }
 
+# 0. Cheap, no real guest: --ssh-key files are checked before anything is written, and their keys
+# reach user-data as a YAML list of strings (a genisoimage wrapper keeps a copy of what it packs;
+# the one-sector guest of poweroff_preset finishes its first boot at once); the ssh verb's refusals.
+test_0_ssh_keys_into_user_data_and_refusals()
+{
+    local root t before i many=()
+    new_root root
+    mktmp_into t
+    poweroff_preset "$root" fake
+    printf '%s\n' "$ROOT_PW" >"$t/rootpw"
+    ssh-keygen -q -t ed25519 -N '' -C "one" -f "$t/k1" || fail "ssh-keygen"
+    ssh-keygen -q -t ecdsa -N '' -C "" -f "$t/k2" || fail "ssh-keygen"
+    { printf '# two keys, a blank line and a comment that looks like YAML\n\n'
+      printf '%s\r\n' "$(cat "$t/k2.pub")"
+      printf '%s a: b - [x] #c\n' "$(cut -d' ' -f1,2 "$t/k1.pub")"; } >"$t/two.pub"
+    printf '#!/bin/sh\nfor a; do case $a in */user-data) cp "$a" %q;; esac; done\nexec %q "$@"\n' \
+        "$t/user-data" "$(command -v genisoimage)" >"$t/genisoimage"
+    chmod 755 "$t/genisoimage"
+    printf 'cli:\n  genisoimage: %s\n' "$t/genisoimage" >>"$root/config.yaml"
+
+    before=$(snapshot_root "$root")
+    # the type says ed25519, the data is an RSA key's
+    printf 'ssh-ed25519 %s x\n' "$(ssh-keygen -q -t rsa -b 1024 -N '' -f "$t/r" </dev/null &&
+        cut -d' ' -f2 "$t/r.pub")" >"$t/bad.pub"
+    for bad in "$t/bad.pub:line 1: the key data" "$t/k1:line 1: not an SSH public key" \
+        "$t/nosuch.pub:nosuch.pub" "$t:not a regular file"; do
+        expect_exit 2 yv "$root" create --name fp --preset fake --root-password-file "$t/rootpw" \
+            --no-network --no-ovmf -m 64 -c 32 --ssh-key "$t/k1.pub" --ssh-key "${bad%%:*}"
+        assert_contains "$ERR" "${bad#*:}" "the refusal of ${bad%%:*}"
+    done
+    expect_exit 2 yv "$root" create --name fp --ssh-key "$t/k1.pub" --no-network
+    assert_contains "$ERR" "--ssh-key only applies with --preset" "keys without a preset"
+    for i in $(seq 17); do many+=(--ssh-key "$t/k1.pub"); done
+    expect_exit 2 yv "$root" create --name fp --preset fake --root-password-file "$t/rootpw" \
+        --no-network "${many[@]}"
+    assert_no_trace "$before" "$root"
+
+    expect_exit 0 yv "$root" create --name fp --preset fake --root-password-file "$t/rootpw" \
+        --no-network --no-ovmf -m 64 -c 32 --ssh-key "$t/k1.pub" --ssh-key "$t/two.pub"
+    assert_file "$t/user-data" "the user-data genisoimage packed"
+    local r
+    r=$("$PY" - "$t/user-data" "$t/k1.pub" "$t/k2.pub" <<'PY' 2>&1
+import sys, yaml
+text = open(sys.argv[1]).read()
+assert text.startswith("#cloud-config\n"), "no #cloud-config header"
+d = yaml.safe_load(text)
+k1, k2 = (open(f).read().strip() for f in sys.argv[2:4])
+want = [k1, k2, " ".join(k1.split()[:2]) + " a: b - [x] #c"]
+assert d.get("ssh_authorized_keys") == want, "keys: %r" % (d.get("ssh_authorized_keys"),)
+assert d.get("disable_root") is False, "disable_root: %r" % (d.get("disable_root"),)
+PY
+) || fail "user-data: $r"
+
+    # ssh: a stopped VM is a state conflict, a missing one not found, a bad user a usage error
+    expect_exit 4 yv "$root" ssh --name fp -- true
+    assert_contains "$ERR" "is not running" "ssh of a stopped VM"
+    expect_exit 3 yv "$root" ssh --name nosuch
+    expect_exit 2 yv "$root" ssh --name fp --user=-oProxyCommand=x
+    expect_exit 2 yv "$root" ssh --name fp --user 'a b'
+}
+
 test_1_guest_ssh_agent_console_shutdown_neighbour()
 {
     local root t login
