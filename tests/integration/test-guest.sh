@@ -183,8 +183,9 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
     guest_ssh "$root" g "$t" hostname
     assert_eq 0 "$RC" "ssh hostname: $ERR"
     assert_eq "$HOST" "$OUT" "hostname over ssh with the key given at create"
-    guest_ssh "$root" g "$t" printf '%s|' 'a b' "it's"
-    assert_eq "a b|it's|" "$OUT" "remote ARGS travel as words"
+    # ARGS go to ssh as they are: ssh joins them for the guest's shell, as `ssh HOST ARGS` does
+    guest_ssh "$root" g "$t" 'echo "$((6 * 7))"' '| tr 4 x'
+    assert_eq "x2" "$OUT" "remote ARGS as one command line for the guest's shell"
     # the verb itself executes ssh (a stand-in on PATH records its argv)
     mkdir "$t/bin"
     printf '#!/bin/sh\nprintf "%%s\\n" "$@" >%q\n' "$t/argv" >"$t/bin/ssh"
