@@ -223,7 +223,7 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
     kill -TERM "$cpid" # with --timeout it would copy the guest's output for all 120 s
     wait_exited "$cpid" 150
     # the guest's bash switches bracketed paste on and off around each command line
-    OUT=$(sed 's/\x1b\[[?0-9;]*[A-Za-z]//g; s/\r$//' "$t/cout")
+    OUT=$(sed 's/\x1b\[[?0-9;]*[A-Za-z]//g' "$t/cout" | tr -d '\r')
     assert_out_line '^MARK42$' "the shell's answer on the console"
     assert_out_line "^$HOST\$" "cat /etc/hostname on the console"
     assert_not_contains "$OUT" "$ROOT_PW" "the password echoed by the console"
