@@ -230,7 +230,7 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
 
     # a guest that ignores ACPI: graceful shutdown ends by the agent. The agent is also masked
     # for the next boot (the clone below must show an address without it); it keeps running now.
-    guest_ssh "$root" g "$t" sh -c 'mkdir -p /etc/systemd/logind.conf.d &&
+    guest_ssh "$root" g "$t" 'mkdir -p /etc/systemd/logind.conf.d &&
         printf "[Login]\nHandlePowerKey=ignore\n" >/etc/systemd/logind.conf.d/yave-test.conf &&
         systemctl restart systemd-logind && systemctl mask qemu-guest-agent.service && sync'
     assert_eq 0 "$RC" "making the guest ignore ACPI: $ERR"
