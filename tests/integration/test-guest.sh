@@ -249,14 +249,16 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
     expect_exit 0 yvn "$root" create --name g2 --image "$root/g.vm/hd0.qcow2" --linked \
         --master br0 --no-ovmf -m 512
     expect_exit 0 yvn "$root" run --name g2
-    # the lease, then one ping from the host side (as any peer talking to the guest would): a
-    # DHCP exchange alone need not leave an entry in the host's neighbour table
+    # the lease, then one TCP connect from the host side (as any peer talking to the guest would):
+    # a DHCP exchange alone need not leave an entry in the host's neighbour table
     local lease deadline=$((SECONDS + WAIT_BOOT))
     until lease=$(awk '{print $3; exit}' "$t/leases" 2>/dev/null) && [ -n "$lease" ]; do
         [ $SECONDS -lt $deadline ] || fail "no DHCP lease for g2: $(tail -3 "$t/dnsmasq.log")"
         sleep 2
     done
-    nsx ping -c 3 -W 2 "$lease" >/dev/null || info "no answer to ping from $lease (continuing)"
+    # shellcheck disable=SC2016 # $1 is the inner shell's
+    nsx timeout 5 bash -c ': </dev/tcp/"$1"/22' _ "$lease" 2>/dev/null ||
+        info "no answer on $lease:22 yet (continuing)"
     wait_address "$root" g2 neighbour nsx
     assert_eq "$lease" "$ADDR" "the neighbour address is the DHCP lease"
     assert_match '^192\.168\.77\.([5-9][0-9])$' "$ADDR" "the DHCP address from the neighbour table"
