@@ -19,7 +19,7 @@ ssh runs with -F /dev/null, the key, and a temporary known_hosts (HostKeyAlias a
 
   tests/bench/guest.py BIN
 """
-import os, shutil, subprocess, sys, tempfile, time
+import json, os, signal, shutil, socket, subprocess, sys, tempfile, time
 
 BIN = os.path.abspath(sys.argv[1])
 RUNS = int(os.environ.get("BENCH_GUEST_RUNS", "2"))
@@ -62,7 +62,9 @@ def ours(root, work):
     yv(root, "run", "--name", NAME)
     words = yv(root, "ssh", "--name", NAME, "--print").split()
     took = wait_ssh(with_opts(words, work), t0)
-    yv(root, "shutdown", "--name", NAME, "--force")
+    # a clean power-off (not timed): a forced stop right after the boot can leave the new SSH host
+    # keys empty on the disk, and the next boot's sshd refuses to start
+    yv(root, "shutdown", "--name", NAME, "--timeout", "120")
     return took, words
 
 
@@ -82,11 +84,30 @@ def by_hand(root, work, words):
                                                 "127.0.0.1", "true"], t0)
     with open(f"{base}/{NAME}.pid") as f:
         pid = int(f.read())
-    os.kill(pid, 9)
+    powerdown(f"{base}/{NAME}.sock")  # clean, as ours (not timed)
+    end = time.monotonic() + 120
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < end:
+        time.sleep(0.2)
+    if os.path.exists(f"/proc/{pid}"):
+        os.kill(pid, 9)
     while os.path.exists(f"/proc/{pid}"):
         time.sleep(0.05)
     shutil.rmtree(base)
     return took
+
+
+def powerdown(sock):
+    """QMP system_powerdown (the ACPI power button)."""
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(10)
+        c.connect(sock)
+        f = c.makefile("rwb")
+        f.readline()
+        for cmd in ("qmp_capabilities", "system_powerdown"):
+            f.write(json.dumps({"execute": cmd}).encode() + b"\n")
+            f.flush()
+            while "return" not in json.loads(f.readline()):
+                pass
 
 
 def setup(work):
@@ -114,6 +135,8 @@ def main():
     print(f"== run to a working `ssh … true` on the test guest (-m {MEM}), vs QEMU by hand with "
           "-netdev user,hostfwd=…")
     work = tempfile.mkdtemp(prefix="yave-bench-guest.")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the cleanup below runs
+        signal.signal(sig, lambda *_: sys.exit(130))
     try:
         root, user_net = setup(work)
         rows = []
