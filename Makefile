@@ -38,6 +38,8 @@ DEB_RUN   := qemu-utils qemu-system-x86
 # What `make unit` needs beyond the build: cmocka, qemu-img (disks), and QEMU for the tests that
 # talk to a real one (they skip without it).
 DEB_UNIT  := libcmocka-dev qemu-utils qemu-system-x86
+# test-guest.sh: ssh into the real guest, dnsmasq for its TAP neighbour case, PyYAML for user-data
+DEB_TEST  += openssh-client dnsmasq-base python3-yaml
 
 .PHONY: all check run bench clean format deps-build deps-test deps-run deps-unit unit integration asan debug-disks install uninstall valgrind lint
 # Package checks run first, then a fresh make (pkg-config flags are read after the install).

@@ -63,7 +63,8 @@ static int finish_doc(yv_yw *w, const char *header, char **out, yv_err *err)
     return 0;
 }
 
-int yv_cloudinit_user_data(const char *hostname, const char *hash, char **out, yv_err *err)
+int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, char **out,
+                           yv_err *err)
 {
     yv_yw *w = yv_yamlio_w_new();
     yv_yamlio_w_map_begin(w, NULL);
@@ -73,12 +74,17 @@ int yv_cloudinit_user_data(const char *hostname, const char *hash, char **out, y
     yv_yamlio_w_seq_begin(w, "users");
     yv_yamlio_w_map_begin(w, NULL);
     yv_yamlio_w_str(w, "name", "root");
-    yv_yamlio_w_str(w, "password", hash);
+    yv_yamlio_w_str(w, "password", g->hash);
     yv_yamlio_w_str(w, "type", "hash");
     yv_yamlio_w_map_end(w);
     yv_yamlio_w_seq_end(w);
     yv_yamlio_w_map_end(w);
     yv_yamlio_w_bool(w, "disable_root", false);
+    if (g->nkeys) { /* each key one YAML string: data, whatever its comment holds */
+        yv_yamlio_w_seq_begin(w, "ssh_authorized_keys");
+        for (size_t i = 0; i < g->nkeys; i++) yv_yamlio_w_str(w, NULL, g->keys[i]);
+        yv_yamlio_w_seq_end(w);
+    }
     yv_yamlio_w_bool(w, "ssh_pwauth", true);
     yv_yamlio_w_map_begin(w, "power_state");
     yv_yamlio_w_str(w, "mode", "poweroff");
@@ -115,8 +121,8 @@ void yv_cloudinit_remove(char *dir, char *iso)
 }
 
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
-                      const char *hostname, const char *hash, volatile sig_atomic_t *cancel,
-                      char **dir, char **iso, yv_err *err)
+                      const char *hostname, const yv_cloudinit_guest *g,
+                      volatile sig_atomic_t *cancel, char **dir, char **iso, yv_err *err)
 {
     char *ud = NULL, *md = NULL, *iid = NULL, rnd[8];
     *iso = NULL;
@@ -131,7 +137,7 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
     iid = yv_asprintf("iid-yave-%s-%02x%02x%02x%02x%02x%02x%02x%02x", vm, rnd[0] & 0xff,
                       rnd[1] & 0xff, rnd[2] & 0xff, rnd[3] & 0xff, rnd[4] & 0xff, rnd[5] & 0xff,
                       rnd[6] & 0xff, rnd[7] & 0xff);
-    int rc = yv_cloudinit_user_data(hostname, hash, &ud, err);
+    int rc = yv_cloudinit_user_data(hostname, g, &ud, err);
     if (rc == 0) rc = yv_cloudinit_meta_data(iid, hostname, &md, err);
     if (rc == 0) rc = write_file(*dir, "user-data", ud, err);
     if (rc == 0) rc = write_file(*dir, "meta-data", md, err);

@@ -14,8 +14,18 @@ char *yv_cloudinit_hash(const char *password, yv_err *err);
 /* A host name cloud-init and the guest accept: labels of [A-Za-z0-9-], no leading/trailing '-',
  * at most 63 each, 253 in all (USAGE). */
 int yv_cloudinit_check_hostname(const char *h, yv_err *err);
-/* The two documents (malloc'd). */
-int yv_cloudinit_user_data(const char *hostname, const char *hash, char **out, yv_err *err);
+/* What user-data carries besides the host name. */
+typedef struct {
+    const char *hash;        /* root's password, "$6$…" */
+    const char *const *keys; /* SSH public keys for root (yv_sshkey, already checked), or NULL */
+    size_t nkeys;
+} yv_cloudinit_guest;
+
+/* The two documents (malloc'd). The keys go in as top-level `ssh_authorized_keys`: with
+ * `disable_root: false`, cloud-init's cc_ssh (apply_credentials) writes them to root's
+ * authorized_keys without the "Please login as" prefix (and to the image's default user). */
+int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, char **out,
+                           yv_err *err);
 int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err);
 
 /* Writes the seed into a new 0700 folder `seed` of parent (the VM's folder under construction:
@@ -23,8 +33,8 @@ int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char *
  * malloc'd; remove with yv_cloudinit_remove. On failure nothing is left. cancel: as yv_proc_run's.
  */
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
-                      const char *hostname, const char *hash, volatile sig_atomic_t *cancel,
-                      char **dir, char **iso, yv_err *err);
+                      const char *hostname, const yv_cloudinit_guest *g,
+                      volatile sig_atomic_t *cancel, char **dir, char **iso, yv_err *err);
 void yv_cloudinit_remove(char *dir, char *iso);
 
 #endif

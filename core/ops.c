@@ -17,6 +17,7 @@
 #include "preset.h"
 #include "proc.h"
 #include "root.h"
+#include "sshkey.h"
 #include "storage.h"
 #include "util.h"
 #include "valid.h"
@@ -508,6 +509,7 @@ typedef struct {
     char *cloudimg; /* absolute */
     char *hash;
     char *hostname;
+    yv_sshkeys keys; /* for root's authorized_keys */
 } preset_plan;
 
 static void plan_done(preset_plan *p)
@@ -515,10 +517,25 @@ static void plan_done(preset_plan *p)
     free(p->cloudimg);
     yv_free_secret(p->hash);
     free(p->hostname);
+    yv_sshkey_done(&p->keys);
     memset(p, 0, sizeof *p);
 }
 
-/* Everything that can fail before anything is written: preset, image, host name, password. */
+/* The SSH keys of files and texts, every one checked (a bad one refuses the create). */
+static int plan_keys(const yv_create_opts *o, yv_sshkeys *k, yv_err *err)
+{
+    for (size_t i = 0; i < o->nssh_keys; i++)
+        if (yv_sshkey_load(k, o->ssh_keys[i], err) < 0) return -1;
+    for (size_t i = 0; i < o->nssh_key_texts; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "ssh key %zu", i + 1);
+        if (yv_sshkey_parse(k, what, o->ssh_key_texts[i], strlen(o->ssh_key_texts[i]), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Everything that can fail before anything is written: preset, image, host name, password, keys. */
 static int plan_preset(const char *root, const yv_config *cfg, const yv_create_opts *o,
                        preset_plan *p, yv_err *err)
 {
@@ -530,6 +547,7 @@ static int plan_preset(const char *root, const yv_config *cfg, const yv_create_o
                           "(--root-password-file, or --root-password)");
     p->hostname = yv_strdup(o->hostname ? o->hostname : o->name);
     if (yv_cloudinit_check_hostname(p->hostname, err) < 0) return plan_done(p), -1;
+    if (plan_keys(o, &p->keys, err) < 0) return plan_done(p), -1;
     if (yv_preset_load(&pr, root, o->preset, err) < 0) return plan_done(p), -1;
     struct stat st;
     if (stat(pr.cloudimg, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -576,7 +594,8 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     char *dir, *iso;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
-    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, p->hash, o->cancel, &dir, &iso, err) < 0)
+    yv_cloudinit_guest g = {p->hash, (const char *const *)p->keys.keys, p->keys.n};
+    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, &g, o->cancel, &dir, &iso, err) < 0)
         return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
                                    o->progress, o->progress_ctx, o->cancel, err);
@@ -650,6 +669,8 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
     if (!o->preset && (o->hostname || o->root_password))
         return yv_err_set(err, YV_E_USAGE,
                           "a host name and a root password only apply to a preset");
+    if (!o->preset && (o->nssh_keys || o->nssh_key_texts))
+        return yv_err_set(err, YV_E_USAGE, "SSH keys only apply to a preset");
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;

@@ -35,6 +35,10 @@ typedef struct {
     /* presets: files with SSH public keys for root's authorized_keys (spec §13) */
     const char *const *ssh_keys;
     size_t nssh_keys;
+    /* the same as text (the web API: a client sends key text, never a host path); each item may
+       hold several lines. The items are named "ssh key N" in errors. */
+    const char *const *ssh_key_texts;
+    size_t nssh_key_texts;
     bool names_only; /* image and preset must name a base image / preset of the root, never a
                         host path (the web API: a client must not reach the host's files) */
     /* presets */

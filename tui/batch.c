@@ -18,6 +18,9 @@
 #include "core/forward.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/ssh.h"
+#include "core/sshkey.h"
+#include "core/proc.h"
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/lifecycle.h"
@@ -325,6 +328,13 @@ static const yv_opt create_opts[] = {
      .needs = "preset",
      .dflt = "900",
      .help = "presets: how long the first boot may take"},
+    {.lng = "ssh-key",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .flags = YV_OPT_MANY,
+     .needs = "preset",
+     .help = "presets: SSH public keys for root's authorized_keys (one or more "
+             "'TYPE BASE64 [comment]' lines; repeatable)"},
     {0},
 };
 
@@ -382,6 +392,14 @@ static void on_progress(void *ctx, const yv_install_progress *p)
     fflush(stderr);
 }
 
+/* --ssh-key FILE…: the paths (the core reads and checks them before anything is written). */
+static void create_ssh_keys(const yv_cmd *c, const yv_args *a, yv_create_opts *o)
+{
+    static const char *keys[YV_MAX_MANY]; /* one command at a time, also with --file */
+    o->ssh_keys = keys;
+    o->nssh_keys = (size_t)yv_cmdtab_get_all(c, a, "ssh-key", keys, YV_MAX_MANY);
+}
+
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
@@ -436,6 +454,7 @@ static int cmd_create(yv_batch *b, const yv_cmd *c, const yv_args *a)
                         "password\n");
     o.vnc_password = vnc_pw;
     o.root_password = root_pw;
+    create_ssh_keys(c, a, &o);
     progress_state ps = {.json = b->opts->json, .tty = isatty(STDERR_FILENO)};
     struct sigaction old[3];
     if (o.preset) {
@@ -772,6 +791,59 @@ static const yv_opt delete_opts[] = {
     {0},
 };
 
+static const yv_opt ssh_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the running VM to reach"},
+    {.lng = "user", .shrt = 'u', .arg = "USER", .dflt = "root", .help = "login name in the guest"},
+    {.lng = "print",
+     .help = "print the ssh command line (one line, quoted for a POSIX shell) instead of running "
+             "it"},
+    {0},
+};
+
+/* ssh: the argv of core/ssh, printed (--print, --json) or executed in place of this process (ssh
+ * then owns the terminal; its exit status is the command's). */
+static int cmd_ssh(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    yv_ssh_target t;
+    bool print = yv_cmdtab_get(c, a, "print") || b->opts->json;
+    if (!print && b->opts->file)
+        return usage_err(b, "%s: ssh replaces the batch process: use --print in a --file",
+                         b->opts->file);
+    if (load_root_for(b, false) < 0 ||
+        yv_ssh_target_vm(b->root, &b->cfg, yv_cmdtab_get(c, a, "name"), yv_cmdtab_get(c, a, "user"),
+                         &t, &b->err) < 0)
+        return -1;
+    char *ssh = yv_proc_which("ssh");
+    char **argv = yv_ssh_argv(ssh ? ssh : "ssh", &t, a->pos, a->npos);
+    int rc = 0;
+    if (b->opts->json) {
+        b->result = json_pack("{s:s, s:s, s:i, s:s, s:[]}", "user", t.user, "host", t.host, "port",
+                              t.port, "host_key_alias", t.alias, "argv");
+        for (char **p = argv; *p; p++)
+            json_array_append_new(json_object_get(b->result, "argv"), json_string(*p));
+    } else if (print) {
+        char *line = yv_ssh_quote_argv(argv);
+        printf("%s\n", line);
+        free(line);
+    } else if (!ssh) {
+        rc =
+            yv_err_set(&b->err, YV_E_TOOL_FAILED, "ssh not found on PATH (install openssh-client)");
+    } else {
+        fflush(NULL);
+        execv(ssh, argv); /* the environment as it is: ssh needs the agent, HOME, TERM */
+        rc = yv_err_sys(&b->err, YV_E_TOOL_FAILED, errno, "cannot execute %s", ssh);
+    }
+    yv_ssh_argv_free(argv);
+    free(ssh);
+    yv_ssh_target_done(&t);
+    return rc;
+}
+
 /* The verbs: name, summary, options, positionals (min, max, as shown), the run adapter. Help, the
  * usage errors, the man page and the bash completion all come from here. */
 static const yv_cmd commands[] = {
@@ -782,6 +854,10 @@ static const yv_cmd commands[] = {
     {"status", "Show the state of every VM, or of one.", status_opts, 0, 0, NULL, cmd_status},
     {"run", "Start a VM (QEMU daemonized; the VNC password is set over QMP).", run_opts, 0, 0, NULL,
      cmd_run},
+    {"ssh",
+     "Log in to a running VM's guest with the system's ssh (its SSH forward, else its address); "
+     "words after -- go to ssh as the remote command.",
+     ssh_opts, 0, 255, "[-- ARGS...]", cmd_ssh},
     {"shutdown",
      "Stop a VM: ACPI power button, then the guest agent (if one answers), quit, SIGTERM, SIGKILL; "
      "says which step ended it.",

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "core/forward.h"
 #include "core/root.h"
+#include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
 
@@ -30,6 +31,7 @@ enum {
     F_TIMEOUT,
     F_FWOP,
     F_FWSPEC,
+    F_SSHKEY,
     F_COUNT
 };
 
@@ -54,14 +56,15 @@ static const yv_field_spec create_specs[] = {
     [F_TIMEOUT] = {"Install timeout s", YV_FIELD_NUMBER, "first boot limit (default 900)"},
     [F_FWOP] = {"Action", YV_FIELD_CHOICE, "remove: give [tcp|udp:]HOST"},
     [F_FWSPEC] = {"Forward", YV_FIELD_TEXT, "[tcp|udp:][ADDR:]HOST:GUEST"},
+    [F_SSHKEY] = {"SSH key file", YV_FIELD_TEXT, "empty: none; a .pub file for root's ssh login"},
 };
 
 /* Which fields each form shows, in order. */
 static const int create_fields[] = {F_NAME,  F_SOURCE, F_LINKED,  F_CAPACITY, F_MEMORY, F_VCPU,
                                     F_VNCPW, F_BRIDGE, F_NETWORK, F_FORWARDS, F_UEFI};
-static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, F_VNCPW,
-                                    F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE, F_NETWORK,
-                                    F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT};
+static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW,  F_VNCPW,
+                                    F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE,  F_NETWORK,
+                                    F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT, F_SSHKEY};
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 
 /* The network kinds of the pick list (spec §10). */
@@ -282,6 +285,10 @@ static bool validate(form_st *f)
         if (!*get(f, F_ROOTPW)) set_err(f, F_ROOTPW, "required"), ok = false;
         if (yv_parse_long(get(f, F_TIMEOUT), 1, 604800, &v) < 0)
             set_err(f, F_TIMEOUT, "1 to 604800 s"), ok = false;
+        yv_sshkeys k = {0}; /* checked here too, so the message sits next to the field */
+        if (*get(f, F_SSHKEY) && yv_sshkey_load(&k, get(f, F_SSHKEY), &e) < 0)
+            set_err(f, F_SSHKEY, e.msg), ok = false;
+        yv_sshkey_done(&k);
     }
     return ok;
 }
@@ -336,6 +343,7 @@ static void submit(yv_app *a, form_st *f)
         args[n++] = store[F_TIMEOUT];
         args[n++] = "--root-password-file";
         args[n++] = "/dev/fd/4";
+        if (*store[F_SSHKEY]) args[n++] = "--ssh-key", args[n++] = store[F_SSHKEY];
     }
     if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
     args[n] = NULL;

@@ -12,6 +12,8 @@
 #include "core/lifecycle.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/ssh.h"
+#include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/vminfo.h"
@@ -171,6 +173,22 @@ static bool query_flag(struct MHD_Connection *c, const char *key)
     return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
 }
 
+/* Where SSH reaches the guest (the web cannot open a terminal): {"user", "host", "port",
+ * "host_key_alias"}; ?user=U as `ssh --user`. */
+static enum MHD_Result ssh_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    (void)rq;
+    yv_err e;
+    yv_ssh_target t;
+    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
+    if (!vm_exists(api, name, &e) || yv_ssh_target_vm(api->root, &api->cfg, name, user, &t, &e) < 0)
+        return send_err(c, &e);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "user", t.user, "host", t.host, "port", t.port,
+                          "host_key_alias", t.alias);
+    yv_ssh_target_done(&t);
+    return send_json(c, 200, j);
+}
+
 static enum MHD_Result run_state(yv_api *api, struct MHD_Connection *c, const char *name,
                                  request *rq)
 {
@@ -262,6 +280,34 @@ static int create_opts(json_t *b, yv_create_opts *o, const char **fw, yv_err *e)
     return 0;
 }
 
+/* "ssh_keys": an array of public key *texts* (each as a key file holds it), never host paths
+ * (spec §16). Taken out of the body before the strict unpack of the other options; the caller
+ * holds the reference while the create runs (decref it). */
+static json_t *take_keys(json_t *b)
+{
+    json_t *keys = json_is_object(b) ? json_incref(json_object_get(b, "ssh_keys")) : NULL;
+    if (keys) json_object_del(b, "ssh_keys");
+    return keys;
+}
+
+static int create_keys(json_t *keys, yv_create_opts *o, const char **texts, yv_err *e)
+{
+    size_t n = json_is_array(keys) ? json_array_size(keys) : 0;
+    if (!keys) return 0;
+    if (!json_is_array(keys) || n > YV_SSHKEY_MAX_KEYS)
+        return yv_err_set(e, YV_E_USAGE, "ssh_keys must be an array of at most %d key texts",
+                          YV_SSHKEY_MAX_KEYS);
+    for (size_t i = 0; i < n; i++) {
+        json_t *k = json_array_get(keys, i);
+        if (!json_is_string(k) || json_string_length(k) > YV_SSHKEY_MAX_FILE)
+            return yv_err_set(e, YV_E_USAGE, "ssh_keys[%zu] must be a key text", i);
+        texts[i] = json_string_value(k);
+    }
+    o->ssh_key_texts = texts;
+    o->nssh_key_texts = n;
+    return 0;
+}
+
 static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const char *vm, request *rq)
 {
     (void)vm;
@@ -272,9 +318,12 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const ch
     const char *fw[YV_API_FORWARDS_MAX];
     json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
     if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
+    json_t *keys = take_keys(b);
     enum MHD_Result rc;
     int ok = create_opts(b, &o, fw, &e);
     o.cancel = &api->cancel; /* yave-web's stop aborts the create and cleans up */
+    const char *texts[YV_SSHKEY_MAX_KEYS];
+    if (ok == 0) ok = create_keys(keys, &o, texts, &e);
     if (ok < 0 || yv_ops_create(api->root, &api->cfg, &o, &gen, &e) < 0) {
         rc = send_err(c, &e);
     } else {
@@ -285,6 +334,7 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const ch
         yv_vminfo_done(&info); /* load starts by clearing it: safe either way */
     }
     yv_free_secret(gen);
+    json_decref(keys);
     json_decref(b); /* drops the passwords with it */
     return rc;
 }
@@ -372,6 +422,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms/{vm}/console", console_vm},
     {"POST", "/v1/vms/{vm}/forwards", add_forward},
     {"DELETE", "/v1/vms/{vm}/forwards/{*}", remove_forward},
+    {"GET", "/v1/vms/{vm}/ssh", ssh_vm},
 };
 
 /* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the

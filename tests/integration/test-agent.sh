@@ -153,6 +153,9 @@ test_tap_vm_address_from_neighbour_table()
         "addresses of the TAP VM"
     expect_exit 0 yvn "$root" status --name n1
     assert_contains "$OUT" "n1: addresses: 192.0.2.10 (neighbour)" "text status"
+    # ssh goes to that address (no forward on a TAP VM)
+    expect_exit 0 yvn "$root" ssh --name n1 --print
+    assert_match '^[^ ]*ssh -p 22 .* -l root -- 192\.0\.2\.10$' "$OUT" "ssh's argv to a TAP VM"
     expect_exit 0 yvn "$root" shutdown --name n1 --force
 }
 

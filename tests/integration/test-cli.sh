@@ -16,6 +16,8 @@ declare -A SPEC_OPTS=(
     [delete]='name force'
     [console]='name/n timeout/t'
 )
+SPEC_OPTS[create]+=' ssh-key' # spec §13
+SPEC_OPTS[ssh]='name user print'
 
 test_top_level_help()
 {

@@ -600,6 +600,17 @@ test_create_bad_input_body_limit_and_delete()
         "$VNC_PW3" "$pad" "$(head -c 10000 /dev/zero | tr '\0' ' ')" >"$(dirname "$root")/over.json"
     expect_error 413 POST /v1/vms/ "${ct[@]}" --data-binary "@$(dirname "$root")/over.json"
     AUTH=none expect_error 401 POST /v1/vms/ "${ct[@]}" --data-binary "@$(dirname "$root")/over.json"
+    # ssh_keys: key texts (never paths), only with a preset; not a list of strings is refused
+    local k
+    for k in '"x"' '[1]' '["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBNYMTC0ZqGMakECRD7DIt9pkqxiQfVaEI4U+NQZoHsE"]'; do
+        expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary \
+            "{\"name\":\"c2\",\"capacity\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\",\"ssh_keys\":$k}"
+    done
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "only apply to a preset" "ssh_keys without a preset"
+    # ssh: where SSH reaches a running VM's guest; a stopped VM is refused like run's conflicts
+    expect_error 400 GET /v1/vms/c1/ssh
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "is not running" "ssh of a stopped VM"
+    expect_error 404 GET /v1/vms/nosuch/ssh
     assert_no_trace "$before" "$root"
 
     # delete: 200 null, gone from disk and from the API

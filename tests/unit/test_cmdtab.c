@@ -80,6 +80,34 @@ static void test_values_flags_and_defaults(void **s)
     assert_int_equal(a.npos, 0);
 }
 
+/* A YV_OPT_MANY option keeps every value in order; after `--`, words are positionals (ssh). */
+static void test_many_then_positionals(void **s)
+{
+    (void)s;
+    static const yv_opt opts[] = {
+        {.lng = "name", .shrt = 'n', .arg = "NAME", .help = "the VM"},
+        {.lng = "key", .arg = "FILE", .flags = YV_OPT_MANY, .help = "a key"},
+        {0},
+    };
+    static const yv_cmd cmd = {"keys", "Keys.", opts, 0, 9, "[-- ARGS...]", run_nothing};
+    yv_args a;
+    char msg[256];
+    const char *v[2];
+    assert_int_equal(PARSE(&cmd, &a, msg, "keys", "--key", "a", "-n", "x", "--key=b", "--key", "c",
+                           "--", "--key", "d"),
+                     0);
+    assert_int_equal(yv_cmdtab_get_all(&cmd, &a, "key", v, 2), 2); /* at most max */
+    assert_string_equal(v[0], "a");
+    assert_string_equal(v[1], "b");
+    assert_string_equal(yv_cmdtab_get(&cmd, &a, "key"), "c");
+    assert_int_equal(a.npos, 2);
+    assert_string_equal(a.pos[0], "--key");
+    assert_int_equal(yv_cmdtab_get_all(&cmd, &a, "name", v, 2), 0); /* not MANY */
+    assert_int_equal(PARSE(&cmd, &a, msg, "keys", "-n", "x"), 0);
+    assert_int_equal(yv_cmdtab_get_all(&cmd, &a, "key", v, 2), 0);
+    assert_int_equal(PARSE(&cmd, &a, msg, "keys", "-n", "x", "-n", "y"), -1); /* not MANY */
+}
+
 static void test_rules_of_the_rows(void **s)
 {
     (void)s;
@@ -241,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_synopsis_from_the_rows),
         cmocka_unit_test(test_values_flags_and_defaults),
         cmocka_unit_test(test_rules_of_the_rows),
+        cmocka_unit_test(test_many_then_positionals),
         cmocka_unit_test(test_positionals),
         cmocka_unit_test(test_many_and_first_choice),
         cmocka_unit_test(test_bad_options_and_help),
