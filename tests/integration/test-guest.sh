@@ -10,6 +10,7 @@
 # build once, cached). ssh runs with options of its own (-F /dev/null, a temporary known_hosts,
 # the test's key): ssh reads ~/.ssh from the passwd home, not $HOME, so `ssh --print` gives the
 # argv and the test adds those options in front of `--`.
+# run-all: slow
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 
