@@ -177,8 +177,9 @@ int yv_forward_check_free(const yv_vm *vm, yv_err *err)
 
 /* ---- the root side ---- */
 
-static void collect_vm(yv_forward_uses *u, const yv_vm *vm)
+static void collect_vm(const yv_vm *vm, void *ctx)
 {
+    yv_forward_uses *u = ctx;
     for (size_t i = 0; i < vm->nnets; i++)
         for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
             u->v = yv_realloc(u->v, (u->n + 1) * sizeof *u->v);
@@ -202,7 +203,7 @@ static void collect_parts(const char *root, yv_forward_uses *u)
         yv_vm vm;
         yv_err e;
         if (yv_valid_name(name, &e) == 0 && yv_vm_load_dir(&vm, dir, name, &e) == 0) {
-            collect_vm(u, &vm);
+            collect_vm(&vm, u);
             yv_vm_done(&vm);
         }
         free(dir);
@@ -213,17 +214,8 @@ static void collect_parts(const char *root, yv_forward_uses *u)
 
 void yv_forward_collect(const char *root, yv_forward_uses *u)
 {
-    size_t n;
-    yv_err e;
-    char **names = yv_root_list_suffix(root, ".vm", &n, &e);
     memset(u, 0, sizeof *u);
-    for (size_t i = 0; names && i < n; i++) {
-        yv_vm vm;
-        if (yv_vm_load(&vm, root, names[i], &e) < 0) continue;
-        collect_vm(u, &vm);
-        yv_vm_done(&vm);
-    }
-    yv_root_free_names(names, n);
+    yv_vm_each(root, collect_vm, u);
     collect_parts(root, u);
 }
 

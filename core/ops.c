@@ -262,27 +262,24 @@ typedef struct {
     size_t nmacs;
 } used_set;
 
+static void collect_used_vm(const yv_vm *vm, void *ctx)
+{
+    used_set *u = ctx;
+    int disp = yv_valid_display_number(vm->vnc_display);
+    if (disp >= 0) {
+        u->displays = yv_realloc(u->displays, (u->ndisplays + 1) * sizeof *u->displays);
+        u->displays[u->ndisplays++] = disp;
+    }
+    for (size_t k = 0; k < vm->nnets; k++) {
+        u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
+        u->macs[u->nmacs++] = yv_strdup(vm->nets[k].mac);
+    }
+}
+
 static void collect_used(const char *root, used_set *u)
 {
-    size_t n;
-    yv_err e;
-    char **names = yv_root_list_suffix(root, ".vm", &n, &e);
     memset(u, 0, sizeof *u);
-    for (size_t i = 0; names && i < n; i++) {
-        yv_vm vm;
-        if (yv_vm_load(&vm, root, names[i], &e) < 0) continue;
-        int disp = yv_valid_display_number(vm.vnc_display);
-        if (disp >= 0) {
-            u->displays = yv_realloc(u->displays, (u->ndisplays + 1) * sizeof *u->displays);
-            u->displays[u->ndisplays++] = disp;
-        }
-        for (size_t k = 0; k < vm.nnets; k++) {
-            u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
-            u->macs[u->nmacs++] = yv_strdup(vm.nets[k].mac);
-        }
-        yv_vm_done(&vm);
-    }
-    yv_root_free_names(names, n);
+    yv_vm_each(root, collect_used_vm, u);
 }
 
 static void used_done(used_set *u)

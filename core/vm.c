@@ -413,6 +413,20 @@ void yv_vm_done(yv_vm *vm)
     memset(vm, 0, sizeof *vm);
 }
 
+void yv_vm_each(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx)
+{
+    size_t n;
+    yv_err e;
+    char **names = yv_root_list_suffix(root, ".vm", &n, &e);
+    for (size_t i = 0; names && i < n; i++) {
+        yv_vm vm;
+        if (yv_vm_load(&vm, root, names[i], &e) < 0) continue;
+        fn(&vm, ctx);
+        yv_vm_done(&vm);
+    }
+    yv_root_free_names(names, n);
+}
+
 yv_drive *yv_vm_add_drive(yv_vm *vm, const char *id, const char *path, yv_drive_type type,
                           yv_media media, long boot_index)
 {

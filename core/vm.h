@@ -64,6 +64,10 @@ int yv_vm_to_yaml(const yv_vm *vm, char **out, size_t *len, yv_err *err);
 int yv_vm_save(const yv_vm *vm, const char *dir, yv_err *err);
 void yv_vm_done(yv_vm *vm);
 
+/* Calls fn with every VM config of the root that reads (broken ones are skipped: they hold
+ * nothing a new VM could collide with that a user could not see in `list`). */
+void yv_vm_each(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx);
+
 /* Adds a drive/network (copies the strings). */
 yv_drive *yv_vm_add_drive(yv_vm *vm, const char *id, const char *path, yv_drive_type type,
                           yv_media media, long boot_index);
