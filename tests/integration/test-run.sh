@@ -306,6 +306,11 @@ test_vnc_password_is_never_exposed()
     mp=$!
     at_exit kill "$mp"
     printf '%s\n' "$marker" >"$t/marker"
+    # (the background subshell execs sleep a moment later, longer on a loaded machine)
+    for _ in $(seq 100); do
+        grep -lsF -f "$t/marker" /proc/[0-9]*/cmdline | grep -qx "/proc/$mp/cmdline" && break
+        sleep 0.05
+    done
     grep -lsF -f "$t/marker" /proc/[0-9]*/cmdline | grep -qx "/proc/$mp/cmdline" ||
         fail "the command-line scan does not work (marker not found)"
     kill "$mp"
