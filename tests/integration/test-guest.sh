@@ -18,6 +18,13 @@ ROOT_PW='Guest-Root-17'
 HOST=guest17
 WAIT_BOOT=${YAVE_GUEST_WAIT:-420} # seconds for a boot to a working sshd / agent (TCG)
 
+# kill_pidfile FILE: ends the process whose pid FILE holds (when it was written).
+kill_pidfile()
+{
+    local p
+    p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill "$p"
+}
+
 info()
 {
     printf '      %s\n' "$*"
@@ -247,6 +254,8 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
         --bind-interfaces --dhcp-range=192.168.77.50,192.168.77.99,1h \
         --dhcp-leasefile="$t/leases" --pid-file="$t/dnsmasq.pid" --log-facility="$t/dnsmasq.log" &
     at_exit kill $!
+    # $! is the subshell of the function nsx, not dnsmasq: it is ended by the pid it wrote
+    at_exit kill_pidfile "$t/dnsmasq.pid"
     expect_exit 0 yvn "$root" create --name g2 --image "$root/g.vm/hd0.qcow2" --linked \
         --master br0 --no-ovmf -m 512
     expect_exit 0 yvn "$root" run --name g2
