@@ -61,12 +61,7 @@ static void connect_pair(fixture *f, int sync_ms)
 
 static void pump(fixture *f, int ms)
 {
-    int64_t end = yv_now_ms() + ms;
-    while (yv_now_ms() < end && yv_chan_fd(chan(f)) >= 0) {
-        struct pollfd p = {yv_chan_fd(chan(f)), yv_chan_poll_events(chan(f)), 0};
-        int r = poll(&p, 1, 5);
-        yv_chan_handle(chan(f), r > 0 ? p.revents : 0, yv_now_ms());
-    }
+    ut_chan_pump(chan(f), ms);
 }
 
 static void srv_send(fixture *f, const char *s, size_t n)

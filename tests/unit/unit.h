@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/channel.h"
 #include "core/config.h"
 #include "core/root.h"
 #include "core/util.h"
@@ -267,6 +269,18 @@ static inline int ut_teardown_root(void **state)
     ut_root_free(*state);
     *state = NULL;
     return 0;
+}
+
+/* The caller's poll loop of a channel (core/channel.h), for ms or until it is closed: what a
+ * channel kind's test drives it with. */
+static inline void ut_chan_pump(yv_chan *c, int ms)
+{
+    int64_t end = yv_now_ms() + ms;
+    while (yv_now_ms() < end && yv_chan_fd(c) >= 0) {
+        struct pollfd p = {yv_chan_fd(c), yv_chan_poll_events(c), 0};
+        int r = poll(&p, 1, 5);
+        yv_chan_handle(c, r > 0 ? p.revents : 0, yv_now_ms());
+    }
 }
 
 #endif
