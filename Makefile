@@ -1,7 +1,11 @@
 # YAVE — build, test, run. `make check` and `make run` install what they need on Debian 12.
 CC      ?= gcc
 PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables ncursesw libxcrypt
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libchafa and libvncclient are only for the screen view (spec §12): their headers are compiled in,
+# the libraries are loaded with dlopen when a view first opens (widgets/picture.c, core/vncview.c),
+# so a batch command never maps them (libvncclient pulls gnutls and gcrypt, libchafa GLib).
+DL_PKGS := chafa libvncclient
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
 # libnftables is not linked: core/firewall.c loads it with dlopen on first use (issue 16).
 LINK_PKGS  := $(filter-out libnftables,$(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
@@ -32,9 +36,10 @@ ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(TUI_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 # Debian packages: to build, and to run the tests (real qemu-img, real QEMU, tmux).
-DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev
+DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev \
+	libchafa-dev libglib2.0-dev libvncserver-dev
 DEB_TEST  := groff-base man-db bsdextrautils valgrind cppcheck clang-tidy clang-format shellcheck curl nftables libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
-DEB_RUN   := qemu-utils qemu-system-x86
+DEB_RUN   := qemu-utils qemu-system-x86 libchafa0 libvncclient1
 # What `make unit` needs beyond the build: cmocka, qemu-img (disks), and QEMU for the tests that
 # talk to a real one (they skip without it).
 DEB_UNIT  := libcmocka-dev qemu-utils qemu-system-x86
