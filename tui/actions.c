@@ -141,6 +141,12 @@ const yv_action_row yv_actions[] = {
      .args = {"--name", "{vm}", NULL},
      .foreground = true,
      .done = "{vm}: ssh ended"},
+    {.act = ACT_VIEW,
+     .ch = L'v',
+     .shown = "v",
+     .label = "View",
+     .help = "the running VM's screen, full screen; keys typed go to the guest (Ctrl-] comes back)",
+     .need = YV_NEED_DISPLAY},
     {.act = ACT_FILTER,
      .ch = L'/',
      .shown = "/",
@@ -257,6 +263,9 @@ const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, c
     else if (r->need == YV_NEED_NETWORK && (!live || !net)) why = "%s: no running network";
     else if (r->need == YV_NEED_USERNET && !(v->valid && yv_vm_first_user_net(&v->vm)))
         why = "%s has no user network (forwards need type: user)";
+    else if (r->need == YV_NEED_DISPLAY && !live) why = "%s is not running";
+    else if (r->need == YV_NEED_DISPLAY && !(v->valid && v->vm.vnc_display))
+        why = "%s has no VNC display";
     if (!why) return NULL;
     snprintf(buf, n, why, v->name);
     return buf;

@@ -25,6 +25,7 @@ typedef enum {
     ACT_DETAILS,
     ACT_CONSOLE,
     ACT_SSH,
+    ACT_VIEW,
     ACT_FILTER,
     ACT_HELP,
     ACT_QUIT,
@@ -38,6 +39,7 @@ typedef enum {
     YV_NEED_STOPPED, /* a VM that is not running */
     YV_NEED_NETWORK, /* a running VM with a network */
     YV_NEED_USERNET, /* a VM with a user network, running or not (its forwards) */
+    YV_NEED_DISPLAY, /* a running VM with a VNC display (its screen) */
 } yv_need;
 
 #define YV_ACTION_ARGS 8

@@ -157,6 +157,8 @@ static void draw_frame(yv_app *a)
     }
     wnoutrefresh(stdscr);
     doupdate();
+    if (a->rows >= MIN_ROWS && a->cols >= MIN_COLS) yv_screen_drawn(&a->screens, a->repainted);
+    a->repainted = false;
     a->dirty = false;
     /* Resumed from endwin (start_curses, a foreground child), curses sends smkx only at its next
      * read of a key: until then the terminal sends the cursor keys in its other mode (ESC [ B,
@@ -171,7 +173,10 @@ static void draw_frame(yv_app *a)
 
 static int on_key(yv_app *a, wint_t ch, bool is_key)
 {
-    if (is_key && ch == KEY_RESIZE) return KEY_REDRAW;
+    if (is_key && ch == KEY_RESIZE) {
+        a->repainted = true;
+        return KEY_REDRAW;
+    }
     if (a->rows < MIN_ROWS || a->cols < MIN_COLS) /* too small: only quitting works */
         return (!is_key && ch == L'q') ? KEY_QUIT : KEY_IGNORED;
     return yv_screen_key(&a->screens, ch, is_key);
@@ -210,6 +215,7 @@ static void on_resize(yv_app *a)
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resizeterm(ws.ws_row, ws.ws_col);
     a->dirty = true;
+    a->repainted = true; /* curses clears and draws the whole terminal */
 }
 
 static void read_signals(yv_app *a)
@@ -280,7 +286,8 @@ static void loop(yv_app *a)
         fds[1] = (struct pollfd){a->sigpipe[0], POLLIN, 0};
         size_t nj = yv_job_pollfds(a, fds + 2, MAX_FDS / 4);
         size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 3 - nj, &t);
-        size_t nf = 2 + nj + nm;
+        size_t ns = a->fg_pid ? 0 : yv_screen_pollfds(&a->screens, fds + 2 + nj + nm, 4, &t);
+        size_t nf = 2 + nj + nm + ns;
         if (a->fg_pid && a->fg_errfd >= 0) fds[nf++] = (struct pollfd){a->fg_errfd, POLLIN, 0};
         int r = poll(fds, nf, t);
         if (r < 0 && errno != EINTR) break;
@@ -289,6 +296,9 @@ static void loop(yv_app *a)
         if (any) yv_job_dispatch(a, fds + 2, nj);
         if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0))
             a->mon_dirty = true;
+        if (!a->fg_pid &&
+            yv_screen_ready(&a->screens, any ? fds + 2 + nj + nm : NULL, ns) & KEY_REDRAW)
+            a->dirty = true; /* a new picture: drawn at once, as a key is */
         if (a->fg_pid) {
             if (r > 0 && nf > 2 + nj + nm && fds[nf - 1].revents) yv_job_foreground_err(a);
             if (r > 0 && fds[0].revents) foreground_done(a);

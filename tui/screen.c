@@ -79,11 +79,50 @@ bool yv_screen_modal(const yv_screens *s)
     return t && t->cls->modal;
 }
 
-void yv_screen_draw(yv_screens *s)
+/* The first screen drawn: the top one, or the one under the overlays on top. */
+static int first_drawn(const yv_screens *s)
 {
     int first = s->n - 1;
     while (first > 0 && s->at[first].cls->overlay) first--;
-    for (int i = first < 0 ? 0 : first; i < s->n; i++) s->at[i].cls->draw(s->app, s->at[i].st);
+    return first < 0 ? 0 : first;
+}
+
+void yv_screen_draw(yv_screens *s)
+{
+    for (int i = first_drawn(s); i < s->n; i++) s->at[i].cls->draw(s->app, s->at[i].st);
+}
+
+void yv_screen_drawn(yv_screens *s, bool repainted)
+{
+    for (int i = first_drawn(s); i < s->n; i++)
+        if (s->at[i].cls->drawn) s->at[i].cls->drawn(s->app, s->at[i].st, repainted);
+}
+
+size_t yv_screen_pollfds(yv_screens *s, struct pollfd *fds, size_t max, int *timeout_ms)
+{
+    s->npolled = 0;
+    for (int i = 0; i < s->n && s->npolled < max; i++) {
+        if (!s->at[i].cls->pollfd) continue;
+        int fd = s->at[i].cls->pollfd(s->app, s->at[i].st, timeout_ms);
+        if (fd < 0) continue;
+        fds[s->npolled] = (struct pollfd){fd, POLLIN, 0};
+        s->polled[s->npolled++] = s->at[i].st;
+    }
+    return s->npolled;
+}
+
+int yv_screen_ready(yv_screens *s, const struct pollfd *fds, size_t n)
+{
+    int r = 0;
+    /* each screen still open with its revents; a screen closed since pollfds is not called (and
+     * one closed by a ready handler is not either: looked up again for each) */
+    for (size_t k = 0; k < n && k < s->npolled; k++)
+        for (int i = 0; i < s->n; i++)
+            if (s->at[i].st == s->polled[k] && s->at[i].cls->ready) {
+                r |= s->at[i].cls->ready(s->app, s->at[i].st, fds ? fds[k].revents : 0);
+                break;
+            }
+    return r;
 }
 
 int yv_screen_key(yv_screens *s, wint_t ch, bool is_key)

@@ -7,6 +7,7 @@
 #define YV_SCREEN_H
 
 #include <stdbool.h>
+#include <poll.h>
 #include <stddef.h>
 #include <wchar.h>
 
@@ -25,6 +26,15 @@ typedef struct {
     void (*draw)(yv_app *a, void *st);
     int (*key)(yv_app *a, void *st, wint_t ch, bool is_key);
     void (*done)(yv_app *a, void *st); /* frees what the state holds; may be NULL */
+    /* A screen that waits on something of its own (the live picture of a VM): its descriptor, or
+     * -1 (it may lower *timeout_ms for a frame it holds back). NULL: nothing. */
+    int (*pollfd)(yv_app *a, void *st, int *timeout_ms);
+    /* After every wake-up of the loop, for each screen with a pollfd: its descriptor's revents (0:
+     * its timeout or another's wake-up). Returns KEY_* flags. */
+    int (*ready)(yv_app *a, void *st, short revents);
+    /* The frame it drew is on the terminal; repainted: the terminal was cleared and drawn whole
+     * (what a picture writing past curses must know). May be NULL. */
+    void (*drawn)(yv_app *a, void *st, bool repainted);
 } yv_screen_class;
 
 typedef struct {
@@ -40,6 +50,8 @@ typedef struct {
     bool *dirty;                 /* set when a screen opens or closes: the loop redraws */
     yv_screen at[YV_SCREEN_MAX]; /* [0] the list; the top one gets the keys */
     int n;
+    void *polled[YV_SCREEN_MAX]; /* the states of the screens the last pollfds gave, in order */
+    size_t npolled;
 } yv_screens;
 
 void yv_screens_init(yv_screens *s, yv_app *app, bool *dirty);
@@ -56,5 +68,13 @@ void *yv_screen_bottom(const yv_screens *s); /* the list's state */
 bool yv_screen_modal(const yv_screens *s);   /* a question is on top */
 void yv_screen_draw(yv_screens *s);
 int yv_screen_key(yv_screens *s, wint_t ch, bool is_key);
+/* The descriptors of the screens that wait on one (at most max), lowering *timeout_ms as they ask.
+ */
+size_t yv_screen_pollfds(yv_screens *s, struct pollfd *fds, size_t max, int *timeout_ms);
+/* Hands each such screen its revents from fds (n as pollfds gave; 0 after a timeout): KEY_* flags.
+ */
+int yv_screen_ready(yv_screens *s, const struct pollfd *fds, size_t n);
+/* Tells the screens drawn in the last frame that it is on the terminal. */
+void yv_screen_drawn(yv_screens *s, bool repainted);
 
 #endif

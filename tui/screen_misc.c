@@ -12,6 +12,7 @@
 #include "app.h"
 #include "core/root.h"
 #include "core/util.h"
+#include "livepic.h"
 #include "widgets/draw.h"
 
 #define LINES_MAX 200
@@ -132,25 +133,34 @@ static void build(yv_app *a, const char *vm, lines *l)
     free(s);
 }
 
-static void draw_lines(yv_app *a, lines *l, int *top, const char *title)
+/* The lines, the first `beside` rows of the text area narrowed by `right` columns (a thumbnail). */
+static void draw_lines(yv_app *a, lines *l, int *top, const char *title, int beside, int right)
 {
     int h = a->rows - 2;
     if (*top > l->n - h) *top = l->n - h;
     if (*top < 0) *top = 0;
     yv_draw_text(stdscr, 0, 0, title, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
     for (int r = 0; r < h; r++)
-        yv_draw_text(stdscr, 1 + r, 0, *top + r < l->n ? l->v[*top + r] : "", a->cols,
-                     yv_theme_attr(&a->theme, YV_C_NORMAL));
+        yv_draw_text(stdscr, 1 + r, 0, *top + r < l->n ? l->v[*top + r] : "",
+                     r < beside ? a->cols - right : a->cols, yv_theme_attr(&a->theme, YV_C_NORMAL));
     yv_draw_text(stdscr, a->rows - 1, 0, " Up/Down: scroll   Esc/q/Enter: back", a->cols,
                  yv_theme_attr(&a->theme, YV_C_KEYTEXT));
     for (int i = 0; i < l->n; i++) free(l->v[i]);
 }
 
-/* The state of a scrolling view: details (of vm) or help. */
+/* The state of a scrolling view: details (of vm, with its screen's thumbnail) or help. */
 typedef struct {
     int top;
     char vm[64];
+    yv_livepic thumb; /* open while the VM runs with a display */
+    bool tried;       /* the thumbnail was opened once (a VM that stops keeps its last state) */
 } view_st;
+
+/* The thumbnail: 4:3 pictures fill it in 2:1 cells; only on terminals wide enough for text too. */
+#define THUMB_COLS     32
+#define THUMB_ROWS     10
+#define THUMB_MIN_COLS 90
+#define THUMB_EVERY_MS 2000
 
 /* Esc, or the key of the table that opened a view (Enter, ?) or quits, goes back to the list. */
 static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
@@ -169,10 +179,27 @@ static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
     return KEY_REDRAW;
 }
 
+/* The thumbnail of a running VM with a display, opened the first time details shows it. */
+static bool thumb_wanted(yv_app *a, view_st *s)
+{
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, s->vm);
+    return v && v->pid > 0 && v->valid && v->vm.vnc_display;
+}
+
 static void details_init(yv_app *a, void *st, const void *vm)
 {
+    view_st *s = st;
+    snprintf(s->vm, sizeof s->vm, "%s", (const char *)vm);
+    if (thumb_wanted(a, s)) { /* a failure shows in its place, with why */
+        yv_livepic_open(&s->thumb, a, s->vm, THUMB_EVERY_MS, false);
+        s->tried = true;
+    }
+}
+
+static void details_done(yv_app *a, void *st)
+{
     (void)a;
-    snprintf(((view_st *)st)->vm, sizeof((view_st *)st)->vm, "%s", (const char *)vm);
+    yv_livepic_close(&((view_st *)st)->thumb);
 }
 
 static void details_draw(yv_app *a, void *st)
@@ -183,7 +210,23 @@ static void details_draw(yv_app *a, void *st)
     curs_set(0);
     build(a, s->vm, &l);
     snprintf(title, sizeof title, " Details: %s", s->vm);
-    draw_lines(a, &l, &s->top, title);
+    bool thumb = s->tried && a->cols >= THUMB_MIN_COLS && a->rows >= THUMB_ROWS + 6;
+    draw_lines(a, &l, &s->top, title, thumb ? THUMB_ROWS : 0, thumb ? THUMB_COLS + 1 : 0);
+    if (thumb)
+        yv_livepic_draw(&s->thumb, stdscr, 1, a->cols - THUMB_COLS, THUMB_ROWS, THUMB_COLS,
+                        yv_theme_attr(&a->theme, YV_C_DIM));
+}
+
+static int details_pollfd(yv_app *a, void *st, int *timeout_ms)
+{
+    (void)a;
+    return yv_livepic_pollfd(&((view_st *)st)->thumb, timeout_ms);
+}
+
+static int details_ready(yv_app *a, void *st, short revents)
+{
+    (void)a;
+    return yv_livepic_ready(&((view_st *)st)->thumb, revents) ? KEY_REDRAW : KEY_IGNORED;
 }
 
 const yv_screen_class yv_details_screen = {
@@ -192,6 +235,9 @@ const yv_screen_class yv_details_screen = {
     .init = details_init,
     .draw = details_draw,
     .key = scroll_key,
+    .done = details_done,
+    .pollfd = details_pollfd,
+    .ready = details_ready,
 };
 
 static void help_draw(yv_app *a, void *st)
@@ -207,7 +253,7 @@ static void help_draw(yv_app *a, void *st)
     add(&l,
         "unresponsive (QMP silent), error (internal-error, io-error, guest-panicked), invalid.");
     add(&l, "VNC: ok = the server completed the RFB handshake; refused; silent = no answer.");
-    draw_lines(a, &l, &((view_st *)st)->top, " Help — yave-tui");
+    draw_lines(a, &l, &((view_st *)st)->top, " Help — yave-tui", 0, 0);
 }
 
 const yv_screen_class yv_help_screen = {

@@ -273,6 +273,24 @@ static void test_forward_row(void **state)
     assert_non_null(yv_actions_refusal(r, &bare, buf, sizeof buf));
 }
 
+/* The view row: carried out inside the TUI (a screen), for a running VM with a VNC display. */
+static void test_view_row(void **state)
+{
+    (void)state;
+    const yv_action_row *r = yv_actions_of(ACT_VIEW);
+    assert_int_equal(yv_actions_lookup(L'v', false), ACT_VIEW);
+    assert_null(r->verb);
+    assert_false(r->many || r->foreground || r->in_bar);
+    char buf[128];
+    yv_monitor_vm off = vm_of("web1", 0, NULL), on = vm_of("web1", 42, NULL);
+    assert_string_equal(yv_actions_refusal(r, &off, buf, sizeof buf), "web1 is not running");
+    assert_string_equal(yv_actions_refusal(r, &on, buf, sizeof buf), "web1 has no VNC display");
+    on.vm.vnc_display = (char *)":3";
+    assert_null(yv_actions_refusal(r, &on, buf, sizeof buf));
+    on.valid = false; /* a config that does not load: no display known */
+    assert_non_null(yv_actions_refusal(r, &on, buf, sizeof buf));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_batch_arguments_of_each_row),
         cmocka_unit_test(test_templates_expand),
         cmocka_unit_test(test_refusals_follow_the_need),
+        cmocka_unit_test(test_view_row),
         cmocka_unit_test(test_foreground_rows),
         cmocka_unit_test(test_forward_row),
     };
