@@ -122,12 +122,20 @@ void yv_livepic_draw(yv_livepic *p, WINDOW *w, int y, int x, int rows, int cols,
         p->rows = 0; /* the picture is not on the terminal: all of it again when it comes */
         return;
     }
-    bool resized = rows != p->rows || cols != p->cols;
+    bool resized =
+        rows != p->rows || cols != p->cols || p->frame.width != p->pw || p->frame.height != p->ph;
+    if (resized) { /* run/tui.log: where the picture went (what a test compares cell by cell) */
+        yv_pic_rect f = yv_picture_fit(p->frame.width, p->frame.height, cols, rows);
+        fprintf(stderr, "picture %dx%d in %dx%d cells at row %d col %d (%s colours)\n",
+                p->frame.width, p->frame.height, f.w, f.h, y + f.y, x + f.x,
+                yv_picture_colors_name(p->colors));
+    }
     if (resized || p->dirty.w)
         yv_picture_update(p->pic, p->frame.rgba, p->frame.width, p->frame.height,
                           (size_t)p->frame.width * 4, resized ? NULL : &p->dirty, cols, rows);
     p->dirty = (yv_pic_rect){0};
     p->rows = rows, p->cols = cols, p->y = y, p->x = x;
+    p->pw = p->frame.width, p->ph = p->frame.height;
     yv_picture_draw(p->pic, w, y, x);
 }
 

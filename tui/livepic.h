@@ -27,6 +27,7 @@ typedef struct {
     yv_pic_rect dirty;    /* taken, not rendered yet (w == 0: nothing) */
     bool have;            /* a picture has been taken */
     int rows, cols, y, x; /* the area it was last drawn into */
+    int pw, ph;           /* the size of the picture drawn there */
     bool direct;          /* truecolor cells written past curses after each frame (the view) */
 } yv_livepic;
 

@@ -11,7 +11,8 @@
 # the test's key): ssh reads ~/.ssh from the passwd home, not $HOME, so `ssh --print` gives the
 # argv and the test adds those options in front of `--`.
 # run-all: slow
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 
 ROOT_PW='Guest-Root-17'
@@ -155,6 +156,40 @@ PY
     expect_exit 2 yv "$root" ssh --name fp --user 'a b'
 }
 
+# view_login ROOT T: the screen view of the running guest g (spec §12): its tty1 login screen
+# matches a screendump cell by cell; typing into the view logs in as root on tty1 and runs a
+# command that writes to ttyS0, whose output lands in serial.log. The password typed never
+# reaches the TUI's log.
+view_login()
+{
+    local root=$1 t=$2 i
+    S=gview
+    TUI_W=100 TUI_H=40 tui_start "$root"
+    wait_row g '^g +running '
+    keys v
+    wait_screen '^ g — live [0-9]+x[0-9]+ '
+    compare_view g "$t" 0.8
+    info "tty1 login screen: $AGREE"
+    # the guest's getty drops what is typed before it asks: a line at a time, with time to ask
+    keys Enter
+    sleep 3
+    for line in root "$ROOT_PW" 'echo typed-through-vnc >/dev/ttyS0'; do
+        text "$line"
+        keys Enter
+        sleep 4
+    done
+    for i in $(seq 1 60); do
+        grep -q '^typed-through-vnc' "$root/g.vm/serial.log" && break
+        sleep 1
+    done
+    grep -q '^typed-through-vnc' "$root/g.vm/serial.log" ||
+        fail "what was typed into the view did not run in the guest (serial.log: $(tail -c 300 "$root/g.vm/serial.log"))"
+    assert_not_contains "$(cat "$root/run/tui.log")" "$ROOT_PW" "the password in the TUI's log"
+    keys C-]
+    wait_row g '^g +running '
+    tui_quit
+}
+
 test_1_guest_ssh_agent_console_shutdown_neighbour()
 {
     local root t
@@ -235,6 +270,8 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
     assert_out_line '^MARK42$' "the shell's answer on the console"
     assert_out_line "^$HOST\$" "cat /etc/hostname on the console"
     assert_not_contains "$OUT" "$ROOT_PW" "the password echoed by the console"
+
+    view_login "$root" "$t"
 
     # a guest that ignores ACPI: graceful shutdown ends by the agent. The agent is also masked
     # for the next boot (the clone below must show an address without it); it keeps running now.

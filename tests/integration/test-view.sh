@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The screen view (spec §12, key v): a running VM's display drawn with character cells in every
+# colour mode the terminal allows, compared cell by cell with a `screendump` of the same moment
+# (tests/tools/screencmp.py); a resize re-fits it; the details screen's thumbnail; a VNC server that
+# accepts and stays silent, or stops in the middle of an update, leaves the TUI answering keys and
+# the view saying "no picture". The real yave-tui in tmux, real QEMU (TCG, SeaBIOS on an empty
+# disk: its text screen), a fake VNC server only where one must misbehave on purpose.
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
+
+# view_root VAR: a TUI root with VM v1 running (SeaBIOS, an empty disk, no network).
+view_root()
+{
+    local __vp
+    tui_root "$1" v1
+    start_vm "${!1}" v1 __vp
+}
+
+# open_view: v on the selected VM, and a live picture.
+open_view()
+{
+    keys v
+    wait_screen 'v1 — live [0-9]+x[0-9]+ '
+}
+
+# The same screen in each colour mode: truecolor (COLORTERM), 256 (tmux-256color), 16
+# (rxvt-unicode: 88 colours), 8 with half blocks (the Linux console), none (NO_COLOR).
+test_view_matches_the_screen_in_every_colour_mode()
+{
+    local root d mode term env min
+    view_root root
+    mktmp_into d
+    for mode in truecolor:tmux-256color:COLORTERM=truecolor:0.85 256:tmux-256color::0.8 \
+        16:rxvt-unicode::0.6 8:linux::0.6; do
+        IFS=: read -r mode term env min <<<"$mode"
+        S="v$mode"
+        TUI_TERM=$term TUI_ENV=$env tui_start "$root"
+        wait_row v1 '^v1 +running '
+        open_view
+        assert_match "\($mode colours\)" "$(line_with 'v1 — live')" "the colour mode of TERM=$term $env"
+        compare_view v1 "$d" "$min"
+        note "$mode colours (TERM=$term $env): $AGREE"
+        if [ "$term" = linux ]; then # the Linux console's font: half blocks, no sextants
+            grep -q $'\U1FB0' "$d/pane.txt" && fail "sextants on TERM=linux"
+        fi
+        keys C-]
+        wait_row v1 '^v1 +running '
+        tui_quit
+    done
+    # no colour: the shapes only, no colour in the pane
+    S=vmono
+    TUI_ENV=NO_COLOR=1 tui_start "$root"
+    open_view
+    assert_match '\(mono colours\)' "$(line_with 'v1 — live')" "NO_COLOR"
+    sleep 1
+    tm capture-pane -e -p -t "$S" >"$d/pane.txt"
+    if grep -Eq $'\e\\[[0-9;]*(3[0-7]|4[0-7]|9[0-7]|38;|48;)' <(head -n -1 "$d/pane.txt"); then
+        fail "colours in the picture with NO_COLOR"
+    fi
+    keys C-]
+    tui_quit
+}
+
+# A new terminal size re-fits the picture (aspect kept), and leaving restores the list.
+test_view_refits_on_resize()
+{
+    local root d g1 g2
+    view_root root
+    mktmp_into d
+    tui_start "$root"
+    wait_row v1 '^v1 +running '
+    open_view
+    geometry
+    g1=$GEO
+    tm resize-window -t "$S" -x 160 -y 50
+    wait_screen '^ v1 — live'
+    local end=$(($(now_ms) + HANG * 1000))
+    while geometry && [ "$GEO" = "$g1" ]; do
+        [ "$(now_ms)" -lt "$end" ] || fail "the picture was not re-fitted after a resize ($GEO)"
+        sleep 0.1
+    done
+    g2=$GEO
+    note "80x24: $g1, 160x50: $g2 (x,y,cols,rows) for $PIC"
+    # 720x400 with cells twice as tall as wide: 3.6 columns a row, all 160 columns used
+    IFS=, read -r _ _ c r <<<"$g2"
+    assert_eq 160 "$c" "columns of the re-fitted picture"
+    [ "$r" -ge 43 ] && [ "$r" -le 45 ] || fail "rows of the re-fitted picture: $r (want 44±1)"
+    compare_view v1 "$d" 0.8
+    note "160x50: $AGREE"
+    keys C-]
+    wait_row v1 '^v1 +running '
+    tui_quit
+}
+
+# The details screen of a running VM shows a thumbnail of its screen beside the text.
+test_details_thumbnail()
+{
+    local root
+    view_root root
+    TUI_W=120 TUI_H=30 tui_start "$root"
+    wait_row v1 '^v1 +running '
+    keys Enter
+    wait_screen '^ Details: v1'
+    local end=$(($(now_ms) + HANG * 1000)) area
+    while :; do
+        # the thumbnail's 32 columns at the right of rows 2-11, coloured cells with shapes
+        area=$(tm capture-pane -e -p -t "$S" | sed -n '2,11p')
+        grep -q $'\e\\[' <<<"$area" && [ "$(tm capture-pane -p -t "$S" | sed -n '2,11p' | cut -c89- |
+            tr -d ' \n' | wc -c)" -gt 0 ] && break
+        [ "$(now_ms)" -lt "$end" ] || {
+            dump_screen
+            fail "no thumbnail in the details screen"
+        }
+        sleep 0.2
+    done
+    keys Escape
+    tui_quit
+}
+
+# fake_vnc MODE ROOT: a fake VNC server (tests/tools/fakevnc.py MODE) where the TUI of ROOT will look
+# for v1's display: the root's config is pointed at another loopback address after v1 started
+# (QEMU keeps listening where it was told); FAKE_PID.
+fake_vnc()
+{
+    local mode=$1 root=$2 disp addr d
+    disp=$(sed -nE "s/^ *display: *'?:([0-9]+)'?.*/\1/p" "$root/v1.vm/config.yaml")
+    [ -n "$disp" ] || fail "v1 has no display in its config"
+    addr="127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
+    sed -i "s/^  listen: .*/  listen: $addr/" "$root/config.yaml"
+    mktmp_into d
+    "$PY" "$TEST_TOOLS/fakevnc.py" "$mode" "$addr" $((5900 + disp)) "$d/ready" &
+    FAKE_PID=$!
+    at_exit kill "$FAKE_PID"
+    local end=$(($(now_ms) + HANG * 1000))
+    until [ -s "$d/ready" ]; do
+        [ "$(now_ms)" -lt "$end" ] || fail "the fake VNC server did not start"
+        sleep 0.05
+    done
+}
+
+# leave_and_type: Ctrl-] leaves the view at once, and the list's filter echoes each key typed.
+leave_and_type()
+{
+    local t0
+    set_now
+    t0=$NOW_MS
+    keys C-]
+    wait_row v1 '^v1 +running ' 5
+    set_now
+    note "Ctrl-] to the list: $((NOW_MS - t0)) ms"
+    keys /
+    local typed=
+    for k in v 1; do
+        set_now
+        t0=$NOW_MS
+        text "$k"
+        typed+=$k
+        wait_screen "^/$typed *\$" 5
+        set_now
+        note "key '$k' echoed in $((NOW_MS - t0)) ms"
+    done
+    keys Escape
+}
+
+test_silent_vnc_server_leaves_the_keys_working()
+{
+    local root
+    view_root root
+    fake_vnc silent "$root"
+    tui_start "$root"
+    wait_row v1 '^v1 +running '
+    keys v
+    wait_screen '^ v1 — (connecting…|no picture)'
+    wait_screen '^ v1 — no picture: .*(trying again)' 20
+    note "$(line_with '^ v1 — no picture')"
+    leave_and_type
+    tui_quit
+}
+
+test_vnc_server_stalled_mid_update_leaves_the_keys_working()
+{
+    local root
+    view_root root
+    fake_vnc stall "$root"
+    tui_start "$root"
+    wait_row v1 '^v1 +running '
+    keys v
+    wait_screen '^ v1 — no picture: .*(trying again)' 20
+    note "$(line_with '^ v1 — no picture')"
+    leave_and_type
+    tui_quit
+}
+
+run_tests "$@"
