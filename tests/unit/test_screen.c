@@ -41,9 +41,35 @@ static void f_done(yv_app *a, void *st)
     note("done", st);
 }
 
-static const yv_screen_class full = {"full", 8, false, false, f_init, f_draw, f_key, f_done};
-static const yv_screen_class over = {"over", 8, true, false, f_init, f_draw, f_key, f_done};
-static const yv_screen_class ask = {"ask", 8, true, true, f_init, f_draw, f_key, f_done};
+static const yv_screen_class full = {"full", 8,      false, false, f_init, f_draw,
+                                     f_key,  f_done, NULL,  NULL,  NULL};
+static const yv_screen_class over = {"over", 8,      true, false, f_init, f_draw,
+                                     f_key,  f_done, NULL, NULL,  NULL};
+static const yv_screen_class ask = {"ask", 8,      true, true, f_init, f_draw,
+                                    f_key, f_done, NULL, NULL, NULL};
+
+/* A screen waiting on a descriptor: 40 + its letter's offset from 'a'; 'c' has none now. */
+static int f_pollfd(yv_app *a, void *st, int *timeout_ms)
+{
+    (void)a;
+    char c = *(char *)st;
+    if (c == 'b') *timeout_ms = 7; /* b holds a frame back */
+    return c == 'c' ? -1 : 40 + (c - 'a');
+}
+static int f_ready(yv_app *a, void *st, short revents)
+{
+    (void)a;
+    note(revents ? "ready+" : "ready", st);
+    if (*(char *)st == 'b' && revents) yv_screen_pop(&stack); /* closes itself (the top) */
+    return KEY_REDRAW;
+}
+static void f_drawn(yv_app *a, void *st, bool repainted)
+{
+    (void)a;
+    note(repainted ? "drawn!" : "drawn", st);
+}
+static const yv_screen_class live = {"live", 8,      false,    false,   f_init, f_draw,
+                                     f_key,  f_done, f_pollfd, f_ready, f_drawn};
 
 static int setup(void **state)
 {
@@ -132,6 +158,38 @@ static void test_full_stack_and_pop_all(void **state)
     assert_int_equal(yv_screen_key(&stack, L'a', false), KEY_IGNORED);
 }
 
+/* Descriptors of the screens that wait on one, in stack order; ready reaches each with its
+ * revents, and not a screen closed in between; drawn reaches the screens drawn. */
+static void test_screens_with_a_descriptor(void **state)
+{
+    (void)state;
+    struct pollfd fds[4];
+    int t = -1;
+    yv_screen_push(&stack, &live, "a");
+    yv_screen_push(&stack, &live, "c"); /* no descriptor now */
+    yv_screen_push(&stack, &full, "x");
+    yv_screen_push(&stack, &live, "b");
+    assert_int_equal(yv_screen_pollfds(&stack, fds, 4, &t), 2);
+    assert_int_equal(fds[0].fd, 40);
+    assert_int_equal(fds[1].fd, 41);
+    assert_int_equal(t, 7);
+    log_[0] = '\0';
+    fds[0].revents = 0, fds[1].revents = POLLIN;
+    assert_int_equal(yv_screen_ready(&stack, fds, 2), KEY_REDRAW);
+    assert_string_equal(log_, "ready:a ready+:b done:b");
+    log_[0] = '\0';
+    yv_screen_drawn(&stack, true); /* x fills the terminal: only it is drawn, and it has none */
+    assert_string_equal(log_, "");
+    yv_screen_pop(&stack); /* x */
+    log_[0] = '\0';
+    yv_screen_drawn(&stack, false);
+    assert_string_equal(log_, "drawn:c");
+    /* after a timeout: every screen that gave one, with no revents; b is gone */
+    log_[0] = '\0';
+    assert_int_equal(yv_screen_ready(&stack, NULL, 2), KEY_REDRAW);
+    assert_string_equal(log_, "ready:a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +197,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pop_from_a_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_keeps_a_question_on_top, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_stack_and_pop_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_screens_with_a_descriptor, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
