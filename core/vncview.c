@@ -274,7 +274,8 @@ static void vv_why(bool mid, char *why, size_t n)
         snprintf(why, n,
                  mid ? "the VNC server stopped in the middle of an update"
                      : "the VNC server did not answer");
-    else if (!*m || strstr(m, "closed connection") || strstr(m, "reset by peer"))
+    else if (!*m || strstr(m, "closed connection") || strstr(m, "reset by peer") ||
+             !strncmp(m, "write", 5))
         snprintf(why, n, "the VNC server closed the connection");
     else if (strstr(m, "Not a valid VNC server")) snprintf(why, n, "not a VNC server");
     else {
@@ -341,6 +342,10 @@ static bool vv_send_keys(yv_vncview *v, rfbClient *cl)
 static void vv_run(yv_vncview *v, rfbClient *cl, char *why, size_t n)
 {
     struct pollfd p[2] = {{cl->sock, POLLIN, 0}, {v->wake[0], POLLIN, 0}};
+    if (!vv_send_keys(v, cl)) { /* typed while it connected */
+        vv_why(true, why, n);
+        return;
+    }
     for (;;) {
         if (cl->buffered == 0) { /* what the library read ahead is not in the socket */
             if (poll(p, 2, -1) < 0) {

@@ -159,6 +159,13 @@ static void srv_update(int c, int x, int y, int w, int h, uint32_t rgb)
     for (int i = 0; i < w * h; i++) c_write(c, px, 4);
 }
 
+/* The child waits for the test's go (one byte on report). */
+static void wait_byte_child(int fd)
+{
+    char b;
+    c_read(fd, &b, 1);
+}
+
 typedef void (*server_fn)(int conn, int report);
 
 /* Forks a server that accepts one connection on lfd and runs fn; report is a pipe to the test. */
@@ -235,6 +242,27 @@ static void assert_px(const yv_vncview_frame *f, int x, int y, uint32_t rgb)
     uint32_t got = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
     if (got != rgb || p[3] != 255)
         fail_msg("pixel %d,%d is %06x/%d, not %06x/255", x, y, got, p[3], rgb);
+}
+
+/* The context switches of this process's threads other than the main one (the views' workers). */
+static long worker_switches(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    long sum = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || atoi(de->d_name) == getpid()) continue;
+        char *path = yv_asprintf("/proc/self/task/%s/status", de->d_name), line[128];
+        FILE *fp = fopen(path, "r");
+        free(path);
+        if (!fp) continue;
+        while (fgets(line, sizeof line, fp))
+            if (strstr(line, "ctxt_switches:")) sum += atol(strchr(line, ':') + 1);
+        fclose(fp);
+    }
+    closedir(d);
+    return sum;
 }
 
 /* ---- fake servers ---- */
@@ -396,6 +424,60 @@ static void test_keys_and_updates(void **state)
     assert_px(&f, 3, 1, 0x123456);
     assert_true(yv_vncview_take(v, &f)); /* nothing new since */
     assert_int_equal(f.dirty.w, 0);
+    /* An idle screen costs the worker nothing: it sleeps in poll without a timeout. */
+    long before = -1;
+    for (int i = 0; i < 50 && worker_switches() != before; i++) { /* until it has gone to sleep */
+        before = worker_switches();
+        usleep(100 * 1000);
+    }
+    usleep(500 * 1000);
+    assert_int_equal(worker_switches(), before);
+    yv_vncview_frame_done(&f);
+    yv_vncview_close(v);
+    close(rp[0]);
+}
+
+/* A 4x2 desktop that becomes 6x3 (the NewFBSize pseudo-rectangle), then is painted anew. */
+static void srv_resize(int c, int report)
+{
+    uint8_t key[5];
+    srv_hello(c, 4, 2);
+    srv_until_request(c);
+    srv_update(c, 0, 0, 4, 2, 0x123456);
+    wait_byte_child(report);
+    srv_until_request(c); /* the incremental request after the update */
+    uint8_t m[16] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 6, 0, 3, 0xff, 0xff, 0xff, 0x21}; /* -223 */
+    c_write(c, m, sizeof m);
+    srv_until_request(c); /* the client asks for all of the new size */
+    srv_update(c, 0, 0, 6, 3, 0x0000ff);
+    for (;;) srv_msg(c, key);
+}
+
+static void test_resize(void **state)
+{
+    (void)state;
+    int port, lfd = listener(&port), rp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rp), 0);
+    start_server(lfd, srv_resize, rp[1]);
+    close(rp[1]);
+    yv_vncview *v = open_view(port, NULL, 3000, 1000);
+    assert_state(v, YV_VNCVIEW_LIVE, NULL, 10000);
+    yv_vncview_frame f = {0};
+    assert_true(yv_vncview_take(v, &f));
+    assert_int_equal(f.width, 4);
+    assert_int_equal(write(rp[0], "r", 1), 1); /* now resize */
+    int64_t end = yv_now_ms() + 10000;
+    do {
+        struct pollfd p = {yv_vncview_fd(v), POLLIN, 0};
+        if (poll(&p, 1, 50) > 0) yv_vncview_handle(v);
+        assert_true(yv_vncview_take(v, &f));
+    } while ((f.width != 6 || f.rgba[2] != 0xff) && yv_now_ms() < end);
+    assert_int_equal(f.width, 6);
+    assert_int_equal(f.height, 3);
+    assert_int_equal(f.dirty.w, 6); /* all of it after a size change */
+    assert_int_equal(f.dirty.h, 3);
+    for (int i = 0; i < 18; i++) assert_px(&f, i % 6, i / 6, 0x0000ff);
+    assert_int_equal(yv_vncview_state_now(v, NULL, 0), YV_VNCVIEW_LIVE);
     yv_vncview_frame_done(&f);
     yv_vncview_close(v);
     close(rp[0]);
@@ -576,6 +658,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stall_mid_update, teardown_server),
         cmocka_unit_test_teardown(test_close_while_stalled, teardown_server),
         cmocka_unit_test_teardown(test_keys_and_updates, teardown_server),
+        cmocka_unit_test_teardown(test_resize, teardown_server),
         cmocka_unit_test_teardown(test_reconnect, teardown_server),
         cmocka_unit_test_setup_teardown(test_real_qemu, setup_qemu, teardown_qemu),
     };
