@@ -119,7 +119,7 @@ static void vv_notify_locked(yv_vncview *v)
 static void vv_set_state(yv_vncview *v, yv_vncview_state st, const char *why)
 {
     pthread_mutex_lock(&v->mu);
-    if (v->state != st || strcmp(v->why, why)) {
+    if (v->state != st || strcmp(v->why, why) != 0) {
         v->state = st;
         snprintf(v->why, sizeof v->why, "%s", why);
         vv_notify_locked(v);
@@ -528,7 +528,7 @@ bool yv_vncview_take(yv_vncview *v, yv_vncview_frame *f)
     }
     size_t row = (size_t)v->pw * 4, need = row * (size_t)v->ph;
     if (!f->rgba || f->width != v->pw || f->height != v->ph) {
-        if (f->cap < need) {
+        if (!f->rgba || f->cap < need) {
             f->rgba = yv_realloc(f->rgba, need);
             f->cap = need;
         }
