@@ -478,6 +478,7 @@ yv_vncview *yv_vncview_open(const yv_vncview_opts *o, yv_err *err)
         vv_free(v);
         return NULL;
     }
+    pthread_setname_np(v->thread, "yave-vncview"); /* its own line in top -H, and for the test */
     return v;
 }
 
