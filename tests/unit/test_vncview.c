@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <rfb/keysym.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "core/proc.h"
@@ -297,8 +298,16 @@ static void test_refused(void **state)
     (void)state;
     int port, lfd = listener(&port);
     close(lfd);
-    yv_vncview *v = open_view(port, NULL, 1000, 5000);
+    yv_vncview *v = open_view(port, NULL, 1000, 20);
     assert_state(v, YV_VNCVIEW_NO_PICTURE, "connection refused", 5000);
+    /* It keeps retrying (a change every 20 ms) while the caller does not handle: one byte waits. */
+    usleep(300 * 1000);
+    int pending = -1;
+    assert_int_equal(ioctl(yv_vncview_fd(v), FIONREAD, &pending), 0);
+    assert_int_equal(pending, 1);
+    yv_vncview_handle(v);
+    assert_int_equal(ioctl(yv_vncview_fd(v), FIONREAD, &pending), 0);
+    assert_true(pending <= 1);
     yv_vncview_close(v);
 }
 
