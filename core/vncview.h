@@ -37,9 +37,9 @@ typedef struct {
 
 /* The caller's copy of the picture, kept in step by yv_vncview_take. */
 typedef struct {
-    uint8_t *rgba;     /* width*height pixels, 4 bytes each: R, G, B, 255; malloc'd, grows */
-    int width, height; /* 0 before the first picture */
-    size_t cap;        /* bytes allocated */
+    uint8_t *rgba;         /* width*height pixels, 4 bytes each: R, G, B, 255; malloc'd, grows */
+    int width, height;     /* 0 before the first picture */
+    size_t cap;            /* bytes allocated */
     yv_vncview_rect dirty; /* the region changed by the last take; w == 0: nothing */
 } yv_vncview_frame;
 
