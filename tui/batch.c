@@ -3,10 +3,12 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -18,6 +20,7 @@
 #include "core/forward.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/screenshot.h"
 #include "core/ssh.h"
 #include "core/sshkey.h"
 #include "core/proc.h"
@@ -844,6 +847,96 @@ static int cmd_ssh(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return rc;
 }
 
+static const yv_opt screenshot_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the running VM whose display to take (QMP screendump)"},
+    {.lng = "file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .flags = YV_OPT_REQUIRED,
+     .help = "where the PNG goes ('-' = standard output); written whole or not at all"},
+    {0},
+};
+
+/* The output file, begun: FILE.tmp.XXXXXX beside it (its folder must exist), with the mode a new
+ * file gets (0666 less the umask). -1 with err: a folder that does not exist is a usage error. */
+static int shot_begin(yv_batch *b, const char *file, char **tmp)
+{
+    *tmp = yv_asprintf("%s.tmp.XXXXXX", file);
+    int fd = mkostemp(*tmp, O_CLOEXEC), e = errno;
+    if (fd < 0) {
+        free(*tmp);
+        *tmp = NULL;
+        return yv_err_sys(&b->err, e == ENOENT || e == ENOTDIR ? YV_E_USAGE : YV_E_IO, e,
+                          "cannot write %s", file);
+    }
+    mode_t mask = umask(0); /* batch is one thread: read back at once */
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    return fd;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The PNG into the begun file, then renamed over FILE; on any failure the temporary file goes. */
+static int shot_finish(yv_batch *b, int fd, char *tmp, const char *file, const yv_screenshot *s)
+{
+    int rc = 0;
+    if (s && (write_all(fd, s->png, s->len) < 0 || fsync(fd) < 0))
+        rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
+    if (close(fd) < 0 && s && rc == 0)
+        rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
+    if (s && rc == 0 && rename(tmp, file) < 0)
+        rc = yv_err_sys(&b->err, errno == EISDIR ? YV_E_USAGE : YV_E_IO, errno, "cannot write %s",
+                        file);
+    if (!s || rc < 0) unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* screenshot: the PNG to FILE (all or nothing) or to standard output ('-'). */
+static int cmd_screenshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name"), *file = yv_cmdtab_get(c, a, "file");
+    bool out = !strcmp(file, "-");
+    char *tmp = NULL;
+    int fd = -1;
+    if (out && b->opts->json)
+        return usage_err(b, "%s: standard output carries the PNG: not with --json", "--file -");
+    yv_vmstate_proof p;
+    if (load_root_vm(b, name, &p) < 0) return -1;
+    yv_screenshot s = {NULL, 0, 0, 0};
+    int rc = !out && (fd = shot_begin(b, file, &tmp)) < 0
+                 ? -1
+                 : yv_screenshot_take_proven(b->root, name, &p, &s, &b->err);
+    yv_vmstate_proof_done(&p);
+    if (out && rc == 0 && (fflush(stdout), write_all(STDOUT_FILENO, s.png, s.len) < 0))
+        rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write the PNG to standard output");
+    if (fd >= 0 && shot_finish(b, fd, tmp, file, rc == 0 ? &s : NULL) < 0) rc = -1;
+    if (rc == 0 && b->opts->json)
+        b->result = json_pack("{s:s, s:s, s:i, s:i, s:I}", "vm", name, "file", file, "width",
+                              (int)s.width, "height", (int)s.height, "bytes", (json_int_t)s.len);
+    else if (rc == 0 && !out)
+        printf("%s: screenshot %ux%u written to %s (%zu bytes)\n", name, s.width, s.height, file,
+               s.len);
+    yv_screenshot_done(&s);
+    return rc;
+}
+
 /* The verbs: name, summary, options, positionals (min, max, as shown), the run adapter. Help, the
  * usage errors, the man page and the bash completion all come from here. */
 static const yv_cmd commands[] = {
@@ -876,6 +969,9 @@ static const yv_cmd commands[] = {
      "Attach to a running VM's serial console: a terminal in raw mode until Ctrl-]; without one, "
      "standard input to the console and the console to standard output.",
      console_opts, 0, 0, NULL, cmd_console},
+    {"screenshot",
+     "Take a running VM's display as a PNG (QMP screendump): to FILE, or standard output.",
+     screenshot_opts, 0, 0, NULL, cmd_screenshot},
     {0},
 };
 
