@@ -862,22 +862,22 @@ static const yv_opt screenshot_opts[] = {
     {0},
 };
 
-/* The output file, begun: FILE.tmp.XXXXXX beside it (its folder must exist), with the mode a new
- * file gets (0666 less the umask). -1 with err: a folder that does not exist is a usage error. */
-static int shot_begin(yv_batch *b, const char *file, char **tmp)
+/* Where FILE goes must be a folder, and FILE no folder: said before the screenshot is taken (a
+ * usage error: nothing is written). */
+static int shot_check(yv_batch *b, const char *file)
 {
-    *tmp = yv_asprintf("%s.tmp.XXXXXX", file);
-    int fd = mkostemp(*tmp, O_CLOEXEC), e = errno;
-    if (fd < 0) {
-        free(*tmp);
-        *tmp = NULL;
-        return yv_err_sys(&b->err, e == ENOENT || e == ENOTDIR ? YV_E_USAGE : YV_E_IO, e,
-                          "cannot write %s", file);
-    }
-    mode_t mask = umask(0); /* batch is one thread: read back at once */
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    return fd;
+    struct stat st;
+    const char *slash = strrchr(file, '/');
+    if (!*file) return usage_err(b, "%s: give a file name ('-' = standard output)", "--file");
+    char *dir = !slash          ? yv_strdup(".")
+                : slash == file ? yv_strdup("/")
+                                : yv_strndup(file, (size_t)(slash - file));
+    int e = stat(dir, &st) < 0                            ? errno
+            : !S_ISDIR(st.st_mode)                        ? ENOTDIR
+            : stat(file, &st) == 0 && S_ISDIR(st.st_mode) ? EISDIR
+                                                          : 0;
+    free(dir);
+    return e ? yv_err_sys(&b->err, YV_E_USAGE, e, "cannot write %s", file) : 0;
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -892,18 +892,27 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* The PNG into the begun file, then renamed over FILE; on any failure the temporary file goes. */
-static int shot_finish(yv_batch *b, int fd, char *tmp, const char *file, const yv_screenshot *s)
+/* The PNG written whole or not at all: FILE.tmp.XXXXXX beside it with the mode a new file gets
+ * (0666 less the umask), written, synced, renamed over FILE; on any failure it goes. */
+static int shot_write(yv_batch *b, const char *file, const yv_screenshot *s)
 {
-    int rc = 0;
-    if (s && (write_all(fd, s->png, s->len) < 0 || fsync(fd) < 0))
+    char *tmp = yv_asprintf("%s.tmp.XXXXXX", file);
+    int fd = mkostemp(tmp, O_CLOEXEC), rc = 0;
+    if (fd < 0) {
+        rc = yv_err_sys(&b->err, errno == ENOENT || errno == ENOTDIR ? YV_E_USAGE : YV_E_IO, errno,
+                        "cannot write %s", file);
+        free(tmp);
+        return rc;
+    }
+    mode_t mask = umask(0); /* batch is one thread: set back at once */
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, s->png, s->len) < 0 || fsync(fd) < 0)
         rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
-    if (close(fd) < 0 && s && rc == 0)
-        rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
-    if (s && rc == 0 && rename(tmp, file) < 0)
+    if (close(fd) < 0 && rc == 0) rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
+    if (rc == 0 && rename(tmp, file) < 0)
         rc = yv_err_sys(&b->err, errno == EISDIR ? YV_E_USAGE : YV_E_IO, errno, "cannot write %s",
                         file);
-    if (!s || rc < 0) unlink(tmp);
+    if (rc < 0) unlink(tmp);
     free(tmp);
     return rc;
 }
@@ -913,20 +922,16 @@ static int cmd_screenshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name"), *file = yv_cmdtab_get(c, a, "file");
     bool out = !strcmp(file, "-");
-    char *tmp = NULL;
-    int fd = -1;
     if (out && b->opts->json)
         return usage_err(b, "%s: standard output carries the PNG: not with --json", "--file -");
     yv_vmstate_proof p;
-    if (load_root_vm(b, name, &p) < 0) return -1;
-    yv_screenshot s = {NULL, 0, 0, 0};
-    int rc = !out && (fd = shot_begin(b, file, &tmp)) < 0
-                 ? -1
-                 : yv_screenshot_take_proven(b->root, name, &p, &s, &b->err);
+    if ((!out && shot_check(b, file) < 0) || load_root_vm(b, name, &p) < 0) return -1;
+    yv_screenshot s;
+    int rc = yv_screenshot_take_proven(b->root, name, &p, &s, &b->err);
     yv_vmstate_proof_done(&p);
     if (out && rc == 0 && (fflush(stdout), write_all(STDOUT_FILENO, s.png, s.len) < 0))
         rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write the PNG to standard output");
-    if (fd >= 0 && shot_finish(b, fd, tmp, file, rc == 0 ? &s : NULL) < 0) rc = -1;
+    else if (!out && rc == 0) rc = shot_write(b, file, &s);
     if (rc == 0 && b->opts->json)
         b->result = json_pack("{s:s, s:s, s:i, s:i, s:I}", "vm", name, "file", file, "width",
                               (int)s.width, "height", (int)s.height, "bytes", (json_int_t)s.len);
