@@ -68,17 +68,23 @@ static void tmp_name(const char *name, char *out, size_t n)
  * at once (a sweep in between makes this screenshot fail, never leaves a file). -1 with err. */
 static int tmp_create(int dfd, const char *file, yv_err *err)
 {
-    int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), e = errno;
     if (fd >= 0) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
         if (flock(fd, LOCK_EX) == 0 && linkat(AT_FDCWD, proc, dfd, file, AT_SYMLINK_FOLLOW) == 0)
             return fd;
+        e = errno;
         close(fd);
     }
+    /* only a file system without O_TMPFILE (or no /proc) takes the other way: a full disk or an
+     * I/O error is this screenshot's failure */
+    if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL && e != ENOENT)
+        return yv_err_sys(err, e == EACCES ? YV_E_PERMISSION : YV_E_IO, e,
+                          "cannot create a temporary file in run/");
     fd = openat(dfd, file, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0 && flock(fd, LOCK_EX) == 0) return fd;
-    int e = errno;
+    e = errno;
     if (fd >= 0) {
         unlinkat(dfd, file, 0);
         close(fd);
