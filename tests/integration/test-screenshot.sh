@@ -170,4 +170,45 @@ test_killed_screenshot_is_cleaned_by_the_next()
     expect_exit 0 yv "$root" shutdown --force --name s4
 }
 
+# The fidelity comparator: its self-test, then a real screendump drawn into a real tmux pane (with
+# its own renderer: sextants in truecolor, then 256 colours) and read back with capture-pane -e: it
+# agrees; the same pane read one column off, and an empty pane, do not.
+test_screencmp_on_a_real_screen_through_tmux()
+{
+    local root t sock mode
+    command -v tmux >/dev/null || fail "tmux is needed"
+    expect_exit 0 "$PY" "$SCREENCMP" --self-test
+    assert_out_line '^self-test: ok$'
+    new_root root
+    mktmp_into t
+    mkvm "$root" s5
+    start "$root" s5
+    wait_painted "$root" s5 "$t/s.png"
+    expect_exit 0 yv "$root" shutdown --force --name s5
+    sock=yvshot$$.$RANDOM
+    at_exit tmux -L "$sock" kill-server
+    for mode in truecolor 256; do
+        PYTHONPATH=$REPO_DIR/tests/tools "$PY" -c '
+import sys, screencmp as s
+img = s.load_image(sys.argv[1])
+sys.stdout.write(s.render(img, 23, 80, palette256=sys.argv[2] == "256").rstrip("\n"))
+' "$t/s.png" "$mode" >"$t/pane.$mode" || fail "rendering the screendump"
+        tmux -L "$sock" -f /dev/null new-session -d -x 80 -y 24 "cat '$t/pane.$mode'; sleep 60" ||
+            fail "tmux new-session"
+        for _ in $(seq 50); do
+            tmux -L "$sock" capture-pane -e -p -t 0 >"$t/cap" 2>/dev/null
+            [ "$(grep -c . "$t/cap")" -ge 10 ] && break
+            sleep 0.1
+        done
+        expect_exit 0 "$PY" "$SCREENCMP" --rect 0,0,23,80 "$t/cap" "$t/s.png"
+        assert_match '^agreement=(1\.0000|0\.9[0-9]*) foreground_agreement=(1\.0000|0\.9[0-9]*) cells=1840 ' "$OUT" "$mode"
+        expect_exit 1 "$PY" "$SCREENCMP" --rect 0,1,23,79 "$t/cap" "$t/s.png"
+        tmux -L "$sock" kill-server
+    done
+    : >"$t/blank"
+    expect_exit 1 "$PY" "$SCREENCMP" --rect 0,0,23,80 "$t/blank" "$t/s.png"
+    assert_match '^agreement=[0-9.]+ foreground_agreement=0\.0000 ' "$OUT" "a blank pane"
+    expect_exit 2 "$PY" "$SCREENCMP" --rect 0,0,23,80 "$t/blank" "$t/nosuch.png"
+}
+
 run_tests "$@"

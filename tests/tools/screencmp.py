@@ -456,6 +456,24 @@ def shifted(img, dx):
     return w, h, bytes(out)
 
 
+def shifted_rows(img, dy):
+    w, h, px = img
+    return w, h, bytes(w * 3 * dy) + px[:len(px) - w * 3 * dy]
+
+
+def _spoil(pane, every):
+    """Every n-th cell of a rendering replaced by a full block of a colour of its own."""
+    rnd = random.Random(8)
+    out = []
+    for line in pane.split("\n"):
+        cells = line.split("\x1b[38;")
+        for k in range(1, len(cells), every):
+            cells[k] = "2;%d;%d;%dm\u2588" % (rnd.randrange(256), rnd.randrange(256),
+                                            rnd.randrange(256))
+        out.append("\x1b[38;".join(cells))
+    return "\n".join(out)
+
+
 def self_test(args):
     rows, cols = 12, 40
     img = text_screen(rows, cols)
@@ -463,7 +481,9 @@ def self_test(args):
     cases = [
         ("exact rendering (truecolor)", render(img, rows, cols), True),
         ("exact rendering (256 colours)", render(img, rows, cols, palette256=True), True),
+        ("exact but one cell in twenty garbage", _spoil(render(img, rows, cols), 20), True),
         ("blank rendering", "\n" * rows, False),
+        ("a picture shifted by 1 row", render(shifted_rows(img, 16), rows, cols), False),
         ("a picture shifted by 2 cells", render(shifted(img, 2 * 8), rows, cols), False),
         ("a picture shifted by 2 cells the other way", render(shifted(img, -2 * 8), rows, cols),
          False),
