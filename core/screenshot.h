@@ -3,7 +3,8 @@
  * back, checked and removed. The temporary file is ours from before QEMU writes it until it is
  * gone: created O_EXCL without following a symlink and locked (flock) for the whole exchange; a
  * file of that kind whose lock is free belongs to a screenshot that was killed, and the next
- * screenshot of the root removes it (as run/<vm>.starting's lock tells a killed run, vmstate.c). */
+ * screenshot of the root removes it (so do batch list and status, which tidy the whole root) (as
+ * run/<vm>.starting's lock tells a killed run, vmstate.c). */
 #ifndef YV_SCREENSHOT_H
 #define YV_SCREENSHOT_H
 

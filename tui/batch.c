@@ -60,6 +60,7 @@ static int load_root_for(yv_batch *b, bool tidy)
     if (tidy && !b->tidied) {
         yv_vmstate_reconcile(b->root, &b->cfg);
         yv_ops_reap(b->root, &b->cfg);
+        yv_screenshot_sweep(b->root); /* what killed screenshots left in run/ */
         b->tidied = true;
     }
     return 0;

@@ -137,10 +137,10 @@ test_refusals_write_nothing()
 }
 
 # A screenshot killed while it waits for QEMU (stopped with SIGSTOP: it never greets) leaves its
-# temporary file; the next screenshot removes it (its lock is free) and succeeds.
+# temporary file; the next screenshot removes it (its lock is free) and succeeds, and so does list.
 test_killed_screenshot_is_cleaned_by_the_next()
 {
-    local root t qemu shot i left
+    local root t qemu shot i left holder
     new_root root
     mktmp_into t
     mkvm "$root" s4
@@ -167,6 +167,21 @@ test_killed_screenshot_is_cleaned_by_the_next()
     expect_exit 0 yv "$root" screenshot --name s4 --file "$t/after.png"
     assert_eq "720 400" "$(png_size "$t/after.png")"
     assert_no_temp "$root"
+    # list (which tidies the whole root) removes such a file too; one whose lock is held stays
+    printf 'x' >"$root/run/.screendump-s4-1-0.png"
+    printf 'y' >"$root/run/.screendump-s4-2-0.png"
+    flock -o "$root/run/.screendump-s4-2-0.png" sleep 30 &
+    holder=$!
+    at_exit pkill -P "$holder" -x sleep
+    for ((i = 0; i < 50; i++)); do
+        flock -n "$root/run/.screendump-s4-2-0.png" true || break
+        sleep 0.1
+    done
+    expect_exit 0 yv "$root" list
+    assert_no_file "$root/run/.screendump-s4-1-0.png" "a killed screenshot's file after list"
+    assert_file "$root/run/.screendump-s4-2-0.png" "a file whose lock is held (a screenshot at work)"
+    pkill -P "$holder" -x sleep
+    wait "$holder" 2>/dev/null
     expect_exit 0 yv "$root" shutdown --force --name s4
 }
 
