@@ -1,10 +1,10 @@
 /* screenshot: a running VM's display as a PNG (spec §12, `screenshot --name VM --file F.png`),
  * taken by QEMU itself (QMP `screendump`, format png) into a temporary file of run/ that is read
  * back, checked and removed. The temporary file is ours from before QEMU writes it until it is
- * gone: created O_EXCL without following a symlink and locked (flock) for the whole exchange; a
- * file of that kind whose lock is free belongs to a screenshot that was killed, and the next
- * screenshot of the root removes it (so do batch list and status, which tidy the whole root) (as
- * run/<vm>.starting's lock tells a killed run, vmstate.c). */
+ * gone: made without following a symlink and locked (flock) before it has a name, for the whole
+ * exchange. One whose lock is free was left by a killed screenshot (as run/<vm>.starting's lock
+ * tells a killed run, vmstate.c): the next screenshot of the root removes it, and so do batch list
+ * and status, which tidy the whole root. */
 #ifndef YV_SCREENSHOT_H
 #define YV_SCREENSHOT_H
 
