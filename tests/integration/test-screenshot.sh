@@ -203,7 +203,7 @@ test_screencmp_on_a_real_screen_through_tmux()
     sock=yvshot$$.$RANDOM
     at_exit tmux -L "$sock" kill-server
     for mode in truecolor 256; do
-        PYTHONPATH=$REPO_DIR/tests/tools "$PY" -c '
+        PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$REPO_DIR/tests/tools "$PY" -c '
 import sys, screencmp as s
 img = s.load_image(sys.argv[1])
 sys.stdout.write(s.render(img, 23, 80, palette256=sys.argv[2] == "256").rstrip("\n"))
