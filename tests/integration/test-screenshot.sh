@@ -212,7 +212,7 @@ sys.stdout.write(s.render(img, 23, 80, palette256=sys.argv[2] == "256").rstrip("
             fail "tmux new-session"
         for _ in $(seq 50); do
             tmux -L "$sock" capture-pane -e -p -t 0 >"$t/cap" 2>/dev/null
-            [ "$(grep -c . "$t/cap")" -ge 10 ] && break
+            [ "$(grep -c . "$t/cap")" -ge 5 ] && break # the lines of text (black ones are empty)
             sleep 0.1
         done
         expect_exit 0 "$PY" "$SCREENCMP" --rect 0,0,23,80 "$t/cap" "$t/s.png"

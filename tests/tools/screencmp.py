@@ -11,8 +11,10 @@ PANE is a dump of `tmux capture-pane -e -p` ('-' = standard input): text with AN
 38;2;R;G;B / 48;2;R;G;B truecolor (the colon forms too), 38;5;N / 48;5;N 256 colours (the standard
 xterm palette), 30-37, 40-47, 90-97, 100-107, 39 / 49 defaults, 0 reset, 7 reverse (27 off), 1 bold
 (no effect on colour). The default foreground and background of the terminal count as --fg and
---bg. IMAGE is the screendump taken at the same moment: PNG (8-bit grey, grey+alpha, RGB or RGBA,
-not interlaced, filters 0-4) or PPM (P6, maxval 255).
+--bg. tmux drops the spaces at a line's end, coloured ones too, but not the SGR that coloured them:
+the cells past a line's last one are spaces in the colours at its end (so -N is not needed).
+IMAGE is the screendump taken at the same moment: PNG (8-bit grey, grey+alpha, RGB or RGBA, not
+interlaced, filters 0-4) or PPM (P6, maxval 255).
 
 --rect gives the picture's cell rectangle in the pane (0-based first row and column, then its size
 in cells); default: the whole pane. The picture fills that rectangle exactly: cell (r, c) of R x C
@@ -256,12 +258,21 @@ def _sgr(st, arg, dfg, dbg):
 ESC = re.compile(r"\x1b\[([0-9;:]*)([A-Za-z])|\x1b[()][A-Za-z0-9]|\x1b.")
 
 
+class Row(list):
+    """A pane row's cells; fill: the cell past its last one (tmux drops trailing spaces, also
+    coloured ones, but writes the SGR that coloured them: the state at the line's end)."""
+    fill = None
+
+
 def parse_pane(text, dfg, dbg):
     """Rows of cells (char, fg, bg), attributes carried from line to line as tmux writes them."""
     st = {"fg": dfg, "bg": dbg, "rev": False}
     rows = []
-    for line in text.split("\n"):
-        cells, pos = [], 0
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the end of the last line, not a line
+    for line in lines:
+        cells, pos = Row(), 0
         for m in ESC.finditer(line):
             for ch in line[pos:m.start()]:
                 cells.append(_cell(ch, st))
@@ -270,9 +281,8 @@ def parse_pane(text, dfg, dbg):
             pos = m.end()
         for ch in line[pos:]:
             cells.append(_cell(ch, st))
+        cells.fill = _cell(" ", st)
         rows.append(cells)
-    while rows and not rows[-1]:
-        rows.pop()
     return rows
 
 
@@ -322,9 +332,9 @@ def figures(pane_rows, rect, img, threshold, fg_delta, dfg, dbg):
     means = region_means(img, rows, cols)
     shown, pic = [], []
     for r in range(rows):
-        line = pane_rows[r0 + r] if r0 + r < len(pane_rows) else []
+        line = pane_rows[r0 + r] if r0 + r < len(pane_rows) else Row()
         for c in range(cols):
-            cell = line[c0 + c] if c0 + c < len(line) else (" ", dfg, dbg)
+            cell = line[c0 + c] if c0 + c < len(line) else (line.fill or (" ", dfg, dbg))
             shown.append(cell_colour(cell))
             pic.append(means[r][c])
     dom = dominant(pic)
@@ -398,13 +408,19 @@ def render(img, rows, cols, palette256=False):
                 line.append("\x1b[38;5;%d;48;5;%dm%s" % (_nearest256(fg), _nearest256(bg),
                                                          SEXTANT_CHAR[bits]))
             else:
-                line.append("\x1b[38;2;%d;%d;%d;48;2;%d;%d;%dm%s" % (fg + bg + (SEXTANT_CHAR[bits],)))
+                line.append("\x1b[38;2;%d;%d;%d;48;2;%d;%d;%dm%s" %
+                            (fg + bg + (SEXTANT_CHAR[bits],)))
         out.append("".join(line) + "\x1b[0m")
     return "\n".join(out) + "\n"
 
 
+_NEAREST = {}
+
+
 def _nearest256(c):
-    return min(range(16, 256), key=lambda n: dist(xterm256(n), c))
+    if c not in _NEAREST:
+        _NEAREST[c] = min(range(16, 256), key=lambda n: dist(xterm256(n), c))
+    return _NEAREST[c]
 
 
 def text_screen(rows, cols, cw=8, ch=16, seed=18):
@@ -456,6 +472,33 @@ def shifted(img, dx):
     return w, h, bytes(out)
 
 
+def tmux_like(pane, dfg, dbg):
+    """The pane as tmux's capture-pane -e writes it: an SGR only where the colours change, carried
+    from line to line, and the spaces at a line's end dropped (not the SGR before them)."""
+    out, cur = [], (dfg, dbg)
+    for row in parse_pane(pane, dfg, dbg):
+        line = ""
+        for ch, fg, bg in row:
+            if ch == " ":
+                fg = cur[0]  # a space shows no foreground: tmux keeps the one it has
+            if (fg, bg) != cur:
+                line += "\x1b[38;2;%d;%d;%d;48;2;%d;%d;%dm" % (fg + bg)
+                cur = (fg, bg)
+            line += ch
+        out.append(line.rstrip(" "))
+    return "\n".join(out) + "\n"
+
+
+def banded(img):
+    """The picture with a blue band over its right quarter (spaces to the line's end)."""
+    w, h, px = img
+    out = bytearray(px)
+    for y in range(h):
+        for x in range(w * 3 // 4, w):
+            out[(y * w + x) * 3:(y * w + x) * 3 + 3] = bytes((0, 0, 170))
+    return w, h, bytes(out)
+
+
 def shifted_rows(img, dy):
     w, h, px = img
     return w, h, bytes(w * 3 * dy) + px[:len(px) - w * 3 * dy]
@@ -478,8 +521,11 @@ def self_test(args):
     rows, cols = 12, 40
     img = text_screen(rows, cols)
     dfg, dbg = args.fg, args.bg
+    band = banded(img)
     cases = [
         ("exact rendering (truecolor)", render(img, rows, cols), True),
+        ("as tmux writes it: line ends dropped", tmux_like(render(img, rows, cols), dfg, dbg),
+         True),
         ("exact rendering (256 colours)", render(img, rows, cols, palette256=True), True),
         ("exact but one cell in twenty garbage", _spoil(render(img, rows, cols), 20), True),
         ("blank rendering", "\n" * rows, False),
@@ -489,21 +535,26 @@ def self_test(args):
          False),
         ("another text screen", render(text_screen(rows, cols, seed=19), rows, cols), False),
     ]
+    cases = [(name, pane, img, want) for name, pane, want in cases]
+    cases.append(("a blue band to the line ends, as tmux writes it",
+                  tmux_like(render(band, rows, cols), dfg, dbg), band, True))
+    cases.append(("the band's colour lost at the line ends", re.sub(
+        r"\x1b\[[0-9;]*m\n", "\n", tmux_like(render(band, rows, cols), dfg, dbg)), band, False))
     ok = True
-    for name, pane, want in cases:
-        f = figures(parse_pane(pane, dfg, dbg), (0, 0, rows, cols), img, args.threshold,
+    for name, pane, pic, want in cases:
+        f = figures(parse_pane(pane, dfg, dbg), (0, 0, rows, cols), pic, args.threshold,
                     args.fg_delta, dfg, dbg)
         got = f["agreement"] >= args.min and f["foreground_agreement"] >= args.min
-        print("%-45s %s -> %s" % (name, line_of(f), "pass" if got else "fail"))
+        print("%-48s %s -> %s" % (name, line_of(f), "pass" if got else "fail"))
         if got != want:
             print("  WRONG: expected %s" % ("pass" if want else "fail"))
             ok = False
     # the parser and the glyph table on their own
-    rows_ = parse_pane("\x1b[38;5;196;48;2;0:0:255mA\x1b[7m\u2588\x1b[0m \x1b[94;101m\U0001FB3B", dfg,
-                       dbg)
+    rows_ = parse_pane("\x1b[38;5;196;48;2;0:0:255mA\x1b[7m\u2588\x1b[0m \x1b[94;101m\U0001FB3B",
+                       dfg, dbg)
     want = [("A", (255, 0, 0), (0, 0, 255)), ("\u2588", (0, 0, 255), (255, 0, 0)),
             (" ", dfg, dbg), ("\U0001FB3B", (92, 92, 255), (255, 0, 0))]
-    if rows_ != [want]:
+    if rows_ != [want] or rows_[0].fill != (" ", (92, 92, 255), (255, 0, 0)):
         print("  WRONG: parsed %r" % rows_)
         ok = False
     if coverage("\U0001FB00") != 1 / 6 or coverage("\U0001FB3B") != 5 / 6 or len(
