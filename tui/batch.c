@@ -3,10 +3,12 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -18,6 +20,7 @@
 #include "core/forward.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/screenshot.h"
 #include "core/ssh.h"
 #include "core/sshkey.h"
 #include "core/proc.h"
@@ -57,6 +60,7 @@ static int load_root_for(yv_batch *b, bool tidy)
     if (tidy && !b->tidied) {
         yv_vmstate_reconcile(b->root, &b->cfg);
         yv_ops_reap(b->root, &b->cfg);
+        yv_screenshot_sweep(b->root); /* what killed screenshots left in run/ */
         b->tidied = true;
     }
     return 0;
@@ -844,6 +848,101 @@ static int cmd_ssh(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return rc;
 }
 
+static const yv_opt screenshot_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the running VM whose display to take (QMP screendump)"},
+    {.lng = "file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .flags = YV_OPT_REQUIRED,
+     .help = "where the PNG goes ('-' = standard output); written whole or not at all"},
+    {0},
+};
+
+/* Where FILE goes must be a folder, and FILE no folder: said before the screenshot is taken (a
+ * usage error: nothing is written). */
+static int shot_check(yv_batch *b, const char *file)
+{
+    struct stat st;
+    const char *slash = strrchr(file, '/');
+    if (!*file) return usage_err(b, "%s: give a file name ('-' = standard output)", "--file");
+    char *dir = !slash          ? yv_strdup(".")
+                : slash == file ? yv_strdup("/")
+                                : yv_strndup(file, (size_t)(slash - file));
+    int e = stat(dir, &st) < 0                            ? errno
+            : !S_ISDIR(st.st_mode)                        ? ENOTDIR
+            : stat(file, &st) == 0 && S_ISDIR(st.st_mode) ? EISDIR
+                                                          : 0;
+    free(dir);
+    return e ? yv_err_sys(&b->err, YV_E_USAGE, e, "cannot write %s", file) : 0;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The PNG written whole or not at all: FILE.tmp.XXXXXX beside it with the mode a new file gets
+ * (0666 less the umask), written, synced, renamed over FILE; on any failure it goes. */
+static int shot_write(yv_batch *b, const char *file, const yv_screenshot *s)
+{
+    char *tmp = yv_asprintf("%s.tmp.XXXXXX", file);
+    int fd = mkostemp(tmp, O_CLOEXEC), rc = 0;
+    if (fd < 0) {
+        rc = yv_err_sys(&b->err, errno == ENOENT || errno == ENOTDIR ? YV_E_USAGE : YV_E_IO, errno,
+                        "cannot write %s", file);
+        free(tmp);
+        return rc;
+    }
+    mode_t mask = umask(0); /* batch is one thread: set back at once */
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, s->png, s->len) < 0 || fsync(fd) < 0)
+        rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
+    if (close(fd) < 0 && rc == 0) rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write %s", file);
+    if (rc == 0 && rename(tmp, file) < 0)
+        rc = yv_err_sys(&b->err, errno == EISDIR ? YV_E_USAGE : YV_E_IO, errno, "cannot write %s",
+                        file);
+    if (rc < 0) unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* screenshot: the PNG to FILE (all or nothing) or to standard output ('-'). */
+static int cmd_screenshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name"), *file = yv_cmdtab_get(c, a, "file");
+    bool out = !strcmp(file, "-");
+    if (out && b->opts->json)
+        return usage_err(b, "%s: standard output carries the PNG: not with --json", "--file -");
+    yv_vmstate_proof p;
+    if ((!out && shot_check(b, file) < 0) || load_root_vm(b, name, &p) < 0) return -1;
+    yv_screenshot s;
+    int rc = yv_screenshot_take_proven(b->root, name, &p, &s, &b->err);
+    yv_vmstate_proof_done(&p);
+    if (out && rc == 0 && (fflush(stdout), write_all(STDOUT_FILENO, s.png, s.len) < 0))
+        rc = yv_err_sys(&b->err, YV_E_IO, errno, "cannot write the PNG to standard output");
+    else if (!out && rc == 0) rc = shot_write(b, file, &s);
+    if (rc == 0 && b->opts->json)
+        b->result = json_pack("{s:s, s:s, s:i, s:i, s:I}", "vm", name, "file", file, "width",
+                              (int)s.width, "height", (int)s.height, "bytes", (json_int_t)s.len);
+    else if (rc == 0 && !out)
+        printf("%s: screenshot %ux%u written to %s (%zu bytes)\n", name, s.width, s.height, file,
+               s.len);
+    yv_screenshot_done(&s);
+    return rc;
+}
+
 /* The verbs: name, summary, options, positionals (min, max, as shown), the run adapter. Help, the
  * usage errors, the man page and the bash completion all come from here. */
 static const yv_cmd commands[] = {
@@ -876,6 +975,9 @@ static const yv_cmd commands[] = {
      "Attach to a running VM's serial console: a terminal in raw mode until Ctrl-]; without one, "
      "standard input to the console and the console to standard output.",
      console_opts, 0, 0, NULL, cmd_console},
+    {"screenshot",
+     "Take a running VM's display as a PNG (QMP screendump): to FILE, or standard output.",
+     screenshot_opts, 0, 0, NULL, cmd_screenshot},
     {0},
 };
 

@@ -12,6 +12,7 @@
 #include "core/lifecycle.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/screenshot.h"
 #include "core/ssh.h"
 #include "core/sshkey.h"
 #include "core/util.h"
@@ -187,6 +188,25 @@ static enum MHD_Result ssh_vm(yv_api *api, struct MHD_Connection *c, const char 
                           "host_key_alias", t.alias);
     yv_ssh_target_done(&t);
     return send_json(c, 200, j);
+}
+
+/* GET /v1/vms/{vm}/screen: the VM's display as a PNG (batch's screenshot). QEMU writes it into
+ * run/ and the core reads it back: the client names the VM only, never a file. */
+static enum MHD_Result screen_vm(yv_api *api, struct MHD_Connection *c, const char *name,
+                                 request *rq)
+{
+    (void)rq;
+    yv_err e;
+    yv_screenshot s;
+    if (!vm_exists(api, name, &e) || yv_screenshot_take(api->root, &api->cfg, name, &s, &e) < 0)
+        return send_err(c, &e);
+    struct MHD_Response *r = MHD_create_response_from_buffer(s.len, s.png, MHD_RESPMEM_MUST_FREE);
+    s.png = NULL; /* the response frees it */
+    MHD_add_response_header(r, "Content-Type", "image/png");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result q = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return q;
 }
 
 static enum MHD_Result run_state(yv_api *api, struct MHD_Connection *c, const char *name,
@@ -423,6 +443,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms/{vm}/forwards", add_forward},
     {"DELETE", "/v1/vms/{vm}/forwards/{*}", remove_forward},
     {"GET", "/v1/vms/{vm}/ssh", ssh_vm},
+    {"GET", "/v1/vms/{vm}/screen", screen_vm},
 };
 
 /* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the

@@ -617,3 +617,21 @@ run_tests()
     printf '    %d passed, %d failed\n' "$passed" "$failed"
     [ "$failed" -eq 0 ]
 }
+
+# ---- pictures ----
+
+# png_size FILE: "WIDTH HEIGHT" from FILE's PNG header (signature, then IHDR); fails when FILE is
+# not a PNG. (tests/tools/screencmp.py --info decodes the pixels.)
+png_size()
+{
+    local r
+    r=$("$PY" - "$1" <<'PY' 2>&1
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+if b[:8] != b"\x89PNG\r\n\x1a\n" or b[12:16] != b"IHDR" or struct.unpack(">I", b[8:12])[0] != 13:
+    sys.exit("not a PNG file (%d bytes, starts %r)" % (len(b), b[:16]))
+print(*struct.unpack(">II", b[16:24]))
+PY
+    ) || fail "png_size $1: $r"
+    printf '%s\n' "$r"
+}

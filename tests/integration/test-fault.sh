@@ -173,6 +173,7 @@ assert_failed_cleanly()
             head -20 | tr '\n' ';')"
     assert_no_debris
     [ -z "${VM_OF_OP:-}" ] || assert_no_qemu "$VM_OF_OP"
+    [ -z "${FAILED_CHECK:-}" ] || "$FAILED_CHECK" # what an operation writes outside the root
 }
 
 # vm_facts VM: `status --json` of VM parsed once; sets STATE, PID, DISK, DISPLAY.
@@ -484,6 +485,33 @@ test_run_first_start_writes_ovmf_vars()
     FIRST_START=1
     prep() { expect_exit 0 yv "$ROOT" create --name f7 --no-network -c 64 -m 64; }
     run_sweep f7 "run (OVMF first start)" run --name f7
+}
+
+# screenshot of a running VM: its temporary file in run/ is gone whatever fails (the root is as
+# before), and the PNG outside the root is written whole or not at all (nothing beside it either).
+test_screenshot()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    SHOTS=$(dirname "$ROOT")/shots
+    mkdir "$SHOTS" || fail "mkdir $SHOTS"
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name f9 --no-network --no-ovmf -c 64 -m 64
+        expect_exit 0 yv "$ROOT" run --name f9
+    }
+    check_ok()
+    {
+        assert_eq shot.png "$(ls -A "$SHOTS")" "the output folder after a screenshot"
+        png_size "$SHOTS/shot.png" >/dev/null
+        assert_no_debris
+    }
+    undo() { rm -f "$SHOTS/shot.png"; }
+    shots_empty() { [ -z "$(ls -A "$SHOTS")" ] || fail "written after a failure: $(ls -A "$SHOTS")"; }
+    FAILED_CHECK=shots_empty
+    sweep "screenshot" screenshot --name f9 --file "$SHOTS/shot.png"
+    FAILED_CHECK=
+    expect_exit 0 yv "$ROOT" shutdown --force --name f9
 }
 
 # A `run` killed (SIGKILL, as an OOM kill) after QEMU started paused (-S) and before its guest was

@@ -1225,6 +1225,42 @@ test_console_route_with_real_qemu()
     stop_web
 }
 
+# GET /v1/vms/{vm}/screen: the running VM's display as image/png (SeaBIOS's 720x400 text screen
+# once painted); a stopped VM, no such VM, another method and no credentials get the usual JSON
+# errors; nothing is left in run/.
+test_screen_route_with_real_qemu()
+{
+    local root t i code size left
+    web_root root
+    mktmp_into t
+    mkvm "$root" p1 "$VNC_PW1"
+    mkvm "$root" p2 "$VNC_PW2"
+    start_web "$root"
+    expect_http 200 POST /v1/vms/p1/run
+    for ((i = 0; i < 120; i++)); do # SeaBIOS paints within seconds under TCG
+        code=$(curl -s -K "$G/cred.in" --max-time 30 -o "$t/s.png" -D "$t/h" -w '%{http_code}' \
+            "$URL/v1/vms/p1/screen") || fail "curl failed"
+        assert_eq 200 "$code" "status of GET /v1/vms/p1/screen"
+        size=$(png_size "$t/s.png") || exit 1
+        [ "$size" = "720 400" ] && break
+        sleep 0.5
+    done
+    assert_eq "720 400" "$size" "the size of the VM's screen"
+    grep -qi '^Content-Type: image/png' "$t/h" || fail "Content-Type of the screen: $(cat "$t/h")"
+    assert_eq "$(stat -c %s "$t/s.png")" "$(sed -n 's/^Content-Length: *\([0-9]*\).*/\1/Ip' "$t/h" | tr -d '\r')" \
+        "Content-Length vs the PNG's size"
+    expect_error 400 GET /v1/vms/p2/screen
+    assert_contains "$BODY" "VM 'p2' is not running"
+    expect_error 404 GET /v1/vms/nosuch/screen
+    expect_error 404 GET /v1/vms/..%2Fx/screen
+    expect_error 405 POST /v1/vms/p1/screen
+    AUTH=none expect_http 401 GET /v1/vms/p1/screen
+    left=$(find "$root/run" -name '.screendump-*' | tr '\n' ' ')
+    [ -z "$left" ] || fail "temporary files left in run/: $left"
+    expect_http 200 DELETE '/v1/vms/p1/run?force=1'
+    stop_web
+}
+
 test_zz_no_password_in_any_response()
 {
     local n s hits
