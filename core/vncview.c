@@ -48,7 +48,8 @@ struct yv_vncview {
     int port, timeout_ms, retry_ms;
     /* Shared with the worker, under mu. */
     bool stop, notify_pending, have_pic;
-    int sock; /* a dup of the client's socket while it has one: close shuts it down; -1 */
+    bool session_pic; /* a picture came on this connection (before it, the wait is bounded) */
+    int sock;         /* a dup of the client's socket while it has one: close shuts it down; -1 */
     yv_vncview_state state;
     char why[160];
     uint8_t *pic; /* pw*ph RGBA pixels */
@@ -200,6 +201,7 @@ static void vv_update(rfbClient *cl, int x, int y, int w, int h)
     vv_convert(cl, v->pic, x, y, w, h);
     vv_dirty_add(&v->dirty, x, y, w, h);
     v->have_pic = true;
+    v->session_pic = true;
     v->state = YV_VNCVIEW_LIVE;
     v->why[0] = '\0';
     vv_notify_locked(v);
@@ -337,6 +339,18 @@ static bool vv_send_keys(yv_vncview *v, rfbClient *cl)
     return true;
 }
 
+/* The poll timeout of the wait for this connection's first picture: -1 once it came, 0 when
+ * the time is up. */
+static int vv_first_wait(yv_vncview *v, int64_t by)
+{
+    pthread_mutex_lock(&v->mu);
+    bool got = v->session_pic;
+    pthread_mutex_unlock(&v->mu);
+    if (got) return -1;
+    int64_t left = by - yv_now_ms();
+    return left <= 0 ? 0 : (int)left;
+}
+
 /* The live connection: sleeps in poll without a timeout while the screen is idle. Returns when
  * the connection fails (why set) or a stop is asked. */
 static void vv_run(yv_vncview *v, rfbClient *cl, char *why, size_t n)
@@ -346,9 +360,20 @@ static void vv_run(yv_vncview *v, rfbClient *cl, char *why, size_t n)
         vv_why(true, why, n);
         return;
     }
+    /* A server answers the first request with the whole picture at once: one that completed
+     * the handshake and then sends none within the timeout is as good as silent. Once a picture
+     * came, an idle screen is waited on without a timeout (no wake-ups). */
+    int64_t first_by = yv_now_ms() + v->timeout_ms;
     for (;;) {
         if (cl->buffered == 0) { /* what the library read ahead is not in the socket */
-            if (poll(p, 2, -1) < 0) {
+            int left = vv_first_wait(v, first_by);
+            if (left == 0) {
+                snprintf(why, n, "the VNC server sent no picture");
+                return;
+            }
+            int r = poll(p, 2, left);
+            if (r == 0) continue;
+            if (r < 0) {
                 if (errno == EINTR) continue;
                 snprintf(why, n, "poll: %s", strerror(errno));
                 return;
@@ -417,12 +442,19 @@ static void *vv_worker(void *arg)
     sigaddset(&s, SIGPIPE); /* the library writes with write(): a closed peer is EPIPE here */
     pthread_sigmask(SIG_BLOCK, &s, NULL);
     char why[160];
+    bool failed = false;
     while (!vv_stopped(v)) {
-        vv_set_state(v, YV_VNCVIEW_CONNECTING, "");
+        /* after a failure the view keeps saying why while it tries again: "connecting…" for the
+         * seconds of each attempt would hide that there has been no picture for minutes */
+        if (!failed) vv_set_state(v, YV_VNCVIEW_CONNECTING, "");
+        pthread_mutex_lock(&v->mu);
+        v->session_pic = false;
+        pthread_mutex_unlock(&v->mu);
         why[0] = '\0';
         vv_session(v, why, sizeof why);
         if (vv_stopped(v)) break;
         vv_set_state(v, YV_VNCVIEW_NO_PICTURE, why);
+        failed = true;
         pthread_mutex_lock(&v->mu);
         v->kcount = 0; /* keys typed at a dead connection go nowhere */
         pthread_mutex_unlock(&v->mu);

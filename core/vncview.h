@@ -18,9 +18,10 @@
 typedef struct yv_vncview yv_vncview;
 
 typedef enum {
-    YV_VNCVIEW_CONNECTING, /* connecting or in the handshake (the first time, or again) */
+    YV_VNCVIEW_CONNECTING, /* the first connection, until its first picture */
     YV_VNCVIEW_LIVE,       /* a picture is there and the server answers */
-    YV_VNCVIEW_NO_PICTURE, /* it failed, stalled or refused (the reason says which); retrying */
+    YV_VNCVIEW_NO_PICTURE, /* failed, stalled, refused, sent no picture (why); stays while retrying
+                            */
 } yv_vncview_state;
 
 typedef struct {

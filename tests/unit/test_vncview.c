@@ -300,11 +300,17 @@ static void test_refused(void **state)
     close(lfd);
     yv_vncview *v = open_view(port, NULL, 1000, 20);
     assert_state(v, YV_VNCVIEW_NO_PICTURE, "connection refused", 5000);
-    /* It keeps retrying (a change every 20 ms) while the caller does not handle: one byte waits. */
-    usleep(300 * 1000);
+    /* It keeps retrying (every 20 ms) while the caller does not handle: at most one byte waits,
+     * and the state stays "no picture" with its reason (no flicker back to connecting). */
+    for (int i = 0; i < 15; i++) {
+        usleep(20 * 1000);
+        char why[64];
+        assert_int_equal(yv_vncview_state_now(v, why, sizeof why), YV_VNCVIEW_NO_PICTURE);
+        assert_string_equal(why, "connection refused");
+    }
     int pending = -1;
     assert_int_equal(ioctl(yv_vncview_fd(v), FIONREAD, &pending), 0);
-    assert_int_equal(pending, 1);
+    assert_true(pending <= 1);
     yv_vncview_handle(v);
     assert_int_equal(ioctl(yv_vncview_fd(v), FIONREAD, &pending), 0);
     assert_true(pending <= 1);
