@@ -42,10 +42,12 @@ static struct {
 } pic_lib;
 #undef PIC_PTR
 
-/* chafa's worker threads: measured with build/tools/picbench (HACKING.md): at a low work factor
- * the conversion is so short that a second thread costs more (start and join per canvas) than it
- * saves, and the machine's other cores belong to the guest. */
-#define PIC_THREADS 1
+/* chafa's worker threads for a block of at least PIC_THREAD_CELLS cells (measured with
+ * build/tools/picbench, HACKING.md): two halve a full frame (200×60: 19 → 11 ms), but starting
+ * them costs more than a small block takes alone (a line of text: 0.27 → 0.39 ms), and more than
+ * two would take cores from the guest the view shows. */
+#define PIC_THREADS      2
+#define PIC_THREAD_CELLS 512
 /* Symbol candidates tried per cell (chafa's 0..1 scale; 0.1 = one candidate): enough for a
  * guest's screen, cheap enough for a frame in a few milliseconds. */
 #define PIC_WORK 0.1f
@@ -62,7 +64,6 @@ static void pic_load_once(void)
         snprintf(pic_lib.error, sizeof pic_lib.error, "cannot load %s: %s", PIC_SONAME, dlerror());
     else if (missing)
         snprintf(pic_lib.error, sizeof pic_lib.error, "%s has no %s", PIC_SONAME, missing);
-    else pic_lib.chafa_set_n_threads(PIC_THREADS);
 }
 
 static const char *pic_load(void)
@@ -383,6 +384,7 @@ struct yv_picture {
     pic_cell *cells;        /* fit.w × fit.h */
     pic_cell *shown;        /* truecolor: what flush_direct last wrote per cell (ch 0: unknown) */
     unsigned long rendered; /* cells rendered so far: for the tests and the benchmark */
+    int threads; /* chafa's threads for a big block (PIC_THREADS; the benchmark varies it) */
 };
 
 static int pic_define_pair(void *ctx, int pair, int fg, int bg)
@@ -443,6 +445,7 @@ yv_picture *yv_picture_new(yv_pic_colors colors, yv_pic_symbols symbols, int fir
     p->colors = colors;
     p->symbols = symbols;
     p->pens = pic_pens(colors);
+    p->threads = PIC_THREADS;
     int npairs = p->pens ? COLOR_PAIRS - first_pair : 0;
     pic_pool_init(&p->pool, first_pair, npairs, pic_define_pair, NULL);
     p->config = pic_lib.chafa_canvas_config_new();
@@ -502,6 +505,7 @@ static void pic_render(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic
     long long x0 = b.x * (long long)p->w / fw, x1 = ((b.x + b.w) * (long long)p->w + fw - 1) / fw;
     long long y0 = b.y * (long long)p->h / fh, y1 = ((b.y + b.h) * (long long)p->h + fh - 1) / fh;
     pic_lib.chafa_canvas_config_set_geometry(p->config, b.w, b.h);
+    pic_lib.chafa_set_n_threads(b.w * b.h >= PIC_THREAD_CELLS ? p->threads : 1);
     ChafaCanvas *cv = pic_lib.chafa_canvas_new(p->config);
     if (!cv) return;
     pic_lib.chafa_canvas_draw_all_pixels(cv, CHAFA_PIXEL_RGBA8_UNASSOCIATED,
