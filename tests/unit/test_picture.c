@@ -572,6 +572,63 @@ static void test_partial_equals_full(void **state)
     yv_picture_free(b);
 }
 
+/* The caller's stride is followed: a picture inside a wider buffer whose padding is green. */
+static void test_stride_and_offset(void **state)
+{
+    (void)state;
+    int w = 320, h = 240, pad = 64;
+    size_t stride = (size_t)(w + pad) * 4;
+    uint8_t *px = malloc(stride * (size_t)h), *rb = red_blue(w, h);
+    for (int y = 0; y < h; y++) {
+        memcpy(px + (size_t)y * stride, rb + (size_t)y * (size_t)w * 4, (size_t)w * 4);
+        for (int x = w; x < w + pad; x++)
+            memcpy(px + (size_t)y * stride + (size_t)x * 4, "\0\xff\0\xff", 4);
+    }
+    yv_picture *p = new_picture(YV_PIC_TRUECOLOR, YV_PIC_SEXTANT);
+    yv_picture_update(p, px, w, h, stride, NULL, 80, 24);
+    yv_pic_rect d = {w - 20, h - 20, 20, 20}; /* a block at the right edge, next to the padding */
+    yv_picture_update(p, px, w, h, stride, &d, 80, 24);
+    for (int i = 0; i < p->fit.w * p->fit.h; i++) {
+        assert_int_equal(p->cells[i].fg >> 8 & 255, 0); /* never any green */
+        assert_int_equal(p->cells[i].bg >> 8 & 255, 0);
+    }
+    assert_true(blueish(cell_rgb(p, &p->cells[p->fit.w * p->fit.h - 1])));
+    /* a stride too small for the width: no picture rather than a read out of bounds */
+    yv_picture_update(p, px, w, h, (size_t)w * 4 - 4, NULL, 80, 24);
+    assert_int_equal(p->fit.w, 0);
+    free(rb);
+    free(px);
+    yv_picture_free(p);
+}
+
+/* What this process's terminal allows, from its environment and its terminfo. */
+static void test_detect(void **state)
+{
+    (void)state;
+    yv_pic_colors c;
+    yv_pic_symbols s;
+    char *term = getenv("TERM") ? strdup(getenv("TERM")) : NULL;
+    unsetenv("NO_COLOR");
+    unsetenv("COLORTERM");
+    setenv("TERM", "xterm-256color", 1);
+    yv_picture_detect(&c, &s);
+    assert_int_equal(c, YV_PIC_256);     /* COLORS of the pty's xterm-256color */
+    assert_int_equal(s, YV_PIC_SEXTANT); /* main set a UTF-8 locale */
+    setenv("COLORTERM", "truecolor", 1);
+    setenv("TERM", "linux", 1);
+    yv_picture_detect(&c, &s);
+    assert_int_equal(c, YV_PIC_TRUECOLOR);
+    assert_int_equal(s, YV_PIC_HALF);
+    setenv("NO_COLOR", "1", 1);
+    yv_picture_detect(&c, &s);
+    assert_int_equal(c, YV_PIC_MONO);
+    unsetenv("NO_COLOR");
+    unsetenv("COLORTERM");
+    if (term) setenv("TERM", term, 1);
+    else unsetenv("TERM");
+    free(term);
+}
+
 /* ---- truecolor written around ncurses ---- */
 
 static size_t count(const char *hay, size_t n, const char *needle)
@@ -655,6 +712,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_renders_only_dirty_cells, term_setup,
                                         term_teardown),
         cmocka_unit_test_setup_teardown(test_partial_equals_full, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_stride_and_offset, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_detect, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_flush_direct, term_setup, term_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
