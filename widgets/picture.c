@@ -368,6 +368,15 @@ static void pic_pool_release(pic_pool *pl, int pair)
 
 /* ---- the picture ---- */
 
+#define PIC_USED       0x1000000u /* a flat-colour key in use (above any 0xRRGGBB) */
+#define PIC_FLAT_SLOTS 4096
+
+typedef struct {
+    uint32_t key; /* 0xRRGGBB | PIC_USED; 0: empty */
+    uint32_t ch;
+    int32_t fg, bg;
+} pic_flat;
+
 typedef struct {
     uint32_t ch;    /* the symbol, a code point; 0: not rendered yet */
     int32_t fg, bg; /* 0xRRGGBB in truecolor, else chafa's pen (-1: the default colour) */
@@ -385,7 +394,12 @@ struct yv_picture {
     pic_cell *cells;        /* fit.w × fit.h */
     pic_cell *shown;        /* truecolor: what flush_direct last wrote per cell (ch 0: unknown) */
     unsigned long rendered; /* cells rendered so far: for the tests and the benchmark */
-    int threads; /* chafa's threads for a big block (PIC_THREADS; the benchmark varies it) */
+    int threads;       /* chafa's threads for a big block (PIC_THREADS; the benchmark varies it) */
+    uint32_t *flatrgb; /* per cell of the block being rendered: its one colour | PIC_USED */
+    pic_flat *flat;    /* what chafa makes of a flat cell, by colour (PIC_FLAT_SLOTS) */
+    int nflat;         /* entries in flat */
+    bool no_flat;      /* every cell through chafa (the tests compare both ways) */
+    unsigned long chafa_cells; /* cells chafa rendered: for the tests and the benchmark */
 };
 
 static int pic_define_pair(void *ctx, int pair, int fg, int bg)
@@ -447,6 +461,7 @@ yv_picture *yv_picture_new(yv_pic_colors colors, yv_pic_symbols symbols, int fir
     p->symbols = symbols;
     p->pens = pic_pens(colors);
     p->threads = PIC_THREADS;
+    p->flat = pic_alloc(PIC_FLAT_SLOTS, sizeof *p->flat);
     int npairs = p->pens ? COLOR_PAIRS - first_pair : 0;
     pic_pool_init(&p->pool, first_pair, npairs, pic_define_pair, NULL);
     p->config = pic_lib.chafa_canvas_config_new();
@@ -470,7 +485,9 @@ static void pic_drop_cells(yv_picture *p)
         for (int i = 0; i < p->fit.w * p->fit.h; i++) pic_pool_release(&p->pool, p->cells[i].pair);
     free(p->cells);
     free(p->shown);
+    free(p->flatrgb);
     p->cells = p->shown = NULL;
+    p->flatrgb = NULL;
     p->fit = (yv_pic_rect){0, 0, 0, 0};
     p->w = p->h = p->cols = p->rows = 0;
 }
@@ -481,6 +498,7 @@ void yv_picture_free(yv_picture *p)
     pic_drop_cells(p);
     pic_pool_free(&p->pool);
     pic_lib.chafa_canvas_config_unref(p->config);
+    free(p->flat);
     free(p);
 }
 
@@ -488,6 +506,10 @@ void yv_picture_free(yv_picture *p)
 static void pic_cell_set(yv_picture *p, pic_cell *c, uint32_t ch, int fg, int bg)
 {
     c->ch = ch ? ch : ' ';
+    /* the colour a space or a full block does not show is whatever chafa had at hand: made the
+     * shown one, so equal-looking cells share a pair (and a flat cell is one answer) */
+    if (c->ch == ' ' && p->colors != YV_PIC_MONO) fg = bg;
+    if (c->ch == 0x2588 && p->colors != YV_PIC_MONO) bg = fg;
     if (c->pair && c->fg == fg && c->bg == bg) return;
     c->fg = fg;
     c->bg = bg;
@@ -501,20 +523,36 @@ static void pic_cell_set(yv_picture *p, pic_cell *c, uint32_t ch, int fg, int bg
     c->pair = pic_pool_acquire(&p->pool, fg, bg);
 }
 
-/* Renders the cells b of the fit from exactly the pixels under them (no copy: an offset into the
- * caller's picture and its stride). */
-static void pic_render(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b)
+/* The pixels [*a, *b) under the cells [c0, c1) of n cells over px pixels: rounded outwards. */
+static void pic_span(int c0, int c1, int px, int n, long long *a, long long *b)
 {
-    long long fw = p->fit.w, fh = p->fit.h;
-    long long x0 = b.x * (long long)p->w / fw, x1 = ((b.x + b.w) * (long long)p->w + fw - 1) / fw;
-    long long y0 = b.y * (long long)p->h / fh, y1 = ((b.y + b.h) * (long long)p->h + fh - 1) / fh;
-    pic_lib.chafa_canvas_config_set_geometry(p->config, b.w, b.h);
-    pic_lib.chafa_set_n_threads(b.w * b.h >= PIC_THREAD_CELLS ? p->threads : 1);
+    *a = c0 * (long long)px / n;
+    *b = (c1 * (long long)px + n - 1) / n;
+}
+
+/* A chafa canvas of cols × rows cells drawn from w × h pixels. */
+static ChafaCanvas *pic_canvas(yv_picture *p, int cols, int rows, const uint8_t *px, long long w,
+                               long long h, size_t stride)
+{
+    pic_lib.chafa_canvas_config_set_geometry(p->config, cols, rows);
+    pic_lib.chafa_set_n_threads(cols * rows >= PIC_THREAD_CELLS ? p->threads : 1);
     ChafaCanvas *cv = pic_lib.chafa_canvas_new(p->config);
+    if (cv)
+        pic_lib.chafa_canvas_draw_all_pixels(cv, CHAFA_PIXEL_RGBA8_UNASSOCIATED, px, (int)w, (int)h,
+                                             (int)stride);
+    return cv;
+}
+
+/* Renders the cells b of the fit with chafa from exactly the pixels under them (no copy: an offset
+ * into the caller's picture and its stride). */
+static void pic_chafa(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b)
+{
+    long long x0, x1, y0, y1;
+    pic_span(b.x, b.x + b.w, p->w, p->fit.w, &x0, &x1);
+    pic_span(b.y, b.y + b.h, p->h, p->fit.h, &y0, &y1);
+    ChafaCanvas *cv = pic_canvas(p, b.w, b.h, rgba + (size_t)y0 * stride + (size_t)x0 * 4, x1 - x0,
+                                 y1 - y0, stride);
     if (!cv) return;
-    pic_lib.chafa_canvas_draw_all_pixels(cv, CHAFA_PIXEL_RGBA8_UNASSOCIATED,
-                                         rgba + (size_t)y0 * stride + (size_t)x0 * 4,
-                                         (int)(x1 - x0), (int)(y1 - y0), (int)stride);
     for (int r = 0; r < b.h; r++)
         for (int c = 0; c < b.w; c++) {
             int fg = -1, bg = -1;
@@ -522,10 +560,152 @@ static void pic_render(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic
             pic_lib.chafa_canvas_get_raw_colors_at(cv, c, r, &fg, &bg);
             pic_cell_set(p, &p->cells[(b.y + r) * p->fit.w + b.x + c], ch, fg, bg);
         }
-    p->rendered += (unsigned long)b.w * (unsigned long)b.h;
+    p->chafa_cells += (unsigned long)b.w * (unsigned long)b.h;
     pic_lib.chafa_canvas_unref(cv);
 }
 
+/* ---- flat cells ----
+ * Most of a guest's screen is flat (a console's background, a desktop's windows), and chafa spends
+ * most of a cell's time sorting its 64 pixels per channel to split two colours, flat or not
+ * (picbench). A cell whose pixels are all one colour comes out the same wherever it is (no
+ * dithering, no preprocessing), so chafa renders each such colour once — a row of 8 × 8 blocks,
+ * one per colour not seen yet — and the answer is kept by colour; chafa then renders, row by row,
+ * only the runs of cells that are not flat, when that is cheaper than the whole block at once. */
+
+#define PIC_CELL_US   15 /* chafa's cost of a cell, and of a canvas, in tenths of µs (picbench) */
+#define PIC_CANVAS_US 500
+
+/* The one colour (0xRRGGBB | PIC_USED) of the pixels under cell (c, r), or 0. */
+static uint32_t pic_cell_colour(const yv_picture *p, const uint8_t *rgba, size_t stride, int c,
+                                int r)
+{
+    long long x0, x1, y0, y1;
+    pic_span(c, c + 1, p->w, p->fit.w, &x0, &x1);
+    pic_span(r, r + 1, p->h, p->fit.h, &y0, &y1);
+    /* one pixel more each way: chafa samples a cell from its block's scale, up to one beyond */
+    x0 = x0 > 0 ? x0 - 1 : 0, y0 = y0 > 0 ? y0 - 1 : 0;
+    x1 = x1 < p->w ? x1 + 1 : x1, y1 = y1 < p->h ? y1 + 1 : y1;
+    const uint8_t *f = rgba + (size_t)y0 * stride + (size_t)x0 * 4;
+    for (long long y = y0; y < y1; y++) {
+        const uint8_t *q = rgba + (size_t)y * stride + (size_t)x0 * 4;
+        for (long long x = x0; x < x1; x++, q += 4)
+            if (q[0] != f[0] || q[1] != f[1] || q[2] != f[2]) return 0;
+    }
+    return PIC_USED | (uint32_t)f[0] << 16 | (uint32_t)f[1] << 8 | f[2];
+}
+
+/* The cache's entry for key: found, else a free one made pending (ch 0); NULL when full. */
+static pic_flat *pic_flat_slot(yv_picture *p, uint32_t key)
+{
+    unsigned i = (key * 2654435761u) >> 20 & (PIC_FLAT_SLOTS - 1);
+    for (;; i = (i + 1) & (PIC_FLAT_SLOTS - 1)) {
+        if (p->flat[i].key == key) return &p->flat[i];
+        if (p->flat[i].key) continue;
+        if (p->nflat >= PIC_FLAT_SLOTS * 3 / 4) return NULL;
+        p->nflat++;
+        p->flat[i] = (pic_flat){key, 0, 0, 0};
+        return &p->flat[i];
+    }
+}
+
+/* Has chafa render the flat colours of block b not yet known, all in one canvas; -1 when the
+ * cache cannot hold them (then the block goes to chafa whole). */
+static int pic_flat_resolve(yv_picture *p, yv_pic_rect b)
+{
+    pic_flat **miss = pic_alloc((size_t)b.w * (size_t)b.h, sizeof *miss);
+    int n = 0;
+    for (int r = b.y; r < b.y + b.h; r++)
+        for (int c = b.x; c < b.x + b.w; c++) {
+            uint32_t key = p->flatrgb[r * p->fit.w + c];
+            pic_flat *e = key ? pic_flat_slot(p, key) : NULL;
+            if (key && !e) {
+                free(miss);
+                memset(p->flat, 0, PIC_FLAT_SLOTS * sizeof *p->flat); /* next time afresh */
+                p->nflat = 0;
+                return -1;
+            }
+            if (e && !e->ch && e->fg == 0) e->fg = -2, miss[n++] = e; /* -2: asked for below */
+        }
+    uint8_t *px = pic_alloc((size_t)n * 64, 4);
+    for (int i = 0; i < n; i++)
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++) {
+                uint8_t *q = px + ((size_t)y * (size_t)n * 8 + (size_t)i * 8 + (size_t)x) * 4;
+                q[0] = (uint8_t)(miss[i]->key >> 16), q[1] = (uint8_t)(miss[i]->key >> 8);
+                q[2] = (uint8_t)miss[i]->key, q[3] = 255;
+            }
+    ChafaCanvas *cv = n ? pic_canvas(p, n, 1, px, n * 8LL, 8, (size_t)n * 32) : NULL;
+    for (int i = 0; cv && i < n; i++) {
+        miss[i]->ch = pic_lib.chafa_canvas_get_char_at(cv, i, 0);
+        pic_lib.chafa_canvas_get_raw_colors_at(cv, i, 0, &miss[i]->fg, &miss[i]->bg);
+    }
+    if (cv) pic_lib.chafa_canvas_unref(cv);
+    free(px);
+    free(miss);
+    if (!n || cv) return 0;
+    memset(p->flat, 0, PIC_FLAT_SLOTS * sizeof *p->flat); /* no canvas: nothing left pending */
+    p->nflat = 0;
+    return -1;
+}
+
+/* Fills flatrgb for the cells of b; *cells, *runs: the cells and canvases rendering only the runs
+ * of cells that are not flat would take (a gap of fewer flat cells than a canvas costs is kept). */
+static void pic_find_flat(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b,
+                          long *cells, long *runs)
+{
+    int gap = PIC_CANVAS_US / PIC_CELL_US;
+    *cells = *runs = 0;
+    for (int r = b.y; r < b.y + b.h; r++) {
+        int start = -1, last = -1;
+        for (int c = b.x; c < b.x + b.w; c++) {
+            uint32_t key = pic_cell_colour(p, rgba, stride, c, r);
+            p->flatrgb[r * p->fit.w + c] = key;
+            if (key) continue;
+            if (start >= 0 && c - last > gap) *cells += last - start + 1, ++*runs, start = -1;
+            if (start < 0) start = c;
+            last = c;
+        }
+        if (start >= 0) *cells += last - start + 1, ++*runs;
+    }
+}
+
+/* Block b row by row: the flat cells from the cache, the runs of the others through chafa (a
+ * run takes in a gap of flat cells shorter than a canvas costs, as pic_find_flat counted). */
+static void pic_render_rows(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b)
+{
+    int gap = PIC_CANVAS_US / PIC_CELL_US;
+    for (int r = b.y; r < b.y + b.h; r++) {
+        int start = -1, last = -1;
+        for (int c = b.x; c <= b.x + b.w; c++) {
+            bool end = c == b.x + b.w;
+            uint32_t key = end ? 0 : p->flatrgb[r * p->fit.w + c];
+            pic_flat *e = key ? pic_flat_slot(p, key) : NULL;
+            bool flat = e && e->ch;
+            if (flat) pic_cell_set(p, &p->cells[r * p->fit.w + c], e->ch, e->fg, e->bg);
+            if (start >= 0 && (end || c - last > gap)) {
+                pic_chafa(p, rgba, stride, (yv_pic_rect){start, r, last - start + 1, 1});
+                start = -1;
+            }
+            if (end || flat) continue;
+            if (start < 0) start = c;
+            last = c;
+        }
+    }
+}
+
+/* Renders block b: whole through chafa, or its flat cells from the cache and the rest by runs,
+ * whichever chafa would take less time for. */
+static void pic_render(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b)
+{
+    long n = (long)b.w * b.h, cells = n, runs = 1;
+    p->rendered += (unsigned long)n;
+    if (!p->no_flat) pic_find_flat(p, rgba, stride, b, &cells, &runs);
+    long threads = n >= PIC_THREAD_CELLS && p->threads > 1 ? p->threads : 1;
+    long whole = n * PIC_CELL_US / threads + PIC_CANVAS_US;
+    long split = (runs + 1) * PIC_CANVAS_US + cells * PIC_CELL_US;
+    if (p->no_flat || split >= whole || pic_flat_resolve(p, b) < 0) pic_chafa(p, rgba, stride, b);
+    else pic_render_rows(p, rgba, stride, b);
+}
 void yv_picture_update(yv_picture *p, const uint8_t *rgba, int w, int h, size_t stride,
                        const yv_pic_rect *dirty, int cols, int rows)
 {
@@ -541,6 +721,7 @@ void yv_picture_update(yv_picture *p, const uint8_t *rgba, int w, int h, size_t 
         size_t n = (size_t)p->fit.w * (size_t)p->fit.h;
         p->cells = pic_alloc(n, sizeof *p->cells);
         p->shown = pic_alloc(n, sizeof *p->shown);
+        p->flatrgb = pic_alloc(n, sizeof *p->flatrgb);
         dirty = NULL;
     }
     if (dirty) b = pic_dirty_cells(dirty, w, h, p->fit.w, p->fit.h);

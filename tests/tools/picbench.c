@@ -21,19 +21,33 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Something like a guest's desktop: a gradient, flat windows, and lines of text-sized detail. */
-static uint8_t *desktop(int w, int h)
+/* Pictures like a guest's screen: 0, a desktop with a gradient (no cell flat: chafa's worst
+ * case); 1, a text console (light glyph-sized marks on black, lines of random length); 2, a
+ * desktop of flat colours with a window of text. */
+static void shade(uint8_t *p, uint8_t r, uint8_t g, uint8_t b)
+{
+    p[0] = r, p[1] = g, p[2] = b, p[3] = 0;
+}
+
+static uint8_t *screen(int kind, int w, int h)
 {
     uint8_t *px = malloc((size_t)w * (size_t)h * 4);
     unsigned seed = 1;
-    for (int y = 0; y < h; y++)
+    int linelen = 0;
+    for (int y = 0; y < h; y++) {
+        if (y % 16 == 0) linelen = (int)(rand_r(&seed) % (unsigned)w);
         for (int x = 0; x < w; x++) {
             uint8_t *p = px + ((size_t)y * (size_t)w + (size_t)x) * 4;
-            p[0] = (uint8_t)(x * 255 / w), p[1] = (uint8_t)(y * 255 / h), p[2] = 0x60, p[3] = 0;
             bool window = x > w / 8 && x < w * 5 / 8 && y > h / 8 && y < h * 6 / 8;
-            if (window) p[0] = p[1] = p[2] = 0xf0;
-            if (window && (y / 2) % 8 < 6 && rand_r(&seed) % 3 == 0) p[0] = p[1] = p[2] = 0x10;
+            bool ink = y % 16 < 12 && x % 8 < 7 && rand_r(&seed) % 3 == 0;
+            if (kind == 0) shade(p, (uint8_t)(x * 255 / w), (uint8_t)(y * 255 / h), 0x60);
+            if (kind == 2) shade(p, 0x20, 0x4a, 0x87);
+            if (kind != 1 && window) shade(p, 0xf0, 0xf0, 0xf0);
+            if (kind != 1 && window && ink) shade(p, 0x10, 0x10, 0x10);
+            if (kind == 1) shade(p, 0, 0, 0);
+            if (kind == 1 && x < linelen && ink) shade(p, 0xaa, 0xaa, 0xaa);
         }
+    }
     return px;
 }
 
@@ -57,7 +71,8 @@ static stat3 measure(yv_picture *p, const uint8_t *px, const yv_pic_rect *d, int
     return s;
 }
 
-static void row(yv_pic_colors c, int threads, float work, const uint8_t *px, int n)
+static void row(const char *what, const uint8_t *px, yv_pic_colors c, int threads, float work,
+                bool no_flat, int n)
 {
     char err[256];
     yv_picture *p = yv_picture_new(c, YV_PIC_SEXTANT, 1, err, sizeof err);
@@ -66,14 +81,16 @@ static void row(yv_pic_colors c, int threads, float work, const uint8_t *px, int
         exit(1);
     }
     p->threads = threads;
+    p->no_flat = no_flat;
     pic_lib.chafa_canvas_config_set_work_factor(p->config, work);
     yv_pic_rect line = {200, 300, 400, 16}; /* a line of text typed into a window */
     stat3 a = measure(p, px, NULL, 80, 24, n);
     stat3 b = measure(p, px, NULL, 200, 60, n);
     stat3 d = measure(p, px, &line, 200, 60, n);
-    printf("%-9s %7d %5.1f | %6.2f [%5.2f-%5.2f] | %6.2f [%5.2f-%5.2f] | %5.2f [%4.2f-%4.2f]\n",
-           yv_picture_colors_name(c), threads, (double)work, a.med, a.p10, a.p90, b.med, b.p10,
-           b.p90, d.med, d.p10, d.p90);
+    printf("%-8s %-9s %2d %4.1f %-4s| %6.2f [%5.2f-%5.2f] | %6.2f [%5.2f-%5.2f] | %5.2f "
+           "[%4.2f-%4.2f]\n",
+           what, yv_picture_colors_name(c), threads, (double)work, no_flat ? "no" : "yes", a.med,
+           a.p10, a.p90, b.med, b.p10, b.p90, d.med, d.p10, d.p90);
     yv_picture_free(p);
 }
 
@@ -87,19 +104,25 @@ int main(int argc, char **argv)
     if (!scr) return 1;
     start_color();
     use_default_colors();
-    uint8_t *px = desktop(1024, 768);
+    const char *names[] = {"gradient", "console", "flat"};
+    uint8_t *px[3];
+    for (int k = 0; k < 3; k++) px[k] = screen(k, 1024, 768);
     printf("ms per update of a 1024x768 picture, median [p10-p90] of %d\n", n);
-    printf("%-9s %7s %5s | %-22s | %-22s | %s\n", "colours", "threads", "work", "full frame 80x24",
-           "full frame 200x60", "400x16 px at 200x60");
+    printf("%-8s %-9s %2s %4s %-4s| %-22s | %-22s | %s\n", "picture", "colours", "th", "work",
+           "flat", "full frame 80x24", "full frame 200x60", "400x16 px at 200x60");
     yv_pic_colors modes[] = {YV_PIC_TRUECOLOR, YV_PIC_256, YV_PIC_16, YV_PIC_MONO};
-    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
-        row(modes[m], PIC_THREADS, PIC_WORK, px, n);
-    /* chafa's threads (-1: one per core) and work factors, against PIC_THREADS and PIC_WORK (a
-     * block under PIC_THREAD_CELLS cells always takes one thread) */
-    int threads[] = {1, -1, 1, 2};
-    float works[] = {0.1f, 0.1f, 0.3f, 0.3f};
-    for (int i = 0; i < 4; i++) row(YV_PIC_TRUECOLOR, threads[i], works[i], px, n);
-    free(px);
+    for (int k = 0; k < 3; k++)
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
+            row(names[k], px[k], modes[m], PIC_THREADS, PIC_WORK, false, n);
+    /* against PIC_THREADS, PIC_WORK and the flat cells: chafa's threads (-1: one per core; a
+     * block under PIC_THREAD_CELLS cells always takes one), work factors, every cell by chafa */
+    for (int k = 0; k < 3; k++) {
+        row(names[k], px[k], YV_PIC_TRUECOLOR, PIC_THREADS, PIC_WORK, true, n);
+        row(names[k], px[k], YV_PIC_TRUECOLOR, 1, PIC_WORK, false, n);
+    }
+    row(names[0], px[0], YV_PIC_TRUECOLOR, -1, PIC_WORK, false, n);
+    row(names[0], px[0], YV_PIC_TRUECOLOR, PIC_THREADS, 0.3f, false, n);
+    for (int k = 0; k < 3; k++) free(px[k]);
     endwin();
     delscreen(scr);
     fclose(out);

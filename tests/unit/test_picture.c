@@ -572,6 +572,69 @@ static void test_partial_equals_full(void **state)
     yv_picture_free(b);
 }
 
+/* Flat tiles of a dozen colours, not aligned to the cells, and a few tiles of noise. */
+static uint8_t *tiles(int w, int h)
+{
+    static const uint32_t pal[12] = {0x000000, 0xffffff, 0x3465a4, 0xcc0000, 0x4e9a06, 0xc4a000,
+                                     0x75507b, 0x06989a, 0xd3d7cf, 0x555753, 0xef2929, 0x8ae234};
+    uint8_t *px = malloc((size_t)w * (size_t)h * 4);
+    unsigned seed = 3;
+    for (int ty = 0; ty * 61 < h; ty++)
+        for (int tx = 0; tx * 233 < w; tx++) {
+            uint32_t c = pal[rand_r(&seed) % 12];
+            bool noise = rand_r(&seed) % 8 == 0;
+            for (int y = ty * 61; y < h && y < ty * 61 + 61; y++)
+                for (int x = tx * 233; x < w && x < tx * 233 + 233; x++) {
+                    uint32_t v = noise && rand_r(&seed) % 2 ? ~c : c;
+                    uint8_t *q = px + ((size_t)y * (size_t)w + (size_t)x) * 4;
+                    q[0] = (uint8_t)(v >> 16), q[1] = (uint8_t)(v >> 8), q[2] = (uint8_t)v,
+                    q[3] = 0;
+                }
+        }
+    return px;
+}
+
+static void check_flat_same(yv_pic_colors colors, yv_pic_symbols symbols)
+{
+    yv_picture *a = new_picture(colors, symbols), *b = new_picture(colors, symbols);
+    b->no_flat = true;
+    a->threads = 1; /* the choice between both ways counts chafa's threads: one, to be sure */
+    uint8_t *px = tiles(640, 480);
+    yv_picture_update(a, px, 640, 480, 640 * 4, NULL, 100, 40);
+    yv_picture_update(b, px, 640, 480, 640 * 4, NULL, 100, 40);
+    int n = a->fit.w * a->fit.h, differ = 0, flat = 0;
+    for (int i = 0; i < n; i++) {
+        const pic_cell *x = &a->cells[i], *y = &b->cells[i];
+        bool same = x->ch == y->ch && x->fg == y->fg && x->bg == y->bg; /* as they look */
+        flat += a->flatrgb[i] != 0;
+        if (a->flatrgb[i] && !same)
+            fail_msg("flat cell %d: U+%04X %06X/%06X, chafa U+%04X %06X/%06X", i, x->ch, x->fg,
+                     x->bg, y->ch, y->fg, y->bg);
+        differ += !same;
+    }
+    assert_true(flat > n / 2);
+    /* the others (noise, tile borders) went through chafa by runs, whose scale may sample a pixel
+     * apart from the whole block's: some differ, none is missing */
+    assert_true(differ < n - flat);
+    for (int i = 0; i < n; i++) assert_int_not_equal(a->cells[i].ch, 0);
+    assert_int_equal(b->chafa_cells, (unsigned long)n);
+    assert_true(a->chafa_cells < (unsigned long)n / 2);
+    assert_int_equal(a->rendered, (unsigned long)n);
+    free(px);
+    yv_picture_free(a);
+    yv_picture_free(b);
+}
+
+/* A flat cell from the cache is what chafa makes of it, in every mode and symbol set. */
+static void test_flat_cells_as_chafa(void **state)
+{
+    (void)state;
+    yv_pic_colors c[] = {YV_PIC_TRUECOLOR, YV_PIC_256, YV_PIC_16, YV_PIC_8, YV_PIC_MONO};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) check_flat_same(c[i], YV_PIC_SEXTANT);
+    check_flat_same(YV_PIC_256, YV_PIC_HALF);
+    check_flat_same(YV_PIC_16, YV_PIC_ASCII);
+}
+
 /* The caller's stride is followed: a picture inside a wider buffer whose padding is green. */
 static void test_stride_and_offset(void **state)
 {
@@ -712,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_renders_only_dirty_cells, term_setup,
                                         term_teardown),
         cmocka_unit_test_setup_teardown(test_partial_equals_full, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_flat_cells_as_chafa, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_stride_and_offset, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_detect, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_flush_direct, term_setup, term_teardown),
