@@ -569,8 +569,9 @@ static void pic_chafa(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_
  * most of a cell's time sorting its 64 pixels per channel to split two colours, flat or not
  * (picbench). A cell whose pixels are all one colour comes out the same wherever it is (no
  * dithering, no preprocessing), so chafa renders each such colour once — a row of 8 × 8 blocks,
- * one per colour not seen yet — and the answer is kept by colour; chafa then renders, row by row,
- * only the runs of cells that are not flat, when that is cheaper than the whole block at once. */
+ * one per colour not seen yet — and the answer is kept by colour; chafa then renders only the bands
+ * of rows with cells that are not flat (each as wide as those cells go), when that is cheaper than
+ * the whole block at once. */
 
 #define PIC_CELL_US   15 /* chafa's cost of a cell, and of a canvas, in tenths of µs (picbench) */
 #define PIC_CANVAS_US 500
@@ -648,64 +649,136 @@ static int pic_flat_resolve(yv_picture *p, yv_pic_rect b)
     return -1;
 }
 
-/* Fills flatrgb for the cells of b; *cells, *runs: the cells and canvases rendering only the runs
- * of cells that are not flat would take (a gap of fewer flat cells than a canvas costs is kept). */
+/* Fills flatrgb for the cells of b, and span with the first and last column of each row of b that
+ * is not flat (first > last: none). */
 static void pic_find_flat(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b,
-                          long *cells, long *runs)
+                          int *span)
 {
-    int gap = PIC_CANVAS_US / PIC_CELL_US;
-    *cells = *runs = 0;
     for (int r = b.y; r < b.y + b.h; r++) {
-        int start = -1, last = -1;
+        int *first = &span[2 * (r - b.y)], *last = first + 1;
+        *first = INT_MAX, *last = -1;
         for (int c = b.x; c < b.x + b.w; c++) {
             uint32_t key = pic_cell_colour(p, rgba, stride, c, r);
             p->flatrgb[r * p->fit.w + c] = key;
             if (key) continue;
-            if (start >= 0 && c - last > gap) *cells += last - start + 1, ++*runs, start = -1;
-            if (start < 0) start = c;
-            last = c;
+            *first = c < *first ? c : *first;
+            *last = c;
         }
-        if (start >= 0) *cells += last - start + 1, ++*runs;
     }
 }
 
-/* Block b row by row: the flat cells from the cache, the runs of the others through chafa (a
- * run takes in a gap of flat cells shorter than a canvas costs, as pic_find_flat counted). */
-static void pic_render_rows(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b)
+/* The bands of b: runs of rows with cells that are not flat, as wide as their spans together. */
+static int pic_bands(const int *span, yv_pic_rect b, yv_pic_rect *band)
+{
+    int n = 0;
+    for (int i = 0; i < b.h; i++) {
+        int first = span[2 * i], last = span[2 * i + 1];
+        if (first > last) continue;
+        yv_pic_rect *k = n ? &band[n - 1] : NULL;
+        if (k && k->y + k->h == b.y + i) {
+            int x1 = k->x + k->w > last + 1 ? k->x + k->w : last + 1;
+            k->x = first < k->x ? first : k->x;
+            k->w = x1 - k->x;
+            k->h++;
+        } else {
+            band[n++] = (yv_pic_rect){first, b.y + i, last - first + 1, 1};
+        }
+    }
+    return n;
+}
+
+/* What chafa takes for n cells in one canvas, in tenths of µs (the estimate picks the way). */
+static long pic_cost(const yv_picture *p, long n)
+{
+    long threads = n >= PIC_THREAD_CELLS && p->threads > 1 ? p->threads : 1;
+    return n * PIC_CELL_US / threads + PIC_CANVAS_US;
+}
+
+/* What rendering band k by runs of cells that are not flat, row by row, would take (a run takes in
+ * a gap of flat cells shorter than a canvas costs, as pic_band_rows does). */
+static long pic_runs_cost(const yv_picture *p, yv_pic_rect k)
 {
     int gap = PIC_CANVAS_US / PIC_CELL_US;
-    for (int r = b.y; r < b.y + b.h; r++) {
+    long cost = 0;
+    for (int r = k.y; r < k.y + k.h; r++) {
         int start = -1, last = -1;
-        for (int c = b.x; c <= b.x + b.w; c++) {
-            bool end = c == b.x + b.w;
-            uint32_t key = end ? 0 : p->flatrgb[r * p->fit.w + c];
-            pic_flat *e = key ? pic_flat_slot(p, key) : NULL;
-            bool flat = e && e->ch;
-            if (flat) pic_cell_set(p, &p->cells[r * p->fit.w + c], e->ch, e->fg, e->bg);
+        for (int c = k.x; c <= k.x + k.w; c++) {
+            bool end = c == k.x + k.w;
+            if (!end && p->flatrgb[r * p->fit.w + c]) continue;
+            if (start >= 0 && (end || c - last > gap))
+                cost += pic_cost(p, last - start + 1), start = -1;
+            if (end) break;
+            if (start < 0) start = c;
+            last = c;
+        }
+    }
+    return cost;
+}
+
+/* Band k by runs, row by row: what pic_runs_cost counted. */
+static void pic_band_rows(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect k)
+{
+    int gap = PIC_CANVAS_US / PIC_CELL_US;
+    for (int r = k.y; r < k.y + k.h; r++) {
+        int start = -1, last = -1;
+        for (int c = k.x; c <= k.x + k.w; c++) {
+            bool end = c == k.x + k.w;
+            if (!end && p->flatrgb[r * p->fit.w + c]) continue;
             if (start >= 0 && (end || c - last > gap)) {
                 pic_chafa(p, rgba, stride, (yv_pic_rect){start, r, last - start + 1, 1});
                 start = -1;
             }
-            if (end || flat) continue;
+            if (end) break;
             if (start < 0) start = c;
             last = c;
         }
     }
 }
 
-/* Renders block b: whole through chafa, or its flat cells from the cache and the rest by runs,
- * whichever chafa would take less time for. */
+/* The flat cells of b from the cache. */
+static void pic_set_flat(yv_picture *p, yv_pic_rect b)
+{
+    for (int r = b.y; r < b.y + b.h; r++)
+        for (int c = b.x; c < b.x + b.w; c++) {
+            uint32_t key = p->flatrgb[r * p->fit.w + c];
+            pic_flat *e = key ? pic_flat_slot(p, key) : NULL;
+            if (e && e->ch) pic_cell_set(p, &p->cells[r * p->fit.w + c], e->ch, e->fg, e->bg);
+        }
+}
+
+/* Renders block b: whole through chafa, or its flat cells from the cache and each band through
+ * chafa whole or by runs, whichever the estimate says is faster. */
 static void pic_render(yv_picture *p, const uint8_t *rgba, size_t stride, yv_pic_rect b)
 {
-    long n = (long)b.w * b.h, cells = n, runs = 1;
-    p->rendered += (unsigned long)n;
-    if (!p->no_flat) pic_find_flat(p, rgba, stride, b, &cells, &runs);
-    long threads = n >= PIC_THREAD_CELLS && p->threads > 1 ? p->threads : 1;
-    long whole = n * PIC_CELL_US / threads + PIC_CANVAS_US;
-    long split = (runs + 1) * PIC_CANVAS_US + cells * PIC_CELL_US;
-    if (p->no_flat || split >= whole || pic_flat_resolve(p, b) < 0) pic_chafa(p, rgba, stride, b);
-    else pic_render_rows(p, rgba, stride, b);
+    p->rendered += (unsigned long)b.w * (unsigned long)b.h;
+    if (p->no_flat) {
+        pic_chafa(p, rgba, stride, b);
+        return;
+    }
+    int *span = pic_alloc((size_t)b.h * 2, sizeof *span);
+    yv_pic_rect *band = pic_alloc((size_t)b.h, sizeof *band);
+    bool *by_runs = pic_alloc((size_t)b.h, sizeof *by_runs);
+    pic_find_flat(p, rgba, stride, b, span);
+    int nb = pic_bands(span, b, band);
+    long split = PIC_CANVAS_US; /* the canvas of new flat colours */
+    for (int i = 0; i < nb; i++) {
+        long whole = pic_cost(p, (long)band[i].w * band[i].h), runs = pic_runs_cost(p, band[i]);
+        by_runs[i] = runs < whole;
+        split += by_runs[i] ? runs : whole;
+    }
+    if (split >= pic_cost(p, (long)b.w * b.h) || pic_flat_resolve(p, b) < 0) {
+        pic_chafa(p, rgba, stride, b);
+    } else {
+        pic_set_flat(p, b);
+        for (int i = 0; i < nb; i++)
+            if (by_runs[i]) pic_band_rows(p, rgba, stride, band[i]);
+            else pic_chafa(p, rgba, stride, band[i]);
+    }
+    free(span);
+    free(band);
+    free(by_runs);
 }
+
 void yv_picture_update(yv_picture *p, const uint8_t *rgba, int w, int h, size_t stride,
                        const yv_pic_rect *dirty, int cols, int rows)
 {

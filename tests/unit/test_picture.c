@@ -594,12 +594,27 @@ static uint8_t *tiles(int w, int h)
     return px;
 }
 
-static void check_flat_same(yv_pic_colors colors, yv_pic_symbols symbols)
+/* A flat desktop with one window of text-like noise: the window is one band for chafa. */
+static uint8_t *window_pic(int w, int h)
+{
+    uint8_t *px = malloc((size_t)w * (size_t)h * 4);
+    unsigned seed = 5;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *q = px + ((size_t)y * (size_t)w + (size_t)x) * 4;
+            bool in = x > w / 4 && x < w / 2 && y > h / 4 && y < h / 2;
+            uint8_t v = in && rand_r(&seed) % 3 == 0 ? 0x10 : 0xf0;
+            q[0] = in ? v : 0x20, q[1] = in ? v : 0x4a, q[2] = in ? v : 0x87, q[3] = 255;
+        }
+    return px;
+}
+
+static void check_flat_same(yv_pic_colors colors, yv_pic_symbols symbols, bool window)
 {
     yv_picture *a = new_picture(colors, symbols), *b = new_picture(colors, symbols);
     b->no_flat = true;
     a->threads = 1; /* the choice between both ways counts chafa's threads: one, to be sure */
-    uint8_t *px = tiles(640, 480);
+    uint8_t *px = window ? window_pic(640, 480) : tiles(640, 480);
     yv_picture_update(a, px, 640, 480, 640 * 4, NULL, 100, 40);
     yv_picture_update(b, px, 640, 480, 640 * 4, NULL, 100, 40);
     int n = a->fit.w * a->fit.h, differ = 0, flat = 0;
@@ -630,9 +645,12 @@ static void test_flat_cells_as_chafa(void **state)
 {
     (void)state;
     yv_pic_colors c[] = {YV_PIC_TRUECOLOR, YV_PIC_256, YV_PIC_16, YV_PIC_8, YV_PIC_MONO};
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) check_flat_same(c[i], YV_PIC_SEXTANT);
-    check_flat_same(YV_PIC_256, YV_PIC_HALF);
-    check_flat_same(YV_PIC_16, YV_PIC_ASCII);
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        check_flat_same(c[i], YV_PIC_SEXTANT, false);
+        check_flat_same(c[i], YV_PIC_SEXTANT, true);
+    }
+    check_flat_same(YV_PIC_256, YV_PIC_HALF, false);
+    check_flat_same(YV_PIC_16, YV_PIC_ASCII, true);
 }
 
 /* The caller's stride is followed: a picture inside a wider buffer whose padding is green. */
