@@ -859,6 +859,21 @@ static void pic_put_utf8(pic_buf *b, uint32_t c)
 
 /* One row's cells that differ from what the terminal shows: a CUP per run, an SGR only when the
  * colours change. *fg, *bg: the colours last emitted (-1: none yet). */
+/* Whether the terminal shows this cell as ncurses put it there (curscr: its glyph and its pair),
+ * not something drawn over the picture (a dialog, a status line), which is left alone. Reading
+ * curscr moves its cursor: the caller puts it back. */
+static bool pic_ours(const pic_cell *cell, int ty, int tx)
+{
+    cchar_t cc;
+    wchar_t wc[CCHARW_MAX + 1] = {0};
+    attr_t attrs;
+    short sp;
+    int pair = 0;
+    if (ty >= LINES || tx >= COLS || mvwin_wch(curscr, ty, tx, &cc) != OK) return false;
+    if (getcchar(&cc, wc, &attrs, &sp, &pair) == ERR) return false;
+    return (uint32_t)wc[0] == cell->ch && pair == cell->pair;
+}
+
 static void pic_flush_row(yv_picture *p, pic_buf *b, int r, int sy, int sx, int32_t *fg,
                           int32_t *bg)
 {
@@ -870,6 +885,11 @@ static void pic_flush_row(yv_picture *p, pic_buf *b, int r, int sy, int sx, int3
         bool corner = ty == LINES - 1 && tx == COLS - 1;
         if (!cell->ch || corner || ty < 0 || tx < 0 ||
             (on->ch == cell->ch && on->fg == cell->fg && on->bg == cell->bg)) {
+            run = false;
+            continue;
+        }
+        if (!pic_ours(cell, ty, tx)) {
+            on->ch = 0; /* covered: written again once it is ours (after the caller's all) */
             run = false;
             continue;
         }
@@ -896,8 +916,10 @@ size_t yv_picture_flush_direct(yv_picture *p, int fd, int y, int x, bool all)
     if (all) memset(p->shown, 0, (size_t)p->fit.w * (size_t)p->fit.h * sizeof *p->shown);
     pic_buf b = {NULL, 0, 0};
     int32_t fg = -1, bg = -1;
+    int cy = getcury(curscr), cx = getcurx(curscr);
     for (int r = 0; r < p->fit.h; r++)
         pic_flush_row(p, &b, r, y + p->fit.y, x + p->fit.x, &fg, &bg);
+    wmove(curscr, cy, cx); /* pic_ours moved it */
     if (!b.len) {
         free(b.s);
         return 0;
@@ -906,7 +928,7 @@ size_t yv_picture_flush_direct(yv_picture *p, int fd, int y, int x, bool all)
      * position: the view does not use leaveok, with which ncurses would not record it). ncurses's
      * own idea of the attributes is set to plain too, in case its last update left it otherwise
      * (its output goes nowhere: the terminal is already plain). */
-    pic_put(&b, "\033[0m\033[%d;%dH", getcury(curscr) + 1, getcurx(curscr) + 1);
+    pic_put(&b, "\033[0m\033[%d;%dH", cy + 1, cx + 1);
     vid_puts(A_NORMAL, 0, NULL, pic_discard);
     size_t done = 0;
     while (done < b.len) {

@@ -751,10 +751,14 @@ static void test_flush_direct(void **state)
     /* nothing new: nothing written; all: everything again */
     assert_int_equal(yv_picture_flush_direct(p, fd, 0, 0, false), 0);
     assert_int_equal(yv_picture_flush_direct(p, fd, 0, 0, true), n);
-    /* one changed cell: one cursor move, one glyph */
+    /* one changed cell: once ncurses has put it on the terminal, one cursor move, one glyph */
     for (int y = 0; y < 10; y++) memset(px + (y * 320) * 4, 0x40, 5 * 4);
     yv_pic_rect d = {0, 0, 1, 1};
     yv_picture_update(p, px, 320, 240, 320 * 4, &d, 80, 24);
+    assert_int_equal(yv_picture_flush_direct(p, fd, 0, 0, false), 0); /* not drawn yet */
+    yv_picture_draw(p, stdscr, 0, 0);
+    move(3, 5);
+    refresh();
     size_t m = yv_picture_flush_direct(p, fd, 0, 0, false);
     assert_true(m > 0 && m < 80);
     /* the other modes write nothing */
@@ -764,6 +768,59 @@ static void test_flush_direct(void **state)
     yv_picture_free(q);
     close(fd);
     free(out);
+    free(px);
+    yv_picture_free(p);
+}
+
+/* What the bytes of one flush_direct call are, from the end of fd. */
+static char *flush_bytes(yv_picture *p, int fd, bool all, size_t *k)
+{
+    off_t at = lseek(fd, 0, SEEK_END);
+    *k = yv_picture_flush_direct(p, fd, 0, 0, all);
+    char *out = malloc(*k + 1);
+    assert_int_equal(pread(fd, out, *k, at), (ssize_t)*k);
+    return out;
+}
+
+/* A window over the picture (a dialog): its cells are never written, even with all; once it is
+ * gone and the caller says all, they are. */
+static void test_flush_direct_leaves_windows_over_it(void **state)
+{
+    (void)state;
+    yv_picture *p = new_picture(YV_PIC_TRUECOLOR, YV_PIC_SEXTANT);
+    uint8_t *px = red_blue(320, 240);
+    yv_picture_update(p, px, 320, 240, 320 * 4, NULL, 80, 24);
+    yv_picture_draw(p, stdscr, 0, 0);
+    refresh();
+    WINDOW *dlg = newwin(4, 20, 10, 30);
+    wbkgd(dlg, ' ' | A_REVERSE);
+    werase(dlg);
+    wnoutrefresh(dlg);
+    doupdate();
+    int fd = memfd_create("flush", 0);
+    size_t k;
+    char *out = flush_bytes(p, fd, true, &k);
+    for (int r = 1; r <= 24; r++) {
+        char cup[32];
+        snprintf(cup, sizeof cup, "\033[%d;9H", r);
+        assert_int_equal(count(out, k, cup), 1); /* every row from its first cell */
+        snprintf(cup, sizeof cup, "\033[%d;51H", r);
+        assert_int_equal(count(out, k, cup), r >= 11 && r <= 14); /* a new run after the dialog */
+    }
+    free(out);
+    delwin(dlg);
+    touchwin(stdscr);
+    refresh();
+    out = flush_bytes(p, fd, true, &k); /* every cell again: one run a row */
+    for (int r = 1; r <= 24; r++) {
+        char cup[32];
+        snprintf(cup, sizeof cup, "\033[%d;9H", r);
+        assert_int_equal(count(out, k, cup), 1);
+        snprintf(cup, sizeof cup, "\033[%d;51H", r);
+        assert_int_equal(count(out, k, cup), 0);
+    }
+    free(out);
+    close(fd);
     free(px);
     yv_picture_free(p);
 }
@@ -797,6 +854,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stride_and_offset, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_detect, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_flush_direct, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_flush_direct_leaves_windows_over_it, term_setup,
+                                        term_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
