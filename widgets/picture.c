@@ -895,11 +895,16 @@ static void pic_flush_row(yv_picture *p, pic_buf *b, int r, int sy, int sx, int3
         }
         if (!run) pic_put(b, "\033[%d;%dH", ty + 1, tx + 1);
         run = true;
-        if (cell->fg != *fg || cell->bg != *bg)
-            pic_put(b, "\033[38;2;%d;%d;%d;48;2;%d;%d;%dm", cell->fg >> 16 & 255,
-                    cell->fg >> 8 & 255, cell->fg & 255, cell->bg >> 16 & 255, cell->bg >> 8 & 255,
+        /* only the colours the glyph shows and the terminal does not have yet */
+        bool need_fg = cell->ch != ' ' && cell->fg != *fg;
+        bool need_bg = cell->ch != 0x2588 && cell->bg != *bg;
+        if (need_fg)
+            pic_put(b, "\033[38;2;%d;%d;%dm", cell->fg >> 16 & 255, cell->fg >> 8 & 255,
+                    cell->fg & 255);
+        if (need_bg)
+            pic_put(b, "\033[48;2;%d;%d;%dm", cell->bg >> 16 & 255, cell->bg >> 8 & 255,
                     cell->bg & 255);
-        *fg = cell->fg, *bg = cell->bg;
+        *fg = need_fg ? cell->fg : *fg, *bg = need_bg ? cell->bg : *bg;
         pic_put_utf8(b, cell->ch);
         *on = *cell;
     }
@@ -917,10 +922,12 @@ size_t yv_picture_flush_direct(yv_picture *p, int fd, int y, int x, bool all)
     pic_buf b = {NULL, 0, 0};
     int32_t fg = -1, bg = -1;
     int cy = getcury(curscr), cx = getcurx(curscr);
+    pic_put(&b, "\033[0m"); /* from plain: whatever ncurses's last cell had (reverse, bold) */
+    size_t start = b.len;
     for (int r = 0; r < p->fit.h; r++)
         pic_flush_row(p, &b, r, y + p->fit.y, x + p->fit.x, &fg, &bg);
     wmove(curscr, cy, cx); /* pic_ours moved it */
-    if (!b.len) {
+    if (b.len == start) {
         free(b.s);
         return 0;
     }

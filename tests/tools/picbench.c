@@ -3,6 +3,7 @@
  * for each colour mode and for chafa's thread count and work factor (to choose PIC_THREADS and
  * PIC_WORK). Prints the median of N runs with the 10th and 90th percentiles; asserts nothing.
  * Usage: picbench [N]   (ncurses draws into /dev/null: only the widget's own work is timed) */
+#include <fcntl.h>
 #include <locale.h>
 #include <time.h>
 
@@ -94,6 +95,36 @@ static void row(const char *what, const uint8_t *px, yv_pic_colors c, int thread
     yv_picture_free(p);
 }
 
+/* Putting a 200×60 truecolor picture on the terminal (/dev/null here): yv_picture_draw into
+ * stdscr, ncurses's doupdate, and yv_picture_flush_direct of every cell (all, as after a full
+ * repaint), with the bytes it wrote. */
+static void terminal_row(const char *what, const uint8_t *px, int n)
+{
+    char err[256];
+    yv_picture *p = yv_picture_new(YV_PIC_TRUECOLOR, YV_PIC_SEXTANT, 1, err, sizeof err);
+    if (!p) exit(1);
+    int fd = open("/dev/null", O_WRONLY);
+    double *t = malloc((size_t)n * 3 * sizeof *t);
+    size_t bytes = 0;
+    yv_picture_update(p, px, 1024, 768, 1024 * 4, NULL, 200, 60);
+    for (int i = 0; i < n; i++) {
+        clearok(curscr, TRUE); /* ncurses writes everything again, as after a resize */
+        double t0 = now_ms();
+        yv_picture_draw(p, stdscr, 0, 0);
+        double t1 = now_ms();
+        refresh();
+        double t2 = now_ms();
+        bytes = yv_picture_flush_direct(p, fd, 0, 0, true);
+        t[i] = t1 - t0, t[n + i] = t2 - t1, t[2 * n + i] = now_ms() - t2;
+    }
+    for (int k = 0; k < 3; k++) qsort(t + k * n, (size_t)n, sizeof *t, cmp_double);
+    printf("%-8s draw %5.2f | doupdate %5.2f | flush_direct(all) %5.2f ms, %zu bytes\n", what,
+           t[n / 2], t[n + n / 2], t[2 * n + n / 2], bytes);
+    free(t);
+    close(fd);
+    yv_picture_free(p);
+}
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 31;
@@ -122,6 +153,9 @@ int main(int argc, char **argv)
     }
     row(names[0], px[0], YV_PIC_TRUECOLOR, -1, PIC_WORK, false, n);
     row(names[0], px[0], YV_PIC_TRUECOLOR, PIC_THREADS, 0.3f, false, n);
+    printf("\nputting a full truecolor frame at 200x60 on the terminal, median of %d\n", n);
+    resize_term(60, 200);
+    for (int k = 0; k < 3; k++) terminal_row(names[k], px[k], n);
     for (int k = 0; k < 3; k++) free(px[k]);
     endwin();
     delscreen(scr);

@@ -745,6 +745,9 @@ static void test_flush_direct(void **state)
     size_t red = count(out, n, "48;2;255;0;0m"), blue = count(out, n, "48;2;0;0;255m");
     assert_true(red >= 1 && red <= 24);
     assert_true(blue >= 1 && blue <= 24);
+    /* starts plain (ncurses's last cell may have left reverse or bold on), only the colours a
+     * glyph shows: a space sets no foreground */
+    assert_memory_equal(out, "\033[0m\033[1;9H\033[48;2;255;0;0m ", 21);
     /* ends plain with the cursor where ncurses left it */
     const char *tail = "\033[0m\033[4;6H";
     assert_memory_equal(out + n - strlen(tail), tail, strlen(tail));
