@@ -161,6 +161,11 @@ build/tools/vncauth: tests/tools/vncauth.c
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libvncclient)
+# What a frame of the screen view costs (widgets/picture.c compiled in, libchafa loaded with dlopen).
+build/tools/picbench: tests/tools/picbench.c widgets/picture.c widgets/picture.h
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --libs ncursesw) -ldl -lpthread
 # The floor of a forced stop for make bench: a bare QMP quit, libc only.
 build/tools/qmpquit: tests/tools/qmpquit.c
 	@mkdir -p $(dir $@)
