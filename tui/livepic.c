@@ -155,8 +155,8 @@ void yv_livepic_state(yv_livepic *p, char *buf, size_t n)
     yv_vncview_state s = yv_vncview_state_now(p->vnc, why, sizeof why);
     if (s == YV_VNCVIEW_LIVE && !p->have) snprintf(buf, n, "connected, waiting for a picture…");
     else if (s == YV_VNCVIEW_LIVE)
-        snprintf(buf, n, "live %dx%d (%s)", p->frame.width, p->frame.height,
-                 yv_picture_colors_name(p->colors));
+        snprintf(buf, n, "live %dx%d (%s colours)", p->frame.width, p->frame.height,
+                 p->colors == YV_PIC_MONO ? "no" : yv_picture_colors_name(p->colors));
     else if (s == YV_VNCVIEW_CONNECTING) snprintf(buf, n, "connecting…");
     else snprintf(buf, n, "no picture: %s (trying again)", why);
 }

@@ -30,16 +30,23 @@ test_view_matches_the_screen_in_every_colour_mode()
     local root d mode term env min
     view_root root
     mktmp_into d
-    for mode in truecolor:tmux-256color:COLORTERM=truecolor:0.85 256:tmux-256color::0.8 \
-        16:rxvt-unicode::0.6 8:linux::0.6; do
-        IFS=: read -r mode term env min <<<"$mode"
+    # 16 and 8 colours: a pen's colour is the terminal's (screencmp --min-corr), the background
+    # must still agree and the luminance correlate (measured on SeaBIOS's screen: 16 colours 0.77
+    # aligned, 0.48 a column off; 8 colours with half blocks, where its grey text mostly falls to
+    # black, 0.40 aligned, at most 0.23 a column or a row off, 0 blank)
+    for mode in truecolor:tmux-256color:COLORTERM=truecolor:0.9: 256:tmux-256color::0.9: \
+        16:rxvt-unicode::0.9:--min-fg=0,--min-corr=0.6 8:linux::0.9:--min-fg=0,--min-corr=0.33; do
+        IFS=: read -r mode term env min opts <<<"$mode"
         S="v$mode"
         TUI_TERM=$term TUI_ENV=$env tui_start "$root"
         wait_row v1 '^v1 +running '
         open_view
         assert_match "\($mode colours\)" "$(line_with 'v1 — live')" "the colour mode of TERM=$term $env"
-        compare_view v1 "$d" "$min"
+        # shellcheck disable=SC2086 # options split at commas, none has a space
+        compare_view v1 "$d" "$min" ${opts//,/ }
         note "$mode colours (TERM=$term $env): $AGREE"
+        # shellcheck disable=SC2086
+        shifted_fails "$d" --min "$min" ${opts//,/ }
         if [ "$term" = linux ]; then # the Linux console's font: half blocks, no sextants
             grep -q $'\U1FB0' "$d/pane.txt" && fail "sextants on TERM=linux"
         fi
@@ -51,7 +58,7 @@ test_view_matches_the_screen_in_every_colour_mode()
     S=vmono
     TUI_ENV=NO_COLOR=1 tui_start "$root"
     open_view
-    assert_match '\(mono colours\)' "$(line_with 'v1 — live')" "NO_COLOR"
+    assert_match '\(no colours\)' "$(line_with 'v1 — live')" "NO_COLOR"
     sleep 1
     tm capture-pane -e -p -t "$S" >"$d/pane.txt"
     if grep -Eq $'\e\\[[0-9;]*(3[0-7]|4[0-7]|9[0-7]|38;|48;)' <(head -n -1 "$d/pane.txt"); then
@@ -80,9 +87,9 @@ test_view_refits_on_resize()
         sleep 0.1
     done
     g2=$GEO
-    note "80x24: $g1, 160x50: $g2 (x,y,cols,rows) for $PIC"
+    note "80x24: $g1, 160x50: $g2 (row,col,rows,cols) for $PIC"
     # 720x400 with cells twice as tall as wide: 3.6 columns a row, all 160 columns used
-    IFS=, read -r _ _ c r <<<"$g2"
+    IFS=, read -r _ _ r c <<<"$g2"
     assert_eq 160 "$c" "columns of the re-fitted picture"
     [ "$r" -ge 43 ] && [ "$r" -le 45 ] || fail "rows of the re-fitted picture: $r (want 44±1)"
     compare_view v1 "$d" 0.8
@@ -95,24 +102,20 @@ test_view_refits_on_resize()
 # The details screen of a running VM shows a thumbnail of its screen beside the text.
 test_details_thumbnail()
 {
-    local root
+    local root d
     view_root root
     TUI_W=120 TUI_H=30 tui_start "$root"
     wait_row v1 '^v1 +running '
     keys Enter
     wait_screen '^ Details: v1'
-    local end=$(($(now_ms) + HANG * 1000)) area
-    while :; do
-        # the thumbnail's 32 columns at the right of rows 2-11, coloured cells with shapes
-        area=$(tm capture-pane -e -p -t "$S" | sed -n '2,11p')
-        grep -q $'\e\\[' <<<"$area" && [ "$(tm capture-pane -p -t "$S" | sed -n '2,11p' | cut -c89- |
-            tr -d ' \n' | wc -c)" -gt 0 ] && break
-        [ "$(now_ms)" -lt "$end" ] || {
-            dump_screen
-            fail "no thumbnail in the details screen"
-        }
+    local end=$(($(now_ms) + HANG * 1000))
+    until grep -q ' in 32x9 cells at row 1 col 88 ' "$TUI_ROOT/run/tui.log" 2>/dev/null; do
+        [ "$(now_ms)" -lt "$end" ] || fail "no thumbnail drawn in the details screen"
         sleep 0.2
     done
+    mktmp_into d
+    compare_view v1 "$d" 0.6
+    note "thumbnail: $AGREE"
     keys Escape
     tui_quit
 }
@@ -171,7 +174,7 @@ test_silent_vnc_server_leaves_the_keys_working()
     wait_row v1 '^v1 +running '
     keys v
     wait_screen '^ v1 — (connecting…|no picture)'
-    wait_screen '^ v1 — no picture: .*(trying again)' 20
+    wait_screen '^ v1 — no picture: ' 20
     note "$(line_with '^ v1 — no picture')"
     leave_and_type
     tui_quit
@@ -185,7 +188,7 @@ test_vnc_server_stalled_mid_update_leaves_the_keys_working()
     tui_start "$root"
     wait_row v1 '^v1 +running '
     keys v
-    wait_screen '^ v1 — no picture: .*(trying again)' 20
+    wait_screen '^ v1 — no picture: ' 20
     note "$(line_with '^ v1 — no picture')"
     leave_and_type
     tui_quit

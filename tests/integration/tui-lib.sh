@@ -202,38 +202,52 @@ line_with()
 TEST_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
 
 # geometry: the last "picture WxH in CxR cells at row Y col X" line of run/tui.log, as
-# GEO="X,Y,C,R" and PIC="WxH".
+# GEO="ROW,COL,ROWS,COLS" (screencmp's --rect) and PIC="WxH".
 geometry()
 {
     local l
     l=$(grep -E '^picture [0-9]+x[0-9]+ in ' "$TUI_ROOT/run/tui.log" | tail -1)
     [ -n "$l" ] || fail "run/tui.log names no picture geometry"
-    GEO=$(sed -E 's/^picture ([0-9]+x[0-9]+) in ([0-9]+)x([0-9]+) cells at row ([0-9]+) col ([0-9]+).*/\5,\4,\2,\3/' <<<"$l")
+    GEO=$(sed -E 's/^picture ([0-9]+x[0-9]+) in ([0-9]+)x([0-9]+) cells at row ([0-9]+) col ([0-9]+).*/\4,\5,\3,\2/' <<<"$l")
     PIC=$(awk '{print $2}' <<<"$l")
 }
 
-# compare_view VM DIR MIN: a screendump of VM and the pane (with colours) taken while the guest's screen
+# compare_view VM DIR MIN [SCREENCMP-OPTIONS]: a screendump of VM and the pane (with colours) taken while the guest's screen
 # did not change (a dump before and after the capture are the same), compared cell by cell;
 # the comparator must find at least MIN agreement. Sets AGREE (its line).
 compare_view()
 {
     local vm=$1 d=$2 min=$3 i
+    shift 3
     for i in $(seq 1 20); do
         expect_exit 0 yv "$TUI_ROOT" screenshot --name "$vm" --file "$d/a.png"
         sleep 0.5 # a frame the guest drew just before the dump reaches the pane
-        tm capture-pane -e -p -t "$S" >"$d/pane.txt"
+        tm capture-pane -e -N -p -t "$S" >"$d/pane.txt"
         expect_exit 0 yv "$TUI_ROOT" screenshot --name "$vm" --file "$d/b.png"
         cmp -s "$d/a.png" "$d/b.png" && break
         sleep 0.5
     done
     cmp -s "$d/a.png" "$d/b.png" || fail "the guest's screen never held still for a comparison"
     geometry
-    AGREE=$("$PY" "$TEST_TOOLS/screencmp.py" --pane "$d/pane.txt" --image "$d/a.png" --rect "$GEO" \
-        --min "$min") || {
+    AGREE=$("$PY" "$TEST_TOOLS/screencmp.py" --padded --rect "$GEO" --min "$min" "$@" "$d/pane.txt" "$d/a.png") || {
         printf '      %s\n' "$AGREE" >&2
         dump_screen
         fail "the view does not show the guest's screen (geometry $GEO of $PIC)"
     }
+}
+
+# shifted_fails DIR: the comparison compare_view just passed fails for the same pane one column
+# to the right and one row down (what would pass anyway proves nothing).
+shifted_fails()
+{
+    local r c rows cols
+    IFS=, read -r r c rows cols <<<"$GEO"
+    for rect in "$r,$((c + 1)),$rows,$((cols - 1))" "$((r + 1)),$c,$((rows - 1)),$cols"; do
+        if "$PY" "$TEST_TOOLS/screencmp.py" --padded --rect "$rect" "${@:2}" "$1/pane.txt" \
+            "$1/a.png" >/dev/null; then
+            fail "the comparison passes for the picture shifted to $rect too"
+        fi
+    done
 }
 
 # tui_quit: q, and the TUI must end with status 0 (a sanitizer report would change it).

@@ -41,6 +41,9 @@ correlation=C`:
                         0 (nothing shown proves nothing).
   correlation           Pearson's correlation of the cells' luminance, rendered vs picture
                         (information only; 0 when either is flat).
+With 16 or 8 colours a cell's colour is the terminal's idea of a pen, not the picture's (a VGA grey
+of 170 is pen 7 or 8, 229 or 127 in xterm's palette): --min-fg and --min-corr judge such a
+rendering by the agreement of its background and the correlation of its luminance instead.
 Exit status: 0 when agreement and foreground_agreement are both >= --min (default 0.8), 1 when
 not, 2 on bad input.
 
@@ -271,8 +274,11 @@ class Row(list):
     fill = None
 
 
-def parse_pane(text, dfg, dbg):
-    """Rows of cells (char, fg, bg), attributes carried from line to line as tmux writes them."""
+def parse_pane(text, dfg, dbg, padded=False):
+    """Rows of cells (char, fg, bg), attributes carried from line to line as tmux writes them.
+    padded: captured with -N, so a line's every cell tmux holds is there, spaces too, and the cells
+    past its end were never written or were cleared to the default colours (an empty line is
+    one): they take the default, not the colours at the line's end."""
     st = {"fg": dfg, "bg": dbg, "rev": False}
     rows = []
     lines = text.split("\n")
@@ -288,7 +294,7 @@ def parse_pane(text, dfg, dbg):
             pos = m.end()
         for ch in line[pos:]:
             cells.append(_cell(ch, st))
-        cells.fill = _cell(" ", st)
+        cells.fill = None if padded else _cell(" ", st)
         rows.append(cells)
     return rows
 
@@ -599,9 +605,15 @@ def main():
     ap.add_argument("--threshold", type=float, default=48.0)
     ap.add_argument("--fg-delta", type=float, default=16.0)
     ap.add_argument("--min", type=float, default=0.8)
+    ap.add_argument("--min-fg", type=float, default=None,
+                    help="the least foreground_agreement (default: --min)")
+    ap.add_argument("--min-corr", type=float, default=None,
+                    help="also the least correlation (default: not checked)")
     ap.add_argument("--fg", type=colour_arg, default=(192, 192, 192))
     ap.add_argument("--bg", type=colour_arg, default=(0, 0, 0))
     ap.add_argument("--info", metavar="IMAGE")
+    ap.add_argument("--padded", action="store_true",
+                    help="the pane was captured with capture-pane -N (trailing spaces kept)")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     if args.self_test:
@@ -616,7 +628,7 @@ def main():
             ap.error("give PANE and IMAGE (or --self-test, --info IMAGE)")
         text = sys.stdin.read() if args.pane == "-" else open(args.pane, encoding="utf-8",
                                                                    errors="replace").read()
-        pane = parse_pane(text, args.fg, args.bg)
+        pane = parse_pane(text, args.fg, args.bg, args.padded)
         rect = args.rect or (0, 0, len(pane), max((len(r) for r in pane), default=0))
         if rect[2] < 1 or rect[3] < 1:
             raise ValueError("the pane is empty")
@@ -626,7 +638,9 @@ def main():
         print("screencmp: %s" % e, file=sys.stderr)
         return 2
     print(line_of(f))
-    return 0 if f["agreement"] >= args.min and f["foreground_agreement"] >= args.min else 1
+    min_fg = args.min if args.min_fg is None else args.min_fg
+    ok = f["agreement"] >= args.min and f["foreground_agreement"] >= min_fg
+    return 0 if ok and (args.min_corr is None or f["correlation"] >= args.min_corr) else 1
 
 
 if __name__ == "__main__":
