@@ -258,12 +258,12 @@ const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, c
 {
     bool live = v->pid > 0, net = v->valid && yv_vm_has_tap(&v->vm); /* attach/detach: a TAP */
     const char *why = NULL;
-    if (r->need == YV_NEED_RUNNING && !live) why = "%s is not running";
+    bool needs_live = r->need == YV_NEED_RUNNING || r->need == YV_NEED_DISPLAY;
+    if (needs_live && !live) why = "%s is not running";
     else if (r->need == YV_NEED_STOPPED && live) why = "%s is already running";
     else if (r->need == YV_NEED_NETWORK && (!live || !net)) why = "%s: no running network";
     else if (r->need == YV_NEED_USERNET && !(v->valid && yv_vm_first_user_net(&v->vm)))
         why = "%s has no user network (forwards need type: user)";
-    else if (r->need == YV_NEED_DISPLAY && !live) why = "%s is not running";
     else if (r->need == YV_NEED_DISPLAY && !(v->valid && v->vm.vnc_display))
         why = "%s has no VNC display";
     if (!why) return NULL;

@@ -79,7 +79,7 @@ int yv_keysym_events(wint_t ch, bool is_key, yv_keysym_ev out[YV_KEYSYM_MAX])
     }
     if (ch == 0) return press(L' ', XK_CONTROL_L, out); /* Ctrl-Space, Ctrl-@ */
     if (ch < 27) return press(L'a' + ch - 1, XK_CONTROL_L, out);
-    if (ch < 32) return press(L"\\]^_"[ch - 28], XK_CONTROL_L, out);
+    if (ch >= 28 && ch < 32) return press(L"\\]^_"[ch - 28], XK_CONTROL_L, out);
     if (ch < 127) return press(ch, shifted(ch) ? XK_SHIFT_L : 0, out);
     if (ch < 0xa0) return 0;                                    /* C1 controls: no key */
     if (ch <= 0xff) return press(ch, 0, out);                   /* Latin-1 keysyms are the code */
