@@ -27,7 +27,8 @@
     X(HandleRFBServerMessage)                                                                      \
     X(SendKeyEvent)                                                                                \
     X(rfbClientSetClientData)                                                                      \
-    X(rfbClientGetClientData)
+    X(rfbClientGetClientData)                                                                      \
+    X(SetClientAuthSchemes)
 
 #define VNC_SONAME "libvncclient.so.1"
 #define VNC_PTR(f) __typeof__(f) *f; /* NOLINT(bugprone-macro-parentheses): f names a member */
@@ -49,6 +50,7 @@ struct yv_vncview {
     /* Shared with the worker, under mu. */
     bool stop, notify_pending, have_pic;
     bool session_pic; /* a picture came on this connection (before it, the wait is bounded) */
+    bool too_big;     /* the server named a desktop larger than YV_VNCVIEW_DIM_MAX */
     int sock;         /* a dup of the client's socket while it has one: close shuts it down; -1 */
     yv_vncview_state state;
     char why[160];
@@ -103,11 +105,12 @@ static yv_vncview *view_of(rfbClient *cl)
     return vnc_lib.rfbClientGetClientData(cl, &vnc_tag);
 }
 
-/* Never the library's default, which reads the terminal. The library wipes and frees the copy. */
+/* Never the library's default, which reads the terminal. The library wipes and frees the copy,
+ * but only the 8 characters VNC authentication uses: so the copy holds no more. */
 static char *vv_password(rfbClient *cl)
 {
     yv_vncview *v = view_of(cl);
-    return v->password ? strdup(v->password) : NULL;
+    return v->password ? strndup(v->password, 8) : NULL;
 }
 
 /* Writes the notify byte unless one is pending (a burst of updates costs the caller one wakeup). */
@@ -141,6 +144,17 @@ static rfbBool vv_malloc_fb(rfbClient *cl)
 {
     yv_vncview *v = view_of(cl);
     free(v->fb);
+    v->fb = NULL;
+    cl->frameBuffer = NULL;
+    /* A server names any size up to 65535 x 65535 (17 GB of pixels, copied twice): QEMU's own
+     * limit is far below this, so a bigger desktop is a hostile or broken server. */
+    if (cl->width <= 0 || cl->height <= 0 || cl->width > YV_VNCVIEW_DIM_MAX ||
+        cl->height > YV_VNCVIEW_DIM_MAX) {
+        pthread_mutex_lock(&v->mu);
+        v->too_big = true;
+        pthread_mutex_unlock(&v->mu);
+        return FALSE;
+    }
     size_t n = (size_t)cl->width * (size_t)cl->height * (size_t)(cl->format.bitsPerPixel / 8);
     v->fb = calloc(n ? n : 1, 1);
     cl->frameBuffer = v->fb;
@@ -269,7 +283,9 @@ static void vv_why(bool mid, char *why, size_t n)
 {
     const char *m = vnc_last;
     char esc[200];
-    if (strstr(m, "uthentication")) snprintf(why, n, "VNC authentication failed");
+    if (strstr(m, "Unknown authentication scheme")) /* none the client allows: see vv_client */
+        snprintf(why, n, "the VNC server does not offer the authentication this VM uses");
+    else if (strstr(m, "uthentication")) snprintf(why, n, "VNC authentication failed");
     else if (strstr(m, "Reading password failed"))
         snprintf(why, n, "the VNC server wants a password");
     else if (strstr(m, "timed out"))
@@ -298,6 +314,13 @@ static rfbClient *vv_client(yv_vncview *v, int fd)
     cl->listenSpecified = TRUE; /* connected already: rfbInitClient starts with the handshake */
     cl->connectTimeout = cl->readTimeout = (v->timeout_ms + 999) / 1000;
     cl->GetPassword = vv_password;
+    /* Only the scheme the VM was given: VNC authentication with a password, none without. A
+     * server that offers anything else (None to harvest what is typed into a look-alike login,
+     * TLS whose own waits escape the timeout) is refused: whatever listens on the port once the
+     * VM is gone is not the VM. */
+    static const uint32_t with_pw[] = {rfbVncAuth}, without_pw[] = {rfbNoAuth};
+    if (v->password) vnc_lib.SetClientAuthSchemes(cl, with_pw, 1);
+    else vnc_lib.SetClientAuthSchemes(cl, without_pw, 1);
     cl->MallocFrameBuffer = vv_malloc_fb;
     cl->GotFrameBufferUpdate = vv_update;
     /* Lossless only: the picture is the guest's screen, and on 127.0.0.1 raw costs least. */
@@ -408,7 +431,9 @@ static void vv_session(yv_vncview *v, char *why, size_t n)
         snprintf(why, n, "cannot create a VNC client");
         return;
     }
-    if (vv_publish(v, fd)) {
+    if (!vv_publish(v, fd)) {
+        if (!vv_stopped(v)) snprintf(why, n, "cannot duplicate the socket: %s", strerror(errno));
+    } else {
         vnc_last[0] = '\0';
         /* On failure it has freed cl itself (and closed fd). */
         if (!vnc_lib.rfbInitClient(cl, NULL, NULL)) {
@@ -417,6 +442,12 @@ static void vv_session(yv_vncview *v, char *why, size_t n)
         } else vv_run(v, cl, why, n);
     }
     if (cl) vnc_lib.rfbClientCleanup(cl);
+    pthread_mutex_lock(&v->mu);
+    if (v->too_big)
+        snprintf(why, n, "the VNC server's desktop is larger than %dx%d", YV_VNCVIEW_DIM_MAX,
+                 YV_VNCVIEW_DIM_MAX);
+    v->too_big = false;
+    pthread_mutex_unlock(&v->mu);
     vv_unpublish(v);
     free(v->fb);
     v->fb = NULL;
@@ -504,7 +535,13 @@ yv_vncview *yv_vncview_open(const yv_vncview_opts *o, yv_err *err)
         vv_free(v);
         return NULL;
     }
+    /* the worker takes none of the TUI's signals (a SIGWINCH landing in the library's select
+     * would end the connection): it starts with all blocked */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int e = pthread_create(&v->thread, NULL, vv_worker, v);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e) {
         yv_err_sys(err, YV_E_FAIL, e, "cannot start the VNC thread");
         vv_free(v);
@@ -589,12 +626,20 @@ void yv_vncview_frame_done(yv_vncview_frame *f)
 
 void yv_vncview_key(yv_vncview *v, uint32_t keysym, bool down)
 {
+    yv_vncview_keys(v, &(yv_vncview_keyev){keysym, down}, 1);
+}
+
+void yv_vncview_keys(yv_vncview *v, const yv_vncview_keyev *ev, size_t n)
+{
     pthread_mutex_lock(&v->mu);
-    if (v->kcount < KEYS_MAX) {
-        unsigned i = (v->khead + v->kcount++) % KEYS_MAX;
-        v->keys[i].sym = keysym;
-        v->keys[i].down = down;
-    }
+    /* all of a key's events or none (a lost release would leave Shift held in the guest); none
+     * before this connection's first picture: the user cannot see what they would type into */
+    if (v->session_pic && v->kcount + n <= KEYS_MAX)
+        for (size_t k = 0; k < n; k++) {
+            unsigned i = (v->khead + v->kcount++) % KEYS_MAX;
+            v->keys[i].sym = ev[k].sym;
+            v->keys[i].down = ev[k].down;
+        }
     pthread_mutex_unlock(&v->mu);
     if (write(v->wake[1], "k", 1) < 0) {
         /* full: the worker has a wake pending already */

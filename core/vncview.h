@@ -57,7 +57,17 @@ yv_vncview_state yv_vncview_state_now(yv_vncview *v, char *why, size_t n);
  * and sets f->dirty. False (f unchanged, dirty empty) when there has been no picture yet. */
 bool yv_vncview_take(yv_vncview *v, yv_vncview_frame *f);
 void yv_vncview_frame_done(yv_vncview_frame *f);
-/* Queues a key event (an X keysym, rfb/keysym.h) for the server; dropped when 256 are waiting. */
+/* The largest desktop side taken from a server (QEMU's own limit is 5120 x 2160). */
+#define YV_VNCVIEW_DIM_MAX 8192
+
+typedef struct {
+    uint32_t sym; /* an X keysym (rfb/keysym.h) */
+    bool down;
+} yv_vncview_keyev;
+
+/* Queues the events of one key for the server, all or none: none while 256 are waiting or before
+ * the connection's first picture (nothing is typed blind into whatever answers). */
+void yv_vncview_keys(yv_vncview *v, const yv_vncview_keyev *ev, size_t n);
 void yv_vncview_key(yv_vncview *v, uint32_t keysym, bool down);
 
 #endif

@@ -20,10 +20,11 @@
 #include "core/vmstate.h"
 #include "widgets/draw.h"
 
-#define MIN_COLS  40
-#define MIN_ROWS  10
-#define STATUS_MS 8000
-#define MAX_FDS   512
+#define MIN_COLS   40
+#define MIN_ROWS   10
+#define STATUS_MS  8000
+#define MAX_FDS    512
+#define SCREEN_FDS 4 /* descriptors of screens (a live picture) */
 
 static yv_app app; /* the one instance: signal handlers reach it through sigpipe only */
 
@@ -285,8 +286,10 @@ static void loop(yv_app *a)
         fds[0] = (struct pollfd){a->fg_pid ? a->fg_pidfd : STDIN_FILENO, POLLIN, 0};
         fds[1] = (struct pollfd){a->sigpipe[0], POLLIN, 0};
         size_t nj = yv_job_pollfds(a, fds + 2, MAX_FDS / 4);
-        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 3 - nj, &t);
-        size_t ns = a->fg_pid ? 0 : yv_screen_pollfds(&a->screens, fds + 2 + nj + nm, 4, &t);
+        /* the slots past the monitor's: SCREEN_FDS for screens, one for a foreground child */
+        size_t nm = yv_monitor_pollfds(a->mon, fds + 2 + nj, MAX_FDS - 3 - nj - SCREEN_FDS, &t);
+        size_t ns =
+            a->fg_pid ? 0 : yv_screen_pollfds(&a->screens, fds + 2 + nj + nm, SCREEN_FDS, &t);
         size_t nf = 2 + nj + nm + ns;
         if (a->fg_pid && a->fg_errfd >= 0) fds[nf++] = (struct pollfd){a->fg_errfd, POLLIN, 0};
         int r = poll(fds, nf, t);
@@ -377,6 +380,9 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
     a->dirty = true;
     loop(a);
+    /* the screens close while curses still owns the terminal: a view's done puts its raw mode
+     * back to cbreak, which after endwin would leave the user's shell without echo */
+    yv_screen_pop_all(&a->screens);
     endwin();
     if (saved_err >= 0) dup2(saved_err, STDERR_FILENO), close(saved_err);
     if (prof.on)
@@ -384,7 +390,6 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
                 prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
                 (long long)prof.max_us);
     yv_job_kill_all(a);
-    yv_screen_pop_all(&a->screens);
     yv_monitor_free(a->mon);
     yv_config_done(&a->cfg);
     free(a->root);

@@ -23,6 +23,8 @@ bool yv_livepic_open(yv_livepic *p, yv_app *a, const char *vm, int min_ms, bool 
     memset(p, 0, sizeof *p);
     p->min_ms = min_ms;
     p->direct = direct;
+    p->app = a;
+    snprintf(p->vm, sizeof p->vm, "%s", vm);
     const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
     int disp = v && v->valid ? yv_valid_display_number(v->vm.vnc_display) : -1;
     if (!v || v->pid <= 0) {
@@ -48,7 +50,21 @@ bool yv_livepic_open(yv_livepic *p, yv_app *a, const char *vm, int min_ms, bool 
         snprintf(p->why, sizeof p->why, "%s", e.msg);
         return false;
     }
+    p->pid = v->pid;
     return true;
+}
+
+/* The view ends with the QEMU it was opened for: the port may be another program's next (a
+ * new VM takes the lowest free display), and keys typed there would go to it. */
+static bool same_qemu(yv_livepic *p)
+{
+    const yv_monitor_vm *v = yv_monitor_find(p->app->mon, p->vm);
+    if (v && v->pid == p->pid) return true;
+    yv_vncview_close(p->vnc);
+    p->vnc = NULL;
+    p->have = false;
+    snprintf(p->why, sizeof p->why, "%s %s", p->vm, v && v->pid > 0 ? "was restarted" : "stopped");
+    return false;
 }
 
 void yv_livepic_close(yv_livepic *p)
@@ -81,14 +97,29 @@ static yv_pic_rect rect_union(yv_pic_rect a, yv_pic_rect b)
     return (yv_pic_rect){x0, y0, x1 - x0, y1 - y0};
 }
 
+static const char *state_word(yv_vncview_state s)
+{
+    return s == YV_VNCVIEW_LIVE ? "live" : s == YV_VNCVIEW_CONNECTING ? "connecting" : "no picture";
+}
+
 bool yv_livepic_ready(yv_livepic *p, short revents)
 {
     if (!p->vnc) return false;
+    if (!same_qemu(p)) return true;
     bool changed = false;
     if (revents) {
         yv_vncview_handle(p->vnc);
         p->pending = true;
-        changed = true; /* the state may have changed: the text shows it */
+        /* a new state shows at once; a new picture waits for min_ms (the thumbnail) */
+        char why[sizeof p->shown_why];
+        yv_vncview_state st = yv_vncview_state_now(p->vnc, why, sizeof why);
+        if (st != p->shown || strcmp(why, p->shown_why)) {
+            p->shown = st;
+            snprintf(p->shown_why, sizeof p->shown_why, "%s", why);
+            changed = true;
+            fprintf(stderr, "screen of %s: %s%s%s\n", p->vm, state_word(st), *why ? ": " : "",
+                    why); /* run/tui.log: what a user saw, for a report */
+        }
     }
     int64_t now = yv_now_ms();
     if (!p->pending || now - p->last_take < p->min_ms) return changed;
@@ -97,8 +128,9 @@ bool yv_livepic_ready(yv_livepic *p, short revents)
     int w = p->frame.width, h = p->frame.height;
     if (!yv_vncview_take(p->vnc, &p->frame)) return changed;
     yv_vncview_rect d = p->frame.dirty;
-    if (w != p->frame.width || h != p->frame.height || !p->have) /* a new size: all of it */
-        d = (yv_vncview_rect){0, 0, p->frame.width, p->frame.height};
+    bool all = w != p->frame.width || h != p->frame.height || !p->have; /* a new size */
+    if (!all && !d.w) return changed; /* woken by a state change only */
+    if (all) d = (yv_vncview_rect){0, 0, p->frame.width, p->frame.height};
     p->dirty = rect_union(p->dirty, (yv_pic_rect){d.x, d.y, d.w, d.h});
     p->have = true;
     return true;

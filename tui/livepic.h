@@ -8,6 +8,7 @@
 #include <curses.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/vncview.h"
 #include "widgets/picture.h"
@@ -15,6 +16,9 @@
 typedef struct yv_app yv_app;
 
 typedef struct {
+    yv_app *app;
+    char vm[64];
+    pid_t pid; /* the QEMU whose display it shows: another one (or none) ends the view */
     yv_vncview *vnc;
     yv_vncview_frame frame;
     yv_picture *pic;
@@ -23,12 +27,14 @@ typedef struct {
     char why[256]; /* why there is no view at all (no display, a library missing); "" when open */
     int min_ms;    /* at most one new picture per min_ms; 0: every update */
     int64_t last_take;
-    bool pending;         /* an update waits for min_ms to pass */
-    yv_pic_rect dirty;    /* taken, not rendered yet (w == 0: nothing) */
-    bool have;            /* a picture has been taken */
-    int rows, cols, y, x; /* the area it was last drawn into */
-    int pw, ph;           /* the size of the picture drawn there */
-    bool direct;          /* truecolor cells written past curses after each frame (the view) */
+    bool pending;           /* an update waits for min_ms to pass */
+    yv_pic_rect dirty;      /* taken, not rendered yet (w == 0: nothing) */
+    bool have;              /* a picture has been taken */
+    int rows, cols, y, x;   /* the area it was last drawn into */
+    int pw, ph;             /* the size of the picture drawn there */
+    bool direct;            /* truecolor cells written past curses after each frame (the view) */
+    yv_vncview_state shown; /* the state the screen last heard of (a change redraws) */
+    char shown_why[200];
 } yv_livepic;
 
 /* Opens the view of VM vm's display; false with p->why set when it cannot (p is usable anyway:

@@ -15,7 +15,6 @@
 typedef struct {
     char vm[64];
     yv_livepic pic;
-    unsigned long keys; /* typed into the guest, for the status line */
 } view_st;
 
 static void init(yv_app *a, void *st, const void *vm)
@@ -31,8 +30,10 @@ static void done(yv_app *a, void *st)
     (void)a;
     view_st *s = st;
     yv_livepic_close(&s->pic);
-    noraw();
-    cbreak();
+    if (!isendwin()) { /* after endwin the terminal is the shell's again: never touched */
+        noraw();
+        cbreak();
+    }
 }
 
 static void draw(yv_app *a, void *st)
@@ -56,10 +57,11 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     }
     if (is_key && ch == KEY_RESIZE) return KEY_REDRAW;
     yv_keysym_ev ev[YV_KEYSYM_MAX];
+    yv_vncview_keyev kev[YV_KEYSYM_MAX];
     int n = yv_keysym_events(ch, is_key, ev);
     if (!s->pic.vnc || !n) return KEY_HANDLED;
-    for (int i = 0; i < n; i++) yv_vncview_key(s->pic.vnc, ev[i].sym, ev[i].down);
-    s->keys++;
+    for (int i = 0; i < n; i++) kev[i] = (yv_vncview_keyev){ev[i].sym, ev[i].down};
+    yv_vncview_keys(s->pic.vnc, kev, (size_t)n); /* a key's events together: no Shift left held */
     return KEY_HANDLED;
 }
 

@@ -173,16 +173,17 @@ view_login()
     # the guest's getty drops what is typed before it asks: a line at a time, with time to ask
     keys Enter
     sleep 3
-    for line in root "$ROOT_PW" 'echo typed-through-vnc >/dev/ttyS0'; do
+    # the output differs from the command typed: only a shell that ran it writes "vnc-42"
+    for line in root "$ROOT_PW" 'echo typed-through-vnc-$((6*7)) >/dev/ttyS0'; do
         text "$line"
         keys Enter
         sleep 4
     done
     for i in $(seq 1 60); do
-        grep -q '^typed-through-vnc' "$root/g.vm/serial.log" && break
+        grep -q 'typed-through-vnc-42' "$root/g.vm/serial.log" && break
         sleep 1
     done
-    grep -q '^typed-through-vnc' "$root/g.vm/serial.log" ||
+    grep -q 'typed-through-vnc-42' "$root/g.vm/serial.log" ||
         fail "what was typed into the view did not run in the guest (serial.log: $(tail -c 300 "$root/g.vm/serial.log"))"
     assert_not_contains "$(cat "$root/run/tui.log")" "$ROOT_PW" "the password in the TUI's log"
     keys C-]

@@ -99,6 +99,32 @@ test_view_refits_on_resize()
     tui_quit
 }
 
+# The view ends with its VM: a stopped VM's display port may be another program's next, and keys
+# must not go there. A TUI ended (SIGTERM) while the view is up gives the shell its terminal back
+# as it was (echo, line mode): the view's raw mode is undone before curses lets go.
+test_view_ends_with_its_vm_and_with_the_tui()
+{
+    local root tty
+    view_root root
+    tui_start "$root"
+    wait_row v1 '^v1 +running '
+    open_view
+    expect_exit 0 yv "$root" shutdown --name v1 --force
+    wait_screen '^ v1 — no picture: v1 stopped'
+    keys C-]
+    wait_row v1 '^v1 +stopped '
+    start_vm "$root" v1 _
+    wait_row v1 '^v1 +running '
+    open_view
+    tty=$(tm display -p -t "$S" '#{pane_tty}')
+    kill -TERM "$(tui_pid)"
+    wait_screen '^EXIT='
+    local mode
+    mode=$(stty -F "$tty" -a) || fail "stty of $tty"
+    assert_match '(^| )echo( |$)' "$mode" "echo after the TUI ended in the view"
+    assert_match '(^| )icanon( |$)' "$mode" "line mode after the TUI ended in the view"
+}
+
 # The details screen of a running VM shows a thumbnail of its screen beside the text.
 test_details_thumbnail()
 {

@@ -5,7 +5,8 @@ that accepts and stays silent, or stalls mid-frame, leaves every other key worki
     fakevnc.py MODE HOST PORT READYFILE
 
 MODE silent: accepts every connection and never sends a byte.
-MODE stall:  speaks RFB 3.8 up to ServerInit (security None, 640x480, 32 bpp), answers the first
+MODE stall:  speaks RFB 3.8 up to ServerInit (VNC authentication, any password taken, 640x480,
+             32 bpp), answers the first
              FramebufferUpdateRequest with the header of a raw update and a few pixels, then stalls.
 Writes READYFILE once listening; runs until killed; a thread per connection.
 """
@@ -38,8 +39,10 @@ def hold(c):
 def stall(c):
     c.sendall(b"RFB 003.008\n")
     read_exact(c, 12)
-    c.sendall(bytes([1, 1]))  # one security type: None
+    c.sendall(bytes([1, 2]))  # one security type: VNC authentication (the VM has a password)
     read_exact(c, 1)
+    c.sendall(b"\x11" * 16)  # the challenge; any response is taken
+    read_exact(c, 16)
     c.sendall(struct.pack(">I", 0))  # SecurityResult OK
     read_exact(c, 1)  # ClientInit
     fmt = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
