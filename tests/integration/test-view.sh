@@ -140,7 +140,7 @@ test_details_thumbnail()
         sleep 0.2
     done
     mktmp_into d
-    compare_view v1 "$d" 0.6
+    VIEW_LAG=2.5 compare_view v1 "$d" 0.6
     note "thumbnail: $AGREE"
     keys Escape
     tui_quit

@@ -221,7 +221,8 @@ compare_view()
     shift 3
     for i in $(seq 1 20); do
         expect_exit 0 yv "$TUI_ROOT" screenshot --name "$vm" --file "$d/a.png"
-        sleep 0.5 # a frame the guest drew just before the dump reaches the pane
+        sleep "${VIEW_LAG:-0.5}" # a frame drawn just before the dump reaches the pane (a
+        # thumbnail takes a picture every 2 s: VIEW_LAG=2.5)
         tm capture-pane -e -N -p -t "$S" >"$d/pane.txt"
         expect_exit 0 yv "$TUI_ROOT" screenshot --name "$vm" --file "$d/b.png"
         cmp -s "$d/a.png" "$d/b.png" && break
@@ -231,6 +232,7 @@ compare_view()
     geometry
     AGREE=$("$PY" "$TEST_TOOLS/screencmp.py" --padded --rect "$GEO" --min "$min" "$@" "$d/pane.txt" "$d/a.png") || {
         printf '      %s\n' "$AGREE" >&2
+        SCREEN=$(cap)
         dump_screen
         fail "the view does not show the guest's screen (geometry $GEO of $PIC)"
     }

@@ -2,6 +2,7 @@
  * changed region renders again, and real renders with the real libchafa into the cells a real
  * ncurses SCREEN on a pty shows (read back with mvwin_wch), and the truecolor bytes written around
  * ncurses. */
+#define UT_TERM
 #include "unit.h"
 
 #include <curses.h>
@@ -269,30 +270,13 @@ static void test_dirty_cells(void **state)
 /* ---- renders on a real terminal ---- */
 
 static struct {
-    int master;
-    FILE *out, *in;
-    SCREEN *scr;
+    ut_term t;
 } T;
-
-static void drain_output(void)
-{
-    char buf[16384];
-    while (read(T.master, buf, sizeof buf) > 0) {
-    }
-}
 
 static int term_setup(void **state)
 {
     (void)state;
-    struct winsize ws = {.ws_row = 24, .ws_col = 80};
-    int slave;
-    if (openpty(&T.master, &slave, NULL, NULL, &ws) < 0) fail_msg("openpty: %s", strerror(errno));
-    fcntl(T.master, F_SETFL, fcntl(T.master, F_GETFL) | O_NONBLOCK);
-    T.out = fdopen(slave, "w");
-    T.in = fdopen(dup(slave), "r");
-    T.scr = newterm("xterm-256color", T.out, T.in);
-    assert_non_null(T.scr);
-    set_term(T.scr);
+    ut_term_open(&T.t, "xterm-256color");
     start_color();
     use_default_colors();
     assert_int_equal(COLORS, 256);
@@ -303,12 +287,7 @@ static int term_setup(void **state)
 static int term_teardown(void **state)
 {
     (void)state;
-    endwin();
-    drain_output();
-    delscreen(T.scr);
-    fclose(T.out);
-    fclose(T.in);
-    close(T.master);
+    ut_term_close(&T.t);
     memset(&T, 0, sizeof T);
     return 0;
 }

@@ -2,6 +2,7 @@
  * ncurses SCREEN (newterm). Keys are typed as a keyboard would (terminfo key strings written to the
  * pty's master side, read back with wget_wch); what a user would see is read back from the screen
  * (mvwinnwstr / mvwinch), never guessed from the widgets' insides. */
+#define UT_TERM
 #include "unit.h"
 
 #include <curses.h>
@@ -20,34 +21,14 @@
 /* ---- the terminal ---- */
 
 static struct {
-    int master;
-    FILE *out, *in;
-    SCREEN *scr;
+    ut_term t;
     yv_theme th;
 } T;
-
-/* What the terminal sent: read and thrown away, so the pty never fills up and blocks ncurses. */
-static void drain_output(void)
-{
-    char buf[16384];
-    while (read(T.master, buf, sizeof buf) > 0) {
-    }
-}
 
 static int term_setup(void **state)
 {
     (void)state;
-    struct winsize ws = {.ws_row = 24, .ws_col = 80};
-    int slave;
-    if (openpty(&T.master, &slave, NULL, NULL, &ws) < 0) fail_msg("openpty: %s", strerror(errno));
-    fcntl(T.master, F_SETFL, fcntl(T.master, F_GETFL) | O_NONBLOCK);
-    T.out = fdopen(slave, "w");
-    T.in = fdopen(dup(slave), "r");
-    assert_non_null(T.out);
-    assert_non_null(T.in);
-    T.scr = newterm("xterm-256color", T.out, T.in);
-    assert_non_null(T.scr);
-    set_term(T.scr);
+    ut_term_open(&T.t, "xterm-256color");
     cbreak();
     noecho();
     nonl();
@@ -64,12 +45,7 @@ static int term_setup(void **state)
 static int term_teardown(void **state)
 {
     (void)state;
-    endwin();
-    drain_output();
-    delscreen(T.scr);
-    fclose(T.out);
-    fclose(T.in);
-    close(T.master);
+    ut_term_close(&T.t);
     memset(&T, 0, sizeof T);
     return 0;
 }
@@ -79,7 +55,7 @@ static void show(void)
 {
     wnoutrefresh(stdscr);
     doupdate();
-    drain_output();
+    ut_term_drain(&T.t);
 }
 
 /* Line y of the screen as UTF-8 (a wide character once, trailing blanks removed); static buffer. */
@@ -149,7 +125,7 @@ static int type_keys(const char *bytes, key_fn fn, void *ctx)
 {
     char buf[256];
     int n = snprintf(buf, sizeof buf, "%s" END_MARK, bytes);
-    if (write(T.master, buf, (size_t)n) != n) fail_msg("write to the pty: %s", strerror(errno));
+    if (write(T.t.master, buf, (size_t)n) != n) fail_msg("write to the pty: %s", strerror(errno));
     int keys = 0;
     wint_t ch;
     wtimeout(stdscr, 2000);
@@ -160,7 +136,7 @@ static int type_keys(const char *bytes, key_fn fn, void *ctx)
         fn(ctx, ch, r == KEY_CODE_YES);
         keys++;
     }
-    drain_output();
+    ut_term_drain(&T.t);
     if (keys == 0) fail_msg("no key decoded from '%s'", bytes);
     return keys;
 }

@@ -283,4 +283,51 @@ static inline void ut_chan_pump(yv_chan *c, int ms)
     }
 }
 
+#ifdef UT_TERM
+#include <curses.h>
+#include <pty.h>
+#include <sys/ioctl.h>
+/* A real ncurses screen on a pty of 80x24 (test_widgets, test_picture: #define UT_TERM before
+ * unit.h): what ncurses writes is drained from the master, read and thrown away,
+ * so the pty never fills up and blocks ncurses. */
+typedef struct {
+    int master;
+    FILE *out, *in;
+    SCREEN *scr;
+} ut_term;
+
+static inline void ut_term_drain(ut_term *t)
+{
+    char buf[16384];
+    while (read(t->master, buf, sizeof buf) > 0) {
+    }
+}
+
+static inline void ut_term_open(ut_term *t, const char *name)
+{
+    struct winsize ws = {.ws_row = 24, .ws_col = 80};
+    int slave;
+    if (openpty(&t->master, &slave, NULL, NULL, &ws) < 0) fail_msg("openpty: %s", strerror(errno));
+    fcntl(t->master, F_SETFL, fcntl(t->master, F_GETFL) | O_NONBLOCK);
+    t->out = fdopen(slave, "w");
+    t->in = fdopen(dup(slave), "r");
+    assert_non_null(t->out);
+    assert_non_null(t->in);
+    t->scr = newterm(name, t->out, t->in);
+    assert_non_null(t->scr);
+    set_term(t->scr);
+}
+
+static inline void ut_term_close(ut_term *t)
+{
+    endwin();
+    ut_term_drain(t);
+    delscreen(t->scr);
+    fclose(t->out);
+    fclose(t->in);
+    close(t->master);
+    memset(t, 0, sizeof *t);
+}
+#endif
+
 #endif
