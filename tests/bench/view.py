@@ -10,8 +10,10 @@ same run.
    of [the view for BENCH_WINDOW_S, then the list (Ctrl-]) for as long], each after a settle of 1 s:
    the CPU of the TUI (ns on a CPU of all its threads, /proc/PID/task/*/schedstat) and the bytes it
    wrote to the terminal per second (what an SSH link would carry). Two guests: an idle screen
-   (SeaBIOS's text, then a boot sector doing cli; hlt: goal ~0 CPU) and a guest scrolling text (a
-   boot sector printing a line through the BIOS at every timer tick, ~18 lines a second).
+   (SeaBIOS's text, then a boot sector that hides the text cursor and halts: goal ~0 CPU), the same
+   with the cursor blinking (two small updates a second), and a guest scrolling text (a
+   boot sector printing a line through the BIOS at every timer tick, ~18 lines a second, each
+   line shifted against the one above, so a scroll changes every row).
 Printed, never asserted.
 """
 import os, statistics, subprocess, sys, time
@@ -22,11 +24,14 @@ import bench as M
 R = B.ROUNDS
 WINDOW = float(os.environ.get("BENCH_WINDOW_S", "4"))
 
-# xor ax,ax; mov ds,ax; mov si,msg; next: lodsb; test al,al; jz tick; mov ah,0x0e; xor bx,bx;
-# int 0x10; jmp next; tick: sti; hlt; jmp start-of-line (mov si,msg); msg: ...
-SCROLL = (bytes.fromhex("31c08ed8be187cac84c07408b40e31dbcd10ebf3fbf4ebec")
-          + b"yave-bench: a line of text scrolling up the screen 0123456789\r\n\0")
-HALT = b"\xfa\xf4\xeb\xfd"
+# A line at every timer tick (~18 a second), each one starting one character further into the
+# text (the 40th wraps), so every line differs from the one above it and a scroll changes the
+# whole screen: xor ax,ax; mov ds,ax; xor di,di; line: lea si,[di+msg]; next: lodsb; test al,al;
+# jz eol; mov ah,0x0e; xor bx,bx; int 0x10; jmp next; eol: inc di; cmp di,40; jb tick;
+# xor di,di; tick: sti; hlt; jmp line; msg: ... CR LF NUL
+SCROLL = (bytes.fromhex("31c08ed831ff8db5237cac84c07408b40e31dbcd10ebf34783ff28720231fffbf4ebe3")
+          + b"yave-bench scrolling: 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ\r\n\0")
+HALT = bytes.fromhex("b401b90020cd10faf4ebfd")
 
 
 def boot_disk(work, name, code):
@@ -96,6 +101,7 @@ def main():
         fig_render()
         M.section(f"the screen view on a pty, {R} rounds of {WINDOW:.0f} s view / {WINDOW:.0f} s list")
         fig_view(work, "an idle screen", boot_disk(work, "halt", HALT), 0.05)
+        fig_view(work, "a blinking cursor", boot_disk(work, "blink", b"\xfa\xf4\xeb\xfd"), None)
         fig_view(work, "a guest scrolling text", boot_disk(work, "scroll", SCROLL), None)
         M.section("summary (view)")
         B.table()
