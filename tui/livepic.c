@@ -113,7 +113,7 @@ bool yv_livepic_ready(yv_livepic *p, short revents)
         /* a new state shows at once; a new picture waits for min_ms (the thumbnail) */
         char why[sizeof p->shown_why];
         yv_vncview_state st = yv_vncview_state_now(p->vnc, why, sizeof why);
-        if (st != p->shown || strcmp(why, p->shown_why)) {
+        if (st != p->shown || strcmp(why, p->shown_why) != 0) {
             p->shown = st;
             snprintf(p->shown_why, sizeof p->shown_why, "%s", why);
             changed = true;
