@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "core/ops.h"
 #include "core/root.h"
+#include "core/screenshot.h"
 #include "core/util.h"
 #include "core/vmstate.h"
 
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
         return 2;
     }
     yv_vmstate_reconcile(api.root, &api.cfg);
+    yv_screenshot_sweep(api.root); /* what killed screenshots left in run/ */
     yv_vmstate_reconcile_firewall(api.root);
     yv_ops_reap(api.root, &api.cfg); /* what creates killed with an earlier yave-web left */
     char *cert, *key;

@@ -5,7 +5,8 @@
 # a folder that does not exist, --json with standard output) that write nothing, no temporary file
 # left in run/, and a screenshot killed mid-way whose file the next one removes. The web route is
 # tested in test-web.sh (it needs the PAM set-up there).
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
 
 SCREENCMP=$REPO_DIR/tests/tools/screencmp.py
 
@@ -182,6 +183,11 @@ test_killed_screenshot_is_cleaned_by_the_next()
     assert_file "$root/run/.screendump-s4-2-0.png" "a file whose lock is held (a screenshot at work)"
     pkill -P "$holder" -x sleep
     wait "$holder" 2>/dev/null
+    # the TUI's start tidies the root the same way
+    printf 'x' >"$root/run/.screendump-s4-3-0.png"
+    tui_start "$root"
+    assert_no_file "$root/run/.screendump-s4-3-0.png" "a killed screenshot's file after the TUI started"
+    tui_quit
     expect_exit 0 yv "$root" shutdown --force --name s4
 }
 
