@@ -18,6 +18,7 @@
 #include "core/console.h"
 #include "core/err.h"
 #include "core/forward.h"
+#include "core/resize.h"
 #include "core/ops.h"
 #include "core/root.h"
 #include "core/screenshot.h"
@@ -694,6 +695,51 @@ static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* resize: the spec's capacity first (a bad one needs no root), then the VM's drive grown. */
+static int cmd_resize(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name"), *drive = yv_cmdtab_get(c, a, "drive");
+    long mib;
+    yv_resize_result r;
+    if (yv_resize_parse_mib(yv_cmdtab_get(c, a, "capacity"), &mib, &b->err) < 0) return -1;
+    yv_vmstate_proof p;
+    int rc = load_root_vm(b, name, &p);
+    yv_vmstate_proof_done(&p);
+    if (rc == 0) rc = yv_resize(b->root, &b->cfg, name, drive, mib, &r, &b->err);
+    if (rc < 0) return -1;
+    if (b->opts->json)
+        b->result =
+            json_pack("{s:s, s:s, s:I, s:I, s:b}", "vm", name, "drive", r.drive, "old_mib",
+                      (json_int_t)r.old_mib, "new_mib", (json_int_t)r.new_mib, "live", r.live);
+    else
+        printf("%s: drive %s grown from %llu MiB to %llu MiB%s\n", name, r.drive,
+               (unsigned long long)r.old_mib, (unsigned long long)r.new_mib,
+               r.live ? " (in the running QEMU)" : "");
+    return 0;
+}
+
+static const yv_opt resize_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM whose disk grows"},
+    {.lng = "capacity",
+     .shrt = 'c',
+     .arg = "MiB",
+     .kind = YV_ARG_NUMBER,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the new size (larger than the current one: disks are never shrunk)"},
+    {.lng = "drive",
+     .shrt = 'd',
+     .arg = "hdN",
+     .kind = YV_ARG_TEXT,
+     .dflt = "the first disk drive (hd0)",
+     .help = "the drive to grow (not a cdrom)"},
+    {0},
+};
+
 static const yv_opt forward_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -969,6 +1015,10 @@ static const yv_cmd commands[] = {
      "Add or remove a port forward [tcp|udp:][ADDRESS:]HOST:GUEST of a VM's user network (remove: "
      "[tcp|udp:]HOST is enough); a running VM's QEMU changes at once.",
      forward_opts, 2, 2, "add|remove SPEC", cmd_forward},
+    {"resize",
+     "Grow a VM's disk drive to --capacity MiB (never shrinks): qemu-img resize when the VM is "
+     "stopped, QMP block_resize when it runs.",
+     resize_opts, 0, 0, NULL, cmd_resize},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
     {"console",
