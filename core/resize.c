@@ -134,10 +134,11 @@ static int resize_live(const char *root, const char *name, yv_resize_result *out
         rc = refuse_smaller(name, out->drive, cur, mib, err);
     }
     if (rc == 0) {
-        json_t *args =
-            json_pack("{s:s, s:I}", "device", out->drive, (json_int_t)((uint64_t)mib * MIB));
-        rc = yv_qmp_call(q, "block_resize", args, NULL, deadline, err) == 0 ? 0 : -1;
-        if (rc < 0 && err->code != YV_E_USAGE) err->code = YV_E_TOOL_FAILED;
+        json_t *args = json_pack("{s:s, s:I}", "device", out->drive, "size",
+                                 (json_int_t)((uint64_t)mib * MIB));
+        rc = yv_qmp_call(q, "block_resize", args, NULL, deadline, err);
+        if (rc == 1) err->code = YV_E_TOOL_FAILED; /* QEMU refused: its reason is in the message */
+        rc = rc == 0 ? 0 : -1;
     }
     if (rc == 0) rc = block_size(q, out->drive, deadline, &cur, err);
     if (rc == 0) out->new_mib = cur / MIB;

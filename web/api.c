@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "auth.h"
 #include "core/console.h"
 #include "core/forward.h"
+#include "core/resize.h"
 #include "core/lifecycle.h"
 #include "core/ops.h"
 #include "core/root.h"
@@ -399,6 +401,36 @@ static enum MHD_Result add_forward(yv_api *api, struct MHD_Connection *c, const 
     return rc;
 }
 
+/* POST /v1/vms/{vm}/resize {"capacity": MiB, "drive": "hdN"}: batch's resize (drive optional: the
+ * first disk drive). Names only: the drive is the VM's, never a host path. */
+static enum MHD_Result resize_vm(yv_api *api, struct MHD_Connection *c, const char *name,
+                                 request *rq)
+{
+    yv_err e;
+    json_error_t je;
+    json_int_t mib = 0;
+    const char *drive = NULL;
+    yv_resize_result r;
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    enum MHD_Result rc;
+    if (!b ||
+        json_unpack_ex(b, &je, JSON_STRICT, "{s:I, s?:s}", "capacity", &mib, "drive", &drive) < 0)
+        rc = send_error(c, 400,
+                        "the body must be {\"capacity\": MiB, \"drive\": \"hdN\"} (drive "
+                        "optional)");
+    else if (!vm_exists(api, name, &e) ||
+             yv_resize(api->root, &api->cfg, name, drive, mib < 1 || mib > LONG_MAX ? 0 : (long)mib,
+                       &r, &e) < 0)
+        rc = send_err(c, &e);
+    else
+        rc = send_json(c, 200,
+                       json_pack("{s:s, s:s, s:I, s:I, s:b}", "vm", name, "drive", r.drive,
+                                 "old_mib", (json_int_t)r.old_mib, "new_mib", (json_int_t)r.new_mib,
+                                 "live", r.live));
+    json_decref(b);
+    return rc;
+}
+
 /* DELETE /v1/vms/{vm}/forwards/{proto}/{host}: batch's forward remove. */
 static enum MHD_Result remove_forward(yv_api *api, struct MHD_Connection *c, const char *name,
                                       request *rq)
@@ -442,6 +474,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms/{vm}/console", console_vm},
     {"POST", "/v1/vms/{vm}/forwards", add_forward},
     {"DELETE", "/v1/vms/{vm}/forwards/{*}", remove_forward},
+    {"POST", "/v1/vms/{vm}/resize", resize_vm},
     {"GET", "/v1/vms/{vm}/ssh", ssh_vm},
     {"GET", "/v1/vms/{vm}/screen", screen_vm},
 };

@@ -669,6 +669,39 @@ test_forwards_create_add_remove()
     stop_web
 }
 
+# POST /v1/vms/{vm}/resize (spec §13): refusals change nothing; a stopped VM's disk grows with
+# qemu-img, a running one's over QMP (live).
+test_resize_route()
+{
+    local root before
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"r1\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    before=$(snapshot_root "$root")
+    expect_error 400 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": 32}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "never shrunk"
+    expect_error 400 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": 64}'
+    expect_error 400 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": 128, "drive": "hd9"}'
+    expect_error 400 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": "128"}'
+    expect_error 400 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": 128, "path": "/etc/passwd"}'
+    expect_error 404 POST /v1/vms/nosuch/resize "${ct[@]}" --data-binary '{"capacity": 128}'
+    assert_no_trace "$before" "$root"
+
+    expect_http 200 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": 96, "drive": "hd0"}'
+    assert_json_eq '{"vm": "r1", "drive": "hd0", "old_mib": 64, "new_mib": 96, "live": false}' \
+        "$BODY" "the body of an offline resize"
+    assert_contains "$(qemu-img info --output=json -U "$root/r1.vm/hd0.qcow2")" '"virtual-size": 100663296'
+    expect_http 200 POST /v1/vms/r1/run
+    expect_http 200 POST /v1/vms/r1/resize "${ct[@]}" --data-binary '{"capacity": 128}'
+    assert_json_eq '{"vm": "r1", "drive": "hd0", "old_mib": 96, "new_mib": 128, "live": true}' \
+        "$BODY" "the body of a live resize"
+    expect_http 200 DELETE "/v1/vms/r1/run?force=1"
+    assert_contains "$(qemu-img info --output=json -U "$root/r1.vm/hd0.qcow2")" '"virtual-size": 134217728'
+    stop_web
+}
+
 test_concurrent_gets_while_a_vm_starts()
 {
     local root t i p n=50 paths=(/v1/vms/ /v1/vms/b1 /v1/vms/b1/run /v1/vms/b2) pids=() runpid bad
