@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Integration tests of `resize` (spec §13): a stopped VM's disk grown with qemu-img (qemu-img info
+# shows it, an overlay's base untouched), the refusals (shrink, the same size, a drive it lacks,
+# a cdrom, a bad capacity, no such VM) with the root unchanged, and a running VM's disk grown over
+# QMP block_resize (QEMU's query-block shows the new size). Real QEMU under TCG, an empty disk.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+mkvm()
+{
+    local r=$1 n=$2
+    shift 2
+    expect_exit 0 yv "$r" create --no-ovmf -m 64 --no-network --vnc-password Abcdefgh --name "$n" "$@"
+}
+
+# query_block ROOT VM DRIVE: the virtual size QEMU reports for DRIVE (QMP query-block).
+query_block()
+{
+    "$PY" - "$1/run/$2.sock" "$3" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+def call(cmd):
+    f.write(json.dumps({"execute": cmd}) + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "return" in m or "error" in m:
+            return m
+call("qmp_capabilities")
+for b in call("query-block")["return"]:
+    if b["device"] == sys.argv[2]:
+        print(b["inserted"]["image"]["virtual-size"])
+PY
+}
+
+test_offline_grow_and_refusals()
+{
+    local root before
+    new_root root
+    mkvm "$root" r1 -c 64
+    expect_exit 0 yv "$root" resize --name r1 --capacity 96
+    assert_eq "r1: drive hd0 grown from 64 MiB to 96 MiB" "$OUT"
+    assert_eq $((96 * 1024 * 1024)) "$(img_info "$root/r1.vm/hd0.qcow2" 'd["virtual-size"]')"
+    expect_exit 0 yv "$root" --json resize --name r1 --capacity 100 --drive hd0
+    assert_eq '{"vm": "r1", "drive": "hd0", "old_mib": 96, "new_mib": 100, "live": false}' "$(jv d)"
+    assert_eq $((100 * 1024 * 1024)) "$(img_info "$root/r1.vm/hd0.qcow2" 'd["virtual-size"]')"
+
+    before=$(snapshot_root "$root")
+    expect_exit 2 yv "$root" resize --name r1 --capacity 50
+    assert_err_line resize "never shrunk"
+    expect_exit 2 yv "$root" --json resize --name r1 --capacity 100
+    assert_json_error USAGE
+    expect_exit 2 yv "$root" resize --name r1 --capacity 200 --drive hd3
+    assert_err_line resize "VM 'r1' has no drive hd3"
+    expect_exit 2 yv "$root" resize --name r1 --capacity 12G
+    expect_exit 2 yv "$root" resize --name r1
+    expect_exit 3 yv "$root" --json resize --name nosuch --capacity 200
+    assert_json_error VM_NOT_FOUND
+    assert_no_trace "$before" "$root"
+}
+
+test_linked_overlay_grows_alone()
+{
+    local root base
+    new_root root
+    base="$root/base.qcow2"
+    qemu-img create -q -f qcow2 "$base" 32M || fail "qemu-img create"
+    mkvm "$root" o1 --image "$base" --linked
+    expect_exit 0 yv "$root" resize --name o1 --capacity 48
+    assert_eq $((48 * 1024 * 1024)) "$(img_info "$root/o1.vm/hd0.qcow2" 'd["virtual-size"]')"
+    assert_eq $((32 * 1024 * 1024)) "$(img_info "$base" 'd["virtual-size"]')" "the base's size"
+}
+
+test_online_grow_on_running_qemu()
+{
+    local root before
+    new_root root
+    mkvm "$root" l1 -c 64
+    expect_exit 0 yv "$root" run --name l1
+    expect_exit 0 yv "$root" --json resize --name l1 --capacity 80
+    assert_eq '{"vm": "l1", "drive": "hd0", "old_mib": 64, "new_mib": 80, "live": true}' "$(jv d)"
+    assert_eq $((80 * 1024 * 1024)) "$(query_block "$root" l1 hd0)" "query-block after the resize"
+    expect_exit 0 yv "$root" resize --name l1 --capacity 81
+    assert_eq "l1: drive hd0 grown from 80 MiB to 81 MiB (in the running QEMU)" "$OUT"
+    before=$(snapshot_root "$root")
+    expect_exit 2 yv "$root" resize --name l1 --capacity 64
+    assert_err_line resize "never shrunk"
+    assert_eq $((81 * 1024 * 1024)) "$(query_block "$root" l1 hd0)" "query-block after a refusal"
+    assert_no_trace "$before" "$root"
+    expect_exit 0 yv "$root" --json status --name l1
+    assert_eq running "$(jv 'd["state"]')"
+    expect_exit 0 yv "$root" shutdown --name l1 --force
+    assert_eq $((81 * 1024 * 1024)) "$(img_info "$root/l1.vm/hd0.qcow2" 'd["virtual-size"]')"
+}
+
+run_tests "$@"
