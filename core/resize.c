@@ -83,8 +83,9 @@ static int resize_file(const yv_config *cfg, const char *name, const char *path,
                     NULL};
     if (yv_proc_run(argv, NULL, NULL, err) < 0)
         return yv_err_prefix(err, "cannot resize drive %s of VM '%s'", out->drive, name);
-    if (yv_storage_info_of(cfg, path, &info, err) < 0) return -1;
-    out->new_mib = info.virtual_size / MIB;
+    /* qemu-img sets exactly that size; not read back: a failed `info` now would report a failure
+     * of a resize that happened */
+    out->new_mib = (uint64_t)mib;
     return 0;
 }
 
@@ -140,9 +141,13 @@ static int resize_live(const char *root, const char *name, yv_resize_result *out
         if (rc == 1) err->code = YV_E_TOOL_FAILED; /* QEMU refused: its reason is in the message */
         rc = rc == 0 ? 0 : -1;
     }
-    if (rc == 0) rc = block_size(q, out->drive, deadline, &cur, err);
-    if (rc == 0) out->new_mib = cur / MIB;
-    else if (err->code != YV_E_USAGE)
+    if (rc == 0) {
+        /* the size QEMU has now; when it cannot say, the one it accepted (the resize happened:
+         * reporting a failure would be wrong) */
+        yv_err e;
+        out->new_mib =
+            block_size(q, out->drive, deadline, &cur, &e) == 0 ? cur / MIB : (uint64_t)mib;
+    } else if (err->code != YV_E_USAGE)
         yv_err_prefix(err, "cannot resize drive %s of running VM '%s'", out->drive, name);
     yv_qmp_free(q);
     free(sock);

@@ -487,6 +487,21 @@ test_run_first_start_writes_ovmf_vars()
     run_sweep f7 "run (OVMF first start)" run --name f7
 }
 
+# resize of a stopped VM (qemu-img info + resize, the start mark in run/): grown, or left as it was.
+test_resize()
+{
+    fault_root ROOT
+    prep() { expect_exit 0 yv "$ROOT" create --name fr --no-network --no-ovmf -c 16 -m 64; }
+    check_ok()
+    {
+        assert_eq $((32 * 1024 * 1024)) "$(img_info "$ROOT/fr.vm/hd0.qcow2" 'd["virtual-size"]')" \
+            "the disk after a resize"
+        assert_no_debris
+    }
+    undo() { qemu-img resize -q -f qcow2 --shrink "$ROOT/fr.vm/hd0.qcow2" 16M || fail "shrink back"; }
+    sweep "resize" resize --name fr --capacity 32
+}
+
 # screenshot of a running VM: its temporary file in run/ is gone whatever fails (the root is as
 # before), and the PNG outside the root is written whole or not at all (nothing beside it either).
 test_screenshot()
