@@ -33,7 +33,7 @@ static const yv_drive *pick_drive(const yv_vm *vm, const char *id, yv_err *err)
     for (size_t i = 0; i < vm->ndrives; i++) {
         const yv_drive *d = &vm->drives[i];
         bool cd = d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
-        if (id && strcmp(d->id, id)) continue;
+        if (id && strcmp(d->id, id) != 0) continue;
         if (!cd) return d;
         if (id)
             return yv_err_set(err, YV_E_USAGE,
