@@ -22,6 +22,7 @@ typedef enum {
     ACT_NET_UP,
     ACT_NET_DOWN,
     ACT_FORWARD,
+    ACT_RESIZE,
     ACT_DETAILS,
     ACT_CONSOLE,
     ACT_SSH,

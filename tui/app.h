@@ -76,6 +76,8 @@ const yv_monitor_vm *yv_list_selected(yv_app *a);
 void yv_form_open(yv_app *a, yv_action kind);
 /* The forward form of VM vm (add or remove a port forward of its user network). */
 void yv_form_open_forward(yv_app *a, const char *vm);
+/* The resize form of VM vm (grow one of its disks). */
+void yv_form_open_resize(yv_app *a, const char *vm);
 /* A create's end: the form of job j is freed, or shown again with the error by its field. */
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);
 /* The question of action r about the n VMs vms (their names in its text); yes carries r out on

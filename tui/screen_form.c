@@ -1,7 +1,7 @@
 /* screen_form: the create and preset forms — every `create` option, pick lists of what the root
- * holds, local validation next to each field, then the batch `create` in a child — and the
- * forward form of a VM (add or remove, the spec checked by the batch's own parser, then the batch
- * `forward` in a child). */
+ * holds, local validation next to each field, then the batch `create` in a child — the forward
+ * form of a VM (add or remove, the spec checked by the batch's own parser, then the batch
+ * `forward` in a child) and its resize form (a disk and its new size, then the batch `resize`). */
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +32,8 @@ enum {
     F_FWOP,
     F_FWSPEC,
     F_SSHKEY,
+    F_RSDRIVE,
+    F_RSCAP,
     F_COUNT
 };
 
@@ -57,6 +59,8 @@ static const yv_field_spec create_specs[] = {
     [F_FWOP] = {"Action", YV_FIELD_CHOICE, "remove: give [tcp|udp:]HOST"},
     [F_FWSPEC] = {"Forward", YV_FIELD_TEXT, "[tcp|udp:][ADDR:]HOST:GUEST"},
     [F_SSHKEY] = {"SSH key file", YV_FIELD_TEXT, "empty: none; a .pub file for root's ssh login"},
+    [F_RSDRIVE] = {"Drive", YV_FIELD_CHOICE, "Left/Right: a disk of the VM"},
+    [F_RSCAP] = {"New size MiB", YV_FIELD_NUMBER, "larger than now: disks only grow"},
 };
 
 /* Which fields each form shows, in order. */
@@ -66,6 +70,7 @@ static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, 
                                     F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE,  F_NETWORK,
                                     F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT, F_SSHKEY};
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
+static const int resize_fields[] = {F_RSDRIVE, F_RSCAP};
 
 /* The network kinds of the pick list (spec §10). */
 static const char *const net_kinds[] = {"user", "tap", "none"};
@@ -81,6 +86,10 @@ static const int *fields_of(yv_action kind, size_t *n)
     if (kind == ACT_FORWARD) {
         *n = sizeof forward_fields / sizeof forward_fields[0];
         return forward_fields;
+    }
+    if (kind == ACT_RESIZE) {
+        *n = sizeof resize_fields / sizeof resize_fields[0];
+        return resize_fields;
     }
     *n = sizeof create_fields / sizeof create_fields[0];
     return create_fields;
@@ -151,12 +160,33 @@ static void build_forward(form_st *f)
     yv_form_set(f->form, (size_t)idx(f, F_FWOP), "add");
 }
 
+/* The resize form of VM f->vm: its disks (not a cdrom) to pick, the first one first. */
+static void build_resize(yv_app *a, form_st *f)
+{
+    yv_field_spec specs[] = {create_specs[F_RSDRIVE], create_specs[F_RSCAP]};
+    char title[96];
+    snprintf(title, sizeof title, "Grow a disk of %s", f->vm);
+    f->form = yv_form_new(title, specs, 2);
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, f->vm);
+    const char *ids[16];
+    size_t n = 0;
+    for (size_t i = 0; v && v->valid && i < v->vm.ndrives && n < 16; i++)
+        if (!(v->vm.drives[i].type == YV_DRIVE_IDE && v->vm.drives[i].media == YV_MEDIA_CD))
+            ids[n++] = v->vm.drives[i].id;
+    yv_form_set_choices(f->form, (size_t)idx(f, F_RSDRIVE), ids, n);
+    if (n) yv_form_set(f->form, (size_t)idx(f, F_RSDRIVE), ids[0]);
+}
+
 /* A new form of kind f->kind, with the defaults filled in. */
 static void build(yv_app *a, form_st *f)
 {
     size_t n;
     if (f->kind == ACT_FORWARD) {
         build_forward(f);
+        return;
+    }
+    if (f->kind == ACT_RESIZE) {
+        build_resize(a, f);
         return;
     }
     yv_field_spec specs[F_COUNT];
@@ -209,6 +239,45 @@ void yv_form_open(yv_app *a, yv_action kind)
 void yv_form_open_forward(yv_app *a, const char *vm)
 {
     yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_FORWARD, NULL, vm});
+}
+
+void yv_form_open_resize(yv_app *a, const char *vm)
+{
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_RESIZE, NULL, vm});
+}
+
+/* The resize form: a disk, and a size in MiB (whether it is larger than now is the batch's to
+ * say: the running QEMU knows the size, the form does not). */
+static bool validate_resize(form_st *f)
+{
+    yv_err e;
+    long v;
+    yv_form_clear_errors(f->form);
+    if (!*get(f, F_RSDRIVE)) {
+        set_err(f, F_RSDRIVE, "the VM has no disk to grow");
+        return false;
+    }
+    if (yv_valid_mib(get(f, F_RSCAP), "size", &v, &e) < 0) {
+        set_err(f, F_RSCAP, "1 to 16777216 MiB");
+        return false;
+    }
+    return true;
+}
+
+/* `resize --name VM --drive D --capacity N` in a child; the form closes (a size that is not
+ * larger goes to the status line when the child ends). */
+static void submit_resize(yv_app *a, form_st *f)
+{
+    char drive[64], cap[32], status[160];
+    snprintf(drive, sizeof drive, "%s", get(f, F_RSDRIVE));
+    snprintf(cap, sizeof cap, "%s", get(f, F_RSCAP));
+    const char *args[] = {"--name", f->vm, "--drive", drive, "--capacity", cap, NULL};
+    yv_job *j = yv_job_start(a, ACT_RESIZE, f->vm, args, NULL, NULL);
+    if (!j) return; /* the status line says why; the form stays */
+    yv_action_subst s = {.vm = j->vm};
+    if (yv_actions_expand(yv_actions_of(ACT_RESIZE)->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
+    yv_screen_pop(&a->screens);
 }
 
 /* The forward form: the spec through the batch's own parser (a full spec to add; a full one or
@@ -400,6 +469,8 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     case YV_FORM_SUBMIT:
         if (f->kind == ACT_FORWARD) {
             if (validate_forward(a, f)) submit_forward(a, f);
+        } else if (f->kind == ACT_RESIZE) {
+            if (validate_resize(f)) submit_resize(a, f);
         } else if (validate(f)) {
             submit(a, f);
         }

@@ -2,9 +2,10 @@
 # Integration tests of `resize` (spec §13): a stopped VM's disk grown with qemu-img (qemu-img info
 # shows it, an overlay's base untouched), the refusals (shrink, the same size, a drive it lacks,
 # a cdrom, a bad capacity, no such VM) with the root unchanged, and a running VM's disk grown over
-# QMP block_resize (QEMU's query-block shows the new size). Real QEMU under TCG, an empty disk.
-# shellcheck source=tests/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
+# QMP block_resize (QEMU's query-block shows the new size); the TUI's form (key g) does the same
+# and shows a refusal on the status line. Real QEMU under TCG, an empty disk.
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
 
 mkvm()
 {
@@ -95,6 +96,36 @@ test_online_grow_on_running_qemu()
     assert_eq running "$(jv 'd["state"]')"
     expect_exit 0 yv "$root" shutdown --name l1 --force
     assert_eq $((81 * 1024 * 1024)) "$(img_info "$root/l1.vm/hd0.qcow2" 'd["virtual-size"]')"
+}
+
+# The TUI's resize form: g on the selected VM, its disk picked, a size not larger refused (the
+# batch's reason on the status line, nothing changed), a larger one grows the disk.
+test_tui_resize_form()
+{
+    local root
+    tui_root root g1
+    expect_exit 0 yv "$root" resize --name g1 --capacity 80
+    tui_start "$root"
+    wait_row g1 '^g1 +stopped '
+    keys g
+    wait_screen 'Grow a disk of g1'
+    assert_match 'Drive +< hd0 >' "$(line_with 'Drive ')" "the VM's disk is picked"
+    keys Tab
+    text 70
+    keys F10
+    wait_screen 'g1: .*(not larger|shrink|smaller)'
+    note "$(line_with 'g1: ')"
+    assert_eq $((80 * 1024 * 1024)) "$(img_info "$root/g1.vm/hd0.qcow2" 'd["virtual-size"]')" \
+        "the size after a refused shrink"
+    keys g
+    wait_screen 'Grow a disk of g1'
+    keys Tab
+    text 96
+    keys F10
+    wait_screen 'g1: disk grown'
+    assert_eq $((96 * 1024 * 1024)) "$(img_info "$root/g1.vm/hd0.qcow2" 'd["virtual-size"]')" \
+        "the size after the form"
+    tui_quit
 }
 
 run_tests "$@"
