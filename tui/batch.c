@@ -219,40 +219,11 @@ static void probe_all(yv_batch *b, yv_vminfo *v, size_t n)
     yv_vminfo_addresses(v, n, b->root); /* every agent at once: no agent costs its deadline once */
 }
 
-/* "autostart": bool in each status object (autostart.yaml, spec §13). A broken file leaves the key
- * out with a warning: status still shows the VMs. */
-static void mark_autostart(yv_batch *b, json_t *objs)
-{
-    yv_strlist marks;
-    yv_err e;
-    if (yv_autostart_load(&marks, b->root, &e) < 0) {
-        fprintf(stderr, "yave-tui: warning: %s\n", e.msg);
-        return;
-    }
-    size_t i;
-    json_t *o;
-    json_array_foreach(objs, i, o)
-    {
-        json_t *name = json_object_get(o, "name");
-        bool on = json_is_string(name) && yv_autostart_has(&marks, json_string_value(name));
-        json_object_set_new(o, "autostart", json_boolean(on));
-    }
-    yv_strlist_free(&marks);
-}
-
 static json_t *infos_json(yv_batch *b, const yv_vminfo *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(a, yv_vminfo_json(&v[i], &b->cfg));
-    mark_autostart(b, a);
     return a;
-}
-
-static json_t *info_json(yv_batch *b, const yv_vminfo *v)
-{
-    json_t *a = infos_json(b, v, 1), *o = json_incref(json_array_get(a, 0));
-    json_decref(a);
-    return o;
 }
 
 /* ---- commands ---- */
@@ -579,7 +550,7 @@ static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
              : yv_vminfo_list(b->root, &v, &n, &b->err) < 0)
         return -1;
     probe_all(b, v, n);
-    if (b->opts->json) b->result = name ? info_json(b, &one) : infos_json(b, v, n);
+    if (b->opts->json) b->result = name ? yv_vminfo_json(&one, &b->cfg) : infos_json(b, v, n);
     else print_table(b, v, n);
     if (name) yv_vminfo_done(&one);
     else yv_vminfo_free_list(v, n);

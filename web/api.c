@@ -95,11 +95,6 @@ static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char 
     yv_vminfo_addresses(&info, 1, api->root);     /* spec §11: what status --json shows */
     json_t *j = yv_vminfo_json(&info, &api->cfg); /* never holds a password */
     yv_vminfo_done(&info);
-    yv_strlist marks;
-    if (yv_autostart_load(&marks, api->root, &e) == 0) { /* a broken file: the key left out */
-        json_object_set_new(j, "autostart", json_boolean(yv_autostart_has(&marks, name)));
-        yv_strlist_free(&marks);
-    }
     return send_json(c, 200, j);
 }
 

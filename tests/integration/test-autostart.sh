@@ -130,6 +130,8 @@ test_broken_file_is_a_clear_error_and_changes_nothing()
     expect_exit 1 yv "$root" autostart list
     expect_exit 1 yv "$root" delete --name a
     assert_contains "$ERR" "autostart.yaml:3:3"
+    expect_exit 0 yv "$root" --json status # status still shows the VMs, without the key
+    assert_eq "[false, false, false]" "$(jv '[("autostart" in v) for v in d]')" "status without the key"
     assert_no_trace "$before" "$root"
     assert_eq 0 "$(qemus_of "$root" | wc -l)" "no QEMU started"
 
