@@ -644,8 +644,7 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
-/* The console: errors as every verb's (JSON with --json); once attached, standard output carries
- * the guest's bytes and nothing else (no JSON document after them). */
+/* autostart (spec §13): on|off marks or unmarks one VM in autostart.yaml; list; run. */
 static int autostart_mark(yv_batch *b, const char *name, bool on)
 {
     if (!name) return usage_err(b, "autostart %s needs --name", on ? "on" : "off");
@@ -717,6 +716,8 @@ static int cmd_autostart(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return autostart_mark(b, name, !strcmp(what, "on"));
 }
 
+/* The console: errors as every verb's (JSON with --json); once attached, standard output carries
+ * the guest's bytes and nothing else (no JSON document after them). */
 static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
@@ -1091,6 +1092,7 @@ static int run_one(yv_batch *b, int argc, char **argv)
     char msg[512];
     yv_args a;
     yv_err_clear(&b->err);
+    b->partial = false;
     if (argc < 1) {
         yv_err_set(&b->err, YV_E_USAGE, "no command given (try --help)");
         report_error(b, NULL);
@@ -1131,7 +1133,6 @@ static int run_one(yv_batch *b, int argc, char **argv)
     }
     json_decref(b->result);
     b->result = NULL;
-    b->partial = false;
     fflush(stdout);
     return yv_err_exit_status(b->err.code);
 }
