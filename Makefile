@@ -63,6 +63,7 @@ THEMES  := $(wildcard themes/*.theme)
 INSTALLED := $(PREFIX)/bin/yave-tui $(PREFIX)/bin/yave-web \
 	$(PREFIX)/libexec/yave/netdevup $(PREFIX)/libexec/yave/netdevdown \
 	$(PREFIX)/share/yave/pam.d/yave $(PREFIX)/share/yave/yave-web.service \
+	$(PREFIX)/share/yave/yave-autostart.service \
 	$(patsubst themes/%,$(PREFIX)/share/yave/themes/%,$(THEMES)) \
 	$(PREFIX)/share/man/man1/yave-tui.1 $(PREFIX)/share/bash-completion/completions/yave-tui
 
@@ -71,6 +72,7 @@ install: all
 	install -D -m 0755 yave-web $(DESTDIR)$(PREFIX)/bin/yave-web
 	install -D -m 0644 web/pam.d/yave $(DESTDIR)$(PREFIX)/share/yave/pam.d/yave
 	install -D -m 0644 web/yave-web.service $(DESTDIR)$(PREFIX)/share/yave/yave-web.service
+	install -D -m 0644 web/yave-autostart.service $(DESTDIR)$(PREFIX)/share/yave/yave-autostart.service
 	install -D -m 0755 netdevup $(DESTDIR)$(PREFIX)/libexec/yave/netdevup
 	install -D -m 0755 netdevdown $(DESTDIR)$(PREFIX)/libexec/yave/netdevdown
 	install -d $(DESTDIR)$(PREFIX)/share/yave/themes

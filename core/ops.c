@@ -24,6 +24,7 @@
 #include "vm.h"
 #include "vmstate.h"
 #include "vnctable.h"
+#include "autostart.h"
 #include "lifecycle.h"
 
 /* A VM under construction lives in a hidden folder `.<name>.vm.part` whose flock its creator holds;
@@ -768,6 +769,24 @@ int yv_ops_delete(const char *root, const yv_config *cfg, const char *name, bool
     return rc;
 }
 
+/* Under the root lock, the VM's folder already moved aside: its VNC display and its autostart mark
+ * go. A failed write undoes the one before it, so the caller only has to put the folder back. */
+static int drop_from_lists(const char *root, const char *name, yv_vnctable *t, yv_strlist *marks,
+                           yv_err *err)
+{
+    int disp = yv_vnctable_find(t, name);
+    bool freed = yv_vnctable_remove(t, name) > 0;
+    if (freed && yv_vnctable_save(t, root, err) < 0) return -1;
+    if (!yv_autostart_remove(marks, name) || yv_autostart_save(marks, root, err) == 0) return 0;
+    if (freed) { /* the display back to the VM */
+        yv_err e;
+        yv_vnctable_set(t, disp, name);
+        if (yv_vnctable_save(t, root, &e) < 0)
+            yv_err_prefix(err, "vnc_table.yaml lost display :%d of VM '%s'", disp, name);
+    }
+    return -1;
+}
+
 int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
                          const yv_vmstate_proof *p, bool force, yv_err *err)
 {
@@ -783,6 +802,7 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
     char *suffix = yv_ops_random_password(8);
     char *trash = yv_asprintf("%s/.%s.vm.del-%s", root, name, suffix);
     yv_vnctable t = {0};
+    yv_strlist marks = {0};
     yv_vmstate_proof now = {0, 0, -1};
     int rc = -1;
     if (!yv_root_exists(vmdir)) {
@@ -793,14 +813,14 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
         yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first", name);
         goto out;
     }
-    if (yv_vnctable_load(&t, root, err) < 0) goto out;
+    if (yv_vnctable_load(&t, root, err) < 0 || yv_autostart_load(&marks, root, err) < 0) goto out;
     if (yv_root_check_mounts(vmdir, err) < 0) goto out; /* nothing deleted: spec §16 */
     if (rename(vmdir, trash) < 0) {
         yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "cannot delete %s",
                    vmdir);
         goto out;
     }
-    if (yv_vnctable_remove(&t, name) && yv_vnctable_save(&t, root, err) < 0) {
+    if (drop_from_lists(root, name, &t, &marks, err) < 0) {
         if (rename(trash, vmdir) < 0) /* all-or-nothing: put the VM back, or say where it is */
             yv_err_prefix(err, "VM '%s' is half deleted (its folder is %s: rename it back to %s)",
                           name, trash, vmdir);
@@ -816,6 +836,7 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
 out:
     yv_vmstate_proof_done(&now);
     yv_vnctable_done(&t);
+    yv_strlist_free(&marks);
     yv_root_unlock(lock);
     if (rc == 0 && yv_root_rmtree(trash, err) < 0)
         rc =

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autostart.h"
 #include "qga.h"
 #include "root.h"
 #include "util.h"
@@ -43,6 +44,9 @@ int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *
     }
     info->name = yv_strdup(name);
     info->dir = yv_root_vm_dir(root, name);
+    yv_strlist marks; /* a broken autostart.yaml leaves the key out: status still shows the VM */
+    info->autostart = yv_autostart_load(&marks, root, &e) < 0 ? -1 : yv_autostart_has(&marks, name);
+    yv_strlist_free(&marks);
     return 0;
 }
 
@@ -224,6 +228,7 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
                       info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
                       "networks", nets_json(info, cfg));
     if (info->valid) json_object_set_new(o, "addresses", yv_addr_json(&info->addrs));
+    if (info->autostart >= 0) json_object_set_new(o, "autostart", json_boolean(info->autostart));
     if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
     return o;
 }

@@ -26,6 +26,7 @@ typedef struct {
     int vnc;          /* yv_vnc_result of the probe; 0 = not probed */
     yv_addrs addrs;   /* a running VM's addresses (spec §11): filled by yv_vminfo_addresses */
     bool agent_open;  /* the probe saw the guest agent's port open: only then is it asked */
+    int autostart;    /* marked in autostart.yaml (spec §13): 1, 0, or -1 when it cannot be read */
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken

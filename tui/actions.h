@@ -30,6 +30,8 @@ typedef enum {
     ACT_FILTER,
     ACT_HELP,
     ACT_QUIT,
+    ACT_AUTOSTART_ON, /* spec §13: autostart.yaml */
+    ACT_AUTOSTART_OFF,
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

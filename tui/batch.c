@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "cmdtab.h"
+#include "core/autostart.h"
 #include "core/config.h"
 #include "core/console.h"
 #include "core/err.h"
@@ -43,6 +44,7 @@ struct yv_batch {
     bool stdin_taken; /* by --file - or a password file '-' */
     yv_err err;
     json_t *result; /* the JSON document of the command (with --json) */
+    bool partial;   /* a failed verb's result is still its document (autostart run: who failed) */
 };
 
 /* ---- shared helpers ---- */
@@ -643,6 +645,78 @@ static int cmd_netdev(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* autostart (spec §13): on|off marks or unmarks one VM in autostart.yaml; list; run. */
+static int autostart_mark(yv_batch *b, const char *name, bool on)
+{
+    if (!name) return usage_err(b, "autostart %s needs --name", on ? "on" : "off");
+    if (load_root_for(b, false) < 0 || yv_autostart_set(b->root, name, on, &b->err) < 0) return -1;
+    if (b->opts->json) b->result = json_pack("{s:s, s:b}", "vm", name, "autostart", on);
+    else printf("VM '%s' %s\n", name, on ? "starts at boot (autostart on)" : "autostart off");
+    return 0;
+}
+
+static json_t *names_json(const yv_strlist *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++) json_array_append_new(a, json_string(l->v[i]));
+    return a;
+}
+
+static int autostart_list(yv_batch *b)
+{
+    yv_strlist l;
+    if (load_root_for(b, false) < 0 || yv_autostart_names(b->root, &l, &b->err) < 0) return -1;
+    if (b->opts->json) b->result = json_pack("{s:o}", "autostart", names_json(&l));
+    else
+        for (size_t i = 0; i < l.n; i++) printf("%s\n", l.v[i]);
+    yv_strlist_free(&l);
+    return 0;
+}
+
+/* Every marked VM that is not running starts; each one's result is told; any failure (or a name
+ * without a VM) makes the exit status non-zero, after all were tried. */
+static int autostart_run(yv_batch *b)
+{
+    yv_autostart_report r;
+    if (load_root(b) < 0 || yv_autostart_run(b->root, &b->cfg, &r, &b->err) < 0) return -1;
+    for (size_t i = 0; i < r.missing.n; i++) {
+        char *msg = yv_asprintf("no VM named '%s' (in autostart.yaml)", r.missing.v[i]);
+        yv_autostart_add(&r.failed, r.missing.v[i]);
+        r.errors.v = yv_realloc(r.errors.v, (r.errors.n + 1) * sizeof *r.errors.v);
+        r.errors.v[r.errors.n++] = msg;
+    }
+    json_t *failed = json_array();
+    for (size_t i = 0; i < r.failed.n; i++)
+        json_array_append_new(failed,
+                              json_pack("{s:s, s:s}", "vm", r.failed.v[i], "error", r.errors.v[i]));
+    if (b->opts->json)
+        b->result = json_pack("{s:o, s:o, s:O}", "started", names_json(&r.started),
+                              "already_running", names_json(&r.already_running), "failed", failed);
+    for (size_t i = 0; !b->opts->json && i < r.started.n; i++)
+        printf("started VM '%s'\n", r.started.v[i]);
+    for (size_t i = 0; !b->opts->json && i < r.already_running.n; i++)
+        printf("VM '%s' is already running\n", r.already_running.v[i]);
+    for (size_t i = 0; i < r.failed.n; i++)
+        fprintf(stderr, "yave-tui: autostart: %s: %s\n", r.failed.v[i], r.errors.v[i]);
+    int rc = r.failed.n
+                 ? yv_err_set(&b->err, YV_E_FAIL, "%zu of the marked VMs did not start", r.failed.n)
+                 : 0;
+    b->partial = true;
+    json_decref(failed);
+    yv_autostart_report_done(&r);
+    return rc;
+}
+
+static int cmd_autostart(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *what = a->pos[0], *name = yv_cmdtab_get(c, a, "name");
+    if (!strcmp(what, "run") || !strcmp(what, "list")) {
+        if (name) return usage_err(b, "autostart %s takes no --name", what);
+        return !strcmp(what, "run") ? autostart_run(b) : autostart_list(b);
+    }
+    return autostart_mark(b, name, !strcmp(what, "on"));
+}
+
 /* The console: errors as every verb's (JSON with --json); once attached, standard output carries
  * the guest's bytes and nothing else (no JSON document after them). */
 static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
@@ -828,6 +902,14 @@ static const yv_opt status_opts[] = {
      .needs = "wait",
      .dflt = "60",
      .help = "seconds --wait waits before it fails (exit 6)"},
+    {0},
+};
+static const yv_opt autostart_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .help = "the VM to mark (on) or unmark (off)"},
     {0},
 };
 static const yv_opt delete_opts[] = {
@@ -1028,6 +1110,10 @@ static const yv_cmd commands[] = {
     {"screenshot",
      "Take a running VM's display as a PNG (QMP screendump): to FILE, or standard output.",
      screenshot_opts, 0, 0, NULL, cmd_screenshot},
+    {"autostart",
+     "Mark a VM to start at boot (on), unmark it (off), list the marked VMs, or start every marked "
+     "VM that is not running (run: what the shipped yave-autostart.service calls).",
+     autostart_opts, 1, 1, "on|off|run|list", cmd_autostart},
     {0},
 };
 
@@ -1056,6 +1142,7 @@ static int run_one(yv_batch *b, int argc, char **argv)
     char msg[512];
     yv_args a;
     yv_err_clear(&b->err);
+    b->partial = false;
     if (argc < 1) {
         yv_err_set(&b->err, YV_E_USAGE, "no command given (try --help)");
         report_error(b, NULL);
@@ -1086,10 +1173,16 @@ static int run_one(yv_batch *b, int argc, char **argv)
         fflush(stdout);
         return 0;
     }
+    if (!b->err.code) yv_err_set(&b->err, YV_E_FAIL, "failed");
+    if (b->partial && b->result) { /* the document says what failed; the message goes to stderr */
+        json_dumpf(b->result, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        fprintf(stderr, "yave-tui: %s: %s\n", c->name, b->err.msg);
+    } else {
+        report_error(b, c->name);
+    }
     json_decref(b->result);
     b->result = NULL;
-    if (!b->err.code) yv_err_set(&b->err, YV_E_FAIL, "failed");
-    report_error(b, c->name);
     fflush(stdout);
     return yv_err_exit_status(b->err.code);
 }

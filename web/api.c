@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "core/autostart.h"
 #include "core/console.h"
 #include "core/forward.h"
 #include "core/resize.h"
@@ -452,6 +453,24 @@ static enum MHD_Result remove_forward(yv_api *api, struct MHD_Connection *c, con
     return rc;
 }
 
+/* PUT /v1/vms/{vm}/autostart {"autostart": true|false}: batch's autostart on|off (spec §13). */
+static enum MHD_Result put_autostart(yv_api *api, struct MHD_Connection *c, const char *name,
+                                     request *rq)
+{
+    yv_err e;
+    json_error_t je;
+    int on = 0;
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    enum MHD_Result rc;
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s:b}", "autostart", &on) < 0)
+        rc = send_error(c, 400, "the body must be {\"autostart\": true} or {\"autostart\": false}");
+    else if (!vm_exists(api, name, &e) || yv_autostart_set(api->root, name, on, &e) < 0)
+        rc = send_err(c, &e);
+    else rc = send_json(c, 200, json_pack("{s:s, s:b}", "vm", name, "autostart", on));
+    json_decref(b);
+    return rc;
+}
+
 /* ---- the route table: one row per method and path; "{vm}" is one path segment, a VM name ---- */
 
 typedef enum MHD_Result (*route_fn)(yv_api *api, struct MHD_Connection *c, const char *vm,
@@ -477,6 +496,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms/{vm}/resize", resize_vm},
     {"GET", "/v1/vms/{vm}/ssh", ssh_vm},
     {"GET", "/v1/vms/{vm}/screen", screen_vm},
+    {"PUT", "/v1/vms/{vm}/autostart", put_autostart},
 };
 
 /* Whether url has the shape of pattern; the "{vm}" segment is copied into vm (any text: the

@@ -20,11 +20,19 @@ test_install_puts_exactly_the_expected_files()
     # shellcheck disable=SC2046 # one word per theme file (their names have no spaces)
     want=$(printf '%s\n' usr/bin/yave-tui usr/bin/yave-web usr/libexec/yave/netdevdown \
         usr/libexec/yave/netdevup usr/share/yave/pam.d/yave usr/share/yave/yave-web.service \
+        usr/share/yave/yave-autostart.service \
         usr/share/bash-completion/completions/yave-tui usr/share/man/man1/yave-tui.1 \
         $(cd "$SRC" && ls themes/*.theme | sed 's|^|usr/share/yave/|') | sort)
     got=$(cd "$d" && find . -type f | sed 's|^\./||' | sort)
     assert_eq "$want" "$got" "installed files"
     [ -x "$d/usr/bin/yave-tui" ] && [ -x "$d/usr/libexec/yave/netdevup" ] || fail "not executable"
+    # the boot unit of spec §13: a oneshot that starts the marked VMs after the network
+    local unit
+    unit=$(cat "$d/usr/share/yave/yave-autostart.service")
+    assert_contains "$unit" "Type=oneshot" "autostart unit is a oneshot"
+    assert_contains "$unit" "After=network-online.target" "autostart unit runs after the network"
+    assert_match 'ExecStart=/[^ ]*/bin/yave-tui --batch --root /var/lib/yave autostart run' \
+        "$unit" "autostart unit runs autostart run"
 }
 
 test_installed_binary_finds_its_prefix()

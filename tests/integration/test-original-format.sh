@@ -80,7 +80,7 @@ test_status_json_of_the_spec_example_vm()
     assert_eq tap "$(jv 'd["networks"][0]["type"]')"
     assert_eq 52:54:a1:23:4b:31 "$(jv 'd["networks"][0]["mac"]')" "mac"
     assert_eq br0 "$(jv 'd["networks"][0]["master"]')" "master"
-    assert_eq "['addresses', 'drives', 'memory', 'name', 'networks', 'ovmf', 'pid', 'state', 'vcpu', 'vnc']" \
+    assert_eq "['addresses', 'autostart', 'drives', 'memory', 'name', 'networks', 'ovmf', 'pid', 'state', 'vcpu', 'vnc']" \
         "$(jv 'str(sorted(d))')" "keys of a status object"
     assert_not_contains "$OUT" "87654321" "the VNC password must never be shown"
     assert_no_trace "$before" "$root"

@@ -313,6 +313,29 @@ test_delete_confirm()
     tui_quit
 }
 
+# autostart (spec §13): a marks the selected VM in autostart.yaml, A asks and unmarks it.
+test_autostart_keys()
+{
+    local root
+    tui_root root f1 f2
+    tui_start "$root"
+    wait_row f1 '^f1 +stopped '
+    keys a
+    wait_screen 'f1 starts at boot'
+    assert_eq "f1" "$("$YAVE_TEST_BIN" --batch --root "$root" autostart list)" "marked by a"
+    keys A
+    wait_screen 'Stop starting f1 at boot\?'
+    keys n
+    wait_gone 'at boot\?'
+    assert_eq "f1" "$("$YAVE_TEST_BIN" --batch --root "$root" autostart list)" "n keeps the mark"
+    keys A
+    wait_screen 'Stop starting f1 at boot\?'
+    keys y
+    wait_screen 'f1 no longer starts at boot'
+    assert_eq "" "$("$YAVE_TEST_BIN" --batch --root "$root" autostart list)" "unmarked by A, y"
+    tui_quit
+}
+
 # g. ? shows every key of the table (read from tui/actions.c) with its label and help.
 # key_table: the rows of tui/actions.c, one a line: shown<TAB>label<TAB>help<TAB>in_bar.
 key_table()

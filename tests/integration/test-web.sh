@@ -1294,6 +1294,37 @@ test_screen_route_with_real_qemu()
     stop_web
 }
 
+# autostart (spec §13): PUT /v1/vms/{vm}/autostart marks and unmarks what batch's autostart list
+# shows; GET /v1/vms/{vm} says "autostart"; a bad body or an unknown VM changes nothing.
+test_autostart_route()
+{
+    local root before
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"as1\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_http 200 GET /v1/vms/as1
+    assert_eq false "$(jv 'd["autostart"]' "$BODY")" "not marked after create"
+    before=$(snapshot_root "$root")
+    expect_error 400 PUT /v1/vms/as1/autostart "${ct[@]}" --data-binary '{"autostart": "yes"}'
+    expect_error 400 PUT /v1/vms/as1/autostart "${ct[@]}" --data-binary '{"autostart": true, "x": 1}'
+    expect_error 400 PUT /v1/vms/as1/autostart "${ct[@]}" --data-binary 'true'
+    expect_error 404 PUT /v1/vms/nosuch/autostart "${ct[@]}" --data-binary '{"autostart": true}'
+    assert_no_trace "$before" "$root"
+    expect_http 200 PUT /v1/vms/as1/autostart "${ct[@]}" --data-binary '{"autostart": true}'
+    assert_json_eq '{"vm": "as1", "autostart": true}' "$BODY" "the body of a PUT"
+    expect_exit 0 "$YAVE_TEST_BIN" --batch --root "$root" autostart list
+    assert_eq as1 "$OUT" "batch lists the VM marked over the API"
+    expect_http 200 GET /v1/vms/as1
+    assert_eq true "$(jv 'd["autostart"]' "$BODY")" "GET says marked"
+    expect_http 200 PUT /v1/vms/as1/autostart "${ct[@]}" --data-binary '{"autostart": false}'
+    assert_json_eq '{"vm": "as1", "autostart": false}' "$BODY" "the body of an unmark"
+    expect_exit 0 "$YAVE_TEST_BIN" --batch --root "$root" autostart list
+    assert_eq "" "$OUT" "unmarked"
+    stop_web
+}
+
 test_zz_no_password_in_any_response()
 {
     local n s hits

@@ -61,7 +61,7 @@ static void test_destructive_rows_ask_behind_upper_case_keys(void **state)
         assert_non_null(r->verb);
         assert_int_not_equal(r->need, YV_NEED_NOTHING);
     }
-    assert_int_equal(asking, 3); /* K, D, N */
+    assert_int_equal(asking, 4); /* K, D, N, A (autostart off) */
 }
 
 /* Select many (spec 15): run, shutdown, force stop and delete apply to every marked row after one

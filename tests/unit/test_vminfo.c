@@ -65,7 +65,8 @@ static void test_load_valid(void **state)
     assert_string_equal(yv_vminfo_master(&info.vm.nets[1], &cfg), "brglobal");
     char *s = dump(yv_vminfo_json(&info, &cfg));
     char *want = yv_asprintf(
-        "{\"addresses\":[],\"drives\":[{\"boot_index\":0,\"id\":\"hd0\",\"path\":\"%s/cloud.vm/"
+        "{\"addresses\":[],\"autostart\":false,\"drives\":[{\"boot_index\":0,\"id\":\"hd0\","
+        "\"path\":\"%s/cloud.vm/"
         "hd0.qcow2\","
         "\"type\":\"virtio-blk\"},{\"boot_index\":null,\"id\":\"cd0\",\"media_type\":\"cd\","
         "\"path\":\"/isos/x.iso\",\"type\":\"ide\"}],\"memory\":1024,\"name\":\"cloud\","
@@ -104,7 +105,8 @@ static void test_load_invalid(void **state)
     yv_config cfg;
     assert_int_equal(yv_config_load_string(&cfg, "t", "", root, &err), 0);
     char *s = dump(yv_vminfo_json(&info, &cfg));
-    want = yv_asprintf("{\"name\":\"broken\",\"pid\":null,\"problem\":\"%s/broken.vm/config.yaml:"
+    want = yv_asprintf("{\"autostart\":false,\"name\":\"broken\",\"pid\":null,\"problem\":\"%s/"
+                       "broken.vm/config.yaml:"
                        "2:20: hardware.memory must be an integer from 16 to 16777216, not "
                        "'lots'\",\"state\":\"invalid\"}",
                        root);
