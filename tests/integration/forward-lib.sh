@@ -45,23 +45,9 @@ mkvm()
 # hmp ROOT VM COMMAND: QEMU's human monitor over the VM's QMP socket; prints its output.
 hmp()
 {
-    "$PY" - "$1/run/$2.sock" "$3" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-f.readline()
-def call(cmd, args=None):
-    f.write(json.dumps({"execute": cmd, "arguments": args or {}}) + "\n")
-    f.flush()
-    while True:
-        m = json.loads(f.readline())
-        if "return" in m or "error" in m:
-            return m
-call("qmp_capabilities")
-print(call("human-monitor-command", {"command-line": sys.argv[2]})["return"])
-PY
+    local args
+    args=$("$PY" -c 'import json, sys; print(json.dumps({"command-line": sys.argv[1]}))' "$3")
+    qmp "$1" "$2" human-monitor-command "$args" | "$PY" -c 'import json, sys; print(json.load(sys.stdin))'
 }
 
 # host_forwards ROOT VM: the HOST_FORWARD lines of QEMU's `info usernet` (its rules).

@@ -335,6 +335,32 @@ assert_err_line()
     assert_match "$re" "${ERR#"$prefix"}" "error message"
 }
 
+# qmp ROOT VM COMMAND [ARGS-JSON]: one QMP command on the VM's socket, as another client would send
+# it (greeting, capabilities, the command, disconnect); prints its "return" as JSON. Fails on a
+# QMP error.
+qmp()
+{
+    "$PY" - "$1/run/$2.sock" "$3" "${4:-"{}"}" <<'PY' || fail "QMP $3 on $1/run/$2.sock failed"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+json.loads(f.readline())
+def call(cmd, args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "error" in m:
+            sys.exit(m["error"]["desc"])
+        if "return" in m:
+            return m["return"]
+call("qmp_capabilities", {})
+print(json.dumps(call(sys.argv[2], json.loads(sys.argv[3]))))
+PY
+}
+
 # ---- JSON (python3) ----
 
 # json_docs: checks that $OUT is a sequence of JSON documents, one per line; prints their count.

@@ -17,25 +17,11 @@ mkvm()
 # query_block ROOT VM DRIVE: the virtual size QEMU reports for DRIVE (QMP query-block).
 query_block()
 {
-    "$PY" - "$1/run/$2.sock" "$3" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-f.readline()
-def call(cmd):
-    f.write(json.dumps({"execute": cmd}) + "\n")
-    f.flush()
-    while True:
-        m = json.loads(f.readline())
-        if "return" in m or "error" in m:
-            return m
-call("qmp_capabilities")
-for b in call("query-block")["return"]:
-    if b["device"] == sys.argv[2]:
-        print(b["inserted"]["image"]["virtual-size"])
-PY
+    qmp "$1" "$2" query-block | "$PY" -c '
+import json, sys
+for b in json.load(sys.stdin):
+    if b["device"] == sys.argv[1]:
+        print(b["inserted"]["image"]["virtual-size"])' "$3"
 }
 
 test_offline_grow_and_refusals()

@@ -445,29 +445,6 @@ test_hung_qemu_never_freezes()
     tui_quit
 }
 
-# qmp_cmd SOCKET COMMAND: one QMP command as another client would send it (greeting, capabilities,
-# the command, disconnect).
-qmp_cmd()
-{
-    "$PY" - "$1" "$2" <<'PY' || fail "QMP $2 on $1 failed"
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-json.loads(f.readline())
-for cmd in ("qmp_capabilities", sys.argv[2]):
-    f.write(json.dumps({"execute": cmd}) + "\n")
-    f.flush()
-    while True:
-        m = json.loads(f.readline())
-        if "error" in m:
-            sys.exit(m["error"]["desc"])
-        if "return" in m:
-            break
-PY
-}
-
 # qmp_clients PATH: how many clients QEMU has accepted on the UNIX socket at PATH.
 qmp_clients()
 {
@@ -496,7 +473,7 @@ test_events_from_the_held_socket()
     tui_start "$root"
     wait_row e1 "^e1 +running .* $pid "
 
-    qmp_cmd "$root/run/e1.sock" stop
+    qmp "$root" e1 stop >/dev/null
     S=t
     wait_row e1 '^e1 +paused '
     note "pause shown by the TUI refreshing every hour after $WAITED ms"
@@ -506,7 +483,7 @@ test_events_from_the_held_socket()
     assert_eq paused "$(jv 'd["state"]')" "batch status with two TUIs watching"
     assert_not_contains "$(jv 'd["detail"]')" "busy" "batch status detail"
 
-    qmp_cmd "$root/run/e1.sock" cont
+    qmp "$root" e1 cont >/dev/null
     S=t
     wait_row e1 '^e1 +running '
     S=e_second
