@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "linked.h"
 #include "proc.h"
 #include "qga.h"
 #include "qmp.h"
@@ -415,6 +416,8 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = config_unchanged(c, err);
             if (rc == 0) rc = check_vm_files(root, c, err);
+            /* a base of linked clones: its disk must not change under their overlays */
+            if (rc == 0) rc = yv_linked_check_base(root, c->v->name, "it cannot be started", err);
             if (rc == 0 && !c->paused &&
                 (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
                 rc = -1;

@@ -129,3 +129,49 @@ uint64_t yv_storage_qcow2_size(const char *path)
     for (int i = 24; i < 32; i++) v = v << 8 | h[i]; /* big-endian size at offset 24 */
     return v;
 }
+
+int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst,
+                          const char *format, volatile sig_atomic_t *cancel, yv_err *err)
+{
+    /* -f and -O the same format: a raw disk stays raw (QEMU is given the format by the name), and
+     * qemu-img never probes a guest-writable image's format */
+    char *argv[] = {(char *)yv_config_img(cfg),
+                    "convert",
+                    "-q",
+                    "-f",
+                    (char *)format,
+                    "-O",
+                    (char *)format,
+                    "--",
+                    (char *)src,
+                    (char *)dst,
+                    NULL};
+    return yv_proc_run(argv, NULL, cancel, err);
+}
+
+/* The qcow2 header's backing file name: offset (8 bytes) at 8, length (4 bytes) at 16. */
+char *yv_storage_qcow2_backing(const char *path)
+{
+    unsigned char h[20];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0) return NULL;
+    char *name = NULL;
+    if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h, "QFI\xfb", 4) == 0) {
+        uint64_t off = 0;
+        uint32_t len = 0;
+        for (int i = 8; i < 16; i++) off = off << 8 | h[i];
+        for (int i = 16; i < 20; i++) len = len << 8 | h[i];
+        /* QEMU writes at most 1023 bytes; the name sits in the header's first cluster */
+        if (off && len && len <= 1023 && off < (1u << 21)) {
+            name = yv_malloc(len + 1);
+            if (pread(fd, name, len, (off_t)off) != (ssize_t)len || memchr(name, '\0', len)) {
+                free(name);
+                name = NULL;
+            } else {
+                name[len] = '\0';
+            }
+        }
+    }
+    close(fd);
+    return name;
+}

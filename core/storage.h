@@ -27,6 +27,14 @@ int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, lo
 int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backing_ref,
                        const char *path, long mib, volatile sig_atomic_t *cancel, yv_err *err);
 
+/* A copy of src (a disk, a cdrom image, a UEFI variable store) in the same format ("qcow2" or
+ * "raw"): `qemu-img convert -f F -O F` (a qcow2 overlay becomes a whole disk of its own). */
+int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst,
+                          const char *format, volatile sig_atomic_t *cancel, yv_err *err);
+/* The backing file a qcow2 image names in its header (as written: relative to its folder, or
+ * absolute), malloc'd; NULL when none, not a qcow2 or unreadable. No qemu-img run. */
+char *yv_storage_qcow2_backing(const char *path);
+
 /* Virtual size from a qcow2 header without running qemu-img (0 when not a readable qcow2). */
 uint64_t yv_storage_qcow2_size(const char *path);
 

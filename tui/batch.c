@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cmdtab.h"
 #include "core/autostart.h"
+#include "core/clone.h"
 #include "core/config.h"
 #include "core/console.h"
 #include "core/err.h"
@@ -792,6 +793,110 @@ static int cmd_resize(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* clone's answer: the new VM, where it came from, its new identity. */
+static json_t *clone_json(const char *src, const yv_clone_opts *o, const yv_clone_result *r)
+{
+    const yv_vm *vm = &r->vm;
+    json_t *fw = json_array();
+    for (size_t i = 0; i < vm->nnets; i++)
+        for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
+            const yv_forward *f = &vm->nets[i].forwards[j];
+            json_array_append_new(fw, json_pack("{s:s, s:s, s:i, s:i}", "proto",
+                                                yv_vm_proto_name(f->proto), "address", f->address,
+                                                "host", f->host, "guest", f->guest));
+        }
+    json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:b}", "vm", vm->name, "from", src, "mac",
+                          vm->nnets ? vm->nets[0].mac : NULL, "display", vm->vnc_display,
+                          "forwards", fw, "linked", o->linked);
+    if (r->instance_id) json_object_set_new(j, "instance_id", json_string(r->instance_id));
+    if (r->generated_pw)
+        json_object_set_new(j, "generated_vnc_password", json_string(r->generated_pw));
+    return j;
+}
+
+static void clone_print(const char *src, const yv_clone_opts *o, const yv_clone_result *r)
+{
+    const yv_vm *vm = &r->vm;
+    printf("cloned VM '%s' to '%s' (VNC display %s%s)\n", src, vm->name,
+           vm->vnc_display ? vm->vnc_display : "-",
+           o->linked ? ", linked: its disks are overlays" : "");
+    for (size_t i = 0; i < vm->nnets; i++) {
+        printf("mac: %s %s\n", vm->nets[i].id, vm->nets[i].mac);
+        for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
+            const yv_forward *f = &vm->nets[i].forwards[j];
+            printf("forward: %s %s:%d -> guest port %d\n", yv_vm_proto_name(f->proto), f->address,
+                   f->host, f->guest);
+        }
+    }
+    if (r->instance_id) printf("cloud-init: new instance-id %s\n", r->instance_id);
+    if (r->generated_pw) printf("VNC password (generated, shown only now): %s\n", r->generated_pw);
+    if (o->linked)
+        fprintf(stderr,
+                "yave-tui: warning: '%s' is now the base of a linked clone: it cannot be "
+                "started or deleted while '%s' exists\n",
+                src, vm->name);
+}
+
+/* clone (spec §13): like create, interruptible (Ctrl-C removes what it made). */
+static int cmd_clone(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    yv_clone_opts o = {.src = yv_cmdtab_get(c, a, "name"),
+                       .dst = yv_cmdtab_get(c, a, "to"),
+                       .linked = yv_cmdtab_get(c, a, "linked") != NULL};
+    yv_clone_result r;
+    char *vnc_pw = password_opt(b, c, a, "vnc-password", "VNC password");
+    if (!vnc_pw && b->err.code) return -1;
+    if (vnc_pw && strlen(vnc_pw) > 8)
+        fprintf(stderr, "yave-tui: warning: VNC uses only the first 8 characters of the "
+                        "password\n");
+    o.vnc_password = vnc_pw;
+    struct sigaction old[3];
+    create_cancel = 0;
+    o.cancel = &create_cancel;
+    catch_cancel(SIGINT, &old[0]);
+    catch_cancel(SIGTERM, &old[1]);
+    catch_cancel(SIGHUP, &old[2]);
+    yv_vmstate_proof p, q;
+    int rc = load_root_vm(b, o.src, &p);
+    if (rc == 0) rc = load_root_vm(b, o.dst, &q); /* what a killed clone to that name left */
+    if (rc == 0) rc = yv_clone(b->root, &b->cfg, &o, &r, &b->err);
+    yv_vmstate_proof_done(&p);
+    yv_vmstate_proof_done(&q);
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGHUP, &old[2], NULL);
+    yv_free_secret(vnc_pw);
+    if (rc < 0) return -1;
+    if (b->opts->json) b->result = clone_json(o.src, &o, &r);
+    else clone_print(o.src, &o, &r);
+    yv_clone_result_done(&r);
+    return 0;
+}
+
+static const yv_opt clone_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM to clone (stopped)"},
+    {.lng = "to", .shrt = 't', .arg = "NEW", .flags = YV_OPT_REQUIRED, .help = "the new VM's name"},
+    {.lng = "linked",
+     .help = "qcow2 overlays on the source's disks instead of copies (the source then cannot "
+             "run or be deleted while the clone exists)"},
+    {.lng = "vnc-password",
+     .shrt = 'V',
+     .arg = "PW",
+     .excl = "vnc-password-file",
+     .dflt = "random, printed once",
+     .help = "the clone's VNC password (8 characters count)"},
+    {.lng = "vnc-password-file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .help = "read the VNC password from FILE ('-' = standard input)"},
+    {0},
+};
+
 static const yv_opt resize_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -1101,6 +1206,10 @@ static const yv_cmd commands[] = {
      "Grow a VM's disk drive to --capacity MiB (never shrinks): qemu-img resize when the VM is "
      "stopped, QMP block_resize when it runs.",
      resize_opts, 0, 0, NULL, cmd_resize},
+    {"clone",
+     "Copy a stopped VM into a new one with its own MAC, VNC display and password, forward ports "
+     "and UEFI variables (a preset VM's clone gets a new cloud-init instance).",
+     clone_opts, 0, 0, NULL, cmd_clone},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
     {"console",

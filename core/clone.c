@@ -1,0 +1,301 @@
+#include "clone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cloudinit.h"
+#include "forward.h"
+#include "linked.h"
+#include "ops.h"
+#include "root.h"
+#include "storage.h"
+#include "util.h"
+#include "valid.h"
+#include "vmstate.h"
+
+/* The UEFI variable stores a VM folder may hold: the raw one of a first start, and the qcow2 one
+ * (snapshot-capable) that replaces it. */
+static const char *const vars_files[][2] = {{"OVMF_VARS.fd", "raw"}, {"OVMF_VARS.qcow2", "qcow2"}};
+
+typedef struct {
+    const char *root;
+    const yv_config *cfg;
+    const yv_clone_opts *o;
+    const yv_vm *src;
+    const char *pw;
+    bool reseed; /* the source came from a preset: the clone gets a new cloud-init instance */
+} clone_ctx;
+
+/* qcow2 by extension, raw otherwise: the format QEMU is given (core/qemuargv.c). */
+static const char *format_of(const char *path)
+{
+    size_t l = strlen(path);
+    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
+}
+
+static bool is_cd(const yv_drive *d)
+{
+    return d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
+}
+
+/* A drive in the VM folder itself (a plain file name): the clone gets a copy of it. Absolute
+ * paths and ../NAME (files of the root) are referenced by the clone as by its source. */
+static bool in_folder(const yv_drive *d)
+{
+    return !strchr(d->path, '/');
+}
+
+/* The source's own seed of an earlier clone: replaced by a new one, not copied. */
+static bool old_seed(const clone_ctx *c, const yv_drive *d)
+{
+    return c->reseed && !strcmp(d->id, YV_CLONE_SEED_ID);
+}
+
+static int check_drives(const yv_vm *src, yv_err *err)
+{
+    for (size_t i = 0; i < src->ndrives; i++) {
+        const char *p = src->drives[i].path;
+        if (in_folder(&src->drives[i]) || p[0] == '/') continue;
+        if (!strncmp(p, "../", 3) && !strchr(p + 3, '/') && strcmp(p + 3, "..") != 0) continue;
+        return yv_err_set(err, YV_E_USAGE,
+                          "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
+                          "and keeps absolute paths, but not a subfolder",
+                          src->drives[i].id, src->name, p);
+    }
+    return 0;
+}
+
+/* ---- phase 1: the identity, under the root lock ---- */
+
+static void uses_add(yv_forward_uses *u, const char *vm, yv_proto proto, int host)
+{
+    u->v = yv_realloc(u->v, (u->n + 1) * sizeof *u->v);
+    u->v[u->n++] = (yv_forward_use){yv_strdup(vm), proto, host};
+}
+
+/* A host port for the clone's copy of forward f: from `from` up, then from 1024; one no VM of the
+ * root forwards and nothing holds now. */
+static int pick_port(const yv_forward_uses *u, const yv_forward *f, long from, yv_err *err)
+{
+    if (from < 1024 || from > 65535) from = 1024;
+    for (long k = 0; k <= 65535 - 1024; k++) {
+        long p = from + k > 65535 ? from + k - 65535 + 1023 : from + k;
+        yv_forward probe = {f->proto, f->address, (int)p, f->guest};
+        if (!yv_forward_used_by(u, NULL, f->proto, (int)p) && yv_forward_host_free(&probe))
+            return (int)p;
+    }
+    return yv_err_set(err, YV_E_FAIL, "no free host port left for the %s forward to guest port %d",
+                      yv_vm_proto_name(f->proto), f->guest);
+}
+
+/* The source's networks with a new MAC each, no fixed TAP name (the clone's is derived from its
+ * own name), the forwards on new host ports (the SSH forward from network.ssh_port_base, like
+ * create's; the others from the source's port + 1). */
+static int clone_nets(const clone_ctx *c, yv_ops_used *used, yv_vm *vm, yv_err *err)
+{
+    yv_forward_uses u;
+    int rc = 0;
+    yv_forward_collect(c->root, &u);
+    for (size_t i = 0; rc == 0 && i < c->src->nnets; i++) {
+        const yv_net *s = &c->src->nets[i];
+        char mac[18];
+        yv_ops_pick_mac(used, c->o->dst, mac);
+        yv_net *n = yv_vm_add_net(vm, s->id, mac, s->master);
+        n->type = s->type;
+        for (size_t j = 0; rc == 0 && j < s->nforwards; j++) {
+            const yv_forward *f = &s->forwards[j];
+            bool ssh = f->proto == YV_PROTO_TCP && f->guest == 22;
+            int port = pick_port(&u, f, ssh ? c->cfg->network_ssh_port_base : f->host + 1L, err);
+            if (port < 0) rc = -1;
+            else uses_add(&u, c->o->dst, f->proto, port);
+            if (port > 0) yv_vm_add_forward(n, f->proto, f->address, port, f->guest);
+        }
+    }
+    yv_forward_uses_done(&u);
+    return rc;
+}
+
+static void clone_drives(const clone_ctx *c, yv_vm *vm)
+{
+    bool seeded = false;
+    for (size_t i = 0; i < c->src->ndrives; i++) {
+        const yv_drive *d = &c->src->drives[i];
+        bool seed = old_seed(c, d);
+        yv_vm_add_drive(vm, d->id, seed ? YV_CLONE_SEED : d->path, d->type, d->media,
+                        d->boot_index);
+        seeded |= seed;
+    }
+    if (c->reseed && !seeded)
+        yv_vm_add_drive(vm, YV_CLONE_SEED_ID, YV_CLONE_SEED, YV_DRIVE_IDE, YV_MEDIA_CD, -1);
+}
+
+static int clone_fill(void *ctx, yv_ops_used *used, int display, yv_vm *vm, yv_err *err)
+{
+    const clone_ctx *c = ctx;
+    char disp[16];
+    snprintf(disp, sizeof disp, ":%d", display);
+    vm->name = yv_strdup(c->o->dst);
+    vm->memory = c->src->memory;
+    vm->vcpu = c->src->vcpu;
+    vm->ovmf = c->src->ovmf;
+    vm->vnc_display = yv_strdup(disp);
+    vm->vnc_password = yv_strdup(c->pw);
+    if (c->src->preset) vm->preset = yv_strdup(c->src->preset);
+    clone_drives(c, vm);
+    return clone_nets(c, used, vm, err);
+}
+
+/* ---- phase 2: the files, into the .part folder (no root lock; the source's start mark held) */
+
+static bool cancelled(const yv_clone_opts *o, yv_err *err)
+{
+    if (!o->cancel || !*o->cancel) return false;
+    yv_err_set(err, YV_E_FAIL, "interrupted");
+    return true;
+}
+
+/* One drive of the source's folder: a qcow2 disk as an overlay on the source's (linked; named
+ * ../SRC.vm/FILE, so the root can move), else a copy in its own format. */
+static int copy_drive(const clone_ctx *c, const char *src_dir, const char *part, const yv_drive *d,
+                      yv_err *err)
+{
+    char *from = yv_root_join(src_dir, d->path), *to = yv_root_join(part, d->path);
+    const char *fmt = format_of(d->path);
+    int rc = yv_root_check_regular(from, err); /* nothing followed through a symlink: spec §16 */
+    if (rc == 0 && c->o->linked && !is_cd(d) && !strcmp(fmt, "qcow2")) {
+        char *ref = yv_asprintf("../%s.vm/%s", c->src->name, d->path);
+        rc = yv_storage_overlay(c->cfg, from, ref, to, 0, c->o->cancel, err);
+        free(ref);
+    } else if (rc == 0) {
+        rc = yv_storage_clone_file(c->cfg, from, to, fmt, c->o->cancel, err);
+    }
+    if (rc < 0) yv_err_prefix(err, "cannot copy drive %s of VM '%s'", d->id, c->src->name);
+    free(from);
+    free(to);
+    return rc;
+}
+
+/* The UEFI variable stores there are (the clone boots with the source's boot entries). */
+static int copy_vars(const clone_ctx *c, const char *src_dir, const char *part, yv_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof vars_files / sizeof vars_files[0]; i++) {
+        char *from = yv_root_join(src_dir, vars_files[i][0]);
+        char *to = yv_root_join(part, vars_files[i][0]);
+        if (yv_root_exists(from)) {
+            rc = yv_root_check_regular(from, err);
+            if (rc == 0)
+                rc = yv_storage_clone_file(c->cfg, from, to, vars_files[i][1], c->o->cancel, err);
+            if (rc < 0) yv_err_prefix(err, "cannot copy the UEFI variables of '%s'", c->src->name);
+        }
+        free(from);
+        free(to);
+    }
+    return rc;
+}
+
+static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out, yv_err *err)
+{
+    char *src_dir = yv_root_vm_dir(c->root, c->src->name);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < c->src->ndrives; i++) {
+        const yv_drive *d = &c->src->drives[i];
+        if (in_folder(d) && !old_seed(c, d)) rc = copy_drive(c, src_dir, part, d, err);
+        if (rc == 0 && cancelled(c->o, err)) rc = -1;
+    }
+    if (rc == 0) rc = copy_vars(c, src_dir, part, err);
+    if (rc == 0 && c->reseed)
+        rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, c->o->cancel,
+                                 &out->instance_id, err);
+    if (rc == 0 && cancelled(c->o, err)) rc = -1;
+    free(src_dir);
+    return rc;
+}
+
+/* ---- the verb ---- */
+
+/* Under the root lock: the source exists and does not run, and its start mark is ours until the
+ * clone is done (no `run` or `resize` changes its disks meanwhile). A linked clone marks it as a
+ * base first (core/linked.h: from now on its start and delete look for overlays on it). */
+static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_vm *src,
+                    int *mark, yv_err *err)
+{
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    int rc = yv_vm_load(src, root, o->src, err);
+    pid_t pid = rc == 0 ? yv_vmstate_live_pid(root, cfg, o->src) : 0;
+    if (pid > 0)
+        rc = yv_err_set(err, YV_E_VM_RUNNING,
+                        "VM '%s' is running (pid %d): shut it down first (a clone copies a "
+                        "stopped VM's disks)",
+                        o->src, (int)pid);
+    if (rc == 0 && (*mark = yv_vmstate_start_begin(root, o->src, err)) < 0) rc = -1;
+    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, err) < 0) {
+        yv_vmstate_start_end(root, o->src, *mark);
+        *mark = -1;
+        rc = -1;
+    }
+    yv_root_unlock(lock);
+    return rc;
+}
+
+/* Reserve, copy, publish; on failure the reservation is undone. */
+static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opts *o,
+                      const yv_vm *src, yv_clone_result *out, yv_err *err)
+{
+    clone_ctx c = {root, cfg, o, src, NULL, src->preset != NULL};
+    if (check_drives(src, err) < 0) return -1;
+    if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0)
+        return yv_err_prefix(err,
+                             "VM '%s' came from preset '%s': its clone's name is its guest's "
+                             "host name",
+                             src->name, src->preset);
+    char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
+    yv_ops_part r = {0};
+    c.pw = pw;
+    int rc = yv_ops_part_reserve(root, cfg, o->dst, clone_fill, &c, &r, &out->vm, err);
+    bool reserved = rc == 0;
+    if (rc == 0) rc = copy_files(&c, r.part, out, err);
+    if (rc == 0) rc = yv_ops_part_publish(root, o->dst, &r, err);
+    if (rc < 0 && o->cancel && *o->cancel) /* whatever broke, the user's interrupt is the story */
+        yv_err_set(err, YV_E_FAIL, "interrupted");
+    if (rc < 0 && reserved) yv_ops_part_unreserve(root, o->dst, &r, err);
+    if (rc == 0) close(r.part_fd);
+    if (rc == 0 && !o->vnc_password) out->generated_pw = pw;
+    else yv_free_secret(pw);
+    free(r.part);
+    return rc;
+}
+
+int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_clone_result *out,
+             yv_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (yv_valid_name(o->src, err) < 0 || yv_valid_name(o->dst, err) < 0) return -1;
+    if (!strcmp(o->src, o->dst))
+        return yv_err_set(err, YV_E_USAGE,
+                          "a VM cannot be cloned onto itself: give --to a new name");
+    if (o->vnc_password && !*o->vnc_password)
+        return yv_err_set(err, YV_E_USAGE,
+                          "the VNC password is empty (an empty VNC password locks everyone out)");
+    if (yv_root_ensure(root, err) < 0) return -1;
+    yv_ops_reap(root, cfg); /* what killed creates and clones left, before the name is taken */
+    yv_vm src = {0};
+    int mark = -1;
+    int rc = hold_src(root, cfg, o, &src, &mark, err);
+    if (rc == 0) rc = clone_held(root, cfg, o, &src, out, err);
+    yv_vmstate_start_end(root, o->src, mark);
+    yv_vm_done(&src);
+    if (rc < 0) yv_clone_result_done(out);
+    return rc;
+}
+
+void yv_clone_result_done(yv_clone_result *r)
+{
+    yv_vm_done(&r->vm);
+    yv_free_secret(r->generated_pw);
+    free(r->instance_id);
+    memset(r, 0, sizeof *r);
+}
