@@ -830,11 +830,6 @@ static void clone_print(const char *src, const yv_clone_opts *o, const yv_clone_
     }
     if (r->instance_id) printf("cloud-init: new instance-id %s\n", r->instance_id);
     if (r->generated_pw) printf("VNC password (generated, shown only now): %s\n", r->generated_pw);
-    if (o->linked)
-        fprintf(stderr,
-                "yave-tui: warning: '%s' is now the base of a linked clone: it cannot be "
-                "started or deleted while '%s' exists\n",
-                src, vm->name);
 }
 
 /* clone (spec §13): like create, interruptible (Ctrl-C removes what it made). */
@@ -869,6 +864,11 @@ static int cmd_clone(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (rc < 0) return -1;
     if (b->opts->json) b->result = clone_json(o.src, &o, &r);
     else clone_print(o.src, &o, &r);
+    if (o.linked)
+        fprintf(stderr,
+                "yave-tui: warning: '%s' is now the base of a linked clone: it cannot be "
+                "started or deleted while '%s' exists\n",
+                o.src, o.dst);
     yv_clone_result_done(&r);
     return 0;
 }
