@@ -1,5 +1,6 @@
 #include "clone.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,24 @@ void yv_clone_result_done(yv_clone_result *r)
     yv_free_secret(r->generated_pw);
     free(r->instance_id);
     memset(r, 0, sizeof *r);
+}
+
+json_t *yv_clone_json(const yv_clone_result *r, const char *src, bool linked)
+{
+    const yv_vm *vm = &r->vm;
+    json_t *fw = json_array();
+    for (size_t i = 0; i < vm->nnets; i++)
+        for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
+            const yv_forward *f = &vm->nets[i].forwards[j];
+            json_array_append_new(fw, json_pack("{s:s, s:s, s:i, s:i}", "proto",
+                                                yv_vm_proto_name(f->proto), "address", f->address,
+                                                "host", f->host, "guest", f->guest));
+        }
+    json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:b}", "vm", vm->name, "from", src, "mac",
+                          vm->nnets ? vm->nets[0].mac : NULL, "display", vm->vnc_display,
+                          "forwards", fw, "linked", linked);
+    if (r->instance_id) json_object_set_new(j, "instance_id", json_string(r->instance_id));
+    if (r->generated_pw)
+        json_object_set_new(j, "generated_vnc_password", json_string(r->generated_pw));
+    return j;
 }

@@ -6,6 +6,7 @@
 #ifndef YV_CLONE_H
 #define YV_CLONE_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -40,5 +41,10 @@ typedef struct {
 int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_clone_result *out,
              yv_err *err);
 void yv_clone_result_done(yv_clone_result *r);
+
+/* The answer of batch --json and the web: {vm, from, mac (the first network's, or null), display,
+ * forwards: [{proto, address, host, guest}], linked, instance_id (a preset source's clone),
+ * generated_vnc_password (when generated: shown once)}. */
+json_t *yv_clone_json(const yv_clone_result *r, const char *src, bool linked);
 
 #endif

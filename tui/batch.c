@@ -793,27 +793,6 @@ static int cmd_resize(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
-/* clone's answer: the new VM, where it came from, its new identity. */
-static json_t *clone_json(const char *src, const yv_clone_opts *o, const yv_clone_result *r)
-{
-    const yv_vm *vm = &r->vm;
-    json_t *fw = json_array();
-    for (size_t i = 0; i < vm->nnets; i++)
-        for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
-            const yv_forward *f = &vm->nets[i].forwards[j];
-            json_array_append_new(fw, json_pack("{s:s, s:s, s:i, s:i}", "proto",
-                                                yv_vm_proto_name(f->proto), "address", f->address,
-                                                "host", f->host, "guest", f->guest));
-        }
-    json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:b}", "vm", vm->name, "from", src, "mac",
-                          vm->nnets ? vm->nets[0].mac : NULL, "display", vm->vnc_display,
-                          "forwards", fw, "linked", o->linked);
-    if (r->instance_id) json_object_set_new(j, "instance_id", json_string(r->instance_id));
-    if (r->generated_pw)
-        json_object_set_new(j, "generated_vnc_password", json_string(r->generated_pw));
-    return j;
-}
-
 static void clone_print(const char *src, const yv_clone_opts *o, const yv_clone_result *r)
 {
     const yv_vm *vm = &r->vm;
@@ -862,7 +841,7 @@ static int cmd_clone(yv_batch *b, const yv_cmd *c, const yv_args *a)
     sigaction(SIGHUP, &old[2], NULL);
     yv_free_secret(vnc_pw);
     if (rc < 0) return -1;
-    if (b->opts->json) b->result = clone_json(o.src, &o, &r);
+    if (b->opts->json) b->result = yv_clone_json(&r, o.src, o.linked);
     else clone_print(o.src, &o, &r);
     if (o.linked)
         fprintf(stderr,
