@@ -34,6 +34,8 @@ enum {
     F_SSHKEY,
     F_RSDRIVE,
     F_RSCAP,
+    F_CLNAME,
+    F_CLLINKED,
     F_COUNT
 };
 
@@ -61,6 +63,8 @@ static const yv_field_spec create_specs[] = {
     [F_SSHKEY] = {"SSH key file", YV_FIELD_TEXT, "empty: none; a .pub file for root's ssh login"},
     [F_RSDRIVE] = {"Drive", YV_FIELD_CHOICE, "Left/Right: a disk of the VM"},
     [F_RSCAP] = {"New size MiB", YV_FIELD_NUMBER, "larger than now: disks only grow"},
+    [F_CLNAME] = {"New name", YV_FIELD_TEXT, "letters, digits, . _ - (at most 48)"},
+    [F_CLLINKED] = {"Linked", YV_FIELD_CHECK, "Space: overlays on its disks (it then cannot run)"},
 };
 
 /* Which fields each form shows, in order. */
@@ -71,6 +75,7 @@ static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, 
                                     F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT, F_SSHKEY};
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 static const int resize_fields[] = {F_RSDRIVE, F_RSCAP};
+static const int clone_fields[] = {F_CLNAME, F_CLLINKED, F_VNCPW};
 
 /* The network kinds of the pick list (spec §10). */
 static const char *const net_kinds[] = {"user", "tap", "none"};
@@ -90,6 +95,10 @@ static const int *fields_of(yv_action kind, size_t *n)
     if (kind == ACT_RESIZE) {
         *n = sizeof resize_fields / sizeof resize_fields[0];
         return resize_fields;
+    }
+    if (kind == ACT_CLONE) {
+        *n = sizeof clone_fields / sizeof clone_fields[0];
+        return clone_fields;
     }
     *n = sizeof create_fields / sizeof create_fields[0];
     return create_fields;
@@ -177,6 +186,16 @@ static void build_resize(yv_app *a, form_st *f)
     if (n) yv_form_set(f->form, (size_t)idx(f, F_RSDRIVE), ids[0]);
 }
 
+/* The clone form of VM f->vm: the new name, linked or not, a VNC password (empty: random). */
+static void build_clone(form_st *f)
+{
+    yv_field_spec specs[] = {create_specs[F_CLNAME], create_specs[F_CLLINKED],
+                             create_specs[F_VNCPW]};
+    char title[96];
+    snprintf(title, sizeof title, "Clone %s", f->vm);
+    f->form = yv_form_new(title, specs, 3);
+}
+
 /* A new form of kind f->kind, with the defaults filled in. */
 static void build(yv_app *a, form_st *f)
 {
@@ -187,6 +206,10 @@ static void build(yv_app *a, form_st *f)
     }
     if (f->kind == ACT_RESIZE) {
         build_resize(a, f);
+        return;
+    }
+    if (f->kind == ACT_CLONE) {
+        build_clone(f);
         return;
     }
     yv_field_spec specs[F_COUNT];
@@ -244,6 +267,45 @@ void yv_form_open_forward(yv_app *a, const char *vm)
 void yv_form_open_resize(yv_app *a, const char *vm)
 {
     yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_RESIZE, NULL, vm});
+}
+
+void yv_form_open_clone(yv_app *a, const char *vm)
+{
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_CLONE, NULL, vm});
+}
+
+/* The clone form: a valid name (whether it is free, and the VM stopped, is the batch's to say). */
+static bool validate_clone(form_st *f)
+{
+    yv_err e;
+    yv_form_clear_errors(f->form);
+    if (yv_valid_name(get(f, F_CLNAME), &e) < 0) {
+        set_err(f, F_CLNAME, e.msg);
+        return false;
+    }
+    if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
+    return true;
+}
+
+/* `clone --name VM --to NEW [--linked]` in a child, the password through fd 3 (never in argv);
+ * the form closes, the answer (and a generated password, once) comes when the child ends. */
+static void submit_clone(yv_app *a, form_st *f)
+{
+    char to[64], status[160];
+    char *vncpw = yv_strdup(get(f, F_VNCPW));
+    snprintf(to, sizeof to, "%s", get(f, F_CLNAME));
+    const char *args[10] = {"--name", f->vm, "--to", to};
+    int n = 4;
+    if (*get(f, F_CLLINKED)) args[n++] = "--linked";
+    if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
+    args[n] = NULL;
+    yv_job *j = yv_job_start(a, ACT_CLONE, f->vm, args, *vncpw ? vncpw : NULL, NULL);
+    yv_free_secret(vncpw);
+    if (!j) return; /* the status line says why; the form stays */
+    yv_action_subst s = {.vm = j->vm};
+    if (yv_actions_expand(yv_actions_of(ACT_CLONE)->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
+    yv_screen_pop(&a->screens);
 }
 
 /* The resize form: a disk, and a size in MiB (whether it is larger than now is the batch's to
@@ -471,6 +533,8 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
             if (validate_forward(a, f)) submit_forward(a, f);
         } else if (f->kind == ACT_RESIZE) {
             if (validate_resize(f)) submit_resize(a, f);
+        } else if (f->kind == ACT_CLONE) {
+            if (validate_clone(f)) submit_clone(a, f);
         } else if (validate(f)) {
             submit(a, f);
         }

@@ -333,4 +333,36 @@ test_7_killed_clone_reaped_by_next_command()
     expect_exit 0 yv "$root" clone --name big --to cp -V abcdefgh
 }
 
+# The TUI's clone form: l on a stopped VM, a taken name refused (the batch's reason on the status
+# line, nothing made), a new name cloned and shown in the list; the generated password shown once
+# in a dialog; l on a running VM refused by the list.
+test_8_tui_clone_form()
+{
+    local root
+    tui_root root k1 k2
+    tui_start "$root"
+    wait_row k1 '^k1 +stopped '
+    keys l
+    wait_screen 'Clone k1'
+    text k2
+    keys F10
+    wait_screen 'k1: .*already exists'
+    assert_no_file "$root/.k2.vm.part"
+    keys l
+    wait_screen 'Clone k1'
+    text k3
+    keys F10
+    wait_screen 'VNC password'
+    assert_match 'shown only now\): [A-Za-z0-9]{8}' "$(line_with 'shown only now')" "the dialog"
+    keys Enter
+    wait_row k3 '^k3 +stopped '
+    assert_file "$root/k3.vm/hd0.qcow2"
+    expect_exit 0 yv "$root" run --name k1
+    wait_row k1 '^k1 +running '
+    keys l
+    wait_screen 'k1 is already running'
+    tui_quit
+    expect_exit 0 yv "$root" shutdown --name k1 --force
+}
+
 run_tests "$@"
