@@ -221,7 +221,7 @@ static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out
  * clone is done (no `run` or `resize` changes its disks meanwhile). A linked clone marks it as a
  * base first (core/linked.h: from now on its start and delete look for overlays on it). */
 static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_vm *src,
-                    int *mark, yv_err *err)
+                    int *mark, bool *marked, yv_err *err)
 {
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
@@ -232,8 +232,13 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
                         "VM '%s' is running (pid %d): shut it down first (a clone copies a "
                         "stopped VM's disks)",
                         o->src, (int)pid);
-    if (rc == 0 && (*mark = yv_vmstate_start_begin(root, o->src, err)) < 0) rc = -1;
-    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, err) < 0) {
+    if (rc == 0 && (*mark = yv_vmstate_start_begin(root, o->src, err)) < 0)
+        rc =
+            err->code != YV_E_VM_RUNNING
+                ? -1
+                : yv_err_set(err, YV_E_VM_RUNNING,
+                             "VM '%s' is busy: being started, resized or cloned right now", o->src);
+    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, marked, err) < 0) {
         yv_vmstate_start_end(root, o->src, *mark);
         *mark = -1;
         rc = -1;
@@ -285,8 +290,10 @@ int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_
     yv_ops_reap(root, cfg); /* what killed creates and clones left, before the name is taken */
     yv_vm src = {0};
     int mark = -1;
-    int rc = hold_src(root, cfg, o, &src, &mark, err);
+    bool marked = false; /* the source's linked-base mark was written by this clone */
+    int rc = hold_src(root, cfg, o, &src, &mark, &marked, err);
     if (rc == 0) rc = clone_held(root, cfg, o, &src, out, err);
+    if (rc < 0 && marked) yv_linked_unmark(root, o->src); /* no overlay on it was published */
     yv_vmstate_start_end(root, o->src, mark);
     yv_vm_done(&src);
     if (rc < 0) yv_clone_result_done(out);

@@ -199,7 +199,7 @@ int yv_cloudinit_reseed(const yv_config *cfg, const char *parent, const char *is
                         const char *vm, const char *hostname, volatile sig_atomic_t *cancel,
                         char **instance_id, yv_err *err)
 {
-    char *ud = NULL, *md = NULL, *dir = yv_root_join(parent, "reseed");
+    char *ud = NULL, *md = NULL, *dir = yv_root_join(parent, "seed");
     char *iso = yv_root_join(parent, iso_name);
     *instance_id = new_instance_id(vm);
     int rc = mkdir(dir, 0700) < 0 ? yv_err_sys(err, YV_E_IO, errno, "cannot create %s", dir) : 0;

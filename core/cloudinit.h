@@ -43,8 +43,8 @@ void yv_cloudinit_remove(char *dir, char *iso);
  * per-instance modules again (new SSH host keys, the host name). */
 int yv_cloudinit_clone_user_data(const char *hostname, char **out, yv_err *err);
 /* Writes that seed as the ISO parent/iso_name (label cidata), through a temporary 0700 folder
- * parent/reseed that is gone afterwards; *instance_id (malloc'd) is the new id. On failure
- * nothing is left. */
+ * parent/seed (as the first boot's) that is gone afterwards; *instance_id (malloc'd) is the new id.
+ * On failure nothing is left. */
 int yv_cloudinit_reseed(const yv_config *cfg, const char *parent, const char *iso_name,
                         const char *vm, const char *hostname, volatile sig_atomic_t *cancel,
                         char **instance_id, yv_err *err);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "root.h"
 #include "storage.h"
@@ -66,23 +67,37 @@ char **yv_linked_dependents(const char *root, const char *name, size_t *n)
     return s.names;
 }
 
-int yv_linked_mark(const char *root, const char *name, yv_err *err)
+static char *mark_path(const char *root, const char *name)
+{
+    char *dir = yv_root_vm_dir(root, name), *path = yv_root_join(dir, YV_LINKED_MARK);
+    free(dir);
+    return path;
+}
+
+int yv_linked_mark(const char *root, const char *name, bool *made, yv_err *err)
 {
     static const char text[] = "# a linked clone was made of this VM (yave clone --linked)\n";
-    char *dir = yv_root_vm_dir(root, name), *path = yv_root_join(dir, YV_LINKED_MARK);
-    int rc = yv_root_exists(path) ? 0 : yv_root_write_atomic(path, text, strlen(text), 0600, err);
+    char *path = mark_path(root, name);
+    bool there = yv_root_exists(path);
+    int rc = there ? 0 : yv_root_write_atomic(path, text, strlen(text), 0600, err);
+    if (made) *made = rc == 0 && !there;
     free(path);
-    free(dir);
     return rc;
+}
+
+void yv_linked_unmark(const char *root, const char *name)
+{
+    char *path = mark_path(root, name);
+    unlink(path);
+    free(path);
 }
 
 int yv_linked_check_base(const char *root, const char *name, const char *what, yv_err *err)
 {
     size_t n = 0;
-    char *dir = yv_root_vm_dir(root, name), *mark = yv_root_join(dir, YV_LINKED_MARK);
+    char *mark = mark_path(root, name);
     bool marked = yv_root_exists(mark);
     free(mark);
-    free(dir);
     if (!marked) return 0; /* never a base: one stat, not a scan of the root */
     char **deps = yv_linked_dependents(root, name, &n);
     if (n == 0) {

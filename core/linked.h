@@ -6,6 +6,7 @@
 #ifndef YV_LINKED_H
 #define YV_LINKED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -17,7 +18,10 @@ char **yv_linked_dependents(const char *root, const char *name, size_t *n);
 /* The mark a linked clone leaves in its source's folder: only a marked VM's start and delete
  * read the root's disks (a stale mark costs a scan, never a refusal). */
 #define YV_LINKED_MARK "linked-base"
-int yv_linked_mark(const char *root, const char *name, yv_err *err);
+/* *made (may be NULL): whether this call wrote it (a failed linked clone removes it again with
+ * yv_linked_unmark: all-or-nothing). */
+int yv_linked_mark(const char *root, const char *name, bool *made, yv_err *err);
+void yv_linked_unmark(const char *root, const char *name);
 
 /* 0 when no VM's disk backs onto VM name's; else -1, IN_USE, naming them and `what` was refused
  * ("cannot start it", "cannot delete it"). */

@@ -184,7 +184,7 @@ test_4_preset_clone_gets_a_new_seed()
     iid=$(jv 'd["instance_id"]')
     assert_match '^iid-yave-p2-[0-9a-f]{16}$' "$iid"
     assert_file "$root/p2.vm/cidata.iso"
-    assert_eq "" "$(find "$root" -name 'reseed' -o -name 'user-data' -o -name 'meta-data')" \
+    assert_eq "" "$(find "$root" -name 'seed' -o -name 'user-data' -o -name 'meta-data')" \
         "seed files left beside the ISO"
     isoinfo -d -i "$root/p2.vm/cidata.iso" | grep -q 'Volume id: cidata' || fail "the ISO's label"
     isoinfo -R -x /meta-data -i "$root/p2.vm/cidata.iso" >"$t/md" || fail "isoinfo meta-data"

@@ -548,6 +548,68 @@ test_resize()
     sweep "resize" resize --name fr --capacity 32
 }
 
+# clone of a stopped VM (create's .part machinery, qemu-img convert of the disk and of the UEFI
+# variables, the source's start mark in run/): a complete clone, or the root as it was.
+test_clone()
+{
+    fault_root ROOT
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fs --network user --no-ovmf -c 16 -m 64 -V abcdefgh
+        head -c 65536 /dev/urandom >"$ROOT/fs.vm/OVMF_VARS.fd"
+    }
+    check_ok()
+    {
+        assert_created fc
+        cmp -s "$ROOT/fs.vm/OVMF_VARS.fd" "$ROOT/fc.vm/OVMF_VARS.fd" || fail "the UEFI variables"
+        assert_no_file "$ROOT/run/fs.starting" "the source's start mark"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name fc; }
+    sweep "clone" clone --name fs --to fc -V abcdefgh
+}
+
+# clone --linked: the source's linked-base mark (written first) goes again when the clone fails.
+test_clone_linked()
+{
+    fault_root ROOT
+    prep() { expect_exit 0 yv "$ROOT" create --name fl --no-network --no-ovmf -c 16 -m 64; }
+    check_ok()
+    {
+        assert_created fk
+        assert_eq ../fl.vm/hd0.qcow2 "$(img_info "$ROOT/fk.vm/hd0.qcow2" 'd["backing-filename"]')" \
+            "backing file of the linked clone"
+        assert_file "$ROOT/fl.vm/linked-base"
+    }
+    undo()
+    {
+        expect_exit 0 yv "$ROOT" delete --name fk
+        rm -f "$ROOT/fl.vm/linked-base"
+    }
+    sweep "clone --linked" clone --name fl --to fk --linked -V abcdefgh
+}
+
+# clone of a preset VM: its new NoCloud seed (genisoimage, through a folder in the .part).
+test_clone_preset()
+{
+    fault_root ROOT
+    poweroff_preset "$ROOT" fake
+    printf 'root-pw-1\n' >"$FTMP.pw"
+    at_exit rm -f "$FTMP.pw"
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fp --preset fake --root-password-file "$FTMP.pw" \
+            --no-network --no-ovmf -m 64 -c 16 -V abcdefgh
+    }
+    check_ok()
+    {
+        assert_created fq
+        assert_file "$ROOT/fq.vm/cidata.iso"
+        assert_no_file "$ROOT/fq.vm/seed"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name fq; }
+    sweep "clone (preset)" clone --name fp --to fq -V abcdefgh
+}
+
 # screenshot of a running VM: its temporary file in run/ is gone whatever fails (the root is as
 # before), and the PNG outside the root is written whole or not at all (nothing beside it either).
 test_screenshot()
