@@ -70,7 +70,7 @@ guest_facts()
 
 test_clone_of_a_preset_guest_is_not_its_twin()
 {
-    local root t iid src dst start base
+    local root t iid src dst start base s_host s_iid s_key s_mac d_host d_iid d_key d_mac
     free_base base # the SSH forwards: other programs may hold 2200 and up
     new_fw_root root "$base"
     mktmp_into t
