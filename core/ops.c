@@ -808,6 +808,18 @@ static int drop_from_lists(const char *root, const char *name, yv_vnctable *t, y
     return -1;
 }
 
+/* Under the root lock: no clone copies the VM's disks right now (it holds the VM's start mark
+ * while it copies; a `run` holds it only until its QEMU is there, which the proof sees). */
+static bool start_mark_free(const char *root, const char *name, yv_err *err)
+{
+    int mark = yv_vmstate_start_begin(root, name, err);
+    if (mark < 0 && err->code == YV_E_VM_RUNNING)
+        yv_err_set(err, YV_E_VM_RUNNING,
+                   "VM '%s' is busy (being cloned or started): delete it when that is done", name);
+    yv_vmstate_start_end(root, name, mark);
+    return mark >= 0;
+}
+
 int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
                          const yv_vmstate_proof *p, bool force, yv_err *err)
 {
@@ -835,6 +847,7 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
         goto out;
     }
     if (yv_linked_check_base(root, name, "it cannot be deleted", err) < 0) goto out;
+    if (!start_mark_free(root, name, err)) goto out;
     if (yv_vnctable_load(&t, root, err) < 0 || yv_autostart_load(&marks, root, err) < 0) goto out;
     if (yv_root_check_mounts(vmdir, err) < 0) goto out; /* nothing deleted: spec §16 */
     if (rename(vmdir, trash) < 0) {

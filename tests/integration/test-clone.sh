@@ -275,8 +275,10 @@ start_clone()
     [ -n "$p" ] || fail "qemu-img convert did not start: $(cat "$2/err")"
     [ -d "$1/.cp.vm.part" ] || fail "no .part folder of the clone"
     grep -q "cp" "$1/vnc_table.yaml" || fail "no display reserved for cp"
-    # while it copies, the source cannot be started
+    # while it copies, the source can be neither started nor deleted
     expect_exit 4 yv "$1" run --name big
+    expect_exit 4 yv "$1" delete --name big
+    assert_err_line delete "VM 'big' is busy"
     sleep 0.5
 }
 
