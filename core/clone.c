@@ -102,7 +102,7 @@ static int clone_nets(const clone_ctx *c, yv_ops_used *used, yv_vm *vm, yv_err *
     for (size_t i = 0; rc == 0 && i < c->src->nnets; i++) {
         const yv_net *s = &c->src->nets[i];
         char mac[18];
-        yv_ops_pick_mac(used, c->o->dst, mac);
+        yv_ops_used_pick_mac(used, c->o->dst, mac);
         yv_net *n = yv_vm_add_net(vm, s->id, mac, s->master);
         n->type = s->type;
         for (size_t j = 0; rc == 0 && j < s->nforwards; j++) {

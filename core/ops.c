@@ -284,18 +284,24 @@ static void used_done(yv_ops_used *u)
     free(u->displays);
 }
 
-void yv_ops_pick_mac(yv_ops_used *u, const char *name, char mac[18])
+typedef yv_ops_used used_set;
+
+static void pick_mac(const char *name, const used_set *u, char mac[18])
 {
     for (unsigned bump = 0;; bump++) {
         bool taken = false;
         yv_vm_mac_for(name, bump, mac);
         for (size_t i = 0; !taken && i < u->nmacs; i++) taken = !strcasecmp(u->macs[i], mac);
-        if (taken) continue;
-        /* taken from now on: a VM with several networks gets a different MAC for each */
-        u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
-        u->macs[u->nmacs++] = yv_strdup(mac);
-        return;
+        if (!taken) return;
     }
+}
+
+void yv_ops_used_pick_mac(yv_ops_used *u, const char *name, char mac[18])
+{
+    pick_mac(name, u, mac);
+    /* taken from now on: a VM with several networks gets a different MAC for each */
+    u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
+    u->macs[u->nmacs++] = yv_strdup(mac);
 }
 
 static bool port_usable(int display, void *ctx)
@@ -648,7 +654,7 @@ static int create_fill(void *ctx, yv_ops_used *used, int display, yv_vm *vm, yv_
 {
     create_fill_ctx *c = ctx;
     (void)display; /* r->p.display is set already */
-    yv_ops_pick_mac(used, c->o->name, c->r->mac);
+    yv_ops_used_pick_mac(used, c->o->name, c->r->mac);
     if (reserve_forwards(c->root, c->cfg, c->r, err) < 0) return -1;
     build_vm(vm, c->o, c->r, c->pw);
     return 0;

@@ -88,12 +88,12 @@ void yv_ops_reap_one(const char *root, const yv_config *cfg, const char *name);
 
 /* ---- the .part machinery: create and clone build a new VM the same way ----
  * Phase 1 (reserve, under the root lock): the name is free (no VM, .part or QEMU has it), a VNC
- * display is chosen, the caller's fill builds the config (MACs with yv_ops_pick_mac, forwards), the
- * hidden folder `.<name>.vm.part` is made and flock'ed by us, the config written into it and the
- * display recorded in vnc_table.yaml. Phase 2 (the caller, no root lock): the disks. Phase 3
- * (publish, under the lock): the folder renamed to `<name>.vm`. On failure unreserve removes the
- * folder and frees the display. A maker killed at any point leaves a .part whose lock is free: the
- * next command reaps it (yv_ops_reap), whoever made it. */
+ * display is chosen, the caller's fill builds the config (MACs with yv_ops_used_pick_mac,
+ * forwards), the hidden folder `.<name>.vm.part` is made and flock'ed by us, the config written
+ * into it and the display recorded in vnc_table.yaml. Phase 2 (the caller, no root lock): the
+ * disks. Phase 3 (publish, under the lock): the folder renamed to `<name>.vm`. On failure unreserve
+ * removes the folder and frees the display. A maker killed at any point leaves a .part whose lock
+ * is free: the next command reaps it (yv_ops_reap), whoever made it. */
 typedef struct {
     int *displays;
     size_t ndisplays;
@@ -120,7 +120,7 @@ int yv_ops_part_publish(const char *root, const char *name, const yv_ops_part *r
 void yv_ops_part_unreserve(const char *root, const char *name, yv_ops_part *r, yv_err *err);
 /* A MAC for a new network of VM name that no VM of the root uses (52:54 + MD5(name), bumped while
  * taken); recorded in used, so the next call gives another. */
-void yv_ops_pick_mac(yv_ops_used *used, const char *name, char mac[18]);
+void yv_ops_used_pick_mac(yv_ops_used *used, const char *name, char mac[18]);
 
 /* A random password of n characters from [A-Za-z0-9] (malloc'd). */
 char *yv_ops_random_password(size_t n);

@@ -404,6 +404,7 @@ int yv_vm_save(const yv_vm *vm, const char *dir, yv_err *err)
 void yv_vm_done(yv_vm *vm)
 {
     if (!vm) return;
+    free(vm->preset);
     free(vm->name);
     free(vm->vnc_display);
     yv_free_secret(vm->vnc_password);
@@ -421,7 +422,6 @@ void yv_vm_done(yv_vm *vm)
         free(vm->nets[i].forwards);
     }
     free(vm->nets);
-    free(vm->preset);
     memset(vm, 0, sizeof *vm);
 }
 

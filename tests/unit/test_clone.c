@@ -188,8 +188,8 @@ static void test_pick_mac_records(void **state)
     (void)state;
     yv_ops_used u = {0};
     char a[18], b[18], c[18];
-    yv_ops_pick_mac(&u, "vm", a);
-    yv_ops_pick_mac(&u, "vm", b);
+    yv_ops_used_pick_mac(&u, "vm", a);
+    yv_ops_used_pick_mac(&u, "vm", b);
     assert_string_not_equal(a, b); /* a VM with two networks: two MACs */
     yv_vm_mac_for("vm", 0, c);
     assert_string_equal(a, c);
