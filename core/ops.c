@@ -296,14 +296,6 @@ static void pick_mac(const char *name, const used_set *u, char mac[18])
     }
 }
 
-void yv_ops_used_pick_mac(yv_ops_used *u, const char *name, char mac[18])
-{
-    pick_mac(name, u, mac);
-    /* taken from now on: a VM with several networks gets a different MAC for each */
-    u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
-    u->macs[u->nmacs++] = yv_strdup(mac);
-}
-
 static bool port_usable(int display, void *ctx)
 {
     return yv_vnctable_port_free(ctx, display);
@@ -439,6 +431,14 @@ static int reserve_locked(const char *root, const yv_config *cfg, const char *na
     close(r->part_fd);
     r->part_fd = -1;
     return -1;
+}
+
+void yv_ops_used_pick_mac(yv_ops_used *u, const char *name, char mac[18])
+{
+    pick_mac(name, u, mac);
+    /* taken from now on: a VM with several networks gets a different MAC for each */
+    u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
+    u->macs[u->nmacs++] = yv_strdup(mac);
 }
 
 int yv_ops_part_reserve(const char *root, const yv_config *cfg, const char *name,
