@@ -4,6 +4,7 @@
 #define YV_STORAGE_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -34,6 +35,10 @@ int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst
 /* The backing file a qcow2 image names in its header (as written: relative to its folder, or
  * absolute), malloc'd; NULL when none, not a qcow2 or unreadable. No qemu-img run. */
 char *yv_storage_qcow2_backing(const char *path);
+/* The same from the file's first n bytes (the first YV_STORAGE_QCOW2_HEAD are read: QEMU writes
+ * the name right after the header, well inside them); pure. */
+#define YV_STORAGE_QCOW2_HEAD 65536
+char *yv_storage_qcow2_backing_in(const unsigned char *head, size_t n);
 
 /* Virtual size from a qcow2 header without running qemu-img (0 when not a readable qcow2). */
 uint64_t yv_storage_qcow2_size(const char *path);
