@@ -25,6 +25,7 @@ typedef struct {
     const yv_config *cfg;
     const yv_clone_opts *o;
     const yv_vm *src;
+    const char *src_dir; /* <root>/<src>.vm */
     const char *pw;
     bool reseed; /* the source came from a preset: the clone gets a new cloud-init instance */
 } clone_ctx;
@@ -41,11 +42,27 @@ static bool is_cd(const yv_drive *d)
     return d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
 }
 
-/* A drive in the VM folder itself (a plain file name): the clone gets a copy of it. Absolute
- * paths and ../NAME (files of the root) are referenced by the clone as by its source. */
-static bool in_folder(const yv_drive *d)
+/* The name of a drive's file when it lies in the source's folder itself (a plain name, or an
+ * absolute path into that folder): the clone gets a copy of it, named so in its own folder. NULL:
+ * an absolute path elsewhere or ../NAME (a file of the root), referenced by the clone as by its
+ * source. */
+static const char *folder_file(const clone_ctx *c, const yv_drive *d)
 {
-    return !strchr(d->path, '/');
+    size_t l = strlen(c->src_dir);
+    if (!strchr(d->path, '/')) return d->path;
+    if (!strncmp(d->path, c->src_dir, l) && d->path[l] == '/' && !strchr(d->path + l + 1, '/'))
+        return d->path + l + 1;
+    return NULL;
+}
+
+/* Names a copied drive must not have: the clone's own files would be overwritten by it. */
+static bool reserved_name(const char *f)
+{
+    static const char *const own[] = {"config.yaml", "OVMF_VARS.fd", "OVMF_VARS.qcow2", "seed",
+                                      YV_CLONE_SEED, "qemu.log",     "serial.log"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!strcmp(f, own[i])) return true;
+    return !*f || f[0] == '.' || !strcmp(f, YV_LINKED_MARK);
 }
 
 /* The source's own seed of an earlier clone: replaced by a new one, not copied. */
@@ -54,16 +71,21 @@ static bool old_seed(const clone_ctx *c, const yv_drive *d)
     return c->reseed && !strcmp(d->id, YV_CLONE_SEED_ID);
 }
 
-static int check_drives(const yv_vm *src, yv_err *err)
+static int check_drives(const clone_ctx *c, yv_err *err)
 {
-    for (size_t i = 0; i < src->ndrives; i++) {
-        const char *p = src->drives[i].path;
-        if (in_folder(&src->drives[i]) || p[0] == '/') continue;
+    for (size_t i = 0; i < c->src->ndrives; i++) {
+        const yv_drive *d = &c->src->drives[i];
+        const char *f = folder_file(c, d), *p = d->path;
+        if (f && !old_seed(c, d) && reserved_name(f))
+            return yv_err_set(err, YV_E_USAGE,
+                              "drive %s of VM '%s' is '%s', a name the clone's own files have",
+                              d->id, c->src->name, p);
+        if (f || p[0] == '/') continue;
         if (!strncmp(p, "../", 3) && !strchr(p + 3, '/') && strcmp(p + 3, "..") != 0) continue;
         return yv_err_set(err, YV_E_USAGE,
                           "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
                           "and keeps absolute paths, but not a subfolder",
-                          src->drives[i].id, src->name, p);
+                          d->id, c->src->name, p);
     }
     return 0;
 }
@@ -124,8 +146,12 @@ static void clone_drives(const clone_ctx *c, yv_vm *vm)
     for (size_t i = 0; i < c->src->ndrives; i++) {
         const yv_drive *d = &c->src->drives[i];
         bool seed = old_seed(c, d);
-        yv_vm_add_drive(vm, d->id, seed ? YV_CLONE_SEED : d->path, d->type, d->media,
-                        d->boot_index);
+        const char *f = folder_file(c, d);
+        yv_vm_add_drive(vm, d->id,
+                        seed ? YV_CLONE_SEED
+                        : f  ? f
+                             : d->path,
+                        d->type, d->media, d->boot_index);
         seeded |= seed;
     }
     if (c->reseed && !seeded)
@@ -159,14 +185,14 @@ static bool cancelled(const yv_clone_opts *o, yv_err *err)
 
 /* One drive of the source's folder: a qcow2 disk as an overlay on the source's (linked; named
  * ../SRC.vm/FILE, so the root can move), else a copy in its own format. */
-static int copy_drive(const clone_ctx *c, const char *src_dir, const char *part, const yv_drive *d,
+static int copy_drive(const clone_ctx *c, const char *part, const yv_drive *d, const char *file,
                       yv_err *err)
 {
-    char *from = yv_root_join(src_dir, d->path), *to = yv_root_join(part, d->path);
-    const char *fmt = format_of(d->path);
+    char *from = yv_root_join(c->src_dir, file), *to = yv_root_join(part, file);
+    const char *fmt = format_of(file);
     int rc = yv_root_check_regular(from, err); /* nothing followed through a symlink: spec §16 */
     if (rc == 0 && c->o->linked && !is_cd(d) && !strcmp(fmt, "qcow2")) {
-        char *ref = yv_asprintf("../%s.vm/%s", c->src->name, d->path);
+        char *ref = yv_asprintf("../%s.vm/%s", c->src->name, file);
         rc = yv_storage_overlay(c->cfg, from, ref, to, 0, c->o->cancel, err);
         free(ref);
     } else if (rc == 0) {
@@ -179,11 +205,11 @@ static int copy_drive(const clone_ctx *c, const char *src_dir, const char *part,
 }
 
 /* The UEFI variable stores there are (the clone boots with the source's boot entries). */
-static int copy_vars(const clone_ctx *c, const char *src_dir, const char *part, yv_err *err)
+static int copy_vars(const clone_ctx *c, const char *part, yv_err *err)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof vars_files / sizeof vars_files[0]; i++) {
-        char *from = yv_root_join(src_dir, vars_files[i][0]);
+        char *from = yv_root_join(c->src_dir, vars_files[i][0]);
         char *to = yv_root_join(part, vars_files[i][0]);
         if (yv_root_exists(from)) {
             rc = yv_root_check_regular(from, err);
@@ -199,19 +225,18 @@ static int copy_vars(const clone_ctx *c, const char *src_dir, const char *part, 
 
 static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out, yv_err *err)
 {
-    char *src_dir = yv_root_vm_dir(c->root, c->src->name);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < c->src->ndrives; i++) {
         const yv_drive *d = &c->src->drives[i];
-        if (in_folder(d) && !old_seed(c, d)) rc = copy_drive(c, src_dir, part, d, err);
+        const char *f = folder_file(c, d);
+        if (f && !old_seed(c, d)) rc = copy_drive(c, part, d, f, err);
         if (rc == 0 && cancelled(c->o, err)) rc = -1;
     }
-    if (rc == 0) rc = copy_vars(c, src_dir, part, err);
+    if (rc == 0) rc = copy_vars(c, part, err);
     if (rc == 0 && c->reseed)
         rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, c->o->cancel,
                                  &out->instance_id, err);
     if (rc == 0 && cancelled(c->o, err)) rc = -1;
-    free(src_dir);
     return rc;
 }
 
@@ -251,13 +276,16 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
 static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opts *o,
                       const yv_vm *src, yv_clone_result *out, yv_err *err)
 {
-    clone_ctx c = {root, cfg, o, src, NULL, src->preset != NULL};
-    if (check_drives(src, err) < 0) return -1;
-    if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0)
+    char *src_dir = yv_root_vm_dir(root, src->name);
+    clone_ctx c = {root, cfg, o, src, src_dir, NULL, src->preset != NULL};
+    if (check_drives(&c, err) < 0) return free(src_dir), -1;
+    if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0) {
+        free(src_dir);
         return yv_err_prefix(err,
                              "VM '%s' came from preset '%s': its clone's name is its guest's "
                              "host name",
                              src->name, src->preset);
+    }
     char *pw = o->vnc_password ? yv_strdup(o->vnc_password) : yv_ops_random_password(8);
     yv_ops_part r = {0};
     c.pw = pw;
@@ -272,6 +300,7 @@ static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opt
     if (rc == 0 && !o->vnc_password) out->generated_pw = pw;
     else yv_free_secret(pw);
     free(r.part);
+    free(src_dir);
     return rc;
 }
 

@@ -122,6 +122,12 @@ test_2_refusals_change_nothing()
     expect_exit 2 yv "$root" clone --name a1 --to c1
     assert_err_line clone "not a subfolder"
     assert_no_trace "$before" "$root"
+    # a drive named like one of the clone's own files (its config, its logs) is not copied over them
+    sed -i 's|path: sub/hd0.qcow2|path: serial.log|' "$root/a1.vm/config.yaml"
+    before=$(snapshot_root "$root")
+    expect_exit 2 yv "$root" clone --name a1 --to c1
+    assert_err_line clone "a name the clone's own files have"
+    assert_no_trace "$before" "$root"
     # a drive that is a symlink is not followed (spec §16)
     mv "$root/a1.cfg" "$root/a1.vm/config.yaml"
     rmdir "$root/a1.vm/sub"
@@ -144,6 +150,7 @@ test_3_uefi_vars_and_other_drives()
     # a raw disk in the folder, a cdrom image in the folder, a disk outside it (absolute path)
     head -c $((1 << 20)) /dev/urandom >"$root/u1.vm/data.img"
     head -c 2048 /dev/urandom >"$root/u1.vm/tools.iso"
+    head -c 4096 /dev/urandom >"$root/u1.vm/abs.img" # named by an absolute path into its folder
     qemu-img create -q -f qcow2 "$root/shared.qcow2" 8M
     "$PY" - "$root/u1.vm/config.yaml" "$root/shared.qcow2" <<'PY' || fail "editing the config"
 import sys
@@ -151,7 +158,8 @@ p, shared = sys.argv[1:]
 t = open(p).read().replace("drives:\n", "drives:\n"
     "  hd1:\n    path: data.img\n    device:\n      type: virtio-blk\n"
     "  hd2:\n    path: tools.iso\n    device:\n      type: ide\n      media_type: cd\n"
-    "  hd3:\n    path: '%s'\n    device:\n      type: virtio-blk\n" % shared, 1)
+    "  hd3:\n    path: '%s'\n    device:\n      type: virtio-blk\n" % shared
+    + "  hd4:\n    path: '%s'\n    device:\n      type: virtio-blk\n" % p.replace("config.yaml", "abs.img"), 1)
 open(p, "w").write(t)
 PY
     expect_exit 0 yv "$root" clone --name u1 --to u2 -V Abcdefgh
@@ -163,6 +171,9 @@ PY
     cmp "$root/u1.vm/tools.iso" "$root/u2.vm/tools.iso" || fail "the cdrom image"
     grep -Eq "path: '?$root/shared.qcow2'?\$" "$root/u2.vm/config.yaml" ||
         fail "the disk outside the folder is referenced: $(cat "$root/u2.vm/config.yaml")"
+    cmp "$root/u1.vm/abs.img" "$root/u2.vm/abs.img" || fail "the disk named by an absolute path"
+    grep -Eq "path: '?abs.img'?\$" "$root/u2.vm/config.yaml" ||
+        fail "a disk of the source's folder is the clone's own: $(cat "$root/u2.vm/config.yaml")"
     assert_eq "true" "$(vm_config_value "$root" u2 ovmf)"
     expect_exit 0 yv "$root" run --name u2 --dry-run
     assert_out_line "OVMF_VARS" "the clone's variable store in its argv"
