@@ -10,6 +10,7 @@
 #include "forward.h"
 #include "linked.h"
 #include "ops.h"
+#include "qmp.h"
 #include "root.h"
 #include "storage.h"
 #include "util.h"
@@ -28,6 +29,7 @@ typedef struct {
     const char *src_dir; /* <root>/<src>.vm */
     const char *pw;
     bool reseed; /* the source came from a preset: the clone gets a new cloud-init instance */
+    bool live;   /* the source runs: its disks are copied by its QEMU (drive-backup), at once */
 } clone_ctx;
 
 /* qcow2 by extension, raw otherwise: the format QEMU is given (core/qemuargv.c). */
@@ -196,7 +198,7 @@ static int copy_drive(const clone_ctx *c, const char *part, const yv_drive *d, c
         rc = yv_storage_overlay(c->cfg, from, ref, to, 0, c->o->cancel, err);
         free(ref);
     } else if (rc == 0) {
-        rc = yv_storage_clone_file(c->cfg, from, to, fmt, c->o->cancel, err);
+        rc = yv_storage_clone_file(c->cfg, from, to, fmt, c->live, c->o->cancel, err);
     }
     if (rc < 0) yv_err_prefix(err, "cannot copy drive %s of VM '%s'", d->id, c->src->name);
     free(from);
@@ -214,12 +216,147 @@ static int copy_vars(const clone_ctx *c, const char *part, yv_err *err)
         if (yv_root_exists(from)) {
             rc = yv_root_check_regular(from, err);
             if (rc == 0)
-                rc = yv_storage_clone_file(c->cfg, from, to, vars_files[i][1], c->o->cancel, err);
+                rc = yv_storage_clone_file(c->cfg, from, to, vars_files[i][1], c->live,
+                                           c->o->cancel, err);
             if (rc < 0) yv_err_prefix(err, "cannot copy the UEFI variables of '%s'", c->src->name);
         }
         free(from);
         free(to);
     }
+    return rc;
+}
+
+/* A disk the source's running QEMU copies (drive-backup) rather than qemu-img. */
+static bool backed_up(const clone_ctx *c, const yv_drive *d)
+{
+    return c->live && folder_file(c, d) && !is_cd(d) && !old_seed(c, d);
+}
+
+/* ---- a running source: its QEMU copies its disks, all at the same instant ---- */
+
+#define CLONE_QMP_MS  10000 /* one exchange with the source's QEMU */
+#define CLONE_POLL_MS 200   /* how often a live clone asks how the copies are going */
+#define CLONE_END_MS  10000 /* for cancelled copies to end */
+
+/* One drive-backup action per disk of the source's folder, into the .part folder; job ids
+ * prefix + drive id (the prefix is random: a job a killed clone left does not stand in the way). */
+static json_t *backup_actions(const clone_ctx *c, const char *part, const char *prefix)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < c->src->ndrives; i++) {
+        const yv_drive *d = &c->src->drives[i];
+        if (!backed_up(c, d)) continue;
+        const char *f = folder_file(c, d);
+        char *target = yv_root_join(part, f), *job = yv_asprintf("%s%s", prefix, d->id);
+        json_array_append_new(a, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b}}", "type",
+                                           "drive-backup", "data", "job-id", job, "device", d->id,
+                                           "target", target, "sync", "full", "format", format_of(f),
+                                           "auto-dismiss", 0));
+        free(target);
+        free(job);
+    }
+    return a;
+}
+
+/* Our jobs in a query-jobs answer: *ours of them, *done concluded; a failed one fills err. */
+static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *done, yv_err *err)
+{
+    size_t i;
+    json_t *j;
+    *ours = *done = 0;
+    json_array_foreach(jobs, i, j)
+    {
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const char *st = json_string_value(json_object_get(j, "status"));
+        const char *e = json_string_value(json_object_get(j, "error"));
+        if (!id || strncmp(id, prefix, strlen(prefix)) != 0) continue;
+        (*ours)++;
+        if (e)
+            return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU's copy of drive %s failed: %s",
+                              id + strlen(prefix), e);
+        if (st && !strcmp(st, "concluded")) (*done)++;
+    }
+    return 0;
+}
+
+/* Until every one of the n jobs concluded; -1 when one failed, QEMU went or the user interrupts. */
+static int wait_backup(const clone_ctx *c, const char *sock, const char *prefix, size_t n,
+                       yv_err *err)
+{
+    for (;;) {
+        json_t *jobs = NULL;
+        size_t ours = 0, done = 0;
+        if (cancelled(c->o, err)) return -1;
+        int rc = yv_qmp_once(sock, "query-jobs", NULL, &jobs, CLONE_QMP_MS, err);
+        if (rc == 0) rc = jobs_seen(jobs, prefix, &ours, &done, err);
+        json_decref(jobs);
+        if (rc != 0) return -1;
+        if (ours < n)
+            return yv_err_set(err, YV_E_FAIL, "the copies of VM '%s' ended without a result",
+                              c->src->name);
+        if (done == n) return 0;
+        usleep(CLONE_POLL_MS * 1000);
+    }
+}
+
+/* Our jobs go: the running ones cancelled, the concluded ones dismissed (QEMU lets go of their
+ * files), within CLONE_END_MS. Best effort: what remains holds a file of the .part folder, which
+ * the caller removes anyway. */
+static void end_jobs(const char *sock, const char *prefix)
+{
+    int64_t end = yv_now_ms() + CLONE_END_MS;
+    for (bool asked = false; yv_now_ms() < end; asked = true) {
+        json_t *jobs = NULL, *j;
+        size_t i, left = 0;
+        yv_err e;
+        if (yv_qmp_once(sock, "query-jobs", NULL, &jobs, CLONE_QMP_MS, &e) != 0) {
+            if (e.code == YV_E_VM_NOT_RUNNING) return; /* its QEMU is gone, and the jobs with it */
+            usleep(CLONE_POLL_MS * 1000);              /* a failed exchange: again, in time */
+            continue;
+        }
+        json_array_foreach(jobs, i, j)
+        {
+            const char *id = json_string_value(json_object_get(j, "id"));
+            const char *st = json_string_value(json_object_get(j, "status"));
+            if (!id || strncmp(id, prefix, strlen(prefix)) != 0) continue;
+            left++;
+            bool over = st && !strcmp(st, "concluded");
+            if (over || !asked)
+                yv_qmp_once(sock, over ? "job-dismiss" : "job-cancel", json_pack("{s:s}", "id", id),
+                            NULL, CLONE_QMP_MS, &e);
+        }
+        json_decref(jobs);
+        if (!left) return;
+        usleep(CLONE_POLL_MS * 1000);
+    }
+}
+
+/* One transaction (all disks at the same instant, grouped: one failing fails all), then the
+ * jobs until they are done. The clone starts like its source after a power cut. */
+static int live_backup(const clone_ctx *c, const char *part, yv_err *err)
+{
+    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf("yave-clone-%s-", rnd);
+    char *sock = yv_vmstate_sockfile(c->root, c->src->name);
+    json_t *acts = backup_actions(c, part, prefix);
+    size_t n = json_array_size(acts);
+    int rc = 0;
+    if (n) {
+        json_t *args = json_pack("{s:o, s:{s:s}}", "actions", acts, "properties", "completion-mode",
+                                 "grouped");
+        rc = yv_qmp_once(sock, "transaction", args, NULL, CLONE_QMP_MS, err);
+        if (rc == 1) err->code = YV_E_TOOL_FAILED; /* QEMU refused: its reason is in err */
+        if (rc == 0) rc = wait_backup(c, sock, prefix, n, err);
+        yv_err keep = *err;
+        end_jobs(sock, prefix);
+        *err = keep;
+        if (rc != 0)
+            rc = yv_err_prefix(err, "cannot copy the disks of running VM '%s'", c->src->name);
+    } else {
+        json_decref(acts);
+    }
+    free(sock);
+    free(prefix);
+    free(rnd);
     return rc;
 }
 
@@ -229,9 +366,10 @@ static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out
     for (size_t i = 0; rc == 0 && i < c->src->ndrives; i++) {
         const yv_drive *d = &c->src->drives[i];
         const char *f = folder_file(c, d);
-        if (f && !old_seed(c, d)) rc = copy_drive(c, part, d, f, err);
+        if (f && !old_seed(c, d) && !backed_up(c, d)) rc = copy_drive(c, part, d, f, err);
         if (rc == 0 && cancelled(c->o, err)) rc = -1;
     }
+    if (rc == 0 && c->live) rc = live_backup(c, part, err);
     if (rc == 0) rc = copy_vars(c, part, err);
     if (rc == 0 && c->reseed)
         rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, c->o->cancel,
@@ -246,16 +384,17 @@ static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out
  * clone is done (no `run` or `resize` changes its disks meanwhile). A linked clone marks it as a
  * base first (core/linked.h: from now on its start and delete look for overlays on it). */
 static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_vm *src,
-                    int *mark, bool *marked, yv_err *err)
+                    int *mark, bool *marked, bool *live, yv_err *err)
 {
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     int rc = yv_vm_load(src, root, o->src, err);
     pid_t pid = rc == 0 ? yv_vmstate_live_pid(root, cfg, o->src) : 0;
-    if (pid > 0)
+    *live = pid > 0;
+    if (pid > 0 && o->linked)
         rc = yv_err_set(err, YV_E_VM_RUNNING,
-                        "VM '%s' is running (pid %d): shut it down first (a clone copies a "
-                        "stopped VM's disks)",
+                        "VM '%s' is running (pid %d): a linked clone needs it stopped (its disks "
+                        "become the clone's base); shut it down first, or clone it whole",
                         o->src, (int)pid);
     if (rc == 0 && (*mark = yv_vmstate_start_begin(root, o->src, err)) < 0)
         rc =
@@ -274,10 +413,10 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
 
 /* Reserve, copy, publish; on failure the reservation is undone. */
 static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opts *o,
-                      const yv_vm *src, yv_clone_result *out, yv_err *err)
+                      const yv_vm *src, bool live, yv_clone_result *out, yv_err *err)
 {
     char *src_dir = yv_root_vm_dir(root, src->name);
-    clone_ctx c = {root, cfg, o, src, src_dir, NULL, src->preset != NULL};
+    clone_ctx c = {root, cfg, o, src, src_dir, NULL, src->preset != NULL, live};
     if (check_drives(&c, err) < 0) return free(src_dir), -1;
     if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0) {
         free(src_dir);
@@ -320,8 +459,9 @@ int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_
     yv_vm src = {0};
     int mark = -1;
     bool marked = false; /* the source's linked-base mark was written by this clone */
-    int rc = hold_src(root, cfg, o, &src, &mark, &marked, err);
-    if (rc == 0) rc = clone_held(root, cfg, o, &src, out, err);
+    bool live = false;   /* the source runs: a snapshot of its disks */
+    int rc = hold_src(root, cfg, o, &src, &mark, &marked, &live, err);
+    if (rc == 0) rc = clone_held(root, cfg, o, &src, live, out, err);
     if (rc < 0 && marked) yv_linked_unmark(root, o->src); /* no overlay on it was published */
     yv_vmstate_start_end(root, o->src, mark);
     yv_vm_done(&src);

@@ -131,7 +131,8 @@ uint64_t yv_storage_qcow2_size(const char *path)
 }
 
 int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst,
-                          const char *format, volatile sig_atomic_t *cancel, yv_err *err)
+                          const char *format, bool shared, volatile sig_atomic_t *cancel,
+                          yv_err *err)
 {
     /* -f and -O the same format: a raw disk stays raw (QEMU is given the format by the name), and
      * qemu-img never probes a guest-writable image's format */
@@ -142,9 +143,10 @@ int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst
                     (char *)format,
                     "-O",
                     (char *)format,
-                    "--",
-                    (char *)src,
-                    (char *)dst,
+                    shared ? "-U" : "--",
+                    shared ? "--" : (char *)src,
+                    shared ? (char *)src : (char *)dst,
+                    shared ? (char *)dst : NULL,
                     NULL};
     return yv_proc_run(argv, NULL, cancel, err);
 }

@@ -4,6 +4,7 @@
 #define YV_STORAGE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,9 +30,11 @@ int yv_storage_overlay(const yv_config *cfg, const char *base, const char *backi
                        const char *path, long mib, volatile sig_atomic_t *cancel, yv_err *err);
 
 /* A copy of src (a disk, a cdrom image, a UEFI variable store) in the same format ("qcow2" or
- * "raw"): `qemu-img convert -f F -O F` (a qcow2 overlay becomes a whole disk of its own). */
+ * "raw"): `qemu-img convert -f F -O F` (a qcow2 overlay becomes a whole disk of its own). shared:
+ * with -U, a file a running QEMU holds (a cdrom image, the UEFI variables of a live clone). */
 int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst,
-                          const char *format, volatile sig_atomic_t *cancel, yv_err *err);
+                          const char *format, bool shared, volatile sig_atomic_t *cancel,
+                          yv_err *err);
 /* The backing file a qcow2 image names in its header (as written: relative to its folder, or
  * absolute), malloc'd; NULL when none, not a qcow2 or unreadable. No qemu-img run. */
 char *yv_storage_qcow2_backing(const char *path);

@@ -127,8 +127,9 @@ const yv_action_row yv_actions[] = {
      .ch = L'l',
      .shown = "l",
      .label = "Clone",
-     .help = "clone the stopped VM into a new one with its own MAC, display and ports (a form)",
-     .need = YV_NEED_STOPPED,
+     .help = "clone the VM into a new one with its own MAC, display and ports (a form; a running "
+             "VM: a snapshot of its disks)",
+     .need = YV_NEED_VM,
      .verb = "clone",
      .started = "cloning {vm}…",
      .done = "{vm} cloned"},

@@ -78,7 +78,7 @@ void yv_form_open(yv_app *a, yv_action kind);
 void yv_form_open_forward(yv_app *a, const char *vm);
 /* The resize form of VM vm (grow one of its disks). */
 void yv_form_open_resize(yv_app *a, const char *vm);
-/* The clone form of the stopped VM vm (the new VM's name, linked, its VNC password). */
+/* The clone form of VM vm (the new VM's name, linked, its VNC password). */
 void yv_form_open_clone(yv_app *a, const char *vm);
 /* A create's end: the form of job j is freed, or shown again with the error by its field. */
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);

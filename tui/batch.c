@@ -858,11 +858,11 @@ static const yv_opt clone_opts[] = {
      .arg = "NAME",
      .kind = YV_ARG_VM,
      .flags = YV_OPT_REQUIRED,
-     .help = "the VM to clone (stopped)"},
+     .help = "the VM to clone (stopped; running: a snapshot of its disks)"},
     {.lng = "to", .shrt = 't', .arg = "NEW", .flags = YV_OPT_REQUIRED, .help = "the new VM's name"},
     {.lng = "linked",
-     .help = "qcow2 overlays on the source's disks instead of copies (the source then cannot "
-             "run or be deleted while the clone exists)"},
+     .help = "qcow2 overlays on the stopped source's disks instead of copies (the source then "
+             "cannot run or be deleted while the clone exists)"},
     {.lng = "vnc-password",
      .shrt = 'V',
      .arg = "PW",
@@ -1186,8 +1186,9 @@ static const yv_cmd commands[] = {
      "stopped, QMP block_resize when it runs.",
      resize_opts, 0, 0, NULL, cmd_resize},
     {"clone",
-     "Copy a stopped VM into a new one with its own MAC, VNC display and password, forward ports "
-     "and UEFI variables (a preset VM's clone gets a new cloud-init instance).",
+     "Copy a VM into a new one with its own MAC, VNC display and password, forward ports and UEFI "
+     "variables (a running VM: a snapshot of its disks, taken by its QEMU; a preset VM's clone gets "
+     "a new cloud-init instance).",
      clone_opts, 0, 0, NULL, cmd_clone},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},

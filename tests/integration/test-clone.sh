@@ -74,12 +74,12 @@ test_1_both_run_with_their_own_identity()
     connects "$base" || fail "the source's SSH forward does not accept"
     connects "$((base + 1))" || fail "the clone's SSH forward does not accept"
 
-    # a running source is refused, and nothing is written
+    # a linked clone of a running source is refused, and nothing is written
     before=$(snapshot_root "$root")
-    expect_exit 4 yv "$root" --json clone --name src --to dst2
+    expect_exit 4 yv "$root" --json clone --name src --to dst2 --linked
     assert_json_error VM_RUNNING
-    expect_exit 4 yv "$root" clone --name src --to dst2
-    assert_err_line clone "VM 'src' is running .*shut it down first"
+    expect_exit 4 yv "$root" clone --name src --to dst2 --linked
+    assert_err_line clone "VM 'src' is running .*a linked clone needs it stopped"
     assert_no_trace "$before" "$root"
     expect_exit 0 yv "$root" shutdown --name src --force
     expect_exit 0 yv "$root" shutdown --name dst --force
@@ -94,6 +94,30 @@ test_1_both_run_with_their_own_identity()
     expect_exit 0 yv "$root" clone --name src --to dst3 -V Abcdefgh
     assert_not_contains "$OUT" "VNC password" "a given password printed"
     assert_eq "config.yaml hd0.qcow2" "$(ls "$root/dst3.vm" | tr '\n' ' ' | sed 's/ $//')"
+}
+
+# A running source: a snapshot of its disks, taken by its own QEMU (drive-backup, all disks at
+# once): what the running QEMU wrote is in the clone, what it writes afterwards is not; the source
+# keeps running, the clone runs beside it, and no job is left in the source's QEMU.
+test_1b_running_source_snapshot()
+{
+    local root base
+    free_base base
+    new_fw_root root "$base"
+    mkvm "$root" live
+    expect_exit 0 yv "$root" run --name live
+    hmp "$root" live "qemu-io hd0 \"write -P 0x11 0 64k\"" >/dev/null
+    expect_exit 0 yv "$root" --json clone --name live --to snap
+    assert_eq snap "$(jv 'd["vm"]')"
+    hmp "$root" live "qemu-io hd0 \"write -P 0x22 0 64k\"" >/dev/null
+    assert_eq "[]" "$(qmp "$root" live query-jobs)" "jobs left in the source's QEMU"
+    expect_exit 0 yv "$root" --json status --name live
+    assert_eq running "$(jv 'd["state"]')" "the source after the clone"
+    expect_exit 0 yv "$root" run --name snap
+    expect_exit 0 yv "$root" shutdown --name snap --force
+    pattern_at "$root/snap.vm/hd0.qcow2" 0x11 || fail "the clone lacks what the running QEMU wrote"
+    expect_exit 0 yv "$root" shutdown --name live --force
+    pattern_at "$root/live.vm/hd0.qcow2" 0x22 || fail "the source lost its later write"
 }
 
 test_2_refusals_change_nothing()
@@ -348,7 +372,7 @@ test_7_killed_clone_reaped_by_next_command()
 
 # The TUI's clone form: l on a stopped VM, a taken name refused (the batch's reason on the status
 # line, nothing made), a new name cloned and shown in the list; the generated password shown once
-# in a dialog; l on a running VM refused by the list.
+# in a dialog; l on a running VM clones it too (a snapshot of its disks), with a given password.
 test_8_tui_clone_form()
 {
     local root
@@ -373,7 +397,14 @@ test_8_tui_clone_form()
     expect_exit 0 yv "$root" run --name k1
     wait_row k1 '^k1 +running '
     keys l
-    wait_screen 'k1 is already running'
+    wait_screen 'Clone k1'
+    text k4
+    keys Tab Tab
+    text Pw-for-k4
+    keys F10
+    wait_screen 'k1 cloned'
+    wait_row k4 '^k4 +stopped '
+    assert_eq Pw-for-k4 "$(vm_config_value "$root" k4 password)" "the password typed"
     tui_quit
     expect_exit 0 yv "$root" shutdown --name k1 --force
 }

@@ -219,6 +219,9 @@ undo_faults()
 {
     local first=$1 log=$2 op2 n2 pid rest seen=0 sig='' c calls=() before2 a b
     shift 2
+    # a root with a running QEMU cannot be put back by a copy (its pidfile lock and sockets stay
+    # with the old files): such a sweep sets NO_UNDO_FAULTS, its undo is swept without one
+    [ -z "${NO_UNDO_FAULTS:-}" ] || return 0
     while IFS=' ' read -r op2 n2 pid rest; do
         if ((seen)); then
             calls+=("$op2:$n2")
@@ -308,10 +311,12 @@ sweep()
             before=$(snap "$ROOT")
             [ -z "$line" ] && break
             # a swallowed fault: only the best-effort fsync of a folder after its rename (the
-            # folder may be gone since: a .part renamed into place, its seed folder removed)
+            # folder may be gone since: a .part renamed into place, its seed folder removed), and
+            # with SEND_RETRIED a QMP exchange the operation repeats (check_ok proves its effect)
             path=$(printf '%s' "$line" | cut -d' ' -f4)
-            [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]] ||
-                [[ $path == *.vm.part/seed ]]; } ||
+            { [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]] ||
+                [[ $path == *.vm.part/seed ]]; }; } ||
+                { [ "$op" = send ] && [ -n "${SEND_RETRIED:-}" ]; } ||
                 fail "the operation succeeded although the fault was injected"
             swallowed="$swallowed $op:$n"
         done
@@ -320,7 +325,7 @@ sweep()
     done
     CURRENT_TEST=$name
     printf '      %-22s calls:%s; %d runs, %d with a failing undo%s\n' "$name" "$summary" "$tried" \
-        "$UNDO_RUNS" "${swallowed:+; folder fsync failures ignored by design:$swallowed}"
+        "$UNDO_RUNS" "${swallowed:+; faults ignored by design (folder fsync, a repeated QMP exchange):$swallowed}"
 }
 
 # ---- the operations ----
@@ -566,6 +571,33 @@ test_clone()
     }
     undo() { expect_exit 0 yv "$ROOT" delete --name fc; }
     sweep "clone" clone --name fs --to fc -V abcdefgh
+}
+
+# clone of a running VM: its QEMU copies the disk (QMP transaction of drive-backup jobs, polled,
+# dismissed): a complete clone and no job left, or the root as it was (the source still running).
+test_clone_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fr --no-network --no-ovmf -c 16 -m 64 -V abcdefgh
+        expect_exit 0 yv "$ROOT" run --name fr
+    }
+    check_ok()
+    {
+        assert_created fs
+        assert_eq "[]" "$(qmp "$ROOT" fr query-jobs)" "jobs left in the source's QEMU"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name fs; }
+    # NO_UNDO_FAULTS: the same undo is swept with failing undos by test_clone; SEND_RETRIED: the
+    # jobs are dismissed after the copy, a failed exchange asked again (check_ok: no job is left)
+    ALLOW_LOGS=fr NO_UNDO_FAULTS=1 SEND_RETRIED=1
+    sweep "clone (running source)" clone --name fr --to fs -V abcdefgh
+    ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''
+    [ -n "$(qemus_of "$ROOT")" ] || fail "the source stopped"
+    assert_eq "[]" "$(qmp "$ROOT" fr query-jobs)" "jobs left in the source's QEMU"
+    expect_exit 0 yv "$ROOT" shutdown --name fr --force
 }
 
 # clone --linked: the source's linked-base mark (written first) goes again when the clone fails.

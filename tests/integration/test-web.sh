@@ -704,7 +704,8 @@ test_resize_route()
 
 # POST /v1/vms/{vm}/clone (spec §13): names only, the password required; refusals change
 # nothing; a stopped VM is cloned (201, the batch's answer without a generated password); a
-# running one is refused (400, as every state conflict of the API but IN_USE).
+# running one too (a snapshot of its disks), but not linked (400, as every state conflict of the
+# API but IN_USE).
 test_clone_route()
 {
     local root before
@@ -730,9 +731,12 @@ test_clone_route()
     expect_http 200 POST /v1/vms/s1/run
     before=$(snapshot_root "$root")
     expect_error 400 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
-        "{\"to\": \"c2\", \"vnc_password\": \"$VNC_PW3\"}"
+        "{\"to\": \"c2\", \"linked\": true, \"vnc_password\": \"$VNC_PW3\"}"
     assert_contains "$(jv 'd["detail"]' "$BODY")" "is running"
     assert_no_trace "$before" "$root"
+    expect_http 201 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"c2\", \"vnc_password\": \"$VNC_PW3\"}"
+    assert_eq c2 "$(jv 'd["vm"]' "$BODY")" "a running VM's clone"
     expect_http 200 DELETE "/v1/vms/s1/run?force=1"
     stop_web
 }

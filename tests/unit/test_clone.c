@@ -162,7 +162,7 @@ static void test_backing_header(void **state)
     free(b);
     /* a raw copy stays raw */
     char *raw2 = yv_root_join(f->root, "r2.img");
-    assert_int_equal(yv_storage_clone_file(&f->cfg, raw, raw2, "raw", NULL, &err), 0);
+    assert_int_equal(yv_storage_clone_file(&f->cfg, raw, raw2, "raw", false, NULL, &err), 0);
     yv_storage_info info;
     assert_int_equal(yv_storage_info_of(&f->cfg, raw2, &info, &err), 0);
     assert_string_equal(info.format, "raw");
