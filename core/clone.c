@@ -286,6 +286,7 @@ static int wait_backup(const clone_ctx *c, const char *sock, const char *prefix,
     for (;;) {
         json_t *jobs = NULL;
         size_t ours = 0, done = 0;
+        usleep(CLONE_POLL_MS * 1000); /* first: a small disk is copied by then, one poll */
         if (cancelled(c->o, err)) return -1;
         int rc = yv_qmp_once(sock, "query-jobs", NULL, &jobs, CLONE_QMP_MS, err);
         if (rc == 0) rc = jobs_seen(jobs, prefix, &ours, &done, err);
@@ -295,7 +296,6 @@ static int wait_backup(const clone_ctx *c, const char *sock, const char *prefix,
             return yv_err_set(err, YV_E_FAIL, "the copies of VM '%s' ended without a result",
                               c->src->name);
         if (done == n) return 0;
-        usleep(CLONE_POLL_MS * 1000);
     }
 }
 
