@@ -380,9 +380,10 @@ static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out
 
 /* ---- the verb ---- */
 
-/* Under the root lock: the source exists and does not run, and its start mark is ours until the
- * clone is done (no `run` or `resize` changes its disks meanwhile). A linked clone marks it as a
- * base first (core/linked.h: from now on its start and delete look for overlays on it). */
+/* Under the root lock: the source exists (*live: it runs; a linked clone needs it stopped), and
+ * its start mark is ours until the clone is done (no `run`, `resize` or `delete` meanwhile). A
+ * linked clone marks it as a base first (core/linked.h: from now on its start and delete look for
+ * overlays on it). */
 static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_vm *src,
                     int *mark, bool *marked, bool *live, yv_err *err)
 {

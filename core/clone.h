@@ -1,8 +1,9 @@
-/* clone: `clone --name SRC --to DST [--linked]` (spec §13) — a stopped VM becomes a new VM with an
- * identity of its own: a new MAC per network, a free VNC display and a new VNC password, new host
- * ports for every forward of its user networks (guest ports kept), the UEFI variable store
- * copied, no autostart mark and no runtime file. All-or-nothing like create (core/ops.h: the
- * .part folder, reserved under the root lock, published by rename, reaped when killed). */
+/* clone: `clone --name SRC --to DST [--linked]` (spec §13) — a VM (stopped, or running: a snapshot
+ * of its disks taken by its QEMU) becomes a new VM with an identity of its own: a new MAC per
+ * network, a free VNC display and a new VNC password, new host ports for every forward of its user
+ * networks (guest ports kept), the UEFI variable store copied, no autostart mark and no runtime
+ * file. All-or-nothing like create (core/ops.h: the .part folder, reserved under the root lock,
+ * published by rename, reaped when killed). */
 #ifndef YV_CLONE_H
 #define YV_CLONE_H
 
@@ -34,8 +35,8 @@ typedef struct {
     char *instance_id;  /* the new cloud-init instance-id (a preset source), else NULL */
 } yv_clone_result;
 
-/* VM_NOT_FOUND (src), VM_EXISTS (dst), VM_RUNNING (src runs or is being started: a running VM's
- * disks are not a consistent copy), USAGE (same names; a drive in a subfolder; a preset clone
+/* VM_NOT_FOUND (src), VM_EXISTS (dst), VM_RUNNING (src is busy: being started, resized or cloned;
+ * or it runs and the clone is linked), USAGE (same names; a drive in a subfolder; a preset clone
  * whose name is not a host name), TOOL_FAILED (qemu-img, genisoimage). Nothing changes on any
  * error. */
 int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_clone_result *out,
