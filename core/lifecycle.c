@@ -254,6 +254,8 @@ static int check_vm_files(const char *root, const launch_ctx *c, yv_err *err)
     char *pid = yv_vmstate_pidfile(root, c->v->name);
     if (rc == 0) rc = yv_root_check_regular(pid, err);
     free(pid);
+    /* a base of linked clones (core/linked.h): its disks must not change under their overlays */
+    if (rc == 0) rc = yv_linked_check_base(root, c->v->name, "it cannot be started", err);
     return rc;
 }
 
@@ -416,8 +418,6 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = config_unchanged(c, err);
             if (rc == 0) rc = check_vm_files(root, c, err);
-            /* a base of linked clones: its disk must not change under their overlays */
-            if (rc == 0) rc = yv_linked_check_base(root, c->v->name, "it cannot be started", err);
             if (rc == 0 && !c->paused &&
                 (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
                 rc = -1;

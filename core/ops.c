@@ -826,6 +826,13 @@ static bool start_mark_free(const char *root, const char *name, yv_err *err)
     return mark >= 0;
 }
 
+/* Under the root lock: no linked clone backs onto the VM's disks, no clone copies them. */
+static bool deletable(const char *root, const char *name, yv_err *err)
+{
+    return yv_linked_check_base(root, name, "it cannot be deleted", err) == 0 &&
+           start_mark_free(root, name, err);
+}
+
 int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
                          const yv_vmstate_proof *p, bool force, yv_err *err)
 {
@@ -852,8 +859,7 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
         yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first", name);
         goto out;
     }
-    if (yv_linked_check_base(root, name, "it cannot be deleted", err) < 0) goto out;
-    if (!start_mark_free(root, name, err)) goto out;
+    if (!deletable(root, name, err)) goto out;
     if (yv_vnctable_load(&t, root, err) < 0 || yv_autostart_load(&marks, root, err) < 0) goto out;
     if (yv_root_check_mounts(vmdir, err) < 0) goto out; /* nothing deleted: spec §16 */
     if (rename(vmdir, trash) < 0) {

@@ -1187,7 +1187,8 @@ static const yv_cmd commands[] = {
      resize_opts, 0, 0, NULL, cmd_resize},
     {"clone",
      "Copy a VM into a new one with its own MAC, VNC display and password, forward ports and UEFI "
-     "variables (a running VM: a snapshot of its disks, taken by its QEMU; a preset VM's clone gets "
+     "variables (a running VM: a snapshot of its disks, taken by its QEMU; a preset VM's clone "
+     "gets "
      "a new cloud-init instance).",
      clone_opts, 0, 0, NULL, cmd_clone},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
