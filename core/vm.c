@@ -401,16 +401,30 @@ void yv_vm_done(yv_vm *vm)
         free(vm->drives[i].path);
     }
     free(vm->drives);
+    yv_vm_clear_nets(vm);
+    memset(vm, 0, sizeof *vm);
+}
+
+void yv_vm_clear_forwards(yv_net *n)
+{
+    for (size_t j = 0; j < n->nforwards; j++) free(n->forwards[j].address);
+    free(n->forwards);
+    n->forwards = NULL;
+    n->nforwards = 0;
+}
+
+void yv_vm_clear_nets(yv_vm *vm)
+{
     for (size_t i = 0; i < vm->nnets; i++) {
         free(vm->nets[i].id);
         free(vm->nets[i].mac);
         free(vm->nets[i].master);
         free(vm->nets[i].ifname);
-        for (size_t j = 0; j < vm->nets[i].nforwards; j++) free(vm->nets[i].forwards[j].address);
-        free(vm->nets[i].forwards);
+        yv_vm_clear_forwards(&vm->nets[i]);
     }
     free(vm->nets);
-    memset(vm, 0, sizeof *vm);
+    vm->nets = NULL;
+    vm->nnets = 0;
 }
 
 void yv_vm_each(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx)

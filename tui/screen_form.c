@@ -326,6 +326,18 @@ static bool validate_forwards(form_st *f)
     return n == 0 || (n <= FORWARDS_MAX && !strcmp(get(f, F_NETWORK), "user"));
 }
 
+/* Memory and vCPUs by the rule create and set share (core/valid.c). */
+static bool check_hw(form_st *f)
+{
+    yv_err e;
+    long v;
+    bool ok = true;
+    if (yv_valid_memory(get(f, F_MEMORY), &v, &e) < 0)
+        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
+    if (yv_valid_vcpu(get(f, F_VCPU), &v, &e) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    return ok;
+}
+
 /* Checks every field; the message goes next to the field. True when all are fine. */
 static bool validate(form_st *f)
 {
@@ -341,9 +353,7 @@ static bool validate(form_st *f)
         set_err(f, F_LINKED, "an overlay needs a base image"), ok = false;
     if (*get(f, F_CAPACITY) && yv_valid_mib(get(f, F_CAPACITY), "size", &v, &e) < 0)
         set_err(f, F_CAPACITY, "1 to 16777216 MiB"), ok = false;
-    if (yv_valid_mib(get(f, F_MEMORY), "memory", &v, &e) < 0 || v < 16)
-        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
-    if (yv_parse_long(get(f, F_VCPU), 1, 1024, &v) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    if (!check_hw(f)) ok = false;
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
     else if (*get(f, F_BRIDGE) && strcmp(get(f, F_NETWORK), "tap") != 0)

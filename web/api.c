@@ -291,9 +291,9 @@ static int create_opts(json_t *b, yv_create_opts *o, const char **fw, yv_err *e)
         return yv_err_set(e, YV_E_USAGE,
                           "vnc_password is required (a generated one would have "
                           "to travel back in the response)");
-    if (cap < 0 || cap > 16L * 1024 * 1024 || mem < 16 || mem > 16L * 1024 * 1024 || vcpu < 1 ||
-        vcpu > 1024 || timeout < 1 || timeout > 604800)
-        return yv_err_set(e, YV_E_USAGE, "capacity, memory, vcpu or install_timeout out of range");
+    if (yv_valid_memory_value(mem, e) < 0 || yv_valid_vcpu_value(vcpu, e) < 0) return -1;
+    if (cap < 0 || cap > 16L * 1024 * 1024 || timeout < 1 || timeout > 604800)
+        return yv_err_set(e, YV_E_USAGE, "capacity or install_timeout out of range");
     o->capacity = (long)cap;
     o->memory = (long)mem;
     o->vcpu = (long)vcpu;
