@@ -692,8 +692,7 @@ int yv_ops_check_net(const char *master, const char *kind, size_t nforwards, yv_
     if (kind && strcmp(kind, "user") != 0 && strcmp(kind, "tap") != 0 && strcmp(kind, "none") != 0)
         return yv_err_set(err, YV_E_USAGE, "invalid network '%s': give user, tap or none", kind);
     if (master && kind && strcmp(kind, "tap") != 0)
-        return yv_err_set(err, YV_E_USAGE, "--master needs a tap network (not --network %s)",
-                          kind);
+        return yv_err_set(err, YV_E_USAGE, "--master needs a tap network (not --network %s)", kind);
     if (nforwards && (master || (kind && strcmp(kind, "user") != 0)))
         return yv_err_set(err, YV_E_USAGE, "--forward needs a user network (--network user)");
     return 0;

@@ -23,8 +23,8 @@ void yv_vmset_defaults(yv_vmset_opts *o)
 
 int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
 {
-    if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->vnc_password && !o->net_kind &&
-        !o->master && !o->nforwards)
+    if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->vnc_password && !o->net_kind && !o->master &&
+        !o->nforwards)
         return yv_err_set(err, YV_E_USAGE,
                           "nothing to change: give --memory, --vcpu, --vnc-password-file, "
                           "--network, --master, --forward, --ovmf or --no-ovmf");

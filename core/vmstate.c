@@ -430,9 +430,9 @@ void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool cras
 
 bool yv_vmstate_has_runtime_files(const char *root, const char *name)
 {
-    char *paths[] = {yv_vmstate_pidfile(root, name), yv_vmstate_sockfile(root, name),
+    char *paths[] = {yv_vmstate_pidfile(root, name),    yv_vmstate_sockfile(root, name),
                      yv_vmstate_eventsfile(root, name), yv_vmstate_consolefile(root, name),
-                     yv_vmstate_qgafile(root, name), yv_vmstate_startedfile(root, name)};
+                     yv_vmstate_qgafile(root, name),    yv_vmstate_startedfile(root, name)};
     bool any = false;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         any = any || yv_root_exists(paths[i]);

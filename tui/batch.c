@@ -863,7 +863,8 @@ static void set_print(yv_batch *b, const char *name, const yv_vmset_result *r)
                               fields_json(r->changed, r->nchanged), "pending",
                               fields_json(r->pending, r->npending), "running", r->running);
         if (r->live_password)
-            json_object_set_new(b->result, "live", fields_json((const char *[]){"vnc_password"}, 1));
+            json_object_set_new(b->result, "live",
+                                fields_json((const char *[]){"vnc_password"}, 1));
         return;
     }
     if (!r->nchanged) printf("%s: nothing changed (the config already says so)\n", name);
