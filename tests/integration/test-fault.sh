@@ -548,6 +548,55 @@ test_resize()
     sweep "resize" resize --name fr --capacity 32
 }
 
+# set of a stopped VM (memory, vCPUs, a network made with a MAC and a forward: vm.yaml written
+# once, the start mark in run/): changed, or left as it was.
+test_set()
+{
+    fault_root ROOT
+    VM_OF_OP=
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fs --no-network --no-ovmf -c 16 -m 64
+        cp -p "$ROOT/fs.vm/config.yaml" "$FTMP.cfg"
+    }
+    check_ok()
+    {
+        vm_facts fs
+        expect_exit 0 yv "$ROOT" --json status --name fs
+        assert_eq "96 2 user 2281" "$(jv '"%s %s %s %s" % (d["memory"], d["vcpu"],
+            d["networks"][0]["type"], d["networks"][0]["forwards"][0]["host"])')" "after set"
+        assert_no_debris
+    }
+    undo() { cp -p "$FTMP.cfg" "$ROOT/fs.vm/config.yaml" || fail "restore the config"; }
+    sweep "set" set --name fs --memory 96 --vcpu 2 --network user --forward 2281:22
+    rm -f "$FTMP.cfg"
+}
+
+# set of a running VM: the config changes, the running QEMU and its run/ record do not (pending).
+test_set_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    VM_OF_OP=
+    ALLOW_LOGS=fsr # the guest writes its serial log meanwhile
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fsr --no-network --no-ovmf -c 16 -m 64
+        expect_exit 0 yv "$ROOT" run --name fsr
+        cp -p "$ROOT/fsr.vm/config.yaml" "$FTMP.cfg"
+    }
+    check_ok()
+    {
+        expect_exit 0 yv "$ROOT" --json status --name fsr
+        assert_eq '96 ["memory"]' "$(jv '"%s %s" % (d["memory"], json.dumps(d["pending"]))')"
+        assert_no_debris
+    }
+    undo() { cp -p "$FTMP.cfg" "$ROOT/fsr.vm/config.yaml" || fail "restore the config"; }
+    sweep "set (running)" set --name fsr --memory 96
+    expect_exit 0 yv "$ROOT" shutdown --name fsr --force
+    rm -f "$FTMP.cfg"
+}
+
 # screenshot of a running VM: its temporary file in run/ is gone whatever fails (the root is as
 # before), and the PNG outside the root is written whole or not at all (nothing beside it either).
 test_screenshot()
