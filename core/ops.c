@@ -314,6 +314,41 @@ static bool port_usable(int display, void *ctx)
 }
 
 typedef struct {
+    const char *self;
+    int display;
+    char *holder;
+} display_probe;
+
+static void find_display_vm(const yv_vm *vm, void *ctx)
+{
+    display_probe *p = ctx;
+    if (!p->holder && (!p->self || strcmp(vm->name, p->self) != 0) &&
+        yv_valid_display_number(vm->vnc_display) == p->display)
+        p->holder = yv_strdup(vm->name);
+}
+
+int yv_ops_check_display(const char *root, const yv_config *cfg, const yv_vnctable *t,
+                         const char *self, int display, bool check_port, yv_err *err)
+{
+    const char *owner = yv_vnctable_owner(t, display);
+    display_probe p = {self, display, NULL};
+    if (owner && (!self || strcmp(owner, self) != 0))
+        return yv_err_set(err, YV_E_VM_EXISTS,
+                          "VNC display :%d belongs to VM '%s' (vnc_table.yaml)", display, owner);
+    yv_vm_each(root, find_display_vm, &p);
+    if (p.holder) {
+        yv_err_set(err, YV_E_VM_EXISTS, "VNC display :%d belongs to VM '%s'", display, p.holder);
+        free(p.holder);
+        return -1;
+    }
+    if (check_port && !port_usable(display, cfg->vnc_listen))
+        return yv_err_set(err, YV_E_VM_EXISTS,
+                          "VNC display :%d: another program listens on %s port %d", display,
+                          cfg->vnc_listen, 5900 + display);
+    return 0;
+}
+
+typedef struct {
     char *part;  /* the .part folder */
     int part_fd; /* holds its flock */
     int display;

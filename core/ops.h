@@ -12,6 +12,7 @@
 #include "install.h"
 #include "vm.h"
 #include "vmstate.h"
+#include "vnctable.h"
 
 typedef struct {
     const char *name;
@@ -100,6 +101,12 @@ void yv_ops_forwards_free(yv_forward *fw, size_t n);
  * the SSH forward on the lowest free port from network.ssh_port_base is added (the free slot). */
 int yv_ops_reserve_forwards(const char *root, const yv_config *cfg, const char *self,
                             yv_forward *fw, size_t *n, yv_err *err);
+/* Under the root lock: VNC display N is free for VM self (NULL: a new VM) as create's pick sees a
+ * free one — no other VM of vnc_table.yaml t nor of a config holds it, and (check_port: not the
+ * port self's running QEMU listens on) nothing listens on its port on vnc.listen; else VM_EXISTS
+ * naming the holder. */
+int yv_ops_check_display(const char *root, const yv_config *cfg, const yv_vnctable *t,
+                         const char *self, int display, bool check_port, yv_err *err);
 /* Under the root lock: a MAC for VM name that no readable VM config of the root uses. */
 void yv_ops_pick_mac(const char *root, const char *name, char mac[18]);
 

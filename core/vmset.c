@@ -11,6 +11,7 @@
 #include "util.h"
 #include "valid.h"
 #include "vmstate.h"
+#include "vnctable.h"
 
 /* How long the QMP exchange that hands a running QEMU its new VNC password may take. */
 #define VMSET_QMP_MS 5000
@@ -23,11 +24,15 @@ void yv_vmset_defaults(yv_vmset_opts *o)
 
 int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
 {
-    if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->vnc_password && !o->net_kind && !o->master &&
-        !o->nforwards)
+    char why[128];
+    if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->display && !o->vnc_password && !o->net_kind &&
+        !o->master && !o->nforwards)
         return yv_err_set(err, YV_E_USAGE,
-                          "nothing to change: give --memory, --vcpu, --vnc-password-file, "
-                          "--network, --master, --forward, --ovmf or --no-ovmf");
+                          "nothing to change: give --memory, --vcpu, --display, "
+                          "--vnc-password-file, --network, --master, --forward, --ovmf or "
+                          "--no-ovmf");
+    if (o->display && yv_valid_display_check(o->display, why, sizeof why) < 0)
+        return yv_err_set(err, YV_E_USAGE, "invalid display '%s': %s", o->display, why);
     if (o->memory && yv_valid_memory_value(o->memory, err) < 0) return -1;
     if (o->vcpu && yv_valid_vcpu_value(o->vcpu, err) < 0) return -1;
     if (yv_ops_check_vnc_password(o->vnc_password, err) < 0) return -1;
@@ -79,6 +84,7 @@ size_t yv_vmset_diff(const yv_vm *now, const yv_vm *was, const char *out[YV_VMSE
     if (now->memory != was->memory) out[n++] = "memory";
     if (now->vcpu != was->vcpu) out[n++] = "vcpu";
     if (now->ovmf != was->ovmf) out[n++] = "ovmf";
+    if (str_differs(now->vnc_display, was->vnc_display)) out[n++] = "display";
     if (str_differs(now->vnc_password, was->vnc_password)) out[n++] = "vnc_password";
     if (nd[0]) out[n++] = "network";
     if (nd[1]) out[n++] = "master";
@@ -163,6 +169,10 @@ static int apply_net(const char *root, const yv_config *cfg, yv_vm *vm, const yv
 
 static void apply_hw(yv_vm *vm, const yv_vmset_opts *o)
 {
+    if (o->display) {
+        free(vm->vnc_display);
+        vm->vnc_display = yv_strdup(o->display);
+    }
     if (o->memory) vm->memory = o->memory;
     if (o->vcpu) vm->vcpu = o->vcpu;
     if (o->ovmf >= 0) vm->ovmf = o->ovmf;
@@ -198,6 +208,37 @@ static bool password_live(const char *root, const yv_vm *vm)
     return true;
 }
 
+/* A new display: free as create's pick sees one (vnc_table.yaml loaded into t for save_table). */
+static int check_display(const char *root, const yv_config *cfg, const yv_vm *vm, const yv_vm *was,
+                         yv_vnctable *t, yv_err *err)
+{
+    yv_vm st;
+    bool own = false; /* the display the running QEMU listens on: its port is ours */
+    if (!str_differs(vm->vnc_display, was->vnc_display)) return 0;
+    if (yv_vnctable_load(t, root, err) < 0) return -1;
+    if (yv_vmstate_live_pid(root, cfg, vm->name) > 0 &&
+        yv_vmstate_load_started(root, vm->name, &st) == 0) {
+        own = !str_differs(st.vnc_display, vm->vnc_display);
+        yv_vm_done(&st);
+    }
+    return yv_ops_check_display(root, cfg, t, vm->name, yv_valid_display_number(vm->vnc_display),
+                                !own, err);
+}
+
+/* vnc_table.yaml after the config: a table that cannot be written puts the config back. */
+static int save_table(const char *root, const char *dir, const yv_vm *vm, const yv_vm *was,
+                      yv_vnctable *t, yv_err *err)
+{
+    yv_vnctable_remove(t, vm->name);
+    yv_vnctable_set(t, yv_valid_display_number(vm->vnc_display), vm->name);
+    if (yv_vnctable_save(t, root, err) == 0) return 0;
+    yv_err e;
+    if (yv_vm_save(was, dir, &e) < 0)
+        yv_err_prefix(err, "config.yaml of VM '%s' keeps display %s, vnc_table.yaml does not (%s)",
+                      vm->name, vm->vnc_display, e.msg);
+    return -1;
+}
+
 /* What a running VM has pending after the change. */
 static void fill_pending(const char *root, const yv_vm *vm, yv_vmset_result *out)
 {
@@ -212,13 +253,18 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
                       const yv_vmset_opts *o, yv_vmset_result *out, yv_err *err)
 {
     yv_vm vm, was;
+    yv_vnctable t = {0};
     if (yv_vm_load(&was, root, name, err) < 0) return -1;
     if (yv_vm_load(&vm, root, name, err) < 0) return yv_vm_done(&was), -1;
     char *dir = yv_root_vm_dir(root, name);
     apply_hw(&vm, o);
     int rc = apply_net(root, cfg, &vm, o, err);
+    if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
     if (rc == 0) out->nchanged = yv_vmset_diff(&vm, &was, out->changed);
     if (rc == 0 && out->nchanged) rc = yv_vm_save(&vm, dir, err);
+    if (rc == 0 && str_differs(vm.vnc_display, was.vnc_display))
+        rc = save_table(root, dir, &vm, &was, &t, err);
+    yv_vnctable_done(&t);
     out->running = rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0;
     if (out->running && o->vnc_password && str_differs(vm.vnc_password, was.vnc_password))
         out->live_password = password_live(root, &vm);

@@ -11,13 +11,14 @@
 #include "err.h"
 #include "vm.h"
 
-/* The fields set changes and pending names, in this order: memory, vcpu, ovmf, vnc_password,
- * network (kind, MAC, how many), master, forwards. */
-#define YV_VMSET_FIELDS 7
+/* The fields set changes and pending names, in this order: memory, vcpu, ovmf, display,
+ * vnc_password, network (kind, MAC, how many), master, forwards. */
+#define YV_VMSET_FIELDS 8
 
 typedef struct {
     long memory, vcpu;        /* 0: unchanged */
     int ovmf;                 /* -1: unchanged; 0 SeaBIOS; 1 UEFI */
+    const char *display;      /* the VNC display ":N" (vnc_table.yaml follows); NULL: unchanged */
     const char *vnc_password; /* NULL: unchanged */
     const char *net_kind;     /* "user" | "tap" | "none"; NULL: unchanged */
     const char *master;       /* the bridge of a tap network; NULL: unchanged */
@@ -47,9 +48,10 @@ typedef struct {
 int yv_vmset_check(const yv_vmset_opts *o, yv_err *err);
 
 /* Changes VM name's config under the root lock and the VM's start mark (VM_RUNNING while a `run`
- * starts it): checked as create checks (a forward port another VM of the root holds: VM_EXISTS),
- * written atomically, or nothing at all. A running VM keeps what it runs with until its next start
- * (the VNC password excepted: QMP set_password, best effort). */
+ * starts it): checked as create checks (a forward port or a VNC display another VM of the root
+ * holds, a display whose port another program listens on: VM_EXISTS), written atomically with
+ * vnc_table.yaml for a new display, or nothing at all. A running VM keeps what it runs with until
+ * its next start (the VNC password excepted: QMP set_password, best effort). */
 int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_vmset_opts *o,
              yv_vmset_result *out, yv_err *err);
 

@@ -829,6 +829,12 @@ static int set_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_vmset_op
     yv_vmset_defaults(o);
     if (mem && yv_valid_memory(mem, &o->memory, &b->err) < 0) return -1;
     if (vcpu && yv_valid_vcpu(vcpu, &o->vcpu, &b->err) < 0) return -1;
+    const char *disp = yv_cmdtab_get(c, a, "display");
+    static char dbuf[32];
+    if (disp) { /* ":N" as in config.yaml, or N */
+        snprintf(dbuf, sizeof dbuf, "%s%s", disp[0] == ':' ? "" : ":", disp);
+        o->display = dbuf;
+    }
     if (yv_cmdtab_get(c, a, "ovmf")) o->ovmf = 1;
     if (yv_cmdtab_get(c, a, "no-ovmf")) o->ovmf = 0;
     o->net_kind = yv_cmdtab_get(c, a, "network");
@@ -908,6 +914,9 @@ static const yv_opt set_opts[] = {
      .help = "the VM to change (running or not: the change takes effect at its next start)"},
     {.lng = "memory", .shrt = 'm', .arg = "MiB", .kind = YV_ARG_NUMBER, .help = "memory"},
     {.lng = "vcpu", .shrt = 'v', .arg = "N", .kind = YV_ARG_NUMBER, .help = "virtual CPUs"},
+    {.lng = "display",
+     .arg = ":N",
+     .help = "the VNC display (port 5900+N): one no other VM has and no program listens on"},
     {.lng = "vnc-password-file",
      .arg = "FILE",
      .kind = YV_ARG_FILE,

@@ -34,6 +34,7 @@ enum {
     F_SSHKEY,
     F_RSDRIVE,
     F_RSCAP,
+    F_DISPLAY,
     F_COUNT
 };
 
@@ -61,6 +62,7 @@ static const yv_field_spec create_specs[] = {
     [F_SSHKEY] = {"SSH key file", YV_FIELD_TEXT, "empty: none; a .pub file for root's ssh login"},
     [F_RSDRIVE] = {"Drive", YV_FIELD_CHOICE, "Left/Right: a disk of the VM"},
     [F_RSCAP] = {"New size MiB", YV_FIELD_NUMBER, "larger than now: disks only grow"},
+    [F_DISPLAY] = {"VNC display", YV_FIELD_TEXT, ":N (port 5900+N), free of other VMs"},
 };
 
 /* Which fields each form shows, in order. */
@@ -71,8 +73,8 @@ static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, 
                                     F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT, F_SSHKEY};
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 static const int resize_fields[] = {F_RSDRIVE, F_RSCAP};
-static const int set_fields[] = {F_MEMORY, F_VCPU,     F_VNCPW, F_NETWORK,
-                                 F_BRIDGE, F_FORWARDS, F_UEFI};
+static const int set_fields[] = {F_MEMORY,  F_VCPU,   F_DISPLAY,  F_VNCPW,
+                                 F_NETWORK, F_BRIDGE, F_FORWARDS, F_UEFI};
 
 /* The network kinds of the pick list (spec §10). */
 static const char *const net_kinds[] = {"user", "tap", "none"};
@@ -219,6 +221,7 @@ static void build_set(yv_app *a, form_st *f)
     snprintf(num, sizeof num, "%ld", v->vm.vcpu);
     yv_form_set(f->form, (size_t)idx(f, F_VCPU), num);
     yv_form_set(f->form, (size_t)idx(f, F_UEFI), v->vm.ovmf ? "1" : "");
+    if (v->vm.vnc_display) yv_form_set(f->form, (size_t)idx(f, F_DISPLAY), v->vm.vnc_display);
     const yv_net *net = v->vm.nnets ? &v->vm.nets[0] : NULL;
     yv_form_set(f->form, (size_t)idx(f, F_NETWORK),
                 !net                       ? "none"
@@ -509,7 +512,10 @@ static bool validate_set(form_st *f)
     yv_err e;
     bool ok = true;
     yv_form_clear_errors(f->form);
+    char why[128];
     if (!check_hw(f)) ok = false;
+    if (*get(f, F_DISPLAY) && yv_valid_display_check(get(f, F_DISPLAY), why, sizeof why) < 0)
+        set_err(f, F_DISPLAY, ":N, N from 0 to 59635"), ok = false;
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
     if (!validate_forwards(f)) ok = false;
@@ -536,6 +542,7 @@ static void submit_set(yv_app *a, form_st *f)
     args[n++] = "--vcpu";
     args[n++] = store[F_VCPU];
     args[n++] = *store[F_UEFI] ? "--ovmf" : "--no-ovmf";
+    if (*store[F_DISPLAY]) args[n++] = "--display", args[n++] = store[F_DISPLAY];
     args[n++] = "--network";
     args[n++] = store[F_NETWORK];
     if (tap && *store[F_BRIDGE]) args[n++] = "--master", args[n++] = store[F_BRIDGE];

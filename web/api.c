@@ -448,10 +448,10 @@ static int set_opts_of(json_t *b, yv_vmset_opts *o, const char **fw, yv_err *e)
     json_int_t mem = -1, vcpu = -1;
     json_t *fwd = NULL, *ovmf = NULL;
     yv_vmset_defaults(o);
-    if (!b ||
-        json_unpack_ex(b, &je, JSON_STRICT, "{s?I, s?I, s?s, s?s, s?s, s?o, s?o}", "memory", &mem,
-                       "vcpu", &vcpu, "vnc_password", &o->vnc_password, "network", &o->net_kind,
-                       "master", &o->master, "forwards", &fwd, "ovmf", &ovmf) < 0)
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s?I, s?I, s?s, s?s, s?s, s?s, s?o, s?o}",
+                             "memory", &mem, "vcpu", &vcpu, "display", &o->display, "vnc_password",
+                             &o->vnc_password, "network", &o->net_kind, "master", &o->master,
+                             "forwards", &fwd, "ovmf", &ovmf) < 0)
         return yv_err_set(e, YV_E_USAGE, "bad request body: %s", b ? je.text : "not JSON");
     if ((mem != -1 && yv_valid_memory_value(mem, e) < 0) ||
         (vcpu != -1 && yv_valid_vcpu_value(vcpu, e) < 0))

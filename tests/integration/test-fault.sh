@@ -248,6 +248,7 @@ undo_faults()
         *"half deleted (its folder is "*) ;;
         *"could not be freed"*) ;;
         *"vnc_table.yaml lost display"*) ;; # delete: autostart.yaml and the table's undo failed
+        *"keeps display "*", vnc_table.yaml does not"*) ;; # set --display: the config's undo failed
         *) fail "the root changed and the message does not say what was left: $(diff \
             <(printf '%s' "$b") <(printf '%s' "$a") | grep '^[<>]' | head -20 | tr '\n' ';')" ;;
         esac
@@ -570,6 +571,33 @@ test_set()
     undo() { cp -p "$FTMP.cfg" "$ROOT/fs.vm/config.yaml" || fail "restore the config"; }
     sweep "set" set --name fs --memory 96 --vcpu 2 --network user --forward 2281:22
     rm -f "$FTMP.cfg"
+}
+
+# set --display: config.yaml and vnc_table.yaml both, or neither (a table that cannot be written
+# puts the config back; a failing undo says what is left).
+test_set_display()
+{
+    fault_root ROOT
+    VM_OF_OP=
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fd --no-network --no-ovmf -c 16 -m 64
+        cp -p "$ROOT/fd.vm/config.yaml" "$FTMP.cfg"
+        cp -p "$ROOT/vnc_table.yaml" "$FTMP.table"
+    }
+    check_ok()
+    {
+        assert_eq ":7" "$(vm_config_value "$ROOT" fd display)"
+        grep -Eq "^  ':7': '?fd'?\$" "$ROOT/vnc_table.yaml" || fail "vnc_table.yaml: no :7 for fd"
+        assert_no_debris
+    }
+    undo()
+    {
+        cp -p "$FTMP.cfg" "$ROOT/fd.vm/config.yaml" && cp -p "$FTMP.table" "$ROOT/vnc_table.yaml" ||
+            fail "restore the config and the table"
+    }
+    sweep "set --display" set --name fd --display :7
+    rm -f "$FTMP.cfg" "$FTMP.table"
 }
 
 # set of a running VM: the config changes, the running QEMU and its run/ record do not (pending).

@@ -58,6 +58,12 @@ test_stopped_vm_changes_and_json()
     expect_exit 0 yv "$root" set --name s1 --network none
     expect_exit 0 yv "$root" --json status --name s1
     assert_eq "[]" "$(jv 'd["networks"]')"
+    # a new VNC display: config.yaml and vnc_table.yaml together
+    expect_exit 0 yv "$root" --json set --name s1 --display 9
+    assert_eq '["display"]' "$(jv 'd["changed"]')"
+    assert_eq ":9" "$(vm_config_value "$root" s1 display)"
+    assert_match "':9': '?s1'?" "$(cat "$root/vnc_table.yaml")"
+    assert_not_contains "$(cat "$root/vnc_table.yaml")" "':1'"
 }
 
 # Bad input and conflicts: a clear error, the exit status of spec §8, the root byte for byte as
@@ -90,6 +96,17 @@ test_refusals_change_nothing()
     assert_err_line set "empty"
     expect_exit 2 yv "$root" set --name b1 --forward 2264:22 --forward 2264:80
     assert_err_line set "given twice"
+    # another VM's VNC display, or a display whose port another program listens on
+    expect_exit 4 yv "$root" set --name b1 --display :2
+    assert_err_line set "VNC display :2 belongs to VM 'b2'"
+    local listen port=$((5950 + RANDOM % 500))
+    expect_exit 0 yv "$root" --json status --name b1
+    listen=$(jv 'd["vnc"]["listen"]')
+    listen_tcp "$listen" "$port" # (new_root's own loopback address: no other test's)
+    expect_exit 4 yv "$root" --json set --name b1 --display ":$((port - 5900))"
+    assert_json_error VM_EXISTS
+    assert_contains "$OUT" "another program listens"
+    expect_exit 2 yv "$root" set --name b1 --display :x
     # another VM's forward port: refused as create refuses it, naming that VM
     expect_exit 4 yv "$root" set --name b1 --forward 2262:22
     assert_err_line set "VM 'b2'"
@@ -131,6 +148,11 @@ m1: pending: [memory, vcpu] (the running QEMU has the old values until its next 
     # set back to what it runs with: nothing pending any more
     expect_exit 0 yv "$root" --json set --name m1 --vcpu 1
     assert_eq '{"vm": "m1", "changed": ["vcpu"], "pending": ["memory"], "running": true}' "$(jv d)"
+    # a new display: pending too (QEMU listens on the old port until its next start)
+    expect_exit 0 yv "$root" --json set --name m1 --display :11
+    assert_eq '["memory", "display"]' "$(jv 'd["pending"]')"
+    expect_exit 0 yv "$root" --json set --name m1 --display :1
+    assert_eq '["memory"]' "$(jv 'd["pending"]')"
     # the VNC password: taken by the running QEMU at once, so never pending
     printf 'Newpass1\n' >"$PWF.new"
     expect_exit 0 yv "$root" --json set --name m1 --vnc-password-file "$PWF.new"

@@ -1348,6 +1348,8 @@ test_set_route()
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{}'
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"forwards": ["2291:22"]}'
     assert_contains "$(jv 'd["detail"]' "$BODY")" "st2"
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"display": ":2"}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "VM 'st2'"
     expect_error 404 PATCH /v1/vms/nosuch "${ct[@]}" --data-binary '{"memory": 96}'
     assert_no_trace "$before" "$root"
 

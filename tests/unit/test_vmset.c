@@ -166,6 +166,8 @@ static void test_set_and_conflicts(void **state)
     make(&a, "a");
     make(&b, "b");
     b.nets[0].forwards[0].host = 2202;
+    free(b.vnc_display);
+    b.vnc_display = yv_strdup(":2");
     save(f, &a);
     save(f, &b);
     char *before = ut_read(f->root, "a.vm/config.yaml");
@@ -180,13 +182,22 @@ static void test_set_and_conflicts(void **state)
     char *after = ut_read(f->root, "a.vm/config.yaml");
     assert_string_equal(before, after); /* nothing written, not even the memory */
     free(after);
+    o.nforwards = 0;
+    o.display = ":2"; /* b's (its config: the table is empty) */
+    assert_int_equal(yv_vmset(f->root, &f->cfg, "a", &o, &r, &err), -1);
+    assert_int_equal(err.code, YV_E_VM_EXISTS);
+    ut_assert_contains(err.msg, "VNC display :2 belongs to VM 'b'");
+    after = ut_read(f->root, "a.vm/config.yaml");
+    assert_string_equal(before, after);
+    free(after);
+    assert_false(ut_exists(f->root, "vnc_table.yaml"));
+    o.display = NULL;
     assert_int_equal(yv_vmset(f->root, &f->cfg, "nosuch", &o, &r, &err), -1);
     assert_int_equal(err.code, YV_E_VM_NOT_FOUND);
     /* a start under way holds the mark: refused */
     char *mark = yv_vmstate_startfile(f->root, "a");
     int fd = open(mark, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     assert_true(fd >= 0 && flock(fd, LOCK_EX) == 0);
-    o.nforwards = 0;
     assert_int_equal(yv_vmset(f->root, &f->cfg, "a", &o, &r, &err), -1);
     assert_int_equal(err.code, YV_E_VM_RUNNING);
     close(fd);
@@ -202,6 +213,17 @@ static void test_set_and_conflicts(void **state)
     assert_int_equal(got.nets[0].forwards[0].host, 2201); /* untouched: no forwards given */
     assert_int_equal(ut_mode(f->root, "a.vm/config.yaml"), 0600);
     yv_vm_done(&got);
+    /* a free display: the config and vnc_table.yaml */
+    yv_vmset_defaults(&o);
+    o.display = ":9";
+    assert_int_equal(yv_vmset(f->root, &f->cfg, "a", &o, &r, &err), 0);
+    assert_string_equal(r.changed[0], "display");
+    assert_int_equal(yv_vm_load(&got, f->root, "a", &err), 0);
+    assert_string_equal(got.vnc_display, ":9");
+    yv_vm_done(&got);
+    after = ut_read(f->root, "vnc_table.yaml");
+    ut_assert_contains(after, "':9': a");
+    free(after);
     free(before);
     yv_vm_done(&a);
     yv_vm_done(&b);
