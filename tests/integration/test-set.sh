@@ -205,6 +205,7 @@ test_tui_edit_form()
     wait_screen 'Change e1'
     assert_match 'Memory MiB +64' "$(line_with 'Memory MiB')" "prefilled memory"
     assert_match 'vCPUs +1' "$(line_with 'vCPUs')" "prefilled vCPUs"
+    assert_match 'VNC display +:1' "$(line_with 'VNC display')" "prefilled display"
     keys BSpace BSpace BSpace BSpace
     text 8
     keys F10
@@ -212,9 +213,14 @@ test_tui_edit_form()
     assert_eq 64 "$(vm_config_value "$root" e1 memory)" "memory after a refused value"
     keys BSpace BSpace BSpace BSpace
     text 128
+    keys Tab Tab Tab # vCPUs, VNC display, VNC password
+    text Tuipass1
     keys F10
-    wait_screen 'e1: changed memory \(pending: memory'
+    wait_screen 'e1: changed memory, vnc_password \(pending: memory'
     assert_eq 128 "$(vm_config_value "$root" e1 memory)" "memory after the form"
+    assert_eq Tuipass1 "$(vm_config_value "$root" e1 password)" "the VNC password after the form"
+    assert_not_contains "$(ps -eo args)" Tuipass1
+    assert_not_contains "$(cap)" Tuipass1
     tui_quit
     expect_exit 0 yv "$root" shutdown --name e1 --force
 }
