@@ -44,8 +44,8 @@ const char *yv_vm_proto_name(yv_proto p)
     }
 
 static const yv_yfield hardware_fields[] = {
-    VMF("memory", YV_YF_INT, memory, true, 16, 16L * 1024 * 1024),
-    VMF("vcpu", YV_YF_INT, vcpu, true, 1, 1024),
+    VMF("memory", YV_YF_INT, memory, true, YV_MEMORY_MIN, YV_MEMORY_MAX), /* core/valid.h */
+    VMF("vcpu", YV_YF_INT, vcpu, true, 1, YV_VCPU_MAX),
     VMF("ovmf", YV_YF_BOOL, ovmf, false, 0, 0),
     {0},
 };
