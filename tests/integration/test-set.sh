@@ -221,6 +221,10 @@ test_tui_edit_form()
     assert_eq Tuipass1 "$(vm_config_value "$root" e1 password)" "the VNC password after the form"
     assert_not_contains "$(ps -eo args)" Tuipass1
     assert_not_contains "$(cap)" Tuipass1
+    keys Enter # the details say what is pending
+    wait_screen 'pending: \[memory\] \(the running QEMU'
+    keys Escape
+    wait_row e1 '^e1 +running '
     tui_quit
     expect_exit 0 yv "$root" shutdown --name e1 --force
 }
