@@ -225,18 +225,29 @@ static int check_display(const char *root, const yv_config *cfg, const yv_vm *vm
                                 !own, err);
 }
 
-/* vnc_table.yaml after the config: a table that cannot be written puts the config back. */
-static int save_table(const char *root, const char *dir, const yv_vm *vm, const yv_vm *was,
-                      yv_vnctable *t, yv_err *err)
+/* vnc_table.yaml after the config: a table that cannot be written puts the config back as it
+ * was, byte for byte (read before the change). */
+static int save_table(const char *root, const char *dir, const yv_vm *vm, yv_vnctable *t,
+                      yv_err *err)
 {
+    yv_err e;
+    size_t len;
+    char *path = yv_root_join(dir, "config.yaml");
+    char *old = yv_root_read_file(path, &len, YV_E_IO, err);
+    if (!old) return free(path), -1; /* nothing written yet: see set_locked */
     yv_vnctable_remove(t, vm->name);
     yv_vnctable_set(t, yv_valid_display_number(vm->vnc_display), vm->name);
-    if (yv_vnctable_save(t, root, err) == 0) return 0;
-    yv_err e;
-    if (yv_vm_save(was, dir, &e) < 0)
-        yv_err_prefix(err, "config.yaml of VM '%s' keeps display %s, vnc_table.yaml does not (%s)",
-                      vm->name, vm->vnc_display, e.msg);
-    return -1;
+    int rc = yv_vm_save(vm, dir, err);
+    if (rc == 0 && yv_vnctable_save(t, root, err) < 0) {
+        rc = -1;
+        if (yv_root_write_atomic(path, old, len, 0600, &e) < 0)
+            yv_err_prefix(err,
+                          "config.yaml of VM '%s' keeps display %s, vnc_table.yaml does not (%s)",
+                          vm->name, vm->vnc_display, e.msg);
+    }
+    yv_free_secret(old);
+    free(path);
+    return rc;
 }
 
 /* What a running VM has pending after the change. */
@@ -261,9 +272,9 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     int rc = apply_net(root, cfg, &vm, o, err);
     if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
     if (rc == 0) out->nchanged = yv_vmset_diff(&vm, &was, out->changed);
-    if (rc == 0 && out->nchanged) rc = yv_vm_save(&vm, dir, err);
-    if (rc == 0 && str_differs(vm.vnc_display, was.vnc_display))
-        rc = save_table(root, dir, &vm, &was, &t, err);
+    bool table = rc == 0 && str_differs(vm.vnc_display, was.vnc_display);
+    if (rc == 0 && out->nchanged) /* a new display: the config and vnc_table.yaml together */
+        rc = table ? save_table(root, dir, &vm, &t, err) : yv_vm_save(&vm, dir, err);
     yv_vnctable_done(&t);
     out->running = rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0;
     if (out->running && o->vnc_password && str_differs(vm.vnc_password, was.vnc_password))
