@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Integration tests of `set` (spec §13): a stopped VM's config changed (status shows it), bad input
-# and a forward port another VM holds refused with the root unchanged; on a running VM (real QEMU,
-# TCG) `set --memory` is pending in status (text and --json) until the next start, after which QMP
-# query-memory-size-summary shows the new size and nothing is pending; the new VNC password is
-# taken by the running QEMU at once; a VM started without the record of its start config shows no
-# pending list rather than a wrong one; the TUI's edit form (key e) does the same.
+# Integration tests of `set` (spec §13): a stopped VM's config changed (status shows it; a new
+# VNC display in vnc_table.yaml too); bad input, a forward port or VNC display another VM holds and
+# a display whose port another program listens on refused with the root unchanged; on a running
+# VM (real QEMU, TCG) `set --memory` is pending in status (text and --json) until the next start,
+# after which QMP query-memory-size-summary shows the new size and nothing is pending; the new VNC
+# password is taken by the running QEMU at once; a VM started without the record of its start
+# config shows no pending list rather than a wrong one; the TUI's edit form (key e) does the same
+# and its details show what is pending.
 # shellcheck source=tests/integration/tui-lib.sh
 . "$(dirname "$0")/tui-lib.sh"
 
