@@ -210,7 +210,7 @@ static void build_set(yv_app *a, form_st *f)
     char title[96], num[32], fw[300];
     for (size_t i = 0; i < n; i++) specs[i] = create_specs[ids[i]];
     specs[idx(f, F_VNCPW)].hint = "empty: unchanged; a running VM takes it at once";
-    specs[idx(f, F_FORWARDS)].hint = "user: they replace the old ones; 2201:22 udp:53:53";
+    specs[idx(f, F_FORWARDS)].hint = "user: they replace the old ones (empty: kept)";
     snprintf(title, sizeof title, "Change %s (from its next start)", f->vm);
     f->form = yv_form_new(title, specs, n);
     yv_form_set_choices(f->form, (size_t)idx(f, F_NETWORK), net_kinds, 3);
