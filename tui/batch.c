@@ -1229,8 +1229,8 @@ static const yv_cmd commands[] = {
      "stopped, QMP block_resize when it runs.",
      resize_opts, 0, 0, NULL, cmd_resize},
     {"set",
-     "Change a VM's memory, vCPUs, VNC password, network, forwards or firmware; it takes effect at "
-     "the next start (status says what is pending while it runs).",
+     "Change a VM's memory, vCPUs, VNC display or password, network, forwards or firmware; it "
+     "takes effect at the next start (status says what is pending while it runs).",
      set_opts, 0, 0, NULL, cmd_set},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
