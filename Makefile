@@ -71,8 +71,11 @@ install: all
 	install -D -m 0755 yave-tui $(DESTDIR)$(PREFIX)/bin/yave-tui
 	install -D -m 0755 yave-web $(DESTDIR)$(PREFIX)/bin/yave-web
 	install -D -m 0644 web/pam.d/yave $(DESTDIR)$(PREFIX)/share/yave/pam.d/yave
-	install -D -m 0644 web/yave-web.service $(DESTDIR)$(PREFIX)/share/yave/yave-web.service
-	install -D -m 0644 web/yave-autostart.service $(DESTDIR)$(PREFIX)/share/yave/yave-autostart.service
+	@# the units name the binaries where this install puts them (the sources say /usr/local)
+	install -d $(DESTDIR)$(PREFIX)/share/yave
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' web/yave-web.service > $(DESTDIR)$(PREFIX)/share/yave/yave-web.service
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' web/yave-autostart.service > $(DESTDIR)$(PREFIX)/share/yave/yave-autostart.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/yave/yave-web.service $(DESTDIR)$(PREFIX)/share/yave/yave-autostart.service
 	install -D -m 0755 netdevup $(DESTDIR)$(PREFIX)/libexec/yave/netdevup
 	install -D -m 0755 netdevdown $(DESTDIR)$(PREFIX)/libexec/yave/netdevdown
 	install -d $(DESTDIR)$(PREFIX)/share/yave/themes

@@ -418,6 +418,10 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             unlink(crash); /* crashed is shown until the next run: this one */
             rc = config_unchanged(c, err);
             if (rc == 0) rc = check_vm_files(root, c, err);
+            /* what this QEMU runs with, for status's `pending` (the config cannot change before
+             * the launch: we hold the lock, and set takes it); not for a first boot, whose VM is
+             * not published yet */
+            if (rc == 0 && !c->paused) rc = yv_vmstate_save_started(root, c->v, err);
             if (rc == 0 && !c->paused &&
                 (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
                 rc = -1;

@@ -296,9 +296,52 @@ static void pick_mac(const char *name, const used_set *u, char mac[18])
     }
 }
 
+void yv_ops_pick_mac(const char *root, const char *name, char mac[18])
+{
+    used_set used;
+    collect_used(root, &used);
+    pick_mac(name, &used, mac);
+    used_done(&used);
+}
+
 static bool port_usable(int display, void *ctx)
 {
     return yv_vnctable_port_free(ctx, display);
+}
+
+typedef struct {
+    const char *self;
+    int display;
+    char *holder;
+} display_probe;
+
+static void find_display_vm(const yv_vm *vm, void *ctx)
+{
+    display_probe *p = ctx;
+    if (!p->holder && (!p->self || strcmp(vm->name, p->self) != 0) &&
+        yv_valid_display_number(vm->vnc_display) == p->display)
+        p->holder = yv_strdup(vm->name);
+}
+
+int yv_ops_check_display(const char *root, const yv_config *cfg, const yv_vnctable *t,
+                         const char *self, int display, bool check_port, yv_err *err)
+{
+    const char *owner = yv_vnctable_owner(t, display);
+    display_probe p = {self, display, NULL};
+    if (owner && (!self || strcmp(owner, self) != 0))
+        return yv_err_set(err, YV_E_VM_EXISTS,
+                          "VNC display :%d belongs to VM '%s' (vnc_table.yaml)", display, owner);
+    yv_vm_each(root, find_display_vm, &p);
+    if (p.holder) {
+        yv_err_set(err, YV_E_VM_EXISTS, "VNC display :%d belongs to VM '%s'", display, p.holder);
+        free(p.holder);
+        return -1;
+    }
+    if (check_port && !port_usable(display, cfg->vnc_listen))
+        return yv_err_set(err, YV_E_VM_EXISTS,
+                          "VNC display :%d: another program listens on %s port %d", display,
+                          cfg->vnc_listen, 5900 + display);
+    return 0;
 }
 
 typedef struct {
@@ -321,47 +364,50 @@ static int net_kind(const yv_create_opts *o, const yv_config *cfg)
     return o->master || cfg->network_master ? YV_NET_TAP : YV_NET_USER;
 }
 
-static void forwards_free(yv_forward *fw, size_t n)
+void yv_ops_forwards_free(yv_forward *fw, size_t n)
 {
     for (size_t i = 0; i < n; i++) free(fw[i].address);
     free(fw);
 }
 
-/* The forwards given, parsed; no two on one proto + host port. One more slot for the SSH forward.
- */
-static int parse_forwards(const yv_create_opts *o, yv_forward **out, size_t *n, yv_err *err)
+int yv_ops_parse_forwards(const char *const *specs, size_t nspecs, yv_forward **out, size_t *n,
+                          yv_err *err)
 {
-    yv_forward *fw = yv_calloc(o->nforwards + 1, sizeof *fw);
+    yv_forward *fw = yv_calloc(nspecs + 1, sizeof *fw);
     size_t k = 0;
     int rc = 0;
-    for (; rc == 0 && k < o->nforwards; k++) {
-        if (yv_forward_parse(o->forwards[k], &fw[k], err) < 0) break;
+    for (; rc == 0 && k < nspecs; k++) {
+        if (yv_forward_parse(specs[k], &fw[k], err) < 0) break;
         yv_vm probe = {.nets = &(yv_net){.forwards = fw, .nforwards = k}, .nnets = 1};
         if (yv_vm_find_forward(&probe, fw[k].proto, fw[k].host))
             rc = yv_err_set(err, YV_E_USAGE, "--forward: %s port %d is given twice",
                             yv_vm_proto_name(fw[k].proto), fw[k].host);
     }
-    if (rc == 0 && k < o->nforwards) rc = -1; /* a spec did not parse */
+    if (rc == 0 && k < nspecs) rc = -1; /* a spec did not parse */
     *out = fw;
     *n = k;
     return rc;
 }
 
-/* Under the root lock: the forwards are free of every other VM's, and a user network given none
- * gets the SSH forward on the lowest free port. */
-static int reserve_forwards(const char *root, const yv_config *cfg, reservation *r, yv_err *err)
+int yv_ops_reserve_forwards(const char *root, const yv_config *cfg, const char *self,
+                            yv_forward *fw, size_t *n, yv_err *err)
 {
     yv_forward_uses u;
-    if (r->net != YV_NET_USER) return 0;
     yv_forward_collect(root, &u);
-    int rc = yv_forward_check_root(&u, NULL, r->fw, r->nfw, err);
-    if (rc == 0 && r->nfw == 0) {
+    int rc = yv_forward_check_root(&u, self, fw, *n, err);
+    if (rc == 0 && *n == 0) {
         int port = yv_forward_pick_ssh(&u, cfg->network_ssh_port_base, err);
         if (port < 0) rc = -1;
-        else r->fw[r->nfw++] = (yv_forward){YV_PROTO_TCP, yv_strdup("127.0.0.1"), port, 22};
+        else fw[(*n)++] = (yv_forward){YV_PROTO_TCP, yv_strdup("127.0.0.1"), port, 22};
     }
     yv_forward_uses_done(&u);
     return rc;
+}
+
+static int reserve_forwards(const char *root, const yv_config *cfg, reservation *r, yv_err *err)
+{
+    if (r->net != YV_NET_USER) return 0;
+    return yv_ops_reserve_forwards(root, cfg, NULL, r->fw, &r->nfw, err);
 }
 
 static bool table_exists(const char *root)
@@ -698,17 +744,25 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
         return yv_err_set(err, YV_E_USAGE, "SSH keys only apply to a preset");
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
-    if (o->master && yv_valid_ifname(o->master, "bridge name (--master)", err) < 0) return -1;
-    if (o->net_kind && strcmp(o->net_kind, "user") != 0 && strcmp(o->net_kind, "tap") != 0 &&
-        strcmp(o->net_kind, "none") != 0)
-        return yv_err_set(err, YV_E_USAGE, "invalid network '%s': give user, tap or none",
-                          o->net_kind);
-    if (o->master && o->net_kind && strcmp(o->net_kind, "tap") != 0)
-        return yv_err_set(err, YV_E_USAGE, "--master needs a tap network (not --network %s)",
-                          o->net_kind);
-    if (o->nforwards && (o->master || (o->net_kind && strcmp(o->net_kind, "user") != 0)))
+    if (yv_ops_check_net(o->master, o->net_kind, o->nforwards, err) < 0) return -1;
+    return yv_ops_check_vnc_password(o->vnc_password, err);
+}
+
+int yv_ops_check_net(const char *master, const char *kind, size_t nforwards, yv_err *err)
+{
+    if (master && yv_valid_ifname(master, "bridge name (--master)", err) < 0) return -1;
+    if (kind && strcmp(kind, "user") != 0 && strcmp(kind, "tap") != 0 && strcmp(kind, "none") != 0)
+        return yv_err_set(err, YV_E_USAGE, "invalid network '%s': give user, tap or none", kind);
+    if (master && kind && strcmp(kind, "tap") != 0)
+        return yv_err_set(err, YV_E_USAGE, "--master needs a tap network (not --network %s)", kind);
+    if (nforwards && (master || (kind && strcmp(kind, "user") != 0)))
         return yv_err_set(err, YV_E_USAGE, "--forward needs a user network (--network user)");
-    if (o->vnc_password && !*o->vnc_password)
+    return 0;
+}
+
+int yv_ops_check_vnc_password(const char *pw, yv_err *err)
+{
+    if (pw && !*pw)
         return yv_err_set(err, YV_E_USAGE,
                           "the VNC password is empty (an empty VNC password "
                           "locks everyone out)");
@@ -762,9 +816,9 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     *generated_pw = NULL;
     if (check_create_opts(o, err) < 0) return -1;
     r.net = net_kind(o, cfg);
-    int rc = parse_forwards(o, &r.fw, &r.nfw, err);
+    int rc = yv_ops_parse_forwards(o->forwards, o->nforwards, &r.fw, &r.nfw, err);
     if (rc == 0) rc = create_checked(root, cfg, o, &r, &plan, generated_pw, err);
-    forwards_free(r.fw, r.nfw);
+    yv_ops_forwards_free(r.fw, r.nfw);
     plan_done(&plan);
     free(r.p.part);
     return rc;

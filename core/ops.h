@@ -12,6 +12,7 @@
 #include "install.h"
 #include "vm.h"
 #include "vmstate.h"
+#include "vnctable.h"
 
 typedef struct {
     const char *name;
@@ -121,6 +122,28 @@ void yv_ops_part_unreserve(const char *root, const char *name, yv_ops_part *r, y
 /* A MAC for a new network of VM name that no VM of the root uses (52:54 + MD5(name), bumped while
  * taken); recorded in used, so the next call gives another. */
 void yv_ops_used_pick_mac(yv_ops_used *used, const char *name, char mac[18]);
+/* The rules create and set share. The network options: a bridge name, the kind user|tap|none
+ * (NULL: not given), --master only with tap, --forward only with user (USAGE). */
+int yv_ops_check_net(const char *master, const char *kind, size_t nforwards, yv_err *err);
+/* A VNC password given (NULL: not given) is not empty (USAGE). */
+int yv_ops_check_vnc_password(const char *pw, yv_err *err);
+/* Forward specs parsed, none twice on one proto + host port, into *out with one slot more (an SSH
+ * forward); free with yv_ops_forwards_free. */
+int yv_ops_parse_forwards(const char *const *specs, size_t nspecs, yv_forward **out, size_t *n,
+                          yv_err *err);
+void yv_ops_forwards_free(yv_forward *fw, size_t n);
+/* Under the root lock: fw[0..*n) used by no VM of the root but self (NULL: a new VM); none given:
+ * the SSH forward on the lowest free port from network.ssh_port_base is added (the free slot). */
+int yv_ops_reserve_forwards(const char *root, const yv_config *cfg, const char *self,
+                            yv_forward *fw, size_t *n, yv_err *err);
+/* Under the root lock: VNC display N is free for VM self (NULL: a new VM) as create's pick sees a
+ * free one — no other VM of vnc_table.yaml t nor of a config holds it, and (check_port: not the
+ * port self's running QEMU listens on) nothing listens on its port on vnc.listen; else VM_EXISTS
+ * naming the holder. */
+int yv_ops_check_display(const char *root, const yv_config *cfg, const yv_vnctable *t,
+                         const char *self, int display, bool check_port, yv_err *err);
+/* Under the root lock: a MAC for VM name that no readable VM config of the root uses. */
+void yv_ops_pick_mac(const char *root, const char *name, char mac[18]);
 
 /* A random password of n characters from [A-Za-z0-9] (malloc'd). */
 char *yv_ops_random_password(size_t n);

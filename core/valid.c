@@ -104,6 +104,36 @@ int yv_valid_mib(const char *s, const char *what, long *out, yv_err *err)
     return 0;
 }
 
+int yv_valid_memory_value(long long mib, yv_err *err)
+{
+    if (mib >= YV_MEMORY_MIN && mib <= YV_MEMORY_MAX) return 0;
+    return yv_err_set(err, YV_E_USAGE, "invalid memory %lld MiB: give %d to %ld MiB", mib,
+                      YV_MEMORY_MIN, YV_MEMORY_MAX);
+}
+
+int yv_valid_memory(const char *s, long *out, yv_err *err)
+{
+    if (yv_valid_mib(s, "memory", out, err) < 0) return -1;
+    if (*out < YV_MEMORY_MIN)
+        return yv_err_set(err, YV_E_USAGE, "invalid memory '%s': at least %d MiB", s,
+                          YV_MEMORY_MIN);
+    return 0;
+}
+
+int yv_valid_vcpu_value(long long n, yv_err *err)
+{
+    if (n >= 1 && n <= YV_VCPU_MAX) return 0;
+    return yv_err_set(err, YV_E_USAGE, "invalid vcpu %lld: give 1 to %d", n, YV_VCPU_MAX);
+}
+
+int yv_valid_vcpu(const char *s, long *out, yv_err *err)
+{
+    if (!s || s[0] == '-' || yv_parse_long(s, 1, YV_VCPU_MAX, out) < 0)
+        return yv_err_set(err, YV_E_USAGE, "invalid --vcpu '%s': give a whole number from 1 to %d",
+                          s ? s : "", YV_VCPU_MAX);
+    return 0;
+}
+
 int yv_valid_port(const char *s)
 {
     long n = 0;

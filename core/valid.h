@@ -24,6 +24,16 @@ int yv_valid_display_number(const char *s);
 /* A size in MiB: decimal digits only, 1 … 16777216 (16 TiB) (USAGE). */
 int yv_valid_mib(const char *s, const char *what, long *out, yv_err *err);
 
+/* A VM's memory and vCPUs, the one rule create, set, the web API and the TUI's forms share:
+ * memory YV_MEMORY_MIN … YV_MEMORY_MAX MiB, vCPUs 1 … YV_VCPU_MAX (USAGE naming the value). The
+ * _value forms check a number already read (JSON). */
+#define YV_MEMORY_MIN 16
+#define YV_MEMORY_MAX (16L * 1024 * 1024)
+#define YV_VCPU_MAX   1024
+int yv_valid_memory(const char *s, long *out, yv_err *err);
+int yv_valid_memory_value(long long mib, yv_err *err);
+int yv_valid_vcpu(const char *s, long *out, yv_err *err);
+int yv_valid_vcpu_value(long long n, yv_err *err);
 /* An IPv4 address in dotted-quad decimal (a.b.c.d, each 0…255, no leading zeros): the strict subset
  * of what QEMU 7.2's hostfwd reads with inet_aton (which would also take "127.1" or "0x7f.1"). */
 int yv_valid_ipv4_check(const char *s, char *why, size_t whylen);

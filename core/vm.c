@@ -44,8 +44,8 @@ const char *yv_vm_proto_name(yv_proto p)
     }
 
 static const yv_yfield hardware_fields[] = {
-    VMF("memory", YV_YF_INT, memory, true, 16, 16L * 1024 * 1024),
-    VMF("vcpu", YV_YF_INT, vcpu, true, 1, 1024),
+    VMF("memory", YV_YF_INT, memory, true, YV_MEMORY_MIN, YV_MEMORY_MAX), /* core/valid.h */
+    VMF("vcpu", YV_YF_INT, vcpu, true, 1, YV_VCPU_MAX),
     VMF("ovmf", YV_YF_BOOL, ovmf, false, 0, 0),
     {0},
 };
@@ -413,16 +413,30 @@ void yv_vm_done(yv_vm *vm)
         free(vm->drives[i].path);
     }
     free(vm->drives);
+    yv_vm_clear_nets(vm);
+    memset(vm, 0, sizeof *vm);
+}
+
+void yv_vm_clear_forwards(yv_net *n)
+{
+    for (size_t j = 0; j < n->nforwards; j++) free(n->forwards[j].address);
+    free(n->forwards);
+    n->forwards = NULL;
+    n->nforwards = 0;
+}
+
+void yv_vm_clear_nets(yv_vm *vm)
+{
     for (size_t i = 0; i < vm->nnets; i++) {
         free(vm->nets[i].id);
         free(vm->nets[i].mac);
         free(vm->nets[i].master);
         free(vm->nets[i].ifname);
-        for (size_t j = 0; j < vm->nets[i].nforwards; j++) free(vm->nets[i].forwards[j].address);
-        free(vm->nets[i].forwards);
+        yv_vm_clear_forwards(&vm->nets[i]);
     }
     free(vm->nets);
-    memset(vm, 0, sizeof *vm);
+    vm->nets = NULL;
+    vm->nnets = 0;
 }
 
 void yv_vm_each(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx)

@@ -80,6 +80,9 @@ yv_net *yv_vm_add_net(yv_vm *vm, const char *id, const char *mac, const char *ma
 /* Adds a forward to a network (copies address); removes forward i. */
 yv_forward *yv_vm_add_forward(yv_net *n, yv_proto proto, const char *address, int host, int guest);
 void yv_vm_remove_forward(yv_net *n, size_t i);
+/* Removes every forward of a network; every network of a VM (`set --network none`). */
+void yv_vm_clear_forwards(yv_net *n);
+void yv_vm_clear_nets(yv_vm *vm);
 /* The forward on proto + host port among all networks of vm, or NULL. */
 const yv_forward *yv_vm_find_forward(const yv_vm *vm, yv_proto proto, int host);
 /* Whether vm has a network of type tap (which needs a TAP, a bridge, netdevup and root). */

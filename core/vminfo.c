@@ -8,6 +8,7 @@
 #include "root.h"
 #include "util.h"
 #include "valid.h"
+#include "vmset.h"
 #include "vmstate.h"
 #include "vnccheck.h"
 
@@ -61,6 +62,17 @@ void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, in
     int disp = info->valid ? yv_valid_display_number(info->vm.vnc_display) : -1;
     if (st.pid > 0 && disp >= 0)
         info->vnc = yv_vnccheck_probe(cfg->vnc_listen, 5900 + disp, timeout_ms);
+    info->pending_known = info->valid && st.pid > 0 &&
+                          yv_vmset_pending(root, &info->vm, info->pending, &info->npending) == 0;
+}
+
+void yv_vminfo_pending_text(const yv_vminfo *info, char *buf, size_t len)
+{
+    size_t at = 0;
+    at += (size_t)snprintf(buf, len, "[");
+    for (size_t i = 0; i < info->npending && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", info->pending[i]);
+    if (at < len) snprintf(buf + at, len - at, "]");
 }
 
 void yv_vminfo_done(yv_vminfo *info)
@@ -230,5 +242,11 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
     if (info->valid) json_object_set_new(o, "addresses", yv_addr_json(&info->addrs));
     if (info->autostart >= 0) json_object_set_new(o, "autostart", json_boolean(info->autostart));
     if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
+    if (info->pending_known) {
+        json_t *p = json_array();
+        for (size_t i = 0; i < info->npending; i++)
+            json_array_append_new(p, json_string(info->pending[i]));
+        json_object_set_new(o, "pending", p);
+    }
     return o;
 }

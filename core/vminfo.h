@@ -10,6 +10,7 @@
 #include "config.h"
 #include "err.h"
 #include "vm.h"
+#include "vmset.h"
 #include "vmstate.h" /* yv_state: what vmstate proves */
 
 const char *yv_vminfo_state_name(yv_state s);
@@ -27,6 +28,12 @@ typedef struct {
     yv_addrs addrs;   /* a running VM's addresses (spec §11): filled by yv_vminfo_addresses */
     bool agent_open;  /* the probe saw the guest agent's port open: only then is it asked */
     int autostart;    /* marked in autostart.yaml (spec §13): 1, 0, or -1 when it cannot be read */
+    /* a running VM's config fields its QEMU was not started with (`set`, spec §13), filled by the
+     * probe; pending_known false when that cannot be told (not running, started by an older
+     * yave): then no list is shown rather than a wrong one */
+    bool pending_known;
+    const char *pending[YV_VMSET_FIELDS];
+    size_t npending;
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken
@@ -49,6 +56,9 @@ void yv_vminfo_free_list(yv_vminfo *v, size_t n);
 
 /* The status object of spec §8 (never a password). New reference. */
 json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg);
+
+/* "[memory, vcpu]": the pending fields as status's text shows them. */
+void yv_vminfo_pending_text(const yv_vminfo *info, char *buf, size_t len);
 
 /* A user network's forwards as status shows them (spec §10): [{"proto", "address", "host",
  * "guest"}] (new reference), and as text: "2201->22 0.0.0.0:8080->80 5353->53/udp" (the address

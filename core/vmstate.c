@@ -63,6 +63,36 @@ char *yv_vmstate_startfile(const char *root, const char *name)
     return yv_asprintf("%s/run/%s.starting", root, name);
 }
 
+char *yv_vmstate_startedfile(const char *root, const char *name)
+{
+    return yv_asprintf("%s/run/%s.started", root, name);
+}
+
+int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err)
+{
+    char *text, *path;
+    size_t len;
+    if (yv_vm_to_yaml(vm, &text, &len, err) < 0) return -1;
+    path = yv_vmstate_startedfile(root, vm->name);
+    int rc = yv_root_write_atomic(path, text, len, 0600, err); /* the VNC password is in it */
+    yv_free_secret(text);
+    free(path);
+    if (rc < 0) yv_err_prefix(err, "cannot record the config VM '%s' starts with", vm->name);
+    return rc;
+}
+
+int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm)
+{
+    char *path = yv_vmstate_startedfile(root, name);
+    size_t len;
+    yv_err e;
+    char *text = yv_root_read_file(path, &len, YV_E_IO, &e);
+    int rc = text ? yv_vm_load_string(vm, path, text, len, name, &e) : -1;
+    yv_free_secret(text);
+    free(path);
+    return rc;
+}
+
 /* QEMU's path, found once per process (a $PATH search is a dozen stat calls, and every proof of
  * liveness needs it): keyed by cli.bin, the only input besides $PATH, which a process does not
  * change. A miss is not kept: QEMU installed later is found then. The lock: yave-web's threads. */
@@ -352,6 +382,9 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
     char *events = yv_vmstate_eventsfile(root, name);
     char *console = yv_vmstate_consolefile(root, name), *qga = yv_vmstate_qgafile(root, name);
+    char *started = yv_vmstate_startedfile(root, name);
+    unlink(started); /* not QEMU's: it says nothing about a crash */
+    free(started);
     bool had = unlink(pidfile) == 0;
     had |= unlink(sock) == 0;
     had |= unlink(events) == 0;
@@ -397,9 +430,9 @@ void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool cras
 
 bool yv_vmstate_has_runtime_files(const char *root, const char *name)
 {
-    char *paths[] = {yv_vmstate_pidfile(root, name), yv_vmstate_sockfile(root, name),
+    char *paths[] = {yv_vmstate_pidfile(root, name),    yv_vmstate_sockfile(root, name),
                      yv_vmstate_eventsfile(root, name), yv_vmstate_consolefile(root, name),
-                     yv_vmstate_qgafile(root, name)};
+                     yv_vmstate_qgafile(root, name),    yv_vmstate_startedfile(root, name)};
     bool any = false;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         any = any || yv_root_exists(paths[i]);
@@ -605,11 +638,12 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
 }
 
 /* The files QEMU leaves in run/ when it dies: its pidfile, its two QMP sockets, the console and
- * guest agent sockets; and the mark of a start a killed `run` left. */
+ * guest agent sockets; the mark of a start a killed `run` left, and the config it started with. */
 static bool is_runtime_suffix(const char *dot)
 {
     return !strcmp(dot, ".pid") || !strcmp(dot, ".sock") || !strcmp(dot, ".events") ||
-           !strcmp(dot, ".console") || !strcmp(dot, ".qga") || !strcmp(dot, ".starting");
+           !strcmp(dot, ".console") || !strcmp(dot, ".qga") || !strcmp(dot, ".starting") ||
+           !strcmp(dot, ".started");
 }
 
 void yv_vmstate_reconcile_firewall(const char *root)

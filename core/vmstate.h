@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "vm.h"
 
 /* The states of spec §6. */
 typedef enum {
@@ -51,6 +52,15 @@ char *yv_vmstate_qgafile(const char *root, const char *name);
 char *yv_vmstate_crashfile(const char *root, const char *name);
 /* run/<vm>.starting: marks a start in progress (yv_vmstate_start_begin). */
 char *yv_vmstate_startfile(const char *root, const char *name);
+
+/* run/<vm>.started (0600: it holds the VNC password): the config the running QEMU was started
+ * with, as `run` read it (written under the root lock right before the launch, removed with QEMU's
+ * runtime files), so status can say which changes are pending (spec §13). Set or forward add|remove
+ * update it when they change the running QEMU too. load: 0, or -1 when there is none (a VM started
+ * by an older yave) or it does not parse. */
+char *yv_vmstate_startedfile(const char *root, const char *name);
+int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err);
+int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm);
 
 /* A start in progress, for `run` (under the root lock, before QEMU is launched -S): the locked
  * mark run/<vm>.starting; its fd, or -1 with err. yv_vmstate_start_end removes it once the guest
@@ -100,7 +110,7 @@ void yv_vmstate_probe(const char *root, const yv_config *cfg, const char *name, 
 /* Removes run/<vm>.pid, run/<vm>.sock and run/<vm>.events when no live QEMU holds them; with
  * `crashed`, records the VM as crashed. Caller holds the root lock. */
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed);
-/* Any of run/<vm>.pid, .sock, .events is there. */
+/* Any of run/<vm>.pid, .sock, .events, .console, .qga, .started is there. */
 bool yv_vmstate_has_runtime_files(const char *root, const char *name);
 /* The same with the proof the caller made under the root lock (not proven again). */
 void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool crashed,

@@ -33,6 +33,7 @@ typedef enum {
     ACT_AUTOSTART_ON, /* spec §13: autostart.yaml */
     ACT_AUTOSTART_OFF,
     ACT_CLONE, /* spec §13: a form (the new name) */
+    ACT_SET,   /* spec §13: `set`, a form */
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

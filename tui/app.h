@@ -80,6 +80,9 @@ void yv_form_open_forward(yv_app *a, const char *vm);
 void yv_form_open_resize(yv_app *a, const char *vm);
 /* The clone form of VM vm (the new VM's name, linked, its VNC password). */
 void yv_form_open_clone(yv_app *a, const char *vm);
+/* The edit form of VM vm (`set`: memory, vCPUs, VNC password, network, forwards, firmware),
+ * filled with its config. */
+void yv_form_open_set(yv_app *a, const char *vm);
 /* A create's end: the form of job j is freed, or shown again with the error by its field. */
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);
 /* The question of action r about the n VMs vms (their names in its text); yes carries r out on

@@ -31,6 +31,7 @@
 #include "core/valid.h"
 #include "core/lifecycle.h"
 #include "core/vminfo.h"
+#include "core/vmset.h"
 #include "core/vmnet.h"
 #include "core/vmstate.h"
 #include "core/vmwait.h"
@@ -208,6 +209,11 @@ static void print_table(yv_batch *b, const yv_vminfo *v, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         if (v[i].valid && v[i].detail[0]) printf("%s: %s\n", v[i].name, v[i].detail);
+    for (size_t i = 0; i < n; i++) {
+        char pend[160];
+        yv_vminfo_pending_text(&v[i], pend, sizeof pend);
+        if (v[i].npending) printf("%s: pending: %s (at the next start)\n", v[i].name, pend);
+    }
     print_addresses(v, n);
     for (size_t i = 0; i < n; i++)
         if (!v[i].valid) printf("%s: invalid: %s\n", v[i].name, v[i].problem);
@@ -418,10 +424,10 @@ static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_creat
     o->image = yv_cmdtab_get(c, a, "image");
     o->preset = yv_cmdtab_get(c, a, "preset");
     if (cap && yv_valid_mib(cap, "capacity", &o->capacity, &b->err) < 0) return -1;
-    if (mem && yv_valid_mib(mem, "memory", &o->memory, &b->err) < 0) return -1;
-    if (mem && o->memory < 16) return usage_err(b, "invalid memory '%s': at least 16 MiB", mem);
-    if (parse_long_opt(b, "vcpu", yv_cmdtab_get(c, a, "vcpu"), 1, 1024, &o->vcpu) < 0 ||
-        parse_long_opt(b, "install-timeout", yv_cmdtab_get_or_default(c, a, "install-timeout"), 1,
+    const char *vcpu = yv_cmdtab_get(c, a, "vcpu");
+    if (mem && yv_valid_memory(mem, &o->memory, &b->err) < 0) return -1;
+    if (vcpu && yv_valid_vcpu(vcpu, &o->vcpu, &b->err) < 0) return -1;
+    if (parse_long_opt(b, "install-timeout", yv_cmdtab_get_or_default(c, a, "install-timeout"), 1,
                        604800, &timeout) < 0)
         return -1;
     o->install_timeout = timeout;
@@ -898,6 +904,127 @@ static const yv_opt resize_opts[] = {
     {0},
 };
 
+/* set: the options read by the rules create uses (a bad value needs no root), the VNC password
+ * only from a file or standard input (never on a command line), then the config changed. */
+static int set_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_vmset_opts *o)
+{
+    const char *mem = yv_cmdtab_get(c, a, "memory"), *vcpu = yv_cmdtab_get(c, a, "vcpu");
+    static const char *fw[YV_MAX_MANY]; /* one command at a time, also with --file */
+    yv_vmset_defaults(o);
+    if (mem && yv_valid_memory(mem, &o->memory, &b->err) < 0) return -1;
+    if (vcpu && yv_valid_vcpu(vcpu, &o->vcpu, &b->err) < 0) return -1;
+    const char *disp = yv_cmdtab_get(c, a, "display");
+    static char dbuf[32];
+    if (disp) { /* ":N" as in config.yaml, or N */
+        snprintf(dbuf, sizeof dbuf, "%s%s", disp[0] == ':' ? "" : ":", disp);
+        o->display = dbuf;
+    }
+    if (yv_cmdtab_get(c, a, "ovmf")) o->ovmf = 1;
+    if (yv_cmdtab_get(c, a, "no-ovmf")) o->ovmf = 0;
+    o->net_kind = yv_cmdtab_get(c, a, "network");
+    o->master = yv_cmdtab_get(c, a, "master");
+    o->nforwards = (size_t)yv_cmdtab_get_all(c, a, "forward", fw, YV_MAX_MANY);
+    o->forwards = fw;
+    return 0;
+}
+
+static json_t *fields_json(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static void names_text(const char *const *v, size_t n, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", v[i]);
+}
+
+static void set_print(yv_batch *b, const char *name, const yv_vmset_result *r)
+{
+    char ch[160], pend[160];
+    names_text(r->changed, r->nchanged, ch, sizeof ch);
+    names_text(r->pending, r->npending, pend, sizeof pend);
+    if (b->opts->json) {
+        b->result = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
+                              fields_json(r->changed, r->nchanged), "pending",
+                              fields_json(r->pending, r->npending), "running", r->running);
+        if (r->live_password)
+            json_object_set_new(b->result, "live",
+                                fields_json((const char *[]){"vnc_password"}, 1));
+        return;
+    }
+    if (!r->nchanged) printf("%s: nothing changed (the config already says so)\n", name);
+    else printf("%s: changed %s\n", name, ch);
+    if (r->live_password) printf("%s: the running QEMU has the new VNC password\n", name);
+    if (r->npending)
+        printf("%s: pending: [%s] (the running QEMU has the old values until its next start)\n",
+               name, pend);
+}
+
+static int cmd_set(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    yv_vmset_opts o;
+    yv_vmset_result r;
+    if (set_parse(b, c, a, &o) < 0) return -1;
+    char *pw = password_opt(b, c, a, "vnc-password", "VNC password");
+    if (!pw && b->err.code) return -1;
+    if (pw && strlen(pw) > 8)
+        fprintf(stderr, "yave-tui: warning: VNC uses only the first 8 characters of the "
+                        "password\n");
+    o.vnc_password = pw;
+    yv_vmstate_proof p;
+    int rc = yv_vmset_check(&o, &b->err) < 0 ? -1 : load_root_vm(b, name, &p);
+    if (rc == 0) {
+        yv_vmstate_proof_done(&p);
+        rc = yv_vmset(b->root, &b->cfg, name, &o, &r, &b->err);
+    }
+    yv_free_secret(pw);
+    if (rc < 0) return -1;
+    set_print(b, name, &r);
+    return 0;
+}
+
+static const yv_opt set_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM to change (running or not: the change takes effect at its next start)"},
+    {.lng = "memory", .shrt = 'm', .arg = "MiB", .kind = YV_ARG_NUMBER, .help = "memory"},
+    {.lng = "vcpu", .shrt = 'v', .arg = "N", .kind = YV_ARG_NUMBER, .help = "virtual CPUs"},
+    {.lng = "display",
+     .arg = ":N",
+     .help = "the VNC display (port 5900+N): one no other VM has and no program listens on"},
+    {.lng = "vnc-password-file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .help = "read the new VNC password from FILE ('-' = standard input; never on the command "
+             "line); a running VM takes it at once"},
+    {.lng = "network",
+     .arg = "KIND",
+     .help = "user (NAT, no root; forwards), tap (a bridge; root) or none",
+     .check = check_net_kind},
+    {.lng = "master",
+     .arg = "BRIDGE",
+     .kind = YV_ARG_BRIDGE,
+     .help = "bridge the VM's TAP joins (a tap network)"},
+    {.lng = "forward",
+     .arg = "SPEC",
+     .flags = YV_OPT_MANY,
+     .help = "the user network's port forwards, replacing its old ones: [tcp|udp:][ADDRESS:]"
+             "HOST:GUEST; repeatable",
+     .check = check_forward},
+    {.lng = "ovmf", .excl = "no-ovmf", .help = "boot with UEFI (OVMF)"},
+    {.lng = "no-ovmf", .help = "boot with SeaBIOS instead of UEFI"},
+    {0},
+};
+
 static const yv_opt forward_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -1191,6 +1318,10 @@ static const yv_cmd commands[] = {
      "gets "
      "a new cloud-init instance).",
      clone_opts, 0, 0, NULL, cmd_clone},
+    {"set",
+     "Change a VM's memory, vCPUs, VNC display or password, network, forwards or firmware; it "
+     "takes effect at the next start (status says what is pending while it runs).",
+     set_opts, 0, 0, NULL, cmd_set},
     {"delete", "Delete a VM and its disks, and free its VNC display.", delete_opts, 0, 0, NULL,
      cmd_delete},
     {"console",

@@ -380,14 +380,46 @@ static void forward_words(json_t *res, yv_action_subst *s, char *fw, size_t n)
                                                          : "(from its next start)";
 }
 
+/* The strings of a JSON array joined by ", ", after first. */
+static size_t join_words(json_t *arr, const char *first, char *buf, size_t n)
+{
+    size_t at = 0, i;
+    json_t *v;
+    buf[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        if (at >= n) break;
+        at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? ", " : first,
+                               json_string_value(v) ? json_string_value(v) : "?");
+    }
+    return at;
+}
+
+/* The words of a set answer ({"changed", "pending"}) into s: "changed memory, vcpu" and
+ * "(pending: memory, vcpu — at its next start)". */
+static void set_words(json_t *res, yv_action_subst *s, char *ch, size_t chn, char *pend, size_t pn)
+{
+    if (!join_words(json_object_get(res, "changed"), "changed ", ch, chn))
+        snprintf(ch, chn, "nothing changed");
+    size_t at = join_words(json_object_get(res, "pending"), "(pending: ", pend, pn);
+    if (at && at < pn) snprintf(pend + at, pn - at, " — at its next start)");
+    else if (!at) /* a template word is never empty */
+        snprintf(pend, pn, "%s",
+                 json_is_true(json_object_get(res, "running")) ? "(nothing pending)"
+                                                               : "(from its next start)");
+    s->change = ch;
+    s->live = pend;
+}
+
 static const char *done_text(const yv_job *j, json_t *res)
 {
     static char buf[256];
-    char fw[96];
+    char fw[96], ch[128], pend[128];
     const yv_action_row *r = yv_actions_of(j->act);
     yv_action_subst s = {
         .vm = j->vm, .stopped_by = json_string_value(json_object_get(res, "stopped_by")) ?: "?"};
     if (j->act == ACT_FORWARD) forward_words(res, &s, fw, sizeof fw);
+    if (j->act == ACT_SET) set_words(res, &s, ch, sizeof ch, pend, sizeof pend);
     if (!r || !r->done || yv_actions_expand(r->done, &s, buf, sizeof buf) < 0)
         snprintf(buf, sizeof buf, "%s: done", j->vm);
     return buf;

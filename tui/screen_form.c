@@ -36,6 +36,7 @@ enum {
     F_RSCAP,
     F_CLNAME,
     F_CLLINKED,
+    F_DISPLAY,
     F_COUNT
 };
 
@@ -65,6 +66,7 @@ static const yv_field_spec create_specs[] = {
     [F_RSCAP] = {"New size MiB", YV_FIELD_NUMBER, "larger than now: disks only grow"},
     [F_CLNAME] = {"New name", YV_FIELD_TEXT, "letters, digits, . _ - (at most 48)"},
     [F_CLLINKED] = {"Linked", YV_FIELD_CHECK, "Space: overlays on its disks (it then cannot run)"},
+    [F_DISPLAY] = {"VNC display", YV_FIELD_TEXT, ":N (port 5900+N), free of other VMs"},
 };
 
 /* Which fields each form shows, in order. */
@@ -76,6 +78,8 @@ static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW, 
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 static const int resize_fields[] = {F_RSDRIVE, F_RSCAP};
 static const int clone_fields[] = {F_CLNAME, F_CLLINKED, F_VNCPW};
+static const int set_fields[] = {F_MEMORY,  F_VCPU,   F_DISPLAY,  F_VNCPW,
+                                 F_NETWORK, F_BRIDGE, F_FORWARDS, F_UEFI};
 
 /* The network kinds of the pick list (spec §10). */
 static const char *const net_kinds[] = {"user", "tap", "none"};
@@ -99,6 +103,10 @@ static const int *fields_of(yv_action kind, size_t *n)
     if (kind == ACT_CLONE) {
         *n = sizeof clone_fields / sizeof clone_fields[0];
         return clone_fields;
+    }
+    if (kind == ACT_SET) {
+        *n = sizeof set_fields / sizeof set_fields[0];
+        return set_fields;
     }
     *n = sizeof create_fields / sizeof create_fields[0];
     return create_fields;
@@ -196,6 +204,53 @@ static void build_clone(form_st *f)
     f->form = yv_form_new(title, specs, 3);
 }
 
+/* The user network's forwards as the field shows them ("2201:22 udp:0.0.0.0:53:53"), which is
+ * also how --forward reads them. */
+static void forwards_field(const yv_net *n, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n->nforwards && at < len; i++) {
+        const yv_forward *w = &n->forwards[i];
+        bool local = !strcmp(w->address, "127.0.0.1");
+        at += (size_t)snprintf(buf + at, len - at, "%s%s%s%s%d:%d", i ? " " : "",
+                               w->proto == YV_PROTO_UDP ? "udp:" : "", local ? "" : w->address,
+                               local ? "" : ":", w->host, w->guest);
+    }
+}
+
+/* The edit form of VM f->vm, filled with its config (the password is never shown: empty keeps
+ * it). */
+static void build_set(yv_app *a, form_st *f)
+{
+    yv_field_spec specs[F_COUNT];
+    size_t n;
+    const int *ids = fields_of(ACT_SET, &n);
+    char title[96], num[32], fw[300];
+    for (size_t i = 0; i < n; i++) specs[i] = create_specs[ids[i]];
+    specs[idx(f, F_VNCPW)].hint = "empty: unchanged; a running VM takes it at once";
+    specs[idx(f, F_FORWARDS)].hint = "user: they replace the old ones (empty: kept)";
+    snprintf(title, sizeof title, "Change %s (from its next start)", f->vm);
+    f->form = yv_form_new(title, specs, n);
+    yv_form_set_choices(f->form, (size_t)idx(f, F_NETWORK), net_kinds, 3);
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, f->vm);
+    if (!v || !v->valid) return;
+    snprintf(num, sizeof num, "%ld", v->vm.memory);
+    yv_form_set(f->form, (size_t)idx(f, F_MEMORY), num);
+    snprintf(num, sizeof num, "%ld", v->vm.vcpu);
+    yv_form_set(f->form, (size_t)idx(f, F_VCPU), num);
+    yv_form_set(f->form, (size_t)idx(f, F_UEFI), v->vm.ovmf ? "1" : "");
+    if (v->vm.vnc_display) yv_form_set(f->form, (size_t)idx(f, F_DISPLAY), v->vm.vnc_display);
+    const yv_net *net = v->vm.nnets ? &v->vm.nets[0] : NULL;
+    yv_form_set(f->form, (size_t)idx(f, F_NETWORK),
+                !net                       ? "none"
+                : net->type == YV_NET_USER ? "user"
+                                           : "tap");
+    if (net && net->master) yv_form_set(f->form, (size_t)idx(f, F_BRIDGE), net->master);
+    if (net) forwards_field(net, fw, sizeof fw);
+    if (net) yv_form_set(f->form, (size_t)idx(f, F_FORWARDS), fw);
+}
+
 /* A new form of kind f->kind, with the defaults filled in. */
 static void build(yv_app *a, form_st *f)
 {
@@ -210,6 +265,10 @@ static void build(yv_app *a, form_st *f)
     }
     if (f->kind == ACT_CLONE) {
         build_clone(f);
+        return;
+    }
+    if (f->kind == ACT_SET) {
+        build_set(a, f);
         return;
     }
     yv_field_spec specs[F_COUNT];
@@ -308,6 +367,11 @@ static void submit_clone(yv_app *a, form_st *f)
     yv_screen_pop(&a->screens);
 }
 
+void yv_form_open_set(yv_app *a, const char *vm)
+{
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_SET, NULL, vm});
+}
+
 /* The resize form: a disk, and a size in MiB (whether it is larger than now is the batch's to
  * say: the running QEMU knows the size, the form does not). */
 static bool validate_resize(form_st *f)
@@ -388,6 +452,18 @@ static bool validate_forwards(form_st *f)
     return n == 0 || (n <= FORWARDS_MAX && !strcmp(get(f, F_NETWORK), "user"));
 }
 
+/* Memory and vCPUs by the rule create and set share (core/valid.c). */
+static bool check_hw(form_st *f)
+{
+    yv_err e;
+    long v;
+    bool ok = true;
+    if (yv_valid_memory(get(f, F_MEMORY), &v, &e) < 0)
+        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
+    if (yv_valid_vcpu(get(f, F_VCPU), &v, &e) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    return ok;
+}
+
 /* Checks every field; the message goes next to the field. True when all are fine. */
 static bool validate(form_st *f)
 {
@@ -403,9 +479,7 @@ static bool validate(form_st *f)
         set_err(f, F_LINKED, "an overlay needs a base image"), ok = false;
     if (*get(f, F_CAPACITY) && yv_valid_mib(get(f, F_CAPACITY), "size", &v, &e) < 0)
         set_err(f, F_CAPACITY, "1 to 16777216 MiB"), ok = false;
-    if (yv_valid_mib(get(f, F_MEMORY), "memory", &v, &e) < 0 || v < 16)
-        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
-    if (yv_parse_long(get(f, F_VCPU), 1, 1024, &v) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    if (!check_hw(f)) ok = false;
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
     else if (*get(f, F_BRIDGE) && strcmp(get(f, F_NETWORK), "tap") != 0)
@@ -493,6 +567,61 @@ static void submit(yv_app *a, form_st *f)
     yv_free_secret(rootpw);
 }
 
+/* The edit form: the rules create's form checks (the batch checks them again, and what the form
+ * cannot know: another VM's forward port). */
+static bool validate_set(form_st *f)
+{
+    yv_err e;
+    bool ok = true;
+    yv_form_clear_errors(f->form);
+    char why[128];
+    if (!check_hw(f)) ok = false;
+    if (*get(f, F_DISPLAY) && yv_valid_display_check(get(f, F_DISPLAY), why, sizeof why) < 0)
+        set_err(f, F_DISPLAY, ":N, N from 0 to 59635"), ok = false;
+    if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
+        set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
+    if (!validate_forwards(f)) ok = false;
+    if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
+    return ok;
+}
+
+/* `set --name VM …` in a child: every field as the form shows it (set changes only what differs),
+ * the bridge only with tap, the forwards only with user; the password through fd 3, never argv. */
+static void submit_set(yv_app *a, form_st *f)
+{
+    static char store[F_COUNT][300];
+    const char *args[24 + 2 * FORWARDS_MAX];
+    char *save = NULL, *vncpw = yv_strdup(get(f, F_VNCPW)), status[160];
+    int n = 0;
+    for (int id = 0; id < F_COUNT; id++)
+        if (id != F_VNCPW && idx(f, id) >= 0)
+            snprintf(store[id], sizeof store[id], "%s", get(f, id));
+    bool tap = !strcmp(store[F_NETWORK], "tap"), user = !strcmp(store[F_NETWORK], "user");
+    args[n++] = "--name";
+    args[n++] = f->vm;
+    args[n++] = "--memory";
+    args[n++] = store[F_MEMORY];
+    args[n++] = "--vcpu";
+    args[n++] = store[F_VCPU];
+    args[n++] = *store[F_UEFI] ? "--ovmf" : "--no-ovmf";
+    if (*store[F_DISPLAY]) args[n++] = "--display", args[n++] = store[F_DISPLAY];
+    args[n++] = "--network";
+    args[n++] = store[F_NETWORK];
+    if (tap && *store[F_BRIDGE]) args[n++] = "--master", args[n++] = store[F_BRIDGE];
+    for (char *w = strtok_r(store[F_FORWARDS], " ,", &save); user && w;
+         w = strtok_r(NULL, " ,", &save))
+        args[n++] = "--forward", args[n++] = w; /* validated: at most FORWARDS_MAX */
+    if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
+    args[n] = NULL;
+    yv_job *j = yv_job_start(a, ACT_SET, f->vm, args, *vncpw ? vncpw : NULL, NULL);
+    yv_free_secret(vncpw);
+    if (!j) return; /* the status line says why; the form stays */
+    yv_action_subst s = {.vm = j->vm};
+    if (yv_actions_expand(yv_actions_of(ACT_SET)->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
+    yv_screen_pop(&a->screens);
+}
+
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg)
 {
     yv_form *form = j->form;
@@ -535,6 +664,8 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
             if (validate_resize(f)) submit_resize(a, f);
         } else if (f->kind == ACT_CLONE) {
             if (validate_clone(f)) submit_clone(a, f);
+        } else if (f->kind == ACT_SET) {
+            if (validate_set(f)) submit_set(a, f);
         } else if (validate(f)) {
             submit(a, f);
         }

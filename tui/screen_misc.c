@@ -12,6 +12,7 @@
 #include "app.h"
 #include "core/root.h"
 #include "core/util.h"
+#include "core/vmset.h"
 #include "livepic.h"
 #include "widgets/draw.h"
 
@@ -81,6 +82,19 @@ static void add_addresses(lines *l, const yv_monitor_vm *v)
     }
 }
 
+/* A running VM's config fields its QEMU was not started with (`set`, spec §13). */
+static void add_pending(yv_app *a, lines *l, const yv_monitor_vm *v)
+{
+    const char *p[YV_VMSET_FIELDS];
+    size_t n;
+    char buf[160];
+    if (v->pid <= 0 || yv_vmset_pending(a->root, &v->vm, p, &n) < 0 || n == 0) return;
+    size_t at = 0;
+    for (size_t i = 0; i < n && at < sizeof buf; i++)
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", i ? ", " : "", p[i]);
+    add(l, "pending: [%s] (the running QEMU has the old values until its next start)", buf);
+}
+
 static void build(yv_app *a, const char *vm, lines *l)
 {
     const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
@@ -98,6 +112,7 @@ static void build(yv_app *a, const char *vm, lines *l)
     } else {
         add(l, "memory %ld MiB, %ld vCPU, firmware %s", v->vm.memory, v->vm.vcpu,
             v->vm.ovmf ? "UEFI (OVMF)" : "SeaBIOS");
+        add_pending(a, l, v);
         add(l, "VNC %s on %s (password set: %s)", v->vm.vnc_display ? v->vm.vnc_display : "none",
             a->cfg.vnc_listen, v->vm.vnc_password ? "yes" : "no");
         for (size_t i = 0; i < v->vm.ndrives; i++)

@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/vminfo.h"
+#include "core/vmset.h"
 #include "core/vmstate.h"
 #include "core/vmwait.h"
 
@@ -248,14 +249,12 @@ static enum MHD_Result stop_vm(yv_api *api, struct MHD_Connection *c, const char
 /* create's "network": "user" | "tap" | "none" (or, as before, true = the default, false = none),
  * and "forwards": ["2201:22", …] into fw (at most YV_API_FORWARDS_MAX). */
 #define YV_API_FORWARDS_MAX 16
-static int create_net(json_t *net, json_t *fwd, yv_create_opts *o, const char **fw, yv_err *e)
+/* "forwards": ["2201:22", …] into fw (create and set). */
+static int forwards_of(json_t *fwd, const char **fw, size_t *n, yv_err *e)
 {
     size_t i;
     json_t *v;
-    if (json_is_false(net)) o->net_kind = "none";
-    else if (json_is_string(net)) o->net_kind = json_string_value(net);
-    else if (net && !json_is_true(net))
-        return yv_err_set(e, YV_E_USAGE, "network must be \"user\", \"tap\" or \"none\"");
+    *n = 0;
     if (!fwd) return 0;
     if (!json_is_array(fwd) || json_array_size(fwd) > YV_API_FORWARDS_MAX)
         return yv_err_set(e, YV_E_USAGE, "forwards must be a list of at most %d strings",
@@ -265,9 +264,18 @@ static int create_net(json_t *net, json_t *fwd, yv_create_opts *o, const char **
         if (!json_is_string(v)) return yv_err_set(e, YV_E_USAGE, "forwards must be strings");
         fw[i] = json_string_value(v);
     }
-    o->forwards = fw;
-    o->nforwards = json_array_size(fwd);
+    *n = json_array_size(fwd);
     return 0;
+}
+
+static int create_net(json_t *net, json_t *fwd, yv_create_opts *o, const char **fw, yv_err *e)
+{
+    if (json_is_false(net)) o->net_kind = "none";
+    else if (json_is_string(net)) o->net_kind = json_string_value(net);
+    else if (net && !json_is_true(net))
+        return yv_err_set(e, YV_E_USAGE, "network must be \"user\", \"tap\" or \"none\"");
+    o->forwards = fw;
+    return forwards_of(fwd, fw, &o->nforwards, e);
 }
 
 /* A JSON body with the options of `create`; passwords only here, never in the URL. */
@@ -292,9 +300,9 @@ static int create_opts(json_t *b, yv_create_opts *o, const char **fw, yv_err *e)
         return yv_err_set(e, YV_E_USAGE,
                           "vnc_password is required (a generated one would have "
                           "to travel back in the response)");
-    if (cap < 0 || cap > 16L * 1024 * 1024 || mem < 16 || mem > 16L * 1024 * 1024 || vcpu < 1 ||
-        vcpu > 1024 || timeout < 1 || timeout > 604800)
-        return yv_err_set(e, YV_E_USAGE, "capacity, memory, vcpu or install_timeout out of range");
+    if (yv_valid_memory_value(mem, e) < 0 || yv_valid_vcpu_value(vcpu, e) < 0) return -1;
+    if (cap < 0 || cap > 16L * 1024 * 1024 || timeout < 1 || timeout > 604800)
+        return yv_err_set(e, YV_E_USAGE, "capacity or install_timeout out of range");
     o->capacity = (long)cap;
     o->memory = (long)mem;
     o->vcpu = (long)vcpu;
@@ -464,6 +472,63 @@ static enum MHD_Result clone_vm(yv_api *api, struct MHD_Connection *c, const cha
     return rc;
 }
 
+/* set's body: {"memory", "vcpu", "vnc_password", "network", "master", "forwards", "ovmf"}, each
+ * optional; names only (a bridge, never a host path). */
+static int set_opts_of(json_t *b, yv_vmset_opts *o, const char **fw, yv_err *e)
+{
+    json_error_t je;
+    json_int_t mem = -1, vcpu = -1;
+    json_t *fwd = NULL, *ovmf = NULL;
+    yv_vmset_defaults(o);
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s?I, s?I, s?s, s?s, s?s, s?s, s?o, s?o}",
+                             "memory", &mem, "vcpu", &vcpu, "display", &o->display, "vnc_password",
+                             &o->vnc_password, "network", &o->net_kind, "master", &o->master,
+                             "forwards", &fwd, "ovmf", &ovmf) < 0)
+        return yv_err_set(e, YV_E_USAGE, "bad request body: %s", b ? je.text : "not JSON");
+    if ((mem != -1 && yv_valid_memory_value(mem, e) < 0) ||
+        (vcpu != -1 && yv_valid_vcpu_value(vcpu, e) < 0))
+        return -1;
+    if (ovmf && !json_is_boolean(ovmf))
+        return yv_err_set(e, YV_E_USAGE, "ovmf must be true or false");
+    o->memory = mem == -1 ? 0 : (long)mem;
+    o->vcpu = vcpu == -1 ? 0 : (long)vcpu;
+    o->ovmf = ovmf ? json_is_true(ovmf) : -1;
+    o->forwards = fw;
+    return forwards_of(fwd, fw, &o->nforwards, e);
+}
+
+static json_t *fields_json(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* PATCH /v1/vms/{vm}: batch's set; the VNC password travels in the body only. */
+static enum MHD_Result set_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
+{
+    yv_err e;
+    json_error_t je;
+    yv_vmset_opts o;
+    yv_vmset_result r;
+    const char *fw[YV_API_FORWARDS_MAX];
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    enum MHD_Result rc;
+    if (set_opts_of(b, &o, fw, &e) < 0 || !vm_exists(api, name, &e) ||
+        yv_vmset(api->root, &api->cfg, name, &o, &r, &e) < 0) {
+        rc = send_err(c, &e);
+    } else {
+        json_t *j = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
+                              fields_json(r.changed, r.nchanged), "pending",
+                              fields_json(r.pending, r.npending), "running", r.running);
+        if (r.live_password)
+            json_object_set_new(j, "live", fields_json((const char *[]){"vnc_password"}, 1));
+        rc = send_json(c, 200, j);
+    }
+    json_decref(b);
+    return rc;
+}
+
 /* DELETE /v1/vms/{vm}/forwards/{proto}/{host}: batch's forward remove. */
 static enum MHD_Result remove_forward(yv_api *api, struct MHD_Connection *c, const char *name,
                                       request *rq)
@@ -518,6 +583,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms", create_vm},
     {"GET", "/v1/vms/{vm}", get_vm},
     {"DELETE", "/v1/vms/{vm}", delete_vm},
+    {"PATCH", "/v1/vms/{vm}", set_vm},
     {"GET", "/v1/vms/{vm}/run", run_state},
     {"POST", "/v1/vms/{vm}/run", run_vm},
     {"DELETE", "/v1/vms/{vm}/run", stop_vm},

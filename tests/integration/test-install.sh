@@ -31,8 +31,11 @@ test_install_puts_exactly_the_expected_files()
     unit=$(cat "$d/usr/share/yave/yave-autostart.service")
     assert_contains "$unit" "Type=oneshot" "autostart unit is a oneshot"
     assert_contains "$unit" "After=network-online.target" "autostart unit runs after the network"
-    assert_match 'ExecStart=/[^ ]*/bin/yave-tui --batch --root /var/lib/yave autostart run' \
-        "$unit" "autostart unit runs autostart run"
+    # both units start the binaries this install put under its PREFIX (/usr here), not /usr/local's
+    assert_contains "$unit" "ExecStart=/usr/bin/yave-tui --batch --root /var/lib/yave autostart run" \
+        "autostart unit runs the installed yave-tui's autostart run"
+    assert_contains "$(cat "$d/usr/share/yave/yave-web.service")" "ExecStart=/usr/bin/yave-web " \
+        "web unit runs the installed yave-web"
 }
 
 test_installed_binary_finds_its_prefix()

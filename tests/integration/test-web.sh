@@ -1364,6 +1364,48 @@ test_autostart_route()
     stop_web
 }
 
+# PATCH /v1/vms/{vm} (spec §13, set): refusals change nothing (a bad value, an unknown key, a host
+# path, another VM's forward port); a running VM's memory change is pending (GET shows it) and the
+# new VNC password is taken at once; the answer never holds the password.
+test_set_route()
+{
+    local root before
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"st1\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"network\":\"user\",\"vnc_password\":\"$VNC_PW3\"}"
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"st2\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"network\":\"user\",\"forwards\":[\"2291:22\"],\"vnc_password\":\"$VNC_PW3\"}"
+    before=$(snapshot_root "$root")
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": 8}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"vcpu": 0}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": "96"}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"disk": "/etc/passwd"}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"vnc_password": ""}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"network": "bridge"}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"forwards": ["2291:22"]}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "st2"
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"display": ":2"}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "VM 'st2'"
+    expect_error 404 PATCH /v1/vms/nosuch "${ct[@]}" --data-binary '{"memory": 96}'
+    assert_no_trace "$before" "$root"
+
+    expect_http 200 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": 80, "ovmf": false}'
+    assert_json_eq '{"vm": "st1", "changed": ["memory"], "pending": [], "running": false}' \
+        "$BODY" "the body of a set on a stopped VM"
+    expect_http 200 POST /v1/vms/st1/run
+    expect_http 200 PATCH /v1/vms/st1 "${ct[@]}" --data-binary \
+        "{\"memory\": 96, \"vnc_password\": \"$VNC_PW2\"}"
+    assert_json_eq '{"vm": "st1", "changed": ["memory", "vnc_password"], "pending": ["memory"], "running": true, "live": ["vnc_password"]}' \
+        "$BODY" "the body of a set on a running VM"
+    expect_http 200 GET /v1/vms/st1
+    assert_eq '["memory"]' "$(jv 'd["pending"]' "$BODY")" "GET shows the pending memory"
+    expect_http 200 DELETE "/v1/vms/st1/run?force=1"
+    stop_web
+}
+
 test_zz_no_password_in_any_response()
 {
     local n s hits
