@@ -836,7 +836,7 @@ static int cmd_clone(yv_batch *b, const yv_cmd *c, const yv_args *a)
     catch_cancel(SIGINT, &old[0]);
     catch_cancel(SIGTERM, &old[1]);
     catch_cancel(SIGHUP, &old[2]);
-    yv_vmstate_proof p, q;
+    yv_vmstate_proof p = {0, 0, -1}, q = {0, 0, -1};
     int rc = load_root_vm(b, o.src, &p);
     if (rc == 0) rc = load_root_vm(b, o.dst, &q); /* what a killed clone to that name left */
     if (rc == 0) rc = yv_clone(b->root, &b->cfg, &o, &r, &b->err);
