@@ -52,7 +52,8 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 static unsigned status_of(yv_code code)
 {
     switch (code) {
-    case YV_E_VM_NOT_FOUND: return 404;
+    case YV_E_VM_NOT_FOUND:
+    case YV_E_SNAPSHOT_NOT_FOUND: return 404;
     case YV_E_VM_RUNNING:
     case YV_E_VM_NOT_RUNNING:
     case YV_E_VM_EXISTS:
@@ -61,7 +62,8 @@ static unsigned status_of(yv_code code)
     case YV_E_IMAGE_NOT_FOUND:
     case YV_E_PRESET_NOT_FOUND: return 400;
     case YV_E_TIMEOUT: return 504;
-    case YV_E_IN_USE: return 409;
+    case YV_E_IN_USE:
+    case YV_E_SNAPSHOT_EXISTS: return 409;
     default: return 500;
     }
 }
