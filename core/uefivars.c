@@ -88,10 +88,11 @@ int yv_uefivars_ensure(const yv_config *cfg, const char *vm_dir, bool *made, boo
     vars_paths p = {yv_root_join(vm_dir, YV_UEFIVARS_FILE), yv_root_join(vm_dir, YV_UEFIVARS_RAW),
                     yv_root_join(vm_dir, YV_UEFIVARS_TMP)};
     *made = *migrated = false;
-    int rc = settle(vm_dir, &p, err);
-    /* qemu-img reads the raw store and writes the temp file by path: neither through a symlink */
-    if (rc == 0) rc = yv_root_check_regular(p.raw, err);
+    /* qemu-img reads the raw store and QEMU opens the qcow2 one by path: neither through a
+     * symlink (checked before anything is removed) */
+    int rc = yv_root_check_regular(p.raw, err);
     if (rc == 0) rc = yv_root_check_regular(p.qcow2, err);
+    if (rc == 0) rc = settle(vm_dir, &p, err);
     if (rc == 0 && !yv_root_exists(p.qcow2)) {
         if (yv_root_exists(p.raw)) {
             rc = convert_into_place(cfg, vm_dir, p.raw, &p, err);

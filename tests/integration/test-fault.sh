@@ -509,7 +509,7 @@ run_sweep()
     {
         expect_exit 0 yv "$ROOT" shutdown --name "$VM_OF_OP" --force
         [ -z "$(qemus_of "$ROOT")" ] || fail "QEMU still running after shutdown --force"
-        [ -z "${FIRST_START:-}" ] || rm -f "$ROOT/$VM_OF_OP.vm/OVMF_VARS.fd"
+        [ -z "${FIRST_START:-}" ] || rm -f "$ROOT/$VM_OF_OP.vm/OVMF_VARS.qcow2"
     }
     sweep "$@"
 }
@@ -522,7 +522,7 @@ test_run()
     run_sweep f6 "run" run --name f6
 }
 
-# run of a UEFI VM for the first time: its OVMF_VARS.fd is written before QEMU starts
+# run of a UEFI VM for the first time: its OVMF_VARS.qcow2 is made before QEMU starts
 test_run_first_start_writes_ovmf_vars()
 {
     [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
