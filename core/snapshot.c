@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -115,6 +116,24 @@ void yv_snapshot_list_done(yv_snapshot_list *l)
 {
     free(l->v);
     memset(l, 0, sizeof *l);
+}
+
+json_t *yv_snapshot_json(const yv_snapshot *s, size_t images)
+{
+    char date[32] = "";
+    time_t t = (time_t)s->date;
+    struct tm tm;
+    if (gmtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_pack("{s:s, s:s, s:I, s:b, s:b}", "name", s->name, "date", date, "size",
+                     (json_int_t)s->vm_state_size, "vm_state", s->vm_state_size > 0, "complete",
+                     s->on == images);
+}
+
+json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n; i++) json_array_append_new(arr, yv_snapshot_json(&l->v[i], l->images));
+    return json_pack("{s:s, s:o}", "vm", name, "snapshots", arr);
 }
 
 /* ---- the VM's images ---- */

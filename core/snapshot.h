@@ -49,6 +49,12 @@ int yv_snapshot_parse_info(yv_snapshot_list *l, const char *text, size_t len, si
 /* The entry named name, or NULL. */
 const yv_snapshot *yv_snapshot_find(const yv_snapshot_list *l, const char *name);
 void yv_snapshot_list_done(yv_snapshot_list *l);
+/* One entry as `snapshot list --json` and the web API show it: {"name", "date" (UTC, ISO 8601),
+ * "size" (bytes of RAM and device state), "vm_state" (taken running, RAM included), "complete"
+ * (on every image of the VM)}. */
+json_t *yv_snapshot_json(const yv_snapshot *s, size_t images);
+/* {"vm": name, "snapshots": [those entries]}. */
+json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l);
 
 typedef enum { YV_SNAPSHOT_CREATE, YV_SNAPSHOT_REVERT, YV_SNAPSHOT_DELETE } yv_snapshot_op;
 

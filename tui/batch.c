@@ -811,17 +811,6 @@ static void on_snapshot_progress(void *ctx, const char *line)
     }
 }
 
-static json_t *snapshot_json(const yv_snapshot *s, size_t images)
-{
-    char date[32] = "";
-    time_t t = (time_t)s->date;
-    struct tm tm;
-    if (gmtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_pack("{s:s, s:s, s:I, s:b, s:b}", "name", s->name, "date", date, "size",
-                     (json_int_t)s->vm_state_size, "vm_state", s->vm_state_size > 0, "complete",
-                     s->on == images);
-}
-
 static void snapshot_table(const yv_snapshot_list *l)
 {
     printf("%-24s %-20s %-8s %10s  %s\n", "NAME", "DATE", "VM-STATE", "SIZE", "");
@@ -842,11 +831,8 @@ static int snapshot_list(yv_batch *b, const char *name)
 {
     yv_snapshot_list l;
     if (yv_snapshot_list_vm(b->root, &b->cfg, name, &l, &b->err) < 0) return -1;
-    if (b->opts->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < l.n; i++) json_array_append_new(arr, snapshot_json(&l.v[i], l.images));
-        b->result = json_pack("{s:s, s:o}", "vm", name, "snapshots", arr);
-    } else snapshot_table(&l);
+    if (b->opts->json) b->result = yv_snapshot_list_json(name, &l);
+    else snapshot_table(&l);
     yv_snapshot_list_done(&l);
     return 0;
 }
