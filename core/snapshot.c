@@ -21,9 +21,9 @@
 /* The snapshot a stopped revert takes first, so a failure halfway can go back; never a valid
  * user name (it starts with a dot), so it is never listed nor targeted. */
 #define UNDO_NAME ".yave-undo"
-#define JOB_ID    "yave-snapshot"    /* one job per VM at a time: QEMU refuses a second one */
-#define QMP_MS    10000              /* one short exchange with a running QEMU */
-#define POLL_MS   200                /* how often a running job is asked for its state */
+#define JOB_ID    "yave-snapshot" /* one job per VM at a time: QEMU refuses a second one */
+#define QMP_MS    10000           /* one short exchange with a running QEMU */
+#define POLL_MS   200             /* how often a running job is asked for its state */
 
 /* ---- names and lists (pure) ---- */
 
@@ -132,7 +132,8 @@ json_t *yv_snapshot_json(const yv_snapshot *s, size_t images)
 json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < l->n; i++) json_array_append_new(arr, yv_snapshot_json(&l->v[i], l->images));
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(arr, yv_snapshot_json(&l->v[i], l->images));
     return json_pack("{s:s, s:o}", "vm", name, "snapshots", arr);
 }
 
@@ -140,8 +141,8 @@ json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l)
 
 typedef struct {
     char *path;
-    char label[40]; /* hd0, …, or "UEFI variables" */
-    char node[48];  /* its QEMU block node (core/qemuargv.c) */
+    char label[40];       /* hd0, …, or "UEFI variables" */
+    char node[48];        /* its QEMU block node (core/qemuargv.c) */
     yv_snapshot_list own; /* its snapshots, every name (offline) */
 } image;
 
@@ -151,6 +152,7 @@ typedef struct {
     image *img;
     size_t n;
     bool live;
+    bool vars_new; /* the UEFI store was made from the template by this call */
 } target;
 
 static void target_done(target *t)
@@ -227,8 +229,14 @@ static int img_snapshot(const yv_config *cfg, const image *m, const char *flag, 
 {
     char *e = yv_qemuargv_escape(m->path);
     char *opts = yv_asprintf("driver=qcow2,file.driver=file,file.filename=%s", e);
-    char *argv[] = {(char *)yv_config_img(cfg), "snapshot", "-q", "--image-opts", (char *)flag,
-                    (char *)snap, opts, NULL};
+    char *argv[] = {(char *)yv_config_img(cfg),
+                    "snapshot",
+                    "-q",
+                    "--image-opts",
+                    (char *)flag,
+                    (char *)snap,
+                    opts,
+                    NULL};
     int rc = yv_proc_run(argv, NULL, NULL, err);
     free(opts);
     free(e);
@@ -243,8 +251,14 @@ static int load_lists(const yv_config *cfg, target *t, yv_snapshot_list *all, yv
     for (size_t i = 0; i < t->n; i++) {
         image *m = &t->img[i];
         char *out = NULL;
-        char *argv[] = {(char *)yv_config_img(cfg), "info", "--output=json", "-f", "qcow2", "--",
-                        m->path, NULL};
+        char *argv[] = {(char *)yv_config_img(cfg),
+                        "info",
+                        "--output=json",
+                        "-f",
+                        "qcow2",
+                        "--",
+                        m->path,
+                        NULL};
         yv_snapshot_list_done(&m->own);
         if (yv_proc_run_output(argv, NULL, NULL, &out, err) < 0)
             return yv_err_prefix(err, "cannot read the snapshots of %s of VM '%s'", m->label,
@@ -308,32 +322,52 @@ static int offline_create(const yv_config *cfg, target *t, const char *snap,
     return 0;
 }
 
-/* The undo snapshot on every image, then each image reverted; a failure goes back (the undo
- * snapshot applied on every image). Then the undo snapshots go, the first image's first: from
- * then on the revert (or its going back) is complete (settle's rule). */
+/* Back to the undo snapshot on every image (after a failure), then without it, the first
+ * image's first. */
+static int revert_back(const yv_config *cfg, target *t, size_t made, yv_err *err)
+{
+    yv_err e;
+    for (size_t j = 0; j < made; j++)
+        if (img_snapshot(cfg, &t->img[j], "-a", UNDO_NAME, &e) < 0)
+            return yv_err_prefix(err, "and %s could not go back (the next command goes back)",
+                                 t->img[j].label);
+    for (size_t j = 0; j < made; j++)
+        if (img_snapshot(cfg, &t->img[j], "-d", UNDO_NAME, &e) < 0)
+            return yv_err_prefix(err, "(the next command removes its undo snapshot)");
+    return -1;
+}
+
+static int revert_all(const yv_config *cfg, target *t, const char *snap,
+                      yv_snapshot_progress progress, void *ctx, yv_err *err)
+{
+    for (size_t j = 0; j < t->n; j++) {
+        if (img_snapshot(cfg, &t->img[j], "-a", snap, err) < 0)
+            return yv_err_prefix(err, "cannot revert %s of VM '%s'", t->img[j].label, t->vm.name);
+        say(progress, ctx, "%s: reverted to %s", t->img[j].label, snap);
+    }
+    return 0;
+}
+
+/* One image: qemu-img applies the snapshot or fails with the image as it was. Several: an undo
+ * snapshot on every image first, then each image reverted; a failure goes back. The undo
+ * snapshot of the first image is removed first: that is the commit (settle's rule). A later
+ * image's that cannot be removed then is left hidden (never listed) for the next command. */
 static int offline_revert(const yv_config *cfg, target *t, const char *snap,
                           yv_snapshot_progress progress, void *ctx, yv_err *err)
 {
+    if (t->n == 1) return revert_all(cfg, t, snap, progress, ctx, err);
     size_t made = 0;
     int rc = 0;
     while (rc == 0 && made < t->n)
         if ((rc = img_snapshot(cfg, &t->img[made], "-c", UNDO_NAME, err)) == 0) made++;
-    for (size_t j = 0; rc == 0 && j < t->n; j++) {
-        rc = img_snapshot(cfg, &t->img[j], "-a", snap, err);
-        if (rc == 0) say(progress, ctx, "%s: reverted to %s", t->img[j].label, snap);
-        else yv_err_prefix(err, "cannot revert %s of VM '%s'", t->img[j].label, t->vm.name);
+    if (rc == 0) rc = revert_all(cfg, t, snap, progress, ctx, err);
+    if (rc == 0) rc = img_snapshot(cfg, &t->img[0], "-d", UNDO_NAME, err);
+    if (rc < 0) return revert_back(cfg, t, made, err);
+    for (size_t j = 1; j < made; j++) {
+        yv_err e; /* after the commit: a leftover is hidden and settled by the next command */
+        img_snapshot(cfg, &t->img[j], "-d", UNDO_NAME, &e);
     }
-    yv_err e;
-    for (size_t j = 0; rc < 0 && j < made; j++)
-        if (img_snapshot(cfg, &t->img[j], "-a", UNDO_NAME, &e) < 0)
-            return yv_err_prefix(err, "and %s could not go back (the next command retries)",
-                                 t->img[j].label);
-    for (size_t j = 0; j < made; j++)
-        if (img_snapshot(cfg, &t->img[j], "-d", UNDO_NAME, &e) < 0)
-            return rc < 0 ? yv_err_prefix(err, "(the next command removes its undo snapshot)")
-                          : yv_err_set(err, e.code, "%s (the next command finishes the revert)",
-                                       e.msg);
-    return rc;
+    return 0;
 }
 
 static int offline_delete(const yv_config *cfg, target *t, const char *snap,
@@ -369,8 +403,8 @@ static yv_qmp *qmp_open(const char *root, const char *name, int64_t deadline, yv
 }
 
 /* One command on a fresh connection (never held: spec §6). 1 when QEMU refused it. */
-static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args,
-                    json_t **ret, int64_t deadline, yv_err *err)
+static int qmp_once(const char *root, const char *name, const char *cmd, json_t *args, json_t **ret,
+                    int64_t deadline, yv_err *err)
 {
     yv_qmp *q = qmp_open(root, name, deadline, err);
     if (!q) {
@@ -435,8 +469,7 @@ static int job_start(const char *root, const target *t, yv_snapshot_op op, const
         json_object_set_new(args, "vmstate", json_string(t->img[0].node));
     int64_t deadline = yv_now_ms() + QMP_MS;
     yv_err e; /* a concluded job of a killed earlier command is in the way: dismissed */
-    qmp_once(root, t->vm.name, "job-dismiss", json_pack("{s:s}", "id", JOB_ID), NULL, deadline,
-             &e);
+    qmp_once(root, t->vm.name, "job-dismiss", json_pack("{s:s}", "id", JOB_ID), NULL, deadline, &e);
     int rc = qmp_once(root, t->vm.name, job_cmd[op], args, NULL, deadline, err);
     if (rc == 1) {
         err->code = YV_E_TOOL_FAILED; /* e.g. another snapshot job runs: QEMU's reason */
@@ -460,8 +493,8 @@ static const json_t *job_in(const json_t *jobs)
 
 /* One look at the job: 1 while it runs, 0 concluded without error (dismissed), -1 with its error
  * (dismissed too). QEMU runs a snapshot job in its main loop, so this may wait until it ends. */
-static int job_poll(const char *root, const char *name, int64_t deadline, char *status,
-                    size_t cap, yv_err *err)
+static int job_poll(const char *root, const char *name, int64_t deadline, char *status, size_t cap,
+                    yv_err *err)
 {
     json_t *jobs = NULL;
     int rc = qmp_once(root, name, "query-jobs", NULL, &jobs, deadline, err);
@@ -543,6 +576,7 @@ static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snap
         bool made, migrated;
         if (yv_uefivars_ensure(cfg, t->dir, &made, &migrated, err) < 0) return -1;
         res->vars_made = made || migrated;
+        t->vars_new = made;
     } else if (t->vm.ovmf && !yv_root_exists(t->img[t->n - 1].path)) {
         free(t->img[--t->n].path);
     }
@@ -551,8 +585,8 @@ static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snap
     return ensure ? settle(cfg, t, all, err) : 0;
 }
 
-static int refuse(const target *t, yv_snapshot_op op, const char *snap,
-                  const yv_snapshot_list *all, yv_err *err)
+static int refuse(const target *t, yv_snapshot_op op, const char *snap, const yv_snapshot_list *all,
+                  yv_err *err)
 {
     const yv_snapshot *s = yv_snapshot_find(all, snap);
     if (op == YV_SNAPSHOT_CREATE && s)
@@ -616,6 +650,11 @@ static int with_lock(const char *root, const yv_config *cfg, const char *name, c
     /* the start mark: refused while a `run` starts the VM (it holds the mark, not the root lock) */
     int mark = yv_vmstate_start_begin(root, name, err);
     int rc = mark < 0 ? -1 : do_locked(root, cfg, name, rq, t, all, res, err);
+    if (rc < 0 && t->vars_new) { /* a failed operation leaves the VM as it was */
+        char *vars = yv_root_join(t->dir, YV_UEFIVARS_FILE);
+        unlink(vars);
+        free(vars);
+    }
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);
     return rc;

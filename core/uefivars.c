@@ -101,8 +101,8 @@ int yv_uefivars_ensure(const yv_config *cfg, const char *vm_dir, bool *made, boo
         } else {
             const char *tmpl = cfg->ovmf_vars ? cfg->ovmf_vars : YV_UEFIVARS_TEMPLATE;
             if (access(tmpl, R_OK) < 0)
-                rc = yv_err_sys(err, YV_E_IO, errno,
-                                "UEFI variable store template (ovmf.vars) %s", tmpl);
+                rc = yv_err_sys(err, YV_E_IO, errno, "UEFI variable store template (ovmf.vars) %s",
+                                tmpl);
             if (rc == 0) rc = convert_into_place(cfg, vm_dir, tmpl, &p, err);
             *made = rc == 0;
         }

@@ -12,10 +12,10 @@
 #include "err.h"
 
 #define YV_UEFIVARS_FILE     "OVMF_VARS.qcow2"
-#define YV_UEFIVARS_RAW      "OVMF_VARS.fd"          /* the form before: converted, then removed */
-#define YV_UEFIVARS_TMP      "OVMF_VARS.qcow2.tmp"   /* a conversion under way */
+#define YV_UEFIVARS_RAW      "OVMF_VARS.fd"        /* the form before: converted, then removed */
+#define YV_UEFIVARS_TMP      "OVMF_VARS.qcow2.tmp" /* a conversion under way */
 #define YV_UEFIVARS_TEMPLATE "/usr/share/OVMF/OVMF_VARS_4M.fd"
-#define YV_UEFIVARS_NODE     "node-vars"             /* its QEMU block node (core/qemuargv.c) */
+#define YV_UEFIVARS_NODE     "node-vars" /* its QEMU block node (core/qemuargv.c) */
 
 /* Makes sure vm_dir holds OVMF_VARS.qcow2. The caller holds the root lock and the VM is not
  * running. First settles what a killed earlier call left (the temp file is removed; a raw store

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "the same text refused the second time");
         FUZZ_CHECK(l.n == n, "%zu names, then %zu", n, l.n);
         check(&l, 2);
-        for (size_t i = 0; i < l.n; i++) FUZZ_CHECK(l.v[i].on == 2, "'%s' not on both", l.v[i].name);
+        for (size_t i = 0; i < l.n; i++)
+            FUZZ_CHECK(l.v[i].on == 2, "'%s' not on both", l.v[i].name);
     }
     yv_snapshot_list_done(&l);
     return 0;

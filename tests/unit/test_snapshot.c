@@ -20,8 +20,8 @@ static void test_names(void **state)
     (void)state;
     yv_err e;
     const char *good[] = {"a", "before-upgrade", "v1.2_rc", "2026-12-05", "x9", "A"};
-    const char *bad[] = {"",   "-a",  ".a",        "_a",       "a/b",   "../x", "a b", "12",
-                         "007", "a,b", "tab\there", "é",        "a\nb",  "a:b",  "a=b", NULL};
+    const char *bad[] = {"",    "-a",  ".a",        "_a", "a/b",  "../x", "a b", "12",
+                         "007", "a,b", "tab\there", "é",  "a\nb", "a:b",  "a=b", NULL};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_int_equal(yv_snapshot_valid_name(good[i], &e), 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -39,10 +39,10 @@ static void test_names(void **state)
 
 /* What qemu-img 7.2 prints (trimmed to the fields read). */
 #define HD0                                                                                        \
-    "{\"snapshots\": [{\"icount\": 0, \"vm-clock-nsec\": 0, \"name\": \"s1\", \"date-sec\": "     \
-    "1796453118, \"date-nsec\": 1, \"vm-clock-sec\": 0, \"id\": \"1\", \"vm-state-size\": "       \
-    "45613056}, {\"name\": \"only-hd0\", \"date-sec\": 1796453200, \"id\": \"2\", "               \
-    "\"vm-state-size\": 0}, {\"name\": \"s1\", \"id\": \"3\"}, {\"name\": \".yave-undo\"}, "      \
+    "{\"snapshots\": [{\"icount\": 0, \"vm-clock-nsec\": 0, \"name\": \"s1\", \"date-sec\": "      \
+    "1796453118, \"date-nsec\": 1, \"vm-clock-sec\": 0, \"id\": \"1\", \"vm-state-size\": "        \
+    "45613056}, {\"name\": \"only-hd0\", \"date-sec\": 1796453200, \"id\": \"2\", "                \
+    "\"vm-state-size\": 0}, {\"name\": \"s1\", \"id\": \"3\"}, {\"name\": \".yave-undo\"}, "       \
     "{\"name\": \"7\"}, {\"id\": \"9\"}, 5], \"virtual-size\": 16777216, \"format\": \"qcow2\"}"
 #define VARS "{\"snapshots\": [{\"name\": \"s1\", \"date-sec\": 1796453119, \"vm-state-size\": 0}]}"
 
