@@ -822,8 +822,8 @@ static void snapshot_table(const yv_snapshot_list *l)
         if (localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
         if (s->vm_state_size)
             snprintf(size, sizeof size, "%.1f MiB", (double)s->vm_state_size / (1024.0 * 1024.0));
-        printf("%-24s %-20s %-8s %10s  %s\n", s->name, date, s->vm_state_size ? "yes" : "no",
-               size, s->on == l->images ? "" : "incomplete");
+        printf("%-24s %-20s %-8s %10s  %s\n", s->name, date, s->vm_state_size ? "yes" : "no", size,
+               s->on == l->images ? "" : "incomplete");
     }
 }
 
@@ -857,13 +857,12 @@ static int cmd_snapshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
                         : !strcmp(what, "revert") ? YV_SNAPSHOT_REVERT
                                                   : YV_SNAPSHOT_DELETE;
     yv_snapshot_result r;
-    if (yv_snapshot_do(b->root, &b->cfg, name, op, snap, (int64_t)secs * 1000,
-                       on_snapshot_progress, b, &r, &b->err) < 0)
+    if (yv_snapshot_do(b->root, &b->cfg, name, op, snap, (int64_t)secs * 1000, on_snapshot_progress,
+                       b, &r, &b->err) < 0)
         return -1;
     if (b->opts->json)
         b->result = json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action",
-                              done[op], "live", r.live,
-                              "images", (json_int_t)r.images);
+                              done[op], "live", r.live, "images", (json_int_t)r.images);
     else if (op == YV_SNAPSHOT_REVERT)
         printf("%s: reverted to snapshot %s%s\n", name, snap,
                r.live ? " (the running VM, its RAM included)" : "");

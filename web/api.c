@@ -471,8 +471,8 @@ static enum MHD_Result create_snapshot(yv_api *api, struct MHD_Connection *c, co
     if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s:s}", "name", &snap) < 0)
         rc = send_error(c, 400, "the body must be {\"name\": \"SNAPSHOT\"}");
     else if (!vm_exists(api, name, &e) ||
-             yv_snapshot_do(api->root, &api->cfg, name, YV_SNAPSHOT_CREATE, snap, 0, NULL, NULL,
-                            &r, &e) < 0)
+             yv_snapshot_do(api->root, &api->cfg, name, YV_SNAPSHOT_CREATE, snap, 0, NULL, NULL, &r,
+                            &e) < 0)
         rc = send_err(c, &e);
     else rc = send_json(c, 201, snapshot_done_json(name, snap, "created", &r));
     json_decref(b);
@@ -494,9 +494,9 @@ static enum MHD_Result snapshot_op(yv_api *api, struct MHD_Connection *c, const 
     if (!vm_exists(api, name, &e) ||
         yv_snapshot_do(api->root, &api->cfg, name, op, rq->rest, 0, NULL, NULL, &r, &e) < 0)
         return send_err(c, &e);
-    return send_json(c, 200, snapshot_done_json(name, rq->rest,
-                                                op == YV_SNAPSHOT_REVERT ? "reverted" : "deleted",
-                                                &r));
+    return send_json(
+        c, 200,
+        snapshot_done_json(name, rq->rest, op == YV_SNAPSHOT_REVERT ? "reverted" : "deleted", &r));
 }
 
 static enum MHD_Result revert_snapshot(yv_api *api, struct MHD_Connection *c, const char *name,

@@ -261,7 +261,8 @@ static void test_host_paths_with_commas(void **state)
     ut_assert_contains(all, "\nif=pflash,format=raw,readonly=on,file=/fw/CODE,,4M.fd\n");
     /* the UEFI variables in qcow2 (core/uefivars.c): they take part in internal snapshots */
     ut_assert_contains(
-        all, "\nif=pflash,format=qcow2,node-name=node-vars,file=/srv/ya,,ve/c.vm/OVMF_VARS.qcow2\n");
+        all,
+        "\nif=pflash,format=qcow2,node-name=node-vars,file=/srv/ya,,ve/c.vm/OVMF_VARS.qcow2\n");
     ut_assert_contains(all, "\n-vnc\n[::1]:4,password=on\n");
     ut_assert_contains(all, ",script=/opt/y,,a/up,downscript=/opt/y,,a/down\n");
     ut_assert_contains(all,
