@@ -7,8 +7,9 @@
 # of the paused VM; a running VM keeps running from the snapshot point); a UEFI VM (OVMF at its
 # shell) takes and reverts an online snapshot with its variable store; the raw OVMF_VARS.fd of a VM
 # made before is converted (by snapshot, by run) and what a killed conversion left is settled.
-# shellcheck source=tests/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
+# The TUI's snapshots screen (key t) creates, reverts (asked first) and deletes (asked first).
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
 
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
@@ -238,6 +239,50 @@ test_raw_vars_migrated()
     qemu-img compare -q -U -f raw -F qcow2 "$t/raw" "$v/OVMF_VARS.qcow2" || fail "the variables changed"
     wait_serial "$v/serial.log" "UEFI Interactive Shell"
     expect_exit 0 yv "$root" shutdown --name m1 --force
+}
+
+# The TUI's snapshots screen: t on the selected VM; c creates (the name prefilled, Enter), R asks
+# (n cancels: nothing changes; y reverts: the disk's content is back), D asks and deletes.
+test_tui_snapshots_screen()
+{
+    local root v
+    tui_root root t1
+    v=$root/t1.vm
+    pattern "$v/hd0.qcow2" 0xaa
+    tui_start "$root"
+    wait_row t1 '^t1 +stopped '
+    keys t
+    wait_screen 'Snapshots: t1'
+    wait_screen 'no snapshots yet'
+    keys c
+    wait_screen 'New snapshot name: snap-[0-9]{8}-[0-9]{6}'
+    keys C-u BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace \
+        BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace
+    text 'bad/name x'
+    wait_screen 'New snapshot name: badnamex'
+    keys Enter
+    wait_screen 't1: snapshot badnamex created'
+    wait_screen '^ ?badnamex +20[0-9-]+ [0-9:]+ +no +- *$'
+    assert_eq badnamex "$(snaps_of "$v/hd0.qcow2")" "the disk's snapshots"
+    pattern "$v/hd0.qcow2" 0xbb
+    keys R
+    wait_screen 'Revert t1 to snapshot badnamex\? .*y: yes'
+    keys n
+    wait_gone 'Revert t1 to snapshot'
+    has "$v/hd0.qcow2" 0xbb
+    keys R
+    wait_screen 'Revert t1 to snapshot badnamex'
+    keys y
+    wait_screen 't1: snapshot badnamex reverted to'
+    has "$v/hd0.qcow2" 0xaa
+    keys D
+    wait_screen 'Delete snapshot badnamex of t1 for good\? y: yes'
+    keys y
+    wait_screen 'no snapshots yet'
+    assert_eq "" "$(snaps_of "$v/hd0.qcow2")" "the disk's snapshots after D"
+    keys Escape
+    wait_row t1 '^t1 +stopped '
+    tui_quit
 }
 
 run_tests "$@"
