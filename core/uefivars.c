@@ -64,12 +64,14 @@ static int convert_into_place(const yv_config *cfg, const char *vm_dir, const ch
     if (rc == 0) rc = sync_path(p->tmp, O_RDONLY, err);
     if (rc == 0 && rename(p->tmp, p->qcow2) < 0)
         rc = yv_err_sys(err, YV_E_IO, errno, "cannot rename %s", p->tmp);
-    if (rc == 0) rc = sync_path(vm_dir, O_RDONLY | O_DIRECTORY, err);
     if (rc < 0) {
         yv_err e;
         remove_file(p->tmp, &e);
+        return -1;
     }
-    return rc;
+    yv_err e; /* best effort, as core/root.c's atomic writes: the rename is already visible */
+    sync_path(vm_dir, O_RDONLY | O_DIRECTORY, &e);
+    return 0;
 }
 
 /* What a killed conversion left: the temp file goes; a raw store beside the qcow2 one goes (the
@@ -79,7 +81,9 @@ static int settle(const char *vm_dir, const vars_paths *p, yv_err *err)
     if (remove_file(p->tmp, err) < 0) return -1;
     if (!yv_root_exists(p->qcow2) || !yv_root_exists(p->raw)) return 0;
     if (remove_file(p->raw, err) < 0) return -1;
-    return sync_path(vm_dir, O_RDONLY | O_DIRECTORY, err);
+    yv_err e; /* best effort: the raw store is gone either way */
+    sync_path(vm_dir, O_RDONLY | O_DIRECTORY, &e);
+    return 0;
 }
 
 int yv_uefivars_ensure(const yv_config *cfg, const char *vm_dir, bool *made, bool *migrated,
