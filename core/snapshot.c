@@ -628,7 +628,7 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
                      : offline_prepare(cfg, t, !rq->list_only, all, res, err);
     res->images = t->n;
     if (rc < 0 || rq->list_only) return rc;
-    if ((rc = refuse(t, rq->op, rq->snap, all, err)) < 0) return -1;
+    if (refuse(t, rq->op, rq->snap, all, err) < 0) return -1;
     if (t->live) return job_start(root, t, rq->op, rq->snap, err);
     if (rq->op == YV_SNAPSHOT_CREATE)
         return offline_create(cfg, t, rq->snap, rq->progress, rq->ctx, err);
