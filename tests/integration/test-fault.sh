@@ -769,4 +769,52 @@ test_list_settles_a_killed_run_next_to_a_crashed_vm()
     assert_no_qemu k2
 }
 
+
+# The raw OVMF_VARS.fd of a VM made before, converted to OVMF_VARS.qcow2 by `snapshot create`
+# (core/uefivars.c), killed (SIGKILL, as an OOM kill) at each call it makes (an exec's fault kills
+# the child qemu-img instead): never neither store — a qcow2 one is there only whole (the same
+# variables: qemu-img compare), else the raw one is as it was; and the next command settles it
+# (the qcow2 store alone, no temp file) and takes its snapshot.
+test_uefivars_conversion_killed_anywhere()
+{
+    local op n raw v
+    fault_root ROOT
+    raw=$FTMP.raw
+    at_exit rm -f "$FTMP.log" "$FTMP.out" "$FTMP.err" "$raw"
+    expect_exit 0 yv "$ROOT" create --name mv --no-network -c 16 -m 64
+    v=$ROOT/mv.vm
+    cp "$OVMF_VARS" "$raw" && printf 'yave' | dd of="$raw" bs=1 seek=540000 conv=notrunc \
+        status=none || fail "the raw store"
+    as_before() { rm -f "$v"/OVMF_VARS.* && cp "$raw" "$v/OVMF_VARS.fd" || fail "cp"; }
+    as_before
+    run_fy "" "$FTMP.log" snapshot create --name mv --snap counted
+    [ "$RC" = 0 ] || fail "the conversion fails without a fault: $ERR"
+    declare -A count
+    for op in "${OPS[@]}"; do count[$op]=$(grep -c "^$op " "$FTMP.log"); done
+    for op in "${OPS[@]}"; do
+        for ((n = 1; n <= count[$op]; n++)); do
+            as_before
+            run_fy "$op:$n:KILL" "$FTMP.log" snapshot create --name mv --snap "k-$op-$n"
+            CURRENT_TEST="uefivars conversion [YAVE_FAULT=$op:$n:KILL]"
+            [ "$RC" != 0 ] || fail "exit 0 although killed"
+            if [ -e "$v/OVMF_VARS.qcow2" ]; then
+                qemu-img compare -q -f raw -F qcow2 "$raw" "$v/OVMF_VARS.qcow2" ||
+                    fail "a qcow2 store that is not the raw one's variables"
+            else
+                cmp -s "$raw" "$v/OVMF_VARS.fd" || fail "neither store whole"
+            fi
+            expect_exit 0 yv "$ROOT" snapshot create --name mv --snap "next-$op-$n"
+            assert_no_file "$v/OVMF_VARS.fd" "the raw store after the next command"
+            assert_no_file "$v/OVMF_VARS.qcow2.tmp" "the temp file after the next command"
+            qemu-img compare -q -f raw -F qcow2 "$raw" "$v/OVMF_VARS.qcow2" ||
+                fail "the variables after the next command"
+            assert_contains "$(qemu-img snapshot -l "$v/OVMF_VARS.qcow2")" "next-$op-$n"
+        done
+    done
+    CURRENT_TEST=test_uefivars_conversion_killed_anywhere
+    printf '      %-22s calls:' "uefivars conversion"
+    for op in "${OPS[@]}"; do [ "${count[$op]}" = 0 ] || printf ' %s=%s' "$op" "${count[$op]}"; done
+    printf '; each killed\n'
+}
+
 run_tests "$@"
