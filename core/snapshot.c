@@ -597,8 +597,8 @@ static int refuse(const target *t, yv_snapshot_op op, const char *snap, const yv
                           t->vm.name, snap);
     if (op == YV_SNAPSHOT_REVERT && s->on < t->n)
         return yv_err_set(err, YV_E_USAGE,
-                          "snapshot '%s' of VM '%s' is incomplete (on %zu of its %zu disks and "
-                          "UEFI variables): it cannot be reverted to, only deleted",
+                          "snapshot '%s' of VM '%s' is incomplete (on %zu of its %zu images: "
+                          "disks, UEFI variables): it cannot be reverted to, only deleted",
                           snap, t->vm.name, s->on, t->n);
     return 0;
 }
@@ -612,7 +612,7 @@ typedef struct {
 } request;
 
 /* Under the root lock and the start mark: a stopped VM's whole operation; a running VM's refusals
- * and the start of its job (*job_started). */
+ * and the start of its job (waited for by the caller, without the locks). */
 static int do_locked(const char *root, const yv_config *cfg, const char *name, const request *rq,
                      target *t, yv_snapshot_list *all, yv_snapshot_result *res, yv_err *err)
 {
