@@ -78,6 +78,16 @@ test_offline_two_disks_with_uefi()
     expect_exit 0 yv "$root" snapshot delete --name o1 --snap before
     for f in hd0 hd1 OVMF_VARS; do assert_eq "" "$(snaps_of "$v/$f.qcow2")" "snapshots of $f"; done
     has "$v/hd0.qcow2" 0xaa
+    # a snapshot another tool made on one disk only: listed incomplete, never reverted to, deleted
+    qemu-img snapshot -c other "$v/hd1.qcow2" || fail "qemu-img snapshot -c"
+    expect_exit 0 yv "$root" snapshot list --name o1
+    assert_out_line '^other +20[0-9-]+ [0-9:]+ +no +- +incomplete$' "the incomplete snapshot's row"
+    expect_exit 0 yv "$root" --json snapshot list --name o1
+    assert_eq false "$(jv 'd["snapshots"][0]["complete"]')"
+    expect_exit 2 yv "$root" snapshot revert --name o1 --snap other
+    assert_err_line snapshot "snapshot 'other' of VM 'o1' is incomplete \\(on 1 of its 3 images"
+    expect_exit 0 yv "$root" snapshot delete --name o1 --snap other
+    assert_eq "" "$(snaps_of "$v/hd1.qcow2")" "hd1 after deleting the incomplete snapshot"
 }
 
 test_refusals_change_nothing()
