@@ -33,6 +33,7 @@ typedef enum {
     ACT_AUTOSTART_ON, /* spec §13: autostart.yaml */
     ACT_AUTOSTART_OFF,
     ACT_SET, /* spec §13: `set`, a form */
+    ACT_SNAPSHOTS, /* spec §13: the snapshots screen (tui/screen_snap.c) */
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */
