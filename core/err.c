@@ -126,6 +126,8 @@ static const struct {
     [YV_E_CONFIG_INVALID] = {"CONFIG_INVALID", 1},
     [YV_E_IO] = {"IO", 1},
     [YV_E_IN_USE] = {"IN_USE", 4},
+    [YV_E_SNAPSHOT_NOT_FOUND] = {"SNAPSHOT_NOT_FOUND", 3},
+    [YV_E_SNAPSHOT_EXISTS] = {"SNAPSHOT_EXISTS", 4},
 };
 
 int yv_err_exit_status(yv_code code)

@@ -22,6 +22,10 @@ typedef enum {
     YV_E_CONFIG_INVALID,   /* 1 */
     YV_E_IO,               /* 1 */
     YV_E_IN_USE,           /* 4: held by another client (a VM's console) */
+
+    /* snapshot (spec §13) */
+    YV_E_SNAPSHOT_NOT_FOUND, /* 3: a VM has no snapshot of that name */
+    YV_E_SNAPSHOT_EXISTS,    /* 4: the name is taken */
 } yv_code;
 
 typedef struct {

@@ -18,12 +18,12 @@
 #include "util.h"
 #include "valid.h"
 #include "vm.h"
+#include "uefivars.h"
 #include "vmnet.h"
 #include "vmstate.h"
 #include "vnctable.h"
 
 #define OVMF_CODE_DEFAULT "/usr/share/OVMF/OVMF_CODE_4M.fd"
-#define OVMF_VARS_DEFAULT "/usr/share/OVMF/OVMF_VARS_4M.fd"
 #define QMP_START_MS      10000 /* QEMU is initialised when -daemonize returns: this is generous */
 #define QMP_STEP_MS       3000
 
@@ -210,24 +210,19 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
     return yv_forward_check_free(c->v, err);
 }
 
-/* The VM's own copy of the UEFI variable store, made on first start; *made tells whether this call
- * made it (a start that fails after it removes it again). */
-static int ensure_vars(const launch_ctx *c, const yv_config *cfg, bool *made, yv_err *err)
+/* The VM's own UEFI variable store (core/uefivars.c: made on first start, a raw one of a VM made
+ * before converted to qcow2), under the root lock; *made tells whether this call made it (a start
+ * that fails after it removes it again). */
+static int ensure_vars(const char *root, const launch_ctx *c, const yv_config *cfg, bool *made,
+                       yv_err *err)
 {
     *made = false;
     if (!c->v->ovmf) return 0;
-    char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
-    int rc = 0;
-    if (!yv_root_exists(vars)) {
-        size_t len;
-        const char *tmpl = cfg->ovmf_vars ? cfg->ovmf_vars : OVMF_VARS_DEFAULT;
-        char *data = yv_root_read_external(tmpl, &len, YV_E_IO, err);
-        rc = data ? yv_root_write_atomic(vars, data, len, 0600, err) : -1;
-        if (!data) yv_err_prefix(err, "UEFI variable store template (ovmf.vars)");
-        free(data);
-        *made = rc == 0;
-    }
-    free(vars);
+    bool migrated;
+    int lock = yv_root_lock(root, err);
+    if (lock < 0) return -1;
+    int rc = yv_uefivars_ensure(cfg, c->vm_dir, made, &migrated, err);
+    yv_root_unlock(lock);
     return rc;
 }
 
@@ -238,7 +233,7 @@ static int ensure_vars(const launch_ctx *c, const yv_config *cfg, bool *made, yv
  * the root lock. Drives named by an absolute path are the config's own choice and not checked. */
 static int check_vm_files(const char *root, const launch_ctx *c, yv_err *err)
 {
-    static const char *const own[] = {"qemu.log", "serial.log", "OVMF_VARS.fd"};
+    static const char *const own[] = {"qemu.log", "serial.log", YV_UEFIVARS_RAW, YV_UEFIVARS_FILE};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof own / sizeof own[0]; i++) {
         char *p = yv_root_join(c->vm_dir, own[i]);
@@ -447,8 +442,8 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
     const char *name = c->v->name;
     bool vars_made = false;
     int mark = -1, rc = preflight(c, cfg, err);
-    if (rc == 0) rc = ensure_vars(c, cfg, &vars_made, err);
     if (rc == 0) rc = yv_root_ensure(root, err);
+    if (rc == 0) rc = ensure_vars(root, c, cfg, &vars_made, err);
     if (rc == 0) rc = launch(root, cfg, c, res, &mark, err);
     if (rc == 0) {
         yv_vmstate_proof p; /* the new QEMU, proven once and pinned for an abort */
@@ -465,7 +460,7 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
     }
     yv_vmstate_start_end(root, name, mark); /* finished, or undone */
     if (rc < 0 && vars_made) {              /* a failed start leaves the VM as it was */
-        char *vars = yv_root_join(c->vm_dir, "OVMF_VARS.fd");
+        char *vars = yv_root_join(c->vm_dir, YV_UEFIVARS_FILE);
         unlink(vars);
         free(vars);
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "root.h"
+#include "uefivars.h"
 #include "util.h"
 #include "valid.h"
 
@@ -104,8 +105,10 @@ static void add_drive(const yv_vm *vm, const yv_qemuargv_host *h, const yv_drive
     bool cd = d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
     (void)vm;
     yv_argv_add(a, "-drive");
-    yv_argv_addf(a, "file=%s,format=%s,if=none,id=%s%s%s", e, drive_format(path), d->id,
-                 cd ? ",media=cdrom" : "", cd ? ",readonly=on" : "");
+    /* node-name: what the QMP snapshot jobs (core/snapshot.c) name the drive by */
+    yv_argv_addf(a, "file=%s,format=%s,if=none,id=%s,node-name=%s%s%s%s", e, drive_format(path),
+                 d->id, YV_QEMUARGV_NODE_PREFIX, d->id, cd ? ",media=cdrom" : "",
+                 cd ? ",readonly=on" : "");
     yv_argv_add(a, "-device");
     const char *dev = d->type == YV_DRIVE_VIRTIO_BLK ? "virtio-blk-pci" : cd ? "ide-cd" : "ide-hd";
     if (d->boot_index >= 0) yv_argv_addf(a, "%s,drive=%s,bootindex=%ld", dev, d->id, d->boot_index);
@@ -116,9 +119,11 @@ static void add_drive(const yv_vm *vm, const yv_qemuargv_host *h, const yv_drive
 
 static void add_firmware(const yv_qemuargv_host *h, yv_argv *a)
 {
-    char *vars = yv_root_join(h->vm_dir, "OVMF_VARS.fd");
+    char *vars = yv_root_join(h->vm_dir, YV_UEFIVARS_FILE);
     add_path_opt(a, "-drive", "if=pflash,format=raw,readonly=on,file=", h->ovmf_code, "");
-    add_path_opt(a, "-drive", "if=pflash,format=raw,file=", vars, "");
+    /* qcow2 (core/uefivars.c): the variables take part in internal snapshots */
+    add_path_opt(a, "-drive", "if=pflash,format=qcow2,node-name=" YV_UEFIVARS_NODE ",file=", vars,
+                 "");
     free(vars);
 }
 

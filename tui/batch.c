@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -21,6 +22,7 @@
 #include "core/err.h"
 #include "core/forward.h"
 #include "core/resize.h"
+#include "core/snapshot.h"
 #include "core/ops.h"
 #include "core/root.h"
 #include "core/screenshot.h"
@@ -882,6 +884,84 @@ static const yv_opt clone_opts[] = {
     {0},
 };
 
+/* snapshot (spec §13): create|revert|delete --snap S, list. Progress: a line per phase on standard
+ * output, or with --json one {"progress": {"phase": …}} object a line on standard error. */
+static void on_snapshot_progress(void *ctx, const char *line)
+{
+    yv_batch *b = ctx;
+    if (b->opts->json) {
+        json_t *j = json_pack("{s:{s:s}}", "progress", "phase", line);
+        json_dumpf(j, stderr, JSON_COMPACT);
+        fputc('\n', stderr);
+        json_decref(j);
+        fflush(stderr);
+    } else {
+        printf("%s\n", line);
+        fflush(stdout);
+    }
+}
+
+static void snapshot_table(const yv_snapshot_list *l)
+{
+    printf("%-24s %-20s %-8s %10s  %s\n", "NAME", "DATE", "VM-STATE", "SIZE", "");
+    for (size_t i = 0; i < l->n; i++) {
+        const yv_snapshot *s = &l->v[i];
+        char date[32] = "", size[32] = "-";
+        time_t t = (time_t)s->date;
+        struct tm tm;
+        if (localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+        if (s->vm_state_size)
+            snprintf(size, sizeof size, "%.1f MiB", (double)s->vm_state_size / (1024.0 * 1024.0));
+        printf("%-24s %-20s %-8s %10s  %s\n", s->name, date, s->vm_state_size ? "yes" : "no", size,
+               s->on == l->images ? "" : "incomplete");
+    }
+}
+
+static int snapshot_list(yv_batch *b, const char *name)
+{
+    yv_snapshot_list l;
+    if (yv_snapshot_list_vm(b->root, &b->cfg, name, &l, &b->err) < 0) return -1;
+    if (b->opts->json) b->result = yv_snapshot_list_json(name, &l);
+    else snapshot_table(&l);
+    yv_snapshot_list_done(&l);
+    return 0;
+}
+
+static int cmd_snapshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    static const char *const done[] = {"created", "reverted", "deleted"};
+    const char *what = a->pos[0], *name = yv_cmdtab_get(c, a, "name"),
+               *snap = yv_cmdtab_get(c, a, "snap"), *tmo = yv_cmdtab_get(c, a, "timeout");
+    bool list = !strcmp(what, "list");
+    long secs = YV_SNAPSHOT_TIMEOUT_MS / 1000;
+    if (list && snap) return usage_err(b, "snapshot list takes no --snap%s", "");
+    if (!list && !snap) return usage_err(b, "snapshot %s needs --snap", what);
+    if (tmo && yv_parse_long(tmo, 1, 24L * 3600, &secs) < 0)
+        return usage_err(b, "--timeout %s: give seconds from 1 to 86400", tmo);
+    yv_vmstate_proof p;
+    int rc = load_root_vm(b, name, &p);
+    yv_vmstate_proof_done(&p);
+    if (rc < 0) return -1;
+    if (list) return snapshot_list(b, name);
+    yv_snapshot_op op = !strcmp(what, "create")   ? YV_SNAPSHOT_CREATE
+                        : !strcmp(what, "revert") ? YV_SNAPSHOT_REVERT
+                                                  : YV_SNAPSHOT_DELETE;
+    yv_snapshot_result r;
+    if (yv_snapshot_do(b->root, &b->cfg, name, op, snap, (int64_t)secs * 1000, on_snapshot_progress,
+                       b, &r, &b->err) < 0)
+        return -1;
+    if (b->opts->json)
+        b->result = json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action",
+                              done[op], "live", r.live, "images", (json_int_t)r.images);
+    else if (op == YV_SNAPSHOT_REVERT)
+        printf("%s: reverted to snapshot %s%s\n", name, snap,
+               r.live ? " (the running VM, its RAM included)" : "");
+    else
+        printf("%s: snapshot %s %s%s\n", name, snap, done[op],
+               r.live ? " (the running VM, its RAM included)" : "");
+    return 0;
+}
+
 static const yv_opt resize_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -1115,6 +1195,26 @@ static const yv_opt status_opts[] = {
      .help = "seconds --wait waits before it fails (exit 6)"},
     {0},
 };
+static const yv_opt snapshot_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM"},
+    {.lng = "snap",
+     .shrt = 's',
+     .arg = "S",
+     .kind = YV_ARG_TEXT,
+     .help = "the snapshot (create, revert, delete): A-Z a-z 0-9 . _ -, up to 64"},
+    {.lng = "timeout",
+     .shrt = 't',
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .dflt = "1800",
+     .help = "seconds a running VM's QEMU job may take before the command fails (exit 6)"},
+    {0},
+};
 static const yv_opt autostart_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -1331,6 +1431,10 @@ static const yv_cmd commands[] = {
     {"screenshot",
      "Take a running VM's display as a PNG (QMP screendump): to FILE, or standard output.",
      screenshot_opts, 0, 0, NULL, cmd_screenshot},
+    {"snapshot",
+     "Create, list, revert to or delete a snapshot of every disk of a VM and its UEFI variables: "
+     "qemu-img when it is stopped, QEMU's snapshot jobs (its RAM too) when it runs.",
+     snapshot_opts, 1, 1, "create|list|revert|delete", cmd_snapshot},
     {"autostart",
      "Mark a VM to start at boot (on), unmark it (off), list the marked VMs, or start every marked "
      "VM that is not running (run: what the shipped yave-autostart.service calls).",

@@ -154,7 +154,7 @@ static const char man_tail[] =
     ".SH FILES\nUnder the root:\n"
     ".TP\n\\fIconfig.yaml\\fR\nglobal configuration (optional)\n"
     ".TP\n\\fI<vm>.vm/config.yaml\\fR\none VM (mode 0600: it holds the VNC password)\n"
-    ".TP\n\\fI<vm>.vm/hd0.qcow2\\fR\nits disk; \\fIOVMF_VARS.fd\\fR its UEFI variables; "
+    ".TP\n\\fI<vm>.vm/hd0.qcow2\\fR\nits disk; \\fIOVMF_VARS.qcow2\\fR its UEFI variables; "
     "\\fIqemu.log\\fR and \\fIserial.log\\fR QEMU's messages and the guest's console\n"
     ".TP\n\\fI<image>.qcow2\\fR\nbase images for \\fBcreate \\-\\-image\\fR\n"
     ".TP\n\\fI<preset>.preset/config.yaml\\fR\npresets: \\fBcloudimg:\\fR a cloud image\n"

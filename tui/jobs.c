@@ -316,9 +316,12 @@ static void drain(int *fd, char *buf, size_t cap, size_t *len)
  * as the 8-character VNC one) is skipped: the result or the error comes on stdout. */
 static void take_line(yv_app *a, yv_job *j, const char *line)
 {
-    if (j->act != ACT_PRESET) return;
+    if (j->act != ACT_PRESET && j->act != ACT_SNAPSHOTS) return;
     json_t *root = json_loads(line, 0, NULL), *p = json_object_get(root, "progress");
-    if (json_is_object(p)) {
+    if (json_is_object(p) && j->act == ACT_SNAPSHOTS) { /* a phase of a snapshot job */
+        yv_app_status(a, false, "%s: %.200s", j->vm,
+                      json_string_value(json_object_get(p, "phase")) ?: "?");
+    } else if (json_is_object(p)) {
         const char *serial = json_string_value(json_object_get(p, "serial")) ?: "";
         yv_app_status(a, false, "installing %s: %s %.0fs%s%.100s", j->vm,
                       json_string_value(json_object_get(p, "phase")) ?: "?",
@@ -420,6 +423,15 @@ static const char *done_text(const yv_job *j, json_t *res)
         .vm = j->vm, .stopped_by = json_string_value(json_object_get(res, "stopped_by")) ?: "?"};
     if (j->act == ACT_FORWARD) forward_words(res, &s, fw, sizeof fw);
     if (j->act == ACT_SET) set_words(res, &s, ch, sizeof ch, pend, sizeof pend);
+    const char *snap = json_string_value(json_object_get(res, "snapshot"));
+    const char *what = json_string_value(json_object_get(res, "action"));
+    if (j->act == ACT_SNAPSHOTS && snap && what) { /* {"snapshot", "action", "live"} */
+        snprintf(buf, sizeof buf, "%s: snapshot %s %s%s", j->vm, snap,
+                 !strcmp(what, "reverted") ? "reverted to" : what,
+                 json_is_true(json_object_get(res, "live")) ? " (the running VM, RAM included)"
+                                                            : "");
+        return buf;
+    }
     if (!r || !r->done || yv_actions_expand(r->done, &s, buf, sizeof buf) < 0)
         snprintf(buf, sizeof buf, "%s: done", j->vm);
     return buf;

@@ -13,6 +13,7 @@
 #include "core/forward.h"
 #include "core/clone.h"
 #include "core/resize.h"
+#include "core/snapshot.h"
 #include "core/lifecycle.h"
 #include "core/ops.h"
 #include "core/root.h"
@@ -30,7 +31,7 @@ typedef struct {
     char *body;
     size_t len;
     bool too_big;
-    char rest[32]; /* what a route's trailing "{*}" matched */
+    char rest[96]; /* what a route's trailing "{*}" matched (a snapshot name and "/revert") */
 } request;
 
 /* ---- responses ---- */
@@ -54,7 +55,8 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 static unsigned status_of(yv_code code)
 {
     switch (code) {
-    case YV_E_VM_NOT_FOUND: return 404;
+    case YV_E_VM_NOT_FOUND:
+    case YV_E_SNAPSHOT_NOT_FOUND: return 404;
     case YV_E_VM_RUNNING:
     case YV_E_VM_NOT_RUNNING:
     case YV_E_VM_EXISTS:
@@ -63,7 +65,8 @@ static unsigned status_of(yv_code code)
     case YV_E_IMAGE_NOT_FOUND:
     case YV_E_PRESET_NOT_FOUND: return 400;
     case YV_E_TIMEOUT: return 504;
-    case YV_E_IN_USE: return 409;
+    case YV_E_IN_USE:
+    case YV_E_SNAPSHOT_EXISTS: return 409;
     default: return 500;
     }
 }
@@ -529,6 +532,82 @@ static enum MHD_Result set_vm(yv_api *api, struct MHD_Connection *c, const char 
     return rc;
 }
 
+/* ---- snapshots (spec §13): batch's snapshot list|create|revert|delete; names only ---- */
+
+static json_t *snapshot_done_json(const char *name, const char *snap, const char *action,
+                                  const yv_snapshot_result *r)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action", action,
+                     "live", r->live, "images", (json_int_t)r->images);
+}
+
+/* GET /v1/vms/{vm}/snapshots */
+static enum MHD_Result list_snapshots(yv_api *api, struct MHD_Connection *c, const char *name,
+                                      request *rq)
+{
+    (void)rq;
+    yv_err e;
+    yv_snapshot_list l;
+    if (!vm_exists(api, name, &e) || yv_snapshot_list_vm(api->root, &api->cfg, name, &l, &e) < 0)
+        return send_err(c, &e);
+    enum MHD_Result rc = send_json(c, 200, yv_snapshot_list_json(name, &l));
+    yv_snapshot_list_done(&l);
+    return rc;
+}
+
+/* POST /v1/vms/{vm}/snapshots {"name": S} */
+static enum MHD_Result create_snapshot(yv_api *api, struct MHD_Connection *c, const char *name,
+                                       request *rq)
+{
+    yv_err e;
+    json_error_t je;
+    const char *snap;
+    yv_snapshot_result r;
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    enum MHD_Result rc;
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s:s}", "name", &snap) < 0)
+        rc = send_error(c, 400, "the body must be {\"name\": \"SNAPSHOT\"}");
+    else if (!vm_exists(api, name, &e) ||
+             yv_snapshot_do(api->root, &api->cfg, name, YV_SNAPSHOT_CREATE, snap, 0, NULL, NULL, &r,
+                            &e) < 0)
+        rc = send_err(c, &e);
+    else rc = send_json(c, 201, snapshot_done_json(name, snap, "created", &r));
+    json_decref(b);
+    return rc;
+}
+
+/* POST /v1/vms/{vm}/snapshots/{snap}/revert and DELETE /v1/vms/{vm}/snapshots/{snap}: the rest of
+ * the path is the snapshot's name (validated: never a path) and, for a revert, "/revert". */
+static enum MHD_Result snapshot_op(yv_api *api, struct MHD_Connection *c, const char *name,
+                                   request *rq, yv_snapshot_op op)
+{
+    yv_err e;
+    yv_snapshot_result r;
+    char *slash = strchr(rq->rest, '/');
+    if ((op == YV_SNAPSHOT_REVERT) != (slash != NULL) || (slash && strcmp(slash, "/revert") != 0))
+        return send_error(c, 404, "not found");
+    if (slash) *slash = '\0';
+    if (yv_snapshot_valid_name(rq->rest, &e) < 0) return send_err(c, &e);
+    if (!vm_exists(api, name, &e) ||
+        yv_snapshot_do(api->root, &api->cfg, name, op, rq->rest, 0, NULL, NULL, &r, &e) < 0)
+        return send_err(c, &e);
+    return send_json(
+        c, 200,
+        snapshot_done_json(name, rq->rest, op == YV_SNAPSHOT_REVERT ? "reverted" : "deleted", &r));
+}
+
+static enum MHD_Result revert_snapshot(yv_api *api, struct MHD_Connection *c, const char *name,
+                                       request *rq)
+{
+    return snapshot_op(api, c, name, rq, YV_SNAPSHOT_REVERT);
+}
+
+static enum MHD_Result delete_snapshot(yv_api *api, struct MHD_Connection *c, const char *name,
+                                       request *rq)
+{
+    return snapshot_op(api, c, name, rq, YV_SNAPSHOT_DELETE);
+}
+
 /* DELETE /v1/vms/{vm}/forwards/{proto}/{host}: batch's forward remove. */
 static enum MHD_Result remove_forward(yv_api *api, struct MHD_Connection *c, const char *name,
                                       request *rq)
@@ -593,6 +672,10 @@ static const route_row routes[] = {
     {"DELETE", "/v1/vms/{vm}/forwards/{*}", remove_forward},
     {"POST", "/v1/vms/{vm}/resize", resize_vm},
     {"POST", "/v1/vms/{vm}/clone", clone_vm},
+    {"GET", "/v1/vms/{vm}/snapshots", list_snapshots},
+    {"POST", "/v1/vms/{vm}/snapshots", create_snapshot},
+    {"POST", "/v1/vms/{vm}/snapshots/{*}", revert_snapshot},
+    {"DELETE", "/v1/vms/{vm}/snapshots/{*}", delete_snapshot},
     {"GET", "/v1/vms/{vm}/ssh", ssh_vm},
     {"GET", "/v1/vms/{vm}/screen", screen_vm},
     {"PUT", "/v1/vms/{vm}/autostart", put_autostart},

@@ -216,8 +216,9 @@ test_run_refuses_symlinked_qemu_files()
     rm "$root/s.vm/hd0.qcow2"
     assert_run_refused "$root" s hd0.qcow2 "$t/disk.qcow2"
     tiny_vm "$root" o
-    rm -f "$root/o.vm/OVMF_VARS.fd"
+    rm -f "$root/o.vm/OVMF_VARS.fd" "$root/o.vm/OVMF_VARS.qcow2"
     assert_run_refused "$root" o OVMF_VARS.fd "$t/vars-target"
+    assert_run_refused "$root" o OVMF_VARS.qcow2 "$t/vars-target"
 }
 
 # ---- item 8: delete never crosses into another file system ----

@@ -741,6 +741,53 @@ test_clone_route()
     stop_web
 }
 
+# The snapshot routes (spec §13): GET/POST /v1/vms/{vm}/snapshots, POST …/snapshots/{snap}/revert,
+# DELETE …/snapshots/{snap}; names only (a path, a bad name, a taken or missing one refused, the
+# root unchanged); a stopped VM with qemu-img, a running one over QMP (live).
+test_snapshot_routes()
+{
+    local root before
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"p1\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\"}"
+    expect_http 200 GET /v1/vms/p1/snapshots
+    assert_json_eq '{"vm": "p1", "snapshots": []}' "$BODY" "no snapshot yet"
+    expect_http 201 POST /v1/vms/p1/snapshots "${ct[@]}" --data-binary '{"name": "s1"}'
+    assert_json_eq '{"vm": "p1", "snapshot": "s1", "action": "created", "live": false, "images": 1}' \
+        "$BODY" "the body of an offline create"
+    before=$(snapshot_root "$root")
+    expect_error 409 POST /v1/vms/p1/snapshots "${ct[@]}" --data-binary '{"name": "s1"}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "already has a snapshot named 's1'"
+    expect_error 400 POST /v1/vms/p1/snapshots "${ct[@]}" --data-binary '{"name": "../../etc/x"}'
+    expect_error 400 POST /v1/vms/p1/snapshots "${ct[@]}" --data-binary '{"name": "s2", "file": "/x"}'
+    expect_error 400 POST /v1/vms/p1/snapshots "${ct[@]}" --data-binary '{"name": "12"}'
+    expect_error 404 POST /v1/vms/nosuch/snapshots "${ct[@]}" --data-binary '{"name": "s2"}'
+    expect_error 404 POST /v1/vms/p1/snapshots/s2/revert
+    expect_error 404 DELETE /v1/vms/p1/snapshots/s2
+    expect_error 404 POST /v1/vms/p1/snapshots/s1/other
+    expect_error 400 DELETE /v1/vms/p1/snapshots/-s1
+    assert_no_trace "$before" "$root"
+    expect_http 200 POST /v1/vms/p1/snapshots/s1/revert
+    assert_json_eq '{"vm": "p1", "snapshot": "s1", "action": "reverted", "live": false, "images": 1}' \
+        "$BODY" "the body of an offline revert"
+    expect_http 200 POST /v1/vms/p1/run
+    expect_http 201 POST /v1/vms/p1/snapshots "${ct[@]}" --data-binary '{"name": "live"}'
+    assert_json_eq '{"vm": "p1", "snapshot": "live", "action": "created", "live": true, "images": 1}' \
+        "$BODY" "the body of an online create"
+    expect_http 200 GET /v1/vms/p1/snapshots
+    assert_eq "s1 False live True" "$(jv '" ".join(s["name"] + " " + str(s["vm_state"]) for s in d["snapshots"])' "$BODY")"
+    expect_http 200 POST /v1/vms/p1/snapshots/live/revert
+    assert_eq true "$(jv 'd["live"]' "$BODY")"
+    expect_http 200 DELETE /v1/vms/p1/snapshots/live
+    expect_http 200 DELETE "/v1/vms/p1/run?force=1"
+    expect_http 200 DELETE /v1/vms/p1/snapshots/s1
+    expect_http 200 GET /v1/vms/p1/snapshots
+    assert_json_eq '{"vm": "p1", "snapshots": []}' "$BODY" "all deleted"
+    stop_web
+}
+
 test_concurrent_gets_while_a_vm_starts()
 {
     local root t i p n=50 paths=(/v1/vms/ /v1/vms/b1 /v1/vms/b1/run /v1/vms/b2) pids=() runpid bad

@@ -71,6 +71,8 @@ static void test_codes(void **state)
         {YV_E_PERMISSION, 77, "PERMISSION"},
         {YV_E_CONFIG_INVALID, 1, "CONFIG_INVALID"},
         {YV_E_IO, 1, "IO"},
+        {YV_E_SNAPSHOT_NOT_FOUND, 3, "SNAPSHOT_NOT_FOUND"},
+        {YV_E_SNAPSHOT_EXISTS, 4, "SNAPSHOT_EXISTS"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         assert_int_equal(yv_err_exit_status(t[i].code), t[i].status);

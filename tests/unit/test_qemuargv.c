@@ -255,9 +255,14 @@ static void test_host_paths_with_commas(void **state)
     ut_assert_contains(all, "\n-qmp\nunix:/srv/ya,,ve/run/c.sock,server=on,wait=off\n");
     ut_assert_contains(all, "\n-qmp\nunix:/srv/ya,,ve/run/c.events,server=on,wait=off\n");
     ut_assert_contains(all, "\n-pidfile\n/srv/ya,ve/run/c.pid\n");
-    ut_assert_contains(all, "\nfile=/srv/ya,,ve/c.vm/hd0.qcow2,format=qcow2,if=none,id=hd0\n");
+    /* node-name: what the QMP snapshot jobs name the drives by (core/snapshot.c) */
+    ut_assert_contains(all, "\nfile=/srv/ya,,ve/c.vm/hd0.qcow2,format=qcow2,if=none,id=hd0,"
+                            "node-name=node-hd0\n");
     ut_assert_contains(all, "\nif=pflash,format=raw,readonly=on,file=/fw/CODE,,4M.fd\n");
-    ut_assert_contains(all, "\nif=pflash,format=raw,file=/srv/ya,,ve/c.vm/OVMF_VARS.fd\n");
+    /* the UEFI variables in qcow2 (core/uefivars.c): they take part in internal snapshots */
+    ut_assert_contains(
+        all,
+        "\nif=pflash,format=qcow2,node-name=node-vars,file=/srv/ya,,ve/c.vm/OVMF_VARS.qcow2\n");
     ut_assert_contains(all, "\n-vnc\n[::1]:4,password=on\n");
     ut_assert_contains(all, ",script=/opt/y,,a/up,downscript=/opt/y,,a/down\n");
     ut_assert_contains(all,

@@ -1,0 +1,84 @@
+/* snapshot: `snapshot create|list|revert|delete` (spec §13) — internal qcow2 snapshots of every
+ * disk of a VM together with its UEFI variable store (core/uefivars.c), one name on all of them.
+ * Stopped VM: `qemu-img snapshot` on each file, under the root lock and the VM's start mark (no
+ * `run` races it). Running VM: the QMP jobs snapshot-save / snapshot-load / snapshot-delete, which
+ * include the guest's RAM and devices (the `vmstate`, kept in the first disk). */
+#ifndef YV_SNAPSHOT_H
+#define YV_SNAPSHOT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+
+#define YV_SNAPSHOT_NAME_MAX 64
+/* How long an online job may take unless the caller says (RAM is written to the disk: under TCG
+ * with a few GiB of RAM this takes minutes). */
+#define YV_SNAPSHOT_TIMEOUT_MS (30 * 60 * 1000)
+
+typedef struct {
+    char name[YV_SNAPSHOT_NAME_MAX + 1];
+    int64_t date;           /* seconds since the epoch (its first image's date-sec) */
+    uint64_t vm_state_size; /* bytes of RAM and device state (0: the disks only, taken stopped) */
+    size_t on;              /* how many of the VM's images hold it */
+    size_t last_image;      /* (merge bookkeeping: the image that counted it last, +1) */
+} yv_snapshot;
+
+typedef struct {
+    yv_snapshot *v;
+    size_t n;
+    size_t images; /* how many images the VM has: a snapshot with on < images is incomplete */
+} yv_snapshot_list;
+
+/* A snapshot name: 1..64 of [A-Za-z0-9._-], starting with a letter or digit, not all digits
+ * (QEMU also finds a snapshot by its numeric ID: "2" could mean another one). USAGE otherwise. */
+int yv_snapshot_valid_name(const char *name, yv_err *err);
+
+/* Merges the "snapshots" array of image number `image` (0-based; QEMU's SnapshotInfo objects:
+ * `qemu-img info --output=json`, QMP query-block) into l. Entries that are not objects, lack a
+ * name or carry a name yave could not target (yv_snapshot_valid_name) are skipped; a name twice in
+ * one image counts once. Pure. */
+void yv_snapshot_merge(yv_snapshot_list *l, const json_t *snapshots, size_t image);
+/* The same from the text of a `qemu-img info --output=json` document (untrusted shape: -1 with
+ * TOOL_FAILED when it is not a JSON object). */
+int yv_snapshot_parse_info(yv_snapshot_list *l, const char *text, size_t len, size_t image,
+                           yv_err *err);
+/* The entry named name, or NULL. */
+const yv_snapshot *yv_snapshot_find(const yv_snapshot_list *l, const char *name);
+void yv_snapshot_list_done(yv_snapshot_list *l);
+/* One entry as `snapshot list --json` and the web API show it: {"name", "date" (UTC, ISO 8601),
+ * "size" (bytes of RAM and device state), "vm_state" (taken running, RAM included), "complete"
+ * (on every image of the VM)}. */
+json_t *yv_snapshot_json(const yv_snapshot *s, size_t images);
+/* {"vm": name, "snapshots": [those entries]}. */
+json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l);
+
+typedef enum { YV_SNAPSHOT_CREATE, YV_SNAPSHOT_REVERT, YV_SNAPSHOT_DELETE } yv_snapshot_op;
+
+/* Progress of an operation: a line per phase ("hd0: created", "saving 40%"). */
+typedef void (*yv_snapshot_progress)(void *ctx, const char *line);
+
+typedef struct {
+    bool live;      /* done by QEMU on the running VM (RAM included), else with qemu-img */
+    size_t images;  /* the images it covered (disks and the UEFI variable store) */
+    bool vars_made; /* a UEFI VM's variable store was made or converted to qcow2 first */
+} yv_snapshot_result;
+
+/* The snapshots of VM name (complete and incomplete, in the order of its first disk). */
+int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
+                        yv_snapshot_list *out, yv_err *err);
+
+/* Creates, reverts to or deletes snapshot snap of VM name. Refusals before anything changes:
+ * VM_NOT_FOUND, USAGE (a bad name, a raw disk: it cannot hold internal snapshots), SNAPSHOT_EXISTS
+ * (create), SNAPSHOT_NOT_FOUND, USAGE for a revert to an incomplete snapshot, VM_RUNNING while a
+ * `run` starts it. Stopped: create is undone on every image when one fails (one name on all or on
+ * none); a revert that fails halfway goes back to where it was (a temporary snapshot). Running:
+ * one QMP job, waited for at most timeout_ms (TIMEOUT: the job may still finish in QEMU). */
+int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_snapshot_op op,
+                   const char *snap, int64_t timeout_ms, yv_snapshot_progress progress,
+                   void *progress_ctx, yv_snapshot_result *out, yv_err *err);
+
+#endif
