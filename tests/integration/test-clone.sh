@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Integration tests of `clone` (spec §13): a stopped VM copied into a new one with an identity of
+# Integration tests of `clone` (spec §13): a VM copied into a new one with an identity of
 # its own — source and clone run at the same time (real QEMU under TCG) with different MACs (QEMU's
 # argv), VNC displays (both answer the RFB handshake) and forward ports (both forwarded by their
 # QEMU, both accepting); the clone's disk holds what the source's held at clone time, and later
 # writes to one never show in the other (qemu-io); the UEFI variable stores copied; no runtime
 # file, no autostart mark; a preset VM's clone boots a new NoCloud seed (instance-id, host name);
-# --linked overlays make the source a base that neither runs nor goes; refusals change nothing; a
-# clone killed mid-copy is undone (signals) or reaped by the next command (SIGKILL); the web route
-# and the TUI's clone form (key l).
+# --linked overlays make the source a base that neither runs, goes nor reverts; refusals change
+# nothing; a clone killed mid-copy is undone (signals) or reaped by the next command (SIGKILL); a
+# running source cloned from a snapshot of its disks; the TUI's clone form (key l).
 # shellcheck source=tests/integration/tui-lib.sh
 . "$(dirname "$0")/tui-lib.sh"
 . "$(dirname "$0")/forward-lib.sh"
@@ -252,6 +252,7 @@ test_5_linked_clone_makes_a_base()
     local root before
     new_root root
     mkvm "$root" l1 --no-network
+    expect_exit 0 yv "$root" snapshot create --name l1 --snap before
     qemu-io -f qcow2 -c "write -P 0x5a 0 64k" "$root/l1.vm/hd0.qcow2" >/dev/null || fail "qemu-io"
     expect_exit 0 yv "$root" --json clone --name l1 --to l2 --linked
     assert_eq true "$(jv 'd["linked"]')"
@@ -263,6 +264,9 @@ test_5_linked_clone_makes_a_base()
     assert_err_line run "base of linked clone 'l2': it cannot be started"
     expect_exit 4 yv "$root" --json delete --name l1
     assert_json_error IN_USE
+    # a revert would change the disk under the overlay (a snapshot made or deleted would not)
+    expect_exit 4 yv "$root" snapshot revert --name l1 --snap before
+    assert_err_line snapshot "base of linked clone 'l2': it cannot be reverted"
     assert_no_trace "$before" "$root"
     expect_exit 0 yv "$root" run --name l2
     expect_exit 0 yv "$root" --json status --name l2
