@@ -1,8 +1,8 @@
 /* linked: linked clones (`clone --linked`, spec §13). A linked clone's disks are qcow2 overlays
  * whose backing files are its source's disks. A backing file must never change while an overlay
  * uses it, so a VM whose disks back another VM's is a base: it is not started (run refuses it),
- * not reverted to a snapshot and not deleted, until its linked clones are gone. Which VMs back onto which is read from the
- * qcow2 headers themselves (no list to keep in step). */
+ * not reverted to a snapshot and not deleted, until its linked clones are gone. Which VMs back onto
+ * which is read from the qcow2 headers themselves (no list to keep in step). */
 #ifndef YV_LINKED_H
 #define YV_LINKED_H
 
