@@ -340,13 +340,16 @@ static bool validate_user_packages(form_st *f)
     yv_err e;
     bool ok = true;
     int n = 0;
-    if (*get(f, F_USER) && yv_cloudinit_check_user(get(f, F_USER), &e) < 0)
-        set_err(f, F_USER, e.msg), ok = false;
+    if (*get(f, F_USER) && yv_cloudinit_check_user(get(f, F_USER), &e) < 0) /* short: it fits */
+        set_err(f, F_USER,
+                strstr(e.msg, "reserved") ? "reserved: a system account"
+                                          : "a-z 0-9 _ -, 32 at most"),
+            ok = false;
     snprintf(buf, sizeof buf, "%s", get(f, F_PACKAGES));
     for (char *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save), n++)
         if (yv_cloudinit_check_package(w, &e) < 0) {
             char why[96];
-            snprintf(why, sizeof why, "not a package name: '%.32s'", w);
+            snprintf(why, sizeof why, "not a package: '%.12s'", w);
             set_err(f, F_PACKAGES, why);
             return false;
         }
