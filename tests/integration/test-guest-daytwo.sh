@@ -211,9 +211,10 @@ check_installed()
     guest_ssh "$root" g "$t" root cat /etc/sudoers.d/90-cloud-init-users
     assert_contains "$OUT" "alice ALL=(ALL) NOPASSWD:ALL" "the sudo rule cloud-init wrote"
     # cloud-init's package module asked apt for the package (final stage)
-    guest_ssh "$root" g "$t" root grep -E "'install', 'sudo'" /var/log/cloud-init.log
-    assert_eq 0 "$RC" "no package install in cloud-init.log"
-    guest_ssh "$root" g "$t" root dpkg-query -W -f '${Status}' sudo
+    # (ssh joins the words for the guest's shell: one word, quoted for it)
+    guest_ssh "$root" g "$t" root "grep -F \"'install', 'sudo'\" /var/log/cloud-init.log"
+    assert_eq 0 "$RC" "no package install in cloud-init.log: $ERR"
+    guest_ssh "$root" g "$t" root "dpkg-query -W -f '\${Status}' sudo"
     if [ "$OUT" = "install ok installed" ]; then
         guest_ssh "$root" g "$t" alice sudo -n id -u
         assert_eq 0 "$RC" "sudo -n as alice: $ERR"
