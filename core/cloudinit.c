@@ -139,6 +139,18 @@ static void write_user_packages(yv_yw *w, const yv_cloudinit_guest *g)
         write_keys(w, g);
         yv_yamlio_w_map_end(w);
         yv_yamlio_w_seq_end(w);
+        /* Later boots have no seed: cloud-init falls back to DataSourceNone, a new instance,
+         * and would create the image's default user then after all. This config makes every
+         * later instance create none (a fixed text, nothing of the caller in it). */
+        yv_yamlio_w_seq_begin(w, "write_files");
+        yv_yamlio_w_map_begin(w, NULL);
+        yv_yamlio_w_str(w, "path", YV_CLOUDINIT_USERS_CFG);
+        yv_yamlio_w_str(w, "permissions", "0644");
+        yv_yamlio_w_str(w, "content",
+                        "# yave preset --user: no default user for later instances\n"
+                        "users: []\n");
+        yv_yamlio_w_map_end(w);
+        yv_yamlio_w_seq_end(w);
     }
     if (g->npackages) {
         yv_yamlio_w_seq_begin(w, "packages");

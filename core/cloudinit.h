@@ -42,9 +42,13 @@ typedef struct {
  * A user goes in as `users: [{name, sudo: "ALL=(ALL) NOPASSWD:ALL", shell: /bin/bash,
  * lock_passwd: false, hashed_passwd: <root's hash>, ssh_authorized_keys: <the keys>}]` — without
  * `default`, so it takes the place of the image's default user (debian, ubuntu: not created);
- * root keeps its password (chpasswd) and its keys (disable_root false). Packages go in as
+ * root keeps its password (chpasswd) and its keys (disable_root false). Since later boots have
+ * no seed (cloud-init then takes DataSourceNone: a new instance, which would create the default
+ * user after all), a `write_files` entry also puts `users: []` into YV_CLOUDINIT_USERS_CFG of the
+ * guest for every later instance. Packages go in as
  * `packages: [...]`: cloud-init's package-update-upgrade-install (final stage) updates the
  * package lists and installs them; package_update/upgrade are not set (no upgrade). */
+#define YV_CLOUDINIT_USERS_CFG "/etc/cloud/cloud.cfg.d/90-yave-users.cfg"
 int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, char **out,
                            yv_err *err);
 int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err);

@@ -59,6 +59,9 @@ want = {"name": user, "sudo": "ALL=(ALL) NOPASSWD:ALL", "shell": "/bin/bash",
         "lock_passwd": False, "hashed_passwd": root[0]["password"], "ssh_authorized_keys": [key]}
 assert u == want, "the user: %r" % u
 assert d.get("packages") == pkgs, "packages: %r" % d.get("packages")
+wf = d.get("write_files")
+assert [f["path"] for f in wf] == ["/etc/cloud/cloud.cfg.d/90-yave-users.cfg"], wf
+assert yaml.safe_load(wf[0]["content"]) == {"users": []}, wf[0]["content"]
 for k in ("package_update", "package_upgrade", "apt_update", "apt_upgrade"):
     assert k not in d, k + " set"
 PY
@@ -112,7 +115,7 @@ test_0_user_packages_into_user_data_and_refusals()
     set -- "${@/#fp/fq}"
     expect_exit 0 yv "$root" "$@"
     r=$("$PY" -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))
-print(sorted(k for k in ("users", "packages") if k in d))' "$t/user-data")
+print(sorted(k for k in ("users", "packages", "write_files") if k in d))' "$t/user-data")
     assert_eq "[]" "$r" "user-data without --user and --package"
 }
 
@@ -208,6 +211,10 @@ check_installed()
     h_alice=$(printf '%s\n' "$OUT" | awk -F: '$1 == "alice" {print $2}')
     assert_match '^\$6\$' "$h_root" "root's password hash"
     assert_eq "$h_root" "$h_alice" "alice's password hash (root's)"
+    # this second boot has no seed: cloud-init took a new instance (DataSourceNone), and still
+    # made no default user (the image's is debian)
+    guest_ssh "$root" g "$t" root "cat /var/lib/cloud/data/instance-id; getent passwd debian"
+    assert_eq "iid-datasource-none" "$OUT" "the second boot's instance, and no user debian"
     guest_ssh "$root" g "$t" root cat /etc/sudoers.d/90-cloud-init-users
     assert_contains "$OUT" "alice ALL=(ALL) NOPASSWD:ALL" "the sudo rule cloud-init wrote"
     # cloud-init's package module asked apt for the package (final stage)

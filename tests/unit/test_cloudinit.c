@@ -124,6 +124,13 @@ static void test_user_data_user_packages(void **state)
     for (size_t i = 0; i < 5; i++) assert_string_equal(item(d, p, i), pkgs[i]);
     assert_false(quoted(d, p, 0));
     assert_true(quoted(d, p, 1) && quoted(d, p, 2) && quoted(d, p, 4));
+    /* later instances (no seed: DataSourceNone) create no default user either */
+    yaml_node_t *wf = get(d, top, "write_files");
+    assert_int_equal(seq_len(wf), 1);
+    yaml_node_t *f = yv_yamlio_node(d, wf->data.sequence.items.start[0]);
+    assert_string_equal(yv_yamlio_scalar(get(d, f, "path")), YV_CLOUDINIT_USERS_CFG);
+    assert_string_equal(yv_yamlio_scalar(get(d, f, "permissions")), "0644");
+    assert_non_null(strstr(yv_yamlio_scalar(get(d, f, "content")), "\nusers: []\n"));
     assert_null(get(d, top, "package_update"));
     assert_null(get(d, top, "package_upgrade"));
     /* root keeps its password and keys */
@@ -137,6 +144,7 @@ static void test_user_data_user_packages(void **state)
     if (yv_cloudinit_user_data("h1", &g, &ud, &err) < 0) fail_msg("%s", err.msg);
     assert_null(strstr(ud, "users:\n-"));
     assert_null(strstr(ud, "packages"));
+    assert_null(strstr(ud, "write_files"));
     free(ud);
 
     g.user = "bob"; /* a user without keys: no key list of its own */
