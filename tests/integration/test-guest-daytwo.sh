@@ -175,6 +175,7 @@ console_root_login()
 {
     local cpid fd
     mkfifo "$3/cin"
+    : >"$3/cout"
     "$YAVE_TEST_BIN" --batch --root "$1" console --name "$2" --timeout 120 <"$3/cin" \
         >"$3/cout" 2>"$3/cerr" &
     cpid=$!
