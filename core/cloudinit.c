@@ -51,6 +51,60 @@ int yv_cloudinit_check_hostname(const char *h, yv_err *err)
     return 0;
 }
 
+/* Names the image has for itself (Debian's base-passwd, the system users of Debian and Ubuntu
+ * cloud images): a --user of one of them would change a system account. */
+static const char *const reserved_users[] = {
+    "root",       "daemon",    "bin",     "sys",      "sync",   "games",    "man",
+    "lp",         "mail",      "news",    "uucp",     "proxy",  "www-data", "backup",
+    "list",       "irc",       "gnats",   "_gnats",   "nobody", "nogroup",  "_apt",
+    "messagebus", "sshd",      "polkitd", "syslog",   "uuidd",  "tss",      "tcpdump",
+    "dnsmasq",    "_chrony",   "ntp",     "avahi",    "statd",  "_rpc",     "landscape",
+    "lxd",        "pollinate", "usbmux",  "operator", "halt",   "shutdown", "adm",
+};
+
+int yv_cloudinit_check_user(const char *name, yv_err *err)
+{
+    size_t n = strlen(name);
+    bool ok = n > 0 && n <= YV_CLOUDINIT_MAX_USER &&
+              ((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_');
+    for (size_t i = 1; ok && i < n; i++) {
+        char c = name[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    }
+    if (!ok)
+        return yv_err_set(err, YV_E_USAGE,
+                          "invalid user name '%.64s': a lowercase letter or '_', then lowercase "
+                          "letters, digits, '_' or '-', at most %d (as Debian's adduser)",
+                          name, YV_CLOUDINIT_MAX_USER);
+    bool taken = !strncmp(name, "systemd-", 8);
+    for (size_t i = 0; !taken && i < sizeof reserved_users / sizeof reserved_users[0]; i++)
+        taken = !strcmp(name, reserved_users[i]);
+    if (taken)
+        return yv_err_set(err, YV_E_USAGE,
+                          "user name '%s' is reserved: the guest has it as a system account "
+                          "(root gets the password and the keys anyway); pick another",
+                          name);
+    return 0;
+}
+
+int yv_cloudinit_check_package(const char *name, yv_err *err)
+{
+    size_t n = strlen(name);
+    bool ok = n >= 2 && n <= YV_CLOUDINIT_MAX_PKG;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = name[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             (i > 0 && (c == '+' || c == '-' || c == '.'));
+    }
+    if (!ok)
+        return yv_err_set(err, YV_E_USAGE,
+                          "invalid package name '%.64s': lowercase letters, digits, '+', '-' and "
+                          "'.', starting with a letter or digit, 2 to %d characters (Debian "
+                          "policy; a name only, no version)",
+                          name, YV_CLOUDINIT_MAX_PKG);
+    return 0;
+}
+
 static int finish_doc(yv_yw *w, const char *header, char **out, yv_err *err)
 {
     char *body;
@@ -61,6 +115,48 @@ static int finish_doc(yv_yw *w, const char *header, char **out, yv_err *err)
     *out = yv_asprintf("%s%s", header, body);
     free(body);
     return 0;
+}
+
+static void write_keys(yv_yw *w, const yv_cloudinit_guest *g)
+{
+    if (!g->nkeys) return; /* each key one YAML string: data, whatever its comment holds */
+    yv_yamlio_w_seq_begin(w, "ssh_authorized_keys");
+    for (size_t i = 0; i < g->nkeys; i++) yv_yamlio_w_str(w, NULL, g->keys[i]);
+    yv_yamlio_w_seq_end(w);
+}
+
+/* `users:` with the one user and no `default` (see the header); `packages:` as a list. */
+static void write_user_packages(yv_yw *w, const yv_cloudinit_guest *g)
+{
+    if (g->user) {
+        yv_yamlio_w_seq_begin(w, "users");
+        yv_yamlio_w_map_begin(w, NULL);
+        yv_yamlio_w_str(w, "name", g->user);
+        yv_yamlio_w_str(w, "sudo", "ALL=(ALL) NOPASSWD:ALL");
+        yv_yamlio_w_str(w, "shell", "/bin/bash");
+        yv_yamlio_w_bool(w, "lock_passwd", false);
+        yv_yamlio_w_str(w, "hashed_passwd", g->hash);
+        write_keys(w, g);
+        yv_yamlio_w_map_end(w);
+        yv_yamlio_w_seq_end(w);
+        /* Later boots have no seed: cloud-init falls back to DataSourceNone, a new instance,
+         * and would create the image's default user then after all. This config makes every
+         * later instance create none (a fixed text, nothing of the caller in it). */
+        yv_yamlio_w_seq_begin(w, "write_files");
+        yv_yamlio_w_map_begin(w, NULL);
+        yv_yamlio_w_str(w, "path", YV_CLOUDINIT_USERS_CFG);
+        yv_yamlio_w_str(w, "permissions", "0644");
+        yv_yamlio_w_str(w, "content",
+                        "# yave preset --user: no default user for later instances\n"
+                        "users: []\n");
+        yv_yamlio_w_map_end(w);
+        yv_yamlio_w_seq_end(w);
+    }
+    if (g->npackages) {
+        yv_yamlio_w_seq_begin(w, "packages");
+        for (size_t i = 0; i < g->npackages; i++) yv_yamlio_w_str(w, NULL, g->packages[i]);
+        yv_yamlio_w_seq_end(w);
+    }
 }
 
 int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, char **out,
@@ -80,12 +176,9 @@ int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, ch
     yv_yamlio_w_seq_end(w);
     yv_yamlio_w_map_end(w);
     yv_yamlio_w_bool(w, "disable_root", false);
-    if (g->nkeys) { /* each key one YAML string: data, whatever its comment holds */
-        yv_yamlio_w_seq_begin(w, "ssh_authorized_keys");
-        for (size_t i = 0; i < g->nkeys; i++) yv_yamlio_w_str(w, NULL, g->keys[i]);
-        yv_yamlio_w_seq_end(w);
-    }
+    write_keys(w, g);
     yv_yamlio_w_bool(w, "ssh_pwauth", true);
+    write_user_packages(w, g);
     yv_yamlio_w_map_begin(w, "power_state");
     yv_yamlio_w_str(w, "mode", "poweroff");
     yv_yamlio_w_str(w, "delay", "now");

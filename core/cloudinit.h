@@ -14,16 +14,41 @@ char *yv_cloudinit_hash(const char *password, yv_err *err);
 /* A host name cloud-init and the guest accept: labels of [A-Za-z0-9-], no leading/trailing '-',
  * at most 63 each, 253 in all (USAGE). */
 int yv_cloudinit_check_hostname(const char *h, yv_err *err);
+/* A user name for `--user` (spec §13): what Debian's adduser accepts by default,
+ * `[a-z_][a-z0-9_-]*`, at most 32 — and not a name the image already has for itself: root, the
+ * fixed names of Debian's base-passwd (daemon, bin, sys, … nobody), the system users of Debian and
+ * Ubuntu cloud images (_apt, messagebus, sshd, polkitd, …) and any `systemd-*` (USAGE). */
+#define YV_CLOUDINIT_MAX_USER 32
+int yv_cloudinit_check_user(const char *name, yv_err *err);
+/* A package name for `--package` (Debian policy 5.6.1: `[a-z0-9][a-z0-9+.-]+`; at most
+ * YV_CLOUDINIT_MAX_PKG characters here), USAGE otherwise. No version, no option: a name only. */
+#define YV_CLOUDINIT_MAX_PKG      128
+#define YV_CLOUDINIT_MAX_PACKAGES 64
+int yv_cloudinit_check_package(const char *name, yv_err *err);
+
 /* What user-data carries besides the host name. */
 typedef struct {
     const char *hash;        /* root's password, "$6$…" */
     const char *const *keys; /* SSH public keys for root (yv_sshkey, already checked), or NULL */
     size_t nkeys;
+    const char *user;            /* a sudo user (yv_cloudinit_check_user), or NULL */
+    const char *const *packages; /* to install on first boot (checked), or NULL */
+    size_t npackages;
 } yv_cloudinit_guest;
 
 /* The two documents (malloc'd). The keys go in as top-level `ssh_authorized_keys`: with
  * `disable_root: false`, cloud-init's cc_ssh (apply_credentials) writes them to root's
- * authorized_keys without the "Please login as" prefix (and to the image's default user). */
+ * authorized_keys without the "Please login as" prefix (and to the image's default user).
+ * A user goes in as `users: [{name, sudo: "ALL=(ALL) NOPASSWD:ALL", shell: /bin/bash,
+ * lock_passwd: false, hashed_passwd: <root's hash>, ssh_authorized_keys: <the keys>}]` — without
+ * `default`, so it takes the place of the image's default user (debian, ubuntu: not created);
+ * root keeps its password (chpasswd) and its keys (disable_root false). Since later boots have
+ * no seed (cloud-init then takes DataSourceNone: a new instance, which would create the default
+ * user after all), a `write_files` entry also puts `users: []` into YV_CLOUDINIT_USERS_CFG of the
+ * guest for every later instance. Packages go in as
+ * `packages: [...]`: cloud-init's package-update-upgrade-install (final stage) updates the
+ * package lists and installs them; package_update/upgrade are not set (no upgrade). */
+#define YV_CLOUDINIT_USERS_CFG "/etc/cloud/cloud.cfg.d/90-yave-users.cfg"
 int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, char **out,
                            yv_err *err);
 int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err);

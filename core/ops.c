@@ -574,7 +574,20 @@ static int plan_keys(const yv_create_opts *o, yv_sshkeys *k, yv_err *err)
     return 0;
 }
 
-/* Everything that can fail before anything is written: preset, image, host name, password, keys. */
+/* The user and packages of a preset, every one checked (a bad one refuses the create). */
+static int plan_user_packages(const yv_create_opts *o, yv_err *err)
+{
+    if (o->user && yv_cloudinit_check_user(o->user, err) < 0) return -1;
+    if (o->npackages > YV_CLOUDINIT_MAX_PACKAGES)
+        return yv_err_set(err, YV_E_USAGE, "too many packages: at most %d",
+                          YV_CLOUDINIT_MAX_PACKAGES);
+    for (size_t i = 0; i < o->npackages; i++)
+        if (yv_cloudinit_check_package(o->packages[i], err) < 0) return -1;
+    return 0;
+}
+
+/* Everything that can fail before anything is written: preset, image, host name, password, keys,
+ * user, packages. */
 static int plan_preset(const char *root, const yv_config *cfg, const yv_create_opts *o,
                        preset_plan *p, yv_err *err)
 {
@@ -587,6 +600,7 @@ static int plan_preset(const char *root, const yv_config *cfg, const yv_create_o
     p->hostname = yv_strdup(o->hostname ? o->hostname : o->name);
     if (yv_cloudinit_check_hostname(p->hostname, err) < 0) return plan_done(p), -1;
     if (plan_keys(o, &p->keys, err) < 0) return plan_done(p), -1;
+    if (plan_user_packages(o, err) < 0) return plan_done(p), -1;
     if (yv_preset_load(&pr, root, o->preset, err) < 0) return plan_done(p), -1;
     struct stat st;
     if (stat(pr.cloudimg, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -633,7 +647,8 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     char *dir, *iso;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
-    yv_cloudinit_guest g = {p->hash, (const char *const *)p->keys.keys, p->keys.n};
+    yv_cloudinit_guest g = {
+        p->hash, (const char *const *)p->keys.keys, p->keys.n, o->user, o->packages, o->npackages};
     if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, &g, o->cancel, &dir, &iso, err) < 0)
         return -1;
     int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
@@ -742,6 +757,8 @@ static int check_create_opts(const yv_create_opts *o, yv_err *err)
                           "a host name and a root password only apply to a preset");
     if (!o->preset && (o->nssh_keys || o->nssh_key_texts))
         return yv_err_set(err, YV_E_USAGE, "SSH keys only apply to a preset");
+    if (!o->preset && (o->user || o->npackages))
+        return yv_err_set(err, YV_E_USAGE, "a user and packages only apply to a preset");
     if (o->linked && !o->image && !o->preset)
         return yv_err_set(err, YV_E_USAGE, "--linked needs --image (an overlay needs a base)");
     if (yv_ops_check_net(o->master, o->net_kind, o->nforwards, err) < 0) return -1;

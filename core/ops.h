@@ -41,6 +41,11 @@ typedef struct {
        hold several lines. The items are named "ssh key N" in errors. */
     const char *const *ssh_key_texts;
     size_t nssh_key_texts;
+    /* presets (spec §13): a sudo user with the keys and root's password, or NULL; packages to
+       install on first boot (names only; each checked before anything is written) */
+    const char *user;
+    const char *const *packages;
+    size_t npackages;
     bool names_only; /* image and preset must name a base image / preset of the root, never a
                         host path (the web API: a client must not reach the host's files) */
     /* presets */

@@ -17,6 +17,7 @@
 #include "cmdtab.h"
 #include "core/autostart.h"
 #include "core/clone.h"
+#include "core/cloudinit.h"
 #include "core/config.h"
 #include "core/console.h"
 #include "core/err.h"
@@ -254,6 +255,33 @@ static int check_forward(const char *v, char *why, size_t n)
     return -1;
 }
 
+static int check_user(const char *v, char *why, size_t n)
+{
+    yv_err e;
+    if (yv_cloudinit_check_user(v, &e) == 0) return 0;
+    snprintf(why, n, "--user: %s", e.msg);
+    return -1;
+}
+
+/* --package NAME[,NAME…]: each name checked as it is read. */
+static int check_package(const char *v, char *why, size_t n)
+{
+    char buf[YV_CLOUDINIT_MAX_PACKAGES * (YV_CLOUDINIT_MAX_PKG + 1)], *save = NULL;
+    yv_err e;
+    if (strlen(v) >= sizeof buf || !*v || v[strlen(v) - 1] == ',' || v[0] == ',' ||
+        strstr(v, ",,")) {
+        snprintf(why, n, "--package: invalid list '%.64s': names separated by ','", v);
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        if (yv_cloudinit_check_package(w, &e) < 0) {
+            snprintf(why, n, "--package: %s", e.msg);
+            return -1;
+        }
+    return 0;
+}
+
 static const yv_opt create_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -351,6 +379,19 @@ static const yv_opt create_opts[] = {
      .needs = "preset",
      .help = "presets: SSH public keys for root's authorized_keys (one or more "
              "'TYPE BASE64 [comment]' lines; repeatable)"},
+    {.lng = "user",
+     .arg = "NAME",
+     .needs = "preset",
+     .help = "presets: a sudo user (no password asked) with the --ssh-key keys and the root "
+             "password, instead of the image's default user",
+     .check = check_user},
+    {.lng = "package",
+     .arg = "PKG",
+     .flags = YV_OPT_MANY,
+     .needs = "preset",
+     .help = "presets: packages to install on first boot (Debian package names, several "
+             "separated by ','; the guest needs its package mirror); repeatable",
+     .check = check_package},
     {0},
 };
 
@@ -416,6 +457,30 @@ static void create_ssh_keys(const yv_cmd *c, const yv_args *a, yv_create_opts *o
     o->nssh_keys = (size_t)yv_cmdtab_get_all(c, a, "ssh-key", keys, YV_MAX_MANY);
 }
 
+/* --user and --package P[,P…] (each value checked by its row): the names, split at ','. */
+static int create_user_packages(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
+{
+    static char buf[YV_MAX_MANY][YV_CLOUDINIT_MAX_PACKAGES * (YV_CLOUDINIT_MAX_PKG + 1)];
+    static const char *names[YV_CLOUDINIT_MAX_PACKAGES]; /* one command at a time */
+    const char *vals[YV_MAX_MANY];
+    int nv = yv_cmdtab_get_all(c, a, "package", vals, YV_MAX_MANY);
+    size_t n = 0;
+    o->user = yv_cmdtab_get(c, a, "user");
+    for (int i = 0; i < nv; i++) {
+        char *save = NULL;
+        snprintf(buf[i], sizeof buf[i], "%s", vals[i]);
+        for (char *w = strtok_r(buf[i], ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+            if (n == YV_CLOUDINIT_MAX_PACKAGES)
+                return yv_err_set(&b->err, YV_E_USAGE, "too many packages: at most %d",
+                                  YV_CLOUDINIT_MAX_PACKAGES);
+            names[n++] = w;
+        }
+    }
+    o->packages = names;
+    o->npackages = n;
+    return 0;
+}
+
 static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_create_opts *o)
 {
     const char *cap = yv_cmdtab_get(c, a, "capacity"), *mem = yv_cmdtab_get(c, a, "memory");
@@ -438,7 +503,7 @@ static int create_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_creat
     o->linked = yv_cmdtab_get(c, a, "linked") != NULL;
     o->ovmf = !yv_cmdtab_get(c, a, "no-ovmf");
     o->net_kind = yv_cmdtab_get(c, a, "no-network") ? "none" : yv_cmdtab_get(c, a, "network");
-    return 0;
+    return create_user_packages(b, c, a, o);
 }
 
 /* A new VM's forwards, one a line: where to reach its guest. */

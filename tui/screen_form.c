@@ -10,6 +10,7 @@
 #include "app.h"
 #include "core/forward.h"
 #include "core/root.h"
+#include "core/cloudinit.h"
 #include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
@@ -37,11 +38,14 @@ enum {
     F_CLNAME,
     F_CLLINKED,
     F_DISPLAY,
+    F_USER,
+    F_PACKAGES,
     F_COUNT
 };
 
 #define EMPTY_DISK   "(empty disk)"
 #define FORWARDS_MAX 16 /* what batch's --forward takes */
+#define PACKAGES_MAX 64 /* YV_CLOUDINIT_MAX_PACKAGES: the form passes one --package a,b,… */
 
 static const yv_field_spec create_specs[] = {
     [F_NAME] = {"Name", YV_FIELD_TEXT, "letters, digits, . _ - (at most 48)"},
@@ -67,14 +71,17 @@ static const yv_field_spec create_specs[] = {
     [F_CLNAME] = {"New name", YV_FIELD_TEXT, "letters, digits, . _ - (at most 48)"},
     [F_CLLINKED] = {"Linked", YV_FIELD_CHECK, "Space: overlays on its disks (it then cannot run)"},
     [F_DISPLAY] = {"VNC display", YV_FIELD_TEXT, ":N (port 5900+N), free of other VMs"},
+    [F_USER] = {"Sudo user", YV_FIELD_TEXT, "empty: none; gets the key and root's password"},
+    [F_PACKAGES] = {"Packages", YV_FIELD_TEXT, "empty: none; e.g. vim curl (needs a mirror)"},
 };
 
 /* Which fields each form shows, in order. */
 static const int create_fields[] = {F_NAME,  F_SOURCE, F_LINKED,  F_CAPACITY, F_MEMORY, F_VCPU,
                                     F_VNCPW, F_BRIDGE, F_NETWORK, F_FORWARDS, F_UEFI};
-static const int preset_fields[] = {F_NAME,     F_SOURCE, F_HOSTNAME, F_ROOTPW,  F_VNCPW,
-                                    F_CAPACITY, F_MEMORY, F_VCPU,     F_BRIDGE,  F_NETWORK,
-                                    F_FORWARDS, F_UEFI,   F_LINKED,   F_TIMEOUT, F_SSHKEY};
+static const int preset_fields[] = {F_NAME,     F_SOURCE,  F_HOSTNAME, F_ROOTPW,  F_VNCPW,
+                                    F_CAPACITY, F_MEMORY,  F_VCPU,     F_BRIDGE,  F_NETWORK,
+                                    F_FORWARDS, F_UEFI,    F_LINKED,   F_TIMEOUT, F_SSHKEY,
+                                    F_USER,     F_PACKAGES};
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 static const int resize_fields[] = {F_RSDRIVE, F_RSCAP};
 static const int clone_fields[] = {F_CLNAME, F_CLLINKED, F_VNCPW};
@@ -464,6 +471,30 @@ static bool check_hw(form_st *f)
     return ok;
 }
 
+/* The preset's user and packages (blanks or commas between names), checked as the core does. */
+static bool validate_user_packages(form_st *f)
+{
+    char buf[300], *save = NULL;
+    yv_err e;
+    bool ok = true;
+    int n = 0;
+    if (*get(f, F_USER) && yv_cloudinit_check_user(get(f, F_USER), &e) < 0) /* short: it fits */
+        set_err(f, F_USER,
+                strstr(e.msg, "reserved") ? "reserved: a system account"
+                                          : "a-z 0-9 _ -, 32 at most"),
+            ok = false;
+    snprintf(buf, sizeof buf, "%s", get(f, F_PACKAGES));
+    for (char *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save), n++)
+        if (yv_cloudinit_check_package(w, &e) < 0) {
+            char why[96];
+            snprintf(why, sizeof why, "not a package: '%.12s'", w);
+            set_err(f, F_PACKAGES, why);
+            return false;
+        }
+    if (n > PACKAGES_MAX) set_err(f, F_PACKAGES, "at most 64 packages"), ok = false;
+    return ok;
+}
+
 /* Checks every field; the message goes next to the field. True when all are fine. */
 static bool validate(form_st *f)
 {
@@ -494,6 +525,7 @@ static bool validate(form_st *f)
         if (*get(f, F_SSHKEY) && yv_sshkey_load(&k, get(f, F_SSHKEY), &e) < 0)
             set_err(f, F_SSHKEY, e.msg), ok = false;
         yv_sshkey_done(&k);
+        if (!validate_user_packages(f)) ok = false;
     }
     return ok;
 }
@@ -514,11 +546,23 @@ static void submit_forward(yv_app *a, form_st *f)
     yv_screen_pop(&a->screens);
 }
 
+/* The packages field's names joined by ',' (batch's --package P[,P…]); false when none. */
+static bool join_packages(char *field, char *out, size_t n)
+{
+    char *save = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (char *w = strtok_r(field, " ,", &save); w; w = strtok_r(NULL, " ,", &save))
+        len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s", len ? "," : "", w);
+    return len > 0 && len < n;
+}
+
 /* The argv for `create` (no secret in it: passwords go through fds 3 and 4). */
 static void submit(yv_app *a, form_st *f)
 {
     static char store[F_COUNT][300];
-    const char *args[40 + 2 * FORWARDS_MAX];
+    static char pkgs[300];
+    const char *args[44 + 2 * FORWARDS_MAX];
     char *save = NULL;
     int n = 0;
     char *vncpw = yv_strdup(get(f, F_VNCPW)), *rootpw = yv_strdup(get(f, F_ROOTPW));
@@ -549,6 +593,9 @@ static void submit(yv_app *a, form_st *f)
         args[n++] = "--root-password-file";
         args[n++] = "/dev/fd/4";
         if (*store[F_SSHKEY]) args[n++] = "--ssh-key", args[n++] = store[F_SSHKEY];
+        if (*store[F_USER]) args[n++] = "--user", args[n++] = store[F_USER];
+        if (join_packages(store[F_PACKAGES], pkgs, sizeof pkgs))
+            args[n++] = "--package", args[n++] = pkgs; /* one value: batch's many are few */
     }
     if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
     args[n] = NULL;

@@ -19,6 +19,7 @@
 #include "core/root.h"
 #include "core/screenshot.h"
 #include "core/ssh.h"
+#include "core/cloudinit.h"
 #include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
@@ -281,24 +282,44 @@ static int create_net(json_t *net, json_t *fwd, yv_create_opts *o, const char **
     return forwards_of(fwd, fw, &o->nforwards, e);
 }
 
+/* "packages": an array of package names (each checked by the create, as batch's --package). */
+static int create_packages(json_t *pkgs, yv_create_opts *o, const char **pk, yv_err *e)
+{
+    size_t i;
+    json_t *v;
+    if (!pkgs) return 0;
+    if (!json_is_array(pkgs) || json_array_size(pkgs) > YV_CLOUDINIT_MAX_PACKAGES)
+        return yv_err_set(e, YV_E_USAGE, "packages must be a list of at most %d names",
+                          YV_CLOUDINIT_MAX_PACKAGES);
+    json_array_foreach(pkgs, i, v)
+    {
+        if (!json_is_string(v)) return yv_err_set(e, YV_E_USAGE, "packages must be strings");
+        pk[i] = json_string_value(v);
+    }
+    o->packages = pk;
+    o->npackages = json_array_size(pkgs);
+    return 0;
+}
+
 /* A JSON body with the options of `create`; passwords only here, never in the URL. */
-static int create_opts(json_t *b, yv_create_opts *o, const char **fw, yv_err *e)
+static int create_opts(json_t *b, yv_create_opts *o, const char **fw, const char **pk, yv_err *e)
 {
     json_error_t je;
     yv_ops_create_defaults(o);
     o->names_only = true; /* a client names base images and presets of the root, never host paths */
     int linked = 0, ovmf = 1;
-    json_t *net = NULL, *fwd = NULL;
+    json_t *net = NULL, *fwd = NULL, *pkgs = NULL;
     json_int_t cap = 0, mem = o->memory, vcpu = o->vcpu, timeout = o->install_timeout;
     if (json_unpack_ex(
             b, &je, JSON_STRICT,
-            "{s:s, s?s, s?s, s?I, s?I, s?I, s?s, s?s, s?s, s?s, s?b, s?b, s?o, s?o, s?I}", "name",
-            &o->name, "image", &o->image, "preset", &o->preset, "capacity", &cap, "memory", &mem,
-            "vcpu", &vcpu, "hostname", &o->hostname, "root_password", &o->root_password,
+            "{s:s, s?s, s?s, s?I, s?I, s?I, s?s, s?s, s?s, s?s, s?b, s?b, s?o, s?o, s?I, s?s, s?o}",
+            "name", &o->name, "image", &o->image, "preset", &o->preset, "capacity", &cap, "memory",
+            &mem, "vcpu", &vcpu, "hostname", &o->hostname, "root_password", &o->root_password,
             "vnc_password", &o->vnc_password, "master", &o->master, "linked", &linked, "ovmf",
-            &ovmf, "network", &net, "forwards", &fwd, "install_timeout", &timeout) < 0)
+            &ovmf, "network", &net, "forwards", &fwd, "install_timeout", &timeout, "user", &o->user,
+            "packages", &pkgs) < 0)
         return yv_err_set(e, YV_E_USAGE, "bad request body: %s", je.text);
-    if (create_net(net, fwd, o, fw, e) < 0) return -1;
+    if (create_net(net, fwd, o, fw, e) < 0 || create_packages(pkgs, o, pk, e) < 0) return -1;
     if (!o->vnc_password)
         return yv_err_set(e, YV_E_USAGE,
                           "vnc_password is required (a generated one would have "
@@ -350,12 +371,12 @@ static enum MHD_Result create_vm(yv_api *api, struct MHD_Connection *c, const ch
     yv_create_opts o;
     json_error_t je;
     char *gen = NULL;
-    const char *fw[YV_API_FORWARDS_MAX];
+    const char *fw[YV_API_FORWARDS_MAX], *pk[YV_CLOUDINIT_MAX_PACKAGES];
     json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
     if (!b) return send_error(c, 400, "the body must be a JSON object with the create options");
     json_t *keys = take_keys(b);
     enum MHD_Result rc;
-    int ok = create_opts(b, &o, fw, &e);
+    int ok = create_opts(b, &o, fw, pk, &e);
     o.cancel = &api->cancel; /* yave-web's stop aborts the create and cleans up */
     const char *texts[YV_SSHKEY_MAX_KEYS];
     if (ok == 0) ok = create_keys(keys, &o, texts, &e);

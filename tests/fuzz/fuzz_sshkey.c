@@ -24,7 +24,7 @@ static void check_key(const char *key)
 
 static void check_user_data(const yv_sshkeys *k)
 {
-    yv_cloudinit_guest g = {"$6$s$h", (const char *const *)k->keys, k->n};
+    yv_cloudinit_guest g = {"$6$s$h", (const char *const *)k->keys, k->n, NULL, NULL, 0};
     char *ud;
     yv_err err;
     FUZZ_CHECK(yv_cloudinit_user_data("h", &g, &ud, &err) == 0, "user-data: %s", err.msg);

@@ -1,4 +1,5 @@
-/* Fuzz target: the allowlist validators (core/valid.c, yv_cloudinit_check_hostname). Each one is
+/* Fuzz target: the allowlist validators (core/valid.c, yv_cloudinit_check_hostname, _user and
+ * _package). Each one is
  * checked in both directions against an independent, by-hand reading of its documented grammar:
  * what it accepts matches the grammar, and what matches the grammar is accepted. */
 #include "fuzz.h"
@@ -82,6 +83,31 @@ static bool hostname_ok(const char *s)
     }
 }
 
+/* ^[a-z_][a-z0-9_-]{0,31}$ (adduser's default), minus root and the system names (spot checks:
+ * the list itself is the unit test's) */
+static bool user_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("_-", s[i])))
+            return false;
+    return strcmp(s, "root") && strcmp(s, "nobody") && strcmp(s, "_apt") &&
+           strncmp(s, "systemd-", 8);
+}
+
+/* ^[a-z0-9][a-z0-9+.-]{1,127}$ (Debian policy 5.6.1) */
+static bool package_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 128) return false;
+    for (size_t i = 0; i < n; i++) {
+        bool lower_digit = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+        if (!lower_digit && (i == 0 || !strchr("+.-", s[i]))) return false;
+    }
+    return true;
+}
+
 static void check_display(const char *s)
 {
     int d = yv_valid_display_number(s);
@@ -113,6 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(mib == mib_ok(s, &want), "mib '%s'", s);
     FUZZ_CHECK(!mib || v == want, "mib '%s' read as %ld", s, v);
     FUZZ_CHECK((yv_cloudinit_check_hostname(s, &err) == 0) == hostname_ok(s), "hostname '%s'", s);
+    bool user = yv_cloudinit_check_user(s, &err) == 0;
+    FUZZ_CHECK(!user || user_ok(s), "user '%s' accepted", s);
+    FUZZ_CHECK(user || !user_ok(s) || strstr(err.msg, "is reserved"), "user '%s' refused", s);
+    FUZZ_CHECK((yv_cloudinit_check_package(s, &err) == 0) == package_ok(s), "package '%s'", s);
     FUZZ_CHECK(yv_valid_name(NULL, &err) < 0 && yv_valid_ifname(NULL, "x", &err) < 0, "NULL");
     free(s);
     return 0;

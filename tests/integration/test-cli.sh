@@ -16,7 +16,7 @@ declare -A SPEC_OPTS=(
     [delete]='name force'
     [console]='name/n timeout/t'
 )
-SPEC_OPTS[create]+=' ssh-key' # spec §13
+SPEC_OPTS[create]+=' ssh-key user package' # spec §13
 SPEC_OPTS[ssh]='name user print'
 SPEC_OPTS[screenshot]='name/n file' # spec §12
 SPEC_OPTS[resize]='name capacity drive' # spec §13

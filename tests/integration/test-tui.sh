@@ -600,4 +600,58 @@ test_themes_and_terminals()
     done
 }
 
+# The preset form's Sudo user and Packages fields (spec §13): a bad name is refused next to its
+# field with the form kept; good ones reach the create (a genisoimage wrapper keeps the user-data it
+# packs; the one-sector guest of poweroff_preset ends its first boot at once). 24 lines show it all.
+test_preset_form_user_packages()
+{
+    local root d r
+    tui_root root
+    mktmp_into d
+    poweroff_preset "$root" fake
+    printf '#!/bin/sh\nfor a; do case $a in */user-data) cp "$a" %q;; esac; done\nexec %q "$@"\n' \
+        "$d/user-data" "$(command -v genisoimage)" >"$d/genisoimage"
+    chmod 755 "$d/genisoimage"
+    printf 'cli:\n  genisoimage: %s\n' "$d/genisoimage" >>"$root/config.yaml"
+    tui_start "$root"
+    wait_screen 'no VMs yet'
+    keys p
+    wait_screen 'Create a VM from a preset'
+    text pu
+    keys Tab Tab Tab # Preset, Hostname, Root password
+    text 'root-pw-1'
+    keys Tab # VNC password (given: no dialog with a generated one at the end)
+    text 'vnc-pw-1'
+    keys Tab # Disk MiB
+    text 64
+    keys Tab C-u # Memory MiB
+    text 64
+    keys Tab Tab Tab Left # vCPUs, Bridge, Network: user → none
+    keys Tab Tab Space    # Forwards, UEFI: off
+    wait_screen 'UEFI \(OVMF\) +\[ \]'
+    keys Tab Tab Tab Tab # Linked, Install timeout s, SSH key file, Sudo user
+    text Root
+    keys Tab # Packages
+    text 'vim, Bad'
+    wait_screen 'Packages +vim, Bad'
+    keys F10
+    wait_screen 'Sudo user +Root +a-z 0-9 _ -, 32 at most'
+    wait_screen "Packages +vim, Bad +not a package: 'Bad'"
+    assert_contains "$SCREEN" "Create a VM from a preset" "the form is still open"
+    keys BTab C-u # Sudo user
+    text alice
+    keys Tab C-u # Packages
+    text 'vim, g++  yes'
+    wait_screen 'Packages +vim, g\+\+  yes'
+    keys F10
+    wait_gone 'Create a VM from a preset'
+    wait_row pu '^pu +stopped '
+    wait_screen 'pu created'
+    tui_quit
+    r=$("$PY" -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))
+print(d["users"][0]["name"], d["users"][0]["sudo"], d["packages"])' "$d/user-data") ||
+        fail "no user-data with the user"
+    assert_eq "alice ALL=(ALL) NOPASSWD:ALL ['vim', 'g++', 'yes']" "$r" "user-data from the form"
+}
+
 run_tests "$@"

@@ -788,6 +788,45 @@ test_snapshot_routes()
     stop_web
 }
 
+# POST /v1/vms/ with a preset's "user" and "packages" (spec §13): checked as batch checks them
+# (400, nothing written), only with a preset; accepted ones reach user-data as data (a genisoimage
+# wrapper keeps a copy; the one-sector guest of poweroff_preset ends its first boot at once).
+test_create_preset_user_packages()
+{
+    local root before body d t bad
+    web_root root
+    mktmp_into t
+    poweroff_preset "$root" fake
+    printf '#!/bin/sh\nfor a; do case $a in */user-data) cp "$a" %q;; esac; done\nexec %q "$@"\n' \
+        "$t/user-data" "$(command -v genisoimage)" >"$t/genisoimage"
+    chmod 755 "$t/genisoimage"
+    printf 'cli:\n  genisoimage: %s\n' "$t/genisoimage" >>"$root/config.yaml"
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    body="\"name\":\"p1\",\"capacity\":64,\"memory\":64,\"network\":false,\"ovmf\":false,\"vnc_password\":\"$VNC_PW3\""
+    d="$body,\"preset\":\"fake\",\"root_password\":\"$ROOT_PW\",\"install_timeout\":60"
+    before=$(snapshot_root "$root")
+    for bad in '"user":"Root"' '"user":"root"' '"user":1' '"packages":"vim"' '"packages":[1]' \
+        '"packages":["vim","x;y"]' '"packages":["vim=1"]'; do
+        expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary "{$d,$bad}"
+    done
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "invalid package name 'vim=1'" "a bad package"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary "{$body,\"user\":\"alice\"}"
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "only apply to a preset" "a user without a preset"
+    expect_error 400 POST /v1/vms/ "${ct[@]}" --data-binary "{$body,\"packages\":[\"vim\"]}"
+    assert_no_trace "$before" "$root"
+    assert_no_file "$t/user-data" "user-data of a refused create"
+
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{$d,\"user\":\"alice\",\"packages\":[\"vim\",\"yes\",\"g++\"]}"
+    assert_eq "[{'name': 'alice', 'sudo': 'ALL=(ALL) NOPASSWD:ALL', 'shell': '/bin/bash', 'lock_passwd': False}] ['vim', 'yes', 'g++']" \
+        "$("$PY" -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))
+u = [{k: v for k, v in x.items() if k != "hashed_passwd"} for x in d["users"]]
+assert d["users"][0]["hashed_passwd"] == d["chpasswd"]["users"][0]["password"]
+print(u, d["packages"])' "$t/user-data")" "user-data of a web create with a user and packages"
+    stop_web
+}
+
 test_concurrent_gets_while_a_vm_starts()
 {
     local root t i p n=50 paths=(/v1/vms/ /v1/vms/b1 /v1/vms/b1/run /v1/vms/b2) pids=() runpid bad

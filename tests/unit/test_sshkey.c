@@ -130,7 +130,7 @@ static void test_user_data(void **state)
 {
     (void)state;
     const char *keys[] = {ED25519 " a: b #c\n- ssh-rsa AAAA", ECDSA " 'q\" {x: [1]}"};
-    yv_cloudinit_guest g = {"$6$salt$hash", keys, 2};
+    yv_cloudinit_guest g = {"$6$salt$hash", keys, 2, NULL, NULL, 0};
     char *ud;
     yv_err err;
     if (yv_cloudinit_user_data("h1", &g, &ud, &err) < 0) fail_msg("%s", err.msg);

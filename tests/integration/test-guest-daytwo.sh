@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Presets' --user and --package (spec §13) and the real-guest side of growpart and `resize`, on
+# the Debian cloud-init guest of tests/fixtures/make-cloud-guest.sh (cloud-guest-utils: growpart;
+# its cloud.cfg runs growpart and resizefs in the init stage, on every boot). Section 0 is cheap
+# (no real guest): the refusals, and user-data as data (a genisoimage wrapper keeps a copy of
+# what it packs; PyYAML reads it back). Section 1 is ONE preset install (`--user`, `--package
+# sudo`, a disk bigger than the cloud image) and then linked VMs of its disk:
+# - the installed guest: the root file system grew to the disk (first boot); ssh as the new user
+#   with the create-time key; sudo without a password; root and the user share the password hash;
+#   root still logs in with the password (serial console); cloud-init ran the package install;
+# - a linked VM, running: `resize` online → the guest sees the bigger disk (lsblk -b over ssh);
+# - a linked VM, stopped: `resize` offline, then boot → the root file system grew (growpart and
+#   resizefs on that boot).
+# The package is `sudo` (the test guest has none): cloud-init installs it from Debian's mirror
+# through QEMU's user network. Without a reachable mirror, the install is only attempted: the
+# test then checks cloud-init's attempt and the sudoers rule it wrote instead of running sudo.
+# run-all: slow
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ROOT_PW='Guest-Root-19'
+WAIT_BOOT=${YAVE_GUEST_WAIT:-420} # seconds for a boot to a working sshd (TCG)
+IMG_MIB=2048                       # the test guest's virtual disk (make-cloud-guest.sh default)
+
+info()
+{
+    printf '      %s\n' "$*"
+}
+
+# ud_wrapper ROOT T: genisoimage for ROOT is a wrapper that keeps a copy of the user-data it packs
+# in T/user-data.
+ud_wrapper()
+{
+    printf '#!/bin/sh\nfor a; do case $a in */user-data) cp "$a" %q;; esac; done\nexec %q "$@"\n' \
+        "$2/user-data" "$(command -v genisoimage)" >"$2/genisoimage"
+    chmod 755 "$2/genisoimage"
+    printf 'cli:\n  genisoimage: %s\n' "$2/genisoimage" >>"$1/config.yaml"
+}
+
+# check_user_data FILE USER KEYFILE PACKAGES...: user-data's structure (PyYAML).
+check_user_data()
+{
+    local r
+    r=$("$PY" - "$@" <<'PY' 2>&1
+import sys, yaml
+text = open(sys.argv[1]).read()
+assert text.startswith("#cloud-config\n"), "no #cloud-config header"
+d = yaml.safe_load(text)
+user, key, pkgs = sys.argv[2], open(sys.argv[3]).read().strip(), sys.argv[4:]
+root = d["chpasswd"]["users"]
+assert root == [{"name": "root", "password": root[0]["password"], "type": "hash"}], root
+assert root[0]["password"].startswith("$6$"), "root's hash"
+assert d.get("disable_root") is False and d.get("ssh_pwauth") is True
+assert d.get("ssh_authorized_keys") == [key], "root's keys: %r" % d.get("ssh_authorized_keys")
+users = d.get("users")
+assert isinstance(users, list) and len(users) == 1, "users: %r (no 'default')" % users
+u = users[0]
+want = {"name": user, "sudo": "ALL=(ALL) NOPASSWD:ALL", "shell": "/bin/bash",
+        "lock_passwd": False, "hashed_passwd": root[0]["password"], "ssh_authorized_keys": [key]}
+assert u == want, "the user: %r" % u
+assert d.get("packages") == pkgs, "packages: %r" % d.get("packages")
+wf = d.get("write_files")
+assert [f["path"] for f in wf] == ["/etc/cloud/cloud.cfg.d/90-yave-users.cfg"], wf
+assert yaml.safe_load(wf[0]["content"]) == {"users": []}, wf[0]["content"]
+for k in ("package_update", "package_upgrade", "apt_update", "apt_upgrade"):
+    assert k not in d, k + " set"
+PY
+) || fail "user-data: $r"
+}
+
+# 0. No real guest: bad users and packages are refused before anything is written (exit 2, the
+# value named), also without a preset; good ones reach user-data as data: a list, each name one
+# string (a package called "yes" or "null" stays a string), the user with the keys and root's hash.
+test_0_user_packages_into_user_data_and_refusals()
+{
+    local root t before bad r
+    new_root root
+    mktmp_into t
+    poweroff_preset "$root" fake
+    printf '%s\n' "$ROOT_PW" >"$t/rootpw"
+    ssh-keygen -q -t ed25519 -N '' -C "k" -f "$t/key" || fail "ssh-keygen"
+    ud_wrapper "$root" "$t"
+    set -- create --name fp --preset fake --root-password-file "$t/rootpw" --no-network \
+        --no-ovmf -m 64 -c 32 --ssh-key "$t/key.pub"
+
+    before=$(snapshot_root "$root")
+    for bad in "Alice:invalid user name 'Alice'" "1x:invalid user name '1x'" \
+        "a b:invalid user name 'a b'" "root:user name 'root' is reserved" \
+        "systemd-x:user name 'systemd-x' is reserved" "www-data:is reserved" \
+        "a\$:invalid user name" "$(printf 'a%.0s' {1..33}):at most 32"; do
+        expect_exit 2 yv "$root" "$@" --user "${bad%%:*}"
+        assert_contains "$ERR" "${bad#*:}" "the refusal of user ${bad%%:*}"
+    done
+    for bad in "Vim:invalid package name 'Vim'" "-x:invalid package name '-x'" \
+        "a:invalid package name 'a'" "vim=2:invalid package name 'vim=2'" \
+        "vim,,curl:invalid list" "vim curl:invalid package name 'vim curl'" \
+        "x\$(id):invalid package name"; do
+        expect_exit 2 yv "$root" "$@" --package vim --package "${bad%%:*}"
+        assert_contains "$ERR" "${bad#*:}" "the refusal of package ${bad%%:*}"
+    done
+    expect_exit 2 yv "$root" --json "$@" --package Bad
+    assert_json_error USAGE
+    expect_exit 2 yv "$root" create --name fp --user alice --no-network
+    assert_contains "$ERR" "--user only applies with --preset" "a user without a preset"
+    expect_exit 2 yv "$root" create --name fp --package vim --no-network
+    assert_contains "$ERR" "--package only applies with --preset" "packages without a preset"
+    assert_no_trace "$before" "$root"
+    assert_no_file "$t/user-data" "a user-data of a refused create"
+
+    expect_exit 0 yv "$root" "$@" --user al_ice-2 --package vim,yes,null --package g++ \
+        --package libc6.1-dev
+    check_user_data "$t/user-data" al_ice-2 "$t/key.pub" vim yes null g++ libc6.1-dev
+    # without --user: no users key (the image's default user as before); no packages key
+    rm -f "$t/user-data"
+    set -- "${@/#fp/fq}"
+    expect_exit 0 yv "$root" "$@"
+    r=$("$PY" -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))
+print(sorted(k for k in ("users", "packages", "write_files") if k in d))' "$t/user-data")
+    assert_eq "[]" "$r" "user-data without --user and --package"
+}
+
+# guest_ssh ROOT VM T USER ARGS...: `ssh --print --user USER`'s argv with the test's options
+# before `--` (no ~/.ssh read or written); sets OUT/ERR/RC like run_cmd.
+guest_ssh()
+{
+    local r=$1 vm=$2 t=$3 u=$4 words=() i
+    shift 4
+    run_cmd yv "$r" ssh --name "$vm" --user "$u" --print
+    [ "$RC" = 0 ] || fail "ssh --print: exit $RC: $ERR"
+    read -r -a words <<<"$OUT"
+    for i in "${!words[@]}"; do [ "${words[$i]}" = "--" ] && break; done
+    run_cmd timeout 90 "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
+        -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10 \
+        -o UserKnownHostsFile="$t/known_hosts" -o StrictHostKeyChecking=accept-new \
+        "${words[@]:1:$i}" "${words[@]:$((i + 1))}" "$@"
+}
+
+# wait_ssh ROOT VM T: until `ssh root@ … true` works (bounded).
+wait_ssh()
+{
+    local deadline=$((SECONDS + WAIT_BOOT))
+    while [ $SECONDS -lt $deadline ]; do
+        guest_ssh "$1" "$2" "$3" root true
+        [ "$RC" = 0 ] && return 0
+        [ -e "$1/run/$2.pid" ] || fail "QEMU of $2 ended: $(tail -c 400 "$1/$2.vm/serial.log")"
+        sleep 3
+    done
+    fail "no SSH to $2 within ${WAIT_BOOT}s: $ERR"
+}
+
+# root_fs_mib ROOT VM T: sets DISK (vda's bytes, lsblk) and FS (the root file system's bytes, df).
+root_fs()
+{
+    guest_ssh "$1" "$2" "$3" root lsblk -b -d -n -o SIZE /dev/vda
+    [ "$RC" = 0 ] || fail "lsblk in $2: $ERR"
+    DISK=${OUT//[[:space:]]/}
+    guest_ssh "$1" "$2" "$3" root df -B1 --output=size /
+    [ "$RC" = 0 ] || fail "df in $2: $ERR"
+    FS=$(printf '%s\n' "$OUT" | tail -1 | tr -d ' ')
+}
+
+# assert_fs_fills ROOT VM T MIB: the disk is MIB and the root file system nearly fills it (more
+# than 90 %: the partition starts at 1 MiB, ext4 keeps its journal and tables).
+assert_fs_fills()
+{
+    root_fs "$1" "$2" "$3"
+    assert_eq $(($4 * MIB)) "$DISK" "$2: the disk the guest sees"
+    [ "$FS" -gt $(($4 * MIB * 9 / 10)) ] ||
+        fail "$2: the root file system is $((FS / MIB)) MiB on a $4 MiB disk (did not grow)"
+    info "$2: root file system $((FS / MIB)) MiB on a $4 MiB disk"
+}
+
+# console_root_login ROOT VM T: root logs in with the preset's password on the serial console.
+console_root_login()
+{
+    local cpid fd
+    mkfifo "$3/cin"
+    : >"$3/cout"
+    "$YAVE_TEST_BIN" --batch --root "$1" console --name "$2" --timeout 120 <"$3/cin" \
+        >"$3/cout" 2>"$3/cerr" &
+    cpid=$!
+    at_exit kill "$cpid"
+    exec {fd}>"$3/cin"
+    printf '\n' >&"$fd"
+    wait_line "$3/cout" 'login:' "$cpid" 60 0.5
+    printf 'root\n' >&"$fd"
+    wait_line "$3/cout" 'Password:' "$cpid" 60 0.5
+    printf '%s\n' "$ROOT_PW" >&"$fd"
+    wait_line "$3/cout" "root@$2" "$cpid" 60 0.5
+    printf 'echo MARK$((40+2))\n' >&"$fd"
+    wait_line "$3/cout" 'MARK42' "$cpid" 30 0.5
+    exec {fd}>&-
+    kill -TERM "$cpid"
+    wait "$cpid" 2>/dev/null
+}
+
+# the installed guest g: growpart on first boot, the user, sudo, the packages, root's password
+check_installed()
+{
+    local root=$1 t=$2
+    expect_exit 0 yv "$root" run --name g
+    wait_ssh "$root" g "$t"
+    assert_fs_fills "$root" g "$t" 3072
+    guest_ssh "$root" g "$t" alice id -un
+    assert_eq 0 "$RC" "ssh as the new user with the create-time key: $ERR"
+    assert_eq alice "$OUT" "the user ssh logged in as"
+    guest_ssh "$root" g "$t" root timeout 300 cloud-init status --wait
+    guest_ssh "$root" g "$t" root getent shadow root alice
+    assert_eq 0 "$RC" "getent shadow: $ERR"
+    local h_root h_alice
+    h_root=$(printf '%s\n' "$OUT" | awk -F: '$1 == "root" {print $2}')
+    h_alice=$(printf '%s\n' "$OUT" | awk -F: '$1 == "alice" {print $2}')
+    assert_match '^\$6\$' "$h_root" "root's password hash"
+    assert_eq "$h_root" "$h_alice" "alice's password hash (root's)"
+    # this second boot has no seed: cloud-init took a new instance (DataSourceNone), and still
+    # made no default user (the image's is debian)
+    guest_ssh "$root" g "$t" root "cat /var/lib/cloud/data/instance-id; getent passwd debian"
+    assert_eq "iid-datasource-none" "$OUT" "the second boot's instance, and no user debian"
+    guest_ssh "$root" g "$t" root cat /etc/sudoers.d/90-cloud-init-users
+    assert_contains "$OUT" "alice ALL=(ALL) NOPASSWD:ALL" "the sudo rule cloud-init wrote"
+    # cloud-init's package module asked apt for the package (final stage)
+    # (ssh joins the words for the guest's shell: one word, quoted for it)
+    guest_ssh "$root" g "$t" root "grep -F \"'install', 'sudo'\" /var/log/cloud-init.log"
+    assert_eq 0 "$RC" "no package install in cloud-init.log: $ERR"
+    guest_ssh "$root" g "$t" root "dpkg-query -W -f '\${Status}' sudo"
+    if [ "$OUT" = "install ok installed" ]; then
+        guest_ssh "$root" g "$t" alice sudo -n id -u
+        assert_eq 0 "$RC" "sudo -n as alice: $ERR"
+        assert_eq 0 "$OUT" "sudo -n id -u as alice"
+        info "sudo installed on first boot from the mirror; alice's sudo works"
+    else
+        info "sudo not installed (no mirror reachable?): only the attempt and the rule checked"
+    fi
+    console_root_login "$root" g "$t"
+    expect_exit 0 yv "$root" shutdown --name g --timeout 120
+}
+
+# r1: online resize, the running guest sees the bigger disk
+check_online_resize()
+{
+    local root=$1 t=$2 deadline
+    wait_ssh "$root" r1 "$t"
+    root_fs "$root" r1 "$t"
+    assert_eq $((3072 * MIB)) "$DISK" "r1's disk before the resize"
+    expect_exit 0 yv "$root" resize --name r1 --capacity 4096
+    assert_contains "$OUT" "grown from 3072 MiB to 4096 MiB" "online resize"
+    deadline=$((SECONDS + 30))
+    while root_fs "$root" r1 "$t" && [ "$DISK" != $((4096 * MIB)) ] && [ $SECONDS -lt $deadline ]; do
+        sleep 2
+    done
+    assert_eq $((4096 * MIB)) "$DISK" "the disk the running guest sees after resize"
+    info "r1: the running guest sees $((DISK / MIB)) MiB"
+}
+
+test_1_user_growpart_resize_in_the_guest()
+{
+    local root t
+    new_root root
+    mktmp_into t
+    mkdir "$root/debian.preset" || fail "mkdir"
+    "$FIXTURES_DIR/make-cloud-guest.sh" "$root/debian.preset/guest.qcow2" 2>"$t/guest.log" ||
+        fail "make-cloud-guest.sh failed: $(tail -5 "$t/guest.log")"
+    printf 'cloudimg: guest.qcow2\n' >"$root/debian.preset/config.yaml"
+    assert_eq $((IMG_MIB * MIB)) "$(img_info "$root/debian.preset/guest.qcow2" 'd["virtual-size"]')" \
+        "the cloud image's size"
+    printf '%s\n' "$ROOT_PW" >"$t/rootpw"
+    chmod 600 "$t/rootpw"
+    ssh-keygen -q -t ed25519 -N '' -C "yave-test-daytwo" -f "$t/key" || fail "ssh-keygen"
+    ud_wrapper "$root" "$t"
+    at_exit stop_qemus "$root"
+
+    local start=$SECONDS
+    expect_exit 0 yv "$root" create --name g --preset debian --root-password-file "$t/rootpw" \
+        --network user --ssh-key "$t/key.pub" --user alice --package sudo --no-ovmf -m 512 \
+        -c 3072 --install-timeout 900
+    info "install with a user and a package: $((SECONDS - start))s"
+    check_user_data "$t/user-data" alice "$t/key.pub" sudo
+    check_installed "$root" "$t"
+
+    # two linked VMs of the installed disk: r1 grows online, r2 offline before its boot
+    expect_exit 0 yv "$root" create --name r1 --image "$root/g.vm/hd0.qcow2" --linked \
+        --network user --no-ovmf -m 512
+    expect_exit 0 yv "$root" create --name r2 --image "$root/g.vm/hd0.qcow2" --linked \
+        --network user --no-ovmf -m 512
+    expect_exit 0 yv "$root" resize --name r2 --capacity 5120
+    assert_eq "r2: drive hd0 grown from 3072 MiB to 5120 MiB" "$OUT" "offline resize"
+    expect_exit 0 yv "$root" run --name r1
+    expect_exit 0 yv "$root" run --name r2
+    check_online_resize "$root" "$t"
+    expect_exit 0 yv "$root" shutdown --name r1 --force
+    wait_ssh "$root" r2 "$t"
+    assert_fs_fills "$root" r2 "$t" 5120
+    expect_exit 0 yv "$root" shutdown --name r2 --force
+}
+
+run_tests "$@"
