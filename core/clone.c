@@ -13,13 +13,14 @@
 #include "qmp.h"
 #include "root.h"
 #include "storage.h"
+#include "uefivars.h"
 #include "util.h"
 #include "valid.h"
 #include "vmstate.h"
 
-/* The UEFI variable stores a VM folder may hold: the raw one of a first start, and the qcow2 one
- * (snapshot-capable) that replaces it. */
-static const char *const vars_files[][2] = {{"OVMF_VARS.fd", "raw"}, {"OVMF_VARS.qcow2", "qcow2"}};
+/* The UEFI variable stores a VM folder may hold (core/uefivars.h): the qcow2 one QEMU uses, and
+ * the raw one of before (converted at the next start). */
+static const char *const vars_files[][2] = {{YV_UEFIVARS_RAW, "raw"}, {YV_UEFIVARS_FILE, "qcow2"}};
 
 typedef struct {
     const char *root;
@@ -185,6 +186,18 @@ static bool cancelled(const yv_clone_opts *o, yv_err *err)
     return true;
 }
 
+/* A running UEFI source's qcow2 variable store: its QEMU copies it with the disks (its node, core/
+ * qemuargv.c), not qemu-img from under it. (A VM still running with the raw store of before: that
+ * file has no metadata to catch half-written; qemu-img -U copies it.) */
+static bool vars_backed_up(const clone_ctx *c)
+{
+    if (!c->live || !c->src->ovmf) return false;
+    char *p = yv_root_join(c->src_dir, YV_UEFIVARS_FILE);
+    bool there = yv_root_exists(p);
+    free(p);
+    return there;
+}
+
 /* One drive of the source's folder: a qcow2 disk as an overlay on the source's (linked; named
  * ../SRC.vm/FILE, so the root can move), else a copy in its own format. */
 static int copy_drive(const clone_ctx *c, const char *part, const yv_drive *d, const char *file,
@@ -211,6 +224,7 @@ static int copy_vars(const clone_ctx *c, const char *part, yv_err *err)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof vars_files / sizeof vars_files[0]; i++) {
+        if (i == 1 && vars_backed_up(c)) continue; /* the running QEMU copied it */
         char *from = yv_root_join(c->src_dir, vars_files[i][0]);
         char *to = yv_root_join(part, vars_files[i][0]);
         if (yv_root_exists(from)) {
@@ -240,21 +254,26 @@ static bool backed_up(const clone_ctx *c, const yv_drive *d)
 
 /* One drive-backup action per disk of the source's folder, into the .part folder; job ids
  * prefix + drive id (the prefix is random: a job a killed clone left does not stand in the way). */
+static void add_backup(json_t *a, const char *part, const char *prefix, const char *id,
+                       const char *device, const char *file)
+{
+    char *target = yv_root_join(part, file), *job = yv_asprintf("%s%s", prefix, id);
+    json_array_append_new(a, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b}}", "type",
+                                       "drive-backup", "data", "job-id", job, "device", device,
+                                       "target", target, "sync", "full", "format", format_of(file),
+                                       "auto-dismiss", 0));
+    free(target);
+    free(job);
+}
+
 static json_t *backup_actions(const clone_ctx *c, const char *part, const char *prefix)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < c->src->ndrives; i++) {
         const yv_drive *d = &c->src->drives[i];
-        if (!backed_up(c, d)) continue;
-        const char *f = folder_file(c, d);
-        char *target = yv_root_join(part, f), *job = yv_asprintf("%s%s", prefix, d->id);
-        json_array_append_new(a, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b}}", "type",
-                                           "drive-backup", "data", "job-id", job, "device", d->id,
-                                           "target", target, "sync", "full", "format", format_of(f),
-                                           "auto-dismiss", 0));
-        free(target);
-        free(job);
+        if (backed_up(c, d)) add_backup(a, part, prefix, d->id, d->id, folder_file(c, d));
     }
+    if (vars_backed_up(c)) add_backup(a, part, prefix, "uefi", YV_UEFIVARS_NODE, YV_UEFIVARS_FILE);
     return a;
 }
 

@@ -120,6 +120,26 @@ test_1b_running_source_snapshot()
     pattern_at "$root/live.vm/hd0.qcow2" 0x22 || fail "the source lost its later write"
 }
 
+# A running UEFI VM: its QEMU copies the qcow2 variable store too (its node with the disks); the
+# clone's store is a sound qcow2 of the same size and the clone starts with it.
+test_1c_running_uefi_source()
+{
+    local root
+    new_root root
+    expect_exit 0 yv "$root" create --name uv -c 16 -m 64 --no-network -V Abcdefgh
+    expect_exit 0 yv "$root" run --name uv
+    assert_file "$root/uv.vm/OVMF_VARS.qcow2" "the store made at the first start"
+    expect_exit 0 yv "$root" clone --name uv --to uc -V Abcdefgh
+    assert_eq "[]" "$(qmp "$root" uv query-jobs)" "jobs left in the source's QEMU"
+    assert_eq qcow2 "$(img_info "$root/uc.vm/OVMF_VARS.qcow2" 'd["format"]')"
+    assert_eq "$(img_info "$root/uv.vm/OVMF_VARS.qcow2" 'd["virtual-size"]')" \
+        "$(img_info "$root/uc.vm/OVMF_VARS.qcow2" 'd["virtual-size"]')" "the store's size"
+    qemu-img check -q "$root/uc.vm/OVMF_VARS.qcow2" || fail "the clone's store is not sound"
+    expect_exit 0 yv "$root" run --name uc
+    expect_exit 0 yv "$root" shutdown --name uc --force
+    expect_exit 0 yv "$root" shutdown --name uv --force
+}
+
 test_2_refusals_change_nothing()
 {
     local root before
