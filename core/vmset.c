@@ -1,9 +1,11 @@
 #include "vmset.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ops.h"
 #include "qmp.h"
@@ -12,6 +14,7 @@
 #include "valid.h"
 #include "vmstate.h"
 #include "vnctable.h"
+#include "yamlio.h"
 
 /* How long the QMP exchange that hands a running QEMU its new VNC password may take. */
 #define VMSET_QMP_MS 5000
@@ -215,7 +218,7 @@ static int check_display(const char *root, const yv_config *cfg, const yv_vm *vm
     yv_vm st;
     bool own = false; /* the display the running QEMU listens on: its port is ours */
     if (!str_differs(vm->vnc_display, was->vnc_display)) return 0;
-    if (yv_vnctable_load(t, root, err) < 0) return -1;
+    if (!t->v && yv_vnctable_load(t, root, err) < 0) return -1;
     if (yv_vmstate_live_pid(root, cfg, vm->name) > 0 &&
         yv_vmstate_load_started(root, vm->name, &st) == 0) {
         own = !str_differs(st.vnc_display, vm->vnc_display);
@@ -225,29 +228,71 @@ static int check_display(const char *root, const yv_config *cfg, const yv_vm *vm
                                 !own, err);
 }
 
-/* vnc_table.yaml after the config: a table that cannot be written puts the config back as it
- * was, byte for byte (read before the change). */
+/* --display given: vnc_table.yaml (loaded into t) holds another display for this VM beside its
+ * own, as a set killed between its writes leaves it (see save_table): written again without it. */
+static int table_stale(const char *root, const yv_vm *vm, const yv_vmset_opts *o, yv_vnctable *t,
+                       yv_err *err)
+{
+    if (!o->display) return 0;
+    if (yv_vnctable_load(t, root, err) < 0) return -1;
+    int disp = yv_valid_display_number(vm->vnc_display);
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->v[i].name, vm->name) && t->v[i].display != disp) return 1;
+    return 0;
+}
+
+/* A file put back as it was read before the change (NULL: it was not there). */
+static int put_back(const char *path, const char *text, size_t len, mode_t mode, yv_err *e)
+{
+    if (text) return yv_root_write_atomic(path, text, len, mode, e);
+    if (unlink(path) == 0 || errno == ENOENT) return 0;
+    return yv_err_set(e, YV_E_IO, "cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Undoes the steps of save_table that were written (done: 1 the table, 2 the config too). */
+static void table_undo(const char *cpath, const char *cold, size_t clen, const char *tpath,
+                       const char *told, const yv_vm *vm, int done, yv_err *err)
+{
+    yv_err e;
+    if (done >= 2 && put_back(cpath, cold, clen, 0600, &e) < 0) {
+        yv_err_prefix(err,
+                      "config.yaml of VM '%s' keeps display %s, which vnc_table.yaml reserves "
+                      "beside its old one (%s)",
+                      vm->name, vm->vnc_display, e.msg);
+        return; /* the table reserves both: never a display nobody holds */
+    }
+    if (done >= 1 && put_back(tpath, told, told ? strlen(told) : 0, 0644, &e) < 0)
+        yv_err_prefix(err, "vnc_table.yaml keeps display %s reserved for VM '%s' as well (%s)",
+                      vm->vnc_display, vm->name, e.msg);
+}
+
+/* A new display in three atomic writes, so that a kill between any two leaves vnc_table.yaml
+ * reserving the display config.yaml names (over-reserving, never wrong): the table with the new
+ * display added and the old kept, then the config, then the table without the old. A write that
+ * fails puts back what the earlier ones wrote, byte for byte (read before the change). */
 static int save_table(const char *root, const char *dir, const yv_vm *vm, yv_vnctable *t,
                       yv_err *err)
 {
-    yv_err e;
-    size_t len;
-    char *path = yv_root_join(dir, "config.yaml");
-    char *old = yv_root_read_file(path, &len, YV_E_IO, err);
-    if (!old) return free(path), -1; /* nothing written yet: see set_locked */
-    yv_vnctable_remove(t, vm->name);
-    yv_vnctable_set(t, yv_valid_display_number(vm->vnc_display), vm->name);
-    int rc = yv_vm_save(vm, dir, err);
-    if (rc == 0 && yv_vnctable_save(t, root, err) < 0) {
-        rc = -1;
-        if (yv_root_write_atomic(path, old, len, 0600, &e) < 0)
-            yv_err_prefix(err,
-                          "config.yaml of VM '%s' keeps display %s, vnc_table.yaml does not (%s)",
-                          vm->name, vm->vnc_display, e.msg);
+    size_t clen;
+    bool missing = false;
+    int done = 0, disp = yv_valid_display_number(vm->vnc_display);
+    char *cpath = yv_root_join(dir, "config.yaml"), *tpath = yv_root_path(root, "vnc_table.yaml");
+    char *cold = yv_root_read_file(cpath, &clen, YV_E_IO, err);
+    char *told = cold ? yv_yamlio_read_optional(tpath, &missing, err) : NULL;
+    if (cold && (told || missing)) { /* else nothing written yet: see set_locked */
+        yv_vnctable_set(t, disp, vm->name);
+        if (yv_vnctable_save(t, root, err) == 0) done = 1;
+        if (done == 1 && yv_vm_save(vm, dir, err) == 0) done = 2;
+        yv_vnctable_remove(t, vm->name);
+        yv_vnctable_set(t, disp, vm->name);
+        if (done == 2 && yv_vnctable_save(t, root, err) == 0) done = 3;
+        if (done < 3) table_undo(cpath, cold, clen, tpath, told, vm, done, err);
     }
-    yv_free_secret(old);
-    free(path);
-    return rc;
+    yv_free_secret(cold);
+    free(told);
+    free(cpath);
+    free(tpath);
+    return done == 3 ? 0 : -1;
 }
 
 /* What a running VM has pending after the change. */
@@ -269,11 +314,13 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     if (yv_vm_load(&vm, root, name, err) < 0) return yv_vm_done(&was), -1;
     char *dir = yv_root_vm_dir(root, name);
     apply_hw(&vm, o);
-    int rc = apply_net(root, cfg, &vm, o, err);
+    int rc = apply_net(root, cfg, &vm, o, err), stale = 0;
+    if (rc == 0) rc = stale = table_stale(root, &vm, o, &t, err);
+    if (rc > 0) rc = 0;
     if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
     if (rc == 0) out->nchanged = yv_vmset_diff(&vm, &was, out->changed);
-    bool table = rc == 0 && str_differs(vm.vnc_display, was.vnc_display);
-    if (rc == 0 && out->nchanged) /* a new display: the config and vnc_table.yaml together */
+    bool table = rc == 0 && (stale > 0 || str_differs(vm.vnc_display, was.vnc_display));
+    if (rc == 0 && (out->nchanged || table)) /* a new display: the config and the table together */
         rc = table ? save_table(root, dir, &vm, &t, err) : yv_vm_save(&vm, dir, err);
     yv_vnctable_done(&t);
     out->running = rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0;
