@@ -347,8 +347,9 @@ int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_
         yv_root_unlock(lock);
         return yv_err_set(err, YV_E_VM_NOT_FOUND, "VM '%s' not found", name);
     }
-    /* the start mark: refused while a `run` starts the VM (it sets the password it read) */
-    int mark = yv_vmstate_start_begin(root, name, err);
+    /* the start mark: refused while a `run` starts the VM (it sets the password it read); one a
+     * killed run abandoned is settled first (web and TUI callers do not tidy before) */
+    int mark = yv_vmstate_start_take(root, cfg, name, err);
     int rc = mark < 0 ? -1 : set_locked(root, cfg, name, o, out, err);
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);

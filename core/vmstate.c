@@ -499,15 +499,17 @@ static bool settle_qemu(const char *root, const yv_config *cfg, const char *name
     return true;
 }
 
-/* Under the root lock: settles what a killed `run` of this VM left, if it did. */
-static void settle_start(const char *root, const yv_config *cfg, const char *name)
+/* Under the root lock: settles what a killed `run` of this VM left, if it did; false when an
+ * abandoned mark is left (its QEMU's state could not be told). */
+static bool settle_start(const char *root, const yv_config *cfg, const char *name)
 {
     char *path = yv_vmstate_startfile(root, name);
     int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
+    bool settled = true;
     if (fd >= 0 && start_abandoned(fd, path)) {
         yv_vmstate_proof p;
         yv_vmstate_prove(root, cfg, name, &p);
-        bool settled = p.pid > 0 ? settle_qemu(root, cfg, name, &p) : true;
+        settled = p.pid > 0 ? settle_qemu(root, cfg, name, &p) : true;
         if (settled) {
             clean_unowned(root, name, false, &p); /* no-op while its QEMU runs the guest */
             unlink(path);
@@ -516,6 +518,17 @@ static void settle_start(const char *root, const yv_config *cfg, const char *nam
     }
     if (fd >= 0) close(fd);
     free(path);
+    return settled;
+}
+
+int yv_vmstate_start_take(const char *root, const yv_config *cfg, const char *name, yv_err *err)
+{
+    if (!settle_start(root, cfg, name))
+        return yv_err_set(err, YV_E_VM_RUNNING,
+                          "VM '%s': a start that was killed left a QEMU that does not answer QMP "
+                          "yet; try again",
+                          name);
+    return yv_vmstate_start_begin(root, name, err);
 }
 
 static void settle_start_locked(const char *root, const yv_config *cfg, const char *name)

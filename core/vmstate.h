@@ -68,6 +68,11 @@ int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm);
  * yv_vmstate_tidy or reconcile: a QEMU still in prelaunch is ended (the VM is stopped). */
 int yv_vmstate_start_begin(const char *root, const char *name, yv_err *err);
 void yv_vmstate_start_end(const char *root, const char *name, int fd);
+/* yv_vmstate_start_begin for a verb that changes a VM without starting it (set, resize), under the
+ * root lock: a mark a killed `run` abandoned is settled first (its prelaunch QEMU ended, as
+ * yv_vmstate_tidy does), never taken over and deleted with that QEMU left behind. VM_RUNNING when
+ * such a QEMU cannot be told yet (QMP does not answer). */
+int yv_vmstate_start_take(const char *root, const yv_config *cfg, const char *name, yv_err *err);
 
 /* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. Found once
  * per process (and again only when cli.bin changes or it was not found). */
