@@ -746,7 +746,7 @@ static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
 static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name"), *spec = a->pos[1];
-    bool add = !strcmp(a->pos[0], "add"), live = false;
+    bool add = !strcmp(a->pos[0], "add"), live = false, running;
     yv_forward f = {0}, done = {0};
     yv_proto proto = YV_PROTO_TCP;
     int host = 0, rc;
@@ -756,6 +756,7 @@ static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
         return -1;
     yv_vmstate_proof p;
     rc = load_root_vm(b, name, &p);
+    running = p.pid > 0;
     yv_vmstate_proof_done(&p);
     if (rc == 0)
         rc = add ? yv_forward_add(b->root, &b->cfg, name, &f, &done, &live, &b->err)
@@ -770,7 +771,9 @@ static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
     else
         printf("%s: forward %s %s:%d -> guest port %d %s%s\n", name, yv_vm_proto_name(done.proto),
                done.address, done.host, done.guest, add ? "added" : "removed",
-               live ? " (also in the running QEMU)" : "");
+               live      ? " (also in the running QEMU)"
+               : running ? " (pending: the running QEMU keeps its forwards until its next start)"
+                         : "");
     free(done.address);
     return 0;
 }

@@ -194,6 +194,31 @@ test_forwards_live_and_unknown_start_config()
     expect_exit 0 yv "$root" shutdown --name f1 --force
 }
 
+# After set --forward on a running VM (pending), forward add|remove still work: removing a forward
+# only the config has changes the config alone (QEMU never had it), adding one the running QEMU
+# still forwards too (its own port, not "in use"); a forward QEMU has is removed from it as before.
+test_forward_after_pending_set()
+{
+    local root pid
+    new_root root
+    mkvm "$root" f2 --network user --forward 2281:22
+    start_vm "$root" f2 pid
+    expect_exit 0 yv "$root" set --name f2 --forward 2282:22
+    expect_exit 0 yv "$root" forward remove --name f2 2282
+    assert_contains "$OUT" "removed (pending"
+    expect_exit 0 yv "$root" forward add --name f2 2281:22
+    assert_contains "$OUT" "added (pending"
+    expect_exit 0 yv "$root" --json status --name f2
+    assert_eq "[]" "$(jv 'd["pending"]')" "the config is again what QEMU runs with"
+    assert_contains "$(ss -Hltnp 'sport = :2281')" "pid=$pid," "QEMU still forwards 2281"
+    expect_exit 0 yv "$root" forward remove --name f2 2281
+    assert_contains "$OUT" "(also in the running QEMU)"
+    assert_eq "" "$(ss -Hltn 'sport = :2281')" "QEMU's forward 2281 after its removal"
+    expect_exit 0 yv "$root" --json status --name f2
+    assert_eq "[]" "$(jv 'd["pending"]')" "a live remove is not pending"
+    expect_exit 0 yv "$root" shutdown --name f2 --force
+}
+
 # The TUI's edit form: e on the selected VM, filled with its config; a bad value is refused next to
 # its field, a good one changes the config and the status line says what is pending.
 test_tui_edit_form()
