@@ -225,11 +225,16 @@ test_tui_edit_form()
 {
     local root pid
     tui_root root e1
+    expect_exit 0 yv "$root" set --name e1 --network user --forward 2297:22
     start_vm "$root" e1 pid
     tui_start "$root"
     wait_row e1 '^e1 +running '
     keys e
     wait_screen 'Change e1'
+    assert_match 'Forwards +2297:22' "$(line_with 'Forwards')" "prefilled forwards"
+    # meanwhile another client adds a forward: the form (which only changes memory and the VNC
+    # password) sends what the user changed, not the forwards it was filled with
+    expect_exit 0 yv "$root" forward add --name e1 2298:80
     assert_match 'Memory MiB +64' "$(line_with 'Memory MiB')" "prefilled memory"
     assert_match 'vCPUs +1' "$(line_with 'vCPUs')" "prefilled vCPUs"
     assert_match 'VNC display +:1' "$(line_with 'VNC display')" "prefilled display"
@@ -245,6 +250,9 @@ test_tui_edit_form()
     keys F10
     wait_screen 'e1: changed memory, vnc_password \(pending: memory'
     assert_eq 128 "$(vm_config_value "$root" e1 memory)" "memory after the form"
+    expect_exit 0 yv "$root" --json status --name e1
+    assert_eq "2297 2298" "$(jv '" ".join(str(f["host"]) for f in d["networks"][0]["forwards"])')" \
+        "the forwards after the form (the one added meanwhile kept)"
     assert_eq Tuipass1 "$(vm_config_value "$root" e1 password)" "the VNC password after the form"
     assert_not_contains "$(ps -eo args)" Tuipass1
     assert_not_contains "$(cap)" Tuipass1
@@ -254,6 +262,32 @@ test_tui_edit_form()
     wait_row e1 '^e1 +running '
     tui_quit
     expect_exit 0 yv "$root" shutdown --name e1 --force
+}
+
+# Forwards too long for the form's field (255 characters) are not shown cut, nor sent back cut:
+# the field is left empty, its hint says empty keeps them, and a memory change keeps all of them.
+test_tui_edit_form_long_forwards()
+{
+    local root i fw=()
+    tui_root root e2
+    for i in $(seq 23001 23016); do fw+=(--forward "0.0.0.0:$i:22"); done
+    expect_exit 0 yv "$root" set --name e2 --network user "${fw[@]}"
+    tui_start "$root"
+    wait_row e2 '^e2 +stopped '
+    keys e
+    wait_screen 'Change e2'
+    assert_match 'Forwards +│' "$(line_with 'Forwards')" "an empty forwards field"
+    keys BSpace BSpace BSpace BSpace
+    text 96
+    keys Tab Tab Tab Tab Tab Tab # vCPUs, VNC display, VNC password, Network, Bridge, Forwards
+    wait_screen 'too many to show; empty: kept'
+    keys F10
+    wait_screen 'e2: changed memory'
+    assert_eq 96 "$(vm_config_value "$root" e2 memory)" "memory after the form"
+    expect_exit 0 yv "$root" --json status --name e2
+    assert_eq "16 23016" "$(jv '"%d %d" % (len(d["networks"][0]["forwards"]), d["networks"][0]["forwards"][15]["host"])')" \
+        "the forwards after the form"
+    tui_quit
 }
 
 run_tests "$@"
