@@ -408,24 +408,24 @@ static int do_remove(change_ctx *c, yv_proto proto, int host, yv_forward *out, y
                       yv_vm_proto_name(proto), host);
 }
 
-/* The running QEMU changed, so the config it runs with (run/<vm>.started) changes the same way:
- * else status would call the forward pending. A copy that cannot be written only makes status
- * show it pending. */
-static void note_live(const char *root, const char *name, const yv_forward *add, yv_proto proto,
-                      int host)
+typedef struct {
+    const yv_forward *add; /* NULL: remove proto:host */
+    yv_proto proto;
+    int host;
+} live_change;
+
+/* The running QEMU's record changed as QEMU was (yv_vmstate_update_started). */
+static void note_live(yv_vm *st, void *ctx)
 {
-    yv_vm st;
-    yv_err e;
-    if (yv_vmstate_load_started(root, name, &st) < 0) return;
-    yv_net *n = yv_vm_first_user_net(&st);
-    if (n && add) yv_vm_add_forward(n, add->proto, add->address, add->host, add->guest);
-    for (size_t j = 0; n && !add && j < n->nforwards; j++)
-        if (n->forwards[j].proto == proto && n->forwards[j].host == host) {
+    const live_change *l = ctx;
+    yv_net *n = yv_vm_first_user_net(st);
+    if (n && l->add)
+        yv_vm_add_forward(n, l->add->proto, l->add->address, l->add->host, l->add->guest);
+    for (size_t j = 0; n && !l->add && j < n->nforwards; j++)
+        if (n->forwards[j].proto == l->proto && n->forwards[j].host == l->host) {
             yv_vm_remove_forward(n, j);
             break;
         }
-    if (n) yv_vmstate_save_started(root, &st, &e);
-    yv_vm_done(&st);
 }
 
 static int change(const char *root, const yv_config *cfg, const char *name, const yv_forward *add,
@@ -439,7 +439,8 @@ static int change(const char *root, const yv_config *cfg, const char *name, cons
     if (rc == 0 && c.live) change_live(&c, add != NULL, proto, host);
     if (rc == 0 && add) rc = do_add(&c, add, err);
     else if (rc == 0) rc = do_remove(&c, proto, host, &done, err);
-    if (rc == 0 && c.live) note_live(root, name, add, proto, host);
+    if (rc == 0 && c.live) /* else status would call it pending */
+        yv_vmstate_update_started(root, name, note_live, &(live_change){add, proto, host});
     yv_root_unlock(lock);
     if (rc == 0 && add)
         done = (yv_forward){add->proto, yv_strdup(add->address), add->host, add->guest};

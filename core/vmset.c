@@ -185,6 +185,12 @@ static void apply_hw(yv_vm *vm, const yv_vmset_opts *o)
     }
 }
 
+static void note_password(yv_vm *st, void *pw)
+{
+    yv_free_secret(st->vnc_password);
+    st->vnc_password = yv_strdup(pw);
+}
+
 /* The new password in the running QEMU (as run sets it: QMP set_password), and in the config it
  * runs with; false when QEMU did not take it (then it is pending like the rest). */
 static bool password_live(const char *root, const yv_vm *vm)
@@ -202,13 +208,21 @@ static bool password_live(const char *root, const yv_vm *vm)
     }
     yv_qmp_free(q);
     free(sock);
-    yv_vm was;
-    if (rc != 0 || yv_vmstate_load_started(root, vm->name, &was) < 0) return rc == 0;
-    yv_free_secret(was.vnc_password);
-    was.vnc_password = yv_strdup(vm->vnc_password);
-    yv_vmstate_save_started(root, &was, &e); /* not written: status calls it pending */
-    yv_vm_done(&was);
+    if (rc != 0) return false;
+    yv_vmstate_update_started(root, vm->name, note_password, (void *)vm->vnc_password);
     return true;
+}
+
+/* A running VM's VNC password to push: the one its QEMU has (its record) differs from the new one,
+ * even when the config has it already (a first push that failed). No record: the config's. */
+static bool password_differs(const char *root, const yv_vm *vm, const yv_vm *was)
+{
+    yv_vm st;
+    if (yv_vmstate_load_started(root, vm->name, &st) < 0)
+        return str_differs(vm->vnc_password, was->vnc_password);
+    bool d = str_differs(vm->vnc_password, st.vnc_password);
+    yv_vm_done(&st);
+    return d;
 }
 
 /* A new display: free as create's pick sees one (vnc_table.yaml loaded into t for save_table). */
@@ -324,7 +338,7 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
         rc = table ? save_table(root, dir, &vm, &t, err) : yv_vm_save(&vm, dir, err);
     yv_vnctable_done(&t);
     out->running = rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0;
-    if (out->running && o->vnc_password && str_differs(vm.vnc_password, was.vnc_password))
+    if (out->running && o->vnc_password && password_differs(root, &vm, &was))
         out->live_password = password_live(root, &vm);
     if (out->running) fill_pending(root, &vm, out);
     free(dir);

@@ -93,6 +93,18 @@ int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm)
     return rc;
 }
 
+int yv_vmstate_update_started(const char *root, const char *name, void (*change)(yv_vm *, void *),
+                              void *ctx)
+{
+    yv_vm st;
+    yv_err e;
+    if (yv_vmstate_load_started(root, name, &st) < 0) return -1;
+    change(&st, ctx);
+    int rc = yv_vmstate_save_started(root, &st, &e);
+    yv_vm_done(&st);
+    return rc;
+}
+
 /* QEMU's path, found once per process (a $PATH search is a dozen stat calls, and every proof of
  * liveness needs it): keyed by cli.bin, the only input besides $PATH, which a process does not
  * change. A miss is not kept: QEMU installed later is found then. The lock: yave-web's threads. */

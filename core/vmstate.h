@@ -61,6 +61,12 @@ char *yv_vmstate_startfile(const char *root, const char *name);
 char *yv_vmstate_startedfile(const char *root, const char *name);
 int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err);
 int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm);
+/* The record changed by change(record, ctx) and written again, for a verb that changed the running
+ * QEMU too (set's VNC password, forward add|remove): else status would call that change pending.
+ * -1 when there is no record (nothing to change) or it cannot be written (then it shows pending).
+ */
+int yv_vmstate_update_started(const char *root, const char *name, void (*change)(yv_vm *, void *),
+                              void *ctx);
 
 /* A start in progress, for `run` (under the root lock, before QEMU is launched -S): the locked
  * mark run/<vm>.starting; its fd, or -1 with err. yv_vmstate_start_end removes it once the guest

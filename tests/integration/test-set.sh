@@ -219,6 +219,32 @@ test_forward_after_pending_set()
     expect_exit 0 yv "$root" shutdown --name f2 --force
 }
 
+# A VNC password whose live push failed (QMP held by another client) is pending; the same password
+# given again reaches the running QEMU (compared with what QEMU has, not with the config).
+test_password_resent_after_a_failed_push()
+{
+    local root pid holder
+    new_root root
+    mkvm "$root" p1 --no-network
+    start_vm "$root" p1 pid
+    printf 'Resent12\n' >"$PWF.new"
+    "$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(60)' "$root/run/p1.sock" &
+    holder=$!
+    at_exit kill "$holder"
+    sleep 0.2
+    expect_exit 0 yv "$root" --json set --name p1 --vnc-password-file "$PWF.new"
+    assert_eq '["vnc_password"]' "$(jv 'd["pending"]')" "a password QEMU did not take"
+    kill "$holder"
+    wait "$holder" 2>/dev/null
+    expect_exit 0 yv "$root" --json set --name p1 --vnc-password-file "$PWF.new"
+    assert_eq '{"vm": "p1", "changed": [], "pending": [], "running": true, "live": ["vnc_password"]}' \
+        "$(jv d)" "the same password again"
+    expect_exit 0 yv "$root" shutdown --name p1 --force
+}
+
 # The TUI's edit form: e on the selected VM, filled with its config; a bad value is refused next to
 # its field, a good one changes the config and the status line says what is pending.
 test_tui_edit_form()
