@@ -54,14 +54,22 @@ static bool str_differs(const char *a, const char *b)
     return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
+static bool same_forward(const yv_forward *x, const yv_forward *y)
+{
+    return x->proto == y->proto && x->host == y->host && x->guest == y->guest &&
+           !str_differs(x->address, y->address);
+}
+
+/* As sets: the same forwards in another order are the same (a forward remove then add moves one
+ * to the end of the list, and QEMU's hostfwd rules have no order). */
 static bool forwards_differ(const yv_net *a, const yv_net *b)
 {
     if (a->nforwards != b->nforwards) return true;
     for (size_t i = 0; i < a->nforwards; i++) {
-        const yv_forward *x = &a->forwards[i], *y = &b->forwards[i];
-        if (x->proto != y->proto || x->host != y->host || x->guest != y->guest ||
-            str_differs(x->address, y->address))
-            return true;
+        bool found = false;
+        for (size_t j = 0; !found && j < b->nforwards; j++)
+            found = same_forward(&a->forwards[i], &b->forwards[j]);
+        if (!found) return true;
     }
     return false;
 }

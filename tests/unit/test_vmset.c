@@ -65,6 +65,16 @@ static void test_diff(void **state)
     assert_string_equal(diff_text(&a, &b), "forwards");
     yv_vm_add_forward(&b.nets[0], YV_PROTO_UDP, "127.0.0.1", 53, 53);
     assert_string_equal(diff_text(&a, &b), "forwards");
+    /* the same forwards in another order: nothing differs */
+    b.nets[0].forwards[0].host = 2201;
+    yv_vm_add_forward(&a.nets[0], YV_PROTO_UDP, "127.0.0.1", 53, 53);
+    assert_string_equal(diff_text(&a, &b), "");
+    yv_vm_remove_forward(&b.nets[0], 0);
+    yv_vm_add_forward(&b.nets[0], YV_PROTO_TCP, "127.0.0.1", 2201, 22);
+    assert_string_equal(diff_text(&a, &b), "");
+    b.nets[0].forwards[1].guest = 23; /* the same host port to another guest port */
+    assert_string_equal(diff_text(&a, &b), "forwards");
+    yv_vm_remove_forward(&a.nets[0], 1);
     /* a network of another kind: "network" says it, not its forwards as well */
     b.nets[0].type = YV_NET_TAP;
     assert_string_equal(diff_text(&a, &b), "network");
