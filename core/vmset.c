@@ -35,7 +35,8 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
                           "--vnc-password-file, --network, --master, --forward, --ovmf or "
                           "--no-ovmf");
     if (o->display && yv_valid_display_check(o->display, why, sizeof why) < 0)
-        return yv_err_set(err, YV_E_USAGE, "invalid display '%s': %s", o->display, why);
+        return yv_err_set(err, YV_E_USAGE, "invalid display '%s': %s", yv_valid_shown(o->display),
+                          why);
     if (o->memory && yv_valid_memory_value(o->memory, err) < 0) return -1;
     if (o->vcpu && yv_valid_vcpu_value(o->vcpu, err) < 0) return -1;
     if (yv_ops_check_vnc_password(o->vnc_password, err) < 0) return -1;

@@ -136,6 +136,14 @@ static void test_check(void **state)
     check_refused(&o, "given twice");
     fw[1] = "99999:22";
     check_refused(&o, "99999");
+    /* a display is shown in the error only when short and printable (never escape sequences) */
+    yv_vmset_defaults(&o);
+    o.display = ":x";
+    check_refused(&o, "invalid display ':x'");
+    o.display = "\x1b]0;pwned\x07:1";
+    assert_int_equal(yv_vmset_check(&o, &err), -1);
+    ut_assert_contains(err.msg, "invalid display '…'");
+    assert_null(strchr(err.msg, '\x1b'));
 }
 
 /* The same rules as text (batch, the TUI's forms). */
