@@ -48,6 +48,23 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
     return rc;
 }
 
+static json_t *fields_json(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+json_t *yv_vmset_result_json(const char *name, const yv_vmset_result *r)
+{
+    json_t *j = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
+                          fields_json(r->changed, r->nchanged), "pending",
+                          fields_json(r->pending, r->npending), "running", r->running);
+    if (r->live_password)
+        json_object_set_new(j, "live", fields_json((const char *[]){"vnc_password"}, 1));
+    return j;
+}
+
 /* ---- what differs ---- */
 
 static bool str_differs(const char *a, const char *b)

@@ -847,33 +847,13 @@ static int set_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_vmset_op
     return 0;
 }
 
-static json_t *fields_json(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
-static void names_text(const char *const *v, size_t n, char *buf, size_t len)
-{
-    size_t at = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", v[i]);
-}
-
 static void set_print(yv_batch *b, const char *name, const yv_vmset_result *r)
 {
     char ch[160], pend[160];
-    names_text(r->changed, r->nchanged, ch, sizeof ch);
-    names_text(r->pending, r->npending, pend, sizeof pend);
+    yv_join(r->changed, r->nchanged, "", ch, sizeof ch);
+    yv_join(r->pending, r->npending, "", pend, sizeof pend);
     if (b->opts->json) {
-        b->result = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
-                              fields_json(r->changed, r->nchanged), "pending",
-                              fields_json(r->pending, r->npending), "running", r->running);
-        if (r->live_password)
-            json_object_set_new(b->result, "live",
-                                fields_json((const char *[]){"vnc_password"}, 1));
+        b->result = yv_vmset_result_json(name, r);
         return;
     }
     if (!r->nchanged) printf("%s: nothing changed (the config already says so)\n", name);

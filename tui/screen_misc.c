@@ -89,9 +89,7 @@ static void add_pending(yv_app *a, lines *l, const yv_monitor_vm *v)
     size_t n;
     char buf[160];
     if (v->pid <= 0 || yv_vmset_pending(a->root, &v->vm, p, &n) < 0 || n == 0) return;
-    size_t at = 0;
-    for (size_t i = 0; i < n && at < sizeof buf; i++)
-        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", i ? ", " : "", p[i]);
+    yv_join(p, n, "", buf, sizeof buf);
     add(l, "pending: [%s] (the running QEMU has the old values until its next start)", buf);
 }
 

@@ -475,13 +475,6 @@ static int set_opts_of(json_t *b, yv_vmset_opts *o, const char **fw, yv_err *e)
     return forwards_of(fwd, fw, &o->nforwards, e);
 }
 
-static json_t *fields_json(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
 /* PATCH /v1/vms/{vm}: batch's set; the VNC password travels in the body only. */
 static enum MHD_Result set_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
 {
@@ -496,12 +489,7 @@ static enum MHD_Result set_vm(yv_api *api, struct MHD_Connection *c, const char 
         yv_vmset(api->root, &api->cfg, name, &o, &r, &e) < 0) {
         rc = send_err(c, &e);
     } else {
-        json_t *j = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
-                              fields_json(r.changed, r.nchanged), "pending",
-                              fields_json(r.pending, r.npending), "running", r.running);
-        if (r.live_password)
-            json_object_set_new(j, "live", fields_json((const char *[]){"vnc_password"}, 1));
-        rc = send_json(c, 200, j);
+        rc = send_json(c, 200, yv_vmset_result_json(name, &r));
     }
     json_decref(b);
     return rc;
