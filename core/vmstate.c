@@ -395,6 +395,11 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     char *events = yv_vmstate_eventsfile(root, name);
     char *console = yv_vmstate_consolefile(root, name), *qga = yv_vmstate_qgafile(root, name);
     char *started = yv_vmstate_startedfile(root, name);
+    yv_vm vm;
+    yv_err e2;
+    /* the networks QEMU ran with name its rules: its record (read before it goes), else the
+     * config (which a set may have changed since) */
+    bool known = yv_vmstate_load_started(root, name, &vm) == 0;
     unlink(started); /* not QEMU's: it says nothing about a crash */
     free(started);
     bool had = unlink(pidfile) == 0;
@@ -402,15 +407,11 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     had |= unlink(events) == 0;
     had |= unlink(console) == 0;
     had |= unlink(qga) == 0;
-    yv_vm vm;
-    yv_err e2;
+    if (had && !known) known = yv_vm_load(&vm, root, name, &e2) == 0;
     /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
-    if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
-        yv_vmnet_forget(root, &vm);
-        yv_vm_done(&vm);
-    } else if (had) {
-        yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
-    }
+    if (had && known) yv_vmnet_forget(root, &vm);
+    else if (had) yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
+    if (known) yv_vm_done(&vm);
     if (had && crashed) {
         char *cf = yv_vmstate_crashfile(root, name), stamp[64];
         time_t now = time(NULL);
