@@ -239,8 +239,8 @@ static void build_set(yv_app *a, form_st *f)
     else fw[0] = '\0';
     for (size_t i = 0; i < n; i++) specs[i] = create_specs[ids[i]];
     specs[idx(f, F_VNCPW)].hint = "empty: unchanged; a running VM takes it at once";
-    specs[idx(f, F_FORWARDS)].hint = fits ? "user: they replace the old ones (empty: kept)"
-                                          : "too many to show; empty: kept";
+    specs[idx(f, F_FORWARDS)].hint =
+        fits ? "user: they replace the old ones (empty: kept)" : "too many to show; empty: kept";
     snprintf(title, sizeof title, "Change %s (from its next start)", f->vm);
     f->form = yv_form_new(title, specs, n);
     yv_form_set_choices(f->form, (size_t)idx(f, F_NETWORK), net_kinds, 3);
@@ -421,9 +421,11 @@ static bool check_hw(form_st *f)
     yv_err e;
     long v;
     bool ok = true;
-    if (yv_valid_memory(get(f, F_MEMORY), &v, &e) < 0)
-        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
-    if (yv_valid_vcpu(get(f, F_VCPU), &v, &e) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    char msg[64]; /* the limits core/valid.h sets */
+    snprintf(msg, sizeof msg, "%d to %ld MiB", YV_MEMORY_MIN, (long)YV_MEMORY_MAX);
+    if (yv_valid_memory(get(f, F_MEMORY), &v, &e) < 0) set_err(f, F_MEMORY, msg), ok = false;
+    snprintf(msg, sizeof msg, "1 to %d", YV_VCPU_MAX);
+    if (yv_valid_vcpu(get(f, F_VCPU), &v, &e) < 0) set_err(f, F_VCPU, msg), ok = false;
     return ok;
 }
 
@@ -539,8 +541,10 @@ static bool validate_set(form_st *f)
     yv_form_clear_errors(f->form);
     char why[128];
     if (!check_hw(f)) ok = false;
-    if (*get(f, F_DISPLAY) && yv_valid_display_check(get(f, F_DISPLAY), why, sizeof why) < 0)
-        set_err(f, F_DISPLAY, ":N, N from 0 to 59635"), ok = false;
+    if (*get(f, F_DISPLAY) && yv_valid_display_check(get(f, F_DISPLAY), why, sizeof why) < 0) {
+        snprintf(why, sizeof why, ":N, N from 0 to %d", YV_DISPLAY_MAX); /* short: beside it */
+        set_err(f, F_DISPLAY, why), ok = false;
+    }
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
     /* forwards left as filled are not sent (a network change drops or makes them itself) */
