@@ -1205,7 +1205,8 @@ static const yv_cmd commands[] = {
      netdev_opts, 1, 1, "up|down", cmd_netdev},
     {"forward",
      "Add or remove a port forward [tcp|udp:][ADDRESS:]HOST:GUEST of a VM's user network (remove: "
-     "[tcp|udp:]HOST is enough); a running VM's QEMU changes at once.",
+     "[tcp|udp:]HOST is enough); a running VM's QEMU changes at once (after a pending set "
+     "--forward, only where QEMU has or lacks that forward: else the config alone, pending).",
      forward_opts, 2, 2, "add|remove SPEC", cmd_forward},
     {"resize",
      "Grow a VM's disk drive to --capacity MiB (never shrinks): qemu-img resize when the VM is "
