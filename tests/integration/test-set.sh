@@ -5,8 +5,10 @@
 # VM (real QEMU, TCG) `set --memory` is pending in status (text and --json) until the next start,
 # after which QMP query-memory-size-summary shows the new size and nothing is pending; the new VNC
 # password is taken by the running QEMU at once; a VM started without the record of its start
-# config shows no pending list rather than a wrong one; the TUI's edit form (key e) does the same
-# and its details show what is pending.
+# config shows no pending list rather than a wrong one; forward add|remove after a pending
+# set --forward; the same VNC password again after a push that failed; the TUI's edit form (key e)
+# does the same, sends only the fields the user changed (a forward added meanwhile survives, a
+# forwards list too long for the field is kept), and its details show what is pending.
 # shellcheck source=tests/integration/tui-lib.sh
 . "$(dirname "$0")/tui-lib.sh"
 
