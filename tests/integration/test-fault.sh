@@ -580,6 +580,7 @@ test_set_display()
 {
     fault_root ROOT
     VM_OF_OP=
+    at_exit rm -f "$FTMP.cfg" "$FTMP.table" # also when it fails
     prep()
     {
         expect_exit 0 yv "$ROOT" create --name fd --no-network --no-ovmf -c 16 -m 64
