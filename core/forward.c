@@ -306,8 +306,39 @@ typedef struct {
     const char *root, *name;
     yv_vm vm;
     char *dir;
-    bool live;
+    bool live; /* the running QEMU is changed too */
+    bool held; /* add: the running QEMU forwards that port already (its own: not in use) */
+    bool has_rec;
+    yv_forward rec; /* remove: the forward as the running QEMU has it (its record) */
 } change_ctx;
+
+/* The running QEMU's forward proto:host by its record (run/<vm>.started), copied into *out: 1 it
+ * has it, 0 it has not, -1 no record (started by an older yave: the config is all there is). */
+static int started_forward(const char *root, const char *name, yv_proto proto, int host,
+                           yv_forward *out)
+{
+    yv_vm st;
+    if (yv_vmstate_load_started(root, name, &st) < 0) return -1;
+    const yv_forward *f = yv_vm_find_forward(&st, proto, host);
+    if (f) {
+        *out = *f;
+        out->address = yv_strdup(f->address);
+    }
+    yv_vm_done(&st);
+    return f != NULL;
+}
+
+/* A running VM whose forwards are pending (set --forward): QEMU is changed only when it has
+ * (remove) or lacks (add) the forward; otherwise only the config changes, pending until the next
+ * start, so neither QEMU's refusal nor its own hold of the port stops the change. */
+static void change_live(change_ctx *c, bool add, yv_proto proto, int host)
+{
+    int has = started_forward(c->root, c->name, proto, host, &c->rec);
+    c->has_rec = has == 1;
+    if (has < 0 || has == !add) return;
+    c->live = false;
+    c->held = add;
+}
 
 static int change_load(change_ctx *c, const yv_config *cfg, yv_err *err)
 {
@@ -351,7 +382,7 @@ static int do_add(change_ctx *c, const yv_forward *f, yv_err *err)
     yv_vm probe = {.name = c->vm.name,
                    .nets = &(yv_net){.id = n->id, .forwards = (yv_forward *)f, .nforwards = 1},
                    .nnets = 1};
-    if (yv_forward_check_free(&probe, err) < 0) return -1;
+    if (!c->held && yv_forward_check_free(&probe, err) < 0) return -1;
     if (c->live && hmp(c->root, c->name, n->id, f, true, err) < 0) return -1;
     yv_vm_add_forward(n, f->proto, f->address, f->host, f->guest);
     return change_save(c, n, f, true, err);
@@ -363,11 +394,12 @@ static int do_remove(change_ctx *c, yv_proto proto, int host, yv_forward *out, y
         yv_net *n = &c->vm.nets[i];
         for (size_t j = 0; n->type == YV_NET_USER && j < n->nforwards; j++) {
             yv_forward f = n->forwards[j];
+            const yv_forward *q = c->has_rec ? &c->rec : &f; /* as QEMU has it */
             if (f.proto != proto || f.host != host) continue;
-            if (c->live && hmp(c->root, c->name, n->id, &f, false, err) < 0) return -1;
+            if (c->live && hmp(c->root, c->name, n->id, q, false, err) < 0) return -1;
             f.address = yv_strdup(f.address);
             yv_vm_remove_forward(n, j);
-            int rc = change_save(c, n, &f, false, err);
+            int rc = change_save(c, n, q, false, err);
             *out = f;
             return rc;
         }
@@ -376,37 +408,39 @@ static int do_remove(change_ctx *c, yv_proto proto, int host, yv_forward *out, y
                       yv_vm_proto_name(proto), host);
 }
 
-/* The running QEMU changed, so the config it runs with (run/<vm>.started) changes the same way:
- * else status would call the forward pending. A copy that cannot be written only makes status
- * show it pending. */
-static void note_live(const char *root, const char *name, const yv_forward *add, yv_proto proto,
-                      int host)
+typedef struct {
+    const yv_forward *add; /* NULL: remove proto:host */
+    yv_proto proto;
+    int host;
+} live_change;
+
+/* The running QEMU's record changed as QEMU was (yv_vmstate_update_started). */
+static void note_live(yv_vm *st, void *ctx)
 {
-    yv_vm st;
-    yv_err e;
-    if (yv_vmstate_load_started(root, name, &st) < 0) return;
-    yv_net *n = yv_vm_first_user_net(&st);
-    if (n && add) yv_vm_add_forward(n, add->proto, add->address, add->host, add->guest);
-    for (size_t j = 0; n && !add && j < n->nforwards; j++)
-        if (n->forwards[j].proto == proto && n->forwards[j].host == host) {
+    const live_change *l = ctx;
+    yv_net *n = yv_vm_first_user_net(st);
+    if (n && l->add)
+        yv_vm_add_forward(n, l->add->proto, l->add->address, l->add->host, l->add->guest);
+    for (size_t j = 0; n && !l->add && j < n->nforwards; j++)
+        if (n->forwards[j].proto == l->proto && n->forwards[j].host == l->host) {
             yv_vm_remove_forward(n, j);
             break;
         }
-    if (n) yv_vmstate_save_started(root, &st, &e);
-    yv_vm_done(&st);
 }
 
 static int change(const char *root, const yv_config *cfg, const char *name, const yv_forward *add,
                   yv_proto proto, int host, yv_forward *changed, bool *live, yv_err *err)
 {
-    change_ctx c = {root, name, {0}, NULL, false};
+    change_ctx c = {root, name, {0}, NULL, false, false, false, {0}};
     yv_forward done = {proto, NULL, host, 0};
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     int rc = change_load(&c, cfg, err);
+    if (rc == 0 && c.live) change_live(&c, add != NULL, proto, host);
     if (rc == 0 && add) rc = do_add(&c, add, err);
     else if (rc == 0) rc = do_remove(&c, proto, host, &done, err);
-    if (rc == 0 && c.live) note_live(root, name, add, proto, host);
+    if (rc == 0 && c.live) /* else status would call it pending */
+        yv_vmstate_update_started(root, name, note_live, &(live_change){add, proto, host});
     yv_root_unlock(lock);
     if (rc == 0 && add)
         done = (yv_forward){add->proto, yv_strdup(add->address), add->host, add->guest};
@@ -419,6 +453,7 @@ static int change(const char *root, const yv_config *cfg, const char *name, cons
     else free(done.address);
     yv_vm_done(&c.vm);
     free(c.dir);
+    free(c.rec.address);
     return rc;
 }
 

@@ -185,8 +185,9 @@ int yv_resize(const char *root, const yv_config *cfg, const char *name, const ch
         return yv_err_set(err, YV_E_USAGE, "capacity must be from 1 to %ld MiB", RESIZE_MAX_MIB);
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
-    /* the start mark: refused while a `run` starts the VM (it holds the mark, not the root lock) */
-    int mark = yv_vmstate_start_begin(root, name, err);
+    /* the start mark: refused while a `run` starts the VM (it holds the mark, not the root lock);
+     * one a killed run abandoned is settled first, its prelaunch QEMU ended */
+    int mark = yv_vmstate_start_take(root, cfg, name, err);
     int rc = mark < 0 ? -1 : resize_locked(root, cfg, name, drive, mib, out, err);
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);

@@ -81,6 +81,15 @@ void yv_free_secret(char *s)
     free(s);
 }
 
+size_t yv_join(const char *const *v, size_t n, const char *first, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : first, v[i]);
+    return at < len ? at : len;
+}
+
 int64_t yv_now_ms(void)
 {
     struct timespec ts;

@@ -19,6 +19,10 @@ int yv_parse_long(const char *s, long min, long max, long *out);
 /* Overwrites then frees a secret. */
 void yv_free_secret(char *s);
 
+/* first, then the n words joined by ", " ("changed " + "memory, vcpu"), into buf (cut to len);
+ * buf is "" when n is 0. Returns the length written (len when cut). */
+size_t yv_join(const char *const *v, size_t n, const char *first, char *buf, size_t len);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t yv_now_ms(void);
 

@@ -191,15 +191,19 @@ static int split_colons(const char *s, char *buf, size_t buflen, char *parts[5])
     }
 }
 
-static int forward_fail(const char *s, const char *why, yv_err *err)
+const char *yv_valid_shown(const char *s)
 {
-    /* the spec may be hostile: show it only when short and printable */
     bool show = strlen(s) <= 64;
     for (const char *p = s; show && *p; p++) show = *p >= 0x20 && *p < 0x7f;
+    return show ? s : "…";
+}
+
+static int forward_fail(const char *s, const char *why, yv_err *err)
+{
     return yv_err_set(
         err, YV_E_USAGE,
         "invalid forward '%s': %s (give [tcp|udp:][ADDRESS:]HOST:GUEST, e.g. 2201:22)",
-        show ? s : "…", why);
+        yv_valid_shown(s), why);
 }
 
 int yv_valid_forward(const char *s, yv_fwspec *out, yv_err *err)

@@ -31,6 +31,10 @@ int yv_valid_mib(const char *s, const char *what, long *out, yv_err *err);
 #define YV_MEMORY_MAX (16L * 1024 * 1024)
 #define YV_VCPU_MAX   1024
 int yv_valid_memory(const char *s, long *out, yv_err *err);
+/* A value given by the user, as an error message may show it: itself when short (64 bytes at
+ * most) and printable ASCII, else "…" (a hostile value must not reach a terminal or a web page
+ * with its escape sequences). */
+const char *yv_valid_shown(const char *s);
 int yv_valid_memory_value(long long mib, yv_err *err);
 int yv_valid_vcpu(const char *s, long *out, yv_err *err);
 int yv_valid_vcpu_value(long long n, yv_err *err);

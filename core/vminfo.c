@@ -68,11 +68,9 @@ void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, in
 
 void yv_vminfo_pending_text(const yv_vminfo *info, char *buf, size_t len)
 {
-    size_t at = 0;
-    at += (size_t)snprintf(buf, len, "[");
-    for (size_t i = 0; i < info->npending && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", info->pending[i]);
-    if (at < len) snprintf(buf + at, len - at, "]");
+    char list[160];
+    yv_join(info->pending, info->npending, "", list, sizeof list);
+    snprintf(buf, len, "[%s]", list);
 }
 
 void yv_vminfo_done(yv_vminfo *info)

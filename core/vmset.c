@@ -1,9 +1,11 @@
 #include "vmset.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ops.h"
 #include "qmp.h"
@@ -12,6 +14,7 @@
 #include "valid.h"
 #include "vmstate.h"
 #include "vnctable.h"
+#include "yamlio.h"
 
 /* How long the QMP exchange that hands a running QEMU its new VNC password may take. */
 #define VMSET_QMP_MS 5000
@@ -32,7 +35,8 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
                           "--vnc-password-file, --network, --master, --forward, --ovmf or "
                           "--no-ovmf");
     if (o->display && yv_valid_display_check(o->display, why, sizeof why) < 0)
-        return yv_err_set(err, YV_E_USAGE, "invalid display '%s': %s", o->display, why);
+        return yv_err_set(err, YV_E_USAGE, "invalid display '%s': %s", yv_valid_shown(o->display),
+                          why);
     if (o->memory && yv_valid_memory_value(o->memory, err) < 0) return -1;
     if (o->vcpu && yv_valid_vcpu_value(o->vcpu, err) < 0) return -1;
     if (yv_ops_check_vnc_password(o->vnc_password, err) < 0) return -1;
@@ -44,6 +48,23 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
     return rc;
 }
 
+static json_t *fields_json(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+json_t *yv_vmset_result_json(const char *name, const yv_vmset_result *r)
+{
+    json_t *j = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
+                          fields_json(r->changed, r->nchanged), "pending",
+                          fields_json(r->pending, r->npending), "running", r->running);
+    if (r->live_password)
+        json_object_set_new(j, "live", fields_json((const char *[]){"vnc_password"}, 1));
+    return j;
+}
+
 /* ---- what differs ---- */
 
 static bool str_differs(const char *a, const char *b)
@@ -51,14 +72,22 @@ static bool str_differs(const char *a, const char *b)
     return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
+static bool same_forward(const yv_forward *x, const yv_forward *y)
+{
+    return x->proto == y->proto && x->host == y->host && x->guest == y->guest &&
+           !str_differs(x->address, y->address);
+}
+
+/* As sets: the same forwards in another order are the same (a forward remove then add moves one
+ * to the end of the list, and QEMU's hostfwd rules have no order). */
 static bool forwards_differ(const yv_net *a, const yv_net *b)
 {
     if (a->nforwards != b->nforwards) return true;
     for (size_t i = 0; i < a->nforwards; i++) {
-        const yv_forward *x = &a->forwards[i], *y = &b->forwards[i];
-        if (x->proto != y->proto || x->host != y->host || x->guest != y->guest ||
-            str_differs(x->address, y->address))
-            return true;
+        bool found = false;
+        for (size_t j = 0; !found && j < b->nforwards; j++)
+            found = same_forward(&a->forwards[i], &b->forwards[j]);
+        if (!found) return true;
     }
     return false;
 }
@@ -182,6 +211,12 @@ static void apply_hw(yv_vm *vm, const yv_vmset_opts *o)
     }
 }
 
+static void note_password(yv_vm *st, void *pw)
+{
+    yv_free_secret(st->vnc_password);
+    st->vnc_password = yv_strdup(pw);
+}
+
 /* The new password in the running QEMU (as run sets it: QMP set_password), and in the config it
  * runs with; false when QEMU did not take it (then it is pending like the rest). */
 static bool password_live(const char *root, const yv_vm *vm)
@@ -199,13 +234,21 @@ static bool password_live(const char *root, const yv_vm *vm)
     }
     yv_qmp_free(q);
     free(sock);
-    yv_vm was;
-    if (rc != 0 || yv_vmstate_load_started(root, vm->name, &was) < 0) return rc == 0;
-    yv_free_secret(was.vnc_password);
-    was.vnc_password = yv_strdup(vm->vnc_password);
-    yv_vmstate_save_started(root, &was, &e); /* not written: status calls it pending */
-    yv_vm_done(&was);
+    if (rc != 0) return false;
+    yv_vmstate_update_started(root, vm->name, note_password, (void *)vm->vnc_password);
     return true;
+}
+
+/* A running VM's VNC password to push: the one its QEMU has (its record) differs from the new one,
+ * even when the config has it already (a first push that failed). No record: the config's. */
+static bool password_differs(const char *root, const yv_vm *vm, const yv_vm *was)
+{
+    yv_vm st;
+    if (yv_vmstate_load_started(root, vm->name, &st) < 0)
+        return str_differs(vm->vnc_password, was->vnc_password);
+    bool d = str_differs(vm->vnc_password, st.vnc_password);
+    yv_vm_done(&st);
+    return d;
 }
 
 /* A new display: free as create's pick sees one (vnc_table.yaml loaded into t for save_table). */
@@ -215,7 +258,7 @@ static int check_display(const char *root, const yv_config *cfg, const yv_vm *vm
     yv_vm st;
     bool own = false; /* the display the running QEMU listens on: its port is ours */
     if (!str_differs(vm->vnc_display, was->vnc_display)) return 0;
-    if (yv_vnctable_load(t, root, err) < 0) return -1;
+    if (!t->v && yv_vnctable_load(t, root, err) < 0) return -1;
     if (yv_vmstate_live_pid(root, cfg, vm->name) > 0 &&
         yv_vmstate_load_started(root, vm->name, &st) == 0) {
         own = !str_differs(st.vnc_display, vm->vnc_display);
@@ -225,29 +268,71 @@ static int check_display(const char *root, const yv_config *cfg, const yv_vm *vm
                                 !own, err);
 }
 
-/* vnc_table.yaml after the config: a table that cannot be written puts the config back as it
- * was, byte for byte (read before the change). */
+/* --display given: vnc_table.yaml (loaded into t) holds another display for this VM beside its
+ * own, as a set killed between its writes leaves it (see save_table): written again without it. */
+static int table_stale(const char *root, const yv_vm *vm, const yv_vmset_opts *o, yv_vnctable *t,
+                       yv_err *err)
+{
+    if (!o->display) return 0;
+    if (yv_vnctable_load(t, root, err) < 0) return -1;
+    int disp = yv_valid_display_number(vm->vnc_display);
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->v[i].name, vm->name) && t->v[i].display != disp) return 1;
+    return 0;
+}
+
+/* A file put back as it was read before the change (NULL: it was not there). */
+static int put_back(const char *path, const char *text, size_t len, mode_t mode, yv_err *e)
+{
+    if (text) return yv_root_write_atomic(path, text, len, mode, e);
+    if (unlink(path) == 0 || errno == ENOENT) return 0;
+    return yv_err_set(e, YV_E_IO, "cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Undoes the steps of save_table that were written (done: 1 the table, 2 the config too). */
+static void table_undo(const char *cpath, const char *cold, size_t clen, const char *tpath,
+                       const char *told, const yv_vm *vm, int done, yv_err *err)
+{
+    yv_err e;
+    if (done >= 2 && put_back(cpath, cold, clen, 0600, &e) < 0) {
+        yv_err_prefix(err,
+                      "config.yaml of VM '%s' keeps display %s, which vnc_table.yaml reserves "
+                      "beside its old one (%s)",
+                      vm->name, vm->vnc_display, e.msg);
+        return; /* the table reserves both: never a display nobody holds */
+    }
+    if (done >= 1 && put_back(tpath, told, told ? strlen(told) : 0, 0644, &e) < 0)
+        yv_err_prefix(err, "vnc_table.yaml keeps display %s reserved for VM '%s' as well (%s)",
+                      vm->vnc_display, vm->name, e.msg);
+}
+
+/* A new display in three atomic writes, so that a kill between any two leaves vnc_table.yaml
+ * reserving the display config.yaml names (over-reserving, never wrong): the table with the new
+ * display added and the old kept, then the config, then the table without the old. A write that
+ * fails puts back what the earlier ones wrote, byte for byte (read before the change). */
 static int save_table(const char *root, const char *dir, const yv_vm *vm, yv_vnctable *t,
                       yv_err *err)
 {
-    yv_err e;
-    size_t len;
-    char *path = yv_root_join(dir, "config.yaml");
-    char *old = yv_root_read_file(path, &len, YV_E_IO, err);
-    if (!old) return free(path), -1; /* nothing written yet: see set_locked */
-    yv_vnctable_remove(t, vm->name);
-    yv_vnctable_set(t, yv_valid_display_number(vm->vnc_display), vm->name);
-    int rc = yv_vm_save(vm, dir, err);
-    if (rc == 0 && yv_vnctable_save(t, root, err) < 0) {
-        rc = -1;
-        if (yv_root_write_atomic(path, old, len, 0600, &e) < 0)
-            yv_err_prefix(err,
-                          "config.yaml of VM '%s' keeps display %s, vnc_table.yaml does not (%s)",
-                          vm->name, vm->vnc_display, e.msg);
+    size_t clen;
+    bool missing = false;
+    int done = 0, disp = yv_valid_display_number(vm->vnc_display);
+    char *cpath = yv_root_join(dir, "config.yaml"), *tpath = yv_root_path(root, "vnc_table.yaml");
+    char *cold = yv_root_read_file(cpath, &clen, YV_E_IO, err);
+    char *told = cold ? yv_yamlio_read_optional(tpath, &missing, err) : NULL;
+    if (cold && (told || missing)) { /* else nothing written yet: see set_locked */
+        yv_vnctable_set(t, disp, vm->name);
+        if (yv_vnctable_save(t, root, err) == 0) done = 1;
+        if (done == 1 && yv_vm_save(vm, dir, err) == 0) done = 2;
+        yv_vnctable_remove(t, vm->name);
+        yv_vnctable_set(t, disp, vm->name);
+        if (done == 2 && yv_vnctable_save(t, root, err) == 0) done = 3;
+        if (done < 3) table_undo(cpath, cold, clen, tpath, told, vm, done, err);
     }
-    yv_free_secret(old);
-    free(path);
-    return rc;
+    yv_free_secret(cold);
+    free(told);
+    free(cpath);
+    free(tpath);
+    return done == 3 ? 0 : -1;
 }
 
 /* What a running VM has pending after the change. */
@@ -269,15 +354,17 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     if (yv_vm_load(&vm, root, name, err) < 0) return yv_vm_done(&was), -1;
     char *dir = yv_root_vm_dir(root, name);
     apply_hw(&vm, o);
-    int rc = apply_net(root, cfg, &vm, o, err);
+    int rc = apply_net(root, cfg, &vm, o, err), stale = 0;
+    if (rc == 0) rc = stale = table_stale(root, &vm, o, &t, err);
+    if (rc > 0) rc = 0;
     if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
     if (rc == 0) out->nchanged = yv_vmset_diff(&vm, &was, out->changed);
-    bool table = rc == 0 && str_differs(vm.vnc_display, was.vnc_display);
-    if (rc == 0 && out->nchanged) /* a new display: the config and vnc_table.yaml together */
+    bool table = rc == 0 && (stale > 0 || str_differs(vm.vnc_display, was.vnc_display));
+    if (rc == 0 && (out->nchanged || table)) /* a new display: the config and the table together */
         rc = table ? save_table(root, dir, &vm, &t, err) : yv_vm_save(&vm, dir, err);
     yv_vnctable_done(&t);
     out->running = rc == 0 && yv_vmstate_live_pid(root, cfg, name) > 0;
-    if (out->running && o->vnc_password && str_differs(vm.vnc_password, was.vnc_password))
+    if (out->running && o->vnc_password && password_differs(root, &vm, &was))
         out->live_password = password_live(root, &vm);
     if (out->running) fill_pending(root, &vm, out);
     free(dir);
@@ -300,8 +387,9 @@ int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_
         yv_root_unlock(lock);
         return yv_err_set(err, YV_E_VM_NOT_FOUND, "VM '%s' not found", name);
     }
-    /* the start mark: refused while a `run` starts the VM (it sets the password it read) */
-    int mark = yv_vmstate_start_begin(root, name, err);
+    /* the start mark: refused while a `run` starts the VM (it sets the password it read); one a
+     * killed run abandoned is settled first (web and TUI callers do not tidy before) */
+    int mark = yv_vmstate_start_take(root, cfg, name, err);
     int rc = mark < 0 ? -1 : set_locked(root, cfg, name, o, out, err);
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);

@@ -4,6 +4,7 @@
 #ifndef YV_VMSET_H
 #define YV_VMSET_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -41,6 +42,11 @@ typedef struct {
     bool pending_known;
     bool live_password; /* the running QEMU took the new VNC password (QMP set_password) */
 } yv_vmset_result;
+
+/* The result as batch --json and the web answer it: {"vm", "changed": [...], "pending": [...],
+ * "running"} and "live": ["vnc_password"] when the running QEMU took the new password (new
+ * reference). */
+json_t *yv_vmset_result_json(const char *name, const yv_vmset_result *r);
 
 /* The options alone (no root): a value out of range, an empty password, network options that do
  * not go together, a forward spec that does not parse, nothing to change (USAGE). The same rules

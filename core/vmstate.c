@@ -93,6 +93,18 @@ int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm)
     return rc;
 }
 
+int yv_vmstate_update_started(const char *root, const char *name, void (*change)(yv_vm *, void *),
+                              void *ctx)
+{
+    yv_vm st;
+    yv_err e;
+    if (yv_vmstate_load_started(root, name, &st) < 0) return -1;
+    change(&st, ctx);
+    int rc = yv_vmstate_save_started(root, &st, &e);
+    yv_vm_done(&st);
+    return rc;
+}
+
 /* QEMU's path, found once per process (a $PATH search is a dozen stat calls, and every proof of
  * liveness needs it): keyed by cli.bin, the only input besides $PATH, which a process does not
  * change. A miss is not kept: QEMU installed later is found then. The lock: yave-web's threads. */
@@ -383,6 +395,11 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     char *events = yv_vmstate_eventsfile(root, name);
     char *console = yv_vmstate_consolefile(root, name), *qga = yv_vmstate_qgafile(root, name);
     char *started = yv_vmstate_startedfile(root, name);
+    yv_vm vm;
+    yv_err e2;
+    /* the networks QEMU ran with name its rules: its record (read before it goes), else the
+     * config (which a set may have changed since) */
+    bool known = yv_vmstate_load_started(root, name, &vm) == 0;
     unlink(started); /* not QEMU's: it says nothing about a crash */
     free(started);
     bool had = unlink(pidfile) == 0;
@@ -390,15 +407,11 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     had |= unlink(events) == 0;
     had |= unlink(console) == 0;
     had |= unlink(qga) == 0;
-    yv_vm vm;
-    yv_err e2;
+    if (had && !known) known = yv_vm_load(&vm, root, name, &e2) == 0;
     /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
-    if (had && yv_vm_load(&vm, root, name, &e2) == 0) {
-        yv_vmnet_forget(root, &vm);
-        yv_vm_done(&vm);
-    } else if (had) {
-        yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
-    }
+    if (had && known) yv_vmnet_forget(root, &vm);
+    else if (had) yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
+    if (known) yv_vm_done(&vm);
     if (had && crashed) {
         char *cf = yv_vmstate_crashfile(root, name), stamp[64];
         time_t now = time(NULL);
@@ -499,15 +512,17 @@ static bool settle_qemu(const char *root, const yv_config *cfg, const char *name
     return true;
 }
 
-/* Under the root lock: settles what a killed `run` of this VM left, if it did. */
-static void settle_start(const char *root, const yv_config *cfg, const char *name)
+/* Under the root lock: settles what a killed `run` of this VM left, if it did; false when an
+ * abandoned mark is left (its QEMU's state could not be told). */
+static bool settle_start(const char *root, const yv_config *cfg, const char *name)
 {
     char *path = yv_vmstate_startfile(root, name);
     int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
+    bool settled = true;
     if (fd >= 0 && start_abandoned(fd, path)) {
         yv_vmstate_proof p;
         yv_vmstate_prove(root, cfg, name, &p);
-        bool settled = p.pid > 0 ? settle_qemu(root, cfg, name, &p) : true;
+        settled = p.pid > 0 ? settle_qemu(root, cfg, name, &p) : true;
         if (settled) {
             clean_unowned(root, name, false, &p); /* no-op while its QEMU runs the guest */
             unlink(path);
@@ -516,6 +531,17 @@ static void settle_start(const char *root, const yv_config *cfg, const char *nam
     }
     if (fd >= 0) close(fd);
     free(path);
+    return settled;
+}
+
+int yv_vmstate_start_take(const char *root, const yv_config *cfg, const char *name, yv_err *err)
+{
+    if (!settle_start(root, cfg, name))
+        return yv_err_set(err, YV_E_VM_RUNNING,
+                          "VM '%s': a start that was killed left a QEMU that does not answer QMP "
+                          "yet; try again",
+                          name);
+    return yv_vmstate_start_begin(root, name, err);
 }
 
 static void settle_start_locked(const char *root, const yv_config *cfg, const char *name)

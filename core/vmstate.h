@@ -61,6 +61,12 @@ char *yv_vmstate_startfile(const char *root, const char *name);
 char *yv_vmstate_startedfile(const char *root, const char *name);
 int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err);
 int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm);
+/* The record changed by change(record, ctx) and written again, for a verb that changed the running
+ * QEMU too (set's VNC password, forward add|remove): else status would call that change pending.
+ * -1 when there is no record (nothing to change) or it cannot be written (then it shows pending).
+ */
+int yv_vmstate_update_started(const char *root, const char *name, void (*change)(yv_vm *, void *),
+                              void *ctx);
 
 /* A start in progress, for `run` (under the root lock, before QEMU is launched -S): the locked
  * mark run/<vm>.starting; its fd, or -1 with err. yv_vmstate_start_end removes it once the guest
@@ -68,6 +74,11 @@ int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm);
  * yv_vmstate_tidy or reconcile: a QEMU still in prelaunch is ended (the VM is stopped). */
 int yv_vmstate_start_begin(const char *root, const char *name, yv_err *err);
 void yv_vmstate_start_end(const char *root, const char *name, int fd);
+/* yv_vmstate_start_begin for a verb that changes a VM without starting it (set, resize), under the
+ * root lock: a mark a killed `run` abandoned is settled first (its prelaunch QEMU ended, as
+ * yv_vmstate_tidy does), never taken over and deleted with that QEMU left behind. VM_RUNNING when
+ * such a QEMU cannot be told yet (QMP does not answer). */
+int yv_vmstate_start_take(const char *root, const yv_config *cfg, const char *name, yv_err *err);
 
 /* The QEMU binary: cli.bin, else qemu-system-x86_64 (or kvm) on PATH; malloc'd or NULL. Found once
  * per process (and again only when cli.bin changes or it was not found). */

@@ -814,7 +814,7 @@ static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
 static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name"), *spec = a->pos[1];
-    bool add = !strcmp(a->pos[0], "add"), live = false;
+    bool add = !strcmp(a->pos[0], "add"), live = false, running;
     yv_forward f = {0}, done = {0};
     yv_proto proto = YV_PROTO_TCP;
     int host = 0, rc;
@@ -824,6 +824,7 @@ static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
         return -1;
     yv_vmstate_proof p;
     rc = load_root_vm(b, name, &p);
+    running = p.pid > 0;
     yv_vmstate_proof_done(&p);
     if (rc == 0)
         rc = add ? yv_forward_add(b->root, &b->cfg, name, &f, &done, &live, &b->err)
@@ -838,7 +839,9 @@ static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
     else
         printf("%s: forward %s %s:%d -> guest port %d %s%s\n", name, yv_vm_proto_name(done.proto),
                done.address, done.host, done.guest, add ? "added" : "removed",
-               live ? " (also in the running QEMU)" : "");
+               live      ? " (also in the running QEMU)"
+               : running ? " (pending: the running QEMU keeps its forwards until its next start)"
+                         : "");
     free(done.address);
     return 0;
 }
@@ -1073,33 +1076,13 @@ static int set_parse(yv_batch *b, const yv_cmd *c, const yv_args *a, yv_vmset_op
     return 0;
 }
 
-static json_t *fields_json(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
-static void names_text(const char *const *v, size_t n, char *buf, size_t len)
-{
-    size_t at = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", v[i]);
-}
-
 static void set_print(yv_batch *b, const char *name, const yv_vmset_result *r)
 {
     char ch[160], pend[160];
-    names_text(r->changed, r->nchanged, ch, sizeof ch);
-    names_text(r->pending, r->npending, pend, sizeof pend);
+    yv_join(r->changed, r->nchanged, "", ch, sizeof ch);
+    yv_join(r->pending, r->npending, "", pend, sizeof pend);
     if (b->opts->json) {
-        b->result = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
-                              fields_json(r->changed, r->nchanged), "pending",
-                              fields_json(r->pending, r->npending), "running", r->running);
-        if (r->live_password)
-            json_object_set_new(b->result, "live",
-                                fields_json((const char *[]){"vnc_password"}, 1));
+        b->result = yv_vmset_result_json(name, r);
         return;
     }
     if (!r->nchanged) printf("%s: nothing changed (the config already says so)\n", name);
@@ -1471,7 +1454,8 @@ static const yv_cmd commands[] = {
      netdev_opts, 1, 1, "up|down", cmd_netdev},
     {"forward",
      "Add or remove a port forward [tcp|udp:][ADDRESS:]HOST:GUEST of a VM's user network (remove: "
-     "[tcp|udp:]HOST is enough); a running VM's QEMU changes at once.",
+     "[tcp|udp:]HOST is enough); a running VM's QEMU changes at once (after a pending set "
+     "--forward, only where QEMU has or lacks that forward: else the config alone, pending).",
      forward_opts, 2, 2, "add|remove SPEC", cmd_forward},
     {"resize",
      "Grow a VM's disk drive to --capacity MiB (never shrinks): qemu-img resize when the VM is "

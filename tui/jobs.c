@@ -386,16 +386,14 @@ static void forward_words(json_t *res, yv_action_subst *s, char *fw, size_t n)
 /* The strings of a JSON array joined by ", ", after first. */
 static size_t join_words(json_t *arr, const char *first, char *buf, size_t n)
 {
-    size_t at = 0, i;
+    const char *w[16];
+    size_t i, k = 0;
     json_t *v;
-    buf[0] = '\0';
     json_array_foreach(arr, i, v)
     {
-        if (at >= n) break;
-        at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? ", " : first,
-                               json_string_value(v) ? json_string_value(v) : "?");
+        if (k < sizeof w / sizeof w[0]) w[k++] = json_string_value(v) ? json_string_value(v) : "?";
     }
-    return at;
+    return yv_join(w, k, first, buf, n);
 }
 
 /* The words of a set answer ({"changed", "pending"}) into s: "changed memory, vcpu" and

@@ -125,6 +125,9 @@ typedef struct {
     yv_form *form;
     yv_action kind;
     char vm[64];
+    /* the edit form: each field as it was filled (set sends only what the user changed, so a
+     * change made meanwhile by someone else to another field is not reverted) */
+    char *filled[F_COUNT];
 } form_st;
 
 /* What opens it: a new form of kind (of VM vm for a forward), or (form set) one typed before,
@@ -212,8 +215,9 @@ static void build_clone(form_st *f)
 }
 
 /* The user network's forwards as the field shows them ("2201:22 udp:0.0.0.0:53:53"), which is
- * also how --forward reads them. */
-static void forwards_field(const yv_net *n, char *buf, size_t len)
+ * also how --forward reads them; false (buf empty) when they do not fit the field: a cut list
+ * sent back would drop or corrupt forwards, an empty field keeps them. */
+static bool forwards_field(const yv_net *n, char *buf, size_t len)
 {
     size_t at = 0;
     buf[0] = '\0';
@@ -224,38 +228,51 @@ static void forwards_field(const yv_net *n, char *buf, size_t len)
                                w->proto == YV_PROTO_UDP ? "udp:" : "", local ? "" : w->address,
                                local ? "" : ":", w->host, w->guest);
     }
+    if (at < len && at <= YV_FORM_VALUE_MAX) return true;
+    buf[0] = '\0';
+    return false;
 }
 
-/* The edit form of VM f->vm, filled with its config (the password is never shown: empty keeps
- * it). */
-static void build_set(yv_app *a, form_st *f)
+/* The fields of VM vm's config (the password is never shown: empty keeps it). */
+static void fill_set(form_st *f, const yv_vm *vm, const char *fw)
 {
-    yv_field_spec specs[F_COUNT];
-    size_t n;
-    const int *ids = fields_of(ACT_SET, &n);
-    char title[96], num[32], fw[300];
-    for (size_t i = 0; i < n; i++) specs[i] = create_specs[ids[i]];
-    specs[idx(f, F_VNCPW)].hint = "empty: unchanged; a running VM takes it at once";
-    specs[idx(f, F_FORWARDS)].hint = "user: they replace the old ones (empty: kept)";
-    snprintf(title, sizeof title, "Change %s (from its next start)", f->vm);
-    f->form = yv_form_new(title, specs, n);
-    yv_form_set_choices(f->form, (size_t)idx(f, F_NETWORK), net_kinds, 3);
-    const yv_monitor_vm *v = yv_monitor_find(a->mon, f->vm);
-    if (!v || !v->valid) return;
-    snprintf(num, sizeof num, "%ld", v->vm.memory);
+    char num[32];
+    snprintf(num, sizeof num, "%ld", vm->memory);
     yv_form_set(f->form, (size_t)idx(f, F_MEMORY), num);
-    snprintf(num, sizeof num, "%ld", v->vm.vcpu);
+    snprintf(num, sizeof num, "%ld", vm->vcpu);
     yv_form_set(f->form, (size_t)idx(f, F_VCPU), num);
-    yv_form_set(f->form, (size_t)idx(f, F_UEFI), v->vm.ovmf ? "1" : "");
-    if (v->vm.vnc_display) yv_form_set(f->form, (size_t)idx(f, F_DISPLAY), v->vm.vnc_display);
-    const yv_net *net = v->vm.nnets ? &v->vm.nets[0] : NULL;
+    yv_form_set(f->form, (size_t)idx(f, F_UEFI), vm->ovmf ? "1" : "");
+    if (vm->vnc_display) yv_form_set(f->form, (size_t)idx(f, F_DISPLAY), vm->vnc_display);
+    const yv_net *net = vm->nnets ? &vm->nets[0] : NULL;
     yv_form_set(f->form, (size_t)idx(f, F_NETWORK),
                 !net                       ? "none"
                 : net->type == YV_NET_USER ? "user"
                                            : "tap");
     if (net && net->master) yv_form_set(f->form, (size_t)idx(f, F_BRIDGE), net->master);
-    if (net) forwards_field(net, fw, sizeof fw);
-    if (net) yv_form_set(f->form, (size_t)idx(f, F_FORWARDS), fw);
+    yv_form_set(f->form, (size_t)idx(f, F_FORWARDS), fw);
+}
+
+/* The edit form of VM f->vm, filled with its config; what it was filled with is kept (filled). */
+static void build_set(yv_app *a, form_st *f)
+{
+    yv_field_spec specs[F_COUNT];
+    size_t n;
+    const int *ids = fields_of(ACT_SET, &n);
+    char title[96], fw[1024];
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, f->vm);
+    bool valid = v && v->valid, fits = true;
+    if (valid && v->vm.nnets) fits = forwards_field(&v->vm.nets[0], fw, sizeof fw);
+    else fw[0] = '\0';
+    for (size_t i = 0; i < n; i++) specs[i] = create_specs[ids[i]];
+    specs[idx(f, F_VNCPW)].hint = "empty: unchanged; a running VM takes it at once";
+    specs[idx(f, F_FORWARDS)].hint =
+        fits ? "user: they replace the old ones (empty: kept)" : "too many to show; empty: kept";
+    snprintf(title, sizeof title, "Change %s (from its next start)", f->vm);
+    f->form = yv_form_new(title, specs, n);
+    yv_form_set_choices(f->form, (size_t)idx(f, F_NETWORK), net_kinds, 3);
+    if (valid) fill_set(f, &v->vm, fw);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] != F_VNCPW) f->filled[ids[i]] = yv_strdup(yv_form_get(f->form, i));
 }
 
 /* A new form of kind f->kind, with the defaults filled in. */
@@ -312,7 +329,15 @@ static void init(yv_app *a, void *st, const void *arg)
 static void done(yv_app *a, void *st)
 {
     (void)a;
-    yv_form_free(((form_st *)st)->form);
+    form_st *f = st;
+    yv_form_free(f->form);
+    for (int id = 0; id < F_COUNT; id++) free(f->filled[id]);
+}
+
+/* The field differs from what the edit form was filled with. */
+static bool changed(const form_st *f, int id)
+{
+    return idx(f, id) >= 0 && strcmp(get(f, id), f->filled[id] ? f->filled[id] : "") != 0;
 }
 
 void yv_form_open(yv_app *a, yv_action kind)
@@ -465,9 +490,11 @@ static bool check_hw(form_st *f)
     yv_err e;
     long v;
     bool ok = true;
-    if (yv_valid_memory(get(f, F_MEMORY), &v, &e) < 0)
-        set_err(f, F_MEMORY, "16 to 16777216 MiB"), ok = false;
-    if (yv_valid_vcpu(get(f, F_VCPU), &v, &e) < 0) set_err(f, F_VCPU, "1 to 1024"), ok = false;
+    char msg[64]; /* the limits core/valid.h sets */
+    snprintf(msg, sizeof msg, "%d to %ld MiB", YV_MEMORY_MIN, (long)YV_MEMORY_MAX);
+    if (yv_valid_memory(get(f, F_MEMORY), &v, &e) < 0) set_err(f, F_MEMORY, msg), ok = false;
+    snprintf(msg, sizeof msg, "1 to %d", YV_VCPU_MAX);
+    if (yv_valid_vcpu(get(f, F_VCPU), &v, &e) < 0) set_err(f, F_VCPU, msg), ok = false;
     return ok;
 }
 
@@ -623,43 +650,61 @@ static bool validate_set(form_st *f)
     yv_form_clear_errors(f->form);
     char why[128];
     if (!check_hw(f)) ok = false;
-    if (*get(f, F_DISPLAY) && yv_valid_display_check(get(f, F_DISPLAY), why, sizeof why) < 0)
-        set_err(f, F_DISPLAY, ":N, N from 0 to 59635"), ok = false;
+    if (*get(f, F_DISPLAY) && yv_valid_display_check(get(f, F_DISPLAY), why, sizeof why) < 0) {
+        snprintf(why, sizeof why, ":N, N from 0 to %d", YV_DISPLAY_MAX); /* short: beside it */
+        set_err(f, F_DISPLAY, why), ok = false;
+    }
     if (*get(f, F_BRIDGE) && yv_valid_ifname(get(f, F_BRIDGE), "bridge", &e) < 0)
         set_err(f, F_BRIDGE, "1-15 of A-Z a-z 0-9 _ . -"), ok = false;
-    if (!validate_forwards(f)) ok = false;
+    /* forwards left as filled are not sent (a network change drops or makes them itself) */
+    if (changed(f, F_FORWARDS) && !validate_forwards(f)) ok = false;
     if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
     return ok;
 }
 
-/* `set --name VM …` in a child: every field as the form shows it (set changes only what differs),
- * the bridge only with tap, the forwards only with user; the password through fd 3, never argv. */
-static void submit_set(yv_app *a, form_st *f)
+/* The options of `set` for the fields the user changed (store: their values, kept for the child's
+ * argv), the bridge only with tap, the forwards only with user; what the form was filled with is
+ * not sent, so a change made meanwhile (a `forward add`, another user's set) is not reverted. */
+static int set_args(form_st *f, char store[][300], const char **args)
 {
-    static char store[F_COUNT][300];
-    const char *args[24 + 2 * FORWARDS_MAX];
-    char *save = NULL, *vncpw = yv_strdup(get(f, F_VNCPW)), status[160];
     int n = 0;
+    char *save = NULL;
     for (int id = 0; id < F_COUNT; id++)
         if (id != F_VNCPW && idx(f, id) >= 0)
             snprintf(store[id], sizeof store[id], "%s", get(f, id));
     bool tap = !strcmp(store[F_NETWORK], "tap"), user = !strcmp(store[F_NETWORK], "user");
-    args[n++] = "--name";
-    args[n++] = f->vm;
-    args[n++] = "--memory";
-    args[n++] = store[F_MEMORY];
-    args[n++] = "--vcpu";
-    args[n++] = store[F_VCPU];
-    args[n++] = *store[F_UEFI] ? "--ovmf" : "--no-ovmf";
-    if (*store[F_DISPLAY]) args[n++] = "--display", args[n++] = store[F_DISPLAY];
-    args[n++] = "--network";
-    args[n++] = store[F_NETWORK];
-    if (tap && *store[F_BRIDGE]) args[n++] = "--master", args[n++] = store[F_BRIDGE];
-    for (char *w = strtok_r(store[F_FORWARDS], " ,", &save); user && w;
+    if (changed(f, F_MEMORY)) args[n++] = "--memory", args[n++] = store[F_MEMORY];
+    if (changed(f, F_VCPU)) args[n++] = "--vcpu", args[n++] = store[F_VCPU];
+    if (changed(f, F_UEFI)) args[n++] = *store[F_UEFI] ? "--ovmf" : "--no-ovmf";
+    if (changed(f, F_DISPLAY) && *store[F_DISPLAY])
+        args[n++] = "--display", args[n++] = store[F_DISPLAY];
+    if (changed(f, F_NETWORK)) args[n++] = "--network", args[n++] = store[F_NETWORK];
+    if (changed(f, F_BRIDGE) && tap && *store[F_BRIDGE])
+        args[n++] = "--master", args[n++] = store[F_BRIDGE];
+    for (char *w = strtok_r(store[F_FORWARDS], " ,", &save); changed(f, F_FORWARDS) && user && w;
          w = strtok_r(NULL, " ,", &save))
         args[n++] = "--forward", args[n++] = w; /* validated: at most FORWARDS_MAX */
+    return n;
+}
+
+/* `set --name VM …` in a child with what the user changed; the password through fd 3, never argv.
+ */
+static void submit_set(yv_app *a, form_st *f)
+{
+    static char store[F_COUNT][300];
+    const char *args[24 + 2 * FORWARDS_MAX];
+    char *vncpw = yv_strdup(get(f, F_VNCPW)), status[160];
+    args[0] = "--name";
+    args[1] = f->vm;
+    int n = 2 + set_args(f, store, args + 2);
     if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
     args[n] = NULL;
+    if (n == 2) { /* nothing to change: no job */
+        yv_free_secret(vncpw);
+        yv_app_status(a, false, "%s: nothing changed", f->vm);
+        yv_screen_pop(&a->screens);
+        return;
+    }
     yv_job *j = yv_job_start(a, ACT_SET, f->vm, args, *vncpw ? vncpw : NULL, NULL);
     yv_free_secret(vncpw);
     if (!j) return; /* the status line says why; the form stays */

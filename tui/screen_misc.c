@@ -13,6 +13,7 @@
 #include "core/root.h"
 #include "core/util.h"
 #include "core/vmset.h"
+#include "core/vmstate.h"
 #include "livepic.h"
 #include "widgets/draw.h"
 
@@ -82,21 +83,42 @@ static void add_addresses(lines *l, const yv_monitor_vm *v)
     }
 }
 
+/* The state of a scrolling view: details (of vm, with its screen's thumbnail) or help. */
+typedef struct {
+    int top;
+    char vm[64];
+    yv_livepic thumb; /* open while the VM runs with a display */
+    bool tried;       /* the thumbnail was opened once (a VM that stops keeps its last state) */
+    /* run/<vm>.started, read when the details open and again when the VM's QEMU or state
+     * changes (not on every draw) */
+    bool seen, has_started;
+    pid_t seen_pid;
+    yv_state seen_state;
+    yv_vm started;
+} view_st;
+
 /* A running VM's config fields its QEMU was not started with (`set`, spec §13). */
-static void add_pending(yv_app *a, lines *l, const yv_monitor_vm *v)
+static void add_pending(yv_app *a, view_st *s, lines *l, const yv_monitor_vm *v)
 {
     const char *p[YV_VMSET_FIELDS];
-    size_t n;
     char buf[160];
-    if (v->pid <= 0 || yv_vmset_pending(a->root, &v->vm, p, &n) < 0 || n == 0) return;
-    size_t at = 0;
-    for (size_t i = 0; i < n && at < sizeof buf; i++)
-        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", i ? ", " : "", p[i]);
+    if (!s->seen || v->pid != s->seen_pid || v->state != s->seen_state) {
+        if (s->has_started) yv_vm_done(&s->started);
+        s->has_started = v->pid > 0 && yv_vmstate_load_started(a->root, v->name, &s->started) == 0;
+        s->seen = true;
+        s->seen_pid = v->pid;
+        s->seen_state = v->state;
+    }
+    if (v->pid <= 0 || !s->has_started) return;
+    size_t n = yv_vmset_diff(&v->vm, &s->started, p);
+    if (n == 0) return;
+    yv_join(p, n, "", buf, sizeof buf);
     add(l, "pending: [%s] (the running QEMU has the old values until its next start)", buf);
 }
 
-static void build(yv_app *a, const char *vm, lines *l)
+static void build(yv_app *a, view_st *st, lines *l)
 {
+    const char *vm = st->vm;
     const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
     if (!v) {
         add(l, "VM %s is gone.", vm);
@@ -112,7 +134,7 @@ static void build(yv_app *a, const char *vm, lines *l)
     } else {
         add(l, "memory %ld MiB, %ld vCPU, firmware %s", v->vm.memory, v->vm.vcpu,
             v->vm.ovmf ? "UEFI (OVMF)" : "SeaBIOS");
-        add_pending(a, l, v);
+        add_pending(a, st, l, v);
         add(l, "VNC %s on %s (password set: %s)", v->vm.vnc_display ? v->vm.vnc_display : "none",
             a->cfg.vnc_listen, v->vm.vnc_password ? "yes" : "no");
         for (size_t i = 0; i < v->vm.ndrives; i++)
@@ -163,14 +185,6 @@ static void draw_lines(yv_app *a, lines *l, int *top, const char *title, int bes
     for (int i = 0; i < l->n; i++) free(l->v[i]);
 }
 
-/* The state of a scrolling view: details (of vm, with its screen's thumbnail) or help. */
-typedef struct {
-    int top;
-    char vm[64];
-    yv_livepic thumb; /* open while the VM runs with a display */
-    bool tried;       /* the thumbnail was opened once (a VM that stops keeps its last state) */
-} view_st;
-
 /* The thumbnail: 4:3 pictures fill it in 2:1 cells; only on terminals wide enough for text too. */
 #define THUMB_COLS     32
 #define THUMB_ROWS     10
@@ -214,7 +228,9 @@ static void details_init(yv_app *a, void *st, const void *vm)
 static void details_done(yv_app *a, void *st)
 {
     (void)a;
-    yv_livepic_close(&((view_st *)st)->thumb);
+    view_st *s = st;
+    yv_livepic_close(&s->thumb);
+    if (s->has_started) yv_vm_done(&s->started);
 }
 
 static void details_draw(yv_app *a, void *st)
@@ -223,7 +239,7 @@ static void details_draw(yv_app *a, void *st)
     lines l = {0};
     char title[128];
     curs_set(0);
-    build(a, s->vm, &l);
+    build(a, s, &l);
     snprintf(title, sizeof title, " Details: %s", s->vm);
     bool thumb = s->tried && a->cols >= THUMB_MIN_COLS && a->rows >= THUMB_ROWS + 6;
     draw_lines(a, &l, &s->top, title, thumb ? THUMB_ROWS : 0, thumb ? THUMB_COLS + 1 : 0);

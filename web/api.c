@@ -496,36 +496,39 @@ static enum MHD_Result clone_vm(yv_api *api, struct MHD_Connection *c, const cha
     return rc;
 }
 
-/* set's body: {"memory", "vcpu", "vnc_password", "network", "master", "forwards", "ovmf"}, each
- * optional; names only (a bridge, never a host path). */
+/* A number field of set's body: absent (0: unchanged), else an integer in range (valid). */
+static int set_number(const json_t *v, const char *what, int (*valid)(long long, yv_err *),
+                      long *out, yv_err *e)
+{
+    *out = 0;
+    if (!v) return 0;
+    if (!json_is_integer(v)) return yv_err_set(e, YV_E_USAGE, "%s must be a whole number", what);
+    if (valid(json_integer_value(v), e) < 0) return -1;
+    *out = (long)json_integer_value(v); /* in range: it fits */
+    return 0;
+}
+
+/* set's body: {"memory", "vcpu", "display", "vnc_password", "network", "master", "forwards",
+ * "ovmf"}, each optional (given: a value in range; never a value that means "not given"); names
+ * only (a bridge, never a host path). */
 static int set_opts_of(json_t *b, yv_vmset_opts *o, const char **fw, yv_err *e)
 {
     json_error_t je;
-    json_int_t mem = -1, vcpu = -1;
-    json_t *fwd = NULL, *ovmf = NULL;
+    json_t *mem = NULL, *vcpu = NULL, *fwd = NULL, *ovmf = NULL;
     yv_vmset_defaults(o);
-    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s?I, s?I, s?s, s?s, s?s, s?s, s?o, s?o}",
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s?o, s?o, s?s, s?s, s?s, s?s, s?o, s?o}",
                              "memory", &mem, "vcpu", &vcpu, "display", &o->display, "vnc_password",
                              &o->vnc_password, "network", &o->net_kind, "master", &o->master,
                              "forwards", &fwd, "ovmf", &ovmf) < 0)
         return yv_err_set(e, YV_E_USAGE, "bad request body: %s", b ? je.text : "not JSON");
-    if ((mem != -1 && yv_valid_memory_value(mem, e) < 0) ||
-        (vcpu != -1 && yv_valid_vcpu_value(vcpu, e) < 0))
+    if (set_number(mem, "memory", yv_valid_memory_value, &o->memory, e) < 0 ||
+        set_number(vcpu, "vcpu", yv_valid_vcpu_value, &o->vcpu, e) < 0)
         return -1;
     if (ovmf && !json_is_boolean(ovmf))
         return yv_err_set(e, YV_E_USAGE, "ovmf must be true or false");
-    o->memory = mem == -1 ? 0 : (long)mem;
-    o->vcpu = vcpu == -1 ? 0 : (long)vcpu;
     o->ovmf = ovmf ? json_is_true(ovmf) : -1;
     o->forwards = fw;
     return forwards_of(fwd, fw, &o->nforwards, e);
-}
-
-static json_t *fields_json(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
-    return a;
 }
 
 /* PATCH /v1/vms/{vm}: batch's set; the VNC password travels in the body only. */
@@ -542,12 +545,7 @@ static enum MHD_Result set_vm(yv_api *api, struct MHD_Connection *c, const char 
         yv_vmset(api->root, &api->cfg, name, &o, &r, &e) < 0) {
         rc = send_err(c, &e);
     } else {
-        json_t *j = json_pack("{s:s, s:o, s:o, s:b}", "vm", name, "changed",
-                              fields_json(r.changed, r.nchanged), "pending",
-                              fields_json(r.pending, r.npending), "running", r.running);
-        if (r.live_password)
-            json_object_set_new(j, "live", fields_json((const char *[]){"vnc_password"}, 1));
-        rc = send_json(c, 200, j);
+        rc = send_json(c, 200, yv_vmset_result_json(name, &r));
     }
     json_decref(b);
     return rc;

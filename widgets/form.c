@@ -7,7 +7,7 @@
 
 #include "draw.h"
 
-#define VAL_MAX 256
+#define VAL_MAX (YV_FORM_VALUE_MAX + 1)
 
 typedef struct {
     yv_field_spec spec;

@@ -29,6 +29,9 @@ typedef enum { YV_FORM_NONE, YV_FORM_CHANGED, YV_FORM_SUBMIT, YV_FORM_CANCEL } y
 
 typedef struct yv_form yv_form;
 
+/* The characters a text field holds; yv_form_set cuts a longer value there. */
+#define YV_FORM_VALUE_MAX 255
+
 yv_form *yv_form_new(const char *title, const yv_field_spec *specs, size_t n);
 /* Wipes password buffers. */
 void yv_form_free(yv_form *f);

@@ -253,7 +253,8 @@ undo_faults()
         *"vnc_table.yaml lost display"*) ;; # delete: autostart.yaml and the table's undo failed
         *"(the next command "*) ;;          # snapshot revert: its undo snapshot is settled next
         *"(delete it)"*) ;;                 # snapshot create: the name left on the images it names
-        *"keeps display "*", vnc_table.yaml does not"*) ;; # set --display: the config's undo failed
+        *"keeps display "*", which vnc_table.yaml reserves"*) ;; # set --display: config's undo failed
+        *"vnc_table.yaml keeps display "*" reserved for VM"*) ;; # set --display: the table's undo failed
         *) fail "the root changed and the message does not say what was left: $(diff \
             <(printf '%s' "$b") <(printf '%s' "$a") | grep '^[<>]' | head -20 | tr '\n' ';')" ;;
         esac
@@ -795,6 +796,7 @@ test_set_display()
 {
     fault_root ROOT
     VM_OF_OP=
+    at_exit rm -f "$FTMP.cfg" "$FTMP.table" # also when it fails
     prep()
     {
         expect_exit 0 yv "$ROOT" create --name fd --no-network --no-ovmf -c 16 -m 64
@@ -814,6 +816,35 @@ test_set_display()
     }
     sweep "set --display" set --name fd --display :7
     rm -f "$FTMP.cfg" "$FTMP.table"
+}
+
+# set --display killed (SIGKILL, as an OOM kill) at each of its writes (each ends in a rename):
+# whatever it reached, vnc_table.yaml reserves the display config.yaml names for the VM (a create
+# meanwhile picks another one), and the next set --display leaves exactly that one reserved.
+test_set_display_killed()
+{
+    local n disp
+    fault_root ROOT
+    at_exit rm -f "$FTMP.log" "$FTMP.out" "$FTMP.err" # run_fy's files, beside $FTMP
+    expect_exit 0 yv "$ROOT" create --name fk --no-network --no-ovmf -c 16 -m 64
+    for n in 1 2 3; do
+        run_fy "rename:$n:KILL" "$FTMP.log" set --name fk --display :7
+        assert_eq 137 "$RC" "exit status of a set killed at its write $n"
+        find "$ROOT" -name '*.tmp-*' -delete # the killed write's temporary file
+        disp=$(vm_config_value "$ROOT" fk display)
+        grep -Eq "^  '$disp': '?fk'?\$" "$ROOT/vnc_table.yaml" ||
+            fail "killed at write $n: config.yaml says $disp, vnc_table.yaml: $(cat "$ROOT/vnc_table.yaml")"
+        expect_exit 0 yv "$ROOT" create --name fo --no-network --no-ovmf -c 16 -m 64
+        [ "$(vm_config_value "$ROOT" fo display)" != "$disp" ] ||
+            fail "killed at write $n: create gave fk's display $disp to fo"
+        expect_exit 0 yv "$ROOT" delete --name fo
+        expect_exit 0 yv "$ROOT" set --name fk --display :7
+        assert_eq ":7" "$(vm_config_value "$ROOT" fk display)" "display after the next set"
+        assert_eq "1" "$(grep -Ec "^  ':[0-9]+': '?fk'?\$" "$ROOT/vnc_table.yaml")" \
+            "displays vnc_table.yaml reserves for fk after the next set (killed at write $n)"
+        table_has fk || fail "no display for fk"
+        expect_exit 0 yv "$ROOT" set --name fk --display :1 # back for the next kill
+    done
 }
 
 # set of a running VM: the config changes, the running QEMU and its run/ record do not (pending).

@@ -5,8 +5,10 @@
 # VM (real QEMU, TCG) `set --memory` is pending in status (text and --json) until the next start,
 # after which QMP query-memory-size-summary shows the new size and nothing is pending; the new VNC
 # password is taken by the running QEMU at once; a VM started without the record of its start
-# config shows no pending list rather than a wrong one; the TUI's edit form (key e) does the same
-# and its details show what is pending.
+# config shows no pending list rather than a wrong one; forward add|remove after a pending
+# set --forward; the same VNC password again after a push that failed; the TUI's edit form (key e)
+# does the same, sends only the fields the user changed (a forward added meanwhile survives, a
+# forwards list too long for the field is kept), and its details show what is pending.
 # shellcheck source=tests/integration/tui-lib.sh
 . "$(dirname "$0")/tui-lib.sh"
 
@@ -194,17 +196,73 @@ test_forwards_live_and_unknown_start_config()
     expect_exit 0 yv "$root" shutdown --name f1 --force
 }
 
+# After set --forward on a running VM (pending), forward add|remove still work: removing a forward
+# only the config has changes the config alone (QEMU never had it), adding one the running QEMU
+# still forwards too (its own port, not "in use"); a forward QEMU has is removed from it as before.
+test_forward_after_pending_set()
+{
+    local root pid
+    new_root root
+    mkvm "$root" f2 --network user --forward 2281:22
+    start_vm "$root" f2 pid
+    expect_exit 0 yv "$root" set --name f2 --forward 2282:22
+    expect_exit 0 yv "$root" forward remove --name f2 2282
+    assert_contains "$OUT" "removed (pending"
+    expect_exit 0 yv "$root" forward add --name f2 2281:22
+    assert_contains "$OUT" "added (pending"
+    expect_exit 0 yv "$root" --json status --name f2
+    assert_eq "[]" "$(jv 'd["pending"]')" "the config is again what QEMU runs with"
+    assert_contains "$(ss -Hltnp 'sport = :2281')" "pid=$pid," "QEMU still forwards 2281"
+    expect_exit 0 yv "$root" forward remove --name f2 2281
+    assert_contains "$OUT" "(also in the running QEMU)"
+    assert_eq "" "$(ss -Hltn 'sport = :2281')" "QEMU's forward 2281 after its removal"
+    expect_exit 0 yv "$root" --json status --name f2
+    assert_eq "[]" "$(jv 'd["pending"]')" "a live remove is not pending"
+    expect_exit 0 yv "$root" shutdown --name f2 --force
+}
+
+# A VNC password whose live push failed (QMP held by another client) is pending; the same password
+# given again reaches the running QEMU (compared with what QEMU has, not with the config).
+test_password_resent_after_a_failed_push()
+{
+    local root pid holder
+    new_root root
+    mkvm "$root" p1 --no-network
+    start_vm "$root" p1 pid
+    printf 'Resent12\n' >"$PWF.new"
+    "$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(60)' "$root/run/p1.sock" &
+    holder=$!
+    at_exit kill "$holder"
+    sleep 0.2
+    expect_exit 0 yv "$root" --json set --name p1 --vnc-password-file "$PWF.new"
+    assert_eq '["vnc_password"]' "$(jv 'd["pending"]')" "a password QEMU did not take"
+    kill "$holder"
+    wait "$holder" 2>/dev/null
+    expect_exit 0 yv "$root" --json set --name p1 --vnc-password-file "$PWF.new"
+    assert_eq '{"vm": "p1", "changed": [], "pending": [], "running": true, "live": ["vnc_password"]}' \
+        "$(jv d)" "the same password again"
+    expect_exit 0 yv "$root" shutdown --name p1 --force
+}
+
 # The TUI's edit form: e on the selected VM, filled with its config; a bad value is refused next to
 # its field, a good one changes the config and the status line says what is pending.
 test_tui_edit_form()
 {
     local root pid
     tui_root root e1
+    expect_exit 0 yv "$root" set --name e1 --network user --forward 2297:22
     start_vm "$root" e1 pid
     tui_start "$root"
     wait_row e1 '^e1 +running '
     keys e
     wait_screen 'Change e1'
+    assert_match 'Forwards +2297:22' "$(line_with 'Forwards')" "prefilled forwards"
+    # meanwhile another client adds a forward: the form (which only changes memory and the VNC
+    # password) sends what the user changed, not the forwards it was filled with
+    expect_exit 0 yv "$root" forward add --name e1 2298:80
     assert_match 'Memory MiB +64' "$(line_with 'Memory MiB')" "prefilled memory"
     assert_match 'vCPUs +1' "$(line_with 'vCPUs')" "prefilled vCPUs"
     assert_match 'VNC display +:1' "$(line_with 'VNC display')" "prefilled display"
@@ -220,6 +278,9 @@ test_tui_edit_form()
     keys F10
     wait_screen 'e1: changed memory, vnc_password \(pending: memory'
     assert_eq 128 "$(vm_config_value "$root" e1 memory)" "memory after the form"
+    expect_exit 0 yv "$root" --json status --name e1
+    assert_eq "2297 2298" "$(jv '" ".join(str(f["host"]) for f in d["networks"][0]["forwards"])')" \
+        "the forwards after the form (the one added meanwhile kept)"
     assert_eq Tuipass1 "$(vm_config_value "$root" e1 password)" "the VNC password after the form"
     assert_not_contains "$(ps -eo args)" Tuipass1
     assert_not_contains "$(cap)" Tuipass1
@@ -229,6 +290,32 @@ test_tui_edit_form()
     wait_row e1 '^e1 +running '
     tui_quit
     expect_exit 0 yv "$root" shutdown --name e1 --force
+}
+
+# Forwards too long for the form's field (255 characters) are not shown cut, nor sent back cut:
+# the field is left empty, its hint says empty keeps them, and a memory change keeps all of them.
+test_tui_edit_form_long_forwards()
+{
+    local root i fw=()
+    tui_root root e2
+    for i in $(seq 23001 23016); do fw+=(--forward "0.0.0.0:$i:22"); done
+    expect_exit 0 yv "$root" set --name e2 --network user "${fw[@]}"
+    tui_start "$root"
+    wait_row e2 '^e2 +stopped '
+    keys e
+    wait_screen 'Change e2'
+    assert_match 'Forwards +│' "$(line_with 'Forwards')" "an empty forwards field"
+    keys BSpace BSpace BSpace BSpace
+    text 96
+    keys Tab Tab Tab Tab Tab Tab # vCPUs, VNC display, VNC password, Network, Bridge, Forwards
+    wait_screen 'too many to show; empty: kept'
+    keys F10
+    wait_screen 'e2: changed memory'
+    assert_eq 96 "$(vm_config_value "$root" e2 memory)" "memory after the form"
+    expect_exit 0 yv "$root" --json status --name e2
+    assert_eq "16 23016" "$(jv '"%d %d" % (len(d["networks"][0]["forwards"]), d["networks"][0]["forwards"][15]["host"])')" \
+        "the forwards after the form"
+    tui_quit
 }
 
 run_tests "$@"

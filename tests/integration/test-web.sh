@@ -1467,6 +1467,9 @@ test_set_route()
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": 8}'
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"vcpu": 0}'
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": "96"}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": -1}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"vcpu": -1, "memory": 96}'
+    expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"memory": 96.5}'
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"disk": "/etc/passwd"}'
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"vnc_password": ""}'
     expect_error 400 PATCH /v1/vms/st1 "${ct[@]}" --data-binary '{"network": "bridge"}'
@@ -1489,6 +1492,43 @@ test_set_route()
     expect_http 200 GET /v1/vms/st1
     assert_eq '["memory"]' "$(jv 'd["pending"]' "$BODY")" "GET shows the pending memory"
     expect_http 200 DELETE "/v1/vms/st1/run?force=1"
+    stop_web
+}
+
+# A `run` killed (SIGKILL) after QEMU started paused and before `cont` leaves an abandoned start mark
+# and a prelaunch QEMU. PATCH (set) and POST …/resize take the VM's start mark without a tidy of
+# their own: they settle the abandoned one first (that QEMU ended, nothing left), never take it over.
+test_set_and_resize_settle_a_killed_run()
+{
+    local root pid route
+    make -s -C "$REPO_DIR" yave-tui build/fault/faultshim.so >/dev/null 2>&1 ||
+        fail "cannot build the release yave-tui or build/fault/faultshim.so"
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"kr\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"network\":\"none\",\"vnc_password\":\"$VNC_PW3\"}"
+    for route in set resize; do
+        { LD_PRELOAD=$REPO_DIR/build/fault/faultshim.so YAVE_FAULT=send:1:KILL \
+            "$REPO_DIR/yave-tui" --batch --root "$root" run --name kr </dev/null >/dev/null; } 2>/dev/null
+        pid=$(qemus_of "$root")
+        [ -n "$pid" ] || fail "no QEMU left by the killed run (the test proves nothing)"
+        assert_file "$root/run/kr.starting" "the mark of the killed start"
+        if [ "$route" = set ]; then
+            expect_http 200 PATCH /v1/vms/kr "${ct[@]}" --data-binary '{"memory": 80}'
+        else
+            expect_http 200 POST /v1/vms/kr/resize "${ct[@]}" --data-binary '{"capacity": 96}'
+        fi
+        assert_eq false "$(jv 'd.get("running", d.get("live"))' "$BODY")" "$route: the VM is stopped"
+        for _ in $(seq 50); do
+            pid_exited "$pid" && break
+            sleep 0.1
+        done
+        pid_exited "$pid" || fail "$route: the prelaunch QEMU $pid of the killed run still runs"
+        assert_eq "" "$(qemus_of "$root")" "$route: QEMU processes left for the root"
+        assert_no_file "$root/run/kr.starting" "$route: the mark once settled"
+        assert_no_file "$root/run/kr.pid" "$route: the pidfile of the ended QEMU"
+    done
     stop_web
 }
 

@@ -70,6 +70,22 @@ static void test_parse_long(void **state)
     assert_parse("٣", 0, 10, -1, 0); /* a non-ASCII digit */
 }
 
+/* The ", " joiner of status, set and the TUI: empty, one, several, cut to the buffer. */
+static void test_join(void **state)
+{
+    (void)state;
+    const char *w[] = {"memory", "vcpu", "forwards"};
+    char buf[32], small[8];
+    assert_int_equal(yv_join(w, 0, "changed ", buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(yv_join(w, 1, "", buf, sizeof buf), 6);
+    assert_string_equal(buf, "memory");
+    assert_int_equal(yv_join(w, 3, "changed ", buf, sizeof buf), 30);
+    assert_string_equal(buf, "changed memory, vcpu, forwards");
+    assert_int_equal(yv_join(w, 3, "", small, sizeof small), sizeof small);
+    assert_string_equal(small, "memory,");
+}
+
 static void test_now_ms(void **state)
 {
     (void)state;
@@ -86,6 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_join),
         cmocka_unit_test(test_now_ms),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -65,6 +65,16 @@ static void test_diff(void **state)
     assert_string_equal(diff_text(&a, &b), "forwards");
     yv_vm_add_forward(&b.nets[0], YV_PROTO_UDP, "127.0.0.1", 53, 53);
     assert_string_equal(diff_text(&a, &b), "forwards");
+    /* the same forwards in another order: nothing differs */
+    b.nets[0].forwards[0].host = 2201;
+    yv_vm_add_forward(&a.nets[0], YV_PROTO_UDP, "127.0.0.1", 53, 53);
+    assert_string_equal(diff_text(&a, &b), "");
+    yv_vm_remove_forward(&b.nets[0], 0);
+    yv_vm_add_forward(&b.nets[0], YV_PROTO_TCP, "127.0.0.1", 2201, 22);
+    assert_string_equal(diff_text(&a, &b), "");
+    b.nets[0].forwards[1].guest = 23; /* the same host port to another guest port */
+    assert_string_equal(diff_text(&a, &b), "forwards");
+    yv_vm_remove_forward(&a.nets[0], 1);
     /* a network of another kind: "network" says it, not its forwards as well */
     b.nets[0].type = YV_NET_TAP;
     assert_string_equal(diff_text(&a, &b), "network");
@@ -126,6 +136,14 @@ static void test_check(void **state)
     check_refused(&o, "given twice");
     fw[1] = "99999:22";
     check_refused(&o, "99999");
+    /* a display is shown in the error only when short and printable (never escape sequences) */
+    yv_vmset_defaults(&o);
+    o.display = ":x";
+    check_refused(&o, "invalid display ':x'");
+    o.display = "\x1b]0;pwned\x07:1";
+    assert_int_equal(yv_vmset_check(&o, &err), -1);
+    ut_assert_contains(err.msg, "invalid display '…'");
+    assert_null(strchr(err.msg, '\x1b'));
 }
 
 /* The same rules as text (batch, the TUI's forms). */
