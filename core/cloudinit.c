@@ -213,11 +213,42 @@ void yv_cloudinit_remove(char *dir, char *iso)
     free(iso);
 }
 
+/* "iid-yave-<vm>-<16 hex digits>": a new instance to cloud-init each time (malloc'd). */
+static char *new_instance_id(const char *vm)
+{
+    unsigned char rnd[8];
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) memset(rnd, 0, sizeof rnd);
+    return yv_asprintf("iid-yave-%s-%02x%02x%02x%02x%02x%02x%02x%02x", vm, rnd[0], rnd[1], rnd[2],
+                       rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+}
+
+/* dir/user-data and dir/meta-data packed into the ISO iso, volume label `cidata` (NoCloud). */
+static int pack_seed(const yv_config *cfg, const char *dir, const char *iso,
+                     volatile sig_atomic_t *cancel, yv_err *err)
+{
+    char *u = yv_root_join(dir, "user-data"), *m = yv_root_join(dir, "meta-data");
+    char *argv[] = {cfg->cli_genisoimage ? cfg->cli_genisoimage : "genisoimage",
+                    "-quiet",
+                    "-output",
+                    (char *)iso,
+                    "-volid",
+                    "cidata",
+                    "-joliet",
+                    "-rock",
+                    u,
+                    m,
+                    NULL};
+    int rc = yv_proc_run(argv, NULL, cancel, err);
+    free(u);
+    free(m);
+    return rc;
+}
+
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
                       const char *hostname, const yv_cloudinit_guest *g,
                       volatile sig_atomic_t *cancel, char **dir, char **iso, yv_err *err)
 {
-    char *ud = NULL, *md = NULL, *iid = NULL, rnd[8];
+    char *ud = NULL, *md = NULL, *iid = NULL;
     *iso = NULL;
     *dir = yv_root_join(parent, "seed");
     if (mkdir(*dir, 0700) < 0) { /* 0700: the hash is not for other users */
@@ -226,31 +257,14 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
         *dir = NULL;
         return -1;
     }
-    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) memset(rnd, 0, sizeof rnd);
-    iid = yv_asprintf("iid-yave-%s-%02x%02x%02x%02x%02x%02x%02x%02x", vm, rnd[0] & 0xff,
-                      rnd[1] & 0xff, rnd[2] & 0xff, rnd[3] & 0xff, rnd[4] & 0xff, rnd[5] & 0xff,
-                      rnd[6] & 0xff, rnd[7] & 0xff);
+    iid = new_instance_id(vm);
     int rc = yv_cloudinit_user_data(hostname, g, &ud, err);
     if (rc == 0) rc = yv_cloudinit_meta_data(iid, hostname, &md, err);
     if (rc == 0) rc = write_file(*dir, "user-data", ud, err);
     if (rc == 0) rc = write_file(*dir, "meta-data", md, err);
     if (rc == 0) {
-        char *u = yv_root_join(*dir, "user-data"), *m = yv_root_join(*dir, "meta-data");
         *iso = yv_root_join(*dir, "seed.iso");
-        char *argv[] = {cfg->cli_genisoimage ? cfg->cli_genisoimage : "genisoimage",
-                        "-quiet",
-                        "-output",
-                        *iso,
-                        "-volid",
-                        "cidata",
-                        "-joliet",
-                        "-rock",
-                        u,
-                        m,
-                        NULL};
-        rc = yv_proc_run(argv, NULL, cancel, err);
-        free(u);
-        free(m);
+        rc = pack_seed(cfg, *dir, *iso, cancel, err);
     }
     if (ud) yv_free_secret(ud); /* it holds the hash */
     free(md);
@@ -259,5 +273,45 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
         yv_cloudinit_remove(*dir, *iso);
         *dir = *iso = NULL;
     }
+    return rc;
+}
+
+int yv_cloudinit_clone_user_data(const char *hostname, char **out, yv_err *err)
+{
+    yv_yw *w = yv_yamlio_w_new();
+    yv_yamlio_w_map_begin(w, NULL);
+    yv_yamlio_w_str(w, "hostname", hostname);
+    /* as the source's first boot had them: root keeps its keys and password login */
+    yv_yamlio_w_bool(w, "disable_root", false);
+    yv_yamlio_w_bool(w, "ssh_pwauth", true);
+    yv_yamlio_w_map_end(w);
+    return finish_doc(w, "#cloud-config\n", out, err);
+}
+
+int yv_cloudinit_reseed(const yv_config *cfg, const char *parent, const char *iso_name,
+                        const char *vm, const char *hostname, volatile sig_atomic_t *cancel,
+                        char **instance_id, yv_err *err)
+{
+    char *ud = NULL, *md = NULL, *dir = yv_root_join(parent, "seed");
+    char *iso = yv_root_join(parent, iso_name);
+    *instance_id = new_instance_id(vm);
+    int rc = mkdir(dir, 0700) < 0 ? yv_err_sys(err, YV_E_IO, errno, "cannot create %s", dir) : 0;
+    bool made = rc == 0;
+    if (rc == 0) rc = yv_cloudinit_clone_user_data(hostname, &ud, err);
+    if (rc == 0) rc = yv_cloudinit_meta_data(*instance_id, hostname, &md, err);
+    if (rc == 0) rc = write_file(dir, "user-data", ud, err);
+    if (rc == 0) rc = write_file(dir, "meta-data", md, err);
+    if (rc == 0) rc = pack_seed(cfg, dir, iso, cancel, err);
+    yv_err e;
+    if (made) yv_root_rmtree(dir, &e); /* the ISO holds it all */
+    if (rc < 0) {
+        unlink(iso);
+        free(*instance_id);
+        *instance_id = NULL;
+    }
+    free(ud);
+    free(md);
+    free(dir);
+    free(iso);
     return rc;
 }

@@ -62,4 +62,16 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
                       volatile sig_atomic_t *cancel, char **dir, char **iso, yv_err *err);
 void yv_cloudinit_remove(char *dir, char *iso);
 
+/* A clone's seed (spec §13): the guest made from a preset must not come up as its source's twin.
+ * user-data: the host name (and root's login kept as the first boot set it); no password, no
+ * keys: the disk has them. meta-data: a new instance-id and local-hostname, so cloud-init runs its
+ * per-instance modules again (new SSH host keys, the host name). */
+int yv_cloudinit_clone_user_data(const char *hostname, char **out, yv_err *err);
+/* Writes that seed as the ISO parent/iso_name (label cidata), through a temporary 0700 folder
+ * parent/seed (as the first boot's) that is gone afterwards; *instance_id (malloc'd) is the new id.
+ * On failure nothing is left. */
+int yv_cloudinit_reseed(const yv_config *cfg, const char *parent, const char *iso_name,
+                        const char *vm, const char *hostname, volatile sig_atomic_t *cancel,
+                        char **instance_id, yv_err *err);
+
 #endif

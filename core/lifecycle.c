@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "linked.h"
 #include "proc.h"
 #include "qga.h"
 #include "qmp.h"
@@ -248,6 +249,8 @@ static int check_vm_files(const char *root, const launch_ctx *c, yv_err *err)
     char *pid = yv_vmstate_pidfile(root, c->v->name);
     if (rc == 0) rc = yv_root_check_regular(pid, err);
     free(pid);
+    /* a base of linked clones (core/linked.h): its disks must not change under their overlays */
+    if (rc == 0) rc = yv_linked_check_base(root, c->v->name, "it cannot be started", err);
     return rc;
 }
 

@@ -26,6 +26,7 @@
 #include "vnctable.h"
 #include "autostart.h"
 #include "lifecycle.h"
+#include "linked.h"
 
 /* A VM under construction lives in a hidden folder `.<name>.vm.part` whose flock its creator holds;
  * a .part folder whose lock is free was left by a creator that died, and is removed. */
@@ -256,16 +257,9 @@ static char *resolve_image(const char *root, const char *image, bool names_only,
 
 /* Displays and MACs of every readable VM config, so a new VM never reuses them even when the VNC
  * table is out of date (a root written by hand or by another tool). */
-typedef struct {
-    int *displays;
-    size_t ndisplays;
-    char **macs;
-    size_t nmacs;
-} used_set;
-
 static void collect_used_vm(const yv_vm *vm, void *ctx)
 {
-    used_set *u = ctx;
+    yv_ops_used *u = ctx;
     int disp = yv_valid_display_number(vm->vnc_display);
     if (disp >= 0) {
         u->displays = yv_realloc(u->displays, (u->ndisplays + 1) * sizeof *u->displays);
@@ -277,18 +271,20 @@ static void collect_used_vm(const yv_vm *vm, void *ctx)
     }
 }
 
-static void collect_used(const char *root, used_set *u)
+static void collect_used(const char *root, yv_ops_used *u)
 {
     memset(u, 0, sizeof *u);
     yv_vm_each(root, collect_used_vm, u);
 }
 
-static void used_done(used_set *u)
+static void used_done(yv_ops_used *u)
 {
     for (size_t i = 0; i < u->nmacs; i++) free(u->macs[i]);
     free(u->macs);
     free(u->displays);
 }
+
+typedef yv_ops_used used_set;
 
 static void pick_mac(const char *name, const used_set *u, char mac[18])
 {
@@ -349,11 +345,8 @@ int yv_ops_check_display(const char *root, const yv_config *cfg, const yv_vnctab
 }
 
 typedef struct {
-    char *part;  /* the .part folder */
-    int part_fd; /* holds its flock */
-    int display;
+    yv_ops_part p; /* the .part folder and the display */
     char mac[18];
-    bool table_was_new; /* vnc_table.yaml did not exist before the reservation wrote it */
     /* net0 (spec §10): its kind (-1 none) and a user network's forwards */
     int net;
     yv_forward *fw;
@@ -443,7 +436,7 @@ static int check_name_free(const char *root, const yv_config *cfg, const char *n
 }
 
 /* The .part folder, made and locked by us (r->part_fd holds its flock). */
-static int make_part(reservation *r, yv_err *err)
+static int make_part(yv_ops_part *r, yv_err *err)
 {
     if (mkdir(r->part, 0700) < 0)
         return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno,
@@ -460,63 +453,70 @@ static int make_part(reservation *r, yv_err *err)
     return -1;
 }
 
-static void build_vm(yv_vm *vm, const yv_create_opts *o, const reservation *r, const char *pw);
-
-/* The display and the MAC chosen, the .part folder made and locked, the config written into it
- * (so the next create's scan sees its forwards) and the display recorded. */
-static int reserve_locked(const char *root, const yv_config *cfg, const yv_create_opts *o,
-                          const char *pw, reservation *r, yv_vnctable *t, yv_err *err)
+/* The display chosen, the caller's fill run (MACs, forwards, the config), the .part folder made
+ * and locked, the config written into it (so the next create's scan sees its forwards) and the
+ * display recorded. */
+static int reserve_locked(const char *root, const yv_config *cfg, const char *name,
+                          yv_ops_fill_fn fill, void *ctx, yv_ops_part *r, yv_vnctable *t, yv_vm *vm,
+                          yv_err *err)
 {
-    used_set used = {0};
-    yv_vm vm = {0};
+    yv_ops_used used = {0};
     int rc = -1;
-    if (check_name_free(root, cfg, o->name, r->part, err) < 0) return -1;
+    if (check_name_free(root, cfg, name, r->part, err) < 0) return -1;
     collect_used(root, &used);
     r->display = yv_vnctable_pick(t, used.displays, used.ndisplays, port_usable, cfg->vnc_listen);
     if (r->display < 0) yv_err_set(err, YV_E_FAIL, "no free VNC display left");
-    else pick_mac(o->name, &used, r->mac);
+    else rc = fill(ctx, &used, r->display, vm, err);
     used_done(&used);
-    if (r->display < 0 || reserve_forwards(root, cfg, r, err) < 0 || make_part(r, err) < 0)
-        return -1;
-    build_vm(&vm, o, r, pw);
-    yv_vnctable_set(t, r->display, o->name);
+    if (rc < 0 || make_part(r, err) < 0) return -1;
+    yv_vnctable_set(t, r->display, name);
     r->table_was_new = !table_exists(root);
-    if (yv_vm_save(&vm, r->part, err) == 0 && yv_vnctable_save(t, root, err) == 0) {
-        rc = 0;
-    } else {
-        yv_err e;
-        yv_root_rmtree(r->part, &e);
-        close(r->part_fd);
-        r->part_fd = -1;
-    }
-    yv_vm_done(&vm);
-    return rc;
+    if (yv_vm_save(vm, r->part, err) == 0 && yv_vnctable_save(t, root, err) == 0) return 0;
+    yv_err e;
+    yv_root_rmtree(r->part, &e);
+    close(r->part_fd);
+    r->part_fd = -1;
+    return -1;
 }
 
-/* Phase 1, under the lock: the name is free, a display, a MAC and the forwards are chosen and
- * recorded, the .part folder exists with the config in it and is locked by us. */
-static int reserve(const char *root, const yv_config *cfg, const yv_create_opts *o, const char *pw,
-                   reservation *r, yv_err *err)
+void yv_ops_used_pick_mac(yv_ops_used *u, const char *name, char mac[18])
 {
+    pick_mac(name, u, mac);
+    /* taken from now on: a VM with several networks gets a different MAC for each */
+    u->macs = yv_realloc(u->macs, (u->nmacs + 1) * sizeof *u->macs);
+    u->macs[u->nmacs++] = yv_strdup(mac);
+}
+
+int yv_ops_part_reserve(const char *root, const yv_config *cfg, const char *name,
+                        yv_ops_fill_fn fill, void *ctx, yv_ops_part *r, yv_vm *vm, yv_err *err)
+{
+    memset(vm, 0, sizeof *vm);
+    r->part = yv_root_part_dir(root, name);
+    r->part_fd = -1;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     yv_vnctable t;
     int rc = -1;
-    r->part = yv_root_part_dir(root, o->name);
-    r->part_fd = -1;
     if (yv_vnctable_load(&t, root, err) == 0) {
-        rc = reserve_locked(root, cfg, o, pw, r, &t, err);
+        rc = reserve_locked(root, cfg, name, fill, ctx, r, &t, vm, err);
         yv_vnctable_done(&t);
     }
     yv_root_unlock(lock);
     return rc;
 }
 
-/* Undo of phase 1: removes the .part folder and frees the display (when still ours). The folder
- * goes first: when a disk copy filled the file system, its space is what the new table needs. A
- * table the reservation created is removed again when nothing else is in it: a failed create leaves
- * no trace. A display that cannot be freed is added to err, the create's error. */
-static void unreserve(const char *root, const char *name, reservation *r, yv_err *err)
+/* Appends " (and VNC display :N could not be freed: WHY)" to err. */
+static void display_not_freed(yv_err *err, int display, const yv_err *why)
+{
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, " (and VNC display :%d could not be freed: %s)",
+             display, why->msg);
+}
+
+/* The folder goes first: when a disk copy filled the file system, its space is what the new
+ * table needs. A table the reservation created is removed again when nothing else is in it: a
+ * failed create leaves no trace. */
+void yv_ops_part_unreserve(const char *root, const char *name, yv_ops_part *r, yv_err *err)
 {
     yv_err e, erm;
     int lock = yv_root_lock(root, &e);
@@ -525,9 +525,7 @@ static void unreserve(const char *root, const char *name, reservation *r, yv_err
     if (r->part_fd >= 0) close(r->part_fd);
     r->part_fd = -1;
     if (lock < 0) { /* the shared table is never written without the lock */
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (and VNC display :%d could not be freed: %s)",
-                 r->display, e.msg);
+        display_not_freed(err, r->display, &e);
         return;
     }
     if (yv_vnctable_load(&t, root, &e) == 0) {
@@ -536,11 +534,8 @@ static void unreserve(const char *root, const char *name, reservation *r, yv_err
             yv_vnctable_remove(&t, name);
             char *table = yv_root_path(root, "vnc_table.yaml");
             if ((!r->table_was_new || t.n > 0 || unlink(table) < 0) &&
-                yv_vnctable_save(&t, root, &e) < 0) {
-                size_t n = strlen(err->msg);
-                snprintf(err->msg + n, sizeof err->msg - n,
-                         " (and VNC display :%d could not be freed: %s)", r->display, e.msg);
-            }
+                yv_vnctable_save(&t, root, &e) < 0)
+                display_not_freed(err, r->display, &e);
             free(table);
         }
         yv_vnctable_done(&t);
@@ -690,13 +685,14 @@ static void build_vm(yv_vm *vm, const yv_create_opts *o, const reservation *r, c
 {
     char disp[16];
     memset(vm, 0, sizeof *vm);
-    snprintf(disp, sizeof disp, ":%d", r->display);
+    snprintf(disp, sizeof disp, ":%d", r->p.display);
     vm->name = yv_strdup(o->name);
     vm->memory = o->memory;
     vm->vcpu = o->vcpu;
     vm->ovmf = o->ovmf;
     vm->vnc_display = yv_strdup(disp);
     vm->vnc_password = yv_strdup(pw);
+    if (o->preset) vm->preset = yv_strdup(o->preset); /* a clone of it gets a new instance-id */
     yv_vm_add_drive(vm, "hd0", "hd0.qcow2", YV_DRIVE_VIRTIO_BLK, YV_MEDIA_HD, 0);
     if (r->net < 0) return;
     yv_net *n = yv_vm_add_net(vm, "net0", r->mac, r->net == YV_NET_TAP ? o->master : NULL);
@@ -705,8 +701,39 @@ static void build_vm(yv_vm *vm, const yv_create_opts *o, const reservation *r, c
         yv_vm_add_forward(n, r->fw[i].proto, r->fw[i].address, r->fw[i].host, r->fw[i].guest);
 }
 
-/* Phase 3, under the lock: the finished folder takes its real name. */
-static int publish(const char *root, const char *name, const reservation *r, yv_err *err)
+/* What create's fill needs (yv_ops_part_reserve calls it under the root lock). */
+typedef struct {
+    const char *root;
+    const yv_config *cfg;
+    const yv_create_opts *o;
+    const char *pw;
+    reservation *r;
+} create_fill_ctx;
+
+/* Under the lock: the MAC and the forwards chosen, the config built. */
+static int create_fill(void *ctx, yv_ops_used *used, int display, yv_vm *vm, yv_err *err)
+{
+    create_fill_ctx *c = ctx;
+    (void)display; /* r->p.display is set already */
+    yv_ops_used_pick_mac(used, c->o->name, c->r->mac);
+    if (reserve_forwards(c->root, c->cfg, c->r, err) < 0) return -1;
+    build_vm(vm, c->o, c->r, c->pw);
+    return 0;
+}
+
+/* Phase 1, under the lock: the name is free, a display, a MAC and the forwards are chosen and
+ * recorded, the .part folder exists with the config in it and is locked by us. */
+static int reserve(const char *root, const yv_config *cfg, const yv_create_opts *o, const char *pw,
+                   reservation *r, yv_err *err)
+{
+    create_fill_ctx c = {root, cfg, o, pw, r};
+    yv_vm vm;
+    int rc = yv_ops_part_reserve(root, cfg, o->name, create_fill, &c, &r->p, &vm, err);
+    yv_vm_done(&vm);
+    return rc;
+}
+
+int yv_ops_part_publish(const char *root, const char *name, const yv_ops_part *r, yv_err *err)
 {
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
@@ -778,19 +805,19 @@ static int create_checked(const char *root, const yv_config *cfg, const yv_creat
         yv_free_secret(pw);
         return -1;
     }
-    char *disk = yv_root_join(r->part, "hd0.qcow2");
+    char *disk = yv_root_join(r->p.part, "hd0.qcow2");
     if (o->preset) progress(o, "convert", t0);
     int rc = make_disk(root, cfg, o, plan, disk, err);
-    if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, plan, r->part, t0, err);
+    if (rc == 0 && o->preset) rc = install_preset(root, cfg, o, plan, r->p.part, t0, err);
     if (rc == 0 && cancelled(o, err)) rc = -1;
-    if (rc == 0) rc = publish(root, o->name, r, err);
+    if (rc == 0) rc = yv_ops_part_publish(root, o->name, &r->p, err);
     if (rc < 0 && o->cancel && *o->cancel) /* whatever broke, the user's interrupt is the story */
         yv_err_set(err, YV_E_FAIL, "interrupted");
     if (rc < 0) {
-        unreserve(root, o->name, r, err);
+        yv_ops_part_unreserve(root, o->name, &r->p, err);
         yv_free_secret(pw);
     } else {
-        close(r->part_fd);
+        close(r->p.part_fd);
         if (o->vnc_password) yv_free_secret(pw);
         else *generated_pw = pw;
     }
@@ -810,7 +837,7 @@ int yv_ops_create(const char *root, const yv_config *cfg, const yv_create_opts *
     if (rc == 0) rc = create_checked(root, cfg, o, &r, &plan, generated_pw, err);
     yv_ops_forwards_free(r.fw, r.nfw);
     plan_done(&plan);
-    free(r.part);
+    free(r.p.part);
     return rc;
 }
 
@@ -858,6 +885,25 @@ static int drop_from_lists(const char *root, const char *name, yv_vnctable *t, y
     return -1;
 }
 
+/* Under the root lock: no clone copies the VM's disks right now (it holds the VM's start mark
+ * while it copies; a `run` holds it only until its QEMU is there, which the proof sees). */
+static bool start_mark_free(const char *root, const char *name, yv_err *err)
+{
+    int mark = yv_vmstate_start_begin(root, name, err);
+    if (mark < 0 && err->code == YV_E_VM_RUNNING)
+        yv_err_set(err, YV_E_VM_RUNNING,
+                   "VM '%s' is busy (being cloned or started): delete it when that is done", name);
+    yv_vmstate_start_end(root, name, mark);
+    return mark >= 0;
+}
+
+/* Under the root lock: no linked clone backs onto the VM's disks, no clone copies them. */
+static bool deletable(const char *root, const char *name, yv_err *err)
+{
+    return yv_linked_check_base(root, name, "it cannot be deleted", err) == 0 &&
+           start_mark_free(root, name, err);
+}
+
 int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
                          const yv_vmstate_proof *p, bool force, yv_err *err)
 {
@@ -884,6 +930,7 @@ int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *nam
         yv_err_set(err, YV_E_VM_RUNNING, "VM '%s' is running; shut it down first", name);
         goto out;
     }
+    if (!deletable(root, name, err)) goto out;
     if (yv_vnctable_load(&t, root, err) < 0 || yv_autostart_load(&marks, root, err) < 0) goto out;
     if (yv_root_check_mounts(vmdir, err) < 0) goto out; /* nothing deleted: spec §16 */
     if (rename(vmdir, trash) < 0) {

@@ -92,6 +92,41 @@ void yv_ops_reap(const char *root, const yv_config *cfg);
  * that VM only; create, list and status reap the whole root). */
 void yv_ops_reap_one(const char *root, const yv_config *cfg, const char *name);
 
+/* ---- the .part machinery: create and clone build a new VM the same way ----
+ * Phase 1 (reserve, under the root lock): the name is free (no VM, .part or QEMU has it), a VNC
+ * display is chosen, the caller's fill builds the config (MACs with yv_ops_used_pick_mac,
+ * forwards), the hidden folder `.<name>.vm.part` is made and flock'ed by us, the config written
+ * into it and the display recorded in vnc_table.yaml. Phase 2 (the caller, no root lock): the
+ * disks. Phase 3 (publish, under the lock): the folder renamed to `<name>.vm`. On failure unreserve
+ * removes the folder and frees the display. A maker killed at any point leaves a .part whose lock
+ * is free: the next command reaps it (yv_ops_reap), whoever made it. */
+typedef struct {
+    int *displays;
+    size_t ndisplays;
+    char **macs;
+    size_t nmacs;
+} yv_ops_used; /* displays and MACs of every readable VM config of the root */
+
+typedef struct {
+    char *part;  /* the .part folder (malloc'd: free it) */
+    int part_fd; /* holds its flock; close it once published */
+    int display;
+    bool table_was_new; /* vnc_table.yaml did not exist before the reservation wrote it */
+} yv_ops_part;
+
+/* Builds the new VM's config into vm (zeroed; display is the one chosen) under the root lock;
+ * nothing may be written. */
+typedef int (*yv_ops_fill_fn)(void *ctx, yv_ops_used *used, int display, yv_vm *vm, yv_err *err);
+
+/* vm: the config written (the caller frees it with yv_vm_done, also on failure). */
+int yv_ops_part_reserve(const char *root, const yv_config *cfg, const char *name,
+                        yv_ops_fill_fn fill, void *ctx, yv_ops_part *r, yv_vm *vm, yv_err *err);
+int yv_ops_part_publish(const char *root, const char *name, const yv_ops_part *r, yv_err *err);
+/* A display that cannot be freed is added to err (the failed verb's error). */
+void yv_ops_part_unreserve(const char *root, const char *name, yv_ops_part *r, yv_err *err);
+/* A MAC for a new network of VM name that no VM of the root uses (52:54 + MD5(name), bumped while
+ * taken); recorded in used, so the next call gives another. */
+void yv_ops_used_pick_mac(yv_ops_used *used, const char *name, char mac[18]);
 /* The rules create and set share. The network options: a bridge name, the kind user|tap|none
  * (NULL: not given), --master only with tap, --forward only with user (USAGE). */
 int yv_ops_check_net(const char *master, const char *kind, size_t nforwards, yv_err *err);

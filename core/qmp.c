@@ -329,3 +329,15 @@ int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err)
         if (wait_once(q, deadline, "close", err) < 0) return q->eof ? 0 : -1;
     return 0;
 }
+
+int yv_qmp_once(const char *sock, const char *cmd, json_t *args, json_t **ret, int ms, yv_err *err)
+{
+    int64_t deadline = yv_now_ms() + ms;
+    yv_qmp *q = yv_qmp_new();
+    int rc = yv_qmp_connect_wait(q, sock, deadline, err);
+    if (rc == 0) rc = yv_qmp_greet(q, deadline, err);
+    if (rc == 0) rc = yv_qmp_call(q, cmd, args, ret, deadline, err);
+    else json_decref(args);
+    yv_qmp_free(q);
+    return rc;
+}

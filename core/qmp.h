@@ -78,5 +78,8 @@ int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t 
                 yv_err *err);
 /* Waits until the peer closes the connection (after `quit`); -1 on timeout. */
 int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err);
+/* One short exchange on the QMP socket sock (never held: spec §6): connect, negotiate, one command
+ * (args stolen), disconnect, within ms. Returns as yv_qmp_call. */
+int yv_qmp_once(const char *sock, const char *cmd, json_t *args, json_t **ret, int ms, yv_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linked.h"
 #include "proc.h"
 #include "qemuargv.h"
 #include "qmp.h"
@@ -629,6 +630,10 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
     res->images = t->n;
     if (rc < 0 || rq->list_only) return rc;
     if (refuse(t, rq->op, rq->snap, all, err) < 0) return -1;
+    /* a base of linked clones (core/linked.h): a revert would change the disks under them */
+    if (rq->op == YV_SNAPSHOT_REVERT &&
+        yv_linked_check_base(root, name, "it cannot be reverted", err) < 0)
+        return -1;
     if (t->live) return job_start(root, t, rq->op, rq->snap, err);
     if (rq->op == YV_SNAPSHOT_CREATE)
         return offline_create(cfg, t, rq->snap, rq->progress, rq->ctx, err);

@@ -129,3 +129,50 @@ uint64_t yv_storage_qcow2_size(const char *path)
     for (int i = 24; i < 32; i++) v = v << 8 | h[i]; /* big-endian size at offset 24 */
     return v;
 }
+
+int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst,
+                          const char *format, bool shared, volatile sig_atomic_t *cancel,
+                          yv_err *err)
+{
+    /* -f and -O the same format: a raw disk stays raw (QEMU is given the format by the name), and
+     * qemu-img never probes a guest-writable image's format */
+    char *argv[] = {(char *)yv_config_img(cfg),
+                    "convert",
+                    "-q",
+                    "-f",
+                    (char *)format,
+                    "-O",
+                    (char *)format,
+                    shared ? "-U" : "--",
+                    shared ? "--" : (char *)src,
+                    shared ? (char *)src : (char *)dst,
+                    shared ? (char *)dst : NULL,
+                    NULL};
+    return yv_proc_run(argv, NULL, cancel, err);
+}
+
+/* The qcow2 header's backing file name: offset (8 bytes) at 8, length (4 bytes) at 16. */
+char *yv_storage_qcow2_backing_in(const unsigned char *h, size_t n)
+{
+    if (n < 20 || memcmp(h, "QFI\xfb", 4) != 0) return NULL;
+    uint64_t off = 0;
+    uint32_t len = 0;
+    for (int i = 8; i < 16; i++) off = off << 8 | h[i];
+    for (int i = 16; i < 20; i++) len = len << 8 | h[i];
+    /* QEMU writes at most 1023 bytes, in the header's first cluster */
+    if (!off || !len || len > 1023 || off > n || len > n - off) return NULL;
+    if (memchr(h + off, '\0', len)) return NULL;
+    return yv_strndup((const char *)h + off, len);
+}
+
+char *yv_storage_qcow2_backing(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0) return NULL;
+    unsigned char *h = yv_malloc(YV_STORAGE_QCOW2_HEAD);
+    ssize_t r = pread(fd, h, YV_STORAGE_QCOW2_HEAD, 0);
+    close(fd);
+    char *name = r > 0 ? yv_storage_qcow2_backing_in(h, (size_t)r) : NULL;
+    free(h);
+    return name;
+}

@@ -245,12 +245,22 @@ static int read_nets(yv_ydoc *d, yaml_node_t *node, void *base, const char *path
     return 0;
 }
 
+/* `preset:` names a preset of the root (a name like a VM's); only read, never followed. */
+static int check_preset(const char *s, char *why, size_t whylen)
+{
+    yv_err e;
+    if (yv_valid_name(s, &e) == 0) return 0;
+    snprintf(why, whylen, "must be the name of a preset");
+    return -1;
+}
+
 static const yv_yfield top_fields[] = {
     VMF("name", YV_YF_STR, name, true, 0, 0),
     {.key = "hardware", .type = YV_YF_MAP, .required = true, .sub = hardware_fields},
     {.key = "vnc", .type = YV_YF_MAP, .sub = vnc_fields},
     {.key = "drives", .type = YV_YF_FN, .fn = read_drives},
     {.key = "networks", .type = YV_YF_FN, .fn = read_nets},
+    {.key = "preset", .type = YV_YF_STR, .off = offsetof(yv_vm, preset), .check = check_preset},
     {0},
 };
 
@@ -372,6 +382,7 @@ int yv_vm_to_yaml(const yv_vm *vm, char **out, size_t *len, yv_err *err)
         for (size_t i = 0; i < vm->nnets; i++) write_net(w, &vm->nets[i]);
         yv_yamlio_w_map_end(w);
     }
+    if (vm->preset) yv_yamlio_w_str(w, "preset", vm->preset);
     yv_yamlio_w_map_end(w);
     int rc = yv_yamlio_w_finish(w, out, len, err);
     yv_yamlio_w_free(w);
@@ -393,6 +404,7 @@ int yv_vm_save(const yv_vm *vm, const char *dir, yv_err *err)
 void yv_vm_done(yv_vm *vm)
 {
     if (!vm) return;
+    free(vm->preset);
     free(vm->name);
     free(vm->vnc_display);
     yv_free_secret(vm->vnc_password);

@@ -48,6 +48,10 @@ typedef struct {
     size_t ndrives;
     yv_net *nets;
     size_t nnets;
+    /* the preset it was made from (`preset:`; written by create since clone needs it: a clone of a
+     * preset VM gets a new cloud-init instance-id). NULL: not made from a preset, or a config
+     * written before the key existed (treated as not a preset). */
+    char *preset;
 } yv_vm;
 
 /* Loads <root>/<name>.vm/config.yaml. A missing folder → VM_NOT_FOUND; a broken file →

@@ -32,8 +32,9 @@ typedef enum {
     ACT_QUIT,
     ACT_AUTOSTART_ON, /* spec §13: autostart.yaml */
     ACT_AUTOSTART_OFF,
-    ACT_SET, /* spec §13: `set`, a form */
+    ACT_SET,       /* spec §13: `set`, a form */
     ACT_SNAPSHOTS, /* spec §13: the snapshots screen (tui/screen_snap.c) */
+    ACT_CLONE,     /* spec §13: a form (the new name) */
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

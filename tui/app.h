@@ -78,6 +78,8 @@ void yv_form_open(yv_app *a, yv_action kind);
 void yv_form_open_forward(yv_app *a, const char *vm);
 /* The resize form of VM vm (grow one of its disks). */
 void yv_form_open_resize(yv_app *a, const char *vm);
+/* The clone form of VM vm (the new VM's name, linked, its VNC password). */
+void yv_form_open_clone(yv_app *a, const char *vm);
 /* The edit form of VM vm (`set`: memory, vCPUs, VNC password, network, forwards, firmware),
  * filled with its config. */
 void yv_form_open_set(yv_app *a, const char *vm);

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cmdtab.h"
 #include "core/autostart.h"
+#include "core/clone.h"
 #include "core/cloudinit.h"
 #include "core/config.h"
 #include "core/console.h"
@@ -868,6 +869,89 @@ static int cmd_resize(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+static void clone_print(const char *src, const yv_clone_opts *o, const yv_clone_result *r)
+{
+    const yv_vm *vm = &r->vm;
+    printf("cloned VM '%s' to '%s' (VNC display %s%s)\n", src, vm->name,
+           vm->vnc_display ? vm->vnc_display : "-",
+           o->linked ? ", linked: its disks are overlays" : "");
+    for (size_t i = 0; i < vm->nnets; i++) {
+        printf("mac: %s %s\n", vm->nets[i].id, vm->nets[i].mac);
+        for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
+            const yv_forward *f = &vm->nets[i].forwards[j];
+            printf("forward: %s %s:%d -> guest port %d\n", yv_vm_proto_name(f->proto), f->address,
+                   f->host, f->guest);
+        }
+    }
+    if (r->instance_id) printf("cloud-init: new instance-id %s\n", r->instance_id);
+    if (r->generated_pw) printf("VNC password (generated, shown only now): %s\n", r->generated_pw);
+}
+
+/* clone (spec §13): like create, interruptible (Ctrl-C removes what it made). */
+static int cmd_clone(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    yv_clone_opts o = {.src = yv_cmdtab_get(c, a, "name"),
+                       .dst = yv_cmdtab_get(c, a, "to"),
+                       .linked = yv_cmdtab_get(c, a, "linked") != NULL};
+    yv_clone_result r;
+    char *vnc_pw = password_opt(b, c, a, "vnc-password", "VNC password");
+    if (!vnc_pw && b->err.code) return -1;
+    if (vnc_pw && strlen(vnc_pw) > 8)
+        fprintf(stderr, "yave-tui: warning: VNC uses only the first 8 characters of the "
+                        "password\n");
+    o.vnc_password = vnc_pw;
+    struct sigaction old[3];
+    create_cancel = 0;
+    o.cancel = &create_cancel;
+    catch_cancel(SIGINT, &old[0]);
+    catch_cancel(SIGTERM, &old[1]);
+    catch_cancel(SIGHUP, &old[2]);
+    yv_vmstate_proof p = {0, 0, -1}, q = {0, 0, -1};
+    int rc = load_root_vm(b, o.src, &p);
+    if (rc == 0) rc = load_root_vm(b, o.dst, &q); /* what a killed clone to that name left */
+    if (rc == 0) rc = yv_clone(b->root, &b->cfg, &o, &r, &b->err);
+    yv_vmstate_proof_done(&p);
+    yv_vmstate_proof_done(&q);
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGHUP, &old[2], NULL);
+    yv_free_secret(vnc_pw);
+    if (rc < 0) return -1;
+    if (b->opts->json) b->result = yv_clone_json(&r, o.src, o.linked);
+    else clone_print(o.src, &o, &r);
+    if (o.linked)
+        fprintf(stderr,
+                "yave-tui: warning: '%s' is now the base of a linked clone: it cannot be "
+                "started or deleted while '%s' exists\n",
+                o.src, o.dst);
+    yv_clone_result_done(&r);
+    return 0;
+}
+
+static const yv_opt clone_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the VM to clone (stopped; running: a snapshot of its disks)"},
+    {.lng = "to", .shrt = 't', .arg = "NEW", .flags = YV_OPT_REQUIRED, .help = "the new VM's name"},
+    {.lng = "linked",
+     .help = "qcow2 overlays on the stopped source's disks instead of copies (the source then "
+             "cannot run or be deleted while the clone exists)"},
+    {.lng = "vnc-password",
+     .shrt = 'V',
+     .arg = "PW",
+     .excl = "vnc-password-file",
+     .dflt = "random, printed once",
+     .help = "the clone's VNC password (8 characters count)"},
+    {.lng = "vnc-password-file",
+     .arg = "FILE",
+     .kind = YV_ARG_FILE,
+     .help = "read the VNC password from FILE ('-' = standard input)"},
+    {0},
+};
+
 /* snapshot (spec §13): create|revert|delete --snap S, list. Progress: a line per phase on standard
  * output, or with --json one {"progress": {"phase": …}} object a line on standard error. */
 static void on_snapshot_progress(void *ctx, const char *line)
@@ -1377,6 +1461,12 @@ static const yv_cmd commands[] = {
      "Grow a VM's disk drive to --capacity MiB (never shrinks): qemu-img resize when the VM is "
      "stopped, QMP block_resize when it runs.",
      resize_opts, 0, 0, NULL, cmd_resize},
+    {"clone",
+     "Copy a VM into a new one with its own MAC, VNC display and password, forward ports and UEFI "
+     "variables (a running VM: a snapshot of its disks, taken by its QEMU; a preset VM's clone "
+     "gets "
+     "a new cloud-init instance).",
+     clone_opts, 0, 0, NULL, cmd_clone},
     {"set",
      "Change a VM's memory, vCPUs, VNC display or password, network, forwards or firmware; it "
      "takes effect at the next start (status says what is pending while it runs).",

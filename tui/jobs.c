@@ -435,6 +435,19 @@ static const char *done_text(const yv_job *j, json_t *res)
     return buf;
 }
 
+/* A clone's new VM and, when it was generated, its VNC password (shown once, as create's). */
+static void clone_told(yv_app *a, const yv_job *j, json_t *res)
+{
+    const char *pw = json_string_value(json_object_get(res, "generated_vnc_password"));
+    const char *vm = json_string_value(json_object_get(res, "vm"));
+    if (!pw || !vm) return;
+    char text[320];
+    snprintf(text, sizeof text, "%s was cloned to %s.\nIts VNC password (shown only now): %s",
+             j->vm, vm, pw);
+    yv_dialog_tell(a, "VNC password", text);
+    explicit_bzero(text, sizeof text);
+}
+
 static void finish(yv_app *a, yv_job *j)
 {
     int status = 0;
@@ -459,6 +472,7 @@ static void finish(yv_app *a, yv_job *j)
             yv_dialog_tell(a, "VNC password", text);
         }
     }
+    if (j->act == ACT_CLONE && ok) clone_told(a, j, res);
     json_decref(res);
     explicit_bzero(j->out, sizeof j->out);
     if (j->pidfd >= 0) close(j->pidfd);

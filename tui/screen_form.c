@@ -35,6 +35,8 @@ enum {
     F_SSHKEY,
     F_RSDRIVE,
     F_RSCAP,
+    F_CLNAME,
+    F_CLLINKED,
     F_DISPLAY,
     F_USER,
     F_PACKAGES,
@@ -66,6 +68,8 @@ static const yv_field_spec create_specs[] = {
     [F_SSHKEY] = {"SSH key file", YV_FIELD_TEXT, "empty: none; a .pub file for root's ssh login"},
     [F_RSDRIVE] = {"Drive", YV_FIELD_CHOICE, "Left/Right: a disk of the VM"},
     [F_RSCAP] = {"New size MiB", YV_FIELD_NUMBER, "larger than now: disks only grow"},
+    [F_CLNAME] = {"New name", YV_FIELD_TEXT, "letters, digits, . _ - (at most 48)"},
+    [F_CLLINKED] = {"Linked", YV_FIELD_CHECK, "Space: overlays on its disks (it then cannot run)"},
     [F_DISPLAY] = {"VNC display", YV_FIELD_TEXT, ":N (port 5900+N), free of other VMs"},
     [F_USER] = {"Sudo user", YV_FIELD_TEXT, "empty: none; gets the key and root's password"},
     [F_PACKAGES] = {"Packages", YV_FIELD_TEXT, "empty: none; e.g. vim curl (needs a mirror)"},
@@ -80,6 +84,7 @@ static const int preset_fields[] = {F_NAME,     F_SOURCE,  F_HOSTNAME, F_ROOTPW,
                                     F_USER,     F_PACKAGES};
 static const int forward_fields[] = {F_FWOP, F_FWSPEC};
 static const int resize_fields[] = {F_RSDRIVE, F_RSCAP};
+static const int clone_fields[] = {F_CLNAME, F_CLLINKED, F_VNCPW};
 static const int set_fields[] = {F_MEMORY,  F_VCPU,   F_DISPLAY,  F_VNCPW,
                                  F_NETWORK, F_BRIDGE, F_FORWARDS, F_UEFI};
 
@@ -101,6 +106,10 @@ static const int *fields_of(yv_action kind, size_t *n)
     if (kind == ACT_RESIZE) {
         *n = sizeof resize_fields / sizeof resize_fields[0];
         return resize_fields;
+    }
+    if (kind == ACT_CLONE) {
+        *n = sizeof clone_fields / sizeof clone_fields[0];
+        return clone_fields;
     }
     if (kind == ACT_SET) {
         *n = sizeof set_fields / sizeof set_fields[0];
@@ -195,6 +204,16 @@ static void build_resize(yv_app *a, form_st *f)
     if (n) yv_form_set(f->form, (size_t)idx(f, F_RSDRIVE), ids[0]);
 }
 
+/* The clone form of VM f->vm: the new name, linked or not, a VNC password (empty: random). */
+static void build_clone(form_st *f)
+{
+    yv_field_spec specs[] = {create_specs[F_CLNAME], create_specs[F_CLLINKED],
+                             create_specs[F_VNCPW]};
+    char title[96];
+    snprintf(title, sizeof title, "Clone %s", f->vm);
+    f->form = yv_form_new(title, specs, 3);
+}
+
 /* The user network's forwards as the field shows them ("2201:22 udp:0.0.0.0:53:53"), which is
  * also how --forward reads them; false (buf empty) when they do not fit the field: a cut list
  * sent back would drop or corrupt forwards, an empty field keeps them. */
@@ -268,6 +287,10 @@ static void build(yv_app *a, form_st *f)
         build_resize(a, f);
         return;
     }
+    if (f->kind == ACT_CLONE) {
+        build_clone(f);
+        return;
+    }
     if (f->kind == ACT_SET) {
         build_set(a, f);
         return;
@@ -335,6 +358,45 @@ void yv_form_open_forward(yv_app *a, const char *vm)
 void yv_form_open_resize(yv_app *a, const char *vm)
 {
     yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_RESIZE, NULL, vm});
+}
+
+void yv_form_open_clone(yv_app *a, const char *vm)
+{
+    yv_screen_push(&a->screens, &yv_form_screen, &(form_arg){ACT_CLONE, NULL, vm});
+}
+
+/* The clone form: a valid name (whether it is free, and the VM stopped, is the batch's to say). */
+static bool validate_clone(form_st *f)
+{
+    yv_err e;
+    yv_form_clear_errors(f->form);
+    if (yv_valid_name(get(f, F_CLNAME), &e) < 0) {
+        set_err(f, F_CLNAME, e.msg);
+        return false;
+    }
+    if (strlen(get(f, F_VNCPW)) > 8) set_err(f, F_VNCPW, "note: VNC uses only 8 characters");
+    return true;
+}
+
+/* `clone --name VM --to NEW [--linked]` in a child, the password through fd 3 (never in argv);
+ * the form closes, the answer (and a generated password, once) comes when the child ends. */
+static void submit_clone(yv_app *a, form_st *f)
+{
+    char to[64], status[160];
+    char *vncpw = yv_strdup(get(f, F_VNCPW));
+    snprintf(to, sizeof to, "%s", get(f, F_CLNAME));
+    const char *args[10] = {"--name", f->vm, "--to", to};
+    int n = 4;
+    if (*get(f, F_CLLINKED)) args[n++] = "--linked";
+    if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
+    args[n] = NULL;
+    yv_job *j = yv_job_start(a, ACT_CLONE, f->vm, args, *vncpw ? vncpw : NULL, NULL);
+    yv_free_secret(vncpw);
+    if (!j) return; /* the status line says why; the form stays */
+    yv_action_subst s = {.vm = j->vm};
+    if (yv_actions_expand(yv_actions_of(ACT_CLONE)->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
+    yv_screen_pop(&a->screens);
 }
 
 void yv_form_open_set(yv_app *a, const char *vm)
@@ -692,6 +754,8 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
             if (validate_forward(a, f)) submit_forward(a, f);
         } else if (f->kind == ACT_RESIZE) {
             if (validate_resize(f)) submit_resize(a, f);
+        } else if (f->kind == ACT_CLONE) {
+            if (validate_clone(f)) submit_clone(a, f);
         } else if (f->kind == ACT_SET) {
             if (validate_set(f)) submit_set(a, f);
         } else if (validate(f)) {

@@ -271,6 +271,7 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
         return yv_app_status(a, true, "%s", why), KEY_REDRAW;
     if (r->act == ACT_FORWARD) yv_form_open_forward(a, v->name); /* its arguments: a form */
     else if (r->act == ACT_RESIZE) yv_form_open_resize(a, v->name);
+    else if (r->act == ACT_CLONE) yv_form_open_clone(a, v->name);
     else if (r->act == ACT_SET) yv_form_open_set(a, v->name);
     else if (r->act == ACT_SNAPSHOTS) yv_screen_push(&a->screens, &yv_snap_screen, v->name);
     else if (r->confirm_title) yv_dialog_ask(a, r, (const char *const[]){v->name}, 1, v->pid > 0);

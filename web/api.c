@@ -11,6 +11,7 @@
 #include "core/autostart.h"
 #include "core/console.h"
 #include "core/forward.h"
+#include "core/clone.h"
 #include "core/resize.h"
 #include "core/snapshot.h"
 #include "core/lifecycle.h"
@@ -464,6 +465,37 @@ static enum MHD_Result resize_vm(yv_api *api, struct MHD_Connection *c, const ch
     return rc;
 }
 
+/* POST /v1/vms/{vm}/clone {"to": NAME, "linked": bool, "vnc_password": PW}: batch's clone. Names
+ * only; the new VM's VNC password is required, as create's (a generated one would have to travel
+ * back in the response). yave-web's stop aborts a long copy and cleans up. */
+static enum MHD_Result clone_vm(yv_api *api, struct MHD_Connection *c, const char *name,
+                                request *rq)
+{
+    yv_err e;
+    json_error_t je;
+    int linked = 0;
+    yv_clone_opts o = {.src = name, .cancel = &api->cancel};
+    yv_clone_result r;
+    json_t *b = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    enum MHD_Result rc;
+    if (!b || json_unpack_ex(b, &je, JSON_STRICT, "{s:s, s?:b, s:s}", "to", &o.dst, "linked",
+                             &linked, "vnc_password", &o.vnc_password) < 0) {
+        rc = send_error(c, 400,
+                        "the body must be {\"to\": NAME, \"linked\": false, \"vnc_password\": "
+                        "PW} (linked optional)");
+    } else {
+        o.linked = linked;
+        if (!vm_exists(api, name, &e) || yv_clone(api->root, &api->cfg, &o, &r, &e) < 0) {
+            rc = send_err(c, &e);
+        } else {
+            rc = send_json(c, 201, yv_clone_json(&r, name, o.linked));
+            yv_clone_result_done(&r);
+        }
+    }
+    json_decref(b); /* drops the password with it */
+    return rc;
+}
+
 /* A number field of set's body: absent (0: unchanged), else an integer in range (valid). */
 static int set_number(const json_t *v, const char *what, int (*valid)(long long, yv_err *),
                       long *out, yv_err *e)
@@ -658,6 +690,7 @@ static const route_row routes[] = {
     {"POST", "/v1/vms/{vm}/forwards", add_forward},
     {"DELETE", "/v1/vms/{vm}/forwards/{*}", remove_forward},
     {"POST", "/v1/vms/{vm}/resize", resize_vm},
+    {"POST", "/v1/vms/{vm}/clone", clone_vm},
     {"GET", "/v1/vms/{vm}/snapshots", list_snapshots},
     {"POST", "/v1/vms/{vm}/snapshots", create_snapshot},
     {"POST", "/v1/vms/{vm}/snapshots/{*}", revert_snapshot},

@@ -219,6 +219,9 @@ undo_faults()
 {
     local first=$1 log=$2 op2 n2 pid rest seen=0 sig='' c calls=() before2 a b
     shift 2
+    # a root with a running QEMU cannot be put back by a copy (its pidfile lock and sockets stay
+    # with the old files): such a sweep sets NO_UNDO_FAULTS, its undo is swept without one
+    [ -z "${NO_UNDO_FAULTS:-}" ] || return 0
     while IFS=' ' read -r op2 n2 pid rest; do
         if ((seen)); then
             calls+=("$op2:$n2")
@@ -267,7 +270,7 @@ undo_faults()
 # before after a success). Prints the counts; fails on the first broken invariant.
 sweep()
 {
-    local name=$1 log n op fault err before line path tried=0 summary="" swallowed=""
+    local name=$1 log n op fault err before line path tried=0 summary="" swallowed="" slack
     shift
     NAME=$name
     CMD=$1
@@ -287,8 +290,12 @@ sweep()
     for op in "${OPS[@]}"; do
         # never called: N=1 is already beyond the count, and the counting run was that run
         [ "${count[$op]}" = 0 ] && continue
+        # a QMP exchange repeated while a job runs: one more poll when the copy takes longer
+        slack=0
+        [ "$op" = send ] && [ -n "${SEND_RETRIED:-}" ] && slack=4
         for ((n = 1; ; n++)); do
-            ((n <= count[$op] + 1)) || fail "$name: $op still failing at N=$n (${count[$op]} calls counted)"
+            ((n <= count[$op] + 1 + ${slack:-0})) ||
+                fail "$name: $op still failing at N=$n (${count[$op]} calls counted)"
             err=ENOSPC
             ((n % 2 == 0)) && err=EIO
             fault="$op:$n:$err"
@@ -312,19 +319,22 @@ sweep()
             before=$(snap "$ROOT")
             [ -z "$line" ] && break
             # a swallowed fault: only the best-effort fsync of a folder after its rename (the
-            # folder may be gone since: a .part renamed into place, its seed folder removed)
+            # folder may be gone since: a .part renamed into place, its seed folder removed), and
+            # with SEND_RETRIED a QMP exchange the operation repeats (check_ok proves its effect)
             path=$(printf '%s' "$line" | cut -d' ' -f4)
-            [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]] ||
-                [[ $path == *.vm.part/seed ]]; } ||
+            { [ "$op" = fsync ] && { [ -d "$path" ] || [[ $path == *.vm.part ]] ||
+                [[ $path == *.vm.part/seed ]]; }; } ||
+                { [ "$op" = send ] && [ -n "${SEND_RETRIED:-}" ]; } ||
                 fail "the operation succeeded although the fault was injected"
             swallowed="$swallowed $op:$n"
         done
-        ((n == count[$op] + 1)) || fail "$name: $op succeeded at N=$n but ${count[$op]} calls were counted"
+        ((n >= count[$op] + 1 - ${slack:-0} && n <= count[$op] + 1 + ${slack:-0})) ||
+            fail "$name: $op succeeded at N=$n but ${count[$op]} calls were counted"
         summary="$summary $op=${count[$op]}"
     done
     CURRENT_TEST=$name
     printf '      %-22s calls:%s; %d runs, %d with a failing undo%s\n' "$name" "$summary" "$tried" \
-        "$UNDO_RUNS" "${swallowed:+; folder fsync failures ignored by design:$swallowed}"
+        "$UNDO_RUNS" "${swallowed:+; faults ignored by design (folder fsync, a repeated QMP exchange):$swallowed}"
 }
 
 # ---- the operations ----
@@ -550,6 +560,95 @@ test_resize()
     }
     undo() { qemu-img resize -q -f qcow2 --shrink "$ROOT/fr.vm/hd0.qcow2" 16M || fail "shrink back"; }
     sweep "resize" resize --name fr --capacity 32
+}
+
+# clone of a stopped VM (create's .part machinery, qemu-img convert of the disk and of the UEFI
+# variables, the source's start mark in run/): a complete clone, or the root as it was.
+test_clone()
+{
+    fault_root ROOT
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fs --network user --no-ovmf -c 16 -m 64 -V abcdefgh
+        head -c 65536 /dev/urandom >"$ROOT/fs.vm/OVMF_VARS.fd"
+    }
+    check_ok()
+    {
+        assert_created fc
+        cmp -s "$ROOT/fs.vm/OVMF_VARS.fd" "$ROOT/fc.vm/OVMF_VARS.fd" || fail "the UEFI variables"
+        assert_no_file "$ROOT/run/fs.starting" "the source's start mark"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name fc; }
+    sweep "clone" clone --name fs --to fc -V abcdefgh
+}
+
+# clone of a running VM: its QEMU copies the disk (QMP transaction of drive-backup jobs, polled,
+# dismissed): a complete clone and no job left, or the root as it was (the source still running).
+test_clone_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fr --no-network --no-ovmf -c 16 -m 64 -V abcdefgh
+        expect_exit 0 yv "$ROOT" run --name fr
+    }
+    check_ok()
+    {
+        assert_created fs
+        assert_eq "[]" "$(qmp "$ROOT" fr query-jobs)" "jobs left in the source's QEMU"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name fs; }
+    # NO_UNDO_FAULTS: the same undo is swept with failing undos by test_clone; SEND_RETRIED: the
+    # jobs are dismissed after the copy, a failed exchange asked again (check_ok: no job is left)
+    ALLOW_LOGS=fr NO_UNDO_FAULTS=1 SEND_RETRIED=1
+    sweep "clone (running source)" clone --name fr --to fs -V abcdefgh
+    ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''
+    [ -n "$(qemus_of "$ROOT")" ] || fail "the source stopped"
+    assert_eq "[]" "$(qmp "$ROOT" fr query-jobs)" "jobs left in the source's QEMU"
+    expect_exit 0 yv "$ROOT" shutdown --name fr --force
+}
+
+# clone --linked: the source's linked-base mark (written first) goes again when the clone fails.
+test_clone_linked()
+{
+    fault_root ROOT
+    prep() { expect_exit 0 yv "$ROOT" create --name fl --no-network --no-ovmf -c 16 -m 64; }
+    check_ok()
+    {
+        assert_created fk
+        assert_eq ../fl.vm/hd0.qcow2 "$(img_info "$ROOT/fk.vm/hd0.qcow2" 'd["backing-filename"]')" \
+            "backing file of the linked clone"
+        assert_file "$ROOT/fl.vm/linked-base"
+    }
+    undo()
+    {
+        expect_exit 0 yv "$ROOT" delete --name fk
+        rm -f "$ROOT/fl.vm/linked-base"
+    }
+    sweep "clone --linked" clone --name fl --to fk --linked -V abcdefgh
+}
+
+# clone of a preset VM: its new NoCloud seed (genisoimage, through a folder in the .part).
+test_clone_preset()
+{
+    fault_root ROOT
+    poweroff_preset "$ROOT" fake
+    printf 'root-pw-1\n' >"$FTMP.pw"
+    at_exit rm -f "$FTMP.pw"
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fp --preset fake --root-password-file "$FTMP.pw" \
+            --no-network --no-ovmf -m 64 -c 16 -V abcdefgh
+    }
+    check_ok()
+    {
+        assert_created fq
+        assert_file "$ROOT/fq.vm/cidata.iso"
+        assert_no_file "$ROOT/fq.vm/seed"
+    }
+    undo() { expect_exit 0 yv "$ROOT" delete --name fq; }
+    sweep "clone (preset)" clone --name fp --to fq -V abcdefgh
 }
 
 # ---- snapshot (spec §13): qemu-img on every image of a stopped VM ----

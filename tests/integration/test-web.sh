@@ -702,6 +702,45 @@ test_resize_route()
     stop_web
 }
 
+# POST /v1/vms/{vm}/clone (spec §13): names only, the password required; refusals change
+# nothing; a stopped VM is cloned (201, the batch's answer without a generated password); a
+# running one too (a snapshot of its disks), but not linked (400, as every state conflict of the
+# API but IN_USE).
+test_clone_route()
+{
+    local root before
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"s1\",\"capacity\":32,\"memory\":64,\"ovmf\":false,\"network\":\"none\",\"vnc_password\":\"$VNC_PW3\"}"
+    before=$(snapshot_root "$root")
+    expect_error 400 POST /v1/vms/s1/clone "${ct[@]}" --data-binary '{"to": "c1"}'
+    expect_error 400 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"c1\", \"vnc_password\": \"$VNC_PW3\", \"path\": \"/etc\"}"
+    expect_error 400 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"../c1\", \"vnc_password\": \"$VNC_PW3\"}"
+    expect_error 404 POST /v1/vms/nosuch/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"c1\", \"vnc_password\": \"$VNC_PW3\"}"
+    assert_no_trace "$before" "$root"
+    expect_http 201 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"c1\", \"linked\": false, \"vnc_password\": \"$VNC_PW3\"}"
+    assert_json_eq '{"vm": "c1", "from": "s1", "mac": null, "display": ":2", "forwards": [], "linked": false}' \
+        "$BODY" "the body of a clone"
+    assert_file "$root/c1.vm/hd0.qcow2"
+    expect_http 200 POST /v1/vms/s1/run
+    before=$(snapshot_root "$root")
+    expect_error 400 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"c2\", \"linked\": true, \"vnc_password\": \"$VNC_PW3\"}"
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "is running"
+    assert_no_trace "$before" "$root"
+    expect_http 201 POST /v1/vms/s1/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"c2\", \"vnc_password\": \"$VNC_PW3\"}"
+    assert_eq c2 "$(jv 'd["vm"]' "$BODY")" "a running VM's clone"
+    expect_http 200 DELETE "/v1/vms/s1/run?force=1"
+    stop_web
+}
+
 # The snapshot routes (spec §13): GET/POST /v1/vms/{vm}/snapshots, POST …/snapshots/{snap}/revert,
 # DELETE …/snapshots/{snap}; names only (a path, a bad name, a taken or missing one refused, the
 # root unchanged); a stopped VM with qemu-img, a running one over QMP (live).

@@ -163,6 +163,38 @@ static void test_round_trip_built(void **state)
     free(text);
 }
 
+/* `preset:` (what clone needs to know): written when set, read back, absent = NULL, and only a
+ * name. */
+static void test_preset_key(void **state)
+{
+    (void)state;
+    yv_vm vm = {0}, back;
+    yv_err err;
+    char *text;
+    size_t len;
+    vm.name = yv_strdup("p1");
+    vm.memory = 64;
+    vm.vcpu = 1;
+    assert_int_equal(yv_vm_to_yaml(&vm, &text, &len, &err), 0);
+    assert_null(strstr(text, "preset"));
+    assert_int_equal(yv_vm_load_string(&back, "rt", text, len, NULL, &err), 0);
+    assert_null(back.preset);
+    yv_vm_done(&back);
+    free(text);
+    vm.preset = yv_strdup("debian");
+    assert_int_equal(yv_vm_to_yaml(&vm, &text, &len, &err), 0);
+    ut_assert_contains(text, "preset: debian\n");
+    assert_int_equal(yv_vm_load_string(&back, "rt", text, len, NULL, &err), 0);
+    assert_string_equal(back.preset, "debian");
+    yv_vm_done(&back);
+    free(text);
+    static const char bad[] = "name: p1\nhardware: {memory: 64, vcpu: 1}\npreset: ../x\n";
+    assert_int_equal(yv_vm_load_string(&back, "b", bad, sizeof bad - 1, NULL, &err), -1);
+    assert_int_equal(err.code, YV_E_CONFIG_INVALID);
+    ut_assert_contains(err.msg, "must be the name of a preset");
+    yv_vm_done(&vm);
+}
+
 static void test_all_digit_password_quoted(void **state)
 {
     (void)state;
@@ -529,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_spec_example),
         cmocka_unit_test(test_round_trip_spec),
         cmocka_unit_test(test_round_trip_built),
+        cmocka_unit_test(test_preset_key),
         cmocka_unit_test(test_all_digit_password_quoted),
         cmocka_unit_test(test_name_mismatch),
         cmocka_unit_test(test_bad_values),

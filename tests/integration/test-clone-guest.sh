@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The real-guest scenario of `clone` (spec §13, issue 19): the Debian cloud-init guest of
+# tests/fixtures/make-cloud-guest.sh installed ONCE from a preset (user network, a key made here),
+# cloned, and source and clone run at the same time: over ssh (each on its own SSH forward) the
+# clone reports its own host name (its VM name), a cloud-init instance-id other than its source's
+# (the one `clone --json` printed, from the NoCloud seed the clone boots with), other SSH host keys
+# and another MAC than the source. Needs the guest image (root to build once, cached in
+# /var/cache/yave-test). An install is ~2 min and a boot ~1-2 min under TCG: run it rarely.
+# run-all: slow
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/forward-lib.sh"
+
+ROOT_PW='Clone-Root-19'
+WAIT_BOOT=${YAVE_GUEST_WAIT:-480} # seconds for a boot to a working sshd (TCG, two guests at once)
+
+# The helpers below are test-guest.sh's (guest_root, guest_ssh, wait_ssh), kept here so this file
+# shares nothing with it.
+
+# guest_root ROOT T: the preset "debian" (the test guest) in ROOT, the key and password in T.
+guest_root()
+{
+    mkdir "$1/debian.preset" || fail "mkdir"
+    "$FIXTURES_DIR/make-cloud-guest.sh" "$1/debian.preset/guest.qcow2" 2>"$2/guest.log" ||
+        fail "make-cloud-guest.sh failed: $(tail -5 "$2/guest.log")"
+    printf 'cloudimg: guest.qcow2\n' >"$1/debian.preset/config.yaml"
+    printf '%s\n' "$ROOT_PW" >"$2/rootpw"
+    chmod 600 "$2/rootpw"
+    ssh-keygen -q -t ed25519 -N '' -C "yave-test-clone" -f "$2/key" || fail "ssh-keygen"
+}
+
+# guest_ssh ROOT VM T ARGS...: `ssh --print`'s argv with the test's options before `--`.
+guest_ssh()
+{
+    local r=$1 vm=$2 t=$3 words=() i
+    shift 3
+    run_cmd yv "$r" ssh --name "$vm" --print
+    [ "$RC" = 0 ] || fail "ssh --print: exit $RC: $ERR"
+    read -r -a words <<<"$OUT"
+    for i in "${!words[@]}"; do [ "${words[$i]}" = "--" ] && break; done
+    run_cmd timeout 60 "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
+        -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10 \
+        -o UserKnownHostsFile="$t/known_hosts" -o StrictHostKeyChecking=accept-new \
+        "${words[@]:1:$i}" "${words[@]:$((i + 1))}" "$@"
+}
+
+# wait_ssh ROOT VM T: until `ssh … true` works (bounded).
+wait_ssh()
+{
+    local deadline=$((SECONDS + WAIT_BOOT))
+    while [ $SECONDS -lt $deadline ]; do
+        guest_ssh "$1" "$2" "$3" true
+        [ "$RC" = 0 ] && return 0
+        [ -e "$1/run/$2.pid" ] || fail "QEMU of $2 ended: $(tail -c 400 "$1/$2.vm/serial.log")"
+        sleep 3
+    done
+    fail "no SSH to $2 within ${WAIT_BOOT}s: $ERR"
+}
+
+# guest_facts ROOT VM T: "HOSTNAME INSTANCE-ID HOSTKEY-FINGERPRINT MAC" of the running guest.
+guest_facts()
+{
+    guest_ssh "$1" "$2" "$3" 'timeout 200 cloud-init status --wait >/dev/null 2>&1;
+        echo "$(hostname) $(cat /var/lib/cloud/data/instance-id)" \
+            "$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2)" \
+            "$(cat /sys/class/net/*/address | grep -m1 ^52:54)"'
+    assert_eq 0 "$RC" "the facts of $2 over ssh: $ERR"
+    printf '%s\n' "$OUT"
+}
+
+test_clone_of_a_preset_guest_is_not_its_twin()
+{
+    local root t iid src dst start base s_host s_iid s_key s_mac d_host d_iid d_key d_mac
+    free_base base # the SSH forwards: other programs may hold 2200 and up
+    new_fw_root root "$base"
+    mktmp_into t
+    guest_root "$root" "$t"
+    at_exit stop_qemus "$root"
+    expect_exit 0 yv "$root" create --name csrc --preset debian --root-password-file "$t/rootpw" \
+        --network user --ssh-key "$t/key.pub" --no-ovmf -m 512 -c 3072 --install-timeout 600
+    assert_eq debian "$(vm_config_value "$root" csrc preset)" "the preset recorded in vm.yaml"
+
+    expect_exit 0 yv "$root" --json clone --name csrc --to cdst --vnc-password Abcdefgh
+    iid=$(jv 'd["instance_id"]')
+    assert_match '^iid-yave-cdst-[0-9a-f]{16}$' "$iid" "the clone's new instance-id"
+    grep -q "path: cidata.iso" "$root/cdst.vm/config.yaml" || fail "no seed drive in the clone"
+
+    start=$SECONDS
+    expect_exit 0 yv "$root" run --name csrc
+    expect_exit 0 yv "$root" run --name cdst
+    wait_ssh "$root" csrc "$t"
+    wait_ssh "$root" cdst "$t"
+    printf '      both reachable over ssh after %ss\n' "$((SECONDS - start))"
+    src=$(guest_facts "$root" csrc "$t")
+    dst=$(guest_facts "$root" cdst "$t")
+    printf '      source: %s\n      clone:  %s\n' "$src" "$dst"
+    read -r s_host s_iid s_key s_mac <<<"$src"
+    read -r d_host d_iid d_key d_mac <<<"$dst"
+    assert_eq csrc "$s_host" "the source's host name"
+    assert_eq cdst "$d_host" "the clone's host name"
+    assert_eq "$iid" "$d_iid" "the clone's instance-id in the guest"
+    assert_ne "$s_iid" "$d_iid" "the instance-ids"
+    assert_ne "$s_key" "$d_key" "the SSH host keys"
+    assert_ne "$s_mac" "$d_mac" "the MACs"
+    assert_eq "$(vm_config_value "$root" cdst mac)" "$d_mac" "the clone's MAC in the guest"
+    expect_exit 0 yv "$root" shutdown --name cdst --force
+    expect_exit 0 yv "$root" shutdown --name csrc --force
+}
+
+run_tests "$@"

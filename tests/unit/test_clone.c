@@ -1,0 +1,212 @@
+/* Unit tests of core/clone.c and core/linked.c: clones in a temporary root with the real qemu-img;
+ * the clone's seed user-data; the MAC picker of core/ops.c they share with create. */
+#include "unit.h"
+
+#include "core/clone.h"
+#include "core/cloudinit.h"
+#include "core/config.h"
+#include "core/linked.h"
+#include "core/ops.h"
+#include "core/storage.h"
+#include "core/vm.h"
+#include "core/vnctable.h"
+
+#define TEST_LISTEN "127.77.0.2"
+
+typedef ut_root fixture;
+
+static int setup(void **state)
+{
+    fixture *f = ut_root_new();
+    if (!f) return -1;
+    free(f->cfg.vnc_listen); /* VNC ports on an address of our own (see test_ops.c) */
+    f->cfg.vnc_listen = yv_strdup(TEST_LISTEN);
+    f->cfg.network_ssh_port_base = 47100; /* far from other programs' ports */
+    *state = f;
+    return 0;
+}
+
+/* A stopped VM `name` with a 4 MiB disk and a user network forwarding host+1 → 80 (and the
+ * default SSH forward). */
+static void make_vm(fixture *f, const char *name, int host)
+{
+    yv_create_opts o;
+    char spec[32], *pw = NULL;
+    yv_err err;
+    yv_ops_create_defaults(&o);
+    o.name = name;
+    o.capacity = 4;
+    o.ovmf = false;
+    o.vnc_password = "Abcdefgh";
+    o.net_kind = "user";
+    snprintf(spec, sizeof spec, "%d:80", host);
+    const char *fw[] = {spec};
+    o.forwards = fw;
+    o.nforwards = 1;
+    if (yv_ops_create(f->root, &f->cfg, &o, &pw, &err) < 0) fail_msg("create: %s", err.msg);
+    assert_null(pw);
+}
+
+static void test_identity(void **state)
+{
+    fixture *f = *state;
+    yv_clone_result r;
+    yv_err err;
+    yv_vm src;
+    make_vm(f, "s1", 47180);
+    yv_clone_opts o = {.src = "s1", .dst = "c1"};
+    if (yv_clone(f->root, &f->cfg, &o, &r, &err) < 0) fail_msg("clone: %s", err.msg);
+    assert_int_equal(yv_vm_load(&src, f->root, "s1", &err), 0);
+    assert_string_equal(r.vm.name, "c1");
+    assert_string_equal(r.vm.vnc_display, ":2");
+    assert_string_not_equal(r.vm.vnc_password, src.vnc_password);
+    assert_string_equal(r.vm.vnc_password, r.generated_pw);
+    assert_int_equal(r.vm.nnets, 1);
+    assert_string_not_equal(r.vm.nets[0].mac, src.nets[0].mac);
+    /* the forward from the source's port + 1; guest ports kept */
+    assert_int_equal(r.vm.nets[0].nforwards, 1);
+    assert_int_equal(r.vm.nets[0].forwards[0].host, 47181);
+    assert_int_equal(r.vm.nets[0].forwards[0].guest, 80);
+    assert_null(r.instance_id); /* not a preset VM */
+    char *disk = yv_root_join(f->root, "c1.vm/hd0.qcow2");
+    assert_int_equal(yv_storage_qcow2_size(disk), 4 * 1024 * 1024);
+    assert_null(yv_storage_qcow2_backing(disk)); /* a copy of its own */
+    yv_vnctable t;
+    assert_int_equal(yv_vnctable_load(&t, f->root, &err), 0);
+    assert_int_equal(yv_vnctable_find(&t, "c1"), 2);
+    yv_vnctable_done(&t);
+    /* the config on disk is what the result says */
+    yv_vm back;
+    assert_int_equal(yv_vm_load(&back, f->root, "c1", &err), 0);
+    assert_string_equal(back.nets[0].mac, r.vm.nets[0].mac);
+    yv_vm_done(&back);
+    free(disk);
+    yv_vm_done(&src);
+    yv_clone_result_done(&r);
+}
+
+static void expect_refusal(fixture *f, const char *src, const char *dst, yv_code code)
+{
+    yv_clone_result r;
+    yv_err err;
+    yv_clone_opts o = {.src = src, .dst = dst};
+    assert_int_equal(yv_clone(f->root, &f->cfg, &o, &r, &err), -1);
+    assert_int_equal(err.code, code);
+    assert_null(r.generated_pw);
+}
+
+static void test_refusals(void **state)
+{
+    fixture *f = *state;
+    make_vm(f, "a1", 47190);
+    make_vm(f, "b1", 47192);
+    expect_refusal(f, "a1", "b1", YV_E_VM_EXISTS);
+    expect_refusal(f, "nosuch", "c1", YV_E_VM_NOT_FOUND);
+    expect_refusal(f, "a1", "a1", YV_E_USAGE);
+    expect_refusal(f, "a1", "../x", YV_E_INVALID_NAME);
+    char *part = yv_root_part_dir(f->root, "c1"), *vm = yv_root_vm_dir(f->root, "c1");
+    assert_false(yv_root_exists(part));
+    assert_false(yv_root_exists(vm));
+    free(part);
+    free(vm);
+}
+
+static void test_linked_base(void **state)
+{
+    fixture *f = *state;
+    yv_clone_result r;
+    yv_err err;
+    size_t n;
+    make_vm(f, "l1", 47200);
+    assert_int_equal(yv_linked_check_base(f->root, "l1", "x", &err), 0);
+    yv_clone_opts o = {.src = "l1", .dst = "l2", .linked = true, .vnc_password = "Abcdefgh"};
+    if (yv_clone(f->root, &f->cfg, &o, &r, &err) < 0) fail_msg("clone: %s", err.msg);
+    assert_null(r.generated_pw); /* given, so not shown again */
+    char *disk = yv_root_join(f->root, "l2.vm/hd0.qcow2"), *b = yv_storage_qcow2_backing(disk);
+    assert_string_equal(b, "../l1.vm/hd0.qcow2");
+    char **deps = yv_linked_dependents(f->root, "l1", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(deps[0], "l2");
+    yv_root_free_names(deps, n);
+    assert_int_equal(yv_linked_check_base(f->root, "l1", "it cannot be started", &err), -1);
+    assert_int_equal(err.code, YV_E_IN_USE);
+    assert_string_equal(err.msg, "VM 'l1' is the base of linked clone 'l2': it cannot be started "
+                                 "(its disk must not change under them; delete them first)");
+    /* the clone is no base itself */
+    assert_int_equal(yv_linked_check_base(f->root, "l2", "x", &err), 0);
+    assert_int_equal(yv_ops_delete(f->root, &f->cfg, "l1", false, &err), -1);
+    assert_int_equal(err.code, YV_E_IN_USE);
+    assert_int_equal(yv_ops_delete(f->root, &f->cfg, "l2", false, &err), 0);
+    /* a stale mark: a scan, no refusal */
+    assert_int_equal(yv_linked_check_base(f->root, "l1", "x", &err), 0);
+    assert_int_equal(yv_ops_delete(f->root, &f->cfg, "l1", false, &err), 0);
+    free(b);
+    free(disk);
+    yv_clone_result_done(&r);
+}
+
+static void test_backing_header(void **state)
+{
+    fixture *f = *state;
+    yv_err err;
+    char *raw = yv_root_join(f->root, "r.img"), *q = yv_root_join(f->root, "q.qcow2");
+    FILE *fp = fopen(raw, "w");
+    fputs("QFI", fp); /* too short for a header */
+    fclose(fp);
+    assert_null(yv_storage_qcow2_backing(raw));
+    assert_int_equal(yv_storage_create(&f->cfg, q, 1, NULL, &err), 0);
+    assert_null(yv_storage_qcow2_backing(q));
+    char *ov = yv_root_join(f->root, "o.qcow2"), *b;
+    assert_int_equal(yv_storage_overlay(&f->cfg, q, q, ov, 0, NULL, &err), 0);
+    assert_string_equal(b = yv_storage_qcow2_backing(ov), q);
+    free(b);
+    /* a raw copy stays raw */
+    char *raw2 = yv_root_join(f->root, "r2.img");
+    assert_int_equal(yv_storage_clone_file(&f->cfg, raw, raw2, "raw", false, NULL, &err), 0);
+    yv_storage_info info;
+    assert_int_equal(yv_storage_info_of(&f->cfg, raw2, &info, &err), 0);
+    assert_string_equal(info.format, "raw");
+    free(raw2);
+    free(ov);
+    free(q);
+    free(raw);
+}
+
+static void test_clone_user_data(void **state)
+{
+    (void)state;
+    char *ud;
+    yv_err err;
+    assert_int_equal(yv_cloudinit_clone_user_data("web-2", &ud, &err), 0);
+    assert_string_equal(ud, "#cloud-config\nhostname: web-2\ndisable_root: false\n"
+                            "ssh_pwauth: true\n");
+    free(ud);
+}
+
+static void test_pick_mac_records(void **state)
+{
+    (void)state;
+    yv_ops_used u = {0};
+    char a[18], b[18], c[18];
+    yv_ops_used_pick_mac(&u, "vm", a);
+    yv_ops_used_pick_mac(&u, "vm", b);
+    assert_string_not_equal(a, b); /* a VM with two networks: two MACs */
+    yv_vm_mac_for("vm", 0, c);
+    assert_string_equal(a, c);
+    assert_int_equal(u.nmacs, 2);
+    for (size_t i = 0; i < u.nmacs; i++) free(u.macs[i]);
+    free(u.macs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_identity, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_linked_base, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_backing_header, setup, ut_teardown_root),
+        cmocka_unit_test(test_clone_user_data),
+        cmocka_unit_test(test_pick_mac_records),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
