@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -405,6 +406,65 @@ fail:;
     free(tmp);
     free(base);
     return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
+}
+
+/* ---- what killed atomic writes left ---- */
+
+/* "BASE.tmp-XXXXXXXX" (8 lower-case hex digits): the temp name create_temp gives. */
+static bool is_atomic_temp(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 14 || strncmp(n + len - 13, ".tmp-", 5) != 0) return false;
+    for (const char *t = n + len - 8; *t; t++)
+        if (!((*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f'))) return false;
+    return true;
+}
+
+/* Removes the stale temps in the folder dfd: regular files (never a link, a folder or a FIFO)
+ * unchanged for YV_ROOT_TEMP_STALE_S (a write in flight takes milliseconds, and its writer may not
+ * hold the root lock). */
+static void sweep_temps_in(int dfd, time_t now)
+{
+    int dup_fd = dup(dfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0) close(dup_fd);
+        return;
+    }
+    rewinddir(d); /* a dup shares the offset: the caller may have read dfd already */
+    for (struct dirent *de; (de = readdir(d));) {
+        struct stat st;
+        if (!is_atomic_temp(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode) || now - st.st_mtime < YV_ROOT_TEMP_STALE_S)
+            continue;
+        unlinkat(dfd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* The root itself, run/ and every VM folder (`*.vm`; a `.part` folder goes whole with its
+ * create); a folder reached through a symlink is skipped. */
+void yv_root_sweep_temps(const char *root)
+{
+    int rfd = yv_root_open(root, O_RDONLY | O_DIRECTORY, 0);
+    if (rfd < 0) return;
+    time_t now = time(NULL);
+    sweep_temps_in(rfd, now);
+    int dup_fd = dup(rfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d && dup_fd >= 0) close(dup_fd);
+    if (d) rewinddir(d); /* sweep_temps_in read rfd's shared offset to its end */
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t n = strlen(de->d_name);
+        bool vm = n > 3 && !strcmp(de->d_name + n - 3, ".vm");
+        if (!vm && strcmp(de->d_name, "run") != 0) continue;
+        int fd = openat(rfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        sweep_temps_in(fd, now);
+        close(fd);
+    }
+    if (d) closedir(d);
+    close(rfd);
 }
 
 /* Opens a file to read whole; a FIFO, device or folder is refused. O_NONBLOCK: a FIFO put where a

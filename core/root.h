@@ -58,6 +58,12 @@ int yv_root_trylock(const char *root);
  * write, fsync, rename, fsync of the folder. On failure nothing is left and path is unchanged. */
 int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t mode, yv_err *err);
 
+/* A killed yv_root_write_atomic leaves its temp file ("NAME.tmp-XXXXXXXX"): the next command that
+ * tidies the root (list, status, the TUI's and yave-web's start) removes those in the root, run/
+ * and the VM folders once they are YV_ROOT_TEMP_STALE_S old. Never fails (best effort). */
+#define YV_ROOT_TEMP_STALE_S 60
+void yv_root_sweep_temps(const char *root);
+
 /* Reads a whole regular file into a malloc'd NUL-terminated buffer. ENOENT → err code
  * notfound_code; a FIFO, device or folder, or a file larger than YV_ROOT_MAX_READ → YV_E_IO,
  * without blocking. */

@@ -356,6 +356,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     a->self = yv_proc_self_exe();
     yv_vmstate_reconcile(a->root, &a->cfg); /* the firewall's: after the first frame */
     yv_screenshot_sweep(a->root);           /* what killed screenshots left in run/ */
+    yv_root_sweep_temps(a->root);           /* and what killed atomic writes left */
     if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
     /* library chatter must not land on the screen: stderr goes to run/tui.log */
     char *log = yv_root_path(a->root, "run/tui.log");

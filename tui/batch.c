@@ -69,6 +69,7 @@ static int load_root_for(yv_batch *b, bool tidy)
         yv_vmstate_reconcile(b->root, &b->cfg);
         yv_ops_reap(b->root, &b->cfg);
         yv_screenshot_sweep(b->root); /* what killed screenshots left in run/ */
+        yv_root_sweep_temps(b->root); /* and what killed atomic writes left */
         b->tidied = true;
     }
     return 0;

@@ -215,6 +215,7 @@ int main(int argc, char **argv)
     }
     yv_vmstate_reconcile(api.root, &api.cfg);
     yv_screenshot_sweep(api.root); /* what killed screenshots left in run/ */
+    yv_root_sweep_temps(api.root); /* and what killed atomic writes left */
     yv_vmstate_reconcile_firewall(api.root);
     yv_ops_reap(api.root, &api.cfg); /* what creates killed with an earlier yave-web left */
     char *cert, *key;

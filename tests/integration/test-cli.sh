@@ -242,4 +242,29 @@ test_man_page_shows_kinds_and_defaults()
     assert_not_contains "$OUT" 'complete'
 }
 
+# A killed atomic write leaves "NAME.tmp-XXXXXXXX" beside its file: the next list removes those
+# that are stale (a minute old) in the root, run/ and the VM folders, never a fresh one (a write in
+# flight) nor a link.
+test_list_removes_what_killed_writes_left()
+{
+    local root
+    new_root root
+    expect_exit 0 yv "$root" create --name t1 --no-network --no-ovmf -c 16 -m 64
+    mkdir -p "$root/run"
+    printf 'x' >"$root/t1.vm/config.yaml.tmp-0badf00d"
+    printf 'x' >"$root/run/t1.started.tmp-12345678"
+    printf 'x' >"$root/vnc_table.yaml.tmp-deadbeef"
+    touch -d '2 minutes ago' "$root/t1.vm/config.yaml.tmp-0badf00d" "$root/run/t1.started.tmp-12345678" \
+        "$root/vnc_table.yaml.tmp-deadbeef"
+    printf 'x' >"$root/t1.vm/config.yaml.tmp-00000000"
+    ln -s "$root/t1.vm/config.yaml" "$root/x.tmp-abcdef01"
+    expect_exit 0 yv "$root" list
+    assert_no_file "$root/t1.vm/config.yaml.tmp-0badf00d" "a stale temp in a VM folder"
+    assert_no_file "$root/run/t1.started.tmp-12345678" "a stale temp in run/"
+    assert_no_file "$root/vnc_table.yaml.tmp-deadbeef" "a stale temp in the root"
+    [ -e "$root/t1.vm/config.yaml.tmp-00000000" ] || fail "a fresh temp (a write in flight) removed"
+    [ -L "$root/x.tmp-abcdef01" ] || fail "a link removed"
+    assert_contains "$(cat "$root/t1.vm/config.yaml")" "t1" "the config itself kept"
+}
+
 run_tests "$@"

@@ -690,6 +690,58 @@ static void test_rmtree_never_crosses_a_mount(void **state)
     free(t);
 }
 
+/* What killed atomic writes left: stale "NAME.tmp-XXXXXXXX" regular files in the root, run/ and
+ * the VM folders go; a fresh one (a write in flight), other names, links and other folders stay. */
+static void test_sweep_temps(void **state)
+{
+    char *root = *state;
+    ut_mkdir(root, "run");
+    ut_mkdir(root, "a.vm");
+    ut_mkdir(root, "b.vm.part");
+    ut_mkdir(root, "other");
+    static const char *const stale[] = {"config.yaml.tmp-0badf00d", "run/x.started.tmp-12345678",
+                                        "a.vm/config.yaml.tmp-deadbeef"};
+    static const char *const kept[] = {"b.vm.part/config.yaml.tmp-deadbeef",
+                                       "other/config.yaml.tmp-deadbeef",
+                                       "a.vm/x.tmp-1234567",
+                                       "a.vm/x.tmp-1234567G",
+                                       "a.vm/hd0.qcow2",
+                                       "fresh.tmp-00000000"};
+    struct timespec old[2] = {{.tv_sec = time(NULL) - YV_ROOT_TEMP_STALE_S - 5}, {0}};
+    old[1] = old[0];
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
+        ut_write(root, stale[i], "x");
+        char *p = yv_root_join(root, stale[i]);
+        assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+        free(p);
+    }
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        ut_write(root, kept[i], "x");
+        char *p = yv_root_join(root, kept[i]);
+        if (strcmp(kept[i], "fresh.tmp-00000000") != 0)
+            assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+        free(p);
+    }
+    char *target = yv_root_join(root, "a.vm/hd0.qcow2"),
+         *link = yv_root_join(root, "l.tmp-abcdef01");
+    assert_int_equal(symlink(target, link), 0);
+    yv_root_sweep_temps(root);
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
+        char *p = yv_root_join(root, stale[i]);
+        assert_false(yv_root_exists(p));
+        free(p);
+    }
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        char *p = yv_root_join(root, kept[i]);
+        assert_true(yv_root_exists(p));
+        free(p);
+    }
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0); /* a link is not ours to remove */
+    free(target);
+    free(link);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_atomic_replaces, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, ut_setup_tmp,
                                         ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_sweep_temps, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_read_file, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_paths),
         cmocka_unit_test_setup_teardown(test_list_suffix, ut_setup_tmp, ut_teardown_tmp),
