@@ -547,6 +547,22 @@ static bool guest_running(const char *root, const char *name)
     return on;
 }
 
+/* A failed load leaves the guest stopped (QEMU resumes it only on success): a guest that ran is
+ * continued, or the error says it is paused and how to go on. */
+static void resume_after(const char *root, const char *name, yv_err *err)
+{
+    yv_err e;
+    size_t n = strlen(err->msg);
+    if (guest_running(root, name)) return;
+    if (qmp_once(root, name, "cont", NULL, NULL, yv_now_ms() + QMP_MS, &e) == 0) {
+        snprintf(err->msg + n, sizeof err->msg - n, " (the guest was resumed as it was)");
+        return;
+    }
+    snprintf(err->msg + n, sizeof err->msg - n,
+             " (the guest is left paused and could not be continued: QMP `cont` resumes it, or "
+             "shut the VM down with --force and start it again)");
+}
+
 /* ---- the verbs ---- */
 
 static int load_target(const char *root, const yv_config *cfg, const char *name, target *t,
@@ -600,6 +616,12 @@ static int refuse(const target *t, yv_snapshot_op op, const char *snap, const yv
                           "snapshot '%s' of VM '%s' is incomplete (on %zu of its %zu images: "
                           "disks, UEFI variables): it cannot be reverted to, only deleted",
                           snap, t->vm.name, s->on, t->n);
+    /* QEMU stops the guest to load, finds no RAM in it and fails: refused before anything */
+    if (op == YV_SNAPSHOT_REVERT && t->live && s->vm_state_size == 0)
+        return yv_err_set(err, YV_E_USAGE,
+                          "snapshot '%s' of VM '%s' is a disk-only snapshot (taken while it was "
+                          "stopped): revert it with the VM stopped",
+                          snap, t->vm.name);
     return 0;
 }
 
@@ -692,6 +714,7 @@ int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_
             rc = yv_err_prefix(err, "snapshot loaded, but the guest could not be continued");
     }
     if (rc < 0 && t.live) yv_err_prefix(err, "%s of VM '%s'", job_cmd[op], name);
+    if (rc < 0 && t.live && op == YV_SNAPSHOT_REVERT && was_running) resume_after(root, name, err);
     target_done(&t);
     yv_snapshot_list_done(&all);
     return rc;

@@ -180,6 +180,23 @@ test_online_ram_restored()
     expect_exit 0 yv "$root" shutdown --name l1 --force
 }
 
+# A disk-only snapshot (taken stopped) cannot be loaded into a running QEMU (it has no RAM state):
+# refused before QEMU stops the guest to try, which then stayed paused for good (restore-vm).
+test_online_revert_disk_only_refused()
+{
+    local root
+    new_root root
+    mkvm "$root" d1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" snapshot create --name d1 --snap cold
+    expect_exit 0 yv "$root" run --name d1
+    wait_ticks "$root" d1 $(($(tick "$root" d1) + 1))
+    expect_exit 2 yv "$root" snapshot revert --name d1 --snap cold
+    assert_err_line snapshot "snapshot 'cold' of VM 'd1' is a disk-only snapshot \\(taken while it was stopped\\): revert it with the VM stopped"
+    assert_eq running "$(status_of "$root" d1)" "the guest after the refused revert"
+    expect_exit 0 yv "$root" shutdown --name d1 --force
+    expect_exit 0 yv "$root" snapshot revert --name d1 --snap cold
+}
+
 # wait_serial FILE TEXT: until the guest's serial log holds TEXT; bounded.
 wait_serial()
 {
