@@ -578,8 +578,7 @@ static int load_target(const char *root, const yv_config *cfg, const char *name,
 /* Stopped: the images' files must be regular files reached without a symlink (qemu-img opens them
  * by path), a UEFI store in its qcow2 form (made or converted first when `ensure`), then the lists
  * (what a killed revert left settled first). A list leaves out a UEFI store not made yet. */
-static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snapshot_list *all,
-                           yv_snapshot_result *res, yv_err *err)
+static int check_files(const target *t, yv_err *err)
 {
     for (size_t i = 0; i < t->vm.ndrives; i++) {
         const yv_drive *d = &t->vm.drives[i];
@@ -588,6 +587,17 @@ static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snap
         free(p);
         if (rc < 0) return -1;
     }
+    if (!t->vm.ovmf) return 0;
+    char *vars = yv_root_join(t->dir, YV_UEFIVARS_FILE); /* a list reads it too */
+    int rc = yv_root_check_regular(vars, err);
+    free(vars);
+    return rc;
+}
+
+static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snapshot_list *all,
+                           yv_snapshot_result *res, yv_err *err)
+{
+    if (check_files(t, err) < 0) return -1;
     if (t->vm.ovmf && ensure) {
         bool made, migrated;
         if (yv_uefivars_ensure(cfg, t->dir, &made, &migrated, err) < 0) return -1;
@@ -625,6 +635,23 @@ static int refuse(const target *t, yv_snapshot_op op, const char *snap, const yv
     return 0;
 }
 
+/* A running VM whose image holds the undo snapshot of a killed revert was started before it was
+ * settled (an older yave): its disks may be of two times, and settling it later would undo what
+ * the guest wrote since. Nothing is done on it; the user decides. */
+static bool held_undo(const target *t, yv_err *err)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (img_has(&t->img[i], UNDO_NAME)) {
+            yv_err_set(err, YV_E_FAIL,
+                       "%s of VM '%s' holds the undo snapshot %s of a revert that was killed "
+                       "before this QEMU started (its disks may not match): shut it down; "
+                       "its next start rolls that revert back or finishes it",
+                       t->img[i].label, t->vm.name, UNDO_NAME);
+            return true;
+        }
+    return false;
+}
+
 typedef struct {
     yv_snapshot_op op;
     const char *snap;
@@ -650,6 +677,7 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
                      : offline_prepare(cfg, t, !rq->list_only, all, res, err);
     res->images = t->n;
     if (rc < 0 || rq->list_only) return rc;
+    if (t->live && held_undo(t, err)) return -1;
     if (refuse(t, rq->op, rq->snap, all, err) < 0) return -1;
     if (t->live) return job_start(root, t, rq->op, rq->snap, err);
     if (rq->op == YV_SNAPSHOT_CREATE)
@@ -679,6 +707,23 @@ static int with_lock(const char *root, const yv_config *cfg, const char *name, c
     }
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);
+    return rc;
+}
+
+int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name, yv_err *err)
+{
+    target t;
+    yv_snapshot_list all;
+    yv_snapshot_result res;
+    memset(&all, 0, sizeof all);
+    memset(&res, 0, sizeof res);
+    int rc = load_target(root, cfg, name, &t, err);
+    if (rc == 0) rc = offline_prepare(cfg, &t, false, &all, &res, err);
+    /* a raw disk, no disk: no revert could have begun (it is refused on them) */
+    if (rc < 0 && err->code == YV_E_USAGE) rc = 0;
+    else if (rc == 0) rc = settle(cfg, &t, &all, err);
+    target_done(&t);
+    yv_snapshot_list_done(&all);
     return rc;
 }
 

@@ -71,6 +71,12 @@ typedef struct {
 int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
                         yv_snapshot_list *out, yv_err *err);
 
+/* Under the root lock, the VM stopped (run, before its QEMU starts): what a revert killed halfway
+ * left (its hidden undo snapshot on the images) is finished or rolled back, exactly as the next
+ * snapshot command would, so the guest never boots on disks of two different times. 0 when there
+ * was nothing to settle (or the VM cannot hold snapshots); -1 when it could not be settled. */
+int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name, yv_err *err);
+
 /* Creates, reverts to or deletes snapshot snap of VM name. Refusals before anything changes:
  * VM_NOT_FOUND, USAGE (a bad name, a raw disk: it cannot hold internal snapshots), SNAPSHOT_EXISTS
  * (create), SNAPSHOT_NOT_FOUND, USAGE for a revert to an incomplete snapshot, VM_RUNNING while a

@@ -197,6 +197,21 @@ test_online_revert_disk_only_refused()
     expect_exit 0 yv "$root" snapshot revert --name d1 --snap cold
 }
 
+# A running VM whose disk holds the hidden undo snapshot of a killed revert (here made through QMP,
+# as a QEMU started before `run` settled it would run): nothing is done on it, the error says why.
+test_online_refused_with_undo_left()
+{
+    local root
+    new_root root
+    mkvm "$root" w1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" run --name w1
+    qmp "$root" w1 blockdev-snapshot-internal-sync '{"device": "node-hd0", "name": ".yave-undo"}' >/dev/null
+    expect_exit 1 yv "$root" snapshot create --name w1 --snap s1
+    assert_err_line snapshot "hd0 of VM 'w1' holds the undo snapshot .yave-undo of a revert that was killed"
+    assert_eq .yave-undo "$(snaps_of "$root/w1.vm/hd0.qcow2")" "hd0's snapshots"
+    expect_exit 0 yv "$root" shutdown --name w1 --force
+}
+
 # wait_serial FILE TEXT: until the guest's serial log holds TEXT; bounded.
 wait_serial()
 {
