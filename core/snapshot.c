@@ -1,6 +1,8 @@
 #include "snapshot.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +22,10 @@
 
 /* The snapshot a stopped revert takes first, so a failure halfway can go back; never a valid
  * user name (it starts with a dot), so it is never listed nor targeted. */
-#define UNDO_NAME ".yave-undo"
-#define JOB_ID    "yave-snapshot" /* one job per VM at a time: QEMU refuses a second one */
-#define QMP_MS    10000           /* one short exchange with a running QEMU */
-#define POLL_MS   200             /* how often a running job is asked for its state */
+#define UNDO_NAME  ".yave-undo"
+#define JOB_PREFIX "yave-snapshot-" /* then <pid>-<ns>: each invocation's own job */
+#define QMP_MS     10000            /* one short exchange with a running QEMU */
+#define POLL_MS    200              /* how often a running job is asked for its state */
 
 /* ---- names and lists (pure) ---- */
 
@@ -152,7 +154,8 @@ typedef struct {
     image *img;
     size_t n;
     bool live;
-    bool vars_new; /* the UEFI store was made from the template by this call */
+    bool vars_new;                    /* the UEFI store was made from the template by this call */
+    char job[YV_SNAPSHOT_JOB_ID_MAX]; /* the id of this invocation's QMP job */
 } target;
 
 static void target_done(target *t)
@@ -457,19 +460,85 @@ static int online_lists(const char *root, target *t, yv_snapshot_list *all, yv_e
 
 static const char *const job_cmd[] = {"snapshot-save", "snapshot-load", "snapshot-delete"};
 
-static int job_start(const char *root, const target *t, yv_snapshot_op op, const char *snap,
-                     yv_err *err)
+void yv_snapshot_job_id(char out[YV_SNAPSHOT_JOB_ID_MAX])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, YV_SNAPSHOT_JOB_ID_MAX, JOB_PREFIX "%ld-%lld", (long)getpid(),
+             (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
+/* The pid in a yave-snapshot-<pid>-<ns> id, or 0. */
+static pid_t job_pid(const char *id)
+{
+    char *end;
+    long pid = strtol(id + strlen(JOB_PREFIX), &end, 10);
+    return *end == '-' && pid > 0 ? (pid_t)pid : 0;
+}
+
+const char *yv_snapshot_jobs_scan(const json_t *jobs, bool (*alive)(pid_t), json_t *dismiss)
+{
+    size_t i;
+    const json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const char *st = json_string_value(json_object_get(j, "status"));
+        /* yave-snapshot alone: the one id of a yave before, whose command is gone by now */
+        bool legacy = id && !strcmp(id, "yave-snapshot");
+        if (!id || !st || (!legacy && strncmp(id, JOB_PREFIX, strlen(JOB_PREFIX)) != 0)) continue;
+        pid_t pid = legacy ? 0 : job_pid(id);
+        if (strcmp(st, "concluded") != 0) return id;
+        if (!pid || !alive(pid)) json_array_append_new(dismiss, json_string(id));
+    }
+    return NULL;
+}
+
+static bool pid_alive(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Another invocation's job still running is waited for by it: refused. A concluded one of an
+ * invocation that was killed is in the way of nobody's result: dismissed; one whose invocation
+ * lives is left for it to read. */
+static int jobs_clear(const char *root, const char *name, int64_t deadline, yv_err *err)
+{
+    json_t *jobs = NULL, *old = json_array();
+    int rc = qmp_once(root, name, "query-jobs", NULL, &jobs, deadline, err);
+    const char *busy = rc == 0 ? yv_snapshot_jobs_scan(jobs, pid_alive, old) : NULL;
+    if (rc == 1) rc = yv_err_prefix(err, "QEMU refused query-jobs");
+    else if (busy)
+        rc = yv_err_set(err, YV_E_IN_USE,
+                        "another snapshot job is running on VM '%s' (%s): try again when it ended",
+                        name, busy);
+    size_t i;
+    const json_t *id;
+    json_array_foreach(old, i, id)
+    {
+        yv_err e;
+        qmp_once(root, name, "job-dismiss", json_pack("{s:O}", "id", id), NULL, deadline, &e);
+    }
+    json_decref(old);
+    json_decref(jobs);
+    return rc < 0 ? -1 : 0;
+}
+
+static int job_start(const char *root, target *t, yv_snapshot_op op, const char *snap, yv_err *err)
 {
     json_t *devs = json_array();
     for (size_t i = 0; i < t->n; i++)
         if (op != YV_SNAPSHOT_DELETE || img_has(&t->img[i], snap))
             json_array_append_new(devs, json_string(t->img[i].node));
-    json_t *args = json_pack("{s:s, s:s, s:o}", "job-id", JOB_ID, "tag", snap, "devices", devs);
+    yv_snapshot_job_id(t->job);
+    json_t *args = json_pack("{s:s, s:s, s:o}", "job-id", t->job, "tag", snap, "devices", devs);
     if (op != YV_SNAPSHOT_DELETE) /* the RAM goes into (comes from) the first image */
         json_object_set_new(args, "vmstate", json_string(t->img[0].node));
     int64_t deadline = yv_now_ms() + QMP_MS;
-    yv_err e; /* a concluded job of a killed earlier command is in the way: dismissed */
-    qmp_once(root, t->vm.name, "job-dismiss", json_pack("{s:s}", "id", JOB_ID), NULL, deadline, &e);
+    if (jobs_clear(root, t->vm.name, deadline, err) < 0) {
+        json_decref(args);
+        return -1;
+    }
     int rc = qmp_once(root, t->vm.name, job_cmd[op], args, NULL, deadline, err);
     if (rc == 1) {
         err->code = YV_E_TOOL_FAILED; /* e.g. another snapshot job runs: QEMU's reason */
@@ -479,22 +548,22 @@ static int job_start(const char *root, const target *t, yv_snapshot_op op, const
 }
 
 /* Our job in a query-jobs answer, or NULL. */
-static const json_t *job_in(const json_t *jobs)
+static const json_t *job_in(const json_t *jobs, const char *job)
 {
     size_t i;
     const json_t *j;
     json_array_foreach(jobs, i, j)
     {
         const char *id = json_string_value(json_object_get(j, "id"));
-        if (id && !strcmp(id, JOB_ID)) return j;
+        if (id && !strcmp(id, job)) return j;
     }
     return NULL;
 }
 
 /* One look at the job: 1 while it runs, 0 concluded without error (dismissed), -1 with its error
  * (dismissed too). QEMU runs a snapshot job in its main loop, so this may wait until it ends. */
-static int job_poll(const char *root, const char *name, int64_t deadline, char *status, size_t cap,
-                    yv_err *err)
+static int job_poll(const char *root, const char *name, const char *job, int64_t deadline,
+                    char *status, size_t cap, yv_err *err)
 {
     json_t *jobs = NULL;
     int rc = qmp_once(root, name, "query-jobs", NULL, &jobs, deadline, err);
@@ -502,7 +571,7 @@ static int job_poll(const char *root, const char *name, int64_t deadline, char *
         json_decref(jobs);
         return rc == 1 ? yv_err_prefix(err, "QEMU refused query-jobs") : -1;
     }
-    const json_t *j = job_in(jobs);
+    const json_t *j = job_in(jobs, job);
     const char *st = json_string_value(json_object_get(j, "status"));
     snprintf(status, cap, "%s", st ? st : "");
     if (!j || !st) rc = yv_err_set(err, YV_E_FAIL, "the snapshot job of VM '%s' is gone", name);
@@ -511,18 +580,18 @@ static int job_poll(const char *root, const char *name, int64_t deadline, char *
         const char *msg = json_string_value(json_object_get(j, "error"));
         if (msg) rc = yv_err_set(err, YV_E_TOOL_FAILED, "QEMU: %s", msg);
         yv_err e;
-        qmp_once(root, name, "job-dismiss", json_pack("{s:s}", "id", JOB_ID), NULL, deadline, &e);
+        qmp_once(root, name, "job-dismiss", json_pack("{s:s}", "id", job), NULL, deadline, &e);
     }
     json_decref(jobs);
     return rc;
 }
 
-static int job_wait(const char *root, const char *name, int64_t deadline,
+static int job_wait(const char *root, const char *name, const char *job, int64_t deadline,
                     yv_snapshot_progress progress, void *ctx, yv_err *err)
 {
     char last[32] = "", st[32];
     for (;;) {
-        int rc = job_poll(root, name, deadline, st, sizeof st, err);
+        int rc = job_poll(root, name, job, deadline, st, sizeof st, err);
         if (rc <= 0) return rc;
         if (strcmp(st, last) != 0) say(progress, ctx, "QEMU job %s", st);
         snprintf(last, sizeof last, "%s", st);
@@ -753,7 +822,7 @@ int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_
     int rc = with_lock(root, cfg, name, &rq, &t, &all, out, err);
     if (rc == 0 && t.live) { /* the job runs in QEMU: waited for without the root lock */
         say(progress, progress_ctx, "%s started on the running VM", job_cmd[op]);
-        rc = job_wait(root, name, deadline, progress, progress_ctx, err);
+        rc = job_wait(root, name, t.job, deadline, progress, progress_ctx, err);
         if (rc == 0 && was_running && !guest_running(root, name) &&
             qmp_once(root, name, "cont", NULL, NULL, yv_now_ms() + QMP_MS, err) != 0)
             rc = yv_err_prefix(err, "snapshot loaded, but the guest could not be continued");

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "err.h"
@@ -55,6 +56,15 @@ void yv_snapshot_list_done(yv_snapshot_list *l);
 json_t *yv_snapshot_json(const yv_snapshot *s, size_t images);
 /* {"vm": name, "snapshots": [those entries]}. */
 json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l);
+
+/* A running VM's snapshot job is named yave-snapshot-<pid>-<ns>: each invocation's own, so two
+ * commands on one VM never take each other's job (or its result). */
+#define YV_SNAPSHOT_JOB_ID_MAX 64
+void yv_snapshot_job_id(char out[YV_SNAPSHOT_JOB_ID_MAX]);
+/* In a QMP query-jobs answer: the id of a yave snapshot job that has not concluded (another
+ * command's, running: the caller refuses), or NULL; the ids of concluded ones whose command is
+ * gone (alive(pid) false: killed before it dismissed them) are appended to dismiss. Pure. */
+const char *yv_snapshot_jobs_scan(const json_t *jobs, bool (*alive)(pid_t), json_t *dismiss);
 
 typedef enum { YV_SNAPSHOT_CREATE, YV_SNAPSHOT_REVERT, YV_SNAPSHOT_DELETE } yv_snapshot_op;
 

@@ -212,6 +212,33 @@ test_online_refused_with_undo_left()
     expect_exit 0 yv "$root" shutdown --name w1 --force
 }
 
+# jobs ROOT VM: "id:status" of each QMP job, sorted, one line.
+jobs() { qmp "$1" "$2" query-jobs | "$PY" -c 'import json,sys; print(" ".join(sorted("%s:%s" % (j["id"], j["status"]) for j in json.load(sys.stdin))))'; }
+
+# Each command's QMP job is its own (yave-snapshot-<pid>-<ns>): a concluded job left by a killed
+# command (its pid gone) is dismissed, one of another tool is left alone, and the command's own
+# job is gone after it.
+test_online_job_ids()
+{
+    local root dead i
+    new_root root
+    mkvm "$root" j1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" run --name j1
+    true &
+    dead=$!
+    wait "$dead"
+    qmp "$root" j1 snapshot-save "{\"job-id\": \"yave-snapshot-$dead-1\", \"tag\": \"k\", \"vmstate\": \"node-hd0\", \"devices\": [\"node-hd0\"]}" >/dev/null
+    qmp "$root" j1 snapshot-save '{"job-id": "other", "tag": "o", "vmstate": "node-hd0", "devices": ["node-hd0"]}' >/dev/null
+    for ((i = 0; i < 100; i++)); do
+        [[ $(jobs "$root" j1) == "other:concluded yave-snapshot-$dead-1:concluded" ]] && break
+        sleep 0.2
+    done
+    assert_eq "other:concluded yave-snapshot-$dead-1:concluded" "$(jobs "$root" j1)" "the jobs left"
+    expect_exit 0 yv "$root" snapshot create --name j1 --snap s1
+    assert_eq "other:concluded" "$(jobs "$root" j1)" "the jobs after the command"
+    expect_exit 0 yv "$root" shutdown --name j1 --force
+}
+
 # wait_serial FILE TEXT: until the guest's serial log holds TEXT; bounded.
 wait_serial()
 {
