@@ -25,6 +25,7 @@
 #define UNDO_NAME  ".yave-undo"
 #define JOB_PREFIX "yave-snapshot-" /* then <pid>-<ns>: each invocation's own job */
 #define QMP_MS     10000            /* one short exchange with a running QEMU */
+#define NOWAIT_MS  500              /* a list that must not block a loop: a busy QEMU is "busy" */
 #define POLL_MS    200              /* how often a running job is asked for its state */
 
 /* ---- names and lists (pure) ---- */
@@ -434,12 +435,13 @@ static const json_t *block_of(const json_t *blocks, const char *node)
 
 /* The snapshots QEMU sees (query-block, by node name). A QEMU started before drives had node
  * names (or with the raw UEFI store of before) cannot take part: refused, with what to do. */
-static int online_lists(const char *root, target *t, yv_snapshot_list *all, yv_err *err)
+static int online_lists(const char *root, target *t, yv_snapshot_list *all, int64_t deadline,
+                        yv_err *err)
 {
     json_t *blocks = NULL;
     memset(all, 0, sizeof *all);
     all->images = t->n;
-    int rc = qmp_once(root, t->vm.name, "query-block", NULL, &blocks, yv_now_ms() + QMP_MS, err);
+    int rc = qmp_once(root, t->vm.name, "query-block", NULL, &blocks, deadline, err);
     for (size_t i = 0; rc == 0 && i < t->n; i++) {
         const json_t *ins = block_of(blocks, t->img[i].node);
         const char *drv = json_string_value(json_object_get(ins, "drv"));
@@ -726,7 +728,6 @@ typedef struct {
     const char *snap;
     yv_snapshot_progress progress;
     void *ctx;
-    bool list_only;
 } request;
 
 /* Under the root lock and the start mark: a stopped VM's whole operation; a running VM's refusals
@@ -742,10 +743,10 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
                         "shut it down once (the next start converts them), then snapshot",
                         name, YV_UEFIVARS_RAW);
     if (rc == 0)
-        rc = t->live ? online_lists(root, t, all, err)
-                     : offline_prepare(cfg, t, !rq->list_only, all, res, err);
+        rc = t->live ? online_lists(root, t, all, yv_now_ms() + QMP_MS, err)
+                     : offline_prepare(cfg, t, true, all, res, err);
     res->images = t->n;
-    if (rc < 0 || rq->list_only) return rc;
+    if (rc < 0) return rc;
     if (t->live && held_undo(t, err)) return -1;
     if (refuse(t, rq->op, rq->snap, all, err) < 0) return -1;
     if (t->live) return job_start(root, t, rq->op, rq->snap, err);
@@ -763,7 +764,7 @@ static int with_lock(const char *root, const yv_config *cfg, const char *name, c
     memset(t, 0, sizeof *t);
     memset(all, 0, sizeof *all);
     if (yv_valid_name(name, err) < 0) return -1;
-    if (!rq->list_only && yv_snapshot_valid_name(rq->snap, err) < 0) return -1;
+    if (yv_snapshot_valid_name(rq->snap, err) < 0) return -1;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     /* the start mark: refused while a `run` starts the VM (it holds the mark, not the root lock) */
@@ -796,23 +797,52 @@ int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name,
     return rc;
 }
 
-int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
-                        yv_snapshot_list *out, yv_err *err)
+/* Reading only: neither the start mark (a `run` may start the VM meanwhile) nor the root lock
+ * across QMP. A stopped VM's images are read under the root lock (no revert or create is halfway
+ * through them); nowait: never waited for (IN_USE), QMP given NOWAIT_MS. */
+static int list_vm(const char *root, const yv_config *cfg, const char *name, bool nowait,
+                   yv_snapshot_list *out, yv_err *err)
 {
-    request rq = {.list_only = true};
     target t;
     yv_snapshot_result res;
-    int rc = with_lock(root, cfg, name, &rq, &t, out, &res, err);
+    memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    int rc = yv_valid_name(name, err) < 0 ? -1 : load_target(root, cfg, name, &t, err);
+    if (rc == 0 && t.live) {
+        rc = online_lists(root, &t, out, yv_now_ms() + (nowait ? NOWAIT_MS : QMP_MS), err);
+    } else if (rc == 0) {
+        int lock = nowait ? yv_root_trylock(root) : yv_root_lock(root, err);
+        if (lock < 0 && nowait)
+            rc = yv_err_set(err, YV_E_IN_USE, "VM '%s' is busy (another command works in the root)",
+                            name);
+        else if (lock < 0) rc = -1;
+        else {
+            rc = offline_prepare(cfg, &t, false, out, &res, err);
+            yv_root_unlock(lock);
+        }
+    }
     target_done(&t);
     if (rc < 0) yv_snapshot_list_done(out);
     return rc;
+}
+
+int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
+                        yv_snapshot_list *out, yv_err *err)
+{
+    return list_vm(root, cfg, name, false, out, err);
+}
+
+int yv_snapshot_list_vm_nowait(const char *root, const yv_config *cfg, const char *name,
+                               yv_snapshot_list *out, yv_err *err)
+{
+    return list_vm(root, cfg, name, true, out, err);
 }
 
 int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_snapshot_op op,
                    const char *snap, int64_t timeout_ms, yv_snapshot_progress progress,
                    void *progress_ctx, yv_snapshot_result *out, yv_err *err)
 {
-    request rq = {op, snap, progress, progress_ctx, false};
+    request rq = {op, snap, progress, progress_ctx};
     target t;
     yv_snapshot_list all;
     int64_t deadline = yv_now_ms() + (timeout_ms > 0 ? timeout_ms : YV_SNAPSHOT_TIMEOUT_MS);

@@ -77,9 +77,15 @@ typedef struct {
     bool vars_made; /* a UEFI VM's variable store was made or converted to qcow2 first */
 } yv_snapshot_result;
 
-/* The snapshots of VM name (complete and incomplete, in the order of its first disk). */
+/* The snapshots of VM name (complete and incomplete, in the order of its first disk). Reading:
+ * never the VM's start mark, nor the root lock while QEMU is asked (a stopped VM's files are read
+ * under it). */
 int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
                         yv_snapshot_list *out, yv_err *err);
+/* The same for a loop that must not block (the TUI): IN_USE at once when another command holds the
+ * root lock; a running QEMU is given half a second (a busy one: TIMEOUT). */
+int yv_snapshot_list_vm_nowait(const char *root, const yv_config *cfg, const char *name,
+                               yv_snapshot_list *out, yv_err *err);
 
 /* Under the root lock, the VM stopped (run, before its QEMU starts): what a revert killed halfway
  * left (its hidden undo snapshot on the images) is finished or rolled back, exactly as the next

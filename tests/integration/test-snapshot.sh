@@ -212,6 +212,30 @@ test_online_refused_with_undo_left()
     expect_exit 0 yv "$root" shutdown --name w1 --force
 }
 
+# A list only reads: it never takes the VM's start mark (a `run` starting the VM is not refused, a
+# list while one starts is not refused either), nor waits for the root lock while it asks a running
+# QEMU (here held by the test: before, the list waited as long as the holder).
+test_list_takes_no_mark_nor_lock()
+{
+    local root
+    new_root root
+    mkvm "$root" n1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" snapshot create --name n1 --snap s1
+    exec 8>>"$root/run/n1.starting"
+    flock 8 || fail "flock the start mark"
+    expect_exit 0 timeout 20 "$YAVE_TEST_BIN" --batch --root "$root" snapshot list --name n1
+    assert_out_line '^s1 ' "the list while a run holds the start mark"
+    exec 8>&-
+    rm -f "$root/run/n1.starting"
+    expect_exit 0 yv "$root" run --name n1
+    exec 9>>"$root/run/lock"
+    flock 9 || fail "flock the root lock"
+    expect_exit 0 timeout 5 "$YAVE_TEST_BIN" --batch --root "$root" snapshot list --name n1
+    assert_out_line '^s1 ' "the list of the running VM while the root lock is held"
+    exec 9>&-
+    expect_exit 0 yv "$root" shutdown --name n1 --force
+}
+
 # jobs ROOT VM: "id:status" of each QMP job, sorted, one line.
 jobs() { qmp "$1" "$2" query-jobs | "$PY" -c 'import json,sys; print(" ".join(sorted("%s:%s" % (j["id"], j["status"]) for j in json.load(sys.stdin))))'; }
 
