@@ -26,15 +26,25 @@ typedef struct {
     bool pending;                        /* a job of ours runs: the list is read after it */
 } snap_st;
 
-/* Read in the loop's process: qemu-img info per disk, or one QMP query-block. Not while a job of
- * the VM runs (a running VM's QMP is busy saving). */
+/* Read in the loop's process, never waiting: qemu-img info per disk under a root lock that is
+ * free now, or one QMP query-block given half a second. Another client's command (a snapshot job
+ * keeps QEMU busy, an operation holds the lock) shows "busy" and the list read before stays; F5
+ * retries. Not while a job of ours runs (it is read again when it ends). */
 static void load(yv_app *a, snap_st *s)
 {
     yv_err e;
-    yv_snapshot_list_done(&s->list);
-    s->problem[0] = '\0';
-    if (yv_snapshot_list_vm(a->root, &a->cfg, s->vm, &s->list, &e) < 0)
+    yv_snapshot_list l;
+    if (yv_snapshot_list_vm_nowait(a->root, &a->cfg, s->vm, &l, &e) == 0) {
+        yv_snapshot_list_done(&s->list);
+        s->list = l;
+        s->problem[0] = '\0';
+    } else if (e.code == YV_E_IN_USE || e.code == YV_E_TIMEOUT) {
+        snprintf(s->problem, sizeof s->problem, "busy — F5 retries (%s)", e.msg);
+        yv_app_status(a, true, "%s: busy — F5 retries", s->vm);
+    } else {
+        yv_snapshot_list_done(&s->list);
         snprintf(s->problem, sizeof s->problem, "%s", e.msg);
+    }
     if (s->sel >= (int)s->list.n) s->sel = (int)s->list.n - 1;
     if (s->sel < 0) s->sel = 0;
 }

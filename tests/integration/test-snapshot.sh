@@ -375,6 +375,19 @@ test_tui_snapshots_screen()
     assert_eq "" "$(snaps_of "$v/hd0.qcow2")" "the disk's snapshots after D"
     keys Escape
     wait_row t1 '^t1 +stopped '
+    # another client holds the root lock (a long operation): the screen never waits for it, it
+    # says busy and F5 reads the list once the lock is free
+    exec 9>>"$root/run/lock"
+    flock 9 || fail "flock the root lock"
+    keys t
+    wait_screen 'busy — F5 retries'
+    keys Escape
+    wait_row t1 '^t1 +stopped '
+    keys t
+    exec 9>&-
+    keys F5
+    wait_screen 'no snapshots yet'
+    keys Escape
     tui_quit
 }
 
