@@ -752,8 +752,10 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
     if (t->live) return job_start(root, t, rq->op, rq->snap, err);
     if (rq->op == YV_SNAPSHOT_CREATE)
         return offline_create(cfg, t, rq->snap, rq->progress, rq->ctx, err);
-    if (rq->op == YV_SNAPSHOT_REVERT)
+    if (rq->op == YV_SNAPSHOT_REVERT) {
+        res->ram_unused = yv_snapshot_find(all, rq->snap)->vm_state_size > 0;
         return offline_revert(cfg, t, rq->snap, rq->progress, rq->ctx, err);
+    }
     return offline_delete(cfg, t, rq->snap, rq->progress, rq->ctx, err);
 }
 

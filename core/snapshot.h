@@ -72,9 +72,11 @@ typedef enum { YV_SNAPSHOT_CREATE, YV_SNAPSHOT_REVERT, YV_SNAPSHOT_DELETE } yv_s
 typedef void (*yv_snapshot_progress)(void *ctx, const char *line);
 
 typedef struct {
-    bool live;      /* done by QEMU on the running VM (RAM included), else with qemu-img */
-    size_t images;  /* the images it covered (disks and the UEFI variable store) */
-    bool vars_made; /* a UEFI VM's variable store was made or converted to qcow2 first */
+    bool live;       /* done by QEMU on the running VM (RAM included), else with qemu-img */
+    size_t images;   /* the images it covered (disks and the UEFI variable store) */
+    bool vars_made;  /* a UEFI VM's variable store was made or converted to qcow2 first */
+    bool ram_unused; /* a stopped VM reverted to a snapshot taken running: its disks went back,
+                        the RAM state saved in it is not used (the VM boots afresh) */
 } yv_snapshot_result;
 
 /* The snapshots of VM name (complete and incomplete, in the order of its first disk). Reading:

@@ -934,12 +934,16 @@ static int cmd_snapshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (yv_snapshot_do(b->root, &b->cfg, name, op, snap, (int64_t)secs * 1000, on_snapshot_progress,
                        b, &r, &b->err) < 0)
         return -1;
-    if (b->opts->json)
+    if (b->opts->json) {
         b->result = json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action",
                               done[op], "live", r.live, "images", (json_int_t)r.images);
-    else if (op == YV_SNAPSHOT_REVERT)
+        if (r.ram_unused) json_object_set_new(b->result, "ram_unused", json_true());
+    } else if (op == YV_SNAPSHOT_REVERT)
         printf("%s: reverted to snapshot %s%s\n", name, snap,
-               r.live ? " (the running VM, its RAM included)" : "");
+               r.live         ? " (the running VM, its RAM included)"
+               : r.ram_unused ? " (its disks: the VM is stopped, the RAM state saved in the "
+                                "snapshot is not used)"
+                              : "");
     else
         printf("%s: snapshot %s %s%s\n", name, snap, done[op],
                r.live ? " (the running VM, its RAM included)" : "");

@@ -174,10 +174,15 @@ test_online_ram_restored()
     (($(jv 'd["snapshots"][0]["size"]') > 0)) || fail "no vm-state size"
     expect_exit 4 yv "$root" --json snapshot create --name l1 --snap p
     assert_json_error SNAPSHOT_EXISTS
+    # stopped, a revert to it brings the disks back; the saved RAM is not used, and it says so
+    expect_exit 0 yv "$root" shutdown --name l1 --force
+    expect_exit 0 yv "$root" snapshot revert --name l1 --snap p
+    assert_out_line '^l1: reverted to snapshot p \(its disks: the VM is stopped, the RAM state saved in the snapshot is not used\)$'
+    expect_exit 0 yv "$root" --json snapshot revert --name l1 --snap p
+    assert_eq '{"vm": "l1", "snapshot": "p", "action": "reverted", "live": false, "images": 1, "ram_unused": true}' "$(jv 'd')"
     expect_exit 0 yv "$root" snapshot delete --name l1 --snap p
     expect_exit 0 yv "$root" --json snapshot list --name l1
     assert_eq '[]' "$(jv 'd["snapshots"]')"
-    expect_exit 0 yv "$root" shutdown --name l1 --force
 }
 
 # A disk-only snapshot (taken stopped) cannot be loaded into a running QEMU (it has no RAM state):
