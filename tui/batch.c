@@ -4,8 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,20 +21,20 @@
 #include "core/console.h"
 #include "core/err.h"
 #include "core/forward.h"
-#include "core/resize.h"
-#include "core/snapshot.h"
+#include "core/lifecycle.h"
 #include "core/ops.h"
+#include "core/proc.h"
+#include "core/resize.h"
 #include "core/root.h"
 #include "core/screenshot.h"
+#include "core/snapshot.h"
 #include "core/ssh.h"
 #include "core/sshkey.h"
-#include "core/proc.h"
 #include "core/util.h"
 #include "core/valid.h"
-#include "core/lifecycle.h"
 #include "core/vminfo.h"
-#include "core/vmset.h"
 #include "core/vmnet.h"
+#include "core/vmset.h"
 #include "core/vmstate.h"
 #include "core/vmwait.h"
 #include "core/vnccheck.h"
