@@ -626,7 +626,8 @@ static void resume_after(const char *root, const char *name, yv_err *err)
     size_t n = strlen(err->msg);
     if (guest_running(root, name)) return;
     if (qmp_once(root, name, "cont", NULL, NULL, yv_now_ms() + QMP_MS, &e) == 0) {
-        snprintf(err->msg + n, sizeof err->msg - n, " (the guest was resumed as it was)");
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 " (QEMU had stopped the guest for the load: it was resumed)");
         return;
     }
     snprintf(err->msg + n, sizeof err->msg - n,

@@ -202,6 +202,26 @@ test_online_revert_disk_only_refused()
     expect_exit 0 yv "$root" snapshot revert --name d1 --snap cold
 }
 
+# A live revert QEMU fails after it stopped the guest (RAM of another size: the VM was given more
+# memory since): the guest that ran is continued, and the error says so.
+test_online_revert_failure_resumes_guest()
+{
+    local root
+    new_root root
+    mkvm "$root" f1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" run --name f1
+    expect_exit 0 yv "$root" snapshot create --name f1 --snap small
+    expect_exit 0 yv "$root" shutdown --name f1 --force
+    expect_exit 0 yv "$root" set --name f1 --memory 96
+    expect_exit 0 yv "$root" run --name f1
+    wait_ticks "$root" f1 $(($(tick "$root" f1) + 1))
+    run_cmd yv "$root" snapshot revert --name f1 --snap small
+    [ "$RC" != 0 ] || fail "the revert to RAM of another size succeeded"
+    assert_contains "$ERR" "(QEMU had stopped the guest for the load: it was resumed)"
+    assert_eq running "$(status_of "$root" f1)" "the guest after the failed revert"
+    expect_exit 0 yv "$root" shutdown --name f1 --force
+}
+
 # A running VM whose disk holds the hidden undo snapshot of a killed revert (here made through QMP,
 # as a QEMU started before `run` settled it would run): nothing is done on it, the error says why.
 test_online_refused_with_undo_left()
