@@ -226,11 +226,7 @@ static int ensure_vars(const char *root, const launch_ctx *c, const yv_config *c
      * command would: the guest must never boot on disks of two times (nor its writes be undone
      * later). Not for a first boot: a VM being made has no snapshot. */
     if (rc == 0 && !c->paused && yv_snapshot_settle(root, cfg, c->v->name, err) < 0)
-        rc = yv_err_prefix(err,
-                           "VM '%s' is not started (its disks could be of two times; "
-                           "`snapshot list` shows them, a stopped `snapshot revert` sets "
-                           "them again)",
-                           c->v->name);
+        rc = yv_err_prefix(err, "VM '%s' is not started", c->v->name);
     yv_root_unlock(lock);
     return rc;
 }

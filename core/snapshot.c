@@ -792,9 +792,13 @@ int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name,
     memset(&res, 0, sizeof res);
     int rc = load_target(root, cfg, name, &t, err);
     if (rc == 0) rc = offline_prepare(cfg, &t, false, &all, &res, err);
-    /* a raw disk, no disk: no revert could have begun (it is refused on them) */
-    if (rc < 0 && err->code == YV_E_USAGE) rc = 0;
-    else if (rc == 0) rc = settle(cfg, &t, &all, err);
+    if (rc < 0 && err->code == YV_E_USAGE) rc = 0; /* a raw disk, none: no revert could begin */
+    else if (rc < 0)
+        yv_err_prefix(
+            err, "cannot check the disks of VM '%s' for a snapshot revert that was killed", name);
+    else if (settle(cfg, &t, &all, err) < 0)
+        rc = yv_err_prefix(err, "its disks could be of two times: `snapshot list` shows them, a "
+                                "revert of the stopped VM sets them again");
     target_done(&t);
     yv_snapshot_list_done(&all);
     return rc;

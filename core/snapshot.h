@@ -97,10 +97,14 @@ int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name,
 
 /* Creates, reverts to or deletes snapshot snap of VM name. Refusals before anything changes:
  * VM_NOT_FOUND, USAGE (a bad name, a raw disk: it cannot hold internal snapshots), SNAPSHOT_EXISTS
- * (create), SNAPSHOT_NOT_FOUND, USAGE for a revert to an incomplete snapshot, VM_RUNNING while a
- * `run` starts it. Stopped: create is undone on every image when one fails (one name on all or on
- * none); a revert that fails halfway goes back to where it was (a temporary snapshot). Running:
- * one QMP job, waited for at most timeout_ms (TIMEOUT: the job may still finish in QEMU). */
+ * (create), SNAPSHOT_NOT_FOUND, USAGE for a revert to an incomplete snapshot or, running, to a
+ * disk-only one (taken stopped: no RAM to load), VM_RUNNING while a `run` starts it, IN_USE while
+ * another command's snapshot job runs on it, FAIL when a running VM's image holds the undo
+ * snapshot of a revert killed before it started. Stopped: create is undone on every image when one
+ * fails (one name on all or on none); a revert that fails halfway goes back to where it was (a
+ * temporary snapshot). Running: one QMP job, waited for at most timeout_ms (TIMEOUT: the job may
+ * still finish in QEMU); a failed revert of a guest that ran leaves it running (QEMU stops it to
+ * load), or says it is paused. */
 int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_snapshot_op op,
                    const char *snap, int64_t timeout_ms, yv_snapshot_progress progress,
                    void *progress_ctx, yv_snapshot_result *out, yv_err *err);
