@@ -51,16 +51,28 @@ int yv_cloudinit_check_hostname(const char *h, yv_err *err)
     return 0;
 }
 
-/* Names the image has for itself (Debian's base-passwd, the system users of Debian and Ubuntu
- * cloud images): a --user of one of them would change a system account. */
+/* Names the image has for itself: Debian's base-passwd users and its fixed groups, the system
+ * users and groups of Debian and Ubuntu cloud images. A --user of a user would change a system
+ * account; of a group, useradd refuses ("group exists") and cloud-init goes on without the user. */
+/* clang-format would spread the rows of related names over one name per line */
+/* clang-format off */
 static const char *const reserved_users[] = {
-    "root",       "daemon",    "bin",     "sys",      "sync",   "games",    "man",
-    "lp",         "mail",      "news",    "uucp",     "proxy",  "www-data", "backup",
-    "list",       "irc",       "gnats",   "_gnats",   "nobody", "nogroup",  "_apt",
-    "messagebus", "sshd",      "polkitd", "syslog",   "uuidd",  "tss",      "tcpdump",
-    "dnsmasq",    "_chrony",   "ntp",     "avahi",    "statd",  "_rpc",     "landscape",
-    "lxd",        "pollinate", "usbmux",  "operator", "halt",   "shutdown", "adm",
+    /* base-passwd users */
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
+    "www-data", "backup", "list", "irc", "gnats", "_gnats", "nobody", "_apt",
+    /* base-passwd groups */
+    "adm", "tty", "disk", "kmem", "dialout", "fax", "voice", "cdrom", "floppy", "tape", "sudo",
+    "audio", "dip", "operator", "src", "shadow", "utmp", "video", "sasl", "plugdev", "staff",
+    "users", "nogroup",
+    /* system groups of udev, systemd and the images */
+    "input", "kvm", "render", "sgx", "netdev", "crontab", "_ssh", "ssh", "lxd", "admin", "wheel",
+    "rdma", "_chrony", "_rpc", "_laurel",
+    /* system users of the cloud images */
+    "messagebus", "sshd", "polkitd", "syslog", "uuidd", "tss", "tcpdump", "dnsmasq", "ntp",
+    "ntpsec", "avahi", "statd", "landscape", "pollinate", "usbmux", "fwupd-refresh", "dhcpcd",
+    "halt", "shutdown",
 };
+/* clang-format on */
 
 int yv_cloudinit_check_user(const char *name, yv_err *err)
 {
@@ -81,8 +93,8 @@ int yv_cloudinit_check_user(const char *name, yv_err *err)
         taken = !strcmp(name, reserved_users[i]);
     if (taken)
         return yv_err_set(err, YV_E_USAGE,
-                          "user name '%s' is reserved: the guest has it as a system account "
-                          "(root gets the password and the keys anyway); pick another",
+                          "user name '%s' is reserved: the guest has it as a system account or "
+                          "group (root gets the password and the keys anyway); pick another",
                           name);
     return 0;
 }

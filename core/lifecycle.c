@@ -2,11 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "forward.h"
@@ -15,10 +15,11 @@
 #include "qga.h"
 #include "qmp.h"
 #include "root.h"
+#include "snapshot.h"
+#include "uefivars.h"
 #include "util.h"
 #include "valid.h"
 #include "vm.h"
-#include "uefivars.h"
 #include "vmnet.h"
 #include "vmstate.h"
 #include "vnctable.h"
@@ -211,17 +212,22 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
 }
 
 /* The VM's own UEFI variable store (core/uefivars.c: made on first start, a raw one of a VM made
- * before converted to qcow2), under the root lock; *made tells whether this call made it (a start
- * that fails after it removes it again). */
+ * before converted to qcow2) and its disks settled after a killed snapshot revert, under the root
+ * lock; *made tells whether this call made the store (a start that fails after it removes it). */
 static int ensure_vars(const char *root, const launch_ctx *c, const yv_config *cfg, bool *made,
                        yv_err *err)
 {
     *made = false;
-    if (!c->v->ovmf) return 0;
+    if (!c->v->ovmf && c->paused) return 0;
     bool migrated;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
-    int rc = yv_uefivars_ensure(cfg, c->vm_dir, made, &migrated, err);
+    int rc = c->v->ovmf ? yv_uefivars_ensure(cfg, c->vm_dir, made, &migrated, err) : 0;
+    /* a snapshot revert killed halfway is finished or rolled back first, as the next snapshot
+     * command would: the guest must never boot on disks of two times (nor its writes be undone
+     * later). Not for a first boot: a VM being made has no snapshot. */
+    if (rc == 0 && !c->paused && yv_snapshot_settle(root, cfg, c->v->name, err) < 0)
+        rc = yv_err_prefix(err, "VM '%s' is not started", c->v->name);
     yv_root_unlock(lock);
     return rc;
 }

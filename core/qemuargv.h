@@ -35,12 +35,12 @@ typedef struct {
 /* "a,b" → "a,,b": QEMU option values split on single commas. Malloc'd. */
 char *yv_qemuargv_escape(const char *s);
 
-/* A forward as QEMU's hostfwd rule: "tcp:127.0.0.1:2201-:22" (the -netdev user option and HMP's
- * hostfwd_add take it); with guest 0, the form hostfwd_remove takes: "tcp:127.0.0.1:2201". */
 /* A drive's QEMU block node is named "node-<drive id>" (node names and drive ids share one
  * namespace in QEMU, so they differ); the UEFI variable store's is YV_UEFIVARS_NODE. */
 #define YV_QEMUARGV_NODE_PREFIX "node-"
 
+/* A forward as QEMU's hostfwd rule: "tcp:127.0.0.1:2201-:22" (the -netdev user option and HMP's
+ * hostfwd_add take it); with guest 0, the form hostfwd_remove takes: "tcp:127.0.0.1:2201". */
 #define YV_HOSTFWD_MAX 48
 void yv_qemuargv_hostfwd(const yv_forward *f, bool with_guest, char out[YV_HOSTFWD_MAX]);
 

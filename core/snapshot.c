@@ -1,6 +1,8 @@
 #include "snapshot.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +23,11 @@
 
 /* The snapshot a stopped revert takes first, so a failure halfway can go back; never a valid
  * user name (it starts with a dot), so it is never listed nor targeted. */
-#define UNDO_NAME ".yave-undo"
-#define JOB_ID    "yave-snapshot" /* one job per VM at a time: QEMU refuses a second one */
-#define QMP_MS    10000           /* one short exchange with a running QEMU */
-#define POLL_MS   200             /* how often a running job is asked for its state */
+#define UNDO_NAME  ".yave-undo"
+#define JOB_PREFIX "yave-snapshot-" /* then <pid>-<ns>: each invocation's own job */
+#define QMP_MS     10000            /* one short exchange with a running QEMU */
+#define NOWAIT_MS  500              /* a list that must not block a loop: a busy QEMU is "busy" */
+#define POLL_MS    200              /* how often a running job is asked for its state */
 
 /* ---- names and lists (pure) ---- */
 
@@ -153,7 +156,8 @@ typedef struct {
     image *img;
     size_t n;
     bool live;
-    bool vars_new; /* the UEFI store was made from the template by this call */
+    bool vars_new;                    /* the UEFI store was made from the template by this call */
+    char job[YV_SNAPSHOT_JOB_ID_MAX]; /* the id of this invocation's QMP job */
 } target;
 
 static void target_done(target *t)
@@ -432,12 +436,13 @@ static const json_t *block_of(const json_t *blocks, const char *node)
 
 /* The snapshots QEMU sees (query-block, by node name). A QEMU started before drives had node
  * names (or with the raw UEFI store of before) cannot take part: refused, with what to do. */
-static int online_lists(const char *root, target *t, yv_snapshot_list *all, yv_err *err)
+static int online_lists(const char *root, target *t, yv_snapshot_list *all, int64_t deadline,
+                        yv_err *err)
 {
     json_t *blocks = NULL;
     memset(all, 0, sizeof *all);
     all->images = t->n;
-    int rc = qmp_once(root, t->vm.name, "query-block", NULL, &blocks, yv_now_ms() + QMP_MS, err);
+    int rc = qmp_once(root, t->vm.name, "query-block", NULL, &blocks, deadline, err);
     for (size_t i = 0; rc == 0 && i < t->n; i++) {
         const json_t *ins = block_of(blocks, t->img[i].node);
         const char *drv = json_string_value(json_object_get(ins, "drv"));
@@ -458,19 +463,85 @@ static int online_lists(const char *root, target *t, yv_snapshot_list *all, yv_e
 
 static const char *const job_cmd[] = {"snapshot-save", "snapshot-load", "snapshot-delete"};
 
-static int job_start(const char *root, const target *t, yv_snapshot_op op, const char *snap,
-                     yv_err *err)
+void yv_snapshot_job_id(char out[YV_SNAPSHOT_JOB_ID_MAX])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, YV_SNAPSHOT_JOB_ID_MAX, JOB_PREFIX "%ld-%lld", (long)getpid(),
+             (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
+/* The pid in a yave-snapshot-<pid>-<ns> id, or 0. */
+static pid_t job_pid(const char *id)
+{
+    char *end;
+    long pid = strtol(id + strlen(JOB_PREFIX), &end, 10);
+    return *end == '-' && pid > 0 ? (pid_t)pid : 0;
+}
+
+const char *yv_snapshot_jobs_scan(const json_t *jobs, bool (*alive)(pid_t), json_t *dismiss)
+{
+    size_t i;
+    const json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const char *st = json_string_value(json_object_get(j, "status"));
+        /* yave-snapshot alone: the one id of a yave before, whose command is gone by now */
+        bool legacy = id && !strcmp(id, "yave-snapshot");
+        if (!id || !st || (!legacy && strncmp(id, JOB_PREFIX, strlen(JOB_PREFIX)) != 0)) continue;
+        pid_t pid = legacy ? 0 : job_pid(id);
+        if (strcmp(st, "concluded") != 0) return id;
+        if (!pid || !alive(pid)) json_array_append_new(dismiss, json_string(id));
+    }
+    return NULL;
+}
+
+static bool pid_alive(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Another invocation's job still running is waited for by it: refused. A concluded one of an
+ * invocation that was killed is in the way of nobody's result: dismissed; one whose invocation
+ * lives is left for it to read. */
+static int jobs_clear(const char *root, const char *name, int64_t deadline, yv_err *err)
+{
+    json_t *jobs = NULL, *old = json_array();
+    int rc = qmp_once(root, name, "query-jobs", NULL, &jobs, deadline, err);
+    const char *busy = rc == 0 ? yv_snapshot_jobs_scan(jobs, pid_alive, old) : NULL;
+    if (rc == 1) rc = yv_err_prefix(err, "QEMU refused query-jobs");
+    else if (busy)
+        rc = yv_err_set(err, YV_E_IN_USE,
+                        "another snapshot job is running on VM '%s' (%s): try again when it ended",
+                        name, busy);
+    size_t i;
+    const json_t *id;
+    json_array_foreach(old, i, id)
+    {
+        yv_err e;
+        qmp_once(root, name, "job-dismiss", json_pack("{s:O}", "id", id), NULL, deadline, &e);
+    }
+    json_decref(old);
+    json_decref(jobs);
+    return rc < 0 ? -1 : 0;
+}
+
+static int job_start(const char *root, target *t, yv_snapshot_op op, const char *snap, yv_err *err)
 {
     json_t *devs = json_array();
     for (size_t i = 0; i < t->n; i++)
         if (op != YV_SNAPSHOT_DELETE || img_has(&t->img[i], snap))
             json_array_append_new(devs, json_string(t->img[i].node));
-    json_t *args = json_pack("{s:s, s:s, s:o}", "job-id", JOB_ID, "tag", snap, "devices", devs);
+    yv_snapshot_job_id(t->job);
+    json_t *args = json_pack("{s:s, s:s, s:o}", "job-id", t->job, "tag", snap, "devices", devs);
     if (op != YV_SNAPSHOT_DELETE) /* the RAM goes into (comes from) the first image */
         json_object_set_new(args, "vmstate", json_string(t->img[0].node));
     int64_t deadline = yv_now_ms() + QMP_MS;
-    yv_err e; /* a concluded job of a killed earlier command is in the way: dismissed */
-    qmp_once(root, t->vm.name, "job-dismiss", json_pack("{s:s}", "id", JOB_ID), NULL, deadline, &e);
+    if (jobs_clear(root, t->vm.name, deadline, err) < 0) {
+        json_decref(args);
+        return -1;
+    }
     int rc = qmp_once(root, t->vm.name, job_cmd[op], args, NULL, deadline, err);
     if (rc == 1) {
         err->code = YV_E_TOOL_FAILED; /* e.g. another snapshot job runs: QEMU's reason */
@@ -480,22 +551,22 @@ static int job_start(const char *root, const target *t, yv_snapshot_op op, const
 }
 
 /* Our job in a query-jobs answer, or NULL. */
-static const json_t *job_in(const json_t *jobs)
+static const json_t *job_in(const json_t *jobs, const char *job)
 {
     size_t i;
     const json_t *j;
     json_array_foreach(jobs, i, j)
     {
         const char *id = json_string_value(json_object_get(j, "id"));
-        if (id && !strcmp(id, JOB_ID)) return j;
+        if (id && !strcmp(id, job)) return j;
     }
     return NULL;
 }
 
 /* One look at the job: 1 while it runs, 0 concluded without error (dismissed), -1 with its error
  * (dismissed too). QEMU runs a snapshot job in its main loop, so this may wait until it ends. */
-static int job_poll(const char *root, const char *name, int64_t deadline, char *status, size_t cap,
-                    yv_err *err)
+static int job_poll(const char *root, const char *name, const char *job, int64_t deadline,
+                    char *status, size_t cap, yv_err *err)
 {
     json_t *jobs = NULL;
     int rc = qmp_once(root, name, "query-jobs", NULL, &jobs, deadline, err);
@@ -503,7 +574,7 @@ static int job_poll(const char *root, const char *name, int64_t deadline, char *
         json_decref(jobs);
         return rc == 1 ? yv_err_prefix(err, "QEMU refused query-jobs") : -1;
     }
-    const json_t *j = job_in(jobs);
+    const json_t *j = job_in(jobs, job);
     const char *st = json_string_value(json_object_get(j, "status"));
     snprintf(status, cap, "%s", st ? st : "");
     if (!j || !st) rc = yv_err_set(err, YV_E_FAIL, "the snapshot job of VM '%s' is gone", name);
@@ -512,18 +583,18 @@ static int job_poll(const char *root, const char *name, int64_t deadline, char *
         const char *msg = json_string_value(json_object_get(j, "error"));
         if (msg) rc = yv_err_set(err, YV_E_TOOL_FAILED, "QEMU: %s", msg);
         yv_err e;
-        qmp_once(root, name, "job-dismiss", json_pack("{s:s}", "id", JOB_ID), NULL, deadline, &e);
+        qmp_once(root, name, "job-dismiss", json_pack("{s:s}", "id", job), NULL, deadline, &e);
     }
     json_decref(jobs);
     return rc;
 }
 
-static int job_wait(const char *root, const char *name, int64_t deadline,
+static int job_wait(const char *root, const char *name, const char *job, int64_t deadline,
                     yv_snapshot_progress progress, void *ctx, yv_err *err)
 {
     char last[32] = "", st[32];
     for (;;) {
-        int rc = job_poll(root, name, deadline, st, sizeof st, err);
+        int rc = job_poll(root, name, job, deadline, st, sizeof st, err);
         if (rc <= 0) return rc;
         if (strcmp(st, last) != 0) say(progress, ctx, "QEMU job %s", st);
         snprintf(last, sizeof last, "%s", st);
@@ -548,6 +619,23 @@ static bool guest_running(const char *root, const char *name)
     return on;
 }
 
+/* A failed load leaves the guest stopped (QEMU resumes it only on success): a guest that ran is
+ * continued, or the error says it is paused and how to go on. */
+static void resume_after(const char *root, const char *name, yv_err *err)
+{
+    yv_err e;
+    size_t n = strlen(err->msg);
+    if (guest_running(root, name)) return;
+    if (qmp_once(root, name, "cont", NULL, NULL, yv_now_ms() + QMP_MS, &e) == 0) {
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 " (QEMU had stopped the guest for the load: it was resumed)");
+        return;
+    }
+    snprintf(err->msg + n, sizeof err->msg - n,
+             " (the guest is left paused and could not be continued: QMP `cont` resumes it, or "
+             "shut the VM down with --force and start it again)");
+}
+
 /* ---- the verbs ---- */
 
 static int load_target(const char *root, const yv_config *cfg, const char *name, target *t,
@@ -563,8 +651,7 @@ static int load_target(const char *root, const yv_config *cfg, const char *name,
 /* Stopped: the images' files must be regular files reached without a symlink (qemu-img opens them
  * by path), a UEFI store in its qcow2 form (made or converted first when `ensure`), then the lists
  * (what a killed revert left settled first). A list leaves out a UEFI store not made yet. */
-static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snapshot_list *all,
-                           yv_snapshot_result *res, yv_err *err)
+static int check_files(const target *t, yv_err *err)
 {
     for (size_t i = 0; i < t->vm.ndrives; i++) {
         const yv_drive *d = &t->vm.drives[i];
@@ -573,6 +660,17 @@ static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snap
         free(p);
         if (rc < 0) return -1;
     }
+    if (!t->vm.ovmf) return 0;
+    char *vars = yv_root_join(t->dir, YV_UEFIVARS_FILE); /* a list reads it too */
+    int rc = yv_root_check_regular(vars, err);
+    free(vars);
+    return rc;
+}
+
+static int offline_prepare(const yv_config *cfg, target *t, bool ensure, yv_snapshot_list *all,
+                           yv_snapshot_result *res, yv_err *err)
+{
+    if (check_files(t, err) < 0) return -1;
     if (t->vm.ovmf && ensure) {
         bool made, migrated;
         if (yv_uefivars_ensure(cfg, t->dir, &made, &migrated, err) < 0) return -1;
@@ -601,7 +699,30 @@ static int refuse(const target *t, yv_snapshot_op op, const char *snap, const yv
                           "snapshot '%s' of VM '%s' is incomplete (on %zu of its %zu images: "
                           "disks, UEFI variables): it cannot be reverted to, only deleted",
                           snap, t->vm.name, s->on, t->n);
+    /* QEMU stops the guest to load, finds no RAM in it and fails: refused before anything */
+    if (op == YV_SNAPSHOT_REVERT && t->live && s->vm_state_size == 0)
+        return yv_err_set(err, YV_E_USAGE,
+                          "snapshot '%s' of VM '%s' is a disk-only snapshot (taken while it was "
+                          "stopped): revert it with the VM stopped",
+                          snap, t->vm.name);
     return 0;
+}
+
+/* A running VM whose image holds the undo snapshot of a killed revert was started before it was
+ * settled (an older yave): its disks may be of two times, and settling it later would undo what
+ * the guest wrote since. Nothing is done on it; the user decides. */
+static bool held_undo(const target *t, yv_err *err)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (img_has(&t->img[i], UNDO_NAME)) {
+            yv_err_set(err, YV_E_FAIL,
+                       "%s of VM '%s' holds the undo snapshot %s of a revert that was killed "
+                       "before this QEMU started (its disks may not match): shut it down; "
+                       "its next start rolls that revert back or finishes it",
+                       t->img[i].label, t->vm.name, UNDO_NAME);
+            return true;
+        }
+    return false;
 }
 
 typedef struct {
@@ -609,7 +730,6 @@ typedef struct {
     const char *snap;
     yv_snapshot_progress progress;
     void *ctx;
-    bool list_only;
 } request;
 
 /* Under the root lock and the start mark: a stopped VM's whole operation; a running VM's refusals
@@ -625,10 +745,11 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
                         "shut it down once (the next start converts them), then snapshot",
                         name, YV_UEFIVARS_RAW);
     if (rc == 0)
-        rc = t->live ? online_lists(root, t, all, err)
-                     : offline_prepare(cfg, t, !rq->list_only, all, res, err);
+        rc = t->live ? online_lists(root, t, all, yv_now_ms() + QMP_MS, err)
+                     : offline_prepare(cfg, t, true, all, res, err);
     res->images = t->n;
-    if (rc < 0 || rq->list_only) return rc;
+    if (rc < 0) return rc;
+    if (t->live && held_undo(t, err)) return -1;
     if (refuse(t, rq->op, rq->snap, all, err) < 0) return -1;
     /* a base of linked clones (core/linked.h): a revert would change the disks under them */
     if (rq->op == YV_SNAPSHOT_REVERT &&
@@ -637,8 +758,10 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
     if (t->live) return job_start(root, t, rq->op, rq->snap, err);
     if (rq->op == YV_SNAPSHOT_CREATE)
         return offline_create(cfg, t, rq->snap, rq->progress, rq->ctx, err);
-    if (rq->op == YV_SNAPSHOT_REVERT)
+    if (rq->op == YV_SNAPSHOT_REVERT) {
+        res->ram_unused = yv_snapshot_find(all, rq->snap)->vm_state_size > 0;
         return offline_revert(cfg, t, rq->snap, rq->progress, rq->ctx, err);
+    }
     return offline_delete(cfg, t, rq->snap, rq->progress, rq->ctx, err);
 }
 
@@ -649,7 +772,7 @@ static int with_lock(const char *root, const yv_config *cfg, const char *name, c
     memset(t, 0, sizeof *t);
     memset(all, 0, sizeof *all);
     if (yv_valid_name(name, err) < 0) return -1;
-    if (!rq->list_only && yv_snapshot_valid_name(rq->snap, err) < 0) return -1;
+    if (yv_snapshot_valid_name(rq->snap, err) < 0) return -1;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     /* the start mark: refused while a `run` starts the VM (it holds the mark, not the root lock) */
@@ -665,23 +788,73 @@ static int with_lock(const char *root, const yv_config *cfg, const char *name, c
     return rc;
 }
 
-int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
-                        yv_snapshot_list *out, yv_err *err)
+int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name, yv_err *err)
 {
-    request rq = {.list_only = true};
+    target t;
+    yv_snapshot_list all;
+    yv_snapshot_result res;
+    memset(&all, 0, sizeof all);
+    memset(&res, 0, sizeof res);
+    int rc = load_target(root, cfg, name, &t, err);
+    if (rc == 0) rc = offline_prepare(cfg, &t, false, &all, &res, err);
+    if (rc < 0 && err->code == YV_E_USAGE) rc = 0; /* a raw disk, none: no revert could begin */
+    else if (rc < 0)
+        yv_err_prefix(
+            err, "cannot check the disks of VM '%s' for a snapshot revert that was killed", name);
+    else if (settle(cfg, &t, &all, err) < 0)
+        rc = yv_err_prefix(err, "its disks could be of two times: `snapshot list` shows them, a "
+                                "revert of the stopped VM sets them again");
+    target_done(&t);
+    yv_snapshot_list_done(&all);
+    return rc;
+}
+
+/* Reading only: neither the start mark (a `run` may start the VM meanwhile) nor the root lock
+ * across QMP. A stopped VM's images are read under the root lock (no revert or create is halfway
+ * through them); nowait: never waited for (IN_USE), QMP given NOWAIT_MS. */
+static int list_vm(const char *root, const yv_config *cfg, const char *name, bool nowait,
+                   yv_snapshot_list *out, yv_err *err)
+{
     target t;
     yv_snapshot_result res;
-    int rc = with_lock(root, cfg, name, &rq, &t, out, &res, err);
+    memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    int rc = yv_valid_name(name, err) < 0 ? -1 : load_target(root, cfg, name, &t, err);
+    if (rc == 0 && t.live) {
+        rc = online_lists(root, &t, out, yv_now_ms() + (nowait ? NOWAIT_MS : QMP_MS), err);
+    } else if (rc == 0) {
+        int lock = nowait ? yv_root_trylock(root) : yv_root_lock(root, err);
+        if (lock < 0 && nowait)
+            rc = yv_err_set(err, YV_E_IN_USE, "VM '%s' is busy (another command works in the root)",
+                            name);
+        else if (lock < 0) rc = -1;
+        else {
+            rc = offline_prepare(cfg, &t, false, out, &res, err);
+            yv_root_unlock(lock);
+        }
+    }
     target_done(&t);
     if (rc < 0) yv_snapshot_list_done(out);
     return rc;
+}
+
+int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
+                        yv_snapshot_list *out, yv_err *err)
+{
+    return list_vm(root, cfg, name, false, out, err);
+}
+
+int yv_snapshot_list_vm_nowait(const char *root, const yv_config *cfg, const char *name,
+                               yv_snapshot_list *out, yv_err *err)
+{
+    return list_vm(root, cfg, name, true, out, err);
 }
 
 int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_snapshot_op op,
                    const char *snap, int64_t timeout_ms, yv_snapshot_progress progress,
                    void *progress_ctx, yv_snapshot_result *out, yv_err *err)
 {
-    request rq = {op, snap, progress, progress_ctx, false};
+    request rq = {op, snap, progress, progress_ctx};
     target t;
     yv_snapshot_list all;
     int64_t deadline = yv_now_ms() + (timeout_ms > 0 ? timeout_ms : YV_SNAPSHOT_TIMEOUT_MS);
@@ -691,12 +864,13 @@ int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_
     int rc = with_lock(root, cfg, name, &rq, &t, &all, out, err);
     if (rc == 0 && t.live) { /* the job runs in QEMU: waited for without the root lock */
         say(progress, progress_ctx, "%s started on the running VM", job_cmd[op]);
-        rc = job_wait(root, name, deadline, progress, progress_ctx, err);
+        rc = job_wait(root, name, t.job, deadline, progress, progress_ctx, err);
         if (rc == 0 && was_running && !guest_running(root, name) &&
             qmp_once(root, name, "cont", NULL, NULL, yv_now_ms() + QMP_MS, err) != 0)
             rc = yv_err_prefix(err, "snapshot loaded, but the guest could not be continued");
     }
     if (rc < 0 && t.live) yv_err_prefix(err, "%s of VM '%s'", job_cmd[op], name);
+    if (rc < 0 && t.live && op == YV_SNAPSHOT_REVERT && was_running) resume_after(root, name, err);
     target_done(&t);
     yv_snapshot_list_done(&all);
     return rc;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "err.h"
@@ -56,27 +57,54 @@ json_t *yv_snapshot_json(const yv_snapshot *s, size_t images);
 /* {"vm": name, "snapshots": [those entries]}. */
 json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l);
 
+/* A running VM's snapshot job is named yave-snapshot-<pid>-<ns>: each invocation's own, so two
+ * commands on one VM never take each other's job (or its result). */
+#define YV_SNAPSHOT_JOB_ID_MAX 64
+void yv_snapshot_job_id(char out[YV_SNAPSHOT_JOB_ID_MAX]);
+/* In a QMP query-jobs answer: the id of a yave snapshot job that has not concluded (another
+ * command's, running: the caller refuses), or NULL; the ids of concluded ones whose command is
+ * gone (alive(pid) false: killed before it dismissed them) are appended to dismiss. Pure. */
+const char *yv_snapshot_jobs_scan(const json_t *jobs, bool (*alive)(pid_t), json_t *dismiss);
+
 typedef enum { YV_SNAPSHOT_CREATE, YV_SNAPSHOT_REVERT, YV_SNAPSHOT_DELETE } yv_snapshot_op;
 
 /* Progress of an operation: a line per phase ("hd0: created", "saving 40%"). */
 typedef void (*yv_snapshot_progress)(void *ctx, const char *line);
 
 typedef struct {
-    bool live;      /* done by QEMU on the running VM (RAM included), else with qemu-img */
-    size_t images;  /* the images it covered (disks and the UEFI variable store) */
-    bool vars_made; /* a UEFI VM's variable store was made or converted to qcow2 first */
+    bool live;       /* done by QEMU on the running VM (RAM included), else with qemu-img */
+    size_t images;   /* the images it covered (disks and the UEFI variable store) */
+    bool vars_made;  /* a UEFI VM's variable store was made or converted to qcow2 first */
+    bool ram_unused; /* a stopped VM reverted to a snapshot taken running: its disks went back,
+                        the RAM state saved in it is not used (the VM boots afresh) */
 } yv_snapshot_result;
 
-/* The snapshots of VM name (complete and incomplete, in the order of its first disk). */
+/* The snapshots of VM name (complete and incomplete, in the order of its first disk). Reading:
+ * never the VM's start mark, nor the root lock while QEMU is asked (a stopped VM's files are read
+ * under it). */
 int yv_snapshot_list_vm(const char *root, const yv_config *cfg, const char *name,
                         yv_snapshot_list *out, yv_err *err);
+/* The same for a loop that must not block (the TUI): IN_USE at once when another command holds the
+ * root lock; a running QEMU is given half a second (a busy one: TIMEOUT). */
+int yv_snapshot_list_vm_nowait(const char *root, const yv_config *cfg, const char *name,
+                               yv_snapshot_list *out, yv_err *err);
+
+/* Under the root lock, the VM stopped (run, before its QEMU starts): what a revert killed halfway
+ * left (its hidden undo snapshot on the images) is finished or rolled back, exactly as the next
+ * snapshot command would, so the guest never boots on disks of two different times. 0 when there
+ * was nothing to settle (or the VM cannot hold snapshots); -1 when it could not be settled. */
+int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name, yv_err *err);
 
 /* Creates, reverts to or deletes snapshot snap of VM name. Refusals before anything changes:
  * VM_NOT_FOUND, USAGE (a bad name, a raw disk: it cannot hold internal snapshots), SNAPSHOT_EXISTS
- * (create), SNAPSHOT_NOT_FOUND, USAGE for a revert to an incomplete snapshot, VM_RUNNING while a
- * `run` starts it. Stopped: create is undone on every image when one fails (one name on all or on
- * none); a revert that fails halfway goes back to where it was (a temporary snapshot). Running:
- * one QMP job, waited for at most timeout_ms (TIMEOUT: the job may still finish in QEMU). */
+ * (create), SNAPSHOT_NOT_FOUND, USAGE for a revert to an incomplete snapshot or, running, to a
+ * disk-only one (taken stopped: no RAM to load), VM_RUNNING while a `run` starts it, IN_USE while
+ * another command's snapshot job runs on it, FAIL when a running VM's image holds the undo
+ * snapshot of a revert killed before it started. Stopped: create is undone on every image when one
+ * fails (one name on all or on none); a revert that fails halfway goes back to where it was (a
+ * temporary snapshot). Running: one QMP job, waited for at most timeout_ms (TIMEOUT: the job may
+ * still finish in QEMU); a failed revert of a guest that ran leaves it running (QEMU stops it to
+ * load), or says it is paused. */
 int yv_snapshot_do(const char *root, const yv_config *cfg, const char *name, yv_snapshot_op op,
                    const char *snap, int64_t timeout_ms, yv_snapshot_progress progress,
                    void *progress_ctx, yv_snapshot_result *out, yv_err *err);

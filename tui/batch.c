@@ -4,8 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,20 +22,20 @@
 #include "core/console.h"
 #include "core/err.h"
 #include "core/forward.h"
-#include "core/resize.h"
-#include "core/snapshot.h"
+#include "core/lifecycle.h"
 #include "core/ops.h"
+#include "core/proc.h"
+#include "core/resize.h"
 #include "core/root.h"
 #include "core/screenshot.h"
+#include "core/snapshot.h"
 #include "core/ssh.h"
 #include "core/sshkey.h"
-#include "core/proc.h"
 #include "core/util.h"
 #include "core/valid.h"
-#include "core/lifecycle.h"
 #include "core/vminfo.h"
-#include "core/vmset.h"
 #include "core/vmnet.h"
+#include "core/vmset.h"
 #include "core/vmstate.h"
 #include "core/vmwait.h"
 #include "core/vnccheck.h"
@@ -1019,12 +1019,16 @@ static int cmd_snapshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (yv_snapshot_do(b->root, &b->cfg, name, op, snap, (int64_t)secs * 1000, on_snapshot_progress,
                        b, &r, &b->err) < 0)
         return -1;
-    if (b->opts->json)
+    if (b->opts->json) {
         b->result = json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action",
                               done[op], "live", r.live, "images", (json_int_t)r.images);
-    else if (op == YV_SNAPSHOT_REVERT)
+        if (r.ram_unused) json_object_set_new(b->result, "ram_unused", json_true());
+    } else if (op == YV_SNAPSHOT_REVERT)
         printf("%s: reverted to snapshot %s%s\n", name, snap,
-               r.live ? " (the running VM, its RAM included)" : "");
+               r.live         ? " (the running VM, its RAM included)"
+               : r.ram_unused ? " (its disks: the VM is stopped, the RAM state saved in the "
+                                "snapshot is not used)"
+                              : "");
     else
         printf("%s: snapshot %s %s%s\n", name, snap, done[op],
                r.live ? " (the running VM, its RAM included)" : "");

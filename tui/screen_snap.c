@@ -11,6 +11,7 @@
 #include "app.h"
 #include "core/snapshot.h"
 #include "core/util.h"
+#include "core/vmstate.h"
 #include "widgets/draw.h"
 #include "widgets/keybar.h"
 
@@ -24,17 +25,28 @@ typedef struct {
     snap_mode mode;
     char name[YV_SNAPSHOT_NAME_MAX + 1]; /* the new snapshot's, while it is typed */
     bool pending;                        /* a job of ours runs: the list is read after it */
+    bool live;                           /* the VM ran when a revert was asked */
 } snap_st;
 
-/* Read in the loop's process: qemu-img info per disk, or one QMP query-block. Not while a job of
- * the VM runs (a running VM's QMP is busy saving). */
+/* Read in the loop's process, never waiting: qemu-img info per disk under a root lock that is
+ * free now, or one QMP query-block given half a second. Another client's command (a snapshot job
+ * keeps QEMU busy, an operation holds the lock) shows "busy" and the list read before stays; F5
+ * retries. Not while a job of ours runs (it is read again when it ends). */
 static void load(yv_app *a, snap_st *s)
 {
     yv_err e;
-    yv_snapshot_list_done(&s->list);
-    s->problem[0] = '\0';
-    if (yv_snapshot_list_vm(a->root, &a->cfg, s->vm, &s->list, &e) < 0)
+    yv_snapshot_list l;
+    if (yv_snapshot_list_vm_nowait(a->root, &a->cfg, s->vm, &l, &e) == 0) {
+        yv_snapshot_list_done(&s->list);
+        s->list = l;
+        s->problem[0] = '\0';
+    } else if (e.code == YV_E_IN_USE || e.code == YV_E_TIMEOUT) {
+        snprintf(s->problem, sizeof s->problem, "busy — F5 retries (%s)", e.msg);
+        yv_app_status(a, true, "%s: busy — F5 retries", s->vm);
+    } else {
+        yv_snapshot_list_done(&s->list);
         snprintf(s->problem, sizeof s->problem, "%s", e.msg);
+    }
     if (s->sel >= (int)s->list.n) s->sel = (int)s->list.n - 1;
     if (s->sel < 0) s->sel = 0;
 }
@@ -70,8 +82,11 @@ static void draw_prompt(yv_app *a, snap_st *s)
     const yv_snapshot *x = s->list.n ? &s->list.v[s->sel] : NULL;
     if (s->mode == MODE_NAME) snprintf(line, sizeof line, " New snapshot name: %s", s->name);
     else if (s->mode == MODE_REVERT && x)
-        snprintf(line, sizeof line, " Revert %s to snapshot %s? Its disks%s go back. y: yes", s->vm,
-                 x->name, x->vm_state_size ? " and RAM" : "");
+        snprintf(line, sizeof line, " Revert %s to snapshot %s? %s y: yes", s->vm, x->name,
+                 !x->vm_state_size ? "Its disks go back."
+                 : s->live         ? "Its disks and RAM go back."
+                                   : "Its disks go back (the VM is stopped: its saved RAM is not "
+                                     "used).");
     else if (s->mode == MODE_DELETE && x)
         snprintf(line, sizeof line, " Delete snapshot %s of %s for good? y: yes", x->name, s->vm);
     else if (a->status[0] && yv_now_ms() < a->status_until)
@@ -174,6 +189,7 @@ static int act_key(yv_app *a, snap_st *s, wint_t ch)
         yv_app_status(a, true, "%s has no snapshot", s->vm);
     } else {
         s->mode = ch == L'R' ? MODE_REVERT : MODE_DELETE;
+        s->live = yv_vmstate_live_pid(a->root, &a->cfg, s->vm) > 0; /* what the question says */
     }
     return KEY_REDRAW;
 }

@@ -9,17 +9,17 @@
 
 #include "auth.h"
 #include "core/autostart.h"
+#include "core/clone.h"
+#include "core/cloudinit.h"
 #include "core/console.h"
 #include "core/forward.h"
-#include "core/clone.h"
-#include "core/resize.h"
-#include "core/snapshot.h"
 #include "core/lifecycle.h"
 #include "core/ops.h"
+#include "core/resize.h"
 #include "core/root.h"
 #include "core/screenshot.h"
+#include "core/snapshot.h"
 #include "core/ssh.h"
-#include "core/cloudinit.h"
 #include "core/sshkey.h"
 #include "core/util.h"
 #include "core/valid.h"
@@ -556,8 +556,11 @@ static enum MHD_Result set_vm(yv_api *api, struct MHD_Connection *c, const char 
 static json_t *snapshot_done_json(const char *name, const char *snap, const char *action,
                                   const yv_snapshot_result *r)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action", action,
-                     "live", r->live, "images", (json_int_t)r->images);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:I}", "vm", name, "snapshot", snap, "action",
+                          action, "live", r->live, "images", (json_int_t)r->images);
+    /* a stopped VM reverted to a snapshot taken running: the saved RAM is not used */
+    if (r->ram_unused) json_object_set_new(j, "ram_unused", json_true());
+    return j;
 }
 
 /* GET /v1/vms/{vm}/snapshots */

@@ -766,6 +766,78 @@ test_snapshot_delete()
     sweep "snapshot delete" snapshot delete --name fd --snap s1
 }
 
+# pattern_at FILE: which of the test's bytes the first 64 KiB of FILE hold (qemu-io, read-only).
+pattern_at()
+{
+    local b o
+    for b in 0xaa 0xab 0xbb 0xbc; do
+        o=$(qemu-io -r -U -f qcow2 -c "read -P $b 0 64k" "$1" 2>&1)
+        [[ $o == *"read 65536/65536 bytes"* && $o != *"verification failed"* ]] && echo "$b" && return 0
+    done
+    echo "?"
+}
+
+# A 2-disk revert of a stopped VM killed at each step (its undo snapshots made, each disk
+# reverted, the first undo removed: the commit), then `run`: the guest must boot on both disks at
+# the snapshot or both as before, with no hidden .yave-undo left for a later snapshot command to
+# apply (it would undo what the guest wrote since). Killed two ways: yave itself (SIGKILL, as an
+# OOM kill) right after its Nth qemu-img (a qemu-img wrapper named in the root's config), and the
+# Nth qemu-img killed by the KILL injector with every later one too (yave's own undo fails).
+test_snapshot_revert_killed_then_run()
+{
+    local n mode got
+    fault_root ROOT
+    at_exit rm -f "$FTMP.log" "$FTMP.out" "$FTMP.err" "$FTMP.img" "$FTMP.cnt" "$FTMP.kill"
+    printf '#!/bin/bash
+n=$(($(cat %s 2>/dev/null || echo 0) + 1)); echo $n >%s
+qemu-img "$@"; rc=$?
+[ "$(cat %s 2>/dev/null)" = "$n" ] && kill -9 $PPID
+exit $rc
+' \
+        "$FTMP.cnt" "$FTMP.cnt" "$FTMP.kill" >"$FTMP.img" && chmod +x "$FTMP.img" || fail "wrapper"
+    printf 'cli:\n  img: %s\n' "$FTMP.img" >>"$ROOT/config.yaml"
+    prep()
+    {
+        rm -rf "$ROOT/fk.vm" && expect_exit 0 yv "$ROOT" create --name fk --no-network --no-ovmf -c 16 -m 64
+        qemu-img create -q -f qcow2 "$ROOT/fk.vm/hd1.qcow2" 16M || fail "qemu-img create"
+        printf '  hd1:\n    path: hd1.qcow2\n    device:\n      type: virtio-blk\n' >>"$ROOT/fk.vm/config.yaml"
+        pattern "$ROOT/fk.vm/hd0.qcow2" 0xaa && pattern "$ROOT/fk.vm/hd1.qcow2" 0xab
+        expect_exit 0 yv "$ROOT" snapshot create --name fk --snap s1
+        pattern "$ROOT/fk.vm/hd0.qcow2" 0xbb && pattern "$ROOT/fk.vm/hd1.qcow2" 0xbc
+    }
+    prep
+    rm -f "$FTMP.cnt"
+    expect_exit 0 yv "$ROOT" snapshot revert --name fk --snap s1
+    local steps
+    steps=$(cat "$FTMP.cnt")
+    [ "$steps" -ge 6 ] || fail "a 2-disk revert made $steps qemu-img calls"
+    for mode in yave qemu-img; do
+        for ((n = 1; n <= steps; n++)); do
+            prep
+            CURRENT_TEST="revert killed ($mode, step $n), then run"
+            rm -f "$FTMP.cnt"
+            if [ $mode = yave ]; then
+                echo "$n" >"$FTMP.kill"
+                run_fy "" "$FTMP.log" snapshot revert --name fk --snap s1
+                rm -f "$FTMP.kill"
+            else
+                run_fy "exec:$n+:KILL" "$FTMP.log" snapshot revert --name fk --snap s1
+            fi
+            # the last call removes the second undo snapshot after the commit: a failure is ignored
+            [ "$RC" != 0 ] || { [ $mode = qemu-img ] && [ "$n" = "$steps" ]; } ||
+                fail "exit 0 although killed"
+            expect_exit 0 yv "$ROOT" run --name fk
+            got="$(pattern_at "$ROOT/fk.vm/hd0.qcow2") $(pattern_at "$ROOT/fk.vm/hd1.qcow2")"
+            expect_exit 0 yv "$ROOT" shutdown --name fk --force
+            [[ $got == "0xaa 0xab" || $got == "0xbb 0xbc" ]] || fail "the disks after run: $got"
+            assert_eq s1 "$(names_of "$ROOT/fk.vm/hd0.qcow2")" "hd0's snapshots after run"
+            assert_eq s1 "$(names_of "$ROOT/fk.vm/hd1.qcow2")" "hd1's snapshots after run"
+        done
+    done
+    CURRENT_TEST=test_snapshot_revert_killed_then_run
+    printf '      %-22s %s qemu-img calls; yave killed after each, each killed\n' "revert, then run" "$steps"
+}
+
 # set of a stopped VM (memory, vCPUs, a network made with a MAC and a forward: vm.yaml written
 # once, the start mark in run/): changed, or left as it was.
 test_set()

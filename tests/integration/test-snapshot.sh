@@ -174,10 +174,118 @@ test_online_ram_restored()
     (($(jv 'd["snapshots"][0]["size"]') > 0)) || fail "no vm-state size"
     expect_exit 4 yv "$root" --json snapshot create --name l1 --snap p
     assert_json_error SNAPSHOT_EXISTS
+    # stopped, a revert to it brings the disks back; the saved RAM is not used, and it says so
+    expect_exit 0 yv "$root" shutdown --name l1 --force
+    expect_exit 0 yv "$root" snapshot revert --name l1 --snap p
+    assert_out_line '^l1: reverted to snapshot p \(its disks: the VM is stopped, the RAM state saved in the snapshot is not used\)$'
+    expect_exit 0 yv "$root" --json snapshot revert --name l1 --snap p
+    assert_eq '{"vm": "l1", "snapshot": "p", "action": "reverted", "live": false, "images": 1, "ram_unused": true}' "$(jv 'd')"
     expect_exit 0 yv "$root" snapshot delete --name l1 --snap p
     expect_exit 0 yv "$root" --json snapshot list --name l1
     assert_eq '[]' "$(jv 'd["snapshots"]')"
-    expect_exit 0 yv "$root" shutdown --name l1 --force
+}
+
+# A disk-only snapshot (taken stopped) cannot be loaded into a running QEMU (it has no RAM state):
+# refused before QEMU stops the guest to try, which then stayed paused for good (restore-vm).
+test_online_revert_disk_only_refused()
+{
+    local root
+    new_root root
+    mkvm "$root" d1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" snapshot create --name d1 --snap cold
+    expect_exit 0 yv "$root" run --name d1
+    wait_ticks "$root" d1 $(($(tick "$root" d1) + 1))
+    expect_exit 2 yv "$root" snapshot revert --name d1 --snap cold
+    assert_err_line snapshot "snapshot 'cold' of VM 'd1' is a disk-only snapshot \\(taken while it was stopped\\): revert it with the VM stopped"
+    assert_eq running "$(status_of "$root" d1)" "the guest after the refused revert"
+    expect_exit 0 yv "$root" shutdown --name d1 --force
+    expect_exit 0 yv "$root" snapshot revert --name d1 --snap cold
+}
+
+# A live revert QEMU fails after it stopped the guest (RAM of another size: the VM was given more
+# memory since): the guest that ran is continued, and the error says so.
+test_online_revert_failure_resumes_guest()
+{
+    local root
+    new_root root
+    mkvm "$root" f1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" run --name f1
+    expect_exit 0 yv "$root" snapshot create --name f1 --snap small
+    expect_exit 0 yv "$root" shutdown --name f1 --force
+    expect_exit 0 yv "$root" set --name f1 --memory 96
+    expect_exit 0 yv "$root" run --name f1
+    wait_ticks "$root" f1 $(($(tick "$root" f1) + 1))
+    run_cmd yv "$root" snapshot revert --name f1 --snap small
+    [ "$RC" != 0 ] || fail "the revert to RAM of another size succeeded"
+    assert_contains "$ERR" "(QEMU had stopped the guest for the load: it was resumed)"
+    assert_eq running "$(status_of "$root" f1)" "the guest after the failed revert"
+    expect_exit 0 yv "$root" shutdown --name f1 --force
+}
+
+# A running VM whose disk holds the hidden undo snapshot of a killed revert (here made through QMP,
+# as a QEMU started before `run` settled it would run): nothing is done on it, the error says why.
+test_online_refused_with_undo_left()
+{
+    local root
+    new_root root
+    mkvm "$root" w1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" run --name w1
+    qmp "$root" w1 blockdev-snapshot-internal-sync '{"device": "node-hd0", "name": ".yave-undo"}' >/dev/null
+    expect_exit 1 yv "$root" snapshot create --name w1 --snap s1
+    assert_err_line snapshot "hd0 of VM 'w1' holds the undo snapshot .yave-undo of a revert that was killed"
+    assert_eq .yave-undo "$(snaps_of "$root/w1.vm/hd0.qcow2")" "hd0's snapshots"
+    expect_exit 0 yv "$root" shutdown --name w1 --force
+}
+
+# A list only reads: it never takes the VM's start mark (a `run` starting the VM is not refused, a
+# list while one starts is not refused either), nor waits for the root lock while it asks a running
+# QEMU (here held by the test: before, the list waited as long as the holder).
+test_list_takes_no_mark_nor_lock()
+{
+    local root
+    new_root root
+    mkvm "$root" n1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" snapshot create --name n1 --snap s1
+    exec 8>>"$root/run/n1.starting"
+    flock 8 || fail "flock the start mark"
+    expect_exit 0 timeout 20 "$YAVE_TEST_BIN" --batch --root "$root" snapshot list --name n1
+    assert_out_line '^s1 ' "the list while a run holds the start mark"
+    exec 8>&-
+    rm -f "$root/run/n1.starting"
+    expect_exit 0 yv "$root" run --name n1
+    exec 9>>"$root/run/lock"
+    flock 9 || fail "flock the root lock"
+    expect_exit 0 timeout 5 "$YAVE_TEST_BIN" --batch --root "$root" snapshot list --name n1
+    assert_out_line '^s1 ' "the list of the running VM while the root lock is held"
+    exec 9>&-
+    expect_exit 0 yv "$root" shutdown --name n1 --force
+}
+
+# jobs ROOT VM: "id:status" of each QMP job, sorted, one line.
+jobs() { qmp "$1" "$2" query-jobs | "$PY" -c 'import json,sys; print(" ".join(sorted("%s:%s" % (j["id"], j["status"]) for j in json.load(sys.stdin))))'; }
+
+# Each command's QMP job is its own (yave-snapshot-<pid>-<ns>): a concluded job left by a killed
+# command (its pid gone) is dismissed, one of another tool is left alone, and the command's own
+# job is gone after it.
+test_online_job_ids()
+{
+    local root dead i
+    new_root root
+    mkvm "$root" j1 -c 16 --no-ovmf
+    expect_exit 0 yv "$root" run --name j1
+    true &
+    dead=$!
+    wait "$dead"
+    qmp "$root" j1 snapshot-save "{\"job-id\": \"yave-snapshot-$dead-1\", \"tag\": \"k\", \"vmstate\": \"node-hd0\", \"devices\": [\"node-hd0\"]}" >/dev/null
+    qmp "$root" j1 snapshot-save '{"job-id": "other", "tag": "o", "vmstate": "node-hd0", "devices": ["node-hd0"]}' >/dev/null
+    for ((i = 0; i < 100; i++)); do
+        [[ $(jobs "$root" j1) == "other:concluded yave-snapshot-$dead-1:concluded" ]] && break
+        sleep 0.2
+    done
+    assert_eq "other:concluded yave-snapshot-$dead-1:concluded" "$(jobs "$root" j1)" "the jobs left"
+    expect_exit 0 yv "$root" snapshot create --name j1 --snap s1
+    assert_eq "other:concluded" "$(jobs "$root" j1)" "the jobs after the command"
+    expect_exit 0 yv "$root" shutdown --name j1 --force
 }
 
 # wait_serial FILE TEXT: until the guest's serial log holds TEXT; bounded.
@@ -292,6 +400,19 @@ test_tui_snapshots_screen()
     assert_eq "" "$(snaps_of "$v/hd0.qcow2")" "the disk's snapshots after D"
     keys Escape
     wait_row t1 '^t1 +stopped '
+    # another client holds the root lock (a long operation): the screen never waits for it, it
+    # says busy and F5 reads the list once the lock is free
+    exec 9>>"$root/run/lock"
+    flock 9 || fail "flock the root lock"
+    keys t
+    wait_screen 'busy — F5 retries'
+    keys Escape
+    wait_row t1 '^t1 +stopped '
+    keys t
+    exec 9>&-
+    keys F5
+    wait_screen 'no snapshots yet'
+    keys Escape
     tui_quit
 }
 

@@ -221,6 +221,28 @@ test_run_refuses_symlinked_qemu_files()
     assert_run_refused "$root" o OVMF_VARS.qcow2 "$t/vars-target"
 }
 
+# snapshot list reads the UEFI store with qemu-img too: never through a symlink (here to a qcow2
+# file outside the root holding a snapshot of its own), as run and the other snapshot commands.
+test_snapshot_list_refuses_symlinked_vars()
+{
+    local root t
+    new_root root
+    mktmp_into t
+    qemu-img create -q -f qcow2 "$t/vars.qcow2" 1M && qemu-img snapshot -c outside "$t/vars.qcow2" ||
+        fail "qemu-img"
+    tiny_vm "$root" o
+    rm -f "$root/o.vm/OVMF_VARS.fd" "$root/o.vm/OVMF_VARS.qcow2"
+    ln -s "$t/vars.qcow2" "$root/o.vm/OVMF_VARS.qcow2"
+    for args in "snapshot list --name o" "snapshot create --name o --snap s1"; do
+        # shellcheck disable=SC2086 # the words of args
+        run_cmd yv "$root" $args
+        assert_eq 77 "$RC" "exit status of $args"
+        assert_contains "$ERR" "$root/o.vm/OVMF_VARS.qcow2: refused: it (or a folder on its way) is a symbolic link"
+        assert_not_contains "$OUT" "outside" "the list of $args"
+    done
+    assert_eq outside "$(qemu-img snapshot -l "$t/vars.qcow2" | awk 'NR > 2 {print $2}')" "the target's snapshots"
+}
+
 # ---- item 8: delete never crosses into another file system ----
 
 test_delete_refuses_a_vm_with_a_mount_inside()

@@ -35,8 +35,31 @@ static void test_user_names(void **state)
         assert_int_equal(err.code, YV_E_USAGE);
         assert_non_null(strstr(err.msg, "invalid user name"));
     }
-    const char *reserved[] = {"root", "daemon",   "nobody",          "_apt",
-                              "sshd", "www-data", "systemd-network", "systemd-anything"};
+    /* users, Debian base-passwd's fixed groups (useradd refuses a user named as a group), the
+     * images' system users */
+    const char *reserved[] = {"root",
+                              "daemon",
+                              "nobody",
+                              "_apt",
+                              "sshd",
+                              "www-data",
+                              "systemd-network",
+                              "systemd-anything",
+                              "sudo",
+                              "users",
+                              "staff",
+                              "kvm",
+                              "netdev",
+                              "plugdev",
+                              "tty",
+                              "disk",
+                              "audio",
+                              "video",
+                              "_ssh",
+                              "adm",
+                              "fwupd-refresh",
+                              "dhcpcd",
+                              "systemd-timesync"};
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
         assert_int_equal(yv_cloudinit_check_user(reserved[i], &err), -1);
         assert_int_equal(err.code, YV_E_USAGE);

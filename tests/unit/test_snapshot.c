@@ -150,11 +150,48 @@ static void test_raw_disk_refused(void **state)
     assert_int_equal(yv_snapshot_list_vm(f->root, &f->cfg, "vm", &l, &err), -1);
 }
 
+/* Each invocation's job id is its own; a running yave job of another command is reported (the
+ * caller refuses), concluded ones are dismissed only when their command is gone, others' jobs and
+ * hostile entries are left alone. */
+static bool alive_only_7(pid_t pid)
+{
+    return pid == 7;
+}
+
+static void test_jobs(void **state)
+{
+    (void)state;
+    char a[YV_SNAPSHOT_JOB_ID_MAX], b[YV_SNAPSHOT_JOB_ID_MAX];
+    yv_snapshot_job_id(a);
+    yv_snapshot_job_id(b);
+    assert_int_equal(strncmp(a, "yave-snapshot-", 14), 0);
+    assert_string_not_equal(a, b);
+    json_error_t je;
+    json_t *jobs = json_loads("[{\"id\": \"yave-snapshot-7-1\", \"status\": \"concluded\"},"
+                              " {\"id\": \"yave-snapshot-9-2\", \"status\": \"concluded\"},"
+                              " {\"id\": \"yave-snapshot\", \"status\": \"concluded\"},"
+                              " {\"id\": \"backup\", \"status\": \"concluded\"},"
+                              " {\"id\": 3}, 4]",
+                              0, &je);
+    json_t *dismiss = json_array();
+    assert_null(yv_snapshot_jobs_scan(jobs, alive_only_7, dismiss));
+    assert_int_equal(json_array_size(dismiss), 2); /* 9's, and the fixed id of a yave before */
+    assert_string_equal(json_string_value(json_array_get(dismiss, 0)), "yave-snapshot-9-2");
+    json_decref(dismiss);
+    json_array_append_new(jobs,
+                          json_pack("{s:s, s:s}", "id", "yave-snapshot-7-3", "status", "running"));
+    dismiss = json_array();
+    assert_string_equal(yv_snapshot_jobs_scan(jobs, alive_only_7, dismiss), "yave-snapshot-7-3");
+    json_decref(dismiss);
+    json_decref(jobs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_jobs),
         cmocka_unit_test_setup_teardown(test_offline, ut_setup_root, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_raw_disk_refused, ut_setup_root, ut_teardown_root),
     };
