@@ -23,11 +23,15 @@
 
 /* The snapshot a stopped revert takes first, so a failure halfway can go back; never a valid
  * user name (it starts with a dot), so it is never listed nor targeted. */
-#define UNDO_NAME  ".yave-undo"
-#define JOB_PREFIX "yave-snapshot-" /* then <pid>-<ns>: each invocation's own job */
-#define QMP_MS     10000            /* one short exchange with a running QEMU */
-#define NOWAIT_MS  500              /* a list that must not block a loop: a busy QEMU is "busy" */
-#define POLL_MS    200              /* how often a running job is asked for its state */
+#define UNDO_NAME ".yave-undo"
+/* In the VM folder while a revert of several images is under way (written before the first undo
+ * snapshot, removed once none is left): `run` settles only when it is there, so a start costs one
+ * stat rather than a `qemu-img info` per image. */
+#define REVERT_MARK ".yave-reverting"
+#define JOB_PREFIX  "yave-snapshot-" /* then <pid>-<ns>: each invocation's own job */
+#define QMP_MS      10000            /* one short exchange with a running QEMU */
+#define NOWAIT_MS   500              /* a list that must not block a loop: a busy QEMU is "busy" */
+#define POLL_MS     200              /* how often a running job is asked for its state */
 
 /* ---- names and lists (pure) ---- */
 
@@ -296,13 +300,23 @@ static int undo_revert(const yv_config *cfg, target *t, bool apply, yv_err *err)
 /* What a killed revert left: its undo snapshot. On the first image it means the revert did not
  * finish (it is deleted from there first once every image is reverted): every image goes back;
  * only on later ones, the revert finished: they lose it. */
+static void revert_mark_set(const target *t, bool on, yv_err *err, int *rc)
+{
+    char *mark = yv_root_join(t->dir, REVERT_MARK);
+    if (on && yv_root_write_atomic(mark, "", 0, 0600, err) < 0) *rc = -1;
+    if (!on) unlink(mark);
+    free(mark);
+}
+
 static int settle(const yv_config *cfg, target *t, yv_snapshot_list *all, yv_err *err)
 {
     bool any = false;
+    int rc = 0;
     for (size_t i = 0; i < t->n; i++) any = any || img_has(&t->img[i], UNDO_NAME);
-    if (!any) return 0;
+    if (!any) return revert_mark_set(t, false, err, &rc), 0;
     if (undo_revert(cfg, t, img_has(&t->img[0], UNDO_NAME), err) < 0)
         return yv_err_prefix(err, "cannot settle an interrupted revert of VM '%s'", t->vm.name);
+    revert_mark_set(t, false, err, &rc);
     yv_snapshot_list_done(all);
     return load_lists(cfg, t, all, err);
 }
@@ -339,6 +353,8 @@ static int revert_back(const yv_config *cfg, target *t, size_t made, yv_err *err
     for (size_t j = 0; j < made; j++)
         if (img_snapshot(cfg, &t->img[j], "-d", UNDO_NAME, &e) < 0)
             return yv_err_prefix(err, "(the next command removes its undo snapshot)");
+    int rc = -1;
+    revert_mark_set(t, false, &e, &rc);
     return -1;
 }
 
@@ -363,15 +379,19 @@ static int offline_revert(const yv_config *cfg, target *t, const char *snap,
     if (t->n == 1) return revert_all(cfg, t, snap, progress, ctx, err);
     size_t made = 0;
     int rc = 0;
+    revert_mark_set(t, true, err, &rc);
+    if (rc < 0) return yv_err_prefix(err, "cannot revert VM '%s'", t->vm.name);
     while (rc == 0 && made < t->n)
         if ((rc = img_snapshot(cfg, &t->img[made], "-c", UNDO_NAME, err)) == 0) made++;
     if (rc == 0) rc = revert_all(cfg, t, snap, progress, ctx, err);
     if (rc == 0) rc = img_snapshot(cfg, &t->img[0], "-d", UNDO_NAME, err);
     if (rc < 0) return revert_back(cfg, t, made, err);
+    bool left = false;
     for (size_t j = 1; j < made; j++) {
         yv_err e; /* after the commit: a leftover is hidden and settled by the next command */
-        img_snapshot(cfg, &t->img[j], "-d", UNDO_NAME, &e);
+        left = img_snapshot(cfg, &t->img[j], "-d", UNDO_NAME, &e) < 0 || left;
     }
+    if (!left) revert_mark_set(t, false, err, &rc);
     return 0;
 }
 
@@ -793,6 +813,11 @@ int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name,
     target t;
     yv_snapshot_list all;
     yv_snapshot_result res;
+    char *dir = yv_root_vm_dir(root, name), *mark = yv_root_join(dir, REVERT_MARK);
+    bool pending = yv_root_exists(mark);
+    free(mark);
+    free(dir);
+    if (!pending) return 0; /* no revert of several images was under way */
     memset(&all, 0, sizeof all);
     memset(&res, 0, sizeof res);
     int rc = load_target(root, cfg, name, &t, err);

@@ -91,7 +91,8 @@ int yv_snapshot_list_vm_nowait(const char *root, const yv_config *cfg, const cha
 
 /* Under the root lock, the VM stopped (run, before its QEMU starts): what a revert killed halfway
  * left (its hidden undo snapshot on the images) is finished or rolled back, exactly as the next
- * snapshot command would, so the guest never boots on disks of two different times. 0 when there
+ * snapshot command would, so the guest never boots on disks of two different times. Looks at the
+ * images only when the revert's mark (.yave-reverting in the VM folder) is there. 0 when there
  * was nothing to settle (or the VM cannot hold snapshots); -1 when it could not be settled. */
 int yv_snapshot_settle(const char *root, const yv_config *cfg, const char *name, yv_err *err);
 
