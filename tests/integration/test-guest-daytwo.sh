@@ -17,6 +17,8 @@
 # run-all: slow
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/guest-lib.sh
+. "$(dirname "$0")/guest-lib.sh"
 
 ROOT_PW='Guest-Root-19'
 WAIT_BOOT=${YAVE_GUEST_WAIT:-420} # seconds for a boot to a working sshd (TCG)
@@ -119,42 +121,13 @@ print(sorted(k for k in ("users", "packages", "write_files") if k in d))' "$t/us
     assert_eq "[]" "$r" "user-data without --user and --package"
 }
 
-# guest_ssh ROOT VM T USER ARGS...: `ssh --print --user USER`'s argv with the test's options
-# before `--` (no ~/.ssh read or written); sets OUT/ERR/RC like run_cmd.
-guest_ssh()
-{
-    local r=$1 vm=$2 t=$3 u=$4 words=() i
-    shift 4
-    run_cmd yv "$r" ssh --name "$vm" --user "$u" --print
-    [ "$RC" = 0 ] || fail "ssh --print: exit $RC: $ERR"
-    read -r -a words <<<"$OUT"
-    for i in "${!words[@]}"; do [ "${words[$i]}" = "--" ] && break; done
-    run_cmd timeout 90 "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
-        -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10 \
-        -o UserKnownHostsFile="$t/known_hosts" -o StrictHostKeyChecking=accept-new \
-        "${words[@]:1:$i}" "${words[@]:$((i + 1))}" "$@"
-}
-
-# wait_ssh ROOT VM T: until `ssh root@ … true` works (bounded).
-wait_ssh()
-{
-    local deadline=$((SECONDS + WAIT_BOOT))
-    while [ $SECONDS -lt $deadline ]; do
-        guest_ssh "$1" "$2" "$3" root true
-        [ "$RC" = 0 ] && return 0
-        [ -e "$1/run/$2.pid" ] || fail "QEMU of $2 ended: $(tail -c 400 "$1/$2.vm/serial.log")"
-        sleep 3
-    done
-    fail "no SSH to $2 within ${WAIT_BOOT}s: $ERR"
-}
-
 # root_fs_mib ROOT VM T: sets DISK (vda's bytes, lsblk) and FS (the root file system's bytes, df).
 root_fs()
 {
-    guest_ssh "$1" "$2" "$3" root lsblk -b -d -n -o SIZE /dev/vda
+    guest_ssh "$1" "$2" "$3" lsblk -b -d -n -o SIZE /dev/vda
     [ "$RC" = 0 ] || fail "lsblk in $2: $ERR"
     DISK=${OUT//[[:space:]]/}
-    guest_ssh "$1" "$2" "$3" root df -B1 --output=size /
+    guest_ssh "$1" "$2" "$3" df -B1 --output=size /
     [ "$RC" = 0 ] || fail "df in $2: $ERR"
     FS=$(printf '%s\n' "$OUT" | tail -1 | tr -d ' ')
 }
@@ -201,11 +174,11 @@ check_installed()
     expect_exit 0 yv "$root" run --name g
     wait_ssh "$root" g "$t"
     assert_fs_fills "$root" g "$t" 3072
-    guest_ssh "$root" g "$t" alice id -un
+    guest_ssh_as "$root" g "$t" alice id -un
     assert_eq 0 "$RC" "ssh as the new user with the create-time key: $ERR"
     assert_eq alice "$OUT" "the user ssh logged in as"
-    guest_ssh "$root" g "$t" root timeout 300 cloud-init status --wait
-    guest_ssh "$root" g "$t" root getent shadow root alice
+    guest_ssh "$root" g "$t" timeout 300 cloud-init status --wait
+    guest_ssh "$root" g "$t" getent shadow root alice
     assert_eq 0 "$RC" "getent shadow: $ERR"
     local h_root h_alice
     h_root=$(printf '%s\n' "$OUT" | awk -F: '$1 == "root" {print $2}')
@@ -214,17 +187,17 @@ check_installed()
     assert_eq "$h_root" "$h_alice" "alice's password hash (root's)"
     # this second boot has no seed: cloud-init took a new instance (DataSourceNone), and still
     # made no default user (the image's is debian)
-    guest_ssh "$root" g "$t" root "cat /var/lib/cloud/data/instance-id; getent passwd debian"
+    guest_ssh "$root" g "$t" "cat /var/lib/cloud/data/instance-id; getent passwd debian"
     assert_eq "iid-datasource-none" "$OUT" "the second boot's instance, and no user debian"
-    guest_ssh "$root" g "$t" root cat /etc/sudoers.d/90-cloud-init-users
+    guest_ssh "$root" g "$t" cat /etc/sudoers.d/90-cloud-init-users
     assert_contains "$OUT" "alice ALL=(ALL) NOPASSWD:ALL" "the sudo rule cloud-init wrote"
     # cloud-init's package module asked apt for the package (final stage)
     # (ssh joins the words for the guest's shell: one word, quoted for it)
-    guest_ssh "$root" g "$t" root "grep -F \"'install', 'sudo'\" /var/log/cloud-init.log"
+    guest_ssh "$root" g "$t" "grep -F \"'install', 'sudo'\" /var/log/cloud-init.log"
     assert_eq 0 "$RC" "no package install in cloud-init.log: $ERR"
-    guest_ssh "$root" g "$t" root "dpkg-query -W -f '\${Status}' sudo"
+    guest_ssh "$root" g "$t" "dpkg-query -W -f '\${Status}' sudo"
     if [ "$OUT" = "install ok installed" ]; then
-        guest_ssh "$root" g "$t" alice sudo -n id -u
+        guest_ssh_as "$root" g "$t" alice sudo -n id -u
         assert_eq 0 "$RC" "sudo -n as alice: $ERR"
         assert_eq 0 "$OUT" "sudo -n id -u as alice"
         info "sudo installed on first boot from the mirror; alice's sudo works"
