@@ -2,13 +2,27 @@
 # The real test guest's helpers shared by the slow files that boot it (test-guest.sh,
 # test-snapshot-guest.sh, test-guest-daytwo.sh, test-clone-guest.sh). Source after lib.sh; the
 # caller sets ROOT_PW (the guest's root password) and WAIT_BOOT (seconds for a boot to a working
-# sshd under TCG). ssh runs with options of its own (-F /dev/null, a temporary known_hosts, the
+# sshd under TCG), and sources forward-lib.sh (free_base). ssh runs with options of its own (-F /dev/null, a temporary known_hosts, the
 # test's key): ssh reads ~/.ssh from the passwd home, not $HOME, so `ssh --print` gives the argv
 # and these helpers add those options in front of `--`.
+# shellcheck source=tests/integration/forward-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/forward-lib.sh"
 
-# guest_root ROOT T: the preset "debian" (the test guest) in ROOT, the key and password in T.
+# guest_ports ROOT: the root's SSH forwards start at a random free port (network.ssh_port_base)
+# instead of 2200: the slow files boot guests at once, each in its own root, and a port another
+# root's create picked but its QEMU has not bound yet looks free to this one's pick.
+guest_ports()
+{
+    local base
+    free_base base
+    printf 'network:\n  ssh_port_base: %s\n' "$base" >>"$1/config.yaml"
+}
+
+# guest_root ROOT T: the preset "debian" (the test guest) in ROOT (its SSH ports by guest_ports),
+# the key and password in T.
 guest_root()
 {
+    guest_ports "$1"
     mkdir "$1/debian.preset" || fail "mkdir"
     "$FIXTURES_DIR/make-cloud-guest.sh" "$1/debian.preset/guest.qcow2" 2>"$2/guest.log" ||
         fail "make-cloud-guest.sh failed: $(tail -5 "$2/guest.log")"

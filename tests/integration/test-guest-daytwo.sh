@@ -230,6 +230,7 @@ test_1_user_growpart_resize_in_the_guest()
     local root t
     new_root root
     mktmp_into t
+    guest_ports "$root"
     mkdir "$root/debian.preset" || fail "mkdir"
     "$FIXTURES_DIR/make-cloud-guest.sh" "$root/debian.preset/guest.qcow2" 2>"$t/guest.log" ||
         fail "make-cloud-guest.sh failed: $(tail -5 "$t/guest.log")"
