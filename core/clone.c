@@ -391,8 +391,8 @@ static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out
     if (rc == 0 && c->live) rc = live_backup(c, part, err);
     if (rc == 0) rc = copy_vars(c, part, err);
     if (rc == 0 && c->reseed)
-        rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, c->o->cancel,
-                                 &out->instance_id, err);
+        rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, NULL,
+                                 c->o->cancel, &out->instance_id, err);
     if (rc == 0 && cancelled(c->o, err)) rc = -1;
     return rc;
 }
