@@ -670,11 +670,11 @@ static int install_preset(const char *root, const yv_config *cfg, const yv_creat
     progress(o, "seed", t0);
     yv_cloudinit_guest g = {
         p->hash, (const char *const *)p->keys.keys, p->keys.n, o->user, o->packages, o->npackages};
-    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, &g, o->cancel, &dir, &iso, &iid, err) <
-        0)
-        return -1;
-    int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
-                                   o->progress, o->progress_ctx, o->cancel, err);
+    int rc =
+        yv_cloudinit_seed(cfg, part, o->name, p->hostname, &g, o->cancel, &dir, &iso, &iid, err);
+    if (rc < 0) return -1;
+    rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0, o->progress,
+                               o->progress_ctx, o->cancel, err);
     progress(o, "cleanup", t0);
     yv_cloudinit_remove(dir, iso);
     if (rc == 0) rc = keep_seed(cfg, o, part, iid, p->hostname, err);
