@@ -29,7 +29,8 @@ typedef struct {
     const yv_vm *src;
     const char *src_dir; /* <root>/<src>.vm */
     const char *pw;
-    bool reseed; /* the source came from a preset: the clone gets a new cloud-init instance */
+    bool reseed; /* the source came from a preset, or boots a seed: the clone gets a new
+                  * cloud-init instance */
     bool live;   /* the source runs: its disks are copied by its QEMU (drive-backup), at once */
 } clone_ctx;
 
@@ -391,8 +392,8 @@ static int copy_files(const clone_ctx *c, const char *part, yv_clone_result *out
     if (rc == 0 && c->live) rc = live_backup(c, part, err);
     if (rc == 0) rc = copy_vars(c, part, err);
     if (rc == 0 && c->reseed)
-        rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, c->o->cancel,
-                                 &out->instance_id, err);
+        rc = yv_cloudinit_reseed(c->cfg, part, YV_CLONE_SEED, c->o->dst, c->o->dst, NULL,
+                                 c->o->cancel, &out->instance_id, err);
     if (rc == 0 && cancelled(c->o, err)) rc = -1;
     return rc;
 }
@@ -431,15 +432,32 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
     return rc;
 }
 
+/* A VM made from a preset (vm.yaml `preset:`), or one that boots a seed of ours (YV_CLONE_SEED_ID,
+ * the kept seed of a preset VM, even with `preset:` gone from its config): a cloud-init guest whose
+ * clone must be a new instance, not a copy of the source's seed. */
+static bool cloud_init_guest(const yv_vm *src)
+{
+    bool seed = false;
+    for (size_t i = 0; !seed && i < src->ndrives; i++)
+        seed = !strcmp(src->drives[i].id, YV_CLONE_SEED_ID) &&
+               !strcmp(src->drives[i].path, YV_CLONE_SEED);
+    return src->preset || seed;
+}
+
 /* Reserve, copy, publish; on failure the reservation is undone. */
 static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opts *o,
                       const yv_vm *src, bool live, yv_clone_result *out, yv_err *err)
 {
     char *src_dir = yv_root_vm_dir(root, src->name);
-    clone_ctx c = {root, cfg, o, src, src_dir, NULL, src->preset != NULL, live};
+    clone_ctx c = {root, cfg, o, src, src_dir, NULL, cloud_init_guest(src), live};
     if (check_drives(&c, err) < 0) return free(src_dir), -1;
     if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0) {
         free(src_dir);
+        if (!src->preset)
+            return yv_err_prefix(err,
+                                 "VM '%s' boots a cloud-init seed: its clone's name is its "
+                                 "guest's host name",
+                                 src->name);
         return yv_err_prefix(err,
                              "VM '%s' came from preset '%s': its clone's name is its guest's "
                              "host name",

@@ -11,14 +11,15 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "cloudinit.h"
 #include "config.h"
 #include "err.h"
 #include "vm.h"
 
 /* The cdrom a clone of a preset VM boots with: a NoCloud seed (label cidata) with a new
  * instance-id and the clone's name as host name, kept in its folder (drive id CLONE_SEED_ID). */
-#define YV_CLONE_SEED    "cidata.iso"
-#define YV_CLONE_SEED_ID "cidata"
+#define YV_CLONE_SEED    YV_CLOUDINIT_SEED_ISO
+#define YV_CLONE_SEED_ID YV_CLOUDINIT_SEED_ID
 
 typedef struct {
     const char *src, *dst;

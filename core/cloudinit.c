@@ -151,9 +151,9 @@ static void write_user_packages(yv_yw *w, const yv_cloudinit_guest *g)
         write_keys(w, g);
         yv_yamlio_w_map_end(w);
         yv_yamlio_w_seq_end(w);
-        /* Later boots have no seed: cloud-init falls back to DataSourceNone, a new instance,
-         * and would create the image's default user then after all. This config makes every
-         * later instance create none (a fixed text, nothing of the caller in it). */
+        /* A later instance (a clone; a VM that lost its kept seed: DataSourceNone) would create
+         * the image's default user after all. This config makes every later instance create
+         * none (a fixed text, nothing of the caller in it). */
         yv_yamlio_w_seq_begin(w, "write_files");
         yv_yamlio_w_map_begin(w, NULL);
         yv_yamlio_w_str(w, "path", YV_CLOUDINIT_USERS_CFG);
@@ -258,10 +258,12 @@ static int pack_seed(const yv_config *cfg, const char *dir, const char *iso,
 
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
                       const char *hostname, const yv_cloudinit_guest *g,
-                      volatile sig_atomic_t *cancel, char **dir, char **iso, yv_err *err)
+                      volatile sig_atomic_t *cancel, char **dir, char **iso, char **instance_id,
+                      yv_err *err)
 {
     char *ud = NULL, *md = NULL, *iid = NULL;
     *iso = NULL;
+    *instance_id = NULL;
     *dir = yv_root_join(parent, "seed");
     if (mkdir(*dir, 0700) < 0) { /* 0700: the hash is not for other users */
         yv_err_sys(err, YV_E_IO, errno, "cannot create the seed folder %s", *dir);
@@ -280,7 +282,8 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
     }
     if (ud) yv_free_secret(ud); /* it holds the hash */
     free(md);
-    free(iid);
+    if (rc == 0) *instance_id = iid;
+    else free(iid);
     if (rc < 0) {
         yv_cloudinit_remove(*dir, *iso);
         *dir = *iso = NULL;
@@ -288,28 +291,53 @@ int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
     return rc;
 }
 
-int yv_cloudinit_clone_user_data(const char *hostname, char **out, yv_err *err)
+/* The user-data of a later seed: the host name, and root's login as the first boot set it (these
+ * only matter to a new instance: cloud-init's ssh and set-passwords modules run once per instance).
+ * A new instance (a clone) also gets a new machine-id: runcmd runs once per instance. */
+static int later_user_data(const char *hostname, bool new_machine, char **out, yv_err *err)
 {
     yv_yw *w = yv_yamlio_w_new();
     yv_yamlio_w_map_begin(w, NULL);
     yv_yamlio_w_str(w, "hostname", hostname);
-    /* as the source's first boot had them: root keeps its keys and password login */
     yv_yamlio_w_bool(w, "disable_root", false);
     yv_yamlio_w_bool(w, "ssh_pwauth", true);
+    if (new_machine) { /* a fixed argv each (data): cloud-init quotes them into its script */
+        static const char *const rm[] = {"rm", "-f", "/etc/machine-id", "/var/lib/dbus/machine-id"};
+        yv_yamlio_w_seq_begin(w, "runcmd");
+        yv_yamlio_w_seq_begin(w, NULL);
+        for (size_t i = 0; i < sizeof rm / sizeof rm[0]; i++) yv_yamlio_w_str(w, NULL, rm[i]);
+        yv_yamlio_w_seq_end(w);
+        yv_yamlio_w_seq_begin(w, NULL);
+        yv_yamlio_w_str(w, NULL, "systemd-machine-id-setup");
+        yv_yamlio_w_seq_end(w);
+        yv_yamlio_w_seq_end(w);
+    }
     yv_yamlio_w_map_end(w);
     return finish_doc(w, "#cloud-config\n", out, err);
 }
 
+int yv_cloudinit_clone_user_data(const char *hostname, char **out, yv_err *err)
+{
+    return later_user_data(hostname, true, out, err);
+}
+
+int yv_cloudinit_kept_user_data(const char *hostname, char **out, yv_err *err)
+{
+    return later_user_data(hostname, false, out, err);
+}
+
 int yv_cloudinit_reseed(const yv_config *cfg, const char *parent, const char *iso_name,
-                        const char *vm, const char *hostname, volatile sig_atomic_t *cancel,
-                        char **instance_id, yv_err *err)
+                        const char *vm, const char *hostname, const char *keep_id,
+                        volatile sig_atomic_t *cancel, char **instance_id, yv_err *err)
 {
     char *ud = NULL, *md = NULL, *dir = yv_root_join(parent, "seed");
     char *iso = yv_root_join(parent, iso_name);
-    *instance_id = new_instance_id(vm);
+    *instance_id = keep_id ? yv_strdup(keep_id) : new_instance_id(vm);
     int rc = mkdir(dir, 0700) < 0 ? yv_err_sys(err, YV_E_IO, errno, "cannot create %s", dir) : 0;
     bool made = rc == 0;
-    if (rc == 0) rc = yv_cloudinit_clone_user_data(hostname, &ud, err);
+    if (rc == 0)
+        rc = keep_id ? yv_cloudinit_kept_user_data(hostname, &ud, err)
+                     : yv_cloudinit_clone_user_data(hostname, &ud, err);
     if (rc == 0) rc = yv_cloudinit_meta_data(*instance_id, hostname, &md, err);
     if (rc == 0) rc = write_file(dir, "user-data", ud, err);
     if (rc == 0) rc = write_file(dir, "meta-data", md, err);

@@ -42,11 +42,11 @@ typedef struct {
  * A user goes in as `users: [{name, sudo: "ALL=(ALL) NOPASSWD:ALL", shell: /bin/bash,
  * lock_passwd: false, hashed_passwd: <root's hash>, ssh_authorized_keys: <the keys>}]` — without
  * `default`, so it takes the place of the image's default user (debian, ubuntu: not created);
- * root keeps its password (chpasswd) and its keys (disable_root false). Since later boots have
- * no seed (cloud-init then takes DataSourceNone: a new instance, which would create the default
- * user after all), a `write_files` entry also puts `users: []` into YV_CLOUDINIT_USERS_CFG of the
- * guest for every later instance. Packages go in as
- * `packages: [...]`: cloud-init's package-update-upgrade-install (final stage) updates the
+ * root keeps its password (chpasswd) and its keys (disable_root false). Later boots keep a seed
+ * of the same instance (YV_CLOUDINIT_SEED_ISO); for a later instance all the same (a clone, or a
+ * VM that lost its seed: DataSourceNone, which would create the default user after all), a
+ * `write_files` entry also puts `users: []` into YV_CLOUDINIT_USERS_CFG of the guest. Packages go
+ * in as `packages: [...]`: cloud-init's package-update-upgrade-install (final stage) updates the
  * package lists and installs them; package_update/upgrade are not set (no upgrade). */
 #define YV_CLOUDINIT_USERS_CFG "/etc/cloud/cloud.cfg.d/90-yave-users.cfg"
 int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, char **out,
@@ -54,24 +54,41 @@ int yv_cloudinit_user_data(const char *hostname, const yv_cloudinit_guest *g, ch
 int yv_cloudinit_meta_data(const char *instance_id, const char *hostname, char **out, yv_err *err);
 
 /* Writes the seed into a new 0700 folder `seed` of parent (the VM's folder under construction:
- * the seed shares its lifetime, also when the create is killed) and packs it. *dir and *iso are
- * malloc'd; remove with yv_cloudinit_remove. On failure nothing is left. cancel: as yv_proc_run's.
- */
+ * the seed shares its lifetime, also when the create is killed) and packs it. *dir, *iso and
+ * *instance_id (the new instance's, "iid-yave-<vm>-<16 hex>") are malloc'd; remove the seed with
+ * yv_cloudinit_remove. On failure nothing is left. cancel: as yv_proc_run's. */
 int yv_cloudinit_seed(const yv_config *cfg, const char *parent, const char *vm,
                       const char *hostname, const yv_cloudinit_guest *g,
-                      volatile sig_atomic_t *cancel, char **dir, char **iso, yv_err *err);
+                      volatile sig_atomic_t *cancel, char **dir, char **iso, char **instance_id,
+                      yv_err *err);
 void yv_cloudinit_remove(char *dir, char *iso);
+
+/* The seed a VM made from a preset keeps after its install, and the one its clone gets: an ISO
+ * of this name in the VM's folder, an IDE cdrom of this drive id in its vm.yaml. Without a seed
+ * at later boots cloud-init would take DataSourceNone — a new instance (`iid-datasource-none`)
+ * that runs the per-instance modules again: new SSH host keys, the image's default user. */
+#define YV_CLOUDINIT_SEED_ISO "cidata.iso"
+#define YV_CLOUDINIT_SEED_ID  "cidata"
 
 /* A clone's seed (spec §13): the guest made from a preset must not come up as its source's twin.
  * user-data: the host name (and root's login kept as the first boot set it); no password, no
- * keys: the disk has them. meta-data: a new instance-id and local-hostname, so cloud-init runs its
- * per-instance modules again (new SSH host keys, the host name). */
+ * keys: the disk has them; a runcmd (per instance) that gives the guest a new /etc/machine-id
+ * (`rm -f /etc/machine-id /var/lib/dbus/machine-id`, then `systemd-machine-id-setup`: the dbus
+ * one would be copied back otherwise) — the disk's copy would give two clones one DHCP client id.
+ * meta-data: a new instance-id and local-hostname, so cloud-init runs its per-instance modules
+ * again (new SSH host keys, the host name, the runcmd). */
 int yv_cloudinit_clone_user_data(const char *hostname, char **out, yv_err *err);
-/* Writes that seed as the ISO parent/iso_name (label cidata), through a temporary 0700 folder
- * parent/seed (as the first boot's) that is gone afterwards; *instance_id (malloc'd) is the new id.
- * On failure nothing is left. */
+/* The seed a VM keeps after its install: the host name and root's login, as the clone's, without
+ * the runcmd — no secret (no password hash, no key: the same instance-id runs no per-instance
+ * module again, the disk has them). */
+int yv_cloudinit_kept_user_data(const char *hostname, char **out, yv_err *err);
+/* Writes a later seed as the ISO parent/iso_name (label cidata), through a temporary 0700 folder
+ * parent/seed (as the first boot's) that is gone afterwards. keep_id NULL: a clone's (a new
+ * instance-id, yv_cloudinit_clone_user_data); else the kept seed of that instance
+ * (yv_cloudinit_kept_user_data). *instance_id (malloc'd) is the seed's id. On failure nothing is
+ * left. */
 int yv_cloudinit_reseed(const yv_config *cfg, const char *parent, const char *iso_name,
-                        const char *vm, const char *hostname, volatile sig_atomic_t *cancel,
-                        char **instance_id, yv_err *err);
+                        const char *vm, const char *hostname, const char *keep_id,
+                        volatile sig_atomic_t *cancel, char **instance_id, yv_err *err);
 
 #endif

@@ -640,21 +640,45 @@ static bool cancelled(const yv_create_opts *o, yv_err *err)
     return true;
 }
 
-/* The preset's steps once the folder exists: the seed, the first boot, and the seed gone again. */
+/* After the install, in the folder under construction (published with it, or gone with it): the
+ * seed the VM keeps — the install's instance-id and host name, no secret (core/cloudinit.h) — as
+ * the cdrom YV_CLOUDINIT_SEED_ID of its config. */
+static int keep_seed(const yv_config *cfg, const yv_create_opts *o, const char *part,
+                     const char *iid, const char *hostname, yv_err *err)
+{
+    char *kept = NULL;
+    int rc = yv_cloudinit_reseed(cfg, part, YV_CLOUDINIT_SEED_ISO, o->name, hostname, iid,
+                                 o->cancel, &kept, err);
+    free(kept);
+    if (rc < 0) return yv_err_prefix(err, "cannot write the seed VM '%s' keeps", o->name);
+    yv_vm vm;
+    if (yv_vm_load_dir(&vm, part, o->name, err) < 0) return -1;
+    yv_vm_add_drive(&vm, YV_CLOUDINIT_SEED_ID, YV_CLOUDINIT_SEED_ISO, YV_DRIVE_IDE, YV_MEDIA_CD,
+                    -1);
+    rc = yv_vm_save(&vm, part, err);
+    yv_vm_done(&vm);
+    return rc;
+}
+
+/* The preset's steps once the folder exists: the seed, the first boot, the install's seed gone
+ * again and the kept one in its place. */
 static int install_preset(const char *root, const yv_config *cfg, const yv_create_opts *o,
                           const preset_plan *p, const char *part, int64_t t0, yv_err *err)
 {
-    char *dir, *iso;
+    char *dir, *iso, *iid;
     if (cancelled(o, err)) return -1;
     progress(o, "seed", t0);
     yv_cloudinit_guest g = {
         p->hash, (const char *const *)p->keys.keys, p->keys.n, o->user, o->packages, o->npackages};
-    if (yv_cloudinit_seed(cfg, part, o->name, p->hostname, &g, o->cancel, &dir, &iso, err) < 0)
-        return -1;
-    int rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0,
-                                   o->progress, o->progress_ctx, o->cancel, err);
+    int rc =
+        yv_cloudinit_seed(cfg, part, o->name, p->hostname, &g, o->cancel, &dir, &iso, &iid, err);
+    if (rc < 0) return -1;
+    rc = yv_install_first_boot(root, cfg, o->name, part, iso, o->install_timeout, t0, o->progress,
+                               o->progress_ctx, o->cancel, err);
     progress(o, "cleanup", t0);
     yv_cloudinit_remove(dir, iso);
+    if (rc == 0) rc = keep_seed(cfg, o, part, iid, p->hostname, err);
+    free(iid);
     return rc;
 }
 

@@ -260,8 +260,16 @@ test_4_preset_clone_gets_a_new_seed()
     expect_exit 2 yv "$root" clone --name p1 --to p_4
     assert_err_line clone "host name"
     assert_no_trace "$before" "$root"
-    # a config from before `preset:` existed: not a preset VM (no seed)
+    # the seed p1 kept after its install is not copied: p2 and p3 have their own (above)
+    grep -q 'cidata.iso' "$root/p1.vm/config.yaml" || fail "p1 keeps no seed"
+    # without `preset:` but with its kept seed: still a cloud-init guest, a new instance
     sed -i '/^preset:/d' "$root/p1.vm/config.yaml"
+    expect_exit 0 yv "$root" --json clone --name p1 --to p6
+    assert_match '^iid-yave-p6-[0-9a-f]{16}$' "$(jv 'd["instance_id"]')" "p6's instance-id"
+    assert_eq 1 "$(grep -c 'cidata.iso' "$root/p6.vm/config.yaml")" "seed drives of p6"
+    # a config from before `preset:` and the kept seed existed: not a preset VM (no seed)
+    sed -i '/^  cidata:$/,/media_type: cd$/d' "$root/p1.vm/config.yaml"
+    assert_not_contains "$(cat "$root/p1.vm/config.yaml")" cidata "p1's config without its seed"
     expect_exit 0 yv "$root" --json clone --name p1 --to p5
     assert_eq None "$(jv 'str(d.get("instance_id"))')"
     assert_no_file "$root/p5.vm/cidata.iso"

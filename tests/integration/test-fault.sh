@@ -497,6 +497,9 @@ test_create_preset()
         assert_created f8
         grep -q "yave-fake-guest: powering off" "$ROOT/f8.vm/serial.log" 2>/dev/null ||
             fail "the first boot's console is not in serial.log"
+        assert_file "$ROOT/f8.vm/cidata.iso" # the seed it keeps (the install's instance)
+        grep -q 'cidata.iso' "$ROOT/f8.vm/config.yaml" || fail "the kept seed is not in config.yaml"
+        assert_no_file "$ROOT/f8.vm/seed"
         [ -z "$(qemus_of "$ROOT")" ] || fail "QEMU still running after the first boot"
     }
     undo() { fresh_root "$ROOT"; }

@@ -29,11 +29,11 @@ info()
     printf '      %s\n' "$*"
 }
 
-# ud_wrapper ROOT T: genisoimage for ROOT is a wrapper that keeps a copy of the user-data it packs
-# in T/user-data.
+# ud_wrapper ROOT T: genisoimage for ROOT is a wrapper that keeps a copy of the user-data the
+# install's seed (seed/seed.iso) packs in T/user-data (not the one of the seed the VM keeps after).
 ud_wrapper()
 {
-    printf '#!/bin/sh\nfor a; do case $a in */user-data) cp "$a" %q;; esac; done\nexec %q "$@"\n' \
+    printf '#!/bin/sh\ncase "$*" in *"/seed.iso "*)\n  for a; do case $a in */user-data) cp "$a" %q;; esac; done;;\nesac\nexec %q "$@"\n' \
         "$2/user-data" "$(command -v genisoimage)" >"$2/genisoimage"
     chmod 755 "$2/genisoimage"
     printf 'cli:\n  genisoimage: %s\n' "$2/genisoimage" >>"$1/config.yaml"
@@ -185,10 +185,13 @@ check_installed()
     h_alice=$(printf '%s\n' "$OUT" | awk -F: '$1 == "alice" {print $2}')
     assert_match '^\$6\$' "$h_root" "root's password hash"
     assert_eq "$h_root" "$h_alice" "alice's password hash (root's)"
-    # this second boot has no seed: cloud-init took a new instance (DataSourceNone), and still
-    # made no default user (the image's is debian)
+    # this second boot has the seed the VM kept: the install's instance (not DataSourceNone's
+    # iid-datasource-none), and no default user (the image's is debian)
+    local kept
+    kept=$(isoinfo -R -x /meta-data -i "$root/g.vm/cidata.iso" | sed -n 's/^instance-id: //p')
+    assert_match '^iid-yave-g-[0-9a-f]{16}$' "$kept" "the kept seed's instance-id"
     guest_ssh "$root" g "$t" "cat /var/lib/cloud/data/instance-id; getent passwd debian"
-    assert_eq "iid-datasource-none" "$OUT" "the second boot's instance, and no user debian"
+    assert_eq "$kept" "$OUT" "the second boot's instance, and no user debian"
     guest_ssh "$root" g "$t" cat /etc/sudoers.d/90-cloud-init-users
     assert_contains "$OUT" "alice ALL=(ALL) NOPASSWD:ALL" "the sudo rule cloud-init wrote"
     # cloud-init's package module asked apt for the package (final stage)

@@ -273,7 +273,8 @@ test_4_json_progress_and_one_document()
     serial=$(check_progress_json ok)
     assert_contains "$serial" "yave-fake-guest: powering off" "the serial console in the progress"
     assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR"
-    assert_eq "" "$(find "$root" -name '*.iso' -o -name '*seed*')" "seed files in the root"
+    assert_eq "$root/fp1.vm/cidata.iso" "$(find "$root" -name '*.iso' -o -name '*seed*')" \
+        "seed files in the root: the kept seed alone"
     assert_eq "" "$(grep -rlaF -f "$t/rootpw" "$root")" "files holding the root password"
     assert_eq 32 "$(($(img_info "$root/fp1.vm/hd0.qcow2" 'd["virtual-size"]') / MIB))" "capacity"
     # the plain form of the same success: one line a phase, then the created line
@@ -285,6 +286,106 @@ test_4_json_progress_and_one_document()
     for ph in convert seed 'first boot' cleanup; do
         grep -Eq "^yave-tui: create: $ph [0-9]+s" <<<"$ERR" || fail "no '$ph' progress line"
     done
+}
+
+# seed_log_tool DIR LOG: DIR/genisoimage runs the real one after appending the meta-data it packs
+# to LOG (the install's instance-id, gone with its seed after the first boot); with DIR/hang
+# present, the second run (the seed kept after the install) writes DIR/hung and waits instead.
+seed_log_tool()
+{
+    {
+        printf '#!/bin/sh\n'
+        printf 'for a; do case $a in */meta-data) cat "$a" >>%q ;; esac; done\n' "$2"
+        printf 'if [ -e %q ] && [ "$(grep -c instance-id %q)" = 2 ]; then\n' "$1/hang" "$2"
+        printf '    : >%q; exec sleep 600\nfi\n' "$1/hung"
+        printf 'exec %q "$@"\n' "$(command -v genisoimage)"
+    } >"$1/genisoimage"
+    chmod 755 "$1/genisoimage"
+}
+
+# iso_file ISO NAME: a file of a NoCloud seed ISO.
+iso_file()
+{
+    isoinfo -R -x "/$2" -i "$1" || fail "isoinfo $2 of $1"
+}
+
+# After the install the VM keeps a seed of the same instance (later boots are not a new instance
+# to cloud-init: same SSH host keys, no default user) with no secret in it, as a cdrom of its
+# config; QEMU gets it at the next start.
+test_4b_kept_seed_same_instance_no_secret()
+{
+    local root t w iid md ud word drive
+    new_root root
+    poweroff_preset "$root" fake
+    mktmp_into t
+    mktmp_into w
+    secrets "$t"
+    ssh-keygen -q -t ed25519 -N '' -C "yave-test-kept" -f "$t/key" || fail "ssh-keygen"
+    seed_log_tool "$w" "$w/meta.log"
+    printf 'cli:\n  genisoimage: %s\n' "$w/genisoimage" >>"$root/config.yaml"
+    expect_exit 0 yv "$root" create --name fk --preset fake --root-password-file "$t/rootpw" \
+        --vnc-password-file "$t/vncpw" --ssh-key "$t/key.pub" --user alice --package vim \
+        --hostname kept-host --no-network --no-ovmf -m 64 -c 32 --install-timeout 120
+    assert_eq 2 "$(grep -c '^instance-id:' "$w/meta.log")" "seeds packed (install, kept)"
+    iid=$(sed -n 's/^instance-id: //p' "$w/meta.log" | head -1)
+    assert_match '^iid-yave-fk-[0-9a-f]{16}$' "$iid" "the install's instance-id"
+    assert_eq fake "$(vm_config_value "$root" fk preset)" "the preset recorded"
+    drive=$(grep -A5 '^  cidata:$' "$root/fk.vm/config.yaml")
+    assert_contains "$drive" "path: cidata.iso" "the kept seed's drive in config.yaml"
+    assert_contains "$drive" "type: ide" "the kept seed's drive type"
+    assert_contains "$drive" "media_type: cd" "the kept seed as a cdrom"
+    isoinfo -d -i "$root/fk.vm/cidata.iso" | grep -q 'Volume id: cidata' || fail "the ISO's label"
+    md=$(iso_file "$root/fk.vm/cidata.iso" meta-data)
+    assert_eq "$(printf 'instance-id: %s\nlocal-hostname: kept-host' "$iid")" "$md" \
+        "the kept meta-data: the install's instance"
+    ud=$(iso_file "$root/fk.vm/cidata.iso" user-data)
+    assert_contains "$ud" "hostname: kept-host" "the host name in the kept user-data"
+    for word in password hashed_passwd ssh_authorized_keys chpasswd 'users:' '$6$' ssh-ed25519 \
+        alice vim runcmd power_state; do
+        assert_not_contains "$ud" "$word" "the kept user-data"
+    done
+    assert_eq "" "$(grep -rlaF -f "$t/rootpw" "$root")" "files holding the root password"
+    assert_eq "" "$(grep -rlaF "$(cut -d' ' -f2 "$t/key.pub")" "$root")" "files holding the key"
+    assert_eq "" "$(find "$root/fk.vm" -name seed)" "the seed folder"
+    # the next start boots with it
+    expect_exit 0 yv "$root" run --name fk --dry-run
+    assert_contains "$OUT" "cidata.iso" "the kept seed in QEMU's argv"
+}
+
+# A create killed while it writes the kept seed (after the first boot) leaves nothing: the seed
+# lies in the .part folder, which the next command removes.
+test_4c_killed_while_keeping_the_seed_leaves_nothing()
+{
+    local root t w tmp before pid i
+    new_root root
+    expect_exit 0 yv "$root" create --name other -c 16 --no-network --no-ovmf -V abcdefgh
+    poweroff_preset "$root" fake
+    mktmp_into t
+    mktmp_into w
+    mktmp_into tmp
+    secrets "$t"
+    seed_log_tool "$w" "$w/meta.log"
+    printf 'cli:\n  genisoimage: %s\n' "$w/genisoimage" >>"$root/config.yaml"
+    : >"$w/hang"
+    before=$(snapshot_root "$root")
+    TMPDIR=$tmp setsid "$YAVE_TEST_BIN" --batch --root "$root" create --name fk --preset fake \
+        --root-password-file "$t/rootpw" --vnc-password-file "$t/vncpw" --no-network --no-ovmf \
+        -m 64 -c 32 --install-timeout 120 </dev/null >"$t/out" 2>"$t/err" &
+    pid=$!
+    at_exit kill -KILL -- "-$pid"
+    for i in $(seq 600); do
+        [ -e "$w/hung" ] && break
+        kill -0 "$pid" 2>/dev/null || fail "create ended before the kept seed: $(cat "$t/err")"
+        sleep 0.2
+    done
+    [ -e "$w/hung" ] || fail "the kept seed was never packed"
+    assert_file "$root/.fk.vm.part/seed/meta-data"
+    assert_no_file "$root/.fk.vm.part/seed/seed.iso" # the install's seed is gone already
+    kill -KILL -- "-$pid"
+    wait "$pid" 2>/dev/null
+    expect_exit 0 yv "$root" list # the next command removes what the killed create left
+    assert_eq other "$OUT" "the VMs of the root"
+    assert_nothing_left "$root" "$before" "$tmp" fk
 }
 
 # ---- the real guest (slow) ----
@@ -363,7 +464,7 @@ PY
     expect_exit 0 yv "$root" --json status --name pc1
     assert_eq stopped "$(jv 'd["state"]')" "state after create"
     assert_eq "" "$(ls -A "$tmp")" "files left in TMPDIR (the seed folder)"
-    assert_eq "" "$(find "$root" -name '*.iso')" "ISO files in the root"
+    assert_eq "$root/pc1.vm/cidata.iso" "$(find "$root" -name '*.iso')" "ISO files: the kept seed"
     assert_eq "" "$(find "$root/pc1.vm" -iname '*seed*')" "seed files in the VM folder"
     assert_eq "" "$(find "$root/run" -mindepth 1 ! -name lock)" "runtime files"
     local cfg
@@ -396,6 +497,10 @@ PY
         status=none || fail "dd"
     rm -f "$raw"
     assert_eq yavetest1 "$(debugfs -R 'cat /etc/hostname' "$t/part.img" 2>/dev/null)" "/etc/hostname"
+    # the kept seed is the instance the first boot was: later boots stay that instance
+    assert_eq "$(isoinfo -R -x /meta-data -i "$root/pc1.vm/cidata.iso" | sed -n 's/^instance-id: //p')" \
+        "$(debugfs -R 'cat /var/lib/cloud/data/instance-id' "$t/part.img" 2>/dev/null)" \
+        "the kept seed's instance-id and the guest's"
     shadow=$(debugfs -R 'cat /etc/shadow' "$t/part.img" 2>/dev/null | grep '^root:')
     hash=$(cut -d: -f2 <<<"$shadow")
     assert_match '^\$6\$[^$]+\$[./A-Za-z0-9]{86}$' "$hash" "root's hash in /etc/shadow"

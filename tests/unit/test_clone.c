@@ -179,7 +179,8 @@ static void test_clone_user_data(void **state)
     yv_err err;
     assert_int_equal(yv_cloudinit_clone_user_data("web-2", &ud, &err), 0);
     assert_string_equal(ud, "#cloud-config\nhostname: web-2\ndisable_root: false\n"
-                            "ssh_pwauth: true\n");
+                            "ssh_pwauth: true\nruncmd:\n- - rm\n  - -f\n  - /etc/machine-id\n"
+                            "  - /var/lib/dbus/machine-id\n- - systemd-machine-id-setup\n");
     free(ud);
 }
 

@@ -183,12 +183,59 @@ static void test_user_data_user_packages(void **state)
     free(ud);
 }
 
+/* The seed a VM keeps after its install: its host name and root's login, no secret at all (it
+ * lies in the VM folder for every later boot); no runcmd (no new machine-id for the same VM). */
+static void test_kept_user_data_has_no_secret(void **state)
+{
+    (void)state;
+    char *ud;
+    yv_err err;
+    if (yv_cloudinit_kept_user_data("web-1", &ud, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(ud, "#cloud-config\nhostname: web-1\ndisable_root: false\n"
+                            "ssh_pwauth: true\n");
+    static const char *const never[] = {
+        "password", "hashed_passwd", "ssh_authorized_keys", "chpasswd", "users", "$6$",
+        "ssh-",     "runcmd",        "power_state",         "packages"};
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+        if (strstr(ud, never[i])) fail_msg("kept user-data holds '%s'", never[i]);
+    free(ud);
+}
+
+/* A clone's user-data: no secret either, and a new machine-id once (runcmd: per instance), each
+ * command a fixed argv list (data: cloud-init quotes every word). */
+static void test_clone_user_data_new_machine_id(void **state)
+{
+    (void)state;
+    char *ud;
+    yv_err err;
+    if (yv_cloudinit_clone_user_data("web-2", &ud, &err) < 0) fail_msg("%s", err.msg);
+    assert_null(strstr(ud, "password"));
+    assert_null(strstr(ud, "ssh_authorized_keys"));
+    yv_ydoc *d = yv_yamlio_load_string("user-data", ud, strlen(ud), &err);
+    if (!d) fail_msg("%s", err.msg);
+    yaml_node_t *top = yv_yamlio_root(d), *rc = get(d, top, "runcmd");
+    assert_string_equal(yv_yamlio_scalar(get(d, top, "hostname")), "web-2");
+    assert_null(get(d, top, "bootcmd")); /* bootcmd would run at every boot */
+    assert_int_equal(seq_len(rc), 2);
+    yaml_node_t *c0 = yv_yamlio_node(d, rc->data.sequence.items.start[0]);
+    yaml_node_t *c1 = yv_yamlio_node(d, rc->data.sequence.items.start[1]);
+    static const char *const rm[] = {"rm", "-f", "/etc/machine-id", "/var/lib/dbus/machine-id"};
+    assert_int_equal(seq_len(c0), 4);
+    for (size_t i = 0; i < 4; i++) assert_string_equal(item(d, c0, i), rm[i]);
+    assert_int_equal(seq_len(c1), 1);
+    assert_string_equal(item(d, c1, 0), "systemd-machine-id-setup");
+    yv_yamlio_free(d);
+    free(ud);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_user_names),
         cmocka_unit_test(test_package_names),
         cmocka_unit_test(test_user_data_user_packages),
+        cmocka_unit_test(test_kept_user_data_has_no_secret),
+        cmocka_unit_test(test_clone_user_data_new_machine_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
