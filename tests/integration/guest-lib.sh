@@ -10,10 +10,12 @@
 
 # guest_ports ROOT: the root's SSH forwards start at a random free port (network.ssh_port_base)
 # instead of 2200: the slow files boot guests at once, each in its own root, and a port another
-# root's create picked but its QEMU has not bound yet looks free to this one's pick.
+# root's create picked but its QEMU has not bound yet looks free to this one's pick. A root whose
+# config has a network section already is left alone.
 guest_ports()
 {
     local base
+    grep -q '^network:' "$1/config.yaml" && return 0 # the test chose them (new_fw_root)
     free_base base
     printf 'network:\n  ssh_port_base: %s\n' "$base" >>"$1/config.yaml"
 }

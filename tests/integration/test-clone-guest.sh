@@ -11,53 +11,11 @@
 # run-all: slow
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/forward-lib.sh"
+# shellcheck source=tests/integration/guest-lib.sh
+. "$(dirname "$0")/guest-lib.sh"
 
 ROOT_PW='Clone-Root-19'
 WAIT_BOOT=${YAVE_GUEST_WAIT:-480} # seconds for a boot to a working sshd (TCG, two guests at once)
-
-# The helpers below are test-guest.sh's (guest_root, guest_ssh, wait_ssh), kept here so this file
-# shares nothing with it.
-
-# guest_root ROOT T: the preset "debian" (the test guest) in ROOT, the key and password in T.
-guest_root()
-{
-    mkdir "$1/debian.preset" || fail "mkdir"
-    "$FIXTURES_DIR/make-cloud-guest.sh" "$1/debian.preset/guest.qcow2" 2>"$2/guest.log" ||
-        fail "make-cloud-guest.sh failed: $(tail -5 "$2/guest.log")"
-    printf 'cloudimg: guest.qcow2\n' >"$1/debian.preset/config.yaml"
-    printf '%s\n' "$ROOT_PW" >"$2/rootpw"
-    chmod 600 "$2/rootpw"
-    ssh-keygen -q -t ed25519 -N '' -C "yave-test-clone" -f "$2/key" || fail "ssh-keygen"
-}
-
-# guest_ssh ROOT VM T ARGS...: `ssh --print`'s argv with the test's options before `--`.
-guest_ssh()
-{
-    local r=$1 vm=$2 t=$3 words=() i
-    shift 3
-    run_cmd yv "$r" ssh --name "$vm" --print
-    [ "$RC" = 0 ] || fail "ssh --print: exit $RC: $ERR"
-    read -r -a words <<<"$OUT"
-    for i in "${!words[@]}"; do [ "${words[$i]}" = "--" ] && break; done
-    run_cmd timeout 60 "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
-        -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10 \
-        -o UserKnownHostsFile="$t/known_hosts" -o StrictHostKeyChecking=accept-new \
-        "${words[@]:1:$i}" "${words[@]:$((i + 1))}" "$@"
-}
-
-# wait_ssh ROOT VM T: until `ssh … true` works (bounded).
-wait_ssh()
-{
-    local deadline=$((SECONDS + WAIT_BOOT))
-    while [ $SECONDS -lt $deadline ]; do
-        guest_ssh "$1" "$2" "$3" true
-        [ "$RC" = 0 ] && return 0
-        [ -e "$1/run/$2.pid" ] || fail "QEMU of $2 ended: $(tail -c 400 "$1/$2.vm/serial.log")"
-        sleep 3
-    done
-    fail "no SSH to $2 within ${WAIT_BOOT}s: $ERR"
-}
 
 # guest_facts ROOT VM T: "HOSTNAME INSTANCE-ID HOSTKEY-FINGERPRINT MAC MACHINE-ID" of the running
 # guest.
