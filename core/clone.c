@@ -33,13 +33,6 @@ typedef struct {
     bool live;   /* the source runs: its disks are copied by its QEMU (drive-backup), at once */
 } clone_ctx;
 
-/* qcow2 by extension, raw otherwise: the format QEMU is given (core/qemuargv.c). */
-static const char *format_of(const char *path)
-{
-    size_t l = strlen(path);
-    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
-}
-
 static bool is_cd(const yv_drive *d)
 {
     return d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
@@ -204,7 +197,7 @@ static int copy_drive(const clone_ctx *c, const char *part, const yv_drive *d, c
                       yv_err *err)
 {
     char *from = yv_root_join(c->src_dir, file), *to = yv_root_join(part, file);
-    const char *fmt = format_of(file);
+    const char *fmt = yv_storage_format_of(file);
     int rc = yv_root_check_regular(from, err); /* nothing followed through a symlink: spec §16 */
     if (rc == 0 && c->o->linked && !is_cd(d) && !strcmp(fmt, "qcow2")) {
         char *ref = yv_asprintf("../%s.vm/%s", c->src->name, file);
@@ -260,8 +253,8 @@ static void add_backup(json_t *a, const char *part, const char *prefix, const ch
     char *target = yv_root_join(part, file), *job = yv_asprintf("%s%s", prefix, id);
     json_array_append_new(a, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b}}", "type",
                                        "drive-backup", "data", "job-id", job, "device", device,
-                                       "target", target, "sync", "full", "format", format_of(file),
-                                       "auto-dismiss", 0));
+                                       "target", target, "sync", "full", "format",
+                                       yv_storage_format_of(file), "auto-dismiss", 0));
     free(target);
     free(job);
 }

@@ -20,11 +20,15 @@ typedef struct {
     size_t n;
 } dep_scan;
 
-/* Whether drive d of vm (in vm_dir) is an overlay on a file in s->base_dir. */
+/* Whether drive d of vm (in vm_dir) is an overlay on a file in s->base_dir. Only a drive QEMU
+ * opens as qcow2 (not a cdrom, qcow2 by yv_storage_format_of) can be one: a raw disk's first
+ * bytes are the guest's, and a forged header there must not make its VM a "linked clone" of
+ * another that could then no longer be started or deleted. */
 static bool backs_onto(const dep_scan *s, const yv_vm *vm, const char *vm_dir, const yv_drive *d)
 {
-    char *path = yv_vm_drive_path(vm, vm_dir, d);
-    char *backing = yv_storage_qcow2_backing(path), *full = NULL, real[PATH_MAX];
+    if (d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD) return false;
+    char *path = yv_vm_drive_path(vm, vm_dir, d), *backing = NULL, *full = NULL, real[PATH_MAX];
+    if (!strcmp(yv_storage_format_of(path), "qcow2")) backing = yv_storage_qcow2_backing(path);
     bool yes = false;
     if (backing) {
         /* a relative backing name is relative to the overlay's own folder */

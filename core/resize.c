@@ -45,14 +45,6 @@ static const yv_drive *pick_drive(const yv_vm *vm, const char *id, yv_err *err)
     return NULL;
 }
 
-/* qcow2 by extension, raw otherwise: the format QEMU is given (core/qemuargv.c), so qemu-img
- * never probes a guest-writable image's format either. */
-static const char *format_of(const char *path)
-{
-    size_t l = strlen(path);
-    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
-}
-
 static int refuse_smaller(const char *name, const char *drive, uint64_t cur, long mib, yv_err *err)
 {
     if ((uint64_t)mib * MIB > cur) return 0;
@@ -76,7 +68,7 @@ static int resize_file(const yv_config *cfg, const char *name, const char *path,
                     "resize",
                     "-q",
                     "-f",
-                    (char *)format_of(path),
+                    (char *)yv_storage_format_of(path),
                     "--",
                     (char *)path,
                     size,

@@ -13,6 +13,12 @@
 
 #define MIB (1024ULL * 1024ULL)
 
+const char *yv_storage_format_of(const char *path)
+{
+    size_t l = strlen(path);
+    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
+}
+
 static int info_of(const yv_config *cfg, const char *path, volatile sig_atomic_t *cancel,
                    yv_storage_info *info, yv_err *err)
 {

@@ -145,6 +145,55 @@ static void test_linked_base(void **state)
     yv_clone_result_done(&r);
 }
 
+/* Adds drive id (file `file` in the VM's folder, bytes head) to stopped VM name. */
+static void add_file_drive(fixture *f, const char *name, const char *id, const char *file,
+                           yv_media media, const unsigned char *head, size_t n)
+{
+    yv_vm vm;
+    yv_err err;
+    char *dir = yv_root_vm_dir(f->root, name), *path = yv_root_join(dir, file);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(head, 1, n, fp), n);
+    fclose(fp);
+    assert_int_equal(yv_vm_load(&vm, f->root, name, &err), 0);
+    yv_vm_add_drive(&vm, id, file, YV_DRIVE_IDE, media, -1);
+    if (yv_vm_save(&vm, dir, &err) < 0) fail_msg("save: %s", err.msg);
+    yv_vm_done(&vm);
+    free(path);
+    free(dir);
+}
+
+/* A guest writes a qcow2 header naming another VM's file into its raw disk (and a cdrom image has
+ * one): that VM is no linked clone of the other, which can still be started and deleted. */
+static void test_forged_header_blocks_nobody(void **state)
+{
+    fixture *f = *state;
+    yv_err err;
+    size_t n;
+    make_vm(f, "v1", 47210);
+    make_vm(f, "g1", 47212);
+    assert_int_equal(yv_linked_mark(f->root, "v1", NULL, &err), 0); /* a scan, not one stat */
+    static const char name[] = "../v1.vm/config.yaml";
+    unsigned char h[1024] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3};
+    h[14] = 2;               /* backing name offset: 512 */
+    h[19] = sizeof name - 1; /* its length */
+    memcpy(h + 512, name, sizeof name - 1);
+    add_file_drive(f, "g1", "hd9", "disk.img", YV_MEDIA_HD, h, sizeof h);
+    add_file_drive(f, "g1", "cd9", "cd.qcow2", YV_MEDIA_CD, h, sizeof h);
+    /* the same header in a drive QEMU opens as qcow2 does make it a dependent: the test's header
+     * is one the scan reads */
+    char *probe = yv_root_join(f->root, "g1.vm/cd.qcow2"), *b = yv_storage_qcow2_backing(probe);
+    assert_string_equal(b, name);
+    char **deps = yv_linked_dependents(f->root, "v1", &n);
+    assert_int_equal(n, 0);
+    free(deps);
+    assert_int_equal(yv_linked_check_base(f->root, "v1", "it cannot be started", &err), 0);
+    assert_int_equal(yv_ops_delete(f->root, &f->cfg, "v1", false, &err), 0);
+    free(b);
+    free(probe);
+}
+
 static void test_backing_header(void **state)
 {
     fixture *f = *state;
@@ -204,6 +253,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_refusals, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_linked_base, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_forged_header_blocks_nobody, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_backing_header, setup, ut_teardown_root),
         cmocka_unit_test(test_clone_user_data),
         cmocka_unit_test(test_pick_mac_records),
