@@ -270,6 +270,18 @@ static json_t *backup_actions(const clone_ctx *c, const char *part, const char *
     return a;
 }
 
+#define CLONE_JOB_PREFIX "yave-clone-" /* every clone's jobs: "yave-clone-<random>-<drive id>" */
+
+/* The id of job j of a query-jobs answer when it starts with prefix (*status and *error with it),
+ * NULL otherwise. */
+static const char *job_of(json_t *j, const char *prefix, const char **status, const char **error)
+{
+    const char *id = json_string_value(json_object_get(j, "id"));
+    *status = json_string_value(json_object_get(j, "status"));
+    *error = json_string_value(json_object_get(j, "error"));
+    return id && !strncmp(id, prefix, strlen(prefix)) ? id : NULL;
+}
+
 /* Our jobs in a query-jobs answer: *ours of them, *done concluded; a failed one fills err. */
 static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *done, yv_err *err)
 {
@@ -278,10 +290,8 @@ static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *don
     *ours = *done = 0;
     json_array_foreach(jobs, i, j)
     {
-        const char *id = json_string_value(json_object_get(j, "id"));
-        const char *st = json_string_value(json_object_get(j, "status"));
-        const char *e = json_string_value(json_object_get(j, "error"));
-        if (!id || strncmp(id, prefix, strlen(prefix)) != 0) continue;
+        const char *st, *e, *id = job_of(j, prefix, &st, &e);
+        if (!id) continue;
         (*ours)++;
         if (e)
             return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU's copy of drive %s failed: %s",
@@ -328,9 +338,8 @@ static void end_jobs(const char *sock, const char *prefix)
         }
         json_array_foreach(jobs, i, j)
         {
-            const char *id = json_string_value(json_object_get(j, "id"));
-            const char *st = json_string_value(json_object_get(j, "status"));
-            if (!id || strncmp(id, prefix, strlen(prefix)) != 0) continue;
+            const char *st, *fault, *id = job_of(j, prefix, &st, &fault);
+            if (!id) continue;
             left++;
             bool over = st && !strcmp(st, "concluded");
             if (over || !asked)
@@ -344,15 +353,19 @@ static void end_jobs(const char *sock, const char *prefix)
 }
 
 /* One transaction (all disks at the same instant, grouped: one failing fails all), then the
- * jobs until they are done. The clone starts like its source after a power cut. */
+ * jobs until they are done. The clone starts like its source after a power cut. First, the jobs
+ * of a clone killed mid-copy go: they would go on writing into its removed .part folder and keep
+ * the source's disks busy for this copy (and resize, snapshots). Every clone's jobs may go: this
+ * clone holds the source's start mark, so no other clone of it runs now. */
 static int live_backup(const clone_ctx *c, const char *part, yv_err *err)
 {
-    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf("yave-clone-%s-", rnd);
+    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf(CLONE_JOB_PREFIX "%s-", rnd);
     char *sock = yv_vmstate_sockfile(c->root, c->src->name);
     json_t *acts = backup_actions(c, part, prefix);
     size_t n = json_array_size(acts);
     int rc = 0;
     if (n) {
+        end_jobs(sock, CLONE_JOB_PREFIX);
         json_t *args = json_pack("{s:o, s:{s:s}}", "actions", acts, "properties", "completion-mode",
                                  "grouped");
         rc = yv_qmp_once(sock, "transaction", args, NULL, CLONE_QMP_MS, err);

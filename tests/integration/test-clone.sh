@@ -120,6 +120,29 @@ test_1b_running_source_snapshot()
     pattern_at "$root/live.vm/hd0.qcow2" 0x22 || fail "the source lost its later write"
 }
 
+# A live clone SIGKILLed mid-copy leaves its drive-backup job running in the source's QEMU (it
+# would go on writing into the reaped .part folder and keep the disk busy: "Node is busy"). The
+# state it leaves is made here by hand (a job of its id form, throttled so it is surely still
+# running): the next live clone of the same VM ends it and succeeds, and leaves no job.
+test_1d_killed_live_clone_job_ended()
+{
+    local root base t
+    free_base base
+    new_fw_root root "$base"
+    mktmp_into t
+    mkvm "$root" live
+    expect_exit 0 yv "$root" run --name live
+    hmp "$root" live "qemu-io hd0 \"write -P 0x11 0 64k\"" >/dev/null
+    qmp "$root" live drive-backup "{\"job-id\": \"yave-clone-dead00-hd0\", \"device\": \"hd0\",
+        \"target\": \"$t/dead.qcow2\", \"format\": \"qcow2\", \"sync\": \"full\", \"speed\": 1,
+        \"auto-dismiss\": false}" >/dev/null
+    qmp "$root" live query-jobs | grep -q '"status": "running"' || fail "the left job is not running"
+    expect_exit 0 yv "$root" clone --name live --to again -V abcdefgh
+    assert_eq "[]" "$(qmp "$root" live query-jobs)" "jobs left in the source's QEMU"
+    expect_exit 0 yv "$root" shutdown --name live --force
+    pattern_at "$root/again.vm/hd0.qcow2" 0x11 || fail "the clone lacks what the running QEMU wrote"
+}
+
 # A running UEFI VM: its QEMU copies the qcow2 variable store too (its node with the disks); the
 # clone's store is a sound qcow2 of the same size and the clone starts with it.
 test_1c_running_uefi_source()
