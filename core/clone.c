@@ -1,9 +1,12 @@
 #include "clone.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloudinit.h"
@@ -31,6 +34,8 @@ typedef struct {
     const char *pw;
     bool reseed; /* the source came from a preset: the clone gets a new cloud-init instance */
     bool live;   /* the source runs: its disks are copied by its QEMU (drive-backup), at once */
+    struct stat dir_st; /* of src_dir, not through a symlink (st_ino 0: it cannot be opened) */
+    char *real_dir;     /* its realpath, NULL when it has none */
 } clone_ctx;
 
 static bool is_cd(const yv_drive *d)
@@ -38,17 +43,39 @@ static bool is_cd(const yv_drive *d)
     return d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
 }
 
-/* The name of a drive's file when it lies in the source's folder itself (a plain name, or an
- * absolute path into that folder): the clone gets a copy of it, named so in its own folder. NULL:
- * an absolute path elsewhere or ../NAME (a file of the root), referenced by the clone as by its
- * source. */
+/* Where a drive's file lies: in the source's folder itself, in a subfolder of it, or outside. */
+typedef enum { AT_FOLDER, AT_SUBFOLDER, AT_OUTSIDE } clone_place;
+
+/* By the identity (st_dev, st_ino) of the folder the file is in, so every spelling of a path into
+ * the source's folder ("//", "/./", "..", a symlinked folder) is seen for what it is: a file of
+ * the folder shared with the clone, not copied, would be written by both VMs. A relative path is
+ * relative to the source's folder (QEMU's working directory, core/qemuargv.c). */
+static clone_place place_of(const clone_ctx *c, const char *path)
+{
+    char *full = path[0] == '/' ? yv_strdup(path) : yv_root_join(c->src_dir, path), real[PATH_MAX];
+    char *slash = strrchr(full, '/');
+    slash[slash == full] = '\0'; /* its folder ("/" for a file of the root folder) */
+    struct stat st;
+    clone_place at = AT_OUTSIDE;
+    size_t l = c->real_dir ? strlen(c->real_dir) : 0;
+    if (c->dir_st.st_ino && !stat(full, &st) && st.st_dev == c->dir_st.st_dev &&
+        st.st_ino == c->dir_st.st_ino)
+        at = AT_FOLDER;
+    else if (l && realpath(full, real) && !strncmp(real, c->real_dir, l) && real[l] == '/')
+        at = AT_SUBFOLDER;
+    free(full);
+    return at;
+}
+
+/* The name of a drive's file when it lies in the source's folder itself (a plain name, or any
+ * path into that folder): the clone gets a copy of it, named so in its own folder. NULL: a file
+ * elsewhere (a cdrom image, referenced by the clone as by its source) or in a subfolder (refused
+ * by check_drives). */
 static const char *folder_file(const clone_ctx *c, const yv_drive *d)
 {
-    size_t l = strlen(c->src_dir);
-    if (!strchr(d->path, '/')) return d->path;
-    if (!strncmp(d->path, c->src_dir, l) && d->path[l] == '/' && !strchr(d->path + l + 1, '/'))
-        return d->path + l + 1;
-    return NULL;
+    const char *base = strrchr(d->path, '/');
+    if (!base) return d->path;
+    return place_of(c, d->path) == AT_FOLDER ? base + 1 : NULL;
 }
 
 /* Names a copied drive must not have: the clone's own files would be overwritten by it. */
@@ -76,12 +103,20 @@ static int check_drives(const clone_ctx *c, yv_err *err)
             return yv_err_set(err, YV_E_USAGE,
                               "drive %s of VM '%s' is '%s', a name the clone's own files have",
                               d->id, c->src->name, p);
-        if (f || p[0] == '/') continue;
-        if (!strncmp(p, "../", 3) && !strchr(p + 3, '/') && strcmp(p + 3, "..") != 0) continue;
-        return yv_err_set(err, YV_E_USAGE,
-                          "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
-                          "and keeps absolute paths, but not a subfolder",
-                          d->id, c->src->name, p);
+        if (f) continue;
+        if (place_of(c, p) == AT_SUBFOLDER ||
+            (p[0] != '/' && (strncmp(p, "../", 3) || strchr(p + 3, '/') || !strcmp(p + 3, ".."))))
+            return yv_err_set(
+                err, YV_E_USAGE,
+                "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
+                "and shares cdrom images outside it, but not a subfolder",
+                d->id, c->src->name, p);
+        if (!is_cd(d))
+            return yv_err_set(err, YV_E_USAGE,
+                              "drive %s of VM '%s' is '%s', a disk outside its folder: the clone "
+                              "would share it, writable, with its source (move it into the folder "
+                              "to have it copied, or remove the drive first)",
+                              d->id, c->src->name, p);
     }
     return 0;
 }
@@ -442,9 +477,14 @@ static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opt
                       const yv_vm *src, bool live, yv_clone_result *out, yv_err *err)
 {
     char *src_dir = yv_root_vm_dir(root, src->name);
-    clone_ctx c = {root, cfg, o, src, src_dir, NULL, src->preset != NULL, live};
-    if (check_drives(&c, err) < 0) return free(src_dir), -1;
+    clone_ctx c = {root, cfg, o, src, src_dir, NULL, src->preset != NULL, live, {0}, NULL};
+    int dfd = open(src_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 || fstat(dfd, &c.dir_st) < 0) c.dir_st.st_ino = 0;
+    if (dfd >= 0) close(dfd);
+    c.real_dir = realpath(src_dir, NULL);
+    if (check_drives(&c, err) < 0) return free(c.real_dir), free(src_dir), -1;
     if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0) {
+        free(c.real_dir);
         free(src_dir);
         return yv_err_prefix(err,
                              "VM '%s' came from preset '%s': its clone's name is its guest's "
@@ -465,6 +505,7 @@ static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opt
     if (rc == 0 && !o->vnc_password) out->generated_pw = pw;
     else yv_free_secret(pw);
     free(r.part);
+    free(c.real_dir);
     free(src_dir);
     return rc;
 }
