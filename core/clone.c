@@ -450,6 +450,14 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     int rc = yv_vm_load(src, root, o->src, err);
+    /* the mark first: one a killed `run` abandoned is settled (its prelaunch QEMU ended), never
+     * taken over with that QEMU left (core/resize.c); then whether the source runs */
+    if (rc == 0 && (*mark = yv_vmstate_start_take(root, cfg, o->src, err)) < 0)
+        rc =
+            err->code != YV_E_VM_RUNNING
+                ? -1
+                : yv_err_set(err, YV_E_VM_RUNNING,
+                             "VM '%s' is busy: being started, resized or cloned right now", o->src);
     pid_t pid = rc == 0 ? yv_vmstate_live_pid(root, cfg, o->src) : 0;
     *live = pid > 0;
     if (pid > 0 && o->linked)
@@ -457,16 +465,10 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
                         "VM '%s' is running (pid %d): a linked clone needs it stopped (its disks "
                         "become the clone's base); shut it down first, or clone it whole",
                         o->src, (int)pid);
-    if (rc == 0 && (*mark = yv_vmstate_start_begin(root, o->src, err)) < 0)
-        rc =
-            err->code != YV_E_VM_RUNNING
-                ? -1
-                : yv_err_set(err, YV_E_VM_RUNNING,
-                             "VM '%s' is busy: being started, resized or cloned right now", o->src);
-    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, marked, err) < 0) {
+    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, marked, err) < 0) rc = -1;
+    if (rc < 0 && *mark >= 0) {
         yv_vmstate_start_end(root, o->src, *mark);
         *mark = -1;
-        rc = -1;
     }
     yv_root_unlock(lock);
     return rc;
