@@ -337,6 +337,22 @@ static void test_pick_mac_records(void **state)
     free(u.macs);
 }
 
+/* A create or clone under way (its config in its .part folder) holds its MAC: a second one picks
+ * another, even for the same name's first MAC. */
+static void test_part_mac_taken(void **state)
+{
+    fixture *f = *state;
+    char mac[18], first[18];
+    make_vm(f, "pm", 47240);
+    char *vm = yv_root_vm_dir(f->root, "pm"), *part = yv_root_part_dir(f->root, "pm");
+    assert_int_equal(rename(vm, part), 0); /* as a create of pm under way has it */
+    yv_vm_mac_for("pm", 0, first);
+    yv_ops_pick_mac(f->root, "pm", mac);
+    assert_string_not_equal(mac, first);
+    free(part);
+    free(vm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forged_header_blocks_nobody, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_drive_spellings, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_backing_header, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_part_mac_taken, setup, ut_teardown_root),
         cmocka_unit_test(test_clone_user_data),
         cmocka_unit_test(test_pick_mac_records),
     };
