@@ -337,6 +337,37 @@ static void test_pick_mac_records(void **state)
     free(u.macs);
 }
 
+/* A linked clone whose config does not read is not seen as one: its base (marked) is then held
+ * as if it were, with a message naming the unreadable VM; once that one reads again, it is seen. */
+static void test_unreadable_maybe_dependent(void **state)
+{
+    fixture *f = *state;
+    yv_clone_result r;
+    yv_err err;
+    make_vm(f, "u1", 47250);
+    yv_clone_opts o = {.src = "u1", .dst = "u2", .linked = true, .vnc_password = "Abcdefgh"};
+    if (yv_clone(f->root, &f->cfg, &o, &r, &err) < 0) fail_msg("clone: %s", err.msg);
+    yv_clone_result_done(&r);
+    char *cfg = yv_root_join(f->root, "u2.vm/config.yaml"), *saved = yv_root_join(f->root, "keep");
+    assert_int_equal(rename(cfg, saved), 0);
+    write_file(f, "u2.vm/config.yaml", (const unsigned char *)"{[", 2);
+    assert_int_equal(yv_linked_check_base(f->root, "u1", "it cannot be started", &err), -1);
+    assert_int_equal(err.code, YV_E_IN_USE);
+    assert_string_equal(err.msg, "VM 'u1' was the base of a linked clone and the config of VM 'u2' "
+                                 "cannot be read (it may be one of its linked clones): it cannot "
+                                 "be started (fix or delete 'u2' first)");
+    assert_int_equal(yv_ops_delete(f->root, &f->cfg, "u1", false, &err), -1);
+    assert_int_equal(err.code, YV_E_IN_USE);
+    /* an unmarked VM is no base: a broken config elsewhere costs it nothing */
+    make_vm(f, "u3", 47252);
+    assert_int_equal(yv_linked_check_base(f->root, "u3", "x", &err), 0);
+    assert_int_equal(rename(saved, cfg), 0);
+    assert_int_equal(yv_linked_check_base(f->root, "u1", "it cannot be started", &err), -1);
+    assert_non_null(strstr(err.msg, "is the base of linked clone 'u2'"));
+    free(saved);
+    free(cfg);
+}
+
 /* A create or clone under way (its config in its .part folder) holds its MAC: a second one picks
  * another, even for the same name's first MAC. */
 static void test_part_mac_taken(void **state)
@@ -363,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drive_spellings, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_backing_header, setup, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_part_mac_taken, setup, ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_unreadable_maybe_dependent, setup, ut_teardown_root),
         cmocka_unit_test(test_clone_user_data),
         cmocka_unit_test(test_pick_mac_records),
     };
