@@ -105,7 +105,8 @@ static int check_drives(const clone_ctx *c, yv_err *err)
                               d->id, c->src->name, p);
         if (f) continue;
         if (place_of(c, p) == AT_SUBFOLDER ||
-            (p[0] != '/' && (strncmp(p, "../", 3) || strchr(p + 3, '/') || !strcmp(p + 3, ".."))))
+            (p[0] != '/' &&
+             (strncmp(p, "../", 3) != 0 || strchr(p + 3, '/') || !strcmp(p + 3, ".."))))
             return yv_err_set(
                 err, YV_E_USAGE,
                 "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
