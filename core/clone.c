@@ -388,6 +388,13 @@ static void end_jobs(const char *sock, const char *prefix)
     }
 }
 
+void yv_clone_end_stale_jobs(const char *root, const char *name)
+{
+    char *sock = yv_vmstate_sockfile(root, name);
+    end_jobs(sock, CLONE_JOB_PREFIX);
+    free(sock);
+}
+
 /* One transaction (all disks at the same instant, grouped: one failing fails all), then the
  * jobs until they are done. The clone starts like its source after a power cut. First, the jobs
  * of a clone killed mid-copy go: they would go on writing into its removed .part folder and keep
@@ -401,7 +408,7 @@ static int live_backup(const clone_ctx *c, const char *part, yv_err *err)
     size_t n = json_array_size(acts);
     int rc = 0;
     if (n) {
-        end_jobs(sock, CLONE_JOB_PREFIX);
+        yv_clone_end_stale_jobs(c->root, c->src->name);
         json_t *args = json_pack("{s:o, s:{s:s}}", "actions", acts, "properties", "completion-mode",
                                  "grouped");
         rc = yv_qmp_once(sock, "transaction", args, NULL, CLONE_QMP_MS, err);

@@ -8,6 +8,7 @@
 #include "proc.h"
 #include "qmp.h"
 #include "root.h"
+#include "clone.h"
 #include "storage.h"
 #include "util.h"
 #include "valid.h"
@@ -159,6 +160,8 @@ static int resize_locked(const char *root, const yv_config *cfg, const char *nam
         snprintf(out->drive, sizeof out->drive, "%s", d->id);
         out->live = yv_vmstate_live_pid(root, cfg, name) > 0;
         path = yv_vm_drive_path(&vm, dir, d);
+        /* a live clone killed mid-copy left its jobs: they would hold the disk (Node is busy) */
+        if (out->live) yv_clone_end_stale_jobs(root, name);
         rc = out->live ? resize_live(root, name, out, mib, err)
                        : resize_file(cfg, name, path, out, mib, err);
     }
