@@ -36,7 +36,8 @@ typedef struct {
 } yv_clone_result;
 
 /* VM_NOT_FOUND (src), VM_EXISTS (dst), VM_RUNNING (src is busy: being started, resized or cloned;
- * or it runs and the clone is linked), USAGE (same names; a drive in a subfolder; a preset clone
+ * or it runs and the clone is linked), USAGE (same names; a drive in a subfolder, or a writable
+ * disk outside the source's folder, which the clone would share; a preset clone
  * whose name is not a host name), TOOL_FAILED (qemu-img, genisoimage). Nothing changes on any
  * error. */
 int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_clone_result *out,
