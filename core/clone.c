@@ -1,9 +1,12 @@
 #include "clone.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloudinit.h"
@@ -32,31 +35,48 @@ typedef struct {
     bool reseed; /* the source came from a preset, or boots a seed: the clone gets a new
                   * cloud-init instance */
     bool live;   /* the source runs: its disks are copied by its QEMU (drive-backup), at once */
+    struct stat dir_st; /* of src_dir, not through a symlink (st_ino 0: it cannot be opened) */
+    char *real_dir;     /* its realpath, NULL when it has none */
 } clone_ctx;
-
-/* qcow2 by extension, raw otherwise: the format QEMU is given (core/qemuargv.c). */
-static const char *format_of(const char *path)
-{
-    size_t l = strlen(path);
-    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
-}
 
 static bool is_cd(const yv_drive *d)
 {
     return d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD;
 }
 
-/* The name of a drive's file when it lies in the source's folder itself (a plain name, or an
- * absolute path into that folder): the clone gets a copy of it, named so in its own folder. NULL:
- * an absolute path elsewhere or ../NAME (a file of the root), referenced by the clone as by its
- * source. */
+/* Where a drive's file lies: in the source's folder itself, in a subfolder of it, or outside. */
+typedef enum { AT_FOLDER, AT_SUBFOLDER, AT_OUTSIDE } clone_place;
+
+/* By the identity (st_dev, st_ino) of the folder the file is in, so every spelling of a path into
+ * the source's folder ("//", "/./", "..", a symlinked folder) is seen for what it is: a file of
+ * the folder shared with the clone, not copied, would be written by both VMs. A relative path is
+ * relative to the source's folder (QEMU's working directory, core/qemuargv.c). */
+static clone_place place_of(const clone_ctx *c, const char *path)
+{
+    char *full = path[0] == '/' ? yv_strdup(path) : yv_root_join(c->src_dir, path), real[PATH_MAX];
+    char *slash = strrchr(full, '/');
+    slash[slash == full] = '\0'; /* its folder ("/" for a file of the root folder) */
+    struct stat st;
+    clone_place at = AT_OUTSIDE;
+    size_t l = c->real_dir ? strlen(c->real_dir) : 0;
+    if (c->dir_st.st_ino && !stat(full, &st) && st.st_dev == c->dir_st.st_dev &&
+        st.st_ino == c->dir_st.st_ino)
+        at = AT_FOLDER;
+    else if (l && realpath(full, real) && !strncmp(real, c->real_dir, l) && real[l] == '/')
+        at = AT_SUBFOLDER;
+    free(full);
+    return at;
+}
+
+/* The name of a drive's file when it lies in the source's folder itself (a plain name, or any
+ * path into that folder): the clone gets a copy of it, named so in its own folder. NULL: a file
+ * elsewhere (a cdrom image, referenced by the clone as by its source) or in a subfolder (refused
+ * by check_drives). */
 static const char *folder_file(const clone_ctx *c, const yv_drive *d)
 {
-    size_t l = strlen(c->src_dir);
-    if (!strchr(d->path, '/')) return d->path;
-    if (!strncmp(d->path, c->src_dir, l) && d->path[l] == '/' && !strchr(d->path + l + 1, '/'))
-        return d->path + l + 1;
-    return NULL;
+    const char *base = strrchr(d->path, '/');
+    if (!base) return d->path;
+    return place_of(c, d->path) == AT_FOLDER ? base + 1 : NULL;
 }
 
 /* Names a copied drive must not have: the clone's own files would be overwritten by it. */
@@ -84,12 +104,21 @@ static int check_drives(const clone_ctx *c, yv_err *err)
             return yv_err_set(err, YV_E_USAGE,
                               "drive %s of VM '%s' is '%s', a name the clone's own files have",
                               d->id, c->src->name, p);
-        if (f || p[0] == '/') continue;
-        if (!strncmp(p, "../", 3) && !strchr(p + 3, '/') && strcmp(p + 3, "..") != 0) continue;
-        return yv_err_set(err, YV_E_USAGE,
-                          "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
-                          "and keeps absolute paths, but not a subfolder",
-                          d->id, c->src->name, p);
+        if (f) continue;
+        if (place_of(c, p) == AT_SUBFOLDER ||
+            (p[0] != '/' &&
+             (strncmp(p, "../", 3) != 0 || strchr(p + 3, '/') || !strcmp(p + 3, ".."))))
+            return yv_err_set(
+                err, YV_E_USAGE,
+                "drive %s of VM '%s' is '%s': clone copies the files of the VM folder "
+                "and shares cdrom images outside it, but not a subfolder",
+                d->id, c->src->name, p);
+        if (!is_cd(d))
+            return yv_err_set(err, YV_E_USAGE,
+                              "drive %s of VM '%s' is '%s', a disk outside its folder: the clone "
+                              "would share it, writable, with its source (move it into the folder "
+                              "to have it copied, or remove the drive first)",
+                              d->id, c->src->name, p);
     }
     return 0;
 }
@@ -205,7 +234,7 @@ static int copy_drive(const clone_ctx *c, const char *part, const yv_drive *d, c
                       yv_err *err)
 {
     char *from = yv_root_join(c->src_dir, file), *to = yv_root_join(part, file);
-    const char *fmt = format_of(file);
+    const char *fmt = yv_storage_format_of(file);
     int rc = yv_root_check_regular(from, err); /* nothing followed through a symlink: spec §16 */
     if (rc == 0 && c->o->linked && !is_cd(d) && !strcmp(fmt, "qcow2")) {
         char *ref = yv_asprintf("../%s.vm/%s", c->src->name, file);
@@ -261,8 +290,8 @@ static void add_backup(json_t *a, const char *part, const char *prefix, const ch
     char *target = yv_root_join(part, file), *job = yv_asprintf("%s%s", prefix, id);
     json_array_append_new(a, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b}}", "type",
                                        "drive-backup", "data", "job-id", job, "device", device,
-                                       "target", target, "sync", "full", "format", format_of(file),
-                                       "auto-dismiss", 0));
+                                       "target", target, "sync", "full", "format",
+                                       yv_storage_format_of(file), "auto-dismiss", 0));
     free(target);
     free(job);
 }
@@ -278,6 +307,18 @@ static json_t *backup_actions(const clone_ctx *c, const char *part, const char *
     return a;
 }
 
+#define CLONE_JOB_PREFIX "yave-clone-" /* every clone's jobs: "yave-clone-<random>-<drive id>" */
+
+/* The id of job j of a query-jobs answer when it starts with prefix (*status and *error with it),
+ * NULL otherwise. */
+static const char *job_of(json_t *j, const char *prefix, const char **status, const char **error)
+{
+    const char *id = json_string_value(json_object_get(j, "id"));
+    *status = json_string_value(json_object_get(j, "status"));
+    *error = json_string_value(json_object_get(j, "error"));
+    return id && !strncmp(id, prefix, strlen(prefix)) ? id : NULL;
+}
+
 /* Our jobs in a query-jobs answer: *ours of them, *done concluded; a failed one fills err. */
 static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *done, yv_err *err)
 {
@@ -286,10 +327,8 @@ static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *don
     *ours = *done = 0;
     json_array_foreach(jobs, i, j)
     {
-        const char *id = json_string_value(json_object_get(j, "id"));
-        const char *st = json_string_value(json_object_get(j, "status"));
-        const char *e = json_string_value(json_object_get(j, "error"));
-        if (!id || strncmp(id, prefix, strlen(prefix)) != 0) continue;
+        const char *st, *e, *id = job_of(j, prefix, &st, &e);
+        if (!id) continue;
         (*ours)++;
         if (e)
             return yv_err_set(err, YV_E_TOOL_FAILED, "QEMU's copy of drive %s failed: %s",
@@ -336,9 +375,8 @@ static void end_jobs(const char *sock, const char *prefix)
         }
         json_array_foreach(jobs, i, j)
         {
-            const char *id = json_string_value(json_object_get(j, "id"));
-            const char *st = json_string_value(json_object_get(j, "status"));
-            if (!id || strncmp(id, prefix, strlen(prefix)) != 0) continue;
+            const char *st, *fault, *id = job_of(j, prefix, &st, &fault);
+            if (!id) continue;
             left++;
             bool over = st && !strcmp(st, "concluded");
             if (over || !asked)
@@ -351,16 +389,27 @@ static void end_jobs(const char *sock, const char *prefix)
     }
 }
 
+void yv_clone_end_stale_jobs(const char *root, const char *name)
+{
+    char *sock = yv_vmstate_sockfile(root, name);
+    end_jobs(sock, CLONE_JOB_PREFIX);
+    free(sock);
+}
+
 /* One transaction (all disks at the same instant, grouped: one failing fails all), then the
- * jobs until they are done. The clone starts like its source after a power cut. */
+ * jobs until they are done. The clone starts like its source after a power cut. First, the jobs
+ * of a clone killed mid-copy go: they would go on writing into its removed .part folder and keep
+ * the source's disks busy for this copy (and resize, snapshots). Every clone's jobs may go: this
+ * clone holds the source's start mark, so no other clone of it runs now. */
 static int live_backup(const clone_ctx *c, const char *part, yv_err *err)
 {
-    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf("yave-clone-%s-", rnd);
+    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf(CLONE_JOB_PREFIX "%s-", rnd);
     char *sock = yv_vmstate_sockfile(c->root, c->src->name);
     json_t *acts = backup_actions(c, part, prefix);
     size_t n = json_array_size(acts);
     int rc = 0;
     if (n) {
+        yv_clone_end_stale_jobs(c->root, c->src->name);
         json_t *args = json_pack("{s:o, s:{s:s}}", "actions", acts, "properties", "completion-mode",
                                  "grouped");
         rc = yv_qmp_once(sock, "transaction", args, NULL, CLONE_QMP_MS, err);
@@ -410,6 +459,14 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     int rc = yv_vm_load(src, root, o->src, err);
+    /* the mark first: one a killed `run` abandoned is settled (its prelaunch QEMU ended), never
+     * taken over with that QEMU left (core/resize.c); then whether the source runs */
+    if (rc == 0 && (*mark = yv_vmstate_start_take(root, cfg, o->src, err)) < 0)
+        rc =
+            err->code != YV_E_VM_RUNNING
+                ? -1
+                : yv_err_set(err, YV_E_VM_RUNNING,
+                             "VM '%s' is busy: being started, resized or cloned right now", o->src);
     pid_t pid = rc == 0 ? yv_vmstate_live_pid(root, cfg, o->src) : 0;
     *live = pid > 0;
     if (pid > 0 && o->linked)
@@ -417,16 +474,10 @@ static int hold_src(const char *root, const yv_config *cfg, const yv_clone_opts 
                         "VM '%s' is running (pid %d): a linked clone needs it stopped (its disks "
                         "become the clone's base); shut it down first, or clone it whole",
                         o->src, (int)pid);
-    if (rc == 0 && (*mark = yv_vmstate_start_begin(root, o->src, err)) < 0)
-        rc =
-            err->code != YV_E_VM_RUNNING
-                ? -1
-                : yv_err_set(err, YV_E_VM_RUNNING,
-                             "VM '%s' is busy: being started, resized or cloned right now", o->src);
-    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, marked, err) < 0) {
+    if (rc == 0 && o->linked && yv_linked_mark(root, o->src, marked, err) < 0) rc = -1;
+    if (rc < 0 && *mark >= 0) {
         yv_vmstate_start_end(root, o->src, *mark);
         *mark = -1;
-        rc = -1;
     }
     yv_root_unlock(lock);
     return rc;
@@ -449,9 +500,14 @@ static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opt
                       const yv_vm *src, bool live, yv_clone_result *out, yv_err *err)
 {
     char *src_dir = yv_root_vm_dir(root, src->name);
-    clone_ctx c = {root, cfg, o, src, src_dir, NULL, cloud_init_guest(src), live};
-    if (check_drives(&c, err) < 0) return free(src_dir), -1;
+    clone_ctx c = {root, cfg, o, src, src_dir, NULL, cloud_init_guest(src), live, {0}, NULL};
+    int dfd = open(src_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 || fstat(dfd, &c.dir_st) < 0) c.dir_st.st_ino = 0;
+    if (dfd >= 0) close(dfd);
+    c.real_dir = realpath(src_dir, NULL);
+    if (check_drives(&c, err) < 0) return free(c.real_dir), free(src_dir), -1;
     if (c.reseed && yv_cloudinit_check_hostname(o->dst, err) < 0) {
+        free(c.real_dir);
         free(src_dir);
         if (!src->preset)
             return yv_err_prefix(err,
@@ -477,6 +533,7 @@ static int clone_held(const char *root, const yv_config *cfg, const yv_clone_opt
     if (rc == 0 && !o->vnc_password) out->generated_pw = pw;
     else yv_free_secret(pw);
     free(r.part);
+    free(c.real_dir);
     free(src_dir);
     return rc;
 }

@@ -37,12 +37,19 @@ typedef struct {
 } yv_clone_result;
 
 /* VM_NOT_FOUND (src), VM_EXISTS (dst), VM_RUNNING (src is busy: being started, resized or cloned;
- * or it runs and the clone is linked), USAGE (same names; a drive in a subfolder; a preset clone
+ * or it runs and the clone is linked), USAGE (same names; a drive in a subfolder, or a writable
+ * disk outside the source's folder, which the clone would share; a preset clone
  * whose name is not a host name), TOOL_FAILED (qemu-img, genisoimage). Nothing changes on any
  * error. */
 int yv_clone(const char *root, const yv_config *cfg, const yv_clone_opts *o, yv_clone_result *out,
              yv_err *err);
 void yv_clone_result_done(yv_clone_result *r);
+
+/* Ends (cancels, dismisses) the copy jobs a live clone killed mid-copy left in VM name's running
+ * QEMU: they write into a removed .part folder and keep its disks busy (block_resize, a new live
+ * clone). Best effort, within seconds. Only under the VM's start mark: a clone holds it
+ * throughout, so no clone of the VM is under way then. */
+void yv_clone_end_stale_jobs(const char *root, const char *name);
 
 /* The answer of batch --json and the web: {vm, from, mac (the first network's, or null), display,
  * forwards: [{proto, address, host, guest}], linked, instance_id (a preset source's clone),

@@ -188,35 +188,11 @@ static void collect_vm(const yv_vm *vm, void *ctx)
         }
 }
 
-/* The .part folders (`.<name>.vm.part`): a create under way has written its config there. */
-static void collect_parts(const char *root, yv_forward_uses *u)
-{
-    DIR *d = opendir(root);
-    struct dirent *de;
-    size_t sl = strlen(YV_ROOT_PART_SUFFIX);
-    while (d && (de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (de->d_name[0] != '.' || l <= sl + 1 ||
-            strcmp(de->d_name + l - sl, YV_ROOT_PART_SUFFIX) != 0)
-            continue;
-        char *name = yv_strndup(de->d_name + 1, l - sl - 1), *dir = yv_root_part_dir(root, name);
-        yv_vm vm;
-        yv_err e;
-        if (yv_valid_name(name, &e) == 0 && yv_vm_load_dir(&vm, dir, name, &e) == 0) {
-            collect_vm(&vm, u);
-            yv_vm_done(&vm);
-        }
-        free(dir);
-        free(name);
-    }
-    if (d) closedir(d);
-}
-
 void yv_forward_collect(const char *root, yv_forward_uses *u)
 {
     memset(u, 0, sizeof *u);
     yv_vm_each(root, collect_vm, u);
-    collect_parts(root, u);
+    yv_vm_each_part(root, collect_vm, u);
 }
 
 void yv_forward_uses_done(yv_forward_uses *u)

@@ -18,13 +18,18 @@ typedef struct {
     char *base_dir; /* realpath of <root>/<name>.vm, with a trailing '/' */
     char **names;
     size_t n;
+    char *unreadable; /* the first other VM whose config does not read, else NULL */
 } dep_scan;
 
-/* Whether drive d of vm (in vm_dir) is an overlay on a file in s->base_dir. */
+/* Whether drive d of vm (in vm_dir) is an overlay on a file in s->base_dir. Only a drive QEMU
+ * opens as qcow2 (not a cdrom, qcow2 by yv_storage_format_of) can be one: a raw disk's first
+ * bytes are the guest's, and a forged header there must not make its VM a "linked clone" of
+ * another that could then no longer be started or deleted. */
 static bool backs_onto(const dep_scan *s, const yv_vm *vm, const char *vm_dir, const yv_drive *d)
 {
-    char *path = yv_vm_drive_path(vm, vm_dir, d);
-    char *backing = yv_storage_qcow2_backing(path), *full = NULL, real[PATH_MAX];
+    if (d->type == YV_DRIVE_IDE && d->media == YV_MEDIA_CD) return false;
+    char *path = yv_vm_drive_path(vm, vm_dir, d), *backing = NULL, *full = NULL, real[PATH_MAX];
+    if (!strcmp(yv_storage_format_of(path), "qcow2")) backing = yv_storage_qcow2_backing(path);
     bool yes = false;
     if (backing) {
         /* a relative backing name is relative to the overlay's own folder */
@@ -39,10 +44,8 @@ static bool backs_onto(const dep_scan *s, const yv_vm *vm, const char *vm_dir, c
     return yes;
 }
 
-static void scan_vm(const yv_vm *vm, void *ctx)
+static void scan_vm(const yv_vm *vm, dep_scan *s)
 {
-    dep_scan *s = ctx;
-    if (!strcmp(vm->name, s->name)) return;
     char *dir = yv_root_vm_dir(s->root, vm->name);
     for (size_t i = 0; i < vm->ndrives; i++) {
         if (!backs_onto(s, vm, dir, &vm->drives[i])) continue;
@@ -53,18 +56,46 @@ static void scan_vm(const yv_vm *vm, void *ctx)
     free(dir);
 }
 
-char **yv_linked_dependents(const char *root, const char *name, size_t *n)
+/* Every other VM of the root, its config read here (not yv_vm_each, which skips broken ones: a
+ * linked clone whose config does not read would not be seen, and its base's disk changed under
+ * it). */
+static void scan_root(dep_scan *s)
+{
+    size_t n = 0;
+    yv_err e;
+    char **names = yv_root_list_suffix(s->root, ".vm", &n, &e);
+    for (size_t i = 0; names && i < n; i++) {
+        yv_vm vm;
+        if (!strcmp(names[i], s->name)) continue;
+        if (yv_vm_load(&vm, s->root, names[i], &e) < 0) {
+            if (!s->unreadable) s->unreadable = yv_strdup(names[i]);
+            continue;
+        }
+        scan_vm(&vm, s);
+        yv_vm_done(&vm);
+    }
+    yv_root_free_names(names, n);
+}
+
+static char **dependents(const char *root, const char *name, size_t *n, char **unreadable)
 {
     char *dir = yv_root_vm_dir(root, name), real[PATH_MAX];
-    dep_scan s = {root, name, NULL, NULL, 0};
+    dep_scan s = {root, name, NULL, NULL, 0, NULL};
     if (realpath(dir, real)) {
         s.base_dir = yv_asprintf("%s/", real);
-        yv_vm_each(root, scan_vm, &s);
+        scan_root(&s);
     }
     free(s.base_dir);
     free(dir);
     *n = s.n;
+    if (unreadable) *unreadable = s.unreadable;
+    else free(s.unreadable);
     return s.names;
+}
+
+char **yv_linked_dependents(const char *root, const char *name, size_t *n)
+{
+    return dependents(root, name, n, NULL);
 }
 
 static char *mark_path(const char *root, const char *name)
@@ -99,7 +130,18 @@ int yv_linked_check_base(const char *root, const char *name, const char *what, y
     bool marked = yv_root_exists(mark);
     free(mark);
     if (!marked) return 0; /* never a base: one stat, not a scan of the root */
-    char **deps = yv_linked_dependents(root, name, &n);
+    char *bad = NULL;
+    char **deps = dependents(root, name, &n, &bad);
+    if (n == 0 && bad) {
+        yv_err_set(err, YV_E_IN_USE,
+                   "VM '%s' was the base of a linked clone and the config of VM '%s' cannot be "
+                   "read (it may be one of its linked clones): %s (fix or delete '%s' first)",
+                   name, bad, what, bad);
+        free(bad);
+        free(deps);
+        return -1;
+    }
+    free(bad);
     if (n == 0) {
         free(deps);
         return 0;

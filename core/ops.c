@@ -255,7 +255,8 @@ static char *resolve_image(const char *root, const char *image, bool names_only,
     return path;
 }
 
-/* Displays and MACs of every readable VM config, so a new VM never reuses them even when the VNC
+/* Displays and MACs of every readable VM config (and of the .part folders: two creates or clones
+ * under way never pick the same), so a new VM never reuses them even when the VNC
  * table is out of date (a root written by hand or by another tool). */
 static void collect_used_vm(const yv_vm *vm, void *ctx)
 {
@@ -275,6 +276,7 @@ static void collect_used(const char *root, yv_ops_used *u)
 {
     memset(u, 0, sizeof *u);
     yv_vm_each(root, collect_used_vm, u);
+    yv_vm_each_part(root, collect_used_vm, u);
 }
 
 static void used_done(yv_ops_used *u)

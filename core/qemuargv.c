@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "root.h"
+#include "storage.h"
 #include "uefivars.h"
 #include "util.h"
 #include "valid.h"
@@ -91,14 +92,6 @@ static void add_machine(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
     free(pid);
 }
 
-/* qcow2 by extension, raw otherwise (ISO images, raw disks): format= is always given so QEMU never
- * probes a guest-writable image's format. */
-static const char *drive_format(const char *path)
-{
-    size_t l = strlen(path);
-    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
-}
-
 static void add_drive(const yv_vm *vm, const yv_qemuargv_host *h, const yv_drive *d, yv_argv *a)
 {
     char *path = yv_root_join(h->vm_dir, d->path), *e = yv_qemuargv_escape(path);
@@ -106,9 +99,9 @@ static void add_drive(const yv_vm *vm, const yv_qemuargv_host *h, const yv_drive
     (void)vm;
     yv_argv_add(a, "-drive");
     /* node-name: what the QMP snapshot jobs (core/snapshot.c) name the drive by */
-    yv_argv_addf(a, "file=%s,format=%s,if=none,id=%s,node-name=%s%s%s%s", e, drive_format(path),
-                 d->id, YV_QEMUARGV_NODE_PREFIX, d->id, cd ? ",media=cdrom" : "",
-                 cd ? ",readonly=on" : "");
+    yv_argv_addf(a, "file=%s,format=%s,if=none,id=%s,node-name=%s%s%s%s", e,
+                 yv_storage_format_of(path), d->id, YV_QEMUARGV_NODE_PREFIX, d->id,
+                 cd ? ",media=cdrom" : "", cd ? ",readonly=on" : "");
     yv_argv_add(a, "-device");
     const char *dev = d->type == YV_DRIVE_VIRTIO_BLK ? "virtio-blk-pci" : cd ? "ide-cd" : "ide-hd";
     if (d->boot_index >= 0) yv_argv_addf(a, "%s,drive=%s,bootindex=%ld", dev, d->id, d->boot_index);

@@ -8,6 +8,7 @@
 #include "proc.h"
 #include "qmp.h"
 #include "root.h"
+#include "clone.h"
 #include "storage.h"
 #include "util.h"
 #include "valid.h"
@@ -45,14 +46,6 @@ static const yv_drive *pick_drive(const yv_vm *vm, const char *id, yv_err *err)
     return NULL;
 }
 
-/* qcow2 by extension, raw otherwise: the format QEMU is given (core/qemuargv.c), so qemu-img
- * never probes a guest-writable image's format either. */
-static const char *format_of(const char *path)
-{
-    size_t l = strlen(path);
-    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
-}
-
 static int refuse_smaller(const char *name, const char *drive, uint64_t cur, long mib, yv_err *err)
 {
     if ((uint64_t)mib * MIB > cur) return 0;
@@ -76,7 +69,7 @@ static int resize_file(const yv_config *cfg, const char *name, const char *path,
                     "resize",
                     "-q",
                     "-f",
-                    (char *)format_of(path),
+                    (char *)yv_storage_format_of(path),
                     "--",
                     (char *)path,
                     size,
@@ -167,6 +160,8 @@ static int resize_locked(const char *root, const yv_config *cfg, const char *nam
         snprintf(out->drive, sizeof out->drive, "%s", d->id);
         out->live = yv_vmstate_live_pid(root, cfg, name) > 0;
         path = yv_vm_drive_path(&vm, dir, d);
+        /* a live clone killed mid-copy left its jobs: they would hold the disk (Node is busy) */
+        if (out->live) yv_clone_end_stale_jobs(root, name);
         rc = out->live ? resize_live(root, name, out, mib, err)
                        : resize_file(cfg, name, path, out, mib, err);
     }

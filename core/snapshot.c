@@ -15,6 +15,7 @@
 #include "qemuargv.h"
 #include "qmp.h"
 #include "root.h"
+#include "storage.h"
 #include "uefivars.h"
 #include "util.h"
 #include "valid.h"
@@ -177,8 +178,7 @@ static void target_done(target *t)
 
 static bool is_qcow2(const char *path)
 {
-    size_t l = strlen(path);
-    return l > 6 && !strcmp(path + l - 6, ".qcow2"); /* the format QEMU is given (qemuargv) */
+    return !strcmp(yv_storage_format_of(path), "qcow2"); /* the format QEMU is given */
 }
 
 static void add_image(target *t, char *path, const char *label, const char *node)

@@ -13,6 +13,12 @@
 
 #define MIB (1024ULL * 1024ULL)
 
+const char *yv_storage_format_of(const char *path)
+{
+    size_t l = strlen(path);
+    return (l > 6 && !strcmp(path + l - 6, ".qcow2")) ? "qcow2" : "raw";
+}
+
 static int info_of(const yv_config *cfg, const char *path, volatile sig_atomic_t *cancel,
                    yv_storage_info *info, yv_err *err)
 {
@@ -67,6 +73,25 @@ static int grow(const yv_config *cfg, const char *path, uint64_t current, long m
     return yv_proc_run(argv, NULL, cancel, err);
 }
 
+/* `qemu-img convert -f from_fmt -O to_fmt src dst`; shared: -U (src held by a running QEMU). */
+static int convert(const yv_config *cfg, const char *src, const char *from_fmt, const char *dst,
+                   const char *to_fmt, bool shared, volatile sig_atomic_t *cancel, yv_err *err)
+{
+    char *argv[] = {(char *)yv_config_img(cfg),
+                    "convert",
+                    "-q",
+                    "-f",
+                    (char *)from_fmt,
+                    "-O",
+                    (char *)to_fmt,
+                    shared ? "-U" : "--",
+                    shared ? "--" : (char *)src,
+                    shared ? (char *)src : (char *)dst,
+                    shared ? (char *)dst : NULL,
+                    NULL};
+    return yv_proc_run(argv, NULL, cancel, err);
+}
+
 int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, long mib,
                     volatile sig_atomic_t *cancel, yv_err *err)
 {
@@ -74,18 +99,7 @@ int yv_storage_copy(const yv_config *cfg, const char *base, const char *path, lo
     if (info_of(cfg, base, cancel, &info, err) < 0) return -1;
     if (mib > 0 && (uint64_t)mib * MIB < info.virtual_size)
         return grow(cfg, path, info.virtual_size, mib, cancel, err);
-    char *argv[] = {(char *)yv_config_img(cfg),
-                    "convert",
-                    "-q",
-                    "-f",
-                    info.format,
-                    "-O",
-                    "qcow2",
-                    "--",
-                    (char *)base,
-                    (char *)path,
-                    NULL};
-    if (yv_proc_run(argv, NULL, cancel, err) < 0) return -1;
+    if (convert(cfg, base, info.format, path, "qcow2", false, cancel, err) < 0) return -1;
     return grow(cfg, path, info.virtual_size, mib, cancel, err);
 }
 
@@ -136,19 +150,7 @@ int yv_storage_clone_file(const yv_config *cfg, const char *src, const char *dst
 {
     /* -f and -O the same format: a raw disk stays raw (QEMU is given the format by the name), and
      * qemu-img never probes a guest-writable image's format */
-    char *argv[] = {(char *)yv_config_img(cfg),
-                    "convert",
-                    "-q",
-                    "-f",
-                    (char *)format,
-                    "-O",
-                    (char *)format,
-                    shared ? "-U" : "--",
-                    shared ? "--" : (char *)src,
-                    shared ? (char *)src : (char *)dst,
-                    shared ? (char *)dst : NULL,
-                    NULL};
-    return yv_proc_run(argv, NULL, cancel, err);
+    return convert(cfg, src, format, dst, format, shared, cancel, err);
 }
 
 /* The qcow2 header's backing file name: offset (8 bytes) at 8, length (4 bytes) at 16. */

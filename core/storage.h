@@ -11,6 +11,12 @@
 #include "config.h"
 #include "err.h"
 
+/* The format QEMU is given for a drive's file (core/qemuargv.c): qcow2 by the .qcow2 extension, raw
+ * otherwise (ISO images, raw disks). Always given, never probed: a guest can write a qcow2 header
+ * into a raw disk, so whatever runs qemu-img on a drive's file or reads its header uses this same
+ * rule. */
+const char *yv_storage_format_of(const char *path);
+
 typedef struct {
     char format[32];
     uint64_t virtual_size; /* bytes */

@@ -1,5 +1,6 @@
 #include "vm.h"
 
+#include <dirent.h>
 #include <nettle/md5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +452,29 @@ void yv_vm_each(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *
         yv_vm_done(&vm);
     }
     yv_root_free_names(names, n);
+}
+
+void yv_vm_each_part(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+    size_t sl = strlen(YV_ROOT_PART_SUFFIX);
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] != '.' || l <= sl + 1 ||
+            strcmp(de->d_name + l - sl, YV_ROOT_PART_SUFFIX) != 0)
+            continue;
+        char *name = yv_strndup(de->d_name + 1, l - sl - 1), *dir = yv_root_part_dir(root, name);
+        yv_vm vm;
+        yv_err e;
+        if (yv_valid_name(name, &e) == 0 && yv_vm_load_dir(&vm, dir, name, &e) == 0) {
+            fn(&vm, ctx);
+            yv_vm_done(&vm);
+        }
+        free(dir);
+        free(name);
+    }
+    if (d) closedir(d);
 }
 
 yv_drive *yv_vm_add_drive(yv_vm *vm, const char *id, const char *path, yv_drive_type type,

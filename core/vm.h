@@ -71,6 +71,9 @@ void yv_vm_done(yv_vm *vm);
 /* Calls fn with every VM config of the root that reads (broken ones are skipped: they hold
  * nothing a new VM could collide with that a user could not see in `list`). */
 void yv_vm_each(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx);
+/* The same with the configs of the .part folders (`.<name>.vm.part`): a create or clone under way
+ * has written its config there, and its MAC, display and forwards are as taken as a VM's. */
+void yv_vm_each_part(const char *root, void (*fn)(const yv_vm *vm, void *ctx), void *ctx);
 
 /* Adds a drive/network (copies the strings). */
 yv_drive *yv_vm_add_drive(yv_vm *vm, const char *id, const char *path, yv_drive_type type,

@@ -120,6 +120,29 @@ test_1b_running_source_snapshot()
     pattern_at "$root/live.vm/hd0.qcow2" 0x22 || fail "the source lost its later write"
 }
 
+# A live clone SIGKILLed mid-copy leaves its drive-backup job running in the source's QEMU (it
+# would go on writing into the reaped .part folder and keep the disk busy: "Node is busy"). The
+# state it leaves is made here by hand (a job of its id form, throttled so it is surely still
+# running): the next live clone of the same VM ends it and succeeds, and leaves no job.
+test_1d_killed_live_clone_job_ended()
+{
+    local root base t
+    free_base base
+    new_fw_root root "$base"
+    mktmp_into t
+    mkvm "$root" live
+    expect_exit 0 yv "$root" run --name live
+    hmp "$root" live "qemu-io hd0 \"write -P 0x11 0 64k\"" >/dev/null
+    qmp "$root" live drive-backup "{\"job-id\": \"yave-clone-dead00-hd0\", \"device\": \"hd0\",
+        \"target\": \"$t/dead.qcow2\", \"format\": \"qcow2\", \"sync\": \"full\", \"speed\": 1,
+        \"auto-dismiss\": false}" >/dev/null
+    qmp "$root" live query-jobs | grep -q '"status": "running"' || fail "the left job is not running"
+    expect_exit 0 yv "$root" clone --name live --to again -V abcdefgh
+    assert_eq "[]" "$(qmp "$root" live query-jobs)" "jobs left in the source's QEMU"
+    expect_exit 0 yv "$root" shutdown --name live --force
+    pattern_at "$root/again.vm/hd0.qcow2" 0x11 || fail "the clone lacks what the running QEMU wrote"
+}
+
 # A running UEFI VM: its QEMU copies the qcow2 variable store too (its node with the disks); the
 # clone's store is a sound qcow2 of the same size and the clone starts with it.
 test_1c_running_uefi_source()
@@ -172,6 +195,14 @@ test_2_refusals_change_nothing()
     expect_exit 2 yv "$root" clone --name a1 --to c1
     assert_err_line clone "a name the clone's own files have"
     assert_no_trace "$before" "$root"
+    # a writable disk outside the folder would be shared by the clone and its source: refused
+    qemu-img create -q -f qcow2 "$root/shared.qcow2" 8M
+    sed -i "s|path: serial.log|path: $root/shared.qcow2|" "$root/a1.vm/config.yaml"
+    before=$(snapshot_root "$root")
+    expect_exit 2 yv "$root" clone --name a1 --to c1
+    assert_err_line clone "would share it, writable, with its source"
+    assert_no_trace "$before" "$root"
+    rm "$root/shared.qcow2"
     # a drive that is a symlink is not followed (spec §16)
     mv "$root/a1.cfg" "$root/a1.vm/config.yaml"
     rmdir "$root/a1.vm/sub"
@@ -191,18 +222,19 @@ test_3_uefi_vars_and_other_drives()
     head -c 65536 /dev/urandom >"$root/u1.vm/OVMF_VARS.fd"
     qemu-img create -q -f qcow2 "$root/u1.vm/OVMF_VARS.qcow2" 1M || fail "qemu-img create"
     qemu-io -f qcow2 -c "write -P 0x11 0 4k" "$root/u1.vm/OVMF_VARS.qcow2" >/dev/null
-    # a raw disk in the folder, a cdrom image in the folder, a disk outside it (absolute path)
+    # a raw disk in the folder, a cdrom image in the folder, a cdrom image outside it (absolute
+    # path), a disk named by an absolute path into the folder
     head -c $((1 << 20)) /dev/urandom >"$root/u1.vm/data.img"
     head -c 2048 /dev/urandom >"$root/u1.vm/tools.iso"
     head -c 4096 /dev/urandom >"$root/u1.vm/abs.img" # named by an absolute path into its folder
-    qemu-img create -q -f qcow2 "$root/shared.qcow2" 8M
-    "$PY" - "$root/u1.vm/config.yaml" "$root/shared.qcow2" <<'PY' || fail "editing the config"
+    head -c 2048 /dev/urandom >"$root/shared.iso"
+    "$PY" - "$root/u1.vm/config.yaml" "$root/shared.iso" <<'PY' || fail "editing the config"
 import sys
 p, shared = sys.argv[1:]
 t = open(p).read().replace("drives:\n", "drives:\n"
     "  hd1:\n    path: data.img\n    device:\n      type: virtio-blk\n"
     "  hd2:\n    path: tools.iso\n    device:\n      type: ide\n      media_type: cd\n"
-    "  hd3:\n    path: '%s'\n    device:\n      type: virtio-blk\n" % shared
+    "  hd3:\n    path: '%s'\n    device:\n      type: ide\n      media_type: cd\n" % shared
     + "  hd4:\n    path: '%s'\n    device:\n      type: virtio-blk\n" % p.replace("config.yaml", "abs.img"), 1)
 open(p, "w").write(t)
 PY
@@ -213,8 +245,8 @@ PY
     assert_eq qcow2 "$(img_info "$root/u2.vm/OVMF_VARS.qcow2" 'd["format"]')"
     cmp "$root/u1.vm/data.img" "$root/u2.vm/data.img" || fail "the raw disk (stays raw)"
     cmp "$root/u1.vm/tools.iso" "$root/u2.vm/tools.iso" || fail "the cdrom image"
-    grep -Eq "path: '?$root/shared.qcow2'?\$" "$root/u2.vm/config.yaml" ||
-        fail "the disk outside the folder is referenced: $(cat "$root/u2.vm/config.yaml")"
+    grep -Eq "path: '?$root/shared.iso'?\$" "$root/u2.vm/config.yaml" ||
+        fail "the cdrom image outside the folder is referenced: $(cat "$root/u2.vm/config.yaml")"
     cmp "$root/u1.vm/abs.img" "$root/u2.vm/abs.img" || fail "the disk named by an absolute path"
     grep -Eq "path: '?abs.img'?\$" "$root/u2.vm/config.yaml" ||
         fail "a disk of the source's folder is the clone's own: $(cat "$root/u2.vm/config.yaml")"

@@ -603,7 +603,9 @@ test_clone_running()
     }
     undo() { expect_exit 0 yv "$ROOT" delete --name fs; }
     # NO_UNDO_FAULTS: the same undo is swept with failing undos by test_clone; SEND_RETRIED: the
-    # jobs are dismissed after the copy, a failed exchange asked again (check_ok: no job is left)
+    # jobs are dismissed after the copy, a failed exchange asked again (check_ok: no job is left);
+    # the first exchanges (send:1, send:2) are the best-effort look for jobs a killed clone left
+    # (core/clone.c live_backup): a failed one is asked again too
     ALLOW_LOGS=fr NO_UNDO_FAULTS=1 SEND_RETRIED=1
     sweep "clone (running source)" clone --name fr --to fs -V abcdefgh
     ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''

@@ -84,6 +84,26 @@ test_online_grow_on_running_qemu()
     assert_eq $((81 * 1024 * 1024)) "$(img_info "$root/l1.vm/hd0.qcow2" 'd["virtual-size"]')"
 }
 
+# A live clone SIGKILLed mid-copy leaves its drive-backup job in the running QEMU (made here by
+# hand, throttled so it surely still runs; test-clone.sh test_1d): the online resize ends it
+# rather than fail with "Node is busy".
+test_online_grow_ends_a_killed_clones_job()
+{
+    local root t
+    new_root root
+    mktmp_into t
+    mkvm "$root" k1 -c 64
+    expect_exit 0 yv "$root" run --name k1
+    qmp "$root" k1 drive-backup "{\"job-id\": \"yave-clone-dead00-hd0\", \"device\": \"hd0\",
+        \"target\": \"$t/dead.qcow2\", \"format\": \"qcow2\", \"sync\": \"full\", \"speed\": 1,
+        \"auto-dismiss\": false}" >/dev/null
+    qmp "$root" k1 query-jobs | grep -q '"status": "running"' || fail "the left job is not running"
+    expect_exit 0 yv "$root" resize --name k1 --capacity 80
+    assert_eq $((80 * 1024 * 1024)) "$(query_block "$root" k1 hd0)" "query-block after the resize"
+    assert_eq "[]" "$(qmp "$root" k1 query-jobs)" "jobs left in the QEMU"
+    expect_exit 0 yv "$root" shutdown --name k1 --force
+}
+
 # The TUI's resize form: g on the selected VM, its disk picked, a size not larger refused (the
 # batch's reason on the status line, nothing changed), a larger one grows the disk.
 test_tui_resize_form()

@@ -1533,6 +1533,37 @@ test_set_and_resize_settle_a_killed_run()
     stop_web
 }
 
+# The same through the clone route (the web does not reconcile the root per request as batch does):
+# clone settles a killed run's start mark and prelaunch QEMU (core/clone.c hold_src: start_take),
+# never takes the mark over with that QEMU left; the source is cloned as the stopped VM it is.
+test_clone_settles_a_killed_run()
+{
+    local root pid
+    make -s -C "$REPO_DIR" yave-tui build/fault/faultshim.so >/dev/null 2>&1 ||
+        fail "cannot build the release yave-tui or build/fault/faultshim.so"
+    web_root root
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    expect_http 201 POST /v1/vms/ "${ct[@]}" --data-binary \
+        "{\"name\":\"kc\",\"capacity\":64,\"memory\":64,\"ovmf\":false,\"network\":\"none\",\"vnc_password\":\"$VNC_PW3\"}"
+    { LD_PRELOAD=$REPO_DIR/build/fault/faultshim.so YAVE_FAULT=send:1:KILL \
+        "$REPO_DIR/yave-tui" --batch --root "$root" run --name kc </dev/null >/dev/null; } 2>/dev/null
+    pid=$(qemus_of "$root")
+    [ -n "$pid" ] || fail "no QEMU left by the killed run (the test proves nothing)"
+    assert_file "$root/run/kc.starting" "the mark of the killed start"
+    expect_http 201 POST /v1/vms/kc/clone "${ct[@]}" --data-binary \
+        "{\"to\": \"kd\", \"vnc_password\": \"$VNC_PW3\"}"
+    for _ in $(seq 50); do
+        pid_exited "$pid" && break
+        sleep 0.1
+    done
+    pid_exited "$pid" || fail "the prelaunch QEMU $pid of the killed run still runs"
+    assert_eq "" "$(qemus_of "$root")" "QEMU processes left for the root"
+    assert_no_file "$root/run/kc.starting" "the mark once settled"
+    assert_no_file "$root/run/kc.pid" "the pidfile of the ended QEMU"
+    stop_web
+}
+
 test_zz_no_password_in_any_response()
 {
     local n s hits
