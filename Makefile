@@ -245,8 +245,9 @@ run: deps-run
 	@chmod go-w debug debug/config.yaml
 	./yave-tui --root debug
 
-# Each figure of issue 16 next to its baseline measured in the same run (printed, never asserted;
-# not part of check). BENCH_ROUNDS=N rounds (default 15), BENCH_PRESET=0 skips the slow preset part.
+# Each figure of issues 16 and 19 next to its baseline measured in the same run (printed, never
+# asserted; not part of check). BENCH_ROUNDS=N rounds (default 15), BENCH_DAYTWO=0 skips the day-two
+# verbs (snapshot, clone, set), BENCH_PRESET=0 skips the slow preset part.
 bench: deps-test
 	@$(MAKE) --no-print-directory yave-tui build/tools/qmpquit
 	@tests/bench/run
