@@ -307,18 +307,8 @@ static json_t *backup_actions(const clone_ctx *c, const char *part, const char *
     return a;
 }
 
-#define CLONE_JOB_PREFIX "yave-clone-" /* every clone's jobs: "yave-clone-<random>-<drive id>" */
-
 /* The id of job j of a query-jobs answer when it starts with prefix (*status and *error with it),
  * NULL otherwise. */
-static const char *job_of(json_t *j, const char *prefix, const char **status, const char **error)
-{
-    const char *id = json_string_value(json_object_get(j, "id"));
-    *status = json_string_value(json_object_get(j, "status"));
-    *error = json_string_value(json_object_get(j, "error"));
-    return id && !strncmp(id, prefix, strlen(prefix)) ? id : NULL;
-}
-
 /* Our jobs in a query-jobs answer: *ours of them, *done concluded; a failed one fills err. */
 static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *done, yv_err *err)
 {
@@ -327,7 +317,7 @@ static int jobs_seen(json_t *jobs, const char *prefix, size_t *ours, size_t *don
     *ours = *done = 0;
     json_array_foreach(jobs, i, j)
     {
-        const char *st, *e, *id = job_of(j, prefix, &st, &e);
+        const char *st, *e, *id = yv_qmp_job_of(j, prefix, &st, &e);
         if (!id) continue;
         (*ours)++;
         if (e)
@@ -358,41 +348,10 @@ static int wait_backup(const clone_ctx *c, const char *sock, const char *prefix,
     }
 }
 
-/* Our jobs go: the running ones cancelled, the concluded ones dismissed (QEMU lets go of their
- * files), within CLONE_END_MS. Best effort: what remains holds a file of the .part folder, which
- * the caller removes anyway. */
-static void end_jobs(const char *sock, const char *prefix)
-{
-    int64_t end = yv_now_ms() + CLONE_END_MS;
-    for (bool asked = false; yv_now_ms() < end; asked = true) {
-        json_t *jobs = NULL, *j;
-        size_t i, left = 0;
-        yv_err e;
-        if (yv_qmp_once(sock, "query-jobs", NULL, &jobs, CLONE_QMP_MS, &e) != 0) {
-            if (e.code == YV_E_VM_NOT_RUNNING) return; /* its QEMU is gone, and the jobs with it */
-            usleep(CLONE_POLL_MS * 1000);              /* a failed exchange: again, in time */
-            continue;
-        }
-        json_array_foreach(jobs, i, j)
-        {
-            const char *st, *fault, *id = job_of(j, prefix, &st, &fault);
-            if (!id) continue;
-            left++;
-            bool over = st && !strcmp(st, "concluded");
-            if (over || !asked)
-                yv_qmp_once(sock, over ? "job-dismiss" : "job-cancel", json_pack("{s:s}", "id", id),
-                            NULL, CLONE_QMP_MS, &e);
-        }
-        json_decref(jobs);
-        if (!left) return;
-        usleep(CLONE_POLL_MS * 1000);
-    }
-}
-
 void yv_clone_end_stale_jobs(const char *root, const char *name)
 {
     char *sock = yv_vmstate_sockfile(root, name);
-    end_jobs(sock, CLONE_JOB_PREFIX);
+    yv_qmp_end_jobs(sock, YV_QMP_JOB_CLONE, CLONE_END_MS);
     free(sock);
 }
 
@@ -403,7 +362,7 @@ void yv_clone_end_stale_jobs(const char *root, const char *name)
  * clone holds the source's start mark, so no other clone of it runs now. */
 static int live_backup(const clone_ctx *c, const char *part, yv_err *err)
 {
-    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf(CLONE_JOB_PREFIX "%s-", rnd);
+    char *rnd = yv_ops_random_password(6), *prefix = yv_asprintf(YV_QMP_JOB_CLONE "%s-", rnd);
     char *sock = yv_vmstate_sockfile(c->root, c->src->name);
     json_t *acts = backup_actions(c, part, prefix);
     size_t n = json_array_size(acts);
@@ -416,7 +375,7 @@ static int live_backup(const clone_ctx *c, const char *part, yv_err *err)
         if (rc == 1) err->code = YV_E_TOOL_FAILED; /* QEMU refused: its reason is in err */
         if (rc == 0) rc = wait_backup(c, sock, prefix, n, err);
         yv_err keep = *err;
-        end_jobs(sock, prefix);
+        yv_qmp_end_jobs(sock, prefix, CLONE_END_MS);
         *err = keep;
         if (rc != 0)
             rc = yv_err_prefix(err, "cannot copy the disks of running VM '%s'", c->src->name);

@@ -341,3 +341,44 @@ int yv_qmp_once(const char *sock, const char *cmd, json_t *args, json_t **ret, i
     yv_qmp_free(q);
     return rc;
 }
+
+/* ---- jobs (query-jobs, job-cancel, job-dismiss) ---- */
+
+#define JOBS_QMP_MS  10000 /* one exchange */
+#define JOBS_POLL_MS 200   /* between looks at the jobs left */
+
+const char *yv_qmp_job_of(json_t *j, const char *prefix, const char **status, const char **error)
+{
+    const char *id = json_string_value(json_object_get(j, "id"));
+    *status = json_string_value(json_object_get(j, "status"));
+    *error = json_string_value(json_object_get(j, "error"));
+    return id && !strncmp(id, prefix, strlen(prefix)) ? id : NULL;
+}
+
+void yv_qmp_end_jobs(const char *sock, const char *prefix, int ms)
+{
+    int64_t end = yv_now_ms() + ms;
+    for (bool asked = false; yv_now_ms() < end; asked = true) {
+        json_t *jobs = NULL, *j;
+        size_t i, left = 0;
+        yv_err e;
+        if (yv_qmp_once(sock, "query-jobs", NULL, &jobs, JOBS_QMP_MS, &e) != 0) {
+            if (e.code == YV_E_VM_NOT_RUNNING) return; /* its QEMU is gone, and the jobs with it */
+            usleep(JOBS_POLL_MS * 1000);               /* a failed exchange: again, in time */
+            continue;
+        }
+        json_array_foreach(jobs, i, j)
+        {
+            const char *st, *fault, *id = yv_qmp_job_of(j, prefix, &st, &fault);
+            if (!id) continue;
+            left++;
+            bool over = st && !strcmp(st, "concluded");
+            if (over || !asked) /* a cancelled job concludes: dismissed at a later look */
+                yv_qmp_once(sock, over ? "job-dismiss" : "job-cancel", json_pack("{s:s}", "id", id),
+                            NULL, JOBS_QMP_MS, &e);
+        }
+        json_decref(jobs);
+        if (!left) return;
+        usleep(JOBS_POLL_MS * 1000);
+    }
+}

@@ -82,4 +82,16 @@ int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err);
  * (args stolen), disconnect, within ms. Returns as yv_qmp_call. */
 int yv_qmp_once(const char *sock, const char *cmd, json_t *args, json_t **ret, int ms, yv_err *err);
 
+/* The ids yave gives its jobs in QEMU (query-jobs): a clone's copies "yave-clone-<random>-<drive>",
+ * a snapshot command's "yave-snapshot-<pid>-<ns>". */
+#define YV_QMP_JOB_CLONE    "yave-clone-"
+#define YV_QMP_JOB_SNAPSHOT "yave-snapshot-"
+/* A job of a query-jobs answer: its id when it starts with prefix (else NULL), *status and *error
+ * (NULL when absent) borrowed from j. */
+const char *yv_qmp_job_of(json_t *j, const char *prefix, const char **status, const char **error);
+/* The jobs whose id starts with prefix go: the running ones cancelled, the concluded ones
+ * dismissed (QEMU lets go of their files), within ms, by short exchanges on the QMP socket sock.
+ * Best effort: returns at once when QEMU is gone (its jobs with it). */
+void yv_qmp_end_jobs(const char *sock, const char *prefix, int ms);
+
 #endif

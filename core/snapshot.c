@@ -29,10 +29,10 @@
  * snapshot, removed once none is left): `run` settles only when it is there, so a start costs one
  * stat rather than a `qemu-img info` per image. */
 #define REVERT_MARK ".yave-reverting"
-#define JOB_PREFIX  "yave-snapshot-" /* then <pid>-<ns>: each invocation's own job */
-#define QMP_MS      10000            /* one short exchange with a running QEMU */
-#define NOWAIT_MS   500              /* a list that must not block a loop: a busy QEMU is "busy" */
-#define POLL_MS     200              /* how often a running job is asked for its state */
+#define JOB_PREFIX  YV_QMP_JOB_SNAPSHOT /* then <pid>-<ns>: each invocation's own job */
+#define QMP_MS      10000               /* one short exchange with a running QEMU */
+#define NOWAIT_MS   500 /* a list that must not block a loop: a busy QEMU is "busy" */
+#define POLL_MS     200 /* how often a running job is asked for its state */
 
 /* ---- names and lists (pure) ---- */
 
@@ -764,6 +764,13 @@ static int do_locked(const char *root, const yv_config *cfg, const char *name, c
                         "VM '%s' runs with its UEFI variables in the raw form of before (%s): "
                         "shut it down once (the next start converts them), then snapshot",
                         name, YV_UEFIVARS_RAW);
+    if (rc == 0 && t->live) {
+        /* a live clone killed mid-copy left its jobs: their filter nodes sit over the disks (Node
+         * is busy); the start mark this command holds keeps any other clone of the VM out */
+        char *sock = yv_vmstate_sockfile(root, name);
+        yv_qmp_end_jobs(sock, YV_QMP_JOB_CLONE, QMP_MS);
+        free(sock);
+    }
     if (rc == 0)
         rc = t->live ? online_lists(root, t, all, yv_now_ms() + QMP_MS, err)
                      : offline_prepare(cfg, t, true, all, res, err);

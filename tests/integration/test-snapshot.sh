@@ -288,6 +288,28 @@ test_online_job_ids()
     expect_exit 0 yv "$root" shutdown --name j1 --force
 }
 
+# A live clone killed mid-copy leaves its drive-backup job in the VM's QEMU, holding the disk ("Node
+# is busy"): the next online snapshot ends it first (it holds the start mark: no clone of the VM
+# runs). The job is made here as a killed clone leaves it, throttled so it surely still runs.
+test_online_snapshot_ends_a_killed_clones_job()
+{
+    local root t
+    new_root root
+    mktmp_into t
+    mkvm "$root" k1 --no-ovmf -c 64
+    expect_exit 0 yv "$root" run --name k1
+    qmp "$root" k1 drive-backup "{\"job-id\": \"yave-clone-dead00-hd0\", \"device\": \"hd0\",
+        \"target\": \"$t/dead.qcow2\", \"format\": \"qcow2\", \"sync\": \"full\", \"speed\": 1,
+        \"auto-dismiss\": false}" >/dev/null
+    qmp "$root" k1 query-jobs | grep -q '"status": "running"' || fail "the left job is not running"
+    expect_exit 0 yv "$root" snapshot create --name k1 --snap s1
+    expect_exit 0 yv "$root" --json snapshot list --name k1
+    assert_eq "s1 True" "$(jv '" ".join(s["name"] + " " + str(s["vm_state"]) for s in d["snapshots"])')" \
+        "the snapshot, RAM included"
+    assert_eq "" "$(jobs "$root" k1)" "jobs left in the QEMU"
+    expect_exit 0 yv "$root" shutdown --name k1 --force
+}
+
 # wait_serial FILE TEXT: until the guest's serial log holds TEXT; bounded.
 wait_serial()
 {
