@@ -204,6 +204,8 @@ static void man_synopsis(FILE *out)
 {
     fprintf(out,
             ".TH YAVE\\-TUI 1 \"\" \"yave\\-tui %s\" \"User Commands\"\n"
+            /* left-adjusted: a long synopsis is not stretched with blanks between its words */
+            ".ad l\n"
             ".SH NAME\nyave\\-tui \\- manage local KVM/QEMU virtual machines\n"
             ".SH SYNOPSIS\n.B yave\\-tui\n",
             YV_VERSION);
