@@ -372,7 +372,8 @@ static int create_temp(int dfd, const char *base, char **tmp)
     return -1;
 }
 
-int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t mode, yv_err *err)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                        yv_err *err)
 {
     char *base, *tmp = NULL;
     int dfd = open_parent(path, &base), fd = dfd < 0 ? -1 : create_temp(dfd, base, &tmp);
@@ -386,14 +387,14 @@ int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t 
     if (fchmod(fd, mode) < 0) goto fail; /* exact, whatever the umask */
     if (write_all(fd, data, len) < 0) goto fail;
     step = "fsync";
-    if (fsync(fd) < 0) goto fail;
+    if (sync && fsync(fd) < 0) goto fail;
     step = "close";
     int cfd = fd;
     fd = -1;
     if (close(cfd) < 0) goto fail;
     step = "rename"; /* replaces a link at path itself, never what it points to */
     if (renameat(dfd, tmp, dfd, base) < 0) goto fail;
-    fsync(dfd); /* best effort: the rename is already visible */
+    if (sync) fsync(dfd); /* best effort: the rename is already visible */
     close(dfd);
     free(tmp);
     free(base);
@@ -406,6 +407,16 @@ fail:;
     free(tmp);
     free(base);
     return yv_err_sys(err, YV_E_IO, e, "cannot write %s (%s)", path, step);
+}
+
+int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t mode, yv_err *err)
+{
+    return write_atomic(path, data, len, mode, true, err);
+}
+
+int yv_root_write_runtime(const char *path, const void *data, size_t len, mode_t mode, yv_err *err)
+{
+    return write_atomic(path, data, len, mode, false, err);
 }
 
 /* ---- what killed atomic writes left ---- */

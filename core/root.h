@@ -57,6 +57,10 @@ int yv_root_trylock(const char *root);
  * replaced): temp file in the same folder (created with `mode`, O_EXCL),
  * write, fsync, rename, fsync of the folder. On failure nothing is left and path is unchanged. */
 int yv_root_write_atomic(const char *path, const void *data, size_t len, mode_t mode, yv_err *err);
+/* The same without the fsyncs, for run/'s runtime state that a reboot ends anyway (a start's
+ * record of its config): other processes see the old or the new content, never a part; after a
+ * power cut the file may be empty, which its readers take as unknown. */
+int yv_root_write_runtime(const char *path, const void *data, size_t len, mode_t mode, yv_err *err);
 
 /* A killed yv_root_write_atomic leaves its temp file ("NAME.tmp-XXXXXXXX"): the next command that
  * tidies the root (list, status, the TUI's and yave-web's start) removes those in the root, run/

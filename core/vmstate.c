@@ -74,7 +74,8 @@ int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err)
     size_t len;
     if (yv_vm_to_yaml(vm, &text, &len, err) < 0) return -1;
     path = yv_vmstate_startedfile(root, vm->name);
-    int rc = yv_root_write_atomic(path, text, len, 0600, err); /* the VNC password is in it */
+    /* runtime state (a start must not wait for the disk); the VNC password is in it: 0600 */
+    int rc = yv_root_write_runtime(path, text, len, 0600, err);
     yv_free_secret(text);
     free(path);
     if (rc < 0) yv_err_prefix(err, "cannot record the config VM '%s' starts with", vm->name);

@@ -690,6 +690,25 @@ static void test_rmtree_never_crosses_a_mount(void **state)
     free(t);
 }
 
+/* The runtime variant (no fsync): the same all-or-nothing replacement, mode exact, no temp left. */
+static void test_write_runtime(void **state)
+{
+    char *root = *state, *path = yv_root_join(root, "x.started");
+    yv_err err = {0};
+    assert_int_equal(yv_root_write_runtime(path, "one", 3, 0600, &err), 0);
+    assert_int_equal(yv_root_write_runtime(path, "two!", 4, 0600, &err), 0);
+    size_t len;
+    char *got = yv_root_read_file(path, &len, YV_E_IO, &err);
+    assert_non_null(got);
+    assert_string_equal(got, "two!");
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    ut_assert_ls(root, "x.started");
+    free(got);
+    free(path);
+}
+
 /* What killed atomic writes left: stale "NAME.tmp-XXXXXXXX" regular files in the root, run/ and
  * the VM folders go; a fresh one (a write in flight), other names, links and other folders stay. */
 static void test_sweep_temps(void **state)
@@ -750,6 +769,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_atomic_replaces, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_write_atomic_failure_leaves_nothing, ut_setup_tmp,
                                         ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_write_runtime, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_sweep_temps, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_read_file, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_paths),
