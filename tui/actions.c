@@ -158,6 +158,13 @@ const yv_action_row yv_actions[] = {
      .label = "Info",
      .help = "details: config, QMP status, qemu.log and serial.log",
      .need = YV_NEED_VM},
+    {.act = ACT_LOGS,
+     .ch = L'L',
+     .shown = "L",
+     .label = "Logs",
+     .help = "the VM's serial.log and qemu.log in a pager (also from details): Tab switches, F "
+             "follows, / n N search, g G ends",
+     .need = YV_NEED_VM},
     {.act = ACT_CONSOLE,
      .ch = L'o',
      .shown = "o",

@@ -35,6 +35,7 @@ typedef enum {
     ACT_SET,       /* spec §13: `set`, a form */
     ACT_SNAPSHOTS, /* spec §13: the snapshots screen (tui/screen_snap.c) */
     ACT_CLONE,     /* spec §13: a form (the new name) */
+    ACT_LOGS,      /* spec §15: the logs pager (tui/screen_logs.c) */
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

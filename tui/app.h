@@ -71,6 +71,7 @@ char *yv_app_theme_path(const char *name);
 /* screens (screen_*.c): the classes, and what their openers call */
 extern const yv_screen_class yv_list_screen, yv_details_screen, yv_help_screen, yv_form_screen,
     yv_dialog_screen, yv_view_screen, yv_snap_screen;
+extern const yv_screen_class yv_logs_screen; /* arg: the VM's name */
 const yv_monitor_vm *yv_list_selected(yv_app *a);
 /* The create (kind ACT_CREATE) or preset (ACT_PRESET) form; refused while a create runs. */
 void yv_form_open(yv_app *a, yv_action kind);

@@ -291,6 +291,9 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
     case ACT_DETAILS:
         if (v) yv_screen_push(&a->screens, &yv_details_screen, v->name);
         return KEY_REDRAW;
+    case ACT_LOGS:
+        if (v) yv_screen_push(&a->screens, &yv_logs_screen, v->name);
+        return KEY_REDRAW;
     case ACT_VIEW: {
         char why[160];
         if (v && yv_actions_refusal(r, v, why, sizeof why))

@@ -180,7 +180,7 @@ static void draw_lines(yv_app *a, lines *l, int *top, const char *title, int bes
     for (int r = 0; r < h; r++)
         yv_draw_text(stdscr, 1 + r, 0, *top + r < l->n ? l->v[*top + r] : "",
                      r < beside ? a->cols - right : a->cols, yv_theme_attr(&a->theme, YV_C_NORMAL));
-    yv_draw_text(stdscr, a->rows - 1, 0, " Up/Down: scroll   Esc/q/Enter: back", a->cols,
+    yv_draw_text(stdscr, a->rows - 1, 0, " Up/Down: scroll   L: logs   Esc/q/Enter: back", a->cols,
                  yv_theme_attr(&a->theme, YV_C_KEYTEXT));
     for (int i = 0; i < l->n; i++) free(l->v[i]);
 }
@@ -198,6 +198,10 @@ static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
     yv_action act = yv_actions_lookup(ch, is_key);
     if ((!is_key && ch == 27) || act == ACT_QUIT || act == ACT_HELP || act == ACT_DETAILS) {
         yv_screen_pop(&a->screens);
+        return KEY_REDRAW;
+    }
+    if (act == ACT_LOGS && ((view_st *)st)->vm[0]) { /* details → its VM's logs (not from help) */
+        yv_screen_push(&a->screens, &yv_logs_screen, ((view_st *)st)->vm);
         return KEY_REDRAW;
     }
     if (is_key && ch == KEY_UP) (*top)--;

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The logs pager (spec §15 "Logs", tui/screen_logs.c), driven in tmux as a person would: L opens a
+# VM's serial.log at its end and follows it as it grows (the test appends, as a guest would, to the
+# log of a stopped VM), a scroll leaves follow mode and F comes back, / n N search with a
+# wrap-around, Tab switches to qemu.log, details opens it too, and what a guest wrote is shown as
+# text: an escape sequence in a log never reaches the terminal.
+. "$(dirname "$0")/tui-lib.sh"
+
+# numbered LOG FROM TO [PREFIX]: appends the lines "PREFIX N" (default "line").
+numbered()
+{
+    local i
+    for ((i = $2; i <= $3; i++)); do printf '%s %d\n' "${4:-line}" "$i"; done >>"$1"
+}
+
+# a. L on the list: serial.log from its end, followed as it grows; Up leaves follow (new lines do
+# not move the view), F follows again.
+test_follow_growing_serial_log()
+{
+    local root log
+    tui_root root lg
+    log=$root/lg.vm/serial.log
+    numbered "$log" 1 500
+    tui_start "$root"
+    wait_row lg '^lg +stopped '
+    keys L
+    wait_screen '^ Logs: lg — serial\.log .*\[FOLLOW\]'
+    wait_screen '^line 500 *$'
+    [ "$(cap | grep -Ec '^line [0-9]+ *$')" -eq 22 ] || fail "not a full page of the log's end"
+    grep -Eq '^line 1 *$' <<<"$SCREEN" && fail "the start of the log is shown, not its end"
+    numbered "$log" 501 510
+    wait_screen '^line 510 *$'
+    sleep 0.3
+    printf 'grown by another %s\n' writer >>"$log"
+    wait_screen '^grown by another writer *$'
+    keys Up
+    wait_gone '\[FOLLOW\]'
+    wait_gone '^grown by another writer *$' # one line up
+    numbered "$log" 511 520
+    sleep 1
+    SCREEN=$(cap)
+    grep -Eq '^line 520 *$' <<<"$SCREEN" && fail "a scrolled view followed the log"
+    keys F
+    wait_screen '\[FOLLOW\]'
+    wait_screen '^line 520 *$'
+    keys g
+    wait_screen '^line 1 *$'
+    wait_gone '\[FOLLOW\]'
+    keys G
+    wait_screen '^line 520 *$'
+    keys q
+    wait_row lg '^lg +stopped '
+    tui_quit
+}
+
+# b. / finds a line (highlighted, case folded), n goes on with a wrap-around message, N goes back,
+# a text found nowhere says so; Tab shows qemu.log.
+test_search()
+{
+    local root log
+    tui_root root sr
+    log=$root/sr.vm/serial.log
+    numbered "$log" 1 3000 row
+    sed -i 's/^row 1500$/row 1500 the MAGIC marker here/; s/^row 2500$/row 2500 second magic/' "$log"
+    printf 'qemu says hello\n' >"$root/sr.vm/qemu.log"
+    tui_start "$root"
+    wait_row sr '^sr +stopped '
+    keys L
+    wait_screen '^row 3000 *$'
+    keys g
+    wait_screen '^row 1 *$'
+    keys / && text 'magic'
+    wait_screen '^/magic *$'
+    keys Enter
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    grep -Eq '^row 2500' <<<"$SCREEN" && fail "the view is not at the first match"
+    # the match, and only it, in other colours: an SGR right before it and right after it
+    tm capture-pane -e -p -t "$S" | grep -Eq $'^row 1500 the (\e\\[[0-9;]*m)+MAGIC(\e\\[[0-9;]*m)+ marker' ||
+        fail "the match is not highlighted"
+    keys n
+    wait_screen '^row 2500 second magic *$'
+    keys n
+    wait_screen 'search hit BOTTOM, continued at TOP'
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    keys N
+    wait_screen 'search hit TOP, continued at BOTTOM'
+    wait_screen '^row 2500 second magic *$'
+    keys / && text 'nowhere-to-be-found' && keys Enter
+    wait_screen 'not found: nowhere-to-be-found'
+    keys Tab
+    wait_screen '^ Logs: sr — qemu\.log '
+    wait_screen '^qemu says hello *$'
+    keys Escape
+    wait_row sr '^sr +stopped '
+    tui_quit
+}
+
+# c. Escape sequences, C1 controls and bad UTF-8 a guest wrote show as text (^[, \xNN): the pane's
+# title is not changed, the screen not cleared, nothing coloured; a symlink in place of the log is
+# refused. Details opens the pager too (L).
+test_escapes_shown_harmlessly()
+{
+    local root log d
+    tui_root root es
+    log=$root/es.vm/serial.log
+    mktmp_into d
+    printf 'before\nevil \e]2;pwned\a\e[2J\e[31mRED\e[0m \xc2\x9b31m \xff end\nafter\n' >"$log"
+    tui_start "$root"
+    wait_row es '^es +stopped '
+    keys Enter
+    wait_screen '^ Details: es'
+    keys L
+    wait_screen '^ Logs: es — serial\.log '
+    wait_screen '^after *$'
+    wait_screen '^before *$'
+    assert_eq 'evil ^[]2;pwned^G^[[2J^[[31mRED^[[0m \xc2\x9b31m \xff end' \
+        "$(line_with '^evil' | sed 's/ *$//')" "the escape line as text"
+    assert_ne pwned "$(tm display -p -t "$S" '#{pane_title}')" "pane title"
+    tm capture-pane -e -p -t "$S" | grep '^evil' | grep -q $'\e\\[[0-9;]*31m' &&
+        fail "the guest's colour reached the terminal"
+    keys q
+    wait_screen '^ Details: es'
+    keys Escape
+    # a symbolic link where the log should be: refused, its target never shown
+    printf 'secret of the host\n' >"$d/secret"
+    rm -f "$log"
+    ln -s "$d/secret" "$log"
+    keys L
+    wait_screen 'serial\.log +\(refused: a symbolic link\)'
+    grep -q 'secret of the host' <<<"$SCREEN" && fail "the link's target is shown"
+    keys q
+    tui_quit
+}
+
+run_tests "$@"
