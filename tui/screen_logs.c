@@ -344,11 +344,12 @@ static bool look_again(logs_st *s)
 {
     bool changed = false;
     for (int i = 0; i < NFILES; i++) {
+        bool had = s->f[i].fd >= 0; /* a log that appears is no news */
         yv_log_change c = yv_logfile_refresh(&s->f[i]);
         if (c == YV_LOG_RESET) s->top[i] = 0;
-        if (c == YV_LOG_RESET && i == s->cur) {
+        if (c == YV_LOG_RESET && i == s->cur && had) {
             s->hit = s->searching = false;
-            snprintf(s->msg, sizeof s->msg, "%s was truncated or replaced: offsets start again",
+            snprintf(s->msg, sizeof s->msg, "%s started again (truncated or replaced)",
                      file_names[i]);
         }
         changed |= c != YV_LOG_SAME && i == s->cur;

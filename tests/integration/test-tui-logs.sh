@@ -132,4 +132,28 @@ test_escapes_shown_harmlessly()
     tui_quit
 }
 
+# d. A real QEMU (SeaBIOS, TCG) started under the open pager truncates serial.log: the old lines go,
+# the pager says so, and what is written to the new log is followed.
+test_log_truncated_by_a_start()
+{
+    local root log pid
+    tui_root root tq
+    log=$root/tq.vm/serial.log
+    numbered "$log" 1 40 old
+    tui_start "$root"
+    wait_row tq '^tq +stopped '
+    keys L
+    wait_screen '^old 40 *$'
+    start_vm "$root" tq pid
+    wait_screen 'serial\.log started again \(truncated or replaced\)'
+    wait_gone '^old [0-9]+ *$'
+    numbered "$log" 1 3 new
+    wait_screen '^new 3 *$'
+    wait_screen '\[FOLLOW\]'
+    keys q
+    wait_row tq "^tq +running .* $pid "
+    expect_exit 0 yv "$root" shutdown --name tq --force
+    tui_quit
+}
+
 run_tests "$@"
