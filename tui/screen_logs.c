@@ -29,9 +29,10 @@ typedef struct {
     off_t top[NFILES]; /* the first line shown of each file */
     int cur;
     bool follow;
-    int ino;     /* inotify on the VM folder, -1 without */
-    int rows;    /* text rows of the last frame */
-    bool prompt; /* typing a search after / */
+    int ino;        /* inotify on the VM folder, -1 without */
+    int rows, cols; /* text rows and columns of the last frame */
+    int left;       /* the first column shown (Left/Right scroll long lines) */
+    bool prompt;    /* typing a search after / */
     char edit[YV_LOG_NEEDLE_MAX + 1];
     char needle[YV_LOG_NEEDLE_MAX + 1];
     /* a search under way: matches looked for in [lo, hi), once more over the rest (wrapped) */
@@ -93,6 +94,7 @@ static void logs_init(yv_app *a, void *st, const void *vm)
                  strerror(errno));
     free(dir);
     s->rows = a->rows - 2;
+    s->cols = a->cols;
     s->follow = true; /* a log is read from its end, as it grows */
 }
 
@@ -104,7 +106,16 @@ static void logs_done(yv_app *a, void *st)
     if (s->ino >= 0) close(s->ino);
 }
 
-/* The line starting at start on row y, the part of the match in it highlighted. */
+/* Past the first *skip characters of s (rendered text: whole UTF-8 characters, one cell each). */
+static const char *skip_chars(const char *s, int *skip)
+{
+    for (; *skip > 0 && *s; (*skip)--) do
+            s++;
+        while (((unsigned char)*s & 0xc0) == 0x80);
+    return s;
+}
+
+/* The line starting at start on row y, from its column s->left, the match in it highlighted. */
 static void draw_line(yv_app *a, logs_st *s, int y, off_t start)
 {
     char raw[YV_LOG_LINE_MAX + 1], out[4 * YV_LOG_LINE_MAX + 16];
@@ -113,12 +124,13 @@ static void draw_line(yv_app *a, logs_st *s, int y, off_t start)
         cut[1] = (size_t)(s->match - start);
         cut[2] = cut[1] + strlen(s->needle) < n ? cut[1] + strlen(s->needle) : n;
     }
-    int col = 0, x = 0;
+    int col = 0, x = 0, skip = s->left;
     for (int p = 0; p < 3 && x < a->cols; p++) {
         yv_logfile_render(raw + cut[p], cut[p + 1] - cut[p], &col, out, sizeof out);
-        int w = p == 2 ? a->cols - x : yv_draw_width(out);
+        const char *shown = skip_chars(out, &skip);
+        int w = p == 2 ? a->cols - x : yv_draw_width(shown);
         if (w > a->cols - x) w = a->cols - x;
-        yv_draw_text(stdscr, y, x, out, w,
+        yv_draw_text(stdscr, y, x, shown, w,
                      yv_theme_attr(&a->theme, p == 1 ? YV_C_SELECTED : YV_C_NORMAL));
         x += w;
     }
@@ -141,8 +153,10 @@ static void draw_title(yv_app *a, logs_st *s)
     else if (f->size < 10 << 20) snprintf(size, sizeof size, "%lld bytes", (long long)f->size);
     else snprintf(size, sizeof size, "%lld MiB", (long long)(f->size >> 20));
     int pct = f->size > 0 ? (int)(s->top[s->cur] * 100 / f->size) : 100;
-    snprintf(title, sizeof title, " Logs: %s — %s  %s  %d%%%s  (Tab: %s)", s->vm,
-             file_names[s->cur], size, s->follow ? 100 : pct, s->follow ? "  [FOLLOW]" : "",
+    char cols[24] = "";
+    if (s->left) snprintf(cols, sizeof cols, "  from column %d", s->left + 1);
+    snprintf(title, sizeof title, " Logs: %s — %s  %s  %d%%%s%s  (Tab: %s)", s->vm,
+             file_names[s->cur], size, s->follow ? 100 : pct, cols, s->follow ? "  [FOLLOW]" : "",
              file_names[!s->cur]);
     yv_draw_text(stdscr, 0, 0, title, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
 }
@@ -162,7 +176,7 @@ static void draw_bottom(yv_app *a, logs_st *s)
         text = s->msg;
         attr = yv_theme_attr(&a->theme, YV_C_STATUS);
     } else {
-        text = " Up/Down PgUp/PgDn g/G: scroll  F: follow  /: search  n/N: next/previous  "
+        text = " Arrows PgUp/PgDn g/G: scroll  F: follow  /: search  n/N: next/previous  "
                "Tab: other log  q/Esc: back";
     }
     yv_draw_text(stdscr, a->rows - 1, 0, text, a->cols, attr);
@@ -178,6 +192,7 @@ static void logs_draw(yv_app *a, void *st)
     yv_logfile *f = cur_file(s);
     curs_set(0);
     s->rows = a->rows - 2 > 0 ? a->rows - 2 : 0;
+    s->cols = a->cols;
     if (s->follow) s->top[s->cur] = end_top(s);
     draw_title(a, s);
     off_t pos = s->top[s->cur];
@@ -197,6 +212,11 @@ static void show_match(logs_st *s, off_t at)
     s->match = at;
     s->follow = false;
     off_t t = yv_logfile_line_start(f, at);
+    char raw[YV_LOG_LINE_MAX + 1], out[4 * YV_LOG_LINE_MAX + 16];
+    size_t n = yv_logfile_line(f, t, raw, sizeof raw);
+    int col = 0; /* the match's column: on the screen, a third in when it is past the edge */
+    yv_logfile_render(raw, (size_t)(at - t) < n ? (size_t)(at - t) : n, &col, out, sizeof out);
+    s->left = col + (int)strlen(s->needle) > s->cols ? col - s->cols / 3 : 0;
     for (int i = 0; i < s->rows / 3 && t > 0; i++) t = yv_logfile_prev(f, t);
     s->top[s->cur] = t;
 }
@@ -297,6 +317,10 @@ static int move_key(logs_st *s, wint_t ch, bool is_key)
     else if ((is_key && ch == KEY_NPAGE) || (!is_key && ch == L' ')) scroll_by(s, page);
     else if ((is_key && ch == KEY_HOME) || (!is_key && ch == L'g')) s->top[s->cur] = 0;
     else if ((is_key && ch == KEY_END) || (!is_key && ch == L'G')) s->top[s->cur] = end_top(s);
+    else if ((is_key && ch == KEY_LEFT) || (!is_key && ch == L'h'))
+        s->left = s->left > s->cols / 2 ? s->left - s->cols / 2 : 0;
+    else if ((is_key && ch == KEY_RIGHT) || (!is_key && ch == L'l'))
+        s->left = s->left < 4 * YV_LOG_LINE_MAX ? s->left + s->cols / 2 : s->left;
     else return 0;
     s->follow = false;
     return 1;

@@ -54,7 +54,7 @@ test_follow_growing_serial_log()
 }
 
 # b. / finds a line (highlighted, case folded), n goes on with a wrap-around message, N goes back,
-# a text found nowhere says so; Tab shows qemu.log.
+# a text found nowhere says so, a match past the right edge is scrolled to; Tab shows qemu.log.
 test_search()
 {
     local root log
@@ -87,6 +87,14 @@ test_search()
     wait_screen '^row 2500 second magic *$'
     keys / && text 'nowhere-to-be-found' && keys Enter
     wait_screen 'not found: nowhere-to-be-found'
+    # a match past the right edge: the view moves right to it; Left comes back to column 1
+    printf 'long %s FARAWAY end\n' "$(printf 'x%.0s' {1..300})" >>"$log"
+    keys / && text faraway && keys Enter
+    wait_screen 'xxx FARAWAY end *$'
+    wait_screen '^ Logs: sr — serial\.log .* from column [0-9]+ '
+    keys Left Left Left Left Left Left Left Left
+    wait_screen '^long xxx'
+    wait_gone 'from column'
     keys Tab
     wait_screen '^ Logs: sr — qemu\.log '
     wait_screen '^qemu says hello *$'
