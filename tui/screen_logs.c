@@ -384,14 +384,13 @@ static bool look_again(logs_st *s)
 /* A log was written (or the search goes on). */
 static int logs_ready(yv_app *a, void *st, short revents)
 {
-    (void)a;
     logs_st *s = st;
     int r = KEY_IGNORED;
     if (revents & POLLIN) {
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
         while (read(s->ino, buf, sizeof buf) > 0) {
-        } /* which file does not matter: both looked at */
-        if (look_again(s)) r = KEY_REDRAW;
+        }                                       /* which file does not matter: both looked at */
+        if (look_again(s)) a->mon_dirty = true; /* a chatty guest: a frame per DRAW_MS, no more */
     }
     if (s->searching) {
         search_step(s);

@@ -164,4 +164,35 @@ test_log_truncated_by_a_start()
     tui_quit
 }
 
+# e. A 200 MB log (sparse: 200 MB of NUL bytes, no newline, between a head and a tail) opens at its
+# end at once, a search through all of it ends with "not found" without holding the keyboard (Esc
+# stops one under way), and a guest writing fast does not stall the pager.
+test_big_and_chatty_log()
+{
+    local root log i
+    tui_root root bg
+    log=$root/bg.vm/serial.log
+    printf 'head line\n' >"$log"
+    truncate -s 200M "$log"
+    printf '\ntail one\ntail two\n' >>"$log"
+    tui_start "$root"
+    wait_row bg '^bg +stopped '
+    keys L
+    wait_screen '^tail two *$'
+    wait_screen '^\^@\^@\^@' # the NUL bytes as text
+    keys / && text absent-text && keys Enter
+    wait_screen 'not found: absent-text'
+    keys / && text absent-again && keys Enter Escape
+    wait_screen 'search stopped|not found: absent-again'
+    keys g
+    wait_screen '^head line *$'
+    keys F
+    for i in $(seq 1 20); do numbered "$log" 1 500 "burst$i"; done &
+    wait_screen '^burst20 500 *$'
+    wait
+    keys q
+    wait_row bg '^bg +stopped '
+    tui_quit
+}
+
 run_tests "$@"
