@@ -216,7 +216,7 @@ static void show_match(logs_st *s, off_t at)
     size_t n = yv_logfile_line(f, t, raw, sizeof raw);
     int col = 0; /* the match's column: on the screen, a third in when it is past the edge */
     yv_logfile_render(raw, (size_t)(at - t) < n ? (size_t)(at - t) : n, &col, out, sizeof out);
-    s->left = col + (int)strlen(s->needle) > s->cols ? col - s->cols / 3 : 0;
+    s->left = col + (int)strlen(s->needle) > s->cols && col > s->cols / 3 ? col - s->cols / 3 : 0;
     for (int i = 0; i < s->rows / 3 && t > 0; i++) t = yv_logfile_prev(f, t);
     s->top[s->cur] = t;
 }

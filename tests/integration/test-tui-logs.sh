@@ -43,6 +43,12 @@ test_follow_growing_serial_log()
     keys F
     wait_screen '\[FOLLOW\]'
     wait_screen '^line 520 *$'
+    # a smaller terminal: still the end, on fewer rows
+    tm resize-window -t "$S" -x 44 -y 10
+    wait_screen '^line 520 *$'
+    [ "$(cap | grep -Ec '^line [0-9]+ *$')" -eq 8 ] || fail "not 8 rows of the log at 44x10"
+    tm resize-window -t "$S" -x 80 -y 24
+    wait_screen '^line 500 *$'
     keys g
     wait_screen '^line 1 *$'
     wait_gone '\[FOLLOW\]'
