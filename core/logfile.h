@@ -12,8 +12,8 @@
 /* A line longer than this is shown in pieces of this many bytes (a guest may print no newline). */
 #define YV_LOG_LINE_MAX 4096
 /* How far back a line's start is looked for; past it, a piece starts there (bounds a key's cost on
- * a file with no newline). */
-#define YV_LOG_BACK_MAX (1 << 20)
+ * a file with no newline: a page is rows × this at worst). */
+#define YV_LOG_BACK_MAX (256 << 10)
 /* A search's needle, at most (bytes). */
 #define YV_LOG_NEEDLE_MAX 64
 
