@@ -35,6 +35,10 @@ typedef enum {
     ACT_SET,       /* spec §13: `set`, a form */
     ACT_SNAPSHOTS, /* spec §13: the snapshots screen (tui/screen_snap.c) */
     ACT_CLONE,     /* spec §13: a form (the new name) */
+    ACT_SORT_PREV, /* spec §15: sort by the column left of the sort column */
+    ACT_SORT_NEXT, /* and right of it */
+    ACT_SORT_INVERT,
+    ACT_COLUMNS, /* the F2 column setup screen (tui/screen_columns.c) */
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */
