@@ -246,7 +246,9 @@ static void draw_header(const yv_table *t, WINDOW *w, int y, int x, int width, c
         const char *arrow = t->sort_desc ? (utf8 ? "▼" : "v") : (utf8 ? "▲" : "^");
         snprintf(title, sizeof title, "%s%s", t->cols[c].title, c == t->sort_col ? arrow : "");
         attr_t a = c == t->sort_col ? hdr | A_BOLD : hdr;
-        if (t->cols[c].right) yv_draw_text_right(w, y, cx, title, cw[c], a);
+        /* a title that fills its column takes the gap to its left for the arrow (VCPU▼) */
+        bool gap = t->cols[c].right && cx > x && yv_draw_width(title) > cw[c];
+        if (t->cols[c].right) yv_draw_text_right(w, y, cx - gap, title, cw[c] + gap, a);
         else yv_draw_text(w, y, cx, title, cw[c], a);
         cx += cw[c] + 1;
     }
