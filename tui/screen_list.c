@@ -207,6 +207,7 @@ static void init(yv_app *a, void *st, const void *arg)
         if (ts.set & 1u << c) yv_table_set_shown(l->table, c, ts.shown & 1u << c);
     if (ts.sort_col >= 0 && yv_table_shown(l->table, ts.sort_col))
         yv_table_set_sort(l->table, ts.sort_col, ts.sort_desc);
+    yv_table_key(l->table, KEY_HOME); /* the list opens at its top, sorted or not */
 }
 
 yv_table *yv_list_table(yv_app *a)
