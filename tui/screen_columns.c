@@ -17,20 +17,24 @@ static void draw(yv_app *a, void *st)
     columns_st *s = st;
     yv_table *t = yv_list_table(a);
     int n = t ? yv_table_ncols(t) : 0, h = n + 4, w = 38;
+    if (h > a->rows) h = a->rows; /* a small terminal: what fits */
+    if (w > a->cols) w = a->cols;
+    if (h < 3 || w < 12) return;
     int y = (a->rows - h) / 2 > 0 ? (a->rows - h) / 2 : 0;
     int x = (a->cols - w) / 2 > 0 ? (a->cols - w) / 2 : 0;
     attr_t box = yv_theme_attr(&a->theme, YV_C_NORMAL);
     char line[64];
     curs_set(0);
     yv_draw_box(stdscr, y, x, h, w, box);
-    yv_draw_text(stdscr, y, x + 2, " Columns ", 9, yv_theme_attr(&a->theme, YV_C_TITLE));
-    for (int c = 0; c < n && y + 1 + c < a->rows; c++) {
+    yv_draw_text(stdscr, y, x + 2, " Columns ", w - 4 < 9 ? w - 4 : 9,
+                 yv_theme_attr(&a->theme, YV_C_TITLE));
+    for (int c = 0; c < n && 1 + c < h - 1; c++) {
         snprintf(line, sizeof line, " [%c] %s%s", yv_table_shown(t, c) ? 'x' : ' ',
                  yv_table_col_title(t, c), c == 0 ? " (always)" : "");
         attr_t at = yv_theme_attr(&a->theme, c == s->sel ? YV_C_SELECTED : YV_C_NORMAL);
         yv_draw_text(stdscr, y + 1 + c, x + 1, line, w - 2, at);
     }
-    if (y + h - 2 < a->rows)
+    if (n + 2 < h)
         yv_draw_text(stdscr, y + h - 2, x + 1, " Space toggles, Enter/Esc closes", w - 2,
                      yv_theme_attr(&a->theme, YV_C_DIM));
 }

@@ -192,7 +192,7 @@ bool yv_table_shown(const yv_table *t, int col)
 /* A hidden sort column could not say it sorts: the model's order comes back. */
 void yv_table_set_shown(yv_table *t, int col, bool shown)
 {
-    if (col <= 0 || col >= t->ncols) return;
+    if (col <= 0 || col >= t->ncols || col >= MAX_COLS) return;
     t->shown[col] = shown;
     if (!shown && t->sort_col == col) yv_table_set_sort(t, -1, false);
 }

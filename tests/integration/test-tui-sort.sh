@@ -89,6 +89,10 @@ test_remembered_after_restart()
     keys Down Down Down Down Space Down Space # DISK, VNC
     wait_screen '\[ \] VNC'
     assert_match '\[ \] DISK' "$(line_with 'DISK')" "DISK unchecked"
+    tm resize-window -t "$S" -x 20 -y 6 # the screen at tiny sizes: what fits, no crash
+    sleep 0.3
+    tm resize-window -t "$S" -x 100 -y 24
+    wait_screen '\[ \] VNC'
     keys Enter
     wait_gone 'Columns'
     wait_screen '^NAME +STATE +VCPU +MEM▼ +NETWORK'
