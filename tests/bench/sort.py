@@ -8,6 +8,9 @@ A root of 1,000 stopped VMs (configs only, as bench.py's fig_paint makes them) w
 are all different and unrelated to their names (64 + i*389 mod 1000 MiB), run/tui.state saying
 `sort MEM desc`; 80x24 pty, TERM=xterm-256color, C.UTF-8. BENCH_ROUNDS (default 15) rounds per
 figure, ratios per round as min/median/max. Printed, never asserted; not part of make check.
+ 0. Launch to the painted list, sorted (every VM's config is read for it: the list unsorted reads
+    only the configs of the rows shown) vs printf of the 1,000 names to the same kind of pty,
+    as bench.py's fig_paint does for the list unsorted.
  1. Key to frame: in one running TUI, `I` inverts the sort; the time from the key written to the
     pty until the frame with the header's new arrow arrives (the whole list sorted again, the
     screen's rows drawn; a frame is one write) vs an exec of printf writing the 22 names of a screen to the same kind of pty
@@ -51,6 +54,31 @@ def sorted_root(work, sort):
 def by_mem(desc):
     names = sorted(range(1, N + 1), key=mem_of, reverse=desc)
     return [f"vm{i:04d}" for i in names]
+
+
+def fig_launch(work):
+    P.section(f"launch to a painted list sorted by MEM, {N} VMs, vs printf of the names (80x24)")
+    root = sorted_root(work, "MEM desc")
+    names = [f"vm{i:04d}" for i in range(1, N + 1)]
+    first = by_mem(True)[0].encode()  # the first row: every config read to know it
+
+    def tui():
+        pid, fd, t0 = P.pty_spawn(P.tui_argv(root))
+        t1, _ = P.read_until(fd, first)
+        P.finish(pid, fd)
+        if t1 is None:
+            raise SystemExit(f"bench: the sorted TUI never showed {first.decode()}")
+        return t1 - t0
+
+    def printf():
+        pid, fd, t0 = P.pty_spawn(["/usr/bin/printf", "%s\\n", *names])
+        t1, _ = P.read_until(fd, names[-1].encode())
+        P.finish(pid, fd, quit_key=None)
+        return t1 - t0
+
+    o, b = B.alternate(R, tui, printf)
+    B.ratio_row(f"launch to painted sorted list, {N} VMs", o, b, None, base_name="(printf)")
+    shutil.rmtree(root)
 
 
 def fig_key(work):
@@ -138,6 +166,7 @@ def main():
     os.makedirs(f"{work}/s")
     os.makedirs(f"{work}/u")
     try:
+        fig_launch(work)
         fig_key(work)
         fig_move(work)
         P.section(f"summary (the sorted list, {R} rounds)")
