@@ -303,6 +303,18 @@ static void test_table_sort_and_columns(void **state)
     yv_table_sort_step(t, -1); /* from NAME leftwards, wrapping past the hidden EXTRA to VAL */
     assert_int_equal(yv_table_sort_col(t), 1);
     yv_table_free(t);
+    /* a column marked off (a metric few need) is hidden until the user shows it */
+    static const yv_column offcols[] = {
+        {"NAME", 8, 0, false, false}, {"VAL", 6, 0, true, true}, {"EXTRA", 7, 0, false, false}};
+    t = yv_table_new(offcols, 3, &tmodel_sort, &m);
+    tdraw(t, COLS);
+    assert_false(yv_table_shown(t, 1));
+    assert_null(strstr(line_at(0), "VAL"));
+    assert_non_null(strstr(line_at(0), "EXTRA"));
+    yv_table_set_shown(t, 1, true);
+    tdraw(t, COLS);
+    assert_non_null(strstr(line_at(0), "VAL"));
+    yv_table_free(t);
 }
 
 static void test_table_scrolling(void **state)
