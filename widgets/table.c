@@ -28,6 +28,7 @@ struct yv_table {
     char filter[128];
     int page;     /* rows on screen at the last draw */
     int sort_col; /* -1: the model's order */
+    int width;    /* of the last draw: the columns it had room for */
     bool sort_desc;
     bool shown[MAX_COLS];
     sort_key *keys;
@@ -169,7 +170,8 @@ void yv_table_sort_step(yv_table *t, int step)
     int c = t->sort_col < 0 ? 0 : t->sort_col;
     for (int i = 0; i < t->ncols; i++) {
         c = (c + step + t->ncols) % t->ncols;
-        if (t->shown[c]) break;
+        /* a column the screen has no room for could not show its arrow either */
+        if (t->shown[c] && !(t->width && t->width < t->cols[c].min_cols)) break;
     }
     yv_table_set_sort(t, c, t->sort_desc);
 }
@@ -258,6 +260,7 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
 {
     int cw[MAX_COLS];
     char buf[256];
+    t->width = width;
     layout(t, width, cw);
     draw_header(t, w, y, x, width, cw, yv_theme_attr(th, YV_C_HEADER));
     int rows = h - 1;

@@ -55,7 +55,8 @@ size_t yv_table_visible(const yv_table *t);
 void yv_table_set_sort(yv_table *t, int col, bool desc);
 int yv_table_sort_col(const yv_table *t);
 bool yv_table_sort_desc(const yv_table *t);
-/* The next (step 1) or previous (-1) shown column to sort by, wrapping. */
+/* The next (step 1) or previous (-1) column drawn to sort by (shown, and room for it at the last
+ * draw), wrapping. */
 void yv_table_sort_step(yv_table *t, int step);
 /* Which columns are drawn (the user's choice, not the screen's width); the first always is. */
 int yv_table_ncols(const yv_table *t);

@@ -302,6 +302,10 @@ static void test_table_sort_and_columns(void **state)
     assert_order((const char *const[]){"row000", "row001", "row002"}, 3);
     yv_table_sort_step(t, -1); /* from NAME leftwards, wrapping past the hidden EXTRA to VAL */
     assert_int_equal(yv_table_sort_col(t), 1);
+    yv_table_set_shown(t, 2, true);
+    tdraw(t, 50); /* no room for EXTRA (60 columns): skipped too */
+    yv_table_sort_step(t, 1);
+    assert_int_equal(yv_table_sort_col(t), 0);
     yv_table_free(t);
     /* a column marked off (a metric few need) is hidden until the user shows it */
     static const yv_column offcols[] = {
