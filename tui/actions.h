@@ -36,6 +36,10 @@ typedef enum {
     ACT_SNAPSHOTS, /* spec §13: the snapshots screen (tui/screen_snap.c) */
     ACT_CLONE,     /* spec §13: a form (the new name) */
     ACT_LOGS,      /* spec §15: the logs pager (tui/screen_logs.c) */
+    ACT_SORT_PREV, /* spec §15: sort by the column left of the sort column */
+    ACT_SORT_NEXT, /* and right of it */
+    ACT_SORT_INVERT,
+    ACT_COLUMNS, /* the F2 column setup screen (tui/screen_columns.c) */
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

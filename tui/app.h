@@ -73,6 +73,11 @@ extern const yv_screen_class yv_list_screen, yv_details_screen, yv_help_screen, 
     yv_dialog_screen, yv_view_screen, yv_snap_screen;
 extern const yv_screen_class yv_logs_screen; /* arg: the VM's name */
 const yv_monitor_vm *yv_list_selected(yv_app *a);
+/* The F2 column setup screen (tui/screen_columns.c) over the list's table. */
+extern const yv_screen_class yv_columns_screen;
+yv_table *yv_list_table(yv_app *a);
+/* Writes the list's sort and shown columns to run/tui.state (a failure: the status line). */
+void yv_list_save(yv_app *a);
 /* The create (kind ACT_CREATE) or preset (ACT_PRESET) form; refused while a create runs. */
 void yv_form_open(yv_app *a, yv_action kind);
 /* The forward form of VM vm (add or remove a port forward of its user network). */

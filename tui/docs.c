@@ -163,6 +163,8 @@ static const char man_tail[] =
     "(\\fIyave\\-autostart.service\\fR at "
     "boot)\n"
     ".TP\n\\fIrun/\\fR\nQMP sockets, pidfiles, the lock \\fIrun/lock\\fR, \\fIrun/tui.log\\fR\n"
+    ".TP\n\\fIrun/tui.state\\fR\nthe manager's sort and shown columns (\\fB<\\fR, \\fB>\\fR, "
+    "\\fBI\\fR, \\fBF2\\fR), per root; mode 0600\n"
     ".SH ENVIRONMENT\n"
     ".TP\n\\fBYAVE_ROOT\\fR\nthe root when \\fB\\-\\-root\\fR is not given\n"
     ".TP\n\\fBXDG_DATA_HOME\\fR\nthe default root is \\fI$XDG_DATA_HOME/yave\\fR\n"

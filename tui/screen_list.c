@@ -6,6 +6,7 @@
 #include "app.h"
 #include "core/util.h"
 #include "core/valid.h"
+#include "tuistate.h"
 #include "widgets/draw.h"
 #include "widgets/keybar.h"
 
@@ -152,12 +153,33 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     }
 }
 
+/* What a column sorts by: numbers by value (unknown "-" below any), the address by the one known
+ * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). */
+static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *text, size_t n)
+{
+    const yv_monitor_vm *v = yv_monitor_get(((yv_app *)ctx)->mon, row);
+    bool live = v->pid > 0;
+    switch (col) {
+    case COL_VCPU: *val = v->valid ? (double)v->vm.vcpu : -1; return true;
+    case COL_MEM: *val = v->valid ? (double)v->vm.memory : -1; return true;
+    case COL_DISK: *val = v->disk_size ? (double)v->disk_size : -1; return true;
+    case COL_PID: *val = live ? (double)v->pid : -1; return true;
+    case COL_UP: *val = live && v->uptime_s >= 0 ? (double)v->uptime_s : -1; return true;
+    case COL_CPU: *val = live && v->cpu >= 0 ? v->cpu : -1; return true;
+    case COL_ADDR: addr_text(v, text, n); return false;
+    default: return false;
+    }
+}
+
 static bool model_match(void *ctx, size_t row, const char *filter)
 {
     return strcasestr(yv_monitor_name(((yv_app *)ctx)->mon, row), filter) != NULL;
 }
 
-static const yv_table_model model = {model_count, model_cell, model_match};
+static const yv_table_model model = {
+    .count = model_count, .cell = model_cell, .match = model_match, .sort_value = model_sort_value};
+
+#define NCOLS ((int)(sizeof columns / sizeof columns[0]))
 
 /* The list's state: the table and the filter being typed or applied. */
 typedef struct {
@@ -166,11 +188,47 @@ typedef struct {
     char filter[128];
 } list_st;
 
+static void column_names(const char *names[NCOLS])
+{
+    for (int c = 0; c < NCOLS; c++) names[c] = columns[c].title;
+}
+
+/* The sort and columns run/tui.state remembers for this root (spec §15). */
 static void init(yv_app *a, void *st, const void *arg)
 {
     (void)arg;
-    ((list_st *)st)->table =
-        yv_table_new(columns, (int)(sizeof columns / sizeof columns[0]), &model, a);
+    list_st *l = st;
+    const char *names[NCOLS];
+    yv_tuistate ts;
+    l->table = yv_table_new(columns, NCOLS, &model, a);
+    column_names(names);
+    yv_tuistate_load(a->root, names, NCOLS, &ts);
+    for (int c = 1; c < NCOLS && c < YV_TUISTATE_COLS; c++)
+        if (ts.set & 1u << c) yv_table_set_shown(l->table, c, ts.shown & 1u << c);
+    if (ts.sort_col >= 0 && yv_table_shown(l->table, ts.sort_col))
+        yv_table_set_sort(l->table, ts.sort_col, ts.sort_desc);
+    yv_table_key(l->table, KEY_HOME); /* the list opens at its top, sorted or not */
+}
+
+yv_table *yv_list_table(yv_app *a)
+{
+    list_st *l = yv_screen_bottom(&a->screens);
+    return l ? l->table : NULL;
+}
+
+void yv_list_save(yv_app *a)
+{
+    const char *names[NCOLS];
+    yv_table *t = yv_list_table(a);
+    if (!t) return;
+    column_names(names);
+    yv_tuistate ts = {.sort_col = yv_table_sort_col(t), .sort_desc = yv_table_sort_desc(t)};
+    for (int c = 0; c < NCOLS && c < YV_TUISTATE_COLS; c++) {
+        ts.set |= 1u << c;
+        if (yv_table_shown(t, c)) ts.shown |= 1u << c;
+    }
+    if (yv_tuistate_save(a->root, &ts, names, NCOLS) < 0)
+        yv_app_status(a, true, "cannot remember the sort and columns (run/tui.log says why)");
 }
 
 static void done(yv_app *a, void *st)
@@ -279,6 +337,18 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
     return KEY_REDRAW;
 }
 
+/* < > I: the sort column or its direction, remembered at once. */
+static int sort_key_local(yv_app *a, list_st *l, yv_action act)
+{
+    if (act == ACT_SORT_INVERT)
+        yv_table_set_sort(l->table,
+                          yv_table_sort_col(l->table) < 0 ? 0 : yv_table_sort_col(l->table),
+                          !yv_table_sort_desc(l->table));
+    else yv_table_sort_step(l->table, act == ACT_SORT_NEXT ? 1 : -1);
+    yv_list_save(a);
+    return KEY_REDRAW;
+}
+
 /* The actions carried out inside the TUI: modes and screens. */
 static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_monitor_vm *v)
 {
@@ -288,6 +358,10 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
     case ACT_FILTER: l->filtering = true; return KEY_REDRAW;
     case ACT_CREATE:
     case ACT_PRESET: yv_form_open(a, r->act); return KEY_REDRAW;
+    case ACT_SORT_PREV:
+    case ACT_SORT_NEXT:
+    case ACT_SORT_INVERT: return sort_key_local(a, l, r->act);
+    case ACT_COLUMNS: yv_screen_push(&a->screens, &yv_columns_screen, NULL); return KEY_REDRAW;
     case ACT_DETAILS:
         if (v) yv_screen_push(&a->screens, &yv_details_screen, v->name);
         return KEY_REDRAW;

@@ -3,8 +3,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "draw.h"
+
+#define MAX_COLS 32
+
+/* A visible row's sort key, read once per refresh (qsort compares these, never the model). */
+typedef struct {
+    size_t row;
+    bool num;
+    double v;
+    char text[64], tie[64];
+} sort_key;
 
 struct yv_table {
     const yv_column *cols;
@@ -15,7 +26,12 @@ struct yv_table {
     size_t sel, top;
     long sel_row; /* model row of the selection, kept across refreshes */
     char filter[128];
-    int page; /* rows on screen at the last draw */
+    int page;     /* rows on screen at the last draw */
+    int sort_col; /* -1: the model's order */
+    int width;    /* of the last draw: the columns it had room for */
+    bool sort_desc;
+    bool shown[MAX_COLS];
+    sort_key *keys;
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
@@ -23,8 +39,10 @@ yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *m
     yv_table *t = calloc(1, sizeof *t);
     if (!t) abort();
     t->cols = cols;
-    t->ncols = ncols;
+    t->ncols = ncols < MAX_COLS ? ncols : MAX_COLS;
     t->model = *model;
+    t->sort_col = -1;
+    for (int c = 0; c < t->ncols; c++) t->shown[c] = c == 0 || !cols[c].off;
     t->ctx = ctx;
     t->sel_row = -1;
     t->page = 10;
@@ -36,7 +54,51 @@ void yv_table_free(yv_table *t)
 {
     if (!t) return;
     free(t->vis);
+    free(t->keys);
     free(t);
+}
+
+static int cmp_key(const sort_key *a, const sort_key *b, bool desc)
+{
+    int c = 0;
+    if (a->num && b->num) c = a->v < b->v ? -1 : a->v > b->v;
+    else if (a->num != b->num) c = a->num ? 1 : -1; /* text ("-") below numbers */
+    else c = strcasecmp(a->text, b->text);
+    if (desc) c = -c;
+    if (!c) c = strcasecmp(a->tie, b->tie); /* ties by name, whichever way */
+    if (!c) c = a->row < b->row ? -1 : a->row > b->row;
+    return c;
+}
+
+static int cmp_asc(const void *a, const void *b)
+{
+    return cmp_key(a, b, false);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    return cmp_key(a, b, true);
+}
+
+/* Orders vis by the sort column: each row's key read once, then sorted. */
+static void sort_rows(yv_table *t)
+{
+    if (t->sort_col < 0 || t->nvis < 2) return;
+    t->keys = realloc(t->keys, t->nvis * sizeof *t->keys);
+    if (!t->keys) abort();
+    for (size_t i = 0; i < t->nvis; i++) {
+        sort_key *k = &t->keys[i];
+        yv_role role = YV_C_NORMAL;
+        k->row = t->vis[i];
+        k->text[0] = k->tie[0] = '\0';
+        k->num = t->model.sort_value &&
+                 t->model.sort_value(t->ctx, k->row, t->sort_col, &k->v, k->text, sizeof k->text);
+        if (!k->num && !k->text[0])
+            t->model.cell(t->ctx, k->row, t->sort_col, k->text, sizeof k->text, &role);
+        t->model.cell(t->ctx, k->row, 0, k->tie, sizeof k->tie, &role);
+    }
+    qsort(t->keys, t->nvis, sizeof *t->keys, t->sort_desc ? cmp_desc : cmp_asc);
+    for (size_t i = 0; i < t->nvis; i++) t->vis[i] = t->keys[i].row;
 }
 
 void yv_table_refresh(yv_table *t)
@@ -48,6 +110,7 @@ void yv_table_refresh(yv_table *t)
     for (size_t i = 0; i < n; i++)
         if (!t->filter[0] || !t->model.match || t->model.match(t->ctx, i, t->filter))
             t->vis[t->nvis++] = i;
+    sort_rows(t);
     size_t keep = t->sel;
     for (size_t i = 0; t->sel_row >= 0 && i < t->nvis; i++)
         if ((long)t->vis[i] == t->sel_row) keep = i;
@@ -85,6 +148,57 @@ size_t yv_table_visible(const yv_table *t)
     return t->nvis;
 }
 
+void yv_table_set_sort(yv_table *t, int col, bool desc)
+{
+    t->sort_col = col >= 0 && col < t->ncols ? col : -1;
+    t->sort_desc = t->sort_col >= 0 && desc;
+    yv_table_refresh(t);
+}
+
+int yv_table_sort_col(const yv_table *t)
+{
+    return t->sort_col;
+}
+
+bool yv_table_sort_desc(const yv_table *t)
+{
+    return t->sort_desc;
+}
+
+void yv_table_sort_step(yv_table *t, int step)
+{
+    int c = t->sort_col < 0 ? 0 : t->sort_col;
+    for (int i = 0; i < t->ncols; i++) {
+        c = (c + step + t->ncols) % t->ncols;
+        /* a column the screen has no room for could not show its arrow either */
+        if (t->shown[c] && !(t->width && t->width < t->cols[c].min_cols)) break;
+    }
+    yv_table_set_sort(t, c, t->sort_desc);
+}
+
+int yv_table_ncols(const yv_table *t)
+{
+    return t->ncols;
+}
+
+const char *yv_table_col_title(const yv_table *t, int col)
+{
+    return col >= 0 && col < t->ncols ? t->cols[col].title : "";
+}
+
+bool yv_table_shown(const yv_table *t, int col)
+{
+    return col >= 0 && col < t->ncols && t->shown[col];
+}
+
+/* A hidden sort column could not say it sorts: the model's order comes back. */
+void yv_table_set_shown(yv_table *t, int col, bool shown)
+{
+    if (col <= 0 || col >= t->ncols || col >= MAX_COLS) return;
+    t->shown[col] = shown;
+    if (!shown && t->sort_col == col) yv_table_set_sort(t, -1, false);
+}
+
 static void move_sel(yv_table *t, long delta)
 {
     if (!t->nvis) return;
@@ -115,26 +229,40 @@ static void layout(const yv_table *t, int width, int *w)
 {
     int used = 0, flex = -1;
     for (int c = 0; c < t->ncols; c++) {
-        w[c] = width >= t->cols[c].min_cols ? t->cols[c].width : -1;
+        w[c] = t->shown[c] && width >= t->cols[c].min_cols ? t->cols[c].width : -1;
         if (w[c] == 0 && flex < 0) flex = c;
         else if (w[c] > 0) used += w[c] + 1;
     }
     if (flex >= 0) w[flex] = width - used - 1 > 4 ? width - used - 1 : 4;
 }
 
-void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const yv_theme *th)
+/* The titles; the sort column's says its direction (an arrow, ^ or v without UTF-8). */
+static void draw_header(const yv_table *t, WINDOW *w, int y, int x, int width, const int *cw,
+                        attr_t hdr)
 {
-    int cw[32], cx = x;
-    char buf[256];
-    layout(t, width, cw);
-    attr_t hdr = yv_theme_attr(th, YV_C_HEADER);
+    bool utf8 = MB_CUR_MAX > 1;
+    char title[64];
     yv_draw_text(w, y, x, "", width, hdr);
-    for (int c = 0; c < t->ncols && c < 32; c++) {
+    for (int c = 0, cx = x; c < t->ncols; c++) {
         if (cw[c] <= 0) continue;
-        if (t->cols[c].right) yv_draw_text_right(w, y, cx, t->cols[c].title, cw[c], hdr);
-        else yv_draw_text(w, y, cx, t->cols[c].title, cw[c], hdr);
+        const char *arrow = t->sort_desc ? (utf8 ? "▼" : "v") : (utf8 ? "▲" : "^");
+        snprintf(title, sizeof title, "%s%s", t->cols[c].title, c == t->sort_col ? arrow : "");
+        attr_t a = c == t->sort_col ? hdr | A_BOLD : hdr;
+        /* a title that fills its column takes the gap to its left for the arrow (VCPU▼) */
+        bool gap = t->cols[c].right && cx > x && yv_draw_width(title) > cw[c];
+        if (t->cols[c].right) yv_draw_text_right(w, y, cx - gap, title, cw[c] + gap, a);
+        else yv_draw_text(w, y, cx, title, cw[c], a);
         cx += cw[c] + 1;
     }
+}
+
+void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const yv_theme *th)
+{
+    int cw[MAX_COLS];
+    char buf[256];
+    t->width = width;
+    layout(t, width, cw);
+    draw_header(t, w, y, x, width, cw, yv_theme_attr(th, YV_C_HEADER));
     int rows = h - 1;
     t->page = rows > 1 ? rows - 1 : 1;
     if (t->sel < t->top) t->top = t->sel;
@@ -149,9 +277,9 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
             continue;
         }
         bool sel = vi == t->sel;
-        cx = x;
+        int cx = x;
         yv_draw_text(w, ry, x, "", width, yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL));
-        for (int c = 0; c < t->ncols && c < 32; c++) {
+        for (int c = 0; c < t->ncols; c++) {
             if (cw[c] <= 0) continue;
             yv_role role = YV_C_NORMAL;
             buf[0] = '\0';

@@ -15,6 +15,7 @@ typedef struct {
     int width;    /* cells; the first column with width 0 takes what is left */
     int min_cols; /* hidden when the screen is narrower than this */
     bool right;   /* right-aligned */
+    bool off;     /* hidden until the user shows it (yv_table_set_shown): a column few need */
 } yv_column;
 
 typedef struct {
@@ -23,6 +24,11 @@ typedef struct {
     void (*cell)(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role);
     /* True when row matches filter (non-empty). NULL = every row matches. */
     bool (*match)(void *ctx, size_t row, const char *filter);
+    /* The value a numeric cell sorts by into *v (true, unknown values "-" below every real one),
+     * or false: the cell sorts by the text put into text (n bytes), or by its cell text when that
+     * is left empty (a cell whose drawing costs what sorting must not: only rows drawn are
+     * watched). NULL: every cell by its cell text. */
+    bool (*sort_value)(void *ctx, size_t row, int col, double *v, char *text, size_t n);
 } yv_table_model;
 
 typedef struct yv_table yv_table;
@@ -43,5 +49,19 @@ bool yv_table_key(yv_table *t, int key);
 long yv_table_selected(const yv_table *t);
 void yv_table_select(yv_table *t, size_t model_row);
 size_t yv_table_visible(const yv_table *t);
+
+/* Sorting: rows in the order of column col's values (descending: desc), ties by the first
+ * column's text; col -1 = the model's order. The selection stays on its model row. */
+void yv_table_set_sort(yv_table *t, int col, bool desc);
+int yv_table_sort_col(const yv_table *t);
+bool yv_table_sort_desc(const yv_table *t);
+/* The next (step 1) or previous (-1) column drawn to sort by (shown, and room for it at the last
+ * draw), wrapping. */
+void yv_table_sort_step(yv_table *t, int step);
+/* Which columns are drawn (the user's choice, not the screen's width); the first always is. */
+int yv_table_ncols(const yv_table *t);
+const char *yv_table_col_title(const yv_table *t, int col);
+bool yv_table_shown(const yv_table *t, int col);
+void yv_table_set_shown(yv_table *t, int col, bool shown);
 
 #endif

@@ -213,11 +213,11 @@ static bool tm_match(void *ctx, size_t row, const char *filter)
 }
 
 static const yv_column tcols[] = {
-    {"NAME", 8, 0, false},
-    {"VAL", 6, 0, true},
-    {"EXTRA", 7, 60, false}, /* hidden below 60 columns */
+    {"NAME", 8, 0, false, false},
+    {"VAL", 6, 0, true, false},
+    {"EXTRA", 7, 60, false, false}, /* hidden below 60 columns */
 };
-static const yv_table_model tmodel_cb = {tm_count, tm_cell, tm_match};
+static const yv_table_model tmodel_cb = {.count = tm_count, .cell = tm_cell, .match = tm_match};
 
 /* Header on line 0, 10 rows on lines 1-10. */
 static void tdraw(yv_table *t, int width)
@@ -250,6 +250,75 @@ static void assert_view(yv_table *t, long sel, int y, int top)
     assert_string_equal(word_at(y), want);
     snprintf(want, sizeof want, "row%03d", top);
     assert_string_equal(word_at(1), want);
+}
+
+/* Sorting (spec §15): VAL sorts by value (row % 3, so ties), ties by name whichever the
+ * direction; unknown values ("-", row 9) below all; the selection stays on its row. */
+static bool tm_sort_value(void *ctx, size_t row, int col, double *v, char *text, size_t n)
+{
+    (void)ctx, (void)text, (void)n;
+    if (col != 1) return false;
+    *v = row == 9 ? -1 : (double)(row % 3);
+    return true;
+}
+
+static const yv_table_model tmodel_sort = {
+    .count = tm_count, .cell = tm_cell, .match = tm_match, .sort_value = tm_sort_value};
+
+static void assert_order(const char *const *want, int n)
+{
+    for (int i = 0; i < n; i++) assert_string_equal(word_at(1 + i), want[i]);
+}
+
+static void test_table_sort_and_columns(void **state)
+{
+    (void)state;
+    tmodel m = {10};
+    yv_table *t = yv_table_new(tcols, 3, &tmodel_sort, &m);
+    yv_table_select(t, 4);
+    yv_table_set_sort(t, 1, false);
+    tdraw(t, COLS);
+    assert_order((const char *const[]){"row009", "row000", "row003", "row006", "row001", "row004"},
+                 6);
+    assert_int_equal(yv_table_selected(t), 4);
+    assert_int_equal(reverse_line(1, 10), 6);
+    assert_non_null(strstr(line_at(0), "VAL")); /* with its arrow: the sort column */
+    assert_true(strstr(line_at(0), "VAL▲") || strstr(line_at(0), "VAL^"));
+    yv_table_set_sort(t, 1, true);
+    tdraw(t, COLS);
+    assert_order((const char *const[]){"row002", "row005", "row008", "row001", "row004", "row007",
+                                       "row000", "row003", "row006", "row009"},
+                 10);
+    assert_int_equal(yv_table_selected(t), 4);
+    assert_true(strstr(line_at(0), "VAL▼") || strstr(line_at(0), "VALv"));
+    yv_table_sort_step(t, 1); /* EXTRA: by its text, x0 x1 … x9 */
+    assert_int_equal(yv_table_sort_col(t), 2);
+    yv_table_set_shown(t, 2, false); /* hiding the sort column: the model's order again */
+    yv_table_set_shown(t, 0, false); /* the first column always shows */
+    assert_int_equal(yv_table_sort_col(t), -1);
+    tdraw(t, COLS);
+    assert_null(strstr(line_at(0), "EXTRA"));
+    assert_true(yv_table_shown(t, 0));
+    assert_order((const char *const[]){"row000", "row001", "row002"}, 3);
+    yv_table_sort_step(t, -1); /* from NAME leftwards, wrapping past the hidden EXTRA to VAL */
+    assert_int_equal(yv_table_sort_col(t), 1);
+    yv_table_set_shown(t, 2, true);
+    tdraw(t, 50); /* no room for EXTRA (60 columns): skipped too */
+    yv_table_sort_step(t, 1);
+    assert_int_equal(yv_table_sort_col(t), 0);
+    yv_table_free(t);
+    /* a column marked off (a metric few need) is hidden until the user shows it */
+    static const yv_column offcols[] = {
+        {"NAME", 8, 0, false, false}, {"VAL", 6, 0, true, true}, {"EXTRA", 7, 0, false, false}};
+    t = yv_table_new(offcols, 3, &tmodel_sort, &m);
+    tdraw(t, COLS);
+    assert_false(yv_table_shown(t, 1));
+    assert_null(strstr(line_at(0), "VAL"));
+    assert_non_null(strstr(line_at(0), "EXTRA"));
+    yv_table_set_shown(t, 1, true);
+    tdraw(t, COLS);
+    assert_non_null(strstr(line_at(0), "VAL"));
+    yv_table_free(t);
 }
 
 static void test_table_scrolling(void **state)
@@ -684,6 +753,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_scrolling, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_filter_and_refresh, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_hidden_columns, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_sort_and_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_text_editing, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_number_choice_check, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_focus_submit_cancel, term_setup, term_teardown),

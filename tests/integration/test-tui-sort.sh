@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The list sorted by any column (spec §15): `<`/`>` change the column, `I` inverts, the header's
+# arrow says which and how; numbers by value, ties by name; the selection stays on its VM; the F2
+# screen shows and hides columns; both remembered per root in run/tui.state (0600), which a
+# garbage file never stops. Real yave-tui in tmux; no QEMU needed (stopped VMs).
+. "$(dirname "$0")/tui-lib.sh"
+
+# sort_root VAR: VMs whose memory orders them differently from their names (64 twice: a tie).
+sort_root()
+{
+    local __sr m n pwf
+    tui_root __sr
+    pwf=$(dirname "$__sr")/vncpw
+    for n in alpha:512 bravo:64 charlie:1024 delta:64 echo:96; do
+        m=${n#*:} n=${n%%:*}
+        expect_exit 0 yv "$__sr" create --no-network --no-ovmf -c 64 -m "$m" --name "$n" \
+            --vnc-password-file "$pwf"
+    done
+    printf -v "$1" '%s' "$__sr"
+}
+
+# order: the names of the rows, in screen order (SCREEN).
+order()
+{
+    awk 'f && NF && $1 !~ /^(EXIT=|$)/ && $2 ~ /^(stopped|running)$/ { printf "%s%s", s, $1; s = " " } /^NAME/ { f = 1 }' <<<"$SCREEN"
+}
+
+# wait_order NAMES: polls until the rows are in that order.
+wait_order()
+{
+    local end=$(($(now_ms) + HANG * 1000))
+    while SCREEN=$(cap) && [ "$(order)" != "$1" ]; do
+        [ "$(now_ms)" -lt "$end" ] || { dump_screen; fail "row order '$(order)', want '$1'"; }
+        sleep 0.02
+    done
+}
+
+# selected VM: Enter opens the details of the selected row, whose title names it.
+assert_selected()
+{
+    keys Enter
+    wait_screen "Details: $1\b"
+    keys Escape
+    wait_screen '^NAME'
+}
+
+# a. Sort by MEM, then inverted: the rows in memory order, ties by name, the selection kept.
+test_sort_by_memory()
+{
+    local root
+    sort_root root
+    TUI_W=100 tui_start "$root"
+    wait_order "alpha bravo charlie delta echo"
+    assert_match '^NAME +STATE +VCPU +MEM +DISK ' "$(line_with '^NAME')" "no sort arrow yet"
+    keys Down Down # charlie
+    keys '>' '>' '>' # STATE, VCPU, MEM
+    wait_screen '^NAME +STATE +VCPU +MEM▲ '
+    wait_order "bravo delta echo alpha charlie"
+    assert_selected charlie
+    keys I
+    wait_screen '^NAME +STATE +VCPU +MEM▼ '
+    wait_order "charlie alpha echo bravo delta" # the 64 MiB tie still by name
+    assert_selected charlie
+    keys '<' # VCPU: all the same, so by name
+    wait_screen '^NAME +STATE +VCPU▼ +MEM '
+    wait_order "alpha bravo charlie delta echo"
+    keys '>'
+    wait_screen 'MEM▼'
+    assert_file "$root/run/tui.state"
+    assert_eq "600" "$(stat -c %a "$root/run/tui.state")" "tui.state mode"
+    assert_contains "$(cat "$root/run/tui.state")" "sort MEM desc" "tui.state"
+    tui_quit
+}
+
+# b. F2 hides DISK and VNC; a restart keeps the sort and the columns; NAME cannot be hidden.
+test_remembered_after_restart()
+{
+    local root
+    sort_root root
+    TUI_W=100 tui_start "$root"
+    wait_order "alpha bravo charlie delta echo"
+    keys '>' '>' '>' I
+    wait_screen 'MEM▼'
+    keys F2
+    wait_screen '\[x\] NAME \(always\)'
+    keys Space # NAME: refused
+    wait_screen 'NAME always shows'
+    wait_screen '\[x\] NAME'
+    keys Down Down Down Down Space Down Space # DISK, VNC
+    wait_screen '\[ \] VNC'
+    assert_match '\[ \] DISK' "$(line_with 'DISK')" "DISK unchecked"
+    tm resize-window -t "$S" -x 20 -y 6 # the screen at tiny sizes: what fits, no crash
+    sleep 0.3
+    tm resize-window -t "$S" -x 100 -y 24
+    wait_screen '\[ \] VNC'
+    keys Enter
+    wait_gone 'Columns'
+    wait_screen '^NAME +STATE +VCPU +MEM▼ +NETWORK'
+    tui_quit
+    assert_contains "$(cat "$root/run/tui.state")" "hidden DISK,VNC" "tui.state"
+    tm kill-session -t "$S"
+    TUI_W=100 tui_start "$root"
+    wait_screen '^NAME +STATE +VCPU +MEM▼ +NETWORK'
+    wait_order "charlie alpha echo bravo delta"
+    assert_not_contains "$(line_with '^NAME')" "VNC" "VNC still hidden"
+    tui_quit
+}
+
+# c. A garbage tui.state (bad lines, binary, a column that does not exist) does not stop the TUI:
+# the good lines count, the rest is noted in run/tui.log.
+test_garbage_state()
+{
+    local root
+    sort_root root
+    printf 'sort RSS desc\n\x01\xff garbage\nhidden NAME,DISK\nsort MEM\ncolumns ZZZ\n' >"$root/run/tui.state"
+    chmod 600 "$root/run/tui.state"
+    TUI_W=100 tui_start "$root"
+    wait_screen '^NAME +STATE +VCPU +MEM▲ +VNC'
+    wait_order "bravo delta echo alpha charlie"
+    grep -q 'tui.state: lines ignored: line 1: no such column' "$root/run/tui.log" ||
+        fail "no note in run/tui.log: $(cat "$root/run/tui.log")"
+    tui_quit
+    head -c 4096 /dev/urandom >"$root/run/tui.state" # all garbage: the defaults
+    tm kill-session -t "$S"
+    TUI_W=100 tui_start "$root"
+    wait_order "alpha bravo charlie delta echo"
+    tui_quit
+}
+
+run_tests "$@"
