@@ -29,7 +29,7 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
 {
     char why[128];
     if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->display && !o->vnc_password && !o->net_kind &&
-        !o->master && !o->nforwards)
+        !o->master && !o->nforwards && !o->new_display && !o->new_ports)
         return yv_err_set(err, YV_E_USAGE,
                           "nothing to change: give --memory, --vcpu, --display, "
                           "--vnc-password-file, --network, --master, --forward, --ovmf or "
@@ -355,6 +355,9 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     char *dir = yv_root_vm_dir(root, name);
     apply_hw(&vm, o);
     int rc = apply_net(root, cfg, &vm, o, err), stale = 0;
+    /* under the lock, so the display or port chosen is no other VM's when written */
+    if (rc == 0 && (o->new_display || o->new_ports) && yv_vmstate_live_pid(root, cfg, name) <= 0)
+        rc = yv_vmmove_held(root, cfg, &vm, o->new_display, o->new_ports, &out->moved, err);
     if (rc == 0) rc = stale = table_stale(root, &vm, o, &t, err);
     if (rc > 0) rc = 0;
     if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "err.h"
 #include "vm.h"
+#include "vmmove.h"
 
 /* The fields set changes and pending names, in this order: memory, vcpu, ovmf, display,
  * vnc_password, network (kind, MAC, how many), master, forwards. */
@@ -27,6 +28,9 @@ typedef struct {
      * network that becomes user without any gets the SSH forward, as create does */
     const char *const *forwards;
     size_t nforwards;
+    /* run --new-display / --new-ports: a display or forward host port another program holds is
+     * moved to the lowest free one (core/vmmove.c); a running VM's are left alone */
+    bool new_display, new_ports;
 } yv_vmset_opts;
 
 void yv_vmset_defaults(yv_vmset_opts *o);
@@ -41,6 +45,7 @@ typedef struct {
     size_t npending;
     bool pending_known;
     bool live_password; /* the running QEMU took the new VNC password (QMP set_password) */
+    yv_vmmove moved;    /* what new_display / new_ports moved */
 } yv_vmset_result;
 
 /* The result as batch --json and the web answer it: {"vm", "changed": [...], "pending": [...],

@@ -34,6 +34,7 @@
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/vminfo.h"
+#include "core/vmmove.h"
 #include "core/vmnet.h"
 #include "core/vmset.h"
 #include "core/vmstate.h"
@@ -48,8 +49,9 @@ struct yv_batch {
     bool tidied;      /* the whole root's tidy ran (once a process) */
     bool stdin_taken; /* by --file - or a password file '-' */
     yv_err err;
-    json_t *result; /* the JSON document of the command (with --json) */
-    bool partial;   /* a failed verb's result is still its document (autostart run: who failed) */
+    json_t *result;   /* the JSON document of the command (with --json) */
+    bool partial;     /* a failed verb's result is still its document (autostart run: who failed) */
+    json_t *err_move; /* run: a held display or port, the error's "move" (the option and where) */
 };
 
 /* ---- shared helpers ---- */
@@ -647,6 +649,56 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* run without --new-display (display) or --new-ports (ports): a display or forward port another
+ * program holds fails the start here, naming the option and where it would move (the --json
+ * error's "move", which the TUI's question reads); nothing is changed. */
+static int refuse_held(yv_batch *b, const char *name, bool display, bool ports)
+{
+    yv_vm vm;
+    yv_vmmove m;
+    char to[64];
+    if (yv_vm_load(&vm, b->root, name, &b->err) < 0) return -1;
+    int rc = yv_vmmove_held(b->root, &b->cfg, &vm, display, ports, &m, &b->err);
+    yv_vm_done(&vm);
+    if (rc < 0 || (!m.display && !m.nports)) return rc;
+    if (m.display)
+        rc = yv_err_set(&b->err, YV_E_FAIL,
+                        "VNC display :%d (port %d on %s) of VM '%s' is in use by another program: "
+                        "run --new-display moves it to :%d",
+                        m.display_from, 5900 + m.display_from, b->cfg.vnc_listen, name,
+                        m.display_to);
+    else { /* the port's holder named as run's pre-flight names it */
+        if (yv_vm_load(&vm, b->root, name, &b->err) == 0 &&
+            yv_forward_check_free(&vm, &b->err) == 0)
+            yv_err_set(&b->err, YV_E_VM_EXISTS, "a forward port of VM '%s' is in use", name);
+        yv_vm_done(&vm);
+        snprintf(to, sizeof to, "%d", m.ports[0].to);
+        size_t n = strlen(b->err.msg);
+        snprintf(b->err.msg + n, sizeof b->err.msg - n, ": run --new-ports moves it to %s", to);
+        rc = -1;
+    }
+    b->err_move = yv_vmmove_json(&m);
+    return rc;
+}
+
+/* --new-display / --new-ports: what another program holds moved in the config (set's write, under
+ * the root lock) before the start; said on stdout, and in *moved for --json. */
+static int move_held(yv_batch *b, const char *name, bool display, bool ports, json_t **moved)
+{
+    yv_vmset_opts o;
+    yv_vmset_result r;
+    char text[512];
+    yv_vmset_defaults(&o);
+    o.new_display = display;
+    o.new_ports = ports;
+    if (yv_vmset(b->root, &b->cfg, name, &o, &r, &b->err) < 0) return -1;
+    if (!r.moved.display && !r.moved.nports) return 0;
+    *moved = yv_vmmove_json(&r.moved);
+    yv_vmmove_text(&r.moved, text, sizeof text);
+    if (!b->opts->json) printf("VM '%s': moved %s (held by another program)\n", name, text);
+    return 0;
+}
+
 static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
@@ -667,19 +719,26 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
         yv_argv_free(&argv);
         return 0;
     }
-    int rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
+    bool nd = yv_cmdtab_get(c, a, "new-display"), np = yv_cmdtab_get(c, a, "new-ports");
+    json_t *moved = NULL;
+    int rc = 0;
+    if (p.pid <= 0 && (nd || np)) rc = move_held(b, name, nd, np, &moved);
+    if (rc == 0 && p.pid <= 0 && (!nd || !np)) rc = refuse_held(b, name, !nd, !np);
+    if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
-    if (rc < 0) return -1;
+    if (rc < 0) return json_decref(moved), -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
     if (!b->opts->json) {
         printf("started VM '%s' (pid %d, %s)\n", name, (int)res.pid,
                res.accel == YV_ACCEL_KVM ? "kvm" : "tcg");
-        return 0;
+        return json_decref(moved), 0;
     }
     yv_vminfo info; /* JSON: the full status object, proven again */
-    if (yv_vminfo_load(&info, b->root, name, &b->err) < 0) return -1;
+    if (yv_vminfo_load(&info, b->root, name, &b->err) < 0) return json_decref(moved), -1;
     yv_vminfo_probe(&info, b->root, &b->cfg, PROBE_MS);
     b->result = yv_vminfo_json(&info, &b->cfg);
+    if (moved) json_object_set(b->result, "moved", moved);
+    json_decref(moved);
     yv_vminfo_done(&info);
     return 0;
 }
@@ -1191,6 +1250,14 @@ static const yv_opt run_opts[] = {
      .flags = YV_OPT_REQUIRED,
      .help = "the VM to start"},
     {.lng = "dry-run", .help = "print QEMU's argv, one argument a line, and start nothing"},
+    {.lng = "new-display",
+     .excl = "dry-run",
+     .help = "a VNC display another program holds: move it to the lowest free one (vm.yaml "
+             "changed, said on stdout) and start"},
+    {.lng = "new-ports",
+     .excl = "dry-run",
+     .help = "forward host ports another program holds: move each to the lowest free one above it "
+             "and start"},
     {0},
 };
 static const yv_opt shutdown_opts[] = {
@@ -1508,6 +1575,7 @@ static void report_error(yv_batch *b, const char *cmd)
     if (b->opts->json) {
         json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", yv_err_code_name(b->err.code),
                               "message", b->err.msg);
+        if (b->err_move) json_object_set(json_object_get(e, "error"), "move", b->err_move);
         json_dumpf(e, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(e);
@@ -1562,6 +1630,8 @@ static int run_one(yv_batch *b, int argc, char **argv)
     }
     json_decref(b->result);
     b->result = NULL;
+    json_decref(b->err_move);
+    b->err_move = NULL;
     fflush(stdout);
     return yv_err_exit_status(b->err.code);
 }
