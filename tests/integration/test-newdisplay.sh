@@ -3,12 +3,12 @@
 # or forward host port another program holds is refused with the option named and the config
 # unchanged; with the option it moves to the lowest free one (vm config and vnc_table.yaml), says
 # so (text and --json) and starts there, the other program untouched. Real QEMU (TCG), no guest.
-# shellcheck source=tests/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
 # shellcheck source=tests/integration/forward-lib.sh
 . "$(dirname "$0")/forward-lib.sh"
 
-# pid_listening ADDR PORT: whether something accepts a TCP connection on ADDR:PORT.
+# accepts ADDR PORT: whether something accepts a TCP connection on ADDR:PORT.
 accepts()
 {
     "$PY" -c '
@@ -82,6 +82,35 @@ test_held_forward_port_is_refused_then_moved()
     connects "$((p + 3))" || fail "slirp does not accept on f1's moved port"
     accepts 127.0.0.1 "$p" || fail "the other program's listener was touched"
     expect_exit 0 yv "$root" shutdown --name f1 --force
+}
+
+# The TUI: a run refused for a held display asks to move it; any key but y changes nothing, y
+# starts the VM on the lowest free display.
+test_tui_asks_before_moving()
+{
+    local root before
+    tui_root root a b
+    listen_tcp "$VNC_LISTEN" 5901
+    before=$(cat "$root/a.vm/config.yaml" "$root/vnc_table.yaml")
+    TUI_W=120 tui_start "$root"
+    wait_row a '^a +stopped'
+    keys r
+    wait_screen 'Held by another program'
+    wait_screen 'VNC display :1 of a is held by another program\. Move it to :3 and start\?'
+    keys n
+    wait_screen 'a: not moved, not started \(only y confirms\)'
+    wait_row a '^a +stopped'
+    assert_eq "" "$(qemus_of "$root")" "QEMU after a no"
+    assert_eq "$before" "$(cat "$root/a.vm/config.yaml" "$root/vnc_table.yaml")" "the config after a no"
+    keys r
+    wait_screen 'Move it to :3 and start\?'
+    keys y
+    wait_row a '^a +running .* :3 '
+    assert_eq ":3" "$(vm_config_value "$root" a display)"
+    accepts "$VNC_LISTEN" 5901 || fail "the other program's listener on :1 was touched"
+    expect_exit 0 yv "$root" shutdown --name a --force
+    wait_row a '^a +stopped'
+    tui_quit
 }
 
 run_tests "$@"
