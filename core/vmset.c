@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "ops.h"
 #include "qmp.h"
 #include "root.h"
@@ -397,4 +398,45 @@ int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);
     return rc;
+}
+
+/* The error of a start refused for what another program holds (proposal: where it would go). */
+static int refuse_held(const char *root, const yv_config *cfg, const char *name, const yv_vmmove *m,
+                       yv_err *err)
+{
+    yv_vm vm;
+    if (m->display)
+        return yv_err_set(err, YV_E_FAIL,
+                          "VNC display :%d (port %d on %s) of VM '%s' is in use by another "
+                          "program: run --new-display moves it to :%d",
+                          m->display_from, 5900 + m->display_from, cfg->vnc_listen, name,
+                          m->display_to);
+    /* the port's holder named as run's pre-flight names it, the way out after it */
+    if (yv_vm_load(&vm, root, name, err) == 0 && yv_forward_check_free(&vm, err) == 0)
+        yv_err_set(err, YV_E_VM_EXISTS, "a forward port of VM '%s' is in use", name);
+    yv_vm_done(&vm);
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, ": run --new-ports moves it to %d", m->ports[0].to);
+    return -1;
+}
+
+int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
+                       bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err)
+{
+    yv_vmset_opts o;
+    yv_vmset_result r;
+    yv_vm vm;
+    memset(moved, 0, sizeof *moved);
+    memset(proposal, 0, sizeof *proposal);
+    yv_vmset_defaults(&o);
+    o.new_display = display;
+    o.new_ports = ports;
+    if ((display || ports) && yv_vmset(root, cfg, name, &o, &r, err) < 0) return -1;
+    if (display || ports) *moved = r.moved;
+    if (display && ports) return 0;
+    if (yv_vm_load(&vm, root, name, err) < 0) return -1;
+    int rc = yv_vmmove_held(root, cfg, &vm, !display, !ports, proposal, err);
+    yv_vm_done(&vm);
+    if (rc < 0 || (!proposal->display && !proposal->nports)) return rc;
+    return refuse_held(root, cfg, name, proposal, err);
 }

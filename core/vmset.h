@@ -66,6 +66,14 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err);
 int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_vmset_opts *o,
              yv_vmset_result *out, yv_err *err);
 
+/* run's --new-display (display) / --new-ports (ports), before the start of a VM that does not run:
+ * what another program holds of those is moved (yv_vmset, under the root lock; *moved says what);
+ * what is still held and was not asked for refuses the start (err names the option and where it
+ * would go: FAIL for a display, VM_EXISTS for a port, as run's pre-flight; *proposal says it),
+ * nothing changed. Both moved and proposal zeroed first. */
+int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
+                       bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err);
+
 /* The fields that differ between a config and the one a QEMU was started with (pure). */
 size_t yv_vmset_diff(const yv_vm *now, const yv_vm *was, const char *out[YV_VMSET_FIELDS]);
 

@@ -649,52 +649,20 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
-/* run without --new-display (display) or --new-ports (ports): a display or forward port another
- * program holds fails the start here, naming the option and where it would move (the --json
- * error's "move", which the TUI's question reads); nothing is changed. */
-static int refuse_held(yv_batch *b, const char *name, bool display, bool ports)
-{
-    yv_vm vm;
-    yv_vmmove m;
-    char to[64];
-    if (yv_vm_load(&vm, b->root, name, &b->err) < 0) return -1;
-    int rc = yv_vmmove_held(b->root, &b->cfg, &vm, display, ports, &m, &b->err);
-    yv_vm_done(&vm);
-    if (rc < 0 || (!m.display && !m.nports)) return rc;
-    if (m.display)
-        rc = yv_err_set(&b->err, YV_E_FAIL,
-                        "VNC display :%d (port %d on %s) of VM '%s' is in use by another program: "
-                        "run --new-display moves it to :%d",
-                        m.display_from, 5900 + m.display_from, b->cfg.vnc_listen, name,
-                        m.display_to);
-    else { /* the port's holder named as run's pre-flight names it */
-        if (yv_vm_load(&vm, b->root, name, &b->err) == 0 &&
-            yv_forward_check_free(&vm, &b->err) == 0)
-            yv_err_set(&b->err, YV_E_VM_EXISTS, "a forward port of VM '%s' is in use", name);
-        yv_vm_done(&vm);
-        snprintf(to, sizeof to, "%d", m.ports[0].to);
-        size_t n = strlen(b->err.msg);
-        snprintf(b->err.msg + n, sizeof b->err.msg - n, ": run --new-ports moves it to %s", to);
-        rc = -1;
-    }
-    b->err_move = yv_vmmove_json(&m);
-    return rc;
-}
-
-/* --new-display / --new-ports: what another program holds moved in the config (set's write, under
- * the root lock) before the start; said on stdout, and in *moved for --json. */
+/* --new-display / --new-ports, and what another program holds refused naming them (the --json
+ * error's "move", which the TUI's question reads); what moved said on stdout, in *moved for --json.
+ */
 static int move_held(yv_batch *b, const char *name, bool display, bool ports, json_t **moved)
 {
-    yv_vmset_opts o;
-    yv_vmset_result r;
+    yv_vmmove m, prop;
     char text[512];
-    yv_vmset_defaults(&o);
-    o.new_display = display;
-    o.new_ports = ports;
-    if (yv_vmset(b->root, &b->cfg, name, &o, &r, &b->err) < 0) return -1;
-    if (!r.moved.display && !r.moved.nports) return 0;
-    *moved = yv_vmmove_json(&r.moved);
-    yv_vmmove_text(&r.moved, text, sizeof text);
+    if (yv_vmset_move_held(b->root, &b->cfg, name, display, ports, &m, &prop, &b->err) < 0) {
+        if (prop.display || prop.nports) b->err_move = yv_vmmove_json(&prop);
+        return -1;
+    }
+    if (!m.display && !m.nports) return 0;
+    *moved = yv_vmmove_json(&m);
+    yv_vmmove_text(&m, text, sizeof text);
     if (!b->opts->json) printf("VM '%s': moved %s (held by another program)\n", name, text);
     return 0;
 }
@@ -722,8 +690,7 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     bool nd = yv_cmdtab_get(c, a, "new-display"), np = yv_cmdtab_get(c, a, "new-ports");
     json_t *moved = NULL;
     int rc = 0;
-    if (p.pid <= 0 && (nd || np)) rc = move_held(b, name, nd, np, &moved);
-    if (rc == 0 && p.pid <= 0 && (!nd || !np)) rc = refuse_held(b, name, !nd, !np);
+    if (p.pid <= 0) rc = move_held(b, name, nd, np, &moved);
     if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
     if (rc < 0) return json_decref(moved), -1;
