@@ -652,17 +652,18 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
 /* --new-display / --new-ports, and what another program holds refused naming them (the --json
  * error's "move", which the TUI's question reads); what moved said on stdout, in *moved for --json.
  */
-static int move_held(yv_batch *b, const char *name, bool display, bool ports, json_t **moved)
+static int move_held(yv_batch *b, const char *name, bool display, bool ports, yv_vmmove *m,
+                     json_t **moved)
 {
-    yv_vmmove m, prop;
+    yv_vmmove prop;
     char text[512];
-    if (yv_vmset_move_held(b->root, &b->cfg, name, display, ports, &m, &prop, &b->err) < 0) {
+    if (yv_vmset_move_held(b->root, &b->cfg, name, display, ports, m, &prop, &b->err) < 0) {
         if (prop.display || prop.nports) b->err_move = yv_vmmove_json(&prop);
         return -1;
     }
-    if (!m.display && !m.nports) return 0;
-    *moved = yv_vmmove_json(&m);
-    yv_vmmove_text(&m, text, sizeof text);
+    if (!m->display && !m->nports) return 0;
+    *moved = yv_vmmove_json(m);
+    yv_vmmove_text(m, text, sizeof text);
     if (!b->opts->json) printf("VM '%s': moved %s (held by another program)\n", name, text);
     return 0;
 }
@@ -689,10 +690,13 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     }
     bool nd = yv_cmdtab_get(c, a, "new-display"), np = yv_cmdtab_get(c, a, "new-ports");
     json_t *moved = NULL;
+    yv_vmmove m = {0};
     int rc = 0;
-    if (p.pid <= 0) rc = move_held(b, name, nd, np, &moved);
+    if (p.pid <= 0) rc = move_held(b, name, nd, np, &m, &moved);
     if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
+    if (rc < 0 && moved) /* a start that failed leaves the VM as it was */
+        yv_vmset_move_undo(b->root, &b->cfg, name, &m, &b->err);
     if (rc < 0) return json_decref(moved), -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
     if (!b->opts->json) {

@@ -266,7 +266,10 @@ static enum MHD_Result run_vm(yv_api *api, struct MHD_Connection *c, const char 
     if (yv_vmstate_live_pid(api->root, &api->cfg, name) <= 0 &&
         yv_vmset_move_held(api->root, &api->cfg, name, nd, np, &moved, &prop, &e) < 0)
         return prop.display || prop.nports ? send_held(c, &e, &prop) : send_err(c, &e);
-    if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) return send_err(c, &e);
+    if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) {
+        yv_vmset_move_undo(api->root, &api->cfg, name, &moved, &e); /* as it was */
+        return send_err(c, &e);
+    }
     if (!moved.display && !moved.nports) return send_json(c, 200, NULL);
     return send_json(c, 200, json_pack("{s:o}", "moved", yv_vmmove_json(&moved)));
 }

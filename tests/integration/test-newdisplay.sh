@@ -41,6 +41,12 @@ test_held_display_is_refused_then_moved()
     # --new-ports alone does not move a display
     expect_exit 1 yv "$root" run --name a --new-ports
     assert_no_trace "$before" "$root"
+    # a start that fails after the move (its disk gone) puts the display back
+    mv "$root/a.vm/hd0.qcow2" "$root/a.hd0.aside"
+    expect_exit 1 yv "$root" run --name a --new-display
+    assert_contains "$ERR" "hd0"
+    mv "$root/a.hd0.aside" "$root/a.vm/hd0.qcow2"
+    assert_no_trace "$before" "$root"
     expect_exit 0 yv "$root" run --name a --new-display
     assert_contains "$OUT" "VM 'a': moved VNC display :1 -> :4 (held by another program)"
     assert_eq ":4" "$(vm_config_value "$root" a display)"
