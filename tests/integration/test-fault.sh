@@ -960,10 +960,11 @@ test_run_new_display()
     VM_OF_OP=fn
     ALLOW_LOGS=fn
     at_exit rm -f "$FTMP.cfg" "$FTMP.table" # also when it fails
-    listen_tcp "$VNC_LISTEN" 5901
+    expect_exit 0 yv "$ROOT" create --name fn --no-network --no-ovmf -c 16 -m 64
+    assert_eq ":1" "$(vm_config_value "$ROOT" fn display)"
+    listen_tcp "$VNC_LISTEN" 5901 # after the create, which would pick another display
     prep()
     {
-        expect_exit 0 yv "$ROOT" create --name fn --no-network --no-ovmf -c 16 -m 64
         cp -p "$ROOT/fn.vm/config.yaml" "$FTMP.cfg"
         cp -p "$ROOT/vnc_table.yaml" "$FTMP.table"
     }
