@@ -452,14 +452,19 @@ int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name,
     yv_vmset_defaults(&o);
     o.new_display = display;
     o.new_ports = ports;
-    if ((display || ports) && yv_vmset(root, cfg, name, &o, &r, err) < 0) return -1;
-    if (display || ports) *moved = r.moved;
-    if (display && ports) return 0;
-    if (yv_vm_load(&vm, root, name, err) < 0) return -1;
-    int rc = yv_vmmove_held(root, cfg, &vm, !display, !ports, proposal, err);
-    yv_vm_done(&vm);
-    if (rc < 0 || (!proposal->display && !proposal->nports)) return rc;
-    return refuse_held(root, cfg, name, proposal, err);
+    /* what was not asked for first: a refused start moves nothing */
+    if (!display || !ports) {
+        if (yv_vm_load(&vm, root, name, err) < 0) return -1;
+        int rc = yv_vmmove_held(root, cfg, &vm, !display, !ports, proposal, err);
+        yv_vm_done(&vm);
+        if (rc < 0) return -1;
+        if (proposal->display || proposal->nports)
+            return refuse_held(root, cfg, name, proposal, err);
+    }
+    if (!display && !ports) return 0;
+    if (yv_vmset(root, cfg, name, &o, &r, err) < 0) return -1;
+    *moved = r.moved;
+    return 0;
 }
 
 void yv_vmset_move_undo(const char *root, const yv_config *cfg, const char *name,
