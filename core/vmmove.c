@@ -70,13 +70,16 @@ static int free_port(const yv_forward_uses *u, const yv_vm *vm, const yv_forward
 
 static int move_ports(const char *root, yv_vm *vm, yv_vmmove *m, yv_err *err)
 {
-    yv_forward_uses u;
+    yv_forward_uses u = {0};
+    bool collected = false; /* the root's forwards read only when one is held: a run's usual
+                             * check looks at its own VM alone (issue 16) */
     int rc = 0;
-    yv_forward_collect(root, &u);
     for (size_t i = 0; rc == 0 && i < vm->nnets; i++)
         for (size_t j = 0; rc == 0 && j < vm->nets[i].nforwards; j++) {
             yv_forward *f = &vm->nets[i].forwards[j];
             if (yv_forward_bind_errno(f) != EADDRINUSE) continue;
+            if (!collected) yv_forward_collect(root, &u);
+            collected = true;
             int to = free_port(&u, vm, f);
             if (to < 0 || m->nports == YV_VMMOVE_PORTS)
                 rc = yv_err_set(err, YV_E_FAIL, "no free %s port left above %d for VM '%s'",
@@ -89,7 +92,7 @@ static int move_ports(const char *root, yv_vm *vm, yv_vmmove *m, yv_err *err)
                 p->to = f->host = to;
             }
         }
-    yv_forward_uses_done(&u);
+    if (collected) yv_forward_uses_done(&u);
     return rc;
 }
 

@@ -119,4 +119,31 @@ test_tui_asks_before_moving()
     tui_quit
 }
 
+# The TUI, a held forward port: the question names the port and where it goes; y moves it.
+test_tui_asks_before_moving_a_port()
+{
+    local root p
+    free_base p
+    tui_root root
+    printf 'network:\n  ssh_port_base: %s\n' "$p" >>"$root/config.yaml"
+    mkvm "$root" u1 --forward "$p:22"
+    listen_tcp 127.0.0.1 "$p"
+    TUI_W=120 tui_start "$root"
+    wait_row u1 '^u1 +stopped'
+    keys r
+    wait_screen "tcp port $p of u1 is held by another program\\. Move it to $((p + 1)) and start\\?"
+    keys Escape
+    wait_screen 'u1: not moved, not started'
+    assert_eq "$p" "$(fw_hosts "$root" u1)" "u1's port after a no"
+    keys r
+    wait_screen "Move it to $((p + 1)) and start\\?"
+    keys y
+    wait_row u1 '^u1 +running'
+    assert_eq "$((p + 1))" "$(fw_hosts "$root" u1)" "u1's port after the yes"
+    connects "$((p + 1))" || fail "slirp does not accept on u1's moved port"
+    expect_exit 0 yv "$root" shutdown --name u1 --force
+    wait_row u1 '^u1 +stopped'
+    tui_quit
+}
+
 run_tests "$@"
