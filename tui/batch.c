@@ -1223,8 +1223,8 @@ static const yv_opt run_opts[] = {
     {.lng = "dry-run", .help = "print QEMU's argv, one argument a line, and start nothing"},
     {.lng = "new-display",
      .excl = "dry-run",
-     .help = "a VNC display another program holds: move it to the lowest free one (vm.yaml "
-             "changed, said on stdout) and start"},
+     .help = "a VNC display another program holds: move it to the lowest free one (the VM's "
+             "config changed, said on stdout) and start"},
     {.lng = "new-ports",
      .excl = "dry-run",
      .help = "forward host ports another program holds: move each to the lowest free one above it "
