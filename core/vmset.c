@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "ops.h"
 #include "qmp.h"
 #include "root.h"
@@ -29,7 +30,7 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
 {
     char why[128];
     if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->display && !o->vnc_password && !o->net_kind &&
-        !o->master && !o->nforwards)
+        !o->master && !o->nforwards && !o->new_display && !o->new_ports && !o->undo_move)
         return yv_err_set(err, YV_E_USAGE,
                           "nothing to change: give --memory, --vcpu, --display, "
                           "--vnc-password-file, --network, --master, --forward, --ovmf or "
@@ -345,6 +346,26 @@ static void fill_pending(const char *root, const yv_vm *vm, yv_vmset_result *out
             out->pending[out->npending++] = out->changed[i];
 }
 
+/* undo_move: the display and the forward host ports as they were before the move. */
+static int apply_undo(const char *root, yv_vm *vm, const yv_vmmove *m, yv_vnctable *t, yv_err *err)
+{
+    if (m->display && yv_valid_display_number(vm->vnc_display) == m->display_to) {
+        char buf[16];
+        snprintf(buf, sizeof buf, ":%d", m->display_from);
+        free(vm->vnc_display);
+        vm->vnc_display = yv_strdup(buf);
+        if (yv_vnctable_load(t, root, err) < 0) return -1; /* for save_table */
+    }
+    for (size_t k = 0; k < m->nports; k++)
+        for (size_t i = 0; i < vm->nnets; i++)
+            for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
+                yv_forward *f = &vm->nets[i].forwards[j];
+                if (f->proto == m->ports[k].proto && f->host == m->ports[k].to)
+                    f->host = m->ports[k].from;
+            }
+    return 0;
+}
+
 static int set_locked(const char *root, const yv_config *cfg, const char *name,
                       const yv_vmset_opts *o, yv_vmset_result *out, yv_err *err)
 {
@@ -355,9 +376,13 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     char *dir = yv_root_vm_dir(root, name);
     apply_hw(&vm, o);
     int rc = apply_net(root, cfg, &vm, o, err), stale = 0;
+    /* under the lock, so the display or port chosen is no other VM's when written */
+    if (rc == 0 && (o->new_display || o->new_ports) && yv_vmstate_live_pid(root, cfg, name) <= 0)
+        rc = yv_vmmove_held(root, cfg, &vm, o->new_display, o->new_ports, &out->moved, err);
     if (rc == 0) rc = stale = table_stale(root, &vm, o, &t, err);
     if (rc > 0) rc = 0;
-    if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
+    if (rc == 0 && o->undo_move) rc = apply_undo(root, &vm, o->undo_move, &t, err);
+    else if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
     if (rc == 0) out->nchanged = yv_vmset_diff(&vm, &was, out->changed);
     bool table = rc == 0 && (stale > 0 || str_differs(vm.vnc_display, was.vnc_display));
     if (rc == 0 && (out->nchanged || table)) /* a new display: the config and the table together */
@@ -394,4 +419,68 @@ int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_
     yv_vmstate_start_end(root, name, mark);
     yv_root_unlock(lock);
     return rc;
+}
+
+/* The error of a start refused for what another program holds (proposal: where it would go). */
+static int refuse_held(const char *root, const yv_config *cfg, const char *name, const yv_vmmove *m,
+                       yv_err *err)
+{
+    yv_vm vm;
+    if (m->display)
+        return yv_err_set(err, YV_E_FAIL,
+                          "VNC display :%d (port %d on %s) of VM '%s' is in use by another "
+                          "program: run --new-display moves it to :%d",
+                          m->display_from, 5900 + m->display_from, cfg->vnc_listen, name,
+                          m->display_to);
+    /* the port's holder named as run's pre-flight names it, the way out after it */
+    if (yv_vm_load(&vm, root, name, err) == 0 && yv_forward_check_free(&vm, err) == 0)
+        yv_err_set(err, YV_E_VM_EXISTS, "a forward port of VM '%s' is in use", name);
+    yv_vm_done(&vm);
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, ": run --new-ports moves it to %d", m->ports[0].to);
+    return -1;
+}
+
+int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
+                       bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err)
+{
+    yv_vmset_opts o;
+    yv_vmset_result r;
+    yv_vm vm;
+    memset(moved, 0, sizeof *moved);
+    memset(proposal, 0, sizeof *proposal);
+    yv_vmset_defaults(&o);
+    o.new_display = display;
+    o.new_ports = ports;
+    /* what was not asked for first: a refused start moves nothing */
+    if (!display || !ports) {
+        if (yv_vm_load(&vm, root, name, err) < 0) return -1;
+        int rc = yv_vmmove_held(root, cfg, &vm, !display, !ports, proposal, err);
+        yv_vm_done(&vm);
+        if (rc < 0) return -1;
+        if (proposal->display || proposal->nports)
+            return refuse_held(root, cfg, name, proposal, err);
+    }
+    if (!display && !ports) return 0;
+    if (yv_vmset(root, cfg, name, &o, &r, err) < 0) return -1;
+    *moved = r.moved;
+    return 0;
+}
+
+void yv_vmset_move_undo(const char *root, const yv_config *cfg, const char *name,
+                        const yv_vmmove *m, yv_err *err)
+{
+    yv_vmset_opts o;
+    yv_vmset_result r;
+    yv_err e;
+    char text[256];
+    if (!m->display && !m->nports) return;
+    yv_vmset_defaults(&o);
+    o.undo_move = m;
+    if (yv_vmset(root, cfg, name, &o, &r, &e) == 0) return;
+    yv_vmmove_text(m, text, sizeof text);
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n,
+             " (and VM '%s' keeps what was moved, %s: the move is not undone: %s)", name, text,
+             e.msg);
 }

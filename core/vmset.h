@@ -11,6 +11,7 @@
 #include "config.h"
 #include "err.h"
 #include "vm.h"
+#include "vmmove.h"
 
 /* The fields set changes and pending names, in this order: memory, vcpu, ovmf, display,
  * vnc_password, network (kind, MAC, how many), master, forwards. */
@@ -27,6 +28,12 @@ typedef struct {
      * network that becomes user without any gets the SSH forward, as create does */
     const char *const *forwards;
     size_t nforwards;
+    /* run --new-display / --new-ports: a display or forward host port another program holds is
+     * moved to the lowest free one (core/vmmove.c); a running VM's are left alone */
+    bool new_display, new_ports;
+    /* a start that failed after such a move: what it moved put back (those still as it left them;
+     * the old display is not checked: another program still holds it) */
+    const yv_vmmove *undo_move;
 } yv_vmset_opts;
 
 void yv_vmset_defaults(yv_vmset_opts *o);
@@ -41,6 +48,7 @@ typedef struct {
     size_t npending;
     bool pending_known;
     bool live_password; /* the running QEMU took the new VNC password (QMP set_password) */
+    yv_vmmove moved;    /* what new_display / new_ports moved */
 } yv_vmset_result;
 
 /* The result as batch --json and the web answer it: {"vm", "changed": [...], "pending": [...],
@@ -60,6 +68,19 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err);
  * its next start (the VNC password excepted: QMP set_password, best effort). */
 int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_vmset_opts *o,
              yv_vmset_result *out, yv_err *err);
+
+/* run's --new-display (display) / --new-ports (ports), before the start of a VM that does not run:
+ * what another program holds of those is moved (yv_vmset, under the root lock; *moved says what);
+ * what is still held and was not asked for refuses the start (err names the option and where it
+ * would go: FAIL for a display, VM_EXISTS for a port, as run's pre-flight; *proposal says it),
+ * nothing changed. Both moved and proposal zeroed first. */
+int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
+                       bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err);
+
+/* A start that failed after yv_vmset_move_held moved m: the config (and vnc_table.yaml) as before
+ * the move; on failure err (the start's error) gets what is left appended. */
+void yv_vmset_move_undo(const char *root, const yv_config *cfg, const char *name,
+                        const yv_vmmove *m, yv_err *err);
 
 /* The fields that differ between a config and the one a QEMU was started with (pure). */
 size_t yv_vmset_diff(const yv_vm *now, const yv_vm *was, const char *out[YV_VMSET_FIELDS]);

@@ -97,6 +97,11 @@ void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const cha
 int yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
                   bool any_running);
 void yv_dialog_tell(yv_app *a, const char *title, const char *text);
+/* A run of vm refused because another program holds its VNC display or a forward port (move: the
+ * --json error's "move"): the question whose y runs `run --new-display/--new-ports`
+ * (tui/screen_move.c). */
+struct json_t;
+void yv_move_offer(yv_app *a, const char *vm, const struct json_t *move);
 
 /* jobs */
 /* Starts a child for act on vm with extra argv; secrets go through inherited pipes (fd 3, 4), never

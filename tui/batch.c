@@ -34,6 +34,7 @@
 #include "core/util.h"
 #include "core/valid.h"
 #include "core/vminfo.h"
+#include "core/vmmove.h"
 #include "core/vmnet.h"
 #include "core/vmset.h"
 #include "core/vmstate.h"
@@ -48,8 +49,9 @@ struct yv_batch {
     bool tidied;      /* the whole root's tidy ran (once a process) */
     bool stdin_taken; /* by --file - or a password file '-' */
     yv_err err;
-    json_t *result; /* the JSON document of the command (with --json) */
-    bool partial;   /* a failed verb's result is still its document (autostart run: who failed) */
+    json_t *result;   /* the JSON document of the command (with --json) */
+    bool partial;     /* a failed verb's result is still its document (autostart run: who failed) */
+    json_t *err_move; /* run: a held display or port, the error's "move" (the option and where) */
 };
 
 /* ---- shared helpers ---- */
@@ -647,6 +649,25 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return 0;
 }
 
+/* --new-display / --new-ports, and what another program holds refused naming them (the --json
+ * error's "move", which the TUI's question reads); what moved said on stdout, in *moved for --json.
+ */
+static int move_held(yv_batch *b, const char *name, bool display, bool ports, yv_vmmove *m,
+                     json_t **moved)
+{
+    yv_vmmove prop;
+    char text[512];
+    if (yv_vmset_move_held(b->root, &b->cfg, name, display, ports, m, &prop, &b->err) < 0) {
+        if (prop.display || prop.nports) b->err_move = yv_vmmove_json(&prop);
+        return -1;
+    }
+    if (!m->display && !m->nports) return 0;
+    *moved = yv_vmmove_json(m);
+    yv_vmmove_text(m, text, sizeof text);
+    if (!b->opts->json) printf("VM '%s': moved %s (held by another program)\n", name, text);
+    return 0;
+}
+
 static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
@@ -667,19 +688,28 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
         yv_argv_free(&argv);
         return 0;
     }
-    int rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
+    bool nd = yv_cmdtab_get(c, a, "new-display"), np = yv_cmdtab_get(c, a, "new-ports");
+    json_t *moved = NULL;
+    yv_vmmove m = {0};
+    int rc = 0;
+    if (p.pid <= 0) rc = move_held(b, name, nd, np, &m, &moved);
+    if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
-    if (rc < 0) return -1;
+    if (rc < 0 && moved) /* a start that failed leaves the VM as it was */
+        yv_vmset_move_undo(b->root, &b->cfg, name, &m, &b->err);
+    if (rc < 0) return json_decref(moved), -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
     if (!b->opts->json) {
         printf("started VM '%s' (pid %d, %s)\n", name, (int)res.pid,
                res.accel == YV_ACCEL_KVM ? "kvm" : "tcg");
-        return 0;
+        return json_decref(moved), 0;
     }
     yv_vminfo info; /* JSON: the full status object, proven again */
-    if (yv_vminfo_load(&info, b->root, name, &b->err) < 0) return -1;
+    if (yv_vminfo_load(&info, b->root, name, &b->err) < 0) return json_decref(moved), -1;
     yv_vminfo_probe(&info, b->root, &b->cfg, PROBE_MS);
     b->result = yv_vminfo_json(&info, &b->cfg);
+    if (moved) json_object_set(b->result, "moved", moved);
+    json_decref(moved);
     yv_vminfo_done(&info);
     return 0;
 }
@@ -1191,6 +1221,14 @@ static const yv_opt run_opts[] = {
      .flags = YV_OPT_REQUIRED,
      .help = "the VM to start"},
     {.lng = "dry-run", .help = "print QEMU's argv, one argument a line, and start nothing"},
+    {.lng = "new-display",
+     .excl = "dry-run",
+     .help = "a VNC display another program holds: move it to the lowest free one (the VM's "
+             "config changed, said on stdout) and start"},
+    {.lng = "new-ports",
+     .excl = "dry-run",
+     .help = "forward host ports another program holds: move each to the lowest free one above it "
+             "and start"},
     {0},
 };
 static const yv_opt shutdown_opts[] = {
@@ -1508,6 +1546,7 @@ static void report_error(yv_batch *b, const char *cmd)
     if (b->opts->json) {
         json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", yv_err_code_name(b->err.code),
                               "message", b->err.msg);
+        if (b->err_move) json_object_set(json_object_get(e, "error"), "move", b->err_move);
         json_dumpf(e, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(e);
@@ -1562,6 +1601,8 @@ static int run_one(yv_batch *b, int argc, char **argv)
     }
     json_decref(b->result);
     b->result = NULL;
+    json_decref(b->err_move);
+    b->err_move = NULL;
     fflush(stdout);
     return yv_err_exit_status(b->err.code);
 }

@@ -462,6 +462,7 @@ static void finish(yv_app *a, yv_job *j)
     const char *code = json_string_value(json_object_get(e, "code"));
     if (ok) yv_app_status(a, false, "%s", done_text(j, res));
     else yv_app_status(a, true, "%s: %s", j->vm, msg ? msg : "failed (see qemu.log)");
+    if (!ok && j->act == ACT_RUN) yv_move_offer(a, j->vm, json_object_get(e, "move"));
     if (j->act == ACT_CREATE || j->act == ACT_PRESET) {
         yv_form_job_done(a, j, ok, code ? code : "", msg ? msg : "");
         const char *pw = json_string_value(json_object_get(res, "generated_vnc_password"));

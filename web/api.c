@@ -229,14 +229,49 @@ static enum MHD_Result run_state(yv_api *api, struct MHD_Connection *c, const ch
         json_pack("{s:b}", "is_running", yv_vmstate_live_pid(api->root, &api->cfg, name) > 0));
 }
 
+/* The body of POST run, optional: {"new_display": bool, "new_ports": bool} (batch's run options).
+ */
+static int run_choice(const request *rq, int *display, int *ports, yv_err *e)
+{
+    json_error_t je;
+    *display = *ports = 0;
+    if (!rq->body || !rq->len) return 0;
+    json_t *b = json_loadb(rq->body, rq->len, 0, &je);
+    int rc = b && json_unpack_ex(b, &je, JSON_STRICT, "{s?b, s?b}", "new_display", display,
+                                 "new_ports", ports) == 0
+                 ? 0
+                 : yv_err_set(e, YV_E_USAGE,
+                              "the body must be {\"new_display\": bool, \"new_ports\": bool}");
+    json_decref(b);
+    return rc;
+}
+
+/* A start refused for a display or port another program holds: 409 (a conflict the client can
+ * resolve: the same request with the "options" of "move" set) with where each would go. */
+static enum MHD_Result send_held(struct MHD_Connection *c, const yv_err *e, const yv_vmmove *p)
+{
+    unsigned st = 409;
+    return send_json(c, st,
+                     json_pack("{s:s, s:i, s:o}", "detail", e->msg, "status", (int)st, "move",
+                               yv_vmmove_json(p)));
+}
+
 static enum MHD_Result run_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
 {
-    (void)rq;
     yv_err e;
     yv_run_result res;
-    if (!vm_exists(api, name, &e) || yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0)
+    yv_vmmove moved = {0}, prop = {0};
+    int nd, np;
+    if (run_choice(rq, &nd, &np, &e) < 0 || !vm_exists(api, name, &e)) return send_err(c, &e);
+    if (yv_vmstate_live_pid(api->root, &api->cfg, name) <= 0 &&
+        yv_vmset_move_held(api->root, &api->cfg, name, nd, np, &moved, &prop, &e) < 0)
+        return prop.display || prop.nports ? send_held(c, &e, &prop) : send_err(c, &e);
+    if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) {
+        yv_vmset_move_undo(api->root, &api->cfg, name, &moved, &e); /* as it was */
         return send_err(c, &e);
-    return send_json(c, 200, NULL);
+    }
+    if (!moved.display && !moved.nports) return send_json(c, 200, NULL);
+    return send_json(c, 200, json_pack("{s:o}", "moved", yv_vmmove_json(&moved)));
 }
 
 static enum MHD_Result stop_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)

@@ -21,6 +21,7 @@ SPEC_OPTS[ssh]='name user print'
 SPEC_OPTS[screenshot]='name/n file' # spec §12
 SPEC_OPTS[resize]='name capacity drive' # spec §13
 SPEC_OPTS[autostart]='name/n' # spec §13
+SPEC_OPTS[run]+=' new-display new-ports' # issue 20
 SPEC_OPTS[clone]='name to linked' # spec §13
 SPEC_OPTS[set]='name/n memory/m vcpu/v display vnc-password-file network master forward ovmf no-ovmf' # spec §13
 SPEC_OPTS[snapshot]='name snap timeout' # spec §13

@@ -255,6 +255,7 @@ undo_faults()
         *"(delete it)"*) ;;                 # snapshot create: the name left on the images it names
         *"keeps display "*", which vnc_table.yaml reserves"*) ;; # set --display: config's undo failed
         *"vnc_table.yaml keeps display "*" reserved for VM"*) ;; # set --display: the table's undo failed
+        *"the move is not undone"*) ;; # run --new-display: the start failed, the move stays
         *) fail "the root changed and the message does not say what was left: $(diff \
             <(printf '%s' "$b") <(printf '%s' "$a") | grep '^[<>]' | head -20 | tr '\n' ';')" ;;
         esac
@@ -947,6 +948,41 @@ test_set_running()
     sweep "set (running)" set --name fsr --memory 96
     expect_exit 0 yv "$ROOT" shutdown --name fsr --force
     rm -f "$FTMP.cfg"
+}
+
+# run --new-display with the VM's display held by another program (issue 20): the move (config.yaml
+# and vnc_table.yaml, set's writes) and the start, or neither — a start that fails after the move
+# puts the display back.
+test_run_new_display()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    VM_OF_OP=fn
+    ALLOW_LOGS=fn
+    at_exit rm -f "$FTMP.cfg" "$FTMP.table" # also when it fails
+    expect_exit 0 yv "$ROOT" create --name fn --no-network --no-ovmf -c 16 -m 64
+    assert_eq ":1" "$(vm_config_value "$ROOT" fn display)"
+    listen_tcp "$VNC_LISTEN" 5901 # after the create, which would pick another display
+    prep()
+    {
+        cp -p "$ROOT/fn.vm/config.yaml" "$FTMP.cfg"
+        cp -p "$ROOT/vnc_table.yaml" "$FTMP.table"
+    }
+    check_ok()
+    {
+        vm_facts fn
+        assert_eq "running :2" "$STATE $DISPLAY" "state and display after run --new-display"
+        grep -Eq "^  ':2': '?fn'?\$" "$ROOT/vnc_table.yaml" || fail "vnc_table.yaml: no :2 for fn"
+        assert_no_debris
+    }
+    undo()
+    {
+        expect_exit 0 yv "$ROOT" shutdown --name fn --force
+        cp -p "$FTMP.cfg" "$ROOT/fn.vm/config.yaml" && cp -p "$FTMP.table" "$ROOT/vnc_table.yaml" ||
+            fail "restore the config and the table"
+    }
+    sweep "run --new-display" run --name fn --new-display
+    rm -f "$FTMP.cfg" "$FTMP.table"
 }
 
 # screenshot of a running VM: its temporary file in run/ is gone whatever fails (the root is as

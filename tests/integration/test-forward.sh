@@ -79,7 +79,7 @@ test_taken_port_refused_before_qemu_starts()
     assert_eq "lock" "$(ls "$root/run")" "run/ after a refused start"
     assert_no_trace "$before" "$root"
     expect_exit 4 yv "$root" --json run --name t1
-    assert_json_error VM_EXISTS
+    assert_eq "VM_EXISTS" "$(jv 'd["error"]["code"]')" # with its "move" (test-newdisplay.sh)
     # a UDP forward on a held UDP port too
     mkvm "$root" t2 --forward "udp:$((p + 2)):53"
     "$PY" -c 'import socket, sys, time

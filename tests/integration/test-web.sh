@@ -702,6 +702,32 @@ test_resize_route()
     stop_web
 }
 
+# POST /v1/vms/{vm}/run with a VNC display another program holds (issue 20): 409 with where it would
+# go ("move"), nothing changed; {"new_display": true} moves it to the lowest free one and starts.
+test_run_route_new_display()
+{
+    local root before
+    web_root root
+    mkvm "$root" n1 "$VNC_PW1"
+    start_web "$root"
+    local ct=(-H 'Content-Type: application/json')
+    listen_tcp "$VNC_LISTEN" 5901
+    before=$(snapshot_root "$root")
+    expect_http 409 POST /v1/vms/n1/run
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "run --new-display moves it to :2"
+    assert_eq '{"display": {"from": ":1", "to": ":2"}, "options": ["new-display"]}' "$(jv 'd["move"]' "$BODY")"
+    expect_error 400 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"new_display": 1}'
+    expect_error 400 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"display": ":7"}'
+    expect_http 409 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"new_ports": true}'
+    assert_no_trace "$before" "$root"
+    expect_http 200 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"new_display": true}'
+    assert_json_eq '{"moved": {"display": {"from": ":1", "to": ":2"}, "options": ["new-display"]}}' \
+        "$BODY" "the body of a run that moved the display"
+    assert_eq ":2" "$(vm_config_value "$root" n1 display)"
+    expect_http 200 DELETE "/v1/vms/n1/run?force=1"
+    stop_web
+}
+
 # POST /v1/vms/{vm}/clone (spec §13): names only, the password required; refusals change
 # nothing; a stopped VM is cloned (201, the batch's answer without a generated password); a
 # running one too (a snapshot of its disks), but not linked (400, as every state conflict of the

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Integration tests of run --new-display / --new-ports (issue 20, item 6): a VM whose VNC display
+# or forward host port another program holds is refused with the option named and the config
+# unchanged; with the option it moves to the lowest free one (vm config and vnc_table.yaml), says
+# so (text and --json) and starts there, the other program untouched. Real QEMU (TCG), no guest.
+# shellcheck source=tests/integration/tui-lib.sh
+. "$(dirname "$0")/tui-lib.sh"
+# shellcheck source=tests/integration/forward-lib.sh
+. "$(dirname "$0")/forward-lib.sh"
+
+# accepts ADDR PORT: whether something accepts a TCP connection on ADDR:PORT.
+accepts()
+{
+    "$PY" -c '
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()
+except OSError:
+    sys.exit(1)' "$1" "$2"
+}
+
+test_held_display_is_refused_then_moved()
+{
+    local root before
+    new_root root
+    mkvm "$root" a --network none
+    mkvm "$root" b --network none
+    assert_eq ":1" "$(vm_config_value "$root" a display)"
+    assert_eq ":2" "$(vm_config_value "$root" b display)"
+    # :1 (a's) and :3 are held by another program; :2 is b's: the lowest free one is :4
+    listen_tcp "$VNC_LISTEN" 5901
+    listen_tcp "$VNC_LISTEN" 5903
+    before=$(snapshot_root "$root")
+    expect_exit 1 yv "$root" run --name a
+    assert_err_line run "VNC display :1 \\(port 5901 on $VNC_LISTEN\\) of VM 'a' is in use by another program: run --new-display moves it to :4"
+    expect_exit 1 yv "$root" --json run --name a
+    assert_eq "FAILED" "$(jv 'd["error"]["code"]')"
+    assert_eq '{"display": {"from": ":1", "to": ":4"}, "options": ["new-display"]}' "$(jv 'd["error"]["move"]')"
+    assert_eq "" "$(qemus_of "$root")" "QEMU of a VM that must not have started"
+    assert_no_trace "$before" "$root"
+    # --new-ports alone does not move a display
+    expect_exit 1 yv "$root" run --name a --new-ports
+    assert_no_trace "$before" "$root"
+    # a start that fails after the move (its disk gone) puts the display back
+    mv "$root/a.vm/hd0.qcow2" "$root/a.hd0.aside"
+    expect_exit 1 yv "$root" run --name a --new-display
+    assert_contains "$ERR" "hd0"
+    mv "$root/a.hd0.aside" "$root/a.vm/hd0.qcow2"
+    assert_no_trace "$before" "$root"
+    expect_exit 0 yv "$root" run --name a --new-display
+    assert_contains "$OUT" "VM 'a': moved VNC display :1 -> :4 (held by another program)"
+    assert_eq ":4" "$(vm_config_value "$root" a display)"
+    assert_match "':4': '?a'?" "$(cat "$root/vnc_table.yaml")"
+    assert_not_contains "$(cat "$root/vnc_table.yaml")" "':1'"
+    accepts "$VNC_LISTEN" 5904 || fail "a's QEMU does not listen on :4"
+    accepts "$VNC_LISTEN" 5901 || fail "the other program's listener on :1 was touched"
+    expect_exit 0 yv "$root" --json status --name a
+    assert_eq ":4 True" "$(jv 'd["vnc"]["display"] + " " + str(d["vnc"]["reachable"])')"
+    expect_exit 0 yv "$root" shutdown --name a --force
+    # nothing held: --new-display changes nothing and says nothing
+    expect_exit 0 yv "$root" --json run --name b --new-display
+    assert_eq "false" "$(jv '"moved" in d')"
+    assert_eq ":2" "$(vm_config_value "$root" b display)"
+    expect_exit 0 yv "$root" shutdown --name b --force
+}
+
+test_held_forward_port_is_refused_then_moved()
+{
+    local root p before
+    free_base p
+    new_fw_root root "$p"
+    mkvm "$root" f1 --forward "$p:22" --forward "$((p + 4)):80"
+    mkvm "$root" f2 --forward "$((p + 1)):22"
+    # p is another program's, p+1 is f2's, p+2 is held too: p moves to p+3
+    listen_tcp 127.0.0.1 "$p"
+    listen_tcp 127.0.0.1 "$((p + 2))"
+    before=$(snapshot_root "$root")
+    expect_exit 4 yv "$root" run --name f1
+    assert_err_line run "cannot forward tcp port $p on 127.0.0.1 \\(networks.net0 of VM 'f1'\\): the port is in use by python3 \\(pid [0-9]+\\): run --new-ports moves it to $((p + 3))"
+    expect_exit 4 yv "$root" --json run --name f1
+    assert_eq "VM_EXISTS" "$(jv 'd["error"]["code"]')"
+    assert_eq "[{\"proto\": \"tcp\", \"address\": \"127.0.0.1\", \"from\": $p, \"to\": $((p + 3))}]" "$(jv 'd["error"]["move"]["forwards"]')"
+    assert_eq '["new-ports"]' "$(jv 'd["error"]["move"]["options"]')"
+    assert_no_trace "$before" "$root"
+    expect_exit 0 yv "$root" --json run --name f1 --new-ports
+    assert_eq "[{\"proto\": \"tcp\", \"address\": \"127.0.0.1\", \"from\": $p, \"to\": $((p + 3))}]" "$(jv 'd["moved"]["forwards"]')"
+    assert_eq "$(printf '%s\n%s' "$((p + 3))" "$((p + 4))")" "$(fw_hosts "$root" f1)"
+    connects "$((p + 3))" || fail "slirp does not accept on f1's moved port"
+    accepts 127.0.0.1 "$p" || fail "the other program's listener was touched"
+    expect_exit 0 yv "$root" shutdown --name f1 --force
+}
+
+# The TUI: a run refused for a held display asks to move it; any key but y changes nothing, y
+# starts the VM on the lowest free display.
+test_tui_asks_before_moving()
+{
+    local root before
+    tui_root root a b
+    listen_tcp "$VNC_LISTEN" 5901
+    before=$(cat "$root/a.vm/config.yaml" "$root/vnc_table.yaml")
+    TUI_W=120 tui_start "$root"
+    wait_row a '^a +stopped'
+    keys r
+    wait_screen 'Held by another program'
+    wait_screen 'VNC display :1 of a is held by another program\. Move it to :3 and start\?'
+    keys n
+    wait_screen 'a: not moved, not started \(only y confirms\)'
+    wait_row a '^a +stopped'
+    assert_eq "" "$(qemus_of "$root")" "QEMU after a no"
+    assert_eq "$before" "$(cat "$root/a.vm/config.yaml" "$root/vnc_table.yaml")" "the config after a no"
+    keys r
+    wait_screen 'Move it to :3 and start\?'
+    keys y
+    wait_row a '^a +running .* :3 '
+    assert_eq ":3" "$(vm_config_value "$root" a display)"
+    accepts "$VNC_LISTEN" 5901 || fail "the other program's listener on :1 was touched"
+    expect_exit 0 yv "$root" shutdown --name a --force
+    wait_row a '^a +stopped'
+    tui_quit
+}
+
+# The TUI, a held forward port: the question names the port and where it goes; y moves it.
+test_tui_asks_before_moving_a_port()
+{
+    local root p
+    free_base p
+    tui_root root
+    printf 'network:\n  ssh_port_base: %s\n' "$p" >>"$root/config.yaml"
+    mkvm "$root" u1 --forward "$p:22"
+    listen_tcp 127.0.0.1 "$p"
+    TUI_W=120 tui_start "$root"
+    wait_row u1 '^u1 +stopped'
+    keys r
+    wait_screen "tcp port $p of u1 is held by another program\\. Move it to $((p + 1)) and start\\?"
+    keys Escape
+    wait_screen 'u1: not moved, not started'
+    assert_eq "$p" "$(fw_hosts "$root" u1)" "u1's port after a no"
+    keys r
+    wait_screen "Move it to $((p + 1)) and start\\?"
+    keys y
+    wait_row u1 '^u1 +running'
+    assert_eq "$((p + 1))" "$(fw_hosts "$root" u1)" "u1's port after the yes"
+    connects "$((p + 1))" || fail "slirp does not accept on u1's moved port"
+    expect_exit 0 yv "$root" shutdown --name u1 --force
+    wait_row u1 '^u1 +stopped'
+    tui_quit
+}
+
+run_tests "$@"
