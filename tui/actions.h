@@ -35,6 +35,9 @@ typedef enum {
     ACT_SET,       /* spec §13: `set`, a form */
     ACT_SNAPSHOTS, /* spec §13: the snapshots screen (tui/screen_snap.c) */
     ACT_CLONE,     /* spec §13: a form (the new name) */
+    ACT_MARK,      /* spec §15 "Select many": marks, kept in the list (tui/marks.c) */
+    ACT_MARK_INVERT,
+    ACT_MARK_CLEAR,
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

@@ -15,7 +15,8 @@ struct yv_table {
     size_t sel, top;
     long sel_row; /* model row of the selection, kept across refreshes */
     char filter[128];
-    int page; /* rows on screen at the last draw */
+    int page;      /* rows on screen at the last draw */
+    int y0, nrows; /* the screen line of the first row and the rows drawn (a mouse click) */
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
@@ -85,6 +86,18 @@ size_t yv_table_visible(const yv_table *t)
     return t->nvis;
 }
 
+size_t yv_table_visible_row(const yv_table *t, size_t i)
+{
+    return t->vis[i];
+}
+
+long yv_table_row_at(const yv_table *t, int y)
+{
+    if (y < t->y0 || y >= t->y0 + t->nrows) return -1;
+    size_t vi = t->top + (size_t)(y - t->y0);
+    return vi < t->nvis ? (long)t->vis[vi] : -1;
+}
+
 static void move_sel(yv_table *t, long delta)
 {
     if (!t->nvis) return;
@@ -137,6 +150,8 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
     }
     int rows = h - 1;
     t->page = rows > 1 ? rows - 1 : 1;
+    t->y0 = y + 1;
+    t->nrows = rows;
     if (t->sel < t->top) t->top = t->sel;
     if (rows > 0 && t->sel >= t->top + (size_t)rows) t->top = t->sel - (size_t)rows + 1;
     if (t->top + (size_t)rows > t->nvis)
@@ -149,6 +164,7 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
             continue;
         }
         bool sel = vi == t->sel;
+        bool mk = t->model.marked && t->model.marked(t->ctx, t->vis[vi]);
         cx = x;
         yv_draw_text(w, ry, x, "", width, yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL));
         for (int c = 0; c < t->ncols && c < 32; c++) {
@@ -157,6 +173,7 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
             buf[0] = '\0';
             t->model.cell(t->ctx, t->vis[vi], c, buf, sizeof buf, &role);
             attr_t a = yv_theme_attr(th, sel ? YV_C_SELECTED : role);
+            if (mk) a |= A_BOLD;
             if (t->cols[c].right) yv_draw_text_right(w, ry, cx, buf, cw[c], a);
             else yv_draw_text(w, ry, cx, buf, cw[c], a);
             cx += cw[c] + 1;

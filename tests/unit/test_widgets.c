@@ -217,7 +217,7 @@ static const yv_column tcols[] = {
     {"VAL", 6, 0, true},
     {"EXTRA", 7, 60, false}, /* hidden below 60 columns */
 };
-static const yv_table_model tmodel_cb = {tm_count, tm_cell, tm_match};
+static const yv_table_model tmodel_cb = {.count = tm_count, .cell = tm_cell, .match = tm_match};
 
 /* Header on line 0, 10 rows on lines 1-10. */
 static void tdraw(yv_table *t, int width)

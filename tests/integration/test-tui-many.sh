@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Select many and the mouse (spec §15): marks, one question naming every marked VM, a bulk action
+# that skips what makes no sense per VM and ends in a summary; a click selects, a double click opens
+# details, the wheel scrolls; --no-mouse. The real yave-tui in tmux, real QEMU (TCG, SeaBIOS).
+. "$(dirname "$0")/tui-lib.sh"
+
+# marked VM: the row of VM drawn with its mark glyph ("*name").
+marked_row()
+{
+    awk -v n="*$1" '$1 == n { print; exit }' <<<"$SCREEN"
+}
+
+# is_running ROOT VM: run/VM.pid names a live QEMU.
+is_running()
+{
+    local p
+    p=$(cat "$1/run/$2.pid" 2>/dev/null) || return 1
+    is_qemu "$p"
+}
+
+# a+b. Five VMs, three marked: one question names all three, only y confirms, exactly those run.
+# Then a fourth (stopped) is marked too and the bulk force stop stops the others and the summary
+# says which was already stopped.
+test_bulk_run_and_force()
+{
+    local root vm
+    tui_root root va vb vc vd ve
+    TUI_W=100 tui_start "$root"
+    wait_row va '^va +stopped '
+    # Space marks and moves down: va, (vb skipped with Down), vc; '*' inverts; 'u' clears
+    keys Space Down Space
+    wait_screen '^\*vc +stopped '
+    SCREEN=$(cap)
+    [ -n "$(marked_row va)" ] || fail "va is not drawn marked"
+    [ -z "$(marked_row vb)" ] || fail "vb is drawn marked"
+    wait_screen ' 2 marked: r, s, K, D act on every marked VM'
+    text '*'
+    wait_screen '^\*vb +stopped '
+    SCREEN=$(cap)
+    [ -z "$(marked_row va)$(marked_row vc)" ] || fail "'*' did not unmark va and vc"
+    [ -n "$(marked_row vd)" ] && [ -n "$(marked_row ve)" ] || fail "'*' did not mark vd, ve"
+    text u
+    wait_gone '^\*v'
+    # mark va, vc, ve: r asks once, naming all three; a key other than y cancels
+    keys Home Space Down Space Down Space
+    wait_screen '^\*ve +stopped '
+    text r
+    wait_screen 'Start va, vc, ve\?'
+    text n
+    wait_screen 'cancelled \(only y confirms\)'
+    for vm in va vb vc vd ve; do is_running "$root" $vm && fail "$vm runs after a cancel"; done
+    text r
+    wait_screen 'Start va, vc, ve\?'
+    text y
+    wait_screen 'Run: 3 VMs: 3 done, 0 failed, 0 skipped' 120
+    assert_contains "$SCREEN" "va started" "summary names va"
+    assert_contains "$SCREEN" "ve started" "summary names ve"
+    keys Escape # closes the notice
+    wait_gone 'Summary'
+    for vm in va vc ve; do is_running "$root" $vm || fail "$vm does not run after the bulk run"; done
+    for vm in vb vd; do is_running "$root" $vm && fail "$vm runs but was not marked"; done
+    wait_row '*va' '^\*va +running '
+    wait_row vb '^vb +stopped '
+
+    # mark vd too (stopped): K names all four, stops the three, says vd was already stopped
+    keys End Up Space # vd
+    wait_screen '^\*vd +stopped '
+    text K
+    wait_screen 'Stop va, vc, vd, ve now\?'
+    text y
+    wait_screen 'Force stop: 4 VMs: 3 done, 0 failed, 1 skipped' 120
+    assert_contains "$SCREEN" "vd: already stopped" "the summary says vd was already stopped"
+    assert_contains "$SCREEN" "vc stopped (by" "the summary says vc stopped"
+    keys Escape
+    for vm in va vb vc vd ve; do is_running "$root" $vm && fail "$vm still runs"; done
+    # a VM deleted behind the list's back loses its mark
+    expect_exit 0 yv "$root" delete --name ve
+    wait_gone '^\*?ve '
+    wait_screen ' 3 marked:'
+    tui_quit
+}
+
+# c. The mouse: a click on a row selects it (SGR reports, xterm), a double click opens details,
+# a click on the header or the key bar does nothing, the wheel scrolls; with --no-mouse the
+# terminal is never asked for mouse reports.
+test_mouse()
+{
+    local root
+    tui_root root ma mb mc md
+    TUI_TERM=xterm-256color tui_start "$root"
+    wait_row ma '^ma +stopped '
+    [ "$(tm display -p -t "$S" '#{mouse_any_flag}#{mouse_standard_flag}')" != 00 ] ||
+        fail "the TUI did not ask the terminal for mouse reports"
+    # rows: header on line 2, ma on 3, mb 4, mc 5, md 6 (1-based); a click on mc
+    text $'\e[<0;5;5M'
+    text $'\e[<0;5;5m'
+    keys Enter # details of the selected VM
+    wait_screen '^ Details: mc'
+    keys Escape
+    wait_row md '^md +stopped '
+    # a click on the header and on the key bar: the selection stays on mc
+    text $'\e[<0;5;2M'
+    text $'\e[<0;5;2m'
+    text $'\e[<0;5;24M'
+    text $'\e[<0;5;24m'
+    text ' ' # marks the selected row: still mc
+    wait_screen '^\*mc '
+    text u
+    # the wheel: down once (3 rows) from mc → md (the last)
+    text $'\e[<65;5;5M'
+    text ' '
+    wait_screen '^\*md '
+    text u
+    # a double click on mb opens its details
+    text $'\e[<0;5;4M'
+    text $'\e[<0;5;4m'
+    text $'\e[<0;5;4M'
+    text $'\e[<0;5;4m'
+    wait_screen '^ Details: mb'
+    keys Escape
+    wait_row ma '^ma +stopped '
+    tui_quit
+
+    tm kill-session -t "$S"
+    TUI_TERM=xterm-256color tui_start "$root" --no-mouse
+    wait_row ma '^ma +stopped '
+    assert_eq 00 "$(tm display -p -t "$S" '#{mouse_any_flag}#{mouse_standard_flag}')" \
+        "--no-mouse: no mouse reports asked for"
+    text $'\e[<0;5;5M' # a click's bytes are no key the list acts on: ma stays selected
+    text $'\e[<0;5;5m'
+    text ' '
+    wait_screen '^\*ma '
+    tui_quit
+}
+
+run_tests "$@"
