@@ -120,8 +120,8 @@ void yv_bulk_summary(const yv_bulk *b, char *line, size_t ln, char *text, size_t
     size_t k = 0;
     char one[224];
     text[0] = '\0';
+    for (int i = 0; i < b->n; i++) count[b->items[i].state]++;
     for (int i = 0; i < b->n; i++) {
-        count[b->items[i].state]++;
         int w = item_line(&b->items[i], one, sizeof one);
         if (w < 0 || k + (size_t)w + 2 + 4 > tn) { /* room for "\n…" */
             if (k + 4 < tn) snprintf(text + k, tn - k, "%s…", k ? "\n" : "");
