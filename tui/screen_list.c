@@ -407,6 +407,8 @@ void yv_list_bulk_ended(yv_app *a, yv_action act, const char *vm, bool ok, const
 static int on_mouse(yv_app *a, list_st *l)
 {
     MEVENT e;
+    long last = l->click_row;
+    l->click_row = -1; /* a wheel or a click elsewhere between two clicks: no double click */
     if (getmouse(&e) != OK) return KEY_IGNORED;
     if (e.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
         for (int i = 0; i < 3; i++)
@@ -416,7 +418,7 @@ static int on_mouse(yv_app *a, list_st *l)
     long row = e.bstate & BUTTON1_PRESSED ? yv_table_row_at(l->table, e.y) : -1;
     if (row < 0) return KEY_IGNORED;
     int64_t now = yv_now_ms();
-    bool twice = row == l->click_row && now - l->click_ms <= DOUBLE_CLICK_MS;
+    bool twice = row == last && now - l->click_ms <= DOUBLE_CLICK_MS;
     yv_table_select(l->table, (size_t)row);
     l->click_row = twice ? -1 : row; /* a third click starts over */
     l->click_ms = now;
@@ -455,6 +457,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
 {
     list_st *l = st;
     if (is_key && ch == KEY_MOUSE) return on_mouse(a, l);
+    l->click_row = -1; /* a key between two clicks: no double click */
     if (l->filtering) return filter_key(l, ch, is_key);
     if (is_key && yv_table_key(l->table, (int)ch)) return KEY_REDRAW;
     if (!is_key && (ch == L'j' || ch == L'k'))

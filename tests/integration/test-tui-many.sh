@@ -80,6 +80,40 @@ test_bulk_run_and_force()
     tui_quit
 }
 
+# b2. A failure on one VM does not stop the rest and the summary says which failed; a bulk
+# delete (running VMs among them) removes every marked VM after one question.
+test_bulk_failure_and_delete()
+{
+    local root vm
+    tui_root root fa fb fc fd
+    rm "$root/fb.vm/hd0.qcow2" # fb's run fails: its disk is gone
+    TUI_W=100 tui_start "$root"
+    wait_row fd '^fd +stopped '
+    keys Home Space Space Space # fa fb fc
+    wait_screen '^\*fc +stopped '
+    text r
+    wait_screen 'Start fa, fb, fc\?'
+    text y
+    wait_screen 'Run: 3 VMs: 2 done, 1 failed, 0 skipped' 120
+    assert_contains "$SCREEN" "fb: failed: " "the summary says fb failed"
+    assert_contains "$SCREEN" "fa started" "the summary says fa started"
+    keys Escape
+    wait_gone 'Summary'
+    for vm in fa fc; do is_running "$root" $vm || fail "$vm does not run: fb's failure stopped it"; done
+    is_running "$root" fb && fail "fb runs without its disk"
+    is_running "$root" fd && fail "fd runs but was not marked"
+    text D
+    wait_screen 'Delete fa, fb, fc\? .*RUNNING'
+    text y
+    wait_screen 'Delete: 3 VMs: 3 done, 0 failed, 0 skipped' 120
+    keys Escape
+    wait_screen ' 1 VM, 0 running'
+    for vm in fa fb fc; do [ ! -e "$root/$vm.vm" ] || fail "$vm still has its folder"; done
+    [ -d "$root/fd.vm" ] || fail "fd was deleted but not marked"
+    wait_gone ' marked:'
+    tui_quit
+}
+
 # c. The mouse: a click on a row selects it (SGR reports, xterm), a double click opens details,
 # a click on the header or the key bar does nothing, the wheel scrolls; with --no-mouse the
 # terminal is never asked for mouse reports.
@@ -111,6 +145,22 @@ test_mouse()
     text ' '
     wait_screen '^\*md '
     text u
+    # a click over a question is dropped: the question stays, only y or another key answers it
+    text $'\e[<0;5;5M' # mark mc and ask to delete it
+    text $'\e[<0;5;5m'
+    text ' '
+    wait_screen '^\*mc '
+    text D
+    wait_screen 'Delete mc'
+    text $'\e[<0;5;3M'
+    text $'\e[<0;5;3m'
+    sleep 0.3
+    SCREEN=$(cap)
+    assert_contains "$SCREEN" "Delete mc" "the question is still open after a click"
+    keys Escape
+    wait_screen 'cancelled'
+    [ -d "$root/mc.vm" ] || fail "mc deleted"
+    text u
     # a double click on mb opens its details
     text $'\e[<0;5;4M'
     text $'\e[<0;5;4m'
@@ -119,6 +169,16 @@ test_mouse()
     wait_screen '^ Details: mb'
     keys Escape
     wait_row ma '^ma +stopped '
+    tui_quit
+
+    # tmux's own terminal type: curses gets X10 reports (ESC [ M b x y, each + 32); a click on md
+    tm kill-session -t "$S"
+    tui_start "$root"
+    wait_row ma '^ma +stopped '
+    text $'\e[M &&'
+    text $'\e[M#&&'
+    text ' '
+    wait_screen '^\*md '
     tui_quit
 
     tm kill-session -t "$S"
