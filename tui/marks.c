@@ -5,11 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The names are kept sorted: the list asks for every row it draws (bsearch, not a scan). Returns
+ * the index of name, or -(insertion point) - 1. */
 static long find(const yv_marks *m, const char *name)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(m->names[i], name)) return (long)i;
-    return -1;
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(m->names[mid], name);
+        if (!c) return (long)mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -(long)lo - 1;
 }
 
 bool yv_marks_has(const yv_marks *m, const char *name)
@@ -17,23 +25,29 @@ bool yv_marks_has(const yv_marks *m, const char *name)
     return find(m, name) >= 0;
 }
 
+static void grow(yv_marks *m)
+{
+    if (m->n < m->cap) return;
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    void *p = realloc(m->names, cap * sizeof *m->names);
+    if (!p) abort();
+    m->names = p;
+    m->cap = cap;
+}
+
 void yv_marks_set(yv_marks *m, const char *name, bool on)
 {
     long i = find(m, name);
-    if (!on && i >= 0) { /* order does not matter: the list's order is the monitor's */
+    if (!on && i >= 0) {
+        memmove(m->names[i], m->names[i + 1], (m->n - (size_t)i - 1) * sizeof *m->names);
         m->n--;
-        if ((size_t)i != m->n) memcpy(m->names[i], m->names[m->n], YV_MARK_NAME);
-        return;
     }
     if (!on || i >= 0 || strlen(name) >= YV_MARK_NAME) return;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        void *p = realloc(m->names, cap * sizeof *m->names);
-        if (!p) abort();
-        m->names = p;
-        m->cap = cap;
-    }
-    snprintf(m->names[m->n++], YV_MARK_NAME, "%s", name);
+    grow(m);
+    size_t at = (size_t)(-i - 1);
+    memmove(m->names[at + 1], m->names[at], (m->n - at) * sizeof *m->names);
+    snprintf(m->names[at], YV_MARK_NAME, "%s", name);
+    m->n++;
 }
 
 void yv_marks_toggle(yv_marks *m, const char *name)

@@ -373,7 +373,8 @@ static void bulk_check(yv_app *a)
     for (int i = 0; i < a->bulk.n; i++) bad |= a->bulk.items[i].state != YV_BULK_DONE;
     yv_app_status(a, bad, "%s", line);
     snprintf(all, sizeof all, "%s\n\n%s", line, text);
-    yv_dialog_tell(a, "Summary", all);
+    /* a question the user is answering is not taken away: the status line says it then */
+    if (!yv_screen_modal(&a->screens)) yv_dialog_tell(a, "Summary", all);
 }
 
 void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms, int n)

@@ -29,7 +29,20 @@ static void test_marks_by_name(void **state)
         yv_marks_set(&m, n, true);
     }
     assert_int_equal(m.n, 41);
-    assert_true(yv_marks_has(&m, "vm39"));
+    for (int i = 0; i < 40; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "vm%d", i);
+        assert_true(yv_marks_has(&m, n));
+    }
+    for (size_t i = 1; i < m.n; i++) assert_true(strcmp(m.names[i - 1], m.names[i]) < 0);
+    for (int i = 0; i < 40; i += 3) { /* out of the middle, the ends */
+        char n[16];
+        snprintf(n, sizeof n, "vm%d", i);
+        yv_marks_set(&m, n, false);
+        assert_false(yv_marks_has(&m, n));
+    }
+    assert_int_equal(m.n, 27);
+    assert_true(yv_marks_has(&m, "b") && yv_marks_has(&m, "vm38") && !yv_marks_has(&m, "vm39"));
     yv_marks_clear(&m);
     assert_int_equal(m.n, 0);
     assert_false(yv_marks_has(&m, "b"));
