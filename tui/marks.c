@@ -102,7 +102,7 @@ bool yv_bulk_note(yv_bulk *b, int act, const char *vm, bool ok, const char *text
     if (!b->on || act != b->act) return false;
     for (int i = 0; i < b->n; i++) {
         yv_bulk_item *it = &b->items[i];
-        if (it->state != YV_BULK_PENDING || strcmp(it->vm, vm)) continue;
+        if (it->state != YV_BULK_PENDING || strcmp(it->vm, vm) != 0) continue;
         it->state = ok ? YV_BULK_DONE : YV_BULK_FAILED;
         snprintf(it->text, sizeof it->text, "%s", text ? text : "");
         return true;

@@ -52,7 +52,7 @@ static void test_marks_by_name(void **state)
 static bool not_b_or_d(void *ctx, const char *name)
 {
     (void)ctx;
-    return strcmp(name, "b") && strcmp(name, "d");
+    return strcmp(name, "b") != 0 && strcmp(name, "d") != 0;
 }
 
 static void test_marks_of_vms_gone_are_dropped(void **state)
