@@ -335,7 +335,7 @@ static void loop(yv_app *a)
     }
 }
 
-static void start_curses(void)
+static void start_curses(yv_app *a, bool mouse)
 {
     initscr();
     cbreak();
@@ -353,12 +353,13 @@ static void start_curses(void)
      * dozen system calls and pty wakeups a second for the uptime column. Suspended here, the first
      * doupdate resumes it and every frame is then one write. */
     endwin();
+    a->mouse = mouse;
+    if (mouse) mouse_on();
 }
 
 int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bool mouse)
 {
     yv_app *a = &app;
-    a->mouse = mouse;
     yv_err err;
     char terr[256];
     setlocale(LC_ALL, "");
@@ -394,8 +395,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
     free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;
-    start_curses();
-    if (a->mouse) mouse_on();
+    start_curses(a, mouse);
     int trc = load_theme(a, theme_name, terr, sizeof terr);
     a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = refresh_ms});
     yv_screens_init(&a->screens, a, &a->dirty);
