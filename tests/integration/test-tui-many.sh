@@ -78,6 +78,14 @@ test_bulk_run_and_force()
     expect_exit 0 yv "$root" delete --name ve
     wait_gone '^\*?ve '
     wait_screen ' 3 marked:'
+    # without marks, r acts on the selected VM alone and asks nothing
+    text u
+    wait_gone ' marked:'
+    keys Home Down # vb
+    text r
+    wait_row vb '^vb +running ' 60
+    grep -q 'Start vb' <<<"$SCREEN" && fail "r without marks asked a question"
+    is_running "$root" va && fail "va runs: r without marks acted on more than the selected VM"
     tui_quit
 }
 
@@ -191,6 +199,34 @@ test_mouse()
     text $'\e[<0;5;5m'
     text ' '
     wait_screen '^\*ma '
+    tui_quit
+}
+
+# d. A console (a foreground child) gets the terminal without mouse reports: a click there would
+# be bytes typed to the guest. Back in the list, clicks work again.
+test_mouse_off_in_console()
+{
+    local root pid
+    tui_root root ka kb
+    start_vm "$root" kb pid
+    TUI_TERM=xterm-256color tui_start "$root"
+    wait_row kb '^kb +running '
+    [ "$(tm display -p -t "$S" '#{mouse_any_flag}#{mouse_standard_flag}')" != 00 ] ||
+        fail "no mouse reports asked for"
+    text $'\e[<0;5;4M' # kb
+    text $'\e[<0;5;4m'
+    text o
+    wait_screen "Connected to VM 'kb'"
+    assert_eq 00 "$(tm display -p -t "$S" '#{mouse_any_flag}#{mouse_standard_flag}')" \
+        "mouse reports still on in the console"
+    keys C-]
+    wait_row ka '^ka +stopped '
+    [ "$(tm display -p -t "$S" '#{mouse_any_flag}#{mouse_standard_flag}')" != 00 ] ||
+        fail "no mouse reports after the console"
+    text $'\e[<0;5;3M' # ka
+    text $'\e[<0;5;3m'
+    text ' '
+    wait_screen '^\*ka '
     tui_quit
 }
 
