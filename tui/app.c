@@ -259,7 +259,6 @@ static int timeout_ms(yv_app *a)
  * once. */
 #define DRAW_MS 250
 
-/* The foreground child ended: the list comes back at the terminal's size of now. */
 /* Clicks and the wheel (spec §15): the terminal reports buttons only, never motion, so an idle
  * pointer over the list costs nothing. Presses only, with curses' click timing off (mouse_on): it
  * merged an SGR press and release into a bare release; the list tells a double click itself. */
@@ -271,6 +270,7 @@ static void mouse_on(void)
     mouseinterval(0);
 }
 
+/* The foreground child ended: the list comes back at the terminal's size of now. */
 static void foreground_done(yv_app *a)
 {
     yv_job_foreground_done(a);

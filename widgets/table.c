@@ -15,8 +15,9 @@ struct yv_table {
     size_t sel, top;
     long sel_row; /* model row of the selection, kept across refreshes */
     char filter[128];
-    int page;      /* rows on screen at the last draw */
-    int y0, nrows; /* the screen line of the first row and the rows drawn (a mouse click) */
+    int page; /* rows on screen at the last draw */
+    /* the screen line of the first row and the rows drawn there (a mouse click's row) */
+    int y0, nrows;
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
