@@ -56,7 +56,7 @@ test_bulk_run_and_force()
     wait_screen 'Run: 3 VMs: 3 done, 0 failed, 0 skipped' 120
     assert_contains "$SCREEN" "va started" "summary names va"
     assert_contains "$SCREEN" "ve started" "summary names ve"
-    keys Escape # closes the notice
+    text x # any key closes the notice
     wait_gone 'Summary'
     for vm in va vc ve; do is_running "$root" $vm || fail "$vm does not run after the bulk run"; done
     for vm in vb vd; do is_running "$root" $vm && fail "$vm runs but was not marked"; done
@@ -72,7 +72,8 @@ test_bulk_run_and_force()
     wait_screen 'Force stop: 4 VMs: 3 done, 0 failed, 1 skipped' 120
     assert_contains "$SCREEN" "vd: already stopped" "the summary says vd was already stopped"
     assert_contains "$SCREEN" "vc stopped (by" "the summary says vc stopped"
-    keys Escape
+    text x
+    wait_gone 'Summary'
     for vm in va vb vc vd ve; do is_running "$root" $vm && fail "$vm still runs"; done
     # a VM deleted behind the list's back loses its mark
     expect_exit 0 yv "$root" delete --name ve
@@ -106,7 +107,7 @@ test_bulk_failure_and_delete()
     wait_screen 'Run: 3 VMs: 2 done, 1 failed, 0 skipped' 120
     assert_contains "$SCREEN" "fb: failed: " "the summary says fb failed"
     assert_contains "$SCREEN" "fa started" "the summary says fa started"
-    keys Escape
+    text x
     wait_gone 'Summary'
     for vm in fa fc; do is_running "$root" $vm || fail "$vm does not run: fb's failure stopped it"; done
     is_running "$root" fb && fail "fb runs without its disk"
@@ -115,7 +116,8 @@ test_bulk_failure_and_delete()
     wait_screen 'Delete fa, fb, fc\? .*RUNNING'
     text y
     wait_screen 'Delete: 3 VMs: 3 done, 0 failed, 0 skipped' 120
-    keys Escape
+    text x
+    wait_gone 'Summary'
     wait_screen ' 1 VM, 0 running'
     for vm in fa fb fc; do [ ! -e "$root/$vm.vm" ] || fail "$vm still has its folder"; done
     [ -d "$root/fd.vm" ] || fail "fd was deleted but not marked"
@@ -154,7 +156,7 @@ test_mouse()
     text ' '
     wait_screen '^\*md '
     text u
-    # a click over a question is dropped: the question stays, only y or another key answers it
+    # a click over a question is dropped: the question stays, and the y after it still confirms
     text $'\e[<0;5;5M' # mark mc and ask to delete it
     text $'\e[<0;5;5m'
     text ' '
@@ -163,13 +165,12 @@ test_mouse()
     wait_screen 'Delete mc'
     text $'\e[<0;5;3M'
     text $'\e[<0;5;3m'
-    sleep 0.3
-    SCREEN=$(cap)
-    assert_contains "$SCREEN" "Delete mc" "the question is still open after a click"
-    keys Escape
-    wait_screen 'cancelled'
-    [ -d "$root/mc.vm" ] || fail "mc deleted"
-    text u
+    text y
+    wait_screen 'Delete: 1 VM: 1 done'
+    [ ! -e "$root/mc.vm" ] || fail "mc not deleted: the click answered the question"
+    text x
+    wait_gone 'Summary'
+    wait_gone '^\*?mc '
     # a double click on mb opens its details
     text $'\e[<0;5;4M'
     text $'\e[<0;5;4m'
@@ -181,16 +182,17 @@ test_mouse()
     tui_quit
 
     # tmux's own terminal type: curses gets X10 reports (ESC [ M b x y, each + 32); a click on md
-    tm kill-session -t "$S"
+    # (row 5 now that mc is gone)
+    S=t_x10
     tui_start "$root"
     wait_row ma '^ma +stopped '
-    text $'\e[M &&'
-    text $'\e[M#&&'
+    text $'\e[M &%'
+    text $'\e[M#&%'
     text ' '
     wait_screen '^\*md '
     tui_quit
 
-    tm kill-session -t "$S"
+    S=t_nomouse
     TUI_TERM=xterm-256color tui_start "$root" --no-mouse
     wait_row ma '^ma +stopped '
     assert_eq 00 "$(tm display -p -t "$S" '#{mouse_any_flag}#{mouse_standard_flag}')" \
