@@ -42,6 +42,19 @@ test_bulk_run_and_force()
     [ -n "$(marked_row ve)" ] || fail "'*' did not mark ve"
     text u
     wait_gone '^\*v'
+    # '*' under a filter inverts only the rows shown
+    text /
+    text vd
+    keys Enter
+    wait_gone '^va '
+    text '*'
+    wait_screen '^\*vd '
+    keys Escape # clears the filter
+    wait_row va '^va +stopped '
+    SCREEN=$(cap)
+    for vm in va vb vc ve; do [ -z "$(marked_row $vm)" ] || fail "$vm marked by '*' under a filter"; done
+    text u
+    wait_gone '^\*v'
     # mark va, vc, ve: r asks once, naming all three; a key other than y cancels
     keys Home Space Down Space Down Space
     wait_screen '^\*ve +stopped '
