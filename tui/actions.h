@@ -40,6 +40,9 @@ typedef enum {
     ACT_SORT_NEXT, /* and right of it */
     ACT_SORT_INVERT,
     ACT_COLUMNS, /* the F2 column setup screen (tui/screen_columns.c) */
+    ACT_MARK,    /* spec §15 "Select many": marks, kept in the list (tui/marks.c) */
+    ACT_MARK_INVERT,
+    ACT_MARK_CLEAR,
 } yv_action;
 
 /* What the selected row must be for the action to make sense now. */

@@ -181,6 +181,12 @@ static int on_key(yv_app *a, wint_t ch, bool is_key)
     }
     if (a->rows < MIN_ROWS || a->cols < MIN_COLS) /* too small: only quitting works */
         return (!is_key && ch == L'q') ? KEY_QUIT : KEY_IGNORED;
+    if (is_key && ch == KEY_MOUSE && yv_screen_top(&a->screens)->cls != &yv_list_screen) {
+        MEVENT e; /* only the list takes clicks: one over a form, a question or a view is dropped,
+                     never taken as a key (a question would read it as "no") */
+        getmouse(&e);
+        return KEY_IGNORED;
+    }
     return yv_screen_key(&a->screens, ch, is_key);
 }
 
@@ -253,10 +259,22 @@ static int timeout_ms(yv_app *a)
  * once. */
 #define DRAW_MS 250
 
+/* Clicks and the wheel (spec §15): the terminal reports buttons only, never motion, so an idle
+ * pointer over the list costs nothing. Presses only, with curses' click timing off (mouse_on): it
+ * merged an SGR press and release into a bare release; the list tells a double click itself. */
+#define MOUSE_EVENTS (BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED)
+
+static void mouse_on(void)
+{
+    mousemask(MOUSE_EVENTS, NULL);
+    mouseinterval(0);
+}
+
 /* The foreground child ended: the list comes back at the terminal's size of now. */
 static void foreground_done(yv_app *a)
 {
     yv_job_foreground_done(a);
+    if (a->mouse) mouse_on(); /* the child may have turned the terminal's mode off */
     a->keypad_sent = false;
     on_resize(a);
 }
@@ -317,7 +335,7 @@ static void loop(yv_app *a)
     }
 }
 
-static void start_curses(void)
+static void start_curses(yv_app *a, bool mouse)
 {
     initscr();
     cbreak();
@@ -335,9 +353,11 @@ static void start_curses(void)
      * dozen system calls and pty wakeups a second for the uptime column. Suspended here, the first
      * doupdate resumes it and every frame is then one write. */
     endwin();
+    a->mouse = mouse;
+    if (mouse) mouse_on();
 }
 
-int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
+int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bool mouse)
 {
     yv_app *a = &app;
     yv_err err;
@@ -375,7 +395,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms)
     free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;
-    start_curses();
+    start_curses(a, mouse);
     int trc = load_theme(a, theme_name, terr, sizeof terr);
     a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = refresh_ms});
     yv_screens_init(&a->screens, a, &a->dirty);

@@ -9,6 +9,7 @@
 #include <wchar.h>
 
 #include "actions.h"
+#include "marks.h"
 #include "core/config.h"
 #include "core/monitor.h"
 #include "screen.h"
@@ -61,9 +62,13 @@ typedef struct yv_app {
     size_t fg_errlen;
     yv_action fg_act;
     char fg_vm[64];
+    bool mouse;     /* clicks and the wheel are asked for (not --no-mouse) */
+    yv_marks marks; /* the list's marked VMs (spec §15): bulk actions act on them */
+    yv_bulk bulk;   /* the bulk action in flight: each VM's end, then a summary */
 } yv_app;
 
-int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms);
+/* mouse: ask the terminal for clicks and the wheel (false: --no-mouse) */
+int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bool mouse);
 /* The file of theme `name`: themes/ next to the binary (source tree), or <prefix>/share/yave/themes
  * when installed; malloc'd, NULL when there is none. */
 char *yv_app_theme_path(const char *name);
@@ -102,6 +107,16 @@ void yv_dialog_tell(yv_app *a, const char *title, const char *text);
  * (tui/screen_move.c). */
 struct json_t;
 void yv_move_offer(yv_app *a, const char *vm, const struct json_t *move);
+/* The question of action r about the marked VMs vms: yes carries it out as one bulk action
+ * (yv_list_bulk_run). -1 as yv_dialog_ask. */
+int yv_dialog_ask_many(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
+                       bool any_running);
+/* A bulk action (spec §15): r on each of vms, the ones it makes no sense for (a force stop of a
+ * stopped VM) skipped and recorded with why; a failure on one does not stop the rest. Each VM's end
+ * goes to the status line; the last one's brings the summary (status line and a notice). */
+void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms, int n);
+/* A job of act on vm ended (jobs.c): recorded when it was part of the bulk action. */
+void yv_list_bulk_ended(yv_app *a, yv_action act, const char *vm, bool ok, const char *text);
 
 /* jobs */
 /* Starts a child for act on vm with extra argv; secrets go through inherited pipes (fd 3, 4), never

@@ -46,6 +46,9 @@ const yv_opt yv_cli_opts[] = {
      .help = "how often the full-screen manager updates CPU% and uptime, and asks a running VM "
              "whose event socket it cannot hold for its state (events such as a pause show at "
              "once)"},
+    {.lng = "no-mouse",
+     .flags = YV_CLI_TUI,
+     .help = "leave the mouse to the terminal: no clicks or wheel in the full-screen manager"},
     {.lng = "paths", .help = "print the root, scripts and themes this binary uses"},
     {.lng = "help", .shrt = 'h', .flags = YV_OPT_NOW, .help = "show the help"},
     {.lng = "version", .flags = YV_OPT_NOW, .help = "print the version"},

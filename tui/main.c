@@ -71,7 +71,8 @@ int main(int argc, char **argv)
         if (optind < argc)
             return usage_error("'%s': commands need --batch (try --help)", argv[optind]);
         return yv_app_main(bo.root, opt(val, "theme"),
-                           refresh ? (int)(strtod(refresh, NULL) * 1000 + 0.5) : 0);
+                           refresh ? (int)(strtod(refresh, NULL) * 1000 + 0.5) : 0,
+                           !opt(val, "no-mouse"));
     }
     return yv_batch_main(&bo, argc - optind, argv + optind);
 }

@@ -15,6 +15,7 @@ typedef struct {
     char vms[ASK_MAX][64];
     int n;
     char names[512]; /* "a, b, c": for the cancel message */
+    bool bulk;       /* the marked rows: yes starts one bulk action (a summary at its end) */
 } dialog_st;
 
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
     int n;
     const yv_action_question *q;
     const char *title, *text; /* a notice */
+    bool bulk;
 } dialog_arg;
 
 static void init(yv_app *a, void *st, const void *arg)
@@ -35,6 +37,7 @@ static void init(yv_app *a, void *st, const void *arg)
         return;
     }
     s->row = g->row;
+    s->bulk = g->bulk;
     for (int i = 0; i < g->n; i++) snprintf(s->vms[s->n++], sizeof s->vms[0], "%s", g->vms[i]);
     snprintf(s->names, sizeof s->names, "%s", g->q->names);
     yv_dialog_confirm(&s->d, g->q->title, g->q->text, g->q->key);
@@ -54,7 +57,10 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
     memcpy(&s, st, sizeof s);
     yv_screen_pop(&a->screens);
     if (!s.row) return KEY_REDRAW;
-    if (r == YV_DIALOG_YES)
+    const char *vms[ASK_MAX];
+    for (int i = 0; i < s.n; i++) vms[i] = s.vms[i];
+    if (r == YV_DIALOG_YES && s.bulk) yv_list_bulk_run(a, s.row, vms, s.n);
+    else if (r == YV_DIALOG_YES)
         for (int i = 0; i < s.n; i++) yv_job_action(a, s.row, s.vms[i]);
     else
         yv_app_status(a, false, "%s %s: cancelled (only %lc confirms)", s.d.title, s.names,
@@ -88,6 +94,18 @@ int yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int
         return -1;
     }
     open_dialog(a, &(dialog_arg){.row = r, .vms = vms, .n = n, .q = &q});
+    return 0;
+}
+
+int yv_dialog_ask_many(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
+                       bool any_running)
+{
+    yv_action_question q;
+    if (n > ASK_MAX || yv_actions_question(r, vms, n, any_running, &q) < 0) {
+        yv_app_status(a, true, "%s: too many VMs to name in one question: mark fewer", r->label);
+        return -1;
+    }
+    open_dialog(a, &(dialog_arg){.row = r, .vms = vms, .n = n, .q = &q, .bulk = true});
     return 0;
 }
 

@@ -137,7 +137,10 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     const yv_monitor_vm *v = now ? yv_monitor_row(a->mon, row) : yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
-    case COL_NAME: snprintf(buf, n, "%s", v->name); break;
+    case COL_NAME: /* a marked row's glyph (spec §15): also without colours or bold */
+        snprintf(buf, n, "%s%s", a->marks.n && yv_marks_has(&a->marks, v->name) ? "*" : "",
+                 v->name);
+        break;
     case COL_STATE: state_text(a, v, buf, n, role); break;
     case COL_VCPU: v->valid ? snprintf(buf, n, "%ld", v->vm.vcpu) : snprintf(buf, n, "-"); break;
     case COL_MEM: v->valid ? snprintf(buf, n, "%ldM", v->vm.memory) : snprintf(buf, n, "-"); break;
@@ -176,8 +179,17 @@ static bool model_match(void *ctx, size_t row, const char *filter)
     return strcasestr(yv_monitor_name(((yv_app *)ctx)->mon, row), filter) != NULL;
 }
 
-static const yv_table_model model = {
-    .count = model_count, .cell = model_cell, .match = model_match, .sort_value = model_sort_value};
+static bool model_marked(void *ctx, size_t row)
+{
+    yv_app *a = ctx;
+    return a->marks.n && yv_marks_has(&a->marks, yv_monitor_name(a->mon, row));
+}
+
+static const yv_table_model model = {.count = model_count,
+                                     .cell = model_cell,
+                                     .match = model_match,
+                                     .sort_value = model_sort_value,
+                                     .marked = model_marked};
 
 #define NCOLS ((int)(sizeof columns / sizeof columns[0]))
 
@@ -186,6 +198,8 @@ typedef struct {
     yv_table *table;
     bool filtering;
     char filter[128];
+    int64_t click_ms; /* the last click, on model row click_row: a second one soon after on the */
+    long click_row;   /* same row is a double click */
 } list_st;
 
 static void column_names(const char *names[NCOLS])
@@ -201,6 +215,7 @@ static void init(yv_app *a, void *st, const void *arg)
     const char *names[NCOLS];
     yv_tuistate ts;
     l->table = yv_table_new(columns, NCOLS, &model, a);
+    l->click_row = -1;
     column_names(names);
     yv_tuistate_load(a->root, names, NCOLS, &ts);
     for (int c = 1; c < NCOLS && c < YV_TUISTATE_COLS; c++)
@@ -233,8 +248,13 @@ void yv_list_save(yv_app *a)
 
 static void done(yv_app *a, void *st)
 {
-    (void)a;
     yv_table_free(((list_st *)st)->table);
+    yv_marks_free(&a->marks);
+}
+
+static bool vm_exists(void *ctx, const char *name)
+{
+    return yv_monitor_find(((yv_app *)ctx)->mon, name) != NULL;
 }
 
 const yv_monitor_vm *yv_list_selected(yv_app *a)
@@ -271,6 +291,9 @@ static void draw_status(yv_app *a, const list_st *l)
         snprintf(line, sizeof line, " %s", a->status);
     else if (l->filter[0])
         snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", l->filter);
+    else if (a->marks.n)
+        snprintf(line, sizeof line, " %zu marked: r, s, K, D act on every marked VM (u clears)",
+                 a->marks.n);
     else if (yv_monitor_count(a->mon) == 0)
         snprintf(line, sizeof line, " no VMs yet: press c to create one");
     else line[0] = '\0';
@@ -290,6 +313,7 @@ static void draw(yv_app *a, void *st)
     list_st *l = st;
     curs_set(0);
     yv_table_refresh(l->table);
+    if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a); /* the VMs gone lose their marks */
     draw_title(a);
     yv_table_draw(l->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);
     draw_keybar(a);
@@ -349,6 +373,133 @@ static int sort_key_local(yv_app *a, list_st *l, yv_action act)
     return KEY_REDRAW;
 }
 
+/* ---- marks and bulk actions (spec §15 "Select many") ---- */
+
+/* Space, '*' and 'u': the selected row's mark (then the next row), the shown rows' marks
+ * inverted, every mark cleared. */
+static int on_mark(yv_app *a, list_st *l, const yv_action_row *r, const yv_monitor_vm *v)
+{
+    if (r->act == ACT_MARK && v) {
+        yv_marks_toggle(&a->marks, v->name);
+        yv_table_key(l->table, KEY_DOWN);
+    } else if (r->act == ACT_MARK_INVERT) {
+        for (size_t i = 0, n = yv_table_visible(l->table); i < n; i++)
+            yv_marks_toggle(&a->marks, yv_monitor_name(a->mon, yv_table_visible_row(l->table, i)));
+    } else if (r->act == ACT_MARK_CLEAR) {
+        yv_marks_clear(&a->marks);
+        yv_app_status(a, false, "marks cleared");
+    }
+    return KEY_REDRAW;
+}
+
+/* A many row with marks: one question naming every marked VM (in the list's order). */
+static int on_marked(yv_app *a, const yv_action_row *r)
+{
+    const char *names[YV_BULK_MAX];
+    int n = 0;
+    bool any_running = false;
+    for (size_t i = 0, c = yv_monitor_count(a->mon); i < c; i++) {
+        const char *name = yv_monitor_name(a->mon, i);
+        if (!yv_marks_has(&a->marks, name)) continue;
+        if (n == YV_BULK_MAX)
+            return yv_app_status(a, true, "%s: more than %d VMs marked: mark fewer", r->label,
+                                 YV_BULK_MAX),
+                   KEY_REDRAW;
+        const yv_monitor_vm *v = yv_monitor_find(a->mon, name);
+        any_running |= v && v->pid > 0;
+        names[n++] = name;
+    }
+    if (n) yv_dialog_ask_many(a, r, names, n, any_running);
+    return KEY_REDRAW;
+}
+
+/* Why the bulk action r skips VM v (NULL: it runs): what makes no sense now is reported per VM,
+ * never a refusal of the whole. */
+static const char *bulk_skip(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v, char *buf,
+                             size_t n)
+{
+    if (!v) return "no longer exists";
+    const yv_job *busy = yv_job_for(a, v->name);
+    if (busy && !(r->overtakes && busy->act == r->overtakes))
+        return "an action is already in progress";
+    if (r->need == YV_NEED_RUNNING && v->pid <= 0) return "already stopped";
+    if (r->need == YV_NEED_STOPPED && v->pid > 0) return "already running";
+    return yv_actions_refusal(r, v, buf, n);
+}
+
+static bool job_of(const yv_app *a, yv_action act, const char *vm)
+{
+    for (const yv_job *j = a->jobs; j; j = j->next)
+        if (j->act == act && !strcmp(j->vm, vm)) return true;
+    return false;
+}
+
+/* The last VM of the bulk action ended: its summary on the status line and in a notice. */
+static void bulk_check(yv_app *a)
+{
+    char line[160], text[352], all[520];
+    if (!yv_bulk_finished(&a->bulk)) return;
+    a->bulk.on = false;
+    yv_bulk_summary(&a->bulk, line, sizeof line, text, sizeof text);
+    bool bad = false;
+    for (int i = 0; i < a->bulk.n; i++) bad |= a->bulk.items[i].state != YV_BULK_DONE;
+    yv_app_status(a, bad, "%s", line);
+    snprintf(all, sizeof all, "%s\n\n%s", line, text);
+    /* a question the user is answering is not taken away: the status line says it then */
+    if (!yv_screen_modal(&a->screens)) yv_dialog_tell(a, "Summary", all);
+}
+
+void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms, int n)
+{
+    char why[160];
+    yv_bulk_begin(&a->bulk, r->act, r->confirm_title ? r->confirm_title : r->label);
+    for (int i = 0; i < n; i++) {
+        const char *skip = bulk_skip(a, r, yv_monitor_find(a->mon, vms[i]), why, sizeof why);
+        if (skip) {
+            yv_bulk_add(&a->bulk, vms[i], YV_BULK_SKIPPED, skip);
+            yv_app_status(a, false, "%s: %s", vms[i], skip);
+            continue;
+        }
+        yv_job_action(a, r, vms[i]); /* on its failure to start, the status line says why */
+        bool started = job_of(a, r->act, vms[i]);
+        yv_bulk_add(&a->bulk, vms[i], started ? YV_BULK_PENDING : YV_BULK_FAILED,
+                    started ? "" : a->status);
+    }
+    bulk_check(a); /* nothing started (all skipped): the summary now */
+}
+
+void yv_list_bulk_ended(yv_app *a, yv_action act, const char *vm, bool ok, const char *text)
+{
+    if (yv_bulk_note(&a->bulk, (int)act, vm, ok, text)) bulk_check(a);
+}
+
+/* ---- the mouse (spec §15): a click selects, a double click opens details, the wheel scrolls;
+ * anything else (the header, the key bar, other buttons) does nothing ---- */
+#define DOUBLE_CLICK_MS 400
+
+static int on_mouse(yv_app *a, list_st *l)
+{
+    MEVENT e;
+    long last = l->click_row;
+    l->click_row = -1; /* a wheel or a click elsewhere between two clicks: no double click */
+    if (getmouse(&e) != OK) return KEY_IGNORED;
+    if (e.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+        for (int i = 0; i < 3; i++)
+            yv_table_key(l->table, e.bstate & BUTTON4_PRESSED ? KEY_UP : KEY_DOWN);
+        return KEY_REDRAW;
+    }
+    long row = e.bstate & BUTTON1_PRESSED ? yv_table_row_at(l->table, e.y) : -1;
+    if (row < 0) return KEY_IGNORED;
+    int64_t now = yv_now_ms();
+    bool twice = row == last && now - l->click_ms <= DOUBLE_CLICK_MS;
+    yv_table_select(l->table, (size_t)row);
+    l->click_row = twice ? -1 : row; /* a third click starts over */
+    l->click_ms = now;
+    if (twice)
+        yv_screen_push(&a->screens, &yv_details_screen, yv_monitor_name(a->mon, (size_t)row));
+    return KEY_REDRAW;
+}
+
 /* The actions carried out inside the TUI: modes and screens. */
 static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_monitor_vm *v)
 {
@@ -356,6 +507,9 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
     case ACT_QUIT: return KEY_QUIT;
     case ACT_HELP: yv_screen_push(&a->screens, &yv_help_screen, NULL); return KEY_REDRAW;
     case ACT_FILTER: l->filtering = true; return KEY_REDRAW;
+    case ACT_MARK:
+    case ACT_MARK_INVERT:
+    case ACT_MARK_CLEAR: return on_mark(a, l, r, v);
     case ACT_CREATE:
     case ACT_PRESET: yv_form_open(a, r->act); return KEY_REDRAW;
     case ACT_SORT_PREV:
@@ -382,6 +536,8 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
 static int key(yv_app *a, void *st, wint_t ch, bool is_key)
 {
     list_st *l = st;
+    if (is_key && ch == KEY_MOUSE) return on_mouse(a, l);
+    l->click_row = -1; /* a key between two clicks: no double click */
     if (l->filtering) return filter_key(l, ch, is_key);
     if (is_key && yv_table_key(l->table, (int)ch)) return KEY_REDRAW;
     if (!is_key && (ch == L'j' || ch == L'k'))
@@ -400,6 +556,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
     /* the actions run by a child on a VM (forward builds its arguments in a form, after the
      * same checks); create and preset build theirs in a form */
+    if (r->many && r->verb && a->marks.n) return on_marked(a, r); /* every marked VM */
     return r->verb && v ? on_vm(a, r, v) : on_local(a, l, r, v);
 }
 

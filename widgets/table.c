@@ -32,6 +32,8 @@ struct yv_table {
     bool sort_desc;
     bool shown[MAX_COLS];
     sort_key *keys;
+    /* the screen line of the first row and the rows drawn there (a mouse click's row) */
+    int y0, nrows;
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
@@ -199,6 +201,18 @@ void yv_table_set_shown(yv_table *t, int col, bool shown)
     if (!shown && t->sort_col == col) yv_table_set_sort(t, -1, false);
 }
 
+size_t yv_table_visible_row(const yv_table *t, size_t i)
+{
+    return t->vis[i];
+}
+
+long yv_table_row_at(const yv_table *t, int y)
+{
+    if (y < t->y0 || y >= t->y0 + t->nrows) return -1;
+    size_t vi = t->top + (size_t)(y - t->y0);
+    return vi < t->nvis ? (long)t->vis[vi] : -1;
+}
+
 static void move_sel(yv_table *t, long delta)
 {
     if (!t->nvis) return;
@@ -265,6 +279,8 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
     draw_header(t, w, y, x, width, cw, yv_theme_attr(th, YV_C_HEADER));
     int rows = h - 1;
     t->page = rows > 1 ? rows - 1 : 1;
+    t->y0 = y + 1;
+    t->nrows = rows;
     if (t->sel < t->top) t->top = t->sel;
     if (rows > 0 && t->sel >= t->top + (size_t)rows) t->top = t->sel - (size_t)rows + 1;
     if (t->top + (size_t)rows > t->nvis)
@@ -277,6 +293,7 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
             continue;
         }
         bool sel = vi == t->sel;
+        bool mk = t->model.marked && t->model.marked(t->ctx, t->vis[vi]);
         int cx = x;
         yv_draw_text(w, ry, x, "", width, yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL));
         for (int c = 0; c < t->ncols; c++) {
@@ -285,6 +302,7 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
             buf[0] = '\0';
             t->model.cell(t->ctx, t->vis[vi], c, buf, sizeof buf, &role);
             attr_t a = yv_theme_attr(th, sel ? YV_C_SELECTED : role);
+            if (mk) a |= A_BOLD;
             if (t->cols[c].right) yv_draw_text_right(w, ry, cx, buf, cw[c], a);
             else yv_draw_text(w, ry, cx, buf, cw[c], a);
             cx += cw[c] + 1;

@@ -29,6 +29,8 @@ typedef struct {
      * is left empty (a cell whose drawing costs what sorting must not: only rows drawn are
      * watched). NULL: every cell by its cell text. */
     bool (*sort_value)(void *ctx, size_t row, int col, double *v, char *text, size_t n);
+    /* True when row is marked (drawn bold; the owner puts a glyph in its cell). NULL = none. */
+    bool (*marked)(void *ctx, size_t row);
 } yv_table_model;
 
 typedef struct yv_table yv_table;
@@ -49,6 +51,11 @@ bool yv_table_key(yv_table *t, int key);
 long yv_table_selected(const yv_table *t);
 void yv_table_select(yv_table *t, size_t model_row);
 size_t yv_table_visible(const yv_table *t);
+/* The model row of the i-th visible row (i < yv_table_visible), in the order drawn. */
+size_t yv_table_visible_row(const yv_table *t, size_t i);
+/* The model row drawn on screen line y at the last draw (a mouse click), or -1 (the header, below
+ * the rows, nothing there). */
+long yv_table_row_at(const yv_table *t, int y);
 
 /* Sorting: rows in the order of column col's values (descending: desc), ties by the first
  * column's text; col -1 = the model's order. The selection stays on its model row. */

@@ -87,6 +87,23 @@ static void test_many_rows_ask_once_for_all(void **state)
                 yv_actions_of(ACT_FORCE)->many && yv_actions_of(ACT_DELETE)->many);
 }
 
+/* The marks' own keys (Space, '*', 'u'): carried out inside the list, in the help (not the bar). */
+static void test_mark_rows(void **state)
+{
+    (void)state;
+    assert_ptr_equal(yv_actions_key(L' ', false), yv_actions_of(ACT_MARK));
+    assert_ptr_equal(yv_actions_key(L'*', false), yv_actions_of(ACT_MARK_INVERT));
+    assert_ptr_equal(yv_actions_key(L'u', false), yv_actions_of(ACT_MARK_CLEAR));
+    assert_int_equal(yv_actions_of(ACT_MARK)->need, YV_NEED_VM);
+    yv_action marks[] = {ACT_MARK, ACT_MARK_INVERT, ACT_MARK_CLEAR};
+    for (int i = 0; i < 3; i++) {
+        const yv_action_row *r = yv_actions_of(marks[i]);
+        assert_null(r->verb);
+        assert_false(r->many || r->in_bar || r->confirm_title);
+    }
+    assert_string_equal(yv_actions_of(ACT_MARK)->shown, "Space");
+}
+
 /* The question names every VM it acts on: one VM gets the row's question, several the many one
  * (key y for a row that asks nothing for one), and names that do not fit refuse the question. */
 static void test_questions_name_every_vm(void **state)
@@ -300,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_destructive_rows_ask_behind_upper_case_keys),
         cmocka_unit_test(test_many_rows_ask_once_for_all),
         cmocka_unit_test(test_questions_name_every_vm),
+        cmocka_unit_test(test_mark_rows),
         cmocka_unit_test(test_batch_arguments_of_each_row),
         cmocka_unit_test(test_templates_expand),
         cmocka_unit_test(test_refusals_follow_the_need),

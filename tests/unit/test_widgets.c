@@ -359,6 +359,43 @@ static void test_table_scrolling(void **state)
     yv_table_free(t);
 }
 
+static bool tm_marked(void *ctx, size_t row)
+{
+    (void)ctx;
+    return row % 3 == 0;
+}
+
+/* Marked rows (spec §15) are drawn bold, the others not; a screen line maps back to the model
+ * row drawn there (a mouse click), nothing for the header or below the rows. */
+static void test_table_marks_and_row_at(void **state)
+{
+    (void)state;
+    tmodel m = {100};
+    yv_table_model mm = tmodel_cb;
+    mm.marked = tm_marked;
+    yv_table *t = yv_table_new(tcols, 3, &mm, &m);
+    for (int i = 0; i < 20; i++) assert_true(yv_table_key(t, KEY_DOWN));
+    tdraw(t, COLS); /* rows 11..20 on lines 1..10 */
+    assert_string_equal(word_at(1), "row011");
+    for (int y = 1; y <= 10; y++) {
+        bool bold = (mvwinch(stdscr, y, 0) & A_BOLD) != 0;
+        assert_int_equal(bold, (y + 10) % 3 == 0);
+        assert_int_equal(yv_table_row_at(t, y), y + 10);
+    }
+    assert_int_equal(yv_table_row_at(t, 0), -1);  /* the header */
+    assert_int_equal(yv_table_row_at(t, 11), -1); /* below */
+    yv_table_set_filter(t, "7");                  /* 19 rows match: 007, 017, 027 … */
+    tdraw(t, COLS);
+    assert_int_equal(yv_table_visible(t), 19);
+    assert_int_equal(yv_table_visible_row(t, 0), 7);
+    assert_int_equal(yv_table_visible_row(t, 1), 17);
+    yv_table_set_filter(t, "099");
+    tdraw(t, COLS);
+    assert_int_equal(yv_table_row_at(t, 1), 99);
+    assert_int_equal(yv_table_row_at(t, 2), -1); /* an empty line */
+    yv_table_free(t);
+}
+
 static void test_table_filter_and_refresh(void **state)
 {
     (void)state;
@@ -752,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_draw_text_cuts_and_pads, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_scrolling, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_filter_and_refresh, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_marks_and_row_at, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_hidden_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_and_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_text_editing, term_setup, term_teardown),
