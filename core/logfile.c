@@ -41,6 +41,7 @@ void yv_logfile_open(yv_logfile *f, const char *path)
     struct stat st;
     memset(f, 0, sizeof *f);
     f->fd = -1;
+    f->back_max = YV_LOG_BACK_MAX;
     f->path = yv_strdup(path);
     int fd = open_regular(path, &st);
     if (fd < 0) f->errnum = errno;
@@ -82,7 +83,7 @@ off_t yv_logfile_line_start(yv_logfile *f, off_t pos)
 {
     if (f->fd < 0 || pos <= 0 || f->size <= 0) return 0;
     if (pos >= f->size) pos = f->size - 1;
-    off_t limit = pos > YV_LOG_BACK_MAX ? pos - YV_LOG_BACK_MAX : 0, t = limit, end = pos;
+    off_t limit = pos > f->back_max ? pos - f->back_max : 0, t = -1, end = pos;
     char *buf = yv_malloc(CHUNK);
     while (end > limit) { /* the last newline before pos, a chunk at a time backwards */
         off_t s = end - CHUNK < limit ? limit : end - CHUNK;
@@ -96,6 +97,10 @@ off_t yv_logfile_line_start(yv_logfile *f, off_t pos)
         end = s;
     }
     free(buf);
+    /* none within reach (or the file's start): the line's start is unknown, so its pieces count
+     * from 0, the file's grid, the same from any pos (counting from the limit, which moves with
+     * pos, made a step back move one byte) */
+    if (t < 0) t = 0;
     /* a long line is shown in pieces of YV_LOG_LINE_MAX counted from its start */
     return t + (pos - t) / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
 }

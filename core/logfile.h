@@ -23,6 +23,7 @@ typedef struct {
     off_t size; /* as of the last open or refresh */
     dev_t dev;
     ino_t ino;
+    off_t back_max; /* YV_LOG_BACK_MAX from open; the fuzz target lowers it to reach past it */
     char *path;
 } yv_logfile;
 
@@ -41,7 +42,10 @@ typedef enum {
 /* Looks again: the size, and whether the path still names the file held open. */
 yv_log_change yv_logfile_refresh(yv_logfile *f);
 
-/* The start of the line (or piece of a long line) holding the byte at pos (pos < size). */
+/* The start of the line (or piece of a long line) holding the byte at pos (pos < size). A line's
+ * pieces count from its start; when no newline is within back_max before pos, they are the file's
+ * fixed grid of YV_LOG_LINE_MAX (pos rounded down), so stepping back there moves a whole piece and
+ * prev(next(g)) == g. */
 off_t yv_logfile_line_start(yv_logfile *f, off_t pos);
 /* The start of the line after the one starting at start; size when there is none. */
 off_t yv_logfile_next(yv_logfile *f, off_t start);

@@ -170,8 +170,8 @@ static void test_big_file(void **state)
     assert_string_equal(line_at(&f, last), "tail two");
     assert_string_equal(line_at(&f, yv_logfile_prev(&f, last)), "tail one");
     off_t s = yv_logfile_prev(&f, yv_logfile_prev(&f, last));
-    for (int i = 0; i < 50; i++) s = yv_logfile_prev(&f, s); /* into the zeros: pieces */
-    assert_true(s > 0 && s < big);
+    for (int i = 0; i < 50; i++) s = yv_logfile_prev(&f, s); /* into the zeros: whole pieces */
+    assert_int_equal(s, big - 50 * YV_LOG_LINE_MAX);
     assert_int_equal(strlen(line_at(&f, s)), 0); /* NUL bytes: the raw length is not strlen */
     off_t at = -1, resume;
     assert_int_equal(
@@ -181,6 +181,35 @@ static void test_big_file(void **state)
     assert_true(maxrss_kb() - before < 32 * 1024); /* KiB: the file is 200 MiB */
     yv_logfile_close(&f);
     free(p);
+}
+
+/* 1 MiB with no newline (a guest printing without one): far from any newline, pieces are the
+ * file's 4 KiB grid, stepping back moves a whole piece (it moved 1 byte), and the end shows a full
+ * page of pieces, not one row. */
+static void test_no_newline_grid(void **state)
+{
+    off_t big = 1 << 20;
+    char *text = yv_malloc((size_t)big + 1);
+    memset(text, 'x', (size_t)big);
+    text[big] = '\0';
+    yv_logfile f;
+    open_text(state, &f, text);
+    off_t last = yv_logfile_last(&f);
+    assert_int_equal(last, big - YV_LOG_LINE_MAX);
+    off_t t = last;
+    for (int i = 1; i < 24; i++) { /* a page of 24 rows from the end, as the pager's end_top */
+        off_t p = yv_logfile_prev(&f, t);
+        assert_int_equal(p, t - YV_LOG_LINE_MAX);
+        assert_int_equal(yv_logfile_next(&f, p), t);
+        assert_int_equal(strlen(line_at(&f, p)), YV_LOG_LINE_MAX);
+        t = p;
+    }
+    for (off_t g = 0; g < big; g += 37 * YV_LOG_LINE_MAX) {
+        assert_int_equal(yv_logfile_prev(&f, yv_logfile_next(&f, g)), g);
+        assert_int_equal(yv_logfile_line_start(&f, g + 4095), g);
+    }
+    yv_logfile_close(&f);
+    free(text);
 }
 
 /* Grown, truncated (QEMU truncates serial.log at a start), rotated, gone, back. */
@@ -239,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_render_safe, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_find, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_big_file, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_no_newline_grid, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_refresh, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_refused, ut_setup_tmp, ut_teardown_tmp),
     };
