@@ -101,8 +101,12 @@ off_t yv_logfile_line_start(yv_logfile *f, off_t pos)
      * from 0, the file's grid, the same from any pos (counting from the limit, which moves with
      * pos, made a step back move one byte) */
     if (t < 0) t = 0;
-    /* a long line is shown in pieces of YV_LOG_LINE_MAX counted from its start */
-    return t + (pos - t) / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
+    /* a long line is shown in pieces of YV_LOG_LINE_MAX counted from its start; its newline on a
+     * piece's boundary ends the piece before (as next reads it), no empty piece of its own */
+    off_t d = pos - t;
+    char c = 0;
+    if (d > 0 && d % YV_LOG_LINE_MAX == 0 && pread(f->fd, &c, 1, pos) == 1 && c == '\n') d--;
+    return t + d / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
 }
 
 size_t yv_logfile_line(yv_logfile *f, off_t start, char *buf, size_t cap)
@@ -122,12 +126,12 @@ off_t yv_logfile_next(yv_logfile *f, off_t start)
 {
     char buf[YV_LOG_LINE_MAX + 1];
     if (f->fd < 0 || start >= f->size) return f->size > 0 ? f->size : 0;
-    size_t want = YV_LOG_LINE_MAX;
+    size_t want = YV_LOG_LINE_MAX + 1; /* a newline just after a whole piece ends that piece */
     if ((off_t)want > f->size - start) want = (size_t)(f->size - start);
     ssize_t r = pread(f->fd, buf, want, start);
     if (r <= 0) return f->size;
     char *nl = memchr(buf, '\n', (size_t)r);
-    off_t next = nl ? start + (nl - buf) + 1 : start + r;
+    off_t next = nl ? start + (nl - buf) + 1 : start + (r < YV_LOG_LINE_MAX ? r : YV_LOG_LINE_MAX);
     return next > f->size ? f->size : next;
 }
 

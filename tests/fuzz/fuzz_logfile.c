@@ -63,21 +63,26 @@ static void check_render(const char *raw, size_t n)
 
 /* after_nl[p]: 1 + the last newline before byte p, 0 when none (filled per input). */
 static off_t after_nl[20000];
+static bool data_nl[20000]; /* byte p is a newline */
 
 /* The start of the piece holding byte p, by hand: from the last newline within BACK_MAX before p,
  * else the file's grid. */
 static off_t piece_by_hand(off_t p)
 {
     off_t t = after_nl[p] && after_nl[p] - 1 >= p - BACK_MAX ? after_nl[p] : 0;
-    return t + (p - t) / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
+    off_t k = p - t; /* a newline on a piece's boundary ends the piece before */
+    if (k > 0 && k % YV_LOG_LINE_MAX == 0 && data_nl[p]) k--;
+    return t + k / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
 }
 
 static void check_lines(yv_logfile *f, const uint8_t *data)
 {
     char buf[YV_LOG_LINE_MAX + 1];
     off_t s = 0, last = 0;
-    for (off_t p = 0; p < f->size; p++)
-        after_nl[p] = p == 0 ? 0 : data[p - 1] == '\n' ? p : after_nl[p - 1];
+    for (off_t p = 0; p < f->size; p++) {
+        data_nl[p] = data[p] == '\n';
+        after_nl[p] = p == 0 ? 0 : data_nl[p - 1] ? p : after_nl[p - 1];
+    }
     while (s < f->size) {
         off_t nx = yv_logfile_next(f, s);
         FUZZ_CHECK(nx > s && nx - s <= YV_LOG_LINE_MAX + 1, "next %lld of %lld", (long long)nx,

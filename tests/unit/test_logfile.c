@@ -79,6 +79,35 @@ static void test_long_line_pieces(void **state)
     free(text);
 }
 
+/* A line of exactly 1 or 2 × YV_LOG_LINE_MAX bytes is 1 or 2 rows: its newline ends the last
+ * piece, not an empty row of its own (there was one). */
+static void test_whole_pieces(void **state)
+{
+    char *text = yv_malloc(2 * YV_LOG_LINE_MAX + 4);
+    memset(text, 'x', 2 * YV_LOG_LINE_MAX);
+    memcpy(text + YV_LOG_LINE_MAX, "\nz\n", 4);
+    yv_logfile f;
+    open_text(state, &f, text);
+    assert_int_equal(yv_logfile_next(&f, 0), YV_LOG_LINE_MAX + 1);
+    assert_int_equal(strlen(line_at(&f, 0)), YV_LOG_LINE_MAX);
+    assert_string_equal(line_at(&f, YV_LOG_LINE_MAX + 1), "z");
+    assert_int_equal(yv_logfile_line_start(&f, YV_LOG_LINE_MAX), 0);
+    assert_int_equal(yv_logfile_prev(&f, YV_LOG_LINE_MAX + 1), 0);
+    assert_int_equal(yv_logfile_last(&f), YV_LOG_LINE_MAX + 1);
+    yv_logfile_close(&f);
+    memset(text, 'x', 2 * YV_LOG_LINE_MAX); /* two pieces, then its newline, then z */
+    memcpy(text + 2 * YV_LOG_LINE_MAX, "\nz", 3);
+    open_text(state, &f, text);
+    off_t two = 2 * YV_LOG_LINE_MAX;
+    assert_int_equal(yv_logfile_next(&f, 0), YV_LOG_LINE_MAX);
+    assert_int_equal(yv_logfile_next(&f, YV_LOG_LINE_MAX), two + 1);
+    assert_int_equal(yv_logfile_line_start(&f, two), YV_LOG_LINE_MAX);
+    assert_int_equal(yv_logfile_prev(&f, two + 1), YV_LOG_LINE_MAX);
+    assert_int_equal(yv_logfile_last(&f), two + 1);
+    yv_logfile_close(&f);
+    free(text);
+}
+
 static const char *render(const char *raw, size_t n, size_t cap)
 {
     static char out[512];
@@ -171,7 +200,7 @@ static void test_big_file(void **state)
     assert_string_equal(line_at(&f, yv_logfile_prev(&f, last)), "tail one");
     off_t s = yv_logfile_prev(&f, yv_logfile_prev(&f, last));
     for (int i = 0; i < 50; i++) s = yv_logfile_prev(&f, s); /* into the zeros: whole pieces */
-    assert_int_equal(s, big - 50 * YV_LOG_LINE_MAX);
+    assert_int_equal(s, big - 51 * YV_LOG_LINE_MAX);         /* the newline at big ends a piece */
     assert_int_equal(strlen(line_at(&f, s)), 0); /* NUL bytes: the raw length is not strlen */
     off_t at = -1, resume;
     assert_int_equal(
@@ -265,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lines, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_long_line_pieces, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_whole_pieces, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_render_safe, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_find, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_big_file, ut_setup_tmp, ut_teardown_tmp),
