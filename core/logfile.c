@@ -5,10 +5,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "root.h"
 #include "util.h"
@@ -162,13 +164,21 @@ static size_t utf8_char(const unsigned char *s, size_t n, unsigned *cp)
     return *cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff) ? 0 : k;
 }
 
-/* Code points that are no text to show: C1 controls, and the invisible format characters that
- * reorder or hide what is around them (bidi overrides, zero-width ones: a log could lie with them).
- */
+/* Code points that are no text to show: C1 controls, and every format (Cf), line and paragraph
+ * separator (Zl, Zp) character: invisible, they reorder or hide what is around them (bidi marks and
+ * overrides, zero-width ones, tags: a log could lie with them). Unicode 15.1. */
 static bool hidden_cp(unsigned cp)
 {
-    return cp <= 0x9f || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+    static const unsigned ranges[][2] = {
+        {0x00, 0x9f},       {0xad, 0xad},       {0x600, 0x605},     {0x61c, 0x61c},
+        {0x6dd, 0x6dd},     {0x70f, 0x70f},     {0x890, 0x891},     {0x8e2, 0x8e2},
+        {0x180e, 0x180e},   {0x200b, 0x200f},   {0x2028, 0x202e},   {0x2060, 0x206f},
+        {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
+        {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0000, 0xe007f},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1]) return true;
+    return false;
 }
 
 /* How the byte(s) at s show: into tmp, their cells into *cells; returns the bytes consumed. */
@@ -193,7 +203,13 @@ static size_t render_one(const unsigned char *s, size_t n, int col, char tmp[16]
         *tl = 1, *cells = 1;
         return 1;
     }
-    if ((k = utf8_char(s, n, &cp)) && !hidden_cp(cp)) {
+    if ((k = utf8_char(s, n, &cp))) {
+        int w = hidden_cp(cp) ? -1 : wcwidth((wchar_t)cp);
+        if (w <= 0) { /* hidden, zero-width or not printable here: its code point, seen */
+            *tl = (size_t)snprintf(tmp, 16, "\\u{%x}", cp);
+            *cells = (int)*tl;
+            return k;
+        }
         memcpy(tmp, s, k);
         *tl = k, *cells = 1;
         return k;

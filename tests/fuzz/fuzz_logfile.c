@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <locale.h>
 #include <unistd.h>
 
 #include "core/logfile.h"
@@ -136,6 +137,8 @@ static void check_find(yv_logfile *f, const uint8_t *d, size_t size, const char 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 20000) return 0;
+    static bool once;
+    if (!once) setlocale(LC_CTYPE, "C.UTF-8"), once = true; /* widths as in the TUI */
     size_t nl = (size_t)(data[0] % 8) + 1;
     if (nl > size - 1) nl = size - 1;
     char nd[9];

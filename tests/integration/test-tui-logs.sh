@@ -127,7 +127,7 @@ test_escapes_shown_harmlessly()
     wait_screen '^ Logs: es — serial\.log '
     wait_screen '^after *$'
     wait_screen '^before *$'
-    assert_eq 'evil ^[]2;pwned^G^[[2J^[[31mRED^[[0m \xc2\x9b31m \xff end' \
+    assert_eq 'evil ^[]2;pwned^G^[[2J^[[31mRED^[[0m \u{9b}31m \xff end' \
         "$(line_with '^evil' | sed 's/ *$//')" "the escape line as text"
     assert_ne pwned "$(tm display -p -t "$S" '#{pane_title}')" "pane title"
     tm capture-pane -e -p -t "$S" | grep '^evil' | grep -q $'\e\\[[0-9;]*31m' &&

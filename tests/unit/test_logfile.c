@@ -3,6 +3,7 @@
  * file noticed (grown, truncated, rotated), links and FIFOs refused, guest bytes made safe. */
 #include "unit.h"
 
+#include <locale.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -125,9 +126,18 @@ static void test_render_safe(void **state)
     assert_string_equal(render("a\xc2\x9b"
                                "2J",
                                5, 512),
-                        "a\\xc2\\x9b2J");
-    assert_string_equal(render("\xff\xc3\xa9\xe2\x80\xae!", 7, 512),
-                        "\\xff\xc3\xa9\\xe2\\x80\\xae!");
+                        "a\\u{9b}2J");
+    assert_string_equal(render("\xff\xc3\xa9\xe2\x80\xae!", 7, 512), "\\xff\xc3\xa9\\u{202e}!");
+    /* every format character, separator, tag: shown as its code point (they passed: width 0) */
+    assert_string_equal(render("a\xd8\x9c"         /* U+061C arabic letter mark */
+                               "b\xf3\xa0\x81\x81" /* U+E0041 tag A */
+                               "c\xe1\xa0\x8e"     /* U+180E mongolian vowel separator */
+                               "d\xef\xbf\xb9"     /* U+FFF9 interlinear annotation */
+                               "e\xe2\x80\xa8"     /* U+2028 line separator */
+                               "f\xe2\x80\x8b",    /* U+200B zero width space */
+                               24, 512),
+                        "a\\u{61c}b\\u{e0041}c\\u{180e}d\\u{fff9}e\\u{2028}f\\u{200b}");
+    assert_string_equal(render("e\xcc\x81", 3, 512), "e\\u{301}"); /* zero width: seen too */
     assert_string_equal(render("a\0b\x7f", 4, 512), "a^@b^?");
     assert_string_equal(render("ok\r", 3, 512), "ok"); /* a console's CRLF */
     assert_string_equal(render("a\tb", 3, 512), "a       b");
@@ -291,6 +301,7 @@ static void test_refused(void **state)
 
 int main(void)
 {
+    setlocale(LC_CTYPE, "C.UTF-8"); /* as the TUI's UTF-8 locale: the widths of characters */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lines, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_long_line_pieces, ut_setup_tmp, ut_teardown_tmp),
