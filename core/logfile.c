@@ -211,7 +211,7 @@ static size_t render_one(const unsigned char *s, size_t n, int col, char tmp[16]
             return k;
         }
         memcpy(tmp, s, k);
-        *tl = k, *cells = 1;
+        *tl = k, *cells = w; /* 2 for a wide (CJK) character */
         return k;
     }
     static const char hex[] = "0123456789abcdef";

@@ -60,8 +60,8 @@ size_t yv_logfile_line(yv_logfile *f, off_t start, char *buf, size_t cap);
 /* Makes n raw bytes safe to show: strict UTF-8 with no control character in it. ESC and the other
  * C0 controls become ^[ ^A …, DEL ^?, C1 controls and bytes that are not UTF-8 \xNN, a tab spaces
  * to the next multiple of 8 (*col: the cell the text starts at, advanced), a final CR (consoles end
- * lines with CRLF) nothing. Cut at a whole character or escape within cap (always terminated).
- * Returns the length written. */
+ * lines with CRLF) nothing. *col counts cells (a wide character is 2). Cut at a whole character or
+ * escape within cap (always terminated). Returns the length written. */
 size_t yv_logfile_render(const char *raw, size_t n, int *col, char *out, size_t cap);
 
 /* A search of needle (ASCII letters without case) among match starts in [lo, hi), forward (the

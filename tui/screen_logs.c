@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "app.h"
 #include "core/logfile.h"
@@ -106,12 +107,19 @@ static void logs_done(yv_app *a, void *st)
     if (s->ino >= 0) close(s->ino);
 }
 
-/* Past the first *skip characters of s (rendered text: whole UTF-8 characters, one cell each). */
-static const char *skip_chars(const char *s, int *skip)
+/* Past the first *skip cells of s (rendered text: whole UTF-8 characters, a wide one 2 cells; a
+ * wide one across the edge is skipped whole and *skip left at -1: a blank cell in its place). */
+static const char *skip_cells(const char *s, int *skip)
 {
-    for (; *skip > 0 && *s; (*skip)--) do
-            s++;
-        while (((unsigned char)*s & 0xc0) == 0x80);
+    mbstate_t ms = {0};
+    while (*skip > 0 && *s) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, s, MB_LEN_MAX, &ms);
+        int w = k == 0 || k > MB_LEN_MAX ? 1 : wcwidth(wc);
+        if (k == 0 || k > MB_LEN_MAX) k = 1, memset(&ms, 0, sizeof ms);
+        s += k;
+        *skip -= w > 0 ? w : 1;
+    }
     return s;
 }
 
@@ -127,7 +135,11 @@ static void draw_line(yv_app *a, logs_st *s, int y, off_t start)
     int col = 0, x = 0, skip = s->left;
     for (int p = 0; p < 3 && x < a->cols; p++) {
         yv_logfile_render(raw + cut[p], cut[p + 1] - cut[p], &col, out, sizeof out);
-        const char *shown = skip_chars(out, &skip);
+        const char *shown = skip_cells(out, &skip);
+        if (skip < 0) { /* half a wide character off the left edge: the other half blank */
+            yv_draw_text(stdscr, y, x, " ", 1, yv_theme_attr(&a->theme, YV_C_NORMAL));
+            x++, skip = 0;
+        }
         int w = p == 2 ? a->cols - x : yv_draw_width(shown);
         if (w > a->cols - x) w = a->cols - x;
         yv_draw_text(stdscr, y, x, shown, w,

@@ -201,4 +201,29 @@ test_big_and_chatty_log()
     tui_quit
 }
 
+# f. A wide (CJK) character is 2 cells: a match after 150 of them (300 cells) is scrolled to a
+# third of the width in (26 of 80 cells: 13 characters before it shown; counting characters as
+# cells showed 26), and a tab after them goes to the next multiple of 8 cells.
+test_wide_chars()
+{
+    local root log w
+    tui_root root wd
+    log=$root/wd.vm/serial.log
+    w=$(printf '日%.0s' {1..150})
+    printf 'first\n%sMATCHME end\n日本\tx\nlast\n' "$w" >"$log"
+    tui_start "$root"
+    wait_row wd '^wd +stopped '
+    keys L
+    wait_screen '^last *$'
+    [ "$(line_with '^日本')" = "日本    x" ] || fail "the tab after 2 wide characters: $(line_with '^日本')"
+    keys / && text matchme && keys Enter
+    wait_screen 'MATCHME end'
+    grep -Eq '^(日){13}MATCHME end *$' <<<"$SCREEN" ||
+        fail "the match is not 26 cells in: $(line_with MATCHME)"
+    keys Left
+    wait_screen '^(日){33}MATCHME end *$' # 40 cells to the left: 20 characters more
+    keys q
+    tui_quit
+}
+
 run_tests "$@"

@@ -148,6 +148,10 @@ static void test_render_safe(void **state)
     yv_logfile_render("\tx", 2, &col, out, sizeof out); /* tabs count from the given column */
     assert_string_equal(out, "     x");
     assert_int_equal(col, 9);
+    col = 0; /* a wide character is two cells: the tab after it, and the column of what follows */
+    yv_logfile_render("\xe6\x97\xa5\xe6\x9c\xac\tx", 8, &col, out, sizeof out);
+    assert_string_equal(out, "\xe6\x97\xa5\xe6\x9c\xac    x");
+    assert_int_equal(col, 9);
 }
 
 static void test_find(void **state)
