@@ -271,14 +271,26 @@ static void search_step(logs_st *s)
     snprintf(s->msg, sizeof s->msg, "not found: %s", shown);
 }
 
-/* n (forward) or N: from after the match shown, else from the top line. */
+/* Whether the byte at `at` is on the page shown (the rows from the top line). */
+static bool on_page(logs_st *s, off_t at)
+{
+    yv_logfile *f = cur_file(s);
+    off_t pos = s->top[s->cur];
+    if (at < pos) return false;
+    for (int r = 0; r < s->rows && pos < f->size; r++) pos = yv_logfile_next(f, pos);
+    return at < pos;
+}
+
+/* n (forward) or N: from the match shown, else (none, or scrolled away from it) from the top
+ * line of the page shown. */
 static void search_start(logs_st *s, bool back)
 {
     if (!s->needle[0]) {
         snprintf(s->msg, sizeof s->msg, "no search yet: / and a text");
         return;
     }
-    off_t from = s->hit ? s->match + (back ? 0 : 1) : s->top[s->cur];
+    if (s->follow) s->top[s->cur] = end_top(s); /* the page shown, as drawn */
+    off_t from = s->hit && on_page(s, s->match) ? s->match + (back ? 0 : 1) : s->top[s->cur];
     s->back = back;
     s->wrapped = false;
     s->searching = true;

@@ -201,6 +201,40 @@ test_big_and_chatty_log()
     tui_quit
 }
 
+# g. n and N go on from the page shown: scrolled away from the match, from its top line (they went
+# on from the old match, out of sight).
+test_next_from_view()
+{
+    local root log
+    tui_root root nv
+    log=$root/nv.vm/serial.log
+    numbered "$log" 1 3000 row
+    sed -i 's/^row 1500$/row 1500 the MAGIC marker here/; s/^row 2500$/row 2500 second magic/' "$log"
+    tui_start "$root"
+    wait_row nv '^nv +stopped '
+    keys L
+    wait_screen '^row 3000 *$'
+    keys g
+    wait_screen '^row 1 *$'
+    keys / && text magic && keys Enter
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    keys g # away from the match: n starts at row 1, finds 1500 again
+    wait_screen '^row 1 *$'
+    keys n
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    grep -Eq '^row 2500' <<<"$SCREEN" && fail "n went on from the match out of sight"
+    keys G # at the end: N finds the last one before the page, no wrap-around
+    wait_screen '^row 3000 *$'
+    keys N
+    wait_screen '^row 2500 second magic *$'
+    grep -q 'search hit' <<<"$SCREEN" && fail "N wrapped around from the match out of sight"
+    keys n # on the page: from the match shown, on to the next (wrapped)
+    wait_screen 'search hit BOTTOM, continued at TOP'
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    keys q
+    tui_quit
+}
+
 # f. A wide (CJK) character is 2 cells: a match after 150 of them (300 cells) is scrolled to a
 # third of the width in (26 of 80 cells: 13 characters before it shown; counting characters as
 # cells showed 26), and a tab after them goes to the next multiple of 8 cells.
