@@ -201,6 +201,35 @@ test_big_and_chatty_log()
     tui_quit
 }
 
+# h. Without inotify (EMFILE: 128 instances per user; a preloaded shim makes inotify_init1 fail),
+# the pager says it does not watch, and a search through 200 MB (25 steps) still ends: each step
+# runs on the loop's turn (the screen had no descriptor, was never handed its turn, and the loop
+# spun at timeout 0 with the search stuck at its first step).
+test_search_without_inotify()
+{
+    local root log d
+    tui_root root ni
+    log=$root/ni.vm/serial.log
+    mktmp_into d
+    printf '#include <errno.h>\nint inotify_init1(int f) { (void)f; errno = EMFILE; return -1; }\n' \
+        >"$d/noino.c"
+    cc -shared -fPIC -o "$d/noino.so" "$d/noino.c" || fail "cannot build the shim"
+    printf 'head line\n' >"$log"
+    truncate -s 200M "$log"
+    printf '\ntail one\n' >>"$log"
+    TUI_ENV="LD_PRELOAD=$d/noino.so ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0" \
+        tui_start "$root"
+    wait_row ni '^ni +stopped '
+    keys L
+    wait_screen 'not watching the logs \(inotify: Too many open files\)'
+    wait_screen '^tail one *$'
+    keys / && text absent-text && keys Enter
+    wait_screen 'not found: absent-text'
+    keys q
+    wait_row ni '^ni +stopped '
+    tui_quit
+}
+
 # g. n and N go on from the page shown: scrolled away from the match, from its top line (they went
 # on from the old match, out of sight).
 test_next_from_view()
