@@ -230,6 +230,59 @@ test_search_without_inotify()
     tui_quit
 }
 
+# ticks PID: the CPU time (user + system, clock ticks) the process used so far.
+ticks()
+{
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# i. A guest writing its disk image in the VM folder does not wake the pager (it watched the whole
+# folder for writes: a wake-up and a look at both logs per write): over 3 s of writes, as good as
+# no CPU (a generous bound on a wake-up per write; the log written after it still shows, and after
+# it was replaced by another file, that one).
+test_disk_writes_do_not_wake()
+{
+    local root log pid t0 t1
+    tui_root root dw
+    log=$root/dw.vm/serial.log
+    numbered "$log" 1 30
+    tui_start "$root"
+    wait_row dw '^dw +stopped '
+    keys L
+    wait_screen '^line 30 *$'
+    sleep 0.5
+    pid=$(tui_pid)
+    t0=$(ticks "$pid")
+    python3 - "$root/dw.vm/disk.img" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    for i in range(50):
+        os.pwrite(fd, b"x" * 4096, i * 4096)
+    time.sleep(0.001)
+os.close(fd)
+PY
+    t1=$(ticks "$pid")
+    note "the pager used $((t1 - t0)) ticks during 3 s of disk writes"
+    [ $((t1 - t0)) -le 15 ] || fail "$((t1 - t0)) ticks of CPU in 3 s of writes to another file"
+    numbered "$log" 31 31
+    wait_screen '^line 31 *$'
+    # rotated: the new file at the path is watched (and the old one, written, is no news)
+    mv "$log" "$log.1"
+    numbered "$log.tmp" 1 1 new
+    mv "$log.tmp" "$log"
+    wait_screen 'serial\.log started again'
+    wait_screen '^new 1 *$'
+    numbered "$log" 2 2 new
+    wait_screen '^new 2 *$'
+    numbered "$log.1" 32 32
+    sleep 0.3
+    grep -q '^line 32' <<<"$(cap)" && fail "the rotated file is shown"
+    keys q
+    tui_quit
+}
+
 # g. n and N go on from the page shown: scrolled away from the match, from its top line (they went
 # on from the old match, out of sight).
 test_next_from_view()
