@@ -29,6 +29,14 @@ static int open_regular(const char *path, struct stat *st)
     return fd;
 }
 
+/* The last bytes before f->size as they are now (into buf, cap at most sizeof f->tail): their
+ * count. */
+static size_t read_tail(const yv_logfile *f, char *buf, size_t cap)
+{
+    size_t k = f->size < (off_t)cap ? (size_t)f->size : cap;
+    return k && pread(f->fd, buf, k, f->size - (off_t)k) == (ssize_t)k ? k : 0;
+}
+
 static void adopt(yv_logfile *f, int fd, const struct stat *st)
 {
     f->fd = fd;
@@ -36,6 +44,7 @@ static void adopt(yv_logfile *f, int fd, const struct stat *st)
     f->size = st->st_size;
     f->dev = st->st_dev;
     f->ino = st->st_ino;
+    f->ntail = read_tail(f, f->tail, sizeof f->tail);
 }
 
 void yv_logfile_open(yv_logfile *f, const char *path)
@@ -73,8 +82,12 @@ yv_log_change yv_logfile_refresh(yv_logfile *f)
     if (f->fd >= 0 && st.st_dev == f->dev && st.st_ino == f->ino) {
         close(fd);
         off_t old = f->size;
+        char now[sizeof f->tail];
+        bool same = st.st_size >= old && read_tail(f, now, f->ntail) == f->ntail &&
+                    !memcmp(now, f->tail, f->ntail); /* else truncated, written again */
         f->size = st.st_size;
-        return st.st_size < old ? YV_LOG_RESET : st.st_size > old ? YV_LOG_GREW : YV_LOG_SAME;
+        if (!same || st.st_size != old) f->ntail = read_tail(f, f->tail, sizeof f->tail);
+        return !same ? YV_LOG_RESET : st.st_size > old ? YV_LOG_GREW : YV_LOG_SAME;
     }
     if (f->fd >= 0) close(f->fd); /* another file at the path now: rotated or replaced */
     adopt(f, fd, &st);

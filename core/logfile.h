@@ -24,6 +24,9 @@ typedef struct {
     dev_t dev;
     ino_t ino;
     off_t back_max; /* YV_LOG_BACK_MAX from open; the fuzz target lowers it to reach past it */
+    char tail[16];  /* the last bytes before size: a file truncated then grown past its old size
+                       between two looks has other bytes there (sizes alone said "grew") */
+    size_t ntail;
     char *path;
 } yv_logfile;
 
@@ -39,7 +42,8 @@ typedef enum {
     YV_LOG_RESET, /* truncated (QEMU truncates serial.log at a start), replaced (rotated),
                      appeared or vanished: offsets held before mean nothing now */
 } yv_log_change;
-/* Looks again: the size, and whether the path still names the file held open. */
+/* Looks again: the size, whether the path still names the file held open, and whether the bytes
+ * before the old size are still those seen (else it was truncated and written again). */
 yv_log_change yv_logfile_refresh(yv_logfile *f);
 
 /* The start of the line (or piece of a long line) holding the byte at pos (pos < size). A line's

@@ -255,7 +255,8 @@ static void test_no_newline_grid(void **state)
     free(text);
 }
 
-/* Grown, truncated (QEMU truncates serial.log at a start), rotated, gone, back. */
+/* Grown, truncated (QEMU truncates serial.log at a start; also when written past the old size
+ * before a look), rotated, gone, back. */
 static void test_refresh(void **state)
 {
     yv_logfile f;
@@ -267,6 +268,13 @@ static void test_refresh(void **state)
     fclose(w);
     assert_int_equal(yv_logfile_refresh(&f), YV_LOG_GREW);
     assert_int_equal(f.size, 8);
+    ut_write(*state, "serial.log", "started again, longer\n"); /* truncated, grown past 8 */
+    assert_int_equal(yv_logfile_refresh(&f), YV_LOG_RESET);
+    assert_int_equal(f.size, 22);
+    w = fopen(p, "a");
+    fputs("more\n", w);
+    fclose(w);
+    assert_int_equal(yv_logfile_refresh(&f), YV_LOG_GREW);
     assert_int_equal(truncate(p, 0), 0);
     assert_int_equal(yv_logfile_refresh(&f), YV_LOG_RESET);
     assert_int_equal(f.size, 0);
