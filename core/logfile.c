@@ -5,10 +5,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "root.h"
 #include "util.h"
@@ -27,6 +29,14 @@ static int open_regular(const char *path, struct stat *st)
     return fd;
 }
 
+/* The last bytes before f->size as they are now (into buf, cap at most sizeof f->tail): their
+ * count. */
+static size_t read_tail(const yv_logfile *f, char *buf, size_t cap)
+{
+    size_t k = f->size < (off_t)cap ? (size_t)f->size : cap;
+    return k && pread(f->fd, buf, k, f->size - (off_t)k) == (ssize_t)k ? k : 0;
+}
+
 static void adopt(yv_logfile *f, int fd, const struct stat *st)
 {
     f->fd = fd;
@@ -34,6 +44,7 @@ static void adopt(yv_logfile *f, int fd, const struct stat *st)
     f->size = st->st_size;
     f->dev = st->st_dev;
     f->ino = st->st_ino;
+    f->ntail = read_tail(f, f->tail, sizeof f->tail);
 }
 
 void yv_logfile_open(yv_logfile *f, const char *path)
@@ -41,6 +52,7 @@ void yv_logfile_open(yv_logfile *f, const char *path)
     struct stat st;
     memset(f, 0, sizeof *f);
     f->fd = -1;
+    f->back_max = YV_LOG_BACK_MAX;
     f->path = yv_strdup(path);
     int fd = open_regular(path, &st);
     if (fd < 0) f->errnum = errno;
@@ -70,8 +82,12 @@ yv_log_change yv_logfile_refresh(yv_logfile *f)
     if (f->fd >= 0 && st.st_dev == f->dev && st.st_ino == f->ino) {
         close(fd);
         off_t old = f->size;
+        char now[sizeof f->tail];
+        bool same = st.st_size >= old && read_tail(f, now, f->ntail) == f->ntail &&
+                    !memcmp(now, f->tail, f->ntail); /* else truncated, written again */
         f->size = st.st_size;
-        return st.st_size < old ? YV_LOG_RESET : st.st_size > old ? YV_LOG_GREW : YV_LOG_SAME;
+        if (!same || st.st_size != old) f->ntail = read_tail(f, f->tail, sizeof f->tail);
+        return !same ? YV_LOG_RESET : st.st_size > old ? YV_LOG_GREW : YV_LOG_SAME;
     }
     if (f->fd >= 0) close(f->fd); /* another file at the path now: rotated or replaced */
     adopt(f, fd, &st);
@@ -82,7 +98,7 @@ off_t yv_logfile_line_start(yv_logfile *f, off_t pos)
 {
     if (f->fd < 0 || pos <= 0 || f->size <= 0) return 0;
     if (pos >= f->size) pos = f->size - 1;
-    off_t limit = pos > YV_LOG_BACK_MAX ? pos - YV_LOG_BACK_MAX : 0, t = limit, end = pos;
+    off_t limit = pos > f->back_max ? pos - f->back_max : 0, t = -1, end = pos;
     char *buf = yv_malloc(CHUNK);
     while (end > limit) { /* the last newline before pos, a chunk at a time backwards */
         off_t s = end - CHUNK < limit ? limit : end - CHUNK;
@@ -96,8 +112,16 @@ off_t yv_logfile_line_start(yv_logfile *f, off_t pos)
         end = s;
     }
     free(buf);
-    /* a long line is shown in pieces of YV_LOG_LINE_MAX counted from its start */
-    return t + (pos - t) / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
+    /* none within reach (or the file's start): the line's start is unknown, so its pieces count
+     * from 0, the file's grid, the same from any pos (counting from the limit, which moves with
+     * pos, made a step back move one byte) */
+    if (t < 0) t = 0;
+    /* a long line is shown in pieces of YV_LOG_LINE_MAX counted from its start; its newline on a
+     * piece's boundary ends the piece before (as next reads it), no empty piece of its own */
+    off_t d = pos - t;
+    char c = 0;
+    if (d > 0 && d % YV_LOG_LINE_MAX == 0 && pread(f->fd, &c, 1, pos) == 1 && c == '\n') d--;
+    return t + d / YV_LOG_LINE_MAX * YV_LOG_LINE_MAX;
 }
 
 size_t yv_logfile_line(yv_logfile *f, off_t start, char *buf, size_t cap)
@@ -117,12 +141,12 @@ off_t yv_logfile_next(yv_logfile *f, off_t start)
 {
     char buf[YV_LOG_LINE_MAX + 1];
     if (f->fd < 0 || start >= f->size) return f->size > 0 ? f->size : 0;
-    size_t want = YV_LOG_LINE_MAX;
+    size_t want = YV_LOG_LINE_MAX + 1; /* a newline just after a whole piece ends that piece */
     if ((off_t)want > f->size - start) want = (size_t)(f->size - start);
     ssize_t r = pread(f->fd, buf, want, start);
     if (r <= 0) return f->size;
     char *nl = memchr(buf, '\n', (size_t)r);
-    off_t next = nl ? start + (nl - buf) + 1 : start + r;
+    off_t next = nl ? start + (nl - buf) + 1 : start + (r < YV_LOG_LINE_MAX ? r : YV_LOG_LINE_MAX);
     return next > f->size ? f->size : next;
 }
 
@@ -153,13 +177,21 @@ static size_t utf8_char(const unsigned char *s, size_t n, unsigned *cp)
     return *cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff) ? 0 : k;
 }
 
-/* Code points that are no text to show: C1 controls, and the invisible format characters that
- * reorder or hide what is around them (bidi overrides, zero-width ones: a log could lie with them).
- */
+/* Code points that are no text to show: C1 controls, and every format (Cf), line and paragraph
+ * separator (Zl, Zp) character: invisible, they reorder or hide what is around them (bidi marks and
+ * overrides, zero-width ones, tags: a log could lie with them). Unicode 15.1. */
 static bool hidden_cp(unsigned cp)
 {
-    return cp <= 0x9f || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+    static const unsigned ranges[][2] = {
+        {0x00, 0x9f},       {0xad, 0xad},       {0x600, 0x605},     {0x61c, 0x61c},
+        {0x6dd, 0x6dd},     {0x70f, 0x70f},     {0x890, 0x891},     {0x8e2, 0x8e2},
+        {0x180e, 0x180e},   {0x200b, 0x200f},   {0x2028, 0x202e},   {0x2060, 0x206f},
+        {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
+        {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0000, 0xe007f},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1]) return true;
+    return false;
 }
 
 /* How the byte(s) at s show: into tmp, their cells into *cells; returns the bytes consumed. */
@@ -184,9 +216,15 @@ static size_t render_one(const unsigned char *s, size_t n, int col, char tmp[16]
         *tl = 1, *cells = 1;
         return 1;
     }
-    if ((k = utf8_char(s, n, &cp)) && !hidden_cp(cp)) {
+    if ((k = utf8_char(s, n, &cp))) {
+        int w = hidden_cp(cp) ? -1 : wcwidth((wchar_t)cp);
+        if (w <= 0) { /* hidden, zero-width or not printable here: its code point, seen */
+            *tl = (size_t)snprintf(tmp, 16, "\\u{%x}", cp);
+            *cells = (int)*tl;
+            return k;
+        }
         memcpy(tmp, s, k);
-        *tl = k, *cells = 1;
+        *tl = k, *cells = w; /* 2 for a wide (CJK) character */
         return k;
     }
     static const char hex[] = "0123456789abcdef";

@@ -23,6 +23,10 @@ typedef struct {
     off_t size; /* as of the last open or refresh */
     dev_t dev;
     ino_t ino;
+    off_t back_max; /* YV_LOG_BACK_MAX from open; the fuzz target lowers it to reach past it */
+    char tail[16];  /* the last bytes before size: a file truncated then grown past its old size
+                       between two looks has other bytes there (sizes alone said "grew") */
+    size_t ntail;
     char *path;
 } yv_logfile;
 
@@ -38,10 +42,14 @@ typedef enum {
     YV_LOG_RESET, /* truncated (QEMU truncates serial.log at a start), replaced (rotated),
                      appeared or vanished: offsets held before mean nothing now */
 } yv_log_change;
-/* Looks again: the size, and whether the path still names the file held open. */
+/* Looks again: the size, whether the path still names the file held open, and whether the bytes
+ * before the old size are still those seen (else it was truncated and written again). */
 yv_log_change yv_logfile_refresh(yv_logfile *f);
 
-/* The start of the line (or piece of a long line) holding the byte at pos (pos < size). */
+/* The start of the line (or piece of a long line) holding the byte at pos (pos < size). A line's
+ * pieces count from its start; when no newline is within back_max before pos, they are the file's
+ * fixed grid of YV_LOG_LINE_MAX (pos rounded down), so stepping back there moves a whole piece and
+ * prev(next(g)) == g. */
 off_t yv_logfile_line_start(yv_logfile *f, off_t pos);
 /* The start of the line after the one starting at start; size when there is none. */
 off_t yv_logfile_next(yv_logfile *f, off_t start);
@@ -56,8 +64,8 @@ size_t yv_logfile_line(yv_logfile *f, off_t start, char *buf, size_t cap);
 /* Makes n raw bytes safe to show: strict UTF-8 with no control character in it. ESC and the other
  * C0 controls become ^[ ^A …, DEL ^?, C1 controls and bytes that are not UTF-8 \xNN, a tab spaces
  * to the next multiple of 8 (*col: the cell the text starts at, advanced), a final CR (consoles end
- * lines with CRLF) nothing. Cut at a whole character or escape within cap (always terminated).
- * Returns the length written. */
+ * lines with CRLF) nothing. *col counts cells (a wide character is 2). Cut at a whole character or
+ * escape within cap (always terminated). Returns the length written. */
 size_t yv_logfile_render(const char *raw, size_t n, int *col, char *out, size_t cap);
 
 /* A search of needle (ASCII letters without case) among match starts in [lo, hi), forward (the

@@ -103,9 +103,11 @@ size_t yv_screen_pollfds(yv_screens *s, struct pollfd *fds, size_t max, int *tim
     s->npolled = 0;
     for (int i = 0; i < s->n && s->npolled < max; i++) {
         if (!s->at[i].cls->pollfd) continue;
+        /* a screen without a descriptor now (-1: poll ignores it) is still handed its turn:
+         * one that asked for a timeout of 0 (a search under way without inotify) must be
+         * called or the loop spins */
         int fd = s->at[i].cls->pollfd(s->app, s->at[i].st, timeout_ms);
-        if (fd < 0) continue;
-        fds[s->npolled] = (struct pollfd){fd, POLLIN, 0};
+        fds[s->npolled] = (struct pollfd){fd < 0 ? -1 : fd, POLLIN, 0};
         s->polled[s->npolled++] = s->at[i].st;
     }
     return s->npolled;

@@ -68,7 +68,8 @@ void *yv_screen_bottom(const yv_screens *s); /* the list's state */
 bool yv_screen_modal(const yv_screens *s);   /* a question is on top */
 void yv_screen_draw(yv_screens *s);
 int yv_screen_key(yv_screens *s, wint_t ch, bool is_key);
-/* The descriptors of the screens that wait on one (at most max), lowering *timeout_ms as they ask.
+/* The descriptors of the screens that wait on one (at most max), lowering *timeout_ms as they ask;
+ * one that gives -1 has a slot of -1 (poll skips it) so that ready is called for it all the same.
  */
 size_t yv_screen_pollfds(yv_screens *s, struct pollfd *fds, size_t max, int *timeout_ms);
 /* Hands each such screen its revents from fds (n as pollfds gave; 0 after a timeout): KEY_* flags.

@@ -1,9 +1,10 @@
 /* screen_logs: the logs pager of a VM (spec §15 "Logs"): serial.log and qemu.log (Tab switches),
  * scrolled, followed (F) and searched (/, n, N). Both are guest-influenced and can be huge, so the
  * pager holds no file content between frames: each frame reads the lines it shows through
- * core/logfile.c and draws them rendered safe. An inotify watch on the VM folder wakes it when a
- * log is written (no timer while nothing changes); a search scans a bounded number of bytes per
- * wake-up, so the keyboard never waits for a big file. */
+ * core/logfile.c and draws them rendered safe. An inotify watch on each log wakes it when the log
+ * is written, one on the VM folder when a log appears, goes or is replaced (no timer while nothing
+ * changes, no wake-up for the guest's disk image written in the same folder); a search scans a
+ * bounded number of bytes per wake-up, so the keyboard never waits for a big file. */
 #include <curses.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "app.h"
 #include "core/logfile.h"
@@ -29,7 +31,8 @@ typedef struct {
     off_t top[NFILES]; /* the first line shown of each file */
     int cur;
     bool follow;
-    int ino;        /* inotify on the VM folder, -1 without */
+    int ino;        /* inotify on the VM folder and the logs, -1 without */
+    int wd[NFILES]; /* the watch of each log file, -1 without (absent) */
     int rows, cols; /* text rows and columns of the last frame */
     int left;       /* the first column shown (Left/Right scroll long lines) */
     bool prompt;    /* typing a search after / */
@@ -71,6 +74,20 @@ static void scroll_by(logs_st *s, int n)
     for (int i = 0; i < n && *top < et; i++) *top = yv_logfile_next(f, *top);
 }
 
+/* The logs themselves watched for writes (the folder only for names coming and going: a guest
+ * writing its disk image there must not wake the pager), again after a log was replaced. */
+static void watch_logs(logs_st *s)
+{
+    for (int i = 0; i < NFILES && s->ino >= 0; i++) {
+        int wd = inotify_add_watch(s->ino, s->f[i].path,
+                                   IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF |
+                                       IN_DONT_FOLLOW);
+        if (s->wd[i] >= 0 && s->wd[i] != wd) /* the old file (rotated away) is no news */
+            inotify_rm_watch(s->ino, s->wd[i]);
+        s->wd[i] = wd;
+    }
+}
+
 static void logs_init(yv_app *a, void *st, const void *vm)
 {
     logs_st *s = st;
@@ -82,13 +99,14 @@ static void logs_init(yv_app *a, void *st, const void *vm)
         free(p);
     }
     s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (s->ino >= 0 &&
-        inotify_add_watch(s->ino, dir,
-                          IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
-                              IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW) < 0) {
+    s->wd[0] = s->wd[1] = -1;
+    if (s->ino >= 0 && inotify_add_watch(s->ino, dir,
+                                         IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                             IN_ONLYDIR | IN_DONT_FOLLOW) < 0) {
         close(s->ino);
         s->ino = -1;
     }
+    watch_logs(s);
     if (s->ino < 0)
         snprintf(s->msg, sizeof s->msg, "not watching the logs (inotify: %s): F shows the end",
                  strerror(errno));
@@ -106,12 +124,19 @@ static void logs_done(yv_app *a, void *st)
     if (s->ino >= 0) close(s->ino);
 }
 
-/* Past the first *skip characters of s (rendered text: whole UTF-8 characters, one cell each). */
-static const char *skip_chars(const char *s, int *skip)
+/* Past the first *skip cells of s (rendered text: whole UTF-8 characters, a wide one 2 cells; a
+ * wide one across the edge is skipped whole and *skip left at -1: a blank cell in its place). */
+static const char *skip_cells(const char *s, int *skip)
 {
-    for (; *skip > 0 && *s; (*skip)--) do
-            s++;
-        while (((unsigned char)*s & 0xc0) == 0x80);
+    mbstate_t ms = {0};
+    while (*skip > 0 && *s) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, s, MB_LEN_MAX, &ms);
+        int w = k == 0 || k > MB_LEN_MAX ? 1 : wcwidth(wc);
+        if (k == 0 || k > MB_LEN_MAX) k = 1, memset(&ms, 0, sizeof ms);
+        s += k;
+        *skip -= w > 0 ? w : 1;
+    }
     return s;
 }
 
@@ -127,7 +152,11 @@ static void draw_line(yv_app *a, logs_st *s, int y, off_t start)
     int col = 0, x = 0, skip = s->left;
     for (int p = 0; p < 3 && x < a->cols; p++) {
         yv_logfile_render(raw + cut[p], cut[p + 1] - cut[p], &col, out, sizeof out);
-        const char *shown = skip_chars(out, &skip);
+        const char *shown = skip_cells(out, &skip);
+        if (skip < 0) { /* half a wide character off the left edge: the other half blank */
+            yv_draw_text(stdscr, y, x, " ", 1, yv_theme_attr(&a->theme, YV_C_NORMAL));
+            x++, skip = 0;
+        }
         int w = p == 2 ? a->cols - x : yv_draw_width(shown);
         if (w > a->cols - x) w = a->cols - x;
         yv_draw_text(stdscr, y, x, shown, w,
@@ -259,14 +288,26 @@ static void search_step(logs_st *s)
     snprintf(s->msg, sizeof s->msg, "not found: %s", shown);
 }
 
-/* n (forward) or N: from after the match shown, else from the top line. */
+/* Whether the byte at `at` is on the page shown (the rows from the top line). */
+static bool on_page(logs_st *s, off_t at)
+{
+    yv_logfile *f = cur_file(s);
+    off_t pos = s->top[s->cur];
+    if (at < pos) return false;
+    for (int r = 0; r < s->rows && pos < f->size; r++) pos = yv_logfile_next(f, pos);
+    return at < pos;
+}
+
+/* n (forward) or N: from the match shown, else (none, or scrolled away from it) from the top
+ * line of the page shown. */
 static void search_start(logs_st *s, bool back)
 {
     if (!s->needle[0]) {
         snprintf(s->msg, sizeof s->msg, "no search yet: / and a text");
         return;
     }
-    off_t from = s->hit ? s->match + (back ? 0 : 1) : s->top[s->cur];
+    if (s->follow) s->top[s->cur] = end_top(s); /* the page shown, as drawn */
+    off_t from = s->hit && on_page(s, s->match) ? s->match + (back ? 0 : 1) : s->top[s->cur];
     s->back = back;
     s->wrapped = false;
     s->searching = true;
@@ -366,11 +407,11 @@ static int logs_pollfd(yv_app *a, void *st, int *timeout_ms)
 /* The files looked at again (sizes, truncation, rotation): whether the one shown changed. */
 static bool look_again(logs_st *s)
 {
-    bool changed = false;
+    bool changed = false, rewatch = false;
     for (int i = 0; i < NFILES; i++) {
         bool had = s->f[i].fd >= 0; /* a log that appears is no news */
         yv_log_change c = yv_logfile_refresh(&s->f[i]);
-        if (c == YV_LOG_RESET) s->top[i] = 0;
+        if (c == YV_LOG_RESET) s->top[i] = 0, rewatch = true;
         if (c == YV_LOG_RESET && i == s->cur && had) {
             s->hit = s->searching = false;
             snprintf(s->msg, sizeof s->msg, "%s started again (truncated or replaced)",
@@ -378,6 +419,7 @@ static bool look_again(logs_st *s)
         }
         changed |= c != YV_LOG_SAME && i == s->cur;
     }
+    if (rewatch) watch_logs(s); /* appeared, replaced or gone: the file at the path now */
     return changed;
 }
 

@@ -127,7 +127,7 @@ test_escapes_shown_harmlessly()
     wait_screen '^ Logs: es — serial\.log '
     wait_screen '^after *$'
     wait_screen '^before *$'
-    assert_eq 'evil ^[]2;pwned^G^[[2J^[[31mRED^[[0m \xc2\x9b31m \xff end' \
+    assert_eq 'evil ^[]2;pwned^G^[[2J^[[31mRED^[[0m \u{9b}31m \xff end' \
         "$(line_with '^evil' | sed 's/ *$//')" "the escape line as text"
     assert_ne pwned "$(tm display -p -t "$S" '#{pane_title}')" "pane title"
     tm capture-pane -e -p -t "$S" | grep '^evil' | grep -q $'\e\\[[0-9;]*31m' &&
@@ -172,7 +172,7 @@ test_log_truncated_by_a_start()
 
 # e. A 200 MB log (sparse: 200 MB of NUL bytes, no newline, between a head and a tail) opens at its
 # end at once, a search through all of it ends with "not found" without holding the keyboard (Esc
-# stops one under way), and a guest writing fast does not stall the pager.
+# stops one under way, through 256 GiB), and a guest writing fast does not stall the pager.
 test_big_and_chatty_log()
 {
     local root log i
@@ -188,8 +188,13 @@ test_big_and_chatty_log()
     wait_screen '^\^@\^@\^@' # the NUL bytes as text
     keys / && text absent-text && keys Enter
     wait_screen 'not found: absent-text'
-    keys / && text absent-again && keys Enter Escape
-    wait_screen 'search stopped|not found: absent-again'
+    # grown to 256 GiB (sparse): a search through it takes minutes, so only Esc can end it here
+    truncate -s 256G "$log"
+    wait_screen ' 262144 MiB '
+    keys / && text absent-again && keys Enter
+    wait_screen 'searching… [0-9]+%  \(Esc stops\)'
+    keys Escape
+    wait_screen 'search stopped'
     keys g
     wait_screen '^head line *$'
     keys F
@@ -198,6 +203,147 @@ test_big_and_chatty_log()
     wait
     keys q
     wait_row bg '^bg +stopped '
+    tui_quit
+}
+
+# h. Without inotify (EMFILE: 128 instances per user; a preloaded shim makes inotify_init1 fail),
+# the pager says it does not watch, and a search through 200 MB (25 steps) still ends: each step
+# runs on the loop's turn (the screen had no descriptor, was never handed its turn, and the loop
+# spun at timeout 0 with the search stuck at its first step).
+test_search_without_inotify()
+{
+    local root log d
+    tui_root root ni
+    log=$root/ni.vm/serial.log
+    mktmp_into d
+    printf '#include <errno.h>\nint inotify_init1(int f) { (void)f; errno = EMFILE; return -1; }\n' \
+        >"$d/noino.c"
+    cc -shared -fPIC -o "$d/noino.so" "$d/noino.c" || fail "cannot build the shim"
+    printf 'head line\n' >"$log"
+    truncate -s 200M "$log"
+    printf '\ntail one\n' >>"$log"
+    TUI_ENV="LD_PRELOAD=$d/noino.so ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0" \
+        tui_start "$root"
+    wait_row ni '^ni +stopped '
+    keys L
+    wait_screen 'not watching the logs \(inotify: Too many open files\)'
+    wait_screen '^tail one *$'
+    keys / && text absent-text && keys Enter
+    wait_screen 'not found: absent-text'
+    keys q
+    wait_row ni '^ni +stopped '
+    tui_quit
+}
+
+# ticks PID: the CPU time (user + system, clock ticks) the process used so far.
+ticks()
+{
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# i. A guest writing its disk image in the VM folder does not wake the pager (it watched the whole
+# folder for writes: a wake-up and a look at both logs per write): over 3 s of writes, as good as
+# no CPU (a generous bound on a wake-up per write; the log written after it still shows, and after
+# it was replaced by another file, that one).
+test_disk_writes_do_not_wake()
+{
+    local root log pid t0 t1
+    tui_root root dw
+    log=$root/dw.vm/serial.log
+    numbered "$log" 1 30
+    tui_start "$root"
+    wait_row dw '^dw +stopped '
+    keys L
+    wait_screen '^line 30 *$'
+    sleep 0.5
+    pid=$(tui_pid)
+    t0=$(ticks "$pid")
+    python3 - "$root/dw.vm/disk.img" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    for i in range(50):
+        os.pwrite(fd, b"x" * 4096, i * 4096)
+    time.sleep(0.001)
+os.close(fd)
+PY
+    t1=$(ticks "$pid")
+    note "the pager used $((t1 - t0)) ticks during 3 s of disk writes"
+    [ $((t1 - t0)) -le 15 ] || fail "$((t1 - t0)) ticks of CPU in 3 s of writes to another file"
+    numbered "$log" 31 31
+    wait_screen '^line 31 *$'
+    # rotated: the new file at the path is watched (and the old one, written, is no news)
+    mv "$log" "$log.1"
+    numbered "$log.tmp" 1 1 new
+    mv "$log.tmp" "$log"
+    wait_screen 'serial\.log started again'
+    wait_screen '^new 1 *$'
+    numbered "$log" 2 2 new
+    wait_screen '^new 2 *$'
+    numbered "$log.1" 32 32
+    sleep 0.3
+    grep -q '^line 32' <<<"$(cap)" && fail "the rotated file is shown"
+    keys q
+    tui_quit
+}
+
+# g. n and N go on from the page shown: scrolled away from the match, from its top line (they went
+# on from the old match, out of sight).
+test_next_from_view()
+{
+    local root log
+    tui_root root nv
+    log=$root/nv.vm/serial.log
+    numbered "$log" 1 3000 row
+    sed -i 's/^row 1500$/row 1500 the MAGIC marker here/; s/^row 2500$/row 2500 second magic/' "$log"
+    tui_start "$root"
+    wait_row nv '^nv +stopped '
+    keys L
+    wait_screen '^row 3000 *$'
+    keys g
+    wait_screen '^row 1 *$'
+    keys / && text magic && keys Enter
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    keys g # away from the match: n starts at row 1, finds 1500 again
+    wait_screen '^row 1 *$'
+    keys n
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    grep -Eq '^row 2500' <<<"$SCREEN" && fail "n went on from the match out of sight"
+    keys G # at the end: N finds the last one before the page, no wrap-around
+    wait_screen '^row 3000 *$'
+    keys N
+    wait_screen '^row 2500 second magic *$'
+    grep -q 'search hit' <<<"$SCREEN" && fail "N wrapped around from the match out of sight"
+    keys n # on the page: from the match shown, on to the next (wrapped)
+    wait_screen 'search hit BOTTOM, continued at TOP'
+    wait_screen '^row 1500 the MAGIC marker here *$'
+    keys q
+    tui_quit
+}
+
+# f. A wide (CJK) character is 2 cells: a match after 150 of them (300 cells) is scrolled to a
+# third of the width in (26 of 80 cells: 13 characters before it shown; counting characters as
+# cells showed 26), and a tab after them goes to the next multiple of 8 cells.
+test_wide_chars()
+{
+    local root log w
+    tui_root root wd
+    log=$root/wd.vm/serial.log
+    w=$(printf '日%.0s' {1..150})
+    printf 'first\n%sMATCHME end\n日本\tx\nlast\n' "$w" >"$log"
+    tui_start "$root"
+    wait_row wd '^wd +stopped '
+    keys L
+    wait_screen '^last *$'
+    [ "$(line_with '^日本')" = "日本    x" ] || fail "the tab after 2 wide characters: $(line_with '^日本')"
+    keys / && text matchme && keys Enter
+    wait_screen 'MATCHME end'
+    grep -Eq '^(日){13}MATCHME end *$' <<<"$SCREEN" ||
+        fail "the match is not 26 cells in: $(line_with MATCHME)"
+    keys Left
+    wait_screen '^(日){33}MATCHME end *$' # 40 cells to the left: 20 characters more
+    keys q
     tui_quit
 }
 

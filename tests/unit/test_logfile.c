@@ -3,6 +3,7 @@
  * file noticed (grown, truncated, rotated), links and FIFOs refused, guest bytes made safe. */
 #include "unit.h"
 
+#include <locale.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -79,6 +80,35 @@ static void test_long_line_pieces(void **state)
     free(text);
 }
 
+/* A line of exactly 1 or 2 × YV_LOG_LINE_MAX bytes is 1 or 2 rows: its newline ends the last
+ * piece, not an empty row of its own (there was one). */
+static void test_whole_pieces(void **state)
+{
+    char *text = yv_malloc(2 * YV_LOG_LINE_MAX + 4);
+    memset(text, 'x', 2 * YV_LOG_LINE_MAX);
+    memcpy(text + YV_LOG_LINE_MAX, "\nz\n", 4);
+    yv_logfile f;
+    open_text(state, &f, text);
+    assert_int_equal(yv_logfile_next(&f, 0), YV_LOG_LINE_MAX + 1);
+    assert_int_equal(strlen(line_at(&f, 0)), YV_LOG_LINE_MAX);
+    assert_string_equal(line_at(&f, YV_LOG_LINE_MAX + 1), "z");
+    assert_int_equal(yv_logfile_line_start(&f, YV_LOG_LINE_MAX), 0);
+    assert_int_equal(yv_logfile_prev(&f, YV_LOG_LINE_MAX + 1), 0);
+    assert_int_equal(yv_logfile_last(&f), YV_LOG_LINE_MAX + 1);
+    yv_logfile_close(&f);
+    memset(text, 'x', 2 * YV_LOG_LINE_MAX); /* two pieces, then its newline, then z */
+    memcpy(text + 2 * YV_LOG_LINE_MAX, "\nz", 3);
+    open_text(state, &f, text);
+    off_t two = 2 * YV_LOG_LINE_MAX;
+    assert_int_equal(yv_logfile_next(&f, 0), YV_LOG_LINE_MAX);
+    assert_int_equal(yv_logfile_next(&f, YV_LOG_LINE_MAX), two + 1);
+    assert_int_equal(yv_logfile_line_start(&f, two), YV_LOG_LINE_MAX);
+    assert_int_equal(yv_logfile_prev(&f, two + 1), YV_LOG_LINE_MAX);
+    assert_int_equal(yv_logfile_last(&f), two + 1);
+    yv_logfile_close(&f);
+    free(text);
+}
+
 static const char *render(const char *raw, size_t n, size_t cap)
 {
     static char out[512];
@@ -96,9 +126,18 @@ static void test_render_safe(void **state)
     assert_string_equal(render("a\xc2\x9b"
                                "2J",
                                5, 512),
-                        "a\\xc2\\x9b2J");
-    assert_string_equal(render("\xff\xc3\xa9\xe2\x80\xae!", 7, 512),
-                        "\\xff\xc3\xa9\\xe2\\x80\\xae!");
+                        "a\\u{9b}2J");
+    assert_string_equal(render("\xff\xc3\xa9\xe2\x80\xae!", 7, 512), "\\xff\xc3\xa9\\u{202e}!");
+    /* every format character, separator, tag: shown as its code point (they passed: width 0) */
+    assert_string_equal(render("a\xd8\x9c"         /* U+061C arabic letter mark */
+                               "b\xf3\xa0\x81\x81" /* U+E0041 tag A */
+                               "c\xe1\xa0\x8e"     /* U+180E mongolian vowel separator */
+                               "d\xef\xbf\xb9"     /* U+FFF9 interlinear annotation */
+                               "e\xe2\x80\xa8"     /* U+2028 line separator */
+                               "f\xe2\x80\x8b",    /* U+200B zero width space */
+                               24, 512),
+                        "a\\u{61c}b\\u{e0041}c\\u{180e}d\\u{fff9}e\\u{2028}f\\u{200b}");
+    assert_string_equal(render("e\xcc\x81", 3, 512), "e\\u{301}"); /* zero width: seen too */
     assert_string_equal(render("a\0b\x7f", 4, 512), "a^@b^?");
     assert_string_equal(render("ok\r", 3, 512), "ok"); /* a console's CRLF */
     assert_string_equal(render("a\tb", 3, 512), "a       b");
@@ -108,6 +147,10 @@ static void test_render_safe(void **state)
     char out[16];
     yv_logfile_render("\tx", 2, &col, out, sizeof out); /* tabs count from the given column */
     assert_string_equal(out, "     x");
+    assert_int_equal(col, 9);
+    col = 0; /* a wide character is two cells: the tab after it, and the column of what follows */
+    yv_logfile_render("\xe6\x97\xa5\xe6\x9c\xac\tx", 8, &col, out, sizeof out);
+    assert_string_equal(out, "\xe6\x97\xa5\xe6\x9c\xac    x");
     assert_int_equal(col, 9);
 }
 
@@ -170,8 +213,8 @@ static void test_big_file(void **state)
     assert_string_equal(line_at(&f, last), "tail two");
     assert_string_equal(line_at(&f, yv_logfile_prev(&f, last)), "tail one");
     off_t s = yv_logfile_prev(&f, yv_logfile_prev(&f, last));
-    for (int i = 0; i < 50; i++) s = yv_logfile_prev(&f, s); /* into the zeros: pieces */
-    assert_true(s > 0 && s < big);
+    for (int i = 0; i < 50; i++) s = yv_logfile_prev(&f, s); /* into the zeros: whole pieces */
+    assert_int_equal(s, big - 51 * YV_LOG_LINE_MAX);         /* the newline at big ends a piece */
     assert_int_equal(strlen(line_at(&f, s)), 0); /* NUL bytes: the raw length is not strlen */
     off_t at = -1, resume;
     assert_int_equal(
@@ -183,7 +226,37 @@ static void test_big_file(void **state)
     free(p);
 }
 
-/* Grown, truncated (QEMU truncates serial.log at a start), rotated, gone, back. */
+/* 1 MiB with no newline (a guest printing without one): far from any newline, pieces are the
+ * file's 4 KiB grid, stepping back moves a whole piece (it moved 1 byte), and the end shows a full
+ * page of pieces, not one row. */
+static void test_no_newline_grid(void **state)
+{
+    off_t big = 1 << 20;
+    char *text = yv_malloc((size_t)big + 1);
+    memset(text, 'x', (size_t)big);
+    text[big] = '\0';
+    yv_logfile f;
+    open_text(state, &f, text);
+    off_t last = yv_logfile_last(&f);
+    assert_int_equal(last, big - YV_LOG_LINE_MAX);
+    off_t t = last;
+    for (int i = 1; i < 24; i++) { /* a page of 24 rows from the end, as the pager's end_top */
+        off_t p = yv_logfile_prev(&f, t);
+        assert_int_equal(p, t - YV_LOG_LINE_MAX);
+        assert_int_equal(yv_logfile_next(&f, p), t);
+        assert_int_equal(strlen(line_at(&f, p)), YV_LOG_LINE_MAX);
+        t = p;
+    }
+    for (off_t g = 0; g < big; g += 37 * YV_LOG_LINE_MAX) {
+        assert_int_equal(yv_logfile_prev(&f, yv_logfile_next(&f, g)), g);
+        assert_int_equal(yv_logfile_line_start(&f, g + 4095), g);
+    }
+    yv_logfile_close(&f);
+    free(text);
+}
+
+/* Grown, truncated (QEMU truncates serial.log at a start; also when written past the old size
+ * before a look), rotated, gone, back. */
 static void test_refresh(void **state)
 {
     yv_logfile f;
@@ -195,6 +268,13 @@ static void test_refresh(void **state)
     fclose(w);
     assert_int_equal(yv_logfile_refresh(&f), YV_LOG_GREW);
     assert_int_equal(f.size, 8);
+    ut_write(*state, "serial.log", "started again, longer\n"); /* truncated, grown past 8 */
+    assert_int_equal(yv_logfile_refresh(&f), YV_LOG_RESET);
+    assert_int_equal(f.size, 22);
+    w = fopen(p, "a");
+    fputs("more\n", w);
+    fclose(w);
+    assert_int_equal(yv_logfile_refresh(&f), YV_LOG_GREW);
     assert_int_equal(truncate(p, 0), 0);
     assert_int_equal(yv_logfile_refresh(&f), YV_LOG_RESET);
     assert_int_equal(f.size, 0);
@@ -233,12 +313,15 @@ static void test_refused(void **state)
 
 int main(void)
 {
+    setlocale(LC_CTYPE, "C.UTF-8"); /* as the TUI's UTF-8 locale: the widths of characters */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lines, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_long_line_pieces, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_whole_pieces, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_render_safe, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_find, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_big_file, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_no_newline_grid, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_refresh, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_refused, ut_setup_tmp, ut_teardown_tmp),
     };
