@@ -1,6 +1,7 @@
 /* screen_list: the VM list that fills the screen — the table widget fed from the monitor. */
 #include <curses.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -153,6 +154,13 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     }
 }
 
+/* The display number (":10" after ":2", not before as text), -1 none. */
+static double vnc_number(const yv_monitor_vm *v)
+{
+    const char *d = v->valid && v->vm.vnc_display ? strrchr(v->vm.vnc_display, ':') : NULL;
+    return d && d[1] >= '0' && d[1] <= '9' ? strtod(d + 1, NULL) : -1;
+}
+
 /* What a column sorts by: numbers by value (unknown "-" below any), the address by the one known
  * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). */
 static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *text, size_t n)
@@ -166,6 +174,7 @@ static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *
     case COL_PID: *val = live ? (double)v->pid : -1; return true;
     case COL_UP: *val = live && v->uptime_s >= 0 ? (double)v->uptime_s : -1; return true;
     case COL_CPU: *val = live && v->cpu >= 0 ? v->cpu : -1; return true;
+    case COL_VNC: *val = vnc_number(v); return true;
     case COL_ADDR: addr_text(v, text, n); return false;
     default: return false;
     }
