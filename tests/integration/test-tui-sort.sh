@@ -89,8 +89,19 @@ test_remembered_after_restart()
     keys Down Down Down Down Space Down Space # DISK, VNC
     wait_screen '\[ \] VNC'
     assert_match '\[ \] DISK' "$(line_with 'DISK')" "DISK unchecked"
-    tm resize-window -t "$S" -x 20 -y 6 # the screen at tiny sizes: what fits, no crash
-    sleep 0.3
+    # the smallest terminal the TUI draws in: the box is cut to 8 column lines and scrolls, so
+    # the last column (CPU%) can be reached, seen and toggled (Space acts on what is shown)
+    tm resize-window -t "$S" -x 40 -y 10
+    wait_screen '\[ \] VNC'
+    keys Down Down Down Down Down Down Down # to CPU%, the last (one more press stays there)
+    wait_screen '\[x\] CPU%'
+    assert_not_contains "$SCREEN" 'NAME (always)' "the box scrolled: NAME is above its top"
+    keys Space
+    wait_screen '\[ \] CPU%'
+    keys Space
+    wait_screen '\[x\] CPU%'
+    keys Up Up Up Up Up Up Up Up Up Up
+    wait_screen '\[x\] NAME'
     tm resize-window -t "$S" -x 100 -y 24
     wait_screen '\[ \] VNC'
     keys Enter
