@@ -225,10 +225,20 @@ yv_table *yv_list_table(yv_app *a)
     return l ? l->table : NULL;
 }
 
+/* Keys change the sort faster than a write is worth: the last state wins a second later. */
+#define SAVE_DELAY_MS 1000
+
 void yv_list_save(yv_app *a)
+{
+    a->save_at = yv_now_ms() + SAVE_DELAY_MS;
+}
+
+void yv_list_save_due(yv_app *a, bool now)
 {
     const char *names[NCOLS];
     yv_table *t = yv_list_table(a);
+    if (!a->save_at || (!now && yv_now_ms() < a->save_at)) return;
+    a->save_at = 0;
     if (!t) return;
     column_names(names);
     yv_tuistate ts = {.sort_col = yv_table_sort_col(t), .sort_desc = yv_table_sort_desc(t)};
@@ -346,7 +356,7 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
     return KEY_REDRAW;
 }
 
-/* < > I: the sort column or its direction, remembered at once. */
+/* < > I: the sort column or its direction, remembered (a second after the last change). */
 static int sort_key_local(yv_app *a, list_st *l, yv_action act)
 {
     if (act == ACT_SORT_INVERT)

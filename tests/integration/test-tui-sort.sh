@@ -66,9 +66,13 @@ test_sort_by_memory()
     wait_order "alpha bravo charlie delta echo"
     keys '>'
     wait_screen 'MEM▼'
-    assert_file "$root/run/tui.state"
+    # written a second after the last change, the TUI still running
+    local end=$(($(now_ms) + HANG * 1000))
+    until grep -qx 'sort MEM desc' "$root/run/tui.state" 2>/dev/null; do
+        [ "$(now_ms)" -lt "$end" ] || fail "run/tui.state never says 'sort MEM desc'"
+        sleep 0.05
+    done
     assert_eq "600" "$(stat -c %a "$root/run/tui.state")" "tui.state mode"
-    assert_contains "$(cat "$root/run/tui.state")" "sort MEM desc" "tui.state"
     tui_quit
 }
 
@@ -115,6 +119,51 @@ test_remembered_after_restart()
     wait_order "charlie alpha echo bravo delta"
     assert_not_contains "$(line_with '^NAME')" "VNC" "VNC still hidden"
     tui_quit
+}
+
+# WATCH DIR: prints "ready", then the name of each file renamed into DIR (inotify IN_MOVED_TO), until
+# a file named .watch-end is created there (events come in order: none is lost at the end).
+WATCH='
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x80 | 0x100)  # IN_MOVED_TO | IN_CREATE
+print("ready", flush=True)
+while True:
+    buf, i = os.read(fd, 65536), 0
+    while i < len(buf):
+        wd, mask, cookie, n = struct.unpack_from("iIII", buf, i)
+        name = buf[i + 16:i + 16 + n].rstrip(b"\0").decode()
+        i += 16 + n
+        if name == ".watch-end":
+            sys.exit(0)
+        if mask & 0x80:
+            print(name, flush=True)
+'
+
+# d. A burst of sort keys writes run/tui.state once (a second after the last change, or at quit),
+# not once per key (each was a write with two fsyncs on the UI thread).
+test_written_once_per_burst()
+{
+    local root d wpid
+    sort_root root
+    mktmp_into d
+    "$PY" -c "$WATCH" "$root/run" >"$d/events" &
+    wpid=$!
+    at_exit kill "$wpid"
+    for _ in $(seq 100); do grep -q ready "$d/events" && break; sleep 0.05; done
+    TUI_W=100 tui_start "$root"
+    wait_order "alpha bravo charlie delta echo"
+    keys '>' '>' '>' I # one burst: STATE, VCPU, MEM, inverted
+    wait_screen 'MEM▼'
+    wait_order "charlie alpha echo bravo delta"
+    tui_quit
+    assert_contains "$(cat "$root/run/tui.state")" "sort MEM desc" "tui.state after q"
+    assert_eq "600" "$(stat -c %a "$root/run/tui.state")" "tui.state mode"
+    touch "$root/run/.watch-end"
+    wait "$wpid"
+    rm -f "$root/run/.watch-end"
+    assert_eq "1" "$(grep -c '^tui.state$' "$d/events")" "writes of tui.state for 4 keys"
 }
 
 # c. A garbage tui.state (bad lines, binary, a column that does not exist) does not stop the TUI:
