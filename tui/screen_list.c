@@ -162,17 +162,20 @@ static double vnc_number(const yv_monitor_vm *v)
 }
 
 /* What a column sorts by: numbers by value (unknown "-" below any), the address by the one known
- * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). */
+ * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). The uptime
+ * of any row is a clock read; CPU% is read for every running VM while the list sorts by it (draw).
+ */
 static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *text, size_t n)
 {
-    const yv_monitor_vm *v = yv_monitor_get(((yv_app *)ctx)->mon, row);
+    yv_app *a = ctx;
+    const yv_monitor_vm *v = yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
     case COL_VCPU: *val = v->valid ? (double)v->vm.vcpu : -1; return true;
     case COL_MEM: *val = v->valid ? (double)v->vm.memory : -1; return true;
     case COL_DISK: *val = v->disk_size ? (double)v->disk_size : -1; return true;
     case COL_PID: *val = live ? (double)v->pid : -1; return true;
-    case COL_UP: *val = live && v->uptime_s >= 0 ? (double)v->uptime_s : -1; return true;
+    case COL_UP: *val = live ? (double)yv_monitor_uptime(a->mon, row) : -1; return true;
     case COL_CPU: *val = live && v->cpu >= 0 ? v->cpu : -1; return true;
     case COL_VNC: *val = vnc_number(v); return true;
     case COL_ADDR: addr_text(v, text, n); return false;
@@ -308,6 +311,7 @@ static void draw(yv_app *a, void *st)
 {
     list_st *l = st;
     curs_set(0);
+    yv_monitor_sample_all(a->mon, yv_table_sort_col(l->table) == COL_CPU);
     yv_table_refresh(l->table);
     draw_title(a);
     yv_table_draw(l->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);

@@ -121,6 +121,49 @@ test_remembered_after_restart()
     tui_quit
 }
 
+# e. Sorted by UPTIME, rows never drawn sort by their uptime of now (not by the figure of when the
+# TUI first saw them run): at 110x10 the list shows 6 of 7 rows and zold, the oldest, is the last by
+# name; sorted by UPTIME descending it comes on top. --refresh 5: a figure left stale would stay so
+# long enough to be seen.
+test_uptime_sort_offscreen()
+{
+    local root p
+    tui_root root anew b1 b2 b3 b4 b5 zold
+    TUI_W=110 TUI_H=10 tui_start "$root" --refresh 5
+    wait_screen '^NAME .* UPTIME +CPU%'
+    start_vm "$root" zold p
+    wait_screen ' 7 VMs, 1 running'
+    sleep 2 # zold, older by that
+    start_vm "$root" anew p
+    wait_row anew '^anew +running .* 0m(0[3-9]|[1-5][0-9])s +[-0-9.]+ *$'
+    assert_eq "" "$(row zold)" "zold is below the screen"
+    keys '<' '<' I # CPU%, UPTIME, descending: one frame
+    wait_screen 'UPTIME▼'
+    assert_eq "zold anew b1 b2 b3 b4" "$(order)" "rows sorted by UPTIME, descending"
+    tui_quit
+}
+
+# f. Sorted by CPU%, every running VM is sampled, drawn or not: zold, below the screen, has a figure
+# (not "-", which sorts with the stopped VMs) and comes up among the two running VMs on top.
+test_cpu_sort_offscreen()
+{
+    local root p end
+    tui_root root anew b1 b2 b3 b4 b5 zold
+    start_vm "$root" zold p
+    start_vm "$root" anew p
+    TUI_W=110 TUI_H=10 tui_start "$root"
+    wait_row anew '^anew +running .* [0-9]+\.[0-9] *$'
+    assert_eq "" "$(row zold)" "zold is below the screen"
+    keys '<' I # CPU%, descending
+    wait_screen 'CPU%▼'
+    end=$(($(now_ms) + HANG * 1000))
+    while SCREEN=$(cap) && ! [[ "$(order)" =~ ^(anew\ zold|zold\ anew)\ b1\ b2\ b3\ b4$ ]]; do
+        [ "$(now_ms)" -lt "$end" ] || { dump_screen; fail "row order '$(order)': zold not on top"; }
+        sleep 0.05
+    done
+    tui_quit
+}
+
 # WATCH DIR: prints "ready", then the name of each file renamed into DIR (inotify IN_MOVED_TO), until
 # a file named .watch-end is created there (events come in order: none is lost at the end).
 WATCH='
