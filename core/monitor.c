@@ -57,6 +57,8 @@ struct yv_monitor {
     int64_t show_tick;   /* when the last tick for the shown rows came */
     int64_t next_show;   /* the tick at which the shown rows' CPU% and uptime change */
     int64_t quiet_until; /* answers to what a tick asked are read together then (GATHER_MS) */
+    bool sample_all;     /* every running VM's CPU% each tick, not the shown rows' only (a list
+                            sorted by CPU%: yv_monitor_sample_all) */
     slot *slots;
     size_t nslots;
     char *qemu_real;  /* resolved once: PATH lookups for every VM every second cost more than all
@@ -589,7 +591,8 @@ static int64_t live_slots(yv_monitor *m, entry *e, struct pollfd *fds, size_t ma
  * on the grid every other timer uses, and none once no such row was drawn since the last. */
 static int64_t show_due(yv_monitor *m, int64_t now)
 {
-    bool shown = m->shown_at && m->shown_at >= m->show_tick;
+    bool shown = (m->shown_at && m->shown_at >= m->show_tick) ||
+                 (m->sample_all && yv_monitor_running(m) > 0);
     m->next_show = shown ? next_tick(now, m->o.refresh_ms) : INT64_MAX;
     return m->next_show;
 }
@@ -663,6 +666,19 @@ static void load_some(yv_monitor *m)
     }
 }
 
+/* CPU% over about a refresh, as yv_monitor_row reads it for a row drawn. */
+static void sample_due(yv_monitor *m, entry *e, int64_t now)
+{
+    if (!e->stat.at || now - e->stat.at >= (int64_t)m->o.refresh_ms * 9 / 10) sample_cpu(e, now);
+}
+
+/* Every running VM's CPU%: one read of its process clock each. */
+static void sample_running(yv_monitor *m, int64_t now)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->v[i]->pub.pid > 0) sample_due(m, m->v[i], now);
+}
+
 static bool run_timers(yv_monitor *m, int64_t now)
 {
     bool changed = false;
@@ -673,6 +689,7 @@ static bool run_timers(yv_monitor *m, int64_t now)
     if (now >= m->next_show) { /* the shown rows' uptime and CPU%: the caller draws them */
         m->show_tick = now;
         m->next_show = INT64_MAX;
+        if (m->sample_all) sample_running(m, now);
         changed = true;
     }
     bool asked = false;
@@ -785,4 +802,16 @@ const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
     if (!e->stat.at || now - e->stat.at >= (int64_t)m->o.refresh_ms * 9 / 10) sample_cpu(e, now);
     e->pub.uptime_s = yv_proc_sampler_uptime(&e->stat);
     return &e->pub;
+}
+
+long yv_monitor_uptime(const yv_monitor *m, size_t i)
+{
+    if (i >= m->n || m->v[i]->pub.pid <= 0) return -1;
+    return yv_proc_sampler_uptime(&m->v[i]->stat);
+}
+
+void yv_monitor_sample_all(yv_monitor *m, bool on)
+{
+    if (on && !m->sample_all) sample_running(m, yv_now_ms()); /* the first order: of now */
+    m->sample_all = on;
 }

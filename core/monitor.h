@@ -72,5 +72,11 @@ const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name);
  * addresses are asked for when it is first seen running, then every YV_ADDR_WATCH_MS while its
  * row is drawn (core/addr.h: one agent exchange each, no socket held in between). */
 const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i);
+/* Seconds since VM i's QEMU started (-1: not running), for any row, drawn or not: from the start
+ * time read when it was first seen running, and a clock read. */
+long yv_monitor_uptime(const yv_monitor *m, size_t i);
+/* On: every running VM's CPU% is read each refresh tick (one read of its process clock each), not
+ * only the rows drawn — while a list is sorted by CPU%; the first read at once. */
+void yv_monitor_sample_all(yv_monitor *m, bool on);
 
 #endif

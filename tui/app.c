@@ -251,6 +251,10 @@ static int timeout_ms(yv_app *a)
     int64_t now = yv_now_ms();
     if (a->status[0] && a->status_until > now) t = (int)(a->status_until - now);
     if (a->jobs) t = t < 0 || t > 500 ? 500 : t; /* countdowns on screen */
+    if (a->save_at) {                            /* run/tui.state to write (yv_list_save) */
+        int s = a->save_at > now ? (int)(a->save_at - now) : 0;
+        t = t < 0 || t > s ? s : t;
+    }
     return t;
 }
 
@@ -332,6 +336,7 @@ static void loop(yv_app *a)
         /* our timer: countdowns and status expiry (the monitor says itself when a timer of its
          * changed the view: most of its timeouts end a wait for answers) */
         if (r == 0 && own_timer) a->mon_dirty = true;
+        yv_list_save_due(a, false);
     }
 }
 
@@ -403,6 +408,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
     a->dirty = true;
     loop(a);
+    yv_list_save_due(a, true); /* a sort changed within the last second */
     /* the screens close while curses still owns the terminal: a view's done puts its raw mode
      * back to cbreak, which after endwin would leave the user's shell without echo */
     yv_screen_pop_all(&a->screens);

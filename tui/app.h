@@ -51,6 +51,8 @@ typedef struct yv_app {
     bool repainted;     /* the next frame clears and draws the whole terminal (a resize) */
     bool keypad_sent;   /* the terminal was told (smkx) to send the cursor keys curses knows */
     int64_t last_draw;
+    int64_t save_at; /* when the list's sort and columns are written to run/tui.state (0: none
+                        pending): a second after the last change, not a write per key */
     int rows, cols;
     int tty_err; /* the terminal's stderr (ours goes to run/tui.log): a foreground child's */
     /* a foreground child (yv_job_foreground) has the terminal: the loop neither draws nor reads
@@ -81,8 +83,11 @@ const yv_monitor_vm *yv_list_selected(yv_app *a);
 /* The F2 column setup screen (tui/screen_columns.c) over the list's table. */
 extern const yv_screen_class yv_columns_screen;
 yv_table *yv_list_table(yv_app *a);
-/* Writes the list's sort and shown columns to run/tui.state (a failure: the status line). */
+/* The list's sort or shown columns changed: run/tui.state is written a second after the last
+ * change (the loop's timer) or at quit, whichever comes first. */
 void yv_list_save(yv_app *a);
+/* Writes what yv_list_save asked for now, if anything (a failure: the status line). */
+void yv_list_save_due(yv_app *a, bool now);
 /* The create (kind ACT_CREATE) or preset (ACT_PRESET) form; refused while a create runs. */
 void yv_form_open(yv_app *a, yv_action kind);
 /* The forward form of VM vm (add or remove a port forward of its user network). */

@@ -10,6 +10,7 @@
 
 typedef struct {
     int sel;
+    int first; /* the column on the box's first line: a short terminal scrolls to keep sel in */
 } columns_st;
 
 static void draw(yv_app *a, void *st)
@@ -28,11 +29,14 @@ static void draw(yv_app *a, void *st)
     yv_draw_box(stdscr, y, x, h, w, box);
     yv_draw_text(stdscr, y, x + 2, " Columns ", w - 4 < 9 ? w - 4 : 9,
                  yv_theme_attr(&a->theme, YV_C_TITLE));
-    for (int c = 0; c < n && 1 + c < h - 1; c++) {
+    int lines = n + 2 < h ? h - 3 : h - 2; /* the hint line needs one */
+    if (s->sel < s->first) s->first = s->sel;
+    if (s->sel >= s->first + lines) s->first = s->sel - lines + 1;
+    for (int c = s->first; c < n && c - s->first < lines; c++) {
         snprintf(line, sizeof line, " [%c] %s%s", yv_table_shown(t, c) ? 'x' : ' ',
                  yv_table_col_title(t, c), c == 0 ? " (always)" : "");
         attr_t at = yv_theme_attr(&a->theme, c == s->sel ? YV_C_SELECTED : YV_C_NORMAL);
-        yv_draw_text(stdscr, y + 1 + c, x + 1, line, w - 2, at);
+        yv_draw_text(stdscr, y + 1 + c - s->first, x + 1, line, w - 2, at);
     }
     if (n + 2 < h)
         yv_draw_text(stdscr, y + h - 2, x + 1, " Space toggles, Enter/Esc closes", w - 2,

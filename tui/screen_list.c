@@ -1,6 +1,7 @@
 /* screen_list: the VM list that fills the screen — the table widget fed from the monitor. */
 #include <curses.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -156,19 +157,30 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     }
 }
 
+/* The display number (":10" after ":2", not before as text), -1 none. */
+static double vnc_number(const yv_monitor_vm *v)
+{
+    const char *d = v->valid && v->vm.vnc_display ? strrchr(v->vm.vnc_display, ':') : NULL;
+    return d && d[1] >= '0' && d[1] <= '9' ? strtod(d + 1, NULL) : -1;
+}
+
 /* What a column sorts by: numbers by value (unknown "-" below any), the address by the one known
- * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). */
+ * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). The uptime
+ * of any row is a clock read; CPU% is read for every running VM while the list sorts by it (draw).
+ */
 static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *text, size_t n)
 {
-    const yv_monitor_vm *v = yv_monitor_get(((yv_app *)ctx)->mon, row);
+    yv_app *a = ctx;
+    const yv_monitor_vm *v = yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
     case COL_VCPU: *val = v->valid ? (double)v->vm.vcpu : -1; return true;
     case COL_MEM: *val = v->valid ? (double)v->vm.memory : -1; return true;
     case COL_DISK: *val = v->disk_size ? (double)v->disk_size : -1; return true;
     case COL_PID: *val = live ? (double)v->pid : -1; return true;
-    case COL_UP: *val = live && v->uptime_s >= 0 ? (double)v->uptime_s : -1; return true;
+    case COL_UP: *val = live ? (double)yv_monitor_uptime(a->mon, row) : -1; return true;
     case COL_CPU: *val = live && v->cpu >= 0 ? v->cpu : -1; return true;
+    case COL_VNC: *val = vnc_number(v); return true;
     case COL_ADDR: addr_text(v, text, n); return false;
     default: return false;
     }
@@ -231,10 +243,20 @@ yv_table *yv_list_table(yv_app *a)
     return l ? l->table : NULL;
 }
 
+/* Keys change the sort faster than a write is worth: the last state wins a second later. */
+#define SAVE_DELAY_MS 1000
+
 void yv_list_save(yv_app *a)
+{
+    a->save_at = yv_now_ms() + SAVE_DELAY_MS;
+}
+
+void yv_list_save_due(yv_app *a, bool now)
 {
     const char *names[NCOLS];
     yv_table *t = yv_list_table(a);
+    if (!a->save_at || (!now && yv_now_ms() < a->save_at)) return;
+    a->save_at = 0;
     if (!t) return;
     column_names(names);
     yv_tuistate ts = {.sort_col = yv_table_sort_col(t), .sort_desc = yv_table_sort_desc(t)};
@@ -312,6 +334,7 @@ static void draw(yv_app *a, void *st)
 {
     list_st *l = st;
     curs_set(0);
+    yv_monitor_sample_all(a->mon, yv_table_sort_col(l->table) == COL_CPU);
     yv_table_refresh(l->table);
     if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a); /* the VMs gone lose their marks */
     draw_title(a);
@@ -361,7 +384,7 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
     return KEY_REDRAW;
 }
 
-/* < > I: the sort column or its direction, remembered at once. */
+/* < > I: the sort column or its direction, remembered (a second after the last change). */
 static int sort_key_local(yv_app *a, list_st *l, yv_action act)
 {
     if (act == ACT_SORT_INVERT)

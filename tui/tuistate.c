@@ -138,7 +138,7 @@ int yv_tuistate_save(const char *root, const yv_tuistate *st, const char *const 
     char buf[2048];
     int len = yv_tuistate_format(st, names, ncols, buf, sizeof buf);
     char *path = yv_root_path(root, "run/tui.state");
-    int rc = len < 0 ? -1 : yv_root_write_atomic(path, buf, (size_t)len, 0600, &err);
+    int rc = len < 0 ? -1 : yv_root_write_runtime(path, buf, (size_t)len, 0600, &err);
     if (rc < 0)
         fprintf(stderr, "yave-tui: cannot write %s: %s\n", path, len < 0 ? "too long" : err.msg);
     free(path);

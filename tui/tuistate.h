@@ -29,7 +29,8 @@ int yv_tuistate_parse(const char *text, size_t len, const char *const *names, in
 int yv_tuistate_format(const yv_tuistate *st, const char *const *names, int ncols, char *buf,
                        size_t n);
 /* run/tui.state of root: read (absent: st says nothing; unreadable or bad lines: a note on stderr,
- * which is run/tui.log in the TUI) and written (0600, atomically). */
+ * which is run/tui.log in the TUI) and written (0600, by rename: old or new content, never a part;
+ * no fsync, a preference is not worth one: after a power cut an empty file reads as defaults). */
 void yv_tuistate_load(const char *root, const char *const *names, int ncols, yv_tuistate *st);
 int yv_tuistate_save(const char *root, const yv_tuistate *st, const char *const *names, int ncols);
 

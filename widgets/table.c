@@ -1,5 +1,6 @@
 #include "table.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,10 @@ struct yv_table {
     size_t sel, top;
     long sel_row; /* model row of the selection, kept across refreshes */
     char filter[128];
-    int page;     /* rows on screen at the last draw */
-    int sort_col; /* -1: the model's order */
-    int width;    /* of the last draw: the columns it had room for */
+    int page;             /* rows on screen at the last draw */
+    int sort_col;         /* -1: the model's order */
+    int width;            /* of the last draw (0: none yet) */
+    int last_w[MAX_COLS]; /* each column's width at the last draw, <= 0: not drawn */
     bool sort_desc;
     bool shown[MAX_COLS];
     sort_key *keys;
@@ -65,7 +67,7 @@ static int cmp_key(const sort_key *a, const sort_key *b, bool desc)
     int c = 0;
     if (a->num && b->num) c = a->v < b->v ? -1 : a->v > b->v;
     else if (a->num != b->num) c = a->num ? 1 : -1; /* text ("-") below numbers */
-    else c = strcasecmp(a->text, b->text);
+    else c = strverscmp(a->text, b->text); /* lowercased: ":2" before ":10", ".9" before ".10" */
     if (desc) c = -c;
     if (!c) c = strcasecmp(a->tie, b->tie); /* ties by name, whichever way */
     if (!c) c = a->row < b->row ? -1 : a->row > b->row;
@@ -97,6 +99,7 @@ static void sort_rows(yv_table *t)
                  t->model.sort_value(t->ctx, k->row, t->sort_col, &k->v, k->text, sizeof k->text);
         if (!k->num && !k->text[0])
             t->model.cell(t->ctx, k->row, t->sort_col, k->text, sizeof k->text, &role);
+        for (char *p = k->text; *p; p++) *p = (char)tolower((unsigned char)*p);
         t->model.cell(t->ctx, k->row, 0, k->tie, sizeof k->tie, &role);
     }
     qsort(t->keys, t->nvis, sizeof *t->keys, t->sort_desc ? cmp_desc : cmp_asc);
@@ -173,7 +176,7 @@ void yv_table_sort_step(yv_table *t, int step)
     for (int i = 0; i < t->ncols; i++) {
         c = (c + step + t->ncols) % t->ncols;
         /* a column the screen has no room for could not show its arrow either */
-        if (t->shown[c] && !(t->width && t->width < t->cols[c].min_cols)) break;
+        if (t->shown[c] && !(t->width && t->last_w[c] <= 0)) break;
     }
     yv_table_set_sort(t, c, t->sort_desc);
 }
@@ -238,16 +241,26 @@ bool yv_table_key(yv_table *t, int key)
     }
 }
 
-/* Widths for this screen width: hidden columns get 0, the flexible one what is left. */
+/* Widths for this screen width: hidden columns, and those that do not fit, get -1 (never cut at
+ * the right edge: its sort arrow would not show); the flexible one what is left, at least its
+ * title and an arrow. The first column always shows, cut to the screen if need be. */
 static void layout(const yv_table *t, int width, int *w)
 {
-    int used = 0, flex = -1;
+    int used = 0, flex = -1, need = 0;
+    for (int c = 0; c < t->ncols; c++)
+        if (flex < 0 && t->shown[c] && width >= t->cols[c].min_cols && !t->cols[c].width) {
+            flex = c;
+            need = yv_draw_width(t->cols[c].title) + 1;
+        }
     for (int c = 0; c < t->ncols; c++) {
         w[c] = t->shown[c] && width >= t->cols[c].min_cols ? t->cols[c].width : -1;
-        if (w[c] == 0 && flex < 0) flex = c;
-        else if (w[c] > 0) used += w[c] + 1;
+        if (c == flex || w[c] <= 0) continue;
+        int room = width - used - (flex >= 0 ? need + 2 : 0);
+        if (c == 0 && w[c] > room) w[c] = room > 1 ? room : 1;
+        if (w[c] > room) w[c] = -1;
+        else used += w[c] + 1;
     }
-    if (flex >= 0) w[flex] = width - used - 1 > 4 ? width - used - 1 : 4;
+    if (flex >= 0) w[flex] = width - used - 1 > need ? width - used - 1 : need;
 }
 
 /* The titles; the sort column's says its direction (an arrow, ^ or v without UTF-8). */
@@ -276,6 +289,7 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
     char buf[256];
     t->width = width;
     layout(t, width, cw);
+    memcpy(t->last_w, cw, (size_t)t->ncols * sizeof *cw);
     draw_header(t, w, y, x, width, cw, yv_theme_attr(th, YV_C_HEADER));
     int rows = h - 1;
     t->page = rows > 1 ? rows - 1 : 1;

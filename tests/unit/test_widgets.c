@@ -321,6 +321,70 @@ static void test_table_sort_and_columns(void **state)
     yv_table_free(t);
 }
 
+/* Text keys in version order: VNC displays and addresses by their numbers, not as text. */
+static const char *const vtext[] = {"192.168.122.10", ":10", "192.168.122.9", ":2", ":1", "-"};
+
+static void vt_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role)
+{
+    (void)ctx, (void)role;
+    if (col == 0) snprintf(buf, n, "row%03zu", row);
+    else snprintf(buf, n, "%s", vtext[row]);
+}
+
+static bool vt_sort_value(void *ctx, size_t row, int col, double *v, char *text, size_t n)
+{
+    (void)ctx, (void)row, (void)col, (void)v, (void)text, (void)n;
+    return false; /* by the cell's text */
+}
+
+static void test_table_sort_text_by_numbers(void **state)
+{
+    (void)state;
+    tmodel m = {6};
+    static const yv_table_model vmodel = {
+        .count = tm_count, .cell = vt_cell, .sort_value = vt_sort_value};
+    yv_table *t = yv_table_new(tcols, 2, &vmodel, &m);
+    yv_table_set_sort(t, 1, false);
+    tdraw(t, COLS);
+    /* "-", ".9", ".10", ":1", ":2", ":10" */
+    assert_order((const char *const[]){"row005", "row002", "row000", "row004", "row003", "row001"},
+                 6);
+    yv_table_free(t);
+}
+
+/* A narrow screen: a column that does not fit is not drawn cut at the right edge (its arrow
+ * would not show), and < > skip it; the flexible column keeps room for its title and arrow. */
+static void test_table_narrow_columns(void **state)
+{
+    (void)state;
+    tmodel m = {3};
+    static const yv_column ncols[] = {{"NAME", 8, 0, false, false},
+                                      {"VAL", 6, 0, true, false},
+                                      {"WIDE", 20, 0, false, false},
+                                      {"LAST", 6, 0, false, false}};
+    yv_table *t = yv_table_new(ncols, 4, &tmodel_cb, &m);
+    yv_table_set_sort(t, 1, false);
+    tdraw(t, 30);
+    assert_null(strstr(line_at(0), "WIDE"));
+    yv_table_sort_step(t, 1); /* VAL → LAST: WIDE has no room */
+    assert_int_equal(yv_table_sort_col(t), 3);
+    tdraw(t, 30);
+    assert_true(strstr(line_at(0), "LAST▲") || strstr(line_at(0), "LAST^"));
+    yv_table_sort_step(t, 1);
+    assert_int_equal(yv_table_sort_col(t), 0);
+    yv_table_sort_step(t, -1);
+    assert_int_equal(yv_table_sort_col(t), 3);
+    yv_table_free(t);
+    static const yv_column fcols[] = {
+        {"NAME", 8, 0, false, false}, {"NETWORK", 0, 0, false, false}, {"VAL", 6, 0, true, false}};
+    t = yv_table_new(fcols, 3, &tmodel_cb, &m);
+    yv_table_set_sort(t, 1, false);
+    tdraw(t, 22);
+    assert_true(strstr(line_at(0), "NETWORK▲") || strstr(line_at(0), "NETWORK^"));
+    assert_null(strstr(line_at(0), "VAL"));
+    yv_table_free(t);
+}
+
 static void test_table_scrolling(void **state)
 {
     (void)state;
@@ -792,6 +856,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_marks_and_row_at, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_hidden_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_and_columns, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_sort_text_by_numbers, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_narrow_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_text_editing, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_number_choice_check, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_focus_submit_cancel, term_setup, term_teardown),
