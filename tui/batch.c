@@ -52,6 +52,7 @@ struct yv_batch {
     json_t *result;   /* the JSON document of the command (with --json) */
     bool partial;     /* a failed verb's result is still its document (autostart run: who failed) */
     json_t *err_move; /* run: a held display or port, the error's "move" (the option and where) */
+    json_t *err_moved; /* run: what was moved before a start that failed, the error's "moved" */
 };
 
 /* ---- shared helpers ---- */
@@ -695,9 +696,15 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (p.pid <= 0) rc = move_held(b, name, nd, np, &m, &moved);
     if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
-    if (rc < 0 && moved) /* a start that failed leaves the VM as it was */
-        yv_vmset_move_undo(b->root, &b->cfg, name, &m, &b->err);
-    if (rc < 0) return json_decref(moved), -1;
+    if (rc < 0 && moved) { /* the move stays (its own operation): the error says it */
+        char text[512];
+        yv_vmmove_text(&m, text, sizeof text);
+        yv_err_prefix(&b->err, "VM '%s': moved %s (held by another program); the start failed",
+                      name, text);
+        b->err_moved = moved;
+        return -1;
+    }
+    if (rc < 0) return -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
     if (!b->opts->json) {
         printf("started VM '%s' (pid %d, %s)\n", name, (int)res.pid,
@@ -1547,6 +1554,7 @@ static void report_error(yv_batch *b, const char *cmd)
         json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", yv_err_code_name(b->err.code),
                               "message", b->err.msg);
         if (b->err_move) json_object_set(json_object_get(e, "error"), "move", b->err_move);
+        if (b->err_moved) json_object_set(json_object_get(e, "error"), "moved", b->err_moved);
         json_dumpf(e, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(e);
@@ -1603,6 +1611,8 @@ static int run_one(yv_batch *b, int argc, char **argv)
     b->result = NULL;
     json_decref(b->err_move);
     b->err_move = NULL;
+    json_decref(b->err_moved);
+    b->err_moved = NULL;
     fflush(stdout);
     return yv_err_exit_status(b->err.code);
 }

@@ -41,10 +41,26 @@ test_held_display_is_refused_then_moved()
     # --new-ports alone does not move a display
     expect_exit 1 yv "$root" run --name a --new-ports
     assert_no_trace "$before" "$root"
-    # a start that fails after the move (its disk gone) puts the display back
+    # a start that fails after the move (its disk gone) keeps the move (its own operation: an
+    # undo could take :1 back from a VM created since) and says so, in text and in --json
+    local cfg0 tab0
+    cfg0=$(cat "$root/a.vm/config.yaml")
+    tab0=$(cat "$root/vnc_table.yaml")
     mv "$root/a.vm/hd0.qcow2" "$root/a.hd0.aside"
     expect_exit 1 yv "$root" run --name a --new-display
+    assert_contains "$ERR" "VM 'a': moved VNC display :1 -> :4 (held by another program); the start failed: "
     assert_contains "$ERR" "hd0"
+    assert_eq ":4" "$(vm_config_value "$root" a display)" "a's display after a failed start"
+    assert_match "':4': '?a'?" "$(cat "$root/vnc_table.yaml")"
+    assert_not_contains "$(cat "$root/vnc_table.yaml")" "':1'"
+    printf '%s\n' "$cfg0" >"$root/a.vm/config.yaml" # the test puts :1 back for the next case
+    printf '%s\n' "$tab0" >"$root/vnc_table.yaml"
+    expect_exit 1 yv "$root" --json run --name a --new-display
+    assert_contains "$(jv 'd["error"]["message"]')" "VM 'a': moved VNC display :1 -> :4 (held by another program); the start failed: "
+    assert_eq '{"display": {"from": ":1", "to": ":4"}, "options": ["new-display"]}' "$(jv 'd["error"]["moved"]')"
+    assert_eq ":4" "$(vm_config_value "$root" a display)" "a's display after a failed --json start"
+    printf '%s\n' "$cfg0" >"$root/a.vm/config.yaml"
+    printf '%s\n' "$tab0" >"$root/vnc_table.yaml"
     mv "$root/a.hd0.aside" "$root/a.vm/hd0.qcow2"
     assert_no_trace "$before" "$root"
     expect_exit 0 yv "$root" run --name a --new-display
