@@ -284,6 +284,7 @@ static void loop(yv_app *a)
     struct pollfd fds[MAX_FDS];
     while (!a->quit || a->fg_pid > 0) { /* a quit waits for the foreground child's end */
         int64_t now = yv_now_ms();
+        if (!a->fg_pid) yv_move_offers_show(a); /* a run's question, when none is open */
         if (a->mon_dirty && now - a->last_draw >= DRAW_MS) a->dirty = true;
         if (a->dirty && !a->fg_pid) { /* the terminal is the foreground child's */
             draw(a);
@@ -413,6 +414,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
                 prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
                 (long long)prof.max_us);
     yv_job_kill_all(a);
+    yv_move_offers_done(a);
     yv_monitor_free(a->mon);
     yv_config_done(&a->cfg);
     free(a->root);

@@ -99,9 +99,40 @@ const yv_screen_class yv_move_screen = {
     .key = key,
 };
 
+/* Queued, never shown over an open question (a "Delete b?" replaced by this one would have its y
+ * answer this); a newer offer for the same VM replaces its older one (the newer says where now). */
 void yv_move_offer(yv_app *a, const char *vm, const json_t *move)
 {
+    size_t i = 0;
     if (!json_is_object(move)) return;
-    if (yv_screen_modal(&a->screens)) yv_screen_pop(&a->screens);
-    yv_screen_push(&a->screens, &yv_move_screen, &(move_arg){vm, move});
+    while (i < a->moveq.n && strcmp(a->moveq.vm[i], vm)) i++;
+    if (i == YV_MOVE_QUEUE) {
+        yv_app_status(a, true, "%s: not moved, not started (too many questions waiting)", vm);
+        return;
+    }
+    if (i == a->moveq.n) a->moveq.n++;
+    else json_decref(a->moveq.move[i]);
+    snprintf(a->moveq.vm[i], sizeof a->moveq.vm[i], "%s", vm);
+    a->moveq.move[i] = json_deep_copy(move);
+}
+
+void yv_move_offers_show(yv_app *a)
+{
+    if (!a->moveq.n || yv_screen_modal(&a->screens)) return;
+    json_t *m = a->moveq.move[0];
+    char vm[64];
+    snprintf(vm, sizeof vm, "%s", a->moveq.vm[0]);
+    a->moveq.n--;
+    memmove(a->moveq.vm[0], a->moveq.vm[1], a->moveq.n * sizeof a->moveq.vm[0]);
+    memmove(&a->moveq.move[0], &a->moveq.move[1], a->moveq.n * sizeof a->moveq.move[0]);
+    flushinp(); /* typed before the question showed: they answer nothing */
+    yv_screen_push(&a->screens, &yv_move_screen, &(move_arg){vm, m});
+    json_decref(m);
+    a->dirty = true;
+}
+
+void yv_move_offers_done(yv_app *a)
+{
+    for (size_t i = 0; i < a->moveq.n; i++) json_decref(a->moveq.move[i]);
+    a->moveq.n = 0;
 }

@@ -162,4 +162,41 @@ test_tui_asks_before_moving_a_port()
     tui_quit
 }
 
+# The TUI: a move question never replaces a question already open (its y would answer the other):
+# it waits for that one to close. The run is held in its reaping of a dead create's folder by the
+# root lock the test takes, so it fails while "Delete b?" is open; n on Delete, then the move
+# question shows and y answers only it (b kept, a runs on :3).
+test_tui_move_question_waits_for_an_open_one()
+{
+    local root lockfd
+    tui_root root a b
+    listen_tcp "$VNC_LISTEN" 5901
+    TUI_W=120 tui_start "$root"
+    wait_row a '^a +stopped'
+    wait_row b '^b +stopped'
+    exec {lockfd}>>"$root/run/lock"
+    flock "$lockfd" || fail "flock run/lock"
+    mkdir "$root/.a.vm.part" # a dead create's folder (after the lock: else the TUI reaps it)
+    keys r
+    keys Down D
+    wait_screen 'Delete b and its disks for good\?'
+    flock -u "$lockfd"
+    exec {lockfd}>&-
+    wait_screen 'a: VNC display :1 .* is in use by another program'
+    sleep 0.3 # the frame after the failure (a question pushed over Delete would show by now)
+    SCREEN=$(cap)
+    assert_contains "$SCREEN" "Delete b and its disks for good?" "the Delete question after the failure"
+    assert_not_contains "$SCREEN" "Held by another program" "the move question over Delete"
+    keys n
+    wait_screen 'VNC display :1 of a is held by another program\. Move it to :3 and start\?'
+    assert_not_contains "$SCREEN" "Delete b and its disks" "Delete still open under the move question"
+    keys y
+    wait_row a '^a +running .* :3 '
+    assert_eq ":3" "$(vm_config_value "$root" a display)"
+    [ -d "$root/b.vm" ] || fail "b was deleted by the y meant for the move question"
+    expect_exit 0 yv "$root" shutdown --name a --force
+    wait_row a '^a +stopped'
+    tui_quit
+}
+
 run_tests "$@"
