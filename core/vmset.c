@@ -359,6 +359,14 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     /* under the lock, so the display or port chosen is no other VM's when written */
     if (rc == 0 && (o->new_display || o->new_ports) && yv_vmstate_live_pid(root, cfg, name) <= 0)
         rc = yv_vmmove_held(root, cfg, &vm, o->new_display, o->new_ports, &out->moved, err);
+    if (rc == 0 && o->expect && !yv_vmmove_within(&out->moved, o->expect)) {
+        char text[512];
+        yv_vmmove_text(&out->moved, text, sizeof text);
+        out->elsewhere = true;
+        rc = yv_err_set(err, YV_E_FAIL,
+                        "what VM '%s' was to move to is no longer free: now %s (not moved)", name,
+                        text);
+    }
     if (rc == 0) rc = stale = table_stale(root, &vm, o, &t, err);
     if (rc > 0) rc = 0;
     if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
@@ -423,6 +431,13 @@ static int refuse_held(const char *root, const yv_config *cfg, const char *name,
 int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
                        bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err)
 {
+    return yv_vmset_move_held_to(root, cfg, name, display, ports, NULL, moved, proposal, err);
+}
+
+int yv_vmset_move_held_to(const char *root, const yv_config *cfg, const char *name, bool display,
+                          bool ports, const yv_vmmove *expect, yv_vmmove *moved,
+                          yv_vmmove *proposal, yv_err *err)
+{
     yv_vmset_opts o;
     yv_vmset_result r;
     yv_vm vm;
@@ -431,6 +446,7 @@ int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name,
     yv_vmset_defaults(&o);
     o.new_display = display;
     o.new_ports = ports;
+    o.expect = expect;
     /* what was not asked for first: a refused start moves nothing */
     if (!display || !ports) {
         if (yv_vm_load(&vm, root, name, err) < 0) return -1;
@@ -441,7 +457,10 @@ int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name,
             return refuse_held(root, cfg, name, proposal, err);
     }
     if (!display && !ports) return 0;
-    if (yv_vmset(root, cfg, name, &o, &r, err) < 0) return -1;
+    if (yv_vmset(root, cfg, name, &o, &r, err) < 0) {
+        if (r.elsewhere) *proposal = r.moved; /* asked again, with where now */
+        return -1;
+    }
     *moved = r.moved;
     return 0;
 }

@@ -9,10 +9,16 @@
 
 #include "app.h"
 
+#define MOVE_PORTS 12 /* the --port-to a job's argv holds; more: moved without them */
+
 typedef struct {
     yv_dialog d;
     char vm[64];
     bool display, ports; /* the options the yes runs with */
+    /* where the question said (--display-to, --port-to): the yes moves there or asks again */
+    char display_to[16];
+    char port_to[MOVE_PORTS][48];
+    size_t nports;
 } move_st;
 
 typedef struct {
@@ -35,11 +41,18 @@ static void question(const move_arg *g, move_st *s, char *text, size_t n)
                                json_string_value(json_object_get(d, "from")) ?: "?");
         nt += (size_t)snprintf(to, sizeof to, "%s",
                                json_string_value(json_object_get(d, "to")) ?: "?");
+        snprintf(s->display_to, sizeof s->display_to, "%s",
+                 json_string_value(json_object_get(d, "to")) ?: "");
     }
     json_array_foreach(fw, i, f)
     {
         s->ports = true;
         count++;
+        if (i < MOVE_PORTS)
+            snprintf(s->port_to[s->nports++], sizeof s->port_to[0], "%s:%lld:%lld",
+                     json_string_value(json_object_get(f, "proto")) ?: "?",
+                     (long long)json_integer_value(json_object_get(f, "from")),
+                     (long long)json_integer_value(json_object_get(f, "to")));
         if (nf < sizeof from)
             nf += (size_t)snprintf(from + nf, sizeof from - nf, "%s%s port %lld", nf ? ", " : "",
                                    json_string_value(json_object_get(f, "proto")) ?: "?",
@@ -48,6 +61,7 @@ static void question(const move_arg *g, move_st *s, char *text, size_t n)
             nt += (size_t)snprintf(to + nt, sizeof to - nt, "%s%lld", nt ? ", " : "",
                                    (long long)json_integer_value(json_object_get(f, "to")));
     }
+    if (json_array_size(fw) > MOVE_PORTS) s->nports = 0; /* too many to name: moved anywhere */
     snprintf(text, n, "%s of %s %s held by another program. Move %s to %s and start?", from, g->vm,
              count > 1 ? "are" : "is", count > 1 ? "them" : "it", to);
 }
@@ -80,10 +94,13 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         yv_app_status(a, false, "%s: not moved, not started (only y confirms)", s.vm);
         return KEY_REDRAW;
     }
-    const char *args[6] = {"--name", s.vm, NULL, NULL, NULL};
+    const char *args[8 + 2 * MOVE_PORTS] = {"--name", s.vm};
     int n = 2;
     if (s.display) args[n++] = "--new-display";
+    if (s.display && s.display_to[0]) args[n++] = "--display-to", args[n++] = s.display_to;
     if (s.ports) args[n++] = "--new-ports";
+    for (size_t i = 0; s.ports && i < s.nports; i++)
+        args[n++] = "--port-to", args[n++] = s.port_to[i];
     if (yv_job_start(a, ACT_RUN, s.vm, args, NULL, NULL))
         yv_app_status(a, false, "moving and starting %s…", s.vm);
     return KEY_REDRAW;

@@ -199,4 +199,41 @@ test_tui_move_question_waits_for_an_open_one()
     tui_quit
 }
 
+# The TUI's yes names the target it showed (hidden --display-to / --port-to): a target taken since
+# refuses the start with a fresh "move" and changes nothing, the TUI asks again with the new one;
+# never a silent different move. The status line of the run says what moved.
+test_tui_yes_moves_only_where_it_said()
+{
+    local root before
+    tui_root root a b
+    listen_tcp "$VNC_LISTEN" 5901
+    before=$(snapshot_root "$root")
+    # batch: the hidden options are not in --help; a taken target is refused with the new one
+    expect_exit 0 yv "$root" run --help
+    assert_not_contains "$OUT" "display-to"
+    assert_not_contains "$OUT" "port-to"
+    expect_exit 1 yv "$root" --json run --name a --new-display --display-to :4
+    assert_contains "$(jv 'd["error"]["message"]')" "what VM 'a' was to move to is no longer free: now VNC display :1 -> :3 (not moved)"
+    assert_eq '{"display": {"from": ":1", "to": ":3"}, "options": ["new-display"]}' "$(jv 'd["error"]["move"]')"
+    assert_no_trace "$before" "$root"
+    expect_exit 2 yv "$root" run --name a --display-to :3
+    expect_exit 2 yv "$root" run --name a --new-ports --port-to tcp:x:1
+    TUI_W=140 tui_start "$root"
+    wait_row a '^a +stopped'
+    keys r
+    wait_screen 'VNC display :1 of a is held by another program\. Move it to :3 and start\?'
+    listen_tcp "$VNC_LISTEN" 5903 # :3 taken while the question is open
+    keys y
+    wait_screen 'VNC display :1 of a is held by another program\. Move it to :4 and start\?'
+    assert_eq ":1" "$(vm_config_value "$root" a display)" "a's display after the refused yes"
+    assert_eq "" "$(qemus_of "$root")" "QEMU after the refused yes"
+    keys y
+    wait_row a '^a +running .* :4 '
+    wait_screen 'a started; VNC display :1 -> :4'
+    assert_eq ":4" "$(vm_config_value "$root" a display)"
+    expect_exit 0 yv "$root" shutdown --name a --force
+    wait_row a '^a +stopped'
+    tui_quit
+}
+
 run_tests "$@"
