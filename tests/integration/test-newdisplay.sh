@@ -153,10 +153,15 @@ test_tui_asks_before_moving_a_port()
     assert_eq "$p" "$(fw_hosts "$root" u1)" "u1's port after a no"
     keys r
     wait_screen "Move it to $((p + 1)) and start\\?"
+    listen_tcp 127.0.0.1 "$((p + 1))" # taken while the question is open: asked again, not moved
+    keys y
+    wait_screen "tcp port $p of u1 is held by another program\\. Move it to $((p + 2)) and start\\?"
+    assert_eq "$p" "$(fw_hosts "$root" u1)" "u1's port after the refused yes"
     keys y
     wait_row u1 '^u1 +running'
-    assert_eq "$((p + 1))" "$(fw_hosts "$root" u1)" "u1's port after the yes"
-    connects "$((p + 1))" || fail "slirp does not accept on u1's moved port"
+    wait_screen "u1 started; tcp port $p -> $((p + 2))"
+    assert_eq "$((p + 2))" "$(fw_hosts "$root" u1)" "u1's port after the yes"
+    connects "$((p + 2))" || fail "slirp does not accept on u1's moved port"
     expect_exit 0 yv "$root" shutdown --name u1 --force
     wait_row u1 '^u1 +stopped'
     tui_quit
@@ -233,6 +238,52 @@ test_tui_yes_moves_only_where_it_said()
     assert_eq ":4" "$(vm_config_value "$root" a display)"
     expect_exit 0 yv "$root" shutdown --name a --force
     wait_row a '^a +stopped'
+    tui_quit
+}
+
+# A bulk run of two VMs whose displays are held: their questions come one at a time (the second
+# never replaces the first); the second, still naming :4, which the first took meanwhile, is asked
+# again with :5 on its yes.
+test_tui_bulk_questions_one_at_a_time()
+{
+    local root first second
+    tui_root root a b c
+    listen_tcp "$VNC_LISTEN" 5901
+    listen_tcp "$VNC_LISTEN" 5903
+    TUI_W=140 tui_start "$root"
+    wait_row c '^c +stopped'
+    keys Space Down Space
+    wait_screen '^\*c +stopped'
+    text r
+    wait_screen 'Start a, c\?'
+    text y
+    wait_screen '(Held by another program|Summary)'
+    if grep -q 'Summary' <<<"$SCREEN"; then # both ended before a question showed: the notice first
+        text x
+    fi
+    wait_screen 'of [ac] is held by another program\. Move it to :4 and start\?'
+    first=$(grep -Eo 'of [ac] is held' <<<"$SCREEN" | cut -c4)
+    second=a
+    [ "$first" = a ] && second=c
+    text y
+    wait_screen "^\\*$first +running .* :4 " # marked rows start with '*'
+    # the second's question, queued behind the first (:4 when its run failed before the first's
+    # move, :5 after it; then the summary notice may come first)
+    wait_screen "(of $second is held by another program\\. Move it to :[45] and start\\?|Summary)"
+    if grep -q 'Summary' <<<"$SCREEN"; then
+        text x
+        wait_screen "of $second is held by another program\\. Move it to :[45] and start\\?"
+    fi
+    if grep -q 'Move it to :4' <<<"$SCREEN"; then # :4 is the first's now: asked again with :5
+        text y
+        wait_screen "of $second is held by another program\\. Move it to :5 and start\\?"
+    fi
+    text y
+    wait_screen "^\\*$second +running .* :5 "
+    expect_exit 0 yv "$root" shutdown --name a --force
+    expect_exit 0 yv "$root" shutdown --name c --force
+    wait_screen '^\*a +stopped'
+    wait_screen '^\*c +stopped'
     tui_quit
 }
 
