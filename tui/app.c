@@ -334,6 +334,7 @@ static void loop(yv_app *a)
          * changed the view: most of its timeouts end a wait for answers) */
         if (r == 0 && own_timer) a->mon_dirty = true;
     }
+    yv_move_offers_done(a); /* the questions not shown go with the TUI */
 }
 
 static void start_curses(yv_app *a, bool mouse)
@@ -414,7 +415,6 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
                 prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
                 (long long)prof.max_us);
     yv_job_kill_all(a);
-    yv_move_offers_done(a);
     yv_monitor_free(a->mon);
     yv_config_done(&a->cfg);
     free(a->root);

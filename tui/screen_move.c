@@ -122,7 +122,7 @@ void yv_move_offer(yv_app *a, const char *vm, const json_t *move)
 {
     size_t i = 0;
     if (!json_is_object(move)) return;
-    while (i < a->moveq.n && strcmp(a->moveq.vm[i], vm)) i++;
+    while (i < a->moveq.n && strcmp(a->moveq.vm[i], vm) != 0) i++;
     if (i == YV_MOVE_QUEUE) {
         yv_app_status(a, true, "%s: not moved, not started (too many questions waiting)", vm);
         return;
