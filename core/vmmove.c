@@ -140,3 +140,17 @@ void yv_vmmove_text(const yv_vmmove *m, char *buf, size_t n)
             (size_t)snprintf(buf + at, n - at, "%s%s port %d -> %d", at ? ", " : "",
                              yv_vm_proto_name(m->ports[i].proto), m->ports[i].from, m->ports[i].to);
 }
+
+bool yv_vmmove_within(const yv_vmmove *moved, const yv_vmmove *expect)
+{
+    if (moved->display && expect->display && moved->display_to != expect->display_to) return false;
+    for (size_t i = 0; expect->nports && i < moved->nports; i++) {
+        const yv_vmmove_port *p = &moved->ports[i];
+        size_t k = 0;
+        while (k < expect->nports &&
+               (expect->ports[k].proto != p->proto || expect->ports[k].from != p->from))
+            k++;
+        if (k == expect->nports || expect->ports[k].to != p->to) return false;
+    }
+    return true;
+}

@@ -41,6 +41,12 @@ int yv_vmmove_held(const char *root, const yv_config *cfg, yv_vm *vm, bool displ
  * with only what moved; "options": the run options that move them ("new-display", "new-ports"). */
 json_t *yv_vmmove_json(const yv_vmmove *m);
 
+/* Whether what moved is what a question showed (pure): with expect->display, a display moved went
+ * to expect->display_to; with expect->nports, each port moved has an expected one of the same proto
+ * and from, going to the same to (a port the question did not name: not within). A kind expect
+ * does not name is not checked; a move that did not happen (freed meanwhile) is within. */
+bool yv_vmmove_within(const yv_vmmove *moved, const yv_vmmove *expect);
+
 /* One line for people: "VNC display :1 -> :3, tcp port 2222 -> 2223" (buf of n bytes). */
 void yv_vmmove_text(const yv_vmmove *m, char *buf, size_t n);
 

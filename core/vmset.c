@@ -30,7 +30,7 @@ int yv_vmset_check(const yv_vmset_opts *o, yv_err *err)
 {
     char why[128];
     if (!o->memory && !o->vcpu && o->ovmf < 0 && !o->display && !o->vnc_password && !o->net_kind &&
-        !o->master && !o->nforwards && !o->new_display && !o->new_ports && !o->undo_move)
+        !o->master && !o->nforwards && !o->new_display && !o->new_ports)
         return yv_err_set(err, YV_E_USAGE,
                           "nothing to change: give --memory, --vcpu, --display, "
                           "--vnc-password-file, --network, --master, --forward, --ovmf or "
@@ -346,26 +346,6 @@ static void fill_pending(const char *root, const yv_vm *vm, yv_vmset_result *out
             out->pending[out->npending++] = out->changed[i];
 }
 
-/* undo_move: the display and the forward host ports as they were before the move. */
-static int apply_undo(const char *root, yv_vm *vm, const yv_vmmove *m, yv_vnctable *t, yv_err *err)
-{
-    if (m->display && yv_valid_display_number(vm->vnc_display) == m->display_to) {
-        char buf[16];
-        snprintf(buf, sizeof buf, ":%d", m->display_from);
-        free(vm->vnc_display);
-        vm->vnc_display = yv_strdup(buf);
-        if (yv_vnctable_load(t, root, err) < 0) return -1; /* for save_table */
-    }
-    for (size_t k = 0; k < m->nports; k++)
-        for (size_t i = 0; i < vm->nnets; i++)
-            for (size_t j = 0; j < vm->nets[i].nforwards; j++) {
-                yv_forward *f = &vm->nets[i].forwards[j];
-                if (f->proto == m->ports[k].proto && f->host == m->ports[k].to)
-                    f->host = m->ports[k].from;
-            }
-    return 0;
-}
-
 static int set_locked(const char *root, const yv_config *cfg, const char *name,
                       const yv_vmset_opts *o, yv_vmset_result *out, yv_err *err)
 {
@@ -379,10 +359,17 @@ static int set_locked(const char *root, const yv_config *cfg, const char *name,
     /* under the lock, so the display or port chosen is no other VM's when written */
     if (rc == 0 && (o->new_display || o->new_ports) && yv_vmstate_live_pid(root, cfg, name) <= 0)
         rc = yv_vmmove_held(root, cfg, &vm, o->new_display, o->new_ports, &out->moved, err);
+    if (rc == 0 && o->expect && !yv_vmmove_within(&out->moved, o->expect)) {
+        char text[512];
+        yv_vmmove_text(&out->moved, text, sizeof text);
+        out->elsewhere = true;
+        rc = yv_err_set(err, YV_E_FAIL,
+                        "what VM '%s' was to move to is no longer free: now %s (not moved)", name,
+                        text);
+    }
     if (rc == 0) rc = stale = table_stale(root, &vm, o, &t, err);
     if (rc > 0) rc = 0;
-    if (rc == 0 && o->undo_move) rc = apply_undo(root, &vm, o->undo_move, &t, err);
-    else if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
+    if (rc == 0) rc = check_display(root, cfg, &vm, &was, &t, err);
     if (rc == 0) out->nchanged = yv_vmset_diff(&vm, &was, out->changed);
     bool table = rc == 0 && (stale > 0 || str_differs(vm.vnc_display, was.vnc_display));
     if (rc == 0 && (out->nchanged || table)) /* a new display: the config and the table together */
@@ -444,6 +431,13 @@ static int refuse_held(const char *root, const yv_config *cfg, const char *name,
 int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
                        bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err)
 {
+    return yv_vmset_move_held_to(root, cfg, name, display, ports, NULL, moved, proposal, err);
+}
+
+int yv_vmset_move_held_to(const char *root, const yv_config *cfg, const char *name, bool display,
+                          bool ports, const yv_vmmove *expect, yv_vmmove *moved,
+                          yv_vmmove *proposal, yv_err *err)
+{
     yv_vmset_opts o;
     yv_vmset_result r;
     yv_vm vm;
@@ -452,6 +446,7 @@ int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name,
     yv_vmset_defaults(&o);
     o.new_display = display;
     o.new_ports = ports;
+    o.expect = expect;
     /* what was not asked for first: a refused start moves nothing */
     if (!display || !ports) {
         if (yv_vm_load(&vm, root, name, err) < 0) return -1;
@@ -462,25 +457,10 @@ int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name,
             return refuse_held(root, cfg, name, proposal, err);
     }
     if (!display && !ports) return 0;
-    if (yv_vmset(root, cfg, name, &o, &r, err) < 0) return -1;
+    if (yv_vmset(root, cfg, name, &o, &r, err) < 0) {
+        if (r.elsewhere) *proposal = r.moved; /* asked again, with where now */
+        return -1;
+    }
     *moved = r.moved;
     return 0;
-}
-
-void yv_vmset_move_undo(const char *root, const yv_config *cfg, const char *name,
-                        const yv_vmmove *m, yv_err *err)
-{
-    yv_vmset_opts o;
-    yv_vmset_result r;
-    yv_err e;
-    char text[256];
-    if (!m->display && !m->nports) return;
-    yv_vmset_defaults(&o);
-    o.undo_move = m;
-    if (yv_vmset(root, cfg, name, &o, &r, &e) == 0) return;
-    yv_vmmove_text(m, text, sizeof text);
-    size_t n = strlen(err->msg);
-    snprintf(err->msg + n, sizeof err->msg - n,
-             " (and VM '%s' keeps what was moved, %s: the move is not undone: %s)", name, text,
-             e.msg);
 }

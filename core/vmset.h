@@ -31,9 +31,9 @@ typedef struct {
     /* run --new-display / --new-ports: a display or forward host port another program holds is
      * moved to the lowest free one (core/vmmove.c); a running VM's are left alone */
     bool new_display, new_ports;
-    /* a start that failed after such a move: what it moved put back (those still as it left them;
-     * the old display is not checked: another program still holds it) */
-    const yv_vmmove *undo_move;
+    /* with those: what the user was shown (the TUI's question); a move elsewhere (the target taken
+     * since) is refused, nothing written, result.elsewhere set and result.moved the new choice */
+    const yv_vmmove *expect;
 } yv_vmset_opts;
 
 void yv_vmset_defaults(yv_vmset_opts *o);
@@ -49,6 +49,7 @@ typedef struct {
     bool pending_known;
     bool live_password; /* the running QEMU took the new VNC password (QMP set_password) */
     yv_vmmove moved;    /* what new_display / new_ports moved */
+    bool elsewhere;     /* refused: moved would not be opts.expect (moved: where it would go now) */
 } yv_vmset_result;
 
 /* The result as batch --json and the web answer it: {"vm", "changed": [...], "pending": [...],
@@ -73,14 +74,15 @@ int yv_vmset(const char *root, const yv_config *cfg, const char *name, const yv_
  * what another program holds of those is moved (yv_vmset, under the root lock; *moved says what);
  * what is still held and was not asked for refuses the start (err names the option and where it
  * would go: FAIL for a display, VM_EXISTS for a port, as run's pre-flight; *proposal says it),
- * nothing changed. Both moved and proposal zeroed first. */
+ * nothing changed. Both moved and proposal zeroed first. The move is an operation of its own, kept
+ * whatever the start after it does (undoing it could take back a display another VM got since). */
 int yv_vmset_move_held(const char *root, const yv_config *cfg, const char *name, bool display,
                        bool ports, yv_vmmove *moved, yv_vmmove *proposal, yv_err *err);
-
-/* A start that failed after yv_vmset_move_held moved m: the config (and vnc_table.yaml) as before
- * the move; on failure err (the start's error) gets what is left appended. */
-void yv_vmset_move_undo(const char *root, const yv_config *cfg, const char *name,
-                        const yv_vmmove *m, yv_err *err);
+/* The same, the move only to where expect says (NULL: anywhere): a target taken since the user was
+ * asked refuses the start naming the new one (FAIL, *proposal: where it would go now). */
+int yv_vmset_move_held_to(const char *root, const yv_config *cfg, const char *name, bool display,
+                          bool ports, const yv_vmmove *expect, yv_vmmove *moved,
+                          yv_vmmove *proposal, yv_err *err);
 
 /* The fields that differ between a config and the one a QEMU was started with (pure). */
 size_t yv_vmset_diff(const yv_vm *now, const yv_vm *was, const char *out[YV_VMSET_FIELDS]);

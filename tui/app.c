@@ -288,6 +288,7 @@ static void loop(yv_app *a)
     struct pollfd fds[MAX_FDS];
     while (!a->quit || a->fg_pid > 0) { /* a quit waits for the foreground child's end */
         int64_t now = yv_now_ms();
+        if (!a->fg_pid) yv_move_offers_show(a); /* a run's question, when none is open */
         if (a->mon_dirty && now - a->last_draw >= DRAW_MS) a->dirty = true;
         if (a->dirty && !a->fg_pid) { /* the terminal is the foreground child's */
             draw(a);
@@ -338,6 +339,7 @@ static void loop(yv_app *a)
         if (r == 0 && own_timer) a->mon_dirty = true;
         yv_list_save_due(a, false);
     }
+    yv_move_offers_done(a); /* the questions not shown go with the TUI */
 }
 
 static void start_curses(yv_app *a, bool mouse)

@@ -33,6 +33,9 @@ typedef struct yv_job {
     yv_form *form;  /* create: the form it came from, shown again when the create fails */
 } yv_job;
 
+#define YV_MOVE_QUEUE 16 /* the move questions waiting (a bulk run of held displays) */
+struct json_t;
+
 typedef struct yv_app {
     char *root;
     char *self;
@@ -67,6 +70,13 @@ typedef struct yv_app {
     bool mouse;     /* clicks and the wheel are asked for (not --no-mouse) */
     yv_marks marks; /* the list's marked VMs (spec §15): bulk actions act on them */
     yv_bulk bulk;   /* the bulk action in flight: each VM's end, then a summary */
+    /* move questions waiting for no question to be open (tui/screen_move.c): one is never put
+     * over another question, whose y would then answer it */
+    struct {
+        char vm[YV_MOVE_QUEUE][64];
+        struct json_t *move[YV_MOVE_QUEUE];
+        size_t n;
+    } moveq;
 } yv_app;
 
 /* mouse: ask the terminal for clicks and the wheel (false: --no-mouse) */
@@ -110,8 +120,11 @@ void yv_dialog_tell(yv_app *a, const char *title, const char *text);
 /* A run of vm refused because another program holds its VNC display or a forward port (move: the
  * --json error's "move"): the question whose y runs `run --new-display/--new-ports`
  * (tui/screen_move.c). */
-struct json_t;
 void yv_move_offer(yv_app *a, const char *vm, const struct json_t *move);
+/* The loop, between keys: the first waiting move question shown when no question is open (the
+ * keys typed before it flushed: they answer nothing); yv_move_offers_done frees the rest. */
+void yv_move_offers_show(yv_app *a);
+void yv_move_offers_done(yv_app *a);
 /* The question of action r about the marked VMs vms: yes carries it out as one bulk action
  * (yv_list_bulk_run). -1 as yv_dialog_ask. */
 int yv_dialog_ask_many(yv_app *a, const yv_action_row *r, const char *const *vms, int n,

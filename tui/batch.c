@@ -52,6 +52,7 @@ struct yv_batch {
     json_t *result;   /* the JSON document of the command (with --json) */
     bool partial;     /* a failed verb's result is still its document (autostart run: who failed) */
     json_t *err_move; /* run: a held display or port, the error's "move" (the option and where) */
+    json_t *err_moved; /* run: what was moved before a start that failed, the error's "moved" */
 };
 
 /* ---- shared helpers ---- */
@@ -255,6 +256,16 @@ static int check_forward(const char *v, char *why, size_t n)
     yv_err e;
     if (yv_valid_forward(v, &f, &e) == 0) return 0;
     snprintf(why, n, "--forward: %s", e.msg);
+    return -1;
+}
+
+/* run's hidden --port-to PROTO:FROM:TO: a forward's grammar, FROM and TO as its host and guest. */
+static int check_port_to(const char *v, char *why, size_t n)
+{
+    yv_fwspec f;
+    yv_err e;
+    if (yv_valid_forward(v, &f, &e) == 0) return 0;
+    snprintf(why, n, "--port-to: %s", e.msg);
     return -1;
 }
 
@@ -652,12 +663,13 @@ static int cmd_delete(yv_batch *b, const yv_cmd *c, const yv_args *a)
 /* --new-display / --new-ports, and what another program holds refused naming them (the --json
  * error's "move", which the TUI's question reads); what moved said on stdout, in *moved for --json.
  */
-static int move_held(yv_batch *b, const char *name, bool display, bool ports, yv_vmmove *m,
-                     json_t **moved)
+static int move_held(yv_batch *b, const char *name, bool display, bool ports,
+                     const yv_vmmove *expect, yv_vmmove *m, json_t **moved)
 {
     yv_vmmove prop;
     char text[512];
-    if (yv_vmset_move_held(b->root, &b->cfg, name, display, ports, m, &prop, &b->err) < 0) {
+    if (yv_vmset_move_held_to(b->root, &b->cfg, name, display, ports, expect, m, &prop, &b->err) <
+        0) {
         if (prop.display || prop.nports) b->err_move = yv_vmmove_json(&prop);
         return -1;
     }
@@ -666,6 +678,23 @@ static int move_held(yv_batch *b, const char *name, bool display, bool ports, yv
     yv_vmmove_text(m, text, sizeof text);
     if (!b->opts->json) printf("VM '%s': moved %s (held by another program)\n", name, text);
     return 0;
+}
+
+/* The hidden --display-to / --port-to (the TUI's question): where the move may go; false: none. */
+static bool move_expect(const yv_cmd *c, const yv_args *a, yv_vmmove *x)
+{
+    const char *d = yv_cmdtab_get(c, a, "display-to"), *v[YV_VMMOVE_PORTS];
+    int n = yv_cmdtab_get_all(c, a, "port-to", v, YV_VMMOVE_PORTS);
+    yv_fwspec f;
+    yv_err e;
+    memset(x, 0, sizeof *x);
+    x->display = d != NULL;
+    x->display_to = d ? yv_valid_display_number(d) : -1;
+    for (int i = 0; i < n; i++)
+        if (yv_valid_forward(v[i], &f, &e) == 0)
+            x->ports[x->nports++] =
+                (yv_vmmove_port){.proto = (yv_proto)f.proto, .from = f.host, .to = f.guest};
+    return d || n;
 }
 
 static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
@@ -692,12 +721,20 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     json_t *moved = NULL;
     yv_vmmove m = {0};
     int rc = 0;
-    if (p.pid <= 0) rc = move_held(b, name, nd, np, &m, &moved);
+    yv_vmmove x;
+    bool to = move_expect(c, a, &x);
+    if (p.pid <= 0) rc = move_held(b, name, nd, np, to ? &x : NULL, &m, &moved);
     if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
-    if (rc < 0 && moved) /* a start that failed leaves the VM as it was */
-        yv_vmset_move_undo(b->root, &b->cfg, name, &m, &b->err);
-    if (rc < 0) return json_decref(moved), -1;
+    if (rc < 0 && moved) { /* the move stays (its own operation): the error says it */
+        char text[512];
+        yv_vmmove_text(&m, text, sizeof text);
+        yv_err_prefix(&b->err, "VM '%s': moved %s (held by another program); the start failed",
+                      name, text);
+        b->err_moved = moved;
+        return -1;
+    }
+    if (rc < 0) return -1;
     if (res.warning[0]) fprintf(stderr, "yave-tui: warning: %s\n", res.warning);
     if (!b->opts->json) {
         printf("started VM '%s' (pid %d, %s)\n", name, (int)res.pid,
@@ -1229,6 +1266,19 @@ static const yv_opt run_opts[] = {
      .excl = "dry-run",
      .help = "forward host ports another program holds: move each to the lowest free one above it "
              "and start"},
+    /* the TUI's yes: the move only to where its question said, else refused with the new "move" */
+    {.lng = "display-to",
+     .arg = "DISPLAY",
+     .flags = YV_OPT_HIDDEN,
+     .needs = "new-display",
+     .help = "the display the question named",
+     .check = yv_valid_display_check},
+    {.lng = "port-to",
+     .arg = "PROTO:FROM:TO",
+     .flags = YV_OPT_HIDDEN | YV_OPT_MANY,
+     .needs = "new-ports",
+     .help = "a forward host port the question named, FROM moved to TO",
+     .check = check_port_to},
     {0},
 };
 static const yv_opt shutdown_opts[] = {
@@ -1547,6 +1597,7 @@ static void report_error(yv_batch *b, const char *cmd)
         json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", yv_err_code_name(b->err.code),
                               "message", b->err.msg);
         if (b->err_move) json_object_set(json_object_get(e, "error"), "move", b->err_move);
+        if (b->err_moved) json_object_set(json_object_get(e, "error"), "moved", b->err_moved);
         json_dumpf(e, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(e);
@@ -1603,6 +1654,8 @@ static int run_one(yv_batch *b, int argc, char **argv)
     b->result = NULL;
     json_decref(b->err_move);
     b->err_move = NULL;
+    json_decref(b->err_moved);
+    b->err_moved = NULL;
     fflush(stdout);
     return yv_err_exit_status(b->err.code);
 }

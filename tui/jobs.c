@@ -412,6 +412,27 @@ static void set_words(json_t *res, yv_action_subst *s, char *ch, size_t chn, cha
     s->live = pend;
 }
 
+/* A run's "moved" (what --new-display / --new-ports moved) after its done text: "a started; VNC
+ * display :1 -> :3, tcp port 2222 -> 2223". */
+static void moved_words(const json_t *mv, char *buf, size_t n)
+{
+    const json_t *d = json_object_get(mv, "display"), *f;
+    size_t at = strlen(buf), i, k = 0;
+    if (json_is_object(d) && at < n)
+        at += (size_t)snprintf(buf + at, n - at, "; VNC display %s -> %s",
+                               json_string_value(json_object_get(d, "from")) ?: "?",
+                               json_string_value(json_object_get(d, "to")) ?: "?"),
+            k++;
+    json_array_foreach(json_object_get(mv, "forwards"), i, f)
+    {
+        if (at >= n) break;
+        at += (size_t)snprintf(buf + at, n - at, "%s%s port %lld -> %lld", k++ ? ", " : "; ",
+                               json_string_value(json_object_get(f, "proto")) ?: "?",
+                               (long long)json_integer_value(json_object_get(f, "from")),
+                               (long long)json_integer_value(json_object_get(f, "to")));
+    }
+}
+
 static const char *done_text(const yv_job *j, json_t *res)
 {
     static char buf[256];
@@ -432,6 +453,7 @@ static const char *done_text(const yv_job *j, json_t *res)
     }
     if (!r || !r->done || yv_actions_expand(r->done, &s, buf, sizeof buf) < 0)
         snprintf(buf, sizeof buf, "%s: done", j->vm);
+    if (j->act == ACT_RUN) moved_words(json_object_get(res, "moved"), buf, sizeof buf);
     return buf;
 }
 

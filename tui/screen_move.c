@@ -9,10 +9,16 @@
 
 #include "app.h"
 
+#define MOVE_PORTS 12 /* the --port-to a job's argv holds; more: moved without them */
+
 typedef struct {
     yv_dialog d;
     char vm[64];
     bool display, ports; /* the options the yes runs with */
+    /* where the question said (--display-to, --port-to): the yes moves there or asks again */
+    char display_to[16];
+    char port_to[MOVE_PORTS][48];
+    size_t nports;
 } move_st;
 
 typedef struct {
@@ -35,11 +41,18 @@ static void question(const move_arg *g, move_st *s, char *text, size_t n)
                                json_string_value(json_object_get(d, "from")) ?: "?");
         nt += (size_t)snprintf(to, sizeof to, "%s",
                                json_string_value(json_object_get(d, "to")) ?: "?");
+        snprintf(s->display_to, sizeof s->display_to, "%s",
+                 json_string_value(json_object_get(d, "to")) ?: "");
     }
     json_array_foreach(fw, i, f)
     {
         s->ports = true;
         count++;
+        if (i < MOVE_PORTS)
+            snprintf(s->port_to[s->nports++], sizeof s->port_to[0], "%s:%lld:%lld",
+                     json_string_value(json_object_get(f, "proto")) ?: "?",
+                     (long long)json_integer_value(json_object_get(f, "from")),
+                     (long long)json_integer_value(json_object_get(f, "to")));
         if (nf < sizeof from)
             nf += (size_t)snprintf(from + nf, sizeof from - nf, "%s%s port %lld", nf ? ", " : "",
                                    json_string_value(json_object_get(f, "proto")) ?: "?",
@@ -48,6 +61,7 @@ static void question(const move_arg *g, move_st *s, char *text, size_t n)
             nt += (size_t)snprintf(to + nt, sizeof to - nt, "%s%lld", nt ? ", " : "",
                                    (long long)json_integer_value(json_object_get(f, "to")));
     }
+    if (json_array_size(fw) > MOVE_PORTS) s->nports = 0; /* too many to name: moved anywhere */
     snprintf(text, n, "%s of %s %s held by another program. Move %s to %s and start?", from, g->vm,
              count > 1 ? "are" : "is", count > 1 ? "them" : "it", to);
 }
@@ -80,10 +94,13 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         yv_app_status(a, false, "%s: not moved, not started (only y confirms)", s.vm);
         return KEY_REDRAW;
     }
-    const char *args[6] = {"--name", s.vm, NULL, NULL, NULL};
+    const char *args[8 + 2 * MOVE_PORTS] = {"--name", s.vm};
     int n = 2;
     if (s.display) args[n++] = "--new-display";
+    if (s.display && s.display_to[0]) args[n++] = "--display-to", args[n++] = s.display_to;
     if (s.ports) args[n++] = "--new-ports";
+    for (size_t i = 0; s.ports && i < s.nports; i++)
+        args[n++] = "--port-to", args[n++] = s.port_to[i];
     if (yv_job_start(a, ACT_RUN, s.vm, args, NULL, NULL))
         yv_app_status(a, false, "moving and starting %s…", s.vm);
     return KEY_REDRAW;
@@ -99,9 +116,40 @@ const yv_screen_class yv_move_screen = {
     .key = key,
 };
 
+/* Queued, never shown over an open question (a "Delete b?" replaced by this one would have its y
+ * answer this); a newer offer for the same VM replaces its older one (the newer says where now). */
 void yv_move_offer(yv_app *a, const char *vm, const json_t *move)
 {
+    size_t i = 0;
     if (!json_is_object(move)) return;
-    if (yv_screen_modal(&a->screens)) yv_screen_pop(&a->screens);
-    yv_screen_push(&a->screens, &yv_move_screen, &(move_arg){vm, move});
+    while (i < a->moveq.n && strcmp(a->moveq.vm[i], vm) != 0) i++;
+    if (i == YV_MOVE_QUEUE) {
+        yv_app_status(a, true, "%s: not moved, not started (too many questions waiting)", vm);
+        return;
+    }
+    if (i == a->moveq.n) a->moveq.n++;
+    else json_decref(a->moveq.move[i]);
+    snprintf(a->moveq.vm[i], sizeof a->moveq.vm[i], "%s", vm);
+    a->moveq.move[i] = json_deep_copy(move);
+}
+
+void yv_move_offers_show(yv_app *a)
+{
+    if (!a->moveq.n || yv_screen_modal(&a->screens)) return;
+    json_t *m = a->moveq.move[0];
+    char vm[64];
+    snprintf(vm, sizeof vm, "%s", a->moveq.vm[0]);
+    a->moveq.n--;
+    memmove(a->moveq.vm[0], a->moveq.vm[1], a->moveq.n * sizeof a->moveq.vm[0]);
+    memmove(&a->moveq.move[0], &a->moveq.move[1], a->moveq.n * sizeof a->moveq.move[0]);
+    flushinp(); /* typed before the question showed: they answer nothing */
+    yv_screen_push(&a->screens, &yv_move_screen, &(move_arg){vm, m});
+    json_decref(m);
+    a->dirty = true;
+}
+
+void yv_move_offers_done(yv_app *a)
+{
+    for (size_t i = 0; i < a->moveq.n; i++) json_decref(a->moveq.move[i]);
+    a->moveq.n = 0;
 }

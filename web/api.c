@@ -256,6 +256,19 @@ static enum MHD_Result send_held(struct MHD_Connection *c, const yv_err *e, cons
                                yv_vmmove_json(p)));
 }
 
+/* A start that failed after the move: the move is kept (its own operation), said in "moved". */
+static enum MHD_Result send_moved_failed(struct MHD_Connection *c, const char *name, yv_err *e,
+                                         const yv_vmmove *m)
+{
+    char text[512];
+    unsigned st = status_of(e->code);
+    yv_vmmove_text(m, text, sizeof text);
+    yv_err_prefix(e, "VM '%s': moved %s (held by another program); the start failed", name, text);
+    return send_json(c, st,
+                     json_pack("{s:s, s:i, s:o}", "detail", e->msg, "status", (int)st, "moved",
+                               yv_vmmove_json(m)));
+}
+
 static enum MHD_Result run_vm(yv_api *api, struct MHD_Connection *c, const char *name, request *rq)
 {
     yv_err e;
@@ -266,10 +279,9 @@ static enum MHD_Result run_vm(yv_api *api, struct MHD_Connection *c, const char 
     if (yv_vmstate_live_pid(api->root, &api->cfg, name) <= 0 &&
         yv_vmset_move_held(api->root, &api->cfg, name, nd, np, &moved, &prop, &e) < 0)
         return prop.display || prop.nports ? send_held(c, &e, &prop) : send_err(c, &e);
-    if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0) {
-        yv_vmset_move_undo(api->root, &api->cfg, name, &moved, &e); /* as it was */
-        return send_err(c, &e);
-    }
+    if (yv_lifecycle_run(api->root, &api->cfg, name, &res, &e) < 0)
+        return moved.display || moved.nports ? send_moved_failed(c, name, &e, &moved)
+                                             : send_err(c, &e);
     if (!moved.display && !moved.nports) return send_json(c, 200, NULL);
     return send_json(c, 200, json_pack("{s:o}", "moved", yv_vmmove_json(&moved)));
 }

@@ -720,6 +720,19 @@ test_run_route_new_display()
     expect_error 400 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"display": ":7"}'
     expect_http 409 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"new_ports": true}'
     assert_no_trace "$before" "$root"
+    # a start that fails after the move (its disk gone) keeps the move and says it ("moved")
+    local cfg0 tab0
+    cfg0=$(cat "$root/n1.vm/config.yaml")
+    tab0=$(cat "$root/vnc_table.yaml")
+    mv "$root/n1.vm/hd0.qcow2" "$root/n1.hd0.aside"
+    expect_http 500 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"new_display": true}'
+    assert_contains "$(jv 'd["detail"]' "$BODY")" "VM 'n1': moved VNC display :1 -> :2 (held by another program); the start failed: "
+    assert_eq '{"display": {"from": ":1", "to": ":2"}, "options": ["new-display"]}' "$(jv 'd["moved"]' "$BODY")"
+    assert_eq ":2" "$(vm_config_value "$root" n1 display)" "n1's display after a failed start"
+    mv "$root/n1.hd0.aside" "$root/n1.vm/hd0.qcow2"
+    printf '%s\n' "$cfg0" >"$root/n1.vm/config.yaml" # back to :1 for the next case
+    printf '%s\n' "$tab0" >"$root/vnc_table.yaml"
+    assert_no_trace "$before" "$root"
     expect_http 200 POST /v1/vms/n1/run "${ct[@]}" --data-binary '{"new_display": true}'
     assert_json_eq '{"moved": {"display": {"from": ":1", "to": ":2"}, "options": ["new-display"]}}' \
         "$BODY" "the body of a run that moved the display"

@@ -1,8 +1,8 @@
 /* Unit tests of core/vmmove.c and run's use of it in core/vmset.c (issue 20): a VNC display and
  * forward host ports another program holds move to the lowest free ones (not another VM's, not in
  * vnc_table.yaml, not held, not the VM's own other forward); without the option the start is
- * refused naming it and nothing changes; the undo puts the config and the table back. Listeners on
- * a loopback address of the test's own, so nothing else on the host meets them. */
+ * refused naming it and nothing changes; with it the config and the table move together. Listeners
+ * on a loopback address of the test's own, so nothing else on the host meets them. */
 #include "unit.h"
 
 #include <arpa/inet.h>
@@ -22,7 +22,7 @@ typedef struct {
     yv_config cfg;
     char addr[32];
     int base; /* P: forwards at P.. */
-    int held[4];
+    int held[8];
     size_t nheld;
 } fixture;
 
@@ -137,7 +137,7 @@ static void test_held_moves_to_the_lowest_free(void **state)
     yv_vm_done(&vm);
 }
 
-static void test_refused_without_the_option_then_moved_and_undone(void **state)
+static void test_refused_without_the_option_then_moved(void **state)
 {
     fixture *f = *state;
     yv_vmmove moved, prop;
@@ -177,14 +177,55 @@ static void test_refused_without_the_option_then_moved_and_undone(void **state)
     assert_string_equal(yv_vnctable_owner(&t, 4), "a");
     assert_null(yv_vnctable_owner(&t, 1));
     yv_vnctable_done(&t);
-    /* a start that fails after the move: both put back */
-    yv_vmset_move_undo(f->root, &f->cfg, "a", &moved, &err);
-    cfg1 = ut_read(f->root, "a.vm/config.yaml");
-    tab1 = ut_read(f->root, "vnc_table.yaml");
+    free(cfg0);
+    free(tab0);
+}
+
+/* what moved against what the question showed (pure) */
+static void test_within(void **state)
+{
+    (void)state;
+    yv_vmmove m = {.display = true, .display_from = 1, .display_to = 3, .nports = 1};
+    m.ports[0] = (yv_vmmove_port){.proto = YV_PROTO_TCP, .from = 2222, .to = 2223};
+    yv_vmmove x = m;
+    assert_true(yv_vmmove_within(&m, &x));
+    x.display_to = 4; /* the display the question named was taken since: :3 is not :4 */
+    assert_false(yv_vmmove_within(&m, &x));
+    x = m;
+    x.ports[0].to = 2224;
+    assert_false(yv_vmmove_within(&m, &x));
+    x.ports[0] = (yv_vmmove_port){.proto = YV_PROTO_UDP, .from = 2222, .to = 2223};
+    assert_false(yv_vmmove_within(&m, &x)); /* a port the question did not name */
+    yv_vmmove none = {0};                   /* freed meanwhile: nothing moved is within */
+    assert_true(yv_vmmove_within(&none, &x));
+    yv_vmmove kinds = {0}; /* neither kind named: either may go anywhere */
+    assert_true(yv_vmmove_within(&m, &kinds));
+}
+
+/* the TUI's yes names where: a target taken since refuses, nothing written, the new choice said */
+static void test_move_to_a_target_taken_since(void **state)
+{
+    fixture *f = *state;
+    yv_vmmove moved, prop, x = {.display = true, .display_to = 4};
+    yv_err err;
+    char *cfg0 = ut_read(f->root, "a.vm/config.yaml"), *tab0 = ut_read(f->root, "vnc_table.yaml");
+    assert_int_equal(hold(f, 5904), 0); /* :4, which the question showed, taken: now :5 */
+    assert_int_equal(
+        yv_vmset_move_held_to(f->root, &f->cfg, "a", true, true, &x, &moved, &prop, &err), -1);
+    assert_int_equal(err.code, YV_E_FAIL);
+    ut_assert_contains(err.msg, "no longer free: now VNC display :1 -> :5");
+    assert_true(prop.display);
+    assert_int_equal(prop.display_to, 5);
+    assert_false(moved.display);
+    char *cfg1 = ut_read(f->root, "a.vm/config.yaml"), *tab1 = ut_read(f->root, "vnc_table.yaml");
     assert_string_equal(cfg0, cfg1);
     assert_string_equal(tab0, tab1);
     free(cfg1);
     free(tab1);
+    x.display_to = 5; /* asked again with :5: moved there */
+    assert_int_equal(
+        yv_vmset_move_held_to(f->root, &f->cfg, "a", true, true, &x, &moved, &prop, &err), 0);
+    assert_int_equal(moved.display_to, 5);
     free(cfg0);
     free(tab0);
 }
@@ -193,8 +234,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_held_moves_to_the_lowest_free, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refused_without_the_option_then_moved_and_undone,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_without_the_option_then_moved, setup,
+                                        teardown),
+        cmocka_unit_test(test_within),
+        cmocka_unit_test_setup_teardown(test_move_to_a_target_taken_since, setup, teardown),
     };
     return cmocka_run_group_tests_name("vmmove", tests, NULL, NULL);
 }
