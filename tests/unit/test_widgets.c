@@ -753,6 +753,45 @@ static void test_dialog_notice(void **state)
     free(s);
 }
 
+/* A question longer than the screen is wide wraps, and one taller than the screen scrolls: every
+ * VM it names can be read before y (which still confirms at once); the box says more is below. */
+static void test_dialog_wraps_and_scrolls(void **state)
+{
+    (void)state;
+    static yv_dialog d;
+    char text[4096];
+    size_t k = (size_t)snprintf(text, sizeof text, "Delete ");
+    for (int i = 0; i < 60; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, "%svery-long-machine-name-%02d",
+                              i ? ", " : "", i);
+    snprintf(text + k, sizeof text - k, " and their disks for good? Running (stopped first): x");
+    yv_dialog_confirm(&d, "Delete", text, L'y');
+    erase();
+    yv_dialog_draw(&d, stdscr, &T.th);
+    show();
+    char *s = screen_text();
+    ut_assert_contains(s, "very-long-machine-name-00");
+    ut_assert_contains(s, "very-long-machine-name-05"); /* wrapped, not cut at the width */
+    ut_assert_not_contains(s, "Running (stopped first)");
+    ut_assert_contains(s, "more");
+    free(s);
+    assert_int_equal(yv_dialog_key(&d, KEY_NPAGE, true), YV_DIALOG_NONE); /* scrolls */
+    assert_int_equal(yv_dialog_key(&d, KEY_END, true), YV_DIALOG_NONE);
+    erase();
+    yv_dialog_draw(&d, stdscr, &T.th);
+    show();
+    s = screen_text();
+    ut_assert_contains(s, "very-long-machine-name-59");
+    ut_assert_contains(s, "Running (stopped first): x");
+    ut_assert_not_contains(s, "more");
+    free(s);
+    assert_int_equal(yv_dialog_key(&d, L'y', false), YV_DIALOG_YES);
+    /* a question that fits: an arrow is an answer (no), as any other key */
+    yv_dialog_confirm(&d, "Kill", "Stop it now?", L'K');
+    yv_dialog_draw(&d, stdscr, &T.th);
+    assert_int_equal(yv_dialog_key(&d, KEY_DOWN, true), YV_DIALOG_NO);
+}
+
 /* ---- key bar ---- */
 
 static void test_keybar_fits(void **state)
@@ -800,6 +839,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_form_error_on_field_line, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_dialog_confirm, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_dialog_notice, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_wraps_and_scrolls, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_keybar_fits, term_setup, term_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
