@@ -396,6 +396,30 @@ static void test_table_marks_and_row_at(void **state)
     yv_table_free(t);
 }
 
+/* The mark is drawn by the table in a gutter before the first column, not put into the name: a
+ * sort by name keeps its order with marks, and every name keeps all its characters. */
+static void test_table_gutter_marks(void **state)
+{
+    (void)state;
+    tmodel m = {6};
+    yv_table_model mm = tmodel_sort;
+    mm.marked = tm_marked; /* rows 0 and 3 */
+    yv_table *t = yv_table_new(tcols, 3, &mm, &m);
+    yv_table_set_sort(t, 0, false);
+    yv_table_set_gutter(t, true);
+    tdraw(t, COLS);
+    assert_order((const char *const[]){"*row000", "row001", "row002", "*row003", "row004"}, 5);
+    assert_int_equal(strncmp(line_at(2), " row001  ", 9), 0); /* the name whole, after the gutter */
+    assert_int_equal(strncmp(line_at(0), " NAME", 5), 0);
+    yv_table_set_sort(t, 0, true);
+    tdraw(t, COLS);
+    assert_order((const char *const[]){"row005", "row004", "*row003", "row002", "row001"}, 5);
+    yv_table_set_gutter(t, false); /* no marks: no gutter, the names at the left edge */
+    tdraw(t, COLS);
+    assert_int_equal(strncmp(line_at(1), "row005", 6), 0);
+    yv_table_free(t);
+}
+
 static void test_table_filter_and_refresh(void **state)
 {
     (void)state;
@@ -829,6 +853,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_scrolling, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_filter_and_refresh, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_marks_and_row_at, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_gutter_marks, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_hidden_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_and_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_text_editing, term_setup, term_teardown),
