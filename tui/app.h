@@ -121,6 +121,9 @@ void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms,
                       const bool *running, int n);
 /* A job of act on vm ended (jobs.c): recorded when it was part of the bulk action. */
 void yv_list_bulk_ended(yv_app *a, yv_action act, const char *vm, bool ok, const char *text);
+/* Drops the marks of VMs the monitor no longer has: called on each change of its view, so a VM
+ * deleted and created again under the same name while another screen shows is not still marked. */
+void yv_list_prune_marks(yv_app *a);
 
 /* jobs */
 /* Starts a child for act on vm with extra argv; secrets go through inherited pipes (fd 3, 4), never

@@ -256,6 +256,11 @@ static bool vm_exists(void *ctx, const char *name)
     return yv_monitor_find(((yv_app *)ctx)->mon, name) != NULL;
 }
 
+void yv_list_prune_marks(yv_app *a)
+{
+    if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a);
+}
+
 const yv_monitor_vm *yv_list_selected(yv_app *a)
 {
     const list_st *l = yv_screen_bottom(&a->screens);

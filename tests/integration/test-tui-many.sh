@@ -265,6 +265,29 @@ test_mark_keeps_name_sort()
     tui_quit
 }
 
+# h. A marked VM deleted and created again under its name while another screen shows (its
+# details) is not marked when the list comes back: the mark went with the VM the monitor saw go.
+test_mark_dropped_while_away()
+{
+    local root
+    tui_root root ra rb
+    tui_start "$root"
+    wait_row rb '^rb +stopped '
+    keys Home Down
+    text ' '
+    wait_screen '^\*rb '
+    keys Enter
+    wait_screen '^ Details: rb'
+    expect_exit 0 yv "$root" delete --name rb
+    wait_screen 'VM rb is gone' # the monitor saw it go
+    expect_exit 0 yv "$root" create --no-network --no-ovmf -c 64 -m 64 --name rb
+    wait_screen 'VM rb — stopped' # and come back
+    keys Escape
+    wait_row rb '^rb +stopped ' # no gutter: no mark left
+    grep -q ' marked:' <<<"$SCREEN" && fail "rb is still marked after a delete and a create"
+    tui_quit
+}
+
 # c. The mouse: a click on a row selects it (SGR reports, xterm), a double click opens details,
 # a click on the header or the key bar does nothing, the wheel scrolls; with --no-mouse the
 # terminal is never asked for mouse reports.
