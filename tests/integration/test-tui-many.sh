@@ -288,6 +288,29 @@ test_mark_dropped_while_away()
     tui_quit
 }
 
+# i. An admin's 50 VMs (past the old cap of 32, and more jobs than the loop polls at once): '*'
+# then D asks one question naming all (wrapped), y deletes every one, the summary counts them.
+test_fifty_marked()
+{
+    local root vms=() i
+    for i in $(seq -w 1 50); do vms+=("m$i"); done
+    tui_root root "${vms[@]}"
+    tui_start "$root"
+    wait_screen '50 VMs, 0 running'
+    text '*'
+    wait_screen ' 50 marked: '
+    text D
+    wait_screen 'Delete m01, m02, '
+    wait_screen 'm49, m50 and their disks for good\?' # wrapped: every name on the screen
+    text y
+    wait_screen 'Delete: 50 VMs: 50 done, 0 failed, 0 skipped' 300
+    text x
+    wait_gone 'Summary'
+    wait_screen ' 0 VMs, 0 running'
+    [ -z "$(ls -d "$root"/*.vm 2>/dev/null)" ] || fail "VMs left: $(ls -d "$root"/*.vm)"
+    tui_quit
+}
+
 # c. The mouse: a click on a row selects it (SGR reports, xterm), a double click opens details,
 # a click on the header or the key bar does nothing, the wheel scrolls; with --no-mouse the
 # terminal is never asked for mouse reports.
