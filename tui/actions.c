@@ -79,6 +79,7 @@ const yv_action_row yv_actions[] = {
      .confirm = "Delete {vm} and its disks for good?",
      .confirm_running = "Delete {vm}? It is RUNNING: it will be stopped, and its disks removed "
                         "for good.",
+     .confirm_many = "Delete {vm} and their disks for good?",
      .confirm_key = L'y',
      .verb = "delete",
      .args = {"--name", "{vm}", NULL},
@@ -338,22 +339,42 @@ int yv_actions_expand(const char *tmpl, const yv_action_subst *s, char *buf, siz
     return 0;
 }
 
-int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, bool any_running,
-                        yv_action_question *q)
+/* Joins the names of vms (only those running says, when only_running) by ", " into buf. */
+static int join_names(const char *const *vms, int n, const bool *running, bool only_running,
+                      char *buf, size_t bn)
 {
     size_t k = 0;
-    q->names[0] = '\0';
+    buf[0] = '\0';
     for (int i = 0; i < n; i++) {
-        int w = snprintf(q->names + k, sizeof q->names - k, "%s%s", i ? ", " : "", vms[i]);
-        if (w < 0 || (size_t)w >= sizeof q->names - k) return -1;
+        if (only_running && !running[i]) continue;
+        int w = snprintf(buf + k, bn - k, "%s%s", k ? ", " : "", vms[i]);
+        if (w < 0 || (size_t)w >= bn - k) return -1;
         k += (size_t)w;
     }
-    const char *t = any_running && r->confirm_running ? r->confirm_running : r->confirm;
+    return 0;
+}
+
+int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, const bool *running,
+                        yv_action_question *q)
+{
+    bool any = false;
+    for (int i = 0; running && i < n; i++) any |= running[i];
+    if (join_names(vms, n, running, false, q->names, sizeof q->names) < 0) return -1;
+    const char *t = any && r->confirm_running ? r->confirm_running : r->confirm;
     if ((n > 1 || !r->confirm_title) && r->confirm_many) t = r->confirm_many;
     q->title = r->confirm_title ? r->confirm_title : r->label;
     q->key = r->confirm_key ? r->confirm_key : L'y';
     yv_action_subst sub = {.vm = q->names};
-    return n > 0 && t ? yv_actions_expand(t, &sub, q->text, sizeof q->text) : -1;
+    if (n <= 0 || !t || yv_actions_expand(t, &sub, q->text, sizeof q->text) < 0) return -1;
+    /* several VMs, some running: which ones (a delete stops them first) */
+    if (n > 1 && any && r->confirm_running) {
+        size_t k = strlen(q->text);
+        int w = snprintf(q->text + k, sizeof q->text - k, " Running (stopped first): ");
+        if (w < 0 || (size_t)w >= sizeof q->text - k) return -1;
+        k += (size_t)w;
+        return join_names(vms, n, running, true, q->text + k, sizeof q->text - k);
+    }
+    return 0;
 }
 
 const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, char *buf, size_t n)

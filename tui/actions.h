@@ -119,14 +119,17 @@ int yv_actions_expand(const char *tmpl, const yv_action_subst *s, char *buf, siz
 /* The question r asks before it acts on the n VMs (n > 1: the marked rows, spec §15): every name
  * joined by ", " into names, the text into text, its title and confirming key. A row that asks
  * nothing for one VM asks its confirm_many (key y) for several. -1 when r asks nothing here, or
- * when the names or the text do not fit: a question never acts on a VM it does not name. */
+ * when the names or the text do not fit: a question never acts on a VM it does not name.
+ * running (NULL: none) says which VMs run: several with some running get them named after the
+ * question of a row with confirm_running ("Running (stopped first): b"). */
+#define YV_QUESTION_NAMES 17000 /* 256 names of 64 bytes and their ", " */
 typedef struct {
-    char names[512];
-    char text[512];
+    char names[YV_QUESTION_NAMES];
+    char text[YV_QUESTION_NAMES + 2048]; /* the names twice at worst (the running ones) */
     const char *title;
     wint_t key;
 } yv_action_question;
-int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, bool any_running,
+int yv_actions_question(const yv_action_row *r, const char *const *vms, int n, const bool *running,
                         yv_action_question *q);
 /* Why v cannot take r now (expanded into buf), or NULL when it can. */
 const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, char *buf, size_t n);

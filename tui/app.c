@@ -321,8 +321,10 @@ static void loop(yv_app *a)
         bool any = r > 0;
         if (any && fds[1].revents) read_signals(a);
         if (any) yv_job_dispatch(a, fds + 2, nj);
-        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0))
+        if (yv_monitor_dispatch(a->mon, any ? fds + 2 + nj : fds, any ? nm : 0)) {
             a->mon_dirty = true;
+            yv_list_prune_marks(a); /* not only when the list draws: another screen may show */
+        }
         if (!a->fg_pid &&
             yv_screen_ready(&a->screens, any ? fds + 2 + nj + nm : NULL, ns) & KEY_REDRAW)
             a->dirty = true; /* a new picture: drawn at once, as a key is */

@@ -112,7 +112,8 @@ void yv_form_open_set(yv_app *a, const char *vm);
 /* A create's end: the form of job j is freed, or shown again with the error by its field. */
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg);
 /* The question of action r about the n VMs vms (their names in its text); yes carries r out on
- * each. any_running: one of them runs (delete asks differently). -1 (the status line says why)
+ * each. any_running: one of them runs (delete asks differently; kept in the question: yes acts
+ * on that state, see yv_job_action_asked). -1 (the status line says why)
  * when one question cannot name them all. */
 int yv_dialog_ask(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
                   bool any_running);
@@ -126,15 +127,21 @@ void yv_move_offer(yv_app *a, const char *vm, const struct json_t *move);
 void yv_move_offers_show(yv_app *a);
 void yv_move_offers_done(yv_app *a);
 /* The question of action r about the marked VMs vms: yes carries it out as one bulk action
- * (yv_list_bulk_run). -1 as yv_dialog_ask. */
+ * (yv_list_bulk_run). running: each one runs; hidden: how many the list's filter hides (the
+ * question says so). -1 as yv_dialog_ask. */
 int yv_dialog_ask_many(yv_app *a, const yv_action_row *r, const char *const *vms, int n,
-                       bool any_running);
+                       const bool *running, int hidden);
 /* A bulk action (spec §15): r on each of vms, the ones it makes no sense for (a force stop of a
- * stopped VM) skipped and recorded with why; a failure on one does not stop the rest. Each VM's end
+ * stopped VM, a VM started since the question: running says which ran then) skipped and recorded
+ * with why; a failure on one does not stop the rest. Each VM's end
  * goes to the status line; the last one's brings the summary (status line and a notice). */
-void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms, int n);
+void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms,
+                      const bool *running, int n);
 /* A job of act on vm ended (jobs.c): recorded when it was part of the bulk action. */
 void yv_list_bulk_ended(yv_app *a, yv_action act, const char *vm, bool ok, const char *text);
+/* Drops the marks of VMs the monitor no longer has: called on each change of its view, so a VM
+ * deleted and created again under the same name while another screen shows is not still marked. */
+void yv_list_prune_marks(yv_app *a);
 
 /* jobs */
 /* Starts a child for act on vm with extra argv; secrets go through inherited pipes (fd 3, 4), never
@@ -145,6 +152,14 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
  * starts. An error on the status line when an argument cannot be built (the network went away
  * meanwhile) or the child cannot start. */
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm);
+/* The same after a question that saw vm running or not (was_running): a VM started since is not
+ * acted on (a delete would have forced it, unasked; the status line says so), and the running
+ * form of the arguments is used only when the question said it runs. */
+void yv_job_action_asked(yv_app *a, const yv_action_row *r, const char *vm, bool was_running);
+/* vm runs now, but did not when the question about r was asked, and r acts otherwise on a
+ * running VM (a delete forces it). */
+bool yv_job_started_since(const yv_app *a, const yv_action_row *r, const char *vm,
+                          bool was_running);
 /* A foreground row (r->foreground): leaves curses and starts `yave-tui --batch VERB ARGS…` with
  * the terminal as its standard input and output, its stderr through a->fg_errfd (the loop copies
  * it to the terminal and keeps its last line for the status line); the loop waits for its end on

@@ -96,13 +96,30 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
 
 void yv_job_action(yv_app *a, const yv_action_row *r, const char *vm)
 {
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
+    yv_job_action_asked(a, r, vm, v && v->pid > 0);
+}
+
+bool yv_job_started_since(const yv_app *a, const yv_action_row *r, const char *vm, bool was_running)
+{
+    const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
+    return r->args_running[0] && !was_running && v && v->pid > 0;
+}
+
+void yv_job_action_asked(yv_app *a, const yv_action_row *r, const char *vm, bool was_running)
+{
     char tap[16], store[YV_ACTION_ARGS][128], timeout[24], status[256];
     const char *argv[YV_ACTION_ARGS + 1];
     const yv_monitor_vm *v = yv_monitor_find(a->mon, vm);
+    if (yv_job_started_since(a, r, vm, was_running)) { /* a delete would force it: not asked */
+        yv_app_status(a, true, "%s %s: started since the question: not done", r->label, vm);
+        return;
+    }
     yv_action_subst s = yv_actions_subst(vm, v, tap);
     snprintf(timeout, sizeof timeout, "%ld", a->cfg.shutdown_timeout);
     s.timeout = timeout;
-    if (yv_actions_argv(r, &s, v && v->pid > 0, store, argv) < 0) {
+    /* the running form (delete --force) only for a VM the question said runs, and still does */
+    if (yv_actions_argv(r, &s, was_running && v && v->pid > 0, store, argv) < 0) {
         /* the VM changed under the question (its network or config went away) */
         yv_app_status(a, true, "%s %s: not possible now", r->label, vm);
         return;

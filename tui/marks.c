@@ -128,21 +128,40 @@ static int item_line(const yv_bulk_item *it, char *buf, size_t n)
     }
 }
 
+/* Appends "\n"-separated one to text at *k, keeping room for the closing "… and N more" line;
+ * false when it does not fit (nothing appended). */
+static bool append(char *text, size_t tn, size_t *k, const char *one)
+{
+    size_t w = strlen(one) + (*k ? 1 : 0);
+    if (*k + w + 48 > tn) return false;
+    *k += (size_t)snprintf(text + *k, tn - *k, "%s%s", *k ? "\n" : "", one);
+    return true;
+}
+
+/* What went wrong first (failed, skipped, unfinished: each with why), then what was done: the
+ * count, and each done VM while there is room; the rest counted, never a failure cut for a done. */
 void yv_bulk_summary(const yv_bulk *b, char *line, size_t ln, char *text, size_t tn)
 {
-    int count[4] = {0};
+    int count[4] = {0}, left = 0;
     size_t k = 0;
     char one[224];
     text[0] = '\0';
     for (int i = 0; i < b->n; i++) count[b->items[i].state]++;
-    for (int i = 0; i < b->n; i++) {
-        int w = item_line(&b->items[i], one, sizeof one);
-        if (w < 0 || k + (size_t)w + 2 + 4 > tn) { /* room for "\n…" */
-            if (k + 4 < tn) snprintf(text + k, tn - k, "%s…", k ? "\n" : "");
-            break;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && count[YV_BULK_DONE]) {
+            snprintf(one, sizeof one, "%d done:", count[YV_BULK_DONE]);
+            if (!append(text, tn, &k, one)) left += count[YV_BULK_DONE];
+            if (left) break;
         }
-        k += (size_t)snprintf(text + k, tn - k, "%s%s", k ? "\n" : "", one);
+        for (int i = 0; i < b->n; i++) {
+            if ((b->items[i].state == YV_BULK_DONE) != (pass == 1)) continue;
+            if (left || (item_line(&b->items[i], one, sizeof one), !append(text, tn, &k, one)))
+                left++;
+        }
     }
+    if (left && k + 4 < tn)
+        snprintf(text + k, tn - k, "%s… and %d more (the status line said each)", k ? "\n" : "",
+                 left);
     snprintf(line, ln, "%s: %d VM%s: %d done, %d failed, %d skipped", b->title, b->n,
              b->n == 1 ? "" : "s", count[YV_BULK_DONE], count[YV_BULK_FAILED],
              count[YV_BULK_SKIPPED]);

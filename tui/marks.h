@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 #define YV_MARK_NAME 64
-#define YV_BULK_MAX  32 /* the VMs one question may name (screen_dialog.c's ASK_MAX) */
+#define YV_BULK_MAX                                                                                \
+    256 /* the VMs one question may name (screen_dialog.c's ASK_MAX): `*` on a big root */
 
 typedef struct {
     char (*names)[YV_MARK_NAME];
@@ -51,9 +52,10 @@ int yv_bulk_add(yv_bulk *b, const char *vm, yv_bulk_state st, const char *text);
 bool yv_bulk_note(yv_bulk *b, int act, const char *vm, bool ok, const char *text);
 /* Every VM of the ledger has ended. */
 bool yv_bulk_finished(const yv_bulk *b);
-/* The summary: a first line of counts ("3 VMs: 1 done, 1 failed, 1 skipped") into line, and one
- * line per VM after it into text ("a stopped (by quit)", "b: already stopped", "c: failed: …");
- * what does not fit ends with "…". */
+/* The summary: a first line of counts ("3 VMs: 1 done, 1 failed, 1 skipped") into line, and into
+ * text one line per VM that failed or was skipped, with why ("b: already stopped", "c: failed:
+ * …"), first, then "N done:" and the done ones ("a stopped (by quit)"); what does not fit is
+ * counted in a last line ("… and 12 more"), the failures kept before the done ones. */
 void yv_bulk_summary(const yv_bulk *b, char *line, size_t ln, char *text, size_t tn);
 
 #endif

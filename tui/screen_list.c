@@ -138,10 +138,7 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     const yv_monitor_vm *v = now ? yv_monitor_row(a->mon, row) : yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
-    case COL_NAME: /* a marked row's glyph (spec §15): also without colours or bold */
-        snprintf(buf, n, "%s%s", a->marks.n && yv_marks_has(&a->marks, v->name) ? "*" : "",
-                 v->name);
-        break;
+    case COL_NAME: snprintf(buf, n, "%s", v->name); break; /* the mark: the table's gutter */
     case COL_STATE: state_text(a, v, buf, n, role); break;
     case COL_VCPU: v->valid ? snprintf(buf, n, "%ld", v->vm.vcpu) : snprintf(buf, n, "-"); break;
     case COL_MEM: v->valid ? snprintf(buf, n, "%ldM", v->vm.memory) : snprintf(buf, n, "-"); break;
@@ -214,6 +211,8 @@ typedef struct {
     long click_row;   /* same row is a double click */
 } list_st;
 
+static size_t marked_shown(yv_app *a, const list_st *l);
+
 static void column_names(const char *names[NCOLS])
 {
     for (int c = 0; c < NCOLS; c++) names[c] = columns[c].title;
@@ -279,6 +278,11 @@ static bool vm_exists(void *ctx, const char *name)
     return yv_monitor_find(((yv_app *)ctx)->mon, name) != NULL;
 }
 
+void yv_list_prune_marks(yv_app *a)
+{
+    if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a);
+}
+
 const yv_monitor_vm *yv_list_selected(yv_app *a)
 {
     const list_st *l = yv_screen_bottom(&a->screens);
@@ -311,6 +315,9 @@ static void draw_status(yv_app *a, const list_st *l)
     if (l->filtering) snprintf(line, sizeof line, "/%s", l->filter);
     else if (a->status[0] && yv_now_ms() < a->status_until)
         snprintf(line, sizeof line, " %s", a->status);
+    else if (l->filter[0] && a->marks.n) /* marks the filter hides are acted on too: say so */
+        snprintf(line, sizeof line, " filter: %s   %zu marked (%zu hidden by the filter)",
+                 l->filter, a->marks.n, a->marks.n - marked_shown(a, l));
     else if (l->filter[0])
         snprintf(line, sizeof line, " filter: %s (/ to change, Esc to clear)", l->filter);
     else if (a->marks.n)
@@ -338,6 +345,7 @@ static void draw(yv_app *a, void *st)
     yv_table_refresh(l->table);
     if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a); /* the VMs gone lose their marks */
     draw_title(a);
+    yv_table_set_gutter(l->table, a->marks.n > 0); /* a column for the marks while there are any */
     yv_table_draw(l->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);
     draw_keybar(a);
     draw_status(a, l);
@@ -415,12 +423,26 @@ static int on_mark(yv_app *a, list_st *l, const yv_action_row *r, const yv_monit
     return KEY_REDRAW;
 }
 
-/* A many row with marks: one question naming every marked VM (in the list's order). */
-static int on_marked(yv_app *a, const yv_action_row *r)
+/* The marked VMs among the rows the filter shows. */
+static size_t marked_shown(yv_app *a, const list_st *l)
+{
+    size_t k = 0;
+    for (size_t i = 0, n = yv_table_visible(l->table); i < n; i++)
+        k += yv_marks_has(&a->marks, yv_monitor_name(a->mon, yv_table_visible_row(l->table, i)));
+    return k;
+}
+
+/* A many row with marks: one question naming every marked VM (in the list's order), each one's
+ * running state kept for the answer; those the filter hides are said. One bulk at a time: its
+ * summary is the record of what was done. */
+static int on_marked(yv_app *a, const list_st *l, const yv_action_row *r)
 {
     const char *names[YV_BULK_MAX];
+    bool running[YV_BULK_MAX];
     int n = 0;
-    bool any_running = false;
+    if (a->bulk.on)
+        return yv_app_status(a, true, "a bulk action is in progress: wait for its summary"),
+               KEY_REDRAW;
     for (size_t i = 0, c = yv_monitor_count(a->mon); i < c; i++) {
         const char *name = yv_monitor_name(a->mon, i);
         if (!yv_marks_has(&a->marks, name)) continue;
@@ -429,19 +451,21 @@ static int on_marked(yv_app *a, const yv_action_row *r)
                                  YV_BULK_MAX),
                    KEY_REDRAW;
         const yv_monitor_vm *v = yv_monitor_find(a->mon, name);
-        any_running |= v && v->pid > 0;
+        running[n] = v && v->pid > 0;
         names[n++] = name;
     }
-    if (n) yv_dialog_ask_many(a, r, names, n, any_running);
+    size_t shown = marked_shown(a, l);
+    if (n) yv_dialog_ask_many(a, r, names, n, running, (size_t)n > shown ? n - (int)shown : 0);
     return KEY_REDRAW;
 }
 
 /* Why the bulk action r skips VM v (NULL: it runs): what makes no sense now is reported per VM,
  * never a refusal of the whole. */
-static const char *bulk_skip(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v, char *buf,
-                             size_t n)
+static const char *bulk_skip(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v,
+                             bool was_running, char *buf, size_t n)
 {
     if (!v) return "no longer exists";
+    if (yv_job_started_since(a, r, v->name, was_running)) return "started since the question";
     const yv_job *busy = yv_job_for(a, v->name);
     if (busy && !(r->overtakes && busy->act == r->overtakes))
         return "an action is already in progress";
@@ -460,7 +484,7 @@ static bool job_of(const yv_app *a, yv_action act, const char *vm)
 /* The last VM of the bulk action ended: its summary on the status line and in a notice. */
 static void bulk_check(yv_app *a)
 {
-    char line[160], text[352], all[520];
+    char line[160], text[4096], all[4352]; /* the notice scrolls: room for many failures */
     if (!yv_bulk_finished(&a->bulk)) return;
     a->bulk.on = false;
     yv_bulk_summary(&a->bulk, line, sizeof line, text, sizeof text);
@@ -472,18 +496,24 @@ static void bulk_check(yv_app *a)
     if (!yv_screen_modal(&a->screens)) yv_dialog_tell(a, "Summary", all);
 }
 
-void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms, int n)
+void yv_list_bulk_run(yv_app *a, const yv_action_row *r, const char *const *vms,
+                      const bool *running, int n)
 {
     char why[160];
+    if (a->bulk.on) { /* never: the question is not asked then; kept: a summary is a record */
+        yv_app_status(a, true, "a bulk action is in progress: wait for its summary");
+        return;
+    }
     yv_bulk_begin(&a->bulk, r->act, r->confirm_title ? r->confirm_title : r->label);
     for (int i = 0; i < n; i++) {
-        const char *skip = bulk_skip(a, r, yv_monitor_find(a->mon, vms[i]), why, sizeof why);
+        const char *skip =
+            bulk_skip(a, r, yv_monitor_find(a->mon, vms[i]), running[i], why, sizeof why);
         if (skip) {
             yv_bulk_add(&a->bulk, vms[i], YV_BULK_SKIPPED, skip);
             yv_app_status(a, false, "%s: %s", vms[i], skip);
             continue;
         }
-        yv_job_action(a, r, vms[i]); /* on its failure to start, the status line says why */
+        yv_job_action_asked(a, r, vms[i], running[i]); /* on a failure to start: the status line */
         bool started = job_of(a, r->act, vms[i]);
         yv_bulk_add(&a->bulk, vms[i], started ? YV_BULK_PENDING : YV_BULK_FAILED,
                     started ? "" : a->status);
@@ -579,7 +609,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         return yv_app_status(a, true, "no VM selected"), KEY_REDRAW;
     /* the actions run by a child on a VM (forward builds its arguments in a form, after the
      * same checks); create and preset build theirs in a form */
-    if (r->many && r->verb && a->marks.n) return on_marked(a, r); /* every marked VM */
+    if (r->many && r->verb && a->marks.n) return on_marked(a, l, r); /* every marked VM */
     return r->verb && v ? on_vm(a, r, v) : on_local(a, l, r, v);
 }
 

@@ -36,6 +36,7 @@ struct yv_table {
     sort_key *keys;
     /* the screen line of the first row and the rows drawn there (a mouse click's row) */
     int y0, nrows;
+    bool gutter; /* a one-cell column before the first: the marked rows' glyph */
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
@@ -283,10 +284,17 @@ static void draw_header(const yv_table *t, WINDOW *w, int y, int x, int width, c
     }
 }
 
+void yv_table_set_gutter(yv_table *t, bool on)
+{
+    t->gutter = on;
+}
+
 void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const yv_theme *th)
 {
-    int cw[MAX_COLS];
+    int cw[MAX_COLS], gx = x;
     char buf[256];
+    if (t->gutter && width > 1) /* the columns start after it: no cell gives its room */
+        yv_draw_text(w, y, x++, "", 1, yv_theme_attr(th, YV_C_HEADER)), width--;
     t->width = width;
     layout(t, width, cw);
     memcpy(t->last_w, cw, (size_t)t->ncols * sizeof *cw);
@@ -303,12 +311,15 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
         size_t vi = t->top + (size_t)r;
         int ry = y + 1 + r;
         if (vi >= t->nvis) {
-            yv_draw_text(w, ry, x, "", width, yv_theme_attr(th, YV_C_NORMAL));
+            yv_draw_text(w, ry, gx, "", width + (x - gx), yv_theme_attr(th, YV_C_NORMAL));
             continue;
         }
         bool sel = vi == t->sel;
         bool mk = t->model.marked && t->model.marked(t->ctx, t->vis[vi]);
         int cx = x;
+        if (x > gx) /* the mark: a glyph also without colours or bold */
+            yv_draw_text(w, ry, gx, mk ? "*" : "", 1,
+                         yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL) | (mk ? A_BOLD : 0));
         yv_draw_text(w, ry, x, "", width, yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL));
         for (int c = 0; c < t->ncols; c++) {
             if (cw[c] <= 0) continue;

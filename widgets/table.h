@@ -29,7 +29,7 @@ typedef struct {
      * is left empty (a cell whose drawing costs what sorting must not: only rows drawn are
      * watched). NULL: every cell by its cell text. */
     bool (*sort_value)(void *ctx, size_t row, int col, double *v, char *text, size_t n);
-    /* True when row is marked (drawn bold; the owner puts a glyph in its cell). NULL = none. */
+    /* True when row is marked (drawn bold, and '*' in the gutter when it is on). NULL = none. */
     bool (*marked)(void *ctx, size_t row);
 } yv_table_model;
 
@@ -56,6 +56,9 @@ size_t yv_table_visible_row(const yv_table *t, size_t i);
 /* The model row drawn on screen line y at the last draw (a mouse click), or -1 (the header, below
  * the rows, nothing there). */
 long yv_table_row_at(const yv_table *t, int y);
+/* A one-cell column before the first, where a marked row gets its '*' (the cells keep their
+ * width and text: a sort by name is not changed by a mark). Off: no gutter. */
+void yv_table_set_gutter(yv_table *t, bool on);
 
 /* Sorting: rows in the order of column col's values (descending: desc), ties by the first
  * column's text; col -1 = the model's order. The selection stays on its model row. */

@@ -109,28 +109,45 @@ static void test_mark_rows(void **state)
 static void test_questions_name_every_vm(void **state)
 {
     (void)state;
-    yv_action_question q;
+    static yv_action_question q;
     const char *two[] = {"web1", "db1"};
-    assert_int_equal(yv_actions_question(yv_actions_of(ACT_RUN), two, 2, false, &q), 0);
+    const bool yes[] = {true, true};
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_RUN), two, 2, NULL, &q), 0);
     assert_string_equal(q.text, "Start web1, db1?");
     assert_string_equal(q.title, "Run");
     assert_true(q.key == L'y');
-    assert_int_equal(yv_actions_question(yv_actions_of(ACT_FORCE), two, 1, true, &q), 0);
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_FORCE), two, 1, yes, &q), 0);
     assert_string_equal(q.names, "web1");
     assert_string_equal(q.title, "Force stop");
     assert_non_null(strstr(q.text, "Stop web1 now?"));
-    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), two, 2, true, &q), 0);
-    assert_non_null(strstr(q.text, "Delete web1, db1? It is RUNNING")); /* names both, warns */
+    /* several, some running: the question says which run (a delete stops them first) */
+    const char *three[] = {"a", "b", "c"};
+    const bool b_runs[] = {false, true, false}, none[] = {false, false, false};
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), three, 3, b_runs, &q), 0);
+    assert_string_equal(q.text,
+                        "Delete a, b, c and their disks for good? Running (stopped first): b");
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), three, 3, none, &q), 0);
+    assert_string_equal(q.text, "Delete a, b, c and their disks for good?");
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), two, 1, yes, &q), 0);
+    assert_non_null(strstr(q.text, "Delete web1? It is RUNNING")); /* one VM: the row's words */
     /* too many names for one question: refused, never cut short */
-    const char *many[40];
-    char store[40][64];
-    for (int i = 0; i < 40; i++) {
-        snprintf(store[i], sizeof store[i], "a-rather-long-virtual-machine-name-%02d", i);
+    static const char *many[500];
+    static char store[500][64];
+    static bool all_run[500];
+    for (int i = 0; i < 500; i++) {
+        snprintf(store[i], sizeof store[i], "a-rather-long-virtual-machine-name-%03d", i);
         many[i] = store[i];
+        all_run[i] = true;
     }
-    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), many, 40, false, &q), -1);
-    assert_int_equal(yv_actions_question(yv_actions_of(ACT_HELP), two, 1, false, &q), -1);
-    assert_int_equal(yv_actions_question(yv_actions_of(ACT_RUN), two, 0, false, &q), -1);
+    /* 200 marked (an admin's `*` on a big root): one question names them all, running too */
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), many, 200, all_run, &q), 0);
+    assert_non_null(strstr(q.names, "a-rather-long-virtual-machine-name-199"));
+    assert_non_null(
+        strstr(q.text, "Running (stopped first): a-rather-long-virtual-machine-name-000"));
+    assert_non_null(strstr(q.text, "machine-name-198, a-rather-long-virtual-machine-name-199"));
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_DELETE), many, 500, NULL, &q), -1);
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_HELP), two, 1, NULL, &q), -1);
+    assert_int_equal(yv_actions_question(yv_actions_of(ACT_RUN), two, 0, NULL, &q), -1);
 }
 
 static void assert_argv(const yv_action_row *r, const yv_action_subst *s, bool running,

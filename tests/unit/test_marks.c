@@ -88,7 +88,9 @@ static void test_bulk_ledger_and_summary(void **state)
     assert_true(yv_bulk_finished(&b));
     yv_bulk_summary(&b, line, sizeof line, text, sizeof text);
     assert_string_equal(line, "Force stop: 3 VMs: 1 done, 1 failed, 1 skipped");
-    assert_string_equal(text, "a stopped (by quit)\nb: already stopped\nc: failed: QMP: no answer");
+    /* what went wrong first, then what was done */
+    assert_string_equal(
+        text, "b: already stopped\nc: failed: QMP: no answer\n1 done:\na stopped (by quit)");
     b.on = false; /* the summary shown: nothing more */
     assert_false(yv_bulk_finished(&b));
     assert_false(yv_bulk_note(&b, 3, "c", true, "late"));
@@ -98,7 +100,7 @@ static void test_bulk_limits(void **state)
 {
     (void)state;
     yv_bulk b;
-    char line[160], text[64];
+    char line[160], text[100];
     yv_bulk_begin(&b, 1, "Run");
     for (int i = 0; i < YV_BULK_MAX; i++) {
         char n[16];
@@ -108,9 +110,36 @@ static void test_bulk_limits(void **state)
     assert_int_equal(yv_bulk_add(&b, "more", YV_BULK_PENDING, ""), -1);
     assert_true(yv_bulk_finished(&b)); /* nothing started: the summary at once */
     yv_bulk_summary(&b, line, sizeof line, text, sizeof text);
-    assert_string_equal(line, "Run: 32 VMs: 0 done, 0 failed, 32 skipped");
-    /* what does not fit ends with "…", never mid-line */
-    assert_string_equal(text, "vm00: already running\nvm01: already running\n…");
+    assert_string_equal(line, "Run: 256 VMs: 0 done, 0 failed, 256 skipped");
+    /* what does not fit is counted, never cut mid-line */
+    assert_string_equal(text, "vm00: already running\nvm01: already running\n… and 254 more (the "
+                              "status line said each)");
+}
+
+/* 20 VMs, the 18th failed: the summary that must fit a notice says the failure, before the 19
+ * done ones (which were listed in order first, and cut the failure off). */
+static void test_bulk_summary_failures_first(void **state)
+{
+    (void)state;
+    static yv_bulk b;
+    char line[160], text[352], n[32], t[64];
+    yv_bulk_begin(&b, 1, "Run");
+    for (int i = 0; i < 20; i++) {
+        snprintf(n, sizeof n, "build-machine-%02d", i);
+        assert_int_equal(yv_bulk_add(&b, n, YV_BULK_PENDING, ""), 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(n, sizeof n, "build-machine-%02d", i);
+        snprintf(t, sizeof t, "%s started", n);
+        assert_true(yv_bulk_note(&b, 1, n, i != 17, i != 17 ? t : "qemu: cannot open disk"));
+    }
+    yv_bulk_summary(&b, line, sizeof line, text, sizeof text);
+    assert_string_equal(line, "Run: 20 VMs: 19 done, 1 failed, 0 skipped");
+    assert_non_null(strstr(text, "build-machine-17: failed: qemu: cannot open disk\n19 done:\n"));
+    assert_ptr_equal(strstr(text, "build-machine-17"), text); /* first */
+    assert_non_null(strstr(text, "build-machine-00 started"));
+    assert_non_null(strstr(text, "more (the status line said each)"));
+    assert_true(strlen(text) < sizeof text);
 }
 
 int main(void)
@@ -120,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_marks_of_vms_gone_are_dropped),
         cmocka_unit_test(test_bulk_ledger_and_summary),
         cmocka_unit_test(test_bulk_limits),
+        cmocka_unit_test(test_bulk_summary_failures_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

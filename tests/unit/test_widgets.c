@@ -460,6 +460,30 @@ static void test_table_marks_and_row_at(void **state)
     yv_table_free(t);
 }
 
+/* The mark is drawn by the table in a gutter before the first column, not put into the name: a
+ * sort by name keeps its order with marks, and every name keeps all its characters. */
+static void test_table_gutter_marks(void **state)
+{
+    (void)state;
+    tmodel m = {6};
+    yv_table_model mm = tmodel_sort;
+    mm.marked = tm_marked; /* rows 0 and 3 */
+    yv_table *t = yv_table_new(tcols, 3, &mm, &m);
+    yv_table_set_sort(t, 0, false);
+    yv_table_set_gutter(t, true);
+    tdraw(t, COLS);
+    assert_order((const char *const[]){"*row000", "row001", "row002", "*row003", "row004"}, 5);
+    assert_int_equal(strncmp(line_at(2), " row001  ", 9), 0); /* the name whole, after the gutter */
+    assert_int_equal(strncmp(line_at(0), " NAME", 5), 0);
+    yv_table_set_sort(t, 0, true);
+    tdraw(t, COLS);
+    assert_order((const char *const[]){"row005", "row004", "*row003", "row002", "row001"}, 5);
+    yv_table_set_gutter(t, false); /* no marks: no gutter, the names at the left edge */
+    tdraw(t, COLS);
+    assert_int_equal(strncmp(line_at(1), "row005", 6), 0);
+    yv_table_free(t);
+}
+
 static void test_table_filter_and_refresh(void **state)
 {
     (void)state;
@@ -817,6 +841,45 @@ static void test_dialog_notice(void **state)
     free(s);
 }
 
+/* A question longer than the screen is wide wraps, and one taller than the screen scrolls: every
+ * VM it names can be read before y (which still confirms at once); the box says more is below. */
+static void test_dialog_wraps_and_scrolls(void **state)
+{
+    (void)state;
+    static yv_dialog d;
+    char text[4096];
+    size_t k = (size_t)snprintf(text, sizeof text, "Delete ");
+    for (int i = 0; i < 60; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, "%svery-long-machine-name-%02d",
+                              i ? ", " : "", i);
+    snprintf(text + k, sizeof text - k, " and their disks for good? Running (stopped first): x");
+    yv_dialog_confirm(&d, "Delete", text, L'y');
+    erase();
+    yv_dialog_draw(&d, stdscr, &T.th);
+    show();
+    char *s = screen_text();
+    ut_assert_contains(s, "very-long-machine-name-00");
+    ut_assert_contains(s, "very-long-machine-name-05"); /* wrapped, not cut at the width */
+    ut_assert_not_contains(s, "Running (stopped first)");
+    ut_assert_contains(s, "more");
+    free(s);
+    assert_int_equal(yv_dialog_key(&d, KEY_NPAGE, true), YV_DIALOG_NONE); /* scrolls */
+    assert_int_equal(yv_dialog_key(&d, KEY_END, true), YV_DIALOG_NONE);
+    erase();
+    yv_dialog_draw(&d, stdscr, &T.th);
+    show();
+    s = screen_text();
+    ut_assert_contains(s, "very-long-machine-name-59");
+    ut_assert_contains(s, "Running (stopped first): x");
+    ut_assert_not_contains(s, "more");
+    free(s);
+    assert_int_equal(yv_dialog_key(&d, L'y', false), YV_DIALOG_YES);
+    /* a question that fits: an arrow is an answer (no), as any other key */
+    yv_dialog_confirm(&d, "Kill", "Stop it now?", L'K');
+    yv_dialog_draw(&d, stdscr, &T.th);
+    assert_int_equal(yv_dialog_key(&d, KEY_DOWN, true), YV_DIALOG_NO);
+}
+
 /* ---- key bar ---- */
 
 static void test_keybar_fits(void **state)
@@ -854,6 +917,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_scrolling, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_filter_and_refresh, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_marks_and_row_at, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_gutter_marks, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_hidden_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_and_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_text_by_numbers, term_setup, term_teardown),
@@ -866,6 +930,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_form_error_on_field_line, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_dialog_confirm, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_dialog_notice, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_wraps_and_scrolls, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_keybar_fits, term_setup, term_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
