@@ -57,6 +57,22 @@ size_t yv_metrics_history(const yv_metrics *m, yv_metric k, double *out, size_t 
     return n;
 }
 
+void yv_metrics_rate_text(double r, char *buf, size_t n)
+{
+    static const char units[] = "KMGT";
+    int u = -1;
+    if (!(r >= 0)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    while (r >= 1024 && u < 3) {
+        r /= 1024;
+        u++;
+    }
+    if (u < 0) snprintf(buf, n, "%.0f", r);
+    else snprintf(buf, n, r < 9.95 ? "%.1f%c" : "%.0f%c", r, units[u]);
+}
+
 /* One decimal field at *p (no sign, no overflow), skipping the blanks before it. */
 static int read_field(const char **p, const char *end, uint64_t *v)
 {

@@ -43,6 +43,10 @@ void yv_metrics_unknown(yv_metrics *m, yv_metric k);
 /* The last samples of k, oldest first, at most max; how many written. */
 size_t yv_metrics_history(const yv_metrics *m, yv_metric k, double *out, size_t max);
 
+/* A rate in bytes per second, short (1024-based, as the list's MEM and DISK): "-" unknown, 0, 512,
+ * 12K, 3.4M, 1.2G. */
+void yv_metrics_rate_text(double r, char *buf, size_t n);
+
 /* The resident pages of /proc/PID/statm's text (its second field). -1 when it is not that. */
 int yv_metrics_parse_statm(const char *text, size_t len, uint64_t *pages);
 /* Resident bytes of pid (0 when it cannot be read). */

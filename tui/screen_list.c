@@ -128,23 +128,6 @@ static void addr_text(const yv_monitor_vm *v, char *buf, size_t n)
     else snprintf(buf, n, "-");
 }
 
-/* A rate in bytes per second, short: 0, 512, 12K, 3.4M, 1.2G (1024-based, as MEM and DISK). */
-static void rate_short(double r, char *buf, size_t n)
-{
-    static const char units[] = "KMGT";
-    if (r < 0) {
-        snprintf(buf, n, "-");
-        return;
-    }
-    if (r < 1024) {
-        snprintf(buf, n, "%.0f", r);
-        return;
-    }
-    int u = -1;
-    while (r >= 1024 && u < 3) r /= 1024, u++;
-    snprintf(buf, n, r < 10 ? "%.1f%c" : "%.0f%c", r, units[u]);
-}
-
 /* Two rates of a running VM as "read/write" (or "rx/tx"); "-" when neither is known. */
 static void rates_text(const yv_monitor_vm *v, yv_metric a, yv_metric b, char *buf, size_t n)
 {
@@ -154,8 +137,8 @@ static void rates_text(const yv_monitor_vm *v, yv_metric a, yv_metric b, char *b
         snprintf(buf, n, "-");
         return;
     }
-    rate_short(m->rate[a], x, sizeof x);
-    rate_short(m->rate[b], y, sizeof y);
+    yv_metrics_rate_text(m->rate[a], x, sizeof x);
+    yv_metrics_rate_text(m->rate[b], y, sizeof y);
     snprintf(buf, n, "%s/%s", x, y);
 }
 

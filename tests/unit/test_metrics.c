@@ -91,13 +91,36 @@ static void test_blockstats(void **state)
     assert_int_equal(yv_metrics_parse_blockstats(NULL, &rd, &wr), -1);
 }
 
+static void test_rate_text(void **state)
+{
+    (void)state;
+    char b[16];
+    const struct {
+        double r;
+        const char *s;
+    } cases[] = {{-1, "-"},
+                 {0.0 / 0.0, "-"},
+                 {0, "0"},
+                 {0.4, "0"},
+                 {1023, "1023"},
+                 {1024, "1.0K"},
+                 {1536, "1.5K"},
+                 {10 * 1024, "10K"},
+                 {3.4 * 1048576, "3.4M"},
+                 {1.2 * 1073741824.0, "1.2G"},
+                 {5e15, "4547T"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        yv_metrics_rate_text(cases[i].r, b, sizeof b);
+        assert_string_equal(b, cases[i].s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_rates),
-        cmocka_unit_test(test_history_ring),
-        cmocka_unit_test(test_statm),
-        cmocka_unit_test(test_blockstats),
+        cmocka_unit_test(test_counter_rates), cmocka_unit_test(test_history_ring),
+        cmocka_unit_test(test_statm),         cmocka_unit_test(test_blockstats),
+        cmocka_unit_test(test_rate_text),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
