@@ -2,6 +2,7 @@
 # The live metrics of the list and the details (spec §15), fast: real QEMUs (TCG, 64 MiB, an empty
 # disk: the guest sits in SeaBIOS and does no I/O once it gave up booting) in the real yave-tui in
 # tmux. The write rate of a guest that writes is tested on the real guest (test-guest-daytwo.sh).
+# shellcheck source=tests/integration/tui-lib.sh
 . "$(dirname "$0")/tui-lib.sh"
 
 # a. A wide list shows RSS, DISK R/W and NET RX/TX: a running VM's resident memory is non-zero,
