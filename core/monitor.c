@@ -848,7 +848,10 @@ static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
     e->pub.metrics->rss = yv_metrics_read_rss(e->pub.pid);
     yv_metrics_gauge(e->pub.metrics, YV_MET_CPU, e->pub.cpu);
     sample_net(e, e->pub.metrics, now);
-    if (e->qmp) yv_chan_qmp_watch_want_blockstats(e->qmp, now);
+    if (e->qmp) {
+        yv_chan_qmp_watch_want_blockstats(e->qmp, now);
+        gather(m, now); /* the rows' answers come together: read in one wakeup, not one each */
+    }
     return &e->pub;
 }
 
