@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -132,5 +133,27 @@ int yv_metrics_parse_blockstats(const json_t *ret, uint64_t *rd, uint64_t *wr)
     }
     *rd = r;
     *wr = w;
+    return 0;
+}
+
+int yv_metrics_parse_guest_net(const json_t *ret, uint64_t *rx, uint64_t *tx)
+{
+    if (!json_is_array(ret)) return -1;
+    uint64_t r = 0, t = 0;
+    bool any = false;
+    size_t i;
+    const json_t *ifc;
+    json_array_foreach(ret, i, ifc)
+    {
+        const char *name = json_string_value(json_object_get(ifc, "name"));
+        const json_t *st = json_object_get(ifc, "statistics");
+        if (!json_is_object(st) || (name && !strcmp(name, "lo"))) continue;
+        r += count_of(st, "rx-bytes");
+        t += count_of(st, "tx-bytes");
+        any = true;
+    }
+    if (!any) return -1;
+    *rx = r;
+    *tx = t;
     return 0;
 }

@@ -55,4 +55,9 @@ uint64_t yv_metrics_read_rss(pid_t pid);
  * not such an array (a drive without stats counts nothing). */
 int yv_metrics_parse_blockstats(const json_t *ret, uint64_t *rd, uint64_t *wr);
 
+/* The bytes every interface but loopback received and sent, from a guest agent's
+ * guest-network-get-interfaces "return" (its "statistics"). -1 when it is not an array or no
+ * interface has statistics (an old agent). */
+int yv_metrics_parse_guest_net(const json_t *ret, uint64_t *rx, uint64_t *tx);
+
 #endif

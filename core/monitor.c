@@ -36,6 +36,7 @@ typedef struct {
     int64_t next_vnc;
     int64_t met_at;  /* when its metrics were last sampled */
     int64_t blk_fed; /* the time of the last blockstats counters fed to its metrics */
+    int64_t net_fed; /* … and of the last guest agent's network counters */
 } entry;
 
 typedef struct {
@@ -98,7 +99,7 @@ static void entry_stop_watching(entry *e)
     e->vnc = NULL;
     free(e->pub.metrics); /* a new QEMU's counters start again */
     e->pub.metrics = NULL;
-    e->met_at = e->blk_fed = 0;
+    e->met_at = e->blk_fed = e->net_fed = 0;
 }
 
 static void entry_free(entry *e)
@@ -651,6 +652,19 @@ static bool qmp_step(entry *e, short revents, int64_t now)
     return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }
 
+/* A VM without a TAP (its `user` network's traffic QEMU does not count): the guest's own counters
+ * from its agent's answers to the address watch, a rate over their interval (about 30 s). */
+static void feed_guest_net(entry *e)
+{
+    uint64_t rx, tx;
+    int64_t at;
+    if (!e->pub.metrics || !e->pub.valid || yv_vm_has_tap(&e->pub.vm)) return;
+    if (!yv_addr_watch_net(e->addr, &rx, &tx, &at) || at <= e->net_fed) return;
+    e->net_fed = at;
+    yv_metrics_counter(e->pub.metrics, YV_MET_NET_RX, rx, at);
+    yv_metrics_counter(e->pub.metrics, YV_MET_NET_TX, tx, at);
+}
+
 /* Feeds the VM's address watch (revents 0: its timers only); true when its addresses changed.
  * The config (forwards, MACs) is read when an exchange is about to start. */
 static bool addr_step(yv_monitor *m, entry *e, short revents, int64_t now)
@@ -658,8 +672,10 @@ static bool addr_step(yv_monitor *m, entry *e, short revents, int64_t now)
     if (!e->addr) return false;
     if (yv_addr_watch_due(e->addr) <= now) ensure_loaded(m, e);
     bool agent = e->pub.state == YV_STATE_RUNNING; /* a paused guest's agent cannot answer */
-    if (!yv_addr_watch_handle(e->addr, e->pub.valid ? &e->pub.vm : NULL, agent, revents, now))
-        return false;
+    bool changed =
+        yv_addr_watch_handle(e->addr, e->pub.valid ? &e->pub.vm : NULL, agent, revents, now);
+    feed_guest_net(e);
+    if (!changed) return false;
     const yv_addrs *a = yv_addr_watch_addrs(e->addr);
     yv_addrs_done(&e->pub.addrs);
     for (size_t i = 0; i < a->n; i++)
@@ -809,8 +825,7 @@ const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
     return i < m->n ? show_row(m, m->v[i]) : NULL;
 }
 
-/* The TAPs' counters summed, as the guest sees them (a TAP's transmit is the guest's receive); a
- * VM with no TAP (only `user` networks, whose counters QEMU does not tell) shows unknown. */
+/* The TAPs' counters summed, as the guest sees them (a TAP's transmit is the guest's receive). */
 static void sample_net(entry *e, yv_metrics *x, int64_t now)
 {
     uint64_t rx = 0, tx = 0;
@@ -826,9 +841,11 @@ static void sample_net(entry *e, yv_metrics *x, int64_t now)
         any = true;
     }
     if (!any) {
-        yv_metrics_unknown(x, YV_MET_NET_RX);
-        yv_metrics_unknown(x, YV_MET_NET_TX);
-        return;
+        if (e->pub.valid && yv_vm_has_tap(&e->pub.vm)) { /* its TAP is gone */
+            yv_metrics_unknown(x, YV_MET_NET_RX);
+            yv_metrics_unknown(x, YV_MET_NET_TX);
+        }
+        return; /* no TAP: the agent's counters tell, if any (feed_guest_net) */
     }
     yv_metrics_counter(x, YV_MET_NET_RX, rx, now);
     yv_metrics_counter(x, YV_MET_NET_TX, tx, now);

@@ -1,5 +1,6 @@
-/* Fuzz target: core/metrics.c's parsers of what a QEMU or /proc hands us — query-blockstats'
- * "return" (the input as JSON) and /proc/PID/statm (the input as text). Oracles: no crash or
+/* Fuzz target: core/metrics.c's parsers of what a QEMU, a guest agent or /proc hands us —
+ * query-blockstats' and guest-network-get-interfaces' "return" (the input as JSON) and
+ * /proc/PID/statm (the input as text). Oracles: no crash or
  * leak; a parsed statm's resident pages is the second field as written; a parsed blockstats of an
  * array twice as long (the same drives twice) sums to twice as much (modulo 2^64). */
 #include "fuzz.h"
@@ -30,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (j) {
         FUZZ_CHECK(!json_is_array(j), "an array refused");
     }
+    if (j && yv_metrics_parse_guest_net(j, &rd, &wr) == 0)
+        FUZZ_CHECK(json_is_array(j) && json_array_size(j) > 0, "counters from no interface");
     json_decref(j);
     return 0;
 }

@@ -91,6 +91,28 @@ static void test_blockstats(void **state)
     assert_int_equal(yv_metrics_parse_blockstats(NULL, &rd, &wr), -1);
 }
 
+static void test_guest_net(void **state)
+{
+    (void)state;
+    json_t *j = json_loads(
+        "[{\"name\":\"lo\",\"statistics\":{\"rx-bytes\":999,\"tx-bytes\":999}},"
+        "{\"name\":\"enp0s3\",\"ip-addresses\":[],\"statistics\":{\"rx-bytes\":1000,"
+        "\"rx-packets\":3,\"tx-bytes\":200}},{\"name\":\"docker0\",\"statistics\":{\"rx-bytes\":"
+        "5,\"tx-bytes\":7}},{\"name\":\"old\"}]",
+        0, NULL);
+    uint64_t rx = 0, tx = 0;
+    assert_non_null(j);
+    assert_int_equal(yv_metrics_parse_guest_net(j, &rx, &tx), 0);
+    assert_int_equal(rx, 1005); /* loopback left out */
+    assert_int_equal(tx, 207);
+    json_decref(j);
+    /* an old agent: interfaces without statistics tell nothing (not zero) */
+    j = json_loads("[{\"name\":\"eth0\"},{\"name\":\"lo\",\"statistics\":{}}]", 0, NULL);
+    assert_int_equal(yv_metrics_parse_guest_net(j, &rx, &tx), -1);
+    json_decref(j);
+    assert_int_equal(yv_metrics_parse_guest_net(NULL, &rx, &tx), -1);
+}
+
 static void test_rate_text(void **state)
 {
     (void)state;
@@ -120,7 +142,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_rates), cmocka_unit_test(test_history_ring),
         cmocka_unit_test(test_statm),         cmocka_unit_test(test_blockstats),
-        cmocka_unit_test(test_rate_text),
+        cmocka_unit_test(test_rate_text),     cmocka_unit_test(test_guest_net),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
