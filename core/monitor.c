@@ -851,6 +851,18 @@ static void sample_net(entry *e, yv_metrics *x, int64_t now)
     yv_metrics_counter(x, YV_MET_NET_TX, tx, now);
 }
 
+/* The drawn rows' query-blockstats answers are not shown before the next tick: they are read
+ * together a while after they were asked (a loaded machine's QEMUs answer over hundreds of ms,
+ * and GATHER_MS would wake once per 100 ms of them), well within the QMP timeout. */
+enum { GATHER_METRICS_MS = 400 };
+
+static void gather_metrics(yv_monitor *m, int64_t now)
+{
+    int64_t until = now + (GATHER_METRICS_MS < m->o.qmp_timeout_ms / 2 ? GATHER_METRICS_MS
+                                                                       : m->o.qmp_timeout_ms / 2);
+    if (yv_monitor_running(m) >= 2 && m->quiet_until < until) m->quiet_until = until;
+}
+
 static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
 {
     show_row(m, e);
@@ -867,7 +879,7 @@ static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
     sample_net(e, e->pub.metrics, now);
     if (e->qmp) {
         yv_chan_qmp_watch_want_blockstats(e->qmp, now);
-        gather(m, now); /* the rows' answers come together: read in one wakeup, not one each */
+        gather_metrics(m, now);
     }
     return &e->pub;
 }
