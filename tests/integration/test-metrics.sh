@@ -4,6 +4,8 @@
 # tmux. The write rate of a guest that writes is tested on the real guest (test-guest-daytwo.sh).
 # shellcheck source=tests/integration/tui-lib.sh
 . "$(dirname "$0")/tui-lib.sh"
+# shellcheck source=tests/integration/net-lib.sh
+. "$(dirname "$0")/net-lib.sh"
 
 # a. A wide list shows RSS, DISK R/W and NET RX/TX: a running VM's resident memory is non-zero,
 # its disk rates settle at 0/0 (query-blockstats answered on the held event socket; "-" would mean
@@ -67,6 +69,34 @@ test_details_ascii()
     assert_not_contains "$(cap)" "▁" "an ASCII terminal"
     keys Escape
     tui_quit
+}
+
+# d. A VM with a TAP (in a network namespace of the test's own, on a bridge there; the TUI runs in
+# that namespace): NET RX/TX is the TAP's counters by netlink — numbers, never "-" — and its
+# details' net lines show a rate.
+test_tap_counters()
+{
+    local root t tap
+    new_ns 1
+    add_bridge br0
+    tui_root root n1
+    mktmp_into t
+    expect_exit 0 yvn "$root" set --name n1 --network tap --master br0
+    expect_exit 0 yvn "$root" run --name n1
+    tap=$(expected_tap n1)
+    nsx ip link show "$tap" >/dev/null || fail "no TAP $tap in the namespace"
+    # the TUI in the namespace: a wrapper in front of the binary (tui_start runs $YAVE_TEST_BIN)
+    printf '#!/bin/sh\nexec ip netns exec %q %q "$@"\n' "$NS" "$YAVE_TEST_BIN" >"$t/tui-in-ns"
+    chmod 755 "$t/tui-in-ns"
+    YAVE_TEST_BIN="$t/tui-in-ns" TUI_W=200 tui_start "$root"
+    wait_row n1 '^n1 +running .* +[0-9.]+[MG] +[0-9.]+[KMG]?/[0-9.]+[KMG]? +[0-9.]+[KMG]?/[0-9.]+[KMG]? *$'
+    note "n1's NET RX/TX: $(awk '{ print $NF }' <<<"$ROW") after ${WAITED} ms"
+    keys Enter
+    wait_screen '^net rx +[ ▁▂▃▄▅▆▇█]+ [0-9.]+[KMG]?/s$'
+    wait_screen '^net tx +[ ▁▂▃▄▅▆▇█]+ [0-9.]+[KMG]?/s$'
+    keys Escape
+    tui_quit
+    expect_exit 0 yvn "$root" shutdown --name n1 --force
 }
 
 run_tests "$@"
