@@ -860,7 +860,7 @@ static void gather_metrics(yv_monitor *m, int64_t now)
 {
     int64_t until = now + (GATHER_METRICS_MS < m->o.qmp_timeout_ms / 2 ? GATHER_METRICS_MS
                                                                        : m->o.qmp_timeout_ms / 2);
-    if (yv_monitor_running(m) >= 2 && m->quiet_until < until) m->quiet_until = until;
+    if (m->quiet_until < until - GATHER_MS && yv_monitor_running(m) >= 2) m->quiet_until = until;
 }
 
 static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
