@@ -273,9 +273,13 @@ check_disk_rate()
     wait "$dd"
     assert_eq 0 "$(cat "$t/dd.rc")" "dd in the guest"
     end=$(($(now_ms) + 3000))
+    local seen=()
     until [ "$(disk_write_rate "$vm")" = 0 ]; do
+        [ "${seen[-1]:-}" = "$ROW" ] || seen+=("$ROW")
         [ "$(now_ms)" -lt "$end" ] || {
             dump_screen
+            printf '      the rows of %s seen since dd ended:\n' "$vm" >&2
+            printf '      |%s\n' "${seen[@]}" >&2
             fail "the write rate of $vm is not 0 within 3 s after dd ended"
         }
         sleep 0.1
