@@ -851,18 +851,6 @@ static void sample_net(entry *e, yv_metrics *x, int64_t now)
     yv_metrics_counter(x, YV_MET_NET_TX, tx, now);
 }
 
-/* The drawn rows' query-blockstats answers are not shown before the next tick: they are read
- * together a while after they were asked (a loaded machine's QEMUs answer over hundreds of ms,
- * and GATHER_MS would wake once per 100 ms of them), well within the QMP timeout. */
-enum { GATHER_METRICS_MS = 400 };
-
-static void gather_metrics(yv_monitor *m, int64_t now)
-{
-    int64_t until = now + (GATHER_METRICS_MS < m->o.qmp_timeout_ms / 2 ? GATHER_METRICS_MS
-                                                                       : m->o.qmp_timeout_ms / 2);
-    if (m->quiet_until < until - GATHER_MS && yv_monitor_running(m) >= 2) m->quiet_until = until;
-}
-
 static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
 {
     show_row(m, e);
@@ -877,10 +865,7 @@ static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
     e->pub.metrics->rss = yv_metrics_read_rss(e->pub.pid);
     yv_metrics_gauge(e->pub.metrics, YV_MET_CPU, e->pub.cpu);
     sample_net(e, e->pub.metrics, now);
-    if (e->qmp) {
-        yv_chan_qmp_watch_want_blockstats(e->qmp, now);
-        gather_metrics(m, now);
-    }
+    if (e->qmp) yv_chan_qmp_watch_want_blockstats(e->qmp, now);
     return &e->pub;
 }
 
