@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "chan_qga.h"
+#include "metrics.h"
 #include "qga.h"
 #include "util.h"
 #include "vmstate.h"
@@ -258,6 +259,9 @@ struct yv_addr_watch {
     bool shown;    /* drawn since the last exchange began */
     bool answered; /* the agent answered in this exchange */
     yv_addrs agent, addrs;
+    int64_t began;   /* when this exchange began */
+    uint64_t rx, tx; /* the guest's counters of the last answer with statistics */
+    int64_t net_at;  /* the time of those (0: none yet) */
 };
 
 static void watch_reply(void *user, const json_t *m)
@@ -266,6 +270,8 @@ static void watch_reply(void *user, const json_t *m)
     w->answered = true;
     yv_addrs_done(&w->agent);
     yv_addr_from_agent(json_object_get(m, "return"), &w->agent);
+    if (yv_metrics_parse_guest_net(json_object_get(m, "return"), &w->rx, &w->tx) == 0)
+        w->net_at = w->began;
     yv_chan_close(yv_chan_qga_chan(w->q)); /* one exchange: the socket is the next client's */
 }
 
@@ -362,6 +368,7 @@ static bool exchange_start(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, in
     w->next = (now / YV_ADDR_WATCH_MS + 1) * YV_ADDR_WATCH_MS; /* on the same grid as the rest */
     w->shown = false;
     w->answered = false;
+    w->began = now;
     if (ask_agent && yv_chan_qga_open(w->q, w->path, now, YV_QGA_SYNC_MS, &e) == 0) return false;
     return exchange_done(w, vm); /* not asked (a paused guest): what it said last stays */
 }
@@ -383,4 +390,13 @@ bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, sho
 const yv_addrs *yv_addr_watch_addrs(const yv_addr_watch *w)
 {
     return &w->addrs;
+}
+
+bool yv_addr_watch_net(const yv_addr_watch *w, uint64_t *rx, uint64_t *tx, int64_t *at)
+{
+    if (!w->net_at) return false;
+    *rx = w->rx;
+    *tx = w->tx;
+    *at = w->net_at;
+    return true;
 }

@@ -86,5 +86,9 @@ int64_t yv_addr_watch_due(const yv_addr_watch *w);
 bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, short revents,
                           int64_t now);
 const yv_addrs *yv_addr_watch_addrs(const yv_addr_watch *w);
+/* The guest's network byte counters of the agent's last answer (every interface but loopback),
+ * and when its exchange began; false when no answer had statistics. The monitor makes a `user`
+ * network's rates of them (QEMU counts nothing there): a rate over the exchanges' interval. */
+bool yv_addr_watch_net(const yv_addr_watch *w, uint64_t *rx, uint64_t *tx, int64_t *at);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "util.h"
 #include "vmstate.h"
 
@@ -131,6 +132,9 @@ struct yv_chan_qmp_watch {
     int64_t next;       /* the next query */
     int64_t born;       /* when the watch began (its QEMU was just seen alive) */
     bool answered;      /* QMP has answered once */
+    bool blk_wanted;    /* query-blockstats to ask when the channel is free */
+    json_int_t blk_id;  /* the id of the query-blockstats under way (0: none) */
+    int64_t blk_asked;  /* when it was sent: the counters' time (the answer may be read late) */
     yv_chan_qmp_view view;
 };
 
@@ -192,9 +196,26 @@ static void on_event(void *user, const yv_qmp_msg *m)
     }
 }
 
+/* The answer to our query-blockstats: its sums, timed when it was asked. */
+static void on_blockstats(yv_chan_qmp_watch *w, const yv_qmp_msg *m)
+{
+    uint64_t rd, wr;
+    w->blk_id = 0;
+    if (m->kind != YV_QMP_RETURN ||
+        yv_metrics_parse_blockstats(json_object_get(m->json, "return"), &rd, &wr) < 0)
+        return;
+    w->view.rd_bytes = rd;
+    w->view.wr_bytes = wr;
+    w->view.blk_at = w->blk_asked;
+}
+
 static void on_reply(void *user, const yv_qmp_msg *m)
 {
     yv_chan_qmp_watch *w = user;
+    if (w->blk_id && m->id == w->blk_id) {
+        on_blockstats(w, m);
+        return;
+    }
     const char *st =
         json_string_value(json_object_get(json_object_get(m->json, "return"), "status"));
     w->answered = true;
@@ -306,6 +327,23 @@ static int64_t next_query(const yv_chan_qmp_watch *w, int64_t now)
     return next_tick(now, held ? check : w->refresh_ms);
 }
 
+/* Sends the wanted query-blockstats when the held channel is free (one request at a time). */
+static void send_blockstats(yv_chan_qmp_watch *w, int64_t now)
+{
+    if (!w->blk_wanted || !w->held || yv_chan_state_of(yv_chan_qmp_chan(w->q)) != YV_CHAN_READY)
+        return;
+    w->blk_wanted = false;
+    w->blk_id = yv_chan_qmp_request(w->q, "query-blockstats", NULL, now, w->timeout_ms);
+    if (w->blk_id < 0) w->blk_id = 0;
+    w->blk_asked = now;
+}
+
+void yv_chan_qmp_watch_want_blockstats(yv_chan_qmp_watch *w, int64_t now)
+{
+    w->blk_wanted = true;
+    send_blockstats(w, now);
+}
+
 unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t now)
 {
     yv_chan *c = yv_chan_qmp_chan(w->q);
@@ -324,6 +362,7 @@ unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t n
         /* a conversation that failed at once may have brought it nearer (a QEMU still starting) */
         if (w->next == dflt) w->next = next_query(w, now);
     }
+    send_blockstats(w, now); /* after the query due, which may have been sent just now */
     if (w->agent_event) flags |= YV_CHAN_QMP_AGENT;
     w->agent_event = false;
     return flags;

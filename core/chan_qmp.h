@@ -47,6 +47,10 @@ typedef struct {
     yv_state state; /* as QMP tells it (the monitor shows `invalid` for a broken config) */
     char detail[256];
     char status[32]; /* the last query-status answer */
+    /* the drives' byte counters of the last query-blockstats answer (spec §15), and when it was
+     * asked (0: none yet) */
+    uint64_t rd_bytes, wr_bytes;
+    int64_t blk_at;
 } yv_chan_qmp_view;
 
 enum {
@@ -68,6 +72,10 @@ int64_t yv_chan_qmp_watch_due(const yv_chan_qmp_watch *w);
  * query when due. Returns YV_CHAN_QMP_* flags. */
 unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t now);
 void yv_chan_qmp_watch_poke(yv_chan_qmp_watch *w, int64_t now); /* query at once */
+/* Asks query-blockstats on the held event socket (now, or after the query under way); the answer
+ * fills the view's counters. Nothing when the socket is not held (one exchange per refresh on
+ * .sock is for the state only): the counters stay as they are. */
+void yv_chan_qmp_watch_want_blockstats(yv_chan_qmp_watch *w, int64_t now);
 const yv_chan_qmp_view *yv_chan_qmp_watch_view(const yv_chan_qmp_watch *w);
 
 #endif

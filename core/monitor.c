@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "chan_qmp.h"
+#include "netdev.h"
 #include "ops.h"
 #include "proc.h"
 #include "root.h"
@@ -33,6 +34,9 @@ typedef struct {
     yv_addr_watch *addr;    /* while running: its addresses */
     yv_vnccheck *vnc;
     int64_t next_vnc;
+    int64_t met_at;  /* when its metrics were last sampled */
+    int64_t blk_fed; /* the time of the last blockstats counters fed to its metrics */
+    int64_t net_fed; /* … and of the last guest agent's network counters */
 } entry;
 
 typedef struct {
@@ -95,6 +99,9 @@ static void entry_stop_watching(entry *e)
     yv_addrs_done(&e->pub.addrs);
     yv_vnccheck_free(e->vnc);
     e->vnc = NULL;
+    free(e->pub.metrics); /* a new QEMU's counters start again */
+    e->pub.metrics = NULL;
+    e->met_at = e->blk_fed = e->net_fed = 0;
 }
 
 static void entry_free(entry *e)
@@ -623,6 +630,17 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
     return k;
 }
 
+/* A query-blockstats answer that came since the last: its counters, at the time it was asked (not
+ * a change of the view: the next frame of the row shows the rates, no frame of its own). */
+static void feed_blockstats(entry *e)
+{
+    const yv_chan_qmp_view *v = yv_chan_qmp_watch_view(e->qmp);
+    if (!e->pub.metrics || v->blk_at <= e->blk_fed) return;
+    e->blk_fed = v->blk_at;
+    yv_metrics_counter(e->pub.metrics, YV_MET_DISK_RD, v->rd_bytes, v->blk_at);
+    yv_metrics_counter(e->pub.metrics, YV_MET_DISK_WR, v->wr_bytes, v->blk_at);
+}
+
 /* Feeds the VM's QMP watch (revents 0: its timers only) and shows what it tells. */
 static bool qmp_step(entry *e, short revents, int64_t now)
 {
@@ -633,7 +651,21 @@ static bool qmp_step(entry *e, short revents, int64_t now)
     if ((f & YV_CHAN_QMP_HUNG) && !e->vnc) e->next_vnc = now; /* does its VNC server answer? */
     if ((f & YV_CHAN_QMP_AGENT) && e->addr) yv_addr_watch_poke(e->addr, now);
     show_qmp_view(e);
+    feed_blockstats(e);
     return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
+}
+
+/* A VM without a TAP (its `user` network's traffic QEMU does not count): the guest's own counters
+ * from its agent's answers to the address watch, a rate over their interval (about 30 s). */
+static void feed_guest_net(entry *e)
+{
+    uint64_t rx, tx;
+    int64_t at;
+    if (!e->pub.metrics || !e->pub.valid || yv_vm_has_tap(&e->pub.vm)) return;
+    if (!yv_addr_watch_net(e->addr, &rx, &tx, &at) || at <= e->net_fed) return;
+    e->net_fed = at;
+    yv_metrics_counter(e->pub.metrics, YV_MET_NET_RX, rx, at);
+    yv_metrics_counter(e->pub.metrics, YV_MET_NET_TX, tx, at);
 }
 
 /* Feeds the VM's address watch (revents 0: its timers only); true when its addresses changed.
@@ -643,8 +675,10 @@ static bool addr_step(yv_monitor *m, entry *e, short revents, int64_t now)
     if (!e->addr) return false;
     if (yv_addr_watch_due(e->addr) <= now) ensure_loaded(m, e);
     bool agent = e->pub.state == YV_STATE_RUNNING; /* a paused guest's agent cannot answer */
-    if (!yv_addr_watch_handle(e->addr, e->pub.valid ? &e->pub.vm : NULL, agent, revents, now))
-        return false;
+    bool changed =
+        yv_addr_watch_handle(e->addr, e->pub.valid ? &e->pub.vm : NULL, agent, revents, now);
+    feed_guest_net(e);
+    if (!changed) return false;
     const yv_addrs *a = yv_addr_watch_addrs(e->addr);
     yv_addrs_done(&e->pub.addrs);
     for (size_t i = 0; i < a->n; i++)
@@ -789,10 +823,9 @@ const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name)
     return e ? &e->pub : NULL;
 }
 
-const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
+/* The entry as a row drawn now: its uptime and CPU% of now (at most once a refresh). */
+static const yv_monitor_vm *show_row(yv_monitor *m, entry *e)
 {
-    if (i >= m->n) return NULL;
-    entry *e = m->v[i];
     ensure_loaded(m, e);
     if (e->pub.pid <= 0) return &e->pub;
     int64_t now = yv_now_ms();
@@ -814,4 +847,64 @@ void yv_monitor_sample_all(yv_monitor *m, bool on)
 {
     if (on && !m->sample_all) sample_running(m, yv_now_ms()); /* the first order: of now */
     m->sample_all = on;
+}
+
+const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
+{
+    return i < m->n ? show_row(m, m->v[i]) : NULL;
+}
+
+/* The TAPs' counters summed, as the guest sees them (a TAP's transmit is the guest's receive). */
+static void sample_net(entry *e, yv_metrics *x, int64_t now)
+{
+    uint64_t rx = 0, tx = 0;
+    bool any = false;
+    for (size_t i = 0; e->pub.valid && i < e->pub.vm.nnets; i++) {
+        char tap[16];
+        uint64_t r, t;
+        if (e->pub.vm.nets[i].type != YV_NET_TAP) continue;
+        yv_vm_tap_name(&e->pub.vm, i, tap);
+        if (yv_netdev_stats(tap, &r, &t) < 0) continue;
+        rx += t;
+        tx += r;
+        any = true;
+    }
+    if (!any) {
+        if (e->pub.valid && yv_vm_has_tap(&e->pub.vm)) { /* its TAP is gone */
+            yv_metrics_unknown(x, YV_MET_NET_RX);
+            yv_metrics_unknown(x, YV_MET_NET_TX);
+        }
+        return; /* no TAP: the agent's counters tell, if any (feed_guest_net) */
+    }
+    yv_metrics_counter(x, YV_MET_NET_RX, rx, now);
+    yv_metrics_counter(x, YV_MET_NET_TX, tx, now);
+}
+
+static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
+{
+    show_row(m, e);
+    if (e->pub.pid <= 0) return &e->pub;
+    int64_t now = yv_now_ms();
+    if (e->met_at && now - e->met_at < (int64_t)m->o.refresh_ms * 9 / 10) return &e->pub;
+    if (!e->pub.metrics) {
+        e->pub.metrics = yv_calloc(1, sizeof *e->pub.metrics);
+        yv_metrics_init(e->pub.metrics);
+    }
+    e->met_at = now;
+    e->pub.metrics->rss = yv_metrics_read_rss(e->pub.pid);
+    yv_metrics_gauge(e->pub.metrics, YV_MET_CPU, e->pub.cpu);
+    sample_net(e, e->pub.metrics, now);
+    if (e->qmp) yv_chan_qmp_watch_want_blockstats(e->qmp, now);
+    return &e->pub;
+}
+
+const yv_monitor_vm *yv_monitor_row_metrics(yv_monitor *m, size_t i)
+{
+    return i < m->n ? show_metrics(m, m->v[i]) : NULL;
+}
+
+const yv_monitor_vm *yv_monitor_metrics_of(yv_monitor *m, const char *name)
+{
+    entry *e = find_entry(m, name);
+    return e ? show_metrics(m, e) : NULL;
 }

@@ -19,6 +19,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "metrics.h"
 #include "vm.h"
 #include "vminfo.h"
 #include "vnccheck.h"
@@ -37,6 +38,7 @@ typedef struct {
     yv_vnc_result vnc;   /* 0 = not probed yet */
     char qmp_status[32]; /* last query-status answer */
     yv_addrs addrs;      /* a running VM's addresses (spec §11): agent, neighbour, forward */
+    yv_metrics *metrics; /* a running VM's live figures once sampled (spec §15), else NULL */
 } yv_monitor_vm;
 
 typedef struct {
@@ -78,5 +80,11 @@ long yv_monitor_uptime(const yv_monitor *m, size_t i);
 /* On: every running VM's CPU% is read each refresh tick (one read of its process clock each), not
  * only the rows drawn — while a list is sorted by CPU%; the first read at once. */
 void yv_monitor_sample_all(yv_monitor *m, bool on);
+/* The row with its metrics (spec §15), sampled at most once a refresh while it is drawn: resident
+ * memory (/proc/PID/statm), the TAPs' byte counters (netlink), and query-blockstats asked on the
+ * held event socket (its answer counts when it arrives: the disk rates show a refresh later). A
+ * VM whose row is not drawn costs nothing. _of: by name, for an open details screen. */
+const yv_monitor_vm *yv_monitor_row_metrics(yv_monitor *m, size_t i);
+const yv_monitor_vm *yv_monitor_metrics_of(yv_monitor *m, const char *name);
 
 #endif

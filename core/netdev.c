@@ -123,3 +123,19 @@ out:
     nl_socket_free(sk);
     return rc;
 }
+
+int yv_netdev_stats(const char *ifname, uint64_t *rx, uint64_t *tx)
+{
+    yv_err err;
+    struct nl_sock *sk = open_sock(&err);
+    struct rtnl_link *l = NULL;
+    if (!sk) return -1;
+    int rc = rtnl_link_get_kernel(sk, 0, ifname, &l);
+    if (rc >= 0) {
+        *rx = rtnl_link_get_stat(l, RTNL_LINK_RX_BYTES);
+        *tx = rtnl_link_get_stat(l, RTNL_LINK_TX_BYTES);
+        rtnl_link_put(l);
+    }
+    nl_socket_free(sk);
+    return rc < 0 ? -1 : 0;
+}

@@ -22,9 +22,14 @@ enum {
     COL_ADDR,
     COL_PID,
     COL_UP,
-    COL_CPU
+    COL_CPU,
+    COL_RSS, /* the live metrics (spec §15): only on wide screens */
+    COL_DISKIO,
+    COL_NETIO
 };
 
+/* the table's two-per-line layout kept as it was when rows were added (merges stay keep-both) */
+/* clang-format off */
 static const yv_column columns[] = {
     [COL_NAME] = {"NAME", 16, 0, false},  [COL_STATE] = {"STATE", 13, 0, false},
     [COL_VCPU] = {"VCPU", 4, 0, true},    [COL_MEM] = {"MEM", 6, 0, true},
@@ -32,7 +37,11 @@ static const yv_column columns[] = {
     [COL_NET] = {"NETWORK", 0, 0, false}, [COL_ADDR] = {"ADDRESS", 15, 96, false},
     [COL_PID] = {"PID", 7, 0, true},      [COL_UP] = {"UPTIME", 7, 110, true},
     [COL_CPU] = {"CPU%", 5, 0, true},
+    [COL_RSS] = {"RSS", 6, 150, true},
+    [COL_DISKIO] = {"DISK R/W", 11, 150, true},
+    [COL_NETIO] = {"NET RX/TX", 11, 150, true},
 };
+/* clang-format on */
 
 static size_t model_count(void *ctx)
 {
@@ -121,6 +130,26 @@ static void addr_text(const yv_monitor_vm *v, char *buf, size_t n)
     else snprintf(buf, n, "-");
 }
 
+/* Two rates of a running VM as "read/write" (or "rx/tx"); "-" when neither is known. */
+static void rates_text(const yv_monitor_vm *v, yv_metric a, yv_metric b, char *buf, size_t n)
+{
+    char x[16], y[16];
+    const yv_metrics *m = v->pid > 0 ? v->metrics : NULL;
+    if (!m || (m->rate[a] < 0 && m->rate[b] < 0)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    yv_metrics_rate_text(m->rate[a], x, sizeof x);
+    yv_metrics_rate_text(m->rate[b], y, sizeof y);
+    snprintf(buf, n, "%s/%s", x, y);
+}
+
+static void rss_text(const yv_monitor_vm *v, char *buf, size_t n)
+{
+    if (v->pid > 0 && v->metrics && v->metrics->rss) human_mib(v->metrics->rss, buf, n);
+    else snprintf(buf, n, "-");
+}
+
 static void uptime_text(long s, char *buf, size_t n)
 {
     if (s < 0) snprintf(buf, n, "-");
@@ -135,7 +164,10 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     /* the figures of now for the columns that change by themselves (a clock read: not per cell);
      * the address cell marks the row drawn, which keeps its addresses asked for */
     bool now = col == COL_UP || col == COL_CPU || col == COL_ADDR;
-    const yv_monitor_vm *v = now ? yv_monitor_row(a->mon, row) : yv_monitor_get(a->mon, row);
+    bool met = col == COL_RSS || col == COL_DISKIO || col == COL_NETIO; /* sampled when drawn */
+    const yv_monitor_vm *v = met   ? yv_monitor_row_metrics(a->mon, row)
+                             : now ? yv_monitor_row(a->mon, row)
+                                   : yv_monitor_get(a->mon, row);
     bool live = v->pid > 0;
     switch (col) {
     case COL_NAME: snprintf(buf, n, "%s", v->name); break; /* the mark: the table's gutter */
@@ -151,6 +183,9 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     case COL_CPU:
         live && v->cpu >= 0 ? snprintf(buf, n, "%.1f", v->cpu) : snprintf(buf, n, "-");
         break;
+    case COL_RSS: rss_text(v, buf, n); break;
+    case COL_DISKIO: rates_text(v, YV_MET_DISK_RD, YV_MET_DISK_WR, buf, n); break;
+    case COL_NETIO: rates_text(v, YV_MET_NET_RX, YV_MET_NET_TX, buf, n); break;
     }
 }
 

@@ -16,6 +16,7 @@
 #include "core/vmstate.h"
 #include "livepic.h"
 #include "widgets/draw.h"
+#include "widgets/spark.h"
 
 #define LINES_MAX 200
 
@@ -116,6 +117,40 @@ static void add_pending(yv_app *a, view_st *s, lines *l, const yv_monitor_vm *v)
     add(l, "pending: [%s] (the running QEMU has the old values until its next start)", buf);
 }
 
+/* One metric's last minute as a sparkline, its figure of now after it. */
+static void add_spark(lines *l, const yv_metrics *m, yv_metric k, const char *label, double max,
+                      int cells)
+{
+    double h[YV_METRICS_HIST];
+    char line[1024], now[32];
+    size_t n = yv_metrics_history(m, k, h, YV_METRICS_HIST);
+    if (k == YV_MET_CPU)
+        m->rate[k] >= 0 ? snprintf(now, sizeof now, "%.1f%%", m->rate[k])
+                        : snprintf(now, sizeof now, "-");
+    else yv_metrics_rate_text(m->rate[k], now, sizeof now);
+    add(l, "%-10s %s %s%s", label,
+        yv_spark_render(h, n, max, cells, yv_spark_utf8(), line, sizeof line), now,
+        k == YV_MET_CPU || m->rate[k] < 0 ? "" : "/s");
+}
+
+/* A running VM's live figures (spec §15): sampled for this screen while it is open. */
+static void add_metrics(yv_app *a, const char *vm, lines *l)
+{
+    const yv_monitor_vm *v = yv_monitor_metrics_of(a->mon, vm);
+    if (!v || v->pid <= 0 || !v->metrics) return;
+    const yv_metrics *m = v->metrics;
+    char rss[32];
+    int cells = a->cols >= 130 ? YV_METRICS_HIST : 30;
+    double cpu_max = 100.0 * (v->valid && v->vm.vcpu > 0 ? (double)v->vm.vcpu : 1.0);
+    yv_metrics_rate_text(m->rss ? (double)m->rss : -1, rss, sizeof rss);
+    add(l, "resident memory %s (the last minute, newest at the right):", rss);
+    add_spark(l, m, YV_MET_CPU, "cpu", cpu_max, cells);
+    add_spark(l, m, YV_MET_DISK_RD, "disk read", 0, cells);
+    add_spark(l, m, YV_MET_DISK_WR, "disk write", 0, cells);
+    add_spark(l, m, YV_MET_NET_RX, "net rx", 0, cells);
+    add_spark(l, m, YV_MET_NET_TX, "net tx", 0, cells);
+}
+
 static void build(yv_app *a, view_st *st, lines *l)
 {
     const char *vm = st->vm;
@@ -129,6 +164,7 @@ static void build(yv_app *a, view_st *st, lines *l)
     if (v->pid > 0)
         add(l, "pid %d, QMP status: %s", (int)v->pid, v->qmp_status[0] ? v->qmp_status : "?");
     add_addresses(l, v);
+    add_metrics(a, vm, l);
     if (!v->valid) {
         add(l, "config: %s", v->problem);
     } else {

@@ -439,6 +439,90 @@ static void test_watch_reports_agent_port_change(void **state)
     ut_rmdir(dir);
 }
 
+/* A fake QEMU on the event socket, in a child: greets, then answers every command by its name —
+ * query-status "running", query-blockstats two drives (the second asked: other counters) — until
+ * the test ends. */
+static pid_t fake_qemu_with_blockstats(int lfd)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid) return pid;
+    int c = accept(lfd, NULL, NULL), nblk = 0;
+    FILE *in = c >= 0 ? fdopen(c, "r") : NULL, *f = c >= 0 ? fdopen(dup(c), "w") : NULL;
+    char line[4096];
+    if (!in || !f) _exit(1);
+    fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n", f);
+    fflush(f);
+    while (fgets(line, sizeof line, in)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *cmd = json_string_value(json_object_get(j, "execute"));
+        char *ids = json_dumps(json_object_get(j, "id"), JSON_ENCODE_ANY);
+        if (cmd && !strcmp(cmd, "query-status"))
+            fprintf(f, "{\"return\": {\"status\": \"running\"}, \"id\": %s}\n", ids);
+        else if (cmd && !strcmp(cmd, "query-blockstats") && ++nblk)
+            fprintf(f,
+                    "{\"return\": [{\"stats\": {\"rd_bytes\": %d, \"wr_bytes\": 4096}}, "
+                    "{\"stats\": {\"rd_bytes\": 1, \"wr_bytes\": %d}}], \"id\": %s}\n",
+                    100 * nblk, nblk * 1000, ids);
+        else fprintf(f, "{\"return\": {}, \"id\": %s}\n", ids);
+        fflush(f);
+        free(ids);
+        json_decref(j);
+    }
+    _exit(0);
+}
+
+/* Turns the watch until its view has blockstats counters asked at or after `since`. */
+static bool watch_until_blockstats(yv_chan_qmp_watch *w, int64_t since)
+{
+    int64_t end = yv_now_ms() + 3000;
+    while (yv_now_ms() < end) {
+        struct pollfd p;
+        size_t k = yv_chan_qmp_watch_pollfd(w, &p);
+        int r = k ? poll(&p, 1, 10) : 0;
+        yv_chan_qmp_watch_handle(w, r > 0 ? p.revents : 0, yv_now_ms());
+        if (yv_chan_qmp_watch_view(w)->blk_at >= since && yv_chan_qmp_watch_view(w)->blk_at)
+            return true;
+    }
+    return false;
+}
+
+/* query-blockstats asked on the held event socket (spec §15): wanted before the connection is
+ * even made, it goes out once the channel is free (after the first query-status) and fills the
+ * view's counters, summed over the drives and timed when asked; asked again, the new ones. The
+ * state stays what query-status said. */
+static void test_watch_blockstats(void **state)
+{
+    (void)state;
+    char *dir = ut_mkdtemp(), *sock = yv_asprintf("%s/vm.sock", dir);
+    char *events = yv_asprintf("%s/vm.events", dir);
+    int lfd = ut_unix_listen(events, 1);
+    pid_t child = fake_qemu_with_blockstats(lfd);
+    int64_t t0 = yv_now_ms();
+    yv_chan_qmp_watch *w = yv_chan_qmp_watch_new(sock, events, 1000, 2000, t0);
+    yv_chan_qmp_watch_want_blockstats(w, t0);
+    assert_true(watch_until_blockstats(w, t0));
+    const yv_chan_qmp_view *v = yv_chan_qmp_watch_view(w);
+    assert_int_equal(v->rd_bytes, 101);
+    assert_int_equal(v->wr_bytes, 5096);
+    assert_int_equal(v->state, YV_STATE_RUNNING);
+    usleep(20000);
+    int64_t t1 = yv_now_ms();
+    yv_chan_qmp_watch_want_blockstats(w, t1);
+    assert_true(watch_until_blockstats(w, t1));
+    assert_int_equal(v->rd_bytes, 201);
+    assert_int_equal(v->wr_bytes, 6096);
+    assert_true(v->blk_at >= t1);
+    assert_int_equal(v->state, YV_STATE_RUNNING);
+    yv_chan_qmp_watch_free(w);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    close(lfd);
+    free(sock);
+    free(events);
+    ut_rmdir(dir);
+}
+
 /* ---- a kind without a greeting (the shape of the guest agent): "<id> text\n" lines ---- */
 
 static int line_input(yv_chan *c, const char *buf, size_t n, yv_err *err)
@@ -483,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_greeting_split_and_held_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_between_replies, setup, teardown),
         cmocka_unit_test(test_watch_reports_agent_port_change),
+        cmocka_unit_test(test_watch_blockstats),
         cmocka_unit_test_setup_teardown(test_error_reply_is_an_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eof_midline_is_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line_is_unresponsive, setup, teardown),

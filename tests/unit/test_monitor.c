@@ -393,6 +393,43 @@ static void test_real_qemu_states(void **state)
     yv_monitor_free(m);
 }
 
+/* The metrics of a running VM (spec §15) are sampled only for a row drawn with them: a row drawn
+ * without (yv_monitor_row) and the loop turning leave none; drawn with them, its resident memory
+ * shows, and its disk counters come by query-blockstats on the held socket (rates of 0: a guest in
+ * SeaBIOS with an empty disk, after its boot tried it); no network: unknown. Stopped: gone. */
+static void test_real_qemu_metrics_only_when_drawn(void **state)
+{
+    fixture *f = *state;
+    start_qemu(f);
+    yv_monitor_opts mo = {.refresh_ms = 200, .qmp_timeout_ms = 2000};
+    yv_monitor *m = yv_monitor_new(f->root, &f->cfg, &mo);
+    const yv_monitor_vm *v = loop_until(m, YV_STATE_RUNNING, "", 10000);
+    for (int i = 0; i < 10; i++) spin(m);
+    assert_null(yv_monitor_row(m, 0)->metrics);
+    assert_null(v->metrics);
+    int64_t end = yv_now_ms() + 10000; /* a bound on a hang, not a timing claim */
+    while (yv_now_ms() < end) {
+        v = yv_monitor_row_metrics(m, 0);
+        if (v->metrics && v->metrics->rate[YV_MET_DISK_WR] == 0 &&
+            v->metrics->rate[YV_MET_DISK_RD] == 0)
+            break;
+        spin(m);
+    }
+    assert_non_null(v->metrics);
+    assert_true(v->metrics->rss > 1024 * 1024);
+    assert_true(v->metrics->rate[YV_MET_DISK_WR] == 0);
+    assert_true(v->metrics->rate[YV_MET_NET_RX] < 0);
+    double h[YV_METRICS_HIST];
+    assert_true(yv_metrics_history(v->metrics, YV_MET_DISK_WR, h, YV_METRICS_HIST) >= 1);
+    yv_stop_step how;
+    yv_err err;
+    if (yv_lifecycle_shutdown(f->root, &f->cfg, "q", true, 5, &how, &err) < 0)
+        fail_msg("shutdown: %s", err.msg);
+    v = loop_until(m, YV_STATE_STOPPED, NULL, 10000);
+    assert_null(v->metrics);
+    yv_monitor_free(m);
+}
+
 /* Both QMP sockets served to other clients: `running` and "busy", never `unresponsive`; the
  * monitor asks again once one is free. */
 static void test_real_qemu_busy_is_not_hung(void **state)
@@ -507,6 +544,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_before_configs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_qmp_is_unresponsive, setup_qemu, teardown_qemu),
         cmocka_unit_test_setup_teardown(test_real_qemu_states, setup_qemu, teardown_qemu),
+        cmocka_unit_test_setup_teardown(test_real_qemu_metrics_only_when_drawn, setup_qemu,
+                                        teardown_qemu),
         cmocka_unit_test_setup_teardown(test_real_qemu_busy_is_not_hung, setup_qemu, teardown_qemu),
     };
     return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);

@@ -1,0 +1,159 @@
+#include "metrics.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void yv_metrics_init(yv_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    for (int k = 0; k < YV_MET_N; k++) m->rate[k] = -1;
+}
+
+static void push(yv_metrics *m, yv_metric k, double v)
+{
+    m->hist[k][m->head[k]] = (float)v;
+    m->head[k] = (m->head[k] + 1) % YV_METRICS_HIST;
+    if (m->nhist[k] < YV_METRICS_HIST) m->nhist[k]++;
+}
+
+void yv_metrics_counter(yv_metrics *m, yv_metric k, uint64_t value, int64_t now_ms)
+{
+    if (k < 0 || k >= YV_MET_N) return;
+    if (m->at[k] && now_ms <= m->at[k]) return; /* the same instant again: nothing new */
+    bool baseline = !m->at[k] || value < m->last[k];
+    if (baseline) {
+        m->rate[k] = -1;
+    } else {
+        m->rate[k] = (double)(value - m->last[k]) * 1000.0 / (double)(now_ms - m->at[k]);
+        push(m, k, m->rate[k]);
+    }
+    m->last[k] = value;
+    m->at[k] = now_ms;
+}
+
+void yv_metrics_gauge(yv_metrics *m, yv_metric k, double value)
+{
+    if (k < 0 || k >= YV_MET_N) return;
+    m->rate[k] = value < 0 ? -1 : value;
+    if (value >= 0) push(m, k, value);
+}
+
+void yv_metrics_unknown(yv_metrics *m, yv_metric k)
+{
+    if (k < 0 || k >= YV_MET_N) return;
+    m->rate[k] = -1;
+    m->at[k] = 0;
+}
+
+size_t yv_metrics_history(const yv_metrics *m, yv_metric k, double *out, size_t max)
+{
+    if (k < 0 || k >= YV_MET_N) return 0;
+    size_t n = m->nhist[k] < max ? m->nhist[k] : max;
+    /* the newest n, oldest first: they end just before head */
+    size_t start = (m->head[k] + YV_METRICS_HIST - n) % YV_METRICS_HIST;
+    for (size_t i = 0; i < n; i++) out[i] = m->hist[k][(start + i) % YV_METRICS_HIST];
+    return n;
+}
+
+void yv_metrics_rate_text(double r, char *buf, size_t n)
+{
+    static const char units[] = "KMGT";
+    int u = -1;
+    if (!(r >= 0)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    while (r >= 1024 && u < 3) {
+        r /= 1024;
+        u++;
+    }
+    if (u < 0) snprintf(buf, n, "%.0f", r);
+    else snprintf(buf, n, r < 9.95 ? "%.1f%c" : "%.0f%c", r, units[u]);
+}
+
+/* One decimal field at *p (no sign, no overflow), skipping the blanks before it. */
+static int read_field(const char **p, const char *end, uint64_t *v)
+{
+    const char *s = *p;
+    while (s < end && *s == ' ') s++;
+    if (s == end || *s < '0' || *s > '9') return -1;
+    uint64_t x = 0;
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        if (x > (UINT64_MAX - 9) / 10) return -1;
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *p = s;
+    *v = x;
+    return 0;
+}
+
+int yv_metrics_parse_statm(const char *text, size_t len, uint64_t *pages)
+{
+    const char *p = text, *end = text + len;
+    uint64_t size;
+    if (read_field(&p, end, &size) < 0 || p == end || *p != ' ') return -1;
+    return read_field(&p, end, pages);
+}
+
+uint64_t yv_metrics_read_rss(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    uint64_t pages;
+    if (n <= 0 || yv_metrics_parse_statm(buf, (size_t)n, &pages) < 0) return 0;
+    long ps = sysconf(_SC_PAGESIZE);
+    return pages * (uint64_t)(ps > 0 ? ps : 4096);
+}
+
+/* A non-negative integer member of o, or 0 (QEMU omits nothing here, but a peer may). */
+static uint64_t count_of(const json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+int yv_metrics_parse_blockstats(const json_t *ret, uint64_t *rd, uint64_t *wr)
+{
+    if (!json_is_array(ret)) return -1;
+    uint64_t r = 0, w = 0;
+    size_t i;
+    const json_t *dev;
+    json_array_foreach(ret, i, dev)
+    {
+        const json_t *st = json_object_get(dev, "stats");
+        r += count_of(st, "rd_bytes"); /* wrapping is harmless: a lower sum is a new baseline */
+        w += count_of(st, "wr_bytes");
+    }
+    *rd = r;
+    *wr = w;
+    return 0;
+}
+
+int yv_metrics_parse_guest_net(const json_t *ret, uint64_t *rx, uint64_t *tx)
+{
+    if (!json_is_array(ret)) return -1;
+    uint64_t r = 0, t = 0;
+    bool any = false;
+    size_t i;
+    const json_t *ifc;
+    json_array_foreach(ret, i, ifc)
+    {
+        const char *name = json_string_value(json_object_get(ifc, "name"));
+        const json_t *st = json_object_get(ifc, "statistics");
+        if (!json_is_object(st) || (name && !strcmp(name, "lo"))) continue;
+        r += count_of(st, "rx-bytes");
+        t += count_of(st, "tx-bytes");
+        any = true;
+    }
+    if (!any) return -1;
+    *rx = r;
+    *tx = t;
+    return 0;
+}
