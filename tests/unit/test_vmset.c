@@ -232,15 +232,18 @@ static void test_set_and_conflicts(void **state)
     assert_int_equal(ut_mode(f->root, "a.vm/config.yaml"), 0600);
     yv_vm_done(&got);
     /* a free display: the config and vnc_table.yaml */
+    char disp[8], entry[32];
+    snprintf(disp, sizeof disp, ":%d", ut_free_display(9));
+    snprintf(entry, sizeof entry, "'%s': a", disp);
     yv_vmset_defaults(&o);
-    o.display = ":9";
+    o.display = disp;
     assert_int_equal(yv_vmset(f->root, &f->cfg, "a", &o, &r, &err), 0);
     assert_string_equal(r.changed[0], "display");
     assert_int_equal(yv_vm_load(&got, f->root, "a", &err), 0);
-    assert_string_equal(got.vnc_display, ":9");
+    assert_string_equal(got.vnc_display, disp);
     yv_vm_done(&got);
     after = ut_read(f->root, "vnc_table.yaml");
-    ut_assert_contains(after, "':9': a");
+    ut_assert_contains(after, entry);
     free(after);
     free(before);
     yv_vm_done(&a);

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -186,6 +187,22 @@ static inline bool ut_under_valgrind(void)
 }
 
 /* A UNIX stream socket listening at path with this backlog (QEMU's QMP socket stands in). */
+/* A VNC display number from lo up whose port (5900 + N) nothing listens on now, on loopback: a
+ * test that sets a display must not collide with a QEMU another test of a parallel run started. */
+static inline int ut_free_display(int lo)
+{
+    for (int d = lo; d < 100; d++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(5900 + d)),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (fd >= 0) close(fd);
+        if (ok) return d;
+    }
+    fail_msg("no free VNC display from :%d", lo);
+    return -1;
+}
+
 static inline int ut_unix_listen(const char *path, int backlog)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
