@@ -354,9 +354,13 @@ test_vnc_login_with_a_real_client_on_loopback_only()
     new_root root
     rm -f "$root/config.yaml" # the default vnc.listen: 127.0.0.1
     mkvm "$root" g1
+    # 127.0.0.1 is shared with every program of the machine (a parallel test's QEMU may take the
+    # display create picked before this run): the run moves it then, and the display is read after
+    expect_exit 0 yv "$root" run --name g1 --new-display
+    pid=$(vm_pid "$root" g1) || exit 1
+    is_qemu "$pid" || fail "run/g1.pid names $pid, which is not a QEMU"
     disp=$(display_of "$root" g1) || exit 1
     port=$((5900 + disp))
-    start_vm "$root" g1 pid
     status_json "$root" g1
     assert_eq 127.0.0.1 "$(jv 'd["vnc"]["listen"]')" "default vnc.listen"
     assert_eq "$port" "$(jv 'd["vnc"]["port"]')" "vnc.port"
