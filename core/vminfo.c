@@ -2,8 +2,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "autostart.h"
+#include "metrics.h"
+#include "netdev.h"
+#include "qmp.h"
 #include "qga.h"
 #include "root.h"
 #include "util.h"
@@ -82,6 +86,65 @@ void yv_vminfo_done(yv_vminfo *info)
     if (info->valid) yv_vm_done(&info->vm);
     yv_addrs_done(&info->addrs);
     memset(info, 0, sizeof *info);
+}
+
+/* Its QEMU's CPU time: the process clock (one system call), -1 when it cannot be read. */
+static double cpu_seconds(pid_t pid)
+{
+    clockid_t clk;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &clk) != 0 || clock_gettime(clk, &ts) != 0) return -1;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage_net(yv_vminfo_usage *u, const yv_vm *vm)
+{
+    for (size_t i = 0; i < vm->nnets; i++) {
+        char tap[16];
+        uint64_t r, t;
+        if (vm->nets[i].type != YV_NET_TAP) continue;
+        yv_vm_tap_name(vm, i, tap);
+        if (yv_netdev_stats(tap, &r, &t) < 0) continue;
+        u->net_rx += t; /* the TAP's transmit is what the guest receives */
+        u->net_tx += r;
+        u->net_known = true;
+    }
+}
+
+void yv_vminfo_usage_probe(yv_vminfo *info, const char *root, int timeout_ms)
+{
+    yv_vminfo_usage *u = &info->usage;
+    memset(u, 0, sizeof *u);
+    if (!info->valid || info->pid <= 0) return;
+    u->known = true;
+    u->rss = yv_metrics_read_rss((pid_t)info->pid);
+    u->cpu_s = cpu_seconds((pid_t)info->pid);
+    usage_net(u, &info->vm);
+    if (info->state != YV_STATE_RUNNING && info->state != YV_STATE_PAUSED)
+        return; /* QMP: not now */
+    char *sock = yv_vmstate_sockfile(root, info->name);
+    json_t *ret = NULL;
+    yv_err e;
+    if (yv_qmp_once(sock, "query-blockstats", NULL, &ret, timeout_ms, &e) == 0)
+        u->disk_known = yv_metrics_parse_blockstats(ret, &u->disk_rd, &u->disk_wr) == 0;
+    json_decref(ret);
+    free(sock);
+}
+
+static json_t *usage_json(const yv_vminfo_usage *u)
+{
+    json_t *o = json_object();
+    if (u->rss) json_object_set_new(o, "rss_bytes", json_integer((json_int_t)u->rss));
+    if (u->cpu_s >= 0) json_object_set_new(o, "cpu_seconds", json_real(u->cpu_s));
+    if (u->disk_known) {
+        json_object_set_new(o, "disk_read_bytes", json_integer((json_int_t)u->disk_rd));
+        json_object_set_new(o, "disk_written_bytes", json_integer((json_int_t)u->disk_wr));
+    }
+    if (u->net_known) {
+        json_object_set_new(o, "net_rx_bytes", json_integer((json_int_t)u->net_rx));
+        json_object_set_new(o, "net_tx_bytes", json_integer((json_int_t)u->net_tx));
+    }
+    return o;
 }
 
 /* One VM's addresses once its agent was asked (or not: agent NULL). */
@@ -238,6 +301,7 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
                       info->vm.ovmf, "vnc", vnc_json(info, cfg), "drives", drives_json(info),
                       "networks", nets_json(info, cfg));
     if (info->valid) json_object_set_new(o, "addresses", yv_addr_json(&info->addrs));
+    if (info->usage.known) json_object_set_new(o, "usage", usage_json(&info->usage));
     if (info->autostart >= 0) json_object_set_new(o, "autostart", json_boolean(info->autostart));
     if (info->detail[0]) json_object_set_new(o, "detail", json_string(info->detail));
     if (info->pending_known) {

@@ -15,6 +15,18 @@
 
 const char *yv_vminfo_state_name(yv_state s);
 
+/* A running VM's use of the host so far (spec §15's metrics as counters: a script makes its rates
+ * from two of them, as `virsh domstats` users do). Unknown figures are not shown. */
+typedef struct {
+    bool known;      /* sampled (the VM runs) */
+    uint64_t rss;    /* resident bytes of its QEMU; 0 unknown */
+    double cpu_s;    /* CPU time of its QEMU, seconds; < 0 unknown */
+    bool disk_known; /* QMP query-blockstats answered: bytes read and written by every drive */
+    uint64_t disk_rd, disk_wr;
+    bool net_known; /* its TAPs' counters, as the guest sees them (a `user` network has none) */
+    uint64_t net_rx, net_tx;
+} yv_vminfo_usage;
+
 typedef struct {
     char *name;
     char *dir; /* <root>/<name>.vm */
@@ -34,6 +46,7 @@ typedef struct {
     bool pending_known;
     const char *pending[YV_VMSET_FIELDS];
     size_t npending;
+    yv_vminfo_usage usage; /* filled by yv_vminfo_usage_probe */
 } yv_vminfo;
 
 /* Inspects one VM. Fails only when it does not exist (VM_NOT_FOUND) or on I/O errors; a broken
@@ -49,6 +62,11 @@ void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, in
  * per VM, and a guest with no agent costs nothing; the neighbour table for a TAP VM whose
  * agent gave none. Separate from the probe: run's and shutdown's answers do not wait for it. */
 void yv_vminfo_addresses(yv_vminfo *v, size_t n, const char *root);
+
+/* The usage counters of a probed VM that runs: /proc for its QEMU's memory and CPU time, one QMP
+ * query-blockstats (bounded by timeout_ms), netlink for its TAPs. `status` of one VM and the web's
+ * VM route show them ("usage"); list does not (one exchange more per VM). */
+void yv_vminfo_usage_probe(yv_vminfo *info, const char *root, int timeout_ms);
 
 /* Every VM of the root, sorted by name. */
 int yv_vminfo_list(const char *root, yv_vminfo **out, size_t *n, yv_err *err);

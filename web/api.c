@@ -100,8 +100,9 @@ static enum MHD_Result get_vm(yv_api *api, struct MHD_Connection *c, const char 
     yv_err e;
     if (yv_vminfo_load(&info, api->root, name, &e) < 0) return send_err(c, &e);
     yv_vminfo_probe(&info, api->root, &api->cfg, 1000);
-    yv_vminfo_addresses(&info, 1, api->root);     /* spec §11: what status --json shows */
-    json_t *j = yv_vminfo_json(&info, &api->cfg); /* never holds a password */
+    yv_vminfo_addresses(&info, 1, api->root);      /* spec §11: what status --json shows */
+    yv_vminfo_usage_probe(&info, api->root, 1000); /* and its usage counters */
+    json_t *j = yv_vminfo_json(&info, &api->cfg);  /* never holds a password */
     yv_vminfo_done(&info);
     return send_json(c, 200, j);
 }

@@ -94,6 +94,33 @@ has_real_kvm()
 
 # ---- the tests ----
 
+# status of one running VM shows its usage counters (spec §15's metrics for scripts): its QEMU's
+# resident memory and CPU time, the drives' bytes from QMP; a stopped VM has none.
+test_status_usage_counters()
+{
+    local root pid rss
+    new_root root
+    mkvm "$root" u1
+    start_vm "$root" u1 pid
+    status_json "$root" u1
+    rss=$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$pid/status")
+    local got
+    got=$(jv 'd["usage"]["rss_bytes"]')
+    # the same process's resident memory, read a moment apart: within a quarter
+    [ "$got" -gt $((rss * 3 / 4)) ] && [ "$got" -lt $((rss * 5 / 4)) ] ||
+        fail "usage.rss_bytes $got, /proc/$pid/status says $rss"
+    assert_eq true "$(jv 'd["usage"]["cpu_seconds"] > 0')" "usage.cpu_seconds > 0"
+    assert_eq true "$(jv 'd["usage"]["disk_read_bytes"] >= 0 and d["usage"]["disk_written_bytes"] == 0')" \
+        "usage: the drives' bytes (SeaBIOS reads the boot sector, writes nothing)"
+    assert_eq false "$(jv '"net_rx_bytes" in d["usage"]')" "no TAP: no network counters"
+    expect_exit 0 yv "$root" status --name u1
+    assert_match "u1: usage: resident [0-9.]+[KMG], cpu [0-9.]+ s, disk read [0-9.]+[KMG]? written 0" \
+        "$OUT" "status's usage line"
+    expect_exit 0 yv "$root" shutdown --name u1 --force
+    status_json "$root" u1
+    assert_eq false "$(jv '"usage" in d')" "a stopped VM has no usage"
+}
+
 test_run_status_shutdown_by_quit()
 {
     local root pid t0 ms

@@ -478,6 +478,10 @@ test_routes_run_stop_and_graceful_stop_with_real_qemu()
     assert_eq true "$(jv 'd["vnc"]["reachable"]' "$BODY")" "vnc.reachable by the API"
     # addresses (spec §11) as status --json has them: none here (no network, no guest agent)
     assert_eq '[]' "$(jv 'd["addresses"]' "$BODY")" "addresses by the API"
+    # usage counters (spec §15) as status --json has them: its QEMU's memory and CPU time, drives
+    assert_eq true "$(jv 'd["usage"]["rss_bytes"] > 0 and d["usage"]["cpu_seconds"] > 0' "$BODY")" \
+        "usage by the API"
+    assert_eq 0 "$(jv 'd["usage"]["disk_written_bytes"]' "$BODY")" "usage: nothing written"
     expect_http 200 GET /v1/vms/a2/run
     assert_json_eq '{"is_running":false}' "$BODY" "the other VM does not run"
 
