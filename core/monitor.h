@@ -86,5 +86,9 @@ void yv_monitor_sample_all(yv_monitor *m, bool on);
  * VM whose row is not drawn costs nothing. _of: by name, for an open details screen. */
 const yv_monitor_vm *yv_monitor_row_metrics(yv_monitor *m, size_t i);
 const yv_monitor_vm *yv_monitor_metrics_of(yv_monitor *m, const char *name);
+/* On: every running VM's metrics (and CPU%) are sampled each refresh tick as if its row were drawn
+ * (no row marked shown: its addresses are not asked for) — while a list sorts by a metric, so rows
+ * off screen sort on values of now; the first sample at once (a rate needs a second). */
+void yv_monitor_metrics_all(yv_monitor *m, bool on);
 
 #endif
