@@ -80,22 +80,23 @@ PY
 }
 
 # b0. Sorting by RSS is "which VM eats memory now" over all running VMs, not just the rows drawn:
-# with more VMs than rows, the one grown by 192 MiB (off screen by name) comes to the top.
+# with more VMs than rows (8 in a 10-line terminal: 6 rows), the one grown by 192 MiB (r8, off
+# screen by name) comes to the top.
 test_sort_by_rss()
 {
     local root pid n
-    tui_root root r1 r2 r3 r4 r5
-    for n in r1 r2 r3 r4 r5; do start_vm "$root" "$n" pid; done
-    grow_rss "$root" "$pid" r5 192
+    tui_root root r1 r2 r3 r4 r5 r6 r7 r8
+    for n in r1 r2 r3 r4 r5 r6 r7 r8; do start_vm "$root" "$n" pid; done
+    grow_rss "$root" "$pid" r8 192
     show_metrics_columns "$root"
-    TUI_W=200 TUI_H=6 tui_start "$root"
+    TUI_W=200 TUI_H=10 tui_start "$root"
     wait_row r1 '^r1 +running .* [0-9.]+[MG] +'
-    assert_not_contains "$SCREEN" "r5 " "r5 before the sort (two rows fit)"
+    assert_not_contains "$SCREEN" "r8 " "the list before the sort (six rows fit)"
     keys '<' '<' '<' I
     wait_screen 'RSS▼'
-    wait_row r5 '^r5 +running .* [0-9.]+[MG] +'
-    assert_match '^r5 ' "$(grep -A1 '^NAME' <<<"$SCREEN" | tail -1)" "the first row"
-    note "r5 on top after ${WAITED} ms: $ROW"
+    wait_row r8 '^r8 +running .* [0-9.]+[MG] +'
+    assert_match '^r8 ' "$(grep -A1 '^NAME' <<<"$SCREEN" | tail -1)" "the first row"
+    note "r8 on top after ${WAITED} ms: $ROW"
     tui_quit
 }
 
