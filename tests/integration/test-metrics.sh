@@ -81,7 +81,7 @@ PY
 
 # b0. Sorting by RSS is "which VM eats memory now" over all running VMs, not just the rows drawn:
 # with more VMs than rows (8 in a 10-line terminal: 6 rows), the one grown by 192 MiB (r8, off
-# screen by name) comes to the top.
+# screen by name) comes to the top (Home: the selection kept after a sort may hold the view below).
 test_sort_by_rss()
 {
     local root pid n
@@ -94,6 +94,7 @@ test_sort_by_rss()
     assert_not_contains "$SCREEN" "r8 " "the list before the sort (six rows fit)"
     keys '<' '<' '<' I
     wait_screen 'RSS▼'
+    keys Home # the selection (r1) stays on screen after a sort: to the top of the new order
     wait_row r8 '^r8 +running .* [0-9.]+[MG] +'
     assert_match '^r8 ' "$(grep -A1 '^NAME' <<<"$SCREEN" | tail -1)" "the first row"
     note "r8 on top after ${WAITED} ms: $ROW"
