@@ -9,7 +9,8 @@ root under /tmp/yave-bench-metrics.*, each with a copy of a 64 MiB qcow2 whose b
 cli; hlt (quiet from its first opcode), all running. BENCH_METRICS_ROUNDS (default 8) rounds,
 each of three TUIs (`--refresh 1`) in turn (the order rotating): on a 200x24 pty, 22 rows drawn
 with the RSS, DISK R/W and NET RX/TX columns (each drawn row sampled every second:
-/proc/PID/statm, and query-blockstats on the VM's held event socket) — the figure of the goal;
+/proc/PID/statm, and query-blockstats on the VM's held event socket when its QEMU's CPU rose above
+its idle floor, its last disk rate was not 0, or every 10 s) — the figure of the goal;
 on an 80x24 pty, the same 22 rows where those columns do not fit and nothing of them is sampled
 (the baseline: the list as before; the columns are shown by run/tui.state, as F2 would keep them); and on a 200x60 pty, all 50 rows drawn with metrics. Each is
 given BENCH_SETTLE_S (2) s to settle, then measured BENCH_WINDOW_S (4) s: ns on a CPU from
