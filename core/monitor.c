@@ -894,10 +894,11 @@ static void sample_net(entry *e, yv_metrics *x, int64_t now)
 
 /* Disk I/O costs a QEMU CPU (a guest that writes keeps it well above its idle use), and an idle
  * QEMU's use is steady (timers; an idle TCG guest ~0.15 %, an ask ~0.02 %): query-blockstats is
- * asked when the CPU% of the last refresh rises above its floor — the lowest of the last 10 to 20 s
- * — by half and BLK_IDLE_CPU, every refresh while the last rate is not 0 (or unknown), and at
- * least every BLK_IDLE_MS (what moved in between shows then, over the whole interval). */
-#define BLK_IDLE_CPU 0.05
+ * asked when the CPU% of the last refresh rises above twice its floor — the lowest of the last 10
+ * to 20 s — and BLK_IDLE_CPU (an idle QEMU's use jitters, the more so over a short refresh), every
+ * refresh while the last rate is not 0 (or unknown), and at least every BLK_IDLE_MS (what moved in
+ * between shows then, over the whole interval). */
+#define BLK_IDLE_CPU 0.1
 enum { BLK_IDLE_MS = 10000 };
 
 /* The floor of its CPU%, this sample counted. */
@@ -919,7 +920,7 @@ static bool blockstats_due(entry *e, int64_t now)
 {
     const yv_metrics *x = e->pub.metrics;
     double floor = cpu_floor(e, now);
-    return e->pub.cpu < 0 || floor < 0 || e->pub.cpu > floor * 1.5 + BLK_IDLE_CPU ||
+    return e->pub.cpu < 0 || floor < 0 || e->pub.cpu > floor * 2 + BLK_IDLE_CPU ||
            x->rate[YV_MET_DISK_RD] != 0 || x->rate[YV_MET_DISK_WR] != 0 ||
            now - e->blk_ask >= BLK_IDLE_MS;
 }
