@@ -98,14 +98,28 @@ int yv_metrics_parse_statm(const char *text, size_t len, uint64_t *pages)
     return read_field(&p, end, pages);
 }
 
+static int open_statm(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 uint64_t yv_metrics_read_rss(pid_t pid)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_statm(pid);
     if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf);
+    uint64_t bytes = yv_metrics_read_rss_at(&fd, pid);
     close(fd);
+    return bytes;
+}
+
+uint64_t yv_metrics_read_rss_at(int *fd, pid_t pid)
+{
+    char buf[256];
+    if (*fd < 0) *fd = open_statm(pid);
+    if (*fd < 0) return 0;
+    ssize_t n = pread(*fd, buf, sizeof buf, 0); /* the file is made anew at offset 0 */
     uint64_t pages;
     if (n <= 0 || yv_metrics_parse_statm(buf, (size_t)n, &pages) < 0) return 0;
     long ps = sysconf(_SC_PAGESIZE);

@@ -51,6 +51,9 @@ void yv_metrics_rate_text(double r, char *buf, size_t n);
 int yv_metrics_parse_statm(const char *text, size_t len, uint64_t *pages);
 /* Resident bytes of pid (0 when it cannot be read). */
 uint64_t yv_metrics_read_rss(pid_t pid);
+/* The same through *fd, opened on the first call (-1: not yet) and kept by the caller for the
+ * next ones (a read each, no path lookup; the caller closes it when that process ends). */
+uint64_t yv_metrics_read_rss_at(int *fd, pid_t pid);
 /* The bytes read and written by every drive in a query-blockstats "return" array. -1 when it is
  * not such an array (a drive without stats counts nothing). */
 int yv_metrics_parse_blockstats(const json_t *ret, uint64_t *rd, uint64_t *wr);

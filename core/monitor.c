@@ -40,6 +40,7 @@ typedef struct {
     int64_t blk_ask;  /* when query-blockstats was last asked for */
     double floor[2];  /* its lowest CPU% in this window of BLK_IDLE_MS and the last (-1: none) */
     int64_t floor_at; /* when this window began */
+    int statm_fd;     /* its QEMU's /proc/PID/statm once sampled, else -1 */
 } entry;
 
 typedef struct {
@@ -103,6 +104,8 @@ static void entry_stop_watching(entry *e)
     yv_addrs_done(&e->pub.addrs);
     yv_vnccheck_free(e->vnc);
     e->vnc = NULL;
+    if (e->statm_fd >= 0) close(e->statm_fd); /* before its PID can be reused */
+    e->statm_fd = -1;
     free(e->pub.metrics); /* a new QEMU's counters start again */
     e->pub.metrics = NULL;
     e->met_at = e->blk_fed = e->net_fed = e->blk_ask = e->floor_at = 0;
@@ -386,6 +389,7 @@ static entry *add_entry(yv_monitor *m, const char *name)
     e->pub.cpu = -1;
     e->pub.uptime_s = -1;
     e->pidfd = -1;
+    e->statm_fd = -1;
     yv_proc_sampler_init(&e->stat, 0);
     m->load_from = 0; /* a config to read in the background */
     m->v = yv_realloc(m->v, (m->n + 1) * sizeof *m->v);
@@ -936,7 +940,7 @@ static void sample_metrics(yv_monitor *m, entry *e, int64_t now, bool every)
         yv_metrics_init(e->pub.metrics);
     }
     e->met_at = now;
-    e->pub.metrics->rss = yv_metrics_read_rss(e->pub.pid);
+    e->pub.metrics->rss = yv_metrics_read_rss_at(&e->statm_fd, e->pub.pid);
     yv_metrics_gauge(e->pub.metrics, YV_MET_CPU, e->pub.cpu);
     sample_net(e, e->pub.metrics, now);
     if (e->qmp && (blockstats_due(e, now) || every)) { /* the floor counts every sample */

@@ -70,6 +70,23 @@ static void test_statm(void **state)
     /* our own process is resident somewhere */
     assert_true(yv_metrics_read_rss(getpid()) > 0);
     assert_int_equal(yv_metrics_read_rss(0x7ffffff0), 0);
+    /* kept open: the same descriptor read again sees memory grow */
+    int fd = -1;
+    uint64_t before = yv_metrics_read_rss_at(&fd, getpid());
+    assert_true(before > 0);
+    assert_true(fd >= 0);
+    int kept = fd;
+    size_t big = 64u << 20;
+    char *p64 = malloc(big);
+    assert_non_null(p64);
+    memset(p64, 1, big);
+    assert_true(yv_metrics_read_rss_at(&fd, getpid()) >= before + big / 2);
+    assert_int_equal(fd, kept);
+    free(p64);
+    close(fd);
+    fd = -1;
+    assert_int_equal(yv_metrics_read_rss_at(&fd, 0x7ffffff0), 0);
+    assert_int_equal(fd, -1);
 }
 
 static void test_blockstats(void **state)
