@@ -12,6 +12,32 @@ void yv_metrics_init(yv_metrics *m)
     for (int k = 0; k < YV_MET_N; k++) m->rate[k] = -1;
 }
 
+#define DISK_IDLE_CPU 0.1 /* % of a core: the jitter of an idle QEMU over a short refresh */
+
+/* The floor of the CPU%, cpu counted: the lowest of this window and the last. */
+static double cpu_floor(yv_metrics *m, double cpu, int64_t now)
+{
+    if (!m->floor_at || now - m->floor_at >= YV_METRICS_DISK_MS) {
+        m->cpu_floor[1] = m->floor_at ? m->cpu_floor[0] : -1;
+        m->cpu_floor[0] = cpu;
+        m->floor_at = now;
+    } else if (cpu >= 0 && (m->cpu_floor[0] < 0 || cpu < m->cpu_floor[0])) {
+        m->cpu_floor[0] = cpu;
+    }
+    double a = m->cpu_floor[0], b = m->cpu_floor[1];
+    return b >= 0 && (a < 0 || b < a) ? b : a;
+}
+
+bool yv_metrics_disk_due(yv_metrics *m, double cpu, int64_t now_ms, bool force)
+{
+    double floor = cpu_floor(m, cpu, now_ms);
+    bool due = force || cpu < 0 || floor < 0 || cpu > floor * 2 + DISK_IDLE_CPU ||
+               m->rate[YV_MET_DISK_RD] != 0 || m->rate[YV_MET_DISK_WR] != 0 || !m->disk_asked ||
+               now_ms - m->disk_asked >= YV_METRICS_DISK_MS;
+    if (due) m->disk_asked = now_ms;
+    return due;
+}
+
 static void push(yv_metrics *m, yv_metric k, double v)
 {
     m->hist[k][m->head[k]] = (float)v;

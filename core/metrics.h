@@ -29,9 +29,23 @@ typedef struct {
     float hist[YV_MET_N][YV_METRICS_HIST];
     size_t nhist[YV_MET_N], head[YV_MET_N]; /* head: the slot the next sample goes to */
     uint64_t rss;                           /* resident bytes; 0 unknown */
+    double cpu_floor[2]; /* the lowest CPU% of this window of YV_METRICS_DISK_MS and the last */
+    int64_t floor_at;    /* when this window began (0: none yet) */
+    int64_t disk_asked;  /* when the disk counters were last asked for */
 } yv_metrics;
 
 void yv_metrics_init(yv_metrics *m);
+/* Disk I/O costs a QEMU CPU (a guest that writes keeps it well above its idle use) and an idle
+ * QEMU's use is steady (timers: ~0.15 % for an idle TCG guest; an ask ~0.02 %), so its disk
+ * counters (query-blockstats: a round trip and a JSON answer) are worth asking for, at a sample
+ * with cpu (its CPU% since the last, -1 unknown) at now_ms, when: cpu rose above twice its floor
+ * (the lowest of the last 10 to 20 s) plus 0.1, or is unknown; the last disk rate is not 0 (or
+ * unknown: a write that ends shows 0 at once); YV_METRICS_DISK_MS passed since the last ask (what
+ * moved in between shows then, over the whole interval: a skip is no sample, never a made-up 0);
+ * or force. True (and the ask recorded) when it is to be asked. Every sample counts in the floor.
+ */
+enum { YV_METRICS_DISK_MS = 10000 };
+bool yv_metrics_disk_due(yv_metrics *m, double cpu, int64_t now_ms, bool force);
 /* A cumulative counter read at now_ms: the rate since the previous one (kept and pushed to the
  * history). The first value, or one lower than the last (the source was reset), is a new
  * baseline: the rate is unknown until the next. */

@@ -34,13 +34,10 @@ typedef struct {
     yv_addr_watch *addr;    /* while running: its addresses */
     yv_vnccheck *vnc;
     int64_t next_vnc;
-    int64_t met_at;   /* when its metrics were last sampled */
-    int64_t blk_fed;  /* the time of the last blockstats counters fed to its metrics */
-    int64_t net_fed;  /* … and of the last guest agent's network counters */
-    int64_t blk_ask;  /* when query-blockstats was last asked for */
-    double floor[2];  /* its lowest CPU% in this window of BLK_IDLE_MS and the last (-1: none) */
-    int64_t floor_at; /* when this window began */
-    int statm_fd;     /* its QEMU's /proc/PID/statm once sampled, else -1 */
+    int64_t met_at;  /* when its metrics were last sampled */
+    int64_t blk_fed; /* the time of the last blockstats counters fed to its metrics */
+    int64_t net_fed; /* … and of the last guest agent's network counters */
+    int statm_fd;    /* its QEMU's /proc/PID/statm once sampled, else -1 */
 } entry;
 
 typedef struct {
@@ -108,7 +105,7 @@ static void entry_stop_watching(entry *e)
     e->statm_fd = -1;
     free(e->pub.metrics); /* a new QEMU's counters start again */
     e->pub.metrics = NULL;
-    e->met_at = e->blk_fed = e->net_fed = e->blk_ask = e->floor_at = 0;
+    e->met_at = e->blk_fed = e->net_fed = 0;
 }
 
 static void entry_free(entry *e)
@@ -896,41 +893,8 @@ static void sample_net(entry *e, yv_metrics *x, int64_t now)
     yv_metrics_counter(x, YV_MET_NET_TX, tx, now);
 }
 
-/* Disk I/O costs a QEMU CPU (a guest that writes keeps it well above its idle use), and an idle
- * QEMU's use is steady (timers; an idle TCG guest ~0.15 %, an ask ~0.02 %): query-blockstats is
- * asked when the CPU% of the last refresh rises above twice its floor — the lowest of the last 10
- * to 20 s — and BLK_IDLE_CPU (an idle QEMU's use jitters, the more so over a short refresh), every
- * refresh while the last rate is not 0 (or unknown), and at least every BLK_IDLE_MS (what moved in
- * between shows then, over the whole interval). */
-#define BLK_IDLE_CPU 0.1
-enum { BLK_IDLE_MS = 10000 };
-
-/* The floor of its CPU%, this sample counted. */
-static double cpu_floor(entry *e, int64_t now)
-{
-    double c = e->pub.cpu;
-    if (!e->floor_at || now - e->floor_at >= BLK_IDLE_MS) {
-        e->floor[1] = e->floor_at ? e->floor[0] : -1;
-        e->floor[0] = c;
-        e->floor_at = now;
-    } else if (c >= 0 && (e->floor[0] < 0 || c < e->floor[0])) {
-        e->floor[0] = c;
-    }
-    if (e->floor[1] >= 0 && (e->floor[0] < 0 || e->floor[1] < e->floor[0])) return e->floor[1];
-    return e->floor[0];
-}
-
-static bool blockstats_due(entry *e, int64_t now)
-{
-    const yv_metrics *x = e->pub.metrics;
-    double floor = cpu_floor(e, now);
-    return e->pub.cpu < 0 || floor < 0 || e->pub.cpu > floor * 2 + BLK_IDLE_CPU ||
-           x->rate[YV_MET_DISK_RD] != 0 || x->rate[YV_MET_DISK_WR] != 0 ||
-           now - e->blk_ask >= BLK_IDLE_MS;
-}
-
 /* Its metrics of now, at most once a refresh; every: query-blockstats each time (an open details
- * screen's sparkline), else only when it may have moved (blockstats_due: 50 idle VMs drawn would
+ * screen's sparkline), else only when it may have moved (yv_metrics_disk_due: 50 idle VMs would
  * cost 50 queries and answers a second). Skipped, the disk rates stay the last measured. */
 static void sample_metrics(yv_monitor *m, entry *e, int64_t now, bool every)
 {
@@ -943,10 +907,8 @@ static void sample_metrics(yv_monitor *m, entry *e, int64_t now, bool every)
     e->pub.metrics->rss = yv_metrics_read_rss_at(&e->statm_fd, e->pub.pid);
     yv_metrics_gauge(e->pub.metrics, YV_MET_CPU, e->pub.cpu);
     sample_net(e, e->pub.metrics, now);
-    if (e->qmp && (blockstats_due(e, now) || every)) { /* the floor counts every sample */
+    if (yv_metrics_disk_due(e->pub.metrics, e->pub.cpu, now, every) && e->qmp)
         yv_chan_qmp_watch_want_blockstats(e->qmp, now);
-        e->blk_ask = now;
-    }
 }
 
 static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e, bool every)

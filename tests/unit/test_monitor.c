@@ -421,20 +421,6 @@ static void test_real_qemu_metrics_only_when_drawn(void **state)
     assert_true(v->metrics->rate[YV_MET_NET_RX] < 0);
     double h[YV_METRICS_HIST];
     assert_true(yv_metrics_history(v->metrics, YV_MET_DISK_WR, h, YV_METRICS_HIST) >= 1);
-    /* an idle QEMU (its disk rates 0, its CPU at its floor) is not asked query-blockstats on
-     * every sample: the disk history grows slower than the CPU's (one push per sample) */
-    size_t cpu_n = 0, disk_n = 0;
-    end = yv_now_ms() + 15000; /* a bound on a hang */
-    while (cpu_n < 20 && yv_now_ms() < end) {
-        size_t c = v->metrics->head[YV_MET_CPU], d = v->metrics->head[YV_MET_DISK_WR];
-        v = yv_monitor_row_metrics(m, 0);
-        spin(m); /* at most one sample and one answer a turn: a head moves by one at most */
-        cpu_n += v->metrics->head[YV_MET_CPU] != c;
-        disk_n += v->metrics->head[YV_MET_DISK_WR] != d;
-    }
-    print_message("idle: %zu CPU samples, %zu blockstats answers\n", cpu_n, disk_n);
-    assert_true(cpu_n >= 10);
-    assert_true(disk_n * 4 < cpu_n * 3);
     yv_stop_step how;
     yv_err err;
     if (yv_lifecycle_shutdown(f->root, &f->cfg, "q", true, 5, &how, &err) < 0)
