@@ -12,6 +12,32 @@ void yv_metrics_init(yv_metrics *m)
     for (int k = 0; k < YV_MET_N; k++) m->rate[k] = -1;
 }
 
+#define DISK_IDLE_CPU 0.1 /* % of a core: the jitter of an idle QEMU over a short refresh */
+
+/* The floor of the CPU%, cpu counted: the lowest of this window and the last. */
+static double cpu_floor(yv_metrics *m, double cpu, int64_t now)
+{
+    if (!m->floor_at || now - m->floor_at >= YV_METRICS_DISK_MS) {
+        m->cpu_floor[1] = m->floor_at ? m->cpu_floor[0] : -1;
+        m->cpu_floor[0] = cpu;
+        m->floor_at = now;
+    } else if (cpu >= 0 && (m->cpu_floor[0] < 0 || cpu < m->cpu_floor[0])) {
+        m->cpu_floor[0] = cpu;
+    }
+    double a = m->cpu_floor[0], b = m->cpu_floor[1];
+    return b >= 0 && (a < 0 || b < a) ? b : a;
+}
+
+bool yv_metrics_disk_due(yv_metrics *m, double cpu, int64_t now_ms, bool force)
+{
+    double floor = cpu_floor(m, cpu, now_ms);
+    bool due = force || cpu < 0 || floor < 0 || cpu > floor * 2 + DISK_IDLE_CPU ||
+               m->rate[YV_MET_DISK_RD] != 0 || m->rate[YV_MET_DISK_WR] != 0 || !m->disk_asked ||
+               now_ms - m->disk_asked >= YV_METRICS_DISK_MS;
+    if (due) m->disk_asked = now_ms;
+    return due;
+}
+
 static void push(yv_metrics *m, yv_metric k, double v)
 {
     m->hist[k][m->head[k]] = (float)v;
@@ -98,14 +124,28 @@ int yv_metrics_parse_statm(const char *text, size_t len, uint64_t *pages)
     return read_field(&p, end, pages);
 }
 
+static int open_statm(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 uint64_t yv_metrics_read_rss(pid_t pid)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_statm(pid);
     if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf);
+    uint64_t bytes = yv_metrics_read_rss_at(&fd, pid);
     close(fd);
+    return bytes;
+}
+
+uint64_t yv_metrics_read_rss_at(int *fd, pid_t pid)
+{
+    char buf[256];
+    if (*fd < 0) *fd = open_statm(pid);
+    if (*fd < 0) return 0;
+    ssize_t n = pread(*fd, buf, sizeof buf, 0); /* the file is made anew at offset 0 */
     uint64_t pages;
     if (n <= 0 || yv_metrics_parse_statm(buf, (size_t)n, &pages) < 0) return 0;
     long ps = sysconf(_SC_PAGESIZE);

@@ -29,9 +29,23 @@ typedef struct {
     float hist[YV_MET_N][YV_METRICS_HIST];
     size_t nhist[YV_MET_N], head[YV_MET_N]; /* head: the slot the next sample goes to */
     uint64_t rss;                           /* resident bytes; 0 unknown */
+    double cpu_floor[2]; /* the lowest CPU% of this window of YV_METRICS_DISK_MS and the last */
+    int64_t floor_at;    /* when this window began (0: none yet) */
+    int64_t disk_asked;  /* when the disk counters were last asked for */
 } yv_metrics;
 
 void yv_metrics_init(yv_metrics *m);
+/* Disk I/O costs a QEMU CPU (a guest that writes keeps it well above its idle use) and an idle
+ * QEMU's use is steady (timers: ~0.15 % for an idle TCG guest; an ask ~0.02 %), so its disk
+ * counters (query-blockstats: a round trip and a JSON answer) are worth asking for, at a sample
+ * with cpu (its CPU% since the last, -1 unknown) at now_ms, when: cpu rose above twice its floor
+ * (the lowest of the last 10 to 20 s) plus 0.1, or is unknown; the last disk rate is not 0 (or
+ * unknown: a write that ends shows 0 at once); YV_METRICS_DISK_MS passed since the last ask (what
+ * moved in between shows then, over the whole interval: a skip is no sample, never a made-up 0);
+ * or force. True (and the ask recorded) when it is to be asked. Every sample counts in the floor.
+ */
+enum { YV_METRICS_DISK_MS = 10000 };
+bool yv_metrics_disk_due(yv_metrics *m, double cpu, int64_t now_ms, bool force);
 /* A cumulative counter read at now_ms: the rate since the previous one (kept and pushed to the
  * history). The first value, or one lower than the last (the source was reset), is a new
  * baseline: the rate is unknown until the next. */
@@ -51,6 +65,9 @@ void yv_metrics_rate_text(double r, char *buf, size_t n);
 int yv_metrics_parse_statm(const char *text, size_t len, uint64_t *pages);
 /* Resident bytes of pid (0 when it cannot be read). */
 uint64_t yv_metrics_read_rss(pid_t pid);
+/* The same through *fd, opened on the first call (-1: not yet) and kept by the caller for the
+ * next ones (a read each, no path lookup; the caller closes it when that process ends). */
+uint64_t yv_metrics_read_rss_at(int *fd, pid_t pid);
 /* The bytes read and written by every drive in a query-blockstats "return" array. -1 when it is
  * not such an array (a drive without stats counts nothing). */
 int yv_metrics_parse_blockstats(const json_t *ret, uint64_t *rd, uint64_t *wr);

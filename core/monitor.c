@@ -37,6 +37,7 @@ typedef struct {
     int64_t met_at;  /* when its metrics were last sampled */
     int64_t blk_fed; /* the time of the last blockstats counters fed to its metrics */
     int64_t net_fed; /* … and of the last guest agent's network counters */
+    int statm_fd;    /* its QEMU's /proc/PID/statm once sampled, else -1 */
 } entry;
 
 typedef struct {
@@ -63,6 +64,7 @@ struct yv_monitor {
     int64_t quiet_until; /* answers to what a tick asked are read together then (GATHER_MS) */
     bool sample_all;     /* every running VM's CPU% each tick, not the shown rows' only (a list
                             sorted by CPU%: yv_monitor_sample_all) */
+    bool metrics_all;    /* … and their metrics (a list sorted by one: yv_monitor_metrics_all) */
     slot *slots;
     size_t nslots;
     char *qemu_real;  /* resolved once: PATH lookups for every VM every second cost more than all
@@ -99,6 +101,8 @@ static void entry_stop_watching(entry *e)
     yv_addrs_done(&e->pub.addrs);
     yv_vnccheck_free(e->vnc);
     e->vnc = NULL;
+    if (e->statm_fd >= 0) close(e->statm_fd); /* before its PID can be reused */
+    e->statm_fd = -1;
     free(e->pub.metrics); /* a new QEMU's counters start again */
     e->pub.metrics = NULL;
     e->met_at = e->blk_fed = e->net_fed = 0;
@@ -382,6 +386,7 @@ static entry *add_entry(yv_monitor *m, const char *name)
     e->pub.cpu = -1;
     e->pub.uptime_s = -1;
     e->pidfd = -1;
+    e->statm_fd = -1;
     yv_proc_sampler_init(&e->stat, 0);
     m->load_from = 0; /* a config to read in the background */
     m->v = yv_realloc(m->v, (m->n + 1) * sizeof *m->v);
@@ -599,7 +604,7 @@ static int64_t live_slots(yv_monitor *m, entry *e, struct pollfd *fds, size_t ma
 static int64_t show_due(yv_monitor *m, int64_t now)
 {
     bool shown = (m->shown_at && m->shown_at >= m->show_tick) ||
-                 (m->sample_all && yv_monitor_running(m) > 0);
+                 ((m->sample_all || m->metrics_all) && yv_monitor_running(m) > 0);
     m->next_show = shown ? next_tick(now, m->o.refresh_ms) : INT64_MAX;
     return m->next_show;
 }
@@ -707,10 +712,18 @@ static void sample_due(yv_monitor *m, entry *e, int64_t now)
 }
 
 /* Every running VM's CPU%: one read of its process clock each. */
+static void sample_metrics(yv_monitor *m, entry *e, int64_t now, bool every);
+
+/* Every running VM's CPU% (and metrics while the list sorts by one): one read of its process
+ * clock each (and its metrics' reads, as for a row drawn). */
 static void sample_running(yv_monitor *m, int64_t now)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (m->v[i]->pub.pid > 0) sample_due(m, m->v[i], now);
+    for (size_t i = 0; i < m->n; i++) {
+        entry *e = m->v[i];
+        if (e->pub.pid <= 0) continue;
+        sample_due(m, e, now);
+        if (m->metrics_all) sample_metrics(m, e, now, false);
+    }
 }
 
 static bool run_timers(yv_monitor *m, int64_t now)
@@ -723,7 +736,7 @@ static bool run_timers(yv_monitor *m, int64_t now)
     if (now >= m->next_show) { /* the shown rows' uptime and CPU%: the caller draws them */
         m->show_tick = now;
         m->next_show = INT64_MAX;
-        if (m->sample_all) sample_running(m, now);
+        if (m->sample_all || m->metrics_all) sample_running(m, now);
         changed = true;
     }
     bool asked = false;
@@ -880,31 +893,45 @@ static void sample_net(entry *e, yv_metrics *x, int64_t now)
     yv_metrics_counter(x, YV_MET_NET_TX, tx, now);
 }
 
-static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e)
+/* Its metrics of now, at most once a refresh; every: query-blockstats each time (an open details
+ * screen's sparkline), else only when it may have moved (yv_metrics_disk_due: 50 idle VMs would
+ * cost 50 queries and answers a second). Skipped, the disk rates stay the last measured. */
+static void sample_metrics(yv_monitor *m, entry *e, int64_t now, bool every)
 {
-    show_row(m, e);
-    if (e->pub.pid <= 0) return &e->pub;
-    int64_t now = yv_now_ms();
-    if (e->met_at && now - e->met_at < (int64_t)m->o.refresh_ms * 9 / 10) return &e->pub;
+    if (e->met_at && now - e->met_at < (int64_t)m->o.refresh_ms * 9 / 10) return;
     if (!e->pub.metrics) {
         e->pub.metrics = yv_calloc(1, sizeof *e->pub.metrics);
         yv_metrics_init(e->pub.metrics);
     }
     e->met_at = now;
-    e->pub.metrics->rss = yv_metrics_read_rss(e->pub.pid);
+    e->pub.metrics->rss = yv_metrics_read_rss_at(&e->statm_fd, e->pub.pid);
     yv_metrics_gauge(e->pub.metrics, YV_MET_CPU, e->pub.cpu);
     sample_net(e, e->pub.metrics, now);
-    if (e->qmp) yv_chan_qmp_watch_want_blockstats(e->qmp, now);
+    if (yv_metrics_disk_due(e->pub.metrics, e->pub.cpu, now, every) && e->qmp)
+        yv_chan_qmp_watch_want_blockstats(e->qmp, now);
+}
+
+static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e, bool every)
+{
+    show_row(m, e);
+    if (e->pub.pid > 0) sample_metrics(m, e, yv_now_ms(), every);
     return &e->pub;
 }
 
 const yv_monitor_vm *yv_monitor_row_metrics(yv_monitor *m, size_t i)
 {
-    return i < m->n ? show_metrics(m, m->v[i]) : NULL;
+    return i < m->n ? show_metrics(m, m->v[i], false) : NULL;
 }
 
 const yv_monitor_vm *yv_monitor_metrics_of(yv_monitor *m, const char *name)
 {
     entry *e = find_entry(m, name);
-    return e ? show_metrics(m, e) : NULL;
+    return e ? show_metrics(m, e, true) : NULL;
+}
+
+void yv_monitor_metrics_all(yv_monitor *m, bool on)
+{
+    bool was = m->metrics_all;
+    m->metrics_all = on;
+    if (on && !was) sample_running(m, yv_now_ms()); /* the first order: of now */
 }

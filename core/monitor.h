@@ -82,9 +82,15 @@ long yv_monitor_uptime(const yv_monitor *m, size_t i);
 void yv_monitor_sample_all(yv_monitor *m, bool on);
 /* The row with its metrics (spec §15), sampled at most once a refresh while it is drawn: resident
  * memory (/proc/PID/statm), the TAPs' byte counters (netlink), and query-blockstats asked on the
- * held event socket (its answer counts when it arrives: the disk rates show a refresh later). A
- * VM whose row is not drawn costs nothing. _of: by name, for an open details screen. */
+ * held event socket (its answer counts when it arrives: the disk rates show a refresh later) — for
+ * a row only when its QEMU's CPU rose above its idle floor, its last disk rate is not 0, or 10 s
+ * passed (skipped: the rates stay the last measured). A VM whose row is not drawn costs nothing.
+ * _of: by name, for an open details screen, asked every refresh. */
 const yv_monitor_vm *yv_monitor_row_metrics(yv_monitor *m, size_t i);
 const yv_monitor_vm *yv_monitor_metrics_of(yv_monitor *m, const char *name);
+/* On: every running VM's metrics (and CPU%) are sampled each refresh tick as if its row were drawn
+ * (no row marked shown: its addresses are not asked for) — while a list sorts by a metric, so rows
+ * off screen sort on values of now; the first sample at once (a rate needs a second). */
+void yv_monitor_metrics_all(yv_monitor *m, bool on);
 
 #endif

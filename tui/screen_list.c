@@ -23,7 +23,7 @@ enum {
     COL_PID,
     COL_UP,
     COL_CPU,
-    COL_RSS, /* the live metrics (spec §15): only on wide screens */
+    COL_RSS, /* the live metrics (spec §15): hidden until shown (F2), then as room allows */
     COL_DISKIO,
     COL_NETIO
 };
@@ -37,9 +37,9 @@ static const yv_column columns[] = {
     [COL_NET] = {"NETWORK", 0, 0, false}, [COL_ADDR] = {"ADDRESS", 15, 96, false},
     [COL_PID] = {"PID", 7, 0, true},      [COL_UP] = {"UPTIME", 7, 110, true},
     [COL_CPU] = {"CPU%", 5, 0, true},
-    [COL_RSS] = {"RSS", 6, 150, true},
-    [COL_DISKIO] = {"DISK R/W", 11, 150, true},
-    [COL_NETIO] = {"NET RX/TX", 11, 150, true},
+    [COL_RSS] = {"RSS", 6, 0, true, true},
+    [COL_DISKIO] = {"DISK R/W", 11, 0, true, true},
+    [COL_NETIO] = {"NET RX/TX", 11, 0, true, true},
 };
 /* clang-format on */
 
@@ -189,6 +189,19 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     }
 }
 
+/* Two rates summed (read+write, rx+tx: which VM eats the disk or the network now), -1 unknown. */
+static double rates_sum(const yv_monitor_vm *v, yv_metric a, yv_metric b)
+{
+    const yv_metrics *m = v->pid > 0 ? v->metrics : NULL;
+    if (!m || (m->rate[a] < 0 && m->rate[b] < 0)) return -1;
+    return (m->rate[a] > 0 ? m->rate[a] : 0) + (m->rate[b] > 0 ? m->rate[b] : 0);
+}
+
+static bool metrics_col(int col)
+{
+    return col == COL_RSS || col == COL_DISKIO || col == COL_NETIO;
+}
+
 /* The display number (":10" after ":2", not before as text), -1 none. */
 static double vnc_number(const yv_monitor_vm *v)
 {
@@ -198,8 +211,8 @@ static double vnc_number(const yv_monitor_vm *v)
 
 /* What a column sorts by: numbers by value (unknown "-" below any), the address by the one known
  * without asking for it (yv_monitor_get: a row sorted is not a row drawn, issue 16). The uptime
- * of any row is a clock read; CPU% is read for every running VM while the list sorts by it (draw).
- */
+ * of any row is a clock read; CPU% (a metric) is read for every running VM while the list sorts by
+ * it (draw). */
 static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *text, size_t n)
 {
     yv_app *a = ctx;
@@ -214,6 +227,11 @@ static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *
     case COL_CPU: *val = live && v->cpu >= 0 ? v->cpu : -1; return true;
     case COL_VNC: *val = vnc_number(v); return true;
     case COL_ADDR: addr_text(v, text, n); return false;
+    case COL_RSS:
+        *val = live && v->metrics && v->metrics->rss ? (double)v->metrics->rss : -1;
+        return true;
+    case COL_DISKIO: *val = rates_sum(v, YV_MET_DISK_RD, YV_MET_DISK_WR); return true;
+    case COL_NETIO: *val = rates_sum(v, YV_MET_NET_RX, YV_MET_NET_TX); return true;
     default: return false;
     }
 }
@@ -377,6 +395,7 @@ static void draw(yv_app *a, void *st)
     list_st *l = st;
     curs_set(0);
     yv_monitor_sample_all(a->mon, yv_table_sort_col(l->table) == COL_CPU);
+    yv_monitor_metrics_all(a->mon, metrics_col(yv_table_sort_col(l->table)));
     yv_table_refresh(l->table);
     if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a); /* the VMs gone lose their marks */
     draw_title(a);

@@ -10,6 +10,7 @@ static int level(double v, double max)
 {
     if (!(v > 0) || !(max > 0)) return 0; /* also NaN */
     double l = v / max * 8.0;
+    if (l >= 8) return 8; /* also a value far above max: no overflowing conversion to int */
     int i = (int)l;
     if (l > i) i++;
     return i < 1 ? 1 : i > 8 ? 8 : i;

@@ -70,6 +70,62 @@ static void test_statm(void **state)
     /* our own process is resident somewhere */
     assert_true(yv_metrics_read_rss(getpid()) > 0);
     assert_int_equal(yv_metrics_read_rss(0x7ffffff0), 0);
+    /* kept open: the same descriptor read again sees memory grow */
+    int fd = -1;
+    uint64_t before = yv_metrics_read_rss_at(&fd, getpid());
+    assert_true(before > 0);
+    assert_true(fd >= 0);
+    int kept = fd;
+    size_t big = 64u << 20;
+    char *p64 = malloc(big);
+    assert_non_null(p64);
+    memset(p64, 1, big);
+    assert_true(yv_metrics_read_rss_at(&fd, getpid()) >= before + big / 2);
+    assert_int_equal(fd, kept);
+    free(p64);
+    close(fd);
+    fd = -1;
+    assert_int_equal(yv_metrics_read_rss_at(&fd, 0x7ffffff0), 0);
+    assert_int_equal(fd, -1);
+}
+
+/* When the disk counters are asked for (yv_metrics_disk_due): a QEMU idle at its floor is not,
+ * one whose CPU rises is at once, one whose last rate was not 0 is every time, and every 10 s. */
+static void test_disk_due(void **state)
+{
+    (void)state;
+    yv_metrics m;
+    yv_metrics_init(&m);
+    int64_t t = 1000;
+    assert_true(yv_metrics_disk_due(&m, -1, t, false)); /* nothing known yet */
+    yv_metrics_counter(&m, YV_MET_DISK_RD, 100, t);
+    yv_metrics_counter(&m, YV_MET_DISK_WR, 100, t);
+    assert_true(yv_metrics_disk_due(&m, 0.15, t += 1000, false)); /* rates unknown */
+    yv_metrics_counter(&m, YV_MET_DISK_RD, 100, t);
+    yv_metrics_counter(&m, YV_MET_DISK_WR, 100, t);
+    int asked = 0;
+    for (int i = 0; i < 9; i++)
+        asked += yv_metrics_disk_due(&m, i % 2 ? 0.2 : 0.15, t += 1000, false);
+    assert_int_equal(asked, 0); /* idle, jitter within the floor's margin */
+    assert_true(yv_metrics_disk_due(&m, 0.15, t += 1000, false)); /* 10 s since the last ask */
+    assert_false(yv_metrics_disk_due(&m, 0.15, t += 1000, false));
+    assert_true(yv_metrics_disk_due(&m, 0.15, t, true));          /* forced (details open) */
+    assert_true(yv_metrics_disk_due(&m, 12.0, t += 1000, false)); /* a guest starts writing */
+    yv_metrics_counter(&m, YV_MET_DISK_WR, 5000100, t);
+    assert_true(m.rate[YV_MET_DISK_WR] > 0);
+    /* writing: asked every sample, also once its CPU is back down, until a rate of 0 */
+    assert_true(yv_metrics_disk_due(&m, 0.15, t += 1000, false));
+    yv_metrics_counter(&m, YV_MET_DISK_RD, 100, t);
+    yv_metrics_counter(&m, YV_MET_DISK_WR, 5000100, t);
+    assert_true(m.rate[YV_MET_DISK_WR] == 0);
+    assert_false(yv_metrics_disk_due(&m, 0.15, t += 1000, false));
+    /* a floor is of the last 10 to 20 s: a QEMU that became busier for good is asked for a while,
+     * then its new floor holds */
+    asked = 0;
+    for (int i = 0; i < 30; i++) asked += yv_metrics_disk_due(&m, 5.0, t += 1000, false);
+    assert_true(asked < 30);
+    assert_false(yv_metrics_disk_due(&m, 5.0, t += 1000, false) &&
+                 yv_metrics_disk_due(&m, 5.0, t += 1000, false));
 }
 
 static void test_blockstats(void **state)
@@ -142,7 +198,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_rates), cmocka_unit_test(test_history_ring),
         cmocka_unit_test(test_statm),         cmocka_unit_test(test_blockstats),
-        cmocka_unit_test(test_rate_text),     cmocka_unit_test(test_guest_net),
+        cmocka_unit_test(test_disk_due),      cmocka_unit_test(test_rate_text),
+        cmocka_unit_test(test_guest_net),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -19,6 +19,9 @@ static void test_levels_utf8(void **state)
     /* above max is clamped; negative and NaN are blanks */
     const double x[] = {99, -1, 0.0 / 0.0};
     assert_string_equal(yv_spark_render(x, 3, 8, 3, true, buf, sizeof buf), "█  ");
+    /* a value far above a given max (a rate of 2^64 bytes/s against 1) is a full bar, no UB */
+    double y[2] = {1.8e19 * 1000, 1e300};
+    assert_string_equal(yv_spark_render(y, 2, 1e-300, 2, true, buf, sizeof buf), "██");
 }
 
 static void test_fit_and_ascii(void **state)
