@@ -635,15 +635,20 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
     return k;
 }
 
-/* A query-blockstats answer that came since the last: its counters, at the time it was asked (not
- * a change of the view: the next frame of the row shows the rates, no frame of its own). */
-static void feed_blockstats(entry *e)
+/* A query-blockstats answer that came since the last: its counters, at the time it was asked.
+ * Rates that changed are a change of the view, drawn now: left to the row's next frame they
+ * showed a refresh late (dd's end in a guest showed as 0 up to 3 s after, spec §15's bound). An
+ * idle VM's rates stay 0: no frame of their own. */
+static bool feed_blockstats(entry *e)
 {
     const yv_chan_qmp_view *v = yv_chan_qmp_watch_view(e->qmp);
-    if (!e->pub.metrics || v->blk_at <= e->blk_fed) return;
+    yv_metrics *x = e->pub.metrics;
+    if (!x || v->blk_at <= e->blk_fed) return false;
+    double rd = x->rate[YV_MET_DISK_RD], wr = x->rate[YV_MET_DISK_WR];
     e->blk_fed = v->blk_at;
-    yv_metrics_counter(e->pub.metrics, YV_MET_DISK_RD, v->rd_bytes, v->blk_at);
-    yv_metrics_counter(e->pub.metrics, YV_MET_DISK_WR, v->wr_bytes, v->blk_at);
+    yv_metrics_counter(x, YV_MET_DISK_RD, v->rd_bytes, v->blk_at);
+    yv_metrics_counter(x, YV_MET_DISK_WR, v->wr_bytes, v->blk_at);
+    return x->rate[YV_MET_DISK_RD] != rd || x->rate[YV_MET_DISK_WR] != wr;
 }
 
 /* Feeds the VM's QMP watch (revents 0: its timers only) and shows what it tells. */
@@ -656,8 +661,8 @@ static bool qmp_step(entry *e, short revents, int64_t now)
     if ((f & YV_CHAN_QMP_HUNG) && !e->vnc) e->next_vnc = now; /* does its VNC server answer? */
     if ((f & YV_CHAN_QMP_AGENT) && e->addr) yv_addr_watch_poke(e->addr, now);
     show_qmp_view(e);
-    feed_blockstats(e);
-    return e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
+    bool rates = feed_blockstats(e);
+    return rates || e->pub.state != before || strcmp(before_detail, e->pub.detail) != 0;
 }
 
 /* A VM without a TAP (its `user` network's traffic QEMU does not count): the guest's own counters
