@@ -282,6 +282,7 @@ wait_rate()
 check_disk_rate()
 {
     local root=$1 vm=$2 t=$3 t0 dd
+    show_metrics_columns "$root"
     TUI_W=200 tui_start "$root"
     wait_screen '^NAME .* +RSS +DISK R/W +NET RX/TX *$'
     wait_row "$vm" "^$vm +running "

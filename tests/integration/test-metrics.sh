@@ -7,14 +7,6 @@
 # shellcheck source=tests/integration/net-lib.sh
 . "$(dirname "$0")/net-lib.sh"
 
-# The metrics columns shown as F2 keeps them (run/tui.state), for a TUI started in root $1.
-show_metrics_columns()
-{
-    printf 'columns NAME,STATE,VCPU,MEM,DISK,VNC,NETWORK,ADDRESS,PID,UPTIME,CPU%%,RSS,DISK R/W,NET RX/TX\n' \
-        >"$1/run/tui.state"
-    chmod 600 "$1/run/tui.state"
-}
-
 # a. RSS, DISK R/W and NET RX/TX are hidden until shown in F2 (remembered): then a running VM's
 # resident memory is non-zero, its disk rates settle at 0/0 (query-blockstats answered on the held
 # event socket; "-" would mean it never did), no network is "-"; a stopped VM shows "-" in all

@@ -263,3 +263,12 @@ tui_quit()
         exit 1
     }
 }
+
+# show_metrics_columns ROOT: the metrics columns (hidden by default) shown, as F2 keeps them in
+# run/tui.state, for a TUI started in ROOT.
+show_metrics_columns()
+{
+    printf 'columns NAME,STATE,VCPU,MEM,DISK,VNC,NETWORK,ADDRESS,PID,UPTIME,CPU%%,RSS,DISK R/W,NET RX/TX\n' \
+        >"$1/run/tui.state"
+    chmod 600 "$1/run/tui.state"
+}
