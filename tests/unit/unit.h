@@ -193,7 +193,8 @@ static inline int ut_free_display(int lo)
 {
     for (int d = lo; d < 100; d++) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(5900 + d)),
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)(5900 + d)),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
         if (fd >= 0) close(fd);
