@@ -61,6 +61,7 @@ void yv_vminfo_probe(yv_vminfo *info, const char *root, const yv_config *cfg, in
     yv_vmstate_probe(root, cfg, info->name, timeout_ms, &st);
     info->pid = st.pid;
     info->agent_open = st.agent_open;
+    info->qmp_busy = st.qmp_busy;
     snprintf(info->detail, sizeof info->detail, "%s", st.detail);
     if (info->valid) info->state = st.state; /* a broken config stays `invalid`, pid shown */
     int disp = info->valid ? yv_valid_display_number(info->vm.vnc_display) : -1;
@@ -120,8 +121,9 @@ void yv_vminfo_usage_probe(yv_vminfo *info, const char *root, int timeout_ms)
     u->rss = yv_metrics_read_rss((pid_t)info->pid);
     u->cpu_s = cpu_seconds((pid_t)info->pid);
     usage_net(u, &info->vm);
-    if (info->state != YV_STATE_RUNNING && info->state != YV_STATE_PAUSED)
-        return; /* QMP: not now */
+    /* QMP only where the probe's exchange went through: a busy or silent one would wait it out */
+    if ((info->state != YV_STATE_RUNNING && info->state != YV_STATE_PAUSED) || info->qmp_busy)
+        return;
     char *sock = yv_vmstate_sockfile(root, info->name);
     json_t *ret = NULL;
     yv_err e;

@@ -39,6 +39,7 @@ typedef struct {
     int vnc;          /* yv_vnc_result of the probe; 0 = not probed */
     yv_addrs addrs;   /* a running VM's addresses (spec §11): filled by yv_vminfo_addresses */
     bool agent_open;  /* the probe saw the guest agent's port open: only then is it asked */
+    bool qmp_busy;    /* the probe found QMP held by another client: not asked again */
     int autostart;    /* marked in autostart.yaml (spec §13): 1, 0, or -1 when it cannot be read */
     /* a running VM's config fields its QEMU was not started with (`set`, spec §13), filled by the
      * probe; pending_known false when that cannot be told (not running, started by an older

@@ -116,6 +116,12 @@ test_status_usage_counters()
     expect_exit 0 yv "$root" status --name u1
     assert_match "u1: usage: resident [0-9.]+[KMG], cpu [0-9.]+ s, disk read [0-9.]+[KMG]? written 0" \
         "$OUT" "status's usage line"
+    # another client holds QMP: the usage /proc gives, no drives' bytes (the probe found QMP busy:
+    # not asked again, which would wait out a second greeting deadline)
+    hold_qmp "$root/run/u1.sock" 60
+    status_json "$root" u1
+    assert_eq true "$(jv 'd["usage"]["rss_bytes"] > 0')" "usage.rss_bytes while QMP is held"
+    assert_eq false "$(jv '"disk_read_bytes" in d["usage"]')" "no drives' bytes while QMP is held"
     expect_exit 0 yv "$root" shutdown --name u1 --force
     status_json "$root" u1
     assert_eq false "$(jv '"usage" in d')" "a stopped VM has no usage"
