@@ -275,23 +275,25 @@ static int check_net_kind(const char *v, char *why, size_t n)
     return -1;
 }
 
-static int check_forward(const char *v, char *why, size_t n)
+/* A forward's grammar checked for option opt. */
+static int check_fwspec(const char *opt, const char *v, char *why, size_t n)
 {
     yv_fwspec f;
     yv_err e;
     if (yv_valid_forward(v, &f, &e) == 0) return 0;
-    snprintf(why, n, "--forward: %s", e.msg);
+    snprintf(why, n, "%s: %s", opt, e.msg);
     return -1;
+}
+
+static int check_forward(const char *v, char *why, size_t n)
+{
+    return check_fwspec("--forward", v, why, n);
 }
 
 /* run's hidden --port-to PROTO:FROM:TO: a forward's grammar, FROM and TO as its host and guest. */
 static int check_port_to(const char *v, char *why, size_t n)
 {
-    yv_fwspec f;
-    yv_err e;
-    if (yv_valid_forward(v, &f, &e) == 0) return 0;
-    snprintf(why, n, "--port-to: %s", e.msg);
-    return -1;
+    return check_fwspec("--port-to", v, why, n);
 }
 
 static int check_user(const char *v, char *why, size_t n)
