@@ -11,6 +11,7 @@
 #include "chan_qmp.h"
 #include "netdev.h"
 #include "ops.h"
+#include "remote.h"
 #include "proc.h"
 #include "root.h"
 #include "storage.h"
@@ -18,7 +19,7 @@
 #include "valid.h"
 #include "vmstate.h"
 
-typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC, SLOT_INOTIFY, SLOT_QGA } slot_kind;
+typedef enum { SLOT_PIDFD, SLOT_QMP, SLOT_VNC, SLOT_INOTIFY, SLOT_QGA, SLOT_REMOTE } slot_kind;
 
 typedef struct {
     yv_monitor_vm pub;
@@ -43,6 +44,7 @@ typedef struct {
 typedef struct {
     entry *e;
     slot_kind kind;
+    yv_remote *r; /* SLOT_REMOTE */
 } slot;
 
 struct yv_monitor {
@@ -71,6 +73,8 @@ struct yv_monitor {
                          else */
     char **run_names; /* during a rescan: what run/ holds, sorted (NULL: unknown) */
     size_t nrun;
+    yv_remote **hosts; /* spec §14: remote hosts, their rows after this machine's */
+    size_t nhosts;
 };
 
 /* ---- timers ---- */
@@ -543,6 +547,8 @@ void yv_monitor_free(yv_monitor *m)
 {
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) entry_free(m->v[i]);
+    for (size_t i = 0; i < m->nhosts; i++) yv_remote_free(m->hosts[i]);
+    free(m->hosts);
     if (m->ino >= 0) close(m->ino);
     free(m->v);
     free(m->slots);
@@ -556,7 +562,7 @@ static bool add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, i
 {
     if (*k >= max || fd < 0) return false;
     fds[*k] = (struct pollfd){fd, ev, 0};
-    m->slots[(*k)++] = (slot){e, kind};
+    m->slots[(*k)++] = (slot){e, kind, NULL};
     return true;
 }
 
@@ -567,9 +573,11 @@ static bool add_slot(yv_monitor *m, struct pollfd *fds, size_t max, size_t *k, i
  * a single VM is never kept waiting). */
 enum { GATHER_MS = 100 };
 
+static size_t local_running(const yv_monitor *m);
+
 static void gather(yv_monitor *m, int64_t now)
 {
-    if (yv_monitor_running(m) >= 2) m->quiet_until = now + GATHER_MS;
+    if (local_running(m) >= 2) m->quiet_until = now + GATHER_MS;
 }
 
 /* Its descriptor, unless it only waits for input while answers are being gathered. */
@@ -604,7 +612,7 @@ static int64_t live_slots(yv_monitor *m, entry *e, struct pollfd *fds, size_t ma
 static int64_t show_due(yv_monitor *m, int64_t now)
 {
     bool shown = (m->shown_at && m->shown_at >= m->show_tick) ||
-                 ((m->sample_all || m->metrics_all) && yv_monitor_running(m) > 0);
+                 ((m->sample_all || m->metrics_all) && local_running(m) > 0);
     m->next_show = shown ? next_tick(now, m->o.refresh_ms) : INT64_MAX;
     return m->next_show;
 }
@@ -627,7 +635,12 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
     for (size_t i = 0; i < m->n; i++)
         if (m->v[i]->pub.pid > 0 && m->v[i]->qmp)
             next = min64(next, live_slots(m, m->v[i], fds, max, &k, now));
-    if (m->load_from < m->n) next = now; /* configs to read: the loop turns at once */
+    if (m->load_from < m->n) next = now;     /* configs to read: the loop turns at once */
+    for (size_t h = 0; h < m->nhosts; h++) { /* each host's ssh: its pipes, pidfd and retry */
+        size_t got = yv_remote_pollfds(m->hosts[h], fds + k, max - k, now, timeout_ms);
+        for (size_t j = 0; j < got; j++) m->slots[k + j] = (slot){NULL, SLOT_REMOTE, m->hosts[h]};
+        k += got;
+    }
     m->nslots = k;
     if (next == INT64_MAX) return k; /* nothing due: only a descriptor wakes the loop */
     int t = next <= now ? 0 : (int)min64(next - now, 60000);
@@ -769,6 +782,13 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
     int64_t now = yv_now_ms();
     for (size_t i = 0; i < n && i < m->nslots; i++) {
         entry *e = m->slots[i].e;
+        if (m->slots[i].kind == SLOT_REMOTE) { /* a host's descriptors, together */
+            size_t j = i;
+            while (j < n && j < m->nslots && m->slots[j].r == m->slots[i].r) j++;
+            changed |= yv_remote_dispatch(m->slots[i].r, fds + i, j - i, now);
+            i = j - 1;
+            continue;
+        }
         if (!fds[i].revents) continue;
         switch (m->slots[i].kind) {
         case SLOT_INOTIFY: scan |= read_inotify(m); break;
@@ -788,6 +808,7 @@ bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n)
             changed |= addr_step(m, e, fds[i].revents, now);
             answered = true;
             break;
+        case SLOT_REMOTE: break;
         }
     }
     if (answered) gather(m, now);
@@ -808,20 +829,86 @@ void yv_monitor_poke(yv_monitor *m)
     }
 }
 
-size_t yv_monitor_count(const yv_monitor *m)
+/* ---- remote hosts (spec §14): their rows come after this machine's, host by host ---- */
+
+int yv_monitor_set_hosts(yv_monitor *m, const yv_hosts *hs, yv_err *err)
 {
-    return m->n;
+    if (!hs || hs->n == 0) return 0;
+    char *dir = yv_remote_ctl_dir(err);
+    if (!dir) return -1;
+    m->hosts = yv_calloc(hs->n, sizeof *m->hosts);
+    for (size_t i = 0; i < hs->n; i++)
+        m->hosts[m->nhosts++] = yv_remote_new(&hs->hosts[i], hs->ssh_config, dir);
+    free(dir);
+    return 0;
 }
 
-size_t yv_monitor_running(const yv_monitor *m)
+size_t yv_monitor_host_count(const yv_monitor *m)
+{
+    return m->nhosts;
+}
+
+yv_remote *yv_monitor_host(const yv_monitor *m, size_t i)
+{
+    return i < m->nhosts ? m->hosts[i] : NULL;
+}
+
+/* Row i past this machine's: its host, and its index there in *j. */
+static yv_remote *remote_at(const yv_monitor *m, size_t i, size_t *j)
+{
+    if (i < m->n) return NULL;
+    i -= m->n;
+    for (size_t h = 0; h < m->nhosts; h++) {
+        size_t c = yv_remote_count(m->hosts[h]);
+        if (i < c) {
+            *j = i;
+            return m->hosts[h];
+        }
+        i -= c;
+    }
+    return NULL;
+}
+
+yv_remote *yv_monitor_remote_of(const yv_monitor *m, const char *key, char vm[64])
+{
+    const char *at = key ? strchr(key, '@') : NULL;
+    if (!at || (size_t)(at - key) >= 64) return NULL;
+    for (size_t h = 0; h < m->nhosts; h++)
+        if (!strcmp(yv_remote_name(m->hosts[h]), at + 1)) {
+            memcpy(vm, key, (size_t)(at - key));
+            vm[at - key] = '\0';
+            return m->hosts[h];
+        }
+    return NULL;
+}
+
+size_t yv_monitor_count(const yv_monitor *m)
+{
+    size_t n = m->n;
+    for (size_t h = 0; h < m->nhosts; h++) n += yv_remote_count(m->hosts[h]);
+    return n;
+}
+
+/* This machine's running VMs: the ones whose answers the monitor gathers. */
+static size_t local_running(const yv_monitor *m)
 {
     size_t n = 0;
     for (size_t i = 0; i < m->n; i++) n += m->v[i]->pub.pid > 0;
     return n;
 }
 
+size_t yv_monitor_running(const yv_monitor *m)
+{
+    size_t n = local_running(m);
+    for (size_t h = 0; h < m->nhosts; h++) n += yv_remote_running(m->hosts[h]);
+    return n;
+}
+
 const char *yv_monitor_name(const yv_monitor *m, size_t i)
 {
+    size_t j;
+    yv_remote *r = remote_at(m, i, &j);
+    if (r) return yv_remote_key(r, j);
     return i < m->n ? m->v[i]->pub.name : NULL;
 }
 
@@ -829,6 +916,9 @@ const char *yv_monitor_name(const yv_monitor *m, size_t i)
  * const to its readers (the read is a cache fill). */
 const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i)
 {
+    size_t j;
+    yv_remote *r = remote_at(m, i, &j);
+    if (r) return yv_remote_get(r, j);
     if (i >= m->n) return NULL;
     ensure_loaded((yv_monitor *)m, m->v[i]);
     return &m->v[i]->pub;
@@ -836,6 +926,9 @@ const yv_monitor_vm *yv_monitor_get(const yv_monitor *m, size_t i)
 
 const yv_monitor_vm *yv_monitor_find(const yv_monitor *m, const char *name)
 {
+    char vm[64];
+    yv_remote *r = yv_monitor_remote_of(m, name, vm);
+    if (r) return yv_remote_find(r, vm);
     entry *e = find_entry((yv_monitor *)m, name);
     if (e) ensure_loaded((yv_monitor *)m, e);
     return e ? &e->pub : NULL;
@@ -857,6 +950,7 @@ static const yv_monitor_vm *show_row(yv_monitor *m, entry *e)
 
 long yv_monitor_uptime(const yv_monitor *m, size_t i)
 {
+    /* a remote row (i >= m->n): unknown */
     if (i >= m->n || m->v[i]->pub.pid <= 0) return -1;
     return yv_proc_sampler_uptime(&m->v[i]->stat);
 }
@@ -869,7 +963,7 @@ void yv_monitor_sample_all(yv_monitor *m, bool on)
 
 const yv_monitor_vm *yv_monitor_row(yv_monitor *m, size_t i)
 {
-    return i < m->n ? show_row(m, m->v[i]) : NULL;
+    return i < m->n ? show_row(m, m->v[i]) : yv_monitor_get(m, i);
 }
 
 /* The TAPs' counters summed, as the guest sees them (a TAP's transmit is the guest's receive). */
@@ -925,11 +1019,12 @@ static const yv_monitor_vm *show_metrics(yv_monitor *m, entry *e, bool every)
 
 const yv_monitor_vm *yv_monitor_row_metrics(yv_monitor *m, size_t i)
 {
-    return i < m->n ? show_metrics(m, m->v[i], false) : NULL;
+    return i < m->n ? show_metrics(m, m->v[i], false) : yv_monitor_get(m, i);
 }
 
 const yv_monitor_vm *yv_monitor_metrics_of(yv_monitor *m, const char *name)
 {
+    if (strchr(name, '@')) return yv_monitor_find(m, name); /* a remote row: none */
     entry *e = find_entry(m, name);
     return e ? show_metrics(m, e, true) : NULL;
 }

@@ -17,29 +17,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "addr.h"
 #include "config.h"
-#include "metrics.h"
-#include "vm.h"
-#include "vminfo.h"
-#include "vnccheck.h"
-
-typedef struct {
-    char *name;
-    bool valid;
-    yv_vm vm;      /* when valid */
-    char *problem; /* when not valid */
-    yv_state state;
-    char detail[256];
-    pid_t pid;
-    double cpu;          /* % of one core since the previous sample, -1 unknown */
-    long uptime_s;       /* -1 unknown */
-    uint64_t disk_size;  /* virtual size of the first disk, bytes (0 unknown) */
-    yv_vnc_result vnc;   /* 0 = not probed yet */
-    char qmp_status[32]; /* last query-status answer */
-    yv_addrs addrs;      /* a running VM's addresses (spec §11): agent, neighbour, forward */
-    yv_metrics *metrics; /* a running VM's live figures once sampled (spec §15), else NULL */
-} yv_monitor_vm;
+#include "hosts.h"
+#include "vmrow.h"
 
 typedef struct {
     int refresh_ms; /* QMP query-status period (default 1000) */
@@ -49,6 +29,7 @@ typedef struct {
 } yv_monitor_opts;
 
 typedef struct yv_monitor yv_monitor;
+typedef struct yv_remote yv_remote;
 
 /* cfg must outlive the monitor. The first scan happens here (synchronously: it only reads files).
  */
@@ -60,6 +41,14 @@ size_t yv_monitor_pollfds(yv_monitor *m, struct pollfd *fds, size_t max, int *ti
 /* Feeds the results of poll() for the descriptors handed out last, runs due timers. True when the
  * view changed. */
 bool yv_monitor_dispatch(yv_monitor *m, const struct pollfd *fds, size_t n);
+/* spec §14: the VMs of each remote host (core/remote.c: one ssh each) join the view after this
+ * machine's, as rows whose name (yv_monitor_name, yv_monitor_find) is "vm@host". -1 with err when
+ * the private folder of the ssh control sockets cannot be had. */
+int yv_monitor_set_hosts(yv_monitor *m, const yv_hosts *hs, yv_err *err);
+size_t yv_monitor_host_count(const yv_monitor *m);
+yv_remote *yv_monitor_host(const yv_monitor *m, size_t i);
+/* The host of a row's name "vm@host" (NULL: a VM of this machine), the VM's own name in vm. */
+yv_remote *yv_monitor_remote_of(const yv_monitor *m, const char *key, char vm[64]);
 /* Rescans now (after an action of ours), and probes every VM again. */
 void yv_monitor_poke(yv_monitor *m);
 

@@ -9,6 +9,7 @@
 
 const yv_action_row yv_actions[] = {
     {.act = ACT_RUN,
+     .remote = true,
      .ch = L'r',
      .shown = "r",
      .label = "Run",
@@ -22,6 +23,7 @@ const yv_action_row yv_actions[] = {
      .started = "starting {vm}…",
      .done = "{vm} started"},
     {.act = ACT_SHUTDOWN,
+     .remote = true,
      .ch = L's',
      .shown = "s",
      .label = "Stop",
@@ -35,6 +37,7 @@ const yv_action_row yv_actions[] = {
      .started = "asked {vm} to shut down (ACPI); escalating after {timeout}s",
      .done = "{vm} stopped (by {stopped_by})"},
     {.act = ACT_FORCE,
+     .remote = true,
      .ch = L'K',
      .shown = "K",
      .label = "Kill",
@@ -68,6 +71,7 @@ const yv_action_row yv_actions[] = {
      .started = "creating {vm}…",
      .done = "{vm} created"},
     {.act = ACT_DELETE,
+     .remote = true,
      .ch = L'D',
      .shown = "D",
      .label = "Delete",
@@ -153,6 +157,7 @@ const yv_action_row yv_actions[] = {
      .verb = "snapshot",
      .done = "{vm}: snapshot done"},
     {.act = ACT_DETAILS,
+     .remote = true,
      .ch = L'\n',
      .code = KEY_ENTER,
      .shown = "Enter",
@@ -167,6 +172,7 @@ const yv_action_row yv_actions[] = {
              "follows, / n N search, g G ends",
      .need = YV_NEED_VM},
     {.act = ACT_CONSOLE,
+     .remote = true,
      .ch = L'o',
      .shown = "o",
      .label = "Console",
@@ -177,6 +183,7 @@ const yv_action_row yv_actions[] = {
      .foreground = true,
      .done = "{vm}: left the console"},
     {.act = ACT_SSH,
+     .remote = true,
      .ch = L'h',
      .shown = "h",
      .label = "SSH",
@@ -193,6 +200,7 @@ const yv_action_row yv_actions[] = {
      .help = "the running VM's screen, full screen; keys typed go to the guest (Ctrl-] comes back)",
      .need = YV_NEED_DISPLAY},
     {.act = ACT_AUTOSTART_ON,
+     .remote = true,
      .ch = L'a',
      .shown = "a",
      .label = "Boot on",
@@ -202,6 +210,7 @@ const yv_action_row yv_actions[] = {
      .args = {"--name", "{vm}", "on", NULL},
      .done = "{vm} starts at boot"},
     {.act = ACT_AUTOSTART_OFF,
+     .remote = true,
      .ch = L'A',
      .shown = "A",
      .label = "Boot off",
@@ -381,6 +390,15 @@ const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, c
 {
     bool live = v->pid > 0, net = v->valid && yv_vm_has_tap(&v->vm); /* attach/detach: a TAP */
     const char *why = NULL;
+    if (v->host && !r->remote) {
+        snprintf(buf, n, "%s is on host %s: %s works on this machine's VMs only", v->name, v->host,
+                 r->label);
+        return buf;
+    }
+    if (v->host && v->host_problem && r->verb) {
+        snprintf(buf, n, "%s: host %s is unreachable (%s)", v->name, v->host, v->host_problem);
+        return buf;
+    }
     bool needs_live = r->need == YV_NEED_RUNNING || r->need == YV_NEED_DISPLAY;
     if (needs_live && !live) why = "%s is not running";
     else if (r->need == YV_NEED_STOPPED && live) why = "%s is already running";

@@ -89,6 +89,10 @@ typedef struct {
     /* the child runs in the foreground on the terminal (a console, ssh): the TUI leaves curses,
      * the child has the terminal until it ends, the list comes back; one VM at a time */
     bool foreground;
+    /* spec §14: also for a VM of a remote host, as `yave-tui --batch …` there over its ssh
+     * connection (or, verb NULL, a screen that only shows the row); false: refused there (a
+     * form filled from the VM's files, a secret through a descriptor, a local file or socket) */
+    bool remote;
     /* the status line */
     const char *started; /* when the child starts; NULL: nothing */
     const char *done;    /* when it succeeds */

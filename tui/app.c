@@ -366,11 +366,21 @@ static void start_curses(yv_app *a, bool mouse)
     if (mouse) mouse_on();
 }
 
-int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bool mouse)
+/* hosts.yaml and the --host options (spec §14); the options win by name. */
+static int load_hosts(yv_app *a, const yv_app_opts *o, yv_err *err)
+{
+    if (yv_hosts_load(&a->hosts, NULL, err) < 0) return -1;
+    for (int i = 0; i < o->nhosts; i++)
+        if (yv_hosts_add_spec(&a->hosts, o->hosts[i], err) < 0) return -1;
+    return 0;
+}
+
+int yv_app_main(const yv_app_opts *o)
 {
     yv_app *a = &app;
     yv_err err;
     char terr[256];
+    const char *root_opt = o->root;
     setlocale(LC_ALL, "");
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fputs("yave-tui: the full-screen manager needs a terminal (use --batch in scripts)\n",
@@ -378,7 +388,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
         return 2;
     }
     if (!(a->root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(a->root, &err) < 0 ||
-        yv_config_load(&a->cfg, a->root, &err) < 0) {
+        yv_config_load(&a->cfg, a->root, &err) < 0 || load_hosts(a, o, &err) < 0) {
         fprintf(stderr, "yave-tui: %s\n", err.msg);
         return yv_err_exit_status(err.code);
     }
@@ -404,9 +414,10 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
     free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;
-    start_curses(a, mouse);
-    int trc = load_theme(a, theme_name, terr, sizeof terr);
-    a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = refresh_ms});
+    start_curses(a, o->mouse);
+    int trc = load_theme(a, o->theme, terr, sizeof terr);
+    a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = o->refresh_ms});
+    if (yv_monitor_set_hosts(a->mon, &a->hosts, &err) < 0) yv_app_status(a, true, "%s", err.msg);
     yv_screens_init(&a->screens, a, &a->dirty);
     yv_screen_push(&a->screens, &yv_list_screen, NULL);
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
@@ -424,6 +435,7 @@ int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bo
                 (long long)prof.max_us);
     yv_job_kill_all(a);
     yv_monitor_free(a->mon);
+    yv_hosts_done(&a->hosts);
     yv_config_done(&a->cfg);
     free(a->root);
     free(a->self);

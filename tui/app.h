@@ -22,7 +22,7 @@
 typedef struct yv_job {
     struct yv_job *next;
     yv_action act;
-    char vm[64];
+    char vm[128]; /* "vm", or "vm@host" (spec §14) */
     pid_t pid;
     int pidfd, out_fd, err_fd;
     char out[8192], err[1024]; /* err: the stderr line being assembled */
@@ -40,6 +40,7 @@ typedef struct yv_app {
     char *root;
     char *self;
     yv_config cfg;
+    yv_hosts hosts; /* the remote hosts (spec §14): hosts.yaml and --host */
     yv_monitor *mon;
     yv_theme theme;
     yv_screens screens;
@@ -66,7 +67,7 @@ typedef struct yv_app {
     char fg_err[256], fg_last[256];
     size_t fg_errlen;
     yv_action fg_act;
-    char fg_vm[64];
+    char fg_vm[128];
     bool mouse;     /* clicks and the wheel are asked for (not --no-mouse) */
     yv_marks marks; /* the list's marked VMs (spec §15): bulk actions act on them */
     yv_bulk bulk;   /* the bulk action in flight: each VM's end, then a summary */
@@ -79,8 +80,15 @@ typedef struct yv_app {
     } moveq;
 } yv_app;
 
-/* mouse: ask the terminal for clicks and the wheel (false: --no-mouse) */
-int yv_app_main(const char *root_opt, const char *theme_name, int refresh_ms, bool mouse);
+typedef struct {
+    const char *root, *theme;
+    int refresh_ms;
+    bool mouse;               /* ask the terminal for clicks and the wheel (false: --no-mouse) */
+    const char *const *hosts; /* --host NAME=SSH[:ROOT] values (spec §14) */
+    int nhosts;
+} yv_app_opts;
+
+int yv_app_main(const yv_app_opts *o);
 /* The file of theme `name`: themes/ next to the binary (source tree), or <prefix>/share/yave/themes
  * when installed; malloc'd, NULL when there is none. */
 char *yv_app_theme_path(const char *name);
@@ -90,6 +98,9 @@ extern const yv_screen_class yv_list_screen, yv_details_screen, yv_help_screen, 
     yv_dialog_screen, yv_view_screen, yv_snap_screen;
 extern const yv_screen_class yv_logs_screen; /* arg: the VM's name */
 const yv_monitor_vm *yv_list_selected(yv_app *a);
+/* A row's name as the list knows it (marks, jobs, questions): "vm" for a VM of this machine,
+ * "vm@host" for one of a remote host (spec §14); buf holds the latter. */
+const char *yv_vm_key(const yv_monitor_vm *v, char *buf, size_t n);
 /* The F2 column setup screen (tui/screen_columns.c) over the list's table. */
 extern const yv_screen_class yv_columns_screen;
 yv_table *yv_list_table(yv_app *a);

@@ -46,6 +46,14 @@ const yv_opt yv_cli_opts[] = {
      .help = "how often the full-screen manager updates CPU% and uptime, and asks a running VM "
              "whose event socket it cannot hold for its state (events such as a pause show at "
              "once)"},
+    {.lng = "host",
+     .arg = "NAME=SSH[:ROOT]",
+     .kind = YV_ARG_TEXT,
+     .flags = YV_CLI_TUI | YV_OPT_MANY,
+     .help = "show the VMs of another machine too, reached with ssh SSH ([user@]host, or "
+             "ssh://[user@]host:port) where yave-tui runs them in ROOT (default: its default "
+             "root); repeatable; adds to (and by NAME overrides) the hosts of "
+             "$XDG_CONFIG_HOME/yave/hosts.yaml"},
     {.lng = "no-mouse",
      .flags = YV_CLI_TUI,
      .help = "leave the mouse to the terminal: no clicks or wheel in the full-screen manager"},

@@ -218,6 +218,13 @@ int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, con
     return scan(opts, mode, argc, argv, val, NULL, why, whylen);
 }
 
+int yv_cmdtab_scan_many(const yv_opt *opts, unsigned mode, int argc, char **argv, const char **val,
+                        yv_args *many, char *why, size_t whylen)
+{
+    many->nmany = 0;
+    return scan(opts, mode, argc, argv, val, many, why, whylen);
+}
+
 int yv_cmdtab_get_all(const yv_cmd *c, const yv_args *a, const char *lng, const char **out, int max)
 {
     int i = yv_cmdtab_find(c->opts, lng), n = 0;

@@ -98,6 +98,9 @@ enum {
  * value of opts[i] ("1" for a flag). Returns a YV_SCAN_* (negative: what went wrong is in why). */
 int yv_cmdtab_scan(const yv_opt *opts, unsigned mode, int argc, char **argv, const char **val,
                    char *why, size_t whylen);
+/* The same, with every value of a YV_OPT_MANY row kept in many (the global --host). */
+int yv_cmdtab_scan_many(const yv_opt *opts, unsigned mode, int argc, char **argv, const char **val,
+                        yv_args *many, char *why, size_t whylen);
 
 /* Parses argv (argv[0] = command name) into a: options, positionals, then the rules of the rows
  * (required, needs, excl). Returns 0, 1 when --help was asked (before any rule: the caller prints

@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "core/proc.h"
+#include "core/remote.h"
 #include "core/util.h"
 
 /* A pipe whose read end carries a secret to the child (never on its command line). */
@@ -31,7 +32,32 @@ static int secret_pipe(const char *secret)
     return p[0];
 }
 
-static void child(yv_app *a, char **argv, int out, int err, int s3, int s4)
+/* Runs argv: this yave-tui, or ssh for a VM of a remote host (spec §14). */
+static void exec_argv(yv_app *a, char **argv, bool remote)
+{
+    if (remote) execvp("ssh", argv); /* the user's ssh, found as their shell would */
+    else execv(a->self, argv);
+}
+
+/* The ssh argv of a job on a VM of a remote host (NULL: a VM of this machine): `yave-tui --batch
+ * [--json] VERB ARGS…` there, over the host's shared connection; a terminal there for the
+ * foreground ones (console, ssh). */
+static char **remote_argv(yv_app *a, const char *vm, bool json, bool tty, const char *verb,
+                          const char *const *args)
+{
+    char name[64];
+    yv_remote *rh = yv_monitor_remote_of(a->mon, vm, name);
+    const char *words[44];
+    int n = 0;
+    if (!rh) return NULL;
+    if (json) words[n++] = "--json";
+    words[n++] = verb;
+    for (int i = 0; args && args[i] && n < 43; i++) words[n++] = args[i];
+    words[n] = NULL;
+    return yv_remote_batch_argv(rh, tty, words);
+}
+
+static void child(yv_app *a, char **argv, bool remote, int out, int err, int s3, int s4)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -44,7 +70,7 @@ static void child(yv_app *a, char **argv, int out, int err, int s3, int s4)
     if (s3 >= 0) dup2(s3, 3);
     if (s4 >= 0) dup2(s4, 4);
     closefrom(s4 >= 0 ? 5 : s3 >= 0 ? 4 : 3);
-    execv(a->self, argv);
+    exec_argv(a, argv, remote);
     _exit(127);
 }
 
@@ -61,16 +87,25 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
     argv[n++] = yv_actions_of(act)->verb;
     for (int i = 0; args && args[i] && n < 38; i++) argv[n++] = args[i];
     argv[n] = NULL;
-    if (pipe2(op, O_CLOEXEC) < 0)
+    char **rargv = remote_argv(a, vm, true, false, yv_actions_of(act)->verb, args);
+    if (rargv && (secret3 || secret4)) { /* only our own children get descriptors */
+        yv_remote_argv_free(rargv);
+        return yv_app_status(a, true, "%s: not on a remote host (it needs a secret)", vm), NULL;
+    }
+    if (pipe2(op, O_CLOEXEC) < 0) {
+        yv_remote_argv_free(rargv);
         return yv_app_status(a, true, "cannot start: %s", strerror(errno)), NULL;
+    }
     if (pipe2(ep, O_CLOEXEC) < 0) {
         close(op[0]);
         close(op[1]);
+        yv_remote_argv_free(rargv);
         return yv_app_status(a, true, "cannot start: %s", strerror(errno)), NULL;
     }
     int s3 = secret_pipe(secret3), s4 = secret_pipe(secret4);
     pid_t pid = fork();
-    if (pid == 0) child(a, (char **)argv, op[1], ep[1], s3, s4);
+    if (pid == 0) child(a, rargv ? rargv : (char **)argv, rargv != NULL, op[1], ep[1], s3, s4);
+    yv_remote_argv_free(rargv);
     close(op[1]);
     close(ep[1]);
     if (s3 >= 0) close(s3);
@@ -115,7 +150,9 @@ void yv_job_action_asked(yv_app *a, const yv_action_row *r, const char *vm, bool
         yv_app_status(a, true, "%s %s: started since the question: not done", r->label, vm);
         return;
     }
-    yv_action_subst s = yv_actions_subst(vm, v, tap);
+    char bare[64]; /* a VM of a remote host is named there without its "@host" */
+    yv_action_subst s =
+        yv_actions_subst(yv_monitor_remote_of(a->mon, vm, bare) ? bare : vm, v, tap);
     snprintf(timeout, sizeof timeout, "%ld", a->cfg.shutdown_timeout);
     s.timeout = timeout;
     /* the running form (delete --force) only for a VM the question said runs, and still does */
@@ -135,7 +172,7 @@ void yv_job_action_asked(yv_app *a, const yv_action_row *r, const char *vm, bool
 
 /* ---- a child in the foreground: it has the terminal until it ends ---- */
 
-static void fg_child(yv_app *a, char **argv, int err, pid_t parent)
+static void fg_child(yv_app *a, char **argv, bool remote, int err, pid_t parent)
 {
     /* a TUI killed meanwhile (SIGKILL, OOM) must not leave its console holding the VM's only
      * console slot until someone types into the terminal: the child hangs up with it, as it
@@ -149,7 +186,7 @@ static void fg_child(yv_app *a, char **argv, int err, pid_t parent)
     if (err >= 0) dup2(err, STDERR_FILENO); /* ours is run/tui.log */
     else if (a->tty_err >= 0) dup2(a->tty_err, STDERR_FILENO);
     closefrom(3);
-    execv(a->self, argv);
+    exec_argv(a, argv, remote);
     _exit(127);
 }
 
@@ -164,13 +201,15 @@ void yv_job_foreground(yv_app *a, const yv_action_row *r, const char *vm, const 
     argv[n++] = r->verb;
     for (int i = 0; args && args[i] && n < 39; i++) argv[n++] = args[i];
     argv[n] = NULL;
+    char **rargv = remote_argv(a, vm, false, true, r->verb, args);
     int ep[2] = {-1, -1};
     if (pipe2(ep, O_CLOEXEC) < 0) ep[0] = ep[1] = -1; /* then straight to the terminal */
     def_prog_mode(); /* the modes curses set, for reset_prog_mode when the child is done */
     endwin();
     fflush(stdout);
     pid_t parent = getpid(), pid = fork();
-    if (pid == 0) fg_child(a, (char **)argv, ep[1], parent);
+    if (pid == 0) fg_child(a, rargv ? rargv : (char **)argv, rargv != NULL, ep[1], parent);
+    yv_remote_argv_free(rargv);
     if (ep[1] >= 0) close(ep[1]);
     if (pid < 0) {
         if (ep[0] >= 0) close(ep[0]);

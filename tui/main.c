@@ -51,11 +51,12 @@ static int act_now(const char **val)
 int main(int argc, char **argv)
 {
     const char *val[YV_MAX_OPTS];
+    yv_args hosts = {0};
     char why[256];
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error return, not a death */
     /* in order: the command's own options follow it; the last of a repeated option wins */
-    int rc = yv_cmdtab_scan(yv_cli_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val, why,
-                            sizeof why);
+    int rc = yv_cmdtab_scan_many(yv_cli_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val,
+                                 &hosts, why, sizeof why);
     if (rc == YV_SCAN_VALUE) return usage_error("%s", why);
     if (rc < 0) return usage_error("%s (try --help)", why);
     if (rc == YV_SCAN_NOW) return act_now(val);
@@ -70,9 +71,13 @@ int main(int argc, char **argv)
     if (!opt(val, "batch")) {
         if (optind < argc)
             return usage_error("'%s': commands need --batch (try --help)", argv[optind]);
-        return yv_app_main(bo.root, opt(val, "theme"),
-                           refresh ? (int)(strtod(refresh, NULL) * 1000 + 0.5) : 0,
-                           !opt(val, "no-mouse"));
+        return yv_app_main(
+            &(yv_app_opts){.root = bo.root,
+                           .theme = opt(val, "theme"),
+                           .refresh_ms = refresh ? (int)(strtod(refresh, NULL) * 1000 + 0.5) : 0,
+                           .mouse = !opt(val, "no-mouse"),
+                           .hosts = hosts.many,
+                           .nhosts = hosts.nmany});
     }
     return yv_batch_main(&bo, argc - optind, argv + optind);
 }

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define YV_MARK_NAME 64
+#define YV_MARK_NAME 128 /* "vm@host" of a remote host (spec §14) */
 #define YV_BULK_MAX                                                                                \
     256 /* the VMs one question may name (screen_dialog.c's ASK_MAX): `*` on a big root */
 

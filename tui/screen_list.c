@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/remote.h"
 #include "core/util.h"
 #include "core/valid.h"
 #include "tuistate.h"
@@ -13,6 +14,7 @@
 
 enum {
     COL_NAME,
+    COL_HOST, /* spec §14: the machine it runs on ("local" or a host of hosts.yaml / --host) */
     COL_STATE,
     COL_VCPU,
     COL_MEM,
@@ -32,6 +34,7 @@ enum {
 /* clang-format off */
 static const yv_column columns[] = {
     [COL_NAME] = {"NAME", 16, 0, false},  [COL_STATE] = {"STATE", 13, 0, false},
+    [COL_HOST] = {"HOST", 10, 0, false, true},
     [COL_VCPU] = {"VCPU", 4, 0, true},    [COL_MEM] = {"MEM", 6, 0, true},
     [COL_DISK] = {"DISK", 6, 100, true},  [COL_VNC] = {"VNC", 10, 0, false},
     [COL_NET] = {"NETWORK", 0, 0, false}, [COL_ADDR] = {"ADDRESS", 15, 96, false},
@@ -72,12 +75,24 @@ static void human_mib(uint64_t bytes, char *buf, size_t n)
     else snprintf(buf, n, "%lluM", (unsigned long long)(bytes >> 20));
 }
 
-/* The state as the user should read it: a job of ours in flight says more than QEMU can yet. */
+const char *yv_vm_key(const yv_monitor_vm *v, char *buf, size_t n)
+{
+    if (!v->host) return v->name;
+    snprintf(buf, n, "%s@%s", v->name, v->host);
+    return buf;
+}
+
+/* The state as the user should read it: a job of ours in flight says more than QEMU can yet; a
+ * host not reached now says so (its last state would be a guess). */
 static void state_text(yv_app *a, const yv_monitor_vm *v, char *buf, size_t n, yv_role *role)
 {
-    const yv_job *j = yv_job_for(a, v->name);
+    char key[128];
+    const yv_job *j = yv_job_for(a, yv_vm_key(v, key, sizeof key));
     *role = state_role(v->state);
-    if (j && j->act == ACT_RUN && v->pid <= 0) {
+    if (v->host_problem) {
+        snprintf(buf, n, "unreachable");
+        *role = YV_C_BAD;
+    } else if (j && j->act == ACT_RUN && v->pid <= 0) {
         snprintf(buf, n, "starting");
         *role = YV_C_WARN;
     } else if (j && j->act == ACT_SHUTDOWN && v->pid > 0) {
@@ -171,6 +186,7 @@ static void model_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_r
     bool live = v->pid > 0;
     switch (col) {
     case COL_NAME: snprintf(buf, n, "%s", v->name); break; /* the mark: the table's gutter */
+    case COL_HOST: snprintf(buf, n, "%s", v->host ? v->host : "local"); break;
     case COL_STATE: state_text(a, v, buf, n, role); break;
     case COL_VCPU: v->valid ? snprintf(buf, n, "%ld", v->vm.vcpu) : snprintf(buf, n, "-"); break;
     case COL_MEM: v->valid ? snprintf(buf, n, "%ldM", v->vm.memory) : snprintf(buf, n, "-"); break;
@@ -236,9 +252,16 @@ static bool model_sort_value(void *ctx, size_t row, int col, double *val, char *
     }
 }
 
+/* The filter: a part of the name, or "@host" for every VM of one host ("@local": this machine's),
+ * the host filter of spec §14. */
 static bool model_match(void *ctx, size_t row, const char *filter)
 {
-    return strcasestr(yv_monitor_name(((yv_app *)ctx)->mon, row), filter) != NULL;
+    yv_app *a = ctx;
+    if (filter[0] == '@') {
+        const yv_monitor_vm *v = yv_monitor_get(a->mon, row);
+        return !strcasecmp(filter + 1, v->host ? v->host : "local");
+    }
+    return strcasestr(yv_monitor_name(a->mon, row), filter) != NULL;
 }
 
 static bool model_marked(void *ctx, size_t row)
@@ -284,6 +307,7 @@ static void init(yv_app *a, void *st, const void *arg)
     yv_tuistate_load(a->root, names, NCOLS, &ts);
     for (int c = 1; c < NCOLS && c < YV_TUISTATE_COLS; c++)
         if (ts.set & 1u << c) yv_table_set_shown(l->table, c, ts.shown & 1u << c);
+    if (a->hosts.n && !(ts.set & 1u << COL_HOST)) yv_table_set_shown(l->table, COL_HOST, true);
     if (ts.sort_col >= 0 && yv_table_shown(l->table, ts.sort_col))
         yv_table_set_sort(l->table, ts.sort_col, ts.sort_desc);
     yv_table_key(l->table, KEY_HOME); /* the list opens at its top, sorted or not */
@@ -343,12 +367,29 @@ const yv_monitor_vm *yv_list_selected(yv_app *a)
     return r < 0 ? NULL : yv_monitor_get(a->mon, (size_t)r);
 }
 
+/* Each remote host and whether it is reached: "  lab: up  h2: unreachable". */
+static void hosts_text(yv_app *a, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < yv_monitor_host_count(a->mon) && at < n; i++) {
+        const yv_remote *r = yv_monitor_host(a->mon, i);
+        yv_remote_state st = yv_remote_state_of(r);
+        const char *word = st == YV_REMOTE_UP                                       ? "up"
+                           : st == YV_REMOTE_CONNECTING && !yv_remote_problem(r)[0] ? "connecting"
+                                                                                    : "unreachable";
+        int w = snprintf(buf + at, n - at, "  %s: %s", yv_remote_name(r), word);
+        at += w > 0 ? (size_t)w : 0;
+    }
+}
+
 static void draw_title(yv_app *a)
 {
-    char t[512];
+    char t[768], hosts[256];
     size_t n = yv_monitor_count(a->mon), running = yv_monitor_running(a->mon);
-    snprintf(t, sizeof t, " YAVE  %s  %zu VM%s, %zu running", a->root, n, n == 1 ? "" : "s",
-             running);
+    hosts_text(a, hosts, sizeof hosts);
+    snprintf(t, sizeof t, " YAVE  %s  %zu VM%s, %zu running%s", a->root, n, n == 1 ? "" : "s",
+             running, hosts);
     yv_draw_text(stdscr, 0, 0, t, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
 }
 
@@ -429,11 +470,12 @@ static int filter_key(list_st *l, wint_t ch, bool is_key)
  * destructive one asks first. */
 static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
 {
-    char why[128];
-    const yv_job *busy = yv_job_for(a, v->name);
+    char why[512], keyb[128];
+    const char *key = yv_vm_key(v, keyb, sizeof keyb);
+    const yv_job *busy = yv_job_for(a, key);
     /* a force stop may overtake a graceful shutdown that is counting down; nothing else overlaps */
     if (busy && !(r->overtakes && busy->act == r->overtakes))
-        return yv_app_status(a, true, "%s: an action is already in progress", v->name), KEY_REDRAW;
+        return yv_app_status(a, true, "%s: an action is already in progress", key), KEY_REDRAW;
     if (yv_actions_refusal(r, v, why, sizeof why))
         return yv_app_status(a, true, "%s", why), KEY_REDRAW;
     if (r->act == ACT_FORWARD) yv_form_open_forward(a, v->name); /* its arguments: a form */
@@ -441,8 +483,8 @@ static int on_vm(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v)
     else if (r->act == ACT_CLONE) yv_form_open_clone(a, v->name);
     else if (r->act == ACT_SET) yv_form_open_set(a, v->name);
     else if (r->act == ACT_SNAPSHOTS) yv_screen_push(&a->screens, &yv_snap_screen, v->name);
-    else if (r->confirm_title) yv_dialog_ask(a, r, (const char *const[]){v->name}, 1, v->pid > 0);
-    else yv_job_action(a, r, v->name);
+    else if (r->confirm_title) yv_dialog_ask(a, r, (const char *const[]){key}, 1, v->pid > 0);
+    else yv_job_action(a, r, key);
     return KEY_REDRAW;
 }
 
@@ -465,7 +507,10 @@ static int sort_key_local(yv_app *a, list_st *l, yv_action act)
 static int on_mark(yv_app *a, list_st *l, const yv_action_row *r, const yv_monitor_vm *v)
 {
     if (r->act == ACT_MARK && v) {
-        yv_marks_toggle(&a->marks, v->name);
+        {
+            char kb[128];
+            yv_marks_toggle(&a->marks, yv_vm_key(v, kb, sizeof kb));
+        }
         yv_table_key(l->table, KEY_DOWN);
     } else if (r->act == ACT_MARK_INVERT) {
         for (size_t i = 0, n = yv_table_visible(l->table); i < n; i++)
@@ -518,9 +563,11 @@ static int on_marked(yv_app *a, const list_st *l, const yv_action_row *r)
 static const char *bulk_skip(yv_app *a, const yv_action_row *r, const yv_monitor_vm *v,
                              bool was_running, char *buf, size_t n)
 {
+    char keyb[128];
+    const char *key = v ? yv_vm_key(v, keyb, sizeof keyb) : NULL;
     if (!v) return "no longer exists";
-    if (yv_job_started_since(a, r, v->name, was_running)) return "started since the question";
-    const yv_job *busy = yv_job_for(a, v->name);
+    if (yv_job_started_since(a, r, key, was_running)) return "started since the question";
+    const yv_job *busy = yv_job_for(a, key);
     if (busy && !(r->overtakes && busy->act == r->overtakes))
         return "an action is already in progress";
     if (r->need == YV_NEED_RUNNING && v->pid <= 0) return "already stopped";
@@ -610,6 +657,7 @@ static int on_mouse(yv_app *a, list_st *l)
 /* The actions carried out inside the TUI: modes and screens. */
 static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_monitor_vm *v)
 {
+    char why[512];
     switch (r->act) {
     case ACT_QUIT: return KEY_QUIT;
     case ACT_HELP: yv_screen_push(&a->screens, &yv_help_screen, NULL); return KEY_REDRAW;
@@ -624,13 +672,15 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
     case ACT_SORT_INVERT: return sort_key_local(a, l, r->act);
     case ACT_COLUMNS: yv_screen_push(&a->screens, &yv_columns_screen, NULL); return KEY_REDRAW;
     case ACT_DETAILS:
-        if (v) yv_screen_push(&a->screens, &yv_details_screen, v->name);
+        if (v) yv_screen_push(&a->screens, &yv_details_screen, yv_vm_key(v, why, sizeof why));
         return KEY_REDRAW;
     case ACT_LOGS:
+        if (v && v->host)
+            return yv_app_status(a, true, "%s", yv_actions_refusal(r, v, why, sizeof why)),
+                   KEY_REDRAW;
         if (v) yv_screen_push(&a->screens, &yv_logs_screen, v->name);
         return KEY_REDRAW;
     case ACT_VIEW: {
-        char why[160];
         if (v && yv_actions_refusal(r, v, why, sizeof why))
             return yv_app_status(a, true, "%s", why), KEY_REDRAW;
         if (v) yv_screen_push(&a->screens, &yv_view_screen, v->name);

@@ -87,7 +87,7 @@ static void add_addresses(lines *l, const yv_monitor_vm *v)
 /* The state of a scrolling view: details (of vm, with its screen's thumbnail) or help. */
 typedef struct {
     int top;
-    char vm[64];
+    char vm[128];     /* "vm", or "vm@host" for a remote host's (spec §14) */
     yv_livepic thumb; /* open while the VM runs with a display */
     bool tried;       /* the thumbnail was opened once (a VM that stops keeps its last state) */
     /* run/<vm>.started, read when the details open and again when the VM's QEMU or state
@@ -151,6 +151,32 @@ static void add_metrics(yv_app *a, const char *vm, lines *l)
     add_spark(l, m, YV_MET_NET_TX, "net tx", 0, cells);
 }
 
+/* A VM of a remote host: what its `watch` says (its files are there, not here). */
+static void build_remote(lines *l, const yv_monitor_vm *v)
+{
+    if (v->pid > 0) add(l, "pid %d on its host", (int)v->pid);
+    add_addresses(l, v);
+    if (!v->valid) {
+        add(l, "config: %s", v->problem);
+        return;
+    }
+    add(l, "memory %ld MiB, %ld vCPU, firmware %s", v->vm.memory, v->vm.vcpu,
+        v->vm.ovmf ? "UEFI (OVMF)" : "SeaBIOS");
+    add(l, "VNC %s on its host", v->vm.vnc_display ? v->vm.vnc_display : "none");
+    for (size_t i = 0; i < v->vm.ndrives; i++)
+        add(l, "drive %s: %s (%s)", v->vm.drives[i].id, v->vm.drives[i].path,
+            yv_vm_drive_type_name(v->vm.drives[i].type));
+    for (size_t i = 0; i < v->vm.nnets; i++) {
+        char fw[200];
+        yv_vminfo_forwards_text(&v->vm.nets[i], fw, sizeof fw);
+        add(l, "network %s: %s, mac %s%s%s", v->vm.nets[i].id,
+            v->vm.nets[i].type == YV_NET_USER ? "user (NAT)" : "tap", v->vm.nets[i].mac,
+            *fw ? ", forwards " : "", fw);
+    }
+    add(l, "%s", "");
+    add(l, "its logs are on its host (L works on this machine's VMs only)");
+}
+
 static void build(yv_app *a, view_st *st, lines *l)
 {
     const char *vm = st->vm;
@@ -161,6 +187,11 @@ static void build(yv_app *a, view_st *st, lines *l)
     }
     add(l, "VM %s — %s%s%s", v->name, yv_vminfo_state_name(v->state), v->detail[0] ? ": " : "",
         v->detail);
+    if (v->host) { /* spec §14: what its host last told, and whether it is reached now */
+        add(l, "host %s: %s", v->host, v->host_problem ? v->host_problem : "reached");
+        build_remote(l, v);
+        return;
+    }
     if (v->pid > 0)
         add(l, "pid %d, QMP status: %s", (int)v->pid, v->qmp_status[0] ? v->qmp_status : "?");
     add_addresses(l, v);
@@ -236,7 +267,8 @@ static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
         yv_screen_pop(&a->screens);
         return KEY_REDRAW;
     }
-    if (act == ACT_LOGS && ((view_st *)st)->vm[0]) { /* details → its VM's logs (not from help) */
+    /* details → its VM's logs (not from help; not of a remote host's VM: its files are there) */
+    if (act == ACT_LOGS && ((view_st *)st)->vm[0] && !strchr(((view_st *)st)->vm, '@')) {
         yv_screen_push(&a->screens, &yv_logs_screen, ((view_st *)st)->vm);
         return KEY_REDRAW;
     }
@@ -252,7 +284,7 @@ static int scroll_key(yv_app *a, void *st, wint_t ch, bool is_key)
 static bool thumb_wanted(yv_app *a, view_st *s)
 {
     const yv_monitor_vm *v = yv_monitor_find(a->mon, s->vm);
-    return v && v->pid > 0 && v->valid && v->vm.vnc_display;
+    return v && !v->host && v->pid > 0 && v->valid && v->vm.vnc_display;
 }
 
 static void details_init(yv_app *a, void *st, const void *vm)

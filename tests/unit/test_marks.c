@@ -18,7 +18,7 @@ static void test_marks_by_name(void **state)
     yv_marks_toggle(&m, "a");
     assert_false(yv_marks_has(&m, "a"));
     assert_true(yv_marks_has(&m, "b"));
-    char big[100];
+    char big[200]; /* over YV_MARK_NAME, "vm@host" included */
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     yv_marks_set(&m, big, true); /* no VM has such a name: never marked, never cut */
