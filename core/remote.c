@@ -408,6 +408,101 @@ void yv_remote_argv_free(char **argv)
     free(argv);
 }
 
+static bool has(const char *s, const char *what);
+static void close_fd(int *fd);
+
+/* ---- one command, waited for ---- */
+
+typedef struct {
+    int out, err;
+    char *buf;
+    size_t len;
+    char tail[ERR_KEEP];
+    size_t tlen;
+} run_io;
+
+/* Reads what the child wrote until both pipes end or the deadline; false at the deadline. */
+static bool run_pump(run_io *io, int64_t end)
+{
+    enum { OUT_MAX = 4 << 20 };
+    while (io->out >= 0 || io->err >= 0) {
+        struct pollfd p[2] = {{io->out, POLLIN, 0}, {io->err, POLLIN, 0}};
+        int64_t left = end - yv_now_ms();
+        if (left <= 0) return false;
+        if (poll(p, 2, (int)left) < 0 && errno != EINTR) return false;
+        char b[16384];
+        if (p[0].revents) {
+            ssize_t k = read(io->out, b, sizeof b);
+            if (k <= 0) close_fd(&io->out);
+            else if (io->len + (size_t)k <= OUT_MAX) {
+                io->buf = yv_realloc(io->buf, io->len + (size_t)k + 1);
+                memcpy(io->buf + io->len, b, (size_t)k);
+                io->len += (size_t)k;
+            }
+        }
+        if (p[1].revents) {
+            ssize_t k = read(io->err, b, sizeof b - 1);
+            if (k <= 0) close_fd(&io->err);
+            else if (io->tlen + (size_t)k < sizeof io->tail) {
+                memcpy(io->tail + io->tlen, b, (size_t)k);
+                io->tlen += (size_t)k;
+            }
+        }
+    }
+    return true;
+}
+
+static void last_line(const char *text, char *out, size_t n);
+
+int yv_remote_run(const yv_remote *r, const char *const *words, int timeout_ms, char **out,
+                  int *status, char *last, size_t lastn, yv_err *err)
+{
+    int po[2], pe[2], st = 0;
+    if (pipe2(po, O_CLOEXEC) < 0) return yv_err_sys(err, YV_E_IO, errno, "pipe");
+    if (pipe2(pe, O_CLOEXEC) < 0) {
+        close(po[0]), close(po[1]);
+        return yv_err_sys(err, YV_E_IO, errno, "pipe");
+    }
+    char **argv = yv_remote_batch_argv(r, false, words);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "ssh", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    yv_remote_argv_free(argv);
+    close(po[1]), close(pe[1]);
+    run_io io = {.out = po[0], .err = pe[0]};
+    if (rc != 0) {
+        close(po[0]), close(pe[0]);
+        return yv_err_sys(err, YV_E_TOOL_FAILED, rc, "cannot run ssh");
+    }
+    bool in_time = run_pump(&io, yv_now_ms() + timeout_ms);
+    close_fd(&io.out), close_fd(&io.err);
+    if (!in_time) kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    io.tail[io.tlen] = '\0';
+    last_line(io.tail, last, lastn);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    *out = io.buf ? io.buf : yv_strdup("");
+    (*out)[io.len] = '\0';
+    if (!in_time)
+        return yv_err_set(err, YV_E_TIMEOUT, "host %s: no answer within %d s", r->h.name,
+                          timeout_ms / 1000);
+    bool old =
+        *status == 127 || *status == 126 || (*status == 2 && has(io.tail, "unknown command"));
+    if (*status == 255 || *status < 0 || old) {
+        char why[512];
+        yv_remote_explain(r->h.name, r->h.ssh, r->h.bin, *status, io.tail, false, why, sizeof why);
+        free(*out);
+        *out = NULL;
+        return yv_err_set(err, YV_E_TOOL_FAILED, "host %s: %s", r->h.name, why);
+    }
+    return 0;
+}
+
 /* ---- why it ended ---- */
 
 static bool has(const char *s, const char *what)

@@ -68,6 +68,14 @@ size_t yv_remote_running(const yv_remote *r);
 char **yv_remote_batch_argv(const yv_remote *r, bool tty, const char *const *words);
 void yv_remote_argv_free(char **argv);
 
+/* One `yave-tui --batch WORDS…` on the host, waited for (batch: `status --host`, spec §14): its
+ * stdout (malloc'd, at most 4 MiB), exit status and the last line of its stderr (into last,
+ * printable), bounded by timeout_ms (then ended: TIMEOUT). -1 with err when ssh could not run,
+ * did not get through (exit 255: unreachable, a host key refused — yv_remote_explain's words),
+ * or the host's yave-tui is missing or too old. */
+int yv_remote_run(const yv_remote *r, const char *const *words, int timeout_ms, char **out,
+                  int *status, char *last, size_t lastn, yv_err *err);
+
 /* ---- pure parts (unit-tested, fuzzed) ---- */
 
 /* words as one string for a POSIX shell: each in single quotes, a ' as '\''; malloc'd. */

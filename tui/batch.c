@@ -26,6 +26,7 @@
 #include "core/metrics.h"
 #include "core/ops.h"
 #include "core/proc.h"
+#include "core/remote.h"
 #include "core/resize.h"
 #include "core/root.h"
 #include "core/screenshot.h"
@@ -655,11 +656,63 @@ static int wait_state(yv_batch *b, const yv_cmd *c, const yv_args *a, const char
     return yv_vmwait(b->root, &b->cfg, name, st, timeout * 1000, NULL, -1, &b->err);
 }
 
+/* The code of an error document's "code" (another yave's), FAIL when unknown. */
+static yv_code code_named(const char *name)
+{
+    for (int c = YV_E_FAIL; name && c <= YV_E_SNAPSHOT_EXISTS; c++)
+        if (!strcmp(name, yv_err_code_name((yv_code)c))) return (yv_code)c;
+    return YV_E_FAIL;
+}
+
+/* The host's answer as ours: its document (--json) or its text; its failure with its code. */
+static int remote_answer(yv_batch *b, const char *host, const char *out, int status,
+                         const char *last)
+{
+    json_t *doc = b->opts->json ? json_loads(out, 0, NULL) : NULL;
+    if (status == 0 && !b->opts->json) return fputs(out, stdout), 0;
+    if (status == 0 && doc) return b->result = doc, 0;
+    json_t *e = json_object_get(doc, "error");
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    yv_code code = code_named(json_string_value(json_object_get(e, "code")));
+    if (status == 0) code = YV_E_TOOL_FAILED, msg = "its answer is not JSON";
+    yv_err_set(&b->err, code, "host %s: %s", host, msg ? msg : *last ? last : "failed");
+    json_decref(doc);
+    return -1;
+}
+
+/* status --host NAME (spec §14): the same command run by yave-tui on that host over ssh. */
+static int status_remote(yv_batch *b, const char *host, const char *name)
+{
+    yv_hosts hs;
+    char *dir = NULL, *out = NULL, last[256];
+    int status = 0, rc = -1;
+    if (yv_hosts_load(&hs, NULL, &b->err) < 0) return -1;
+    const yv_host *h = yv_hosts_find(&hs, host);
+    if (!h) yv_err_set(&b->err, YV_E_USAGE, "--host %s: no such host in hosts.yaml", host);
+    else if ((dir = yv_remote_ctl_dir(&b->err))) {
+        yv_remote *r = yv_remote_new(h, hs.ssh_config, dir);
+        const char *words[6];
+        int k = 0;
+        if (b->opts->json) words[k++] = "--json";
+        words[k++] = "status";
+        if (name) words[k++] = "--name", words[k++] = name;
+        words[k] = NULL;
+        if (yv_remote_run(r, words, 30000, &out, &status, last, sizeof last, &b->err) == 0)
+            rc = remote_answer(b, host, out, status, last);
+        yv_remote_free(r);
+    }
+    free(out);
+    free(dir);
+    yv_hosts_done(&hs);
+    return rc;
+}
+
 static int cmd_status(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
-    const char *name = yv_cmdtab_get(c, a, "name");
+    const char *name = yv_cmdtab_get(c, a, "name"), *host = yv_cmdtab_get(c, a, "host");
     yv_vminfo one, *v = &one;
     size_t n = 1;
+    if (host) return status_remote(b, host, name);
     if (load_root(b) < 0 || wait_state(b, c, a, name) < 0) return -1;
     yv_vmstate_reconcile_firewall(b->root);
     if (name ? yv_vminfo_load(&one, b->root, name, &b->err) < 0
@@ -1362,6 +1415,12 @@ static const yv_opt status_opts[] = {
      .needs = "wait",
      .dflt = "60",
      .help = "seconds --wait waits before it fails (exit 6)"},
+    {.lng = "host",
+     .arg = "HOST",
+     .kind = YV_ARG_TEXT,
+     .excl = "wait",
+     .help = "ask yave-tui on HOST of hosts.yaml instead (over ssh, spec §14): its answer, "
+             "its exit status"},
     {0},
 };
 static const yv_opt snapshot_opts[] = {
