@@ -91,7 +91,9 @@ static void remove_at(yv_remote *r, size_t i)
 /* The rows' view of the host: each row carries its name and, while it is not UP, why. */
 static void stamp_rows(yv_remote *r)
 {
-    const char *why = r->state == YV_REMOTE_UP ? NULL : r->problem[0] ? r->problem : "connecting";
+    /* a first connection still telling its rows is no problem; a retry keeps the last one's
+     * until the host told its whole state again */
+    const char *why = r->state == YV_REMOTE_UP || !r->problem[0] ? NULL : r->problem;
     for (size_t i = 0; i < r->n; i++) {
         r->v[i]->pub.host = r->h.name;
         r->v[i]->pub.host_problem = why;
