@@ -532,12 +532,6 @@ static char *read_fd(int fd, const char *path, size_t *len, yv_err *err)
     size_t n = 0, cap = 4096;
     char *buf = yv_malloc(cap + 1);
     for (;;) {
-        if (n == cap && cap > HOSTS_FILE_MAX) {
-            free(buf);
-            yv_err_set(err, YV_E_CONFIG_INVALID, "%s: larger than %d bytes: not a hosts file", path,
-                       HOSTS_FILE_MAX);
-            return NULL;
-        }
         if (n == cap) buf = yv_realloc(buf, (cap *= 2) + 1);
         ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR) continue;
@@ -548,6 +542,12 @@ static char *read_fd(int fd, const char *path, size_t *len, yv_err *err)
         }
         if (r == 0) break;
         n += (size_t)r;
+        if (n > HOSTS_FILE_MAX) { /* read no further than that */
+            yv_err_set(err, YV_E_CONFIG_INVALID, "%s: larger than %d bytes: not a hosts file", path,
+                       HOSTS_FILE_MAX);
+            free(buf);
+            return NULL;
+        }
     }
     buf[n] = '\0';
     *len = n;

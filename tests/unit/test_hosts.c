@@ -132,47 +132,47 @@ static void test_file_errors(void **state)
 
     /* every value, with the rule it broke */
     assert_fails("hosts:\n  - {name: -x, ssh: h}\n",
-                 F "2:11: hosts[0].name must start with a letter or digit and hold only letters, "
+                 F "2:12: hosts[0].name must start with a letter or digit and hold only letters, "
                    "digits, '.', '_' and '-', not '-x'");
     assert_fails("hosts:\n  - {name: local, ssh: h}\n",
-                 F "2:11: hosts[0].name must not be 'local' (the name of this machine's VMs), "
+                 F "2:12: hosts[0].name must not be 'local' (the name of this machine's VMs), "
                    "not 'local'");
     assert_fails("hosts:\n  - {name: Local, ssh: h}\n",
-                 F "2:11: hosts[0].name must not be 'local' (the name of this machine's VMs), "
+                 F "2:12: hosts[0].name must not be 'local' (the name of this machine's VMs), "
                    "not 'Local'");
     assert_fails("hosts:\n  - {name: a23456789012345678901234567890123, ssh: h}\n",
-                 F "2:11: hosts[0].name must be at most 32 characters, not "
+                 F "2:12: hosts[0].name must be at most 32 characters, not "
                    "'a23456789012345678901234567890123'");
     assert_fails("hosts:\n  - {name: 'a b', ssh: h}\n",
-                 F "2:11: hosts[0].name must start with a letter or digit and hold only letters, "
+                 F "2:12: hosts[0].name must start with a letter or digit and hold only letters, "
                    "digits, '.', '_' and '-', not 'a b'");
     assert_fails("hosts:\n  - {name: a, ssh: -oProxyCommand=x}\n",
-                 F "2:19: hosts[0].ssh must not start with '-' (ssh would read it as an option), "
+                 F "2:20: hosts[0].ssh must not start with '-' (ssh would read it as an option), "
                    "not '-oProxyCommand=x'");
     assert_fails("hosts:\n  - {name: a, ssh: 'admin@lab example'}\n",
-                 F "2:19: hosts[0].ssh must not hold spaces, control characters or non-ASCII "
+                 F "2:20: hosts[0].ssh must not hold spaces, control characters or non-ASCII "
                    "characters, not 'admin@lab example'");
     assert_fails("hosts:\n  - {name: a, ssh: h, root: srv/vms}\n",
-                 F "2:27: hosts[0].root must be an absolute path (start with '/'), not 'srv/vms'");
+                 F "2:29: hosts[0].root must be an absolute path (start with '/'), not 'srv/vms'");
     assert_fails("hosts:\n  - {name: a, ssh: h, root: \"/srv\\nrm -rf ~\"}\n",
-                 F "2:27: hosts[0].root must not hold a control character, not '/srv\\x0arm -rf "
+                 F "2:29: hosts[0].root must not hold a control character, not '/srv\\x0arm -rf "
                    "~'");
     assert_fails("hosts:\n  - {name: a, ssh: h, root: \"/srv\\x85\"}\n",
-                 F "2:27: hosts[0].root must not hold a control character, not '/srv\\xc2\\x85'");
+                 F "2:29: hosts[0].root must not hold a control character, not '/srv\\xc2\\x85'");
     assert_fails("hosts:\n  - {name: a, ssh: h, root: '/a\\b'}\n",
-                 F "2:27: hosts[0].root must not hold a backslash (the remote shell reads it), "
+                 F "2:29: hosts[0].root must not hold a backslash (the remote shell reads it), "
                    "not '/a\\b'");
     assert_fails("hosts:\n  - {name: a, ssh: h, bin: bin/yave-tui}\n",
-                 F "2:26: hosts[0].bin must be an absolute path or a command name of letters, "
+                 F "2:28: hosts[0].bin must be an absolute path or a command name of letters, "
                    "digits, '.', '_', '+' and '-' (not starting with '-'), not 'bin/yave-tui'");
     assert_fails("hosts:\n  - {name: a, ssh: h, bin: '-c'}\n",
-                 F "2:26: hosts[0].bin must be an absolute path or a command name of letters, "
+                 F "2:28: hosts[0].bin must be an absolute path or a command name of letters, "
                    "digits, '.', '_', '+' and '-' (not starting with '-'), not '-c'");
     assert_fails("hosts:\n  - {name: a, ssh: h, bin: 'yave-tui;id'}\n",
-                 F "2:26: hosts[0].bin must be an absolute path or a command name of letters, "
+                 F "2:28: hosts[0].bin must be an absolute path or a command name of letters, "
                    "digits, '.', '_', '+' and '-' (not starting with '-'), not 'yave-tui;id'");
     assert_fails("hosts:\n  - {name: a, ssh: h, bin: \"/bin/y\\x01\"}\n",
-                 F "2:26: hosts[0].bin must not hold a control character, not '/bin/y\\x01'");
+                 F "2:28: hosts[0].bin must not hold a control character, not '/bin/y\\x01'");
 
     /* a NUL byte would end the text early for libyaml: refused, not cut */
     yv_hosts h;
@@ -229,46 +229,52 @@ static const dest_case dests[] = {
     {"ssh://a@h:65535", NULL, "a", "h", 65535},
     {"ssh://a@[::1]:22", NULL, "a", "::1", 22},
     {"ssh://[::1]", NULL, NULL, "::1", 0},
-    {"", "must not be empty"},
-    {"-oProxyCommand=x", "must not start with '-' (ssh would read it as an option)"},
-    {"-lroot", "must not start with '-' (ssh would read it as an option)"},
-    {"a@-oProxyCommand=x", "must not have a host starting with '-'"},
-    {"-a@h", "must not start with '-'"},
-    {"x@h;id", "must have a host of letters, digits, '.', '_', '%', '+' and '-' (':' only in an "
-               "IPv6 address in brackets or before the port of an ssh:// URI)"},
-    {"a;b@h", "must have a user of letters, digits, '.', '_', '@', '%', '+' and '-'"},
-    {"$(id)@h", "must have a user of letters, digits"},
-    {"a`id`@h", "must have a user of letters, digits"},
-    {"a@h b", "must not hold spaces, control characters or non-ASCII characters"},
-    {"a@h\tb", "must not hold spaces"},
-    {"a@h\nb", "must not hold spaces"},
-    {"a@h\x7f", "must not hold spaces"},
-    {"a@h\xc3\xa9", "must not hold spaces, control characters or non-ASCII"},
-    {"@h", "must have a user before '@'"},
-    {"a@", "must name a host"},
-    {"a@h:22", "(':' only in an IPv6 address in brackets or before the port of an ssh:// URI)"},
-    {"fe80::1", "(':' only in an IPv6 address"},
-    {"[::1", "must close the '[' of an IPv6 address with ']'"},
-    {"[::1]x", "must end after the host (it holds \"x\" after it)"},
-    {"[::1]:22", "must end after the host (it holds \":22\" after it)"},
-    {"[h]", "must have an IPv6 address in brackets such as [2001:db8::1] or [fe80::1%eth0]"},
-    {"[1.2.3.4]", "must have an IPv6 address in brackets"},
-    {"[::1%]", "must have an IPv6 address in brackets"},
-    {"[::1%a;b]", "must have an IPv6 address in brackets"},
-    {"ssh://", "must name a host"},
-    {"ssh://-oProxyCommand=x", "must not have a host starting with '-'"},
-    {"ssh://-l@h", "must not have a user starting with '-'"},
-    {"ssh://%2Dl@h", "must have a user of letters, digits, '.', '_', '+' and '-' in an ssh:// URI"},
-    {"ssh://a@b@h", "in an ssh:// URI"},
-    {"ssh://a@h:0", "must have a port from 1 to 65535 after the host"},
-    {"ssh://a@h:65536", "must have a port from 1 to 65535"},
-    {"ssh://a@h:", "must have a port from 1 to 65535"},
-    {"ssh://a@h:-1", "must have a port from 1 to 65535"},
-    {"ssh://a@h:22x", "must have a port from 1 to 65535"},
-    {"ssh://a@h:022222", "must have a port from 1 to 65535"},
-    {"ssh://a@h/path", "must have a host of letters"},
-    {"ssh://a@[::1]x", "must end after the host and port (it holds \"x\" after it)"},
-    {"sftp://a@h", "must have a host of letters"},
+    {"", "must not be empty", NULL, NULL, 0},
+    {"-oProxyCommand=x", "must not start with '-' (ssh would read it as an option)", NULL, NULL, 0},
+    {"-lroot", "must not start with '-' (ssh would read it as an option)", NULL, NULL, 0},
+    {"a@-oProxyCommand=x", "must not have a host starting with '-'", NULL, NULL, 0},
+    {"-a@h", "must not start with '-'", NULL, NULL, 0},
+    {"x@h;id",
+     "must have a host of letters, digits, '.', '_', '%', '+' and '-' (':' only in an "
+     "IPv6 address in brackets or before the port of an ssh:// URI)",
+     NULL, NULL, 0},
+    {"a;b@h", "must have a user of letters, digits, '.', '_', '@', '%', '+' and '-'", NULL, NULL,
+     0},
+    {"$(id)@h", "must have a user of letters, digits", NULL, NULL, 0},
+    {"a`id`@h", "must have a user of letters, digits", NULL, NULL, 0},
+    {"a@h b", "must not hold spaces, control characters or non-ASCII characters", NULL, NULL, 0},
+    {"a@h\tb", "must not hold spaces", NULL, NULL, 0},
+    {"a@h\nb", "must not hold spaces", NULL, NULL, 0},
+    {"a@h\x7f", "must not hold spaces", NULL, NULL, 0},
+    {"a@h\xc3\xa9", "must not hold spaces, control characters or non-ASCII", NULL, NULL, 0},
+    {"@h", "must have a user before '@'", NULL, NULL, 0},
+    {"a@", "must name a host", NULL, NULL, 0},
+    {"a@h:22", "(':' only in an IPv6 address in brackets or before the port of an ssh:// URI)",
+     NULL, NULL, 0},
+    {"fe80::1", "(':' only in an IPv6 address", NULL, NULL, 0},
+    {"[::1", "must close the '[' of an IPv6 address with ']'", NULL, NULL, 0},
+    {"[::1]x", "must end after the host (it holds \"x\" after it)", NULL, NULL, 0},
+    {"[::1]:22", "must end after the host (it holds \":22\" after it)", NULL, NULL, 0},
+    {"[h]", "must have an IPv6 address in brackets such as [2001:db8::1] or [fe80::1%eth0]", NULL,
+     NULL, 0},
+    {"[1.2.3.4]", "must have an IPv6 address in brackets", NULL, NULL, 0},
+    {"[::1%]", "must have an IPv6 address in brackets", NULL, NULL, 0},
+    {"[::1%a;b]", "must have an IPv6 address in brackets", NULL, NULL, 0},
+    {"ssh://", "must name a host", NULL, NULL, 0},
+    {"ssh://-oProxyCommand=x", "must not have a host starting with '-'", NULL, NULL, 0},
+    {"ssh://-l@h", "must not have a user starting with '-'", NULL, NULL, 0},
+    {"ssh://%2Dl@h", "must have a user of letters, digits, '.', '_', '+' and '-' in an ssh:// URI",
+     NULL, NULL, 0},
+    {"ssh://a@b@h", "must have a host of letters", NULL, NULL, 0},
+    {"ssh://a@h:0", "must have a port from 1 to 65535 after the host", NULL, NULL, 0},
+    {"ssh://a@h:65536", "must have a port from 1 to 65535", NULL, NULL, 0},
+    {"ssh://a@h:", "must have a port from 1 to 65535", NULL, NULL, 0},
+    {"ssh://a@h:-1", "must have a port from 1 to 65535", NULL, NULL, 0},
+    {"ssh://a@h:22x", "must have a port from 1 to 65535", NULL, NULL, 0},
+    {"ssh://a@h:022222", "must have a port from 1 to 65535", NULL, NULL, 0},
+    {"ssh://a@h/path", "must have a host of letters", NULL, NULL, 0},
+    {"ssh://a@[::1]x", "must end after the host and port (it holds \"x\" after it)", NULL, NULL, 0},
+    {"sftp://a@h", "must have a user of letters", NULL, NULL, 0},
 };
 
 static void test_ssh_destinations(void **state)
@@ -309,6 +315,7 @@ static void test_ssh_destinations(void **state)
     big[254] = '\0';
     assert_int_equal(yv_hosts_check_ssh(big, why, sizeof why), -1);
     assert_string_equal(why, "must have a host of at most 253 characters");
+    big[254] = 'h';
     big[513] = '\0';
     assert_int_equal(yv_hosts_check_ssh(big, why, sizeof why), -1);
     assert_string_equal(why, "must be at most 512 bytes");
@@ -318,8 +325,8 @@ static void test_names_and_bins(void **state)
 {
     (void)state;
     char why[320];
-    const char *good_names[] = {"lab", "a", "7", "web-2.eu_1", "a2345678901234567890123456789012",
-                                "localhost", "locals"};
+    const char *good_names[] = {
+        "lab", "a", "7", "web-2.eu_1", "a2345678901234567890123456789012", "localhost", "locals"};
     for (size_t i = 0; i < sizeof good_names / sizeof good_names[0]; i++)
         if (yv_hosts_check_name(good_names[i], why, sizeof why) < 0)
             fail_msg("name '%s' refused: %s", good_names[i], why);
@@ -327,13 +334,18 @@ static void test_names_and_bins(void **state)
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
         if (yv_hosts_check_name(bad_names[i], why, sizeof why) == 0)
             fail_msg("name '%s' accepted", bad_names[i]);
-    const char *good_bins[] = {"yave-tui", "yave-tui.sh", "c++", "/opt/yave dir/yave-tui",
-                               "/usr/local/bin/yave-tui", "/srv/it's/yave-tui", "/é"};
+    const char *good_bins[] = {"yave-tui",
+                               "yave-tui.sh",
+                               "c++",
+                               "/opt/yave dir/yave-tui",
+                               "/usr/local/bin/yave-tui",
+                               "/srv/it's/yave-tui",
+                               "/é"};
     for (size_t i = 0; i < sizeof good_bins / sizeof good_bins[0]; i++)
         if (yv_hosts_check_bin(good_bins[i], why, sizeof why) < 0)
             fail_msg("bin '%s' refused: %s", good_bins[i], why);
-    const char *bad_bins[] = {"", "-x", ".", "..", "./yave-tui", "~/bin/yave-tui", "yave tui",
-                              "a$b", "/a\\b", "/a\nb", "/a\xff"};
+    const char *bad_bins[] = {"",         "-x",  ".",     "..",    "./yave-tui", "~/bin/yave-tui",
+                              "yave tui", "a$b", "/a\\b", "/a\nb", "/a\xff"};
     for (size_t i = 0; i < sizeof bad_bins / sizeof bad_bins[0]; i++)
         if (yv_hosts_check_bin(bad_bins[i], why, sizeof why) == 0)
             fail_msg("bin '%s' accepted", bad_bins[i]);
@@ -391,12 +403,15 @@ static void test_add_spec(void **state)
     assert_spec_fails(&h, "local=x",
                       "--host 'local=x': the name must not be 'local' (the name of this "
                       "machine's VMs), not 'local'");
-    assert_spec_fails(&h, "lab", "--host 'lab': expected NAME=SSH[:ROOT], such as "
-                                 "lab=admin@lab.example:/srv/vms");
-    assert_spec_fails(&h, "", "--host '': expected NAME=SSH[:ROOT], such as "
-                              "lab=admin@lab.example:/srv/vms");
-    assert_spec_fails(&h, "a b=h", "--host 'a b=h': the name must start with a letter or digit "
-                                   "and hold only letters, digits, '.', '_' and '-', not 'a b'");
+    assert_spec_fails(&h, "lab",
+                      "--host 'lab': expected NAME=SSH[:ROOT], such as "
+                      "lab=admin@lab.example:/srv/vms");
+    assert_spec_fails(&h, "",
+                      "--host '': expected NAME=SSH[:ROOT], such as "
+                      "lab=admin@lab.example:/srv/vms");
+    assert_spec_fails(&h, "a b=h",
+                      "--host 'a b=h': the name must start with a letter or digit "
+                      "and hold only letters, digits, '.', '_' and '-', not 'a b'");
     assert_spec_fails(&h, "lab=a@h:srv",
                       "--host 'lab=a@h:srv': the ssh destination must have a host of letters, "
                       "digits, '.', '_', '%', '+' and '-' (':' only in an IPv6 address in "
@@ -522,7 +537,7 @@ static void assert_load_refused(const char *path, yv_code code, const char *want
 {
     yv_hosts h;
     yv_err err = {0};
-    if (yv_hosts_load(&h, path, &err) != -1) fail_msg("%s loaded", path);
+    if (yv_hosts_load(&h, path, &err) != -1) fail_msg("%s loaded (want %s)", path, want);
     assert_int_equal(err.code, code);
     ut_assert_contains(err.msg, want);
     assert_int_equal(h.n, 0);
@@ -549,7 +564,7 @@ static void test_load_file(void **state)
 
     /* errors name the file */
     ut_write(dir, "yave/hosts.yaml", "hosts:\n  - {name: lab, ssh: -oX}\n");
-    char *want = yv_asprintf("%s:2:27: hosts[0].ssh must not start with '-'", path);
+    char *want = yv_asprintf("%s:2:22: hosts[0].ssh must not start with '-'", path);
     assert_load_refused(path, YV_E_CONFIG_INVALID, want);
     free(want);
 
