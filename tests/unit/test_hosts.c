@@ -101,7 +101,7 @@ static void assert_fails(const char *text, const char *msg)
 
 #define F "/h/hosts.yaml:"
 
-static void test_file_errors(void **state)
+static void test_file_structure_errors(void **state)
 {
     (void)state;
     /* structure: unknown and duplicate keys, wrong shapes, names used twice */
@@ -130,6 +130,16 @@ static void test_file_errors(void **state)
     assert_fails("hosts: [\n", F "2:1: YAML syntax error: did not find expected node content "
                                  "(while parsing a flow node at line 2)");
 
+    /* a NUL byte would end the text early for libyaml: refused, not cut */
+    yv_hosts h;
+    yv_err err = {0};
+    assert_int_equal(yv_hosts_parse(&h, "f", "hosts: []\n\0x: y", 15, &err), -1);
+    assert_string_equal(err.msg, "f: byte 11: invalid text: control characters are not allowed");
+}
+
+static void test_file_value_errors(void **state)
+{
+    (void)state;
     /* every value, with the rule it broke */
     assert_fails("hosts:\n  - {name: -x, ssh: h}\n",
                  F "2:12: hosts[0].name must start with a letter or digit and hold only letters, "
@@ -173,12 +183,6 @@ static void test_file_errors(void **state)
                    "digits, '.', '_', '+' and '-' (not starting with '-'), not 'yave-tui;id'");
     assert_fails("hosts:\n  - {name: a, ssh: h, bin: \"/bin/y\\x01\"}\n",
                  F "2:28: hosts[0].bin must not hold a control character, not '/bin/y\\x01'");
-
-    /* a NUL byte would end the text early for libyaml: refused, not cut */
-    yv_hosts h;
-    yv_err err = {0};
-    assert_int_equal(yv_hosts_parse(&h, "f", "hosts: []\n\0x: y", 15, &err), -1);
-    assert_string_equal(err.msg, "f: byte 11: invalid text: control characters are not allowed");
 }
 
 static void test_long_values(void **state)
@@ -568,8 +572,20 @@ static void test_load_file(void **state)
     assert_load_refused(path, YV_E_CONFIG_INVALID, want);
     free(want);
 
-    /* spec §16: writable by group or others, or someone else's */
-    ut_write(dir, "yave/hosts.yaml", "hosts: []\n");
+    free(path);
+    if (old_x) setenv("XDG_CONFIG_HOME", old_x, 1);
+    else unsetenv("XDG_CONFIG_HOME");
+    free(old_x);
+}
+
+/* spec §16: the file is the user's or root's and not writable by group or others */
+static void test_load_trust(void **state)
+{
+    const char *dir = *state;
+    yv_hosts h;
+    yv_err err = {0};
+    char *want, *path = yv_root_join(dir, "hosts.yaml");
+    ut_write(dir, "hosts.yaml", "hosts: []\n");
     const mode_t bad[] = {0664, 0646, 0666};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(chmod(path, bad[i]), 0);
@@ -599,7 +615,8 @@ static void test_load_file(void **state)
     assert_int_equal(chmod(path, 0600), 0);
 
     /* not a regular file: a folder, a FIFO (never blocks) */
-    char *sub = yv_root_join(dir, "yave");
+    char *sub = yv_root_join(dir, "sub");
+    ut_mkdir(dir, "sub");
     assert_load_refused(sub, YV_E_PERMISSION, "it is not a regular file");
     char *fifo = yv_root_join(dir, "fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
@@ -615,9 +632,6 @@ static void test_load_file(void **state)
     free(sub);
     free(link);
     free(path);
-    if (old_x) setenv("XDG_CONFIG_HOME", old_x, 1);
-    else unsetenv("XDG_CONFIG_HOME");
-    free(old_x);
 }
 
 int main(void)
@@ -625,7 +639,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_ssh_config_tilde),
-        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_file_structure_errors),
+        cmocka_unit_test(test_file_value_errors),
         cmocka_unit_test(test_long_values),
         cmocka_unit_test(test_ssh_destinations),
         cmocka_unit_test(test_names_and_bins),
@@ -634,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test_setup_teardown(test_load_file, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_load_trust, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);
 }
