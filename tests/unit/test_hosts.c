@@ -238,6 +238,8 @@ static const dest_case dests[] = {
     {"-lroot", "must not start with '-' (ssh would read it as an option)", NULL, NULL, 0},
     {"a@-oProxyCommand=x", "must not have a host starting with '-'", NULL, NULL, 0},
     {"-a@h", "must not start with '-'", NULL, NULL, 0},
+    {"a@-lroot", "must not have a host starting with '-'", NULL, NULL, 0},
+    {"ssh://-p22", "must not have a host starting with '-'", NULL, NULL, 0},
     {"x@h;id",
      "must have a host of letters, digits, '.', '_', '%', '+' and '-' (':' only in an "
      "IPv6 address in brackets or before the port of an ssh:// URI)",
