@@ -20,8 +20,8 @@ typedef struct {
                    command name */
 } yv_host;
 typedef struct {
-    char *ssh_config; /* NULL or an absolute path (~ and ~/ expanded with $HOME): given to ssh as -F
-                       */
+    /* NULL or an absolute path (~ and ~/ expanded with $HOME): given to ssh as -F */
+    char *ssh_config;
     yv_host *hosts;
     size_t n;
 } yv_hosts;
