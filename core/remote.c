@@ -335,22 +335,18 @@ void yv_remote_vm_done(yv_monitor_vm *row)
 
 char *yv_remote_quote(const char *const *words)
 {
-    size_t cap = 1;
-    for (size_t i = 0; words[i]; i++) cap += strlen(words[i]) * 4 + 3;
-    char *s = yv_malloc(cap), *p = s;
+    size_t len = 0;
+    char *line = yv_strdup("");
     for (size_t i = 0; words[i]; i++) {
-        if (i) *p++ = ' ';
-        *p++ = '\'';
-        for (const char *c = words[i]; *c; c++) {
-            if (*c == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else *p++ = *c;
-        }
-        *p++ = '\'';
+        char *q = yv_hosts_shell_quote(words[i]);
+        size_t ql = strlen(q);
+        line = yv_realloc(line, len + ql + 2);
+        if (i) line[len++] = ' ';
+        memcpy(line + len, q, ql + 1);
+        len += ql;
+        free(q);
     }
-    *p = '\0';
-    return s;
+    return line;
 }
 
 static void push(char ***v, size_t *n, const char *s)
@@ -380,8 +376,20 @@ static void ssh_opts(const yv_remote *r, char ***v, size_t *n, bool tty)
     push(v, n, "-o");
     push(v, n, opt);
     push(v, n, tty ? "-tt" : "-T");
+    /* `-l USER -p PORT -- HOST`: the one form every OpenSSH reads alike (an IPv6 literal too) */
+    yv_ssh_dest d = {0};
+    if (yv_hosts_split_ssh(r->h.ssh, &d, NULL) == 0 && d.user) {
+        push(v, n, "-l");
+        push(v, n, d.user);
+    }
+    if (d.port) {
+        snprintf(opt, sizeof opt, "%d", d.port);
+        push(v, n, "-p");
+        push(v, n, opt);
+    }
     push(v, n, "--");
-    push(v, n, r->h.ssh);
+    push(v, n, d.host ? d.host : r->h.ssh);
+    yv_ssh_dest_done(&d);
 }
 
 char **yv_remote_batch_argv(const yv_remote *r, bool tty, const char *const *words)

@@ -108,15 +108,31 @@ static void test_quote_and_argv(void **state)
     }
     assert_string_equal(v[0], "ssh");
     assert_true(batchmode && ctl);
-    assert_int_equal(dashdash, n - 3); /* -- DEST 'COMMAND': one word after the destination */
-    assert_string_equal(v[n - 2], "admin@lab.example");
+    assert_int_equal(dashdash, n - 3); /* -- HOST 'COMMAND': one word after the destination */
+    assert_string_equal(v[n - 2], "lab.example");
     assert_string_equal(v[n - 1], "'yave-tui' '--batch' '--root' '/srv/vms' '--json' 'watch'");
-    assert_string_equal(v[n - 4], "-T");
+    assert_string_equal(v[n - 4], "admin"); /* -l USER: the form every OpenSSH reads alike */
+    assert_string_equal(v[n - 5], "-l");
+    assert_string_equal(v[n - 6], "-T");
     yv_remote_argv_free(v);
     v = yv_remote_batch_argv(r, true, (const char *const[]){"console", NULL});
     for (n = 0; v[n]; n++) {
     }
-    assert_string_equal(v[n - 4], "-tt"); /* a terminal there: the console's raw mode */
+    assert_string_equal(v[n - 6], "-tt"); /* a terminal there: the console's raw mode */
+    yv_remote_argv_free(v);
+    yv_remote_free(r);
+    /* an IPv6 literal and a port: `-p PORT -- ADDRESS`, no brackets (ssh would look them up) */
+    yv_host h6 = {.name = "v6", .ssh = "ssh://root@[2001:db8::7]:2222"};
+    r = yv_remote_new(&h6, "/cfg", "/tmp/ctl");
+    v = yv_remote_batch_argv(r, false, (const char *const[]){"list", NULL});
+    for (n = 0; v[n]; n++) {
+    }
+    assert_string_equal(v[1], "-F");
+    assert_string_equal(v[2], "/cfg");
+    assert_string_equal(v[n - 2], "2001:db8::7");
+    assert_string_equal(v[n - 4], "2222");
+    assert_string_equal(v[n - 5], "-p");
+    assert_string_equal(v[n - 6], "root");
     yv_remote_argv_free(v);
     yv_remote_free(r);
 }
