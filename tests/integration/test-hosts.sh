@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Many hosts over plain OpenSSH (spec §14): two real sshd's in network namespaces of the test
+# (ssh-lib.sh), each "host" with its own root, reached with the test's key, plus the local root.
+# The real yave-tui in tmux lists the VMs of all three with their HOST; a VM of host 2 starts from
+# the keyboard; host 2's sshd killed: its rows say unreachable while host 1's VM still starts;
+# sshd back: the rows come back without a key; the console of a remote VM reaches its guest (the
+# echo guest of lib.sh); a changed host key is refused with a clear message; `status --host`.
+# The remote side is the same yave-tui binary (bin: in hosts.yaml), run by sshd inside the
+# namespace: the QEMUs it starts live there.
+. "$(dirname "$0")/tui-lib.sh"
+. "$(dirname "$0")/ssh-lib.sh"
+
+# end_masters DIR: the ControlPersist masters behind the control sockets in DIR exit (the TUI leaves
+# them for the next start, as it should; the test must not).
+end_masters()
+{
+    local s
+    for s in "$1"/*; do
+        [ -S "$s" ] && ssh -o ControlPath="$s" -O exit yave-test-host >/dev/null 2>&1
+    done
+    return 0
+}
+
+# hosts_config DIR NAME=ROOT...: DIR/config/yave/hosts.yaml naming the test's sshd hosts (ssh_config:
+# ssh-lib's), each with its root and this yave-tui as bin; the TUI's environment points at it
+# (TUI_ENV) and at DIR/run for the control sockets; HOSTS_ENV for batch commands.
+hosts_config()
+{
+    local d=$1 spec
+    shift
+    mkdir -p "$d/config/yave" "$d/run" || fail "mkdir"
+    chmod 700 "$d/run"
+    {
+        printf 'ssh_config: %s\nhosts:\n' "$SSHD_CONFIG"
+        for spec in "$@"; do
+            printf '  - {name: %s, ssh: %s, root: %s, bin: %s}\n' "${spec%%=*}" "${spec%%=*}" \
+                "${spec#*=}" "$YAVE_TEST_BIN"
+        done
+    } >"$d/config/yave/hosts.yaml"
+    TUI_ENV="XDG_CONFIG_HOME=$d/config XDG_RUNTIME_DIR=$d/run"
+    HOSTS_ENV=(env "XDG_CONFIG_HOME=$d/config" "XDG_RUNTIME_DIR=$d/run")
+    at_exit end_masters "$d/run/yave-ssh"
+}
+
+# filter_to VM: the list filtered to VM (its row then the selected one).
+filter_to()
+{
+    text /
+    text "$1"
+    keys Enter
+    wait_screen "^ ?$1 "
+}
+
+# in_netns PID NAME: PID runs in the network namespace of ssh-lib host NAME.
+in_netns()
+{
+    local want
+    want=$(stat -Lc %i "/run/netns/$(sshd_ns "$2")") || fail "no namespace of $2"
+    [ "$(stat -Lc %i "/proc/$1/ns/net")" = "$want" ]
+}
+
+# a, b, c, d of the issue: one list, a remote start, a host killed and back.
+test_hosts_in_one_list()
+{
+    local lroot r1 r2 d pid sock
+    sshd_setup
+    sshd_host_up h1
+    sshd_host_up h2
+    tui_root lroot la
+    tui_root r1 xa
+    tui_root r2 ya yb
+    mktmp_into d
+    hosts_config "$d" h1="$r1" h2="$r2"
+    TUI_W=120 tui_start "$lroot"
+    wait_screen 'h1: up +h2: up'
+    wait_row la '^la +local +stopped '
+    wait_row xa '^xa +h1 +stopped '
+    wait_row ya '^ya +h2 +stopped '
+    wait_row yb '^yb +h2 +stopped '
+    # one multiplexed connection a host: its control socket 0600, in a folder only we can enter
+    assert_eq "$(stat -c %a "$d/run/yave-ssh")" 700 "the control folder's mode"
+    for sock in "$d"/run/yave-ssh/*; do
+        [ -S "$sock" ] || fail "not a socket in the control folder: $sock"
+        assert_eq "$(stat -c %a "$sock")" 600 "a control socket's mode"
+    done
+    assert_eq "$(find "$d/run/yave-ssh" -type s | wc -l)" 2 "control sockets (one a host)"
+
+    # a VM of host 2 started from the keyboard: yave-tui there starts it, in host 2's namespace
+    filter_to ya
+    text r
+    wait_row ya '^ya +h2 +running ' 10
+    note "ya on h2 running ${WAITED} ms after r"
+    pid=$(cat "$r2/run/ya.pid") || fail "no run/ya.pid on host 2"
+    is_qemu "$pid" || fail "ya's pid $pid is not a QEMU"
+    in_netns "$pid" h2 || fail "ya's QEMU does not run on host 2 (its namespace)"
+    keys Escape
+    wait_row la '^la '
+
+    # host 2's sshd killed: its rows say unreachable, and host 1's VM still starts at once
+    sshd_kill h2
+    wait_row ya '^ya +h2 +unreachable ' 5
+    wait_row yb '^yb +h2 +unreachable '
+    wait_screen 'h2: unreachable'
+    filter_to xa
+    text r
+    wait_row xa '^xa +h1 +running ' 10
+    note "xa on h1 running ${WAITED} ms after r, h2 down"
+    keys Escape
+    # details of an unreachable host's VM say why; an action on it is refused with why
+    filter_to yb
+    text r
+    wait_screen 'yb: host h2 is unreachable'
+    keys Enter
+    wait_screen '^host h2: unreachable: '
+    keys Escape
+    keys Escape
+    wait_row la '^la '
+
+    # sshd back: the rows come back by themselves (the retry's backoff is at most 8 s)
+    sshd_restart h2
+    wait_row ya '^ya +h2 +running ' 30
+    wait_row yb '^yb +h2 +stopped '
+    wait_screen 'h1: up +h2: up'
+    is_qemu "$pid" || fail "ya's QEMU did not outlive its host's sshd"
+}
+
+# e. The console of a remote VM, through the TUI and the host's connection, reaches its guest:
+# the echo guest answers what is typed, upper-cased; Ctrl-] comes back to the list.
+test_remote_console()
+{
+    local lroot r1 d
+    sshd_setup
+    sshd_host_up h1
+    tui_root lroot
+    tui_root r1
+    echo_guest_image "$r1/echo.qcow2"
+    expect_exit 0 yv "$r1" create --no-network --no-ovmf -c 64 -m 64 --name ye --image echo \
+        --vnc-password-file "$(dirname "$r1")/vncpw"
+    mktmp_into d
+    hosts_config "$d" h1="$r1"
+    TUI_W=120 tui_start "$lroot"
+    wait_row ye '^ye +h1 +stopped '
+    text r
+    wait_row ye '^ye +h1 +running ' 10
+    wait_line "$r1/ye.vm/serial.log" 'yave-echo-guest: ready' "$(cat "$r1/run/ye.pid")" "$HANG" 0.05
+    in_netns "$(cat "$r1/run/ye.pid")" h1 || fail "ye's QEMU does not run on host 1"
+    text o
+    wait_gone '^ YAVE ' # the console has the terminal
+    text 'hello remote'
+    wait_screen 'HELLO REMOTE'
+    keys C-]
+    wait_screen '^ YAVE '
+    wait_row ye '^ye +h1 +running '
+    grep -q 'HELLO REMOTE' "$r1/ye.vm/serial.log" || fail "serial.log on host 1 lacks the echo"
+}
+
+# f. A host whose key changed is refused, in the TUI (details say so) and in batch.
+test_changed_host_key()
+{
+    local lroot r1 d
+    sshd_setup
+    sshd_host_up h1
+    tui_root lroot
+    tui_root r1 xa
+    mktmp_into d
+    hosts_config "$d" h1="$r1"
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch --json status --host h1
+    assert_eq "$RC" 0 "status --host h1: $ERR"
+    assert_eq "$(jv '[v["name"] for v in d]')" '["xa"]' "status --host h1: the VMs of host 1's root"
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch status --host h1 --name xa
+    assert_eq "$RC" 0 "status --host h1 --name xa: $ERR"
+    assert_contains "$OUT" "stopped" "status --host text"
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch --json status --host h1 --name nope
+    assert_eq "$RC" 3 "status --host of a VM the host lacks"
+    assert_json_error VM_NOT_FOUND
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch status --host nohost
+    assert_eq "$RC" 2 "status --host of a host not in hosts.yaml"
+    TUI_W=120 tui_start "$lroot"
+    wait_row xa '^xa +h1 +stopped '
+    sshd_rekey h1
+    end_masters "$d/run/yave-ssh" # a master made before the new key would carry on: a new connection
+    wait_row xa '^xa +h1 +unreachable ' 15
+    filter_to xa
+    keys Enter
+    wait_screen 'host key of h1 \(h1\) changed'
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch status --host h1
+    assert_eq "$RC" 5 "status --host h1 with a changed key"
+    assert_contains "$ERR" "host key of h1 (h1) changed" "status --host error"
+}
+
+run_tests "$@"
