@@ -265,23 +265,24 @@ PY
     ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0:thread_local_quarantine_size_kb=0" \
         start_watch "$root" "$t/fifo" --json
     sleep 2 # its first lines fill the pipe
-    before=$(rss_kb "$WATCH")
-    for i in 1 2 3 4; do
+    for i in 0 1 2 3 4; do
         expect_exit 0 yv "$root" run --name p
         pid=$(cat "$root/run/p.pid")
         sleep 0.5
         expect_exit 0 yv "$root" shutdown --force --name p
+        sleep 0.5
+        # after the first cycle: what a running VM's watching allocates the first time is there
+        [ "$i" != 0 ] || before=$(rss_kb "$WATCH")
     done
-    sleep 1
     after=$(rss_kb "$WATCH")
     touch "$t/go"
     wait "$reader"
     assert_eq "stopped null" "$(last_of "$t/out" p 'v["pid"]')" "p's last line"
     local np
     np=$(grep -c '"name":"p"' "$t/out")
-    [ "$np" -le 3 ] || fail "$np lines about p (4 starts and stops while the reader stalled): $(grep '"name":"p"' "$t/out" | cut -c1-200)"
+    [ "$np" -le 3 ] || fail "$np lines about p (5 starts and stops while the reader stalled): $(grep '"name":"p"' "$t/out" | cut -c1-200)"
     assert_eq 1 "$(grep -cx '{"synced":true}' "$t/out")" "one synced line"
-    [ $((after - before)) -lt 2048 ] || fail "watch's VmRSS grew from $before to $after kB"
+    [ $((after - before)) -lt 1024 ] || fail "watch's VmRSS grew from $before to $after kB"
     exec {WATCH_IN}>&-
     watch_ends 5
     [ -n "$pid" ]
