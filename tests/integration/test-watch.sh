@@ -143,6 +143,10 @@ print(" ".join(json.loads(l)["vm"]["name"] for l in sys.stdin))')" "the lines be
     wait_last "$t/out" b "stopped [null, []]" 10 '[v["pid"], v["addresses"]]'
     expect_exit 0 yv "$root" delete --name a
     wait_last "$t/out" a gone 10
+    # a config changed by another command: its new forwards
+    expect_exit 0 yv "$root" forward add --name b "udp:$((base + 1)):53"
+    wait_last "$t/out" b "stopped [$base, $((base + 1))]" 10 \
+        '[f["host"] for f in v["networks"][0]["forwards"]]'
     tiny "$root" c
     wait_last "$t/out" c stopped 10
     assert_eq 1 "$(grep -cx '{"synced":true}' "$t/out")" "still one synced line"
@@ -303,7 +307,7 @@ test_reader_closing_ends_it()
     exec {WATCH_IN}>&-
 }
 
-# Errors before the first line are every verb's: a root others may write to (spec §16).
+# Errors before the first line are every verb's: a root others may write to (spec §16), --file -.
 test_error_before_watching()
 {
     local t
@@ -311,6 +315,11 @@ test_error_before_watching()
     mkdir -m 0777 "$t/root"
     EXPECT_STDIN=/dev/null expect_exit 77 yv "$t/root" --json watch
     assert_json_error PERMISSION
+    # its end is standard input's: not when that holds the commands
+    chmod go-w "$t/root"
+    printf 'watch\n' >"$t/cmds"
+    EXPECT_STDIN=$t/cmds expect_exit 2 yv "$t/root" --json --file -
+    assert_json_error USAGE
 }
 
 run_tests "$@"
