@@ -292,8 +292,8 @@ json_t *yv_vminfo_json(const yv_vminfo *info, const yv_config *cfg)
 {
     json_t *o;
     if (!info->valid)
-        o = json_pack("{s:s, s:s, s:s, s:o}", "name", info->name, "state", state_names[info->state],
-                      "problem", info->problem, "pid",
+        o = json_pack("{s:s, s:s, s:o, s:o}", "name", info->name, "state", state_names[info->state],
+                      "problem", str_or_null(info->problem), "pid",
                       info->pid ? json_integer(info->pid) : json_null());
     else
         o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:b, s:o, s:o, s:o}", "name", info->name, "state",

@@ -33,7 +33,8 @@ typedef struct {
     yv_state state;
     bool valid; /* vm holds the parsed config */
     yv_vm vm;
-    char *problem;    /* why the VM is invalid (file:line:col: …) */
+    char *problem;    /* why the VM is invalid (file:line:col: …); NULL: no config yet (the
+                         monitor's VM being created: "problem": null) */
     long pid;         /* 0 when not running */
     char detail[256]; /* why the state is what it is (error reason, QMP trouble) */
     int vnc;          /* yv_vnc_result of the probe; 0 = not probed */

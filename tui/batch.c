@@ -42,6 +42,7 @@
 #include "core/vmstate.h"
 #include "core/vmwait.h"
 #include "core/vnccheck.h"
+#include "core/watch.h"
 
 struct yv_batch {
     const yv_batch_opts *opts;
@@ -960,6 +961,70 @@ static int cmd_console(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return rc;
 }
 
+/* ---- watch (spec §14): the stop signals only raise a flag, and are blocked except while its loop
+ * waits (ppoll), so one landing at any moment ends the wait ---- */
+
+static volatile sig_atomic_t watch_stop;
+
+static void on_watch_stop(int sig)
+{
+    watch_stop = sig;
+}
+
+static const int watch_caught[] = {SIGINT, SIGTERM, SIGHUP};
+#define WATCH_NCAUGHT ((int)(sizeof watch_caught / sizeof watch_caught[0]))
+
+typedef struct {
+    struct sigaction old[WATCH_NCAUGHT];
+    sigset_t oldmask, waitmask;
+} watch_saved;
+
+/* A hangup the caller ignores (nohup) stays ignored; a closed pipe is an error return (EPIPE). */
+static void watch_signals(watch_saved *s)
+{
+    struct sigaction sa = {.sa_handler = on_watch_stop};
+    sigset_t block;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&block);
+    signal(SIGPIPE, SIG_IGN);
+    watch_stop = 0;
+    for (int i = 0; i < WATCH_NCAUGHT; i++) {
+        sigaction(watch_caught[i], NULL, &s->old[i]);
+        if (watch_caught[i] == SIGHUP && s->old[i].sa_handler == SIG_IGN) continue;
+        sigaction(watch_caught[i], &sa, NULL);
+        sigaddset(&block, watch_caught[i]);
+    }
+    sigprocmask(SIG_BLOCK, &block, &s->oldmask);
+    s->waitmask = s->oldmask;
+    for (int i = 0; i < WATCH_NCAUGHT; i++) sigdelset(&s->waitmask, watch_caught[i]);
+}
+
+/* watch: every VM's state, then a line per change, until standard input ends, a signal, or the
+ * reader goes away (all exit 0); a failure before the first line is reported as every verb's. */
+static int cmd_watch(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    (void)c;
+    (void)a;
+    watch_saved s;
+    if (b->stdin_taken) /* --file -: standard input holds the commands */
+        return yv_err_set(&b->err, YV_E_USAGE,
+                          "watch ends with standard input (not with --file -)");
+    if (load_root(b) < 0) return -1;
+    fflush(stdout);
+    watch_signals(&s);
+    yv_watch_opts o = {.root = b->root,
+                       .cfg = &b->cfg,
+                       .in = STDIN_FILENO,
+                       .out = STDOUT_FILENO,
+                       .json = b->opts->json,
+                       .stop = &watch_stop,
+                       .mask = &s.waitmask};
+    yv_watch_run(&o);
+    for (int i = 0; i < WATCH_NCAUGHT; i++) sigaction(watch_caught[i], &s.old[i], NULL);
+    sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
+    return 0;
+}
+
 static int cmd_forward(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name"), *spec = a->pos[1];
@@ -1395,6 +1460,7 @@ static const yv_opt console_opts[] = {
     {0},
 };
 static const yv_opt list_opts[] = {{0}};
+static const yv_opt watch_opts[] = {{0}};
 static const yv_opt status_opts[] = {
     {.lng = "name",
      .shrt = 'n',
@@ -1664,6 +1730,11 @@ static const yv_cmd commands[] = {
      "Create, list, revert to or delete a snapshot of every disk of a VM and its UEFI variables: "
      "qemu-img when it is stopped, QEMU's snapshot jobs (its RAM too) when it runs.",
      snapshot_opts, 1, 1, "create|list|revert|delete", cmd_snapshot},
+    {"watch",
+     "Print the state of every VM, then a line per change (state, addresses, VNC reachability, "
+     "forwards) as it happens, until standard input closes (--json: one {\"vm\": status object} "
+     "or {\"gone\": name} a line, and {\"synced\": true} after the first state of every VM).",
+     watch_opts, 0, 0, NULL, cmd_watch},
     {"autostart",
      "Mark a VM to start at boot (on), unmark it (off), list the marked VMs, or start every marked "
      "VM that is not running (run: what the shipped yave-autostart.service calls).",
