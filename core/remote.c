@@ -308,7 +308,11 @@ int yv_remote_vm_from_json(yv_monitor_vm *row, const void *json_obj)
     char *detail = clean_str(json_object_get(o, "detail"), sizeof row->detail - 1);
     if (detail) snprintf(row->detail, sizeof row->detail, "%s", detail);
     free(detail);
-    row->problem = clean_str(json_object_get(o, "problem"), 1024);
+    /* "problem": a broken config; null: a VM being created (no config yet) — neither has figures */
+    const json_t *problem = json_object_get(o, "problem");
+    row->problem = problem ? clean_str(problem, 1024) : NULL;
+    if (problem && !row->problem)
+        row->problem = yv_strdup(row->detail[0] ? row->detail : "no config yet");
     addrs_from(&row->addrs, json_object_get(o, "addresses"));
     if (row->problem) return 0;
     row->valid = true;

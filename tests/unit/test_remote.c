@@ -87,6 +87,12 @@ static void test_hostile_lines(void **state)
         "{\"vm\": {\"name\": \"b\", \"state\": \"invalid\", \"problem\": \"config.yaml:1:1: x\"}}");
     assert_false(yv_remote_find(r, "b")->valid);
     assert_string_equal(yv_remote_find(r, "b")->problem, "config.yaml:1:1: x");
+    /* a VM being created (watch: "problem": null, no config yet): a row without figures */
+    feed(r, "{\"vm\": {\"name\": \"c\", \"state\": \"installing\", \"problem\": null, "
+            "\"pid\": null, \"detail\": \"being created\"}}");
+    assert_false(yv_remote_find(r, "c")->valid);
+    assert_string_equal(yv_remote_find(r, "c")->problem, "being created");
+    assert_int_equal(yv_remote_find(r, "c")->state, YV_STATE_INSTALLING);
     yv_remote_free(r);
 }
 
