@@ -361,7 +361,8 @@ static void push(char ***v, size_t *n, const char *s)
 }
 
 /* ssh's options for every use of the host: one shared connection, never a question. */
-static void ssh_opts(const yv_remote *r, char ***v, size_t *n, bool tty)
+/* extra: what goes before the destination (-T, -tt, or -O forward -L …). */
+static void ssh_opts(const yv_remote *r, char ***v, size_t *n, const char *const *extra)
 {
     char opt[4200];
     push(v, n, "ssh");
@@ -379,7 +380,7 @@ static void ssh_opts(const yv_remote *r, char ***v, size_t *n, bool tty)
     snprintf(opt, sizeof opt, "ControlPath=%s/%%C", r->ctl_dir);
     push(v, n, "-o");
     push(v, n, opt);
-    push(v, n, tty ? "-tt" : "-T");
+    for (size_t i = 0; extra[i]; i++) push(v, n, extra[i]);
     /* `-l USER -p PORT -- HOST`: the one form every OpenSSH reads alike (an IPv6 literal too) */
     yv_ssh_dest d = {0};
     if (yv_hosts_split_ssh(r->h.ssh, &d, NULL) == 0 && d.user) {
@@ -400,7 +401,7 @@ char **yv_remote_batch_argv(const yv_remote *r, bool tty, const char *const *wor
 {
     char **v = NULL;
     size_t n = 0, k = 0;
-    ssh_opts(r, &v, &n, tty);
+    ssh_opts(r, &v, &n, (const char *const[]){tty ? "-tt" : "-T", NULL});
     const char *cmd[64];
     cmd[k++] = r->h.bin ? r->h.bin : "yave-tui";
     cmd[k++] = "--batch";
@@ -424,6 +425,23 @@ void yv_remote_argv_free(char **argv)
 
 static bool has(const char *s, const char *what);
 static void close_fd(int *fd);
+
+int yv_remote_forward(const yv_remote *r, bool on, const char *sock, const char *host, int port,
+                      yv_err *err)
+{
+    char spec[512];
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(spec, sizeof spec, "%s:%s%s%s:%d", sock, v6 ? "[" : "", host, v6 ? "]" : "", port);
+    char **v = NULL;
+    size_t n = 0;
+    ssh_opts(r, &v, &n, (const char *const[]){"-O", on ? "forward" : "cancel", "-L", spec, NULL});
+    int rc = yv_proc_run(v, environ, NULL, err);
+    yv_remote_argv_free(v);
+    if (rc < 0)
+        yv_err_prefix(err, "host %s: %s the forward of %s", r->h.name,
+                      on ? "cannot make" : "cannot cancel", host);
+    return rc;
+}
 
 /* ---- one command, waited for ---- */
 
@@ -835,6 +853,11 @@ void yv_remote_free(yv_remote *r)
     free(r->ssh_config);
     free(r->ctl_dir);
     free(r);
+}
+
+const char *yv_remote_ctl(const yv_remote *r)
+{
+    return r->ctl_dir;
 }
 
 const char *yv_remote_name(const yv_remote *r)

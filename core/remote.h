@@ -68,6 +68,15 @@ size_t yv_remote_running(const yv_remote *r);
 char **yv_remote_batch_argv(const yv_remote *r, bool tty, const char *const *words);
 void yv_remote_argv_free(char **argv);
 
+/* on: host:port of the remote host (its loopback: a VM's VNC server) reachable here at the UNIX
+ * socket sock (in the private control folder), over the host's master connection (`ssh -O
+ * forward -L SOCK:HOST:PORT`); off: that forward cancelled. Waits for ssh (a message to the
+ * local master: milliseconds). */
+int yv_remote_forward(const yv_remote *r, bool on, const char *sock, const char *host, int port,
+                      yv_err *err);
+/* The private folder of r's control sockets (the place for its forwarded sockets too). */
+const char *yv_remote_ctl(const yv_remote *r);
+
 /* One `yave-tui --batch WORDS…` on the host, waited for (batch: `status --host`, spec §14): its
  * stdout (malloc'd, at most 4 MiB), exit status and the last line of its stderr (into last,
  * printable), bounded by timeout_ms (then ended: TIMEOUT). -1 with err when ssh could not run,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -251,8 +252,28 @@ static int vv_wait_connected(yv_vncview *v, int fd)
 /* Connects here rather than in the library: the wait is interruptible by close, and the reason of
  * a refusal is an errno, not a log line. The socket stays non-blocking (the library's readTimeout
  * counts its waits on EAGAIN). */
+/* A UNIX socket (a remote VM's display forwarded by ssh into our private folder, spec §14). */
+static int vv_connect_unix(yv_vncview *v, char *why, size_t n)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(v->host) >= sizeof sa.sun_path) {
+        snprintf(why, n, "the socket path is too long");
+        return -1;
+    }
+    memcpy(sa.sun_path, v->host, strlen(v->host) + 1);
+    int e = 0, fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) e = errno;
+    else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        e = errno == EINPROGRESS || errno == EAGAIN ? vv_wait_connected(v, fd) : errno;
+    if (!e) return fd;
+    if (fd >= 0) close(fd);
+    snprintf(why, n, "cannot connect: %s", strerror(e));
+    return -1;
+}
+
 static int vv_connect(yv_vncview *v, char *why, size_t n)
 {
+    if (v->host[0] == '/') return vv_connect_unix(v, why, n);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;

@@ -25,7 +25,7 @@ typedef enum {
 } yv_vncview_state;
 
 typedef struct {
-    const char *host;     /* "127.0.0.1", "::1" (a numeric address) */
+    const char *host;     /* "127.0.0.1", "::1" (a numeric address), or a UNIX socket's path */
     int port;             /* TCP port (5900 + display) */
     const char *password; /* the VNC password (copied, wiped on close); NULL: none */
     int timeout_ms;       /* a handshake or a begun message that takes longer fails; 0: 3000 */

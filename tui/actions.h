@@ -93,6 +93,9 @@ typedef struct {
      * connection (or, verb NULL, a screen that only shows the row); false: refused there (a
      * form filled from the VM's files, a secret through a descriptor, a local file or socket) */
     bool remote;
+    /* a NULL verb's child for a VM of a remote host, whose answer the TUI then uses (the view:
+     * vnc-endpoint, where the display listens there and its password) */
+    const char *remote_verb;
     /* the status line */
     const char *started; /* when the child starts; NULL: nothing */
     const char *done;    /* when it succeeds */

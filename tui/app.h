@@ -70,7 +70,16 @@ typedef struct yv_app {
     char fg_vm[128];
     bool mouse;     /* clicks and the wheel are asked for (not --no-mouse) */
     yv_marks marks; /* the list's marked VMs (spec §15): bulk actions act on them */
-    yv_bulk bulk;   /* the bulk action in flight: each VM's end, then a summary */
+    /* the view of a remote host's VM (spec §14): its display forwarded by that host's ssh master
+     * to a UNIX socket of our private folder while the view shows; its password from the host */
+    struct {
+        char vm[128]; /* "vm@host"; "" when none */
+        char sock[256];
+        char host[64];
+        int port;
+        char *password;
+    } rview;
+    yv_bulk bulk; /* the bulk action in flight: each VM's end, then a summary */
     /* move questions waiting for no question to be open (tui/screen_move.c): one is never put
      * over another question, whose y would then answer it */
     struct {
@@ -101,6 +110,9 @@ const yv_monitor_vm *yv_list_selected(yv_app *a);
 /* A row's name as the list knows it (marks, jobs, questions): "vm" for a VM of this machine,
  * "vm@host" for one of a remote host (spec §14); buf holds the latter. */
 const char *yv_vm_key(const yv_monitor_vm *v, char *buf, size_t n);
+/* The answer of a remote host's vnc-endpoint for the view of vm ("vm@host"; res NULL: it
+ * failed): the display forwarded here, then the view opened (tui/screen_view.c). */
+void yv_view_remote_ready(yv_app *a, const char *vm, const struct json_t *res);
 /* The F2 column setup screen (tui/screen_columns.c) over the list's table. */
 extern const yv_screen_class yv_columns_screen;
 yv_table *yv_list_table(yv_app *a);

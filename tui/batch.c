@@ -1676,6 +1676,46 @@ static int cmd_screenshot(yv_batch *b, const yv_cmd *c, const yv_args *a)
     return rc;
 }
 
+static const yv_opt vnc_endpoint_opts[] = {
+    {.lng = "name",
+     .shrt = 'n',
+     .arg = "NAME",
+     .kind = YV_ARG_VM,
+     .flags = YV_OPT_REQUIRED,
+     .help = "the running VM whose VNC server to tell"},
+    {0},
+};
+
+/* vnc-endpoint (spec §14): where a running VM's VNC server listens on this host and, with --json
+ * only, its password — what a TUI on another machine needs to show the screen through its ssh
+ * connection (a UNIX socket forwarded there). Text mode never prints the password. */
+static int cmd_vnc_endpoint(yv_batch *b, const yv_cmd *c, const yv_args *a)
+{
+    const char *name = yv_cmdtab_get(c, a, "name");
+    yv_vmstate_proof p;
+    yv_vm vm;
+    if (load_root_vm(b, name, &p) < 0) return -1;
+    bool live = p.pid > 0;
+    yv_vmstate_proof_done(&p);
+    if (!live) return yv_err_set(&b->err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
+    if (yv_vm_load(&vm, b->root, name, &b->err) < 0) return -1;
+    int disp = yv_valid_display_number(vm.vnc_display);
+    if (disp < 0) {
+        yv_vm_done(&vm);
+        return yv_err_set(&b->err, YV_E_FAIL, "VM '%s' has no VNC display", name);
+    }
+    const char *listen = b->cfg.vnc_listen;
+    if (!strcmp(listen, "0.0.0.0")) listen = "127.0.0.1"; /* reached on its family's loopback */
+    if (!strcmp(listen, "::")) listen = "::1";
+    if (b->opts->json)
+        b->result =
+            json_pack("{s:s, s:s, s:i, s:o}", "vm", name, "host", listen, "port", 5900 + disp,
+                      "password", vm.vnc_password ? json_string(vm.vnc_password) : json_null());
+    else printf("%s %d password %s\n", listen, 5900 + disp, vm.vnc_password ? "set" : "none");
+    yv_vm_done(&vm);
+    return 0;
+}
+
 /* The verbs: name, summary, options, positionals (min, max, as shown), the run adapter. Help, the
  * usage errors, the man page and the bash completion all come from here. */
 static const yv_cmd commands[] = {
@@ -1730,6 +1770,10 @@ static const yv_cmd commands[] = {
      "Create, list, revert to or delete a snapshot of every disk of a VM and its UEFI variables: "
      "qemu-img when it is stopped, QEMU's snapshot jobs (its RAM too) when it runs.",
      snapshot_opts, 1, 1, "create|list|revert|delete", cmd_snapshot},
+    {"vnc-endpoint",
+     "Where a running VM's VNC server listens here, and (--json only) its password: what a TUI on "
+     "another machine needs to show its screen over ssh.",
+     vnc_endpoint_opts, 0, 0, NULL, cmd_vnc_endpoint},
     {"watch",
      "Print the state of every VM, then a line per change (state, addresses, VNC reachability, "
      "forwards) as it happens, until standard input closes (--json: one {\"vm\": status object} "

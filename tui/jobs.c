@@ -84,10 +84,12 @@ yv_job *yv_job_start(yv_app *a, yv_action act, const char *vm, const char *const
     argv[n++] = "--json";
     argv[n++] = "--root";
     argv[n++] = a->root;
-    argv[n++] = yv_actions_of(act)->verb;
+    const yv_action_row *row = yv_actions_of(act);
+    const char *verb = row->verb ? row->verb : row->remote_verb;
+    argv[n++] = verb;
     for (int i = 0; args && args[i] && n < 38; i++) argv[n++] = args[i];
     argv[n] = NULL;
-    char **rargv = remote_argv(a, vm, true, false, yv_actions_of(act)->verb, args);
+    char **rargv = remote_argv(a, vm, true, false, verb, args);
     if (rargv && (secret3 || secret4)) { /* only our own children get descriptors */
         yv_remote_argv_free(rargv);
         return yv_app_status(a, true, "%s: not on a remote host (it needs a secret)", vm), NULL;
@@ -538,8 +540,9 @@ static void finish(yv_app *a, yv_job *j)
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !e;
     const char *msg = json_string_value(json_object_get(e, "message"));
     const char *code = json_string_value(json_object_get(e, "code"));
-    if (ok) yv_app_status(a, false, "%s", done_text(j, res));
-    else yv_app_status(a, true, "%s: %s", j->vm, msg ? msg : "failed (see qemu.log)");
+    if (j->act == ACT_VIEW) yv_view_remote_ready(a, j->vm, ok ? res : NULL); /* its own words */
+    else if (ok) yv_app_status(a, false, "%s", done_text(j, res));
+    if (!ok) yv_app_status(a, true, "%s: %s", j->vm, msg ? msg : "failed (see qemu.log)");
     if (!ok && j->act == ACT_RUN) yv_move_offer(a, j->vm, json_object_get(e, "move"));
     if (j->act == ACT_CREATE || j->act == ACT_PRESET) {
         yv_form_job_done(a, j, ok, code ? code : "", msg ? msg : "");

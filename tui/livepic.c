@@ -46,6 +46,13 @@ bool yv_livepic_open(yv_livepic *p, yv_app *a, const char *vm, int min_ms, bool 
     yv_vncview_opts o = {.host = connect_host(a->cfg.vnc_listen),
                          .port = 5900 + disp,
                          .password = v->vm.vnc_password};
+    if (v->host) { /* a remote host's VM (spec §14): its display forwarded here by ssh */
+        if (strcmp(a->rview.vm, vm)) {
+            snprintf(p->why, sizeof p->why, "%s: its display is not forwarded here", vm);
+            return false;
+        }
+        o = (yv_vncview_opts){.host = a->rview.sock, .password = a->rview.password};
+    }
     if (!(p->vnc = yv_vncview_open(&o, &e))) {
         snprintf(p->why, sizeof p->why, "%s", e.msg);
         return false;

@@ -17,8 +17,8 @@ typedef struct yv_app yv_app;
 
 typedef struct {
     yv_app *app;
-    char vm[64];
-    pid_t pid; /* the QEMU whose display it shows: another one (or none) ends the view */
+    char vm[128]; /* "vm@host" for a remote host's */
+    pid_t pid;    /* the QEMU whose display it shows: another one (or none) ends the view */
     yv_vncview *vnc;
     yv_vncview_frame frame;
     yv_picture *pic;

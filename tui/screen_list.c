@@ -683,7 +683,12 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
     case ACT_VIEW: {
         if (v && yv_actions_refusal(r, v, why, sizeof why))
             return yv_app_status(a, true, "%s", why), KEY_REDRAW;
-        if (v) yv_screen_push(&a->screens, &yv_view_screen, v->name);
+        if (v && v->host) { /* its host says where the display is, then it is forwarded here */
+            const char *key = yv_vm_key(v, why, sizeof why);
+            if (yv_job_start(a, ACT_VIEW, key, (const char *const[]){"--name", v->name, NULL}, NULL,
+                             NULL))
+                yv_app_status(a, false, "%s: asking %s for its display…", key, v->host);
+        } else if (v) yv_screen_push(&a->screens, &yv_view_screen, v->name);
         return KEY_REDRAW;
     }
     default: return KEY_IGNORED;

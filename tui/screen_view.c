@@ -5,7 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "app.h"
+#include "core/remote.h"
+#include "core/util.h"
 #include "keysym.h"
 #include "livepic.h"
 #include "widgets/draw.h"
@@ -13,9 +19,51 @@
 #define CTRL_RIGHT_BRACKET 0x1d
 
 typedef struct {
-    char vm[64];
+    char vm[128];
     yv_livepic pic;
 } view_st;
+
+/* The forward of a remote VM's display ends with its view: cancelled, its socket removed, the
+ * password wiped. */
+static void remote_done(yv_app *a)
+{
+    char name[64];
+    yv_err e;
+    if (!a->rview.vm[0]) return;
+    yv_remote *r = yv_monitor_remote_of(a->mon, a->rview.vm, name);
+    if (r && yv_remote_forward(r, false, a->rview.sock, a->rview.host, a->rview.port, &e) < 0)
+        fprintf(stderr, "yave-tui: %s\n", e.msg); /* run/tui.log */
+    unlink(a->rview.sock);
+    yv_free_secret(a->rview.password);
+    memset(&a->rview, 0, sizeof a->rview);
+}
+
+void yv_view_remote_ready(yv_app *a, const char *vm, const struct json_t *res)
+{
+    static unsigned seq;
+    char name[64];
+    yv_err e;
+    yv_remote *r = yv_monitor_remote_of(a->mon, vm, name);
+    const char *host = json_string_value(json_object_get(res, "host"));
+    json_int_t port = json_integer_value(json_object_get(res, "port"));
+    const char *pw = json_string_value(json_object_get(res, "password"));
+    if (!res || !r) return; /* the failure is on the status line */
+    if (!host || strlen(host) >= sizeof a->rview.host || port < 1 || port > 65535)
+        return yv_app_status(a, true, "%s: the host's answer names no display", vm);
+    remote_done(a); /* one view at a time */
+    snprintf(a->rview.sock, sizeof a->rview.sock, "%s/view-%d-%u.sock", yv_remote_ctl(r),
+             (int)getpid(), seq++);
+    unlink(a->rview.sock); /* a killed TUI's, if the pid came back */
+    if (yv_remote_forward(r, true, a->rview.sock, host, (int)port, &e) < 0) {
+        memset(&a->rview, 0, sizeof a->rview);
+        return yv_app_status(a, true, "%s", e.msg);
+    }
+    snprintf(a->rview.vm, sizeof a->rview.vm, "%s", vm);
+    snprintf(a->rview.host, sizeof a->rview.host, "%s", host);
+    a->rview.port = (int)port;
+    a->rview.password = pw ? yv_strdup(pw) : NULL;
+    yv_screen_push(&a->screens, &yv_view_screen, vm);
+}
 
 static void init(yv_app *a, void *st, const void *vm)
 {
@@ -27,9 +75,9 @@ static void init(yv_app *a, void *st, const void *vm)
 
 static void done(yv_app *a, void *st)
 {
-    (void)a;
     view_st *s = st;
     yv_livepic_close(&s->pic);
+    if (!strcmp(a->rview.vm, s->vm)) remote_done(a);
     if (!isendwin()) { /* after endwin the terminal is the shell's again: never touched */
         noraw();
         cbreak();

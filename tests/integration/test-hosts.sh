@@ -154,6 +154,46 @@ test_remote_console()
     grep -q 'HELLO REMOTE' "$r1/ye.vm/serial.log" || fail "serial.log on host 1 lacks the echo"
 }
 
+# The screen view of a remote VM goes through the host's connection too: its VNC server listens on
+# the host's loopback only, the view gets the picture through a UNIX socket ssh forwards into the
+# private folder (0600), and the forward and the socket go with the view.
+test_remote_view()
+{
+    local lroot r1 d pid socks listens
+    sshd_setup
+    sshd_host_up h1
+    tui_root lroot
+    tui_root r1 xv
+    mktmp_into d
+    hosts_config "$d" h1="$r1"
+    TUI_W=120 TUI_H=30 tui_start "$lroot"
+    wait_row xv '^xv +h1 +stopped '
+    text r
+    wait_row xv '^xv +h1 +running ' 10
+    pid=$(cat "$r1/run/xv.pid")
+    in_netns "$pid" h1 || fail "xv's QEMU does not run on host 1"
+    # on the host, QEMU's VNC server listens on a loopback address only
+    listens=$(sshd_x h1 ss -Hltnp | grep "pid=$pid," | awk '{print $4}')
+    [ -n "$listens" ] || fail "no listening socket of xv's QEMU on host 1"
+    ! grep -Ev '^127\.' <<<"$listens" || fail "xv's QEMU listens beyond the host's loopback"
+    # what the remote TUI asks the host: the password only in the --json document, never as text
+    run_cmd "$YAVE_TEST_BIN" --batch --root "$r1" vnc-endpoint --name xv
+    assert_eq "$RC" 0 "vnc-endpoint: $ERR"
+    assert_match "^$VNC_LISTEN 59[0-9][0-9] password set$" "$OUT" "vnc-endpoint text"
+    assert_not_contains "$OUT" pw345678 "vnc-endpoint text"
+    run_cmd "$YAVE_TEST_BIN" --batch --json --root "$r1" vnc-endpoint --name xv
+    assert_eq "$(jv 'd["password"]')" pw345678 "vnc-endpoint --json password"
+    text v
+    wait_screen '^ xv@h1 — live [0-9]+x[0-9]+' 30
+    socks=$(find "$d/run/yave-ssh" -name 'view-*.sock' -type s)
+    [ -n "$socks" ] || fail "no forwarded socket in the private folder while the view shows"
+    assert_eq "$(stat -c %a "$socks")" 600 "the forwarded socket's mode"
+    keys C-]
+    wait_row xv '^xv +h1 +running '
+    [ -z "$(find "$d/run/yave-ssh" -name 'view-*.sock')" ] ||
+        fail "the forwarded socket outlived the view"
+}
+
 # f. A host whose key changed is refused, in the TUI (details say so) and in batch.
 test_changed_host_key()
 {
