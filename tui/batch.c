@@ -688,8 +688,15 @@ static int status_remote(yv_batch *b, const char *host, const char *name)
     char *dir = NULL, *out = NULL, last[256];
     int status = 0, rc = -1;
     if (yv_hosts_load(&hs, NULL, &b->err) < 0) return -1;
+    for (int i = 0; i < b->opts->nhosts; i++) /* the global --host NAME=SSH[:ROOT] ones too */
+        if (yv_hosts_add_spec(&hs, b->opts->hosts[i], &b->err) < 0) {
+            yv_hosts_done(&hs);
+            return -1;
+        }
     const yv_host *h = yv_hosts_find(&hs, host);
-    if (!h) yv_err_set(&b->err, YV_E_USAGE, "--host %s: no such host in hosts.yaml", host);
+    if (!h)
+        yv_err_set(&b->err, YV_E_USAGE, "--host %s: no such host in hosts.yaml or a --host option",
+                   host);
     else if ((dir = yv_remote_ctl_dir(&b->err))) {
         yv_remote *r = yv_remote_new(h, hs.ssh_config, dir);
         const char *words[6];

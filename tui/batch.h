@@ -9,6 +9,8 @@ typedef struct {
     const char *root; /* --root, or NULL */
     const char *file; /* --file, or NULL */
     bool json;
+    const char *const *hosts; /* --host NAME=SSH[:ROOT] values: status --host finds them too */
+    int nhosts;
 } yv_batch_opts;
 
 /* Runs one command (argv[0] = command) or, with opts->file, every line of the file; returns the

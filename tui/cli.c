@@ -49,11 +49,11 @@ const yv_opt yv_cli_opts[] = {
     {.lng = "host",
      .arg = "NAME=SSH[:ROOT]",
      .kind = YV_ARG_TEXT,
-     .flags = YV_CLI_TUI | YV_OPT_MANY,
+     .flags = YV_CLI_TUI | YV_CLI_BATCH | YV_OPT_MANY,
      .help = "show the VMs of another machine too, reached with ssh SSH ([user@]host, or "
              "ssh://[user@]host:port) where yave-tui runs them in ROOT (default: its default "
              "root); repeatable; adds to (and by NAME overrides) the hosts of "
-             "$XDG_CONFIG_HOME/yave/hosts.yaml"},
+             "$XDG_CONFIG_HOME/yave/hosts.yaml (batch: for status --host)"},
     {.lng = "no-mouse",
      .flags = YV_CLI_TUI,
      .help = "leave the mouse to the terminal: no clicks or wheel in the full-screen manager"},

@@ -60,8 +60,11 @@ int main(int argc, char **argv)
     if (rc == YV_SCAN_VALUE) return usage_error("%s", why);
     if (rc < 0) return usage_error("%s (try --help)", why);
     if (rc == YV_SCAN_NOW) return act_now(val);
-    yv_batch_opts bo = {
-        .root = opt(val, "root"), .file = opt(val, "file"), .json = opt(val, "json")};
+    yv_batch_opts bo = {.root = opt(val, "root"),
+                        .file = opt(val, "file"),
+                        .json = opt(val, "json"),
+                        .hosts = hosts.many,
+                        .nhosts = hosts.nmany};
     const char *kind = opt(val, "complete"), *refresh = opt(val, "refresh");
     if (kind && yv_docs_complete(stdout, bo.root, kind) < 0)
         return usage_error("--complete '%s': give vm, image, preset, theme, bridge, iface or state",

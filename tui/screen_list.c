@@ -383,6 +383,18 @@ static void hosts_text(yv_app *a, char *buf, size_t n)
     }
 }
 
+/* The first remote host that is down, and why (spec §14): a host with no rows has no details. */
+static bool host_problem(yv_app *a, char *buf, size_t n)
+{
+    for (size_t i = 0; i < yv_monitor_host_count(a->mon); i++) {
+        const yv_remote *r = yv_monitor_host(a->mon, i);
+        if (yv_remote_state_of(r) == YV_REMOTE_UP || !yv_remote_problem(r)[0]) continue;
+        snprintf(buf, n, " host %s: %s", yv_remote_name(r), yv_remote_problem(r));
+        return true;
+    }
+    return false;
+}
+
 static void draw_title(yv_app *a)
 {
     char t[768], hosts[256];
@@ -417,7 +429,8 @@ static void draw_status(yv_app *a, const list_st *l)
     else if (a->marks.n)
         snprintf(line, sizeof line, " %zu marked: r, s, K, D act on every marked VM (u clears)",
                  a->marks.n);
-    else if (yv_monitor_count(a->mon) == 0)
+    else if (host_problem(a, line, sizeof line)) { /* a host down: why, where nothing else says */
+    } else if (yv_monitor_count(a->mon) == 0)
         snprintf(line, sizeof line, " no VMs yet: press c to create one");
     else line[0] = '\0';
     yv_keybar_status(stdscr, a->rows - 2, a->cols, line,

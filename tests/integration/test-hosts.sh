@@ -194,6 +194,34 @@ test_remote_view()
         fail "the forwarded socket outlived the view"
 }
 
+# A host whose yave-tui is missing, or too old to have watch, says so — in the TUI (the status
+# line: such a host has no rows) and in batch; the other host is not held up by them.
+test_missing_and_old_yave()
+{
+    local lroot r1 d old
+    sshd_setup
+    sshd_host_up h1
+    tui_root lroot
+    tui_root r1 xa
+    mktmp_into d
+    old=$d/old-yave-tui # what a yave-tui before watch answers
+    printf '#!/bin/sh\necho "yave-tui: unknown command '"'"'watch'"'"' (try --help)" >&2\nexit 2\n' >"$old"
+    chmod 755 "$old"
+    hosts_config "$d" h1="$r1"
+    printf '  - {name: gone, ssh: h1, bin: /nonexistent/yave-tui}\n  - {name: old, ssh: h1, bin: %s}\n' \
+        "$old" >>"$d/config/yave/hosts.yaml"
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch status --host gone
+    assert_eq "$RC" 5 "status --host of a host without yave-tui"
+    assert_contains "$ERR" "/nonexistent/yave-tui not found on gone" "status --host gone"
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch status --host old
+    assert_eq "$RC" 5 "status --host of a host with an old yave-tui"
+    assert_contains "$ERR" "on old is too old" "status --host old"
+    TUI_W=150 tui_start "$lroot"
+    wait_row xa '^xa +h1 +stopped '
+    wait_screen 'h1: up +gone: unreachable +old: unreachable'
+    wait_screen 'host gone: /nonexistent/yave-tui not found on gone'
+}
+
 # f. A host whose key changed is refused, in the TUI (details say so) and in batch.
 test_changed_host_key()
 {
