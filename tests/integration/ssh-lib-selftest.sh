@@ -9,6 +9,16 @@ export YAVE_TEST_BIN=${YAVE_TEST_BIN:-/bin/true}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ssh-lib.sh"
 
+# every folder and veth this file's hosts had, for the final check of leftovers
+MINE=$(mktemp /tmp/yave-it-selftest.XXXXXXXX) || exit 1
+
+# host_up NAME: sshd_host_up, remembered in $MINE
+host_up()
+{
+    sshd_host_up "$1"
+    printf '%s %s\n' "$SSHD_DIR" "$(cat "$SSHD_DIR/h/$1/veth")" >>"$MINE"
+}
+
 # the options a remote host's connection in YAVE uses (spec §14)
 mux_opts()
 {
@@ -53,9 +63,9 @@ no_leftovers()
 test_two_hosts()
 {
     sshd_setup
-    sshd_host_up h1
+    host_up h1
     local a1=$SSHD_ADDR
-    sshd_host_up h2
+    host_up h2
     assert_ne "$a1" "$SSHD_ADDR" "the two hosts' addresses"
     assert_eq "$SSHD_NS" "$(sshd_ns h2)" "SSHD_NS"
     expect_exit 0 sshd_ssh h1 true
@@ -72,8 +82,8 @@ test_kill_drops_master_not_daemons()
     local t start sess dpid
     sshd_setup
     mktmp_into t
-    sshd_host_up h1
-    sshd_host_up h2
+    host_up h1
+    host_up h2
     master_up h1 "$t"
     # a session on the shared connection, and a daemon the session leaves behind
     sshd_ssh h1 "${MUX[@]}" sleep 100 </dev/null >/dev/null 2>&1 &
@@ -102,7 +112,7 @@ test_cut_silences_host()
     local t start
     sshd_setup
     mktmp_into t
-    sshd_host_up h1
+    host_up h1
     master_up h1 "$t"
     start=$(now_ms)
     sshd_cut h1
@@ -121,7 +131,7 @@ test_cut_silences_host()
 test_rekey_is_refused()
 {
     sshd_setup
-    sshd_host_up h1
+    host_up h1
     expect_exit 0 sshd_ssh h1 true
     sshd_rekey h1
     expect_exit 255 sshd_ssh h1 true
@@ -142,14 +152,16 @@ test_failing_test_cleans_up()
         _CLEANUP=()
         trap _run_cleanup EXIT
         sshd_setup
-        sshd_host_up a
-        sshd_host_up b
-        sshd_ssh a 'setsid sleep 300 </dev/null >/dev/null 2>&1 &'
-        printf '%s %s %s\n' "$SSHD_DIR" "$(sshd_ns a)" "$(sshd_ns b)" >"$d"
+        host_up a
+        host_up b
+        dpid=$(sshd_ssh a 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!')
+        printf '%s %s %s %s\n' "$dpid" "$SSHD_DIR" "$(sshd_ns a)" "$(sshd_ns b)" >"$d"
         fail "failing on purpose (expected)"
     ) 2>/dev/null && fail "the inner test should fail"
     read -r -a ns <"$d"
-    no_leftovers "${ns[@]}"
+    [[ "${ns[0]}" =~ ^[0-9]+$ ]] || fail "no daemon pid from the inner test"
+    pid_exited "${ns[0]}" || fail "the daemon in the namespace outlived the cleanup"
+    no_leftovers "${ns[@]:1}"
 }
 
 # sshd_setup outside a test: hosts shared by the file's tests, gone when the file ends
@@ -173,14 +185,16 @@ test_file_level_setup()
 
 rc=0
 run_tests "$@" || rc=$?
-# after every test: none of this file's namespaces, no sshd of any ssh-lib folder, no veth of
-# ssh-lib, no ssh-lib folder (the last three also see other ssh-lib users running at the same time)
+# after every test: none of this file's namespaces, folders, veths or sshd processes
 left=$(
     ip netns list | grep "^yvs-$$-"
-    procs_with /tmp/yave-it-ssh.
-    ip -o link show | grep -o ' yvs[0-9]*@'
-    ls -d /tmp/yave-it-ssh.* 2>/dev/null
+    while read -r d v; do
+        [ -e "$d" ] && echo "$d"
+        procs_with "$d/"
+        ip -o link show "$v" 2>/dev/null
+    done <"$MINE"
 )
+rm -f "$MINE"
 if [ -n "$left" ]; then
     printf '    FAIL leftovers:\n%s\n' "$left" >&2
     rc=1

@@ -231,10 +231,15 @@ _sshd_start()
     local name=$1 h=$2 ns addr pid
     ns=$(cat "$h/ns")
     addr=$(cat "$h/addr")
-    rm -f "$h/sshd.pid"
-    ip netns exec "$ns" "$SSHD_BIN" -D -f "$h/sshd_config" -E "$h/sshd.log" \
-        </dev/null >/dev/null 2>>"$h/sshd.err" &
-    pid=$!
+    rm -f "$h/sshd.pid" "$h/listener"
+    # started from a subshell, so it is not a job of the test's shell (no "Killed" notice from
+    # bash when sshd_kill ends it)
+    (
+        ip netns exec "$ns" "$SSHD_BIN" -D -f "$h/sshd_config" -E "$h/sshd.log" \
+            </dev/null >/dev/null 2>>"$h/sshd.err" &
+        echo $! >"$h/listener"
+    )
+    pid=$(cat "$h/listener")
     for _ in $(seq 100); do
         _sshd_banner "$addr" && return 0
         pid_exited "$pid" && break
