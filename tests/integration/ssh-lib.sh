@@ -121,7 +121,7 @@ sshd_host_up()
     [[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,19}$ ]] || fail "sshd_host_up: bad host name '$name'"
     [ -n "$SSHD_DIR" ] || fail "sshd_setup was not called"
     h=$SSHD_DIR/h/$name
-    mkdir "$h" || fail "ssh test host '$name' exists already"
+    mkdir "$h" 2>/dev/null || fail "ssh test host '$name' exists already"
     _sshd_net "$name" "$h"
     _sshd_host_key "$name" "$h"
     _sshd_write_config "$name" "$h"
@@ -250,7 +250,7 @@ _sshd_start()
         sleep 0.1
     done
     fail "sshd of $name did not come up on $addr:22:" \
-        "$(tail -5 "$h/sshd.err" "$h/sshd.log" | tr '\n' ';')"
+        "$(tail -q -n 5 "$h/sshd.err" "$h/sshd.log" | tr '\n' ';')"
 }
 
 # _sshd_banner ADDR: an SSH server answers on ADDR:22 with its banner (within 2 s).
