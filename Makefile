@@ -45,6 +45,8 @@ DEB_RUN   := qemu-utils qemu-system-x86 libchafa0 libvncclient1
 DEB_UNIT  := libcmocka-dev qemu-utils qemu-system-x86
 # test-guest.sh: ssh into the real guest, dnsmasq for its TAP neighbour case, PyYAML for user-data
 DEB_TEST  += openssh-client dnsmasq-base python3-yaml
+# the tests of many hosts (tests/integration/ssh-lib.sh): real sshd's in network namespaces
+DEB_TEST  += openssh-server
 
 .PHONY: all check run bench clean format deps-build deps-test deps-run deps-unit unit integration asan debug-disks install uninstall valgrind lint
 # Package checks run first, then a fresh make (pkg-config flags are read after the install).
