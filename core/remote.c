@@ -162,24 +162,11 @@ int yv_remote_feed_line(yv_remote *r, const char *line, size_t len)
 
 /* ---- a VM object of status --json, untrusted ---- */
 
-static const char *const state_words[] = {
-    [YV_STATE_STOPPED] = "stopped",
-    [YV_STATE_STARTING] = "starting",
-    [YV_STATE_INSTALLING] = "installing",
-    [YV_STATE_RUNNING] = "running",
-    [YV_STATE_PAUSED] = "paused",
-    [YV_STATE_SHUTTING_DOWN] = "shutting-down",
-    [YV_STATE_ERROR] = "error",
-    [YV_STATE_CRASHED] = "crashed",
-    [YV_STATE_UNRESPONSIVE] = "unresponsive",
-    [YV_STATE_INVALID] = "invalid",
-};
-
 static yv_state state_of(const char *s)
 {
-    for (size_t i = 0; s && i < sizeof state_words / sizeof *state_words; i++)
-        if (!strcmp(s, state_words[i])) return (yv_state)i;
-    return YV_STATE_ERROR; /* a state a newer yave knows: not one to act on */
+    yv_state st;
+    /* a state only a newer yave knows: not one to act on */
+    return yv_vminfo_state_parse(s, &st) == 0 ? st : YV_STATE_ERROR;
 }
 
 /* A string of the host shown on our terminal: printable ASCII only, cut to max bytes. */

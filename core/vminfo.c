@@ -34,6 +34,13 @@ const char *yv_vminfo_state_name(yv_state s)
     return state_names[s];
 }
 
+int yv_vminfo_state_parse(const char *name, yv_state *out)
+{
+    for (size_t i = 0; name && i < sizeof state_names / sizeof *state_names; i++)
+        if (state_names[i] && !strcmp(name, state_names[i])) return *out = (yv_state)i, 0;
+    return -1;
+}
+
 int yv_vminfo_load(yv_vminfo *info, const char *root, const char *name, yv_err *err)
 {
     yv_err e;

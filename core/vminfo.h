@@ -14,6 +14,9 @@
 #include "vmstate.h" /* yv_state: what vmstate proves */
 
 const char *yv_vminfo_state_name(yv_state s);
+/* The state a name of yv_vminfo_state_name stands for (another yave's watch, spec §14); -1 when
+ * it names none. */
+int yv_vminfo_state_parse(const char *name, yv_state *out);
 
 /* A running VM's use of the host so far (spec §15's metrics as counters: a script makes its rates
  * from two of them, as `virsh domstats` users do). Unknown figures are not shown. */
