@@ -47,7 +47,7 @@ bool yv_livepic_open(yv_livepic *p, yv_app *a, const char *vm, int min_ms, bool 
                          .port = 5900 + disp,
                          .password = v->vm.vnc_password};
     if (v->host) { /* a remote host's VM (spec §14): its display forwarded here by ssh */
-        if (strcmp(a->rview.vm, vm)) {
+        if (strcmp(a->rview.vm, vm) != 0) {
             snprintf(p->why, sizeof p->why, "%s: its display is not forwarded here", vm);
             return false;
         }
