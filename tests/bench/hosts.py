@@ -26,12 +26,13 @@ veths, the folder) is removed on every exit path.
     baseline TUI, which watches 20 VMs too) and its sshd session processes, and the whole chain
     (TUI + ssh + 5 watches + 5 sshd's) next to 5 times the baseline (a TUI on each host, the way
     before the issue).
- 2. State change to row: BENCH_HOSTS_CHANGES (10) changes of remote VMs (the last VM of each host in
-    turn, shutdown --force then run, as batch verbs run in the host's namespace, not through the
-    TUI) alternating with as many of a local VM of L, in one TUI with hosts on a 140x160 pty (every
-    row on the screen); the time from the verb's exit (its change done) to the new state's word
-    arriving on the pty (the row redrawn; nothing else changes state meanwhile), median and p90,
-    and from the verb's start.
+ 2. State change to row: BENCH_HOSTS_CHANGES (16) changes of remote VMs (the last VM of each host
+    in turn, shutdown --force then run, as batch verbs run in the host's namespace, not through
+    the TUI) alternating with as many of a local VM of L, in one TUI with hosts on a 140x160 pty
+    (every row on the screen); the time to the new state's word arriving on the pty (the row
+    redrawn; nothing else changes state meanwhile), median and p90: for a stop from the QEMU's
+    exit (a pidfd on it: the change itself), for a start from run's exit (it returns once the VM
+    runs), for both from the verb's start.
  3. Bytes per second each idle host sends and receives: the counters of its veth on our side
     (rx_bytes: what the host sent, tx_bytes: what it got) over the windows of 1.
 """
@@ -44,7 +45,7 @@ BIN = os.path.realpath(sys.argv[1])
 NH = max(1, int(os.environ.get("BENCH_HOSTS_N", "5")))
 NV = max(1, int(os.environ.get("BENCH_HOSTS_VMS", "20")))
 R = max(1, int(os.environ.get("BENCH_HOSTS_ROUNDS", "5")))
-CHANGES = max(2, int(os.environ.get("BENCH_HOSTS_CHANGES", "10")))
+CHANGES = max(2, int(os.environ.get("BENCH_HOSTS_CHANGES", "16")))
 WINDOW = float(os.environ.get("BENCH_WINDOW_S", "4"))
 SETTLE = float(os.environ.get("BENCH_SETTLE_S", "2"))
 SSHD = "/usr/sbin/sshd"
@@ -370,62 +371,74 @@ def window_local(work, local):
 
 # ---- 2: a state change to its row ----
 
-def change(fd, argv, word, timeout=15):
-    """Runs the verb argv; returns (row - verb exit, row - verb start) in s, the row being the
-    first arrival of word on the pty after the start (None: not within timeout)."""
+def change(fd, argv, word, qemu=None, timeout=15):
+    """Runs the verb argv; returns the times in s from its start, from its exit and (qemu: the pid
+    of the QEMU it stops) from that QEMU's exit to the row: the first arrival of word on the pty
+    after the start (None: not within timeout)."""
     drain(fd, 0.5)
+    qfd = os.pidfd_open(qemu) if qemu else None  # the stop itself: the QEMU's exit
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    pfd, buf, t_exit, t_row, code = os.pidfd_open(p.pid), b"", None, None, None
-    while t_exit is None or t_row is None:
+    pfd, buf, t, code = os.pidfd_open(p.pid), b"", {}, None
+    while "exit" not in t or "row" not in t or (qfd and "gone" not in t):
         left = t0 + timeout - time.perf_counter()
         if left <= 0:
             break
-        ready = select.select([fd] + ([pfd] if t_exit is None else []), [], [], left)[0]
+        fds = [fd] + ([pfd] if "exit" not in t else []) + ([qfd] if qfd and "gone" not in t
+                                                           else [])
+        ready = select.select(fds, [], [], left)[0]
         now = time.perf_counter()
         if pfd in ready:
-            t_exit, code = now, p.wait()
+            t["exit"], code = now, p.wait()
+        if qfd and qfd in ready:
+            t["gone"] = now
         if fd in ready:
             chunk = os.read(fd, 65536)
             buf += chunk
-            if t_row is None and word in buf[-(len(chunk) + len(word)):]:
-                t_row = now
-    os.close(pfd)
-    if t_exit is None:
+            if "row" not in t and word in buf[-(len(chunk) + len(word)):]:
+                t["row"] = now
+    for f in (pfd, qfd):
+        if f:
+            os.close(f)
+    if "exit" not in t:
         p.kill()
         p.wait()
         raise SystemExit(f"bench: {' '.join(argv[-4:])} did not end in {timeout} s")
     if code:
         raise SystemExit(f"bench: {' '.join(argv[-4:])} failed ({code})")
-    if t_row is None:
+    if "row" not in t or (qfd and "gone" not in t):
         print(f"  warning: no {word.decode()} on the screen {timeout} s after "
               f"{' '.join(argv[-3:])}", flush=True)
         return None
-    return t_row - t_exit, t_row - t0
+    return {k: t["row"] - v for k, v in (("start", t0), ("exit", t["exit"]),
+                                         ("gone", t.get("gone"))) if v is not None}
 
 
 def latencies(work, local, hosts):
     """CHANGES remote changes alternating with CHANGES local ones, in one TUI with every row on
-    the screen: ([(from exit, from start)] remote, the same local)."""
+    the screen: [change()] of the remote stops, of the remote starts, then the same local."""
     pid, fd = tui(work, local, 140, 160, True)
-    rem, loc = [], []
+    out = ([], [], [], [])
     try:
         wait_watches(fd, hosts, len(hosts))
         drain(fd, SETTLE)
         last = f"{NV:02d}"
         for k in range(CHANGES):
-            verb, word = (["shutdown", "--force"], b"stopped") if k % 2 == 0 else (["run"],
-                                                                                 b"running")
+            stop = k % 2 == 0
+            verb, word = (["shutdown", "--force"], b"stopped") if stop else (["run"], b"running")
             h = hosts[k // 2 % len(hosts)]
-            y = [BIN, "--batch", "--root", f"{work}/r/{h['name']}", verb[0], "-n",
-                 f"{h['name']}v{last}"] + verb[1:]
-            rem.append(change(fd, in_ns(h["ns"], y), word))
-            y = [BIN, "--batch", "--root", f"{work}/r/local", verb[0], "-n", f"l{last}"] + verb[1:]
-            loc.append(change(fd, y, word))
+            for i, (root, name, ns) in enumerate(((f"{work}/r/{h['name']}", f"{h['name']}v{last}",
+                                                   h["ns"]),
+                                                  (f"{work}/r/local", f"l{last}", None))):
+                qemu = int(open(f"{root}/run/{name}.pid").read()) if stop else None
+                y = [BIN, "--batch", "--root", root, verb[0], "-n", name] + verb[1:]
+                x = change(fd, in_ns(ns, y), word, qemu)
+                if x:
+                    out[2 * i + (0 if stop else 1)].append(x)
     finally:
         finish(pid, fd)
-    return [x for x in rem if x], [x for x in loc if x]
+    return out
 
 
 # ---- the report ----
@@ -474,19 +487,20 @@ def report_cpu(hosts, ours, base):
               f"receives {statistics.median(o[f'tx:{n}'] for o in ours):.0f} B/s")
 
 
-def report_latency(rem, loc):
-    ms = lambda xs: [x * 1000 for x in xs]
-    for what, xs in (("remote", rem), ("local", loc)):
-        if not xs:
-            print(f"  {what} change to row: no change was seen on the screen", flush=True)
-            return
-    for i, origin in ((0, "the verb's exit"), (1, "the verb's start")):
-        r, lo = ms([x[i] for x in rem]), ms([x[i] for x in loc])
-        print(f"  state change to row, from {origin}: remote median {statistics.median(r):.1f} "
-              f"ms p90 {p90(r):.1f} ms ({len(r)} changes), local median "
-              f"{statistics.median(lo):.1f} ms p90 {p90(lo):.1f} ms ({len(lo)})", flush=True)
-        B.note(f"change to row from {origin}, remote",
-               f"{statistics.median(r):.1f} ms (p90 {p90(r):.1f})",
+def report_latency(rstop, rstart, lstop, lstart):
+    ms = lambda xs, k: [x[k] * 1000 for x in xs]
+    for what, rem, loc, k in (("a stop, from the QEMU's exit", rstop, lstop, "gone"),
+                              ("a start, from run's exit", rstart, lstart, "exit"),
+                              ("any, from the verb's start", rstop + rstart, lstop + lstart,
+                               "start")):
+        if not rem or not loc:
+            print(f"  state change to row, {what}: no change was seen on the screen", flush=True)
+            continue
+        r, lo = ms(rem, k), ms(loc, k)
+        print(f"  state change to row, {what}: remote median {statistics.median(r):.1f} ms p90 "
+              f"{p90(r):.1f} ms ({len(r)} changes), local median {statistics.median(lo):.1f} ms "
+              f"p90 {p90(lo):.1f} ms ({len(lo)})", flush=True)
+        B.note(f"change to row, {what}", f"{statistics.median(r):.1f} ms (p90 {p90(r):.1f})",
                f"local {statistics.median(lo):.1f} ms (p90 {p90(lo):.1f})",
                f"{min(r):.1f}/{statistics.median(r):.1f}/{max(r):.1f} ms")
 
