@@ -124,6 +124,38 @@ test_hosts_in_one_list()
     is_qemu "$pid" || fail "ya's QEMU did not outlive its host's sshd"
 }
 
+# A host that goes silent (its packets dropped, sshd still running: a cable pulled, a hung
+# machine) is found out by ssh's keepalives: its rows say unreachable, the other host's VM still
+# starts from the keyboard meanwhile, and the rows come back when the network does.
+test_silent_host()
+{
+    local lroot r1 r2 d t0
+    sshd_setup
+    sshd_host_up h1
+    sshd_host_up h2
+    tui_root lroot
+    tui_root r1 xa
+    tui_root r2 ya
+    mktmp_into d
+    hosts_config "$d" h1="$r1" h2="$r2"
+    TUI_W=120 tui_start "$lroot"
+    wait_row ya '^ya +h2 +stopped '
+    wait_row xa '^xa +h1 +stopped '
+    sshd_cut h2
+    set_now
+    t0=$NOW_MS
+    filter_to xa
+    text r
+    wait_row xa '^xa +h1 +running ' 10
+    note "xa on h1 running ${WAITED} ms after r, h2 silent"
+    keys Escape
+    wait_row ya '^ya +h2 +unreachable ' 20
+    set_now
+    note "h2 silent: its row unreachable $((NOW_MS - t0)) ms after the cut"
+    sshd_uncut h2
+    wait_row ya '^ya +h2 +stopped ' 30
+}
+
 # e. The console of a remote VM, through the TUI and the host's connection, reaches its guest:
 # the echo guest answers what is typed, upper-cased; Ctrl-] comes back to the list.
 test_remote_console()
