@@ -503,28 +503,45 @@ static char *user_name(uid_t uid)
 /* The file the descriptor holds, as the root's config.yaml: the user's or root's, not writable by
  * group or others. A symlink to it is followed (dotfile managers link ~/.config files); what is
  * checked is the file it reaches, by the descriptor read, so no swap between check and read. */
-static int trust(const char *path, const struct stat *st, yv_err *err)
+static int trust_as(const char *what, const char *path, const struct stat *st, yv_err *err)
 {
     if (!S_ISREG(st->st_mode))
         return yv_err_set(err, YV_E_PERMISSION,
-                          "refusing to use the hosts file %s: it is not a regular file", path);
+                          "refusing to use the %s %s: it is not a regular file", what, path);
     uid_t me = geteuid();
     if (st->st_uid != me && st->st_uid != 0) {
         char *owner = user_name(st->st_uid), *self = user_name(me);
         yv_err_set(err, YV_E_PERMISSION,
-                   "refusing to use the hosts file %s: it is owned by %s, not by you (%s) or "
+                   "refusing to use the %s %s: it is owned by %s, not by you (%s) or "
                    "root; if you trust it, make it yours: chown %d %s",
-                   path, owner, self, (int)me, path);
+                   what, path, owner, self, (int)me, path);
         free(owner);
         free(self);
         return -1;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH))
         return yv_err_set(err, YV_E_PERMISSION,
-                          "refusing to use the hosts file %s: it is writable by group or others "
+                          "refusing to use the %s %s: it is writable by group or others "
                           "(mode %04o); fix it with: chmod go-w %s",
-                          path, (unsigned)(st->st_mode & 07777), path);
+                          what, path, (unsigned)(st->st_mode & 07777), path);
     return 0;
+}
+
+static int trust(const char *path, const struct stat *st, yv_err *err)
+{
+    return trust_as("hosts file", path, st, err);
+}
+
+/* The ssh_config the hosts file names goes to `ssh -F`, which checks nothing of a file given so
+ * (only ~/.ssh/config): a ProxyCommand or Match exec written there by someone else would run as
+ * us. The same rule as the hosts file's (spec §16). */
+static int trust_ssh_config(const char *path, yv_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return yv_err_sys(err, YV_E_CONFIG_INVALID, errno, "the ssh_config %s of the hosts file",
+                          path);
+    return trust_as("ssh_config", path, &st, err);
 }
 
 static char *read_fd(int fd, const char *path, size_t *len, yv_err *err)
@@ -587,6 +604,10 @@ int yv_hosts_load(yv_hosts *h, const char *path, yv_err *err)
     bool missing;
     char *text = read_trusted(p, &len, &missing, err);
     int rc = text ? yv_hosts_parse(h, p, text, len, err) : missing ? 0 : -1;
+    if (rc == 0 && h->ssh_config && trust_ssh_config(h->ssh_config, err) < 0) {
+        yv_hosts_done(h);
+        rc = -1;
+    }
     free(text);
     free(def);
     return rc;

@@ -24,13 +24,25 @@ enum {
     BACKOFF_MAX_MS = 8000, /* a host back up is seen within this (spec §14: retried with backoff) */
     BACKOFF_OLD_MS = 60000, /* yave-tui missing or too old there: someone must install it first */
     ERR_KEEP = 2048,        /* the tail of ssh's stderr kept to explain an end */
-    ROWS_MAX = 100000,      /* a host cannot make us hold more rows than this */
+    /* what a host (untrusted) can make us hold: rows, and the bytes of their lines (a row takes
+     * about what its line did); past either the host is dropped with why */
+    ROWS_MAX = 4096,
+    ROW_BYTES_MAX = 64 << 20,
+    LINES_PER_TURN = 512, /* a flood of lines waits for the next turn: the keyboard goes first */
+    /* liveness (spec §14): the watch's heartbeat is BEAT_MS (an alive line when it has nothing
+     * else to say; a newline from us as often); a host silent for SILENT_MS, or with no first
+     * line CONNECT_MS after the ssh started, is unreachable — the ssh's own keepalive (5 s × 3)
+     * only ends the shared master, leaving a console over it time for a short dropout */
+    BEAT_MS = 2000,
+    SILENT_MS = 3 * BEAT_MS,
+    CONNECT_MS = 15000,
 };
 
 typedef struct {
     yv_monitor_vm pub;
-    char *key; /* "vm@host" */
-    bool seen; /* named since the watch (re)started: the others are gone at its `synced` */
+    char *key;    /* "vm@host" */
+    bool seen;    /* named since the watch (re)started: the others are gone at its `synced` */
+    size_t bytes; /* the length of its line: what it holds, about */
 } rvm;
 
 struct yv_remote {
@@ -52,6 +64,11 @@ struct yv_remote {
     int backoff_ms;
     int slot_kind[3]; /* what the descriptors handed out last were: 0 out, 1 err, 2 pidfd */
     size_t nslots;
+    size_t bytes;        /* the rows' bytes (ROW_BYTES_MAX) */
+    int64_t last_line;   /* when the watch's last line came (or its ssh started) */
+    int64_t next_beat;   /* when our next newline goes to the watch */
+    bool got_line;       /* this watch said something: SILENT_MS counts, not CONNECT_MS */
+    char killed_why[96]; /* we ended its ssh (silent, too much): why, instead of ssh's words */
 };
 
 /* ---- the rows ---- */
@@ -83,9 +100,17 @@ static void rvm_free(rvm *x)
 
 static void remove_at(yv_remote *r, size_t i)
 {
+    r->bytes -= r->v[i]->bytes;
     rvm_free(r->v[i]);
     memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof *r->v);
     r->n--;
+}
+
+/* The host's view on one row: its name and, while it is not UP, why. */
+static void stamp_row(yv_remote *r, rvm *x)
+{
+    x->pub.host = r->h.name;
+    x->pub.host_problem = r->state == YV_REMOTE_UP || !r->problem[0] ? NULL : r->problem;
 }
 
 /* The rows' view of the host: each row carries its name and, while it is not UP, why. */
@@ -101,17 +126,20 @@ static void stamp_rows(yv_remote *r)
 }
 
 /* A VM's line: a watch sends one only when the VM changed, so every line is news. */
-static int upsert(yv_remote *r, const json_t *o)
+static void abandon(yv_remote *r, const char *why);
+
+static int upsert(yv_remote *r, const json_t *o, size_t len)
 {
     yv_monitor_vm row;
     if (yv_remote_vm_from_json(&row, o) < 0) return 0;
     size_t at;
     rvm *x = find_rvm(r, row.name, &at);
+    if (r->bytes - (x ? x->bytes : 0) + len > ROW_BYTES_MAX || (!x && r->n >= ROWS_MAX)) {
+        yv_remote_vm_done(&row);
+        abandon(r, x ? "its VMs' state is larger than 64 MiB" : "it has more than 4096 VMs");
+        return 0;
+    }
     if (!x) {
-        if (r->n >= ROWS_MAX) {
-            yv_remote_vm_done(&row);
-            return 0;
-        }
         x = yv_calloc(1, sizeof *x);
         x->key = yv_asprintf("%s@%s", row.name, r->h.name);
         r->v = yv_realloc(r->v, (r->n + 1) * sizeof *r->v);
@@ -123,7 +151,9 @@ static int upsert(yv_remote *r, const json_t *o)
     }
     x->pub = row;
     x->seen = true;
-    stamp_rows(r);
+    r->bytes += len - x->bytes;
+    x->bytes = len;
+    stamp_row(r, x); /* one row: a host sending many stays linear */
     return 1;
 }
 
@@ -151,7 +181,7 @@ int yv_remote_feed_line(yv_remote *r, const char *line, size_t len)
     const json_t *vm = json_object_get(o, "vm");
     const char *gone = json_string_value(json_object_get(o, "gone"));
     size_t at;
-    if (json_is_object(vm)) changed = upsert(r, vm);
+    if (json_is_object(vm)) changed = upsert(r, vm, len);
     else if (gone && find_rvm(r, gone, &at)) {
         remove_at(r, at);
         changed = 1;
@@ -358,7 +388,7 @@ static void ssh_opts(const yv_remote *r, char ***v, size_t *n, const char *const
         push(v, n, r->ssh_config);
     }
     static const char *const fixed[] = {
-        "BatchMode=yes",         "ControlMaster=auto", "ControlPersist=60", "ServerAliveInterval=1",
+        "BatchMode=yes",         "ControlMaster=auto", "ControlPersist=60", "ServerAliveInterval=5",
         "ServerAliveCountMax=3", "ConnectTimeout=5",   "EscapeChar=none",   NULL};
     for (size_t i = 0; fixed[i]; i++) {
         push(v, n, "-o");
@@ -440,6 +470,23 @@ typedef struct {
     size_t tlen;
 } run_io;
 
+/* Appends n bytes of b to the tail kept in t (cap bytes with its NUL), dropping the oldest. */
+static void tail_keep(char *t, size_t *len, size_t cap, const char *b, size_t n)
+{
+    if (n >= cap) {
+        b += n - (cap - 1);
+        n = cap - 1;
+    }
+    if (*len + n >= cap) {
+        size_t drop = *len + n - (cap - 1);
+        memmove(t, t + drop, *len - drop);
+        *len -= drop;
+    }
+    memcpy(t + *len, b, n);
+    *len += n;
+    t[*len] = '\0';
+}
+
 /* Reads what the child wrote until both pipes end or the deadline; false at the deadline. */
 static bool run_pump(run_io *io, int64_t end)
 {
@@ -459,13 +506,10 @@ static bool run_pump(run_io *io, int64_t end)
                 io->len += (size_t)k;
             }
         }
-        if (p[1].revents) {
-            ssize_t k = read(io->err, b, sizeof b - 1);
+        if (p[1].revents) { /* its tail: the last lines say why (a long Banner comes first) */
+            ssize_t k = read(io->err, b, sizeof b);
             if (k <= 0) close_fd(&io->err);
-            else if (io->tlen + (size_t)k < sizeof io->tail) {
-                memcpy(io->tail + io->tlen, b, (size_t)k);
-                io->tlen += (size_t)k;
-            }
+            else tail_keep(io->tail, &io->tlen, sizeof io->tail, b, (size_t)k);
         }
     }
     return true;
@@ -550,12 +594,15 @@ void yv_remote_explain(const char *host, const char *dest, const char *bin, int 
     char last[256];
     last_line(err ? err : "", last, sizeof last);
     const char *b = bin ? bin : "yave-tui";
-    if (has(err, "REMOTE HOST IDENTIFICATION HAS CHANGED"))
+    /* ssh's own words count only when ssh failed (255): the host's program writes on the same
+     * stderr and must not be able to make us advise removing a host key */
+    bool ssh_failed = status == 255;
+    if (ssh_failed && has(err, "REMOTE HOST IDENTIFICATION HAS CHANGED"))
         snprintf(out, n,
                  "host key of %s (%s) changed: ssh refused to connect. If the host was "
                  "reinstalled, check its new key and remove the old one (ssh-keygen -R)",
                  host, dest);
-    else if (has(err, "Host key verification failed"))
+    else if (ssh_failed && has(err, "Host key verification failed"))
         snprintf(out, n,
                  "host key of %s (%s) is not known: connect once with ssh %s and check it "
                  "(nothing is asked here: BatchMode)",
@@ -630,12 +677,17 @@ static void spawn_watch(yv_remote *r, int64_t now)
 {
     int pin[2], pout[2], perr[2];
     if (pipe2(pin, O_CLOEXEC) < 0) return spawn_fail(r, "pipe", errno, now);
-    if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
-        close(pin[0]);
-        close(pin[1]);
+    if (pipe2(pout, O_CLOEXEC) < 0) {
+        close(pin[0]), close(pin[1]);
         return spawn_fail(r, "pipe", errno, now);
     }
-    static const char *const words[] = {"--json", "watch", NULL};
+    if (pipe2(perr, O_CLOEXEC) < 0) {
+        close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
+        return spawn_fail(r, "pipe", errno, now);
+    }
+    char beat[16];
+    snprintf(beat, sizeof beat, "%d", BEAT_MS / 1000);
+    const char *const words[] = {"--json", "watch", "--heartbeat", beat, NULL};
     char **argv = yv_remote_batch_argv(r, false, words);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -664,7 +716,12 @@ static void spawn_watch(yv_remote *r, int64_t now)
     }
     fcntl(r->out, F_SETFL, O_NONBLOCK);
     fcntl(r->err, F_SETFL, O_NONBLOCK);
+    fcntl(r->in, F_SETFL, O_NONBLOCK); /* a hung host never blocks our heartbeat */
     r->pidfd = yv_proc_pidfd_open(r->pid);
+    r->last_line = now;
+    r->next_beat = now + BEAT_MS;
+    r->got_line = false;
+    r->killed_why[0] = '\0';
     r->synced = false;
     r->len = r->errlen = 0;
     r->skipping = false;
@@ -690,20 +747,18 @@ static void spawn_fail(yv_remote *r, const char *what, int e, int64_t now)
     schedule_retry(r, now, false);
 }
 
+/* We end the watch's ssh ourselves (a silent host, one that sends too much): why, for people;
+ * its end (the pidfd) does the rest. */
+static void abandon(yv_remote *r, const char *why)
+{
+    if (r->pid <= 0 || r->killed_why[0]) return;
+    snprintf(r->killed_why, sizeof r->killed_why, "%s", why);
+    yv_proc_signal(r->pid, r->pidfd, SIGKILL);
+}
+
 static void keep_err(yv_remote *r, const char *b, size_t n)
 {
-    if (n >= ERR_KEEP) {
-        b += n - (ERR_KEEP - 1);
-        n = ERR_KEEP - 1;
-    }
-    if (r->errlen + n >= ERR_KEEP) { /* keep the tail: the last lines say why */
-        size_t drop = r->errlen + n - (ERR_KEEP - 1);
-        memmove(r->errtail, r->errtail + drop, r->errlen - drop);
-        r->errlen -= drop;
-    }
-    memcpy(r->errtail + r->errlen, b, n);
-    r->errlen += n;
-    r->errtail[r->errlen] = '\0';
+    tail_keep(r->errtail, &r->errlen, sizeof r->errtail, b, n); /* the last lines say why */
 }
 
 /* Reads what ssh's stderr holds now. */
@@ -715,14 +770,17 @@ static void read_err(yv_remote *r)
     if (k == 0) close_fd(&r->err);
 }
 
-static bool take_bytes(yv_remote *r, const char *b, size_t k)
+static bool take_bytes(yv_remote *r, const char *b, size_t k, int *lines)
 {
     bool changed = false;
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < k && !r->killed_why[0]; i++) {
         if (b[i] == '\n') {
             if (!r->skipping) changed |= yv_remote_feed_line(r, r->buf, r->len) > 0;
             r->len = 0;
             r->skipping = false;
+            r->last_line = yv_now_ms(); /* an alive line counts too */
+            r->got_line = true;
+            ++*lines;
             continue;
         }
         if (r->skipping) continue;
@@ -739,16 +797,18 @@ static bool take_bytes(yv_remote *r, const char *b, size_t k)
     return changed;
 }
 
-/* Reads what the watch wrote (at most 256 KiB a turn: a host cannot starve the keyboard). */
+/* Reads what the watch wrote (at most 256 KiB or LINES_PER_TURN lines a turn: a host cannot
+ * starve the keyboard). */
 static bool read_out(yv_remote *r)
 {
     char b[16384];
     bool changed = false;
-    for (int turn = 0; turn < 16 && r->out >= 0; turn++) {
+    int lines = 0;
+    for (int turn = 0; turn < 16 && r->out >= 0 && lines < LINES_PER_TURN; turn++) {
         ssize_t k = read(r->out, b, sizeof b);
         if (k == 0) close_fd(&r->out);
         if (k <= 0) break;
-        changed |= take_bytes(r, b, (size_t)k);
+        changed |= take_bytes(r, b, (size_t)k, &lines);
     }
     return changed;
 }
@@ -757,8 +817,7 @@ static bool read_out(yv_remote *r)
 static void ended(yv_remote *r, int64_t now)
 {
     int st = 0, status = -1;
-    while (r->out >= 0 && read_out(r)) {
-    }
+    for (int i = 0; i < 64 && r->out >= 0 && !r->killed_why[0]; i++) read_out(r); /* its last */
     read_err(r);
     if (waitpid(r->pid, &st, 0) == r->pid && WIFEXITED(st)) status = WEXITSTATUS(st);
     r->pid = -1;
@@ -766,8 +825,11 @@ static void ended(yv_remote *r, int64_t now)
     close_fd(&r->in);
     close_fd(&r->out);
     close_fd(&r->err);
-    yv_remote_explain(r->h.name, r->h.ssh, r->h.bin, status, r->errtail, r->synced, r->problem,
-                      sizeof r->problem);
+    if (r->killed_why[0]) snprintf(r->problem, sizeof r->problem, "unreachable: %s", r->killed_why);
+    else
+        yv_remote_explain(r->h.name, r->h.ssh, r->h.bin, status, r->errtail, r->synced, r->problem,
+                          sizeof r->problem);
+    r->killed_why[0] = '\0';
     bool old =
         status == 127 || status == 126 || (status == 2 && has(r->errtail, "unknown command"));
     r->errlen = 0;
@@ -777,10 +839,37 @@ static void ended(yv_remote *r, int64_t now)
     schedule_retry(r, now, old);
 }
 
+/* Our newline every BEAT_MS (the watch ends when none came for three: a connection that died
+ * unseen leaves nothing running there), and the host's silence found out: no line for SILENT_MS
+ * (its alive lines come every BEAT_MS), or none at all CONNECT_MS after the ssh started. */
+static void liveness(yv_remote *r, int64_t now, int *timeout_ms)
+{
+    if (now >= r->next_beat) {
+        if (write(r->in, "\n", 1) < 0 && errno != EAGAIN) close_fd(&r->in);
+        r->next_beat = now + BEAT_MS;
+    }
+    int64_t limit = r->last_line + (r->got_line ? SILENT_MS : CONNECT_MS);
+    if (now >= limit) {
+        char why[96];
+        snprintf(why, sizeof why, "no answer for %d s", (int)((now - r->last_line) / 1000));
+        abandon(r, why);
+    }
+    int64_t next = r->next_beat < limit ? r->next_beat : limit;
+    int t = next <= now ? 0 : (int)(next - now);
+    if (*timeout_ms < 0 || t < *timeout_ms) *timeout_ms = t;
+}
+
 size_t yv_remote_pollfds(yv_remote *r, struct pollfd *fds, size_t max, int64_t now, int *timeout_ms)
 {
     size_t k = 0;
+    if (r->pid < 0 && now >= r->next_try && max < 3) { /* no room to follow it: said, not hung */
+        snprintf(r->problem, sizeof r->problem, "not followed: too many hosts and VMs for one TUI");
+        r->state = YV_REMOTE_DOWN;
+        stamp_rows(r);
+        schedule_retry(r, now, false);
+    }
     if (r->pid < 0 && now >= r->next_try) spawn_watch(r, now);
+    if (r->pid > 0) liveness(r, now, timeout_ms);
     if (r->pid < 0) {
         int64_t t = r->next_try - now;
         if (t < 0) t = 0;
@@ -826,7 +915,7 @@ void yv_remote_free(yv_remote *r)
 {
     if (!r) return;
     close_fd(&r->in); /* the watch ends at the end of its input */
-    if (r->pid > 0) yv_proc_end(r->pid, r->pidfd, 1000);
+    if (r->pid > 0 && yv_proc_end(r->pid, r->pidfd, 1000)) waitpid(r->pid, NULL, 0); /* reaped */
     close_fd(&r->pidfd);
     close_fd(&r->out);
     close_fd(&r->err);

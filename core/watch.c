@@ -206,8 +206,9 @@ typedef struct {
     yv_watch_q *q;
     known *k; /* sorted by name, as the monitor's VMs */
     size_t nk;
-    int out;   /* o->out, or a non-blocking description of the same pipe */
-    bool once; /* out blocks: one write of at most PIPE_BUF per POLLOUT */
+    int out;                   /* o->out, or a non-blocking description of the same pipe */
+    bool once;                 /* out blocks: one write of at most PIPE_BUF per POLLOUT */
+    int64_t last_out, last_in; /* when a line was last queued, a byte last read (heartbeat) */
 } watcher;
 
 /* VM v's line, queued when it differs from the last one for it; into k (the new known list). */
@@ -220,6 +221,7 @@ static void see_vm(watcher *w, const yv_monitor_vm *v, const known *old, known *
         return;
     }
     yv_watch_q_put(w->q, v->name, line);
+    w->last_out = yv_now_ms();
     k->name = old ? old->name : yv_strdup(v->name);
     if (old) free(old->last);
     k->last = line;
@@ -274,13 +276,32 @@ static void open_out(watcher *w)
 enum { MAX_FDS = 512 };
 
 /* Reads and drops what came on in; true when it ended. */
-static bool input_ended(int in, short revents)
+static bool input_ended(watcher *w, short revents)
 {
     char buf[512];
     if (revents & POLLNVAL) return true;
     if (!(revents & POLLIN)) return (revents & (POLLHUP | POLLERR)) != 0;
-    ssize_t r = read(in, buf, sizeof buf);
+    ssize_t r = read(w->o->in, buf, sizeof buf);
+    if (r > 0) w->last_in = yv_now_ms();
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR);
+}
+
+/* The heartbeat (o->heartbeat_ms): an alive line when nothing went out for a beat; true when the
+ * reader said nothing for three; *t lowered to the next beat. */
+static bool heartbeat(watcher *w, int *t)
+{
+    int64_t beat = w->o->heartbeat_ms, now = yv_now_ms();
+    if (beat <= 0) return false;
+    if (now - w->last_in >= 3 * beat) return true;
+    if (now - w->last_out >= beat) {
+        yv_watch_q_put(w->q, "\x01alive", w->o->json ? "{\"alive\":true}" : "alive");
+        w->last_out = now;
+    }
+    int64_t next =
+        w->last_out + beat < w->last_in + 3 * beat ? w->last_out + beat : w->last_in + 3 * beat;
+    int left = next - now < 0 ? 0 : (int)(next - now);
+    if (*t < 0 || left < *t) *t = left;
+    return false;
 }
 
 /* One wait of the loop and what it brought; -1 while it goes on, else how it ended. */
@@ -288,6 +309,7 @@ static int step(watcher *w, struct pollfd *fds)
 {
     int t = -1;
     if (w->o->stop && *w->o->stop) return YV_WATCH_STOPPED;
+    if (heartbeat(w, &t)) return YV_WATCH_READER_SILENT;
     bool pending = yv_watch_q_pending(w->q) > 0;
     fds[0] = (struct pollfd){w->o->in, POLLIN, 0};
     fds[1] = (struct pollfd){w->out, pending ? POLLOUT : 0, 0}; /* POLLERR: the reader left */
@@ -300,7 +322,7 @@ static int step(watcher *w, struct pollfd *fds)
     if (any && (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL))) return YV_WATCH_OUTPUT_GONE;
     if (any && (fds[1].revents & POLLOUT) && yv_watch_q_write(w->q, w->out, w->once) < 0)
         return YV_WATCH_OUTPUT_GONE;
-    if (any && fds[0].revents && input_ended(w->o->in, fds[0].revents)) return YV_WATCH_INPUT_ENDED;
+    if (any && fds[0].revents && input_ended(w, fds[0].revents)) return YV_WATCH_INPUT_ENDED;
     if (yv_monitor_dispatch(w->m, any ? fds + 2 : fds, any ? nm : 0)) turn(w);
     if (!w->once && yv_watch_q_write(w->q, w->out, false) < 0) return YV_WATCH_OUTPUT_GONE;
     return -1;
@@ -318,7 +340,7 @@ static void drain(watcher *w)
 
 yv_watch_end yv_watch_run(const yv_watch_opts *o)
 {
-    watcher w = {.o = o, .q = yv_watch_q_new()};
+    watcher w = {.o = o, .q = yv_watch_q_new(), .last_out = yv_now_ms(), .last_in = yv_now_ms()};
     struct pollfd *fds = yv_calloc(MAX_FDS, sizeof *fds);
     open_out(&w);
     w.m = yv_monitor_new(o->root, o->cfg, &(yv_monitor_opts){.refresh_ms = o->refresh_ms});
@@ -345,6 +367,7 @@ const char *yv_watch_end_name(yv_watch_end e)
     case YV_WATCH_INPUT_ENDED: return "its input ended";
     case YV_WATCH_STOPPED: return "stopped by a signal";
     case YV_WATCH_OUTPUT_GONE: return "its reader went away";
+    case YV_WATCH_READER_SILENT: return "its reader said nothing for three heartbeats";
     }
     return "?";
 }

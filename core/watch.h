@@ -35,9 +35,10 @@ int yv_watch_q_write(yv_watch_q *q, int fd, bool once);
 /* ---- the verb ---- */
 
 typedef enum {
-    YV_WATCH_INPUT_ENDED, /* in ended (end of file or hangup) */
-    YV_WATCH_STOPPED,     /* *stop went up (a signal) */
-    YV_WATCH_OUTPUT_GONE, /* out's reader went away (EPIPE, POLLERR) */
+    YV_WATCH_INPUT_ENDED,   /* in ended (end of file or hangup) */
+    YV_WATCH_STOPPED,       /* *stop went up (a signal) */
+    YV_WATCH_OUTPUT_GONE,   /* out's reader went away (EPIPE, POLLERR) */
+    YV_WATCH_READER_SILENT, /* heartbeat_ms: nothing came on in for three beats */
 } yv_watch_end;
 
 typedef struct {
@@ -47,6 +48,11 @@ typedef struct {
     int out;        /* the lines; a pipe gets a non-blocking description of its own */
     bool json;      /* one object a line; else `NAME STATE ADDRESS VNC FORWARDS` / `NAME gone` */
     int refresh_ms; /* the monitor's refresh (0: its default) */
+    /* a remote TUI's liveness (spec §14; 0: none): {"alive":true} goes out when nothing did for
+     * this long (its reader tells a silent host from a quiet one), and the watch ends when `in`
+     * brought nothing for 3 times as long (the reader writes a newline that often: a connection
+     * that died unseen, a cable pulled, must not leave this watch and its QMP sockets behind) */
+    int heartbeat_ms;
     const volatile sig_atomic_t *stop; /* ends it when it goes up; NULL: none */
     const sigset_t *mask; /* the signal mask while waiting (ppoll): the signals that raise stop are
                              blocked outside the wait, so none is missed; NULL: unchanged */

@@ -366,10 +366,12 @@ static void start_curses(yv_app *a, bool mouse)
     if (mouse) mouse_on();
 }
 
-/* hosts.yaml and the --host options (spec §14); the options win by name. */
-static int load_hosts(yv_app *a, const yv_app_opts *o, yv_err *err)
+/* hosts.yaml and the --host options (spec §14); the options win by name. A hosts file that cannot
+ * be used leaves this machine's VMs shown, and says why (file_err) on the first frame; a bad
+ * --host is a usage error. */
+static int load_hosts(yv_app *a, const yv_app_opts *o, yv_err *file_err, yv_err *err)
 {
-    if (yv_hosts_load(&a->hosts, NULL, err) < 0) return -1;
+    if (yv_hosts_load(&a->hosts, NULL, file_err) < 0) memset(&a->hosts, 0, sizeof a->hosts);
     for (int i = 0; i < o->nhosts; i++)
         if (yv_hosts_add_spec(&a->hosts, o->hosts[i], err) < 0) return -1;
     return 0;
@@ -378,7 +380,7 @@ static int load_hosts(yv_app *a, const yv_app_opts *o, yv_err *err)
 int yv_app_main(const yv_app_opts *o)
 {
     yv_app *a = &app;
-    yv_err err;
+    yv_err err, herr = {0};
     char terr[256];
     const char *root_opt = o->root;
     setlocale(LC_ALL, "");
@@ -388,7 +390,7 @@ int yv_app_main(const yv_app_opts *o)
         return 2;
     }
     if (!(a->root = yv_root_resolve(root_opt, &err)) || yv_root_ensure(a->root, &err) < 0 ||
-        yv_config_load(&a->cfg, a->root, &err) < 0 || load_hosts(a, o, &err) < 0) {
+        yv_config_load(&a->cfg, a->root, &err) < 0 || load_hosts(a, o, &herr, &err) < 0) {
         fprintf(stderr, "yave-tui: %s\n", err.msg);
         return yv_err_exit_status(err.code);
     }
@@ -418,6 +420,7 @@ int yv_app_main(const yv_app_opts *o)
     int trc = load_theme(a, o->theme, terr, sizeof terr);
     a->mon = yv_monitor_new(a->root, &a->cfg, &(yv_monitor_opts){.refresh_ms = o->refresh_ms});
     if (yv_monitor_set_hosts(a->mon, &a->hosts, &err) < 0) yv_app_status(a, true, "%s", err.msg);
+    if (herr.code) yv_app_status(a, true, "no remote hosts: %s", herr.msg);
     yv_screens_init(&a->screens, a, &a->dirty);
     yv_screen_push(&a->screens, &yv_list_screen, NULL);
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);

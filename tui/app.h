@@ -83,7 +83,7 @@ typedef struct yv_app {
     /* move questions waiting for no question to be open (tui/screen_move.c): one is never put
      * over another question, whose y would then answer it */
     struct {
-        char vm[YV_MOVE_QUEUE][64];
+        char vm[YV_MOVE_QUEUE][128]; /* "vm@host" for a remote host's (spec §14) */
         struct json_t *move[YV_MOVE_QUEUE];
         size_t n;
     } moveq;

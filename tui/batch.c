@@ -665,12 +665,23 @@ static yv_code code_named(const char *name)
     return YV_E_FAIL;
 }
 
+/* Another machine's text on our terminal: no control characters but newlines and tabs (an escape
+ * sequence could retitle the terminal, write the clipboard, …); C1 controls are UTF-8 C2 80..9F. */
+static void put_clean(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        bool c1 = c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f;
+        if (c1) c++;
+        putchar(c1 || (*c < 0x20 && *c != '\n' && *c != '\t') || *c == 0x7f ? '?' : *c);
+    }
+}
+
 /* The host's answer as ours: its document (--json) or its text; its failure with its code. */
 static int remote_answer(yv_batch *b, const char *host, const char *out, int status,
                          const char *last)
 {
     json_t *doc = b->opts->json ? json_loads(out, 0, NULL) : NULL;
-    if (status == 0 && !b->opts->json) return fputs(out, stdout), 0;
+    if (status == 0 && !b->opts->json) return put_clean(out), 0;
     if (status == 0 && doc) return b->result = doc, 0;
     json_t *e = json_object_get(doc, "error");
     const char *msg = json_string_value(json_object_get(e, "message"));
@@ -1010,8 +1021,7 @@ static void watch_signals(watch_saved *s)
  * reader goes away (all exit 0); a failure before the first line is reported as every verb's. */
 static int cmd_watch(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
-    (void)c;
-    (void)a;
+    const char *beat = yv_cmdtab_get(c, a, "heartbeat");
     watch_saved s;
     if (b->stdin_taken) /* --file -: standard input holds the commands */
         return yv_err_set(&b->err, YV_E_USAGE,
@@ -1024,6 +1034,7 @@ static int cmd_watch(yv_batch *b, const yv_cmd *c, const yv_args *a)
                        .in = STDIN_FILENO,
                        .out = STDOUT_FILENO,
                        .json = b->opts->json,
+                       .heartbeat_ms = beat ? atoi(beat) * 1000 : 0,
                        .stop = &watch_stop,
                        .mask = &s.waitmask};
     yv_watch_run(&o);
@@ -1467,7 +1478,25 @@ static const yv_opt console_opts[] = {
     {0},
 };
 static const yv_opt list_opts[] = {{0}};
-static const yv_opt watch_opts[] = {{0}};
+/* --heartbeat S: 1 to 3600 seconds. */
+static int check_heartbeat(const char *s, char *why, size_t n)
+{
+    long v;
+    if (yv_parse_long(s, 1, 3600, &v) == 0) return 0;
+    snprintf(why, n, "--heartbeat '%s': give whole seconds from 1 to 3600", s);
+    return -1;
+}
+
+static const yv_opt watch_opts[] = {
+    {.lng = "heartbeat",
+     .arg = "S",
+     .kind = YV_ARG_NUMBER,
+     .check = check_heartbeat,
+     .help = "for a reader over a network (a remote TUI, spec §14): an alive line when nothing "
+             "was written for S seconds, and the end when standard input brought nothing for 3×S "
+             "(the reader writes a newline every S): a connection that died unseen ends it"},
+    {0},
+};
 static const yv_opt status_opts[] = {
     {.lng = "name",
      .shrt = 'n',

@@ -557,6 +557,9 @@ static void finish(yv_app *a, yv_job *j)
     if (j->act == ACT_CLONE && ok) clone_told(a, j, res);
     /* one VM of a bulk action (spec §15): the last one's end brings the summary */
     yv_list_bulk_ended(a, j->act, j->vm, ok, ok ? done_text(j, res) : msg ? msg : "see qemu.log");
+    /* a password in the answer (vnc-endpoint) is wiped in jansson's copy too, not only in ours */
+    const char *pw = json_string_value(json_object_get(res, "password"));
+    if (pw) explicit_bzero((char *)pw, strlen(pw));
     json_decref(res);
     explicit_bzero(j->out, sizeof j->out);
     if (j->pidfd >= 0) close(j->pidfd);

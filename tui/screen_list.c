@@ -698,6 +698,9 @@ static int on_local(yv_app *a, list_st *l, const yv_action_row *r, const yv_moni
             return yv_app_status(a, true, "%s", why), KEY_REDRAW;
         if (v && v->host) { /* its host says where the display is, then it is forwarded here */
             const char *key = yv_vm_key(v, why, sizeof why);
+            if (yv_job_for(a, key))
+                return yv_app_status(a, true, "%s: an action is already in progress", key),
+                       KEY_REDRAW;
             if (yv_job_start(a, ACT_VIEW, key, (const char *const[]){"--name", v->name, NULL}, NULL,
                              NULL))
                 yv_app_status(a, false, "%s: asking %s for its display…", key, v->host);

@@ -13,7 +13,7 @@
 
 typedef struct {
     yv_dialog d;
-    char vm[64];
+    char vm[128];        /* "vm", or "vm@host" of a remote host (spec §14) */
     bool display, ports; /* the options the yes runs with */
     /* where the question said (--display-to, --port-to): the yes moves there or asks again */
     char display_to[16];
@@ -94,7 +94,9 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         yv_app_status(a, false, "%s: not moved, not started (only y confirms)", s.vm);
         return KEY_REDRAW;
     }
-    const char *args[8 + 2 * MOVE_PORTS] = {"--name", s.vm};
+    char bare[64]; /* a remote host's VM is named there without "@host" */
+    const char *args[8 + 2 * MOVE_PORTS] = {"--name",
+                                            yv_monitor_remote_of(a->mon, s.vm, bare) ? bare : s.vm};
     int n = 2;
     if (s.display) args[n++] = "--new-display";
     if (s.display && s.display_to[0]) args[n++] = "--display-to", args[n++] = s.display_to;
@@ -137,7 +139,7 @@ void yv_move_offers_show(yv_app *a)
 {
     if (!a->moveq.n || yv_screen_modal(&a->screens)) return;
     json_t *m = a->moveq.move[0];
-    char vm[64];
+    char vm[128]; /* "vm", or "vm@host" of a remote host (spec §14) */
     snprintf(vm, sizeof vm, "%s", a->moveq.vm[0]);
     a->moveq.n--;
     memmove(a->moveq.vm[0], a->moveq.vm[1], a->moveq.n * sizeof a->moveq.vm[0]);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ static void remote_done(yv_app *a)
     if (!a->rview.vm[0]) return;
     yv_remote *r = yv_monitor_remote_of(a->mon, a->rview.vm, name);
     if (r && yv_remote_forward(r, false, a->rview.sock, a->rview.host, a->rview.port, &e) < 0)
-        fprintf(stderr, "yave-tui: %s\n", e.msg); /* run/tui.log */
+        fprintf(stderr, "yave-tui: %s\n", e.msg); /* run/tui.log (yv_err escapes messages) */
     unlink(a->rview.sock);
     yv_free_secret(a->rview.password);
     memset(&a->rview, 0, sizeof a->rview);
@@ -48,8 +49,17 @@ void yv_view_remote_ready(yv_app *a, const char *vm, const struct json_t *res)
     json_int_t port = json_integer_value(json_object_get(res, "port"));
     const char *pw = json_string_value(json_object_get(res, "password"));
     if (!res || !r) return; /* the failure is on the status line */
-    if (!host || strlen(host) >= sizeof a->rview.host || port < 1 || port > 65535)
+    /* the answer is the host's: a numeric address (the forward's far end, on the host) or none */
+    unsigned char any[sizeof(struct in6_addr)];
+    if (!host || strlen(host) >= sizeof a->rview.host || port < 1 || port > 65535 ||
+        (inet_pton(AF_INET, host, any) != 1 && inet_pton(AF_INET6, host, any) != 1))
         return yv_app_status(a, true, "%s: the host's answer names no display", vm);
+    /* the answer may come late: only over the list, never over a question or another view, and
+     * never while a console or ssh has the terminal (raw mode would be taken from it) */
+    const yv_screen *top = yv_screen_top(&a->screens);
+    if (a->fg_pid > 0 || !top || top->cls != &yv_list_screen)
+        return yv_app_status(
+            a, true, "%s: its display is ready, but another screen is up: press v again", vm);
     remote_done(a); /* one view at a time */
     snprintf(a->rview.sock, sizeof a->rview.sock, "%s/view-%d-%u.sock", yv_remote_ctl(r),
              (int)getpid(), seq++);

@@ -8,6 +8,14 @@
 #include "../../core/remote.h"
 #include "../../core/valid.h"
 
+/* What reaches our terminal from another machine: printable ASCII only (NULL: absent). */
+static void printable(const char *s, const char *what)
+{
+    for (const char *c = s; c && *c; c++)
+        FUZZ_CHECK((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f, "%s byte 0x%02x", what,
+                   (unsigned char)*c);
+}
+
 static void check_rows(const yv_remote *r)
 {
     for (size_t i = 0; i < yv_remote_count(r); i++) {
@@ -17,8 +25,22 @@ static void check_rows(const yv_remote *r)
         snprintf(key, sizeof key, "%s@fz", v->name);
         FUZZ_CHECK(!strcmp(yv_remote_key(r, i), key), "key %s", yv_remote_key(r, i));
         FUZZ_CHECK(i == 0 || strcmp(yv_remote_get(r, i - 1)->name, v->name) < 0, "order at %zu", i);
-        for (const char *c = v->detail; *c; c++)
-            FUZZ_CHECK((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f, "detail byte");
+        printable(v->detail, "detail");
+        printable(v->problem, "problem");
+        if (!v->valid) continue;
+        printable(v->vm.vnc_display, "display");
+        for (size_t d = 0; d < v->vm.ndrives; d++) {
+            printable(v->vm.drives[d].id, "drive id");
+            printable(v->vm.drives[d].path, "drive path");
+        }
+        for (size_t k = 0; k < v->vm.nnets; k++) {
+            const yv_net *n = &v->vm.nets[k];
+            printable(n->id, "net id");
+            printable(n->mac, "mac");
+            printable(n->master, "master");
+            printable(n->ifname, "ifname");
+            for (size_t f = 0; f < n->nforwards; f++) printable(n->forwards[f].address, "forward");
+        }
         FUZZ_CHECK(!strcmp(v->host, "fz"), "host");
     }
 }

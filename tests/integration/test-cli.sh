@@ -25,7 +25,7 @@ SPEC_OPTS[run]+=' new-display new-ports' # issue 20
 SPEC_OPTS[clone]='name to linked' # spec §13
 SPEC_OPTS[set]='name/n memory/m vcpu/v display vnc-password-file network master forward ovmf no-ovmf' # spec §13
 SPEC_OPTS[snapshot]='name snap timeout' # spec §13
-SPEC_OPTS[watch]='' # spec §14 (--json is the global flag)
+SPEC_OPTS[watch]='heartbeat' # spec §14 (--json is the global flag)
 SPEC_OPTS[vnc-endpoint]='name/n' # spec §14: the view of a remote VM
 
 test_top_level_help()

@@ -636,6 +636,32 @@ static void test_load_trust(void **state)
     free(path);
 }
 
+/* The ssh_config it names goes to ssh -F, which checks nothing of it: the same rule applies. */
+static void test_ssh_config_trust(void **state)
+{
+    const char *dir = *state;
+    yv_hosts h;
+    yv_err err = {0};
+    char *path = yv_root_join(dir, "hosts.yaml"), *cfg = yv_root_join(dir, "ssh.conf");
+    char *text = yv_asprintf("ssh_config: %s\nhosts: []\n", cfg);
+    ut_write(dir, "hosts.yaml", text);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_load_refused(path, YV_E_CONFIG_INVALID, "the ssh_config"); /* missing */
+    ut_write(dir, "ssh.conf", "Host *\n  ProxyCommand touch /tmp/pwned\n");
+    assert_int_equal(chmod(cfg, 0664), 0); /* a group member could add a ProxyCommand */
+    char *want =
+        yv_asprintf("refusing to use the ssh_config %s: it is writable by group or others", cfg);
+    assert_load_refused(path, YV_E_PERMISSION, want);
+    assert_int_equal(chmod(cfg, 0644), 0);
+    assert_int_equal(yv_hosts_load(&h, path, &err), 0);
+    assert_string_equal(h.ssh_config, cfg);
+    yv_hosts_done(&h);
+    free(want);
+    free(text);
+    free(cfg);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_default_path),
         cmocka_unit_test_setup_teardown(test_load_file, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_load_trust, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_ssh_config_trust, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include "core/watch.h"
 
 /* A pipe whose write end does not block (as the verb's own description of its output). */
@@ -210,6 +212,45 @@ static void test_run_stop_and_reader_gone(void **state)
     close(out[1]);
 }
 
+/* --heartbeat: an alive line when nothing else went out for a beat, and the end when the reader
+ * said nothing for three (a remote TUI whose connection died unseen); a reader that keeps writing
+ * its newline keeps it going. */
+static void test_heartbeat(void **state)
+{
+    ut_root *f = *state;
+    int in[2], out[2];
+    assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    yv_watch_opts o = {.root = f->root,
+                       .cfg = &f->cfg,
+                       .in = in[0],
+                       .out = out[1],
+                       .json = true,
+                       .heartbeat_ms = 200};
+    int64_t t0 = yv_now_ms();
+    assert_int_equal(yv_watch_run(&o), YV_WATCH_READER_SILENT);
+    int64_t took = yv_now_ms() - t0;
+    assert_true(took >= 600); /* three beats of silence, not fewer */
+    ut_assert_contains(drain_pipe(out[0]), "{\"synced\":true}\n{\"alive\":true}\n");
+    /* a reader writing a newline every beat: still going after six beats, ended by its EOF */
+    pid_t p = fork();
+    if (p == 0) {
+        for (int i = 0; i < 6; i++) {
+            if (write(in[1], "\n", 1) != 1) _exit(1);
+            usleep(150000);
+        }
+        _exit(0);
+    }
+    t0 = yv_now_ms();
+    close(in[1]);
+    assert_int_equal(yv_watch_run(&o), YV_WATCH_INPUT_ENDED);
+    assert_true(yv_now_ms() - t0 >= 800);
+    waitpid(p, NULL, 0);
+    close(in[0]);
+    close(out[0]);
+    close(out[1]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -222,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_until_input_ends, ut_setup_root, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_run_stop_and_reader_gone, ut_setup_root,
                                         ut_teardown_root),
+        cmocka_unit_test_setup_teardown(test_heartbeat, ut_setup_root, ut_teardown_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
