@@ -262,6 +262,23 @@ static void test_connection_lifecycle(void **state)
     free(oldpath);
 }
 
+/* A host cannot make us hold without bound: past 4096 VMs it is dropped, saying so. */
+static void test_flooding_host_dropped(void **state)
+{
+    (void)state;
+    char *oldpath = yv_strdup(getenv("PATH"));
+    char *dir = fake_ssh("i=0; while [ $i -lt 5000 ]; do i=$((i+1)); "
+                         "echo \"{\\\"vm\\\": {\\\"name\\\": \\\"v$i\\\", "
+                         "\\\"state\\\": \\\"stopped\\\"}}\"; done; exec sleep 30");
+    yv_remote *r = new_remote();
+    assert_true(turn_until(r, YV_REMOTE_DOWN, 20000));
+    assert_string_equal(yv_remote_problem(r), "unreachable: it has more than 4096 VMs");
+    assert_true(yv_remote_count(r) <= 4096);
+    yv_remote_free(r);
+    drop_fake(dir, oldpath);
+    free(oldpath);
+}
+
 static void test_too_old_and_missing(void **state)
 {
     (void)state;
@@ -287,7 +304,7 @@ int main(void)
         cmocka_unit_test(test_rows_from_watch_lines), cmocka_unit_test(test_hostile_lines),
         cmocka_unit_test(test_quote_and_argv),        cmocka_unit_test(test_explain),
         cmocka_unit_test(test_ctl_dir_private),       cmocka_unit_test(test_connection_lifecycle),
-        cmocka_unit_test(test_too_old_and_missing),
+        cmocka_unit_test(test_too_old_and_missing),   cmocka_unit_test(test_flooding_host_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
