@@ -134,7 +134,8 @@ static void net_text(yv_app *a, const yv_monitor_vm *v, char *buf, size_t n)
         return;
     }
     yv_vm_tap_name(&v->vm, 0, tap);
-    const char *br = yv_vminfo_master(&v->vm.nets[0], &a->cfg);
+    /* a remote host's row carries the bridge its host resolved; ours comes from our config */
+    const char *br = v->host ? v->vm.nets[0].master : yv_vminfo_master(&v->vm.nets[0], &a->cfg);
     snprintf(buf, n, "%s→%s%s", tap, br ? br : "?", v->vm.nnets > 1 ? " +" : "");
 }
 
