@@ -21,7 +21,8 @@ test_list_columns()
     wait_screen '^NAME +STATE +VCPU +MEM +DISK +VNC +NETWORK +ADDRESS +PID +UPTIME +CPU% *$'
     keys F2
     wait_screen '\[ \] RSS'
-    keys Down Down Down Down Down Down Down Down Down Down Down Space Down Space Down Space Enter
+    # NAME, HOST (spec §14), …: RSS is the 13th line
+    keys Down Down Down Down Down Down Down Down Down Down Down Down Space Down Space Down Space Enter
     wait_gone 'Columns'
     wait_screen '^NAME +STATE +VCPU +MEM +DISK +VNC +NETWORK +ADDRESS +PID +UPTIME +CPU% +RSS +DISK R/W +NET RX/TX *$'
     wait_row m1 "^m1 +running .* $pid +[0-9]+m[0-9]{2}s +[0-9]+\.[0-9] +[0-9.]+[MG] +0/0 +- *$"

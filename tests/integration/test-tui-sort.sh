@@ -90,7 +90,7 @@ test_remembered_after_restart()
     keys Space # NAME: refused
     wait_screen 'NAME always shows'
     wait_screen '\[x\] NAME'
-    keys Down Down Down Down Space Down Space # DISK, VNC
+    keys Down Down Down Down Down Space Down Space # (HOST, STATE, VCPU, MEM,) DISK, VNC
     wait_screen '\[ \] VNC'
     assert_match '\[ \] DISK' "$(line_with 'DISK')" "DISK unchecked"
     # the smallest terminal the TUI draws in: the box is cut to 8 column lines and scrolls, so
@@ -104,7 +104,7 @@ test_remembered_after_restart()
     wait_screen '\[ \] CPU%'
     keys Space
     wait_screen '\[x\] CPU%'
-    keys Up Up Up Up Up Up Up Up Up Up
+    keys Up Up Up Up Up Up Up Up Up Up Up
     wait_screen '\[x\] NAME'
     tm resize-window -t "$S" -x 100 -y 24
     wait_screen '\[ \] VNC'
@@ -112,7 +112,7 @@ test_remembered_after_restart()
     wait_gone 'Columns'
     wait_screen '^NAME +STATE +VCPU +MEM▼ +NETWORK'
     tui_quit
-    assert_contains "$(cat "$root/run/tui.state")" "hidden DISK,VNC" "tui.state"
+    assert_contains "$(cat "$root/run/tui.state")" "hidden HOST,DISK,VNC" "tui.state"
     tm kill-session -t "$S"
     TUI_W=100 tui_start "$root"
     wait_screen '^NAME +STATE +VCPU +MEM▼ +NETWORK'
