@@ -441,6 +441,7 @@ void yv_remote_argv_free(char **argv)
 }
 
 static bool has(const char *s, const char *what);
+static bool too_old(const char *err);
 static void close_fd(int *fd);
 
 int yv_remote_forward(const yv_remote *r, bool on, const char *sock, const char *host, int port,
@@ -554,8 +555,7 @@ int yv_remote_run(const yv_remote *r, const char *const *words, int timeout_ms, 
     if (!in_time)
         return yv_err_set(err, YV_E_TIMEOUT, "host %s: no answer within %d s", r->h.name,
                           timeout_ms / 1000);
-    bool old =
-        *status == 127 || *status == 126 || (*status == 2 && has(io.tail, "unknown command"));
+    bool old = *status == 127 || *status == 126 || (*status == 2 && too_old(io.tail));
     if (*status == 255 || *status < 0 || old) {
         char why[512];
         yv_remote_explain(r->h.name, r->h.ssh, r->h.bin, *status, io.tail, false, why, sizeof why);
@@ -571,6 +571,12 @@ int yv_remote_run(const yv_remote *r, const char *const *words, int timeout_ms, 
 static bool has(const char *s, const char *what)
 {
     return s && strstr(s, what);
+}
+
+/* A yave-tui from before watch (or its --heartbeat) says so in its usage error. */
+static bool too_old(const char *err)
+{
+    return has(err, "unknown command") || has(err, "unknown option '--heartbeat'");
 }
 
 /* The last non-empty line of text, for a message (printable only). */
@@ -611,7 +617,7 @@ void yv_remote_explain(const char *host, const char *dest, const char *bin, int 
         snprintf(out, n, "%s not found on %s: install yave there or set bin: in hosts.yaml", b,
                  host);
     else if (status == 126) snprintf(out, n, "%s on %s cannot be run: %s", b, host, last);
-    else if (status == 2 && has(err, "unknown command"))
+    else if (status == 2 && too_old(err))
         snprintf(out, n, "%s on %s is too old: it has no watch (spec §14); update it", b, host);
     else if (status == 255 || status < 0)
         snprintf(out, n, "unreachable: %s", last[0] ? last : "ssh failed");
@@ -830,8 +836,7 @@ static void ended(yv_remote *r, int64_t now)
         yv_remote_explain(r->h.name, r->h.ssh, r->h.bin, status, r->errtail, r->synced, r->problem,
                           sizeof r->problem);
     r->killed_why[0] = '\0';
-    bool old =
-        status == 127 || status == 126 || (status == 2 && has(r->errtail, "unknown command"));
+    bool old = status == 127 || status == 126 || (status == 2 && too_old(r->errtail));
     r->errlen = 0;
     r->errtail[0] = '\0';
     r->state = YV_REMOTE_DOWN;

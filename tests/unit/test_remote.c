@@ -162,6 +162,10 @@ static void test_explain(void **state)
     yv_remote_explain("lab", "a@lab", "/opt/y", 2, "yave-tui: unknown command 'watch'\n", false,
                       out, sizeof out);
     assert_non_null(strstr(out, "/opt/y on lab is too old"));
+    yv_remote_explain("lab", "a@lab", NULL, 2,
+                      "yave-tui: watch: unknown option '--heartbeat' (see watch --help)\n", false,
+                      out, sizeof out);
+    assert_non_null(strstr(out, "yave-tui on lab is too old")); /* a watch without heartbeats */
     yv_remote_explain("lab", "a@lab", NULL, 255,
                       "ssh: connect to host 10.0.0.1 port 22: Connection refused\r\n", true, out,
                       sizeof out);
