@@ -1492,9 +1492,10 @@ static const yv_opt watch_opts[] = {
      .arg = "S",
      .kind = YV_ARG_NUMBER,
      .check = check_heartbeat,
-     .help = "for a reader over a network (a remote TUI, spec §14): an alive line when nothing "
-             "was written for S seconds, and the end when standard input brought nothing for 3×S "
-             "(the reader writes a newline every S): a connection that died unseen ends it"},
+     .help =
+         "for a reader over a network (a remote TUI, spec §14): an alive line when nothing "
+         "was written for S seconds, and the end when standard input brought nothing for 3 times S "
+         "(the reader writes a newline every S): a connection that died unseen ends it"},
     {0},
 };
 static const yv_opt status_opts[] = {
