@@ -6,7 +6,8 @@ two alternating (A B, B A, A B, ...) so that a drift of the machine's load hits 
 ratio is computed per round (ours_i / baseline_i) and given as min/median/max. Printed, never
 asserted.
 """
-import glob, os, re, select, shutil, signal, socket, statistics, sys, time
+import fcntl, glob, os, pty, re, select, shutil, signal, socket, statistics, struct, sys, termios
+import time
 
 ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "15")))
 DEVNULL = os.open(os.devnull, os.O_RDWR)
@@ -268,3 +269,48 @@ def table():
     for r in _rows:
         print(line(r))
     sys.stdout.flush()
+
+
+# ---- a TUI on a pty (metrics.py, hosts.py) ----
+
+def pty_spawn(argv, env, rows, cols):
+    """Forks argv onto a new rows x cols pty with env; returns (pid, master fd), tracked."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    track(pid)
+    return pid, fd
+
+
+def pty_drain(fd, seconds):
+    """Reads what arrives for seconds, or to the end (a TUI must never block on its output)."""
+    buf, end = b"", time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if select.select([fd], [], [], left)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def pty_finish(pid, fd, drain_s=2, wait_s=2):
+    """Quits the TUI (q), reads what it still writes, reaps it (SIGKILL after wait_s)."""
+    os.write(fd, b"q")
+    pty_drain(fd, drain_s)
+    for _ in range(int(wait_s / 0.02)):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    untrack(pid)
+    os.close(fd)

@@ -36,8 +36,7 @@ veths, the folder) is removed on every exit path.
  3. Bytes per second each idle host sends and receives: the counters of its veth on our side
     (rx_bytes: what the host sent, tx_bytes: what it got) over the windows of 1.
 """
-import fcntl, glob, os, pty, random, select, shutil, signal, statistics, struct, subprocess, sys
-import termios, time
+import fcntl, glob, os, random, select, shutil, signal, statistics, subprocess, sys, time
 
 import benchlib as B
 
@@ -242,44 +241,14 @@ def tui(work, root, rows, cols, hosts):
     """yave-tui on root on a rows x cols pty, --refresh 1; with the bench's hosts.yaml or none."""
     env = dict(ENV, XDG_RUNTIME_DIR=f"{work}/run",
                XDG_CONFIG_HOME=f"{work}/config" if hosts else f"{work}/noconfig")
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-            argv = [BIN, "--root", root, "--refresh", "1"]
-            os.execve(argv[0], argv, env)
-        finally:
-            os._exit(127)
-    B.track(pid)
-    return pid, fd
+    return B.pty_spawn([BIN, "--root", root, "--refresh", "1"], env, rows, cols)
 
 
-def drain(fd, seconds):
-    buf, end = b"", time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        if select.select([fd], [], [], left)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
+drain = B.pty_drain
 
 
 def finish(pid, fd):
-    os.write(fd, b"q")
-    drain(fd, 1)
-    for _ in range(150):
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        time.sleep(0.02)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    B.untrack(pid)
-    os.close(fd)
+    B.pty_finish(pid, fd, drain_s=1, wait_s=3)
 
 
 def watches(hosts):

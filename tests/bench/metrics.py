@@ -18,7 +18,7 @@ given BENCH_SETTLE_S (2) s to settle, then measured BENCH_WINDOW_S (4) s: ns on 
 cost them). Goal: <= 0.1 % of a core for the TUI with metrics on. Printed, never asserted. All of
 it (QEMUs, TUIs, the folder) is removed on every exit path.
 """
-import fcntl, os, pty, select, shutil, signal, statistics, struct, subprocess, sys, termios, time
+import os, shutil, statistics, subprocess, sys, time
 
 import benchlib as B
 
@@ -42,46 +42,17 @@ def halting_disk(work):
     return f"{work}/halt.qcow2"
 
 
+
+
+
+
+
+
 def spawn(root, rows, cols):
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-            argv = [BIN, "--root", root, "--refresh", "1"]
-            os.execve(argv[0], argv, ENV)
-        finally:
-            os._exit(127)
-    B.track(pid)
-    return pid, fd
+    return B.pty_spawn([BIN, "--root", root, "--refresh", "1"], ENV, rows, cols)
 
 
-def drain(fd, seconds):
-    """Reads what arrives for seconds (the TUI must never block on its output); returns it."""
-    buf, end = b"", time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        if select.select([fd], [], [], left)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
-
-
-def finish(pid, fd):
-    os.write(fd, b"q")
-    drain(fd, 2)
-    for _ in range(100):
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        time.sleep(0.02)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    B.untrack(pid)
-    os.close(fd)
+drain, finish = B.pty_drain, B.pty_finish
 
 
 def window(root, qemus, rows, cols):
