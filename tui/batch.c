@@ -1022,6 +1022,9 @@ static void watch_signals(watch_saved *s)
 static int cmd_watch(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *beat = yv_cmdtab_get(c, a, "heartbeat");
+    long beat_s = 0; /* checked by check_heartbeat when it was read */
+    if (beat && yv_parse_long(beat, 1, 3600, &beat_s) < 0)
+        return usage_err(b, "--heartbeat %s", beat);
     watch_saved s;
     if (b->stdin_taken) /* --file -: standard input holds the commands */
         return yv_err_set(&b->err, YV_E_USAGE,
@@ -1034,7 +1037,7 @@ static int cmd_watch(yv_batch *b, const yv_cmd *c, const yv_args *a)
                        .in = STDIN_FILENO,
                        .out = STDOUT_FILENO,
                        .json = b->opts->json,
-                       .heartbeat_ms = beat ? atoi(beat) * 1000 : 0,
+                       .heartbeat_ms = (int)beat_s * 1000,
                        .stop = &watch_stop,
                        .mask = &s.waitmask};
     yv_watch_run(&o);
