@@ -42,8 +42,7 @@ The figures and their baselines:
 Also: the TUI's wakeups with one VM defined and nothing running, one BENCH_QUIET_S (10) s window
 (item 4: none at all). Kept from before: list and status over 1,000 VMs vs a cat of their configs.
 """
-import fcntl, os, pty, re, select, shutil, signal, statistics, struct, subprocess, sys, termios
-import time
+import os, re, select, shutil, signal, statistics, subprocess, sys, time
 
 import benchlib as B
 
@@ -96,16 +95,6 @@ def config_root(work, n, full):
     return root
 
 
-def halting_disk(work):
-    """A 64 MiB qcow2 whose boot sector is cli; hlt: the guest is quiet from its first opcode."""
-    raw = f"{work}/halt.raw"
-    with open(raw, "wb") as f:
-        f.write(b"\xfa\xf4\xeb\xfd".ljust(510, b"\0") + b"\x55\xaa")
-        f.truncate(64 << 20)
-    sh("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw, f"{work}/halt.qcow2")
-    os.unlink(raw)
-    return f"{work}/halt.qcow2"
-
 
 def create(root, name, disk):
     B.run([BIN, "--batch", "--root", root, "create", "-n", name, "--no-network", "--no-ovmf",
@@ -122,14 +111,7 @@ def qemu_pid(root, name):
 def pty_spawn(argv):
     """Forks argv onto a new 80x24 pty; returns (pid, master fd, the time just before the fork)."""
     t0 = time.perf_counter()
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-            os.execve(argv[0], argv, TUI_ENV)
-        finally:
-            os._exit(127)
-    B.track(pid)
+    pid, fd = B.pty_spawn(argv, TUI_ENV, ROWS, COLS)
     return pid, fd, t0
 
 
@@ -459,7 +441,7 @@ def fig_quiet(root):
 
 
 def fig_running(work):
-    disk = halting_disk(work)
+    disk = B.halting_disk(work)
     root = f"{work}/rootrun"
     os.makedirs(root)
     create(root, "b1", disk)

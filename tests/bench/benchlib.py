@@ -271,7 +271,19 @@ def table():
     sys.stdout.flush()
 
 
-# ---- a TUI on a pty (metrics.py, hosts.py) ----
+def halting_disk(work):
+    """A 64 MiB qcow2 whose boot sector is cli; hlt: the guest is quiet from its first opcode."""
+    raw = f"{work}/halt.raw"
+    with open(raw, "wb") as f:
+        f.write(b"\xfa\xf4\xeb\xfd".ljust(510, b"\0") + b"\x55\xaa")
+        f.truncate(64 << 20)
+    run(["/usr/bin/qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw,
+         f"{work}/halt.qcow2"])
+    os.unlink(raw)
+    return f"{work}/halt.qcow2"
+
+
+# ---- a TUI on a pty (bench.py, metrics.py, hosts.py) ----
 
 def pty_spawn(argv, env, rows, cols):
     """Forks argv onto a new rows x cols pty with env; returns (pid, master fd), tracked."""

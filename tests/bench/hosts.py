@@ -201,15 +201,6 @@ def end_ours(work):
 
 # ---- roots and VMs ----
 
-def halting_disk(work):
-    raw = f"{work}/halt.raw"
-    with open(raw, "wb") as f:
-        f.write(b"\xfa\xf4\xeb\xfd".ljust(510, b"\0") + b"\x55\xaa")
-        f.truncate(64 << 20)
-    sh("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw, f"{work}/halt.qcow2")
-    os.unlink(raw)
-    return f"{work}/halt.qcow2"
-
 
 def in_ns(ns, argv):
     return ["ip", "netns", "exec", ns] + argv if ns else argv
@@ -493,7 +484,7 @@ def setup(work):
         for h in hosts:
             f.write(f"  - {{name: {h['name']}, ssh: {h['name']}, root: {work}/r/{h['name']}, "
                     f"bin: {BIN}}}\n")
-    disk = halting_disk(work)
+    disk = B.halting_disk(work)
     fill_all([(f"{work}/r/local", "l", disk, None)] +
              [(f"{work}/r/{h['name']}", f"{h['name']}v", disk, h["ns"]) for h in hosts])
     time.sleep(3)  # their boot (one opcode to the halt) and the first query-status

@@ -31,16 +31,6 @@ ENV = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8")
 ENV.pop("NO_COLOR", None)
 
 
-def halting_disk(work):
-    raw = f"{work}/halt.raw"
-    with open(raw, "wb") as f:
-        f.write(b"\xfa\xf4\xeb\xfd".ljust(510, b"\0") + b"\x55\xaa")
-        f.truncate(64 << 20)
-    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw,
-                    f"{work}/halt.qcow2"], check=True)
-    os.unlink(raw)
-    return f"{work}/halt.qcow2"
-
 
 
 
@@ -78,7 +68,7 @@ def main():
         print(f"\n== TUI idle with {N} running VMs, metrics columns on (200x60) vs off (80x24), "
               f"1 s refresh: {R} alternating rounds of {SETTLE:g} s settle + {WINDOW:g} s",
               flush=True)
-        disk, root = halting_disk(work), f"{work}/root"
+        disk, root = B.halting_disk(work), f"{work}/root"
         os.makedirs(root)
         y = [BIN, "--batch", "--root", root]
         for i in range(1, N + 1):
