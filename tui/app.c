@@ -377,6 +377,45 @@ static int load_hosts(yv_app *a, const yv_app_opts *o, yv_err *file_err, yv_err 
     return 0;
 }
 
+/* Library chatter must not land on the screen: stderr goes to run/tui.log, the terminal's is kept
+ * in a->tty_err (for a foreground child, and back at the end). -1 with err when the log cannot be
+ * written: a link there is refused, never truncated through. */
+static int log_stderr(yv_app *a, yv_err *err)
+{
+    char *log = yv_root_path(a->root, "run/tui.log");
+    int lfd = yv_root_open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (lfd < 0) {
+        yv_root_open_error(err, errno, YV_E_IO, "cannot write", log);
+        free(log);
+        return -1;
+    }
+    a->tty_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    dup2(lfd, STDERR_FILENO), close(lfd);
+    free(log);
+    return 0;
+}
+
+/* After the loop: what the TUI leaves behind, and the terminal back as it was. */
+static void app_end(yv_app *a)
+{
+    yv_list_save_due(a, true); /* a sort changed within the last second */
+    /* the screens close while curses still owns the terminal: a view's done puts its raw mode
+     * back to cbreak, which after endwin would leave the user's shell without echo */
+    yv_screen_pop_all(&a->screens);
+    endwin();
+    if (a->tty_err >= 0) dup2(a->tty_err, STDERR_FILENO), close(a->tty_err);
+    if (prof.on)
+        fprintf(stderr, "yave-tui profile: frames=%ld draw_avg_us=%lld draw_max_us=%lld\n",
+                prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
+                (long long)prof.max_us);
+    yv_job_kill_all(a);
+    yv_monitor_free(a->mon);
+    yv_hosts_done(&a->hosts);
+    yv_config_done(&a->cfg);
+    free(a->root);
+    free(a->self);
+}
+
 int yv_app_main(const yv_app_opts *o)
 {
     yv_app *a = &app;
@@ -399,21 +438,12 @@ int yv_app_main(const yv_app_opts *o)
     yv_screenshot_sweep(a->root);           /* what killed screenshots left in run/ */
     yv_root_sweep_temps(a->root);           /* and what killed atomic writes left */
     if (pipe2(a->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) return 1;
-    /* library chatter must not land on the screen: stderr goes to run/tui.log */
-    char *log = yv_root_path(a->root, "run/tui.log");
-    int lfd = yv_root_open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (lfd < 0) { /* a link there is refused, never truncated through */
-        yv_root_open_error(&err, errno, YV_E_IO, "cannot write", log);
+    if (log_stderr(a, &err) < 0) {
         fprintf(stderr, "yave-tui: %s\n", err.msg);
-        free(log);
         return yv_err_exit_status(err.code);
     }
-    int saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    dup2(lfd, STDERR_FILENO), close(lfd);
-    a->tty_err = saved_err;
     a->fg_pidfd = -1;
     a->fg_errfd = -1;
-    free(log);
     install_signals();
     prof.on = getenv("YAVE_TUI_PROFILE") != NULL;
     start_curses(a, o->mouse);
@@ -426,21 +456,6 @@ int yv_app_main(const yv_app_opts *o)
     if (trc < 0) yv_app_status(a, true, "%s (using mono)", terr);
     a->dirty = true;
     loop(a);
-    yv_list_save_due(a, true); /* a sort changed within the last second */
-    /* the screens close while curses still owns the terminal: a view's done puts its raw mode
-     * back to cbreak, which after endwin would leave the user's shell without echo */
-    yv_screen_pop_all(&a->screens);
-    endwin();
-    if (saved_err >= 0) dup2(saved_err, STDERR_FILENO), close(saved_err);
-    if (prof.on)
-        fprintf(stderr, "yave-tui profile: frames=%ld draw_avg_us=%lld draw_max_us=%lld\n",
-                prof.frames, (long long)(prof.frames ? prof.total_us / prof.frames : 0),
-                (long long)prof.max_us);
-    yv_job_kill_all(a);
-    yv_monitor_free(a->mon);
-    yv_hosts_done(&a->hosts);
-    yv_config_done(&a->cfg);
-    free(a->root);
-    free(a->self);
+    app_end(a);
     return 0;
 }
