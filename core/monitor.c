@@ -1,7 +1,7 @@
 /* The monitor is a registry of VMs (what the root holds, sorted by name, looked up by name, shown
  * as rows) and a scheduler of their descriptors and timers. One VM of the root — its config read
  * lazily — is core/vmentry.c; while its QEMU runs, its process, QMP, guest agent, VNC probe and
- * metrics are core/vmlive.c; the root's inotify is core/rootwatch.c; a remote host core/remote.c. */
+ * metrics are core/vmlive.c; the root's inotify core/rootwatch.c; a remote host core/remote.c. */
 #include "monitor.h"
 
 #include <stdlib.h>
