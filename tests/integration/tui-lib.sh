@@ -203,28 +203,22 @@ ECHOES=() # the echo times (ms) filter_echoes measured, all calls of the test
 
 # filter_echoes N [END_MS]: opens the list's filter (/), types N letters into it one after the
 # other, each waited for before the next (until END_MS, when given), and closes it (Escape); the ms
-# each took to show on the filter line are added to ECHOES. Measured with builtins only: the
-# harness's own forks must not count against the TUI. A key that never shows is a hang ($HANG s).
+# each took to show on the filter line are added to ECHOES. Typed and timed by keyecho.py on the
+# tmux server's control connection: a tmux process per key and poll would cost more than the TUI's
+# answer on a loaded machine, and the harness's own forks must not count against the TUI. A key
+# that never shows is a hang ($HANG s).
 filter_echoes()
 {
-    local n=$1 end=${2:-} typed='' t0 lines chars=abcdefghijklmnopqrstuvwxyz
+    local n=$1 end=${2:-} out
     keys /
     wait_screen '^/ *$'
-    while [ ${#typed} -lt "$n" ] && { [ -z "$end" ] || [ "$(now_ms)" -lt "$end" ]; }; do
-        typed+=${chars:${#typed}%26:1}
-        set_now
-        t0=$NOW_MS
-        text "${typed: -1}"
-        while :; do
-            SCREEN=$(cap)
-            mapfile -t lines <<<"$SCREEN"
-            [[ "${lines[-2]}" =~ ^/$typed\ *$ ]] && break
-            set_now
-            [ $((NOW_MS - t0)) -lt $((HANG * 1000)) ] || { dump_screen; fail "'/$typed' did not show within ${HANG} s"; }
-        done
-        set_now
-        ECHOES+=($((NOW_MS - t0)))
-    done
+    out=$("$PY" "$TEST_TOOLS/keyecho.py" --socket "$TM_SOCK" --session "$S" --hang "$HANG" \
+        ${end:+--until "$end"} "$n") || {
+        SCREEN=$(cap)
+        dump_screen
+        fail "keyecho.py: the keys typed into the filter did not all show (above)"
+    }
+    [ -z "$out" ] || mapfile -t -O ${#ECHOES[@]} ECHOES <<<"$out"
     keys Escape
     wait_gone '^/'
 }
