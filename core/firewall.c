@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <nftables/libnftables.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "root.h"
@@ -230,12 +232,25 @@ static void collect(json_t *obj, tap_list *l)
     }
 }
 
+/* Whether the kernel would show this process nftables rules: CAP_NET_ADMIN in its effective set.
+ * Without it every request is refused and libnftables prints "Operation not permitted (you must be
+ * root)" on stderr itself (not into the error buffer): under each `list` of a user without root
+ * (issue 17: `make run` without root). Unknown: the kernel decides. */
+static bool may_see_rules(void)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &h, d) < 0) return true;
+    return d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
+}
+
 int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err)
 {
     tap_list l = {NULL, NULL, 0};
     *ifnames = NULL;
     *n = 0;
     if (vms) *vms = NULL;
+    if (!may_see_rules()) return 0; /* no rule it could see, or remove */
     struct nft_ctx *nft = ctx_new(err);
     if (!nft) return -1;
     nft_lib.nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);

@@ -31,7 +31,7 @@ test_dry_run_argv_and_status()
 
 test_default_network_and_ssh_port()
 {
-    local root p
+    local root p alias
     free_base p
     new_fw_root root "$p"
     # another program listens on the base port; the next is another VM's: both are skipped
@@ -51,6 +51,21 @@ test_default_network_and_ssh_port()
     # a user VM made with the defaults starts without root or bridge, its SSH port answers
     expect_exit 0 yv "$root" run --name a2
     connects "$((p + 2))" || fail "slirp does not accept on a2's SSH port $((p + 2))"
+    # ssh goes through that forward (spec §11): the loopback, the forward's port, root by default
+    expect_exit 0 yv "$root" --json ssh --name a2
+    assert_json_docs 1
+    assert_eq "127.0.0.1 $((p + 2)) root" "$(jv '"%s %s %s" % (d["host"], d["port"], d["user"])')" \
+        "where ssh --json reaches a2"
+    alias=$(jv 'd["host_key_alias"]')
+    assert_match '^yave-a2-[0-9a-f]{8}$' "$alias" "the HostKeyAlias of a2"
+    assert_eq ssh "$(jv 'd["argv"][0].split("/")[-1]')" "the program ssh --json names"
+    assert_eq "[\"-p\", \"$((p + 2))\", \"-o\", \"HostKeyAlias=$alias\", \"-l\", \"root\", \"--\", \"127.0.0.1\"]" \
+        "$(jv 'd["argv"][1:]')" "the argv of ssh --json"
+    expect_exit 0 yv "$root" --json ssh --name a2 --user alice -- hostname
+    assert_eq "127.0.0.1 $((p + 2)) alice" "$(jv '"%s %s %s" % (d["host"], d["port"], d["user"])')" \
+        "ssh --json --user alice"
+    assert_eq '["-l", "alice", "--", "127.0.0.1", "hostname"]' "$(jv 'd["argv"][-5:]')" \
+        "the argv of ssh --json --user alice -- hostname"
     expect_exit 0 yv "$root" shutdown --name a2 --force
 
     # with a bridge configured the default stays tap (no forwards); --network user still works

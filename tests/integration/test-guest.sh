@@ -119,9 +119,9 @@ PY
 }
 
 # view_login ROOT T: the screen view of the running guest g (spec §12): its tty1 login screen
-# matches a screendump cell by cell; typing into the view logs in as root on tty1 and runs a
-# command that writes to ttyS0, whose output lands in serial.log. The password typed never
-# reaches the TUI's log.
+# matches a screendump cell by cell (and fails shifted by a column or a row); typing into the view
+# logs in as root on tty1 and runs a command that writes to ttyS0, whose output lands in
+# serial.log. The password typed never reaches the TUI's log.
 view_login()
 {
     local root=$1 t=$2 i
@@ -132,6 +132,9 @@ view_login()
     wait_screen '^ g — live [0-9]+x[0-9]+ '
     compare_view g "$t" 0.8
     info "tty1 login screen: $AGREE"
+    # the same pane a column or a row off must fail: an agreement a shifted picture reaches too
+    # proves nothing (the dump and the pane compare_view just kept)
+    shifted_fails "$t" --min 0.8
     # the guest's getty drops what is typed before it asks: a line at a time, with time to ask
     keys Enter
     sleep 3

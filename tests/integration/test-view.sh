@@ -167,7 +167,10 @@ fake_vnc()
     done
 }
 
-# leave_and_type: Ctrl-] leaves the view at once, and the list's filter echoes each key typed.
+# leave_and_type KIND: Ctrl-] leaves the view at once, and the list's filter echoes the keys typed
+# while the KIND (silent, stalled) server is still there: every key within 5 s, half of them (the
+# median) within 100 ms (issue 18; measured as test-tui.sh's hung QEMU: a loop waiting on the
+# server would show most keys late).
 leave_and_type()
 {
     local t0
@@ -177,18 +180,8 @@ leave_and_type()
     wait_row v1 '^v1 +running ' 5
     set_now
     note "Ctrl-] to the list: $((NOW_MS - t0)) ms"
-    keys /
-    local typed=
-    for k in v 1; do
-        set_now
-        t0=$NOW_MS
-        text "$k"
-        typed+=$k
-        wait_screen "^/$typed *\$" 5
-        set_now
-        note "key '$k' echoed in $((NOW_MS - t0)) ms"
-    done
-    keys Escape
+    HANG=5 filter_echoes 20
+    assert_echo_median 100 "after the view of a $1 VNC server"
 }
 
 test_silent_vnc_server_leaves_the_keys_working()
@@ -202,7 +195,7 @@ test_silent_vnc_server_leaves_the_keys_working()
     wait_screen '^ v1 — (connecting…|no picture)'
     wait_screen '^ v1 — no picture: ' 20
     note "$(line_with '^ v1 — no picture')"
-    leave_and_type
+    leave_and_type silent
     tui_quit
 }
 
@@ -216,7 +209,7 @@ test_vnc_server_stalled_mid_update_leaves_the_keys_working()
     keys v
     wait_screen '^ v1 — no picture: ' 20
     note "$(line_with '^ v1 — no picture')"
-    leave_and_type
+    leave_and_type stalled
     tui_quit
 }
 

@@ -633,7 +633,7 @@ test_create_bad_input_body_limit_and_delete()
 # Create's network and forwards, and the forward routes (spec §10), on a running QEMU.
 test_forwards_create_add_remove()
 {
-    local root before p
+    local root before p alias
     web_root root
     start_web "$root"
     local ct=(-H 'Content-Type: application/json')
@@ -659,6 +659,17 @@ test_forwards_create_add_remove()
     assert_no_trace "$before" "$root"
 
     expect_http 200 POST /v1/vms/f1/run
+    # ssh (spec §11): where SSH reaches the running guest, the forward to its port 22, as the
+    # batch's ssh --json says it
+    expect_exit 0 yv "$root" --json ssh --name f1
+    alias=$(jv 'd["host_key_alias"]')
+    assert_match '^yave-f1-[0-9a-f]{8}$' "$alias" "the HostKeyAlias of f1"
+    expect_http 200 GET /v1/vms/f1/ssh
+    assert_json_eq "{\"user\": \"root\", \"host\": \"127.0.0.1\", \"port\": $p, \"host_key_alias\": \"$alias\"}" \
+        "$BODY" "the body of GET ssh"
+    expect_http 200 GET '/v1/vms/f1/ssh?user=alice'
+    assert_json_eq "{\"user\": \"alice\", \"host\": \"127.0.0.1\", \"port\": $p, \"host_key_alias\": \"$alias\"}" \
+        "$BODY" "the body of GET ssh?user=alice"
     expect_http 201 POST /v1/vms/f1/forwards "${ct[@]}" --data-binary "{\"forward\": \"$((p + 2)):80\"}"
     assert_json_eq "{\"name\": \"f1\", \"action\": \"added\", \"forward\": {\"proto\": \"tcp\", \"address\": \"127.0.0.1\", \"host\": $((p + 2)), \"guest\": 80}, \"live\": true}" \
         "$BODY" "the body of a forward add"

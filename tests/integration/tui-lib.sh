@@ -197,6 +197,45 @@ line_with()
     grep -Em1 -- "$1" <<<"$SCREEN"
 }
 
+# ---- how fast keys echo (issues 15 and 18: a stuck QEMU or VNC server never slows the list) ----
+
+ECHOES=() # the echo times (ms) filter_echoes measured, all calls of the test
+
+# filter_echoes N [END_MS]: opens the list's filter (/), types N letters into it one after the
+# other, each waited for before the next (until END_MS, when given), and closes it (Escape); the ms
+# each took to show on the filter line are added to ECHOES. Typed and timed by keyecho.py on the
+# tmux server's control connection: a tmux process per key and poll would cost more than the TUI's
+# answer on a loaded machine, and the harness's own forks must not count against the TUI. A key
+# that never shows is a hang ($HANG s).
+filter_echoes()
+{
+    local n=$1 end=${2:-} out
+    keys /
+    wait_screen '^/ *$'
+    out=$("$PY" "$TEST_TOOLS/keyecho.py" --socket "$TM_SOCK" --session "$S" --hang "$HANG" \
+        ${end:+--until "$end"} "$n") || {
+        SCREEN=$(cap)
+        dump_screen
+        fail "keyecho.py: the keys typed into the filter did not all show (above)"
+    }
+    [ -z "$out" ] || mapfile -t -O ${#ECHOES[@]} ECHOES <<<"$out"
+    keys Escape
+    wait_gone '^/'
+}
+
+# assert_echo_median LIMIT WHAT: half the keys of ECHOES (the median) showed within LIMIT ms (a
+# loop that waits on a stuck peer shows most keys late; single echoes on a loaded machine may be
+# late by scheduling, so no single one has a deadline but a hang's). WHAT says when, for the log.
+assert_echo_median()
+{
+    local median max
+    [ ${#ECHOES[@]} -gt 0 ] || fail "no key echo measured"
+    median=$(printf '%s\n' "${ECHOES[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    max=$(printf '%s\n' "${ECHOES[@]}" | sort -n | tail -1)
+    note "key echoes $2: ${#ECHOES[@]}, median $median ms, slowest $max ms"
+    [ "$median" -le "$1" ] || fail "keys took a median $median ms to show $2 (limit $1 ms)"
+}
+
 # ---- the screen view (spec §12) ----
 
 TEST_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
