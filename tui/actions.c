@@ -90,6 +90,7 @@ const yv_action_row yv_actions[] = {
      .args_running = {"--name", "{vm}", "--force", NULL},
      .done = "{vm} deleted"},
     {.act = ACT_NET_UP,
+     .remote = true,
      .ch = L'n',
      .shown = "n",
      .label = "NetUp",
@@ -99,6 +100,7 @@ const yv_action_row yv_actions[] = {
      .args = {"--name", "{vm}", "--ifname", "{tap}", "up", NULL},
      .done = "{vm}: network attached"},
     {.act = ACT_NET_DOWN,
+     .remote = true,
      .ch = L'N',
      .shown = "N",
      .label = "NetDown",
@@ -111,6 +113,7 @@ const yv_action_row yv_actions[] = {
      .args = {"--name", "{vm}", "--ifname", "{tap}", "down", NULL},
      .done = "{vm}: network detached"},
     {.act = ACT_FORWARD,
+     .local_why = "its form is filled from the VM's config on this machine",
      .ch = L'f',
      .shown = "f",
      .label = "Forward",
@@ -120,6 +123,7 @@ const yv_action_row yv_actions[] = {
      .started = "changing the forwards of {vm}…",
      .done = "forward {forward} {change} {vm} {live}"},
     {.act = ACT_RESIZE,
+     .local_why = "its form is filled from the VM's config on this machine",
      .ch = L'g',
      .shown = "g",
      .label = "Grow",
@@ -129,6 +133,7 @@ const yv_action_row yv_actions[] = {
      .started = "growing a disk of {vm}…",
      .done = "{vm}: disk grown"},
     {.act = ACT_CLONE,
+     .local_why = "its form is filled from the VM's config on this machine",
      .ch = L'l',
      .shown = "l",
      .label = "Clone",
@@ -139,6 +144,8 @@ const yv_action_row yv_actions[] = {
      .started = "cloning {vm}…",
      .done = "{vm} cloned"},
     {.act = ACT_SET,
+     .local_why = "its form is filled from the VM's config on this machine, and a VNC password "
+                  "goes to it by a descriptor",
      .ch = L'e',
      .shown = "e",
      .label = "Edit",
@@ -149,6 +156,7 @@ const yv_action_row yv_actions[] = {
      .started = "changing the config of {vm}…",
      .done = "{vm}: {change} {live}"},
     {.act = ACT_SNAPSHOTS,
+     .local_why = "the snapshots screen reads the VM's disks on this machine",
      .ch = L't',
      .shown = "t",
      .label = "Snaps",
@@ -165,6 +173,7 @@ const yv_action_row yv_actions[] = {
      .help = "details: config, QMP status, qemu.log and serial.log",
      .need = YV_NEED_VM},
     {.act = ACT_LOGS,
+     .local_why = "the pager reads qemu.log and serial.log on this machine",
      .ch = L'L',
      .shown = "L",
      .label = "Logs",
@@ -245,6 +254,7 @@ const yv_action_row yv_actions[] = {
      .label = "Columns",
      .help = "choose the columns shown (Space toggles; remembered per root)"},
     {.act = ACT_MARK,
+     .remote = true,
      .ch = L' ',
      .shown = "Space",
      .label = "Mark",
@@ -393,8 +403,9 @@ const char *yv_actions_refusal(const yv_action_row *r, const yv_monitor_vm *v, c
     bool live = v->pid > 0, net = v->valid && yv_vm_has_tap(&v->vm); /* attach/detach: a TAP */
     const char *why = NULL;
     if (v->host && !r->remote) {
-        snprintf(buf, n, "%s is on host %s: %s works on this machine's VMs only", v->name, v->host,
-                 r->label);
+        snprintf(buf, n,
+                 "%s is on host %s: %s works on this machine's VMs only (%s); use yave-tui on %s",
+                 v->name, v->host, r->label, r->local_why ? r->local_why : "not over ssh", v->host);
         return buf;
     }
     if (v->host && v->host_problem && r->verb) {

@@ -96,6 +96,9 @@ typedef struct {
     /* a NULL verb's child for a VM of a remote host, whose answer the TUI then uses (the view:
      * vnc-endpoint, where the display listens there and its password) */
     const char *remote_verb;
+    /* why a row that is not remote stays on this machine: said when it is refused on a VM of a
+     * remote host (every such row that applies to a VM has one: test_actions) */
+    const char *local_why;
     /* the status line */
     const char *started; /* when the child starts; NULL: nothing */
     const char *done;    /* when it succeeds */

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Many hosts over plain OpenSSH (spec §14): two real sshd's in network namespaces of the test
 # (ssh-lib.sh), each "host" with its own root, reached with the test's key, plus the local root.
-# The real yave-tui in tmux lists the VMs of all three with their HOST; a VM of host 2 starts from
-# the keyboard; host 2's sshd killed: its rows say unreachable while host 1's VM still starts;
+# The real yave-tui in tmux lists the VMs of all three with their HOST, and the host filter (/@h2,
+# /@local) shows one host's; a VM of host 2 starts from the keyboard, its row running within the
+# issue's 2 s; host 2's sshd killed: its rows say unreachable while host 1's VM still starts (2 s);
+# shutdown, force stop, delete and netdev down/up of a remote VM after their questions, checked in
+# the host's root (and its namespace); a form's row refused on a remote VM, saying why;
 # sshd back: the rows come back without a key; the console of a remote VM reaches its guest (the
 # echo guest of lib.sh); a changed host key is refused with a clear message; `status --host`.
 # The remote side is the same yave-tui binary (bin: in hosts.yaml), run by sshd inside the
@@ -51,6 +54,56 @@ filter_to()
     wait_screen "^ ?$1 "
 }
 
+# shown_rows: the names of the VM rows in SCREEN (a HOST column of this file's hosts), sorted, by
+# spaces.
+shown_rows()
+{
+    awk '$2 ~ /^(local|h[0-9])$/ {print $1}' <<<"$SCREEN" | sort | paste -sd ' '
+}
+
+# wait_shown VM...: polls until the list shows exactly the VMs named (bound: $HANG).
+wait_shown()
+{
+    local want end
+    want=$(printf '%s\n' "$@" | sort | paste -sd ' ')
+    end=$(($(now_ms) + HANG * 1000))
+    while SCREEN=$(cap); [ "$(shown_rows)" != "$want" ]; do
+        [ "$(now_ms)" -lt "$end" ] || {
+            dump_screen
+            fail "the list shows [$(shown_rows)], not [$want]"
+        }
+        sleep 0.02
+    done
+}
+
+# filter_host HOST VM...: the list filtered to "@HOST" (spec §14's host filter, Esc clears it)
+# shows exactly the VMs named.
+filter_host()
+{
+    local host=$1
+    shift
+    text /
+    text "@$host"
+    keys Enter
+    wait_shown "$@"
+}
+
+# start_within_2s VM ERE WHAT: r on the selected VM turns its row to match ERE within the issue's
+# 2 s (spec §14 "its row turns running within 2 s"; the other host's "at once" is held to the
+# same), measured from the key to the row; logged either way.
+start_within_2s()
+{
+    local t0 ms
+    set_now
+    t0=$NOW_MS
+    text r
+    wait_row "$1" "$2" 10
+    set_now
+    ms=$((NOW_MS - t0))
+    note "$3: running $ms ms after r"
+    [ "$ms" -le 2000 ] || fail "$3: its row turned running $ms ms after r (the issue: 2 s)"
+}
+
 # in_netns PID NAME: PID runs in the network namespace of ssh-lib host NAME.
 in_netns()
 {
@@ -85,11 +138,17 @@ test_hosts_in_one_list()
     done
     assert_eq "$(find "$d/run/yave-ssh" -type s | wc -l)" 2 "control sockets (one a host)"
 
+    # the host filter: @h2 shows exactly host 2's VMs, @local this machine's; Esc clears it
+    filter_host h2 ya yb
+    keys Escape
+    wait_shown la xa ya yb
+    filter_host local la
+    keys Escape
+    wait_shown la xa ya yb
+
     # a VM of host 2 started from the keyboard: yave-tui there starts it, in host 2's namespace
     filter_to ya
-    text r
-    wait_row ya '^ya +h2 +running ' 10
-    note "ya on h2 running ${WAITED} ms after r"
+    start_within_2s ya '^ya +h2 +running ' "ya on h2"
     pid=$(cat "$r2/run/ya.pid") || fail "no run/ya.pid on host 2"
     is_qemu "$pid" || fail "ya's pid $pid is not a QEMU"
     in_netns "$pid" h2 || fail "ya's QEMU does not run on host 2 (its namespace)"
@@ -102,9 +161,7 @@ test_hosts_in_one_list()
     wait_row yb '^yb +h2 +unreachable '
     wait_screen 'h2: unreachable'
     filter_to xa
-    text r
-    wait_row xa '^xa +h1 +running ' 10
-    note "xa on h1 running ${WAITED} ms after r, h2 down"
+    start_within_2s xa '^xa +h1 +running ' "xa on h1, h2 down"
     keys Escape
     # details of an unreachable host's VM say why; an action on it is refused with why
     filter_to yb
@@ -122,6 +179,118 @@ test_hosts_in_one_list()
     wait_row yb '^yb +h2 +stopped '
     wait_screen 'h1: up +h2: up'
     is_qemu "$pid" || fail "ya's QEMU did not outlive its host's sshd"
+}
+
+# remote_run ROOT VM NAME: batch run of VM on host NAME (its yave-tui, in its namespace), the pid of
+# its QEMU printed.
+remote_run()
+{
+    sshd_ssh "$3" "$YAVE_TEST_BIN" --batch --root "$1" run --name "$2" >/dev/null ||
+        fail "run $2 on $3"
+    cat "$1/run/$2.pid" || fail "no run/$2.pid on $3"
+}
+
+# Shutdown (graceful and forced) and delete (stopped, and running: forced) of a remote VM from the
+# TUI, each after its question, carried out by yave-tui on the host: its root says so after. A row
+# that stays on this machine (a form) is refused on a remote VM with why.
+test_remote_stop_and_delete()
+{
+    local lroot r1 d pa pb pc
+    sshd_setup
+    sshd_host_up h1
+    tui_root lroot
+    tui_root r1 xa xb xc
+    pa=$(remote_run "$r1" xa h1) || exit 1
+    pb=$(remote_run "$r1" xb h1) || exit 1
+    pc=$(remote_run "$r1" xc h1) || exit 1
+    mktmp_into d
+    hosts_config "$d" h1="$r1"
+    TUI_W=120 tui_start "$lroot"
+    wait_row xa '^xa +h1 +running '
+    wait_row xb '^xb +h1 +running '
+    wait_row xc '^xc +h1 +running '
+
+    # a form's row on a remote VM: refused, saying why
+    filter_to xa
+    text e
+    wait_screen "xa is on host h1: Edit works on this machine's VMs only \(its form is filled"
+    # force stop: the question, then QEMU on host 1 quits
+    text K
+    wait_screen 'Stop xa(@h1)? now\?'
+    keys y
+    wait_row xa '^xa +h1 +stopped ' 15
+    wait_screen 'xa(@h1)? stopped \(by '
+    wait_exited "$pa" 50
+    assert_no_file "$r1/run/xa.pid" "xa's pid file on host 1 after the force stop"
+    keys Escape
+
+    # graceful shutdown: the tiny guest ignores ACPI, host 1's yave-tui escalates (timeout 3 s)
+    filter_to xb
+    text s
+    wait_row xb '^xb +h1 +stopped ' 30
+    wait_screen 'xb(@h1)? stopped \(by '
+    wait_exited "$pb" 50
+    assert_no_file "$r1/run/xb.pid" "xb's pid file on host 1 after the shutdown"
+    keys Escape
+
+    # delete of a running VM: the question says so, host 1 stops it and removes it
+    filter_to xc
+    text D
+    wait_screen 'Delete xc(@h1)?\? It is RUNNING'
+    keys y
+    wait_screen 'xc(@h1)? deleted' 30
+    wait_exited "$pc" 50
+    assert_no_file "$r1/xc.vm" "xc's folder on host 1 after the delete"
+    keys Escape
+    # delete of a stopped one; a key other than y first cancels
+    filter_to xa
+    text D
+    wait_screen 'Delete xa(@h1)? and its disks for good\?'
+    keys n
+    wait_gone 'for good\?'
+    assert_file "$r1/xa.vm/config.yaml" "n must keep the remote VM"
+    text D
+    wait_screen 'Delete xa(@h1)? and its disks for good\?'
+    keys y
+    wait_screen 'xa(@h1)? deleted' 30
+    assert_no_file "$r1/xa.vm" "xa's folder on host 1 after the delete"
+    keys Escape
+    wait_shown xb
+    assert_file "$r1/xb.vm/config.yaml" "the VM not deleted"
+    run_cmd "${HOSTS_ENV[@]}" "$YAVE_TEST_BIN" --batch --json status --host h1
+    assert_eq "$(jv '[v["name"] for v in d]')" '["xb"]' "host 1's VMs after the deletes"
+}
+
+# netdev down/up of a remote VM from the TUI (N asks first, n does not): run on its host, whose
+# TAP leaves and rejoins the bridge there.
+test_remote_netdev()
+{
+    local lroot r1 d tap
+    sshd_setup
+    sshd_host_up h1
+    sshd_x h1 ip link add yvbr0 type bridge || fail "bridge in h1"
+    sshd_x h1 ip link set yvbr0 up || fail "bridge up in h1"
+    tui_root lroot
+    tui_root r1
+    expect_exit 0 sshd_x h1 "$YAVE_TEST_BIN" --batch --root "$r1" create --no-ovmf -c 64 -m 64 \
+        --network tap --master yvbr0 --name xn --vnc-password-file "$(dirname "$r1")/vncpw"
+    remote_run "$r1" xn h1 >/dev/null || exit 1
+    run_cmd "$YAVE_TEST_BIN" --batch --json --root "$r1" status --name xn
+    tap=$(jv 'd["networks"][0]["ifname"]') || exit 1
+    assert_contains "$(sshd_x h1 ip -o link show dev "$tap")" "master yvbr0" "xn's TAP on h1"
+    mktmp_into d
+    hosts_config "$d" h1="$r1"
+    TUI_W=120 tui_start "$lroot"
+    wait_row xn '^xn +h1 +running '
+    text N
+    wait_screen 'Detach xn(@h1)? from its bridge\?'
+    keys y
+    wait_screen 'xn(@h1)?: network detached' 15
+    assert_not_contains "$(sshd_x h1 ip -o link show dev "$tap")" "master yvbr0" \
+        "xn's TAP on h1 after N"
+    text n
+    wait_screen 'xn(@h1)?: network attached' 15
+    assert_contains "$(sshd_x h1 ip -o link show dev "$tap")" "master yvbr0" "xn's TAP on h1 after n"
 }
 
 # A host that goes silent (its packets dropped, sshd still running: a cable pulled, a hung

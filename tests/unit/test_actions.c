@@ -327,6 +327,55 @@ static void test_view_row(void **state)
     assert_non_null(yv_actions_refusal(r, &on, buf, sizeof buf));
 }
 
+/* spec §14: the rows that are one verb and its arguments run on a remote VM's host as they are
+ * (`yave-tui --batch …` there); a row that stays on this machine (a form filled from the VM's
+ * config, a screen or a pager of its local files) says why when refused on a remote VM. */
+static void test_remote_rows(void **state)
+{
+    (void)state;
+    const yv_action remote[] = {ACT_RUN,    ACT_SHUTDOWN, ACT_FORCE,        ACT_DELETE,
+                                ACT_NET_UP, ACT_NET_DOWN, ACT_DETAILS,      ACT_CONSOLE,
+                                ACT_SSH,    ACT_VIEW,     ACT_AUTOSTART_ON, ACT_AUTOSTART_OFF,
+                                ACT_MARK};
+    const yv_action local[] = {ACT_CREATE, ACT_PRESET, ACT_FORWARD,   ACT_RESIZE,
+                               ACT_CLONE,  ACT_SET,    ACT_SNAPSHOTS, ACT_LOGS};
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++)
+        assert_true(yv_actions_of(remote[i])->remote);
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        assert_false(yv_actions_of(local[i])->remote);
+    for (int i = 0; i < yv_nactions; i++) { /* a VM's row: remote, or why not */
+        const yv_action_row *r = &yv_actions[i];
+        if (r->need != YV_NEED_NOTHING && !r->remote) assert_non_null(r->local_why);
+        /* a plain verb with its arguments in the table needs nothing of this machine */
+        if (r->verb && r->args[0] && !r->foreground) assert_true(r->remote);
+    }
+    char buf[256];
+    yv_net net = {.ifname = (char *)"tap7"};
+    yv_monitor_vm on = vm_of("web1", 42, &net);
+    on.host = "lab";
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_SET), &on, buf, sizeof buf),
+                        "web1 is on host lab: Edit works on this machine's VMs only (its form is "
+                        "filled from the VM's config on this machine, and a VNC password goes to "
+                        "it by a descriptor); use yave-tui on lab");
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_LOGS), &on, buf, sizeof buf),
+                        "web1 is on host lab: Logs works on this machine's VMs only (the pager "
+                        "reads qemu.log and serial.log on this machine); use yave-tui on lab");
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_SNAPSHOTS), &on, buf, sizeof buf),
+                        "web1 is on host lab: Snaps works on this machine's VMs only (the "
+                        "snapshots screen reads the VM's disks on this machine); use yave-tui on "
+                        "lab");
+    /* the network rows: the TAP's name from the host's row, the verb run there */
+    assert_null(yv_actions_refusal(yv_actions_of(ACT_NET_DOWN), &on, buf, sizeof buf));
+    assert_null(yv_actions_refusal(yv_actions_of(ACT_NET_UP), &on, buf, sizeof buf));
+    char tap[16];
+    yv_action_subst s = yv_actions_subst("web1", &on, tap);
+    assert_argv(yv_actions_of(ACT_NET_DOWN), &s, true,
+                (const char *[]){"--name", "web1", "--ifname", "tap7", "down", NULL});
+    on.host_problem = "Connection refused";
+    assert_string_equal(yv_actions_refusal(yv_actions_of(ACT_NET_UP), &on, buf, sizeof buf),
+                        "web1: host lab is unreachable (Connection refused)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_view_row),
         cmocka_unit_test(test_foreground_rows),
         cmocka_unit_test(test_forward_row),
+        cmocka_unit_test(test_remote_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
