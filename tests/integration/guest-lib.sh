@@ -36,7 +36,8 @@ guest_root()
 
 # guest_ssh_as ROOT VM T USER ARGS...: `ssh --print [--user USER]`'s argv (USER empty: the verb's
 # default, root) with the test's options before `--`; sets OUT/ERR/RC like run_cmd. No ~/.ssh of
-# the user is read or written.
+# the user is read or written. The whole ssh is bounded by GUEST_SSH_TIMEOUT seconds (default 90): a
+# command with its own longer bound inside sets more.
 guest_ssh_as()
 {
     local r=$1 vm=$2 t=$3 u=$4 words=() i
@@ -45,7 +46,7 @@ guest_ssh_as()
     [ "$RC" = 0 ] || fail "ssh --print: exit $RC: $ERR"
     read -r -a words <<<"$OUT"
     for i in "${!words[@]}"; do [ "${words[$i]}" = "--" ] && break; done
-    run_cmd timeout 90 "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
+    run_cmd timeout "${GUEST_SSH_TIMEOUT:-90}" "${words[0]}" -F /dev/null -i "$t/key" -o IdentitiesOnly=yes \
         -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=10 \
         -o UserKnownHostsFile="$t/known_hosts" -o StrictHostKeyChecking=accept-new \
         "${words[@]:1:$i}" "${words[@]:$((i + 1))}" "$@"

@@ -18,10 +18,10 @@ ROOT_PW='Clone-Root-19'
 WAIT_BOOT=${YAVE_GUEST_WAIT:-480} # seconds for a boot to a working sshd (TCG, two guests at once)
 
 # guest_facts ROOT VM T: "HOSTNAME INSTANCE-ID HOSTKEY-FINGERPRINT MAC MACHINE-ID" of the running
-# guest.
+# guest (cloud-init's own wait has 200 s, under the ssh's 260).
 guest_facts()
 {
-    guest_ssh "$1" "$2" "$3" 'timeout 200 cloud-init status --wait >/dev/null 2>&1;
+    GUEST_SSH_TIMEOUT=260 guest_ssh "$1" "$2" "$3" 'timeout 200 cloud-init status --wait >/dev/null 2>&1;
         echo "$(hostname) $(cat /var/lib/cloud/data/instance-id)" \
             "$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2)" \
             "$(cat /sys/class/net/*/address | grep -m1 ^52:54) $(cat /etc/machine-id)"'

@@ -179,7 +179,7 @@ check_installed()
     guest_ssh_as "$root" g "$t" alice id -un
     assert_eq 0 "$RC" "ssh as the new user with the create-time key: $ERR"
     assert_eq alice "$OUT" "the user ssh logged in as"
-    guest_ssh "$root" g "$t" timeout 300 cloud-init status --wait
+    GUEST_SSH_TIMEOUT=360 guest_ssh "$root" g "$t" timeout 300 cloud-init status --wait
     guest_ssh "$root" g "$t" getent shadow root alice
     assert_eq 0 "$RC" "getent shadow: $ERR"
     local h_root h_alice

@@ -211,7 +211,7 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
     # console, piped: log in as root with the preset's password. cloud-init first (it floods the
     # serial console at the end of a boot), then each line once the guest asks for it: a serial
     # getty drops typed-ahead input.
-    guest_ssh "$root" g "$t" timeout 200 cloud-init status --wait
+    GUEST_SSH_TIMEOUT=260 guest_ssh "$root" g "$t" timeout 200 cloud-init status --wait
     local cpid fd
     mkfifo "$t/cin"
     "$YAVE_TEST_BIN" --batch --root "$root" console --name g --timeout 120 <"$t/cin" \
