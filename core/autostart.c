@@ -7,6 +7,7 @@
 #include "root.h"
 #include "util.h"
 #include "valid.h"
+#include "vmstate.h"
 
 /* vms: a list of VM names, each valid and listed once (a name a hand edit broke or doubled is an
  * error at its line, never guessed at). */
@@ -117,15 +118,14 @@ int yv_autostart_set(const char *root, const char *name, bool on, yv_err *err)
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;
     yv_strlist l = {0};
-    char *dir = yv_root_vm_dir(root, name);
     int rc = -1;
-    if (on && !yv_root_exists(dir)) yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
-    else if (yv_autostart_load(&l, root, err) == 0)
+    /* an unmark needs no VM: the mark of one removed by hand can still go */
+    bool ok = !on || yv_vmstate_require(root, name, NULL, err) == 0;
+    if (ok && yv_autostart_load(&l, root, err) == 0)
         rc = (on ? yv_autostart_add(&l, name) : yv_autostart_remove(&l, name))
                  ? yv_autostart_save(&l, root, err)
                  : 0; /* already so: nothing written */
     yv_strlist_free(&l);
-    free(dir);
     yv_root_unlock(lock);
     return rc;
 }
@@ -149,15 +149,12 @@ static void push(yv_strlist *l, const char *s)
 static void run_one(const char *root, const yv_config *cfg, const char *name,
                     yv_autostart_report *r)
 {
-    char *dir = yv_root_vm_dir(root, name);
-    bool exists = yv_root_exists(dir);
-    free(dir);
-    if (!exists) {
+    yv_run_result res;
+    yv_err e;
+    if (yv_vmstate_require(root, name, NULL, &e) < 0) {
         push(&r->missing, name);
         return;
     }
-    yv_run_result res;
-    yv_err e;
     if (yv_lifecycle_run(root, cfg, name, &res, &e) == 0) {
         push(&r->started, name);
     } else if (e.code == YV_E_VM_RUNNING) {

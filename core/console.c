@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "root.h"
 #include "util.h"
 #include "valid.h"
 
@@ -53,12 +52,7 @@ static int wait_accepted(int fd, const char *path, const char *name, int timeout
 int yv_console_open(const char *root, const char *name, const yv_vmstate_proof *p, int timeout_ms,
                     yv_err *err)
 {
-    if (yv_valid_name(name, err) < 0) return -1;
-    char *dir = yv_root_vm_dir(root, name);
-    bool exists = yv_root_exists(dir);
-    free(dir);
-    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
-    if (p->pid <= 0) return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
+    if (yv_vmstate_require(root, name, p, err) < 0) return -1;
     char *path = yv_vmstate_consolefile(root, name);
     bool pending;
     int fd = -1;

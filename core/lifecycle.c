@@ -621,12 +621,7 @@ int yv_lifecycle_shutdown_proven(const char *root, const yv_config *cfg, const c
                                  const yv_vmstate_proof *p, bool force, long timeout_s,
                                  yv_stop_step *how, yv_err *err)
 {
-    if (yv_valid_name(name, err) < 0) return -1;
-    char *dir = yv_root_vm_dir(root, name);
-    bool exists = yv_root_exists(dir);
-    free(dir);
-    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
-    if (p->pid <= 0) return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
+    if (yv_vmstate_require(root, name, p, err) < 0) return -1;
     yv_lifecycle_qemu q = {root, cfg, name, p->pid, p->pidfd, NULL};
     const int64_t ms[] = {timeout_s * 1000, 5000, 5000, 5000};
     if (!yv_lifecycle_stop(&q, force ? YV_STOP_QUIT : YV_STOP_ACPI, ms, how))

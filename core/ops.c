@@ -933,11 +933,7 @@ static bool deletable(const char *root, const char *name, yv_err *err)
 int yv_ops_delete_proven(const char *root, const yv_config *cfg, const char *name,
                          const yv_vmstate_proof *p, bool force, yv_err *err)
 {
-    if (yv_valid_name(name, err) < 0) return -1;
-    char *dir = yv_root_vm_dir(root, name);
-    bool exists = yv_root_exists(dir);
-    free(dir);
-    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
+    if (yv_vmstate_require(root, name, NULL, err) < 0) return -1;
     if (stop_for_delete(root, cfg, name, p, force, err) < 0) return -1;
     int lock = yv_root_lock(root, err);
     if (lock < 0) return -1;

@@ -285,22 +285,24 @@ pid_t yv_proc_pidfile_fd_pid(int fd)
     return p > 0 ? p : 0;
 }
 
-pid_t yv_proc_pidfile_pid(const char *path)
+/* of(fd) on the pidfile at path, opened for the call; 0 when it cannot be opened. */
+static pid_t on_pidfile(const char *path, pid_t (*of)(int fd))
 {
     int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0) return 0;
-    pid_t p = yv_proc_pidfile_fd_pid(fd);
+    pid_t p = of(fd);
     close(fd);
     return p;
 }
 
+pid_t yv_proc_pidfile_pid(const char *path)
+{
+    return on_pidfile(path, yv_proc_pidfile_fd_pid);
+}
+
 pid_t yv_proc_pidfile_holder(const char *path)
 {
-    int fd = yv_root_open(path, O_RDONLY | O_NONBLOCK, 0);
-    if (fd < 0) return 0;
-    pid_t holder = yv_proc_pidfile_fd_holder(fd);
-    close(fd);
-    return holder;
+    return on_pidfile(path, yv_proc_pidfile_fd_holder);
 }
 
 pid_t yv_proc_pidfile_fd_holder(int fd)

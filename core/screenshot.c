@@ -154,12 +154,8 @@ int yv_screenshot_take_proven(const char *root, const char *name, const yv_vmsta
                               yv_screenshot *out, yv_err *err)
 {
     *out = (yv_screenshot){NULL, 0, 0, 0};
-    if (yv_valid_name(name, err) < 0) return -1;
-    char *dir = yv_root_vm_dir(root, name), file[160];
-    bool exists = yv_root_exists(dir);
-    free(dir);
-    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
-    if (p->pid <= 0) return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
+    if (yv_vmstate_require(root, name, p, err) < 0) return -1;
+    char file[160];
     yv_screenshot_sweep(root);
     int dfd = open_run(root, err), fd = -1, rc = -1;
     if (dfd < 0) return -1;

@@ -146,6 +146,25 @@ json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l)
     return json_pack("{s:s, s:o}", "vm", name, "snapshots", arr);
 }
 
+/* One format for the header and the rows, so the columns line up in both front ends. */
+#define ROW_FMT "%-24s %-20s %-8s %10s  %s"
+
+void yv_snapshot_row_text(const yv_snapshot *s, size_t images, char *buf, size_t n)
+{
+    if (!s) {
+        snprintf(buf, n, ROW_FMT, "NAME", "DATE", "VM-STATE", "SIZE", "");
+        return;
+    }
+    char date[32] = "", size[32] = "-";
+    time_t t = (time_t)s->date;
+    struct tm tm;
+    if (localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+    if (s->vm_state_size)
+        snprintf(size, sizeof size, "%.1f MiB", (double)s->vm_state_size / (1024.0 * 1024.0));
+    snprintf(buf, n, ROW_FMT, s->name, date, s->vm_state_size ? "yes" : "no", size,
+             s->on == images ? "" : "incomplete");
+}
+
 /* ---- the VM's images ---- */
 
 typedef struct {

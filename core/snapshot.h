@@ -56,6 +56,10 @@ void yv_snapshot_list_done(yv_snapshot_list *l);
 json_t *yv_snapshot_json(const yv_snapshot *s, size_t images);
 /* {"vm": name, "snapshots": [those entries]}. */
 json_t *yv_snapshot_list_json(const char *name, const yv_snapshot_list *l);
+/* One entry as `snapshot list` and the TUI's snapshots screen show it, in columns: name, local
+ * date, whether RAM is in it, its size in MiB ("-" without RAM), "incomplete" when not on every
+ * image. s NULL: the header of those columns. Pure. */
+void yv_snapshot_row_text(const yv_snapshot *s, size_t images, char *buf, size_t n);
 
 /* A running VM's snapshot job is named yave-snapshot-<pid>-<ns>: each invocation's own, so two
  * commands on one VM never take each other's job (or its result). */

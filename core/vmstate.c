@@ -230,6 +230,19 @@ void yv_vmstate_proof_done(yv_vmstate_proof *p)
     *p = (yv_vmstate_proof){0, 0, -1};
 }
 
+int yv_vmstate_require(const char *root, const char *name, const yv_vmstate_proof *running,
+                       yv_err *err)
+{
+    if (yv_valid_name(name, err) < 0) return -1;
+    char *dir = yv_root_vm_dir(root, name);
+    bool exists = yv_root_exists(dir);
+    free(dir);
+    if (!exists) return yv_err_set(err, YV_E_VM_NOT_FOUND, "no VM named '%s'", name);
+    if (running && running->pid <= 0)
+        return yv_err_set(err, YV_E_VM_NOT_RUNNING, "VM '%s' is not running", name);
+    return 0;
+}
+
 pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char *name,
                              const char *qemu_real)
 {

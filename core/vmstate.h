@@ -97,6 +97,11 @@ typedef struct {
 pid_t yv_vmstate_prove(const char *root, const yv_config *cfg, const char *name,
                        yv_vmstate_proof *p);
 void yv_vmstate_proof_done(yv_vmstate_proof *p);
+/* What a verb on one VM checks first, with the same errors everywhere: the name is valid, the VM
+ * exists (VM_NOT_FOUND "no VM named 'x'") and, when running is given, its proof names a live QEMU
+ * (VM_NOT_RUNNING "VM 'x' is not running"). NULL: the VM may be in any state. */
+int yv_vmstate_require(const char *root, const char *name, const yv_vmstate_proof *running,
+                       yv_err *err);
 
 /* The reconcile of one VM, for a verb that names it: proves it (as yv_vmstate_prove), and when
  * its runtime files outlived its QEMU, removes them under the root lock and records it crashed

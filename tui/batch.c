@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -1206,17 +1205,10 @@ static void on_snapshot_progress(void *ctx, const char *line)
 
 static void snapshot_table(const yv_snapshot_list *l)
 {
-    printf("%-24s %-20s %-8s %10s  %s\n", "NAME", "DATE", "VM-STATE", "SIZE", "");
-    for (size_t i = 0; i < l->n; i++) {
-        const yv_snapshot *s = &l->v[i];
-        char date[32] = "", size[32] = "-";
-        time_t t = (time_t)s->date;
-        struct tm tm;
-        if (localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
-        if (s->vm_state_size)
-            snprintf(size, sizeof size, "%.1f MiB", (double)s->vm_state_size / (1024.0 * 1024.0));
-        printf("%-24s %-20s %-8s %10s  %s\n", s->name, date, s->vm_state_size ? "yes" : "no", size,
-               s->on == l->images ? "" : "incomplete");
+    char row[160];
+    for (size_t i = 0; i <= l->n; i++) { /* the header, then a row a snapshot */
+        yv_snapshot_row_text(i ? &l->v[i - 1] : NULL, l->images, row, sizeof row);
+        printf("%s\n", row);
     }
 }
 

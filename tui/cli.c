@@ -68,8 +68,8 @@ const yv_opt yv_cli_opts[] = {
     {.lng = "complete",
      .arg = "KIND",
      .flags = YV_OPT_HIDDEN,
-     .help = "print the names of KIND (vm, image, preset, theme, bridge, iface) one a line, "
-             "reading nothing but folder listings"},
+     .help = "print, one a line, the names the completion offers for an argument of KIND (an "
+             "unknown KIND is told the kinds), reading nothing but folder listings"},
     {0},
 };
 

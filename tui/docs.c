@@ -59,26 +59,150 @@ static void roff(FILE *out, const char *s)
     }
 }
 
-/* What an argument of each kind is: the man page says it, the completion asks `--complete` for
- * the names of the kinds that have one, and offers files or folders for those two. */
+/* ---- --complete KIND: names for the completion, read-only ---- */
+
+/* Prints, sorted, the entries of dir named <name><suffix> (name printed) whose name is safe to
+ * offer: valid(name) (a shell never sees any other character), and — with sub — that have the
+ * entry sub inside (a bridge has bridge/). */
+static void print_names(FILE *out, const char *dir, const char *suffix, const char *sub,
+                        bool (*valid)(const char *))
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    size_t sl = strlen(suffix);
+    for (int i = 0; i < n; i++) {
+        char *name = ents[i]->d_name, path[4096];
+        size_t l = strlen(name);
+        snprintf(path, sizeof path, "%s/%s/%s", dir, name, sub ? sub : "");
+        if (l > sl && !strcmp(name + l - sl, suffix) && (!sub || access(path, F_OK) == 0)) {
+            name[l - sl] = '\0';
+            if (valid(name)) fprintf(out, "%s\n", name);
+        }
+        free(ents[i]);
+    }
+    if (n >= 0) free(ents);
+}
+
+static bool valid_name(const char *s)
+{
+    yv_err err;
+    return yv_valid_name(s, &err) == 0;
+}
+
+static bool valid_ifname(const char *s)
+{
+    char why[128];
+    return yv_valid_ifname_check(s, why, sizeof why) == 0;
+}
+
+/* The root as the batch commands would use it, when it may be read; NULL else. */
+static char *readable_root(const char *root_opt)
+{
+    yv_err err;
+    char *root = yv_root_resolve(root_opt, &err);
+    if (root && yv_root_trust(root, &err) < 0) {
+        free(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* The names of one kind in the root (entries <name><suffix>); none when it may not be read. */
+static void root_names(FILE *out, const char *root_opt, const char *suffix)
+{
+    char *root = readable_root(root_opt);
+    if (root) print_names(out, root, suffix, NULL, valid_name);
+    free(root);
+}
+
+static void list_vms(FILE *out, const char *root_opt)
+{
+    root_names(out, root_opt, ".vm");
+}
+
+static void list_images(FILE *out, const char *root_opt)
+{
+    root_names(out, root_opt, ".qcow2");
+}
+
+static void list_presets(FILE *out, const char *root_opt)
+{
+    root_names(out, root_opt, ".preset");
+}
+
+static void list_themes(FILE *out, const char *root_opt)
+{
+    (void)root_opt;
+    char *theme = yv_app_theme_path("default"), *slash = theme ? strrchr(theme, '/') : NULL;
+    if (slash) *slash = '\0', print_names(out, theme, ".theme", NULL, valid_name);
+    free(theme);
+}
+
+static void list_states(FILE *out, const char *root_opt)
+{
+    (void)root_opt;
+    yv_vmwait_states(out);
+}
+
+static void list_bridges(FILE *out, const char *root_opt)
+{
+    (void)root_opt;
+    print_names(out, "/sys/class/net", "", "bridge", valid_ifname);
+}
+
+static void list_ifaces(FILE *out, const char *root_opt)
+{
+    (void)root_opt;
+    print_names(out, "/sys/class/net", "", NULL, valid_ifname);
+}
+
+/* What an argument of each kind is: the man page says it, the completion offers files or folders
+ * for those two and asks `--complete WORD` for the names of the kinds that list them. The one
+ * table of kinds: --complete's words and its usage error come from it too. */
 static const struct {
-    const char *complete; /* KIND of --complete, "file", "dir", or NULL: nothing to offer */
-    const char *man;      /* roff text, or NULL: the metavariable says enough */
+    const char *complete; /* the completion's word: a --complete KIND, "file", "dir"; NULL: none */
+    void (*list)(FILE *out, const char *root_opt); /* --complete's names, or NULL (the shell's) */
+    const char *man; /* roff text, or NULL: the metavariable says enough */
 } kinds[] = {
-    [YV_ARG_TEXT] = {NULL, NULL},
-    [YV_ARG_NUMBER] = {NULL, "a number"},
-    [YV_ARG_VM] = {"vm", "the name of a VM of the root"},
-    [YV_ARG_IMAGE] = {"image", "a base image of the root (\\fI<image>.qcow2\\fR without .qcow2), "
-                               "or a path"},
-    [YV_ARG_PRESET] = {"preset", "a preset of the root (\\fI<preset>.preset\\fR without .preset)"},
-    [YV_ARG_THEME] = {"theme", "a theme name, or the path of a theme file"},
-    [YV_ARG_FILE] = {"file", "a file"},
-    [YV_ARG_DIR] = {"dir", "a folder"},
-    [YV_ARG_BRIDGE] = {"bridge", "a bridge of the host"},
-    [YV_ARG_IFACE] = {"iface", "a network interface of the host"},
-    [YV_ARG_STATE] = {"state",
+    [YV_ARG_TEXT] = {NULL, NULL, NULL},
+    [YV_ARG_NUMBER] = {NULL, NULL, "a number"},
+    [YV_ARG_VM] = {"vm", list_vms, "the name of a VM of the root"},
+    [YV_ARG_IMAGE] = {"image", list_images,
+                      "a base image of the root (\\fI<image>.qcow2\\fR without .qcow2), or a path"},
+    [YV_ARG_PRESET] = {"preset", list_presets,
+                       "a preset of the root (\\fI<preset>.preset\\fR without .preset)"},
+    [YV_ARG_THEME] = {"theme", list_themes, "a theme name, or the path of a theme file"},
+    [YV_ARG_FILE] = {"file", NULL, "a file"},
+    [YV_ARG_DIR] = {"dir", NULL, "a folder"},
+    [YV_ARG_BRIDGE] = {"bridge", list_bridges, "a bridge of the host"},
+    [YV_ARG_IFACE] = {"iface", list_ifaces, "a network interface of the host"},
+    [YV_ARG_STATE] = {"state", list_states,
                       "a state as status shows it (stopped, running, paused, crashed, ...)"},
 };
+
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+int yv_docs_complete(FILE *out, const char *root_opt, const char *kind)
+{
+    for (size_t i = 0; i < NKINDS; i++)
+        if (kinds[i].list && !strcmp(kind, kinds[i].complete)) {
+            kinds[i].list(out, root_opt);
+            return 0;
+        }
+    return -1;
+}
+
+void yv_docs_complete_kinds(char *buf, size_t n)
+{
+    size_t l = 0, count = 0, k = 0;
+    for (size_t i = 0; i < NKINDS; i++) count += kinds[i].list != NULL;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NKINDS && l < n; i++)
+        if (kinds[i].list) {
+            const char *sep = k++ == 0 ? "" : k == count ? " or " : ", ";
+            l += (size_t)snprintf(buf + l, n - l, "%s%s", sep, kinds[i].complete);
+        }
+}
 
 static void man_opt(FILE *out, const yv_opt *o)
 {
@@ -337,79 +461,6 @@ void yv_docs_bash_completion(FILE *out)
         fputs(" ;;\n", out);
     }
     fputs("  esac\n}\ncomplete -F _yave_tui yave-tui\n", out);
-}
-
-/* ---- --complete KIND: names for the completion, read-only ---- */
-
-/* Prints, sorted, the entries of dir named <name><suffix> (name printed) whose name is safe to
- * offer: valid(name) (a shell never sees any other character), and — with sub — that have the
- * entry sub inside (a bridge has bridge/). */
-static void print_names(FILE *out, const char *dir, const char *suffix, const char *sub,
-                        bool (*valid)(const char *))
-{
-    struct dirent **ents;
-    int n = scandir(dir, &ents, NULL, alphasort);
-    size_t sl = strlen(suffix);
-    for (int i = 0; i < n; i++) {
-        char *name = ents[i]->d_name, path[4096];
-        size_t l = strlen(name);
-        snprintf(path, sizeof path, "%s/%s/%s", dir, name, sub ? sub : "");
-        if (l > sl && !strcmp(name + l - sl, suffix) && (!sub || access(path, F_OK) == 0)) {
-            name[l - sl] = '\0';
-            if (valid(name)) fprintf(out, "%s\n", name);
-        }
-        free(ents[i]);
-    }
-    if (n >= 0) free(ents);
-}
-
-static bool valid_name(const char *s)
-{
-    yv_err err;
-    return yv_valid_name(s, &err) == 0;
-}
-
-static bool valid_ifname(const char *s)
-{
-    char why[128];
-    return yv_valid_ifname_check(s, why, sizeof why) == 0;
-}
-
-/* The root as the batch commands would use it, when it may be read; NULL else. */
-static char *readable_root(const char *root_opt)
-{
-    yv_err err;
-    char *root = yv_root_resolve(root_opt, &err);
-    if (root && yv_root_trust(root, &err) < 0) {
-        free(root);
-        return NULL;
-    }
-    return root;
-}
-
-int yv_docs_complete(FILE *out, const char *root_opt, const char *kind)
-{
-    static const char *const in_root[][2] = {
-        {"vm", ".vm"}, {"image", ".qcow2"}, {"preset", ".preset"}};
-    for (size_t i = 0; i < sizeof in_root / sizeof in_root[0]; i++) {
-        if (strcmp(kind, in_root[i][0]) != 0) continue;
-        char *root = readable_root(root_opt);
-        if (root) print_names(out, root, in_root[i][1], NULL, valid_name);
-        free(root);
-        return 0;
-    }
-    if (!strcmp(kind, "theme")) {
-        char *theme = yv_app_theme_path("default"), *slash = theme ? strrchr(theme, '/') : NULL;
-        if (slash) *slash = '\0', print_names(out, theme, ".theme", NULL, valid_name);
-        free(theme);
-    } else if (!strcmp(kind, "state")) {
-        yv_vmwait_states(out);
-    } else if (!strcmp(kind, "bridge") || !strcmp(kind, "iface")) {
-        print_names(out, "/sys/class/net", "", kind[0] == 'b' ? "bridge" : NULL, valid_ifname);
-    } else {
-        return -1;
-    }
-    return 0;
 }
 
 int yv_docs_paths(FILE *out, const char *root_opt)

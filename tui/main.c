@@ -66,9 +66,10 @@ int main(int argc, char **argv)
                         .hosts = hosts.many,
                         .nhosts = hosts.nmany};
     const char *kind = opt(val, "complete"), *refresh = opt(val, "refresh");
-    if (kind && yv_docs_complete(stdout, bo.root, kind) < 0)
-        return usage_error("--complete '%s': give vm, image, preset, theme, bridge, iface or state",
-                           kind);
+    if (kind && yv_docs_complete(stdout, bo.root, kind) < 0) {
+        yv_docs_complete_kinds(why, sizeof why);
+        return usage_error("--complete '%s': give %s", kind, why);
+    }
     if (kind) return 0;
     if (opt(val, "paths")) return yv_docs_paths(stdout, bo.root);
     if (!opt(val, "batch")) {

@@ -119,8 +119,8 @@ static const int *fields_of(yv_action kind, size_t *n)
     return create_fields;
 }
 
-/* The form's state: the widget, which form it is (ACT_CREATE, ACT_PRESET or ACT_FORWARD) and,
- * for a forward, the VM it changes. */
+/* The form's state: the widget, which form it is (a kind of form_kinds[]) and, for a form on a
+ * VM (forward, resize, clone, set), that VM. */
 typedef struct {
     yv_form *form;
     yv_action kind;
@@ -177,8 +177,9 @@ static void fill_choices(yv_app *a, form_st *f)
 }
 
 /* The forward form of VM f->vm: add is the default. */
-static void build_forward(form_st *f)
+static void build_forward(yv_app *a, form_st *f)
 {
+    (void)a;
     yv_field_spec specs[] = {create_specs[F_FWOP], create_specs[F_FWSPEC]};
     char title[96];
     snprintf(title, sizeof title, "Port forward of %s", f->vm);
@@ -205,8 +206,9 @@ static void build_resize(yv_app *a, form_st *f)
 }
 
 /* The clone form of VM f->vm: the new name, linked or not, a VNC password (empty: random). */
-static void build_clone(form_st *f)
+static void build_clone(yv_app *a, form_st *f)
 {
+    (void)a;
     yv_field_spec specs[] = {create_specs[F_CLNAME], create_specs[F_CLLINKED],
                              create_specs[F_VNCPW]};
     char title[96];
@@ -275,26 +277,10 @@ static void build_set(yv_app *a, form_st *f)
         if (ids[i] != F_VNCPW) f->filled[ids[i]] = yv_strdup(yv_form_get(f->form, i));
 }
 
-/* A new form of kind f->kind, with the defaults filled in. */
-static void build(yv_app *a, form_st *f)
+/* The create form (f->kind ACT_CREATE or ACT_PRESET), with the defaults filled in. */
+static void build_create(yv_app *a, form_st *f)
 {
     size_t n;
-    if (f->kind == ACT_FORWARD) {
-        build_forward(f);
-        return;
-    }
-    if (f->kind == ACT_RESIZE) {
-        build_resize(a, f);
-        return;
-    }
-    if (f->kind == ACT_CLONE) {
-        build_clone(f);
-        return;
-    }
-    if (f->kind == ACT_SET) {
-        build_set(a, f);
-        return;
-    }
     yv_field_spec specs[F_COUNT];
     const int *ids = fields_of(f->kind, &n);
     for (size_t i = 0; i < n; i++) {
@@ -316,16 +302,6 @@ static void build(yv_app *a, form_st *f)
     if (f->kind == ACT_PRESET) yv_form_set(f->form, (size_t)idx(f, F_TIMEOUT), "900");
 }
 
-static void init(yv_app *a, void *st, const void *arg)
-{
-    form_st *f = st;
-    const form_arg *g = arg;
-    f->kind = g->kind;
-    snprintf(f->vm, sizeof f->vm, "%s", g->vm ? g->vm : "");
-    if (g->form) f->form = g->form;
-    else build(a, f);
-}
-
 static void done(yv_app *a, void *st)
 {
     (void)a;
@@ -338,6 +314,21 @@ static void done(yv_app *a, void *st)
 static bool changed(const form_st *f, int id)
 {
     return idx(f, id) >= 0 && strcmp(get(f, id), f->filled[id] ? f->filled[id] : "") != 0;
+}
+
+/* The child of a form on VM f->vm (a VNC password, when vncpw is not empty, through fd 3, never
+ * argv; vncpw is wiped and freed), its row's `started` text on the status line, the form closed
+ * (the last use of f). When it cannot start, the status line says why and the form stays. */
+static void start_vm_job(yv_app *a, form_st *f, const char *const *args, char *vncpw)
+{
+    char status[160];
+    yv_job *j = yv_job_start(a, f->kind, f->vm, args, vncpw && *vncpw ? vncpw : NULL, NULL);
+    yv_free_secret(vncpw);
+    if (!j) return;
+    yv_action_subst s = {.vm = j->vm};
+    if (yv_actions_expand(yv_actions_of(f->kind)->started, &s, status, sizeof status) == 0)
+        yv_app_status(a, false, "%s", status);
+    yv_screen_pop(&a->screens);
 }
 
 void yv_form_open(yv_app *a, yv_action kind)
@@ -366,8 +357,9 @@ void yv_form_open_clone(yv_app *a, const char *vm)
 }
 
 /* The clone form: a valid name (whether it is free, and the VM stopped, is the batch's to say). */
-static bool validate_clone(form_st *f)
+static bool validate_clone(yv_app *a, form_st *f)
 {
+    (void)a;
     yv_err e;
     yv_form_clear_errors(f->form);
     if (yv_valid_name(get(f, F_CLNAME), &e) < 0) {
@@ -382,7 +374,7 @@ static bool validate_clone(form_st *f)
  * the form closes, the answer (and a generated password, once) comes when the child ends. */
 static void submit_clone(yv_app *a, form_st *f)
 {
-    char to[64], status[160];
+    char to[64];
     char *vncpw = yv_strdup(get(f, F_VNCPW));
     snprintf(to, sizeof to, "%s", get(f, F_CLNAME));
     const char *args[10] = {"--name", f->vm, "--to", to};
@@ -390,13 +382,7 @@ static void submit_clone(yv_app *a, form_st *f)
     if (*get(f, F_CLLINKED)) args[n++] = "--linked";
     if (*vncpw) args[n++] = "--vnc-password-file", args[n++] = "/dev/fd/3";
     args[n] = NULL;
-    yv_job *j = yv_job_start(a, ACT_CLONE, f->vm, args, *vncpw ? vncpw : NULL, NULL);
-    yv_free_secret(vncpw);
-    if (!j) return; /* the status line says why; the form stays */
-    yv_action_subst s = {.vm = j->vm};
-    if (yv_actions_expand(yv_actions_of(ACT_CLONE)->started, &s, status, sizeof status) == 0)
-        yv_app_status(a, false, "%s", status);
-    yv_screen_pop(&a->screens);
+    start_vm_job(a, f, args, vncpw);
 }
 
 void yv_form_open_set(yv_app *a, const char *vm)
@@ -406,8 +392,9 @@ void yv_form_open_set(yv_app *a, const char *vm)
 
 /* The resize form: a disk, and a size in MiB (whether it is larger than now is the batch's to
  * say: the running QEMU knows the size, the form does not). */
-static bool validate_resize(form_st *f)
+static bool validate_resize(yv_app *a, form_st *f)
 {
+    (void)a;
     yv_err e;
     long v;
     yv_form_clear_errors(f->form);
@@ -426,16 +413,11 @@ static bool validate_resize(form_st *f)
  * larger goes to the status line when the child ends). */
 static void submit_resize(yv_app *a, form_st *f)
 {
-    char drive[64], cap[32], status[160];
+    char drive[64], cap[32];
     snprintf(drive, sizeof drive, "%s", get(f, F_RSDRIVE));
     snprintf(cap, sizeof cap, "%s", get(f, F_RSCAP));
     const char *args[] = {"--name", f->vm, "--drive", drive, "--capacity", cap, NULL};
-    yv_job *j = yv_job_start(a, ACT_RESIZE, f->vm, args, NULL, NULL);
-    if (!j) return; /* the status line says why; the form stays */
-    yv_action_subst s = {.vm = j->vm};
-    if (yv_actions_expand(yv_actions_of(ACT_RESIZE)->started, &s, status, sizeof status) == 0)
-        yv_app_status(a, false, "%s", status);
-    yv_screen_pop(&a->screens);
+    start_vm_job(a, f, args, NULL);
 }
 
 /* The forward form: the spec through the batch's own parser (a full spec to add; a full one or
@@ -523,8 +505,9 @@ static bool validate_user_packages(form_st *f)
 }
 
 /* Checks every field; the message goes next to the field. True when all are fine. */
-static bool validate(form_st *f)
+static bool validate(yv_app *a, form_st *f)
 {
+    (void)a;
     yv_err e;
     long v;
     bool ok = true;
@@ -561,16 +544,11 @@ static bool validate(form_st *f)
  * line when the child ends: a port held by another program, a forward the VM does not have). */
 static void submit_forward(yv_app *a, form_st *f)
 {
-    char op[8], spec[128], status[160];
+    char op[8], spec[128];
     snprintf(op, sizeof op, "%s", get(f, F_FWOP));
     snprintf(spec, sizeof spec, "%s", get(f, F_FWSPEC));
     const char *args[] = {op, "--name", f->vm, spec, NULL};
-    yv_job *j = yv_job_start(a, ACT_FORWARD, f->vm, args, NULL, NULL);
-    if (!j) return; /* the status line says why; the form stays */
-    yv_action_subst s = {.vm = j->vm};
-    if (yv_actions_expand(yv_actions_of(ACT_FORWARD)->started, &s, status, sizeof status) == 0)
-        yv_app_status(a, false, "%s", status);
-    yv_screen_pop(&a->screens);
+    start_vm_job(a, f, args, NULL);
 }
 
 /* The packages field's names joined by ',' (batch's --package P[,P…]); false when none. */
@@ -643,8 +621,9 @@ static void submit(yv_app *a, form_st *f)
 
 /* The edit form: the rules create's form checks (the batch checks them again, and what the form
  * cannot know: another VM's forward port). */
-static bool validate_set(form_st *f)
+static bool validate_set(yv_app *a, form_st *f)
 {
+    (void)a;
     yv_err e;
     bool ok = true;
     yv_form_clear_errors(f->form);
@@ -693,7 +672,7 @@ static void submit_set(yv_app *a, form_st *f)
 {
     static char store[F_COUNT][300];
     const char *args[24 + 2 * FORWARDS_MAX];
-    char *vncpw = yv_strdup(get(f, F_VNCPW)), status[160];
+    char *vncpw = yv_strdup(get(f, F_VNCPW));
     args[0] = "--name";
     args[1] = f->vm;
     int n = 2 + set_args(f, store, args + 2);
@@ -705,13 +684,7 @@ static void submit_set(yv_app *a, form_st *f)
         yv_screen_pop(&a->screens);
         return;
     }
-    yv_job *j = yv_job_start(a, ACT_SET, f->vm, args, *vncpw ? vncpw : NULL, NULL);
-    yv_free_secret(vncpw);
-    if (!j) return; /* the status line says why; the form stays */
-    yv_action_subst s = {.vm = j->vm};
-    if (yv_actions_expand(yv_actions_of(ACT_SET)->started, &s, status, sizeof status) == 0)
-        yv_app_status(a, false, "%s", status);
-    yv_screen_pop(&a->screens);
+    start_vm_job(a, f, args, vncpw);
 }
 
 void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const char *msg)
@@ -736,6 +709,40 @@ void yv_form_job_done(yv_app *a, yv_job *j, bool ok, const char *code, const cha
     if (id >= 0) set_err(f, id, msg);
 }
 
+/* Each form by its kind: how it is built, checked and sent. */
+typedef struct {
+    yv_action kind;
+    void (*build)(yv_app *a, form_st *f);
+    bool (*validate)(yv_app *a, form_st *f); /* marks the fields in error; false: not sent */
+    void (*submit)(yv_app *a, form_st *f);
+} form_kind;
+
+static const form_kind form_kinds[] = {
+    {ACT_CREATE, build_create, validate, submit},
+    {ACT_PRESET, build_create, validate, submit},
+    {ACT_FORWARD, build_forward, validate_forward, submit_forward},
+    {ACT_RESIZE, build_resize, validate_resize, submit_resize},
+    {ACT_CLONE, build_clone, validate_clone, submit_clone},
+    {ACT_SET, build_set, validate_set, submit_set},
+};
+
+static const form_kind *kind_of(yv_action kind)
+{
+    for (size_t i = 0; i < sizeof form_kinds / sizeof form_kinds[0]; i++)
+        if (form_kinds[i].kind == kind) return &form_kinds[i];
+    return &form_kinds[0]; /* the create form, as before: no other kind opens one */
+}
+
+static void init(yv_app *a, void *st, const void *arg)
+{
+    form_st *f = st;
+    const form_arg *g = arg;
+    f->kind = g->kind;
+    snprintf(f->vm, sizeof f->vm, "%s", g->vm ? g->vm : "");
+    if (g->form) f->form = g->form;
+    else kind_of(f->kind)->build(a, f);
+}
+
 static void draw(yv_app *a, void *st)
 {
     yv_form_draw(((form_st *)st)->form, stdscr, &a->theme);
@@ -750,17 +757,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
         curs_set(0);
         return KEY_REDRAW;
     case YV_FORM_SUBMIT:
-        if (f->kind == ACT_FORWARD) {
-            if (validate_forward(a, f)) submit_forward(a, f);
-        } else if (f->kind == ACT_RESIZE) {
-            if (validate_resize(f)) submit_resize(a, f);
-        } else if (f->kind == ACT_CLONE) {
-            if (validate_clone(f)) submit_clone(a, f);
-        } else if (f->kind == ACT_SET) {
-            if (validate_set(f)) submit_set(a, f);
-        } else if (validate(f)) {
-            submit(a, f);
-        }
+        if (kind_of(f->kind)->validate(a, f)) kind_of(f->kind)->submit(a, f);
         return KEY_REDRAW;
     case YV_FORM_CHANGED: return KEY_REDRAW;
     default: return KEY_IGNORED;

@@ -64,18 +64,6 @@ static void done(yv_app *a, void *st)
     yv_snapshot_list_done(&((snap_st *)st)->list);
 }
 
-static void row_text(const yv_snapshot *x, size_t images, char *buf, size_t n)
-{
-    char date[32] = "", size[32] = "-";
-    time_t t = (time_t)x->date;
-    struct tm tm;
-    if (localtime_r(&t, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
-    if (x->vm_state_size)
-        snprintf(size, sizeof size, "%.1f MiB", (double)x->vm_state_size / (1024.0 * 1024.0));
-    snprintf(buf, n, " %-24s %-20s %-8s %10s  %s", x->name, date, x->vm_state_size ? "yes" : "no",
-             size, x->on == images ? "" : "incomplete");
-}
-
 static void draw_prompt(yv_app *a, snap_st *s)
 {
     char line[300];
@@ -115,13 +103,15 @@ static void draw(yv_app *a, void *st)
     }
     snprintf(title, sizeof title, " Snapshots: %s", s->vm);
     yv_draw_text(stdscr, 0, 0, title, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
-    snprintf(row, sizeof row, " %-24s %-20s %-8s %10s", "NAME", "DATE", "VM-STATE", "SIZE");
+    row[0] = ' '; /* the rows' text one cell in from the edge, as the title's */
+    yv_snapshot_row_text(NULL, 0, row + 1, sizeof row - 1);
     yv_draw_text(stdscr, 1, 0, row, a->cols, yv_theme_attr(&a->theme, YV_C_HEADER));
     for (int r = 0; r < a->rows - 4; r++) {
         const char *text = r == 0 && s->problem[0] ? s->problem
                            : r == 0 && !s->list.n  ? " no snapshots yet: c creates one"
                                                    : "";
-        if (r < (int)s->list.n) row_text(&s->list.v[r], s->list.images, row, sizeof row);
+        if (r < (int)s->list.n)
+            yv_snapshot_row_text(&s->list.v[r], s->list.images, row + 1, sizeof row - 1);
         yv_draw_text(
             stdscr, 2 + r, 0, r < (int)s->list.n ? row : text, a->cols,
             yv_theme_attr(&a->theme, r == s->sel && s->list.n ? YV_C_SELECTED : YV_C_NORMAL));

@@ -230,6 +230,15 @@ test_complete_helper_is_hidden_and_read_only()
     assert_no_file /nonexistent-root "--complete must not create the root"
     expect_exit 2 "$YAVE_TEST_BIN" --complete bogus
     assert_err_line "" "--complete 'bogus'"
+    # the kinds the error names are the ones --complete answers and the completion asks for
+    local kinds k
+    kinds=" $(sed -e 's/.*: give //' -e 's/, / /g' -e 's/ or / /' <<<"$ERR") "
+    assert_contains "$kinds" " state " "--complete's kinds"
+    for k in $kinds; do expect_exit 0 "$YAVE_TEST_BIN" --root "$root" --complete "$k"; done
+    expect_exit 0 "$YAVE_TEST_BIN" --bash-completion
+    for k in $(grep -o '_yave_tui_arg [a-z]*' <<<"$OUT" | sort -u | cut -d' ' -f2); do
+        case $k in file | dir) ;; *) assert_contains "$kinds" " $k " "the completion's kind $k" ;; esac
+    done
     expect_exit 0 "$YAVE_TEST_BIN" --help
     assert_not_contains "$OUT" "--complete"
     assert_not_contains "$OUT" "--man"

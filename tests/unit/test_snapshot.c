@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/root.h"
@@ -186,12 +187,35 @@ static void test_jobs(void **state)
     json_decref(jobs);
 }
 
+/* A row as `snapshot list` and the TUI show it: the header and the rows share their columns; the
+ * date is local time, the size in MiB or "-" for a disk-only one, "incomplete" when not on every
+ * image. */
+static void test_row_text(void **state)
+{
+    (void)state;
+    char buf[160], head[160];
+    setenv("TZ", "UTC", 1);
+    tzset();
+    yv_snapshot s = {.name = "s1", .date = 1796453118, .vm_state_size = 45613056, .on = 2};
+    yv_snapshot_row_text(NULL, 0, head, sizeof head);
+    assert_string_equal(head,
+                        "NAME                     DATE                 VM-STATE       SIZE  ");
+    yv_snapshot_row_text(&s, 2, buf, sizeof buf);
+    assert_string_equal(buf, "s1                       2026-12-05 06:45:18  yes        43.5 MiB  ");
+    assert_int_equal(strstr(buf, "2026") - buf, strstr(head, "DATE") - head);
+    s.vm_state_size = 0;
+    yv_snapshot_row_text(&s, 3, buf, sizeof buf);
+    assert_string_equal(
+        buf, "s1                       2026-12-05 06:45:18  no                -  incomplete");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_row_text),
         cmocka_unit_test_setup_teardown(test_offline, ut_setup_root, ut_teardown_root),
         cmocka_unit_test_setup_teardown(test_raw_disk_refused, ut_setup_root, ut_teardown_root),
     };

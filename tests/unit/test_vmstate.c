@@ -497,6 +497,27 @@ static void test_no_lock_touches_nothing(void **state)
     yv_config_done(&cfg);
 }
 
+/* The first check of a verb on one VM: an invalid name is refused, a VM that is not there is
+ * VM_NOT_FOUND, one whose proof names no QEMU is VM_NOT_RUNNING (only when the verb needs it
+ * running), each with the message every verb gives. */
+static void test_require(void **state)
+{
+    const char *root = *state;
+    yv_err err;
+    yv_vmstate_proof stopped = {0, 0, -1}, live = {4242, 4242, -1};
+    ut_mkdir(root, "a.vm");
+    assert_int_equal(yv_vmstate_require(root, "../a", NULL, &err), -1);
+    assert_int_equal(err.code, YV_E_INVALID_NAME);
+    assert_int_equal(yv_vmstate_require(root, "b", &live, &err), -1);
+    assert_int_equal(err.code, YV_E_VM_NOT_FOUND);
+    assert_string_equal(err.msg, "no VM named 'b'");
+    assert_int_equal(yv_vmstate_require(root, "a", &stopped, &err), -1);
+    assert_int_equal(err.code, YV_E_VM_NOT_RUNNING);
+    assert_string_equal(err.msg, "VM 'a' is not running");
+    assert_int_equal(yv_vmstate_require(root, "a", NULL, &err), 0);
+    assert_int_equal(yv_vmstate_require(root, "a", &live, &err), 0);
+}
+
 static void test_runtime_paths(void **state)
 {
     (void)state;
@@ -566,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_lock_touches_nothing, ut_setup_tmp,
                                         ut_teardown_tmp),
         cmocka_unit_test(test_runtime_paths),
+        cmocka_unit_test_setup_teardown(test_require, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("vmstate", tests, NULL, NULL);
 }
