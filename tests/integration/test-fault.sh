@@ -596,6 +596,88 @@ test_run_first_start_writes_ovmf_vars()
     run_sweep f7 "run (OVMF first start)" run --name f7
 }
 
+# autostart run with two marked VMs, fa stopped and fb running, and fc not marked: fa's start is
+# all-or-nothing (run's: test_run sweeps its undo with failing undos, hence NO_UNDO_FAULTS), and a
+# failure with one VM does not keep the run from the other. After every fault: the VM the error
+# names is in its state before (fa stopped, nothing of its attempt left; fb running, the same
+# QEMU), fa when not named runs whole (then stopped: the root must be as before), the marks and
+# fc untouched.
+test_autostart_run()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    VM_OF_OP=
+    local FB_PID
+    prep()
+    {
+        local v
+        for v in fa fb fc; do
+            expect_exit 0 yv "$ROOT" create --name $v --no-network --no-ovmf -c 64 -m 64
+        done
+        expect_exit 0 yv "$ROOT" autostart on --name fa
+        expect_exit 0 yv "$ROOT" autostart on --name fb
+        expect_exit 0 yv "$ROOT" run --name fb
+        vm_facts fb
+        FB_PID=$PID
+    }
+    # the others: the marks, fb still its QEMU, fc stopped
+    others_kept()
+    {
+        expect_exit 0 yv "$ROOT" autostart list
+        assert_eq "$(printf 'fa\nfb')" "$OUT" "the marks"
+        vm_facts fb
+        assert_eq "running $FB_PID" "$STATE $PID" "fb (marked, running before)"
+        vm_facts fc
+        assert_eq stopped "$STATE" "fc (not marked)"
+    }
+    fa_whole()
+    {
+        vm_facts fa
+        assert_eq running "$STATE" "state of fa after autostart run"
+        is_qemu "$PID" || fail "pid $PID of fa is not QEMU"
+    }
+    check_ok()
+    {
+        assert_eq "$(printf "started VM 'fa'\nVM 'fb' is already running")" "$OUT" \
+            "autostart run's report"
+        fa_whole
+        others_kept
+        assert_no_debris
+    }
+    undo() { expect_exit 0 yv "$ROOT" shutdown --name fa --force; }
+    # a VM that did not start is told on a line of its own, then how many did not: the count
+    # must be the lines', and goes (the sweep's one-line rule is for the VM's error)
+    summary_dropped()
+    {
+        local lines=() re='^yave-tui: autostart: ([0-9]+) of the marked VMs did not start$'
+        [ -n "$ERR" ] && mapfile -t lines <<<"$ERR"
+        [ ${#lines[@]} -gt 1 ] && [[ ${lines[-1]} =~ $re ]] || return 0
+        unset 'lines[-1]'
+        assert_eq "${#lines[@]}" "${BASH_REMATCH[1]}" "VMs the summary counts (stderr: $ERR)"
+        ERR_LINES=${#lines[@]}
+        ERR=$(printf '%s\n' "${lines[@]}")
+    }
+    # the fault was in the look at fb: fa started all the same, whole, and said; then stopped
+    fa_started()
+    {
+        [[ $ERR == "yave-tui: autostart: fb: "* ]] || return 1
+        assert_eq "started VM 'fa'" "$OUT" "the report of the VM that started"
+        fa_whole
+        expect_exit 0 yv "$ROOT" shutdown --name fa --force
+    }
+    fa_left()
+    {
+        assert_no_file "$ROOT/run/fa.pid" "fa's pidfile after a failed run"
+        assert_eq "$FB_PID" "$(qemus_of "$ROOT")" "the QEMUs of the root after a failed run"
+        others_kept
+    }
+    ERR_FILTER=summary_dropped FAILED_KEPT=fa_started FAILED_CHECK=fa_left
+    ALLOW_LOGS="fa fb" NO_UNDO_FAULTS=1
+    sweep "autostart run" autostart run
+    ERR_FILTER='' FAILED_KEPT='' FAILED_CHECK='' ALLOW_LOGS='' NO_UNDO_FAULTS=''
+    expect_exit 0 yv "$ROOT" shutdown --name fb --force
+}
+
 # resize of a stopped VM (qemu-img info + resize, the start mark in run/): grown, or left as it was.
 test_resize()
 {
