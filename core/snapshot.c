@@ -602,8 +602,24 @@ static const json_t *job_in(const json_t *jobs, const char *job)
     return NULL;
 }
 
-/* One look at the job: 1 while it runs, 0 concluded without error (dismissed), -1 with its error
- * (dismissed too). QEMU runs a snapshot job in its main loop, so this may wait until it ends. */
+/* Our concluded job goes. A failed exchange is tried again, in time: the job would stay in
+ * query-jobs until a later command dismissed it. */
+static void job_dismiss(const char *root, const char *name, const char *job)
+{
+    int64_t deadline = yv_now_ms() + QMP_MS;
+    for (;;) {
+        yv_err e;
+        int rc =
+            qmp_once(root, name, "job-dismiss", json_pack("{s:s}", "id", job), NULL, deadline, &e);
+        /* refused: gone already (an answer lost after QEMU dismissed it) */
+        if (rc >= 0 || e.code == YV_E_VM_NOT_RUNNING || yv_now_ms() + POLL_MS > deadline) return;
+        usleep(POLL_MS * 1000);
+    }
+}
+
+/* One look at the job: 1 while it runs, 2 when QEMU could not be asked (the job runs on in QEMU
+ * all the same: asked again), 0 concluded without error, -1 with its error (both dismissed) or
+ * with QEMU gone. QEMU runs a snapshot job in its main loop, so this may wait until it ends. */
 static int job_poll(const char *root, const char *name, const char *job, int64_t deadline,
                     char *status, size_t cap, yv_err *err)
 {
@@ -611,7 +627,8 @@ static int job_poll(const char *root, const char *name, const char *job, int64_t
     int rc = qmp_once(root, name, "query-jobs", NULL, &jobs, deadline, err);
     if (rc != 0) {
         json_decref(jobs);
-        return rc == 1 ? yv_err_prefix(err, "QEMU refused query-jobs") : -1;
+        if (rc == 1) return yv_err_prefix(err, "QEMU refused query-jobs");
+        return err->code == YV_E_VM_NOT_RUNNING ? -1 : 2;
     }
     const json_t *j = job_in(jobs, job);
     const char *st = json_string_value(json_object_get(j, "status"));
@@ -621,13 +638,14 @@ static int job_poll(const char *root, const char *name, const char *job, int64_t
     else {
         const char *msg = json_string_value(json_object_get(j, "error"));
         if (msg) rc = yv_err_set(err, YV_E_TOOL_FAILED, "QEMU: %s", msg);
-        yv_err e;
-        qmp_once(root, name, "job-dismiss", json_pack("{s:s}", "id", job), NULL, deadline, &e);
+        job_dismiss(root, name, job);
     }
     json_decref(jobs);
     return rc;
 }
 
+/* Until the job ends. Giving up at a failed look would report a failure of a job that goes on
+ * and succeeds: only QEMU gone, the job's own error or the deadline end the wait. */
 static int job_wait(const char *root, const char *name, const char *job, int64_t deadline,
                     yv_snapshot_progress progress, void *ctx, yv_err *err)
 {
@@ -635,8 +653,8 @@ static int job_wait(const char *root, const char *name, const char *job, int64_t
     for (;;) {
         int rc = job_poll(root, name, job, deadline, st, sizeof st, err);
         if (rc <= 0) return rc;
-        if (strcmp(st, last) != 0) say(progress, ctx, "QEMU job %s", st);
-        snprintf(last, sizeof last, "%s", st);
+        if (rc == 1 && strcmp(st, last) != 0) say(progress, ctx, "QEMU job %s", st);
+        if (rc == 1) snprintf(last, sizeof last, "%s", st);
         if (yv_now_ms() + POLL_MS > deadline)
             return yv_err_set(err, YV_E_TIMEOUT,
                               "the snapshot job of VM '%s' did not end in time (it may still "

@@ -107,6 +107,7 @@ run_fy()
     OUT_LINES=${#nl}
     OUT=${OUT%$'\n'} ERR=${ERR%$'\n'}
     [ -z "${PROGRESS:-}" ] || drop_progress
+    [ -z "${ERR_FILTER:-}" ] || "$ERR_FILTER" # an operation that tells more than its error
 }
 
 # drop_progress: ERR without the progress lines of a preset create (a phase and its elapsed time):
@@ -123,16 +124,22 @@ drop_progress()
 }
 
 # without_allowed VAR SNAPSHOT: VAR = the snapshot without the lines a failure may change: run/ and
-# run/lock (made on first use), and for run the VM's qemu.log and serial.log (the attempt's log).
+# run/lock (made on first use), and for run the qemu.log and serial.log of the VMs in ALLOW_LOGS
+# (names separated by spaces: the attempt's log, or a running guest's console).
 without_allowed()
 {
-    local __wa_l __wa_out=
+    local __wa_l __wa_out='' __wa_v __wa_skip
     while IFS= read -r __wa_l; do
         case $__wa_l in
         "./run/lock "* | "./run d "*) continue ;;
-        "./${ALLOW_LOGS:-/}.vm/qemu.log "* | "./${ALLOW_LOGS:-/}.vm/serial.log "*) continue ;;
         esac
-        __wa_out+=$__wa_l$'\n'
+        __wa_skip=0
+        for __wa_v in ${ALLOW_LOGS:-}; do
+            case $__wa_l in
+            "./$__wa_v.vm/qemu.log "* | "./$__wa_v.vm/serial.log "*) __wa_skip=1 ;;
+            esac
+        done
+        ((__wa_skip)) || __wa_out+=$__wa_l$'\n'
     done <<<"$2"
     printf -v "$1" '%s' "$__wa_out"
 }
@@ -487,6 +494,37 @@ test_autostart_on()
     sweep "autostart on" autostart on --name f7
 }
 
+# autostart off: autostart.yaml rewritten atomically without the VM (the other mark kept), or not
+# at all
+test_autostart_off()
+{
+    fault_root ROOT
+    at_exit rm -f "$FTMP.marks"
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name f7 -c 16 --no-network
+        expect_exit 0 yv "$ROOT" create --name f8 -c 16 --no-network
+        expect_exit 0 yv "$ROOT" autostart on --name f7
+        expect_exit 0 yv "$ROOT" autostart on --name f8
+        cp -p "$ROOT/autostart.yaml" "$FTMP.marks" || fail "cp autostart.yaml"
+    }
+    check_ok()
+    {
+        expect_exit 0 yv "$ROOT" autostart list
+        assert_eq f8 "$OUT" "f7 unmarked, f8 kept"
+        assert_no_debris
+    }
+    undo() { cp -p "$FTMP.marks" "$ROOT/autostart.yaml" || fail "restore autostart.yaml"; }
+    marks_kept()
+    {
+        expect_exit 0 yv "$ROOT" autostart list
+        assert_eq "$(printf 'f7\nf8')" "$OUT" "the marks after a failed autostart off"
+    }
+    FAILED_CHECK=marks_kept
+    sweep "autostart off" autostart off --name f7
+    FAILED_CHECK=
+}
+
 # create --preset: convert + resize (qemu-img), the seed (genisoimage, in the .part folder), the
 # first boot (QEMU exec'd, QMP until the guest powers off), the VM folder renamed into place. The
 # cloud image is lib.sh's one-sector guest that powers off at once, so each run takes a second or two.
@@ -558,6 +596,88 @@ test_run_first_start_writes_ovmf_vars()
     run_sweep f7 "run (OVMF first start)" run --name f7
 }
 
+# autostart run with two marked VMs, fa stopped and fb running, and fc not marked: fa's start is
+# all-or-nothing (run's: test_run sweeps its undo with failing undos, hence NO_UNDO_FAULTS), and a
+# failure with one VM does not keep the run from the other. After every fault: the VM the error
+# names is in its state before (fa stopped, nothing of its attempt left; fb running, the same
+# QEMU), fa when not named runs whole (then stopped: the root must be as before), the marks and
+# fc untouched.
+test_autostart_run()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    VM_OF_OP=
+    local FB_PID
+    prep()
+    {
+        local v
+        for v in fa fb fc; do
+            expect_exit 0 yv "$ROOT" create --name $v --no-network --no-ovmf -c 64 -m 64
+        done
+        expect_exit 0 yv "$ROOT" autostart on --name fa
+        expect_exit 0 yv "$ROOT" autostart on --name fb
+        expect_exit 0 yv "$ROOT" run --name fb
+        vm_facts fb
+        FB_PID=$PID
+    }
+    # the others: the marks, fb still its QEMU, fc stopped
+    others_kept()
+    {
+        expect_exit 0 yv "$ROOT" autostart list
+        assert_eq "$(printf 'fa\nfb')" "$OUT" "the marks"
+        vm_facts fb
+        assert_eq "running $FB_PID" "$STATE $PID" "fb (marked, running before)"
+        vm_facts fc
+        assert_eq stopped "$STATE" "fc (not marked)"
+    }
+    fa_whole()
+    {
+        vm_facts fa
+        assert_eq running "$STATE" "state of fa after autostart run"
+        is_qemu "$PID" || fail "pid $PID of fa is not QEMU"
+    }
+    check_ok()
+    {
+        assert_eq "$(printf "started VM 'fa'\nVM 'fb' is already running")" "$OUT" \
+            "autostart run's report"
+        fa_whole
+        others_kept
+        assert_no_debris
+    }
+    undo() { expect_exit 0 yv "$ROOT" shutdown --name fa --force; }
+    # a VM that did not start is told on a line of its own, then how many did not: the count
+    # must be the lines', and goes (the sweep's one-line rule is for the VM's error)
+    summary_dropped()
+    {
+        local lines=() re='^yave-tui: autostart: ([0-9]+) of the marked VMs did not start$'
+        [ -n "$ERR" ] && mapfile -t lines <<<"$ERR"
+        [ ${#lines[@]} -gt 1 ] && [[ ${lines[-1]} =~ $re ]] || return 0
+        unset 'lines[-1]'
+        assert_eq "${#lines[@]}" "${BASH_REMATCH[1]}" "VMs the summary counts (stderr: $ERR)"
+        ERR_LINES=${#lines[@]}
+        ERR=$(printf '%s\n' "${lines[@]}")
+    }
+    # the fault was in the look at fb: fa started all the same, whole, and said; then stopped
+    fa_started()
+    {
+        [[ $ERR == "yave-tui: autostart: fb: "* ]] || return 1
+        assert_eq "started VM 'fa'" "$OUT" "the report of the VM that started"
+        fa_whole
+        expect_exit 0 yv "$ROOT" shutdown --name fa --force
+    }
+    fa_left()
+    {
+        assert_no_file "$ROOT/run/fa.pid" "fa's pidfile after a failed run"
+        assert_eq "$FB_PID" "$(qemus_of "$ROOT")" "the QEMUs of the root after a failed run"
+        others_kept
+    }
+    ERR_FILTER=summary_dropped FAILED_KEPT=fa_started FAILED_CHECK=fa_left
+    ALLOW_LOGS="fa fb" NO_UNDO_FAULTS=1
+    sweep "autostart run" autostart run
+    ERR_FILTER='' FAILED_KEPT='' FAILED_CHECK='' ALLOW_LOGS='' NO_UNDO_FAULTS=''
+    expect_exit 0 yv "$ROOT" shutdown --name fb --force
+}
+
 # resize of a stopped VM (qemu-img info + resize, the start mark in run/): grown, or left as it was.
 test_resize()
 {
@@ -571,6 +691,47 @@ test_resize()
     }
     undo() { qemu-img resize -q -f qcow2 --shrink "$ROOT/fr.vm/hd0.qcow2" 16M || fail "shrink back"; }
     sweep "resize" resize --name fr --capacity 32
+}
+
+# resize of a running VM (QMP block_resize, the size read back with query-block): QEMU and the
+# disk's file both at the new size, or both as they were; the guest runs on.
+test_resize_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    snap_by_content # the virtual size; block_resize and its undo move the file's bytes
+    VM_OF_OP=
+    # size_is MIB: what QEMU gives the guest (query-block), what the file says, and the VM running
+    size_is()
+    {
+        local q
+        vm_facts fz
+        assert_eq running "$STATE" "state of fz"
+        q=$(qmp "$ROOT" fz query-block | "$PY" -c '
+import json, sys
+print([b["inserted"]["image"]["virtual-size"] for b in json.load(sys.stdin) if b["device"] == "hd0"])')
+        assert_eq "[$(($1 * 1024 * 1024))]" "$q" "the size QEMU gives hd0"
+        assert_eq $(($1 * 1024 * 1024)) "$(img_info "$ROOT/fz.vm/hd0.qcow2" 'd["virtual-size"]')" \
+            "the size in hd0.qcow2"
+    }
+    prep()
+    {
+        expect_exit 0 yv "$ROOT" create --name fz --no-network --no-ovmf -c 16 -m 64
+        expect_exit 0 yv "$ROOT" run --name fz
+    }
+    check_ok()
+    {
+        size_is 32
+        assert_no_debris
+    }
+    undo() { qmp "$ROOT" fz block_resize '{"device": "hd0", "size": 16777216}' >/dev/null; }
+    not_grown() { size_is 16; }
+    # SEND_RETRIED: the first exchanges (send:1, send:2) are the look for jobs a killed clone left
+    # (asked again); the last, the size read back (when it fails, the size QEMU accepted is told)
+    FAILED_CHECK=not_grown ALLOW_LOGS=fz NO_UNDO_FAULTS=1 SEND_RETRIED=1
+    sweep "resize (running)" resize --name fz --capacity 32
+    FAILED_CHECK='' ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''
+    expect_exit 0 yv "$ROOT" shutdown --name fz --force
 }
 
 # clone of a stopped VM (create's .part machinery, qemu-img convert of the disk and of the UEFI
@@ -666,14 +827,13 @@ test_clone_preset()
 
 # ---- snapshot (spec §13): qemu-img on every image of a stopped VM ----
 
-# qcow2_digest FILE: what a guest and qemu-img see of a qcow2 file: its snapshots (names and
-# vm-state sizes) and its first 64 KiB (where pattern writes).
+# qcow2_digest FILE: what a guest and qemu-img see of a qcow2 file: its virtual size, its snapshots
+# (names and vm-state sizes; not their dates or ids) and its first 64 KiB (where pattern writes).
+# No python: it runs on every image of the root twice a run.
 qcow2_digest()
 {
     {
-        qemu-img info -U --output=json -f qcow2 "$1" | "$PY" -c '
-import json, sys
-print(sorted((s["name"], s.get("vm-state-size", 0)) for s in json.load(sys.stdin).get("snapshots", [])))'
+        qemu-img info -U --output=json -f qcow2 "$1" | grep -E '^ *"(virtual-size|name|vm-state-size)":'
         qemu-io -r -U -f qcow2 -c 'read -v 0 64k' "$1" | grep '^[0-9a-f]*: ' # not its timing line
     } | sha256sum | cut -c1-16
 }
@@ -777,6 +937,201 @@ test_snapshot_delete()
     }
     undo() { qemu-img snapshot -c s1 "$ROOT/fd.vm/hd0.qcow2" || fail "qemu-img snapshot -c"; }
     sweep "snapshot delete" snapshot delete --name fd --snap s1
+}
+
+# ---- snapshot of a running VM: the QMP jobs snapshot-save/-load/-delete ----
+
+# online_vm VM: a running SeaBIOS VM with two qcow2 disks, hd0 holding 0xaa and hd1 0xab at their
+# starts (written with qemu-io before the start).
+online_vm()
+{
+    expect_exit 0 yv "$ROOT" create --name "$1" --no-network --no-ovmf -c 16 -m 64
+    qemu-img create -q -f qcow2 "$ROOT/$1.vm/hd1.qcow2" 16M || fail "qemu-img create"
+    printf '  hd1:\n    path: hd1.qcow2\n    device:\n      type: virtio-blk\n' >>"$ROOT/$1.vm/config.yaml"
+    pattern "$ROOT/$1.vm/hd0.qcow2" 0xaa && pattern "$ROOT/$1.vm/hd1.qcow2" 0xab
+    expect_exit 0 yv "$ROOT" run --name "$1"
+}
+
+# qmps VM ITEM...: QMP commands on one connection (what lib.sh's qmp sends, for each), an ITEM
+# `hmp:LINE` an HMP command; prints a line for each: query-status's status, another command's
+# return as JSON, an HMP command's output.
+qmps()
+{
+    "$PY" - "$ROOT/run/$1.sock" "${@:2}" <<'PY' || fail "QMP on $1 failed"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+json.loads(f.readline())
+def call(cmd, args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "error" in m:
+            sys.exit(m["error"]["desc"])
+        if "return" in m:
+            return m["return"]
+call("qmp_capabilities", {})
+for item in sys.argv[2:]:
+    if item.startswith("hmp:"):
+        print(call("human-monitor-command", {"command-line": item[4:]}).strip())
+    elif item == "query-status":
+        print(call(item, {})["status"])
+    else:
+        print(json.dumps(call(item, {})))
+PY
+}
+
+# live_pattern VM DRIVE BYTE: 64 KiB of BYTE at the start of a running VM's drive, written through
+# its QEMU (HMP qemu-io, which prints into qemu.log) and flushed, then read from outside.
+live_pattern()
+{
+    qmps "$1" "hmp:qemu-io $2 \"write -P $3 0 64k\"" "hmp:qemu-io $2 flush" >/dev/null
+    live_holds "$@"
+}
+
+# live_holds VM DRIVE BYTE: the running VM's drive file holds BYTE at its start (qemu-io -U).
+live_holds()
+{
+    local o
+    o=$(qemu-io -r -U -f qcow2 -c "read -P $3 0 64k" "$ROOT/$1.vm/$2.qcow2" 2>&1)
+    [[ $o == *"read 65536/65536 bytes"* && $o != *"verification failed"* ]] ||
+        fail "drive $2 of $1 does not hold $3 at its start: $o"
+}
+
+# cmos_set VM BYTE: a byte of the guest's CMOS memory that neither QEMU nor SeaBIOS uses (0x48,
+# through the RTC's ports): machine state a live snapshot saves and a revert loads, like the RAM,
+# and that a reset keeps (SeaBIOS with no boot disk resets every minute).
+cmos_set() { qmps "$1" "hmp:o /b 0x70 0x48" "hmp:o /b 0x71 $2" >/dev/null; }
+
+# online_idle VM [CMOS]: what a user sees of a VM an online snapshot command left: running
+# (status, and its guest not paused), no QMP job left in its QEMU; and CMOS, the byte of cmos_set.
+online_idle()
+{
+    local st jobs idx cmos
+    vm_facts "$1"
+    assert_eq running "$STATE" "state of $1"
+    { read -r st && read -r jobs && read -r idx && read -r cmos; } < <(qmps "$1" query-status query-jobs \
+        "hmp:o /b 0x70 0x48" "hmp:i /b 0x71")
+    assert_eq running "$st" "the guest of $1"
+    assert_eq "[]" "$jobs" "QMP jobs left in the QEMU of $1"
+    [ -z "${2:-}" ] || assert_eq "portb[0x0071] = $2" "$cmos" "the machine state of $1 (CMOS 0x48)"
+}
+
+# snaps_listed VM: `snapshot list --json`, one NAME:VM_STATE:COMPLETE per snapshot (complete: on
+# every image), sorted.
+snaps_listed()
+{
+    expect_exit 0 yv "$ROOT" --json snapshot list --name "$1"
+    jv '" ".join(sorted("%s:%s:%s" % (s["name"], s["vm_state"], s["complete"]) for s in d["snapshots"]))'
+}
+
+# snapshot create of a running VM with two disks (one snapshot-save job on both, its RAM into
+# hd0): the snapshot on both, RAM included, or on neither; the guest runs on, no job left.
+test_snapshot_create_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    snap_by_content
+    VM_OF_OP=
+    prep() { online_vm fo; }
+    check_ok()
+    {
+        online_idle fo
+        assert_eq "s1:True:True" "$(snaps_listed fo)" "snapshot list after the create"
+        assert_eq s1 "$(names_of "$ROOT/fo.vm/hd0.qcow2")" "hd0's snapshots"
+        assert_eq s1 "$(names_of "$ROOT/fo.vm/hd1.qcow2")" "hd1's snapshots"
+        assert_no_debris
+    }
+    undo() { expect_exit 0 yv "$ROOT" snapshot delete --name fo --snap s1; }
+    none_made()
+    {
+        online_idle fo
+        assert_eq "" "$(snaps_listed fo)" "snapshot list after a failed create"
+    }
+    # NO_UNDO_FAULTS: QEMU's job has no undo of ours; SEND_RETRIED: the job is polled until it
+    # ends (the count varies), a failed look at it is asked again (check_ok: made, no job left)
+    FAILED_CHECK=none_made ALLOW_LOGS=fo NO_UNDO_FAULTS=1 SEND_RETRIED=1
+    sweep "snapshot create (running)" snapshot create --name fo --snap s1
+    FAILED_CHECK='' ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''
+    expect_exit 0 yv "$ROOT" shutdown --name fo --force
+}
+
+# snapshot revert of a running VM with two disks (snapshot-load: the disks and the machine state):
+# both disks and the machine state (a CMOS byte) back at the snapshot, or all as they were; the
+# guest runs on either way, no job left.
+test_snapshot_revert_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    snap_by_content
+    VM_OF_OP=
+    changed()
+    {
+        live_pattern fv hd0 0xbb && live_pattern fv hd1 0xbc
+        cmos_set fv 0x22
+    }
+    prep()
+    {
+        online_vm fv
+        cmos_set fv 0x11
+        expect_exit 0 yv "$ROOT" snapshot create --name fv --snap s1
+        changed
+    }
+    check_ok()
+    {
+        online_idle fv 0x11
+        live_holds fv hd0 0xaa && live_holds fv hd1 0xab
+        assert_eq "s1:True:True" "$(snaps_listed fv)" "snapshot list after the revert"
+        assert_no_debris
+    }
+    undo() { changed; }
+    none_loaded()
+    {
+        online_idle fv 0x22 # the disks: the root is as it was (snap_by_content)
+        assert_eq "s1:True:True" "$(snaps_listed fv)" "snapshot list after a failed revert"
+    }
+    # the first exchanges (send:1..4) are the look at the guest's state and for jobs a killed clone
+    # left, the last ones the looks at the job, its dismissal and the guest's state: asked again
+    FAILED_CHECK=none_loaded ALLOW_LOGS=fv NO_UNDO_FAULTS=1 SEND_RETRIED=1
+    sweep "snapshot revert (running)" snapshot revert --name fv --snap s1
+    FAILED_CHECK='' ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''
+    expect_exit 0 yv "$ROOT" shutdown --name fv --force
+}
+
+# snapshot delete of a running VM with two disks (one snapshot-delete job on both): gone from
+# both, or on both as it was; the guest runs on, no job left.
+test_snapshot_delete_running()
+{
+    [ -n "$QEMU_EXE" ] || fail "qemu-system-x86_64 is needed"
+    fault_root ROOT
+    snap_by_content
+    VM_OF_OP=
+    prep()
+    {
+        online_vm fx
+        expect_exit 0 yv "$ROOT" snapshot create --name fx --snap s1
+    }
+    check_ok()
+    {
+        online_idle fx
+        assert_eq "" "$(snaps_listed fx)" "snapshot list after the delete"
+        assert_eq "" "$(names_of "$ROOT/fx.vm/hd0.qcow2")" "hd0's snapshots"
+        assert_eq "" "$(names_of "$ROOT/fx.vm/hd1.qcow2")" "hd1's snapshots"
+        assert_no_debris
+    }
+    undo() { expect_exit 0 yv "$ROOT" snapshot create --name fx --snap s1; }
+    none_deleted()
+    {
+        online_idle fx
+        assert_eq "s1:True:True" "$(snaps_listed fx)" "snapshot list after a failed delete"
+    }
+    FAILED_CHECK=none_deleted ALLOW_LOGS=fx NO_UNDO_FAULTS=1 SEND_RETRIED=1
+    sweep "snapshot delete (running)" snapshot delete --name fx --snap s1
+    FAILED_CHECK='' ALLOW_LOGS='' NO_UNDO_FAULTS='' SEND_RETRIED=''
+    expect_exit 0 yv "$ROOT" shutdown --name fx --force
 }
 
 # pattern_at FILE: which of the test's bytes the first 64 KiB of FILE hold (qemu-io, read-only).
