@@ -13,6 +13,10 @@ void yv_metrics_init(yv_metrics *m)
 }
 
 #define DISK_IDLE_CPU 0.1 /* % of a core: the jitter of an idle QEMU over a short refresh */
+/* % of a core above which a QEMU is busy: its CPU cannot tell a write (a guest at 40 % on a loaded
+ * host cannot double its use to show a dd, and its writes went unseen for 10 s), and an ask costs
+ * it about 1 % of its own use, so it is asked every sample */
+#define DISK_BUSY_CPU 2.0
 
 /* The floor of the CPU%, cpu counted: the lowest of this window and the last. */
 static double cpu_floor(yv_metrics *m, double cpu, int64_t now)
@@ -31,8 +35,9 @@ static double cpu_floor(yv_metrics *m, double cpu, int64_t now)
 bool yv_metrics_disk_due(yv_metrics *m, double cpu, int64_t now_ms, bool force)
 {
     double floor = cpu_floor(m, cpu, now_ms);
-    bool due = force || cpu < 0 || floor < 0 || cpu > floor * 2 + DISK_IDLE_CPU ||
-               m->rate[YV_MET_DISK_RD] != 0 || m->rate[YV_MET_DISK_WR] != 0 || !m->disk_asked ||
+    bool due = force || cpu < 0 || floor < 0 || floor >= DISK_BUSY_CPU ||
+               cpu > floor * 2 + DISK_IDLE_CPU || m->rate[YV_MET_DISK_RD] != 0 ||
+               m->rate[YV_MET_DISK_WR] != 0 || !m->disk_asked ||
                now_ms - m->disk_asked >= YV_METRICS_DISK_MS;
     if (due) m->disk_asked = now_ms;
     return due;

@@ -39,10 +39,12 @@ void yv_metrics_init(yv_metrics *m);
  * QEMU's use is steady (timers: ~0.15 % for an idle TCG guest; an ask ~0.02 %), so its disk
  * counters (query-blockstats: a round trip and a JSON answer) are worth asking for, at a sample
  * with cpu (its CPU% since the last, -1 unknown) at now_ms, when: cpu rose above twice its floor
- * (the lowest of the last 10 to 20 s) plus 0.1, or is unknown; the last disk rate is not 0 (or
- * unknown: a write that ends shows 0 at once); YV_METRICS_DISK_MS passed since the last ask (what
- * moved in between shows then, over the whole interval: a skip is no sample, never a made-up 0);
- * or force. True (and the ask recorded) when it is to be asked. Every sample counts in the floor.
+ * (the lowest of the last 10 to 20 s) plus 0.1, or is unknown; the floor is 2 % or more (a busy
+ * QEMU: its CPU cannot tell a write, and an ask is ~1 % of its use); the last disk rate is not 0
+ * (or unknown: a write that ends shows 0 at once); YV_METRICS_DISK_MS passed since the last ask
+ * (what moved in between shows then, over the whole interval: a skip is no sample, never a made-up
+ * 0); or force. True (and the ask recorded) when it is to be asked. Every sample counts in the
+ * floor.
  */
 enum { YV_METRICS_DISK_MS = 10000 };
 bool yv_metrics_disk_due(yv_metrics *m, double cpu, int64_t now_ms, bool force);
