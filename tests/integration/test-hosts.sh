@@ -3,11 +3,12 @@
 # (ssh-lib.sh), each "host" with its own root, reached with the test's key, plus the local root.
 # The real yave-tui in tmux lists the VMs of all three with their HOST, and the host filter (/@h2,
 # /@local) shows one host's; a VM of host 2 starts from the keyboard, its row running within the
-# issue's 2 s (asserted as a 5 s hang bound, timed in make bench); host 2's sshd killed: its rows say unreachable
-# while host 1's VM still starts; shutdown, force stop, delete and netdev down/up of a remote VM after
-# their questions, checked in the host's root (and its namespace); a form's row refused on a remote VM,
-# saying why; sshd back: the rows come back without a key; the console of a remote VM reaches its guest
-# (the echo guest of lib.sh); a changed host key is refused with a clear message; `status --host`.
+# issue's 2 s (asserted as a 5 s hang bound, timed in make bench); host 2's sshd killed: its rows
+# say unreachable while host 1's VM still starts; shutdown, force stop, delete and netdev down/up of
+# a remote VM after their questions, checked in the host's root (and its namespace); a form's row
+# refused on a remote VM, saying why; sshd back: the rows come back without a key; the console of a
+# remote VM reaches its guest (the echo guest of lib.sh); a changed host key is refused with a clear
+# message; `status --host`.
 # The remote side is the same yave-tui binary (bin: in hosts.yaml), run by sshd inside the
 # namespace: the QEMUs it starts live there.
 . "$(dirname "$0")/tui-lib.sh"

@@ -20,13 +20,9 @@
 # uid_procs UID: the pids of the processes whose real or effective uid is UID.
 uid_procs()
 {
-    local s p
-    for s in /proc/[0-9]*/status; do
-        p=${s#/proc/}
-        p=${p%/status}
-        awk -v u="$1" '$1 == "Uid:" && ($2 == u || $3 == u) { f = 1 } END { exit !f }' "$s" \
-            2>/dev/null && echo "$p"
-    done
+    # one awk over every status file (FNR restarts per file); a process gone meanwhile is skipped
+    awk -v u="$1" 'FNR == 1 { split(FILENAME, a, "/") }
+        $1 == "Uid:" && ($2 == u || $3 == u) { print a[3]; nextfile }' /proc/[0-9]*/status 2>/dev/null
 }
 
 # kill_uid UID: the cleanup of the test's user: SIGKILL to every process of UID (a uid no account

@@ -142,6 +142,9 @@ def shows(lines, typed):
 def echo(ctl, pane, typed, hang):
     """Types typed's last letter; the ms until the pane's output showed it."""
     letter = typed[-1].encode()
+    # the pane's output tmux sent before this key (a redraw that holds the letter too) is read and
+    # dropped first: only output that came after the key can time it
+    ctl.command("display -p x", time.monotonic() + hang)
     t0 = time.monotonic()
     deadline = t0 + hang
     ctl.send("send-keys -t %s -l -- %s" % (pane, typed[-1]), "key")

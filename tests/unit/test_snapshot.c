@@ -194,7 +194,9 @@ static void test_row_text(void **state)
 {
     (void)state;
     char buf[160], head[160];
-    setenv("TZ", "UTC", 1);
+    const char *tz = getenv("TZ");
+    char *was = tz ? strdup(tz) : NULL;
+    setenv("TZ", "UTC", 1); /* the date in UTC; put back below for the tests after this one */
     tzset();
     yv_snapshot s = {.name = "s1", .date = 1796453118, .vm_state_size = 45613056, .on = 2};
     yv_snapshot_row_text(NULL, 0, head, sizeof head);
@@ -207,6 +209,10 @@ static void test_row_text(void **state)
     yv_snapshot_row_text(&s, 3, buf, sizeof buf);
     assert_string_equal(
         buf, "s1                       2026-12-05 06:45:18  no                -  incomplete");
+    if (was) setenv("TZ", was, 1);
+    else unsetenv("TZ");
+    free(was);
+    tzset();
 }
 
 int main(void)
