@@ -251,7 +251,7 @@ run: deps-run
 # asserted; not part of check). BENCH_ROUNDS=N rounds (default 15), BENCH_DAYTWO=0 skips the day-two
 # verbs (snapshot, clone, set), BENCH_PRESET=0 skips the slow preset part.
 bench: deps-test
-	@$(MAKE) --no-print-directory yave-tui build/tools/qmpquit
+	@$(MAKE) --no-print-directory yave-tui build/tools/qmpquit build/tools/picbench
 	@tests/bench/run
 
 SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/include-cycles tests/fixtures/make-cloud-guest.sh \
