@@ -340,7 +340,16 @@ assert_err_line()
 # QMP error.
 qmp()
 {
-    "$PY" - "$1/run/$2.sock" "$3" "${4:-"{}"}" <<'PY' || fail "QMP $3 on $1/run/$2.sock failed"
+    qmp_items "$1/run/$2.sock" "$3" "${4:-"{}"}" || fail "QMP $3 on $1/run/$2.sock failed"
+}
+
+# qmp_items SOCK ITEM...: QMP commands on one connection to SOCK, an ITEM being `CMD` (then, when
+# the next argument starts with `{`, its arguments as JSON), `hmp:LINE` (an HMP command) or `status`
+# (query-status's status alone); prints a line for each: the return as JSON, the HMP output, the
+# status. Exits non-zero at the first QMP error.
+qmp_items()
+{
+    "$PY" - "$@" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
@@ -357,7 +366,16 @@ def call(cmd, args):
         if "return" in m:
             return m["return"]
 call("qmp_capabilities", {})
-print(json.dumps(call(sys.argv[2], json.loads(sys.argv[3]))))
+items = sys.argv[2:]
+while items:
+    item = items.pop(0)
+    if item.startswith("hmp:"):
+        print(call("human-monitor-command", {"command-line": item[4:]}).strip())
+    elif item == "status":
+        print(call("query-status", {})["status"])
+    else:
+        args = json.loads(items.pop(0)) if items and items[0].startswith("{") else {}
+        print(json.dumps(call(item, args)))
 PY
 }
 

@@ -952,37 +952,8 @@ online_vm()
     expect_exit 0 yv "$ROOT" run --name "$1"
 }
 
-# qmps VM ITEM...: QMP commands on one connection (what lib.sh's qmp sends, for each), an ITEM
-# `hmp:LINE` an HMP command; prints a line for each: query-status's status, another command's
-# return as JSON, an HMP command's output.
-qmps()
-{
-    "$PY" - "$ROOT/run/$1.sock" "${@:2}" <<'PY' || fail "QMP on $1 failed"
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-json.loads(f.readline())
-def call(cmd, args):
-    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        m = json.loads(f.readline())
-        if "error" in m:
-            sys.exit(m["error"]["desc"])
-        if "return" in m:
-            return m["return"]
-call("qmp_capabilities", {})
-for item in sys.argv[2:]:
-    if item.startswith("hmp:"):
-        print(call("human-monitor-command", {"command-line": item[4:]}).strip())
-    elif item == "query-status":
-        print(call(item, {})["status"])
-    else:
-        print(json.dumps(call(item, {})))
-PY
-}
+# qmps VM ITEM...: lib.sh's qmp_items on the VM's QMP socket (`status`: query-status's status).
+qmps() { qmp_items "$ROOT/run/$1.sock" "${@:2}" || fail "QMP on $1 failed"; }
 
 # live_pattern VM DRIVE BYTE: 64 KiB of BYTE at the start of a running VM's drive, written through
 # its QEMU (HMP qemu-io, which prints into qemu.log) and flushed, then read from outside.
@@ -1013,7 +984,7 @@ online_idle()
     local st jobs idx cmos
     vm_facts "$1"
     assert_eq running "$STATE" "state of $1"
-    { read -r st && read -r jobs && read -r idx && read -r cmos; } < <(qmps "$1" query-status query-jobs \
+    { read -r st && read -r jobs && read -r idx && read -r cmos; } < <(qmps "$1" status query-jobs \
         "hmp:o /b 0x70 0x48" "hmp:i /b 0x71")
     assert_eq running "$st" "the guest of $1"
     assert_eq "[]" "$jobs" "QMP jobs left in the QEMU of $1"
