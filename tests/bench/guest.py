@@ -19,7 +19,7 @@ ssh runs with -F /dev/null, the key, and a temporary known_hosts (HostKeyAlias a
 
   tests/bench/guest.py BIN
 """
-import json, os, signal, shutil, socket, subprocess, sys, tempfile, time
+import json, os, signal, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 BIN = os.path.abspath(sys.argv[1])
 RUNS = int(os.environ.get("BENCH_GUEST_RUNS", "2"))
@@ -148,10 +148,11 @@ def main():
             rows.append((o, by_hand(root, work, words)))
         for i, (o, b) in enumerate(rows):
             print(f"  round {i + 1}: yave {'%.1fs' % o if o else '-':>7}   by hand {b:.1f}s")
-        bs = sorted(r[1] for r in rows)
-        os_ = sorted(r[0] for r in rows if r[0])
-        print(f"  median:  yave {'%.1fs' % os_[len(os_) // 2] if os_ else '-':>7}   by hand "
-              f"{bs[len(bs) // 2]:.1f}s")
+        bs = [r[1] for r in rows]
+        os_ = [r[0] for r in rows if r[0]]
+        # statistics.median: with an even count, the mean of the middle two (not the upper one)
+        print(f"  median:  yave {'%.1fs' % statistics.median(os_) if os_ else '-':>7}   by hand "
+              f"{statistics.median(bs):.1f}s")
         if not user_net:
             print("  (this build has no `create --network user`: only the by-hand side ran)")
     finally:
