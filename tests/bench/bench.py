@@ -115,18 +115,7 @@ def pty_spawn(argv):
     return pid, fd, t0
 
 
-def pty_chunks(fd, seconds):
-    """Yields what arrives on the pty, until its end or for seconds."""
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        if select.select([fd], [], [], left)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            yield chunk
+pty_chunks = B.pty_chunks  # sort.py uses it as P.pty_chunks
 
 
 def read_until(fd, needle, timeout=10.0):

@@ -298,19 +298,23 @@ def pty_spawn(argv, env, rows, cols):
     return pid, fd
 
 
-def pty_drain(fd, seconds):
-    """Reads what arrives for seconds, or to the end (a TUI must never block on its output)."""
-    buf, end = b"", time.monotonic() + seconds
+def pty_chunks(fd, seconds):
+    """Yields what arrives on the pty, until its end or for seconds."""
+    end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0:
         if select.select([fd], [], [], left)[0]:
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
-                break
+                return
             if not chunk:
-                break
-            buf += chunk
-    return buf
+                return
+            yield chunk
+
+
+def pty_drain(fd, seconds):
+    """Reads what arrives for seconds, or to the end (a TUI must never block on its output)."""
+    return b"".join(pty_chunks(fd, seconds))
 
 
 def pty_finish(pid, fd, drain_s=2, wait_s=2):
