@@ -303,10 +303,10 @@ int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err)
     return rc == 0 ? 0 : -1;
 }
 
-int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t deadline,
-                yv_err *err)
+/* The answer to the command cmd sent with id: as yv_qmp_call. */
+static int await_reply(yv_qmp *q, json_int_t id, const char *cmd, json_t **ret, int64_t deadline,
+                       yv_err *err)
 {
-    json_int_t id = yv_qmp_send(q, cmd, args);
     yv_qmp_msg m;
     if (ret) *ret = NULL;
     while (!yv_qmp_pop_reply(q, id, &m))
@@ -321,6 +321,26 @@ int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t 
     if (ret) *ret = json_incref(json_object_get(m.json, "return"));
     json_decref(m.json);
     return 0;
+}
+
+int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t deadline,
+                yv_err *err)
+{
+    return await_reply(q, yv_qmp_send(q, cmd, args), cmd, ret, deadline, err);
+}
+
+int yv_qmp_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args, int64_t deadline,
+                    long *failed, yv_err *err)
+{
+    /* the ids are consecutive: the negotiation's, then each command's */
+    json_int_t first = yv_qmp_send(q, "qmp_capabilities", NULL);
+    for (size_t i = 0; i < n; i++) yv_qmp_send(q, cmds[i], args[i]);
+    *failed = -1;
+    int rc = await_reply(q, first, "qmp_capabilities", NULL, deadline, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if ((rc = await_reply(q, first + 1 + (json_int_t)i, cmds[i], NULL, deadline, err)) != 0)
+            *failed = (long)i;
+    return rc;
 }
 
 int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err)

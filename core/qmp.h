@@ -76,6 +76,13 @@ int yv_qmp_greet(yv_qmp *q, int64_t deadline, yv_err *err);
  * answered with an error (err has class and desc). -1: no answer (TIMEOUT, EOF → IO). */
 int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t deadline,
                 yv_err *err);
+/* Negotiates capabilities and runs the n commands cmds (args stolen, each may be NULL) in order,
+ * all written at once without waiting for the greeting or an answer: one round trip where one call
+ * after the other takes n + 2 (QEMU reads what came after sending its greeting). QEMU runs each
+ * command even when one before it failed: only for commands where that is safe. Returns as
+ * yv_qmp_call for the first that did not succeed, *failed its index (-1: the negotiation). */
+int yv_qmp_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args, int64_t deadline,
+                    long *failed, yv_err *err);
 /* Waits until the peer closes the connection (after `quit`); -1 on timeout. */
 int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err);
 /* One short exchange on the QMP socket sock (never held: spec §6): connect, negotiate, one command

@@ -268,6 +268,66 @@ static void test_error_reply(void **state)
     assert_int_equal(reap_server(), 0);
 }
 
+/* ---- a pipeline: everything written before the greeting is read ---- */
+
+/* Sends no greeting until the negotiation and both commands came (a client waiting for it would
+ * wait for ever), then answers them; when the first command fails, the client stops there (it
+ * closes: the second one's answer is not waited for). */
+static void srv_pipeline(int fd, bool first_fails)
+{
+    json_int_t caps = s_expect(fd, "qmp_capabilities"), a = s_expect(fd, "set_password"),
+               b = s_expect(fd, "cont");
+    s_write(fd, GREETING);
+    s_writef(fd, "{\"return\": {}, \"id\": %lld}\r\n", (long long)caps);
+    if (first_fails) {
+        s_writef(fd,
+                 "{\"id\": %lld, \"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\r\n",
+                 (long long)a);
+    } else {
+        s_writef(fd, "{\"return\": {}, \"id\": %lld}\r\n", (long long)a);
+        s_write(fd, "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 1, "
+                    "\"microseconds\": 2}}\r\n");
+        s_writef(fd, "{\"return\": {}, \"id\": %lld}\r\n", (long long)b);
+    }
+    s_wait_close(fd);
+}
+
+static void srv_pipeline_ok(int fd)
+{
+    srv_pipeline(fd, false);
+}
+
+static void srv_pipeline_first_fails(int fd)
+{
+    srv_pipeline(fd, true);
+}
+
+static int pipeline(yv_qmp *q, long *failed, yv_err *err)
+{
+    static const char *const cmds[] = {"set_password", "cont"};
+    json_t *args[] = {json_pack("{s:s, s:s}", "protocol", "vnc", "password", "pw"), NULL};
+    return yv_qmp_pipeline(q, 2, cmds, args, deadline_1s(), failed, err);
+}
+
+static void test_pipeline(void **state)
+{
+    (void)state;
+    yv_err err;
+    long failed = 7;
+    yv_qmp *q = client_for(srv_pipeline_ok);
+    assert_int_equal(pipeline(q, &failed, &err), 0);
+    assert_int_equal(failed, -1);
+    yv_qmp_free(q);
+    assert_int_equal(reap_server(), 0);
+
+    q = client_for(srv_pipeline_first_fails);
+    assert_int_equal(pipeline(q, &failed, &err), 1);
+    assert_int_equal(failed, 0); /* the first command's error, although the second one ran */
+    ut_assert_contains(err.msg, "QMP set_password: GenericError: no");
+    yv_qmp_free(q);
+    assert_int_equal(reap_server(), 0);
+}
+
 /* ---- EOF in the middle of a line ---- */
 
 static void srv_eof_midline(int fd)
@@ -876,14 +936,26 @@ static void test_real_qemu(void **state)
     char *sock = yv_asprintf("%s/q.sock", f->dir), *pidfile = yv_asprintf("%s/q.pid", f->dir);
     char *log = yv_asprintf("%s/qemu.log", f->dir);
     char *qmp = yv_asprintf("unix:%s,server=on,wait=off", sock);
-    char *argv[] = {qemu,   "-accel", "tcg", "-m",         "64",       "-nodefaults", "-display",
-                    "none", "-qmp",   qmp,   "-daemonize", "-pidfile", pidfile,       NULL};
+    char *argv[] = {qemu,          "-accel",   "tcg",   "-m",   "64",
+                    "-nodefaults", "-display", "none",  "-qmp", qmp,
+                    "-daemonize",  "-pidfile", pidfile, "-S",   NULL};
     if (yv_proc_launch(argv, NULL, log, &err) < 0) fail_msg("QEMU did not start: %s", err.msg);
     f->pid = yv_proc_pidfile_pid(pidfile);
     assert_true(f->pid > 1);
     assert_true(yv_proc_is_exe(f->pid, qemu));
 
+    /* started paused (-S, as run does): `cont` written with the negotiation, before the greeting
+     * was read, is taken */
     yv_qmp *q = yv_qmp_new();
+    long failed = 0;
+    assert_int_equal(yv_qmp_connect(q, sock, &err), 0);
+    if (yv_qmp_pipeline(q, 1, (const char *[]){"cont"}, (json_t *[]){NULL}, yv_now_ms() + 3000,
+                        &failed, &err) != 0)
+        fail_msg("cont: %s", err.msg);
+    assert_int_equal(failed, -1);
+    yv_qmp_free(q);
+
+    q = yv_qmp_new();
     json_t *ret = NULL;
     assert_int_equal(yv_qmp_connect(q, sock, &err), 0);
     if (yv_qmp_greet(q, yv_now_ms() + 3000, &err) < 0) fail_msg("greet: %s", err.msg);
@@ -922,6 +994,7 @@ int main(void)
         cmocka_unit_test_teardown(test_greeting_split, teardown_server),
         cmocka_unit_test_teardown(test_event_before_reply, teardown_server),
         cmocka_unit_test_teardown(test_error_reply, teardown_server),
+        cmocka_unit_test_teardown(test_pipeline, teardown_server),
         cmocka_unit_test_teardown(test_eof_midline, teardown_server),
         cmocka_unit_test_teardown(test_foreign_id, teardown_server),
         cmocka_unit_test_teardown(test_foreign_id_only_times_out, teardown_server),
