@@ -6,8 +6,9 @@ PKGS    := yaml-0.1 jansson nettle libnl-route-3.0 libnftables ncursesw libxcryp
 # so a batch command never maps them (libvncclient pulls gnutls and gcrypt, libchafa GLib).
 DL_PKGS := chafa libvncclient
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
-# libnftables is not linked: core/firewall.c loads it with dlopen on first use (issue 16).
-LINK_PKGS  := $(filter-out libnftables,$(PKGS))
+# libnftables and libnl are not linked: core/firewall.c and core/nl.c load them with dlopen on first
+# use (issue 16; libnl's constructors and relocations alone cost every batch command ~0.2 ms).
+LINK_PKGS  := $(filter-out libnftables libnl-route-3.0,$(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
 # yave-tui links the libraries Debian ships as static archives (all of LINK_PKGS) statically and only
 # libc dynamically: every batch command is a fresh process, and mapping and relocating eight shared
@@ -39,7 +40,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 DEB_BUILD := gcc make pkg-config libyaml-dev libjansson-dev nettle-dev libncurses-dev libnl-route-3-dev libnftables-dev libcrypt-dev libmicrohttpd-dev libpam0g-dev \
 	libchafa-dev libglib2.0-dev libvncserver-dev
 DEB_TEST  := groff-base man-db bsdextrautils valgrind cppcheck clang-tidy clang-format shellcheck curl nftables libcmocka-dev libvncserver-dev qemu-utils qemu-system-x86 ovmf genisoimage tmux hyperfine python3 iproute2
-DEB_RUN   := qemu-utils qemu-system-x86 libchafa0 libvncclient1
+DEB_RUN   := qemu-utils qemu-system-x86 libchafa0 libvncclient1 libnl-route-3-200 libnftables1
 # What `make unit` needs beyond the build: cmocka, qemu-img (disks), and QEMU for the tests that
 # talk to a real one (they skip without it).
 DEB_UNIT  := libcmocka-dev qemu-utils qemu-system-x86

@@ -3,8 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/neighbour.h>
-#include <netlink/netlink.h>
-#include <netlink/route/neighbour.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 
 #include "chan_qga.h"
 #include "metrics.h"
+#include "nl.h"
 #include "qga.h"
 #include "util.h"
 #include "vmstate.h"
@@ -141,38 +140,39 @@ bool yv_addr_has_user(const yv_vm *vm)
 }
 
 /* The entry's address when it is a usable IP neighbour with one of the VM's TAP MACs. */
-static bool neigh_match(const yv_vm *vm, struct rtnl_neigh *ng, char ip[48])
+static bool neigh_match(const yv_nl_api *nl, const yv_vm *vm, struct rtnl_neigh *ng, char ip[48])
 {
-    int fam = rtnl_neigh_get_family(ng), st = rtnl_neigh_get_state(ng);
-    struct nl_addr *ll = rtnl_neigh_get_lladdr(ng), *dst = rtnl_neigh_get_dst(ng);
+    int fam = nl->rtnl_neigh_get_family(ng), st = nl->rtnl_neigh_get_state(ng);
+    struct nl_addr *ll = nl->rtnl_neigh_get_lladdr(ng), *dst = nl->rtnl_neigh_get_dst(ng);
     if ((fam != AF_INET && fam != AF_INET6) || (st & (NUD_FAILED | NUD_INCOMPLETE)) || !ll || !dst)
         return false;
     char mac[64];
-    nl_addr2str(ll, mac, sizeof mac);
+    nl->nl_addr2str(ll, mac, sizeof mac);
     bool ours = false;
     for (size_t i = 0; i < vm->nnets && !ours; i++)
         ours =
             vm->nets[i].type == YV_NET_TAP && vm->nets[i].mac && !strcasecmp(vm->nets[i].mac, mac);
-    return ours && nl_addr_get_len(dst) <= 16 &&
-           inet_ntop(fam, nl_addr_get_binary_addr(dst), ip, 48) != NULL && useful(ip);
+    return ours && nl->nl_addr_get_len(dst) <= 16 &&
+           inet_ntop(fam, nl->nl_addr_get_binary_addr(dst), ip, 48) != NULL && useful(ip);
 }
 
 int yv_addr_from_neighbours(const yv_vm *vm, yv_addrs *out, yv_err *err)
 {
-    struct nl_sock *sk = nl_socket_alloc();
+    const yv_nl_api *nl;
+    struct nl_sock *sk = yv_nl_route_socket(&nl, "the neighbour table", err);
     struct nl_cache *cache = NULL;
-    int rc = sk ? nl_connect(sk, NETLINK_ROUTE) : -NLE_NOMEM;
-    if (rc == 0) rc = rtnl_neigh_alloc_cache(sk, &cache);
+    if (!sk) return -1;
+    int rc = nl->rtnl_neigh_alloc_cache(sk, &cache);
     if (rc < 0) {
-        if (sk) nl_socket_free(sk);
-        return yv_err_set(err, YV_E_FAIL, "the neighbour table: %s", nl_geterror(rc));
+        nl->nl_socket_free(sk);
+        return yv_err_set(err, YV_E_FAIL, "the neighbour table: %s", nl->nl_geterror(rc));
     }
     char ip[48];
-    for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
-        if (neigh_match(vm, (struct rtnl_neigh *)o, ip))
+    for (struct nl_object *o = nl->nl_cache_get_first(cache); o; o = nl->nl_cache_get_next(o))
+        if (neigh_match(nl, vm, (struct rtnl_neigh *)o, ip))
             yv_addrs_add(out, ip, 0, YV_ADDR_NEIGHBOUR);
-    nl_cache_free(cache);
-    nl_socket_free(sk);
+    nl->nl_cache_free(cache);
+    nl->nl_socket_free(sk);
     return 0;
 }
 

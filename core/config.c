@@ -94,10 +94,16 @@ static void resolve(char **p, const char *base_dir, bool bare_ok)
     *p = abs;
 }
 
+/* The defaults a file leaves to us once it was read (none read: all of them). */
+static void fill_defaults(yv_config *c)
+{
+    if (!c->vnc_listen) c->vnc_listen = yv_strdup("127.0.0.1");
+}
+
 static int finish(yv_config *c, yv_ydoc *d, yaml_node_t *top, const char *base_dir, yv_err *err)
 {
     if (yv_yamlio_read_map(d, top, top_fields, c, "", err) < 0) return -1;
-    if (!c->vnc_listen) c->vnc_listen = yv_strdup("127.0.0.1");
+    fill_defaults(c);
     resolve(&c->cli_bin, base_dir, true);
     resolve(&c->cli_img, base_dir, true);
     resolve(&c->cli_genisoimage, base_dir, true);
@@ -126,9 +132,15 @@ int yv_config_load(yv_config *c, const char *root, yv_err *err)
     bool missing;
     char *text = yv_yamlio_read_optional(path, &missing, err);
     int rc = -1;
-    /* missing: built-in defaults */
-    if (text || missing) rc = yv_config_load_string(c, path, text ? text : "", root, err);
-    else defaults(c);
+    /* missing: the built-in defaults, as an empty file gives them, without starting a YAML parser
+     * (every batch command reads this file, and libyaml's buffers are 64 KiB: issue 16) */
+    if (text) {
+        rc = yv_config_load_string(c, path, text, root, err);
+    } else {
+        defaults(c);
+        if (missing) fill_defaults(c);
+        rc = missing ? 0 : -1;
+    }
     free(text);
     free(path);
     return rc;
