@@ -538,13 +538,34 @@ const char *yv_lifecycle_step_name(yv_stop_step s)
     return names[s];
 }
 
+/* quit over a short connection of our own, written with the negotiation at once (issue 16: a busy
+ * QEMU's main loop answers each round trip late; a quit that waits in the socket of a QEMU that
+ * hangs is as welcome later). False when it never reached QEMU (no connection, no answer to the
+ * negotiation: QMP held by another client, or QEMU hangs). */
+static bool quit_once(const char *root, const char *name)
+{
+    int64_t deadline = yv_now_ms() + QMP_STEP_MS;
+    char *sock = yv_vmstate_sockfile(root, name);
+    yv_qmp *q = yv_qmp_new();
+    yv_err e;
+    long failed = -1;
+    int rc = yv_qmp_connect_wait(q, sock, deadline, &e);
+    if (rc == 0)
+        rc = yv_qmp_pipeline(q, 1, (const char *const[]){"quit"}, (json_t *[]){NULL}, deadline,
+                             &failed, &e);
+    if (rc == 0) yv_qmp_wait_eof(q, deadline, &e);
+    yv_qmp_free(q);
+    free(sock);
+    return rc >= 0 || failed >= 0;
+}
+
 /* Asks QEMU to quit: over the caller's connection, else over a short one of our own. False when
- * the request never reached it (no greeting: QMP held by another client, or QEMU hangs). */
+ * the request never reached it. */
 static bool send_quit(const yv_lifecycle_qemu *q)
 {
     yv_err e;
     if (q->qmp) return yv_qmp_call(q->qmp, "quit", NULL, NULL, yv_now_ms() + QMP_STEP_MS, &e) >= 0;
-    return qmp_once(q->root, q->name, "quit", NULL, NULL, QMP_STEP_MS, &e) != -2;
+    return quit_once(q->root, q->name);
 }
 
 enum { AGENT_BUSY_MS = 6000 }; /* how long the ladder waits for an agent busy with another client */

@@ -1,8 +1,9 @@
-/* qmpquit SOCKET PID: the floor of a forced stop, for make bench. A bare QMP client: connects to
- * QEMU's QMP socket, reads the greeting, sends qmp_capabilities, then quit, and waits (pidfd) until
- * process PID has exited. Nothing else: no liveness proof, no library but libc, so what it costs is
- * what any stop must pay. Exit 0 once PID is gone, 1 on an error (said on stderr), 2 on a usage
- * error. */
+/* qmpquit [-p] SOCKET PID: the floor of a forced stop, for make bench. A bare QMP client: connects
+ * to QEMU's QMP socket, reads the greeting, sends qmp_capabilities, then quit, and waits (pidfd)
+ * until process PID has exited. Nothing else: no liveness proof, no library but libc, so what it
+ * costs is what any stop must pay. -p: the floor of a client that pipelines as yave's stop does,
+ * qmp_capabilities and quit in one write before the greeting is read. Exit 0 once PID is gone, 1 on
+ * an error (said on stderr), 2 on a usage error. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -56,19 +57,23 @@ static int wait_exit(int pidfd)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SOCKET PID\n", argv[0]);
+    int piped = argc == 4 && !strcmp(argv[1], "-p");
+    if (argc != 3 + piped) {
+        fprintf(stderr, "usage: %s [-p] SOCKET PID\n", argv[0]);
         return 2;
     }
-    int pidfd = (int)syscall(SYS_pidfd_open, atoi(argv[2]), 0);
-    int fd = qmp_connect(argv[1]);
+    int pidfd = (int)syscall(SYS_pidfd_open, atoi(argv[2 + piped]), 0);
+    int fd = qmp_connect(argv[1 + piped]);
     if (pidfd < 0 || fd < 0) {
         fprintf(stderr, "qmpquit: %s\n", strerror(errno));
         return 1;
     }
     /* the answer to quit may never come (QEMU can close first): the pidfd says it is gone */
-    if (read_line(fd) < 0 || send_str(fd, "{\"execute\":\"qmp_capabilities\"}\n") < 0 ||
-        read_line(fd) < 0 || send_str(fd, "{\"execute\":\"quit\"}\n") < 0 || wait_exit(pidfd) < 0) {
+    int rc = piped
+                 ? send_str(fd, "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"quit\"}\n")
+                 : read_line(fd) < 0 || send_str(fd, "{\"execute\":\"qmp_capabilities\"}\n") < 0 ||
+                       read_line(fd) < 0 || send_str(fd, "{\"execute\":\"quit\"}\n") < 0;
+    if (rc || wait_exit(pidfd) < 0) {
         fprintf(stderr, "qmpquit: QMP or wait failed\n");
         return 1;
     }
