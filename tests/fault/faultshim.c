@@ -35,7 +35,9 @@
  *              does not shift the numbering of the opens that matter.
  *   exec       execve, execv, execvp, execvpe. The call returns -1 with the errno in the forked
  *              child; what the child does then is the program's business (ours prints the error
- *              and _exits 127, which the parent reports as a tool failure).
+ *              and _exits 127, which the parent reports as a tool failure). Also posix_spawn and
+ *              posix_spawnp (QEMU's launcher, ssh): counted in the caller, the error returned as
+ *              posix_spawn's own (glibc's exec inside it does not go through the PLT).
  *   send       send, sendto, sendmsg (an extra: QMP talks over send, so a failing QMP exchange
  *              right after QEMU started can be injected).
  * glibc's own internal calls (printf's write, mkostemp's open, execvp's execve) do not go through
@@ -69,6 +71,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -532,6 +535,24 @@ int execvpe(const char *file, char *const argv[], char *const envp[])
     REAL(int, execvpe, const char *, char *const[], char *const[]);
     if (hit(OP_EXEC, file, -1) < 0) return -1;
     return real_execvpe(file, argv, envp);
+}
+
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+    REAL(int, posix_spawn, pid_t *, const char *, const posix_spawn_file_actions_t *,
+         const posix_spawnattr_t *, char *const[], char *const[]);
+    if (hit(OP_EXEC, path, -1) < 0) return errno;
+    return real_posix_spawn(pid, path, fa, at, argv, envp);
+}
+
+int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                 const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+    REAL(int, posix_spawnp, pid_t *, const char *, const posix_spawn_file_actions_t *,
+         const posix_spawnattr_t *, char *const[], char *const[]);
+    if (hit(OP_EXEC, file, -1) < 0) return errno;
+    return real_posix_spawnp(pid, file, fa, at, argv, envp);
 }
 
 /* ---- send ---- */
