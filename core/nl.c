@@ -5,8 +5,8 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#define NL_SONAME "libnl-route-3.so.200" /* it pulls libnl-3.so.200, where the nl_ functions are   \
-                                          */
+/* it pulls libnl-3.so.200, where the nl_ functions are */
+#define NL_SONAME "libnl-route-3.so.200"
 
 static struct {
     yv_nl_api api;
