@@ -313,15 +313,23 @@ pid_t yv_proc_pidfile_fd_holder(int fd)
     return fl.l_pid > 0 ? fl.l_pid : -1;
 }
 
+bool yv_proc_exe(pid_t pid, char *buf, size_t n)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    ssize_t len = readlink(link, buf, n - 1);
+    if (len <= 0) return false;
+    buf[len] = '\0';
+    static const char deleted[] = " (deleted)";
+    size_t dl = sizeof deleted - 1;
+    if ((size_t)len > dl && !strcmp(buf + len - dl, deleted)) buf[len - dl] = '\0';
+    return true;
+}
+
 bool yv_proc_is_exe_real(pid_t pid, const char *want)
 {
-    char link[64], target[4096];
-    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0) return false;
-    target[n] = '\0';
-    size_t wl = strlen(want);
-    return !strncmp(target, want, wl) && (target[wl] == '\0' || !strcmp(target + wl, " (deleted)"));
+    char target[4096];
+    return yv_proc_exe(pid, target, sizeof target) && !strcmp(target, want);
 }
 
 bool yv_proc_is_exe(pid_t pid, const char *exe)

@@ -39,6 +39,9 @@ pid_t yv_proc_pidfile_holder(const char *path);
 /* Who holds a write lock on the open pidfile (QEMU locks its own): 0 nobody, -1 a holder that
  * cannot be named (another PID namespace). */
 pid_t yv_proc_pidfile_fd_holder(int fd);
+/* The program pid runs (/proc/PID/exe) into buf, a " (deleted)" suffix cut (QEMU upgraded under a
+ * running VM is still that QEMU); false when it cannot be read (gone, not ours to look at). */
+bool yv_proc_exe(pid_t pid, char *buf, size_t n);
 /* True when /proc/pid/exe is the program exe (a " (deleted)" suffix after an upgrade counts). */
 bool yv_proc_is_exe(pid_t pid, const char *exe);
 /* The same for a path already canonical (realpath'd): no lookups, for callers that ask often. */

@@ -83,6 +83,15 @@ int yv_qmp_call(yv_qmp *q, const char *cmd, json_t *args, json_t **ret, int64_t 
  * yv_qmp_call for the first that did not succeed, *failed its index (-1: the negotiation). */
 int yv_qmp_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args, int64_t deadline,
                     long *failed, yv_err *err);
+/* The two halves of yv_qmp_pipeline. Queueing may come before yv_qmp_connect*: the lines are
+ * ready when QEMU accepts (its main loop wakes at the connect and takes a core of a small
+ * machine). Returns the negotiation's id, the await's `first`. */
+json_int_t yv_qmp_queue_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args);
+int yv_qmp_await_pipeline(yv_qmp *q, json_int_t first, size_t n, const char *const *cmds,
+                          int64_t deadline, long *failed, yv_err *err);
+/* Writes what yv_qmp_send queued, waiting for no answer; 0, or -1 (TIMEOUT: a connect still in
+ * progress or a full socket until deadline; IO). */
+int yv_qmp_flush(yv_qmp *q, int64_t deadline, yv_err *err);
 /* Waits until the peer closes the connection (after `quit`); -1 on timeout. */
 int yv_qmp_wait_eof(yv_qmp *q, int64_t deadline, yv_err *err);
 /* One short exchange on the QMP socket sock (never held: spec §6): connect, negotiate, one command

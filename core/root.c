@@ -19,11 +19,32 @@
 
 #include "util.h"
 
+static int open_no_links(const char *path, int flags, mode_t mode);
+
+/* abs names a folder by its canonical path already: no ".", ".." or empty component, and it opens
+ * without following a link (one openat2, where realpath reads each component's link: every batch
+ * command resolves its root, issue 16). False when it cannot tell (then realpath decides). */
+static bool canonical_already(const char *abs)
+{
+    if (abs[0] != '/' || strstr(abs, "//") || strstr(abs, "/./") || strstr(abs, "/../"))
+        return false;
+    size_t n = strlen(abs);
+    if (n > 1 &&
+        (abs[n - 1] == '/' || !strcmp(abs + n - 2, "/.") || (n > 2 && !strcmp(abs + n - 3, "/.."))))
+        return false;
+    /* O_DIRECTORY: a link at the end fails (ENOTDIR) rather than opening as the link itself */
+    int fd = open_no_links(abs, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+}
+
 /* The path with every symlink of its folders resolved, also for a root that does not exist yet
  * (its deepest existing folder resolved, the rest appended): every path made from the root then
  * reaches its files without a symlink, as yv_root_open demands. Takes abs. */
 static char *canonical(char *abs)
 {
+    if (canonical_already(abs)) return abs;
     char *real = realpath(abs, NULL);
     if (real) {
         free(abs);
@@ -488,6 +509,7 @@ static int open_regular(const char *path, bool in_root, off_t *size, yv_code not
     struct stat st;
     int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     int fd = in_root ? yv_root_open(path, flags, 0) : open(path, flags);
+    if (fd < 0 && errno == ENOENT && notfound_code == YV_OK) return -1;
     if (fd < 0) return yv_root_open_error(err, errno, notfound_code, "cannot read", path);
     if (fstat(fd, &st) < 0) {
         int e = errno;

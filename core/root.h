@@ -69,8 +69,9 @@ int yv_root_write_runtime(const char *path, const void *data, size_t len, mode_t
 void yv_root_sweep_temps(const char *root);
 
 /* Reads a whole regular file into a malloc'd NUL-terminated buffer. ENOENT → err code
- * notfound_code; a FIFO, device or folder, or a file larger than YV_ROOT_MAX_READ → YV_E_IO,
- * without blocking. */
+ * notfound_code (YV_OK: an absent file is no error, NULL with err untouched and no message built,
+ * for the optional files every command looks for); a FIFO, device or folder, or a file larger
+ * than YV_ROOT_MAX_READ → YV_E_IO, without blocking. */
 #define YV_ROOT_MAX_READ (16 << 20)
 char *yv_root_read_file(const char *path, size_t *len, yv_code notfound_code, yv_err *err);
 /* The same for a host file the admin named (TLS certificates, the UEFI template): symlinks are

@@ -106,9 +106,10 @@ int yv_vmstate_update_started(const char *root, const char *name, void (*change)
     return rc;
 }
 
-/* QEMU's path, found once per process (a $PATH search is a dozen stat calls, and every proof of
- * liveness needs it): keyed by cli.bin, the only input besides $PATH, which a process does not
- * change. A miss is not kept: QEMU installed later is found then. The lock: yave-web's threads. */
+/* QEMU's path, found once per process (a $PATH search is a dozen stat calls; `run` needs it, and
+ * a proof of liveness whenever the running program's name is not QEMU's): keyed by cli.bin, the
+ * only input besides $PATH, which a process does not change. A miss is not kept: QEMU installed
+ * later is found then. The lock: yave-web's threads. */
 static struct {
     pthread_mutex_t mu;
     bool set;
@@ -163,11 +164,38 @@ char *yv_vmstate_qemu_real(const yv_config *cfg)
     return qemu_cached(cfg, true);
 }
 
+/* The program name yave starts QEMU by: cli.bin's last component, else qemu-system-x86_64. */
+static const char *qemu_name(const yv_config *cfg)
+{
+    const char *bin = cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64";
+    const char *slash = strrchr(bin, '/');
+    return slash ? slash + 1 : bin;
+}
+
+/* pid runs QEMU. The pidfile's lock already names the process (only the root's owner can lock a
+ * file in run/), so this guards against a stranger holding the lock, not against an attacker: a
+ * program of QEMU's name passes without the $PATH search (a dozen stat calls in every proof, issue
+ * 16), and a VM started by a process with another $PATH (yave-web under systemd, a shell with
+ * /usr/local/bin first) is still seen as running. Any other name must be the QEMU that $PATH and
+ * cli.bin give now (a wrapper such as Debian's kvm, a binary under another name). */
+static bool is_qemu(pid_t pid, const yv_config *cfg, const char *qemu_real)
+{
+    char exe[4096];
+    if (!yv_proc_exe(pid, exe, sizeof exe)) return false;
+    const char *slash = strrchr(exe, '/');
+    if (!strcmp(slash ? slash + 1 : exe, qemu_name(cfg))) return true;
+    char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
+    const char *want = qemu_real ? qemu_real : own;
+    bool same = want && !strcmp(exe, want);
+    free(own);
+    return same;
+}
+
 /* pid is the VM's QEMU: it is QEMU, and it has not exited (through the pidfd when there is one:
  * the pidfd was opened before, so a live pidfd means /proc/PID was that process). */
-static bool is_live_qemu(pid_t pid, int pidfd, const char *qemu_real)
+static bool is_live_qemu(pid_t pid, int pidfd, const yv_config *cfg, const char *qemu_real)
 {
-    if (!qemu_real || !yv_proc_is_exe_real(pid, qemu_real)) return false;
+    if (!is_qemu(pid, cfg, qemu_real)) return false;
     if (pidfd < 0) return !yv_proc_exited(pid);
     struct pollfd p = {pidfd, POLLIN, 0};
     return poll(&p, 1, 0) == 0;
@@ -183,9 +211,7 @@ static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bo
         if (p->pidfd < 0 && errno != ENOSYS) return;      /* ESRCH: gone meanwhile */
         if (yv_proc_pidfile_fd_holder(fd) != pid) return; /* a PID reused since the first look */
     }
-    char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
-    if (is_live_qemu(pid, p->pidfd, qemu_real ? qemu_real : own)) p->pid = pid;
-    free(own);
+    if (is_live_qemu(pid, p->pidfd, cfg, qemu_real)) p->pid = pid;
 }
 
 /* The proof on the open pidfile: the lock holder is the pid the file names; with pin, a pidfd is

@@ -164,9 +164,10 @@ yv_ydoc *yv_yamlio_load_file(const char *path, yv_code notfound_code, yv_err *er
 char *yv_yamlio_read_optional(const char *path, bool *missing, yv_err *err)
 {
     size_t len;
-    yv_err e;
-    char *text = yv_root_read_file(path, &len, YV_E_VM_NOT_FOUND, &e);
-    *missing = !text && e.code == YV_E_VM_NOT_FOUND;
+    yv_err e = {.code = YV_OK};
+    /* absent: no message is built (strerror and its locale cost every command page faults) */
+    char *text = yv_root_read_file(path, &len, YV_OK, &e);
+    *missing = !text && e.code == YV_OK;
     if (!text && !*missing) *err = e;
     if (text && yv_yamlio_check_text(path, text, len, err) < 0) {
         free(text);

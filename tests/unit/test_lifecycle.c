@@ -172,6 +172,105 @@ static void test_stop_without_agent_goes_on(void **state)
     yv_config_done(&cfg);
 }
 
+/* How the fake QEMU of the quit tests treats its QMP socket. */
+enum { QMP_QUITS, QMP_NEVER_ACCEPTS, QMP_HANGS };
+
+/* A fake QEMU listening on root/run/vm.sock. QMP_QUITS: greets, reads until `quit` came (after
+ * the negotiation: else it exits 3) and exits 0 without having answered anything.
+ * QMP_NEVER_ACCEPTS: its QMP is held by another client (the connection waits in the queue).
+ * QMP_HANGS: greets, reads and never answers. The last two obey SIGTERM. Ready when this returns.
+ */
+static pid_t fake_qemu(const char *root, int how)
+{
+    char *path = yv_asprintf("%s/run/vm.sock", root);
+    ut_mkdir(root, "run");
+    int lfd = ut_unix_listen(path, 4);
+    free(path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(30);
+        if (how == QMP_NEVER_ACCEPTS)
+            for (;;) pause();
+        int fd = accept(lfd, NULL, NULL);
+        const char *hello = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
+        if (fd < 0 || write(fd, hello, strlen(hello)) < 0) _exit(2);
+        char got[4096];
+        size_t n = 0;
+        ssize_t r;
+        while (n + 1 < sizeof got && (r = read(fd, got + n, sizeof got - 1 - n)) > 0) {
+            got[n += (size_t)r] = '\0';
+            char *caps = strstr(got, "\"qmp_capabilities\""), *quit = strstr(got, "\"quit\"");
+            if (quit && how == QMP_QUITS) _exit(caps && caps < quit ? 0 : 3);
+        }
+        for (;;) pause();
+    }
+    close(lfd);
+    return pid;
+}
+
+/* The ladder's quit step on a fake QEMU; returns how long it took (ms), *how the step that ended
+ * it. Skips without pidfds (valgrind). */
+static int64_t quit_fake(const char *root, int fake_how, int64_t quit_ms, yv_stop_step *how,
+                         int *status)
+{
+    yv_config cfg;
+    yv_err err;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
+    pid_t pid = fake_qemu(root, fake_how);
+    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
+    if (q.pidfd < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        yv_config_done(&cfg);
+        skip();
+    }
+    const int64_t ms[] = {0, quit_ms, 5000, 5000};
+    int64_t t0 = yv_now_ms();
+    assert_true(yv_lifecycle_stop(&q, YV_STOP_QUIT, ms, how));
+    int64_t took = yv_now_ms() - t0;
+    assert_int_equal(waitpid(pid, status, 0), pid);
+    close(q.pidfd);
+    yv_config_done(&cfg);
+    return took;
+}
+
+/* quit is written with the negotiation at once and its exit is the answer: a QEMU that never
+ * answers but quits ends at the quit step, at once. */
+static void test_quit_needs_no_answer(void **state)
+{
+    yv_stop_step how;
+    int status = 0;
+    int64_t took = quit_fake(*state, QMP_QUITS, 5000, &how, &status);
+    assert_int_equal(how, YV_STOP_QUIT);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* the negotiation came first, then quit */
+    assert_true(took < 2000);
+}
+
+/* A QMP held by another client never greets us: the quit did not reach QEMU, so the ladder goes on
+ * after the exchange's 3 s, not after the quit step's wait as well. */
+static void test_quit_never_accepted_goes_on(void **state)
+{
+    yv_stop_step how;
+    int status = 0;
+    int64_t took = quit_fake(*state, QMP_NEVER_ACCEPTS, 5000, &how, &status);
+    assert_int_equal(how, YV_STOP_SIGTERM);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    assert_true(took >= 2900 && took < 5000);
+}
+
+/* A QEMU that greeted got the quit: its step's wait follows the exchange's 3 s before SIGTERM. */
+static void test_quit_greeted_waits_its_step(void **state)
+{
+    yv_stop_step how;
+    int status = 0;
+    int64_t took = quit_fake(*state, QMP_HANGS, 800, &how, &status);
+    assert_int_equal(how, YV_STOP_SIGTERM);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    assert_true(took >= 3700 && took < 8000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +279,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_ends_at_sigterm, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_stop_by_agent, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_stop_without_agent_goes_on, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_quit_needs_no_answer, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_quit_never_accepted_goes_on, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_quit_greeted_waits_its_step, ut_setup_tmp,
                                         ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);

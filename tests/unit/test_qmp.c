@@ -569,6 +569,28 @@ static void test_commands_on_the_wire(void **state)
     close(sv[1]);
 }
 
+/* A command without arguments is printed without jansson (a forced stop never runs it): the same
+ * bytes jansson writes; a name that is not a plain identifier still goes through jansson's
+ * escaping. */
+static void test_command_lines(void **state)
+{
+    (void)state;
+    const char *names[] = {"quit", "qmp_capabilities", "query-status", "x\"y\\z", "a\nb", ""};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t len;
+        char *line = yv_qmp_command(names[i], NULL, 42 + (json_int_t)i, &len);
+        assert_int_equal(strlen(line), len);
+        assert_int_equal(line[len - 1], '\n');
+        json_t *j = json_pack("{s:s, s:I}", "execute", names[i], "id", 42 + (json_int_t)i);
+        char *want = json_dumps(j, JSON_COMPACT);
+        assert_int_equal(len, strlen(want) + 1);
+        assert_memory_equal(line, want, len - 1);
+        free(want);
+        json_decref(j);
+        free(line);
+    }
+}
+
 /* ---- framing without a socket ---- */
 
 static void test_feed_byte_at_a_time(void **state)
@@ -1001,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_silence_times_out),
         cmocka_unit_test(test_greeting_without_caps_reply),
         cmocka_unit_test(test_commands_on_the_wire),
+        cmocka_unit_test(test_command_lines),
         cmocka_unit_test(test_feed_byte_at_a_time),
         cmocka_unit_test(test_feed_partial_line_not_queued),
         cmocka_unit_test(test_queue_order_and_flood),

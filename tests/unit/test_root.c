@@ -104,6 +104,11 @@ static void test_read_file(void **state)
     char *path = yv_root_join(root, "nope");
     assert_null(yv_root_read_file(path, &len, YV_E_PRESET_NOT_FOUND, &err));
     assert_int_equal(err.code, YV_E_PRESET_NOT_FOUND);
+    /* YV_OK: absent is no error, and no message is made */
+    yv_err quiet = {.code = YV_E_USAGE, .msg = "untouched"};
+    assert_null(yv_root_read_file(path, &len, YV_OK, &quiet));
+    assert_int_equal(quiet.code, YV_E_USAGE);
+    assert_string_equal(quiet.msg, "untouched");
     free(path);
     /* larger than the first buffer */
     char *big = yv_malloc(100001);
@@ -466,6 +471,16 @@ static void test_resolve(void **state)
     want = yv_asprintf("%s/sub/later/x", real);
     assert_string_equal(r, want);
     free(r);
+    /* an existing root reached through a link, at the end or on the way, clean or not */
+    ut_mkdir(root, "sub/deeper");
+    const char *via[] = {"lnk", "lnk/", "lnk/deeper", "./lnk/deeper", "sub/../lnk/deeper"};
+    for (size_t i = 0; i < sizeof via / sizeof *via; i++) {
+        r = yv_root_resolve(via[i], &err);
+        free(want);
+        want = yv_asprintf("%s/sub%s", real, i < 2 ? "" : "/deeper");
+        assert_string_equal(r, want);
+        free(r);
+    }
     free(link);
 
     setenv("YAVE_ROOT", "sub", 1);

@@ -414,6 +414,81 @@ static void test_live_pid_unrelated_process(void **state)
     yv_config_done(&cfg);
 }
 
+/* dst: a copy of the program src, executable. */
+static void copy_program(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC),
+        out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    assert_true(in >= 0 && out >= 0);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0) assert_int_equal(write(out, buf, (size_t)n), n);
+    assert_int_equal(n, 0);
+    close(in);
+    assert_int_equal(close(out), 0);
+}
+
+/* A child that locks pidfile as QEMU does and then runs prog (the lock lives on across the exec:
+ * its descriptor is not close-on-exec), named argv0, for 10 s. */
+static pid_t locked_child(const char *pidfile, const char *prog, const char *argv0)
+{
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        int fd = open(pidfile, O_RDWR);
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0) _exit(1);
+        execl(prog, argv0, "10", (char *)NULL);
+        _exit(127);
+    }
+    return c;
+}
+
+/* The proof names QEMU by its program's name: a QEMU that is not the one $PATH finds now (started
+ * by yave-web under systemd's $PATH, or with cli.bin of another config) is still the live VM, with
+ * no $PATH search; a program of another name is not. */
+static void test_live_pid_qemu_by_name(void **state)
+{
+    pid_fixture *f = *state;
+    yv_config cfg;
+    yv_err err;
+    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", f->root, &err), 0);
+    ut_mkdir(f->root, "run");
+    ut_mkdir(f->root, "bin");
+    char *fake = yv_asprintf("%s/bin/qemu-system-x86_64", f->root);
+    copy_program("/bin/sleep", fake); /* not a QEMU of $PATH: a sleep under QEMU's name */
+    ut_write(f->root, "run/x.pid", "");
+    char *pidfile = yv_vmstate_pidfile(f->root, "x");
+    f->child = locked_child(pidfile, fake, "qemu-system-x86_64");
+    char *pidtext = yv_asprintf("%d\n", (int)f->child);
+    ut_write(f->root, "run/x.pid", pidtext); /* in place: the child's lock stays */
+    char exe[4096] = "";
+    for (int i = 0; i < 500 && (yv_proc_pidfile_holder(pidfile) != f->child ||
+                                !yv_proc_exe(f->child, exe, sizeof exe) || strcmp(exe, fake));
+         i++)
+        usleep(10 * 1000);
+    assert_string_equal(exe, fake);
+    assert_int_equal(yv_proc_pidfile_holder(pidfile), f->child);
+
+    assert_int_equal(yv_vmstate_live_pid(f->root, &cfg, "x"), f->child);
+    yv_vmstate_proof p;
+    assert_int_equal(yv_vmstate_prove(f->root, &cfg, "x", &p), f->child);
+    yv_vmstate_proof_done(&p);
+    /* a configured QEMU of another name that does not exist: the name differs, the path too */
+    yv_config other = cfg;
+    other.cli_bin = "/nonexistent/qemu-kvm";
+    assert_int_equal(yv_vmstate_live_pid(f->root, &other, "x"), 0);
+    /* the same name under cli.bin's folder: the name is what counts */
+    other.cli_bin = "/nonexistent/qemu-system-x86_64";
+    assert_int_equal(yv_vmstate_live_pid(f->root, &other, "x"), f->child);
+    assert_true(alive_unsignalled(f->child));
+
+    free(pidtext);
+    free(pidfile);
+    free(fake);
+    yv_config_done(&cfg);
+}
+
 /* An unlocked pidfile naming a live unrelated process is stale: probe cleans it without touching
  * the process. */
 static void test_probe_unlocked_pidfile(void **state)
@@ -581,6 +656,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sock_holder, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_is_exe),
         cmocka_unit_test_setup_teardown(test_live_pid_unrelated_process, setup_pid, teardown_pid),
+        cmocka_unit_test_setup_teardown(test_live_pid_qemu_by_name, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_probe_unlocked_pidfile, setup_pid, teardown_pid),
         cmocka_unit_test_setup_teardown(test_reconcile_removes_every_leftover, ut_setup_tmp,
                                         ut_teardown_tmp),
