@@ -296,7 +296,8 @@ int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err)
     return rc;
 }
 
-int yv_vm_load_dir(yv_vm *vm, const char *dir, const char *name, yv_err *err)
+static int load_dir(yv_vm *vm, const char *dir, const char *name, char **keep, size_t *keep_len,
+                    yv_err *err)
 {
     char *path = yv_root_join(dir, "config.yaml");
     size_t len;
@@ -308,9 +309,29 @@ int yv_vm_load_dir(yv_vm *vm, const char *dir, const char *name, yv_err *err)
         goto out;
     }
     rc = yv_vm_load_string(vm, path, text, len, name, err);
+    if (rc == 0 && keep) {
+        *keep = text;
+        *keep_len = len;
+        text = NULL;
+    }
 out:
-    free(text);
+    yv_free_secret(text);
     free(path);
+    return rc;
+}
+
+int yv_vm_load_dir(yv_vm *vm, const char *dir, const char *name, yv_err *err)
+{
+    return load_dir(vm, dir, name, NULL, NULL, err);
+}
+
+int yv_vm_load_text(yv_vm *vm, const char *root, const char *name, char **text, size_t *len,
+                    yv_err *err)
+{
+    *text = NULL;
+    char *dir = yv_root_vm_dir(root, name);
+    int rc = load_dir(vm, dir, name, text, len, err);
+    free(dir);
     return rc;
 }
 

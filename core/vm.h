@@ -59,6 +59,10 @@ typedef struct {
 int yv_vm_load(yv_vm *vm, const char *root, const char *name, yv_err *err);
 /* The same from the folder dir (a VM's `.part` folder while it is created). */
 int yv_vm_load_dir(yv_vm *vm, const char *dir, const char *name, yv_err *err);
+/* yv_vm_load, keeping the file's text in *text (malloc'd, *len bytes; it may hold the VNC password:
+ * free it with yv_free_secret) when it parsed, else *text is NULL. */
+int yv_vm_load_text(yv_vm *vm, const char *root, const char *name, char **text, size_t *len,
+                    yv_err *err);
 /* Parses text (file name `file` for messages); the `name` key must equal expect_name when given. */
 int yv_vm_load_string(yv_vm *vm, const char *file, const char *text, size_t len,
                       const char *expect_name, yv_err *err);

@@ -68,17 +68,24 @@ char *yv_vmstate_startedfile(const char *root, const char *name)
     return yv_asprintf("%s/run/%s.started", root, name);
 }
 
-int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err)
+int yv_vmstate_save_started_text(const char *root, const char *name, const char *text, size_t len,
+                                 yv_err *err)
 {
-    char *text, *path;
-    size_t len;
-    if (yv_vm_to_yaml(vm, &text, &len, err) < 0) return -1;
-    path = yv_vmstate_startedfile(root, vm->name);
+    char *path = yv_vmstate_startedfile(root, name);
     /* runtime state (a start must not wait for the disk); the VNC password is in it: 0600 */
     int rc = yv_root_write_runtime(path, text, len, 0600, err);
-    yv_free_secret(text);
     free(path);
-    if (rc < 0) yv_err_prefix(err, "cannot record the config VM '%s' starts with", vm->name);
+    if (rc < 0) yv_err_prefix(err, "cannot record the config VM '%s' starts with", name);
+    return rc;
+}
+
+int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err)
+{
+    char *text;
+    size_t len;
+    if (yv_vm_to_yaml(vm, &text, &len, err) < 0) return -1;
+    int rc = yv_vmstate_save_started_text(root, vm->name, text, len, err);
+    yv_free_secret(text);
     return rc;
 }
 

@@ -60,6 +60,9 @@ char *yv_vmstate_startfile(const char *root, const char *name);
  * by an older yave) or it does not parse. */
 char *yv_vmstate_startedfile(const char *root, const char *name);
 int yv_vmstate_save_started(const char *root, const yv_vm *vm, yv_err *err);
+/* The same from the config's text as read (what vm was parsed from): no YAML emitted. */
+int yv_vmstate_save_started_text(const char *root, const char *name, const char *text, size_t len,
+                                 yv_err *err);
 int yv_vmstate_load_started(const char *root, const char *name, yv_vm *vm);
 /* The record changed by change(record, ctx) and written again, for a verb that changed the running
  * QEMU too (set's VNC password, forward add|remove): else status would call that change pending.

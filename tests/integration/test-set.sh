@@ -181,6 +181,9 @@ test_forwards_live_and_unknown_start_config()
     new_root root
     mkvm "$root" f1 --network user --forward 2271:22
     start_vm "$root" f1 pid
+    # the record is the config's text as run read it (no YAML emitted again on the way to QEMU)
+    assert_eq "$(cat "$root/f1.vm/config.yaml")" "$(cat "$root/run/f1.started")" "run/f1.started"
+    assert_eq 600 "$(stat -c %a "$root/run/f1.started")" "the record's mode (a VNC password)"
     expect_exit 0 yv "$root" forward add --name f1 2272:80
     expect_exit 0 yv "$root" --json status --name f1
     assert_eq "[]" "$(jv 'd["pending"]')" "a live forward add is not pending"
