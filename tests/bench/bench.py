@@ -4,9 +4,9 @@
   tests/bench/bench.py YAVE_TUI QMPQUIT   (tests/bench/run passes ./yave-tui, build/tools/qmpquit)
 
 BENCH_ROUNDS (default 15) rounds per figure; a round of a timed figure runs ours and its baseline
-alternately 3 times (10 for --version, BENCH_STOP_INNER=5 for run and the stops) and keeps each
-one's median, which tames the noise of a shared machine without hiding it (min/max of the rounds
-are printed);
+alternately 3 times (10 for --version) and keeps each one's median, which tames the noise of a
+shared machine without hiding it (min/max of the rounds are printed); run and the stops take
+BENCH_STOP_ROUNDS (default 25) rounds of BENCH_STOP_INNER (5) samples a side (see STOP_ROUNDS);
 BENCH_WINDOW_S (default 4) and BENCH_SETTLE_S (default 2) shape the idle windows. Printed, never
 asserted; not part of make check. Every QEMU runs under TCG with 64 MiB, --no-network --no-ovmf, in
 roots under /tmp/yave-bench.*; all of it (QEMUs, TUIs, folders) is removed on every exit path.
@@ -55,9 +55,12 @@ WINDOW = float(os.environ.get("BENCH_WINDOW_S", "4"))
 SETTLE = float(os.environ.get("BENCH_SETTLE_S", "2"))
 QUIET = float(os.environ.get("BENCH_QUIET_S", "10"))
 ROWS, COLS = 24, 80
-# Samples per round of the start and stop figures. A QEMU's quit takes 9 to 20 ms here depending on
-# what its vCPU was doing (ours or the floor alike), so one round's ratio ranged 0.6x to 1.5x with 3
-# samples a side and the median of 15 rounds moved by 0.1x between runs; 5 a side steady it.
+# Rounds and samples per round of the start and stop figures. A QEMU's quit takes 9 to 20 ms here
+# depending on what its vCPU was doing (ours or the floor alike), and its start 130 to 185 ms: with
+# 15 rounds of 3 samples a side one round's ratio ranged 0.6x to 1.5x and the median moved by 0.1x
+# from one run of make bench to the next, as wide as the goals' margins; 25 rounds of 5 steady it
+# (the issue asks for at least 15).
+STOP_ROUNDS = int(os.environ.get("BENCH_STOP_ROUNDS", str(max(R, 25))))
 STOP_INNER = int(os.environ.get("BENCH_STOP_INNER", "5"))
 TUI_ENV = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", YAVE_TUI_PROFILE="1")
 TUI_ENV.pop("NO_COLOR", None)
@@ -299,7 +302,7 @@ def fig_runstop(st):
         r["cp_stop"] = st.cp_stop()
         return r
 
-    ra, rb = B.alternate(R, ours, base, STOP_INNER)
+    ra, rb = B.alternate(STOP_ROUNDS, ours, base, STOP_INNER)
     res = {k: [r[k] for r in ra + rb if k in r] for k in ("run", "base_run", "stop", "c_stop",
                                                           "py_stop", "cp_stop")}
     B.ratio_row("--batch run until QMP answers + VNC password set", res["run"], res["base_run"],
@@ -325,7 +328,7 @@ def fig_stop20(st, alone_ms, alone_ratio):
         st.base_start()
         return st.c_stop()
 
-    stop, c_stop = B.alternate(R, ours, base, STOP_INNER)
+    stop, c_stop = B.alternate(STOP_ROUNDS, ours, base, STOP_INNER)
     res = {"stop": stop, "c_stop": c_stop}
     r20 = B.ratio_row("shutdown --force, 19 other VMs running", res["stop"], res["c_stop"], 1.1,
                       base_name="(qmpquit, C)")
