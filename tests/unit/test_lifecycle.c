@@ -43,25 +43,33 @@ static void test_stop_escalates_to_sigkill(void **state)
     yv_config_done(&cfg);
 }
 
+/* The ladder's view of the child pid as the VM "vm" of root, pinned by a pidfd; *cfg loaded (the
+ * caller frees it). Skips the test, ending the child, where there are no pidfds (valgrind): the
+ * ladder's waits cannot see a child of ours end without one. */
+static yv_lifecycle_qemu pinned(const char *root, pid_t pid, yv_config *cfg)
+{
+    yv_err err;
+    assert_int_equal(yv_config_load_string(cfg, "config.yaml", "", root, &err), 0);
+    yv_lifecycle_qemu q = {root, cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
+    if (q.pidfd < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        yv_config_done(cfg);
+        skip();
+    }
+    return q;
+}
+
 /* A process that obeys SIGTERM ends at that step. */
 static void test_stop_ends_at_sigterm(void **state)
 {
-    char *root = *state;
     yv_config cfg;
-    yv_err err;
-    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
     pid_t pid = fork();
     if (pid == 0) {
         for (;;) pause();
     }
     usleep(50 * 1000);
-    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
-    if (q.pidfd < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        yv_config_done(&cfg);
-        skip(); /* no pidfds: see above */
-    }
+    yv_lifecycle_qemu q = pinned(*state, pid, &cfg);
     static const int64_t ms[] = {0, 0, 5000, 5000};
     yv_stop_step how = YV_STOP_ACPI;
     assert_true(yv_lifecycle_stop(&q, YV_STOP_SIGTERM, ms, &how));
@@ -122,16 +130,8 @@ static void test_stop_by_agent(void **state)
 {
     char *root = *state;
     yv_config cfg;
-    yv_err err;
-    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
     pid_t pid = ut_child(NULL, false);
-    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
-    if (q.pidfd < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        yv_config_done(&cfg);
-        skip(); /* no pidfds: the wait cannot see a child of ours end (see above) */
-    }
+    yv_lifecycle_qemu q = pinned(root, pid, &cfg);
     pid_t agent = fake_agent(root, pid);
     static const int64_t ms[] = {100, 5000, 5000, 5000};
     yv_stop_step how = YV_STOP_ACPI;
@@ -149,18 +149,9 @@ static void test_stop_by_agent(void **state)
 /* No agent socket at all: the agent step costs nothing and the ladder goes on. */
 static void test_stop_without_agent_goes_on(void **state)
 {
-    char *root = *state;
     yv_config cfg;
-    yv_err err;
-    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
     pid_t pid = ut_child(NULL, false);
-    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
-    if (q.pidfd < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        yv_config_done(&cfg);
-        skip();
-    }
+    yv_lifecycle_qemu q = pinned(*state, pid, &cfg);
     static const int64_t ms[] = {100, 200, 5000, 5000};
     yv_stop_step how = YV_STOP_ACPI;
     int64_t t0 = yv_now_ms();
@@ -215,16 +206,8 @@ static int64_t quit_fake(const char *root, int fake_how, int64_t quit_ms, yv_sto
                          int *status)
 {
     yv_config cfg;
-    yv_err err;
-    assert_int_equal(yv_config_load_string(&cfg, "config.yaml", "", root, &err), 0);
     pid_t pid = fake_qemu(root, fake_how);
-    yv_lifecycle_qemu q = {root, &cfg, "vm", pid, yv_proc_pidfd_open(pid), NULL};
-    if (q.pidfd < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        yv_config_done(&cfg);
-        skip();
-    }
+    yv_lifecycle_qemu q = pinned(root, pid, &cfg);
     const int64_t ms[] = {0, quit_ms, 5000, 5000};
     int64_t t0 = yv_now_ms();
     assert_true(yv_lifecycle_stop(&q, YV_STOP_QUIT, ms, how));
@@ -248,27 +231,31 @@ static void test_quit_needs_no_answer(void **state)
     assert_true(took < 2000);
 }
 
+/* The quit step on the fake QEMU fake_how, which then obeys SIGTERM: ended by it, the whole ladder
+ * within [lo, hi) ms. */
+static void quit_then_sigterm(void **state, int fake_how, int64_t quit_ms, int64_t lo, int64_t hi)
+{
+    yv_stop_step how;
+    int status = 0;
+    int64_t took = quit_fake(*state, fake_how, quit_ms, &how, &status);
+    assert_int_equal(how, YV_STOP_SIGTERM);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    if (took < lo || took >= hi)
+        fail_msg("took %lld ms, not in [%lld, %lld)", (long long)took, (long long)lo,
+                 (long long)hi);
+}
+
 /* A QMP held by another client never greets us: the quit did not reach QEMU, so the ladder goes on
  * after the exchange's 3 s, not after the quit step's wait as well. */
 static void test_quit_never_accepted_goes_on(void **state)
 {
-    yv_stop_step how;
-    int status = 0;
-    int64_t took = quit_fake(*state, QMP_NEVER_ACCEPTS, 5000, &how, &status);
-    assert_int_equal(how, YV_STOP_SIGTERM);
-    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-    assert_true(took >= 2900 && took < 5000);
+    quit_then_sigterm(state, QMP_NEVER_ACCEPTS, 5000, 2900, 5000);
 }
 
 /* A QEMU that greeted got the quit: its step's wait follows the exchange's 3 s before SIGTERM. */
 static void test_quit_greeted_waits_its_step(void **state)
 {
-    yv_stop_step how;
-    int status = 0;
-    int64_t took = quit_fake(*state, QMP_HANGS, 800, &how, &status);
-    assert_int_equal(how, YV_STOP_SIGTERM);
-    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-    assert_true(took >= 3700 && took < 8000);
+    quit_then_sigterm(state, QMP_HANGS, 800, 3700, 8000);
 }
 
 int main(void)
