@@ -548,22 +548,26 @@ const char *yv_lifecycle_step_name(yv_stop_step s)
 }
 
 /* The negotiation and quit written at once, then QEMU's exit awaited on its pidfd: the answers are
- * not read. Reading them woke this process four times more (greeting, two returns, the SHUTDOWN
- * event), and a wakeup costs more than the rest of a forced stop's own work (issue 16). The lines
- * are queued before connecting: QEMU's main loop wakes at the connect and takes one of the cores,
- * so they go in the next system call. Reached: QEMU exited, or at least greeted this connection
- * (it reads what came after its greeting). */
+ * not read while it goes. Reading them woke this process four times more (greeting, two returns,
+ * the SHUTDOWN event), and a wakeup costs more than the rest of a forced stop's own work (issue
+ * 16). The lines are queued before connecting: QEMU's main loop wakes at the connect and takes one
+ * of the cores, so they go in the next system call. Reached, as when the answers were read: QEMU
+ * exited, or it answered quit (ok or an error) within the exchange's time; a QEMU that never did
+ * (QMP held by another client, a hung main loop) is not waited for again. */
 static bool quit_by_exit(const char *sock, pid_t pid, int pidfd, int64_t deadline)
 {
     yv_err e;
     yv_qmp *q = yv_qmp_new();
-    yv_qmp_queue_pipeline(q, 1, (const char *const[]){"quit"}, (json_t *[]){NULL});
+    json_int_t first =
+        yv_qmp_queue_pipeline(q, 1, (const char *const[]){"quit"}, (json_t *[]){NULL});
     bool reached =
         yv_qmp_connect_wait(q, sock, deadline, &e) == 0 && yv_qmp_flush(q, deadline, &e) == 0;
     int64_t left = deadline - yv_now_ms();
     if (reached && !yv_proc_wait_exit(pid, pidfd, left > 0 ? left : 0)) {
+        yv_qmp_msg m;
         yv_qmp_handle(q, POLLIN, &e); /* what came meanwhile, without waiting for more */
-        reached = yv_qmp_greeted(q);
+        reached = yv_qmp_pop_reply(q, first + 1, &m);
+        if (reached) json_decref(m.json);
     }
     yv_qmp_free(q);
     return reached;

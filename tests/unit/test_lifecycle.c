@@ -164,13 +164,13 @@ static void test_stop_without_agent_goes_on(void **state)
 }
 
 /* How the fake QEMU of the quit tests treats its QMP socket. */
-enum { QMP_QUITS, QMP_NEVER_ACCEPTS, QMP_HANGS };
+enum { QMP_QUITS, QMP_NEVER_ACCEPTS, QMP_HANGS, QMP_ANSWERS };
 
 /* A fake QEMU listening on root/run/vm.sock. QMP_QUITS: greets, reads until `quit` came (after
  * the negotiation: else it exits 3) and exits 0 without having answered anything.
  * QMP_NEVER_ACCEPTS: its QMP is held by another client (the connection waits in the queue).
- * QMP_HANGS: greets, reads and never answers. The last two obey SIGTERM. Ready when this returns.
- */
+ * QMP_HANGS: greets, reads and never answers. QMP_ANSWERS: answers every command and does not exit.
+ * The last three obey SIGTERM. Ready when this returns. */
 static pid_t fake_qemu(const char *root, int how)
 {
     char *path = yv_asprintf("%s/run/vm.sock", root);
@@ -189,10 +189,18 @@ static pid_t fake_qemu(const char *root, int how)
         char got[4096];
         size_t n = 0;
         ssize_t r;
+        size_t answered = 0;
         while (n + 1 < sizeof got && (r = read(fd, got + n, sizeof got - 1 - n)) > 0) {
             got[n += (size_t)r] = '\0';
             char *caps = strstr(got, "\"qmp_capabilities\""), *quit = strstr(got, "\"quit\"");
             if (quit && how == QMP_QUITS) _exit(caps && caps < quit ? 0 : 3);
+            for (char *id; how == QMP_ANSWERS && (id = strstr(got + answered, "\"id\":"));) {
+                char reply[64];
+                int len = snprintf(reply, sizeof reply, "{\"return\": {}, \"id\": %ld}\r\n",
+                                   strtol(id + 5, NULL, 10));
+                if (write(fd, reply, (size_t)len) != len) _exit(2);
+                answered = (size_t)(id - got) + 5;
+            }
         }
         for (;;) pause();
     }
@@ -252,10 +260,16 @@ static void test_quit_never_accepted_goes_on(void **state)
     quit_then_sigterm(state, QMP_NEVER_ACCEPTS, 5000, 2900, 5000);
 }
 
-/* A QEMU that greeted got the quit: its step's wait follows the exchange's 3 s before SIGTERM. */
-static void test_quit_greeted_waits_its_step(void **state)
+/* A QEMU that greeted but never answered (its main loop hung): not waited for again either. */
+static void test_quit_unanswered_goes_on(void **state)
 {
-    quit_then_sigterm(state, QMP_HANGS, 800, 3700, 8000);
+    quit_then_sigterm(state, QMP_HANGS, 5000, 2900, 5000);
+}
+
+/* A QEMU that answered quit but does not go: the quit step's own wait follows before SIGTERM. */
+static void test_quit_answered_waits_its_step(void **state)
+{
+    quit_then_sigterm(state, QMP_ANSWERS, 800, 3700, 8000);
 }
 
 int main(void)
@@ -270,7 +284,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quit_needs_no_answer, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_quit_never_accepted_goes_on, ut_setup_tmp,
                                         ut_teardown_tmp),
-        cmocka_unit_test_setup_teardown(test_quit_greeted_waits_its_step, ut_setup_tmp,
+        cmocka_unit_test_setup_teardown(test_quit_unanswered_goes_on, ut_setup_tmp,
+                                        ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_quit_answered_waits_its_step, ut_setup_tmp,
                                         ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
