@@ -197,7 +197,6 @@ void yv_monitor_free(yv_monitor *m)
     yv_rootwatch_stop(&m->watch);
     free(m->v);
     free(m->slots);
-    free(m->scan.qemu_real);
     free(m->root);
     free(m);
 }

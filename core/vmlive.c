@@ -178,8 +178,7 @@ void yv_vmlive_check(yv_vmlive *l, yv_vmlive_scan *scan, int64_t now)
         v->detail[0] = '\0';
         return;
     }
-    if (!scan->qemu_real) scan->qemu_real = yv_vmstate_qemu_real(l->env->cfg);
-    pid_t live = yv_vmstate_live_pid_of(l->env->root, l->env->cfg, v->name, scan->qemu_real);
+    pid_t live = yv_vmstate_live_pid(l->env->root, l->env->cfg, v->name);
     if (live > 0 && live == v->pid) return;
     if (v->pid > 0) yv_vmlive_stop(l);
     if (live > 0) start(l, live, now);

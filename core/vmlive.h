@@ -60,10 +60,8 @@ typedef struct {
 typedef struct {
     char **run_names; /* what run/ holds, sorted with strcmp (NULL: unknown, look) */
     size_t nrun;
-    char *qemu_real; /* resolved once (the caller frees it): PATH lookups for every VM every
-                        second cost more than all else */
-    bool unsettled;  /* something only a later look settles: a QEMU without a pidfd, a create … */
-    bool starting;   /* … a VM's runtime files without its proven QEMU: look again soon */
+    bool unsettled; /* something only a later look settles: a QEMU without a pidfd, a create … */
+    bool starting;  /* … a VM's runtime files without its proven QEMU: look again soon */
 } yv_vmlive_scan;
 
 /* The first multiple of period after now. Every VM's timers fall on the same ticks, so a refresh

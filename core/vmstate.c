@@ -166,7 +166,8 @@ char *yv_vmstate_qemu(const yv_config *cfg)
     return qemu_cached(cfg, false);
 }
 
-char *yv_vmstate_qemu_real(const yv_config *cfg)
+/* The QEMU binary, canonical (realpath); malloc'd or NULL. */
+static char *qemu_real(const yv_config *cfg)
 {
     return qemu_cached(cfg, true);
 }
@@ -184,33 +185,32 @@ static const char *qemu_name(const yv_config *cfg)
  * program of QEMU's name passes without the $PATH search (a dozen stat calls in every proof, issue
  * 16), and a VM started by a process with another $PATH (yave-web under systemd, a shell with
  * /usr/local/bin first) is still seen as running. Any other name must be the QEMU that $PATH and
- * cli.bin give now (a wrapper such as Debian's kvm, a binary under another name). */
-static bool is_qemu(pid_t pid, const yv_config *cfg, const char *qemu_real)
+ * cli.bin give now (a wrapper such as Debian's kvm, a binary under another name; found once per
+ * process, see qemu_cache). */
+static bool is_qemu(pid_t pid, const yv_config *cfg)
 {
     char exe[4096];
     if (!yv_proc_exe(pid, exe, sizeof exe)) return false;
     const char *slash = strrchr(exe, '/');
     if (!strcmp(slash ? slash + 1 : exe, qemu_name(cfg))) return true;
-    char *own = qemu_real ? NULL : yv_vmstate_qemu_real(cfg);
-    const char *want = qemu_real ? qemu_real : own;
+    char *want = qemu_real(cfg);
     bool same = want && !strcmp(exe, want);
-    free(own);
+    free(want);
     return same;
 }
 
 /* pid is the VM's QEMU: it is QEMU, and it has not exited (through the pidfd when there is one:
  * the pidfd was opened before, so a live pidfd means /proc/PID was that process). */
-static bool is_live_qemu(pid_t pid, int pidfd, const yv_config *cfg, const char *qemu_real)
+static bool is_live_qemu(pid_t pid, int pidfd, const yv_config *cfg)
 {
-    if (!is_qemu(pid, cfg, qemu_real)) return false;
+    if (!is_qemu(pid, cfg)) return false;
     if (pidfd < 0) return !yv_proc_exited(pid);
     struct pollfd p = {pidfd, POLLIN, 0};
     return poll(&p, 1, 0) == 0;
 }
 
 /* The lock holder is the pid the pidfile names: is it the VM's live QEMU? */
-static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
-                         yv_vmstate_proof *p)
+static void prove_holder(int fd, const yv_config *cfg, bool pin, yv_vmstate_proof *p)
 {
     pid_t pid = p->holder;
     if (pin) {
@@ -218,31 +218,29 @@ static void prove_holder(int fd, const yv_config *cfg, const char *qemu_real, bo
         if (p->pidfd < 0 && errno != ENOSYS) return;      /* ESRCH: gone meanwhile */
         if (yv_proc_pidfile_fd_holder(fd) != pid) return; /* a PID reused since the first look */
     }
-    if (is_live_qemu(pid, p->pidfd, cfg, qemu_real)) p->pid = pid;
+    if (is_live_qemu(pid, p->pidfd, cfg)) p->pid = pid;
 }
 
 /* The proof on the open pidfile: the lock holder is the pid the file names; with pin, a pidfd is
  * opened on it and the holder checked again, so the pidfd is the process that was proven. */
-static void prove_fd(int fd, const yv_config *cfg, const char *qemu_real, bool pin,
-                     yv_vmstate_proof *p)
+static void prove_fd(int fd, const yv_config *cfg, bool pin, yv_vmstate_proof *p)
 {
     p->holder = yv_proc_pidfile_fd_holder(fd);
-    if (p->holder > 0 && p->holder == yv_proc_pidfile_fd_pid(fd))
-        prove_holder(fd, cfg, qemu_real, pin, p);
+    if (p->holder > 0 && p->holder == yv_proc_pidfile_fd_pid(fd)) prove_holder(fd, cfg, pin, p);
     /* a holder that has exited holds nothing: a QEMU killed a moment ago keeps the lock until its
      * last thread has ended, while its leader is already a zombie */
     if (p->pid == 0 && p->holder > 0 && yv_proc_exited(p->holder)) p->holder = 0;
 }
 
-static void prove(const char *root, const yv_config *cfg, const char *name, const char *qemu_real,
-                  bool pin, yv_vmstate_proof *p)
+static void prove(const char *root, const yv_config *cfg, const char *name, bool pin,
+                  yv_vmstate_proof *p)
 {
     *p = (yv_vmstate_proof){0, 0, -1};
     char *pidfile = yv_vmstate_pidfile(root, name);
     int fd = yv_root_open(pidfile, O_RDONLY | O_NONBLOCK, 0);
     free(pidfile);
     if (fd < 0) return;
-    prove_fd(fd, cfg, qemu_real, pin, p);
+    prove_fd(fd, cfg, pin, p);
     close(fd);
     if (p->pid == 0 && p->pidfd >= 0) {
         close(p->pidfd);
@@ -253,7 +251,7 @@ static void prove(const char *root, const yv_config *cfg, const char *name, cons
 pid_t yv_vmstate_prove(const char *root, const yv_config *cfg, const char *name,
                        yv_vmstate_proof *p)
 {
-    prove(root, cfg, name, NULL, true, p);
+    prove(root, cfg, name, true, p);
     return p->pid;
 }
 
@@ -276,17 +274,11 @@ int yv_vmstate_require(const char *root, const char *name, const yv_vmstate_proo
     return 0;
 }
 
-pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char *name,
-                             const char *qemu_real)
-{
-    yv_vmstate_proof p;
-    prove(root, cfg, name, qemu_real, false, &p);
-    return p.pid;
-}
-
 pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name)
 {
-    return yv_vmstate_live_pid_of(root, cfg, name, NULL);
+    yv_vmstate_proof p;
+    prove(root, cfg, name, false, &p);
+    return p.pid;
 }
 
 yv_state yv_vmstate_from_qmp(const char *status, char *detail, size_t n)
@@ -478,7 +470,7 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
 {
     yv_vmstate_proof p;
-    prove(root, cfg, name, NULL, false, &p);
+    prove(root, cfg, name, false, &p);
     clean_unowned(root, name, crashed, &p);
 }
 

@@ -115,11 +115,6 @@ pid_t yv_vmstate_tidy(const char *root, const yv_config *cfg, const char *name,
 /* The live QEMU of this VM (pidfile names it, it holds the pidfile's lock, its exe is QEMU), or 0.
  */
 pid_t yv_vmstate_live_pid(const char *root, const yv_config *cfg, const char *name);
-/* The QEMU binary, canonical (realpath); malloc'd or NULL. Cached as yv_vmstate_qemu. */
-char *yv_vmstate_qemu_real(const yv_config *cfg);
-/* yv_vmstate_live_pid with the QEMU path resolved once by the caller (NULL: resolve here). */
-pid_t yv_vmstate_live_pid_of(const char *root, const yv_config *cfg, const char *name,
-                             const char *qemu_real);
 
 /* Proves the state. qmp_timeout_ms bounds the QMP exchange (0 = do not ask QMP: a live process is
  * reported running). Cleans stale runtime files under the root lock. */
