@@ -403,17 +403,12 @@ static int first_exchange(const char *root, const launch_ctx *c, yv_err *err)
         args[n++] = NULL;
     }
     char *sock = yv_vmstate_sockfile(root, c->v->name);
-    yv_qmp *q = yv_qmp_new();
-    long failed = -1;
-    json_int_t first = yv_qmp_queue_pipeline(q, n, cmds, args); /* ready before the connect */
+    long failed;
     /* a queue full of other clients drains quickly: a start must not fail because of them */
-    int rc = yv_qmp_connect_wait(q, sock, deadline, err);
-    if (rc == 0)
-        rc = yv_qmp_await_pipeline(q, first, n, cmds, deadline, &failed, err) == 0 ? 0 : -1;
+    int rc = yv_qmp_pipeline_at(sock, n, cmds, args, deadline, false, &failed, err) == 0 ? 0 : -1;
     if (rc < 0)
         yv_err_prefix(err,
                       pw && failed <= 0 ? "cannot set the VNC password" : "cannot start the guest");
-    yv_qmp_free(q);
     free(sock);
     return rc;
 }
@@ -577,14 +572,9 @@ static bool quit_by_exit(const char *sock, pid_t pid, int pidfd, int64_t deadlin
 static bool quit_by_answers(const char *sock, int64_t deadline)
 {
     yv_err e;
-    long failed = -1;
-    yv_qmp *q = yv_qmp_new();
-    const char *const quit[] = {"quit"};
-    json_int_t first = yv_qmp_queue_pipeline(q, 1, quit, (json_t *[]){NULL});
-    int rc = yv_qmp_connect_wait(q, sock, deadline, &e);
-    if (rc == 0) rc = yv_qmp_await_pipeline(q, first, 1, quit, deadline, &failed, &e);
-    if (rc == 0) yv_qmp_wait_eof(q, deadline, &e);
-    yv_qmp_free(q);
+    long failed;
+    int rc = yv_qmp_pipeline_at(sock, 1, (const char *const[]){"quit"}, (json_t *[]){NULL},
+                                deadline, true, &failed, &e);
     return rc >= 0 || failed >= 0;
 }
 

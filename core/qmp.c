@@ -374,6 +374,19 @@ int yv_qmp_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args,
     return yv_qmp_await_pipeline(q, first, n, cmds, deadline, failed, err);
 }
 
+int yv_qmp_pipeline_at(const char *sock, size_t n, const char *const *cmds, json_t **args,
+                       int64_t deadline, bool eof, long *failed, yv_err *err)
+{
+    yv_qmp *q = yv_qmp_new();
+    *failed = -1;
+    json_int_t first = yv_qmp_queue_pipeline(q, n, cmds, args); /* ready before the connect */
+    int rc = yv_qmp_connect_wait(q, sock, deadline, err);
+    if (rc == 0) rc = yv_qmp_await_pipeline(q, first, n, cmds, deadline, failed, err);
+    if (rc == 0 && eof) yv_qmp_wait_eof(q, deadline, err);
+    yv_qmp_free(q);
+    return rc;
+}
+
 int yv_qmp_flush(yv_qmp *q, int64_t deadline, yv_err *err)
 {
     /* a connected socket takes a few short lines at once: no poll before trying */

@@ -89,6 +89,11 @@ int yv_qmp_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args,
 json_int_t yv_qmp_queue_pipeline(yv_qmp *q, size_t n, const char *const *cmds, json_t **args);
 int yv_qmp_await_pipeline(yv_qmp *q, json_int_t first, size_t n, const char *const *cmds,
                           int64_t deadline, long *failed, yv_err *err);
+/* yv_qmp_pipeline over a short connection of its own to the socket sock: the lines queued, then
+ * connected (yv_qmp_connect_wait), the answers awaited, and with eof the close that follows them
+ * (after quit). Returns as yv_qmp_pipeline (-1 with *failed -1 too when it could not connect). */
+int yv_qmp_pipeline_at(const char *sock, size_t n, const char *const *cmds, json_t **args,
+                       int64_t deadline, bool eof, long *failed, yv_err *err);
 /* Writes what yv_qmp_send queued, waiting for no answer; 0, or -1 (TIMEOUT: a connect still in
  * progress or a full socket until deadline; IO). */
 int yv_qmp_flush(yv_qmp *q, int64_t deadline, yv_err *err);
