@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -22,6 +23,21 @@
 
 #define OUT_MAX  (1024 * 1024)
 #define TAIL_MAX 2048
+
+/* Why (issue 16): under shadow paging (PVM, the machines YAVE is measured on) the first write to
+ * the brk heap costs 0.1-0.3 ms: the heap begins up to 32 MiB past the program, where no page table
+ * exists yet. An mmap'd arena lands next to the libraries, whose page tables exist: its first
+ * write costs ~10 us, as any other page. Measured on a forced stop: 0.2 ms sooner to the quit, on
+ * ~4.5 ms of our own work. On ordinary hardware both cost ~1 us and this is one mmap for nothing.
+ * MAP_FIXED_NOREPLACE never replaces a mapping: where something already sits there it fails, and
+ * brk could not grow anyway. */
+void yv_proc_heap_off_brk(void)
+{
+    void *end = sbrk(0);
+    if (end != (void *)-1)
+        mmap(end, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+}
 
 char *yv_proc_which(const char *prog)
 {

@@ -7,6 +7,11 @@
 
 #include "err.h"
 
+/* Keeps malloc off the brk heap for the rest of the process: a page reserved where the heap would
+ * grow makes glibc's malloc take its memory from mmap (its fallback when brk fails). Call first in
+ * main, before anything allocates; best effort (nothing changes when it cannot). */
+void yv_proc_heap_off_brk(void);
+
 /* Finds `prog` (a path, or a name looked up on $PATH); malloc'd, or NULL when not found. */
 char *yv_proc_which(const char *prog);
 

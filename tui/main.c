@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cmdtab.h"
 #include "core/err.h"
+#include "core/proc.h"
 #include "docs.h"
 
 /* A usage error on stderr, escaped like every message (the words come from the command line);
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     const char *val[YV_MAX_OPTS];
     yv_args hosts = {0};
     char why[256];
+    yv_proc_heap_off_brk();   /* before anything allocates */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error return, not a death */
     /* in order: the command's own options follow it; the last of a repeated option wins */
     int rc = yv_cmdtab_scan_many(yv_cli_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val,

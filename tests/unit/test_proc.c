@@ -173,6 +173,29 @@ static void test_clean_child_state(void **state)
     sigaction(SIGINT, &old, NULL);
 }
 
+/* The heap cannot grow on brk once the page past its end is reserved: malloc then takes mmap (glibc's
+ * fallback). Asked in a child, whose heap this leaves as it is for the other tests. Not under
+ * valgrind, which keeps the client's brk in a segment of its own. */
+static void test_heap_off_brk(void **state)
+{
+    (void)state;
+    if (ut_under_valgrind()) skip();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        yv_proc_heap_off_brk();
+        void *end = sbrk(0);
+        int grew = sbrk(4096) != (void *)-1;
+        char *p = malloc(100000); /* from mmap now, working as before */
+        memset(p, 1, 100000);
+        _exit(grew ? 1 : sbrk(0) != end ? 2 : p[99999] == 1 ? 0 : 3);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_parse_pid(void **state)
 {
     (void)state;
@@ -431,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_environment),
         cmocka_unit_test(test_clean_child_state),
         cmocka_unit_test(test_parse_pid),
+        cmocka_unit_test(test_heap_off_brk),
         cmocka_unit_test_setup_teardown(test_pidfile, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_self),
         cmocka_unit_test(test_sampler),
