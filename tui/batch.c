@@ -821,10 +821,17 @@ static int cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     yv_vmmove m = {0};
     int rc = 0;
     yv_vmmove x;
-    bool to = move_expect(c, a, &x);
-    if (p.pid <= 0) rc = move_held(b, name, nd, np, to ? &x : NULL, &m, &moved);
+    bool to = move_expect(c, a, &x), plain = !nd && !np && !to, stopped = p.pid <= 0;
+    if (stopped && !plain) rc = move_held(b, name, nd, np, to ? &x : NULL, &m, &moved);
     if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
+    /* A plain run: its pre-flight checks the display and the ports (reading the config once, issue
+     * 16); only a start that failed looks for what another program holds, to refuse naming the way
+     * out (run --new-display / --new-ports, and where), as the check before the start did. */
+    if (rc < 0 && plain && stopped) {
+        yv_err why = b->err;
+        if (move_held(b, name, false, false, NULL, &m, &moved) == 0 || !b->err_move) b->err = why;
+    }
     if (rc < 0 && moved) { /* the move stays (its own operation): the error says it */
         char text[512];
         yv_vmmove_text(&m, text, sizeof text);
