@@ -54,11 +54,15 @@ int main(int argc, char **argv)
     const char *val[YV_MAX_OPTS];
     yv_args hosts = {0};
     char why[256];
-    yv_proc_heap_off_brk();   /* before anything allocates */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error return, not a death */
     /* in order: the command's own options follow it; the last of a repeated option wins */
     int rc = yv_cmdtab_scan_many(yv_cli_opts, YV_SCAN_IN_ORDER | YV_SCAN_LAST_WINS, argc, argv, val,
                                  &hosts, why, sizeof why);
+    /* before anything allocates (the scan does not): a command is over in milliseconds, its heap
+     * off brk; the TUI lives on, and glibc gives freed memory back only at the top of a brk heap
+     * (measured: 0.1-0.3 MiB more resident with 200 VMs) */
+    if (rc == YV_SCAN_NOW || opt(val, "batch") || opt(val, "complete") || opt(val, "paths"))
+        yv_proc_heap_off_brk();
     if (rc == YV_SCAN_VALUE) return usage_error("%s", why);
     if (rc < 0) return usage_error("%s (try --help)", why);
     if (rc == YV_SCAN_NOW) return act_now(val);
