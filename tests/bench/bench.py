@@ -6,7 +6,7 @@
 BENCH_ROUNDS (default 15) rounds per figure; a round of a timed figure runs ours and its baseline
 alternately 3 times (10 for --version) and keeps each one's median, which tames the noise of a
 shared machine without hiding it (min/max of the rounds are printed); run and the stops take
-BENCH_STOP_ROUNDS (default 25) rounds of BENCH_STOP_INNER (5) samples a side (see STOP_ROUNDS);
+BENCH_STOP_ROUNDS (default 40) rounds of BENCH_STOP_INNER (5) samples a side (see STOP_ROUNDS);
 BENCH_WINDOW_S (default 4) and BENCH_SETTLE_S (default 2) shape the idle windows. Printed, never
 asserted; not part of make check. Every QEMU runs under TCG with 64 MiB, --no-network --no-ovmf, in
 roots under /tmp/yave-bench.*; all of it (QEMUs, TUIs, folders) is removed on every exit path.
@@ -58,9 +58,11 @@ ROWS, COLS = 24, 80
 # Rounds and samples per round of the start and stop figures. A QEMU's quit takes 9 to 20 ms here
 # depending on what its vCPU was doing (ours or the floor alike), and its start 130 to 185 ms: with
 # 15 rounds of 3 samples a side one round's ratio ranged 0.6x to 1.5x and the median moved by 0.1x
-# from one run of make bench to the next, as wide as the goals' margins; 25 rounds of 5 steady it
-# (the issue asks for at least 15).
-STOP_ROUNDS = int(os.environ.get("BENCH_STOP_ROUNDS", str(max(R, 25))))
+# from one run of make bench to the next, as wide as the goals' margins; rounds of 5 steady it (the
+# issue asks for at least 15 rounds). With 25 a round's ratio of `run` still spread 0.86x-1.15x,
+# which leaves its median a standard error of about 1.5 % against a 2 % margin (it read 1.01x-1.03x
+# from one run to the next); 40 rounds take it under 1.2 %, for 1.5 minutes more.
+STOP_ROUNDS = int(os.environ.get("BENCH_STOP_ROUNDS", str(max(R, 40))))
 STOP_INNER = int(os.environ.get("BENCH_STOP_INNER", "5"))
 TUI_ENV = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", YAVE_TUI_PROFILE="1")
 TUI_ENV.pop("NO_COLOR", None)
