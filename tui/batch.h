@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef struct {
+typedef struct yv_batch_opts {
     const char *root; /* --root, or NULL */
     const char *file; /* --file, or NULL */
     bool json;
