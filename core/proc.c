@@ -34,9 +34,10 @@
 void yv_proc_heap_off_brk(void)
 {
     void *end = sbrk(0);
-    if (end != (void *)-1)
-        mmap(end, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (end == (void *)-1) return;
+    void *guard = mmap(end, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    (void)guard; /* MAP_FAILED: brk grows as before */
 }
 
 char *yv_proc_which(const char *prog)

@@ -173,9 +173,9 @@ static void test_clean_child_state(void **state)
     sigaction(SIGINT, &old, NULL);
 }
 
-/* The heap cannot grow on brk once the page past its end is reserved: malloc then takes mmap (glibc's
- * fallback). Asked in a child, whose heap this leaves as it is for the other tests. Not under
- * valgrind, which keeps the client's brk in a segment of its own. */
+/* The heap cannot grow on brk once the page past its end is reserved: malloc then takes mmap
+ * (glibc's fallback). Asked in a child, whose heap this leaves as it is for the other tests. Not
+ * under valgrind, which keeps the client's brk in a segment of its own. */
 static void test_heap_off_brk(void **state)
 {
     (void)state;
