@@ -27,8 +27,9 @@
 /* Why (issue 16): under shadow paging (PVM, the machines YAVE is measured on) the first write to
  * the brk heap costs 0.1-0.3 ms: the heap begins up to 32 MiB past the program, where no page table
  * exists yet. An mmap'd arena lands next to the libraries, whose page tables exist: its first
- * write costs ~10 us, as any other page. Measured on a forced stop: 0.2 ms sooner to the quit, on
- * ~4.5 ms of our own work. On ordinary hardware both cost ~1 us and this is one mmap for nothing.
+ * write costs ~10 us, as any other page. Measured on a forced stop (60 alternating rounds): our own
+ * time, spawn to quit written plus QEMU gone to exit, 5.92 -> 5.73 ms. On ordinary hardware both
+ * cost ~1 us and this is one mmap for nothing.
  * MAP_FIXED_NOREPLACE never replaces a mapping: where something already sits there it fails, and
  * brk could not grow anyway. */
 void yv_proc_heap_off_brk(void)

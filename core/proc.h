@@ -8,8 +8,9 @@
 #include "err.h"
 
 /* Keeps malloc off the brk heap for the rest of the process: a page reserved where the heap would
- * grow makes glibc's malloc take its memory from mmap (its fallback when brk fails). Call first in
- * main, before anything allocates; best effort (nothing changes when it cannot). */
+ * grow makes glibc's malloc take its memory from mmap (its fallback when brk fails). For a process
+ * that ends soon (a command; a long-lived one keeps the brk heap, whose top glibc gives back),
+ * called before anything allocates; best effort (nothing changes when it cannot). */
 void yv_proc_heap_off_brk(void);
 
 /* Finds `prog` (a path, or a name looked up on $PATH); malloc'd, or NULL when not found. */
