@@ -186,7 +186,7 @@ static int check_file(const char *path, const char *what, yv_err *err)
     return yv_err_sys(err, errno == EACCES ? YV_E_PERMISSION : YV_E_IO, errno, "%s %s", what, path);
 }
 
-static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
+static int preflight(const launch_ctx *c, const yv_config *cfg, bool *held, yv_err *err)
 {
     for (size_t i = 0; i < c->v->ndrives; i++) {
         char *p = yv_root_join(c->vm_dir, c->v->drives[i].path);
@@ -205,6 +205,7 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
         if (yv_vmnet_preflight(c->v, cfg, err) < 0) return -1;
     }
     int disp = yv_valid_display_number(c->v->vnc_display);
+    *held = true; /* for the two checks below */
     if (disp >= 0 && !yv_vnctable_port_free(cfg->vnc_listen, disp))
         return yv_err_set(err, YV_E_FAIL,
                           "VNC display %s (port %d on %s) is in use by another "
@@ -212,7 +213,9 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, yv_err *err)
                           c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
     /* QEMU itself refuses a taken port ("Could not set up host forwarding rule"), but only after
      * it started, without saying which port or who holds it; this says both, before anything */
-    return yv_forward_check_free(c->v, err);
+    if (yv_forward_check_free(c->v, err) < 0) return -1;
+    *held = false;
+    return 0;
 }
 
 /* The VM's own UEFI variable store (core/uefivars.c: made on first start, a raw one of a VM made
@@ -467,7 +470,7 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
 {
     const char *name = c->v->name;
     bool vars_made = false;
-    int mark = -1, rc = preflight(c, cfg, err);
+    int mark = -1, rc = preflight(c, cfg, &res->held, err);
     if (rc == 0) rc = yv_root_ensure(root, err);
     if (rc == 0) rc = ensure_vars(root, c, cfg, &vars_made, err);
     if (rc == 0) rc = launch(root, cfg, c, res, &mark, err);

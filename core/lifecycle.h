@@ -17,6 +17,8 @@ typedef struct {
     pid_t pid;
     yv_accel accel;    /* what was used */
     char warning[256]; /* e.g. "KVM is not usable here (…); using TCG" */
+    bool held; /* refused by the pre-flight: the VNC display or a forward port is another program's
+                */
 } yv_run_result;
 
 /* The accelerator for qemu.accel: KVM only when /dev/kvm opens read-write AND the CPU has vmx or

@@ -60,6 +60,23 @@ static bool move_expect(const yv_cmd *c, const yv_args *a, yv_vmmove *x)
     return d || n;
 }
 
+/* run --dry-run: QEMU's argv, a word a line (--json: an array). */
+static int run_dry(yv_batch *b, const char *name)
+{
+    yv_run_result res;
+    yv_argv argv;
+    if (yv_lifecycle_argv(b->root, &b->cfg, name, &argv, &res, &b->err) < 0) return -1;
+    if (b->opts->json) {
+        b->result = json_array();
+        for (size_t i = 0; i < argv.n; i++)
+            json_array_append_new(b->result, json_string(argv.v[i]));
+    } else {
+        for (size_t i = 0; i < argv.n; i++) printf("%s\n", argv.v[i]);
+    }
+    yv_argv_free(&argv);
+    return 0;
+}
+
 int yv_batch_cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
@@ -68,17 +85,7 @@ int yv_batch_cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (yv_batch_load_root_vm(b, name, &p) < 0) return -1;
     if (yv_cmdtab_get(c, a, "dry-run")) {
         yv_vmstate_proof_done(&p);
-        yv_argv argv;
-        if (yv_lifecycle_argv(b->root, &b->cfg, name, &argv, &res, &b->err) < 0) return -1;
-        if (b->opts->json) {
-            b->result = json_array();
-            for (size_t i = 0; i < argv.n; i++)
-                json_array_append_new(b->result, json_string(argv.v[i]));
-        } else {
-            for (size_t i = 0; i < argv.n; i++) printf("%s\n", argv.v[i]);
-        }
-        yv_argv_free(&argv);
-        return 0;
+        return run_dry(b, name);
     }
     bool nd = yv_cmdtab_get(c, a, "new-display"), np = yv_cmdtab_get(c, a, "new-ports");
     json_t *moved = NULL;
@@ -90,9 +97,10 @@ int yv_batch_cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
     if (rc == 0) rc = yv_lifecycle_run_proven(b->root, &b->cfg, name, &p, &res, &b->err);
     yv_vmstate_proof_done(&p);
     /* A plain run: its pre-flight checks the display and the ports (reading the config once, issue
-     * 16); only a start that failed looks for what another program holds, to refuse naming the way
-     * out (run --new-display / --new-ports, and where), as the check before the start did. */
-    if (rc < 0 && plain && stopped) {
+     * 16); only a start refused there for what another program holds looks for where it could go,
+     * to refuse naming the way out (run --new-display / --new-ports, and where), as the check
+     * before the start did. */
+    if (rc < 0 && plain && stopped && res.held) {
         yv_err why = b->err;
         if (move_held(b, name, false, false, NULL, &m, &moved) == 0 || !b->err_move) b->err = why;
     }
