@@ -205,16 +205,14 @@ static int preflight(const launch_ctx *c, const yv_config *cfg, bool *held, yv_e
         if (yv_vmnet_preflight(c->v, cfg, err) < 0) return -1;
     }
     int disp = yv_valid_display_number(c->v->vnc_display);
-    *held = true; /* for the two checks below */
     if (disp >= 0 && !yv_vnctable_port_free(cfg->vnc_listen, disp))
-        return yv_err_set(err, YV_E_FAIL,
-                          "VNC display %s (port %d on %s) is in use by another "
-                          "program",
-                          c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
+        return *held = true, yv_err_set(err, YV_E_FAIL,
+                                        "VNC display %s (port %d on %s) is in use by another "
+                                        "program",
+                                        c->v->vnc_display, 5900 + disp, cfg->vnc_listen);
     /* QEMU itself refuses a taken port ("Could not set up host forwarding rule"), but only after
      * it started, without saying which port or who holds it; this says both, before anything */
-    if (yv_forward_check_free(c->v, err) < 0) return -1;
-    *held = false;
+    if (yv_forward_check_free(c->v, err) < 0) return *held = true, -1;
     return 0;
 }
 
