@@ -424,47 +424,55 @@ bool yv_vmstate_qmp_busy(const char *sock_path, int own_fd)
     return yv_vmstate_sock_busy(sock_path, own_fd);
 }
 
+/* QEMU did not run netdevdown: its anti-spoofing rules are still there. The networks it ran with
+ * name them: its record, else the config (which a set may have changed since), else the VM's
+ * name (its config broke: the rules name their VM). */
+static void forget_networks(const char *root, const char *name)
+{
+    yv_vm vm;
+    yv_err e;
+    bool known = yv_vmstate_load_started(root, name, &vm) == 0;
+    if (!known) known = yv_vm_load(&vm, root, name, &e) == 0;
+    if (known) yv_vmnet_forget(root, &vm);
+    else yv_vmnet_forget_name(root, name);
+    if (known) yv_vm_done(&vm);
+}
+
+static void stamp_crash(const char *root, const char *name)
+{
+    char *cf = yv_vmstate_crashfile(root, name), stamp[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ\n", gmtime_r(&now, &tm));
+    yv_err e;
+    yv_root_write_atomic(cf, stamp, strlen(stamp), 0644, &e);
+    free(cf);
+}
+
 /* Removes the VM's runtime files when p proved that neither its QEMU nor anything else holds the
- * pidfile (a live non-QEMU holder is not ours to touch). */
+ * pidfile (a live non-QEMU holder is not ours to touch). A QEMU that quit removed its own files and
+ * ran netdevdown: then only the record goes (unread: its parse was most of a stop's tail). What
+ * QEMU left is acted on before it goes, so a command killed half-way leaves what tells the next
+ * one to do the rest. */
 static void clean_unowned(const char *root, const char *name, bool crashed,
                           const yv_vmstate_proof *p)
 {
     if (p->pid > 0 || p->holder != 0) return;
-    char *pidfile = yv_vmstate_pidfile(root, name), *sock = yv_vmstate_sockfile(root, name);
-    char *events = yv_vmstate_eventsfile(root, name);
-    char *console = yv_vmstate_consolefile(root, name), *qga = yv_vmstate_qgafile(root, name);
+    char *qemus[] = {yv_vmstate_pidfile(root, name), yv_vmstate_sockfile(root, name),
+                     yv_vmstate_eventsfile(root, name), yv_vmstate_consolefile(root, name),
+                     yv_vmstate_qgafile(root, name)};
+    const size_t n = sizeof qemus / sizeof qemus[0];
+    bool had = false;
+    for (size_t i = 0; i < n; i++) had = had || yv_root_exists(qemus[i]);
+    if (had) forget_networks(root, name);
+    if (had && crashed) stamp_crash(root, name);
+    for (size_t i = 0; i < n; i++) {
+        unlink(qemus[i]);
+        free(qemus[i]);
+    }
     char *started = yv_vmstate_startedfile(root, name);
-    yv_vm vm;
-    yv_err e2;
-    /* the networks QEMU ran with name its rules: its record (read before it goes), else the
-     * config (which a set may have changed since) */
-    bool known = yv_vmstate_load_started(root, name, &vm) == 0;
     unlink(started); /* not QEMU's: it says nothing about a crash */
     free(started);
-    bool had = unlink(pidfile) == 0;
-    had |= unlink(sock) == 0;
-    had |= unlink(events) == 0;
-    had |= unlink(console) == 0;
-    had |= unlink(qga) == 0;
-    if (had && !known) known = yv_vm_load(&vm, root, name, &e2) == 0;
-    /* QEMU did not run netdevdown: its anti-spoofing rules are still there */
-    if (had && known) yv_vmnet_forget(root, &vm);
-    else if (had) yv_vmnet_forget_name(root, name); /* its config broke: the rules name their VM */
-    if (known) yv_vm_done(&vm);
-    if (had && crashed) {
-        char *cf = yv_vmstate_crashfile(root, name), stamp[64];
-        time_t now = time(NULL);
-        struct tm tm;
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ\n", gmtime_r(&now, &tm));
-        yv_err e;
-        yv_root_write_atomic(cf, stamp, strlen(stamp), 0644, &e);
-        free(cf);
-    }
-    free(pidfile);
-    free(sock);
-    free(events);
-    free(console);
-    free(qga);
 }
 
 void yv_vmstate_clean_stale(const char *root, const yv_config *cfg, const char *name, bool crashed)
@@ -482,9 +490,10 @@ void yv_vmstate_clean_stale_proven(const char *root, const char *name, bool cras
 
 bool yv_vmstate_has_runtime_files(const char *root, const char *name)
 {
-    char *paths[] = {yv_vmstate_pidfile(root, name),    yv_vmstate_sockfile(root, name),
-                     yv_vmstate_eventsfile(root, name), yv_vmstate_consolefile(root, name),
-                     yv_vmstate_qgafile(root, name),    yv_vmstate_startedfile(root, name)};
+    /* the record first: a VM that ran has it until it is cleaned (QEMU removes its own files) */
+    char *paths[] = {yv_vmstate_startedfile(root, name), yv_vmstate_pidfile(root, name),
+                     yv_vmstate_sockfile(root, name),    yv_vmstate_eventsfile(root, name),
+                     yv_vmstate_consolefile(root, name), yv_vmstate_qgafile(root, name)};
     bool any = false;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         any = any || yv_root_exists(paths[i]);
