@@ -92,6 +92,21 @@ test_version()
     assert_eq "yave-tui $want" "$OUT" "--batch --version"
 }
 
+# What only prints (--version, --help, --man, --bash-completion) says so when the output cannot be
+# written, and fails: a full disk is not a success.
+test_print_only_options_fail_on_a_full_output()
+{
+    local tmp o rc
+    mktmp_into tmp
+    for o in --version --help --man --bash-completion; do
+        rc=0
+        "$YAVE_TEST_BIN" "$o" >/dev/full 2>"$tmp/err" || rc=$?
+        assert_eq 1 "$rc" "$o to /dev/full: exit status"
+        assert_eq "yave-tui: cannot write the output: No space left on device" "$(cat "$tmp/err")" \
+            "$o to /dev/full: the message"
+    done
+}
+
 test_unknown_command_is_usage()
 {
     local root
