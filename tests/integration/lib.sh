@@ -27,6 +27,16 @@ MIB=1048576
 # The distribution's python3 (a pyenv shim on PATH costs 0.1 s a call); PyYAML when it has it.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
+# "${DEFAULT_SIGNALS[@]}" CMD... &: CMD in the background with SIGINT and SIGHUP at their defaults,
+# as a terminal's foreground job has them (python execs CMD: $! is CMD's pid). Bash starts a
+# background job with SIGINT ignored, and a run under nohup has SIGHUP ignored: a command that
+# inherits an ignored SIGHUP keeps ignoring it, as yave does (create, watch), and a test of what
+# SIGHUP does would test nothing.
+# shellcheck disable=SC2034 # used by the test files
+DEFAULT_SIGNALS=("$PY" -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])')
 
 # ---- failing and cleaning up ----
 

@@ -205,14 +205,13 @@ slow_copy_root()
 }
 
 # start_copy ROOT T: `create --name cp --image big` in the background (PID in CPID), once its
-# qemu-img convert runs. With SIGINT at its default, as a terminal's foreground job has it (bash
-# starts a background job with SIGINT ignored).
+# qemu-img convert runs. With SIGINT and SIGHUP at their defaults, as a terminal's foreground job
+# has them (lib.sh, DEFAULT_SIGNALS).
 start_copy()
 {
     local p
-    "$PY" -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
-        "$YAVE_TEST_BIN" --batch --root "$1" create --name cp --image big --no-network --no-ovmf \
-        -V abcdefgh </dev/null >"$2/out" 2>"$2/err" &
+    "${DEFAULT_SIGNALS[@]}" "$YAVE_TEST_BIN" --batch --root "$1" create --name cp --image big \
+        --no-network --no-ovmf -V abcdefgh </dev/null >"$2/out" 2>"$2/err" &
     CPID=$!
     at_exit kill -KILL "$CPID"
     for _ in $(seq 100); do

@@ -32,7 +32,9 @@ start_watch()
     mktmp_into d
     mkfifo "$d/in" || fail "mkfifo"
     [ -p "$out" ] || : >"$out" # the child opens it only once this shell opens the input
-    "$YAVE_TEST_BIN" --batch --root "$r" "$@" watch <"$d/in" >"$out" 2>"$out.err" &
+    # signals at their defaults: test_signals_end_it must not depend on how the suite was started
+    "${DEFAULT_SIGNALS[@]}" "$YAVE_TEST_BIN" --batch --root "$r" "$@" watch <"$d/in" >"$out" \
+        2>"$out.err" &
     WATCH=$!
     at_exit end_process "$WATCH" "$YAVE_TEST_BIN"
     exec {WATCH_IN}>"$d/in"
