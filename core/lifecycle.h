@@ -17,8 +17,7 @@ typedef struct {
     pid_t pid;
     yv_accel accel;    /* what was used */
     char warning[256]; /* e.g. "KVM is not usable here (…); using TCG" */
-    bool held; /* refused by the pre-flight: the VNC display or a forward port is another program's
-                */
+    bool held;         /* refused by the pre-flight: the display or a port is another's */
 } yv_run_result;
 
 /* The accelerator for qemu.accel: KVM only when /dev/kvm opens read-write AND the CPU has vmx or

@@ -449,6 +449,13 @@ static void stamp_crash(const char *root, const char *name)
     free(cf);
 }
 
+static bool any_exists(char *const paths[], size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (yv_root_exists(paths[i])) return true;
+    return false;
+}
+
 /* Removes the VM's runtime files when p proved that neither its QEMU nor anything else holds the
  * pidfile (a live non-QEMU holder is not ours to touch). A QEMU that quit removed its own files and
  * ran netdevdown: then only the record goes (unread: its parse was most of a stop's tail). What
@@ -462,8 +469,7 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
                      yv_vmstate_eventsfile(root, name), yv_vmstate_consolefile(root, name),
                      yv_vmstate_qgafile(root, name)};
     const size_t n = sizeof qemus / sizeof qemus[0];
-    bool had = false;
-    for (size_t i = 0; i < n; i++) had = had || yv_root_exists(qemus[i]);
+    bool had = any_exists(qemus, n);
     if (had) forget_networks(root, name);
     if (had && crashed) stamp_crash(root, name);
     for (size_t i = 0; i < n; i++) {
@@ -494,11 +500,9 @@ bool yv_vmstate_has_runtime_files(const char *root, const char *name)
     char *paths[] = {yv_vmstate_startedfile(root, name), yv_vmstate_pidfile(root, name),
                      yv_vmstate_sockfile(root, name),    yv_vmstate_eventsfile(root, name),
                      yv_vmstate_consolefile(root, name), yv_vmstate_qgafile(root, name)};
-    bool any = false;
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        any = any || yv_root_exists(paths[i]);
-        free(paths[i]);
-    }
+    const size_t n = sizeof paths / sizeof paths[0];
+    bool any = any_exists(paths, n);
+    for (size_t i = 0; i < n; i++) free(paths[i]);
     return any;
 }
 

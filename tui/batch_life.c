@@ -80,7 +80,7 @@ static int run_dry(yv_batch *b, const char *name)
 int yv_batch_cmd_run(yv_batch *b, const yv_cmd *c, const yv_args *a)
 {
     const char *name = yv_cmdtab_get(c, a, "name");
-    yv_run_result res;
+    yv_run_result res = {0}; /* res.held is read after a start that may not have begun */
     yv_vmstate_proof p;
     if (yv_batch_load_root_vm(b, name, &p) < 0) return -1;
     if (yv_cmdtab_get(c, a, "dry-run")) {
