@@ -26,7 +26,10 @@
 #include "vnctable.h"
 
 #define OVMF_CODE_DEFAULT "/usr/share/OVMF/OVMF_CODE_4M.fd"
-#define QMP_START_MS      10000 /* QEMU is initialised when -daemonize returns: this is generous */
+/* from the launch until QEMU answers the first exchange: its whole start-up (~0.1 s under TCG on a
+ * small machine), generously */
+#define QEMU_START_MS 60000
+#define QMP_POLL_MS   1 /* how often a new QEMU's QMP socket is looked for */
 #define QMP_STEP_MS       3000
 
 static bool cpu_has_virt(void)
@@ -381,17 +384,64 @@ static void abort_start(const char *root, const yv_config *cfg, const char *name
     yv_root_unlock(lock);
 }
 
-/* The first QMP exchange with a new QEMU, over one connection made the moment its launcher
- * exits (QEMU listens by then): the VNC password, then `cont` unless the caller keeps the guest
- * paused (a first boot continues it itself). Both go in one write with the negotiation (issue 16:
- * two round trips fewer on every start). QEMU runs `cont` even when set_password failed; the guest
- * still shows no one its screen: QEMU refuses every VNC login while a `password=on` display has
- * no password, and the failed start ends this QEMU (abort_start). */
-static int first_exchange(const char *root, const launch_ctx *c, yv_err *err)
+/* The QEMU launch() started: its pid (a pidfd on it), connected to its QMP socket. */
+typedef struct {
+    pid_t pid;
+    int pidfd;
+    yv_qmp *q;
+    int64_t deadline; /* of its whole start-up: QEMU_START_MS from the launch */
+} launched;
+
+static void launched_done(launched *l)
+{
+    if (l->pidfd >= 0) close(l->pidfd);
+    yv_qmp_free(l->q);
+    *l = (launched){0, -1, NULL, 0};
+}
+
+/* Connects to the QMP socket of the QEMU just launched the moment it is there. QEMU makes it early
+ * in its start-up, well before its main loop reads a command, so the first exchange is written
+ * long before it is read and nothing waits a fixed time. -1 when QEMU ended first (its reason
+ * from its log) or made no socket in time (it is killed). */
+static int connect_new(const char *root, const launch_ctx *c, launched *l, yv_err *err)
+{
+    char *sock = yv_vmstate_sockfile(root, c->v->name),
+         *log = yv_root_join(c->vm_dir, "qemu.log");
+    l->q = yv_qmp_new();
+    int rc;
+    bool gone = false;
+    for (;;) {
+        /* not there yet (VM_NOT_RUNNING), or its queue full (TIMEOUT): looked for again */
+        if ((rc = yv_qmp_connect(l->q, sock, err)) == 0 ||
+            (err->code != YV_E_VM_NOT_RUNNING && err->code != YV_E_TIMEOUT))
+            break;
+        int64_t left = l->deadline - yv_now_ms();
+        if (left <= 0) {
+            rc = yv_err_set(err, YV_E_TIMEOUT, "QEMU made no QMP socket within %d s",
+                            QEMU_START_MS / 1000);
+            break;
+        }
+        if ((gone = yv_proc_wait_exit(l->pid, l->pidfd, left < QMP_POLL_MS ? left : QMP_POLL_MS))) {
+            rc = yv_proc_daemon_failed(c->qemu, log, err);
+            break;
+        }
+    }
+    if (rc < 0 && !gone) yv_proc_end(l->pid, l->pidfd, 0);
+    free(sock);
+    free(log);
+    return rc;
+}
+
+/* The first QMP exchange with a new QEMU, on the connection made when its socket appeared, written
+ * at once with the negotiation (issue 16: no round trip waits for another): the VNC password,
+ * then `cont` unless the caller keeps the guest paused (a first boot continues it itself). QEMU
+ * reads it once its main loop runs, so the negotiation's answer also says QEMU finished starting,
+ * as -daemonize returning did. QEMU runs `cont` even when set_password failed; the guest still
+ * shows no one its screen: QEMU refuses every VNC login while a `password=on` display has no
+ * password, and the failed start ends this QEMU (abort_start). */
+static int first_exchange(const launch_ctx *c, launched *l, yv_err *err)
 {
     bool pw = yv_valid_display_number(c->v->vnc_display) >= 0 && c->v->vnc_password;
-    if (!pw && c->paused) return 0;
-    int64_t deadline = yv_now_ms() + QMP_START_MS;
     const char *cmds[2];
     json_t *args[2];
     size_t n = 0;
@@ -403,21 +453,25 @@ static int first_exchange(const char *root, const launch_ctx *c, yv_err *err)
         cmds[n] = "cont";
         args[n++] = NULL;
     }
-    char *sock = yv_vmstate_sockfile(root, c->v->name);
     long failed;
-    /* a queue full of other clients drains quickly: a start must not fail because of them */
-    int rc = yv_qmp_pipeline_at(sock, n, cmds, args, deadline, false, &failed, err) == 0 ? 0 : -1;
-    if (rc < 0)
+    json_int_t first = yv_qmp_queue_pipeline(l->q, n, cmds, args);
+    int rc = yv_qmp_await_pipeline(l->q, first, n, cmds, l->deadline, &failed, err) == 0 ? 0 : -1;
+    if (rc < 0 && failed < 0 && yv_qmp_eof(l->q) && yv_proc_wait_exit(l->pid, l->pidfd, 2000)) {
+        /* QEMU gave up in its start-up (a disk that is not qcow2): its reason is in its log */
+        char *log = yv_root_join(c->vm_dir, "qemu.log");
+        yv_proc_daemon_failed(c->qemu, log, err);
+        free(log);
+    } else if (rc < 0)
         yv_err_prefix(err,
                       pw && failed <= 0 ? "cannot set the VNC password" : "cannot start the guest");
-    free(sock);
     return rc;
 }
 
-/* Launches QEMU under the root lock. A start that continues the guest itself (not a first boot)
- * is marked (*mark: yv_vmstate_start_begin) from before the launch until start() ends it. */
+/* Launches QEMU under the root lock, which is held until QEMU has made its pidfile and QMP socket
+ * (*l connected to it). A start that continues the guest itself (not a first boot) is marked
+ * (*mark: yv_vmstate_start_begin) from before the launch until start() ends it. */
 static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
-                  const yv_run_result *res, int *mark, yv_err *err)
+                  const yv_run_result *res, int *mark, launched *l, yv_err *err)
 {
     yv_argv argv;
     char **env = qemu_env(root, c->v->name);
@@ -447,9 +501,11 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
             if (rc == 0 && !c->paused &&
                 (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
                 rc = -1;
-            if (rc == 0) rc = yv_proc_launch(argv.v, env, log, err);
-            /* QEMU made its QMP sockets before it failed (a disk that is not qcow2, a bad option):
-             * they must not make the VM look crashed */
+            l->deadline = yv_now_ms() + QEMU_START_MS;
+            if (rc == 0) rc = yv_proc_daemon(argv.v, env, log, &l->pid, &l->pidfd, err);
+            if (rc == 0) rc = connect_new(root, c, l, err);
+            /* QEMU made its QMP sockets before it failed (a bad option): they must not make the
+             * VM look crashed */
             if (rc < 0) yv_vmstate_clean_stale(root, cfg, c->v->name, false);
         }
         yv_vmstate_proof_done(&p);
@@ -468,23 +524,26 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
 {
     const char *name = c->v->name;
     bool vars_made = false;
+    launched l = {0, -1, NULL, 0};
     int mark = -1, rc = preflight(c, cfg, &res->held, err);
     if (rc == 0) rc = yv_root_ensure(root, err);
     if (rc == 0) rc = ensure_vars(root, c, cfg, &vars_made, err);
-    if (rc == 0) rc = launch(root, cfg, c, res, &mark, err);
+    if (rc == 0) rc = launch(root, cfg, c, res, &mark, &l, err);
     if (rc == 0) {
         yv_vmstate_proof p; /* the new QEMU, proven once and pinned for an abort */
         res->pid = yv_vmstate_prove(root, cfg, name, &p);
         if (res->pid <= 0) {
             rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
+            yv_proc_end(l.pid, l.pidfd, 0); /* whatever it is, not a VM that can be proven */
             forget_failed_start(root, cfg, name, err);
-        } else if (first_exchange(root, c, err) < 0) {
+        } else if (first_exchange(c, &l, err) < 0) {
             abort_start(root, cfg, name, &p, err);
             res->pid = 0;
             rc = -1;
         }
         yv_vmstate_proof_done(&p);
     }
+    launched_done(&l);
     yv_vmstate_start_end(root, name, mark); /* finished, or undone */
     if (rc < 0 && vars_made) {              /* a failed start leaves the VM as it was */
         char *vars = yv_root_join(c->vm_dir, YV_UEFIVARS_FILE);

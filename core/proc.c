@@ -410,14 +410,53 @@ bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
     }
 }
 
-/* The launcher's child as child_exec makes one, through posix_spawn: it shares our memory until its
- * exec (vfork) where fork copied the page tables of all we mapped, ~0.5 ms of every start under
- * PVM's shadow paging (issue 16). A session of its own: a terminal's Ctrl-C (sent to our process
- * group) must not kill the launcher half-way through QEMU's daemonize handshake (the daemon then
- * runs on alone, writing into the folder we remove); we are told by the signal and stop QEMU
- * ourselves. Every signal default, none blocked, /dev/null in and out, the log as stderr, nothing
- * else open. -1 with errno when it could not be started (an exec error included). */
-static pid_t spawn_launcher(const char *path, char *const argv[], char *const envp[], int logfd)
+/* The intermediate of yv_proc_daemon: a vfork child (it shares our memory until it exits, where
+ * fork copied the page tables of all we mapped, ~0.5 ms under PVM's shadow paging, issue 16) that
+ * takes the daemon's session, cwd and umask (as QEMU's -daemonize did: /, 027), spawns the daemon
+ * and exits, so the daemon is not our child and not its session's leader. Only system calls and
+ * posix_spawn (no malloc, no lock: its actions were made before) run in it, with every signal
+ * blocked (a handler of ours must not run on our stack in it). What it spawned goes through the
+ * pipe, not our memory: valgrind runs a vfork as a fork. */
+typedef struct {
+    pid_t pid;
+    int err;
+} spawned;
+
+static spawned spawn_detached(const char *path, char *const argv[], char *const envp[],
+                              const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at)
+{
+    spawned r = {-1, 0};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return (spawned){-1, errno};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t mid = vfork();
+    if (mid == 0) {
+        spawned c = {-1, 0};
+        setsid();
+        umask(027);
+        c.err = chdir("/") < 0 ? errno : posix_spawn(&c.pid, path, fa, at, argv, envp);
+        _exit(write(p[1], &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
+    }
+    r.err = mid < 0 ? errno : EIO;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(p[1]);
+    if (mid > 0) {
+        spawned c;
+        ssize_t n;
+        while ((n = read(p[0], &c, sizeof c)) < 0 && errno == EINTR) {
+        }
+        if (n == (ssize_t)sizeof c) r = c;
+        wait_status(mid);
+    }
+    close(p[0]);
+    return r;
+}
+
+/* stdin and stdout on /dev/null, the log as stderr, nothing else open; every signal default, none
+ * blocked. */
+static pid_t spawn_daemon(const char *path, char *const argv[], char *const envp[], int logfd)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -430,21 +469,21 @@ static pid_t spawn_launcher(const char *path, char *const argv[], char *const en
     posix_spawn_file_actions_adddup2(&fa, logfd, 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setsigmask(&at, &none);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
+    spawned r = spawn_detached(path, argv, envp, &fa, &at);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc == 0) return pid;
-    errno = rc;
-    return -1;
+    if (r.err) errno = r.err;
+    return r.err ? -1 : r.pid;
 }
 
-int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err)
+int yv_proc_daemon(char *const argv[], char *const envp[], const char *log_path, pid_t *pid,
+                   int *pidfd, yv_err *err)
 {
+    *pid = 0;
+    *pidfd = -1;
     char *path = which_or_err(argv[0], err);
     if (!path) return -1;
     int logfd = yv_root_open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -452,12 +491,26 @@ int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path,
         free(path);
         return yv_root_open_error(err, errno, YV_E_IO, "cannot write", log_path);
     }
-    pid_t pid = spawn_launcher(path, argv, envp, logfd);
+    pid_t p = spawn_daemon(path, argv, envp, logfd);
     close(logfd);
-    int rc = pid < 0 ? yv_err_sys(err, YV_E_TOOL_FAILED, errno, "cannot execute %s", path)
-                     : reap(pid, path, argv[0], "", log_path, err);
+    int rc = 0;
+    if (p < 0) rc = yv_err_sys(err, YV_E_TOOL_FAILED, errno, "cannot execute %s", path);
+    else {
+        *pid = p;
+        /* its parent is gone: it could be reaped and its pid reused before this, but only if it
+         * ended within microseconds of its exec (a QEMU loads for tens of milliseconds); the
+         * caller proves it by its pidfile anyway */
+        *pidfd = yv_proc_pidfd_open(p);
+    }
     free(path);
     return rc;
+}
+
+int yv_proc_daemon_failed(const char *prog, const char *log_path, yv_err *err)
+{
+    char t[TAIL_MAX + 64];
+    log_tail(log_path, t, sizeof t);
+    return yv_err_set(err, YV_E_TOOL_FAILED, "%s failed%s%s", base_name(prog), *t ? ": " : "", t);
 }
 
 /* Our own path, resolved once (a run asks three times: netdevup, netdevdown, YAVE_BIN; each

@@ -70,11 +70,17 @@ bool yv_proc_wait_exit(pid_t pid, int pidfd, int64_t ms);
  * True once it is gone. */
 bool yv_proc_end(pid_t pid, int pidfd, int term_ms);
 
-/* Runs argv (a program that daemonizes, like QEMU with -daemonize) with envp, stdin/stdout on
- * /dev/null and stderr appended to log_fd, in a session of its own (out of reach of the terminal's
- * signals), and waits for the launcher to exit. 0 on exit 0; otherwise
- * TOOL_FAILED with the last lines written to the log. */
-int yv_proc_launch(char *const argv[], char *const envp[], const char *log_path, yv_err *err);
+/* Starts argv (QEMU, without -daemonize) as a daemon and returns as soon as it runs: in a session
+ * of its own that it does not lead (out of reach of the terminal's signals, no controlling
+ * terminal), with cwd / and umask 027 (as QEMU's -daemonize), not our child (its parent exits at
+ * once: no process of ours keeps its zombie), stdin/stdout on /dev/null and stderr the log at
+ * log_path (truncated: each start begins it anew), nothing else open, every signal default and
+ * none blocked. *pid is its pid, *pidfd a pidfd on it (-1 without pidfds). 0, or -1: TOOL_FAILED
+ * (not found, cannot execute), IO (the log). */
+int yv_proc_daemon(char *const argv[], char *const envp[], const char *log_path, pid_t *pid,
+                   int *pidfd, yv_err *err);
+/* A daemon that ended while it started: TOOL_FAILED "<prog> failed: <the log's last lines>"; -1. */
+int yv_proc_daemon_failed(const char *prog, const char *log_path, yv_err *err);
 
 /* Absolute path of the running executable (malloc'd). */
 char *yv_proc_self_exe(void);

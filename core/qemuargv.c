@@ -72,7 +72,6 @@ static void add_machine(const yv_vm *vm, const yv_qemuargv_host *h, yv_argv *a)
     add_path_opt(a, "-qmp", "unix:", sock, ",server=on,wait=off");
     /* the TUI's event stream: held open by one TUI, so the socket above stays free */
     add_path_opt(a, "-qmp", "unix:", events, ",server=on,wait=off");
-    yv_argv_add(a, "-daemonize");
     if (h->paused) yv_argv_add(a, "-S");
     yv_argv_add(a, "-name");
     yv_argv_add(a, vm->name);

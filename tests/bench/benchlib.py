@@ -86,12 +86,12 @@ def install_cleanup():
 
 # ---- timing ----
 
-def spawn(argv, env=None):
+def spawn(argv, env=None, setsid=False):
     """posix_spawn with stdin/stdout/stderr on /dev/null: the least a parent can add to an exec."""
     fa = [(os.POSIX_SPAWN_DUP2, DEVNULL, 0), (os.POSIX_SPAWN_DUP2, DEVNULL, 1),
           (os.POSIX_SPAWN_DUP2, DEVNULL, 2)]
     return track(os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
-                                file_actions=fa))
+                                file_actions=fa, setsid=setsid))
 
 
 def run(argv, env=None):
@@ -147,12 +147,21 @@ def pidfd_wait(fd, timeout=30):
 
 # ---- QMP (the baselines' in-process client) ----
 
-def qmp(path, cmd, args=None):
+def qmp(path, cmd, args=None, poll_s=None):
     """One command over a fresh QMP connection: greeting, qmp_capabilities, cmd, its answer (quit
-    may close first)."""
+    may close first). poll_s: the socket of a QEMU just started, looked for every poll_s seconds
+    until it is there (at most 10 s)."""
     import json
     s = socket.socket(socket.AF_UNIX)
-    s.connect(path)
+    end = time.monotonic() + 10
+    while True:
+        try:
+            s.connect(path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            if poll_s is None or time.monotonic() > end:
+                raise
+            time.sleep(poll_s)
     f = s.makefile("rwb", buffering=0)
     f.readline()
     f.write(b'{"execute":"qmp_capabilities"}\n')

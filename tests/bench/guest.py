@@ -9,8 +9,8 @@ disk (a second boot: no cloud-init first-boot work), alternating, BENCH_GUEST_RU
 (default 2):
   ours:     `--batch run --name VM`, then `ssh --print`'s argv + `true` every 0.5 s until it works
             (the first attempt starts when run returns; -o ConnectTimeout=2)
-  by hand:  the argv `run --dry-run` prints without -S (QEMU starts the guest at once; -daemonize
-            returns once QEMU listens), run files moved to a scratch folder; its `-netdev
+  by hand:  the argv `run --dry-run` prints without -S (QEMU starts the guest at once), in a
+            session of its own, run files moved to a scratch folder; its `-netdev
             user,…,hostfwd=tcp:127.0.0.1:PORT-:22` is the VM's own SSH forward, or added when the
             VM has none (a build without user networks); then the same ssh loop on that port.
 Both clocks stop when `ssh … true` exits 0. The guest's boot under TCG varies by seconds between
@@ -79,19 +79,16 @@ def by_hand(root, work, words):
                  "virtio-net-pci,netdev=bench0"]
     alias = next((w for w in words if w.startswith("HostKeyAlias=")), "HostKeyAlias=bench")
     t0 = time.monotonic()
-    subprocess.run(argv, check=True, capture_output=True)
+    qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     took = wait_ssh(["ssh"] + ssh_opts(work) + ["-o", alias, "-p", port, "-l", "root", "--",
                                                 "127.0.0.1", "true"], t0)
-    with open(f"{base}/{NAME}.pid") as f:
-        pid = int(f.read())
     powerdown(f"{base}/{NAME}.sock")  # clean, as ours (not timed)
-    end = time.monotonic() + 120
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < end:
-        time.sleep(0.2)
-    if os.path.exists(f"/proc/{pid}"):
-        os.kill(pid, 9)
-    while os.path.exists(f"/proc/{pid}"):
-        time.sleep(0.05)
+    try:
+        qemu.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        qemu.wait()
     shutil.rmtree(base)
     return took
 

@@ -131,8 +131,8 @@ test_3_sigterm_leaves_nothing()
     interrupt_create TERM
 }
 
-# Ctrl-C while QEMU is being launched (its daemonize handshake): QEMU's launcher must not get the
-# terminal's signal (it would die half-way, leaving a daemon that writes into the removed folder).
+# Ctrl-C while QEMU is being launched: QEMU (started in a session of its own) must not get the
+# terminal's signal (a QEMU dying half-way, or one left behind writing into the removed folder).
 test_3b_ctrl_c_during_launch_leaves_nothing()
 {
     local root t tmp before pid rc d last
@@ -156,8 +156,8 @@ test_3b_ctrl_c_during_launch_leaves_nothing()
         last=$(tail -n 1 "$t/err")
         info "SIGINT ${d}s after the seed line: exit $rc: ${last#yave-tui: create: }"
         [ "$rc" -ne 0 ] || fail "create exited 0 after SIGINT"
-        assert_not_contains "$last" "qemu-system" "QEMU's launcher got the terminal's SIGINT"
-        sleep 0.5 # a QEMU daemon orphaned by its launcher would write its files meanwhile
+        assert_not_contains "$last" "qemu-system" "QEMU got the terminal's SIGINT"
+        sleep 0.5 # a QEMU left behind would write its files meanwhile
         assert_nothing_left "$root" "$before" "$tmp" pc
     done
 }

@@ -266,32 +266,78 @@ static void test_self(void **state)
     free(self);
 }
 
-static void test_launch(void **state)
+/* The field after the command name in /proc/PID/stat: index 0 is the state. */
+static long stat_field(pid_t pid, int index)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')') + 2;
+    for (int i = 0; i < index; i++) p = strchr(p, ' ') + 1;
+    return strtol(p, NULL, 10);
+}
+
+/* A daemon: it runs on after the call, not our child, in a session it does not lead, cwd /,
+ * umask 027, stdin/stdout /dev/null, stderr the log (begun anew), nothing else of ours open. */
+static void test_daemon(void **state)
 {
     char *dir = *state;
     yv_err err;
     char *log = yv_root_join(dir, "qemu.log");
-    char *a1[] = {"/bin/sh", "-c", "echo starting >&2; echo not-logged", NULL};
+    int mine = open("/dev/null", O_RDONLY); /* no O_CLOEXEC: it must not reach the daemon */
+    char *a1[] = {"/bin/sh", "-c",
+                  "echo starting >&2; echo not-logged; umask >&2; pwd >&2; "
+                  "ls /proc/self/fd >&2; read x || echo eof >&2; exec sleep 30",
+                  NULL};
     char *env[] = {"X=1", NULL};
-    assert_int_equal(yv_proc_launch(a1, env, log, &err), 0);
-    char *text = ut_read(dir, "qemu.log");
-    assert_string_equal(text, "starting\n");
+    pid_t pid;
+    int pidfd;
+    assert_int_equal(yv_proc_daemon(a1, env, log, &pid, &pidfd, &err), 0);
+    close(mine);
+    assert_true(pid > 0);
+    assert_int_not_equal(stat_field(pid, 1), getpid()); /* ppid */
+    assert_int_not_equal(stat_field(pid, 3), pid);      /* its session: not its leader */
+    assert_int_not_equal(stat_field(pid, 3), getsid(0));
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child of ours left */
+    assert_int_equal(errno, ECHILD);
+    char *text = NULL;
+    for (int i = 0; i < 500 && !(text && strstr(text, "eof")); i++) {
+        free(text);
+        usleep(10000);
+        text = ut_read(dir, "qemu.log");
+    }
+    /* the fds the shell lists: 0 1 2, and the one of ls itself */
+    assert_string_equal(text, "starting\n0027\n/\n0\n1\n2\n3\neof\n");
     free(text);
     assert_int_equal(ut_mode(dir, "qemu.log"), 0600);
-    /* each launch starts a new log */
+    assert_true(yv_proc_end(pid, pidfd, 1000));
+    if (pidfd >= 0) close(pidfd);
+    /* a daemon that ends in its start-up: its reason from the log, which each start begins anew */
     char *a2[] = {"/bin/sh", "-c", "echo boom >&2; echo second >&2; exit 4", NULL};
-    assert_int_equal(yv_proc_launch(a2, env, log, &err), -1);
+    assert_int_equal(yv_proc_daemon(a2, env, log, &pid, &pidfd, &err), 0);
+    assert_true(yv_proc_wait_exit(pid, pidfd, 5000));
+    if (pidfd >= 0) close(pidfd);
+    assert_int_equal(yv_proc_daemon_failed("/bin/sh", log, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
-    assert_string_equal(err.msg, "sh failed (exit 4): boom / second");
-    text = ut_read(dir, "qemu.log");
-    assert_string_equal(text, "boom\nsecond\n");
-    free(text);
+    assert_string_equal(err.msg, "sh failed: boom / second");
     char *a3[] = {"no-such-program-yave", NULL};
-    assert_int_equal(yv_proc_launch(a3, env, log, &err), -1);
+    assert_int_equal(yv_proc_daemon(a3, env, log, &pid, &pidfd, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
+    ut_write(dir, "notelf", "\177ELF, not really"); /* found, executable, but no program */
+    char *bad = yv_root_join(dir, "notelf");
+    assert_int_equal(chmod(bad, 0755), 0);
+    char *a4[] = {bad, NULL};
+    assert_int_equal(yv_proc_daemon(a4, env, log, &pid, &pidfd, &err), -1);
+    assert_int_equal(err.code, YV_E_TOOL_FAILED);
+    ut_assert_contains(err.msg, "cannot execute ");
+    free(bad);
     free(log);
     log = yv_root_join(dir, "missing/qemu.log");
-    assert_int_equal(yv_proc_launch(a1, env, log, &err), -1);
+    assert_int_equal(yv_proc_daemon(a1, env, log, &pid, &pidfd, &err), -1);
     assert_int_equal(err.code, YV_E_IO);
     free(log);
 }
@@ -458,7 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pidfile, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_self),
         cmocka_unit_test(test_sampler),
-        cmocka_unit_test_setup_teardown(test_launch, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_daemon, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }

@@ -960,17 +960,20 @@ static void test_real_qemu(void **state)
     char *qmp = yv_asprintf("unix:%s,server=on,wait=off", sock);
     char *argv[] = {qemu,          "-accel",   "tcg",   "-m",   "64",
                     "-nodefaults", "-display", "none",  "-qmp", qmp,
-                    "-daemonize",  "-pidfile", pidfile, "-S",   NULL};
-    if (yv_proc_launch(argv, NULL, log, &err) < 0) fail_msg("QEMU did not start: %s", err.msg);
-    f->pid = yv_proc_pidfile_pid(pidfile);
+                    "-pidfile",    pidfile,    "-S",    NULL};
+    int pidfd;
+    if (yv_proc_daemon(argv, NULL, log, &f->pid, &pidfd, &err) < 0)
+        fail_msg("QEMU did not start: %s", err.msg);
+    if (pidfd >= 0) close(pidfd);
     assert_true(f->pid > 1);
-    assert_true(yv_proc_is_exe(f->pid, qemu));
 
-    /* started paused (-S, as run does): `cont` written with the negotiation, before the greeting
-     * was read, is taken */
+    /* started paused (-S, as run does), connected as soon as the socket is there (QEMU still
+     * starting): `cont` written with the negotiation, before the greeting was read, is taken */
     yv_qmp *q = yv_qmp_new();
     long failed = 0;
-    assert_int_equal(yv_qmp_connect(q, sock, &err), 0);
+    for (int i = 0; i < 1000 && yv_qmp_connect(q, sock, &err) < 0; i++) usleep(10000);
+    assert_int_equal(yv_proc_pidfile_pid(pidfile), f->pid);
+    assert_true(yv_proc_is_exe(f->pid, qemu));
     if (yv_qmp_pipeline(q, 1, (const char *[]){"cont"}, (json_t *[]){NULL}, yv_now_ms() + 3000,
                         &failed, &err) != 0)
         fail_msg("cont: %s", err.msg);

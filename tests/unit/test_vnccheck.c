@@ -413,7 +413,7 @@ static void test_real_qemu_vnc(void **state)
         char *argv[] = {qemu,          "-accel",   "tcg",   "-m",   "64",
                         "-nodefaults", "-display", "none",  "-vnc", vnc,
                         "-daemonize",  "-pidfile", pidfile, NULL};
-        rc = yv_proc_launch(argv, NULL, log, &err);
+        rc = yv_proc_run(argv, NULL, NULL, &err); /* returns once QEMU is up (-daemonize) */
         free(vnc);
     }
     if (rc < 0) fail_msg("QEMU did not start: %s", err.msg);

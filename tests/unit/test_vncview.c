@@ -653,7 +653,7 @@ static bool start_qemu(qemu_fixture *f)
                         "-nodefaults", "-vga",       "std",          "-display", "none",
                         "-drive",      drive,        "-object",      secret,     "-vnc",
                         vnc,           "-daemonize", "-pidfile",     pidfile,    NULL};
-        rc = yv_proc_launch(argv, NULL, log, &err);
+        rc = yv_proc_run(argv, NULL, NULL, &err); /* returns once QEMU is up (-daemonize) */
         free(vnc);
     }
     if (rc < 0) fail_msg("QEMU did not start: %s", err.msg);
