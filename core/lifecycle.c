@@ -30,7 +30,7 @@
  * small machine), generously */
 #define QEMU_START_MS 60000
 #define QMP_POLL_MS   1 /* how often a new QEMU's QMP socket is looked for */
-#define QMP_STEP_MS       3000
+#define QMP_STEP_MS   3000
 
 static bool cpu_has_virt(void)
 {
@@ -405,8 +405,7 @@ static void launched_done(launched *l)
  * from its log) or made no socket in time (it is killed). */
 static int connect_new(const char *root, const launch_ctx *c, launched *l, yv_err *err)
 {
-    char *sock = yv_vmstate_sockfile(root, c->v->name),
-         *log = yv_root_join(c->vm_dir, "qemu.log");
+    char *sock = yv_vmstate_sockfile(root, c->v->name), *log = yv_root_join(c->vm_dir, "qemu.log");
     l->q = yv_qmp_new();
     int rc;
     bool gone = false;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -410,36 +411,51 @@ bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
     }
 }
 
-/* The intermediate of yv_proc_daemon: a vfork child (it shares our memory until it exits, where
- * fork copied the page tables of all we mapped, ~0.5 ms under PVM's shadow paging, issue 16) that
- * takes the daemon's session, cwd and umask (as QEMU's -daemonize did: /, 027), spawns the daemon
- * and exits, so the daemon is not our child and not its session's leader. Only system calls and
- * posix_spawn (no malloc, no lock: its actions were made before) run in it, with every signal
- * blocked (a handler of ours must not run on our stack in it). What it spawned goes through the
- * pipe, not our memory: valgrind runs a vfork as a fork. */
+/* The intermediate of yv_proc_daemon: a child in our memory on a stack of its own until it exits
+ * (CLONE_VM | CLONE_VFORK, as posix_spawn makes its own: where fork copied the page tables of all
+ * we mapped, ~0.5 ms under PVM's shadow paging, issue 16) that takes the daemon's session, cwd and
+ * umask (as QEMU's -daemonize did: /, 027), spawns the daemon and exits, so the daemon is not our
+ * child and not its session's leader. Only system calls and posix_spawn (no malloc, no lock: its
+ * actions were made before) run in it, with every signal blocked (a handler of ours must not run
+ * in it). What it spawned comes back through a pipe, not our memory: valgrind runs it as a fork. */
 typedef struct {
     pid_t pid;
     int err;
 } spawned;
 
+typedef struct {
+    const char *path;
+    char *const *argv, *const *envp;
+    const posix_spawn_file_actions_t *fa;
+    const posix_spawnattr_t *at;
+    int out; /* the pipe's end the result goes to */
+} mid_job;
+
+static int mid_main(void *arg)
+{
+    const mid_job *j = arg;
+    spawned c = {-1, 0};
+    setsid();
+    umask(027);
+    c.err = chdir("/") < 0 ? errno : posix_spawn(&c.pid, j->path, j->fa, j->at, j->argv, j->envp);
+    _exit(write(j->out, &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
+}
+
 static spawned spawn_detached(const char *path, char *const argv[], char *const envp[],
                               const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at)
 {
-    spawned r = {-1, 0};
+    /* a part of ours, unused while the child runs on it (CLONE_VFORK holds us until it exits),
+     * and where sanitizers look for a stack; posix_spawn's own child gets a stack of its own */
+    _Alignas(16) char stack[32 * 1024];
+    spawned r = {-1, EIO};
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) return (spawned){-1, errno};
+    mid_job j = {path, argv, envp, fa, at, p[1]};
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t mid = vfork();
-    if (mid == 0) {
-        spawned c = {-1, 0};
-        setsid();
-        umask(027);
-        c.err = chdir("/") < 0 ? errno : posix_spawn(&c.pid, path, fa, at, argv, envp);
-        _exit(write(p[1], &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
-    }
-    r.err = mid < 0 ? errno : EIO;
+    pid_t mid = clone(mid_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &j);
+    if (mid < 0) r.err = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(p[1]);
     if (mid > 0) {

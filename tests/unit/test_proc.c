@@ -297,6 +297,9 @@ static void test_daemon(void **state)
     pid_t pid;
     int pidfd;
     assert_int_equal(yv_proc_daemon(a1, env, log, &pid, &pidfd, &err), 0);
+    /* no pidfds: valgrind, which runs posix_spawn's vfork as a fork, so an exec error is the
+     * child's exit 127 there and not posix_spawn's answer */
+    bool valgrind = pidfd < 0;
     close(mine);
     assert_true(pid > 0);
     assert_int_not_equal(stat_field(pid, 1), getpid()); /* ppid */
@@ -331,9 +334,11 @@ static void test_daemon(void **state)
     char *bad = yv_root_join(dir, "notelf");
     assert_int_equal(chmod(bad, 0755), 0);
     char *a4[] = {bad, NULL};
-    assert_int_equal(yv_proc_daemon(a4, env, log, &pid, &pidfd, &err), -1);
-    assert_int_equal(err.code, YV_E_TOOL_FAILED);
-    ut_assert_contains(err.msg, "cannot execute ");
+    if (!valgrind) {
+        assert_int_equal(yv_proc_daemon(a4, env, log, &pid, &pidfd, &err), -1);
+        assert_int_equal(err.code, YV_E_TOOL_FAILED);
+        ut_assert_contains(err.msg, "cannot execute ");
+    }
     free(bad);
     free(log);
     log = yv_root_join(dir, "missing/qemu.log");

@@ -958,9 +958,8 @@ static void test_real_qemu(void **state)
     char *sock = yv_asprintf("%s/q.sock", f->dir), *pidfile = yv_asprintf("%s/q.pid", f->dir);
     char *log = yv_asprintf("%s/qemu.log", f->dir);
     char *qmp = yv_asprintf("unix:%s,server=on,wait=off", sock);
-    char *argv[] = {qemu,          "-accel",   "tcg",   "-m",   "64",
-                    "-nodefaults", "-display", "none",  "-qmp", qmp,
-                    "-pidfile",    pidfile,    "-S",    NULL};
+    char *argv[] = {qemu,   "-accel", "tcg", "-m",       "64",    "-nodefaults", "-display",
+                    "none", "-qmp",   qmp,   "-pidfile", pidfile, "-S",          NULL};
     int pidfd;
     if (yv_proc_daemon(argv, NULL, log, &f->pid, &pidfd, &err) < 0)
         fail_msg("QEMU did not start: %s", err.msg);
