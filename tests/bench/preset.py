@@ -144,7 +144,7 @@ def baseline(cloudimg, run_argv, root, name, base):
        f"{iso_dir}/user-data", f"{iso_dir}/meta-data")
     argv = [a.replace(f"{root}/{name}.vm/", f"{base}/").replace(f"{root}/run/{name}.",
                                                                f"{base}/{name}.")
-            for a in run_argv]
+            for a in run_argv if a != "-S"]  # run continues the guest itself; by hand: at once
     argv += ["-drive", f"file={iso},format=raw,if=none,id=seed,media=cdrom,readonly=on",
              "-device", "ide-cd,drive=seed"]
     with open(f"{base}/qemu.log", "w") as log:  # in a session of its own, as run starts it
