@@ -119,6 +119,18 @@ def ours(root, work, name):
             q_end - q_start)
 
 
+def without_seed(argv):
+    """The argv without the VM's own cloud-init seed (its cidata drive and device): the baseline
+    boots with the seed it made itself."""
+    out = []
+    for a in argv:
+        if "id=cidata," in a or a == "ide-cd,drive=cidata":
+            out.pop()  # its -drive / -device
+        else:
+            out.append(a)
+    return out
+
+
 def baseline(cloudimg, run_argv, root, name, base):
     """The same steps by hand; returns ({phase: seconds}, total, QEMU lifetime)."""
     os.makedirs(base)
@@ -144,7 +156,7 @@ def baseline(cloudimg, run_argv, root, name, base):
        f"{iso_dir}/user-data", f"{iso_dir}/meta-data")
     argv = [a.replace(f"{root}/{name}.vm/", f"{base}/").replace(f"{root}/run/{name}.",
                                                                f"{base}/{name}.")
-            for a in run_argv if a != "-S"]  # run continues the guest itself; by hand: at once
+            for a in without_seed(run_argv) if a != "-S"]  # run continues the guest; here at once
     argv += ["-drive", f"file={iso},format=raw,if=none,id=seed,media=cdrom,readonly=on",
              "-device", "ide-cd,drive=seed"]
     with open(f"{base}/qemu.log", "w") as log:  # in a session of its own, as run starts it
