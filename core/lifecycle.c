@@ -389,6 +389,7 @@ typedef struct {
     pid_t pid;
     int pidfd;
     yv_qmp *q;
+    char *log;        /* its qemu.log, where it says why it gave up */
     int64_t deadline; /* of its whole start-up: QEMU_START_MS from the launch */
 } launched;
 
@@ -396,7 +397,8 @@ static void launched_done(launched *l)
 {
     if (l->pidfd >= 0) close(l->pidfd);
     yv_qmp_free(l->q);
-    *l = (launched){0, -1, NULL, 0};
+    free(l->log);
+    *l = (launched){0, -1, NULL, NULL, 0};
 }
 
 /* Connects to the QMP socket of the QEMU just launched the moment it is there. QEMU makes it early
@@ -405,7 +407,7 @@ static void launched_done(launched *l)
  * from its log) or made no socket in time (it is killed). */
 static int connect_new(const char *root, const launch_ctx *c, launched *l, yv_err *err)
 {
-    char *sock = yv_vmstate_sockfile(root, c->v->name), *log = yv_root_join(c->vm_dir, "qemu.log");
+    char *sock = yv_vmstate_sockfile(root, c->v->name);
     l->q = yv_qmp_new();
     int rc;
     bool gone = false;
@@ -421,13 +423,12 @@ static int connect_new(const char *root, const launch_ctx *c, launched *l, yv_er
             break;
         }
         if ((gone = yv_proc_wait_exit(l->pid, l->pidfd, left < QMP_POLL_MS ? left : QMP_POLL_MS))) {
-            rc = yv_proc_daemon_failed(c->qemu, log, err);
+            rc = yv_proc_daemon_failed(c->qemu, l->log, err);
             break;
         }
     }
     if (rc < 0 && !gone) yv_proc_end(l->pid, l->pidfd, 0);
     free(sock);
-    free(log);
     return rc;
 }
 
@@ -456,10 +457,7 @@ static int first_exchange(const launch_ctx *c, launched *l, yv_err *err)
     json_int_t first = yv_qmp_queue_pipeline(l->q, n, cmds, args);
     int rc = yv_qmp_await_pipeline(l->q, first, n, cmds, l->deadline, &failed, err) == 0 ? 0 : -1;
     if (rc < 0 && failed < 0 && yv_qmp_eof(l->q) && yv_proc_wait_exit(l->pid, l->pidfd, 2000)) {
-        /* QEMU gave up in its start-up (a disk that is not qcow2): its reason is in its log */
-        char *log = yv_root_join(c->vm_dir, "qemu.log");
-        yv_proc_daemon_failed(c->qemu, log, err);
-        free(log);
+        yv_proc_daemon_failed(c->qemu, l->log, err); /* it gave up (a disk that is not qcow2) */
     } else if (rc < 0)
         yv_err_prefix(err,
                       pw && failed <= 0 ? "cannot set the VNC password" : "cannot start the guest");
@@ -474,8 +472,7 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
 {
     yv_argv argv;
     char **env = qemu_env(root, c->v->name);
-    char *log = yv_root_join(c->vm_dir, "qemu.log"),
-         *crash = yv_vmstate_crashfile(root, c->v->name);
+    char *crash = yv_vmstate_crashfile(root, c->v->name);
     ctx_argv(c, root, cfg, res, &argv);
     int lock = yv_root_lock(root, err), rc = -1;
     yv_vmstate_proof p;
@@ -501,7 +498,8 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
                 (*mark = yv_vmstate_start_begin(root, c->v->name, err)) < 0)
                 rc = -1;
             l->deadline = yv_now_ms() + QEMU_START_MS;
-            if (rc == 0) rc = yv_proc_daemon(argv.v, env, log, &l->pid, &l->pidfd, err);
+            l->log = yv_root_join(c->vm_dir, "qemu.log");
+            if (rc == 0) rc = yv_proc_daemon(argv.v, env, l->log, &l->pid, &l->pidfd, err);
             if (rc == 0) rc = connect_new(root, c, l, err);
             /* QEMU made its QMP sockets before it failed (a bad option): they must not make the
              * VM look crashed */
@@ -512,7 +510,6 @@ static int launch(const char *root, const yv_config *cfg, const launch_ctx *c,
     }
     env_free(env);
     yv_argv_free(&argv);
-    free(log);
     free(crash);
     return rc;
 }
@@ -523,7 +520,7 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
 {
     const char *name = c->v->name;
     bool vars_made = false;
-    launched l = {0, -1, NULL, 0};
+    launched l = {0, -1, NULL, NULL, 0};
     int mark = -1, rc = preflight(c, cfg, &res->held, err);
     if (rc == 0) rc = yv_root_ensure(root, err);
     if (rc == 0) rc = ensure_vars(root, c, cfg, &vars_made, err);
@@ -532,8 +529,14 @@ static int start(const char *root, const yv_config *cfg, const launch_ctx *c, yv
         yv_vmstate_proof p; /* the new QEMU, proven once and pinned for an abort */
         res->pid = yv_vmstate_prove(root, cfg, name, &p);
         if (res->pid <= 0) {
-            rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
-            yv_proc_end(l.pid, l.pidfd, 0); /* whatever it is, not a VM that can be proven */
+            /* ended since it made its socket (its reason is in its log), or not a VM that can be
+             * proven (then it is ended) */
+            if (yv_proc_wait_exit(l.pid, l.pidfd, 0))
+                rc = yv_proc_daemon_failed(c->qemu, l.log, err);
+            else {
+                rc = yv_err_set(err, YV_E_FAIL, "QEMU started but is not running");
+                yv_proc_end(l.pid, l.pidfd, 0);
+            }
             forget_failed_start(root, cfg, name, err);
         } else if (first_exchange(c, &l, err) < 0) {
             abort_start(root, cfg, name, &p, err);
