@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -401,6 +402,23 @@ static void launched_done(launched *l)
     *l = (launched){0, -1, NULL, NULL, 0};
 }
 
+/* The connection is to the QEMU just launched: only it could have bound the socket (its old path
+ * was removed under the root lock, run/ is ours and 0700), and the kernel says who did. */
+static int peer_is(const launched *l, const char *name, yv_err *err)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(yv_qmp_fd(l->q), SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+        return yv_err_sys(err, YV_E_IO, errno, "cannot ask who serves the QMP socket of VM '%s'",
+                          name);
+    if (cr.pid != l->pid)
+        return yv_err_set(err, YV_E_FAIL,
+                          "the QMP socket of VM '%s' is served by pid %ld, not by its new QEMU "
+                          "(pid %ld)",
+                          name, (long)cr.pid, (long)l->pid);
+    return 0;
+}
+
 /* Connects to the QMP socket of the QEMU just launched the moment it is there. QEMU makes it early
  * in its start-up, well before its main loop reads a command, so the first exchange is written
  * long before it is read and nothing waits a fixed time. -1 when QEMU ended first (its reason
@@ -427,6 +445,7 @@ static int connect_new(const char *root, const launch_ctx *c, launched *l, yv_er
             break;
         }
     }
+    if (rc == 0) rc = peer_is(l, c->v->name, err);
     if (rc < 0 && !gone) yv_proc_end(l->pid, l->pidfd, 0);
     free(sock);
     return rc;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -417,7 +418,10 @@ bool yv_proc_end(pid_t pid, int pidfd, int term_ms)
  * umask (as QEMU's -daemonize did: /, 027), spawns the daemon and exits, so the daemon is not our
  * child and not its session's leader. Only system calls and posix_spawn (no malloc, no lock: its
  * actions were made before) run in it, with every signal blocked (a handler of ours must not run
- * in it). What it spawned comes back through a pipe, not our memory: valgrind runs it as a fork. */
+ * in it). What it spawned comes back through a socket, not our memory (valgrind runs it as a
+ * fork): the pid, the error, and a pidfd it opened on the daemon while the daemon was still its
+ * child — no one could have reaped it, so the pidfd is the daemon's even if the daemon ended at
+ * once and its pid was used again before we look. */
 typedef struct {
     pid_t pid;
     int err;
@@ -428,8 +432,52 @@ typedef struct {
     char *const *argv, *const *envp;
     const posix_spawn_file_actions_t *fa;
     const posix_spawnattr_t *at;
-    int out; /* the pipe's end the result goes to */
+    int out; /* the socket the result goes to */
 } mid_job;
+
+/* The result, with fd (when >= 0) passed along. */
+static bool send_spawned(int sock, const spawned *c, int fd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {(void *)c, sizeof *c};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        memset(&ctl, 0, sizeof ctl);
+        m.msg_control = ctl.buf;
+        m.msg_controllen = sizeof ctl.buf;
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    }
+    return sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)sizeof *c;
+}
+
+/* What send_spawned sent: 0, or -1 (the intermediate died first). *fd -1 when none came. */
+static int recv_spawned(int sock, spawned *c, int *fd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {c, sizeof *c};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    ssize_t n;
+    *fd = -1;
+    while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+    }
+    if (n != (ssize_t)sizeof *c) return -1;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+        h->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(fd, CMSG_DATA(h), sizeof *fd);
+    return 0;
+}
 
 static int mid_main(void *arg)
 {
@@ -438,18 +486,22 @@ static int mid_main(void *arg)
     setsid();
     umask(027);
     c.err = chdir("/") < 0 ? errno : posix_spawn(&c.pid, j->path, j->fa, j->at, j->argv, j->envp);
-    _exit(write(j->out, &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
+    int fd = c.err ? -1 : (int)syscall(SYS_pidfd_open, c.pid, 0); /* -1 without pidfds */
+    _exit(send_spawned(j->out, &c, fd) ? 0 : 1);
 }
 
+/* The daemon's pid and error, and in *pidfd a pidfd on it (-1 without pidfds). */
 static spawned spawn_detached(const char *path, char *const argv[], char *const envp[],
-                              const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at)
+                              const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
+                              int *pidfd)
 {
     /* a part of ours, unused while the child runs on it (CLONE_VFORK holds us until it exits),
      * and where sanitizers look for a stack; posix_spawn's own child gets a stack of its own */
     _Alignas(16) char stack[32 * 1024];
     spawned r = {-1, EIO};
     int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) return (spawned){-1, errno};
+    *pidfd = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) return (spawned){-1, errno};
     mid_job j = {path, argv, envp, fa, at, p[1]};
     sigset_t all, old;
     sigfillset(&all);
@@ -459,11 +511,8 @@ static spawned spawn_detached(const char *path, char *const argv[], char *const 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(p[1]);
     if (mid > 0) {
-        spawned c;
-        ssize_t n;
-        while ((n = read(p[0], &c, sizeof c)) < 0 && errno == EINTR) {
-        }
-        if (n == (ssize_t)sizeof c) r = c;
+        spawned c = {-1, EIO};
+        if (recv_spawned(p[0], &c, pidfd) == 0) r = c;
         wait_status(mid);
     }
     close(p[0]);
@@ -472,7 +521,8 @@ static spawned spawn_detached(const char *path, char *const argv[], char *const 
 
 /* stdin and stdout on /dev/null, the log as stderr, nothing else open; every signal default, none
  * blocked. */
-static pid_t spawn_daemon(const char *path, char *const argv[], char *const envp[], int logfd)
+static pid_t spawn_daemon(const char *path, char *const argv[], char *const envp[], int logfd,
+                          int *pidfd)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -488,7 +538,7 @@ static pid_t spawn_daemon(const char *path, char *const argv[], char *const envp
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setsigmask(&at, &none);
-    spawned r = spawn_detached(path, argv, envp, &fa, &at);
+    spawned r = spawn_detached(path, argv, envp, &fa, &at, pidfd);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     if (r.err) errno = r.err;
@@ -507,17 +557,11 @@ int yv_proc_daemon(char *const argv[], char *const envp[], const char *log_path,
         free(path);
         return yv_root_open_error(err, errno, YV_E_IO, "cannot write", log_path);
     }
-    pid_t p = spawn_daemon(path, argv, envp, logfd);
+    pid_t p = spawn_daemon(path, argv, envp, logfd, pidfd);
     close(logfd);
     int rc = 0;
     if (p < 0) rc = yv_err_sys(err, YV_E_TOOL_FAILED, errno, "cannot execute %s", path);
-    else {
-        *pid = p;
-        /* its parent is gone: it could be reaped and its pid reused before this, but only if it
-         * ended within microseconds of its exec (a QEMU loads for tens of milliseconds); the
-         * caller proves it by its pidfile anyway */
-        *pidfd = yv_proc_pidfd_open(p);
-    }
+    else *pid = p;
     free(path);
     return rc;
 }

@@ -75,7 +75,8 @@ bool yv_proc_end(pid_t pid, int pidfd, int term_ms);
  * terminal), with cwd / and umask 027 (as QEMU's -daemonize), not our child (its parent exits at
  * once: no process of ours keeps its zombie), stdin/stdout on /dev/null and stderr the log at
  * log_path (truncated: each start begins it anew), nothing else open, every signal default and
- * none blocked. *pid is its pid, *pidfd a pidfd on it (-1 without pidfds). 0, or -1: TOOL_FAILED
+ * none blocked. *pid is its pid, *pidfd a pidfd on it (-1 without pidfds), opened before anyone
+ * could reap it: it is this daemon's even when the daemon ended at once. 0, or -1: TOOL_FAILED
  * (not found, cannot execute), IO (the log). */
 int yv_proc_daemon(char *const argv[], char *const envp[], const char *log_path, pid_t *pid,
                    int *pidfd, yv_err *err);

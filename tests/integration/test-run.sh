@@ -534,6 +534,48 @@ test_qemu_refusing_to_start_leaves_nothing()
     assert_state "$root" j1 stopped
 }
 
+# a QMP socket bound by another process than the QEMU run started (here its child; in a root no
+# one else can write to, no one else could bind there): run talks to the QEMU it started or to
+# none, and says who it found
+test_qmp_socket_of_another_process_is_refused()
+{
+    local root t served
+    new_root root
+    t=$(dirname "$root")
+    cat >"$t/forkqemu" <<'PY'
+#!/usr/bin/python3
+import os, socket, sys, time
+qmp = sys.argv[sys.argv.index("-qmp") + 1].split(",")[0][len("unix:"):]
+if os.fork() == 0:
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(qmp)
+    s.listen(1)
+    s.settimeout(10)
+    try:
+        c, _ = s.accept()
+        c.sendall(b'{"QMP": {"version": {}, "capabilities": []}}\n')
+        c.settimeout(2)
+        c.recv(4096)
+    except OSError:
+        pass
+    os._exit(0)
+time.sleep(30)
+PY
+    chmod +x "$t/forkqemu"
+    printf 'vnc:\n  listen: %s\ncli:\n  bin: %s\n' "$VNC_LISTEN" "$t/forkqemu" >"$root/config.yaml"
+    mkvm "$root" j3
+    expect_exit 1 yv "$root" run --name j3
+    assert_err_line run "the QMP socket of VM 'j3' is served by pid [0-9]+, not by its new QEMU \(pid [0-9]+\)"
+    served=$(sed -n 's/.*served by pid \([0-9]*\),.*/\1/p' <<<"$ERR")
+    [ -n "$served" ] || fail "no pid in the message"
+    for _ in $(seq 100); do kill -0 "$served" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$served" 2>/dev/null && fail "the process serving the socket still runs"
+    assert_runtime_gone "$root" j3
+    assert_state "$root" j3 stopped
+    pgrep -f "$t/forkqemu" >/dev/null && fail "the fake QEMU still runs"
+    return 0
+}
+
 test_taken_vnc_port_fails_cleanly()
 {
     local root disp port

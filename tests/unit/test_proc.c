@@ -283,6 +283,20 @@ static long stat_field(pid_t pid, int index)
 
 /* A daemon: it runs on after the call, not our child, in a session it does not lead, cwd /,
  * umask 027, stdin/stdout /dev/null, stderr the log (begun anew), nothing else of ours open. */
+/* The pid a pidfd refers to, from its fdinfo: -1 once that process was reaped. */
+static long pidfd_pid(int pidfd)
+{
+    char path[64], line[128];
+    long pid = 0;
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Pid: %ld", &pid) == 1) break;
+    fclose(f);
+    return pid;
+}
+
 static void test_daemon(void **state)
 {
     char *dir = *state;
@@ -305,6 +319,7 @@ static void test_daemon(void **state)
     assert_int_not_equal(stat_field(pid, 1), getpid()); /* ppid */
     assert_int_not_equal(stat_field(pid, 3), pid);      /* its session: not its leader */
     assert_int_not_equal(stat_field(pid, 3), getsid(0));
+    if (!valgrind) assert_int_equal(pidfd_pid(pidfd), pid);
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child of ours left */
     assert_int_equal(errno, ECHILD);
     char *text = NULL;
@@ -323,6 +338,14 @@ static void test_daemon(void **state)
     char *a2[] = {"/bin/sh", "-c", "echo boom >&2; echo second >&2; exit 4", NULL};
     assert_int_equal(yv_proc_daemon(a2, env, log, &pid, &pidfd, &err), 0);
     assert_true(yv_proc_wait_exit(pid, pidfd, 5000));
+    /* a pidfd even on a daemon that ended (and was reaped) before the call returned: it was
+     * opened while the daemon was the intermediate's child, so it is this daemon's and no later
+     * holder's of its pid */
+    if (!valgrind) {
+        assert_true(pidfd >= 0);
+        long p2 = pidfd_pid(pidfd);
+        assert_true(p2 == pid || p2 == -1);
+    }
     if (pidfd >= 0) close(pidfd);
     assert_int_equal(yv_proc_daemon_failed("/bin/sh", log, &err), -1);
     assert_int_equal(err.code, YV_E_TOOL_FAILED);
