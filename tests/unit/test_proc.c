@@ -281,8 +281,6 @@ static long stat_field(pid_t pid, int index)
     return strtol(p, NULL, 10);
 }
 
-/* A daemon: it runs on after the call, not our child, in a session it does not lead, cwd /,
- * umask 027, stdin/stdout /dev/null, stderr the log (begun anew), nothing else of ours open. */
 /* The pid a pidfd refers to, from its fdinfo: -1 once that process was reaped. */
 static long pidfd_pid(int pidfd)
 {
@@ -297,6 +295,8 @@ static long pidfd_pid(int pidfd)
     return pid;
 }
 
+/* A daemon: it runs on after the call, not our child, in a session it does not lead, cwd /,
+ * umask 027, stdin/stdout /dev/null, stderr the log (begun anew), nothing else of ours open. */
 static void test_daemon(void **state)
 {
     char *dir = *state;
