@@ -1,5 +1,6 @@
 /* qmp: a non-blocking QMP client. The connection is a small state machine fed by poll(): bytes in →
- * lines → classified messages (greeting, return, error, event) in a queue; commands out carry ids.
+ * lines → classified messages (greeting, return, error, event) in a queue; commands out carry ids,
+ * except a pipeline's, whose answers are told by their order.
  * The TUI's loop drives it; batch uses the blocking helpers at the bottom, which wait on the same
  * machine under deadlines. QEMU serves one client per socket: never keep a connection while waiting
  * for something else. */
@@ -59,11 +60,15 @@ bool yv_qmp_pop(yv_qmp *q, yv_qmp_msg *m);
 bool yv_qmp_pop_reply(yv_qmp *q, json_int_t id, yv_qmp_msg *m);
 
 /* The line of a command {"execute": cmd, "arguments": args (stolen; may be NULL), "id": id} with
- * its newline (malloc'd; *len without the terminating NUL). Wipe it after use: it may hold a
- * password. */
+ * its newline (malloc'd; *len without the terminating NUL); no "id" when id < 0. Wipe it after
+ * use: it may hold a password. */
 char *yv_qmp_command(const char *cmd, json_t *args, json_int_t id, size_t *len);
 /* Queues {"execute": cmd, "arguments": args (stolen; may be NULL), "id": N}; returns N. */
 json_int_t yv_qmp_send(yv_qmp *q, const char *cmd, json_t *args);
+/* Queues the command without an id; returns the N its answer gets when it comes: the answers
+ * without an id are given these Ns in the order the commands were queued (QEMU answers in-band
+ * commands in order), so yv_qmp_pop_reply(q, N) finds it as it finds an answer that names N. */
+json_int_t yv_qmp_send_unnamed(yv_qmp *q, const char *cmd, json_t *args);
 
 /* ---- blocking helpers (batch), every wait bounded by deadline (yv_now_ms() based) ---- */
 

@@ -472,8 +472,11 @@ static void clean_unowned(const char *root, const char *name, bool crashed,
     bool had = any_exists(qemus, n);
     if (had) forget_networks(root, name);
     if (had && crashed) stamp_crash(root, name);
+    /* none there, none removed: the common case (QEMU removes its own at a clean stop), five
+     * system calls fewer in every stop's tail (issue 16), and nothing a QEMU started since the
+     * look made is taken from it */
     for (size_t i = 0; i < n; i++) {
-        unlink(qemus[i]);
+        if (had) unlink(qemus[i]);
         free(qemus[i]);
     }
     char *started = yv_vmstate_startedfile(root, name);

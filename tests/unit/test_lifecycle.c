@@ -194,12 +194,16 @@ static pid_t fake_qemu(const char *root, int how)
             got[n += (size_t)r] = '\0';
             char *caps = strstr(got, "\"qmp_capabilities\""), *quit = strstr(got, "\"quit\"");
             if (quit && how == QMP_QUITS) _exit(caps && caps < quit ? 0 : 3);
-            for (char *id; how == QMP_ANSWERS && (id = strstr(got + answered, "\"id\":"));) {
-                char reply[64];
-                int len = snprintf(reply, sizeof reply, "{\"return\": {}, \"id\": %ld}\r\n",
-                                   strtol(id + 5, NULL, 10));
+            /* each whole command line answered, naming its id when it has one */
+            for (char *nl; how == QMP_ANSWERS && (nl = strchr(got + answered, '\n'));) {
+                *nl = '\0';
+                char reply[64], *id = strstr(got + answered, "\"id\":");
+                int len = id ? snprintf(reply, sizeof reply, "{\"return\": {}, \"id\": %ld}\r\n",
+                                        strtol(id + 5, NULL, 10))
+                             : snprintf(reply, sizeof reply, "{\"return\": {}}\r\n");
+                *nl = '\n';
                 if (write(fd, reply, (size_t)len) != len) _exit(2);
-                answered = (size_t)(id - got) + 5;
+                answered = (size_t)(nl - got) + 1;
             }
         }
         for (;;) pause();

@@ -46,8 +46,8 @@ static void s_writef(int fd, const char *fmt, ...)
 }
 
 /* Reads one command line; checks it is one compact JSON object with "execute" == want and an
- * integer id; returns the id. */
-static json_int_t s_expect(int fd, const char *want)
+ * integer id (named) or none (not named); returns the id (-1: none). */
+static json_int_t s_expect_as(int fd, const char *want, bool named)
 {
     char line[65536];
     size_t n = 0;
@@ -65,10 +65,16 @@ static json_int_t s_expect(int fd, const char *want)
     json_t *j = json_loads(line, 0, &je);
     const char *ex = json_string_value(json_object_get(j, "execute"));
     json_t *id = json_object_get(j, "id");
-    if (!json_is_object(j) || !ex || strcmp(ex, want) != 0 || !json_is_integer(id)) _exit(12);
-    json_int_t v = json_integer_value(id);
+    if (!json_is_object(j) || !ex || strcmp(ex, want) != 0) _exit(12);
+    if (named != json_is_integer(id) || (!named && id)) _exit(14);
+    json_int_t v = named ? json_integer_value(id) : -1;
     json_decref(j);
     return v;
+}
+
+static json_int_t s_expect(int fd, const char *want)
+{
+    return s_expect_as(fd, want, true);
 }
 
 /* Waits until the client closes its end (anything it still sends is an error). */
@@ -272,22 +278,23 @@ static void test_error_reply(void **state)
 
 /* Sends no greeting until the negotiation and both commands came (a client waiting for it would
  * wait for ever), then answers them; when the first command fails, the client stops there (it
- * closes: the second one's answer is not waited for). */
+ * closes: the second one's answer is not waited for). The commands carry no id (QEMU reads every
+ * byte of them one at a time), so the answers carry none: the client tells them by their order,
+ * as QEMU gives them. */
 static void srv_pipeline(int fd, bool first_fails)
 {
-    json_int_t caps = s_expect(fd, "qmp_capabilities"), a = s_expect(fd, "set_password"),
-               b = s_expect(fd, "cont");
+    s_expect_as(fd, "qmp_capabilities", false);
+    s_expect_as(fd, "set_password", false);
+    s_expect_as(fd, "cont", false);
     s_write(fd, GREETING);
-    s_writef(fd, "{\"return\": {}, \"id\": %lld}\r\n", (long long)caps);
+    s_write(fd, "{\"return\": {}}\r\n");
     if (first_fails) {
-        s_writef(fd,
-                 "{\"id\": %lld, \"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\r\n",
-                 (long long)a);
+        s_write(fd, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\r\n");
     } else {
-        s_writef(fd, "{\"return\": {}, \"id\": %lld}\r\n", (long long)a);
+        s_write(fd, "{\"return\": {}}\r\n");
         s_write(fd, "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 1, "
                     "\"microseconds\": 2}}\r\n");
-        s_writef(fd, "{\"return\": {}, \"id\": %lld}\r\n", (long long)b);
+        s_write(fd, "{\"return\": {}}\r\n");
     }
     s_wait_close(fd);
 }
@@ -578,17 +585,66 @@ static void test_command_lines(void **state)
     const char *names[] = {"quit", "qmp_capabilities", "query-status", "x\"y\\z", "a\nb", ""};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         size_t len;
-        char *line = yv_qmp_command(names[i], NULL, 42 + (json_int_t)i, &len);
-        assert_int_equal(strlen(line), len);
-        assert_int_equal(line[len - 1], '\n');
-        json_t *j = json_pack("{s:s, s:I}", "execute", names[i], "id", 42 + (json_int_t)i);
-        char *want = json_dumps(j, JSON_COMPACT);
-        assert_int_equal(len, strlen(want) + 1);
-        assert_memory_equal(line, want, len - 1);
-        free(want);
-        json_decref(j);
-        free(line);
+        for (int named = 0; named < 2; named++) { /* with an id, and without (id < 0) */
+            char *line = yv_qmp_command(names[i], NULL, named ? 42 + (json_int_t)i : -1, &len);
+            assert_int_equal(strlen(line), len);
+            assert_int_equal(line[len - 1], '\n');
+            json_t *j = json_pack("{s:s}", "execute", names[i]);
+            if (named) json_object_set_new(j, "id", json_integer(42 + (json_int_t)i));
+            char *want = json_dumps(j, JSON_COMPACT);
+            assert_int_equal(len, strlen(want) + 1);
+            assert_memory_equal(line, want, len - 1);
+            free(want);
+            json_decref(j);
+            free(line);
+        }
     }
+}
+
+/* Answers without an id go to the commands sent without one, oldest first; an answer that names
+ * an id goes to that command, wherever it comes; an answer without an id that nothing waits for
+ * is nobody's. */
+static void test_unnamed_answers_by_order(void **state)
+{
+    (void)state;
+    yv_qmp *q = yv_qmp_new();
+    yv_err err;
+    yv_qmp_msg m;
+    json_int_t a = yv_qmp_send_unnamed(q, "qmp_capabilities", NULL),
+               b = yv_qmp_send(q, "query-status", NULL),
+               c = yv_qmp_send_unnamed(q, "set_password",
+                                       json_pack("{s:s, s:s}", "protocol", "vnc", "password", "x"));
+    assert_true(a < b && b < c);
+    const char *in =
+        "{\"return\": {\"n\": 1}}\r\n"
+        "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n"
+        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\r\n";
+    assert_int_equal(yv_qmp_feed(q, in, strlen(in), &err), 0);
+    char *named = yv_asprintf("{\"return\": {\"n\": 2}, \"id\": %lld}\r\n"
+                              "{\"return\": {\"n\": 3}}\r\n",
+                              (long long)b);
+    assert_int_equal(yv_qmp_feed(q, named, strlen(named), &err), 0);
+    free(named);
+    assert_true(yv_qmp_pop_reply(q, c, &m));
+    assert_int_equal(m.kind, YV_QMP_ERROR);
+    json_decref(m.json);
+    assert_true(yv_qmp_pop_reply(q, b, &m));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m.json, "return"), "n")),
+                     2);
+    json_decref(m.json);
+    assert_true(yv_qmp_pop_reply(q, a, &m));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m.json, "return"), "n")),
+                     1);
+    json_decref(m.json);
+    assert_true(yv_qmp_pop(q, &m)); /* the event, then the stray answer: nobody's */
+    assert_int_equal(m.kind, YV_QMP_EVENT);
+    json_decref(m.json);
+    assert_true(yv_qmp_pop(q, &m));
+    assert_int_equal(m.kind, YV_QMP_RETURN);
+    assert_int_equal(m.id, -1);
+    json_decref(m.json);
+    assert_false(yv_qmp_pop(q, &m));
+    yv_qmp_free(q);
 }
 
 /* ---- framing without a socket ---- */
@@ -1026,6 +1082,7 @@ int main(void)
         cmocka_unit_test(test_greeting_without_caps_reply),
         cmocka_unit_test(test_commands_on_the_wire),
         cmocka_unit_test(test_command_lines),
+        cmocka_unit_test(test_unnamed_answers_by_order),
         cmocka_unit_test(test_feed_byte_at_a_time),
         cmocka_unit_test(test_feed_partial_line_not_queued),
         cmocka_unit_test(test_queue_order_and_flood),
