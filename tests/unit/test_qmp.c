@@ -66,7 +66,7 @@ static json_int_t s_expect_as(int fd, const char *want, bool named)
     const char *ex = json_string_value(json_object_get(j, "execute"));
     json_t *id = json_object_get(j, "id");
     if (!json_is_object(j) || !ex || strcmp(ex, want) != 0) _exit(12);
-    if (named != json_is_integer(id) || (!named && id)) _exit(14);
+    if (named ? !json_is_integer(id) : id != NULL) _exit(14);
     json_int_t v = named ? json_integer_value(id) : -1;
     json_decref(j);
     return v;
