@@ -174,8 +174,8 @@ build/tools/picbench: tests/tools/picbench.c widgets/picture.c widgets/picture.h
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $$(pkg-config --libs ncursesw) -ldl -lpthread
-# The floor of a forced stop for make bench: a bare QMP quit, libc only.
-build/tools/qmpquit: tests/tools/qmpquit.c
+# The floors of a forced stop and of a start for make bench: bare QMP clients, libc only.
+build/tools/qmpquit build/tools/qmprun: build/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
@@ -252,7 +252,7 @@ run: deps-run
 # asserted; not part of check). BENCH_ROUNDS=N rounds (default 15), BENCH_DAYTWO=0 skips the day-two
 # verbs (snapshot, clone, set), BENCH_PRESET=0 skips the slow preset part.
 bench: deps-test
-	@$(MAKE) --no-print-directory yave-tui build/tools/qmpquit build/tools/picbench
+	@$(MAKE) --no-print-directory yave-tui build/tools/qmpquit build/tools/qmprun build/tools/picbench
 	@tests/bench/run
 
 SHELL_SRC  := .ci/run netdevup netdevdown tests/bench/run tests/include-cycles tests/fixtures/make-cloud-guest.sh \

@@ -16,7 +16,11 @@ The figures and their baselines:
     `run --dry-run` prints, without its -S, in a session of its own + one set_password over QMP
     from this process, connected as soon as the socket is there (looked for every millisecond, as
     `run` does). Printed with it, no goal: the same vs that argv with -daemonize (QEMU returns once
-    QMP listens), how `run` started QEMU before it daemonized QEMU itself.
+    QMP listens), how `run` started QEMU before it daemonized QEMU itself. Also printed, no goal:
+    the floor, qmprun (tests/tools/qmprun.c, next to QMPQUIT), a bare C client that spawns the
+    same argv with its -S, connects as `run` does and writes qmp_capabilities, set_password and
+    cont at once: what any separate program that starts QEMU and sets its password over QMP pays
+    (its exec, its exit, cont), next to the baseline, which runs in the bench's own process.
  2. `--batch shutdown --force`, until QEMU has exited (a pidfd opened before), vs (a) qmpquit, a
     bare QMP quit client in C (tests/tools/qmpquit.c), and (b) an exec of /bin/true + a quit over
     QMP from this process, and (c, printed, no goal) `qmpquit -p`, which writes qmp_capabilities and
@@ -55,6 +59,7 @@ import os, re, select, shutil, signal, statistics, subprocess, sys, time
 import benchlib as B
 
 BIN, QMPQUIT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+QMPRUN = os.path.join(os.path.dirname(QMPQUIT), "qmprun")
 R = B.ROUNDS
 WINDOW = float(os.environ.get("BENCH_WINDOW_S", "4"))
 SETTLE = float(os.environ.get("BENCH_SETTLE_S", "2"))
@@ -262,8 +267,8 @@ class Stopper:
         self.root, self.name = root, name
         # QEMU's own argv: `run` adds -S (it continues the guest once the VNC password is set);
         # someone starting QEMU by hand would not, so the baseline's guest runs at once
-        self.argv = [a for a in sh(*self.y, "run", "-n", name, "--dry-run").splitlines()
-                     if a != "-S"]
+        self.argv_s = sh(*self.y, "run", "-n", name, "--dry-run").splitlines()
+        self.argv = [a for a in self.argv_s if a != "-S"]
         self.sock = f"{root}/run/{name}.sock"
         self.children = set()  # QEMUs base_start started: ours to reap once they exited
 
@@ -277,6 +282,9 @@ class Stopper:
         took = time.perf_counter() - t
         self.children.add(pid)
         return took
+
+    def qmprun_start(self):  # the floor of a separate program: its QEMU is not our child
+        return B.timed(B.run, [QMPRUN, self.sock, VNCPW] + self.argv_s)
 
     def daemonize_start(self):
         t = time.perf_counter()
@@ -334,6 +342,8 @@ def fig_runstop(st):
         r = {"base_run": st.base_start(), "c_stop": st.c_stop()}
         r["daemonize_run"] = st.daemonize_start()
         st.c_stop(settle=False)  # not timed: the stops below act on QEMUs started as the others
+        r["qmprun_run"] = st.qmprun_start()
+        st.c_stop(settle=False)
         st.base_start()
         r["py_stop"] = st.py_stop()
         st.base_start()
@@ -342,11 +352,18 @@ def fig_runstop(st):
 
     ra, rb = B.alternate(STOP_ROUNDS, ours, base, STOP_INNER)
     res = {k: [r[k] for r in ra + rb if k in r] for k in ("run", "base_run", "daemonize_run", "stop",
-                                                          "c_stop", "py_stop", "cp_stop")}
+                                                          "c_stop", "py_stop", "cp_stop",
+                                                          "qmprun_run")}
     B.ratio_row("--batch run until QMP answers + VNC password set", res["run"], res["base_run"],
                 1.02, base_name="(QEMU argv + set_password)")
     B.ratio_row("  same, vs that argv with -daemonize (no goal)", res["run"], res["daemonize_run"],
                 None, base_name="(argv -daemonize + set_password)")
+    # the floor of any separate program that does what run must (spawn, the three commands,
+    # exit), next to the same baseline: the part of run's ratio that is not ours to take
+    B.ratio_row("  floor: a bare start client vs the same baseline (no goal)", res["qmprun_run"],
+                res["base_run"], None, base_name="(QEMU argv + set_password)")
+    B.ratio_row("  same, run vs that bare client (no goal)", res["run"], res["qmprun_run"], None,
+                base_name="(qmprun, C)")
     ratio = B.ratio_row("--batch shutdown --force until QEMU exited", res["stop"], res["c_stop"],
                         1.1, base_name="(qmpquit, C)")
     B.ratio_row("  same, vs exec of /bin/true + quit", res["stop"], res["py_stop"], 1.2,
