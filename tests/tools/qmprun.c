@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,8 +85,8 @@ int main(int argc, char **argv)
     int fd;
     const struct timespec ms = {0, 1000000};
     for (int i = 0; (fd = try_connect(&sa)) < 0; i++) {
-        if (i == 10000) {
-            fprintf(stderr, "qmprun: no QMP socket at %s\n", argv[1]);
+        if (i == 10000 || waitpid(pid, NULL, WNOHANG) == pid) {
+            fprintf(stderr, "qmprun: %s made no QMP socket at %s\n", argv[3], argv[1]);
             return 1;
         }
         nanosleep(&ms, NULL);
