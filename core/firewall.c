@@ -4,14 +4,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <linux/capability.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <stdbool.h>
 #include <nftables/libnftables.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,7 +26,9 @@
 #include "util.h"
 #include "valid.h"
 
-#define TABLE "bridge yave"
+#define TABLE        "bridge yave"
+#define TABLE_FAMILY NFPROTO_BRIDGE /* the same table, as netlink names it */
+#define TABLE_NAME   "yave"
 
 int yv_firewall_lock(const char *root, yv_err *err)
 {
@@ -244,13 +253,67 @@ static bool may_see_rules(void)
     return d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
 }
 
+/* Reads the kernel's answer to GETTABLE (table_exists): one datagram, aligned for nlmsghdr. A
+ * described table is one; an error message saying ENOENT is none; anything else (another error,
+ * another type, a cut message) cannot tell. */
+int yv_firewall_table_answer(const void *buf, size_t size)
+{
+    long len = size > (size_t)LONG_MAX ? 0 : (long)size; /* signed: NLMSG_NEXT subtracts */
+    for (const struct nlmsghdr *h = buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE)) return 1;
+        if (h->nlmsg_type != NLMSG_ERROR) continue;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) return -1;
+        const struct nlmsgerr *e = NLMSG_DATA(h);
+        return e->error == -ENOENT ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Whether YAVE's table exists, asked over nfnetlink without libnftables: 1 yes, 0 no, -1 cannot
+ * tell. Loading libnftables and the five libraries it pulls costs list and status about 3 ms as
+ * root (issue 16), and the table is there only once a TAP VM has run on this host. */
+static int table_exists(void)
+{
+    struct {
+        struct nlmsghdr h;
+        struct nfgenmsg g;
+        struct nlattr a;
+        char name[8]; /* TABLE_NAME, NUL-terminated, padded to NLA_ALIGNTO */
+    } req;
+    _Static_assert(sizeof req == NLMSG_LENGTH(sizeof(struct nfgenmsg)) +
+                                     NLA_ALIGN(NLA_HDRLEN + sizeof TABLE_NAME),
+                   "the GETTABLE request has no padding of its own");
+    memset(&req, 0, sizeof req);
+    req.h = (struct nlmsghdr){.nlmsg_len = sizeof req,
+                              .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
+                              .nlmsg_flags = NLM_F_REQUEST, /* an error answers too */
+                              .nlmsg_seq = 1};
+    req.g = (struct nfgenmsg){.nfgen_family = TABLE_FAMILY, .version = NFNETLINK_V0};
+    req.a = (struct nlattr){.nla_len = NLA_HDRLEN + sizeof TABLE_NAME, .nla_type = NFTA_TABLE_NAME};
+    memcpy(req.name, TABLE_NAME, sizeof TABLE_NAME);
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER), found = -1;
+    if (fd < 0) return -1;
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    _Alignas(struct nlmsghdr) char buf[4096];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ssize_t got = -1;
+    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) ==
+            (ssize_t)sizeof req &&
+        poll(&p, 1, 1000) == 1) /* the kernel answers within sendto: a bound, not a wait */
+        got = recv(fd, buf, sizeof buf, 0);
+    if (got > 0) found = yv_firewall_table_answer(buf, (size_t)got);
+    close(fd);
+    return found;
+}
+
 int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err)
 {
     tap_list l = {NULL, NULL, 0};
     *ifnames = NULL;
     *n = 0;
     if (vms) *vms = NULL;
-    if (!may_see_rules()) return 0; /* no rule it could see, or remove */
+    if (!may_see_rules()) return 0;    /* no rule it could see, or remove */
+    if (table_exists() == 0) return 0; /* no table, no rules: libnftables stays unloaded */
     struct nft_ctx *nft = ctx_new(err);
     if (!nft) return -1;
     nft_lib.nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);

@@ -19,6 +19,9 @@ int yv_firewall_down(const char *ifname, yv_err *err);
  * when none): who owns a rule is known without any VM's config. Free with yv_firewall_free_list. */
 int yv_firewall_list(char ***ifnames, char ***vms, size_t *n, yv_err *err);
 void yv_firewall_free_list(char **v, size_t n);
+/* The kernel's answer to "is there YAVE's table" (a GETTABLE over nfnetlink; buf aligned for
+ * nlmsghdr): 1 a table, 0 none (ENOENT), -1 cannot tell. */
+int yv_firewall_table_answer(const void *buf, size_t size);
 /* The nft chain name for a TAP (ifname hex-encoded: nft identifiers allow no '-'). */
 void yv_firewall_chain(const char *ifname, char out[40]);
 
