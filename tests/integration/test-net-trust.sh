@@ -111,26 +111,30 @@ test_reconcile_removes_rules_no_vm_owns()
     ! has_rules "$s1tap" || fail "the rules of $s1tap outlived its VM"
 }
 
+# loads_nftables ROOT VERB: VERB (list or status) on ROOT in the namespace exits 0, and the dynamic
+# loader's log says whether it loaded libnftables (0) or not (1).
+loads_nftables()
+{
+    local err
+    err=$(nsx env LD_DEBUG=libs "$YAVE_TEST_BIN" --batch --root "$1" "$2" 2>&1 >/dev/null) ||
+        fail "$2 failed: $err"
+    grep -q 'libnftables' <<<"$err"
+}
+
 # list and status look for rules no VM owns only where YAVE's table exists: asked over nfnetlink
 # first, so without the table they never load libnftables and the five libraries it pulls (issue
 # 16: about 3 ms a command as root). With the table (made by hand, in another family first) they do.
 test_rules_looked_for_only_with_the_table()
 {
-    local root err
+    local root
     new_ns 5
     new_root root
     mkvm_net "$root" v1
-    err=$(nsx env LD_DEBUG=libs "$YAVE_TEST_BIN" --batch --root "$root" list 2>&1 >/dev/null) ||
-        fail "list failed without the table: $err"
-    ! grep -q 'libnftables' <<<"$err" || fail "list loaded libnftables with no table to look in"
+    ! loads_nftables "$root" list || fail "list loaded libnftables with no table to look in"
     nsx nft add table inet yave || fail "nft: cannot add an inet table"
-    err=$(nsx env LD_DEBUG=libs "$YAVE_TEST_BIN" --batch --root "$root" status 2>&1 >/dev/null) ||
-        fail "status failed with an inet table: $err"
-    ! grep -q 'libnftables' <<<"$err" || fail "an inet table named yave was taken for the bridge one"
+    ! loads_nftables "$root" status || fail "an inet table named yave was taken for the bridge one"
     nsx nft add table bridge yave || fail "nft: cannot add the bridge table"
-    err=$(nsx env LD_DEBUG=libs "$YAVE_TEST_BIN" --batch --root "$root" list 2>&1 >/dev/null) ||
-        fail "list failed with the table: $err"
-    grep -q 'libnftables' <<<"$err" || fail "list did not look in YAVE's table"
+    loads_nftables "$root" list || fail "list did not look in YAVE's table"
 }
 
 # A preset create on a bridge: QEMU's netdevup runs during the first boot, while the VM is still the
