@@ -313,6 +313,11 @@ static bool in_exchange(const yv_addr_watch *w)
     return yv_chan_state_of(yv_chan_qga_chan(w->q)) != YV_CHAN_CLOSED;
 }
 
+bool yv_addr_watch_busy(const yv_addr_watch *w)
+{
+    return in_exchange(w);
+}
+
 size_t yv_addr_watch_pollfd(const yv_addr_watch *w, struct pollfd *p)
 {
     yv_chan *c = yv_chan_qga_chan(w->q);
@@ -362,18 +367,20 @@ static bool exchange_done(yv_addr_watch *w, const yv_vm *vm)
 }
 
 /* Starts an exchange (the agent asked, or not); true when it ended at once and changed them. */
-static bool exchange_start(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, int64_t now)
+static bool exchange_start(yv_addr_watch *w, const yv_vm *vm, yv_addr_agent agent, int64_t now)
 {
     yv_err e;
     w->next = (now / YV_ADDR_WATCH_MS + 1) * YV_ADDR_WATCH_MS; /* on the same grid as the rest */
     w->shown = false;
     w->answered = false;
     w->began = now;
-    if (ask_agent && yv_chan_qga_open(w->q, w->path, now, YV_QGA_SYNC_MS, &e) == 0) return false;
-    return exchange_done(w, vm); /* not asked (a paused guest): what it said last stays */
+    if (agent == YV_ADDR_GONE) yv_addrs_done(&w->agent);
+    if (agent == YV_ADDR_ASK && yv_chan_qga_open(w->q, w->path, now, YV_QGA_SYNC_MS, &e) == 0)
+        return false;
+    return exchange_done(w, vm); /* not asked: what it said last stays, unless it is gone */
 }
 
-bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, short revents,
+bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, yv_addr_agent agent, short revents,
                           int64_t now)
 {
     yv_chan *c = yv_chan_qga_chan(w->q);
@@ -384,7 +391,7 @@ bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, sho
         return in_exchange(w) ? false : exchange_done(w, vm);
     }
     if (!w->shown || now < w->next) return false;
-    return exchange_start(w, vm, ask_agent, now);
+    return exchange_start(w, vm, agent, now);
 }
 
 const yv_addrs *yv_addr_watch_addrs(const yv_addr_watch *w)

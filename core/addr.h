@@ -79,11 +79,19 @@ void yv_addr_watch_poke(yv_addr_watch *w, int64_t now);
 /* Its descriptor for poll() (0 or 1 filled), and when it next needs handle (INT64_MAX: never,
  * until shown again). */
 size_t yv_addr_watch_pollfd(const yv_addr_watch *w, struct pollfd *p);
+bool yv_addr_watch_busy(const yv_addr_watch *w); /* an exchange is under way */
 int64_t yv_addr_watch_due(const yv_addr_watch *w);
-/* Feeds poll() results (0: timers only); starts an exchange when due and wanted (ask_agent false:
- * the guest cannot answer now, e.g. paused: forward and neighbours only). vm: the VM's config
- * (NULL: unknown). True when the addresses changed. */
-bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, bool ask_agent, short revents,
+/* What an exchange does with the guest's agent. */
+typedef enum {
+    YV_ADDR_ASK,  /* ask it (its port is open, or nobody can tell) */
+    YV_ADDR_KEEP, /* the guest cannot answer now (paused): what it said last stays */
+    YV_ADDR_GONE, /* the guest closed its port (no agent runs): what it said is forgotten */
+} yv_addr_agent;
+
+/* Feeds poll() results (0: timers only); starts an exchange when due and wanted, the agent asked
+ * or not as `agent` says (forwards and neighbours either way). vm: the VM's config (NULL:
+ * unknown). True when the addresses changed. */
+bool yv_addr_watch_handle(yv_addr_watch *w, const yv_vm *vm, yv_addr_agent agent, short revents,
                           int64_t now);
 const yv_addrs *yv_addr_watch_addrs(const yv_addr_watch *w);
 /* The guest's network byte counters of the agent's last answer (every interface but loopback),

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "qemuargv.h"
 #include "util.h"
 #include "vmstate.h"
 
@@ -126,15 +127,18 @@ struct yv_chan_qmp_watch {
     yv_chan_qmp *q;
     char *sock, *events;
     int refresh_ms, timeout_ms;
-    bool held;          /* on run/<vm>.events, kept open between queries (else one exchange) */
-    bool agent_event;   /* a VSERPORT_CHANGE not yet reported by handle */
-    int64_t held_retry; /* another TUI holds run/<vm>.events: use .sock until then */
-    int64_t next;       /* the next query */
-    int64_t born;       /* when the watch began (its QEMU was just seen alive) */
-    bool answered;      /* QMP has answered once */
-    bool blk_wanted;    /* query-blockstats to ask when the channel is free */
-    json_int_t blk_id;  /* the id of the query-blockstats under way (0: none) */
-    int64_t blk_asked;  /* when it was sent: the counters' time (the answer may be read late) */
+    bool held;             /* on run/<vm>.events, kept open between queries (else one exchange) */
+    bool agent_event;      /* a VSERPORT_CHANGE not yet reported by handle */
+    int64_t held_retry;    /* another TUI holds run/<vm>.events: use .sock until then */
+    int64_t next;          /* the next query */
+    int64_t born;          /* when the watch began (its QEMU was just seen alive) */
+    bool answered;         /* QMP has answered once */
+    bool blk_wanted;       /* query-blockstats to ask when the channel is free */
+    json_int_t blk_id;     /* the id of the query-blockstats under way (0: none) */
+    bool chardev_wanted;   /* query-chardev to ask when the channel is free (the agent's port) */
+    json_int_t chardev_id; /* the id of the query-chardev under way (0: none) */
+    bool port_events;      /* its QEMU tells VSERPORT_CHANGE of the agent's port */
+    int64_t blk_asked;     /* when it was sent: the counters' time (the answer may be read late) */
     yv_chan_qmp_view view;
 };
 
@@ -177,13 +181,25 @@ static bool changes_status(const char *ev)
     return false;
 }
 
+/* The guest opened or closed a virtio serial port: ours (the agent's) tells whether an agent runs.
+ * An event comes after the state it reports, so it overrides an earlier query-chardev answer. */
+static void on_vserport(yv_chan_qmp_watch *w, const yv_qmp_msg *m)
+{
+    const json_t *data = json_object_get(m->json, "data");
+    const char *id = json_string_value(json_object_get(data, "id"));
+    const json_t *open = json_object_get(data, "open");
+    w->agent_event = true;
+    if (id && !strcmp(id, YV_QEMUARGV_AGENT_PORT) && json_is_boolean(open))
+        w->view.agent = json_is_true(open) ? YV_AGENT_OPEN : YV_AGENT_CLOSED;
+}
+
 static void on_event(void *user, const yv_qmp_msg *m)
 {
     yv_chan_qmp_watch *w = user;
     const char *ev = m->event;
     int64_t tick = next_tick(yv_now_ms(), w->refresh_ms);
     if (changes_status(ev) && w->next > tick) w->next = tick;
-    if (!strcmp(ev, "VSERPORT_CHANGE")) w->agent_event = true;
+    if (!strcmp(ev, "VSERPORT_CHANGE")) on_vserport(w, m);
     if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "POWERDOWN")) {
         set_state(w, YV_STATE_SHUTTING_DOWN, NULL);
     } else if (!strcmp(ev, "STOP") && w->view.state != YV_STATE_SHUTTING_DOWN) {
@@ -214,6 +230,14 @@ static void on_reply(void *user, const yv_qmp_msg *m)
     yv_chan_qmp_watch *w = user;
     if (w->blk_id && m->id == w->blk_id) {
         on_blockstats(w, m);
+        return;
+    }
+    if (w->chardev_id && m->id == w->chardev_id) {
+        w->chardev_id = 0;
+        if (m->kind == YV_QMP_RETURN)
+            w->view.agent = yv_vmstate_agent_open_in(json_object_get(m->json, "return"))
+                                ? YV_AGENT_OPEN
+                                : YV_AGENT_CLOSED;
         return;
     }
     const char *st =
@@ -254,10 +278,19 @@ void yv_chan_qmp_watch_free(yv_chan_qmp_watch *w)
     free(w);
 }
 
+static void forget_agent(yv_chan_qmp_watch *w)
+{
+    w->view.agent = YV_AGENT_UNKNOWN;
+    w->chardev_wanted = false;
+    w->chardev_id = 0;
+}
+
 /* How a conversation that ended tells in the view; flags for the monitor. */
 static unsigned conversation_ended(yv_chan_qmp_watch *w, int64_t now)
 {
     yv_chan *c = yv_chan_qmp_chan(w->q);
+    /* events may be missed from now on: the agent's port is asked again with the next held one */
+    if (w->held) forget_agent(w);
     /* the held socket is gone: probe again on the next refresh, not the next check */
     if (w->held && w->next > next_tick(now, w->refresh_ms)) w->next = next_tick(now, w->refresh_ms);
     if (yv_chan_verdict_of(c) == YV_CHAN_UNRESPONSIVE && young(w, now)) {
@@ -297,6 +330,8 @@ static unsigned open_conversation(yv_chan_qmp_watch *w, int64_t now)
     if (!w->held && yv_chan_qmp_open(w->q, w->sock, now, w->timeout_ms, &err) < 0)
         return conversation_ended(w, now);
     yv_chan_qmp_request(w->q, "query-status", NULL, now, w->timeout_ms);
+    /* held: the events tell the agent's port from now on; one query-chardev tells it now */
+    if (w->held) w->chardev_wanted = true;
     return 0;
 }
 
@@ -327,11 +362,21 @@ static int64_t next_query(const yv_chan_qmp_watch *w, int64_t now)
     return next_tick(now, held ? check : w->refresh_ms);
 }
 
-/* Sends the wanted query-blockstats when the held channel is free (one request at a time). */
-static void send_blockstats(yv_chan_qmp_watch *w, int64_t now)
+static bool free_to_ask(const yv_chan_qmp_watch *w)
 {
-    if (!w->blk_wanted || !w->held || yv_chan_state_of(yv_chan_qmp_chan(w->q)) != YV_CHAN_READY)
-        return;
+    return w->held && yv_chan_state_of(yv_chan_qmp_chan(w->q)) == YV_CHAN_READY;
+}
+
+/* Sends the wanted queries when the held channel is free (one request at a time): the agent's
+ * port first (the address watch waits for it), then query-blockstats. */
+static void send_wanted(yv_chan_qmp_watch *w, int64_t now)
+{
+    if (w->chardev_wanted && free_to_ask(w)) {
+        w->chardev_wanted = false;
+        w->chardev_id = yv_chan_qmp_request(w->q, "query-chardev", NULL, now, w->timeout_ms);
+        if (w->chardev_id < 0) w->chardev_id = 0;
+    }
+    if (!w->blk_wanted || !free_to_ask(w)) return;
     w->blk_wanted = false;
     w->blk_id = yv_chan_qmp_request(w->q, "query-blockstats", NULL, now, w->timeout_ms);
     if (w->blk_id < 0) w->blk_id = 0;
@@ -341,7 +386,7 @@ static void send_blockstats(yv_chan_qmp_watch *w, int64_t now)
 void yv_chan_qmp_watch_want_blockstats(yv_chan_qmp_watch *w, int64_t now)
 {
     w->blk_wanted = true;
-    send_blockstats(w, now);
+    send_wanted(w, now);
 }
 
 unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t now)
@@ -356,13 +401,16 @@ unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t n
     if (!in_conversation(w) && now >= w->next) {
         int64_t dflt = next_tick(now, w->refresh_ms);
         w->next = dflt;
-        if (yv_chan_state_of(c) == YV_CHAN_READY) /* held: one write, one read */
+        if (yv_chan_state_of(c) == YV_CHAN_READY) { /* held: one write, one read */
             yv_chan_qmp_request(w->q, "query-status", NULL, now, w->timeout_ms);
-        else flags |= open_conversation(w, now);
+            /* a QEMU started by an older yave tells no VSERPORT_CHANGE (its port has no id): an
+             * agent that starts there is seen on this check, as before the events */
+            if (w->view.agent == YV_AGENT_CLOSED && !w->port_events) w->chardev_wanted = true;
+        } else flags |= open_conversation(w, now);
         /* a conversation that failed at once may have brought it nearer (a QEMU still starting) */
         if (w->next == dflt) w->next = next_query(w, now);
     }
-    send_blockstats(w, now); /* after the query due, which may have been sent just now */
+    send_wanted(w, now); /* after the query due, which may have been sent just now */
     if (w->agent_event) flags |= YV_CHAN_QMP_AGENT;
     w->agent_event = false;
     return flags;
@@ -371,6 +419,16 @@ unsigned yv_chan_qmp_watch_handle(yv_chan_qmp_watch *w, short revents, int64_t n
 void yv_chan_qmp_watch_poke(yv_chan_qmp_watch *w, int64_t now)
 {
     w->next = now;
+}
+
+void yv_chan_qmp_watch_port_events(yv_chan_qmp_watch *w, bool tells)
+{
+    w->port_events = tells;
+}
+
+bool yv_chan_qmp_watch_agent_pending(const yv_chan_qmp_watch *w)
+{
+    return w->chardev_wanted || w->chardev_id;
 }
 
 const yv_chan_qmp_view *yv_chan_qmp_watch_view(const yv_chan_qmp_watch *w)

@@ -43,6 +43,9 @@ json_int_t yv_chan_qmp_request(yv_chan_qmp *q, const char *cmd, json_t *args, in
 
 /* ---- the watch ---- */
 
+/* The guest's end of the agent's virtio port: open while an agent runs in it. */
+typedef enum { YV_AGENT_UNKNOWN, YV_AGENT_CLOSED, YV_AGENT_OPEN } yv_agent_port;
+
 typedef struct {
     yv_state state; /* as QMP tells it (the monitor shows `invalid` for a broken config) */
     char detail[256];
@@ -51,6 +54,9 @@ typedef struct {
      * asked (0: none yet) */
     uint64_t rd_bytes, wr_bytes;
     int64_t blk_at;
+    /* from the held event socket: one query-chardev when it is opened, then VSERPORT_CHANGE;
+     * UNKNOWN until then, and when queries go over .sock (they hear no events) */
+    yv_agent_port agent;
 } yv_chan_qmp_view;
 
 enum {
@@ -76,6 +82,12 @@ void yv_chan_qmp_watch_poke(yv_chan_qmp_watch *w, int64_t now); /* query at once
  * fills the view's counters. Nothing when the socket is not held (one exchange per refresh on
  * .sock is for the state only): the counters stay as they are. */
 void yv_chan_qmp_watch_want_blockstats(yv_chan_qmp_watch *w, int64_t now);
+/* Its QEMU tells VSERPORT_CHANGE of the agent's port (YV_QEMUARGV_AGENT_DEVICE): a closed port is
+ * then left to the events, else asked again with each check of the held socket. */
+void yv_chan_qmp_watch_port_events(yv_chan_qmp_watch *w, bool tells);
+/* The agent's port is being asked (the view's agent is about to be known): an address watch that
+ * would connect to the agent waits for it. Ends with the answer, or the conversation. */
+bool yv_chan_qmp_watch_agent_pending(const yv_chan_qmp_watch *w);
 const yv_chan_qmp_view *yv_chan_qmp_watch_view(const yv_chan_qmp_watch *w);
 
 #endif

@@ -333,6 +333,27 @@ pid_t yv_proc_pidfile_fd_holder(int fd)
     return fl.l_pid > 0 ? fl.l_pid : -1;
 }
 
+bool yv_proc_has_arg(pid_t pid, const char *arg)
+{
+    enum { MAX = 256 * 1024 };
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char *buf = yv_malloc(MAX + 1);
+    size_t len = 0;
+    ssize_t r;
+    while (len < MAX && ((r = read(fd, buf + len, MAX - len)) > 0 || (r < 0 && errno == EINTR)))
+        if (r > 0) len += (size_t)r;
+    close(fd);
+    bool found = false;
+    buf[len] = '\0'; /* the last argument ends with its NUL; one cut short ends here */
+    for (size_t at = 0; len < MAX && !found && at < len; at += strlen(buf + at) + 1)
+        found = !strcmp(buf + at, arg);
+    free(buf);
+    return found;
+}
+
 bool yv_proc_exe(pid_t pid, char *buf, size_t n)
 {
     char link[64];

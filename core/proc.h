@@ -52,6 +52,9 @@ bool yv_proc_exe(pid_t pid, char *buf, size_t n);
 bool yv_proc_is_exe(pid_t pid, const char *exe);
 /* The same for a path already canonical (realpath'd): no lookups, for callers that ask often. */
 bool yv_proc_is_exe_real(pid_t pid, const char *real);
+/* True when one of pid's arguments (/proc/PID/cmdline) is exactly arg; false when none is, or
+ * when they cannot be read (gone, not ours to look at, more than 256 KiB). */
+bool yv_proc_has_arg(pid_t pid, const char *arg);
 /* True when pid has exited (gone, or a zombie waiting for its parent to reap it). */
 bool yv_proc_exited(pid_t pid);
 

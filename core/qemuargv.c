@@ -192,7 +192,7 @@ static void add_console_and_agent(const yv_vm *vm, const yv_qemuargv_host *h, yv
     yv_argv_add(a, "-device");
     yv_argv_add(a, "virtio-serial-pci");
     yv_argv_add(a, "-device");
-    yv_argv_add(a, "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
+    yv_argv_add(a, YV_QEMUARGV_AGENT_DEVICE);
     free(ec);
     free(el);
     free(console);

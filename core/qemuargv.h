@@ -39,6 +39,13 @@ char *yv_qemuargv_escape(const char *s);
  * namespace in QEMU, so they differ); the UEFI variable store's is YV_UEFIVARS_NODE. */
 #define YV_QEMUARGV_NODE_PREFIX "node-"
 
+/* The id of the agent's virtio port: QEMU tells a guest opening or closing a port
+ * (VSERPORT_CHANGE) only for a device with an id, and the monitor listens for its agent. A QEMU
+ * with this very argument tells; one started by an older yave (no id) does not. */
+#define YV_QEMUARGV_AGENT_PORT "qga0port"
+#define YV_QEMUARGV_AGENT_DEVICE                                                                   \
+    "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=" YV_QEMUARGV_AGENT_PORT
+
 /* A forward as QEMU's hostfwd rule: "tcp:127.0.0.1:2201-:22" (the -netdev user option and HMP's
  * hostfwd_add take it); with guest 0, the form hostfwd_remove takes: "tcp:127.0.0.1:2201". */
 #define YV_HOSTFWD_MAX 48

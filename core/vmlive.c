@@ -7,6 +7,7 @@
 
 #include "metrics.h"
 #include "netdev.h"
+#include "qemuargv.h"
 #include "root.h"
 #include "util.h"
 #include "valid.h"
@@ -82,6 +83,7 @@ static void start(yv_vmlive *l, pid_t pid, int64_t now)
     char *sock = yv_vmstate_sockfile(env->root, name);
     char *events = yv_vmstate_eventsfile(env->root, name);
     l->qmp = yv_chan_qmp_watch_new(sock, events, env->refresh_ms, env->qmp_timeout_ms, now);
+    yv_chan_qmp_watch_port_events(l->qmp, yv_proc_has_arg(pid, YV_QEMUARGV_AGENT_DEVICE));
     char *qga = yv_vmstate_qgafile(env->root, name);
     l->addr = yv_addr_watch_new(qga, now);
     free(qga);
@@ -266,15 +268,32 @@ static void feed_guest_net(yv_vmlive *l)
     yv_metrics_counter(v->metrics, YV_MET_NET_TX, tx, at);
 }
 
+/* The agent as QMP tells it: a guest that never opened its port is not asked (the exchange would
+ * wait out the sync deadline, then look for another client of the socket, every YV_ADDR_WATCH_MS
+ * for every such VM); a paused guest's agent cannot answer. */
+static yv_addr_agent agent_mode(const yv_vmlive *l)
+{
+    if (yv_chan_qmp_watch_view(l->qmp)->agent == YV_AGENT_CLOSED) return YV_ADDR_GONE;
+    return l->row->state == YV_STATE_RUNNING ? YV_ADDR_ASK : YV_ADDR_KEEP;
+}
+
+/* An exchange not under way waits while QMP is being asked about the agent's port (its answer
+ * comes within the QMP timeout, or the conversation ends): asking the agent before would be the
+ * very wait the answer spares. */
+static bool addr_waits(const yv_vmlive *l)
+{
+    return !yv_addr_watch_busy(l->addr) && yv_chan_qmp_watch_agent_pending(l->qmp);
+}
+
 /* Feeds the VM's address watch (revents 0: its timers only); true when its addresses changed.
  * The config (forwards, MACs) is read when an exchange is about to start. */
 static bool addr_step(yv_vmlive *l, short revents, int64_t now)
 {
     yv_monitor_vm *v = l->row;
-    if (!l->addr) return false;
+    if (!l->addr || addr_waits(l)) return false;
     if (yv_addr_watch_due(l->addr) <= now) l->load(l->owner);
-    bool agent = v->state == YV_STATE_RUNNING; /* a paused guest's agent cannot answer */
-    bool changed = yv_addr_watch_handle(l->addr, v->valid ? &v->vm : NULL, agent, revents, now);
+    bool changed =
+        yv_addr_watch_handle(l->addr, v->valid ? &v->vm : NULL, agent_mode(l), revents, now);
     feed_guest_net(l);
     if (!changed) return false;
     const yv_addrs *a = yv_addr_watch_addrs(l->addr);
@@ -303,7 +322,7 @@ int64_t yv_vmlive_pollfds(yv_vmlive *l, bool quiet, int64_t now, struct pollfd *
     if (yv_chan_qmp_watch_pollfd(l->qmp, &p))
         add_fd(p.fd, p.events, YV_VMLIVE_QMP, quiet, fds, chans, n);
     if (l->addr) {
-        if ((t = yv_addr_watch_due(l->addr)) < next) next = t;
+        if (!addr_waits(l) && (t = yv_addr_watch_due(l->addr)) < next) next = t;
         if (yv_addr_watch_pollfd(l->addr, &p))
             add_fd(p.fd, p.events, YV_VMLIVE_QGA, quiet, fds, chans, n);
     }

@@ -3,7 +3,8 @@
 # tests/fixtures/make-cloud-guest.sh (openssh-server, qemu-guest-agent) created from a preset with
 # `--network user` (the default SSH forward) and a key made here with ssh-keygen; then, on ONE
 # installed VM (an install is ~1-2 min and a boot ~1 min under TCG): `ssh … -- hostname`,
-# `status --json` addresses from the agent, `console` in piped mode logging in as root, a graceful
+# `status --json` addresses from the agent, `watch --json` showing the agent's address go and come
+# back as the agent stops and starts in the guest, `console` in piped mode logging in as root, a graceful
 # `shutdown` of a guest that ignores ACPI ending `by agent`; then a linked clone of the same disk
 # on a TAP in a network namespace with dnsmasq (Debian dnsmasq-base) and no agent shows its DHCP
 # address from the neighbour table. Needs root (namespace, bridge) and the guest image (root to
@@ -156,6 +157,57 @@ view_login()
     tui_quit
 }
 
+# agent_addr_in FILE: "yes" when the last line of watch --json about g has an address from the
+# agent, else "no".
+agent_addr_in()
+{
+    "$PY" - "$1" <<'PY'
+import json, sys
+last = []
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        d = json.loads(line)
+    except ValueError:
+        continue
+    if "vm" in d and d["vm"]["name"] == "g":
+        last = d["vm"]["addresses"]
+print("yes" if any(a["source"] == "agent" for a in last) else "no")
+PY
+}
+
+# wait_agent_addr FILE yes|no SECONDS
+wait_agent_addr()
+{
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        [ "$(agent_addr_in "$1")" = "$2" ] && return 0
+        sleep 0.2
+    done
+    fail "watch: an address from the agent '$(agent_addr_in "$1")', not '$2', within $3 s: $(tail -c 1500 "$1")"
+}
+
+# watch_agent ROOT T: `watch --json` (the TUI's monitor) shows the agent's address of the running
+# guest g (QEMU's query-chardev says the guest holds the agent's port open); the agent stopped in
+# the guest, the address goes (QEMU tells VSERPORT_CHANGE of the port: seconds, not the 30 s of
+# the next exchange); started again, it comes back — nothing but that event asks a closed port
+# again, so a port without its id (no events) fails here.
+watch_agent()
+{
+    local root=$1 t=$2 wpid win
+    mkfifo "$t/win"
+    "$YAVE_TEST_BIN" --batch --root "$root" --json watch <"$t/win" >"$t/wout" 2>"$t/werr" &
+    wpid=$!
+    at_exit end_process "$wpid" "$YAVE_TEST_BIN"
+    exec {win}>"$t/win"
+    wait_agent_addr "$t/wout" yes 20
+    guest_must "$root" g "$t" systemctl stop qemu-guest-agent
+    wait_agent_addr "$t/wout" no 10
+    guest_must "$root" g "$t" systemctl start qemu-guest-agent
+    wait_agent_addr "$t/wout" yes 10
+    exec {win}>&-
+    wait "$wpid" || fail "watch's exit status: $? ($(cat "$t/werr"))"
+}
+
 test_1_guest_ssh_agent_console_shutdown_neighbour()
 {
     local root t
@@ -207,6 +259,7 @@ test_1_guest_ssh_agent_console_shutdown_neighbour()
     # the agent's address
     wait_address "$root" g agent
     assert_eq 10.0.2.15 "$ADDR" "the agent's address of a user-network guest"
+    watch_agent "$root" "$t"
 
     # console, piped: log in as root with the preset's password. cloud-init first (it floods the
     # serial console at the end of a boot), then each line once the guest asks for it: a serial

@@ -194,12 +194,12 @@ static void test_watch_idle_until_shown(void **state)
     int64_t now = yv_now_ms();
     yv_addr_watch *w = yv_addr_watch_new(path, now);
     assert_true(yv_addr_watch_due(w) <= now);
-    assert_false(yv_addr_watch_handle(w, &vm, true, 0, now)); /* the exchange begins */
+    assert_false(yv_addr_watch_handle(w, &vm, YV_ADDR_ASK, 0, now)); /* the exchange begins */
     struct pollfd p;
     int64_t end = now + 5000;
     while (yv_now_ms() < end && yv_addr_watch_pollfd(w, &p)) {
         poll(&p, 1, 20);
-        yv_addr_watch_handle(w, &vm, true, p.revents, yv_now_ms());
+        yv_addr_watch_handle(w, &vm, YV_ADDR_ASK, p.revents, yv_now_ms());
     }
     assert_int_equal(yv_addr_watch_pollfd(w, &p), 0);
     assert_int_equal(yv_addr_watch_addrs(w)->n, 1); /* the forward, without the agent */
@@ -220,6 +220,93 @@ static void test_watch_idle_until_shown(void **state)
     free(path);
 }
 
+/* One JSON line the client wrote (after an optional 0xFF); NULL at its end. */
+static json_t *agent_line(int fd)
+{
+    char line[4096];
+    size_t n = 0;
+    while (n < sizeof line - 1 && read(fd, line + n, 1) == 1 && line[n] != '\n') n++;
+    line[n] = '\0';
+    return n ? json_loads(line[0] == '\xff' ? line + 1 : line, 0, NULL) : NULL;
+}
+
+/* A fake agent in a child: serves `clients` clients one after the other (the sync, then eth0's
+ * addresses to any command), each until it leaves. */
+static pid_t fake_agent(int l, int clients)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid) return pid;
+    for (int i = 0; i < clients; i++) {
+        int fd = accept(l, NULL, NULL);
+        json_t *j;
+        for (int k = 0; fd >= 0 && (j = agent_line(fd)); k++) {
+            json_t *args = json_object_get(j, "arguments");
+            json_int_t id = json_integer_value(json_object_get(k ? j : args, "id"));
+            char buf[512];
+            int n = k ? snprintf(buf, sizeof buf,
+                                 "{\"return\": [{\"name\": \"eth0\", \"ip-addresses\": "
+                                 "[{\"ip-address\": \"10.0.2.15\"}]}], \"id\": %lld}\n",
+                                 (long long)id)
+                      : snprintf(buf, sizeof buf, "\xff{\"return\": %lld}\n", (long long)id);
+            json_decref(j);
+            if (write(fd, buf, (size_t)n) != n) _exit(1);
+        }
+        if (fd >= 0) close(fd);
+    }
+    _exit(0);
+}
+
+/* Turns the watch through one exchange with the agent as `agent` says; whether they changed. */
+static bool watch_exchange(yv_addr_watch *w, const yv_vm *vm, yv_addr_agent agent)
+{
+    int64_t now = yv_now_ms(), end = now + 5000;
+    yv_addr_watch_poke(w, now - 500); /* due now */
+    bool changed = yv_addr_watch_handle(w, vm, agent, 0, now);
+    struct pollfd p;
+    while (yv_now_ms() < end && yv_addr_watch_pollfd(w, &p)) {
+        poll(&p, 1, 20);
+        changed |= yv_addr_watch_handle(w, vm, agent, p.revents, yv_now_ms());
+    }
+    assert_false(yv_addr_watch_busy(w));
+    return changed;
+}
+
+/* What the agent said: asked, it is there; a paused guest's (KEEP) stays; a guest that closed
+ * its port (GONE) is not asked — no connection — and what its agent said is forgotten, the
+ * forward stays. */
+static void test_watch_agent_modes(void **state)
+{
+    char *path = yv_asprintf("%s/m.qga", (char *)*state);
+    int l = ut_unix_listen(path, 4);
+    pid_t agent = fake_agent(l, 1);
+    yv_net user = {.id = "net0", .type = YV_NET_USER};
+    yv_forward fw = {YV_PROTO_TCP, NULL, 2201, 22};
+    user.forwards = &fw;
+    user.nforwards = 1;
+    yv_vm vm = {.name = "m", .nets = &user, .nnets = 1};
+    yv_addr_watch *w = yv_addr_watch_new(path, yv_now_ms());
+    assert_true(watch_exchange(w, &vm, YV_ADDR_ASK));
+    const yv_addrs *a = yv_addr_watch_addrs(w);
+    assert_int_equal(a->n, 2); /* a user VM's forward, then its agent's (spec §11's order) */
+    assert_int_equal(a->v[0].source, YV_ADDR_FORWARD);
+    assert_string_equal(a->v[1].ip, "10.0.2.15");
+    assert_int_equal(a->v[1].source, YV_ADDR_AGENT);
+    int st;
+    assert_int_equal(waitpid(agent, &st, 0), agent); /* its one client came and left */
+    assert_false(watch_exchange(w, &vm, YV_ADDR_KEEP));
+    assert_int_equal(a->n, 2);
+    assert_true(watch_exchange(w, &vm, YV_ADDR_GONE));
+    assert_int_equal(a->n, 1);
+    assert_int_equal(a->v[0].source, YV_ADDR_FORWARD);
+    /* neither KEEP nor GONE connected: nobody waits in the listener's queue */
+    struct pollfd p = {l, POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 0), 0);
+    yv_addr_watch_free(w);
+    close(l);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_neighbours),
         cmocka_unit_test_setup_teardown(test_many_silent, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_watch_idle_until_shown, ut_setup_tmp, ut_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_watch_agent_modes, ut_setup_tmp, ut_teardown_tmp),
     };
     return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * deadline, the peer gone, a second request while one is outstanding, another client served. */
 #include "unit.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 
@@ -523,6 +524,158 @@ static void test_watch_blockstats(void **state)
     ut_rmdir(dir);
 }
 
+/* A fake QEMU on the event socket, in a child: greets, answers every command by its name —
+ * query-status "running", query-chardev with the agent's port closed — and on each byte from
+ * `gate` tells VSERPORT_CHANGE: 'x' another port opened, 'o' the agent's opened, 'c' closed.
+ * Counts the query-chardev it answered on `count` (one byte each). */
+static pid_t fake_qemu_with_agent_port(int lfd, int gate, int count)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid) return pid;
+    int c = accept(lfd, NULL, NULL);
+    FILE *f = c >= 0 ? fdopen(dup(c), "w") : NULL;
+    char buf[8192];
+    size_t have = 0;
+    if (!f) _exit(1);
+    fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n", f);
+    fflush(f);
+    for (;;) {
+        struct pollfd p[2] = {{c, POLLIN, 0}, {gate, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) _exit(1);
+        char g;
+        if ((p[1].revents & POLLIN) && read(gate, &g, 1) == 1) {
+            if (g == 'x')
+                fputs("{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"id\": \"other\", \"open\": "
+                      "true}}\n",
+                      f);
+            else if (g == 'o')
+                fputs("{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"id\": \"qga0port\", \"open\": "
+                      "true}}\n",
+                      f);
+            else
+                fputs("{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"id\": \"qga0port\", \"open\": "
+                      "false}}\n",
+                      f);
+            fflush(f);
+        } else if (p[1].revents & POLLHUP) {
+            _exit(0);
+        }
+        if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
+        ssize_t n = read(c, buf + have, sizeof buf - have - 1);
+        if (n <= 0) _exit(0);
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *nl;
+        while ((nl = strchr(buf, '\n'))) {
+            *nl = '\0';
+            json_t *j = json_loads(buf, 0, NULL);
+            const char *cmd = json_string_value(json_object_get(j, "execute"));
+            char *ids = json_dumps(json_object_get(j, "id"), JSON_ENCODE_ANY);
+            if (cmd && !strcmp(cmd, "query-status")) {
+                fprintf(f, "{\"return\": {\"status\": \"running\"}, \"id\": %s}\n", ids);
+            } else if (cmd && !strcmp(cmd, "query-chardev")) {
+                fprintf(f,
+                        "{\"return\": [{\"label\": \"console0\", \"filename\": \"x\", "
+                        "\"frontend-open\": true}, {\"label\": \"qga0\", \"filename\": \"y\", "
+                        "\"frontend-open\": false}], \"id\": %s}\n",
+                        ids);
+                if (write(count, "q", 1) != 1) _exit(1);
+            } else {
+                fprintf(f, "{\"return\": {}, \"id\": %s}\n", ids);
+            }
+            fflush(f);
+            free(ids);
+            json_decref(j);
+            have -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, have + 1);
+        }
+    }
+}
+
+/* One turn of the watch: poll its descriptor up to ms, then handle; the flags it gave. */
+static unsigned turn(yv_chan_qmp_watch *w, int ms)
+{
+    struct pollfd p;
+    size_t k = yv_chan_qmp_watch_pollfd(w, &p);
+    int r = k ? poll(&p, 1, ms) : 0;
+    return yv_chan_qmp_watch_handle(w, r > 0 ? p.revents : 0, yv_now_ms());
+}
+
+/* Turns the watch until its view's agent port reads `want` and, with `flag`, it gave that flag
+ * (3 s at most); the flags it gave. */
+static unsigned watch_until_agent(yv_chan_qmp_watch *w, yv_agent_port want, unsigned flag)
+{
+    unsigned seen = 0;
+    int64_t end = yv_now_ms() + 3000;
+    while ((yv_chan_qmp_watch_view(w)->agent != want || (seen & flag) != flag) && yv_now_ms() < end)
+        seen |= turn(w, 10);
+    return seen;
+}
+
+/* The agent's port on the held event socket: unknown and being asked once the conversation
+ * opens; closed by query-chardev (the address watch then asks no agent); opened and closed again
+ * by VSERPORT_CHANGE of our port, not of another; asked once, not again on each event; a closed
+ * port asked again on each check unless its QEMU tells the events. */
+static void test_watch_tracks_agent_port(void **state)
+{
+    (void)state;
+    char *dir = ut_mkdtemp(), *sock = yv_asprintf("%s/vm.sock", dir);
+    char *events = yv_asprintf("%s/vm.events", dir);
+    int lfd = ut_unix_listen(events, 1), gate[2], count[2];
+    assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(count, O_CLOEXEC | O_NONBLOCK), 0);
+    pid_t child = fake_qemu_with_agent_port(lfd, gate[0], count[1]);
+    close(gate[0]);
+    close(count[1]);
+    yv_chan_qmp_watch *w = yv_chan_qmp_watch_new(sock, events, 1000, 2000, yv_now_ms());
+    const yv_chan_qmp_view *v = yv_chan_qmp_watch_view(w);
+    assert_int_equal(v->agent, YV_AGENT_UNKNOWN);
+    assert_false(yv_chan_qmp_watch_agent_pending(w)); /* nothing asked before the conversation */
+    yv_chan_qmp_watch_handle(w, 0, yv_now_ms()); /* opens it: query-status, then query-chardev */
+    assert_true(yv_chan_qmp_watch_agent_pending(w));
+    watch_until_agent(w, YV_AGENT_CLOSED, 0);
+    assert_int_equal(v->agent, YV_AGENT_CLOSED);
+    assert_false(yv_chan_qmp_watch_agent_pending(w));
+    assert_int_equal(v->state, YV_STATE_RUNNING);
+    assert_int_equal(write(gate[1], "x", 1),
+                     1); /* another port: an event, the agent still closed */
+    assert_true(watch_until_agent(w, YV_AGENT_CLOSED, YV_CHAN_QMP_AGENT) & YV_CHAN_QMP_AGENT);
+    assert_int_equal(v->agent, YV_AGENT_CLOSED);
+    assert_int_equal(write(gate[1], "o", 1), 1);
+    assert_true(watch_until_agent(w, YV_AGENT_OPEN, YV_CHAN_QMP_AGENT) & YV_CHAN_QMP_AGENT);
+    assert_int_equal(v->agent, YV_AGENT_OPEN);
+    assert_int_equal(write(gate[1], "c", 1), 1);
+    assert_true(watch_until_agent(w, YV_AGENT_CLOSED, YV_CHAN_QMP_AGENT) & YV_CHAN_QMP_AGENT);
+    assert_int_equal(v->agent, YV_AGENT_CLOSED);
+    char q[8];
+    assert_int_equal(read(count[0], q, sizeof q),
+                     1); /* one query-chardev: the events did the rest */
+    /* a QEMU that may not tell the events (started by an older yave): a closed port is asked
+     * again with each check of the held socket; one that tells is not */
+    yv_chan_qmp_watch_poke(w, yv_now_ms());
+    ssize_t got = 0;
+    for (int64_t end = yv_now_ms() + 3000; got <= 0 && yv_now_ms() < end;) {
+        turn(w, 10);
+        got = read(count[0], q, sizeof q);
+    }
+    assert_int_equal(got, 1);
+    yv_chan_qmp_watch_port_events(w, true);
+    yv_chan_qmp_watch_poke(w, yv_now_ms());
+    for (int64_t end = yv_now_ms() + 300; yv_now_ms() < end;) turn(w, 10);
+    assert_int_equal(read(count[0], q, sizeof q), -1);
+    assert_int_equal(v->agent, YV_AGENT_CLOSED);
+    yv_chan_qmp_watch_free(w);
+    close(gate[1]);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    close(count[0]);
+    close(lfd);
+    free(sock);
+    free(events);
+    ut_rmdir(dir);
+}
+
 /* ---- a kind without a greeting (the shape of the guest agent): "<id> text\n" lines ---- */
 
 static int line_input(yv_chan *c, const char *buf, size_t n, yv_err *err)
@@ -568,6 +721,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_between_replies, setup, teardown),
         cmocka_unit_test(test_watch_reports_agent_port_change),
         cmocka_unit_test(test_watch_blockstats),
+        cmocka_unit_test(test_watch_tracks_agent_port),
         cmocka_unit_test_setup_teardown(test_error_reply_is_an_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eof_midline_is_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line_is_unresponsive, setup, teardown),

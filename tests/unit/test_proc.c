@@ -431,6 +431,32 @@ static void test_pidfd_signal_wait(void **state)
     assert_true(errno == ESRCH || errno == ENOSYS);
 }
 
+/* yv_proc_has_arg: an argument matched whole (not a prefix, not two joined), none of a process
+ * that is gone. */
+static void test_has_arg(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the shell keeps its argv while it waits for sleep (a last command would be exec'd);
+         * a group of its own, ended whole with its sleep */
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", "sleep 30; exit 0", "x", "a,id=b", (char *)NULL);
+        _exit(127);
+    }
+    int64_t end = yv_now_ms() + 5000; /* until the exec is done */
+    while (!yv_proc_has_arg(pid, "a,id=b") && yv_now_ms() < end) usleep(1000);
+    assert_true(yv_proc_has_arg(pid, "a,id=b"));
+    assert_true(yv_proc_has_arg(pid, "sleep 30; exit 0"));
+    assert_false(yv_proc_has_arg(pid, "a,id"));
+    assert_false(yv_proc_has_arg(pid, "a,id=bc"));
+    assert_false(yv_proc_has_arg(pid, "30a,id=b"));
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_false(yv_proc_has_arg(pid, "x"));
+}
+
 /* yv_proc_end: SIGTERM, then SIGKILL once term_ms has passed without an exit. */
 static void test_end_escalates(void **state)
 {
@@ -522,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_cancel_flag_is_a_parameter),
         cmocka_unit_test(test_pidfd_signal_wait),
         cmocka_unit_test(test_end_escalates),
+        cmocka_unit_test(test_has_arg),
         cmocka_unit_test(test_sibling),
         cmocka_unit_test_setup_teardown(test_run_failures, ut_setup_tmp, ut_teardown_tmp),
         cmocka_unit_test(test_run_output),
