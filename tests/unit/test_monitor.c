@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "core/config.h"
@@ -530,6 +531,7 @@ static pid_t fake_events_agent_open(int l)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid > 0) return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that fails midway never sends the SIGTERM */
     for (;;) {
         struct pollfd p = {l, POLLIN, 0};
         poll(&p, 1, -1);
