@@ -440,6 +440,24 @@ static void test_watch_reports_agent_port_change(void **state)
     ut_rmdir(dir);
 }
 
+typedef struct {
+    int nblk;      /* query-blockstats answered so far */
+    char ret[256]; /* the answer's text */
+} blockstats_answers;
+
+static const char *blockstats_answer(const char *cmd, void *user)
+{
+    blockstats_answers *a = user;
+    if (cmd && !strcmp(cmd, "query-status")) return "{\"status\": \"running\"}";
+    if (!cmd || strcmp(cmd, "query-blockstats")) return NULL;
+    a->nblk++;
+    snprintf(a->ret, sizeof a->ret,
+             "[{\"stats\": {\"rd_bytes\": %d, \"wr_bytes\": 4096}}, "
+             "{\"stats\": {\"rd_bytes\": 1, \"wr_bytes\": %d}}]",
+             100 * a->nblk, a->nblk * 1000);
+    return a->ret;
+}
+
 /* A fake QEMU on the event socket, in a child: greets, then answers every command by its name —
  * query-status "running", query-blockstats two drives (the second asked: other counters) — until
  * the test ends. */
@@ -448,28 +466,14 @@ static pid_t fake_qemu_with_blockstats(int lfd)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid) return pid;
-    int c = accept(lfd, NULL, NULL), nblk = 0;
+    int c = accept(lfd, NULL, NULL);
     FILE *in = c >= 0 ? fdopen(c, "r") : NULL, *f = c >= 0 ? fdopen(dup(c), "w") : NULL;
     char line[4096];
     if (!in || !f) _exit(1);
     fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n", f);
     fflush(f);
-    while (fgets(line, sizeof line, in)) {
-        json_t *j = json_loads(line, 0, NULL);
-        const char *cmd = json_string_value(json_object_get(j, "execute"));
-        char *ids = json_dumps(json_object_get(j, "id"), JSON_ENCODE_ANY);
-        if (cmd && !strcmp(cmd, "query-status"))
-            fprintf(f, "{\"return\": {\"status\": \"running\"}, \"id\": %s}\n", ids);
-        else if (cmd && !strcmp(cmd, "query-blockstats") && ++nblk)
-            fprintf(f,
-                    "{\"return\": [{\"stats\": {\"rd_bytes\": %d, \"wr_bytes\": 4096}}, "
-                    "{\"stats\": {\"rd_bytes\": 1, \"wr_bytes\": %d}}], \"id\": %s}\n",
-                    100 * nblk, nblk * 1000, ids);
-        else fprintf(f, "{\"return\": {}, \"id\": %s}\n", ids);
-        fflush(f);
-        free(ids);
-        json_decref(j);
-    }
+    blockstats_answers a = {0};
+    while (fgets(line, sizeof line, in)) ut_qmp_reply(f, line, blockstats_answer, &a);
     _exit(0);
 }
 
@@ -528,6 +532,17 @@ static void test_watch_blockstats(void **state)
  * query-status "running", query-chardev with the agent's port closed — and on each byte from
  * `gate` tells VSERPORT_CHANGE: 'x' another port opened, 'o' the agent's opened, 'c' closed.
  * Counts the query-chardev it answered on `count` (one byte each). */
+/* Answers of an event socket whose guest never opened the agent's port; each query-chardev is
+ * counted with a byte on *user (a pipe). */
+static const char *agent_closed_answer(const char *cmd, void *user)
+{
+    if (cmd && !strcmp(cmd, "query-status")) return "{\"status\": \"running\"}";
+    if (!cmd || strcmp(cmd, "query-chardev")) return NULL;
+    if (write(*(int *)user, "q", 1) != 1) _exit(1);
+    return "[{\"label\": \"console0\", \"filename\": \"x\", \"frontend-open\": true}, "
+           "{\"label\": \"qga0\", \"filename\": \"y\", \"frontend-open\": false}]";
+}
+
 static pid_t fake_qemu_with_agent_port(int lfd, int gate, int count)
 {
     pid_t pid = fork();
@@ -569,24 +584,7 @@ static pid_t fake_qemu_with_agent_port(int lfd, int gate, int count)
         char *nl;
         while ((nl = strchr(buf, '\n'))) {
             *nl = '\0';
-            json_t *j = json_loads(buf, 0, NULL);
-            const char *cmd = json_string_value(json_object_get(j, "execute"));
-            char *ids = json_dumps(json_object_get(j, "id"), JSON_ENCODE_ANY);
-            if (cmd && !strcmp(cmd, "query-status")) {
-                fprintf(f, "{\"return\": {\"status\": \"running\"}, \"id\": %s}\n", ids);
-            } else if (cmd && !strcmp(cmd, "query-chardev")) {
-                fprintf(f,
-                        "{\"return\": [{\"label\": \"console0\", \"filename\": \"x\", "
-                        "\"frontend-open\": true}, {\"label\": \"qga0\", \"filename\": \"y\", "
-                        "\"frontend-open\": false}], \"id\": %s}\n",
-                        ids);
-                if (write(count, "q", 1) != 1) _exit(1);
-            } else {
-                fprintf(f, "{\"return\": {}, \"id\": %s}\n", ids);
-            }
-            fflush(f);
-            free(ids);
-            json_decref(j);
+            ut_qmp_reply(f, buf, agent_closed_answer, &count);
             have -= (size_t)(nl + 1 - buf);
             memmove(buf, nl + 1, have + 1);
         }

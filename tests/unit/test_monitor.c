@@ -523,6 +523,16 @@ static pid_t fake_agent(int l)
     _exit(0);
 }
 
+/* Answers of an event socket whose guest holds the agent's port open. */
+static const char *agent_open_answer(const char *cmd, void *user)
+{
+    (void)user;
+    if (cmd && !strcmp(cmd, "query-status")) return "{\"status\": \"running\"}";
+    if (cmd && !strcmp(cmd, "query-chardev"))
+        return "[{\"label\": \"qga0\", \"filename\": \"x\", \"frontend-open\": true}]";
+    return NULL;
+}
+
 /* A QMP event socket in a child, in place of QEMU's: greets each client and answers by name —
  * query-status "running", query-chardev with the agent's port open (what a guest running an agent
  * makes QEMU say; an empty 64 MiB guest runs none) — until SIGTERM. */
@@ -543,22 +553,7 @@ static pid_t fake_events_agent_open(int l)
         if (!in || !out) _exit(1);
         fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n", out);
         fflush(out);
-        while (fgets(line, sizeof line, in)) {
-            json_t *j = json_loads(line, 0, NULL);
-            const char *cmd = json_string_value(json_object_get(j, "execute"));
-            char *id = json_dumps(json_object_get(j, "id"), JSON_ENCODE_ANY);
-            if (cmd && !strcmp(cmd, "query-status"))
-                fprintf(out, "{\"return\": {\"status\": \"running\"}, \"id\": %s}\n", id);
-            else if (cmd && !strcmp(cmd, "query-chardev"))
-                fprintf(out,
-                        "{\"return\": [{\"label\": \"qga0\", \"filename\": \"x\", "
-                        "\"frontend-open\": true}], \"id\": %s}\n",
-                        id);
-            else fprintf(out, "{\"return\": {}, \"id\": %s}\n", id);
-            fflush(out);
-            free(id);
-            json_decref(j);
-        }
+        while (fgets(line, sizeof line, in)) ut_qmp_reply(out, line, agent_open_answer, NULL);
         fclose(in);
         fclose(out);
     }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -213,6 +215,22 @@ static inline int ut_unix_listen(const char *path, int backlog)
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(listen(fd, backlog), 0);
     return fd;
+}
+
+/* A fake QMP peer's answer to one command line it read: {"return": RET, "id": ID} on out, flushed.
+ * RET is answer(cmd, user), cmd the line's "execute" (NULL when it has none), or {} when answer
+ * gives NULL; ID is the line's own (null without one). */
+typedef const char *(*ut_qmp_answer_fn)(const char *cmd, void *user);
+static inline void ut_qmp_reply(FILE *out, const char *line, ut_qmp_answer_fn answer, void *user)
+{
+    json_t *j = json_loads(line, 0, NULL);
+    const char *cmd = json_string_value(json_object_get(j, "execute"));
+    char *id = json_dumps(json_object_get(j, "id"), JSON_ENCODE_ANY);
+    const char *ret = answer(cmd, user);
+    fprintf(out, "{\"return\": %s, \"id\": %s}\n", ret ? ret : "{}", id ? id : "null");
+    fflush(out);
+    free(id);
+    json_decref(j);
 }
 
 /* A client connected (or, non-blocking, queued) to the UNIX socket at path. */
