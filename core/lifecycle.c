@@ -105,8 +105,11 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
                           "QEMU not found (%s): install qemu-system-x86 "
                           "or set cli.bin in config.yaml",
                           cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64");
-    c->up = yv_lifecycle_script("netdevup");
-    c->down = yv_lifecycle_script("netdevdown");
+    /* only a tap network's argv names them: the search is a readlink per component of each path */
+    if (yv_vm_has_tap(c->v)) {
+        c->up = yv_lifecycle_script("netdevup");
+        c->down = yv_lifecycle_script("netdevdown");
+    }
     if (yv_vm_has_tap(c->v) && (!c->up || !c->down)) {
         char *exe = yv_proc_self_dir();
         yv_err_set(err, YV_E_TOOL_FAILED,
