@@ -37,13 +37,19 @@ The figures and their baselines:
  5. TUI idle CPU with 20 running VMs at a 1 s refresh: ns on a CPU from /proc/PID/task/*/schedstat
     (utime+stime ticks are 10 ms: 0.017 % over 60 s, too coarse for 0.05 %; printed next to it).
     Windows: BENCH_ROUNDS rounds of [start the TUI, let it settle BENCH_SETTLE_S (start-up is not
-    idle), measure BENCH_WINDOW_S, quit it, settle 1 s, measure BENCH_WINDOW_S without it]. With the
-    defaults the TUI is measured for 15 x 4 = 60 s, and each "with" window has a "without" window
-    next to it, so a slow drift of the machine cancels out. The guests halt at once (their disk
-    is a boot sector doing cli; hlt): SeaBIOS's retry-boot every 60 s would otherwise land in
-    random windows.
+    idle), measure BENCH_WINDOW_S, quit it, settle 1 s, measure BENCH_WINDOW_S without it], every
+    other round in the opposite order. With the defaults the TUI is measured for 15 x 4 = 60 s,
+    and each "with" window has a "without" window next to it, so a slow drift of the machine
+    cancels out. The guests halt at once (their disk is a boot sector doing cli; hlt): SeaBIOS's
+    retry-boot every 60 s would otherwise land in random windows.
  6. The CPU the TUI adds to the 20 QEMUs: their summed schedstat in each "with" window minus the
-    "without" window of the same round.
+    "without" window of the same round, each less the same sum over 20 like QEMUs of a second
+    root that no TUI watches, running in the same windows. The control is what makes the figure
+    mean something: the host moves the CPU of every QEMU together (all 20 from 0.19 to 0.26 % a
+    core from one 4 s window to the next), by more than the goal. Over 20 windows without a TUI
+    the sum of 20 QEMUs spread 0.50 % (standard deviation), the difference of two sets of 10 in
+    the same windows 0.13 %; without the control, 15 rounds gave medians of -0.04 to +0.26 % run
+    to run around an effect of a few hundredths (printed, no goal).
  7. Launch to a painted list at 5, 200 and 1,000 defined VMs vs printf of the names to the same
     pty. "Painted" is the same for both: from just before the fork until the name of the last VM
     that the TUI's first screen shows (found by a first launch) has arrived on the pty master; the
@@ -447,22 +453,24 @@ def settle_qemus(pids, limit=90):
     return last
 
 
-def fig_idle(root, qemus):
+def fig_idle(root, qemus, control):
     n = len(qemus)
     section(f"TUI idle with {n} running VMs at a 1 s refresh: {R} rounds of {SETTLE:g} s settle + "
             f"{WINDOW:g} s with the TUI, {WINDOW:g} s without")
-    pct = settle_qemus(qemus)
-    print(f"  the QEMUs settled at {pct:.2f} % of a core (summed)", flush=True)
-    tui, wake, with_q, without_q = [], [], [], []
-    tick_sum, time_sum = 0, 0.0
+    pct = settle_qemus(qemus + control)
+    print(f"  the QEMUs settled at {pct:.2f} % of a core (summed, {len(control)} of them the "
+          "control's)", flush=True)
+    tui, wake, with_q, without_q, with_c, without_c = [], [], [], [], [], []
+    tick = [0, 0.0]  # the TUI's utime+stime ticks and the seconds they were counted over
 
     def qsnap():
-        return [B.task_ns(p)[0] for p in qemus]
+        return [B.task_ns(p)[0] for p in qemus + control]
 
-    def qdelta(a, b, secs):
-        return sum(B.delta(x, y) for x, y in zip(a, b)) / 1e9 / secs * 100
+    def qdelta(a, b, secs):  # (the watched QEMUs, the control's), % of a core
+        d = [B.delta(x, y) / 1e9 / secs * 100 for x, y in zip(a, b)]
+        return sum(d[:n]), sum(d[n:])
 
-    for _ in range(R):
+    def with_tui():
         pid, fd, _ = pty_spawn(tui_argv(root))
         drain(fd, SETTLE)
         (ns0, run0), q0, tk0, t0 = B.task_ns(pid), qsnap(), B.ticks(pid), time.perf_counter()
@@ -471,13 +479,22 @@ def fig_idle(root, qemus):
         finish(pid, fd)
         tui.append(B.delta(ns0, ns1) / 1e9 / (t1 - t0) * 100)
         wake.append(B.delta(run0, run1) / (t1 - t0))
-        with_q.append(qdelta(q0, q1, t1 - t0))
-        tick_sum, time_sum = tick_sum + tk1 - tk0, time_sum + t1 - t0
+        w, c = qdelta(q0, q1, t1 - t0)
+        with_q.append(w), with_c.append(c)
+        tick[0], tick[1] = tick[0] + tk1 - tk0, tick[1] + t1 - t0
         time.sleep(1)
+
+    def without_tui():
         q0, t0 = qsnap(), time.perf_counter()
         time.sleep(WINDOW)
         q1, t1 = qsnap(), time.perf_counter()
-        without_q.append(qdelta(q0, q1, t1 - t0))
+        w, c = qdelta(q0, q1, t1 - t0)
+        without_q.append(w), without_c.append(c)
+
+    for r in range(R):
+        for step in ((with_tui, without_tui) if r % 2 == 0 else (without_tui, with_tui)):
+            step()
+    tick_sum, time_sum = tick
     B.abs_row(f"TUI idle CPU, {n} running, 1 s refresh ({time_sum:.0f} s)", tui, 0.05, "%",
               baseline="- (absolute goal)")
     ticks_pct = tick_sum / os.sysconf("SC_CLK_TCK") / time_sum * 100
@@ -486,8 +503,11 @@ def fig_idle(root, qemus):
     B.note("  same from utime+stime ticks", f"{ticks_pct:.3f} %", "-", "", "<= 0.05 %",
            "yes" if ticks_pct <= 0.05 else "NO")
     B.abs_row("  TUI wakeups (schedstat timeslices)", wake, None, "/s")
-    B.abs_row(f"CPU the TUI adds to the {n} QEMUs", [w - o for w, o in zip(with_q, without_q)],
-              0.2, "%", baseline=f"QEMUs alone {statistics.median(without_q):.3f} %")
+    added = [(w - wc) - (o - oc) for w, wc, o, oc in zip(with_q, with_c, without_q, without_c)]
+    B.abs_row(f"CPU the TUI adds to the {n} QEMUs (less a control of {len(control)})", added, 0.2,
+              "%", baseline=f"QEMUs alone {statistics.median(without_q):.3f} %")
+    B.abs_row("  same, without the control (no goal)",
+              [w - o for w, o in zip(with_q, without_q)], None, "%")
 
 
 def fig_quiet(root):
@@ -503,6 +523,22 @@ def fig_quiet(root):
     print(f"  CPU {cpu:.4f} % of a core, {wake:.2f} wakeups/s", flush=True)
     B.note("TUI wakeups, nothing running", f"{wake:.2f} /s", "-", f"CPU {cpu:.4f} %", "0 /s",
            "yes" if wake == 0 else "NO")
+
+
+def control_start(work, disk, n):
+    """n running VMs in a root of their own that no TUI watches: fig_idle's control. [(root, name)]"""
+    root = f"{work}/rootctl"
+    os.makedirs(root)
+    names = [f"ctl{i:02d}" for i in range(n)]
+    for name in names:
+        create(root, name, disk)
+        B.run([BIN, "--batch", "--root", root, "run", "-n", name])
+    return [(root, name) for name in names]
+
+
+def control_stop(ctl):
+    for root, name in ctl:
+        B.run([BIN, "--batch", "--root", root, "shutdown", "-n", name, "--force"])
 
 
 def fig_running(work):
@@ -523,7 +559,9 @@ def fig_running(work):
     fig_rss(root)
     for name in others[4:]:
         B.run(st.y + ["run", "-n", name])
-    fig_idle(root, [qemu_pid(root, n) for n in others + ["b1"]])
+    ctl = control_start(work, disk, len(others) + 1)
+    fig_idle(root, [qemu_pid(root, n) for n in others + ["b1"]], [qemu_pid(*c) for c in ctl])
+    control_stop(ctl)
     B.run(st.y + ["shutdown", "-n", "b1", "--force"])
     fig_stop20(st, *alone)
     for name in others:
