@@ -97,6 +97,23 @@ static void ctx_done(launch_ctx *c)
     free(c->ovmf_code);
 }
 
+/* netdevup and netdevdown, for a VM with a tap network only: its -netdev is the one argument that
+ * names them, and each search is a readlink per component of a path. */
+static int find_scripts(launch_ctx *c, yv_err *err)
+{
+    if (!yv_vm_has_tap(c->v)) return 0;
+    c->up = yv_lifecycle_script("netdevup");
+    c->down = yv_lifecycle_script("netdevdown");
+    if (c->up && c->down) return 0;
+    char *exe = yv_proc_self_dir();
+    yv_err_set(err, YV_E_TOOL_FAILED,
+               "%s not found next to the program (%s) nor in ../libexec/yave: a VM with a tap "
+               "network needs it (reinstall yave)",
+               c->up ? "netdevdown" : "netdevup", exe);
+    free(exe);
+    return -1;
+}
+
 static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, yv_err *err)
 {
     c->qemu = yv_vmstate_qemu(cfg);
@@ -105,20 +122,7 @@ static int ctx_prepare(launch_ctx *c, const yv_config *cfg, yv_run_result *res, 
                           "QEMU not found (%s): install qemu-system-x86 "
                           "or set cli.bin in config.yaml",
                           cfg->cli_bin ? cfg->cli_bin : "qemu-system-x86_64");
-    /* only a tap network's argv names them: the search is a readlink per component of each path */
-    if (yv_vm_has_tap(c->v)) {
-        c->up = yv_lifecycle_script("netdevup");
-        c->down = yv_lifecycle_script("netdevdown");
-    }
-    if (yv_vm_has_tap(c->v) && (!c->up || !c->down)) {
-        char *exe = yv_proc_self_dir();
-        yv_err_set(err, YV_E_TOOL_FAILED,
-                   "%s not found next to the program (%s) nor in ../libexec/yave: a VM with a tap "
-                   "network needs it (reinstall yave)",
-                   c->up ? "netdevdown" : "netdevup", exe);
-        free(exe);
-        return -1;
-    }
+    if (find_scripts(c, err) < 0) return -1;
     c->ovmf_code = yv_strdup(cfg->ovmf_code ? cfg->ovmf_code : OVMF_CODE_DEFAULT);
     return yv_lifecycle_pick_accel(cfg, &res->accel, res->warning, sizeof res->warning, err);
 }
