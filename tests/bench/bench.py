@@ -463,7 +463,7 @@ def fig_idle(root, qemus, control):
     print(f"  the QEMUs settled at {pct:.2f} % of a core (summed, {len(control)} of them the "
           "control's)", flush=True)
     tui, wake, with_q, without_q, with_c, without_c = [], [], [], [], [], []
-    tick = [0, 0.0]  # the TUI's utime+stime ticks and the seconds they were counted over
+    tick_sum, time_sum = 0, 0.0  # the TUI's utime+stime ticks, the seconds they were counted over
 
     def qsnap():
         return [B.task_ns(p)[0] for p in qemus + control]
@@ -473,6 +473,7 @@ def fig_idle(root, qemus, control):
         return sum(d[:n]), sum(d[n:])
 
     def with_tui():
+        nonlocal tick_sum, time_sum
         pid, fd, _ = pty_spawn(tui_argv(root))
         drain(fd, SETTLE)
         (ns0, run0), q0, tk0, t0 = B.task_ns(pid), qsnap(), B.ticks(pid), time.perf_counter()
@@ -484,7 +485,7 @@ def fig_idle(root, qemus, control):
         w, c = qdelta(q0, q1, t1 - t0)
         with_q.append(w)
         with_c.append(c)
-        tick[0], tick[1] = tick[0] + tk1 - tk0, tick[1] + t1 - t0
+        tick_sum, time_sum = tick_sum + tk1 - tk0, time_sum + t1 - t0
         time.sleep(1)
 
     def without_tui():
@@ -498,7 +499,6 @@ def fig_idle(root, qemus, control):
     for r in range(R):
         for step in ((with_tui, without_tui) if r % 2 == 0 else (without_tui, with_tui)):
             step()
-    tick_sum, time_sum = tick
     B.abs_row(f"TUI idle CPU, {n} running, 1 s refresh ({time_sum:.0f} s)", tui, 0.05, "%",
               baseline="- (absolute goal)")
     ticks_pct = tick_sum / os.sysconf("SC_CLK_TCK") / time_sum * 100

@@ -528,10 +528,6 @@ static void test_watch_blockstats(void **state)
     ut_rmdir(dir);
 }
 
-/* A fake QEMU on the event socket, in a child: greets, answers every command by its name —
- * query-status "running", query-chardev with the agent's port closed — and on each byte from
- * `gate` tells VSERPORT_CHANGE: 'x' another port opened, 'o' the agent's opened, 'c' closed.
- * Counts the query-chardev it answered on `count` (one byte each). */
 /* Answers of an event socket whose guest never opened the agent's port; each query-chardev is
  * counted with a byte on *user (a pipe). */
 static const char *agent_closed_answer(const char *cmd, void *user)
@@ -543,6 +539,10 @@ static const char *agent_closed_answer(const char *cmd, void *user)
            "{\"label\": \"qga0\", \"filename\": \"y\", \"frontend-open\": false}]";
 }
 
+/* A fake QEMU on the event socket, in a child: greets, answers every command by its name —
+ * query-status "running", query-chardev with the agent's port closed — and on each byte from
+ * `gate` tells VSERPORT_CHANGE: 'x' another port opened, 'o' the agent's opened, 'c' closed.
+ * Counts the query-chardev it answered on `count` (one byte each). */
 static pid_t fake_qemu_with_agent_port(int lfd, int gate, int count)
 {
     pid_t pid = fork();
