@@ -147,8 +147,13 @@ static void draw(yv_app *a)
 static void draw_frame(yv_app *a)
 {
     getmaxyx(stdscr, a->rows, a->cols);
-    erase();
-    if (a->rows < MIN_ROWS || a->cols < MIN_COLS) {
+    bool fits = a->rows >= MIN_ROWS && a->cols >= MIN_COLS;
+    /* the list alone, as in the last frame: every cell it does not put again still shows what it
+     * put there (an idle frame changes two cells a row: issue 16) */
+    a->kept = fits && a->frame_ok && !a->repainted && a->rows == a->frame_rows &&
+              a->cols == a->frame_cols && yv_screen_keeps(&a->screens, a->frame_gen);
+    if (!a->kept) erase();
+    if (!fits) {
         curs_set(0);
         char msg[64];
         snprintf(msg, sizeof msg, "terminal too small (%dx%d, need %dx%d)", a->cols, a->rows,
@@ -157,6 +162,10 @@ static void draw_frame(yv_app *a)
     } else {
         yv_screen_draw(&a->screens);
     }
+    a->frame_ok = fits;
+    a->frame_gen = a->screens.gen;
+    a->frame_rows = a->rows;
+    a->frame_cols = a->cols;
     wnoutrefresh(stdscr);
     doupdate();
     if (a->rows >= MIN_ROWS && a->cols >= MIN_COLS) yv_screen_drawn(&a->screens, a->repainted);

@@ -53,7 +53,13 @@ typedef struct yv_app {
     bool fw_reconciled; /* ownerless firewall rules removed (once, after the first frame) */
     bool mon_dirty;     /* the monitor changed something: drawn at most every DRAW_MS */
     bool repainted;     /* the next frame clears and draws the whole terminal (a resize) */
-    bool keypad_sent;   /* the terminal was told (smkx) to send the cursor keys curses knows */
+    /* this frame is drawn over the last one, not over a cleared screen: the screen may put only
+     * what changed (yv_screen_keeps). frame_gen/rows/cols: the last frame's, frame_ok false when
+     * it cannot be drawn over (none yet, or the terminal was too small) */
+    bool kept, frame_ok;
+    unsigned frame_gen;
+    int frame_rows, frame_cols;
+    bool keypad_sent; /* the terminal was told (smkx) to send the cursor keys curses knows */
     int64_t last_draw;
     int64_t save_at; /* when the list's sort and columns are written to run/tui.state (0: none
                         pending): a second after the last change, not a write per key */

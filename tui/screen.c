@@ -15,6 +15,7 @@ void yv_screens_init(yv_screens *s, yv_app *app, bool *dirty)
 
 static void changed(yv_screens *s)
 {
+    s->gen++;
     if (s->dirty) *s->dirty = true;
 }
 
@@ -61,6 +62,7 @@ void *yv_screen_show(yv_screens *s, const yv_screen_class *c, const void *arg)
 void yv_screen_pop_all(yv_screens *s)
 {
     while (s->n > 0) close_at(s, s->n - 1);
+    s->gen++;
 }
 
 const yv_screen *yv_screen_top(const yv_screens *s)
@@ -90,6 +92,11 @@ static int first_drawn(const yv_screens *s)
 void yv_screen_draw(yv_screens *s)
 {
     for (int i = first_drawn(s); i < s->n; i++) s->at[i].cls->draw(s->app, s->at[i].st);
+}
+
+bool yv_screen_keeps(const yv_screens *s, unsigned gen)
+{
+    return s->n > 0 && gen == s->gen && first_drawn(s) == s->n - 1 && s->at[s->n - 1].cls->covers;
 }
 
 void yv_screen_drawn(yv_screens *s, bool repainted)

@@ -35,6 +35,9 @@ typedef struct {
     /* The frame it drew is on the terminal; repainted: the terminal was cleared and drawn whole
      * (what a picture writing past curses must know). May be NULL. */
     void (*drawn)(yv_app *a, void *st, bool repainted);
+    /* Its draw puts every cell of the terminal: drawn alone, a frame of it may be drawn over the
+     * last one instead of a cleared screen (yv_screen_keeps). */
+    bool covers;
 } yv_screen_class;
 
 typedef struct {
@@ -50,6 +53,7 @@ typedef struct {
     bool *dirty;                 /* set when a screen opens or closes: the loop redraws */
     yv_screen at[YV_SCREEN_MAX]; /* [0] the list; the top one gets the keys */
     int n;
+    unsigned gen;                /* changes with every screen opened or closed */
     void *polled[YV_SCREEN_MAX]; /* the states of the screens the last pollfds gave, in order */
     size_t npolled;
 } yv_screens;
@@ -67,6 +71,10 @@ const yv_screen *yv_screen_top(const yv_screens *s);
 void *yv_screen_bottom(const yv_screens *s); /* the list's state */
 bool yv_screen_modal(const yv_screens *s);   /* a question is on top */
 void yv_screen_draw(yv_screens *s);
+/* A frame drawn now may be drawn over the last one (the app does not clear the screen first): the
+ * screens drawn are one screen that covers the terminal, the same as when the last frame was drawn
+ * (gen: what s->gen was then). */
+bool yv_screen_keeps(const yv_screens *s, unsigned gen);
 int yv_screen_key(yv_screens *s, wint_t ch, bool is_key);
 /* The descriptors of the screens that wait on one (at most max), lowering *timeout_ms as they ask;
  * one that gives -1 has a slot of -1 (poll skips it) so that ready is called for it all the same.

@@ -286,6 +286,10 @@ typedef struct {
     char filter[128];
     int64_t click_ms; /* the last click, on model row click_row: a second one soon after on the */
     long click_row;   /* same row is a double click */
+    /* the title and status lines the last frame put there: a frame drawn over it (a->kept) puts
+     * each again only when it changed */
+    char title[768], status[600];
+    yv_role status_role;
 } list_st;
 
 static size_t marked_shown(yv_app *a, const list_st *l);
@@ -396,18 +400,21 @@ static bool host_problem(yv_app *a, char *buf, size_t n)
     return false;
 }
 
-static void draw_title(yv_app *a)
+static void draw_title(yv_app *a, list_st *l)
 {
-    char t[768], hosts[256];
+    char t[sizeof l->title], hosts[256];
     size_t n = yv_monitor_count(a->mon), running = yv_monitor_running(a->mon);
     hosts_text(a, hosts, sizeof hosts);
     snprintf(t, sizeof t, " YAVE  %s  %zu VM%s, %zu running%s", a->root, n, n == 1 ? "" : "s",
              running, hosts);
+    if (a->kept && !strcmp(t, l->title)) return;
     yv_draw_text(stdscr, 0, 0, t, a->cols, yv_theme_attr(&a->theme, YV_C_TITLE));
+    memcpy(l->title, t, sizeof t);
 }
 
 static void draw_keybar(yv_app *a)
 {
+    if (a->kept) return; /* the same keys at the same width: what the last frame put is there */
     yv_keybar_item items[32];
     int n = 0;
     for (int i = 0; i < yv_nactions && n < 32; i++)
@@ -416,9 +423,9 @@ static void draw_keybar(yv_app *a)
     yv_keybar_draw(stdscr, a->rows - 1, a->cols, items, n, &a->theme);
 }
 
-static void draw_status(yv_app *a, const list_st *l)
+static void draw_status(yv_app *a, list_st *l)
 {
-    char line[600];
+    char line[sizeof l->status];
     if (l->filtering) snprintf(line, sizeof line, "/%s", l->filter);
     else if (a->status[0] && yv_now_ms() < a->status_until)
         snprintf(line, sizeof line, " %s", a->status);
@@ -434,11 +441,13 @@ static void draw_status(yv_app *a, const list_st *l)
     } else if (yv_monitor_count(a->mon) == 0)
         snprintf(line, sizeof line, " no VMs yet: press c to create one");
     else line[0] = '\0';
-    yv_keybar_status(stdscr, a->rows - 2, a->cols, line,
-                     a->status_error && !l->filtering && yv_now_ms() < a->status_until
-                         ? YV_C_ERROR
-                         : YV_C_STATUS,
-                     &a->theme);
+    yv_role role = a->status_error && !l->filtering && yv_now_ms() < a->status_until ? YV_C_ERROR
+                                                                                     : YV_C_STATUS;
+    if (!a->kept || role != l->status_role || strcmp(line, l->status) != 0) {
+        yv_keybar_status(stdscr, a->rows - 2, a->cols, line, role, &a->theme);
+        memcpy(l->status, line, sizeof line);
+        l->status_role = role;
+    }
     if (l->filtering) {
         move(a->rows - 2, 1 + yv_draw_width(l->filter));
         curs_set(1);
@@ -453,8 +462,9 @@ static void draw(yv_app *a, void *st)
     yv_monitor_metrics_all(a->mon, metrics_col(yv_table_sort_col(l->table)));
     yv_table_refresh(l->table);
     if (a->marks.n) yv_marks_prune(&a->marks, vm_exists, a); /* the VMs gone lose their marks */
-    draw_title(a);
+    draw_title(a, l);
     yv_table_set_gutter(l->table, a->marks.n > 0); /* a column for the marks while there are any */
+    yv_table_set_kept(l->table, a->kept);
     yv_table_draw(l->table, stdscr, 1, 0, a->rows - 3, a->cols, &a->theme);
     draw_keybar(a);
     draw_status(a, l);
@@ -742,6 +752,7 @@ static int key(yv_app *a, void *st, wint_t ch, bool is_key)
 const yv_screen_class yv_list_screen = {
     .name = "list",
     .size = sizeof(list_st),
+    .covers = true, /* title, table, status and keys: every line, each to the right edge */
     .init = init,
     .draw = draw,
     .key = key,

@@ -1,6 +1,7 @@
 #include "table.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,15 @@
 #include "draw.h"
 
 #define MAX_COLS 32
+
+/* What the last draw put on a line of the table, so that a draw over it (yv_table_set_kept) puts
+ * again only what changed: an idle list changes two cells a row a second (issue 16). Hashes, not
+ * texts (64-bit FNV-1a over what decides the cells): a cell whose text changed to one of the same
+ * hash would keep showing the old one until it changes again, at odds of 2^-64 a change. */
+typedef struct {
+    uint64_t line;           /* the line's own: layout, selection, mark (0: nothing known) */
+    uint64_t cell[MAX_COLS]; /* each cell's text and attributes */
+} drawn_line;
 
 /* A visible row's sort key, read once per refresh (qsort compares these, never the model). */
 typedef struct {
@@ -36,7 +46,12 @@ struct yv_table {
     sort_key *keys;
     /* the screen line of the first row and the rows drawn there (a mouse click's row) */
     int y0, nrows;
-    bool gutter; /* a one-cell column before the first: the marked rows' glyph */
+    bool gutter;   /* a one-cell column before the first: the marked rows' glyph */
+    bool kept;     /* the next draw is over the last one (yv_table_set_kept) */
+    uint64_t area; /* where the last draw was: a draw elsewhere is never over it */
+    uint64_t header;
+    drawn_line *drawn; /* a line per row on screen at the last draw */
+    int ndrawn;
 };
 
 yv_table *yv_table_new(const yv_column *cols, int ncols, const yv_table_model *model, void *ctx)
@@ -60,6 +75,7 @@ void yv_table_free(yv_table *t)
     if (!t) return;
     free(t->vis);
     free(t->keys);
+    free(t->drawn);
     free(t);
 }
 
@@ -289,16 +305,86 @@ void yv_table_set_gutter(yv_table *t, bool on)
     t->gutter = on;
 }
 
+void yv_table_set_kept(yv_table *t, bool kept)
+{
+    t->kept = kept;
+}
+
+#define FNV_START 14695981039346656037ULL
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+#define FNV_OF(h, v) fnv((h), &(v), sizeof(v))
+
+/* What decides a line's layout: where the columns are, and how wide. */
+static uint64_t layout_hash(int gx, int x, int width, const int *cw, int ncols)
+{
+    uint64_t h = FNV_OF(FNV_OF(FNV_OF(FNV_START, gx), x), width);
+    return fnv(h, cw, (size_t)ncols * sizeof *cw);
+}
+
+/* The lines of the last draw, one per row of this one (none known: drawn whole). */
+static drawn_line *drawn_lines(yv_table *t, int rows, bool kept)
+{
+    if (rows > t->ndrawn) {
+        drawn_line *d = realloc(t->drawn, (size_t)rows * sizeof *d);
+        if (!d) abort();
+        memset(d + t->ndrawn, 0, (size_t)(rows - t->ndrawn) * sizeof *d);
+        t->drawn = d;
+        t->ndrawn = rows;
+    }
+    if (!kept && t->ndrawn) memset(t->drawn, 0, (size_t)t->ndrawn * sizeof *t->drawn);
+    return t->drawn;
+}
+
+/* A row's cells, each put only when the line is drawn whole or the cell changed
+ * since the last draw there. */
+static void draw_cells(yv_table *t, WINDOW *w, int ry, int x, const int *cw, size_t row, bool sel,
+                       bool mk, bool whole, drawn_line *d, const yv_theme *th)
+{
+    char buf[256];
+    for (int c = 0, cx = x; c < t->ncols; c++) {
+        if (cw[c] <= 0) continue;
+        yv_role role = YV_C_NORMAL;
+        buf[0] = '\0';
+        t->model.cell(t->ctx, row, c, buf, sizeof buf, &role);
+        attr_t a = yv_theme_attr(th, sel ? YV_C_SELECTED : role);
+        if (mk) a |= A_BOLD;
+        uint64_t h = FNV_OF(fnv(FNV_START, buf, strlen(buf)), a);
+        if (whole || d->cell[c] != h) {
+            if (t->cols[c].right) yv_draw_text_right(w, ry, cx, buf, cw[c], a);
+            else yv_draw_text(w, ry, cx, buf, cw[c], a);
+            d->cell[c] = h;
+        }
+        cx += cw[c] + 1;
+    }
+}
+
 void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const yv_theme *th)
 {
     int cw[MAX_COLS], gx = x;
-    char buf[256];
-    if (t->gutter && width > 1) /* the columns start after it: no cell gives its room */
-        yv_draw_text(w, y, x++, "", 1, yv_theme_attr(th, YV_C_HEADER)), width--;
+    uint64_t area = FNV_OF(FNV_OF(FNV_OF(FNV_OF(FNV_OF(FNV_START, w), y), x), h), width);
+    bool kept = t->kept && area == t->area;
+    t->kept = false;
+    t->area = area;
+    attr_t hdr = yv_theme_attr(th, YV_C_HEADER), normal = yv_theme_attr(th, YV_C_NORMAL);
+    if (t->gutter && width > 1)
+        x++, width--; /* the columns start after it: no cell gives its room */
     t->width = width;
     layout(t, width, cw);
     memcpy(t->last_w, cw, (size_t)t->ncols * sizeof *cw);
-    draw_header(t, w, y, x, width, cw, yv_theme_attr(th, YV_C_HEADER));
+    uint64_t lay = layout_hash(gx, x, width, cw, t->ncols);
+    uint64_t hh = FNV_OF(FNV_OF(FNV_OF(lay, hdr), t->sort_col), t->sort_desc);
+    if (!kept || hh != t->header) {
+        if (x > gx) yv_draw_text(w, y, gx, "", 1, hdr);
+        draw_header(t, w, y, x, width, cw, hdr);
+        t->header = hh;
+    }
     int rows = h - 1;
     t->page = rows > 1 ? rows - 1 : 1;
     t->y0 = y + 1;
@@ -307,30 +393,28 @@ void yv_table_draw(yv_table *t, WINDOW *w, int y, int x, int h, int width, const
     if (rows > 0 && t->sel >= t->top + (size_t)rows) t->top = t->sel - (size_t)rows + 1;
     if (t->top + (size_t)rows > t->nvis)
         t->top = t->nvis > (size_t)rows ? t->nvis - (size_t)rows : 0;
+    drawn_line *lines = drawn_lines(t, rows, kept);
     for (int r = 0; r < rows; r++) {
         size_t vi = t->top + (size_t)r;
         int ry = y + 1 + r;
-        if (vi >= t->nvis) {
-            yv_draw_text(w, ry, gx, "", width + (x - gx), yv_theme_attr(th, YV_C_NORMAL));
+        drawn_line *d = &lines[r];
+        if (vi >= t->nvis) { /* below the rows: blank */
+            uint64_t lh = FNV_OF(FNV_OF(lay, normal), ry);
+            if (d->line != lh) yv_draw_text(w, ry, gx, "", width + (x - gx), normal);
+            d->line = lh;
             continue;
         }
         bool sel = vi == t->sel;
         bool mk = t->model.marked && t->model.marked(t->ctx, t->vis[vi]);
-        int cx = x;
-        if (x > gx) /* the mark: a glyph also without colours or bold */
-            yv_draw_text(w, ry, gx, mk ? "*" : "", 1,
-                         yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL) | (mk ? A_BOLD : 0));
-        yv_draw_text(w, ry, x, "", width, yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL));
-        for (int c = 0; c < t->ncols; c++) {
-            if (cw[c] <= 0) continue;
-            yv_role role = YV_C_NORMAL;
-            buf[0] = '\0';
-            t->model.cell(t->ctx, t->vis[vi], c, buf, sizeof buf, &role);
-            attr_t a = yv_theme_attr(th, sel ? YV_C_SELECTED : role);
-            if (mk) a |= A_BOLD;
-            if (t->cols[c].right) yv_draw_text_right(w, ry, cx, buf, cw[c], a);
-            else yv_draw_text(w, ry, cx, buf, cw[c], a);
-            cx += cw[c] + 1;
+        attr_t base = yv_theme_attr(th, sel ? YV_C_SELECTED : YV_C_NORMAL);
+        uint64_t lh = FNV_OF(FNV_OF(FNV_OF(lay, base), sel), mk);
+        bool whole = d->line != lh;
+        if (whole) {
+            if (x > gx) /* the mark: a glyph also without colours or bold */
+                yv_draw_text(w, ry, gx, mk ? "*" : "", 1, base | (mk ? A_BOLD : 0));
+            yv_draw_text(w, ry, x, "", width, base);
+            d->line = lh;
         }
+        draw_cells(t, w, ry, x, cw, t->vis[vi], sel, mk, whole, d, th);
     }
 }

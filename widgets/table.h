@@ -59,6 +59,9 @@ long yv_table_row_at(const yv_table *t, int y);
 /* A one-cell column before the first, where a marked row gets its '*' (the cells keep their
  * width and text: a sort by name is not changed by a mark). Off: no gutter. */
 void yv_table_set_gutter(yv_table *t, bool on);
+/* For the next draw only: the window still holds what the last draw put there, at the same place
+ * and untouched since (not erased), so only the cells that changed are put again. */
+void yv_table_set_kept(yv_table *t, bool kept);
 
 /* Sorting: rows in the order of column col's values (descending: desc), ties by the first
  * column's text; col -1 = the model's order. The selection stays on its model row. */

@@ -42,11 +42,14 @@ static void f_done(yv_app *a, void *st)
 }
 
 static const yv_screen_class full = {"full", 8,      false, false, f_init, f_draw,
-                                     f_key,  f_done, NULL,  NULL,  NULL};
+                                     f_key,  f_done, NULL,  NULL,  NULL,   false};
 static const yv_screen_class over = {"over", 8,      true, false, f_init, f_draw,
-                                     f_key,  f_done, NULL, NULL,  NULL};
+                                     f_key,  f_done, NULL, NULL,  NULL,   false};
 static const yv_screen_class ask = {"ask", 8,      true, true, f_init, f_draw,
-                                    f_key, f_done, NULL, NULL, NULL};
+                                    f_key, f_done, NULL, NULL, NULL,   false};
+/* one that puts every cell of the terminal, as the list does */
+static const yv_screen_class cover = {"cover", 8,      false, false, f_init, f_draw,
+                                      f_key,   f_done, NULL,  NULL,  NULL,   true};
 
 /* A screen waiting on a descriptor: 40 + its letter's offset from 'a'; 'c' has none now. */
 static int f_pollfd(yv_app *a, void *st, int *timeout_ms)
@@ -68,8 +71,8 @@ static void f_drawn(yv_app *a, void *st, bool repainted)
     (void)a;
     note(repainted ? "drawn!" : "drawn", st);
 }
-static const yv_screen_class live = {"live", 8,      false,    false,   f_init, f_draw,
-                                     f_key,  f_done, f_pollfd, f_ready, f_drawn};
+static const yv_screen_class live = {"live", 8,      false,    false,   f_init,  f_draw,
+                                     f_key,  f_done, f_pollfd, f_ready, f_drawn, false};
 
 static int setup(void **state)
 {
@@ -110,6 +113,33 @@ static void test_draw_from_the_first_full_screen(void **state)
     assert_string_equal(log_, "key:Q");
     assert_true(yv_screen_modal(&stack));
     assert_int_equal(*(char *)yv_screen_bottom(&stack), 'L');
+}
+
+/* A frame may be drawn over the last one only when it is drawn by the one covering screen that
+ * drew the last one: not under an overlay, not after a screen opened or closed in between (gen),
+ * not for a screen that leaves cells to a clear. */
+static void test_keeps_only_the_same_covering_screen(void **state)
+{
+    (void)state;
+    assert_false(yv_screen_keeps(&stack, stack.gen)); /* nothing to draw */
+    yv_screen_push(&stack, &cover, "L");
+    unsigned gen = stack.gen;
+    assert_true(yv_screen_keeps(&stack, gen));
+    assert_false(yv_screen_keeps(&stack, gen - 1)); /* the last frame was before it opened */
+    yv_screen_push(&stack, &over, "F");
+    assert_false(yv_screen_keeps(&stack, stack.gen)); /* a form over it */
+    yv_screen_pop(&stack);
+    assert_false(yv_screen_keeps(&stack, gen)); /* the form's cells are still there */
+    assert_true(yv_screen_keeps(&stack, stack.gen));
+    yv_screen_push(&stack, &full, "H");
+    assert_false(yv_screen_keeps(&stack, stack.gen)); /* drawn alone, but not covering */
+    yv_screen_pop(&stack);
+    yv_screen_show(&stack, &full, "D");
+    assert_false(yv_screen_keeps(&stack, stack.gen));
+    gen = stack.gen;
+    yv_screen_pop_all(&stack);
+    yv_screen_push(&stack, &cover, "M");
+    assert_false(yv_screen_keeps(&stack, gen));
 }
 
 /* A handler may close its own screen; the one below gets the next key. */
@@ -197,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_draw_from_the_first_full_screen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pop_from_a_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keeps_only_the_same_covering_screen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_keeps_a_question_on_top, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_stack_and_pop_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_screens_with_a_descriptor, setup, teardown),

@@ -547,6 +547,118 @@ static void test_table_hidden_columns(void **state)
     yv_table_free(t);
 }
 
+/* A table drawn over its last draw (yv_table_set_kept: only the cells that changed are put again)
+ * leaves the window as a draw on a cleared one does, whatever changed between the two: values that
+ * grow and shrink, a mark (bold, the gutter's '*'), the selection, scrolling, rows going away,
+ * the gutter, a column hidden, the width. Two tables on one model: one drawn kept into window A,
+ * the other drawn whole into window B; every cell of both, glyph and attributes, compared. */
+typedef struct {
+    size_t n;
+    unsigned tick; /* changes the values of some rows */
+    size_t marked; /* the row marked, or (size_t)-1 */
+} kmodel;
+
+static size_t km_count(void *ctx)
+{
+    return ((kmodel *)ctx)->n;
+}
+
+static void km_cell(void *ctx, size_t row, int col, char *buf, size_t n, yv_role *role)
+{
+    const kmodel *m = ctx;
+    if (col == 0) snprintf(buf, n, "row%03zu", row);
+    else if (col == 1) /* every third row's value changes with the tick: longer, then shorter */
+        snprintf(buf, n, "%u", row % 3 ? (unsigned)row : (m->tick % 2 ? 123456u : 7u) + m->tick);
+    else snprintf(buf, n, "x%zu", row);
+    if (col == 2 && row == m->tick % m->n) *role = YV_C_ERROR; /* an attribute that moves */
+}
+
+static bool km_marked(void *ctx, size_t row)
+{
+    return row == ((kmodel *)ctx)->marked;
+}
+
+static const yv_table_model kmodel_cb = {.count = km_count, .cell = km_cell, .marked = km_marked};
+
+/* Draws t kept into a and u whole into b (h lines, width), then compares every cell. */
+static void kept_step(yv_table *t, yv_table *u, WINDOW *a, WINDOW *b, int h, int width,
+                      const char *what)
+{
+    yv_table_refresh(t);
+    yv_table_refresh(u);
+    yv_table_set_kept(t, true);
+    yv_table_draw(t, a, 0, 0, h, width, &T.th);
+    werase(b);
+    yv_table_draw(u, b, 0, 0, h, width, &T.th);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < COLS; x++) {
+            chtype ca = mvwinch(a, y, x), cb = mvwinch(b, y, x);
+            if (ca != cb)
+                fail_msg("%s: line %d column %d is '%c' %#lx drawn kept, '%c' %#lx drawn whole",
+                         what, y, x, (int)(ca & A_CHARTEXT), (unsigned long)(ca & A_ATTRIBUTES),
+                         (int)(cb & A_CHARTEXT), (unsigned long)(cb & A_ATTRIBUTES));
+        }
+}
+
+static void test_table_kept_draw(void **state)
+{
+    (void)state;
+    kmodel m = {30, 0, (size_t)-1};
+    yv_table *t = yv_table_new(tcols, 3, &kmodel_cb, &m),
+             *u = yv_table_new(tcols, 3, &kmodel_cb, &m);
+    WINDOW *a = newwin(12, COLS, 0, 0), *b = newwin(12, COLS, 12, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    yv_table_draw(t, a, 0, 0, 12, COLS, &T.th); /* the first draw: on a cleared window */
+    for (int i = 0; i < 5; i++) {
+        m.tick++;
+        kept_step(t, u, a, b, 12, COLS, "values changed");
+    }
+    m.marked = 3;
+    kept_step(t, u, a, b, 12, COLS, "a row marked");
+    yv_table_set_gutter(t, true), yv_table_set_gutter(u, true);
+    kept_step(t, u, a, b, 12, COLS, "the gutter on");
+    m.marked = 6, m.tick++;
+    kept_step(t, u, a, b, 12, COLS, "another row marked");
+    yv_table_set_gutter(t, false), yv_table_set_gutter(u, false);
+    kept_step(t, u, a, b, 12, COLS, "the gutter off");
+    for (int i = 0; i < 14; i++) { /* down past the last row shown: the view scrolls */
+        assert_true(yv_table_key(t, KEY_DOWN));
+        assert_true(yv_table_key(u, KEY_DOWN));
+        m.tick++;
+        kept_step(t, u, a, b, 12, COLS, "the selection moved");
+    }
+    m.n = 4; /* rows gone: blank lines below the rest */
+    kept_step(t, u, a, b, 12, COLS, "rows removed");
+    m.n = 30;
+    kept_step(t, u, a, b, 12, COLS, "rows back");
+    yv_table_set_shown(t, 2, false), yv_table_set_shown(u, 2, false);
+    kept_step(t, u, a, b, 12, COLS, "a column hidden");
+    yv_table_set_shown(t, 2, true), yv_table_set_shown(u, 2, true);
+    werase(a); /* another width: the caller clears (the TUI, on a resize); the table draws whole */
+    kept_step(t, u, a, b, 12, 59, "narrower (EXTRA does not fit)");
+    werase(a);
+    kept_step(t, u, a, b, 12, COLS, "wider again");
+    yv_table_set_sort(t, 1, true), yv_table_set_sort(u, 1, true);
+    kept_step(t, u, a, b, 12, COLS, "sorted by value");
+
+    /* and the work saved: a kept draw with nothing changed puts nothing (the window untouched) */
+    wnoutrefresh(a); /* clears the window's record of what changed */
+    yv_table_set_kept(t, true);
+    yv_table_draw(t, a, 0, 0, 12, COLS, &T.th);
+    for (int y = 0; y < 12; y++) assert_false(is_linetouched(a, y));
+    m.tick++; /* one value changes: only its line is touched (rows 0, 3, 6 …, and the ERROR cell) */
+    yv_table_set_kept(t, true);
+    yv_table_draw(t, a, 0, 0, 12, COLS, &T.th);
+    int touched = 0;
+    for (int y = 0; y < 12; y++) touched += is_linetouched(a, y);
+    assert_true(touched > 0 && touched < 11);
+    delwin(a);
+    delwin(b);
+    yv_table_free(t);
+    yv_table_free(u);
+}
+
 /* ---- form ---- */
 
 enum { FF_NAME, FF_SECRET, FF_COUNT, FF_SIZE, FF_ENABLE, FF_N };
@@ -922,6 +1034,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_sort_and_columns, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_text_by_numbers, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_table_narrow_columns, term_setup, term_teardown),
+        cmocka_unit_test_setup_teardown(test_table_kept_draw, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_text_editing, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_number_choice_check, term_setup, term_teardown),
         cmocka_unit_test_setup_teardown(test_form_focus_submit_cancel, term_setup, term_teardown),
