@@ -36,8 +36,9 @@ The figures and their baselines:
  4. `--version` vs /bin/true, exec to exit (posix_spawn + wait4, whose rusage gives page faults).
  5. TUI idle CPU with 20 running VMs at a 1 s refresh: ns on a CPU from /proc/PID/task/*/schedstat
     (utime+stime ticks are 10 ms: 0.017 % over 60 s, too coarse for 0.05 %; printed next to it,
-    from one TUI over one window of BENCH_TICK_WINDOW_S (60) after its settle: summed over the 15
-    windows, each window's count is cut to whole ticks at both ends, ~1.6 ticks of error in all).
+    read from one TUI over one window of BENCH_TICK_WINDOW_S (60) after its settle, not summed
+    over the 15 windows: each window's count would be cut to whole ticks at both ends, ~1.6 ticks
+    of error in all).
     Windows: BENCH_ROUNDS rounds of [start the TUI, let it settle BENCH_SETTLE_S (start-up is not
     idle), measure BENCH_WINDOW_S, quit it, settle 1 s, measure BENCH_WINDOW_S without it], every
     other round in the opposite order. With the defaults the TUI is measured for 15 x 4 = 60 s,
