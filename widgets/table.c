@@ -342,8 +342,8 @@ static drawn_line *drawn_lines(yv_table *t, int rows, bool kept)
     return t->drawn;
 }
 
-/* A row's cells, each put only when the line is drawn whole or the cell changed
- * since the last draw there. */
+/* A row's cells, each put only when the line is drawn whole or the cell changed since the last
+ * draw there. */
 static void draw_cells(yv_table *t, WINDOW *w, int ry, int x, const int *cw, size_t row, bool sel,
                        bool mk, bool whole, drawn_line *d, const yv_theme *th)
 {
